@@ -1,0 +1,3 @@
+// Package registermodel is the RegisterModel Cloud Function (Primus). It registers itself with
+// functions-framework-go in init; the work is done by the core packages under internal/.
+package registermodel
