@@ -1,0 +1,38 @@
+// Package imageprep turns the bytes of one photo into the float32 NHWC tensor a classifier
+// expects, with the same semantics as the TensorFlow pipeline the model was trained for.
+//
+// Steps:
+//
+//  1. The format is sniffed from the leading bytes, never from a file name. JPEG and PNG are
+//     decoded; GIF, WebP, BMP and TIFF are recognised and refused as unsupported (WebP would need
+//     a module outside this repository's dependency graph); anything else is not an image.
+//  2. The dimensions are read from the header before any pixel is decoded and images above
+//     Options.MaxPixels (default 100 megapixels) are refused, so a small file that declares a
+//     30000×30000 canvas costs nothing.
+//  3. Pixels become 8-bit RGB the way TensorFlow's decode_jpeg/decode_png with channels=3 do:
+//     grey is replicated to three channels, palettes are expanded, 16-bit samples keep their high
+//     byte, CMYK is converted by the standard library, and alpha is dropped (not composited): a
+//     transparent pixel contributes the colour stored under it, as in TensorFlow.
+//  4. The image is resized to the model's input with tf.image.resize's bilinear semantics
+//     (half_pixel_centers=True, antialias=False): output pixel d samples source coordinate
+//     (d+0.5)·(in/out)−0.5, the lower neighbour clamped at 0 and the upper one at in−1, with the
+//     arithmetic done in float32 in TensorFlow's order. Only the source pixels that the resize
+//     reads are ever converted to RGB.
+//  5. Values are scaled to the model's input range: [0,1] by default (v/255, what TF Hub
+//     MobileNet models expect) or [-1,1] (v/127.5−1).
+//
+// The codelab's Python feeds the model 0–255 floats: it resizes first (which yields float32) and
+// then calls tf.image.convert_image_dtype, which is a no-op when the input is already float. We
+// feed [0,1] instead, which is what the TF Hub MobileNet models document; a model trained on
+// [-1,1] inputs selects that range through its archive metadata.
+//
+// JPEG decoding has three paths. The exact path (default) is this repository's own decoder
+// (package jpegdec): it entropy-decodes every scan but keeps coefficients, runs the inverse DCT
+// and converts colour only for the blocks the resize reads, so memory stays bounded (a bit mask
+// per block plus the sampled blocks) and the pixels equal image/jpeg's up to IDCT rounding. The
+// fast path (Options.Fast) decodes only the DC coefficient of each block, an 1/8-scale image,
+// when that is still at least as large as the model input, and resizes from it; it skips the
+// AC scans of progressive files entirely. The standard-library path (image/jpeg) is used when
+// our decoder refuses a file (CMYK, 12-bit, arithmetic coding, unusual sampling) and when
+// Options.Stdlib asks for it.
+package imageprep
