@@ -1,0 +1,177 @@
+// Package registry is the local stand-in for Artifact Registry: go-containerregistry's in-memory
+// registry on a loopback port that, like Artifact Registry, announces every manifest push on the
+// `gcr` Pub/Sub topic of the repository's project.
+//
+// Repository naming. Artifact Registry names an image LOCATION-docker.pkg.dev/PROJECT/REPO/IMAGE;
+// locally the host is 127.0.0.1:PORT and the first path segment plays the project:
+//
+//	127.0.0.1:PORT/<primus-project>/workloads/cspipe-workload     Primus's repository
+//	127.0.0.1:PORT/<secundus-project>/workloads/cspipe-workload   Secundus's repository
+//
+// A push to either publishes {"action":"INSERT","digest":"HOST/REPO@sha256:…","tag":"HOST/REPO:tag"}
+// to projects/<first segment>/topics/gcr through the injected Publish function. The registry is
+// not authenticated (any local process may push or pull); that is a difference from the real one.
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/registry"
+)
+
+// Notification is the JSON body Artifact Registry publishes on the `gcr` topic.
+type Notification struct {
+	Action string `json:"action"`
+	Digest string `json:"digest,omitempty"`
+	Tag    string `json:"tag,omitempty"`
+}
+
+// PublishFunc publishes data on the `gcr` topic of project and returns once it is accepted.
+type PublishFunc func(ctx context.Context, project string, data []byte) error
+
+// Options configure a Server.
+type Options struct {
+	// Addr to listen on; default 127.0.0.1:0.
+	Addr string
+	// Publish is called after every successful manifest PUT. Nil disables notifications.
+	Publish PublishFunc
+	// Logger gets one line per push; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Server is a running registry.
+type Server struct {
+	host string
+	srv  *http.Server
+	done chan struct{}
+}
+
+// Start listens and serves until Close.
+func Start(opts Options) (*Server, error) {
+	addr := opts.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("registry: listening on %s: %w", addr, err)
+	}
+	s := &Server{host: lis.Addr().String(), done: make(chan struct{})}
+	s.srv = &http.Server{Handler: Handler(s.host, opts), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		defer close(s.done)
+		_ = s.srv.Serve(lis)
+	}()
+	return s, nil
+}
+
+// Host is HOST:PORT, the registry part of image references.
+func (s *Server) Host() string { return s.host }
+
+// Repository names an image repository of project: HOST/project/workloads/image.
+func (s *Server) Repository(project, image string) string {
+	return s.host + "/" + project + "/workloads/" + image
+}
+
+// Close stops the server.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.srv.Shutdown(ctx)
+	<-s.done
+	return err
+}
+
+// Handler is the registry's HTTP handler for a registry reachable at host (HOST:PORT). It is
+// exported so tests can mount it on httptest.
+func Handler(host string, opts Options) http.Handler {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		repo, ref, ok := manifestPut(r)
+		if !ok || opts.Publish == nil {
+			inner.ServeHTTP(w, r)
+			return
+		}
+		rec := &statusRecorder{ResponseWriter: w}
+		inner.ServeHTTP(rec, r)
+		if rec.status != http.StatusCreated {
+			return
+		}
+		n := notificationFor(host, repo, ref, rec.Header().Get("Docker-Content-Digest"))
+		data, err := json.Marshal(n)
+		if err != nil {
+			logger.Error("encoding gcr notification", "error", err.Error())
+			return
+		}
+		project, _, _ := strings.Cut(repo, "/")
+		// The push already succeeded; Artifact Registry's notification is asynchronous too, but
+		// publishing before returning keeps tests deterministic.
+		if err := opts.Publish(r.Context(), project, data); err != nil {
+			logger.Error("publishing gcr notification", "project", project, "image_digest", n.Digest, "error", err.Error())
+			return
+		}
+		logger.Info("image pushed", "project", project, "image_digest", n.Digest, "tag", n.Tag)
+	})
+}
+
+// manifestPut reports whether r uploads a manifest, and its repository and reference.
+func manifestPut(r *http.Request) (repo, ref string, ok bool) {
+	if r.Method != http.MethodPut {
+		return "", "", false
+	}
+	p := strings.TrimPrefix(r.URL.Path, "/v2/")
+	if p == r.URL.Path {
+		return "", "", false
+	}
+	i := strings.LastIndex(p, "/manifests/")
+	if i <= 0 {
+		return "", "", false
+	}
+	return p[:i], p[i+len("/manifests/"):], true
+}
+
+// notificationFor builds the `gcr` message for a push of ref (a tag or a digest) to repo.
+func notificationFor(host, repo, ref, digest string) Notification {
+	full := host + "/" + repo
+	n := Notification{Action: "INSERT"}
+	if digest == "" && strings.HasPrefix(ref, "sha256:") {
+		digest = ref
+	}
+	if digest != "" {
+		n.Digest = full + "@" + digest
+	}
+	if !strings.Contains(ref, ":") {
+		n.Tag = full + ":" + ref
+	}
+	return n
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
