@@ -30,7 +30,7 @@ image:
 	$(GO) run ./cmd/cspipe image build $(if $(REGISTRY),--push $(REGISTRY),)
 
 deploy:
-	bash infra/deploy.sh apply
+	PRIMUS_PROJECT_ID=$(PRIMUS_PROJECT_ID) SECUNDUS_PROJECT_ID=$(SECUNDUS_PROJECT_ID) bash infra/deploy.sh apply
 
 destroy:
-	bash infra/deploy.sh destroy
+	PRIMUS_PROJECT_ID=$(PRIMUS_PROJECT_ID) SECUNDUS_PROJECT_ID=$(SECUNDUS_PROJECT_ID) bash infra/deploy.sh destroy

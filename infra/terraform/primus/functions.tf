@@ -1,0 +1,207 @@
+# Primus's two functions and their triggers, each with its own service account holding only
+# what that function does.
+
+data "archive_file" "source" {
+  type        = "zip"
+  source_dir  = var.FUNCTION_SOURCE_DIR
+  output_path = "${path.module}/.build/cspipe-source.zip"
+  excludes    = [".git", ".ci", "infra", "tools", "node_modules", "testdata", "e2e", "workload", "docs"]
+}
+
+resource "google_storage_bucket_object" "source" {
+  name   = "cspipe-${data.archive_file.source.output_md5}.zip"
+  bucket = google_storage_bucket.source.name
+  source = data.archive_file.source.output_path
+}
+
+# Eventarc delivers events as this account; it may only invoke the two functions.
+resource "google_service_account" "trigger" {
+  account_id   = "cspipe-trigger"
+  display_name = "Eventarc trigger for cspipe functions"
+}
+
+resource "google_project_iam_member" "trigger_receives_events" {
+  project = var.PRIMUS_PROJECT_ID
+  role    = "roles/eventarc.eventReceiver"
+  member  = "serviceAccount:${google_service_account.trigger.email}"
+}
+
+# Cloud Storage publishes object notifications for Eventarc through Pub/Sub as its service agent.
+data "google_storage_project_service_account" "gcs" {}
+
+resource "google_project_iam_member" "gcs_agent_publishes" {
+  project = var.PRIMUS_PROJECT_ID
+  role    = "roles/pubsub.publisher"
+  member  = "serviceAccount:${data.google_storage_project_service_account.gcs.email_address}"
+}
+
+# ---- PinWorkloadImage ------------------------------------------------------------------------
+
+resource "google_service_account" "pin" {
+  account_id   = "cspipe-pin-image"
+  display_name = "PinWorkloadImage: pins the workload digest in the provider condition"
+}
+
+resource "google_project_iam_custom_role" "provider_pinner" {
+  role_id     = "cspipeProviderPinner"
+  title       = "cspipe provider pinner"
+  description = "Read and update a Workload Identity Pool provider (its attribute condition)."
+  permissions = [
+    "iam.workloadIdentityPoolProviders.get",
+    "iam.workloadIdentityPoolProviders.update",
+  ]
+}
+
+# The custom role is granted on the project (providers have no IAM policy of their own), with an
+# IAM condition that narrows it to the one provider and its operations.
+resource "google_project_iam_member" "pin_updates_provider" {
+  project = var.PRIMUS_PROJECT_ID
+  role    = google_project_iam_custom_role.provider_pinner.id
+  member  = "serviceAccount:${google_service_account.pin.email}"
+  condition {
+    title      = "cspipe-provider-only"
+    expression = "resource.name == \"${local.provider_name}\" || resource.name.startsWith(\"${local.provider_name}/operations/\")"
+  }
+}
+
+resource "google_storage_bucket_iam_member" "pin_writes_audit" {
+  bucket = google_storage_bucket.audit.name
+  role   = "roles/storage.objectUser"
+  member = "serviceAccount:${google_service_account.pin.email}"
+}
+
+# ScheduleRun (Secundus) reads the latest pin to launch the digest Primus approved.
+resource "google_storage_bucket_iam_member" "secundus_reads_pins" {
+  bucket = google_storage_bucket.audit.name
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${local.schedule_run_sa}"
+}
+
+resource "google_cloudfunctions2_function" "pin" {
+  name     = "pin-workload-image"
+  location = var.PRIMUS_PROJECT_REGION
+  build_config {
+    runtime     = "go126"
+    entry_point = "PinWorkloadImage"
+    source {
+      storage_source {
+        bucket = google_storage_bucket.source.name
+        object = google_storage_bucket_object.source.name
+      }
+    }
+  }
+  service_config {
+    service_account_email = google_service_account.pin.email
+    max_instance_count    = 3
+    available_memory      = "256M"
+    timeout_seconds       = 120
+    environment_variables = local.pin_env
+  }
+  event_trigger {
+    trigger_region        = var.PRIMUS_PROJECT_REGION
+    event_type            = "google.cloud.pubsub.topic.v1.messagePublished"
+    pubsub_topic          = google_pubsub_topic.gcr.id
+    retry_policy          = "RETRY_POLICY_RETRY"
+    service_account_email = google_service_account.trigger.email
+  }
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_cloud_run_service_iam_member" "trigger_invokes_pin" {
+  location = google_cloudfunctions2_function.pin.location
+  service  = google_cloudfunctions2_function.pin.service_config[0].service
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${google_service_account.trigger.email}"
+}
+
+# ---- RegisterModel ---------------------------------------------------------------------------
+
+resource "google_service_account" "register" {
+  account_id   = "cspipe-register-model"
+  display_name = "RegisterModel: validates model archives and writes their manifests"
+}
+
+resource "google_storage_bucket_iam_member" "register_reads_writes_models" {
+  bucket = google_storage_bucket.model.name
+  role   = "roles/storage.objectUser"
+  member = "serviceAccount:${google_service_account.register.email}"
+}
+
+resource "google_cloudfunctions2_function" "register" {
+  name     = "register-model"
+  location = var.PRIMUS_PROJECT_REGION
+  build_config {
+    runtime     = "go126"
+    entry_point = "RegisterModel"
+    source {
+      storage_source {
+        bucket = google_storage_bucket.source.name
+        object = google_storage_bucket_object.source.name
+      }
+    }
+  }
+  service_config {
+    service_account_email = google_service_account.register.email
+    max_instance_count    = 5
+    available_memory      = "512M"
+    timeout_seconds       = 300
+    environment_variables = local.register_env
+  }
+  event_trigger {
+    trigger_region        = var.PRIMUS_PROJECT_REGION
+    event_type            = "google.cloud.storage.object.v1.finalized"
+    retry_policy          = "RETRY_POLICY_RETRY"
+    service_account_email = google_service_account.trigger.email
+    event_filters {
+      attribute = "bucket"
+      value     = google_storage_bucket.model.name
+    }
+  }
+  depends_on = [google_project_service.apis, google_project_iam_member.gcs_agent_publishes]
+}
+
+resource "google_cloud_run_service_iam_member" "trigger_invokes_register" {
+  location = google_cloudfunctions2_function.register.location
+  service  = google_cloudfunctions2_function.register.service_config[0].service
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${google_service_account.trigger.email}"
+}
+
+# ---- Cloud Build: a push to main builds and pushes the workload image ------------------------
+
+resource "google_service_account" "build" {
+  account_id   = "cspipe-build"
+  display_name = "Cloud Build: builds and pushes the workload image"
+}
+
+resource "google_artifact_registry_repository_iam_member" "build_pushes" {
+  location   = google_artifact_registry_repository.workload.location
+  repository = google_artifact_registry_repository.workload.name
+  role       = "roles/artifactregistry.writer"
+  member     = "serviceAccount:${google_service_account.build.email}"
+}
+
+resource "google_project_iam_member" "build_logs" {
+  project = var.PRIMUS_PROJECT_ID
+  role    = "roles/logging.logWriter"
+  member  = "serviceAccount:${google_service_account.build.email}"
+}
+
+resource "google_cloudbuild_trigger" "workload" {
+  count           = var.GITHUB_OWNER == "" ? 0 : 1
+  name            = "cspipe-workload-image"
+  location        = var.PRIMUS_PROJECT_REGION
+  filename        = "cloudbuild.yaml"
+  service_account = google_service_account.build.id
+  github {
+    owner = var.GITHUB_OWNER
+    name  = var.GITHUB_REPOSITORY
+    push {
+      branch = "^main$"
+    }
+  }
+  substitutions = {
+    _IMAGE = local.image_repository
+  }
+  depends_on = [google_project_service.apis]
+}

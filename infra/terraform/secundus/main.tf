@@ -1,0 +1,192 @@
+# Secundus (the operator): the input and results buckets, workload-sa (the Confidential Space
+# VM's identity), the launch workflow, the results topic, and the two Secundus functions:
+# ScheduleRun and PublishResults.
+
+locals {
+  input_bucket   = coalesce(var.SECUNDUS_INPUT_STORAGE_BUCKET, "${var.SECUNDUS_PROJECT_ID}-input-bucket")
+  results_bucket = coalesce(var.SECUNDUS_RESULT_STORAGE_BUCKET, "${var.SECUNDUS_PROJECT_ID}-result-bucket")
+  source_bucket  = "${var.SECUNDUS_PROJECT_ID}-cspipe-source"
+
+  model_bucket      = coalesce(var.PRIMUS_INPUT_STORAGE_BUCKET, "${var.PRIMUS_PROJECT_ID}-input-bucket")
+  audit_bucket      = "${var.PRIMUS_PROJECT_ID}-cspipe-audit"
+  primus_sa         = "${coalesce(var.PRIMUS_SERVICEACCOUNT, "${var.PRIMUS_PROJECT_ID}-sa")}@${var.PRIMUS_PROJECT_ID}.iam.gserviceaccount.com"
+  pool_id           = coalesce(var.PRIMUS_WORKLOAD_IDENTITY_POOL, "${var.PRIMUS_PROJECT_ID}-wip")
+  provider_id       = coalesce(var.PRIMUS_WIP_PROVIDER, "${var.PRIMUS_PROJECT_ID}-wip-provider")
+  provider_name     = "projects/${var.PRIMUS_PROJECT_NUMBER}/locations/global/workloadIdentityPools/${local.pool_id}/providers/${local.provider_id}"
+  workflow_name     = "cspipe-launch"
+  workflow_resource = "projects/${var.SECUNDUS_PROJECT_ID}/locations/${var.SECUNDUS_PROJECT_REGION}/workflows/${local.workflow_name}"
+
+  apis = [
+    "cloudfunctions.googleapis.com",
+    "compute.googleapis.com",
+    "confidentialcomputing.googleapis.com",
+    "eventarc.googleapis.com",
+    "iam.googleapis.com",
+    "logging.googleapis.com",
+    "pubsub.googleapis.com",
+    "run.googleapis.com",
+    "storage.googleapis.com",
+    "workflowexecutions.googleapis.com",
+    "workflows.googleapis.com",
+  ]
+}
+
+resource "google_project_service" "apis" {
+  for_each           = toset(local.apis)
+  service            = each.value
+  disable_on_destroy = false
+}
+
+# ---- Buckets -------------------------------------------------------------------------------
+
+resource "google_storage_bucket" "input" {
+  name                        = local.input_bucket
+  location                    = var.SECUNDUS_PROJECT_REGION
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  depends_on                  = [google_project_service.apis]
+}
+
+resource "google_storage_bucket" "results" {
+  name                        = local.results_bucket
+  location                    = var.SECUNDUS_PROJECT_REGION
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  depends_on                  = [google_project_service.apis]
+}
+
+resource "google_storage_bucket" "source" {
+  name                        = local.source_bucket
+  location                    = var.SECUNDUS_PROJECT_REGION
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  depends_on                  = [google_project_service.apis]
+}
+
+# ---- workload-sa: the Confidential Space VM's identity ---------------------------------------
+
+resource "google_service_account" "workload" {
+  account_id   = var.WORKLOAD_SERVICEACCOUNT
+  display_name = "cspipe workload (Confidential Space VM)"
+}
+
+resource "google_project_iam_member" "workload_attests" {
+  project = var.SECUNDUS_PROJECT_ID
+  role    = "roles/confidentialcomputing.workloadUser"
+  member  = "serviceAccount:${google_service_account.workload.email}"
+}
+
+resource "google_project_iam_member" "workload_logs" {
+  project = var.SECUNDUS_PROJECT_ID
+  role    = "roles/logging.logWriter"
+  member  = "serviceAccount:${google_service_account.workload.email}"
+}
+
+resource "google_storage_bucket_iam_member" "workload_reads_inputs" {
+  bucket = google_storage_bucket.input.name
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${google_service_account.workload.email}"
+}
+
+# Results are only ever created, never overwritten, by the workload.
+resource "google_storage_bucket_iam_member" "workload_writes_results" {
+  bucket = google_storage_bucket.results.name
+  role   = "roles/storage.objectCreator"
+  member = "serviceAccount:${google_service_account.workload.email}"
+}
+
+# ---- Results topic, its dead-letter topic, and a subscription for the operator ---------------
+
+resource "google_pubsub_topic" "results" {
+  name       = "cspipe-results"
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_pubsub_topic" "results_dead_letter" {
+  name       = "cspipe-results-dead-letter"
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_pubsub_subscription" "results" {
+  name                    = "cspipe-results"
+  topic                   = google_pubsub_topic.results.id
+  enable_message_ordering = true
+  ack_deadline_seconds    = 60
+  dead_letter_policy {
+    dead_letter_topic     = google_pubsub_topic.results_dead_letter.id
+    max_delivery_attempts = 10
+  }
+}
+
+data "google_project" "secundus" {}
+
+locals {
+  pubsub_agent = "serviceAccount:service-${data.google_project.secundus.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+}
+
+# Pub/Sub moves undeliverable messages as its service agent.
+resource "google_pubsub_topic_iam_member" "agent_publishes_dead_letters" {
+  topic  = google_pubsub_topic.results_dead_letter.id
+  role   = "roles/pubsub.publisher"
+  member = local.pubsub_agent
+}
+
+resource "google_pubsub_subscription_iam_member" "agent_forwards_dead_letters" {
+  subscription = google_pubsub_subscription.results.id
+  role         = "roles/pubsub.subscriber"
+  member       = local.pubsub_agent
+}
+
+# ---- The launch workflow --------------------------------------------------------------------
+
+resource "google_service_account" "workflow" {
+  account_id   = "cspipe-launch"
+  display_name = "cspipe launch workflow: creates, watches and deletes workload VMs"
+}
+
+# Instance admin narrowed by an IAM condition to the VMs the workflow names (cspipe-…).
+resource "google_project_iam_member" "workflow_manages_vms" {
+  project = var.SECUNDUS_PROJECT_ID
+  role    = "roles/compute.instanceAdmin.v1"
+  member  = "serviceAccount:${google_service_account.workflow.email}"
+  condition {
+    title      = "cspipe-vms-only"
+    expression = "resource.type != \"compute.googleapis.com/Instance\" || resource.name.extract(\"/instances/{name}\").startsWith(\"cspipe-\")"
+  }
+}
+
+# To attach workload-sa to the VMs it creates.
+resource "google_service_account_iam_member" "workflow_attaches_workload_sa" {
+  service_account_id = google_service_account.workload.name
+  role               = "roles/iam.serviceAccountUser"
+  member             = "serviceAccount:${google_service_account.workflow.email}"
+}
+
+# Error summaries for shards that produced none.
+resource "google_storage_bucket_iam_member" "workflow_writes_error_summaries" {
+  bucket = google_storage_bucket.results.name
+  role   = "roles/storage.objectCreator"
+  member = "serviceAccount:${google_service_account.workflow.email}"
+}
+
+resource "google_storage_bucket_iam_member" "workflow_checks_summaries" {
+  bucket = google_storage_bucket.results.name
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${google_service_account.workflow.email}"
+}
+
+resource "google_project_iam_member" "workflow_logs" {
+  project = var.SECUNDUS_PROJECT_ID
+  role    = "roles/logging.logWriter"
+  member  = "serviceAccount:${google_service_account.workflow.email}"
+}
+
+resource "google_workflows_workflow" "launch" {
+  name            = local.workflow_name
+  region          = var.SECUNDUS_PROJECT_REGION
+  description     = "Launch Confidential Space VMs for one cspipe run and always delete them."
+  service_account = google_service_account.workflow.id
+  source_contents = file("${path.module}/../../../workflows/launch.yaml")
+  call_log_level  = "LOG_ERRORS_ONLY"
+  depends_on      = [google_project_service.apis]
+}

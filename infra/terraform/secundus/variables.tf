@@ -1,0 +1,91 @@
+# Names follow the codelab's config_env.sh; `infra/deploy.sh` maps them from the environment.
+
+variable "SECUNDUS_PROJECT_ID" {
+  type        = string
+  description = "Secundus (operator) project id."
+}
+
+variable "SECUNDUS_PROJECT_REGION" {
+  type    = string
+  default = "us-west1"
+}
+
+variable "SECUNDUS_PROJECT_ZONE" {
+  type    = string
+  default = "us-west1-b"
+}
+
+variable "SECUNDUS_INPUT_STORAGE_BUCKET" {
+  type    = string
+  default = ""
+}
+
+variable "SECUNDUS_RESULT_STORAGE_BUCKET" {
+  type    = string
+  default = ""
+}
+
+variable "WORKLOAD_SERVICEACCOUNT" {
+  type    = string
+  default = "workload-sa"
+}
+
+variable "WORKLOAD_MACHINE_TYPE" {
+  type    = string
+  default = "n2d-standard-2"
+}
+
+variable "PRIMUS_PROJECT_ID" {
+  type = string
+}
+
+variable "PRIMUS_PROJECT_NUMBER" {
+  type = string
+}
+
+variable "PRIMUS_INPUT_STORAGE_BUCKET" {
+  type    = string
+  default = ""
+}
+
+variable "PRIMUS_SERVICEACCOUNT" {
+  type    = string
+  default = ""
+}
+
+variable "PRIMUS_WORKLOAD_IDENTITY_POOL" {
+  type    = string
+  default = ""
+}
+
+variable "PRIMUS_WIP_PROVIDER" {
+  type    = string
+  default = ""
+}
+
+variable "MODEL_OBJECT" {
+  type        = string
+  default     = "model.tar.gz"
+  description = "Object name of Primus's model archive in PRIMUS_INPUT_STORAGE_BUCKET."
+}
+
+variable "BATCH_WINDOW" {
+  type        = string
+  default     = "60s"
+  description = "Uploads within one window form one run."
+}
+
+variable "SHARD_COUNT" {
+  type    = number
+  default = 1
+}
+
+variable "RUN_TIMEOUT_SECONDS" {
+  type    = number
+  default = 3600
+}
+
+variable "FUNCTION_SOURCE_DIR" {
+  type    = string
+  default = "../../.."
+}
