@@ -1,0 +1,18 @@
+//go:build !amd64
+
+package kernels
+
+// hasAVX2FMA is false off amd64: only the portable path exists.
+const hasAVX2FMA = false
+
+func gemmAVX2(m int, a []float32, lda int, b *PackedB, lo, hi float32, c []float32, ldc int) {
+	panic("kernels: no AVX2 path on this architecture")
+}
+
+func dwTapAVX2(out, in, w *float32, n, c, inStride int) {
+	panic("kernels: no AVX2 path on this architecture")
+}
+
+func clampAVX2(p *float32, n int, lo, hi float32) {
+	panic("kernels: no AVX2 path on this architecture")
+}

@@ -1,0 +1,133 @@
+package tflite
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/cspipe/cspipe/internal/kernels"
+)
+
+// convKernel is CONV_2D: a packed GEMM, reading the input directly for 1x1
+// stride-1 convolutions and gathering input windows row block by row block
+// otherwise.
+type convKernel struct {
+	h, w, cin    int
+	oh, ow, cout int
+	kh, kw       int
+	sh, sw       int
+	padT, padL   int
+	lo, hi       float32
+	pb           *kernels.PackedB
+	pointwise    bool
+	scratch      sync.Pool // *[]float32 of gatherRows*K
+}
+
+// gatherRows is how many output pixels a general convolution gathers at once.
+const gatherRows = 8 * kernels.MR
+
+func planConv(g *rawGraph, op rawOp) (kernel, []int, error) {
+	ts, err := inputs(g, op, 2, 3)
+	if err != nil {
+		return nil, nil, err
+	}
+	o, err := options(g, op, OptConv2D)
+	if err != nil {
+		return nil, nil, err
+	}
+	r := g.r
+	pad := int(r.fieldU8(o, ConvPadding, 0))
+	sw, sh := int(r.fieldI32(o, ConvStrideW, 0)), int(r.fieldI32(o, ConvStrideH, 0))
+	act := int(r.fieldU8(o, ConvActivation, 0))
+	dw, dh := int(r.fieldI32(o, ConvDilationW, 1)), int(r.fieldI32(o, ConvDilationH, 1))
+	if r.err != nil {
+		return nil, nil, r.err
+	}
+	if dw != 1 || dh != 1 {
+		return nil, nil, fmt.Errorf("unsupported dilation %dx%d (only 1)", dh, dw)
+	}
+	h, w, cin, err := image4(ts[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := constFloat(ts[1], "filter", -1, -1, -1, cin); err != nil {
+		return nil, nil, err
+	}
+	cout, kh, kw := ts[1].shape[0], ts[1].shape[1], ts[1].shape[2]
+	var bias *tensor
+	if len(ts) > 2 {
+		bias = ts[2]
+	}
+	b, err := biasData(bias, cout)
+	if err != nil {
+		return nil, nil, err
+	}
+	lo, hi, err := activation(act)
+	if err != nil {
+		return nil, nil, err
+	}
+	oh, padT, err := window(pad, h, kh, sh)
+	if err != nil {
+		return nil, nil, err
+	}
+	ow, padL, err := window(pad, w, kw, sw)
+	if err != nil {
+		return nil, nil, err
+	}
+	k := &convKernel{h: h, w: w, cin: cin, oh: oh, ow: ow, cout: cout, kh: kh, kw: kw, sh: sh, sw: sw,
+		padT: padT, padL: padL, lo: lo, hi: hi,
+		pb:        kernels.PackB(ts[1].data, cout, kh*kw*cin, b),
+		pointwise: kh == 1 && kw == 1 && sh == 1 && sw == 1 && padT == 0 && padL == 0}
+	return k, []int{1, oh, ow, cout}, nil
+}
+
+func (k *convKernel) run(e *env, ins [][]float32, out []float32) {
+	rows := k.oh * k.ow
+	grain := kernels.MR * 4
+	if k.pointwise {
+		parallelFor(e.threads, rows, grain, func(lo, hi int) {
+			kernels.Gemm(hi-lo, ins[0][lo*k.cin:], k.cin, k.pb, k.lo, k.hi, out[lo*k.cout:], k.cout)
+		})
+		return
+	}
+	parallelFor(e.threads, rows, gatherRows, func(lo, hi int) {
+		kk := k.pb.K
+		sp, _ := k.scratch.Get().(*[]float32)
+		if sp == nil {
+			s := make([]float32, gatherRows*kk)
+			sp = &s
+		}
+		defer k.scratch.Put(sp)
+		buf := *sp
+		for r0 := lo; r0 < hi; r0 += gatherRows {
+			n := min(gatherRows, hi-r0)
+			for i := 0; i < n; i++ {
+				k.gather(ins[0], r0+i, buf[i*kk:(i+1)*kk])
+			}
+			kernels.Gemm(n, buf, kk, k.pb, k.lo, k.hi, out[r0*k.cout:], k.cout)
+		}
+	})
+}
+
+// gather copies the input window of output pixel p into dst (KH×KW×Cin),
+// zero where the window leaves the image.
+func (k *convKernel) gather(in []float32, p int, dst []float32) {
+	oy, ox := p/k.ow, p%k.ow
+	c := k.cin
+	for ky := 0; ky < k.kh; ky++ {
+		iy := oy*k.sh + ky - k.padT
+		row := dst[ky*k.kw*c : (ky+1)*k.kw*c]
+		if iy < 0 || iy >= k.h {
+			clear(row)
+			continue
+		}
+		for kx := 0; kx < k.kw; kx++ {
+			ix := ox*k.sw + kx - k.padL
+			d := row[kx*c : (kx+1)*c]
+			if ix < 0 || ix >= k.w {
+				clear(d)
+				continue
+			}
+			copy(d, in[(iy*k.w+ix)*c:(iy*k.w+ix+1)*c])
+		}
+	}
+}

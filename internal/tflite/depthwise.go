@@ -1,0 +1,123 @@
+package tflite
+
+import (
+	"fmt"
+
+	"github.com/cspipe/cspipe/internal/kernels"
+)
+
+// depthwiseKernel is DEPTHWISE_CONV_2D. Multiplier 1 uses the vector kernel;
+// other multipliers use a direct loop.
+type depthwiseKernel struct {
+	p    kernels.DWParams
+	mult int
+	cout int
+	w    []float32 // [KH][KW][Cin*mult]
+	bias []float32
+}
+
+func planDepthwise(g *rawGraph, op rawOp) (kernel, []int, error) {
+	ts, err := inputs(g, op, 2, 3)
+	if err != nil {
+		return nil, nil, err
+	}
+	o, err := options(g, op, OptDepthwiseConv)
+	if err != nil {
+		return nil, nil, err
+	}
+	r := g.r
+	pad := int(r.fieldU8(o, DWPadding, 0))
+	sw, sh := int(r.fieldI32(o, DWStrideW, 0)), int(r.fieldI32(o, DWStrideH, 0))
+	mult := int(r.fieldI32(o, DWMultiplier, 0))
+	act := int(r.fieldU8(o, DWActivation, 0))
+	dw, dh := int(r.fieldI32(o, DWDilationW, 1)), int(r.fieldI32(o, DWDilationH, 1))
+	if r.err != nil {
+		return nil, nil, r.err
+	}
+	if dw != 1 || dh != 1 {
+		return nil, nil, fmt.Errorf("unsupported dilation %dx%d (only 1)", dh, dw)
+	}
+	h, w, cin, err := image4(ts[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := constFloat(ts[1], "filter", 1, -1, -1, -1); err != nil {
+		return nil, nil, err
+	}
+	kh, kw, cout := ts[1].shape[1], ts[1].shape[2], ts[1].shape[3]
+	if cout%cin != 0 {
+		return nil, nil, fmt.Errorf("filter has %d channels, not a multiple of the input's %d", cout, cin)
+	}
+	if mult == 0 { // some converters leave it out; the filter decides
+		mult = cout / cin
+	}
+	if mult*cin != cout {
+		return nil, nil, fmt.Errorf("depth multiplier %d does not match %d input and %d filter channels", mult, cin, cout)
+	}
+	var bt *tensor
+	if len(ts) > 2 {
+		bt = ts[2]
+	}
+	b, err := biasData(bt, cout)
+	if err != nil {
+		return nil, nil, err
+	}
+	lo, hi, err := activation(act)
+	if err != nil {
+		return nil, nil, err
+	}
+	oh, padT, err := window(pad, h, kh, sh)
+	if err != nil {
+		return nil, nil, err
+	}
+	ow, padL, err := window(pad, w, kw, sw)
+	if err != nil {
+		return nil, nil, err
+	}
+	k := &depthwiseKernel{
+		p: kernels.DWParams{H: h, W: w, C: cin, KH: kh, KW: kw, SH: sh, SW: sw,
+			PadT: padT, PadL: padL, OH: oh, OW: ow, Lo: lo, Hi: hi},
+		mult: mult, cout: cout, w: ts[1].data, bias: b,
+	}
+	return k, []int{1, oh, ow, cout}, nil
+}
+
+func (k *depthwiseKernel) run(e *env, ins [][]float32, out []float32) {
+	parallelFor(e.threads, k.p.OH, 1, func(lo, hi int) {
+		if k.mult == 1 {
+			kernels.Depthwise(&k.p, ins[0], k.w, k.bias, out, lo, hi)
+			return
+		}
+		k.general(ins[0], out, lo, hi)
+	})
+}
+
+// general handles any depth multiplier: output channel ic*mult+m reads input
+// channel ic.
+func (k *depthwiseKernel) general(in, out []float32, y0, y1 int) {
+	p := &k.p
+	for oy := y0; oy < y1; oy++ {
+		for ox := 0; ox < p.OW; ox++ {
+			o := out[(oy*p.OW+ox)*k.cout : (oy*p.OW+ox+1)*k.cout]
+			copy(o, k.bias)
+			for ky := 0; ky < p.KH; ky++ {
+				iy := oy*p.SH + ky - p.PadT
+				if iy < 0 || iy >= p.H {
+					continue
+				}
+				for kx := 0; kx < p.KW; kx++ {
+					ix := ox*p.SW + kx - p.PadL
+					if ix < 0 || ix >= p.W {
+						continue
+					}
+					src := in[(iy*p.W+ix)*p.C : (iy*p.W+ix+1)*p.C]
+					wt := k.w[(ky*p.KW+kx)*k.cout : (ky*p.KW+kx+1)*k.cout]
+					for oc := range o {
+						o[oc] += src[oc/k.mult] * wt[oc]
+					}
+				}
+			}
+			clampSlice(o, p.Lo, p.Hi)
+		}
+	}
+}

@@ -1,0 +1,202 @@
+package tflite
+
+import (
+	"fmt"
+	"math"
+)
+
+// poolKernel is AVERAGE_POOL_2D and MAX_POOL_2D. The average divides by the
+// number of window elements inside the image, as TFLite does.
+type poolKernel struct {
+	max        bool
+	h, w, c    int
+	oh, ow     int
+	kh, kw     int
+	sh, sw     int
+	padT, padL int
+	lo, hi     float32
+}
+
+func planPool(g *rawGraph, op rawOp) (kernel, []int, error) {
+	ts, err := inputs(g, op, 1, 1)
+	if err != nil {
+		return nil, nil, err
+	}
+	o, err := options(g, op, OptPool2D)
+	if err != nil {
+		return nil, nil, err
+	}
+	r := g.r
+	pad := int(r.fieldU8(o, PoolPadding, 0))
+	sw, sh := int(r.fieldI32(o, PoolStrideW, 0)), int(r.fieldI32(o, PoolStrideH, 0))
+	fw, fh := int(r.fieldI32(o, PoolFilterW, 0)), int(r.fieldI32(o, PoolFilterH, 0))
+	act := int(r.fieldU8(o, PoolActivation, 0))
+	if r.err != nil {
+		return nil, nil, r.err
+	}
+	h, w, c, err := image4(ts[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	lo, hi, err := activation(act)
+	if err != nil {
+		return nil, nil, err
+	}
+	oh, padT, err := window(pad, h, fh, sh)
+	if err != nil {
+		return nil, nil, err
+	}
+	ow, padL, err := window(pad, w, fw, sw)
+	if err != nil {
+		return nil, nil, err
+	}
+	k := &poolKernel{max: op.code == OpMaxPool2D, h: h, w: w, c: c, oh: oh, ow: ow, kh: fh, kw: fw,
+		sh: sh, sw: sw, padT: padT, padL: padL, lo: lo, hi: hi}
+	return k, []int{1, oh, ow, c}, nil
+}
+
+func (k *poolKernel) run(_ *env, ins [][]float32, out []float32) {
+	in := ins[0]
+	acc := make([]float32, k.c)
+	for oy := 0; oy < k.oh; oy++ {
+		for ox := 0; ox < k.ow; ox++ {
+			init := float32(0)
+			if k.max {
+				init = float32(math.Inf(-1))
+			}
+			for i := range acc {
+				acc[i] = init
+			}
+			n := 0
+			for ky := 0; ky < k.kh; ky++ {
+				iy := oy*k.sh + ky - k.padT
+				if iy < 0 || iy >= k.h {
+					continue
+				}
+				for kx := 0; kx < k.kw; kx++ {
+					ix := ox*k.sw + kx - k.padL
+					if ix < 0 || ix >= k.w {
+						continue
+					}
+					n++
+					src := in[(iy*k.w+ix)*k.c : (iy*k.w+ix+1)*k.c]
+					if k.max {
+						for i, v := range src {
+							acc[i] = max(acc[i], v)
+						}
+					} else {
+						for i, v := range src {
+							acc[i] += v
+						}
+					}
+				}
+			}
+			o := out[(oy*k.ow+ox)*k.c : (oy*k.ow+ox+1)*k.c]
+			for i, v := range acc {
+				if !k.max && n > 0 {
+					v /= float32(n)
+				}
+				o[i] = v
+			}
+			clampSlice(o, k.lo, k.hi)
+		}
+	}
+}
+
+// meanKernel is MEAN over a set of axes of a tensor of rank up to 4.
+type meanKernel struct {
+	dims    [4]int
+	reduced [4]bool
+	count   int
+}
+
+func planMean(g *rawGraph, op rawOp) (kernel, []int, error) {
+	ts, err := inputs(g, op, 2, 2)
+	if err != nil {
+		return nil, nil, err
+	}
+	keep := false
+	if op.hasOpts {
+		o, err := options(g, op, OptReducer)
+		if err != nil {
+			return nil, nil, err
+		}
+		keep = g.r.fieldU8(o, ReducerKeepDims, 0) != 0
+		if g.r.err != nil {
+			return nil, nil, g.r.err
+		}
+	}
+	in, axes := ts[0], ts[1]
+	rank := len(in.shape)
+	if rank == 0 || rank > 4 {
+		return nil, nil, fmt.Errorf("input %q has unsupported shape %v", in.name, in.shape)
+	}
+	if axes == nil || !axes.konst || axes.typ != TypeInt32 || axes.ints == nil {
+		return nil, nil, fmt.Errorf("axes must be an INT32 constant")
+	}
+	k := &meanKernel{count: 1}
+	pad := 4 - rank
+	for i := range k.dims {
+		k.dims[i] = 1
+	}
+	copy(k.dims[pad:], in.shape)
+	for _, a := range axes.ints {
+		if a < 0 {
+			a += rank
+		}
+		if a < 0 || a >= rank {
+			return nil, nil, fmt.Errorf("axis %d outside rank %d", a, rank)
+		}
+		if a == 0 {
+			return nil, nil, fmt.Errorf("unsupported reduction over the batch axis")
+		}
+		if !k.reduced[a+pad] {
+			k.reduced[a+pad] = true
+			k.count *= in.shape[a]
+		}
+	}
+	var shape []int
+	for i, d := range in.shape {
+		switch {
+		case !k.reduced[i+pad]:
+			shape = append(shape, d)
+		case keep:
+			shape = append(shape, 1)
+		}
+	}
+	return k, shape, nil
+}
+
+func (k *meanKernel) run(_ *env, ins [][]float32, out []float32) {
+	clear(out)
+	var od [4]int
+	for i, d := range k.dims {
+		od[i] = d
+		if k.reduced[i] {
+			od[i] = 1
+		}
+	}
+	in := ins[0]
+	idx := 0
+	for a := 0; a < k.dims[0]; a++ {
+		for b := 0; b < k.dims[1]; b++ {
+			for c := 0; c < k.dims[2]; c++ {
+				for d := 0; d < k.dims[3]; d++ {
+					oi := [4]int{a, b, c, d}
+					for i := range oi {
+						if k.reduced[i] {
+							oi[i] = 0
+						}
+					}
+					o := ((oi[0]*od[1]+oi[1])*od[2]+oi[2])*od[3] + oi[3]
+					out[o] += in[idx]
+					idx++
+				}
+			}
+		}
+	}
+	n := float32(k.count)
+	for i := range out {
+		out[i] /= n
+	}
+}
