@@ -232,3 +232,50 @@ func FuzzParse(f *testing.F) {
 		_, _ = e.Eval(t.Context(), testEnv()) // must not panic
 	})
 }
+
+func TestSetPath(t *testing.T) {
+	env := testEnv()
+	orig := env.Vars.(mapScope)["m"]
+	tests := []struct {
+		target string
+		root   any
+		want   any
+	}{
+		{"m.a", orig, map[string]any{"a": int64(9), "nested": map[string]any{"b": "deep"}, "nul": nil}},
+		{`m["new"]["x"]`, orig, map[string]any{"a": int64(1), "nested": map[string]any{"b": "deep"}, "nul": nil, "new": map[string]any{"x": int64(9)}}},
+		{"l[s == \"abc\" and 1 or 0]", []any{int64(0), int64(1)}, nil}, // TypeError: and needs booleans
+		{"l[n - 6]", []any{int64(0), int64(1)}, []any{int64(0), int64(9)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.target, func(t *testing.T) {
+			tg, err := ParseTarget(tt.target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys, err := tg.Keys(t.Context(), env)
+			if tt.want == nil {
+				if err == nil {
+					t.Fatal("want error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := SetPath(tt.root, keys, int64(9))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("(-want +got)\n%s", diff)
+			}
+		})
+	}
+	// The original value is untouched (copy on write).
+	if diff := cmp.Diff(map[string]any{"a": int64(1), "nested": map[string]any{"b": "deep"}, "nul": nil}, orig); diff != "" {
+		t.Errorf("original mutated (-want +got)\n%s", diff)
+	}
+	if _, err := ParseTarget("f(x)"); err == nil {
+		t.Error("ParseTarget(f(x)) succeeded")
+	}
+}
