@@ -1,0 +1,134 @@
+package jpegdec
+
+import "errors"
+
+const lutBits = 9
+
+// huffTable decodes one Huffman table: codes up to lutBits long through a lookup table, longer
+// ones by canonical-code ranges.
+type huffTable struct {
+	lut     [1 << lutBits]uint16 // length<<8 | symbol; 0 when the code is longer than lutBits
+	maxcode [17]int32            // largest code of each length, -1 when none
+	valptr  [17]int32            // index of a length's first symbol minus its first code
+	vals    []uint8
+	defined bool
+}
+
+var errBadHuffman = errors.New("bad Huffman table")
+
+// build fills t from the 16 code-length counts and the symbols of a DHT segment.
+func (t *huffTable) build(counts [16]uint8, vals []uint8) error {
+	*t = huffTable{vals: vals, defined: true}
+	code, k := int32(0), int32(0)
+	for l := 1; l <= 16; l++ {
+		n := int32(counts[l-1])
+		t.valptr[l] = k - code
+		t.maxcode[l] = -1
+		if n > 0 {
+			if code+n > 1<<l {
+				return errBadHuffman
+			}
+			for i := range n {
+				c := code + i
+				if l <= lutBits {
+					shift := lutBits - l
+					for fill := range int32(1) << shift {
+						t.lut[c<<shift|fill] = uint16(l)<<8 | uint16(vals[k+i])
+					}
+				}
+			}
+			code += n
+			k += n
+			t.maxcode[l] = code - 1
+		}
+		code <<= 1
+	}
+	if int(k) != len(vals) {
+		return errBadHuffman
+	}
+	return nil
+}
+
+// bitReader reads the entropy-coded bits of one scan segment, removing stuffed zero bytes and
+// stopping at markers (after which it supplies zero bits).
+type bitReader struct {
+	data   []byte
+	pos    int
+	acc    uint64
+	n      uint
+	eof    bool // ran off the end of data
+	marker bool // reached a marker
+}
+
+func (br *bitReader) fill() {
+	for br.n <= 56 {
+		var b byte
+		switch {
+		case br.marker:
+		case br.pos >= len(br.data):
+			br.eof = true
+		case br.data[br.pos] != 0xFF:
+			b = br.data[br.pos]
+			br.pos++
+		case br.pos+1 >= len(br.data):
+			br.eof = true
+		case br.data[br.pos+1] == 0:
+			b = 0xFF
+			br.pos += 2
+		default:
+			br.marker = true
+		}
+		br.acc = br.acc<<8 | uint64(b)
+		br.n += 8
+	}
+}
+
+// reset drops buffered bits, for a restart marker or the end of a scan.
+func (br *bitReader) reset() { br.acc, br.n, br.marker = 0, 0, false }
+
+func (br *bitReader) bits(s uint) int32 {
+	if s == 0 {
+		return 0
+	}
+	if br.n < s {
+		br.fill()
+	}
+	br.n -= s
+	return int32(br.acc>>br.n) & (1<<s - 1)
+}
+
+func (br *bitReader) bit() bool { return br.bits(1) != 0 }
+
+// receive reads s bits and sign-extends them as JPEG's EXTEND does.
+func (br *bitReader) receive(s uint) int32 {
+	v := br.bits(s)
+	if s > 0 && v < 1<<(s-1) {
+		v += -1<<s + 1
+	}
+	return v
+}
+
+var errBadCode = errors.New("bad Huffman code")
+
+func (br *bitReader) decode(t *huffTable) (uint8, error) {
+	if br.n < 16 {
+		br.fill()
+	}
+	if e := t.lut[(br.acc>>(br.n-lutBits))&(1<<lutBits-1)]; e != 0 {
+		br.n -= uint(e >> 8)
+		return uint8(e), nil
+	}
+	code := int32(0)
+	for l := 1; l <= 16; l++ {
+		br.n--
+		code = code<<1 | int32(br.acc>>br.n)&1
+		if code <= t.maxcode[l] {
+			i := t.valptr[l] + code
+			if i < 0 || int(i) >= len(t.vals) {
+				return 0, errBadCode
+			}
+			return t.vals[i], nil
+		}
+	}
+	return 0, errBadCode
+}

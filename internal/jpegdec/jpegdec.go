@@ -1,0 +1,191 @@
+// Package jpegdec is a JPEG decoder built for resizing photos down to a model's input. Instead of
+// a full image it produces the RGB values at a given set of pixel rows and columns (what a
+// bilinear resize reads), or a 1/8-scale image made of the blocks' DC coefficients.
+//
+// It entropy-decodes every scan (baseline and progressive Huffman, restart intervals) but keeps
+// coefficients only for the blocks that contain a requested pixel; for the others it keeps a
+// 64-bit mask of non-zero coefficients, which progressive refinement scans need. The inverse
+// DCT and colour conversion run only for requested pixels. Memory is therefore about 10 bytes
+// per 8×8 block plus the kept blocks, instead of a full coefficient buffer and a full image.
+// In DC mode the AC scans of progressive files are skipped without decoding.
+//
+// Pixels match image/jpeg's up to inverse-DCT rounding: chroma is upsampled by replication as
+// image/jpeg does (libjpeg's default "fancy" upsampling interpolates instead), and colour
+// conversion uses image/color's YCbCrToRGB.
+//
+// Supported: 8-bit baseline, extended and progressive Huffman JPEGs with one (grey) or three
+// (YCbCr) components, luma sampling 1 or 2 in each direction and chroma sampling 1×1. Anything
+// else (CMYK/YCCK, Adobe RGB, arithmetic coding, lossless, 12-bit, other sampling) returns an
+// error wrapping ErrUnsupported, so callers can fall back to image/jpeg.
+package jpegdec
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// ErrUnsupported is wrapped by errors for valid files this decoder does not handle.
+var ErrUnsupported = errors.New("jpeg feature not supported by this decoder")
+
+// FormatError is an invalid file.
+type FormatError string
+
+func (e FormatError) Error() string { return "invalid jpeg: " + string(e) }
+
+func unsupported(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrUnsupported}, args...)...)
+}
+
+type component struct {
+	id     uint8
+	h, v   int // sampling factors
+	tq     uint8
+	bw, bh int // blocks per line and lines in the MCU-padded grid
+	// dc holds every block's DC coefficient (not dequantised).
+	dc []int32
+	// nz holds every block's mask of non-zero coefficients (natural order); progressive only.
+	nz []uint64
+	// keptRow/keptCol map a block row/column to its slot among kept blocks, or -1.
+	keptRow, keptCol []int32
+	nkr, nkc         int
+	coef             []int16 // kept blocks, 64 coefficients each in natural order
+	dcTable, acTable uint8
+}
+
+// decoder holds the state of one decode.
+type decoder struct {
+	data          []byte
+	pos           int
+	width, height int
+	progressive   bool
+	comps         []component
+	hmax, vmax    int
+	mcusX, mcusY  int
+	quant         [4][64]uint16 // natural order
+	quantSet      [4]bool
+	dcHuff        [4]huffTable
+	acHuff        [4]huffTable
+	restart       int
+	adobe         bool
+	adobeXform    uint8
+	dcOnly        bool
+	sawFrame      bool
+	eobrun        int
+	br            bitReader
+}
+
+// Config returns the dimensions declared by the frame header.
+func Config(data []byte) (width, height int, err error) {
+	d := &decoder{data: data}
+	if err := d.readUntilFrame(); err != nil {
+		return 0, 0, err
+	}
+	return d.width, d.height, nil
+}
+
+func (d *decoder) u16(at int) int { return int(d.data[at])<<8 | int(d.data[at+1]) }
+
+// nextMarker reads the marker at d.pos, skipping fill bytes; it returns the marker byte.
+// Bytes before the marker (the rest of an entropy-coded segment, or junk) are skipped, as
+// libjpeg does; stuffed 0xFF00 pairs are not markers.
+func (d *decoder) nextMarker() (byte, error) {
+	for {
+		i := bytes.IndexByte(d.data[d.pos:], 0xFF)
+		if i < 0 {
+			d.pos = len(d.data)
+			return 0, io.ErrUnexpectedEOF
+		}
+		d.pos += i
+		for d.pos < len(d.data) && d.data[d.pos] == 0xFF {
+			d.pos++
+		}
+		if d.pos >= len(d.data) {
+			return 0, io.ErrUnexpectedEOF
+		}
+		m := d.data[d.pos]
+		d.pos++
+		if m != 0 {
+			return m, nil
+		}
+	}
+}
+
+// segment returns the payload of the length-prefixed segment at d.pos and moves past it.
+func (d *decoder) segment() ([]byte, error) {
+	if d.pos+2 > len(d.data) {
+		return nil, io.ErrUnexpectedEOF
+	}
+	n := d.u16(d.pos)
+	if n < 2 {
+		return nil, FormatError("segment length")
+	}
+	if d.pos+n > len(d.data) {
+		return nil, io.ErrUnexpectedEOF
+	}
+	p := d.data[d.pos+2 : d.pos+n]
+	d.pos += n
+	return p, nil
+}
+
+func (d *decoder) readUntilFrame() error {
+	if len(d.data) < 2 || d.data[0] != 0xFF || d.data[1] != 0xD8 {
+		return FormatError("missing SOI")
+	}
+	d.pos = 2
+	for !d.sawFrame {
+		if _, err := d.step(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// step handles one marker segment; it reports whether EOI was reached.
+func (d *decoder) step() (bool, error) {
+	m, err := d.nextMarker()
+	if err != nil {
+		return false, err
+	}
+	switch {
+	case m == 0xD9: // EOI
+		return true, nil
+	case m == 0xD8 || m >= 0xD0 && m <= 0xD7 || m == 0x01:
+		return false, nil // stray SOI/RST/TEM: no payload
+	}
+	p, err := d.segment()
+	if err != nil {
+		return false, err
+	}
+	switch {
+	case m == 0xC0 || m == 0xC1 || m == 0xC2:
+		if d.sawFrame {
+			return false, FormatError("second frame header")
+		}
+		return false, d.parseFrame(p, m == 0xC2)
+	case m == 0xC4:
+		return false, d.parseDHT(p)
+	case m == 0xDB:
+		return false, d.parseDQT(p)
+	case m == 0xDD:
+		if len(p) < 2 {
+			return false, FormatError("DRI length")
+		}
+		d.restart = int(p[0])<<8 | int(p[1])
+	case m == 0xDA:
+		if !d.sawFrame {
+			return false, FormatError("scan before frame")
+		}
+		return false, d.scan(p)
+	case m == 0xEE:
+		if len(p) >= 12 && string(p[:5]) == "Adobe" {
+			d.adobe, d.adobeXform = true, p[11]
+		}
+	case m >= 0xC3 && m <= 0xCF && m != 0xC8 && m != 0xCC:
+		return false, unsupported("frame type SOF%d", m-0xC0)
+	case m == 0xCC:
+		return false, unsupported("arithmetic coding")
+	}
+	return false, nil // APPn, COM and others are skipped
+}

@@ -1,0 +1,325 @@
+package jpegdec
+
+import (
+	"io"
+)
+
+// scanComp is one component of a scan with its tables.
+type scanComp struct {
+	c      *component
+	dc, ac *huffTable
+	pred   int32
+}
+
+// scan parses a scan header and decodes (or, in DC mode, skips) its entropy-coded data.
+func (d *decoder) scan(p []byte) error {
+	if len(p) < 1 {
+		return FormatError("SOS length")
+	}
+	ns := int(p[0])
+	if ns < 1 || ns > len(d.comps) || len(p) != 4+2*ns {
+		return FormatError("SOS length")
+	}
+	sc := make([]scanComp, ns)
+	for i := range sc {
+		id, tables := p[1+2*i], p[2+2*i]
+		for j := range d.comps {
+			if d.comps[j].id == id {
+				sc[i].c = &d.comps[j]
+			}
+		}
+		if sc[i].c == nil || tables>>4 > 3 || tables&15 > 3 {
+			return FormatError("SOS component")
+		}
+		sc[i].dc, sc[i].ac = &d.dcHuff[tables>>4], &d.acHuff[tables&15]
+	}
+	ss, se, ah, al := int(p[1+2*ns]), int(p[2+2*ns]), uint(p[3+2*ns]>>4), uint(p[3+2*ns]&15)
+	if !d.progressive {
+		ss, se, ah, al = 0, 63, 0, 0
+	} else if ss == 0 && se != 0 || ss > se || se > 63 || ss > 0 && ns != 1 || al > 13 {
+		return FormatError("progressive scan parameters")
+	}
+	if d.dcOnly && ss > 0 {
+		return nil // the step loop skips the entropy-coded data
+	}
+	for i := range sc {
+		if (ss == 0 && ah == 0 && !sc[i].dc.defined) || (se > 0 && !sc[i].ac.defined) {
+			return FormatError("scan uses an undefined Huffman table")
+		}
+	}
+	d.br = bitReader{data: d.data, pos: d.pos}
+	d.eobrun = 0
+	var err error
+	if ns == 1 {
+		err = d.scanOne(&sc[0], ss, se, ah, al)
+	} else {
+		err = d.scanInterleaved(sc, ss, se, ah, al)
+	}
+	if err != nil {
+		return err
+	}
+	if d.br.eof {
+		return io.ErrUnexpectedEOF
+	}
+	d.pos = d.br.pos
+	return nil
+}
+
+// restartAt handles a restart boundary: drop buffered bits, step past the RSTn marker and reset
+// the predictors. A missing marker is tolerated (the reader then supplies zeros).
+func (d *decoder) restartAt(sc []scanComp) {
+	br := &d.br
+	br.reset()
+	for br.pos < len(br.data) {
+		if br.data[br.pos] != 0xFF || br.pos+1 < len(br.data) && br.data[br.pos+1] == 0 {
+			br.pos++
+			continue
+		}
+		for br.pos+1 < len(br.data) && br.data[br.pos+1] == 0xFF {
+			br.pos++
+		}
+		if br.pos+1 < len(br.data) && br.data[br.pos+1] >= 0xD0 && br.data[br.pos+1] <= 0xD7 {
+			br.pos += 2
+		} else {
+			br.marker = true
+		}
+		break
+	}
+	for i := range sc {
+		sc[i].pred = 0
+	}
+	d.eobrun = 0
+}
+
+func (d *decoder) scanInterleaved(sc []scanComp, ss, se int, ah, al uint) error {
+	mcu := 0
+	for my := range d.mcusY {
+		for mx := range d.mcusX {
+			if d.restart > 0 && mcu > 0 && mcu%d.restart == 0 {
+				d.restartAt(sc)
+			}
+			mcu++
+			for i := range sc {
+				c := sc[i].c
+				for v := range c.v {
+					for h := range c.h {
+						if err := d.block(&sc[i], (my*c.v+v)*c.bw+mx*c.h+h, my*c.v+v, mx*c.h+h, ss, se, ah, al); err != nil {
+							return err
+						}
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (d *decoder) scanOne(s *scanComp, ss, se int, ah, al uint) error {
+	c := s.c
+	cw := (d.width*c.h + d.hmax - 1) / d.hmax
+	ch := (d.height*c.v + d.vmax - 1) / d.vmax
+	bx, by := (cw+7)/8, (ch+7)/8
+	sc := []scanComp{*s}
+	n := 0
+	for y := range by {
+		for x := range bx {
+			if d.restart > 0 && n > 0 && n%d.restart == 0 {
+				d.restartAt(sc)
+			}
+			n++
+			if err := d.block(&sc[0], y*c.bw+x, y, x, ss, se, ah, al); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// kept returns the coefficients of block (row, col) of c if it is kept, else nil.
+func (c *component) kept(row, col int) []int16 {
+	if c.coef == nil {
+		return nil
+	}
+	r, k := c.keptRow[row], c.keptCol[col]
+	if r < 0 || k < 0 {
+		return nil
+	}
+	i := (int(r)*c.nkc + int(k)) * 64
+	return c.coef[i : i+64 : i+64]
+}
+
+var errCoefIndex = FormatError("coefficient index out of range")
+
+// block decodes one block's share of a scan.
+func (d *decoder) block(s *scanComp, idx, row, col, ss, se int, ah, al uint) error {
+	br := &d.br
+	c := s.c
+	if ss == 0 {
+		if ah == 0 {
+			t, err := br.decode(s.dc)
+			if err != nil {
+				return err
+			}
+			if t > 16 {
+				return FormatError("DC size")
+			}
+			s.pred += br.receive(uint(t))
+			c.dc[idx] = s.pred << al
+		} else if br.bit() {
+			c.dc[idx] |= 1 << al
+		}
+		if se == 0 {
+			return nil
+		}
+		ss = 1
+	}
+	coef := c.kept(row, col)
+	if !d.progressive {
+		return d.acSequential(s, coef)
+	}
+	if ah == 0 {
+		return d.acFirst(s, idx, coef, ss, se, al)
+	}
+	return d.acRefine(s, idx, coef, ss, se, al)
+}
+
+func (d *decoder) acSequential(s *scanComp, coef []int16) error {
+	br := &d.br
+	for k := 1; k < 64; k++ {
+		rs, err := br.decode(s.ac)
+		if err != nil {
+			return err
+		}
+		r, sz := int(rs>>4), uint(rs&15)
+		if sz == 0 {
+			if r != 15 {
+				return nil
+			}
+			k += 15
+			continue
+		}
+		k += r
+		if k > 63 {
+			return errCoefIndex
+		}
+		if coef == nil {
+			br.bits(sz)
+			continue
+		}
+		coef[unzig[k]] = int16(br.receive(sz))
+	}
+	return nil
+}
+
+func (d *decoder) acFirst(s *scanComp, idx int, coef []int16, ss, se int, al uint) error {
+	if d.eobrun > 0 {
+		d.eobrun--
+		return nil
+	}
+	br := &d.br
+	nz := s.c.nz[idx]
+	for k := ss; k <= se; k++ {
+		rs, err := br.decode(s.ac)
+		if err != nil {
+			return err
+		}
+		r, sz := int(rs>>4), uint(rs&15)
+		if sz == 0 {
+			if r < 15 {
+				d.eobrun = 1<<r - 1
+				if r > 0 {
+					d.eobrun += int(br.bits(uint(r)))
+				}
+				break
+			}
+			k += 15
+			continue
+		}
+		k += r
+		if k > se {
+			return errCoefIndex
+		}
+		z := unzig[k]
+		nz |= 1 << z
+		v := br.receive(sz) << al
+		if coef != nil {
+			coef[z] = int16(v)
+		}
+	}
+	s.c.nz[idx] = nz
+	return nil
+}
+
+func (d *decoder) acRefine(s *scanComp, idx int, coef []int16, ss, se int, al uint) error {
+	br := &d.br
+	nz := s.c.nz[idx]
+	p1, m1 := int16(1)<<al, int16(-1)<<al
+	refine := func(z uint8) {
+		if br.bit() && coef != nil && coef[z]&p1 == 0 {
+			if coef[z] >= 0 {
+				coef[z] += p1
+			} else {
+				coef[z] += m1
+			}
+		}
+	}
+	k := ss
+	if d.eobrun == 0 {
+		for ; k <= se; k++ {
+			rs, err := br.decode(s.ac)
+			if err != nil {
+				return err
+			}
+			r, sz := int(rs>>4), rs&15
+			var val int16
+			if sz == 0 {
+				if r < 15 {
+					d.eobrun = 1 << r
+					if r > 0 {
+						d.eobrun += int(br.bits(uint(r)))
+					}
+					break
+				}
+			} else {
+				if sz != 1 {
+					return FormatError("refinement coefficient size")
+				}
+				val = m1
+				if br.bit() {
+					val = p1
+				}
+			}
+			for ; k <= se; k++ {
+				z := unzig[k]
+				if nz&(1<<z) != 0 {
+					refine(z)
+				} else {
+					if r == 0 {
+						break
+					}
+					r--
+				}
+			}
+			if val != 0 {
+				if k > se {
+					return errCoefIndex
+				}
+				z := unzig[k]
+				nz |= 1 << z
+				if coef != nil {
+					coef[z] = val
+				}
+			}
+		}
+	}
+	if d.eobrun > 0 {
+		for ; k <= se; k++ {
+			if z := unzig[k]; nz&(1<<z) != 0 {
+				refine(z)
+			}
+		}
+		d.eobrun--
+	}
+	s.c.nz[idx] = nz
+	return nil
+}
