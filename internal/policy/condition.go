@@ -1,0 +1,167 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"cel.dev/cel-go/cel"
+	celast "cel.dev/cel-go/common/ast"
+	"cel.dev/cel-go/common/operators"
+	"cel.dev/cel-go/parser"
+)
+
+// Condition is an attribute condition parsed and type-checked once, ready to evaluate against
+// many tokens. It is safe for concurrent use.
+type Condition struct {
+	text    string
+	prg     cel.Program
+	clauses []clause
+}
+
+type clause struct {
+	expr string
+	prg  cel.Program
+}
+
+// Verdict is the outcome of evaluating a condition against one token's claims.
+type Verdict struct {
+	// Allow is the result of the whole condition; an evaluation error is a deny.
+	Allow bool `json:"allow"`
+	// Err is the whole condition's evaluation error, if any (e.g. "no such key: submods").
+	Err string `json:"error,omitempty"`
+	// Clauses holds each top-level && operand and its own result.
+	Clauses []ClauseResult `json:"clauses"`
+}
+
+// ClauseResult is one top-level clause of a condition and how it evaluated on its own.
+type ClauseResult struct {
+	Expr string `json:"expr"`
+	Pass bool   `json:"pass"`
+	Err  string `json:"error,omitempty"`
+}
+
+// FailedClause returns the first clause that did not pass, and false when every clause passed.
+func (v Verdict) FailedClause() (ClauseResult, bool) {
+	for _, c := range v.Clauses {
+		if !c.Pass {
+			return c, true
+		}
+	}
+	return ClauseResult{}, false
+}
+
+// The WIP provider exposes the token's claims as `assertion`; `google` and `attribute` (the
+// mapped attributes) are declared so that conditions using them compile, and are empty here.
+var env = sync.OnceValues(func() (*cel.Env, error) {
+	return cel.NewEnv(
+		cel.Variable("assertion", cel.MapType(cel.StringType, cel.DynType)),
+		cel.Variable("google", cel.MapType(cel.StringType, cel.DynType)),
+		cel.Variable("attribute", cel.MapType(cel.StringType, cel.DynType)),
+		cel.EnableMacroCallTracking(), // lets clauses with macros (exists, all) be printed back
+	)
+})
+
+// Compile parses and type-checks condition (it must yield a bool) and splits its top-level
+// conjunction into clauses using the CEL syntax tree.
+func Compile(condition string) (*Condition, error) {
+	e, err := env()
+	if err != nil {
+		return nil, fmt.Errorf("building CEL environment: %w", err)
+	}
+	if condition == "" {
+		return nil, errors.New("compiling attribute condition: empty")
+	}
+	if len(condition) > MaxConditionLen {
+		return nil, fmt.Errorf("compiling attribute condition: %d characters, over the limit of %d", len(condition), MaxConditionLen)
+	}
+	prg, err := program(e, condition)
+	if err != nil {
+		return nil, fmt.Errorf("compiling attribute condition: %w", err)
+	}
+	parsed, iss := e.Parse(condition)
+	if iss.Err() != nil {
+		return nil, fmt.Errorf("parsing attribute condition: %w", iss.Err())
+	}
+	native := parsed.NativeRep()
+	var operands []celast.Expr
+	flattenAnd(native.Expr(), &operands)
+	c := &Condition{text: condition, prg: prg}
+	for _, op := range operands {
+		text, err := parser.Unparse(op, native.SourceInfo())
+		if err != nil {
+			return nil, fmt.Errorf("printing clause of attribute condition: %w", err)
+		}
+		cp, err := program(e, text)
+		if err != nil {
+			return nil, fmt.Errorf("compiling clause %q: %w", text, err)
+		}
+		c.clauses = append(c.clauses, clause{expr: text, prg: cp})
+	}
+	return c, nil
+}
+
+func program(e *cel.Env, text string) (cel.Program, error) {
+	a, iss := e.Compile(text)
+	if iss.Err() != nil {
+		return nil, iss.Err()
+	}
+	if !a.OutputType().IsExactType(cel.BoolType) {
+		return nil, fmt.Errorf("condition yields %s, want bool", a.OutputType())
+	}
+	return e.Program(a)
+}
+
+// flattenAnd appends the operands of a (possibly nested) top-level && to out.
+func flattenAnd(x celast.Expr, out *[]celast.Expr) {
+	if x.Kind() == celast.CallKind {
+		call := x.AsCall()
+		if call.FunctionName() == operators.LogicalAnd && !call.IsMemberFunction() {
+			for _, a := range call.Args() {
+				flattenAnd(a, out)
+			}
+			return
+		}
+	}
+	*out = append(*out, x)
+}
+
+// String returns the condition's source text.
+func (c *Condition) String() string { return c.text }
+
+// Evaluate runs the condition on claims (a decoded JWT payload) and each clause on its own.
+// Any evaluation error (a missing claim, a type mismatch) is a deny.
+func (c *Condition) Evaluate(claims map[string]any) Verdict {
+	vars := map[string]any{"assertion": claims, "google": map[string]any{}, "attribute": map[string]any{}}
+	if claims == nil {
+		vars["assertion"] = map[string]any{}
+	}
+	var v Verdict
+	v.Allow, v.Err = evalBool(c.prg, vars)
+	for _, cl := range c.clauses {
+		pass, msg := evalBool(cl.prg, vars)
+		v.Clauses = append(v.Clauses, ClauseResult{Expr: cl.expr, Pass: pass, Err: msg})
+	}
+	return v
+}
+
+func evalBool(prg cel.Program, vars map[string]any) (bool, string) {
+	out, _, err := prg.Eval(vars)
+	if err != nil {
+		return false, err.Error()
+	}
+	b, ok := out.Value().(bool)
+	if !ok {
+		return false, fmt.Sprintf("result is %T, not bool", out.Value())
+	}
+	return b, ""
+}
+
+// Explain compiles condition and evaluates it on claims.
+func Explain(condition string, claims map[string]any) (Verdict, error) {
+	c, err := Compile(condition)
+	if err != nil {
+		return Verdict{}, err
+	}
+	return c.Evaluate(claims), nil
+}

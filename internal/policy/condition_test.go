@@ -1,0 +1,106 @@
+package policy
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestEvaluateClauses(t *testing.T) {
+	p := basePolicy()
+	p.RestartPolicy = "Never"
+	cond, err := p.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Compile(cond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	debugClaims := claimsFor(p, testDigest)
+	debugClaims["dbgstat"] = "enabled"
+	delete(debugClaims["submods"].(map[string]any), "confidential_space")
+	otherSA := claimsFor(p, testDigest)
+	otherSA["google_service_accounts"] = []any{"evil@x.iam.gserviceaccount.com"}
+	tagRef := claimsFor(p, testDigest)
+	tagRef["submods"].(map[string]any)["container"].(map[string]any)["image_reference"] = testRepo + ":latest"
+	evilRepo := claimsFor(p, testDigest)
+	evilRepo["submods"].(map[string]any)["container"].(map[string]any)["image_reference"] = testRepo + "-evil@" + testDigest
+
+	tests := []struct {
+		name       string
+		claims     map[string]any
+		wantAllow  bool
+		wantFailed string // substring of the first failed clause
+		wantErr    string // substring of that clause's error
+	}{
+		{"allow", claimsFor(p, testDigest), true, "", ""},
+		{"other digest", claimsFor(p, otherDig), false, "image_digest", ""},
+		{"debug image", debugClaims, false, "dbgstat", ""},
+		{"other service account", otherSA, false, "google_service_accounts", ""},
+		{"tag reference", tagRef, false, "image_reference", ""},
+		{"lookalike repository", evilRepo, false, "image_reference", ""},
+		{"no submods", map[string]any{"swname": "CONFIDENTIAL_SPACE", "dbgstat": "disabled-since-boot"}, false, "support_attributes", "no such key: submods"},
+		{"nil claims", nil, false, "swname", "no such key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := c.Evaluate(tt.claims)
+			if v.Allow != tt.wantAllow {
+				t.Fatalf("Allow = %v, want %v (%+v)", v.Allow, tt.wantAllow, v)
+			}
+			if len(v.Clauses) != 7 {
+				t.Fatalf("got %d clauses, want 7: %+v", len(v.Clauses), v.Clauses)
+			}
+			f, failed := v.FailedClause()
+			if failed != !tt.wantAllow {
+				t.Fatalf("FailedClause present = %v, want %v", failed, !tt.wantAllow)
+			}
+			if !failed {
+				return
+			}
+			if !strings.Contains(f.Expr, tt.wantFailed) {
+				t.Errorf("first failed clause %q, want one about %q", f.Expr, tt.wantFailed)
+			}
+			if !strings.Contains(f.Err, tt.wantErr) {
+				t.Errorf("clause error %q, want it to contain %q", f.Err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestSplitUsesSyntaxTree(t *testing.T) {
+	// && inside a string literal, inside parentheses and inside a macro must not split.
+	cond := `assertion.a == 'x && y' && (assertion.b == 1 || assertion.c && assertion.d) && ` +
+		`assertion.e.exists(s, s == 'p' && s != 'q') && assertion.f == true`
+	c, err := Compile(cond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := c.Evaluate(map[string]any{"a": "x && y", "b": 1, "e": []any{"p"}, "f": true})
+	var got []string
+	for _, cl := range v.Clauses {
+		got = append(got, cl.Expr)
+	}
+	want := []string{
+		`assertion.a == "x && y"`,
+		`assertion.b == 1 || assertion.c && assertion.d`,
+		`assertion.e.exists(s, s == "p" && s != "q")`,
+		`assertion.f == true`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("clauses (-want +got):\n%s", diff)
+	}
+	if !v.Allow {
+		t.Errorf("want allow: %+v", v)
+	}
+}
+
+func TestCompileRefuses(t *testing.T) {
+	for _, cond := range []string{"", "assertion.swname", "assertion.swname ==", "unknown.x == 1", strings.Repeat("x", MaxConditionLen+1)} {
+		if _, err := Compile(cond); err == nil {
+			t.Errorf("Compile(%.40q) accepted", cond)
+		}
+	}
+}
