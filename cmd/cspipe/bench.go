@@ -1,0 +1,258 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"time"
+
+	"github.com/cspipe/cspipe/internal/imageprep"
+	"github.com/cspipe/cspipe/internal/tflite"
+)
+
+func init() {
+	register("bench", "benchmark model throughput (--model) or photo decode+resize (--decode)", runBench)
+}
+
+// modelBench is the JSON `cspipe bench --model M --json` prints.
+type modelBench struct {
+	Model      string  `json:"model"`
+	Input      [3]int  `json:"input_hwc"`
+	Classes    int     `json:"classes"`
+	Batch      int     `json:"batch"`
+	Threads    int     `json:"threads"`
+	Runs       int     `json:"runs"`
+	Images     int     `json:"images"`
+	Seconds    float64 `json:"seconds"`
+	ImgPerS    float64 `json:"img_per_s"`
+	MSPerImg   float64 `json:"ms_per_img"`
+	MSPerBatch float64 `json:"ms_per_batch"`
+	GoMaxProcs int     `json:"gomaxprocs"`
+}
+
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	modelPath := fs.String("model", "", "the .tflite model to benchmark (or, with --decode, to compare top-1 across decode paths)")
+	batch := fs.Int("batch", 1, "images per model run")
+	threads := fs.Int("threads", 0, "goroutines per model run (0: GOMAXPROCS)")
+	duration := fs.Duration("duration", 5*time.Second, "how long to run the model")
+	asJSON := fs.Bool("json", false, "print JSON")
+	decode := fs.Bool("decode", false, "benchmark decode+resize of photos (arguments, default ../shared/testdata/sample_images/*)")
+	size := fs.Int("size", 224, "with --decode: target size when no model is given")
+	repeat := fs.Int("repeat", 3, "with --decode: runs per photo and path (the fastest is reported)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: cspipe bench --model M.tflite [--batch N] [--threads T] [--duration 5s] [--json]")
+		fmt.Fprintln(stderr, "       cspipe bench --decode [--model M.tflite] [--size 224] [--repeat 3] [--json] [PHOTO...]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitError{code: 2}
+	}
+	var m *tflite.Model
+	if *modelPath != "" {
+		b, err := os.ReadFile(*modelPath)
+		if err != nil {
+			return fmt.Errorf("reading model: %w", err)
+		}
+		if m, err = tflite.Load(b); err != nil {
+			return err
+		}
+	}
+	if *decode {
+		photos := fs.Args()
+		if len(photos) == 0 {
+			photos, _ = filepath.Glob(filepath.Join("..", "shared", "testdata", "sample_images", "*"))
+		}
+		if len(photos) == 0 {
+			return exitError{code: 2, msg: "no photos given"}
+		}
+		return benchDecode(ctx, photos, m, *size, max(*repeat, 1), *asJSON, stdout)
+	}
+	if m == nil {
+		fs.Usage()
+		return exitError{code: 2, msg: "--model or --decode is required"}
+	}
+	if *batch < 1 {
+		return exitError{code: 2, msg: "--batch must be at least 1"}
+	}
+	m.SetThreads(*threads)
+	r := benchModel(ctx, m, *batch, *duration)
+	r.Model = filepath.Base(*modelPath)
+	r.Threads = *threads
+	if r.Threads <= 0 {
+		r.Threads = runtime.GOMAXPROCS(0)
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(r)
+	}
+	fmt.Fprintf(stdout, "%s %dx%dx%d batch %d threads %d: %.1f img/s, %.3f ms/img (%d images in %.2fs)\n",
+		r.Model, r.Input[0], r.Input[1], r.Input[2], r.Batch, r.Threads, r.ImgPerS, r.MSPerImg, r.Images, r.Seconds)
+	return ctx.Err()
+}
+
+// benchModel runs batches of pseudo-random images until d has passed (after one warm-up run).
+func benchModel(ctx context.Context, m *tflite.Model, batch int, d time.Duration) modelBench {
+	h, w, c := m.InputShape()
+	in := make([]float32, batch*h*w*c)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range in {
+		in[i] = rng.Float32()
+	}
+	out := make([]float32, batch*m.NumClasses())
+	_ = m.Run(in, batch, out)
+	start := time.Now()
+	runs := 0
+	for time.Since(start) < d && ctx.Err() == nil {
+		_ = m.Run(in, batch, out)
+		runs++
+	}
+	sec := time.Since(start).Seconds()
+	images := runs * batch
+	return modelBench{Input: [3]int{h, w, c}, Classes: m.NumClasses(), Batch: batch, Runs: runs, Images: images,
+		Seconds: sec, ImgPerS: float64(images) / sec, MSPerImg: sec * 1000 / float64(max(images, 1)),
+		MSPerBatch: sec * 1000 / float64(max(runs, 1)), GoMaxProcs: runtime.GOMAXPROCS(0)}
+}
+
+// decodeBench is one photo's line of `cspipe bench --decode --json`.
+type decodeBench struct {
+	Photo  string `json:"photo"`
+	Width  int    `json:"width"`
+	Height int    `json:"height"`
+	Target int    `json:"target"`
+	// Fastest of --repeat runs, in milliseconds, for image/jpeg and our exact and fast paths.
+	StdlibMS float64 `json:"stdlib_ms"`
+	ExactMS  float64 `json:"exact_ms"`
+	FastMS   float64 `json:"fast_ms"`
+	// The path that ran when exact or fast was asked for: fast needs the 1/8-scale image to
+	// cover the target, and either falls back to image/jpeg on files our decoder refuses.
+	ExactPath string `json:"exact_path"`
+	FastPath  string `json:"fast_path"`
+	// Speed-ups over image/jpeg.
+	ExactSpeedup float64 `json:"exact_speedup"`
+	FastSpeedup  float64 `json:"fast_speedup"`
+	// Bytes allocated by one decode with the collector off: an upper bound of its peak heap.
+	StdlibAllocMB float64 `json:"stdlib_alloc_mb"`
+	ExactAllocMB  float64 `json:"exact_alloc_mb"`
+	FastAllocMB   float64 `json:"fast_alloc_mb"`
+	// Differences of the prepared [0,1] tensors.
+	ExactVsStdlibMaxAbs  float64 `json:"exact_vs_stdlib_max_abs"`
+	ExactVsStdlibMeanAbs float64 `json:"exact_vs_stdlib_mean_abs"`
+	FastVsExactMaxAbs    float64 `json:"fast_vs_exact_max_abs"`
+	FastVsExactMeanAbs   float64 `json:"fast_vs_exact_mean_abs"`
+	// With a model: the top-1 class of each path.
+	Top1Stdlib *int `json:"top1_stdlib,omitempty"`
+	Top1Exact  *int `json:"top1_exact,omitempty"`
+	Top1Fast   *int `json:"top1_fast,omitempty"`
+}
+
+func benchDecode(ctx context.Context, photos []string, m *tflite.Model, size, repeat int, asJSON bool, stdout io.Writer) error {
+	h, w := size, size
+	if m != nil {
+		h, w, _ = m.InputShape()
+	}
+	enc := json.NewEncoder(stdout)
+	for _, p := range photos {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return fmt.Errorf("reading photo: %w", err)
+		}
+		r := decodeBench{Photo: filepath.Base(p), Target: w}
+		tensors := map[string][]float32{}
+		for _, path := range []string{imageprep.PathStdlib, imageprep.PathExact, imageprep.PathFast} {
+			o := imageprep.Options{Width: w, Height: h, Stdlib: path == imageprep.PathStdlib, Fast: path == imageprep.PathFast}
+			dst := make([]float32, o.TensorLen())
+			best := math.Inf(1)
+			var res imageprep.Result
+			for range repeat {
+				start := time.Now()
+				if res, err = imageprep.Prepare(data, o, dst); err != nil {
+					return fmt.Errorf("%s: %w", p, err)
+				}
+				best = min(best, float64(time.Since(start).Microseconds())/1000)
+			}
+			if path == imageprep.PathExact {
+				r.ExactPath = res.Path
+			} else if path == imageprep.PathFast {
+				r.FastPath = res.Path
+			}
+			alloc := allocOf(func() { _, _ = imageprep.Prepare(data, o, dst) })
+			r.Width, r.Height = res.Width, res.Height
+			tensors[path] = dst
+			switch path {
+			case imageprep.PathStdlib:
+				r.StdlibMS, r.StdlibAllocMB = best, alloc
+			case imageprep.PathExact:
+				r.ExactMS, r.ExactAllocMB = best, alloc
+			case imageprep.PathFast:
+				r.FastMS, r.FastAllocMB = best, alloc
+			}
+		}
+		r.ExactSpeedup, r.FastSpeedup = r.StdlibMS/r.ExactMS, r.StdlibMS/r.FastMS
+		r.ExactVsStdlibMaxAbs, r.ExactVsStdlibMeanAbs = absDiff(tensors[imageprep.PathExact], tensors[imageprep.PathStdlib])
+		r.FastVsExactMaxAbs, r.FastVsExactMeanAbs = absDiff(tensors[imageprep.PathFast], tensors[imageprep.PathExact])
+		if m != nil {
+			top := func(in []float32) *int {
+				out := make([]float32, m.NumClasses())
+				if err := m.Run(in, 1, out); err != nil {
+					return nil
+				}
+				i := 0
+				for k, v := range out {
+					if v > out[i] {
+						i = k
+					}
+				}
+				return &i
+			}
+			r.Top1Stdlib, r.Top1Exact, r.Top1Fast = top(tensors[imageprep.PathStdlib]), top(tensors[imageprep.PathExact]), top(tensors[imageprep.PathFast])
+		}
+		if asJSON {
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+			continue
+		}
+		fmt.Fprintf(stdout, "%s %dx%d -> %d: image/jpeg %.0f ms (%.0f MB) | exact %.0f ms (%.0f MB, %.1fx) | %s %.1f ms (%.1f MB, %.1fx) | fast-exact max %.3f mean %.4f\n",
+			r.Photo, r.Width, r.Height, r.Target, r.StdlibMS, r.StdlibAllocMB, r.ExactMS, r.ExactAllocMB, r.ExactSpeedup,
+			r.FastPath, r.FastMS, r.FastAllocMB, r.FastSpeedup, r.FastVsExactMaxAbs, r.FastVsExactMeanAbs)
+	}
+	return nil
+}
+
+// allocOf runs f once with the garbage collector off and returns the megabytes it allocated.
+func allocOf(f func()) float64 {
+	runtime.GC()
+	old := debug.SetGCPercent(-1)
+	defer debug.SetGCPercent(old)
+	var a, b runtime.MemStats
+	runtime.ReadMemStats(&a)
+	f()
+	runtime.ReadMemStats(&b)
+	return float64(b.TotalAlloc-a.TotalAlloc) / (1 << 20)
+}
+
+func absDiff(a, b []float32) (maxAbs, meanAbs float64) {
+	if len(a) != len(b) || len(a) == 0 {
+		return math.NaN(), math.NaN()
+	}
+	var sum float64
+	for i := range a {
+		d := math.Abs(float64(a[i] - b[i]))
+		maxAbs = max(maxAbs, d)
+		sum += d
+	}
+	return maxAbs, sum / float64(len(a))
+}
+

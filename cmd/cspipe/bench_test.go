@@ -1,0 +1,53 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestBenchModelJSON(t *testing.T) {
+	model := writeModel(t, t.TempDir(), 10)
+	var out, errb bytes.Buffer
+	if code := run(t.Context(), []string{"bench", "--model", model, "--batch", "2", "--threads", "1", "--duration", "50ms", "--json"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var r map[string]any
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatalf("output %q: %v", out.String(), err)
+	}
+	for _, k := range []string{"batch", "threads", "img_per_s", "ms_per_img"} {
+		if _, ok := r[k]; !ok {
+			t.Errorf("missing %q in %s", k, out.String())
+		}
+	}
+	if r["batch"] != 2.0 || r["threads"] != 1.0 || r["img_per_s"].(float64) <= 0 {
+		t.Errorf("values %v", r)
+	}
+	if code := run(t.Context(), []string{"bench"}, &out, &errb); code != 2 {
+		t.Errorf("no arguments: exit %d", code)
+	}
+}
+
+func TestBenchDecode(t *testing.T) {
+	dir := t.TempDir()
+	photo := filepath.Join(dir, "p.jpg")
+	writeJPEG(t, photo) // 160x120: the fast path needs 1/8 scale >= target
+	var out, errb bytes.Buffer
+	if code := run(t.Context(), []string{"bench", "--decode", "--size", "12", "--repeat", "1", "--json", photo}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var r decodeBench
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatalf("output %q: %v", out.String(), err)
+	}
+	if r.Width != 160 || r.Height != 120 || r.StdlibMS <= 0 || r.ExactMS <= 0 || r.FastMS <= 0 || r.FastPath != "fast" || r.ExactPath != "exact" || r.ExactVsStdlibMaxAbs > 3.0/255 {
+		t.Fatalf("result %+v", r)
+	}
+	out.Reset()
+	if code := run(t.Context(), []string{"bench", "--decode", "--size", "12", "--repeat", "1", photo}, &out, &errb); code != 0 || !strings.Contains(out.String(), "image/jpeg") {
+		t.Fatalf("text output exit %d: %s", code, out.String())
+	}
+}
