@@ -255,4 +255,3 @@ func absDiff(a, b []float32) (maxAbs, meanAbs float64) {
 	}
 	return maxAbs, sum / float64(len(a))
 }
-
