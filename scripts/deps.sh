@@ -3,3 +3,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 go mod download
+
+# Test-only inference oracles (ONNX Runtime, TFLite wasm) for internal/tflite.
+# onnxruntime-node's tarball ships the native library, so its download step is skipped.
+# Reinstalled only when tools/oracle/package-lock.json changed since the last install.
+if command -v npm >/dev/null 2>&1; then
+  lock_sum=$(sha256sum tools/oracle/package-lock.json | cut -d' ' -f1)
+  stamp=tools/oracle/node_modules/.cspipe-lock-sha256
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sum" ]; then
+    (cd tools/oracle && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund)
+    echo "$lock_sum" > "$stamp"
+  fi
+else
+  echo "deps: npm not found; the inference oracle tests in internal/tflite will fail until Node.js 20 and npm are installed" >&2
+fi

@@ -1,8 +1,12 @@
 package modelgen
 
 import (
+	"bytes"
+	"flag"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/cspipe/cspipe/internal/tflite"
@@ -59,5 +63,37 @@ func TestMobileNetRunsInEngine(t *testing.T) {
 				t.Logf("image %d top %.3f: %v", img, top, p)
 			}
 		})
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite the committed model fixtures")
+
+// TestFixture checks that the committed fixture is what the generator writes.
+func TestFixture(t *testing.T) {
+	g, err := MobileNet(Config{Arch: "v1", Width: 0.25, Size: 128, Classes: 10, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	onnx, err := g.ONNX()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string][]byte{
+		"mobilenet_v1_0.25_128_c10.tflite": g.TFLite(),
+		"mobilenet_v1_0.25_128_c10.onnx":   onnx,
+	} {
+		path := filepath.Join("..", "..", "testdata", "models", name)
+		if *update {
+			if err := os.WriteFile(path, want, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s differs from the generator's output (%d vs %d bytes); run with -update", name, len(got), len(want))
+		}
 	}
 }

@@ -29,6 +29,7 @@ type Model struct {
 	output  int
 	slotOf  []int // tensor index -> workspace slot, -1 for constants and the input
 	slotLen []int // floats per slot
+	work    int64 // estimated multiply-adds per image
 
 	threads atomic.Int32
 	pool    sync.Pool // *workspace

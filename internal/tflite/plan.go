@@ -56,6 +56,14 @@ func load(b []byte) (*Model, error) {
 		if len(ot.shape) != 0 && !slices.Equal(ot.shape, shape) {
 			return nil, fmt.Errorf("%s: output tensor %q declared with shape %v, computed %v", name, ot.name, ot.shape, shape)
 		}
+		n := numElements(shape)
+		if n > maxActivation {
+			return nil, fmt.Errorf("%s: output shape %v above %d elements", name, shape, maxActivation)
+		}
+		m.work += int64(n) * int64(costPerOutput(k))
+		if m.work > maxWork {
+			return nil, fmt.Errorf("%s: graph needs more than %d multiply-adds per image", name, int64(maxWork))
+		}
 		ot.shape = shape
 		defined[out] = true
 		m.nodes = append(m.nodes, planned{name: name, k: k, ins: op.inputs, out: out})
@@ -69,7 +77,39 @@ func load(b []byte) (*Model, error) {
 	}
 	m.classes = ot.size()
 	m.assignSlots()
+	total := 0
+	for _, n := range m.slotLen {
+		total += n
+	}
+	if total > maxWorkspace {
+		return nil, fmt.Errorf("graph needs %d floats of activations per image, above %d", total, maxWorkspace)
+	}
 	return m, nil
+}
+
+// Limits on what one image may cost, so a hostile file cannot make Run
+// allocate or compute without bound.
+const (
+	maxActivation = 1 << 24
+	maxWorkspace  = 1 << 26
+	maxWork       = 1 << 34
+)
+
+// costPerOutput estimates multiply-adds per output element.
+func costPerOutput(k kernel) int {
+	switch k := k.(type) {
+	case *convKernel:
+		return k.pb.K
+	case *fcKernel:
+		return k.pb.K
+	case *depthwiseKernel:
+		return k.p.KH * k.p.KW
+	case *poolKernel:
+		return k.kh * k.kw
+	case *meanKernel:
+		return k.count
+	}
+	return 1
 }
 
 // assignSlots gives every activation a workspace slot, reusing slots whose

@@ -1,0 +1,52 @@
+// Command genmodel writes a random-weight MobileNet as a .tflite file and,
+// optionally, the equivalent ONNX model with the same weights.
+//
+//	go run ./internal/modelgen/cmd/genmodel --arch v1 --width 0.25 --size 128 --classes 10 --seed 1 --out m.tflite --onnx m.onnx
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/cspipe/cspipe/internal/modelgen"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "genmodel:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var cfg modelgen.Config
+	flag.StringVar(&cfg.Arch, "arch", "v1", "v1 or v2")
+	flag.Float64Var(&cfg.Width, "width", 1.0, "width multiplier, 0.25 to 1.0")
+	flag.IntVar(&cfg.Size, "size", 224, "input height and width")
+	flag.IntVar(&cfg.Classes, "classes", 1001, "number of classes")
+	flag.Uint64Var(&cfg.Seed, "seed", 1, "weight seed")
+	out := flag.String("out", "", "output .tflite path (required)")
+	onnx := flag.String("onnx", "", "optional output .onnx path")
+	flag.Parse()
+	if *out == "" {
+		return fmt.Errorf("--out is required")
+	}
+	g, err := modelgen.MobileNet(cfg)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(*out, g.TFLite(), 0o644); err != nil {
+		return err
+	}
+	if *onnx != "" {
+		b, err := g.ONNX()
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(*onnx, b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
