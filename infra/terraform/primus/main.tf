@@ -24,8 +24,8 @@ locals {
   # PinWorkloadImage owns the condition after the first push.
   initial_condition = join(" && ", [
     "assertion.swname == 'CONFIDENTIAL_SPACE'",
-    "'${var.SUPPORT_ATTRIBUTE}' in assertion.submods.confidential_space.support_attributes",
     "assertion.dbgstat == 'disabled-since-boot'",
+    "'${var.SUPPORT_ATTRIBUTE}' in assertion.submods.confidential_space.support_attributes",
     "assertion.submods.container.image_digest == '${var.INITIAL_IMAGE_DIGEST}'",
     "assertion.submods.container.image_reference.startsWith('${local.image_repository}@')",
     "'${local.workload_sa}' in assertion.google_service_accounts",
