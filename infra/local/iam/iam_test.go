@@ -30,8 +30,8 @@ type recorder struct {
 }
 
 func (r *recorder) Enabled(context.Context, slog.Level) bool { return true }
-func (r *recorder) WithAttrs([]slog.Attr) slog.Handler        { return r }
-func (r *recorder) WithGroup(string) slog.Handler             { return r }
+func (r *recorder) WithAttrs([]slog.Attr) slog.Handler       { return r }
+func (r *recorder) WithGroup(string) slog.Handler            { return r }
 func (r *recorder) Handle(_ context.Context, rec slog.Record) error {
 	m := map[string]string{"msg": rec.Message}
 	rec.Attrs(func(a slog.Attr) bool { m[a.Key] = a.Value.String(); return true })
@@ -90,7 +90,7 @@ func newFixture(t *testing.T) *fixture {
 	p := Provider{ProjectID: "primus", ProjectNumber: "111", Pool: "trusted-workload-pool", ID: "attestation-verifier",
 		IssuerURI: is.URL() + "/", AllowedAudiences: []string{attest.DefaultAudience},
 		AttributeMapping: map[string]string{
-			"google.subject":       `"gcpcs::" + assertion.submods.container.image_digest + "::" + assertion.submods.gce.project_number + "::" + assertion.submods.gce.instance_id`,
+			"google.subject":         `"gcpcs::" + assertion.submods.container.image_digest + "::" + assertion.submods.gce.project_number + "::" + assertion.submods.gce.instance_id`,
 			"attribute.image_digest": "assertion.submods.container.image_digest",
 		},
 		AttributeCondition: cond}
