@@ -1,0 +1,23 @@
+#!/bin/sh
+# Regenerates the small JPEG fixtures from source.ppm with libjpeg-turbo's cjpeg
+# (Debian package libjpeg-turbo-progs). Run from this directory.
+set -eu
+c() { out=$1; shift; cjpeg "$@" -outfile "$out" source.ppm; }
+c baseline_420.jpg -quality 85
+c baseline_444.jpg -quality 85 -sample 1x1
+c baseline_422.jpg -quality 85 -sample 2x1
+c baseline_440.jpg -quality 85 -sample 1x2
+c grey.jpg -quality 85 -grayscale
+c optimized_420.jpg -quality 90 -optimize
+c restart_420.jpg -quality 85 -restart 2B
+c restart_rows_444.jpg -quality 85 -sample 1x1 -restart 1
+c progressive_420.jpg -quality 85 -progressive
+c progressive_444.jpg -quality 95 -progressive -sample 1x1
+c progressive_grey.jpg -quality 85 -progressive -grayscale
+c progressive_restart_420.jpg -quality 85 -progressive -restart 3B
+c quant16_420.jpg -quality 3
+c arithmetic.jpg -quality 85 -arithmetic
+# Lossless re-encodings: the same coefficients as their sources, so decodes must be identical.
+jpegtran -progressive -restart 3B -outfile progressive_restart_420.jpg baseline_420.jpg
+jpegtran -progressive -outfile transcoded_progressive_444.jpg baseline_444.jpg
+jpegtran -restart 1 -optimize -outfile transcoded_restart_422.jpg baseline_422.jpg
