@@ -3,7 +3,7 @@
 package kernels
 
 // hasAVX2FMA is false off amd64: only the portable path exists.
-const hasAVX2FMA = false
+var hasAVX2FMA = false
 
 func gemmAVX2(m int, a []float32, lda int, b *PackedB, lo, hi float32, c []float32, ldc int) {
 	panic("kernels: no AVX2 path on this architecture")

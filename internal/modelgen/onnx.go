@@ -54,6 +54,7 @@ const (
 	typeShape       = 2
 	shapeDim        = 1
 	dimValue        = 1
+	dimParam        = 2
 	onnxIRVersion   = 7
 	onnxOpsetNumber = 13
 )
@@ -155,9 +156,15 @@ func (w *onnxWriter) init(name string, dims []int, dt uint64, raw []byte) {
 	w.inits = append(w.inits, b)
 }
 
+// valueInfo describes a float tensor whose first dimension is the symbolic
+// batch size and whose other dimensions are fixed.
 func valueInfo(name string, dims []int) []byte {
 	var shape []byte
-	for _, d := range dims {
+	for i, d := range dims {
+		if i == 0 {
+			shape = bytesField(shape, shapeDim, stringField(nil, dimParam, "batch"))
+			continue
+		}
 		shape = bytesField(shape, shapeDim, varintField(nil, dimValue, uint64(d)))
 	}
 	var tt []byte
@@ -169,7 +176,8 @@ func valueInfo(name string, dims []int) []byte {
 }
 
 // ONNX encodes the graph as an ONNX model (opset 13) computing the same
-// function: NHWC input [1,H,W,C], NCHW inside, the same output shape.
+// function: NHWC input [batch,H,W,C], NCHW inside, the same output shape
+// with a symbolic batch dimension.
 func (g *Graph) ONNX() ([]byte, error) {
 	w := &onnxWriter{g: g, names: make([]string, len(g.Tensors)), nchw: make([]bool, len(g.Tensors))}
 	w.names[g.Input] = "input"
@@ -325,6 +333,9 @@ func (w *onnxWriter) op(op *Op) error {
 		s64 := make([]int64, len(shape))
 		for i, d := range shape {
 			s64[i] = int64(d)
+		}
+		if len(s64) > 0 && s64[0] == 1 {
+			s64[0] = -1 // the batch dimension
 		}
 		w.node("Reshape", []string{w.plain(in), w.initInt64(w.fresh("shape"), s64)}, []string{y})
 		set(y, false)

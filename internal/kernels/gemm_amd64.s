@@ -1,0 +1,87 @@
+//go:build amd64
+
+#include "textflag.h"
+
+// func gemm6x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32)
+// Accumulators: Y0..Y11 (row r in Y(2r), Y(2r+1)); B in Y12, Y13; A broadcast in Y14, Y15.
+TEXT ·gemm6x16(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), DI
+	SHLQ $2, DI
+	MOVQ b+24(FP), BX
+	LEAQ (SI)(DI*2), R10
+	ADDQ DI, R10              // R10 = a + 3 rows
+
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+	TESTQ CX, CX
+	JZ    done
+
+loop:
+	VMOVUPS      (BX), Y12
+	VMOVUPS      32(BX), Y13
+	VBROADCASTSS (SI), Y14
+	VBROADCASTSS (SI)(DI*1), Y15
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS (SI)(DI*2), Y14
+	VBROADCASTSS (R10), Y15
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	VBROADCASTSS (R10)(DI*1), Y14
+	VBROADCASTSS (R10)(DI*2), Y15
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VFMADD231PS  Y12, Y15, Y10
+	VFMADD231PS  Y13, Y15, Y11
+	ADDQ         $64, BX
+	ADDQ         $4, SI
+	ADDQ         $4, R10
+	DECQ         CX
+	JNZ          loop
+
+done:
+	MOVQ         c+32(FP), DX
+	MOVQ         ldc+40(FP), R8
+	SHLQ         $2, R8
+	MOVQ         bias+48(FP), AX
+	VMOVUPS      (AX), Y12
+	VMOVUPS      32(AX), Y13
+	VBROADCASTSS lo+56(FP), Y14
+	VBROADCASTSS hi+60(FP), Y15
+
+#define STOREROW(A, B) \
+	VADDPS  Y12, A, A   \
+	VADDPS  Y13, B, B   \
+	VMAXPS  Y14, A, A   \
+	VMAXPS  Y14, B, B   \
+	VMINPS  Y15, A, A   \
+	VMINPS  Y15, B, B   \
+	VMOVUPS A, (DX)     \
+	VMOVUPS B, 32(DX)   \
+	ADDQ    R8, DX
+
+	STOREROW(Y0, Y1)
+	STOREROW(Y2, Y3)
+	STOREROW(Y4, Y5)
+	STOREROW(Y6, Y7)
+	STOREROW(Y8, Y9)
+	STOREROW(Y10, Y11)
+	VZEROUPPER
+	RET

@@ -1,0 +1,47 @@
+package tflite_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/cspipe/cspipe/internal/modelgen"
+	"github.com/cspipe/cspipe/internal/tflite"
+)
+
+// BenchmarkMobileNetV1_128 measures MobileNet V1 1.0@128 with 1001 classes:
+// batch 1 on one thread (latency) and batch 8 on all cores (throughput).
+func BenchmarkMobileNetV1_128(b *testing.B) {
+	g, err := modelgen.MobileNet(modelgen.Config{Arch: "v1", Width: 1.0, Size: 128, Classes: 1001, Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := tflite.Load(g.TFLite())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct{ batch, threads int }{{1, 1}, {8, runtime.GOMAXPROCS(0)}} {
+		b.Run(fmt.Sprintf("batch%d_threads%d", bc.batch, bc.threads), func(b *testing.B) {
+			m.SetThreads(bc.threads)
+			h, w, c := m.InputShape()
+			in := make([]float32, bc.batch*h*w*c)
+			rng := rand.New(rand.NewPCG(1, 2))
+			for i := range in {
+				in[i] = rng.Float32()
+			}
+			out := make([]float32, bc.batch*m.NumClasses())
+			start := time.Now()
+			for b.Loop() {
+				if err := m.Run(in, bc.batch, out); err != nil {
+					b.Fatal(err)
+				}
+			}
+			imgs := float64(b.N * bc.batch)
+			sec := time.Since(start).Seconds()
+			b.ReportMetric(imgs/sec, "img/s")
+			b.ReportMetric(sec*1e3/imgs, "ms/img")
+		})
+	}
+}
