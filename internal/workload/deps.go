@@ -33,10 +33,10 @@ type Prediction struct {
 	InferMS        float64
 }
 
-// Classifier classifies one encoded image. It must be safe for concurrent use. A per-image
-// problem is returned as *ImageError; any other error is recorded as inference_failed.
+// Classifier classifies one encoded image held in memory. It must be safe for concurrent use.
+// A per-image problem is returned as *ImageError; any other error is recorded as inference_failed.
 type Classifier interface {
-	Classify(ctx context.Context, r io.Reader) (Prediction, error)
+	Classify(ctx context.Context, data []byte) (Prediction, error)
 }
 
 // ModelLoader turns verified archive bytes into a classifier (extract in memory, load the engine).

@@ -219,7 +219,7 @@ func classifyOne(ctx context.Context, cfg *Config, d *Deps, clf Classifier, j jo
 		return fail(records.ErrEmpty, errors.New("object is empty"))
 	}
 	readMS := ms(time.Since(start))
-	p, err := clf.Classify(ctx, bytes.NewReader(buf.Bytes()))
+	p, err := clf.Classify(ctx, buf.Bytes())
 	if err != nil {
 		var ie *ImageError
 		if errors.As(err, &ie) {

@@ -7,7 +7,6 @@ package workloadtest
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -41,14 +40,12 @@ type Classifier struct {
 var _ workload.Classifier = (*Classifier)(nil)
 
 // Classify decodes r and predicts the class from the image's mean red value.
-func (c *Classifier) Classify(ctx context.Context, r io.Reader) (workload.Prediction, error) {
+func (c *Classifier) Classify(ctx context.Context, data []byte) (workload.Prediction, error) {
 	start := time.Now()
-	br := bufio.NewReader(r)
-	if _, err := br.Peek(1); err == io.EOF {
+	if len(data) == 0 {
 		return workload.Prediction{}, &workload.ImageError{Code: records.ErrEmpty, Err: errors.New("no bytes")}
 	}
-	head, _ := br.Peek(512)
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(head))
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if errors.Is(err, image.ErrFormat) {
 		return workload.Prediction{}, &workload.ImageError{Code: records.ErrNotAnImage, Err: errors.New("not a PNG, JPEG or GIF")}
 	}
@@ -56,7 +53,7 @@ func (c *Classifier) Classify(ctx context.Context, r io.Reader) (workload.Predic
 		return workload.Prediction{}, &workload.ImageError{Code: records.ErrTooLarge,
 			Err: fmt.Errorf("%s of %dx%d pixels exceeds %d", format, cfg.Width, cfg.Height, MaxPixels)}
 	}
-	img, _, err := image.Decode(br)
+	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
 		code := records.ErrDecode
 		if errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(err.Error(), "unexpected EOF") || strings.Contains(err.Error(), "not enough pixel data") {
