@@ -1,0 +1,228 @@
+// Package gcsauth is the local Cloud Storage: fake-gcs-server (as a library) behind an HTTP
+// front that enforces bucket IAM the way GCS does. Every request must carry a bearer token
+// minted by the local IAM (infra/local/iam); the token's principal must hold the permission
+// the request needs on the bucket, or the answer is a GCS-shaped 401/403. Admin principals
+// (the stack itself) bypass the checks.
+//
+// Point clients at it with option.WithEndpoint(URL()+"/storage/v1/") and a token source, or
+// with STORAGE_EMULATOR_HOST=Host() plus an explicit token source.
+//
+// It is part of the local stack and must never be linked into a binary built for GCP.
+package gcsauth
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cspipe/cspipe/infra/local/iam"
+	"github.com/fsouza/fake-gcs-server/fakestorage"
+)
+
+// Options configure a Server.
+type Options struct {
+	// AdminPrincipals bypass bucket IAM (e.g. the stack's own setup identity).
+	AdminPrincipals []string
+	// StorageRoot keeps objects on disk under this directory; empty keeps them in memory.
+	StorageRoot string
+	// Events configures fake-gcs-server's Pub/Sub notifications (PUBSUB_EMULATOR_HOST must be
+	// set in the process environment before the first event).
+	Events fakestorage.EventManagerOptions
+	// Log receives fake-gcs-server's request log; nil discards it.
+	Log io.Writer
+	// Listener serves the front; nil means a fresh 127.0.0.1:0 listener.
+	Listener net.Listener
+}
+
+// Server is the running IAM-enforcing storage front. Create it with New; stop it with Close.
+type Server struct {
+	fake   *fakestorage.Server
+	ids    *iam.Server
+	admins map[string]bool
+	lis    net.Listener
+	srv    *http.Server
+	once   sync.Once
+
+	mu      sync.Mutex
+	uploads map[string]string // resumable upload id -> bucket
+}
+
+// New starts fake-gcs-server without a listener of its own and serves it through the front.
+func New(ids *iam.Server, opts Options) (*Server, error) {
+	if ids == nil {
+		return nil, fmt.Errorf("gcsauth: no iam server")
+	}
+	lis := opts.Listener
+	if lis == nil {
+		var err error
+		if lis, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			return nil, fmt.Errorf("gcsauth: listening: %w", err)
+		}
+	}
+	host := lis.Addr().String()
+	fake, err := fakestorage.NewServerWithOptions(fakestorage.Options{
+		NoListener:   true,
+		Scheme:       "http",
+		PublicHost:   host,
+		ExternalURL:  "http://" + host,
+		StorageRoot:  opts.StorageRoot,
+		EventOptions: opts.Events,
+		Writer:       opts.Log,
+	})
+	if err != nil {
+		lis.Close()
+		return nil, fmt.Errorf("gcsauth: starting fake-gcs-server: %w", err)
+	}
+	s := &Server{fake: fake, ids: ids, admins: map[string]bool{}, lis: lis, uploads: map[string]string{}}
+	for _, p := range opts.AdminPrincipals {
+		s.admins[p] = true
+	}
+	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.srv.Serve(lis) }()
+	return s, nil
+}
+
+// URL is the front's base URL (http://127.0.0.1:PORT).
+func (s *Server) URL() string { return "http://" + s.lis.Addr().String() }
+
+// Host is the value for STORAGE_EMULATOR_HOST.
+func (s *Server) Host() string { return s.lis.Addr().String() }
+
+// JSONEndpoint is the endpoint for option.WithEndpoint in cloud.google.com/go/storage.
+func (s *Server) JSONEndpoint() string { return s.URL() + "/storage/v1/" }
+
+// Fake returns the backing fake-gcs-server for in-process administration (creating buckets,
+// seeding objects). Requests through it bypass IAM.
+func (s *Server) Fake() *fakestorage.Server { return s.fake }
+
+// CreateBucket creates a bucket (bypassing IAM), with object versioning off.
+func (s *Server) CreateBucket(name string) {
+	s.fake.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: name})
+}
+
+// Close stops the front and the fake.
+func (s *Server) Close() {
+	s.once.Do(func() {
+		_ = s.srv.Close()
+		s.fake.Stop()
+	})
+}
+
+// Handler authorizes each request and passes it to fake-gcs-server.
+func (s *Server) Handler() http.Handler {
+	backend := s.fake.HTTPHandler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rt := classify(r)
+		token, hasToken := bearer(r)
+		if !hasToken {
+			writeError(w, http.StatusUnauthorized, fmt.Sprintf("Anonymous caller does not have %s access to the Google Cloud Storage object. Permission '%s' denied on resource (or it may not exist).", rt.checks[0].perm, rt.checks[0].perm), "required")
+			return
+		}
+		principal, ok := s.ids.Principal(token)
+		if !ok {
+			writeError(w, http.StatusUnauthorized, "Invalid Credentials", "authError")
+			return
+		}
+		if !s.admins[principal] {
+			if !s.authorize(w, r, &rt, token, principal) {
+				return
+			}
+		}
+		if rt.resumableInit {
+			w = &locationRecorder{ResponseWriter: w, s: s, bucket: rt.checks[0].bucket}
+		}
+		backend.ServeHTTP(w, r)
+	})
+}
+
+// authorize checks rt for a non-admin caller; on refusal it writes the answer and returns false.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, rt *route, token, principal string) bool {
+	if rt.uploadID != "" {
+		s.mu.Lock()
+		b, known := s.uploads[rt.uploadID]
+		s.mu.Unlock()
+		if !known {
+			writeError(w, http.StatusNotFound, "No such upload.", "notFound")
+			return false
+		}
+		rt.checks = []check{{b, iam.PermObjectsCreate}}
+	}
+	for _, c := range rt.checks {
+		if c.bucket == adminOnly || !s.ids.AllowedToken(token, c.bucket, c.perm) {
+			denied(w, principal, c.perm)
+			return false
+		}
+	}
+	if !rt.create || rt.uploadID != "" {
+		return true
+	}
+	// A write that may replace an object needs storage.objects.delete as well. A caller
+	// without it may only create: force the does-not-exist precondition.
+	dst := rt.checks[len(rt.checks)-1].bucket
+	if s.ids.AllowedToken(token, dst, iam.PermObjectsDelete) {
+		return true
+	}
+	q := r.URL.Query()
+	qg, hg := q.Get("ifGenerationMatch"), r.Header.Get("X-Goog-If-Generation-Match")
+	if (qg != "" && qg != "0") || (hg != "" && hg != "0") {
+		denied(w, principal, iam.PermObjectsDelete)
+		return false
+	}
+	q.Set("ifGenerationMatch", "0")
+	r.URL.RawQuery = q.Encode()
+	r.Header.Set("X-Goog-If-Generation-Match", "0")
+	return true
+}
+
+func denied(w http.ResponseWriter, principal, perm string) {
+	who := principal
+	for _, p := range []string{"serviceAccount:", "user:"} {
+		who = strings.TrimPrefix(who, p)
+	}
+	writeError(w, http.StatusForbidden, fmt.Sprintf("%s does not have %s access to the Google Cloud Storage object. Permission '%s' denied on resource (or it may not exist).", who, perm, perm), "forbidden")
+}
+
+func bearer(r *http.Request) (string, bool) {
+	const prefix = "Bearer "
+	h := r.Header.Get("Authorization")
+	if len(h) <= len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
+		return "", false
+	}
+	return h[len(prefix):], true
+}
+
+func writeError(w http.ResponseWriter, code int, msg, reason string) {
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.WriteHeader(code)
+	e := map[string]any{"message": msg, "domain": "global", "reason": reason}
+	if code == http.StatusUnauthorized {
+		e["locationType"] = "header"
+		e["location"] = "Authorization"
+	}
+	_, _ = fmt.Fprintf(w, "%s\n", mustJSON(map[string]any{"error": map[string]any{"code": code, "message": msg, "errors": []any{e}}}))
+}
+
+// locationRecorder remembers which bucket a resumable upload session belongs to, so that
+// its continuation is checked against that bucket.
+type locationRecorder struct {
+	http.ResponseWriter
+	s      *Server
+	bucket string
+}
+
+func (l *locationRecorder) WriteHeader(code int) {
+	if loc := l.Header().Get("Location"); loc != "" {
+		if id := uploadIDFrom(loc); id != "" {
+			l.s.mu.Lock()
+			l.s.uploads[id] = l.bucket
+			l.s.mu.Unlock()
+		}
+	}
+	l.ResponseWriter.WriteHeader(code)
+}
+
+func (l *locationRecorder) Write(b []byte) (int, error) { return l.ResponseWriter.Write(b) }

@@ -1,0 +1,269 @@
+package gcsauth
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"cloud.google.com/go/storage"
+	"github.com/cspipe/cspipe/infra/local/iam"
+	"golang.org/x/oauth2"
+	"google.golang.org/api/googleapi"
+	"google.golang.org/api/iterator"
+	"google.golang.org/api/option"
+)
+
+var (
+	admin   = iam.User("stack-admin@local")
+	owner   = iam.User("primus-admin@primus.example")
+	reader  = iam.ServiceAccount("workload-sa@secundus.iam.gserviceaccount.com")
+	creator = iam.ServiceAccount("uploader@secundus.iam.gserviceaccount.com")
+)
+
+func setup(t *testing.T) (*Server, *iam.Server) {
+	t.Helper()
+	ids, err := iam.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ids.Close)
+	s, err := New(ids, Options{AdminPrincipals: []string{admin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	s.CreateBucket("models")
+	s.CreateBucket("other")
+	for member, role := range map[string]string{owner: "roles/storage.objectAdmin", reader: "roles/storage.objectViewer", creator: "roles/storage.objectCreator"} {
+		if err := ids.SetBucketRoles("models", member, role); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s, ids
+}
+
+func client(t *testing.T, s *Server, ids *iam.Server, principal string) *storage.Client {
+	t.Helper()
+	c, err := storage.NewClient(t.Context(), option.WithEndpoint(s.JSONEndpoint()),
+		option.WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: ids.MintAccessToken(principal)})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func write(ctx context.Context, o *storage.ObjectHandle, data []byte, chunk int) (*storage.ObjectAttrs, error) {
+	w := o.NewWriter(ctx)
+	w.ChunkSize = chunk
+	if _, err := w.Write(data); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return w.Attrs(), nil
+}
+
+func read(ctx context.Context, o *storage.ObjectHandle) ([]byte, error) {
+	r, err := o.NewReader(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
+}
+
+func wantCode(t *testing.T, what string, err error, code int, msg string) {
+	t.Helper()
+	var gerr *googleapi.Error
+	if !errors.As(err, &gerr) || gerr.Code != code {
+		t.Errorf("%s: error %v, want HTTP %d", what, err, code)
+		return
+	}
+	if msg != "" && !strings.Contains(err.Error(), msg) {
+		t.Errorf("%s: error %q lacks %q", what, err, msg)
+	}
+}
+
+func TestOwnerReadWriteListPreconditions(t *testing.T) {
+	s, ids := setup(t)
+	ctx := t.Context()
+	c := client(t, s, ids, owner)
+	o := c.Bucket("models").Object("pins/latest.json")
+	a, err := write(ctx, o.If(storage.Conditions{DoesNotExist: true}), []byte("v1"), 0)
+	if err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	if _, err := write(ctx, o.If(storage.Conditions{GenerationMatch: a.Generation}), []byte("v2"), 0); err != nil {
+		t.Fatalf("compare-and-swap: %v", err)
+	}
+	_, err = write(ctx, o.If(storage.Conditions{GenerationMatch: a.Generation}), []byte("v3"), 0)
+	wantCode(t, "stale generation", err, http.StatusPreconditionFailed, "")
+	got, err := read(ctx, o)
+	if err != nil || string(got) != "v2" {
+		t.Fatalf("read = %q, %v; want v2", got, err)
+	}
+	it := c.Bucket("models").Objects(ctx, &storage.Query{Prefix: "pins/"})
+	var names []string
+	for {
+		oa, err := it.Next()
+		if errors.Is(err, iterator.Done) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, oa.Name)
+	}
+	if len(names) != 1 || names[0] != "pins/latest.json" {
+		t.Errorf("list = %v", names)
+	}
+	if err := o.Delete(ctx); err != nil {
+		t.Errorf("delete: %v", err)
+	}
+}
+
+func TestRolesEnforced(t *testing.T) {
+	s, ids := setup(t)
+	ctx := t.Context()
+	own := client(t, s, ids, owner).Bucket("models")
+	if _, err := write(ctx, own.Object("model.tar.gz"), []byte("model"), 0); err != nil {
+		t.Fatal(err)
+	}
+	rd := client(t, s, ids, reader).Bucket("models")
+	if got, err := read(ctx, rd.Object("model.tar.gz")); err != nil || string(got) != "model" {
+		t.Errorf("viewer read = %q, %v", got, err)
+	}
+	if _, err := rd.Object("model.tar.gz").Attrs(ctx); err != nil {
+		t.Errorf("viewer attrs: %v", err)
+	}
+	_, err := write(ctx, rd.Object("x"), []byte("x"), 0)
+	wantCode(t, "viewer write", err, http.StatusForbidden, "workload-sa@secundus.iam.gserviceaccount.com does not have storage.objects.create access")
+	wantCode(t, "viewer delete", rd.Object("model.tar.gz").Delete(ctx), http.StatusForbidden, "storage.objects.delete")
+
+	cr := client(t, s, ids, creator).Bucket("models")
+	if _, err := write(ctx, cr.Object("inputs/a.jpg"), []byte("a"), 0); err != nil {
+		t.Errorf("creator create: %v", err)
+	}
+	_, err = write(ctx, cr.Object("model.tar.gz"), []byte("evil"), 0)
+	wantCode(t, "creator overwrite", err, http.StatusPreconditionFailed, "")
+	_, err = write(ctx, cr.Object("model.tar.gz").If(storage.Conditions{GenerationMatch: 1}), []byte("evil"), 0)
+	wantCode(t, "creator overwrite with generation", err, http.StatusForbidden, "storage.objects.delete")
+	_, err = read(ctx, cr.Object("model.tar.gz"))
+	wantCode(t, "creator read", err, http.StatusForbidden, "storage.objects.get")
+	if got, _ := read(ctx, own.Object("model.tar.gz")); string(got) != "model" {
+		t.Errorf("model overwritten: %q", got)
+	}
+	// A large object goes through a resumable upload session (several chunks).
+	big := bytes.Repeat([]byte("0123456789abcdef"), 40<<10) // 640 KiB
+	if _, err := write(ctx, cr.Object("inputs/big.bin"), big, 256<<10); err != nil {
+		t.Errorf("creator resumable upload: %v", err)
+	}
+	if got, _ := read(ctx, own.Object("inputs/big.bin")); !bytes.Equal(got, big) {
+		t.Errorf("resumable upload content differs (%d bytes)", len(got))
+	}
+	// Roles on one bucket give nothing on another.
+	_, err = read(ctx, client(t, s, ids, owner).Bucket("other").Object("x"))
+	wantCode(t, "owner on other bucket", err, http.StatusForbidden, "")
+	// Creating buckets is for admins only.
+	err = client(t, s, ids, owner).Bucket("newbucket").Create(ctx, "primus", nil)
+	wantCode(t, "owner creates bucket", err, http.StatusForbidden, "")
+	if err := client(t, s, ids, admin).Bucket("newbucket").Create(ctx, "primus", nil); err != nil {
+		t.Errorf("admin creates bucket: %v", err)
+	}
+}
+
+func TestUnauthenticated(t *testing.T) {
+	s, ids := setup(t)
+	ctx := t.Context()
+	anon, err := storage.NewClient(ctx, option.WithEndpoint(s.JSONEndpoint()), option.WithoutAuthentication())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer anon.Close()
+	_, err = anon.Bucket("models").Object("x").Attrs(ctx)
+	wantCode(t, "anonymous attrs", err, http.StatusUnauthorized, "Anonymous caller")
+	forged, err := storage.NewClient(ctx, option.WithEndpoint(s.JSONEndpoint()),
+		option.WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "ya29.forged"})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer forged.Close()
+	_, err = forged.Bucket("models").Object("x").Attrs(ctx)
+	wantCode(t, "forged token", err, http.StatusUnauthorized, "Invalid Credentials")
+	_ = ids
+}
+
+// TestEmulatorHostStyle uses STORAGE_EMULATOR_HOST, as a person would with `cspipe local up`.
+// The client then turns authentication off, so the token travels through the HTTP client.
+func TestEmulatorHostStyle(t *testing.T) {
+	s, ids := setup(t)
+	t.Setenv("STORAGE_EMULATOR_HOST", s.Host())
+	ctx := t.Context()
+	hc := oauth2.NewClient(ctx, oauth2.StaticTokenSource(&oauth2.Token{AccessToken: ids.MintAccessToken(owner)}))
+	c, err := storage.NewClient(ctx, option.WithHTTPClient(hc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	o := c.Bucket("models").Object("labels.txt")
+	if _, err := write(ctx, o.If(storage.Conditions{DoesNotExist: true}), []byte("cat\ndog\n"), 0); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	if got, err := read(ctx, o); err != nil || string(got) != "cat\ndog\n" {
+		t.Fatalf("read = %q, %v", got, err)
+	}
+	plain, err := storage.NewClient(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	_, err = read(ctx, plain.Bucket("models").Object("labels.txt"))
+	if err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("tokenless emulator client read: %v, want 401", err)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		method, target string
+		want           []check
+	}{
+		{"GET", "/storage/v1/b/m/o", []check{{"m", iam.PermObjectsList}}},
+		{"GET", "/storage/v1/b/m/o/a%2Fb.json", []check{{"m", iam.PermObjectsGet}}},
+		{"DELETE", "/storage/v1/b/m/o/a", []check{{"m", iam.PermObjectsDelete}}},
+		{"PATCH", "/storage/v1/b/m/o/a", []check{{"m", iam.PermObjectsUpdate}}},
+		{"POST", "/storage/v1/b/src/o/a/rewriteTo/b/dst/o/b", []check{{"src", iam.PermObjectsGet}, {"dst", iam.PermObjectsCreate}}},
+		{"POST", "/storage/v1/b/m/o/a/compose", []check{{"m", iam.PermObjectsGet}, {"m", iam.PermObjectsCreate}}},
+		{"GET", "/storage/v1/b/m", []check{{"m", iam.PermBucketsGet}}},
+		{"POST", "/storage/v1/b/m/notificationConfigs", []check{{"m", iam.PermBucketsUpdate}}},
+		{"POST", "/storage/v1/b?project=p", []check{{adminOnly, "storage.buckets.list"}}},
+		{"POST", "/upload/storage/v1/b/m/o?uploadType=multipart", []check{{"m", iam.PermObjectsCreate}}},
+		{"GET", "/download/storage/v1/b/m/o/a", []check{{"m", iam.PermObjectsGet}}},
+		{"GET", "/m/a/b.jpg", []check{{"m", iam.PermObjectsGet}}},
+		{"PUT", "/m/a", []check{{"m", iam.PermObjectsCreate}}},
+		{"DELETE", "/m/a", []check{{"m", iam.PermObjectsDelete}}},
+		{"GET", "/m", []check{{"m", iam.PermObjectsList}}},
+		{"POST", "/_internal/reseed", []check{{adminOnly, "storage.admin"}}},
+		{"POST", "/batch/storage/v1", []check{{adminOnly, "storage.admin"}}},
+	}
+	for _, tt := range tests {
+		got := classify(httptest.NewRequest(tt.method, tt.target, nil)).checks
+		if len(got) != len(tt.want) {
+			t.Errorf("%s %s: %v, want %v", tt.method, tt.target, got, tt.want)
+			continue
+		}
+		for i := range got {
+			if got[i] != tt.want[i] {
+				t.Errorf("%s %s: %v, want %v", tt.method, tt.target, got, tt.want)
+			}
+		}
+	}
+}
