@@ -1,0 +1,266 @@
+// Package eventarc is the local stand-in for Eventarc: it subscribes to Pub/Sub topics on the
+// local Pub/Sub (pstest) and delivers each message to an HTTP target as a CloudEvent in binary
+// content mode, as Eventarc delivers to Cloud Functions.
+//
+// Two kinds of trigger exist:
+//
+//   - Storage: fake-gcs-server publishes bucket notifications (JSON_API_V1 payload, attributes
+//     bucketId, objectId, eventType, …) to a topic; each OBJECT_FINALIZE of the trigger's bucket
+//     becomes google.cloud.storage.object.v1.finalized with source
+//     //storage.googleapis.com/projects/_/buckets/B, subject objects/NAME, and the object resource
+//     as data.
+//   - Pub/Sub: each message of a topic becomes google.cloud.pubsub.topic.v1.messagePublished with
+//     source //pubsub.googleapis.com/projects/P/topics/T and the push envelope
+//     {"message":{…},"subscription":…} as data.
+//
+// A non-2xx answer is retried with exponential backoff (like Eventarc, but on a shorter scale
+// and with a bounded number of attempts); the message is acked only after a 2xx or when the
+// attempts are exhausted (logged). Tests can ask for every event to be delivered more than once,
+// the copies after a delay, to exercise idempotency.
+//
+// It is part of the local stack and must never be linked into a binary built for GCP.
+package eventarc
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"cloud.google.com/go/pubsub/v2"
+	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
+)
+
+// CloudEvent types delivered.
+const (
+	TypeStorageFinalized = "google.cloud.storage.object.v1.finalized"
+	TypePubSubPublished  = "google.cloud.pubsub.topic.v1.messagePublished"
+)
+
+// Options configure a Dispatcher.
+type Options struct {
+	// Client talks to the local Pub/Sub. Required.
+	Client *pubsub.Client
+	// HTTP posts events; default a client with a 5-minute timeout.
+	HTTP *http.Client
+	// Logger; default slog.Default().
+	Logger *slog.Logger
+	// MaxAttempts per delivery (default 8); InitialBackoff (default 200ms) doubles up to MaxBackoff (default 10s).
+	MaxAttempts    int
+	InitialBackoff time.Duration
+	MaxBackoff     time.Duration
+	// Copies delivers every event this many extra times (default 0), each copy CopyDelay after
+	// the previous one, so tests see duplicate and delayed deliveries.
+	Copies    int
+	CopyDelay time.Duration
+}
+
+// Trigger routes one topic's messages to one target.
+type Trigger struct {
+	// Name identifies the trigger; its subscription is projects/<Project>/subscriptions/eventarc-<Name>.
+	Name string
+	// Project owns the subscription; Topic is the full topic name projects/P/topics/T.
+	Project, Topic string
+	// Bucket makes this a storage trigger for finalize events of that bucket; empty: a Pub/Sub trigger.
+	Bucket string
+	// Target is the URL the events are POSTed to.
+	Target string
+}
+
+// Dispatcher runs triggers until Close.
+type Dispatcher struct {
+	opts   Options
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu        sync.Mutex
+	delivered map[string]int // trigger name → successful deliveries
+}
+
+// New returns a Dispatcher with no triggers.
+func New(opts Options) (*Dispatcher, error) {
+	if opts.Client == nil {
+		return nil, errors.New("eventarc: a Pub/Sub client is required")
+	}
+	if opts.HTTP == nil {
+		opts.HTTP = &http.Client{Timeout: 5 * time.Minute}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 8
+	}
+	if opts.InitialBackoff <= 0 {
+		opts.InitialBackoff = 200 * time.Millisecond
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = 10 * time.Second
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Dispatcher{opts: opts, log: opts.Logger, ctx: ctx, cancel: cancel, delivered: map[string]int{}}, nil
+}
+
+// Add creates the trigger's subscription (if missing) and starts delivering.
+func (d *Dispatcher) Add(ctx context.Context, t Trigger) error {
+	sub := fmt.Sprintf("projects/%s/subscriptions/eventarc-%s", t.Project, t.Name)
+	_, err := d.opts.Client.SubscriptionAdminClient.CreateSubscription(ctx, &pubsubpb.Subscription{
+		Name: sub, Topic: t.Topic, AckDeadlineSeconds: 60,
+	})
+	if err != nil && !isAlreadyExists(err) {
+		return fmt.Errorf("eventarc: creating subscription for trigger %s: %w", t.Name, err)
+	}
+	s := d.opts.Client.Subscriber(sub)
+	s.ReceiveSettings.MaxOutstandingMessages = 64
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		err := s.Receive(d.ctx, func(ctx context.Context, m *pubsub.Message) {
+			d.handle(ctx, t, sub, m)
+		})
+		if err != nil && d.ctx.Err() == nil {
+			d.log.Error("eventarc trigger stopped", "trigger", t.Name, "error", err.Error())
+		}
+	}()
+	return nil
+}
+
+// Delivered reports how many events the trigger's target accepted (2xx).
+func (d *Dispatcher) Delivered(trigger string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.delivered[trigger]
+}
+
+// Close stops every trigger and waits for in-flight deliveries.
+func (d *Dispatcher) Close() {
+	d.cancel()
+	d.wg.Wait()
+}
+
+func (d *Dispatcher) handle(ctx context.Context, t Trigger, sub string, m *pubsub.Message) {
+	ev, ok, err := buildEvent(t, sub, m)
+	if err != nil {
+		d.log.Error("eventarc: dropping malformed notification", "trigger", t.Name, "error", err.Error())
+		m.Ack()
+		return
+	}
+	if !ok {
+		m.Ack()
+		return
+	}
+	d.deliver(ctx, t, ev)
+	m.Ack()
+	for i := 0; i < d.opts.Copies; i++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(d.opts.CopyDelay):
+		}
+		d.deliver(ctx, t, ev)
+	}
+}
+
+// deliver POSTs ev, retrying non-2xx answers with backoff.
+func (d *Dispatcher) deliver(ctx context.Context, t Trigger, ev event) {
+	backoff := d.opts.InitialBackoff
+	for attempt := 1; ; attempt++ {
+		code, err := d.post(ctx, t.Target, ev)
+		if err == nil && code/100 == 2 {
+			d.mu.Lock()
+			d.delivered[t.Name]++
+			d.mu.Unlock()
+			return
+		}
+		reason := fmt.Sprintf("status %d", code)
+		if err != nil {
+			reason = err.Error()
+		}
+		if attempt >= d.opts.MaxAttempts || ctx.Err() != nil {
+			d.log.Error("eventarc: giving up on event", "trigger", t.Name, "event_id", ev.id, "attempts", attempt, "error", reason)
+			return
+		}
+		d.log.Warn("eventarc: delivery failed, retrying", "trigger", t.Name, "event_id", ev.id, "attempt", attempt, "error", reason)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, d.opts.MaxBackoff)
+	}
+}
+
+func (d *Dispatcher) post(ctx context.Context, target string, ev event) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(ev.data))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	req.Header.Set("ce-specversion", "1.0")
+	req.Header.Set("ce-id", ev.id)
+	req.Header.Set("ce-type", ev.typ)
+	req.Header.Set("ce-source", ev.source)
+	if ev.subject != "" {
+		req.Header.Set("ce-subject", ev.subject)
+	}
+	req.Header.Set("ce-time", ev.time.UTC().Format(time.RFC3339Nano))
+	resp, err := d.opts.HTTP.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// event is one CloudEvent in binary mode.
+type event struct {
+	id, typ, source, subject string
+	time                     time.Time
+	data                     []byte
+}
+
+// buildEvent turns a message into the trigger's CloudEvent; ok is false for messages the trigger
+// filters out (another bucket, another event type).
+func buildEvent(t Trigger, sub string, m *pubsub.Message) (event, bool, error) {
+	if t.Bucket == "" {
+		env := map[string]any{
+			"message": map[string]any{
+				"data":        base64.StdEncoding.EncodeToString(m.Data),
+				"messageId":   m.ID,
+				"publishTime": m.PublishTime.UTC().Format(time.RFC3339Nano),
+				"attributes":  m.Attributes,
+			},
+			"subscription": sub,
+		}
+		data, err := json.Marshal(env)
+		if err != nil {
+			return event{}, false, err
+		}
+		return event{id: m.ID, typ: TypePubSubPublished, source: "//pubsub.googleapis.com/" + t.Topic,
+			time: m.PublishTime, data: data}, true, nil
+	}
+	a := m.Attributes
+	if a["eventType"] != "OBJECT_FINALIZE" || a["bucketId"] != t.Bucket {
+		return event{}, false, nil
+	}
+	if a["objectId"] == "" {
+		return event{}, false, errors.New("storage notification without objectId")
+	}
+	ts := m.PublishTime
+	if et, err := time.Parse(time.RFC3339Nano, a["eventTime"]); err == nil {
+		ts = et
+	}
+	return event{id: m.ID, typ: TypeStorageFinalized,
+		source: "//storage.googleapis.com/projects/_/buckets/" + t.Bucket, subject: "objects/" + a["objectId"],
+		time: ts, data: m.Data}, true, nil
+}
