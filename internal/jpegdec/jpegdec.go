@@ -45,7 +45,7 @@ type component struct {
 	bw, bh int // blocks per line and lines in the MCU-padded grid
 	// dc holds every block's DC coefficient (not dequantised).
 	dc []int32
-	// nz holds every block's mask of non-zero coefficients (natural order); progressive only.
+	// nz holds every block's mask of non-zero coefficients (bit k: zig-zag index k); progressive only.
 	nz []uint64
 	// keptRow/keptCol map a block row/column to its slot among kept blocks, or -1.
 	keptRow, keptCol []int32

@@ -2,6 +2,7 @@ package jpegdec
 
 import (
 	"io"
+	"math/bits"
 )
 
 // scanComp is one component of a scan with its tables.
@@ -239,23 +240,41 @@ func (d *decoder) acFirst(s *scanComp, idx int, coef []int16, ss, se int, al uin
 		if k > se {
 			return errCoefIndex
 		}
-		z := unzig[k]
-		nz |= 1 << z
-		v := br.receive(sz) << al
-		if coef != nil {
-			coef[z] = int16(v)
+		nz |= 1 << uint(k)
+		if coef == nil {
+			br.bits(sz)
+			continue
 		}
+		coef[unzig[k]] = int16(br.receive(sz) << al)
 	}
 	s.c.nz[idx] = nz
 	return nil
 }
 
-func (d *decoder) acRefine(s *scanComp, idx int, coef []int16, ss, se int, al uint) error {
+// bandMask has bits a..b set (zig-zag indices), or none when a > b.
+func bandMask(a, b int) uint64 {
+	if a > b {
+		return 0
+	}
+	return (uint64(1)<<uint(b+1) - 1) &^ (uint64(1)<<uint(a) - 1)
+}
+
+// correct reads one correction bit for each coefficient in mask (zig-zag bits, ascending) and
+// applies it to coef; for a block that is not kept the bits are only consumed.
+func (d *decoder) correct(mask uint64, coef []int16, p1, m1 int16) {
 	br := &d.br
-	nz := s.c.nz[idx]
-	p1, m1 := int16(1)<<al, int16(-1)<<al
-	refine := func(z uint8) {
-		if br.bit() && coef != nil && coef[z]&p1 == 0 {
+	if coef == nil {
+		for n := uint(bits.OnesCount64(mask)); n > 0; {
+			t := min(n, 16)
+			br.bits(t)
+			n -= t
+		}
+		return
+	}
+	for mask != 0 {
+		z := unzig[bits.TrailingZeros64(mask)]
+		mask &= mask - 1
+		if br.bit() && coef[z]&p1 == 0 {
 			if coef[z] >= 0 {
 				coef[z] += p1
 			} else {
@@ -263,9 +282,18 @@ func (d *decoder) acRefine(s *scanComp, idx int, coef []int16, ss, se int, al ui
 			}
 		}
 	}
+}
+
+// acRefine decodes a successive-approximation refinement of an AC band. The block's mask of
+// non-zero coefficients (zig-zag order) says which ones take a correction bit, so zero runs and
+// corrections are found with bit operations rather than a walk over the band.
+func (d *decoder) acRefine(s *scanComp, idx int, coef []int16, ss, se int, al uint) error {
+	br := &d.br
+	nz := s.c.nz[idx]
+	p1, m1 := int16(1)<<al, int16(-1)<<al
 	k := ss
 	if d.eobrun == 0 {
-		for ; k <= se; k++ {
+		for k <= se {
 			rs, err := br.decode(s.ac)
 			if err != nil {
 				return err
@@ -289,35 +317,32 @@ func (d *decoder) acRefine(s *scanComp, idx int, coef []int16, ss, se int, al ui
 					val = p1
 				}
 			}
-			for ; k <= se; k++ {
-				z := unzig[k]
-				if nz&(1<<z) != 0 {
-					refine(z)
-				} else {
-					if r == 0 {
-						break
-					}
-					r--
-				}
+			// The target is the (r+1)-th zero coefficient from k; the non-zero ones passed on
+			// the way each take a correction bit.
+			zeros := ^nz & bandMask(k, se)
+			for range r {
+				zeros &= zeros - 1
 			}
+			z := se + 1
+			if zeros != 0 {
+				z = bits.TrailingZeros64(zeros)
+			}
+			d.correct(nz&bandMask(k, z-1), coef, p1, m1)
+			k = z
 			if val != 0 {
 				if k > se {
 					return errCoefIndex
 				}
-				z := unzig[k]
-				nz |= 1 << z
+				nz |= 1 << uint(k)
 				if coef != nil {
-					coef[z] = val
+					coef[unzig[k]] = val
 				}
 			}
+			k++
 		}
 	}
 	if d.eobrun > 0 {
-		for ; k <= se; k++ {
-			if z := unzig[k]; nz&(1<<z) != 0 {
-				refine(z)
-			}
-		}
+		d.correct(nz&bandMask(k, se), coef, p1, m1)
 		d.eobrun--
 	}
 	s.c.nz[idx] = nz
