@@ -185,3 +185,44 @@ func TestSniff(t *testing.T) {
 		}
 	}
 }
+
+func TestJPEGPathsAgree(t *testing.T) {
+	img := image.NewRGBA(image.Rect(0, 0, 403, 297))
+	for y := range 297 {
+		for x := range 403 {
+			img.Set(x, y, color.RGBA{uint8(x / 2), uint8(x + 3*y), uint8((x / 13) * 40), 255})
+		}
+	}
+	data := encodeJPEG(t, img, 90)
+	prep := func(o Options) ([]float32, string) {
+		o.Width, o.Height = 37, 29
+		dst := make([]float32, o.TensorLen())
+		res, err := Prepare(data, o, dst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return dst, res.Path
+	}
+	std, p1 := prep(Options{Stdlib: true})
+	exact, p2 := prep(Options{})
+	fast, p3 := prep(Options{Fast: true})
+	if p1 != PathStdlib || p2 != PathExact || p3 != PathFast {
+		t.Fatalf("paths %s %s %s", p1, p2, p3)
+	}
+	var maxAbs, fastSum float64
+	for i := range std {
+		maxAbs = max(maxAbs, math.Abs(float64(exact[i]-std[i])))
+		fastSum += math.Abs(float64(fast[i] - exact[i]))
+	}
+	if maxAbs > 3.0/255 {
+		t.Fatalf("exact differs from image/jpeg by up to %v", maxAbs*255)
+	}
+	if m := fastSum / float64(len(std)); m > 0.1 {
+		t.Fatalf("fast differs from exact by %v on average", m)
+	}
+	// Too small for 1/8 scale: the fast option falls back to the exact path.
+	small := encodeJPEG(t, uniform(color.NRGBA{9, 9, 9, 255}, 100, 100), 90)
+	if res, err := Prepare(small, Options{Width: 37, Height: 29, Fast: true}, make([]float32, 37*29*3)); err != nil || res.Path != PathExact {
+		t.Fatalf("small fast: %v %v", res.Path, err)
+	}
+}
