@@ -1,0 +1,323 @@
+// Package stack wires cspipe's local stand-ins into one embedded stack on free loopback ports:
+// Pub/Sub (pstest), Cloud Storage (fake-gcs-server behind bucket IAM), IAM (STS, IAM Credentials,
+// WIP providers), the attestation verifier, Artifact Registry, Compute Engine with the Confidential
+// Space launcher, Workflows (engine + executions gRPC), Eventarc, and the four Cloud Functions
+// served in-process as CloudEvent HTTP handlers.
+//
+// It creates the two "projects" of the codelab: Primus (model and audit buckets, the workload
+// image repository, the WIP pool and provider whose initial condition admits nothing until an
+// image is pinned, primus-sa with objectViewer on the model bucket and workloadIdentityUser for the
+// pool's principalSet) and Secundus (input and results buckets, workload-sa, the results topic
+// with a subscription). `cspipe demo` and `cspipe local up` use it, and so do the end-to-end tests.
+//
+// It is for development, demos and tests, and must never be linked into a binary built for GCP.
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"cloud.google.com/go/pubsub/v2"
+	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
+	"cloud.google.com/go/pubsub/v2/pstest"
+	"cloud.google.com/go/storage"
+	"github.com/cspipe/cspipe/infra/local/attest"
+	"github.com/cspipe/cspipe/infra/local/compute"
+	"github.com/cspipe/cspipe/infra/local/eventarc"
+	"github.com/cspipe/cspipe/infra/local/gcsauth"
+	"github.com/cspipe/cspipe/infra/local/iam"
+	"github.com/cspipe/cspipe/infra/local/launcher"
+	"github.com/cspipe/cspipe/infra/local/metadata"
+	"github.com/cspipe/cspipe/infra/local/registry"
+	"github.com/cspipe/cspipe/workflows"
+	"github.com/cspipe/cspipe/workflows/engine"
+	"github.com/cspipe/cspipe/workflows/executions"
+	"github.com/fsouza/fake-gcs-server/fakestorage"
+	"google.golang.org/api/option"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// Options configure a Stack.
+type Options struct {
+	// DataDir keeps Cloud Storage objects on disk (DataDir/gcs) so they survive a restart;
+	// empty keeps everything in memory. Other state (Pub/Sub, registry, IAM) is in memory.
+	DataDir string
+	// Logger gets the stack's own lines (JSON); default: discard.
+	Logger *slog.Logger
+	// WorkloadLogs receives the workloads' stdout/stderr when their log redirection is on;
+	// default: discard.
+	WorkloadLogs io.Writer
+	// BatchWindow is how long ScheduleRun collects uploads into one run; default 3s.
+	BatchWindow time.Duration
+	// EventCopies makes Eventarc deliver every event this many extra times, EventCopyDelay
+	// apart (tests of idempotency); default 0.
+	EventCopies    int
+	EventCopyDelay time.Duration
+}
+
+// Stack is a running local stack.
+type Stack struct {
+	opts Options
+	log  *slog.Logger
+
+	PubSubServer *pstest.Server
+	PubSub       *pubsub.Client
+	IAM          *iam.Server
+	GCS          *gcsauth.Server
+	Issuer       *attest.Issuer
+	Registry     *registry.Server
+	Compute      *compute.Server
+	Executions   *executions.Server
+	Engine       *engine.Engine
+	Eventarc     *eventarc.Dispatcher
+
+	executionsAddr string
+	functionsURL   string
+	// Functions lists the functions that are wired; Missing says which are not (and why).
+	Functions []string
+	Missing   []string
+
+	closeMu sync.Mutex
+	closers []func()
+}
+
+// Start brings the whole stack up. On error everything started so far is stopped.
+func Start(ctx context.Context, opts Options) (s *Stack, err error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
+	if opts.WorkloadLogs == nil {
+		opts.WorkloadLogs = io.Discard
+	}
+	if opts.BatchWindow <= 0 {
+		opts.BatchWindow = 3 * time.Second
+	}
+	s = &Stack{opts: opts, log: opts.Logger}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+
+	// Pub/Sub first: fake-gcs-server's notifier reads PUBSUB_EMULATOR_HOST from the process env.
+	s.PubSubServer = pstest.NewServerWithAddress("127.0.0.1:0")
+	s.defer_(func() { s.PubSubServer.Close() })
+	if err := os.Setenv("PUBSUB_EMULATOR_HOST", s.PubSubServer.Addr); err != nil {
+		return nil, err
+	}
+	conn, err := grpc.NewClient(s.PubSubServer.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, fmt.Errorf("stack: dialing pstest: %w", err)
+	}
+	s.PubSub, err = pubsub.NewClient(ctx, Secundus.ID, option.WithGRPCConn(conn))
+	if err != nil {
+		return nil, fmt.Errorf("stack: pubsub client: %w", err)
+	}
+	s.defer_(func() { s.PubSub.Close() })
+	if err := s.createTopics(ctx); err != nil {
+		return nil, err
+	}
+
+	s.IAM, err = iam.New(iam.WithLogger(s.log.With("component", "iam")))
+	if err != nil {
+		return nil, fmt.Errorf("stack: iam: %w", err)
+	}
+	s.defer_(s.IAM.Close)
+
+	gopts := gcsauth.Options{
+		AdminPrincipals: []string{iam.User(adminPrincipal)},
+		Events: fakestorage.EventManagerOptions{
+			ProjectID: Secundus.ID, TopicName: notificationsTopic,
+			NotifyOn: fakestorage.EventNotificationOptions{Finalize: true},
+		},
+	}
+	if opts.DataDir != "" {
+		gopts.StorageRoot = filepath.Join(opts.DataDir, "gcs")
+		if err := os.MkdirAll(gopts.StorageRoot, 0o755); err != nil {
+			return nil, fmt.Errorf("stack: data dir: %w", err)
+		}
+	}
+	s.GCS, err = gcsauth.New(s.IAM, gopts)
+	if err != nil {
+		return nil, fmt.Errorf("stack: gcs: %w", err)
+	}
+	s.defer_(s.GCS.Close)
+
+	s.Issuer, err = attest.New()
+	if err != nil {
+		return nil, fmt.Errorf("stack: attestation issuer: %w", err)
+	}
+	s.defer_(s.Issuer.Close)
+
+	if err := s.createProjects(); err != nil {
+		return nil, err
+	}
+
+	s.Registry, err = registry.Start(registry.Options{Logger: s.log.With("component", "registry"), Publish: s.publishGCR})
+	if err != nil {
+		return nil, err
+	}
+	s.defer_(func() { s.Registry.Close() })
+
+	if err := s.startCompute(); err != nil {
+		return nil, err
+	}
+	if err := s.startWorkflows(); err != nil {
+		return nil, err
+	}
+	if err := s.startFunctions(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// adminPrincipal is the stack's own identity for setup (bypasses bucket IAM).
+const adminPrincipal = "stack@cspipe.local"
+
+func (s *Stack) defer_(f func()) {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	s.closers = append(s.closers, f)
+}
+
+// Close stops everything in reverse order of start: functions and triggers, workflows, every VM
+// (killing and reaping workload processes), then the services. It is safe to call twice.
+func (s *Stack) Close() {
+	s.closeMu.Lock()
+	cl := s.closers
+	s.closers = nil
+	s.closeMu.Unlock()
+	for _, f := range slices.Backward(cl) {
+		f()
+	}
+}
+
+func (s *Stack) createTopics(ctx context.Context) error {
+	topics := []string{
+		"projects/" + Secundus.ID + "/topics/" + notificationsTopic,
+		"projects/" + Secundus.ID + "/topics/" + ResultsTopic,
+		"projects/" + Primus.ID + "/topics/" + GCRTopic,
+		"projects/" + Secundus.ID + "/topics/" + GCRTopic,
+	}
+	for _, t := range topics {
+		if _, err := s.PubSub.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: t}); err != nil {
+			return fmt.Errorf("stack: creating topic %s: %w", t, err)
+		}
+	}
+	_, err := s.PubSub.SubscriptionAdminClient.CreateSubscription(ctx, &pubsubpb.Subscription{
+		Name:  "projects/" + Secundus.ID + "/subscriptions/" + ResultsSub,
+		Topic: "projects/" + Secundus.ID + "/topics/" + ResultsTopic, AckDeadlineSeconds: 60,
+		EnableMessageOrdering: true,
+	})
+	if err != nil {
+		return fmt.Errorf("stack: creating results subscription: %w", err)
+	}
+	return nil
+}
+
+// publishGCR publishes a registry notification on the project's gcr topic.
+func (s *Stack) publishGCR(ctx context.Context, project string, data []byte) error {
+	if project != Primus.ID && project != Secundus.ID {
+		return nil // a repository outside the two projects: no topic, as AR without the gcr topic
+	}
+	p := s.PubSub.Publisher("projects/" + project + "/topics/" + GCRTopic)
+	defer p.Stop()
+	_, err := p.Publish(ctx, &pubsub.Message{Data: data}).Get(ctx)
+	return err
+}
+
+func (s *Stack) startCompute() error {
+	l, err := launcher.New(launcher.Options{
+		Minter: s.Issuer,
+		Metadata: func(_ context.Context, vm compute.VM) (string, func(), error) {
+			m, err := metadata.New(metadata.Instance{
+				Project: vm.Project, ProjectNumber: projectNumber(vm.Project), Zone: vm.Zone, Name: vm.Name,
+				ID: fmt.Sprint(vm.ID), ServiceAccount: vm.ServiceAccount,
+				Scopes: []string{"https://www.googleapis.com/auth/cloud-platform"}, Attributes: vm.Metadata,
+			}, s.IAM)
+			if err != nil {
+				return "", nil, err
+			}
+			return m.Host(), m.Close, nil
+		},
+		ProjectNumber: projectNumber,
+		Logs:          s.opts.WorkloadLogs,
+		Logger:        s.log.With("component", "launcher"),
+	})
+	if err != nil {
+		return err
+	}
+	s.Compute, err = compute.Start(compute.Options{Launcher: l, Logger: s.log.With("component", "compute")})
+	if err != nil {
+		return err
+	}
+	s.defer_(func() { s.Compute.Close() })
+	return nil
+}
+
+func projectNumber(id string) string {
+	switch id {
+	case Primus.ID:
+		return Primus.Number
+	case Secundus.ID:
+		return Secundus.Number
+	}
+	return "0"
+}
+
+func (s *Stack) startWorkflows() error {
+	wf, err := workflows.Launch()
+	if err != nil {
+		return fmt.Errorf("stack: loading launch workflow: %w", err)
+	}
+	s.Engine = engine.New(
+		engine.WithComputeEndpoint(s.Compute.URL()+"/compute/v1"),
+		engine.WithStorageEndpoint(s.GCS.URL()),
+		engine.WithTokenSource(s.TokenSource(iam.ServiceAccount(WorkflowSA))),
+		engine.WithLogger(s.log.With("component", "workflows")),
+		engine.WithEnv(map[string]string{"GOOGLE_CLOUD_PROJECT_ID": Secundus.ID, "GOOGLE_CLOUD_LOCATION": Location}),
+	)
+	s.Executions = executions.NewServer(map[string]*engine.Workflow{workflows.LaunchName: wf},
+		executions.WithEngine(s.Engine), executions.WithLogger(s.log.With("component", "executions")))
+	s.defer_(s.Executions.Close)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	g := grpc.NewServer()
+	s.Executions.Register(g)
+	go func() { _ = g.Serve(lis) }()
+	s.defer_(g.Stop)
+	s.executionsAddr = lis.Addr().String()
+	return nil
+}
+
+// StorageClient returns a Cloud Storage client acting as principal.
+func (s *Stack) StorageClient(ctx context.Context, principal string) (*storage.Client, error) {
+	return storage.NewClient(ctx, option.WithEndpoint(s.GCS.JSONEndpoint()),
+		option.WithTokenSource(s.TokenSource(principal)), storage.WithJSONReads())
+}
+
+// ExecutionsAddr is the executions gRPC endpoint (plaintext).
+func (s *Stack) ExecutionsAddr() string { return s.executionsAddr }
+
+// FunctionsURL is the base URL the functions are served under (/<EntryPoint>).
+func (s *Stack) FunctionsURL() string { return s.functionsURL }
+
+// ProviderName is the WIP provider's full resource name.
+func ProviderName() string {
+	return fmt.Sprintf("projects/%s/locations/global/workloadIdentityPools/%s/providers/%s", Primus.Number, Pool, ProviderID)
+}
+
+// errMissing marks a part of the pipeline that is not in this build.
+var errMissing = errors.New("not available in this build")
