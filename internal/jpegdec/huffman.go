@@ -114,10 +114,16 @@ func (br *bitReader) decode(t *huffTable) (uint8, error) {
 	if br.n < 16 {
 		br.fill()
 	}
-	if e := t.lut[(br.acc>>(br.n-lutBits))&(1<<lutBits-1)]; e != 0 {
-		br.n -= uint(e >> 8)
-		return uint8(e), nil
+	e := t.lut[(br.acc>>(br.n-lutBits))&(1<<lutBits-1)]
+	if e == 0 { // a code longer than lutBits
+		return br.decodeLong(t)
 	}
+	br.n -= uint(e >> 8)
+	return uint8(e), nil
+}
+
+// decodeLong decodes a code longer than lutBits bit by bit.
+func (br *bitReader) decodeLong(t *huffTable) (uint8, error) {
 	code := int32(0)
 	for l := 1; l <= 16; l++ {
 		br.n--

@@ -138,10 +138,16 @@ func clampPixel(v float64) uint8 {
 }
 
 // plane computes component c's samples at rows × cols by an inverse DCT evaluated only at those
-// positions of the kept blocks.
+// positions of the kept blocks. weighted[x][k] folds the horizontal basis and the quantiser
+// together, and all-zero coefficient rows (most high frequencies) are skipped.
 func (d *decoder) plane(c *component, rows, cols []int, out []uint8) {
 	q := &d.quant[c.tq]
-	var f [64]float64
+	var weighted [8][64]float64
+	for x := range 8 {
+		for k := range 64 {
+			weighted[x][k] = idctBasis[x][k%8] * float64(q[k])
+		}
+	}
 	for i, y := range rows {
 		cy := y * c.v / d.vmax
 		by, yin := cy/8, cy%8
@@ -149,24 +155,34 @@ func (d *decoder) plane(c *component, rows, cols []int, out []uint8) {
 			cx := x * c.h / d.hmax
 			bx, xin := cx/8, cx%8
 			coef := c.kept(by, bx)
-			f = [64]float64{}
-			f[0] = float64(c.dc[by*c.bw+bx]) * float64(q[0])
-			for k := 1; k < 64; k++ {
-				if coef[k] != 0 {
-					f[k] = float64(coef[k]) * float64(q[k])
+			wx := &weighted[xin]
+			s := idctBasis[yin][0] * (wx[0]*float64(c.dc[by*c.bw+bx]) + dot7(wx[1:8], coef[1:8]))
+			for v := 1; v < 8; v++ {
+				r := coef[v*8 : v*8+8 : v*8+8]
+				if r[0]|r[1]|r[2]|r[3]|r[4]|r[5]|r[6]|r[7] == 0 {
+					continue
 				}
-			}
-			var s float64
-			for v := range 8 {
-				var row float64
-				for u := range 8 {
-					row += idctBasis[xin][u] * f[v*8+u]
-				}
-				s += idctBasis[yin][v] * row
+				s += idctBasis[yin][v] * dot8(wx[v*8:v*8+8], r)
 			}
 			out[i*len(cols)+j] = clampPixel(s)
 		}
 	}
+}
+
+func dot7(w []float64, c []int16) float64 {
+	var s float64
+	for u := range 7 {
+		s += w[u] * float64(c[u])
+	}
+	return s
+}
+
+func dot8(w []float64, c []int16) float64 {
+	var s float64
+	for u := range 8 {
+		s += w[u] * float64(c[u])
+	}
+	return s
 }
 
 // planeDC computes component c's 1/8-scale samples from DC coefficients.
