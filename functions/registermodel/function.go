@@ -118,7 +118,7 @@ func handleDeployed(ctx context.Context, e event.Event) error {
 		if global.err = envconfig.Load(&cfg, os.Getenv); global.err != nil {
 			return
 		}
-		c, err := storage.NewClient(context.Background())
+		c, err := storage.NewClient(context.Background(), storage.WithJSONReads())
 		if err != nil {
 			global.err = fmt.Errorf("storage client: %w", err)
 			return
