@@ -109,8 +109,12 @@ func program(e *cel.Env, text string) (cel.Program, error) {
 	if !a.OutputType().IsExactType(cel.BoolType) {
 		return nil, fmt.Errorf("condition yields %s, want bool", a.OutputType())
 	}
-	return e.Program(a)
+	// A runaway comprehension must not stall the STS: bound the evaluation cost.
+	return e.Program(a, cel.CostLimit(maxEvalCost))
 }
+
+// maxEvalCost bounds one evaluation; real conditions cost a few dozen units.
+const maxEvalCost = 100_000
 
 // flattenAnd appends the operands of a (possibly nested) top-level && to out.
 func flattenAnd(x celast.Expr, out *[]celast.Expr) {
