@@ -98,3 +98,26 @@ variable "GITHUB_REPOSITORY" {
   type    = string
   default = "cspipe"
 }
+
+variable "PIN_ENV_OVERRIDES" {
+  type        = string
+  default     = ""
+  description = "Optional NAME=value pairs (comma-separated) PinWorkloadImage also pins in the condition."
+}
+
+variable "PIN_RESTART_POLICY" {
+  type        = string
+  default     = ""
+  description = "Optional restart policy (Never) PinWorkloadImage also pins in the condition."
+}
+
+variable "MAX_EVENT_AGE" {
+  type        = string
+  default     = "24h"
+  description = "Events older than this are dropped with a log line."
+}
+
+variable "MAX_ARCHIVE_BYTES" {
+  type    = string
+  default = "268435456"
+}
