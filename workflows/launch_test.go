@@ -401,6 +401,7 @@ func TestLaunchRefusesBadArguments(t *testing.T) {
 		{"no bucket", map[string]any{"results_bucket": ""}, "results_bucket"},
 		{"shard count", map[string]any{"shard_count": 0}, "shard_count"},
 		{"debug type", map[string]any{"debug": "yes"}, "debug"},
+		{"poll seconds", map[string]any{"poll_seconds": 0}, "poll_seconds"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -418,3 +419,39 @@ func TestLaunchRefusesBadArguments(t *testing.T) {
 }
 
 func sorted(s []string) []string { slices.Sort(s); return s }
+
+func TestLaunchOnCancelArgument(t *testing.T) {
+	// A run whose execution was cancelled on Google left a VM; an execution with the same
+	// argument plus on_cancel: true deletes it and writes the shard's summary.
+	w := newWorld(t)
+	w.compute.RunningGets = -1
+	ctx, cancel := context.WithCancel(t.Context())
+	w.clock.OnSleep = func(context.Context, time.Duration) error {
+		if len(w.compute.Live()) == 2 {
+			cancel()
+		}
+		return nil
+	}
+	wf, err := Launch()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No on_cancel by the engine here (zero grace), as on Google.
+	_, err = engine.New(engine.WithClock(w.clock), engine.WithHTTPClient(w.srv.Client()), engine.WithCancelGrace(0)).Run(ctx, wf, w.args(2, nil))
+	if !errors.Is(err, engine.ErrCancelled) || len(w.compute.Live()) != 2 {
+		t.Fatalf("setup: err %v, live %d", err, len(w.compute.Live()))
+	}
+	w.clock.OnSleep = nil
+	res, err := w.run(t.Context(), t, w.args(2, map[string]any{"on_cancel": true, "poll_seconds": 1}))
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	for i, s := range w.checkCleanup(t, 2) {
+		if s.Source != "workflow" || !strings.Contains(s.Error, "cancelled") {
+			t.Errorf("shard %d summary = %+v", i, s)
+		}
+	}
+	if res["status"] != "failed" {
+		t.Errorf("result = %v", res)
+	}
+}
