@@ -40,8 +40,11 @@ type Options struct {
 	MaxPixels int64
 	// MaxBytes refuses images longer than this; 0 means DefaultMaxBytes.
 	MaxBytes int64
-	// Threads is the worker count of ClassifyMany; 0 means the number of CPUs.
+	// Threads is the number of images ClassifyMany decodes at once; 0 means the number of CPUs.
 	Threads int
+	// Batch is the most images ClassifyMany gives the model in one run; 0 means 8. Decoded
+	// images are batched as they become ready, so a slow decode never holds others back.
+	Batch int
 	// LabelOffset is added to a class index to find its label (records.ModelMetadata.LabelOffset:
 	// 1 when labels start with a background line the model has no output for).
 	LabelOffset int
@@ -98,6 +101,9 @@ func NewWithModel(m Model, labels []string, o Options) (*Classifier, error) {
 	if o.Threads <= 0 {
 		o.Threads = runtime.NumCPU()
 	}
+	if o.Batch <= 0 {
+		o.Batch = 8
+	}
 	if o.MaxBytes <= 0 {
 		o.MaxBytes = DefaultMaxBytes
 	}
@@ -130,53 +136,67 @@ func (c *Classifier) Label(i int) string {
 // Classify reads one image from r and predicts its class.
 func (c *Classifier) Classify(ctx context.Context, r io.Reader) (Prediction, error) {
 	start := time.Now()
-	data, err := io.ReadAll(io.LimitReader(r, c.opts.MaxBytes+1))
+	data, err := c.read(r)
 	if err != nil {
-		return Prediction{}, &ImageError{Code: records.ErrRead, Err: fmt.Errorf("reading image: %w", err)}
-	}
-	if int64(len(data)) > c.opts.MaxBytes {
-		return Prediction{}, &ImageError{Code: records.ErrTooLarge, Err: fmt.Errorf("image is longer than %d bytes", c.opts.MaxBytes)}
+		return Prediction{}, err
 	}
 	return c.ClassifyBytes(ctx, data, start)
+}
+
+// read reads a whole image, refusing more than Options.MaxBytes.
+func (c *Classifier) read(r io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, c.opts.MaxBytes+1))
+	if err != nil {
+		return nil, &ImageError{Code: records.ErrRead, Err: fmt.Errorf("reading image: %w", err)}
+	}
+	if int64(len(data)) > c.opts.MaxBytes {
+		return nil, &ImageError{Code: records.ErrTooLarge, Err: fmt.Errorf("image is longer than %d bytes", c.opts.MaxBytes)}
+	}
+	return data, nil
 }
 
 // ClassifyBytes predicts the class of an image already in memory; start is when reading began
 // (for DecodeMS), or the zero time to start the clock now.
 func (c *Classifier) ClassifyBytes(ctx context.Context, data []byte, start time.Time) (Prediction, error) {
+	in, p, err := c.prepare(ctx, data, start)
+	if err != nil {
+		return Prediction{}, err
+	}
+	decoded := time.Now()
+	out := make([]float32, c.classes)
+	if err := c.model.Run(in, 1, out); err != nil {
+		return Prediction{}, &ImageError{Code: records.ErrInference, Err: fmt.Errorf("running model: %w", err)}
+	}
+	p.InferMS = ms(time.Since(decoded))
+	c.rank(out, &p)
+	return p, nil
+}
+
+// prepare decodes data into a new input tensor; the Prediction carries the decode facts.
+func (c *Classifier) prepare(ctx context.Context, data []byte, start time.Time) ([]float32, Prediction, error) {
 	if start.IsZero() {
 		start = time.Now()
 	}
 	if err := ctx.Err(); err != nil {
-		return Prediction{}, err
+		return nil, Prediction{}, err
 	}
 	in := make([]float32, c.prep.TensorLen())
 	res, err := imageprep.Prepare(data, c.prep, in)
 	if err != nil {
 		var pe *imageprep.Error
 		if errors.As(err, &pe) {
-			return Prediction{}, &ImageError{Code: pe.Code, Err: err}
+			return nil, Prediction{}, &ImageError{Code: pe.Code, Err: err}
 		}
-		return Prediction{}, fmt.Errorf("preparing image: %w", err)
+		return nil, Prediction{}, fmt.Errorf("preparing image: %w", err)
 	}
-	decoded := time.Now()
-	if err := ctx.Err(); err != nil {
-		return Prediction{}, err
-	}
-	out := make([]float32, c.classes)
-	if err := c.model.Run(in, 1, out); err != nil {
-		return Prediction{}, &ImageError{Code: records.ErrInference, Err: fmt.Errorf("running model: %w", err)}
-	}
-	p := c.predict(out)
-	p.DecodeMS = ms(decoded.Sub(start))
-	p.InferMS = ms(time.Since(decoded))
-	p.Width, p.Height, p.DecodePath = res.Width, res.Height, res.Path
-	return p, nil
+	p := Prediction{DecodeMS: ms(time.Since(start)), Width: res.Width, Height: res.Height, DecodePath: res.Path}
+	return in, p, ctx.Err()
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// predict ranks scores: highest first, ties by lower class index.
-func (c *Classifier) predict(scores []float32) Prediction {
+// rank fills p's top-k from scores: highest first, ties by lower class index.
+func (c *Classifier) rank(scores []float32, p *Prediction) {
 	idx := make([]int, len(scores))
 	for i := range idx {
 		idx[i] = i
@@ -187,5 +207,5 @@ func (c *Classifier) predict(scores []float32) Prediction {
 		i := idx[k]
 		top[k] = records.Class{ClassIndex: i, Label: c.Label(i), Score: scores[i]}
 	}
-	return Prediction{PredictedClass: top[0].ClassIndex, Label: top[0].Label, TopK: top}
+	p.PredictedClass, p.Label, p.TopK = top[0].ClassIndex, top[0].Label, top
 }

@@ -20,15 +20,15 @@ import (
 // meanModel scores class k by the mean of input channel k (k < 3) and class 3 by a constant
 // 0.5: a uniform image of colour (r,g,b) ranks its channels.
 type meanModel struct {
-	h, w  int
-	calls atomic.Int64
-	fail  bool
+	h, w   int
+	images atomic.Int64 // images run, over all batches
+	fail   bool
 }
 
 func (m *meanModel) InputShape() (int, int, int) { return m.h, m.w, 3 }
 func (m *meanModel) NumClasses() int             { return 4 }
 func (m *meanModel) Run(in []float32, batch int, out []float32) error {
-	m.calls.Add(1)
+	m.images.Add(int64(batch))
 	if m.fail {
 		return errors.New("kernel exploded")
 	}
@@ -139,7 +139,7 @@ func TestNewRejects(t *testing.T) {
 
 func TestClassifyManyInOrder(t *testing.T) {
 	m := &meanModel{h: 4, w: 4}
-	c, err := NewWithModel(m, []string{"r", "g", "b", "h"}, Options{Threads: 3, TopK: 1})
+	c, err := NewWithModel(m, []string{"r", "g", "b", "h"}, Options{Threads: 3, TopK: 1, Batch: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,8 +186,8 @@ func TestClassifyManyInOrder(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("emitted (-want +got):\n%s", diff)
 	}
-	if m.calls.Load() != n-2 {
-		t.Fatalf("model ran %d times, want %d", m.calls.Load(), n-2)
+	if m.images.Load() != n-2 {
+		t.Fatalf("model ran %d images, want %d", m.images.Load(), n-2)
 	}
 }
 
@@ -204,5 +204,26 @@ func TestClassifyManyCancelled(t *testing.T) {
 	}, func(int, Prediction, error) { emitted++ })
 	if !errors.Is(err, context.Canceled) || emitted >= 1000 {
 		t.Fatalf("err = %v after %d images", err, emitted)
+	}
+}
+
+func TestClassifyManyModelFailure(t *testing.T) {
+	c, _ := NewWithModel(&meanModel{h: 4, w: 4, fail: true}, nil, Options{Threads: 2, Batch: 3})
+	img := pngOf(t, color.White)
+	var codes []string
+	err := c.ClassifyMany(t.Context(), 5, func(context.Context, int) (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(img)), nil
+	}, func(_ int, _ Prediction, err error) {
+		var ie *ImageError
+		if errors.As(err, &ie) {
+			codes = append(codes, ie.Code)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{records.ErrInference, records.ErrInference, records.ErrInference, records.ErrInference, records.ErrInference}
+	if diff := cmp.Diff(want, codes); diff != "" {
+		t.Fatalf("codes (-want +got):\n%s", diff)
 	}
 }

@@ -9,18 +9,12 @@ import (
 	"github.com/cspipe/cspipe/internal/tflite"
 )
 
-// New loads a .tflite model and builds a Classifier around it. When Options.Threads allows
-// more than one image at a time, each model run uses one goroutine (parallelism comes from
-// running images side by side); with Threads 1 a run may spread over every core.
+// New loads a .tflite model and builds a Classifier around it. The engine uses every core:
+// a single image is split inside (Classify), a batch runs images side by side (ClassifyMany).
 func New(model []byte, labels []string, o Options) (*Classifier, error) {
 	m, err := tflite.Load(model)
 	if err != nil {
 		return nil, err
-	}
-	if o.Threads == 1 {
-		m.SetThreads(0)
-	} else {
-		m.SetThreads(1)
 	}
 	return NewWithModel(m, labels, o)
 }
