@@ -15,39 +15,75 @@ type DWParams struct {
 // laid out [KH][KW][C] and bias has C entries.
 func Depthwise(p *DWParams, in, w, bias, out []float32, y0, y1 int) {
 	c := p.C
+	fast := p.KH == 3 && p.KW == 3 && hasAVX2FMA && c%8 == 0
+	// Output columns [xa, xb) have their whole 3-wide window inside the image.
+	xa := (p.PadL + p.SW - 1) / p.SW
+	xb := min(p.OW, (p.W-3+p.PadL)/p.SW+1)
 	for oy := y0; oy < y1; oy++ {
-		row := out[oy*p.OW*c : (oy+1)*p.OW*c]
-		for ox := 0; ox < p.OW; ox++ {
-			copy(row[ox*c:ox*c+c], bias)
+		iy0 := oy*p.SH - p.PadT
+		if !fast || iy0 < 0 || iy0+3 > p.H || xb <= xa {
+			dwTaps(p, in, w, bias, out, oy, 0, p.OW)
+			continue
 		}
-		for ky := 0; ky < p.KH; ky++ {
-			iy := oy*p.SH + ky - p.PadT
-			if iy < 0 || iy >= p.H {
+		dwTaps(p, in, w, bias, out, oy, 0, xa)
+		ix0 := xa*p.SW - p.PadL
+		src := in[(iy0*p.W+ix0)*c:]
+		_ = src[((xb-xa-1)*p.SW+2*p.W+2)*c+c-1] // last tap of the last pixel
+		dst := out[(oy*p.OW+xa)*c : (oy*p.OW+xb)*c]
+		_ = w[9*c-1]
+		_ = bias[c-1]
+		dw3x3(&dst[0], &src[0], &w[0], &bias[0], xb-xa, c, p.SW*c*4, p.W*c*4, p.Lo, p.Hi)
+		dwTaps(p, in, w, bias, out, oy, xb, p.OW)
+	}
+}
+
+// dwTaps computes output pixels [x0, x1) of row oy tap by tap, skipping
+// taps outside the image.
+func dwTaps(p *DWParams, in, w, bias, out []float32, oy, x0, x1 int) {
+	if x1 <= x0 {
+		return
+	}
+	c := p.C
+	row := out[(oy*p.OW+x0)*c : (oy*p.OW+x1)*c]
+	for i := 0; i < x1-x0; i++ {
+		copy(row[i*c:i*c+c], bias)
+	}
+	for ky := 0; ky < p.KH; ky++ {
+		iy := oy*p.SH + ky - p.PadT
+		if iy < 0 || iy >= p.H {
+			continue
+		}
+		inRow := in[iy*p.W*c : (iy+1)*p.W*c]
+		for kx := 0; kx < p.KW; kx++ {
+			// Output columns whose input column ox*SW+kx-PadL is inside the image.
+			lo := x0
+			if d := p.PadL - kx; d > 0 {
+				lo = max(lo, (d+p.SW-1)/p.SW)
+			}
+			hi := x1
+			if lim := p.W - 1 + p.PadL - kx; lim < 0 {
+				hi = lo
+			} else {
+				hi = min(hi, lim/p.SW+1)
+			}
+			if hi <= lo {
 				continue
 			}
-			inRow := in[iy*p.W*c : (iy+1)*p.W*c]
-			for kx := 0; kx < p.KW; kx++ {
-				// Output columns whose input column ox*SW+kx-PadL is inside the image.
-				x0 := 0
-				if d := p.PadL - kx; d > 0 {
-					x0 = (d + p.SW - 1) / p.SW
-				}
-				x1 := p.OW
-				if lim := (p.W - 1 + p.PadL - kx); lim < 0 {
-					x1 = 0
-				} else {
-					x1 = min(x1, lim/p.SW+1)
-				}
-				if x1 <= x0 {
-					continue
-				}
-				wt := w[(ky*p.KW+kx)*c : (ky*p.KW+kx+1)*c]
-				ix0 := x0*p.SW + kx - p.PadL
-				dwTap(row[x0*c:], inRow[ix0*c:], wt, x1-x0, c, p.SW*c)
-			}
+			wt := w[(ky*p.KW+kx)*c : (ky*p.KW+kx+1)*c]
+			ix0 := lo*p.SW + kx - p.PadL
+			dwTap(row[(lo-x0)*c:], inRow[ix0*c:], wt, hi-lo, c, p.SW*c)
 		}
-		clampRow(row, p.Lo, p.Hi)
 	}
+	clampRow(row, p.Lo, p.Hi)
+}
+
+// dw3x3 picks the widest vector kernel for c.
+func dw3x3(out, in, w, bias *float32, n, c, sx, rs int, lo, hi float32) {
+	if hasAVX512 && c%16 == 0 {
+		dw3x3AVX512(out, in, w, bias, n, c, sx, rs, lo, hi)
+		return
+	}
+	dw3x3AVX2(out, in, w, bias, n, c, sx, rs, lo, hi)
 }
 
 // dwTap accumulates out[x*c+j] += in[x*inStride+j]*w[j] for x < n, j < c.

@@ -7,30 +7,40 @@ package kernels
 
 import "math"
 
-// NR is the column width of a packed B panel.
-const NR = 16
+// NR is the column width of a packed B panel for the portable and AVX2
+// paths; the AVX-512 path packs panels of NR512 columns.
+const (
+	NR    = 16
+	NR512 = 32
+)
 
 // MR is the number of A rows the micro-kernel handles at once.
 const MR = 6
 
-// PackedB is a K×N right-hand matrix stored as panels of NR columns, each
-// panel K rows of NR floats, zero-padded past N.
+// PackedB is a K×N right-hand matrix stored as panels of nr columns, each
+// panel K rows of nr floats, zero-padded past N. nr is fixed when packing,
+// by the kernel the CPU will use.
 type PackedB struct {
 	K, N   int
+	nr     int
 	panels []float32
-	bias   []float32 // bias padded to a multiple of NR
+	bias   []float32 // bias padded to a multiple of nr
 }
 
 // PackB packs weights given as N rows of K (w[n*k+kk], the layout of TFLite
 // conv filters and fully connected weights) and an optional bias of N.
 func PackB(w []float32, n, k int, bias []float32) *PackedB {
-	np := (n + NR - 1) / NR
-	p := &PackedB{K: k, N: n, panels: make([]float32, np*k*NR), bias: make([]float32, np*NR)}
+	nr := NR
+	if hasAVX512 {
+		nr = NR512
+	}
+	np := (n + nr - 1) / nr
+	p := &PackedB{K: k, N: n, nr: nr, panels: make([]float32, np*k*nr), bias: make([]float32, np*nr)}
 	for j := 0; j < n; j++ {
-		panel, col := j/NR, j%NR
-		base := panel * k * NR
+		panel, col := j/nr, j%nr
+		base := panel * k * nr
 		for kk := 0; kk < k; kk++ {
-			p.panels[base+kk*NR+col] = w[j*k+kk]
+			p.panels[base+kk*nr+col] = w[j*k+kk]
 		}
 	}
 	copy(p.bias, bias)
@@ -46,16 +56,28 @@ var (
 // Gemm computes C[i][j] = clamp(sum_k A[i*lda+k]*B[k][j] + bias[j], lo, hi)
 // for rows i in [0, m) and all N columns of b, writing C with row stride ldc.
 func Gemm(m int, a []float32, lda int, b *PackedB, lo, hi float32, c []float32, ldc int) {
-	if m <= 0 {
+	GemmPanels(m, a, lda, b, 0, b.Panels(), lo, hi, c, ldc)
+}
+
+// Panels returns the number of column panels of b; GemmPanels can split
+// work across them.
+func (b *PackedB) Panels() int { return (b.N + b.nr - 1) / b.nr }
+
+// GemmPanels is Gemm restricted to column panels [p0, p1).
+func GemmPanels(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, c []float32, ldc int) {
+	if m <= 0 || p0 >= p1 {
 		return
 	}
 	_ = a[(m-1)*lda+b.K-1]
 	_ = c[(m-1)*ldc+b.N-1]
-	if hasAVX2FMA {
-		gemmAVX2(m, a, lda, b, lo, hi, c, ldc)
-		return
+	switch {
+	case b.nr == NR512 && hasAVX512:
+		gemmPanels512(m, a, lda, b, p0, p1, lo, hi, c, ldc)
+	case b.nr == NR && hasAVX2FMA:
+		gemmPanelsAVX2(m, a, lda, b, p0, p1, lo, hi, c, ldc)
+	default:
+		gemmGeneric(m, a, lda, b, p0, p1, lo, hi, c, ldc)
 	}
-	gemmGeneric(m, a, lda, b, lo, hi, c, ldc)
 }
 
 func clamp(v, lo, hi float32) float32 {
@@ -69,21 +91,22 @@ func clamp(v, lo, hi float32) float32 {
 }
 
 // gemmGeneric is the portable path.
-func gemmGeneric(m int, a []float32, lda int, b *PackedB, lo, hi float32, c []float32, ldc int) {
-	var acc [NR]float32
+func gemmGeneric(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, c []float32, ldc int) {
+	nr := b.nr
+	acc := make([]float32, nr)
 	for i := 0; i < m; i++ {
 		arow := a[i*lda : i*lda+b.K]
-		for panel := 0; panel*NR < b.N; panel++ {
-			pb := b.panels[panel*b.K*NR : (panel+1)*b.K*NR]
-			acc = [NR]float32{}
+		for panel := p0; panel < p1; panel++ {
+			pb := b.panels[panel*b.K*nr : (panel+1)*b.K*nr]
+			clear(acc)
 			for kk, av := range arow {
-				bp := pb[kk*NR : kk*NR+NR]
+				bp := pb[kk*nr : kk*nr+nr]
 				for j := range acc {
 					acc[j] += av * bp[j]
 				}
 			}
-			n0 := panel * NR
-			cols := min(NR, b.N-n0)
+			n0 := panel * nr
+			cols := min(nr, b.N-n0)
 			crow := c[i*ldc+n0 : i*ldc+n0+cols]
 			for j := range crow {
 				crow[j] = clamp(acc[j]+b.bias[n0+j], lo, hi)

@@ -1,7 +1,6 @@
 package kernels
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -42,14 +41,18 @@ func closeTo(t *testing.T, got, want []float32, tol float64) {
 // paths runs f with the portable kernels and, when the CPU has them, the
 // assembly kernels.
 func paths(t *testing.T, f func(t *testing.T)) {
-	saved := hasAVX2FMA
-	defer func() { hasAVX2FMA = saved }()
-	for _, simd := range []bool{false, true} {
-		if simd && !saved {
+	saved2, saved512 := hasAVX2FMA, hasAVX512
+	defer func() { hasAVX2FMA, hasAVX512 = saved2, saved512 }()
+	for _, mode := range []struct {
+		name         string
+		avx2, avx512 bool
+	}{{"generic", false, false}, {"avx2", true, false}, {"avx512", true, true}} {
+		if (mode.avx2 && !saved2) || (mode.avx512 && !saved512) {
+			t.Logf("%s: not supported by this CPU", mode.name)
 			continue
 		}
-		hasAVX2FMA = simd
-		t.Run(fmt.Sprintf("simd=%v", simd), f)
+		hasAVX2FMA, hasAVX512 = mode.avx2, mode.avx512
+		t.Run(mode.name, f)
 	}
 }
 
@@ -57,7 +60,7 @@ func TestGemm(t *testing.T) {
 	paths(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(1, 2))
 		for _, s := range []struct{ m, n, k, lda int }{
-			{1, 1, 1, 1}, {6, 16, 8, 8}, {7, 17, 27, 30}, {13, 40, 64, 64}, {64, 1001, 33, 33}, {5, 8, 3, 3}, {37, 96, 100, 128},
+			{1, 1, 1, 1}, {6, 16, 8, 8}, {7, 17, 27, 30}, {13, 40, 64, 64}, {64, 1001, 33, 33}, {5, 8, 3, 3}, {37, 96, 100, 128}, {25, 64, 50, 50}, {12, 32, 7, 9},
 		} {
 			for _, act := range [][2]float32{{NoClampLo, NoClampHi}, {0, 6}} {
 				a := randSlice(rng, s.m*s.lda)
@@ -102,6 +105,10 @@ func TestDepthwise(t *testing.T) {
 			{H: 8, W: 8, C: 8, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 4, OW: 4},
 			{H: 9, W: 7, C: 24, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 1, OH: 5, OW: 4},
 			{H: 5, W: 6, C: 5, KH: 5, KW: 3, SH: 1, SW: 2, PadT: 2, PadL: 1, OH: 5, OW: 3},
+			{H: 16, W: 16, C: 32, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 16, OW: 16},
+			{H: 16, W: 16, C: 48, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 8, OW: 8},
+			{H: 17, W: 15, C: 16, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 1, OH: 9, OW: 8},
+			{H: 10, W: 12, C: 8, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 0, PadL: 0, OH: 8, OW: 10},
 		} {
 			p.Lo, p.Hi = 0, 6
 			in := randSlice(rng, p.H*p.W*p.C)

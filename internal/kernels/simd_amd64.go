@@ -8,6 +8,10 @@ import "golang.org/x/sys/cpu"
 // which x/sys/cpu folds into HasAVX2.
 var hasAVX2FMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
+// hasAVX512 selects the 512-bit GEMM kernel (x/sys/cpu also checks that the
+// OS saves ZMM and mask state).
+var hasAVX512 = hasAVX2FMA && cpu.X86.HasAVX512F
+
 // gemm6x16 computes one full 6×16 tile: c[r][j] = clamp(sum_k a[r*lda+k] *
 // b[k*16+j] + bias[j], lo, hi) for r < 6, j < 16. Implemented in gemm_amd64.s.
 //
@@ -19,15 +23,66 @@ func gemm6x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias 
 //go:noescape
 func dwTapAVX2(out, in, w *float32, n, c, inStride int)
 
+// dw3x3AVX2 and dw3x3AVX512 compute n pixels of a 3x3 depthwise
+// convolution whose windows are inside the image (c a multiple of 8 or 16).
+// Implemented in dw3x3_amd64.s.
+//
+//go:noescape
+func dw3x3AVX2(out, in, w, bias *float32, n, c, sx, rs int, lo, hi float32)
+
+//go:noescape
+func dw3x3AVX512(out, in, w, bias *float32, n, c, sx, rs int, lo, hi float32)
+
 // clampAVX2 clamps n floats (a multiple of 8) to [lo, hi].
 //
 //go:noescape
 func clampAVX2(p *float32, n int, lo, hi float32)
 
-// gemmAVX2 runs the 6×16 micro-kernel over all tiles, staging partial tiles
-// (fewer than 6 rows or 16 columns) through small buffers.
-func gemmAVX2(m int, a []float32, lda int, b *PackedB, lo, hi float32, c []float32, ldc int) {
-	gemmPanelsAVX2(m, a, lda, b, 0, (b.N+NR-1)/NR, lo, hi, c, ldc)
+// gemm12x32 is the AVX-512 tile: 12 rows by 32 columns, same contract as
+// gemm6x16. Implemented in gemm512_amd64.s.
+//
+//go:noescape
+func gemm12x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32)
+
+// gemm4x32 and gemm1x32 are the 4-row and 1-row variants of gemm12x32 for
+// the rows left after the 12-row tiles. Implemented in gemm512small_amd64.s.
+//
+//go:noescape
+func gemm4x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32)
+
+//go:noescape
+func gemm1x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32)
+
+// gemmPanels512 runs the 12×32 micro-kernel over column panels [p0, p1),
+// staging partial column panels through a small buffer.
+func gemmPanels512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, c []float32, ldc int) {
+	const mr, nr = 12, NR512
+	k := b.K
+	var tile [mr * nr]float32
+	for p := p0; p < p1; p++ {
+		pb := &b.panels[p*k*nr]
+		bias := &b.bias[p*nr]
+		n0 := p * nr
+		cols := min(nr, b.N-n0)
+		for r := 0; r < m; {
+			rows := 1
+			switch {
+			case m-r >= 12:
+				rows = 12
+			case m-r >= 4:
+				rows = 4
+			}
+			if cols == nr {
+				tile512(rows, k, &a[r*lda], lda, pb, &c[r*ldc+n0], ldc, bias, lo, hi)
+			} else {
+				tile512(rows, k, &a[r*lda], lda, pb, &tile[0], nr, bias, lo, hi)
+				for i := 0; i < rows; i++ {
+					copy(c[(r+i)*ldc+n0:(r+i)*ldc+n0+cols], tile[i*nr:i*nr+cols])
+				}
+			}
+			r += rows
+		}
+	}
 }
 
 func gemmPanelsAVX2(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, c []float32, ldc int) {
@@ -63,5 +118,17 @@ func gemmPanelsAVX2(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi 
 				copy(c[(full+i)*ldc+n0:(full+i)*ldc+n0+cols], tile[i*NR:i*NR+cols])
 			}
 		}
+	}
+}
+
+// tile512 calls the micro-kernel for 12, 4 or 1 rows.
+func tile512(rows, k int, a *float32, lda int, b, c *float32, ldc int, bias *float32, lo, hi float32) {
+	switch rows {
+	case 12:
+		gemm12x32(k, a, lda, b, c, ldc, bias, lo, hi)
+	case 4:
+		gemm4x32(k, a, lda, b, c, ldc, bias, lo, hi)
+	default:
+		gemm1x32(k, a, lda, b, c, ldc, bias, lo, hi)
 	}
 }

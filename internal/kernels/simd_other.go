@@ -3,10 +3,17 @@
 package kernels
 
 // hasAVX2FMA is false off amd64: only the portable path exists.
-var hasAVX2FMA = false
+var (
+	hasAVX2FMA = false
+	hasAVX512  = false
+)
 
-func gemmAVX2(m int, a []float32, lda int, b *PackedB, lo, hi float32, c []float32, ldc int) {
+func gemmPanelsAVX2(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, c []float32, ldc int) {
 	panic("kernels: no AVX2 path on this architecture")
+}
+
+func gemmPanels512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, c []float32, ldc int) {
+	panic("kernels: no AVX-512 path on this architecture")
 }
 
 func dwTapAVX2(out, in, w *float32, n, c, inStride int) {
@@ -15,4 +22,12 @@ func dwTapAVX2(out, in, w *float32, n, c, inStride int) {
 
 func clampAVX2(p *float32, n int, lo, hi float32) {
 	panic("kernels: no AVX2 path on this architecture")
+}
+
+func dw3x3AVX2(out, in, w, bias *float32, n, c, sx, rs int, lo, hi float32) {
+	panic("kernels: no AVX2 path on this architecture")
+}
+
+func dw3x3AVX512(out, in, w, bias *float32, n, c, sx, rs int, lo, hi float32) {
+	panic("kernels: no AVX-512 path on this architecture")
 }

@@ -84,6 +84,13 @@ func (k *convKernel) run(e *env, ins [][]float32, out []float32) {
 	rows := k.oh * k.ow
 	grain := kernels.MR * 4
 	if k.pointwise {
+		if e.threads > 1 && rows < 4*grain*e.threads && k.pb.Panels() >= e.threads {
+			// Few pixels, many channels (the late layers): split columns.
+			parallelFor(e.threads, k.pb.Panels(), 1, func(p0, p1 int) {
+				kernels.GemmPanels(rows, ins[0], k.cin, k.pb, p0, p1, k.lo, k.hi, out, k.cout)
+			})
+			return
+		}
 		parallelFor(e.threads, rows, grain, func(lo, hi int) {
 			kernels.Gemm(hi-lo, ins[0][lo*k.cin:], k.cin, k.pb, k.lo, k.hi, out[lo*k.cout:], k.cout)
 		})
@@ -118,6 +125,11 @@ func (k *convKernel) gather(in []float32, p int, dst []float32) {
 		row := dst[ky*k.kw*c : (ky+1)*k.kw*c]
 		if iy < 0 || iy >= k.h {
 			clear(row)
+			continue
+		}
+		if ix0 := ox*k.sw - k.padL; ix0 >= 0 && ix0+k.kw <= k.w {
+			// The whole window row is inside the image and contiguous.
+			copy(row, in[(iy*k.w+ix0)*c:(iy*k.w+ix0+k.kw)*c])
 			continue
 		}
 		for kx := 0; kx < k.kw; kx++ {

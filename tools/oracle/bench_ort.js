@@ -18,8 +18,10 @@ async function main() {
   for (let i = 0; i < 3; i++) await s.run(feeds); // warm-up
   const minMs = 300;
   const perImg = [];
+  const cpuPerImg = [];
   for (let r = 0; r < rounds; r++) {
     let n = 0;
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     let el = 0;
     while (el < minMs) {
@@ -28,10 +30,14 @@ async function main() {
       el = Number(process.hrtime.bigint() - t0) / 1e6;
     }
     perImg.push(el / (n * batch));
+    const c = process.cpuUsage(c0);
+    cpuPerImg.push((c.user + c.system) / 1000 / (n * batch));
   }
-  perImg.sort((a, b) => a - b);
-  const ms = perImg[Math.floor(perImg.length / 2)];
-  console.log(JSON.stringify({ runtime: 'onnxruntime', batch, threads, img_per_s: 1000 / ms, ms_per_img: ms }));
+  const median = (v) => v.sort((a, b) => a - b)[Math.floor(v.length / 2)];
+  const ms = median(perImg);
+  console.log(JSON.stringify({
+    runtime: 'onnxruntime', batch, threads, img_per_s: 1000 / ms, ms_per_img: ms, cpu_ms_per_img: median(cpuPerImg),
+  }));
 }
 
 main().catch((e) => { console.error('ort bench:', e && e.message ? e.message : e); process.exit(1); });
