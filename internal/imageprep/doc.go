@@ -18,6 +18,7 @@
 //     (d+0.5)·(in/out)−0.5, the lower neighbour clamped at 0 and the upper one at in−1, with the
 //     arithmetic done in float32 in TensorFlow's order. Only the source pixels that the resize
 //     reads are ever converted to RGB.
+//     EXIF orientation is ignored, as tf.io.decode_jpeg ignores it.
 //  5. Values are scaled to the model's input range: [0,1] by default (v/255, what TF Hub
 //     MobileNet models expect) or [-1,1] (v/127.5−1).
 //
@@ -25,6 +26,14 @@
 // then calls tf.image.convert_image_dtype, which is a no-op when the input is already float. We
 // feed [0,1] instead, which is what the TF Hub MobileNet models document; a model trained on
 // [-1,1] inputs selects that range through its archive metadata.
+//
+// Measured differences (sample photos, 224×224 target): the exact path's pixels are within 3
+// levels of image/jpeg's (mean 0.015); against libjpeg-turbo, which TensorFlow's decoder uses,
+// the mean difference is 0.37 levels and the largest 19, at sharp chroma edges, because libjpeg
+// interpolates chroma ("fancy" upsampling) and uses a different integer IDCT and colour
+// rounding. The fast path's tensor differs from the exact one by 0.005–0.02 on average (on the
+// [0,1] scale; up to 0.46 at single high-detail pixels, since a block mean is an area average
+// where the exact resize samples two pixels).
 //
 // JPEG decoding has three paths. The exact path (default) is this repository's own decoder
 // (package jpegdec): it entropy-decodes every scan but keeps coefficients, runs the inverse DCT
