@@ -68,7 +68,7 @@ func workload() attest.Workload {
 	}
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	rec := &recorder{}
 	s, err := New(WithLogger(slog.New(rec)))
@@ -126,7 +126,7 @@ func (f *fixture) tokenSource(t *testing.T, subjectToken, sa string) oauth2.Toke
 	return ts
 }
 
-func (f *fixture) mint(t *testing.T, w attest.Workload, aud string) string {
+func (f *fixture) mint(t testing.TB, w attest.Workload, aud string) string {
 	t.Helper()
 	tok, err := f.issuer.Mint(w, aud, nil)
 	if err != nil {
