@@ -185,6 +185,9 @@ func (d *decoder) block(s *scanComp, idx, row, col, ss, se int, ah, al uint) err
 }
 
 func (d *decoder) acSequential(s *scanComp, coef []int16) error {
+	if coef == nil {
+		return d.skipAC(s.ac)
+	}
 	br := &d.br
 	for k := 1; k < 64; k++ {
 		rs, err := br.decode(s.ac)
@@ -209,6 +212,49 @@ func (d *decoder) acSequential(s *scanComp, coef []int16) error {
 		}
 		coef[unzig[k]] = int16(br.receive(sz))
 	}
+	return nil
+}
+
+// skipAC consumes one block's sequential AC coefficients without keeping them: each code and
+// its value bits are dropped together, with the bit buffer held in locals.
+func (d *decoder) skipAC(t *huffTable) error {
+	br := &d.br
+	acc, n := br.acc, br.n
+	for k := 1; k < 64; {
+		if n < 32 {
+			br.acc, br.n = acc, n
+			br.fill()
+			acc, n = br.acc, br.n
+		}
+		e := t.lut[(acc>>(n-lutBits))&(1<<lutBits-1)]
+		var rs uint8
+		if e != 0 {
+			n -= uint(e >> 8)
+			rs = uint8(e)
+		} else {
+			br.acc, br.n = acc, n
+			var err error
+			if rs, err = br.decodeLong(t); err != nil {
+				return err
+			}
+			acc, n = br.acc, br.n
+		}
+		r, sz := int(rs>>4), uint(rs&15)
+		if sz == 0 {
+			if r != 15 {
+				break
+			}
+			k += 16
+			continue
+		}
+		k += r
+		if k > 63 {
+			return errCoefIndex
+		}
+		n -= sz
+		k++
+	}
+	br.acc, br.n = acc, n
 	return nil
 }
 
