@@ -81,7 +81,7 @@ func planConv(g *rawGraph, op rawOp) (kernel, []int, error) {
 }
 
 func (k *convKernel) run(e *env, ins [][]float32, out []float32) {
-	rows := k.oh * k.ow
+	rows := k.oh * k.ow * e.batch
 	grain := kernels.MR * 4
 	if k.pointwise {
 		if e.threads > 1 && rows < 4*grain*e.threads && k.pb.Panels() >= e.threads {
@@ -118,6 +118,9 @@ func (k *convKernel) run(e *env, ins [][]float32, out []float32) {
 // gather copies the input window of output pixel p into dst (KH×KW×Cin),
 // zero where the window leaves the image.
 func (k *convKernel) gather(in []float32, p int, dst []float32) {
+	img := p / (k.oh * k.ow)
+	in = in[img*k.h*k.w*k.cin : (img+1)*k.h*k.w*k.cin]
+	p %= k.oh * k.ow
 	oy, ox := p/k.ow, p%k.ow
 	c := k.cin
 	for ky := 0; ky < k.kh; ky++ {

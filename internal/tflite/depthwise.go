@@ -83,12 +83,14 @@ func planDepthwise(g *rawGraph, op rawOp) (kernel, []int, error) {
 }
 
 func (k *depthwiseKernel) run(e *env, ins [][]float32, out []float32) {
-	parallelFor(e.threads, k.p.OH, 1, func(lo, hi int) {
-		if k.mult == 1 {
-			kernels.Depthwise(&k.p, ins[0], k.w, k.bias, out, lo, hi)
-			return
-		}
-		k.general(ins[0], out, lo, hi)
+	eachImage(e, ins, out, func(ins [][]float32, out []float32) {
+		parallelFor(e.threads, k.p.OH, 1, func(lo, hi int) {
+			if k.mult == 1 {
+				kernels.Depthwise(&k.p, ins[0], k.w, k.bias, out, lo, hi)
+				return
+			}
+			k.general(ins[0], out, lo, hi)
+		})
 	})
 }
 

@@ -66,8 +66,8 @@ func planFC(g *rawGraph, op rawOp) (kernel, []int, error) {
 	return &fcKernel{rows: rows, lo: lo, hi: hi, pb: kernels.PackB(ts[1].data, n, k, b)}, shape, nil
 }
 
-func (k *fcKernel) run(_ *env, ins [][]float32, out []float32) {
-	kernels.Gemm(k.rows, ins[0], k.pb.K, k.pb, k.lo, k.hi, out, k.pb.N)
+func (k *fcKernel) run(e *env, ins [][]float32, out []float32) {
+	kernels.Gemm(k.rows*e.batch, ins[0], k.pb.K, k.pb, k.lo, k.hi, out, k.pb.N)
 }
 
 // copyKernel is RESHAPE and SQUEEZE: the data does not change.
@@ -199,7 +199,11 @@ func planPad(g *rawGraph, op rawOp) (kernel, []int, error) {
 	return k, shape, nil
 }
 
-func (k *padKernel) run(_ *env, ins [][]float32, out []float32) {
+func (k *padKernel) run(e *env, ins [][]float32, out []float32) {
+	eachImage(e, ins, out, k.runOne)
+}
+
+func (k *padKernel) runOne(ins [][]float32, out []float32) {
 	clear(out)
 	in := ins[0]
 	row := k.in[3]

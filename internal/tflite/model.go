@@ -32,7 +32,9 @@ type Model struct {
 	work    int64 // estimated multiply-adds per image
 
 	threads atomic.Int32
-	pool    sync.Pool // *workspace
+
+	mu   sync.Mutex
+	free []*workspace // idle workspaces, kept across GCs (a sync.Pool would drop them)
 }
 
 // planned is one operator ready to run.
@@ -49,14 +51,21 @@ type kernel interface {
 }
 
 // env is what a kernel may use while running: the number of threads it may
-// spread one image over.
+// spread the work over and the number of images laid out back to back in
+// every activation.
 type env struct {
 	threads int
+	batch   int
 }
 
-// workspace holds the activation buffers of one image in flight.
+// maxSubBatch is how many images one goroutine runs layer by layer
+// together, so each layer's weights are read once for all of them.
+const maxSubBatch = 4
+
+// workspace holds the activation buffers of up to images images in flight.
 type workspace struct {
-	slots [][]float32
+	images int
+	slots  [][]float32
 }
 
 // Load parses and plans a TFLite model. Errors are permanent: the same bytes
@@ -100,23 +109,24 @@ func (m *Model) Run(in []float32, batch int, out []float32) error {
 			batch, batch*per, batch*m.classes, len(in), len(out), ErrShape))
 	}
 	threads := m.threadCount()
-	if batch == 1 || threads == 1 {
-		for i := 0; i < batch; i++ {
-			m.runImage(in[i*per:(i+1)*per], out[i*m.classes:(i+1)*m.classes], threads)
-		}
+	if batch == 1 {
+		m.runImages(in, out, 1, threads)
 		return nil
 	}
+	// Across images: each worker runs sub-batches on one thread.
 	workers := min(threads, batch)
+	sub := min(maxSubBatch, (batch+workers-1)/workers)
 	var next atomic.Int32
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Go(func() {
 			for {
-				i := int(next.Add(1)) - 1
+				i := (int(next.Add(1)) - 1) * sub
 				if i >= batch {
 					return
 				}
-				m.runImage(in[i*per:(i+1)*per], out[i*m.classes:(i+1)*m.classes], 1)
+				n := min(sub, batch-i)
+				m.runImages(in[i*per:(i+n)*per], out[i*m.classes:(i+n)*m.classes], n, 1)
 			}
 		})
 	}
@@ -124,21 +134,40 @@ func (m *Model) Run(in []float32, batch int, out []float32) error {
 	return nil
 }
 
-func (m *Model) getWorkspace() *workspace {
-	if ws, ok := m.pool.Get().(*workspace); ok {
-		return ws
+// getWorkspace returns an idle workspace for n images, allocating one when
+// none fits.
+func (m *Model) getWorkspace(n int) *workspace {
+	m.mu.Lock()
+	for i, ws := range m.free {
+		if ws.images >= n {
+			m.free = append(m.free[:i], m.free[i+1:]...)
+			m.mu.Unlock()
+			return ws
+		}
 	}
-	ws := &workspace{slots: make([][]float32, len(m.slotLen))}
-	for i, n := range m.slotLen {
-		ws.slots[i] = make([]float32, n)
+	m.mu.Unlock()
+	ws := &workspace{images: n, slots: make([][]float32, len(m.slotLen))}
+	for i, size := range m.slotLen {
+		ws.slots[i] = make([]float32, size*n)
 	}
 	return ws
 }
 
-func (m *Model) runImage(in, out []float32, threads int) {
-	ws := m.getWorkspace()
-	defer m.pool.Put(ws)
-	e := &env{threads: threads}
+// putWorkspace returns ws for reuse; at most maxIdle stay cached.
+func (m *Model) putWorkspace(ws *workspace) {
+	const maxIdle = 8
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.free) < maxIdle {
+		m.free = append(m.free, ws)
+	}
+}
+
+// runImages runs n <= maxSubBatch images layer by layer.
+func (m *Model) runImages(in, out []float32, n, threads int) {
+	ws := m.getWorkspace(n)
+	defer m.putWorkspace(ws)
+	e := &env{threads: threads, batch: n}
 	buf := func(ti int) []float32 {
 		t := m.tensors[ti]
 		switch {
@@ -147,7 +176,7 @@ func (m *Model) runImage(in, out []float32, threads int) {
 		case ti == m.input:
 			return in
 		default:
-			return ws.slots[m.slotOf[ti]][:t.size()]
+			return ws.slots[m.slotOf[ti]][:t.size()*n]
 		}
 	}
 	var ins [4][]float32

@@ -173,3 +173,19 @@ func clampSlice(v []float32, lo, hi float32) {
 		v[i] = x
 	}
 }
+
+// eachImage runs fn once per image of the batch on the matching parts of
+// the activation input (ins[0]) and the output; other inputs are constants
+// shared by all images.
+func eachImage(e *env, ins [][]float32, out []float32, fn func(ins [][]float32, out []float32)) {
+	if e.batch == 1 {
+		fn(ins, out)
+		return
+	}
+	inPer, outPer := len(ins[0])/e.batch, len(out)/e.batch
+	one := append([][]float32(nil), ins...)
+	for i := 0; i < e.batch; i++ {
+		one[0] = ins[0][i*inPer : (i+1)*inPer]
+		fn(one, out[i*outPer:(i+1)*outPer])
+	}
+}

@@ -55,7 +55,11 @@ func planPool(g *rawGraph, op rawOp) (kernel, []int, error) {
 	return k, []int{1, oh, ow, c}, nil
 }
 
-func (k *poolKernel) run(_ *env, ins [][]float32, out []float32) {
+func (k *poolKernel) run(e *env, ins [][]float32, out []float32) {
+	eachImage(e, ins, out, k.runOne)
+}
+
+func (k *poolKernel) runOne(ins [][]float32, out []float32) {
 	in := ins[0]
 	acc := make([]float32, k.c)
 	for oy := 0; oy < k.oh; oy++ {
@@ -167,7 +171,11 @@ func planMean(g *rawGraph, op rawOp) (kernel, []int, error) {
 	return k, shape, nil
 }
 
-func (k *meanKernel) run(_ *env, ins [][]float32, out []float32) {
+func (k *meanKernel) run(e *env, ins [][]float32, out []float32) {
+	eachImage(e, ins, out, k.runOne)
+}
+
+func (k *meanKernel) runOne(ins [][]float32, out []float32) {
 	clear(out)
 	var od [4]int
 	for i, d := range k.dims {
