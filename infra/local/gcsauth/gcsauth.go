@@ -116,6 +116,13 @@ func (s *Server) Close() {
 func (s *Server) Handler() http.Handler {
 	backend := s.fake.HTTPHandler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// fake-gcs-server also routes by Host (virtual-hosted buckets). Authorization is
+		// decided on the path alone, so only path-style requests to this front may pass.
+		if !s.ownHost(r.Host) {
+			writeError(w, http.StatusBadRequest, "Only path-style requests to "+s.Host()+" are served.", "invalid")
+			return
+		}
+		r.Host = s.Host()
 		rt := classify(r)
 		token, hasToken := bearer(r)
 		if !hasToken {
@@ -137,6 +144,20 @@ func (s *Server) Handler() http.Handler {
 		}
 		backend.ServeHTTP(w, r)
 	})
+}
+
+// ownHost reports whether host names this front (by loopback address or localhost).
+func (s *Server) ownHost(host string) bool {
+	_, port, err := net.SplitHostPort(s.Host())
+	if err != nil {
+		return false
+	}
+	for _, h := range []string{"127.0.0.1", "localhost", "[::1]"} {
+		if host == h+":"+port {
+			return true
+		}
+	}
+	return false
 }
 
 // authorize checks rt for a non-admin caller; on refusal it writes the answer and returns false.

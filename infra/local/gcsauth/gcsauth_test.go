@@ -231,6 +231,34 @@ func TestEmulatorHostStyle(t *testing.T) {
 	}
 }
 
+// TestVirtualHostRefused: fake-gcs-server would take the bucket from the Host header, which
+// the front's path-based authorization does not look at, so such requests must not pass.
+func TestVirtualHostRefused(t *testing.T) {
+	s, ids := setup(t)
+	if _, err := write(t.Context(), client(t, s, ids, owner).Bucket("models").Object("secret"), []byte("s"), 0); err != nil {
+		t.Fatal(err)
+	}
+	// The attacker may list a bucket named like the object it wants.
+	s.CreateBucket("secret")
+	if err := ids.SetBucketRoles("secret", creator, "roles/storage.objectViewer"); err != nil {
+		t.Fatal(err)
+	}
+	for _, host := range []string{"models", "models." + s.Host(), "example.com"} {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, s.URL()+"/secret", nil)
+		req.Host = host
+		req.Header.Set("Authorization", "Bearer "+ids.MintAccessToken(creator))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || bytes.Contains(body, []byte("s")) && len(body) == 1 {
+			t.Errorf("Host %q: status %d body %q, want 400", host, resp.StatusCode, body)
+		}
+	}
+}
+
 func TestClassify(t *testing.T) {
 	tests := []struct {
 		method, target string
