@@ -51,12 +51,12 @@ type Error struct {
 	Err  error
 }
 
-func (e *Error) Error() string { return e.Code + ": " + e.Err.Error() }
+func (e *Error) Error() string { return e.Err.Error() }
 
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
 
-// classify maps a decoder error to a per-image error code.
+// decodeError maps a decoder error to a per-image error code.
 func decodeError(what string, err error) *Error {
 	var ie *Error
 	if errors.As(err, &ie) {
