@@ -139,6 +139,11 @@ func (s *Server) Handler() http.Handler {
 				return
 			}
 		}
+		if rt.resumableInit && !bodyBucketMatches(r, rt.checks[0].bucket) {
+			// fake-gcs-server takes the bucket of a JSON-bodied resumable upload from the body.
+			writeError(w, http.StatusBadRequest, "The bucket in the request body does not match the bucket in the URL.", "invalid")
+			return
+		}
 		if rt.resumableInit {
 			w = &locationRecorder{ResponseWriter: w, s: s, bucket: rt.checks[0].bucket}
 		}

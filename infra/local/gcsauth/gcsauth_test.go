@@ -259,6 +259,36 @@ func TestVirtualHostRefused(t *testing.T) {
 	}
 }
 
+// TestResumableBodyBucket: a resumable upload started on a permitted bucket must not name
+// another bucket in its JSON body (fake-gcs-server would write there).
+func TestResumableBodyBucket(t *testing.T) {
+	s, ids := setup(t)
+	if err := ids.SetBucketRoles("other", creator, "roles/storage.objectCreator"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		body string
+		want int
+	}{
+		{`{"bucket":"models","name":"evil"}`, http.StatusBadRequest},
+		{`{"bucket":"other","name":"fine"}`, http.StatusOK},
+		{`{"name":"fine2"}`, http.StatusOK},
+	} {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost,
+			s.URL()+"/upload/storage/v1/b/other/o?uploadType=resumable", strings.NewReader(tt.body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+ids.MintAccessToken(creator))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("body %s: status %d, want %d", tt.body, resp.StatusCode, tt.want)
+		}
+	}
+}
+
 func TestClassify(t *testing.T) {
 	tests := []struct {
 		method, target string

@@ -1,10 +1,41 @@
 package gcsauth
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
+	"net/http"
 	"net/url"
 	"path"
+	"strings"
 )
+
+// maxMetadataBody bounds the JSON metadata of a resumable upload's first request.
+const maxMetadataBody = 1 << 20
+
+// bodyBucketMatches reports whether a JSON request body names no bucket or the given one. It
+// leaves the body readable again for the backend.
+func bodyBucketMatches(r *http.Request, bucket string) bool {
+	if !strings.Contains(r.Header.Get("Content-Type"), "application/json") || r.Body == nil {
+		return true
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxMetadataBody+1))
+	_ = r.Body.Close()
+	if err != nil || len(b) > maxMetadataBody {
+		return false
+	}
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	var meta struct {
+		Bucket string `json:"bucket"`
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return true
+	}
+	if err := json.Unmarshal(b, &meta); err != nil {
+		return true // the backend rejects malformed metadata itself
+	}
+	return meta.Bucket == "" || meta.Bucket == bucket
+}
 
 func mustJSON(v any) []byte {
 	b, _ := json.Marshal(v)
