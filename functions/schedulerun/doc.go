@@ -1,3 +1,14 @@
-// Package schedulerun is the ScheduleRun Cloud Function (Secundus). It registers itself with
-// functions-framework-go in init; the work is done by the core packages under internal/.
+// Package schedulerun is the ScheduleRun Cloud Function (Secundus): on every finalize in the
+// input bucket it adds the image to the current batch and makes sure exactly one Workflows
+// execution runs that batch (see internal/batch for the design).
+//
+// Deployed, init only registers EntryPoint with functions-framework-go; the first event reads
+// Config from the environment once and builds the Cloud Storage and Executions clients. The
+// local stack instead builds the function in-process with its own endpoints:
+//
+//	f, err := schedulerun.New(cfg, schedulerun.Deps{
+//		Store:      blob.NewGCS(storageClient),        // input bucket (state lives there too)
+//		Executions: workflowexec.New(executionsClient), // e.g. workflowexec.Dial(ctx, "127.0.0.1:PORT")
+//	})
+//	// serve f.Handle(ctx, event.Event) error as a CloudEvent function
 package schedulerun

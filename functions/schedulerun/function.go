@@ -1,0 +1,143 @@
+package schedulerun
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"cloud.google.com/go/storage"
+	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/cspipe/cspipe/internal/batch"
+	"github.com/cspipe/cspipe/internal/batch/workflowexec"
+	"github.com/cspipe/cspipe/internal/blob"
+	"github.com/cspipe/cspipe/internal/envconfig"
+	"github.com/cspipe/cspipe/internal/events"
+	"github.com/cspipe/cspipe/internal/fnutil"
+)
+
+// EntryPoint is the name the function is registered and deployed under.
+const EntryPoint = "ScheduleRun"
+
+type blobStore = blob.Store
+
+// Deps are the function's clients, built by the caller.
+type Deps struct {
+	// Store reaches the input bucket (where the state lives).
+	Store blob.Store
+	// PinStore reaches the pin pointer's bucket; it defaults to Store.
+	PinStore blob.Store
+	// Executions starts workflow executions.
+	Executions batch.Executions
+	// Log defaults to a JSON logger on stderr.
+	Log *slog.Logger
+	// Now defaults to time.Now.
+	Now func() time.Time
+}
+
+// Function schedules uploads into batch runs. Build it with New.
+type Function struct {
+	cfg   Config
+	sched *batch.Scheduler
+	log   *slog.Logger
+}
+
+// New checks cfg and returns a Function over deps.
+func New(cfg Config, deps Deps) (*Function, error) {
+	if deps.Store == nil || deps.Executions == nil {
+		return nil, errors.New("schedulerun: Store and Executions are required")
+	}
+	if deps.PinStore == nil {
+		deps.PinStore = deps.Store
+	}
+	img, err := cfg.imageSource(deps.PinStore)
+	if err != nil {
+		return nil, fmt.Errorf("schedulerun: %w", err)
+	}
+	opt := cfg.options()
+	opt.Now = deps.Now
+	s, err := batch.New(deps.Store, deps.Executions, img, opt)
+	if err != nil {
+		return nil, fmt.Errorf("schedulerun: %w", err)
+	}
+	log := deps.Log
+	if log == nil {
+		log = fnutil.NewLogger(os.Stderr, EntryPoint, slog.LevelInfo)
+	}
+	return &Function{cfg: cfg, sched: s, log: log}, nil
+}
+
+// Handle is the CloudEvent entry point: decode the finalize event, schedule the object, map the
+// error (permanent: ack; otherwise: redeliver).
+func (f *Function) Handle(ctx context.Context, e event.Event) error {
+	return fnutil.Handle(ctx, f.log, e, f.cfg.MaxEventAge, func(ctx context.Context, log *slog.Logger) error {
+		obj, err := events.ObjectFinalized(e)
+		if err != nil {
+			return err
+		}
+		log = log.With(fnutil.KeyBucket, obj.Bucket, fnutil.KeyObject, obj.Name, fnutil.KeyGeneration, obj.Generation)
+		res, err := f.sched.Schedule(ctx, batch.Object{Bucket: obj.Bucket, Name: obj.Name,
+			Generation: obj.Generation, ContentType: obj.ContentType})
+		if res.RunID != "" {
+			log = log.With(fnutil.KeyRunID, res.RunID)
+		}
+		if err != nil {
+			return err
+		}
+		if res.Outcome == batch.Ignored {
+			log.InfoContext(ctx, "upload ignored", "reason", res.Reason)
+			return nil
+		}
+		log.InfoContext(ctx, "upload batched", "batch_id", res.BatchID, "duplicate", res.Duplicate,
+			"moved", res.Moved, "started", res.Started, "execution", res.Execution)
+		return nil
+	})
+}
+
+var global struct {
+	once sync.Once
+	fn   *Function
+	err  error
+}
+
+func init() {
+	functions.CloudEvent(EntryPoint, handleDeployed)
+}
+
+// handleDeployed builds the function from the environment on the first event.
+func handleDeployed(ctx context.Context, e event.Event) error {
+	global.once.Do(func() { global.fn, global.err = fromEnv(context.Background(), os.Getenv) })
+	if global.err != nil {
+		return fmt.Errorf("%s is not configured: %w", EntryPoint, global.err)
+	}
+	return global.fn.Handle(ctx, e)
+}
+
+// fromEnv reads Config and builds the production clients.
+func fromEnv(ctx context.Context, getenv envconfig.Getenv) (*Function, error) {
+	var cfg Config
+	if err := envconfig.Load(&cfg, getenv); err != nil {
+		return nil, err
+	}
+	sc, err := storage.NewClient(ctx, storage.WithJSONReads())
+	if err != nil {
+		return nil, fmt.Errorf("storage client: %w", err)
+	}
+	ec, err := workflowexec.Dial(ctx, cfg.ExecutionsEndpoint)
+	if err != nil {
+		sc.Close()
+		return nil, err
+	}
+	f, err := New(cfg, Deps{Store: blob.NewGCS(sc), Executions: workflowexec.New(ec)})
+	if err != nil {
+		sc.Close()
+		ec.Close()
+		return nil, err
+	}
+	return f, nil
+}
