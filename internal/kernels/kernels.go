@@ -68,8 +68,11 @@ func GemmPanels(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi floa
 	if m <= 0 || p0 >= p1 {
 		return
 	}
-	_ = a[(m-1)*lda+b.K-1]
-	_ = c[(m-1)*ldc+b.N-1]
+	// Length checks rather than element reads: other goroutines may be
+	// writing other panels of c.
+	if len(a) < (m-1)*lda+b.K || len(c) < (m-1)*ldc+b.N {
+		panic("kernels: GEMM operand shorter than its shape")
+	}
 	switch {
 	case b.nr == NR512 && hasAVX512:
 		gemmPanels512(m, a, lda, b, p0, p1, lo, hi, c, ldc)
