@@ -253,7 +253,7 @@ func (l *loader) stepBody(s *step, body *yaml.Node, sc *scope) error {
 	}
 	allowed := map[string][]string{
 		"call": {"args", "result", "next"}, "assign": {"next"}, "switch": {"next"}, "steps": {"next"},
-		"try": {"retry", "except"}, "for": {"next"}, "parallel": {"next"}, "": {"next"},
+		"try": {"retry", "except", "next"}, "for": {"next"}, "parallel": {"next"}, "": {"next"},
 	}
 	for k, v := range fields {
 		if k == kind || slices.Contains(allowed[kind], k) {
