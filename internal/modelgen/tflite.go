@@ -16,7 +16,7 @@ func (g *Graph) TFLite() []byte {
 	// Buffers: 0 is the empty sentinel, then one per constant tensor.
 	bufIndex := make([]int, len(g.Tensors))
 	var bufOffsets []flatbuffers.UOffsetT
-	tflite0 := func(data []byte) flatbuffers.UOffsetT {
+	buffer := func(data []byte) flatbuffers.UOffsetT {
 		var vec flatbuffers.UOffsetT
 		if data != nil {
 			b.Prep(16, len(data)) // align weight data to 16 bytes for SIMD readers
@@ -28,13 +28,13 @@ func (g *Graph) TFLite() []byte {
 		}
 		return b.EndObject()
 	}
-	bufOffsets = append(bufOffsets, tflite0(nil))
+	bufOffsets = append(bufOffsets, buffer(nil))
 	for i, t := range g.Tensors {
 		if !t.IsConst() {
 			continue
 		}
 		bufIndex[i] = len(bufOffsets)
-		bufOffsets = append(bufOffsets, tflite0(tensorBytes(&t)))
+		bufOffsets = append(bufOffsets, buffer(tensorBytes(&t)))
 	}
 
 	// Tensors.

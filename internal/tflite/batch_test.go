@@ -66,3 +66,52 @@ func TestBatchMatchesSingle(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentRun runs one model from several goroutines at once.
+func TestConcurrentRun(t *testing.T) {
+	m, err := tflite.Load(mixedGraph().TFLite())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.SetThreads(2)
+	h, w, c := m.InputShape()
+	per, n := h*w*c, m.NumClasses()
+	const goroutines = 6
+	ins := make([][]float32, goroutines)
+	wants := make([][]float32, goroutines)
+	for g := range ins {
+		rng := rand.New(rand.NewPCG(uint64(g), 1))
+		ins[g] = make([]float32, 3*per)
+		for i := range ins[g] {
+			ins[g][i] = rng.Float32()
+		}
+		wants[g] = make([]float32, 3*n)
+		if err := m.Run(ins[g], 3, wants[g]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	errs := make(chan error, goroutines)
+	for g := 0; g < goroutines; g++ {
+		go func() {
+			got := make([]float32, 3*n)
+			for range 20 {
+				if err := m.Run(ins[g], 3, got); err != nil {
+					errs <- err
+					return
+				}
+				for i := range got {
+					if got[i] != wants[g][i] {
+						errs <- fmt.Errorf("goroutine %d output %d: %g, want %g", g, i, got[i], wants[g][i])
+						return
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range goroutines {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
