@@ -250,3 +250,50 @@ func TestNewRefusesBadSettings(t *testing.T) {
 		}
 	}
 }
+
+// racingProvider records a newer pin in the audit log while SetCondition runs, as a concurrent
+// function instance handling a newer event would.
+type racingProvider struct {
+	memProvider
+	t     *testing.T
+	log   *audit.Log
+	raced bool
+}
+
+func (r *racingProvider) SetCondition(ctx context.Context, c string) error {
+	if !r.raced {
+		r.raced = true
+		newer := render(r.t, 2)
+		if _, err := r.log.Append(ctx, audit.Record{Digest: digest(2), Condition: newer, PublishTime: t0.Add(time.Minute)}, nil); err != nil {
+			return err
+		}
+		if err := r.memProvider.SetCondition(ctx, newer); err != nil {
+			return err
+		}
+	}
+	return r.memProvider.SetCondition(ctx, c)
+}
+
+func TestPinLosesRaceToNewerPin(t *testing.T) {
+	log := audit.New(blob.NewMemory(), "audit")
+	prov := &racingProvider{t: t, log: log}
+	p, err := New(settings(), prov, log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Pin(t.Context(), insert(1, t0), "ev")
+	if !errors.Is(err, errRaced) || errclass.IsPermanent(err) {
+		t.Fatalf("Pin() = %v, want the retryable race error", err)
+	}
+	// The older condition overwrote the newer one at the provider; the redelivery repairs it.
+	res, err := p.Pin(t.Context(), insert(1, t0), "ev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != Outdated || !res.Repaired || prov.cond != render(t, 2) {
+		t.Errorf("redelivery: %+v, provider pins digest 2: %v; want outdated and repaired", res, prov.cond == render(t, 2))
+	}
+	if n, err := log.Verify(t.Context()); err != nil || n != 1 {
+		t.Errorf("audit log: %d records, %v; want only the newer pin", n, err)
+	}
+}
