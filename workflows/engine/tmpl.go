@@ -51,12 +51,3 @@ func (t *tMap) eval(ctx context.Context, env *expr.Env) (any, error) {
 	}
 	return out, nil
 }
-
-func (t *tMap) get(key string) (tmpl, bool) {
-	for i, k := range t.keys {
-		if k == key {
-			return t.vals[i], true
-		}
-	}
-	return nil, false
-}
