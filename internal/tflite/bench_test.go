@@ -13,7 +13,8 @@ import (
 )
 
 // BenchmarkMobileNetV1_128 measures MobileNet V1 1.0@128 with 1001 classes:
-// batch 1 on one thread (latency) and batch 8 on all cores (throughput).
+// batch 1 on one thread (latency), batch 8 on all cores (throughput) and
+// batch 1 on all cores (latency with the image split across threads).
 func BenchmarkMobileNetV1_128(b *testing.B) {
 	g, err := modelgen.MobileNet(modelgen.Config{Arch: "v1", Width: 1.0, Size: 128, Classes: 1001, Seed: 1})
 	if err != nil {
@@ -23,7 +24,12 @@ func BenchmarkMobileNetV1_128(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, bc := range []struct{ batch, threads int }{{1, 1}, {8, runtime.GOMAXPROCS(0)}} {
+	procs := runtime.GOMAXPROCS(0)
+	configs := []struct{ batch, threads int }{{1, 1}, {8, procs}}
+	if procs > 1 {
+		configs = append(configs, struct{ batch, threads int }{1, procs}) // latency split inside the image
+	}
+	for _, bc := range configs {
 		b.Run(fmt.Sprintf("batch%d_threads%d", bc.batch, bc.threads), func(b *testing.B) {
 			m.SetThreads(bc.threads)
 			h, w, c := m.InputShape()
