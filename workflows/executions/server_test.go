@@ -59,7 +59,12 @@ func start(t *testing.T, clock engine.Clock, defs map[string]string) (*execution
 		}
 		wfs[name] = wf
 	}
-	srv := NewServer(wfs, WithEngine(engine.New(engine.WithClock(clock))))
+	return startServer(t, NewServer(wfs, WithEngine(engine.New(engine.WithClock(clock)))))
+}
+
+// startServer serves srv on a loopback gRPC listener and returns the real client.
+func startServer(t *testing.T, srv *Server) (*executions.Client, *Server) {
+	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
