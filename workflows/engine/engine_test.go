@@ -428,3 +428,21 @@ on_cancel:
 		t.Errorf("on_cancel logged %q", got)
 	}
 }
+
+func TestGetEnv(t *testing.T) {
+	got, err := run(t, `
+- a:
+    call: sys.get_env
+    args:
+      name: GOOGLE_CLOUD_PROJECT_ID
+    result: p
+- b:
+    return: ${[p, sys.get_env("UNSET", "fallback"), sys.get_env("UNSET")]}
+`, nil, WithEnv(map[string]string{"GOOGLE_CLOUD_PROJECT_ID": "proj"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]any{"proj", "fallback", nil}, got); diff != "" {
+		t.Errorf("(-want +got)\n%s", diff)
+	}
+}
