@@ -27,18 +27,18 @@
 // feed [0,1] instead, which is what the TF Hub MobileNet models document; a model trained on
 // [-1,1] inputs selects that range through its archive metadata.
 //
-// Measured differences (sample photos, 224×224 target): the exact path's pixels are within 3
-// levels of image/jpeg's (mean 0.015); against libjpeg-turbo, which TensorFlow's decoder uses,
-// the mean difference is 0.37 levels and the largest 19, at sharp chroma edges, because libjpeg
-// interpolates chroma ("fancy" upsampling) and uses a different integer IDCT and colour
-// rounding. The fast path's tensor differs from the exact one by 0.005–0.02 on average (on the
-// [0,1] scale; up to 0.46 at single high-detail pixels, since a block mean is an area average
-// where the exact resize samples two pixels).
+// JPEG pixels are libjpeg-turbo's, the library TensorFlow's decode_jpeg uses, at its defaults
+// (integer islow IDCT, interpolated "fancy" chroma upsampling): our decoder reproduces them bit
+// for bit. Go's image/jpeg replicates chroma instead and rounds differently: on the sample
+// photos it differs from libjpeg by 0.37 levels on average and up to 19 at sharp colour edges.
+// The fast path's tensor differs from the exact one by 0.005–0.02 on average (on the [0,1]
+// scale; up to 0.46 at single high-detail pixels, since a block mean is an area average where
+// the exact resize samples two pixels).
 //
 // JPEG decoding has three paths. The exact path (default) is this repository's own decoder
 // (package jpegdec): it entropy-decodes every scan but keeps coefficients, runs the inverse DCT
 // and converts colour only for the blocks the resize reads, so memory stays bounded (a bit mask
-// per block plus the sampled blocks) and the pixels equal image/jpeg's up to IDCT rounding. The
+// per block plus the sampled blocks) and the pixels equal libjpeg-turbo's. The
 // fast path (Options.Fast) decodes only the DC coefficient of each block, an 1/8-scale image,
 // when that is still at least as large as the model input, and resizes from it; it skips the
 // AC scans of progressive files entirely. The standard-library path (image/jpeg) is used when

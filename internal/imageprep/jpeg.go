@@ -10,12 +10,12 @@ func decodeJPEG(data []byte, hdr Header, o Options) (*grid, string, error) {
 	if !o.Stdlib {
 		if dw, dh := jpegdec.DCSize(hdr.Width, hdr.Height); o.Fast && dw >= o.Width && dh >= o.Height {
 			g := newGrid(dw, dh, o.Width, o.Height)
-			if err := jpegdec.SampleDC(data, g.rows.samples, g.cols.samples, g.rgb); err == nil {
+			if err := jpegdec.SampleDC(data, g.rows.samples, g.cols.samples, g.rgb, jpegdec.ModeLibjpeg); err == nil {
 				return g, PathFast, nil
 			}
 		} else {
 			g := newGrid(hdr.Width, hdr.Height, o.Width, o.Height)
-			if err := jpegdec.Sample(data, g.rows.samples, g.cols.samples, g.rgb); err == nil {
+			if err := jpegdec.Sample(data, g.rows.samples, g.cols.samples, g.rgb, jpegdec.ModeLibjpeg); err == nil {
 				return g, PathExact, nil
 			}
 		}

@@ -59,7 +59,7 @@ func compareWithStdlib(t *testing.T, data []byte, rows, cols []int) diffStats {
 		t.Fatal(err)
 	}
 	rgb := make([]uint8, len(rows)*len(cols)*3)
-	if err := Sample(data, rows, cols, rgb); err != nil {
+	if err := Sample(data, rows, cols, rgb, ModeStdlib); err != nil {
 		t.Fatal(err)
 	}
 	var st diffStats

@@ -60,16 +60,18 @@ func TestTranscodedIdentical(t *testing.T) {
 		{"transcoded_progressive_444.jpg", "baseline_444.jpg"},
 		{"transcoded_restart_422.jpg", "baseline_422.jpg"},
 	} {
-		got := make([]uint8, 61*83*3)
-		want := make([]uint8, 61*83*3)
-		if err := Sample(readFixture(t, tc.file), allCoords(61), allCoords(83), got); err != nil {
-			t.Fatalf("%s: %v", tc.file, err)
-		}
-		if err := Sample(readFixture(t, tc.source), allCoords(61), allCoords(83), want); err != nil {
-			t.Fatalf("%s: %v", tc.source, err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Fatalf("%s decodes differently from %s", tc.file, tc.source)
+		for _, mode := range []Mode{ModeLibjpeg, ModeStdlib} {
+			got := make([]uint8, 61*83*3)
+			want := make([]uint8, 61*83*3)
+			if err := Sample(readFixture(t, tc.file), allCoords(61), allCoords(83), got, mode); err != nil {
+				t.Fatalf("%s: %v", tc.file, err)
+			}
+			if err := Sample(readFixture(t, tc.source), allCoords(61), allCoords(83), want, mode); err != nil {
+				t.Fatalf("%s: %v", tc.source, err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("mode %d: %s decodes differently from %s", mode, tc.file, tc.source)
+			}
 		}
 	}
 }
@@ -77,15 +79,22 @@ func TestTranscodedIdentical(t *testing.T) {
 // TestSampleSubset checks that sampling a few scattered pixels (so most blocks are not kept)
 // gives the same values as decoding every pixel.
 func TestSampleSubset(t *testing.T) {
-	for _, name := range []string{"progressive_420.jpg", "baseline_422.jpg", "progressive_restart_420.jpg"} {
+	for _, tc := range []struct {
+		name string
+		mode Mode
+	}{
+		{"progressive_420.jpg", ModeLibjpeg}, {"baseline_422.jpg", ModeLibjpeg}, {"baseline_440.jpg", ModeLibjpeg},
+		{"progressive_restart_420.jpg", ModeLibjpeg}, {"progressive_420.jpg", ModeStdlib}, {"baseline_422.jpg", ModeStdlib},
+	} {
+		name, mode := tc.name, tc.mode
 		data := readFixture(t, name)
 		full := make([]uint8, 61*83*3)
-		if err := Sample(data, allCoords(61), allCoords(83), full); err != nil {
+		if err := Sample(data, allCoords(61), allCoords(83), full, mode); err != nil {
 			t.Fatal(err)
 		}
 		rows, cols := []int{60, 3, 17, 40}, []int{82, 0, 9, 33, 34}
 		sub := make([]uint8, len(rows)*len(cols)*3)
-		if err := Sample(data, rows, cols, sub); err != nil {
+		if err := Sample(data, rows, cols, sub, mode); err != nil {
 			t.Fatal(err)
 		}
 		for i, y := range rows {
@@ -115,7 +124,7 @@ func TestSampleDC(t *testing.T) {
 		// Interior blocks only: edge blocks are padded by the encoder.
 		rows, cols := allCoords(dh-1), allCoords(dw-1)
 		rgb := make([]uint8, len(rows)*len(cols)*3)
-		if err := SampleDC(data, rows, cols, rgb); err != nil {
+		if err := SampleDC(data, rows, cols, rgb, ModeStdlib); err != nil {
 			t.Fatal(err)
 		}
 		// Grey blocks must agree to rounding; in colour, clamping in the RGB conversion makes the
@@ -160,19 +169,19 @@ func TestErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := Sample(tc.data, []int{0, 5}, []int{1, 2}, make([]uint8, 12))
+			err := Sample(tc.data, []int{0, 5}, []int{1, 2}, make([]uint8, 12), ModeLibjpeg)
 			if !errors.Is(err, tc.is) {
 				t.Fatalf("err = %v, want %v", err, tc.is)
 			}
 		})
 	}
-	if err := Sample([]byte("not a jpeg"), nil, nil, nil); err == nil {
+	if err := Sample([]byte("not a jpeg"), nil, nil, nil, ModeLibjpeg); err == nil {
 		t.Fatal("garbage accepted")
 	}
-	if err := Sample(good, []int{61}, []int{0}, make([]uint8, 3)); err == nil {
+	if err := Sample(good, []int{61}, []int{0}, make([]uint8, 3), ModeLibjpeg); err == nil {
 		t.Fatal("row outside the image accepted")
 	}
-	if err := Sample(good, []int{0}, []int{0}, make([]uint8, 2)); err == nil {
+	if err := Sample(good, []int{0}, []int{0}, make([]uint8, 2), ModeLibjpeg); err == nil {
 		t.Fatal("short buffer accepted")
 	}
 }
@@ -203,8 +212,9 @@ func FuzzSample(f *testing.F) {
 			return
 		}
 		rows, cols := []int{0, h / 2, h - 1}, []int{0, w / 3, w - 1}
-		_ = Sample(data, rows, cols, make([]uint8, 27))
+		_ = Sample(data, rows, cols, make([]uint8, 27), ModeLibjpeg)
+		_ = Sample(data, rows, cols, make([]uint8, 27), ModeStdlib)
 		dw, dh := DCSize(w, h)
-		_ = SampleDC(data, []int{dh - 1}, []int{0, dw - 1}, make([]uint8, 6))
+		_ = SampleDC(data, []int{dh - 1}, []int{0, dw - 1}, make([]uint8, 6), ModeLibjpeg)
 	})
 }

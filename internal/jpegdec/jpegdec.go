@@ -9,9 +9,12 @@
 // per 8×8 block plus the kept blocks, instead of a full coefficient buffer and a full image.
 // In DC mode the AC scans of progressive files are skipped without decoding.
 //
-// Pixels match image/jpeg's up to inverse-DCT rounding: chroma is upsampled by replication as
-// image/jpeg does (libjpeg's default "fancy" upsampling interpolates instead), and colour
-// conversion uses image/color's YCbCrToRGB.
+// Two output modes. ModeLibjpeg reproduces libjpeg-turbo at its default settings, the decoder
+// behind TensorFlow's decode_jpeg, bit for bit: its integer "islow" inverse DCT, its "fancy"
+// (triangle-filter) chroma upsampling with the same edge handling and rounding, and its
+// colour-conversion rounding (checked against djpeg on every pixel of the fixtures and on a
+// sample photo). ModeStdlib reproduces Go's image/jpeg up to inverse-DCT rounding: chroma
+// replicated, image/color's conversion.
 //
 // Supported: 8-bit baseline, extended and progressive Huffman JPEGs with one (grey) or three
 // (YCbCr) components, luma sampling 1 or 2 in each direction and chroma sampling 1×1. Anything
@@ -51,7 +54,11 @@ type component struct {
 	keptRow, keptCol []int32
 	nkr, nkc         int
 	coef             []int16 // kept blocks, 64 coefficients each in natural order
-	dcTable, acTable uint8
+	// cw, ch are the component's size in samples (in blocks in DC mode); rows and cols the
+	// sample coordinates the output needs, values the samples there (rows × cols).
+	cw, ch     int
+	rows, cols axis
+	values     []uint8
 }
 
 // decoder holds the state of one decode.
@@ -71,6 +78,7 @@ type decoder struct {
 	adobe         bool
 	adobeXform    uint8
 	dcOnly        bool
+	mode          Mode
 	sawFrame      bool
 	eobrun        int
 	br            bitReader

@@ -31,9 +31,10 @@ func TestMutatedInputs(t *testing.T) {
 				if err != nil || w*h > 1<<16 {
 					return
 				}
-				_ = Sample(data, []int{0, h / 2, h - 1}, []int{0, w / 3, w - 1}, make([]uint8, 27))
+				mode := Mode(it % 2)
+				_ = Sample(data, []int{0, h / 2, h - 1}, []int{0, w / 3, w - 1}, make([]uint8, 27), mode)
 				dw, dh := DCSize(w, h)
-				_ = SampleDC(data, []int{dh - 1}, []int{0, dw - 1}, make([]uint8, 6))
+				_ = SampleDC(data, []int{dh - 1}, []int{0, dw - 1}, make([]uint8, 6), mode)
 			}()
 			if d := time.Since(start); d > 2*time.Second {
 				t.Errorf("%s iteration %d took %v", name, it, d)

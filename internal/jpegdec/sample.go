@@ -5,30 +5,46 @@ import (
 	"image/color"
 	"io"
 	"math"
+	"slices"
+)
+
+// Mode selects whose pixels Sample reproduces.
+type Mode int
+
+const (
+	// ModeLibjpeg reproduces libjpeg(-turbo) with its default settings, the decoder behind
+	// TensorFlow's decode_jpeg: the integer "islow" inverse DCT, "fancy" (triangle-filter)
+	// chroma upsampling and libjpeg's colour-conversion rounding.
+	ModeLibjpeg Mode = iota
+	// ModeStdlib reproduces Go's image/jpeg up to inverse-DCT rounding: a floating-point
+	// inverse DCT, chroma replicated, image/color's conversion.
+	ModeStdlib
 )
 
 // Sample decodes data and writes the 8-bit RGB values of the pixels at rows × cols (ascending
-// or not, each within the image) into rgb, row-major, three bytes per pixel. The caller checks
-// the image's size (Config) before calling: memory grows with the number of 8×8 blocks.
-func Sample(data []byte, rows, cols []int, rgb []uint8) error {
-	return decode(data, rows, cols, rgb, false)
+// or not, each within the image) into rgb, row-major, three bytes per pixel, as mode's decoder
+// would produce them. The caller checks the image's size (Config) before calling: memory
+// grows with the number of 8×8 blocks.
+func Sample(data []byte, rows, cols []int, rgb []uint8, mode Mode) error {
+	return decode(data, rows, cols, rgb, false, mode)
 }
 
 // SampleDC is Sample on the 1/8-scale image whose pixel (x, y) is the mean of the 8×8 block
 // (x, y) of the full image, computed from DC coefficients alone; rows and cols are coordinates
-// in that image, whose size is DCSize of the full one.
-func SampleDC(data []byte, rows, cols []int, rgb []uint8) error {
-	return decode(data, rows, cols, rgb, true)
+// in that image, whose size is DCSize of the full one. Chroma is taken from the block covering
+// the pixel; mode selects the colour conversion.
+func SampleDC(data []byte, rows, cols []int, rgb []uint8, mode Mode) error {
+	return decode(data, rows, cols, rgb, true, mode)
 }
 
 // DCSize is the size of the 1/8-scale image of a width×height JPEG.
 func DCSize(width, height int) (int, int) { return (width + 7) / 8, (height + 7) / 8 }
 
-func decode(data []byte, rows, cols []int, rgb []uint8, dcOnly bool) error {
+func decode(data []byte, rows, cols []int, rgb []uint8, dcOnly bool, mode Mode) error {
 	if len(rgb) != len(rows)*len(cols)*3 {
 		return fmt.Errorf("jpegdec: rgb buffer has %d bytes, want %d", len(rgb), len(rows)*len(cols)*3)
 	}
-	d := &decoder{data: data, dcOnly: dcOnly}
+	d := &decoder{data: data, dcOnly: dcOnly, mode: mode}
 	if err := d.readUntilFrame(); err != nil {
 		return err
 	}
@@ -46,7 +62,7 @@ func decode(data []byte, rows, cols []int, rgb []uint8, dcOnly bool) error {
 			return fmt.Errorf("jpegdec: column %d outside the image", x)
 		}
 	}
-	d.allocate(rows, cols)
+	d.plan(rows, cols)
 	for {
 		eoi, err := d.step()
 		if err != nil {
@@ -61,32 +77,73 @@ func decode(data []byte, rows, cols []int, rgb []uint8, dcOnly bool) error {
 			return FormatError("missing quantisation table")
 		}
 	}
-	planes := make([][]uint8, len(d.comps))
 	for i := range d.comps {
-		planes[i] = make([]uint8, len(rows)*len(cols))
-		if dcOnly {
-			d.planeDC(&d.comps[i], rows, cols, planes[i])
-		} else {
-			d.plane(&d.comps[i], rows, cols, planes[i])
+		c := &d.comps[i]
+		c.values = make([]uint8, len(c.rows.coords)*len(c.cols.coords))
+		switch {
+		case dcOnly:
+			d.planeDC(c)
+		case mode == ModeLibjpeg:
+			d.planeISLOW(c)
+		default:
+			d.plane(c)
 		}
 	}
-	for i := range planes[0] {
-		if len(planes) == 1 {
-			v := planes[0][i]
-			rgb[3*i], rgb[3*i+1], rgb[3*i+2] = v, v, v
-			continue
-		}
-		rgb[3*i], rgb[3*i+1], rgb[3*i+2] = color.YCbCrToRGB(planes[0][i], planes[1][i], planes[2][i])
-	}
+	d.assemble(rows, cols, rgb)
 	return nil
 }
 
 var errTruncated = io.ErrUnexpectedEOF
 
-// allocate sizes the per-block state and picks the kept blocks: those holding a sampled pixel.
-func (d *decoder) allocate(rows, cols []int) {
+// axis lists the coordinates of one component needed along one axis (ascending, unique) and
+// maps each coordinate to its index.
+type axis struct {
+	coords []int
+	index  []int32 // by coordinate; -1 when not needed
+}
+
+func newAxis(size int) axis {
+	a := axis{index: make([]int32, size)}
+	for i := range a.index {
+		a.index[i] = -1
+	}
+	return a
+}
+
+func (a *axis) add(v int) {
+	if a.index[v] < 0 {
+		a.index[v] = 0
+		a.coords = append(a.coords, v)
+	}
+}
+
+// finish sorts the coordinates and numbers them.
+func (a *axis) finish() {
+	slices.Sort(a.coords)
+	for i, v := range a.coords {
+		a.index[v] = int32(i)
+	}
+}
+
+// fancy reports whether libjpeg interpolates chroma along an axis: the component is subsampled
+// 2:1 there and has more than two samples.
+func (d *decoder) fancy(f, fmax, size int) bool {
+	return !d.dcOnly && d.mode == ModeLibjpeg && f < fmax && size > 2
+}
+
+// plan picks, for each component, the sample coordinates the output needs (with libjpeg's
+// interpolation neighbours), then sizes the per-block state and picks the kept blocks: those
+// holding a needed sample.
+func (d *decoder) plan(rows, cols []int) {
 	for i := range d.comps {
 		c := &d.comps[i]
+		c.cw = (d.width*c.h + d.hmax - 1) / d.hmax
+		c.ch = (d.height*c.v + d.vmax - 1) / d.vmax
+		if d.dcOnly {
+			c.cw, c.ch = c.bw, c.bh
+		}
+		c.rows = planAxis(rows, c.v, d.vmax, c.ch, d.fancy(c.v, d.vmax, c.ch), d.dcOnly)
+		c.cols = planAxis(cols, c.h, d.hmax, c.cw, d.fancy(c.h, d.hmax, c.cw), d.dcOnly)
 		n := c.bw * c.bh
 		c.dc = make([]int32, n)
 		if d.dcOnly {
@@ -95,22 +152,50 @@ func (d *decoder) allocate(rows, cols []int) {
 		if d.progressive {
 			c.nz = make([]uint64, n)
 		}
-		c.keptRow, c.nkr = keep(rows, c.v, d.vmax, c.bh)
-		c.keptCol, c.nkc = keep(cols, c.h, d.hmax, c.bw)
+		c.keptRow, c.nkr = keep(c.rows.coords, c.bh)
+		c.keptCol, c.nkc = keep(c.cols.coords, c.bw)
 		c.coef = make([]int16, c.nkr*c.nkc*64)
 	}
 }
 
-// keep maps each block index along one axis to a slot if a sampled pixel falls in it.
-func keep(samples []int, f, fmax, blocks int) ([]int32, int) {
+// planAxis maps output coordinates to a component's sample coordinates along one axis; with
+// fancy, each output also needs the neighbouring sample it is interpolated with. In DC mode a
+// coordinate is a block index.
+func planAxis(out []int, f, fmax, size int, fancy, dcOnly bool) axis {
+	a := newAxis(size)
+	for _, o := range out {
+		if dcOnly {
+			a.add(o * f / fmax)
+			continue
+		}
+		s := o * f / fmax
+		a.add(s)
+		if fancy {
+			a.add(neighbour(o, s, size))
+		}
+	}
+	a.finish()
+	return a
+}
+
+// neighbour is the second sample a 2:1 upsampled output o (over sample s) is interpolated
+// with: the one before for even outputs, after for odd ones, clamped to the edges.
+func neighbour(o, s, size int) int {
+	if o%2 == 0 {
+		return max(s-1, 0)
+	}
+	return min(s+1, size-1)
+}
+
+// keep maps each block index along one axis to a slot if a needed sample falls in it.
+func keep(coords []int, blocks int) ([]int32, int) {
 	slot := make([]int32, blocks)
 	for i := range slot {
 		slot[i] = -1
 	}
 	n := 0
-	for _, s := range samples {
-		b := s * f / fmax / 8
-		if slot[b] < 0 {
+	for _, s := range coords {
+		if b := s / 8; slot[b] < 0 {
 			slot[b] = int32(n)
 			n++
 		}
@@ -137,10 +222,10 @@ func clampPixel(v float64) uint8 {
 	return uint8(min(max(v, 0), 255))
 }
 
-// plane computes component c's samples at rows × cols by an inverse DCT evaluated only at those
-// positions of the kept blocks. weighted[x][k] folds the horizontal basis and the quantiser
+// plane computes component c's samples at its needed coordinates by a floating-point inverse
+// DCT evaluated only there. weighted[x][k] folds the horizontal basis and the quantiser
 // together, and all-zero coefficient rows (most high frequencies) are skipped.
-func (d *decoder) plane(c *component, rows, cols []int, out []uint8) {
+func (d *decoder) plane(c *component) {
 	q := &d.quant[c.tq]
 	var weighted [8][64]float64
 	for x := range 8 {
@@ -148,11 +233,10 @@ func (d *decoder) plane(c *component, rows, cols []int, out []uint8) {
 			weighted[x][k] = idctBasis[x][k%8] * float64(q[k])
 		}
 	}
-	for i, y := range rows {
-		cy := y * c.v / d.vmax
+	nc := len(c.cols.coords)
+	for i, cy := range c.rows.coords {
 		by, yin := cy/8, cy%8
-		for j, x := range cols {
-			cx := x * c.h / d.hmax
+		for j, cx := range c.cols.coords {
 			bx, xin := cx/8, cx%8
 			coef := c.kept(by, bx)
 			wx := &weighted[xin]
@@ -164,7 +248,7 @@ func (d *decoder) plane(c *component, rows, cols []int, out []uint8) {
 				}
 				s += idctBasis[yin][v] * dot8(wx[v*8:v*8+8], r)
 			}
-			out[i*len(cols)+j] = clampPixel(s)
+			c.values[i*nc+j] = clampPixel(s)
 		}
 	}
 }
@@ -185,14 +269,86 @@ func dot8(w []float64, c []int16) float64 {
 	return s
 }
 
+// planeISLOW computes component c's samples with libjpeg's integer inverse DCT; a block row is
+// computed once for all the samples taken from it.
+func (d *decoder) planeISLOW(c *component) {
+	q := &d.quant[c.tq]
+	nc := len(c.cols.coords)
+	var f [64]int64
+	var row [8]uint8
+	for i, cy := range c.rows.coords {
+		by, yin := cy/8, cy%8
+		lastBX := -1
+		for j, cx := range c.cols.coords {
+			bx := cx / 8
+			if bx != lastBX {
+				coef := c.kept(by, bx)
+				f[0] = int64(c.dc[by*c.bw+bx]) * int64(q[0])
+				for k := 1; k < 64; k++ {
+					f[k] = int64(coef[k]) * int64(q[k])
+				}
+				islowRow(&f, yin, &row)
+				lastBX = bx
+			}
+			c.values[i*nc+j] = row[cx%8]
+		}
+	}
+}
+
 // planeDC computes component c's 1/8-scale samples from DC coefficients.
-func (d *decoder) planeDC(c *component, rows, cols []int, out []uint8) {
+func (d *decoder) planeDC(c *component) {
 	q0 := float64(d.quant[c.tq][0])
-	for i, y := range rows {
-		by := y * c.v / d.vmax
-		for j, x := range cols {
-			bx := x * c.h / d.hmax
-			out[i*len(cols)+j] = clampPixel(float64(c.dc[by*c.bw+bx]) * q0 / 8)
+	nc := len(c.cols.coords)
+	for i, by := range c.rows.coords {
+		for j, bx := range c.cols.coords {
+			c.values[i*nc+j] = clampPixel(float64(c.dc[by*c.bw+bx]) * q0 / 8)
+		}
+	}
+}
+
+// sampleAt is component c's value for output pixel (x, y): its own sample, replicated, or
+// (ModeLibjpeg) interpolated from two or four samples as libjpeg's fancy upsampling does.
+func (d *decoder) sampleAt(c *component, x, y int) uint8 {
+	sy, sx := y*c.v/d.vmax, x*c.h/d.hmax
+	fy, fx := d.fancy(c.v, d.vmax, c.ch), d.fancy(c.h, d.hmax, c.cw)
+	nc := len(c.cols.coords)
+	at := func(r, k int) int32 { return int32(c.values[int(c.rows.index[r])*nc+int(c.cols.index[k])]) }
+	switch {
+	case fy && fx: // h2v2: 3:1 vertically, then 3:1 horizontally, rounding 8 or 7 by parity
+		ny, nx := neighbour(y, sy, c.ch), neighbour(x, sx, c.cw)
+		this := 3*at(sy, sx) + at(ny, sx)
+		next := 3*at(sy, nx) + at(ny, nx)
+		bias := int32(8)
+		if x%2 == 1 {
+			bias = 7
+		}
+		return uint8((3*this + next + bias) >> 4)
+	case fx: // h2v1
+		nx := neighbour(x, sx, c.cw)
+		return uint8((3*at(sy, sx) + at(sy, nx) + 1 + int32(x%2)) >> 2)
+	case fy: // h1v2
+		ny := neighbour(y, sy, c.ch)
+		return uint8((3*at(sy, sx) + at(ny, sx) + 1 + int32(y%2)) >> 2)
+	}
+	return uint8(at(sy, sx))
+}
+
+// assemble converts the components' samples at rows × cols to RGB.
+func (d *decoder) assemble(rows, cols []int, rgb []uint8) {
+	convert := color.YCbCrToRGB
+	if d.mode == ModeLibjpeg {
+		convert = ycbcrToRGBLibjpeg
+	}
+	i := 0
+	for _, y := range rows {
+		for _, x := range cols {
+			if len(d.comps) == 1 {
+				v := d.sampleAt(&d.comps[0], x, y)
+				rgb[i], rgb[i+1], rgb[i+2] = v, v, v
+			} else {
+				rgb[i], rgb[i+1], rgb[i+2] = convert(d.sampleAt(&d.comps[0], x, y), d.sampleAt(&d.comps[1], x, y), d.sampleAt(&d.comps[2], x, y))
+			}
+			i += 3
 		}
 	}
 }

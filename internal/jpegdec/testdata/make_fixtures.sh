@@ -21,3 +21,7 @@ c arithmetic.jpg -quality 85 -arithmetic
 jpegtran -progressive -restart 3B -outfile progressive_restart_420.jpg baseline_420.jpg
 jpegtran -progressive -outfile transcoded_progressive_444.jpg baseline_444.jpg
 jpegtran -restart 1 -optimize -outfile transcoded_restart_422.jpg baseline_422.jpg
+# What libjpeg-turbo (TensorFlow's JPEG decoder) makes of them at default settings.
+for f in baseline_420 baseline_422 baseline_440 baseline_444 grey progressive_420 quant16_420 optimized_420; do
+	djpeg -ppm -outfile "$f.libjpeg.ppm" "$f.jpg"
+done

@@ -1,0 +1,100 @@
+package jpegdec
+
+// The integer inverse DCT of libjpeg's default "islow" method (the Loeffler–Ligtenberg–
+// Moschytz factorisation with 13-bit fixed-point constants and two extra bits kept between the
+// passes), so that ModeLibjpeg reproduces libjpeg's pixels exactly.
+
+const (
+	islowConstBits = 13
+	islowPass1Bits = 2
+)
+
+// Fixed-point constants: round(c · 2^13).
+const (
+	fix0298631336 = 2446
+	fix0390180644 = 3196
+	fix0541196100 = 4433
+	fix0765366865 = 6270
+	fix0899976223 = 7373
+	fix1175875602 = 9633
+	fix1501321110 = 12299
+	fix1847759065 = 15137
+	fix1961570560 = 16069
+	fix2053119869 = 16819
+	fix2562915447 = 20995
+	fix3072711026 = 25172
+)
+
+// islow1D is one 8-point pass on x[0], x[s], …, x[7s]; it returns the eight outputs before
+// descaling (scaled by 2^13 relative to the input).
+func islow1D(i0, i1, i2, i3, i4, i5, i6, i7 int64) (o [8]int64) {
+	// Even part.
+	z1 := (i2 + i6) * fix0541196100
+	tmp2 := z1 - i6*fix1847759065
+	tmp3 := z1 + i2*fix0765366865
+	tmp0 := (i0 + i4) << islowConstBits
+	tmp1 := (i0 - i4) << islowConstBits
+	t10, t13 := tmp0+tmp3, tmp0-tmp3
+	t11, t12 := tmp1+tmp2, tmp1-tmp2
+	// Odd part.
+	a0, a1, a2, a3 := i7, i5, i3, i1
+	z1 = a0 + a3
+	z2 := a1 + a2
+	z3 := a0 + a2
+	z4 := a1 + a3
+	z5 := (z3 + z4) * fix1175875602
+	a0 *= fix0298631336
+	a1 *= fix2053119869
+	a2 *= fix3072711026
+	a3 *= fix1501321110
+	z1 *= -fix0899976223
+	z2 *= -fix2562915447
+	z3 = z3*-fix1961570560 + z5
+	z4 = z4*-fix0390180644 + z5
+	a0 += z1 + z3
+	a1 += z2 + z4
+	a2 += z2 + z3
+	a3 += z1 + z4
+	return [8]int64{t10 + a3, t11 + a2, t12 + a1, t13 + a0, t13 - a0, t12 - a1, t11 - a2, t10 - a3}
+}
+
+func descale(x int64, n uint) int64 { return (x + 1<<(n-1)) >> n }
+
+// islowRow computes row yin of the inverse DCT of a dequantised block (natural order) as
+// libjpeg's islow method does, level-shifted and clamped to 0–255.
+func islowRow(f *[64]int64, yin int, out *[8]uint8) {
+	var ws [8]int64 // row yin of the first (column) pass
+	for x := range 8 {
+		if f[8+x]|f[16+x]|f[24+x]|f[32+x]|f[40+x]|f[48+x]|f[56+x] == 0 {
+			ws[x] = f[x] << islowPass1Bits
+			continue
+		}
+		col := islow1D(f[x], f[8+x], f[16+x], f[24+x], f[32+x], f[40+x], f[48+x], f[56+x])
+		ws[x] = descale(col[yin], islowConstBits-islowPass1Bits)
+	}
+	const shift = islowConstBits + islowPass1Bits + 3
+	if ws[1]|ws[2]|ws[3]|ws[4]|ws[5]|ws[6]|ws[7] == 0 {
+		v := clamp8(descale(ws[0], islowPass1Bits+3) + 128)
+		*out = [8]uint8{v, v, v, v, v, v, v, v}
+		return
+	}
+	row := islow1D(ws[0], ws[1], ws[2], ws[3], ws[4], ws[5], ws[6], ws[7])
+	for x := range 8 {
+		out[x] = clamp8(descale(row[x], shift) + 128)
+	}
+}
+
+func clamp8(v int64) uint8 { return uint8(min(max(v, 0), 255)) }
+
+// libjpeg's YCbCr→RGB: 16-bit fixed-point factors, red and blue rounded per chroma value, green
+// from the sum of two scaled terms.
+func ycbcrToRGBLibjpeg(y, cb, cr uint8) (uint8, uint8, uint8) {
+	const one, half = 1 << 16, 1 << 15
+	fix := func(v float64) int64 { return int64(v*one + 0.5) }
+	b, r := int64(cb)-128, int64(cr)-128
+	yy := int64(y)
+	red := yy + (fix(1.40200)*r+half)>>16
+	green := yy + ((-fix(0.34414)*b + half - fix(0.71414)*r) >> 16)
+	blue := yy + (fix(1.77200)*b+half)>>16
+	return clamp8(red), clamp8(green), clamp8(blue)
+}
