@@ -3,6 +3,8 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 
 	"cel.dev/cel-go/cel"
@@ -75,7 +77,7 @@ func Compile(condition string) (*Condition, error) {
 	if len(condition) > MaxConditionLen {
 		return nil, fmt.Errorf("compiling attribute condition: %d characters, over the limit of %d", len(condition), MaxConditionLen)
 	}
-	prg, err := program(e, condition)
+	prg, err := program(e, condition, false)
 	if err != nil {
 		return nil, fmt.Errorf("compiling attribute condition: %w", err)
 	}
@@ -85,14 +87,21 @@ func Compile(condition string) (*Condition, error) {
 	}
 	native := parsed.NativeRep()
 	var operands []celast.Expr
-	flattenAnd(native.Expr(), &operands)
+	var ops []int32
+	flattenAnd(native.Expr(), native.SourceInfo(), &operands, &ops)
+	slices.Sort(ops)
 	c := &Condition{text: condition, prg: prg}
-	for _, op := range operands {
-		text, err := parser.Unparse(op, native.SourceInfo())
+	src := []rune(condition) // CEL offsets count code points
+	for i, op := range operands {
+		canon, err := parser.Unparse(op, native.SourceInfo())
 		if err != nil {
 			return nil, fmt.Errorf("printing clause of attribute condition: %w", err)
 		}
-		cp, err := program(e, text)
+		text := canon
+		if orig, ok := sourceText(src, ops, i); ok && sameClause(e, orig, canon) {
+			text = orig // show the clause as the author wrote it
+		}
+		cp, err := program(e, text, true)
 		if err != nil {
 			return nil, fmt.Errorf("compiling clause %q: %w", text, err)
 		}
@@ -101,12 +110,15 @@ func Compile(condition string) (*Condition, error) {
 	return c, nil
 }
 
-func program(e *cel.Env, text string) (cel.Program, error) {
+// program compiles text; the whole condition must be a bool, a clause may also be dyn (an
+// operand of && such as `assertion.flag` is checked as dyn but must evaluate to a bool).
+func program(e *cel.Env, text string, clause bool) (cel.Program, error) {
 	a, iss := e.Compile(text)
 	if iss.Err() != nil {
 		return nil, iss.Err()
 	}
-	if !a.OutputType().IsExactType(cel.BoolType) {
+	out := a.OutputType()
+	if !out.IsExactType(cel.BoolType) && !(clause && out.IsExactType(cel.DynType)) {
 		return nil, fmt.Errorf("condition yields %s, want bool", a.OutputType())
 	}
 	// A runaway comprehension must not stall the STS: bound the evaluation cost.
@@ -116,18 +128,52 @@ func program(e *cel.Env, text string) (cel.Program, error) {
 // maxEvalCost bounds one evaluation; real conditions cost a few dozen units.
 const maxEvalCost = 100_000
 
-// flattenAnd appends the operands of a (possibly nested) top-level && to out.
-func flattenAnd(x celast.Expr, out *[]celast.Expr) {
+// flattenAnd appends the operands of a (possibly nested) top-level && to out and the source
+// offsets of the && operators it splits at to ops.
+func flattenAnd(x celast.Expr, info *celast.SourceInfo, out *[]celast.Expr, ops *[]int32) {
 	if x.Kind() == celast.CallKind {
 		call := x.AsCall()
 		if call.FunctionName() == operators.LogicalAnd && !call.IsMemberFunction() {
+			if r, ok := info.GetOffsetRange(x.ID()); ok {
+				*ops = append(*ops, r.Start)
+			}
 			for _, a := range call.Args() {
-				flattenAnd(a, out)
+				flattenAnd(a, info, out, ops)
 			}
 			return
 		}
 	}
 	*out = append(*out, x)
+}
+
+// sourceText returns the i-th operand's text as written: the source between the surrounding
+// && operators.
+func sourceText(src []rune, ops []int32, i int) (string, bool) {
+	start, stop := int32(0), int32(len(src))
+	if i > 0 {
+		if i-1 >= len(ops) {
+			return "", false
+		}
+		start = ops[i-1] + 2
+	}
+	if i < len(ops) {
+		stop = ops[i]
+	}
+	if start < 0 || stop > int32(len(src)) || start > stop {
+		return "", false
+	}
+	return strings.TrimSpace(string(src[start:stop])), true
+}
+
+// sameClause reports whether orig parses to the same expression as the canonical text.
+func sameClause(e *cel.Env, orig, canon string) bool {
+	a, iss := e.Parse(orig)
+	if iss.Err() != nil {
+		return false
+	}
+	n := a.NativeRep()
+	u, err := parser.Unparse(n.Expr(), n.SourceInfo())
+	return err == nil && u == canon
 }
 
 // String returns the condition's source text.

@@ -84,9 +84,9 @@ func TestSplitUsesSyntaxTree(t *testing.T) {
 		got = append(got, cl.Expr)
 	}
 	want := []string{
-		`assertion.a == "x && y"`,
-		`assertion.b == 1 || assertion.c && assertion.d`,
-		`assertion.e.exists(s, s == "p" && s != "q")`,
+		`assertion.a == 'x && y'`,
+		`(assertion.b == 1 || assertion.c && assertion.d)`,
+		`assertion.e.exists(s, s == 'p' && s != 'q')`,
 		`assertion.f == true`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -94,6 +94,19 @@ func TestSplitUsesSyntaxTree(t *testing.T) {
 	}
 	if !v.Allow {
 		t.Errorf("want allow: %+v", v)
+	}
+	// Parentheses around the whole conjunction cannot be cut; the clauses are then printed
+	// from the syntax tree.
+	c, err = Compile(`(assertion.a == 'x' && assertion.f)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	for _, cl := range c.Evaluate(nil).Clauses {
+		got = append(got, cl.Expr)
+	}
+	if diff := cmp.Diff([]string{`assertion.a == "x"`, `assertion.f`}, got); diff != "" {
+		t.Errorf("parenthesized conjunction (-want +got):\n%s", diff)
 	}
 }
 
