@@ -243,3 +243,22 @@ func TestHTTPIgnoresOwnObjectsAndMalformedEvents(t *testing.T) {
 		t.Errorf("state written: %v", names)
 	}
 }
+
+func TestHTTPDropsOldEvents(t *testing.T) {
+	s := newStack(t, func(m map[string]string) { m["CSPIPE_MAX_EVENT_AGE"] = "1h" })
+	name, gen := s.upload(t, "a.jpg", "image/jpeg")
+	old := fnutiltest.StorageEvent("old", "input", name, gen, 16, time.Now().Add(-2*time.Hour))
+	if err := fnutiltest.Send(t.Context(), s.url, old); err != nil {
+		t.Fatalf("old event: %v (want acked)", err)
+	}
+	if got := len(s.exec.Executions()); got != 0 {
+		t.Errorf("%d executions for a dropped event", got)
+	}
+	fresh := fnutiltest.StorageEvent("new", "input", name, gen, 16, time.Now())
+	if err := fnutiltest.Send(t.Context(), s.url, fresh); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(s.exec.Executions()); got != 1 {
+		t.Errorf("%d executions, want 1", got)
+	}
+}
