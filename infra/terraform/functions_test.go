@@ -14,7 +14,9 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/cspipe/cspipe/functions/pinimage"
+	"github.com/cspipe/cspipe/functions/publishresults"
 	"github.com/cspipe/cspipe/functions/registermodel"
+	"github.com/cspipe/cspipe/functions/schedulerun"
 	"github.com/cspipe/cspipe/internal/envconfig"
 )
 
@@ -33,6 +35,10 @@ var codeFunctions = []deployedFunction{
 		"google.cloud.pubsub.topic.v1.messagePublished", "topic:google_pubsub_topic.gcr"},
 	{registermodel.EntryPoint, registermodel.Config{}, "functions/registermodel", "primus",
 		"google.cloud.storage.object.v1.finalized", "bucket:google_storage_bucket.model"},
+	{schedulerun.EntryPoint, schedulerun.Config{}, "functions/schedulerun", "secundus",
+		"google.cloud.storage.object.v1.finalized", "bucket:google_storage_bucket.input"},
+	{publishresults.EntryPoint, publishresults.Config{}, "functions/publishresults", "secundus",
+		"google.cloud.storage.object.v1.finalized", "bucket:google_storage_bucket.results"},
 }
 
 // localOnly reports whether an env var exists only so the local stack can stand in for Google.

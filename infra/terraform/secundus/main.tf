@@ -14,6 +14,7 @@ locals {
   provider_id       = coalesce(var.PRIMUS_WIP_PROVIDER, "${var.PRIMUS_PROJECT_ID}-wip-provider")
   provider_name     = "projects/${var.PRIMUS_PROJECT_NUMBER}/locations/global/workloadIdentityPools/${local.pool_id}/providers/${local.provider_id}"
   workflow_name     = "cspipe-launch"
+  results_topic     = "cspipe-results"
   workflow_resource = "projects/${var.SECUNDUS_PROJECT_ID}/locations/${var.SECUNDUS_PROJECT_REGION}/workflows/${local.workflow_name}"
 
   apis = [
@@ -98,7 +99,7 @@ resource "google_storage_bucket_iam_member" "workload_writes_results" {
 # ---- Results topic, its dead-letter topic, and a subscription for the operator ---------------
 
 resource "google_pubsub_topic" "results" {
-  name       = "cspipe-results"
+  name       = local.results_topic
   depends_on = [google_project_service.apis]
 }
 

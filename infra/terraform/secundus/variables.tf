@@ -89,3 +89,32 @@ variable "FUNCTION_SOURCE_DIR" {
   type    = string
   default = "../../.."
 }
+
+variable "BATCH_GRACE" {
+  type        = string
+  default     = "30s"
+  description = "How long after a batch window closes the launch waits for late claims."
+}
+
+variable "MODEL_SHA256" {
+  type        = string
+  default     = ""
+  description = "Optional pinned sha256 of the model archive; empty: the workload checks RegisterModel's manifest."
+}
+
+variable "WORKLOAD_IMAGE" {
+  type        = string
+  default     = ""
+  description = "Optional REPO@sha256:... to launch instead of following Primus's latest pin (tags are refused)."
+}
+
+variable "USE_DEBUG_IMAGE_UNSAFE" {
+  type        = string
+  default     = "false"
+  description = "Launch the confidential-space-debug image. A production condition refuses it."
+}
+
+variable "MAX_EVENT_AGE" {
+  type    = string
+  default = "24h"
+}
