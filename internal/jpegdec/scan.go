@@ -181,6 +181,9 @@ func (d *decoder) block(s *scanComp, idx, row, col, ss, se int, ah, al uint) err
 	if ah == 0 {
 		return d.acFirst(s, idx, coef, ss, se, al)
 	}
+	if coef == nil {
+		return d.refineSkip(s.ac, &c.nz[idx], ss, se)
+	}
 	return d.acRefine(s, idx, coef, ss, se, al)
 }
 
@@ -328,6 +331,92 @@ func (d *decoder) correct(mask uint64, coef []int16, p1, m1 int16) {
 			}
 		}
 	}
+}
+
+// refineSkip is acRefine for a block that is not kept: it updates the non-zero mask and
+// consumes the same bits, with the bit buffer held in locals.
+func (d *decoder) refineSkip(t *huffTable, nzp *uint64, ss, se int) error {
+	br := &d.br
+	nz := *nzp
+	acc, n := br.acc, br.n
+	refill := func() {
+		br.acc, br.n = acc, n
+		br.fill()
+		acc, n = br.acc, br.n
+	}
+	skip := func(cnt uint) {
+		for cnt > 0 {
+			if n < 32 {
+				refill()
+			}
+			step := min(cnt, 24)
+			n -= step
+			cnt -= step
+		}
+	}
+	k := ss
+	if d.eobrun == 0 {
+		for k <= se {
+			if n < 32 {
+				refill()
+			}
+			e := t.lut[(acc>>(n-lutBits))&(1<<lutBits-1)]
+			var rs uint8
+			if e != 0 {
+				n -= uint(e >> 8)
+				rs = uint8(e)
+			} else {
+				br.acc, br.n = acc, n
+				var err error
+				if rs, err = br.decodeLong(t); err != nil {
+					return err
+				}
+				acc, n = br.acc, br.n
+			}
+			r, sz := int(rs>>4), rs&15
+			if sz == 0 {
+				if r < 15 {
+					d.eobrun = 1 << r
+					if r > 0 {
+						n -= uint(r)
+						d.eobrun += int(acc>>n) & (1<<r - 1)
+					}
+					break
+				}
+			} else {
+				if sz != 1 {
+					br.acc, br.n = acc, n
+					return FormatError("refinement coefficient size")
+				}
+				n-- // the new coefficient's sign
+			}
+			zeros := ^nz & bandMask(k, se)
+			for range r {
+				zeros &= zeros - 1
+			}
+			z := se + 1
+			if zeros != 0 {
+				z = bits.TrailingZeros64(zeros)
+			}
+			skip(uint(bits.OnesCount64(nz & bandMask(k, z-1))))
+			k = z
+			if sz != 0 {
+				if k > se {
+					br.acc, br.n = acc, n
+					return errCoefIndex
+				}
+				nz |= 1 << uint(k)
+			}
+			k++
+		}
+	}
+	if d.eobrun > 0 {
+		skip(uint(bits.OnesCount64(nz & bandMask(k, se))))
+		d.eobrun--
+	}
+	br.acc, br.n = acc, n
+	*nzp = nz
+	return nil
 }
 
 // acRefine decodes a successive-approximation refinement of an AC band. The block's mask of
