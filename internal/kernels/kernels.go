@@ -31,7 +31,8 @@ type PackedB struct {
 // conv filters and fully connected weights) and an optional bias of N.
 func PackB(w []float32, n, k int, bias []float32) *PackedB {
 	nr := NR
-	if hasAVX512 {
+	if hasAVX512 && n > NR {
+		// Narrow layers keep 16-wide panels: less zero padding to multiply.
 		nr = NR512
 	}
 	np := (n + nr - 1) / nr
