@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -27,7 +28,7 @@ var (
 
 func setup(t *testing.T) (*Server, *iam.Server) {
 	t.Helper()
-	ids, err := iam.New()
+	ids, err := iam.New(iam.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
 	}

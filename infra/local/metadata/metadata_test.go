@@ -1,6 +1,7 @@
 package metadata
 
 import (
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -16,7 +17,7 @@ const sa = "workload-sa@secundus.iam.gserviceaccount.com"
 
 func start(t *testing.T) (*Server, *iam.Server) {
 	t.Helper()
-	ids, err := iam.New()
+	ids, err := iam.New(iam.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
 	}
