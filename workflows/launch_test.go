@@ -180,8 +180,11 @@ func TestLaunchOneShard(t *testing.T) {
 			t.Errorf("instance %s (-want +got)\n%s", k, diff)
 		}
 	}
-	if got := body["scheduling"].(map[string]any)["onHostMaintenance"]; got != "TERMINATE" {
-		t.Errorf("onHostMaintenance = %v", got)
+	// TERMINATE on host maintenance, and Compute deletes the VM by itself 30 minutes after the
+	// timeout even if the execution was cancelled and never cleaned up.
+	wantSched := map[string]any{"onHostMaintenance": "TERMINATE", "maxRunDuration": map[string]any{"seconds": "5400"}, "instanceTerminationAction": "DELETE"}
+	if diff := cmp.Diff(wantSched, body["scheduling"]); diff != "" {
+		t.Errorf("scheduling (-want +got)\n%s", diff)
 	}
 	disk := body["disks"].([]any)[0].(map[string]any)["initializeParams"].(map[string]any)["sourceImage"]
 	if disk != "projects/confidential-space-images/global/images/family/confidential-space" {
