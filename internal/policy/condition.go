@@ -53,8 +53,8 @@ func (v Verdict) FailedClause() (ClauseResult, bool) {
 	return ClauseResult{}, false
 }
 
-// The WIP provider exposes the token's claims as `assertion`; `google` and `attribute` (the
-// mapped attributes) are declared so that conditions using them compile, and are empty here.
+// The WIP provider exposes the token's claims as `assertion` and the mapped attributes as
+// `google` and `attribute` (empty unless EvaluateMapped is given them).
 var env = sync.OnceValues(func() (*cel.Env, error) {
 	return cel.NewEnv(
 		cel.Variable("assertion", cel.MapType(cel.StringType, cel.DynType)),
@@ -182,10 +182,24 @@ func (c *Condition) String() string { return c.text }
 // Evaluate runs the condition on claims (a decoded JWT payload) and each clause on its own.
 // Any evaluation error (a missing claim, a type mismatch) is a deny.
 func (c *Condition) Evaluate(claims map[string]any) Verdict {
-	vars := map[string]any{"assertion": claims, "google": map[string]any{}, "attribute": map[string]any{}}
+	return c.EvaluateMapped(claims, nil)
+}
+
+// EvaluateMapped is Evaluate with the provider's mapped attributes, which a condition reads as
+// google.NAME (google.subject, google.groups) and attribute.NAME.
+func (c *Condition) EvaluateMapped(claims map[string]any, mapped map[string]string) Verdict {
 	if claims == nil {
-		vars["assertion"] = map[string]any{}
+		claims = map[string]any{}
 	}
+	google, attribute := map[string]any{}, map[string]any{}
+	for k, v := range mapped {
+		if name, ok := strings.CutPrefix(k, "google."); ok {
+			google[name] = v
+		} else if name, ok := strings.CutPrefix(k, "attribute."); ok {
+			attribute[name] = v
+		}
+	}
+	vars := map[string]any{"assertion": claims, "google": google, "attribute": attribute}
 	var v Verdict
 	v.Allow, v.Err = evalBool(c.prg, vars)
 	for _, cl := range c.clauses {

@@ -117,3 +117,21 @@ func TestCompileRefuses(t *testing.T) {
 		}
 	}
 }
+
+func TestEvaluateMapped(t *testing.T) {
+	c, err := Compile(`google.subject.startsWith('gcpcs::') && attribute.team == 'ml' && assertion.swname == 'CONFIDENTIAL_SPACE'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := map[string]any{"swname": "CONFIDENTIAL_SPACE"}
+	if v := c.EvaluateMapped(claims, map[string]string{"google.subject": "gcpcs::x", "attribute.team": "ml"}); !v.Allow {
+		t.Errorf("mapped attributes: %+v", v)
+	}
+	v := c.EvaluateMapped(claims, map[string]string{"google.subject": "gcpcs::x", "attribute.team": "ops"})
+	if f, _ := v.FailedClause(); v.Allow || f.Expr != "attribute.team == 'ml'" {
+		t.Errorf("wrong attribute: %+v", v)
+	}
+	if v := c.Evaluate(claims); v.Allow {
+		t.Errorf("no mapped attributes: %+v", v)
+	}
+}

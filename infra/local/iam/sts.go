@@ -102,7 +102,7 @@ func (s *Server) exchange(f map[string][]string) (string, int, *stsError) {
 		if err != nil {
 			return "", 0, &stsError{status: http.StatusInternalServerError, code: "server_error", desc: "Internal error.", detail: err.Error()}
 		}
-		v := cond.Evaluate(claims)
+		v := cond.EvaluateMapped(claims, attrs)
 		if !v.Allow {
 			// Real STS says only "rejected"; developers get the failing clause in the log.
 			failed, _ := v.FailedClause()

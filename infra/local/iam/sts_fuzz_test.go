@@ -83,3 +83,22 @@ func TestConcurrentExchanges(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+func TestConditionOnMappedAttributes(t *testing.T) {
+	f := newFixture(t)
+	p := f.prov
+	p.ID = "by-attribute"
+	p.AttributeCondition = "attribute.image_digest == '" + digest + "' && google.subject.startsWith('gcpcs::')"
+	if err := f.iam.AddProvider(p); err != nil {
+		t.Fatal(err)
+	}
+	other := workload()
+	other.ImageDigest = "sha256:" + "cd" + digest[9:]
+	if _, _, serr := f.iam.exchange(exchangeForm(p.Audience(), f.mint(t, workload(), attest.DefaultAudience))); serr != nil {
+		t.Errorf("pinned digest via attribute: %v", serr)
+	}
+	_, _, serr := f.iam.exchange(exchangeForm(p.Audience(), f.mint(t, other, attest.DefaultAudience)))
+	if serr == nil || serr.code != "unauthorized_client" {
+		t.Errorf("other digest via attribute: %v, want unauthorized_client", serr)
+	}
+}
