@@ -102,3 +102,16 @@ func TestConditionOnMappedAttributes(t *testing.T) {
 		t.Errorf("other digest via attribute: %v, want unauthorized_client", serr)
 	}
 }
+
+// BenchmarkExchange measures a full STS exchange (JWT verification with cached JWKS, mapping,
+// cached condition) without HTTP.
+func BenchmarkExchange(b *testing.B) {
+	f := newFixture(b)
+	form := exchangeForm(f.prov.Audience(), f.mint(b, workload(), attest.DefaultAudience))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, serr := f.iam.exchange(form); serr != nil {
+			b.Fatal(serr)
+		}
+	}
+}
