@@ -20,7 +20,7 @@ const (
 	Location      = "us-central1"
 	Pool          = "cspipe-pool"
 	ProviderID    = "attestation-verifier"
-	WorkloadImage = "cspipe-workload"
+	WorkloadImageName = "cspipe-workload"
 	ResultsTopic  = "results"
 	ResultsSub    = "results-demo"
 	GCRTopic      = "gcr"

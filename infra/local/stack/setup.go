@@ -20,11 +20,11 @@ func InitialCondition(repo string) (string, error) {
 }
 
 // PrimusRepository is Primus's workload image repository in the local registry.
-func (s *Stack) PrimusRepository() string { return s.Registry.Repository(Primus.ID, WorkloadImage) }
+func (s *Stack) PrimusRepository() string { return s.Registry.Repository(Primus.ID, WorkloadImageName) }
 
 // SecundusRepository is Secundus's own repository (the codelab's "unauthorized workload").
 func (s *Stack) SecundusRepository() string {
-	return s.Registry.Repository(Secundus.ID, WorkloadImage)
+	return s.Registry.Repository(Secundus.ID, WorkloadImageName)
 }
 
 type grant struct {
@@ -77,5 +77,5 @@ func (s *Stack) createProjects() error {
 // registryRepoPlaceholder names Primus's repository before the registry has a port; the
 // initial condition pins an impossible digest, so the repository in it does not matter.
 func (s *Stack) registryRepoPlaceholder() string {
-	return "127.0.0.1/" + Primus.ID + "/workloads/" + WorkloadImage
+	return "127.0.0.1/" + Primus.ID + "/workloads/" + WorkloadImageName
 }
