@@ -16,14 +16,14 @@ var (
 
 // Names of the resources the stack creates.
 const (
-	Zone          = "us-central1-a"
-	Location      = "us-central1"
-	Pool          = "cspipe-pool"
-	ProviderID    = "attestation-verifier"
+	Zone              = "us-central1-a"
+	Location          = "us-central1"
+	Pool              = "cspipe-pool"
+	ProviderID        = "attestation-verifier"
 	WorkloadImageName = "cspipe-workload"
-	ResultsTopic  = "results"
-	ResultsSub    = "results-demo"
-	GCRTopic      = "gcr"
+	ResultsTopic      = "results"
+	ResultsSub        = "results-demo"
+	GCRTopic          = "gcr"
 	// notificationsTopic receives fake-gcs-server's object notifications for every bucket.
 	notificationsTopic = "gcs-notifications"
 )
