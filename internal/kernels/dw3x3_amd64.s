@@ -3,137 +3,139 @@
 #include "textflag.h"
 
 // func dw3x3AVX2(out, in, w, bias *float32, n, c, sx, rs int, lo, hi float32)
-// 3x3 depthwise on n output pixels whose whole window is inside the image;
+// 3x3 depthwise on n output pixels whose whole window is inside the image.
 // c is a multiple of 8; sx and rs are the input steps per output pixel and per row in bytes.
+// Channel vectors outside, pixels inside: the nine weight vectors stay in registers.
 TEXT ·dw3x3AVX2(SB), NOSPLIT, $0-72
-	MOVQ out+0(FP), R9
-	MOVQ in+8(FP), R12
-	MOVQ n+32(FP), R13
-	MOVQ c+40(FP), R10
-	SHLQ $2, R10
-	VBROADCASTSS lo+64(FP), Y14
-	VBROADCASTSS hi+68(FP), Y15
-	TESTQ R13, R13
+	MOVQ c+40(FP), R9
+	SHLQ $2, R9          // bytes per pixel
+	MOVQ sx+48(FP), R10
+	XORQ R11, R11        // channel byte offset
+	VBROADCASTSS lo+64(FP), Y4
+	VBROADCASTSS hi+68(FP), Y5
+	MOVQ n+32(FP), R8
+	TESTQ R8, R8
 	JZ dw3x3AVX2_end
-dw3x3AVX2_pixel:
-	MOVQ R12, AX
-	MOVQ rs+56(FP), BX
-	ADDQ AX, BX
-	MOVQ rs+56(FP), CX
-	ADDQ BX, CX
-	MOVQ w+16(FP), DX
-	LEAQ (DX)(R10*2), SI
-	ADDQ R10, SI
-	LEAQ (SI)(R10*2), DI
-	ADDQ R10, DI
-	MOVQ bias+24(FP), R8
-	MOVQ R10, R11
 dw3x3AVX2_chan:
-	VMOVUPS (R8), Y0
-	VMOVUPS (AX), Y3
-	VMULPS (DX), Y3, Y1
-	VMOVUPS (BX), Y4
-	VMULPS (SI), Y4, Y2
-	VMOVUPS (CX), Y5
-	VFMADD231PS (DI), Y5, Y0
-	VMOVUPS (AX)(R10*1), Y6
-	VFMADD231PS (DX)(R10*1), Y6, Y1
-	VMOVUPS (AX)(R10*2), Y9
-	VFMADD231PS (DX)(R10*2), Y9, Y1
-	VMOVUPS (BX)(R10*1), Y7
-	VFMADD231PS (SI)(R10*1), Y7, Y2
-	VMOVUPS (BX)(R10*2), Y10
-	VFMADD231PS (SI)(R10*2), Y10, Y2
-	VMOVUPS (CX)(R10*1), Y8
-	VFMADD231PS (DI)(R10*1), Y8, Y0
-	VMOVUPS (CX)(R10*2), Y11
-	VFMADD231PS (DI)(R10*2), Y11, Y0
+	MOVQ w+16(FP), R12
+	ADDQ R11, R12
+	VMOVUPS (R12), Y7
+	VMOVUPS (R12)(R9*1), Y8
+	VMOVUPS (R12)(R9*2), Y9
+	LEAQ (R12)(R9*2), R12
+	ADDQ R9, R12
+	VMOVUPS (R12), Y10
+	VMOVUPS (R12)(R9*1), Y11
+	VMOVUPS (R12)(R9*2), Y12
+	LEAQ (R12)(R9*2), R12
+	ADDQ R9, R12
+	VMOVUPS (R12), Y13
+	VMOVUPS (R12)(R9*1), Y14
+	VMOVUPS (R12)(R9*2), Y15
+	MOVQ bias+24(FP), R13
+	VMOVUPS (R13)(R11*1), Y6
+	MOVQ in+8(FP), AX
+	ADDQ R11, AX
+	MOVQ rs+56(FP), R13
+	LEAQ (AX)(R13*1), BX
+	LEAQ (BX)(R13*1), CX
+	MOVQ out+0(FP), DX
+	ADDQ R11, DX
+	MOVQ n+32(FP), R8
+dw3x3AVX2_pixel:
+	VMOVAPS Y6, Y0
+	VFMADD231PS (AX), Y7, Y0
+	VMULPS (AX)(R9*1), Y8, Y1
+	VMULPS (AX)(R9*2), Y9, Y2
+	VFMADD231PS (BX), Y10, Y0
+	VFMADD231PS (BX)(R9*1), Y11, Y1
+	VFMADD231PS (BX)(R9*2), Y12, Y2
+	VFMADD231PS (CX), Y13, Y0
+	VFMADD231PS (CX)(R9*1), Y14, Y1
+	VFMADD231PS (CX)(R9*2), Y15, Y2
 	VADDPS Y1, Y0, Y0
 	VADDPS Y2, Y0, Y0
-	VMAXPS Y14, Y0, Y0
-	VMINPS Y15, Y0, Y0
-	VMOVUPS Y0, (R9)
-	ADDQ $32, AX
-	ADDQ $32, BX
-	ADDQ $32, CX
-	ADDQ $32, DX
-	ADDQ $32, SI
-	ADDQ $32, DI
-	ADDQ $32, R8
-	ADDQ $32, R9
-	SUBQ $32, R11
-	JNZ dw3x3AVX2_chan
-	ADDQ sx+48(FP), R12
-	DECQ R13
+	VMAXPS Y4, Y0, Y0
+	VMINPS Y5, Y0, Y0
+	VMOVUPS Y0, (DX)
+	ADDQ R10, AX
+	ADDQ R10, BX
+	ADDQ R10, CX
+	ADDQ R9, DX
+	DECQ R8
 	JNZ dw3x3AVX2_pixel
+	ADDQ $32, R11
+	CMPQ R11, R9
+	JLT dw3x3AVX2_chan
 dw3x3AVX2_end:
 	VZEROUPPER
 	RET
 
 // func dw3x3AVX512(out, in, w, bias *float32, n, c, sx, rs int, lo, hi float32)
-// 3x3 depthwise on n output pixels whose whole window is inside the image;
+// 3x3 depthwise on n output pixels whose whole window is inside the image.
 // c is a multiple of 16; sx and rs are the input steps per output pixel and per row in bytes.
+// Channel vectors outside, pixels inside: the nine weight vectors stay in registers.
 TEXT ·dw3x3AVX512(SB), NOSPLIT, $0-72
-	MOVQ out+0(FP), R9
-	MOVQ in+8(FP), R12
-	MOVQ n+32(FP), R13
-	MOVQ c+40(FP), R10
-	SHLQ $2, R10
-	VBROADCASTSS lo+64(FP), Z14
-	VBROADCASTSS hi+68(FP), Z15
-	TESTQ R13, R13
+	MOVQ c+40(FP), R9
+	SHLQ $2, R9          // bytes per pixel
+	MOVQ sx+48(FP), R10
+	XORQ R11, R11        // channel byte offset
+	VBROADCASTSS lo+64(FP), Z26
+	VBROADCASTSS hi+68(FP), Z27
+	MOVQ n+32(FP), R8
+	TESTQ R8, R8
 	JZ dw3x3AVX512_end
-dw3x3AVX512_pixel:
-	MOVQ R12, AX
-	MOVQ rs+56(FP), BX
-	ADDQ AX, BX
-	MOVQ rs+56(FP), CX
-	ADDQ BX, CX
-	MOVQ w+16(FP), DX
-	LEAQ (DX)(R10*2), SI
-	ADDQ R10, SI
-	LEAQ (SI)(R10*2), DI
-	ADDQ R10, DI
-	MOVQ bias+24(FP), R8
-	MOVQ R10, R11
 dw3x3AVX512_chan:
-	VMOVUPS (R8), Z0
-	VMOVUPS (AX), Z3
-	VMULPS (DX), Z3, Z1
-	VMOVUPS (BX), Z4
-	VMULPS (SI), Z4, Z2
-	VMOVUPS (CX), Z5
-	VFMADD231PS (DI), Z5, Z0
-	VMOVUPS (AX)(R10*1), Z6
-	VFMADD231PS (DX)(R10*1), Z6, Z1
-	VMOVUPS (AX)(R10*2), Z9
-	VFMADD231PS (DX)(R10*2), Z9, Z1
-	VMOVUPS (BX)(R10*1), Z7
-	VFMADD231PS (SI)(R10*1), Z7, Z2
-	VMOVUPS (BX)(R10*2), Z10
-	VFMADD231PS (SI)(R10*2), Z10, Z2
-	VMOVUPS (CX)(R10*1), Z8
-	VFMADD231PS (DI)(R10*1), Z8, Z0
-	VMOVUPS (CX)(R10*2), Z11
-	VFMADD231PS (DI)(R10*2), Z11, Z0
+	MOVQ w+16(FP), R12
+	ADDQ R11, R12
+	VMOVUPS (R12), Z16
+	VMOVUPS (R12)(R9*1), Z17
+	VMOVUPS (R12)(R9*2), Z18
+	LEAQ (R12)(R9*2), R12
+	ADDQ R9, R12
+	VMOVUPS (R12), Z19
+	VMOVUPS (R12)(R9*1), Z20
+	VMOVUPS (R12)(R9*2), Z21
+	LEAQ (R12)(R9*2), R12
+	ADDQ R9, R12
+	VMOVUPS (R12), Z22
+	VMOVUPS (R12)(R9*1), Z23
+	VMOVUPS (R12)(R9*2), Z24
+	MOVQ bias+24(FP), R13
+	VMOVUPS (R13)(R11*1), Z25
+	MOVQ in+8(FP), AX
+	ADDQ R11, AX
+	MOVQ rs+56(FP), R13
+	LEAQ (AX)(R13*1), BX
+	LEAQ (BX)(R13*1), CX
+	MOVQ out+0(FP), DX
+	ADDQ R11, DX
+	MOVQ n+32(FP), R8
+dw3x3AVX512_pixel:
+	VMOVAPS Z25, Z0
+	VFMADD231PS (AX), Z16, Z0
+	VMULPS (AX)(R9*1), Z17, Z1
+	VMULPS (AX)(R9*2), Z18, Z2
+	VFMADD231PS (BX), Z19, Z0
+	VFMADD231PS (BX)(R9*1), Z20, Z1
+	VFMADD231PS (BX)(R9*2), Z21, Z2
+	VFMADD231PS (CX), Z22, Z0
+	VFMADD231PS (CX)(R9*1), Z23, Z1
+	VFMADD231PS (CX)(R9*2), Z24, Z2
 	VADDPS Z1, Z0, Z0
 	VADDPS Z2, Z0, Z0
-	VMAXPS Z14, Z0, Z0
-	VMINPS Z15, Z0, Z0
-	VMOVUPS Z0, (R9)
-	ADDQ $64, AX
-	ADDQ $64, BX
-	ADDQ $64, CX
-	ADDQ $64, DX
-	ADDQ $64, SI
-	ADDQ $64, DI
-	ADDQ $64, R8
-	ADDQ $64, R9
-	SUBQ $64, R11
-	JNZ dw3x3AVX512_chan
-	ADDQ sx+48(FP), R12
-	DECQ R13
+	VMAXPS Z26, Z0, Z0
+	VMINPS Z27, Z0, Z0
+	VMOVUPS Z0, (DX)
+	ADDQ R10, AX
+	ADDQ R10, BX
+	ADDQ R10, CX
+	ADDQ R9, DX
+	DECQ R8
 	JNZ dw3x3AVX512_pixel
+	ADDQ $64, R11
+	CMPQ R11, R9
+	JLT dw3x3AVX512_chan
 dw3x3AVX512_end:
 	VZEROUPPER
 	RET
