@@ -32,6 +32,9 @@ import (
 // AccessTokenLifetime is the lifetime of every access token the server mints.
 const AccessTokenLifetime = time.Hour
 
+// sweepAt is the number of live tokens above which minting sweeps expired ones.
+const sweepAt = 4096
+
 // Server is a running local IAM. Create it with New and stop it with Close.
 type Server struct {
 	log  *slog.Logger
@@ -159,8 +162,17 @@ func (s *Server) MintAccessToken(principal string) string {
 
 func (s *Server) mint(id identity) (string, time.Time) {
 	tok := "ya29.local-" + randomHex(24)
-	id.expiry = s.now().Add(AccessTokenLifetime)
+	now := s.now()
+	id.expiry = now.Add(AccessTokenLifetime)
 	s.mu.Lock()
+	if len(s.tokens) >= sweepAt {
+		// A long-running stack mints many tokens; drop the expired ones now and then.
+		for t, old := range s.tokens {
+			if !now.Before(old.expiry) {
+				delete(s.tokens, t)
+			}
+		}
+	}
 	s.tokens[tok] = id
 	s.mu.Unlock()
 	return tok, id.expiry
