@@ -139,7 +139,7 @@ func (c *Config) Validate() error {
 		if e.v == "" && e.name == "CSPIPE_STORAGE_ENDPOINT" {
 			continue
 		}
-		if err := checkEndpoint(e.v); err != nil {
+		if err := CheckEndpoint(e.v); err != nil {
 			bad(e.name, "%v", err)
 		}
 	}
@@ -155,10 +155,10 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// checkEndpoint accepts https on a googleapis.com host, or http/https on a loopback host (the
+// CheckEndpoint accepts https on a googleapis.com host, or http/https on a loopback host (the
 // local stack). Anything else is refused: the STS, IAM Credentials and storage endpoints receive
 // the attestation token and Primus's access token, so an operator-chosen host could capture them.
-func checkEndpoint(raw string) error {
+func CheckEndpoint(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
 		return fmt.Errorf("%q is not an absolute URL", raw)

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"cloud.google.com/go/storage"
+
+	"github.com/cspipe/cspipe/internal/blob"
+	"github.com/cspipe/cspipe/internal/receipt"
+	"github.com/cspipe/cspipe/internal/records"
+)
+
+// exitReceiptRejected is verify-receipt's exit code when the receipt does not match the files
+// or is not signed by the issuer.
+const exitReceiptRejected = 3
+
+// maxRunFileBytes bounds each of a run's files read for verification.
+const maxRunFileBytes = 1 << 30
+
+func init() {
+	register("verify-receipt", "check a run's attested receipt against its results and summary", runVerifyReceipt)
+}
+
+func runVerifyReceipt(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("verify-receipt", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("results-dir", "", "directory holding results.jsonl, summary.json and receipt.jwt")
+	bucket := fs.String("bucket", "", "read the run from this results bucket instead (uses default credentials; honours STORAGE_EMULATOR_HOST)")
+	run := fs.String("run", "", "with --bucket: the run id")
+	shard := fs.Int("shard", 0, "with --bucket: the shard index")
+	shards := fs.Int("shards", 1, "with --bucket: the run's shard count")
+	issuer := fs.String("issuer", "", "issuer URL: keys come from its OIDC discovery document, and iss must match")
+	jwks := fs.String("jwks", "", "JWKS file with the issuer's keys (for old receipts whose key has rotated out)")
+	audience := fs.String("audience", receipt.Audience, "expected audience")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: cspipe verify-receipt (--results-dir D | --bucket B --run R [--shard i --shards n]) (--issuer URL | --jwks FILE) [--audience A]")
+		fmt.Fprintf(stderr, "exit code 0: receipt verified; %d: rejected (tampered files, wrong key or issuer); 1: could not check\n", exitReceiptRejected)
+		fmt.Fprintln(stderr, "Expiry is not checked: a receipt records what a TEE signed when the run ended.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitError{code: 2}
+	}
+	if (*dir == "") == (*bucket == "") || (*issuer == "" && *jwks == "") || (*bucket != "" && *run == "") {
+		fs.Usage()
+		return exitError{code: 2}
+	}
+	files, err := readRunFiles(ctx, *dir, *bucket, records.Prefix(*run, *shard, *shards))
+	if err != nil {
+		return err
+	}
+	var keys receipt.Keys
+	if *jwks != "" {
+		b, err := os.ReadFile(*jwks)
+		if err != nil {
+			return err
+		}
+		if keys, err = receipt.ParseJWKS(b); err != nil {
+			return err
+		}
+	} else {
+		hc := &http.Client{Timeout: 30 * time.Second}
+		if keys, err = receipt.FetchKeys(ctx, hc, *issuer); err != nil {
+			return err
+		}
+	}
+	res, err := receipt.VerifyRun(files[0], files[1], files[2], keys, receipt.Options{Issuer: *issuer, Audience: *audience})
+	var re *receipt.Error
+	if errors.As(err, &re) {
+		return exitError{code: exitReceiptRejected, msg: "REJECTED: " + re.Reason}
+	}
+	if err != nil {
+		return err
+	}
+	c, s := res.Claims, res.Summary
+	fmt.Fprintln(stdout, "receipt OK: results.jsonl and summary.json are exactly what the attested workload wrote")
+	fmt.Fprintf(stdout, "  issuer:             %s\n", c.Issuer)
+	fmt.Fprintf(stdout, "  issued at:          %s\n", c.IssuedAt.UTC().Format(time.RFC3339))
+	fmt.Fprintf(stdout, "  image digest:       %s\n", c.ImageDigest)
+	fmt.Fprintf(stdout, "  image reference:    %s\n", c.ImageReference)
+	fmt.Fprintf(stdout, "  support attributes: %s\n", strings.Join(c.SupportAttributes, ","))
+	fmt.Fprintf(stdout, "  dbgstat:            %s\n", c.DbgStat)
+	fmt.Fprintf(stdout, "  hwmodel:            %s\n", c.HWModel)
+	fmt.Fprintf(stdout, "  restart policy:     %s\n", c.RestartPolicy)
+	fmt.Fprintf(stdout, "  service accounts:   %s\n", strings.Join(c.ServiceAccounts, ","))
+	fmt.Fprintf(stdout, "  run:                %s shard %d/%d status %s: %d images, %d ok, %d failed\n",
+		s.RunID, s.Shard, s.ShardCount, s.Status, s.Images, s.Succeeded, s.Failed)
+	fmt.Fprintf(stdout, "  model sha256:       %s\n", s.ModelSHA256)
+	if c.DbgStat != "disabled-since-boot" {
+		fmt.Fprintln(stdout, "  WARNING: the TEE ran a debug image (dbgstat is not disabled-since-boot)")
+	}
+	return nil
+}
+
+// readRunFiles returns results.jsonl, summary.json and receipt.jwt, from a directory or a bucket.
+func readRunFiles(ctx context.Context, dir, bucket, prefix string) ([3][]byte, error) {
+	var out [3][]byte
+	names := [3]string{records.ResultsFile, records.SummaryFile, records.ReceiptFile}
+	var store blob.Store
+	if bucket != "" {
+		c, err := storage.NewClient(ctx)
+		if err != nil {
+			return out, err
+		}
+		defer c.Close()
+		store = blob.NewGCS(c)
+	}
+	for i, n := range names {
+		var err error
+		if store != nil {
+			out[i], _, err = blob.ReadAll(ctx, store, bucket, prefix+n, maxRunFileBytes)
+		} else {
+			out[i], err = os.ReadFile(filepath.Join(dir, n))
+		}
+		if err != nil {
+			return out, fmt.Errorf("reading %s: %w", n, err)
+		}
+	}
+	return out, nil
+}
