@@ -41,6 +41,7 @@ func TestLibjpegModeMatchesDjpeg(t *testing.T) {
 	for _, name := range []string{
 		"baseline_420.jpg", "baseline_422.jpg", "baseline_440.jpg", "baseline_444.jpg", "grey.jpg",
 		"progressive_420.jpg", "quant16_420.jpg", "optimized_420.jpg",
+		"tiny4x21_2x2.jpg", "tiny4x21_2x1.jpg", "tiny4x21_1x2.jpg", "tiny5x3_2x2.jpg", "tiny5x3_2x1.jpg", "tiny5x3_1x2.jpg",
 	} {
 		t.Run(name, func(t *testing.T) {
 			w, h, want := readPNM(t, readFixture(t, strings.TrimSuffix(name, ".jpg")+".libjpeg.ppm"))

@@ -125,10 +125,17 @@ func (a *axis) finish() {
 	}
 }
 
-// fancy reports whether libjpeg interpolates chroma along an axis: the component is subsampled
-// 2:1 there and has more than two samples.
-func (d *decoder) fancy(f, fmax, size int) bool {
-	return !d.dcOnly && d.mode == ModeLibjpeg && f < fmax && size > 2
+// fancyAxes reports whether libjpeg interpolates component c's chroma horizontally and
+// vertically: where it is subsampled 2:1, except that (as in libjpeg) a component at most two
+// samples wide is replicated when it is subsampled horizontally.
+func (d *decoder) fancyAxes(c *component) (h, v bool) {
+	if d.dcOnly || d.mode != ModeLibjpeg {
+		return false, false
+	}
+	wide := c.cw > 2
+	h = c.h < d.hmax && wide
+	v = c.v < d.vmax && (c.h == d.hmax || wide)
+	return h, v
 }
 
 // plan picks, for each component, the sample coordinates the output needs (with libjpeg's
@@ -142,8 +149,9 @@ func (d *decoder) plan(rows, cols []int) {
 		if d.dcOnly {
 			c.cw, c.ch = c.bw, c.bh
 		}
-		c.rows = planAxis(rows, c.v, d.vmax, c.ch, d.fancy(c.v, d.vmax, c.ch), d.dcOnly)
-		c.cols = planAxis(cols, c.h, d.hmax, c.cw, d.fancy(c.h, d.hmax, c.cw), d.dcOnly)
+		fh, fv := d.fancyAxes(c)
+		c.rows = planAxis(rows, c.v, d.vmax, c.ch, fv, d.dcOnly)
+		c.cols = planAxis(cols, c.h, d.hmax, c.cw, fh, d.dcOnly)
 		n := c.bw * c.bh
 		c.dc = make([]int32, n)
 		if d.dcOnly {
@@ -310,7 +318,7 @@ func (d *decoder) planeDC(c *component) {
 // (ModeLibjpeg) interpolated from two or four samples as libjpeg's fancy upsampling does.
 func (d *decoder) sampleAt(c *component, x, y int) uint8 {
 	sy, sx := y*c.v/d.vmax, x*c.h/d.hmax
-	fy, fx := d.fancy(c.v, d.vmax, c.ch), d.fancy(c.h, d.hmax, c.cw)
+	fx, fy := d.fancyAxes(c)
 	nc := len(c.cols.coords)
 	at := func(r, k int) int32 { return int32(c.values[int(c.rows.index[r])*nc+int(c.cols.index[k])]) }
 	switch {

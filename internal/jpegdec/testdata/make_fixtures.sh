@@ -25,3 +25,10 @@ jpegtran -restart 1 -optimize -outfile transcoded_restart_422.jpg baseline_422.j
 for f in baseline_420 baseline_422 baseline_440 baseline_444 grey progressive_420 quant16_420 optimized_420; do
 	djpeg -ppm -outfile "$f.libjpeg.ppm" "$f.jpg"
 done
+# Tiny images: libjpeg replicates chroma that is at most two samples wide.
+for src in tiny4x21 tiny5x3; do
+	for s in 2x2 2x1 1x2; do
+		cjpeg -quality 90 -sample "$s" -outfile "${src}_$s.jpg" "$src.ppm"
+		djpeg -ppm -outfile "${src}_$s.libjpeg.ppm" "${src}_$s.jpg"
+	done
+done
