@@ -13,13 +13,12 @@ type inner struct {
 }
 
 type sample struct {
-	Bucket  string        `env:"BUCKET" required:"true"`
-	Debug   bool          `env:"DEBUG"`
-	Window  time.Duration `env:"WINDOW" default:"30s"`
-	Emails  []string      `env:"EMAILS"`
-	Ratio   float64       `env:"RATIO"`
-	Nested  inner
-	ignored string
+	Bucket string        `env:"BUCKET" required:"true"`
+	Debug  bool          `env:"DEBUG"`
+	Window time.Duration `env:"WINDOW" default:"30s"`
+	Emails []string      `env:"EMAILS"`
+	Ratio  float64       `env:"RATIO"`
+	Nested inner
 }
 
 func TestLoad(t *testing.T) {
@@ -58,7 +57,7 @@ func TestLoad(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d := cmp.Diff(tc.want, got, cmp.AllowUnexported(sample{})); d != "" {
+			if d := cmp.Diff(tc.want, got); d != "" {
 				t.Errorf("Load mismatch (-want +got):\n%s", d)
 			}
 		})
