@@ -65,6 +65,9 @@ func planConv(g *rawGraph, op rawOp) (kernel, []int, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := g.reservePacked(cout, kh*kw*cin); err != nil {
+		return nil, nil, err
+	}
 	oh, padT, err := window(pad, h, kh, sh)
 	if err != nil {
 		return nil, nil, err

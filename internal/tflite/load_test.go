@@ -2,6 +2,7 @@ package tflite_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -119,5 +120,28 @@ func TestFixtureLoads(t *testing.T) {
 	h, w, c := m.InputShape()
 	if h != 128 || w != 128 || c != 3 || m.NumClasses() != 10 {
 		t.Fatalf("fixture shape %dx%dx%d classes %d, want 128x128x3 and 10", h, w, c, m.NumClasses())
+	}
+}
+
+// TestLoadRefusesWeightReuseBlowup: many operators sharing one weight tensor
+// must not make Load allocate a packed copy for each beyond a budget.
+func TestLoadRefusesWeightReuseBlowup(t *testing.T) {
+	g := modelgen.NewGraph(1, 1, 512, 1)
+	x := g.Conv(g.Input, 512, 1, 1, tflite.PaddingValid, tflite.ActNone, 1)
+	first := g.Ops[0]
+	for i := 0; i < 200; i++ {
+		g.Tensors = append(g.Tensors, modelgen.Tensor{Name: fmt.Sprintf("shared%d", i), Shape: []int{1, 1, 1, 512}})
+		y := len(g.Tensors) - 1
+		op := first
+		op.Inputs = []int{x, first.Inputs[1], first.Inputs[2]}
+		op.Outputs = []int{y}
+		g.Ops = append(g.Ops, op)
+		x = y
+	}
+	g.Softmax(x)
+	b := g.TFLite()
+	_, err := tflite.Load(b)
+	if err == nil || !strings.Contains(err.Error(), "packed floats") {
+		t.Fatalf("Load of %d bytes with 200 operators on one 512x512 weight: err %v, want packed-floats budget error", len(b), err)
 	}
 }

@@ -55,6 +55,9 @@ func planFC(g *rawGraph, op rawOp) (kernel, []int, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := g.reservePacked(n, k); err != nil {
+		return nil, nil, err
+	}
 	rows := in.size() / k
 	shape := []int{rows, n}
 	if keep {

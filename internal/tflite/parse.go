@@ -44,6 +44,20 @@ type rawGraph struct {
 	inputs  []int
 	outputs []int
 	r       *fbReader
+
+	packBudget int // floats of packed weights the planner may still allocate
+}
+
+// reservePacked charges the packed copy of an n×k weight matrix (columns
+// padded to 32) against the budget, so a file cannot make Load allocate far
+// more than its own size by pointing many operators at one weight tensor.
+func (g *rawGraph) reservePacked(n, k int) error {
+	need := (n + 31) / 32 * 32 * k
+	if need > g.packBudget {
+		return fmt.Errorf("weights would need %d more packed floats than the file size allows", need-g.packBudget)
+	}
+	g.packBudget -= need
+	return nil
 }
 
 func itoa(v int) string { return strconv.Itoa(v) }
@@ -91,7 +105,8 @@ func parseFile(b []byte) (*rawGraph, error) {
 	sg := r.tableAt(subgraphs, 0)
 	tv := r.fieldVector(sg, SubGraphTensors, 4)
 	ov := r.fieldVector(sg, SubGraphOperators, 4)
-	g := &rawGraph{r: r, inputs: r.fieldInts(sg, SubGraphInputs), outputs: r.fieldInts(sg, SubGraphOutputs)}
+	g := &rawGraph{r: r, inputs: r.fieldInts(sg, SubGraphInputs), outputs: r.fieldInts(sg, SubGraphOutputs),
+		packBudget: 8*len(b) + 1<<20}
 	if r.err != nil {
 		return nil, r.err
 	}

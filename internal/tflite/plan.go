@@ -91,7 +91,7 @@ func load(b []byte) (*Model, error) {
 // allocate or compute without bound.
 const (
 	maxActivation = 1 << 24
-	maxWorkspace  = 1 << 26
+	maxWorkspace  = 1 << 24 // 64 MiB per image; MobileNets at 224 need about 4 Mi floats
 	maxWork       = 1 << 34
 )
 
