@@ -1,0 +1,456 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"cloud.google.com/go/pubsub/v2"
+	"cloud.google.com/go/storage"
+	"github.com/cspipe/cspipe/infra/local/iam"
+	"github.com/cspipe/cspipe/infra/local/stack"
+	"github.com/cspipe/cspipe/internal/modelgen"
+	"github.com/cspipe/cspipe/internal/receipt"
+	"github.com/cspipe/cspipe/internal/records"
+)
+
+func init() {
+	register("demo", "run the whole pipeline on the embedded local stack, then the unauthorized workload (= make run)", runDemo)
+}
+
+// demo holds the state of one `cspipe demo` run.
+type demo struct {
+	out      io.Writer
+	start    time.Time
+	s        *stack.Stack
+	primus   *storage.Client
+	secundus *storage.Client
+	missing  []string
+	binary   []byte // the workload binary, reused for the unauthorized variant
+}
+
+func (d *demo) progress(format string, a ...any) {
+	fmt.Fprintf(d.out, "[%5.1fs] %s\n", time.Since(d.start).Seconds(), fmt.Sprintf(format, a...))
+}
+
+func (d *demo) has(fn string) bool { return slices.Contains(d.s.Functions, fn) }
+
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	images := fs.String("images", "", "directory of photos to classify (default: ../shared/testdata/sample_images next to the repository)")
+	verbose := fs.Bool("v", false, "show the workload's and the stack's logs on stderr")
+	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this long")
+	if err := fs.Parse(args); err != nil {
+		return exitError{code: 2}
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	d := &demo{out: stdout, start: time.Now()}
+
+	wd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	root, err := stack.ModuleRoot(wd)
+	if err != nil {
+		return err
+	}
+	photos, err := findPhotos(root, *images)
+	if err != nil {
+		return err
+	}
+
+	d.progress("starting the local stack (no cloud account, no Docker)…")
+	opts := stack.Options{BatchWindow: 2 * time.Second}
+	if *verbose {
+		opts.WorkloadLogs = stderr
+		opts.Logger = slogJSON(stderr)
+	}
+	d.s, err = stack.Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer d.s.Close()
+	d.progress("stack up: storage %s, pub/sub %s, registry %s, compute %s", d.s.GCS.URL(), d.s.PubSubServer.Addr, d.s.Registry.Host(), d.s.Compute.URL())
+	for _, m := range d.s.Missing {
+		d.progress("MISSING in this build: Cloud Function %s — the demo does its step directly and will exit non-zero", m)
+		d.missing = append(d.missing, "function "+m)
+	}
+	if d.primus, err = d.s.StorageClient(ctx, iam.User(stack.PrimusAdmin)); err != nil {
+		return err
+	}
+	defer d.primus.Close()
+	if d.secundus, err = d.s.StorageClient(ctx, iam.User(stack.SecundusAdmin)); err != nil {
+		return err
+	}
+	defer d.secundus.Close()
+
+	ok1, err := d.authorizedRun(ctx, root, photos)
+	if err != nil {
+		return err
+	}
+	ok2, err := d.unauthorizedRun(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout)
+	d.progress("done in %.1fs", time.Since(d.start).Seconds())
+	switch {
+	case len(d.missing) > 0:
+		return exitError{code: 1, msg: "demo incomplete; missing in this build: " + strings.Join(d.missing, ", ")}
+	case !ok1 || !ok2:
+		return exitError{code: 1, msg: "an outcome was not as expected (see above)"}
+	}
+	fmt.Fprintln(stdout, "both outcomes as expected: the pinned image classified the photos; the unpinned image was refused by STS.")
+	return nil
+}
+
+// findPhotos lists the demo's photos: --images, or ../shared/testdata/sample_images.
+func findPhotos(root, dir string) ([]string, error) {
+	if dir == "" {
+		dir = filepath.Join(root, "..", "shared", "testdata", "sample_images")
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("reading the sample photos (use --images DIR): %w", err)
+	}
+	var out []string
+	for _, e := range ents {
+		if e.Type().IsRegular() {
+			out = append(out, filepath.Join(dir, e.Name()))
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no photos in %s", dir)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// buildAndPush builds the workload image (extra labels change its digest) and pushes it.
+func (d *demo) buildAndPush(ctx context.Context, root, repo string, labels map[string]string) (string, error) {
+	bin := filepath.Join(os.TempDir(), fmt.Sprintf("cspipe-demo-workload-%d", os.Getpid()))
+	defer os.Remove(bin)
+	if err := stack.BuildWorkloadBinary(ctx, root, bin); err != nil {
+		return "", err
+	}
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		return "", err
+	}
+	d.binary = b
+	img, err := stack.WorkloadImage(b, labels)
+	if err != nil {
+		return "", err
+	}
+	return stack.Push(ctx, img, repo, "latest")
+}
+
+func (d *demo) upload(ctx context.Context, c *storage.Client, bucket, name string, data []byte) error {
+	w := c.Bucket(bucket).Object(name).NewWriter(ctx)
+	if _, err := w.Write(data); err != nil {
+		w.Close()
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("uploading gs://%s/%s: %w", bucket, name, err)
+	}
+	return nil
+}
+
+func readObject(ctx context.Context, c *storage.Client, bucket, name string) ([]byte, error) {
+	r, err := c.Bucket(bucket).Object(name).NewReader(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
+}
+
+// waitObject polls until the object exists.
+func waitObject(ctx context.Context, c *storage.Client, bucket, name string) ([]byte, error) {
+	for {
+		b, err := readObject(ctx, c, bucket, name)
+		if err == nil {
+			return b, nil
+		}
+		if !errors.Is(err, storage.ErrObjectNotExist) {
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for gs://%s/%s: %w", bucket, name, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// authorizedRun is the codelab's happy path. It reports whether the outcome was as expected.
+func (d *demo) authorizedRun(ctx context.Context, root string, photos []string) (bool, error) {
+	d.progress("building the workload image (static Go binary, reproducible OCI image, launch-policy labels)…")
+	ref, err := d.buildAndPush(ctx, root, d.s.PrimusRepository(), nil)
+	if err != nil {
+		return false, err
+	}
+	digest := ref[strings.Index(ref, "@")+1:]
+	d.progress("pushed %s:latest → %s", d.s.PrimusRepository(), digest)
+	if d.has("PinWorkloadImage") {
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := d.s.WaitPinned(wctx, digest)
+		cancel()
+		if err != nil {
+			return false, err
+		}
+		d.progress("PinWorkloadImage pinned %s in the provider's attribute condition (gcr topic → function → IAM PATCH)", digest)
+	} else if _, err := d.s.PinDirect(ref, false); err != nil {
+		return false, err
+	} else {
+		d.progress("pinned %s directly (PinWorkloadImage is missing)", digest)
+	}
+
+	const mcfg = "MobileNet v1, width 0.25, 224×224, 1001 classes"
+	d.progress("uploading a generated %s — its weights are SYNTHETIC (random), so its labels mean nothing", mcfg)
+	arc, err := stack.SyntheticModel(modelgen.Config{Arch: "v1", Width: 0.25, Size: 224, Classes: 1001, Seed: 7})
+	if err != nil {
+		return false, err
+	}
+	if err := d.upload(ctx, d.primus, stack.ModelBucket, stack.ModelObject, arc); err != nil {
+		return false, err
+	}
+	mb, err := waitObject(ctx, d.primus, stack.ModelBucket, stack.ModelObject+records.ManifestSuffix)
+	if err != nil {
+		return false, err
+	}
+	var man records.Manifest
+	if err := json.Unmarshal(mb, &man); err != nil {
+		return false, err
+	}
+	d.progress("RegisterModel: gs://%s/%s %s (sha256 %s…)", stack.ModelBucket, stack.ModelObject, man.Status, short(man.SHA256))
+	if man.Status != records.ManifestAccepted {
+		return false, fmt.Errorf("the model was rejected: %s", man.Reason)
+	}
+
+	d.progress("Secundus uploads %d photos to gs://%s/photos/", len(photos), stack.InputBucket)
+	for _, p := range photos {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return false, err
+		}
+		if err := d.upload(ctx, d.secundus, stack.InputBucket, "photos/"+filepath.Base(p), b); err != nil {
+			return false, err
+		}
+	}
+	runID := ""
+	if !d.has("ScheduleRun") {
+		runID = fmt.Sprintf("demo-%d", time.Now().Unix())
+		if _, err := d.s.StartLaunch(ctx, d.s.NewLaunchArgument(runID, ref, map[string]string{"CSPIPE_INPUT_PREFIX": "photos/"})); err != nil {
+			return false, err
+		}
+		d.progress("started the launch workflow directly (ScheduleRun is missing), run %s", runID)
+	} else {
+		d.progress("ScheduleRun batches the uploads; the launch workflow creates a Confidential Space VM…")
+	}
+	res, err := d.collect(ctx, runID)
+	if err != nil {
+		return false, err
+	}
+	d.printResults(res)
+	ok := res.summary.Status == records.StatusOK && res.summary.Succeeded == len(photos)
+	if !ok {
+		fmt.Fprintf(d.out, "UNEXPECTED: the run did not classify every photo (status %s: %s)\n", res.summary.Status, res.summary.Error)
+	}
+	vok := d.checkReceipt(ctx, res.summary.RunID)
+	return ok && vok, nil
+}
+
+// unauthorizedRun pushes the workload to Secundus's own repository and launches it against
+// Primus's model: STS must refuse it.
+func (d *demo) unauthorizedRun(ctx context.Context) (bool, error) {
+	fmt.Fprintln(d.out)
+	d.progress("the unauthorized workload: Secundus pushes its own build of the workload to its own repository…")
+	// The same program with one more label: another digest, as any rebuild or change would give.
+	img, err := stack.WorkloadImage(d.binary, map[string]string{"org.cspipe.variant": "secundus"})
+	if err != nil {
+		return false, err
+	}
+	ref, err := stack.Push(ctx, img, d.s.SecundusRepository(), "latest")
+	if err != nil {
+		return false, err
+	}
+	digest := ref[strings.Index(ref, "@")+1:]
+	if strings.Contains(d.s.Condition(), digest) {
+		return false, errors.New("the unauthorized image has the pinned digest; the demo cannot show the gate")
+	}
+	d.progress("pushed %s → %s (not the pinned digest)", d.s.SecundusRepository(), digest)
+	runID := fmt.Sprintf("unauthorized-%d", time.Now().Unix())
+	if _, err := d.s.StartLaunch(ctx, d.s.NewLaunchArgument(runID, ref, map[string]string{"CSPIPE_INPUT_PREFIX": "photos/"})); err != nil {
+		return false, err
+	}
+	d.progress("Secundus launches it against Primus's model (run %s)…", runID)
+	res, err := d.collect(ctx, runID)
+	if err != nil {
+		return false, err
+	}
+	fmt.Fprintf(d.out, "\nrun %s: status %s\nerror: %s\n", runID, res.summary.Status, res.summary.Error)
+	ok := res.summary.Status == records.StatusFailed && strings.Contains(res.summary.Error, "rejected by the attribute condition")
+	if !ok {
+		fmt.Fprintln(d.out, "UNEXPECTED: the unauthorized workload was not refused by the attribute condition")
+	} else {
+		fmt.Fprintln(d.out, "STS refused the token: Primus's gate held, and the model was never released.")
+	}
+	return ok, nil
+}
+
+func slogJSON(w io.Writer) *slog.Logger { return slog.New(slog.NewJSONHandler(w, nil)) }
+
+func short(s string) string {
+	if len(s) > 12 {
+		return s[:12]
+	}
+	return s
+}
+
+// runResults is what a run produced.
+type runResults struct {
+	records []records.Record
+	summary records.Summary
+	via     string
+}
+
+// collect waits for a run's results: from the results topic when PublishResults is wired (the
+// first summary seen names the run when runID is empty), else from the results bucket.
+func (d *demo) collect(ctx context.Context, runID string) (*runResults, error) {
+	if d.has("PublishResults") {
+		return d.collectFromTopic(ctx, runID)
+	}
+	if runID == "" {
+		return nil, errors.New("cannot tell which run to wait for without PublishResults")
+	}
+	prefix := records.Prefix(runID, 0, 1)
+	sb, err := waitObject(ctx, d.secundus, stack.ResultsBucket, prefix+records.SummaryFile)
+	if err != nil {
+		return nil, err
+	}
+	res := &runResults{via: "gs://" + stack.ResultsBucket + "/" + prefix + " (PublishResults is missing)"}
+	if err := json.Unmarshal(sb, &res.summary); err != nil {
+		return nil, err
+	}
+	rb, err := readObject(ctx, d.secundus, stack.ResultsBucket, prefix+records.ResultsFile)
+	if err == nil {
+		for _, line := range strings.Split(strings.TrimSpace(string(rb)), "\n") {
+			var r records.Record
+			if json.Unmarshal([]byte(line), &r) == nil {
+				res.records = append(res.records, r)
+			}
+		}
+	}
+	return res, nil
+}
+
+func (d *demo) collectFromTopic(ctx context.Context, runID string) (*runResults, error) {
+	res := &runResults{via: "projects/" + stack.Secundus.ID + "/topics/" + stack.ResultsTopic}
+	sub := d.s.PubSub.Subscriber("projects/" + stack.Secundus.ID + "/subscriptions/" + stack.ResultsSub)
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var recs []records.Record
+	found := false
+	err := sub.Receive(rctx, func(_ context.Context, m *pubsub.Message) {
+		m.Ack()
+		run := m.Attributes[records.AttrRunID]
+		if runID != "" && run != runID {
+			return
+		}
+		if m.Attributes[records.AttrKind] == "summary" {
+			var s records.Summary
+			if json.Unmarshal(m.Data, &s) == nil {
+				res.summary = s
+				runID = run
+				found = true
+				cancel()
+			}
+			return
+		}
+		var r records.Record
+		if json.Unmarshal(m.Data, &r) == nil {
+			recs = append(recs, r)
+		}
+	})
+	if !found {
+		if err == nil {
+			err = ctx.Err()
+		}
+		return nil, fmt.Errorf("waiting for results on the topic: %w", err)
+	}
+	for _, r := range recs {
+		if r.RunID == runID {
+			res.records = append(res.records, r)
+		}
+	}
+	return res, nil
+}
+
+func (d *demo) printResults(res *runResults) {
+	fmt.Fprintf(d.out, "\nresults of run %s (from %s):\n", res.summary.RunID, res.via)
+	tw := tabwriter.NewWriter(d.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "IMAGE\tTOP LABEL\tSCORE\tMS")
+	sort.Slice(res.records, func(i, j int) bool { return res.records[i].Image < res.records[j].Image })
+	for _, r := range res.records {
+		label, score, ms := r.Label, "", ""
+		if r.Status != records.StatusOK {
+			label = "error: " + r.ErrorCode
+		}
+		if len(r.TopK) > 0 {
+			score = fmt.Sprintf("%.4f", r.TopK[0].Score)
+		}
+		if r.Timings != nil {
+			ms = fmt.Sprintf("%.1f", r.Timings.TotalMS)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Image, label, score, ms)
+	}
+	tw.Flush()
+	s := res.summary
+	fmt.Fprintf(d.out, "summary: status %s, %d images, %d ok, %d failed, %.0f ms; model sha256 %s…, image %s\n",
+		s.Status, s.Images, s.Succeeded, s.Failed, s.DurationMS, short(s.ModelSHA256), s.ImageDigest)
+	fmt.Fprintln(d.out, "(the model's weights are synthetic: the labels show the pipeline works, not what the photos show)")
+}
+
+// checkReceipt verifies the run's attested receipt against the local verifier's keys.
+func (d *demo) checkReceipt(ctx context.Context, runID string) bool {
+	prefix := records.Prefix(runID, 0, 1)
+	var files [3][]byte
+	for i, n := range []string{records.ResultsFile, records.SummaryFile, records.ReceiptFile} {
+		b, err := readObject(ctx, d.secundus, stack.ResultsBucket, prefix+n)
+		if err != nil {
+			fmt.Fprintf(d.out, "receipt check FAILED: reading %s: %v\n", n, err)
+			return false
+		}
+		files[i] = b
+	}
+	keys, err := receipt.FetchKeys(ctx, http.DefaultClient, d.s.Issuer.URL())
+	if err != nil {
+		fmt.Fprintf(d.out, "receipt check FAILED: fetching the verifier's keys: %v\n", err)
+		return false
+	}
+	run, err := receipt.VerifyRun(files[0], files[1], files[2], keys, receipt.Options{Issuer: d.s.Issuer.URL()})
+	if err != nil {
+		fmt.Fprintf(d.out, "receipt check FAILED: %v\n", err)
+		return false
+	}
+	c := run.Claims
+	fmt.Fprintf(d.out, "receipt check OK: results.jsonl and summary.json are bound (eat_nonce) to a token signed by %s for image %s, support attributes %v, dbgstat %s\n",
+		c.Issuer, c.ImageDigest, c.SupportAttributes, c.DbgStat)
+	return true
+}
