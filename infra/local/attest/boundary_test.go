@@ -2,18 +2,16 @@ package attest
 
 import (
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
 
-// TestNotLinkedIntoProduction fails if a deployable or production package (functions/,
+// TestNotLinkedIntoProduction (go test puts GOROOT/bin first on PATH) fails if a deployable or production package (functions/,
 // workload/, internal/) comes to depend on the local stack, whose issuer signs tokens with a
 // throwaway key and whose IAM admits whatever the test set up.
 func TestNotLinkedIntoProduction(t *testing.T) {
 	const mod = "github.com/cspipe/cspipe/"
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "list", "-e",
+	cmd := exec.Command("go", "list", "-e",
 		"-f", `{{.ImportPath}} {{join .Deps " "}}`, mod+"functions/...", mod+"workload/...", mod+"internal/...")
 	out, err := cmd.Output()
 	if err != nil {
