@@ -6,9 +6,10 @@ import (
 	"testing"
 )
 
-// TestNotLinkedIntoProduction (go test puts GOROOT/bin first on PATH) fails if a deployable or production package (functions/,
+// TestNotLinkedIntoProduction fails if a deployable or production package (functions/,
 // workload/, internal/) comes to depend on the local stack, whose issuer signs tokens with a
-// throwaway key and whose IAM admits whatever the test set up.
+// throwaway key and whose IAM admits whatever the test set up. (go test puts GOROOT/bin first
+// on PATH, so "go" is the toolchain running the test.)
 func TestNotLinkedIntoProduction(t *testing.T) {
 	const mod = "github.com/cspipe/cspipe/"
 	cmd := exec.Command("go", "list", "-e",
