@@ -142,6 +142,8 @@ func TestExternalAccountExchange(t *testing.T) {
 	other := workload()
 	other.ImageDigest = "sha256:" + strings.Repeat("f", 64)
 	other.ImageReference = repo + "@" + other.ImageDigest
+	wrongSA := workload()
+	wrongSA.ServiceAccounts = []string{"someone-else@secundus.iam.gserviceaccount.com"}
 	f.skew = -2 * time.Hour
 	expired := f.mint(t, workload(), attest.DefaultAudience)
 	f.skew = 0
@@ -158,6 +160,8 @@ func TestExternalAccountExchange(t *testing.T) {
 			[]string{"status code 400", `"error":"unauthorized_client"`, msgRejectedByCondition}, "image_digest"},
 		{"debug image", f.mint(t, debug, attest.DefaultAudience), primusSA,
 			[]string{"status code 400", msgRejectedByCondition}, "dbgstat"},
+		{"wrong service account", f.mint(t, wrongSA, attest.DefaultAudience), primusSA,
+			[]string{"status code 400", msgRejectedByCondition}, "google_service_accounts"},
 		{"wrong audience", f.mint(t, workload(), "https://example.com"), primusSA,
 			[]string{"status code 400", "invalid_grant", "does not match the expected audience"}, ""},
 		{"expired", expired, primusSA, []string{"status code 400", "invalid_grant", "expired"}, ""},
