@@ -19,8 +19,8 @@ func samplePhotos(t testing.TB) []string {
 }
 
 // BenchmarkDecodeResize times decode+resize to 224×224 of each sample photo with image/jpeg,
-// our exact decoder and the fast (DC) path. Run with -benchmem; peak heap is reported as
-// peak-MB (HeapInuse high-water mark sampled after each run is not exact; see TestPeakHeap).
+// our exact decoder and the fast (DC) path. Run with -benchmem: B/op is everything one decode
+// allocates, an upper bound of its peak heap (TestLargestPhotoMemoryAndFastMode bounds it).
 func BenchmarkDecodeResize(b *testing.B) {
 	for _, f := range samplePhotos(b) {
 		data, err := os.ReadFile(f)
