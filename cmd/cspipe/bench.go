@@ -42,7 +42,7 @@ type modelBench struct {
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	modelPath := fs.String("model", "", "the .tflite model to benchmark (or, with --decode, to compare top-1 across decode paths)")
+	modelPath := fs.String("model", "", "the .tflite model or model archive to benchmark (or, with --decode, to compare top-1 across decode paths)")
 	batch := fs.Int("batch", 1, "images per model run")
 	threads := fs.Int("threads", 0, "goroutines per model run (0: GOMAXPROCS)")
 	duration := fs.Duration("duration", 5*time.Second, "how long to run the model")
@@ -60,11 +60,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	var m *tflite.Model
 	if *modelPath != "" {
-		b, err := os.ReadFile(*modelPath)
+		files, err := loadModel(*modelPath)
 		if err != nil {
-			return fmt.Errorf("reading model: %w", err)
+			return err
 		}
-		if m, err = tflite.Load(b); err != nil {
+		if m, err = tflite.Load(files.tflite); err != nil {
 			return err
 		}
 	}

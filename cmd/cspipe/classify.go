@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 
+	"github.com/cspipe/cspipe/internal/archive"
 	"github.com/cspipe/cspipe/internal/classify"
 	"github.com/cspipe/cspipe/internal/records"
 	"github.com/cspipe/cspipe/internal/tflite"
@@ -39,7 +40,7 @@ type classifyLine struct {
 func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("classify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	modelPath := fs.String("model", "", "path of the .tflite model (required)")
+	modelPath := fs.String("model", "", "path of the .tflite model or a model archive (.tar.gz with model.tflite, labels.txt, cspipe.json) (required)")
 	labelsPath := fs.String("labels", "", "labels file, one per line")
 	var o classify.Options
 	fs.IntVar(&o.TopK, "top-k", 5, "classes listed per image")
@@ -64,21 +65,29 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fs.Usage()
 		return exitError{code: 2, msg: "--model is required"}
 	}
-	model, err := os.ReadFile(*modelPath)
+	model, err := loadModel(*modelPath)
 	if err != nil {
-		return fmt.Errorf("reading model: %w", err)
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if model.meta.InputRange != "" && !set["input-range"] {
+		o.InputRange = model.meta.InputRange
+	}
+	if !set["label-offset"] {
+		o.LabelOffset = model.meta.LabelOffset
 	}
 	if *tensorPath != "" {
 		if *outPath == "" || fs.NArg() > 0 {
 			return exitError{code: 2, msg: "--tensor needs --out and no images"}
 		}
-		return runTensor(model, *tensorPath, *outPath)
+		return runTensor(model.tflite, *tensorPath, *outPath)
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
 		return exitError{code: 2, msg: "no images given"}
 	}
-	var labels []string
+	labels := model.labels
 	if *labelsPath != "" {
 		f, err := os.Open(*labelsPath)
 		if err != nil {
@@ -90,7 +99,7 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 	}
-	c, err := classify.New(model, labels, o)
+	c, err := classify.New(model.tflite, labels, o)
 	if err != nil {
 		return err
 	}
@@ -127,6 +136,30 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return exitError{code: exitSomeImagesFailed, msg: fmt.Sprintf("%d of %d images failed", failed, len(images))}
 	}
 	return nil
+}
+
+// modelFiles is what --model names: a bare .tflite, or the parts of a model archive.
+type modelFiles struct {
+	tflite []byte
+	labels []string
+	meta   records.ModelMetadata
+}
+
+// loadModel reads a .tflite file or, when the file is gzip-compressed, a model archive
+// (validated by internal/archive with its default limits).
+func loadModel(path string) (modelFiles, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return modelFiles{}, fmt.Errorf("reading model: %w", err)
+	}
+	if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		return modelFiles{tflite: b}, nil
+	}
+	m, err := archive.Extract(b, archive.DefaultLimits())
+	if err != nil {
+		return modelFiles{}, fmt.Errorf("reading model archive: %w", err)
+	}
+	return modelFiles{tflite: m.TFLite, labels: m.Labels, meta: m.Metadata}, nil
 }
 
 // runTensor runs a raw NHWC float32 tensor (a whole number of images) through the model and

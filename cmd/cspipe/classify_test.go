@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/cspipe/cspipe/internal/archive"
 	"github.com/cspipe/cspipe/internal/modelgen"
 	"github.com/cspipe/cspipe/internal/records"
 	"github.com/cspipe/cspipe/internal/tflite"
@@ -136,5 +137,51 @@ func TestClassifyTensor(t *testing.T) {
 	os.WriteFile(inPath, []byte{1, 2, 3}, 0o644)
 	if code := run(t.Context(), []string{"classify", "--model", model, "--tensor", inPath, "--out", outPath}, &out, &errb); code != 1 {
 		t.Fatalf("short tensor: exit %d", code)
+	}
+}
+
+func TestClassifyModelArchive(t *testing.T) {
+	dir := t.TempDir()
+	model := writeModel(t, dir, 4)
+	tfl, err := os.ReadFile(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels := "background\nw\nx\ny\nz\n"
+	arch := filepath.Join(dir, "model.tar.gz")
+	os.WriteFile(arch, archive.Build([]archive.File{
+		{Name: records.ModelFile, Data: tfl},
+		{Name: records.LabelsFile, Data: []byte(labels)},
+		{Name: records.MetadataFile, Data: []byte(`{"input_range":"-1,1","label_offset":1}`)},
+	}), 0o644)
+	labelsPath := filepath.Join(dir, "labels.txt")
+	os.WriteFile(labelsPath, []byte(labels), 0o644)
+	img := filepath.Join(dir, "a.jpg")
+	writeJPEG(t, img)
+
+	classifyOne := func(args ...string) classifyLine {
+		t.Helper()
+		var out, errb bytes.Buffer
+		if code := run(t.Context(), append(append([]string{"classify"}, args...), img), &out, &errb); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errb.String())
+		}
+		var l classifyLine
+		if err := json.Unmarshal(out.Bytes(), &l); err != nil {
+			t.Fatal(err)
+		}
+		l.DecodeMS, l.InferMS = 0, 0
+		return l
+	}
+	fromArchive := classifyOne("--model", arch)
+	explicit := classifyOne("--model", model, "--labels", labelsPath, "--label-offset", "1", "--input-range", "-1,1")
+	if diff := cmp.Diff(explicit, fromArchive); diff != "" {
+		t.Fatalf("archive metadata not applied (-explicit +archive):\n%s", diff)
+	}
+	if fromArchive.Label == "" || fromArchive.Label == "background" {
+		t.Fatalf("label %q", fromArchive.Label)
+	}
+	otherRange := classifyOne("--model", arch, "--input-range", "0,1")
+	if cmp.Equal(otherRange.TopK, fromArchive.TopK) {
+		t.Fatal("--input-range did not override the archive's range (scores identical)")
 	}
 }
