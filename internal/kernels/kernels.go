@@ -5,7 +5,34 @@
 // AVX2+FMA assembly path is chosen at run time when the CPU supports it.
 package kernels
 
-import "math"
+import (
+	"math"
+	"os"
+)
+
+// The CSPIPE_KERNELS environment variable caps the instruction set the
+// kernels use: "generic" (portable Go only) or "avx2" (no AVX-512). It is
+// read once at start-up, for comparing paths in tests and benchmarks; the
+// default is the best the CPU supports.
+func init() {
+	switch os.Getenv("CSPIPE_KERNELS") {
+	case "generic":
+		hasAVX2FMA, hasAVX512 = false, false
+	case "avx2":
+		hasAVX512 = false
+	}
+}
+
+// Path names the kernels in use: "avx512", "avx2" or "generic".
+func Path() string {
+	switch {
+	case hasAVX512:
+		return "avx512"
+	case hasAVX2FMA:
+		return "avx2"
+	}
+	return "generic"
+}
 
 // NR is the column width of a packed B panel for the portable and AVX2
 // paths; the AVX-512 path packs panels of NR512 columns.

@@ -44,7 +44,7 @@ const (
 	linearGain = 1.0
 	// logitGain spreads the logits enough that softmax is not flat; after
 	// average pooling V1's features vary less, hence its larger gain.
-	logitGain   = 3.0
+	logitGain   = 2.0
 	logitGainV1 = 10.0
 )
 

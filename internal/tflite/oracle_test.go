@@ -107,7 +107,7 @@ func TestOracles(t *testing.T) {
 					if e > 1e-5 {
 						t.Errorf("%s image %d: max relative error %.3g > 1e-5", o.script, img, e)
 					}
-					t.Logf("%s image %d: max relative error %.3g", o.script, img, e)
+					t.Logf("%s %s image %d: max relative error %.3g", tc.name, o.script, img, e)
 					if ta, tb := top5(a), top5(b); fmt.Sprint(ta) != fmt.Sprint(tb) {
 						t.Errorf("%s image %d: top-5 %v, oracle %v", o.script, img, ta, tb)
 					}
