@@ -2,7 +2,6 @@ package imageprep
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"image"
 	"image/jpeg"
@@ -124,5 +123,3 @@ func hasEndMarker(f Format, data []byte) bool {
 	}
 	return true
 }
-
-var errFallback = errors.New("our decoder does not handle this file")

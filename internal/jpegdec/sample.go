@@ -3,7 +3,6 @@ package jpegdec
 import (
 	"fmt"
 	"image/color"
-	"io"
 	"math"
 	"slices"
 )
@@ -92,8 +91,6 @@ func decode(data []byte, rows, cols []int, rgb []uint8, dcOnly bool, mode Mode) 
 	d.assemble(rows, cols, rgb)
 	return nil
 }
-
-var errTruncated = io.ErrUnexpectedEOF
 
 // axis lists the coordinates of one component needed along one axis (ascending, unique) and
 // maps each coordinate to its index.
