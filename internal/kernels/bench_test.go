@@ -11,7 +11,7 @@ import (
 // MobileNet V1 1.0@128 pointwise layers (M pixels, K in, N out channels).
 func BenchmarkGemm(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 1))
-	for _, s := range []struct{ m, k, n int }{{4096, 32, 64}, {1024, 128, 128}, {256, 256, 256}, {64, 1024, 1024}} {
+	for _, s := range []struct{ m, k, n int }{{4096, 32, 64}, {1024, 128, 128}, {256, 256, 256}, {64, 512, 512}, {64, 1024, 1024}, {16, 1024, 1024}} {
 		b.Run(fmt.Sprintf("%dx%dx%d", s.m, s.k, s.n), func(b *testing.B) {
 			a := randSlice(rng, s.m*s.k)
 			p := PackB(randSlice(rng, s.n*s.k), s.n, s.k, randSlice(rng, s.n))
