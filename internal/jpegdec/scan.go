@@ -179,6 +179,9 @@ func (d *decoder) block(s *scanComp, idx, row, col, ss, se int, ah, al uint) err
 		return d.acSequential(s, coef)
 	}
 	if ah == 0 {
+		if coef == nil {
+			return d.firstSkip(s.ac, &c.nz[idx], ss, se)
+		}
 		return d.acFirst(s, idx, coef, ss, se, al)
 	}
 	if coef == nil {
@@ -258,6 +261,61 @@ func (d *decoder) skipAC(t *huffTable) error {
 		k++
 	}
 	br.acc, br.n = acc, n
+	return nil
+}
+
+// firstSkip is acFirst for a block that is not kept: it records which coefficients became
+// non-zero and drops their value bits, with the bit buffer held in locals.
+func (d *decoder) firstSkip(t *huffTable, nzp *uint64, ss, se int) error {
+	if d.eobrun > 0 {
+		d.eobrun--
+		return nil
+	}
+	br := &d.br
+	nz := *nzp
+	acc, n := br.acc, br.n
+	for k := ss; k <= se; k++ {
+		if n < 32 {
+			br.acc, br.n = acc, n
+			br.fill()
+			acc, n = br.acc, br.n
+		}
+		e := t.lut[(acc>>(n-lutBits))&(1<<lutBits-1)]
+		var rs uint8
+		if e != 0 {
+			n -= uint(e >> 8)
+			rs = uint8(e)
+		} else {
+			br.acc, br.n = acc, n
+			var err error
+			if rs, err = br.decodeLong(t); err != nil {
+				return err
+			}
+			acc, n = br.acc, br.n
+		}
+		r, sz := int(rs>>4), uint(rs&15)
+		if sz == 0 {
+			if r < 15 {
+				d.eobrun = 1<<r - 1
+				if r > 0 {
+					n -= uint(r)
+					d.eobrun += int(acc>>n) & (1<<r - 1)
+				}
+				break
+			}
+			k += 15
+			continue
+		}
+		k += r
+		if k > se {
+			br.acc, br.n = acc, n
+			return errCoefIndex
+		}
+		nz |= 1 << uint(k)
+		n -= sz
+	}
+	br.acc, br.n = acc, n
+	*nzp = nz
 	return nil
 }
 
