@@ -18,7 +18,7 @@ engine_vs_ort() {
   local threads
   printf '\n%-28s %10s %9s %11s | %10s %9s %11s | %6s\n' "MobileNetV1 1.0@128" "ours img/s" "ms/img" "cpu-ms/img" "ORT img/s" "ms/img" "cpu-ms/img" "ratio"
   for _ in $(seq "$rounds"); do
-    go test -run '^$' -bench 'MobileNetV1_128' -benchtime "${BENCH_ITERS:-40}x" ./internal/tflite >"$tmp/go.txt"
+    go test -run '^$' -bench 'MobileNetV1_128' -benchtime "${BENCH_ITERS:-100}x" ./internal/tflite >"$tmp/go.txt"
     threads=$(sed -nE 's/.*batch8_threads([0-9]+).*/\1/p' "$tmp/go.txt" | head -1)
     for cfg in "1 1" "8 $threads"; do
       set -- $cfg
