@@ -118,4 +118,4 @@ func (s *Stack) registerModelFunction(ctx context.Context) (function, error) {
 	return fn, nil
 }
 
-// The other three functions are wired in functions_pending.go until their packages land.
+// The other three functions are wired in functions_wired.go.

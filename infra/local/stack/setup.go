@@ -42,6 +42,8 @@ func (s *Stack) createProjects() error {
 		{ModelBucket, iam.User(PrimusAdmin), "roles/storage.objectAdmin"},
 		{AuditBucket, sa(PrimusFunctionsSA), "roles/storage.objectAdmin"},
 		{AuditBucket, iam.User(PrimusAdmin), "roles/storage.objectViewer"},
+		// Primus shares its pin pointer with Secundus's ScheduleRun (which image runs next).
+		{AuditBucket, sa(SecundusFunctionsSA), "roles/storage.objectViewer"},
 		{InputBucket, sa(SecundusFunctionsSA), "roles/storage.objectAdmin"},
 		{InputBucket, sa(WorkloadSA), "roles/storage.objectViewer"},
 		{InputBucket, iam.User(SecundusAdmin), "roles/storage.objectAdmin"},

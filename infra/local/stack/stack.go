@@ -92,7 +92,7 @@ type Stack struct {
 }
 
 // Start brings the whole stack up. On error everything started so far is stopped.
-func Start(ctx context.Context, opts Options) (s *Stack, err error) {
+func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
@@ -102,7 +102,7 @@ func Start(ctx context.Context, opts Options) (s *Stack, err error) {
 	if opts.BatchWindow <= 0 {
 		opts.BatchWindow = 3 * time.Second
 	}
-	s = &Stack{opts: opts, log: opts.Logger}
+	s := &Stack{opts: opts, log: opts.Logger}
 	defer func() {
 		if err != nil {
 			s.Close()

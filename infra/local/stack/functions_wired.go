@@ -1,0 +1,93 @@
+package stack
+
+import (
+	"context"
+	"time"
+
+	"github.com/cspipe/cspipe/functions/pinimage"
+	"github.com/cspipe/cspipe/functions/publishresults"
+	"github.com/cspipe/cspipe/functions/schedulerun"
+	"github.com/cspipe/cspipe/infra/local/eventarc"
+	"github.com/cspipe/cspipe/infra/local/iam"
+	"github.com/cspipe/cspipe/internal/batch/workflowexec"
+	"github.com/cspipe/cspipe/internal/pin"
+	"github.com/cspipe/cspipe/internal/publish/pubsubtopic"
+	iamv1 "google.golang.org/api/iam/v1"
+	"google.golang.org/api/option"
+)
+
+// PinPointer is where PinWorkloadImage keeps the latest pin; ScheduleRun reads it (Primus shares
+// it with Secundus's functions).
+var PinPointer = "gs://" + AuditBucket + "/pins/latest.json"
+
+func (s *Stack) pinFunction(ctx context.Context) (function, error) {
+	fn := function{name: pinimage.EntryPoint, trigger: eventarc.Trigger{
+		Name: "pin-workload-image", Project: Primus.ID, Topic: "projects/" + Primus.ID + "/topics/" + GCRTopic}}
+	svc, err := iamv1.NewService(ctx, option.WithEndpoint(s.IAM.URL()),
+		option.WithTokenSource(s.TokenSource(iam.ServiceAccount(PrimusFunctionsSA))))
+	if err != nil {
+		return fn, err
+	}
+	store, err := s.storeFor(ctx, PrimusFunctionsSA)
+	if err != nil {
+		return fn, err
+	}
+	f, err := pinimage.New(pinimage.Config{
+		Provider: ProviderName(), ImageRepository: s.PrimusRepository(), ServiceAccounts: []string{WorkloadSA},
+		SupportAttribute: "STABLE", AuditBucket: AuditBucket, IAMEndpoint: s.IAM.URL(), MaxEventAge: 24 * time.Hour,
+	}, pinimage.Deps{Provider: pin.NewIAMProvider(svc, ProviderName()), Store: store,
+		Log: s.log.With("function", pinimage.EntryPoint)})
+	if err != nil {
+		return fn, err
+	}
+	fn.handle = f.Handle
+	return fn, nil
+}
+
+func (s *Stack) scheduleRunFunction(ctx context.Context) (function, error) {
+	fn := function{name: schedulerun.EntryPoint, trigger: storageTrigger("schedule-run", InputBucket)}
+	store, err := s.storeFor(ctx, SecundusFunctionsSA)
+	if err != nil {
+		return fn, err
+	}
+	ec, err := workflowexec.Dial(ctx, s.executionsAddr)
+	if err != nil {
+		return fn, err
+	}
+	s.defer_(func() { ec.Close() })
+	const grace = 2 * time.Second // the scheduler's minimum
+	f, err := schedulerun.New(schedulerun.Config{
+		InputBucket: InputBucket, BatchWindow: s.opts.BatchWindow, BatchGrace: grace, StartLease: 2 * time.Minute,
+		Workflow: WorkflowParent(), Project: Secundus.ID, Zone: Zone, MachineType: "n2d-standard-2",
+		WorkloadServiceAccount: WorkloadSA, ResultsBucket: ResultsBucket,
+		Model: "gs://" + ModelBucket + "/" + ModelObject, WIPProvider: ProviderName(), PrimusServiceAccount: PrimusSA,
+		ShardCount: 1, RunTimeout: 10 * time.Minute, PinPointer: PinPointer,
+		ExecutionsEndpoint: s.executionsAddr, ComputeEndpoint: s.Compute.URL() + "/compute/v1",
+		StorageEndpoint: s.GCS.JSONEndpoint(), STSEndpoint: s.IAM.URL(), IAMCredentialsEndpoint: s.IAM.URL(),
+		MaxEventAge: 24 * time.Hour,
+	}, schedulerun.Deps{Store: store, Executions: workflowexec.New(ec), Log: s.log.With("function", schedulerun.EntryPoint)})
+	if err != nil {
+		return fn, err
+	}
+	fn.handle = f.Handle
+	return fn, nil
+}
+
+func (s *Stack) publishResultsFunction(ctx context.Context) (function, error) {
+	fn := function{name: publishresults.EntryPoint, trigger: storageTrigger("publish-results", ResultsBucket)}
+	store, err := s.storeFor(ctx, SecundusFunctionsSA)
+	if err != nil {
+		return fn, err
+	}
+	p := s.PubSub.Publisher("projects/" + Secundus.ID + "/topics/" + ResultsTopic)
+	s.defer_(p.Stop)
+	f, err := publishresults.New(publishresults.Config{
+		ResultsBucket: ResultsBucket, Project: Secundus.ID, ResultsTopic: ResultsTopic,
+		PublishChunk: 100, PublishLease: 2 * time.Minute, MaxEventAge: 24 * time.Hour,
+	}, publishresults.Deps{Store: store, Topic: pubsubtopic.New(p), Log: s.log.With("function", publishresults.EntryPoint)})
+	if err != nil {
+		return fn, err
+	}
+	fn.handle = f.Handle
+	return fn, nil
+}
