@@ -31,3 +31,14 @@ engine_vs_ort() {
   done
 }
 engine_vs_ort
+
+# Decode + resize of the codelab's sample photos (224x224 target): Go's image/jpeg next to our
+# exact decoder (libjpeg-turbo-identical pixels) and the fast DC-domain mode, with CPU time,
+# allocation and the tensor difference between paths.
+photos=../shared/testdata/sample_images
+if [ -d "$photos" ]; then
+  printf '\nDecode + resize of the sample photos\n'
+  go run ./cmd/cspipe bench --decode --repeat 3 "$photos"/*.jpeg
+else
+  echo "bench: $photos not found; decode benchmark skipped" >&2
+fi
