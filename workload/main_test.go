@@ -425,6 +425,9 @@ func TestWorkloadHappyPathRealEngine(t *testing.T) {
 	got := map[string]string{}
 	for _, rec := range r.records(t) {
 		got[rec.Image] = rec.Status + "/" + rec.ErrorCode
+		if tm := rec.Timings; tm != nil && rec.Status == records.StatusOK {
+			t.Logf("%s: read %.2f ms, decode %.2f ms, infer %.2f ms, total %.2f ms", rec.Image, tm.ReadMS, tm.DecodeMS, tm.InferMS, tm.TotalMS)
+		}
 		if rec.Status == records.StatusOK && (rec.PredictedClass == nil || len(rec.TopK) != 3 || !strings.HasPrefix(rec.Label, "class-")) {
 			t.Errorf("record %+v", rec)
 		}

@@ -73,18 +73,35 @@ func classifyAll(ctx context.Context, cfg *Config, d *Deps, clf Classifier, out 
 		})
 	}()
 
-	var wg sync.WaitGroup
+	// Two stages so that I/O overlaps inference: fetchers (2× workers) read images into
+	// buffers, workers (one per core) classify them. At most fetchers+workers buffers are held.
 	bufs := sync.Pool{New: func() any { return new(bytes.Buffer) }}
+	release := func(buf *bytes.Buffer) {
+		if buf != nil && buf.Cap() <= 4<<20 { // keep small buffers; let huge ones go
+			buf.Reset()
+			bufs.Put(buf)
+		}
+	}
+	ready := make(chan fetched)
+	var fetchers sync.WaitGroup
+	for range 2 * workers {
+		fetchers.Go(func() {
+			for j := range jobs {
+				ready <- fetchOne(ctx, cfg, d, j, bufs.Get().(*bytes.Buffer))
+			}
+		})
+	}
+	go func() { fetchers.Wait(); close(ready) }()
+	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
-			for j := range jobs {
-				buf := bufs.Get().(*bytes.Buffer)
-				rec := classifyOne(ctx, cfg, d, clf, j, buf)
-				if buf.Cap() <= 4<<20 { // keep small buffers; let huge ones go
-					buf.Reset()
-					bufs.Put(buf)
+			for f := range ready {
+				rec := f.rec
+				if f.ok {
+					rec = classifyFetched(ctx, d, clf, f)
 				}
-				done <- result{j.seq, rec}
+				release(f.buf)
+				done <- result{f.seq, rec}
 			}
 		})
 	}
@@ -169,30 +186,38 @@ func listShard(ctx context.Context, cfg *Config, store blob.Store, fn func(job) 
 	})
 }
 
-// classifyOne produces the record for one job. It never fails: every problem is the record's
-// error.
-func classifyOne(ctx context.Context, cfg *Config, d *Deps, clf Classifier, j job, buf *bytes.Buffer) records.Record {
-	start := time.Now()
-	rec := records.Record{RunID: cfg.RunID, Shard: cfg.ShardIndex, Image: j.img.Name, Generation: j.img.Generation}
-	fail := func(code string, err error) records.Record {
-		rec.Status, rec.ErrorCode, rec.Error = records.StatusError, code, err.Error()
-		rec.Timings = &records.Timings{TotalMS: ms(time.Since(start))}
-		d.Log.Warn("image failed", "run_id", cfg.RunID, "object", rec.Image, "code", code, "error", err.Error())
-		return rec
+// fetched is an image read into memory (ok), or the error record that ended its job early.
+type fetched struct {
+	seq    int
+	rec    records.Record
+	buf    *bytes.Buffer
+	ok     bool
+	start  time.Time
+	readMS float64 // time to resolve and read the object
+}
+
+// fetchOne resolves a job to its object and reads it into buf. It never fails: a problem is
+// the returned record's error.
+func fetchOne(ctx context.Context, cfg *Config, d *Deps, j job, buf *bytes.Buffer) fetched {
+	f := fetched{seq: j.seq, buf: buf, start: time.Now()}
+	f.rec = records.Record{RunID: cfg.RunID, Shard: cfg.ShardIndex, Image: j.img.Name, Generation: j.img.Generation}
+	fail := func(code string, err error) fetched {
+		f.rec = failRecord(d, cfg.RunID, f.rec, f.start, code, err)
+		return f
 	}
 	bucket := cfg.InputBucket
 	if j.item != "" {
-		rec.Image = j.item
+		f.rec.Image = j.item
 		it, err := readItem(ctx, d.Store, cfg.InputBucket, j.item)
 		if err != nil {
 			return fail(records.ErrRead, err)
 		}
-		bucket, rec.Image, rec.Generation = it.Bucket, it.Name, it.Generation
+		bucket, f.rec.Image, f.rec.Generation = it.Bucket, it.Name, it.Generation
 		if bucket != cfg.InputBucket {
-			rec.Image = "gs://" + bucket + "/" + it.Name
+			f.rec.Image = "gs://" + bucket + "/" + it.Name
 		}
 	}
-	name := strings.TrimPrefix(rec.Image, "gs://"+bucket+"/")
+	name := strings.TrimPrefix(f.rec.Image, "gs://"+bucket+"/")
 	if j.img.Size > MaxImageBytes {
 		return fail(records.ErrTooLarge, fmt.Errorf("object is %d bytes, the limit is %d", j.img.Size, MaxImageBytes))
 	}
@@ -201,10 +226,10 @@ func classifyOne(ctx context.Context, cfg *Config, d *Deps, clf Classifier, j jo
 		return fail(records.ErrRead, err)
 	}
 	defer r.Close()
-	if rec.Generation != 0 && attrs.Generation != 0 && attrs.Generation != rec.Generation {
-		return fail(records.ErrRead, fmt.Errorf("object is now generation %d, not the scheduled %d (replaced since)", attrs.Generation, rec.Generation))
+	if f.rec.Generation != 0 && attrs.Generation != 0 && attrs.Generation != f.rec.Generation {
+		return fail(records.ErrRead, fmt.Errorf("object is now generation %d, not the scheduled %d (replaced since)", attrs.Generation, f.rec.Generation))
 	}
-	rec.Generation = attrs.Generation
+	f.rec.Generation = attrs.Generation
 	if attrs.Size > MaxImageBytes {
 		return fail(records.ErrTooLarge, fmt.Errorf("object is %d bytes, the limit is %d", attrs.Size, MaxImageBytes))
 	}
@@ -218,18 +243,34 @@ func classifyOne(ctx context.Context, cfg *Config, d *Deps, clf Classifier, j jo
 	if n == 0 {
 		return fail(records.ErrEmpty, errors.New("object is empty"))
 	}
-	readMS := ms(time.Since(start))
-	p, err := clf.Classify(ctx, buf.Bytes())
+	f.ok, f.readMS = true, ms(time.Since(f.start))
+	return f
+}
+
+// classifyFetched runs the engine on a fetched image. Timings: total is the read plus the
+// classification, without the time the image waited for a free worker.
+func classifyFetched(ctx context.Context, d *Deps, clf Classifier, f fetched) records.Record {
+	readMS := f.readMS
+	begin := time.Now()
+	rec := f.rec
+	p, err := clf.Classify(ctx, f.buf.Bytes())
 	if err != nil {
 		var ie *ImageError
 		if errors.As(err, &ie) {
-			return fail(ie.Code, ie.Err)
+			return failRecord(d, rec.RunID, rec, begin, ie.Code, ie.Err)
 		}
-		return fail(records.ErrInference, err)
+		return failRecord(d, rec.RunID, rec, begin, records.ErrInference, err)
 	}
 	pc := p.PredictedClass
 	rec.Status, rec.PredictedClass, rec.Label, rec.TopK = records.StatusOK, &pc, p.Label, p.TopK
-	rec.Timings = &records.Timings{ReadMS: readMS, DecodeMS: p.DecodeMS, InferMS: p.InferMS, TotalMS: ms(time.Since(start))}
+	rec.Timings = &records.Timings{ReadMS: readMS, DecodeMS: p.DecodeMS, InferMS: p.InferMS, TotalMS: ms(time.Since(begin)) + readMS}
+	return rec
+}
+
+func failRecord(d *Deps, runID string, rec records.Record, start time.Time, code string, err error) records.Record {
+	rec.Status, rec.ErrorCode, rec.Error = records.StatusError, code, err.Error()
+	rec.Timings = &records.Timings{TotalMS: ms(time.Since(start))}
+	d.Log.Warn("image failed", "run_id", runID, "object", rec.Image, "code", code, "error", err.Error())
 	return rec
 }
 
