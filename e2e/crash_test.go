@@ -21,7 +21,7 @@ func TestWorkloadCrashStillDeletesVMAndReports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.pinDirect(ref, false)
+	e.pinned(ref)
 	state := e.launch("run-crash", ref, map[string]string{"CSPIPE_INPUT_PREFIX": "photos/"}, false)
 	s := e.summary("run-crash", 10*time.Second)
 	if s.Status != records.StatusFailed || s.Source != "workflow" {

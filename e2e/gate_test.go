@@ -17,7 +17,7 @@ const rejected = "rejected by the attribute condition"
 func TestGateRefusals(t *testing.T) {
 	e := newEnv(t, stack.Options{})
 	ref := e.push(e.s.PrimusRepository(), "v1", nil)
-	e.pinDirect(ref, false)
+	e.pinned(ref)
 	e.uploadModel()
 	e.upload(e.secundus, stack.InputBucket, "photos/a.png", photo(1))
 	in := map[string]string{"CSPIPE_INPUT_PREFIX": "photos/"}
@@ -55,7 +55,7 @@ func TestGateRefusals(t *testing.T) {
 
 	t.Run("re-pin refuses the old image", func(t *testing.T) {
 		newRef := e.push(e.s.PrimusRepository(), "v2", map[string]string{"org.cspipe.build": "2"})
-		e.pinDirect(newRef, false)
+		e.pinned(newRef)
 		e.launch("run-old", ref, in, false)
 		if s := e.summary("run-old", 10*time.Second); s.Status != records.StatusFailed || !strings.Contains(s.Error, rejected) {
 			t.Errorf("old image after re-pin: summary = %+v, want the STS rejection", s)

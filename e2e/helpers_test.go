@@ -24,7 +24,6 @@ import (
 	"github.com/cspipe/cspipe/infra/local/iam"
 	"github.com/cspipe/cspipe/infra/local/stack"
 	"github.com/cspipe/cspipe/internal/modelgen"
-	"github.com/cspipe/cspipe/internal/policy"
 	"github.com/cspipe/cspipe/internal/records"
 )
 
@@ -136,24 +135,14 @@ func (e *env) push(repo, tag string, labels map[string]string) string {
 	return ref
 }
 
-// pinDirect sets the provider's condition for ref as PinWorkloadImage would.
-func (e *env) pinDirect(ref string, debugUnsafe bool) string {
+// pinned waits until PinWorkloadImage (gcr topic → function → provider PATCH) has pinned ref.
+func (e *env) pinned(ref string) {
 	e.t.Helper()
-	repo, digest, _ := strings.Cut(ref, "@")
-	cond, err := policy.Policy{ImageRepository: repo, ImageDigest: digest, ServiceAccounts: []string{stack.WorkloadSA},
-		AllowDebugImageUnsafe: debugUnsafe}.Render()
-	if err != nil {
+	ctx, cancel := context.WithTimeout(e.t.Context(), 30*time.Second)
+	defer cancel()
+	if err := e.s.WaitPinned(ctx, ref[strings.Index(ref, "@")+1:]); err != nil {
 		e.t.Fatal(err)
 	}
-	p, ok := e.s.IAM.Provider(stack.ProviderName())
-	if !ok {
-		e.t.Fatal("provider missing")
-	}
-	p.AttributeCondition = cond
-	if err := e.s.IAM.AddProvider(p); err != nil {
-		e.t.Fatal(err)
-	}
-	return cond
 }
 
 func (e *env) upload(c *storage.Client, bucket, name string, data []byte) {
