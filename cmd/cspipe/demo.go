@@ -21,6 +21,7 @@ import (
 	"cloud.google.com/go/storage"
 	"github.com/cspipe/cspipe/infra/local/iam"
 	"github.com/cspipe/cspipe/infra/local/stack"
+	"github.com/cspipe/cspipe/internal/imagebuild"
 	"github.com/cspipe/cspipe/internal/modelgen"
 	"github.com/cspipe/cspipe/internal/receipt"
 	"github.com/cspipe/cspipe/internal/records"
@@ -38,7 +39,7 @@ type demo struct {
 	primus   *storage.Client
 	secundus *storage.Client
 	missing  []string
-	binary   []byte // the workload binary, reused for the unauthorized variant
+	root     string // the module root the workload is built from
 }
 
 func (d *demo) progress(format string, a ...any) {
@@ -68,6 +69,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	d.root = root
 	photos, err := findPhotos(root, *images)
 	if err != nil {
 		return err
@@ -140,19 +142,10 @@ func findPhotos(root, dir string) ([]string, error) {
 	return out, nil
 }
 
-// buildAndPush builds the workload image (extra labels change its digest) and pushes it.
-func (d *demo) buildAndPush(ctx context.Context, root, repo string, labels map[string]string) (string, error) {
-	bin := filepath.Join(os.TempDir(), fmt.Sprintf("cspipe-demo-workload-%d", os.Getpid()))
-	defer os.Remove(bin)
-	if err := stack.BuildWorkloadBinary(ctx, root, bin); err != nil {
-		return "", err
-	}
-	b, err := os.ReadFile(bin)
-	if err != nil {
-		return "", err
-	}
-	d.binary = b
-	img, err := stack.WorkloadImage(b, labels)
+// buildAndPush builds the workload image with internal/imagebuild (the same builder as
+// `make image`; a variant has another digest) and pushes it to repo:latest.
+func (d *demo) buildAndPush(ctx context.Context, root, repo, variant string) (string, error) {
+	img, err := imagebuild.Build(ctx, imagebuild.Options{ModuleDir: root, Variant: variant})
 	if err != nil {
 		return "", err
 	}
@@ -201,7 +194,7 @@ func waitObject(ctx context.Context, c *storage.Client, bucket, name string) ([]
 // authorizedRun is the codelab's happy path. It reports whether the outcome was as expected.
 func (d *demo) authorizedRun(ctx context.Context, root string, photos []string) (bool, error) {
 	d.progress("building the workload image (static Go binary, reproducible OCI image, launch-policy labels)…")
-	ref, err := d.buildAndPush(ctx, root, d.s.PrimusRepository(), nil)
+	ref, err := d.buildAndPush(ctx, root, d.s.PrimusRepository(), "")
 	if err != nil {
 		return false, err
 	}
@@ -281,12 +274,8 @@ func (d *demo) authorizedRun(ctx context.Context, root string, photos []string) 
 func (d *demo) unauthorizedRun(ctx context.Context) (bool, error) {
 	fmt.Fprintln(d.out)
 	d.progress("the unauthorized workload: Secundus pushes its own build of the workload to its own repository…")
-	// The same program with one more label: another digest, as any rebuild or change would give.
-	img, err := stack.WorkloadImage(d.binary, map[string]string{"org.cspipe.variant": "secundus"})
-	if err != nil {
-		return false, err
-	}
-	ref, err := stack.Push(ctx, img, d.s.SecundusRepository(), "latest")
+	// The same program marked as a variant: another digest, as any rebuild or change would give.
+	ref, err := d.buildAndPush(ctx, d.root, d.s.SecundusRepository(), "secundus")
 	if err != nil {
 		return false, err
 	}
