@@ -2,6 +2,7 @@ package stack
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -45,5 +46,31 @@ func (s *Stack) WaitPinned(ctx context.Context, digest string) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+	return nil
+}
+
+// restorePin re-applies the condition of the latest pin kept in the audit bucket (a restart with
+// a data dir): the provider is in memory, the audit log on disk, and PinWorkloadImage does not
+// PATCH again for a digest the log already holds.
+func (s *Stack) restorePin() error {
+	obj, err := s.GCS.Fake().GetObject(AuditBucket, "pins/latest.json")
+	if err != nil {
+		return nil // nothing pinned yet
+	}
+	var latest struct {
+		Condition string `json:"condition"`
+	}
+	if err := json.Unmarshal(obj.Content, &latest); err != nil || latest.Condition == "" {
+		return fmt.Errorf("stack: reading the latest pin: %v", err)
+	}
+	p, ok := s.IAM.Provider(ProviderName())
+	if !ok {
+		return fmt.Errorf("stack: provider %s missing", ProviderName())
+	}
+	p.AttributeCondition = latest.Condition
+	if err := s.IAM.AddProvider(p); err != nil {
+		return fmt.Errorf("stack: restoring the latest pin: %w", err)
+	}
+	s.log.Info("restored the latest pin from the audit bucket")
 	return nil
 }

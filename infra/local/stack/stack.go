@@ -162,6 +162,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err := s.createProjects(); err != nil {
 		return nil, err
 	}
+	if err := s.restorePin(); err != nil {
+		return nil, err
+	}
 
 	s.Registry, err = registry.Start(registry.Options{Logger: s.log.With("component", "registry"), Publish: s.publishGCR})
 	if err != nil {
