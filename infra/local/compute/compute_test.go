@@ -122,6 +122,23 @@ func TestInsertRunsAndTerminates(t *testing.T) {
 	if !op.Done() {
 		t.Fatal("insert operation not done")
 	}
+	// The insert operation is readable through zoneOperations get and wait, DONE.
+	oc, err := compute.NewZoneOperationsRESTClient(t.Context(), option.WithEndpoint(s.URL()), option.WithoutAuthentication())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer oc.Close()
+	got1, err := oc.Get(t.Context(), &computepb.GetZoneOperationRequest{Project: "p", Zone: "z", Operation: op.Name()})
+	if err != nil || got1.GetStatus() != computepb.Operation_DONE || got1.GetOperationType() != "insert" {
+		t.Fatalf("zoneOperations.get = %v, %v", got1, err)
+	}
+	got2, err := oc.Wait(t.Context(), &computepb.WaitZoneOperationRequest{Project: "p", Zone: "z", Operation: op.Name()})
+	if err != nil || got2.GetStatus() != computepb.Operation_DONE || !strings.HasSuffix(got2.GetTargetLink(), "/instances/vm-1") {
+		t.Fatalf("zoneOperations.wait = %v, %v", got2, err)
+	}
+	if _, err := oc.Get(t.Context(), &computepb.GetZoneOperationRequest{Project: "p", Zone: "z", Operation: "operation-missing"}); err == nil {
+		t.Error("an unknown operation was found")
+	}
 	in := waitStatus(t, c, "vm-1", StatusRunning)
 	if in.GetId() == 0 || !strings.HasSuffix(in.GetSelfLink(), "/projects/p/zones/z/instances/vm-1") {
 		t.Errorf("instance id %d selfLink %q", in.GetId(), in.GetSelfLink())
@@ -136,9 +153,9 @@ func TestInsertRunsAndTerminates(t *testing.T) {
 	}
 
 	it := c.List(t.Context(), &computepb.ListInstancesRequest{Project: "p", Zone: "z"})
-	got, err := it.Next()
-	if err != nil || got.GetName() != "vm-1" {
-		t.Fatalf("list: %v %v", got.GetName(), err)
+	listed, err := it.Next()
+	if err != nil || listed.GetName() != "vm-1" {
+		t.Fatalf("list: %v %v", listed.GetName(), err)
 	}
 
 	del, err := c.Delete(t.Context(), &computepb.DeleteInstanceRequest{Project: "p", Zone: "z", Instance: "vm-1"})
