@@ -94,7 +94,7 @@ func newEnv(t *testing.T, modelArchive []byte) *env {
 	}
 	t.Cleanup(e.gcs.Stop)
 	for _, b := range []string{inBucket, outBucket, modelBucket} {
-		e.gcs.CreateBucket(b)
+		e.gcs.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: b})
 	}
 	e.gcs.CreateObject(fakestorage.Object{ObjectAttrs: fakestorage.ObjectAttrs{BucketName: modelBucket, Name: modelObject, Generation: 7}, Content: modelArchive})
 	e.putManifest(receipt.SHA256(modelArchive), 7)
@@ -532,7 +532,7 @@ func TestWorkloadManyImages(t *testing.T) {
 	for i, n := range manyCounts {
 		e := newEnv(t, model)
 		e.synthetic.Store(int64(n))
-		e.gcs.CreateBucket("templates")
+		e.gcs.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: "templates"})
 		e.gcs.CreateObject(fakestorage.Object{ObjectAttrs: fakestorage.ObjectAttrs{BucketName: "templates", Name: "good.png", Generation: 1}, Content: img})
 		e.gcs.CreateObject(fakestorage.Object{ObjectAttrs: fakestorage.ObjectAttrs{BucketName: "templates", Name: "bad.png", Generation: 1}, Content: []byte("garbage")})
 		e.vars["CSPIPE_RUN_ID"] = fmt.Sprintf("many-%d", n)

@@ -77,6 +77,9 @@ func UnverifiedClaims(token []byte) (map[string]any, error) {
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return nil, fmt.Errorf("decoding token payload: %w", err)
 	}
+	if m == nil {
+		return nil, errors.New("token payload is not a JSON object")
+	}
 	return m, nil
 }
 

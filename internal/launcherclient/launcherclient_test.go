@@ -145,3 +145,14 @@ func TestUnverifiedClaims(t *testing.T) {
 		t.Error("want error for a non-JWT")
 	}
 }
+
+func FuzzUnverifiedClaims(f *testing.F) {
+	f.Add([]byte("e30.eyJhIjoxfQ.sig"))
+	f.Add([]byte("a.b"))
+	f.Add([]byte("..."))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if m, err := UnverifiedClaims(b); err == nil && m == nil {
+			t.Fatal("nil claims without error")
+		}
+	})
+}

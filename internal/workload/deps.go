@@ -71,16 +71,16 @@ type Deps struct {
 func (d *Deps) check() error {
 	var errs []error
 	if d.Store == nil {
-		errs = append(errs, errors.New("Store is nil"))
+		errs = append(errs, errors.New("store is nil"))
 	}
 	if d.Model == nil {
-		errs = append(errs, errors.New("Model is nil"))
+		errs = append(errs, errors.New("model store is nil"))
 	}
 	if d.Receipts == nil {
-		errs = append(errs, errors.New("Receipts is nil"))
+		errs = append(errs, errors.New("receipt minter is nil"))
 	}
 	if d.LoadModel == nil {
-		errs = append(errs, errors.New("LoadModel is nil"))
+		errs = append(errs, errors.New("model loader is nil"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("workload deps: %w", err)
