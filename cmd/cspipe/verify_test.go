@@ -2,12 +2,17 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/fsouza/fake-gcs-server/fakestorage"
 
 	"github.com/cspipe/cspipe/internal/receipt"
 	"github.com/cspipe/cspipe/internal/receipt/receipttest"
@@ -73,5 +78,39 @@ func TestVerifyReceiptCLI(t *testing.T) {
 
 	if code, _, _ := runCLI(t, "verify-receipt", "--results-dir", dir); code != 2 {
 		t.Errorf("no key source: exit %d, want 2", code)
+	}
+}
+
+func TestVerifyReceiptFromBucket(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	host := fmt.Sprintf("127.0.0.1:%d", port)
+	srv, err := fakestorage.NewServerWithOptions(fakestorage.Options{Scheme: "http", Host: "127.0.0.1", Port: uint16(port), PublicHost: host, Writer: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	t.Setenv("STORAGE_EMULATOR_HOST", host)
+
+	iss := receipttest.New("https://issuer.test")
+	jwks := filepath.Join(t.TempDir(), "jwks.json")
+	os.WriteFile(jwks, iss.JWKS(), 0o644)
+	dir := writeRun(t, iss)
+	srv.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: "results"})
+	for _, n := range []string{records.ResultsFile, records.SummaryFile, records.ReceiptFile} {
+		b, _ := os.ReadFile(filepath.Join(dir, n))
+		srv.CreateObject(fakestorage.Object{ObjectAttrs: fakestorage.ObjectAttrs{BucketName: "results", Name: "runs/r1/" + n}, Content: b})
+	}
+	code, out, errOut := runCLI(t, "verify-receipt", "--bucket", "results", "--run", "r1", "--jwks", jwks)
+	if code != 0 || !strings.Contains(out, "receipt OK") {
+		t.Fatalf("exit %d: %s%s", code, out, errOut)
+	}
+	srv.CreateObject(fakestorage.Object{ObjectAttrs: fakestorage.ObjectAttrs{BucketName: "results", Name: "runs/r1/" + records.SummaryFile}, Content: []byte(`{"status":"ok"}`)})
+	if code, _, errOut := runCLI(t, "verify-receipt", "--bucket", "results", "--run", "r1", "--jwks", jwks); code != exitReceiptRejected {
+		t.Errorf("replaced summary: exit %d: %s", code, errOut)
 	}
 }
