@@ -54,6 +54,8 @@ type Config struct {
 const (
 	// MaxImageBytes is the largest image object read; a larger one is a too_large record.
 	MaxImageBytes = 32 << 20
+	// InFlightBytes bounds the image bytes read but not yet classified, across all fetchers.
+	InFlightBytes = 3 * MaxImageBytes
 	// MaxModelBytes is the largest model archive downloaded.
 	MaxModelBytes = 512 << 20
 	// MaxBatchItemBytes bounds one batch item object (a small JSON document).

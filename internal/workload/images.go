@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/cspipe/cspipe/internal/blob"
 	"github.com/cspipe/cspipe/internal/records"
 )
@@ -83,11 +85,12 @@ func classifyAll(ctx context.Context, cfg *Config, d *Deps, clf Classifier, out 
 		}
 	}
 	ready := make(chan fetched)
+	budget := semaphore.NewWeighted(InFlightBytes)
 	var fetchers sync.WaitGroup
 	for range 2 * workers {
 		fetchers.Go(func() {
 			for j := range jobs {
-				ready <- fetchOne(ctx, cfg, d, j, bufs.Get().(*bytes.Buffer))
+				ready <- fetchOne(ctx, cfg, d, j, bufs.Get().(*bytes.Buffer), budget)
 			}
 		})
 	}
@@ -101,6 +104,7 @@ func classifyAll(ctx context.Context, cfg *Config, d *Deps, clf Classifier, out 
 					rec = classifyFetched(ctx, d, clf, f)
 				}
 				release(f.buf)
+				budget.Release(f.held)
 				done <- result{f.seq, rec}
 			}
 		})
@@ -194,11 +198,12 @@ type fetched struct {
 	ok     bool
 	start  time.Time
 	readMS float64 // time to resolve and read the object
+	held   int64   // bytes of the in-flight budget this image holds
 }
 
 // fetchOne resolves a job to its object and reads it into buf. It never fails: a problem is
 // the returned record's error.
-func fetchOne(ctx context.Context, cfg *Config, d *Deps, j job, buf *bytes.Buffer) fetched {
+func fetchOne(ctx context.Context, cfg *Config, d *Deps, j job, buf *bytes.Buffer, budget *semaphore.Weighted) fetched {
 	f := fetched{seq: j.seq, buf: buf, start: time.Now()}
 	f.rec = records.Record{RunID: cfg.RunID, Shard: cfg.ShardIndex, Image: j.img.Name, Generation: j.img.Generation}
 	fail := func(code string, err error) fetched {
@@ -233,6 +238,16 @@ func fetchOne(ctx context.Context, cfg *Config, d *Deps, j job, buf *bytes.Buffe
 	if attrs.Size > MaxImageBytes {
 		return fail(records.ErrTooLarge, fmt.Errorf("object is %d bytes, the limit is %d", attrs.Size, MaxImageBytes))
 	}
+	// Reserve the image's bytes (all of MaxImageBytes when the size is unknown) before reading;
+	// the worker releases them after classification.
+	want := attrs.Size
+	if want <= 0 {
+		want = MaxImageBytes
+	}
+	if err := budget.Acquire(ctx, want); err != nil {
+		return fail(records.ErrRead, err)
+	}
+	f.held = want
 	n, err := buf.ReadFrom(io.LimitReader(r, MaxImageBytes+1))
 	if err != nil {
 		return fail(records.ErrRead, fmt.Errorf("reading object: %w", err))
