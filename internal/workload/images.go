@@ -24,6 +24,9 @@ type job struct {
 	img  blob.Attrs
 }
 
+// inFlightBudget is InFlightBytes; tests lower it.
+var inFlightBudget int64 = InFlightBytes
+
 // result is a finished record and its place in the output.
 type result struct {
 	seq int
@@ -85,7 +88,7 @@ func classifyAll(ctx context.Context, cfg *Config, d *Deps, clf Classifier, out 
 		}
 	}
 	ready := make(chan fetched)
-	budget := semaphore.NewWeighted(InFlightBytes)
+	budget := semaphore.NewWeighted(inFlightBudget)
 	var fetchers sync.WaitGroup
 	for range 2 * workers {
 		fetchers.Go(func() {
