@@ -5,6 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/cspipe/cspipe/infra/local/iam"
@@ -44,9 +49,13 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, m := range s.Missing {
 		fmt.Fprintf(stdout, "MISSING in this build: Cloud Function %s (its trigger is not wired)\n", m)
 	}
-	fmt.Fprintln(stdout, "Cloud Storage enforces bucket IAM: send a bearer token. Local tokens (valid 1h):")
-	fmt.Fprintf(stdout, "  export CSPIPE_PRIMUS_TOKEN=%s    # %s: objectAdmin on gs://%s\n", s.IAM.MintAccessToken(iam.User(stack.PrimusAdmin)), stack.PrimusAdmin, stack.ModelBucket)
-	fmt.Fprintf(stdout, "  export CSPIPE_SECUNDUS_TOKEN=%s  # %s: objectAdmin on gs://%s, viewer of results\n", s.IAM.MintAccessToken(iam.User(stack.SecundusAdmin)), stack.SecundusAdmin, stack.InputBucket)
+	envFile, err := writeLocalEnv(s, *dataDir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Cloud Storage enforces bucket IAM. The endpoints and two local bearer tokens (valid 1h;\n"+
+		"%s: objectAdmin on gs://%s, %s: objectAdmin on gs://%s) are in a file readable only by you:\n"+
+		"  source %s\n", stack.PrimusAdmin, stack.ModelBucket, stack.SecundusAdmin, stack.InputBucket, envFile)
 	fmt.Fprintf(stdout, "workload image repositories: Primus %s, Secundus %s (push with `cspipe image build --push REPO`)\n", s.PrimusRepository(), s.SecundusRepository())
 	if *dataDir != "" {
 		fmt.Fprintf(stdout, "objects persist in %s (Pub/Sub, registry and IAM state do not)\n", *dataDir)
@@ -54,4 +63,28 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "stopping…")
 	return nil
+}
+
+// writeLocalEnv writes the stack's environment and the local admin tokens as shell exports to a
+// 0600 file (in dataDir, or a fresh temporary directory), so tokens never reach the terminal or logs.
+func writeLocalEnv(s *stack.Stack, dataDir string) (string, error) {
+	dir := dataDir
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "cspipe-local-"); err != nil {
+			return "", err
+		}
+	}
+	env := s.Env()
+	env["CSPIPE_PRIMUS_TOKEN"] = s.IAM.MintAccessToken(iam.User(stack.PrimusAdmin))
+	env["CSPIPE_SECUNDUS_TOKEN"] = s.IAM.MintAccessToken(iam.User(stack.SecundusAdmin))
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		fmt.Fprintf(&b, "export %s=%q\n", k, env[k])
+	}
+	path := filepath.Join(dir, "cspipe-local.env")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		return "", fmt.Errorf("writing the local environment file: %w", err)
+	}
+	return path, nil
 }
