@@ -77,7 +77,6 @@ type attr struct {
 
 func ai(name string, v int64) attr       { return attr{name: name, i: &v} }
 func aints(name string, v ...int64) attr { return attr{name: name, ints: v} }
-func af(name string, v float32) attr     { return attr{name: name, f: &v} }
 func bytesField(b []byte, f protowire.Number, v []byte) []byte {
 	b = protowire.AppendTag(b, f, protowire.BytesType)
 	return protowire.AppendBytes(b, v)
