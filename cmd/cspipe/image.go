@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/google"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
@@ -73,7 +74,7 @@ func runImage(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "wrote %s\n", *out)
 	}
 	if *push != "" {
-		ref, err := imagebuild.Push(ctx, img, *push, remote.WithAuthFromKeychain(authn.DefaultKeychain))
+		ref, err := imagebuild.Push(ctx, img, *push, remote.WithAuthFromKeychain(pushKeychain))
 		if err != nil {
 			return err
 		}
@@ -85,3 +86,8 @@ func runImage(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintln(stdout, d.String()) // the last line, always
 	return nil
 }
+
+// pushKeychain finds registry credentials: a docker config (docker login, credential helpers)
+// first, then Google's (gcloud, or the metadata server inside Cloud Build and on GCE), so that
+// cloudbuild.yaml's Go step can push to Artifact Registry without a Docker daemon or helper.
+var pushKeychain = authn.NewMultiKeychain(authn.DefaultKeychain, google.Keychain)
