@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"cloud.google.com/go/pubsub/v2"
@@ -110,23 +109,10 @@ func (f *Function) Handle(ctx context.Context, e event.Event) error {
 	})
 }
 
-var global struct {
-	once sync.Once
-	fn   *Function
-	err  error
-}
-
 func init() {
-	functions.CloudEvent(EntryPoint, handleDeployed)
-}
-
-// handleDeployed builds the function from the environment on the first event.
-func handleDeployed(ctx context.Context, e event.Event) error {
-	global.once.Do(func() { global.fn, global.err = fromEnv(context.Background(), os.Getenv) })
-	if global.err != nil {
-		return fmt.Errorf("%s is not configured: %w", EntryPoint, global.err)
-	}
-	return global.fn.Handle(ctx, e)
+	functions.CloudEvent(EntryPoint, fnutil.Deployed(EntryPoint, func(ctx context.Context) (fnutil.Handler, error) {
+		return fromEnv(ctx, os.Getenv)
+	}))
 }
 
 // topicID accepts a topic id or projects/P/topics/T (whose project must be cfg.Project).

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"cloud.google.com/go/storage"
@@ -101,32 +100,16 @@ func (f *Function) archiveName(name string) bool {
 	return false
 }
 
-var global struct {
-	once sync.Once
-	fn   *Function
-	err  error
-}
-
 func init() {
-	functions.CloudEvent(EntryPoint, handleDeployed)
-}
-
-// handleDeployed builds the function from the environment on the first event.
-func handleDeployed(ctx context.Context, e event.Event) error {
-	global.once.Do(func() {
+	functions.CloudEvent(EntryPoint, fnutil.Deployed(EntryPoint, func(ctx context.Context) (fnutil.Handler, error) {
 		var cfg Config
-		if global.err = envconfig.Load(&cfg, os.Getenv); global.err != nil {
-			return
+		if err := envconfig.Load(&cfg, os.Getenv); err != nil {
+			return nil, err
 		}
-		c, err := storage.NewClient(context.Background(), storage.WithJSONReads())
+		c, err := storage.NewClient(ctx, storage.WithJSONReads())
 		if err != nil {
-			global.err = fmt.Errorf("storage client: %w", err)
-			return
+			return nil, fmt.Errorf("storage client: %w", err)
 		}
-		global.fn = New(cfg, Deps{Store: blob.NewGCS(c)})
-	})
-	if global.err != nil {
-		return fmt.Errorf("%s is not configured: %w", EntryPoint, global.err)
-	}
-	return global.fn.Handle(ctx, e)
+		return New(cfg, Deps{Store: blob.NewGCS(c)}), nil
+	}))
 }
