@@ -30,7 +30,11 @@ import (
 // ordering, hashing, the results write) with the production engine (workload.LoadEngine) and a
 // random-weight MobileNet V1 generated in memory, over real JPEGs in an in-memory store. Each
 // iteration is one whole workload.Run over n images; the receipt and summary are written as in
-// production.
+// production. Run it with
+//
+//	go test -run '^$' -bench RunOverhead -benchtime 1x ./internal/workload
+//
+// (the 10,000-image case takes most of a minute on two cores).
 //
 // Metrics (per iteration, averaged over b.N):
 //   - setup_ms: fetching the archive, checking its sha256 and loading the model (once per run,
