@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"slices"
 	"time"
 
 	"github.com/cspipe/cspipe/internal/imageprep"
@@ -195,17 +194,44 @@ func (c *Classifier) prepare(ctx context.Context, data []byte, start time.Time) 
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// rank fills p's top-k from scores: highest first, ties by lower class index.
+// rank fills p's top-k from scores: highest first, ties by lower class index (NaN last). One
+// pass with a k-long insertion list: sorting all 1001 scores cost more than the bookkeeping of a
+// whole workload run.
 func (c *Classifier) rank(scores []float32, p *Prediction) {
-	idx := make([]int, len(scores))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(scores[b], scores[a]) })
-	top := make([]records.Class, c.opts.TopK)
+	idx := topK(scores, c.opts.TopK)
+	top := make([]records.Class, len(idx))
 	for k := range top {
 		i := idx[k]
 		top[k] = records.Class{ClassIndex: i, Label: c.Label(i), Score: scores[i]}
 	}
 	p.PredictedClass, p.Label, p.TopK = top[0].ClassIndex, top[0].Label, top
+}
+
+// topK returns the indices of the k best scores in rank order (the order a stable sort by
+// descending score would give).
+func topK(scores []float32, k int) []int {
+	k = min(k, len(scores))
+	best := make([]int, 0, k)
+	before := func(a, b int) bool {
+		if c := cmp.Compare(scores[a], scores[b]); c != 0 {
+			return c > 0
+		}
+		return a < b
+	}
+	for i := range scores {
+		if k == 0 || (len(best) == k && !before(i, best[k-1])) {
+			continue
+		}
+		j := len(best)
+		if j < k {
+			best = append(best, i)
+		} else {
+			j = k - 1
+		}
+		for ; j > 0 && before(i, best[j-1]); j-- {
+			best[j] = best[j-1]
+		}
+		best[j] = i
+	}
+	return best
 }
