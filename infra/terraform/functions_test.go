@@ -41,6 +41,9 @@ var codeFunctions = []deployedFunction{
 		"google.cloud.storage.object.v1.finalized", "bucket:google_storage_bucket.results"},
 }
 
+// eventFunctionModule is the module every root deploys its functions with.
+const eventFunctionModule = "../modules/event_function"
+
 // localOnly reports whether an env var exists only so the local stack can stand in for Google.
 func localOnly(name string) bool { return strings.HasSuffix(name, "_ENDPOINT") }
 
@@ -51,14 +54,17 @@ func TestFunctionsMatchCode(t *testing.T) {
 		t.Run(fn.entryPoint, func(t *testing.T) {
 			r := loadRoot(t, fn.root)
 			ctx := r.evalCtx(t, sampleVars)
-			var res *hclsyntax.Block
-			for _, b := range r.resourcesOf("google_cloudfunctions2_function") {
-				if ep := str(t, ctx, block(t, b, "build_config").Body.Attributes["entry_point"].Expr); ep == fn.entryPoint {
-					res = b
+			var mod *hclsyntax.Block
+			for _, b := range r.blocks {
+				if b.Type != "module" || str(t, ctx, b.Body.Attributes["source"].Expr) != eventFunctionModule {
+					continue
+				}
+				if ep := str(t, ctx, b.Body.Attributes["entry_point"].Expr); ep == fn.entryPoint {
+					mod = b
 					deployed[ep]++
 				}
 			}
-			if res == nil {
+			if mod == nil {
 				t.Fatalf("%s root deploys no function with entry point %s", fn.root, fn.entryPoint)
 			}
 			if !slices.Contains(rootImports, "github.com/cspipe/cspipe/"+fn.pkg) {
@@ -70,10 +76,9 @@ func TestFunctionsMatchCode(t *testing.T) {
 			}
 
 			// Environment: both directions.
-			envExpr := block(t, res, "service_config").Body.Attributes["environment_variables"].Expr
-			envVal, diags := envExpr.Value(ctx)
+			envVal, diags := mod.Body.Attributes["environment"].Expr.Value(ctx)
 			if diags.HasErrors() {
-				t.Fatalf("evaluating environment_variables: %v", diags)
+				t.Fatalf("evaluating environment: %v", diags)
 			}
 			set := map[string]bool{}
 			for k := range envVal.AsValueMap() {
@@ -93,26 +98,23 @@ func TestFunctionsMatchCode(t *testing.T) {
 			}
 
 			// Trigger.
-			trig := block(t, res, "event_trigger")
-			if got := str(t, ctx, trig.Body.Attributes["event_type"].Expr); got != fn.eventType {
+			if got := str(t, ctx, mod.Body.Attributes["event_type"].Expr); got != fn.eventType {
 				t.Errorf("event_type = %q, want %q", got, fn.eventType)
 			}
 			kind, want, _ := strings.Cut(fn.source, ":")
-			var got string
-			switch kind {
-			case "topic":
-				got = traversal(t, trig.Body.Attributes["pubsub_topic"].Expr)
-				want += ".id"
-			case "bucket":
-				for _, f := range trig.Body.Blocks {
-					if f.Type == "event_filters" && str(t, ctx, f.Body.Attributes["attribute"].Expr) == "bucket" {
-						got = traversal(t, f.Body.Attributes["value"].Expr)
-					}
-				}
-				want += ".name"
+			attr, suffix, other := "bucket", ".name", "pubsub_topic"
+			if kind == "topic" {
+				attr, suffix, other = "pubsub_topic", ".id", "bucket"
 			}
-			if got != want {
-				t.Errorf("trigger source = %q, want %q", got, want)
+			a, ok := mod.Body.Attributes[attr]
+			if !ok {
+				t.Fatalf("module %s sets no %s", mod.Labels[0], attr)
+			}
+			if got := traversal(t, a.Expr); got != want+suffix {
+				t.Errorf("trigger %s = %q, want %q", attr, got, want+suffix)
+			}
+			if _, both := mod.Body.Attributes[other]; both {
+				t.Errorf("module %s sets both bucket and pubsub_topic", mod.Labels[0])
 			}
 		})
 	}
@@ -183,4 +185,51 @@ func packageSource(t *testing.T, pkg string) string {
 		b.Write(src)
 	}
 	return b.String()
+}
+
+// The module must hand its inputs to the function unchanged: the checks above read the module
+// call, so a module that dropped or renamed one would slip past them.
+func TestEventFunctionModuleWiring(t *testing.T) {
+	r := loadRoot(t, filepath.Join("modules", "event_function"))
+	fn := r.resource(t, "resource", "google_cloudfunctions2_function", "function")
+	build := block(t, fn, "build_config")
+	svc := block(t, fn, "service_config")
+	trig := block(t, fn, "event_trigger")
+	wires := []struct {
+		what string
+		expr hcl.Expression
+		want string
+	}{
+		{"build_config.entry_point", build.Body.Attributes["entry_point"].Expr, "var.entry_point"},
+		{"service_config.environment_variables", svc.Body.Attributes["environment_variables"].Expr, "var.environment"},
+		{"service_config.service_account_email", svc.Body.Attributes["service_account_email"].Expr, "var.service_account_email"},
+		{"event_trigger.event_type", trig.Body.Attributes["event_type"].Expr, "var.event_type"},
+		{"event_trigger.pubsub_topic", trig.Body.Attributes["pubsub_topic"].Expr, "var.pubsub_topic"},
+		{"event_trigger.service_account_email", trig.Body.Attributes["service_account_email"].Expr, "var.trigger_service_account_email"},
+	}
+	for _, w := range wires {
+		if got := traversal(t, w.expr); got != w.want {
+			t.Errorf("%s = %s, want %s", w.what, got, w.want)
+		}
+	}
+	if got := str(t, nil, build.Body.Attributes["runtime"].Expr); got != "go126" {
+		t.Errorf("runtime = %q, want go126", got)
+	}
+	if got := str(t, nil, trig.Body.Attributes["retry_policy"].Expr); got != "RETRY_POLICY_RETRY" {
+		t.Errorf("retry_policy = %q: retryable errors must be redelivered", got)
+	}
+	// The bucket filter: a dynamic event_filters block over var.bucket whose value is the bucket.
+	src := string(r.files[fn.Range().Filename][fn.Range().Start.Byte:fn.Range().End.Byte])
+	for _, want := range []string{`dynamic "event_filters"`, "for_each = var.bucket == null ? [] : [var.bucket]", `attribute = "bucket"`, "value     = event_filters.value"} {
+		if !strings.Contains(src, want) {
+			t.Errorf("the function's event filter lacks %q", want)
+		}
+	}
+	inv := r.resource(t, "resource", "google_cloud_run_service_iam_member", "trigger_invokes")
+	if got := str(t, nil, inv.Body.Attributes["role"].Expr); got != "roles/run.invoker" {
+		t.Errorf("invoker role = %q", got)
+	}
+	if !strings.Contains(string(r.files[inv.Range().Filename][inv.Range().Start.Byte:inv.Range().End.Byte]), "serviceAccount:${var.trigger_service_account_email}") {
+		t.Error("only the trigger's service account may invoke the function")
+	}
 }

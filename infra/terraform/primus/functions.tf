@@ -77,41 +77,22 @@ resource "google_storage_bucket_iam_member" "secundus_reads_pins" {
   member = "serviceAccount:${local.schedule_run_sa}"
 }
 
-resource "google_cloudfunctions2_function" "pin" {
-  name     = "pin-workload-image"
-  location = var.PRIMUS_PROJECT_REGION
-  build_config {
-    runtime     = "go126"
-    entry_point = "PinWorkloadImage"
-    source {
-      storage_source {
-        bucket = google_storage_bucket.source.name
-        object = google_storage_bucket_object.source.name
-      }
-    }
-  }
-  service_config {
-    service_account_email = google_service_account.pin.email
-    max_instance_count    = 3
-    available_memory      = "256M"
-    timeout_seconds       = 120
-    environment_variables = local.pin_env
-  }
-  event_trigger {
-    trigger_region        = var.PRIMUS_PROJECT_REGION
-    event_type            = "google.cloud.pubsub.topic.v1.messagePublished"
-    pubsub_topic          = google_pubsub_topic.gcr.id
-    retry_policy          = "RETRY_POLICY_RETRY"
-    service_account_email = google_service_account.trigger.email
-  }
-  depends_on = [google_project_service.apis]
-}
-
-resource "google_cloud_run_service_iam_member" "trigger_invokes_pin" {
-  location = google_cloudfunctions2_function.pin.location
-  service  = google_cloudfunctions2_function.pin.service_config[0].service
-  role     = "roles/run.invoker"
-  member   = "serviceAccount:${google_service_account.trigger.email}"
+module "pin_workload_image" {
+  source                        = "../modules/event_function"
+  name                          = "pin-workload-image"
+  entry_point                   = "PinWorkloadImage"
+  region                        = var.PRIMUS_PROJECT_REGION
+  source_bucket                 = google_storage_bucket.source.name
+  source_object                 = google_storage_bucket_object.source.name
+  service_account_email         = google_service_account.pin.email
+  environment                   = local.pin_env
+  event_type                    = "google.cloud.pubsub.topic.v1.messagePublished"
+  pubsub_topic                  = google_pubsub_topic.gcr.id
+  trigger_service_account_email = google_service_account.trigger.email
+  max_instance_count            = 3
+  available_memory              = "256M"
+  timeout_seconds               = 120
+  depends_on                    = [google_project_service.apis]
 }
 
 # ---- RegisterModel ---------------------------------------------------------------------------
@@ -127,44 +108,22 @@ resource "google_storage_bucket_iam_member" "register_reads_writes_models" {
   member = "serviceAccount:${google_service_account.register.email}"
 }
 
-resource "google_cloudfunctions2_function" "register" {
-  name     = "register-model"
-  location = var.PRIMUS_PROJECT_REGION
-  build_config {
-    runtime     = "go126"
-    entry_point = "RegisterModel"
-    source {
-      storage_source {
-        bucket = google_storage_bucket.source.name
-        object = google_storage_bucket_object.source.name
-      }
-    }
-  }
-  service_config {
-    service_account_email = google_service_account.register.email
-    max_instance_count    = 5
-    available_memory      = "512M"
-    timeout_seconds       = 300
-    environment_variables = local.register_env
-  }
-  event_trigger {
-    trigger_region        = var.PRIMUS_PROJECT_REGION
-    event_type            = "google.cloud.storage.object.v1.finalized"
-    retry_policy          = "RETRY_POLICY_RETRY"
-    service_account_email = google_service_account.trigger.email
-    event_filters {
-      attribute = "bucket"
-      value     = google_storage_bucket.model.name
-    }
-  }
-  depends_on = [google_project_service.apis, google_project_iam_member.gcs_agent_publishes]
-}
-
-resource "google_cloud_run_service_iam_member" "trigger_invokes_register" {
-  location = google_cloudfunctions2_function.register.location
-  service  = google_cloudfunctions2_function.register.service_config[0].service
-  role     = "roles/run.invoker"
-  member   = "serviceAccount:${google_service_account.trigger.email}"
+module "register_model" {
+  source                        = "../modules/event_function"
+  name                          = "register-model"
+  entry_point                   = "RegisterModel"
+  region                        = var.PRIMUS_PROJECT_REGION
+  source_bucket                 = google_storage_bucket.source.name
+  source_object                 = google_storage_bucket_object.source.name
+  service_account_email         = google_service_account.register.email
+  environment                   = local.register_env
+  event_type                    = "google.cloud.storage.object.v1.finalized"
+  bucket                        = google_storage_bucket.model.name
+  trigger_service_account_email = google_service_account.trigger.email
+  max_instance_count            = 5
+  available_memory              = "512M"
+  timeout_seconds               = 300
+  depends_on                    = [google_project_service.apis, google_project_iam_member.gcs_agent_publishes]
 }
 
 # ---- Cloud Build: a push to main builds and pushes the workload image ------------------------

@@ -57,44 +57,22 @@ resource "google_project_iam_member" "schedule_starts_launch" {
   }
 }
 
-resource "google_cloudfunctions2_function" "schedule" {
-  name     = "schedule-run"
-  location = var.SECUNDUS_PROJECT_REGION
-  build_config {
-    runtime     = "go126"
-    entry_point = "ScheduleRun"
-    source {
-      storage_source {
-        bucket = google_storage_bucket.source.name
-        object = google_storage_bucket_object.source.name
-      }
-    }
-  }
-  service_config {
-    service_account_email = google_service_account.schedule.email
-    max_instance_count    = 20
-    available_memory      = "256M"
-    timeout_seconds       = 120
-    environment_variables = local.schedule_env
-  }
-  event_trigger {
-    trigger_region        = var.SECUNDUS_PROJECT_REGION
-    event_type            = "google.cloud.storage.object.v1.finalized"
-    retry_policy          = "RETRY_POLICY_RETRY"
-    service_account_email = google_service_account.trigger.email
-    event_filters {
-      attribute = "bucket"
-      value     = google_storage_bucket.input.name
-    }
-  }
-  depends_on = [google_project_service.apis, google_project_iam_member.gcs_agent_publishes]
-}
-
-resource "google_cloud_run_service_iam_member" "trigger_invokes_schedule" {
-  location = google_cloudfunctions2_function.schedule.location
-  service  = google_cloudfunctions2_function.schedule.service_config[0].service
-  role     = "roles/run.invoker"
-  member   = "serviceAccount:${google_service_account.trigger.email}"
+module "schedule_run" {
+  source                        = "../modules/event_function"
+  name                          = "schedule-run"
+  entry_point                   = "ScheduleRun"
+  region                        = var.SECUNDUS_PROJECT_REGION
+  source_bucket                 = google_storage_bucket.source.name
+  source_object                 = google_storage_bucket_object.source.name
+  service_account_email         = google_service_account.schedule.email
+  environment                   = local.schedule_env
+  event_type                    = "google.cloud.storage.object.v1.finalized"
+  bucket                        = google_storage_bucket.input.name
+  trigger_service_account_email = google_service_account.trigger.email
+  max_instance_count            = 20
+  available_memory              = "256M"
+  timeout_seconds               = 120
+  depends_on                    = [google_project_service.apis, google_project_iam_member.gcs_agent_publishes]
 }
 
 # ---- PublishResults --------------------------------------------------------------------------
@@ -117,42 +95,20 @@ resource "google_pubsub_topic_iam_member" "publish_publishes" {
   member = "serviceAccount:${google_service_account.publish.email}"
 }
 
-resource "google_cloudfunctions2_function" "publish" {
-  name     = "publish-results"
-  location = var.SECUNDUS_PROJECT_REGION
-  build_config {
-    runtime     = "go126"
-    entry_point = "PublishResults"
-    source {
-      storage_source {
-        bucket = google_storage_bucket.source.name
-        object = google_storage_bucket_object.source.name
-      }
-    }
-  }
-  service_config {
-    service_account_email = google_service_account.publish.email
-    max_instance_count    = 10
-    available_memory      = "512M"
-    timeout_seconds       = 540
-    environment_variables = local.publish_env
-  }
-  event_trigger {
-    trigger_region        = var.SECUNDUS_PROJECT_REGION
-    event_type            = "google.cloud.storage.object.v1.finalized"
-    retry_policy          = "RETRY_POLICY_RETRY"
-    service_account_email = google_service_account.trigger.email
-    event_filters {
-      attribute = "bucket"
-      value     = google_storage_bucket.results.name
-    }
-  }
-  depends_on = [google_project_service.apis, google_project_iam_member.gcs_agent_publishes]
-}
-
-resource "google_cloud_run_service_iam_member" "trigger_invokes_publish" {
-  location = google_cloudfunctions2_function.publish.location
-  service  = google_cloudfunctions2_function.publish.service_config[0].service
-  role     = "roles/run.invoker"
-  member   = "serviceAccount:${google_service_account.trigger.email}"
+module "publish_results" {
+  source                        = "../modules/event_function"
+  name                          = "publish-results"
+  entry_point                   = "PublishResults"
+  region                        = var.SECUNDUS_PROJECT_REGION
+  source_bucket                 = google_storage_bucket.source.name
+  source_object                 = google_storage_bucket_object.source.name
+  service_account_email         = google_service_account.publish.email
+  environment                   = local.publish_env
+  event_type                    = "google.cloud.storage.object.v1.finalized"
+  bucket                        = google_storage_bucket.results.name
+  trigger_service_account_email = google_service_account.trigger.email
+  max_instance_count            = 10
+  available_memory              = "512M"
+  timeout_seconds               = 540
+  depends_on                    = [google_project_service.apis, google_project_iam_member.gcs_agent_publishes]
 }
