@@ -31,7 +31,7 @@ import (
 // for $OUT/go to appear, and exits with $CODE.
 const script = `#!/bin/sh
 cp "$CSPIPE_LAUNCHER_DIR/attestation_verifier_claims_token" "$OUT/token"
-env > "$OUT/env"
+env > "$OUT/env.tmp" && mv "$OUT/env.tmp" "$OUT/env"  # atomic: tests poll for the file
 echo "workload says hello"
 if [ -n "$WAIT" ]; then
   while [ ! -e "$OUT/go" ]; do sleep 0.05; done
