@@ -19,7 +19,9 @@ type convKernel struct {
 	lo, hi       float32
 	pb           *kernels.PackedB
 	pointwise    bool
-	scratch      sync.Pool // *[]float32 of gatherRows*K
+	columns      bool      // pb's K is ordered KW×KH×Cin for the column-window path
+	wpad         int       // input columns one output row reads, padding included
+	scratch      sync.Pool // *[]float32 of gatherRows*K, or wpad*KH*Cin for columns
 }
 
 // gatherRows is how many output pixels a general convolution gathers at once.
@@ -78,9 +80,34 @@ func planConv(g *rawGraph, op rawOp) (kernel, []int, error) {
 	}
 	k := &convKernel{h: h, w: w, cin: cin, oh: oh, ow: ow, cout: cout, kh: kh, kw: kw, sh: sh, sw: sw,
 		padT: padT, padL: padL, lo: lo, hi: hi,
-		pb:        kernels.PackB(ts[1].data, cout, kh*kw*cin, b),
 		pointwise: kh == 1 && kw == 1 && sh == 1 && sw == 1 && padT == 0 && padL == 0}
+	filter := ts[1].data
+	if !k.pointwise && kw*cin <= maxColumnsRow {
+		k.columns = true
+		k.wpad = (ow-1)*sw + kw
+		filter = columnOrder(filter, cout, kh, kw, cin)
+	}
+	k.pb = kernels.PackB(filter, cout, kh*kw*cin, b)
 	return k, []int{1, oh, ow, cout}, nil
+}
+
+// maxColumnsRow bounds KW×Cin for the column-window path: it pays off for
+// thin inputs (the RGB stem), where gathering each pixel's window costs
+// more than the GEMM that follows.
+const maxColumnsRow = 64
+
+// columnOrder reorders a [Cout][KH][KW][Cin] filter to [Cout][KW][KH][Cin].
+func columnOrder(f []float32, cout, kh, kw, cin int) []float32 {
+	r := make([]float32, len(f))
+	for o := 0; o < cout; o++ {
+		for ky := 0; ky < kh; ky++ {
+			for kx := 0; kx < kw; kx++ {
+				src := f[((o*kh+ky)*kw+kx)*cin:][:cin]
+				copy(r[((o*kw+kx)*kh+ky)*cin:][:cin], src)
+			}
+		}
+	}
+	return r
 }
 
 func (k *convKernel) run(e *env, ins [][]float32, out []float32) {
@@ -97,6 +124,10 @@ func (k *convKernel) run(e *env, ins [][]float32, out []float32) {
 		parallelFor(e.threads, rows, grain, func(lo, hi int) {
 			kernels.Gemm(hi-lo, ins[0][lo*k.cin:], k.cin, k.pb, k.lo, k.hi, out[lo*k.cout:], k.cout)
 		})
+		return
+	}
+	if k.columns {
+		k.runColumns(e, ins[0], out)
 		return
 	}
 	parallelFor(e.threads, rows, gatherRows, func(lo, hi int) {
@@ -146,6 +177,68 @@ func (k *convKernel) gather(in []float32, p int, dst []float32) {
 				continue
 			}
 			copy(d, in[(iy*k.w+ix)*c:(iy*k.w+ix+1)*c])
+		}
+	}
+}
+
+// runColumns computes each output row as one GEMM over a strip of input
+// columns: for every input column the strip holds its KH rows of Cin
+// values back to back (zero outside the image), so the window of output
+// pixel x is the KW×KH×Cin floats starting at column x*SW, and consecutive
+// pixels are rows of a matrix with stride SW×KH×Cin that the GEMM reads in
+// place, the filter having been reordered to match.
+func (k *convKernel) runColumns(e *env, in, out []float32) {
+	colLen := k.kh * k.cin
+	imgLen := k.h * k.w * k.cin
+	parallelFor(e.threads, k.oh*e.batch, 1, func(lo, hi int) {
+		sp, _ := k.scratch.Get().(*[]float32)
+		if sp == nil {
+			s := make([]float32, k.wpad*colLen)
+			sp = &s
+		}
+		defer k.scratch.Put(sp)
+		strip := *sp
+		for r := lo; r < hi; r++ {
+			img, oy := r/k.oh, r%k.oh
+			k.fillStrip(in[img*imgLen:(img+1)*imgLen], oy, strip)
+			kernels.Gemm(k.ow, strip, k.sw*colLen, k.pb, k.lo, k.hi, out[r*k.ow*k.cout:], k.cout)
+		}
+	})
+}
+
+// fillStrip writes the input columns output row oy reads into strip,
+// column by column, each column KH rows of Cin floats.
+func (k *convKernel) fillStrip(in []float32, oy int, strip []float32) {
+	c := k.cin
+	colLen := k.kh * c
+	// Columns left and right of the image are zero.
+	for col := 0; col < k.wpad; col++ {
+		if ix := col - k.padL; ix >= 0 && ix < k.w {
+			continue
+		}
+		clear(strip[col*colLen : (col+1)*colLen])
+	}
+	c0, c1 := max(k.padL, 0), min(k.wpad, k.w+k.padL)
+	for ky := 0; ky < k.kh; ky++ {
+		iy := oy*k.sh + ky - k.padT
+		if iy < 0 || iy >= k.h {
+			for col := c0; col < c1; col++ {
+				clear(strip[col*colLen+ky*c : col*colLen+ky*c+c])
+			}
+			continue
+		}
+		row := in[(iy*k.w+c0-k.padL)*c : (iy*k.w+c1-k.padL)*c]
+		dst := strip[c0*colLen+ky*c:]
+		if c == 3 {
+			for o := 0; len(row) >= 3; o += colLen {
+				d := dst[o : o+3 : o+3]
+				d[0], d[1], d[2] = row[0], row[1], row[2]
+				row = row[3:]
+			}
+			continue
+		}
+		for i := 0; i < c1-c0; i++ {
+			copy(dst[i*colLen:i*colLen+c], row[i*c:i*c+c])
 		}
 	}
 }
