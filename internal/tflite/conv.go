@@ -70,11 +70,7 @@ func planConv(g *rawGraph, op rawOp) (kernel, []int, error) {
 	if err := g.reservePacked(cout, kh*kw*cin); err != nil {
 		return nil, nil, err
 	}
-	oh, padT, err := window(pad, h, kh, sh)
-	if err != nil {
-		return nil, nil, err
-	}
-	ow, padL, err := window(pad, w, kw, sw)
+	oh, ow, padT, padL, err := window2D(pad, h, w, kh, kw, sh, sw)
 	if err != nil {
 		return nil, nil, err
 	}

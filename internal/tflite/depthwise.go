@@ -66,11 +66,7 @@ func planDepthwise(g *rawGraph, op rawOp) (kernel, []int, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	oh, padT, err := window(pad, h, kh, sh)
-	if err != nil {
-		return nil, nil, err
-	}
-	ow, padL, err := window(pad, w, kw, sw)
+	oh, ow, padT, padL, err := window2D(pad, h, w, kh, kw, sh, sw)
 	if err != nil {
 		return nil, nil, err
 	}

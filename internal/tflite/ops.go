@@ -81,6 +81,18 @@ func activation(code int) (lo, hi float32, err error) {
 	return 0, 0, fmt.Errorf("unsupported fused activation %d", code)
 }
 
+// window2D is window along both axes of an NHWC image: output height and width, and the padding
+// before the first row and column.
+func window2D(padding, h, w, kh, kw, sh, sw int) (oh, ow, padT, padL int, err error) {
+	if oh, padT, err = window(padding, h, kh, sh); err != nil {
+		return 0, 0, 0, 0, err
+	}
+	if ow, padL, err = window(padding, w, kw, sw); err != nil {
+		return 0, 0, 0, 0, err
+	}
+	return oh, ow, padT, padL, nil
+}
+
 // window computes output size and leading padding along one axis.
 func window(padding, in, k, stride int) (out, padBefore int, err error) {
 	if stride <= 0 || k <= 0 || stride > 1<<16 || k > 1<<16 {

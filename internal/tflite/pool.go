@@ -42,11 +42,7 @@ func planPool(g *rawGraph, op rawOp) (kernel, []int, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	oh, padT, err := window(pad, h, fh, sh)
-	if err != nil {
-		return nil, nil, err
-	}
-	ow, padL, err := window(pad, w, fw, sw)
+	oh, ow, padT, padL, err := window2D(pad, h, w, fh, fw, sh, sw)
 	if err != nil {
 		return nil, nil, err
 	}
