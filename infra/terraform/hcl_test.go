@@ -181,7 +181,7 @@ var sampleVars = map[string]string{
 
 func TestFormatted(t *testing.T) {
 	// `terraform fmt` canonical form; scripts/test.sh also runs `terraform fmt -check`.
-	for _, dir := range []string{"primus", "secundus", "modules/event_function"} {
+	for _, dir := range []string{"primus", "secundus", "modules/event_function", "modules/function_support"} {
 		r := loadRoot(t, dir)
 		for path, src := range r.files {
 			if got := hclFormat(src); !slices.Equal(got, src) {
@@ -194,7 +194,7 @@ func TestFormatted(t *testing.T) {
 func TestNoPrimitiveRolesOrPublicMembers(t *testing.T) {
 	primitive := []string{`"roles/owner"`, `"roles/editor"`, `"roles/viewer"`}
 	public := []string{"allUsers", "allAuthenticatedUsers"}
-	for _, dir := range []string{"primus", "secundus", "modules/event_function"} {
+	for _, dir := range []string{"primus", "secundus", "modules/event_function", "modules/function_support"} {
 		r := loadRoot(t, dir)
 		for _, b := range r.blocks {
 			if b.Type != "resource" {

@@ -1,38 +1,13 @@
 # Primus's two functions and their triggers, each with its own service account holding only
 # what that function does.
 
-data "archive_file" "source" {
-  type        = "zip"
-  source_dir  = var.FUNCTION_SOURCE_DIR
-  output_path = "${path.module}/.build/cspipe-source.zip"
-  excludes    = [".git", ".ci", "infra", "tools", "node_modules", "testdata", "e2e", "workload", "docs"]
-}
-
-resource "google_storage_bucket_object" "source" {
-  name   = "cspipe-${data.archive_file.source.output_md5}.zip"
-  bucket = google_storage_bucket.source.name
-  source = data.archive_file.source.output_path
-}
-
-# Eventarc delivers events as this account; it may only invoke the two functions.
-resource "google_service_account" "trigger" {
-  account_id   = "cspipe-trigger"
-  display_name = "Eventarc trigger for cspipe functions"
-}
-
-resource "google_project_iam_member" "trigger_receives_events" {
-  project = var.PRIMUS_PROJECT_ID
-  role    = "roles/eventarc.eventReceiver"
-  member  = "serviceAccount:${google_service_account.trigger.email}"
-}
-
-# Cloud Storage publishes object notifications for Eventarc through Pub/Sub as its service agent.
-data "google_storage_project_service_account" "gcs" {}
-
-resource "google_project_iam_member" "gcs_agent_publishes" {
-  project = var.PRIMUS_PROJECT_ID
-  role    = "roles/pubsub.publisher"
-  member  = "serviceAccount:${data.google_storage_project_service_account.gcs.email_address}"
+# The source archive and its bucket, the Eventarc trigger account, the storage agent's grant.
+module "function_support" {
+  source     = "../modules/function_support"
+  project_id = var.PRIMUS_PROJECT_ID
+  region     = var.PRIMUS_PROJECT_REGION
+  source_dir = var.FUNCTION_SOURCE_DIR
+  depends_on = [google_project_service.apis]
 }
 
 # ---- PinWorkloadImage ------------------------------------------------------------------------
@@ -82,13 +57,13 @@ module "pin_workload_image" {
   name                          = "pin-workload-image"
   entry_point                   = "PinWorkloadImage"
   region                        = var.PRIMUS_PROJECT_REGION
-  source_bucket                 = google_storage_bucket.source.name
-  source_object                 = google_storage_bucket_object.source.name
+  source_bucket                 = module.function_support.source_bucket
+  source_object                 = module.function_support.source_object
   service_account_email         = google_service_account.pin.email
   environment                   = local.pin_env
   event_type                    = "google.cloud.pubsub.topic.v1.messagePublished"
   pubsub_topic                  = google_pubsub_topic.gcr.id
-  trigger_service_account_email = google_service_account.trigger.email
+  trigger_service_account_email = module.function_support.trigger_service_account_email
   max_instance_count            = 3
   available_memory              = "256M"
   timeout_seconds               = 120
@@ -113,17 +88,17 @@ module "register_model" {
   name                          = "register-model"
   entry_point                   = "RegisterModel"
   region                        = var.PRIMUS_PROJECT_REGION
-  source_bucket                 = google_storage_bucket.source.name
-  source_object                 = google_storage_bucket_object.source.name
+  source_bucket                 = module.function_support.source_bucket
+  source_object                 = module.function_support.source_object
   service_account_email         = google_service_account.register.email
   environment                   = local.register_env
   event_type                    = "google.cloud.storage.object.v1.finalized"
   bucket                        = google_storage_bucket.model.name
-  trigger_service_account_email = google_service_account.trigger.email
+  trigger_service_account_email = module.function_support.trigger_service_account_email
   max_instance_count            = 5
   available_memory              = "512M"
   timeout_seconds               = 300
-  depends_on                    = [google_project_service.apis, google_project_iam_member.gcs_agent_publishes]
+  depends_on                    = [google_project_service.apis, module.function_support]
 }
 
 # ---- Cloud Build: a push to main builds and pushes the workload image ------------------------

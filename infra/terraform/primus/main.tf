@@ -5,7 +5,6 @@
 locals {
   model_bucket  = coalesce(var.PRIMUS_INPUT_STORAGE_BUCKET, "${var.PRIMUS_PROJECT_ID}-input-bucket")
   audit_bucket  = "${var.PRIMUS_PROJECT_ID}-cspipe-audit"
-  source_bucket = "${var.PRIMUS_PROJECT_ID}-cspipe-source"
   primus_sa_id  = coalesce(var.PRIMUS_SERVICEACCOUNT, "${var.PRIMUS_PROJECT_ID}-sa")
   pool_id       = coalesce(var.PRIMUS_WORKLOAD_IDENTITY_POOL, "${var.PRIMUS_PROJECT_ID}-wip")
   provider_id   = coalesce(var.PRIMUS_WIP_PROVIDER, "${var.PRIMUS_PROJECT_ID}-wip-provider")
@@ -74,14 +73,6 @@ resource "google_storage_bucket" "audit" {
     enabled = true
   }
   depends_on = [google_project_service.apis]
-}
-
-resource "google_storage_bucket" "source" {
-  name                        = local.source_bucket
-  location                    = var.PRIMUS_PROJECT_REGION
-  uniform_bucket_level_access = true
-  public_access_prevention    = "enforced"
-  depends_on                  = [google_project_service.apis]
 }
 
 # ---- The gate: Workload Identity Pool and its OIDC provider ---------------------------------

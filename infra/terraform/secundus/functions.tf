@@ -1,35 +1,12 @@
 # Secundus's two functions and their triggers, each with its own service account.
 
-data "archive_file" "source" {
-  type        = "zip"
-  source_dir  = var.FUNCTION_SOURCE_DIR
-  output_path = "${path.module}/.build/cspipe-source.zip"
-  excludes    = [".git", ".ci", "infra", "tools", "node_modules", "testdata", "e2e", "workload", "docs"]
-}
-
-resource "google_storage_bucket_object" "source" {
-  name   = "cspipe-${data.archive_file.source.output_md5}.zip"
-  bucket = google_storage_bucket.source.name
-  source = data.archive_file.source.output_path
-}
-
-resource "google_service_account" "trigger" {
-  account_id   = "cspipe-trigger"
-  display_name = "Eventarc trigger for cspipe functions"
-}
-
-resource "google_project_iam_member" "trigger_receives_events" {
-  project = var.SECUNDUS_PROJECT_ID
-  role    = "roles/eventarc.eventReceiver"
-  member  = "serviceAccount:${google_service_account.trigger.email}"
-}
-
-data "google_storage_project_service_account" "gcs" {}
-
-resource "google_project_iam_member" "gcs_agent_publishes" {
-  project = var.SECUNDUS_PROJECT_ID
-  role    = "roles/pubsub.publisher"
-  member  = "serviceAccount:${data.google_storage_project_service_account.gcs.email_address}"
+# The source archive and its bucket, the Eventarc trigger account, the storage agent's grant.
+module "function_support" {
+  source     = "../modules/function_support"
+  project_id = var.SECUNDUS_PROJECT_ID
+  region     = var.SECUNDUS_PROJECT_REGION
+  source_dir = var.FUNCTION_SOURCE_DIR
+  depends_on = [google_project_service.apis]
 }
 
 # ---- ScheduleRun -----------------------------------------------------------------------------
@@ -62,17 +39,17 @@ module "schedule_run" {
   name                          = "schedule-run"
   entry_point                   = "ScheduleRun"
   region                        = var.SECUNDUS_PROJECT_REGION
-  source_bucket                 = google_storage_bucket.source.name
-  source_object                 = google_storage_bucket_object.source.name
+  source_bucket                 = module.function_support.source_bucket
+  source_object                 = module.function_support.source_object
   service_account_email         = google_service_account.schedule.email
   environment                   = local.schedule_env
   event_type                    = "google.cloud.storage.object.v1.finalized"
   bucket                        = google_storage_bucket.input.name
-  trigger_service_account_email = google_service_account.trigger.email
+  trigger_service_account_email = module.function_support.trigger_service_account_email
   max_instance_count            = 20
   available_memory              = "256M"
   timeout_seconds               = 120
-  depends_on                    = [google_project_service.apis, google_project_iam_member.gcs_agent_publishes]
+  depends_on                    = [google_project_service.apis, module.function_support]
 }
 
 # ---- PublishResults --------------------------------------------------------------------------
@@ -100,15 +77,15 @@ module "publish_results" {
   name                          = "publish-results"
   entry_point                   = "PublishResults"
   region                        = var.SECUNDUS_PROJECT_REGION
-  source_bucket                 = google_storage_bucket.source.name
-  source_object                 = google_storage_bucket_object.source.name
+  source_bucket                 = module.function_support.source_bucket
+  source_object                 = module.function_support.source_object
   service_account_email         = google_service_account.publish.email
   environment                   = local.publish_env
   event_type                    = "google.cloud.storage.object.v1.finalized"
   bucket                        = google_storage_bucket.results.name
-  trigger_service_account_email = google_service_account.trigger.email
+  trigger_service_account_email = module.function_support.trigger_service_account_email
   max_instance_count            = 10
   available_memory              = "512M"
   timeout_seconds               = 540
-  depends_on                    = [google_project_service.apis, google_project_iam_member.gcs_agent_publishes]
+  depends_on                    = [google_project_service.apis, module.function_support]
 }

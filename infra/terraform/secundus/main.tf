@@ -5,7 +5,6 @@
 locals {
   input_bucket   = coalesce(var.SECUNDUS_INPUT_STORAGE_BUCKET, "${var.SECUNDUS_PROJECT_ID}-input-bucket")
   results_bucket = coalesce(var.SECUNDUS_RESULT_STORAGE_BUCKET, "${var.SECUNDUS_PROJECT_ID}-result-bucket")
-  source_bucket  = "${var.SECUNDUS_PROJECT_ID}-cspipe-source"
 
   model_bucket      = coalesce(var.PRIMUS_INPUT_STORAGE_BUCKET, "${var.PRIMUS_PROJECT_ID}-input-bucket")
   audit_bucket      = "${var.PRIMUS_PROJECT_ID}-cspipe-audit"
@@ -50,14 +49,6 @@ resource "google_storage_bucket" "input" {
 
 resource "google_storage_bucket" "results" {
   name                        = local.results_bucket
-  location                    = var.SECUNDUS_PROJECT_REGION
-  uniform_bucket_level_access = true
-  public_access_prevention    = "enforced"
-  depends_on                  = [google_project_service.apis]
-}
-
-resource "google_storage_bucket" "source" {
-  name                        = local.source_bucket
   location                    = var.SECUNDUS_PROJECT_REGION
   uniform_bucket_level_access = true
   public_access_prevention    = "enforced"
