@@ -25,6 +25,7 @@ import (
 	"github.com/cspipe/cspipe/infra/local/stack"
 	"github.com/cspipe/cspipe/internal/modelgen"
 	"github.com/cspipe/cspipe/internal/records"
+	"github.com/cspipe/cspipe/internal/testutil"
 )
 
 // workloadBinary is built once per test process.
@@ -67,35 +68,17 @@ func workload(t *testing.T) []byte {
 	return binary
 }
 
-// syncBuf collects workload logs for failure reports.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type env struct {
 	t        *testing.T
 	s        *stack.Stack
-	logs     *syncBuf
+	logs     *testutil.SyncBuffer
 	primus   *storage.Client
 	secundus *storage.Client
 }
 
 func newEnv(t *testing.T, opts stack.Options) *env {
 	t.Helper()
-	logs := &syncBuf{}
+	logs := &testutil.SyncBuffer{}
 	opts.WorkloadLogs = logs
 	s, err := stack.Start(t.Context(), opts)
 	if err != nil {

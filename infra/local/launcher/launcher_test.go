@@ -12,13 +12,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cspipe/cspipe/infra/local/attest"
 	"github.com/cspipe/cspipe/infra/local/compute"
 	"github.com/cspipe/cspipe/infra/local/registry"
+	"github.com/cspipe/cspipe/internal/testutil"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -72,24 +72,7 @@ type fixture struct {
 	reg    *registry.Server
 	issuer *attest.Issuer
 	l      *Launcher
-	logs   *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs   *testutil.SyncBuffer
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -105,7 +88,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(iss.Close)
-	f := &fixture{reg: reg, issuer: iss, logs: &syncBuffer{}}
+	f := &fixture{reg: reg, issuer: iss, logs: &testutil.SyncBuffer{}}
 	f.l, err = New(Options{Minter: iss, Logs: f.logs, Logger: quiet, WorkDir: t.TempDir(),
 		ProjectNumber: func(string) string { return "42" },
 		Metadata: func(context.Context, compute.VM) (string, func(), error) {
