@@ -10,6 +10,8 @@ import (
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/cspipe/cspipe/internal/batch"
 )
 
 // ModelObject is where the demo and tests put Primus's model archive.
@@ -30,23 +32,9 @@ func (s *Stack) WorkloadEnv() map[string]string {
 	}
 }
 
-// LaunchArgument is the launch workflow's argument (docs/contracts.md) for a run of image (a
-// reference pinned by digest) with env on top of WorkloadEnv.
-type LaunchArgument struct {
-	RunID           string            `json:"run_id"`
-	ImageReference  string            `json:"image_reference"`
-	Project         string            `json:"project"`
-	Zone            string            `json:"zone"`
-	MachineType     string            `json:"machine_type"`
-	ServiceAccount  string            `json:"service_account"`
-	ResultsBucket   string            `json:"results_bucket"`
-	Env             map[string]string `json:"env"`
-	ShardCount      int               `json:"shard_count"`
-	TimeoutSeconds  int               `json:"timeout_seconds"`
-	Debug           bool              `json:"debug"`
-	ComputeEndpoint string            `json:"compute_endpoint"`
-	StorageEndpoint string            `json:"storage_endpoint"`
-}
+// LaunchArgument is the launch workflow's argument (docs/contracts.md): the very type ScheduleRun
+// sends, so the stack's direct launches and the event-driven ones cannot drift apart.
+type LaunchArgument = batch.Argument
 
 // NewLaunchArgument fills a LaunchArgument for this stack.
 func (s *Stack) NewLaunchArgument(runID, image string, env map[string]string) LaunchArgument {
