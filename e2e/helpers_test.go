@@ -23,7 +23,7 @@ import (
 	"cloud.google.com/go/storage"
 	"github.com/cspipe/cspipe/infra/local/iam"
 	"github.com/cspipe/cspipe/infra/local/stack"
-	"github.com/cspipe/cspipe/internal/modelgen"
+	"github.com/cspipe/cspipe/internal/inference/modelgen"
 	"github.com/cspipe/cspipe/internal/records"
 	"github.com/cspipe/cspipe/internal/testutil"
 )

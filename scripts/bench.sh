@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 go test -run '^$' -bench . -benchmem ./...
 
 # Inference engine next to ONNX Runtime on the same weights, in the same run:
-# MobileNet V1 1.0@128, 1001 classes, random weights from internal/modelgen (seed 1; the Go
+# MobileNet V1 1.0@128, 1001 classes, random weights from internal/inference/modelgen (seed 1; the Go
 # benchmark builds the identical model in memory). Three interleaved rounds; each row is one round.
 # ratio = our img/s / ORT img/s (above 1: we are faster). cpu-ms/img is CPU time per image, which
 # moves less than wall time when other jobs share the machine.
@@ -13,12 +13,12 @@ engine_vs_ort() {
   local tmp rounds=${BENCH_ROUNDS:-3}
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' RETURN
-  go run ./internal/modelgen/cmd/genmodel --arch v1 --width 1.0 --size 128 --classes 1001 --seed 1 \
+  go run ./internal/inference/modelgen/cmd/genmodel --arch v1 --width 1.0 --size 128 --classes 1001 --seed 1 \
     --out "$tmp/v1.tflite" --onnx "$tmp/v1.onnx"
   local threads
   printf '\n%-28s %10s %9s %11s | %10s %9s %11s | %6s\n' "MobileNetV1 1.0@128" "ours img/s" "ms/img" "cpu-ms/img" "ORT img/s" "ms/img" "cpu-ms/img" "ratio"
   for _ in $(seq "$rounds"); do
-    go test -run '^$' -bench 'MobileNetV1_128' -benchtime "${BENCH_ITERS:-100}x" ./internal/tflite >"$tmp/go.txt"
+    go test -run '^$' -bench 'MobileNetV1_128' -benchtime "${BENCH_ITERS:-100}x" ./internal/inference/tflite >"$tmp/go.txt"
     threads=$(sed -nE 's/.*batch8_threads([0-9]+).*/\1/p' "$tmp/go.txt" | head -1)
     for cfg in "1 1" "8 $threads"; do
       set -- $cfg

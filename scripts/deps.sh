@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 go mod download
 
-# Test-only inference oracles (ONNX Runtime, TFLite wasm) for internal/tflite.
+# Test-only inference oracles (ONNX Runtime, TFLite wasm) for internal/inference/tflite.
 # onnxruntime-node's tarball ships the native library, so its download step is skipped.
 # Reinstalled only when tools/oracle/package-lock.json changed since the last install.
 if command -v npm >/dev/null 2>&1; then
@@ -15,5 +15,5 @@ if command -v npm >/dev/null 2>&1; then
     echo "$lock_sum" > "$stamp"
   fi
 else
-  echo "deps: npm not found; the inference oracle tests in internal/tflite will fail until Node.js 20 and npm are installed" >&2
+  echo "deps: npm not found; the inference oracle tests in internal/inference/tflite will fail until Node.js 20 and npm are installed" >&2
 fi

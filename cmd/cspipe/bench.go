@@ -15,8 +15,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/cspipe/cspipe/internal/imageprep"
-	"github.com/cspipe/cspipe/internal/tflite"
+	"github.com/cspipe/cspipe/internal/inference/imageprep"
+	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
 
 func init() {

@@ -12,9 +12,9 @@ import (
 	"os"
 
 	"github.com/cspipe/cspipe/internal/archive"
-	"github.com/cspipe/cspipe/internal/classify"
+	"github.com/cspipe/cspipe/internal/inference/classify"
+	"github.com/cspipe/cspipe/internal/inference/tflite"
 	"github.com/cspipe/cspipe/internal/records"
-	"github.com/cspipe/cspipe/internal/tflite"
 )
 
 // exitSomeImagesFailed is classify's exit code when at least one image failed and the rest

@@ -15,9 +15,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cspipe/cspipe/internal/archive"
-	"github.com/cspipe/cspipe/internal/modelgen"
+	"github.com/cspipe/cspipe/internal/inference/modelgen"
+	"github.com/cspipe/cspipe/internal/inference/tflite"
 	"github.com/cspipe/cspipe/internal/records"
-	"github.com/cspipe/cspipe/internal/tflite"
 )
 
 // writeModel writes a small random-weight MobileNet into dir and returns its path.

@@ -22,7 +22,7 @@ import (
 	"github.com/cspipe/cspipe/infra/local/iam"
 	"github.com/cspipe/cspipe/infra/local/stack"
 	"github.com/cspipe/cspipe/internal/imagebuild"
-	"github.com/cspipe/cspipe/internal/modelgen"
+	"github.com/cspipe/cspipe/internal/inference/modelgen"
 	"github.com/cspipe/cspipe/internal/receipt"
 	"github.com/cspipe/cspipe/internal/records"
 )

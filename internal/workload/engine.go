@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/cspipe/cspipe/internal/archive"
-	"github.com/cspipe/cspipe/internal/classify"
+	"github.com/cspipe/cspipe/internal/inference/classify"
 )
 
 // LoadEngine is the production ModelLoader: it unpacks the verified archive in memory with the

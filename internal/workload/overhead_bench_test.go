@@ -17,7 +17,7 @@ import (
 
 	"github.com/cspipe/cspipe/internal/archive"
 	"github.com/cspipe/cspipe/internal/blob"
-	"github.com/cspipe/cspipe/internal/modelgen"
+	"github.com/cspipe/cspipe/internal/inference/modelgen"
 	"github.com/cspipe/cspipe/internal/receipt"
 	"github.com/cspipe/cspipe/internal/receipt/receipttest"
 	"github.com/cspipe/cspipe/internal/records"

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/cspipe/cspipe/internal/archive"
-	"github.com/cspipe/cspipe/internal/modelgen"
+	"github.com/cspipe/cspipe/internal/inference/modelgen"
 	"github.com/cspipe/cspipe/internal/records"
 )
 

@@ -3,7 +3,7 @@ package tflite
 import (
 	"fmt"
 
-	"github.com/cspipe/cspipe/internal/kernels"
+	"github.com/cspipe/cspipe/internal/inference/kernels"
 )
 
 // depthwiseKernel is DEPTHWISE_CONV_2D. Multiplier 1 uses the vector kernel;

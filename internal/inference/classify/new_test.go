@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/cspipe/cspipe/internal/modelgen"
+	"github.com/cspipe/cspipe/internal/inference/modelgen"
 )
 
 func TestParseLabels(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/cspipe/cspipe/internal/kernels"
+	"github.com/cspipe/cspipe/internal/inference/kernels"
 )
 
 // TestConvPaths checks both general convolution paths (per-pixel gather and

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/cspipe/cspipe/internal/errclass"
-	"github.com/cspipe/cspipe/internal/modelgen"
-	"github.com/cspipe/cspipe/internal/tflite"
+	"github.com/cspipe/cspipe/internal/inference/modelgen"
+	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
 
 // tinyGraph is a small valid model: conv, depthwise, pool, mean, FC, softmax.
@@ -109,7 +109,7 @@ func FuzzLoad(f *testing.F) {
 }
 
 func TestFixtureLoads(t *testing.T) {
-	b, err := os.ReadFile("../../testdata/models/mobilenet_v1_0.25_128_c10.tflite")
+	b, err := os.ReadFile("../../../testdata/models/mobilenet_v1_0.25_128_c10.tflite")
 	if err != nil {
 		t.Fatal(err)
 	}

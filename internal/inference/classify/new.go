@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/cspipe/cspipe/internal/tflite"
+	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
 
 // New loads a .tflite model and builds a Classifier around it. The engine uses every core:

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cspipe/cspipe/internal/modelgen"
-	"github.com/cspipe/cspipe/internal/tflite"
+	"github.com/cspipe/cspipe/internal/inference/modelgen"
+	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
 
 // BenchmarkMobileNetV1_128 measures MobileNet V1 1.0@128 with 1001 classes:

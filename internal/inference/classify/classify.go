@@ -12,7 +12,7 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/cspipe/cspipe/internal/imageprep"
+	"github.com/cspipe/cspipe/internal/inference/imageprep"
 	"github.com/cspipe/cspipe/internal/records"
 )
 

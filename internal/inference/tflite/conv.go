@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/cspipe/cspipe/internal/kernels"
+	"github.com/cspipe/cspipe/internal/inference/kernels"
 )
 
 // convKernel is CONV_2D: a packed GEMM, reading the input directly for 1x1

@@ -6,8 +6,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/cspipe/cspipe/internal/modelgen"
-	"github.com/cspipe/cspipe/internal/tflite"
+	"github.com/cspipe/cspipe/internal/inference/modelgen"
+	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
 
 // TestBatchMatchesSingle checks that images run in a batch (layer by layer

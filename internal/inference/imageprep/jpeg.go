@@ -1,6 +1,6 @@
 package imageprep
 
-import "github.com/cspipe/cspipe/internal/jpegdec"
+import "github.com/cspipe/cspipe/internal/inference/jpegdec"
 
 // decodeJPEG picks the decode path for a JPEG: fast (DC only) when asked and the 1/8-scale
 // image still covers the model input, our exact decoder otherwise, and image/jpeg when asked.

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/cspipe/cspipe/internal/tflite"
+	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
 
 // Config selects a random-weight MobileNet.

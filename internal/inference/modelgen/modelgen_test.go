@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/cspipe/cspipe/internal/tflite"
+	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
 
 // TestMobileNetRunsInEngine checks that generated models load and give
@@ -82,7 +82,7 @@ func TestFixture(t *testing.T) {
 		"mobilenet_v1_0.25_128_c10.tflite": g.TFLite(),
 		"mobilenet_v1_0.25_128_c10.onnx":   onnx,
 	} {
-		path := filepath.Join("..", "..", "testdata", "models", name)
+		path := filepath.Join("..", "..", "..", "testdata", "models", name)
 		if *update {
 			if err := os.WriteFile(path, want, 0o644); err != nil {
 				t.Fatal(err)

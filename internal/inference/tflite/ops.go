@@ -3,7 +3,7 @@ package tflite
 import (
 	"fmt"
 
-	"github.com/cspipe/cspipe/internal/kernels"
+	"github.com/cspipe/cspipe/internal/inference/kernels"
 )
 
 // planOp checks one operator and returns its kernel and output shape.

@@ -6,7 +6,7 @@ import (
 
 	flatbuffers "github.com/google/flatbuffers/go"
 
-	"github.com/cspipe/cspipe/internal/tflite"
+	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
 
 // TFLite encodes the graph as a TFLite FlatBuffers file (schema version 3).

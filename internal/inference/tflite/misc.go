@@ -5,7 +5,7 @@ import (
 	"math"
 	"slices"
 
-	"github.com/cspipe/cspipe/internal/kernels"
+	"github.com/cspipe/cspipe/internal/inference/kernels"
 )
 
 // fcKernel is FULLY_CONNECTED: rows of K inputs times an N×K weight matrix.

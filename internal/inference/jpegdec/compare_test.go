@@ -11,7 +11,7 @@ import (
 )
 
 // sampleDir holds the large sample photos, beside the repository (never copied into it).
-const sampleDir = "../../../shared/testdata/sample_images"
+const sampleDir = "../../../../shared/testdata/sample_images"
 
 func samplePhotos(t testing.TB) []string {
 	t.Helper()

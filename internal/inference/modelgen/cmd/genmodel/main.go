@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/cspipe/cspipe/internal/modelgen"
+	"github.com/cspipe/cspipe/internal/inference/modelgen"
 )
 
 func main() {

@@ -11,12 +11,12 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/cspipe/cspipe/internal/modelgen"
-	"github.com/cspipe/cspipe/internal/tflite"
+	"github.com/cspipe/cspipe/internal/inference/modelgen"
+	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
 
 // oracleDir holds the node scripts and their node_modules (make deps).
-const oracleDir = "../../tools/oracle"
+const oracleDir = "../../../tools/oracle"
 
 // TestOracles runs generated MobileNets in the engine, in ONNX Runtime and
 // in TFLite's own interpreter (wasm) on the same random images, and checks
