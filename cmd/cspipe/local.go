@@ -53,7 +53,7 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Cloud Storage enforces bucket IAM. The endpoints and two local bearer tokens (valid 1h;\n"+
+	fmt.Fprintf(stdout, "Cloud Storage enforces bucket IAM. The endpoints and two local bearer tokens (valid while the stack runs;\n"+
 		"%s: objectAdmin on gs://%s, %s: objectAdmin on gs://%s) are in a file readable only by you:\n"+
 		"  source %s\n", stack.PrimusAdmin, stack.ModelBucket, stack.SecundusAdmin, stack.InputBucket, envFile)
 	fmt.Fprintf(stdout, "workload image repositories: Primus %s, Secundus %s (push with `cspipe image build --push REPO`)\n", s.PrimusRepository(), s.SecundusRepository())
@@ -76,8 +76,8 @@ func writeLocalEnv(s *stack.Stack, dataDir string) (string, error) {
 		}
 	}
 	env := s.Env()
-	env["CSPIPE_PRIMUS_TOKEN"] = s.IAM.MintAccessToken(iam.User(stack.PrimusAdmin))
-	env["CSPIPE_SECUNDUS_TOKEN"] = s.IAM.MintAccessToken(iam.User(stack.SecundusAdmin))
+	env["CSPIPE_PRIMUS_TOKEN"] = s.IAM.MintSessionToken(iam.User(stack.PrimusAdmin))
+	env["CSPIPE_SECUNDUS_TOKEN"] = s.IAM.MintSessionToken(iam.User(stack.SecundusAdmin))
 	var b strings.Builder
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		fmt.Fprintf(&b, "export %s=%q\n", k, env[k])
