@@ -167,7 +167,7 @@ func ruleGcrPublishedOnlyByRegistry(t *testing.T, r *root, ctx *hcl.EvalContext)
 
 var iamRules = map[string]func(*testing.T, *root, *hcl.EvalContext) []string{
 	"no IAM condition on resource attributes for a service without them": ruleNoResourceConditionWithoutResourceAttributes,
-	"no over-broad role":                         ruleNoOverbroadRoles,
+	"no over-broad role":                            ruleNoOverbroadRoles,
 	"gcr topic published only by Artifact Registry": ruleGcrPublishedOnlyByRegistry,
 }
 
@@ -248,7 +248,7 @@ func TestIAMRulesRefuseOldGrants(t *testing.T) {
 	ctx := r.evalCtx(t, nil)
 	want := map[string][]string{
 		"no IAM condition on resource attributes for a service without them": {"pin_updates_provider: IAM condition on resource attributes for iam", "schedule_starts_launch: IAM condition on resource attributes for workflows"},
-		"no over-broad role": {"pin_writes_audit: roles/storage.objectUser", "workflow_manages_vms: roles/compute.instanceAdmin.v1"},
+		"no over-broad role":                            {"pin_writes_audit: roles/storage.objectUser", "workflow_manages_vms: roles/compute.instanceAdmin.v1"},
 		"gcr topic published only by Artifact Registry": {"0 grants of pubsub.publisher on the gcr topic"},
 	}
 	for name, rule := range iamRules {
