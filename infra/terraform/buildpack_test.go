@@ -181,7 +181,7 @@ func buildLikeBuildpack(t *testing.T, files []string) string {
 	if err := os.WriteFile(filepath.Join(app, "main.go"), []byte(generatedMain), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	env := append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off", "GOTOOLCHAIN=local", "CGO_ENABLED=0")
+	env := append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off", "GOTOOLCHAIN=local")
 	for _, step := range [][]string{
 		{"go", "mod", "tidy"},
 		{"go", "build", "-o", filepath.Join(dir, "fn"), "./functions.local/app"},
