@@ -148,3 +148,36 @@ func TestDeployGuide(t *testing.T) {
 		}
 	}
 }
+
+// Primus's `gcr` topic is created, or, with GCR_TOPIC_EXISTS, an existing one is used as it is.
+func TestGcrTopicAdoptable(t *testing.T) {
+	r := loadRoot(t, "primus")
+	for _, exists := range []string{"false", "true"} {
+		vars := map[string]string{"GCR_TOPIC_EXISTS": exists}
+		for k, v := range sampleVars {
+			vars[k] = v
+		}
+		ctx := r.evalCtx(t, vars)
+		count := func(kind string) int64 {
+			b := r.resource(t, kind, "google_pubsub_topic", "gcr")
+			if got := str(t, ctx, b.Body.Attributes["name"].Expr); got != "gcr" {
+				t.Errorf("%s google_pubsub_topic.gcr is named %q; Artifact Registry publishes only to gcr", kind, got)
+			}
+			v, diags := b.Body.Attributes["count"].Expr.Value(ctx)
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			n, _ := v.AsBigFloat().Int64()
+			return n
+		}
+		res, data := count("resource"), count("data")
+		if exists == "true" && (res != 0 || data != 1) || exists == "false" && (res != 1 || data != 0) {
+			t.Errorf("GCR_TOPIC_EXISTS=%s: %d created, %d read; want exactly one, read iff it exists", exists, res, data)
+		}
+	}
+	a := r.locals["gcr_topic_id"]
+	src := string(r.files[a.SrcRange.Filename][a.SrcRange.Start.Byte:a.SrcRange.End.Byte])
+	if !strings.Contains(src, "var.GCR_TOPIC_EXISTS ? data.google_pubsub_topic.gcr[0].id : google_pubsub_topic.gcr[0].id") {
+		t.Errorf("local.gcr_topic_id = %s; want the data source iff GCR_TOPIC_EXISTS", src)
+	}
+}
