@@ -86,6 +86,11 @@ func TestNetworkVariables(t *testing.T) {
 	r := loadRoot(t, "secundus")
 	ctx := r.evalCtx(t, sampleVars)
 	vars := ctx.Variables["var"]
+	for _, name := range []string{"network", "subnetwork", "external_ip"} {
+		if !vars.Type().HasAttribute(name) {
+			t.Fatalf("the Secundus root has no variable %s", name)
+		}
+	}
 	if got := vars.GetAttr("network").AsString(); got != "default" {
 		t.Errorf("network defaults to %q, want default", got)
 	}
@@ -163,7 +168,11 @@ func TestGcrTopicAdoptable(t *testing.T) {
 			if got := str(t, ctx, b.Body.Attributes["name"].Expr); got != "gcr" {
 				t.Errorf("%s google_pubsub_topic.gcr is named %q; Artifact Registry publishes only to gcr", kind, got)
 			}
-			v, diags := b.Body.Attributes["count"].Expr.Value(ctx)
+			c, ok := b.Body.Attributes["count"]
+			if !ok {
+				t.Fatalf("%s google_pubsub_topic.gcr has no count: it cannot follow GCR_TOPIC_EXISTS", kind)
+			}
+			v, diags := c.Expr.Value(ctx)
 			if diags.HasErrors() {
 				t.Fatal(diags)
 			}

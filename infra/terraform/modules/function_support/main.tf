@@ -121,6 +121,19 @@ resource "google_storage_bucket_iam_member" "build_reads_source" {
   member = "serviceAccount:${google_service_account.build.email}"
 }
 
+# Cloud Functions copies the uploaded source into its own gcf-v2-sources-<number>-<region> bucket,
+# from which the build reads; that bucket is not Terraform's to grant on, so the grant is on the
+# project, narrowed by a condition (Cloud Storage evaluates it) to those buckets.
+resource "google_project_iam_member" "build_reads_function_sources" {
+  project = var.project_id
+  role    = "roles/storage.objectViewer"
+  member  = "serviceAccount:${google_service_account.build.email}"
+  condition {
+    title      = "cspipe-gcf-sources-only"
+    expression = "resource.name.startsWith(\"projects/_/buckets/gcf-v2-sources-\")"
+  }
+}
+
 resource "google_project_iam_member" "build_logs" {
   project = var.project_id
   role    = "roles/logging.logWriter"
