@@ -86,7 +86,7 @@ resource "google_storage_bucket_iam_member" "publish_keeps_markers" {
   member = "serviceAccount:${google_service_account.publish.email}"
   condition {
     title      = "cspipe-publish-markers-only"
-    expression = "resource.name.startsWith(\"projects/_/buckets/${local.results_bucket}/objects/\") && resource.name.endsWith(\"/published.json\")"
+    expression = "resource.name.startsWith(\"projects/_/buckets/${local.results_bucket}/objects/runs/\") && resource.name.endsWith(\"/published.json\")"
   }
 }
 
