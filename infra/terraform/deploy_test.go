@@ -184,6 +184,15 @@ func TestGcrTopicAdoptable(t *testing.T) {
 			t.Errorf("GCR_TOPIC_EXISTS=%s: %d created, %d read; want exactly one, read iff it exists", exists, res, data)
 		}
 	}
+	moved := false
+	for _, b := range r.blocks {
+		if b.Type == "moved" && traversal(t, b.Body.Attributes["from"].Expr) == "google_pubsub_topic.gcr" {
+			moved = true
+		}
+	}
+	if !moved {
+		t.Error("no moved block from google_pubsub_topic.gcr: an existing deployment would destroy and re-create its gcr topic")
+	}
 	a := r.locals["gcr_topic_id"]
 	src := string(r.files[a.SrcRange.Filename][a.SrcRange.Start.Byte:a.SrcRange.End.Byte])
 	if !strings.Contains(src, "var.GCR_TOPIC_EXISTS ? data.google_pubsub_topic.gcr[0].id : google_pubsub_topic.gcr[0].id") {

@@ -151,6 +151,12 @@ resource "google_pubsub_topic" "gcr" {
   depends_on = [google_project_service.apis]
 }
 
+# Deployments made before the topic took a count keep it (no destroy and re-create).
+moved {
+  from = google_pubsub_topic.gcr
+  to   = google_pubsub_topic.gcr[0]
+}
+
 data "google_pubsub_topic" "gcr" {
   count      = var.GCR_TOPIC_EXISTS ? 1 : 0
   name       = "gcr"
