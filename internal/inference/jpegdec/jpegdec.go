@@ -77,6 +77,8 @@ type decoder struct {
 	restart       int
 	adobe         bool
 	adobeXform    uint8
+	jfif          bool
+	colour        colourSpace // decided at the first scan, as libjpeg does
 	dcOnly        bool
 	mode          Mode
 	sawFrame      bool
@@ -185,7 +187,14 @@ func (d *decoder) step() (bool, error) {
 		if !d.sawFrame {
 			return false, FormatError("scan before frame")
 		}
+		if d.colour == colourUnset {
+			d.colour = d.colourSpace()
+		}
 		return false, d.scan(p)
+	case m == 0xE0:
+		if len(p) >= 14 && string(p[:5]) == "JFIF\x00" {
+			d.jfif = true
+		}
 	case m == 0xEE:
 		if len(p) >= 12 && string(p[:5]) == "Adobe" {
 			d.adobe, d.adobeXform = true, p[11]

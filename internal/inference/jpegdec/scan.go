@@ -34,6 +34,15 @@ func (d *decoder) scan(p []byte) error {
 		}
 		sc[i].dc, sc[i].ac = &d.dcHuff[tables>>4], &d.acHuff[tables&15]
 	}
+	if ns > 1 {
+		blocks := 0
+		for i := range sc {
+			blocks += sc[i].c.h * sc[i].c.v
+		}
+		if blocks > 10 {
+			return FormatError("interleaved scan has more than 10 blocks per MCU")
+		}
+	}
 	ss, se, ah, al := int(p[1+2*ns]), int(p[2+2*ns]), uint(p[3+2*ns]>>4), uint(p[3+2*ns]&15)
 	if !d.progressive {
 		ss, se, ah, al = 0, 63, 0, 0
