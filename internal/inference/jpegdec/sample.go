@@ -42,7 +42,7 @@ func decode(data []byte, rows, cols []int, rgb []uint8, dcOnly bool, mode Mode) 
 	if len(rgb) != len(rows)*len(cols)*3 {
 		return fmt.Errorf("jpegdec: rgb buffer has %d bytes, want %d", len(rgb), len(rows)*len(cols)*3)
 	}
-	d := &decoder{data: data, dcOnly: dcOnly, mode: mode}
+	d := newDecoder(data, dcOnly, mode)
 	if err := d.readUntilFrame(); err != nil {
 		return err
 	}
