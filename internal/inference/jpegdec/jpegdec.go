@@ -123,7 +123,12 @@ func (d *decoder) nextMarker() (byte, error) {
 	for {
 		i := bytes.IndexByte(d.data[d.pos:], 0xFF)
 		if i < 0 {
+			junk := d.pos < len(d.data)
 			d.pos = len(d.data)
+			if junk && !d.sawFrame {
+				// Before the frame header there is no entropy-coded data a cut could fall in.
+				return 0, FormatError("bytes that are not a marker before the frame header")
+			}
 			return 0, io.ErrUnexpectedEOF
 		}
 		d.pos += i
