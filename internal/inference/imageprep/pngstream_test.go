@@ -178,7 +178,15 @@ func writePNG(t testing.TB, s pngSpec, rng *rand.Rand) []byte {
 
 func pngSpecs() map[string]pngSpec {
 	noise := func(max int) func(x, y, ch int) int {
-		return func(x, y, ch int) int { return (x*131 + y*71 + ch*29 + x*y*13) % (max + 1) }
+		// A hash of the position: values uncorrelated with their neighbours, so every filter
+		// and every Paeth tie occurs.
+		return func(x, y, ch int) int {
+			h := uint32(x)*2654435761 ^ uint32(y)*2246822519 ^ uint32(ch)*3266489917
+			h ^= h >> 15
+			h *= 668265263
+			h ^= h >> 13
+			return int(h % uint32(max+1))
+		}
 	}
 	specs := map[string]pngSpec{}
 	for _, d := range []uint8{1, 2, 4, 8, 16} {

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/draw"
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"io"
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/webp"
@@ -218,9 +220,28 @@ func stdPNG(r *bytes.Reader) (image.Image, error) { return png.Decode(r) }
 
 func stdWebP(r *bytes.Reader) (image.Image, error) { return webp.Decode(r) }
 
-// stdGIF decodes the first frame (gif.Decode's behaviour), as TensorFlow's decode_image does
-// when asked for a single image.
-func stdGIF(r *bytes.Reader) (image.Image, error) { return gif.Decode(r) }
+// stdGIF decodes the first frame on the GIF's canvas (what TensorFlow's decode_gif yields as
+// frame 0): a frame smaller than the canvas is placed at its offset on a zero canvas.
+func stdGIF(r *bytes.Reader) (image.Image, error) {
+	cfg, err := gif.DecodeConfig(r)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	frame, err := gif.Decode(r)
+	if err != nil {
+		return nil, err
+	}
+	canvas := image.Rect(0, 0, cfg.Width, cfg.Height)
+	if frame.Bounds() == canvas {
+		return frame, nil
+	}
+	img := image.NewNRGBA(canvas)
+	draw.Draw(img, frame.Bounds().Intersect(canvas), frame, frame.Bounds().Min, draw.Src)
+	return img, nil
+}
 
 func stdBMP(r *bytes.Reader) (image.Image, error) { return bmp.Decode(r) }
 

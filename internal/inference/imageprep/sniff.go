@@ -2,9 +2,9 @@ package imageprep
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"encoding/binary"
 	"image"
 	"image/gif"
 	"image/jpeg"
