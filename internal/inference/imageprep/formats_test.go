@@ -156,6 +156,18 @@ func TestRefusedFormatsSayHowToConvert(t *testing.T) {
 	}
 }
 
+// TestUnsupportedJPEGSaysHowToConvert: a 12-bit JPEG is refused per image with advice.
+func TestUnsupportedJPEGSaysHowToConvert(t *testing.T) {
+	data := encodeJPEG(t, asymmetric(16, 16), 90)
+	sof := bytes.Index(data, []byte{0xFF, 0xC0})
+	data[sof+4] = 12
+	_, err := Prepare(data, Options{Width: 2, Height: 2}, make([]float32, 12))
+	var ie *Error
+	if !errorsAs(err, &ie) || ie.Code != records.ErrUnsupported || !strings.Contains(err.Error(), "12-bit") || !strings.Contains(err.Error(), "re-encode") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
 // orient returns how orientation o shows stored image img upright, built from flips and a
 // transpose (independently of Orientation.sourceOf).
 func orient(img image.Image, o Orientation) *image.NRGBA {

@@ -104,6 +104,9 @@ func decodeError(what string, err error) *Error {
 	case errors.As(err, &ju), errors.As(err, &pu), errors.Is(err, jpegdec.ErrUnsupported):
 		code = records.ErrUnsupported
 	}
+	if errors.Is(err, jpegdec.ErrUnsupported) {
+		return &Error{Code: code, Err: fmt.Errorf("%s: %w (TensorFlow's libjpeg-turbo refuses it too): re-encode it as an ordinary 8-bit JPEG or a PNG", what, err)}
+	}
 	return &Error{Code: code, Err: fmt.Errorf("%s: %w", what, err)}
 }
 
