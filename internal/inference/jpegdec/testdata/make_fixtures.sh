@@ -36,3 +36,5 @@ done
 c arith_progressive_411.jpg -quality 85 -arithmetic -progressive -sample 4x1
 c arith_restart_1x4.jpg -quality 85 -arithmetic -restart 2B -sample 1x4
 c mixed_221112.jpg -quality 85 -sample 2x2,2x1,1x2
+# cmyk_adobe.jpg and ycck_2x2.jpg come from the test-only encoder in encoder_test.go (cjpeg cannot
+# write four components): 20x12, Adobe transform 0 (CMYK) and 2 (YCCK, 2x2 luma and K).
