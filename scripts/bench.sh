@@ -34,7 +34,9 @@ engine_vs_ort
 
 # Decode + resize of the codelab's sample photos (224x224 target): Go's image/jpeg next to our
 # exact decoder (libjpeg-turbo-identical pixels) and the fast DC-domain mode, with CPU time,
-# allocation and the tensor difference between paths.
+# allocation, the tensor difference between paths and libjpeg-turbo's djpeg (whole decode);
+# then one row per other format (arithmetic-coded JPEG, streamed PNG, WebP, GIF, BMP) made from
+# the first photo.
 photos=../shared/testdata/sample_images
 if [ -d "$photos" ]; then
   printf '\nDecode + resize of the sample photos\n'

@@ -4,6 +4,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 go mod download
 
+# libjpeg-turbo's cjpeg/djpeg: the JPEG decoder tests (internal/inference/jpegdec) encode every
+# sampling/coding layout with cjpeg and compare against djpeg's pixels at test time.
+if ! command -v cjpeg >/dev/null 2>&1 || ! command -v djpeg >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends libjpeg-turbo-progs >/dev/null
+  else
+    echo "deps: cjpeg/djpeg not found; install libjpeg-turbo-progs (the jpegdec tests need them)" >&2
+  fi
+fi
+
 # Test-only inference oracles (ONNX Runtime, TFLite wasm) for internal/inference/tflite.
 # onnxruntime-node's tarball ships the native library, so its download step is skipped.
 # Reinstalled only when tools/oracle/package-lock.json changed since the last install.

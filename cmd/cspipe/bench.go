@@ -50,6 +50,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	decode := fs.Bool("decode", false, "benchmark decode+resize of photos (arguments, default ../shared/testdata/sample_images/*)")
 	size := fs.Int("size", 224, "with --decode: target size when no model is given")
 	repeat := fs.Int("repeat", 3, "with --decode: runs per photo and path (the fastest is reported)")
+	formats := fs.Bool("formats", true, "with --decode: also re-encode the first photo as arithmetic-coded JPEG, PNG, WebP, GIF and BMP and time each")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: cspipe bench --model M.tflite [--batch N] [--threads T] [--duration 5s] [--json]")
 		fmt.Fprintln(stderr, "       cspipe bench --decode [--model M.tflite] [--size 224] [--repeat 3] [--json] [PHOTO...]")
@@ -76,7 +77,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if len(photos) == 0 {
 			return exitError{code: 2, msg: "no photos given"}
 		}
-		return benchDecode(ctx, photos, m, *size, max(*repeat, 1), *asJSON, stdout)
+		return benchDecode(ctx, photos, m, *size, max(*repeat, 1), *asJSON, *formats, stdout)
 	}
 	if m == nil {
 		fs.Usage()
@@ -139,12 +140,18 @@ type decodeBench struct {
 	ExactCPUMS  float64 `json:"exact_cpu_ms"`
 	FastCPUMS   float64 `json:"fast_cpu_ms"`
 	// The path that ran when exact or fast was asked for: fast needs the 1/8-scale image to
-	// cover the target, and either falls back to image/jpeg on files our decoder refuses.
+	// cover the target and otherwise runs exact.
 	ExactPath string `json:"exact_path"`
 	FastPath  string `json:"fast_path"`
 	// Speed-ups over image/jpeg.
 	ExactSpeedup float64 `json:"exact_speedup"`
 	FastSpeedup  float64 `json:"fast_speedup"`
+	// libjpeg-turbo's djpeg decoding the whole photo (fastest wall and CPU time; absent
+	// without djpeg), and how many times less CPU time our exact decode+resize takes (CPU time,
+	// because a loaded machine distorts wall times).
+	DjpegMS         float64 `json:"djpeg_ms,omitempty"`
+	DjpegCPUMS      float64 `json:"djpeg_cpu_ms,omitempty"`
+	ExactVsDjpegCPU float64 `json:"exact_vs_djpeg_cpu,omitempty"`
 	// Bytes allocated by one decode with the collector off: an upper bound of its peak heap.
 	StdlibAllocMB float64 `json:"stdlib_alloc_mb"`
 	ExactAllocMB  float64 `json:"exact_alloc_mb"`
@@ -160,7 +167,7 @@ type decodeBench struct {
 	Top1Fast   *int `json:"top1_fast,omitempty"`
 }
 
-func benchDecode(ctx context.Context, photos []string, m *tflite.Model, size, repeat int, asJSON bool, stdout io.Writer) error {
+func benchDecode(ctx context.Context, photos []string, m *tflite.Model, size, repeat int, asJSON, formats bool, stdout io.Writer) error {
 	h, w := size, size
 	if m != nil {
 		h, w, _ = m.InputShape()
@@ -207,6 +214,9 @@ func benchDecode(ctx context.Context, photos []string, m *tflite.Model, size, re
 			}
 		}
 		r.ExactSpeedup, r.FastSpeedup = r.StdlibMS/r.ExactMS, r.StdlibMS/r.FastMS
+		if r.DjpegMS, r.DjpegCPUMS = djpegTimes(p, repeat); r.DjpegCPUMS > 0 {
+			r.ExactVsDjpegCPU = r.DjpegCPUMS / r.ExactCPUMS
+		}
 		r.ExactVsStdlibMaxAbs, r.ExactVsStdlibMeanAbs = absDiff(tensors[imageprep.PathExact], tensors[imageprep.PathStdlib])
 		r.FastVsExactMaxAbs, r.FastVsExactMeanAbs = absDiff(tensors[imageprep.PathFast], tensors[imageprep.PathExact])
 		if m != nil {
@@ -231,9 +241,16 @@ func benchDecode(ctx context.Context, photos []string, m *tflite.Model, size, re
 			}
 			continue
 		}
-		fmt.Fprintf(stdout, "%s %dx%d -> %d: image/jpeg %.0f ms (cpu %.0f, %.0f MB) | exact %.0f ms (cpu %.0f, %.0f MB, %.1fx) | %s %.1f ms (cpu %.1f, %.1f MB, %.1fx) | fast-exact max %.3f mean %.4f\n",
+		djpeg := "djpeg not installed"
+		if r.DjpegMS > 0 {
+			djpeg = fmt.Sprintf("djpeg %.0f ms (cpu %.0f), exact %.1fx less cpu", r.DjpegMS, r.DjpegCPUMS, r.ExactVsDjpegCPU)
+		}
+		fmt.Fprintf(stdout, "%s %dx%d -> %d: image/jpeg %.0f ms (cpu %.0f, %.0f MB) | exact %.0f ms (cpu %.0f, %.0f MB, %.1fx) | %s %.1f ms (cpu %.1f, %.1f MB, %.1fx) | fast-exact max %.3f mean %.4f | %s\n",
 			r.Photo, r.Width, r.Height, r.Target, r.StdlibMS, r.StdlibCPUMS, r.StdlibAllocMB, r.ExactMS, r.ExactCPUMS, r.ExactAllocMB, r.ExactSpeedup,
-			r.FastPath, r.FastMS, r.FastCPUMS, r.FastAllocMB, r.FastSpeedup, r.FastVsExactMaxAbs, r.FastVsExactMeanAbs)
+			r.FastPath, r.FastMS, r.FastCPUMS, r.FastAllocMB, r.FastSpeedup, r.FastVsExactMaxAbs, r.FastVsExactMeanAbs, djpeg)
+	}
+	if formats {
+		return benchFormats(photos[0], w, h, repeat, asJSON, stdout)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -39,12 +40,40 @@ func TestBenchDecode(t *testing.T) {
 	if code := run(t.Context(), []string{"bench", "--decode", "--size", "12", "--repeat", "1", "--json", photo}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
+	lines := bytes.Split(bytes.TrimSpace(out.Bytes()), []byte("\n"))
 	var r decodeBench
-	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+	if err := json.Unmarshal(lines[0], &r); err != nil {
 		t.Fatalf("output %q: %v", out.String(), err)
 	}
 	if r.Width != 160 || r.Height != 120 || r.StdlibMS <= 0 || r.ExactMS <= 0 || r.FastMS <= 0 || r.FastPath != "fast" || r.ExactPath != "exact" || r.ExactVsStdlibMaxAbs > 3.0/255 {
 		t.Fatalf("result %+v", r)
+	}
+	if _, err := exec.LookPath("jpegtran"); err != nil {
+		t.Fatal("jpegtran not found: run `make deps` (installs libjpeg-turbo-progs)")
+	}
+	if r.DjpegMS <= 0 || r.DjpegCPUMS < 0 || r.ExactVsDjpegCPU < 0 {
+		t.Fatalf("no djpeg comparison: %+v", r)
+	}
+	// One line per other format: the arithmetic transcodes decode to the very same tensor.
+	paths := map[string]string{}
+	for _, l := range lines[1:] {
+		var f formatBench
+		if err := json.Unmarshal(l, &f); err != nil {
+			t.Fatalf("format line %q: %v", l, err)
+		}
+		if f.MS <= 0 || f.Width != 160 || f.Height != 120 {
+			t.Fatalf("format line %+v", f)
+		}
+		if strings.HasPrefix(f.Format, "jpeg") && (f.MaxAbsVsJPEG == nil || *f.MaxAbsVsJPEG != 0) {
+			t.Fatalf("%s differs from the photo's tensor: %+v", f.Format, f)
+		}
+		paths[f.Format] = f.Path
+	}
+	want := map[string]string{"jpeg arithmetic": "exact", "jpeg arith progressive": "exact", "png": "stream", "bmp": "stdlib", "gif": "stdlib"}
+	for k, v := range want {
+		if paths[k] != v {
+			t.Errorf("format %s: path %q, want %q (all: %v)", k, paths[k], v, paths)
+		}
 	}
 	out.Reset()
 	if code := run(t.Context(), []string{"bench", "--decode", "--size", "12", "--repeat", "1", photo}, &out, &errb); code != 0 || !strings.Contains(out.String(), "image/jpeg") {

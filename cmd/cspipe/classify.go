@@ -50,10 +50,11 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&o.Threads, "threads", 0, "images classified at once (0: number of CPUs)")
 	fs.IntVar(&o.LabelOffset, "label-offset", 0, "added to a class index to find its line in the labels file")
 	fs.BoolVar(&o.StdlibJPEG, "stdlib-jpeg", false, "decode JPEG with Go's image/jpeg instead of cspipe's decoder")
+	exifOrientation := fs.String("exif-orientation", "apply", `"apply": turn photos upright by their EXIF orientation before the resize; "ignore": keep the stored pixels, as TensorFlow does (default: the model archive's cspipe.json, else apply)`)
 	tensorPath := fs.String("tensor", "", "run this raw little-endian NHWC float32 tensor instead of images")
 	outPath := fs.String("out", "", "with --tensor: where to write the raw float32 output")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cspipe classify --model M.tflite [--labels L] [--top-k 5] [--fast] [--input-range 0,1] IMAGE...")
+		fmt.Fprintln(stderr, "usage: cspipe classify --model M.tflite [--labels L] [--top-k 5] [--fast] [--input-range 0,1] [--exif-orientation apply|ignore] IMAGE...")
 		fmt.Fprintln(stderr, "       cspipe classify --model M.tflite --tensor IN.f32 --out OUT.f32")
 		fmt.Fprintf(stderr, "exit code 0: all classified; %d: some images failed (one error line each); 1: usage or model error\n", exitSomeImagesFailed)
 		fs.PrintDefaults()
@@ -76,6 +77,16 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	if !set["label-offset"] {
 		o.LabelOffset = model.meta.LabelOffset
+	}
+	if model.meta.EXIFOrientation != "" && !set["exif-orientation"] {
+		*exifOrientation = model.meta.EXIFOrientation
+	}
+	switch *exifOrientation {
+	case "apply":
+	case "ignore":
+		o.IgnoreEXIFOrientation = true
+	default:
+		return exitError{code: 2, msg: fmt.Sprintf("--exif-orientation %q: want apply or ignore", *exifOrientation)}
 	}
 	if *tensorPath != "" {
 		if *outPath == "" || fs.NArg() > 0 {

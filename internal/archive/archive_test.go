@@ -34,6 +34,9 @@ func TestValidateAccepts(t *testing.T) {
 		{"with metadata", good(File{Name: records.MetadataFile, Data: []byte(`{"input_range":"-1,1","label_offset":1}`)}),
 			Report{Entries: 3, Labels: 3, Uncompressed: int64(len(testModel)) + 19 + 39,
 				Metadata: &records.ModelMetadata{InputRange: "-1,1", LabelOffset: 1}}},
+		{"with exif_orientation", good(File{Name: records.MetadataFile, Data: []byte(`{"exif_orientation":"ignore"}`)}),
+			Report{Entries: 3, Labels: 3, Uncompressed: int64(len(testModel)) + 19 + 29,
+				Metadata: &records.ModelMetadata{EXIFOrientation: "ignore"}}},
 		{"dot-slash names and root dir", []File{
 			{Name: "./", Typeflag: tar.TypeDir},
 			{Name: "./" + records.LabelsFile, Data: []byte("a\r\nb\r\n\r\n")},
@@ -129,6 +132,7 @@ func TestValidateRefuses(t *testing.T) {
 		{"empty labels", Build([]File{good()[0], {Name: records.LabelsFile, Data: []byte("\n\n")}}), Limits{}, ReasonBadLabels, records.LabelsFile},
 		{"labels not utf-8", Build([]File{good()[0], {Name: records.LabelsFile, Data: []byte("caf\xe9\n")}}), Limits{}, ReasonBadLabels, records.LabelsFile},
 		{"metadata unknown field", Build(good(File{Name: records.MetadataFile, Data: []byte(`{"evil":1}`)})), Limits{}, ReasonBadMetadata, records.MetadataFile},
+		{"metadata bad exif_orientation", Build(good(File{Name: records.MetadataFile, Data: []byte(`{"exif_orientation":"rotate"}`)})), Limits{}, ReasonBadMetadata, records.MetadataFile},
 		{"metadata bad range", Build(good(File{Name: records.MetadataFile, Data: []byte(`{"input_range":"0,255"}`)})), Limits{}, ReasonBadMetadata, records.MetadataFile},
 		{"metadata offset past labels", Build(good(File{Name: records.MetadataFile, Data: []byte(`{"label_offset":3}`)})), Limits{}, ReasonBadMetadata, records.MetadataFile},
 		{"metadata not json", Build(good(File{Name: records.MetadataFile, Data: []byte(`{`)})), Limits{}, ReasonBadMetadata, records.MetadataFile},

@@ -358,6 +358,11 @@ func parseMetadata(b []byte) (records.ModelMetadata, error) {
 	default:
 		return md, fmt.Errorf("input_range %q: want \"0,1\" or \"-1,1\"", truncate(md.InputRange))
 	}
+	switch md.EXIFOrientation {
+	case "", "apply", "ignore":
+	default:
+		return md, fmt.Errorf("exif_orientation %q: want \"apply\" or \"ignore\"", truncate(md.EXIFOrientation))
+	}
 	if md.LabelOffset < 0 {
 		return md, fmt.Errorf("label_offset %d is negative", md.LabelOffset)
 	}

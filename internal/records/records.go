@@ -138,6 +138,10 @@ type ModelMetadata struct {
 	// LabelOffset is added to a class index to find its line in labels.txt (1 when the model has
 	// no background class but labels.txt starts with one).
 	LabelOffset int `json:"label_offset,omitempty"`
+	// EXIFOrientation is "apply" (default: photos are turned upright before the resize) or
+	// "ignore" (the stored pixels as they are, as TensorFlow's decoders read them, for models
+	// whose training pipeline did not apply orientation).
+	EXIFOrientation string `json:"exif_orientation,omitempty"`
 }
 
 // ManifestSuffix is appended to a model object's name to name its manifest.

@@ -20,7 +20,8 @@ func LoadEngine(_ context.Context, b []byte, topK int) (Classifier, error) {
 	}
 	c, err := classify.New(m.TFLite, m.Labels, classify.Options{
 		TopK: topK, InputRange: m.Metadata.InputRange, LabelOffset: m.Metadata.LabelOffset,
-		MaxBytes: MaxImageBytes,
+		IgnoreEXIFOrientation: m.Metadata.EXIFOrientation == "ignore",
+		MaxBytes:              MaxImageBytes,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("loading model: %w", err)

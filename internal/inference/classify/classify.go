@@ -49,6 +49,9 @@ type Options struct {
 	LabelOffset int
 	// StdlibJPEG decodes JPEG with image/jpeg instead of our decoder.
 	StdlibJPEG bool
+	// IgnoreEXIFOrientation classifies the stored pixels without turning the photo upright, as
+	// TensorFlow's decoders read them (records.ModelMetadata.EXIFOrientation "ignore").
+	IgnoreEXIFOrientation bool
 }
 
 // Prediction is the outcome for one image.
@@ -109,7 +112,8 @@ func NewWithModel(m Model, labels []string, o Options) (*Classifier, error) {
 	if o.LabelOffset < 0 {
 		return nil, fmt.Errorf("label offset %d is negative", o.LabelOffset)
 	}
-	p := imageprep.Options{Width: w, Height: h, InputRange: o.InputRange, Fast: o.Fast, MaxPixels: o.MaxPixels, Stdlib: o.StdlibJPEG}
+	p := imageprep.Options{Width: w, Height: h, InputRange: o.InputRange, Fast: o.Fast, MaxPixels: o.MaxPixels, Stdlib: o.StdlibJPEG,
+		IgnoreOrientation: o.IgnoreEXIFOrientation}
 	// Validate the range now rather than on the first image.
 	if _, err := imageprep.Prepare(nil, p, make([]float32, p.TensorLen())); err != nil {
 		var ie *imageprep.Error

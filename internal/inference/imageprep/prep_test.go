@@ -68,8 +68,11 @@ func TestPrepareErrors(t *testing.T) {
 	}{
 		{"empty", nil, 0, records.ErrEmpty},
 		{"text", []byte("hello, I am not a picture"), 0, records.ErrNotAnImage},
-		{"gif", []byte("GIF89a\x01\x00\x01\x00\x00\x00\x00;"), 0, records.ErrUnsupported},
-		{"webp", []byte("RIFF\x00\x00\x00\x00WEBPVP8 "), 0, records.ErrUnsupported},
+		{"gif without image", []byte("GIF89a\x01\x00\x01\x00\x00\x00\x00;"), 0, records.ErrDecode},
+		{"webp garbage", []byte("RIFF\x00\x00\x00\x00WEBPVP8 "), 0, records.ErrDecode},
+		{"heic", []byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"), 0, records.ErrUnsupported},
+		{"avif", []byte("\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf"), 0, records.ErrUnsupported},
+		{"tiff", []byte("II*\x00\x08\x00\x00\x00"), 0, records.ErrUnsupported},
 		{"png bomb header", pngHeaderOnly(30000, 30000), 0, records.ErrTooLarge},
 		{"over custom limit", okJPEG, 64*48 - 1, records.ErrTooLarge},
 		{"jpeg truncated in header", okJPEG[:20], 0, records.ErrTruncated},

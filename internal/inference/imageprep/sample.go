@@ -5,18 +5,17 @@ import (
 	"image/color"
 )
 
-// sampleImage fills g with the RGB values of a decoded image at the grid's coordinates, the way
+// sampleImage writes the RGB values of a decoded image at rows × cols into rgb, the way
 // TensorFlow's decoders with channels=3 produce them: alpha is dropped (non-premultiplied
 // colour kept), grey is replicated, 16-bit samples keep their high byte.
-func sampleImage(img image.Image, g *grid) {
+func sampleImage(img image.Image, rows, cols []int, rgb []uint8) {
 	b := img.Bounds()
 	i := 0
-	for _, sy := range g.rows.samples {
+	for _, sy := range rows {
 		y := b.Min.Y + sy
-		for _, sx := range g.cols.samples {
+		for _, sx := range cols {
 			x := b.Min.X + sx
-			r, gg, bb := pixelRGB(img, x, y)
-			g.rgb[i], g.rgb[i+1], g.rgb[i+2] = r, gg, bb
+			rgb[i], rgb[i+1], rgb[i+2] = pixelRGB(img, x, y)
 			i += 3
 		}
 	}

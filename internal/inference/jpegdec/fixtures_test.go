@@ -162,7 +162,9 @@ func TestErrors(t *testing.T) {
 		data []byte
 		is   error
 	}{
-		{"arithmetic coding", readFixture(t, "arithmetic.jpg"), ErrUnsupported},
+		{"lossless", withMarker(good, 0xC2, 0xC3), ErrUnsupported},
+		{"hierarchical", withMarker(good, 0xC2, 0xC5), ErrUnsupported},
+		{"12-bit", with12Bit(good), ErrUnsupported},
 		{"truncated in scan", good[:len(good)*2/3], io.ErrUnexpectedEOF},
 		{"truncated in header", good[:30], io.ErrUnexpectedEOF},
 		{"no EOI", good[:len(good)-2], io.ErrUnexpectedEOF},
@@ -186,6 +188,38 @@ func TestErrors(t *testing.T) {
 	}
 }
 
+// withMarker returns a copy of data whose first from marker is replaced by to.
+func withMarker(data []byte, from, to byte) []byte {
+	out := bytes.Clone(data)
+	i := bytes.Index(out, []byte{0xFF, from})
+	out[i+1] = to
+	return out
+}
+
+// with12Bit returns a copy of data whose frame header declares 12-bit samples.
+func with12Bit(data []byte) []byte {
+	out := bytes.Clone(data)
+	i := bytes.Index(out, []byte{0xFF, 0xC2})
+	out[i+4] = 12
+	return out
+}
+
+// TestArithmeticFixture decodes the cjpeg -arithmetic fixture like its Huffman-coded twin
+// (same quality and source), to within the quantisation noise both share.
+func TestArithmeticFixture(t *testing.T) {
+	got := make([]uint8, 61*83*3)
+	want := make([]uint8, 61*83*3)
+	if err := Sample(readFixture(t, "arithmetic.jpg"), allCoords(61), allCoords(83), got, ModeLibjpeg); err != nil {
+		t.Fatal(err)
+	}
+	if err := Sample(readFixture(t, "baseline_420.jpg"), allCoords(61), allCoords(83), want, ModeLibjpeg); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("arithmetic-coded fixture decodes differently from the Huffman-coded one with the same coefficients")
+	}
+}
+
 func TestUnzig(t *testing.T) {
 	want := []uint8{0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5}
 	for i, w := range want {
@@ -199,7 +233,12 @@ func TestUnzig(t *testing.T) {
 }
 
 func FuzzSample(f *testing.F) {
-	for _, name := range []string{"baseline_420.jpg", "progressive_420.jpg", "progressive_restart_420.jpg", "grey.jpg", "restart_420.jpg"} {
+	for _, name := range []string{"baseline_420.jpg", "progressive_420.jpg", "progressive_restart_420.jpg", "grey.jpg", "restart_420.jpg",
+		"arithmetic.jpg", "arith_progressive_411.jpg", "mixed_221112.jpg", "arith_restart_1x4.jpg"} {
+		// The four-component files (cmyk_adobe.jpg, ycck_2x2.jpg) are mutated by
+		// TestMutatedInputs instead: as fuzz seeds they stall Go's fuzzing worker between
+		// executions (a watchdog inside the fuzz function never fires; each input it was
+		// given decodes in microseconds).
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)

@@ -2,24 +2,29 @@
 // a full image it produces the RGB values at a given set of pixel rows and columns (what a
 // bilinear resize reads), or a 1/8-scale image made of the blocks' DC coefficients.
 //
-// It entropy-decodes every scan (baseline and progressive Huffman, restart intervals) but keeps
-// coefficients only for the blocks that contain a requested pixel; for the others it keeps a
-// 64-bit mask of non-zero coefficients, which progressive refinement scans need. The inverse
-// DCT and colour conversion run only for requested pixels. Memory is therefore about 10 bytes
-// per 8×8 block plus the kept blocks, instead of a full coefficient buffer and a full image.
-// In DC mode the AC scans of progressive files are skipped without decoding.
+// It entropy-decodes every scan (baseline, extended and progressive, Huffman or arithmetic
+// coded, restart intervals anywhere) but keeps coefficients only for the blocks that contain a
+// requested pixel; for the others it keeps a 64-bit mask of non-zero coefficients, which
+// progressive refinement scans need. The inverse DCT and colour conversion run only for
+// requested pixels. Memory is therefore about 10 bytes per 8×8 block plus the kept blocks,
+// instead of a full coefficient buffer and a full image. In DC mode the AC scans of progressive
+// files are skipped without decoding.
 //
 // Two output modes. ModeLibjpeg reproduces libjpeg-turbo at its default settings, the decoder
-// behind TensorFlow's decode_jpeg, bit for bit: its integer "islow" inverse DCT, its "fancy"
-// (triangle-filter) chroma upsampling with the same edge handling and rounding, and its
-// colour-conversion rounding (checked against djpeg on every pixel of the fixtures and on a
-// sample photo). ModeStdlib reproduces Go's image/jpeg up to inverse-DCT rounding: chroma
+// behind TensorFlow's decode_jpeg, bit for bit: its integer "islow" inverse DCT, its upsampler
+// choice per component (triangle-filter "fancy" interpolation for exactly 2:1 ratios, with the
+// same edge handling and rounding; replication for 3:1, 4:1 and other integral ratios) and its
+// colour conversions. The tests check this against djpeg on every pixel of files cjpeg writes
+// in each layout. ModeStdlib reproduces Go's image/jpeg up to inverse-DCT rounding: chroma
 // replicated, image/color's conversion.
 //
-// Supported: 8-bit baseline, extended and progressive Huffman JPEGs with one (grey) or three
-// (YCbCr) components, luma sampling 1 or 2 in each direction and chroma sampling 1×1. Anything
-// else (CMYK/YCCK, Adobe RGB, arithmetic coding, lossless, 12-bit, other sampling) returns an
-// error wrapping ErrUnsupported, so callers can fall back to image/jpeg.
+// Supported: 8-bit sequential and progressive JPEGs, Huffman or arithmetic coded, with one
+// (grey), three (YCbCr or RGB, chosen from the JFIF/Adobe markers and component ids as libjpeg
+// chooses) or four (CMYK or YCCK) components, any sampling factors 1–4 whose ratios to the
+// largest are integral, in interleaved, partly interleaved or single-component scans. CMYK is
+// converted to RGB as djpeg does for PPM output (each channel ink·K/255, rounded; Adobe-style
+// inverted CMYK). Errors wrapping ErrUnsupported are what libjpeg-turbo 2.1 refuses too:
+// 12-bit samples, lossless and hierarchical frames, fractional sampling ratios, two components.
 package jpegdec
 
 import (
@@ -77,20 +82,36 @@ type decoder struct {
 	restart       int
 	adobe         bool
 	adobeXform    uint8
+	jfif          bool
+	colour        colourSpace // decided at the first scan, as libjpeg does
 	dcOnly        bool
 	mode          Mode
 	sawFrame      bool
 	eobrun        int
 	br            bitReader
+	// Arithmetic coding (SOF9/SOF10): conditioning values from DAC markers and the coder.
+	arith    bool
+	dcL, dcU [4]uint8
+	acK      [4]uint8
+	ar       arithReader
+	scratch  [64]int16 // coefficients of a block that is decoded but not kept
 }
 
 // Config returns the dimensions declared by the frame header.
 func Config(data []byte) (width, height int, err error) {
-	d := &decoder{data: data}
+	d := newDecoder(data, false, ModeLibjpeg)
 	if err := d.readUntilFrame(); err != nil {
 		return 0, 0, err
 	}
 	return d.width, d.height, nil
+}
+
+func newDecoder(data []byte, dcOnly bool, mode Mode) *decoder {
+	d := &decoder{data: data, dcOnly: dcOnly, mode: mode}
+	for i := range d.dcU {
+		d.dcU[i], d.acK[i] = 1, 5 // T.81 defaults: L = 0, U = 1, Kx = 5
+	}
+	return d
 }
 
 func (d *decoder) u16(at int) int { return int(d.data[at])<<8 | int(d.data[at+1]) }
@@ -102,7 +123,12 @@ func (d *decoder) nextMarker() (byte, error) {
 	for {
 		i := bytes.IndexByte(d.data[d.pos:], 0xFF)
 		if i < 0 {
+			junk := d.pos < len(d.data)
 			d.pos = len(d.data)
+			if junk && !d.sawFrame {
+				// Before the frame header there is no entropy-coded data a cut could fall in.
+				return 0, FormatError("bytes that are not a marker before the frame header")
+			}
 			return 0, io.ErrUnexpectedEOF
 		}
 		d.pos += i
@@ -167,11 +193,12 @@ func (d *decoder) step() (bool, error) {
 		return false, err
 	}
 	switch {
-	case m == 0xC0 || m == 0xC1 || m == 0xC2:
+	case m == 0xC0 || m == 0xC1 || m == 0xC2 || m == 0xC9 || m == 0xCA:
 		if d.sawFrame {
 			return false, FormatError("second frame header")
 		}
-		return false, d.parseFrame(p, m == 0xC2)
+		d.arith = m >= 0xC9
+		return false, d.parseFrame(p, m == 0xC2 || m == 0xCA)
 	case m == 0xC4:
 		return false, d.parseDHT(p)
 	case m == 0xDB:
@@ -185,15 +212,24 @@ func (d *decoder) step() (bool, error) {
 		if !d.sawFrame {
 			return false, FormatError("scan before frame")
 		}
+		if d.colour == colourUnset {
+			d.colour = d.colourSpace()
+		}
 		return false, d.scan(p)
+	case m == 0xE0:
+		if len(p) >= 14 && string(p[:5]) == "JFIF\x00" {
+			d.jfif = true
+		}
 	case m == 0xEE:
 		if len(p) >= 12 && string(p[:5]) == "Adobe" {
 			d.adobe, d.adobeXform = true, p[11]
 		}
-	case m >= 0xC3 && m <= 0xCF && m != 0xC8 && m != 0xCC:
-		return false, unsupported("frame type SOF%d", m-0xC0)
+	case m == 0xC3 || m == 0xCB:
+		return false, unsupported("lossless JPEG (SOF%d)", m-0xC0)
+	case m >= 0xC5 && m <= 0xCF && m != 0xC8 && m != 0xCC:
+		return false, unsupported("hierarchical JPEG (SOF%d)", m-0xC0)
 	case m == 0xCC:
-		return false, unsupported("arithmetic coding")
+		return false, d.parseDAC(p)
 	}
 	return false, nil // APPn, COM and others are skipped
 }

@@ -10,9 +10,11 @@ import (
 // decoder: it must return (an error or pixels) quickly and never panic.
 func TestMutatedInputs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, name := range []string{"baseline_420.jpg", "progressive_420.jpg", "progressive_restart_420.jpg", "grey.jpg"} {
+	for _, name := range []string{"baseline_420.jpg", "progressive_420.jpg", "progressive_restart_420.jpg", "grey.jpg",
+		"arithmetic.jpg", "arith_progressive_411.jpg", "arith_restart_1x4.jpg", "mixed_221112.jpg",
+		"cmyk_adobe.jpg", "ycck_2x2.jpg"} {
 		src := readFixture(t, name)
-		for it := 0; it < 300; it++ {
+		for it := 0; it < 150; it++ { // 10 files × 150: the race-enabled run stays short
 			data := append([]byte(nil), src...)
 			for k := rng.IntN(8) + 1; k > 0; k-- {
 				data[rng.IntN(len(data))] = byte(rng.IntN(256))

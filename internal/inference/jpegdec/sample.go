@@ -2,7 +2,6 @@ package jpegdec
 
 import (
 	"fmt"
-	"image/color"
 	"math"
 	"slices"
 )
@@ -43,7 +42,7 @@ func decode(data []byte, rows, cols []int, rgb []uint8, dcOnly bool, mode Mode) 
 	if len(rgb) != len(rows)*len(cols)*3 {
 		return fmt.Errorf("jpegdec: rgb buffer has %d bytes, want %d", len(rgb), len(rows)*len(cols)*3)
 	}
-	d := &decoder{data: data, dcOnly: dcOnly, mode: mode}
+	d := newDecoder(data, dcOnly, mode)
 	if err := d.readUntilFrame(); err != nil {
 		return err
 	}
@@ -122,17 +121,28 @@ func (a *axis) finish() {
 	}
 }
 
-// fancyAxes reports whether libjpeg interpolates component c's chroma horizontally and
-// vertically: where it is subsampled 2:1, except that (as in libjpeg) a component at most two
-// samples wide is replicated when it is subsampled horizontally.
+// fancyAxes reports whether libjpeg interpolates component c horizontally and vertically.
+// libjpeg-turbo picks one upsampler per component from the ratio of the largest sampling
+// factors to the component's: triangle-filter ("fancy") interpolation for exactly 2:1
+// horizontally (h2v1), vertically (h1v2) or both (h2v2), except that a component at most two
+// samples wide is replicated when the ratio is 2:1 horizontally; any other integral ratio
+// (3:1, 4:1, 2:1 with 4:1, ...) replicates samples.
 func (d *decoder) fancyAxes(c *component) (h, v bool) {
 	if d.dcOnly || d.mode != ModeLibjpeg {
 		return false, false
 	}
 	wide := c.cw > 2
-	h = c.h < d.hmax && wide
-	v = c.v < d.vmax && (c.h == d.hmax || wide)
-	return h, v
+	h2, hEq := 2*c.h == d.hmax, c.h == d.hmax
+	v2, vEq := 2*c.v == d.vmax, c.v == d.vmax
+	switch {
+	case h2 && vEq:
+		return wide, false
+	case hEq && v2:
+		return false, true
+	case h2 && v2:
+		return wide, wide
+	}
+	return false, false
 }
 
 // plan picks, for each component, the sample coordinates the output needs (with libjpeg's
@@ -340,19 +350,14 @@ func (d *decoder) sampleAt(c *component, x, y int) uint8 {
 
 // assemble converts the components' samples at rows × cols to RGB.
 func (d *decoder) assemble(rows, cols []int, rgb []uint8) {
-	convert := color.YCbCrToRGB
-	if d.mode == ModeLibjpeg {
-		convert = ycbcrToRGBLibjpeg
-	}
+	var s [4]uint8
 	i := 0
 	for _, y := range rows {
 		for _, x := range cols {
-			if len(d.comps) == 1 {
-				v := d.sampleAt(&d.comps[0], x, y)
-				rgb[i], rgb[i+1], rgb[i+2] = v, v, v
-			} else {
-				rgb[i], rgb[i+1], rgb[i+2] = convert(d.sampleAt(&d.comps[0], x, y), d.sampleAt(&d.comps[1], x, y), d.sampleAt(&d.comps[2], x, y))
+			for k := range d.comps {
+				s[k] = d.sampleAt(&d.comps[k], x, y)
 			}
+			rgb[i], rgb[i+1], rgb[i+2] = d.pixel(s)
 			i += 3
 		}
 	}

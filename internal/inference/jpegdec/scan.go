@@ -7,9 +7,11 @@ import (
 
 // scanComp is one component of a scan with its tables.
 type scanComp struct {
-	c      *component
-	dc, ac *huffTable
-	pred   int32
+	c        *component
+	dc, ac   *huffTable
+	pred     int32
+	tdc, tac uint8 // table selectors
+	dcCtx    int   // arithmetic DC conditioning context
 }
 
 // scan parses a scan header and decodes (or, in DC mode, skips) its entropy-coded data.
@@ -33,6 +35,16 @@ func (d *decoder) scan(p []byte) error {
 			return FormatError("SOS component")
 		}
 		sc[i].dc, sc[i].ac = &d.dcHuff[tables>>4], &d.acHuff[tables&15]
+		sc[i].tdc, sc[i].tac = tables>>4, tables&15
+	}
+	if ns > 1 {
+		blocks := 0
+		for i := range sc {
+			blocks += sc[i].c.h * sc[i].c.v
+		}
+		if blocks > 10 {
+			return FormatError("interleaved scan has more than 10 blocks per MCU")
+		}
 	}
 	ss, se, ah, al := int(p[1+2*ns]), int(p[2+2*ns]), uint(p[3+2*ns]>>4), uint(p[3+2*ns]&15)
 	if !d.progressive {
@@ -42,6 +54,9 @@ func (d *decoder) scan(p []byte) error {
 	}
 	if d.dcOnly && ss > 0 {
 		return nil // the step loop skips the entropy-coded data
+	}
+	if d.arith {
+		return d.arithScan(sc, ss, se, ah, al)
 	}
 	for i := range sc {
 		if (ss == 0 && ah == 0 && !sc[i].dc.defined) || (se > 0 && !sc[i].ac.defined) {
@@ -90,6 +105,55 @@ func (d *decoder) restartAt(sc []scanComp) {
 		sc[i].pred = 0
 	}
 	d.eobrun = 0
+}
+
+// arithScan decodes an arithmetic-coded scan: interleaved in MCU order, or one component's
+// blocks in raster order.
+func (d *decoder) arithScan(sc []scanComp, ss, se int, ah, al uint) error {
+	d.ar.data, d.ar.pos, d.ar.marker, d.ar.eof = d.data, d.pos, false, false
+	d.arithStart(sc, ss, ah)
+	n := 0
+	next := func() {
+		if d.restart > 0 && n > 0 && n%d.restart == 0 {
+			d.arithRestart(sc, ss, ah)
+		}
+		n++
+	}
+	if len(sc) > 1 {
+		for my := range d.mcusY {
+			for mx := range d.mcusX {
+				next()
+				for i := range sc {
+					c := sc[i].c
+					for v := range c.v {
+						for h := range c.h {
+							row, col := my*c.v+v, mx*c.h+h
+							if err := d.arithBlock(&sc[i], row*c.bw+col, row, col, ss, se, ah, al); err != nil {
+								return err
+							}
+						}
+					}
+				}
+			}
+		}
+	} else {
+		c := sc[0].c
+		cw := (d.width*c.h + d.hmax - 1) / d.hmax
+		ch := (d.height*c.v + d.vmax - 1) / d.vmax
+		for y := range (ch + 7) / 8 {
+			for x := range (cw + 7) / 8 {
+				next()
+				if err := d.arithBlock(&sc[0], y*c.bw+x, y, x, ss, se, ah, al); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if d.ar.eof {
+		return io.ErrUnexpectedEOF
+	}
+	d.pos = d.ar.pos
+	return nil
 }
 
 func (d *decoder) scanInterleaved(sc []scanComp, ss, se int, ah, al uint) error {

@@ -33,7 +33,7 @@ func (d *decoder) parseFrame(p []byte, progressive bool) error {
 		return unsupported("frame of %dx%d", d.width, d.height)
 	}
 	n := int(p[5])
-	if n != 1 && n != 3 {
+	if n < 1 || n > 4 || n == 2 {
 		return unsupported("%d components", n)
 	}
 	if len(p) != 6+3*n {
@@ -48,22 +48,26 @@ func (d *decoder) parseFrame(p []byte, progressive bool) error {
 		if c.tq > 3 {
 			return FormatError("quantisation table selector")
 		}
+		if c.h < 1 || c.h > 4 || c.v < 1 || c.v > 4 {
+			return FormatError("sampling factors")
+		}
 		if n == 1 {
 			c.h, c.v = 1, 1 // a single component is never interleaved
 		}
-		if c.h < 1 || c.h > 2 || c.v < 1 || c.v > 2 || i > 0 && (c.h != 1 || c.v != 1) {
-			return unsupported("sampling factors %dx%d", c.h, c.v)
-		}
 		d.hmax, d.vmax = max(d.hmax, c.h), max(d.vmax, c.v)
+	}
+	for i := range d.comps {
+		// libjpeg upsamples by integral factors only and refuses the rest ("fractional
+		// sampling not implemented").
+		if c := &d.comps[i]; d.hmax%c.h != 0 || d.vmax%c.v != 0 {
+			return unsupported("sampling factors %dx%d with a maximum of %dx%d (fractional upsampling)", c.h, c.v, d.hmax, d.vmax)
+		}
 	}
 	d.mcusX = (d.width + 8*d.hmax - 1) / (8 * d.hmax)
 	d.mcusY = (d.height + 8*d.vmax - 1) / (8 * d.vmax)
 	for i := range d.comps {
 		c := &d.comps[i]
 		c.bw, c.bh = d.mcusX*c.h, d.mcusY*c.v
-	}
-	if n == 3 && (d.adobe && d.adobeXform == 0 || d.comps[0].id == 'R' && d.comps[1].id == 'G' && d.comps[2].id == 'B') {
-		return unsupported("RGB colour transform")
 	}
 	d.sawFrame = true
 	return nil

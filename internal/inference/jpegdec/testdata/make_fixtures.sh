@@ -32,3 +32,9 @@ for src in tiny4x21 tiny5x3; do
 		djpeg -ppm -outfile "${src}_$s.libjpeg.ppm" "${src}_$s.jpg"
 	done
 done
+# Layouts beyond the common ones (fuzz seeds; the djpeg comparisons encode theirs at test time).
+c arith_progressive_411.jpg -quality 85 -arithmetic -progressive -sample 4x1
+c arith_restart_1x4.jpg -quality 85 -arithmetic -restart 2B -sample 1x4
+c mixed_221112.jpg -quality 85 -sample 2x2,2x1,1x2
+# cmyk_adobe.jpg and ycck_2x2.jpg come from the test-only encoder in encoder_test.go (cjpeg cannot
+# write four components): 20x12, Adobe transform 0 (CMYK) and 2 (YCCK, 2x2 luma and K).
