@@ -241,7 +241,7 @@ func (d *demo) authorizedRun(ctx context.Context, root string, photos []string) 
 
 	contents := make([][]byte, len(photos))
 	for i, p := range photos {
-		if contents[i], err = os.ReadFile(p); err != nil {
+		if contents[i], err = readFileLimit(p, maxPhotoFileBytes, "photo"); err != nil {
 			return false, err
 		}
 	}
