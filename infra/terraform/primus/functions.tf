@@ -39,6 +39,14 @@ resource "google_project_iam_member" "pin_updates_provider" {
   }
 }
 
+# PinWorkloadImage resolves each pushed digest in the repository before pinning it.
+resource "google_artifact_registry_repository_iam_member" "pin_reads_images" {
+  location   = google_artifact_registry_repository.workload.location
+  repository = google_artifact_registry_repository.workload.name
+  role       = "roles/artifactregistry.reader"
+  member     = "serviceAccount:${google_service_account.pin.email}"
+}
+
 resource "google_storage_bucket_iam_member" "pin_writes_audit" {
   bucket = google_storage_bucket.audit.name
   role   = "roles/storage.objectUser"
