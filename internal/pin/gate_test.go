@@ -16,7 +16,8 @@ import (
 // legitimate push pins.
 func TestForgedFutureEventDoesNotCaptureOrdering(t *testing.T) {
 	prov := &memProvider{}
-	p, log, _, clk := newPinnerWith(t, prov)
+	f := newFixture(t, prov)
+	p, log, clk := f.p, f.log, f.clk
 	ctx := t.Context()
 	now := clk.now()
 
@@ -46,7 +47,8 @@ func TestForgedFutureEventDoesNotCaptureOrdering(t *testing.T) {
 // received: a push one second later still pins.
 func TestEventAheadWithinSkewIsOrderedAtReceipt(t *testing.T) {
 	prov := &memProvider{}
-	p, log, _, clk := newPinnerWith(t, prov)
+	f := newFixture(t, prov)
+	p, log, clk := f.p, f.log, f.clk
 	ctx := t.Context()
 	now := clk.now()
 	res, err := p.Pin(ctx, insert(1, now.Add(MaxClockSkew-time.Second)), "ahead")
@@ -70,7 +72,8 @@ func TestEventAheadWithinSkewIsOrderedAtReceipt(t *testing.T) {
 // never reaches the provider or the chain.
 func TestDigestNotInRepositoryIsRefused(t *testing.T) {
 	prov := &memProvider{}
-	p, log, reg, _ := newPinnerWith(t, prov)
+	f := newFixture(t, prov)
+	p, log, reg := f.p, f.log, f.reg
 	reg.digests = map[string]bool{digest(1): true}
 	ctx := t.Context()
 	res, err := p.Pin(ctx, insert(2, t0), "forged")
@@ -83,7 +86,10 @@ func TestDigestNotInRepositoryIsRefused(t *testing.T) {
 	if prov.sets != 0 {
 		t.Error("absent digest PATCHed the provider")
 	}
-	b, _, err := blob.ReadAll(ctx, logStore(t, log), "audit", audit.RefusedPrefix+res.Record+".json", 0)
+	if _, ok, _ := log.Latest(ctx); ok {
+		t.Error("absent digest entered the audit chain")
+	}
+	b, _, err := blob.ReadAll(ctx, f.store, "audit", audit.RefusedPrefix+res.Record+".json", 0)
 	if err != nil || !strings.Contains(string(b), digest(2)) {
 		t.Errorf("refusal record: %s, %v", b, err)
 	}
@@ -94,7 +100,8 @@ func TestDigestNotInRepositoryIsRefused(t *testing.T) {
 
 func TestRegistryUnreachableIsRetried(t *testing.T) {
 	prov := &memProvider{}
-	p, _, reg, _ := newPinnerWith(t, prov)
+	f := newFixture(t, prov)
+	p, reg := f.p, f.reg
 	reg.down = errors.New("registry: 503")
 	_, err := p.Pin(t.Context(), insert(1, t0), "ev")
 	if err == nil || errclass.IsPermanent(err) || prov.sets != 0 {
@@ -135,13 +142,14 @@ func TestCorruptLogStartsNewSegment(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			prov := &memProvider{}
-			p, log, _, _ := newPinnerWith(t, prov)
+			f := newFixture(t, prov)
+			p, log := f.p, f.log
 			ctx := t.Context()
 			if _, err := p.Pin(ctx, insert(1, t0), "ev1"); err != nil {
 				t.Fatal(err)
 			}
 			head, _, _ := log.Latest(ctx)
-			tt.corrupt(t, logStore(t, log), head)
+			tt.corrupt(t, f.store, head)
 			prov.cond = "true"
 
 			res, err := p.Pin(ctx, insert(2, t0.Add(time.Minute)), "ev2")
@@ -163,17 +171,6 @@ func TestCorruptLogStartsNewSegment(t *testing.T) {
 			}
 		})
 	}
-}
-
-// logStore digs the store back out of a test Pinner's log: the tests build the log over a
-// blob.Memory and keep using it.
-func logStore(t *testing.T, l *audit.Log) blob.Store {
-	t.Helper()
-	s, ok := stores[l]
-	if !ok {
-		t.Fatal("log not built by newPinnerWith")
-	}
-	return s
 }
 
 func writeObj(t *testing.T, s blob.Store, name, data string) {

@@ -105,25 +105,30 @@ func (c *clock) set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 
 func newPinner(t *testing.T, prov Provider) (*Pinner, *audit.Log) {
 	t.Helper()
-	p, log, _, _ := newPinnerWith(t, prov)
-	return p, log
+	f := newFixture(t, prov)
+	return f.p, f.log
 }
 
-func newPinnerWith(t *testing.T, prov Provider) (*Pinner, *audit.Log, *memRegistry, *clock) {
+// fixture is a Pinner with its collaborators, for tests that reach behind it.
+type fixture struct {
+	p     *Pinner
+	log   *audit.Log
+	store blob.Store
+	reg   *memRegistry
+	clk   *clock
+}
+
+func newFixture(t *testing.T, prov Provider) fixture {
 	t.Helper()
-	store := blob.NewMemory()
-	log := audit.New(store, "audit")
-	stores[log] = store
-	reg, clk := &memRegistry{}, &clock{t: t0.Add(time.Hour)}
-	p, err := New(settings(), Deps{Provider: prov, Registry: reg, Audit: log, Now: clk.now})
+	f := fixture{store: blob.NewMemory(), reg: &memRegistry{}, clk: &clock{t: t0.Add(time.Hour)}}
+	f.log = audit.New(f.store, "audit")
+	var err error
+	f.p, err = New(settings(), Deps{Provider: prov, Registry: f.reg, Audit: f.log, Now: f.clk.now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p, log, reg, clk
+	return f
 }
-
-// stores maps each test log to its store (tests run sequentially).
-var stores = map[*audit.Log]blob.Store{}
 
 // pinnedRecord is the audit record a pin of digest i ordered at order writes.
 func pinnedRecord(t *testing.T, i int, order time.Time) audit.Record {
