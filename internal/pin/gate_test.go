@@ -131,6 +131,13 @@ func TestCorruptLogStartsNewSegment(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+		{"a record ordered after it was pinned", func(t *testing.T, s blob.Store, _ audit.Entry) {
+			r := pinnedRecord(t, 9, t0.Add(time.Hour))
+			r.OrderTime = r.PinnedAt.Add(4 * time.Minute)
+			if _, err := audit.New(s, "audit").StartSegment(t.Context(), r, "forged"); err != nil {
+				t.Fatal(err)
+			}
+		}},
 		{"a forged record whose condition is true", func(t *testing.T, s blob.Store, _ audit.Entry) {
 			r := pinnedRecord(t, 9, t0)
 			r.Condition = "true"

@@ -240,9 +240,11 @@ func (p *Pinner) trustedHead(ctx context.Context, now time.Time) (head audit.Ent
 	if err := audit.CheckRecord(head.Record); err != nil {
 		return audit.Entry{}, false, fmt.Sprintf("latest record %s: %v", head.Hash, err), nil
 	}
-	if t := head.Record.Ordering(); t.After(now.Add(MaxClockSkew)) || t.After(head.Record.PinnedAt.Add(MaxClockSkew)) {
-		return audit.Entry{}, false, fmt.Sprintf("latest record %s is ordered at %s, after it was pinned or in the future",
-			head.Hash, t.UTC().Format(time.RFC3339)), nil
+	// A pin is ordered no later than it was received, and pinned after that: a record ordered
+	// after its own pin time, or pinned in the future, was not written by a pin.
+	if t := head.Record.Ordering(); t.After(head.Record.PinnedAt) || head.Record.PinnedAt.After(now.Add(MaxClockSkew)) {
+		return audit.Entry{}, false, fmt.Sprintf("latest record %s is ordered at %s and pinned at %s: after its pin, or in the future",
+			head.Hash, t.UTC().Format(time.RFC3339), head.Record.PinnedAt.UTC().Format(time.RFC3339)), nil
 	}
 	return head, true, "", nil
 }
