@@ -20,6 +20,9 @@ locals {
     CSPIPE_SHARD_COUNT              = tostring(var.SHARD_COUNT)
     CSPIPE_RUN_TIMEOUT              = "${var.RUN_TIMEOUT_SECONDS}s"
     CSPIPE_USE_DEBUG_IMAGE_UNSAFE   = var.USE_DEBUG_IMAGE_UNSAFE
+    CSPIPE_NETWORK                  = var.network
+    CSPIPE_SUBNETWORK               = var.subnetwork
+    CSPIPE_EXTERNAL_IP              = tostring(var.external_ip)
     CSPIPE_WORKLOAD_IMAGE           = var.WORKLOAD_IMAGE
     CSPIPE_PIN_POINTER              = "gs://${local.audit_bucket}/pins/latest.json"
     CSPIPE_MAX_EVENT_AGE            = var.MAX_EVENT_AGE

@@ -118,3 +118,21 @@ variable "MAX_EVENT_AGE" {
   type    = string
   default = "24h"
 }
+
+variable "network" {
+  type        = string
+  default     = "default"
+  description = "VPC network of the workload VMs (a name or projects/P/global/networks/N). Set it where compute.skipDefaultNetworkCreation left no default network."
+}
+
+variable "subnetwork" {
+  type        = string
+  default     = ""
+  description = "Subnetwork of the workload VMs (a name in the zone's region or projects/P/regions/R/subnetworks/S); required for a custom-mode network."
+}
+
+variable "external_ip" {
+  type        = bool
+  default     = true
+  description = "Give workload VMs an external IP. Set false under compute.vmExternalIpAccess; the subnetwork then needs Private Google Access."
+}
