@@ -79,8 +79,9 @@ type Options struct {
 	Metadata MetadataFunc
 	// ProjectNumber maps a project id to its number (the submods.gce.project_number claim).
 	ProjectNumber func(project string) string
-	// WorkDir holds one directory per VM; default os.TempDir(). Keep it short: unix socket paths
-	// are limited to about 100 bytes.
+	// WorkDir holds one directory per VM (its image root included); default os.TempDir(). Without
+	// root (no chroot) keep it short: the workload dials the teeserver socket by its host path,
+	// and unix socket paths are limited to about 100 bytes.
 	WorkDir string
 	// Logs receives the workload's stdout and stderr, each line prefixed with the instance name,
 	// when the VM's log redirection is on. Default os.Stderr.
