@@ -211,3 +211,123 @@ func TestDebugVMIsHeldAfterExit(t *testing.T) {
 		})
 	}
 }
+
+// The process is built from the image config: user by number or by the image's own passwd and
+// group files, the WorkingDir (created when missing), and without root the host path of the
+// root instead of a chroot.
+func TestContainerProcess(t *testing.T) {
+	root := t.TempDir()
+	for p, data := range map[string]string{
+		"app/workload": "bin", "etc/passwd": "root:x:0:0::/root:/sbin/nologin\nnonroot:x:65532:65533::/home/nonroot:/sbin/nologin\n",
+		"etc/group": "root:x:0:\nstaff:x:50:nonroot\n",
+	} {
+		if err := os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, p), []byte(data), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args := []string{"/app/workload", "--flag"}
+	tests := []struct {
+		user     string
+		uid, gid uint32
+		wantErr  string
+	}{
+		{"", 0, 0, ""},
+		{"65532:65532", 65532, 65532, ""},
+		{"nonroot", 65532, 65533, ""},
+		{"nonroot:staff", 65532, 50, ""},
+		{"1000:staff", 1000, 50, ""},
+		{"ghost", 0, 0, "unable to find user ghost"},
+		{"nonroot:ghosts", 0, 0, "unable to find group ghosts"},
+	}
+	for _, tc := range tests {
+		cmd, err := containerProcess(root, v1.Config{User: tc.user, WorkingDir: "/srv/work"}, args, nil, true)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("user %q: %v, want %q", tc.user, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("user %q: %v", tc.user, err)
+		}
+		c := cmd.SysProcAttr.Credential
+		if c.Uid != tc.uid || c.Gid != tc.gid || cmd.SysProcAttr.Chroot != root || cmd.Path != "/app/workload" || cmd.Dir != "/srv/work" {
+			t.Errorf("user %q: uid %d gid %d chroot %q path %q dir %q", tc.user, c.Uid, c.Gid, cmd.SysProcAttr.Chroot, cmd.Path, cmd.Dir)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(root, "srv/work")); err != nil || !fi.IsDir() {
+		t.Errorf("working directory not created: %v", err)
+	}
+	// Without root: no chroot, host paths into the image root, the current user.
+	cmd, err := containerProcess(root, v1.Config{User: "65532"}, args, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cmd.SysProcAttr.Chroot != "" || cmd.SysProcAttr.Credential != nil || cmd.Path != filepath.Join(root, "app/workload") || cmd.Dir != root {
+		t.Errorf("no-root process: chroot %q cred %v path %q dir %q", cmd.SysProcAttr.Chroot, cmd.SysProcAttr.Credential, cmd.Path, cmd.Dir)
+	}
+	// A relative WorkingDir is refused; a missing or non-executable entrypoint says so.
+	if _, err := containerProcess(root, v1.Config{WorkingDir: "app"}, args, nil, true); err == nil {
+		t.Error("a relative WorkingDir was accepted")
+	}
+	if _, err := containerProcess(root, v1.Config{}, []string{"/etc/passwd"}, nil, true); err != nil {
+		t.Errorf("an executable file refused: %v", err)
+	}
+	if err := os.Chmod(filepath.Join(root, "etc/group"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := containerProcess(root, v1.Config{}, []string{"/etc/group"}, nil, true); err == nil || !strings.Contains(err.Error(), "permission denied") {
+		t.Errorf("a non-executable entrypoint: %v", err)
+	}
+	if _, err := containerProcess(root, v1.Config{}, []string{"sh"}, []string{"PATH=/bin:/app"}, true); err == nil || !strings.Contains(err.Error(), "not found in $PATH") {
+		t.Errorf("a command missing from the image's PATH: %v", err)
+	}
+}
+
+// What Google's launcher mounts replaces what the image has there, and a symlink in the image
+// never redirects the launcher's writes outside the root.
+func TestProvideMountsReplacesImagePaths(t *testing.T) {
+	base := t.TempDir()
+	outside := filepath.Join(base, "outside")
+	root := filepath.Join(base, "rootfs")
+	for _, d := range []string{outside, filepath.Join(root, "etc")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(outside, filepath.Join(root, "run")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(outside, "hosts"), filepath.Join(root, "etc/hosts")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "etc/resolv.conf"), []byte("nameserver 203.0.113.1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := provideMounts(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dir != filepath.Join(root, "run/container_launcher") {
+		t.Errorf("launcher dir = %s", dir)
+	}
+	if fi, err := os.Lstat(filepath.Join(root, "run")); err != nil || !fi.IsDir() {
+		t.Errorf("run is not a real directory: %v %v", fi, err)
+	}
+	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+		t.Errorf("written outside the root: %v", entries)
+	}
+	for _, f := range hostFiles {
+		fi, err := os.Lstat(filepath.Join(root, f))
+		if err != nil || !fi.Mode().IsRegular() {
+			t.Errorf("%s in the root: %v %v", f, fi, err)
+		}
+		want, _ := os.ReadFile(f)
+		if got, _ := os.ReadFile(filepath.Join(root, f)); string(got) != string(want) {
+			t.Errorf("%s = %q, want the host's", f, got)
+		}
+	}
+}
