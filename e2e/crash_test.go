@@ -9,7 +9,8 @@ import (
 )
 
 // TestWorkloadCrashStillDeletesVMAndReports runs an image whose program dies without writing a
-// summary: the workflow must still delete the VM and write an error summary for the shard.
+// summary (a shell script: the image has no /bin/sh, so it cannot even start in its image root,
+// as on Google): the workflow must still delete the VM and write an error summary for the shard.
 func TestWorkloadCrashStillDeletesVMAndReports(t *testing.T) {
 	e := newEnv(t, stack.Options{})
 	crash := []byte("#!/bin/sh\necho 'workload: simulated crash' >&2\nexit 3\n")

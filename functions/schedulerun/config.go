@@ -36,12 +36,15 @@ type Config struct {
 	// UseDebugImageUnsafe runs the workload on the debug Confidential Space image (the operator can
 	// reach the VM). Off by default; Primus's condition should refuse such tokens anyway.
 	UseDebugImageUnsafe bool `env:"CSPIPE_USE_DEBUG_IMAGE_UNSAFE" default:"false"`
-
-	// VM network launch settings: the VPC network, an optional subnetwork (required for custom-mode
-	// networks), and whether VMs get an external IP (false needs Private Google Access on the subnet).
-	Network    string `env:"CSPIPE_NETWORK" default:"default"`
+	// Network of the workload VMs: a name or projects/P/global/networks/N. Organisations with the
+	// compute.skipDefaultNetworkCreation policy have no "default" network.
+	Network string `env:"CSPIPE_NETWORK" default:"default"`
+	// Subnetwork of the workload VMs (optional): a name in the zone's region or
+	// projects/P/regions/R/subnetworks/S. Required for a custom-mode network.
 	Subnetwork string `env:"CSPIPE_SUBNETWORK"`
-	ExternalIP bool   `env:"CSPIPE_EXTERNAL_IP" default:"true"`
+	// ExternalIP gives each VM an ephemeral external IP. Set false under the
+	// compute.vmExternalIpAccess policy; the subnetwork then needs Private Google Access.
+	ExternalIP bool `env:"CSPIPE_EXTERNAL_IP" default:"true"`
 
 	// WorkloadImage pins the workload image by digest (REPO@sha256:…); a tag is refused. Exactly
 	// one of WorkloadImage and PinPointer is set.
@@ -52,11 +55,16 @@ type Config struct {
 
 	// Optional endpoints: ExecutionsEndpoint (host:port, plaintext, loopback only) is where this
 	// function starts executions; the others are passed to the workflow and the workload.
-	ExecutionsEndpoint     string `env:"CSPIPE_EXECUTIONS_ENDPOINT"`
-	ComputeEndpoint        string `env:"CSPIPE_COMPUTE_ENDPOINT"`
-	StorageEndpoint        string `env:"CSPIPE_STORAGE_ENDPOINT"`
-	STSEndpoint            string `env:"CSPIPE_STS_ENDPOINT"`
-	IAMCredentialsEndpoint string `env:"CSPIPE_IAMCREDENTIALS_ENDPOINT"`
+	ExecutionsEndpoint string `env:"CSPIPE_EXECUTIONS_ENDPOINT"`
+	ComputeEndpoint    string `env:"CSPIPE_COMPUTE_ENDPOINT"`
+	// StorageEndpoint is the workflow's own Storage base, scheme://host[:port] with no path (the
+	// launch argument's storage_endpoint).
+	StorageEndpoint string `env:"CSPIPE_STORAGE_ENDPOINT"`
+	// WorkloadStorageEndpoint is the workload's storage endpoint (the Go client's, e.g.
+	// http://127.0.0.1:PORT/storage/v1/), sent in the workload's env as CSPIPE_STORAGE_ENDPOINT.
+	WorkloadStorageEndpoint string `env:"CSPIPE_WORKLOAD_STORAGE_ENDPOINT"`
+	STSEndpoint             string `env:"CSPIPE_STS_ENDPOINT"`
+	IAMCredentialsEndpoint  string `env:"CSPIPE_IAMCREDENTIALS_ENDPOINT"`
 
 	// MaxEventAge drops events older than this (0: never).
 	MaxEventAge time.Duration `env:"CSPIPE_MAX_EVENT_AGE" default:"24h"`
@@ -93,8 +101,10 @@ func (c Config) options() batch.Options {
 			Project: c.Project, Zone: c.Zone, MachineType: c.MachineType, ServiceAccount: c.WorkloadServiceAccount,
 			ResultsBucket: c.ResultsBucket, Model: c.Model, ModelSHA256: c.ModelSHA256, WIPProvider: c.WIPProvider,
 			PrimusServiceAccount: c.PrimusServiceAccount, ShardCount: c.ShardCount, Timeout: c.RunTimeout,
-			DebugUnsafe: c.UseDebugImageUnsafe, ComputeEndpoint: c.ComputeEndpoint, StorageEndpoint: c.StorageEndpoint,
-			STSEndpoint: c.STSEndpoint, IAMCredentialsEndpoint: c.IAMCredentialsEndpoint,
+			DebugUnsafe: c.UseDebugImageUnsafe, Network: c.Network, Subnetwork: c.Subnetwork, ExternalIP: c.ExternalIP,
+			ComputeEndpoint: c.ComputeEndpoint, StorageEndpoint: c.StorageEndpoint,
+			WorkloadStorageEndpoint: c.WorkloadStorageEndpoint,
+			STSEndpoint:             c.STSEndpoint, IAMCredentialsEndpoint: c.IAMCredentialsEndpoint,
 		},
 	}
 }

@@ -45,6 +45,16 @@ func TestConfig(t *testing.T) {
 		{"bad workflow", func(m map[string]string) { m["CSPIPE_WORKFLOW"] = "launch" }, "workflow"},
 		{"bad window", func(m map[string]string) { m["CSPIPE_BATCH_WINDOW"] = "500ms" }, "window"},
 		{"zero shards", func(m map[string]string) { m["CSPIPE_SHARD_COUNT"] = "0" }, "shard"},
+		{"custom network without external IP", func(m map[string]string) {
+			m["CSPIPE_NETWORK"], m["CSPIPE_SUBNETWORK"], m["CSPIPE_EXTERNAL_IP"] = "vpc-a", "workloads", "false"
+		}, ""},
+		{"bad network", func(m map[string]string) { m["CSPIPE_NETWORK"] = "Bad_Net" }, "network"},
+		{"bad subnetwork", func(m map[string]string) { m["CSPIPE_SUBNETWORK"] = "regions/x" }, "subnetwork"},
+		{"bad external ip", func(m map[string]string) { m["CSPIPE_EXTERNAL_IP"] = "maybe" }, "CSPIPE_EXTERNAL_IP"},
+		// The workload's endpoint given as the workflow's: the workflow would double the path.
+		{"workflow storage endpoint with the API path", func(m map[string]string) {
+			m["CSPIPE_STORAGE_ENDPOINT"] = "http://127.0.0.1:4443/storage/v1/"
+		}, "storage endpoint"},
 	}
 	exec := workflowexec.New(nil) // never called here
 	for _, tc := range tests {
@@ -53,6 +63,9 @@ func TestConfig(t *testing.T) {
 			tc.edit(env)
 			var cfg Config
 			if err := envconfig.Load(&cfg, envconfig.MapEnv(env)); err != nil {
+				if tc.wantErr != "" && strings.Contains(err.Error(), tc.wantErr) {
+					return
+				}
 				t.Fatal(err)
 			}
 			_, err := New(cfg, Deps{Store: blob.NewMemory(), Executions: exec})
@@ -97,5 +110,18 @@ func TestFromEnv(t *testing.T) {
 	delete(env, "CSPIPE_INPUT_BUCKET")
 	if _, err := fromEnv(t.Context(), envconfig.MapEnv(env)); err == nil {
 		t.Error("missing CSPIPE_INPUT_BUCKET accepted")
+	}
+}
+
+// The network launch settings default to what a fresh project has: the default network and an
+// external IP.
+func TestConfigNetworkDefaults(t *testing.T) {
+	var cfg Config
+	if err := envconfig.Load(&cfg, envconfig.MapEnv(baseEnv())); err != nil {
+		t.Fatal(err)
+	}
+	run := cfg.options().Run
+	if run.Network != "default" || run.Subnetwork != "" || !run.ExternalIP {
+		t.Errorf("network settings = %q %q %v, want default, none, external IP", run.Network, run.Subnetwork, run.ExternalIP)
 	}
 }

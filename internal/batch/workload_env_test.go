@@ -19,7 +19,7 @@ func TestArgumentEnvCoversWorkloadConfig(t *testing.T) {
 	tmpl := RunTemplate{Project: "p", Zone: "z", MachineType: "m", ServiceAccount: "w@p.iam.gserviceaccount.com",
 		ResultsBucket: "r", Model: "gs://m/model.tar.gz", ModelSHA256: strings.Repeat("a", 64),
 		WIPProvider: "projects/1/locations/global/workloadIdentityPools/p/providers/x", PrimusServiceAccount: "s@q.iam.gserviceaccount.com",
-		ShardCount: 1, Timeout: time.Hour, STSEndpoint: "http://127.0.0.1:1", IAMCredentialsEndpoint: "http://127.0.0.1:2", StorageEndpoint: "http://127.0.0.1:3"}
+		ShardCount: 1, Timeout: time.Hour, STSEndpoint: "http://127.0.0.1:1", IAMCredentialsEndpoint: "http://127.0.0.1:2", WorkloadStorageEndpoint: "http://127.0.0.1:3/storage/v1/"}
 	img, err := ParseImageRef("us-docker.pkg.dev/p/r/w@sha256:" + strings.Repeat("b", 64))
 	if err != nil {
 		t.Fatal(err)

@@ -60,7 +60,8 @@ func (s *Stack) scheduleRunFunction(ctx context.Context) (function, error) {
 		Model: "gs://" + ModelBucket + "/" + ModelObject, WIPProvider: ProviderName(), PrimusServiceAccount: PrimusSA,
 		ShardCount: 1, RunTimeout: 10 * time.Minute, PinPointer: PinPointer,
 		ExecutionsEndpoint: s.executionsAddr, ComputeEndpoint: s.Compute.URL() + "/compute/v1",
-		StorageEndpoint: s.GCS.JSONEndpoint(), STSEndpoint: s.IAM.URL(), IAMCredentialsEndpoint: s.IAM.URL(),
+		StorageEndpoint: s.GCS.URL(), WorkloadStorageEndpoint: s.GCS.JSONEndpoint(),
+		STSEndpoint: s.IAM.URL(), IAMCredentialsEndpoint: s.IAM.URL(), Network: "default", ExternalIP: true,
 		MaxEventAge: 24 * time.Hour,
 	}, schedulerun.Deps{Store: store, Executions: workflowexec.New(ec), Log: s.log.With("function", schedulerun.EntryPoint)})
 	if err != nil {

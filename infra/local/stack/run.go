@@ -45,6 +45,7 @@ func (s *Stack) NewLaunchArgument(runID, image string, env map[string]string) La
 	return LaunchArgument{
 		RunID: runID, ImageReference: image, Project: Secundus.ID, Zone: Zone, MachineType: "n2d-standard-2",
 		ServiceAccount: WorkloadSA, ResultsBucket: ResultsBucket, Env: e, ShardCount: 1, TimeoutSeconds: 600,
+		Network: "default", ExternalIP: true,
 		ComputeEndpoint: s.Compute.URL() + "/compute/v1", StorageEndpoint: s.GCS.URL(),
 	}
 }
