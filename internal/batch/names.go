@@ -102,3 +102,10 @@ func wholeSeconds(d time.Duration, min int64) int64 {
 }
 
 func errBatchID(id string) error { return fmt.Errorf("batch id %q is malformed", id) }
+
+// IsBatchable reports whether ScheduleRun batches an object of the input bucket with this name and
+// content type (the same test as Schedule, bucket aside).
+func IsBatchable(name, contentType string) bool {
+	return name != "" && !strings.HasSuffix(name, "/") && !strings.HasPrefix(name, LegacyStatePrefix) &&
+		!strings.HasPrefix(name, RunsPrefix) && isImage(name, contentType)
+}
