@@ -17,10 +17,17 @@ resource "google_service_account" "schedule" {
   display_name = "ScheduleRun: batches uploads and starts one launch per batch"
 }
 
-# Claims and batch state live under _cspipe/ in the input bucket.
+# Claims, items and runs live in the state bucket, never in the user's input bucket.
 resource "google_storage_bucket_iam_member" "schedule_tracks_batches" {
-  bucket = google_storage_bucket.input.name
+  bucket = google_storage_bucket.state.name
   role   = "roles/storage.objectUser"
+  member = "serviceAccount:${google_service_account.schedule.email}"
+}
+
+# The sweeper fails a dead run by creating its missing summaries (PublishResults sends them).
+resource "google_storage_bucket_iam_member" "schedule_fails_dead_runs" {
+  bucket = google_storage_bucket.results.name
+  role   = "roles/storage.objectCreator"
   member = "serviceAccount:${google_service_account.schedule.email}"
 }
 
