@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/workflows/executions/apiv1/executionspb"
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cspipe/cspipe/internal/batch"
@@ -288,6 +289,19 @@ func TestHTTPStateStaysOutOfTheInputBucket(t *testing.T) {
 	}
 }
 
+func (s *stack) runRecord(t *testing.T) batch.RunRecord {
+	t.Helper()
+	b, _, err := blob.ReadAll(t.Context(), s.store, "state", "batches/"+firstBatch+"/run.json", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rr batch.RunRecord
+	if err := json.Unmarshal(b, &rr); err != nil {
+		t.Fatal(err)
+	}
+	return rr
+}
+
 // TestHTTPSweepFailsDeadRun: the run's execution failed after its batch was sealed; the sweeper
 // writes a failed summary (through the real storage client) for PublishResults to send.
 func TestHTTPSweepFailsDeadRun(t *testing.T) {
@@ -304,9 +318,16 @@ func TestHTTPSweepFailsDeadRun(t *testing.T) {
 		t.Fatal(ok, err)
 	}
 	s.exec.SetState(ex[0].GetName(), executionspb.Execution_FAILED, "boom")
-	rep, err := s.fn.Sweep(t.Context())
-	if err != nil || len(rep.Failed) != 1 {
-		t.Fatalf("sweep: %+v, %v", rep, err)
+	// The deployed sweeper (SweepRuns) gets a Cloud Scheduler tick through Pub/Sub.
+	tick := event.New()
+	tick.SetID("tick-1")
+	tick.SetSource("//pubsub.googleapis.com/projects/p/topics/cspipe-sweep")
+	tick.SetType("google.cloud.pubsub.topic.v1.messagePublished")
+	if err := (Sweeper{F: s.fn}).Handle(t.Context(), tick); err != nil {
+		t.Fatal(err)
+	}
+	if rr := s.runRecord(t); rr.State != batch.RunFailed {
+		t.Fatalf("run.json after the tick: %+v", rr)
 	}
 	b, _, err := blob.ReadAll(t.Context(), s.store, "results", "runs/batch-"+firstBatch+"/summary.json", 0)
 	if err != nil {

@@ -84,8 +84,8 @@
 // # Sweeper
 //
 // Head.Unfinished lists the batches whose runs are not known to be over. Sweep (run by the event
-// that opens a batch, by any event that finds the open batch overdue, and on a timer by the local
-// stack) resumes a run whose start was abandoned (expired lease) or whose execution died before
+// that opens a batch, by any event that finds the open batch overdue, and on a timer: SweepRuns
+// on Google Cloud, a goroutine in the local stack) resumes a run whose start was abandoned (expired lease) or whose execution died before
 // sealing, and fails with a message a run that cannot go on: out of attempts, or its execution
 // failed, was cancelled or vanished after the seal. Failing writes a "failed" summary (source
 // "sweeper", the reason in error) for every shard that has none, which PublishResults sends to

@@ -59,6 +59,44 @@ module "schedule_run" {
   depends_on                    = [google_project_service.apis, module.function_support]
 }
 
+# ---- SweepRuns: ScheduleRun's sweeper on a timer ------------------------------------------
+# ScheduleRun also sweeps when an upload opens a batch; this tick covers a run that died with no
+# upload after it (internal/batch, "Sweeper"). Same code, configuration and account.
+
+resource "google_pubsub_topic" "sweep" {
+  name       = "cspipe-sweep"
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_cloud_scheduler_job" "sweep" {
+  name     = "cspipe-sweep"
+  region   = var.SECUNDUS_PROJECT_REGION
+  schedule = "*/5 * * * *"
+  pubsub_target {
+    topic_name = google_pubsub_topic.sweep.id
+    data       = base64encode("sweep")
+  }
+  depends_on = [google_project_service.apis]
+}
+
+module "sweep_runs" {
+  source                        = "../modules/event_function"
+  name                          = "sweep-runs"
+  entry_point                   = "SweepRuns"
+  region                        = var.SECUNDUS_PROJECT_REGION
+  source_bucket                 = module.function_support.source_bucket
+  source_object                 = module.function_support.source_object
+  service_account_email         = google_service_account.schedule.email
+  environment                   = local.schedule_env
+  event_type                    = "google.cloud.pubsub.topic.v1.messagePublished"
+  pubsub_topic                  = google_pubsub_topic.sweep.id
+  trigger_service_account_email = module.function_support.trigger_service_account_email
+  max_instance_count            = 1
+  available_memory              = "256M"
+  timeout_seconds               = 120
+  depends_on                    = [google_project_service.apis, module.function_support]
+}
+
 # ---- PublishResults --------------------------------------------------------------------------
 
 resource "google_service_account" "publish" {

@@ -20,6 +20,7 @@ locals {
 
   apis = [
     "cloudfunctions.googleapis.com",
+    "cloudscheduler.googleapis.com",
     "compute.googleapis.com",
     "confidentialcomputing.googleapis.com",
     "eventarc.googleapis.com",
