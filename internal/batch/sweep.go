@@ -157,6 +157,7 @@ func (s *Scheduler) fail(ctx context.Context, rec RunRecord, gen int64, reason s
 	} else if p != nil && p.ShardCount > 1 {
 		count = p.ShardCount
 	}
+	wrote := 0
 	for shard := range count {
 		sum := records.Summary{RunID: rec.RunID, Shard: shard, ShardCount: count, Status: records.StatusFailed,
 			Error: reason, FinishedAt: s.now().UTC(), Source: "sweeper"}
@@ -166,16 +167,28 @@ func (s *Scheduler) fail(ctx context.Context, rec RunRecord, gen int64, reason s
 		}
 		name := records.Prefix(rec.RunID, shard, count) + records.SummaryFile
 		_, err = s.store.Write(ctx, s.opt.Run.ResultsBucket, name, blob.Object{Data: b, ContentType: jsonType}, blob.Cond{DoesNotExist: true})
-		if err != nil && !errors.Is(err, blob.ErrPrecondition) {
+		switch {
+		case err == nil:
+			wrote++
+		case !errors.Is(err, blob.ErrPrecondition):
 			return fmt.Errorf("writing the failed summary %s: %w", name, err)
 		}
 	}
 	rec.State, rec.Reason, rec.EndedAt = RunFailed, reason, s.now().UTC()
+	if wrote == 0 {
+		// Every shard had reported already (say the execution succeeded, but a restarted local
+		// stack no longer knows it): nothing was lost, so the run counts as finished.
+		rec.State = RunFinished
+	}
 	rec.Holder, rec.LeaseUntil = "", time.Time{}
 	if _, err := s.writeRun(ctx, runName(rec.BatchID), rec, blob.Cond{GenerationMatch: gen}); err != nil {
 		return err
 	}
-	rep.Failed = append(rep.Failed, rec.BatchID)
+	if rec.State == RunFinished {
+		rep.Finished = append(rep.Finished, rec.BatchID)
+	} else {
+		rep.Failed = append(rep.Failed, rec.BatchID)
+	}
 	return nil
 }
 

@@ -177,3 +177,27 @@ func TestSweepRetiresFinishedRuns(t *testing.T) {
 		t.Error("the sweeper wrote a summary for a successful run")
 	}
 }
+
+// A run whose execution is gone after every shard reported (a restarted local stack forgot it)
+// is finished, not failed: no failed summary goes out.
+func TestSweepGoneAfterAllShardsReported(t *testing.T) {
+	e := newEnv(t)
+	res := e.schedule(t, "a.jpg", 1)
+	if ok, err := e.s.Seal(t.Context(), res.BatchID, "quiet"); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	done, _ := json.Marshal(records.Summary{RunID: res.RunID, Status: records.StatusOK, Source: "workload"})
+	if _, err := e.mem.Write(t.Context(), "results", records.Prefix(res.RunID, 0, 1)+records.SummaryFile, blob.Object{Data: done}, blob.Cond{}); err != nil {
+		t.Fatal(err)
+	}
+	e.exec.forget(res.Execution)
+	if rep := e.sweep(t); !slices.Equal(rep.Finished, []string{res.BatchID}) || len(rep.Failed) != 0 {
+		t.Errorf("sweep: %+v, want finished", rep)
+	}
+	if s, _ := e.summary(t, records.Prefix(res.RunID, 0, 1)+records.SummaryFile); s.Status != records.StatusOK {
+		t.Errorf("summary replaced: %+v", s)
+	}
+	if rr := e.readRun(t, res.BatchID); rr.State != RunFinished || !strings.Contains(rr.Reason, "no longer exists") {
+		t.Errorf("run.json = %+v", rr)
+	}
+}
