@@ -29,7 +29,7 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data-dir", "", "keep Cloud Storage objects under this directory across restarts (default: in memory)")
 	verbose := fs.Bool("v", false, "show the stack's and the workloads' logs on stderr")
-	quiet := fs.Duration("batch-quiet", 2*time.Second, "a batch (one run) closes when no upload arrived for this long")
+	quiet := fs.Duration("batch-quiet", 5*time.Second, "a batch (one run) closes when no upload arrived for this long")
 	maxWait := fs.Duration("batch-max-wait", 5*time.Minute, "a batch closes this long after its run started, however busy")
 	maxItems := fs.Int("batch-max-items", 0, "a batch closes at this many uploads (0: no limit)")
 	perShard := fs.Int("images-per-shard", 250, "a run gets one VM per this many images…")

@@ -58,7 +58,7 @@ type Options struct {
 	// WorkloadLogs receives the workloads' stdout/stderr when their log redirection is on;
 	// default: discard.
 	WorkloadLogs io.Writer
-	// BatchQuiet closes a batch when no upload arrived for this long (whole seconds); default 2s.
+	// BatchQuiet closes a batch when no upload arrived for this long (whole seconds); default 5s.
 	BatchQuiet time.Duration
 	// BatchMaxWait closes a batch this long after its run started; default 5m.
 	BatchMaxWait time.Duration
@@ -108,7 +108,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if opts.WorkloadLogs == nil {
 		opts.WorkloadLogs = io.Discard
 	}
-	opts.BatchQuiet = cmp.Or(opts.BatchQuiet, 2*time.Second)
+	opts.BatchQuiet = cmp.Or(opts.BatchQuiet, 5*time.Second)
 	opts.BatchMaxWait = cmp.Or(opts.BatchMaxWait, 5*time.Minute)
 	opts.ImagesPerShard = cmp.Or(opts.ImagesPerShard, 250)
 	opts.MaxShards = cmp.Or(opts.MaxShards, 4)
