@@ -58,12 +58,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.SetOutput(stderr)
 	images := fs.String("images", "", "directory of photos to classify (default: ../shared/testdata/sample_images next to the repository)")
 	verbose := fs.Bool("v", false, "show the workload's and the stack's logs on stderr")
-	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this long")
+	timeout := fs.Duration("timeout", 0, "give up after this long (default 5m plus 1s per photo)")
 	if err := fs.Parse(args); err != nil {
 		return exitError{code: 2}
 	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
-	defer cancel()
 	d := &demo{out: stdout, start: time.Now()}
 
 	wd, err := os.Getwd()
@@ -79,6 +77,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	if *timeout <= 0 {
+		*timeout = 5*time.Minute + time.Duration(len(photos))*time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
 
 	d.progress("starting the local stack (no cloud account, no Docker)…")
 	// A batch closes after demoQuiet without uploads; the demo's uploads are one burst, so one run.
