@@ -96,9 +96,9 @@ func itemName(batchID, key string) string { return BatchPrefix(batchID) + key }
 
 func runName(batchID string) string { return batchesPrefix + batchID + "/run.json" }
 
-// wholeSeconds renders d as whole seconds for the workflow, never less than min.
-func wholeSeconds(d time.Duration, min int64) int64 {
-	return max(int64(d/time.Second), min)
+// wholeSeconds renders d as whole seconds for the workflow, never less than least.
+func wholeSeconds(d time.Duration, least int64) int64 {
+	return max(int64(d/time.Second), least)
 }
 
 func errBatchID(id string) error { return fmt.Errorf("batch id %q is malformed", id) }

@@ -71,13 +71,13 @@ func (s *Stack) scheduleRunFunction(ctx context.Context) (function, error) {
 		return fn, err
 	}
 	fn.handle = f.Handle
-	s.startSweeper(f)
+	s.scheduleRun = f
 	return fn, nil
 }
 
-// startSweeper runs ScheduleRun's sweeper now (a restart finds the runs that died with the last
-// stack) and every SweepEvery until the stack closes. On Google Cloud the sweep runs inside
-// ScheduleRun's own invocations instead (internal/batch, "Sweeper").
+// startSweeper runs ScheduleRun's sweeper once the triggers are wired (a restart finds the runs
+// that died with the last stack, and their failed summaries reach the topic) and every
+// SweepEvery until the stack closes, as SweepRuns' Cloud Scheduler tick does on Google Cloud.
 func (s *Stack) startSweeper(f *schedulerun.Function) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

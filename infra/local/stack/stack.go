@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cspipe/cspipe/functions/schedulerun"
 	"io"
 	"log/slog"
 	"net"
@@ -91,6 +92,7 @@ type Stack struct {
 	Eventarc     *eventarc.Dispatcher
 
 	executionsAddr string
+	scheduleRun    *schedulerun.Function // its sweeper runs on a timer
 	functionsURL   string
 	// Functions lists the functions that are wired; Missing says which are not (and why).
 	Functions []string
