@@ -11,6 +11,7 @@ import (
 	"github.com/fsouza/fake-gcs-server/fakestorage"
 
 	"github.com/cspipe/cspipe/internal/batch"
+	"github.com/cspipe/cspipe/internal/publish"
 	"github.com/cspipe/cspipe/internal/records"
 )
 
@@ -51,6 +52,14 @@ func TestRestartFailsRunThatDiedWithTheStack(t *testing.T) {
 	})
 	if got.RunID == "" {
 		t.Fatalf("no summary for the dead run on the results topic: %v", err)
+	}
+	// Let PublishResults finish its bookkeeping before the stack and its data dir go away.
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		o, err := s.GCS.Fake().GetObject(ResultsBucket, records.Prefix(batch.RunID(id), 0, 1)+publish.MarkerFile)
+		var m publish.Marker
+		if err == nil && json.Unmarshal(o.Content, &m) == nil && m.Done {
+			break
+		}
 	}
 	if got.Status != records.StatusFailed || got.Source != "sweeper" || !strings.Contains(got.Error, "from-the-last-stack ended GONE") {
 		t.Errorf("summary = %+v, want failed by the sweeper naming the gone execution", got)
