@@ -44,7 +44,14 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{compute: fakecloud.NewCompute(), store: blob.NewMemory(), clock: engine.NewFakeClock(time.Unix(clockOrigin, 0)), workloadWrites: true}
+	mem := blob.NewMemory()
+	return newWorldWithStore(t, mem, mem)
+}
+
+// newWorldWithStore serves served (a wrapper of mem, or mem itself) as Cloud Storage.
+func newWorldWithStore(t *testing.T, served blob.Store, mem *blob.Memory) *world {
+	t.Helper()
+	w := &world{compute: fakecloud.NewCompute(), store: mem, clock: engine.NewFakeClock(time.Unix(clockOrigin, 0)), workloadWrites: true}
 	w.compute.OnFinished = func(inst fakecloud.Instance) {
 		if !w.workloadWrites {
 			return
@@ -61,7 +68,7 @@ func newWorld(t *testing.T) *world {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/compute/v1/", w.compute)
-	mux.Handle("/", &fakecloud.Storage{Store: w.store})
+	mux.Handle("/", &fakecloud.Storage{Store: served})
 	w.srv = httptest.NewServer(mux)
 	t.Cleanup(w.srv.Close)
 	return w

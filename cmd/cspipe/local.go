@@ -29,11 +29,16 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data-dir", "", "keep Cloud Storage objects under this directory across restarts (default: in memory)")
 	verbose := fs.Bool("v", false, "show the stack's and the workloads' logs on stderr")
-	window := fs.Duration("batch-window", 3*time.Second, "how long ScheduleRun collects uploads into one run")
+	quiet := fs.Duration("batch-quiet", 5*time.Second, "a batch (one run) closes when no upload arrived for this long")
+	maxWait := fs.Duration("batch-max-wait", 5*time.Minute, "a batch closes this long after its run started, however busy")
+	maxItems := fs.Int("batch-max-items", 0, "a batch closes at this many uploads (0: no limit)")
+	perShard := fs.Int("images-per-shard", 250, "a run gets one VM per this many images…")
+	maxShards := fs.Int("max-shards", 4, "…and at most this many VMs")
 	if err := fs.Parse(args[1:]); err != nil {
 		return exitError{code: 2}
 	}
-	opts := stack.Options{DataDir: *dataDir, BatchWindow: *window, WorkloadLogs: stderr}
+	opts := stack.Options{DataDir: *dataDir, BatchQuiet: *quiet, BatchMaxWait: *maxWait, BatchMaxItems: *maxItems,
+		ImagesPerShard: *perShard, MaxShards: *maxShards, WorkloadLogs: stderr}
 	if *verbose {
 		opts.Logger = slogJSON(stderr)
 	}

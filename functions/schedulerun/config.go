@@ -10,12 +10,20 @@ import (
 
 // Config is the function's configuration, read from the environment once.
 type Config struct {
-	// InputBucket receives the uploads; ScheduleRun keeps its state in it under _cspipe/.
+	// InputBucket receives the uploads.
 	InputBucket string `env:"CSPIPE_INPUT_BUCKET" required:"true"`
-	// BatchWindow: uploads within one window share one run.
-	BatchWindow time.Duration `env:"CSPIPE_BATCH_WINDOW" default:"60s"`
-	// BatchGrace: the workflow waits this long after a window closes before the workload lists it.
-	BatchGrace time.Duration `env:"CSPIPE_BATCH_GRACE" default:"30s"`
+	// StateBucket holds ScheduleRun's bookkeeping (batch head, claims, items, runs); it must not
+	// be the input bucket.
+	StateBucket string `env:"CSPIPE_STATE_BUCKET" required:"true"`
+	// BatchQuiet: a batch closes when no upload arrived for this long.
+	BatchQuiet time.Duration `env:"CSPIPE_BATCH_QUIET" default:"15s"`
+	// BatchMaxWait: a batch closes this long after its run started, however busy.
+	BatchMaxWait time.Duration `env:"CSPIPE_BATCH_MAX_WAIT" default:"10m"`
+	// BatchMaxItems: a batch closes when it holds this many uploads (0: no limit).
+	BatchMaxItems int `env:"CSPIPE_BATCH_MAX_ITEMS" default:"0"`
+	// ImagesPerShard and MaxShards size a run: ceil(items / ImagesPerShard) VMs, at most MaxShards.
+	ImagesPerShard int `env:"CSPIPE_IMAGES_PER_SHARD" default:"2000"`
+	MaxShards      int `env:"CSPIPE_MAX_SHARDS" default:"10"`
 	// StartLease: how long a pending run belongs to the event starting it.
 	StartLease time.Duration `env:"CSPIPE_START_LEASE" default:"2m"`
 	// Workflow is projects/P/locations/L/workflows/W.
@@ -31,7 +39,6 @@ type Config struct {
 	ModelSHA256            string        `env:"CSPIPE_MODEL_SHA256"`
 	WIPProvider            string        `env:"CSPIPE_WIP_PROVIDER" required:"true"`
 	PrimusServiceAccount   string        `env:"CSPIPE_PRIMUS_SERVICE_ACCOUNT" required:"true"`
-	ShardCount             int           `env:"CSPIPE_SHARD_COUNT" default:"1"`
 	RunTimeout             time.Duration `env:"CSPIPE_RUN_TIMEOUT" default:"1h"`
 	// UseDebugImageUnsafe runs the workload on the debug Confidential Space image (the operator can
 	// reach the VM). Off by default; Primus's condition should refuse such tokens anyway.
@@ -95,12 +102,13 @@ func (c Config) imageSource(pins blobStore) (batch.ImageSource, error) {
 // options maps the configuration to the batch core's options.
 func (c Config) options() batch.Options {
 	return batch.Options{
-		InputBucket: c.InputBucket, Window: c.BatchWindow, Grace: c.BatchGrace, Lease: c.StartLease,
+		InputBucket: c.InputBucket, StateBucket: c.StateBucket, Quiet: c.BatchQuiet, MaxWait: c.BatchMaxWait,
+		MaxItems: c.BatchMaxItems, ImagesPerShard: c.ImagesPerShard, MaxShards: c.MaxShards, Lease: c.StartLease,
 		Workflow: c.Workflow,
 		Run: batch.RunTemplate{
 			Project: c.Project, Zone: c.Zone, MachineType: c.MachineType, ServiceAccount: c.WorkloadServiceAccount,
 			ResultsBucket: c.ResultsBucket, Model: c.Model, ModelSHA256: c.ModelSHA256, WIPProvider: c.WIPProvider,
-			PrimusServiceAccount: c.PrimusServiceAccount, ShardCount: c.ShardCount, Timeout: c.RunTimeout,
+			PrimusServiceAccount: c.PrimusServiceAccount, Timeout: c.RunTimeout,
 			DebugUnsafe: c.UseDebugImageUnsafe, Network: c.Network, Subnetwork: c.Subnetwork, ExternalIP: c.ExternalIP,
 			ComputeEndpoint: c.ComputeEndpoint, StorageEndpoint: c.StorageEndpoint,
 			WorkloadStorageEndpoint: c.WorkloadStorageEndpoint,

@@ -14,7 +14,7 @@ var digest = "sha256:" + strings.Repeat("ab", 32)
 
 func baseEnv() map[string]string {
 	return map[string]string{
-		"CSPIPE_INPUT_BUCKET": "input", "CSPIPE_WORKFLOW": "projects/p/locations/l/workflows/launch",
+		"CSPIPE_INPUT_BUCKET": "input", "CSPIPE_STATE_BUCKET": "state", "CSPIPE_WORKFLOW": "projects/p/locations/l/workflows/launch",
 		"CSPIPE_PROJECT": "secundus", "CSPIPE_ZONE": "europe-west4-a",
 		"CSPIPE_WORKLOAD_SERVICE_ACCOUNT": "workload-sa@secundus.iam.gserviceaccount.com",
 		"CSPIPE_RESULTS_BUCKET":           "results", "CSPIPE_MODEL": "gs://models/m.tar.gz",
@@ -43,8 +43,6 @@ func TestConfig(t *testing.T) {
 			m["CSPIPE_PIN_POINTER"] = "audit/pins/latest.json"
 		}, "CSPIPE_PIN_POINTER"},
 		{"bad workflow", func(m map[string]string) { m["CSPIPE_WORKFLOW"] = "launch" }, "workflow"},
-		{"bad window", func(m map[string]string) { m["CSPIPE_BATCH_WINDOW"] = "500ms" }, "window"},
-		{"zero shards", func(m map[string]string) { m["CSPIPE_SHARD_COUNT"] = "0" }, "shard"},
 		{"custom network without external IP", func(m map[string]string) {
 			m["CSPIPE_NETWORK"], m["CSPIPE_SUBNETWORK"], m["CSPIPE_EXTERNAL_IP"] = "vpc-a", "workloads", "false"
 		}, ""},
@@ -55,6 +53,11 @@ func TestConfig(t *testing.T) {
 		{"workflow storage endpoint with the API path", func(m map[string]string) {
 			m["CSPIPE_STORAGE_ENDPOINT"] = "http://127.0.0.1:4443/storage/v1/"
 		}, "storage endpoint"},
+		{"bad quiet", func(m map[string]string) { m["CSPIPE_BATCH_QUIET"] = "500ms" }, "quiet"},
+		{"max wait below quiet", func(m map[string]string) { m["CSPIPE_BATCH_MAX_WAIT"] = "5s" }, "max wait"},
+		{"zero shards", func(m map[string]string) { m["CSPIPE_MAX_SHARDS"] = "0" }, "shards"},
+		{"zero images per shard", func(m map[string]string) { m["CSPIPE_IMAGES_PER_SHARD"] = "0" }, "images per shard"},
+		{"state in the input bucket", func(m map[string]string) { m["CSPIPE_STATE_BUCKET"] = "input" }, "state bucket"},
 	}
 	exec := workflowexec.New(nil) // never called here
 	for _, tc := range tests {

@@ -7,7 +7,6 @@ import (
 	"cel.dev/cel-go/cel"
 
 	"github.com/cspipe/cspipe/internal/audit"
-	"github.com/cspipe/cspipe/internal/batch"
 	"github.com/cspipe/cspipe/internal/publish"
 	"github.com/cspipe/cspipe/internal/records"
 )
@@ -28,9 +27,6 @@ func TestStorageConditionsMatchWhatTheCodeWrites(t *testing.T) {
 		{"primus", "register_writes_manifests", "model_bucket",
 			[]string{"model.tar.gz" + records.ManifestSuffix, "team/model.tgz" + records.ManifestSuffix},
 			[]string{"model.tar.gz", "model.tgz", "model.manifest.json.tar.gz"}},
-		{"secundus", "schedule_tracks_batches", "input_bucket",
-			[]string{batch.StatePrefix + "batches/20261128-210000/run.json", batch.StatePrefix + "claims/a.jpg#1"},
-			[]string{"a.jpg", "photos/_cspipe/x", "_cspipex/y"}},
 		{"secundus", "publish_keeps_markers", "results_bucket",
 			[]string{records.RunsPrefix + "batch-1/shard-0/" + publish.MarkerFile},
 			[]string{records.RunsPrefix + "batch-1/shard-0/results.jsonl", records.RunsPrefix + "batch-1/shard-0/summary.json", "other/" + publish.MarkerFile + ".x"}},

@@ -20,7 +20,6 @@ type RunTemplate struct {
 	ModelSHA256          string // optional pin of the archive's sha256 (hex)
 	WIPProvider          string // full provider resource name
 	PrimusServiceAccount string
-	ShardCount           int
 	Timeout              time.Duration
 	// DebugUnsafe runs the workload on the debug Confidential Space image: an operator can then
 	// reach the VM, and Primus's condition should refuse its tokens. Off by default.
@@ -68,6 +67,38 @@ type Argument struct {
 	// StorageEndpoint is the workflow's own Storage base (scheme://host[:port], no path); the
 	// workload's endpoint travels in Env as CSPIPE_STORAGE_ENDPOINT.
 	StorageEndpoint string `json:"storage_endpoint,omitempty"`
+	// Batch, when set, makes the workflow wait until the batch is quiet, seal it and size the
+	// run's shards to its items (shard_count is then ignored). Launches without it run at once.
+	Batch *BatchSpec `json:"batch,omitempty"`
+}
+
+// BatchSpec tells the workflow how to close its batch (docs/contracts.md, "Batches").
+type BatchSpec struct {
+	// StateBucket holds the head (Head), the items and the plan.
+	StateBucket string `json:"state_bucket"`
+	BatchID     string `json:"batch_id"`
+	Head        string `json:"head"`         // the head object (head.json)
+	ItemsPrefix string `json:"items_prefix"` // BatchPrefix(batch_id)
+	Plan        string `json:"plan"`         // PlanObject(batch_id): {items, shard_count} written after the seal
+	// The batch closes when no item arrived for QuietSeconds, when MaxWaitSeconds passed since
+	// the run started, or when it holds at least MaxItems items (0: no limit).
+	QuietSeconds   int64 `json:"quiet_seconds"`
+	MaxWaitSeconds int64 `json:"max_wait_seconds"`
+	MaxItems       int64 `json:"max_items"`
+	// PollSeconds is how often the workflow counts the items while it waits.
+	PollSeconds int64 `json:"poll_seconds"`
+	// SettleSeconds is how long the workflow waits after sealing before it counts the items for
+	// good: every upload that saw the batch open has written its item by then.
+	SettleSeconds int64 `json:"settle_seconds"`
+	// The run gets ceil(items / ImagesPerShard) shards, at most MaxShards.
+	ImagesPerShard int64 `json:"images_per_shard"`
+	MaxShards      int64 `json:"max_shards"`
+}
+
+// Plan is plan.json: what the workflow decided when it sealed the batch.
+type Plan struct {
+	Items      int `json:"items"`
+	ShardCount int `json:"shard_count"`
 }
 
 // maxArgument is the Workflows limit on an execution argument.
@@ -83,9 +114,6 @@ func (t RunTemplate) Validate() error {
 		if f.v == "" {
 			return fmt.Errorf("run template: %s is empty", f.name)
 		}
-	}
-	if t.ShardCount < 1 || t.ShardCount > 100 {
-		return fmt.Errorf("run template: shard count %d is outside 1..100", t.ShardCount)
 	}
 	if t.Timeout < time.Minute {
 		return fmt.Errorf("run template: timeout %s is shorter than a minute", t.Timeout)
@@ -126,10 +154,11 @@ func CheckStorageBase(s string) error {
 }
 
 // argument builds the JSON execution argument of a batch's run.
-func (t RunTemplate) argument(inputBucket, batchID string, img ImageRef, notBefore time.Time) (string, error) {
-	runID := RunID(batchID)
+func (s *Scheduler) argument(batchID string, img ImageRef) (string, error) {
+	t, o := s.opt.Run, s.opt
 	env := map[string]string{
-		"CSPIPE_INPUT_BUCKET":           inputBucket,
+		"CSPIPE_INPUT_BUCKET":           o.InputBucket,
+		"CSPIPE_BATCH_BUCKET":           o.StateBucket,
 		"CSPIPE_BATCH_PREFIX":           BatchPrefix(batchID),
 		"CSPIPE_RESULTS_BUCKET":         t.ResultsBucket,
 		"CSPIPE_MODEL":                  t.Model,
@@ -147,12 +176,17 @@ func (t RunTemplate) argument(inputBucket, batchID string, img ImageRef, notBefo
 		}
 	}
 	b, err := json.Marshal(Argument{
-		RunID: runID, ImageReference: img.Reference, Project: t.Project, Zone: t.Zone,
+		RunID: RunID(batchID), ImageReference: img.Reference, Project: t.Project, Zone: t.Zone,
 		MachineType: t.MachineType, ServiceAccount: t.ServiceAccount, ResultsBucket: t.ResultsBucket,
-		Env: env, ShardCount: t.ShardCount, TimeoutSeconds: int64(t.Timeout / time.Second),
-		Debug: t.DebugUnsafe, NotBefore: notBefore.Unix(),
+		Env: env, ShardCount: 1, TimeoutSeconds: int64(t.Timeout / time.Second), Debug: t.DebugUnsafe,
 		Network: t.Network, Subnetwork: t.Subnetwork, ExternalIP: t.ExternalIP,
 		ComputeEndpoint: t.ComputeEndpoint, StorageEndpoint: strings.TrimSuffix(t.StorageEndpoint, "/"),
+		Batch: &BatchSpec{
+			StateBucket: o.StateBucket, BatchID: batchID, Head: headName, ItemsPrefix: BatchPrefix(batchID),
+			Plan: PlanObject(batchID), QuietSeconds: wholeSeconds(o.Quiet, 1), MaxWaitSeconds: wholeSeconds(o.MaxWait, 1),
+			MaxItems: int64(o.MaxItems), PollSeconds: s.pollSeconds(), SettleSeconds: wholeSeconds(o.settle(), 1),
+			ImagesPerShard: int64(o.ImagesPerShard), MaxShards: int64(o.MaxShards),
+		},
 	})
 	if err != nil {
 		return "", fmt.Errorf("encoding execution argument: %w", err)
@@ -161,4 +195,14 @@ func (t RunTemplate) argument(inputBucket, batchID string, img ImageRef, notBefo
 		return "", fmt.Errorf("execution argument is %d bytes, over the %d-byte limit", len(b), maxArgument)
 	}
 	return string(b), nil
+}
+
+// ShardsFor is the shard count of a batch of items: ceil(items / imagesPerShard), at least one
+// and at most maxShards. launch.yaml computes the same (wait_batch).
+func ShardsFor(items, imagesPerShard, maxShards int) int {
+	if imagesPerShard < 1 {
+		imagesPerShard = 1
+	}
+	n := (items + imagesPerShard - 1) / imagesPerShard
+	return max(1, min(n, maxShards))
 }

@@ -12,7 +12,7 @@ import (
 func argTemplate() RunTemplate {
 	return RunTemplate{Project: "p", Zone: "europe-west4-a", MachineType: "m", ServiceAccount: "w@p.iam.gserviceaccount.com",
 		ResultsBucket: "r", Model: "gs://m/model.tar.gz", WIPProvider: "projects/1/locations/global/workloadIdentityPools/p/providers/x",
-		PrimusServiceAccount: "s@q.iam.gserviceaccount.com", ShardCount: 1, Timeout: time.Hour, Network: "default", ExternalIP: true}
+		PrimusServiceAccount: "s@q.iam.gserviceaccount.com", Timeout: time.Hour, Network: "default", ExternalIP: true}
 }
 
 // The workflow's and the workload's storage endpoints are different settings: the workflow gets
@@ -28,11 +28,12 @@ func TestArgumentKeepsStorageEndpointsApart(t *testing.T) {
 	if err := tmpl.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	e := newEnv(t, func(o *Options) { o.Run = tmpl })
 	img, err := ParseImageRef("us-docker.pkg.dev/p/r/w@sha256:" + strings.Repeat("b", 64))
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := tmpl.argument("in", "20261128-210000", img, time.Unix(1764363600, 0))
+	raw, err := e.s.argument(firstBatch, img)
 	if err != nil {
 		t.Fatal(err)
 	}

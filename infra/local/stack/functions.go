@@ -86,6 +86,9 @@ func (s *Stack) startFunctions(ctx context.Context) error {
 			return err
 		}
 	}
+	if s.scheduleRun != nil {
+		s.startSweeper(s.scheduleRun)
+	}
 	return nil
 }
 

@@ -14,9 +14,11 @@
 package stack
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cspipe/cspipe/functions/schedulerun"
 	"io"
 	"log/slog"
 	"net"
@@ -57,8 +59,16 @@ type Options struct {
 	// WorkloadLogs receives the workloads' stdout/stderr when their log redirection is on;
 	// default: discard.
 	WorkloadLogs io.Writer
-	// BatchWindow is how long ScheduleRun collects uploads into one run; default 3s.
-	BatchWindow time.Duration
+	// BatchQuiet closes a batch when no upload arrived for this long (whole seconds); default 5s.
+	BatchQuiet time.Duration
+	// BatchMaxWait closes a batch this long after its run started; default 5m.
+	BatchMaxWait time.Duration
+	// BatchMaxItems closes a batch at this many uploads; default 0 (no limit).
+	BatchMaxItems int
+	// ImagesPerShard and MaxShards size a run's shards (workload processes); defaults 250 and 4.
+	ImagesPerShard, MaxShards int
+	// SweepEvery is how often the sweeper looks for dead runs; default 5s.
+	SweepEvery time.Duration
 	// EventCopies makes Eventarc deliver every event this many extra times, EventCopyDelay
 	// apart (tests of idempotency); default 0.
 	EventCopies    int
@@ -82,6 +92,7 @@ type Stack struct {
 	Eventarc     *eventarc.Dispatcher
 
 	executionsAddr string
+	scheduleRun    *schedulerun.Function // its sweeper runs on a timer
 	functionsURL   string
 	// Functions lists the functions that are wired; Missing says which are not (and why).
 	Functions []string
@@ -102,9 +113,11 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if opts.WorkloadLogs == nil {
 		opts.WorkloadLogs = io.Discard
 	}
-	if opts.BatchWindow <= 0 {
-		opts.BatchWindow = 3 * time.Second
-	}
+	opts.BatchQuiet = cmp.Or(opts.BatchQuiet, 5*time.Second)
+	opts.BatchMaxWait = cmp.Or(opts.BatchMaxWait, 5*time.Minute)
+	opts.ImagesPerShard = cmp.Or(opts.ImagesPerShard, 250)
+	opts.MaxShards = cmp.Or(opts.MaxShards, 4)
+	opts.SweepEvery = cmp.Or(opts.SweepEvery, 5*time.Second)
 	s := &Stack{opts: opts, log: opts.Logger}
 	defer func() {
 		if err != nil {
@@ -327,3 +340,6 @@ func ProviderName() string {
 
 // errMissing marks a part of the pipeline that is not in this build.
 var errMissing = errors.New("not available in this build")
+
+// Options returns the options the stack runs with, defaults filled in.
+func (s *Stack) Options() Options { return s.opts }
