@@ -7,6 +7,7 @@ import (
 	"cel.dev/cel-go/cel"
 
 	"github.com/cspipe/cspipe/internal/audit"
+	"github.com/cspipe/cspipe/internal/batch"
 	"github.com/cspipe/cspipe/internal/publish"
 	"github.com/cspipe/cspipe/internal/records"
 )
@@ -27,6 +28,12 @@ func TestStorageConditionsMatchWhatTheCodeWrites(t *testing.T) {
 		{"primus", "register_writes_manifests", "model_bucket",
 			[]string{"model.tar.gz" + records.ManifestSuffix, "team/model.tgz" + records.ManifestSuffix},
 			[]string{"model.tar.gz", "model.tgz", "model.manifest.json.tar.gz"}},
+		{"secundus", "schedule_tracks_batches", "state_bucket",
+			[]string{batch.HeadObject(), batch.BatchPrefix("20261128-210000-1") + "a.jpg#1", "batches/20261128-210000-1/run.json", "claims/a.jpg#1"},
+			[]string{"head.json.bak", "x/claims/a", "other.json"}},
+		{"secundus", "workflow_seals_batches", "state_bucket",
+			[]string{batch.HeadObject(), batch.PlanObject("20261128-210000-1")},
+			[]string{batch.BatchPrefix("20261128-210000-1") + "a.jpg#1", "batches/20261128-210000-1/run.json", "claims/a.jpg#1", "plan.json"}},
 		{"secundus", "publish_keeps_markers", "results_bucket",
 			[]string{records.RunsPrefix + "batch-1/shard-0/" + publish.MarkerFile},
 			[]string{records.RunsPrefix + "batch-1/shard-0/results.jsonl", records.RunsPrefix + "batch-1/shard-0/summary.json", "other/" + publish.MarkerFile + ".x"}},

@@ -17,11 +17,23 @@ resource "google_service_account" "schedule" {
   display_name = "ScheduleRun: batches uploads and starts one launch per batch"
 }
 
-# Claims, items and runs live in the state bucket, never in the user's input bucket.
+# Claims, items and runs live in the state bucket, never in the user's input bucket. Listing is
+# checked on the bucket (an object-name condition would refuse it), so reading is one grant and
+# replacing or deleting is another, narrowed to the names ScheduleRun writes.
+resource "google_storage_bucket_iam_member" "schedule_reads_state" {
+  bucket = google_storage_bucket.state.name
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${google_service_account.schedule.email}"
+}
+
 resource "google_storage_bucket_iam_member" "schedule_tracks_batches" {
   bucket = google_storage_bucket.state.name
   role   = "roles/storage.objectUser"
   member = "serviceAccount:${google_service_account.schedule.email}"
+  condition {
+    title      = "cspipe-batch-state"
+    expression = "resource.name == \"projects/_/buckets/${local.state_bucket}/objects/head.json\" || resource.name.startsWith(\"projects/_/buckets/${local.state_bucket}/objects/claims/\") || resource.name.startsWith(\"projects/_/buckets/${local.state_bucket}/objects/batches/\")"
+  }
 }
 
 # The sweeper fails a dead run by creating its missing summaries (PublishResults sends them).
@@ -88,6 +100,8 @@ module "sweep_runs" {
   region                        = var.SECUNDUS_PROJECT_REGION
   source_bucket                 = module.function_support.source_bucket
   source_object                 = module.function_support.source_object
+  build_service_account         = module.function_support.build_service_account
+  docker_repository             = module.function_support.docker_repository
   service_account_email         = google_service_account.schedule.email
   environment                   = local.schedule_env
   event_type                    = "google.cloud.pubsub.topic.v1.messagePublished"

@@ -214,10 +214,20 @@ resource "google_service_account_iam_member" "workflow_attaches_workload_sa" {
 
 # The workflow waits on its batch in the state bucket, seals it (a conditional rewrite of the
 # head) and records the plan.
+resource "google_storage_bucket_iam_member" "workflow_reads_state" {
+  bucket = google_storage_bucket.state.name
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${google_service_account.workflow.email}"
+}
+
 resource "google_storage_bucket_iam_member" "workflow_seals_batches" {
   bucket = google_storage_bucket.state.name
   role   = "roles/storage.objectUser"
   member = "serviceAccount:${google_service_account.workflow.email}"
+  condition {
+    title      = "cspipe-head-and-plans"
+    expression = "resource.name == \"projects/_/buckets/${local.state_bucket}/objects/head.json\" || (resource.name.startsWith(\"projects/_/buckets/${local.state_bucket}/objects/batches/\") && resource.name.endsWith(\"/plan.json\"))"
+  }
 }
 
 # Error summaries for shards that produced none.

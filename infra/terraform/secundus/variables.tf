@@ -169,6 +169,8 @@ variable "external_ip" {
   type        = bool
   default     = true
   description = "Give workload VMs an external IP; false needs Private Google Access on the subnetwork."
+}
+
 # ---- Batching (internal/batch): one upload burst is one run ----------------------------------
 
 variable "batch_quiet" {
