@@ -56,6 +56,7 @@ type Server struct {
 	updaters    map[string]bool                       // principals allowed to update providers
 	saGrants    map[string]map[string]map[string]bool // sa email -> role -> member
 	bindings    map[string][]binding                  // resource name -> bindings
+	customRoles map[string][]string                   // projects/P/roles/R -> permissions
 	conds       map[string]*policy.Condition
 	issuers     map[string]*issuerKeys
 }
@@ -102,6 +103,7 @@ func New(opts ...Option) (*Server, error) {
 		updaters:    map[string]bool{},
 		saGrants:    map[string]map[string]map[string]bool{},
 		bindings:    map[string][]binding{},
+		customRoles: map[string][]string{},
 		conds:       map[string]*policy.Condition{},
 		issuers:     map[string]*issuerKeys{},
 	}

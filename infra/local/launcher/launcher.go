@@ -44,6 +44,7 @@ import (
 
 	"github.com/cspipe/cspipe/infra/local/attest"
 	"github.com/cspipe/cspipe/infra/local/compute"
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
@@ -80,6 +81,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Remote are options for pulling images.
 	Remote []remote.Option
+	// PullAuth returns the credentials a VM pulls its image with: on Confidential Space the
+	// launcher uses the VM's service account. Nil pulls with Remote alone.
+	PullAuth func(serviceAccount string) authn.Authenticator
 	// ExtraEnv is appended to every workload's environment (for example a proxy setting the local
 	// stack needs); it is not measured as an override.
 	ExtraEnv []string
@@ -121,7 +125,11 @@ func (l *Launcher) Launch(ctx context.Context, vm compute.VM) (compute.Workload,
 	if err != nil {
 		return nil, &LaunchError{err}
 	}
-	img, err := pull(ctx, spec.ImageReference, l.opts.Remote)
+	ropts := l.opts.Remote
+	if l.opts.PullAuth != nil {
+		ropts = append(slices.Clone(ropts), remote.WithAuth(l.opts.PullAuth(vm.ServiceAccount)))
+	}
+	img, err := pull(ctx, spec.ImageReference, ropts)
 	if err != nil {
 		return nil, &LaunchError{err}
 	}
