@@ -53,6 +53,7 @@ func TestAttacks(t *testing.T) {
 	e.pinned(ref)
 	e.uploadModel()
 	cond := e.s.Condition()
+	e.waitObject(e.primus, stack.AuditBucket, "pins/latest.json", 30*time.Second)
 	audit, err := e.s.GCS.Fake().GetObject(stack.AuditBucket, "pins/latest.json")
 	if err != nil {
 		t.Fatalf("the pin's audit record: %v", err)

@@ -38,9 +38,12 @@ func TestGateRefusals(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		// The workflow may attach it (actAs), so Compute lets the VM start and only the
-		// condition can refuse the token.
+		// The workflow may attach it (actAs) and it may pull the image, so Compute and the
+		// launcher let the VM start and only the condition can refuse the token.
 		if err := e.s.IAM.Grant(iam.ServiceAccountResource(stack.Secundus.ID, other).Name, iam.ServiceAccount(stack.WorkflowSA), "roles/iam.serviceAccountUser"); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.s.IAM.Grant(iam.RepositoryResource(stack.Primus.ID, stack.Location, "workloads").Name, iam.ServiceAccount(other), "roles/artifactregistry.reader"); err != nil {
 			t.Fatal(err)
 		}
 		arg := e.s.NewLaunchArgument("run-other-sa", ref, in)
