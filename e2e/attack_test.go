@@ -349,6 +349,22 @@ func attackPubSub(t *testing.T, e *env, ref string) {
 			t.Errorf("%s: %v, want PERMISSION_DENIED %q", tt.name, err, pubsubDenied)
 		}
 	}
+	// Draining Primus's Eventarc subscription would starve PinWorkloadImage.
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	err = c.Subscriber("projects/"+stack.Primus.ID+"/subscriptions/eventarc-pin-workload-image").Receive(ctx, func(_ context.Context, m *pubsub.Message) {
+		t.Errorf("the operator received a message of Primus's subscription")
+		m.Nack()
+	})
+	if status.Code(err) != codes.PermissionDenied || !strings.Contains(err.Error(), pubsubDenied) {
+		t.Errorf("streaming pull of Primus's subscription: %v, want PERMISSION_DENIED %q", err, pubsubDenied)
+	}
+	// The operator still reads its own results subscription.
+	own, stop := context.WithTimeout(t.Context(), time.Second)
+	defer stop()
+	if err := c.Subscriber("projects/"+stack.Secundus.ID+"/subscriptions/"+stack.ResultsSub).Receive(own, func(_ context.Context, m *pubsub.Message) { m.Nack() }); err != nil {
+		t.Errorf("the operator's own results subscription: %v", err)
+	}
 }
 
 // --- gcr messages the registry's own agent might carry ---------------------------------------

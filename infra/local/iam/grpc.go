@@ -39,19 +39,35 @@ func (a GRPCAuth) Unary() grpc.UnaryServerInterceptor {
 	}
 }
 
-// Stream is the interceptor for streaming calls: the caller must be authenticated; the rule is
-// asked with a nil request.
+// Stream is the interceptor for streaming calls: the caller must be authenticated, and the
+// first message the client sends (which names the resource, as StreamingPull's does) is checked
+// by the rule before the handler sees it.
 func (a GRPCAuth) Stream() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, next grpc.StreamHandler) error {
 		p, err := a.caller(ss.Context())
 		if err != nil {
 			return err
 		}
-		if err := a.check(p, info.FullMethod, nil); err != nil {
-			return err
-		}
-		return next(srv, ss)
+		return next(srv, &checkedStream{ServerStream: ss, check: func(m any) error { return a.check(p, info.FullMethod, m) }})
 	}
+}
+
+// checkedStream checks the first received message.
+type checkedStream struct {
+	grpc.ServerStream
+	check   func(any) error
+	checked bool
+}
+
+func (c *checkedStream) RecvMsg(m any) error {
+	if err := c.ServerStream.RecvMsg(m); err != nil {
+		return err
+	}
+	if !c.checked {
+		c.checked = true
+		return c.check(m)
+	}
+	return nil
 }
 
 func (a GRPCAuth) caller(ctx context.Context) (string, error) {

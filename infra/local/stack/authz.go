@@ -114,8 +114,8 @@ func executionsRule(_ string, req any) (string, iam.Resource, bool) {
 	return "", iam.Resource{}, false
 }
 
-// pubsubRule is the permission each Pub/Sub call needs. Reads (get, list) need only an
-// authenticated caller, and so does StreamingPull (its subscription comes in the stream).
+// pubsubRule is the permission each Pub/Sub call needs (for StreamingPull, checked on the
+// stream's first request). Reads (get, list) need only an authenticated caller.
 func pubsubRule(_ string, req any) (string, iam.Resource, bool) {
 	switch r := req.(type) {
 	case *pubsubpb.PublishRequest:
@@ -138,6 +138,8 @@ func pubsubRule(_ string, req any) (string, iam.Resource, bool) {
 		return iam.PermSubscriptionsEdit, iam.SubscriptionResource(r.GetSubscription()), true
 	case *pubsubpb.SeekRequest:
 		return iam.PermSubscriptionsEdit, iam.SubscriptionResource(r.GetSubscription()), true
+	case *pubsubpb.StreamingPullRequest:
+		return iam.PermSubscriptionsUse, iam.SubscriptionResource(r.GetSubscription()), true
 	case *pubsubpb.PullRequest:
 		return iam.PermSubscriptionsUse, iam.SubscriptionResource(r.GetSubscription()), true
 	case *pubsubpb.AcknowledgeRequest:
