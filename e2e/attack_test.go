@@ -69,6 +69,7 @@ func TestAttacks(t *testing.T) {
 	t.Run("functions endpoint", func(t *testing.T) { attackFunctions(t, e, ref) })
 	t.Run("registry", func(t *testing.T) { attackRegistry(t, e, operatorToken) })
 	t.Run("executions", func(t *testing.T) { attackExecutions(t, e, ref) })
+	t.Run("impersonate primus-sa", func(t *testing.T) { attackImpersonation(t, e, operatorToken) })
 	t.Run("pubsub", func(t *testing.T) { attackPubSub(t, e, ref) })
 	t.Run("gcr messages", func(t *testing.T) { attackGCRMessages(t, e, ref) })
 	good := t.Run("tokens", func(t *testing.T) { attackTokens(t, e, ref) })
@@ -325,6 +326,32 @@ func (p plainBearer) GetRequestMetadata(_ context.Context, _ ...string) (map[str
 	return map[string]string{"authorization": "Bearer " + string(p)}, nil
 }
 func (plainBearer) RequireTransportSecurity() bool { return false }
+
+// --- IAM Credentials --------------------------------------------------------------------------
+
+// attackImpersonation: neither the operator nor the VM's own account may mint primus-sa's
+// tokens; only the attested pool's principalSet may (roles/iam.workloadIdentityUser).
+func attackImpersonation(t *testing.T, e *env, operatorToken string) {
+	const want = "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist)."
+	for name, tok := range map[string]string{
+		"operator":    operatorToken,
+		"workload-sa": e.s.IAM.MintAccessToken(iam.ServiceAccount(stack.WorkloadSA)),
+	} {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, e.s.IAM.ImpersonationURL(stack.PrimusSA),
+			strings.NewReader(`{"scope":["https://www.googleapis.com/auth/cloud-platform"]}`))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(b), jsonText(want)) {
+			t.Errorf("%s impersonates primus-sa: %d %s\nwant 403 %q", name, resp.StatusCode, b, want)
+		}
+	}
+}
 
 // --- Pub/Sub ----------------------------------------------------------------------------------
 

@@ -45,6 +45,8 @@ var rolePermissions = map[string][]string{
 	"roles/compute.instanceAdmin.v1": {PermInstancesCreate, PermInstancesGet, PermInstancesList, PermInstancesDelete, PermZoneOperationsGet},
 	"roles/compute.viewer":           {PermInstancesGet, PermInstancesList, PermZoneOperationsGet},
 	"roles/iam.serviceAccountUser":   {PermActAs},
+	RoleWorkloadIdentityUser:         {PermGetAccessToken},
+	RoleTokenCreator:                 {PermGetAccessToken},
 
 	"roles/artifactregistry.reader":    {PermDownloadArtifacts},
 	"roles/artifactregistry.writer":    {PermDownloadArtifacts, PermUploadArtifacts},
