@@ -18,7 +18,7 @@ func TestWorkloadCrashStillDeletesVMAndReports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, err := stack.Push(t.Context(), img, e.s.PrimusRepository(), "crash")
+	ref, err := e.s.Push(t.Context(), img, e.s.PrimusRepository(), "crash")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -162,7 +162,7 @@ func (d *demo) buildAndPush(ctx context.Context, root, repo, variant string) (st
 	if err != nil {
 		return "", err
 	}
-	return stack.Push(ctx, img, repo, "latest")
+	return d.s.Push(ctx, img, repo, "latest")
 }
 
 func (d *demo) upload(ctx context.Context, c *storage.Client, bucket, name string, data []byte) error {

@@ -86,6 +86,9 @@ func writeLocalEnv(s *stack.Stack, dataDir string) (string, error) {
 	env := s.Env()
 	env["CSPIPE_PRIMUS_TOKEN"] = s.IAM.MintSessionToken(iam.User(stack.PrimusAdmin))
 	env["CSPIPE_SECUNDUS_TOKEN"] = s.IAM.MintSessionToken(iam.User(stack.SecundusAdmin))
+	// `cspipe image build --push` presents it to the local registry (Secundus's repository;
+	// set it to $CSPIPE_PRIMUS_TOKEN to push as Primus).
+	env["CSPIPE_REGISTRY_TOKEN"] = env["CSPIPE_SECUNDUS_TOKEN"]
 	var b strings.Builder
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		fmt.Fprintf(&b, "export %s=%q\n", k, env[k])

@@ -12,7 +12,8 @@
 // instance never leaves a process behind; Close does the same for every instance.
 //
 // Operations complete before the response is sent (status DONE), so clients never wait on a
-// polling interval. Requests are not authenticated.
+// polling interval. With Options.IAM, requests need a bearer token of the local IAM and the
+// permissions Compute checks, including iam.serviceAccounts.actAs on the VM's service account.
 package compute
 
 import (
@@ -89,6 +90,10 @@ type Options struct {
 	// Networks that exist; nil means DefaultNetworks (the auto-mode "default" network in every
 	// project). An empty, non-nil list is a project under compute.skipDefaultNetworkCreation.
 	Networks []Network
+	// IAM authenticates callers and checks Compute's permissions (instances.create on the
+	// instance and iam.serviceAccounts.actAs on its service account for insert; get, list,
+	// delete and zoneOperations.get for the rest). Nil serves every request unauthenticated.
+	IAM Authorizer
 }
 
 // Server serves the Compute REST fake.

@@ -53,6 +53,7 @@ import (
 
 	"github.com/cspipe/cspipe/infra/local/attest"
 	"github.com/cspipe/cspipe/infra/local/compute"
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
@@ -90,6 +91,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Remote are options for pulling images.
 	Remote []remote.Option
+	// PullAuth returns the credentials a VM pulls its image with: on Confidential Space the
+	// launcher uses the VM's service account. Nil pulls with Remote alone.
+	PullAuth func(serviceAccount string) authn.Authenticator
 	// ExtraEnv is appended to every workload's environment (for example a proxy setting the local
 	// stack needs); it is not measured as an override.
 	ExtraEnv []string
@@ -137,7 +141,11 @@ func (l *Launcher) Launch(ctx context.Context, vm compute.VM) (compute.Workload,
 		return nil, &LaunchError{fmt.Errorf("pulling image %s: dial tcp: i/o timeout (the VM has no external IP and its subnetwork %s has Private Google Access off, so it cannot reach Artifact Registry or Google's APIs)",
 			spec.ImageReference, vm.Subnetwork)}
 	}
-	img, err := pull(ctx, spec.ImageReference, l.opts.Remote)
+	ropts := l.opts.Remote
+	if l.opts.PullAuth != nil {
+		ropts = append(slices.Clone(ropts), remote.WithAuth(l.opts.PullAuth(vm.ServiceAccount)))
+	}
+	img, err := pull(ctx, spec.ImageReference, ropts)
 	if err != nil {
 		return nil, &LaunchError{err}
 	}

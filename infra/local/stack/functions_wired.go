@@ -47,7 +47,7 @@ func (s *Stack) scheduleRunFunction(ctx context.Context) (function, error) {
 	if err != nil {
 		return fn, err
 	}
-	ec, err := workflowexec.Dial(ctx, s.executionsAddr)
+	ec, err := s.executionsClientAs(ctx, iam.ServiceAccount(SecundusFunctionsSA))
 	if err != nil {
 		return fn, err
 	}
@@ -101,7 +101,11 @@ func (s *Stack) publishResultsFunction(ctx context.Context) (function, error) {
 	if err != nil {
 		return fn, err
 	}
-	p := s.PubSub.Publisher("projects/" + Secundus.ID + "/topics/" + ResultsTopic)
+	pc, err := s.pubsubAs(ctx, iam.ServiceAccount(SecundusFunctionsSA))
+	if err != nil {
+		return fn, err
+	}
+	p := pc.Publisher("projects/" + Secundus.ID + "/topics/" + ResultsTopic)
 	s.defer_(p.Stop)
 	f, err := publishresults.New(publishresults.Config{
 		ResultsBucket: ResultsBucket, Project: Secundus.ID, ResultsTopic: ResultsTopic,

@@ -44,9 +44,9 @@ import (
 	"github.com/cspipe/cspipe/workflows/engine"
 	"github.com/cspipe/cspipe/workflows/executions"
 	"github.com/fsouza/fake-gcs-server/fakestorage"
+	"github.com/google/go-containerregistry/pkg/authn"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
 // Options configure a Stack.
@@ -101,6 +101,8 @@ type Stack struct {
 	// pinned yet), "restored the pin of …", or "gate closed: <why>".
 	PinRestore string
 
+	gcrPublishers map[string]*pubsub.Client // project id -> client acting as its AR service agent
+
 	closeMu sync.Mutex
 	closers []func()
 }
@@ -125,30 +127,22 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		}
 	}()
 
-	// Pub/Sub first: fake-gcs-server's notifier reads PUBSUB_EMULATOR_HOST from the process env.
-	s.PubSubServer = pstest.NewServerWithAddress("127.0.0.1:0")
-	s.defer_(func() { s.PubSubServer.Close() })
-	if err := os.Setenv("PUBSUB_EMULATOR_HOST", s.PubSubServer.Addr); err != nil {
-		return nil, err
-	}
-	conn, err := grpc.NewClient(s.PubSubServer.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return nil, fmt.Errorf("stack: dialing pstest: %w", err)
-	}
-	s.PubSub, err = pubsub.NewClient(ctx, Secundus.ID, option.WithGRPCConn(conn))
-	if err != nil {
-		return nil, fmt.Errorf("stack: pubsub client: %w", err)
-	}
-	s.defer_(func() { s.PubSub.Close() })
-	if err := s.createTopics(ctx); err != nil {
-		return nil, err
-	}
-
 	s.IAM, err = iam.New(iam.WithLogger(s.log.With("component", "iam")))
 	if err != nil {
 		return nil, fmt.Errorf("stack: iam: %w", err)
 	}
 	s.defer_(s.IAM.Close)
+	if err := s.grantServices(); err != nil {
+		return nil, err
+	}
+
+	// Pub/Sub before storage: fake-gcs-server's notifier reads PUBSUB_EMULATOR_HOST.
+	if err := s.startPubSub(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.createTopics(ctx); err != nil {
+		return nil, err
+	}
 
 	gopts := gcsauth.Options{
 		AdminPrincipals:    []string{iam.User(adminPrincipal)},
@@ -179,7 +173,8 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err := s.createProjects(); err != nil {
 		return nil, err
 	}
-	s.Registry, err = registry.Start(registry.Options{Logger: s.log.With("component", "registry"), Publish: s.publishGCR})
+	s.Registry, err = registry.Start(registry.Options{Logger: s.log.With("component", "registry"), Publish: s.publishGCR,
+		IAM: s.IAM, Location: Location})
 	if err != nil {
 		return nil, err
 	}
@@ -244,12 +239,14 @@ func (s *Stack) createTopics(ctx context.Context) error {
 	return nil
 }
 
-// publishGCR publishes a registry notification on the project's gcr topic.
+// publishGCR publishes a registry notification on the project's gcr topic, as the project's
+// Artifact Registry service agent.
 func (s *Stack) publishGCR(ctx context.Context, project string, data []byte) error {
-	if project != Primus.ID && project != Secundus.ID {
+	c := s.gcrPublishers[project]
+	if c == nil {
 		return nil // a repository outside the two projects: no topic, as AR without the gcr topic
 	}
-	p := s.PubSub.Publisher("projects/" + project + "/topics/" + GCRTopic)
+	p := c.Publisher("projects/" + project + "/topics/" + GCRTopic)
 	defer p.Stop()
 	_, err := p.Publish(ctx, &pubsub.Message{Data: data}).Get(ctx)
 	return err
@@ -270,13 +267,16 @@ func (s *Stack) startCompute() error {
 			return m.Host(), m.Close, nil
 		},
 		ProjectNumber: projectNumber,
-		Logs:          s.opts.WorkloadLogs,
-		Logger:        s.log.With("component", "launcher"),
+		PullAuth: func(serviceAccount string) authn.Authenticator {
+			return &authn.Basic{Username: "oauth2accesstoken", Password: s.IAM.MintAccessToken(iam.ServiceAccount(serviceAccount))}
+		},
+		Logs:   s.opts.WorkloadLogs,
+		Logger: s.log.With("component", "launcher"),
 	})
 	if err != nil {
 		return err
 	}
-	s.Compute, err = compute.Start(compute.Options{Launcher: l, Logger: s.log.With("component", "compute")})
+	s.Compute, err = compute.Start(compute.Options{Launcher: l, IAM: s.IAM, Logger: s.log.With("component", "compute")})
 	if err != nil {
 		return err
 	}
@@ -313,7 +313,7 @@ func (s *Stack) startWorkflows() error {
 	if err != nil {
 		return err
 	}
-	g := grpc.NewServer()
+	g := grpc.NewServer(grpc.UnaryInterceptor(iam.GRPCAuth{IAM: s.IAM, Rule: executionsRule}.Unary()))
 	s.Executions.Register(g)
 	go func() { _ = g.Serve(lis) }()
 	s.defer_(g.Stop)
