@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cspipe/cspipe/internal/inference/graph"
 	"github.com/cspipe/cspipe/internal/inference/imageprep"
 	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
@@ -58,7 +59,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := fs.Parse(args); err != nil {
 		return exitError{code: 2}
 	}
-	var m *tflite.Model
+	var m *graph.Model
 	if *modelPath != "" {
 		files, err := loadModel(*modelPath)
 		if err != nil {
@@ -101,7 +102,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 // benchModel runs batches of pseudo-random images until d has passed (after one warm-up run).
-func benchModel(ctx context.Context, m *tflite.Model, batch int, d time.Duration) modelBench {
+func benchModel(ctx context.Context, m *graph.Model, batch int, d time.Duration) modelBench {
 	h, w, c := m.InputShape()
 	in := make([]float32, batch*h*w*c)
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -160,7 +161,7 @@ type decodeBench struct {
 	Top1Fast   *int `json:"top1_fast,omitempty"`
 }
 
-func benchDecode(ctx context.Context, photos []string, m *tflite.Model, size, repeat int, asJSON bool, stdout io.Writer) error {
+func benchDecode(ctx context.Context, photos []string, m *graph.Model, size, repeat int, asJSON bool, stdout io.Writer) error {
 	h, w := size, size
 	if m != nil {
 		h, w, _ = m.InputShape()

@@ -1,81 +1,86 @@
-package tflite
+package graph
 
 import (
 	"fmt"
 	"slices"
 )
 
-// load parses the file and plans execution.
-func load(b []byte) (*Model, error) {
-	g, err := parseFile(b)
-	if err != nil {
-		return nil, err
+// Plan checks every operator of g, computes the shapes of its activations
+// and picks the kernels. Plan takes ownership of g: it fills in activation
+// shapes and the planned kernels keep references to constant data.
+func Plan(g *Graph) (*Model, error) {
+	if g.Input < 0 || g.Input >= len(g.Tensors) || g.Output < 0 || g.Output >= len(g.Tensors) {
+		return nil, fmt.Errorf("graph input %d or output %d outside %d tensors", g.Input, g.Output, len(g.Tensors))
 	}
-	if len(g.inputs) != 1 || len(g.outputs) != 1 {
-		return nil, fmt.Errorf("graph has %d inputs and %d outputs, want 1 and 1", len(g.inputs), len(g.outputs))
+	if len(g.Tensors) > MaxTensors || len(g.Nodes) > MaxNodes {
+		return nil, fmt.Errorf("graph too large: %d tensors, %d operators", len(g.Tensors), len(g.Nodes))
 	}
-	m := &Model{tensors: g.tensors, input: g.inputs[0], output: g.outputs[0]}
-	in := g.tensors[m.input]
-	if in.typ != TypeFloat32 || in.konst {
-		return nil, fmt.Errorf("input tensor %q: want a FLOAT32 activation, got %s", in.name, typeName(in.typ))
+	m := &Model{tensors: g.Tensors, input: g.Input, output: g.Output}
+	in := g.Tensors[m.input]
+	if in.DType != Float32 || in.Const {
+		return nil, fmt.Errorf("input tensor %q: want a FLOAT32 activation, got %s", in.Name, in.DType)
 	}
-	if len(in.shape) != 4 || in.shape[0] != 1 {
-		return nil, fmt.Errorf("input tensor %q: unsupported shape %v, want [1 H W C]", in.name, in.shape)
+	if len(in.Shape) != 4 || in.Shape[0] != 1 {
+		return nil, fmt.Errorf("input tensor %q: unsupported shape %v, want [1 H W C]", in.Name, in.Shape)
 	}
-	m.inH, m.inW, m.inC = in.shape[1], in.shape[2], in.shape[3]
+	m.inH, m.inW, m.inC = in.Shape[1], in.Shape[2], in.Shape[3]
 
-	defined := make([]bool, len(g.tensors))
+	defined := make([]bool, len(g.Tensors))
 	defined[m.input] = true
-	for i, t := range g.tensors {
-		if t.konst {
+	for i, t := range g.Tensors {
+		if t.Const {
 			defined[i] = true
 		}
 	}
-	for i, op := range g.ops {
-		name := fmt.Sprintf("operator %d (%s)", i, opName(op.code))
-		if len(op.outputs) != 1 {
-			return nil, fmt.Errorf("%s: %d outputs, want 1", name, len(op.outputs))
+	for i := range g.Nodes {
+		n := &g.Nodes[i]
+		name := n.Name
+		if name == "" {
+			name = fmt.Sprintf("operator %d (%s)", i, n.Op)
 		}
-		out := op.outputs[0]
-		if out < 0 || defined[out] {
-			return nil, fmt.Errorf("%s: output tensor %d is constant, the input, or written twice", name, out)
+		out := n.Output
+		if out < 0 || out >= len(g.Tensors) || defined[out] {
+			return nil, fmt.Errorf("%s: output tensor %d is constant, the input, outside the graph or written twice", name, out)
 		}
-		for _, ti := range op.inputs {
+		for _, ti := range n.Inputs {
+			if ti < -1 || ti >= len(g.Tensors) {
+				return nil, fmt.Errorf("%s: tensor index %d outside %d tensors", name, ti, len(g.Tensors))
+			}
 			if ti >= 0 && !defined[ti] {
 				return nil, fmt.Errorf("%s: input tensor %d used before it is computed", name, ti)
 			}
 		}
-		k, shape, err := planOp(g, op)
+		k, shape, err := planNode(g, n)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		ot := g.tensors[out]
-		if ot.typ != TypeFloat32 {
-			return nil, fmt.Errorf("%s: output tensor %q has unsupported tensor type %s", name, ot.name, typeName(ot.typ))
+		ot := g.Tensors[out]
+		if ot.DType != Float32 {
+			return nil, fmt.Errorf("%s: output tensor %q has unsupported tensor type %s", name, ot.Name, ot.DType)
 		}
-		if len(ot.shape) != 0 && !slices.Equal(ot.shape, shape) {
-			return nil, fmt.Errorf("%s: output tensor %q declared with shape %v, computed %v", name, ot.name, ot.shape, shape)
+		if len(ot.Shape) != 0 && !slices.Equal(ot.Shape, shape) {
+			return nil, fmt.Errorf("%s: output tensor %q declared with shape %v, computed %v", name, ot.Name, ot.Shape, shape)
 		}
-		n := numElements(shape)
-		if n > maxActivation {
+		size := NumElements(shape)
+		if size > maxActivation {
 			return nil, fmt.Errorf("%s: output shape %v above %d elements", name, shape, maxActivation)
 		}
-		m.work += int64(n) * int64(costPerOutput(k))
+		m.work += int64(size) * int64(costPerOutput(k))
 		if m.work > maxWork {
 			return nil, fmt.Errorf("%s: graph needs more than %d multiply-adds per image", name, int64(maxWork))
 		}
-		ot.shape = shape
+		ot.Shape = shape
 		defined[out] = true
-		m.nodes = append(m.nodes, planned{name: name, k: k, ins: op.inputs, out: out})
+		m.nodes = append(m.nodes, planned{name: name, k: k, ins: n.Inputs, out: out})
 	}
-	ot := g.tensors[m.output]
-	if !defined[m.output] || ot.konst || m.output == m.input {
-		return nil, fmt.Errorf("graph output tensor %q is not computed by an operator", ot.name)
+	ot := g.Tensors[m.output]
+	if !defined[m.output] || ot.Const || m.output == m.input {
+		return nil, fmt.Errorf("graph output tensor %q is not computed by an operator", ot.Name)
 	}
-	if len(ot.shape) == 0 || ot.shape[0] != 1 {
-		return nil, fmt.Errorf("output tensor %q: unsupported shape %v, want [1 ...]", ot.name, ot.shape)
+	if len(ot.Shape) == 0 || ot.Shape[0] != 1 {
+		return nil, fmt.Errorf("output tensor %q: unsupported shape %v, want [1 ...]", ot.Name, ot.Shape)
 	}
-	m.classes = ot.size()
+	m.classes = ot.Size()
 	m.assignSlots()
 	total := 0
 	for _, n := range m.slotLen {
@@ -133,7 +138,7 @@ func (m *Model) assignSlots() {
 	}
 	var free []int
 	for i, n := range m.nodes {
-		size := m.tensors[n.out].size()
+		size := m.tensors[n.out].Size()
 		slot := pickSlot(free, m.slotLen, size)
 		if slot >= 0 {
 			s := free[slot]
