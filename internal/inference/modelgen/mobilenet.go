@@ -7,9 +7,9 @@ import (
 	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
 
-// Config selects a random-weight MobileNet.
+// Config selects a random-weight model.
 type Config struct {
-	Arch    string  // "v1" or "v2"
+	Arch    string  // one of Archs
 	Width   float64 // depth multiplier α, 0.25 to 1.0
 	Size    int     // input height and width, 32 to 224
 	Classes int
@@ -18,7 +18,10 @@ type Config struct {
 
 func sqrt(v float64) float64 { return math.Sqrt(v) }
 
-// MobileNet builds the graph for cfg.
+// Archs are the architectures MobileNet builds.
+var Archs = []string{"v1", "v2", "v3-small", "v3-large", "efficientnet-lite0", "resnet50-v1", "resnet50-v2"}
+
+// MobileNet builds the graph for cfg (any of Archs, despite the name).
 func MobileNet(cfg Config) (*Graph, error) {
 	if cfg.Width < 0.25 || cfg.Width > 1.0 {
 		return nil, fmt.Errorf("width %g outside 0.25..1.0", cfg.Width)
@@ -34,8 +37,16 @@ func MobileNet(cfg Config) (*Graph, error) {
 		return mobileNetV1(cfg), nil
 	case "v2":
 		return mobileNetV2(cfg), nil
+	case "v3-small", "v3-large":
+		return mobileNetV3(cfg), nil
+	case "efficientnet-lite0":
+		return efficientNetLite0(cfg), nil
+	case "resnet50-v1":
+		return resNet50V1(cfg), nil
+	case "resnet50-v2":
+		return resNet50V2(cfg), nil
 	}
-	return nil, fmt.Errorf("unknown arch %q (want v1 or v2)", cfg.Arch)
+	return nil, fmt.Errorf("unknown arch %q (want one of %v)", cfg.Arch, Archs)
 }
 
 // Gains keep activations O(1) through ReLU6 layers (He) and linear layers.

@@ -203,6 +203,19 @@ func writeOptions(b *flatbuffers.Builder, op *Op) (int, flatbuffers.UOffsetT) {
 		b.StartObject(1)
 		b.PrependBoolSlot(tflite.ReducerKeepDims, op.KeepDims, !op.KeepDims)
 		return tflite.OptReducer, b.EndObject()
+	case tflite.OpMul:
+		b.StartObject(1)
+		b.PrependByteSlot(tflite.MulActivation, byte(op.Act), 255)
+		return tflite.OptMul, b.EndObject()
+	case tflite.OpConcatenation:
+		b.StartObject(2)
+		b.PrependInt32Slot(tflite.ConcatAxis, int32(op.Axis), 1<<30)
+		b.PrependByteSlot(tflite.ConcatActivation, byte(op.Act), 255)
+		return tflite.OptConcatenation, b.EndObject()
+	case tflite.OpLeakyRelu:
+		b.StartObject(1)
+		b.PrependFloat32Slot(tflite.LeakyReluAlpha, op.Alpha, 0)
+		return tflite.OptLeakyRelu, b.EndObject()
 	case tflite.OpSqueeze:
 		dims := intVector(b, op.SqueezeDims)
 		b.StartObject(1)
