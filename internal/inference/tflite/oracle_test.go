@@ -122,4 +122,3 @@ func activationGraph() *modelgen.Graph {
 	g.Softmax(x)
 	return g
 }
-
