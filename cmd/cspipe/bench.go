@@ -17,7 +17,7 @@ import (
 
 	"github.com/cspipe/cspipe/internal/inference/graph"
 	"github.com/cspipe/cspipe/internal/inference/imageprep"
-	"github.com/cspipe/cspipe/internal/inference/tflite"
+	"github.com/cspipe/cspipe/internal/inference/modelfile"
 )
 
 func init() {
@@ -43,7 +43,7 @@ type modelBench struct {
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	modelPath := fs.String("model", "", "the .tflite model or model archive to benchmark (or, with --decode, to compare top-1 across decode paths)")
+	modelPath := fs.String("model", "", "the .tflite or .onnx model or model archive to benchmark (or, with --decode, to compare top-1 across decode paths)")
 	batch := fs.Int("batch", 1, "images per model run")
 	threads := fs.Int("threads", 0, "goroutines per model run (0: GOMAXPROCS)")
 	duration := fs.Duration("duration", 5*time.Second, "how long to run the model")
@@ -52,8 +52,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	size := fs.Int("size", 224, "with --decode: target size when no model is given")
 	repeat := fs.Int("repeat", 3, "with --decode: runs per photo and path (the fastest is reported)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cspipe bench --model M.tflite [--batch N] [--threads T] [--duration 5s] [--json]")
-		fmt.Fprintln(stderr, "       cspipe bench --decode [--model M.tflite] [--size 224] [--repeat 3] [--json] [PHOTO...]")
+		fmt.Fprintln(stderr, "usage: cspipe bench --model M.tflite|M.onnx [--batch N] [--threads T] [--duration 5s] [--json]")
+		fmt.Fprintln(stderr, "       cspipe bench --decode [--model M.tflite|M.onnx] [--size 224] [--repeat 3] [--json] [PHOTO...]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -65,7 +65,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		if m, err = tflite.Load(files.tflite); err != nil {
+		if m, err = modelfile.Load(files.model); err != nil {
 			return err
 		}
 	}

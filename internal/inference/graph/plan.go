@@ -15,7 +15,39 @@ func Plan(g *Graph) (*Model, error) {
 	if len(g.Tensors) > MaxTensors || len(g.Nodes) > MaxNodes {
 		return nil, fmt.Errorf("graph too large: %d tensors, %d operators", len(g.Tensors), len(g.Nodes))
 	}
-	m := &Model{tensors: g.Tensors, input: g.Input, output: g.Output}
+	nodes := g.Nodes
+	g.Nodes = nil
+	b, err := begin(g)
+	if err != nil {
+		return nil, err
+	}
+	for i := range nodes {
+		if err := b.plan(i, nodes[i]); err != nil {
+			return nil, err
+		}
+	}
+	return b.Finish(g.Output)
+}
+
+// Builder plans a graph operator by operator, so that a reader can ask the
+// shape of anything it has built so far (the ONNX reader needs them to map
+// NCHW operators onto the engine's NHWC layout).
+type Builder struct {
+	g       *Graph
+	m       *Model
+	defined []bool
+}
+
+// NewBuilder starts a graph whose input is an NHWC float image of the given
+// size. packBudget is how many floats of packed weights the planner may
+// allocate.
+func NewBuilder(name string, h, w, c, packBudget int) (*Builder, error) {
+	g := &Graph{Tensors: []*Tensor{{Name: name, Shape: []int{1, h, w, c}, DType: Float32}}, PackBudget: packBudget}
+	return begin(g)
+}
+
+func begin(g *Graph) (*Builder, error) {
+	m := &Model{tensors: g.Tensors, input: g.Input, output: -1}
 	in := g.Tensors[m.input]
 	if in.DType != Float32 || in.Const {
 		return nil, fmt.Errorf("input tensor %q: want a FLOAT32 activation, got %s", in.Name, in.DType)
@@ -23,58 +55,116 @@ func Plan(g *Graph) (*Model, error) {
 	if len(in.Shape) != 4 || in.Shape[0] != 1 {
 		return nil, fmt.Errorf("input tensor %q: unsupported shape %v, want [1 H W C]", in.Name, in.Shape)
 	}
+	for _, d := range in.Shape {
+		if d <= 0 || d > 1<<16 {
+			return nil, fmt.Errorf("input tensor %q: unsupported shape %v", in.Name, in.Shape)
+		}
+	}
 	m.inH, m.inW, m.inC = in.Shape[1], in.Shape[2], in.Shape[3]
-
-	defined := make([]bool, len(g.Tensors))
-	defined[m.input] = true
+	b := &Builder{g: g, m: m, defined: make([]bool, len(g.Tensors))}
+	b.defined[m.input] = true
 	for i, t := range g.Tensors {
 		if t.Const {
-			defined[i] = true
+			b.defined[i] = true
 		}
 	}
-	for i := range g.Nodes {
-		n := &g.Nodes[i]
-		name := n.Name
-		if name == "" {
-			name = fmt.Sprintf("operator %d (%s)", i, n.Op)
-		}
-		out := n.Output
-		if out < 0 || out >= len(g.Tensors) || defined[out] {
-			return nil, fmt.Errorf("%s: output tensor %d is constant, the input, outside the graph or written twice", name, out)
-		}
-		for _, ti := range n.Inputs {
-			if ti < -1 || ti >= len(g.Tensors) {
-				return nil, fmt.Errorf("%s: tensor index %d outside %d tensors", name, ti, len(g.Tensors))
-			}
-			if ti >= 0 && !defined[ti] {
-				return nil, fmt.Errorf("%s: input tensor %d used before it is computed", name, ti)
-			}
-		}
-		k, shape, err := planNode(g, n)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		ot := g.Tensors[out]
-		if ot.DType != Float32 {
-			return nil, fmt.Errorf("%s: output tensor %q has unsupported tensor type %s", name, ot.Name, ot.DType)
-		}
-		if len(ot.Shape) != 0 && !slices.Equal(ot.Shape, shape) {
-			return nil, fmt.Errorf("%s: output tensor %q declared with shape %v, computed %v", name, ot.Name, ot.Shape, shape)
-		}
-		size := NumElements(shape)
-		if size > maxActivation {
-			return nil, fmt.Errorf("%s: output shape %v above %d elements", name, shape, maxActivation)
-		}
-		m.work += int64(size) * int64(costPerOutput(k))
-		if m.work > maxWork {
-			return nil, fmt.Errorf("%s: graph needs more than %d multiply-adds per image", name, int64(maxWork))
-		}
-		ot.Shape = shape
-		defined[out] = true
-		m.nodes = append(m.nodes, planned{name: name, k: k, ins: n.Inputs, out: out})
+	return b, nil
+}
+
+// Input is the tensor index of the graph input.
+func (b *Builder) Input() int { return b.g.Input }
+
+// Shape is the shape of a constant, the input or a computed tensor.
+func (b *Builder) Shape(t int) []int { return b.g.Tensors[t].Shape }
+
+// Const adds a constant tensor and returns its index.
+func (b *Builder) Const(t *Tensor) (int, error) {
+	if len(b.g.Tensors) >= MaxTensors {
+		return 0, fmt.Errorf("graph too large: more than %d tensors", MaxTensors)
 	}
+	t.Const = true
+	b.g.Tensors = append(b.g.Tensors, t)
+	b.m.tensors = b.g.Tensors
+	b.defined = append(b.defined, true)
+	return len(b.g.Tensors) - 1, nil
+}
+
+// Add plans n with a new FLOAT32 output tensor named name (n.Output is
+// ignored) and returns the output's index.
+func (b *Builder) Add(n Node, name string) (int, error) {
+	if len(b.g.Tensors) >= MaxTensors {
+		return 0, fmt.Errorf("graph too large: more than %d tensors", MaxTensors)
+	}
+	b.g.Tensors = append(b.g.Tensors, &Tensor{Name: name, DType: Float32})
+	b.m.tensors = b.g.Tensors
+	b.defined = append(b.defined, false)
+	n.Output = len(b.g.Tensors) - 1
+	if err := b.plan(len(b.g.Nodes), n); err != nil {
+		return 0, err
+	}
+	return n.Output, nil
+}
+
+// plan checks and plans node i.
+func (b *Builder) plan(i int, n Node) error {
+	g, m := b.g, b.m
+	if len(g.Nodes) >= MaxNodes {
+		return fmt.Errorf("graph too large: more than %d operators", MaxNodes)
+	}
+	g.Nodes = append(g.Nodes, n)
+	np := &g.Nodes[len(g.Nodes)-1]
+	name := n.Name
+	if name == "" {
+		name = fmt.Sprintf("operator %d (%s)", i, n.Op)
+	}
+	out := n.Output
+	if out < 0 || out >= len(g.Tensors) || b.defined[out] {
+		return fmt.Errorf("%s: output tensor %d is constant, the input, outside the graph or written twice", name, out)
+	}
+	for _, ti := range n.Inputs {
+		if ti < -1 || ti >= len(g.Tensors) {
+			return fmt.Errorf("%s: tensor index %d outside %d tensors", name, ti, len(g.Tensors))
+		}
+		if ti >= 0 && !b.defined[ti] {
+			return fmt.Errorf("%s: input tensor %d used before it is computed", name, ti)
+		}
+	}
+	k, shape, err := planNode(g, np)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	ot := g.Tensors[out]
+	if ot.DType != Float32 {
+		return fmt.Errorf("%s: output tensor %q has unsupported tensor type %s", name, ot.Name, ot.DType)
+	}
+	if len(ot.Shape) != 0 && !slices.Equal(ot.Shape, shape) {
+		return fmt.Errorf("%s: output tensor %q declared with shape %v, computed %v", name, ot.Name, ot.Shape, shape)
+	}
+	size := NumElements(shape)
+	if size > maxActivation {
+		return fmt.Errorf("%s: output shape %v above %d elements", name, shape, maxActivation)
+	}
+	m.work += int64(size) * int64(costPerOutput(k))
+	if m.work > maxWork {
+		return fmt.Errorf("%s: graph needs more than %d multiply-adds per image", name, int64(maxWork))
+	}
+	ot.Shape = shape
+	b.defined[out] = true
+	m.nodes = append(m.nodes, planned{name: name, k: k, ins: n.Inputs, out: out})
+	return nil
+}
+
+// Finish makes tensor output the graph's output and lays out the
+// activations. The builder must not be used afterwards.
+func (b *Builder) Finish(output int) (*Model, error) {
+	g, m := b.g, b.m
+	if output < 0 || output >= len(g.Tensors) {
+		return nil, fmt.Errorf("graph output %d outside %d tensors", output, len(g.Tensors))
+	}
+	m.output = output
+	g.Output = output
 	ot := g.Tensors[m.output]
-	if !defined[m.output] || ot.Const || m.output == m.input {
+	if !b.defined[m.output] || ot.Const || m.output == m.input {
 		return nil, fmt.Errorf("graph output tensor %q is not computed by an operator", ot.Name)
 	}
 	if len(ot.Shape) == 0 || ot.Shape[0] != 1 {

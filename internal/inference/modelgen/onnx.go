@@ -526,16 +526,16 @@ func (w *onnxWriter) batchNorm(x string, c int) string {
 		for i := range v {
 			f := mean + spread*(w.rng.Float64()*2-1)
 			if positive {
-				f = math.Abs(f) + 0.05
+				f = math.Abs(f)
 			}
 			v[i] = float32(f)
 		}
 		return v
 	}
-	scale := w.initFloat(w.fresh("bn_scale"), []int{c}, vals(1, 0.3, true))
-	bias := w.initFloat(w.fresh("bn_bias"), []int{c}, vals(0, 0.1, false))
-	mean := w.initFloat(w.fresh("bn_mean"), []int{c}, vals(0, 0.2, false))
-	variance := w.initFloat(w.fresh("bn_var"), []int{c}, vals(1, 0.3, true))
+	scale := w.initFloat(w.fresh("bn_scale"), []int{c}, vals(1, 0.1, true))
+	bias := w.initFloat(w.fresh("bn_bias"), []int{c}, vals(0, 0.05, false))
+	mean := w.initFloat(w.fresh("bn_mean"), []int{c}, vals(0, 0.05, false))
+	variance := w.initFloat(w.fresh("bn_var"), []int{c}, vals(1, 0.1, true))
 	y := w.fresh("bn")
 	eps := float32(1e-3)
 	w.node("BatchNormalization", []string{x, scale, bias, mean, variance}, []string{y}, attr{name: "epsilon", f: &eps})

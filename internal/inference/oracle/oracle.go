@@ -68,6 +68,20 @@ const (
 // Run runs model in the runtime on batch NHWC images and returns its output.
 func Run(t testing.TB, rt Runtime, model []byte, in []float32, batch int) []float32 {
 	t.Helper()
+	return run(t, rt, model, in, batch, "")
+}
+
+// RunORTFolded runs an ONNX model in ONNX Runtime with its basic graph
+// rewrites on, which fold BatchNormalization into the convolution before
+// it as the engine does, so both round alike. (ort.js otherwise runs with
+// rewrites off; see tools/oracle/README.md.)
+func RunORTFolded(t testing.TB, rt Runtime, model []byte, in []float32, batch int) []float32 {
+	t.Helper()
+	return run(t, rt, model, in, batch, "basic")
+}
+
+func run(t testing.TB, rt Runtime, model []byte, in []float32, batch int, level string) []float32 {
+	t.Helper()
 	node := Require(t)
 	dir := t.TempDir()
 	modelPath, inPath, outPath := filepath.Join(dir, "model"), filepath.Join(dir, "in.f32"), filepath.Join(dir, "out.f32")
@@ -82,6 +96,9 @@ func Run(t testing.TB, rt Runtime, model []byte, in []float32, batch int) []floa
 		args = append(args, layout)
 	}
 	cmd := exec.CommandContext(t.Context(), node, args...)
+	if level != "" {
+		cmd.Env = append(os.Environ(), "ORT_OPT_LEVEL="+level)
+	}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", rt, err, out)
 	}
