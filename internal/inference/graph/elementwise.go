@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/cspipe/cspipe/internal/inference/kernels"
 )
 
 // binaryKernel is ADD and MUL with NumPy-style broadcasting over up to four
@@ -220,9 +222,8 @@ func (k *unaryKernel) run(_ *env, ins [][]float32, out []float32) {
 			out[i] = float32(1 / (1 + math.Exp(-float64(x))))
 		}
 	case OpHardSwish:
-		for i, x := range in {
-			out[i] = x * min(max(x+3, 0), 6) / 6
-		}
+		copy(out, in)
+		kernels.HardSwish(out)
 	case OpHardSigmoid:
 		for i, x := range in {
 			out[i] = min(max(k.alpha*x+k.beta, 0), 1)

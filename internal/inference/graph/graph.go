@@ -139,6 +139,7 @@ type Node struct {
 	FilterH, FilterW int // pools
 	Multiplier       int // depthwise; 0 means the filter decides
 	Act              *Bounds
+	HardSwish        bool    // apply HARD_SWISH to the output after Act (set by fusion)
 	CountIncludePad  bool    // average pool divides by the full window
 	Axes             []int   // mean: reduced axes (negative from the end)
 	KeepDims         bool    // mean, fully connected

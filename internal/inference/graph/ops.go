@@ -2,6 +2,8 @@ package graph
 
 import (
 	"fmt"
+
+	"github.com/cspipe/cspipe/internal/inference/kernels"
 )
 
 // planNode checks one operator and returns its kernel and output shape.
@@ -171,17 +173,7 @@ func parallelFor(threads, n, grain int, fn func(lo, hi int)) {
 }
 
 // clampSlice applies fused-activation bounds in place.
-func clampSlice(v []float32, lo, hi float32) {
-	for i, x := range v {
-		if x < lo {
-			x = lo
-		}
-		if x > hi {
-			x = hi
-		}
-		v[i] = x
-	}
-}
+func clampSlice(v []float32, lo, hi float32) { kernels.Clamp(v, lo, hi) }
 
 // eachImage runs fn once per image of the batch on the matching parts of
 // the activation input (ins[0]) and the output; other inputs are constants

@@ -15,7 +15,7 @@ func Plan(g *Graph) (*Model, error) {
 	if len(g.Tensors) > MaxTensors || len(g.Nodes) > MaxNodes {
 		return nil, fmt.Errorf("graph too large: %d tensors, %d operators", len(g.Tensors), len(g.Nodes))
 	}
-	nodes := g.Nodes
+	nodes := fuseActivations(g)
 	g.Nodes = nil
 	b, err := begin(g)
 	if err != nil {
@@ -133,6 +133,9 @@ func (b *Builder) plan(i int, n Node) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
+	if n.HardSwish {
+		k = hardSwishAfter{k}
+	}
 	ot := g.Tensors[out]
 	if ot.DType != Float32 {
 		return fmt.Errorf("%s: output tensor %q has unsupported tensor type %s", name, ot.Name, ot.DType)
@@ -193,6 +196,8 @@ const (
 // costPerOutput estimates multiply-adds per output element.
 func costPerOutput(k kernel) int {
 	switch k := k.(type) {
+	case hardSwishAfter:
+		return costPerOutput(k.k)
 	case *convKernel:
 		return k.pb.K
 	case *fcKernel:

@@ -152,6 +152,12 @@ func (k *meanKernel) run(e *env, ins [][]float32, out []float32) {
 
 func (k *meanKernel) runOne(ins [][]float32, out []float32) {
 	clear(out)
+	if !k.reduced[3] && !k.reduced[0] {
+		// Channels kept (spatial means, squeeze-and-excite): sum rows of the
+		// innermost axis into the output row they reduce to.
+		k.rows(ins[0], out)
+		return
+	}
 	var od [4]int
 	for i, d := range k.dims {
 		od[i] = d
@@ -175,6 +181,46 @@ func (k *meanKernel) runOne(ins [][]float32, out []float32) {
 					out[o] += in[idx]
 					idx++
 				}
+			}
+		}
+	}
+	n := float32(k.count)
+	for i := range out {
+		out[i] /= n
+	}
+}
+
+// rows is runOne for reductions that keep the last axis: every run of
+// dims[3] input values adds to one output row.
+func (k *meanKernel) rows(in, out []float32) {
+	c := k.dims[3]
+	var od [3]int
+	for i := 0; i < 3; i++ {
+		od[i] = k.dims[i]
+		if k.reduced[i] {
+			od[i] = 1
+		}
+	}
+	src := 0
+	for a := 0; a < k.dims[0]; a++ {
+		for b := 0; b < k.dims[1]; b++ {
+			for d := 0; d < k.dims[2]; d++ {
+				oa, ob, odd := a, b, d
+				if k.reduced[0] {
+					oa = 0
+				}
+				if k.reduced[1] {
+					ob = 0
+				}
+				if k.reduced[2] {
+					odd = 0
+				}
+				o := out[((oa*od[1]+ob)*od[2]+odd)*c:][:c]
+				x := in[src : src+c]
+				for j := range o {
+					o[j] += x[j]
+				}
+				src += c
 			}
 		}
 	}

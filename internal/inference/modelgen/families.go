@@ -1,6 +1,10 @@
 package modelgen
 
-import "github.com/cspipe/cspipe/internal/inference/tflite"
+import (
+	"math"
+
+	"github.com/cspipe/cspipe/internal/inference/tflite"
+)
 
 // mobileNetV3 follows the published V3 layouts (small and large) as the
 // TFLite converter emits Keras' model: HARD_SWISH activations, squeeze and
@@ -70,19 +74,24 @@ func mobileNetV3(cfg Config) *Graph {
 	return g
 }
 
-// efficientNetLite0 follows EfficientNet-Lite0: MBConv blocks with RELU6, 3x3
-// and 5x5 depthwise layers (stride 2 with SAME padding), no squeeze and
-// excite, residual ADDs, a 1280-channel head, MEAN and FULLY_CONNECTED.
-func efficientNetLite0(cfg Config) *Graph {
+// efficientNetLite follows EfficientNet-Lite0 to Lite4 (level 0..4): MBConv
+// blocks with RELU6, 3x3 and 5x5 depthwise layers (stride 2 with SAME
+// padding), no squeeze and excite, residual ADDs, a 1280-channel head, MEAN
+// and FULLY_CONNECTED. Higher levels widen channels and repeat blocks more
+// (the published width and depth coefficients; the stem and head stay
+// fixed, as in the Lite variants); cfg.Width scales channels on top.
+func efficientNetLite(cfg Config, level int) *Graph {
+	coef := [][2]float64{{1.0, 1.0}, {1.0, 1.1}, {1.1, 1.2}, {1.2, 1.4}, {1.4, 1.8}}[level]
 	blocks := []struct{ k, s, e, c, n int }{
 		{3, 1, 1, 16, 1}, {3, 2, 6, 24, 2}, {5, 2, 6, 40, 2}, {3, 2, 6, 80, 3},
 		{5, 1, 6, 112, 3}, {5, 2, 6, 192, 4}, {3, 1, 6, 320, 1},
 	}
-	depth := func(c int) int { return makeDivisible(float64(c) * cfg.Width) }
+	depth := func(c int) int { return makeDivisible(float64(c) * cfg.Width * coef[0]) }
 	g := NewGraph(cfg.Size, cfg.Size, 3, cfg.Seed)
 	x := g.Conv(g.Input, 32, 3, 2, tflite.PaddingSame, tflite.ActRelu6, reluGain)
 	for _, b := range blocks {
-		for i := 0; i < b.n; i++ {
+		n := int(math.Ceil(float64(b.n) * coef[1]))
+		for i := 0; i < n; i++ {
 			stride := 1
 			if i == 0 {
 				stride = b.s

@@ -25,6 +25,7 @@ func TestMobileNetRunsInEngine(t *testing.T) {
 		{"v3-small_0.5_96", Config{Arch: "v3-small", Width: 0.5, Size: 96, Classes: 10, Seed: 4}},
 		{"v3-large_0.5_96", Config{Arch: "v3-large", Width: 0.5, Size: 96, Classes: 10, Seed: 5}},
 		{"efficientnet-lite0_0.5_96", Config{Arch: "efficientnet-lite0", Width: 0.5, Size: 96, Classes: 10, Seed: 6}},
+		{"efficientnet-lite4_0.25_96", Config{Arch: "efficientnet-lite4", Width: 0.25, Size: 96, Classes: 10, Seed: 9}},
 		{"resnet50-v1_0.25_96", Config{Arch: "resnet50-v1", Width: 0.25, Size: 96, Classes: 10, Seed: 7}},
 		{"resnet50-v2_0.25_96", Config{Arch: "resnet50-v2", Width: 0.25, Size: 96, Classes: 10, Seed: 8}},
 	}
