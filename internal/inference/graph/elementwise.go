@@ -135,13 +135,9 @@ func (k *binaryKernel) runOne(a, b, out []float32) {
 				case k.sa[3] == 1 && k.sb[3] == 1:
 					x, y := a[pa:pa+inner], b[pb:pb+inner]
 					if k.mul {
-						for i := range dst {
-							dst[i] = x[i] * y[i]
-						}
+						kernels.Mul(dst, x, y)
 					} else {
-						for i := range dst {
-							dst[i] = x[i] + y[i]
-						}
+						kernels.Add(dst, x, y)
 					}
 				case k.sa[3] == 1:
 					x, y := a[pa:pa+inner], b[pb]

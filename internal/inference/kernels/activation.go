@@ -26,3 +26,29 @@ func HardSwish(v []float32) {
 		v[i] = x * min(max(x+3, 0), 6) / 6
 	}
 }
+
+// Mul sets dst[i] = a[i] * b[i]; the three have equal length.
+func Mul(dst, a, b []float32) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	n := 0
+	if hasAVX2FMA && len(dst) >= 8 {
+		n = len(dst) &^ 7
+		vecMulAVX2(&dst[0], &a[0], &b[0], n)
+	}
+	for i := n; i < len(dst); i++ {
+		dst[i] = a[i] * b[i]
+	}
+}
+
+// Add sets dst[i] = a[i] + b[i]; the three have equal length.
+func Add(dst, a, b []float32) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	n := 0
+	if hasAVX2FMA && len(dst) >= 8 {
+		n = len(dst) &^ 7
+		vecAddAVX2(&dst[0], &a[0], &b[0], n)
+	}
+	for i := n; i < len(dst); i++ {
+		dst[i] = a[i] + b[i]
+	}
+}

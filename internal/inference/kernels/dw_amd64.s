@@ -84,3 +84,45 @@ hswish:
 	JNZ     hswish
 	VZEROUPPER
 	RET
+
+// func vecMulAVX2(dst, a, b *float32, n int)
+// dst[i] = a[i] * b[i] for n floats (a multiple of 8).
+TEXT ·vecMulAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHRQ $3, CX
+
+vmul:
+	VMOVUPS (SI), Y0
+	VMULPS  (DX), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     vmul
+	VZEROUPPER
+	RET
+
+// func vecAddAVX2(dst, a, b *float32, n int)
+// dst[i] = a[i] + b[i] for n floats (a multiple of 8).
+TEXT ·vecAddAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHRQ $3, CX
+
+vadd:
+	VMOVUPS (SI), Y0
+	VADDPS  (DX), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     vadd
+	VZEROUPPER
+	RET

@@ -147,3 +147,12 @@ func fmaLoopAVX2(n int)
 //
 //go:noescape
 func hardSwishAVX2(p *float32, n int)
+
+// vecMulAVX2 and vecAddAVX2 multiply or add n floats (a multiple of 8)
+// elementwise. Implemented in dw_amd64.s.
+//
+//go:noescape
+func vecMulAVX2(dst, a, b *float32, n int)
+
+//go:noescape
+func vecAddAVX2(dst, a, b *float32, n int)

@@ -37,3 +37,7 @@ func fmaLoop512(n int) { panic("kernels: no AVX-512 path on this architecture") 
 func fmaLoopAVX2(n int) { panic("kernels: no AVX2 path on this architecture") }
 
 func hardSwishAVX2(p *float32, n int) { panic("kernels: no AVX2 path on this architecture") }
+
+func vecMulAVX2(dst, a, b *float32, n int) { panic("kernels: no AVX2 path on this architecture") }
+
+func vecAddAVX2(dst, a, b *float32, n int) { panic("kernels: no AVX2 path on this architecture") }

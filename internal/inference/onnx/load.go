@@ -86,8 +86,9 @@ type reader struct {
 
 // fused is what the translator folds into a node from the nodes after it.
 type fused struct {
-	bn  *protoNode // BatchNormalization after a Conv
-	act *graph.Bounds
+	bn        *protoNode // BatchNormalization after a Conv
+	act       *graph.Bounds
+	hardSwish bool // HardSwish after a Conv (and its batch norm)
 }
 
 func (r *reader) translate() (*graph.Model, error) {
@@ -171,9 +172,9 @@ func (r *reader) translate() (*graph.Model, error) {
 	return b.Finish(out.tensor)
 }
 
-// planFusion finds BatchNormalization nodes that fold into the Conv before
-// them and Relu/Clip nodes that fold into the Conv, Gemm, Add or Mul
-// before them, where the intermediate value has no other reader.
+// planFusion finds BatchNormalization and HardSwish nodes that fold into
+// the Conv before them and Relu/Clip nodes that fold into the Conv, Gemm,
+// Add or Mul before them, where the intermediate value has no other reader.
 func (r *reader) planFusion() {
 	r.skip, r.fuse, r.rename = map[int]bool{}, map[int]fused{}, map[int]string{}
 	producer := map[string]int{}
@@ -196,14 +197,20 @@ func (r *reader) planFusion() {
 		}
 		pn := r.pg.nodes[p]
 		switch {
-		case n.opType == "BatchNormalization" && pn.opType == "Conv" && r.fuse[p].bn == nil && r.fuse[p].act == nil &&
+		case n.opType == "BatchNormalization" && pn.opType == "Conv" && r.fuse[p].bn == nil && r.fuse[p].act == nil && !r.fuse[p].hardSwish &&
 			len(n.inputs) == 5 && r.constsReady(n.inputs[1:]):
 			f := r.fuse[p]
 			f.bn = n
 			r.fuse[p] = f
 			r.skip[i] = true
 			r.rename[p] = n.outputs[0]
-		case (n.opType == "Relu" || n.opType == "Clip") && r.fuse[p].act == nil &&
+		case n.opType == "HardSwish" && pn.opType == "Conv" && r.fuse[p].act == nil && !r.fuse[p].hardSwish:
+			f := r.fuse[p]
+			f.hardSwish = true
+			r.fuse[p] = f
+			r.skip[i] = true
+			r.rename[p] = n.outputs[0]
+		case (n.opType == "Relu" || n.opType == "Clip") && r.fuse[p].act == nil && !r.fuse[p].hardSwish &&
 			(pn.opType == "Conv" || pn.opType == "Gemm" || pn.opType == "Add" || pn.opType == "Mul"):
 			bounds, ok := r.clipBounds(n)
 			if !ok {

@@ -207,7 +207,7 @@ func (r *reader) conv(i int, n *protoNode) error {
 			return fmt.Errorf("folding %s: %w", f.bn.name, err)
 		}
 	}
-	gn.Act = f.act
+	gn.Act, gn.HardSwish = f.act, f.hardSwish
 	var filter *graph.Tensor
 	switch {
 	case group == 1:
