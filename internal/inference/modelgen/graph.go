@@ -17,6 +17,16 @@ type Tensor struct {
 	Shape []int
 	Float []float32 // FLOAT32 constant data
 	Int   []int32   // INT32 constant data
+	// Quant, when set, is written as the tensor's quantization parameters
+	// (scale and zero point per tensor or per channel along QuantAxis).
+	Quant     *Quant
+	QuantAxis int
+}
+
+// Quant is affine quantization: real = Scale[i] * (q - ZeroPoint[i]).
+type Quant struct {
+	Scale     []float32
+	ZeroPoint []int64
 }
 
 // IsConst reports whether the tensor carries data.

@@ -129,6 +129,9 @@ func parseTensor(r *fbReader, tt fbTable, buffers fbVector, i int) (*graph.Tenso
 		DType: dtype(typ),
 	}
 	bi := int(r.fieldU32(tt, TensorBuffer, 0))
+	if qt, ok := r.fieldTable(tt, TensorQuantization); ok {
+		t.Quant = parseQuant(r, qt)
+	}
 	if r.err != nil {
 		return nil, 0, fmt.Errorf("tensor %d: %w", i, r.err)
 	}
@@ -210,4 +213,20 @@ func dtype(typ int) graph.DType {
 		return graph.Int8
 	}
 	return graph.Unsupported
+}
+
+// parseQuant reads a tensor's affine quantization parameters, or returns
+// nil when the table carries none (float tensors often have an empty one).
+func parseQuant(r *fbReader, qt fbTable) *graph.Quant {
+	scale := r.fieldFloats(qt, QuantScale)
+	zp := r.fieldInt64s(qt, QuantZeroPoint)
+	axis := int(r.fieldI32(qt, QuantDimension, 0))
+	if r.err != nil || len(scale) == 0 {
+		return nil
+	}
+	q := &graph.Quant{Scale: scale, Axis: axis, ZeroPoint: make([]int32, len(zp))}
+	for j, z := range zp {
+		q.ZeroPoint[j] = int32(max(min(z, 1<<31-1), -1<<31))
+	}
+	return q
 }
