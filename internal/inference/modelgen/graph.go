@@ -17,10 +17,19 @@ type Tensor struct {
 	Shape []int
 	Float []float32 // FLOAT32 constant data
 	Int   []int32   // INT32 constant data
+
+	// Quantized tensors (see quant.go): Type is the tflite.Type* code
+	// (zero is FLOAT32), Int8 the INT8 constant data, Scale and ZeroPoint
+	// the quantization parameters along QuantAxis.
+	Type      int
+	Int8      []int8
+	Scale     []float32
+	ZeroPoint []int64
+	QuantAxis int
 }
 
 // IsConst reports whether the tensor carries data.
-func (t *Tensor) IsConst() bool { return t.Float != nil || t.Int != nil }
+func (t *Tensor) IsConst() bool { return t.Float != nil || t.Int != nil || t.Int8 != nil }
 
 // Op is one operator with the options the engine understands.
 type Op struct {
