@@ -17,15 +17,21 @@ type Tensor struct {
 	Shape []int
 	Float []float32 // FLOAT32 constant data
 	Int   []int32   // INT32 constant data
+	// Quant, when set, is written as the tensor's quantization parameters
+	// (scale and zero point per tensor or per channel along QuantAxis).
+	Quant     *Quant
+	QuantAxis int
 
-	// Quantized tensors (see quant.go): Type is the tflite.Type* code
-	// (zero is FLOAT32), Int8 the INT8 constant data, Scale and ZeroPoint
-	// the quantization parameters along QuantAxis.
-	Type      int
-	Int8      []int8
+	// Type is the tflite.Type* code (zero is FLOAT32) and Int8 the INT8
+	// constant data of quantized tensors (see quant.go).
+	Type int
+	Int8 []int8
+}
+
+// Quant is affine quantization: real = Scale[i] * (q - ZeroPoint[i]).
+type Quant struct {
 	Scale     []float32
 	ZeroPoint []int64
-	QuantAxis int
 }
 
 // IsConst reports whether the tensor carries data.

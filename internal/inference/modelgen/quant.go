@@ -5,8 +5,6 @@ import (
 	"math"
 	"slices"
 
-	flatbuffers "github.com/google/flatbuffers/go"
-
 	"github.com/cspipe/cspipe/internal/inference/graph"
 	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
@@ -37,7 +35,7 @@ func Quantize(g *Graph, calib []float32, batch int) (*Graph, error) {
 	}
 	setAct := func(ti int, scale float32, zp int64) {
 		t := &q.Tensors[ti]
-		t.Type, t.Scale, t.ZeroPoint = tflite.TypeInt8, []float32{scale}, []int64{zp}
+		t.Type, t.Quant = tflite.TypeInt8, &Quant{Scale: []float32{scale}, ZeroPoint: []int64{zp}}
 	}
 	// The float input feeds a QUANTIZE into a new INT8 input tensor.
 	qin := len(q.Tensors)
@@ -65,10 +63,10 @@ func Quantize(g *Graph, calib []float32, batch int) (*Graph, error) {
 			}
 			ws := quantizeWeights(&q.Tensors[op.Inputs[1]], axis, perChannel)
 			if len(op.Inputs) > 2 && op.Inputs[2] >= 0 {
-				quantizeBias(&q.Tensors[op.Inputs[2]], in.Scale[0], ws)
+				quantizeBias(&q.Tensors[op.Inputs[2]], in.Quant.Scale[0], ws)
 			}
 		case tflite.OpAveragePool2D, tflite.OpMaxPool2D, tflite.OpReshape, tflite.OpSqueeze, tflite.OpPad:
-			setAct(out, in.Scale[0], in.ZeroPoint[0])
+			setAct(out, in.Quant.Scale[0], in.Quant.ZeroPoint[0])
 		case tflite.OpSoftmax:
 			setAct(out, 1.0/256, -128)
 		case tflite.OpAdd, tflite.OpMul, tflite.OpMean, tflite.OpConcatenation:
@@ -124,9 +122,9 @@ func quantizeWeights(t *Tensor, axis int, perChannel bool) []float32 {
 	}
 	t.Float, t.Type = nil, tflite.TypeInt8
 	if perChannel {
-		t.Scale, t.ZeroPoint, t.QuantAxis = scales, make([]int64, channels), axis
+		t.Quant, t.QuantAxis = &Quant{Scale: scales, ZeroPoint: make([]int64, channels)}, axis
 	} else {
-		t.Scale, t.ZeroPoint = scales[:1], []int64{0}
+		t.Quant = &Quant{Scale: scales[:1], ZeroPoint: []int64{0}}
 	}
 	return scales
 }
@@ -171,26 +169,4 @@ func calibrate(g *Graph, calib []float32, batch int) ([][2]float64, error) {
 		note(ti, out)
 	}
 	return ranges, nil
-}
-
-// quantParams writes t's QuantizationParameters table (0 when it has none).
-func quantParams(b *flatbuffers.Builder, t *Tensor) flatbuffers.UOffsetT {
-	if t.Scale == nil {
-		return 0
-	}
-	b.StartVector(4, len(t.Scale), 4)
-	for i := len(t.Scale) - 1; i >= 0; i-- {
-		b.PrependFloat32(t.Scale[i])
-	}
-	scales := b.EndVector(len(t.Scale))
-	b.StartVector(8, len(t.ZeroPoint), 8)
-	for i := len(t.ZeroPoint) - 1; i >= 0; i-- {
-		b.PrependInt64(t.ZeroPoint[i])
-	}
-	zps := b.EndVector(len(t.ZeroPoint))
-	b.StartObject(7)
-	b.PrependUOffsetTSlot(tflite.QuantScale, scales, 0)
-	b.PrependUOffsetTSlot(tflite.QuantZeroPoint, zps, 0)
-	b.PrependInt32Slot(tflite.QuantDimension, int32(t.QuantAxis), 0)
-	return b.EndObject()
 }

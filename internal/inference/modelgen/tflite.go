@@ -46,9 +46,26 @@ func (g *Graph) TFLite() []byte {
 		if t.Int != nil {
 			typ = tflite.TypeInt32
 		}
-		quant := quantParams(b, &t)
+		var quant flatbuffers.UOffsetT
+		if t.Quant != nil {
+			b.StartVector(4, len(t.Quant.Scale), 4)
+			for j := len(t.Quant.Scale) - 1; j >= 0; j-- {
+				b.PrependFloat32(t.Quant.Scale[j])
+			}
+			scale := b.EndVector(len(t.Quant.Scale))
+			b.StartVector(8, len(t.Quant.ZeroPoint), 8)
+			for j := len(t.Quant.ZeroPoint) - 1; j >= 0; j-- {
+				b.PrependInt64(t.Quant.ZeroPoint[j])
+			}
+			zp := b.EndVector(len(t.Quant.ZeroPoint))
+			b.StartObject(7)
+			b.PrependUOffsetTSlot(tflite.QuantScale, scale, 0)
+			b.PrependUOffsetTSlot(tflite.QuantZeroPoint, zp, 0)
+			b.PrependInt32Slot(tflite.QuantDimension, int32(t.QuantAxis), 0)
+			quant = b.EndObject()
+		}
 		b.StartObject(5)
-		if quant != 0 {
+		if t.Quant != nil {
 			b.PrependUOffsetTSlot(tflite.TensorQuantization, quant, 0)
 		}
 		b.PrependUOffsetTSlot(tflite.TensorShape, shape, 0)

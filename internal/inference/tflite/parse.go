@@ -129,6 +129,9 @@ func parseTensor(r *fbReader, tt fbTable, buffers fbVector, i int) (*graph.Tenso
 		DType: dtype(typ),
 	}
 	bi := int(r.fieldU32(tt, TensorBuffer, 0))
+	if qt, ok := r.fieldTable(tt, TensorQuantization); ok {
+		t.Quant = parseQuant(r, qt)
+	}
 	if r.err != nil {
 		return nil, 0, fmt.Errorf("tensor %d: %w", i, r.err)
 	}
@@ -143,7 +146,7 @@ func parseTensor(r *fbReader, tt fbTable, buffers fbVector, i int) (*graph.Tenso
 		n *= d
 	}
 	if bi == 0 {
-		return t, typ, quantErr(parseQuant(r, tt, t, typ), i, t.Name)
+		return t, typ, quantErr(checkQuant(t, typ), i, t.Name)
 	}
 	if bi >= buffers.n {
 		return nil, 0, fmt.Errorf("tensor %d %q: buffer index %d outside %d buffers", i, t.Name, bi, buffers.n)
@@ -157,7 +160,7 @@ func parseTensor(r *fbReader, tt fbTable, buffers fbVector, i int) (*graph.Tenso
 		return nil, 0, fmt.Errorf("tensor %d %q buffer: %w", i, t.Name, r.err)
 	}
 	if len(data) == 0 {
-		return t, typ, quantErr(parseQuant(r, tt, t, typ), i, t.Name)
+		return t, typ, quantErr(checkQuant(t, typ), i, t.Name)
 	}
 	t.Const = true
 	switch typ {
@@ -197,7 +200,7 @@ func parseTensor(r *fbReader, tt fbTable, buffers fbVector, i int) (*graph.Tenso
 	default:
 		return nil, 0, fmt.Errorf("tensor %d %q: unsupported tensor type %s", i, t.Name, typeName(typ))
 	}
-	return t, typ, quantErr(parseQuant(r, tt, t, typ), i, t.Name)
+	return t, typ, quantErr(checkQuant(t, typ), i, t.Name)
 }
 
 func quantErr(err error, i int, name string) error {
@@ -222,4 +225,20 @@ func dtype(typ int) graph.DType {
 		return graph.Int8
 	}
 	return graph.Unsupported
+}
+
+// parseQuant reads a tensor's affine quantization parameters, or returns
+// nil when the table carries none (float tensors often have an empty one).
+func parseQuant(r *fbReader, qt fbTable) *graph.Quant {
+	scale := r.fieldFloats(qt, QuantScale)
+	zp := r.fieldInt64s(qt, QuantZeroPoint)
+	axis := int(r.fieldI32(qt, QuantDimension, 0))
+	if r.err != nil || len(scale) == 0 {
+		return nil
+	}
+	q := &graph.Quant{Scale: scale, Axis: axis, ZeroPoint: make([]int32, len(zp))}
+	for j, z := range zp {
+		q.ZeroPoint[j] = int32(max(min(z, 1<<31-1), -1<<31))
+	}
+	return q
 }

@@ -1,9 +1,7 @@
 package tflite
 
 import (
-	"encoding/binary"
 	"fmt"
-	"math"
 
 	"github.com/cspipe/cspipe/internal/inference/graph"
 )
@@ -13,54 +11,21 @@ import (
 // tensors are mapped onto INT8 (data and zero point minus 128), which keeps
 // every real value and every integer kernel's arithmetic.
 
-// Tensor.quantization and the QuantizationParameters fields.
-const (
-	TensorQuantization = 4
-
-	QuantMin       = 0
-	QuantMax       = 1
-	QuantScale     = 2
-	QuantZeroPoint = 3
-	QuantDimension = 6
-)
-
 // Builtin operator codes of the quantization operators.
 const (
 	OpDequantize = 6
 	OpQuantize   = 114
 )
 
-// parseQuant reads t's quantization parameters, if any, and maps a UINT8
-// tensor onto INT8.
-func parseQuant(r *fbReader, tt fbTable, t *graph.Tensor, typ int) error {
-	qt, ok := r.fieldTable(tt, TensorQuantization)
-	if r.err != nil {
-		return r.err
-	}
-	if ok {
-		sv := r.fieldVector(qt, QuantScale, 4)
-		zv := r.fieldVector(qt, QuantZeroPoint, 8)
-		axis := int(r.fieldI32(qt, QuantDimension, 0))
-		if r.err != nil {
-			return r.err
+// checkQuant checks t's quantization parameters against its type and maps
+// a UINT8 tensor onto INT8.
+func checkQuant(t *graph.Tensor, typ int) error {
+	if q := t.Quant; q != nil {
+		if len(q.ZeroPoint) != len(q.Scale) {
+			return fmt.Errorf("%d quantization scales and %d zero points", len(q.Scale), len(q.ZeroPoint))
 		}
-		if sv.n > 0 {
-			if zv.n != sv.n {
-				return fmt.Errorf("%d quantization scales and %d zero points", sv.n, zv.n)
-			}
-			if sv.n > 1 && (axis < 0 || axis >= len(t.Shape) || t.Shape[axis] != sv.n) {
-				return fmt.Errorf("%d quantization scales on axis %d of shape %v", sv.n, axis, t.Shape)
-			}
-			q := &graph.Quant{Axis: axis, Scale: make([]float32, sv.n), ZeroPoint: make([]int32, sv.n)}
-			for j := range q.Scale {
-				q.Scale[j] = math.Float32frombits(binary.LittleEndian.Uint32(r.b[sv.start+4*j:]))
-				z := int64(binary.LittleEndian.Uint64(r.b[zv.start+8*j:]))
-				if z < -128 || z > 255 {
-					return fmt.Errorf("quantization zero point %d out of range", z)
-				}
-				q.ZeroPoint[j] = int32(z)
-			}
-			t.Quant = q
+		if len(q.Scale) > 1 && (q.Axis < 0 || q.Axis >= len(t.Shape) || t.Shape[q.Axis] != len(q.Scale)) {
+			return fmt.Errorf("%d quantization scales on axis %d of shape %v", len(q.Scale), q.Axis, t.Shape)
 		}
 	}
 	switch typ {

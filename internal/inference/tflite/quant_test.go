@@ -61,7 +61,7 @@ func quantize(t *testing.T, g *modelgen.Graph, seed uint64) ([]byte, []float32) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return q.TFLite(), q.Tensors[q.Ops[len(q.Ops)-1].Inputs[0]].Scale
+	return q.TFLite(), q.Tensors[q.Ops[len(q.Ops)-1].Inputs[0]].Quant.Scale
 }
 
 // TestQuantizedAgainstFloat checks the int8 engine against the float model

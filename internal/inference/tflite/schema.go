@@ -25,10 +25,16 @@ const (
 	SubGraphName      = 4
 
 	// Tensor
-	TensorShape  = 0
-	TensorType   = 1
-	TensorBuffer = 2
-	TensorName   = 3
+	TensorShape        = 0
+	TensorType         = 1
+	TensorBuffer       = 2
+	TensorName         = 3
+	TensorQuantization = 4
+
+	// QuantizationParameters
+	QuantScale     = 2
+	QuantZeroPoint = 3
+	QuantDimension = 6
 
 	// Buffer
 	BufferData   = 0
