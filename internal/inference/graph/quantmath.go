@@ -89,3 +89,11 @@ func clamp32(v, lo, hi int32) int32 {
 	}
 	return v
 }
+
+// MultiplyByQuantizedMultiplierSingle is the same product rounded once
+// (ties up): (x*q + 2^(30-shift)) >> (31-shift), as TFLite built with
+// single rounding computes it.
+func MultiplyByQuantizedMultiplierSingle(x, q int32, shift int) int32 {
+	total := 31 - shift
+	return int32((int64(x)*int64(q) + int64(1)<<(total-1)) >> total)
+}

@@ -43,6 +43,21 @@ func TestQuantMath(t *testing.T) {
 			t.Errorf("RoundingDivideByPOT(%d, %d) = %d, want %d", c.x, c.exp, got, c.want)
 		}
 	}
+	// Single rounding: ties go up.
+	if got := MultiplyByQuantizedMultiplierSingle(5, 1<<30, 0); got != 3 { // 2.5
+		t.Errorf("single 5*0.5 = %d, want 3", got)
+	}
+	if got := MultiplyByQuantizedMultiplierSingle(-5, 1<<30, 0); got != -2 { // -2.5
+		t.Errorf("single -5*0.5 = %d, want -2", got)
+	}
+	// 5 * 0.25 = 1.25: rounded twice (2.5 -> 3, then 1.5 -> 2) it is 2,
+	// rounded once 1.
+	if got := MultiplyByQuantizedMultiplier(5, 1<<30, -1); got != 2 {
+		t.Errorf("double 5*0.25 = %d, want 2", got)
+	}
+	if got := MultiplyByQuantizedMultiplierSingle(5, 1<<30, -1); got != 1 {
+		t.Errorf("single 5*0.25 = %d, want 1", got)
+	}
 	// x * 0.1 through the fixed-point path rounds like the real product.
 	q, s := QuantizeMultiplier(0.1)
 	for x := int32(-1000); x <= 1000; x += 7 {

@@ -150,8 +150,16 @@ func (k *qconvKernel) run(e *env, ins [][]float32, out []float32) {
 	}
 }
 
+// finish rescales one accumulator. TFLite's interpreter rounds the
+// convolution's (and FULLY_CONNECTED's and MUL's) rescale once and the
+// depthwise convolution's twice; the oracle tests pin both.
 func (k *qconvKernel) finish(acc int32, c int) int8 {
-	r := MultiplyByQuantizedMultiplier(acc, k.rq[c].mult, k.rq[c].shift) + k.outZP
+	var r int32
+	if k.depthwise {
+		r = MultiplyByQuantizedMultiplier(acc, k.rq[c].mult, k.rq[c].shift) + k.outZP
+	} else {
+		r = MultiplyByQuantizedMultiplierSingle(acc, k.rq[c].mult, k.rq[c].shift) + k.outZP
+	}
 	return int8(clamp32(r, k.lo, k.hi))
 }
 
@@ -294,7 +302,7 @@ func (k *qfcKernel) run(e *env, ins [][]float32, out []float32) {
 		o := dst[r*k.n : (r+1)*k.n]
 		for c := range o {
 			acc := k.bias[c] + dot32(x, k.wt[c*k.k:(c+1)*k.k])
-			v := MultiplyByQuantizedMultiplier(acc, k.rq[c].mult, k.rq[c].shift) + k.outZP
+			v := MultiplyByQuantizedMultiplierSingle(acc, k.rq[c].mult, k.rq[c].shift) + k.outZP
 			o[c] = int8(clamp32(v, k.lo, k.hi))
 		}
 	}
@@ -531,7 +539,7 @@ func (k *qbinaryKernel) run(e *env, ins [][]float32, out []float32) {
 			x, y := int32(ai[i])-k.a.zp, int32(b[i])-k.b.zp
 			var r int32
 			if k.mul {
-				r = MultiplyByQuantizedMultiplier(x*y, k.mo.mult, k.mo.shift)
+				r = MultiplyByQuantizedMultiplierSingle(x*y, k.mo.mult, k.mo.shift)
 			} else {
 				sx := MultiplyByQuantizedMultiplier(x<<addLeftShift, k.m1.mult, k.m1.shift)
 				sy := MultiplyByQuantizedMultiplier(y<<addLeftShift, k.m2.mult, k.m2.shift)

@@ -17,7 +17,8 @@ import (
 // connected weights per tensor, INT32 biases at the input scale times the
 // weight scale, SOFTMAX output at scale 1/256 and zero point -128, and a
 // DEQUANTIZE before the float output. Pooling, reshape and padding keep
-// their input's parameters, as TFLite requires.
+// their input's parameters and CONCATENATION's inputs share its output's,
+// as TFLite requires.
 func Quantize(g *Graph, calib []float32, batch int) (*Graph, error) {
 	ranges, err := calibrate(g, calib, batch)
 	if err != nil {
@@ -69,7 +70,19 @@ func Quantize(g *Graph, calib []float32, batch int) (*Graph, error) {
 			setAct(out, in.Quant.Scale[0], in.Quant.ZeroPoint[0])
 		case tflite.OpSoftmax:
 			setAct(out, 1.0/256, -128)
-		case tflite.OpAdd, tflite.OpMul, tflite.OpMean, tflite.OpConcatenation:
+		case tflite.OpConcatenation:
+			// TFLite's int8 CONCATENATION wants one scale and zero point
+			// for all inputs and the output: take the union of their ranges.
+			for _, ti := range op.Inputs {
+				ranges[out][0] = min(ranges[out][0], ranges[ti][0])
+				ranges[out][1] = max(ranges[out][1], ranges[ti][1])
+			}
+			s, z := params(out)
+			setAct(out, s, z)
+			for _, ti := range op.Inputs {
+				setAct(ti, s, z)
+			}
+		case tflite.OpAdd, tflite.OpMul, tflite.OpMean:
 			s, z := params(out)
 			setAct(out, s, z)
 		default:
