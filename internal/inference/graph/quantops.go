@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/cspipe/cspipe/internal/inference/kernels"
 )
 
 // quantWeights checks an int8 constant filter and returns its values minus
@@ -84,7 +86,15 @@ type qconvKernel struct {
 	rq                 []requant
 	inZP, outZP        int32
 	lo, hi             int32
+
+	// The int8 GEMM path (convolution weights that fit in int8): packed
+	// weights and the bias with the activation shift folded in.
+	packed *kernels.PackedI8
+	gbias  []int32
 }
+
+// gemmChunk is how many output pixels one int8 GEMM call covers.
+const gemmChunk = 64
 
 func planQConv(g *Graph, n *Node, ip, op qparam) (kernel, []int, error) {
 	if len(n.Inputs) < 2 || len(n.Inputs) > 3 || n.Inputs[1] < 0 {
@@ -132,7 +142,70 @@ func planQConv(g *Graph, n *Node, ip, op qparam) (kernel, []int, error) {
 	}
 	k.rq = requants(ip.scale, scales, op)
 	k.lo, k.hi = actRange(n, op)
+	if !k.depthwise {
+		k.packGemm()
+	}
 	return k, []int{1, k.oh, k.ow, k.cout}, nil
+}
+
+// packGemm prepares the int8 GEMM when every weight fits in int8: the
+// activations go in as unsigned bytes x+128, so sum((x-zp)*w) is the GEMM
+// minus (128+zp) times the filter's weight sum, folded into the bias.
+func (k *qconvKernel) packGemm() {
+	w8 := make([]int8, len(k.wt))
+	for i, v := range k.wt {
+		if v < -128 || v > 127 {
+			return
+		}
+		w8[i] = int8(v)
+	}
+	k.packed = kernels.PackI8(w8, k.cout, k.kh*k.kw*k.cin)
+	k.gbias = make([]int32, k.cout)
+	for c := range k.gbias {
+		k.gbias[c] = k.bias[c] - (128+k.inZP)*k.packed.Sum[c]
+	}
+}
+
+// convRowsGemm computes output rows [lo, hi) with the int8 GEMM, gathering
+// up to gemmChunk pixels' windows as unsigned bytes at a time.
+func (k *qconvKernel) convRowsGemm(in, o []int8, lo, hi int) {
+	pk := k.packed
+	a := make([]uint8, gemmChunk*pk.Kp)
+	c := make([]int32, gemmChunk*pk.Np)
+	pad := uint8(k.inZP + 128)
+	for p0 := lo * k.ow; p0 < hi*k.ow; p0 += gemmChunk {
+		m := min(gemmChunk, hi*k.ow-p0)
+		for i := 0; i < m; i++ {
+			oy, ox := (p0+i)/k.ow, (p0+i)%k.ow
+			row := a[i*pk.Kp : (i+1)*pk.Kp]
+			q := 0
+			for ky := 0; ky < k.kh; ky++ {
+				iy := oy*k.sh + ky - k.padT
+				for kx := 0; kx < k.kw; kx++ {
+					ix := ox*k.sw + kx - k.padL
+					dst := row[q : q+k.cin]
+					if iy < 0 || iy >= k.h || ix < 0 || ix >= k.w {
+						for j := range dst {
+							dst[j] = pad
+						}
+					} else {
+						for j, v := range in[(iy*k.w+ix)*k.cin:][:k.cin] {
+							dst[j] = uint8(v) ^ 0x80
+						}
+					}
+					q += k.cin
+				}
+			}
+		}
+		kernels.GemmU8I8(m, a, pk.Kp, pk, c, pk.Np)
+		for i := 0; i < m; i++ {
+			dst := o[(p0+i)*k.cout:][:k.cout]
+			acc := c[i*pk.Np:]
+			for ch := range dst {
+				dst[ch] = k.finish(acc[ch]+k.gbias[ch], ch)
+			}
+		}
+	}
 }
 
 func (k *qconvKernel) run(e *env, ins [][]float32, out []float32) {
@@ -141,9 +214,12 @@ func (k *qconvKernel) run(e *env, ins [][]float32, out []float32) {
 	for img := 0; img < e.batch; img++ {
 		in, o := src[img*inN:(img+1)*inN], dst[img*outN:(img+1)*outN]
 		parallelFor(e.threads, k.oh, 1, func(lo, hi int) {
-			if k.depthwise {
+			switch {
+			case k.depthwise:
 				k.depthwiseRows(in, o, lo, hi)
-			} else {
+			case k.packed != nil:
+				k.convRowsGemm(in, o, lo, hi)
+			default:
 				k.convRows(in, o, lo, hi)
 			}
 		})
