@@ -14,9 +14,12 @@ import (
 // subtracting 128 from the data and the zero point, which leaves every real
 // value and every integer kernel's result unchanged.
 //
-// The arithmetic follows TFLite's integer kernels: per-channel Q31
-// multipliers for convolutions, the 20-bit left shift and three multipliers
-// of ADD, one multiplier for MUL, rounding averages in pooling.
+// The arithmetic follows what TFLite's interpreter computes (checked tensor
+// by tensor against it): per-channel Q31 multipliers for convolutions,
+// rounded once for CONV_2D, FULLY_CONNECTED and MUL and twice for
+// DEPTHWISE_CONV_2D; ADD with two ~20-bit integer operand multipliers and
+// one rounding shift (the XNNPACK form the interpreter runs); rounding
+// averages in pooling; MEAN and SOFTMAX in float64, rounded once.
 
 // Quantization operators.
 const (

@@ -555,17 +555,15 @@ func (k *qconcatKernel) run(e *env, ins [][]float32, out []float32) {
 
 // qbinaryKernel is a quantized ADD or MUL of two tensors of one shape.
 type qbinaryKernel struct {
-	mul        bool
-	n          int
-	a, b, o    qparam
-	c1, c2     []int8 // constant operands
-	m1, m2, mo requant
-	lo, hi     int32
+	mul     bool
+	n       int
+	a, b, o qparam
+	c1, c2  []int8  // constant operands
+	mo      requant // MUL
+	am, bm  int32   // ADD: operand multipliers with ashift fraction bits
+	ashift  int
+	lo, hi  int32
 }
-
-// addLeftShift is the headroom TFLite's 8-bit ADD gives both operands
-// before rescaling them to a common scale.
-const addLeftShift = 20
 
 func planQBinary(g *Graph, n *Node, ap, op qparam) (kernel, []int, error) {
 	if len(n.Inputs) != 2 || n.Inputs[1] < 0 {
@@ -593,10 +591,14 @@ func planQBinary(g *Graph, n *Node, ap, op qparam) (kernel, []int, error) {
 	if k.mul {
 		k.mo.mult, k.mo.shift = QuantizeMultiplier(ap.scale * bp.scale / op.scale)
 	} else {
-		twice := 2 * max(ap.scale, bp.scale)
-		k.m1.mult, k.m1.shift = QuantizeMultiplier(ap.scale / twice)
-		k.m2.mult, k.m2.shift = QuantizeMultiplier(bp.scale / twice)
-		k.mo.mult, k.mo.shift = QuantizeMultiplier(twice / (float64(int64(1)<<addLeftShift) * op.scale))
+		// ADD as TFLite's interpreter (through XNNPACK) computes it: both
+		// operands' scales over the output's as integers with about 20
+		// significant bits, summed and shifted back once, rounding up.
+		sa, sb := float32(float32(ap.scale)/float32(op.scale)), float32(float32(bp.scale)/float32(op.scale))
+		_, e := math.Frexp(float64(max(sa, sb)))
+		k.ashift = 20 - (e - 1)
+		k.am = int32(math.RoundToEven(float64(sa) * math.Ldexp(1, k.ashift)))
+		k.bm = int32(math.RoundToEven(float64(sb) * math.Ldexp(1, k.ashift)))
 	}
 	return k, slices.Clone(ta.Shape), nil
 }
@@ -617,9 +619,7 @@ func (k *qbinaryKernel) run(e *env, ins [][]float32, out []float32) {
 			if k.mul {
 				r = MultiplyByQuantizedMultiplierSingle(x*y, k.mo.mult, k.mo.shift)
 			} else {
-				sx := MultiplyByQuantizedMultiplier(x<<addLeftShift, k.m1.mult, k.m1.shift)
-				sy := MultiplyByQuantizedMultiplier(y<<addLeftShift, k.m2.mult, k.m2.shift)
-				r = MultiplyByQuantizedMultiplier(sx+sy, k.mo.mult, k.mo.shift)
+				r = int32((int64(x)*int64(k.am) + int64(y)*int64(k.bm) + int64(1)<<(k.ashift-1)) >> k.ashift)
 			}
 			o[i] = int8(clamp32(r+k.o.zp, k.lo, k.hi))
 		}
