@@ -64,12 +64,19 @@ func quantBias(g *Graph, n *Node, i, count int) ([]int32, error) {
 type requant struct {
 	mult  int32
 	shift int
+	// The single-rounding form: (acc*m + rnd) >> tot.
+	m, rnd int64
+	tot    uint
 }
+
+func (r *requant) single(acc int32) int32 { return int32((int64(acc)*r.m + r.rnd) >> r.tot) }
 
 func requants(inScale float64, w []float64, out qparam) []requant {
 	r := make([]requant, len(w))
 	for c, s := range w {
 		r[c].mult, r[c].shift = QuantizeMultiplier(inScale * s / out.scale)
+		r[c].m, r[c].tot = int64(r[c].mult), uint(31-r[c].shift)
+		r[c].rnd = int64(1) << (r[c].tot - 1)
 	}
 	return r
 }
@@ -198,11 +205,14 @@ func (k *qconvKernel) convRowsGemm(in, o []int8, lo, hi int) {
 			}
 		}
 		kernels.GemmU8I8(m, a, pk.Kp, pk, c, pk.Np)
+		gb, rq := k.gbias[:k.cout], k.rq[:k.cout]
 		for i := 0; i < m; i++ {
 			dst := o[(p0+i)*k.cout:][:k.cout]
-			acc := c[i*pk.Np:]
+			acc := c[i*pk.Np:][:k.cout]
 			for ch := range dst {
-				dst[ch] = k.finish(acc[ch]+k.gbias[ch], ch)
+				r := &rq[ch]
+				v := int32((int64(acc[ch]+gb[ch])*r.m+r.rnd)>>r.tot) + k.outZP
+				dst[ch] = int8(min(max(v, k.lo), k.hi))
 			}
 		}
 	}
@@ -234,7 +244,7 @@ func (k *qconvKernel) finish(acc int32, c int) int8 {
 	if k.depthwise {
 		r = MultiplyByQuantizedMultiplier(acc, k.rq[c].mult, k.rq[c].shift) + k.outZP
 	} else {
-		r = MultiplyByQuantizedMultiplierSingle(acc, k.rq[c].mult, k.rq[c].shift) + k.outZP
+		r = k.rq[c].single(acc) + k.outZP
 	}
 	return int8(clamp32(r, k.lo, k.hi))
 }
@@ -289,6 +299,17 @@ func dot32(a, b []int32) int32 {
 
 func (k *qconvKernel) depthwiseRows(in, o []int8, lo, hi int) {
 	acc := make([]int32, k.cout)
+	// The input rows this band reads, minus the zero point, as int32.
+	y0 := max(lo*k.sh-k.padT, 0)
+	y1 := min((hi-1)*k.sh-k.padT+k.kh, k.h)
+	if y1 <= y0 {
+		y0, y1 = 0, 0
+	}
+	rowLen := k.w * k.cin
+	xs := make([]int32, (y1-y0)*rowLen)
+	for i, v := range in[y0*rowLen : y1*rowLen] {
+		xs[i] = int32(v) - k.inZP
+	}
 	for oy := lo; oy < hi; oy++ {
 		for ox := 0; ox < k.ow; ox++ {
 			copy(acc, k.bias)
@@ -302,16 +323,17 @@ func (k *qconvKernel) depthwiseRows(in, o []int8, lo, hi int) {
 					if ix < 0 || ix >= k.w {
 						continue
 					}
-					row := in[(iy*k.w+ix)*k.cin:][:k.cin]
+					row := xs[(iy-y0)*rowLen+ix*k.cin:][:k.cin]
 					wr := k.wt[(ky*k.kw+kx)*k.cout:][:k.cout]
 					if k.mult == 1 {
-						for c, v := range row {
-							acc[c] += (int32(v) - k.inZP) * wr[c]
+						a := acc[:len(row)]
+						wr = wr[:len(row)]
+						for c, x := range row {
+							a[c] += x * wr[c]
 						}
 						continue
 					}
-					for c, v := range row {
-						x := int32(v) - k.inZP
+					for c, x := range row {
 						for m := 0; m < k.mult; m++ {
 							acc[c*k.mult+m] += x * wr[c*k.mult+m]
 						}

@@ -3,6 +3,7 @@ package modelgen
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 
 	"github.com/cspipe/cspipe/internal/inference/graph"
@@ -99,6 +100,17 @@ func Quantize(g *Graph, calib []float32, batch int) (*Graph, error) {
 	q.Tensors = append(q.Tensors, Tensor{Name: "output_float", Shape: slices.Clone(g.Tensors[g.Output].Shape)})
 	q.Ops = append(q.Ops, Op{Code: tflite.OpDequantize, Inputs: []int{g.Output}, Outputs: []int{q.Output}})
 	return q, nil
+}
+
+// CalibrationImages returns n values uniform in [-1, 1) from seed, for
+// Quantize's calibration when no real images are at hand.
+func CalibrationImages(seed uint64, n int) []float32 {
+	rng := rand.New(rand.NewPCG(seed, 0x5eed))
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(2*rng.Float64() - 1)
+	}
+	return v
 }
 
 // quantizeWeights replaces t's float data by symmetric int8 values, one
