@@ -11,7 +11,7 @@ go test -run '^$' -bench . -benchmem ./...
 # and ORT (onnxruntime-node, graph optimizations 'all'). Rounds are interleaved (BENCH_ROUNDS,
 # default 3); each row is one round. ratio = our img/s over ORT's (above 1: we are faster);
 # cpu ratio = ORT's CPU ms per image over ours, which moves less when other jobs share the machine.
-# fma = our multiply-adds per CPU second over one core's measured FMA peak (printed first).
+# fma = our multiply-adds per CPU second over one core's FMA peak (measured first, best of three).
 # The load average is printed with each table: on a shared machine the absolute numbers move.
 engine_vs_ort() {
   local tmp rounds=${BENCH_ROUNDS:-3} dur=${BENCH_DURATION:-2s}
@@ -24,9 +24,15 @@ engine_vs_ort() {
     go run ./internal/inference/modelgen/cmd/genmodel --arch "$1" --width "$2" --size "$3" --classes 1001 --seed 1 \
       --out "$tmp/$1.tflite" --onnx "$tmp/$1.onnx"
   done
-  printf '\nFMA peak per core: %s\n' "$("$tmp/cspipe" bench --model "$tmp/v1.tflite" --batch 1 --threads 1 --duration 100ms --json |
-    sed -E 's/.*"kernels":"([a-z0-9]+)".*"peak_macs_per_core":([0-9.e+]+).*/\1 \2/' |
-    awk '{printf "%.1f GMAC/s (%.1f GFLOP/s) on %s", $2 / 1e9, 2 * $2 / 1e9, $1}')"
+  # The best of three measurements: another job on the core only ever lowers it.
+  local peak=0 p
+  for _ in 1 2 3; do
+    p=$("$tmp/cspipe" bench --model "$tmp/v1.tflite" --batch 1 --threads 1 --duration 100ms --json |
+      sed -E 's/.*"peak_macs_per_core":([0-9.e+]+).*/\1/')
+    peak=$(awk -v a="$peak" -v b="$p" 'BEGIN {print (b > a) ? b : a}')
+  done
+  printf '\nFMA peak per core: %s\n' "$(awk -v p="$peak" -v k="$("$tmp/cspipe" bench --model "$tmp/v1.tflite" --duration 10ms --json |
+    sed -E 's/.*"kernels":"([a-z0-9]+)".*/\1/')" 'BEGIN {printf "%.1f GMAC/s (%.1f GFLOP/s) on %s", p / 1e9, 2 * p / 1e9, k}')"
   local field='function f(s, k) { if (match(s, "\"" k "\":[0-9.e+-]+")) { v = substr(s, RSTART, RLENGTH); sub(/.*:/, "", v); return v } return 0 }'
   for m in "${models[@]}"; do
     set -- $m
@@ -40,9 +46,9 @@ engine_vs_ort() {
         ours=$("$tmp/cspipe" bench --model "$tmp/$1.tflite" --batch "$4" --threads "$5" --duration "$dur" --json)
         avx2=$(CSPIPE_KERNELS=avx2 "$tmp/cspipe" bench --model "$tmp/$1.tflite" --batch "$4" --threads "$5" --duration "$dur" --json)
         ort=$(node tools/oracle/bench_ort.js "$tmp/$1.onnx" "$4" "$5" 3)
-        awk -v o="$ours" -v a="$avx2" -v r="$ort" -v label="batch $4, $5 thread(s)" "$field"'
+        awk -v o="$ours" -v a="$avx2" -v r="$ort" -v peak="$peak" -v label="batch $4, $5 thread(s)" "$field"'
           BEGIN {
-            oi = f(o, "img_per_s"); om = f(o, "ms_per_img"); oc = f(o, "cpu_ms_per_img"); fs = f(o, "fma_share_cpu")
+            oi = f(o, "img_per_s"); om = f(o, "ms_per_img"); oc = f(o, "cpu_ms_per_img"); fs = f(o, "macs_per_img") / (oc / 1000 * peak)
             ai = f(a, "img_per_s"); am = f(a, "ms_per_img")
             ri = f(r, "img_per_s"); rm = f(r, "ms_per_img"); rc = f(r, "cpu_ms_per_img")
             printf "%-22s %9.1f %8.2f %8.2f %4.0f%% | %9.1f %8.2f | %9.1f %8.2f %8.2f | %6.2f %6.2f\n", label, oi, om, oc, 100 * fs, ai, am, ri, rm, rc, oi / ri, rc / oc

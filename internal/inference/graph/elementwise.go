@@ -12,12 +12,12 @@ import (
 // axes. Each operand is either an activation, with its own data per image,
 // or a constant shared by all images.
 type binaryKernel struct {
-	mul            bool
-	out            [4]int
-	sa, sb         [4]int // element strides per output axis, 0 where broadcast
-	aPer, bPer     int    // elements per image; 0 for a constant
-	lo, hi         float32
-	clamp, swapped bool
+	mul        bool
+	out        [4]int
+	sa, sb     [4]int // element strides per output axis, 0 where broadcast
+	aPer, bPer int    // elements per image; 0 for a constant
+	lo, hi     float32
+	clamp      bool
 }
 
 func planBinary(g *Graph, n *Node) (kernel, []int, error) {
