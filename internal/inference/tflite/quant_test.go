@@ -3,6 +3,7 @@ package tflite_test
 import (
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
@@ -147,5 +148,54 @@ func TestQuantizedOracle(t *testing.T) {
 			}
 			t.Logf("%d of %d outputs one quantum off TFLite", off, len(got))
 		})
+	}
+}
+
+// TestUint8MapsOntoInt8: the same model written with UINT8 tensors (data
+// and zero points plus 128) loads to the same numbers as its INT8 form.
+func TestUint8MapsOntoInt8(t *testing.T) {
+	g := quantOpsGraph()
+	s := g.Shape(g.Input)
+	q, err := modelgen.Quantize(g, oracle.RandomImages(5, 4*s[1]*s[2]*s[3]), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i8 := q.TFLite()
+	for i := range q.Tensors {
+		tt := &q.Tensors[i]
+		if tt.Type != tflite.TypeInt8 {
+			continue
+		}
+		tt.Type = tflite.TypeUint8
+		for j, v := range tt.Int8 {
+			tt.Int8[j] = int8(uint8(v) + 128)
+		}
+		zp := slices.Clone(tt.Quant.ZeroPoint)
+		for j := range zp {
+			zp[j] += 128
+		}
+		tt.Quant = &modelgen.Quant{Scale: tt.Quant.Scale, ZeroPoint: zp}
+	}
+	u8 := q.TFLite()
+	var outs [][]float32
+	for _, file := range [][]byte{i8, u8} {
+		m, err := tflite.Load(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, w, c := m.InputShape()
+		out := make([]float32, 2*m.NumClasses())
+		if err := m.Run(oracle.RandomImages(6, 2*h*w*c), 2, out); err != nil {
+			t.Fatal(err)
+		}
+		outs = append(outs, out)
+	}
+	if !slices.Equal(outs[0], outs[1]) {
+		t.Fatalf("uint8 form differs:\n%v\n%v", outs[1], outs[0])
+	}
+	// A uint8 zero point outside 0..255 is refused by name.
+	q.Tensors[q.Ops[1].Outputs[0]].Quant.ZeroPoint[0] = 300
+	if _, err := tflite.Load(q.TFLite()); err == nil || !strings.Contains(err.Error(), "zero point") {
+		t.Fatalf("zero point 300 accepted or unnamed: %v", err)
 	}
 }
