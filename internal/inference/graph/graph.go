@@ -63,6 +63,7 @@ type Tensor struct {
 	DType DType
 	Float []float32 // Float32 constant data
 	Ints  []int     // Int32/Int64 constant data
+	Int8  []int8    // Int8 constant data (UINT8 files: shifted by -128, see quant.go)
 	Const bool
 	Quant *Quant
 }

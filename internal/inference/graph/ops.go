@@ -8,6 +8,9 @@ import (
 
 // planNode checks one operator and returns its kernel and output shape.
 func planNode(g *Graph, n *Node) (kernel, []int, error) {
+	if isQuantNode(g, n) {
+		return planQuant(g, n)
+	}
 	switch n.Op {
 	case OpConv2D:
 		return planConv(g, n)

@@ -15,6 +15,7 @@ func Plan(g *Graph) (*Model, error) {
 	if len(g.Tensors) > MaxTensors || len(g.Nodes) > MaxNodes {
 		return nil, fmt.Errorf("graph too large: %d tensors, %d operators", len(g.Tensors), len(g.Nodes))
 	}
+	quantEnds(g)
 	nodes := fuseActivations(g)
 	g.Nodes = nil
 	b, err := begin(g)
@@ -137,7 +138,7 @@ func (b *Builder) plan(i int, n Node) error {
 		k = hardSwishAfter{k}
 	}
 	ot := g.Tensors[out]
-	if ot.DType != Float32 {
+	if ot.DType != Float32 && (ot.DType != Int8 || !isQuantNode(g, np)) {
 		return fmt.Errorf("%s: output tensor %q has unsupported tensor type %s", name, ot.Name, ot.DType)
 	}
 	if len(ot.Shape) != 0 && !slices.Equal(ot.Shape, shape) {

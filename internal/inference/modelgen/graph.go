@@ -21,6 +21,11 @@ type Tensor struct {
 	// (scale and zero point per tensor or per channel along QuantAxis).
 	Quant     *Quant
 	QuantAxis int
+
+	// Type is the tflite.Type* code (zero is FLOAT32) and Int8 the INT8
+	// constant data of quantized tensors (see quant.go).
+	Type int
+	Int8 []int8
 }
 
 // Quant is affine quantization: real = Scale[i] * (q - ZeroPoint[i]).
@@ -30,7 +35,7 @@ type Quant struct {
 }
 
 // IsConst reports whether the tensor carries data.
-func (t *Tensor) IsConst() bool { return t.Float != nil || t.Int != nil }
+func (t *Tensor) IsConst() bool { return t.Float != nil || t.Int != nil || t.Int8 != nil }
 
 // Op is one operator with the options the engine understands.
 type Op struct {

@@ -42,7 +42,7 @@ func (g *Graph) TFLite() []byte {
 	for i, t := range g.Tensors {
 		name := b.CreateString(t.Name)
 		shape := intVector(b, t.Shape)
-		typ := byte(tflite.TypeFloat32)
+		typ := byte(t.Type)
 		if t.Int != nil {
 			typ = tflite.TypeInt32
 		}
@@ -138,6 +138,13 @@ func (g *Graph) TFLite() []byte {
 }
 
 func tensorBytes(t *Tensor) []byte {
+	if t.Int8 != nil {
+		out := make([]byte, len(t.Int8))
+		for i, v := range t.Int8 {
+			out[i] = byte(v)
+		}
+		return out
+	}
 	if t.Int != nil {
 		out := make([]byte, 4*len(t.Int))
 		for i, v := range t.Int {

@@ -232,6 +232,10 @@ func translate(g *rawGraph, op rawOp) (graph.Node, error) {
 		n.Op = graph.OpLogistic
 	case OpHardSwish:
 		n.Op = graph.OpHardSwish
+	case OpQuantize:
+		n.Op = graph.OpQuantize
+	case OpDequantize:
+		n.Op = graph.OpDequantize
 	default:
 		return n, fmt.Errorf("unsupported operator %s", opName(op.code))
 	}

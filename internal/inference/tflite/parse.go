@@ -146,7 +146,7 @@ func parseTensor(r *fbReader, tt fbTable, buffers fbVector, i int) (*graph.Tenso
 		n *= d
 	}
 	if bi == 0 {
-		return t, typ, nil
+		return t, typ, quantErr(checkQuant(t, typ), i, t.Name)
 	}
 	if bi >= buffers.n {
 		return nil, 0, fmt.Errorf("tensor %d %q: buffer index %d outside %d buffers", i, t.Name, bi, buffers.n)
@@ -160,7 +160,7 @@ func parseTensor(r *fbReader, tt fbTable, buffers fbVector, i int) (*graph.Tenso
 		return nil, 0, fmt.Errorf("tensor %d %q buffer: %w", i, t.Name, r.err)
 	}
 	if len(data) == 0 {
-		return t, typ, nil
+		return t, typ, quantErr(checkQuant(t, typ), i, t.Name)
 	}
 	t.Const = true
 	switch typ {
@@ -192,10 +192,22 @@ func parseTensor(r *fbReader, tt fbTable, buffers fbVector, i int) (*graph.Tenso
 			}
 			t.Ints[j] = int(v)
 		}
+	case TypeInt8, TypeUint8:
+		if len(data) != n {
+			return nil, 0, fmt.Errorf("tensor %d %q: %d data bytes for shape %v (%s)", i, t.Name, len(data), t.Shape, typeName(typ))
+		}
+		t.Int8 = int8Data(data)
 	default:
 		return nil, 0, fmt.Errorf("tensor %d %q: unsupported tensor type %s", i, t.Name, typeName(typ))
 	}
-	return t, typ, nil
+	return t, typ, quantErr(checkQuant(t, typ), i, t.Name)
+}
+
+func quantErr(err error, i int, name string) error {
+	if err != nil {
+		return fmt.Errorf("tensor %d %q: %w", i, name, err)
+	}
+	return nil
 }
 
 // dtype maps a TFLite tensor type to the graph's.

@@ -29,6 +29,7 @@ func run() error {
 	flag.Uint64Var(&cfg.Seed, "seed", 1, "weight seed")
 	out := flag.String("out", "", "output .tflite path (required)")
 	onnx := flag.String("onnx", "", "optional output .onnx path")
+	int8Out := flag.String("int8-out", "", "optional output path of the int8 (full-integer) .tflite, calibrated on 4 random images")
 	flag.Parse()
 	if *out == "" {
 		return fmt.Errorf("--out is required")
@@ -39,6 +40,16 @@ func run() error {
 	}
 	if err := os.WriteFile(*out, g.TFLite(), 0o644); err != nil {
 		return err
+	}
+	if *int8Out != "" {
+		s := g.Shape(g.Input)
+		q, err := modelgen.Quantize(g, modelgen.CalibrationImages(cfg.Seed, 4*s[1]*s[2]*s[3]), 4)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(*int8Out, q.TFLite(), 0o644); err != nil {
+			return err
+		}
 	}
 	if *onnx != "" {
 		b, err := g.ONNX()
