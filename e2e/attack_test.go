@@ -72,6 +72,10 @@ func TestAttacks(t *testing.T) {
 	t.Run("impersonate primus-sa", func(t *testing.T) { attackImpersonation(t, e, operatorToken) })
 	t.Run("pubsub", func(t *testing.T) { attackPubSub(t, e, ref) })
 	t.Run("gcr messages", func(t *testing.T) { attackGCRMessages(t, e, ref) })
+	t.Run("forged pin events", func(t *testing.T) { attackPinEvents(t, e, ref) })
+	t.Run("receipts", func(t *testing.T) { attackReceipts(t, e, ref) })
+	t.Run("overridden STS endpoint", func(t *testing.T) { attackOverriddenSTS(t, e, ref) })
+	t.Run("token bounds", func(t *testing.T) { attackTokenBounds(t, e, ref) })
 	good := t.Run("tokens", func(t *testing.T) { attackTokens(t, e, ref) })
 
 	if got := e.s.Condition(); got != cond {
@@ -522,6 +526,16 @@ func attackTokens(t *testing.T, e *env, ref string) {
 // wantSTS exchanges token at the stack's STS for Primus's provider and checks the answer.
 func wantSTS(t *testing.T, e *env, name, token string, code int, msg string) {
 	t.Helper()
+	got, b := stsExchange(t, e, token)
+	if got != code || !strings.Contains(string(b), jsonText(msg)) {
+		t.Errorf("%s: STS %d %s\nwant %d %q", name, got, b, code, msg)
+	}
+}
+
+// stsExchange posts token to the stack's STS for Primus's provider, as Google's
+// external-account client does, and returns the answer.
+func stsExchange(t *testing.T, e *env, token string) (int, []byte) {
+	t.Helper()
 	form := url.Values{
 		"grant_type":           {"urn:ietf:params:oauth:grant-type:token-exchange"},
 		"audience":             {"//iam.googleapis.com/" + stack.ProviderName()},
@@ -536,9 +550,7 @@ func wantSTS(t *testing.T, e *env, name, token string, code int, msg string) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != code || !strings.Contains(string(b), jsonText(msg)) {
-		t.Errorf("%s: STS %d %s\nwant %d %q", name, resp.StatusCode, b, code, msg)
-	}
+	return resp.StatusCode, b
 }
 
 // jsonText is s as it appears inside a JSON string.
