@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	compute "cloud.google.com/go/compute/apiv1"
+	"cloud.google.com/go/compute/apiv1/computepb"
 	"github.com/cspipe/cspipe/infra/local/attest"
 	"github.com/cspipe/cspipe/infra/local/stack"
 	"github.com/cspipe/cspipe/internal/audit"
@@ -18,6 +21,9 @@ import (
 	"github.com/cspipe/cspipe/internal/records"
 	"github.com/fsouza/fake-gcs-server/fakestorage"
 	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/oauth2"
+	"google.golang.org/api/option"
+	"google.golang.org/protobuf/proto"
 )
 
 // The product's own gates of issue 11 (items 3–6), played against the running stack by
@@ -164,11 +170,11 @@ func attackReceipts(t *testing.T, e *env, ref string) {
 
 // --- An overridden STS endpoint -----------------------------------------------------------------
 
-// attackOverriddenSTS launches the pinned image through the launch workflow with its STS
+// attackOverriddenSTS runs the pinned image on a VM the operator inserts, with its STS
 // endpoint overridden to another loopback port (an override the launch policy allows), where
 // Secundus captures the attestation token. The condition pins the deployment's endpoints, so
 // the captured token is worth nothing at the real STS.
-func attackOverriddenSTS(t *testing.T, e *env, ref string) {
+func attackOverriddenSTS(t *testing.T, e *env, ref, operatorToken string) {
 	var (
 		mu       sync.Mutex
 		captured []string
@@ -183,8 +189,57 @@ func attackOverriddenSTS(t *testing.T, e *env, ref string) {
 		http.Error(w, `{"error":"invalid_request"}`, http.StatusBadRequest)
 	}))
 	defer capture.Close()
-	e.launch("run-sts-override", ref, map[string]string{"CSPIPE_STS_ENDPOINT": capture.URL}, false)
-	s := e.summary("run-sts-override", 10*time.Second)
+	// Secundus's operator inserts the VM itself (it holds actAs on workload-sa), with the
+	// metadata the launch workflow writes and one endpoint changed.
+	const runID = "run-sts-override"
+	env := e.s.NewLaunchArgument(runID, ref, nil).Env
+	env["CSPIPE_STS_ENDPOINT"] = capture.URL
+	items := []*computepb.Items{
+		{Key: proto.String("tee-image-reference"), Value: proto.String(ref)},
+		{Key: proto.String("tee-restart-policy"), Value: proto.String("Never")},
+		{Key: proto.String("tee-env-CSPIPE_RUN_ID"), Value: proto.String(runID)},
+		{Key: proto.String("tee-env-CSPIPE_SHARD_INDEX"), Value: proto.String("0")},
+		{Key: proto.String("tee-env-CSPIPE_SHARD_COUNT"), Value: proto.String("1")},
+	}
+	for k, v := range env {
+		if k != "CSPIPE_RUN_ID" && k != "CSPIPE_SHARD_INDEX" && k != "CSPIPE_SHARD_COUNT" {
+			items = append(items, &computepb.Items{Key: proto.String("tee-env-" + k), Value: proto.String(v)})
+		}
+	}
+	c, err := compute.NewInstancesRESTClient(t.Context(), option.WithEndpoint(e.s.Compute.URL()),
+		option.WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: operatorToken})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const vm = "cspipe-sts-override"
+	op, err := c.Insert(t.Context(), &computepb.InsertInstanceRequest{Project: stack.Secundus.ID, Zone: stack.Zone, InstanceResource: &computepb.Instance{
+		Name:                       proto.String(vm),
+		MachineType:                proto.String("zones/" + stack.Zone + "/machineTypes/n2d-standard-2"),
+		ConfidentialInstanceConfig: &computepb.ConfidentialInstanceConfig{ConfidentialInstanceType: proto.String("SEV")},
+		ShieldedInstanceConfig:     &computepb.ShieldedInstanceConfig{EnableSecureBoot: proto.Bool(true)},
+		Scheduling:                 &computepb.Scheduling{OnHostMaintenance: proto.String("TERMINATE")},
+		Disks: []*computepb.AttachedDisk{{Boot: proto.Bool(true), AutoDelete: proto.Bool(true), InitializeParams: &computepb.AttachedDiskInitializeParams{
+			SourceImage: proto.String("projects/confidential-space-images/global/images/family/confidential-space")}}},
+		NetworkInterfaces: []*computepb.NetworkInterface{{Network: proto.String("global/networks/default"),
+			AccessConfigs: []*computepb.AccessConfig{{Type: proto.String("ONE_TO_ONE_NAT"), Name: proto.String("External NAT")}}}},
+		ServiceAccounts: []*computepb.ServiceAccount{{Email: proto.String(stack.WorkloadSA), Scopes: []string{"https://www.googleapis.com/auth/cloud-platform"}}},
+		Metadata:        &computepb.Metadata{Items: items},
+	}})
+	if err != nil {
+		t.Fatalf("the operator inserts the workload VM: %v", err)
+	}
+	if err := op.Wait(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if op, err := c.Delete(context.Background(), &computepb.DeleteInstanceRequest{Project: stack.Secundus.ID, Zone: stack.Zone, Instance: vm}); err != nil {
+			t.Errorf("deleting %s: %v", vm, err)
+		} else if err := op.Wait(context.Background()); err != nil {
+			t.Errorf("deleting %s: %v", vm, err)
+		}
+	}()
+	s := e.summary(runID, 20*time.Second)
 	if s.Status != records.StatusFailed {
 		t.Errorf("workload with STS overridden: summary %+v, want failed", s)
 	}
