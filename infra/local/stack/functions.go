@@ -3,7 +3,6 @@ package stack
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"time"
 
@@ -61,7 +60,7 @@ func (s *Stack) startFunctions(ctx context.Context) error {
 		}
 		mux.Handle("/"+fn.name, h)
 	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	lis, err := listen("the functions", s.opts.Ports.Functions)
 	if err != nil {
 		return err
 	}

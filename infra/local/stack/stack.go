@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -37,6 +36,7 @@ import (
 	"github.com/cspipe/cspipe/infra/local/iam"
 	"github.com/cspipe/cspipe/infra/local/launcher"
 	"github.com/cspipe/cspipe/infra/local/metadata"
+	"github.com/cspipe/cspipe/infra/local/pubsubrest"
 	"github.com/cspipe/cspipe/infra/local/registry"
 	"github.com/cspipe/cspipe/workflows"
 	"github.com/cspipe/cspipe/workflows/engine"
@@ -49,9 +49,14 @@ import (
 
 // Options configure a Stack.
 type Options struct {
-	// DataDir keeps Cloud Storage objects on disk (DataDir/gcs) so they survive a restart;
-	// empty keeps everything in memory. Other state (Pub/Sub, registry, IAM) is in memory.
+	// DataDir keeps Cloud Storage objects (DataDir/gcs) and the registry's images
+	// (DataDir/registry) on disk so they survive a restart, and remembers the ports
+	// (DataDir/ports.json); empty keeps everything in memory. Pub/Sub and IAM state is in memory
+	// (the latest pin is re-applied from the audit bucket).
 	DataDir string
+	// Ports of the services; zero fields pick free ports. With a DataDir and all-zero Ports, the
+	// ports of the previous start on that DataDir are reused.
+	Ports Ports
 	// Logger gets the stack's own lines (JSON); default: discard.
 	Logger *slog.Logger
 	// WorkloadLogs receives the workloads' stdout/stderr when their log redirection is on;
@@ -63,6 +68,9 @@ type Options struct {
 	// apart (tests of idempotency); default 0.
 	EventCopies    int
 	EventCopyDelay time.Duration
+	// PubSubAuthorize, when set, decides every call on the Pub/Sub REST surface (the same check
+	// the gRPC side applies; see pubsubrest.Authorizer).
+	PubSubAuthorize pubsubrest.Authorizer
 }
 
 // Stack is a running local stack.
@@ -72,6 +80,7 @@ type Stack struct {
 
 	PubSubServer *pstest.Server
 	PubSub       *pubsub.Client
+	PubSubREST   *pubsubrest.Server
 	IAM          *iam.Server
 	GCS          *gcsauth.Server
 	Issuer       *attest.Issuer
@@ -102,15 +111,21 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if opts.BatchWindow <= 0 {
 		opts.BatchWindow = 3 * time.Second
 	}
+	if opts.DataDir != "" && opts.Ports == (Ports{}) {
+		opts.Ports, _ = loadPorts(opts.DataDir)
+	}
 	s := &Stack{opts: opts, log: opts.Logger}
 	defer func() {
 		if err != nil {
 			s.Close()
 		}
 	}()
+	ports := opts.Ports
 
 	// Pub/Sub first: fake-gcs-server's notifier reads PUBSUB_EMULATOR_HOST from the process env.
-	s.PubSubServer = pstest.NewServerWithAddress("127.0.0.1:0")
+	if s.PubSubServer, err = startPubSub(ports.PubSub); err != nil {
+		return nil, err
+	}
 	s.defer_(func() { s.PubSubServer.Close() })
 	if err := os.Setenv("PUBSUB_EMULATOR_HOST", s.PubSubServer.Addr); err != nil {
 		return nil, err
@@ -127,8 +142,21 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err := s.createTopics(ctx); err != nil {
 		return nil, err
 	}
+	if s.PubSubREST, err = pubsubrest.New(pubsubrest.Options{Conn: conn, Authorize: opts.PubSubAuthorize}); err != nil {
+		return nil, err
+	}
+	restLis, err := listen("Pub/Sub (REST)", ports.PubSubREST)
+	if err != nil {
+		return nil, err
+	}
+	s.PubSubREST.Serve(restLis)
+	s.defer_(s.PubSubREST.Close)
 
-	s.IAM, err = iam.New(iam.WithLogger(s.log.With("component", "iam")))
+	iamLis, err := listen("IAM", ports.IAM)
+	if err != nil {
+		return nil, err
+	}
+	s.IAM, err = iam.New(iam.WithLogger(s.log.With("component", "iam")), iam.WithListener(iamLis))
 	if err != nil {
 		return nil, fmt.Errorf("stack: iam: %w", err)
 	}
@@ -140,6 +168,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			ProjectID: Secundus.ID, TopicName: notificationsTopic,
 			NotifyOn: fakestorage.EventNotificationOptions{Finalize: true},
 		},
+	}
+	if gopts.Listener, err = listen("Cloud Storage", ports.Storage); err != nil {
+		return nil, err
 	}
 	if opts.DataDir != "" {
 		gopts.StorageRoot = filepath.Join(opts.DataDir, "gcs")
@@ -153,7 +184,11 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	s.defer_(s.GCS.Close)
 
-	s.Issuer, err = attest.New()
+	verLis, err := listen("the attestation verifier", ports.Verifier)
+	if err != nil {
+		return nil, err
+	}
+	s.Issuer, err = attest.New(attest.WithListener(verLis))
 	if err != nil {
 		return nil, fmt.Errorf("stack: attestation issuer: %w", err)
 	}
@@ -166,7 +201,17 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, err
 	}
 
-	s.Registry, err = registry.Start(registry.Options{Logger: s.log.With("component", "registry"), Publish: s.publishGCR})
+	regOpts := registry.Options{Logger: s.log.With("component", "registry"), Publish: s.publishGCR,
+		Addr: fmt.Sprintf("127.0.0.1:%d", ports.Registry)}
+	if opts.DataDir != "" {
+		regOpts.Dir = filepath.Join(opts.DataDir, "registry")
+	}
+	if l, err := listen("Artifact Registry", ports.Registry); err != nil {
+		return nil, err
+	} else {
+		l.Close()
+	}
+	s.Registry, err = registry.Start(regOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -180,6 +225,11 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	if err := s.startFunctions(ctx); err != nil {
 		return nil, err
+	}
+	if opts.DataDir != "" {
+		if err := savePorts(opts.DataDir, s.Ports()); err != nil {
+			return nil, fmt.Errorf("stack: remembering the ports: %w", err)
+		}
 	}
 	return s, nil
 }
@@ -260,7 +310,13 @@ func (s *Stack) startCompute() error {
 	if err != nil {
 		return err
 	}
-	s.Compute, err = compute.Start(compute.Options{Launcher: l, Logger: s.log.With("component", "compute")})
+	if c, err := listen("Compute Engine", s.opts.Ports.Compute); err != nil {
+		return err
+	} else {
+		c.Close()
+	}
+	s.Compute, err = compute.Start(compute.Options{Launcher: l, Logger: s.log.With("component", "compute"),
+		Addr: fmt.Sprintf("127.0.0.1:%d", s.opts.Ports.Compute)})
 	if err != nil {
 		return err
 	}
@@ -293,7 +349,7 @@ func (s *Stack) startWorkflows() error {
 	s.Executions = executions.NewServer(map[string]*engine.Workflow{workflows.LaunchName: wf},
 		executions.WithEngine(s.Engine), executions.WithLogger(s.log.With("component", "executions")))
 	s.defer_(s.Executions.Close)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	lis, err := listen("Workflows executions", s.opts.Ports.Executions)
 	if err != nil {
 		return err
 	}
@@ -309,6 +365,15 @@ func (s *Stack) startWorkflows() error {
 func (s *Stack) StorageClient(ctx context.Context, principal string) (*storage.Client, error) {
 	return storage.NewClient(ctx, option.WithEndpoint(s.GCS.JSONEndpoint()),
 		option.WithTokenSource(s.TokenSource(principal)), storage.WithJSONReads())
+}
+
+// Ports are the ports the services listen on.
+func (s *Stack) Ports() Ports {
+	return Ports{
+		Storage: portOf(s.GCS.Host()), PubSub: portOf(s.PubSubServer.Addr), PubSubREST: portOf(s.PubSubREST.URL()),
+		IAM: portOf(s.IAM.URL()), Verifier: portOf(s.Issuer.URL()), Registry: portOf(s.Registry.Host()),
+		Compute: portOf(s.Compute.URL()), Executions: portOf(s.executionsAddr), Functions: portOf(s.functionsURL),
+	}
 }
 
 // ExecutionsAddr is the executions gRPC endpoint (plaintext).
