@@ -49,6 +49,7 @@ func (s *Stack) startFunctions(ctx context.Context) error {
 	}
 
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+StatusPath, s.serveStatus)
 	for _, fn := range fns {
 		p, err := cloudevents.NewHTTP()
 		if err != nil {

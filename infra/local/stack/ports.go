@@ -48,6 +48,15 @@ func PortsFrom(base int) Ports {
 // references and pins name the registry's port).
 const portsFile = "ports.json"
 
+// LoadPorts reads the ports a stack on dataDir listened on.
+func LoadPorts(dataDir string) (Ports, error) {
+	p, ok := loadPorts(dataDir)
+	if !ok {
+		return p, fmt.Errorf("no stack has run on %s (no %s)", dataDir, portsFile)
+	}
+	return p, nil
+}
+
 func loadPorts(dataDir string) (Ports, bool) {
 	var p Ports
 	b, err := os.ReadFile(filepath.Join(dataDir, portsFile))
