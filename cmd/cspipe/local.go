@@ -122,8 +122,8 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintln(stdout)
 	s.PrintReady(stdout, prov)
-	fmt.Fprintf(stdout, "  source %s   (all of the above; Primus's admin token for uploading another model,\n"+
-		"  valid until %s, is in it too — restart to renew it)\n", envFile, time.Now().Add(iam.AccessTokenLifetime).Format(time.TimeOnly))
+	fmt.Fprintf(stdout, "  source %s   (all of the above, and the admins' tokens, valid while the stack runs:\n"+
+		"  CSPIPE_PRIMUS_TOKEN for uploading another model to gs://%s)\n", envFile, stack.ModelBucket)
 	if *dataDir != "" {
 		fmt.Fprintf(stdout, "state persists in %s (objects, registry images, ports; the latest pin is re-applied)\n", *dataDir)
 	}
@@ -184,15 +184,15 @@ func envDir(dataDir string) (string, func(), error) {
 	return dir, func() { os.RemoveAll(dir) }, nil
 }
 
-// writeLocalEnv writes the stack's environment, and Primus's admin token with its expiry, as
-// shell exports to a 0600 file in dir, so the token never reaches the terminal or logs.
+// writeLocalEnv writes the stack's environment and the admins' session tokens (valid while the
+// stack runs) as shell exports to a 0600 file in dir, so tokens never reach the terminal or logs.
 func writeLocalEnv(s *stack.Stack, dir string) (string, error) {
 	env := s.Env()
-	env["CSPIPE_PRIMUS_TOKEN"] = s.IAM.MintAccessToken(iam.User(stack.PrimusAdmin))
-	env["CSPIPE_PRIMUS_TOKEN_EXPIRES"] = time.Now().Add(iam.AccessTokenLifetime).UTC().Format(time.RFC3339)
+	env["CSPIPE_PRIMUS_TOKEN"] = s.IAM.MintSessionToken(iam.User(stack.PrimusAdmin))
+	env["CSPIPE_SECUNDUS_TOKEN"] = s.IAM.MintSessionToken(iam.User(stack.SecundusAdmin))
 	var b strings.Builder
 	b.WriteString("# cspipe local up: Google's clients need only the emulator variables (anonymous = the local operator).\n")
-	b.WriteString("# CSPIPE_PRIMUS_TOKEN is Primus's admin (objectAdmin on the model bucket); it expires at CSPIPE_PRIMUS_TOKEN_EXPIRES.\n")
+	b.WriteString("# The two tokens (Primus's and Secundus's admins, objectAdmin on the model / input bucket) are valid while this stack runs.\n")
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		fmt.Fprintf(&b, "export %s=%q\n", k, env[k])
 	}

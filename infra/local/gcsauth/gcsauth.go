@@ -1,11 +1,21 @@
 // Package gcsauth is the local Cloud Storage: fake-gcs-server (as a library) behind an HTTP
-// front that enforces bucket IAM the way GCS does. Every request must carry a bearer token
-// minted by the local IAM (infra/local/iam); the token's principal must hold the permission
-// the request needs on the bucket, or the answer is a GCS-shaped 401/403. Admin principals
-// (the stack itself) bypass the checks.
+// front that enforces bucket IAM the way GCS does. A request carries a bearer token minted by
+// the local IAM (infra/local/iam), or no Authorization header at all; the caller's principal
+// must hold the permission the request needs on the bucket, or the answer is a GCS-shaped
+// 401/403 (404 when the bucket does not exist). Admin principals (the stack itself) bypass the
+// checks.
 //
-// Point clients at it with option.WithEndpoint(URL()+"/storage/v1/") and a token source, or
-// with STORAGE_EMULATOR_HOST=Host() plus an explicit token source.
+// Callers without credentials follow the emulator convention: Google's clients send none when
+// STORAGE_EMULATOR_HOST is set. Such a caller acts as Options.AnonymousPrincipal (the local
+// stack makes it the local operator, who holds Secundus's grants and nothing of Primus's);
+// without one, it gets GCS's 401.
+//
+// Object names are opaque keys: a name with a "." or ".." segment, a NUL, CR or LF is refused
+// with a 400 on every route (path, query, JSON or multipart metadata, compose sources), because
+// fake-gcs-server's filesystem backend would otherwise resolve it outside the bucket.
+//
+// Point clients at it with option.WithEndpoint(URL()+"/storage/v1/"), or with
+// STORAGE_EMULATOR_HOST=URL().
 //
 // It is part of the local stack and must never be linked into a binary built for GCP.
 package gcsauth
@@ -27,6 +37,9 @@ import (
 type Options struct {
 	// AdminPrincipals bypass bucket IAM (e.g. the stack's own setup identity).
 	AdminPrincipals []string
+	// AnonymousPrincipal is who a request without an Authorization header acts as; empty
+	// refuses such requests with GCS's 401.
+	AnonymousPrincipal string
 	// StorageRoot keeps objects on disk under this directory; empty keeps them in memory.
 	StorageRoot string
 	// Events configures fake-gcs-server's Pub/Sub notifications (PUBSUB_EMULATOR_HOST must be
@@ -43,6 +56,7 @@ type Server struct {
 	fake   *fakestorage.Server
 	ids    *iam.Server
 	admins map[string]bool
+	anon   string
 	lis    net.Listener
 	srv    *http.Server
 	once   sync.Once
@@ -77,7 +91,7 @@ func New(ids *iam.Server, opts Options) (*Server, error) {
 		lis.Close()
 		return nil, fmt.Errorf("gcsauth: starting fake-gcs-server: %w", err)
 	}
-	s := &Server{fake: fake, ids: ids, admins: map[string]bool{}, lis: lis, uploads: map[string]string{}}
+	s := &Server{fake: fake, ids: ids, admins: map[string]bool{}, anon: opts.AnonymousPrincipal, lis: lis, uploads: map[string]string{}}
 	for _, p := range opts.AdminPrincipals {
 		s.admins[p] = true
 	}
@@ -123,19 +137,46 @@ func (s *Server) Handler() http.Handler {
 			return
 		}
 		r.Host = s.Host()
+		if strings.HasPrefix(r.URL.Path, "/b/") || r.URL.Path == "/b" {
+			// The JSON API without its /storage/v1 prefix (no GCS bucket is named "b").
+			r.URL.Path = "/storage/v1" + r.URL.Path
+			r.URL.RawPath = ""
+			if ep := r.URL.EscapedPath(); ep != r.URL.Path {
+				r.URL.RawPath = ep
+			}
+		}
+		if msg := checkRawPath(r.URL.EscapedPath()); msg != "" {
+			writeError(w, http.StatusBadRequest, msg, "invalid")
+			return
+		}
 		rt := classify(r)
 		token, hasToken := bearer(r)
-		if !hasToken {
+		var principal string
+		switch {
+		case hasToken:
+			var ok bool
+			if principal, ok = s.ids.Principal(token); !ok {
+				writeError(w, http.StatusUnauthorized, "Invalid Credentials", "authError")
+				return
+			}
+		case s.anon != "" && r.Header.Get("Authorization") == "":
+			principal = s.anon
+		default:
 			writeError(w, http.StatusUnauthorized, fmt.Sprintf("Anonymous caller does not have %s access to the Google Cloud Storage object. Permission '%s' denied on resource (or it may not exist).", rt.checks[0].perm, rt.checks[0].perm), "required")
 			return
 		}
-		principal, ok := s.ids.Principal(token)
-		if !ok {
-			writeError(w, http.StatusUnauthorized, "Invalid Credentials", "authError")
+		allowed := func(bucket, perm string) bool {
+			if hasToken {
+				return s.ids.AllowedToken(token, bucket, perm)
+			}
+			return s.ids.Allowed(principal, bucket, perm)
+		}
+		if msg := checkNames(r, rt); msg != "" {
+			writeError(w, http.StatusBadRequest, msg, "invalid")
 			return
 		}
 		if !s.admins[principal] {
-			if !s.authorize(w, r, &rt, token, principal) {
+			if !s.authorize(w, r, &rt, allowed, principal) {
 				return
 			}
 		}
@@ -166,7 +207,7 @@ func (s *Server) ownHost(host string) bool {
 }
 
 // authorize checks rt for a non-admin caller; on refusal it writes the answer and returns false.
-func (s *Server) authorize(w http.ResponseWriter, r *http.Request, rt *route, token, principal string) bool {
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, rt *route, allowed func(bucket, perm string) bool, principal string) bool {
 	if rt.uploadID != "" {
 		s.mu.Lock()
 		b, known := s.uploads[rt.uploadID]
@@ -178,7 +219,13 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, rt *route, to
 		rt.checks = []check{{b, iam.PermObjectsCreate}}
 	}
 	for _, c := range rt.checks {
-		if c.bucket == adminOnly || !s.ids.AllowedToken(token, c.bucket, c.perm) {
+		if c.bucket != adminOnly && !s.bucketExists(c.bucket) {
+			writeError(w, http.StatusNotFound, "The specified bucket does not exist.", "notFound")
+			return false
+		}
+	}
+	for _, c := range rt.checks {
+		if c.bucket == adminOnly || !allowed(c.bucket, c.perm) {
 			denied(w, principal, c.perm)
 			return false
 		}
@@ -189,7 +236,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, rt *route, to
 	// A write that may replace an object needs storage.objects.delete as well. A caller
 	// without it may only create: force the does-not-exist precondition.
 	dst := rt.checks[len(rt.checks)-1].bucket
-	if s.ids.AllowedToken(token, dst, iam.PermObjectsDelete) {
+	if allowed(dst, iam.PermObjectsDelete) {
 		return true
 	}
 	q := r.URL.Query()
@@ -202,6 +249,12 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, rt *route, to
 	r.URL.RawQuery = q.Encode()
 	r.Header.Set("X-Goog-If-Generation-Match", "0")
 	return true
+}
+
+// bucketExists reports whether the backend has the bucket.
+func (s *Server) bucketExists(name string) bool {
+	_, err := s.fake.Backend().GetBucket(name)
+	return err == nil
 }
 
 func denied(w http.ResponseWriter, principal, perm string) {

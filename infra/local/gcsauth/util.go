@@ -3,7 +3,6 @@ package gcsauth
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -19,12 +18,10 @@ func bodyBucketMatches(r *http.Request, bucket string) bool {
 	if !strings.Contains(r.Header.Get("Content-Type"), "application/json") || r.Body == nil {
 		return true
 	}
-	b, err := io.ReadAll(io.LimitReader(r.Body, maxMetadataBody+1))
-	_ = r.Body.Close()
-	if err != nil || len(b) > maxMetadataBody {
+	b, err := peekBody(r, maxMetadataBody)
+	if err != nil {
 		return false
 	}
-	r.Body = io.NopCloser(bytes.NewReader(b))
 	var meta struct {
 		Bucket string `json:"bucket"`
 	}

@@ -55,7 +55,7 @@ type Server struct {
 	opSeq       int
 	updaters    map[string]bool                       // principals allowed to update providers
 	saGrants    map[string]map[string]map[string]bool // sa email -> role -> member
-	buckets     map[string]map[string][]string        // bucket -> member -> roles
+	bindings    map[string][]binding                  // resource name -> bindings
 	conds       map[string]*policy.Condition
 	issuers     map[string]*issuerKeys
 }
@@ -101,7 +101,7 @@ func New(opts ...Option) (*Server, error) {
 		ops:         map[string][]byte{},
 		updaters:    map[string]bool{},
 		saGrants:    map[string]map[string]map[string]bool{},
-		buckets:     map[string]map[string][]string{},
+		bindings:    map[string][]binding{},
 		conds:       map[string]*policy.Condition{},
 		issuers:     map[string]*issuerKeys{},
 	}
@@ -160,15 +160,28 @@ func (s *Server) MintAccessToken(principal string) string {
 	return tok
 }
 
+// MintSessionToken returns an opaque bearer token for principal that stays valid as long as this
+// server runs (it never expires on its own). `cspipe local up` hands such tokens to its user,
+// so a client holding one does not fail after an hour; they die with the stack.
+func (s *Server) MintSessionToken(principal string) string {
+	tok, _ := s.mintUntil(identity{principal: principal}, time.Time{})
+	return tok
+}
+
 func (s *Server) mint(id identity) (string, time.Time) {
+	return s.mintUntil(id, s.now().Add(AccessTokenLifetime))
+}
+
+// mintUntil mints a token for id expiring at expiry (zero: never).
+func (s *Server) mintUntil(id identity, expiry time.Time) (string, time.Time) {
 	tok := "ya29.local-" + randomHex(24)
 	now := s.now()
-	id.expiry = now.Add(AccessTokenLifetime)
+	id.expiry = expiry
 	s.mu.Lock()
 	if len(s.tokens) >= sweepAt {
 		// A long-running stack mints many tokens; drop the expired ones now and then.
 		for t, old := range s.tokens {
-			if !now.Before(old.expiry) {
+			if !old.expiry.IsZero() && !now.Before(old.expiry) {
 				delete(s.tokens, t)
 			}
 		}
@@ -191,7 +204,7 @@ func (s *Server) lookup(token string) (identity, bool) {
 	if !ok {
 		return identity{}, false
 	}
-	if !s.now().Before(id.expiry) {
+	if !id.expiry.IsZero() && !s.now().Before(id.expiry) {
 		delete(s.tokens, token)
 		return identity{}, false
 	}

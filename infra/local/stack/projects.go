@@ -55,4 +55,8 @@ var (
 	// PrimusAdmin and SecundusAdmin are the people of each company (uploads from the demo).
 	PrimusAdmin   = "admin@primus.example"
 	SecundusAdmin = "admin@secundus.example"
+	// LocalOperator is who a caller without credentials is (the emulator convention: Google's
+	// clients send none under STORAGE_EMULATOR_HOST / PUBSUB_EMULATOR_HOST): Secundus's
+	// operator, with exactly Secundus's operator grants and nothing of Primus's.
+	LocalOperator = SecundusAdmin
 )

@@ -163,7 +163,8 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	s.defer_(s.IAM.Close)
 
 	gopts := gcsauth.Options{
-		AdminPrincipals: []string{iam.User(adminPrincipal)},
+		AdminPrincipals:    []string{iam.User(adminPrincipal)},
+		AnonymousPrincipal: iam.User(LocalOperator),
 		Events: fakestorage.EventManagerOptions{
 			ProjectID: Secundus.ID, TopicName: notificationsTopic,
 			NotifyOn: fakestorage.EventNotificationOptions{Finalize: true},
