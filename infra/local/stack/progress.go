@@ -76,10 +76,13 @@ func progressLine(r slog.Record, a map[string]string) string {
 		}
 		s := with("upload batched: "+obj(), "→ batch", "batch_id")
 		if a["started"] == "true" {
-			s += with(", run started", "", "run_id")
+			s += with(",", "run", "run_id") + " started"
 		}
 		return s
 	case "upload ignored":
+		if strings.Contains(a["reason"], "pipeline's own object") {
+			return "" // ScheduleRun's bookkeeping, not the user's upload
+		}
 		return "upload ignored: " + obj() + ": " + a["reason"]
 	case "execution started":
 		return "run started: workflow execution " + lastSegment(a["execution"])
