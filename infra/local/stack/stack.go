@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -42,6 +43,7 @@ import (
 	"github.com/cspipe/cspipe/workflows/engine"
 	"github.com/cspipe/cspipe/workflows/executions"
 	"github.com/fsouza/fake-gcs-server/fakestorage"
+	"golang.org/x/oauth2"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -362,10 +364,12 @@ func (s *Stack) startWorkflows() error {
 	return nil
 }
 
-// StorageClient returns a Cloud Storage client acting as principal.
+// StorageClient returns a Cloud Storage client acting as principal. Its HTTP client carries the
+// principal's token itself, so the client keeps its identity even when STORAGE_EMULATOR_HOST is
+// set in the process (the storage library then drops token sources: anonymous, the operator).
 func (s *Stack) StorageClient(ctx context.Context, principal string) (*storage.Client, error) {
-	return storage.NewClient(ctx, option.WithEndpoint(s.GCS.JSONEndpoint()),
-		option.WithTokenSource(s.TokenSource(principal)), storage.WithJSONReads())
+	hc := &http.Client{Transport: &oauth2.Transport{Source: s.TokenSource(principal), Base: http.DefaultTransport}}
+	return storage.NewClient(ctx, option.WithEndpoint(s.GCS.JSONEndpoint()), option.WithHTTPClient(hc), storage.WithJSONReads())
 }
 
 // Ports are the ports the services listen on.
