@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,7 +64,11 @@ func startStack(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if shared, err = stack.Start(ctx, stack.Options{BatchWindow: 2 * time.Second}); err != nil {
+	opts := stack.Options{BatchWindow: 2 * time.Second}
+	if os.Getenv("CSPIPE_CLIENTS_LOG") != "" { // the stack's progress lines on stderr, for debugging
+		opts.Logger = slog.New(stack.NewProgressHandler(os.Stderr))
+	}
+	if shared, err = stack.Start(ctx, opts); err != nil {
 		return err
 	}
 	if _, err := shared.Provision(ctx, stack.ProvisionOptions{ModuleRoot: root}); err != nil {
