@@ -43,11 +43,12 @@ type Provisioned struct {
 	ModelSHA256 string
 }
 
-// Provision makes the pipeline ready for uploads the way a user would: it pushes the workload
-// image to Primus's repository and waits until PinWorkloadImage has pinned it, then uploads the
-// model archive as Primus's admin and waits until RegisterModel accepted it. On a restart with a
-// data dir it is quick: the same image is already pinned (the push is idempotent and announces
-// nothing new), and an accepted manifest for the same archive bytes is kept.
+// Provision makes the pipeline ready for uploads the way a user would: it uploads the model
+// archive as Primus's admin and waits until RegisterModel accepted it, then pushes the workload
+// image to Primus's repository and waits until PinWorkloadImage has pinned it. The model comes
+// first so that uploads already waiting for a pin find it registered when the pin arrives. On a
+// restart with a data dir it is quick: an accepted manifest for the same archive bytes is kept,
+// and the same image is already pinned (the push is idempotent and announces nothing new).
 func (s *Stack) Provision(ctx context.Context, o ProvisionOptions) (Provisioned, error) {
 	say := o.Progress
 	if say == nil {
@@ -62,6 +63,9 @@ func (s *Stack) Provision(ctx context.Context, o ProvisionOptions) (Provisioned,
 			return p, fmt.Errorf("building the workload image: %w", err)
 		}
 	}
+	if err := s.registerModel(ctx, o.Model, &p, say); err != nil {
+		return p, err
+	}
 	ref, err := Push(ctx, img, s.PrimusRepository(), "latest")
 	if err != nil {
 		return p, fmt.Errorf("pushing the workload image: %w", err)
@@ -75,47 +79,52 @@ func (s *Stack) Provision(ctx context.Context, o ProvisionOptions) (Provisioned,
 		return p, fmt.Errorf("waiting for PinWorkloadImage to pin %s: %w", ref, err)
 	}
 	say("workload image %s pinned in the provider's attribute condition", ref)
+	return p, nil
+}
 
-	arc := o.Model
+// registerModel uploads arc (nil: the demo model) unless an accepted manifest for the same bytes
+// exists, and waits for RegisterModel's verdict.
+func (s *Stack) registerModel(ctx context.Context, arc []byte, p *Provisioned, say func(string, ...any)) error {
+	var err error
 	if arc == nil {
 		if arc, err = SyntheticModel(DemoModelConfig); err != nil {
-			return p, err
+			return err
 		}
 	} else if _, err := archive.Validate(bytes.NewReader(arc), archive.Limits{}); err != nil {
-		return p, fmt.Errorf("the model archive would be rejected: %w", err)
+		return fmt.Errorf("the model archive would be rejected: %w", err)
 	}
 	sum := sha256.Sum256(arc)
 	p.ModelSHA256 = hex.EncodeToString(sum[:])
 	p.ModelObject = "gs://" + ModelBucket + "/" + ModelObject
 	if m, err := s.manifest(); err == nil && m.Status == records.ManifestAccepted && m.SHA256 == p.ModelSHA256 {
 		say("model %s already registered (sha256 %s…)", p.ModelObject, p.ModelSHA256[:12])
-		return p, nil
+		return nil
 	}
 	c, err := s.StorageClient(ctx, iam.User(PrimusAdmin))
 	if err != nil {
-		return p, err
+		return err
 	}
 	defer c.Close()
 	w := c.Bucket(ModelBucket).Object(ModelObject).NewWriter(ctx)
 	if _, err := w.Write(arc); err != nil {
 		w.Close()
-		return p, fmt.Errorf("uploading the model: %w", err)
+		return fmt.Errorf("uploading the model: %w", err)
 	}
 	if err := w.Close(); err != nil {
-		return p, fmt.Errorf("uploading the model: %w", err)
+		return fmt.Errorf("uploading the model: %w", err)
 	}
 	for {
 		m, err := s.manifest()
 		if err == nil && m.SHA256 == p.ModelSHA256 {
 			if m.Status != records.ManifestAccepted {
-				return p, fmt.Errorf("RegisterModel rejected the model: %s", m.Reason)
+				return fmt.Errorf("RegisterModel rejected the model: %s", m.Reason)
 			}
 			say("model %s registered (sha256 %s…)", p.ModelObject, p.ModelSHA256[:12])
-			return p, nil
+			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return p, fmt.Errorf("waiting for RegisterModel to accept the model: %w", ctx.Err())
+			return fmt.Errorf("waiting for RegisterModel to accept the model: %w", ctx.Err())
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

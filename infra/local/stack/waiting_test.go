@@ -1,0 +1,76 @@
+package stack
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cspipe/cspipe/infra/local/iam"
+	"github.com/cspipe/cspipe/internal/demophotos"
+	"github.com/cspipe/cspipe/internal/imagebuild"
+	"github.com/cspipe/cspipe/internal/records"
+	"github.com/cspipe/cspipe/internal/testutil"
+	"github.com/fsouza/fake-gcs-server/fakestorage"
+)
+
+// TestUploadBeforePinSaysWhyThenRuns drops a photo into a stack with nothing pinned: the
+// progress output says why nothing runs yet, and once Provision registers the model and pins the
+// image, the waiting upload runs and its summary is written.
+func TestUploadBeforePinSaysWhyThenRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the workload image; skipped under -short")
+	}
+	wd, _ := os.Getwd()
+	root, err := ModuleRoot(wd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	// Built before the upload: the wait below must fit in Eventarc's retries.
+	img, err := imagebuild.Build(ctx, imagebuild.Options{ModuleDir: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var progress testutil.SyncBuffer
+	s, err := Start(ctx, Options{Logger: slog.New(NewProgressHandler(&progress)), BatchWindow: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c, err := s.StorageClient(ctx, iam.User(LocalOperator))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	photo := demophotos.All()[0]
+	w := c.Bucket(InputBucket).Object("early/" + photo.Name).NewWriter(ctx)
+	w.Write(photo.Data)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for !strings.Contains(progress.String(), "no workload image pinned yet") {
+		if ctx.Err() != nil {
+			t.Fatalf("nothing says why the upload waits:\n%s", progress.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := s.Provision(ctx, ProvisionOptions{Image: img}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		objs, _, _ := s.GCS.Fake().ListObjectsWithOptions(ResultsBucket, fakestorage.ListOptions{Prefix: records.RunsPrefix})
+		for _, o := range objs {
+			if _, _, ok := records.ParseSummaryName(o.Name); ok {
+				return // the waiting upload ran
+			}
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the upload never ran after the pin; progress:\n%s", progress.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
