@@ -35,7 +35,6 @@ func TestMakeRunFromBareClone(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "make", "run")
 	cmd.Dir = clone
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("make run in a bare clone: %v\n%s", err, out)
