@@ -32,7 +32,7 @@ fi
 # Hand every variable of a root to Terraform from the environment, by its own name.
 export_vars() {
   local root=$1 name
-  for name in $(sed -n 's/^variable "\([A-Z_]*\)".*/\1/p' "infra/terraform/$root/variables.tf"); do
+  for name in $(sed -n 's/^variable "\([A-Za-z_]*\)".*/\1/p' "infra/terraform/$root/variables.tf"); do
     if [ -n "${!name:-}" ]; then export "TF_VAR_$name=${!name}"; fi
   done
 }

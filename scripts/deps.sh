@@ -20,3 +20,10 @@ if command -v npm >/dev/null 2>&1; then
 else
   echo "deps: npm not found; the inference oracle tests (internal/inference/tflite) and the Node client tests (e2e/clients) will fail until Node.js 20 and npm are installed" >&2
 fi
+
+# terraform (for `terraform validate` in scripts/test.sh) comes from HashiCorp's release site or apt
+# repository, neither of which is reachable from every CI machine; Debian does not package it. Where
+# it is missing, scripts/test.sh says so loudly and the Go HCL tests in infra/terraform still run.
+if ! command -v terraform >/dev/null 2>&1; then
+  echo "deps: terraform not found and not installable from Debian's archive; install terraform >= 1.5 for 'terraform validate'" >&2
+fi

@@ -37,6 +37,12 @@ type Config struct {
 	// reach the VM). Off by default; Primus's condition should refuse such tokens anyway.
 	UseDebugImageUnsafe bool `env:"CSPIPE_USE_DEBUG_IMAGE_UNSAFE" default:"false"`
 
+	// VM network launch settings: the VPC network, an optional subnetwork (required for custom-mode
+	// networks), and whether VMs get an external IP (false needs Private Google Access on the subnet).
+	Network    string `env:"CSPIPE_NETWORK" default:"default"`
+	Subnetwork string `env:"CSPIPE_SUBNETWORK"`
+	ExternalIP bool   `env:"CSPIPE_EXTERNAL_IP" default:"true"`
+
 	// WorkloadImage pins the workload image by digest (REPO@sha256:…); a tag is refused. Exactly
 	// one of WorkloadImage and PinPointer is set.
 	WorkloadImage string `env:"CSPIPE_WORKLOAD_IMAGE"`

@@ -27,12 +27,12 @@ type deployedFunction struct {
 	pkg        string // import path below the module
 	root       string // the Terraform root that deploys it
 	eventType  string
-	source     string // trigger source: "topic:<resource>" or "bucket:<resource>"
+	source     string // trigger source: "topic:<reference to the topic id>" or "bucket:<bucket resource>"
 }
 
 var codeFunctions = []deployedFunction{
 	{pinimage.EntryPoint, pinimage.Config{}, "functions/pinimage", "primus",
-		"google.cloud.pubsub.topic.v1.messagePublished", "topic:google_pubsub_topic.gcr"},
+		"google.cloud.pubsub.topic.v1.messagePublished", "topic:local.gcr_topic_id"},
 	{registermodel.EntryPoint, registermodel.Config{}, "functions/registermodel", "primus",
 		"google.cloud.storage.object.v1.finalized", "bucket:google_storage_bucket.model"},
 	{schedulerun.EntryPoint, schedulerun.Config{}, "functions/schedulerun", "secundus",
@@ -104,7 +104,7 @@ func TestFunctionsMatchCode(t *testing.T) {
 			kind, want, _ := strings.Cut(fn.source, ":")
 			attr, suffix, other := "bucket", ".name", "pubsub_topic"
 			if kind == "topic" {
-				attr, suffix, other = "pubsub_topic", ".id", "bucket"
+				attr, suffix, other = "pubsub_topic", "", "bucket"
 			}
 			a, ok := mod.Body.Attributes[attr]
 			if !ok {

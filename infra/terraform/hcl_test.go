@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/tryfunc"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
@@ -92,6 +93,9 @@ var functions = map[string]function.Function{
 	"format":   stdlib.FormatFunc,
 	"merge":    stdlib.MergeFunc,
 	"tostring": stdlib.MakeToFunc(cty.String),
+	"can":      tryfunc.CanFunc,
+	"regex":    stdlib.RegexFunc,
+	"length":   stdlib.LengthFunc,
 }
 
 // coalesceFunc is Terraform's coalesce over strings: the first argument that is neither null nor
@@ -117,6 +121,9 @@ func (r *root) evalCtx(t *testing.T, vars map[string]string) *hcl.EvalContext {
 	for name, b := range r.variables {
 		if v, ok := vars[name]; ok {
 			vv[name] = cty.StringVal(v)
+			if t, ok := b.Body.Attributes["type"]; ok && hcl.ExprAsKeyword(t.Expr) == "bool" {
+				vv[name] = cty.BoolVal(v == "true")
+			}
 			continue
 		}
 		if d, ok := b.Body.Attributes["default"]; ok {

@@ -17,7 +17,7 @@ func TestInitialConditionMatchesPolicyRender(t *testing.T) {
 		}
 		ctx := r.evalCtx(t, vars)
 		want, err := policy.Policy{
-			ImageRepository:  "us-docker.pkg.dev/primus-proj/primus-proj-artifact-repo/workload-container",
+			ImageRepository:  "us-docker.pkg.dev/primus-proj/primus-artifact-repo/workload-container",
 			ImageDigest:      sampleVars["INITIAL_IMAGE_DIGEST"],
 			ServiceAccounts:  []string{"workload-sa@secundus-proj.iam.gserviceaccount.com"},
 			SupportAttribute: attr,
@@ -28,7 +28,7 @@ func TestInitialConditionMatchesPolicyRender(t *testing.T) {
 		if got := local(t, ctx, "initial_condition"); got != want {
 			t.Errorf("support %s: Terraform's initial condition\n  %s\ndiffers from policy render\n  %s", attr, got, want)
 		}
-		if got := local(t, ctx, "image_repository"); got != "us-docker.pkg.dev/primus-proj/primus-proj-artifact-repo/workload-container" {
+		if got := local(t, ctx, "image_repository"); got != "us-docker.pkg.dev/primus-proj/primus-artifact-repo/workload-container" {
 			t.Errorf("image_repository = %q", got)
 		}
 	}

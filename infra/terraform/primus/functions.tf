@@ -20,29 +20,48 @@ resource "google_service_account" "pin" {
 resource "google_project_iam_custom_role" "provider_pinner" {
   role_id     = "cspipeProviderPinner"
   title       = "cspipe provider pinner"
-  description = "Read and update a Workload Identity Pool provider (its attribute condition)."
+  description = "Read and update Workload Identity Pool providers (their attribute condition) and poll the update."
+  # Google names no separate permission for polling a provider's long-running operation: the
+  # operation is read under the provider's get permission.
   permissions = [
     "iam.workloadIdentityPoolProviders.get",
     "iam.workloadIdentityPoolProviders.update",
   ]
 }
 
-# The custom role is granted on the project (providers have no IAM policy of their own), with an
-# IAM condition that narrows it to the one provider and its operations.
+# Granted on the whole project, without an IAM condition: providers have no IAM policy of their
+# own, and IAM (like Workflows) does not support resource attributes in IAM Conditions, so a
+# resource.name condition would never match and deny every call. The scope is every provider in
+# the Primus project; a project dedicated to cspipe holds only this one (see the deploy guide).
 resource "google_project_iam_member" "pin_updates_provider" {
   project = var.PRIMUS_PROJECT_ID
   role    = google_project_iam_custom_role.provider_pinner.id
   member  = "serviceAccount:${google_service_account.pin.email}"
-  condition {
-    title      = "cspipe-provider-only"
-    expression = "resource.name == \"${local.provider_name}\" || resource.name.startsWith(\"${local.provider_name}/operations/\")"
-  }
 }
 
-resource "google_storage_bucket_iam_member" "pin_writes_audit" {
+# The audit log is append-only for PinWorkloadImage: it creates records (never overwrites them),
+# reads them, and replaces only the head pointer pins/latest.json (replacing an object needs
+# delete, so objectUser, narrowed by a condition Cloud Storage evaluates).
+resource "google_storage_bucket_iam_member" "pin_creates_audit_records" {
+  bucket = google_storage_bucket.audit.name
+  role   = "roles/storage.objectCreator"
+  member = "serviceAccount:${google_service_account.pin.email}"
+}
+
+resource "google_storage_bucket_iam_member" "pin_reads_audit" {
+  bucket = google_storage_bucket.audit.name
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${google_service_account.pin.email}"
+}
+
+resource "google_storage_bucket_iam_member" "pin_replaces_latest" {
   bucket = google_storage_bucket.audit.name
   role   = "roles/storage.objectUser"
   member = "serviceAccount:${google_service_account.pin.email}"
+  condition {
+    title      = "cspipe-pin-pointer-only"
+    expression = "resource.name == \"projects/_/buckets/${local.audit_bucket}/objects/pins/latest.json\""
+  }
 }
 
 # ScheduleRun (Secundus) reads the latest pin to launch the digest Primus approved.
@@ -59,10 +78,12 @@ module "pin_workload_image" {
   region                        = var.PRIMUS_PROJECT_REGION
   source_bucket                 = module.function_support.source_bucket
   source_object                 = module.function_support.source_object
+  build_service_account         = module.function_support.build_service_account
+  docker_repository             = module.function_support.docker_repository
   service_account_email         = google_service_account.pin.email
   environment                   = local.pin_env
   event_type                    = "google.cloud.pubsub.topic.v1.messagePublished"
-  pubsub_topic                  = google_pubsub_topic.gcr.id
+  pubsub_topic                  = local.gcr_topic_id
   trigger_service_account_email = module.function_support.trigger_service_account_email
   max_instance_count            = 3
   available_memory              = "256M"
@@ -77,10 +98,22 @@ resource "google_service_account" "register" {
   display_name = "RegisterModel: validates model archives and writes their manifests"
 }
 
-resource "google_storage_bucket_iam_member" "register_reads_writes_models" {
+# RegisterModel reads archives and writes (and, on a newer generation, replaces) their
+# <archive>.manifest.json; it can neither delete nor replace an archive.
+resource "google_storage_bucket_iam_member" "register_reads_models" {
+  bucket = google_storage_bucket.model.name
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${google_service_account.register.email}"
+}
+
+resource "google_storage_bucket_iam_member" "register_writes_manifests" {
   bucket = google_storage_bucket.model.name
   role   = "roles/storage.objectUser"
   member = "serviceAccount:${google_service_account.register.email}"
+  condition {
+    title      = "cspipe-manifests-only"
+    expression = "resource.name.startsWith(\"projects/_/buckets/${local.model_bucket}/objects/\") && resource.name.endsWith(\".manifest.json\")"
+  }
 }
 
 module "register_model" {
@@ -90,6 +123,8 @@ module "register_model" {
   region                        = var.PRIMUS_PROJECT_REGION
   source_bucket                 = module.function_support.source_bucket
   source_object                 = module.function_support.source_object
+  build_service_account         = module.function_support.build_service_account
+  docker_repository             = module.function_support.docker_repository
   service_account_email         = google_service_account.register.email
   environment                   = local.register_env
   event_type                    = "google.cloud.storage.object.v1.finalized"

@@ -3,12 +3,14 @@
 # of the model), and the two Primus functions: PinWorkloadImage and RegisterModel.
 
 locals {
-  model_bucket  = coalesce(var.PRIMUS_INPUT_STORAGE_BUCKET, "${var.PRIMUS_PROJECT_ID}-input-bucket")
-  audit_bucket  = "${var.PRIMUS_PROJECT_ID}-cspipe-audit"
-  primus_sa_id  = coalesce(var.PRIMUS_SERVICEACCOUNT, "${var.PRIMUS_PROJECT_ID}-sa")
-  pool_id       = coalesce(var.PRIMUS_WORKLOAD_IDENTITY_POOL, "${var.PRIMUS_PROJECT_ID}-wip")
-  provider_id   = coalesce(var.PRIMUS_WIP_PROVIDER, "${var.PRIMUS_PROJECT_ID}-wip-provider")
-  repository_id = coalesce(var.PRIMUS_ARTIFACT_REPOSITORY, "${var.PRIMUS_PROJECT_ID}-artifact-repo")
+  model_bucket = coalesce(var.PRIMUS_INPUT_STORAGE_BUCKET, "${var.PRIMUS_PROJECT_ID}-input-bucket")
+  audit_bucket = "${var.PRIMUS_PROJECT_ID}-cspipe-audit"
+  # Project-scoped ids take the codelab's names (they need no project prefix, and one would overflow
+  # Google's limits for long project ids); bucket names are global and carry the project id.
+  primus_sa_id  = var.PRIMUS_SERVICEACCOUNT
+  pool_id       = var.PRIMUS_WORKLOAD_IDENTITY_POOL
+  provider_id   = var.PRIMUS_WIP_PROVIDER
+  repository_id = var.PRIMUS_ARTIFACT_REPOSITORY
 
   image_repository = "${var.PRIMUS_PROJECT_REPOSITORY_REGION}-docker.pkg.dev/${var.PRIMUS_PROJECT_ID}/${local.repository_id}/${var.WORKLOAD_IMAGE_NAME}"
   workload_sa      = "${var.WORKLOAD_SERVICEACCOUNT}@${var.SECUNDUS_PROJECT_ID}.iam.gserviceaccount.com"
@@ -30,10 +32,13 @@ locals {
     "'${local.workload_sa}' in assertion.google_service_accounts",
   ])
 
+  # Every API a resource here (or in the modules it calls) needs; a Go test derives the list from
+  # the resource types. iamcredentials and sts serve the attested workload's token exchange.
   apis = [
     "artifactregistry.googleapis.com",
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
     "eventarc.googleapis.com",
     "iam.googleapis.com",
     "iamcredentials.googleapis.com",
@@ -137,10 +142,41 @@ resource "google_artifact_registry_repository_iam_member" "workload_pulls" {
   member     = "serviceAccount:${local.workload_sa}"
 }
 
-# Artifact Registry publishes pushes to the topic named `gcr` in its project.
+# Artifact Registry publishes pushes to the topic named `gcr` in its project. That topic may
+# already exist (another registry user made it): set GCR_TOPIC_EXISTS=true to use it as it is.
+# Terraform then only reads it, adds the grants below and never deletes it on destroy.
 resource "google_pubsub_topic" "gcr" {
+  count      = var.GCR_TOPIC_EXISTS ? 0 : 1
   name       = "gcr"
   depends_on = [google_project_service.apis]
+}
+
+# Deployments made before the topic took a count keep it (no destroy and re-create).
+moved {
+  from = google_pubsub_topic.gcr
+  to   = google_pubsub_topic.gcr[0]
+}
+
+data "google_pubsub_topic" "gcr" {
+  count      = var.GCR_TOPIC_EXISTS ? 1 : 0
+  name       = "gcr"
+  depends_on = [google_project_service.apis]
+}
+
+locals {
+  gcr_topic_id = var.GCR_TOPIC_EXISTS ? data.google_pubsub_topic.gcr[0].id : google_pubsub_topic.gcr[0].id
+  # Artifact Registry's service agent, the publisher of push notifications.
+  artifact_registry_agent = "serviceAccount:service-${var.PRIMUS_PROJECT_NUMBER}@gcp-sa-artifactregistry.iam.gserviceaccount.com"
+}
+
+# Only Artifact Registry's service agent publishes on `gcr`: a push notification re-pins the
+# digest the gate admits, so no one else may forge one.
+resource "google_pubsub_topic_iam_member" "registry_publishes_pushes" {
+  topic  = local.gcr_topic_id
+  role   = "roles/pubsub.publisher"
+  member = local.artifact_registry_agent
+  # The agent exists once the API is on and the first repository is made.
+  depends_on = [google_artifact_registry_repository.workload]
 }
 
 resource "google_pubsub_topic" "gcr_dead_letter" {

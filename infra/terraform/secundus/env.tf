@@ -11,6 +11,9 @@ locals {
     CSPIPE_PROJECT                  = var.SECUNDUS_PROJECT_ID
     CSPIPE_ZONE                     = var.SECUNDUS_PROJECT_ZONE
     CSPIPE_MACHINE_TYPE             = var.WORKLOAD_MACHINE_TYPE
+    CSPIPE_NETWORK                  = var.network
+    CSPIPE_SUBNETWORK               = var.subnetwork
+    CSPIPE_EXTERNAL_IP              = tostring(var.external_ip)
     CSPIPE_WORKLOAD_SERVICE_ACCOUNT = "${var.WORKLOAD_SERVICEACCOUNT}@${var.SECUNDUS_PROJECT_ID}.iam.gserviceaccount.com"
     CSPIPE_RESULTS_BUCKET           = local.results_bucket
     CSPIPE_MODEL                    = "gs://${local.model_bucket}/${var.MODEL_OBJECT}"

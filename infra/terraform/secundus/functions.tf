@@ -17,21 +17,32 @@ resource "google_service_account" "schedule" {
   display_name = "ScheduleRun: batches uploads and starts one launch per batch"
 }
 
-# Claims and batch state live under _cspipe/ in the input bucket.
+# Claims and batch state live under _cspipe/ in the input bucket: ScheduleRun reads the bucket and
+# creates, replaces and deletes objects only under that prefix (a condition Cloud Storage evaluates).
+resource "google_storage_bucket_iam_member" "schedule_reads_inputs" {
+  bucket = google_storage_bucket.input.name
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${google_service_account.schedule.email}"
+}
+
 resource "google_storage_bucket_iam_member" "schedule_tracks_batches" {
   bucket = google_storage_bucket.input.name
   role   = "roles/storage.objectUser"
   member = "serviceAccount:${google_service_account.schedule.email}"
+  condition {
+    title      = "cspipe-state-only"
+    expression = "resource.name.startsWith(\"projects/_/buckets/${local.input_bucket}/objects/_cspipe/\")"
+  }
 }
 
+# Workflows has no per-workflow IAM policy and does not support resource attributes in IAM
+# Conditions (a resource.name condition would deny every call), so the invoker role is granted on
+# the project, unconditioned: it lets ScheduleRun start executions of any workflow in Secundus's
+# project, which in a project dedicated to cspipe is cspipe-launch alone.
 resource "google_project_iam_member" "schedule_starts_launch" {
   project = var.SECUNDUS_PROJECT_ID
   role    = "roles/workflows.invoker"
   member  = "serviceAccount:${google_service_account.schedule.email}"
-  condition {
-    title      = "cspipe-launch-only"
-    expression = "resource.name.startsWith(\"${local.workflow_resource}\")"
-  }
 }
 
 module "schedule_run" {
@@ -41,6 +52,8 @@ module "schedule_run" {
   region                        = var.SECUNDUS_PROJECT_REGION
   source_bucket                 = module.function_support.source_bucket
   source_object                 = module.function_support.source_object
+  build_service_account         = module.function_support.build_service_account
+  docker_repository             = module.function_support.docker_repository
   service_account_email         = google_service_account.schedule.email
   environment                   = local.schedule_env
   event_type                    = "google.cloud.storage.object.v1.finalized"
@@ -59,11 +72,22 @@ resource "google_service_account" "publish" {
   display_name = "PublishResults: publishes run results to Pub/Sub"
 }
 
-# Reads results; keeps its publish-progress marker next to them.
+# Reads results; keeps its publish-progress marker (<shard prefix>/published.json) next to them and
+# can create, replace or delete nothing else.
 resource "google_storage_bucket_iam_member" "publish_reads_results" {
+  bucket = google_storage_bucket.results.name
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${google_service_account.publish.email}"
+}
+
+resource "google_storage_bucket_iam_member" "publish_keeps_markers" {
   bucket = google_storage_bucket.results.name
   role   = "roles/storage.objectUser"
   member = "serviceAccount:${google_service_account.publish.email}"
+  condition {
+    title      = "cspipe-publish-markers-only"
+    expression = "resource.name.startsWith(\"projects/_/buckets/${local.results_bucket}/objects/runs/\") && resource.name.endsWith(\"/published.json\")"
+  }
 }
 
 resource "google_pubsub_topic_iam_member" "publish_publishes" {
@@ -79,6 +103,8 @@ module "publish_results" {
   region                        = var.SECUNDUS_PROJECT_REGION
   source_bucket                 = module.function_support.source_bucket
   source_object                 = module.function_support.source_object
+  build_service_account         = module.function_support.build_service_account
+  docker_repository             = module.function_support.docker_repository
   service_account_email         = google_service_account.publish.email
   environment                   = local.publish_env
   event_type                    = "google.cloud.storage.object.v1.finalized"

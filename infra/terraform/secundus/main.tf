@@ -8,16 +8,21 @@ locals {
 
   model_bucket      = coalesce(var.PRIMUS_INPUT_STORAGE_BUCKET, "${var.PRIMUS_PROJECT_ID}-input-bucket")
   audit_bucket      = "${var.PRIMUS_PROJECT_ID}-cspipe-audit"
-  primus_sa         = "${coalesce(var.PRIMUS_SERVICEACCOUNT, "${var.PRIMUS_PROJECT_ID}-sa")}@${var.PRIMUS_PROJECT_ID}.iam.gserviceaccount.com"
-  pool_id           = coalesce(var.PRIMUS_WORKLOAD_IDENTITY_POOL, "${var.PRIMUS_PROJECT_ID}-wip")
-  provider_id       = coalesce(var.PRIMUS_WIP_PROVIDER, "${var.PRIMUS_PROJECT_ID}-wip-provider")
+  primus_sa         = "${var.PRIMUS_SERVICEACCOUNT}@${var.PRIMUS_PROJECT_ID}.iam.gserviceaccount.com"
+  pool_id           = var.PRIMUS_WORKLOAD_IDENTITY_POOL
+  provider_id       = var.PRIMUS_WIP_PROVIDER
   provider_name     = "projects/${var.PRIMUS_PROJECT_NUMBER}/locations/global/workloadIdentityPools/${local.pool_id}/providers/${local.provider_id}"
   workflow_name     = "cspipe-launch"
   results_topic     = "cspipe-results"
   workflow_resource = "projects/${var.SECUNDUS_PROJECT_ID}/locations/${var.SECUNDUS_PROJECT_REGION}/workflows/${local.workflow_name}"
 
+  # Every API a resource here (or in the modules it calls) needs; a Go test derives the list from
+  # the resource types. Function builds run here too: Cloud Build and Artifact Registry.
   apis = [
+    "artifactregistry.googleapis.com",
+    "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
     "compute.googleapis.com",
     "confidentialcomputing.googleapis.com",
     "eventarc.googleapis.com",
@@ -136,10 +141,34 @@ resource "google_service_account" "workflow" {
   display_name = "cspipe launch workflow: creates, watches and deletes workload VMs"
 }
 
-# Instance admin narrowed by an IAM condition to the VMs the workflow names (cspipe-…).
+# Exactly what launch.yaml does with Compute: create a Confidential Space VM (disk, metadata,
+# service account, the network or subnetwork, an external IP when asked), read it and its zone
+# operations, delete it. Not roles/compute.instanceAdmin.v1, which also stops, resets, resizes,
+# attaches disks and sets IAM on instances.
+resource "google_project_iam_custom_role" "vm_launcher" {
+  role_id     = "cspipeVmLauncher"
+  title       = "cspipe VM launcher"
+  description = "Create, read and delete the Confidential Space VMs of one cspipe run."
+  permissions = [
+    "compute.disks.create",
+    "compute.disks.delete",
+    "compute.instances.create",
+    "compute.instances.delete",
+    "compute.instances.get",
+    "compute.instances.setMetadata",
+    "compute.instances.setServiceAccount",
+    "compute.networks.use",
+    "compute.networks.useExternalIp",
+    "compute.subnetworks.use",
+    "compute.subnetworks.useExternalIp",
+    "compute.zoneOperations.get",
+  ]
+}
+
+# Narrowed by an IAM condition (Compute supports resource attributes) to instances named cspipe-….
 resource "google_project_iam_member" "workflow_manages_vms" {
   project = var.SECUNDUS_PROJECT_ID
-  role    = "roles/compute.instanceAdmin.v1"
+  role    = google_project_iam_custom_role.vm_launcher.id
   member  = "serviceAccount:${google_service_account.workflow.email}"
   condition {
     title      = "cspipe-vms-only"
@@ -180,5 +209,7 @@ resource "google_workflows_workflow" "launch" {
   service_account = google_service_account.workflow.id
   source_contents = file("${path.module}/../../../workflows/launch.yaml")
   call_log_level  = "LOG_ERRORS_ONLY"
-  depends_on      = [google_project_service.apis]
+  # Provider 7.x defaults this to true, which makes `make destroy` fail on the workflow.
+  deletion_protection = var.WORKFLOW_DELETION_PROTECTION
+  depends_on          = [google_project_service.apis]
 }

@@ -31,6 +31,16 @@ variable "source_object" {
   type = string
 }
 
+variable "build_service_account" {
+  type        = string
+  description = "Full resource name (projects/P/serviceAccounts/EMAIL) of the account the build runs as."
+}
+
+variable "docker_repository" {
+  type        = string
+  description = "projects/P/locations/L/repositories/R the build pushes the function image to."
+}
+
 variable "service_account_email" {
   type        = string
   description = "The function's own identity, holding only what it does."
@@ -80,8 +90,10 @@ resource "google_cloudfunctions2_function" "function" {
   name     = var.name
   location = var.region
   build_config {
-    runtime     = "go126"
-    entry_point = var.entry_point
+    runtime           = "go126"
+    entry_point       = var.entry_point
+    service_account   = var.build_service_account
+    docker_repository = var.docker_repository
     source {
       storage_source {
         bucket = var.source_bucket
