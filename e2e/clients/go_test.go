@@ -78,4 +78,27 @@ func TestGoClients(t *testing.T) {
 		t.Fatalf("results incomplete: %d of %d records, summaries %v (%v)", len(tl.records), len(tl.want), tl.sumCount, ctx.Err())
 	}
 	tl.check(t)
+
+	// `cspipe local status` lists the runs with their states.
+	st, err := stack.FetchStatus(ctx, shared.FunctionsURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for run := range tl.runs {
+		found := false
+		for _, r := range st.Runs {
+			if r.RunID == run {
+				found = true
+				if r.State != "ok" || r.Images == 0 {
+					t.Errorf("status of run %s: %+v, want state ok with its images", run, r)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("status lacks run %s: %+v", run, st.Runs)
+		}
+	}
+	if st.Pin == nil || !st.Pin.Active || !st.Pin.InRegistry {
+		t.Errorf("status pin = %+v", st.Pin)
+	}
 }
