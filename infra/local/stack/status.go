@@ -48,13 +48,17 @@ type ModelStatus struct {
 // RunStatus is one run: a workflow execution of this process, and/or the summaries in the
 // results bucket (which survive a restart).
 type RunStatus struct {
-	RunID     string    `json:"run_id,omitempty"`
-	Execution string    `json:"execution,omitempty"`
-	State     string    `json:"state"` // ACTIVE, SUCCEEDED, FAILED, CANCELLED, or the summary's ok/failed
-	Images    int       `json:"images,omitempty"`
-	Succeeded int       `json:"succeeded,omitempty"`
-	Error     string    `json:"error,omitempty"`
-	Started   time.Time `json:"started,omitzero"`
+	RunID     string `json:"run_id,omitempty"`
+	Execution string `json:"execution,omitempty"`
+	// State is the summaries' status (ok, failed) once the run has one, else its execution's
+	// state (ACTIVE while the VM runs, FAILED, CANCELLED).
+	State string `json:"state"`
+	// ExecutionState is the workflow execution's own state (this process's executions only).
+	ExecutionState string    `json:"execution_state,omitempty"`
+	Images         int       `json:"images,omitempty"`
+	Succeeded      int       `json:"succeeded,omitempty"`
+	Error          string    `json:"error,omitempty"`
+	Started        time.Time `json:"started,omitzero"`
 }
 
 // Status reads the stack's state (the stack's own view, not a user's).
@@ -135,8 +139,9 @@ func (s *Stack) Status(ctx context.Context) (Status, error) {
 					}
 				}
 				r.Execution = lastSegment(e.Name)
-				if r.State == "" || e.State != executionspb.Execution_SUCCEEDED {
-					r.State = e.State.String()
+				r.ExecutionState = e.State.String()
+				if r.State == "" {
+					r.State = r.ExecutionState
 				}
 				if e.Error != nil && r.Error == "" {
 					r.Error = e.Error.Payload
@@ -237,7 +242,7 @@ func (st Status) Print(w io.Writer) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RUN\tSTATE\tIMAGES\tOK\tSTARTED\tERROR")
+	fmt.Fprintln(tw, "RUN\tSTATE\tEXECUTION\tIMAGES\tOK\tSTARTED\tERROR")
 	for _, r := range st.Runs {
 		started := ""
 		if !r.Started.IsZero() {
@@ -247,7 +252,7 @@ func (st Status) Print(w io.Writer) {
 		if id == "" {
 			id = "(execution " + r.Execution + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", id, r.State, r.Images, r.Succeeded, started, r.Error)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n", id, r.State, r.ExecutionState, r.Images, r.Succeeded, started, r.Error)
 	}
 	tw.Flush()
 }
