@@ -114,12 +114,26 @@ func BenchmarkLocalUpPhotos(b *testing.B) {
 			b.Fatal(err)
 		}
 		uploaded := time.Since(start)
-		select {
-		case <-complete:
-		case <-ctx.Done():
+		fmt.Fprintf(os.Stderr, "bench: %d photos uploaded in %s\n", n, uploaded.Round(time.Millisecond))
+		tick := time.NewTicker(30 * time.Second)
+	wait:
+		for {
+			select {
+			case <-complete:
+				break wait
+			case <-tick.C:
+				mu.Lock()
+				fmt.Fprintf(os.Stderr, "bench: after %s, %d of %d photos have results, %d summaries\n",
+					time.Since(start).Round(time.Second), len(tl.records), n, len(tl.sumCount))
+				mu.Unlock()
+				continue
+			case <-ctx.Done():
+			}
+			tick.Stop()
 			mu.Lock()
 			b.Fatalf("after %s: %d of %d photos have results, %d summaries", time.Since(start), len(tl.records), n, len(tl.sumCount))
 		}
+		tick.Stop()
 		mu.Lock()
 		wall := lastSummary.Sub(start)
 		mu.Unlock()
