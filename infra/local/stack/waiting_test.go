@@ -11,14 +11,15 @@ import (
 	"github.com/cspipe/cspipe/infra/local/iam"
 	"github.com/cspipe/cspipe/internal/demophotos"
 	"github.com/cspipe/cspipe/internal/imagebuild"
+	"github.com/cspipe/cspipe/internal/inference/modelgen"
 	"github.com/cspipe/cspipe/internal/records"
 	"github.com/cspipe/cspipe/internal/testutil"
 	"github.com/fsouza/fake-gcs-server/fakestorage"
 )
 
-// TestUploadBeforePinSaysWhyThenRuns drops a photo into a stack with nothing pinned: the
-// progress output says why nothing runs yet, and once Provision registers the model and pins the
-// image, the waiting upload runs and its summary is written.
+// TestUploadBeforePinSaysWhyThenRuns drops a photo into a stack with a model but no pin: the
+// progress output says why nothing runs yet, and once Provision pins the image, the waiting
+// upload runs and its summary is written.
 func TestUploadBeforePinSaysWhyThenRuns(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the workload image; skipped under -short")
@@ -41,6 +42,15 @@ func TestUploadBeforePinSaysWhyThenRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	// The model is registered first (a small one: quick under -race), so only the pin is missing.
+	arc, err := SyntheticModel(modelgen.Config{Arch: "v1", Width: 0.25, Size: 96, Classes: 10, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p Provisioned
+	if err := s.registerModel(ctx, arc, &p, func(string, ...any) {}); err != nil {
+		t.Fatal(err)
+	}
 	c, err := s.StorageClient(ctx, iam.User(LocalOperator))
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +68,8 @@ func TestUploadBeforePinSaysWhyThenRuns(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if _, err := s.Provision(ctx, ProvisionOptions{Image: img}); err != nil {
+	// Eventarc retries for about 20 s; the push and pin fit well inside.
+	if _, err := s.Provision(ctx, ProvisionOptions{Image: img, Model: arc}); err != nil {
 		t.Fatal(err)
 	}
 	for {
