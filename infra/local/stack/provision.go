@@ -15,6 +15,7 @@ import (
 
 	"github.com/cspipe/cspipe/infra/local/iam"
 	"github.com/cspipe/cspipe/internal/archive"
+	"github.com/cspipe/cspipe/internal/audit"
 	"github.com/cspipe/cspipe/internal/imagebuild"
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
 	"github.com/cspipe/cspipe/internal/records"
@@ -74,12 +75,33 @@ func (s *Stack) Provision(ctx context.Context, o ProvisionOptions) (Provisioned,
 	digest := ref[len(s.PrimusRepository())+1:]
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
 	err = s.WaitPinned(wctx, digest)
+	if err == nil {
+		err = s.waitPinRecorded(wctx, digest)
+	}
 	cancel()
 	if err != nil {
 		return p, fmt.Errorf("waiting for PinWorkloadImage to pin %s: %w", ref, err)
 	}
 	say("workload image %s pinned in the provider's attribute condition", ref)
 	return p, nil
+}
+
+// waitPinRecorded waits until the audit log's head names digest: PinWorkloadImage updates the
+// provider first and the audit log after, and a restart re-applies the pin from the log.
+func (s *Stack) waitPinRecorded(ctx context.Context, digest string) error {
+	for {
+		if obj, err := s.GCS.Fake().GetObject(AuditBucket, audit.LatestObject); err == nil {
+			var l audit.Latest
+			if json.Unmarshal(obj.Content, &l) == nil && l.Digest == digest {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the audit log never recorded %s: %w", digest, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // registerModel uploads arc (nil: the demo model) unless an accepted manifest for the same bytes
