@@ -2,7 +2,16 @@
 # Benchmarks; the numbers quoted in issue notes come from here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-go test -run '^$' -bench . -benchmem ./...
+# Every package's benchmarks except the end-to-end pipeline one, which has its own section below.
+go test -run '^$' -bench . -benchmem $(go list ./... | grep -v '/e2e/clients$')
+
+# The pipeline end to end: 10,000 small photos dropped into a provisioned local stack with Go's
+# storage client, every result message and summary counted on a fresh subscription (none lost or
+# duplicated). Reports wall time (first upload to last summary), images/s, upload time, runs, and
+# the peak RSS of the stack's process and of the stack plus its VM processes. One iteration;
+# CSPIPE_BENCH_PHOTOS changes the count.
+printf '\nPipeline end to end (cspipe local stack)\n'
+go test -run '^$' -bench LocalUpPhotos -benchtime 1x -timeout 60m ./e2e/clients
 
 # Inference engine next to ONNX Runtime on the same weights, in the same run. Random-weight models
 # from internal/inference/modelgen (seed 1, 1001 classes): MobileNet V1 1.0@128, MobileNet V3-Large

@@ -19,15 +19,18 @@ fi
 # Test-only inference oracles (ONNX Runtime, TFLite wasm) for internal/inference/tflite.
 # onnxruntime-node's tarball ships the native library, so its download step is skipped.
 # Reinstalled only when tools/oracle/package-lock.json changed since the last install.
+# Test-only Google Node.js clients (@google-cloud/storage, @google-cloud/pubsub) for e2e/clients.
 if command -v npm >/dev/null 2>&1; then
-  lock_sum=$(sha256sum tools/oracle/package-lock.json | cut -d' ' -f1)
-  stamp=tools/oracle/node_modules/.cspipe-lock-sha256
-  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sum" ]; then
-    (cd tools/oracle && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund)
-    echo "$lock_sum" > "$stamp"
-  fi
+  for dir in tools/oracle tools/clients; do
+    lock_sum=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+    stamp=$dir/node_modules/.cspipe-lock-sha256
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sum" ]; then
+      (cd "$dir" && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund)
+      echo "$lock_sum" > "$stamp"
+    fi
+  done
 else
-  echo "deps: npm not found; the inference oracle tests in internal/inference/tflite will fail until Node.js 20 and npm are installed" >&2
+  echo "deps: npm not found; the inference oracle tests (internal/inference/tflite) and the Node client tests (e2e/clients) will fail until Node.js 20 and npm are installed" >&2
 fi
 
 # terraform (for `terraform validate` in scripts/test.sh) comes from HashiCorp's release site or apt

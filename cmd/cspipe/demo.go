@@ -25,6 +25,7 @@ import (
 	"github.com/cspipe/cspipe/infra/local/stack"
 	"github.com/cspipe/cspipe/internal/batch/runwait"
 	"github.com/cspipe/cspipe/internal/blob"
+	"github.com/cspipe/cspipe/internal/demophotos"
 	"github.com/cspipe/cspipe/internal/imagebuild"
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
 	"github.com/cspipe/cspipe/internal/receipt"
@@ -56,7 +57,7 @@ func (d *demo) has(fn string) bool { return slices.Contains(d.s.Functions, fn) }
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	images := fs.String("images", "", "directory of photos to classify (default: ../shared/testdata/sample_images next to the repository)")
+	images := fs.String("images", "", "directory of photos to classify (default: the repository's own sample photos)")
 	verbose := fs.Bool("v", false, "show the workload's and the stack's logs on stderr")
 	timeout := fs.Duration("timeout", 0, "give up after this long (default 5m plus 1s per photo)")
 	if err := fs.Parse(args); err != nil {
@@ -73,7 +74,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	d.root = root
-	photos, err := findPhotos(root, *images)
+	photos, err := findPhotos(*images)
 	if err != nil {
 		return err
 	}
@@ -133,25 +134,31 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // middle of the uploads does not split them into two runs (they would both be reported).
 const demoQuiet = 10 * time.Second
 
-// findPhotos lists the demo's photos: --images, or ../shared/testdata/sample_images.
-func findPhotos(root, dir string) ([]string, error) {
+// findPhotos returns the demo's photos: the files of --images, or the repository's own samples
+// (internal/demophotos, embedded in the binary).
+func findPhotos(dir string) ([]demophotos.Photo, error) {
 	if dir == "" {
-		dir = filepath.Join(root, "..", "shared", "testdata", "sample_images")
+		return demophotos.All(), nil
 	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("reading the sample photos (use --images DIR): %w", err)
+		return nil, fmt.Errorf("reading the photos of --images: %w", err)
 	}
-	var out []string
+	var out []demophotos.Photo
 	for _, e := range ents {
-		if e.Type().IsRegular() {
-			out = append(out, filepath.Join(dir, e.Name()))
+		if !e.Type().IsRegular() {
+			continue
 		}
+		b, err := readFileLimit(filepath.Join(dir, e.Name()), maxPhotoFileBytes, "photo")
+		if err != nil {
+			return nil, fmt.Errorf("reading the photos of --images: %w", err)
+		}
+		out = append(out, demophotos.Photo{Name: e.Name(), Data: b})
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("no photos in %s", dir)
 	}
-	sort.Strings(out)
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
 
@@ -205,7 +212,7 @@ func waitObject(ctx context.Context, c *storage.Client, bucket, name string) ([]
 }
 
 // authorizedRun is the codelab's happy path. It reports whether the outcome was as expected.
-func (d *demo) authorizedRun(ctx context.Context, root string, photos []string) (bool, error) {
+func (d *demo) authorizedRun(ctx context.Context, root string, photos []demophotos.Photo) (bool, error) {
 	d.progress("building the workload image (static Go binary, reproducible OCI image, launch-policy labels)…")
 	ref, err := d.buildAndPush(ctx, root, d.s.PrimusRepository(), "")
 	if err != nil {
@@ -249,15 +256,14 @@ func (d *demo) authorizedRun(ctx context.Context, root string, photos []string) 
 		return false, fmt.Errorf("the model was rejected: %s", man.Reason)
 	}
 
+	names := make([]string, len(photos))
 	contents := make([][]byte, len(photos))
 	for i, p := range photos {
-		if contents[i], err = readFileLimit(p, maxPhotoFileBytes, "photo"); err != nil {
-			return false, err
-		}
+		names[i], contents[i] = p.Name, p.Data
 	}
 	d.progress("Secundus uploads %d photos to gs://%s/photos/", len(photos), stack.InputBucket)
 	up := time.Now()
-	uploads, err := d.uploadPhotos(ctx, photos, contents)
+	uploads, err := d.uploadPhotos(ctx, names, contents)
 	if err != nil {
 		return false, err
 	}

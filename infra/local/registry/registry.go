@@ -17,15 +17,21 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -53,6 +59,10 @@ type Options struct {
 	IAM Authorizer
 	// Location is the repositories' location in their resource names; default us-central1.
 	Location string
+	// Dir keeps blobs (Dir/blobs) and every manifest push (Dir/manifests.jsonl) on disk; Start
+	// replays the pushes, without notifications, so images and tags survive a restart. Empty keeps
+	// everything in memory.
+	Dir string
 }
 
 // Server is a running registry.
@@ -73,7 +83,12 @@ func Start(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("registry: listening on %s: %w", addr, err)
 	}
 	s := &Server{host: lis.Addr().String(), done: make(chan struct{})}
-	s.srv = &http.Server{Handler: Handler(s.host, opts), ReadHeaderTimeout: 10 * time.Second}
+	h, err := newHandler(s.host, opts)
+	if err != nil {
+		lis.Close()
+		return nil, err
+	}
+	s.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		defer close(s.done)
 		_ = s.srv.Serve(lis)
@@ -100,24 +115,63 @@ func (s *Server) Close() error {
 
 // Handler is the registry's HTTP handler for a registry reachable at host (HOST:PORT). It is
 // exported so tests can mount it on httptest.
+// It keeps everything in memory (opts.Dir is ignored; use Start for persistence).
 func Handler(host string, opts Options) http.Handler {
+	opts.Dir = ""
+	h, _ := newHandler(host, opts) // no Dir: cannot fail
+	return h
+}
+
+func newHandler(host string, opts Options) (http.Handler, error) {
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.Default()
 	}
-	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	ropts := []registry.Option{registry.Logger(log.New(io.Discard, "", 0))}
+	var journal *manifestJournal
+	if opts.Dir != "" {
+		blobs := filepath.Join(opts.Dir, "blobs")
+		if err := os.MkdirAll(blobs, 0o755); err != nil {
+			return nil, fmt.Errorf("registry: %w", err)
+		}
+		ropts = append(ropts, registry.WithBlobHandler(registry.NewDiskBlobHandler(blobs)))
+		journal = &manifestJournal{path: filepath.Join(opts.Dir, "manifests.jsonl")}
+	}
+	inner := registry.New(ropts...)
+	if journal != nil {
+		if err := journal.replay(inner); err != nil {
+			return nil, err
+		}
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !authorize(w, r, opts) {
 			return
 		}
 		repo, ref, ok := manifestPut(r)
-		if !ok || opts.Publish == nil {
+		if !ok {
 			inner.ServeHTTP(w, r)
 			return
+		}
+		var body []byte
+		if journal != nil {
+			var err error
+			if body, err = io.ReadAll(io.LimitReader(r.Body, maxManifestBytes)); err != nil {
+				http.Error(w, "reading the manifest: "+err.Error(), http.StatusBadRequest)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
 		rec := &statusRecorder{ResponseWriter: w}
 		inner.ServeHTTP(rec, r)
 		if rec.status != http.StatusCreated {
+			return
+		}
+		if journal != nil {
+			if err := journal.add(repo, ref, r.Header.Get("Content-Type"), body); err != nil {
+				logger.Error("persisting a manifest push", "error", err.Error())
+			}
+		}
+		if opts.Publish == nil {
 			return
 		}
 		n := notificationFor(host, repo, ref, rec.Header().Get("Docker-Content-Digest"))
@@ -134,7 +188,69 @@ func Handler(host string, opts Options) http.Handler {
 			return
 		}
 		logger.Info("image pushed", "project", project, "image_digest", n.Digest, "tag", n.Tag)
-	})
+	}), nil
+}
+
+// maxManifestBytes bounds a manifest body (go-containerregistry's registry allows no more).
+const maxManifestBytes = 4 << 20
+
+// manifestJournal appends every accepted manifest PUT to a JSON-lines file and replays them.
+type manifestJournal struct {
+	mu   sync.Mutex
+	path string
+}
+
+type journalEntry struct {
+	Repo        string `json:"repo"`
+	Ref         string `json:"ref"`
+	ContentType string `json:"content_type"`
+	Body        []byte `json:"body"`
+}
+
+func (j *manifestJournal) add(repo, ref, contentType string, body []byte) error {
+	b, err := json.Marshal(journalEntry{Repo: repo, Ref: ref, ContentType: contentType, Body: body})
+	if err != nil {
+		return err
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	f, err := os.OpenFile(j.path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// replay PUTs the journal's manifests into inner, oldest first (a later push of a tag wins).
+func (j *manifestJournal) replay(inner http.Handler) error {
+	b, err := os.ReadFile(j.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("registry: reading %s: %w", j.path, err)
+	}
+	for i, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		var e journalEntry
+		if err := json.Unmarshal(line, &e); err != nil {
+			return fmt.Errorf("registry: %s line %d: %w", j.path, i+1, err)
+		}
+		req := httptest.NewRequest(http.MethodPut, "/v2/"+e.Repo+"/manifests/"+e.Ref, bytes.NewReader(e.Body))
+		req.Header.Set("Content-Type", e.ContentType)
+		rec := httptest.NewRecorder()
+		inner.ServeHTTP(rec, req)
+		if rec.Code != http.StatusCreated {
+			return fmt.Errorf("registry: replaying the push of %s:%s: %d %s", e.Repo, e.Ref, rec.Code, rec.Body.String())
+		}
+	}
+	return nil
 }
 
 // manifestPut reports whether r uploads a manifest, and its repository and reference.

@@ -3,7 +3,6 @@ package stack
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"time"
 
@@ -50,12 +49,13 @@ func (s *Stack) startFunctions(ctx context.Context) error {
 		}
 	}
 
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	lis, err := listen("the functions", s.opts.Ports.Functions)
 	if err != nil {
 		return err
 	}
 	s.functionsURL = "http://" + lis.Addr().String()
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+StatusPath, s.serveStatus)
 	for _, fn := range fns {
 		p, err := cloudevents.NewHTTP()
 		if err != nil {

@@ -21,7 +21,7 @@ import (
 // address (PubSubServer.Addr; callers without credentials are the local operator) and a unix
 // socket in a private directory for fake-gcs-server's notifier, which sends no credentials and
 // stands for the Cloud Storage service agent. The process's PUBSUB_EMULATOR_HOST names the socket.
-func (s *Stack) startPubSub(ctx context.Context) error {
+func (s *Stack) startPubSub(ctx context.Context, port int) error {
 	ps := pstest.NewServerWithAddress("127.0.0.1:0")
 	s.PubSubServer = ps
 	s.defer_(func() { ps.Close() })
@@ -37,9 +37,9 @@ func (s *Stack) startPubSub(ctx context.Context) error {
 		go func() { _ = g.Serve(lis) }()
 		s.defer_(g.Stop)
 	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	lis, err := listen("Pub/Sub (gRPC)", port)
 	if err != nil {
-		return fmt.Errorf("stack: pubsub listener: %w", err)
+		return err
 	}
 	serve(lis, iam.User(LocalOperator))
 	ps.Addr = lis.Addr().String()

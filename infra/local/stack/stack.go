@@ -18,10 +18,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/cspipe/cspipe/functions/schedulerun"
 	"io"
 	"log/slog"
-	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -32,6 +31,7 @@ import (
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"cloud.google.com/go/pubsub/v2/pstest"
 	"cloud.google.com/go/storage"
+	"github.com/cspipe/cspipe/functions/schedulerun"
 	"github.com/cspipe/cspipe/infra/local/attest"
 	"github.com/cspipe/cspipe/infra/local/compute"
 	"github.com/cspipe/cspipe/infra/local/eventarc"
@@ -39,21 +39,29 @@ import (
 	"github.com/cspipe/cspipe/infra/local/iam"
 	"github.com/cspipe/cspipe/infra/local/launcher"
 	"github.com/cspipe/cspipe/infra/local/metadata"
+	"github.com/cspipe/cspipe/infra/local/pubsubrest"
 	"github.com/cspipe/cspipe/infra/local/registry"
 	"github.com/cspipe/cspipe/workflows"
 	"github.com/cspipe/cspipe/workflows/engine"
 	"github.com/cspipe/cspipe/workflows/executions"
 	"github.com/fsouza/fake-gcs-server/fakestorage"
 	"github.com/google/go-containerregistry/pkg/authn"
+	"golang.org/x/oauth2"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 )
 
 // Options configure a Stack.
 type Options struct {
-	// DataDir keeps Cloud Storage objects on disk (DataDir/gcs) so they survive a restart;
-	// empty keeps everything in memory. Other state (Pub/Sub, registry, IAM) is in memory.
+	// DataDir keeps Cloud Storage objects (DataDir/gcs) and the registry's images
+	// (DataDir/registry) on disk so they survive a restart, and remembers the ports
+	// (DataDir/ports.json); empty keeps everything in memory. Pub/Sub and IAM state is in memory
+	// (the latest pin is re-applied from the audit bucket).
 	DataDir string
+	// Ports of the services; zero fields pick free ports. With a DataDir and all-zero Ports, the
+	// ports of the previous start on that DataDir are reused.
+	Ports Ports
 	// Logger gets the stack's own lines (JSON); default: discard.
 	Logger *slog.Logger
 	// WorkloadLogs receives the workloads' stdout/stderr when their log redirection is on;
@@ -73,6 +81,9 @@ type Options struct {
 	// apart (tests of idempotency); default 0.
 	EventCopies    int
 	EventCopyDelay time.Duration
+	// PubSubAuthorize, when set, decides every call on the Pub/Sub REST surface (the same check
+	// the gRPC side applies; see pubsubrest.Authorizer).
+	PubSubAuthorize pubsubrest.Authorizer
 }
 
 // Stack is a running local stack.
@@ -82,6 +93,7 @@ type Stack struct {
 
 	PubSubServer *pstest.Server
 	PubSub       *pubsub.Client
+	PubSubREST   *pubsubrest.Server
 	IAM          *iam.Server
 	GCS          *gcsauth.Server
 	Issuer       *attest.Issuer
@@ -120,14 +132,22 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	opts.ImagesPerShard = cmp.Or(opts.ImagesPerShard, 250)
 	opts.MaxShards = cmp.Or(opts.MaxShards, 4)
 	opts.SweepEvery = cmp.Or(opts.SweepEvery, 5*time.Second)
+	if opts.DataDir != "" && opts.Ports == (Ports{}) {
+		opts.Ports, _ = loadPorts(opts.DataDir)
+	}
 	s := &Stack{opts: opts, log: opts.Logger}
 	defer func() {
 		if err != nil {
 			s.Close()
 		}
 	}()
+	ports := opts.Ports
 
-	s.IAM, err = iam.New(iam.WithLogger(s.log.With("component", "iam")))
+	iamLis, err := listen("IAM", ports.IAM)
+	if err != nil {
+		return nil, err
+	}
+	s.IAM, err = iam.New(iam.WithLogger(s.log.With("component", "iam")), iam.WithListener(iamLis))
 	if err != nil {
 		return nil, fmt.Errorf("stack: iam: %w", err)
 	}
@@ -137,12 +157,28 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 
 	// Pub/Sub before storage: fake-gcs-server's notifier reads PUBSUB_EMULATOR_HOST.
-	if err := s.startPubSub(ctx); err != nil {
+	if err := s.startPubSub(ctx, ports.PubSub); err != nil {
 		return nil, err
 	}
 	if err := s.createTopics(ctx); err != nil {
 		return nil, err
 	}
+	// The REST surface forwards each call, with its caller's credentials, to the authorizing
+	// gRPC front: both surfaces share one state and one IAM check.
+	restConn, err := grpc.NewClient(s.PubSubServer.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, fmt.Errorf("stack: dialing pubsub: %w", err)
+	}
+	s.defer_(func() { restConn.Close() })
+	if s.PubSubREST, err = pubsubrest.New(pubsubrest.Options{Conn: restConn, Authorize: opts.PubSubAuthorize}); err != nil {
+		return nil, err
+	}
+	restLis, err := listen("Pub/Sub (REST)", ports.PubSubREST)
+	if err != nil {
+		return nil, err
+	}
+	s.PubSubREST.Serve(restLis)
+	s.defer_(s.PubSubREST.Close)
 
 	gopts := gcsauth.Options{
 		AdminPrincipals:    []string{iam.User(adminPrincipal)},
@@ -151,6 +187,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			ProjectID: Secundus.ID, TopicName: notificationsTopic,
 			NotifyOn: fakestorage.EventNotificationOptions{Finalize: true},
 		},
+	}
+	if gopts.Listener, err = listen("Cloud Storage", ports.Storage); err != nil {
+		return nil, err
 	}
 	if opts.DataDir != "" {
 		gopts.StorageRoot = filepath.Join(opts.DataDir, "gcs")
@@ -164,7 +203,11 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	s.defer_(s.GCS.Close)
 
-	s.Issuer, err = attest.New()
+	verLis, err := listen("the attestation verifier", ports.Verifier)
+	if err != nil {
+		return nil, err
+	}
+	s.Issuer, err = attest.New(attest.WithListener(verLis))
 	if err != nil {
 		return nil, fmt.Errorf("stack: attestation issuer: %w", err)
 	}
@@ -173,8 +216,17 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err := s.createProjects(); err != nil {
 		return nil, err
 	}
-	s.Registry, err = registry.Start(registry.Options{Logger: s.log.With("component", "registry"), Publish: s.publishGCR,
-		IAM: s.IAM, Location: Location})
+	regOpts := registry.Options{Logger: s.log.With("component", "registry"), Publish: s.publishGCR,
+		IAM: s.IAM, Location: Location, Addr: fmt.Sprintf("127.0.0.1:%d", ports.Registry)}
+	if opts.DataDir != "" {
+		regOpts.Dir = filepath.Join(opts.DataDir, "registry")
+	}
+	if l, err := listen("Artifact Registry", ports.Registry); err != nil {
+		return nil, err
+	} else {
+		l.Close()
+	}
+	s.Registry, err = registry.Start(regOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -191,6 +243,11 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	if err := s.startFunctions(ctx); err != nil {
 		return nil, err
+	}
+	if opts.DataDir != "" {
+		if err := savePorts(opts.DataDir, s.Ports()); err != nil {
+			return nil, fmt.Errorf("stack: remembering the ports: %w", err)
+		}
 	}
 	return s, nil
 }
@@ -276,7 +333,13 @@ func (s *Stack) startCompute() error {
 	if err != nil {
 		return err
 	}
-	s.Compute, err = compute.Start(compute.Options{Launcher: l, IAM: s.IAM, Logger: s.log.With("component", "compute")})
+	if c, err := listen("Compute Engine", s.opts.Ports.Compute); err != nil {
+		return err
+	} else {
+		c.Close()
+	}
+	s.Compute, err = compute.Start(compute.Options{Launcher: l, IAM: s.IAM, Logger: s.log.With("component", "compute"),
+		Addr: fmt.Sprintf("127.0.0.1:%d", s.opts.Ports.Compute)})
 	if err != nil {
 		return err
 	}
@@ -309,7 +372,7 @@ func (s *Stack) startWorkflows() error {
 	s.Executions = executions.NewServer(map[string]*engine.Workflow{workflows.LaunchName: wf},
 		executions.WithEngine(s.Engine), executions.WithLogger(s.log.With("component", "executions")))
 	s.defer_(s.Executions.Close)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	lis, err := listen("Workflows executions", s.opts.Ports.Executions)
 	if err != nil {
 		return err
 	}
@@ -321,10 +384,21 @@ func (s *Stack) startWorkflows() error {
 	return nil
 }
 
-// StorageClient returns a Cloud Storage client acting as principal.
+// StorageClient returns a Cloud Storage client acting as principal. Its HTTP client carries the
+// principal's token itself, so the client keeps its identity even when STORAGE_EMULATOR_HOST is
+// set in the process (the storage library then drops token sources: anonymous, the operator).
 func (s *Stack) StorageClient(ctx context.Context, principal string) (*storage.Client, error) {
-	return storage.NewClient(ctx, option.WithEndpoint(s.GCS.JSONEndpoint()),
-		option.WithTokenSource(s.TokenSource(principal)), storage.WithJSONReads())
+	hc := &http.Client{Transport: &oauth2.Transport{Source: s.TokenSource(principal), Base: http.DefaultTransport}}
+	return storage.NewClient(ctx, option.WithEndpoint(s.GCS.JSONEndpoint()), option.WithHTTPClient(hc), storage.WithJSONReads())
+}
+
+// Ports are the ports the services listen on.
+func (s *Stack) Ports() Ports {
+	return Ports{
+		Storage: portOf(s.GCS.Host()), PubSub: portOf(s.PubSubServer.Addr), PubSubREST: portOf(s.PubSubREST.URL()),
+		IAM: portOf(s.IAM.URL()), Verifier: portOf(s.Issuer.URL()), Registry: portOf(s.Registry.Host()),
+		Compute: portOf(s.Compute.URL()), Executions: portOf(s.executionsAddr), Functions: portOf(s.functionsURL),
+	}
 }
 
 // ExecutionsAddr is the executions gRPC endpoint (plaintext).

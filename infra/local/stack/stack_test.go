@@ -30,9 +30,9 @@ func TestStackWiresEventsAndEnforcesIAM(t *testing.T) {
 		}
 	}
 	var buf bytes.Buffer
-	s.PrintEndpoints(&buf)
-	if !bytes.Contains(buf.Bytes(), []byte("export STORAGE_EMULATOR_HOST=")) {
-		t.Errorf("PrintEndpoints lacks the export lines:\n%s", buf.String())
+	s.PrintReady(&buf, nil)
+	if !bytes.Contains(buf.Bytes(), []byte("export STORAGE_EMULATOR_HOST=http://127.0.0.1:")) {
+		t.Errorf("PrintReady lacks STORAGE_EMULATOR_HOST with its http:// scheme:\n%s", buf.String())
 	}
 
 	// Primus's admin uploads a model archive; RegisterModel (via the fake-gcs notification,
