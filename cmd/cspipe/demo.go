@@ -223,6 +223,11 @@ func (d *demo) authorizedRun(ctx context.Context, root string, photos []demophot
 	if d.has("PinWorkloadImage") {
 		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		err := d.s.WaitPinned(wctx, digest)
+		if err == nil {
+			// ScheduleRun launches what the audit log's head names; it is written just after the
+			// provider's condition.
+			err = d.s.WaitPinRecorded(wctx, digest)
+		}
 		cancel()
 		if err != nil {
 			return false, err

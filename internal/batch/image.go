@@ -85,7 +85,7 @@ func (p PinPointer) WorkloadImage(ctx context.Context) (ImageRef, error) {
 	b, _, err := blob.ReadAll(ctx, p.Store, p.Bucket, p.Object, maxPinRecord)
 	if err != nil {
 		if errors.Is(err, blob.ErrNotFound) {
-			return ImageRef{}, fmt.Errorf("no workload image pinned yet at gs://%s/%s: %w", p.Bucket, p.Object, err)
+			return ImageRef{}, fmt.Errorf("%w at gs://%s/%s: %w", ErrNotPinned, p.Bucket, p.Object, err)
 		}
 		return ImageRef{}, fmt.Errorf("reading pin pointer: %w", err)
 	}
@@ -106,3 +106,8 @@ func (p PinPointer) WorkloadImage(ctx context.Context) (ImageRef, error) {
 	}
 	return ref, nil
 }
+
+// ErrNotPinned: no workload image is pinned yet. A run that meets it waits for the pin (its start
+// is retried) without spending one of its MaxAttempts: uploads that arrive before the first pin,
+// or between the provider's update and the audit record, run once the pin is there.
+var ErrNotPinned = errors.New("no workload image pinned yet")

@@ -94,6 +94,9 @@ func (s *Scheduler) start(ctx context.Context, name string, rec RunRecord, gen i
 	exec, started, err := s.createOnce(ctx, rec)
 	if err != nil {
 		rec.LeaseUntil, rec.LastError = time.Time{}, err.Error()
+		if errors.Is(err, ErrNotPinned) && rec.Attempt > 0 {
+			rec.Attempt-- // waiting for the pin is not a failed attempt
+		}
 		if _, rerr := s.writeRun(ctx, name, rec, blob.Cond{GenerationMatch: gen}); rerr != nil {
 			err = errors.Join(err, fmt.Errorf("releasing the lease: %w", rerr))
 		}

@@ -142,6 +142,9 @@ func (s *Scheduler) resume(ctx context.Context, id string, rep *SweepReport) err
 	if started {
 		rep.Resumed = append(rep.Resumed, id)
 	}
+	if errors.Is(err, ErrNotPinned) {
+		return nil // still waiting for the pin (run.json's last_error says so); a later sweep retries
+	}
 	return err
 }
 

@@ -76,7 +76,7 @@ func (s *Stack) Provision(ctx context.Context, o ProvisionOptions) (Provisioned,
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
 	err = s.WaitPinned(wctx, digest)
 	if err == nil {
-		err = s.waitPinRecorded(wctx, digest)
+		err = s.WaitPinRecorded(wctx, digest)
 	}
 	cancel()
 	if err != nil {
@@ -86,9 +86,9 @@ func (s *Stack) Provision(ctx context.Context, o ProvisionOptions) (Provisioned,
 	return p, nil
 }
 
-// waitPinRecorded waits until the audit log's head names digest: PinWorkloadImage updates the
+// WaitPinRecorded waits until the audit log's head names digest: PinWorkloadImage updates the
 // provider first and the audit log after, and a restart re-applies the pin from the log.
-func (s *Stack) waitPinRecorded(ctx context.Context, digest string) error {
+func (s *Stack) WaitPinRecorded(ctx context.Context, digest string) error {
 	for {
 		if obj, err := s.GCS.Fake().GetObject(AuditBucket, audit.LatestObject); err == nil {
 			var l audit.Latest

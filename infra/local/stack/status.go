@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/cspipe/cspipe/infra/local/iam"
 	"io"
 	"net/http"
 	"slices"
@@ -170,6 +171,9 @@ func (s *Stack) registryHas(ctx context.Context, ref string) bool {
 		return false
 	}
 	req.Header.Set("Accept", "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json")
+	// The registry serves only callers with repository access: ask as PinWorkloadImage, which
+	// reads Primus's repository to resolve digests.
+	req.SetBasicAuth("oauth2accesstoken", s.IAM.MintAccessToken(iam.ServiceAccount(PrimusFunctionsSA)))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return false
