@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -177,9 +176,9 @@ func benchDecode(ctx context.Context, photos []string, m *tflite.Model, size, re
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		data, err := os.ReadFile(p)
+		data, err := readFileLimit(p, maxPhotoFileBytes, "photo")
 		if err != nil {
-			return fmt.Errorf("reading photo: %w", err)
+			return err
 		}
 		r := decodeBench{Photo: filepath.Base(p), Target: w}
 		tensors := map[string][]float32{}

@@ -100,9 +100,9 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	labels := model.labels
 	if *labelsPath != "" {
-		f, err := os.Open(*labelsPath)
+		f, err := openLimit(*labelsPath, maxLabelsFileBytes, "labels")
 		if err != nil {
-			return fmt.Errorf("reading labels: %w", err)
+			return err
 		}
 		labels, err = classify.ParseLabels(f)
 		f.Close()
@@ -119,7 +119,7 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	failed := 0
 	var writeErr error
 	err = c.ClassifyMany(ctx, len(images), func(_ context.Context, i int) (io.ReadCloser, error) {
-		return os.Open(images[i])
+		return openLimit(images[i], maxPhotoFileBytes, "image")
 	}, func(i int, p classify.Prediction, err error) {
 		line := classifyLine{Image: images[i]}
 		if err != nil {
@@ -159,9 +159,9 @@ type modelFiles struct {
 // loadModel reads a .tflite file or, when the file is gzip-compressed, a model archive
 // (validated by internal/archive with its default limits).
 func loadModel(path string) (modelFiles, error) {
-	b, err := os.ReadFile(path)
+	b, err := readFileLimit(path, maxModelFileBytes, "model")
 	if err != nil {
-		return modelFiles{}, fmt.Errorf("reading model: %w", err)
+		return modelFiles{}, err
 	}
 	if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
 		return modelFiles{tflite: b}, nil
@@ -180,9 +180,9 @@ func runTensor(model []byte, inPath, outPath string) error {
 	if err != nil {
 		return err
 	}
-	raw, err := os.ReadFile(inPath)
+	raw, err := readFileLimit(inPath, maxTensorFileBytes, "tensor")
 	if err != nil {
-		return fmt.Errorf("reading tensor: %w", err)
+		return err
 	}
 	h, w, c := m.InputShape()
 	per := h * w * c

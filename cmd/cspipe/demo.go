@@ -241,7 +241,7 @@ func (d *demo) authorizedRun(ctx context.Context, root string, photos []string) 
 
 	contents := make([][]byte, len(photos))
 	for i, p := range photos {
-		if contents[i], err = os.ReadFile(p); err != nil {
+		if contents[i], err = readFileLimit(p, maxPhotoFileBytes, "photo"); err != nil {
 			return false, err
 		}
 	}
@@ -273,7 +273,7 @@ func (d *demo) authorizedRun(ctx context.Context, root string, photos []string) 
 	if !ok {
 		fmt.Fprintf(d.out, "UNEXPECTED: the run did not classify every photo (status %s: %s)\n", res.summary.Status, res.summary.Error)
 	}
-	vok := d.checkReceipt(ctx, res.summary.RunID)
+	vok := d.checkReceipt(ctx, res.summary.RunID, digest)
 	return ok && vok, nil
 }
 
@@ -424,8 +424,9 @@ func (d *demo) printResults(res *runResults) {
 	fmt.Fprintln(d.out, "(the model's weights are synthetic: the labels show the pipeline works, not what the photos show)")
 }
 
-// checkReceipt verifies the run's attested receipt against the local verifier's keys.
-func (d *demo) checkReceipt(ctx context.Context, runID string) bool {
+// checkReceipt verifies the run's attested receipt against the local verifier's keys and the
+// digest the demo pinned.
+func (d *demo) checkReceipt(ctx context.Context, runID, approved string) bool {
 	prefix := records.Prefix(runID, 0, 1)
 	var files [3][]byte
 	for i, n := range []string{records.ResultsFile, records.SummaryFile, records.ReceiptFile} {
@@ -441,13 +442,13 @@ func (d *demo) checkReceipt(ctx context.Context, runID string) bool {
 		fmt.Fprintf(d.out, "receipt check FAILED: fetching the verifier's keys: %v\n", err)
 		return false
 	}
-	run, err := receipt.VerifyRun(files[0], files[1], files[2], keys, receipt.Options{Issuer: d.s.Issuer.URL()})
+	run, err := receipt.VerifyRun(files[0], files[1], files[2], keys, receipt.Options{Issuer: d.s.Issuer.URL(), ExpectDigest: approved})
 	if err != nil {
 		fmt.Fprintf(d.out, "receipt check FAILED: %v\n", err)
 		return false
 	}
 	c := run.Claims
-	fmt.Fprintf(d.out, "receipt check OK: results.jsonl and summary.json are bound (eat_nonce) to a token signed by %s for image %s, support attributes %v, dbgstat %s\n",
+	fmt.Fprintf(d.out, "receipt check OK: results.jsonl and summary.json are bound (eat_nonce) to a token signed by %s for the approved image %s, support attributes %v, dbgstat %s\n",
 		c.Issuer, c.ImageDigest, c.SupportAttributes, c.DbgStat)
 	return true
 }

@@ -49,6 +49,9 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, m := range s.Missing {
 		fmt.Fprintf(stdout, "MISSING in this build: Cloud Function %s (its trigger is not wired)\n", m)
 	}
+	if s.PinRestore != "" {
+		fmt.Fprintf(stdout, "audit log: %s\n", s.PinRestore)
+	}
 	envFile, err := writeLocalEnv(s, *dataDir)
 	if err != nil {
 		return err

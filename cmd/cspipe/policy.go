@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/cspipe/cspipe/internal/policy"
@@ -120,9 +119,9 @@ func policyExplain(args []string, stdout, stderr io.Writer) error {
 	}
 	text := *cond
 	if *condFile != "" {
-		b, err := os.ReadFile(*condFile)
+		b, err := readFileLimit(*condFile, maxConditionFileBytes, "condition file")
 		if err != nil {
-			return fmt.Errorf("reading condition: %w", err)
+			return err
 		}
 		text = strings.TrimSpace(string(b))
 	}
@@ -189,9 +188,9 @@ func printVerdict(w io.Writer, v policy.Verdict, fromToken bool) {
 }
 
 func claimsFromJSONFile(path string) (map[string]any, error) {
-	b, err := os.ReadFile(path)
+	b, err := readFileLimit(path, maxClaimsFileBytes, "claims file")
 	if err != nil {
-		return nil, fmt.Errorf("reading claims: %w", err)
+		return nil, err
 	}
 	var claims map[string]any
 	if err := json.Unmarshal(b, &claims); err != nil {
@@ -203,9 +202,9 @@ func claimsFromJSONFile(path string) (map[string]any, error) {
 // claimsFromTokenFile decodes a JWT's payload without verifying it: explain is a diagnostic
 // tool for a token the user already holds, and says so in its output.
 func claimsFromTokenFile(path string) (map[string]any, error) {
-	b, err := os.ReadFile(path)
+	b, err := readFileLimit(path, maxTokenFileBytes, "token file")
 	if err != nil {
-		return nil, fmt.Errorf("reading token: %w", err)
+		return nil, err
 	}
 	parts := strings.Split(strings.TrimSpace(string(b)), ".")
 	if len(parts) != 3 {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cspipe/cspipe/internal/receipt/receipttest"
 )
 
 const (
@@ -130,5 +132,37 @@ func TestPolicyExplainCLI(t *testing.T) {
 	}
 	if code, _, errOut := runCLI(t, "policy", "explain", "--condition", cond, "--token-file", writeJSON(t, "x")); code != 1 || !strings.Contains(errOut, "JWT") {
 		t.Errorf("explain with a non-JWT token: exit %d, stderr %s", code, errOut)
+	}
+}
+
+// Issue 11: `cspipe policy explain --claims-file /dev/zero` read until the OOM killer came. Every
+// file the CLI reads is bounded, and the error names the limit.
+func TestCLIFilesAreBounded(t *testing.T) {
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skip("no /dev/zero on this system")
+	}
+	dir := t.TempDir()
+	cond := filepath.Join(dir, "cond.txt")
+	os.WriteFile(cond, []byte("assertion.swname == 'CONFIDENTIAL_SPACE'"), 0o644)
+	claims := filepath.Join(dir, "claims.json")
+	os.WriteFile(claims, []byte(`{"swname":"CONFIDENTIAL_SPACE"}`), 0o644)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"claims file", []string{"policy", "explain", "--condition-file", cond, "--claims-file", "/dev/zero"}, "claims file /dev/zero: larger than the limit of 1048576 bytes"},
+		{"token file", []string{"policy", "explain", "--condition-file", cond, "--token-file", "/dev/zero"}, "token file /dev/zero: larger than the limit of 1048576 bytes"},
+		{"condition file", []string{"policy", "explain", "--condition-file", "/dev/zero", "--claims-file", claims}, "condition file /dev/zero: larger than the limit of 65536 bytes"},
+		{"JWKS file", []string{"verify-receipt", "--results-dir", writeRun(t, receipttest.New("https://i")), "--jwks", "/dev/zero"}, "JWKS file /dev/zero: larger than the limit"},
+		{"workflow file", []string{"workflow", "check", "/dev/zero"}, "workflow /dev/zero: larger than the limit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, tt.args...)
+			if code == 0 || !strings.Contains(out+errOut, tt.want) {
+				t.Errorf("exit %d, output %q; want an error containing %q", code, out+errOut, tt.want)
+			}
+		})
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"slices"
 	"strings"
 
@@ -70,9 +69,9 @@ func runWorkflow(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if fs.NArg() > 0 {
 		return exitError{code: 2, msg: fmt.Sprintf("unexpected arguments %v", fs.Args())}
 	}
-	src, err := os.ReadFile(file)
+	src, err := readFileLimit(file, maxWorkflowFileBytes, "workflow")
 	if err != nil {
-		return fmt.Errorf("reading workflow: %w", err)
+		return err
 	}
 	wf, err := engine.Load(src)
 	if err != nil {

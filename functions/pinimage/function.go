@@ -12,6 +12,8 @@ import (
 	"cloud.google.com/go/storage"
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/google/go-containerregistry/pkg/v1/google"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	iam "google.golang.org/api/iam/v1"
 	"google.golang.org/api/option"
 
@@ -47,6 +49,13 @@ type Config struct {
 	EnvOverrides []string `env:"CSPIPE_PIN_ENV_OVERRIDES"`
 	// RestartPolicy optionally pins the restart policy (Never, Always, OnFailure).
 	RestartPolicy string `env:"CSPIPE_PIN_RESTART_POLICY"`
+	// The workload endpoints a token's trust rests on. The condition refuses a token whose
+	// workload overrode CSPIPE_STS_ENDPOINT, CSPIPE_IAMCREDENTIALS_ENDPOINT or
+	// CSPIPE_STORAGE_ENDPOINT to anything but these values; empty (the default, right on Google
+	// Cloud) means the workload must not override it at all.
+	PinSTSEndpoint            string `env:"CSPIPE_PIN_STS_ENDPOINT"`
+	PinIAMCredentialsEndpoint string `env:"CSPIPE_PIN_IAMCREDENTIALS_ENDPOINT"`
+	PinStorageEndpoint        string `env:"CSPIPE_PIN_STORAGE_ENDPOINT"`
 	// AllowDebugImageUnsafe admits the Confidential Space debug image. Never for production data.
 	AllowDebugImageUnsafe bool `env:"CSPIPE_ALLOW_DEBUG_IMAGE_UNSAFE" default:"false"`
 }
@@ -54,7 +63,12 @@ type Config struct {
 // Settings converts the configuration into the pin core's settings.
 func (c Config) Settings() (pin.Settings, error) {
 	s := pin.Settings{Provider: c.Provider, ImageRepository: c.ImageRepository, ServiceAccounts: c.ServiceAccounts,
-		SupportAttribute: c.SupportAttribute, RestartPolicy: c.RestartPolicy, AllowDebugImageUnsafe: c.AllowDebugImageUnsafe}
+		SupportAttribute: c.SupportAttribute, RestartPolicy: c.RestartPolicy, AllowDebugImageUnsafe: c.AllowDebugImageUnsafe,
+		PinnedEndpoints: map[string]string{
+			"CSPIPE_STS_ENDPOINT":            c.PinSTSEndpoint,
+			"CSPIPE_IAMCREDENTIALS_ENDPOINT": c.PinIAMCredentialsEndpoint,
+			"CSPIPE_STORAGE_ENDPOINT":        c.PinStorageEndpoint,
+		}}
 	for _, kv := range c.EnvOverrides {
 		name, value, ok := strings.Cut(kv, "=")
 		if !ok {
@@ -72,6 +86,9 @@ func (c Config) Settings() (pin.Settings, error) {
 type Deps struct {
 	// Provider is the workload identity pool provider (pin.NewIAMProvider in production).
 	Provider pin.Provider
+	// Registry resolves pushed digests with the function's own identity
+	// (pin.NewRemoteRegistry(remote.WithAuthFromKeychain(google.Keychain)) in production).
+	Registry pin.Registry
 	// Store holds the audit bucket.
 	Store blob.Store
 	// Log defaults to a JSON logger on stderr.
@@ -89,14 +106,15 @@ type Function struct {
 
 // New validates cfg (by rendering a condition) and returns the function.
 func New(cfg Config, deps Deps) (*Function, error) {
-	if deps.Provider == nil || deps.Store == nil {
-		return nil, errors.New("pinimage: Deps.Provider and Deps.Store are required")
+	if deps.Provider == nil || deps.Store == nil || deps.Registry == nil {
+		return nil, errors.New("pinimage: Deps.Provider, Deps.Registry and Deps.Store are required")
 	}
 	s, err := cfg.Settings()
 	if err != nil {
 		return nil, err
 	}
-	p, err := pin.New(s, deps.Provider, audit.New(deps.Store, cfg.AuditBucket), deps.Now)
+	p, err := pin.New(s, pin.Deps{Provider: deps.Provider, Registry: deps.Registry,
+		Audit: audit.New(deps.Store, cfg.AuditBucket), Now: deps.Now})
 	if err != nil {
 		return nil, err
 	}
@@ -120,8 +138,12 @@ func (f *Function) Handle(ctx context.Context, e event.Event) error {
 		if err != nil {
 			return err
 		}
-		log.InfoContext(ctx, "image event handled", "outcome", string(res.Outcome), "reason", res.Reason,
-			"repaired", res.Repaired, "audit_record", res.Record)
+		level := slog.LevelInfo
+		if res.Outcome == pin.Refused || res.Break != "" {
+			level = slog.LevelWarn
+		}
+		log.Log(ctx, level, "image event handled", "outcome", string(res.Outcome), "reason", res.Reason,
+			"repaired", res.Repaired, "audit_record", res.Record, "audit_break", res.Break)
 		return nil
 	})
 }
@@ -150,5 +172,6 @@ func fromEnv(ctx context.Context, getenv envconfig.Getenv) (*Function, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage client: %w", err)
 	}
-	return New(cfg, Deps{Provider: pin.NewIAMProvider(svc, cfg.Provider), Store: blob.NewGCS(sc)})
+	reg := pin.NewRemoteRegistry(remote.WithAuthFromKeychain(google.Keychain))
+	return New(cfg, Deps{Provider: pin.NewIAMProvider(svc, cfg.Provider), Registry: reg, Store: blob.NewGCS(sc)})
 }

@@ -1,6 +1,7 @@
 package pinimage
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 	iam "google.golang.org/api/iam/v1"
 	"google.golang.org/api/option"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/cspipe/cspipe/internal/audit"
 	"github.com/cspipe/cspipe/internal/blob"
 	"github.com/cspipe/cspipe/internal/envconfig"
@@ -18,6 +21,7 @@ import (
 	"github.com/cspipe/cspipe/internal/fnutil/fnutiltest"
 	"github.com/cspipe/cspipe/internal/pin"
 	"github.com/cspipe/cspipe/internal/pin/iamfake"
+	"github.com/cspipe/cspipe/internal/policy"
 )
 
 const (
@@ -45,6 +49,14 @@ func gcrMessage(action, digest, tag string) []byte {
 	return b
 }
 
+// anyDigest is a registry holding every digest of repo (TestForgedMessages uses a real one).
+var anyDigest = pin.RegistryFunc(func(_ context.Context, r string, d policy.Digest) error {
+	if r != repo {
+		return pin.ErrNotInRegistry
+	}
+	return nil
+})
+
 // TestOverHTTP runs PinWorkloadImage over HTTP (binary-mode CloudEvents) with the real iam/v1
 // client against the fake IAM REST server and the real storage client against fake-gcs-server.
 func TestOverHTTP(t *testing.T) {
@@ -58,7 +70,7 @@ func TestOverHTTP(t *testing.T) {
 	prov.PollInterval = time.Millisecond
 	_, gcs := fnutiltest.FakeGCS(t, auditBucket)
 	store := blob.NewGCS(gcs)
-	f, err := New(testConfig(), Deps{Provider: prov, Store: store, Log: fnutil.DiscardLogger()})
+	f, err := New(testConfig(), Deps{Provider: prov, Store: store, Registry: anyDigest, Log: fnutil.DiscardLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,6 +197,14 @@ func TestConfigFromEnv(t *testing.T) {
 	if _, err := fromEnv(t.Context(), envconfig.MapEnv(nil)); err == nil || !strings.Contains(err.Error(), "CSPIPE_WIP_PROVIDER") {
 		t.Errorf("fromEnv(empty) = %v, want an error naming CSPIPE_WIP_PROVIDER", err)
 	}
+	want := map[string]string{"CSPIPE_STS_ENDPOINT": "", "CSPIPE_IAMCREDENTIALS_ENDPOINT": "", "CSPIPE_STORAGE_ENDPOINT": ""}
+	if diff := cmp.Diff(want, s.PinnedEndpoints); diff != "" {
+		t.Errorf("by default every endpoint must stay Google's (-want +got):\n%s", diff)
+	}
+	cfg.PinSTSEndpoint = "http://127.0.0.1:4000"
+	if s, _ := cfg.Settings(); s.PinnedEndpoints["CSPIPE_STS_ENDPOINT"] != cfg.PinSTSEndpoint {
+		t.Errorf("CSPIPE_PIN_STS_ENDPOINT not pinned: %v", s.PinnedEndpoints)
+	}
 	cfg.EnvOverrides = []string{"NOEQUALS"}
 	if _, err := cfg.Settings(); err == nil {
 		t.Error("Settings() accepted an override without =")
@@ -194,7 +214,7 @@ func TestConfigFromEnv(t *testing.T) {
 func TestNewRefusesBadConfig(t *testing.T) {
 	cfg := testConfig()
 	cfg.ImageRepository = repo + ":latest"
-	_, err := New(cfg, Deps{Provider: pin.NewIAMProvider(nil, provider), Store: blob.NewMemory()})
+	_, err := New(cfg, Deps{Provider: pin.NewIAMProvider(nil, provider), Store: blob.NewMemory(), Registry: anyDigest})
 	if err == nil {
 		t.Error("New() accepted a repository with a tag")
 	}

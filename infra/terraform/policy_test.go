@@ -21,6 +21,8 @@ func TestInitialConditionMatchesPolicyRender(t *testing.T) {
 			ImageDigest:      sampleVars["INITIAL_IMAGE_DIGEST"],
 			ServiceAccounts:  []string{"workload-sa@secundus-proj.iam.gserviceaccount.com"},
 			SupportAttribute: attr,
+			PinnedEndpoints: map[string]string{"CSPIPE_STS_ENDPOINT": "", "CSPIPE_IAMCREDENTIALS_ENDPOINT": "",
+				"CSPIPE_STORAGE_ENDPOINT": ""},
 		}.Render()
 		if err != nil {
 			t.Fatal(err)

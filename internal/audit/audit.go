@@ -19,12 +19,15 @@ import (
 	"time"
 
 	"github.com/cspipe/cspipe/internal/blob"
+	"github.com/cspipe/cspipe/internal/policy"
 )
 
 // Object names in the audit bucket.
 const (
 	RecordsPrefix = "pins/records/"
 	LatestObject  = "pins/latest.json"
+	// RefusedPrefix holds refused pin requests (pins/refused/<sha256>.json), outside the chain.
+	RefusedPrefix = "pins/refused/"
 )
 
 // Record is one pin: which digest was pinned, with which condition, and why.
@@ -43,12 +46,50 @@ type Record struct {
 	Provider string `json:"provider,omitempty"`
 	// PinnedAt is when the provider's condition was changed.
 	PinnedAt time.Time `json:"pinned_at"`
-	// PublishTime is when the registry published the event that caused the pin; pins follow it.
+	// PublishTime is when the event that caused the pin says it was published (informational).
 	PublishTime time.Time `json:"publish_time,omitzero"`
+	// OrderTime orders pins: the publish time, but never later than when the function received
+	// the event (docs/contracts.md, "Pin ordering").
+	OrderTime time.Time `json:"order_time,omitzero"`
+	// Policy holds the typed values the condition was rendered from; CheckRecord renders it
+	// again and compares.
+	Policy *policy.Policy `json:"policy,omitempty"`
+	// Break is set on the first record of a segment started over a corrupt log.
+	Break *Break `json:"break,omitempty"`
 	// EventID is the CloudEvent id of that event.
 	EventID string `json:"event_id,omitempty"`
 	// Tag is the tag the image was pushed with, informational only.
 	Tag string `json:"tag,omitempty"`
+}
+
+// Ordering is the time pins are ordered by: OrderTime, or PublishTime for records written
+// before OrderTime existed.
+func (r Record) Ordering() time.Time {
+	if !r.OrderTime.IsZero() {
+		return r.OrderTime
+	}
+	return r.PublishTime
+}
+
+// Break records why a new segment was started: what was found where the head should have been.
+type Break struct {
+	// Reason is the verification error that made the old log untrusted.
+	Reason string `json:"reason"`
+	// HeadSHA256 is the sha256 (hex) of the pins/latest.json bytes replaced ("" if none).
+	HeadSHA256 string `json:"head_sha256,omitempty"`
+	// HeadGeneration is that object's generation (0 if none).
+	HeadGeneration int64 `json:"head_generation,omitempty"`
+}
+
+// Refusal is a pin request that was refused (a digest not in the repository, an event dated
+// in the future). Refusals are stored content-addressed beside the chain, never in it.
+type Refusal struct {
+	Digest         string    `json:"digest"`
+	ImageReference string    `json:"image_reference"`
+	Reason         string    `json:"reason"`
+	EventID        string    `json:"event_id,omitempty"`
+	PublishTime    time.Time `json:"publish_time,omitzero"`
+	RefusedAt      time.Time `json:"refused_at"`
 }
 
 // Latest is the content of pins/latest.json: the head record's hash and its main fields.
@@ -103,7 +144,20 @@ func (l *Log) Head(ctx context.Context) (e Entry, generation int64, ok bool, err
 	if err != nil {
 		return Entry{}, 0, false, err
 	}
+	if err := agrees(head, rec); err != nil {
+		return Entry{}, 0, false, err
+	}
 	return Entry{Hash: head.Record, Record: rec}, a.Generation, true, nil
+}
+
+// agrees checks that pins/latest.json repeats the fields of the record it names: a head whose
+// condition was overwritten is corrupt, whatever the record says.
+func agrees(head Latest, rec Record) error {
+	if rec.Digest != head.Digest || rec.Condition != head.Condition || rec.Sequence != head.Sequence ||
+		rec.ImageReference != head.ImageReference {
+		return fmt.Errorf("head disagrees with record %s: %w", head.Record, ErrCorrupt)
+	}
+	return nil
 }
 
 // Latest returns the latest entry; ok is false for an empty log.
@@ -190,10 +244,17 @@ func (l *Log) tryAppend(ctx context.Context, rec Record, headGen int64) (Entry, 
 	return Entry{Hash: h, Record: rec}, nil
 }
 
-// Verify walks the chain from the head to the first record, checking every record's hash, that
-// each names its predecessor, that sequences count down to 1, and that the head agrees with the
-// record it names. It returns the number of records; an empty log verifies with 0.
+// Verify walks the current segment from the head to its first record, checking every record's
+// hash, that each names its predecessor, that sequences count down to 1, and that the head
+// agrees with the record it names. It returns the number of records; an empty log verifies
+// with 0.
 func (l *Log) Verify(ctx context.Context) (int, error) {
+	return l.Walk(ctx, nil)
+}
+
+// Walk is Verify that also calls check (when not nil) on every record, head first; an error
+// from check stops the walk and is returned wrapped in ErrCorrupt.
+func (l *Log) Walk(ctx context.Context, check func(Entry) error) (int, error) {
 	b, _, err := blob.ReadAll(ctx, l.store, l.bucket, LatestObject, maxObject)
 	if errors.Is(err, blob.ErrNotFound) {
 		return 0, nil
@@ -205,14 +266,24 @@ func (l *Log) Verify(ctx context.Context) (int, error) {
 	if err := json.Unmarshal(b, &head); err != nil {
 		return 0, fmt.Errorf("decoding audit head: %w: %w", ErrCorrupt, err)
 	}
+	if !validHash(head.Record) {
+		return 0, fmt.Errorf("audit head names record %q: %w", head.Record, ErrCorrupt)
+	}
 	hash, n := head.Record, 0
 	for hash != "" {
 		rec, err := l.Get(ctx, hash)
 		if err != nil {
 			return n, err
 		}
-		if n == 0 && (rec.Digest != head.Digest || rec.Condition != head.Condition || rec.Sequence != head.Sequence) {
-			return n, fmt.Errorf("head disagrees with record %s: %w", hash, ErrCorrupt)
+		if n == 0 {
+			if err := agrees(head, rec); err != nil {
+				return n, err
+			}
+		}
+		if check != nil {
+			if err := check(Entry{Hash: hash, Record: rec}); err != nil {
+				return n, fmt.Errorf("record %s: %w: %w", hash, ErrCorrupt, err)
+			}
 		}
 		n++
 		want := head.Sequence - int64(n) + 1
@@ -222,9 +293,72 @@ func (l *Log) Verify(ctx context.Context) (int, error) {
 		if (rec.Sequence == 1) != (rec.Previous == "") {
 			return n, fmt.Errorf("record %s: sequence %d with previous %q: %w", hash, rec.Sequence, rec.Previous, ErrCorrupt)
 		}
+		if rec.Break != nil && rec.Sequence != 1 {
+			return n, fmt.Errorf("record %s: a break in the middle of a segment: %w", hash, ErrCorrupt)
+		}
 		hash = rec.Previous
 	}
 	return n, nil
+}
+
+// StartSegment appends rec as the first record of a new segment over a log that did not verify:
+// reason says why, and the Break records the hash and generation of the head object replaced.
+// The head is replaced with a generation precondition, so a concurrent appender is not lost
+// silently: the loser gets an error wrapping blob.ErrPrecondition (retry the event).
+func (l *Log) StartSegment(ctx context.Context, rec Record, reason string) (Entry, error) {
+	b, a, err := blob.ReadAll(ctx, l.store, l.bucket, LatestObject, maxObject)
+	var gen int64
+	brk := &Break{Reason: reason}
+	switch {
+	case errors.Is(err, blob.ErrNotFound):
+	case err != nil && a.Generation == 0:
+		return Entry{}, fmt.Errorf("reading audit head: %w", err)
+	default: // read, or too large to read: record its generation either way
+		gen = a.Generation
+		brk.HeadGeneration = gen
+		if err == nil {
+			brk.HeadSHA256 = hashOf(b)
+		}
+	}
+	rec.Previous, rec.Sequence, rec.Break = "", 1, brk
+	return l.tryAppend(ctx, rec, gen)
+}
+
+// Refuse stores r under pins/refused/ and returns its hash. The same refusal twice is stored once.
+func (l *Log) Refuse(ctx context.Context, r Refusal) (string, error) {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return "", fmt.Errorf("encoding refusal: %w", err)
+	}
+	b = append(b, '\n')
+	h := hashOf(b)
+	_, err = l.store.Write(ctx, l.bucket, RefusedPrefix+h+".json", blob.Object{Data: b, ContentType: "application/json"}, blob.Cond{DoesNotExist: true})
+	if err != nil && !errors.Is(err, blob.ErrPrecondition) {
+		return "", fmt.Errorf("recording refusal %s: %w", h, err)
+	}
+	return h, nil
+}
+
+// CheckRecord checks that a record is what a pin writes: it holds its policy values, they name
+// the record's digest and reference, and rendering them gives exactly the record's condition.
+func CheckRecord(r Record) error {
+	if r.Policy == nil {
+		return errors.New("record holds no policy values to render its condition from")
+	}
+	if r.Policy.ImageDigest != r.Digest {
+		return fmt.Errorf("policy digest %q differs from the record's %q", r.Policy.ImageDigest, r.Digest)
+	}
+	if r.ImageReference != r.Policy.ImageRepository+"@"+r.Digest {
+		return fmt.Errorf("image reference %q is not the policy's repository at the digest", r.ImageReference)
+	}
+	cond, err := r.Policy.Render()
+	if err != nil {
+		return err
+	}
+	if cond != r.Condition {
+		return errors.New("condition is not what its policy values render")
+	}
+	return nil
 }
 
 func recordName(hash string) string { return RecordsPrefix + hash + ".json" }

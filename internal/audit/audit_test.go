@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cspipe/cspipe/internal/blob"
+	"github.com/cspipe/cspipe/internal/policy"
 )
 
 const bucket = "primus-audit"
@@ -174,5 +175,132 @@ func write(t *testing.T, s blob.Store, name, data string) {
 	t.Helper()
 	if _, err := s.Write(t.Context(), bucket, name, blob.Object{Data: []byte(data)}, blob.Cond{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// pinned is a record as PinWorkloadImage writes it: typed policy values and their condition.
+func pinned(t *testing.T, i int) Record {
+	t.Helper()
+	d := fmt.Sprintf("sha256:%064x", i)
+	p := &policy.Policy{ImageRepository: "r.example/p/r/img", ImageDigest: d,
+		ServiceAccounts: []string{"workload-sa@s.iam.gserviceaccount.com"}}
+	c, err := p.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rec(i)
+	r.Condition, r.Policy = c, p
+	return r
+}
+
+// The attack of issue 11: pins/latest.json overwritten with a condition of `true`. The head no
+// longer agrees with its record, so Head (not only Verify) calls the log corrupt.
+func TestHeadOverwrittenWithTrueIsCorrupt(t *testing.T) {
+	s := blob.NewMemory()
+	l := New(s, bucket)
+	e, err := l.Append(t.Context(), pinned(t, 1), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.Record
+	write(t, s, LatestObject, fmt.Sprintf(`{"record":%q,"sequence":1,"digest":%q,"image_reference":%q,"condition":"true"}`,
+		e.Hash, r.Digest, r.ImageReference))
+	if _, ok, err := l.Latest(t.Context()); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("Latest() = %v, %v; want ErrCorrupt", ok, err)
+	}
+	write(t, s, LatestObject, `{"condition":"true"}`)
+	if _, ok, err := l.Latest(t.Context()); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("Latest() on a head without a record = %v, %v; want ErrCorrupt", ok, err)
+	}
+}
+
+// A corrupt log does not block the next pin: StartSegment begins a new segment that records
+// what it replaced, and the log verifies again from there.
+func TestStartSegmentAfterCorruption(t *testing.T) {
+	s := blob.NewMemory()
+	l := New(s, bucket)
+	for i := 1; i <= 2; i++ {
+		if _, err := l.Append(t.Context(), pinned(t, i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(t, s, LatestObject, `{"condition":"true"}`)
+	_, err := l.Verify(t.Context())
+	if !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Verify() = %v, want ErrCorrupt", err)
+	}
+	e, err := l.StartSegment(t.Context(), pinned(t, 3), err.Error())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := e.Record.Break
+	if b == nil || b.HeadSHA256 != hashOf([]byte(`{"condition":"true"}`)) || b.HeadGeneration == 0 || !strings.Contains(b.Reason, "corrupt") {
+		t.Errorf("break = %+v, want the replaced head's hash, generation and the reason", b)
+	}
+	if e.Record.Sequence != 1 || e.Record.Previous != "" {
+		t.Errorf("segment start has sequence %d, previous %q", e.Record.Sequence, e.Record.Previous)
+	}
+	if n, err := l.Walk(t.Context(), func(e Entry) error { return CheckRecord(e.Record) }); n != 1 || err != nil {
+		t.Errorf("Walk() = %d, %v; want the new segment's one record", n, err)
+	}
+	if _, err := l.Append(t.Context(), pinned(t, 4), nil); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := l.Verify(t.Context()); n != 2 || err != nil {
+		t.Errorf("Verify() = %d, %v; want 2", n, err)
+	}
+	// A second segment start racing the first loses on the generation precondition.
+	race := New(headRaceStore{s}, bucket)
+	if _, err := race.StartSegment(t.Context(), pinned(t, 5), "x"); !errors.Is(err, blob.ErrPrecondition) {
+		t.Errorf("StartSegment over a moved head = %v, want ErrPrecondition", err)
+	}
+}
+
+func TestCheckRecord(t *testing.T) {
+	good := pinned(t, 1)
+	tests := []struct {
+		name   string
+		mutate func(*Record)
+		ok     bool
+	}{
+		{"as pinned", func(*Record) {}, true},
+		{"condition true", func(r *Record) { r.Condition = "true" }, false},
+		{"no policy values", func(r *Record) { r.Policy = nil }, false},
+		{"policy of another digest", func(r *Record) { p := *r.Policy; p.ImageDigest = fmt.Sprintf("sha256:%064x", 9); r.Policy = &p }, false},
+		{"reference of another repository", func(r *Record) { r.ImageReference = "evil.example/x@" + r.Digest }, false},
+		{"debug admitted behind the values' back", func(r *Record) {
+			p := *r.Policy
+			p.AllowDebugImageUnsafe = true
+			r.Policy = &p
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := good
+			tt.mutate(&r)
+			if err := CheckRecord(r); (err == nil) != tt.ok {
+				t.Errorf("CheckRecord() = %v, want ok=%v", err, tt.ok)
+			}
+		})
+	}
+}
+
+func TestRefuseStoresOutsideTheChain(t *testing.T) {
+	s := blob.NewMemory()
+	l := New(s, bucket)
+	r := Refusal{Digest: "sha256:" + strings.Repeat("a", 64), Reason: "not in the repository", RefusedAt: time.Unix(1, 0).UTC()}
+	h, err := l.Refuse(t.Context(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h2, err := l.Refuse(t.Context(), r); err != nil || h2 != h {
+		t.Errorf("second Refuse() = %s, %v; want the same record", h2, err)
+	}
+	b, _, err := blob.ReadAll(t.Context(), s, bucket, RefusedPrefix+h+".json", 0)
+	if err != nil || !strings.Contains(string(b), "not in the repository") {
+		t.Errorf("refusal object = %s, %v", b, err)
+	}
+	if _, ok, err := l.Latest(t.Context()); ok || err != nil {
+		t.Errorf("a refusal moved the head: %v, %v", ok, err)
 	}
 }

@@ -73,14 +73,69 @@ func render(t *testing.T, i int) string {
 	return c
 }
 
+// memRegistry holds the digests pushed to testRepo; Resolve fails with down when set.
+type memRegistry struct {
+	mu      sync.Mutex
+	digests map[string]bool // nil: every digest of testRepo is there
+	down    error
+	calls   int
+}
+
+func (m *memRegistry) Resolve(_ context.Context, repo string, d policy.Digest) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.calls++
+	if m.down != nil {
+		return m.down
+	}
+	if repo != testRepo || (m.digests != nil && !m.digests[d.String()]) {
+		return fmt.Errorf("HEAD %s@%s: 404: %w", repo, d, ErrNotInRegistry)
+	}
+	return nil
+}
+
+// clock is the function's clock in tests: an hour after t0 unless moved.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
+
 func newPinner(t *testing.T, prov Provider) (*Pinner, *audit.Log) {
 	t.Helper()
-	log := audit.New(blob.NewMemory(), "audit")
-	p, err := New(settings(), prov, log, func() time.Time { return t0.Add(time.Hour) })
+	f := newFixture(t, prov)
+	return f.p, f.log
+}
+
+// fixture is a Pinner with its collaborators, for tests that reach behind it.
+type fixture struct {
+	p     *Pinner
+	log   *audit.Log
+	store blob.Store
+	reg   *memRegistry
+	clk   *clock
+}
+
+func newFixture(t *testing.T, prov Provider) fixture {
+	t.Helper()
+	f := fixture{store: blob.NewMemory(), reg: &memRegistry{}, clk: &clock{t: t0.Add(time.Hour)}}
+	f.log = audit.New(f.store, "audit")
+	var err error
+	f.p, err = New(settings(), Deps{Provider: prov, Registry: f.reg, Audit: f.log, Now: f.clk.now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p, log
+	return f
+}
+
+// pinnedRecord is the audit record a pin of digest i ordered at order writes.
+func pinnedRecord(t *testing.T, i int, order time.Time) audit.Record {
+	d, _ := policy.ParseDigest(digest(i))
+	pol := settings().Policy(d)
+	return audit.Record{Digest: digest(i), ImageReference: testRepo + "@" + digest(i), Condition: render(t, i),
+		PinnedAt: order, PublishTime: order, OrderTime: order, Policy: &pol}
 }
 
 func TestPinSequence(t *testing.T) {
@@ -243,7 +298,7 @@ func TestNewRefusesBadSettings(t *testing.T) {
 	} {
 		s := settings()
 		mod(&s)
-		if _, err := New(s, &memProvider{}, audit.New(blob.NewMemory(), "a"), nil); err == nil {
+		if _, err := New(s, Deps{Provider: &memProvider{}, Registry: &memRegistry{}, Audit: audit.New(blob.NewMemory(), "a")}); err == nil {
 			t.Errorf("%s: New() succeeded", name)
 		} else if !strings.Contains(err.Error(), "pin settings") {
 			t.Errorf("%s: error %q", name, err)
@@ -264,7 +319,7 @@ func (r *racingProvider) SetCondition(ctx context.Context, c string) error {
 	if !r.raced {
 		r.raced = true
 		newer := render(r.t, 2)
-		if _, err := r.log.Append(ctx, audit.Record{Digest: digest(2), Condition: newer, PublishTime: t0.Add(time.Minute)}, nil); err != nil {
+		if _, err := r.log.Append(ctx, pinnedRecord(r.t, 2, t0.Add(time.Minute)), nil); err != nil {
 			return err
 		}
 		if err := r.memProvider.SetCondition(ctx, newer); err != nil {
@@ -277,7 +332,7 @@ func (r *racingProvider) SetCondition(ctx context.Context, c string) error {
 func TestPinLosesRaceToNewerPin(t *testing.T) {
 	log := audit.New(blob.NewMemory(), "audit")
 	prov := &racingProvider{t: t, log: log}
-	p, err := New(settings(), prov, log, nil)
+	p, err := New(settings(), Deps{Provider: prov, Registry: &memRegistry{}, Audit: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,3 +69,35 @@ func inject(c map[string]any, want string) map[string]any {
 	ctr["env"] = map[string]any{"DIGEST": want}
 	return c
 }
+
+// FuzzPinnedEndpoint: whatever the pinned value and whatever override a token carries, the
+// condition admits the token exactly when the override is absent or equal to a non-empty pin.
+func FuzzPinnedEndpoint(f *testing.F) {
+	f.Add("CSPIPE_STS_ENDPOINT", "http://127.0.0.1:4000", "http://127.0.0.1:4001", true)
+	f.Add("CSPIPE_STS_ENDPOINT", "", "https://sts.googleapis.com", true)
+	f.Add("CSPIPE_STS_ENDPOINT", "http://127.0.0.1:4000", "http://127.0.0.1:4000", true)
+	f.Add("CSPIPE_STORAGE_ENDPOINT", "http://a' || true || '", "x", true)
+	f.Add("A' in x || true || 'B", "", "x", false)
+	f.Fuzz(func(t *testing.T, name, pinned, override string, present bool) {
+		p := Policy{ImageRepository: testRepo, ImageDigest: testDigest, ServiceAccounts: []string{testSA},
+			PinnedEndpoints: map[string]string{name: pinned}}
+		cond, err := p.Render()
+		if err != nil {
+			return
+		}
+		c := claimsFor(Policy{ImageRepository: testRepo, ServiceAccounts: []string{testSA}}, testDigest)
+		env := map[string]any{"OTHER": override}
+		if present {
+			env[name] = override
+		}
+		c["submods"].(map[string]any)["container"].(map[string]any)["env_override"] = env
+		v, err := Explain(cond, c)
+		if err != nil {
+			t.Fatalf("rendered condition does not compile: %v\n%s", err, cond)
+		}
+		want := !present || (pinned != "" && override == pinned)
+		if v.Allow != want {
+			t.Fatalf("pin %s=%q, override present=%v %q: allow %v, want %v\n%s", name, pinned, present, override, v.Allow, want, cond)
+		}
+	})
+}

@@ -31,6 +31,11 @@ func claimsFor(p Policy, digest string) map[string]any {
 	for k, v := range p.EnvOverrides {
 		env[k] = v
 	}
+	for k, v := range p.PinnedEndpoints {
+		if v != "" {
+			env[k] = v
+		}
+	}
 	sas := []any{}
 	for _, sa := range p.ServiceAccounts {
 		sas = append(sas, sa)
@@ -74,6 +79,12 @@ func TestRenderGolden(t *testing.T) {
 			RestartPolicy:    "Never",
 		}},
 		{"debug_unsafe", func() Policy { p := basePolicy(); p.AllowDebugImageUnsafe = true; return p }()},
+		{"endpoints", func() Policy {
+			p := basePolicy()
+			p.PinnedEndpoints = map[string]string{"CSPIPE_STS_ENDPOINT": "http://127.0.0.1:4000",
+				"CSPIPE_IAMCREDENTIALS_ENDPOINT": "http://127.0.0.1:4000", "CSPIPE_STORAGE_ENDPOINT": ""}
+			return p
+		}()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -137,6 +148,14 @@ func TestRenderRefuses(t *testing.T) {
 		{"env value nonprintable", func(p *Policy) { p.EnvOverrides = map[string]string{"A": "x\x00"} }, fieldEnv},
 		{"env value unicode", func(p *Policy) { p.EnvOverrides = map[string]string{"A": "caf\u00e9"} }, fieldEnv},
 		{"bad restart policy", func(p *Policy) { p.RestartPolicy = "never" }, fieldRestart},
+		{"endpoint name lower", func(p *Policy) { p.PinnedEndpoints = map[string]string{"sts": ""} }, fieldEndpoint},
+		{"endpoint quote", func(p *Policy) { p.PinnedEndpoints = map[string]string{"A": "http://x' || true || '"} }, fieldEndpoint},
+		{"endpoint not a URL", func(p *Policy) { p.PinnedEndpoints = map[string]string{"A": "127.0.0.1:80"} }, fieldEndpoint},
+		{"endpoint with user", func(p *Policy) { p.PinnedEndpoints = map[string]string{"A": "http://u@127.0.0.1:80"} }, fieldEndpoint},
+		{"endpoint also env override", func(p *Policy) {
+			p.PinnedEndpoints = map[string]string{"A": ""}
+			p.EnvOverrides = map[string]string{"A": "x"}
+		}, fieldEndpoint},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -177,5 +196,48 @@ func TestParseDigest(t *testing.T) {
 		if _, err := ParseDigest(bad); err == nil {
 			t.Errorf("ParseDigest(%q) accepted", bad)
 		}
+	}
+}
+
+// TestPinnedEndpoints: the token may carry no override of a pinned endpoint, or exactly the
+// deployment's value; anything else — another loopback port included — is denied by the clause
+// that names the endpoint. Tokens whose env_override is null (no tee-env-* at all) pass.
+func TestPinnedEndpoints(t *testing.T) {
+	const sts, own = "CSPIPE_STS_ENDPOINT", "http://127.0.0.1:4000"
+	p := basePolicy()
+	p.PinnedEndpoints = map[string]string{sts: own, "CSPIPE_STORAGE_ENDPOINT": ""}
+	cond, err := p.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		override any
+		allow    bool
+		clause   string // part of the failed clause's text
+	}{
+		{"no overrides (null)", nil, true, ""},
+		{"other overrides only", map[string]any{"CSPIPE_RUN_ID": "r"}, true, ""},
+		{"deployment's own STS", map[string]any{sts: own}, true, ""},
+		{"STS on another loopback port", map[string]any{sts: "http://127.0.0.1:4001"}, false, sts},
+		{"STS with a path suffix", map[string]any{sts: own + "/x"}, false, sts},
+		{"storage overridden at all", map[string]any{"CSPIPE_STORAGE_ENDPOINT": "http://127.0.0.1:4000"}, false, "CSPIPE_STORAGE_ENDPOINT"},
+		{"storage overridden to empty", map[string]any{"CSPIPE_STORAGE_ENDPOINT": ""}, false, "CSPIPE_STORAGE_ENDPOINT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := claimsFor(basePolicy(), testDigest)
+			c["submods"].(map[string]any)["container"].(map[string]any)["env_override"] = tt.override
+			v, err := Explain(cond, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Allow != tt.allow {
+				t.Fatalf("allow = %v, want %v (%+v)", v.Allow, tt.allow, v)
+			}
+			if f, ok := v.FailedClause(); !tt.allow && (!ok || !strings.Contains(f.Expr, tt.clause)) {
+				t.Errorf("failed clause %q, want the one naming %s", f.Expr, tt.clause)
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
 	"unicode"
@@ -9,12 +10,13 @@ import (
 
 // Field names used in validation errors; they match the Policy struct fields.
 const (
-	fieldRepo    = "ImageRepository"
-	fieldDigest  = "ImageDigest"
-	fieldSA      = "ServiceAccounts"
-	fieldSupport = "SupportAttribute"
-	fieldEnv     = "EnvOverrides"
-	fieldRestart = "RestartPolicy"
+	fieldRepo     = "ImageRepository"
+	fieldDigest   = "ImageDigest"
+	fieldSA       = "ServiceAccounts"
+	fieldSupport  = "SupportAttribute"
+	fieldEnv      = "EnvOverrides"
+	fieldRestart  = "RestartPolicy"
+	fieldEndpoint = "PinnedEndpoints"
 )
 
 // FieldError names the Policy field that failed validation.
@@ -90,6 +92,26 @@ func validateRepo(repo string) error {
 		if !repoPathRE.MatchString(c) {
 			return fieldErr(fieldRepo, "%q: invalid path component %q", truncate(repo), truncate(c))
 		}
+	}
+	return nil
+}
+
+// validateEndpoint checks one PinnedEndpoints entry: an env name, and either "" (must not be
+// overridden) or an absolute http(s) URL without user info, query or fragment.
+func validateEndpoint(name, v string) error {
+	if !envNameRE.MatchString(name) {
+		return fieldErr(fieldEndpoint, "name %q: want [A-Z_][A-Z0-9_]*", truncate(name))
+	}
+	if v == "" {
+		return nil
+	}
+	if err := checkText(fieldEndpoint+"."+name, v, 512); err != nil {
+		return err
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+		u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(v, " \t") {
+		return fieldErr(fieldEndpoint+"."+name, "%q: want an absolute http(s) URL without user info, query or fragment", truncate(v))
 	}
 	return nil
 }

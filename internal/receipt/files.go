@@ -18,7 +18,9 @@ type Run struct {
 }
 
 // VerifyRun checks a run's three files: the receipt's signature and nonces against results and
-// summary, and the summary's results_sha256 against results. opts' hash fields are filled here.
+// summary, the summary's results_sha256 against results, and the summary's image_digest against
+// the attested one (plus what Verify checks: the approved digest, no debug image unless
+// allowed). opts' hash fields are filled here.
 func VerifyRun(results, summary, token []byte, keys Keys, opts Options) (*Run, error) {
 	opts.ResultsSHA256 = SHA256(results)
 	opts.SummarySHA256 = SHA256(summary)
@@ -32,6 +34,9 @@ func VerifyRun(results, summary, token []byte, keys Keys, opts Options) (*Run, e
 	}
 	if s.ResultsSHA256 != opts.ResultsSHA256 {
 		return nil, reject("summary.json names results sha256 %q, but results.jsonl has %s", s.ResultsSHA256, opts.ResultsSHA256)
+	}
+	if s.ImageDigest != c.ImageDigest {
+		return nil, reject("summary.json names image digest %q, but the receipt attests %s", s.ImageDigest, c.ImageDigest)
 	}
 	return &Run{Claims: c, Summary: s}, nil
 }

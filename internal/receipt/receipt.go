@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/cspipe/cspipe/internal/policy"
 )
 
 // Audience is the audience the workload requests for its receipts.
@@ -89,6 +91,13 @@ type Options struct {
 	SummarySHA256 string
 	// Now is used to refuse tokens issued in the future (default time.Now).
 	Now func() time.Time
+	// ExpectDigest, when set, is the approved image digest ("sha256:…"): the receipt must
+	// attest exactly it.
+	ExpectDigest string
+	// AllowDebugUnsafe accepts a receipt from the Confidential Space debug image (dbgstat not
+	// "disabled-since-boot"), whose operator could inspect or change the workload. Off by
+	// default.
+	AllowDebugUnsafe bool
 }
 
 // Claims is what a verified receipt attests.
@@ -188,6 +197,15 @@ func Verify(token []byte, keys Keys, opts Options) (*Claims, error) {
 	}
 	if tc.SWName != "CONFIDENTIAL_SPACE" {
 		return nil, reject("swname is %q, want CONFIDENTIAL_SPACE", tc.SWName)
+	}
+	if _, err := policy.ParseDigest(tc.Submods.Container.ImageDigest); err != nil {
+		return nil, reject("the receipt attests no valid image digest: %v", err)
+	}
+	if opts.ExpectDigest != "" && tc.Submods.Container.ImageDigest != opts.ExpectDigest {
+		return nil, reject("the receipt attests image digest %s, not the approved %s", tc.Submods.Container.ImageDigest, opts.ExpectDigest)
+	}
+	if tc.DbgStat != "disabled-since-boot" && !opts.AllowDebugUnsafe {
+		return nil, reject("the receipt comes from a debug image (dbgstat %q), whose operator can inspect the workload; accept it only with --allow-debug-unsafe", tc.DbgStat)
 	}
 	want := Nonces(opts.ResultsSHA256, opts.SummarySHA256)
 	if len(tc.EatNonce) != len(want) {

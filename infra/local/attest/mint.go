@@ -60,6 +60,14 @@ func (i *Issuer) Mint(w Workload, audience string, nonces []string) (string, err
 	return s, nil
 }
 
+// Sign signs arbitrary claims with the issuer's key. Tests build malformed tokens with it (no
+// exp, a lifetime of years) to check that STS refuses them as Google does.
+func (i *Issuer) Sign(claims jwt.MapClaims) (string, error) {
+	t := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
+	t.Header["kid"] = i.kid
+	return t.SignedString(i.key)
+}
+
 // Claims builds the payload Mint would sign, without signing it.
 func (i *Issuer) Claims(w Workload, audience string, nonces []string) (jwt.MapClaims, error) {
 	if audience == "" || len(audience) > MaxAudienceLen {

@@ -2,7 +2,10 @@ package iam
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -279,5 +282,53 @@ func TestFederatedTokenMembership(t *testing.T) {
 	}
 	if f.iam.AllowedToken(tok.AccessToken, "primus-models", PermObjectsCreate) {
 		t.Error("objectViewer allowed objects.create")
+	}
+}
+
+// Issue 11: a subject token without exp, or one that lives longer than STS allows, gets an
+// invalid_grant answer naming the problem (not "Unable to verify the ID Token signature").
+func TestSTSRefusesTokensWithoutBoundedLifetime(t *testing.T) {
+	f := newFixture(t)
+	now := time.Now()
+	tests := []struct {
+		name   string
+		mod    func(c map[string]any)
+		want   string
+		status int
+	}{
+		{"one hour, as minted", func(map[string]any) {}, "", http.StatusOK},
+		{"no exp", func(c map[string]any) { delete(c, "exp") }, msgMissingExp, http.StatusBadRequest},
+		{"ten years", func(c map[string]any) { c["exp"] = now.AddDate(10, 0, 0).Unix() }, "exceeds the maximum of 86400 seconds", http.StatusBadRequest},
+		{"no iat, exp in a year", func(c map[string]any) { delete(c, "iat"); c["exp"] = now.AddDate(1, 0, 0).Unix() }, "exceeds the maximum", http.StatusBadRequest},
+		{"exactly 24 hours", func(c map[string]any) { c["exp"] = now.Add(MaxSubjectTokenLifetime).Unix(); c["iat"] = now.Unix() }, "", http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := f.issuer.Claims(workload(), attest.DefaultAudience, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.mod(c)
+			tok, err := f.issuer.Sign(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			form := exchangeForm(f.prov.Audience(), tok)
+			resp, err := http.PostForm(f.iam.TokenURL(), form)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var body map[string]any
+			_ = json.NewDecoder(resp.Body).Decode(&body)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d %v, want %d", resp.StatusCode, body, tt.status)
+			}
+			if tt.want != "" {
+				if body["error"] != "invalid_grant" || !strings.Contains(fmt.Sprint(body["error_description"]), tt.want) {
+					t.Errorf("answer %v, want invalid_grant with %q", body, tt.want)
+				}
+			}
+		})
 	}
 }

@@ -91,6 +91,24 @@ type stsError struct {
 
 func (e *stsError) Error() string { return e.code + ": " + e.desc }
 
+// MaxSubjectTokenLifetime is the longest exp − iat STS accepts for an OIDC subject token.
+// Google documents that federated OIDC tokens must carry exp and be short-lived; the 24-hour
+// bound is the one its Workload Identity Federation guides give for issuers' tokens (we found
+// no STS reference page stating it, so treat it as unverified). Confidential Space tokens live
+// one hour.
+const MaxSubjectTokenLifetime = 24 * time.Hour
+
+// MaxSubjectTokenBytes bounds the subject token STS parses (the form itself is bounded too).
+const MaxSubjectTokenBytes = 64 << 10
+
+// STS's answers for a subject token without exp, or with a lifetime over the maximum. Google
+// does not document these descriptions verbatim; they follow the documented invalid_grant
+// answers for ID tokens ("ID Token expired at …", "The audience in ID Token …").
+const (
+	msgMissingExp  = "The ID Token is missing the required exp claim."
+	msgTooLongLife = "The ID Token lifetime (exp - iat) of %d seconds exceeds the maximum of %d seconds."
+)
+
 func invalidGrant(desc, detail string) *stsError {
 	return &stsError{status: http.StatusBadRequest, code: "invalid_grant", desc: desc, detail: detail}
 }
@@ -99,6 +117,10 @@ func invalidGrant(desc, detail string) *stsError {
 // expiry and audience, and returns its claims as decoded JSON.
 func (s *Server) verifySubjectToken(p Provider, token string) (map[string]any, *stsError) {
 	issuer := strings.TrimSuffix(p.IssuerURI, "/")
+	if len(token) > MaxSubjectTokenBytes {
+		return nil, &stsError{status: http.StatusBadRequest, code: "invalid_request",
+			desc: fmt.Sprintf("The subject token is larger than %d bytes.", MaxSubjectTokenBytes), detail: "subject token too large"}
+	}
 	claims := jwt.MapClaims{}
 	_, err := jwt.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
@@ -114,8 +136,18 @@ func (s *Server) verifySubjectToken(p Provider, token string) (map[string]any, *
 		return nil, invalidGrant(fmt.Sprintf("ID Token expired at %d.", exp.Unix()), err.Error())
 	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
 		return nil, invalidGrant("ID Token is not yet valid.", err.Error())
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		return nil, invalidGrant(msgMissingExp, err.Error())
 	case err != nil:
 		return nil, invalidGrant("Unable to verify the ID Token signature.", err.Error())
+	}
+	exp, _ := claims.GetExpirationTime()
+	start := s.now()
+	if iat, _ := claims.GetIssuedAt(); iat != nil {
+		start = iat.Time
+	}
+	if life := exp.Sub(start); life > MaxSubjectTokenLifetime {
+		return nil, invalidGrant(fmt.Sprintf(msgTooLongLife, int64(life/time.Second), int64(MaxSubjectTokenLifetime/time.Second)), "lifetime too long")
 	}
 	if iss, _ := claims["iss"].(string); strings.TrimSuffix(iss, "/") != issuer {
 		return nil, invalidGrant(fmt.Sprintf("The issuer in ID Token %s does not match the expected issuer %s.", iss, p.IssuerURI), "issuer mismatch")

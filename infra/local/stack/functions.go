@@ -65,7 +65,7 @@ func (s *Stack) startFunctions(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: limitBody(mux, maxFunctionRequest), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(lis) }()
 	s.functionsURL = "http://" + lis.Addr().String()
 	s.defer_(func() { _ = srv.Close() })
@@ -87,6 +87,22 @@ func (s *Stack) startFunctions(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// maxFunctionRequest is Cloud Run's limit on an HTTP/1 request body, which gen2 functions have.
+const maxFunctionRequest = 32 << 20
+
+// limitBody refuses request bodies over limit with 413 and a message naming the limit, as the
+// platform in front of a deployed function does; the function never reads past it.
+func limitBody(h http.Handler, limit int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > limit {
+			http.Error(w, fmt.Sprintf("request body of %d bytes is over the %d-byte limit", r.ContentLength, limit), http.StatusRequestEntityTooLarge)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		h.ServeHTTP(w, r)
+	})
 }
 
 func storageTrigger(name, bucket string) eventarc.Trigger {

@@ -32,11 +32,8 @@ func (s *Stack) pinFunction(ctx context.Context) (function, error) {
 	if err != nil {
 		return fn, err
 	}
-	f, err := pinimage.New(pinimage.Config{
-		Provider: ProviderName(), ImageRepository: s.PrimusRepository(), ServiceAccounts: []string{WorkloadSA},
-		SupportAttribute: "STABLE", AuditBucket: AuditBucket, IAMEndpoint: s.IAM.URL(), MaxEventAge: 24 * time.Hour,
-	}, pinimage.Deps{Provider: pin.NewIAMProvider(svc, ProviderName()), Store: store,
-		Log: s.log.With("function", pinimage.EntryPoint)})
+	f, err := pinimage.New(s.pinConfig(), pinimage.Deps{Provider: pin.NewIAMProvider(svc, ProviderName()), Store: store,
+		Registry: s.pinRegistry(), Log: s.log.With("function", pinimage.EntryPoint)})
 	if err != nil {
 		return fn, err
 	}

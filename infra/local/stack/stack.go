@@ -86,6 +86,9 @@ type Stack struct {
 	// Functions lists the functions that are wired; Missing says which are not (and why).
 	Functions []string
 	Missing   []string
+	// PinRestore says what happened to the audit log's latest pin at start: "" (nothing
+	// pinned yet), "restored the pin of …", or "gate closed: <why>".
+	PinRestore string
 
 	closeMu sync.Mutex
 	closers []func()
@@ -163,15 +166,14 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err := s.createProjects(); err != nil {
 		return nil, err
 	}
-	if err := s.restorePin(); err != nil {
-		return nil, err
-	}
-
 	s.Registry, err = registry.Start(registry.Options{Logger: s.log.With("component", "registry"), Publish: s.publishGCR})
 	if err != nil {
 		return nil, err
 	}
 	s.defer_(func() { s.Registry.Close() })
+	if err := s.restorePin(ctx); err != nil {
+		return nil, err
+	}
 
 	if err := s.startCompute(); err != nil {
 		return nil, err

@@ -12,6 +12,11 @@ locals {
     CSPIPE_PIN_ENV_OVERRIDES         = var.PIN_ENV_OVERRIDES
     CSPIPE_PIN_RESTART_POLICY        = var.PIN_RESTART_POLICY
     CSPIPE_ALLOW_DEBUG_IMAGE_UNSAFE  = "false"
+    # Empty: the condition refuses a workload that overrides these endpoints at all (it then
+    # talks to Google's own STS, IAM Credentials and Cloud Storage).
+    CSPIPE_PIN_STS_ENDPOINT            = ""
+    CSPIPE_PIN_IAMCREDENTIALS_ENDPOINT = ""
+    CSPIPE_PIN_STORAGE_ENDPOINT        = ""
   }
 
   register_env = {

@@ -39,6 +39,14 @@ resource "google_project_iam_member" "pin_updates_provider" {
   member  = "serviceAccount:${google_service_account.pin.email}"
 }
 
+# PinWorkloadImage resolves each pushed digest in the repository before pinning it.
+resource "google_artifact_registry_repository_iam_member" "pin_reads_images" {
+  location   = google_artifact_registry_repository.workload.location
+  repository = google_artifact_registry_repository.workload.name
+  role       = "roles/artifactregistry.reader"
+  member     = "serviceAccount:${google_service_account.pin.email}"
+}
+
 # The audit log is append-only for PinWorkloadImage: it creates records (never overwrites them),
 # reads them, and replaces only the head pointer pins/latest.json (replacing an object needs
 # delete, so objectUser, narrowed by a condition Cloud Storage evaluates).

@@ -30,6 +30,9 @@ locals {
     "assertion.submods.container.image_digest == '${var.INITIAL_IMAGE_DIGEST}'",
     "assertion.submods.container.image_reference.startsWith('${local.image_repository}@')",
     "'${local.workload_sa}' in assertion.google_service_accounts",
+    "(assertion.submods.container.env_override == null || !('CSPIPE_IAMCREDENTIALS_ENDPOINT' in assertion.submods.container.env_override))",
+    "(assertion.submods.container.env_override == null || !('CSPIPE_STORAGE_ENDPOINT' in assertion.submods.container.env_override))",
+    "(assertion.submods.container.env_override == null || !('CSPIPE_STS_ENDPOINT' in assertion.submods.container.env_override))",
   ])
 
   # Every API a resource here (or in the modules it calls) needs; a Go test derives the list from
