@@ -21,7 +21,6 @@ import (
 	"cloud.google.com/go/storage"
 	"github.com/cspipe/cspipe/infra/local/iam"
 	"github.com/cspipe/cspipe/infra/local/stack"
-	"github.com/cspipe/cspipe/internal/imagebuild"
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
 	"github.com/cspipe/cspipe/internal/receipt"
 	"github.com/cspipe/cspipe/internal/records"
@@ -40,6 +39,8 @@ type demo struct {
 	secundus *storage.Client
 	missing  []string
 	root     string // the module root the workload is built from
+	bin      []byte // the workload binary, compiled once for both images
+	ph       phases
 }
 
 func (d *demo) progress(format string, a ...any) {
@@ -59,7 +60,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	d := &demo{out: stdout, start: time.Now()}
+	d := &demo{out: stdout, start: time.Now(), ph: phases{on: *verbose}}
 
 	wd, err := os.Getwd()
 	if err != nil {
@@ -86,6 +87,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer d.s.Close()
+	d.phaseDone("stack up")
 	d.progress("stack up: storage %s, pub/sub %s, registry %s, compute %s", d.s.GCS.URL(), d.s.PubSubServer.Addr, d.s.Registry.Host(), d.s.Compute.URL())
 	for _, m := range d.s.Missing {
 		d.progress("MISSING in this build: Cloud Function %s — the demo does its step directly and will exit non-zero", m)
@@ -108,6 +110,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	d.phaseSummary()
 	fmt.Fprintln(stdout)
 	d.progress("done in %.1fs", time.Since(d.start).Seconds())
 	switch {
@@ -143,16 +146,6 @@ func findPhotos(root, dir string) ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
-}
-
-// buildAndPush builds the workload image with internal/imagebuild (the same builder as
-// `make image`; a variant has another digest) and pushes it to repo:latest.
-func (d *demo) buildAndPush(ctx context.Context, root, repo, variant string) (string, error) {
-	img, err := imagebuild.Build(ctx, imagebuild.Options{ModuleDir: root, Variant: variant})
-	if err != nil {
-		return "", err
-	}
-	return stack.Push(ctx, img, repo, "latest")
 }
 
 func (d *demo) upload(ctx context.Context, c *storage.Client, bucket, name string, data []byte) error {
@@ -216,6 +209,7 @@ func (d *demo) authorizedRun(ctx context.Context, root string, photos []string) 
 	} else {
 		d.progress("pinned %s directly (PinWorkloadImage is missing)", digest)
 	}
+	d.phaseDone("pin")
 
 	const mcfg = "MobileNet v1, width 0.25, 224×224, 1001 classes"
 	d.progress("uploading a generated %s — its weights are SYNTHETIC (random), so its labels mean nothing", mcfg)
@@ -238,6 +232,7 @@ func (d *demo) authorizedRun(ctx context.Context, root string, photos []string) 
 	if man.Status != records.ManifestAccepted {
 		return false, fmt.Errorf("the model was rejected: %s", man.Reason)
 	}
+	d.phaseDone("model register")
 
 	contents := make([][]byte, len(photos))
 	for i, p := range photos {
@@ -248,12 +243,14 @@ func (d *demo) authorizedRun(ctx context.Context, root string, photos []string) 
 	// ScheduleRun batches by fixed slots of wall time; start the uploads just after a slot begins
 	// so that they form one run even on a slow machine.
 	time.Sleep(time.Until(time.Now().Truncate(demoWindow).Add(demoWindow + 50*time.Millisecond)))
+	d.phaseDone("wait for a batch slot")
 	d.progress("Secundus uploads %d photos to gs://%s/photos/", len(photos), stack.InputBucket)
 	for i, p := range photos {
 		if err := d.upload(ctx, d.secundus, stack.InputBucket, "photos/"+filepath.Base(p), contents[i]); err != nil {
 			return false, err
 		}
 	}
+	d.phaseDone("uploads")
 	runID := ""
 	if !d.has("ScheduleRun") {
 		runID = fmt.Sprintf("demo-%d", time.Now().Unix())
@@ -268,12 +265,14 @@ func (d *demo) authorizedRun(ctx context.Context, root string, photos []string) 
 	if err != nil {
 		return false, err
 	}
+	d.phaseDone("run (batch, VM, classify)")
 	d.printResults(res)
 	ok := res.summary.Status == records.StatusOK && res.summary.Succeeded == len(photos)
 	if !ok {
 		fmt.Fprintf(d.out, "UNEXPECTED: the run did not classify every photo (status %s: %s)\n", res.summary.Status, res.summary.Error)
 	}
 	vok := d.checkReceipt(ctx, res.summary.RunID, digest)
+	d.phaseDone("results + receipt check")
 	return ok && vok, nil
 }
 
@@ -301,6 +300,7 @@ func (d *demo) unauthorizedRun(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	d.phaseDone("unauthorized run")
 	fmt.Fprintf(d.out, "\nrun %s: status %s\nerror: %s\n", runID, res.summary.Status, res.summary.Error)
 	ok := res.summary.Status == records.StatusFailed && strings.Contains(res.summary.Error, "rejected by the attribute condition")
 	if !ok {
