@@ -42,3 +42,15 @@ func TestMakefileBuildsTheCLIWithTheWorkloadsConfiguration(t *testing.T) {
 		}
 	}
 }
+
+// A label that would override a launch-policy label is refused before the workload is compiled
+// (`cspipe image build --label …` fails at once rather than after a build).
+func TestOverridingLabelRefusedBeforeCompiling(t *testing.T) {
+	_, err := imagebuild.Build(t.Context(), imagebuild.Options{
+		ModuleDir:   t.TempDir(), // no module: compiling would fail with a go build error
+		ExtraLabels: map[string]string{imagebuild.LabelLogRedirect: "never"},
+	})
+	if err == nil || !strings.Contains(err.Error(), "would override a launch-policy label") {
+		t.Fatalf("err = %v; want the label refused before any build", err)
+	}
+}

@@ -77,6 +77,13 @@ func Build(ctx context.Context, o Options) (v1.Image, error) {
 	if o.GOARCH == "" {
 		o.GOARCH = "amd64"
 	}
+	labels := Labels()
+	for k, v := range o.ExtraLabels {
+		if _, fixed := labels[k]; fixed {
+			return nil, fmt.Errorf("extra label %q would override a launch-policy label", k)
+		}
+		labels[k] = v
+	}
 	bin := o.Binary
 	if bin == nil {
 		var err error
@@ -117,13 +124,6 @@ func Build(ctx context.Context, o Options) (v1.Image, error) {
 	cf.Config.WorkingDir = "/app"
 	cf.Config.User = "65532:65532"
 	cf.Config.Env = []string{"PATH=/app"}
-	labels := Labels()
-	for k, v := range o.ExtraLabels {
-		if _, fixed := labels[k]; fixed {
-			return nil, fmt.Errorf("extra label %q would override a launch-policy label", k)
-		}
-		labels[k] = v
-	}
 	if o.Variant != "" {
 		labels[LabelVariant] = o.Variant
 	}
