@@ -54,3 +54,20 @@ func TestOverridingLabelRefusedBeforeCompiling(t *testing.T) {
 		t.Fatalf("err = %v; want the label refused before any build", err)
 	}
 }
+
+// Cloud Build's step builds the CLI the same way, so its workload build reuses the CLI's packages.
+func TestCloudBuildBuildsTheCLIWithTheWorkloadsConfiguration(t *testing.T) {
+	b, err := os.ReadFile("../../cloudbuild.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := string(b)
+	for _, want := range []string{
+		"- CGO_ENABLED=" + imagebuild.CGOEnabled + "\n",
+		"go run " + strings.Join(imagebuild.GoFlags, " ") + " ./cmd/cspipe image build",
+	} {
+		if !strings.Contains(y, want) {
+			t.Errorf("cloudbuild.yaml lacks %q", want)
+		}
+	}
+}
