@@ -9,7 +9,8 @@ import (
 )
 
 // TestWorkloadCrashStillDeletesVMAndReports runs an image whose program dies without writing a
-// summary: the workflow must still delete the VM and write an error summary for the shard.
+// summary (a shell script: the image has no /bin/sh, so it cannot even start in its image root,
+// as on Google): the workflow must still delete the VM and write an error summary for the shard.
 func TestWorkloadCrashStillDeletesVMAndReports(t *testing.T) {
 	e := newEnv(t, stack.Options{})
 	crash := []byte("#!/bin/sh\necho 'workload: simulated crash' >&2\nexit 3\n")
@@ -17,7 +18,7 @@ func TestWorkloadCrashStillDeletesVMAndReports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, err := stack.Push(t.Context(), img, e.s.PrimusRepository(), "crash")
+	ref, err := e.s.Push(t.Context(), img, e.s.PrimusRepository(), "crash")
 	if err != nil {
 		t.Fatal(err)
 	}

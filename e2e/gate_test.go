@@ -38,6 +38,14 @@ func TestGateRefusals(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// The workflow may attach it (actAs) and it may pull the image, so Compute and the
+		// launcher let the VM start and only the condition can refuse the token.
+		if err := e.s.IAM.Grant(iam.ServiceAccountResource(stack.Secundus.ID, other).Name, iam.ServiceAccount(stack.WorkflowSA), "roles/iam.serviceAccountUser"); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.s.IAM.Grant(iam.RepositoryResource(stack.Primus.ID, stack.Location, "workloads").Name, iam.ServiceAccount(other), "roles/artifactregistry.reader"); err != nil {
+			t.Fatal(err)
+		}
 		arg := e.s.NewLaunchArgument("run-other-sa", ref, in)
 		arg.ServiceAccount = other
 		ex, err := e.s.StartLaunch(t.Context(), arg)

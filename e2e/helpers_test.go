@@ -111,7 +111,7 @@ func (e *env) push(repo, tag string, labels map[string]string) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	ref, err := stack.Push(e.t.Context(), img, repo, tag)
+	ref, err := e.s.Push(e.t.Context(), img, repo, tag)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -38,14 +38,21 @@ type world struct {
 	store   *blob.Memory
 	clock   *engine.FakeClock
 	srv     *httptest.Server
-	// workloadWrites makes a VM write its summary when it terminates (a healthy workload).
+	// workloadWrites makes a VM write its summary when its workload exits (a healthy workload).
 	workloadWrites bool
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{compute: fakecloud.NewCompute(), store: blob.NewMemory(), clock: engine.NewFakeClock(time.Unix(clockOrigin, 0)), workloadWrites: true}
-	w.compute.OnTerminated = func(inst fakecloud.Instance) {
+	mem := blob.NewMemory()
+	return newWorldWithStore(t, mem, mem)
+}
+
+// newWorldWithStore serves served (a wrapper of mem, or mem itself) as Cloud Storage.
+func newWorldWithStore(t *testing.T, served blob.Store, mem *blob.Memory) *world {
+	t.Helper()
+	w := &world{compute: fakecloud.NewCompute(), store: mem, clock: engine.NewFakeClock(time.Unix(clockOrigin, 0)), workloadWrites: true}
+	w.compute.OnFinished = func(inst fakecloud.Instance) {
 		if !w.workloadWrites {
 			return
 		}
@@ -61,7 +68,7 @@ func newWorld(t *testing.T) *world {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/compute/v1/", w.compute)
-	mux.Handle("/", &fakecloud.Storage{Store: w.store})
+	mux.Handle("/", &fakecloud.Storage{Store: served})
 	w.srv = httptest.NewServer(mux)
 	t.Cleanup(w.srv.Close)
 	return w
@@ -405,6 +412,12 @@ func TestLaunchRefusesBadArguments(t *testing.T) {
 		{"shard count", map[string]any{"shard_count": 0}, "shard_count"},
 		{"debug type", map[string]any{"debug": "yes"}, "debug"},
 		{"poll seconds", map[string]any{"poll_seconds": 0}, "poll_seconds"},
+		// The workload's endpoint (with the JSON API path) passed as the workflow's: the workflow
+		// would call …/storage/v1//storage/v1/b/… and every failure summary would be refused.
+		{"storage endpoint with a path", map[string]any{"storage_endpoint": "http://127.0.0.1:1/storage/v1/"}, "storage_endpoint"},
+		{"network path of another shape", map[string]any{"network": "global/networks/default"}, "network"},
+		{"subnetwork type", map[string]any{"subnetwork": 3}, "subnetwork"},
+		{"external ip type", map[string]any{"external_ip": "no"}, "external_ip"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

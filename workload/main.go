@@ -3,6 +3,9 @@
 // Secundus's buckets, attested external-account credentials for Primus's model) and runs one
 // shard with internal/workload.
 //
+// TLS: the image carries no CA bundle, so the binary carries public roots
+// (golang.org/x/crypto/x509roots/fallback), used when the system offers none.
+//
 // Exit codes (with tee-restart-policy=Never the VM powers off whatever the code; they matter for
 // the launcher's log and for OnFailure policies):
 //
@@ -23,6 +26,10 @@ import (
 	"syscall"
 
 	"cloud.google.com/go/storage"
+	// Public root CAs compiled into the binary. The image holds only /app/workload and the
+	// Confidential Space launcher mounts no CA bundle, so without these every HTTPS call from a
+	// real VM fails; they are used only when the system has no roots of its own.
+	_ "golang.org/x/crypto/x509roots/fallback"
 	"golang.org/x/oauth2/google/externalaccount"
 	"google.golang.org/api/option"
 

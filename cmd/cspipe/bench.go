@@ -14,8 +14,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cspipe/cspipe/internal/inference/graph"
 	"github.com/cspipe/cspipe/internal/inference/imageprep"
-	"github.com/cspipe/cspipe/internal/inference/tflite"
+	"github.com/cspipe/cspipe/internal/inference/kernels"
+	"github.com/cspipe/cspipe/internal/inference/modelfile"
 )
 
 func init() {
@@ -36,12 +38,25 @@ type modelBench struct {
 	MSPerImg   float64 `json:"ms_per_img"`
 	MSPerBatch float64 `json:"ms_per_batch"`
 	GoMaxProcs int     `json:"gomaxprocs"`
+	// CPUMSPerImg is process CPU time per image: steadier than wall time on a shared machine.
+	CPUMSPerImg float64 `json:"cpu_ms_per_img"`
+	// Kernels is the kernel path in use (avx512, avx2, generic; CSPIPE_KERNELS caps it).
+	Kernels string `json:"kernels"`
+	// MACsPerImg is the planner's count of multiply-adds per image.
+	MACsPerImg int64 `json:"macs_per_img"`
+	// PeakMACsPerCore is one core's measured FMA ceiling on the kernel path; FMAShare is the
+	// run's multiply-adds per second over PeakMACsPerCore × threads.
+	PeakMACsPerCore float64 `json:"peak_macs_per_core"`
+	FMAShare        float64 `json:"fma_share"`
+	// FMAShareCPU is the same share per CPU second actually used (multiply-adds per image over
+	// CPU seconds per image × PeakMACsPerCore), which other jobs on the machine disturb less.
+	FMAShareCPU float64 `json:"fma_share_cpu"`
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	modelPath := fs.String("model", "", "the .tflite model or model archive to benchmark (or, with --decode, to compare top-1 across decode paths)")
+	modelPath := fs.String("model", "", "the .tflite or .onnx model or model archive to benchmark (or, with --decode, to compare top-1 across decode paths)")
 	batch := fs.Int("batch", 1, "images per model run")
 	threads := fs.Int("threads", 0, "goroutines per model run (0: GOMAXPROCS)")
 	duration := fs.Duration("duration", 5*time.Second, "how long to run the model")
@@ -51,20 +66,20 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	repeat := fs.Int("repeat", 3, "with --decode: runs per photo and path (the fastest is reported)")
 	formats := fs.Bool("formats", true, "with --decode: also re-encode the first photo as arithmetic-coded JPEG, PNG, WebP, GIF and BMP and time each")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cspipe bench --model M.tflite [--batch N] [--threads T] [--duration 5s] [--json]")
-		fmt.Fprintln(stderr, "       cspipe bench --decode [--model M.tflite] [--size 224] [--repeat 3] [--json] [PHOTO...]")
+		fmt.Fprintln(stderr, "usage: cspipe bench --model M.tflite|M.onnx [--batch N] [--threads T] [--duration 5s] [--json]")
+		fmt.Fprintln(stderr, "       cspipe bench --decode [--model M.tflite|M.onnx] [--size 224] [--repeat 3] [--json] [PHOTO...]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return exitError{code: 2}
 	}
-	var m *tflite.Model
+	var m *graph.Model
 	if *modelPath != "" {
 		files, err := loadModel(*modelPath)
 		if err != nil {
 			return err
 		}
-		if m, err = tflite.Load(files.tflite); err != nil {
+		if m, err = modelfile.Load(files.model); err != nil {
 			return err
 		}
 	}
@@ -86,12 +101,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return exitError{code: 2, msg: "--batch must be at least 1"}
 	}
 	m.SetThreads(*threads)
-	r := benchModel(ctx, m, *batch, *duration)
-	r.Model = filepath.Base(*modelPath)
-	r.Threads = *threads
-	if r.Threads <= 0 {
-		r.Threads = runtime.GOMAXPROCS(0)
+	t := *threads
+	if t <= 0 {
+		t = runtime.GOMAXPROCS(0)
 	}
+	r := benchModel(ctx, m, *batch, t, *duration)
+	r.Model = filepath.Base(*modelPath)
+	r.Threads = t
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(r)
 	}
@@ -101,7 +117,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 // benchModel runs batches of pseudo-random images until d has passed (after one warm-up run).
-func benchModel(ctx context.Context, m *tflite.Model, batch int, d time.Duration) modelBench {
+func benchModel(ctx context.Context, m *graph.Model, batch, threads int, d time.Duration) modelBench {
 	h, w, c := m.InputShape()
 	in := make([]float32, batch*h*w*c)
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -109,18 +125,29 @@ func benchModel(ctx context.Context, m *tflite.Model, batch int, d time.Duration
 		in[i] = rng.Float32()
 	}
 	out := make([]float32, batch*m.NumClasses())
+	peak := kernels.PeakMACs(300 * time.Millisecond)
 	_ = m.Run(in, batch, out)
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	runs := 0
 	for time.Since(start) < d && ctx.Err() == nil {
 		_ = m.Run(in, batch, out)
 		runs++
 	}
 	sec := time.Since(start).Seconds()
+	cpu := (cpuTime() - cpu0).Seconds()
 	images := runs * batch
-	return modelBench{Input: [3]int{h, w, c}, Classes: m.NumClasses(), Batch: batch, Runs: runs, Images: images,
+	r := modelBench{Input: [3]int{h, w, c}, Classes: m.NumClasses(), Batch: batch, Runs: runs, Images: images,
 		Seconds: sec, ImgPerS: float64(images) / sec, MSPerImg: sec * 1000 / float64(max(images, 1)),
-		MSPerBatch: sec * 1000 / float64(max(runs, 1)), GoMaxProcs: runtime.GOMAXPROCS(0)}
+		MSPerBatch: sec * 1000 / float64(max(runs, 1)), GoMaxProcs: runtime.GOMAXPROCS(0),
+		CPUMSPerImg: cpu * 1000 / float64(max(images, 1)), Kernels: kernels.Path(), MACsPerImg: m.Work(),
+		PeakMACsPerCore: peak}
+	if peak > 0 {
+		r.FMAShare = float64(m.Work()) * r.ImgPerS / (peak * float64(threads))
+		if r.CPUMSPerImg > 0 {
+			r.FMAShareCPU = float64(m.Work()) / (r.CPUMSPerImg / 1000 * peak)
+		}
+	}
+	return r
 }
 
 // decodeBench is one photo's line of `cspipe bench --decode --json`.
@@ -166,7 +193,7 @@ type decodeBench struct {
 	Top1Fast   *int `json:"top1_fast,omitempty"`
 }
 
-func benchDecode(ctx context.Context, photos []string, m *tflite.Model, size, repeat int, asJSON, formats bool, stdout io.Writer) error {
+func benchDecode(ctx context.Context, photos []string, m *graph.Model, size, repeat int, asJSON, formats bool, stdout io.Writer) error {
 	h, w := size, size
 	if m != nil {
 		h, w, _ = m.InputShape()

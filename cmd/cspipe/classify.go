@@ -13,7 +13,7 @@ import (
 
 	"github.com/cspipe/cspipe/internal/archive"
 	"github.com/cspipe/cspipe/internal/inference/classify"
-	"github.com/cspipe/cspipe/internal/inference/tflite"
+	"github.com/cspipe/cspipe/internal/inference/modelfile"
 	"github.com/cspipe/cspipe/internal/records"
 )
 
@@ -22,7 +22,7 @@ import (
 const exitSomeImagesFailed = 4
 
 func init() {
-	register("classify", "classify images with a .tflite model (JSON Lines), or run a raw tensor", runClassify)
+	register("classify", "classify images with a .tflite or .onnx model (JSON Lines), or run a raw tensor", runClassify)
 }
 
 // classifyLine is one JSON Lines record of `cspipe classify`.
@@ -40,7 +40,7 @@ type classifyLine struct {
 func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("classify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	modelPath := fs.String("model", "", "path of the .tflite model or a model archive (.tar.gz with model.tflite, labels.txt, cspipe.json) (required)")
+	modelPath := fs.String("model", "", "path of the .tflite or .onnx model, or a model archive (.tar.gz with model.tflite or model.onnx, labels.txt, cspipe.json) (required)")
 	labelsPath := fs.String("labels", "", "labels file, one per line")
 	var o classify.Options
 	fs.IntVar(&o.TopK, "top-k", 5, "classes listed per image")
@@ -54,7 +54,7 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	tensorPath := fs.String("tensor", "", "run this raw little-endian NHWC float32 tensor instead of images")
 	outPath := fs.String("out", "", "with --tensor: where to write the raw float32 output")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cspipe classify --model M.tflite [--labels L] [--top-k 5] [--fast] [--input-range 0,1] [--exif-orientation apply|ignore] IMAGE...")
+		fmt.Fprintln(stderr, "usage: cspipe classify --model M.tflite|M.onnx [--labels L] [--top-k 5] [--fast] [--input-range 0,1] [--exif-orientation apply|ignore] IMAGE...")
 		fmt.Fprintln(stderr, "       cspipe classify --model M.tflite --tensor IN.f32 --out OUT.f32")
 		fmt.Fprintf(stderr, "exit code 0: all classified; %d: some images failed (one error line each); 1: usage or model error\n", exitSomeImagesFailed)
 		fs.PrintDefaults()
@@ -92,7 +92,7 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if *outPath == "" || fs.NArg() > 0 {
 			return exitError{code: 2, msg: "--tensor needs --out and no images"}
 		}
-		return runTensor(model.tflite, *tensorPath, *outPath)
+		return runTensor(model.model, *tensorPath, *outPath)
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
@@ -110,7 +110,7 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 	}
-	c, err := classify.New(model.tflite, labels, o)
+	c, err := classify.New(model.model, labels, o)
 	if err != nil {
 		return err
 	}
@@ -149,14 +149,14 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return nil
 }
 
-// modelFiles is what --model names: a bare .tflite, or the parts of a model archive.
+// modelFiles is what --model names: a bare .tflite or .onnx, or the parts of a model archive.
 type modelFiles struct {
-	tflite []byte
+	model  []byte // TFLite or ONNX
 	labels []string
 	meta   records.ModelMetadata
 }
 
-// loadModel reads a .tflite file or, when the file is gzip-compressed, a model archive
+// loadModel reads a .tflite or .onnx file or, when the file is gzip-compressed, a model archive
 // (validated by internal/archive with its default limits).
 func loadModel(path string) (modelFiles, error) {
 	b, err := readFileLimit(path, maxModelFileBytes, "model")
@@ -164,19 +164,19 @@ func loadModel(path string) (modelFiles, error) {
 		return modelFiles{}, err
 	}
 	if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
-		return modelFiles{tflite: b}, nil
+		return modelFiles{model: b}, nil
 	}
 	m, err := archive.Extract(b, archive.DefaultLimits())
 	if err != nil {
 		return modelFiles{}, fmt.Errorf("reading model archive: %w", err)
 	}
-	return modelFiles{tflite: m.TFLite, labels: m.Labels, meta: m.Metadata}, nil
+	return modelFiles{model: m.Model, labels: m.Labels, meta: m.Metadata}, nil
 }
 
 // runTensor runs a raw NHWC float32 tensor (a whole number of images) through the model and
 // writes the raw float32 scores, for parity checks against other runtimes.
 func runTensor(model []byte, inPath, outPath string) error {
-	m, err := tflite.Load(model)
+	m, err := modelfile.Load(model)
 	if err != nil {
 		return err
 	}

@@ -185,3 +185,44 @@ func TestClassifyModelArchive(t *testing.T) {
 		t.Fatal("--input-range did not override the archive's range (scores identical)")
 	}
 }
+
+// TestClassifyONNXModel: --model takes an .onnx file, and it classifies as
+// the .tflite encoding of the same weights does.
+func TestClassifyONNXModel(t *testing.T) {
+	dir := t.TempDir()
+	g, err := modelgen.MobileNet(modelgen.Config{Arch: "v1", Width: 0.25, Size: 128, Classes: 6, Seed: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	onnxBytes, err := g.ONNXWith(modelgen.ONNXOptions{NCHWInput: true, GlobalPool: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := map[string][]byte{"m.tflite": g.TFLite(), "m.onnx": onnxBytes}
+	img := filepath.Join(dir, "img.jpg")
+	writeJPEG(t, img)
+	var got []classifyLine
+	for _, name := range []string{"m.tflite", "m.onnx"} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, paths[name], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var out, errb bytes.Buffer
+		if code := run(t.Context(), []string{"classify", "--model", p, "--top-k", "3", img}, &out, &errb); code != 0 {
+			t.Fatalf("%s: exit code %d: %s", name, code, errb.String())
+		}
+		var l classifyLine
+		if err := json.Unmarshal(out.Bytes(), &l); err != nil {
+			t.Fatalf("%s: %q: %v", name, out.String(), err)
+		}
+		got = append(got, l)
+	}
+	if got[0].PredictedClass == nil || got[1].PredictedClass == nil || *got[0].PredictedClass != *got[1].PredictedClass {
+		t.Fatalf("tflite %+v, onnx %+v", got[0], got[1])
+	}
+	for i := range got[0].TopK {
+		if got[0].TopK[i].ClassIndex != got[1].TopK[i].ClassIndex {
+			t.Fatalf("top-k differs: tflite %+v, onnx %+v", got[0].TopK, got[1].TopK)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -21,9 +23,13 @@ import (
 	"cloud.google.com/go/storage"
 	"github.com/cspipe/cspipe/infra/local/iam"
 	"github.com/cspipe/cspipe/infra/local/stack"
+	"github.com/cspipe/cspipe/internal/batch/runwait"
+	"github.com/cspipe/cspipe/internal/blob"
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
 	"github.com/cspipe/cspipe/internal/receipt"
 	"github.com/cspipe/cspipe/internal/records"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sync/errgroup"
 )
 
 func init() {
@@ -41,6 +47,8 @@ type demo struct {
 	root     string // the module root the workload is built from
 	bin      []byte // the workload binary, compiled once for both images
 	ph       phases
+	// push is d.s.Push unless a test sets it.
+	push func(ctx context.Context, img v1.Image, repo, tag string) (string, error)
 }
 
 func (d *demo) progress(format string, a ...any) {
@@ -54,12 +62,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.SetOutput(stderr)
 	images := fs.String("images", "", "directory of photos to classify (default: ../shared/testdata/sample_images next to the repository)")
 	verbose := fs.Bool("v", false, "show the workload's and the stack's logs on stderr")
-	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this long")
+	timeout := fs.Duration("timeout", 0, "give up after this long (default 5m plus 1s per photo)")
 	if err := fs.Parse(args); err != nil {
 		return exitError{code: 2}
 	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
-	defer cancel()
 	d := &demo{out: stdout, start: time.Now(), ph: phases{on: *verbose}}
 
 	wd, err := os.Getwd()
@@ -75,9 +81,15 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	if *timeout <= 0 {
+		*timeout = 5*time.Minute + time.Duration(len(photos))*time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
 
 	d.progress("starting the local stack (no cloud account, no Docker)…")
-	opts := stack.Options{BatchWindow: demoWindow}
+	// A batch closes after demoQuiet without uploads; the demo's uploads are one burst, so one run.
+	opts := stack.Options{BatchQuiet: demoQuiet}
 	if *verbose {
 		opts.WorkloadLogs = stderr
 		opts.Logger = slogJSON(stderr)
@@ -123,8 +135,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return nil
 }
 
-// demoWindow is the demo's batch window: long enough for the photo uploads on a loaded machine.
-const demoWindow = 4 * time.Second
+// demoQuiet is the demo's quiet period: long enough that a stall of a loaded machine in the
+// middle of the uploads does not split them into two runs (they would both be reported).
+const demoQuiet = 10 * time.Second
 
 // findPhotos lists the demo's photos: --images, or ../shared/testdata/sample_images.
 func findPhotos(root, dir string) ([]string, error) {
@@ -240,40 +253,131 @@ func (d *demo) authorizedRun(ctx context.Context, root string, photos []string) 
 			return false, err
 		}
 	}
-	// ScheduleRun batches by fixed slots of wall time; start the uploads just after a slot begins
-	// so that they form one run even on a slow machine.
-	time.Sleep(time.Until(time.Now().Truncate(demoWindow).Add(demoWindow + 50*time.Millisecond)))
-	d.phaseDone("wait for a batch slot")
 	d.progress("Secundus uploads %d photos to gs://%s/photos/", len(photos), stack.InputBucket)
-	for i, p := range photos {
-		if err := d.upload(ctx, d.secundus, stack.InputBucket, "photos/"+filepath.Base(p), contents[i]); err != nil {
-			return false, err
-		}
+	up := time.Now()
+	uploads, err := d.uploadPhotos(ctx, photos, contents)
+	if err != nil {
+		return false, err
 	}
+	d.progress("uploaded %d photos in %.1fs", len(uploads), time.Since(up).Seconds())
 	d.phaseDone("uploads")
-	runID := ""
 	if !d.has("ScheduleRun") {
-		runID = fmt.Sprintf("demo-%d", time.Now().Unix())
+		runID := fmt.Sprintf("demo-%d", time.Now().Unix())
 		if _, err := d.s.StartLaunch(ctx, d.s.NewLaunchArgument(runID, ref, map[string]string{"CSPIPE_INPUT_PREFIX": "photos/"})); err != nil {
 			return false, err
 		}
 		d.progress("started the launch workflow directly (ScheduleRun is missing), run %s", runID)
-	} else {
-		d.progress("ScheduleRun batches the uploads; the launch workflow creates a Confidential Space VM…")
+		res, err := d.collect(ctx, runID)
+		if err != nil {
+			return false, err
+		}
+		d.printResults(res)
+		ok := res.summary.Status == records.StatusOK && res.summary.Succeeded == len(photos)
+		return ok && d.checkReceipt(ctx, res.summary.RunID, 1, digest), nil
 	}
-	res, err := d.collect(ctx, runID)
+	d.progress("ScheduleRun batches the uploads (a batch closes after %s without uploads); its run's workflow then boots Confidential Space VMs…", d.s.Options().BatchQuiet)
+	runs, err := runwait.Wait(ctx, blob.NewGCS(d.secundus), uploads, runwait.Options{
+		StateBucket: stack.StateBucket, ResultsBucket: stack.ResultsBucket, Progress: d.progress})
 	if err != nil {
 		return false, err
 	}
-	d.phaseDone("run (batch, VM, classify)")
-	d.printResults(res)
-	ok := res.summary.Status == records.StatusOK && res.summary.Succeeded == len(photos)
-	if !ok {
-		fmt.Fprintf(d.out, "UNEXPECTED: the run did not classify every photo (status %s: %s)\n", res.summary.Status, res.summary.Error)
+	d.progress("all %d uploads went into %d run(s), %.1fs after the first upload", len(uploads), len(runs), time.Since(up).Seconds())
+	d.phaseDone("run (batch, VMs, classify)")
+	got := 0
+	ok := true
+	for _, run := range runs {
+		res := &runResults{summary: mergeSummaries(run), via: "gs://" + stack.ResultsBucket + "/runs/" + run.RunID + "/"}
+		if d.has("PublishResults") {
+			if res, err = d.collectRun(ctx, run); err != nil {
+				return false, err
+			}
+		}
+		d.printResults(res)
+		got += run.Succeeded
+		if run.Status != records.StatusOK {
+			ok = false
+			fmt.Fprintf(d.out, "UNEXPECTED: run %s failed: %s\n", run.RunID, strings.Join(run.Errors, "; "))
+		}
+		ok = d.checkReceipt(ctx, run.RunID, run.ShardCount, digest) && ok
 	}
-	vok := d.checkReceipt(ctx, res.summary.RunID, digest)
+	if got != len(photos) {
+		ok = false
+		fmt.Fprintf(d.out, "UNEXPECTED: the runs classified %d of the %d photos\n", got, len(photos))
+	}
 	d.phaseDone("results + receipt check")
-	return ok && vok, nil
+	return ok, nil
+}
+
+// uploadPhotos uploads the photos under photos/ (eight at a time, as a folder copy would) and
+// returns the object versions written.
+func (d *demo) uploadPhotos(ctx context.Context, photos []string, contents [][]byte) ([]runwait.Upload, error) {
+	out := make([]runwait.Upload, len(photos))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i, p := range photos {
+		g.Go(func() error {
+			name := "photos/" + filepath.Base(p)
+			w := d.secundus.Bucket(stack.InputBucket).Object(name).NewWriter(gctx)
+			if _, err := w.Write(contents[i]); err != nil {
+				w.Close()
+				return err
+			}
+			if err := w.Close(); err != nil {
+				return fmt.Errorf("uploading gs://%s/%s: %w", stack.InputBucket, name, err)
+			}
+			out[i] = runwait.Upload{Name: name, Generation: w.Attrs().Generation}
+			return nil
+		})
+	}
+	return out, g.Wait()
+}
+
+// mergeSummaries folds a run's shard summaries into one line for printResults.
+func mergeSummaries(run runwait.Run) records.Summary {
+	s := records.Summary{RunID: run.RunID, ShardCount: run.ShardCount, Status: run.Status, Images: run.Images,
+		Succeeded: run.Succeeded, Failed: run.Failed, Error: strings.Join(run.Errors, "; ")}
+	for _, sh := range run.Summaries {
+		s.DurationMS = max(s.DurationMS, sh.DurationMS)
+		s.ModelSHA256, s.ImageDigest = cmp.Or(s.ModelSHA256, sh.ModelSHA256), cmp.Or(s.ImageDigest, sh.ImageDigest)
+	}
+	return s
+}
+
+// collectRun reads a finished run's messages from the results topic: one per image and one
+// summary per shard.
+func (d *demo) collectRun(ctx context.Context, run runwait.Run) (*runResults, error) {
+	res := &runResults{summary: mergeSummaries(run), via: "projects/" + stack.Secundus.ID + "/topics/" + stack.ResultsTopic}
+	sub := d.s.PubSub.Subscriber("projects/" + stack.Secundus.ID + "/subscriptions/" + stack.ResultsSub)
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var mu sync.Mutex
+	summaries := 0
+	err := sub.Receive(rctx, func(_ context.Context, m *pubsub.Message) {
+		mu.Lock()
+		defer mu.Unlock()
+		if m.Attributes[records.AttrRunID] != run.RunID {
+			m.Nack() // another run's: leave it for its reader
+			return
+		}
+		m.Ack()
+		if m.Attributes[records.AttrKind] == "summary" {
+			if summaries++; summaries == run.ShardCount {
+				cancel()
+			}
+			return
+		}
+		var r records.Record
+		if json.Unmarshal(m.Data, &r) == nil {
+			res.records = append(res.records, r)
+		}
+	})
+	if summaries < run.ShardCount {
+		if err == nil {
+			err = ctx.Err()
+		}
+		return nil, fmt.Errorf("waiting for run %s's messages on the topic: %w", run.RunID, err)
+	}
+	return res, nil
 }
 
 // unauthorizedRun pushes the workload to Secundus's own repository and launches it against
@@ -404,7 +508,11 @@ func (d *demo) printResults(res *runResults) {
 	tw := tabwriter.NewWriter(d.out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "IMAGE\tTOP LABEL\tSCORE\tMS")
 	sort.Slice(res.records, func(i, j int) bool { return res.records[i].Image < res.records[j].Image })
-	for _, r := range res.records {
+	shown := res.records
+	if len(shown) > maxShownRecords {
+		shown = shown[:maxShownRecords]
+	}
+	for _, r := range shown {
 		label, score, ms := r.Label, "", ""
 		if r.Status != records.StatusOK {
 			label = "error: " + r.ErrorCode
@@ -418,16 +526,33 @@ func (d *demo) printResults(res *runResults) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Image, label, score, ms)
 	}
 	tw.Flush()
+	if n := len(res.records) - len(shown); n > 0 {
+		fmt.Fprintf(d.out, "… and %d more (%d records in all)\n", n, len(res.records))
+	}
 	s := res.summary
+	if s.ShardCount > 1 {
+		fmt.Fprintf(d.out, "%d shards (one VM each)\n", s.ShardCount)
+	}
 	fmt.Fprintf(d.out, "summary: status %s, %d images, %d ok, %d failed, %.0f ms; model sha256 %s…, image %s\n",
 		s.Status, s.Images, s.Succeeded, s.Failed, s.DurationMS, short(s.ModelSHA256), s.ImageDigest)
 	fmt.Fprintln(d.out, "(the model's weights are synthetic: the labels show the pipeline works, not what the photos show)")
 }
 
-// checkReceipt verifies the run's attested receipt against the local verifier's keys and the
+// maxShownRecords bounds the per-image table.
+const maxShownRecords = 30
+
+// checkReceipt verifies each shard's attested receipt against the local verifier's keys and the
 // digest the demo pinned.
-func (d *demo) checkReceipt(ctx context.Context, runID, approved string) bool {
-	prefix := records.Prefix(runID, 0, 1)
+func (d *demo) checkReceipt(ctx context.Context, runID string, shards int, approved string) bool {
+	for shard := range max(shards, 1) {
+		if !d.checkShardReceipt(ctx, records.Prefix(runID, shard, shards), approved) {
+			return false
+		}
+	}
+	return true
+}
+
+func (d *demo) checkShardReceipt(ctx context.Context, prefix, approved string) bool {
 	var files [3][]byte
 	for i, n := range []string{records.ResultsFile, records.SummaryFile, records.ReceiptFile} {
 		b, err := readObject(ctx, d.secundus, stack.ResultsBucket, prefix+n)
@@ -448,7 +573,7 @@ func (d *demo) checkReceipt(ctx context.Context, runID, approved string) bool {
 		return false
 	}
 	c := run.Claims
-	fmt.Fprintf(d.out, "receipt check OK: results.jsonl and summary.json are bound (eat_nonce) to a token signed by %s for the approved image %s, support attributes %v, dbgstat %s\n",
-		c.Issuer, c.ImageDigest, c.SupportAttributes, c.DbgStat)
+	fmt.Fprintf(d.out, "receipt check OK (%s): results.jsonl and summary.json are bound (eat_nonce) to a token signed by %s for the approved image %s, support attributes %v, dbgstat %s\n",
+		prefix, c.Issuer, c.ImageDigest, c.SupportAttributes, c.DbgStat)
 	return true
 }

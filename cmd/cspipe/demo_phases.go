@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cspipe/cspipe/infra/local/stack"
 	"github.com/cspipe/cspipe/internal/imagebuild"
 )
 
@@ -67,7 +66,11 @@ func (d *demo) buildAndPush(ctx context.Context, root, repo, variant string) (st
 	if err != nil {
 		return "", err
 	}
-	ref, err := stack.Push(ctx, img, repo, "latest")
+	push := d.push
+	if push == nil {
+		push = d.s.Push
+	}
+	ref, err := push(ctx, img, repo, "latest")
 	if err != nil {
 		return "", err
 	}

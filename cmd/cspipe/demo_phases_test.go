@@ -12,8 +12,10 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/cspipe/cspipe/infra/local/stack"
 	"github.com/cspipe/cspipe/internal/imagebuild"
 )
 
@@ -31,7 +33,9 @@ func TestDemoCompilesTheWorkloadOnceForBothImages(t *testing.T) {
 		return []byte("workload binary of " + o.ModuleDir), nil
 	}
 	var out bytes.Buffer
-	d := &demo{out: &out, start: time.Now(), ph: phases{on: true}}
+	d := &demo{out: &out, start: time.Now(), ph: phases{on: true}, push: func(ctx context.Context, img v1.Image, repo, tag string) (string, error) {
+		return stack.Push(ctx, img, repo, tag)
+	}}
 	a, err := d.buildAndPush(t.Context(), "root", host+"/primus/workload", "")
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"os"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -87,7 +89,25 @@ func runImage(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// pushKeychain finds registry credentials: a docker config (docker login, credential helpers)
-// first, then Google's (gcloud, or the metadata server inside Cloud Build and on GCE), so that
+// pushKeychain finds registry credentials: for a loopback registry (the local stack's), an
+// access token in CSPIPE_REGISTRY_TOKEN; then a docker config (docker login, credential
+// helpers), then Google's (gcloud, or the metadata server inside Cloud Build and on GCE), so that
 // cloudbuild.yaml's Go step can push to Artifact Registry without a Docker daemon or helper.
-var pushKeychain = authn.NewMultiKeychain(authn.DefaultKeychain, google.Keychain)
+var pushKeychain = authn.NewMultiKeychain(localTokenKeychain{getenv: os.Getenv}, authn.DefaultKeychain, google.Keychain)
+
+// localTokenKeychain presents CSPIPE_REGISTRY_TOKEN (a local IAM access token, as `cspipe
+// local up` writes to its environment file) to loopback registries only, the way Artifact
+// Registry takes an access token: Basic auth with user oauth2accesstoken.
+type localTokenKeychain struct{ getenv func(string) string }
+
+func (k localTokenKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
+	tok := k.getenv("CSPIPE_REGISTRY_TOKEN")
+	host, _, err := net.SplitHostPort(r.RegistryStr())
+	if err != nil {
+		host = r.RegistryStr()
+	}
+	if tok == "" || (host != "127.0.0.1" && host != "localhost" && host != "::1") {
+		return authn.Anonymous, nil
+	}
+	return &authn.Basic{Username: "oauth2accesstoken", Password: tok}, nil
+}

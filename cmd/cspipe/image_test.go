@@ -60,3 +60,33 @@ func TestImageBuildPrintsReproducibleDigestAndPushes(t *testing.T) {
 		t.Error("a --label overriding a launch-policy label was accepted")
 	}
 }
+
+// TestLocalTokenKeychain: CSPIPE_REGISTRY_TOKEN goes to loopback registries only, as Artifact
+// Registry takes an access token.
+func TestLocalTokenKeychain(t *testing.T) {
+	k := localTokenKeychain{getenv: func(string) string { return "ya29.local-x" }}
+	for _, tt := range []struct {
+		ref  string
+		want string
+	}{
+		{"127.0.0.1:5000/p/r/i:t", "oauth2accesstoken:ya29.local-x"},
+		{"localhost:5000/p/r/i:t", "oauth2accesstoken:ya29.local-x"},
+		{"us-docker.pkg.dev/p/r/i:t", ""},
+	} {
+		ref, err := name.ParseReference(tt.ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := k.Resolve(ref.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := a.Authorization()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.Username + ":" + cfg.Password; (tt.want == "" && cfg.Password != "") || (tt.want != "" && got != tt.want) {
+			t.Errorf("%s: credentials %q, want %q", tt.ref, got, tt.want)
+		}
+	}
+}

@@ -29,11 +29,16 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data-dir", "", "keep Cloud Storage objects under this directory across restarts (default: in memory)")
 	verbose := fs.Bool("v", false, "show the stack's and the workloads' logs on stderr")
-	window := fs.Duration("batch-window", 3*time.Second, "how long ScheduleRun collects uploads into one run")
+	quiet := fs.Duration("batch-quiet", 5*time.Second, "a batch (one run) closes when no upload arrived for this long")
+	maxWait := fs.Duration("batch-max-wait", 5*time.Minute, "a batch closes this long after its run started, however busy")
+	maxItems := fs.Int("batch-max-items", 0, "a batch closes at this many uploads (0: no limit)")
+	perShard := fs.Int("images-per-shard", 250, "a run gets one VM per this many images…")
+	maxShards := fs.Int("max-shards", 4, "…and at most this many VMs")
 	if err := fs.Parse(args[1:]); err != nil {
 		return exitError{code: 2}
 	}
-	opts := stack.Options{DataDir: *dataDir, BatchWindow: *window, WorkloadLogs: stderr}
+	opts := stack.Options{DataDir: *dataDir, BatchQuiet: *quiet, BatchMaxWait: *maxWait, BatchMaxItems: *maxItems,
+		ImagesPerShard: *perShard, MaxShards: *maxShards, WorkloadLogs: stderr}
 	if *verbose {
 		opts.Logger = slogJSON(stderr)
 	}
@@ -81,6 +86,9 @@ func writeLocalEnv(s *stack.Stack, dataDir string) (string, error) {
 	env := s.Env()
 	env["CSPIPE_PRIMUS_TOKEN"] = s.IAM.MintSessionToken(iam.User(stack.PrimusAdmin))
 	env["CSPIPE_SECUNDUS_TOKEN"] = s.IAM.MintSessionToken(iam.User(stack.SecundusAdmin))
+	// `cspipe image build --push` presents it to the local registry (Secundus's repository;
+	// set it to $CSPIPE_PRIMUS_TOKEN to push as Primus).
+	env["CSPIPE_REGISTRY_TOKEN"] = env["CSPIPE_SECUNDUS_TOKEN"]
 	var b strings.Builder
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		fmt.Fprintf(&b, "export %s=%q\n", k, env[k])

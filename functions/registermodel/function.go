@@ -92,6 +92,13 @@ func (f *Function) archiveName(name string) bool {
 	if strings.HasSuffix(name, ".manifest.json") {
 		return false
 	}
+	if archive.ForeignObject(name) != "" {
+		return true // rejected with the conversion to run, so the owner learns what to do
+	}
+	return f.hasArchiveSuffix(name)
+}
+
+func (f *Function) hasArchiveSuffix(name string) bool {
 	for _, s := range f.cfg.ArchiveSuffixes {
 		if strings.HasSuffix(name, s) {
 			return true

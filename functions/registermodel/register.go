@@ -94,6 +94,11 @@ func (f *Function) readManifest(ctx context.Context, bucket, name string) (recor
 // inspect streams the object once and builds its manifest.
 func (f *Function) inspect(ctx context.Context, obj events.StorageObject) (records.Manifest, Outcome, error) {
 	m := records.Manifest{Object: obj.Name, Generation: obj.Generation, Size: obj.Size, RegisteredAt: f.now().UTC()}
+	if d := archive.ForeignObject(obj.Name); d != "" && !f.hasArchiveSuffix(obj.Name) {
+		m.Status = records.ManifestRejected
+		m.Reason = (&archive.Error{Reason: archive.ReasonUnsupportedModel, Detail: d}).Error()
+		return m, Registered, nil
+	}
 	if obj.Size > f.limits.MaxCompressed {
 		m.Status = records.ManifestRejected
 		m.Reason = (&archive.Error{Reason: archive.ReasonTooLarge,

@@ -108,6 +108,55 @@ func TestRegisterDuplicateIsNoOp(t *testing.T) {
 	}
 }
 
+// TestRegisterRejectsTensorFlowFormats: a SavedModel or Keras upload is rejected with the one-line
+// conversion to a format the engine runs, and an ONNX archive is accepted.
+func TestRegisterRejectsTensorFlowFormats(t *testing.T) {
+	labels := archive.File{Name: records.LabelsFile, Data: []byte("cat\n")}
+	tests := []struct {
+		name, object string
+		data         []byte
+		want         []string
+	}{
+		{"savedmodel", "codelab/model.tar.gz", archive.Build([]archive.File{
+			{Name: "saved_model.pb", Data: []byte("\x08\x01")}, {Name: "variables/variables.index", Data: []byte("x")}, labels}),
+			[]string{string(archive.ReasonUnsupportedModel), "SavedModel", "tf.lite.TFLiteConverter.from_saved_model", "tf2onnx.convert --saved-model"}},
+		{"bare saved_model.pb", "export/saved_model.pb", []byte("\x08\x01"),
+			[]string{string(archive.ReasonUnsupportedModel), "SavedModel", "from_saved_model"}},
+		{"keras h5", "model.h5", []byte("\x89HDF\r\n\x1a\n...."),
+			[]string{string(archive.ReasonUnsupportedModel), "Keras", "from_keras_model", "tf2onnx.convert --keras"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := blob.NewMemory()
+			f := newTest(t, s)
+			obj := put(t, s, tc.object, tc.data)
+			if _, err := f.Register(t.Context(), obj); err != nil {
+				t.Fatal(err)
+			}
+			m, _ := readManifest(t, s, tc.object)
+			if m.Status != records.ManifestRejected {
+				t.Fatalf("manifest %+v, want rejected", m)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(m.Reason, w) {
+					t.Errorf("reason %q does not contain %q", m.Reason, w)
+				}
+			}
+		})
+	}
+	t.Run("onnx accepted", func(t *testing.T) {
+		s := blob.NewMemory()
+		f := newTest(t, s)
+		obj := put(t, s, "m.tar.gz", archive.Build([]archive.File{{Name: records.ONNXModelFile, Data: []byte("\x08\x07rest")}, labels}))
+		if _, err := f.Register(t.Context(), obj); err != nil {
+			t.Fatal(err)
+		}
+		if m, _ := readManifest(t, s, "m.tar.gz"); m.Status != records.ManifestAccepted {
+			t.Fatalf("manifest %+v, want accepted", m)
+		}
+	})
+}
+
 func TestRegisterRejects(t *testing.T) {
 	bomb := append(bytes.Clone(testModel), make([]byte, 3<<20)...)
 	tests := []struct {

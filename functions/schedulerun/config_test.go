@@ -14,7 +14,7 @@ var digest = "sha256:" + strings.Repeat("ab", 32)
 
 func baseEnv() map[string]string {
 	return map[string]string{
-		"CSPIPE_INPUT_BUCKET": "input", "CSPIPE_WORKFLOW": "projects/p/locations/l/workflows/launch",
+		"CSPIPE_INPUT_BUCKET": "input", "CSPIPE_STATE_BUCKET": "state", "CSPIPE_WORKFLOW": "projects/p/locations/l/workflows/launch",
 		"CSPIPE_PROJECT": "secundus", "CSPIPE_ZONE": "europe-west4-a",
 		"CSPIPE_WORKLOAD_SERVICE_ACCOUNT": "workload-sa@secundus.iam.gserviceaccount.com",
 		"CSPIPE_RESULTS_BUCKET":           "results", "CSPIPE_MODEL": "gs://models/m.tar.gz",
@@ -43,8 +43,21 @@ func TestConfig(t *testing.T) {
 			m["CSPIPE_PIN_POINTER"] = "audit/pins/latest.json"
 		}, "CSPIPE_PIN_POINTER"},
 		{"bad workflow", func(m map[string]string) { m["CSPIPE_WORKFLOW"] = "launch" }, "workflow"},
-		{"bad window", func(m map[string]string) { m["CSPIPE_BATCH_WINDOW"] = "500ms" }, "window"},
-		{"zero shards", func(m map[string]string) { m["CSPIPE_SHARD_COUNT"] = "0" }, "shard"},
+		{"custom network without external IP", func(m map[string]string) {
+			m["CSPIPE_NETWORK"], m["CSPIPE_SUBNETWORK"], m["CSPIPE_EXTERNAL_IP"] = "vpc-a", "workloads", "false"
+		}, ""},
+		{"bad network", func(m map[string]string) { m["CSPIPE_NETWORK"] = "Bad_Net" }, "network"},
+		{"bad subnetwork", func(m map[string]string) { m["CSPIPE_SUBNETWORK"] = "regions/x" }, "subnetwork"},
+		{"bad external ip", func(m map[string]string) { m["CSPIPE_EXTERNAL_IP"] = "maybe" }, "CSPIPE_EXTERNAL_IP"},
+		// The workload's endpoint given as the workflow's: the workflow would double the path.
+		{"workflow storage endpoint with the API path", func(m map[string]string) {
+			m["CSPIPE_STORAGE_ENDPOINT"] = "http://127.0.0.1:4443/storage/v1/"
+		}, "storage endpoint"},
+		{"bad quiet", func(m map[string]string) { m["CSPIPE_BATCH_QUIET"] = "500ms" }, "quiet"},
+		{"max wait below quiet", func(m map[string]string) { m["CSPIPE_BATCH_MAX_WAIT"] = "5s" }, "max wait"},
+		{"zero shards", func(m map[string]string) { m["CSPIPE_MAX_SHARDS"] = "0" }, "shards"},
+		{"zero images per shard", func(m map[string]string) { m["CSPIPE_IMAGES_PER_SHARD"] = "0" }, "images per shard"},
+		{"state in the input bucket", func(m map[string]string) { m["CSPIPE_STATE_BUCKET"] = "input" }, "state bucket"},
 	}
 	exec := workflowexec.New(nil) // never called here
 	for _, tc := range tests {
@@ -53,6 +66,9 @@ func TestConfig(t *testing.T) {
 			tc.edit(env)
 			var cfg Config
 			if err := envconfig.Load(&cfg, envconfig.MapEnv(env)); err != nil {
+				if tc.wantErr != "" && strings.Contains(err.Error(), tc.wantErr) {
+					return
+				}
 				t.Fatal(err)
 			}
 			_, err := New(cfg, Deps{Store: blob.NewMemory(), Executions: exec})
@@ -97,5 +113,18 @@ func TestFromEnv(t *testing.T) {
 	delete(env, "CSPIPE_INPUT_BUCKET")
 	if _, err := fromEnv(t.Context(), envconfig.MapEnv(env)); err == nil {
 		t.Error("missing CSPIPE_INPUT_BUCKET accepted")
+	}
+}
+
+// The network launch settings default to what a fresh project has: the default network and an
+// external IP.
+func TestConfigNetworkDefaults(t *testing.T) {
+	var cfg Config
+	if err := envconfig.Load(&cfg, envconfig.MapEnv(baseEnv())); err != nil {
+		t.Fatal(err)
+	}
+	run := cfg.options().Run
+	if run.Network != "default" || run.Subnetwork != "" || !run.ExternalIP {
+		t.Errorf("network settings = %q %q %v, want default, none, external IP", run.Network, run.Subnetwork, run.ExternalIP)
 	}
 }

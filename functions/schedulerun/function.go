@@ -27,7 +27,7 @@ type blobStore = blob.Store
 
 // Deps are the function's clients, built by the caller.
 type Deps struct {
-	// Store reaches the input bucket (where the state lives).
+	// Store reaches the state bucket and the results bucket (failed summaries of dead runs).
 	Store blob.Store
 	// PinStore reaches the pin pointer's bucket; it defaults to Store.
 	PinStore blob.Store
@@ -93,9 +93,36 @@ func (f *Function) Handle(ctx context.Context, e event.Event) error {
 			return nil
 		}
 		log.InfoContext(ctx, "upload batched", "batch_id", res.BatchID, "duplicate", res.Duplicate,
-			"moved", res.Moved, "started", res.Started, "execution", res.Execution)
+			"moved", res.Moved, "opened", res.Opened, "started", res.Started, "execution", res.Execution)
+		if res.Swept != nil || res.SweepErr != nil {
+			f.logSweep(ctx, log, res.Swept, res.SweepErr)
+		}
 		return nil
 	})
+}
+
+// Sweep runs the sweeper once (internal/batch, "Sweeper"): runs whose start was abandoned or
+// whose execution died are resumed or failed with a message. The local stack calls it on a
+// timer; on Google Cloud every event that opens a batch, or finds the open one overdue, sweeps.
+func (f *Function) Sweep(ctx context.Context) (batch.SweepReport, error) {
+	rep, err := f.sched.Sweep(ctx)
+	f.logSweep(ctx, f.log, &rep, err)
+	return rep, err
+}
+
+func (f *Function) logSweep(ctx context.Context, log *slog.Logger, rep *batch.SweepReport, err error) {
+	if err != nil {
+		log.WarnContext(ctx, "sweep failed", "error", err.Error())
+	}
+	if rep == nil {
+		return
+	}
+	for _, id := range rep.Resumed {
+		log.InfoContext(ctx, "run resumed by the sweeper", fnutil.KeyRunID, batch.RunID(id), "batch_id", id)
+	}
+	for _, id := range rep.Failed {
+		log.WarnContext(ctx, "run failed: marked by the sweeper", fnutil.KeyRunID, batch.RunID(id), "batch_id", id)
+	}
 }
 
 func init() {

@@ -3,10 +3,13 @@ package schedulerun
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"cloud.google.com/go/workflows/executions/apiv1/executionspb"
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cspipe/cspipe/internal/batch"
@@ -16,11 +19,16 @@ import (
 	"github.com/cspipe/cspipe/internal/envconfig"
 	"github.com/cspipe/cspipe/internal/fnutil"
 	"github.com/cspipe/cspipe/internal/fnutil/fnutiltest"
+	"github.com/cspipe/cspipe/internal/records"
 )
 
 var t0 = time.Date(2026, 11, 28, 21, 0, 5, 0, time.UTC)
 
+// firstBatch is the id of the batch the first upload at t0 opens.
+const firstBatch = "20261128-210005-1"
+
 type stack struct {
+	fn    *Function
 	url   string
 	store *blob.GCS
 	exec  *executionstest.Server
@@ -32,7 +40,7 @@ type stack struct {
 // server, through the real storage and executions clients.
 func newStack(t *testing.T, edit func(map[string]string)) *stack {
 	t.Helper()
-	_, sc := fnutiltest.FakeGCS(t, "input", "audit")
+	_, sc := fnutiltest.FakeGCS(t, "input", "audit", "state", "results")
 	srv, err := executionstest.Start()
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +67,7 @@ func newStack(t *testing.T, edit func(map[string]string)) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.url = fnutiltest.Serve(t, f.Handle)
+	st.fn, st.url = f, fnutiltest.Serve(t, f.Handle)
 	return st
 }
 
@@ -81,8 +89,8 @@ func (s *stack) send(t *testing.T, id, name string, gen int64) error {
 func (s *stack) items(t *testing.T, batchID string) []batch.Item {
 	t.Helper()
 	var out []batch.Item
-	err := s.store.List(t.Context(), "input", batch.BatchPrefix(batchID), func(a blob.Attrs) error {
-		b, _, err := blob.ReadAll(t.Context(), s.store, "input", a.Name, 0)
+	err := s.store.List(t.Context(), "state", batch.BatchPrefix(batchID), func(a blob.Attrs) error {
+		b, _, err := blob.ReadAll(t.Context(), s.store, "state", a.Name, 0)
 		if err != nil {
 			return err
 		}
@@ -121,12 +129,13 @@ func TestHTTPDuplicateAndOutOfOrderDelivery(t *testing.T) {
 	if err := json.Unmarshal([]byte(ex[0].GetArgument()), &arg); err != nil {
 		t.Fatal(err)
 	}
-	if arg.RunID != "batch-20261128-210000" || arg.ImageReference != "europe-docker.pkg.dev/primus/w/infer@"+digest ||
-		arg.Env["CSPIPE_BATCH_PREFIX"] != "_cspipe/batches/20261128-210000/items/" || arg.NotBefore != t0.Add(85*time.Second).Unix() {
+	if arg.RunID != "batch-"+firstBatch || arg.ImageReference != "europe-docker.pkg.dev/primus/w/infer@"+digest ||
+		arg.Env["CSPIPE_BATCH_PREFIX"] != "batches/"+firstBatch+"/items/" || arg.Env["CSPIPE_BATCH_BUCKET"] != "state" ||
+		arg.Batch == nil || arg.Batch.QuietSeconds != 15 || arg.Batch.MaxWaitSeconds != 600 || arg.Batch.StateBucket != "state" {
 		t.Errorf("argument %+v", arg)
 	}
 	want := []batch.Item{{Bucket: "input", Name: a, Generation: ga}, {Bucket: "input", Name: b, Generation: gb}}
-	if d := cmp.Diff(want, s.items(t, "20261128-210000")); d != "" {
+	if d := cmp.Diff(want, s.items(t, firstBatch)); d != "" {
 		t.Errorf("items (-want +got):\n%s", d)
 	}
 }
@@ -172,7 +181,7 @@ func TestHTTPBurstStartsOneExecution(t *testing.T) {
 	if got := len(s.exec.Executions()); got != 1 {
 		t.Errorf("%d executions, want exactly 1", got)
 	}
-	if got := len(s.items(t, "20261128-210000")); got != n {
+	if got := len(s.items(t, firstBatch)); got != n {
 		t.Errorf("%d items, want %d", got, n)
 	}
 }
@@ -223,7 +232,7 @@ func TestHTTPPinPointer(t *testing.T) {
 
 func TestHTTPIgnoresOwnObjectsAndMalformedEvents(t *testing.T) {
 	s := newStack(t, nil)
-	for _, name := range []string{"_cspipe/batches/x/run.json", "runs/r/summary.json"} {
+	for _, name := range []string{"_cspipe/batches/x/run.png", "runs/r/summary.json"} {
 		if err := s.send(t, "own", name, 1); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
@@ -238,7 +247,7 @@ func TestHTTPIgnoresOwnObjectsAndMalformedEvents(t *testing.T) {
 		t.Errorf("%d executions, want 0", got)
 	}
 	var names []string
-	_ = s.store.List(t.Context(), "input", "_cspipe/", func(a blob.Attrs) error { names = append(names, a.Name); return nil })
+	_ = s.store.List(t.Context(), "state", "", func(a blob.Attrs) error { names = append(names, a.Name); return nil })
 	if len(names) != 0 {
 		t.Errorf("state written: %v", names)
 	}
@@ -260,5 +269,75 @@ func TestHTTPDropsOldEvents(t *testing.T) {
 	}
 	if got := len(s.exec.Executions()); got != 1 {
 		t.Errorf("%d executions, want 1", got)
+	}
+}
+
+// TestHTTPStateStaysOutOfTheInputBucket: the user's bucket holds only the uploads.
+func TestHTTPStateStaysOutOfTheInputBucket(t *testing.T) {
+	s := newStack(t, nil)
+	name, gen := s.upload(t, "a.jpg", "image/jpeg")
+	if err := s.send(t, "e1", name, gen); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	_ = s.store.List(t.Context(), "input", "", func(a blob.Attrs) error { names = append(names, a.Name); return nil })
+	if d := cmp.Diff([]string{"a.jpg"}, names); d != "" {
+		t.Errorf("input bucket (-want +got):\n%s", d)
+	}
+	if len(s.items(t, firstBatch)) != 1 {
+		t.Error("no item in the state bucket")
+	}
+}
+
+func (s *stack) runRecord(t *testing.T) batch.RunRecord {
+	t.Helper()
+	b, _, err := blob.ReadAll(t.Context(), s.store, "state", "batches/"+firstBatch+"/run.json", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rr batch.RunRecord
+	if err := json.Unmarshal(b, &rr); err != nil {
+		t.Fatal(err)
+	}
+	return rr
+}
+
+// TestHTTPSweepFailsDeadRun: the run's execution failed after its batch was sealed; the sweeper
+// writes a failed summary (through the real storage client) for PublishResults to send.
+func TestHTTPSweepFailsDeadRun(t *testing.T) {
+	s := newStack(t, nil)
+	name, gen := s.upload(t, "a.jpg", "image/jpeg")
+	if err := s.send(t, "e1", name, gen); err != nil {
+		t.Fatal(err)
+	}
+	ex := s.exec.Executions()
+	if len(ex) != 1 {
+		t.Fatalf("%d executions", len(ex))
+	}
+	if ok, err := s.fn.sched.Seal(t.Context(), firstBatch, "quiet"); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	s.exec.SetState(ex[0].GetName(), executionspb.Execution_FAILED, "boom")
+	// The deployed sweeper (SweepRuns) gets a Cloud Scheduler tick through Pub/Sub.
+	tick := event.New()
+	tick.SetID("tick-1")
+	tick.SetSource("//pubsub.googleapis.com/projects/p/topics/cspipe-sweep")
+	tick.SetType("google.cloud.pubsub.topic.v1.messagePublished")
+	if err := (Sweeper{F: s.fn}).Handle(t.Context(), tick); err != nil {
+		t.Fatal(err)
+	}
+	if rr := s.runRecord(t); rr.State != batch.RunFailed {
+		t.Fatalf("run.json after the tick: %+v", rr)
+	}
+	b, _, err := blob.ReadAll(t.Context(), s.store, "results", "runs/batch-"+firstBatch+"/summary.json", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum records.Summary
+	if err := json.Unmarshal(b, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.Status != records.StatusFailed || sum.Source != "sweeper" || !strings.Contains(sum.Error, "ended FAILED: boom") {
+		t.Errorf("summary %+v", sum)
 	}
 }

@@ -29,6 +29,7 @@ var servicesForType = []struct {
 	{"google_artifact_registry_", []string{"artifactregistry.googleapis.com"}},
 	{"google_cloudbuild_", []string{"cloudbuild.googleapis.com"}},
 	{"google_workflows_", []string{"workflows.googleapis.com"}},
+	{"google_cloud_scheduler_", []string{"cloudscheduler.googleapis.com"}},
 	{"google_compute_", []string{"compute.googleapis.com"}},
 	{"archive_", nil}, // local
 }

@@ -37,6 +37,8 @@ var codeFunctions = []deployedFunction{
 		"google.cloud.storage.object.v1.finalized", "bucket:google_storage_bucket.model"},
 	{schedulerun.EntryPoint, schedulerun.Config{}, "functions/schedulerun", "secundus",
 		"google.cloud.storage.object.v1.finalized", "bucket:google_storage_bucket.input"},
+	{schedulerun.SweepEntryPoint, schedulerun.Config{}, "functions/schedulerun", "secundus",
+		"google.cloud.pubsub.topic.v1.messagePublished", "topic:google_pubsub_topic.sweep.id"},
 	{publishresults.EntryPoint, publishresults.Config{}, "functions/publishresults", "secundus",
 		"google.cloud.storage.object.v1.finalized", "bucket:google_storage_bucket.results"},
 }

@@ -1,6 +1,8 @@
 // Package archive validates and unpacks a cspipe model archive: a gzip-compressed tar holding
-// model.tflite, labels.txt and optionally cspipe.json at its root (records.ModelFile,
-// records.LabelsFile, records.MetadataFile).
+// the model (model.tflite or model.onnx), labels.txt and optionally cspipe.json at its root
+// (records.ModelFile or records.ONNXModelFile, records.LabelsFile, records.MetadataFile).
+// A TensorFlow SavedModel or Keras file is recognised and refused with the one-line
+// conversion to a format the engine runs.
 //
 // Validate streams an archive once, computing the sha256 of the compressed bytes as it goes, and
 // refuses anything outside Limits: too many bytes or entries, a decompression bomb, absolute or
@@ -20,18 +22,19 @@ type Reason string
 
 // Reasons an archive is refused.
 const (
-	ReasonCorrupt         Reason = "corrupt"            // not gzip, not tar, truncated, bad checksum
-	ReasonTooLarge        Reason = "too_large"          // compressed, entry or total size over a limit
-	ReasonTooManyEntries  Reason = "too_many_entries"   // more entries than MaxEntries
-	ReasonBomb            Reason = "decompression_bomb" // uncompressed/compressed ratio over MaxRatio
-	ReasonBadPath         Reason = "bad_path"           // absolute, "..", backslash, empty or control characters
-	ReasonBadType         Reason = "bad_entry_type"     // link, device, fifo, or a directory other than "."
-	ReasonDuplicate       Reason = "duplicate_entry"    // the same name twice
-	ReasonUnexpectedEntry Reason = "unexpected_entry"   // a name other than the three known files
-	ReasonMissingEntry    Reason = "missing_entry"      // model.tflite or labels.txt absent
-	ReasonBadModel        Reason = "bad_model"          // model.tflite empty or not a TFLite flatbuffer
-	ReasonBadLabels       Reason = "bad_labels"         // labels.txt empty or not UTF-8
-	ReasonBadMetadata     Reason = "bad_metadata"       // cspipe.json not valid records.ModelMetadata
+	ReasonCorrupt          Reason = "corrupt"                  // not gzip, not tar, truncated, bad checksum
+	ReasonTooLarge         Reason = "too_large"                // compressed, entry or total size over a limit
+	ReasonTooManyEntries   Reason = "too_many_entries"         // more entries than MaxEntries
+	ReasonBomb             Reason = "decompression_bomb"       // uncompressed/compressed ratio over MaxRatio
+	ReasonBadPath          Reason = "bad_path"                 // absolute, "..", backslash, empty or control characters
+	ReasonBadType          Reason = "bad_entry_type"           // link, device, fifo, or a directory other than "."
+	ReasonDuplicate        Reason = "duplicate_entry"          // the same name twice
+	ReasonUnexpectedEntry  Reason = "unexpected_entry"         // a name other than the three known files
+	ReasonMissingEntry     Reason = "missing_entry"            // no model file, or labels.txt absent
+	ReasonBadModel         Reason = "bad_model"                // model file empty or not a TFLite flatbuffer / ONNX protobuf
+	ReasonUnsupportedModel Reason = "unsupported_model_format" // a SavedModel or Keras model: convert it first
+	ReasonBadLabels        Reason = "bad_labels"               // labels.txt empty or not UTF-8
+	ReasonBadMetadata      Reason = "bad_metadata"             // cspipe.json not valid records.ModelMetadata
 )
 
 // Error is a refusal: the archive is bad, and reading it again will not change that.

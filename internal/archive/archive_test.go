@@ -66,7 +66,7 @@ func TestExtract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(m.TFLite, testModel) {
+	if !bytes.Equal(m.Model, testModel) {
 		t.Error("Extract() model bytes differ")
 	}
 	if diff := cmp.Diff([]string{"background", "cat", "dog"}, m.Labels); diff != "" {
@@ -228,7 +228,7 @@ func FuzzValidate(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Validate accepted but Extract refused: %v", err)
 		}
-		if len(m.TFLite) < 8 || len(m.Labels) == 0 {
+		if len(m.Model) < 8 || len(m.Labels) == 0 {
 			t.Fatalf("accepted archive without model or labels: %+v", m.Report)
 		}
 	})

@@ -2,6 +2,7 @@ package archive
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
@@ -31,9 +32,17 @@ type Report struct {
 	Metadata *records.ModelMetadata
 }
 
+// Model formats an archive may hold.
+const (
+	FormatTFLite = "tflite"
+	FormatONNX   = "onnx"
+)
+
 // Model is an unpacked archive.
 type Model struct {
-	TFLite []byte
+	// Model is the model file's bytes, in Format (FormatTFLite or FormatONNX).
+	Model  []byte
+	Format string
 	Labels []string
 	// Metadata is cspipe.json, or the zero value when the archive has none.
 	Metadata records.ModelMetadata
@@ -86,12 +95,13 @@ func (s *source) Read(p []byte) (int, error) {
 }
 
 type walker struct {
-	lim   Limits
-	src   *source
-	total int64 // uncompressed bytes read so far
-	keep  bool
-	seen  map[string]bool
-	model Model
+	lim     Limits
+	src     *source
+	total   int64 // uncompressed bytes read so far
+	keep    bool
+	seen    map[string]bool
+	model   Model
+	pending *Error // a directory entry, refused unless the next entry says more
 }
 
 func walk(r io.Reader, limits Limits, keep bool) (Model, error) {
@@ -114,8 +124,16 @@ func walk(r io.Reader, limits Limits, keep bool) (Model, error) {
 }
 
 func (w *walker) run() error {
-	zr, err := gzip.NewReader(w.src)
+	br := bufio.NewReader(w.src)
+	head, _ := br.Peek(8)
+	if f := foreignFile(head); f != "" {
+		return refuse(ReasonUnsupportedModel, "", "%s", f)
+	}
+	zr, err := gzip.NewReader(br)
 	if err != nil {
+		if bytes.HasPrefix(head, []byte("PK\x03\x04")) {
+			return refuse(ReasonCorrupt, "", "not gzip but a zip file; if it is a Keras .keras model, %s", convertKeras)
+		}
 		return refuse(ReasonCorrupt, "", "not gzip: %v", err)
 	}
 	tr := tar.NewReader(zr)
@@ -182,6 +200,14 @@ func (w *walker) entry(hdr *tar.Header, r io.Reader) error {
 	if err != nil {
 		return refuse(ReasonBadPath, hdr.Name, "%v", err)
 	}
+	if f := foreignEntry(name); f != "" {
+		return refuse(ReasonUnsupportedModel, hdr.Name, "%s", f)
+	}
+	if w.pending != nil {
+		// The directory before this entry is refused, unless this entry showed the archive
+		// to be a SavedModel (above): that refusal says more.
+		return w.pending
+	}
 	switch hdr.Typeflag {
 	case tar.TypeReg: // Reader.Next reports the legacy NUL type flag as TypeReg
 	case tar.TypeXGlobalHeader:
@@ -190,20 +216,26 @@ func (w *walker) entry(hdr *tar.Header, r io.Reader) error {
 		if name == "" {
 			return nil
 		}
-		return refuse(ReasonBadType, hdr.Name, "directories are not allowed")
+		// Refused at the next entry (or the end), once that entry has been looked at: a
+		// SavedModel tarball starts with its folder.
+		w.pending = refuse(ReasonBadType, hdr.Name, "directories are not allowed")
+		return nil
 	case tar.TypeSymlink, tar.TypeLink:
 		return refuse(ReasonBadType, hdr.Name, "links are not allowed (target %q)", truncate(hdr.Linkname))
 	default:
 		return refuse(ReasonBadType, hdr.Name, "entry type %q is not allowed (only regular files)", hdr.Typeflag)
 	}
 	switch name {
-	case records.ModelFile, records.LabelsFile, records.MetadataFile:
+	case records.ModelFile, records.ONNXModelFile, records.LabelsFile, records.MetadataFile:
 	default:
-		return refuse(ReasonUnexpectedEntry, hdr.Name, "only %s, %s and %s may be present",
-			records.ModelFile, records.LabelsFile, records.MetadataFile)
+		return refuse(ReasonUnexpectedEntry, hdr.Name, "only %s or %s, %s and %s may be present",
+			records.ModelFile, records.ONNXModelFile, records.LabelsFile, records.MetadataFile)
 	}
 	if w.seen[name] {
 		return refuse(ReasonDuplicate, hdr.Name, "appears more than once")
+	}
+	if other := map[string]string{records.ModelFile: records.ONNXModelFile, records.ONNXModelFile: records.ModelFile}[name]; other != "" && w.seen[other] {
+		return refuse(ReasonDuplicate, hdr.Name, "the archive already holds %s; give exactly one model", other)
 	}
 	w.seen[name] = true
 	if hdr.Size > w.lim.MaxEntrySize {
@@ -219,7 +251,20 @@ func (w *walker) entry(hdr *tar.Header, r io.Reader) error {
 			return refuse(ReasonBadModel, hdr.Name, "not a TFLite model (no %q identifier)", tfliteIdentifier)
 		}
 		if w.keep {
-			w.model.TFLite = b
+			w.model.Model, w.model.Format = b, FormatTFLite
+		}
+	case records.ONNXModelFile:
+		b, err := w.read(hdr.Name, r, w.lim.MaxEntrySize, w.keep)
+		if err != nil {
+			return err
+		}
+		// Every ONNX writer serialises ModelProto's fields in order, so the file starts with
+		// ir_version (field 1, varint: tag byte 0x08).
+		if len(b) < 2 || b[0] != 0x08 {
+			return refuse(ReasonBadModel, hdr.Name, "not an ONNX model (does not start with ir_version)")
+		}
+		if w.keep {
+			w.model.Model, w.model.Format = b, FormatONNX
 		}
 	case records.LabelsFile:
 		b, err := w.read(hdr.Name, r, w.lim.MaxLabelsSize, true)
@@ -277,10 +322,14 @@ func (w *walker) read(entry string, r io.Reader, limit int64, keep bool) ([]byte
 }
 
 func (w *walker) finish() error {
-	for _, name := range []string{records.ModelFile, records.LabelsFile} {
-		if !w.seen[name] {
-			return refuse(ReasonMissingEntry, name, "the archive has no %s", name)
-		}
+	if w.pending != nil {
+		return w.pending
+	}
+	if !w.seen[records.ModelFile] && !w.seen[records.ONNXModelFile] {
+		return refuse(ReasonMissingEntry, records.ModelFile, "the archive has no %s or %s", records.ModelFile, records.ONNXModelFile)
+	}
+	if !w.seen[records.LabelsFile] {
+		return refuse(ReasonMissingEntry, records.LabelsFile, "the archive has no %s", records.LabelsFile)
 	}
 	if md := w.model.Report.Metadata; md != nil && md.LabelOffset >= len(w.model.Labels) {
 		return refuse(ReasonBadMetadata, records.MetadataFile, "label_offset %d is not below the %d labels", md.LabelOffset, len(w.model.Labels))

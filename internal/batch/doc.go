@@ -1,36 +1,73 @@
 // Package batch decides which Workflows execution ("run") each uploaded image belongs to. It is
 // the core of the ScheduleRun function and is built on Cloud Storage generation preconditions
 // only: function instances are many, short-lived and see every event at least once, so no state
-// is kept in memory between events.
+// is kept in memory between events, and no database is involved.
 //
-// # Batches
+// # The batching rule
 //
-// Time is cut into fixed windows of Options.Window. An image belongs to the batch of the window
-// that contains the moment its event was first processed (its claim time), not its upload time.
-// The batch id is the window's start in UTC ("20061102-150405"); the run id is "batch-" + batch id.
+// A batch opens with the first upload after the previous batch was sealed, and its run starts
+// at once. The run's workflow waits while uploads keep arriving and seals the batch when no
+// upload arrived for Options.Quiet, or when Options.MaxWait has passed since it started, or when
+// the batch holds Options.MaxItems items, whichever comes first. Then it counts the items and
+// boots ceil(items / ImagesPerShard) VMs (at most MaxShards). An upload that arrives after the
+// seal opens the next batch. So one burst is one run, whenever it starts and however long it
+// lasts (up to MaxWait), and a quiet gap of Quiet separates runs:
 //
-// # State (all in the input bucket under _cspipe/)
+//	uploads     ||||| |||| ||| |  |||                         |||  |
+//	            ^first upload: batch A opens, run A starts (waits)
+//	                                  ^last upload of A
+//	                                  |<-- Quiet -->|
+//	                                                ^seal A: count items, boot shards, classify
+//	                                                          ^first upload after the seal:
+//	                                                           batch B opens, run B starts
+//	time  ───────────────────────────────────────────────────────────────────────────────►
 //
-//	_cspipe/claims/<escaped name>#<generation>          who claimed this object version, for which batch
-//	_cspipe/batches/<batch_id>/items/<escaped name>#<generation>   {"bucket","name","generation"}
-//	_cspipe/batches/<batch_id>/run.json                 the run's state: pending → started
+// # State (all in the state bucket, never in the user's input bucket)
+//
+//	head.json                                  the batch uploads join now: {batch_id, seq, state
+//	                                           open|sealed, opened_at, sealed_at, unfinished[]}
+//	claims/<escaped name>#<generation>         who claimed this object version, for which batch
+//	batches/<batch_id>/items/<escaped name>#<generation>   {"bucket","name","generation"}
+//	batches/<batch_id>/run.json                the run: pending → started → finished | failed
+//	batches/<batch_id>/plan.json               written by the workflow after the seal: {items, shard_count}
 //
 // Names are escaped with url.PathEscape so a slash in an object name cannot step out of a prefix.
+// A batch id is "<opening time, UTC>-<seq>" (20261128-210000-7); the run id is "batch-" + batch id.
 //
 // # Steps for one finalize event
 //
-//  1. Ignore what is not ours: another bucket, the pipeline's own prefixes (_cspipe/, runs/),
+//  1. Ignore what is not ours: another bucket, results (runs/) and an old deployment's _cspipe/,
 //     folder placeholders, and objects that are not images by content type or file name.
-//  2. Claim: create the claim object with DoesNotExist, naming the batch of the current window.
-//     If it exists (a duplicate, or a redelivery after a crash), read it: the claim is the only
-//     authority on the object's batch, so every image belongs to exactly one batch.
-//  3. Item: create the batch item with DoesNotExist (an existing one is fine).
+//  2. Read the head. If it is open, claim the object for that batch (create the claim with
+//     DoesNotExist). If no batch is open, look for an existing claim first (a duplicate of an old
+//     event must not open an empty batch), then open the next batch by rewriting the head under
+//     GenerationMatch (or DoesNotExist): exactly one event wins, the others re-read and join it.
+//     An existing claim is the only authority on the object's batch.
+//  3. Write the item into the claimed batch with DoesNotExist, if that batch is still the open
+//     one and the event saw it open less than settle/2 ago (see Sealing).
 //  4. Run: read run.json; if absent, create it with DoesNotExist in state "pending" holding a
 //     lease. Exactly one event wins that create and calls CreateExecution; it then rewrites
 //     run.json to "started" (with the execution name) under GenerationMatch.
 //
 // Every step is idempotent, so a redelivery after a crash between any two steps completes the
-// missing ones and repeats nothing.
+// missing ones and repeats nothing. The head is written once per batch by an event, once by the
+// workflow (the seal) and rarely by the sweeper, so a burst does not meet Cloud Storage's limit
+// of about one write per second to one object.
+//
+// # Sealing
+//
+// The workflow (launch.yaml, wait_batch) counts the batch's items every poll (a third of Quiet)
+// and remembers when the count last changed. When it decides to close, it rewrites the head from
+// "open" to "sealed" under GenerationMatch, waits settle (Quiet/2 within 2..10 s), counts the
+// items for good, writes plan.json and boots the shards. An event that read the head as open at
+// t0 writes its item before t0 + settle/2, otherwise it reads the head again; the seal it missed
+// happened after t0, and the final count happens at least settle after the seal, so every item
+// written into a batch exists when the batch is counted and listed. An event that finds its
+// claimed batch sealed without its item moves the claim (GenerationMatch) to the open batch, or
+// opens one, and writes the item there: a late upload starts the next batch and is never lost.
+// Only a write that itself takes longer than settle/2 can land after the count, and only two
+// deliveries of one event racing a seal can put one image into two batches (processed twice,
+// never lost).
 //
 // # Starting the execution exactly once
 //
@@ -39,27 +76,18 @@
 // redelivered by the platform if the holder fails. A redelivery of the holder's own event that
 // finds its lease still fresh returns a retryable error (the first attempt may still be running).
 // When CreateExecution fails, the holder releases the lease and returns a retryable error, so its
-// redelivery or the next event of the batch takes over at once. A takeover (any event finding an
-// expired lease) rewrites run.json under GenerationMatch, so only one event takes over; before
-// creating an execution it asks the Executions API for one labelled with the run id, which covers
-// a holder that created the execution and crashed before recording it.
+// redelivery or the next event of the batch takes over at once. A takeover (any event, or the
+// sweeper, finding an expired lease) rewrites run.json under GenerationMatch, so only one takes
+// over; before creating an execution it asks the Executions API for a live one labelled with the
+// run id, which covers a holder that created the execution and crashed before recording it.
 //
-// The execution's argument carries not_before = window end + Options.Grace: the workflow sleeps
-// until then, so the items of the batch are complete when the workload lists them.
+// # Sweeper
 //
-// # Late items
-//
-// An item is written to its claimed batch only until the item deadline, window end + Grace/2. A
-// delivery that finds its claim but no item after that deadline (it crashed or stalled between
-// claim and item for longer than Grace/2) moves the claim, under GenerationMatch, to the batch
-// of the current window and writes the item there. So an image is never lost to a sealed batch;
-// the guarantee is that any item write started before the deadline finishes within the other
-// Grace/2. Only a delivery that stalls for more than Grace/2 between its deadline check and its
-// item write can put an image into two batches (processed twice, never lost).
-//
-// # Limits
-//
-// If every delivery of the lease holder's event is dropped (for example by the event age cutoff)
-// and no other event of that batch arrives after the lease expired, the run stays "pending";
-// `run.json` shows it.
+// Head.Unfinished lists the batches whose runs are not known to be over. Sweep (run by the event
+// that opens a batch, by any event that finds the open batch overdue, and on a timer: SweepRuns
+// on Google Cloud, a goroutine in the local stack) resumes a run whose start was abandoned (expired lease) or whose execution died before
+// sealing, and fails with a message a run that cannot go on: out of attempts, or its execution
+// failed, was cancelled or vanished after the seal. Failing writes a "failed" summary (source
+// "sweeper", the reason in error) for every shard that has none, which PublishResults sends to
+// the results topic, and seals the batch so later uploads open a new one.
 package batch

@@ -13,8 +13,10 @@ import (
 
 // Run states in run.json.
 const (
-	RunPending = "pending" // an event holds the lease to start the execution
-	RunStarted = "started" // the execution exists; Execution names it
+	RunPending  = "pending"  // an event (or the sweeper) holds the lease to start the execution
+	RunStarted  = "started"  // the execution exists; Execution names it
+	RunFinished = "finished" // the execution succeeded (the sweeper saw it)
+	RunFailed   = "failed"   // the run died; Reason says why, and its summaries say so too
 )
 
 // RunRecord is the content of a batch's run.json.
@@ -22,13 +24,14 @@ type RunRecord struct {
 	BatchID    string    `json:"batch_id"`
 	RunID      string    `json:"run_id"`
 	State      string    `json:"state"`
-	NotBefore  time.Time `json:"not_before"`
 	Attempt    int       `json:"attempt"`
 	Holder     string    `json:"holder,omitempty"`     // pending: the claim key whose event holds the lease
 	LeaseUntil time.Time `json:"lease_until,omitzero"` // pending: the lease's end
 	LastError  string    `json:"last_error,omitempty"` // the last failed start
 	Execution  string    `json:"execution,omitempty"`  // started: the execution's resource name
 	StartedAt  time.Time `json:"started_at,omitzero"`  // started: when it was recorded
+	EndedAt    time.Time `json:"ended_at,omitzero"`    // finished or failed: when the sweeper saw it
+	Reason     string    `json:"reason,omitempty"`     // failed: why
 }
 
 // ErrStartInProgress is returned (retryable) to a redelivery of the event that holds a pending
@@ -40,13 +43,9 @@ var ErrStartInProgress = errors.New("the run's execution is being started by an 
 func (s *Scheduler) ensureRun(ctx context.Context, batchID, key string) (bool, string, error) {
 	name := runName(batchID)
 	for range 5 {
-		b, a, err := blob.ReadAll(ctx, s.store, s.opt.InputBucket, name, maxStateObject)
+		b, a, err := blob.ReadAll(ctx, s.store, s.opt.StateBucket, name, maxStateObject)
 		if errors.Is(err, blob.ErrNotFound) {
-			nb, err := s.notBefore(batchID)
-			if err != nil {
-				return false, "", errclass.Permanent(err)
-			}
-			rec := RunRecord{BatchID: batchID, RunID: RunID(batchID), State: RunPending, NotBefore: nb, Attempt: 1,
+			rec := RunRecord{BatchID: batchID, RunID: RunID(batchID), State: RunPending, Attempt: 1,
 				Holder: key, LeaseUntil: s.now().Add(s.opt.Lease).UTC()}
 			gen, err := s.writeRun(ctx, name, rec, blob.Cond{DoesNotExist: true})
 			if errors.Is(err, blob.ErrPrecondition) {
@@ -65,7 +64,7 @@ func (s *Scheduler) ensureRun(ctx context.Context, batchID, key string) (bool, s
 			return false, "", errclass.Permanent(fmt.Errorf("%s is corrupt: %w", name, err))
 		}
 		switch {
-		case rec.State == RunStarted:
+		case rec.State == RunStarted || rec.State == RunFinished || rec.State == RunFailed:
 			return false, rec.Execution, nil
 		case rec.State != RunPending:
 			return false, "", errclass.Permanent(fmt.Errorf("%s has unknown state %q", name, rec.State))
@@ -109,8 +108,8 @@ func (s *Scheduler) start(ctx context.Context, name string, rec RunRecord, gen i
 	return started, exec, nil
 }
 
-// createOnce creates the run's execution. A takeover (attempt > 1) first looks for one an
-// earlier holder created but did not record.
+// createOnce creates the run's execution. A takeover (attempt > 1) first looks for a live one an
+// earlier holder created but did not record (a failed or cancelled one does not count).
 func (s *Scheduler) createOnce(ctx context.Context, rec RunRecord) (string, bool, error) {
 	if rec.Attempt > 1 {
 		name, err := s.exec.FindByLabel(ctx, s.opt.Workflow, LabelRunID, rec.RunID)
@@ -125,7 +124,7 @@ func (s *Scheduler) createOnce(ctx context.Context, rec RunRecord) (string, bool
 	if err != nil {
 		return "", false, fmt.Errorf("resolving the workload image: %w", stripPermanent(err))
 	}
-	arg, err := s.opt.Run.argument(s.opt.InputBucket, rec.BatchID, img, rec.NotBefore)
+	arg, err := s.argument(rec.BatchID, img)
 	if err != nil {
 		return "", false, err
 	}
@@ -141,7 +140,7 @@ func (s *Scheduler) writeRun(ctx context.Context, name string, rec RunRecord, co
 	if err != nil {
 		return 0, fmt.Errorf("encoding %s: %w", name, err)
 	}
-	a, err := s.store.Write(ctx, s.opt.InputBucket, name, blob.Object{Data: b, ContentType: jsonType}, cond)
+	a, err := s.store.Write(ctx, s.opt.StateBucket, name, blob.Object{Data: b, ContentType: jsonType}, cond)
 	if err != nil {
 		return 0, fmt.Errorf("writing %s: %w", name, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -21,8 +22,8 @@ func TestScheduleIgnores(t *testing.T) {
 		want string
 	}{
 		{"other bucket", Object{Bucket: "elsewhere", Name: "a.jpg", Generation: 1}, "not the input bucket"},
-		{"own state", Object{Bucket: testBucket, Name: "_cspipe/claims/a.jpg#1", Generation: 1, ContentType: "application/json"}, "pipeline's own object"},
-		{"own state image name", Object{Bucket: testBucket, Name: "_cspipe/x.png", Generation: 1}, "pipeline's own object"},
+		{"old state prefix", Object{Bucket: testBucket, Name: "_cspipe/claims/a.jpg#1", Generation: 1, ContentType: "application/json"}, "pipeline's own object"},
+		{"old state image name", Object{Bucket: testBucket, Name: "_cspipe/x.png", Generation: 1}, "pipeline's own object"},
 		{"results prefix", Object{Bucket: testBucket, Name: "runs/r/summary.json", Generation: 1}, "pipeline's own object"},
 		{"folder", Object{Bucket: testBucket, Name: "photos/", Generation: 1}, "folder placeholder"},
 		{"text file", Object{Bucket: testBucket, Name: "notes.txt", Generation: 1, ContentType: "text/plain"}, "not an image"},
@@ -42,10 +43,8 @@ func TestScheduleIgnores(t *testing.T) {
 			if n := len(e.exec.executions()); n != 0 {
 				t.Errorf("%d executions started for an ignored object", n)
 			}
-			var names []string
-			_ = e.mem.List(t.Context(), testBucket, "", func(a blob.Attrs) error { names = append(names, a.Name); return nil })
-			if len(names) != 0 {
-				t.Errorf("ignored object wrote state: %v", names)
+			for _, b := range []string{testBucket, stateBucket} {
+				_ = e.mem.List(t.Context(), b, "", func(a blob.Attrs) error { t.Errorf("ignored object wrote gs://%s/%s", b, a.Name); return nil })
 			}
 		})
 	}
@@ -65,13 +64,14 @@ func TestScheduleAcceptsImages(t *testing.T) {
 	}
 }
 
-func TestScheduleFirstEventStartsRun(t *testing.T) {
+func TestScheduleFirstUploadOpensBatchAndStartsRun(t *testing.T) {
 	e := newEnv(t)
-	res, err := e.s.Schedule(t.Context(), img("dir/cat 1.jpg", 7))
-	if err != nil {
-		t.Fatal(err)
+	res := e.schedule(t, "dir/cat 1.jpg", 7)
+	if res.Swept == nil || res.SweepErr != nil {
+		t.Errorf("the opening event did not sweep: %+v", res)
 	}
-	want := Result{Outcome: Batched, BatchID: "20261128-210000", RunID: "batch-20261128-210000",
+	res.Swept, res.SweepErr = nil, nil
+	want := Result{Outcome: Batched, BatchID: firstBatch, RunID: "batch-" + firstBatch, Opened: true,
 		Started: true, Execution: testWorkflow + "/executions/e1"}
 	if d := cmp.Diff(want, res); d != "" {
 		t.Errorf("result (-want +got):\n%s", d)
@@ -80,7 +80,7 @@ func TestScheduleFirstEventStartsRun(t *testing.T) {
 	if len(ex) != 1 {
 		t.Fatalf("%d executions, want 1", len(ex))
 	}
-	if d := cmp.Diff(map[string]string{LabelRunID: "batch-20261128-210000"}, ex[0].Labels); d != "" {
+	if d := cmp.Diff(map[string]string{LabelRunID: "batch-" + firstBatch}, ex[0].Labels); d != "" {
 		t.Errorf("labels (-want +got):\n%s", d)
 	}
 	var arg Argument
@@ -88,98 +88,64 @@ func TestScheduleFirstEventStartsRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantArg := Argument{
-		RunID: "batch-20261128-210000", ImageReference: testImage.Reference, Project: "secundus", Zone: "europe-west4-a",
+		RunID: "batch-" + firstBatch, ImageReference: testImage.Reference, Project: "secundus", Zone: "europe-west4-a",
 		MachineType: "n2d-standard-2", ServiceAccount: "workload-sa@secundus.iam.gserviceaccount.com", ResultsBucket: "results",
 		Env: map[string]string{
-			"CSPIPE_INPUT_BUCKET": testBucket, "CSPIPE_BATCH_PREFIX": "_cspipe/batches/20261128-210000/items/",
-			"CSPIPE_RESULTS_BUCKET": "results", "CSPIPE_MODEL": "gs://primus-models/model.tar.gz",
+			"CSPIPE_INPUT_BUCKET": testBucket, "CSPIPE_BATCH_BUCKET": stateBucket,
+			"CSPIPE_BATCH_PREFIX": "batches/" + firstBatch + "/items/", "CSPIPE_RESULTS_BUCKET": "results",
+			"CSPIPE_MODEL":                  "gs://primus-models/model.tar.gz",
 			"CSPIPE_WIP_PROVIDER":           "projects/1/locations/global/workloadIdentityPools/p/providers/attestation-verifier",
 			"CSPIPE_PRIMUS_SERVICE_ACCOUNT": "primus-sa@primus.iam.gserviceaccount.com",
 		},
-		ShardCount: 1, TimeoutSeconds: 3600, NotBefore: window0.Add(80 * time.Second).Unix(),
+		ShardCount: 1, TimeoutSeconds: 3600,
+		Batch: &BatchSpec{StateBucket: stateBucket, BatchID: firstBatch, Head: "head.json",
+			ItemsPrefix: "batches/" + firstBatch + "/items/", Plan: "batches/" + firstBatch + "/plan.json",
+			QuietSeconds: 15, MaxWaitSeconds: 600, PollSeconds: 5, SettleSeconds: 7, ImagesPerShard: 500, MaxShards: 10},
 	}
 	if d := cmp.Diff(wantArg, arg); d != "" {
 		t.Errorf("argument (-want +got):\n%s", d)
 	}
-	if d := cmp.Diff([]string{"dir%2Fcat%201.jpg#7"}, e.items(t, res.BatchID)); d != "" {
-		t.Errorf("items (-want +got):\n%s", d)
-	}
-	b, _, err := blob.ReadAll(t.Context(), e.mem, testBucket, "_cspipe/batches/20261128-210000/items/dir%2Fcat%201.jpg#7", 0)
+	b, _, err := blob.ReadAll(t.Context(), e.mem, stateBucket, "batches/"+firstBatch+"/items/dir%2Fcat%201.jpg#7", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d := cmp.Diff(`{"bucket":"input","name":"dir/cat 1.jpg","generation":7}`, string(b)); d != "" {
 		t.Errorf("item content (-want +got):\n%s", d)
 	}
-	rr := e.readRun(t, res.BatchID)
-	if rr.State != RunStarted || rr.Execution != res.Execution || rr.Holder != "" {
+	if rr := e.readRun(t, firstBatch); rr.State != RunStarted || rr.Execution != res.Execution || rr.Holder != "" {
 		t.Errorf("run.json = %+v, want started with %s", rr, res.Execution)
 	}
-}
-
-func (e *env) readRun(t testing.TB, batchID string) RunRecord {
-	t.Helper()
-	b, _, err := blob.ReadAll(t.Context(), e.mem, testBucket, runName(batchID), 0)
-	if err != nil {
-		t.Fatal(err)
+	h := e.head(t)
+	if h.BatchID != firstBatch || h.State != HeadOpen || !h.OpenedAt.Equal(t0) || !slices.Equal(h.Unfinished, []string{firstBatch}) {
+		t.Errorf("head = %+v", h)
 	}
-	var rr RunRecord
-	if err := json.Unmarshal(b, &rr); err != nil {
-		t.Fatal(err)
-	}
-	return rr
+	// Nothing of the bookkeeping is in the user's bucket.
+	_ = e.mem.List(t.Context(), testBucket, "", func(a blob.Attrs) error { t.Errorf("state in the input bucket: %s", a.Name); return nil })
 }
 
 func TestScheduleDuplicateDelivery(t *testing.T) {
 	e := newEnv(t)
-	first, err := e.s.Schedule(t.Context(), img("a.jpg", 1))
-	if err != nil {
-		t.Fatal(err)
+	first := e.schedule(t, "a.jpg", 1)
+	wf := e.workflow(first.BatchID)
+	e.clock.Advance(20 * time.Second)
+	wf.poll(t)
+	e.clock.Advance(20 * time.Second)
+	if !wf.poll(t) {
+		t.Fatal("batch not sealed after a quiet period")
 	}
-	// The duplicate arrives later, even in a later window: the claim decides the batch.
-	e.clock.Set(window0.Add(95 * time.Second))
-	dup, err := e.s.Schedule(t.Context(), img("a.jpg", 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !dup.Duplicate || dup.Started || dup.BatchID != first.BatchID || dup.Moved {
+	// The duplicate arrives after the seal: the claim (and the item) decide, no batch opens.
+	dup := e.schedule(t, "a.jpg", 1)
+	if !dup.Duplicate || dup.Started || dup.Opened || dup.Moved || dup.BatchID != first.BatchID {
 		t.Errorf("duplicate: %+v (first %+v)", dup, first)
 	}
 	if n := len(e.exec.executions()); n != 1 {
 		t.Errorf("%d executions, want 1", n)
 	}
-	if d := cmp.Diff([]string{"a.jpg#1"}, e.items(t, first.BatchID)); d != "" {
+	if h := e.head(t); h.BatchID != first.BatchID || h.State != HeadSealed || h.SealReason != "quiet" {
+		t.Errorf("head = %+v, want the first batch sealed", h)
+	}
+	if d := cmp.Diff(map[string][]string{"a.jpg#1": {first.BatchID}}, e.holders(t)); d != "" {
 		t.Errorf("items (-want +got):\n%s", d)
-	}
-}
-
-func TestScheduleWindows(t *testing.T) {
-	e := newEnv(t)
-	at := func(d time.Duration, name string) Result {
-		t.Helper()
-		e.clock.Set(window0.Add(d))
-		res, err := e.s.Schedule(t.Context(), img(name, 1))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res
-	}
-	a, b := at(0, "a.jpg"), at(59*time.Second, "b.jpg")
-	c := at(60*time.Second, "c.jpg")
-	if a.BatchID != b.BatchID || c.BatchID == a.BatchID {
-		t.Errorf("batches: a=%s b=%s c=%s; want a=b≠c", a.BatchID, b.BatchID, c.BatchID)
-	}
-	if !a.Started || b.Started || !c.Started {
-		t.Errorf("started: a=%v b=%v c=%v; want true false true", a.Started, b.Started, c.Started)
-	}
-	if n := len(e.exec.executions()); n != 2 {
-		t.Errorf("%d executions, want 2", n)
-	}
-	if d := cmp.Diff([]string{"a.jpg#1", "b.jpg#1"}, e.items(t, a.BatchID)); d != "" {
-		t.Errorf("first batch items (-want +got):\n%s", d)
-	}
-	if d := cmp.Diff([]string{"c.jpg#1"}, e.items(t, c.BatchID)); d != "" {
-		t.Errorf("second batch items (-want +got):\n%s", d)
 	}
 }
 
@@ -190,8 +156,9 @@ func TestScheduleOutOfOrderDelivery(t *testing.T) {
 		if _, err := e.s.Schedule(t.Context(), o); err != nil {
 			t.Fatal(err)
 		}
+		e.clock.Advance(time.Second)
 	}
-	if d := cmp.Diff([]string{"a.jpg#1", "a.jpg#2", "b.jpg#5"}, e.items(t, "20261128-210000")); d != "" {
+	if d := cmp.Diff([]string{"a.jpg#1", "a.jpg#2", "b.jpg#5"}, e.items(t, firstBatch)); d != "" {
 		t.Errorf("items (-want +got):\n%s", d)
 	}
 	if n := len(e.exec.executions()); n != 1 {
@@ -199,65 +166,232 @@ func TestScheduleOutOfOrderDelivery(t *testing.T) {
 	}
 }
 
-// TestScheduleBurst is the 10,000-event burst for one batch, concurrently, with duplicates.
-func TestScheduleBurst(t *testing.T) {
-	const n = 10000
+// TestScheduleContinuousBurstIsOneBatch: uploads every 5 s for two minutes (far longer than the
+// quiet period, across minute boundaries) form one batch; the quiet period after the last one
+// seals it.
+func TestScheduleContinuousBurstIsOneBatch(t *testing.T) {
 	e := newEnv(t)
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	sem := make(chan struct{}, 64)
-	for i := range n {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			obj := img(fmt.Sprintf("burst/%05d.jpg", i), 1)
-			if _, err := e.s.Schedule(t.Context(), obj); err != nil {
-				errs <- err
-			}
-			if i%10 == 0 { // every tenth event is delivered twice
-				if _, err := e.s.Schedule(t.Context(), obj); err != nil {
-					errs <- err
-				}
-			}
-		}()
+	var wf *workflow
+	for i := range 25 {
+		res := e.schedule(t, fmt.Sprintf("slow/%02d.jpg", i), 1)
+		if wf == nil {
+			wf = e.workflow(res.BatchID)
+		}
+		if res.BatchID != firstBatch {
+			t.Fatalf("upload %d went to %s", i, res.BatchID)
+		}
+		e.clock.Advance(5 * time.Second)
+		if wf.poll(t) {
+			t.Fatalf("sealed after upload %d with uploads still arriving (%s)", i, wf.reason)
+		}
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
+	for !wf.poll(t) {
+		e.clock.Advance(5 * time.Second)
 	}
-	if got := len(e.exec.executions()); got != 1 {
-		t.Fatalf("%d executions, want exactly 1", got)
+	if wf.reason != "quiet" || wf.count != 25 {
+		t.Errorf("sealed for %s with %d items, want quiet with 25", wf.reason, wf.count)
 	}
-	if got := len(e.items(t, "20261128-210000")); got != n {
-		t.Errorf("%d items, want %d", got, n)
+	if quiet := e.clock.Now().Sub(wf.lastChange); quiet < 15*time.Second || quiet > 20*time.Second {
+		t.Errorf("sealed %s after the last upload, want within one poll of the 15s quiet period", quiet)
+	}
+	if n := len(e.exec.executions()); n != 1 {
+		t.Errorf("%d executions, want 1", n)
 	}
 }
 
-func TestScheduleCrashBetweenClaimAndItem(t *testing.T) {
+// TestScheduleBurstAnyPhase: 10,000 events (2,000 at the other phases, to keep -race quick) (every tenth delivered twice) from 64 goroutines,
+// as several function instances (Schedulers) sharing the store, starting at different phases
+// of the clock and advancing it, give one batch and one execution.
+func TestScheduleBurstAnyPhase(t *testing.T) {
+	for _, tc := range []struct {
+		phase time.Duration
+		n     int
+	}{{0, 10000}, {59*time.Second + 990*time.Millisecond, 2000}, {14*time.Second + 999*time.Millisecond, 2000}} {
+		phase, n := tc.phase, tc.n
+		t.Run(phase.String(), func(t *testing.T) {
+			e := newEnv(t)
+			e.clock.Set(t0.Truncate(time.Minute).Add(phase))
+			instances := []*Scheduler{e.s}
+			for range 3 {
+				s, err := New(e.store, e.exec, StaticImage(testImage), e.s.opt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				instances = append(instances, s)
+			}
+			var wg sync.WaitGroup
+			errs := make(chan error, 2*n)
+			sem := make(chan struct{}, 64)
+			for i := range n {
+				wg.Add(1)
+				sem <- struct{}{}
+				go func() {
+					defer wg.Done()
+					defer func() { <-sem }()
+					if i%100 == 0 {
+						e.clock.Advance(50 * time.Millisecond) // 5 s over the burst
+					}
+					obj := img(fmt.Sprintf("burst/%05d.jpg", i), 1)
+					if _, err := instances[i%len(instances)].Schedule(t.Context(), obj); err != nil {
+						errs <- err
+					}
+					if i%10 == 0 {
+						if _, err := instances[(i+1)%len(instances)].Schedule(t.Context(), obj); err != nil {
+							errs <- err
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			if got := len(e.exec.executions()); got != 1 {
+				t.Fatalf("%d executions, want exactly 1", got)
+			}
+			h := e.head(t)
+			if got := len(e.items(t, h.BatchID)); got != n || h.Seq != 1 {
+				t.Errorf("%d items in batch %s (seq %d), want %d in the first batch", got, h.BatchID, h.Seq, n)
+			}
+		})
+	}
+}
+
+func TestScheduleMaxWaitCut(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.MaxWait = 2 * time.Minute })
+	var wf *workflow
+	var batches []string
+	for i := range 40 { // every 5 s for 200 s: never quiet
+		res := e.schedule(t, fmt.Sprintf("busy/%02d.jpg", i), 1)
+		if wf == nil || (wf.sealed && res.Opened) {
+			wf = e.workflow(res.BatchID)
+			batches = append(batches, res.BatchID)
+		}
+		e.clock.Advance(5 * time.Second)
+		wf.poll(t)
+		if wf.sealed && wf.reason != "max_wait" {
+			t.Fatalf("sealed for %s, want max_wait", wf.reason)
+		}
+	}
+	if len(batches) != 2 {
+		t.Fatalf("batches %v, want two (cut at max wait)", batches)
+	}
+	first := e.items(t, batches[0])
+	if len(first) != 24 { // uploads at 0..115 s; the poll at 120 s seals
+		t.Errorf("first batch has %d items, want 24", len(first))
+	}
+	total := 0
+	for k, hs := range e.holders(t) {
+		if len(hs) != 1 {
+			t.Errorf("%s is in %v", k, hs)
+		}
+		total++
+	}
+	if total != 40 || len(e.exec.executions()) != 2 {
+		t.Errorf("%d items, %d executions; want 40 and 2", total, len(e.exec.executions()))
+	}
+}
+
+func TestScheduleMaxItemsCut(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.MaxItems = 100 })
+	var wf *workflow
+	var batches []string
+	for i := range 250 {
+		res := e.schedule(t, fmt.Sprintf("many/%03d.jpg", i), 1)
+		if wf == nil || (wf.sealed && res.Opened) {
+			wf = e.workflow(res.BatchID)
+			batches = append(batches, res.BatchID)
+		}
+		e.clock.Advance(100 * time.Millisecond)
+		if i%10 == 9 {
+			wf.poll(t)
+		}
+	}
+	if len(batches) != 3 {
+		t.Fatalf("batches %v, want three (cut at 100 items)", batches)
+	}
+	for _, b := range batches[:2] {
+		if n := len(e.items(t, b)); n != 100 {
+			t.Errorf("batch %s has %d items, want 100", b, n)
+		}
+	}
+	if len(e.holders(t)) != 250 {
+		t.Errorf("%d distinct items, want 250", len(e.holders(t)))
+	}
+}
+
+// TestScheduleLateItemAfterSeal: an upload that saw the batch open but was slow (the workflow
+// sealed the batch meanwhile and the join limit passed) goes to the next batch, never into the
+// sealed one after its count.
+func TestScheduleLateItemAfterSeal(t *testing.T) {
 	e := newEnv(t)
-	crash := errors.New("instance died")
+	first := e.schedule(t, "early.jpg", 1)
+	late := itemName(first.BatchID, "late.jpg#1")
+	stalled := false
 	e.store.setFail(func(name string, _ blob.Cond) error {
-		if name == itemName("20261128-210000", "a.jpg#1") {
-			return crash
+		if name == claimName("late.jpg#1") && !stalled {
+			stalled = true
+			// The event stalls after reading the head: the workflow seals meanwhile.
+			e.clock.Advance(20 * time.Second)
+			if ok, err := e.s.Seal(t.Context(), first.BatchID, "quiet"); !ok || err != nil {
+				t.Errorf("seal: %v %v", ok, err)
+			}
+		}
+		if name == late {
+			t.Errorf("item written into the sealed batch")
 		}
 		return nil
 	})
-	if _, err := e.s.Schedule(t.Context(), img("a.jpg", 1)); !errors.Is(err, crash) || errclass.IsPermanent(err) {
-		t.Fatalf("got %v, want the retryable write error", err)
-	}
+	res := e.schedule(t, "late.jpg", 1)
 	e.store.setFail(nil)
-	res, err := e.s.Schedule(t.Context(), img("a.jpg", 1))
-	if err != nil {
-		t.Fatal(err)
+	if res.BatchID == first.BatchID || !res.Moved || !res.Opened || !res.Started {
+		t.Errorf("late upload: %+v, want moved to a new batch that it opened and started", res)
 	}
-	if !res.Duplicate || !res.Started || res.BatchID != "20261128-210000" {
-		t.Errorf("redelivery: %+v", res)
-	}
-	if d := cmp.Diff([]string{"a.jpg#1"}, e.items(t, res.BatchID)); d != "" {
+	if d := cmp.Diff(map[string][]string{"early.jpg#1": {first.BatchID}, "late.jpg#1": {res.BatchID}}, e.holders(t)); d != "" {
 		t.Errorf("items (-want +got):\n%s", d)
+	}
+	if n := len(e.exec.executions()); n != 2 {
+		t.Errorf("%d executions, want 2", n)
+	}
+	// A redelivery changes nothing.
+	again := e.schedule(t, "late.jpg", 1)
+	if again.BatchID != res.BatchID || again.Started || again.Moved || again.Opened {
+		t.Errorf("redelivery: %+v", again)
+	}
+}
+
+// TestScheduleCrashBetweenClaimAndItem: the item write failed; the redelivery finds the claim.
+func TestScheduleCrashBetweenClaimAndItem(t *testing.T) {
+	for _, sealed := range []bool{false, true} {
+		t.Run(fmt.Sprint("sealed=", sealed), func(t *testing.T) {
+			e := newEnv(t)
+			first := e.schedule(t, "a.jpg", 1)
+			crash := errors.New("instance died")
+			e.store.setFail(func(name string, _ blob.Cond) error {
+				if name == itemName(first.BatchID, "b.jpg#1") {
+					return crash
+				}
+				return nil
+			})
+			if _, err := e.s.Schedule(t.Context(), img("b.jpg", 1)); !errors.Is(err, crash) || errclass.IsPermanent(err) {
+				t.Fatalf("got %v, want the retryable write error", err)
+			}
+			e.store.setFail(nil)
+			if sealed {
+				e.clock.Advance(time.Minute)
+				if ok, err := e.s.Seal(t.Context(), first.BatchID, "quiet"); !ok || err != nil {
+					t.Fatal(ok, err)
+				}
+			}
+			res := e.schedule(t, "b.jpg", 1)
+			if !res.Duplicate || (res.BatchID == first.BatchID) == sealed || res.Moved != sealed {
+				t.Errorf("redelivery: %+v", res)
+			}
+			if hs := e.holders(t)["b.jpg#1"]; len(hs) != 1 || hs[0] != res.BatchID {
+				t.Errorf("b.jpg is in %v, want only %s", hs, res.BatchID)
+			}
+		})
 	}
 }
 
@@ -267,27 +401,22 @@ func TestScheduleCreateFailsThenNextEventStarts(t *testing.T) {
 	if _, err := e.s.Schedule(t.Context(), img("a.jpg", 1)); err == nil || errclass.IsPermanent(err) {
 		t.Fatalf("got %v, want a retryable error", err)
 	}
-	rr := e.readRun(t, "20261128-210000")
+	rr := e.readRun(t, firstBatch)
 	if rr.State != RunPending || rr.LastError == "" || !rr.LeaseUntil.IsZero() {
 		t.Errorf("after a failed start run.json = %+v, want pending with the lease released", rr)
 	}
 	// Another image of the same batch arrives first and takes over at once.
-	res, err := e.s.Schedule(t.Context(), img("b.jpg", 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !res.Started {
+	if res := e.schedule(t, "b.jpg", 1); !res.Started {
 		t.Errorf("next event did not start the run: %+v", res)
 	}
 	// The failed event's redelivery then does nothing more.
-	res, err = e.s.Schedule(t.Context(), img("a.jpg", 1))
-	if err != nil || res.Started {
-		t.Errorf("redelivery: %+v, %v", res, err)
+	if res := e.schedule(t, "a.jpg", 1); res.Started {
+		t.Errorf("redelivery: %+v", res)
 	}
 	if n := len(e.exec.executions()); n != 1 {
 		t.Errorf("%d executions, want 1", n)
 	}
-	if rr := e.readRun(t, "20261128-210000"); rr.State != RunStarted || rr.Attempt != 2 {
+	if rr := e.readRun(t, firstBatch); rr.State != RunStarted || rr.Attempt != 2 {
 		t.Errorf("run.json = %+v, want started at attempt 2", rr)
 	}
 }
@@ -299,7 +428,7 @@ func TestScheduleCrashAfterCreate(t *testing.T) {
 	e := newEnv(t)
 	crash := errors.New("instance died")
 	e.store.setFail(func(name string, c blob.Cond) error {
-		if name == runName("20261128-210000") && c.GenerationMatch != 0 {
+		if name == runName(firstBatch) && c.GenerationMatch != 0 {
 			return crash
 		}
 		return nil
@@ -314,87 +443,16 @@ func TestScheduleCrashAfterCreate(t *testing.T) {
 	if _, err := e.s.Schedule(t.Context(), img("a.jpg", 1)); !errors.Is(err, ErrStartInProgress) || errclass.IsPermanent(err) {
 		t.Errorf("holder redelivery during the lease: %v, want retryable ErrStartInProgress", err)
 	}
-	e.clock.Set(window0.Add(10*time.Second + 3*time.Minute))
-	res, err := e.s.Schedule(t.Context(), img("a.jpg", 1))
-	if err != nil {
-		t.Fatal(err)
-	}
+	e.clock.Advance(3 * time.Minute)
+	res := e.schedule(t, "a.jpg", 1)
 	if res.Started || res.Execution != testWorkflow+"/executions/e1" {
 		t.Errorf("takeover: %+v, want the existing execution found", res)
 	}
 	if n := len(e.exec.executions()); n != 1 {
 		t.Errorf("%d executions, want 1", n)
 	}
-	if rr := e.readRun(t, "20261128-210000"); rr.State != RunStarted || rr.Execution != res.Execution {
+	if rr := e.readRun(t, firstBatch); rr.State != RunStarted || rr.Execution != res.Execution {
 		t.Errorf("run.json = %+v", rr)
-	}
-}
-
-// TestScheduleLateItem: a delivery that crashed between claim and item and comes back after the
-// batch stopped accepting items lands in the current batch, never in the sealed one.
-func TestScheduleLateItem(t *testing.T) {
-	tests := []struct {
-		name      string
-		redeliver time.Duration // after window0
-		wantBatch string
-		wantMoved bool
-	}{
-		{"before the item deadline", 69 * time.Second, "20261128-210000", false},
-		{"after the item deadline", 70 * time.Second, "20261128-210100", true},
-		{"much later", 10 * time.Minute, "20261128-211000", true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t)
-			if _, err := e.s.Schedule(t.Context(), img("early.jpg", 1)); err != nil {
-				t.Fatal(err)
-			}
-			e.store.setFail(func(name string, _ blob.Cond) error {
-				if name == itemName("20261128-210000", "late.jpg#1") {
-					return errors.New("instance died")
-				}
-				return nil
-			})
-			if _, err := e.s.Schedule(t.Context(), img("late.jpg", 1)); err == nil {
-				t.Fatal("want the injected failure")
-			}
-			e.store.setFail(nil)
-			e.clock.Set(window0.Add(tc.redeliver))
-			res, err := e.s.Schedule(t.Context(), img("late.jpg", 1))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.BatchID != tc.wantBatch || res.Moved != tc.wantMoved {
-				t.Errorf("got batch %s moved=%v, want %s moved=%v", res.BatchID, res.Moved, tc.wantBatch, tc.wantMoved)
-			}
-			// Exactly one batch holds the image.
-			count := 0
-			for _, b := range []string{"20261128-210000", "20261128-210100", "20261128-211000"} {
-				for _, it := range e.items(t, b) {
-					if it == "late.jpg#1" {
-						count++
-					}
-				}
-			}
-			if count != 1 {
-				t.Errorf("image is an item of %d batches, want 1", count)
-			}
-			wantExec := 1
-			if tc.wantMoved {
-				wantExec = 2
-				if !res.Started {
-					t.Errorf("moved item did not start its new batch: %+v", res)
-				}
-			}
-			if n := len(e.exec.executions()); n != wantExec {
-				t.Errorf("%d executions, want %d", n, wantExec)
-			}
-			// Redelivery after the move changes nothing.
-			again, err := e.s.Schedule(t.Context(), img("late.jpg", 1))
-			if err != nil || again.BatchID != tc.wantBatch || again.Started {
-				t.Errorf("redelivery after move: %+v, %v", again, err)
-			}
-		})
 	}
 }
 
@@ -412,23 +470,45 @@ func TestSchedulePermanentErrors(t *testing.T) {
 			t.Errorf("%.20q: got %v, want a permanent error", obj.Name, err)
 		}
 	}
+	if _, err := e.mem.Write(t.Context(), stateBucket, headName, blob.Object{Data: []byte("{")}, blob.Cond{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.Schedule(t.Context(), img("ok.jpg", 1)); !errclass.IsPermanent(err) {
+		t.Errorf("corrupt head: got %v, want a permanent error", err)
+	}
+}
+
+func TestShardsFor(t *testing.T) {
+	for _, tc := range []struct{ items, per, max, want int }{
+		{0, 500, 10, 1}, {1, 500, 10, 1}, {500, 500, 10, 1}, {501, 500, 10, 2},
+		{1000, 100, 10, 10}, {10000, 100, 10, 10}, {7, 1, 100, 7}, {7, 0, 100, 7},
+	} {
+		if got := ShardsFor(tc.items, tc.per, tc.max); got != tc.want {
+			t.Errorf("ShardsFor(%d, %d, %d) = %d, want %d", tc.items, tc.per, tc.max, got, tc.want)
+		}
+	}
 }
 
 func TestNewRefusesBadOptions(t *testing.T) {
-	good := Options{InputBucket: testBucket, Window: time.Minute, Grace: 20 * time.Second, Lease: time.Minute,
-		Workflow: testWorkflow, Run: testTemplate()}
+	good := testOptions()
 	tests := []struct {
 		name string
 		edit func(*Options)
 	}{
 		{"no bucket", func(o *Options) { o.InputBucket = "" }},
-		{"fractional window", func(o *Options) { o.Window = 1500 * time.Millisecond }},
-		{"short grace", func(o *Options) { o.Grace = time.Second }},
+		{"no state bucket", func(o *Options) { o.StateBucket = "" }},
+		{"state in the input bucket", func(o *Options) { o.StateBucket = o.InputBucket }},
+		{"fractional quiet", func(o *Options) { o.Quiet = 1500 * time.Millisecond }},
+		{"no quiet", func(o *Options) { o.Quiet = 0 }},
+		{"max wait below quiet", func(o *Options) { o.MaxWait = 10 * time.Second }},
+		{"negative max items", func(o *Options) { o.MaxItems = -1 }},
+		{"no images per shard", func(o *Options) { o.ImagesPerShard = 0 }},
+		{"no shards", func(o *Options) { o.MaxShards = 0 }},
+		{"too many shards", func(o *Options) { o.MaxShards = 101 }},
 		{"no lease", func(o *Options) { o.Lease = 0 }},
 		{"workflow short name", func(o *Options) { o.Workflow = "launch" }},
 		{"workflow wrong shape", func(o *Options) { o.Workflow = "projects/p/locations/l/functions/f" }},
 		{"no model", func(o *Options) { o.Run.Model = "" }},
-		{"no shards", func(o *Options) { o.Run.ShardCount = 0 }},
 		{"short timeout", func(o *Options) { o.Run.Timeout = time.Second }},
 	}
 	if _, err := New(blob.NewMemory(), &fakeExec{}, StaticImage(testImage), good); err != nil {
@@ -441,4 +521,64 @@ func TestNewRefusesBadOptions(t *testing.T) {
 			t.Errorf("%s: accepted", tc.name)
 		}
 	}
+}
+
+// TestSealRaceRealClock seals a batch in the middle of a burst from concurrent instances, on the
+// real clock, the way the workflow does: seal, wait settle, count. No item may appear in the
+// sealed batch after that count, and every upload is an item of exactly one batch.
+func TestSealRaceRealClock(t *testing.T) {
+	mem := blob.NewMemory()
+	e := &env{store: &faultyStore{Store: mem}, mem: mem, exec: &fakeExec{}}
+	opt := testOptions()
+	opt.Quiet, opt.MaxWait = time.Second, time.Minute
+	var instances []*Scheduler
+	for range 4 {
+		s, err := New(e.store, e.exec, StaticImage(testImage), opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		instances = append(instances, s)
+	}
+	e.s = instances[0]
+	first := e.schedule(t, "first.jpg", 1)
+	stop := time.Now().Add(600 * time.Millisecond)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	sent := 0
+	for w := range 16 {
+		wg.Go(func() {
+			for i := 0; time.Now().Before(stop); i++ {
+				if _, err := instances[w%4].Schedule(t.Context(), img(fmt.Sprintf("w%02d/%05d.jpg", w, i), 1)); err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				sent++
+				mu.Unlock()
+			}
+		})
+	}
+	time.Sleep(200 * time.Millisecond)
+	if ok, err := e.s.Seal(t.Context(), first.BatchID, "quiet"); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	time.Sleep(opt.settle())
+	counted := len(e.items(t, first.BatchID))
+	wg.Wait()
+	if after := len(e.items(t, first.BatchID)); after != counted {
+		t.Errorf("the sealed batch had %d items when counted and %d later", counted, after)
+	}
+	hs := e.holders(t)
+	if len(hs) != sent+1 {
+		t.Errorf("%d items for %d uploads", len(hs), sent+1)
+	}
+	for k, b := range hs {
+		if len(b) != 1 {
+			t.Errorf("%s is in batches %v", k, b)
+		}
+	}
+	if h := e.head(t); h.BatchID == first.BatchID || len(e.exec.executions()) != 2 {
+		t.Errorf("head %s, %d executions; want the uploads after the seal in one second batch", h.BatchID, len(e.exec.executions()))
+	}
+	t.Logf("%d uploads, %d in the sealed batch", sent+1, counted)
 }

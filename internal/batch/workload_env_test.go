@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cspipe/cspipe/internal/envconfig"
 	"github.com/cspipe/cspipe/internal/workload"
@@ -16,15 +15,16 @@ var workflowAdds = []string{"CSPIPE_RUN_ID", "CSPIPE_SHARD_INDEX", "CSPIPE_SHARD
 // Every variable the workload requires must reach it: from the execution argument ScheduleRun
 // builds, or from the workflow. And ScheduleRun must send nothing the workload does not read.
 func TestArgumentEnvCoversWorkloadConfig(t *testing.T) {
-	tmpl := RunTemplate{Project: "p", Zone: "z", MachineType: "m", ServiceAccount: "w@p.iam.gserviceaccount.com",
-		ResultsBucket: "r", Model: "gs://m/model.tar.gz", ModelSHA256: strings.Repeat("a", 64),
-		WIPProvider: "projects/1/locations/global/workloadIdentityPools/p/providers/x", PrimusServiceAccount: "s@q.iam.gserviceaccount.com",
-		ShardCount: 1, Timeout: time.Hour, STSEndpoint: "http://127.0.0.1:1", IAMCredentialsEndpoint: "http://127.0.0.1:2", StorageEndpoint: "http://127.0.0.1:3"}
+	e := newEnv(t, func(o *Options) {
+		o.Run.ModelSHA256 = strings.Repeat("a", 64)
+		o.Run.STSEndpoint, o.Run.IAMCredentialsEndpoint = "http://127.0.0.1:1", "http://127.0.0.1:2"
+		o.Run.StorageEndpoint, o.Run.WorkloadStorageEndpoint = "http://127.0.0.1:3", "http://127.0.0.1:3/storage/v1/"
+	})
 	img, err := ParseImageRef("us-docker.pkg.dev/p/r/w@sha256:" + strings.Repeat("b", 64))
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := tmpl.argument("in", "20261128-210000", img, time.Unix(1764363600, 0))
+	raw, err := e.s.argument(firstBatch, img)
 	if err != nil {
 		t.Fatal(err)
 	}

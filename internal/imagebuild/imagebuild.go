@@ -2,6 +2,11 @@
 // reproducible Go binary (CGO_ENABLED=0, -trimpath, no build id) packed as a single layer with
 // fixed timestamps, owner and mode, and the Confidential Space launch-policy labels. The same
 // source and toolchain give the same digest. Push writes the image to a registry.
+//
+// The layer holds nothing but the binary: no CA bundle, no /etc, no shell. The workload carries
+// its own public roots (it imports golang.org/x/crypto/x509roots/fallback), and the config's
+// Entrypoint, WorkingDir (/app), User (65532:65532, numeric: there is no /etc/passwd) and Env are
+// what the launcher runs it with — the local launcher honours them too, chrooted in the image.
 package imagebuild
 
 import (

@@ -2,11 +2,15 @@ package imagebuild_test
 
 import (
 	"archive/tar"
+	"bytes"
+	"debug/buildinfo"
 	"errors"
 	"io"
 	"log"
 	"net/http/httptest"
 	"os"
+	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -63,7 +67,7 @@ func TestBuildWorkloadReproducible(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		"tee.launch_policy.allow_env_override": "CSPIPE_RUN_ID,CSPIPE_SHARD_INDEX,CSPIPE_SHARD_COUNT,CSPIPE_INPUT_BUCKET,CSPIPE_INPUT_PREFIX,CSPIPE_BATCH_PREFIX,CSPIPE_RESULTS_BUCKET,CSPIPE_MODEL,CSPIPE_MODEL_SHA256,CSPIPE_WIP_PROVIDER,CSPIPE_PRIMUS_SERVICE_ACCOUNT,CSPIPE_STS_ENDPOINT,CSPIPE_IAMCREDENTIALS_ENDPOINT,CSPIPE_STORAGE_ENDPOINT,CSPIPE_WORKERS,CSPIPE_TOP_K",
+		"tee.launch_policy.allow_env_override": "CSPIPE_RUN_ID,CSPIPE_SHARD_INDEX,CSPIPE_SHARD_COUNT,CSPIPE_INPUT_BUCKET,CSPIPE_INPUT_PREFIX,CSPIPE_BATCH_PREFIX,CSPIPE_BATCH_BUCKET,CSPIPE_RESULTS_BUCKET,CSPIPE_MODEL,CSPIPE_MODEL_SHA256,CSPIPE_WIP_PROVIDER,CSPIPE_PRIMUS_SERVICE_ACCOUNT,CSPIPE_STS_ENDPOINT,CSPIPE_IAMCREDENTIALS_ENDPOINT,CSPIPE_STORAGE_ENDPOINT,CSPIPE_WORKERS,CSPIPE_TOP_K",
 		"tee.launch_policy.log_redirect":       "always",
 		"tee.launch_policy.allow_cmd_override": "false",
 	}
@@ -83,6 +87,7 @@ func TestBuildWorkloadReproducible(t *testing.T) {
 	defer rc.Close()
 	tr := tar.NewReader(rc)
 	var names []string
+	var bin []byte
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -95,12 +100,25 @@ func TestBuildWorkloadReproducible(t *testing.T) {
 		if h.ModTime.Unix() != 0 || h.Uid != 0 || h.Gid != 0 {
 			t.Errorf("%s: mtime %v uid %d gid %d", h.Name, h.ModTime, h.Uid, h.Gid)
 		}
-		if h.Name == "app/workload" && h.Mode != 0o555 {
-			t.Errorf("binary mode %o", h.Mode)
+		if h.Name == "app/workload" {
+			if h.Mode != 0o555 {
+				t.Errorf("binary mode %o", h.Mode)
+			}
+			if bin, err = io.ReadAll(tr); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	if diff := cmp.Diff([]string{"app/", "app/workload"}, names); diff != "" {
 		t.Errorf("layer entries (-want +got):\n%s", diff)
+	}
+	// The layer has no CA bundle and the launcher mounts none: the binary carries public roots.
+	info, err := buildinfo.Read(bytes.NewReader(bin))
+	if err != nil {
+		t.Fatalf("reading the binary's build info: %v", err)
+	}
+	if !slices.ContainsFunc(info.Deps, func(m *debug.Module) bool { return m.Path == "golang.org/x/crypto/x509roots/fallback" }) {
+		t.Error("the image's binary does not link golang.org/x/crypto/x509roots/fallback: no TLS roots inside the VM")
 	}
 }
 

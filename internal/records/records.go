@@ -124,11 +124,13 @@ type Summary struct {
 // MaxSummaryErrors bounds Summary.Errors; results.jsonl has every one.
 const MaxSummaryErrors = 100
 
-// Model archive layout: a gzip-compressed tar holding these entries at its root.
+// Model archive layout: a gzip-compressed tar holding these entries at its root, the model
+// as exactly one of ModelFile (TFLite) or ONNXModelFile.
 const (
-	ModelFile    = "model.tflite"
-	LabelsFile   = "labels.txt"
-	MetadataFile = "cspipe.json" // optional ModelMetadata
+	ModelFile     = "model.tflite"
+	ONNXModelFile = "model.onnx"
+	LabelsFile    = "labels.txt"
+	MetadataFile  = "cspipe.json" // optional ModelMetadata
 )
 
 // ModelMetadata is the optional cspipe.json inside a model archive.

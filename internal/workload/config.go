@@ -22,12 +22,15 @@ import (
 // LauncherDir is a name the operator may set through tee-env-* metadata; they are exactly
 // the names listed in the image's tee.launch_policy.allow_env_override label (see OperatorEnv).
 type Config struct {
-	RunID         string `env:"CSPIPE_RUN_ID" required:"true"`
-	ShardIndex    int    `env:"CSPIPE_SHARD_INDEX" default:"0"`
-	ShardCount    int    `env:"CSPIPE_SHARD_COUNT" default:"1"`
-	InputBucket   string `env:"CSPIPE_INPUT_BUCKET" required:"true"`
-	InputPrefix   string `env:"CSPIPE_INPUT_PREFIX"`
-	BatchPrefix   string `env:"CSPIPE_BATCH_PREFIX"`
+	RunID       string `env:"CSPIPE_RUN_ID" required:"true"`
+	ShardIndex  int    `env:"CSPIPE_SHARD_INDEX" default:"0"`
+	ShardCount  int    `env:"CSPIPE_SHARD_COUNT" default:"1"`
+	InputBucket string `env:"CSPIPE_INPUT_BUCKET" required:"true"`
+	InputPrefix string `env:"CSPIPE_INPUT_PREFIX"`
+	BatchPrefix string `env:"CSPIPE_BATCH_PREFIX"`
+	// BatchBucket holds the batch items under BatchPrefix (ScheduleRun's state bucket); empty
+	// means InputBucket. The images the items name are read from the bucket each item names.
+	BatchBucket   string `env:"CSPIPE_BATCH_BUCKET"`
 	ResultsBucket string `env:"CSPIPE_RESULTS_BUCKET" required:"true"`
 	// Model is gs://bucket/object of the model archive.
 	Model string `env:"CSPIPE_MODEL" required:"true"`
@@ -117,6 +120,12 @@ func (c *Config) Validate() error {
 	}
 	if !bucketRe.MatchString(c.ResultsBucket) {
 		bad("CSPIPE_RESULTS_BUCKET", "%q is not a bucket name", c.ResultsBucket)
+	}
+	if c.BatchBucket != "" && !bucketRe.MatchString(c.BatchBucket) {
+		bad("CSPIPE_BATCH_BUCKET", "%q is not a bucket name", c.BatchBucket)
+	}
+	if c.BatchBucket != "" && c.BatchPrefix == "" {
+		bad("CSPIPE_BATCH_BUCKET", "set without CSPIPE_BATCH_PREFIX")
 	}
 	if c.InputPrefix != "" && c.BatchPrefix != "" {
 		bad("CSPIPE_BATCH_PREFIX", "set together with CSPIPE_INPUT_PREFIX; set one of them")
@@ -228,4 +237,12 @@ func (c *Config) TokenFile() string {
 // TEEServerSocket is the launcher's teeserver unix socket.
 func (c *Config) TEEServerSocket() string {
 	return strings.TrimSuffix(c.LauncherDir, "/") + "/teeserver.sock"
+}
+
+// itemsBucket is the bucket listed for batch items.
+func (c *Config) itemsBucket() string {
+	if c.BatchBucket != "" {
+		return c.BatchBucket
+	}
+	return c.InputBucket
 }

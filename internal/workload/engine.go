@@ -18,7 +18,7 @@ func LoadEngine(_ context.Context, b []byte, topK int) (Classifier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("unpacking model archive: %w", err)
 	}
-	c, err := classify.New(m.TFLite, m.Labels, classify.Options{
+	c, err := classify.New(m.Model, m.Labels, classify.Options{
 		TopK: topK, InputRange: m.Metadata.InputRange, LabelOffset: m.Metadata.LabelOffset,
 		IgnoreEXIFOrientation: m.Metadata.EXIFOrientation == "ignore",
 		MaxBytes:              MaxImageBytes,

@@ -47,3 +47,34 @@ func TestLoadEngine(t *testing.T) {
 		t.Error("LoadEngine accepted garbage")
 	}
 }
+
+// TestLoadEngineONNX: an archive holding model.onnx loads and predicts what the same weights
+// as model.tflite predict.
+func TestLoadEngineONNX(t *testing.T) {
+	onnxModel, err := os.ReadFile("../../testdata/models/mobilenet_v1_0.25_128_c10.onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var labels string
+	for i := range 10 {
+		labels += fmt.Sprintf("class-%d\n", i)
+	}
+	onnxArchive := archive.Build([]archive.File{{Name: records.ONNXModelFile, Data: onnxModel}, {Name: records.LabelsFile, Data: []byte(labels)}})
+	var preds []workload.Prediction
+	for _, b := range [][]byte{tinyModelArchive(t), onnxArchive} {
+		clf, err := workload.LoadEngine(t.Context(), b, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := clf.Classify(t.Context(), workloadtest.PNG(40, 30, 120))
+		if err != nil {
+			t.Fatal(err)
+		}
+		preds = append(preds, p)
+	}
+	for i := range preds[0].TopK {
+		if preds[0].TopK[i].ClassIndex != preds[1].TopK[i].ClassIndex {
+			t.Fatalf("top-k: tflite %+v, onnx %+v", preds[0].TopK, preds[1].TopK)
+		}
+	}
+}

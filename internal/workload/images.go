@@ -170,7 +170,11 @@ func listShard(ctx context.Context, cfg *Config, store blob.Store, fn func(job) 
 	if cfg.BatchPrefix != "" {
 		prefix = cfg.BatchPrefix
 	}
-	return store.List(ctx, cfg.InputBucket, prefix, func(a blob.Attrs) error {
+	bucket := cfg.InputBucket
+	if cfg.BatchPrefix != "" {
+		bucket = cfg.itemsBucket()
+	}
+	return store.List(ctx, bucket, prefix, func(a blob.Attrs) error {
 		if strings.HasSuffix(a.Name, "/") {
 			return nil
 		}
@@ -216,7 +220,7 @@ func fetchOne(ctx context.Context, cfg *Config, d *Deps, j job, buf *bytes.Buffe
 	bucket := cfg.InputBucket
 	if j.item != "" {
 		f.rec.Image = j.item
-		it, err := readItem(ctx, d.Store, cfg.InputBucket, j.item)
+		it, err := readItem(ctx, d.Store, cfg.itemsBucket(), j.item)
 		if err != nil {
 			return fail(records.ErrRead, err)
 		}

@@ -306,19 +306,34 @@ func (r refusing) Attrs(context.Context, string, string) (blob.Attrs, error) {
 func (r refusing) List(context.Context, string, string, func(blob.Attrs) error) error { return r.err }
 
 func TestRunBatchShards(t *testing.T) {
+	// Items in the input bucket (the default) or in ScheduleRun's state bucket (CSPIPE_BATCH_BUCKET).
+	for _, itemsBucket := range []string{"", "cspipe-state"} {
+		t.Run("items in "+orString(itemsBucket, "the input bucket"), func(t *testing.T) { testRunBatchShards(t, itemsBucket) })
+	}
+}
+
+func orString(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func testRunBatchShards(t *testing.T, batchBucket string) {
 	f := newFixture(t)
+	itemsIn := orString(batchBucket, inBucket)
 	const n = 10
 	for i := range n {
 		name := fmt.Sprintf("up/%02d.png", i)
 		gen := f.put(t, inBucket, name, workloadtest.PNG(2, 2, uint8(i)))
 		item, _ := json.Marshal(map[string]any{"bucket": inBucket, "name": name, "generation": gen})
-		f.put(t, inBucket, fmt.Sprintf("_cspipe/batches/b1/items/%02d.json", i), item)
+		f.put(t, itemsIn, fmt.Sprintf("batches/b1/items/%02d.json", i), item)
 	}
 	// A replaced object: the scheduled generation no longer exists.
 	item, _ := json.Marshal(map[string]any{"bucket": inBucket, "name": "up/00.png", "generation": 1})
-	f.put(t, inBucket, "_cspipe/batches/b1/items/10.json", item)
+	f.put(t, itemsIn, "batches/b1/items/10.json", item)
 
-	f.cfg.BatchPrefix, f.cfg.ShardCount = "_cspipe/batches/b1/items/", 3
+	f.cfg.BatchPrefix, f.cfg.BatchBucket, f.cfg.ShardCount = "batches/b1/items/", batchBucket, 3
 	seen := map[string]int{}
 	for shard := range 3 {
 		f.cfg.ShardIndex = shard

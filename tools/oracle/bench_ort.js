@@ -9,7 +9,7 @@ async function main() {
   const [model, batchArg, threadsArg, roundsArg] = process.argv.slice(2);
   if (!threadsArg) throw new Error('usage: node bench_ort.js MODEL.onnx BATCH THREADS [ROUNDS]');
   const batch = Number(batchArg), threads = Number(threadsArg), rounds = Number(roundsArg || 5);
-  const s = await session(model, threads);
+  const s = await session(model, threads, 'all');
   const md = s.inputMetadata[0];
   const per = md.shape.slice(1).reduce((a, b) => a * b, 1);
   const data = new Float32Array(batch * per);

@@ -2,10 +2,12 @@
 'use strict';
 const ort = require('onnxruntime-node');
 
-// session opens a model with the given intra-op thread count.
-async function session(model, threads) {
+// session opens a model with the given intra-op thread count and graph
+// optimization level (disabled, basic, extended, all); ORT_OPT_LEVEL
+// overrides the level.
+async function session(model, threads, level) {
   return ort.InferenceSession.create(model, {
-    intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all',
+    intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: process.env.ORT_OPT_LEVEL || level,
     executionMode: 'sequential',
   });
 }

@@ -5,7 +5,8 @@
 //	srv := executions.NewServer(map[string]*engine.Workflow{"launch": wf}, executions.WithEngine(eng))
 //	g := grpc.NewServer(); srv.Register(g); go g.Serve(lis); defer srv.Close()
 //
-// Differences from the real service: no IAM, no revisions (workflow_revision_id is fixed), no
+// IAM is not checked here: the local stack wraps the gRPC server in an interceptor of its local
+// IAM (workflows.invoker; infra/local/iam.GRPCAuth). Other differences from the real service: no revisions (workflow_revision_id is fixed), no
 // step history or call logs, list ignores filter and order_by, and CancelExecution returns once
 // the engine's on_cancel cleanup has finished (the execution is CANCELLED by then).
 package executions

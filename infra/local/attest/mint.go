@@ -183,3 +183,11 @@ func nilIfEmptySlice(s []string) []string {
 	}
 	return slices.Clone(s)
 }
+
+// SignUnsafe signs arbitrary claims with the issuer's key. Only tests of relying parties use it
+// (an expired or malformed token with a valid signature); the local stack never does.
+func (i *Issuer) SignUnsafe(claims jwt.MapClaims) (string, error) {
+	t := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
+	t.Header["kid"] = i.kid
+	return t.SignedString(i.key)
+}

@@ -4,14 +4,16 @@
 //
 // It only runs Confidential Space VMs: insert checks the shape (confidential compute type SEV,
 // SEV_SNP or TDX; secure boot; a boot disk from the confidential-space or confidential-space-debug
-// image family) and refuses anything else with a Compute-style 400. An accepted instance is
+// image family; a network and subnetwork that exist, see Network) and refuses anything else with
+// Compute's status and words. An accepted instance is
 // PROVISIONING until the injected Launcher has started its workload, RUNNING while it runs and
 // TERMINATED when it exits (or the launch failed), as a Confidential Space VM with restart policy
 // Never powers off. Delete stops a workload that is still running and waits for it, so a deleted
 // instance never leaves a process behind; Close does the same for every instance.
 //
 // Operations complete before the response is sent (status DONE), so clients never wait on a
-// polling interval. Requests are not authenticated.
+// polling interval. With Options.IAM, requests need a bearer token of the local IAM and the
+// permissions Compute checks, including iam.serviceAccounts.actAs on the VM's service account.
 package compute
 
 import (
@@ -37,6 +39,14 @@ type VM struct {
 	ImageFamily string
 	// ConfidentialType is SEV, SEV_SNP or TDX.
 	ConfidentialType string
+	// Network and Subnetwork are the first interface's, as projects/P/global/networks/N and
+	// projects/P/regions/R/subnetworks/S.
+	Network, Subnetwork string
+	// ExternalIP: the interface has an access config (an ephemeral external IP).
+	ExternalIP bool
+	// Isolated: no external IP and no Private Google Access on the subnetwork, so the VM cannot
+	// reach Google's APIs or Artifact Registry (the launcher cannot pull the image).
+	Isolated bool
 }
 
 // Debug reports whether the VM boots the debug Confidential Space image.
@@ -77,6 +87,13 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Networks that exist; nil means DefaultNetworks (the auto-mode "default" network in every
+	// project). An empty, non-nil list is a project under compute.skipDefaultNetworkCreation.
+	Networks []Network
+	// IAM authenticates callers and checks Compute's permissions (instances.create on the
+	// instance and iam.serviceAccounts.actAs on its service account for insert; get, list,
+	// delete and zoneOperations.get for the rest). Nil serves every request unauthenticated.
+	IAM Authorizer
 }
 
 // Server serves the Compute REST fake.

@@ -83,6 +83,8 @@ func csInstance(name, family string, md map[string]string) *computepb.Instance {
 			InitializeParams: &computepb.AttachedDiskInitializeParams{SourceImage: proto.String("projects/confidential-space-images/global/images/family/" + family)}}},
 		ServiceAccounts: []*computepb.ServiceAccount{{Email: proto.String("workload-sa@sec.iam.gserviceaccount.com")}},
 		Metadata:        &computepb.Metadata{},
+		NetworkInterfaces: []*computepb.NetworkInterface{{Network: proto.String("global/networks/default"),
+			AccessConfigs: []*computepb.AccessConfig{{Type: proto.String("ONE_TO_ONE_NAT"), Name: proto.String("External NAT")}}}},
 	}
 	for k, v := range md {
 		in.Metadata.Items = append(in.Metadata.Items, &computepb.Items{Key: proto.String(k), Value: proto.String(v)})
@@ -147,7 +149,8 @@ func TestInsertRunsAndTerminates(t *testing.T) {
 
 	want := VM{Project: "p", Zone: "z", Name: "vm-1", ID: in.GetId(), ServiceAccount: "workload-sa@sec.iam.gserviceaccount.com",
 		Metadata:    map[string]string{"cmd": "sleep 0.3", "tee-restart-policy": "Never"},
-		ImageFamily: FamilyProduction, ConfidentialType: "SEV"}
+		ImageFamily: FamilyProduction, ConfidentialType: "SEV",
+		Network: "projects/p/global/networks/default", Subnetwork: "projects/p/regions/z/subnetworks/default", ExternalIP: true}
 	if diff := cmp.Diff([]VM{want}, l.vms); diff != "" {
 		t.Errorf("launched VMs (-want +got):\n%s", diff)
 	}

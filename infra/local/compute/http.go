@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"cloud.google.com/go/compute/apiv1/computepb"
+	"github.com/cspipe/cspipe/infra/local/iam"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 )
@@ -53,21 +54,48 @@ func (s *Server) Handler() http.Handler {
 			badRequest("Invalid JSON payload received. " + err.Error()).write(w)
 			return
 		}
+		who, ok := s.caller(w, r)
+		if !ok || !s.permitted(w, who, iam.InstanceResource(r.PathValue("project"), r.PathValue("zone"), in.GetName()), iam.PermInstancesCreate) {
+			return
+		}
+		var accounts []string
+		for _, sa := range in.GetServiceAccounts() {
+			accounts = append(accounts, sa.GetEmail())
+		}
+		if !s.mayActAs(w, who, accounts) {
+			return
+		}
 		op, aerr := s.insert(r.PathValue("project"), r.PathValue("zone"), &in)
 		reply(w, op, aerr)
 	})
 	mux.HandleFunc("GET "+zone+"/instances", func(w http.ResponseWriter, r *http.Request) {
+		project := r.PathValue("project")
+		res := iam.Resource{Name: iam.Project(project), Type: "compute.googleapis.com/Project", Service: "compute.googleapis.com"}
+		if !s.allow(w, r, res, iam.PermInstancesList) {
+			return
+		}
 		reply(w, s.list(r.PathValue("project"), r.PathValue("zone")), nil)
 	})
 	mux.HandleFunc("GET "+zone+"/instances/{name}", func(w http.ResponseWriter, r *http.Request) {
+		if !s.allow(w, r, iam.InstanceResource(r.PathValue("project"), r.PathValue("zone"), r.PathValue("name")), iam.PermInstancesGet) {
+			return
+		}
 		in, aerr := s.get(r.PathValue("project"), r.PathValue("zone"), r.PathValue("name"))
 		reply(w, in, aerr)
 	})
 	mux.HandleFunc("DELETE "+zone+"/instances/{name}", func(w http.ResponseWriter, r *http.Request) {
+		if !s.allow(w, r, iam.InstanceResource(r.PathValue("project"), r.PathValue("zone"), r.PathValue("name")), iam.PermInstancesDelete) {
+			return
+		}
 		op, aerr := s.delete(r.PathValue("project"), r.PathValue("zone"), r.PathValue("name"))
 		reply(w, op, aerr)
 	})
 	opHandler := func(w http.ResponseWriter, r *http.Request) {
+		res := iam.Resource{Name: "projects/" + r.PathValue("project") + "/zones/" + r.PathValue("zone") + "/operations/" + r.PathValue("op"),
+			Type: "compute.googleapis.com/Operation", Service: "compute.googleapis.com", Parents: []string{iam.Project(r.PathValue("project"))}}
+		if !s.allow(w, r, res, iam.PermZoneOperationsGet) {
+			return
+		}
 		op, aerr := s.operation(r.PathValue("project"), r.PathValue("zone"), r.PathValue("op"))
 		reply(w, op, aerr)
 	}
@@ -77,6 +105,12 @@ func (s *Server) Handler() http.Handler {
 		notFound("The requested URL " + r.URL.Path + " was not found on this local Compute Engine (only instances and zoneOperations are served).").write(w)
 	})
 	return mux
+}
+
+// allow authenticates r and checks permission on res.
+func (s *Server) allow(w http.ResponseWriter, r *http.Request, res iam.Resource, permission string) bool {
+	who, ok := s.caller(w, r)
+	return ok && s.permitted(w, who, res, permission)
 }
 
 // reply writes m as protojson (camelCase, 64-bit integers as strings, as Compute does) or aerr.

@@ -85,6 +85,9 @@ func (s *Server) insert(project, zone string, body *computepb.Instance) (*comput
 	if aerr != nil {
 		return nil, aerr
 	}
+	if aerr := s.checkNetwork(project, zone, body, &vm); aerr != nil {
+		return nil, aerr
+	}
 	s.mu.Lock()
 	k := key(project, zone, vm.Name)
 	if _, dup := s.instances[k]; dup {

@@ -60,6 +60,10 @@ type Options struct {
 	// the previous one, so tests see duplicate and delayed deliveries.
 	Copies    int
 	CopyDelay time.Duration
+	// IDToken mints an OIDC ID token for a trigger's service account with the target URL as
+	// audience; Eventarc sends it as a bearer token so the Cloud Run service can check
+	// run.invoker. Nil sends no credentials.
+	IDToken func(serviceAccount, audience string) (string, error)
 }
 
 // Trigger routes one topic's messages to one target.
@@ -72,6 +76,8 @@ type Trigger struct {
 	Bucket string
 	// Target is the URL the events are POSTed to.
 	Target string
+	// ServiceAccount is the identity the trigger invokes Target as (email).
+	ServiceAccount string
 }
 
 // Dispatcher runs triggers until Close.
@@ -174,7 +180,7 @@ func (d *Dispatcher) handle(ctx context.Context, t Trigger, sub string, m *pubsu
 func (d *Dispatcher) deliver(ctx context.Context, t Trigger, ev event) {
 	backoff := d.opts.InitialBackoff
 	for attempt := 1; ; attempt++ {
-		code, err := d.post(ctx, t.Target, ev)
+		code, err := d.post(ctx, t, ev)
 		if err == nil && code/100 == 2 {
 			d.mu.Lock()
 			d.delivered[t.Name]++
@@ -199,10 +205,17 @@ func (d *Dispatcher) deliver(ctx context.Context, t Trigger, ev event) {
 	}
 }
 
-func (d *Dispatcher) post(ctx context.Context, target string, ev event) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(ev.data))
+func (d *Dispatcher) post(ctx context.Context, t Trigger, ev event) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.Target, bytes.NewReader(ev.data))
 	if err != nil {
 		return 0, err
+	}
+	if d.opts.IDToken != nil && t.ServiceAccount != "" {
+		tok, err := d.opts.IDToken(t.ServiceAccount, t.Target)
+		if err != nil {
+			return 0, fmt.Errorf("minting the trigger's ID token: %w", err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	req.Header.Set("ce-specversion", "1.0")

@@ -83,3 +83,23 @@ func TestJSONWithoutPrefix(t *testing.T) {
 		t.Errorf("GET /b/models/o: status %d, content type %q; want 200 JSON", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 }
+
+// TestObjectReads: the read counter counts successful reads by non-admin callers only.
+func TestObjectReads(t *testing.T) {
+	s, ids := setup(t)
+	ctx := t.Context()
+	own := client(t, s, ids, owner).Bucket("models")
+	if _, err := write(ctx, own.Object("m/x.tar.gz"), []byte("model"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := read(ctx, own.Object("m/x.tar.gz")); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = read(ctx, client(t, s, ids, creator).Bucket("models").Object("m/x.tar.gz")) // refused
+	if _, err := read(ctx, client(t, s, ids, admin).Bucket("models").Object("m/x.tar.gz")); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.ObjectReads("models", "m/x.tar.gz"); n != 1 {
+		t.Errorf("ObjectReads = %d, want 1 (the owner's read only)", n)
+	}
+}

@@ -63,6 +63,7 @@ type Server struct {
 
 	mu      sync.Mutex
 	uploads map[string]string // resumable upload id -> bucket
+	reads   map[string]int    // "bucket/object" -> successful object GETs by non-admin callers
 }
 
 // New starts fake-gcs-server without a listener of its own and serves it through the front.
@@ -91,7 +92,7 @@ func New(ids *iam.Server, opts Options) (*Server, error) {
 		lis.Close()
 		return nil, fmt.Errorf("gcsauth: starting fake-gcs-server: %w", err)
 	}
-	s := &Server{fake: fake, ids: ids, admins: map[string]bool{}, anon: opts.AnonymousPrincipal, lis: lis, uploads: map[string]string{}}
+	s := &Server{fake: fake, ids: ids, admins: map[string]bool{}, anon: opts.AnonymousPrincipal, lis: lis, uploads: map[string]string{}, reads: map[string]int{}}
 	for _, p := range opts.AdminPrincipals {
 		s.admins[p] = true
 	}
@@ -188,6 +189,16 @@ func (s *Server) Handler() http.Handler {
 		if rt.resumableInit {
 			w = &locationRecorder{ResponseWriter: w, s: s, bucket: rt.checks[0].bucket}
 		}
+		if len(rt.checks) == 1 && rt.checks[0].perm == iam.PermObjectsGet && !s.admins[principal] {
+			rec := &statusRecorder{ResponseWriter: w}
+			backend.ServeHTTP(rec, r)
+			if rec.status/100 == 2 {
+				s.mu.Lock()
+				s.reads[rt.checks[0].bucket+"/"+unescape(pathObject(r.URL.EscapedPath()))]++
+				s.mu.Unlock()
+			}
+			return
+		}
 		backend.ServeHTTP(w, r)
 	})
 }
@@ -249,6 +260,34 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, rt *route, al
 	r.URL.RawQuery = q.Encode()
 	r.Header.Set("X-Goog-If-Generation-Match", "0")
 	return true
+}
+
+// ObjectReads counts the successful reads (media or metadata GETs) of bucket/object by callers
+// other than the admin principals: the attack tests check with it that the model was never read.
+func (s *Server) ObjectReads(bucket, object string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reads[bucket+"/"+object]
+}
+
+// statusRecorder remembers the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
 }
 
 // bucketExists reports whether the backend has the bucket.

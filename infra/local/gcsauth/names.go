@@ -162,14 +162,17 @@ func peekBody(r *http.Request, limit int64) ([]byte, error) {
 func pathObject(escaped string) string {
 	seg := strings.Split(strings.TrimPrefix(escaped, "/"), "/")
 	after := func(i int) string { return strings.Join(seg[i:], "/") }
+	api := func(i int) bool { return len(seg) > i+1 && seg[i] == "storage" && seg[i+1] == "v1" }
 	switch {
-	case len(seg) >= 6 && seg[0] == "storage" && seg[1] == "v1" && seg[2] == "b" && seg[4] == "o":
+	case api(0) && len(seg) >= 6 && seg[2] == "b" && seg[4] == "o":
 		return after(5)
-	case len(seg) >= 4 && seg[0] == "storage" && seg[1] == "v1":
+	case api(0):
 		return "" // bucket-level JSON routes
-	case len(seg) >= 7 && (seg[0] == "download" || seg[0] == "upload") && seg[1] == "storage" && seg[2] == "v1" && seg[3] == "b" && seg[5] == "o":
+	case (seg[0] == "download" || seg[0] == "upload") && api(1) && len(seg) >= 7 && seg[3] == "b" && seg[5] == "o":
 		return after(6)
-	case seg[0] == "upload" || seg[0] == "download" || seg[0] == "batch" || seg[0] == "_internal" || seg[0] == "storage":
+	case (seg[0] == "download" || seg[0] == "upload") && (api(1) || len(seg) == 3 && seg[1] == "resumable"):
+		return ""
+	case seg[0] == "batch" || seg[0] == "_internal":
 		return ""
 	case len(seg) >= 2:
 		return after(1) // XML API: /BUCKET/OBJECT

@@ -18,34 +18,19 @@ const (
 )
 
 // GrantServiceAccountRole grants role on the service account email to member (a principal or
-// a principalSet://…).
+// a principalSet://…), as a binding of the one policy model.
 func (s *Server) GrantServiceAccountRole(email, member, role string) error {
 	if role != RoleWorkloadIdentityUser && role != RoleTokenCreator {
 		return fmt.Errorf("granting on %s: unsupported role %q", email, role)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.saGrants[email] == nil {
-		s.saGrants[email] = map[string]map[string]bool{}
-	}
-	if s.saGrants[email][role] == nil {
-		s.saGrants[email][role] = map[string]bool{}
-	}
-	s.saGrants[email][role][member] = true
-	return nil
+	return s.Grant(ServiceAccountResource(ServiceAccountProject(email), email).Name, member, role)
 }
 
+// PermGetAccessToken is what generateAccessToken checks on the service account.
+const PermGetAccessToken = "iam.serviceAccounts.getAccessToken"
+
 func (s *Server) mayImpersonate(id identity, email string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, role := range []string{RoleWorkloadIdentityUser, RoleTokenCreator} {
-		for _, m := range id.members() {
-			if s.saGrants[email][role][m] {
-				return true
-			}
-		}
-	}
-	return false
+	return s.check(id.members(), ServiceAccountResource(ServiceAccountProject(email), email), PermGetAccessToken)
 }
 
 func (s *Server) handleServiceAccountCall(w http.ResponseWriter, r *http.Request) {

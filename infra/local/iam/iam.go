@@ -53,9 +53,9 @@ type Server struct {
 	projectNums map[string]string    // project id -> number
 	ops         map[string][]byte    // operation name -> finished Operation JSON
 	opSeq       int
-	updaters    map[string]bool                       // principals allowed to update providers
-	saGrants    map[string]map[string]map[string]bool // sa email -> role -> member
-	bindings    map[string][]binding                  // resource name -> bindings
+	updaters    map[string]bool      // principals allowed to update providers
+	bindings    map[string][]binding // resource name -> bindings
+	customRoles map[string][]string  // projects/P/roles/R -> permissions
 	conds       map[string]*policy.Condition
 	issuers     map[string]*issuerKeys
 }
@@ -100,8 +100,8 @@ func New(opts ...Option) (*Server, error) {
 		projectNums: map[string]string{},
 		ops:         map[string][]byte{},
 		updaters:    map[string]bool{},
-		saGrants:    map[string]map[string]map[string]bool{},
 		bindings:    map[string][]binding{},
+		customRoles: map[string][]string{},
 		conds:       map[string]*policy.Condition{},
 		issuers:     map[string]*issuerKeys{},
 	}

@@ -56,7 +56,7 @@ func (s *Server) GrantIf(resource, member, role string, cond Condition) error {
 	if resource == "" || member == "" {
 		return fmt.Errorf("granting %s: empty resource or member", role)
 	}
-	if _, ok := rolePermissions[role]; !ok {
+	if s.permissions(role) == nil {
 		return fmt.Errorf("granting on %s: unknown role %q", resource, role)
 	}
 	b := binding{member: member, role: role}
@@ -71,6 +71,30 @@ func (s *Server) GrantIf(resource, member, role string, cond Condition) error {
 	defer s.mu.Unlock()
 	s.bindings[resource] = append(s.bindings[resource], b)
 	return nil
+}
+
+// DefineRole creates a custom role (projects/P/roles/NAME) with the given permissions.
+func (s *Server) DefineRole(name string, permissions ...string) error {
+	if !strings.HasPrefix(name, "projects/") || !strings.Contains(name, "/roles/") || len(permissions) == 0 {
+		return fmt.Errorf("defining role %q: want projects/P/roles/NAME and at least one permission", name)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.customRoles[name] = slices.Clone(permissions)
+	return nil
+}
+
+func (s *Server) permissions(role string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.permissionsLocked(role)
+}
+
+func (s *Server) permissionsLocked(role string) []string {
+	if p, ok := rolePermissions[role]; ok {
+		return p
+	}
+	return s.customRoles[role]
 }
 
 // revokeAll removes member's unconditional bindings on resource; s.mu is held.
@@ -102,7 +126,7 @@ func (s *Server) check(members []string, res Resource, permission string) bool {
 	var cands []binding
 	for _, name := range append([]string{res.Name}, res.Parents...) {
 		for _, b := range s.bindings[name] {
-			if slices.Contains(members, b.member) && slices.Contains(rolePermissions[b.role], permission) {
+			if slices.Contains(members, b.member) && slices.Contains(s.permissionsLocked(b.role), permission) {
 				cands = append(cands, b)
 			}
 		}

@@ -1,6 +1,10 @@
 package iam
 
-import "strings"
+import (
+	"errors"
+	"net/http"
+	"strings"
+)
 
 // Permissions the local services check, beyond Cloud Storage's (buckets.go).
 const (
@@ -19,7 +23,10 @@ const (
 	PermExecutionsCancel  = "workflows.executions.cancel"
 	PermRunInvoke         = "run.routes.invoke"
 	PermTopicsPublish     = "pubsub.topics.publish"
+	PermTopicsUpdate      = "pubsub.topics.update"
 	PermSubscriptionsUse  = "pubsub.subscriptions.consume"
+	PermSubscriptionsNew  = "pubsub.subscriptions.create"
+	PermSubscriptionsEdit = "pubsub.subscriptions.update"
 )
 
 // rolePermissions maps the predefined roles the local stack understands (Google's names) to
@@ -38,6 +45,8 @@ var rolePermissions = map[string][]string{
 	"roles/compute.instanceAdmin.v1": {PermInstancesCreate, PermInstancesGet, PermInstancesList, PermInstancesDelete, PermZoneOperationsGet},
 	"roles/compute.viewer":           {PermInstancesGet, PermInstancesList, PermZoneOperationsGet},
 	"roles/iam.serviceAccountUser":   {PermActAs},
+	RoleWorkloadIdentityUser:         {PermGetAccessToken},
+	RoleTokenCreator:                 {PermGetAccessToken},
 
 	"roles/artifactregistry.reader":    {PermDownloadArtifacts},
 	"roles/artifactregistry.writer":    {PermDownloadArtifacts, PermUploadArtifacts},
@@ -50,7 +59,7 @@ var rolePermissions = map[string][]string{
 
 	"roles/pubsub.publisher":  {PermTopicsPublish},
 	"roles/pubsub.subscriber": {PermSubscriptionsUse},
-	"roles/pubsub.editor":     {PermTopicsPublish, PermSubscriptionsUse},
+	"roles/pubsub.editor":     {PermTopicsPublish, PermTopicsUpdate, PermSubscriptionsUse, PermSubscriptionsNew, PermSubscriptionsEdit},
 }
 
 // Resource builders with the names and types IAM Conditions see.
@@ -92,6 +101,11 @@ func RunServiceResource(project, location, service string) Resource {
 		Type: "run.googleapis.com/Service", Service: "run.googleapis.com", Parents: []string{Project(project)}}
 }
 
+// SubscriptionResource is a Pub/Sub subscription (name projects/P/subscriptions/S).
+func SubscriptionResource(name string) Resource {
+	return Resource{Name: name, Type: "pubsub.googleapis.com/Subscription", Service: "pubsub.googleapis.com", Parents: []string{projectOf(name)}}
+}
+
 // TopicResource is a Pub/Sub topic (name projects/P/topics/T).
 func TopicResource(name string) Resource {
 	return Resource{Name: name, Type: "pubsub.googleapis.com/Topic", Service: "pubsub.googleapis.com", Parents: []string{projectOf(name)}}
@@ -107,3 +121,49 @@ func projectOf(name string) string {
 }
 
 func splitN(s string, n int) []string { return strings.SplitN(s, "/", n) }
+
+// ErrNoCredentials is returned by Caller for a request without an Authorization header.
+var ErrNoCredentials = errors.New("the request has no credentials")
+
+// ErrBadCredentials is returned by Caller for an Authorization header that is not a live token.
+var ErrBadCredentials = errors.New("the request's credentials are not valid")
+
+// Caller returns the principal of r's bearer token. A request without an Authorization header
+// gets ErrNoCredentials; a malformed header or an unknown or expired token ErrBadCredentials.
+func (s *Server) Caller(r *http.Request) (string, error) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return "", ErrNoCredentials
+	}
+	const prefix = "Bearer "
+	if len(h) <= len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
+		return "", ErrBadCredentials
+	}
+	p, ok := s.Principal(h[len(prefix):])
+	if !ok {
+		return "", ErrBadCredentials
+	}
+	return p, nil
+}
+
+// ServiceAccountProject returns the project id of a user-managed service account email
+// (NAME@PROJECT.iam.gserviceaccount.com), or "".
+func ServiceAccountProject(email string) string {
+	_, dom, ok := strings.Cut(email, "@")
+	if !ok {
+		return ""
+	}
+	p, ok := strings.CutSuffix(dom, ".iam.gserviceaccount.com")
+	if !ok {
+		return ""
+	}
+	return p
+}
+
+// Email strips "serviceAccount:" or "user:" from a principal, as Google's messages show it.
+func Email(principal string) string {
+	for _, p := range []string{"serviceAccount:", "user:"} {
+		principal = strings.TrimPrefix(principal, p)
+	}
+	return principal
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"strings"
@@ -16,8 +17,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-// maxEntrypointBytes bounds the binary extracted from an image.
-const maxEntrypointBytes = 512 << 20
+// maxImageBytes bounds the bytes written when extracting an image's filesystem.
+const maxImageBytes = 4 << 30
 
 // pulled is an image resolved by reference.
 type pulled struct {
@@ -52,38 +53,111 @@ func pull(ctx context.Context, ref string, opts []remote.Option) (*pulled, error
 	return &pulled{img: img, digest: d.String(), id: id.String(), config: cf}, nil
 }
 
-// extractFile copies the regular file at abs path p in the image's flattened filesystem to dst
-// with mode 0755.
-func extractFile(img v1.Image, p, dst string) error {
-	want := strings.TrimPrefix(path.Clean(p), "/")
+// extractRoot writes the image's flattened filesystem (layers applied in order, whiteouts
+// honoured by mutate.Extract) into the empty directory root, the way a container runtime unpacks
+// a snapshot. Every write goes through an os.Root, so no entry can land outside root: not by
+// "../" names, absolute names, or a symlink planted by an earlier entry. Hard links must point
+// inside the image. Device nodes and FIFOs are skipped (a container gets its own /dev). Owners
+// are applied when chown is true (the stack runs as root).
+func extractRoot(img v1.Image, root string, chown bool) error {
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
 	rc := mutate.Extract(img)
 	defer rc.Close()
 	tr := tar.NewReader(rc)
+	var written int64
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return fmt.Errorf("entrypoint %s not found in the image", p)
+			// mutate.Extract writes the tar trailer before it reports a failure (an unsafe path,
+			// a truncated layer): the failure only shows on reading past the trailer.
+			if _, err := io.Copy(io.Discard, rc); err != nil {
+				return fmt.Errorf("reading image layers: %w", err)
+			}
+			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("reading image layers: %w", err)
 		}
-		if strings.TrimPrefix(path.Clean(h.Name), "/") != want {
-			continue
+		p, ok := entryPath(h.Name)
+		if !ok {
+			return fmt.Errorf("image layer entry %q points outside the image root", h.Name)
 		}
-		if h.Typeflag != tar.TypeReg {
-			return fmt.Errorf("entrypoint %s is not a regular file in the image", p)
+		if p == "." || strings.HasPrefix(path.Base(p), ".wh.") {
+			continue // the root itself; a whiteout marker left over
 		}
-		if h.Size > maxEntrypointBytes {
-			return fmt.Errorf("entrypoint %s is %d bytes, over the %d limit", p, h.Size, maxEntrypointBytes)
+		if dir := path.Dir(p); dir != "." {
+			if err := r.MkdirAll(dir, 0o755); err != nil {
+				return fmt.Errorf("extracting %s: %w", p, err)
+			}
 		}
-		f, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o755)
-		if err != nil {
-			return fmt.Errorf("writing entrypoint: %w", err)
+		mode := fs.FileMode(h.Mode) & fs.ModePerm
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := r.Mkdir(p, mode); err != nil && !errors.Is(err, fs.ErrExist) {
+				return fmt.Errorf("extracting %s: %w", p, err)
+			}
+			if err := r.Chmod(p, mode); err != nil {
+				return fmt.Errorf("extracting %s: %w", p, err)
+			}
+		case tar.TypeReg:
+			if written += h.Size; written > maxImageBytes {
+				return fmt.Errorf("image filesystem is over the %d-byte limit", maxImageBytes)
+			}
+			_ = r.Remove(p)
+			f, err := r.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
+			if err != nil {
+				return fmt.Errorf("extracting %s: %w", p, err)
+			}
+			_, err = io.Copy(f, io.LimitReader(tr, h.Size))
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err == nil {
+				err = r.Chmod(p, mode) // the umask narrowed OpenFile's mode
+			}
+			if err != nil {
+				return fmt.Errorf("extracting %s: %w", p, err)
+			}
+		case tar.TypeSymlink:
+			_ = r.Remove(p)
+			if err := r.Symlink(h.Linkname, p); err != nil {
+				return fmt.Errorf("extracting symlink %s: %w", p, err)
+			}
+		case tar.TypeLink:
+			target, ok := entryPath(h.Linkname)
+			if !ok {
+				return fmt.Errorf("image layer hard link %q -> %q points outside the image root", h.Name, h.Linkname)
+			}
+			_ = r.Remove(p)
+			if err := r.Link(target, p); err != nil {
+				return fmt.Errorf("extracting hard link %s: %w", p, err)
+			}
+		default:
+			continue // devices, FIFOs: not part of what a workload may rely on here
 		}
-		if _, err := io.Copy(f, io.LimitReader(tr, maxEntrypointBytes)); err != nil {
-			f.Close()
-			return fmt.Errorf("writing entrypoint: %w", err)
+		if chown {
+			if err := r.Lchown(p, h.Uid, h.Gid); err != nil {
+				return fmt.Errorf("extracting %s: %w", p, err)
+			}
 		}
-		return f.Close()
 	}
+}
+
+// entryPath turns a layer entry name into a path relative to the root, refusing names that climb
+// out of it.
+func entryPath(n string) (string, bool) {
+	p := path.Clean("/" + n)[1:]
+	if p == "" {
+		return ".", true
+	}
+	for _, part := range strings.Split(n, "/") {
+		if part == ".." {
+			return "", false
+		}
+	}
+	return p, true
 }

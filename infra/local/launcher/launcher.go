@@ -7,19 +7,28 @@
 //   - checks the operator's metadata against the image's launch-policy labels, refusing the launch
 //     with the real launcher's messages (a disallowed env override, a CMD override, a log redirect
 //     the image forbids on this image family);
-//   - extracts the entrypoint binary from the layers;
+//   - unpacks the image's layers into a root directory (safely: no entry may land outside it, see
+//     extractRoot) and adds only what Google's launcher gives a container: its
+//     /run/container_launcher directory and the host's /etc/hosts and /etc/resolv.conf;
 //   - serves the VM's identity through an injected metadata server (GCE_METADATA_HOST);
 //   - writes the default attestation token (audience https://sts.googleapis.com, minted by the
-//     local attestation verifier) atomically to <dir>/attestation_verifier_claims_token, refreshes
-//     it, and serves <dir>/teeserver.sock (GET/POST /v1/token);
-//   - runs the binary as a child process (in its own process group, killed with the VM) with env =
-//     image env + overrides + CSPIPE_LAUNCHER_DIR + GCE_METADATA_HOST, and reports its exit.
+//     local attestation verifier) atomically to /run/container_launcher/attestation_verifier_claims_token
+//     in that root, refreshes it, and serves /run/container_launcher/teeserver.sock (GET/POST
+//     /v1/token);
+//   - runs the image's ENTRYPOINT+CMD from the image's own filesystem: chrooted into the root, as
+//     the image's User, in its WorkingDir, with env = image env + overrides + HOSTNAME +
+//     GCE_METADATA_HOST, in its own process group (killed with the VM), and reports its exit. A
+//     file the image lacks (its entrypoint, a CA bundle, a shared library) is missing here too.
 //
-// Differences from the real launcher: no container isolation (the binary runs as a host process);
-// the restart policy is measured but the workload always runs once (Never semantics) and a debug
-// VM powers off instead of holding; container logs go to the injected writer when redirection is
-// on and are dropped when it is off. The debug family yields dbgstat "enabled" and no support
-// attributes (the attest package's Debug flag).
+// Differences from the real launcher: chroot is not a container (same network, same kernel
+// namespaces; that is what makes the stand-ins on 127.0.0.1 reachable). Without root there is no
+// chroot: the workload then runs from the image root's host path, sees the host's files, and gets
+// CSPIPE_LAUNCHER_DIR pointing at the root's launcher directory; the launcher logs a warning
+// saying so. The restart policy is measured but the workload always runs once (Never
+// semantics). A debug VM is held RUNNING after the workload exits, as Google's launcher does,
+// until it is deleted; a production VM powers off at once (no shutdown delay). Container logs go
+// to the injected writer when redirection is on and are dropped when it is off. The debug family
+// yields dbgstat "enabled" and no support attributes (the attest package's Debug flag).
 //
 // It is part of the local stack and must never be linked into a binary built for GCP.
 package launcher
@@ -44,6 +53,7 @@ import (
 
 	"github.com/cspipe/cspipe/infra/local/attest"
 	"github.com/cspipe/cspipe/infra/local/compute"
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
@@ -70,8 +80,9 @@ type Options struct {
 	Metadata MetadataFunc
 	// ProjectNumber maps a project id to its number (the submods.gce.project_number claim).
 	ProjectNumber func(project string) string
-	// WorkDir holds one directory per VM; default os.TempDir(). Keep it short: unix socket paths
-	// are limited to about 100 bytes.
+	// WorkDir holds one directory per VM (its image root included); default os.TempDir(). Without
+	// root (no chroot) keep it short: the workload dials the teeserver socket by its host path,
+	// and unix socket paths are limited to about 100 bytes.
 	WorkDir string
 	// Logs receives the workload's stdout and stderr, each line prefixed with the instance name,
 	// when the VM's log redirection is on. Default os.Stderr.
@@ -80,6 +91,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Remote are options for pulling images.
 	Remote []remote.Option
+	// PullAuth returns the credentials a VM pulls its image with: on Confidential Space the
+	// launcher uses the VM's service account. Nil pulls with Remote alone.
+	PullAuth func(serviceAccount string) authn.Authenticator
 	// ExtraEnv is appended to every workload's environment (for example a proxy setting the local
 	// stack needs); it is not measured as an override.
 	ExtraEnv []string
@@ -121,7 +135,17 @@ func (l *Launcher) Launch(ctx context.Context, vm compute.VM) (compute.Workload,
 	if err != nil {
 		return nil, &LaunchError{err}
 	}
-	img, err := pull(ctx, spec.ImageReference, l.opts.Remote)
+	if vm.Isolated {
+		// On Google the pull times out: without an external IP, Artifact Registry (like every
+		// Google API) is reachable only through Private Google Access on the subnetwork.
+		return nil, &LaunchError{fmt.Errorf("pulling image %s: dial tcp: i/o timeout (the VM has no external IP and its subnetwork %s has Private Google Access off, so it cannot reach Artifact Registry or Google's APIs)",
+			spec.ImageReference, vm.Subnetwork)}
+	}
+	ropts := l.opts.Remote
+	if l.opts.PullAuth != nil {
+		ropts = append(slices.Clone(ropts), remote.WithAuth(l.opts.PullAuth(vm.ServiceAccount)))
+	}
+	img, err := pull(ctx, spec.ImageReference, ropts)
 	if err != nil {
 		return nil, &LaunchError{err}
 	}
@@ -147,23 +171,40 @@ func (l *Launcher) Launch(ctx context.Context, vm compute.VM) (compute.Workload,
 	if err != nil {
 		return nil, fmt.Errorf("creating launcher directory: %w", err)
 	}
-	r := &run{dir: dir, log: log}
+	r := &run{dir: dir, log: log, hold: vm.Debug(), held: ctx.Done()}
 	ok := false
 	defer func() {
 		if !ok {
 			r.cleanup()
 		}
 	}()
-	bin := filepath.Join(dir, "entrypoint")
-	if err := extractFile(img.img, entry[0], bin); err != nil {
+	root := filepath.Join(dir, "rootfs")
+	if err := os.Mkdir(root, 0o755); err != nil {
+		return nil, fmt.Errorf("creating image root: %w", err)
+	}
+	isolate := os.Geteuid() == 0
+	if err := extractRoot(img.img, root, isolate); err != nil {
 		return nil, &LaunchError{err}
 	}
-
+	mounts, err := provideMounts(root)
+	if err != nil {
+		return nil, fmt.Errorf("preparing the container's mounts: %w", err)
+	}
 	env := slices.Clone(img.config.Config.Env)
 	for _, k := range slices.Sorted(maps.Keys(spec.Env)) {
 		env = append(env, k+"="+spec.Env[k])
 	}
-	env = append(env, "HOSTNAME="+vm.Name, "CSPIPE_LAUNCHER_DIR="+dir)
+	env = append(env, "HOSTNAME="+vm.Name)
+	proc, err := containerProcess(root, img.config.Config, args, env, isolate)
+	if err != nil {
+		return nil, &LaunchError{err}
+	}
+	if !isolate {
+		// Without chroot the workload sees the host's filesystem: point it at the launcher
+		// directory inside the image root.
+		env = append(env, "CSPIPE_LAUNCHER_DIR="+mounts)
+		log.Warn("not running as root: the workload runs from its image root WITHOUT chroot, so files outside the image stay visible to it")
+	}
 	if l.opts.Metadata != nil {
 		host, stop, err := l.opts.Metadata(ctx, vm)
 		if err != nil {
@@ -189,30 +230,28 @@ func (l *Launcher) Launch(ctx context.Context, vm compute.VM) (compute.Workload,
 	mint := func(aud string, nonces []string) (string, error) { return l.opts.Minter.Mint(w, aud, nonces) }
 
 	// The first token is fetched before the workload starts; failing that fails the launch.
-	if err := writeToken(dir, mint); err != nil {
+	if err := writeToken(mounts, mint); err != nil {
 		return nil, &LaunchError{fmt.Errorf("failed to fetch and write OIDC token: %w", err)}
 	}
-	tee, err := startTeeServer(filepath.Join(dir, SocketFile), teeHandler(mint, attest.DefaultAudience))
+	tee, err := startTeeServer(filepath.Join(mounts, SocketFile), teeHandler(mint, attest.DefaultAudience))
 	if err != nil {
 		return nil, err
 	}
 	r.stops = append(r.stops, tee.close)
 	refreshCtx, stopRefresh := context.WithCancel(ctx)
 	r.stops = append(r.stops, stopRefresh)
-	go refreshLoop(refreshCtx, dir, mint, log)
+	go refreshLoop(refreshCtx, mounts, mint, log)
 
-	cmd := exec.Command(bin, args[1:]...)
-	cmd.Args[0] = args[0]
+	cmd := proc
 	cmd.Env = append(env, l.opts.ExtraEnv...)
-	cmd.Dir = dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	var out io.Writer = io.Discard
 	if spec.Redirects() {
 		out = &linePrefixer{w: l.opts.Logs, prefix: "[" + vm.Name + "] "}
 	}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting workload: %w", err)
+		// What runc reports when the entrypoint cannot be executed inside the container.
+		return nil, &LaunchError{fmt.Errorf("failed to create the workload task: exec %s: %w", args[0], err)}
 	}
 	r.cmd = cmd
 	r.exited = make(chan struct{})
@@ -226,7 +265,7 @@ func (l *Launcher) Launch(ctx context.Context, vm compute.VM) (compute.Workload,
 		}
 	}()
 	ok = true
-	log.Info("workload started", "image_digest", img.digest, "restart_policy", spec.RestartPolicy)
+	log.Info("workload started", "image_digest", img.digest, "restart_policy", spec.RestartPolicy, "chroot", isolate)
 	return r, nil
 }
 
@@ -239,6 +278,9 @@ type run struct {
 	exited chan struct{}
 	err    error
 	once   sync.Once
+	// hold: a debug VM stays up after the workload exits, until it is stopped (held closes).
+	hold bool
+	held <-chan struct{}
 }
 
 func (r *run) wait() {
@@ -255,9 +297,15 @@ func (r *run) wait() {
 	close(r.exited)
 }
 
-// Wait blocks until the workload has exited and the launcher's servers are stopped.
+// Wait blocks until the workload has exited and the launcher's servers are stopped. On the debug
+// image it then blocks until the VM is stopped: Google's launcher holds a debug VM after the
+// workload exits (launcher exit code 4, no power-off), so the VM stays RUNNING.
 func (r *run) Wait() error {
 	<-r.exited
+	if r.hold {
+		r.log.Info("debug image: holding the VM after the workload exited (it stays RUNNING until deleted)")
+		<-r.held
+	}
 	return r.err
 }
 

@@ -3,15 +3,20 @@ package launcher
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,27 +32,67 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
-// script is the test workload: it copies the token file and its env to $OUT, optionally waits
-// for $OUT/go to appear, and exits with $CODE.
-const script = `#!/bin/sh
-cp "$CSPIPE_LAUNCHER_DIR/attestation_verifier_claims_token" "$OUT/token"
-env > "$OUT/env.tmp" && mv "$OUT/env.tmp" "$OUT/env"  # atomic: tests poll for the file
-echo "workload says hello"
-if [ -n "$WAIT" ]; then
-  while [ ! -e "$OUT/go" ]; do sleep 0.05; done
-fi
-exit ${CODE:-0}
-`
+// probeBin is the test workload (testdata/probe): a static binary that reports what it sees to
+// the fixture's HTTP server, built once.
+var probeBin []byte
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "launcher-probe-")
+	if err != nil {
+		panic(err)
+	}
+	out := filepath.Join(dir, "probe")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./testdata/probe")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		panic(fmt.Sprintf("building the probe: %v\n%s", err, b))
+	}
+	probeBin, err = os.ReadFile(out)
+	os.RemoveAll(dir)
+	if err != nil {
+		panic(err)
+	}
+	os.Exit(m.Run())
+}
+
+// layerFile is one entry of a test image layer.
+type layerFile struct {
+	name     string
+	typ      byte
+	data     []byte
+	linkname string
+	mode     int64
+}
+
+// probeFiles is an image holding only the probe at /app/workload.
+func probeFiles() []layerFile {
+	return []layerFile{{name: "app/", typ: tar.TypeDir, mode: 0o755}, {name: "app/workload", typ: tar.TypeReg, data: probeBin, mode: 0o755}}
+}
 
 func pushImage(t *testing.T, reg *registry.Server, labels map[string]string) string {
 	t.Helper()
+	return pushFiles(t, reg, labels, v1.Config{Entrypoint: []string{"/app/workload"}, WorkingDir: "/app", User: "65532:65532",
+		Env: []string{"IMAGE_ENV=1", "CODE=0"}}, probeFiles())
+}
+
+func pushFiles(t *testing.T, reg *registry.Server, labels map[string]string, cfg v1.Config, files []layerFile) string {
+	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	_ = tw.WriteHeader(&tar.Header{Name: "app/", Typeflag: tar.TypeDir, Mode: 0o755})
-	_ = tw.WriteHeader(&tar.Header{Name: "app/workload", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(script))})
-	_, _ = tw.Write([]byte(script))
+	for _, f := range files {
+		h := &tar.Header{Name: f.name, Typeflag: f.typ, Mode: f.mode, Size: int64(len(f.data)), Linkname: f.linkname}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(f.data); err != nil {
+			t.Fatal(err)
+		}
+	}
 	_ = tw.Close()
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil })
+	// Stored, not compressed: gzip of the probe under -race costs seconds per image.
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil },
+		tarball.WithCompressionLevel(gzip.NoCompression))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +100,8 @@ func pushImage(t *testing.T, reg *registry.Server, labels map[string]string) str
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err = mutate.Config(img, v1.Config{Entrypoint: []string{"/app/workload"}, Env: []string{"IMAGE_ENV=1", "CODE=0"}, Labels: labels})
+	cfg.Labels = labels
+	img, err = mutate.Config(img, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,6 +119,91 @@ type fixture struct {
 	issuer *attest.Issuer
 	l      *Launcher
 	logs   *testutil.SyncBuffer
+	rep    *reporter
+}
+
+// reporter collects the probes' reports (keyed by their OUT) and answers their /go polls.
+type reporter struct {
+	srv     *httptest.Server
+	mu      sync.Mutex
+	reports map[string]probeReport
+	goes    map[string]bool
+}
+
+// probeReport is what the probe saw.
+type probeReport struct {
+	Env          []string `json:"env"`
+	UID          int      `json:"uid"`
+	GID          int      `json:"gid"`
+	Token        string   `json:"token"`
+	TokenError   string   `json:"token_error"`
+	Cwd          string   `json:"cwd"`
+	Custom       string   `json:"custom"`
+	CustomStatus int      `json:"custom_status"`
+	CustomError  string   `json:"custom_error"`
+	Stat         map[string]string
+}
+
+func newReporter(t *testing.T) *reporter {
+	r := &reporter{reports: map[string]probeReport{}, goes: map[string]bool{}}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		id := strings.TrimPrefix(req.URL.Path, "/")
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if strings.HasSuffix(id, "/go") {
+			if !r.goes[strings.TrimSuffix(id, "/go")] {
+				w.WriteHeader(http.StatusNotFound)
+			}
+			return
+		}
+		var raw map[string]any
+		b, _ := io.ReadAll(req.Body)
+		var rep probeReport
+		if err := json.Unmarshal(b, &rep); err != nil || json.Unmarshal(b, &raw) != nil {
+			t.Errorf("bad probe report %s", b)
+			return
+		}
+		rep.Stat = map[string]string{}
+		for k, v := range raw {
+			if f, ok := strings.CutPrefix(k, "stat "); ok {
+				rep.Stat[f], _ = v.(string)
+			}
+		}
+		r.reports[id] = rep
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+// wait returns the report of probe id, waiting for it.
+func (r *reporter) wait(t *testing.T, id string) probeReport {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r.mu.Lock()
+		rep, ok := r.reports[id]
+		r.mu.Unlock()
+		if ok {
+			return rep
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("probe %s never reported", id)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (r *reporter) got(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.reports[id]
+	return ok
+}
+
+func (r *reporter) release(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.goes[id] = true
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -88,12 +219,13 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(iss.Close)
-	f := &fixture{reg: reg, issuer: iss, logs: &testutil.SyncBuffer{}}
+	f := &fixture{reg: reg, issuer: iss, logs: &testutil.SyncBuffer{}, rep: newReporter(t)}
 	f.l, err = New(Options{Minter: iss, Logs: f.logs, Logger: quiet, WorkDir: t.TempDir(),
 		ProjectNumber: func(string) string { return "42" },
 		Metadata: func(context.Context, compute.VM) (string, func(), error) {
 			return "127.0.0.1:1", func() {}, nil
-		}})
+		},
+		ExtraEnv: []string{"REPORT=" + f.rep.srv.URL}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +233,7 @@ func newFixture(t *testing.T) *fixture {
 }
 
 var allowLabels = map[string]string{
-	LabelAllowEnvOverride: "OUT,WAIT,CODE",
+	LabelAllowEnvOverride: "OUT,WAIT,CODE,NEED,HOST_ONLY",
 	LabelLogRedirect:      "always",
 }
 
@@ -117,47 +249,61 @@ func vmFor(ref, out string, extra map[string]string) compute.VM {
 func TestLaunchRunsWorkloadWithTokenAndSocket(t *testing.T) {
 	f := newFixture(t)
 	ref := pushImage(t, f.reg, allowLabels)
-	out := t.TempDir()
-	w, err := f.l.Launch(t.Context(), vmFor(ref, out, map[string]string{"tee-env-WAIT": "1"}))
+	const out = "main"
+	hostOnly := filepath.Join(t.TempDir(), "host-only")
+	if err := os.WriteFile(hostOnly, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w, err := f.l.Launch(t.Context(), vmFor(ref, out, map[string]string{"tee-env-WAIT": "1", "tee-env-HOST_ONLY": hostOnly}))
 	if err != nil {
 		t.Fatalf("launch: %v", err)
 	}
-	// While the workload runs, its teeserver answers on the socket.
-	waitFile(t, filepath.Join(out, "env"))
-	env := readFile(t, filepath.Join(out, "env"))
-	dir := envValue(env, "CSPIPE_LAUNCHER_DIR")
+	// While the workload runs, its teeserver answers on the socket (the probe asked it).
+	rep := f.rep.wait(t, out)
+	env := strings.Join(rep.Env, "\n") + "\n"
 	for _, want := range []string{"IMAGE_ENV=1", "OUT=" + out, "GCE_METADATA_HOST=127.0.0.1:1", "HOSTNAME=vm-1"} {
 		if !strings.Contains(env, want+"\n") {
 			t.Errorf("workload env lacks %s", want)
 		}
 	}
-	c := socketClient(filepath.Join(dir, SocketFile))
-	resp, err := c.Post("http://localhost/v1/token", "application/json",
-		strings.NewReader(`{"audience":"https://receipts.example","nonces":["0123456789abcdef"],"token_type":"OIDC"}`))
-	if err != nil {
-		t.Fatal(err)
+	if rep.CustomStatus != 200 {
+		t.Fatalf("custom token: %d %s %s", rep.CustomStatus, rep.Custom, rep.CustomError)
 	}
-	custom, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("custom token: %d %s", resp.StatusCode, custom)
-	}
-	claims, err := f.issuer.Verify(string(custom), "https://receipts.example")
+	claims, err := f.issuer.Verify(rep.Custom, "https://receipts.example")
 	if err != nil {
 		t.Fatalf("custom token does not verify: %v", err)
 	}
 	if claims["eat_nonce"] != "0123456789abcdef" {
 		t.Errorf("eat_nonce = %v", claims["eat_nonce"])
 	}
-	if err := os.WriteFile(filepath.Join(out, "go"), nil, 0o644); err != nil {
-		t.Fatal(err)
+	// The workload runs from the image's own filesystem: chrooted, as the image's user, in its
+	// WorkingDir, seeing what Google's launcher provides and none of the host's files.
+	if os.Geteuid() == 0 {
+		if envValue(env, "CSPIPE_LAUNCHER_DIR") != "" {
+			t.Errorf("CSPIPE_LAUNCHER_DIR set in a chrooted workload: the launcher's files must be at %s", ContainerLauncherDir)
+		}
+		if rep.UID != 65532 || rep.GID != 65532 || rep.Cwd != "/app" {
+			t.Errorf("uid %d gid %d cwd %q, want the image's 65532:65532 in /app", rep.UID, rep.GID, rep.Cwd)
+		}
+		if rep.Stat[hostOnly] == "" {
+			t.Errorf("the workload sees the host file %s", hostOnly)
+		}
+		for _, f := range hostFiles {
+			if rep.Stat[f] != "" {
+				t.Errorf("%s missing in the container: %s", f, rep.Stat[f])
+			}
+		}
 	}
+	f.rep.release(out)
 	if err := w.Wait(); err != nil {
 		t.Fatalf("wait: %v", err)
 	}
 
 	// The default token has audience STS and the measured image.
-	tok := readFile(t, filepath.Join(out, "token"))
+	tok := rep.Token
+	if rep.TokenError != "" {
+		t.Fatalf("reading the token file: %s", rep.TokenError)
+	}
 	claims, err = f.issuer.Verify(tok, attest.DefaultAudience)
 	if err != nil {
 		t.Fatalf("default token does not verify: %v", err)
@@ -171,7 +317,7 @@ func TestLaunchRunsWorkloadWithTokenAndSocket(t *testing.T) {
 		t.Errorf("restart_policy = %v", ctr["restart_policy"])
 	}
 	eo, _ := ctr["env_override"].(map[string]any)
-	if eo["OUT"] != out || eo["WAIT"] != "1" || len(eo) != 2 {
+	if eo["OUT"] != out || eo["WAIT"] != "1" || eo["HOST_ONLY"] != hostOnly || len(eo) != 3 {
 		t.Errorf("env_override = %v", eo)
 	}
 	if claims["dbgstat"] != "disabled-since-boot" {
@@ -186,9 +332,9 @@ func TestLaunchRunsWorkloadWithTokenAndSocket(t *testing.T) {
 	if strings.Contains(f.logs.String(), tok) {
 		t.Error("the token appeared in the logs")
 	}
-	// The launcher directory is removed once the workload exits.
-	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("launcher dir still exists: %v", err)
+	// The launcher directory (image root included) is removed once the workload exits.
+	if left, _ := filepath.Glob(filepath.Join(f.l.opts.WorkDir, "cs-*")); len(left) != 0 {
+		t.Errorf("launcher directories left: %v", left)
 	}
 }
 
@@ -208,7 +354,7 @@ func TestLaunchRefusals(t *testing.T) {
 		}, "tee-image-reference is not specified in the custom metadata"},
 		{"disallowed env override", func(out string) compute.VM {
 			return vmFor(ref, out, map[string]string{"tee-env-LD_PRELOAD": "/evil.so"})
-		}, "env var LD_PRELOAD is not allowed to be overridden on this image; allowed envs to be overridden: [OUT WAIT CODE]"},
+		}, "env var LD_PRELOAD is not allowed to be overridden on this image; allowed envs to be overridden: [OUT WAIT CODE NEED HOST_ONLY]"},
 		{"cmd override", func(out string) compute.VM {
 			return vmFor(ref, out, map[string]string{KeyCmd: `["sh"]`})
 		}, "CMD is not allowed to be overridden on this image"},
@@ -218,19 +364,25 @@ func TestLaunchRefusals(t *testing.T) {
 		{"unknown image", func(out string) compute.VM {
 			return vmFor(f.reg.Repository("primus", "missing")+":latest", out, nil)
 		}, "pulling image"},
+		{"no external IP and no Private Google Access", func(out string) compute.VM {
+			vm := vmFor(ref, out, nil)
+			vm.Isolated, vm.Subnetwork = true, "projects/sec/regions/z/subnetworks/default"
+			return vm
+		}, "has Private Google Access off"},
 		{"bad restart policy", func(out string) compute.VM {
 			return vmFor(ref, out, map[string]string{KeyRestartPolicy: "Sometimes"})
 		}, "invalid restart policy"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out := t.TempDir()
+			out := strings.ReplaceAll(tt.name, " ", "-")
 			_, err := f.l.Launch(t.Context(), tt.vm(out))
 			var le *LaunchError
 			if !errors.As(err, &le) || !strings.Contains(err.Error(), tt.errMsg) {
 				t.Fatalf("launch error = %v, want a LaunchError containing %q", err, tt.errMsg)
 			}
-			if _, err := os.Stat(filepath.Join(out, "env")); err == nil {
+			time.Sleep(50 * time.Millisecond)
+			if f.rep.got(out) {
 				t.Error("the workload ran despite the refusal")
 			}
 		})
@@ -240,17 +392,14 @@ func TestLaunchRefusals(t *testing.T) {
 func TestDebugFamilyAllowsDebugOnlyRedirect(t *testing.T) {
 	f := newFixture(t)
 	ref := pushImage(t, f.reg, map[string]string{LabelAllowEnvOverride: "OUT"})
-	out := t.TempDir()
-	vm := vmFor(ref, out, nil)
+	vm := vmFor(ref, "debug", nil)
 	vm.ImageFamily = compute.FamilyDebug
-	w, err := f.l.Launch(t.Context(), vm)
-	if err != nil {
+	ctx, stop := context.WithCancel(t.Context())
+	defer stop()
+	if _, err := f.l.Launch(ctx, vm); err != nil {
 		t.Fatalf("launch: %v", err)
 	}
-	if err := w.Wait(); err != nil {
-		t.Fatal(err)
-	}
-	claims, err := f.issuer.Verify(readFile(t, filepath.Join(out, "token")), attest.DefaultAudience)
+	claims, err := f.issuer.Verify(f.rep.wait(t, "debug").Token, attest.DefaultAudience)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +415,7 @@ func TestDebugFamilyAllowsDebugOnlyRedirect(t *testing.T) {
 func TestNonZeroExitAndCancel(t *testing.T) {
 	f := newFixture(t)
 	ref := pushImage(t, f.reg, allowLabels)
-	w, err := f.l.Launch(t.Context(), vmFor(ref, t.TempDir(), map[string]string{"tee-env-CODE": "3"}))
+	w, err := f.l.Launch(t.Context(), vmFor(ref, "exit3", map[string]string{"tee-env-CODE": "3"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,12 +424,11 @@ func TestNonZeroExitAndCancel(t *testing.T) {
 	}
 
 	ctx, cancel := context.WithCancel(t.Context())
-	out := t.TempDir()
-	w, err = f.l.Launch(ctx, vmFor(ref, out, map[string]string{"tee-env-WAIT": "1"}))
+	w, err = f.l.Launch(ctx, vmFor(ref, "killed", map[string]string{"tee-env-WAIT": "1"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFile(t, filepath.Join(out, "env"))
+	f.rep.wait(t, "killed")
 	cancel()
 	done := make(chan error, 1)
 	go func() { done <- w.Wait() }()
@@ -346,36 +494,6 @@ func (r *recorder) Write(b []byte) (int, error) {
 	return r.body.Write(b)
 }
 func (r *recorder) WriteHeader(c int) { r.code = c }
-
-func socketClient(path string) *http.Client {
-	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", path)
-	}}}
-}
-
-func waitFile(t *testing.T, p string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := os.Stat(p); err == nil {
-			time.Sleep(20 * time.Millisecond) // let the writer finish
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s never appeared", p)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func readFile(t *testing.T, p string) string {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
 
 func envValue(env, key string) string {
 	for _, l := range strings.Split(env, "\n") {

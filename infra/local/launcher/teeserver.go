@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -82,7 +83,7 @@ type teeServer struct {
 }
 
 func startTeeServer(socketPath string, h http.Handler) (*teeServer, error) {
-	lis, err := net.Listen("unix", socketPath)
+	lis, err := listenUnix(socketPath)
 	if err != nil {
 		return nil, fmt.Errorf("listening on teeserver socket: %w", err)
 	}
@@ -101,4 +102,26 @@ func startTeeServer(socketPath string, h http.Handler) (*teeServer, error) {
 func (t *teeServer) close() {
 	_ = t.srv.Close()
 	<-t.done
+}
+
+// listenUnix listens on a unix socket at p. A path longer than the kernel's limit (about 108
+// bytes, easily passed by an image root under a deep temporary directory) is bound through the
+// directory's /proc/self/fd entry, which is short.
+func listenUnix(p string) (net.Listener, error) {
+	if len(p) < 100 {
+		return net.Listen("unix", p)
+	}
+	d, err := os.Open(filepath.Dir(p))
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	lis, err := net.Listen("unix", fmt.Sprintf("/proc/self/fd/%d/%s", d.Fd(), filepath.Base(p)))
+	if err != nil {
+		return nil, err
+	}
+	// The fd path means another directory once d is closed: never unlink through it. The run's
+	// directory is removed as a whole.
+	lis.(*net.UnixListener).SetUnlinkOnClose(false)
+	return lis, nil
 }

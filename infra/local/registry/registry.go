@@ -9,8 +9,11 @@
 //	127.0.0.1:PORT/<secundus-project>/workloads/cspipe-workload   Secundus's repository
 //
 // A push to either publishes {"action":"INSERT","digest":"HOST/REPO@sha256:…","tag":"HOST/REPO:tag"}
-// to projects/<first segment>/topics/gcr through the injected Publish function. The registry is
-// not authenticated (any local process may push or pull); that is a difference from the real one.
+// to projects/<first segment>/topics/gcr through the injected Publish function.
+//
+// With Options.IAM, every request is authorized by repository IAM as in Artifact Registry
+// (auth.go): pulls need artifactregistry.repositories.downloadArtifacts, pushes uploadArtifacts,
+// on projects/PROJECT/locations/LOCATION/repositories/REPOSITORY; anonymous requests are refused.
 package registry
 
 import (
@@ -46,6 +49,10 @@ type Options struct {
 	Publish PublishFunc
 	// Logger gets one line per push; default slog.Default().
 	Logger *slog.Logger
+	// IAM authorizes requests by repository IAM; nil serves everyone (tests of the protocol).
+	IAM Authorizer
+	// Location is the repositories' location in their resource names; default us-central1.
+	Location string
 }
 
 // Server is a running registry.
@@ -100,6 +107,9 @@ func Handler(host string, opts Options) http.Handler {
 	}
 	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !authorize(w, r, opts) {
+			return
+		}
 		repo, ref, ok := manifestPut(r)
 		if !ok || opts.Publish == nil {
 			inner.ServeHTTP(w, r)

@@ -9,6 +9,7 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cspipe/cspipe/functions/pinimage"
 	"github.com/cspipe/cspipe/functions/registermodel"
 	"github.com/cspipe/cspipe/infra/local/eventarc"
 	"github.com/cspipe/cspipe/infra/local/iam"
@@ -49,30 +50,33 @@ func (s *Stack) startFunctions(ctx context.Context) error {
 		}
 	}
 
-	mux := http.NewServeMux()
-	for _, fn := range fns {
-		p, err := cloudevents.NewHTTP()
-		if err != nil {
-			return err
-		}
-		h, err := cloudevents.NewHTTPReceiveHandler(context.Background(), p, fn.handle)
-		if err != nil {
-			return fmt.Errorf("stack: serving %s: %w", fn.name, err)
-		}
-		mux.Handle("/"+fn.name, h)
-	}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
+	s.functionsURL = "http://" + lis.Addr().String()
+	mux := http.NewServeMux()
+	for _, fn := range fns {
+		p, err := cloudevents.NewHTTP()
+		if err != nil {
+			lis.Close()
+			return err
+		}
+		h, err := cloudevents.NewHTTPReceiveHandler(context.Background(), p, fn.handle)
+		if err != nil {
+			lis.Close()
+			return fmt.Errorf("stack: serving %s: %w", fn.name, err)
+		}
+		// Like a Cloud Run service, each function admits only run.invoker callers.
+		mux.Handle("/"+fn.name, s.invokerOnly(functionProject(fn.name), fn.name, s.functionsURL+"/"+fn.name, h))
+	}
 	srv := &http.Server{Handler: limitBody(mux, maxFunctionRequest), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(lis) }()
-	s.functionsURL = "http://" + lis.Addr().String()
 	s.defer_(func() { _ = srv.Close() })
 
 	s.Eventarc, err = eventarc.New(eventarc.Options{
 		Client: s.PubSub, Logger: s.log.With("component", "eventarc"),
-		Copies: s.opts.EventCopies, CopyDelay: s.opts.EventCopyDelay,
+		Copies: s.opts.EventCopies, CopyDelay: s.opts.EventCopyDelay, IDToken: s.IAM.MintIDToken,
 	})
 	if err != nil {
 		return err
@@ -82,9 +86,13 @@ func (s *Stack) startFunctions(ctx context.Context) error {
 	for _, fn := range fns {
 		t := fn.trigger
 		t.Target = s.functionsURL + "/" + fn.name
+		t.ServiceAccount = TriggerSA(functionProject(fn.name))
 		if err := s.Eventarc.Add(ctx, t); err != nil {
 			return err
 		}
+	}
+	if s.scheduleRun != nil {
+		s.startSweeper(s.scheduleRun)
 	}
 	return nil
 }
@@ -103,6 +111,15 @@ func limitBody(h http.Handler, limit int64) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		h.ServeHTTP(w, r)
 	})
+}
+
+// functionProject is the project a function belongs to: Primus's pin and model registration,
+// Secundus's scheduling and publishing.
+func functionProject(name string) Project {
+	if name == pinimage.EntryPoint || name == registermodel.EntryPoint {
+		return Primus
+	}
+	return Secundus
 }
 
 func storageTrigger(name, bucket string) eventarc.Trigger {

@@ -47,27 +47,52 @@ func (s *Stack) scheduleRunFunction(ctx context.Context) (function, error) {
 	if err != nil {
 		return fn, err
 	}
-	ec, err := workflowexec.Dial(ctx, s.executionsAddr)
+	ec, err := s.executionsClientAs(ctx, iam.ServiceAccount(SecundusFunctionsSA))
 	if err != nil {
 		return fn, err
 	}
 	s.defer_(func() { ec.Close() })
-	const grace = 2 * time.Second // the scheduler's minimum
 	f, err := schedulerun.New(schedulerun.Config{
-		InputBucket: InputBucket, BatchWindow: s.opts.BatchWindow, BatchGrace: grace, StartLease: 2 * time.Minute,
-		Workflow: WorkflowParent(), Project: Secundus.ID, Zone: Zone, MachineType: "n2d-standard-2",
+		InputBucket: InputBucket, StateBucket: StateBucket, BatchQuiet: s.opts.BatchQuiet, BatchMaxWait: s.opts.BatchMaxWait,
+		BatchMaxItems: s.opts.BatchMaxItems, ImagesPerShard: s.opts.ImagesPerShard, MaxShards: s.opts.MaxShards,
+		StartLease: 2 * time.Minute,
+		Workflow:   WorkflowParent(), Project: Secundus.ID, Zone: Zone, MachineType: "n2d-standard-2",
 		WorkloadServiceAccount: WorkloadSA, ResultsBucket: ResultsBucket,
 		Model: "gs://" + ModelBucket + "/" + ModelObject, WIPProvider: ProviderName(), PrimusServiceAccount: PrimusSA,
-		ShardCount: 1, RunTimeout: 10 * time.Minute, PinPointer: PinPointer,
+		RunTimeout: 10 * time.Minute, PinPointer: PinPointer,
 		ExecutionsEndpoint: s.executionsAddr, ComputeEndpoint: s.Compute.URL() + "/compute/v1",
-		StorageEndpoint: s.GCS.JSONEndpoint(), STSEndpoint: s.IAM.URL(), IAMCredentialsEndpoint: s.IAM.URL(),
+		StorageEndpoint: s.GCS.URL(), WorkloadStorageEndpoint: s.GCS.JSONEndpoint(),
+		STSEndpoint: s.IAM.URL(), IAMCredentialsEndpoint: s.IAM.URL(), Network: "default", ExternalIP: true,
 		MaxEventAge: 24 * time.Hour,
 	}, schedulerun.Deps{Store: store, Executions: workflowexec.New(ec), Log: s.log.With("function", schedulerun.EntryPoint)})
 	if err != nil {
 		return fn, err
 	}
 	fn.handle = f.Handle
+	s.scheduleRun = f
 	return fn, nil
+}
+
+// startSweeper runs ScheduleRun's sweeper once the triggers are wired (a restart finds the runs
+// that died with the last stack, and their failed summaries reach the topic) and every
+// SweepEvery until the stack closes, as SweepRuns' Cloud Scheduler tick does on Google Cloud.
+func (s *Stack) startSweeper(f *schedulerun.Function) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(s.opts.SweepEvery)
+		defer t.Stop()
+		for {
+			_, _ = f.Sweep(ctx) // logged by the function
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	s.defer_(func() { cancel(); <-done })
 }
 
 func (s *Stack) publishResultsFunction(ctx context.Context) (function, error) {
@@ -76,7 +101,11 @@ func (s *Stack) publishResultsFunction(ctx context.Context) (function, error) {
 	if err != nil {
 		return fn, err
 	}
-	p := s.PubSub.Publisher("projects/" + Secundus.ID + "/topics/" + ResultsTopic)
+	pc, err := s.pubsubAs(ctx, iam.ServiceAccount(SecundusFunctionsSA))
+	if err != nil {
+		return fn, err
+	}
+	p := pc.Publisher("projects/" + Secundus.ID + "/topics/" + ResultsTopic)
 	s.defer_(p.Stop)
 	f, err := publishresults.New(publishresults.Config{
 		ResultsBucket: ResultsBucket, Project: Secundus.ID, ResultsTopic: ResultsTopic,

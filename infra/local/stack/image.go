@@ -9,8 +9,11 @@ import (
 	"path/filepath"
 	"runtime"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/cspipe/cspipe/infra/local/iam"
 	"github.com/cspipe/cspipe/internal/imagebuild"
 )
 
@@ -44,11 +47,33 @@ func WorkloadImage(binary []byte, extraLabels map[string]string) (v1.Image, erro
 	return imagebuild.Build(context.Background(), imagebuild.Options{Binary: binary, ExtraLabels: extraLabels})
 }
 
-// Push writes img to repo:tag and returns its reference pinned by digest (repo@sha256:…).
-func Push(ctx context.Context, img v1.Image, repo, tag string) (string, error) {
-	ref, err := imagebuild.Push(ctx, img, repo+":"+tag)
+// Push writes img to repo:tag with the given remote options (credentials) and returns its
+// reference pinned by digest (repo@sha256:…).
+func Push(ctx context.Context, img v1.Image, repo, tag string, opts ...remote.Option) (string, error) {
+	ref, err := imagebuild.Push(ctx, img, repo+":"+tag, opts...)
 	if err != nil {
 		return "", err
 	}
 	return ref.String(), nil
+}
+
+// Push writes img to repo:tag as the party that owns repo (Cloud Build's account for Primus's
+// repository, the local operator for any other) and returns its reference pinned by digest.
+func (s *Stack) Push(ctx context.Context, img v1.Image, repo, tag string) (string, error) {
+	who := iam.User(LocalOperator)
+	if repo == s.PrimusRepository() {
+		who = iam.ServiceAccount(PrimusBuildSA)
+	}
+	return s.PushAs(ctx, who, img, repo, tag)
+}
+
+// PushAs writes img to repo:tag with principal's access token.
+func (s *Stack) PushAs(ctx context.Context, principal string, img v1.Image, repo, tag string) (string, error) {
+	return Push(ctx, img, repo, tag, s.RegistryAuth(principal))
+}
+
+// RegistryAuth is the remote option that authenticates registry requests as principal (Basic
+// with user oauth2accesstoken, as `docker login` does for Artifact Registry).
+func (s *Stack) RegistryAuth(principal string) remote.Option {
+	return remote.WithAuth(&authn.Basic{Username: "oauth2accesstoken", Password: s.IAM.MintAccessToken(principal)})
 }

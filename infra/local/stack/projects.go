@@ -34,6 +34,8 @@ var (
 	AuditBucket   = Primus.ID + "-audit"
 	InputBucket   = Secundus.ID + "-input"
 	ResultsBucket = Secundus.ID + "-results"
+	// StateBucket holds ScheduleRun's bookkeeping (batches, claims, runs), out of the user's buckets.
+	StateBucket = Secundus.ID + "-cspipe-state"
 )
 
 func serviceAccount(p Project, name string) string {

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/cspipe/cspipe/infra/local/iam"
 	"github.com/cspipe/cspipe/internal/batch"
 )
 
@@ -45,6 +46,7 @@ func (s *Stack) NewLaunchArgument(runID, image string, env map[string]string) La
 	return LaunchArgument{
 		RunID: runID, ImageReference: image, Project: Secundus.ID, Zone: Zone, MachineType: "n2d-standard-2",
 		ServiceAccount: WorkloadSA, ResultsBucket: ResultsBucket, Env: e, ShardCount: 1, TimeoutSeconds: 600,
+		Network: "default", ExternalIP: true,
 		ComputeEndpoint: s.Compute.URL() + "/compute/v1", StorageEndpoint: s.GCS.URL(),
 	}
 }
@@ -54,10 +56,17 @@ func WorkflowParent() string {
 	return fmt.Sprintf("projects/%s/locations/%s/workflows/launch", Secundus.ID, Location)
 }
 
-// ExecutionsClient returns the real Workflows executions client pointed at the stack.
+// ExecutionsClient returns the real Workflows executions client pointed at the stack, acting as
+// the local operator (who holds roles/workflows.invoker in Secundus's project).
 func (s *Stack) ExecutionsClient(ctx context.Context) (*executions.Client, error) {
+	return s.executionsClientAs(ctx, iam.User(LocalOperator))
+}
+
+// executionsClientAs is an executions client whose calls carry principal's access tokens.
+func (s *Stack) executionsClientAs(ctx context.Context, principal string) (*executions.Client, error) {
 	return executions.NewClient(ctx, option.WithEndpoint(s.executionsAddr), option.WithoutAuthentication(),
-		option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())))
+		option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())),
+		option.WithGRPCDialOption(s.grpcAs(principal)))
 }
 
 // StartLaunch starts an execution of the launch workflow with arg, through the executions API.

@@ -32,7 +32,7 @@ type grant struct {
 }
 
 func (s *Stack) createProjects() error {
-	for _, b := range []string{ModelBucket, AuditBucket, InputBucket, ResultsBucket} {
+	for _, b := range []string{ModelBucket, AuditBucket, InputBucket, ResultsBucket, StateBucket} {
 		s.GCS.CreateBucket(b)
 	}
 	sa := iam.ServiceAccount
@@ -51,6 +51,12 @@ func (s *Stack) createProjects() error {
 		{ResultsBucket, sa(SecundusFunctionsSA), "roles/storage.objectAdmin"},
 		{ResultsBucket, sa(WorkflowSA), "roles/storage.objectAdmin"},
 		{ResultsBucket, iam.User(SecundusAdmin), "roles/storage.objectViewer"},
+		// ScheduleRun's bookkeeping: the function writes it, the workflow seals batches in it,
+		// the workload reads its batch's items; the operator may look.
+		{StateBucket, sa(SecundusFunctionsSA), "roles/storage.objectAdmin"},
+		{StateBucket, sa(WorkflowSA), "roles/storage.objectAdmin"},
+		{StateBucket, sa(WorkloadSA), "roles/storage.objectViewer"},
+		{StateBucket, iam.User(SecundusAdmin), "roles/storage.objectViewer"},
 	}
 	for _, g := range grants {
 		if err := s.IAM.SetBucketRoles(g.bucket, g.member, g.role); err != nil {

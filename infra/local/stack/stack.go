@@ -14,9 +14,11 @@
 package stack
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cspipe/cspipe/functions/schedulerun"
 	"io"
 	"log/slog"
 	"net"
@@ -42,9 +44,9 @@ import (
 	"github.com/cspipe/cspipe/workflows/engine"
 	"github.com/cspipe/cspipe/workflows/executions"
 	"github.com/fsouza/fake-gcs-server/fakestorage"
+	"github.com/google/go-containerregistry/pkg/authn"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
 // Options configure a Stack.
@@ -57,8 +59,16 @@ type Options struct {
 	// WorkloadLogs receives the workloads' stdout/stderr when their log redirection is on;
 	// default: discard.
 	WorkloadLogs io.Writer
-	// BatchWindow is how long ScheduleRun collects uploads into one run; default 3s.
-	BatchWindow time.Duration
+	// BatchQuiet closes a batch when no upload arrived for this long (whole seconds); default 5s.
+	BatchQuiet time.Duration
+	// BatchMaxWait closes a batch this long after its run started; default 5m.
+	BatchMaxWait time.Duration
+	// BatchMaxItems closes a batch at this many uploads; default 0 (no limit).
+	BatchMaxItems int
+	// ImagesPerShard and MaxShards size a run's shards (workload processes); defaults 250 and 4.
+	ImagesPerShard, MaxShards int
+	// SweepEvery is how often the sweeper looks for dead runs; default 5s.
+	SweepEvery time.Duration
 	// EventCopies makes Eventarc deliver every event this many extra times, EventCopyDelay
 	// apart (tests of idempotency); default 0.
 	EventCopies    int
@@ -82,6 +92,7 @@ type Stack struct {
 	Eventarc     *eventarc.Dispatcher
 
 	executionsAddr string
+	scheduleRun    *schedulerun.Function // its sweeper runs on a timer
 	functionsURL   string
 	// Functions lists the functions that are wired; Missing says which are not (and why).
 	Functions []string
@@ -89,6 +100,8 @@ type Stack struct {
 	// PinRestore says what happened to the audit log's latest pin at start: "" (nothing
 	// pinned yet), "restored the pin of …", or "gate closed: <why>".
 	PinRestore string
+
+	gcrPublishers map[string]*pubsub.Client // project id -> client acting as its AR service agent
 
 	closeMu sync.Mutex
 	closers []func()
@@ -102,9 +115,11 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if opts.WorkloadLogs == nil {
 		opts.WorkloadLogs = io.Discard
 	}
-	if opts.BatchWindow <= 0 {
-		opts.BatchWindow = 3 * time.Second
-	}
+	opts.BatchQuiet = cmp.Or(opts.BatchQuiet, 5*time.Second)
+	opts.BatchMaxWait = cmp.Or(opts.BatchMaxWait, 5*time.Minute)
+	opts.ImagesPerShard = cmp.Or(opts.ImagesPerShard, 250)
+	opts.MaxShards = cmp.Or(opts.MaxShards, 4)
+	opts.SweepEvery = cmp.Or(opts.SweepEvery, 5*time.Second)
 	s := &Stack{opts: opts, log: opts.Logger}
 	defer func() {
 		if err != nil {
@@ -112,30 +127,22 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		}
 	}()
 
-	// Pub/Sub first: fake-gcs-server's notifier reads PUBSUB_EMULATOR_HOST from the process env.
-	s.PubSubServer = pstest.NewServerWithAddress("127.0.0.1:0")
-	s.defer_(func() { s.PubSubServer.Close() })
-	if err := os.Setenv("PUBSUB_EMULATOR_HOST", s.PubSubServer.Addr); err != nil {
-		return nil, err
-	}
-	conn, err := grpc.NewClient(s.PubSubServer.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return nil, fmt.Errorf("stack: dialing pstest: %w", err)
-	}
-	s.PubSub, err = pubsub.NewClient(ctx, Secundus.ID, option.WithGRPCConn(conn))
-	if err != nil {
-		return nil, fmt.Errorf("stack: pubsub client: %w", err)
-	}
-	s.defer_(func() { s.PubSub.Close() })
-	if err := s.createTopics(ctx); err != nil {
-		return nil, err
-	}
-
 	s.IAM, err = iam.New(iam.WithLogger(s.log.With("component", "iam")))
 	if err != nil {
 		return nil, fmt.Errorf("stack: iam: %w", err)
 	}
 	s.defer_(s.IAM.Close)
+	if err := s.grantServices(); err != nil {
+		return nil, err
+	}
+
+	// Pub/Sub before storage: fake-gcs-server's notifier reads PUBSUB_EMULATOR_HOST.
+	if err := s.startPubSub(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.createTopics(ctx); err != nil {
+		return nil, err
+	}
 
 	gopts := gcsauth.Options{
 		AdminPrincipals:    []string{iam.User(adminPrincipal)},
@@ -166,7 +173,8 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err := s.createProjects(); err != nil {
 		return nil, err
 	}
-	s.Registry, err = registry.Start(registry.Options{Logger: s.log.With("component", "registry"), Publish: s.publishGCR})
+	s.Registry, err = registry.Start(registry.Options{Logger: s.log.With("component", "registry"), Publish: s.publishGCR,
+		IAM: s.IAM, Location: Location})
 	if err != nil {
 		return nil, err
 	}
@@ -231,12 +239,14 @@ func (s *Stack) createTopics(ctx context.Context) error {
 	return nil
 }
 
-// publishGCR publishes a registry notification on the project's gcr topic.
+// publishGCR publishes a registry notification on the project's gcr topic, as the project's
+// Artifact Registry service agent.
 func (s *Stack) publishGCR(ctx context.Context, project string, data []byte) error {
-	if project != Primus.ID && project != Secundus.ID {
+	c := s.gcrPublishers[project]
+	if c == nil {
 		return nil // a repository outside the two projects: no topic, as AR without the gcr topic
 	}
-	p := s.PubSub.Publisher("projects/" + project + "/topics/" + GCRTopic)
+	p := c.Publisher("projects/" + project + "/topics/" + GCRTopic)
 	defer p.Stop()
 	_, err := p.Publish(ctx, &pubsub.Message{Data: data}).Get(ctx)
 	return err
@@ -257,13 +267,16 @@ func (s *Stack) startCompute() error {
 			return m.Host(), m.Close, nil
 		},
 		ProjectNumber: projectNumber,
-		Logs:          s.opts.WorkloadLogs,
-		Logger:        s.log.With("component", "launcher"),
+		PullAuth: func(serviceAccount string) authn.Authenticator {
+			return &authn.Basic{Username: "oauth2accesstoken", Password: s.IAM.MintAccessToken(iam.ServiceAccount(serviceAccount))}
+		},
+		Logs:   s.opts.WorkloadLogs,
+		Logger: s.log.With("component", "launcher"),
 	})
 	if err != nil {
 		return err
 	}
-	s.Compute, err = compute.Start(compute.Options{Launcher: l, Logger: s.log.With("component", "compute")})
+	s.Compute, err = compute.Start(compute.Options{Launcher: l, IAM: s.IAM, Logger: s.log.With("component", "compute")})
 	if err != nil {
 		return err
 	}
@@ -300,7 +313,7 @@ func (s *Stack) startWorkflows() error {
 	if err != nil {
 		return err
 	}
-	g := grpc.NewServer()
+	g := grpc.NewServer(grpc.UnaryInterceptor(iam.GRPCAuth{IAM: s.IAM, Rule: executionsRule}.Unary()))
 	s.Executions.Register(g)
 	go func() { _ = g.Serve(lis) }()
 	s.defer_(g.Stop)
@@ -327,3 +340,6 @@ func ProviderName() string {
 
 // errMissing marks a part of the pipeline that is not in this build.
 var errMissing = errors.New("not available in this build")
+
+// Options returns the options the stack runs with, defaults filled in.
+func (s *Stack) Options() Options { return s.opts }

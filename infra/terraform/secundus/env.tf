@@ -4,8 +4,12 @@
 locals {
   schedule_env = {
     CSPIPE_INPUT_BUCKET             = local.input_bucket
-    CSPIPE_BATCH_WINDOW             = var.BATCH_WINDOW
-    CSPIPE_BATCH_GRACE              = var.BATCH_GRACE
+    CSPIPE_STATE_BUCKET             = local.state_bucket
+    CSPIPE_BATCH_QUIET              = var.batch_quiet
+    CSPIPE_BATCH_MAX_WAIT           = var.batch_max_wait
+    CSPIPE_BATCH_MAX_ITEMS          = tostring(var.batch_max_items)
+    CSPIPE_IMAGES_PER_SHARD         = tostring(var.images_per_shard)
+    CSPIPE_MAX_SHARDS               = tostring(var.max_shards)
     CSPIPE_START_LEASE              = "2m"
     CSPIPE_WORKFLOW                 = local.workflow_resource
     CSPIPE_PROJECT                  = var.SECUNDUS_PROJECT_ID
@@ -20,7 +24,6 @@ locals {
     CSPIPE_MODEL_SHA256             = var.MODEL_SHA256
     CSPIPE_WIP_PROVIDER             = local.provider_name
     CSPIPE_PRIMUS_SERVICE_ACCOUNT   = local.primus_sa
-    CSPIPE_SHARD_COUNT              = tostring(var.SHARD_COUNT)
     CSPIPE_RUN_TIMEOUT              = "${var.RUN_TIMEOUT_SECONDS}s"
     CSPIPE_USE_DEBUG_IMAGE_UNSAFE   = var.USE_DEBUG_IMAGE_UNSAFE
     CSPIPE_WORKLOAD_IMAGE           = var.WORKLOAD_IMAGE

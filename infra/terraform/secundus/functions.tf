@@ -17,22 +17,30 @@ resource "google_service_account" "schedule" {
   display_name = "ScheduleRun: batches uploads and starts one launch per batch"
 }
 
-# Claims and batch state live under _cspipe/ in the input bucket: ScheduleRun reads the bucket and
-# creates, replaces and deletes objects only under that prefix (a condition Cloud Storage evaluates).
-resource "google_storage_bucket_iam_member" "schedule_reads_inputs" {
-  bucket = google_storage_bucket.input.name
+# Claims, items and runs live in the state bucket, never in the user's input bucket. Listing is
+# checked on the bucket (an object-name condition would refuse it), so reading is one grant and
+# replacing or deleting is another, narrowed to the names ScheduleRun writes.
+resource "google_storage_bucket_iam_member" "schedule_reads_state" {
+  bucket = google_storage_bucket.state.name
   role   = "roles/storage.objectViewer"
   member = "serviceAccount:${google_service_account.schedule.email}"
 }
 
 resource "google_storage_bucket_iam_member" "schedule_tracks_batches" {
-  bucket = google_storage_bucket.input.name
+  bucket = google_storage_bucket.state.name
   role   = "roles/storage.objectUser"
   member = "serviceAccount:${google_service_account.schedule.email}"
   condition {
-    title      = "cspipe-state-only"
-    expression = "resource.name.startsWith(\"projects/_/buckets/${local.input_bucket}/objects/_cspipe/\")"
+    title      = "cspipe-batch-state"
+    expression = "resource.name == \"projects/_/buckets/${local.state_bucket}/objects/head.json\" || resource.name.startsWith(\"projects/_/buckets/${local.state_bucket}/objects/claims/\") || resource.name.startsWith(\"projects/_/buckets/${local.state_bucket}/objects/batches/\")"
   }
+}
+
+# The sweeper fails a dead run by creating its missing summaries (PublishResults sends them).
+resource "google_storage_bucket_iam_member" "schedule_fails_dead_runs" {
+  bucket = google_storage_bucket.results.name
+  role   = "roles/storage.objectCreator"
+  member = "serviceAccount:${google_service_account.schedule.email}"
 }
 
 # Workflows has no per-workflow IAM policy and does not support resource attributes in IAM
@@ -60,6 +68,46 @@ module "schedule_run" {
   bucket                        = google_storage_bucket.input.name
   trigger_service_account_email = module.function_support.trigger_service_account_email
   max_instance_count            = 20
+  available_memory              = "256M"
+  timeout_seconds               = 120
+  depends_on                    = [google_project_service.apis, module.function_support]
+}
+
+# ---- SweepRuns: ScheduleRun's sweeper on a timer ------------------------------------------
+# ScheduleRun also sweeps when an upload opens a batch; this tick covers a run that died with no
+# upload after it (internal/batch, "Sweeper"). Same code, configuration and account.
+
+resource "google_pubsub_topic" "sweep" {
+  name       = "cspipe-sweep"
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_cloud_scheduler_job" "sweep" {
+  name     = "cspipe-sweep"
+  region   = var.SECUNDUS_PROJECT_REGION
+  schedule = "*/5 * * * *"
+  pubsub_target {
+    topic_name = google_pubsub_topic.sweep.id
+    data       = base64encode("sweep")
+  }
+  depends_on = [google_project_service.apis]
+}
+
+module "sweep_runs" {
+  source                        = "../modules/event_function"
+  name                          = "sweep-runs"
+  entry_point                   = "SweepRuns"
+  region                        = var.SECUNDUS_PROJECT_REGION
+  source_bucket                 = module.function_support.source_bucket
+  source_object                 = module.function_support.source_object
+  build_service_account         = module.function_support.build_service_account
+  docker_repository             = module.function_support.docker_repository
+  service_account_email         = google_service_account.schedule.email
+  environment                   = local.schedule_env
+  event_type                    = "google.cloud.pubsub.topic.v1.messagePublished"
+  pubsub_topic                  = google_pubsub_topic.sweep.id
+  trigger_service_account_email = module.function_support.trigger_service_account_email
+  max_instance_count            = 1
   available_memory              = "256M"
   timeout_seconds               = 120
   depends_on                    = [google_project_service.apis, module.function_support]

@@ -5,6 +5,8 @@
 locals {
   input_bucket   = coalesce(var.SECUNDUS_INPUT_STORAGE_BUCKET, "${var.SECUNDUS_PROJECT_ID}-input-bucket")
   results_bucket = coalesce(var.SECUNDUS_RESULT_STORAGE_BUCKET, "${var.SECUNDUS_PROJECT_ID}-result-bucket")
+  # ScheduleRun's bookkeeping (batch head, claims, items, runs), out of the user's buckets.
+  state_bucket = "${var.SECUNDUS_PROJECT_ID}-cspipe-state"
 
   model_bucket      = coalesce(var.PRIMUS_INPUT_STORAGE_BUCKET, "${var.PRIMUS_PROJECT_ID}-input-bucket")
   audit_bucket      = "${var.PRIMUS_PROJECT_ID}-cspipe-audit"
@@ -23,6 +25,7 @@ locals {
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
     "cloudresourcemanager.googleapis.com",
+    "cloudscheduler.googleapis.com",
     "compute.googleapis.com",
     "confidentialcomputing.googleapis.com",
     "eventarc.googleapis.com",
@@ -60,6 +63,25 @@ resource "google_storage_bucket" "results" {
   depends_on                  = [google_project_service.apis]
 }
 
+# Batch head, claims, items and runs of ScheduleRun; nobody uploads here. Claims and items are
+# needed only while their events can still be redelivered and their runs can be swept.
+resource "google_storage_bucket" "state" {
+  name                        = local.state_bucket
+  location                    = var.SECUNDUS_PROJECT_REGION
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  lifecycle_rule {
+    condition {
+      age            = 30
+      matches_prefix = ["claims/", "batches/"]
+    }
+    action {
+      type = "Delete"
+    }
+  }
+  depends_on = [google_project_service.apis]
+}
+
 # ---- workload-sa: the Confidential Space VM's identity ---------------------------------------
 
 resource "google_service_account" "workload" {
@@ -81,6 +103,13 @@ resource "google_project_iam_member" "workload_logs" {
 
 resource "google_storage_bucket_iam_member" "workload_reads_inputs" {
   bucket = google_storage_bucket.input.name
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${google_service_account.workload.email}"
+}
+
+# Its batch's items (which images to classify) are in the state bucket.
+resource "google_storage_bucket_iam_member" "workload_reads_batch_items" {
+  bucket = google_storage_bucket.state.name
   role   = "roles/storage.objectViewer"
   member = "serviceAccount:${google_service_account.workload.email}"
 }
@@ -181,6 +210,24 @@ resource "google_service_account_iam_member" "workflow_attaches_workload_sa" {
   service_account_id = google_service_account.workload.name
   role               = "roles/iam.serviceAccountUser"
   member             = "serviceAccount:${google_service_account.workflow.email}"
+}
+
+# The workflow waits on its batch in the state bucket, seals it (a conditional rewrite of the
+# head) and records the plan.
+resource "google_storage_bucket_iam_member" "workflow_reads_state" {
+  bucket = google_storage_bucket.state.name
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${google_service_account.workflow.email}"
+}
+
+resource "google_storage_bucket_iam_member" "workflow_seals_batches" {
+  bucket = google_storage_bucket.state.name
+  role   = "roles/storage.objectUser"
+  member = "serviceAccount:${google_service_account.workflow.email}"
+  condition {
+    title      = "cspipe-head-and-plans"
+    expression = "resource.name == \"projects/_/buckets/${local.state_bucket}/objects/head.json\" || (resource.name.startsWith(\"projects/_/buckets/${local.state_bucket}/objects/batches/\") && resource.name.endsWith(\"/plan.json\"))"
+  }
 }
 
 # Error summaries for shards that produced none.

@@ -105,17 +105,6 @@ variable "MODEL_OBJECT" {
   description = "Object name of Primus's model archive in PRIMUS_INPUT_STORAGE_BUCKET."
 }
 
-variable "BATCH_WINDOW" {
-  type        = string
-  default     = "60s"
-  description = "Uploads within one window form one run."
-}
-
-variable "SHARD_COUNT" {
-  type    = number
-  default = 1
-}
-
 variable "RUN_TIMEOUT_SECONDS" {
   type    = number
   default = 3600
@@ -124,12 +113,6 @@ variable "RUN_TIMEOUT_SECONDS" {
 variable "FUNCTION_SOURCE_DIR" {
   type    = string
   default = "../../.."
-}
-
-variable "BATCH_GRACE" {
-  type        = string
-  default     = "30s"
-  description = "How long after a batch window closes the launch waits for late claims."
 }
 
 variable "MODEL_SHA256" {
@@ -186,4 +169,36 @@ variable "external_ip" {
   type        = bool
   default     = true
   description = "Give workload VMs an external IP; false needs Private Google Access on the subnetwork."
+}
+
+# ---- Batching (internal/batch): one upload burst is one run ----------------------------------
+
+variable "batch_quiet" {
+  type        = string
+  default     = "15s"
+  description = "A batch (one run) closes when no upload arrived for this long (whole seconds)."
+}
+
+variable "batch_max_wait" {
+  type        = string
+  default     = "10m"
+  description = "A batch closes this long after its run started, however busy the uploads."
+}
+
+variable "batch_max_items" {
+  type        = number
+  default     = 0
+  description = "A batch closes once it holds this many uploads (0: no limit)."
+}
+
+variable "images_per_shard" {
+  type        = number
+  default     = 2000
+  description = "A run gets ceil(images / images_per_shard) Confidential VMs..."
+}
+
+variable "max_shards" {
+  type        = number
+  default     = 10
+  description = "...and at most this many (1..100)."
 }

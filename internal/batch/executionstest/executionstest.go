@@ -32,6 +32,7 @@ type Server struct {
 	execs    []*executionspb.Execution
 	failNext int
 	creates  int
+	seq      int // names executions; never reused, even after Forget
 }
 
 // Start serves a fake on 127.0.0.1 until Close.
@@ -67,6 +68,30 @@ func (s *Server) Executions() []*executionspb.Execution {
 	return out
 }
 
+// SetState sets an execution's state (e.g. executionspb.Execution_FAILED) and error text, as
+// Workflows would when it ends; it reports whether the execution exists.
+func (s *Server) SetState(name string, state executionspb.Execution_State, errText string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range s.execs {
+		if e.GetName() == name {
+			e.State = state
+			if errText != "" {
+				e.Error = &executionspb.Execution_Error{Payload: errText}
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// Forget drops every execution, as a restarted local stack without persisted executions would.
+func (s *Server) Forget() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.execs = nil
+}
+
 // CreateCalls counts CreateExecution calls, failed ones included.
 func (s *Server) CreateCalls() int {
 	s.mu.Lock()
@@ -87,7 +112,8 @@ func (s *Server) CreateExecution(ctx context.Context, req *executionspb.CreateEx
 		return nil, status.Error(codes.InvalidArgument, "parent and execution are required")
 	}
 	e := proto.Clone(req.GetExecution()).(*executionspb.Execution)
-	e.Name = fmt.Sprintf("%s/executions/fake-%d", req.GetParent(), len(s.execs)+1)
+	s.seq++
+	e.Name = fmt.Sprintf("%s/executions/fake-%d", req.GetParent(), s.seq)
 	e.State = executionspb.Execution_ACTIVE
 	e.StartTime = timestamppb.Now()
 	e.Labels = maps.Clone(req.GetExecution().GetLabels())

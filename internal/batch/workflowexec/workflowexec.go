@@ -65,7 +65,7 @@ func (c *Client) Create(ctx context.Context, workflow, argument string, labels m
 // maxScan bounds how many executions FindByLabel looks at when the server refuses the filter.
 const maxScan = 500
 
-// FindByLabel implements batch.Executions. It asks the server to filter by the label
+// FindByLabel implements batch.Executions: failed and cancelled executions are skipped. It asks the server to filter by the label
 // (labels.KEY="VALUE") and also checks each answer itself; if the server refuses the filter it
 // scans the most recent executions instead.
 func (c *Client) FindByLabel(ctx context.Context, workflow, key, value string) (string, error) {
@@ -88,11 +88,28 @@ func (c *Client) find(ctx context.Context, workflow, filter, key, value string) 
 		if err != nil {
 			return "", fmt.Errorf("listing executions of %s: %w", workflow, err)
 		}
-		if matches(e, key, value) {
+		if matches(e, key, value) && !dead(e) {
 			return e.GetName(), nil
 		}
 	}
 	return "", nil
+}
+
+// dead reports whether an execution failed or was cancelled: it does not count as the run's.
+func dead(e *executionspb.Execution) bool {
+	return e.GetState() == executionspb.Execution_FAILED || e.GetState() == executionspb.Execution_CANCELLED
+}
+
+// State implements batch.Executions.
+func (c *Client) State(ctx context.Context, name string) (batch.ExecutionState, error) {
+	e, err := c.c.GetExecution(ctx, &executionspb.GetExecutionRequest{Name: name})
+	if status.Code(err) == codes.NotFound {
+		return batch.ExecutionState{}, fmt.Errorf("%s: %w", name, batch.ErrExecutionNotFound)
+	}
+	if err != nil {
+		return batch.ExecutionState{}, fmt.Errorf("getting execution %s: %w", name, err)
+	}
+	return batch.ExecutionState{State: e.GetState().String(), Error: e.GetError().GetPayload()}, nil
 }
 
 // matches checks the label, or the run id in the argument for a server that drops labels.

@@ -16,7 +16,7 @@ import (
 	"github.com/cspipe/cspipe/internal/records"
 )
 
-// Model is what a Classifier needs from an inference engine; *tflite.Model implements it.
+// Model is what a Classifier needs from an inference engine; *graph.Model implements it.
 type Model interface {
 	InputShape() (h, w, c int)
 	NumClasses() int

@@ -6,13 +6,13 @@ import (
 	"io"
 	"strings"
 
-	"github.com/cspipe/cspipe/internal/inference/tflite"
+	"github.com/cspipe/cspipe/internal/inference/modelfile"
 )
 
-// New loads a .tflite model and builds a Classifier around it. The engine uses every core:
+// New loads a TFLite or ONNX model and builds a Classifier around it. The engine uses every core:
 // a single image is split inside (Classify), a batch runs images side by side (ClassifyMany).
 func New(model []byte, labels []string, o Options) (*Classifier, error) {
-	m, err := tflite.Load(model)
+	m, err := modelfile.Load(model)
 	if err != nil {
 		return nil, err
 	}

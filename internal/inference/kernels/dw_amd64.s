@@ -56,3 +56,73 @@ clamp:
 	JNZ     clamp
 	VZEROUPPER
 	RET
+
+// func hardSwishAVX2(p *float32, n int)
+// p[i] = p[i] * min(max(p[i]+3, 0), 6) / 6 for n floats (a multiple of 8).
+TEXT ·hardSwishAVX2(SB), NOSPLIT, $0-16
+	MOVQ         p+0(FP), DI
+	MOVQ         n+8(FP), CX
+	SHRQ         $3, CX
+	MOVL         $0x40400000, AX // 3.0
+	MOVL         AX, X13
+	VBROADCASTSS X13, Y13
+	MOVL         $0x40c00000, AX // 6.0
+	MOVL         AX, X12
+	VBROADCASTSS X12, Y12
+	VXORPS       Y11, Y11, Y11
+
+hswish:
+	VMOVUPS (DI), Y0
+	VADDPS  Y13, Y0, Y1
+	VMAXPS  Y11, Y1, Y1
+	VMINPS  Y12, Y1, Y1
+	VMULPS  Y0, Y1, Y1
+	VDIVPS  Y12, Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     hswish
+	VZEROUPPER
+	RET
+
+// func vecMulAVX2(dst, a, b *float32, n int)
+// dst[i] = a[i] * b[i] for n floats (a multiple of 8).
+TEXT ·vecMulAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHRQ $3, CX
+
+vmul:
+	VMOVUPS (SI), Y0
+	VMULPS  (DX), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     vmul
+	VZEROUPPER
+	RET
+
+// func vecAddAVX2(dst, a, b *float32, n int)
+// dst[i] = a[i] + b[i] for n floats (a multiple of 8).
+TEXT ·vecAddAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHRQ $3, CX
+
+vadd:
+	VMOVUPS (SI), Y0
+	VADDPS  (DX), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     vadd
+	VZEROUPPER
+	RET

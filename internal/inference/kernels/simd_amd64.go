@@ -132,3 +132,27 @@ func tile512(rows, k int, a *float32, lda int, b, c *float32, ldc int, bias *flo
 		gemm1x32(k, a, lda, b, c, ldc, bias, lo, hi)
 	}
 }
+
+// fmaLoop512 and fmaLoopAVX2 run n iterations of 12 independent FMAs, for
+// PeakMACs. Implemented in peak_amd64.s.
+//
+//go:noescape
+func fmaLoop512(n int)
+
+//go:noescape
+func fmaLoopAVX2(n int)
+
+// hardSwishAVX2 applies x*relu6(x+3)/6 to n floats (a multiple of 8) in
+// place. Implemented in dw_amd64.s.
+//
+//go:noescape
+func hardSwishAVX2(p *float32, n int)
+
+// vecMulAVX2 and vecAddAVX2 multiply or add n floats (a multiple of 8)
+// elementwise. Implemented in dw_amd64.s.
+//
+//go:noescape
+func vecMulAVX2(dst, a, b *float32, n int)
+
+//go:noescape
+func vecAddAVX2(dst, a, b *float32, n int)

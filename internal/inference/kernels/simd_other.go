@@ -31,3 +31,13 @@ func dw3x3AVX2(out, in, w, bias *float32, n, c, sx, rs int, lo, hi float32) {
 func dw3x3AVX512(out, in, w, bias *float32, n, c, sx, rs int, lo, hi float32) {
 	panic("kernels: no AVX-512 path on this architecture")
 }
+
+func fmaLoop512(n int) { panic("kernels: no AVX-512 path on this architecture") }
+
+func fmaLoopAVX2(n int) { panic("kernels: no AVX2 path on this architecture") }
+
+func hardSwishAVX2(p *float32, n int) { panic("kernels: no AVX2 path on this architecture") }
+
+func vecMulAVX2(dst, a, b *float32, n int) { panic("kernels: no AVX2 path on this architecture") }
+
+func vecAddAVX2(dst, a, b *float32, n int) { panic("kernels: no AVX2 path on this architecture") }

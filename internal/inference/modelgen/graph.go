@@ -17,10 +17,25 @@ type Tensor struct {
 	Shape []int
 	Float []float32 // FLOAT32 constant data
 	Int   []int32   // INT32 constant data
+	// Quant, when set, is written as the tensor's quantization parameters
+	// (scale and zero point per tensor or per channel along QuantAxis).
+	Quant     *Quant
+	QuantAxis int
+
+	// Type is the tflite.Type* code (zero is FLOAT32) and Int8 the INT8
+	// constant data of quantized tensors (see quant.go).
+	Type int
+	Int8 []int8
+}
+
+// Quant is affine quantization: real = Scale[i] * (q - ZeroPoint[i]).
+type Quant struct {
+	Scale     []float32
+	ZeroPoint []int64
 }
 
 // IsConst reports whether the tensor carries data.
-func (t *Tensor) IsConst() bool { return t.Float != nil || t.Int != nil }
+func (t *Tensor) IsConst() bool { return t.Float != nil || t.Int != nil || t.Int8 != nil }
 
 // Op is one operator with the options the engine understands.
 type Op struct {
@@ -34,6 +49,9 @@ type Op struct {
 	KeepDims         bool
 	NewShape         []int // reshape
 	SqueezeDims      []int
+	Axes             []int   // mean
+	Axis             int     // concatenation
+	Alpha            float32 // leaky relu
 }
 
 // Graph is a single-input, single-output graph in execution order.
@@ -43,7 +61,8 @@ type Graph struct {
 	Input   int
 	Output  int
 
-	rng *rand.Rand
+	rng         *rand.Rand
+	hardSigmoid map[int]bool // first op index of each ADD/RELU6/MUL hard sigmoid
 }
 
 // NewGraph starts a graph with an NHWC input of the given size.
@@ -137,24 +156,125 @@ func (g *Graph) Pad(x, top, bottom, left, right int) int {
 	return y
 }
 
-// Add adds ADD of two tensors of equal shape.
+// Add adds ADD of two tensors whose shapes broadcast.
 func (g *Graph) Add(a, b int) int {
-	y := g.activation(append([]int(nil), g.Shape(a)...))
-	g.Ops = append(g.Ops, Op{Code: tflite.OpAdd, Inputs: []int{a, b}, Outputs: []int{y}})
+	return g.binary(tflite.OpAdd, a, b)
+}
+
+// Mul adds MUL of two tensors whose shapes broadcast.
+func (g *Graph) Mul(a, b int) int {
+	return g.binary(tflite.OpMul, a, b)
+}
+
+func (g *Graph) binary(code, a, b int) int {
+	sa, sb := g.Shape(a), g.Shape(b)
+	n := max(len(sa), len(sb))
+	shape := make([]int, n)
+	for i := range shape {
+		da, db := 1, 1
+		if j := i - (n - len(sa)); j >= 0 {
+			da = sa[j]
+		}
+		if j := i - (n - len(sb)); j >= 0 {
+			db = sb[j]
+		}
+		shape[i] = max(da, db)
+	}
+	y := g.activation(shape)
+	g.Ops = append(g.Ops, Op{Code: code, Inputs: []int{a, b}, Outputs: []int{y}})
+	return y
+}
+
+// Const adds a float constant of the given shape holding values.
+func (g *Graph) Const(shape []int, values ...float32) int {
+	return g.constant("const", shape, values)
+}
+
+// RandomConst adds a float constant of the given shape drawn from N(mean, std²).
+func (g *Graph) RandomConst(shape []int, mean, std float64) int {
+	v := g.normal(numElements(shape), std)
+	for i := range v {
+		v[i] += float32(mean)
+	}
+	return g.constant("const", shape, v)
+}
+
+func numElements(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+// Unary adds an elementwise operator without options: tflite.OpRelu,
+// OpRelu6, OpReluN1To1, OpLogistic or OpHardSwish.
+func (g *Graph) Unary(x, code int) int {
+	y := g.activation(append([]int(nil), g.Shape(x)...))
+	g.Ops = append(g.Ops, Op{Code: code, Inputs: []int{x}, Outputs: []int{y}})
+	return y
+}
+
+// LeakyRelu adds LEAKY_RELU with slope alpha below zero.
+func (g *Graph) LeakyRelu(x int, alpha float32) int {
+	y := g.activation(append([]int(nil), g.Shape(x)...))
+	g.Ops = append(g.Ops, Op{Code: tflite.OpLeakyRelu, Inputs: []int{x}, Outputs: []int{y}, Alpha: alpha})
+	return y
+}
+
+// HardSigmoid adds relu6(x+3)/6 as the TFLite converter emits it: ADD,
+// RELU6, MUL.
+func (g *Graph) HardSigmoid(x int) int {
+	if g.hardSigmoid == nil {
+		g.hardSigmoid = map[int]bool{}
+	}
+	c3 := g.Const(nil, 3)
+	g.hardSigmoid[len(g.Ops)] = true
+	y := g.Add(x, c3)
+	y = g.Unary(y, tflite.OpRelu6)
+	return g.Mul(y, g.Const(nil, 1.0/6))
+}
+
+// Concat adds CONCATENATION along axis.
+func (g *Graph) Concat(axis int, xs ...int) int {
+	shape := append([]int(nil), g.Shape(xs[0])...)
+	for _, x := range xs[1:] {
+		shape[axis] += g.Shape(x)[axis]
+	}
+	y := g.activation(shape)
+	g.Ops = append(g.Ops, Op{Code: tflite.OpConcatenation, Inputs: append([]int(nil), xs...), Outputs: []int{y}, Axis: axis})
+	return y
+}
+
+// Mean adds MEAN over the given axes.
+func (g *Graph) Mean(x int, axes []int, keepDims bool) int {
+	s := g.Shape(x)
+	a32 := make([]int32, len(axes))
+	var shape []int
+	for i, d := range s {
+		red := false
+		for _, a := range axes {
+			red = red || a == i
+		}
+		switch {
+		case !red:
+			shape = append(shape, d)
+		case keepDims:
+			shape = append(shape, 1)
+		}
+	}
+	for i, a := range axes {
+		a32[i] = int32(a)
+	}
+	ai := g.ints("axes", []int{len(axes)}, a32)
+	y := g.activation(shape)
+	g.Ops = append(g.Ops, Op{Code: tflite.OpMean, Inputs: []int{x, ai}, Outputs: []int{y}, KeepDims: keepDims, Axes: axes})
 	return y
 }
 
 // SpatialMean adds MEAN over axes 1 and 2.
 func (g *Graph) SpatialMean(x int, keepDims bool) int {
-	s := g.Shape(x)
-	axes := g.ints("axes", []int{2}, []int32{1, 2})
-	shape := []int{1, s[3]}
-	if keepDims {
-		shape = []int{1, 1, 1, s[3]}
-	}
-	y := g.activation(shape)
-	g.Ops = append(g.Ops, Op{Code: tflite.OpMean, Inputs: []int{x, axes}, Outputs: []int{y}, KeepDims: keepDims})
-	return y
+	return g.Mean(x, []int{1, 2}, keepDims)
 }
 
 // FullyConnected adds FULLY_CONNECTED on a [1, K] input.

@@ -7,9 +7,9 @@ import (
 	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
 
-// Config selects a random-weight MobileNet.
+// Config selects a random-weight model.
 type Config struct {
-	Arch    string  // "v1" or "v2"
+	Arch    string  // one of Archs
 	Width   float64 // depth multiplier α, 0.25 to 1.0
 	Size    int     // input height and width, 32 to 224
 	Classes int
@@ -18,13 +18,17 @@ type Config struct {
 
 func sqrt(v float64) float64 { return math.Sqrt(v) }
 
-// MobileNet builds the graph for cfg.
+// Archs are the architectures MobileNet builds.
+var Archs = []string{"v1", "v2", "v3-small", "v3-large", "efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2",
+	"efficientnet-lite3", "efficientnet-lite4", "resnet50-v1", "resnet50-v2"}
+
+// MobileNet builds the graph for cfg (any of Archs, despite the name).
 func MobileNet(cfg Config) (*Graph, error) {
 	if cfg.Width < 0.25 || cfg.Width > 1.0 {
 		return nil, fmt.Errorf("width %g outside 0.25..1.0", cfg.Width)
 	}
-	if cfg.Size < 32 || cfg.Size > 224 {
-		return nil, fmt.Errorf("size %d outside 32..224", cfg.Size)
+	if cfg.Size < 32 || cfg.Size > 320 {
+		return nil, fmt.Errorf("size %d outside 32..320", cfg.Size)
 	}
 	if cfg.Classes < 1 || cfg.Classes > 100000 {
 		return nil, fmt.Errorf("classes %d outside 1..100000", cfg.Classes)
@@ -34,8 +38,16 @@ func MobileNet(cfg Config) (*Graph, error) {
 		return mobileNetV1(cfg), nil
 	case "v2":
 		return mobileNetV2(cfg), nil
+	case "v3-small", "v3-large":
+		return mobileNetV3(cfg), nil
+	case "efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2", "efficientnet-lite3", "efficientnet-lite4":
+		return efficientNetLite(cfg, int(cfg.Arch[len(cfg.Arch)-1]-'0')), nil
+	case "resnet50-v1":
+		return resNet50V1(cfg), nil
+	case "resnet50-v2":
+		return resNet50V2(cfg), nil
 	}
-	return nil, fmt.Errorf("unknown arch %q (want v1 or v2)", cfg.Arch)
+	return nil, fmt.Errorf("unknown arch %q (want one of %v)", cfg.Arch, Archs)
 }
 
 // Gains keep activations O(1) through ReLU6 layers (He) and linear layers.

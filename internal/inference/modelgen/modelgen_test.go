@@ -22,6 +22,12 @@ func TestMobileNetRunsInEngine(t *testing.T) {
 		{"v1_0.25_128", Config{Arch: "v1", Width: 0.25, Size: 128, Classes: 10, Seed: 1}},
 		{"v1_0.5_96", Config{Arch: "v1", Width: 0.5, Size: 96, Classes: 20, Seed: 2}},
 		{"v2_0.35_96", Config{Arch: "v2", Width: 0.35, Size: 96, Classes: 10, Seed: 3}},
+		{"v3-small_0.5_96", Config{Arch: "v3-small", Width: 0.5, Size: 96, Classes: 10, Seed: 4}},
+		{"v3-large_0.5_96", Config{Arch: "v3-large", Width: 0.5, Size: 96, Classes: 10, Seed: 5}},
+		{"efficientnet-lite0_0.5_96", Config{Arch: "efficientnet-lite0", Width: 0.5, Size: 96, Classes: 10, Seed: 6}},
+		{"efficientnet-lite4_0.25_96", Config{Arch: "efficientnet-lite4", Width: 0.25, Size: 96, Classes: 10, Seed: 9}},
+		{"resnet50-v1_0.25_96", Config{Arch: "resnet50-v1", Width: 0.25, Size: 96, Classes: 10, Seed: 7}},
+		{"resnet50-v2_0.25_96", Config{Arch: "resnet50-v2", Width: 0.25, Size: 96, Classes: 10, Seed: 8}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

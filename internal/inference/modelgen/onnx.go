@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/rand/v2"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -56,12 +57,14 @@ const (
 	dimValue        = 1
 	dimParam        = 2
 	onnxIRVersion   = 7
-	onnxOpsetNumber = 13
+	onnxOpsetNumber = 14
 )
 
 // onnxWriter accumulates the graph's nodes and initializers.
 type onnxWriter struct {
+	ONNXOptions
 	g            *Graph
+	rng          *rand.Rand
 	nodes, inits [][]byte
 	names        []string // ONNX value name per graph tensor
 	nchw         []bool   // activation is a 4-D tensor in NCHW order
@@ -174,16 +177,51 @@ func valueInfo(name string, dims []int) []byte {
 	return bytesField(b, valueType, bytesField(nil, typeTensor, tt))
 }
 
-// ONNX encodes the graph as an ONNX model (opset 13) computing the same
+// ONNXOptions selects how the ONNX encoding spells the graph, so the ONNX
+// reader meets the forms exporters write.
+type ONNXOptions struct {
+	// GlobalPool writes MEAN over the spatial axes as GlobalAveragePool
+	// (and Flatten when dims are not kept), as PyTorch exports do.
+	GlobalPool bool
+	// BatchNorm follows every convolution with a BatchNormalization of
+	// random statistics (the ONNX model then differs from the TFLite one).
+	BatchNorm bool
+	// NCHWInput makes the graph input [batch,C,H,W], as PyTorch exports
+	// do, instead of NHWC followed by a Transpose.
+	NCHWInput bool
+	// HardSigmoid writes the ADD/RELU6/MUL hard sigmoid as HardSigmoid.
+	HardSigmoid bool
+}
+
+// ONNX encodes the graph as an ONNX model (opset 14) computing the same
 // function: NHWC input [batch,H,W,C], NCHW inside, the same output shape
 // with a symbolic batch dimension.
-func (g *Graph) ONNX() ([]byte, error) {
-	w := &onnxWriter{g: g, names: make([]string, len(g.Tensors)), nchw: make([]bool, len(g.Tensors))}
-	w.names[g.Input] = "input"
-	x := w.fresh("nchw")
-	w.node("Transpose", []string{"input"}, []string{x}, aints("perm", 0, 3, 1, 2))
-	w.names[g.Input], w.nchw[g.Input] = x, true
-	for i := range g.Ops {
+func (g *Graph) ONNX() ([]byte, error) { return g.ONNXWith(ONNXOptions{}) }
+
+// ONNXWith encodes the graph as ONNX spelled as o says.
+func (g *Graph) ONNXWith(o ONNXOptions) ([]byte, error) {
+	w := &onnxWriter{ONNXOptions: o, g: g, names: make([]string, len(g.Tensors)), nchw: make([]bool, len(g.Tensors)),
+		rng: rand.New(rand.NewPCG(uint64(len(g.Ops)), 17))}
+	inShape := g.Tensors[g.Input].Shape
+	if o.NCHWInput {
+		w.names[g.Input], w.nchw[g.Input] = "input", true
+		inShape = []int{inShape[0], inShape[3], inShape[1], inShape[2]}
+	} else {
+		w.names[g.Input] = "input"
+		x := w.fresh("nchw")
+		w.node("Transpose", []string{"input"}, []string{x}, aints("perm", 0, 3, 1, 2))
+		w.names[g.Input], w.nchw[g.Input] = x, true
+	}
+	for i := 0; i < len(g.Ops); i++ {
+		if o.HardSigmoid && g.hardSigmoid[i] {
+			op, last := &g.Ops[i], &g.Ops[i+2]
+			y := w.fresh("hsig")
+			alpha, beta := float32(1.0/6), float32(0.5)
+			w.node("HardSigmoid", []string{w.names[op.Inputs[0]]}, []string{y}, attr{name: "alpha", f: &alpha}, attr{name: "beta", f: &beta})
+			w.names[last.Outputs[0]], w.nchw[last.Outputs[0]] = y, w.nchw[op.Inputs[0]]
+			i += 2
+			continue
+		}
 		if err := w.op(&g.Ops[i]); err != nil {
 			return nil, fmt.Errorf("operator %d: %w", i, err)
 		}
@@ -199,7 +237,7 @@ func (g *Graph) ONNX() ([]byte, error) {
 	for _, t := range w.inits {
 		gb = bytesField(gb, graphInitializer, t)
 	}
-	gb = bytesField(gb, graphInput, valueInfo("input", g.Tensors[g.Input].Shape))
+	gb = bytesField(gb, graphInput, valueInfo("input", inShape))
 	gb = bytesField(gb, graphOutput, valueInfo("output", g.Tensors[g.Output].Shape))
 
 	var mb []byte
@@ -229,13 +267,48 @@ func (w *onnxWriter) act(x string, code int) string {
 		w.node("Relu", []string{x}, []string{y})
 		return y
 	case tflite.ActRelu6:
-		y := w.fresh("relu6")
-		lo := w.initFloat(w.fresh("zero"), nil, []float32{0})
-		hi := w.initFloat(w.fresh("six"), nil, []float32{6})
-		w.node("Clip", []string{x, lo, hi}, []string{y})
-		return y
+		return w.clip(x, 0, 6)
+	case tflite.ActReluN1To1:
+		return w.clip(x, -1, 1)
 	}
 	return x
+}
+
+func (w *onnxWriter) clip(x string, lo, hi float32) string {
+	y := w.fresh("clip")
+	l := w.initFloat(w.fresh("lo"), nil, []float32{lo})
+	h := w.initFloat(w.fresh("hi"), nil, []float32{hi})
+	w.node("Clip", []string{x, l, h}, []string{y})
+	return y
+}
+
+// operand returns the ONNX value for input t of a broadcasting operator
+// whose other operand is in NCHW layout when nchw is set: constants are
+// rewritten to the matching layout.
+func (w *onnxWriter) operand(t int, nchw bool) (string, error) {
+	tt := &w.g.Tensors[t]
+	if !tt.IsConst() {
+		if w.nchw[t] != nchw {
+			return "", fmt.Errorf("operands in mixed layouts")
+		}
+		return w.names[t], nil
+	}
+	if !nchw {
+		return w.initFloat(w.fresh("c"), tt.Shape, tt.Float), nil
+	}
+	// Right-align to NHWC, then move channels after the batch.
+	d := []int{1, 1, 1, 1}
+	copy(d[4-len(tt.Shape):], tt.Shape)
+	h, wd, c := d[1], d[2], d[3]
+	v := make([]float32, len(tt.Float))
+	for y := 0; y < h; y++ {
+		for x := 0; x < wd; x++ {
+			for ch := 0; ch < c; ch++ {
+				v[(ch*h+y)*wd+x] = tt.Float[(y*wd+x)*c+ch]
+			}
+		}
+	}
+	return w.initFloat(w.fresh("c"), []int{d[0], c, h, wd}, v), nil
 }
 
 // samePads returns ONNX pads (begin, end) for one spatial axis.
@@ -280,6 +353,9 @@ func (w *onnxWriter) op(op *Op) error {
 		w.node("Conv", []string{w.names[in], wn, bn}, []string{y},
 			aints("kernel_shape", int64(kh), int64(kw)), aints("strides", int64(op.StrideH), int64(op.StrideW)),
 			aints("pads", pt, pl, pb, pr), ai("group", group))
+		if w.BatchNorm {
+			y = w.batchNorm(y, dims[0])
+		}
 		set(w.act(y, op.Act), true)
 	case tflite.OpAveragePool2D, tflite.OpMaxPool2D:
 		s := g.Tensors[in].Shape
@@ -300,20 +376,87 @@ func (w *onnxWriter) op(op *Op) error {
 			int64(p[1]), int64(p[7]), int64(p[3]), int64(p[5])})
 		w.node("Pad", []string{w.names[in], pads}, []string{y})
 		set(y, true)
-	case tflite.OpAdd:
+	case tflite.OpAdd, tflite.OpMul:
 		a, b := op.Inputs[0], op.Inputs[1]
-		if w.nchw[a] != w.nchw[b] {
-			return fmt.Errorf("ADD of mixed layouts")
+		nchw := w.nchw[a] || w.nchw[b]
+		an, err := w.operand(a, nchw)
+		if err != nil {
+			return err
 		}
-		w.node("Add", []string{w.names[a], w.names[b]}, []string{y})
-		set(w.act(y, op.Act), w.nchw[a])
+		bn, err := w.operand(b, nchw)
+		if err != nil {
+			return err
+		}
+		kind := "Add"
+		if op.Code == tflite.OpMul {
+			kind = "Mul"
+		}
+		w.node(kind, []string{an, bn}, []string{y})
+		set(w.act(y, op.Act), nchw)
+	case tflite.OpRelu:
+		w.node("Relu", []string{w.names[in]}, []string{y})
+		set(y, w.nchw[in])
+	case tflite.OpRelu6:
+		set(w.clip(w.names[in], 0, 6), w.nchw[in])
+	case tflite.OpReluN1To1:
+		set(w.clip(w.names[in], -1, 1), w.nchw[in])
+	case tflite.OpLogistic:
+		w.node("Sigmoid", []string{w.names[in]}, []string{y})
+		set(y, w.nchw[in])
+	case tflite.OpHardSwish:
+		w.node("HardSwish", []string{w.names[in]}, []string{y})
+		set(y, w.nchw[in])
+	case tflite.OpLeakyRelu:
+		alpha := op.Alpha
+		w.node("LeakyRelu", []string{w.names[in]}, []string{y}, attr{name: "alpha", f: &alpha})
+		set(y, w.nchw[in])
+	case tflite.OpConcatenation:
+		nchw := w.nchw[in]
+		var names []string
+		for _, t := range op.Inputs {
+			n, err := w.operand(t, nchw)
+			if err != nil {
+				return err
+			}
+			names = append(names, n)
+		}
+		axis := int64(op.Axis)
+		if nchw {
+			axis = []int64{0, 2, 3, 1}[op.Axis]
+		}
+		w.node("Concat", names, []string{y}, ai("axis", axis))
+		set(y, nchw)
 	case tflite.OpMean:
 		keep := int64(0)
 		if op.KeepDims {
 			keep = 1
 		}
-		w.node("ReduceMean", []string{w.names[in]}, []string{y}, aints("axes", 2, 3), ai("keepdims", keep))
-		set(y, op.KeepDims) // [1,C,1,1] is NCHW; [1,C] is plain
+		if !w.nchw[in] {
+			return fmt.Errorf("MEAN of a non-image tensor")
+		}
+		spatial := len(op.Axes) == 2 && op.Axes[0] == 1 && op.Axes[1] == 2
+		switch {
+		case spatial && op.KeepDims && w.GlobalPool:
+			w.node("GlobalAveragePool", []string{w.names[in]}, []string{y})
+		case spatial && w.GlobalPool:
+			p := w.fresh("gap")
+			w.node("GlobalAveragePool", []string{w.names[in]}, []string{p})
+			w.node("Flatten", []string{p}, []string{y}, ai("axis", 1))
+		default:
+			var axes []int64
+			for _, a := range op.Axes {
+				axes = append(axes, []int64{0, 2, 3, 1}[a])
+			}
+			w.node("ReduceMean", []string{w.names[in]}, []string{y}, aints("axes", axes...), ai("keepdims", keep))
+		}
+		switch {
+		case op.KeepDims:
+			set(y, true)
+		case spatial:
+			set(y, false) // [1,C]
+		default:
+			return fmt.Errorf("MEAN over axes %v without keep_dims has no plain layout", op.Axes)
+		}
 	case tflite.OpFullyConnected:
 		ft := g.Tensors[op.Inputs[1]]
 		x := w.plain(in)
@@ -373,4 +516,28 @@ func transposeHWCtoCHW(w []float32, h, wd, c int) []float32 {
 		}
 	}
 	return out
+}
+
+// batchNorm appends a BatchNormalization over c channels with random
+// statistics near identity.
+func (w *onnxWriter) batchNorm(x string, c int) string {
+	vals := func(mean, spread float64, positive bool) []float32 {
+		v := make([]float32, c)
+		for i := range v {
+			f := mean + spread*(w.rng.Float64()*2-1)
+			if positive {
+				f = math.Abs(f)
+			}
+			v[i] = float32(f)
+		}
+		return v
+	}
+	scale := w.initFloat(w.fresh("bn_scale"), []int{c}, vals(1, 0.1, true))
+	bias := w.initFloat(w.fresh("bn_bias"), []int{c}, vals(0, 0.05, false))
+	mean := w.initFloat(w.fresh("bn_mean"), []int{c}, vals(0, 0.05, false))
+	variance := w.initFloat(w.fresh("bn_var"), []int{c}, vals(1, 0.1, true))
+	y := w.fresh("bn")
+	eps := float32(1e-3)
+	w.node("BatchNormalization", []string{x, scale, bias, mean, variance}, []string{y}, attr{name: "epsilon", f: &eps})
+	return y
 }

@@ -42,11 +42,32 @@ func (g *Graph) TFLite() []byte {
 	for i, t := range g.Tensors {
 		name := b.CreateString(t.Name)
 		shape := intVector(b, t.Shape)
-		typ := byte(tflite.TypeFloat32)
+		typ := byte(t.Type)
 		if t.Int != nil {
 			typ = tflite.TypeInt32
 		}
-		b.StartObject(4)
+		var quant flatbuffers.UOffsetT
+		if t.Quant != nil {
+			b.StartVector(4, len(t.Quant.Scale), 4)
+			for j := len(t.Quant.Scale) - 1; j >= 0; j-- {
+				b.PrependFloat32(t.Quant.Scale[j])
+			}
+			scale := b.EndVector(len(t.Quant.Scale))
+			b.StartVector(8, len(t.Quant.ZeroPoint), 8)
+			for j := len(t.Quant.ZeroPoint) - 1; j >= 0; j-- {
+				b.PrependInt64(t.Quant.ZeroPoint[j])
+			}
+			zp := b.EndVector(len(t.Quant.ZeroPoint))
+			b.StartObject(7)
+			b.PrependUOffsetTSlot(tflite.QuantScale, scale, 0)
+			b.PrependUOffsetTSlot(tflite.QuantZeroPoint, zp, 0)
+			b.PrependInt32Slot(tflite.QuantDimension, int32(t.QuantAxis), 0)
+			quant = b.EndObject()
+		}
+		b.StartObject(5)
+		if t.Quant != nil {
+			b.PrependUOffsetTSlot(tflite.TensorQuantization, quant, 0)
+		}
 		b.PrependUOffsetTSlot(tflite.TensorShape, shape, 0)
 		b.PrependByteSlot(tflite.TensorType, typ, 255)
 		b.PrependUint32Slot(tflite.TensorBuffer, uint32(bufIndex[i]), 0)
@@ -117,6 +138,13 @@ func (g *Graph) TFLite() []byte {
 }
 
 func tensorBytes(t *Tensor) []byte {
+	if t.Int8 != nil {
+		out := make([]byte, len(t.Int8))
+		for i, v := range t.Int8 {
+			out[i] = byte(v)
+		}
+		return out
+	}
 	if t.Int != nil {
 		out := make([]byte, 4*len(t.Int))
 		for i, v := range t.Int {
@@ -203,6 +231,19 @@ func writeOptions(b *flatbuffers.Builder, op *Op) (int, flatbuffers.UOffsetT) {
 		b.StartObject(1)
 		b.PrependBoolSlot(tflite.ReducerKeepDims, op.KeepDims, !op.KeepDims)
 		return tflite.OptReducer, b.EndObject()
+	case tflite.OpMul:
+		b.StartObject(1)
+		b.PrependByteSlot(tflite.MulActivation, byte(op.Act), 255)
+		return tflite.OptMul, b.EndObject()
+	case tflite.OpConcatenation:
+		b.StartObject(2)
+		b.PrependInt32Slot(tflite.ConcatAxis, int32(op.Axis), 1<<30)
+		b.PrependByteSlot(tflite.ConcatActivation, byte(op.Act), 255)
+		return tflite.OptConcatenation, b.EndObject()
+	case tflite.OpLeakyRelu:
+		b.StartObject(1)
+		b.PrependFloat32Slot(tflite.LeakyReluAlpha, op.Alpha, 0)
+		return tflite.OptLeakyRelu, b.EndObject()
 	case tflite.OpSqueeze:
 		dims := intVector(b, op.SqueezeDims)
 		b.StartObject(1)

@@ -209,6 +209,32 @@ func (r *fbReader) fieldInts(t fbTable, i int) []int {
 	return out
 }
 
+// fieldFloats returns the float32 vector in field i.
+func (r *fbReader) fieldFloats(t fbTable, i int) []float32 {
+	v := r.fieldVector(t, i, 4)
+	if r.err != nil {
+		return nil
+	}
+	out := make([]float32, v.n)
+	for j := range out {
+		out[j] = math.Float32frombits(binary.LittleEndian.Uint32(r.b[v.start+4*j:]))
+	}
+	return out
+}
+
+// fieldInt64s returns the int64 vector in field i.
+func (r *fbReader) fieldInt64s(t fbTable, i int) []int64 {
+	v := r.fieldVector(t, i, 8)
+	if r.err != nil {
+		return nil
+	}
+	out := make([]int64, v.n)
+	for j := range out {
+		out[j] = int64(binary.LittleEndian.Uint64(r.b[v.start+8*j:]))
+	}
+	return out
+}
+
 // tableAt returns element j of a vector of tables.
 func (r *fbReader) tableAt(v fbVector, j int) fbTable {
 	if r.err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/cspipe/cspipe/internal/errclass"
+	"github.com/cspipe/cspipe/internal/inference/graph"
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
 	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
@@ -39,7 +40,7 @@ func TestLoadRejects(t *testing.T) {
 		{"empty", nil, "too short"},
 		{"identifier", append([]byte("\x10\x00\x00\x00XXXX"), valid[8:]...), "not a TFLite file"},
 		{"truncated", valid[:len(valid)/2], "outside"},
-		{"unsupported op", mutate(func(g *modelgen.Graph) { g.Ops[2].Code = 18 }), "unsupported operator MUL"},
+		{"unsupported op", mutate(func(g *modelgen.Graph) { g.Ops[2].Code = 28 }), "unsupported operator TANH"},
 		{"unsupported activation", mutate(func(g *modelgen.Graph) { g.Ops[0].Act = 4 }), "unsupported fused activation TANH"},
 		{"unsupported padding", mutate(func(g *modelgen.Graph) { g.Ops[0].Padding = 7 }), "unsupported padding 7"},
 		{"shape mismatch", mutate(func(g *modelgen.Graph) { g.Tensors[g.Ops[0].Outputs[0]].Shape[3] = 9 }), "declared with shape [1 5 5 9], computed [1 5 5 8]"},
@@ -82,11 +83,11 @@ func TestRunChecksLengths(t *testing.T) {
 		t.Fatalf("shape %d %d %d classes %d", h, w, c, m.NumClasses())
 	}
 	err = m.Run(make([]float32, 10), 1, make([]float32, 4))
-	if !errors.Is(err, tflite.ErrShape) {
+	if !errors.Is(err, graph.ErrShape) {
 		t.Errorf("Run with short input: %v, want ErrShape", err)
 	}
 	err = m.Run(make([]float32, 2*9*9*3), 2, make([]float32, 4))
-	if !errors.Is(err, tflite.ErrShape) {
+	if !errors.Is(err, graph.ErrShape) {
 		t.Errorf("Run with short output: %v, want ErrShape", err)
 	}
 }

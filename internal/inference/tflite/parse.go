@@ -5,29 +5,19 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+
+	"github.com/cspipe/cspipe/internal/inference/graph"
 )
 
 // Limits that keep a hostile file from making Load allocate without bound.
 const (
-	maxTensors   = 1 << 14
-	maxOperators = 1 << 14
-	maxRank      = 6
-	maxElements  = 1 << 28
+	maxTensors   = graph.MaxTensors
+	maxOperators = graph.MaxNodes
+	maxRank      = graph.MaxRank
+	maxElements  = graph.MaxElements
 )
 
-// tensor is one tensor of the graph; constant tensors carry their data.
-type tensor struct {
-	name  string
-	shape []int
-	typ   int
-	data  []float32 // float32 constants
-	ints  []int     // int32/int64 constants
-	konst bool
-}
-
-func (t *tensor) size() int { return numElements(t.shape) }
-
-// rawOp is an operator as read from the file, before planning.
+// rawOp is an operator as read from the file, before translation.
 type rawOp struct {
 	code    int
 	inputs  []int
@@ -39,36 +29,16 @@ type rawOp struct {
 
 // rawGraph is the first subgraph of a model file.
 type rawGraph struct {
-	tensors []*tensor
+	tensors []*graph.Tensor
+	types   []int // TFLite tensor type per tensor, for error messages
 	ops     []rawOp
 	inputs  []int
 	outputs []int
 	r       *fbReader
-
-	packBudget int // floats of packed weights the planner may still allocate
-}
-
-// reservePacked charges the packed copy of an n×k weight matrix (columns
-// padded to 32) against the budget, so a file cannot make Load allocate far
-// more than its own size by pointing many operators at one weight tensor.
-func (g *rawGraph) reservePacked(n, k int) error {
-	need := (n + 31) / 32 * 32 * k
-	if need > g.packBudget {
-		return fmt.Errorf("weights would need %d more packed floats than the file size allows", need-g.packBudget)
-	}
-	g.packBudget -= need
-	return nil
+	size    int // file size
 }
 
 func itoa(v int) string { return strconv.Itoa(v) }
-
-func numElements(shape []int) int {
-	n := 1
-	for _, d := range shape {
-		n *= d
-	}
-	return n
-}
 
 // parseFile reads the flatbuffer into a rawGraph, checking every offset.
 func parseFile(b []byte) (*rawGraph, error) {
@@ -105,8 +75,7 @@ func parseFile(b []byte) (*rawGraph, error) {
 	sg := r.tableAt(subgraphs, 0)
 	tv := r.fieldVector(sg, SubGraphTensors, 4)
 	ov := r.fieldVector(sg, SubGraphOperators, 4)
-	g := &rawGraph{r: r, inputs: r.fieldInts(sg, SubGraphInputs), outputs: r.fieldInts(sg, SubGraphOutputs),
-		packBudget: 8*len(b) + 1<<20}
+	g := &rawGraph{r: r, inputs: r.fieldInts(sg, SubGraphInputs), outputs: r.fieldInts(sg, SubGraphOutputs), size: len(b)}
 	if r.err != nil {
 		return nil, r.err
 	}
@@ -114,11 +83,12 @@ func parseFile(b []byte) (*rawGraph, error) {
 		return nil, fmt.Errorf("graph too large: %d tensors, %d operators", tv.n, ov.n)
 	}
 	for i := 0; i < tv.n; i++ {
-		t, err := parseTensor(r, r.tableAt(tv, i), buffers, i)
+		t, typ, err := parseTensor(r, r.tableAt(tv, i), buffers, i)
 		if err != nil {
 			return nil, err
 		}
 		g.tensors = append(g.tensors, t)
+		g.types = append(g.types, typ)
 	}
 	for i := 0; i < ov.n; i++ {
 		ot := r.tableAt(ov, i)
@@ -151,75 +121,124 @@ func parseFile(b []byte) (*rawGraph, error) {
 	return g, nil
 }
 
-func parseTensor(r *fbReader, tt fbTable, buffers fbVector, i int) (*tensor, error) {
-	t := &tensor{
-		name:  r.fieldString(tt, TensorName),
-		shape: r.fieldInts(tt, TensorShape),
-		typ:   int(r.fieldU8(tt, TensorType, 0)),
+func parseTensor(r *fbReader, tt fbTable, buffers fbVector, i int) (*graph.Tensor, int, error) {
+	typ := int(r.fieldU8(tt, TensorType, 0))
+	t := &graph.Tensor{
+		Name:  r.fieldString(tt, TensorName),
+		Shape: r.fieldInts(tt, TensorShape),
+		DType: dtype(typ),
 	}
 	bi := int(r.fieldU32(tt, TensorBuffer, 0))
-	if r.err != nil {
-		return nil, fmt.Errorf("tensor %d: %w", i, r.err)
+	if qt, ok := r.fieldTable(tt, TensorQuantization); ok {
+		t.Quant = parseQuant(r, qt)
 	}
-	if len(t.shape) > maxRank {
-		return nil, fmt.Errorf("tensor %d %q: rank %d above %d", i, t.name, len(t.shape), maxRank)
+	if r.err != nil {
+		return nil, 0, fmt.Errorf("tensor %d: %w", i, r.err)
+	}
+	if len(t.Shape) > maxRank {
+		return nil, 0, fmt.Errorf("tensor %d %q: rank %d above %d", i, t.Name, len(t.Shape), maxRank)
 	}
 	n := 1
-	for _, d := range t.shape {
+	for _, d := range t.Shape {
 		if d <= 0 || d > maxElements || n*d > maxElements {
-			return nil, fmt.Errorf("tensor %d %q: unsupported shape %v", i, t.name, t.shape)
+			return nil, 0, fmt.Errorf("tensor %d %q: unsupported shape %v", i, t.Name, t.Shape)
 		}
 		n *= d
 	}
 	if bi == 0 {
-		return t, nil
+		return t, typ, quantErr(checkQuant(t, typ), i, t.Name)
 	}
 	if bi >= buffers.n {
-		return nil, fmt.Errorf("tensor %d %q: buffer index %d outside %d buffers", i, t.name, bi, buffers.n)
+		return nil, 0, fmt.Errorf("tensor %d %q: buffer index %d outside %d buffers", i, t.Name, bi, buffers.n)
 	}
 	bt := r.tableAt(buffers, bi)
 	data := r.fieldBytes(bt, BufferData)
 	if p := r.field(bt, BufferOffset); p != 0 && r.err == nil {
-		return nil, fmt.Errorf("tensor %d %q: external buffers (offset/size) are not supported", i, t.name)
+		return nil, 0, fmt.Errorf("tensor %d %q: external buffers (offset/size) are not supported", i, t.Name)
 	}
 	if r.err != nil {
-		return nil, fmt.Errorf("tensor %d %q buffer: %w", i, t.name, r.err)
+		return nil, 0, fmt.Errorf("tensor %d %q buffer: %w", i, t.Name, r.err)
 	}
 	if len(data) == 0 {
-		return t, nil
+		return t, typ, quantErr(checkQuant(t, typ), i, t.Name)
 	}
-	t.konst = true
-	switch t.typ {
+	t.Const = true
+	switch typ {
 	case TypeFloat32:
 		if len(data) != 4*n {
-			return nil, fmt.Errorf("tensor %d %q: %d data bytes for shape %v (FLOAT32)", i, t.name, len(data), t.shape)
+			return nil, 0, fmt.Errorf("tensor %d %q: %d data bytes for shape %v (FLOAT32)", i, t.Name, len(data), t.Shape)
 		}
-		t.data = make([]float32, n)
-		for j := range t.data {
-			t.data[j] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*j:]))
+		t.Float = make([]float32, n)
+		for j := range t.Float {
+			t.Float[j] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*j:]))
 		}
 	case TypeInt32:
 		if len(data) != 4*n {
-			return nil, fmt.Errorf("tensor %d %q: %d data bytes for shape %v (INT32)", i, t.name, len(data), t.shape)
+			return nil, 0, fmt.Errorf("tensor %d %q: %d data bytes for shape %v (INT32)", i, t.Name, len(data), t.Shape)
 		}
-		t.ints = make([]int, n)
-		for j := range t.ints {
-			t.ints[j] = int(int32(binary.LittleEndian.Uint32(data[4*j:])))
+		t.Ints = make([]int, n)
+		for j := range t.Ints {
+			t.Ints[j] = int(int32(binary.LittleEndian.Uint32(data[4*j:])))
 		}
 	case TypeInt64:
 		if len(data) != 8*n {
-			return nil, fmt.Errorf("tensor %d %q: %d data bytes for shape %v (INT64)", i, t.name, len(data), t.shape)
+			return nil, 0, fmt.Errorf("tensor %d %q: %d data bytes for shape %v (INT64)", i, t.Name, len(data), t.Shape)
 		}
-		t.ints = make([]int, n)
-		for j := range t.ints {
+		t.Ints = make([]int, n)
+		for j := range t.Ints {
 			v := int64(binary.LittleEndian.Uint64(data[8*j:]))
 			if v > maxElements || v < -maxElements {
-				return nil, fmt.Errorf("tensor %d %q: INT64 constant %d out of range", i, t.name, v)
+				return nil, 0, fmt.Errorf("tensor %d %q: INT64 constant %d out of range", i, t.Name, v)
 			}
-			t.ints[j] = int(v)
+			t.Ints[j] = int(v)
 		}
+	case TypeInt8, TypeUint8:
+		if len(data) != n {
+			return nil, 0, fmt.Errorf("tensor %d %q: %d data bytes for shape %v (%s)", i, t.Name, len(data), t.Shape, typeName(typ))
+		}
+		t.Int8 = int8Data(data)
 	default:
-		return nil, fmt.Errorf("tensor %d %q: unsupported tensor type %s", i, t.name, typeName(t.typ))
+		return nil, 0, fmt.Errorf("tensor %d %q: unsupported tensor type %s", i, t.Name, typeName(typ))
 	}
-	return t, nil
+	return t, typ, quantErr(checkQuant(t, typ), i, t.Name)
+}
+
+func quantErr(err error, i int, name string) error {
+	if err != nil {
+		return fmt.Errorf("tensor %d %q: %w", i, name, err)
+	}
+	return nil
+}
+
+// dtype maps a TFLite tensor type to the graph's.
+func dtype(typ int) graph.DType {
+	switch typ {
+	case TypeFloat32:
+		return graph.Float32
+	case TypeInt32:
+		return graph.Int32
+	case TypeInt64:
+		return graph.Int64
+	case TypeUint8:
+		return graph.Uint8
+	case TypeInt8:
+		return graph.Int8
+	}
+	return graph.Unsupported
+}
+
+// parseQuant reads a tensor's affine quantization parameters, or returns
+// nil when the table carries none (float tensors often have an empty one).
+func parseQuant(r *fbReader, qt fbTable) *graph.Quant {
+	scale := r.fieldFloats(qt, QuantScale)
+	zp := r.fieldInt64s(qt, QuantZeroPoint)
+	axis := int(r.fieldI32(qt, QuantDimension, 0))
+	if r.err != nil || len(scale) == 0 {
+		return nil
+	}
+	q := &graph.Quant{Scale: scale, Axis: axis, ZeroPoint: make([]int32, len(zp))}
+	for j, z := range zp {
+		q.ZeroPoint[j] = int32(max(min(z, 1<<31-1), -1<<31))
+	}
+	return q
 }

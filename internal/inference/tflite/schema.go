@@ -25,10 +25,16 @@ const (
 	SubGraphName      = 4
 
 	// Tensor
-	TensorShape  = 0
-	TensorType   = 1
-	TensorBuffer = 2
-	TensorName   = 3
+	TensorShape        = 0
+	TensorType         = 1
+	TensorBuffer       = 2
+	TensorName         = 3
+	TensorQuantization = 4
+
+	// QuantizationParameters
+	QuantScale     = 2
+	QuantZeroPoint = 3
+	QuantDimension = 6
 
 	// Buffer
 	BufferData   = 0
@@ -86,21 +92,39 @@ const (
 
 	// SqueezeOptions
 	SqueezeDims = 0
+
+	// ConcatenationOptions
+	ConcatAxis       = 0
+	ConcatActivation = 1
+
+	// MulOptions
+	MulActivation = 0
+
+	// LeakyReluOptions
+	LeakyReluAlpha = 0
 )
 
 // Builtin operator codes.
 const (
 	OpAdd             = 0
 	OpAveragePool2D   = 1
+	OpConcatenation   = 2
 	OpConv2D          = 3
 	OpDepthwiseConv2D = 4
 	OpFullyConnected  = 9
+	OpLogistic        = 14
 	OpMaxPool2D       = 17
+	OpMul             = 18
+	OpRelu            = 19
+	OpReluN1To1       = 20
+	OpRelu6           = 21
 	OpReshape         = 22
 	OpSoftmax         = 25
 	OpPad             = 34
 	OpMean            = 40
 	OpSqueeze         = 43
+	OpLeakyRelu       = 98
+	OpHardSwish       = 117
 )
 
 // Builtin options union tags.
@@ -110,18 +134,24 @@ const (
 	OptPool2D         = 5
 	OptFullyConnected = 8
 	OptSoftmax        = 9
+	OptConcatenation  = 10
 	OptAdd            = 11
 	OptReshape        = 17
+	OptMul            = 21
 	OptPad            = 22
 	OptReducer        = 27
 	OptSqueeze        = 30
+	OptLeakyRelu      = 75
+	OptHardSwish      = 91
 )
 
 // Tensor element types.
 const (
 	TypeFloat32 = 0
 	TypeInt32   = 2
+	TypeUint8   = 3
 	TypeInt64   = 4
+	TypeInt8    = 9
 )
 
 // Padding schemes.
@@ -132,9 +162,10 @@ const (
 
 // Fused activation functions.
 const (
-	ActNone  = 0
-	ActRelu  = 1
-	ActRelu6 = 3
+	ActNone      = 0
+	ActRelu      = 1
+	ActReluN1To1 = 2
+	ActRelu6     = 3
 )
 
 // FileIdentifier is the FlatBuffers file identifier of TFLite models.
@@ -145,9 +176,9 @@ var opNames = map[int]string{
 	OpDepthwiseConv2D: "DEPTHWISE_CONV_2D", OpFullyConnected: "FULLY_CONNECTED",
 	OpMaxPool2D: "MAX_POOL_2D", OpReshape: "RESHAPE", OpSoftmax: "SOFTMAX",
 	OpPad: "PAD", OpMean: "MEAN", OpSqueeze: "SQUEEZE",
-	2: "CONCATENATION", 14: "LOGISTIC", 18: "MUL", 19: "RELU", 21: "RELU6",
-	23: "RESIZE_BILINEAR", 28: "TANH", 32: "CUSTOM", 39: "TRANSPOSE", 41: "SUB",
-	42: "DIV", 6: "DEQUANTIZE", 114: "QUANTIZE", 117: "HARD_SWISH",
+	OpConcatenation: "CONCATENATION", OpLogistic: "LOGISTIC", OpMul: "MUL", OpRelu: "RELU", OpRelu6: "RELU6",
+	OpReluN1To1: "RELU_N1_TO_1", OpLeakyRelu: "LEAKY_RELU", 23: "RESIZE_BILINEAR", 28: "TANH", 32: "CUSTOM", 39: "TRANSPOSE", 41: "SUB",
+	42: "DIV", 6: "DEQUANTIZE", 114: "QUANTIZE", OpHardSwish: "HARD_SWISH",
 }
 
 // opName names a builtin operator code for error messages.

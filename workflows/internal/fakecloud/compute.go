@@ -21,6 +21,24 @@ type Instance struct {
 	Status   string
 	Gets     int // instances.get calls answered for it
 	Metadata map[string]string
+	// Finished is set once the workload has exited (OnFinished was called).
+	Finished bool
+	// finishedAt is Gets when the workload exited.
+	finishedAt int
+}
+
+// Debug reports whether the VM boots the debug Confidential Space image, on which the launcher
+// holds the VM RUNNING after the workload exits.
+func (i Instance) Debug() bool {
+	disks, _ := i.Body["disks"].([]any)
+	for _, d := range disks {
+		dm, _ := d.(map[string]any)
+		ip, _ := dm["initializeParams"].(map[string]any)
+		if src, _ := ip["sourceImage"].(string); strings.HasSuffix(src, "/family/confidential-space-debug") {
+			return true
+		}
+	}
+	return false
 }
 
 // Compute is a fake Compute Engine v1 API for instances and zone operations, served under
@@ -31,11 +49,17 @@ type Compute struct {
 	// GetStatus, if set, returns an HTTP status to fail the n-th (1-based) instances.get of a VM
 	// with (0: answer normally).
 	GetStatus func(name string, n int) int
-	// RunningGets is how many gets a VM answers RUNNING before it turns TERMINATED; negative
+	// RunningGets is how many gets a VM answers RUNNING before its workload exits; negative
 	// means never (a workload that hangs).
 	RunningGets int
-	// OnTerminated is called once when a VM turns TERMINATED (the workload "finished").
-	OnTerminated func(inst Instance)
+	// ShutdownGets is how many more gets a production VM answers RUNNING after its workload
+	// exited (the launcher's shutdown delay) before it is TERMINATED. A debug VM is never
+	// TERMINATED: the launcher holds it, as Google's does.
+	ShutdownGets int
+	// OnFinished is called once when a VM's workload exits (before that get is answered).
+	OnFinished func(inst Instance)
+	// OnDeleted is called when a VM is deleted, with its state just before.
+	OnDeleted func(inst Instance)
 
 	mu      sync.Mutex
 	live    map[string]*Instance
@@ -188,12 +212,15 @@ func (c *Compute) get(w http.ResponseWriter, name string) {
 	}
 	inst.Gets++
 	var finished *Instance
-	switch {
-	case inst.Status == "TERMINATED":
-	case c.RunningGets >= 0 && inst.Gets > c.RunningGets:
-		inst.Status = "TERMINATED"
+	if !inst.Finished && c.RunningGets >= 0 && inst.Gets > c.RunningGets {
+		inst.Finished, inst.finishedAt = true, inst.Gets
 		cp := *inst
 		finished = &cp
+	}
+	switch {
+	case inst.Status == "TERMINATED":
+	case inst.Finished && !inst.Debug() && inst.Gets > inst.finishedAt+c.ShutdownGets-1:
+		inst.Status = "TERMINATED"
 	default:
 		inst.Status = "RUNNING"
 	}
@@ -204,22 +231,29 @@ func (c *Compute) get(w http.ResponseWriter, name string) {
 		}
 	}
 	c.mu.Unlock()
-	if finished != nil && c.OnTerminated != nil {
-		c.OnTerminated(*finished)
+	if finished != nil && c.OnFinished != nil {
+		c.OnFinished(*finished)
 	}
 	writeJSON(w, http.StatusOK, resp)
 }
 
 func (c *Compute) delete(w http.ResponseWriter, project, zone, name string) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.live[name]; !ok {
+	inst, ok := c.live[name]
+	if !ok {
+		c.mu.Unlock()
 		apiError(w, http.StatusNotFound, "The resource '"+name+"' was not found")
 		return
 	}
+	gone := *inst
 	delete(c.live, name)
 	c.deleted = append(c.deleted, name)
-	writeJSON(w, http.StatusOK, c.newOp("delete", project, zone, name))
+	op := c.newOp("delete", project, zone, name)
+	c.mu.Unlock()
+	if c.OnDeleted != nil {
+		c.OnDeleted(gone)
+	}
+	writeJSON(w, http.StatusOK, op)
 }
 
 // operation answers an operation DONE on its first poll.

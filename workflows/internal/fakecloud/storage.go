@@ -86,6 +86,10 @@ func (s *Storage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			defer rc.Close()
+			if g := r.URL.Query().Get("ifGenerationMatch"); g != "" && g != strconv.FormatInt(a.Generation, 10) {
+				storageErr(w, blob.ErrPrecondition)
+				return
+			}
 			w.Header().Set("Content-Type", a.ContentType)
 			_, _ = io.Copy(w, rc)
 			return

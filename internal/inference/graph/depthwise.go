@@ -1,4 +1,4 @@
-package tflite
+package graph
 
 import (
 	"fmt"
@@ -16,26 +16,10 @@ type depthwiseKernel struct {
 	bias []float32
 }
 
-func planDepthwise(g *rawGraph, op rawOp) (kernel, []int, error) {
-	ts, err := inputs(g, op, 2, 3)
+func planDepthwise(g *Graph, n *Node) (kernel, []int, error) {
+	ts, err := inputs(g, n, 2, 3)
 	if err != nil {
 		return nil, nil, err
-	}
-	o, err := options(g, op, OptDepthwiseConv)
-	if err != nil {
-		return nil, nil, err
-	}
-	r := g.r
-	pad := int(r.fieldU8(o, DWPadding, 0))
-	sw, sh := int(r.fieldI32(o, DWStrideW, 0)), int(r.fieldI32(o, DWStrideH, 0))
-	mult := int(r.fieldI32(o, DWMultiplier, 0))
-	act := int(r.fieldU8(o, DWActivation, 0))
-	dw, dh := int(r.fieldI32(o, DWDilationW, 1)), int(r.fieldI32(o, DWDilationH, 1))
-	if r.err != nil {
-		return nil, nil, r.err
-	}
-	if dw != 1 || dh != 1 {
-		return nil, nil, fmt.Errorf("unsupported dilation %dx%d (only 1)", dh, dw)
 	}
 	h, w, cin, err := image4(ts[0])
 	if err != nil {
@@ -44,17 +28,18 @@ func planDepthwise(g *rawGraph, op rawOp) (kernel, []int, error) {
 	if err := constFloat(ts[1], "filter", 1, -1, -1, -1); err != nil {
 		return nil, nil, err
 	}
-	kh, kw, cout := ts[1].shape[1], ts[1].shape[2], ts[1].shape[3]
+	kh, kw, cout := ts[1].Shape[1], ts[1].Shape[2], ts[1].Shape[3]
 	if cout%cin != 0 {
 		return nil, nil, fmt.Errorf("filter has %d channels, not a multiple of the input's %d", cout, cin)
 	}
+	mult := n.Multiplier
 	if mult == 0 { // some converters leave it out; the filter decides
 		mult = cout / cin
 	}
 	if mult*cin != cout {
 		return nil, nil, fmt.Errorf("depth multiplier %d does not match %d input and %d filter channels", mult, cin, cout)
 	}
-	var bt *tensor
+	var bt *Tensor
 	if len(ts) > 2 {
 		bt = ts[2]
 	}
@@ -62,18 +47,15 @@ func planDepthwise(g *rawGraph, op rawOp) (kernel, []int, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	lo, hi, err := activation(act)
-	if err != nil {
-		return nil, nil, err
-	}
-	oh, ow, padT, padL, err := window2D(pad, h, w, kh, kw, sh, sw)
+	lo, hi := bounds(n)
+	oh, ow, padT, padL, err := window2D(n, h, w, kh, kw)
 	if err != nil {
 		return nil, nil, err
 	}
 	k := &depthwiseKernel{
-		p: kernels.DWParams{H: h, W: w, C: cin, KH: kh, KW: kw, SH: sh, SW: sw,
+		p: kernels.DWParams{H: h, W: w, C: cin, KH: kh, KW: kw, SH: n.StrideH, SW: n.StrideW,
 			PadT: padT, PadL: padL, OH: oh, OW: ow, Lo: lo, Hi: hi},
-		mult: mult, cout: cout, w: ts[1].data, bias: b,
+		mult: mult, cout: cout, w: ts[1].Float, bias: b,
 	}
 	return k, []int{1, oh, ow, cout}, nil
 }

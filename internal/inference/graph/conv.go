@@ -1,7 +1,6 @@
-package tflite
+package graph
 
 import (
-	"fmt"
 	"sync"
 
 	"github.com/cspipe/cspipe/internal/inference/kernels"
@@ -27,25 +26,10 @@ type convKernel struct {
 // gatherRows is how many output pixels a general convolution gathers at once.
 const gatherRows = 8 * kernels.MR
 
-func planConv(g *rawGraph, op rawOp) (kernel, []int, error) {
-	ts, err := inputs(g, op, 2, 3)
+func planConv(g *Graph, n *Node) (kernel, []int, error) {
+	ts, err := inputs(g, n, 2, 3)
 	if err != nil {
 		return nil, nil, err
-	}
-	o, err := options(g, op, OptConv2D)
-	if err != nil {
-		return nil, nil, err
-	}
-	r := g.r
-	pad := int(r.fieldU8(o, ConvPadding, 0))
-	sw, sh := int(r.fieldI32(o, ConvStrideW, 0)), int(r.fieldI32(o, ConvStrideH, 0))
-	act := int(r.fieldU8(o, ConvActivation, 0))
-	dw, dh := int(r.fieldI32(o, ConvDilationW, 1)), int(r.fieldI32(o, ConvDilationH, 1))
-	if r.err != nil {
-		return nil, nil, r.err
-	}
-	if dw != 1 || dh != 1 {
-		return nil, nil, fmt.Errorf("unsupported dilation %dx%d (only 1)", dh, dw)
 	}
 	h, w, cin, err := image4(ts[0])
 	if err != nil {
@@ -54,8 +38,8 @@ func planConv(g *rawGraph, op rawOp) (kernel, []int, error) {
 	if err := constFloat(ts[1], "filter", -1, -1, -1, cin); err != nil {
 		return nil, nil, err
 	}
-	cout, kh, kw := ts[1].shape[0], ts[1].shape[1], ts[1].shape[2]
-	var bias *tensor
+	cout, kh, kw := ts[1].Shape[0], ts[1].Shape[1], ts[1].Shape[2]
+	var bias *Tensor
 	if len(ts) > 2 {
 		bias = ts[2]
 	}
@@ -63,21 +47,19 @@ func planConv(g *rawGraph, op rawOp) (kernel, []int, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	lo, hi, err := activation(act)
-	if err != nil {
-		return nil, nil, err
-	}
+	lo, hi := bounds(n)
 	if err := g.reservePacked(cout, kh*kw*cin); err != nil {
 		return nil, nil, err
 	}
-	oh, ow, padT, padL, err := window2D(pad, h, w, kh, kw, sh, sw)
+	oh, ow, padT, padL, err := window2D(n, h, w, kh, kw)
 	if err != nil {
 		return nil, nil, err
 	}
+	sh, sw := n.StrideH, n.StrideW
 	k := &convKernel{h: h, w: w, cin: cin, oh: oh, ow: ow, cout: cout, kh: kh, kw: kw, sh: sh, sw: sw,
 		padT: padT, padL: padL, lo: lo, hi: hi,
 		pointwise: kh == 1 && kw == 1 && sh == 1 && sw == 1 && padT == 0 && padL == 0}
-	filter := ts[1].data
+	filter := ts[1].Float
 	if !k.pointwise && kw*cin <= maxColumnsRow {
 		k.columns = true
 		k.wpad = (ow-1)*sw + kw

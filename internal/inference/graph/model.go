@@ -1,11 +1,4 @@
-// Package tflite loads float32 TFLite models (MobileNet V1/V2 and graphs
-// built from the same operators) and runs them on NHWC float32 images.
-//
-// The FlatBuffers file is read with bounds-checked accessors of our own;
-// anything the engine cannot run exactly — an operator, tensor type, shape,
-// padding or dilation it does not support — is refused by Load with an error
-// naming it, so Run never meets an unknown case.
-package tflite
+package graph
 
 import (
 	"errors"
@@ -23,7 +16,7 @@ type Model struct {
 	inH, inW, inC int
 	classes       int
 
-	tensors []*tensor
+	tensors []*Tensor
 	nodes   []planned
 	input   int
 	output  int
@@ -68,15 +61,8 @@ type workspace struct {
 	slots  [][]float32
 }
 
-// Load parses and plans a TFLite model. Errors are permanent: the same bytes
-// always fail the same way.
-func Load(b []byte) (*Model, error) {
-	m, err := load(b)
-	if err != nil {
-		return nil, errclass.Permanent(fmt.Errorf("loading tflite model: %w", err))
-	}
-	return m, nil
-}
+// Work is the planner's estimate of multiply-adds per image.
+func (m *Model) Work() int64 { return m.work }
 
 // InputShape returns the height, width and channels of one input image.
 func (m *Model) InputShape() (h, w, c int) { return m.inH, m.inW, m.inC }
@@ -171,12 +157,12 @@ func (m *Model) runImages(in, out []float32, n, threads int) {
 	buf := func(ti int) []float32 {
 		t := m.tensors[ti]
 		switch {
-		case t.konst:
-			return t.data
+		case t.Const:
+			return t.Float
 		case ti == m.input:
 			return in
 		default:
-			return ws.slots[m.slotOf[ti]][:t.size()*n]
+			return ws.slots[m.slotOf[ti]][:t.Size()*n]
 		}
 	}
 	var ins [4][]float32

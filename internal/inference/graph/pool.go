@@ -1,4 +1,4 @@
-package tflite
+package graph
 
 import (
 	"fmt"
@@ -15,39 +15,26 @@ type poolKernel struct {
 	sh, sw     int
 	padT, padL int
 	lo, hi     float32
+	full       bool // divide by the whole window, padding included
 }
 
-func planPool(g *rawGraph, op rawOp) (kernel, []int, error) {
-	ts, err := inputs(g, op, 1, 1)
+func planPool(g *Graph, n *Node) (kernel, []int, error) {
+	ts, err := inputs(g, n, 1, 1)
 	if err != nil {
 		return nil, nil, err
-	}
-	o, err := options(g, op, OptPool2D)
-	if err != nil {
-		return nil, nil, err
-	}
-	r := g.r
-	pad := int(r.fieldU8(o, PoolPadding, 0))
-	sw, sh := int(r.fieldI32(o, PoolStrideW, 0)), int(r.fieldI32(o, PoolStrideH, 0))
-	fw, fh := int(r.fieldI32(o, PoolFilterW, 0)), int(r.fieldI32(o, PoolFilterH, 0))
-	act := int(r.fieldU8(o, PoolActivation, 0))
-	if r.err != nil {
-		return nil, nil, r.err
 	}
 	h, w, c, err := image4(ts[0])
 	if err != nil {
 		return nil, nil, err
 	}
-	lo, hi, err := activation(act)
+	lo, hi := bounds(n)
+	fh, fw := n.FilterH, n.FilterW
+	oh, ow, padT, padL, err := window2D(n, h, w, fh, fw)
 	if err != nil {
 		return nil, nil, err
 	}
-	oh, ow, padT, padL, err := window2D(pad, h, w, fh, fw, sh, sw)
-	if err != nil {
-		return nil, nil, err
-	}
-	k := &poolKernel{max: op.code == OpMaxPool2D, h: h, w: w, c: c, oh: oh, ow: ow, kh: fh, kw: fw,
-		sh: sh, sw: sw, padT: padT, padL: padL, lo: lo, hi: hi}
+	k := &poolKernel{max: n.Op == OpMaxPool2D, h: h, w: w, c: c, oh: oh, ow: ow, kh: fh, kw: fw,
+		sh: n.StrideH, sw: n.StrideW, padT: padT, padL: padL, lo: lo, hi: hi, full: n.CountIncludePad}
 	return k, []int{1, oh, ow, c}, nil
 }
 
@@ -93,7 +80,9 @@ func (k *poolKernel) runOne(ins [][]float32, out []float32) {
 			}
 			o := out[(oy*k.ow+ox)*k.c : (oy*k.ow+ox+1)*k.c]
 			for i, v := range acc {
-				if !k.max && n > 0 {
+				if !k.max && k.full {
+					v /= float32(k.kh * k.kw)
+				} else if !k.max && n > 0 {
 					v /= float32(n)
 				}
 				o[i] = v
@@ -110,37 +99,27 @@ type meanKernel struct {
 	count   int
 }
 
-func planMean(g *rawGraph, op rawOp) (kernel, []int, error) {
-	ts, err := inputs(g, op, 2, 2)
+func planMean(g *Graph, n *Node) (kernel, []int, error) {
+	ts, err := inputs(g, n, 1, 1)
 	if err != nil {
 		return nil, nil, err
 	}
-	keep := false
-	if op.hasOpts {
-		o, err := options(g, op, OptReducer)
-		if err != nil {
-			return nil, nil, err
-		}
-		keep = g.r.fieldU8(o, ReducerKeepDims, 0) != 0
-		if g.r.err != nil {
-			return nil, nil, g.r.err
-		}
-	}
-	in, axes := ts[0], ts[1]
-	rank := len(in.shape)
+	keep := n.KeepDims
+	in := ts[0]
+	rank := len(in.Shape)
 	if rank == 0 || rank > 4 {
-		return nil, nil, fmt.Errorf("input %q has unsupported shape %v", in.name, in.shape)
+		return nil, nil, fmt.Errorf("input %q has unsupported shape %v", in.Name, in.Shape)
 	}
-	if axes == nil || !axes.konst || axes.typ != TypeInt32 || axes.ints == nil {
-		return nil, nil, fmt.Errorf("axes must be an INT32 constant")
+	if len(n.Axes) == 0 {
+		return nil, nil, fmt.Errorf("no axes to reduce")
 	}
 	k := &meanKernel{count: 1}
 	pad := 4 - rank
 	for i := range k.dims {
 		k.dims[i] = 1
 	}
-	copy(k.dims[pad:], in.shape)
-	for _, a := range axes.ints {
+	copy(k.dims[pad:], in.Shape)
+	for _, a := range n.Axes {
 		if a < 0 {
 			a += rank
 		}
@@ -152,11 +131,11 @@ func planMean(g *rawGraph, op rawOp) (kernel, []int, error) {
 		}
 		if !k.reduced[a+pad] {
 			k.reduced[a+pad] = true
-			k.count *= in.shape[a]
+			k.count *= in.Shape[a]
 		}
 	}
 	var shape []int
-	for i, d := range in.shape {
+	for i, d := range in.Shape {
 		switch {
 		case !k.reduced[i+pad]:
 			shape = append(shape, d)
@@ -173,6 +152,12 @@ func (k *meanKernel) run(e *env, ins [][]float32, out []float32) {
 
 func (k *meanKernel) runOne(ins [][]float32, out []float32) {
 	clear(out)
+	if !k.reduced[3] && !k.reduced[0] {
+		// Channels kept (spatial means, squeeze-and-excite): sum rows of the
+		// innermost axis into the output row they reduce to.
+		k.rows(ins[0], out)
+		return
+	}
 	var od [4]int
 	for i, d := range k.dims {
 		od[i] = d
@@ -196,6 +181,46 @@ func (k *meanKernel) runOne(ins [][]float32, out []float32) {
 					out[o] += in[idx]
 					idx++
 				}
+			}
+		}
+	}
+	n := float32(k.count)
+	for i := range out {
+		out[i] /= n
+	}
+}
+
+// rows is runOne for reductions that keep the last axis: every run of
+// dims[3] input values adds to one output row.
+func (k *meanKernel) rows(in, out []float32) {
+	c := k.dims[3]
+	var od [3]int
+	for i := 0; i < 3; i++ {
+		od[i] = k.dims[i]
+		if k.reduced[i] {
+			od[i] = 1
+		}
+	}
+	src := 0
+	for a := 0; a < k.dims[0]; a++ {
+		for b := 0; b < k.dims[1]; b++ {
+			for d := 0; d < k.dims[2]; d++ {
+				oa, ob, odd := a, b, d
+				if k.reduced[0] {
+					oa = 0
+				}
+				if k.reduced[1] {
+					ob = 0
+				}
+				if k.reduced[2] {
+					odd = 0
+				}
+				o := out[((oa*od[1]+ob)*od[2]+odd)*c:][:c]
+				x := in[src : src+c]
+				for j := range o {
+					o[j] += x[j]
+				}
+				src += c
 			}
 		}
 	}

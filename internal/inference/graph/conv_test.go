@@ -1,4 +1,4 @@
-package tflite
+package graph
 
 import (
 	"fmt"

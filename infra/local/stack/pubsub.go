@@ -1,0 +1,101 @@
+package stack
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+
+	"cloud.google.com/go/pubsub/v2"
+	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
+	"cloud.google.com/go/pubsub/v2/pstest"
+	"github.com/cspipe/cspipe/infra/local/iam"
+	"google.golang.org/api/option"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// startPubSub serves pstest's Pub/Sub behind IAM. pstest's own listener is retired once it
+// serves, so its state is reachable only through two authorizing fronts: the advertised TCP
+// address (PubSubServer.Addr; callers without credentials are the local operator) and a unix
+// socket in a private directory for fake-gcs-server's notifier, which sends no credentials and
+// stands for the Cloud Storage service agent. The process's PUBSUB_EMULATOR_HOST names the socket.
+func (s *Stack) startPubSub(ctx context.Context) error {
+	ps := pstest.NewServerWithAddress("127.0.0.1:0")
+	s.PubSubServer = ps
+	s.defer_(func() { ps.Close() })
+	if err := retireListener(ctx, ps); err != nil {
+		return err
+	}
+	serve := func(lis net.Listener, anonymous string) {
+		auth := iam.GRPCAuth{IAM: s.IAM, Anonymous: anonymous, Rule: pubsubRule, Denied: pubsubDenied}
+		g := grpc.NewServer(grpc.UnaryInterceptor(auth.Unary()), grpc.StreamInterceptor(auth.Stream()))
+		pubsubpb.RegisterPublisherServer(g, &ps.GServer)
+		pubsubpb.RegisterSubscriberServer(g, &ps.GServer)
+		pubsubpb.RegisterSchemaServiceServer(g, &ps.GServer)
+		go func() { _ = g.Serve(lis) }()
+		s.defer_(g.Stop)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("stack: pubsub listener: %w", err)
+	}
+	serve(lis, iam.User(LocalOperator))
+	ps.Addr = lis.Addr().String()
+
+	dir, err := os.MkdirTemp("", "cspipe-ps-")
+	if err != nil {
+		return err
+	}
+	s.defer_(func() { _ = os.RemoveAll(dir) })
+	sock := filepath.Join(dir, "notify.sock")
+	ul, err := net.Listen("unix", sock)
+	if err != nil {
+		return fmt.Errorf("stack: pubsub socket: %w", err)
+	}
+	serve(ul, iam.ServiceAccount(GCSServiceAgent))
+	if err := os.Setenv("PUBSUB_EMULATOR_HOST", "unix://"+sock); err != nil {
+		return err
+	}
+
+	if s.PubSub, err = s.pubsubAs(ctx, iam.User(adminPrincipal)); err != nil {
+		return err
+	}
+	s.gcrPublishers = map[string]*pubsub.Client{}
+	for _, p := range []Project{Primus, Secundus} {
+		if s.gcrPublishers[p.ID], err = s.pubsubAs(ctx, iam.ServiceAccount(ArtifactRegistryAgent(p))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// retireListener waits until pstest serves (so stopping it does not race its Serve) and then
+// stops its gRPC server and listener; the GServer state stays usable.
+func retireListener(ctx context.Context, ps *pstest.Server) error {
+	conn, err := grpc.NewClient(ps.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return fmt.Errorf("stack: dialing pstest: %w", err)
+	}
+	defer conn.Close()
+	if _, err := pubsubpb.NewPublisherClient(conn).ListTopics(ctx, &pubsubpb.ListTopicsRequest{Project: "projects/" + Secundus.ID}); err != nil {
+		return fmt.Errorf("stack: pstest not serving: %w", err)
+	}
+	return ps.Close()
+}
+
+// pubsubAs returns a Pub/Sub client on the advertised front acting as principal.
+func (s *Stack) pubsubAs(ctx context.Context, principal string) (*pubsub.Client, error) {
+	conn, err := grpc.NewClient(s.PubSubServer.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()), s.grpcAs(principal))
+	if err != nil {
+		return nil, fmt.Errorf("stack: dialing pubsub: %w", err)
+	}
+	c, err := pubsub.NewClient(ctx, Secundus.ID, option.WithGRPCConn(conn))
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("stack: pubsub client: %w", err)
+	}
+	s.defer_(func() { c.Close() })
+	return c, nil
+}

@@ -1,0 +1,678 @@
+package graph
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/cspipe/cspipe/internal/inference/kernels"
+)
+
+// quantWeights checks an int8 constant filter and returns its values minus
+// their zero point, and its scale per output channel (axis holds the
+// channels; per-tensor parameters are spread over all channels).
+func quantWeights(t *Tensor, what string, axis, channels int) ([]int32, []float64, error) {
+	if t == nil || !t.Const || t.DType != Int8 || t.Quant == nil || len(t.Int8) != t.Size() {
+		return nil, nil, fmt.Errorf("%s must be an INT8 or UINT8 constant with quantization parameters", what)
+	}
+	q := t.Quant
+	nz := len(q.ZeroPoint)
+	if len(q.Scale) != nz || (nz != 1 && (nz != channels || q.Axis != axis)) {
+		return nil, nil, fmt.Errorf("%s: %d scales and %d zero points on axis %d, want 1 or %d on axis %d", what, len(q.Scale), nz, q.Axis, channels, axis)
+	}
+	scales := make([]float64, channels)
+	zps := make([]int32, channels)
+	for c := range scales {
+		j := 0
+		if nz > 1 {
+			j = c
+		}
+		scales[c], zps[c] = float64(q.Scale[j]), q.ZeroPoint[j]
+		if !(scales[c] > 0) || math.IsInf(scales[c], 0) {
+			return nil, nil, fmt.Errorf("%s: invalid scale %g", what, scales[c])
+		}
+		if nz > 1 && zps[c] != 0 {
+			return nil, nil, fmt.Errorf("%s: per-channel zero point %d, want 0", what, zps[c])
+		}
+	}
+	// Strides of the channel axis in t's row-major data.
+	inner := NumElements(t.Shape[axis+1:])
+	w := make([]int32, len(t.Int8))
+	for i, v := range t.Int8 {
+		w[i] = int32(v) - zps[(i/inner)%channels]
+	}
+	return w, scales, nil
+}
+
+// quantBias checks an INT32 bias of n values (absent: zeros).
+func quantBias(g *Graph, n *Node, i, count int) ([]int32, error) {
+	b := make([]int32, count)
+	if len(n.Inputs) <= i || n.Inputs[i] < 0 {
+		return b, nil
+	}
+	t := g.Tensors[n.Inputs[i]]
+	if !t.Const || t.DType != Int32 || len(t.Ints) != count {
+		return nil, fmt.Errorf("bias %q must be an INT32 constant of %d values, got %s", t.Name, count, describe(t))
+	}
+	for j, v := range t.Ints {
+		b[j] = int32(v)
+	}
+	return b, nil
+}
+
+// requant holds one output channel's fixed-point rescale.
+type requant struct {
+	mult  int32
+	shift int
+	// The single-rounding form: (acc*m + rnd) >> tot.
+	m, rnd int64
+	tot    uint
+}
+
+func (r *requant) single(acc int32) int32 { return int32((int64(acc)*r.m + r.rnd) >> r.tot) }
+
+func requants(inScale float64, w []float64, out qparam) []requant {
+	r := make([]requant, len(w))
+	for c, s := range w {
+		r[c].mult, r[c].shift = QuantizeMultiplier(inScale * s / out.scale)
+		r[c].m, r[c].tot = int64(r[c].mult), uint(31-r[c].shift)
+		r[c].rnd = int64(1) << (r[c].tot - 1)
+	}
+	return r
+}
+
+// qconvKernel is a quantized CONV_2D or DEPTHWISE_CONV_2D.
+type qconvKernel struct {
+	depthwise          bool
+	h, w, cin          int
+	oh, ow, cout, mult int
+	kh, kw, sh, sw     int
+	padT, padL         int
+	wt                 []int32 // conv [cout][kh][kw][cin]; depthwise [kh][kw][cout]
+	bias               []int32
+	rq                 []requant
+	inZP, outZP        int32
+	lo, hi             int32
+
+	// The int8 GEMM path (convolution weights that fit in int8): packed
+	// weights and the bias with the activation shift folded in.
+	packed *kernels.PackedI8
+	gbias  []int32
+}
+
+// gemmChunk is how many output pixels one int8 GEMM call covers.
+const gemmChunk = 64
+
+func planQConv(g *Graph, n *Node, ip, op qparam) (kernel, []int, error) {
+	if len(n.Inputs) < 2 || len(n.Inputs) > 3 || n.Inputs[1] < 0 {
+		return nil, nil, fmt.Errorf("%d inputs, want 2 or 3", len(n.Inputs))
+	}
+	h, w, cin, err := image4(g.Tensors[n.Inputs[0]])
+	if err != nil {
+		return nil, nil, err
+	}
+	ft := g.Tensors[n.Inputs[1]]
+	if len(ft.Shape) != 4 {
+		return nil, nil, fmt.Errorf("filter has shape %v, want rank 4", ft.Shape)
+	}
+	k := &qconvKernel{depthwise: n.Op == OpDepthwiseConv2D, h: h, w: w, cin: cin, kh: ft.Shape[1], kw: ft.Shape[2],
+		sh: n.StrideH, sw: n.StrideW, inZP: ip.zp, outZP: op.zp}
+	var scales []float64
+	if k.depthwise {
+		if ft.Shape[0] != 1 {
+			return nil, nil, fmt.Errorf("filter has shape %v, want [1 KH KW C]", ft.Shape)
+		}
+		k.cout = ft.Shape[3]
+		if k.cout%cin != 0 {
+			return nil, nil, fmt.Errorf("filter has %d channels, not a multiple of the input's %d", k.cout, cin)
+		}
+		k.mult = k.cout / cin
+		if n.Multiplier != 0 && n.Multiplier != k.mult {
+			return nil, nil, fmt.Errorf("depth multiplier %d does not match %d input and %d filter channels", n.Multiplier, cin, k.cout)
+		}
+		k.wt, scales, err = quantWeights(ft, "filter", 3, k.cout)
+	} else {
+		k.cout = ft.Shape[0]
+		if ft.Shape[3] != cin {
+			return nil, nil, fmt.Errorf("filter has shape %v, input has %d channels", ft.Shape, cin)
+		}
+		k.wt, scales, err = quantWeights(ft, "filter", 0, k.cout)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if k.bias, err = quantBias(g, n, 2, k.cout); err != nil {
+		return nil, nil, err
+	}
+	if k.oh, k.ow, k.padT, k.padL, err = window2D(n, h, w, k.kh, k.kw); err != nil {
+		return nil, nil, err
+	}
+	k.rq = requants(ip.scale, scales, op)
+	k.lo, k.hi = actRange(n, op)
+	if !k.depthwise {
+		k.packGemm()
+	}
+	return k, []int{1, k.oh, k.ow, k.cout}, nil
+}
+
+// packGemm prepares the int8 GEMM when every weight fits in int8: the
+// activations go in as unsigned bytes x+128, so sum((x-zp)*w) is the GEMM
+// minus (128+zp) times the filter's weight sum, folded into the bias.
+func (k *qconvKernel) packGemm() {
+	w8 := make([]int8, len(k.wt))
+	for i, v := range k.wt {
+		if v < -128 || v > 127 {
+			return
+		}
+		w8[i] = int8(v)
+	}
+	k.packed = kernels.PackI8(w8, k.cout, k.kh*k.kw*k.cin)
+	k.gbias = make([]int32, k.cout)
+	for c := range k.gbias {
+		k.gbias[c] = k.bias[c] - (128+k.inZP)*k.packed.Sum[c]
+	}
+}
+
+// convRowsGemm computes output rows [lo, hi) with the int8 GEMM, gathering
+// up to gemmChunk pixels' windows as unsigned bytes at a time.
+func (k *qconvKernel) convRowsGemm(in, o []int8, lo, hi int) {
+	pk := k.packed
+	a := make([]uint8, gemmChunk*pk.Kp)
+	c := make([]int32, gemmChunk*pk.Np)
+	pad := uint8(k.inZP + 128)
+	for p0 := lo * k.ow; p0 < hi*k.ow; p0 += gemmChunk {
+		m := min(gemmChunk, hi*k.ow-p0)
+		for i := 0; i < m; i++ {
+			oy, ox := (p0+i)/k.ow, (p0+i)%k.ow
+			row := a[i*pk.Kp : (i+1)*pk.Kp]
+			q := 0
+			for ky := 0; ky < k.kh; ky++ {
+				iy := oy*k.sh + ky - k.padT
+				for kx := 0; kx < k.kw; kx++ {
+					ix := ox*k.sw + kx - k.padL
+					dst := row[q : q+k.cin]
+					if iy < 0 || iy >= k.h || ix < 0 || ix >= k.w {
+						for j := range dst {
+							dst[j] = pad
+						}
+					} else {
+						for j, v := range in[(iy*k.w+ix)*k.cin:][:k.cin] {
+							dst[j] = uint8(v) ^ 0x80
+						}
+					}
+					q += k.cin
+				}
+			}
+		}
+		kernels.GemmU8I8(m, a, pk.Kp, pk, c, pk.Np)
+		gb, rq := k.gbias[:k.cout], k.rq[:k.cout]
+		for i := 0; i < m; i++ {
+			dst := o[(p0+i)*k.cout:][:k.cout]
+			acc := c[i*pk.Np:][:k.cout]
+			for ch := range dst {
+				r := &rq[ch]
+				v := int32((int64(acc[ch]+gb[ch])*r.m+r.rnd)>>r.tot) + k.outZP
+				dst[ch] = int8(min(max(v, k.lo), k.hi))
+			}
+		}
+	}
+}
+
+func (k *qconvKernel) run(e *env, ins [][]float32, out []float32) {
+	inN, outN := k.h*k.w*k.cin, k.oh*k.ow*k.cout
+	src, dst := int8s(ins[0]), int8s(out)
+	for img := 0; img < e.batch; img++ {
+		in, o := src[img*inN:(img+1)*inN], dst[img*outN:(img+1)*outN]
+		parallelFor(e.threads, k.oh, 1, func(lo, hi int) {
+			switch {
+			case k.depthwise:
+				k.depthwiseRows(in, o, lo, hi)
+			case k.packed != nil:
+				k.convRowsGemm(in, o, lo, hi)
+			default:
+				k.convRows(in, o, lo, hi)
+			}
+		})
+	}
+}
+
+// finish rescales one accumulator. TFLite's interpreter rounds the
+// convolution's (and FULLY_CONNECTED's and MUL's) rescale once and the
+// depthwise convolution's twice; the oracle tests pin both.
+func (k *qconvKernel) finish(acc int32, c int) int8 {
+	var r int32
+	if k.depthwise {
+		r = MultiplyByQuantizedMultiplier(acc, k.rq[c].mult, k.rq[c].shift) + k.outZP
+	} else {
+		r = k.rq[c].single(acc) + k.outZP
+	}
+	return int8(clamp32(r, k.lo, k.hi))
+}
+
+// convRows computes output rows [lo, hi): each output pixel gathers its
+// window (input minus zero point, zeros where padded) and dots it with every
+// filter.
+func (k *qconvKernel) convRows(in, o []int8, lo, hi int) {
+	K := k.kh * k.kw * k.cin
+	patch := make([]int32, K)
+	for oy := lo; oy < hi; oy++ {
+		for ox := 0; ox < k.ow; ox++ {
+			p := 0
+			for ky := 0; ky < k.kh; ky++ {
+				iy := oy*k.sh + ky - k.padT
+				for kx := 0; kx < k.kw; kx++ {
+					ix := ox*k.sw + kx - k.padL
+					if iy < 0 || iy >= k.h || ix < 0 || ix >= k.w {
+						clear(patch[p : p+k.cin])
+					} else {
+						row := in[(iy*k.w+ix)*k.cin:][:k.cin]
+						for c, v := range row {
+							patch[p+c] = int32(v) - k.inZP
+						}
+					}
+					p += k.cin
+				}
+			}
+			dst := o[(oy*k.ow+ox)*k.cout:][:k.cout]
+			for c := range dst {
+				dst[c] = k.finish(k.bias[c]+dot32(patch, k.wt[c*K:(c+1)*K]), c)
+			}
+		}
+	}
+}
+
+func dot32(a, b []int32) int32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 int32
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return s0 + s1 + s2 + s3
+}
+
+func (k *qconvKernel) depthwiseRows(in, o []int8, lo, hi int) {
+	acc := make([]int32, k.cout)
+	// The input rows this band reads, minus the zero point, as int32.
+	y0 := max(lo*k.sh-k.padT, 0)
+	y1 := min((hi-1)*k.sh-k.padT+k.kh, k.h)
+	if y1 <= y0 {
+		y0, y1 = 0, 0
+	}
+	rowLen := k.w * k.cin
+	xs := make([]int32, (y1-y0)*rowLen)
+	for i, v := range in[y0*rowLen : y1*rowLen] {
+		xs[i] = int32(v) - k.inZP
+	}
+	for oy := lo; oy < hi; oy++ {
+		for ox := 0; ox < k.ow; ox++ {
+			copy(acc, k.bias)
+			for ky := 0; ky < k.kh; ky++ {
+				iy := oy*k.sh + ky - k.padT
+				if iy < 0 || iy >= k.h {
+					continue
+				}
+				for kx := 0; kx < k.kw; kx++ {
+					ix := ox*k.sw + kx - k.padL
+					if ix < 0 || ix >= k.w {
+						continue
+					}
+					row := xs[(iy-y0)*rowLen+ix*k.cin:][:k.cin]
+					wr := k.wt[(ky*k.kw+kx)*k.cout:][:k.cout]
+					if k.mult == 1 {
+						a := acc[:len(row)]
+						wr = wr[:len(row)]
+						for c, x := range row {
+							a[c] += x * wr[c]
+						}
+						continue
+					}
+					for c, x := range row {
+						for m := 0; m < k.mult; m++ {
+							acc[c*k.mult+m] += x * wr[c*k.mult+m]
+						}
+					}
+				}
+			}
+			dst := o[(oy*k.ow+ox)*k.cout:][:k.cout]
+			for c := range dst {
+				dst[c] = k.finish(acc[c], c)
+			}
+		}
+	}
+}
+
+// qfcKernel is a quantized FULLY_CONNECTED.
+type qfcKernel struct {
+	rows, n, k  int
+	wt          []int32 // [n][k]
+	bias        []int32
+	rq          []requant
+	inZP, outZP int32
+	lo, hi      int32
+}
+
+func planQFC(g *Graph, n *Node, ip, op qparam) (kernel, []int, error) {
+	if len(n.Inputs) < 2 || len(n.Inputs) > 3 || n.Inputs[1] < 0 {
+		return nil, nil, fmt.Errorf("%d inputs, want 2 or 3", len(n.Inputs))
+	}
+	in, wt := g.Tensors[n.Inputs[0]], g.Tensors[n.Inputs[1]]
+	if len(wt.Shape) != 2 {
+		return nil, nil, fmt.Errorf("weights have shape %v, want rank 2", wt.Shape)
+	}
+	nOut, kk := wt.Shape[0], wt.Shape[1]
+	if len(in.Shape) == 0 || in.Size()%kk != 0 {
+		return nil, nil, fmt.Errorf("input shape %v is not rows of %d", in.Shape, kk)
+	}
+	w, scales, err := quantWeights(wt, "weights", 0, nOut)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := quantBias(g, n, 2, nOut)
+	if err != nil {
+		return nil, nil, err
+	}
+	rows := in.Size() / kk
+	shape := []int{rows, nOut}
+	if n.KeepDims {
+		if in.Shape[len(in.Shape)-1] != kk {
+			return nil, nil, fmt.Errorf("keep_num_dims with input shape %v and %d inputs per row", in.Shape, kk)
+		}
+		shape = append(slices.Clone(in.Shape[:len(in.Shape)-1]), nOut)
+	}
+	lo, hi := actRange(n, op)
+	return &qfcKernel{rows: rows, n: nOut, k: kk, wt: w, bias: b, rq: requants(ip.scale, scales, op), inZP: ip.zp, outZP: op.zp, lo: lo, hi: hi}, shape, nil
+}
+
+func (k *qfcKernel) run(e *env, ins [][]float32, out []float32) {
+	src, dst := int8s(ins[0]), int8s(out)
+	x := make([]int32, k.k)
+	for r := 0; r < k.rows*e.batch; r++ {
+		for i, v := range src[r*k.k : (r+1)*k.k] {
+			x[i] = int32(v) - k.inZP
+		}
+		o := dst[r*k.n : (r+1)*k.n]
+		for c := range o {
+			acc := k.bias[c] + dot32(x, k.wt[c*k.k:(c+1)*k.k])
+			v := MultiplyByQuantizedMultiplierSingle(acc, k.rq[c].mult, k.rq[c].shift) + k.outZP
+			o[c] = int8(clamp32(v, k.lo, k.hi))
+		}
+	}
+}
+
+// qpoolKernel is quantized AVERAGE_POOL_2D (rounded average of the window's
+// valid pixels) or MAX_POOL_2D, on equal input and output parameters.
+type qpoolKernel struct {
+	p      poolKernel
+	lo, hi int32
+}
+
+func (k *qpoolKernel) run(e *env, ins [][]float32, out []float32) {
+	p := &k.p
+	inN, outN := p.h*p.w*p.c, p.oh*p.ow*p.c
+	src, dst := int8s(ins[0]), int8s(out)
+	acc := make([]int32, p.c)
+	for img := 0; img < e.batch; img++ {
+		in, o := src[img*inN:(img+1)*inN], dst[img*outN:(img+1)*outN]
+		for oy := 0; oy < p.oh; oy++ {
+			for ox := 0; ox < p.ow; ox++ {
+				for i := range acc {
+					acc[i] = 0
+					if p.max {
+						acc[i] = -128
+					}
+				}
+				cnt := int32(0)
+				for ky := 0; ky < p.kh; ky++ {
+					iy := oy*p.sh + ky - p.padT
+					if iy < 0 || iy >= p.h {
+						continue
+					}
+					for kx := 0; kx < p.kw; kx++ {
+						ix := ox*p.sw + kx - p.padL
+						if ix < 0 || ix >= p.w {
+							continue
+						}
+						cnt++
+						row := in[(iy*p.w+ix)*p.c:][:p.c]
+						if p.max {
+							for c, v := range row {
+								acc[c] = max(acc[c], int32(v))
+							}
+						} else {
+							for c, v := range row {
+								acc[c] += int32(v)
+							}
+						}
+					}
+				}
+				d := o[(oy*p.ow+ox)*p.c:][:p.c]
+				for c := range d {
+					v := acc[c]
+					if !p.max && cnt > 0 {
+						if v > 0 {
+							v = (v + cnt/2) / cnt
+						} else {
+							v = (v - cnt/2) / cnt
+						}
+					}
+					d[c] = int8(clamp32(v, k.lo, k.hi))
+				}
+			}
+		}
+	}
+}
+
+// qmeanKernel is a quantized MEAN: the integer sum of each group, rescaled
+// to the output's parameters and rounded.
+type qmeanKernel struct {
+	dims    [4]int
+	reduced [4]bool
+	count   int
+	in, out qparam
+}
+
+func (k *qmeanKernel) run(e *env, ins [][]float32, out []float32) {
+	d := k.dims
+	inN := d[0] * d[1] * d[2] * d[3]
+	outN := inN / k.count
+	src, dst := int8s(ins[0]), int8s(out)
+	sums := make([]int32, outN)
+	scale := k.in.scale / (float64(k.count) * k.out.scale)
+	for img := 0; img < e.batch; img++ {
+		in := src[img*inN : (img+1)*inN]
+		clear(sums)
+		i := 0
+		for a := 0; a < d[0]; a++ {
+			for b := 0; b < d[1]; b++ {
+				for c := 0; c < d[2]; c++ {
+					for x := 0; x < d[3]; x++ {
+						sums[k.outIndex(a, b, c, x)] += int32(in[i])
+						i++
+					}
+				}
+			}
+		}
+		o := dst[img*outN : (img+1)*outN]
+		for j, s := range sums {
+			v := roundHalfAway(float64(s-int32(k.count)*k.in.zp)*scale) + float64(k.out.zp)
+			o[j] = int8(clamp32(int32(max(min(v, 127), -128)), -128, 127))
+		}
+	}
+}
+
+func (k *qmeanKernel) outIndex(a, b, c, x int) int {
+	idx := [4]int{a, b, c, x}
+	o := 0
+	for i := 0; i < 4; i++ {
+		if k.reduced[i] {
+			continue
+		}
+		o = o*k.dims[i] + idx[i]
+	}
+	return o
+}
+
+// qpadKernel is a quantized PAD: padding holds the output's zero point.
+type qpadKernel struct {
+	p     padKernel
+	value int8
+}
+
+func (k *qpadKernel) run(e *env, ins [][]float32, out []float32) {
+	p := &k.p
+	inN := p.in[0] * p.in[1] * p.in[2] * p.in[3]
+	outN := p.out[0] * p.out[1] * p.out[2] * p.out[3]
+	src, dst := int8s(ins[0]), int8s(out)
+	for img := 0; img < e.batch; img++ {
+		in, o := src[img*inN:(img+1)*inN], dst[img*outN:(img+1)*outN]
+		for i := range o {
+			o[i] = k.value
+		}
+		for a := 0; a < p.in[0]; a++ {
+			for b := 0; b < p.in[1]; b++ {
+				for c := 0; c < p.in[2]; c++ {
+					si := ((a*p.in[1]+b)*p.in[2] + c) * p.in[3]
+					di := (((a+p.before[0])*p.out[1]+b+p.before[1])*p.out[2]+c+p.before[2])*p.out[3] + p.before[3]
+					copy(o[di:di+p.in[3]], in[si:si+p.in[3]])
+				}
+			}
+		}
+	}
+}
+
+// qconcatKernel is a quantized CONCATENATION, rescaling inputs whose
+// parameters differ from the output's.
+type qconcatKernel struct {
+	c   concatKernel
+	ins []qparam
+	out qparam
+}
+
+func (k *qconcatKernel) run(e *env, ins [][]float32, out []float32) {
+	per := 0
+	for _, n := range k.c.per {
+		per += n
+	}
+	dst := int8s(out)
+	for img := 0; img < e.batch; img++ {
+		o := dst[img*per : (img+1)*per]
+		pos := 0
+		for j := 0; j < k.c.outer; j++ {
+			for i, in := range ins {
+				src := int8s(in)[img*k.c.per[i]:]
+				n := k.c.inner[i]
+				requantize(o[pos:pos+n], src[j*n:(j+1)*n], k.ins[i], k.out)
+				pos += n
+			}
+		}
+	}
+}
+
+// qbinaryKernel is a quantized ADD or MUL of two tensors of one shape.
+type qbinaryKernel struct {
+	mul     bool
+	n       int
+	a, b, o qparam
+	c1, c2  []int8  // constant operands
+	mo      requant // MUL
+	am, bm  int32   // ADD: operand multipliers with ashift fraction bits
+	ashift  int
+	lo, hi  int32
+}
+
+func planQBinary(g *Graph, n *Node, ap, op qparam) (kernel, []int, error) {
+	if len(n.Inputs) != 2 || n.Inputs[1] < 0 {
+		return nil, nil, fmt.Errorf("%d inputs, want 2", len(n.Inputs))
+	}
+	ta, tb := g.Tensors[n.Inputs[0]], g.Tensors[n.Inputs[1]]
+	if tb.DType != Int8 {
+		return nil, nil, fmt.Errorf("input %q: want INT8 like %q, got %s", tb.Name, ta.Name, describe(tb))
+	}
+	bp, err := perTensor(tb)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !slices.Equal(ta.Shape, tb.Shape) {
+		return nil, nil, fmt.Errorf("quantized %s with broadcasting (%v and %v) is not supported", n.Op, ta.Shape, tb.Shape)
+	}
+	k := &qbinaryKernel{mul: n.Op == OpMul, n: ta.Size(), a: ap, b: bp, o: op}
+	if tb.Const {
+		if len(tb.Int8) != tb.Size() {
+			return nil, nil, fmt.Errorf("constant %q has no INT8 data", tb.Name)
+		}
+		k.c2 = tb.Int8
+	}
+	k.lo, k.hi = actRange(n, op)
+	if k.mul {
+		k.mo.mult, k.mo.shift = QuantizeMultiplier(ap.scale * bp.scale / op.scale)
+	} else {
+		// ADD as TFLite's interpreter (through XNNPACK) computes it: both
+		// operands' scales over the output's as integers with about 20
+		// significant bits, summed and shifted back once, rounding up.
+		sa, sb := float32(float32(ap.scale)/float32(op.scale)), float32(float32(bp.scale)/float32(op.scale))
+		_, e := math.Frexp(float64(max(sa, sb)))
+		k.ashift = 20 - (e - 1)
+		k.am = int32(math.RoundToEven(float64(sa) * math.Ldexp(1, k.ashift)))
+		k.bm = int32(math.RoundToEven(float64(sb) * math.Ldexp(1, k.ashift)))
+	}
+	return k, slices.Clone(ta.Shape), nil
+}
+
+func (k *qbinaryKernel) run(e *env, ins [][]float32, out []float32) {
+	a, dst := int8s(ins[0])[:k.n*e.batch], int8s(out)
+	for img := 0; img < e.batch; img++ {
+		var b []int8
+		if k.c2 != nil {
+			b = k.c2
+		} else {
+			b = int8s(ins[1])[img*k.n : (img+1)*k.n]
+		}
+		ai, o := a[img*k.n:(img+1)*k.n], dst[img*k.n:(img+1)*k.n]
+		for i := range o {
+			x, y := int32(ai[i])-k.a.zp, int32(b[i])-k.b.zp
+			var r int32
+			if k.mul {
+				r = MultiplyByQuantizedMultiplierSingle(x*y, k.mo.mult, k.mo.shift)
+			} else {
+				r = int32((int64(x)*int64(k.am) + int64(y)*int64(k.bm) + int64(1)<<(k.ashift-1)) >> k.ashift)
+			}
+			o[i] = int8(clamp32(r+k.o.zp, k.lo, k.hi))
+		}
+	}
+}
+
+// qsoftmaxKernel is a quantized SOFTMAX over the last axis, computed in
+// float64 from the dequantized inputs and quantized to the output's
+// parameters (TFLite uses an exp table; both round to the same quantum or
+// one apart).
+type qsoftmaxKernel struct {
+	n, size int // row length, elements per image
+	in, out qparam
+	beta    float64
+}
+
+func (k *qsoftmaxKernel) run(e *env, ins [][]float32, out []float32) {
+	total := k.size * e.batch
+	src, dst := int8s(ins[0])[:total], int8s(out)[:total]
+	ex := make([]float64, k.n)
+	for r := 0; r+k.n <= total; r += k.n {
+		row := src[r : r+k.n]
+		m := slices.Max(row)
+		sum := 0.0
+		for i, v := range row {
+			ex[i] = math.Exp(k.beta * k.in.scale * float64(int32(v)-int32(m)))
+			sum += ex[i]
+		}
+		for i := range row {
+			q := roundHalfAway(ex[i]/sum/k.out.scale) + float64(k.out.zp)
+			dst[r+i] = int8(max(min(q, 127), -128))
+		}
+	}
+}

@@ -1,0 +1,80 @@
+package kernels
+
+// The int8 GEMM of the quantized operators: c[m][n] = sum_k a[m][k] *
+// b[n][k] with a unsigned bytes (activations shifted by 128) and b signed
+// bytes (weights), accumulated exactly in int32. With AVX-512 VNNI it runs
+// VPDPBUSD on 4x32 tiles; elsewhere (and under CSPIPE_KERNELS=avx2 or
+// generic) a portable loop computes the same integers.
+
+// I8Tile is the number of weight rows (output channels) a packed panel
+// holds; I8Rows the activation rows one VNNI tile computes.
+const (
+	I8Tile = 32
+	I8Rows = 4
+)
+
+// PackedI8 holds int8 weights of N rows of K, K padded with zeros to a
+// multiple of 4 (Kp) and N to a multiple of I8Tile, laid out
+// [N/32][Kp/4][32][4] so one 64-byte load is 16 rows times 4 k.
+type PackedI8 struct {
+	N, K, Kp, Np int
+	Data         []int8
+	Sum          []int32 // per row: the sum of its weights
+}
+
+// PackI8 packs w ([n][k] row-major).
+func PackI8(w []int8, n, k int) *PackedI8 {
+	kp := (k + 3) / 4 * 4
+	np := (n + I8Tile - 1) / I8Tile * I8Tile
+	p := &PackedI8{N: n, K: k, Kp: kp, Np: np, Data: make([]int8, np*kp), Sum: make([]int32, n)}
+	for r := 0; r < n; r++ {
+		panel, j := r/I8Tile, r%I8Tile
+		for c := 0; c < k; c++ {
+			v := w[r*k+c]
+			p.Sum[r] += int32(v)
+			p.Data[panel*kp*I8Tile+(c/4)*I8Tile*4+j*4+c%4] = v
+		}
+	}
+	return p
+}
+
+// UseVNNI reports whether GemmU8I8 runs the AVX-512 VNNI kernel.
+func UseVNNI() bool { return hasAVX512 && hasVNNI512 }
+
+// GemmU8I8 computes c[i][j] = sum_k a[i*lda+k] * b[j][k] for i < m and
+// j < b.Np (rows past N are zero). a's rows must hold b.Kp bytes (zeros past
+// K); c holds m rows of ldc >= b.Np int32s.
+func GemmU8I8(m int, a []uint8, lda int, b *PackedI8, c []int32, ldc int) {
+	if m <= 0 {
+		return
+	}
+	if lda < b.Kp || ldc < b.Np || len(a) < (m-1)*lda+b.Kp || len(c) < (m-1)*ldc+b.Np {
+		panic("kernels: GemmU8I8 slice too short")
+	}
+	if UseVNNI() {
+		gemmU8I8VNNI(m, a, lda, b, c, ldc)
+		return
+	}
+	GemmU8I8Generic(m, a, lda, b, c, ldc)
+}
+
+// GemmU8I8Generic is the portable GemmU8I8.
+func GemmU8I8Generic(m int, a []uint8, lda int, b *PackedI8, c []int32, ldc int) {
+	k4 := b.Kp / 4
+	for i := 0; i < m; i++ {
+		row := a[i*lda : i*lda+b.Kp]
+		out := c[i*ldc : i*ldc+b.Np]
+		for p := 0; p < b.Np/I8Tile; p++ {
+			var acc [I8Tile]int32
+			panel := b.Data[p*b.Kp*I8Tile:]
+			for q := 0; q < k4; q++ {
+				x0, x1, x2, x3 := int32(row[4*q]), int32(row[4*q+1]), int32(row[4*q+2]), int32(row[4*q+3])
+				w := panel[q*I8Tile*4 : (q+1)*I8Tile*4]
+				for j := 0; j < I8Tile; j++ {
+					acc[j] += x0*int32(w[4*j]) + x1*int32(w[4*j+1]) + x2*int32(w[4*j+2]) + x3*int32(w[4*j+3])
+				}
+			}
+			copy(out[p*I8Tile:], acc[:])
+		}
+	}
+}

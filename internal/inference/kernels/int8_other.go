@@ -1,0 +1,9 @@
+//go:build !amd64
+
+package kernels
+
+var hasVNNI512 = false
+
+func gemmU8I8VNNI(m int, a []uint8, lda int, b *PackedI8, c []int32, ldc int) {
+	panic("kernels: no VNNI path on this architecture")
+}

@@ -1,0 +1,63 @@
+package kernels
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestGemmU8I8 checks the VNNI kernel (when the CPU has it) and the
+// portable loop against a direct triple loop on random shapes with ragged
+// edges and on the extreme values 255 x -128.
+func TestGemmU8I8(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	shapes := [][3]int{{1, 1, 1}, {4, 32, 4}, {5, 33, 7}, {3, 31, 3}, {17, 70, 129}, {9, 8, 27}, {64, 96, 576}}
+	for i := 0; i < 20; i++ {
+		shapes = append(shapes, [3]int{1 + rng.IntN(40), 1 + rng.IntN(100), 1 + rng.IntN(300)})
+	}
+	for si, s := range shapes {
+		m, n, k := s[0], s[1], s[2]
+		w := make([]int8, n*k)
+		extreme := si%5 == 0
+		for i := range w {
+			w[i] = int8(rng.IntN(256) - 128)
+			if extreme {
+				w[i] = -128
+			}
+		}
+		b := PackI8(w, n, k)
+		lda := b.Kp + 4*(si%3)
+		a := make([]uint8, (m-1)*lda+b.Kp)
+		for r := 0; r < m; r++ {
+			for c := 0; c < k; c++ {
+				a[r*lda+c] = uint8(rng.IntN(256))
+				if extreme {
+					a[r*lda+c] = 255
+				}
+			}
+		}
+		ldc := b.Np + I8Tile*(si%2)
+		got := make([]int32, (m-1)*ldc+b.Np)
+		gen := make([]int32, len(got))
+		GemmU8I8(m, a, lda, b, got, ldc)
+		GemmU8I8Generic(m, a, lda, b, gen, ldc)
+		for r := 0; r < m; r++ {
+			for j := 0; j < n; j++ {
+				var want int32
+				for c := 0; c < k; c++ {
+					want += int32(a[r*lda+c]) * int32(w[j*k+c])
+				}
+				if got[r*ldc+j] != want || gen[r*ldc+j] != want {
+					t.Fatalf("shape %v (VNNI %v) [%d][%d]: got %d, generic %d, want %d", s, UseVNNI(), r, j, got[r*ldc+j], gen[r*ldc+j], want)
+				}
+			}
+			var sum int32
+			for c := 0; c < k; c++ {
+				sum += int32(w[(r%n)*k+c])
+			}
+			if b.Sum[r%n] != sum {
+				t.Fatalf("shape %v: row sum %d, want %d", s, b.Sum[r%n], sum)
+			}
+		}
+	}
+	t.Logf("VNNI kernel in use: %v", UseVNNI())
+}
