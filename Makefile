@@ -3,11 +3,15 @@ SHELL := /bin/bash
 GO ?= go
 # Test timeout for the whole suite; CI must finish well inside 20 minutes on 2 cores.
 TEST_TIMEOUT ?= 15m
+# The CLI is built with the workload image's build configuration (internal/imagebuild: CGOEnabled,
+# GoFlags), so the workload build inside `make run`/`make image` reuses every compiled package
+# and only compiles its main package and links. internal/imagebuild's tests hold these lines to it.
+CLI := CGO_ENABLED=0 $(GO) run -trimpath -buildvcs=false ./cmd/cspipe
 
 .PHONY: run test deps bench lint image deploy destroy fmt
 
 run:
-	$(GO) run ./cmd/cspipe demo
+	$(CLI) demo $(DEMO_FLAGS)
 
 deps:
 	bash scripts/deps.sh
@@ -27,7 +31,7 @@ fmt:
 	gofmt -w $$(git ls-files '*.go')
 
 image:
-	$(GO) run ./cmd/cspipe image build $(if $(REGISTRY),--push $(REGISTRY),)
+	$(CLI) image build $(if $(REGISTRY),--push $(REGISTRY),)
 
 deploy:
 	PRIMUS_PROJECT_ID=$(PRIMUS_PROJECT_ID) SECUNDUS_PROJECT_ID=$(SECUNDUS_PROJECT_ID) bash infra/deploy.sh apply

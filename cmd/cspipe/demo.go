@@ -26,10 +26,10 @@ import (
 	"github.com/cspipe/cspipe/internal/batch/runwait"
 	"github.com/cspipe/cspipe/internal/blob"
 	"github.com/cspipe/cspipe/internal/demophotos"
-	"github.com/cspipe/cspipe/internal/imagebuild"
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
 	"github.com/cspipe/cspipe/internal/receipt"
 	"github.com/cspipe/cspipe/internal/records"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -46,6 +46,10 @@ type demo struct {
 	secundus *storage.Client
 	missing  []string
 	root     string // the module root the workload is built from
+	bin      []byte // the workload binary, compiled once for both images
+	ph       phases
+	// push is d.s.Push unless a test sets it.
+	push func(ctx context.Context, img v1.Image, repo, tag string) (string, error)
 }
 
 func (d *demo) progress(format string, a ...any) {
@@ -63,7 +67,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := fs.Parse(args); err != nil {
 		return exitError{code: 2}
 	}
-	d := &demo{out: stdout, start: time.Now()}
+	d := &demo{out: stdout, start: time.Now(), ph: phases{on: *verbose}}
 
 	wd, err := os.Getwd()
 	if err != nil {
@@ -96,6 +100,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer d.s.Close()
+	d.phaseDone("stack up")
 	d.progress("stack up: storage %s, pub/sub %s, registry %s, compute %s", d.s.GCS.URL(), d.s.PubSubServer.Addr, d.s.Registry.Host(), d.s.Compute.URL())
 	for _, m := range d.s.Missing {
 		d.progress("MISSING in this build: Cloud Function %s — the demo does its step directly and will exit non-zero", m)
@@ -118,6 +123,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	d.phaseSummary()
 	fmt.Fprintln(stdout)
 	d.progress("done in %.1fs", time.Since(d.start).Seconds())
 	switch {
@@ -160,16 +166,6 @@ func findPhotos(dir string) ([]demophotos.Photo, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
-}
-
-// buildAndPush builds the workload image with internal/imagebuild (the same builder as
-// `make image`; a variant has another digest) and pushes it to repo:latest.
-func (d *demo) buildAndPush(ctx context.Context, root, repo, variant string) (string, error) {
-	img, err := imagebuild.Build(ctx, imagebuild.Options{ModuleDir: root, Variant: variant})
-	if err != nil {
-		return "", err
-	}
-	return d.s.Push(ctx, img, repo, "latest")
 }
 
 func (d *demo) upload(ctx context.Context, c *storage.Client, bucket, name string, data []byte) error {
@@ -238,6 +234,7 @@ func (d *demo) authorizedRun(ctx context.Context, root string, photos []demophot
 	} else {
 		d.progress("pinned %s directly (PinWorkloadImage is missing)", digest)
 	}
+	d.phaseDone("pin")
 
 	const mcfg = "MobileNet v1, width 0.25, 224×224, 1001 classes"
 	d.progress("uploading a generated %s — its weights are SYNTHETIC (random), so its labels mean nothing", mcfg)
@@ -260,6 +257,7 @@ func (d *demo) authorizedRun(ctx context.Context, root string, photos []demophot
 	if man.Status != records.ManifestAccepted {
 		return false, fmt.Errorf("the model was rejected: %s", man.Reason)
 	}
+	d.phaseDone("model register")
 
 	names := make([]string, len(photos))
 	contents := make([][]byte, len(photos))
@@ -273,6 +271,7 @@ func (d *demo) authorizedRun(ctx context.Context, root string, photos []demophot
 		return false, err
 	}
 	d.progress("uploaded %d photos in %.1fs", len(uploads), time.Since(up).Seconds())
+	d.phaseDone("uploads")
 	if !d.has("ScheduleRun") {
 		runID := fmt.Sprintf("demo-%d", time.Now().Unix())
 		if _, err := d.s.StartLaunch(ctx, d.s.NewLaunchArgument(runID, ref, map[string]string{"CSPIPE_INPUT_PREFIX": "photos/"})); err != nil {
@@ -294,6 +293,7 @@ func (d *demo) authorizedRun(ctx context.Context, root string, photos []demophot
 		return false, err
 	}
 	d.progress("all %d uploads went into %d run(s), %.1fs after the first upload", len(uploads), len(runs), time.Since(up).Seconds())
+	d.phaseDone("run (batch, VMs, classify)")
 	got := 0
 	ok := true
 	for _, run := range runs {
@@ -315,6 +315,7 @@ func (d *demo) authorizedRun(ctx context.Context, root string, photos []demophot
 		ok = false
 		fmt.Fprintf(d.out, "UNEXPECTED: the runs classified %d of the %d photos\n", got, len(photos))
 	}
+	d.phaseDone("results + receipt check")
 	return ok, nil
 }
 
@@ -414,6 +415,7 @@ func (d *demo) unauthorizedRun(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	d.phaseDone("unauthorized run")
 	fmt.Fprintf(d.out, "\nrun %s: status %s\nerror: %s\n", runID, res.summary.Status, res.summary.Error)
 	ok := res.summary.Status == records.StatusFailed && strings.Contains(res.summary.Error, "rejected by the attribute condition")
 	if !ok {

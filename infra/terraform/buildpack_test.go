@@ -181,10 +181,14 @@ func buildLikeBuildpack(t *testing.T, files []string) string {
 	if err := os.WriteFile(filepath.Join(app, "main.go"), []byte(generatedMain), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	env := append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off", "GOTOOLCHAIN=local")
+	// CGO_ENABLED=0 -trimpath -buildvcs=false: the build configuration of scripts/test.sh's vet
+	// and of the workload image, so that the dependencies (and, with -trimpath, the copied
+	// packages themselves) come from the build cache. What this test catches, a file the upload
+	// leaves out, fails `go mod tidy` and the build the same way under any build configuration.
+	env := append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off", "GOTOOLCHAIN=local", "CGO_ENABLED=0")
 	for _, step := range [][]string{
 		{"go", "mod", "tidy"},
-		{"go", "build", "-o", filepath.Join(dir, "fn"), "./functions.local/app"},
+		{"go", "build", "-trimpath", "-buildvcs=false", "-o", filepath.Join(dir, "fn"), "./functions.local/app"},
 	} {
 		cmd := exec.Command(step[0], step[1:]...)
 		cmd.Dir, cmd.Env = dir, env

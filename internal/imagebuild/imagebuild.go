@@ -82,6 +82,13 @@ func Build(ctx context.Context, o Options) (v1.Image, error) {
 	if o.GOARCH == "" {
 		o.GOARCH = "amd64"
 	}
+	labels := Labels()
+	for k, v := range o.ExtraLabels {
+		if _, fixed := labels[k]; fixed {
+			return nil, fmt.Errorf("extra label %q would override a launch-policy label", k)
+		}
+		labels[k] = v
+	}
 	bin := o.Binary
 	if bin == nil {
 		var err error
@@ -99,7 +106,7 @@ func Build(ctx context.Context, o Options) (v1.Image, error) {
 	}
 	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(layerBytes)), nil
-	}, tarball.WithMediaType(types.OCILayer))
+	}, tarball.WithMediaType(types.OCILayer), tarball.WithCompressedCaching)
 	if err != nil {
 		return nil, fmt.Errorf("building layer: %w", err)
 	}
@@ -122,13 +129,6 @@ func Build(ctx context.Context, o Options) (v1.Image, error) {
 	cf.Config.WorkingDir = "/app"
 	cf.Config.User = "65532:65532"
 	cf.Config.Env = []string{"PATH=/app"}
-	labels := Labels()
-	for k, v := range o.ExtraLabels {
-		if _, fixed := labels[k]; fixed {
-			return nil, fmt.Errorf("extra label %q would override a launch-policy label", k)
-		}
-		labels[k] = v
-	}
 	if o.Variant != "" {
 		labels[LabelVariant] = o.Variant
 	}
@@ -138,6 +138,29 @@ func Build(ctx context.Context, o Options) (v1.Image, error) {
 		return nil, err
 	}
 	return mutate.CreatedAt(img, v1.Time{Time: epoch})
+}
+
+// CGOEnabled and GoFlags are the build configuration of the workload binary. Every other build
+// that should share compiled packages with it uses the same: the Makefile's `make run` and
+// `make image` (`CGO_ENABLED=0 go run -trimpath -buildvcs=false ./cmd/cspipe …`), so the
+// workload build after them compiles only its main package and links (the CLI's dependencies
+// include all of the workload's). Link-only flags (-ldflags, -o) do not change compile actions and
+// are not part of it. A test holds the Makefile to these values.
+const CGOEnabled = "0"
+
+// GoFlags are the build flags that decide compile actions; see CGOEnabled.
+var GoFlags = []string{"-trimpath", "-buildvcs=false"}
+
+// ldflags strip the symbol table and the build id, so the bytes depend on the source only.
+const ldflags = "-ldflags=-s -w -buildid="
+
+// Compile builds the static workload binary (or o.Package) and returns its bytes: the step of
+// Build before packing, for callers that build once and pack several images from it.
+func Compile(ctx context.Context, o Options) ([]byte, error) {
+	if o.GOARCH == "" {
+		o.GOARCH = "amd64"
+	}
+	return compile(ctx, o)
 }
 
 // compile builds the static binary into a temporary directory and returns its bytes.
@@ -152,14 +175,15 @@ func compile(ctx context.Context, o Options) ([]byte, error) {
 	if pkg == "" {
 		pkg = "./workload"
 	}
-	args := []string{"build", "-trimpath", "-ldflags=-s -w -buildid=", "-buildvcs=false", "-o", out}
+	args := append([]string{"build"}, GoFlags...)
+	args = append(args, ldflags, "-o", out)
 	if len(o.Tags) > 0 {
 		args = append(args, "-tags", strings.Join(o.Tags, ","))
 	}
 	args = append(args, pkg)
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = o.ModuleDir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+o.GOARCH, "GOFLAGS=-mod=readonly")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED="+CGOEnabled, "GOOS=linux", "GOARCH="+o.GOARCH, "GOFLAGS=-mod=readonly")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {

@@ -6,9 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
+	"runtime"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -31,21 +30,15 @@ func ModuleRoot(dir string) (string, error) {
 	}
 }
 
-// BuildWorkloadBinary compiles ./workload of the module at root into out as a static binary
-// (CGO_ENABLED=0, -trimpath, no build id), with extra build tags if given.
+// BuildWorkloadBinary compiles ./workload of the module at root into out, for this machine's
+// architecture, with internal/imagebuild (the one builder: static, -trimpath, no build id, the
+// build configuration `make run` shares), with extra build tags if given.
 func BuildWorkloadBinary(ctx context.Context, root, out string, tags ...string) error {
-	args := []string{"build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", out}
-	if len(tags) > 0 {
-		args = append(args, "-tags", strings.Join(tags, ","))
+	bin, err := imagebuild.Compile(ctx, imagebuild.Options{ModuleDir: root, GOARCH: runtime.GOARCH, Tags: tags})
+	if err != nil {
+		return fmt.Errorf("building the workload: %w", err)
 	}
-	args = append(args, "./workload")
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("building the workload: %w\n%s", err, out)
-	}
-	return nil
+	return os.WriteFile(out, bin, 0o755)
 }
 
 // WorkloadImage wraps a workload binary into the same image `cspipe image build` makes
