@@ -61,7 +61,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	threads := fs.Int("threads", 0, "goroutines per model run (0: GOMAXPROCS)")
 	duration := fs.Duration("duration", 5*time.Second, "how long to run the model")
 	asJSON := fs.Bool("json", false, "print JSON")
-	decode := fs.Bool("decode", false, "benchmark decode+resize of photos (arguments, default ../shared/testdata/sample_images/*)")
+	decode := fs.Bool("decode", false, "benchmark decode+resize of the photos given as arguments")
 	size := fs.Int("size", 224, "with --decode: target size when no model is given")
 	repeat := fs.Int("repeat", 3, "with --decode: runs per photo and path (the fastest is reported)")
 	formats := fs.Bool("formats", true, "with --decode: also re-encode the first photo as arithmetic-coded JPEG, PNG, WebP, GIF and BMP and time each")
@@ -86,10 +86,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *decode {
 		photos := fs.Args()
 		if len(photos) == 0 {
-			photos, _ = filepath.Glob(filepath.Join("..", "shared", "testdata", "sample_images", "*"))
-		}
-		if len(photos) == 0 {
-			return exitError{code: 2, msg: "no photos given"}
+			return exitError{code: 2, msg: "no photos given: cspipe bench --decode PHOTO... (make bench passes the codelab's sample photos)"}
 		}
 		return benchDecode(ctx, photos, m, *size, max(*repeat, 1), *asJSON, *formats, stdout)
 	}
