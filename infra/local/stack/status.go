@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/cspipe/cspipe/infra/local/iam"
+	"github.com/cspipe/cspipe/internal/policy"
 	"io"
 	"net/http"
 	"slices"
@@ -165,21 +165,12 @@ func (s *Stack) registryHas(ctx context.Context, ref string) bool {
 	if !ok || !strings.HasPrefix(repo, s.Registry.Host()+"/") {
 		return false
 	}
-	path := strings.TrimPrefix(repo, s.Registry.Host()+"/")
-	req, err := http.NewRequestWithContext(ctx, http.MethodHead, "http://"+s.Registry.Host()+"/v2/"+path+"/manifests/"+digest, nil)
+	d, err := policy.ParseDigest(digest)
 	if err != nil {
 		return false
 	}
-	req.Header.Set("Accept", "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json")
-	// The registry serves only callers with repository access: ask as PinWorkloadImage, which
-	// reads Primus's repository to resolve digests.
-	req.SetBasicAuth("oauth2accesstoken", s.IAM.MintAccessToken(iam.ServiceAccount(PrimusFunctionsSA)))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	// Asked the way PinWorkloadImage asks: with its identity, which reads Primus's repository.
+	return s.pinRegistry().Resolve(ctx, repo, d) == nil
 }
 
 // StatusPath is where the functions server answers the stack's Status as JSON.
