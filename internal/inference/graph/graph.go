@@ -149,6 +149,9 @@ type Node struct {
 	Alpha, Beta      float32 // leaky relu, hard sigmoid; softmax beta (0 means 1)
 	Paddings         []int   // pad: before and after for each axis
 	PadValue         float32 // pad constant
+	// ORTRounding makes INT8 operators round as ONNX Runtime does rather
+	// than as TFLite's interpreter (see ortround.go); the ONNX reader sets it.
+	ORTRounding bool
 }
 
 // Graph is a single-input, single-output graph in execution order.

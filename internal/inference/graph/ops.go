@@ -9,6 +9,11 @@ import (
 // planNode checks one operator and returns its kernel and output shape.
 func planNode(g *Graph, n *Node) (kernel, []int, error) {
 	if isQuantNode(g, n) {
+		if n.ORTRounding {
+			if k, shape, ok, err := planORTQuant(g, n); ok {
+				return k, shape, err
+			}
+		}
 		return planQuant(g, n)
 	}
 	switch n.Op {

@@ -63,12 +63,23 @@ type value struct {
 	tensor int
 	nchw   bool
 	shape  []int // logical (ONNX) shape
+
+	// q is set when tensor holds INT8 data (UINT8 mapped onto INT8) with
+	// these per-tensor parameters; see quant.go.
+	q *qparams
+	// deq is set for the output of a DequantizeLinear of an INT8
+	// activation: the float value is only computed (a DEQUANTIZE node) when
+	// an operator that does not run on INT8 reads it.
+	deq     *value
+	deqDone bool
 }
 
 type constant struct {
 	floats []float32
 	ints   []int64
 	float  bool
+	dt     int64   // ONNX element type of the stored data
+	q      *qconst // set for DequantizeLinear of quantized data (floats then hold the real values)
 }
 
 type reader struct {
@@ -82,6 +93,13 @@ type reader struct {
 	skip       map[int]bool   // nodes folded into others
 	fuse       map[int]fused  // what a node's producer absorbs
 	rename     map[int]string // node index -> output name after fusing
+
+	// Quantized models (quant.go): int8Mode makes in() return the INT8
+	// tensors behind DequantizeLinear outputs, and add() give the node an
+	// INT8 output with outQuant's parameters.
+	int8Mode bool
+	outQuant *qparams
+	consumer map[string][]int // value name -> nodes reading it
 }
 
 // fused is what the translator folds into a node from the nodes after it.
@@ -122,10 +140,13 @@ func (r *reader) translate() (*graph.Model, error) {
 			return nil, fmt.Errorf("input %q: shape %v, want fixed image dimensions", in.name, in.dims)
 		}
 	}
-	r.uses, r.outputs = map[string]int{}, map[string]bool{pg.outputs[0].name: true}
-	for _, n := range pg.nodes {
+	r.uses, r.outputs, r.consumer = map[string]int{}, map[string]bool{pg.outputs[0].name: true}, map[string][]int{}
+	for i, n := range pg.nodes {
 		for _, s := range n.inputs {
 			r.uses[s]++
+			if !slices.Contains(r.consumer[s], i) {
+				r.consumer[s] = append(r.consumer[s], i)
+			}
 		}
 	}
 	// NHWC input followed by Transposes to NCHW (tf2onnx), or NCHW input.
@@ -155,7 +176,7 @@ func (r *reader) translate() (*graph.Model, error) {
 		if r.skip[i] {
 			continue
 		}
-		if n.domain != "" && n.domain != "ai.onnx" {
+		if n.domain != "" && n.domain != "ai.onnx" && n.domain != msDomain {
 			return nil, fmt.Errorf("node %d (%s): unsupported operator %s of domain %q", i, n.opType, n.opType, n.domain)
 		}
 		if err := r.node(i, n); err != nil {
@@ -165,6 +186,19 @@ func (r *reader) translate() (*graph.Model, error) {
 	out, ok := r.values[pg.outputs[0].name]
 	if !ok || out.konst != nil {
 		return nil, fmt.Errorf("graph output %q is not computed by an operator", pg.outputs[0].name)
+	}
+	switch {
+	case out.deq != nil && !out.deqDone:
+		if err := r.materialize(pg.outputs[0].name, out); err != nil {
+			return nil, err
+		}
+	case out.q != nil:
+		// An INT8 graph output: the engine returns its real values.
+		t, err := b.Add(graph.Node{Op: graph.OpDequantize, Name: "output DEQUANTIZE", Inputs: []int{out.tensor}}, pg.outputs[0].name+"_float")
+		if err != nil {
+			return nil, err
+		}
+		out = &value{tensor: t, nchw: out.nchw, shape: out.shape}
 	}
 	if out.nchw && (out.shape[2] != 1 || out.shape[3] != 1) {
 		return nil, fmt.Errorf("graph output %q is a %v feature map; the engine returns class scores", pg.outputs[0].name, out.shape)
@@ -278,7 +312,7 @@ func (r *reader) addConst(name string, t *protoTensor) error {
 	for i, d := range t.dims {
 		shape[i] = int(d)
 	}
-	c := &constant{float: t.dataType == dtFloat, floats: t.floats, ints: t.ints}
+	c := &constant{float: t.dataType == dtFloat, floats: t.floats, ints: t.ints, dt: t.dataType}
 	r.values[name] = &value{konst: c, shape: shape}
 	return nil
 }
@@ -291,6 +325,20 @@ func (r *reader) in(n *protoNode, i int) (*value, error) {
 	v, ok := r.values[n.inputs[i]]
 	if !ok {
 		return nil, fmt.Errorf("input %q is not defined before the node", n.inputs[i])
+	}
+	if r.int8Mode {
+		if v.deq != nil {
+			return v.deq, nil
+		}
+		return v, nil
+	}
+	if v.q != nil {
+		return nil, fmt.Errorf("input %q is quantized (%s); this operator only runs on FLOAT (add a DequantizeLinear before it)", n.inputs[i], v.q)
+	}
+	if v.deq != nil && !v.deqDone {
+		if err := r.materialize(n.inputs[i], v); err != nil {
+			return nil, err
+		}
 	}
 	return v, nil
 }
@@ -327,6 +375,9 @@ func (r *reader) set(i int, n *protoNode, v *value) error {
 // logical shape computed from the engine's.
 func (r *reader) add(i int, n *protoNode, gn graph.Node, nchw bool) error {
 	gn.Name = fmt.Sprintf("node %d %q (%s)", i, n.name, n.opType)
+	if r.outQuant != nil {
+		return r.addQuant(i, n, gn, nchw, r.outQuant)
+	}
 	t, err := r.b.Add(gn, n.outputs[0])
 	if err != nil {
 		return err

@@ -9,7 +9,27 @@ import (
 
 // node translates one ONNX node.
 func (r *reader) node(i int, n *protoNode) error {
+	if n.domain == msDomain {
+		return r.qlinearMS(i, n)
+	}
+	if !r.int8Mode {
+		if ok, err := r.tryQDQ(i, n); ok || err != nil {
+			return err
+		}
+		if int8Passthrough[n.opType] && len(n.inputs) > 0 {
+			if v := r.values[n.inputs[0]]; v != nil && v.q != nil {
+				r.int8Mode, r.outQuant = true, v.q
+				defer func() { r.int8Mode, r.outQuant = false, nil }()
+			}
+		}
+	}
 	switch n.opType {
+	case "QuantizeLinear":
+		return r.quantizeLinear(i, n)
+	case "DequantizeLinear":
+		return r.dequantizeLinear(i, n)
+	case "QLinearConv", "QLinearMatMul":
+		return r.qlinear(i, n)
 	case "Conv":
 		return r.conv(i, n)
 	case "Gemm", "MatMul":
@@ -78,7 +98,7 @@ func (r *reader) node(i int, n *protoNode) error {
 	case "Transpose":
 		return r.transpose(i, n)
 	case "Identity", "Dropout":
-		v, err := r.in(n, 0)
+		v, err := r.rawIn(n, 0)
 		if err != nil {
 			return err
 		}
@@ -450,18 +470,40 @@ func (r *reader) pad(i int, n *protoNode) error {
 // transpose supports only the layout changes between NHWC and NCHW, which
 // are free: the data stays NHWC.
 func (r *reader) transpose(i int, n *protoNode) error {
-	x, err := r.activation(n, 0)
+	x, err := r.rawIn(n, 0)
 	if err != nil {
 		return err
 	}
-	perm := attrInts(n, "perm")
-	switch {
-	case !x.nchw && len(x.shape) == 4 && slices.Equal(perm, []int64{0, 3, 1, 2}):
-		s := x.shape
-		return r.set(i, n, &value{tensor: x.tensor, nchw: true, shape: []int{s[0], s[3], s[1], s[2]}})
-	case x.nchw && slices.Equal(perm, []int64{0, 2, 3, 1}):
-		s := x.shape
-		return r.set(i, n, &value{tensor: x.tensor, shape: []int{s[0], s[2], s[3], s[1]}})
+	if x.konst != nil {
+		return fmt.Errorf("input %q is a constant, want an activation (constant folding is not supported)", n.inputs[0])
 	}
-	return fmt.Errorf("unsupported transpose %v of a %v tensor (only NHWC<->NCHW)", perm, x.shape)
+	y, err := relayout(x, attrInts(n, "perm"))
+	if err != nil {
+		return err
+	}
+	return r.set(i, n, y)
+}
+
+// relayout is x seen through a layout Transpose (the data stays NHWC); a
+// quantized value keeps its parameters and a DequantizeLinear output stays
+// uncomputed.
+func relayout(x *value, perm []int64) (*value, error) {
+	s := x.shape
+	y := *x
+	switch {
+	case !x.nchw && len(s) == 4 && slices.Equal(perm, []int64{0, 3, 1, 2}):
+		y.nchw, y.shape = true, []int{s[0], s[3], s[1], s[2]}
+	case x.nchw && slices.Equal(perm, []int64{0, 2, 3, 1}):
+		y.nchw, y.shape = false, []int{s[0], s[2], s[3], s[1]}
+	default:
+		return nil, fmt.Errorf("unsupported transpose %v of a %v tensor (only NHWC<->NCHW)", perm, x.shape)
+	}
+	if x.deq != nil && !x.deqDone {
+		d, err := relayout(x.deq, perm)
+		if err != nil {
+			return nil, err
+		}
+		y.deq = d
+	}
+	return &y, nil
 }

@@ -467,6 +467,18 @@ func parseTensor(b []byte) (*protoTensor, error) {
 			for i := range t.ints {
 				t.ints[i] = int64(int32(binary.LittleEndian.Uint32(raw[4*i:])))
 			}
+		case dtInt8, dtUint8:
+			if int64(len(raw)) != n {
+				return nil, fmt.Errorf("tensor %q: %d raw bytes for dims %v (%s)", t.name, len(raw), t.dims, dtName(t.dataType))
+			}
+			t.ints = make([]int64, n)
+			for i, v := range raw {
+				if t.dataType == dtInt8 {
+					t.ints[i] = int64(int8(v))
+				} else {
+					t.ints[i] = int64(v)
+				}
+			}
 		default:
 			return nil, fmt.Errorf("tensor %q: unsupported data type %s", t.name, dtName(t.dataType))
 		}
@@ -480,6 +492,20 @@ func parseTensor(b []byte) (*protoTensor, error) {
 	case dtInt64, dtInt32:
 		if int64(len(t.ints)) != n {
 			return nil, fmt.Errorf("tensor %q: %d integers for dims %v", t.name, len(t.ints), t.dims)
+		}
+	case dtInt8, dtUint8:
+		// Stored one value per int32_data entry.
+		if int64(len(t.ints)) != n {
+			return nil, fmt.Errorf("tensor %q: %d integers for dims %v", t.name, len(t.ints), t.dims)
+		}
+		lo, hi := int64(-128), int64(127)
+		if t.dataType == dtUint8 {
+			lo, hi = 0, 255
+		}
+		for _, v := range t.ints {
+			if v < lo || v > hi {
+				return nil, fmt.Errorf("tensor %q: value %d out of range for %s", t.name, v, dtName(t.dataType))
+			}
 		}
 	default:
 		return nil, fmt.Errorf("tensor %q: unsupported data type %s", t.name, dtName(t.dataType))

@@ -80,6 +80,15 @@ func RunORTFolded(t testing.TB, rt Runtime, model []byte, in []float32, batch in
 	return run(t, rt, model, in, batch, "basic")
 }
 
+// RunORTLevel runs an ONNX model in ONNX Runtime at the given graph
+// optimization level (disabled, basic, extended, all). At "all" ORT fuses
+// QDQ groups into its INT8 QLinear kernels; "disabled" runs a QDQ graph as
+// written (dequantize, float operator, quantize).
+func RunORTLevel(t testing.TB, rt Runtime, model []byte, in []float32, batch int, level string) []float32 {
+	t.Helper()
+	return run(t, rt, model, in, batch, level)
+}
+
 func run(t testing.TB, rt Runtime, model []byte, in []float32, batch int, level string) []float32 {
 	t.Helper()
 	node := Require(t)

@@ -1,0 +1,188 @@
+package onnx_test
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/cspipe/cspipe/internal/inference/modelgen"
+	"github.com/cspipe/cspipe/internal/inference/onnx"
+	"github.com/cspipe/cspipe/internal/inference/oracle"
+	"github.com/cspipe/cspipe/internal/inference/tflite"
+)
+
+// qdqCases are the int8 models the QDQ tests run: MobileNet V1 and V2 and a
+// graph of the other quantized operators.
+func qdqCases(t *testing.T) map[string]*modelgen.Graph {
+	t.Helper()
+	out := map[string]*modelgen.Graph{}
+	for name, cfg := range map[string]modelgen.Config{
+		"v1_0.25_64": {Arch: "v1", Width: 0.25, Size: 64, Classes: 32, Seed: 31},
+		"v2_0.35_64": {Arch: "v2", Width: 0.35, Size: 64, Classes: 32, Seed: 32},
+	} {
+		g, err := modelgen.MobileNet(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[name] = g
+	}
+	out["mixed_ops"] = mixedOpsGraph()
+	return out
+}
+
+// mixedOpsGraph covers what the MobileNets do not: 5x5 stride-2
+// convolution, depth multiplier 2, max and average pooling with SAME
+// padding, ADD with a ReLU, PAD, CONCATENATION of different parameters,
+// MUL, MEAN keeping dims, RESHAPE and FULLY_CONNECTED, ending in logits.
+func mixedOpsGraph() *modelgen.Graph {
+	g := modelgen.NewGraph(11, 13, 4, 7)
+	x := g.Conv(g.Input, 12, 5, 2, tflite.PaddingSame, tflite.ActRelu, 1.4)
+	x = g.Depthwise(x, 3, 2, 2, tflite.PaddingSame, tflite.ActRelu6, 1.4)
+	a := g.Pool(x, true, 3, 1, tflite.PaddingSame)
+	b := g.Pool(x, false, 3, 1, tflite.PaddingSame)
+	x = g.Add(a, b)
+	g.Ops[len(g.Ops)-1].Act = tflite.ActRelu
+	x = g.Pad(x, 1, 0, 2, 1)
+	y := g.Depthwise(x, 3, 1, 1, tflite.PaddingValid, tflite.ActNone, 1.0)
+	z := g.Conv(x, 8, 3, 1, tflite.PaddingValid, tflite.ActNone, 1.0)
+	x = g.Concat(3, y, z)
+	x = g.Mul(x, g.Conv(x, 32, 1, 1, tflite.PaddingSame, tflite.ActRelu6, 1.4))
+	x = g.SpatialMean(x, true)
+	x = g.Reshape(x, []int{1, 32})
+	g.Output = g.FullyConnected(x, 10, 3)
+	return g
+}
+
+// quantized returns g's full-integer form calibrated on random images, and
+// the output's quantum.
+func quantized(t *testing.T, g *modelgen.Graph, seed uint64) (*modelgen.Graph, float64) {
+	t.Helper()
+	s := g.Shape(g.Input)
+	q, err := modelgen.Quantize(g, oracle.RandomImages(seed+100, 4*s[1]*s[2]*s[3]), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q, float64(q.Tensors[q.Ops[len(q.Ops)-1].Inputs[0]].Quant.Scale[0])
+}
+
+// TestQDQSpellings: the QDQ encodings of a quantized graph (INT8 or UINT8
+// activations, activations written out or left to the ranges) run every
+// group on INT8 operators (one DEQUANTIZE, before the output) and give the
+// same numbers. (They differ from the TFLite form's by a few quanta: the
+// same weights, but ONNX Runtime's rounding; see ortround.go in the graph
+// package.)
+func TestQDQSpellings(t *testing.T) {
+	for name, g := range qdqCases(t) {
+		q, _ := quantized(t, g, 3)
+		tm, err := tflite.Load(q.TFLite())
+		if err != nil {
+			t.Fatal(err)
+		}
+		const batch = 2
+		h, w, c := tm.InputShape()
+		in := oracle.RandomImages(11, batch*h*w*c)
+		tfl := make([]float32, batch*tm.NumClasses())
+		if err := tm.Run(in, batch, tfl); err != nil {
+			t.Fatal(err)
+		}
+		var first []float32
+		for _, o := range []modelgen.QDQOptions{{}, {Uint8: true}, {Activations: true}} {
+			t.Run(fmt.Sprintf("%s_%+v", name, o), func(t *testing.T) {
+				b, err := q.QDQ(o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				m, err := onnx.Load(b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n := m.NumDequantize(); n != 1 {
+					t.Errorf("%d DEQUANTIZE operators, want 1 (every QDQ group on INT8)", n)
+				}
+				got := make([]float32, len(tfl))
+				if err := m.Run(in, batch, got); err != nil {
+					t.Fatal(err)
+				}
+				if first == nil {
+					first = got
+				}
+				for i := range got {
+					if got[i] != first[i] {
+						t.Fatalf("output %d: %g, INT8 spelling %g", i, got[i], first[i])
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestQDQOracle runs the QDQ models in ONNX Runtime, both as the graph
+// says (graph rewrites off: dequantize, float operator, quantize) and, for
+// the MobileNets, with its INT8 kernels (rewrites on, QDQ groups fused into
+// QLinear operators): every output within one quantum (they are equal
+// today), and our top five within one quantum of ORT's fifth score. ORT's
+// fused QLinearAveragePool with SAME padding rounds differently from its
+// own float reference (one quantum on about 4 % of its outputs), which
+// moves the mixed graph's logits by up to three quanta, so that graph is
+// compared with the reference only.
+func TestQDQOracle(t *testing.T) {
+	oracle.Require(t)
+	for name, g := range qdqCases(t) {
+		levels := []string{"disabled", "all"}
+		if name == "mixed_ops" {
+			levels = levels[:1]
+		}
+		for _, level := range levels {
+			t.Run(name+"_"+level, func(t *testing.T) {
+				t.Parallel()
+				q, quantum := quantized(t, g, 2)
+				b, err := q.QDQ(modelgen.QDQOptions{Uint8: level == "all"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				m, err := onnx.Load(b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				const batch = 3
+				h, w, c := m.InputShape()
+				in := oracle.RandomImages(9, batch*h*w*c)
+				got := make([]float32, batch*m.NumClasses())
+				if err := m.Run(in, batch, got); err != nil {
+					t.Fatal(err)
+				}
+				want := oracle.RunORTLevel(t, oracle.ORT, b, in, batch, level)
+				compareQuanta(t, got, want, quantum, m.NumClasses(), batch)
+			})
+		}
+	}
+}
+
+// compareQuanta checks got against want within one quantum per output and
+// our top five against the oracle's fifth score.
+func compareQuanta(t *testing.T, got, want []float32, quantum float64, n, batch int) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%d outputs, oracle %d", len(got), len(want))
+	}
+	off := 0
+	for i := range got {
+		d := math.Abs(float64(got[i] - want[i]))
+		if d > quantum*1.001 {
+			t.Errorf("output %d: %g, ORT %g: more than one quantum (%g) apart", i, got[i], want[i], quantum)
+		}
+		if d > 0 {
+			off++
+		}
+	}
+	for b := 0; b < batch; b++ {
+		g5, w := oracle.Top5(got[b*n:(b+1)*n]), want[b*n:(b+1)*n]
+		fifth := w[oracle.Top5(w)[4]]
+		for _, i := range g5 {
+			if float64(w[i]) < float64(fifth)-quantum*1.001 {
+				t.Errorf("image %d: our top-5 class %d scores %g in ORT, below its fifth %g", b, i, w[i], fifth)
+			}
+		}
+	}
+	t.Logf("%d of %d outputs one quantum off ORT", off, len(got))
+}
