@@ -68,10 +68,14 @@ engine_vs_ort() {
 }
 engine_vs_ort
 
-# Int8 next to float on the same weights: MobileNet V1 and V2 1.0@128 (seed 1, 1001 classes) and
-# their full-integer forms from modelgen.Quantize (genmodel --int8-out). Columns: float, int8 with
-# the best kernels (AVX-512 VNNI GEMM here), int8 with CSPIPE_KERNELS=avx2 (the int8 GEMM then runs
-# its portable loop), and int8/float throughput. ORT's int8 (QDQ) model is not generated yet.
+# Int8 next to float and next to ONNX Runtime's int8 on the same weights: MobileNet V1 and V2
+# 1.0@128 (seed 1, 1001 classes), their full-integer forms from modelgen.Quantize (genmodel
+# --int8-out) and the same int8 model as QDQ ONNX (genmodel --qdq-out --qdq-uint8: UINT8
+# activations, INT8 weights, onnxruntime's quantize_static default on x86). Columns: float, int8
+# with the best kernels (AVX-512 VNNI GEMM here), int8 with CSPIPE_KERNELS=avx2 (the int8 GEMM then
+# runs its portable loop), our int8 read from the QDQ file, ORT running the QDQ file (graph
+# optimizations 'all': its QDQ groups fused into QLinear int8 kernels), int8/float throughput and
+# ours (QDQ file) over ORT's int8 (above 1: we are faster).
 int8_vs_float() {
   local tmp rounds=${BENCH_ROUNDS:-3} dur=${BENCH_DURATION:-2s}
   tmp=$(mktemp -d)
@@ -80,21 +84,25 @@ int8_vs_float() {
   local field='function f(s, k) { if (match(s, "\"" k "\":[0-9.e+-]+")) { v = substr(s, RSTART, RLENGTH); sub(/.*:/, "", v); return v } return 0 }'
   for arch in v1 v2; do
     go run ./internal/inference/modelgen/cmd/genmodel --arch "$arch" --width 1.0 --size 128 --classes 1001 --seed 1 \
-      --out "$tmp/$arch.tflite" --int8-out "$tmp/$arch-int8.tflite"
+      --out "$tmp/$arch.tflite" --int8-out "$tmp/$arch-int8.tflite" --qdq-out "$tmp/$arch-int8.onnx" --qdq-uint8
     printf '\nint8 %s 1.0@128 (load average %s)\n' "$arch" "$(cut -d' ' -f1-3 /proc/loadavg)"
-    printf '%-22s %9s %8s | %9s %8s | %9s %8s | %6s\n' "" "float i/s" "ms/img" "int8 i/s" "ms/img" "avx2 i/s" "ms/img" "int8/f"
+    printf '%-22s %9s %8s | %9s %8s | %9s %8s | %9s %8s | %9s %8s | %6s %6s\n' "" "float i/s" "ms/img" "int8 i/s" "ms/img" \
+      "avx2 i/s" "ms/img" "qdq i/s" "ms/img" "ORT8 i/s" "ms/img" "int8/f" "q/ORT8"
     for _ in $(seq "$rounds"); do
       for cfg in "1 1" "8 2"; do
         set -- $cfg
-        local fl q qa
+        local fl q qa qo ort
         fl=$("$tmp/cspipe" bench --model "$tmp/$arch.tflite" --batch "$1" --threads "$2" --duration "$dur" --json)
         q=$("$tmp/cspipe" bench --model "$tmp/$arch-int8.tflite" --batch "$1" --threads "$2" --duration "$dur" --json)
         qa=$(CSPIPE_KERNELS=avx2 "$tmp/cspipe" bench --model "$tmp/$arch-int8.tflite" --batch "$1" --threads "$2" --duration "$dur" --json)
-        awk -v fl="$fl" -v q="$q" -v qa="$qa" -v label="batch $1, $2 thread(s)" "$field"'
+        qo=$("$tmp/cspipe" bench --model "$tmp/$arch-int8.onnx" --batch "$1" --threads "$2" --duration "$dur" --json)
+        ort=$(node tools/oracle/bench_ort.js "$tmp/$arch-int8.onnx" "$1" "$2" 3)
+        awk -v fl="$fl" -v q="$q" -v qa="$qa" -v qo="$qo" -v r="$ort" -v label="batch $1, $2 thread(s)" "$field"'
           BEGIN {
             fi = f(fl, "img_per_s"); fm = f(fl, "ms_per_img"); qi = f(q, "img_per_s"); qm = f(q, "ms_per_img")
-            ai = f(qa, "img_per_s"); am = f(qa, "ms_per_img")
-            printf "%-22s %9.1f %8.2f | %9.1f %8.2f | %9.1f %8.2f | %6.2f\n", label, fi, fm, qi, qm, ai, am, qi / fi
+            ai = f(qa, "img_per_s"); am = f(qa, "ms_per_img"); oi = f(qo, "img_per_s"); om = f(qo, "ms_per_img")
+            ri = f(r, "img_per_s"); rm = f(r, "ms_per_img")
+            printf "%-22s %9.1f %8.2f | %9.1f %8.2f | %9.1f %8.2f | %9.1f %8.2f | %9.1f %8.2f | %6.2f %6.2f\n", label, fi, fm, qi, qm, ai, am, oi, om, ri, rm, qi / fi, oi / ri
           }'
       done
     done
