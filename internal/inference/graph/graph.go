@@ -152,6 +152,11 @@ type Node struct {
 	// ORTRounding makes INT8 operators round as ONNX Runtime does rather
 	// than as TFLite's interpreter (see ortround.go); the ONNX reader sets it.
 	ORTRounding bool
+	// QLinearMean makes an INT8 MEAN over the spatial axes compute as
+	// onnxruntime's QLinearGlobalAveragePool kernel does (a float32
+	// rescale of the integer sum, ties to even) rather than as the float
+	// mean a DQ -> GlobalAveragePool -> Q group describes.
+	QLinearMean bool
 }
 
 // Graph is a single-input, single-output graph in execution order.

@@ -1,5 +1,7 @@
 package graph
 
+import "math"
+
 // INT8 operators with ONNX Runtime's rounding, for quantized ONNX models
 // (Node.ORTRounding). ORT requantizes every operator once (a float scale,
 // ties to even) where TFLite's interpreter rounds the depthwise
@@ -29,8 +31,52 @@ func planORTQuant(g *Graph, n *Node) (kernel, []int, bool, error) {
 			return nil, nil, true, err
 		}
 		return &qavgEvenKernel{qpoolKernel: *qk, zp: in.zp}, shape, true, nil
+	case OpMean:
+		if !n.QLinearMean {
+			return nil, nil, false, nil
+		}
+		k, shape, err := planQuant(g, n)
+		if err != nil {
+			return nil, nil, true, err
+		}
+		return &qlinearMeanKernel{qmeanKernel: k.(*qmeanKernel)}, shape, true, nil
 	}
 	return nil, nil, false, nil
+}
+
+// qlinearMeanKernel is MEAN as onnxruntime's QLinearGlobalAveragePool
+// computes it: the integer sum less count times the input zero point,
+// times the float32 scale in/count/out, rounded to nearest even.
+type qlinearMeanKernel struct{ *qmeanKernel }
+
+func (k qlinearMeanKernel) run(e *env, ins [][]float32, out []float32) {
+	d := k.dims
+	inN := d[0] * d[1] * d[2] * d[3]
+	outN := inN / k.count
+	src, dst := int8s(ins[0]), int8s(out)
+	sums := make([]int32, outN)
+	scale := float32(k.in.scale) / float32(k.count) / float32(k.out.scale)
+	for img := 0; img < e.batch; img++ {
+		in := src[img*inN : (img+1)*inN]
+		clear(sums)
+		i := 0
+		for a := 0; a < d[0]; a++ {
+			for b := 0; b < d[1]; b++ {
+				for c := 0; c < d[2]; c++ {
+					for x := 0; x < d[3]; x++ {
+						sums[k.outIndex(a, b, c, x)] += int32(in[i])
+						i++
+					}
+				}
+			}
+		}
+		o := dst[img*outN : (img+1)*outN]
+		for j, s := range sums {
+			v := float32(s-int32(k.count)*k.in.zp) * scale
+			q := int32(math.RoundToEven(float64(v))) + k.out.zp
+			o[j] = int8(clamp32(q, -128, 127))
+		}
+	}
 }
 
 // qdwSingleKernel is a depthwise convolution whose accumulators are
@@ -48,6 +94,17 @@ func (k qdwSingleKernel) run(e *env, ins [][]float32, out []float32) {
 
 func (k qdwSingleKernel) rows(in, o []int8, lo, hi int) {
 	acc := make([]int32, k.cout)
+	// The input rows this band reads, minus the zero point, as int32.
+	y0 := max(lo*k.sh-k.padT, 0)
+	y1 := min((hi-1)*k.sh-k.padT+k.kh, k.h)
+	if y1 <= y0 {
+		y0, y1 = 0, 0
+	}
+	rowLen := k.w * k.cin
+	xs := make([]int32, (y1-y0)*rowLen)
+	for i, v := range in[y0*rowLen : y1*rowLen] {
+		xs[i] = int32(v) - k.inZP
+	}
 	for oy := lo; oy < hi; oy++ {
 		for ox := 0; ox < k.ow; ox++ {
 			copy(acc, k.bias)
@@ -61,19 +118,30 @@ func (k qdwSingleKernel) rows(in, o []int8, lo, hi int) {
 					if ix < 0 || ix >= k.w {
 						continue
 					}
-					row := in[(iy*k.w+ix)*k.cin:][:k.cin]
+					row := xs[(iy-y0)*rowLen+ix*k.cin:][:k.cin]
 					wr := k.wt[(ky*k.kw+kx)*k.cout:][:k.cout]
+					if k.mult == 1 {
+						a := acc[:len(row)]
+						wr = wr[:len(row)]
+						for c, x := range row {
+							a[c] += x * wr[c]
+						}
+						continue
+					}
 					for c, x := range row {
-						xv := int32(x) - k.inZP
 						for m := 0; m < k.mult; m++ {
-							acc[c*k.mult+m] += xv * wr[c*k.mult+m]
+							acc[c*k.mult+m] += x * wr[c*k.mult+m]
 						}
 					}
 				}
 			}
 			dst := o[(oy*k.ow+ox)*k.cout:][:k.cout]
+			rq := k.rq[:len(dst)]
+			a := acc[:len(dst)]
 			for c := range dst {
-				dst[c] = int8(clamp32(k.rq[c].single(acc[c])+k.outZP, k.lo, k.hi))
+				r := &rq[c]
+				v := int32((int64(a[c])*r.m+r.rnd)>>r.tot) + k.outZP
+				dst[c] = int8(min(max(v, k.lo), k.hi))
 			}
 		}
 	}

@@ -18,6 +18,7 @@ const (
 	modelProducer    = 2
 	modelGraph       = 7
 	modelOpsetImport = 8
+	opsetDomain      = 1
 	opsetVersion     = 2
 
 	graphNode        = 1
@@ -31,6 +32,7 @@ const (
 	nodeName      = 3
 	nodeOpType    = 4
 	nodeAttribute = 5
+	nodeDomain    = 7
 
 	attrName  = 1
 	attrF     = 2
@@ -67,6 +69,7 @@ type onnxWriter struct {
 	rng          *rand.Rand
 	nodes, inits [][]byte
 	names        []string // ONNX value name per graph tensor
+	msDomain     bool     // a node of the com.microsoft domain was written
 	nchw         []bool   // activation is a 4-D tensor in NCHW order
 	n            int
 }

@@ -172,7 +172,7 @@ func (r *reader) qlinearMS(i int, n *protoNode) error {
 		if err != nil {
 			return err
 		}
-		return r.addQuant(i, n, graph.Node{Op: graph.OpMean, Name: name, Inputs: []int{x.tensor}, Axes: []int{1, 2}, KeepDims: true}, true, p)
+		return r.addQuant(i, n, graph.Node{Op: graph.OpMean, Name: name, Inputs: []int{x.tensor}, Axes: []int{1, 2}, KeepDims: true, QLinearMean: true}, true, p)
 	case "QLinearConcat":
 		p, err := r.scaleZP(n, 0, 1)
 		if err != nil {

@@ -125,18 +125,35 @@ func TestQDQSpellings(t *testing.T) {
 // own float reference (one quantum on about 4 % of its outputs), which
 // moves the mixed graph's logits by up to three quanta, so that graph is
 // compared with the reference only.
+//
+// The QOperator spelling (QLinearConv, QLinearAdd, ...) of the same models
+// runs too. ORT's QLinearConv rescales with a float32 multiplier where the
+// engine uses TFLite's 31-bit fixed point; a few accumulators in ten
+// thousand land on the other side of a rounding boundary, and through V2's
+// 17 blocks that grows to two quanta on its outputs (one on V1 and the
+// mixed graph), the tolerance for that case.
 func TestQDQOracle(t *testing.T) {
 	oracle.Require(t)
 	for name, g := range qdqCases(t) {
-		levels := []string{"disabled", "all"}
-		if name == "mixed_ops" {
-			levels = levels[:1]
+		type variant struct {
+			level string
+			opts  modelgen.QDQOptions
 		}
-		for _, level := range levels {
-			t.Run(name+"_"+level, func(t *testing.T) {
+		variants := []variant{
+			{"disabled", modelgen.QDQOptions{}},
+			{"disabled", modelgen.QDQOptions{QOperator: true, Uint8: true}},
+			{"all", modelgen.QDQOptions{Uint8: true}},
+			{"all", modelgen.QDQOptions{QOperator: true, Uint8: true}},
+		}
+		if name == "mixed_ops" {
+			variants = variants[:2]
+		}
+		for _, v := range variants {
+			level := v.level
+			t.Run(fmt.Sprintf("%s_%s_%+v", name, level, v.opts), func(t *testing.T) {
 				t.Parallel()
 				q, quantum := quantized(t, g, 2)
-				b, err := q.QDQ(modelgen.QDQOptions{Uint8: level == "all"})
+				b, err := q.QDQ(v.opts)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -152,15 +169,19 @@ func TestQDQOracle(t *testing.T) {
 					t.Fatal(err)
 				}
 				want := oracle.RunORTLevel(t, oracle.ORT, b, in, batch, level)
-				compareQuanta(t, got, want, quantum, m.NumClasses(), batch)
+				tol := 1.0
+				if v.opts.QOperator && name == "v2_0.35_64" {
+					tol = 2
+				}
+				compareQuanta(t, got, want, tol*quantum, m.NumClasses(), batch)
 			})
 		}
 	}
 }
 
-// compareQuanta checks got against want within one quantum per output and
-// our top five against the oracle's fifth score.
-func compareQuanta(t *testing.T, got, want []float32, quantum float64, n, batch int) {
+// compareQuanta checks got against want within tol per output and our top
+// five against the oracle's fifth score less tol.
+func compareQuanta(t *testing.T, got, want []float32, tol float64, n, batch int) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("%d outputs, oracle %d", len(got), len(want))
@@ -168,8 +189,8 @@ func compareQuanta(t *testing.T, got, want []float32, quantum float64, n, batch 
 	off := 0
 	for i := range got {
 		d := math.Abs(float64(got[i] - want[i]))
-		if d > quantum*1.001 {
-			t.Errorf("output %d: %g, ORT %g: more than one quantum (%g) apart", i, got[i], want[i], quantum)
+		if d > tol*1.001 {
+			t.Errorf("output %d: %g, ORT %g: more than %g apart", i, got[i], want[i], tol)
 		}
 		if d > 0 {
 			off++
@@ -179,10 +200,10 @@ func compareQuanta(t *testing.T, got, want []float32, quantum float64, n, batch 
 		g5, w := oracle.Top5(got[b*n:(b+1)*n]), want[b*n:(b+1)*n]
 		fifth := w[oracle.Top5(w)[4]]
 		for _, i := range g5 {
-			if float64(w[i]) < float64(fifth)-quantum*1.001 {
+			if float64(w[i]) < float64(fifth)-tol*1.001 {
 				t.Errorf("image %d: our top-5 class %d scores %g in ORT, below its fifth %g", b, i, w[i], fifth)
 			}
 		}
 	}
-	t.Logf("%d of %d outputs one quantum off ORT", off, len(got))
+	t.Logf("%d of %d outputs off ORT", off, len(got))
 }
