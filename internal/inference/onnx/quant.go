@@ -100,6 +100,9 @@ func (r *reader) scaleZP(n *protoNode, si, zi int) (*qparams, error) {
 		if err != nil {
 			return nil, err
 		}
+		if zc.dt != dtInt8 && zc.dt != dtUint8 {
+			return nil, fmt.Errorf("zero point %q: element type %s, want INT8 or UINT8", n.inputs[zi], dtName(zc.dt))
+		}
 		if p.zp, err = zeroPointOnInt8(zc.dt, zc.ints[0]); err != nil {
 			return nil, fmt.Errorf("zero point %q: %w", n.inputs[zi], err)
 		}

@@ -1,10 +1,15 @@
 package onnx_test
 
 import (
+	"bytes"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/cspipe/cspipe/internal/errclass"
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
 	"github.com/cspipe/cspipe/internal/inference/onnx"
 	"github.com/cspipe/cspipe/internal/inference/oracle"
@@ -164,6 +169,16 @@ func TestQDQOracle(t *testing.T) {
 				const batch = 3
 				h, w, c := m.InputShape()
 				in := oracle.RandomImages(9, batch*h*w*c)
+				// Every QDQ group runs on INT8; in the QOperator models the
+				// fully connected layer's bias, added in float after a
+				// DequantizeLinear, falls back to float (a second DEQUANTIZE).
+				wantDQ := 1
+				if v.opts.QOperator && name != "v1_0.25_64" {
+					wantDQ = 2
+				}
+				if n := m.NumDequantize(); n != wantDQ {
+					t.Errorf("%d DEQUANTIZE operators, want %d", n, wantDQ)
+				}
 				got := make([]float32, batch*m.NumClasses())
 				if err := m.Run(in, batch, got); err != nil {
 					t.Fatal(err)
@@ -206,4 +221,128 @@ func compareQuanta(t *testing.T, got, want []float32, tol float64, n, batch int)
 		}
 	}
 	t.Logf("%d of %d outputs off ORT", off, len(got))
+}
+
+// qdqModels returns the mixed graph's QDQ and QOperator encodings.
+func qdqModels(t testing.TB) (qdq, qop []byte) {
+	g := mixedOpsGraph()
+	s := g.Shape(g.Input)
+	q, err := modelgen.Quantize(g, oracle.RandomImages(102, 4*s[1]*s[2]*s[3]), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if qdq, err = q.QDQ(modelgen.QDQOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if qop, err = q.QDQ(modelgen.QDQOptions{QOperator: true, Uint8: true}); err != nil {
+		t.Fatal(err)
+	}
+	return qdq, qop
+}
+
+// TestQuantRejects: quantized forms the engine does not run are refused at
+// load with an error naming them.
+func TestQuantRejects(t *testing.T) {
+	qdq, qop := qdqModels(t)
+	replace := func(b []byte, old, new string) []byte {
+		if !bytes.Contains(b, []byte(old)) {
+			t.Fatalf("model has no %q", old)
+		}
+		return bytes.ReplaceAll(b, []byte(old), []byte(new))
+	}
+	cases := []struct {
+		name string
+		b    []byte
+		want string
+	}{
+		{"contrib operator", replace(qop, "QLinearConcat", "QLinearConcaX"), `unsupported operator QLinearConcaX of domain "com.microsoft"`},
+		{"default-domain QLinear operator", replace(qop, "QLinearMatMul", "QLinearMatMuX"), "unsupported operator QLinearMatMuX"},
+		{"quantized input to a float operator", replace(qop, "QLinearConv", "ConvInteger"), "unsupported operator ConvInteger"},
+		{"dequantize of a float", replace(qdq, "DequantizeLinear", "DequantizeLinea_"), "unsupported operator DequantizeLinea_"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := onnx.Load(tc.b)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one containing %q", err, tc.want)
+			}
+			if !errclass.IsPermanent(err) {
+				t.Errorf("error %v is not permanent", err)
+			}
+		})
+	}
+}
+
+// TestQuantFloatFallback: a QDQ group whose operator has no INT8 form here
+// runs as the graph says, DEQUANTIZE, float operator, QUANTIZE, and still
+// matches ONNX Runtime. The mixed graph's first MaxPool becomes a Sigmoid
+// (a name of the same length, its pooling attributes dropped).
+func TestQuantFloatFallback(t *testing.T) {
+	oracle.Require(t)
+	qdq, _ := qdqModels(t)
+	b := stripAttrs(t, bytes.Replace(qdq, []byte("MaxPool"), []byte("Sigmoid"), 2), "Sigmoid") // the node's name and operator
+	m, err := onnx.Load(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := m.NumDequantize(); n != 2 {
+		t.Errorf("%d DEQUANTIZE operators, want 2 (the Sigmoid group in float)", n)
+	}
+	const batch = 2
+	h, w, c := m.InputShape()
+	in := oracle.RandomImages(1, batch*h*w*c)
+	got := make([]float32, batch*m.NumClasses())
+	if err := m.Run(in, batch, got); err != nil {
+		t.Fatal(err)
+	}
+	want := oracle.RunORTLevel(t, oracle.ORT, b, in, batch, "disabled")
+	g := mixedOpsGraph()
+	s := g.Shape(g.Input)
+	q, err := modelgen.Quantize(g, oracle.RandomImages(102, 4*s[1]*s[2]*s[3]), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	quantum := float64(q.Tensors[q.Ops[len(q.Ops)-1].Inputs[0]].Quant.Scale[0])
+	compareQuanta(t, got, want, quantum, m.NumClasses(), batch)
+}
+
+// stripAttrs removes the attributes of the nodes of type op.
+func stripAttrs(t *testing.T, model []byte, op string) []byte {
+	t.Helper()
+	// each rewrites the length-delimited fields of b numbered num with fn.
+	each := func(b []byte, num protowire.Number, fn func([]byte) []byte) []byte {
+		var out []byte
+		for len(b) > 0 {
+			n, typ, l := protowire.ConsumeTag(b)
+			if l < 0 {
+				t.Fatal("bad protobuf")
+			}
+			m := protowire.ConsumeFieldValue(n, typ, b[l:])
+			field := b[:l+m]
+			if n == num && typ == protowire.BytesType {
+				v, _ := protowire.ConsumeBytes(b[l:])
+				field = protowire.AppendBytes(protowire.AppendTag(nil, n, typ), fn(v))
+			}
+			out = append(out, field...)
+			b = b[l+m:]
+		}
+		return out
+	}
+	return each(model, 7, func(g []byte) []byte {
+		return each(g, 1, func(node []byte) []byte {
+			if !bytes.Contains(node, []byte(op)) {
+				return node
+			}
+			var out []byte
+			for len(node) > 0 {
+				n, typ, l := protowire.ConsumeTag(node)
+				m := protowire.ConsumeFieldValue(n, typ, node[l:])
+				if n != 5 { // attribute
+					out = append(out, node[:l+m]...)
+				}
+				node = node[l+m:]
+			}
+			return out
+		})
+	})
 }
