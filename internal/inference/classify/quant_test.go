@@ -11,9 +11,10 @@ import (
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
 )
 
-// TestInt8Model: an int8 model classifies a photo like the float model it
-// was quantized from (the float image is quantized with the input tensor's
-// parameters by the model's QUANTIZE): same top class, scores close.
+// TestInt8Model: an int8 model, TFLite or QDQ ONNX, classifies a photo like
+// the float model it was quantized from (the float image is quantized with
+// the input tensor's parameters by the model's QUANTIZE or QuantizeLinear):
+// same top class, scores close.
 func TestInt8Model(t *testing.T) {
 	g, err := modelgen.MobileNet(modelgen.Config{Arch: "v1", Width: 0.25, Size: 64, Classes: 7, Seed: 3})
 	if err != nil {
@@ -33,8 +34,12 @@ func TestInt8Model(t *testing.T) {
 	if err := jpeg.Encode(&b, img, nil); err != nil {
 		t.Fatal(err)
 	}
+	qdq, err := q.QDQ(modelgen.QDQOptions{Uint8: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var preds []Prediction
-	for _, model := range [][]byte{g.TFLite(), q.TFLite()} {
+	for _, model := range [][]byte{g.TFLite(), q.TFLite(), qdq} {
 		c, err := New(model, nil, Options{TopK: 7, InputRange: "-1,1"})
 		if err != nil {
 			t.Fatal(err)
@@ -45,11 +50,17 @@ func TestInt8Model(t *testing.T) {
 		}
 		preds = append(preds, p)
 	}
-	f, i8 := preds[0], preds[1]
-	if f.PredictedClass != i8.PredictedClass {
-		t.Fatalf("int8 predicts %d, float %d", i8.PredictedClass, f.PredictedClass)
-	}
-	if d := math.Abs(float64(f.TopK[0].Score - i8.TopK[0].Score)); d > 0.05 {
-		t.Fatalf("top score %g (int8) vs %g (float)", i8.TopK[0].Score, f.TopK[0].Score)
+	f := preds[0]
+	for i, what := range []string{"", "int8 TFLite", "int8 QDQ ONNX"} {
+		if i == 0 {
+			continue
+		}
+		i8 := preds[i]
+		if f.PredictedClass != i8.PredictedClass {
+			t.Fatalf("%s predicts %d, float %d", what, i8.PredictedClass, f.PredictedClass)
+		}
+		if d := math.Abs(float64(f.TopK[0].Score - i8.TopK[0].Score)); d > 0.05 {
+			t.Fatalf("top score %g (%s) vs %g (float)", i8.TopK[0].Score, what, f.TopK[0].Score)
+		}
 	}
 }

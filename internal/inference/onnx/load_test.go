@@ -124,6 +124,9 @@ func TestLoadTiny(t *testing.T) {
 
 func FuzzLoad(f *testing.F) {
 	f.Add(tinyONNX(f))
+	qdq, qop := qdqModels(f)
+	f.Add(qdq)
+	f.Add(qop)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := onnx.Load(b)
 		if err != nil {
