@@ -9,8 +9,10 @@
 // of the same size, and one whose input is NHWC followed by a Transpose to
 // NCHW (tf2onnx's export) needs no change either. Batch normalization is
 // folded into the preceding convolution and Relu/Clip into the operator
-// before them. An operator, attribute or layout the engine cannot run
-// exactly is refused at load with an error naming it.
+// before them. Quantized models, in the QDQ and QOperator forms, run on the
+// engine's int8 operators (quant.go, qlinear.go). An operator, attribute or
+// layout the engine cannot run exactly is refused at load with an error
+// naming it.
 package onnx
 
 import (
