@@ -19,7 +19,11 @@ func planORTQuant(g *Graph, n *Node) (kernel, []int, bool, error) {
 		if err != nil {
 			return nil, nil, true, err
 		}
-		return &qdwSingleKernel{k.(*qconvKernel)}, shape, true, nil
+		qk := k.(*qconvKernel)
+		if fk := newQDWFloat(qk); fk != nil {
+			return fk, shape, true, nil
+		}
+		return &qdwSingleKernel{qk}, shape, true, nil
 	case OpAveragePool2D:
 		k, shape, err := planQuant(g, n)
 		if err != nil {
