@@ -26,7 +26,7 @@ func (r *reader) qint8In(n *protoNode, k, si, zi int) (*value, error) {
 	if err != nil {
 		return nil, err
 	}
-	if *p != *x.q {
+	if !p.same(x.q) {
 		return nil, fmt.Errorf("input %q: declared parameters (%s) differ from its producer's (%s), which is not supported", n.inputs[k], p, x.q)
 	}
 	return x, nil

@@ -35,11 +35,16 @@ import (
 // scale and rounds half to even, so outputs may differ by one quantum where
 // a value falls near a rounding boundary.
 
-// qparams is one per-tensor scale and zero point (on the INT8 scale).
+// qparams is one per-tensor scale and zero point (on the INT8 scale), and
+// whether the file's values are UINT8.
 type qparams struct {
-	scale float32
-	zp    int32
+	scale    float32
+	zp       int32
+	unsigned bool
 }
+
+// same reports whether p and o describe the same real values.
+func (p *qparams) same(o *qparams) bool { return p.scale == o.scale && p.zp == o.zp }
 
 func (p *qparams) String() string { return fmt.Sprintf("INT8 scale %g zero point %d", p.scale, p.zp) }
 
@@ -94,7 +99,7 @@ func (r *reader) scaleZP(n *protoNode, si, zi int) (*qparams, error) {
 	if sc.dt != dtFloat || !(sc.floats[0] > 0) || math.IsInf(float64(sc.floats[0]), 0) {
 		return nil, fmt.Errorf("scale %q must be a positive finite FLOAT", n.inputs[si])
 	}
-	p := &qparams{scale: sc.floats[0], zp: -128} // absent zero point: UINT8 0
+	p := &qparams{scale: sc.floats[0], zp: -128, unsigned: true} // absent zero point: UINT8 0
 	if zi < len(n.inputs) && n.inputs[zi] != "" {
 		zc, err := r.scalarConst(n, zi, "zero point")
 		if err != nil {
@@ -103,6 +108,7 @@ func (r *reader) scaleZP(n *protoNode, si, zi int) (*qparams, error) {
 		if zc.dt != dtInt8 && zc.dt != dtUint8 {
 			return nil, fmt.Errorf("zero point %q: element type %s, want INT8 or UINT8", n.inputs[zi], dtName(zc.dt))
 		}
+		p.unsigned = zc.dt == dtUint8
 		if p.zp, err = zeroPointOnInt8(zc.dt, zc.ints[0]); err != nil {
 			return nil, fmt.Errorf("zero point %q: %w", n.inputs[zi], err)
 		}
@@ -218,7 +224,10 @@ func (r *reader) dequantizeLinear(i int, n *protoNode) error {
 	if err != nil {
 		return err
 	}
-	if *p != *x.q {
+	if (len(n.inputs) < 3 || n.inputs[2] == "") && !x.q.unsigned {
+		p.zp, p.unsigned = 0, false // the zero of x's type, INT8
+	}
+	if !p.same(x.q) {
 		return fmt.Errorf("parameters (%s) differ from those of %q (%s), which is not supported", p, n.inputs[0], x.q)
 	}
 	return r.set(i, n, &value{deq: x, tensor: -1, nchw: x.nchw, shape: slices.Clone(x.shape)})
@@ -262,7 +271,7 @@ func (r *reader) quantizeLinear(i int, n *protoNode) error {
 		return r.setConst(i, n, &value{konst: &constant{dt: dt, ints: ints}, shape: slices.Clone(x.shape)})
 	case x.q != nil:
 		return fmt.Errorf("input %q is already quantized", n.inputs[0])
-	case x.deq != nil && *x.deq.q == *p:
+	case x.deq != nil && x.deq.q.same(p):
 		return r.set(i, n, x.deq) // DQ -> Q with the same parameters
 	case x.deq != nil:
 		// Requantize INT8 to other parameters.
@@ -440,7 +449,7 @@ func (r *reader) int8Capable(i int, n *protoNode, p *qparams) bool {
 		y := r.deqIn(n, 1)
 		return y != nil && len(n.inputs) == 2 && slices.Equal(x.shape, y.shape) && x.nchw == y.nchw
 	case "AveragePool", "MaxPool":
-		if *x.q != *p {
+		if !x.q.same(p) {
 			return false
 		}
 		if n.opType == "AveragePool" && attrInt(n, "count_include_pad", 0) != 0 {
@@ -462,7 +471,7 @@ func (r *reader) int8Capable(i int, n *protoNode, p *qparams) bool {
 		}
 		return true
 	case "Pad":
-		if *x.q != *p || attrFloat(n, "value", 0) != 0 {
+		if !x.q.same(p) || attrFloat(n, "value", 0) != 0 {
 			return false
 		}
 		if len(n.inputs) > 2 && n.inputs[2] != "" {
