@@ -20,6 +20,9 @@ type QDQOptions struct {
 	// Uint8 writes activations as UINT8 (zero points plus 128), weights
 	// staying INT8: onnxruntime's quantize_static default on x86.
 	Uint8 bool
+	// Uint8Weights writes the QDQ weights as UINT8 with zero point 128
+	// (older onnxruntime quantizers' QUInt8 weights).
+	Uint8Weights bool
 	// Activations writes each fused activation as a Relu or Clip between
 	// the operator and its QuantizeLinear; otherwise it is left to the
 	// output's quantization range, as onnxruntime's quantizer does when the
@@ -327,17 +330,24 @@ func (q *qdqWriter) qdq(x string, t int) (string, error) {
 // axis 0 or per tensor) and their DequantizeLinear.
 func (q *qdqWriter) dqWeights(data []int8, dims []int, scales []float32) string {
 	raw := make([]byte, len(data))
-	for i, v := range data {
-		raw[i] = byte(v)
+	dt, shift := uint64(dtInt8), 0
+	if q.Uint8Weights {
+		dt, shift = dtUint8, 128
 	}
-	wn := q.initBytes(q.fresh("w_q"), dims, dtInt8, raw)
+	for i, v := range data {
+		raw[i] = byte(int(v) + shift)
+	}
+	wn := q.initBytes(q.fresh("w_q"), dims, dt, raw)
 	zp := make([]byte, len(scales))
+	for i := range zp {
+		zp[i] = byte(shift)
+	}
 	var sdims []int
 	if len(scales) > 1 {
 		sdims = []int{len(scales)}
 	}
 	s := q.initFloat(q.fresh("w_scale"), sdims, scales)
-	z := q.initBytes(q.fresh("w_zp"), sdims, dtInt8, zp)
+	z := q.initBytes(q.fresh("w_zp"), sdims, dt, zp)
 	d := q.fresh("w")
 	q.node("DequantizeLinear", []string{wn, s, z}, []string{d}, ai("axis", 0))
 	return d

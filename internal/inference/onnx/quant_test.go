@@ -71,7 +71,7 @@ func quantized(t *testing.T, g *modelgen.Graph, seed uint64) (*modelgen.Graph, f
 }
 
 // TestQDQSpellings: the QDQ encodings of a quantized graph (INT8 or UINT8
-// activations, activations written out or left to the ranges) run every
+// activations and weights, activations written out or left to the ranges) run every
 // group on INT8 operators (one DEQUANTIZE, before the output) and give the
 // same numbers. (They differ from the TFLite form's by a few quanta: the
 // same weights, but ONNX Runtime's rounding; see ortround.go in the graph
@@ -91,7 +91,7 @@ func TestQDQSpellings(t *testing.T) {
 			t.Fatal(err)
 		}
 		var first []float32
-		for _, o := range []modelgen.QDQOptions{{}, {Uint8: true}, {Activations: true}} {
+		for _, o := range []modelgen.QDQOptions{{}, {Uint8: true}, {Activations: true}, {Uint8: true, Uint8Weights: true}} {
 			t.Run(fmt.Sprintf("%s_%+v", name, o), func(t *testing.T) {
 				b, err := q.QDQ(o)
 				if err != nil {
@@ -148,7 +148,7 @@ func TestQDQOracle(t *testing.T) {
 		variants := []variant{
 			{"disabled", modelgen.QDQOptions{}},
 			{"disabled", modelgen.QDQOptions{QOperator: true, Uint8: true}},
-			{"all", modelgen.QDQOptions{Uint8: true}},
+			{"all", modelgen.QDQOptions{Uint8: true, Uint8Weights: true}},
 			{"all", modelgen.QDQOptions{QOperator: true, Uint8: true}},
 		}
 		if name == "mixed_ops" {
