@@ -347,3 +347,139 @@ func stripAttrs(t *testing.T, model []byte, op string) []byte {
 		})
 	})
 }
+
+// dropZeroPoints removes the zero-point input of every QuantizeLinear and
+// DequantizeLinear whose zero point is a UINT8 0, which ONNX then implies.
+func dropZeroPoints(t *testing.T, model []byte) ([]byte, int) {
+	t.Helper()
+	type field struct {
+		num protowire.Number
+		typ protowire.Type
+		raw []byte // whole field
+		val []byte // bytes value
+	}
+	fieldsOf := func(b []byte) []field {
+		var out []field
+		for len(b) > 0 {
+			n, typ, l := protowire.ConsumeTag(b)
+			if l < 0 {
+				t.Fatal("bad protobuf")
+			}
+			m := protowire.ConsumeFieldValue(n, typ, b[l:])
+			f := field{num: n, typ: typ, raw: b[:l+m]}
+			if typ == protowire.BytesType {
+				f.val, _ = protowire.ConsumeBytes(b[l:])
+			}
+			out = append(out, f)
+			b = b[l+m:]
+		}
+		return out
+	}
+	bytesField := func(num protowire.Number, v []byte) []byte {
+		return protowire.AppendBytes(protowire.AppendTag(nil, num, protowire.BytesType), v)
+	}
+	dropped := 0
+	var out []byte
+	for _, mf := range fieldsOf(model) {
+		if mf.num != 7 {
+			out = append(out, mf.raw...)
+			continue
+		}
+		zero := map[string]bool{}
+		for _, gf := range fieldsOf(mf.val) {
+			if gf.num != 5 {
+				continue
+			}
+			var name string
+			var dt uint64
+			var raw []byte
+			for _, tf := range fieldsOf(gf.val) {
+				switch tf.num {
+				case 8:
+					name = string(tf.val)
+				case 2:
+					dt, _ = protowire.ConsumeVarint(tf.raw[1:])
+				case 9:
+					raw = tf.val
+				}
+			}
+			zero[name] = dt == 2 && bytes.Equal(raw, []byte{0})
+		}
+		var g []byte
+		for _, gf := range fieldsOf(mf.val) {
+			if gf.num != 1 {
+				g = append(g, gf.raw...)
+				continue
+			}
+			nf := fieldsOf(gf.val)
+			var op string
+			var ins []string
+			for _, f := range nf {
+				if f.num == 4 {
+					op = string(f.val)
+				}
+				if f.num == 1 {
+					ins = append(ins, string(f.val))
+				}
+			}
+			if (op != "QuantizeLinear" && op != "DequantizeLinear") || len(ins) != 3 || !zero[ins[2]] {
+				g = append(g, gf.raw...)
+				continue
+			}
+			var node []byte
+			k := 0
+			for _, f := range nf {
+				if f.num == 1 {
+					k++
+					if k == 3 {
+						continue
+					}
+				}
+				node = append(node, f.raw...)
+			}
+			dropped++
+			g = append(g, bytesField(1, node)...)
+		}
+		out = append(out, bytesField(7, g)...)
+	}
+	return out, dropped
+}
+
+// TestQDQImpliedZeroPoints: QuantizeLinear and DequantizeLinear without a
+// zero point mean UINT8 0; the model runs as with it written out.
+func TestQDQImpliedZeroPoints(t *testing.T) {
+	g, err := modelgen.MobileNet(modelgen.Config{Arch: "v1", Width: 0.25, Size: 64, Classes: 32, Seed: 31})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, _ := quantized(t, g, 2)
+	full, err := q.QDQ(modelgen.QDQOptions{Uint8: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	implied, n := dropZeroPoints(t, full)
+	if n < 10 {
+		t.Fatalf("only %d zero points dropped", n)
+	}
+	var outs [][]float32
+	for _, b := range [][]byte{full, implied} {
+		m, err := onnx.Load(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := m.NumDequantize(); d != 1 {
+			t.Errorf("%d DEQUANTIZE operators, want 1", d)
+		}
+		h, w, c := m.InputShape()
+		out := make([]float32, 2*m.NumClasses())
+		if err := m.Run(oracle.RandomImages(4, 2*h*w*c), 2, out); err != nil {
+			t.Fatal(err)
+		}
+		outs = append(outs, out)
+	}
+	for i := range outs[0] {
+		if outs[0][i] != outs[1][i] {
+			t.Fatalf("output %d: %g with zero points implied, %g written", i, outs[1][i], outs[0][i])
+		}
+	}
+}
