@@ -67,8 +67,8 @@ type Server struct {
 	once   sync.Once
 
 	mu      sync.Mutex
-	uploads map[string]check  // resumable upload id -> the object it was started for
-	reads   map[string]int    // "bucket/object" -> successful object GETs by non-admin callers
+	uploads map[string]check // resumable upload id -> the object it was started for
+	reads   map[string]int   // "bucket/object" -> successful object GETs by non-admin callers
 }
 
 // New starts fake-gcs-server without a listener of its own and serves it through the front.
