@@ -253,8 +253,10 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, rt *route, al
 	if !rt.create || rt.uploadID != "" {
 		return true
 	}
-	// A write that may replace an object needs storage.objects.delete as well. A caller
-	// without it may only create: force the does-not-exist precondition.
+	// A write that replaces an object needs storage.objects.delete on it as well. A caller
+	// without it may only create: replacing an existing object is refused with GCS's 403 (a
+	// does-not-exist precondition of its own still gets 412), and the does-not-exist
+	// precondition is forced so that an object created meanwhile is not replaced either.
 	dst := rt.checks[len(rt.checks)-1]
 	dst.perm = iam.PermObjectsDelete
 	if allowed(dst) {
@@ -263,6 +265,10 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, rt *route, al
 	q := r.URL.Query()
 	qg, hg := q.Get("ifGenerationMatch"), r.Header.Get("X-Goog-If-Generation-Match")
 	if (qg != "" && qg != "0") || (hg != "" && hg != "0") {
+		denied(w, principal, iam.PermObjectsDelete)
+		return false
+	}
+	if qg == "" && hg == "" && s.objectExists(dst.bucket, dst.object) {
 		denied(w, principal, iam.PermObjectsDelete)
 		return false
 	}
@@ -298,6 +304,18 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 		r.status = http.StatusOK
 	}
 	return r.ResponseWriter.Write(b)
+}
+
+// objectExists reports whether the backend has the object (its live generation).
+func (s *Server) objectExists(bucket, object string) bool {
+	o, err := s.fake.Backend().GetObject(bucket, object)
+	if err != nil {
+		return false
+	}
+	if o.Content != nil {
+		_ = o.Content.Close()
+	}
+	return true
 }
 
 // bucketExists reports whether the backend has the bucket.

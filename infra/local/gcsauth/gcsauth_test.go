@@ -155,7 +155,9 @@ func TestRolesEnforced(t *testing.T) {
 		t.Errorf("creator create: %v", err)
 	}
 	_, err = write(ctx, cr.Object("model.tar.gz"), []byte("evil"), 0)
-	wantCode(t, "creator overwrite", err, http.StatusPreconditionFailed, "")
+	wantCode(t, "creator overwrite", err, http.StatusForbidden, "does not have storage.objects.delete access")
+	_, err = write(ctx, cr.Object("model.tar.gz").If(storage.Conditions{DoesNotExist: true}), []byte("evil"), 0)
+	wantCode(t, "creator create-only onto an existing object", err, http.StatusPreconditionFailed, "")
 	_, err = write(ctx, cr.Object("model.tar.gz").If(storage.Conditions{GenerationMatch: 1}), []byte("evil"), 0)
 	wantCode(t, "creator overwrite with generation", err, http.StatusForbidden, "storage.objects.delete")
 	_, err = read(ctx, cr.Object("model.tar.gz"))
