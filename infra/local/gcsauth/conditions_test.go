@@ -2,8 +2,12 @@ package gcsauth
 
 import (
 	"bytes"
+	"crypto/md5"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"cloud.google.com/go/storage"
@@ -132,5 +136,52 @@ func TestUnsupportedAttributesNeverGrant(t *testing.T) {
 			continue
 		}
 		wantCode(t, "condition "+expr, rerr, http.StatusForbidden, "storage.objects.get")
+	}
+}
+
+// TestXMLPut: a path-style XML API upload (gsutil's XML mode) is stored as the object it names,
+// authorized on that object like any upload, and answered as the XML API does (empty body, ETag
+// of the content's MD5, x-goog-hash).
+func TestXMLPut(t *testing.T) {
+	s, ids := setup(t)
+	ctx := t.Context()
+	writer := iam.ServiceAccount("xml-writer@secundus.iam.gserviceaccount.com")
+	cond := iam.Condition{Title: "inbox", Expression: `resource.name.startsWith("projects/_/buckets/models/objects/inbox/")`}
+	if err := ids.GrantIf(iam.BucketResource("models").Name, writer, "roles/storage.objectCreator", cond); err != nil {
+		t.Fatal(err)
+	}
+	put := func(object, body string, hdr map[string]string) (*http.Response, string) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPut, s.URL()+"/models/"+object, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+ids.MintAccessToken(writer))
+		req.Header.Set("Content-Type", "image/jpeg")
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	resp, body := put("inbox/a%20b.jpg", "jpeg", nil)
+	if resp.StatusCode != http.StatusOK || body != "" || resp.Header.Get("ETag") != `"`+fmt.Sprintf("%x", md5.Sum([]byte("jpeg")))+`"` || !strings.Contains(resp.Header.Get("X-Goog-Hash"), "md5=") {
+		t.Fatalf("XML PUT: %d %q, headers %v", resp.StatusCode, body, resp.Header)
+	}
+	if got, err := read(ctx, client(t, s, ids, owner).Bucket("models").Object("inbox/a b.jpg")); err != nil || string(got) != "jpeg" {
+		t.Errorf("stored object = %q, %v", got, err)
+	}
+	if resp, body := put("model.tar.gz", "evil", nil); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "storage.objects.create") {
+		t.Errorf("XML PUT outside the condition: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := put("inbox/a%20b.jpg", "again", nil); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "storage.objects.delete") {
+		t.Errorf("XML PUT replacing without delete: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := put("inbox/c.jpg", "x", map[string]string{"X-Goog-If-Generation-Match": "0"}); resp.StatusCode != http.StatusOK {
+		t.Errorf("XML PUT with x-goog-if-generation-match: 0: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := put("inbox/%2e%2e/model.tar.gz", "x", nil); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("XML PUT with a .. segment: %d, want 400", resp.StatusCode)
 	}
 }

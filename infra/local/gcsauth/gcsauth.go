@@ -155,6 +155,11 @@ func (s *Server) Handler() http.Handler {
 			writeError(w, http.StatusBadRequest, msg, "invalid")
 			return
 		}
+		if asXMLPut(r) {
+			xw := &xmlPutWriter{ResponseWriter: w}
+			defer xw.finish()
+			w = xw
+		}
 		rt := classify(r)
 		token, hasToken := bearer(r)
 		var principal string
