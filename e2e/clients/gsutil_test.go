@@ -48,16 +48,28 @@ func TestGsutil(t *testing.T) {
 	// gsutil is the local operator too: Primus's model bucket stays closed to it.
 	cmd := exec.CommandContext(ctx, "gsutil", append(strings.Fields(stack.GsutilCommand(shared.GCS.Host()))[1:], "-o", "Boto:num_retries=0", "cp", files[0], "gs://"+stack.ModelBucket+"/gsutil.jpg")...)
 	cmd.Env = env
-	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "403") {
-		t.Errorf("gsutil writing Primus's model bucket: %v\n%s\nwant a 403", err, out)
+	// (gsutil words a 403 to a caller without credentials as "protected data with no configured
+	// credentials".)
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "attempting to access protected data") {
+		t.Errorf("gsutil writing Primus's model bucket: %v\n%s\nwant gsutil's refusal of a 403", err, out)
+	}
+	if _, err := shared.GCS.Fake().GetObject(stack.ModelBucket, "gsutil.jpg"); err == nil {
+		t.Errorf("gsutil wrote gs://%s/gsutil.jpg", stack.ModelBucket)
 	}
 
 	tl := newTally(prefix, files)
+	receiveAll(t, ctx, pc, subName, tl)
+	tl.check(t)
+}
+
+// receiveAll receives on subName until tl is complete (and a second more, for late duplicates).
+func receiveAll(t *testing.T, ctx context.Context, pc *pubsub.Client, subName string, tl *tally) {
+	t.Helper()
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
 	var mu sync.Mutex
 	var done time.Time
-	err = pc.Subscriber(subName).Receive(rctx, func(_ context.Context, m *pubsub.Message) {
+	err := pc.Subscriber(subName).Receive(rctx, func(_ context.Context, m *pubsub.Message) {
 		m.Ack()
 		mu.Lock()
 		defer mu.Unlock()
@@ -75,5 +87,4 @@ func TestGsutil(t *testing.T) {
 	if done.IsZero() {
 		t.Fatalf("results incomplete: %d of %d records, summaries %v (%v)", len(tl.records), len(tl.want), tl.sumCount, ctx.Err())
 	}
-	tl.check(t)
 }
