@@ -338,12 +338,28 @@ func TestClassify(t *testing.T) {
 		if tt.body != "" {
 			req.Header.Set("Content-Type", "application/json")
 		}
+		asXMLPut(req) // as the handler does first
 		rt := classify(req)
 		if rt.problem != "" {
 			t.Errorf("%s %s: problem %q", tt.method, tt.target, rt.problem)
 		}
 		if got := rt.checks; !slices.Equal(got, tt.want) {
 			t.Errorf("%s %s: %v, want %v", tt.method, tt.target, got, tt.want)
+		}
+	}
+	// Metadata the backend reads whatever the Content-Type says names the object checked.
+	mp := "--b\r\nContent-Type: application/json\r\n\r\n{\"name\":\"evil\"}\r\n--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b--\r\n"
+	for _, tt := range []struct{ target, ct, body, want string }{
+		{"/upload/storage/v1/b/m/o?uploadType=multipart", "text/plain; boundary=b", mp, "evil"},
+		{"/upload/storage/v1/b/m/o?uploadType=resumable", "text/plain", `{"name":"evil"}`, "evil"},
+		{"/upload/storage/v1/b/m/o?uploadType=resumable", "application/json", `{"name":"evil"} trailing`, "evil"},
+		{"/upload/storage/v1/b/m/o?uploadType=resumable", "application/json-x", `{"bucket":"m","name":"evil"}`, "evil"},
+	} {
+		req := httptest.NewRequest("POST", tt.target, strings.NewReader(tt.body))
+		req.Header.Set("Content-Type", tt.ct)
+		rt := classify(req)
+		if want := []check{o("m", tt.want, create)}; rt.problem != "" || !slices.Equal(rt.checks, want) {
+			t.Errorf("%s (%s) %q: %v (problem %q), want %v", tt.target, tt.ct, tt.body, rt.checks, rt.problem, want)
 		}
 	}
 	// Two different names for one upload are refused rather than guessed.

@@ -214,37 +214,52 @@ func classifyJSON(r *http.Request, rest, m string) route {
 }
 
 // insertRoute is an object write through fake-gcs-server's insertObject (media, multipart or
-// resumable upload, or a signed upload). The backend takes the object's name from the query's
-// name, the JSON or multipart metadata, or (signed XML uploads) the path; every name the request
-// carries must be the same one, so the name checked is the name written. named is the
-// object named in the path ("" for none). A request continuing a resumable session (upload_id)
-// is checked against the session's object.
+// resumable upload, or a signed upload). The object checked is the one the backend will write,
+// taken with its precedence: a JSON resumable start whose body names a bucket uses the body's
+// name; a media upload the name parameter; multipart and resumable uploads the name parameter,
+// else their JSON metadata (the first multipart part, or the whole body, whatever its content
+// type); a signed PUT the path. Any other name the request carries must be the same one, or the
+// request is refused. named is the object named in an XML path ("" for none). A request
+// continuing a resumable session (upload_id) is checked against the session's object.
 func insertRoute(r *http.Request, bucket, named string, create bool) route {
-	if id := r.URL.Query().Get("upload_id"); id != "" {
+	q := r.URL.Query()
+	if id := q.Get("upload_id"); id != "" {
 		return route{uploadID: id, checks: []check{objectCheck(bucket, named, iam.PermObjectsCreate)}}
 	}
-	names := map[string]bool{}
-	if named != "" {
-		names[named] = true
+	ut := q.Get("uploadType")
+	post := r.Method == http.MethodPost
+	rt := route{create: create, resumableInit: post && ut == "resumable"}
+	if ut == "" && r.Header.Get("X-Goog-Upload-Protocol") == "resumable" {
+		ut = "resumable"
 	}
-	if n := r.URL.Query().Get("name"); n != "" {
-		names[n] = true
+	signed := ut == "" && q.Get("X-Goog-Algorithm") != ""
+	var meta string
+	var bodyBucket bool
+	switch {
+	case ut == "multipart":
+		meta, rt.problem = multipartName(r)
+	case ut == "resumable" || (signed && post):
+		meta, bodyBucket, rt.problem = jsonName(r)
+		bodyBucket = bodyBucket && post && q.Get("uploadType") == "resumable" &&
+			strings.Contains(r.Header.Get("Content-Type"), "application/json")
 	}
-	meta, hasBucket, problem := metadataName(r)
-	if problem != "" {
-		return route{problem: problem, checks: []check{objectCheck(bucket, "", iam.PermObjectsCreate)}}
+	var name string
+	switch {
+	case bodyBucket:
+		name = meta
+	case ut == "media":
+		name = q.Get("name")
+	case signed && r.Method == http.MethodPut:
+		name = named
+	default:
+		if name = q.Get("name"); name == "" {
+			name = meta
+		}
 	}
-	if meta != "" || (hasBucket && r.URL.Query().Get("uploadType") == "resumable") {
-		// A JSON resumable start whose body names a bucket takes its name from the body alone.
-		names[meta] = true
-	}
-	rt := route{create: create, resumableInit: r.Method == http.MethodPost && r.URL.Query().Get("uploadType") == "resumable"}
-	if len(names) > 1 {
-		rt.problem = "The request names more than one object (path, name parameter and metadata must agree)."
-	}
-	name := ""
-	for n := range names {
-		name = n
+	for _, other := range []string{named, q.Get("name"), meta} {
+		if other != "" && other != name && rt.problem == "" {
+			rt.problem = "The request names more than one object (path, name parameter and metadata must agree)."
+		}
 	}
 	rt.checks = []check{objectCheck(bucket, name, iam.PermObjectsCreate)}
 	return rt
@@ -274,48 +289,59 @@ func composeRoute(r *http.Request, bucket, dest string) route {
 	return rt
 }
 
-// metadataName returns the object name in a request's JSON metadata (a JSON body, or the first
-// part of a multipart upload) and whether that metadata names a bucket. The body stays readable.
-func metadataName(r *http.Request) (name string, hasBucket bool, problem string) {
-	if r.Body == nil || r.Body == http.NoBody || r.Method == http.MethodGet || r.Method == http.MethodHead {
+// jsonName returns the name in a request body read as the backend reads resumable metadata (the
+// first JSON value, whatever the content type), and whether the body as a whole is a JSON object
+// naming a bucket (the backend then takes bucket and name from it). The body stays readable.
+func jsonName(r *http.Request) (name string, hasBucket bool, problem string) {
+	if r.Body == nil || r.Body == http.NoBody {
 		return "", false, ""
 	}
-	ct, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	var meta []byte
-	switch {
-	case ct == "application/json":
-		b, err := peekBody(r, maxMetadataBody)
-		if err != nil {
-			return "", false, "The request's JSON metadata is larger than 1 MiB."
-		}
-		meta = b
-	case strings.HasPrefix(ct, "multipart/") && ct != "multipart/form-data":
-		b, err := peekBody(r, maxMetadataBody)
-		if err != nil && len(b) == 0 {
-			return "", false, "Reading the multipart upload: " + err.Error()
-		}
-		part, perr := multipart.NewReader(bytes.NewReader(b), params["boundary"]).NextPart()
-		if perr != nil {
-			return "", false, "" // the backend refuses a malformed body itself
-		}
-		if meta, perr = io.ReadAll(part); perr != nil {
-			return "", false, "The multipart upload's metadata part is larger than 1 MiB or malformed."
-		}
-	default:
-		return "", false, ""
+	b, err := peekBody(r, maxMetadataBody)
+	if err != nil {
+		return "", false, "The request's JSON metadata is larger than 1 MiB."
 	}
-	if len(bytes.TrimSpace(meta)) == 0 {
-		return "", false, ""
-	}
-	var v struct {
+	var first, whole struct {
 		Name   string `json:"name"`
 		Bucket string `json:"bucket"`
 	}
-	if json.Unmarshal(meta, &v) != nil {
-		return "", false, "" // the backend refuses malformed metadata itself
+	_ = json.NewDecoder(bytes.NewReader(b)).Decode(&first)
+	if json.Unmarshal(b, &whole) == nil && whole.Bucket != "" {
+		return whole.Name, true, ""
 	}
-	return v.Name, v.Bucket != "", ""
+	return first.Name, false, ""
 }
+
+// multipartName returns the name in a multipart upload's first part (its JSON metadata), read as
+// the backend reads it: the boundary from the Content-Type's parameters, whatever its type.
+func multipartName(r *http.Request) (name string, problem string) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return "", ""
+	}
+	b, err := peekBody(r, maxMetadataBody)
+	if err != nil && len(b) == 0 {
+		return "", "Reading the multipart upload: " + err.Error()
+	}
+	_, params, _ := mime.ParseMediaType(gsutilBoundary.ReplaceAllString(r.Header.Get("Content-Type"), `boundary="$1"`))
+	part, perr := multipart.NewReader(bytes.NewReader(b), params["boundary"]).NextPart()
+	if perr != nil {
+		if err != nil {
+			return "", "The multipart upload's metadata part is larger than 1 MiB."
+		}
+		return "", "" // the backend refuses a malformed body itself
+	}
+	meta, rerr := io.ReadAll(part)
+	if rerr != nil {
+		return "", "The multipart upload's metadata part is larger than 1 MiB or malformed."
+	}
+	var v struct {
+		Name string `json:"name"`
+	}
+	_ = json.NewDecoder(bytes.NewReader(meta)).Decode(&v)
+	return v.Name, ""
+}
+
+// gsutilBoundary is fake-gcs-server's rewrite of gsutil's single-quoted multipart boundary.
+var gsutilBoundary = regexp.MustCompile(`boundary='([^']*[()<>@,;:"/\[\]?= ]+[^']*)'`)
 
 func unescape(s string) string {
 	if u, err := url.PathUnescape(s); err == nil {
