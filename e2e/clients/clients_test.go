@@ -2,8 +2,9 @@
 // user would (the environment variables the ready block prints, nothing else), and checks that
 // each photo yields exactly one result message and its run a summary: Go's storage and pubsub
 // clients, Node's @google-cloud/storage and @google-cloud/pubsub (tools/clients, installed by
-// scripts/deps.sh), and gcloud (storage cp, pubsub subscriptions create/pull through the REST
-// surface) where it is installed. One provisioned stack serves every test.
+// scripts/deps.sh), gcloud (storage cp, pubsub subscriptions create/pull through the REST
+// surface) and gsutil (XML API) where they are installed, and Python's google-cloud-storage where
+// a python has it. One provisioned stack serves every test.
 package clients
 
 import (

@@ -1,9 +1,14 @@
 // Package gcsauth is the local Cloud Storage: fake-gcs-server (as a library) behind an HTTP
 // front that enforces bucket IAM the way GCS does. A request carries a bearer token minted by
 // the local IAM (infra/local/iam), or no Authorization header at all; the caller's principal
-// must hold the permission the request needs on the bucket, or the answer is a GCS-shaped
-// 401/403 (404 when the bucket does not exist). Admin principals (the stack itself) bypass the
-// checks.
+// must hold the permission the request needs, or the answer is a GCS-shaped 401/403 (404 when
+// the bucket does not exist). Admin principals (the stack itself) bypass the checks.
+//
+// As on Cloud Storage, bindings live on buckets, but an object method is checked on the object:
+// IAM Conditions see resource.name "projects/_/buckets/B/objects/O" and resource.type
+// "storage.googleapis.com/Object" for get, create, overwrite (create plus delete), delete, copy
+// and compose sources, and "projects/_/buckets/B" / "storage.googleapis.com/Bucket" for bucket
+// methods, storage.objects.list included (so an object-name condition never grants listing).
 //
 // Callers without credentials follow the emulator convention: Google's clients send none when
 // STORAGE_EMULATOR_HOST is set. Such a caller acts as Options.AnonymousPrincipal (the local
@@ -62,8 +67,8 @@ type Server struct {
 	once   sync.Once
 
 	mu      sync.Mutex
-	uploads map[string]string // resumable upload id -> bucket
-	reads   map[string]int    // "bucket/object" -> successful object GETs by non-admin callers
+	uploads map[string]check // resumable upload id -> the object it was started for
+	reads   map[string]int   // "bucket/object" -> successful object GETs by non-admin callers
 }
 
 // New starts fake-gcs-server without a listener of its own and serves it through the front.
@@ -92,7 +97,7 @@ func New(ids *iam.Server, opts Options) (*Server, error) {
 		lis.Close()
 		return nil, fmt.Errorf("gcsauth: starting fake-gcs-server: %w", err)
 	}
-	s := &Server{fake: fake, ids: ids, admins: map[string]bool{}, anon: opts.AnonymousPrincipal, lis: lis, uploads: map[string]string{}, reads: map[string]int{}}
+	s := &Server{fake: fake, ids: ids, admins: map[string]bool{}, anon: opts.AnonymousPrincipal, lis: lis, uploads: map[string]check{}, reads: map[string]int{}}
 	for _, p := range opts.AdminPrincipals {
 		s.admins[p] = true
 	}
@@ -150,6 +155,11 @@ func (s *Server) Handler() http.Handler {
 			writeError(w, http.StatusBadRequest, msg, "invalid")
 			return
 		}
+		if asXMLPut(r) {
+			xw := &xmlPutWriter{ResponseWriter: w}
+			defer xw.finish()
+			w = xw
+		}
 		rt := classify(r)
 		token, hasToken := bearer(r)
 		var principal string
@@ -166,14 +176,18 @@ func (s *Server) Handler() http.Handler {
 			writeError(w, http.StatusUnauthorized, fmt.Sprintf("Anonymous caller does not have %s access to the Google Cloud Storage object. Permission '%s' denied on resource (or it may not exist).", rt.checks[0].perm, rt.checks[0].perm), "required")
 			return
 		}
-		allowed := func(bucket, perm string) bool {
+		allowed := func(c check) bool {
 			if hasToken {
-				return s.ids.AllowedToken(token, bucket, perm)
+				return s.ids.CheckToken(token, c.resource(), c.perm)
 			}
-			return s.ids.Allowed(principal, bucket, perm)
+			return s.ids.Check(principal, c.resource(), c.perm)
 		}
 		if msg := checkNames(r, rt); msg != "" {
 			writeError(w, http.StatusBadRequest, msg, "invalid")
+			return
+		}
+		if rt.problem != "" {
+			writeError(w, http.StatusBadRequest, rt.problem, "invalid")
 			return
 		}
 		if !s.admins[principal] {
@@ -187,14 +201,14 @@ func (s *Server) Handler() http.Handler {
 			return
 		}
 		if rt.resumableInit {
-			w = &locationRecorder{ResponseWriter: w, s: s, bucket: rt.checks[0].bucket}
+			w = &locationRecorder{ResponseWriter: w, s: s, object: rt.checks[len(rt.checks)-1]}
 		}
 		if len(rt.checks) == 1 && rt.checks[0].perm == iam.PermObjectsGet && !s.admins[principal] {
 			rec := &statusRecorder{ResponseWriter: w}
 			backend.ServeHTTP(rec, r)
 			if rec.status/100 == 2 {
 				s.mu.Lock()
-				s.reads[rt.checks[0].bucket+"/"+unescape(pathObject(r.URL.EscapedPath()))]++
+				s.reads[rt.checks[0].bucket+"/"+rt.checks[0].object]++
 				s.mu.Unlock()
 			}
 			return
@@ -218,16 +232,16 @@ func (s *Server) ownHost(host string) bool {
 }
 
 // authorize checks rt for a non-admin caller; on refusal it writes the answer and returns false.
-func (s *Server) authorize(w http.ResponseWriter, r *http.Request, rt *route, allowed func(bucket, perm string) bool, principal string) bool {
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, rt *route, allowed func(check) bool, principal string) bool {
 	if rt.uploadID != "" {
 		s.mu.Lock()
-		b, known := s.uploads[rt.uploadID]
+		started, known := s.uploads[rt.uploadID]
 		s.mu.Unlock()
 		if !known {
 			writeError(w, http.StatusNotFound, "No such upload.", "notFound")
 			return false
 		}
-		rt.checks = []check{{b, iam.PermObjectsCreate}}
+		rt.checks = []check{started}
 	}
 	for _, c := range rt.checks {
 		if c.bucket != adminOnly && !s.bucketExists(c.bucket) {
@@ -236,7 +250,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, rt *route, al
 		}
 	}
 	for _, c := range rt.checks {
-		if c.bucket == adminOnly || !allowed(c.bucket, c.perm) {
+		if c.bucket == adminOnly || !allowed(c) {
 			denied(w, principal, c.perm)
 			return false
 		}
@@ -244,15 +258,22 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, rt *route, al
 	if !rt.create || rt.uploadID != "" {
 		return true
 	}
-	// A write that may replace an object needs storage.objects.delete as well. A caller
-	// without it may only create: force the does-not-exist precondition.
-	dst := rt.checks[len(rt.checks)-1].bucket
-	if allowed(dst, iam.PermObjectsDelete) {
+	// A write that replaces an object needs storage.objects.delete on it as well. A caller
+	// without it may only create: replacing an existing object is refused with GCS's 403 (a
+	// does-not-exist precondition of its own still gets 412), and the does-not-exist
+	// precondition is forced so that an object created meanwhile is not replaced either.
+	dst := rt.checks[len(rt.checks)-1]
+	dst.perm = iam.PermObjectsDelete
+	if allowed(dst) {
 		return true
 	}
 	q := r.URL.Query()
 	qg, hg := q.Get("ifGenerationMatch"), r.Header.Get("X-Goog-If-Generation-Match")
 	if (qg != "" && qg != "0") || (hg != "" && hg != "0") {
+		denied(w, principal, iam.PermObjectsDelete)
+		return false
+	}
+	if qg == "" && hg == "" && s.objectExists(dst.bucket, dst.object) {
 		denied(w, principal, iam.PermObjectsDelete)
 		return false
 	}
@@ -290,6 +311,18 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 	return r.ResponseWriter.Write(b)
 }
 
+// objectExists reports whether the backend has the object (its live generation).
+func (s *Server) objectExists(bucket, object string) bool {
+	o, err := s.fake.Backend().GetObject(bucket, object)
+	if err != nil {
+		return false
+	}
+	if o.Content != nil {
+		_ = o.Content.Close()
+	}
+	return true
+}
+
 // bucketExists reports whether the backend has the bucket.
 func (s *Server) bucketExists(name string) bool {
 	_, err := s.fake.Backend().GetBucket(name)
@@ -324,19 +357,19 @@ func writeError(w http.ResponseWriter, code int, msg, reason string) {
 	_, _ = fmt.Fprintf(w, "%s\n", mustJSON(map[string]any{"error": map[string]any{"code": code, "message": msg, "errors": []any{e}}}))
 }
 
-// locationRecorder remembers which bucket a resumable upload session belongs to, so that
-// its continuation is checked against that bucket.
+// locationRecorder remembers which object a resumable upload session was started for, so
+// that its continuation is checked against that object.
 type locationRecorder struct {
 	http.ResponseWriter
 	s      *Server
-	bucket string
+	object check
 }
 
 func (l *locationRecorder) WriteHeader(code int) {
 	if loc := l.Header().Get("Location"); loc != "" {
 		if id := uploadIDFrom(loc); id != "" {
 			l.s.mu.Lock()
-			l.s.uploads[id] = l.bucket
+			l.s.uploads[id] = l.object
 			l.s.mu.Unlock()
 		}
 	}

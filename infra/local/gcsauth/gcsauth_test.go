@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -154,7 +155,9 @@ func TestRolesEnforced(t *testing.T) {
 		t.Errorf("creator create: %v", err)
 	}
 	_, err = write(ctx, cr.Object("model.tar.gz"), []byte("evil"), 0)
-	wantCode(t, "creator overwrite", err, http.StatusPreconditionFailed, "")
+	wantCode(t, "creator overwrite", err, http.StatusForbidden, "does not have storage.objects.delete access")
+	_, err = write(ctx, cr.Object("model.tar.gz").If(storage.Conditions{DoesNotExist: true}), []byte("evil"), 0)
+	wantCode(t, "creator create-only onto an existing object", err, http.StatusPreconditionFailed, "")
 	_, err = write(ctx, cr.Object("model.tar.gz").If(storage.Conditions{GenerationMatch: 1}), []byte("evil"), 0)
 	wantCode(t, "creator overwrite with generation", err, http.StatusForbidden, "storage.objects.delete")
 	_, err = read(ctx, cr.Object("model.tar.gz"))
@@ -290,39 +293,79 @@ func TestResumableBodyBucket(t *testing.T) {
 	}
 }
 
+// TestClassify: each route names the resource Cloud Storage checks: the object (for object
+// methods, so an IAM Condition sees projects/_/buckets/B/objects/O) or the bucket (bucket methods
+// and objects.list). Paths with literal slashes resolve to the object fake-gcs-server acts on.
 func TestClassify(t *testing.T) {
+	b := bucketCheck
+	o := objectCheck
+	get, list, create, del, update := iam.PermObjectsGet, iam.PermObjectsList, iam.PermObjectsCreate, iam.PermObjectsDelete, iam.PermObjectsUpdate
 	tests := []struct {
-		method, target string
-		want           []check
+		method, target, body string
+		want                 []check
 	}{
-		{"GET", "/storage/v1/b/m/o", []check{{"m", iam.PermObjectsList}}},
-		{"GET", "/storage/v1/b/m/o/a%2Fb.json", []check{{"m", iam.PermObjectsGet}}},
-		{"DELETE", "/storage/v1/b/m/o/a", []check{{"m", iam.PermObjectsDelete}}},
-		{"PATCH", "/storage/v1/b/m/o/a", []check{{"m", iam.PermObjectsUpdate}}},
-		{"POST", "/storage/v1/b/src/o/a/rewriteTo/b/dst/o/b", []check{{"src", iam.PermObjectsGet}, {"dst", iam.PermObjectsCreate}}},
-		{"POST", "/storage/v1/b/m/o/a/compose", []check{{"m", iam.PermObjectsGet}, {"m", iam.PermObjectsCreate}}},
-		{"GET", "/storage/v1/b/m", []check{{"m", iam.PermBucketsGet}}},
-		{"POST", "/storage/v1/b/m/notificationConfigs", []check{{"m", iam.PermBucketsUpdate}}},
-		{"POST", "/storage/v1/b?project=p", []check{{adminOnly, "storage.buckets.list"}}},
-		{"POST", "/upload/storage/v1/b/m/o?uploadType=multipart", []check{{"m", iam.PermObjectsCreate}}},
-		{"GET", "/download/storage/v1/b/m/o/a", []check{{"m", iam.PermObjectsGet}}},
-		{"GET", "/m/a/b.jpg", []check{{"m", iam.PermObjectsGet}}},
-		{"PUT", "/m/a", []check{{"m", iam.PermObjectsCreate}}},
-		{"DELETE", "/m/a", []check{{"m", iam.PermObjectsDelete}}},
-		{"GET", "/m", []check{{"m", iam.PermObjectsList}}},
-		{"POST", "/_internal/reseed", []check{{adminOnly, "storage.admin"}}},
-		{"POST", "/batch/storage/v1", []check{{adminOnly, "storage.admin"}}},
+		{"GET", "/storage/v1/b/m/o", "", []check{b("m", list)}},
+		{"GET", "/storage/v1/b/m/o/", "", []check{b("m", list)}},
+		{"GET", "/storage/v1/b/m/o/a%2Fb.json", "", []check{o("m", "a/b.json", get)}},
+		{"HEAD", "/storage/v1/b/m/o/a%2Facl", "", []check{o("m", "a/acl", get)}},
+		{"DELETE", "/storage/v1/b/m/o/a", "", []check{o("m", "a", del)}},
+		{"PATCH", "/storage/v1/b/m/o/a", "", []check{o("m", "a", update)}},
+		// Literal slashes: the object is what fake-gcs-server's routes capture.
+		{"GET", "/storage/v1/b/m/o/x/acl", "", []check{o("m", "x", get)}},
+		{"GET", "/storage/v1/b/m/o/x/acl/allUsers", "", []check{o("m", "x", get)}},
+		{"PATCH", "/storage/v1/b/m/o/x/acl", "", []check{o("m", "x/acl", update)}},
+		{"DELETE", "/storage/v1/b/m/o/x/acl/e", "", []check{o("m", "x", update)}},
+		{"DELETE", "/storage/v1/b/m/o/runs/a/b", "", []check{o("m", "runs/a/b", del)}},
+		{"POST", "/storage/v1/b/src/o/a/rewriteTo/b/dst/o/b", "", []check{o("src", "a", get), o("dst", "b", create)}},
+		{"POST", "/storage/v1/b/src/o/a/copyTo/b/x/o/y/copyTo/b/dst/o/z", "", []check{o("src", "a/copyTo/b/x/o/y", get), o("dst", "z", create)}},
+		{"POST", "/storage/v1/b/m/o/out/compose", `{"sourceObjects":[{"name":"p1"},{"name":"p2"}]}`, []check{o("m", "p1", get), o("m", "p2", get), o("m", "out", create)}},
+		{"GET", "/storage/v1/b/m", "", []check{b("m", iam.PermBucketsGet)}},
+		{"POST", "/storage/v1/b/m/notificationConfigs", "", []check{b("m", iam.PermBucketsUpdate)}},
+		{"POST", "/storage/v1/b?project=p", "", []check{b(adminOnly, "storage.buckets.list")}},
+		{"POST", "/upload/storage/v1/b/m/o?uploadType=media&name=runs%2Fx", "", []check{o("m", "runs/x", create)}},
+		{"POST", "/upload/storage/v1/b/m/o?uploadType=resumable", `{"name":"runs/y"}`, []check{o("m", "runs/y", create)}},
+		{"GET", "/download/storage/v1/b/m/o/a", "", []check{o("m", "a", get)}},
+		{"GET", "/m/a/b.jpg", "", []check{o("m", "a/b.jpg", get)}},
+		{"PUT", "/m/a", "", []check{o("m", "a", create)}},
+		{"DELETE", "/m/a", "", []check{o("m", "a", del)}},
+		{"GET", "/m", "", []check{b("m", list)}},
+		{"GET", "/m/", "", []check{b("m", list)}},
+		{"POST", "/_internal/reseed", "", []check{b(adminOnly, "storage.admin")}},
+		{"POST", "/batch/storage/v1", "", []check{b(adminOnly, "storage.admin")}},
 	}
 	for _, tt := range tests {
-		got := classify(httptest.NewRequest(tt.method, tt.target, nil)).checks
-		if len(got) != len(tt.want) {
+		req := httptest.NewRequest(tt.method, tt.target, strings.NewReader(tt.body))
+		if tt.body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		asXMLPut(req) // as the handler does first
+		rt := classify(req)
+		if rt.problem != "" {
+			t.Errorf("%s %s: problem %q", tt.method, tt.target, rt.problem)
+		}
+		if got := rt.checks; !slices.Equal(got, tt.want) {
 			t.Errorf("%s %s: %v, want %v", tt.method, tt.target, got, tt.want)
-			continue
 		}
-		for i := range got {
-			if got[i] != tt.want[i] {
-				t.Errorf("%s %s: %v, want %v", tt.method, tt.target, got, tt.want)
-			}
+	}
+	// Metadata the backend reads whatever the Content-Type says names the object checked.
+	mp := "--b\r\nContent-Type: application/json\r\n\r\n{\"name\":\"evil\"}\r\n--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b--\r\n"
+	for _, tt := range []struct{ target, ct, body, want string }{
+		{"/upload/storage/v1/b/m/o?uploadType=multipart", "text/plain; boundary=b", mp, "evil"},
+		{"/upload/storage/v1/b/m/o?uploadType=resumable", "text/plain", `{"name":"evil"}`, "evil"},
+		{"/upload/storage/v1/b/m/o?uploadType=resumable", "application/json", `{"name":"evil"} trailing`, "evil"},
+		{"/upload/storage/v1/b/m/o?uploadType=resumable", "application/json-x", `{"bucket":"m","name":"evil"}`, "evil"},
+	} {
+		req := httptest.NewRequest("POST", tt.target, strings.NewReader(tt.body))
+		req.Header.Set("Content-Type", tt.ct)
+		rt := classify(req)
+		if want := []check{o("m", tt.want, create)}; rt.problem != "" || !slices.Equal(rt.checks, want) {
+			t.Errorf("%s (%s) %q: %v (problem %q), want %v", tt.target, tt.ct, tt.body, rt.checks, rt.problem, want)
 		}
+	}
+	// Two different names for one upload are refused rather than guessed.
+	req := httptest.NewRequest("POST", "/upload/storage/v1/b/m/o?uploadType=resumable&name=allowed", strings.NewReader(`{"bucket":"m","name":"other"}`))
+	req.Header.Set("Content-Type", "application/json")
+	if rt := classify(req); rt.problem == "" {
+		t.Errorf("query name and body name differ: no problem reported (checks %v)", rt.checks)
 	}
 }

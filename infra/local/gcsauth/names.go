@@ -65,6 +65,11 @@ func checkNames(r *http.Request, rt route) string {
 				return msg
 			}
 		}
+		if c.obj && c.object != "" {
+			if msg := objectNameProblem(c.object); msg != "" {
+				return msg
+			}
+		}
 	}
 	if p := pathObject(r.URL.EscapedPath()); p != "" {
 		if msg := objectNameProblem(unescape(p)); msg != "" {

@@ -119,29 +119,33 @@ func (h *hostile) do(t testing.TB, method, target string, body io.Reader, header
 }
 
 // attack sends name through every route that takes an object name.
-func (h *hostile) attack(t testing.TB, name string) {
+func (h *hostile) attack(t testing.TB, name string) { h.attackIn(t, "attacker", "seed", name) }
+
+// attackIn sends name through every route that takes an object name, in bucket, with seed as
+// the source of copies.
+func (h *hostile) attackIn(t testing.TB, bucket, seed, name string) {
 	t.Helper()
 	forms := []string{url.PathEscape(name), strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23", " ", "%20").Replace(name)}
 	q := url.QueryEscape(name)
 	js := func(v any) io.Reader { b, _ := json.Marshal(v); return bytes.NewReader(b) }
 	jsonCT := map[string]string{"Content-Type": "application/json"}
 	for _, p := range slices.Compact(forms) {
-		h.do(t, "GET", "/storage/v1/b/attacker/o/"+p+"?alt=media", nil, nil)
-		h.do(t, "GET", "/b/attacker/o/"+p+"?alt=media", nil, nil)
-		h.do(t, "GET", "/download/storage/v1/b/attacker/o/"+p+"?alt=media", nil, nil)
-		h.do(t, "GET", "/attacker/"+p, nil, nil)
-		h.do(t, "PUT", "/attacker/"+p, strings.NewReader("evil"), nil)
-		h.do(t, "DELETE", "/storage/v1/b/attacker/o/"+p, nil, nil)
-		h.do(t, "PATCH", "/storage/v1/b/attacker/o/"+p, js(map[string]any{"metadata": map[string]string{"a": "b"}}), jsonCT)
-		h.do(t, "POST", "/storage/v1/b/attacker/o/seed/copyTo/b/attacker/o/"+p, js(map[string]any{}), jsonCT)
-		h.do(t, "POST", "/storage/v1/b/attacker/o/seed/rewriteTo/b/attacker/o/"+p, js(map[string]any{}), jsonCT)
-		h.do(t, "POST", "/storage/v1/b/attacker/o/"+p+"/rewriteTo/b/attacker/o/copy", js(map[string]any{}), jsonCT)
-		h.do(t, "POST", "/storage/v1/b/attacker/o/"+p+"/compose", js(map[string]any{"sourceObjects": []map[string]string{{"name": "seed"}}}), jsonCT)
-		h.do(t, "POST", "/storage/v1/b/attacker/o/out/compose", js(map[string]any{"sourceObjects": []map[string]string{{"name": name}}, "destination": map[string]string{"name": name}}), jsonCT)
+		h.do(t, "GET", "/storage/v1/b/"+bucket+"/o/"+p+"?alt=media", nil, nil)
+		h.do(t, "GET", "/b/"+bucket+"/o/"+p+"?alt=media", nil, nil)
+		h.do(t, "GET", "/download/storage/v1/b/"+bucket+"/o/"+p+"?alt=media", nil, nil)
+		h.do(t, "GET", "/"+bucket+"/"+p, nil, nil)
+		h.do(t, "PUT", "/"+bucket+"/"+p, strings.NewReader("evil"), nil)
+		h.do(t, "DELETE", "/storage/v1/b/"+bucket+"/o/"+p, nil, nil)
+		h.do(t, "PATCH", "/storage/v1/b/"+bucket+"/o/"+p, js(map[string]any{"metadata": map[string]string{"a": "b"}}), jsonCT)
+		h.do(t, "POST", "/storage/v1/b/"+bucket+"/o/"+url.PathEscape(seed)+"/copyTo/b/"+bucket+"/o/"+p, js(map[string]any{}), jsonCT)
+		h.do(t, "POST", "/storage/v1/b/"+bucket+"/o/"+url.PathEscape(seed)+"/rewriteTo/b/"+bucket+"/o/"+p, js(map[string]any{}), jsonCT)
+		h.do(t, "POST", "/storage/v1/b/"+bucket+"/o/"+p+"/rewriteTo/b/"+bucket+"/o/copy", js(map[string]any{}), jsonCT)
+		h.do(t, "POST", "/storage/v1/b/"+bucket+"/o/"+p+"/compose", js(map[string]any{"sourceObjects": []map[string]string{{"name": seed}}}), jsonCT)
+		h.do(t, "POST", "/storage/v1/b/"+bucket+"/o/out/compose", js(map[string]any{"sourceObjects": []map[string]string{{"name": name}}, "destination": map[string]string{"name": name}}), jsonCT)
 	}
-	h.do(t, "POST", "/upload/storage/v1/b/attacker/o?uploadType=media&name="+q, strings.NewReader("evil"), nil)
-	h.do(t, "POST", "/upload/storage/v1/b/attacker/o?uploadType=resumable", js(map[string]string{"name": name}), jsonCT)
-	h.do(t, "POST", "/upload/storage/v1/b/attacker/o?uploadType=resumable&name="+q, nil, nil)
+	h.do(t, "POST", "/upload/storage/v1/b/"+bucket+"/o?uploadType=media&name="+q, strings.NewReader("evil"), nil)
+	h.do(t, "POST", "/upload/storage/v1/b/"+bucket+"/o?uploadType=resumable", js(map[string]string{"name": name}), jsonCT)
+	h.do(t, "POST", "/upload/storage/v1/b/"+bucket+"/o?uploadType=resumable&name="+q, nil, nil)
 	var mp bytes.Buffer
 	w := multipart.NewWriter(&mp)
 	part, _ := w.CreatePart(textproto.MIMEHeader{"Content-Type": {"application/json"}})
@@ -149,14 +153,14 @@ func (h *hostile) attack(t testing.TB, name string) {
 	part, _ = w.CreatePart(textproto.MIMEHeader{"Content-Type": {"text/plain"}})
 	_, _ = part.Write([]byte("evil"))
 	_ = w.Close()
-	h.do(t, "POST", "/upload/storage/v1/b/attacker/o?uploadType=multipart", &mp, map[string]string{"Content-Type": "multipart/related; boundary=" + w.Boundary()})
+	h.do(t, "POST", "/upload/storage/v1/b/"+bucket+"/o?uploadType=multipart", &mp, map[string]string{"Content-Type": "multipart/related; boundary=" + w.Boundary()})
 	var form bytes.Buffer
 	fw := multipart.NewWriter(&form)
 	_ = fw.WriteField("key", name)
 	ff, _ := fw.CreateFormFile("file", "x")
 	_, _ = ff.Write([]byte("evil"))
 	_ = fw.Close()
-	h.do(t, "POST", "/attacker", &form, map[string]string{"Content-Type": fw.FormDataContentType()})
+	h.do(t, "POST", "/"+bucket, &form, map[string]string{"Content-Type": fw.FormDataContentType()})
 }
 
 // verify checks that the victim's objects are intact and that nothing was written outside the
@@ -203,3 +207,46 @@ func fuzzNames(f *testing.F, onDisk bool) {
 // joined by new ones, and nothing is written outside the attacker's bucket.
 func FuzzObjectNamesMemory(f *testing.F)     { fuzzNames(f, false) }
 func FuzzObjectNamesFilesystem(f *testing.F) { fuzzNames(f, true) }
+
+// FuzzObjectConditions: in a bucket shared with the victim, the attacker holds objectAdmin only
+// under an IAM Condition on object names (inbox/…). Whatever name and route it tries, it never
+// reads, replaces or deletes an object outside inbox/, nor creates one there (Cloud Storage
+// evaluates the condition against the object the call acts on).
+func FuzzObjectConditions(f *testing.F) {
+	for _, n := range append(hostileNames, "inbox/x", "inbox/x/acl", "inbox/x/compose", "inbox/../secret",
+		"inbox/a/copyTo/b/shared/o/secret", "inbox", "inbox/", "secret", "runs/marker", "inbox%2F..%2Fsecret") {
+		f.Add(n)
+	}
+	h := newHostile(f, false)
+	h.s.CreateBucket("shared")
+	for _, o := range []string{"secret", "runs/marker"} {
+		h.s.Fake().CreateObject(fakestorage.Object{ObjectAttrs: fakestorage.ObjectAttrs{BucketName: "shared", Name: o}, Content: []byte(secret)})
+	}
+	h.s.Fake().CreateObject(fakestorage.Object{ObjectAttrs: fakestorage.ObjectAttrs{BucketName: "shared", Name: "inbox/seed"}, Content: []byte("seed")})
+	cond := iam.Condition{Title: "inbox", Expression: `resource.name.startsWith("projects/_/buckets/shared/objects/inbox/")`}
+	if err := h.s.ids.GrantIf(iam.BucketResource("shared").Name, iam.User("mallory@secundus.example"), "roles/storage.objectAdmin", cond); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		for _, n := range []string{name, "inbox/" + name} {
+			h.attackIn(t, "shared", "inbox/seed", n)
+			h.attackIn(t, "shared", "secret", n)
+			for _, o := range []string{"secret", "runs/marker"} {
+				got, err := h.s.Fake().GetObject("shared", o)
+				if err != nil || string(got.Content) != secret {
+					t.Fatalf("after name %q: shared object %s = %q, %v", n, o, got.Content, err)
+				}
+			}
+			objs, _, err := h.s.Fake().ListObjects("shared", "", "", false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range objs {
+				if o.Name != "secret" && o.Name != "runs/marker" && !strings.HasPrefix(o.Name, "inbox/") {
+					t.Fatalf("after name %q: object %q created outside inbox/", n, o.Name)
+				}
+			}
+			h.verify(t, n)
+		}
+	})
+}

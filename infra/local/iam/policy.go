@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
@@ -134,21 +135,34 @@ func (s *Server) check(members []string, res Resource, permission string) bool {
 	s.mu.Unlock()
 	now := s.now()
 	for _, b := range cands {
-		if b.cond == nil {
-			return true
-		}
-		vars := map[string]any{"request": map[string]any{"time": now}}
-		if resourceAttributeServices[res.Service] {
-			vars["resource"] = map[string]any{"name": res.Name, "type": res.Type, "service": res.Service}
-		} else {
-			vars["resource"] = map[string]any{}
-		}
-		v, _, err := b.cond.Eval(vars)
-		if err == nil && v == types.True {
+		if b.cond == nil || conditionHolds(b.cond, res, now) {
 			return true
 		}
 	}
 	return false
+}
+
+// conditionHolds evaluates a compiled IAM Condition for res at now: resource.* is present only
+// for services that give IAM Conditions resource attributes, and an evaluation error is false.
+func conditionHolds(prg cel.Program, res Resource, now time.Time) bool {
+	vars := map[string]any{"request": map[string]any{"time": now}}
+	if resourceAttributeServices[res.Service] {
+		vars["resource"] = map[string]any{"name": res.Name, "type": res.Type, "service": res.Service}
+	} else {
+		vars["resource"] = map[string]any{}
+	}
+	v, _, err := prg.Eval(vars)
+	return err == nil && v == types.True
+}
+
+// ConditionHolds reports whether the IAM Condition expr grants on res at now, exactly as Check
+// evaluates a conditional binding (same CEL environment); err is a compile error.
+func ConditionHolds(expr string, res Resource, now time.Time) (bool, error) {
+	prg, err := compileIAMCondition(expr)
+	if err != nil {
+		return false, err
+	}
+	return conditionHolds(prg, res, now), nil
 }
 
 // compileIAMCondition compiles an IAM Condition expression; it must be a bool.

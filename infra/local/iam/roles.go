@@ -72,6 +72,13 @@ func BucketResource(bucket string) Resource {
 	return Resource{Name: "projects/_/buckets/" + bucket, Type: "storage.googleapis.com/Bucket", Service: "storage.googleapis.com"}
 }
 
+// ObjectResource is a Cloud Storage object: IAM Conditions see its own name
+// (projects/_/buckets/B/objects/O) and type; the bindings that apply are its bucket's.
+func ObjectResource(bucket, object string) Resource {
+	return Resource{Name: "projects/_/buckets/" + bucket + "/objects/" + object, Type: "storage.googleapis.com/Object",
+		Service: "storage.googleapis.com", Parents: []string{BucketResource(bucket).Name}}
+}
+
 // InstanceResource is a Compute Engine instance of project.
 func InstanceResource(project, zone, name string) Resource {
 	return Resource{Name: "projects/" + project + "/zones/" + zone + "/instances/" + name,

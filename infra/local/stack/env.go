@@ -5,6 +5,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strings"
 )
 
 // Env is what a person exports to reach the stack with Google's own clients, unchanged: the
@@ -46,6 +47,14 @@ func (s *Stack) PrintEndpoints(w io.Writer) {
 	fmt.Fprintf(w, "  functions                      %s/<EntryPoint>  (status: %s%s)\n", s.functionsURL, s.functionsURL, StatusPath)
 }
 
+// GsutilCommand is how gsutil reaches the local Cloud Storage at host (HOST:PORT): through the
+// XML API over plain http (-o overrides only, no boto file). Its JSON API client always speaks
+// https, which the stack does not serve.
+func GsutilCommand(host string) string {
+	h, port, _ := strings.Cut(host, ":")
+	return "gsutil -o GSUtil:prefer_api=xml -o Credentials:gs_host=" + h + " -o Credentials:gs_port=" + port + " -o Boto:is_secure=False"
+}
+
 // PrintReady writes the short block a person needs to use the stack: where to drop images,
 // where results arrive, the environment, and one copy-paste line per client.
 func (s *Stack) PrintReady(w io.Writer, p *Provisioned) {
@@ -73,6 +82,7 @@ func (s *Stack) PrintReady(w io.Writer, p *Provisioned) {
 	fmt.Fprintln(w, "try:")
 	fmt.Fprintf(w, "  curl --data-binary @photo.jpg -H 'Content-Type: image/jpeg' '%s/upload/storage/v1/b/%s/o?uploadType=media&name=photo.jpg'\n", s.GCS.URL(), InputBucket)
 	fmt.Fprintf(w, "  gcloud storage cp photo.jpg gs://%s/ && gcloud pubsub subscriptions pull %s --auto-ack --limit 10\n", InputBucket, ResultsSub)
+	fmt.Fprintf(w, "  %s cp photo.jpg gs://%s/\n", GsutilCommand(s.GCS.Host()), InputBucket)
 	fmt.Fprintf(w, "  Go:     storage.NewClient(ctx) → .Bucket(%q).Object(\"photo.jpg\").NewWriter(ctx); pubsub.NewClient(ctx, %q) → .Subscriber(%q).Receive(ctx, f)\n", InputBucket, Secundus.ID, ResultsSub)
 	fmt.Fprintf(w, "  Node:   new Storage().bucket('%s').upload('photo.jpg'); new PubSub().subscription('%s').on('message', m => { …; m.ack() })\n", InputBucket, ResultsSub)
 	fmt.Fprintf(w, "  Python: storage.Client().bucket('%s').blob('photo.jpg').upload_from_filename('photo.jpg'); pubsub_v1.SubscriberClient().subscribe('%s', callback)\n", InputBucket, sub)
