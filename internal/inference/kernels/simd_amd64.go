@@ -156,3 +156,8 @@ func vecMulAVX2(dst, a, b *float32, n int)
 
 //go:noescape
 func vecAddAVX2(dst, a, b *float32, n int)
+
+// poolTapAVX2 is PoolTap for c a multiple of 8. Implemented in pool_amd64.s.
+//
+//go:noescape
+func poolTapAVX2(out, in *float32, n, c, inStride int, isMax bool)

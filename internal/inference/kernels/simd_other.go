@@ -41,3 +41,7 @@ func hardSwishAVX2(p *float32, n int) { panic("kernels: no AVX2 path on this arc
 func vecMulAVX2(dst, a, b *float32, n int) { panic("kernels: no AVX2 path on this architecture") }
 
 func vecAddAVX2(dst, a, b *float32, n int) { panic("kernels: no AVX2 path on this architecture") }
+
+func poolTapAVX2(out, in *float32, n, c, inStride int, isMax bool) {
+	panic("kernels: no AVX2 path on this architecture")
+}
