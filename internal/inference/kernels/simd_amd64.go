@@ -161,3 +161,13 @@ func vecAddAVX2(dst, a, b *float32, n int)
 //
 //go:noescape
 func poolTapAVX2(out, in *float32, n, c, inStride int, isMax bool)
+
+// dwKxKAVX2 and dwKxKAVX512 compute n pixels of a KH×KW depthwise
+// convolution whose windows are inside the image (c a multiple of 8 or 16),
+// summing taps in dwTaps' order. Implemented in dwkxk_amd64.s.
+//
+//go:noescape
+func dwKxKAVX2(out, in, w, bias *float32, n, c, sx, rs, kh, kw int, lo, hi float32)
+
+//go:noescape
+func dwKxKAVX512(out, in, w, bias *float32, n, c, sx, rs, kh, kw int, lo, hi float32)

@@ -45,3 +45,11 @@ func vecAddAVX2(dst, a, b *float32, n int) { panic("kernels: no AVX2 path on thi
 func poolTapAVX2(out, in *float32, n, c, inStride int, isMax bool) {
 	panic("kernels: no AVX2 path on this architecture")
 }
+
+func dwKxKAVX2(out, in, w, bias *float32, n, c, sx, rs, kh, kw int, lo, hi float32) {
+	panic("kernels: no AVX2 path on this architecture")
+}
+
+func dwKxKAVX512(out, in, w, bias *float32, n, c, sx, rs, kh, kw int, lo, hi float32) {
+	panic("kernels: no AVX-512 path on this architecture")
+}
