@@ -23,8 +23,12 @@ type convKernel struct {
 	scratch      sync.Pool // *[]float32 of gatherRows*K, or wpad*KH*Cin for columns
 }
 
-// gatherRows is how many output pixels a general convolution gathers at once.
-const gatherRows = 8 * kernels.MR
+// gatherRows is how many output pixels a general convolution gathers at
+// once; a remainder of up to gatherTail pixels joins the last block.
+const (
+	gatherRows = 8 * kernels.MR
+	gatherTail = 11
+)
 
 func planConv(g *Graph, n *Node) (kernel, []int, error) {
 	ts, err := inputs(g, n, 2, 3)
@@ -112,17 +116,23 @@ func (k *convKernel) run(e *env, ins [][]float32, out []float32) {
 		kk := k.pb.K
 		sp, _ := k.scratch.Get().(*[]float32)
 		if sp == nil {
-			s := make([]float32, gatherRows*kk)
+			s := make([]float32, (gatherRows+gatherTail)*kk)
 			sp = &s
 		}
 		defer k.scratch.Put(sp)
 		buf := *sp
-		for r0 := lo; r0 < hi; r0 += gatherRows {
+		for r0 := lo; r0 < hi; {
 			n := min(gatherRows, hi-r0)
+			if hi-r0-n <= gatherTail {
+				// A short remainder joins this block: a GEMM of a few rows
+				// would stream every weight again for them.
+				n = hi - r0
+			}
 			for i := 0; i < n; i++ {
 				k.gather(ins[0], r0+i, buf[i*kk:(i+1)*kk])
 			}
 			kernels.Gemm(n, buf, kk, k.pb, k.lo, k.hi, out[r0*k.cout:], k.cout)
+			r0 += n
 		}
 	})
 }
