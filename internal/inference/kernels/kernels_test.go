@@ -61,6 +61,7 @@ func TestGemm(t *testing.T) {
 		rng := rand.New(rand.NewPCG(1, 2))
 		for _, s := range []struct{ m, n, k, lda int }{
 			{1, 1, 1, 1}, {6, 16, 8, 8}, {7, 17, 27, 30}, {13, 40, 64, 64}, {64, 1001, 33, 33}, {5, 8, 3, 3}, {37, 96, 100, 128}, {25, 64, 50, 50}, {12, 32, 7, 9},
+			{29, 16, 27, 27}, {16, 10, 40, 44}, // at most 16 columns: 16-wide panels (AVX-512: one ZMM per row)
 		} {
 			for _, act := range [][2]float32{{NoClampLo, NoClampHi}, {0, 6}} {
 				a := randSlice(rng, s.m*s.lda)

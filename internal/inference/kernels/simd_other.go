@@ -53,3 +53,7 @@ func dwKxKAVX2(out, in, w, bias *float32, n, c, sx, rs, kh, kw int, lo, hi float
 func dwKxKAVX512(out, in, w, bias *float32, n, c, sx, rs, kh, kw int, lo, hi float32) {
 	panic("kernels: no AVX-512 path on this architecture")
 }
+
+func gemmPanels512x16(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, c []float32, ldc int) {
+	panic("kernels: no AVX-512 path on this architecture")
+}
