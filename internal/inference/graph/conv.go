@@ -1,6 +1,8 @@
 package graph
 
 import (
+	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/cspipe/cspipe/internal/inference/kernels"
@@ -18,16 +20,22 @@ type convKernel struct {
 	lo, hi       float32
 	pb           *kernels.PackedB
 	pointwise    bool
+	residual     bool      // a fourth input is added to the output before the bounds
+	rlo, rhi     float32   // the bounds after the residual (lo, hi are then open)
 	columns      bool      // pb's K is ordered KW×KH×Cin for the column-window path
 	wpad         int       // input columns one output row reads, padding included
 	scratch      sync.Pool // *[]float32 of gatherRows*K, or wpad*KH*Cin for columns
 }
 
-// gatherRows is how many output pixels a general convolution gathers at once.
-const gatherRows = 8 * kernels.MR
+// gatherRows is how many output pixels a general convolution gathers at
+// once; a remainder of up to gatherTail pixels joins the last block.
+const (
+	gatherRows = 8 * kernels.MR
+	gatherTail = 11
+)
 
 func planConv(g *Graph, n *Node) (kernel, []int, error) {
-	ts, err := inputs(g, n, 2, 3)
+	ts, err := inputs(g, n, 2, 4)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -42,6 +50,10 @@ func planConv(g *Graph, n *Node) (kernel, []int, error) {
 	var bias *Tensor
 	if len(ts) > 2 {
 		bias = ts[2]
+	}
+	var res *Tensor
+	if len(ts) > 3 {
+		res = ts[3]
 	}
 	b, err := biasData(bias, cout)
 	if err != nil {
@@ -59,6 +71,15 @@ func planConv(g *Graph, n *Node) (kernel, []int, error) {
 	k := &convKernel{h: h, w: w, cin: cin, oh: oh, ow: ow, cout: cout, kh: kh, kw: kw, sh: sh, sw: sw,
 		padT: padT, padL: padL, lo: lo, hi: hi,
 		pointwise: kh == 1 && kw == 1 && sh == 1 && sw == 1 && padT == 0 && padL == 0}
+	if res != nil {
+		// Set by fuseResiduals only for 1x1 stride-1 convolutions.
+		if !k.pointwise || res.DType != Float32 || res.Const || !slices.Equal(res.Shape, []int{1, oh, ow, cout}) {
+			return nil, nil, fmt.Errorf("residual input %q: want a FLOAT32 activation of shape %v after a 1x1 convolution, got %s %v",
+				res.Name, []int{1, oh, ow, cout}, describe(res), res.Shape)
+		}
+		k.residual, k.rlo, k.rhi = true, lo, hi
+		k.lo, k.hi = kernels.NoClampLo, kernels.NoClampHi
+	}
 	filter := ts[1].Float
 	if !k.pointwise && kw*cin <= maxColumnsRow {
 		k.columns = true
@@ -97,10 +118,22 @@ func (k *convKernel) run(e *env, ins [][]float32, out []float32) {
 			parallelFor(e.threads, k.pb.Panels(), 1, func(p0, p1 int) {
 				kernels.GemmPanels(rows, ins[0], k.cin, k.pb, p0, p1, k.lo, k.hi, out, k.cout)
 			})
+			if k.residual {
+				k.addResidual(out[:rows*k.cout], ins[3][:rows*k.cout])
+			}
 			return
 		}
 		parallelFor(e.threads, rows, grain, func(lo, hi int) {
-			kernels.Gemm(hi-lo, ins[0][lo*k.cin:], k.cin, k.pb, k.lo, k.hi, out[lo*k.cout:], k.cout)
+			if !k.residual {
+				kernels.Gemm(hi-lo, ins[0][lo*k.cin:], k.cin, k.pb, k.lo, k.hi, out[lo*k.cout:], k.cout)
+				return
+			}
+			// Block by block, so each block is still in cache for the add.
+			for r := lo; r < hi; r += residualRows {
+				n := min(residualRows, hi-r)
+				kernels.Gemm(n, ins[0][r*k.cin:], k.cin, k.pb, k.lo, k.hi, out[r*k.cout:], k.cout)
+				k.addResidual(out[r*k.cout:(r+n)*k.cout], ins[3][r*k.cout:(r+n)*k.cout])
+			}
 		})
 		return
 	}
@@ -112,19 +145,38 @@ func (k *convKernel) run(e *env, ins [][]float32, out []float32) {
 		kk := k.pb.K
 		sp, _ := k.scratch.Get().(*[]float32)
 		if sp == nil {
-			s := make([]float32, gatherRows*kk)
+			s := make([]float32, (gatherRows+gatherTail)*kk)
 			sp = &s
 		}
 		defer k.scratch.Put(sp)
 		buf := *sp
-		for r0 := lo; r0 < hi; r0 += gatherRows {
+		for r0 := lo; r0 < hi; {
 			n := min(gatherRows, hi-r0)
+			if hi-r0-n <= gatherTail {
+				// A short remainder joins this block: a GEMM of a few rows
+				// would stream every weight again for them.
+				n = hi - r0
+			}
 			for i := 0; i < n; i++ {
 				k.gather(ins[0], r0+i, buf[i*kk:(i+1)*kk])
 			}
 			kernels.Gemm(n, buf, kk, k.pb, k.lo, k.hi, out[r0*k.cout:], k.cout)
+			r0 += n
 		}
 	})
+}
+
+// residualRows is how many output pixels a convolution with a fused
+// residual computes before adding the residual to them.
+const residualRows = 4 * 12
+
+// addResidual adds the residual to a block of output rows and applies the
+// fused bounds.
+func (k *convKernel) addResidual(out, res []float32) {
+	kernels.Add(out, out, res)
+	if k.rlo != kernels.NoClampLo || k.rhi != kernels.NoClampHi {
+		clampSlice(out, k.rlo, k.rhi)
+	}
 }
 
 // gather copies the input window of output pixel p into dst (KH×KW×Cin),

@@ -21,6 +21,7 @@ func TestConvPaths(t *testing.T) {
 		{8, 10, 1, 5, 3, 2, 1, 2, 0, 1},
 		{7, 9, 16, 33, 3, 3, 1, 1, 1, 0},
 		{6, 6, 3, 4, 3, 3, 3, 3, 1, 1},
+		{7, 7, 24, 40, 3, 3, 1, 1, 1, 1}, // 49 pixels: the last gathered block takes the one left over
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, s := range shapes {

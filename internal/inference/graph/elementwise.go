@@ -18,6 +18,7 @@ type binaryKernel struct {
 	aPer, bPer int    // elements per image; 0 for a constant
 	lo, hi     float32
 	clamp      bool
+	flat       bool // neither operand broadcasts: one pass over the whole image
 }
 
 func planBinary(g *Graph, n *Node) (kernel, []int, error) {
@@ -48,6 +49,8 @@ func planBinary(g *Graph, n *Node) (kernel, []int, error) {
 	}
 	copy(k.out[off:], shape)
 	k.sa, k.sb = strides4(a.Shape, k.out), strides4(b.Shape, k.out)
+	dense := [4]int{k.out[1] * k.out[2] * k.out[3], k.out[2] * k.out[3], k.out[3], 1}
+	k.flat = k.sa == dense && k.sb == dense
 	if !a.Const {
 		k.aPer = a.Size()
 	}
@@ -122,6 +125,17 @@ func (k *binaryKernel) run(e *env, ins [][]float32, out []float32) {
 }
 
 func (k *binaryKernel) runOne(a, b, out []float32) {
+	if k.flat {
+		if k.mul {
+			kernels.Mul(out, a, b)
+		} else {
+			kernels.Add(out, a, b)
+		}
+		if k.clamp {
+			clampSlice(out, k.lo, k.hi)
+		}
+		return
+	}
 	inner := k.out[3]
 	o := 0
 	for i0 := 0; i0 < k.out[0]; i0++ {

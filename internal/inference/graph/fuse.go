@@ -1,6 +1,10 @@
 package graph
 
-import "github.com/cspipe/cspipe/internal/inference/kernels"
+import (
+	"slices"
+
+	"github.com/cspipe/cspipe/internal/inference/kernels"
+)
 
 // fuseActivations folds a standalone activation into the operator that
 // computes its input, when nothing else reads that value: RELU, RELU6 and
@@ -44,6 +48,78 @@ func fuseActivations(g *Graph) []Node {
 	}
 	var out []Node
 	for i, n := range g.Nodes {
+		if !drop[i] {
+			out = append(out, n)
+		}
+	}
+	return fuseResiduals(g, out)
+}
+
+// minResidualChannels is the narrowest convolution output fuseResiduals
+// folds a residual ADD into.
+const minResidualChannels = 256
+
+// fuseResiduals folds an ADD of a 1x1 convolution's output and another
+// activation of the same declared shape (a residual connection) into the
+// convolution: it adds that activation to each block of rows right after
+// computing it, while the block is in cache, then applies the ADD's
+// bounds. The other activation must be computed before the convolution
+// runs, and nothing else may read the convolution's output.
+//
+// Only wide outputs (ResNet's 256 to 2048 channels) are fused: there the
+// separate ADD streams tensors larger than the cache, while MobileNets'
+// narrow projections stay cached and ran about 5% slower fused (batch 1).
+func fuseResiduals(g *Graph, nodes []Node) []Node {
+	uses := make(map[int]int)
+	producer := map[int]int{g.Input: -1}
+	for i, n := range nodes {
+		for _, t := range n.Inputs {
+			uses[t]++
+		}
+		producer[n.Output] = i
+	}
+	float := func(t int) bool {
+		return t >= 0 && t < len(g.Tensors) && g.Tensors[t].DType == Float32 && !g.Tensors[t].Const && len(g.Tensors[t].Shape) == 4
+	}
+	drop := make([]bool, len(nodes))
+	for i := range nodes {
+		n := &nodes[i]
+		if n.Op != OpAdd || len(n.Inputs) != 2 || !float(n.Output) {
+			continue
+		}
+		for side := 0; side < 2; side++ {
+			c, other := n.Inputs[side], n.Inputs[1-side]
+			p, ok := producer[c]
+			q, ok2 := producer[other]
+			if !ok || !ok2 || p < 0 || q >= p || c == other || uses[c] != 1 || c == g.Output || !float(c) || !float(other) {
+				continue
+			}
+			pn := &nodes[p]
+			if pn.Op != OpConv2D || pn.Act != nil || pn.HardSwish || drop[p] || len(pn.Inputs) < 2 || len(pn.Inputs) > 3 ||
+				!slices.Equal(g.Tensors[c].Shape, g.Tensors[other].Shape) || !slices.Equal(g.Tensors[c].Shape, g.Tensors[n.Output].Shape) {
+				continue
+			}
+			f := pn.Inputs[1]
+			if f < 0 || len(g.Tensors[f].Shape) != 4 || g.Tensors[f].Shape[1] != 1 || g.Tensors[f].Shape[2] != 1 || pn.StrideH != 1 || pn.StrideW != 1 {
+				continue // only 1x1 stride-1 convolutions take a residual
+			}
+			if g.Tensors[f].Shape[0] < minResidualChannels {
+				continue
+			}
+			ins := append([]int(nil), pn.Inputs...)
+			if len(ins) == 2 {
+				ins = append(ins, -1)
+			}
+			pn.Inputs = append(ins, other)
+			pn.Act = n.Act
+			pn.Output = n.Output
+			producer[n.Output] = p
+			drop[i] = true
+			break
+		}
+	}
+	var out []Node
+	for i, n := range nodes {
 		if !drop[i] {
 			out = append(out, n)
 		}

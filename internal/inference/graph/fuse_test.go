@@ -47,7 +47,7 @@ func TestFuseActivations(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Reference: the same graph without fusion, operator by operator.
-	want := refRun(t, build(), in)
+	want := refRun(t, build(), in, 6)
 	for i := range want {
 		if math.Abs(float64(got[i]-want[i])) > 1e-6 {
 			t.Fatalf("output %d = %g, unfused %g", i, got[i], want[i])
@@ -56,7 +56,7 @@ func TestFuseActivations(t *testing.T) {
 }
 
 // refRun plans each node on its own (no fusion) and runs them in order.
-func refRun(t *testing.T, g *Graph, in []float32) []float32 {
+func refRun(t *testing.T, g *Graph, in []float32, ops int) []float32 {
 	nodes := g.Nodes
 	g.Nodes = nil
 	b, err := begin(g)
@@ -72,12 +72,77 @@ func refRun(t *testing.T, g *Graph, in []float32) []float32 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(m.nodes) != 6 {
-		t.Fatalf("reference has %d operators, want 6", len(m.nodes))
+	if len(m.nodes) != ops {
+		t.Fatalf("reference has %d operators, want %d", len(m.nodes), ops)
 	}
 	out := make([]float32, m.NumClasses())
 	if err := m.Run(in, 1, out); err != nil {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestFuseResidual: an ADD of a 1x1 convolution and an activation computed
+// before it (a residual connection) folds into the convolution, bounds
+// included; an ADD whose other operand is computed after the convolution
+// stays. Same numbers as unfused, on the row-block path (batch 3, one
+// thread) and the column-split path (batch 1, two threads).
+func TestFuseResidual(t *testing.T) {
+	const c = minResidualChannels
+	build := func() *Graph {
+		g := &Graph{PackBudget: 1 << 20}
+		add := func(t *Tensor) int { g.Tensors = append(g.Tensors, t); return len(g.Tensors) - 1 }
+		shape := []int{1, 5, 5, c}
+		act := func() int { return add(&Tensor{Shape: shape}) }
+		in := add(&Tensor{Name: "in", Shape: shape})
+		w := make([]float32, c*c)
+		for i := range w {
+			w[i] = float32(i%9-4) / 16
+		}
+		bias := make([]float32, c)
+		for i := range bias {
+			bias[i] = float32(i%3) - 1
+		}
+		cw := add(&Tensor{Shape: []int{c, 1, 1, c}, Float: w, Const: true})
+		cb := add(&Tensor{Shape: []int{c}, Float: bias, Const: true})
+		c1, sum, c2, later, sum2 := act(), act(), act(), act(), act()
+		g.Nodes = []Node{
+			{Op: OpConv2D, Inputs: []int{in, cw, cb}, Output: c1, Padding: PadValid, StrideH: 1, StrideW: 1},
+			{Op: OpAdd, Inputs: []int{in, c1}, Output: sum, Act: &Bounds{0, 6}},
+			{Op: OpConv2D, Inputs: []int{sum, cw}, Output: c2, Padding: PadValid, StrideH: 1, StrideW: 1},
+			{Op: OpClamp, Inputs: []int{sum}, Output: later, Act: &Bounds{-1, 1}}, // after c2: no fusion
+			{Op: OpAdd, Inputs: []int{c2, later}, Output: sum2},
+		}
+		g.Input, g.Output = in, sum2
+		return g
+	}
+	m, err := Plan(build())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.nodes) != 4 {
+		t.Fatalf("%d planned operators, want 4 (the first ADD folded, the second kept)", len(m.nodes))
+	}
+	per := 5 * 5 * c
+	const batch = 3
+	in := make([]float32, batch*per)
+	for i := range in {
+		in[i] = float32(i%11-5) / 2
+	}
+	want := make([]float32, batch*per)
+	for i := 0; i < batch; i++ {
+		copy(want[i*per:], refRun(t, build(), in[i*per:(i+1)*per], 5))
+	}
+	for _, tc := range []struct{ batch, threads int }{{batch, 1}, {1, 2}} {
+		m.SetThreads(tc.threads)
+		got := make([]float32, tc.batch*per)
+		if err := m.Run(in[:tc.batch*per], tc.batch, got); err != nil {
+			t.Fatal(err)
+		}
+		for i := range got {
+			if math.Abs(float64(got[i]-want[i])) > 1e-5*(1+math.Abs(float64(want[i]))) {
+				t.Fatalf("batch %d threads %d: output %d = %g, unfused %g", tc.batch, tc.threads, i, got[i], want[i])
+			}
+		}
+	}
 }

@@ -20,9 +20,11 @@ type Model struct {
 	nodes   []planned
 	input   int
 	output  int
-	slotOf  []int // tensor index -> workspace slot, -1 for constants and the input
-	slotLen []int // floats per slot
-	work    int64 // estimated multiply-adds per image
+	slotOf  []int  // tensor index -> workspace slot, -1 for constants and the input
+	slotLen []int  // floats per slot
+	work    int64  // estimated multiply-adds per image
+	split   int    // nodes before split run image by image in a sub-batch, the rest batched
+	cross   []bool // tensor index -> computed before split and read from split on
 
 	threads atomic.Int32
 
@@ -166,16 +168,95 @@ func (m *Model) runImages(in, out []float32, n, threads int) {
 		}
 	}
 	var ins [4][]float32
-	for _, n := range m.nodes {
-		args := ins[:0]
-		for _, ti := range n.ins {
-			if ti < 0 {
-				args = append(args, nil)
-				continue
+	start := 0
+	if n > 1 && m.split > 0 {
+		// The early layers, whose activations dwarf their weights, run image
+		// by image so one image's activations stay in cache; each image
+		// writes its own part of every slot.
+		one := &env{threads: threads, batch: 1}
+		per := len(in) / n
+		for img := 0; img < n; img++ {
+			part := func(ti int) []float32 {
+				t := m.tensors[ti]
+				switch {
+				case t.Const:
+					return t.Float
+				case ti == m.input:
+					return in[img*per : (img+1)*per]
+				case m.cross[ti]:
+					// Laid out as the batched operators after the split read it.
+					size := t.Size()
+					return ws.slots[m.slotOf[ti]][img*size : (img+1)*size]
+				default:
+					// Tensors sharing a slot differ in size, so each image
+					// owns a whole slot length: another image's tensor in the
+					// same slot must not overlap a tensor still to be read.
+					slot := m.slotOf[ti]
+					return ws.slots[slot][img*m.slotLen[slot]:][:t.Size()]
+				}
 			}
-			args = append(args, buf(ti))
+			for _, nd := range m.nodes[:m.split] {
+				nd.k.run(one, nodeArgs(ins[:0], nd.ins, part), part(nd.out))
+			}
 		}
-		n.k.run(e, args, buf(n.out))
+		start = m.split
+	}
+	// The late layers, whose weights dwarf their activations, run on the
+	// whole sub-batch so each weight is read once for all its images.
+	for _, nd := range m.nodes[start:] {
+		nd.k.run(e, nodeArgs(ins[:0], nd.ins, buf), buf(nd.out))
 	}
 	copy(out, buf(m.output))
+}
+
+// nodeArgs appends the buffers of a node's inputs to args (nil for an
+// absent optional input).
+func nodeArgs(args [][]float32, tis []int, buf func(int) []float32) [][]float32 {
+	for _, ti := range tis {
+		if ti < 0 {
+			args = append(args, nil)
+			continue
+		}
+		args = append(args, buf(ti))
+	}
+	return args
+}
+
+// planSplit sets split to the index of the first node whose constant inputs
+// (weights) hold more values than one image's output activation: from there
+// on, batching images saves weight traffic; before it, running image by
+// image keeps activations in cache. Graphs with int8 activations (packed
+// four to a slot float, so an image's part need not start on a float) run
+// batched throughout.
+func (m *Model) planSplit() {
+	for i, t := range m.tensors {
+		if !t.Const && i != m.input && t.DType != Float32 {
+			return
+		}
+	}
+	m.split = m.splitPoint()
+	m.cross = make([]bool, len(m.tensors))
+	m.cross[m.output] = true
+	for _, nd := range m.nodes[m.split:] {
+		for _, ti := range nd.ins {
+			if ti >= 0 && ti != m.input && !m.tensors[ti].Const {
+				m.cross[ti] = true // read after the split, so computed before it or batched anyway
+			}
+		}
+	}
+}
+
+func (m *Model) splitPoint() int {
+	for i, nd := range m.nodes {
+		w := 0
+		for _, ti := range nd.ins {
+			if ti >= 0 && m.tensors[ti].Const {
+				w += m.tensors[ti].Size()
+			}
+		}
+		if w > m.tensors[nd.out].Size() {
+			return i
+		}
+	}
+	return len(m.nodes)
 }

@@ -176,6 +176,7 @@ func (b *Builder) Finish(output int) (*Model, error) {
 	}
 	m.classes = ot.Size()
 	m.assignSlots()
+	m.planSplit()
 	total := 0
 	for _, n := range m.slotLen {
 		total += n

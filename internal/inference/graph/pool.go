@@ -3,6 +3,8 @@ package graph
 import (
 	"fmt"
 	"math"
+
+	"github.com/cspipe/cspipe/internal/inference/kernels"
 )
 
 // poolKernel is AVERAGE_POOL_2D and MAX_POOL_2D. The average divides by the
@@ -44,52 +46,76 @@ func (k *poolKernel) run(e *env, ins [][]float32, out []float32) {
 
 func (k *poolKernel) runOne(ins [][]float32, out []float32) {
 	in := ins[0]
-	acc := make([]float32, k.c)
+	c := k.c
+	init := float32(0)
+	if k.max {
+		init = float32(math.Inf(-1))
+	}
 	for oy := 0; oy < k.oh; oy++ {
-		for ox := 0; ox < k.ow; ox++ {
-			init := float32(0)
-			if k.max {
-				init = float32(math.Inf(-1))
+		row := out[oy*k.ow*c : (oy+1)*k.ow*c]
+		for i := range row {
+			row[i] = init
+		}
+		rowsIn := 0
+		// Tap by tap over the whole output row, as the depthwise kernel does:
+		// each tap folds a strided run of input pixels into the row.
+		for ky := 0; ky < k.kh; ky++ {
+			iy := oy*k.sh + ky - k.padT
+			if iy < 0 || iy >= k.h {
+				continue
 			}
-			for i := range acc {
-				acc[i] = init
-			}
-			n := 0
-			for ky := 0; ky < k.kh; ky++ {
-				iy := oy*k.sh + ky - k.padT
-				if iy < 0 || iy >= k.h {
+			rowsIn++
+			inRow := in[iy*k.w*c : (iy+1)*k.w*c]
+			for kx := 0; kx < k.kw; kx++ {
+				lo, hi := k.inside(kx)
+				if hi <= lo {
 					continue
 				}
-				for kx := 0; kx < k.kw; kx++ {
-					ix := ox*k.sw + kx - k.padL
-					if ix < 0 || ix >= k.w {
-						continue
-					}
-					n++
-					src := in[(iy*k.w+ix)*k.c : (iy*k.w+ix+1)*k.c]
-					if k.max {
-						for i, v := range src {
-							acc[i] = max(acc[i], v)
-						}
-					} else {
-						for i, v := range src {
-							acc[i] += v
-						}
-					}
+				ix0 := lo*k.sw + kx - k.padL
+				kernels.PoolTap(row[lo*c:], inRow[ix0*c:], hi-lo, c, k.sw*c, k.max)
+			}
+		}
+		if !k.max {
+			for ox := 0; ox < k.ow; ox++ {
+				n := float32(k.kh * k.kw)
+				if !k.full {
+					n = float32(rowsIn * k.colsInside(ox))
+				}
+				if n == 0 {
+					continue
+				}
+				o := row[ox*c : (ox+1)*c]
+				for i := range o {
+					o[i] /= n
 				}
 			}
-			o := out[(oy*k.ow+ox)*k.c : (oy*k.ow+ox+1)*k.c]
-			for i, v := range acc {
-				if !k.max && k.full {
-					v /= float32(k.kh * k.kw)
-				} else if !k.max && n > 0 {
-					v /= float32(n)
-				}
-				o[i] = v
-			}
-			clampSlice(o, k.lo, k.hi)
+		}
+		clampSlice(row, k.lo, k.hi)
+	}
+}
+
+// inside returns the output columns [lo, hi) whose input column for window
+// column kx lies inside the image.
+func (k *poolKernel) inside(kx int) (lo, hi int) {
+	if d := k.padL - kx; d > 0 {
+		lo = (d + k.sw - 1) / k.sw
+	}
+	lim := k.w - 1 + k.padL - kx
+	if lim < 0 {
+		return lo, lo
+	}
+	return lo, min(k.ow, lim/k.sw+1)
+}
+
+// colsInside counts the window columns of output column ox inside the image.
+func (k *poolKernel) colsInside(ox int) int {
+	n := 0
+	for kx := 0; kx < k.kw; kx++ {
+		if ix := ox*k.sw + kx - k.padL; ix >= 0 && ix < k.w {
+			n++
 		}
 	}
+	return n
 }
 
 // meanKernel is MEAN over a set of axes of a tensor of rank up to 4.
@@ -216,10 +242,7 @@ func (k *meanKernel) rows(in, out []float32) {
 					odd = 0
 				}
 				o := out[((oa*od[1]+ob)*od[2]+odd)*c:][:c]
-				x := in[src : src+c]
-				for j := range o {
-					o[j] += x[j]
-				}
+				kernels.Add(o, o, in[src:src+c])
 				src += c
 			}
 		}

@@ -39,3 +39,41 @@ func TestActivationsMatchScalar(t *testing.T) {
 		}
 	}
 }
+
+// TestPoolTapMatchesScalar checks PoolTap's vector path (c a multiple of 8)
+// and portable path against the scalar formula, with strided input.
+func TestPoolTapMatchesScalar(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, c := range []int{3, 8, 16, 24, 64} {
+		for _, stride := range []int{1, 2, 3} {
+			for _, isMax := range []bool{false, true} {
+				const n = 7
+				in := make([]float32, (n-1)*stride*c+c)
+				for i := range in {
+					in[i] = rng.Float32()*8 - 4
+				}
+				out := make([]float32, n*c)
+				for i := range out {
+					out[i] = rng.Float32()*8 - 4
+				}
+				want := append([]float32(nil), out...)
+				for x := 0; x < n; x++ {
+					for j := 0; j < c; j++ {
+						v := in[x*stride*c+j]
+						if isMax {
+							want[x*c+j] = max(want[x*c+j], v)
+						} else {
+							want[x*c+j] += v
+						}
+					}
+				}
+				PoolTap(out, in, n, c, stride*c, isMax)
+				for i := range want {
+					if out[i] != want[i] {
+						t.Fatalf("c %d stride %d max %v: out[%d] = %g, want %g", c, stride, isMax, i, out[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}

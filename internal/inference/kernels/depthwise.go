@@ -15,24 +15,28 @@ type DWParams struct {
 // laid out [KH][KW][C] and bias has C entries.
 func Depthwise(p *DWParams, in, w, bias, out []float32, y0, y1 int) {
 	c := p.C
-	fast := p.KH == 3 && p.KW == 3 && hasAVX2FMA && c%8 == 0
-	// Output columns [xa, xb) have their whole 3-wide window inside the image.
+	fast := hasAVX2FMA && c%8 == 0
+	// Output columns [xa, xb) have their whole KW-wide window inside the image.
 	xa := (p.PadL + p.SW - 1) / p.SW
-	xb := min(p.OW, (p.W-3+p.PadL)/p.SW+1)
+	xb := min(p.OW, (p.W-p.KW+p.PadL)/p.SW+1)
 	for oy := y0; oy < y1; oy++ {
 		iy0 := oy*p.SH - p.PadT
-		if !fast || iy0 < 0 || iy0+3 > p.H || xb <= xa {
+		if !fast || iy0 < 0 || iy0+p.KH > p.H || xb <= xa {
 			dwTaps(p, in, w, bias, out, oy, 0, p.OW)
 			continue
 		}
 		dwTaps(p, in, w, bias, out, oy, 0, xa)
 		ix0 := xa*p.SW - p.PadL
 		src := in[(iy0*p.W+ix0)*c:]
-		_ = src[((xb-xa-1)*p.SW+2*p.W+2)*c+c-1] // last tap of the last pixel
+		_ = src[((xb-xa-1)*p.SW+(p.KH-1)*p.W+p.KW-1)*c+c-1] // last tap of the last pixel
 		dst := out[(oy*p.OW+xa)*c : (oy*p.OW+xb)*c]
-		_ = w[9*c-1]
+		_ = w[p.KH*p.KW*c-1]
 		_ = bias[c-1]
-		dw3x3(&dst[0], &src[0], &w[0], &bias[0], xb-xa, c, p.SW*c*4, p.W*c*4, p.Lo, p.Hi)
+		if p.KH == 3 && p.KW == 3 {
+			dw3x3(&dst[0], &src[0], &w[0], &bias[0], xb-xa, c, p.SW*c*4, p.W*c*4, p.Lo, p.Hi)
+		} else {
+			dwKxK(&dst[0], &src[0], &w[0], &bias[0], xb-xa, c, p.SW*c*4, p.W*c*4, p.KH, p.KW, p.Lo, p.Hi)
+		}
 		dwTaps(p, in, w, bias, out, oy, xb, p.OW)
 	}
 }
@@ -84,6 +88,15 @@ func dw3x3(out, in, w, bias *float32, n, c, sx, rs int, lo, hi float32) {
 		return
 	}
 	dw3x3AVX2(out, in, w, bias, n, c, sx, rs, lo, hi)
+}
+
+// dwKxK picks the widest vector kernel for c.
+func dwKxK(out, in, w, bias *float32, n, c, sx, rs, kh, kw int, lo, hi float32) {
+	if hasAVX512 && c%16 == 0 {
+		dwKxKAVX512(out, in, w, bias, n, c, sx, rs, kh, kw, lo, hi)
+		return
+	}
+	dwKxKAVX2(out, in, w, bias, n, c, sx, rs, kh, kw, lo, hi)
 }
 
 // dwTap accumulates out[x*c+j] += in[x*inStride+j]*w[j] for x < n, j < c.

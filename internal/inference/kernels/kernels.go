@@ -104,6 +104,8 @@ func GemmPanels(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi floa
 	switch {
 	case b.nr == NR512 && hasAVX512:
 		gemmPanels512(m, a, lda, b, p0, p1, lo, hi, c, ldc)
+	case b.nr == NR && hasAVX512:
+		gemmPanels512x16(m, a, lda, b, p0, p1, lo, hi, c, ldc)
 	case b.nr == NR && hasAVX2FMA:
 		gemmPanelsAVX2(m, a, lda, b, p0, p1, lo, hi, c, ldc)
 	default:

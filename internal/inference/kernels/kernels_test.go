@@ -61,6 +61,7 @@ func TestGemm(t *testing.T) {
 		rng := rand.New(rand.NewPCG(1, 2))
 		for _, s := range []struct{ m, n, k, lda int }{
 			{1, 1, 1, 1}, {6, 16, 8, 8}, {7, 17, 27, 30}, {13, 40, 64, 64}, {64, 1001, 33, 33}, {5, 8, 3, 3}, {37, 96, 100, 128}, {25, 64, 50, 50}, {12, 32, 7, 9},
+			{29, 16, 27, 27}, {16, 10, 40, 44}, // at most 16 columns: 16-wide panels (AVX-512: one ZMM per row)
 		} {
 			for _, act := range [][2]float32{{NoClampLo, NoClampHi}, {0, 6}} {
 				a := randSlice(rng, s.m*s.lda)
@@ -109,6 +110,12 @@ func TestDepthwise(t *testing.T) {
 			{H: 16, W: 16, C: 48, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 8, OW: 8},
 			{H: 17, W: 15, C: 16, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 1, OH: 9, OW: 8},
 			{H: 10, W: 12, C: 8, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 0, PadL: 0, OH: 8, OW: 10},
+			// Other window sizes take the KxK vector kernel inside the image.
+			{H: 14, W: 14, C: 32, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, OH: 14, OW: 14},
+			{H: 15, W: 13, C: 24, KH: 5, KW: 5, SH: 2, SW: 2, PadT: 2, PadL: 2, OH: 8, OW: 7},
+			{H: 12, W: 11, C: 16, KH: 5, KW: 3, SH: 1, SW: 2, PadT: 2, PadL: 1, OH: 12, OW: 6},
+			{H: 9, W: 9, C: 8, KH: 7, KW: 7, SH: 1, SW: 1, PadT: 0, PadL: 0, OH: 3, OW: 3},
+			{H: 6, W: 7, C: 48, KH: 1, KW: 1, SH: 1, SW: 1, PadT: 0, PadL: 0, OH: 6, OW: 7},
 		} {
 			p.Lo, p.Hi = 0, 6
 			in := randSlice(rng, p.H*p.W*p.C)

@@ -156,3 +156,73 @@ func vecMulAVX2(dst, a, b *float32, n int)
 
 //go:noescape
 func vecAddAVX2(dst, a, b *float32, n int)
+
+// poolTapAVX2 is PoolTap for c a multiple of 8. Implemented in pool_amd64.s.
+//
+//go:noescape
+func poolTapAVX2(out, in *float32, n, c, inStride int, isMax bool)
+
+// dwKxKAVX2 and dwKxKAVX512 compute n pixels of a KH×KW depthwise
+// convolution whose windows are inside the image (c a multiple of 8 or 16),
+// summing taps in dwTaps' order. Implemented in dwkxk_amd64.s.
+//
+//go:noescape
+func dwKxKAVX2(out, in, w, bias *float32, n, c, sx, rs, kh, kw int, lo, hi float32)
+
+//go:noescape
+func dwKxKAVX512(out, in, w, bias *float32, n, c, sx, rs, kh, kw int, lo, hi float32)
+
+// gemm12x16, gemm4x16 and gemm1x16 are AVX-512 tiles of 16 columns, one
+// ZMM per row, for layers of at most 16 output channels (packed in 16-wide
+// panels): twice the multiply-adds per instruction of the AVX2 6×16 tile.
+// Implemented in gemm512x16_amd64.s.
+//
+//go:noescape
+func gemm12x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32)
+
+//go:noescape
+func gemm4x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32)
+
+//go:noescape
+func gemm1x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32)
+
+// gemmPanels512x16 runs the 16-column AVX-512 tiles over 16-wide panels
+// [p0, p1), staging partial panels through a small buffer.
+func gemmPanels512x16(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, c []float32, ldc int) {
+	const nr = NR
+	k := b.K
+	var tile [12 * nr]float32
+	for p := p0; p < p1; p++ {
+		pb := &b.panels[p*k*nr]
+		bias := &b.bias[p*nr]
+		n0 := p * nr
+		cols := min(nr, b.N-n0)
+		for r := 0; r < m; {
+			rows := 1
+			switch {
+			case m-r >= 12:
+				rows = 12
+			case m-r >= 4:
+				rows = 4
+			}
+			dst, ld := &c[r*ldc+n0], ldc
+			if cols < nr {
+				dst, ld = &tile[0], nr
+			}
+			switch rows {
+			case 12:
+				gemm12x16(k, &a[r*lda], lda, pb, dst, ld, bias, lo, hi)
+			case 4:
+				gemm4x16(k, &a[r*lda], lda, pb, dst, ld, bias, lo, hi)
+			default:
+				gemm1x16(k, &a[r*lda], lda, pb, dst, ld, bias, lo, hi)
+			}
+			if cols < nr {
+				for i := 0; i < rows; i++ {
+					copy(c[(r+i)*ldc+n0:(r+i)*ldc+n0+cols], tile[i*nr:i*nr+cols])
+				}
+			}
+			r += rows
+		}
+	}
+}

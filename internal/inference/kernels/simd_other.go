@@ -41,3 +41,19 @@ func hardSwishAVX2(p *float32, n int) { panic("kernels: no AVX2 path on this arc
 func vecMulAVX2(dst, a, b *float32, n int) { panic("kernels: no AVX2 path on this architecture") }
 
 func vecAddAVX2(dst, a, b *float32, n int) { panic("kernels: no AVX2 path on this architecture") }
+
+func poolTapAVX2(out, in *float32, n, c, inStride int, isMax bool) {
+	panic("kernels: no AVX2 path on this architecture")
+}
+
+func dwKxKAVX2(out, in, w, bias *float32, n, c, sx, rs, kh, kw int, lo, hi float32) {
+	panic("kernels: no AVX2 path on this architecture")
+}
+
+func dwKxKAVX512(out, in, w, bias *float32, n, c, sx, rs, kh, kw int, lo, hi float32) {
+	panic("kernels: no AVX-512 path on this architecture")
+}
+
+func gemmPanels512x16(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, c []float32, ldc int) {
+	panic("kernels: no AVX-512 path on this architecture")
+}

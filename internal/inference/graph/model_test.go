@@ -1,0 +1,57 @@
+package graph
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestSubBatchSplit checks the sub-batch schedule: operators whose weights
+// are smaller than their output (here a 1x1 convolution and a mean) run
+// image by image, the rest (a wide fully connected layer) on the whole
+// sub-batch, and a batch gives what its images give alone.
+func TestSubBatchSplit(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	b, err := NewBuilder("in", 16, 16, 4, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(i int, err error) int {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return i
+	}
+	f := must(b.Const(&Tensor{Name: "filter", Shape: []int{4, 1, 1, 4}, DType: Float32, Float: randFloats(rng, 16)}))
+	x := must(b.Add(Node{Op: OpConv2D, Inputs: []int{b.Input(), f}, StrideH: 1, StrideW: 1, Padding: PadValid}, "conv"))
+	y := must(b.Add(Node{Op: OpMean, Inputs: []int{x}, Axes: []int{1, 2}, KeepDims: true}, "mean"))
+	w := must(b.Const(&Tensor{Name: "weights", Shape: []int{300, 4}, DType: Float32, Float: randFloats(rng, 1200)}))
+	z := must(b.Add(Node{Op: OpFullyConnected, Inputs: []int{y, w}}, "fc"))
+	m, err := b.Finish(z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.split != 2 {
+		t.Fatalf("split at operator %d, want 2 (the fully connected layer)", m.split)
+	}
+	const batch = 6 // one thread: sub-batches of 4 and 2
+	per := 16 * 16 * 4
+	in := randFloats(rng, batch*per)
+	got := make([]float32, batch*300)
+	m.SetThreads(1)
+	if err := m.Run(in, batch, got); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < batch; i++ {
+		want := make([]float32, 300)
+		if err := m.Run(in[i*per:(i+1)*per], 1, want); err != nil {
+			t.Fatal(err)
+		}
+		for j, v := range want {
+			if g := got[i*300+j]; math.Abs(float64(g-v)) > 1e-6*(1+math.Abs(float64(v))) {
+				t.Fatalf("image %d output %d: batch %g, alone %g", i, j, g, v)
+			}
+		}
+	}
+}
