@@ -1,6 +1,9 @@
 package jpegdec
 
-import "errors"
+import (
+	"encoding/binary"
+	"errors"
+)
 
 const lutBits = 9
 
@@ -61,6 +64,18 @@ type bitReader struct {
 }
 
 func (br *bitReader) fill() {
+	// Fast path: when the next eight bytes hold no 0xFF (no stuffing, no marker), append as
+	// many whole bytes as the accumulator has room for in one step.
+	if br.pos+8 <= len(br.data) && !br.marker {
+		v := binary.BigEndian.Uint64(br.data[br.pos:])
+		if x := ^v; (x-0x0101010101010101)&^x&0x8080808080808080 == 0 {
+			k := (64 - br.n) >> 3 // whole bytes that fit
+			br.acc = br.acc<<(k*8) | v>>(64-k*8)
+			br.n += k * 8
+			br.pos += int(k)
+			return
+		}
+	}
 	for br.n <= 56 {
 		var b byte
 		switch {

@@ -58,31 +58,22 @@ func islow1D(i0, i1, i2, i3, i4, i5, i6, i7 int64) (o [8]int64) {
 	return [8]int64{t10 + a3, t11 + a2, t12 + a1, t13 + a0, t13 - a0, t12 - a1, t11 - a2, t10 - a3}
 }
 
-func descale(x int64, n uint) int64 { return (x + 1<<(n-1)) >> n }
-
-// islowRow computes row yin of the inverse DCT of a dequantised block (natural order) as
-// libjpeg's islow method does, level-shifted and clamped to 0–255.
-func islowRow(f *[64]int64, yin int, out *[8]uint8) {
-	var ws [8]int64 // row yin of the first (column) pass
-	for x := range 8 {
-		if f[8+x]|f[16+x]|f[24+x]|f[32+x]|f[40+x]|f[48+x]|f[56+x] == 0 {
-			ws[x] = f[x] << islowPass1Bits
-			continue
+// islowMat[y][v] is output y of islow1D for a unit input at frequency v: one 1-D pass is
+// exactly out[y] = Σ_v islowMat[y][v]·in[v], since the butterfly only multiplies by integer
+// constants and adds.
+var islowMat = func() (m [8][8]int64) {
+	for v := range 8 {
+		var in [8]int64
+		in[v] = 1
+		o := islow1D(in[0], in[1], in[2], in[3], in[4], in[5], in[6], in[7])
+		for y := range 8 {
+			m[y][v] = o[y]
 		}
-		col := islow1D(f[x], f[8+x], f[16+x], f[24+x], f[32+x], f[40+x], f[48+x], f[56+x])
-		ws[x] = descale(col[yin], islowConstBits-islowPass1Bits)
 	}
-	const shift = islowConstBits + islowPass1Bits + 3
-	if ws[1]|ws[2]|ws[3]|ws[4]|ws[5]|ws[6]|ws[7] == 0 {
-		v := clamp8(descale(ws[0], islowPass1Bits+3) + 128)
-		*out = [8]uint8{v, v, v, v, v, v, v, v}
-		return
-	}
-	row := islow1D(ws[0], ws[1], ws[2], ws[3], ws[4], ws[5], ws[6], ws[7])
-	for x := range 8 {
-		out[x] = clamp8(descale(row[x], shift) + 128)
-	}
-}
+	return m
+}()
+
+func descale(x int64, n uint) int64 { return (x + 1<<(n-1)) >> n }
 
 func clamp8(v int64) uint8 { return uint8(min(max(v, 0), 255)) }
 

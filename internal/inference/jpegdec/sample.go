@@ -3,6 +3,7 @@ package jpegdec
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 )
 
@@ -284,29 +285,78 @@ func dot8(w []float64, c []int16) float64 {
 	return s
 }
 
-// planeISLOW computes component c's samples with libjpeg's integer inverse DCT; a block row is
-// computed once for all the samples taken from it.
+// planeISLOW computes component c's samples with libjpeg's integer inverse DCT, evaluated only
+// at the needed samples. Each 1-D pass of islow is linear with integer weights and rounds only
+// at its end, so one output of a pass is an exact integer dot product (islowMat) and a sample
+// needs only its row of the first pass, over the block's non-zero coefficients: the result is
+// bit for bit what the full butterfly gives. Blocks are visited once; the rows and columns
+// needed in a block share its list of non-zero coefficients.
 func (d *decoder) planeISLOW(c *component) {
 	q := &d.quant[c.tq]
-	nc := len(c.cols.coords)
-	var f [64]int64
-	var row [8]uint8
-	for i, cy := range c.rows.coords {
-		by, yin := cy/8, cy%8
-		lastBX := -1
-		for j, cx := range c.cols.coords {
-			bx := cx / 8
-			if bx != lastBX {
-				coef := c.kept(by, bx)
-				f[0] = int64(c.dc[by*c.bw+bx]) * int64(q[0])
-				for k := 1; k < 64; k++ {
-					f[k] = int64(coef[k]) * int64(q[k])
-				}
-				islowRow(&f, yin, &row)
-				lastBX = bx
-			}
-			c.values[i*nc+j] = row[cx%8]
+	// mq[y][p] folds the quantiser into the column pass: output y of coefficient p.
+	var mq [8][64]int64
+	for y := range 8 {
+		for p := range 64 {
+			mq[y][p] = islowMat[y][p>>3] * int64(q[p])
 		}
+	}
+	rows, cols := c.rows.coords, c.cols.coords
+	nc := len(cols)
+	var pos [64]uint8
+	var val [64]int64
+	for i0 := 0; i0 < len(rows); {
+		by := rows[i0] / 8
+		i1 := i0 + 1
+		for i1 < len(rows) && rows[i1]/8 == by {
+			i1++
+		}
+		for j0 := 0; j0 < nc; {
+			bx := cols[j0] / 8
+			j1 := j0 + 1
+			for j1 < nc && cols[j1]/8 == bx {
+				j1++
+			}
+			coef := c.kept(by, bx)
+			np := 0
+			if c.nz != nil {
+				// Progressive: the mask of coefficients ever made non-zero (zig-zag) covers them all.
+				for m := c.nz[by*c.bw+bx] &^ 1; m != 0; m &= m - 1 {
+					p := unzig[bits.TrailingZeros64(m)]
+					if v := coef[p]; v != 0 {
+						pos[np], val[np] = uint8(p), int64(v)
+						np++
+					}
+				}
+			} else {
+				for p := 1; p < 64; p++ {
+					if v := coef[p]; v != 0 {
+						pos[np], val[np] = uint8(p), int64(v)
+						np++
+					}
+				}
+			}
+			dc := int64(c.dc[by*c.bw+bx])
+			for i := i0; i < i1; i++ {
+				m := &mq[rows[i]&7]
+				var ws [8]int64
+				ws[0] = dc * m[0]
+				for t := range np {
+					p := pos[t]
+					ws[p&7] += m[p] * val[t]
+				}
+				for u := range ws {
+					ws[u] = descale(ws[u], islowConstBits-islowPass1Bits)
+				}
+				out := c.values[i*nc : (i+1)*nc]
+				for j := j0; j < j1; j++ {
+					w := &islowMat[cols[j]&7]
+					s := w[0]*ws[0] + w[1]*ws[1] + w[2]*ws[2] + w[3]*ws[3] + w[4]*ws[4] + w[5]*ws[5] + w[6]*ws[6] + w[7]*ws[7]
+					out[j] = clamp8(descale(s, islowConstBits+islowPass1Bits+3) + 128)
+				}
+			}
+			j0 = j1
+		}
+		i0 = i1
 	}
 }
 
