@@ -66,7 +66,9 @@ func (d *decoder) scan(p []byte) error {
 	d.br = bitReader{data: d.data, pos: d.pos}
 	d.eobrun = 0
 	var err error
-	if ns == 1 {
+	if ns == 1 && d.progressive && ss > 0 {
+		err = d.scanProgressiveAC(&sc[0], ss, se, ah, al)
+	} else if ns == 1 {
 		err = d.scanOne(&sc[0], ss, se, ah, al)
 	} else {
 		err = d.scanInterleaved(sc, ss, se, ah, al)
@@ -236,22 +238,9 @@ func (d *decoder) block(s *scanComp, idx, row, col, ss, se int, ah, al uint) err
 		if se == 0 {
 			return nil
 		}
-		ss = 1
 	}
-	coef := c.kept(row, col)
-	if !d.progressive {
-		return d.acSequential(s, coef)
-	}
-	if ah == 0 {
-		if coef == nil {
-			return d.firstSkip(s.ac, &c.nz[idx], ss, se)
-		}
-		return d.acFirst(s, idx, coef, ss, se, al)
-	}
-	if coef == nil {
-		return d.refineSkip(s.ac, &c.nz[idx], ss, se)
-	}
-	return d.acRefine(s, idx, coef, ss, se, al)
+	// Progressive AC bands have their own loop (scanProgressiveAC); this is a sequential block.
+	return d.acSequential(s, c.kept(row, col))
 }
 
 func (d *decoder) acSequential(s *scanComp, coef []int16) error {
@@ -430,111 +419,170 @@ func bandMask(a, b int) uint64 {
 	return (uint64(1)<<uint(b+1) - 1) &^ (uint64(1)<<uint(a) - 1)
 }
 
-// correct reads one correction bit for each coefficient in mask (zig-zag bits, ascending) and
-// applies it to coef; for a block that is not kept the bits are only consumed.
+// correct reads one correction bit for each coefficient in mask (zig-zag bits, ascending),
+// up to 16 at a time, and applies them to coef.
 func (d *decoder) correct(mask uint64, coef []int16, p1, m1 int16) {
 	br := &d.br
-	if coef == nil {
-		for n := uint(bits.OnesCount64(mask)); n > 0; {
-			t := min(n, 16)
-			br.bits(t)
-			n -= t
-		}
-		return
-	}
 	for mask != 0 {
-		z := unzig[bits.TrailingZeros64(mask)]
-		mask &= mask - 1
-		if br.bit() && coef[z]&p1 == 0 {
-			if coef[z] >= 0 {
-				coef[z] += p1
-			} else {
-				coef[z] += m1
+		cnt := uint(min(bits.OnesCount64(mask), 16))
+		v := br.bits(cnt)
+		for i := cnt; i > 0; i-- {
+			z := unzig[bits.TrailingZeros64(mask)]
+			mask &= mask - 1
+			if v>>(i-1)&1 != 0 && coef[z]&p1 == 0 {
+				if coef[z] >= 0 {
+					coef[z] += p1
+				} else {
+					coef[z] += m1
+				}
 			}
 		}
 	}
 }
 
-// refineSkip is acRefine for a block that is not kept: it updates the non-zero mask and
-// consumes the same bits, with the bit buffer held in locals.
-func (d *decoder) refineSkip(t *huffTable, nzp *uint64, ss, se int) error {
+// scanProgressiveAC decodes one component's AC band in a progressive Huffman scan (first or
+// refinement pass). Kept blocks go through acFirst/acRefine; the others only update their
+// non-zero mask and drop their bits, and a block inside an end-of-band run costs a popcount.
+func (d *decoder) scanProgressiveAC(s *scanComp, ss, se int, ah, al uint) error {
+	c := s.c
+	cw := (d.width*c.h + d.hmax - 1) / d.hmax
+	ch := (d.height*c.v + d.vmax - 1) / d.vmax
+	bx, by := (cw+7)/8, (ch+7)/8
+	sc := []scanComp{*s}
+	br := &d.br
+	band := bandMask(ss, se)
+	n := 0
+	for y := range by {
+		rowKept := c.coef != nil && c.keptRow[y] >= 0
+		nzRow := c.nz[y*c.bw : y*c.bw+bx]
+		for x := range nzRow {
+			if d.restart > 0 {
+				if n > 0 && n%d.restart == 0 {
+					d.restartAt(sc)
+				}
+				n++
+			}
+			if rowKept && c.keptCol[x] >= 0 {
+				var err error
+				if ah == 0 {
+					err = d.acFirst(&sc[0], y*c.bw+x, c.kept(y, x), ss, se, al)
+				} else {
+					err = d.acRefine(&sc[0], y*c.bw+x, c.kept(y, x), ss, se, al)
+				}
+				if err != nil {
+					return err
+				}
+				continue
+			}
+			if d.eobrun > 0 {
+				d.eobrun--
+				if ah != 0 {
+					br.skip(uint(bits.OnesCount64(nzRow[x] & band)))
+				}
+				continue
+			}
+			var err error
+			if ah == 0 {
+				err = d.firstSkip(s.ac, &nzRow[x], ss, se)
+			} else {
+				err = d.refineSkip(s.ac, &nzRow[x], band)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// skip drops cnt bits.
+func (br *bitReader) skip(cnt uint) {
+	for cnt > br.n {
+		cnt -= br.n
+		br.n = 0
+		br.fill()
+	}
+	br.n -= cnt
+}
+
+// refineSkip is acRefine for a block that is not kept and not inside an end-of-band run: it
+// updates the non-zero mask and consumes the same bits, with the bit buffer held in locals.
+// rem is the part of the band not yet passed (bits k..se); each symbol's target is the
+// (r+1)-th coefficient of rem without history, and the ones with history passed on the way
+// each take a correction bit, dropped here.
+func (d *decoder) refineSkip(t *huffTable, nzp *uint64, band uint64) error {
 	br := &d.br
 	nz := *nzp
 	acc, n := br.acc, br.n
-	refill := func() {
-		br.acc, br.n = acc, n
-		br.fill()
-		acc, n = br.acc, br.n
-	}
-	skip := func(cnt uint) {
-		for cnt > 0 {
-			if n < 32 {
-				refill()
-			}
-			step := min(cnt, 24)
-			n -= step
-			cnt -= step
+	rem := band
+	for rem != 0 {
+		if n < 32 {
+			br.acc, br.n = acc, n
+			br.fill()
+			acc, n = br.acc, br.n
 		}
-	}
-	k := ss
-	if d.eobrun == 0 {
-		for k <= se {
-			if n < 32 {
-				refill()
+		e := t.lut[(acc>>(n-lutBits))&(1<<lutBits-1)]
+		var rs uint8
+		if e != 0 {
+			n -= uint(e >> 8)
+			rs = uint8(e)
+		} else {
+			br.acc, br.n = acc, n
+			var err error
+			if rs, err = br.decodeLong(t); err != nil {
+				return err
 			}
-			e := t.lut[(acc>>(n-lutBits))&(1<<lutBits-1)]
-			var rs uint8
-			if e != 0 {
-				n -= uint(e >> 8)
-				rs = uint8(e)
-			} else {
-				br.acc, br.n = acc, n
-				var err error
-				if rs, err = br.decodeLong(t); err != nil {
-					return err
-				}
-				acc, n = br.acc, br.n
+			acc, n = br.acc, br.n
+		}
+		r, sz := uint(rs>>4), rs&15
+		if sz == 0 && r < 15 {
+			// End of band for this block and the next 2^r-1+extra ones; the rest of this
+			// one's band still takes its correction bits.
+			eobrun := 1 << r
+			if r > 0 {
+				n -= r
+				eobrun += int(acc>>n) & (1<<r - 1)
 			}
-			r, sz := int(rs>>4), rs&15
-			if sz == 0 {
-				if r < 15 {
-					d.eobrun = 1 << r
-					if r > 0 {
-						n -= uint(r)
-						d.eobrun += int(acc>>n) & (1<<r - 1)
-					}
-					break
-				}
-			} else {
-				if sz != 1 {
-					br.acc, br.n = acc, n
-					return FormatError("refinement coefficient size")
-				}
-				n-- // the new coefficient's sign
-			}
-			zeros := ^nz & bandMask(k, se)
-			for range r {
-				zeros &= zeros - 1
-			}
-			z := se + 1
-			if zeros != 0 {
-				z = bits.TrailingZeros64(zeros)
-			}
-			skip(uint(bits.OnesCount64(nz & bandMask(k, z-1))))
-			k = z
+			d.eobrun = eobrun - 1
+			br.acc, br.n = acc, n
+			br.skip(uint(bits.OnesCount64(nz & rem)))
+			*nzp = nz
+			return nil
+		}
+		if sz > 1 {
+			br.acc, br.n = acc, n
+			return FormatError("refinement coefficient size")
+		}
+		n -= uint(sz) // the new coefficient's sign
+		zeros := ^nz & rem
+		for ; r > 0 && zeros != 0; r-- {
+			zeros &= zeros - 1
+		}
+		var passed uint64
+		if zeros != 0 {
+			low := zeros & -zeros
+			passed = nz & rem & (low - 1)
 			if sz != 0 {
-				if k > se {
-					br.acc, br.n = acc, n
-					return errCoefIndex
-				}
-				nz |= 1 << uint(k)
+				nz |= low
 			}
-			k++
+			rem &^= low<<1 - 1
+		} else {
+			if sz != 0 {
+				br.acc, br.n = acc, n
+				return errCoefIndex
+			}
+			passed = nz & rem
+			rem = 0
 		}
-	}
-	if d.eobrun > 0 {
-		skip(uint(bits.OnesCount64(nz & bandMask(k, se))))
-		d.eobrun--
+		if cnt := uint(bits.OnesCount64(passed)); cnt > 0 {
+			if cnt > n {
+				br.acc, br.n = acc, n
+				br.skip(cnt)
+				acc, n = br.acc, br.n
+			} else {
+				n -= cnt
+			}
+		}
 	}
 	br.acc, br.n = acc, n
 	*nzp = nz
