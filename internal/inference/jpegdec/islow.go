@@ -80,12 +80,12 @@ func clamp8(v int64) uint8 { return uint8(min(max(v, 0), 255)) }
 // libjpeg's YCbCr→RGB: 16-bit fixed-point factors, red and blue rounded per chroma value, green
 // from the sum of two scaled terms.
 func ycbcrToRGBLibjpeg(y, cb, cr uint8) (uint8, uint8, uint8) {
-	const one, half = 1 << 16, 1 << 15
-	fix := func(v float64) int64 { return int64(v*one + 0.5) }
+	// round(f·2^16) of 1.40200, 0.34414, 0.71414 and 1.77200.
+	const half, fr, fgb, fgr, fb = 1 << 15, 91881, 22554, 46802, 116130
 	b, r := int64(cb)-128, int64(cr)-128
 	yy := int64(y)
-	red := yy + (fix(1.40200)*r+half)>>16
-	green := yy + ((-fix(0.34414)*b + half - fix(0.71414)*r) >> 16)
-	blue := yy + (fix(1.77200)*b+half)>>16
+	red := yy + (fr*r+half)>>16
+	green := yy + ((-fgb*b + half - fgr*r) >> 16)
+	blue := yy + (fb*b+half)>>16
 	return clamp8(red), clamp8(green), clamp8(blue)
 }

@@ -371,44 +371,80 @@ func (d *decoder) planeDC(c *component) {
 	}
 }
 
-// sampleAt is component c's value for output pixel (x, y): its own sample, replicated, or
-// (ModeLibjpeg) interpolated from two or four samples as libjpeg's fancy upsampling does.
-func (d *decoder) sampleAt(c *component, x, y int) uint8 {
-	sy, sx := y*c.v/d.vmax, x*c.h/d.hmax
-	fx, fy := d.fancyAxes(c)
-	nc := len(c.cols.coords)
-	at := func(r, k int) int32 { return int32(c.values[int(c.rows.index[r])*nc+int(c.cols.index[k])]) }
+// upsampler holds, for one component, where each output row and column finds its samples:
+// the own sample and the neighbour libjpeg's fancy upsampling interpolates with (the same
+// when the component is replicated), as offsets into c.values.
+type upsampler struct {
+	c          *component
+	fx, fy     bool
+	row0, row1 []int32 // per output row: offset of the sample row and of its neighbour
+	col0, col1 []int32 // per output column: index of the sample column and of its neighbour
+}
+
+func (d *decoder) newUpsampler(c *component, rows, cols []int) upsampler {
+	u := upsampler{c: c}
+	u.fx, u.fy = d.fancyAxes(c)
+	nc := int32(len(c.cols.coords))
+	u.row0, u.row1 = make([]int32, len(rows)), make([]int32, len(rows))
+	for i, y := range rows {
+		sy := y * c.v / d.vmax
+		ny := sy
+		if u.fy {
+			ny = neighbour(y, sy, c.ch)
+		}
+		u.row0[i], u.row1[i] = c.rows.index[sy]*nc, c.rows.index[ny]*nc
+	}
+	u.col0, u.col1 = make([]int32, len(cols)), make([]int32, len(cols))
+	for j, x := range cols {
+		sx := x * c.h / d.hmax
+		nx := sx
+		if u.fx {
+			nx = neighbour(x, sx, c.cw)
+		}
+		u.col0[j], u.col1[j] = c.cols.index[sx], c.cols.index[nx]
+	}
+	return u
+}
+
+// at is the component's value at output pixel (x, y), the i-th output row and j-th column:
+// its own sample, replicated, or (ModeLibjpeg) interpolated from two or four samples as
+// libjpeg's fancy upsampling does.
+func (u *upsampler) at(i, j, x, y int) uint8 {
+	v := u.c.values
+	r0, c0 := u.row0[i], u.col0[j]
 	switch {
-	case fy && fx: // h2v2: 3:1 vertically, then 3:1 horizontally, rounding 8 or 7 by parity
-		ny, nx := neighbour(y, sy, c.ch), neighbour(x, sx, c.cw)
-		this := 3*at(sy, sx) + at(ny, sx)
-		next := 3*at(sy, nx) + at(ny, nx)
+	case u.fy && u.fx: // h2v2: 3:1 vertically, then 3:1 horizontally, rounding 8 or 7 by parity
+		r1, c1 := u.row1[i], u.col1[j]
+		this := 3*int32(v[r0+c0]) + int32(v[r1+c0])
+		next := 3*int32(v[r0+c1]) + int32(v[r1+c1])
 		bias := int32(8)
 		if x%2 == 1 {
 			bias = 7
 		}
 		return uint8((3*this + next + bias) >> 4)
-	case fx: // h2v1
-		nx := neighbour(x, sx, c.cw)
-		return uint8((3*at(sy, sx) + at(sy, nx) + 1 + int32(x%2)) >> 2)
-	case fy: // h1v2
-		ny := neighbour(y, sy, c.ch)
-		return uint8((3*at(sy, sx) + at(ny, sx) + 1 + int32(y%2)) >> 2)
+	case u.fx: // h2v1
+		return uint8((3*int32(v[r0+c0]) + int32(v[r0+u.col1[j]]) + 1 + int32(x%2)) >> 2)
+	case u.fy: // h1v2
+		return uint8((3*int32(v[r0+c0]) + int32(v[u.row1[i]+c0]) + 1 + int32(y%2)) >> 2)
 	}
-	return uint8(at(sy, sx))
+	return v[r0+c0]
 }
 
 // assemble converts the components' samples at rows × cols to RGB.
 func (d *decoder) assemble(rows, cols []int, rgb []uint8) {
+	ups := make([]upsampler, len(d.comps))
+	for k := range d.comps {
+		ups[k] = d.newUpsampler(&d.comps[k], rows, cols)
+	}
 	var s [4]uint8
-	i := 0
-	for _, y := range rows {
-		for _, x := range cols {
-			for k := range d.comps {
-				s[k] = d.sampleAt(&d.comps[k], x, y)
+	p := 0
+	for i, y := range rows {
+		for j, x := range cols {
+			for k := range ups {
+				s[k] = ups[k].at(i, j, x, y)
 			}
-			rgb[i], rgb[i+1], rgb[i+2] = d.pixel(s)
-			i += 3
+			rgb[p], rgb[p+1], rgb[p+2] = d.pixel(s)
+			p += 3
 		}
 	}
 }

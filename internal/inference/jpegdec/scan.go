@@ -159,6 +159,9 @@ func (d *decoder) arithScan(sc []scanComp, ss, se int, ah, al uint) error {
 }
 
 func (d *decoder) scanInterleaved(sc []scanComp, ss, se int, ah, al uint) error {
+	if d.progressive {
+		return d.scanDC(sc, ah, al)
+	}
 	mcu := 0
 	for my := range d.mcusY {
 		for mx := range d.mcusX {
@@ -173,6 +176,50 @@ func (d *decoder) scanInterleaved(sc []scanComp, ss, se int, ah, al uint) error 
 						if err := d.block(&sc[i], (my*c.v+v)*c.bw+mx*c.h+h, my*c.v+v, mx*c.h+h, ss, se, ah, al); err != nil {
 							return err
 						}
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// scanDC decodes an interleaved progressive DC scan (first pass or refinement bit), with the
+// MCU geometry hoisted out of the block loop.
+func (d *decoder) scanDC(sc []scanComp, ah, al uint) error {
+	br := &d.br
+	mcu := 0
+	for my := range d.mcusY {
+		for mx := range d.mcusX {
+			if d.restart > 0 {
+				if mcu > 0 && mcu%d.restart == 0 {
+					d.restartAt(sc)
+				}
+				mcu++
+			}
+			for i := range sc {
+				s := &sc[i]
+				c := s.c
+				for v := range c.v {
+					dc := c.dc[(my*c.v+v)*c.bw+mx*c.h:]
+					for h := range c.h {
+						if ah != 0 {
+							if br.n < 1 {
+								br.fill()
+							}
+							br.n--
+							dc[h] |= int32(br.acc>>br.n&1) << al
+							continue
+						}
+						t, err := br.decode(s.dc)
+						if err != nil {
+							return err
+						}
+						if t > 16 {
+							return FormatError("DC size")
+						}
+						s.pred += br.receive(uint(t))
+						dc[h] = s.pred << al
 					}
 				}
 			}
@@ -589,67 +636,69 @@ func (d *decoder) refineSkip(t *huffTable, nzp *uint64, band uint64) error {
 	return nil
 }
 
-// acRefine decodes a successive-approximation refinement of an AC band. The block's mask of
-// non-zero coefficients (zig-zag order) says which ones take a correction bit, so zero runs and
-// corrections are found with bit operations rather than a walk over the band.
+// acRefine decodes a successive-approximation refinement of an AC band into a kept block. The
+// block's mask of non-zero coefficients (zig-zag order) says which ones take a correction bit,
+// so zero runs and corrections are found with bit operations rather than a walk over the band;
+// rem is the part of the band not yet passed.
 func (d *decoder) acRefine(s *scanComp, idx int, coef []int16, ss, se int, al uint) error {
 	br := &d.br
-	nz := s.c.nz[idx]
+	nzp := &s.c.nz[idx]
+	nz := *nzp
 	p1, m1 := int16(1)<<al, int16(-1)<<al
-	k := ss
+	rem := bandMask(ss, se)
 	if d.eobrun == 0 {
-		for k <= se {
+		for rem != 0 {
 			rs, err := br.decode(s.ac)
 			if err != nil {
 				return err
 			}
-			r, sz := int(rs>>4), rs&15
+			r, sz := uint(rs>>4), rs&15
+			if sz == 0 && r < 15 {
+				d.eobrun = 1 << r
+				if r > 0 {
+					d.eobrun += int(br.bits(r))
+				}
+				break
+			}
+			if sz > 1 {
+				return FormatError("refinement coefficient size")
+			}
 			var val int16
-			if sz == 0 {
-				if r < 15 {
-					d.eobrun = 1 << r
-					if r > 0 {
-						d.eobrun += int(br.bits(uint(r)))
-					}
-					break
-				}
-			} else {
-				if sz != 1 {
-					return FormatError("refinement coefficient size")
-				}
+			if sz != 0 {
 				val = m1
 				if br.bit() {
 					val = p1
 				}
 			}
-			// The target is the (r+1)-th zero coefficient from k; the non-zero ones passed on
-			// the way each take a correction bit.
-			zeros := ^nz & bandMask(k, se)
-			for range r {
+			// The target is the (r+1)-th coefficient without history; the ones with history
+			// passed on the way each take a correction bit.
+			zeros := ^nz & rem
+			for ; r > 0 && zeros != 0; r-- {
 				zeros &= zeros - 1
 			}
-			z := se + 1
+			var passed uint64
 			if zeros != 0 {
-				z = bits.TrailingZeros64(zeros)
-			}
-			d.correct(nz&bandMask(k, z-1), coef, p1, m1)
-			k = z
-			if val != 0 {
-				if k > se {
+				low := zeros & -zeros
+				passed = nz & rem & (low - 1)
+				rem &^= low<<1 - 1
+				if val != 0 {
+					nz |= low
+					coef[unzig[bits.TrailingZeros64(low)]] = val
+				}
+			} else {
+				if val != 0 {
 					return errCoefIndex
 				}
-				nz |= 1 << uint(k)
-				if coef != nil {
-					coef[unzig[k]] = val
-				}
+				passed = nz & rem
+				rem = 0
 			}
-			k++
+			d.correct(passed, coef, p1, m1)
 		}
 	}
 	if d.eobrun > 0 {
-		d.correct(nz&bandMask(k, se), coef, p1, m1)
+		d.correct(nz&rem, coef, p1, m1)
 		d.eobrun--
 	}
-	s.c.nz[idx] = nz
+	*nzp = nz
 	return nil
 }
