@@ -467,24 +467,34 @@ func bandMask(a, b int) uint64 {
 }
 
 // correct reads one correction bit for each coefficient in mask (zig-zag bits, ascending),
-// up to 16 at a time, and applies them to coef.
-func (d *decoder) correct(mask uint64, coef []int16, p1, m1 int16) {
+// up to 32 at a time, and applies them to coef.
+func (d *decoder) correct(mask uint64, coef []int16, p1, m1 int16, al uint) {
 	br := &d.br
 	for mask != 0 {
-		cnt := uint(min(bits.OnesCount64(mask), 16))
-		v := br.bits(cnt)
-		for i := cnt; i > 0; i-- {
-			z := unzig[bits.TrailingZeros64(mask)]
-			mask &= mask - 1
-			if v>>(i-1)&1 != 0 && coef[z]&p1 == 0 {
-				if coef[z] >= 0 {
-					coef[z] += p1
-				} else {
-					coef[z] += m1
-				}
-			}
+		cnt := uint(min(bits.OnesCount64(mask), 32))
+		if br.n < cnt {
+			br.fill()
 		}
+		br.n -= cnt
+		mask = applyCorrections(mask, cnt, br.acc>>br.n, coef, p1, m1, al)
 	}
+}
+
+// applyCorrections applies correction bits v (the lowest cnt bits, the first one highest) to
+// the coefficients of the cnt lowest bits of mask and returns the rest of mask. A correction
+// adds one unit of the bit position away from zero to a coefficient whose bit there is still
+// clear; without branches, since the bits are close to random.
+func applyCorrections(mask uint64, cnt uint, v uint64, coef []int16, p1, m1 int16, al uint) uint64 {
+	coef = coef[:64]
+	for i := cnt; i > 0; i-- {
+		z := unzig[bits.TrailingZeros64(mask)&63]
+		mask &= mask - 1
+		cz := coef[z]
+		delta := p1 ^ (p1^m1)&(cz>>15)
+		ok := int16(v>>(i-1)) & ^(cz >> al) & 1
+		coef[z] = cz + delta*ok
+	}
+	return mask
 }
 
 // scanProgressiveAC decodes one component's AC band in a progressive Huffman scan (first or
@@ -639,64 +649,93 @@ func (d *decoder) refineSkip(t *huffTable, nzp *uint64, band uint64) error {
 // acRefine decodes a successive-approximation refinement of an AC band into a kept block. The
 // block's mask of non-zero coefficients (zig-zag order) says which ones take a correction bit,
 // so zero runs and corrections are found with bit operations rather than a walk over the band;
-// rem is the part of the band not yet passed.
+// rem is the part of the band not yet passed. The bit buffer is held in locals.
 func (d *decoder) acRefine(s *scanComp, idx int, coef []int16, ss, se int, al uint) error {
 	br := &d.br
+	t := s.ac
 	nzp := &s.c.nz[idx]
 	nz := *nzp
 	p1, m1 := int16(1)<<al, int16(-1)<<al
 	rem := bandMask(ss, se)
-	if d.eobrun == 0 {
-		for rem != 0 {
-			rs, err := br.decode(s.ac)
-			if err != nil {
+	coef = coef[:64]
+	acc, n := br.acc, br.n
+	for d.eobrun == 0 && rem != 0 {
+		if n < 32 {
+			br.acc, br.n = acc, n
+			br.fill()
+			acc, n = br.acc, br.n
+		}
+		e := t.lut[(acc>>(n-lutBits))&(1<<lutBits-1)]
+		var rs uint8
+		if e != 0 {
+			n -= uint(e >> 8)
+			rs = uint8(e)
+		} else {
+			br.acc, br.n = acc, n
+			var err error
+			if rs, err = br.decodeLong(t); err != nil {
 				return err
 			}
-			r, sz := uint(rs>>4), rs&15
-			if sz == 0 && r < 15 {
-				d.eobrun = 1 << r
-				if r > 0 {
-					d.eobrun += int(br.bits(r))
-				}
-				break
+			acc, n = br.acc, br.n
+		}
+		r, sz := uint(rs>>4), rs&15
+		if sz == 0 && r < 15 {
+			d.eobrun = 1 << r
+			if r > 0 {
+				n -= r
+				d.eobrun += int(acc>>n) & (1<<r - 1)
 			}
-			if sz > 1 {
-				return FormatError("refinement coefficient size")
+			break
+		}
+		if sz > 1 {
+			br.acc, br.n = acc, n
+			return FormatError("refinement coefficient size")
+		}
+		var val int16
+		if sz != 0 {
+			n--
+			val = m1
+			if acc>>n&1 != 0 {
+				val = p1
 			}
-			var val int16
-			if sz != 0 {
-				val = m1
-				if br.bit() {
-					val = p1
-				}
+		}
+		// The target is the (r+1)-th coefficient without history; the ones with history
+		// passed on the way each take a correction bit.
+		zeros := ^nz & rem
+		for ; r > 0 && zeros != 0; r-- {
+			zeros &= zeros - 1
+		}
+		var passed uint64
+		if zeros != 0 {
+			low := zeros & -zeros
+			passed = nz & rem & (low - 1)
+			rem &^= low<<1 - 1
+			if val != 0 {
+				nz |= low
+				coef[unzig[bits.TrailingZeros64(low)&63]] = val
 			}
-			// The target is the (r+1)-th coefficient without history; the ones with history
-			// passed on the way each take a correction bit.
-			zeros := ^nz & rem
-			for ; r > 0 && zeros != 0; r-- {
-				zeros &= zeros - 1
+		} else {
+			if val != 0 {
+				br.acc, br.n = acc, n
+				return errCoefIndex
 			}
-			var passed uint64
-			if zeros != 0 {
-				low := zeros & -zeros
-				passed = nz & rem & (low - 1)
-				rem &^= low<<1 - 1
-				if val != 0 {
-					nz |= low
-					coef[unzig[bits.TrailingZeros64(low)]] = val
-				}
-			} else {
-				if val != 0 {
-					return errCoefIndex
-				}
-				passed = nz & rem
-				rem = 0
+			passed = nz & rem
+			rem = 0
+		}
+		for passed != 0 {
+			cnt := uint(min(bits.OnesCount64(passed), 32))
+			if n < cnt {
+				br.acc, br.n = acc, n
+				br.fill()
+				acc, n = br.acc, br.n
 			}
-			d.correct(passed, coef, p1, m1)
+			n -= cnt
+			passed = applyCorrections(passed, cnt, acc>>n, coef, p1, m1, al)
 		}
 	}
+	br.acc, br.n = acc, n
 	if d.eobrun > 0 {
-		d.correct(nz&rem, coef, p1, m1)
+		d.correct(nz&rem, coef, p1, m1, al)
 		d.eobrun--
 	}
 	*nzp = nz
