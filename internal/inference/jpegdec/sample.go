@@ -336,6 +336,18 @@ func (d *decoder) planeISLOW(c *component) {
 				}
 			}
 			dc := int64(c.dc[by*c.bw+bx])
+			if np == 0 {
+				// DC only: both passes give every sample the same value.
+				v := clamp8(descale(descale(dc*mq[0][0], islowConstBits-islowPass1Bits)*islowMat[0][0], islowConstBits+islowPass1Bits+3) + 128)
+				for i := i0; i < i1; i++ {
+					out := c.values[i*nc+j0 : i*nc+j1]
+					for j := range out {
+						out[j] = v
+					}
+				}
+				j0 = j1
+				continue
+			}
 			for i := i0; i < i1; i++ {
 				m := &mq[rows[i]&7]
 				var ws [8]int64

@@ -612,12 +612,9 @@ func (d *decoder) refineSkip(t *huffTable, nzp *uint64, band uint64) error {
 		}
 		n -= uint(sz) // the new coefficient's sign
 		zeros := ^nz & rem
-		for ; r > 0 && zeros != 0; r-- {
-			zeros &= zeros - 1
-		}
 		var passed uint64
-		if zeros != 0 {
-			low := zeros & -zeros
+		if uint(bits.OnesCount64(zeros)) > r {
+			low := uint64(1) << selectBit(zeros, r)
 			passed = nz & rem & (low - 1)
 			if sz != 0 {
 				nz |= low
@@ -702,12 +699,9 @@ func (d *decoder) acRefine(s *scanComp, idx int, coef []int16, ss, se int, al ui
 		// The target is the (r+1)-th coefficient without history; the ones with history
 		// passed on the way each take a correction bit.
 		zeros := ^nz & rem
-		for ; r > 0 && zeros != 0; r-- {
-			zeros &= zeros - 1
-		}
 		var passed uint64
-		if zeros != 0 {
-			low := zeros & -zeros
+		if uint(bits.OnesCount64(zeros)) > r {
+			low := uint64(1) << selectBit(zeros, r)
 			passed = nz & rem & (low - 1)
 			rem &^= low<<1 - 1
 			if val != 0 {
