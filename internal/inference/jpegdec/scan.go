@@ -185,15 +185,18 @@ func (d *decoder) scanInterleaved(sc []scanComp, ss, se int, ah, al uint) error 
 }
 
 // scanDC decodes an interleaved progressive DC scan (first pass or refinement bit), with the
-// MCU geometry hoisted out of the block loop.
+// MCU geometry hoisted out of the block loop and the bit buffer held in locals.
 func (d *decoder) scanDC(sc []scanComp, ah, al uint) error {
 	br := &d.br
+	acc, n := br.acc, br.n
 	mcu := 0
 	for my := range d.mcusY {
 		for mx := range d.mcusX {
 			if d.restart > 0 {
 				if mcu > 0 && mcu%d.restart == 0 {
+					br.acc, br.n = acc, n
 					d.restartAt(sc)
+					acc, n = br.acc, br.n
 				}
 				mcu++
 			}
@@ -202,29 +205,51 @@ func (d *decoder) scanDC(sc []scanComp, ah, al uint) error {
 				c := s.c
 				for v := range c.v {
 					dc := c.dc[(my*c.v+v)*c.bw+mx*c.h:]
-					for h := range c.h {
+					dc = dc[:c.h]
+					for h := range dc {
+						if n < 32 {
+							br.acc, br.n = acc, n
+							br.fill()
+							acc, n = br.acc, br.n
+						}
 						if ah != 0 {
-							if br.n < 1 {
-								br.fill()
-							}
-							br.n--
-							dc[h] |= int32(br.acc>>br.n&1) << al
+							n--
+							dc[h] |= int32(acc>>n&1) << al
 							continue
 						}
-						t, err := br.decode(s.dc)
-						if err != nil {
-							return err
+						e := s.dc.lut[(acc>>(n-lutBits))&(1<<lutBits-1)]
+						var t uint
+						if e != 0 {
+							n -= uint(e >> 8)
+							t = uint(uint8(e))
+						} else {
+							br.acc, br.n = acc, n
+							sym, err := br.decodeLong(s.dc)
+							if err != nil {
+								return err
+							}
+							acc, n = br.acc, br.n
+							t = uint(sym)
 						}
 						if t > 16 {
+							br.acc, br.n = acc, n
 							return FormatError("DC size")
 						}
-						s.pred += br.receive(uint(t))
+						if t > 0 {
+							n -= t
+							v := int32(acc>>n) & (1<<t - 1)
+							if v < 1<<(t-1) {
+								v += -1<<t + 1
+							}
+							s.pred += v
+						}
 						dc[h] = s.pred << al
 					}
 				}
 			}
 		}
 	}
+	br.acc, br.n = acc, n
 	return nil
 }
 
@@ -425,18 +450,36 @@ func (d *decoder) acFirst(s *scanComp, idx int, coef []int16, ss, se int, al uin
 		return nil
 	}
 	br := &d.br
+	t := s.ac
+	coef = coef[:64]
 	nz := s.c.nz[idx]
+	acc, n := br.acc, br.n
 	for k := ss; k <= se; k++ {
-		rs, err := br.decode(s.ac)
-		if err != nil {
-			return err
+		if n < 32 {
+			br.acc, br.n = acc, n
+			br.fill()
+			acc, n = br.acc, br.n
+		}
+		e := t.lut[(acc>>(n-lutBits))&(1<<lutBits-1)]
+		var rs uint8
+		if e != 0 {
+			n -= uint(e >> 8)
+			rs = uint8(e)
+		} else {
+			br.acc, br.n = acc, n
+			var err error
+			if rs, err = br.decodeLong(t); err != nil {
+				return err
+			}
+			acc, n = br.acc, br.n
 		}
 		r, sz := int(rs>>4), uint(rs&15)
 		if sz == 0 {
 			if r < 15 {
 				d.eobrun = 1<<r - 1
 				if r > 0 {
-					d.eobrun += int(br.bits(uint(r)))
+					n -= uint(r)
+					d.eobrun += int(acc>>n) & (1<<r - 1)
 				}
 				break
 			}
@@ -445,15 +488,18 @@ func (d *decoder) acFirst(s *scanComp, idx int, coef []int16, ss, se int, al uin
 		}
 		k += r
 		if k > se {
+			br.acc, br.n = acc, n
 			return errCoefIndex
 		}
 		nz |= 1 << uint(k)
-		if coef == nil {
-			br.bits(sz)
-			continue
+		n -= sz
+		v := int32(acc>>n) & (1<<sz - 1)
+		if v < 1<<(sz-1) {
+			v += -1<<sz + 1
 		}
-		coef[unzig[k]] = int16(br.receive(sz) << al)
+		coef[unzig[k&63]] = int16(v << al)
 	}
+	br.acc, br.n = acc, n
 	s.c.nz[idx] = nz
 	return nil
 }
