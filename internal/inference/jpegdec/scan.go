@@ -554,6 +554,7 @@ func (d *decoder) scanProgressiveAC(s *scanComp, ss, se int, ah, al uint) error 
 	sc := []scanComp{*s}
 	br := &d.br
 	band := bandMask(ss, se)
+	p1, m1 := int16(1)<<al, int16(-1)<<al
 	n := 0
 	for y := range by {
 		rowKept := c.coef != nil && c.keptRow[y] >= 0
@@ -565,7 +566,21 @@ func (d *decoder) scanProgressiveAC(s *scanComp, ss, se int, ah, al uint) error 
 				}
 				n++
 			}
-			if rowKept && c.keptCol[x] >= 0 {
+			kept := rowKept && c.keptCol[x] >= 0
+			if d.eobrun > 0 {
+				// Inside an end-of-band run: a refinement still corrects the coefficients
+				// with history.
+				d.eobrun--
+				if ah != 0 {
+					if kept {
+						d.correct(nzRow[x]&band, c.kept(y, x), p1, m1, al)
+					} else {
+						br.skip(uint(bits.OnesCount64(nzRow[x] & band)))
+					}
+				}
+				continue
+			}
+			if kept {
 				var err error
 				if ah == 0 {
 					err = d.acFirst(&sc[0], y*c.bw+x, c.kept(y, x), ss, se, al)
@@ -574,13 +589,6 @@ func (d *decoder) scanProgressiveAC(s *scanComp, ss, se int, ah, al uint) error 
 				}
 				if err != nil {
 					return err
-				}
-				continue
-			}
-			if d.eobrun > 0 {
-				d.eobrun--
-				if ah != 0 {
-					br.skip(uint(bits.OnesCount64(nzRow[x] & band)))
 				}
 				continue
 			}
