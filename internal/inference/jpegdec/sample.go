@@ -418,45 +418,67 @@ func (d *decoder) newUpsampler(c *component, rows, cols []int) upsampler {
 	return u
 }
 
-// at is the component's value at output pixel (x, y), the i-th output row and j-th column:
-// its own sample, replicated, or (ModeLibjpeg) interpolated from two or four samples as
-// libjpeg's fancy upsampling does.
-func (u *upsampler) at(i, j, x, y int) uint8 {
+// row writes the component's values along output row i (output y) at every output column
+// (cols): its own samples, replicated, or (ModeLibjpeg) interpolated from two or four samples
+// as libjpeg's fancy upsampling does.
+func (u *upsampler) row(i, y int, cols []int, out []uint8) {
 	v := u.c.values
-	r0, c0 := u.row0[i], u.col0[j]
+	r0, r1 := u.row0[i], u.row1[i]
+	col0, col1 := u.col0[:len(out)], u.col1[:len(out)]
+	cols = cols[:len(out)]
 	switch {
 	case u.fy && u.fx: // h2v2: 3:1 vertically, then 3:1 horizontally, rounding 8 or 7 by parity
-		r1, c1 := u.row1[i], u.col1[j]
-		this := 3*int32(v[r0+c0]) + int32(v[r1+c0])
-		next := 3*int32(v[r0+c1]) + int32(v[r1+c1])
-		bias := int32(8)
-		if x%2 == 1 {
-			bias = 7
+		for j, x := range cols {
+			c0, c1 := col0[j], col1[j]
+			this := 3*int32(v[r0+c0]) + int32(v[r1+c0])
+			next := 3*int32(v[r0+c1]) + int32(v[r1+c1])
+			out[j] = uint8((3*this + next + 8 - int32(x&1)) >> 4)
 		}
-		return uint8((3*this + next + bias) >> 4)
 	case u.fx: // h2v1
-		return uint8((3*int32(v[r0+c0]) + int32(v[r0+u.col1[j]]) + 1 + int32(x%2)) >> 2)
+		for j, x := range cols {
+			out[j] = uint8((3*int32(v[r0+col0[j]]) + int32(v[r0+col1[j]]) + 1 + int32(x&1)) >> 2)
+		}
 	case u.fy: // h1v2
-		return uint8((3*int32(v[r0+c0]) + int32(v[u.row1[i]+c0]) + 1 + int32(y%2)) >> 2)
+		bias := 1 + int32(y&1)
+		for j := range out {
+			c0 := col0[j]
+			out[j] = uint8((3*int32(v[r0+c0]) + int32(v[r1+c0]) + bias) >> 2)
+		}
+	default:
+		for j := range out {
+			out[j] = v[r0+col0[j]]
+		}
 	}
-	return v[r0+c0]
 }
 
-// assemble converts the components' samples at rows × cols to RGB.
+// assemble converts the components' samples at rows × cols to RGB, one output row at a time.
 func (d *decoder) assemble(rows, cols []int, rgb []uint8) {
+	nc := len(cols)
 	ups := make([]upsampler, len(d.comps))
+	lines := make([][]uint8, len(d.comps))
 	for k := range d.comps {
 		ups[k] = d.newUpsampler(&d.comps[k], rows, cols)
+		lines[k] = make([]uint8, nc)
 	}
-	var s [4]uint8
-	p := 0
+	ycc := d.colour == colourYCbCr && d.mode == ModeLibjpeg && len(lines) == 3
 	for i, y := range rows {
-		for j, x := range cols {
-			for k := range ups {
-				s[k] = ups[k].at(i, j, x, y)
+		for k := range ups {
+			ups[k].row(i, y, cols, lines[k])
+		}
+		out := rgb[i*nc*3 : (i+1)*nc*3]
+		if ycc {
+			l0, l1, l2 := lines[0][:nc], lines[1][:nc], lines[2][:nc]
+			for j := range l0 {
+				out[3*j], out[3*j+1], out[3*j+2] = ycbcrToRGBLibjpeg(l0[j], l1[j], l2[j])
 			}
-			rgb[p], rgb[p+1], rgb[p+2] = d.pixel(s)
-			p += 3
+			continue
+		}
+		var s [4]uint8
+		for j := range nc {
+			for k := range lines {
+				s[k] = lines[k][j]
+			}
+			out[3*j], out[3*j+1], out[3*j+2] = d.pixel(s)
 		}
 	}
 }
