@@ -666,9 +666,16 @@ func (d *decoder) refineSkip(t *huffTable, nzp *uint64, band uint64) error {
 		}
 		n -= uint(sz) // the new coefficient's sign
 		zeros := ^nz & rem
+		if r > 0 {
+			if uint(bits.OnesCount64(zeros)) > r {
+				zeros &^= uint64(1)<<selectBit(zeros, r) - 1
+			} else {
+				zeros = 0
+			}
+		}
 		var passed uint64
-		if uint(bits.OnesCount64(zeros)) > r {
-			low := uint64(1) << selectBit(zeros, r)
+		if zeros != 0 {
+			low := zeros & -zeros
 			passed = nz & rem & (low - 1)
 			if sz != 0 {
 				nz |= low
@@ -753,9 +760,16 @@ func (d *decoder) acRefine(s *scanComp, idx int, coef []int16, ss, se int, al ui
 		// The target is the (r+1)-th coefficient without history; the ones with history
 		// passed on the way each take a correction bit.
 		zeros := ^nz & rem
+		if r > 0 {
+			if uint(bits.OnesCount64(zeros)) > r {
+				zeros &^= uint64(1)<<selectBit(zeros, r) - 1
+			} else {
+				zeros = 0
+			}
+		}
 		var passed uint64
-		if uint(bits.OnesCount64(zeros)) > r {
-			low := uint64(1) << selectBit(zeros, r)
+		if zeros != 0 {
+			low := zeros & -zeros
 			passed = nz & rem & (low - 1)
 			rem &^= low<<1 - 1
 			if val != 0 {
