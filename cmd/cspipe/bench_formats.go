@@ -21,25 +21,21 @@ import (
 	"github.com/cspipe/cspipe/internal/inference/imageprep"
 )
 
-// djpegTimes is the fastest of repeat runs of libjpeg-turbo's djpeg decoding the whole photo
-// to /dev/null: process wall time and CPU time (user+system) in milliseconds, or zeros when
-// djpeg is not installed.
-func djpegTimes(photo string, repeat int) (wallMS, cpuMS float64) {
+// djpegOnce times one run of libjpeg-turbo's djpeg decoding the whole photo to /dev/null (its
+// default islow inverse DCT and fancy upsampling, what the exact path reproduces); ok is false
+// without djpeg or when it fails.
+func djpegOnce(photo string) (wallMS, cpuMS float64, ok bool) {
 	if _, err := exec.LookPath("djpeg"); err != nil {
-		return 0, 0
+		return 0, 0, false
 	}
-	wallMS, cpuMS = math.Inf(1), math.Inf(1)
-	for range repeat {
-		cmd := exec.Command("djpeg", "-outfile", os.DevNull, photo)
-		start := time.Now()
-		if err := cmd.Run(); err != nil {
-			return 0, 0
-		}
-		wallMS = min(wallMS, float64(time.Since(start).Microseconds())/1000)
-		cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-		cpuMS = min(cpuMS, float64(cpu.Microseconds())/1000)
+	cmd := exec.Command("djpeg", "-outfile", os.DevNull, photo)
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return 0, 0, false
 	}
-	return wallMS, cpuMS
+	wallMS = float64(time.Since(start).Microseconds()) / 1000
+	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	return wallMS, float64(cpu.Microseconds()) / 1000, true
 }
 
 // formatBench is one line of the per-format table of `cspipe bench --decode --json`.
@@ -133,6 +129,7 @@ func benchFormats(photo string, w, h, repeat int, asJSON bool, stdout io.Writer)
 		dst := make([]float32, o.TensorLen())
 		r := formatBench{Format: v.format, Source: v.source, Bytes: len(v.data)}
 		best, bestCPU := math.Inf(1), math.Inf(1)
+		settleHeap(func() { _, _ = imageprep.Prepare(v.data, o, dst) })
 		for range repeat {
 			start, cpu0 := time.Now(), cpuTime()
 			res, err := imageprep.Prepare(v.data, o, dst)

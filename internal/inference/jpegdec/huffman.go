@@ -1,6 +1,10 @@
 package jpegdec
 
-import "errors"
+import (
+	"encoding/binary"
+	"errors"
+	"math/bits"
+)
 
 const lutBits = 9
 
@@ -61,6 +65,18 @@ type bitReader struct {
 }
 
 func (br *bitReader) fill() {
+	// Fast path: when the next eight bytes hold no 0xFF (no stuffing, no marker), append as
+	// many whole bytes as the accumulator has room for in one step.
+	if br.pos+8 <= len(br.data) && !br.marker {
+		v := binary.BigEndian.Uint64(br.data[br.pos:])
+		if x := ^v; (x-0x0101010101010101)&^x&0x8080808080808080 == 0 {
+			k := (64 - br.n) >> 3 // whole bytes that fit
+			br.acc = br.acc<<(k*8) | v>>(64-k*8)
+			br.n += k * 8
+			br.pos += int(k)
+			return
+		}
+	}
 	for br.n <= 56 {
 		var b byte
 		switch {
@@ -137,4 +153,33 @@ func (br *bitReader) decodeLong(t *huffTable) (uint8, error) {
 		}
 	}
 	return 0, errBadCode
+}
+
+// selectInByte[b][k] is the position of the k-th (from 0) set bit of byte b, 8 when absent.
+var selectInByte = func() (t [256][8]uint8) {
+	for b := range 256 {
+		k := 0
+		for i := range 8 {
+			t[b][i] = 8
+		}
+		for i := range 8 {
+			if b>>i&1 != 0 {
+				t[b][k] = uint8(i)
+				k++
+			}
+		}
+	}
+	return t
+}()
+
+// selectBit returns the position of the k-th (from 0) set bit of x, without branches; the
+// caller ensures x has more than k set bits.
+func selectBit(x uint64, k uint) uint {
+	const l8, h8 = 0x0101010101010101, 0x8080808080808080
+	s := x - (x>>1)&0x5555555555555555
+	s = s&0x3333333333333333 + (s>>2)&0x3333333333333333
+	s = (s + s>>4) & 0x0F0F0F0F0F0F0F0F * l8 // byte i: set bits in bytes 0..i
+	b := uint(bits.OnesCount64(((uint64(k)*l8|h8)-s)&h8)) * 8
+	before := uint(s<<8>>b) & 0xFF
+	return b + uint(selectInByte[uint8(x>>b)][(k-before)&7])
 }

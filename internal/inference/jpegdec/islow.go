@@ -58,43 +58,34 @@ func islow1D(i0, i1, i2, i3, i4, i5, i6, i7 int64) (o [8]int64) {
 	return [8]int64{t10 + a3, t11 + a2, t12 + a1, t13 + a0, t13 - a0, t12 - a1, t11 - a2, t10 - a3}
 }
 
-func descale(x int64, n uint) int64 { return (x + 1<<(n-1)) >> n }
-
-// islowRow computes row yin of the inverse DCT of a dequantised block (natural order) as
-// libjpeg's islow method does, level-shifted and clamped to 0–255.
-func islowRow(f *[64]int64, yin int, out *[8]uint8) {
-	var ws [8]int64 // row yin of the first (column) pass
-	for x := range 8 {
-		if f[8+x]|f[16+x]|f[24+x]|f[32+x]|f[40+x]|f[48+x]|f[56+x] == 0 {
-			ws[x] = f[x] << islowPass1Bits
-			continue
+// islowMat[y][v] is output y of islow1D for a unit input at frequency v: one 1-D pass is
+// exactly out[y] = Σ_v islowMat[y][v]·in[v], since the butterfly only multiplies by integer
+// constants and adds.
+var islowMat = func() (m [8][8]int64) {
+	for v := range 8 {
+		var in [8]int64
+		in[v] = 1
+		o := islow1D(in[0], in[1], in[2], in[3], in[4], in[5], in[6], in[7])
+		for y := range 8 {
+			m[y][v] = o[y]
 		}
-		col := islow1D(f[x], f[8+x], f[16+x], f[24+x], f[32+x], f[40+x], f[48+x], f[56+x])
-		ws[x] = descale(col[yin], islowConstBits-islowPass1Bits)
 	}
-	const shift = islowConstBits + islowPass1Bits + 3
-	if ws[1]|ws[2]|ws[3]|ws[4]|ws[5]|ws[6]|ws[7] == 0 {
-		v := clamp8(descale(ws[0], islowPass1Bits+3) + 128)
-		*out = [8]uint8{v, v, v, v, v, v, v, v}
-		return
-	}
-	row := islow1D(ws[0], ws[1], ws[2], ws[3], ws[4], ws[5], ws[6], ws[7])
-	for x := range 8 {
-		out[x] = clamp8(descale(row[x], shift) + 128)
-	}
-}
+	return m
+}()
+
+func descale(x int64, n uint) int64 { return (x + 1<<(n-1)) >> n }
 
 func clamp8(v int64) uint8 { return uint8(min(max(v, 0), 255)) }
 
 // libjpeg's YCbCr→RGB: 16-bit fixed-point factors, red and blue rounded per chroma value, green
 // from the sum of two scaled terms.
 func ycbcrToRGBLibjpeg(y, cb, cr uint8) (uint8, uint8, uint8) {
-	const one, half = 1 << 16, 1 << 15
-	fix := func(v float64) int64 { return int64(v*one + 0.5) }
+	// round(f·2^16) of 1.40200, 0.34414, 0.71414 and 1.77200.
+	const half, fr, fgb, fgr, fb = 1 << 15, 91881, 22554, 46802, 116130
 	b, r := int64(cb)-128, int64(cr)-128
 	yy := int64(y)
-	red := yy + (fix(1.40200)*r+half)>>16
-	green := yy + ((-fix(0.34414)*b + half - fix(0.71414)*r) >> 16)
-	blue := yy + (fix(1.77200)*b+half)>>16
+	red := yy + (fr*r+half)>>16
+	green := yy + ((-fgb*b + half - fgr*r) >> 16)
+	blue := yy + (fb*b+half)>>16
 	return clamp8(red), clamp8(green), clamp8(blue)
 }

@@ -3,6 +3,7 @@ package jpegdec
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 )
 
@@ -284,29 +285,90 @@ func dot8(w []float64, c []int16) float64 {
 	return s
 }
 
-// planeISLOW computes component c's samples with libjpeg's integer inverse DCT; a block row is
-// computed once for all the samples taken from it.
+// planeISLOW computes component c's samples with libjpeg's integer inverse DCT, evaluated only
+// at the needed samples. Each 1-D pass of islow is linear with integer weights and rounds only
+// at its end, so one output of a pass is an exact integer dot product (islowMat) and a sample
+// needs only its row of the first pass, over the block's non-zero coefficients: the result is
+// bit for bit what the full butterfly gives. Blocks are visited once; the rows and columns
+// needed in a block share its list of non-zero coefficients.
 func (d *decoder) planeISLOW(c *component) {
 	q := &d.quant[c.tq]
-	nc := len(c.cols.coords)
-	var f [64]int64
-	var row [8]uint8
-	for i, cy := range c.rows.coords {
-		by, yin := cy/8, cy%8
-		lastBX := -1
-		for j, cx := range c.cols.coords {
-			bx := cx / 8
-			if bx != lastBX {
-				coef := c.kept(by, bx)
-				f[0] = int64(c.dc[by*c.bw+bx]) * int64(q[0])
-				for k := 1; k < 64; k++ {
-					f[k] = int64(coef[k]) * int64(q[k])
-				}
-				islowRow(&f, yin, &row)
-				lastBX = bx
-			}
-			c.values[i*nc+j] = row[cx%8]
+	// mq[y][p] folds the quantiser into the column pass: output y of coefficient p.
+	var mq [8][64]int64
+	for y := range 8 {
+		for p := range 64 {
+			mq[y][p] = islowMat[y][p>>3] * int64(q[p])
 		}
+	}
+	rows, cols := c.rows.coords, c.cols.coords
+	nc := len(cols)
+	var pos [64]uint8
+	var val [64]int64
+	for i0 := 0; i0 < len(rows); {
+		by := rows[i0] / 8
+		i1 := i0 + 1
+		for i1 < len(rows) && rows[i1]/8 == by {
+			i1++
+		}
+		for j0 := 0; j0 < nc; {
+			bx := cols[j0] / 8
+			j1 := j0 + 1
+			for j1 < nc && cols[j1]/8 == bx {
+				j1++
+			}
+			coef := c.kept(by, bx)
+			np := 0
+			if c.nz != nil {
+				// Progressive: the mask of coefficients ever made non-zero (zig-zag) covers them all.
+				for m := c.nz[by*c.bw+bx] &^ 1; m != 0; m &= m - 1 {
+					p := unzig[bits.TrailingZeros64(m)]
+					if v := coef[p]; v != 0 {
+						pos[np], val[np] = uint8(p), int64(v)
+						np++
+					}
+				}
+			} else {
+				for p := 1; p < 64; p++ {
+					if v := coef[p]; v != 0 {
+						pos[np], val[np] = uint8(p), int64(v)
+						np++
+					}
+				}
+			}
+			dc := int64(c.dc[by*c.bw+bx])
+			if np == 0 {
+				// DC only: both passes give every sample the same value.
+				v := clamp8(descale(descale(dc*mq[0][0], islowConstBits-islowPass1Bits)*islowMat[0][0], islowConstBits+islowPass1Bits+3) + 128)
+				for i := i0; i < i1; i++ {
+					out := c.values[i*nc+j0 : i*nc+j1]
+					for j := range out {
+						out[j] = v
+					}
+				}
+				j0 = j1
+				continue
+			}
+			for i := i0; i < i1; i++ {
+				m := &mq[rows[i]&7]
+				var ws [8]int64
+				ws[0] = dc * m[0]
+				for t := range np {
+					p := pos[t]
+					ws[p&7] += m[p] * val[t]
+				}
+				for u := range ws {
+					ws[u] = descale(ws[u], islowConstBits-islowPass1Bits)
+				}
+				out := c.values[i*nc : (i+1)*nc]
+				for j := j0; j < j1; j++ {
+					w := &islowMat[cols[j]&7]
+					s := w[0]*ws[0] + w[1]*ws[1] + w[2]*ws[2] + w[3]*ws[3] + w[4]*ws[4] + w[5]*ws[5] + w[6]*ws[6] + w[7]*ws[7]
+					out[j] = clamp8(descale(s, islowConstBits+islowPass1Bits+3) + 128)
+				}
+			}
+			j0 = j1
+		}
+		i0 = i1
 	}
 }
 
@@ -321,44 +383,102 @@ func (d *decoder) planeDC(c *component) {
 	}
 }
 
-// sampleAt is component c's value for output pixel (x, y): its own sample, replicated, or
-// (ModeLibjpeg) interpolated from two or four samples as libjpeg's fancy upsampling does.
-func (d *decoder) sampleAt(c *component, x, y int) uint8 {
-	sy, sx := y*c.v/d.vmax, x*c.h/d.hmax
-	fx, fy := d.fancyAxes(c)
-	nc := len(c.cols.coords)
-	at := func(r, k int) int32 { return int32(c.values[int(c.rows.index[r])*nc+int(c.cols.index[k])]) }
-	switch {
-	case fy && fx: // h2v2: 3:1 vertically, then 3:1 horizontally, rounding 8 or 7 by parity
-		ny, nx := neighbour(y, sy, c.ch), neighbour(x, sx, c.cw)
-		this := 3*at(sy, sx) + at(ny, sx)
-		next := 3*at(sy, nx) + at(ny, nx)
-		bias := int32(8)
-		if x%2 == 1 {
-			bias = 7
-		}
-		return uint8((3*this + next + bias) >> 4)
-	case fx: // h2v1
-		nx := neighbour(x, sx, c.cw)
-		return uint8((3*at(sy, sx) + at(sy, nx) + 1 + int32(x%2)) >> 2)
-	case fy: // h1v2
-		ny := neighbour(y, sy, c.ch)
-		return uint8((3*at(sy, sx) + at(ny, sx) + 1 + int32(y%2)) >> 2)
-	}
-	return uint8(at(sy, sx))
+// upsampler holds, for one component, where each output row and column finds its samples:
+// the own sample and the neighbour libjpeg's fancy upsampling interpolates with (the same
+// when the component is replicated), as offsets into c.values.
+type upsampler struct {
+	c          *component
+	fx, fy     bool
+	row0, row1 []int32 // per output row: offset of the sample row and of its neighbour
+	col0, col1 []int32 // per output column: index of the sample column and of its neighbour
 }
 
-// assemble converts the components' samples at rows × cols to RGB.
+func (d *decoder) newUpsampler(c *component, rows, cols []int) upsampler {
+	u := upsampler{c: c}
+	u.fx, u.fy = d.fancyAxes(c)
+	nc := int32(len(c.cols.coords))
+	u.row0, u.row1 = make([]int32, len(rows)), make([]int32, len(rows))
+	for i, y := range rows {
+		sy := y * c.v / d.vmax
+		ny := sy
+		if u.fy {
+			ny = neighbour(y, sy, c.ch)
+		}
+		u.row0[i], u.row1[i] = c.rows.index[sy]*nc, c.rows.index[ny]*nc
+	}
+	u.col0, u.col1 = make([]int32, len(cols)), make([]int32, len(cols))
+	for j, x := range cols {
+		sx := x * c.h / d.hmax
+		nx := sx
+		if u.fx {
+			nx = neighbour(x, sx, c.cw)
+		}
+		u.col0[j], u.col1[j] = c.cols.index[sx], c.cols.index[nx]
+	}
+	return u
+}
+
+// row writes the component's values along output row i (output y) at every output column
+// (cols): its own samples, replicated, or (ModeLibjpeg) interpolated from two or four samples
+// as libjpeg's fancy upsampling does.
+func (u *upsampler) row(i, y int, cols []int, out []uint8) {
+	v := u.c.values
+	r0, r1 := u.row0[i], u.row1[i]
+	col0, col1 := u.col0[:len(out)], u.col1[:len(out)]
+	cols = cols[:len(out)]
+	switch {
+	case u.fy && u.fx: // h2v2: 3:1 vertically, then 3:1 horizontally, rounding 8 or 7 by parity
+		for j, x := range cols {
+			c0, c1 := col0[j], col1[j]
+			this := 3*int32(v[r0+c0]) + int32(v[r1+c0])
+			next := 3*int32(v[r0+c1]) + int32(v[r1+c1])
+			out[j] = uint8((3*this + next + 8 - int32(x&1)) >> 4)
+		}
+	case u.fx: // h2v1
+		for j, x := range cols {
+			out[j] = uint8((3*int32(v[r0+col0[j]]) + int32(v[r0+col1[j]]) + 1 + int32(x&1)) >> 2)
+		}
+	case u.fy: // h1v2
+		bias := 1 + int32(y&1)
+		for j := range out {
+			c0 := col0[j]
+			out[j] = uint8((3*int32(v[r0+c0]) + int32(v[r1+c0]) + bias) >> 2)
+		}
+	default:
+		for j := range out {
+			out[j] = v[r0+col0[j]]
+		}
+	}
+}
+
+// assemble converts the components' samples at rows × cols to RGB, one output row at a time.
 func (d *decoder) assemble(rows, cols []int, rgb []uint8) {
-	var s [4]uint8
-	i := 0
-	for _, y := range rows {
-		for _, x := range cols {
-			for k := range d.comps {
-				s[k] = d.sampleAt(&d.comps[k], x, y)
+	nc := len(cols)
+	ups := make([]upsampler, len(d.comps))
+	lines := make([][]uint8, len(d.comps))
+	for k := range d.comps {
+		ups[k] = d.newUpsampler(&d.comps[k], rows, cols)
+		lines[k] = make([]uint8, nc)
+	}
+	ycc := d.colour == colourYCbCr && d.mode == ModeLibjpeg && len(lines) == 3
+	for i, y := range rows {
+		for k := range ups {
+			ups[k].row(i, y, cols, lines[k])
+		}
+		out := rgb[i*nc*3 : (i+1)*nc*3]
+		if ycc {
+			l0, l1, l2 := lines[0][:nc], lines[1][:nc], lines[2][:nc]
+			for j := range l0 {
+				out[3*j], out[3*j+1], out[3*j+2] = ycbcrToRGBLibjpeg(l0[j], l1[j], l2[j])
 			}
-			rgb[i], rgb[i+1], rgb[i+2] = d.pixel(s)
-			i += 3
+			continue
+		}
+		var s [4]uint8
+		for j := range nc {
+			for k := range lines {
+				s[k] = lines[k][j]
+			}
+			out[3*j], out[3*j+1], out[3*j+2] = d.pixel(s)
 		}
 	}
 }

@@ -66,7 +66,9 @@ func (d *decoder) scan(p []byte) error {
 	d.br = bitReader{data: d.data, pos: d.pos}
 	d.eobrun = 0
 	var err error
-	if ns == 1 {
+	if ns == 1 && d.progressive && ss > 0 {
+		err = d.scanProgressiveAC(&sc[0], ss, se, ah, al)
+	} else if ns == 1 {
 		err = d.scanOne(&sc[0], ss, se, ah, al)
 	} else {
 		err = d.scanInterleaved(sc, ss, se, ah, al)
@@ -157,6 +159,9 @@ func (d *decoder) arithScan(sc []scanComp, ss, se int, ah, al uint) error {
 }
 
 func (d *decoder) scanInterleaved(sc []scanComp, ss, se int, ah, al uint) error {
+	if d.progressive {
+		return d.scanDC(sc, ah, al)
+	}
 	mcu := 0
 	for my := range d.mcusY {
 		for mx := range d.mcusX {
@@ -176,6 +181,75 @@ func (d *decoder) scanInterleaved(sc []scanComp, ss, se int, ah, al uint) error 
 			}
 		}
 	}
+	return nil
+}
+
+// scanDC decodes an interleaved progressive DC scan (first pass or refinement bit), with the
+// MCU geometry hoisted out of the block loop and the bit buffer held in locals.
+func (d *decoder) scanDC(sc []scanComp, ah, al uint) error {
+	br := &d.br
+	acc, n := br.acc, br.n
+	mcu := 0
+	for my := range d.mcusY {
+		for mx := range d.mcusX {
+			if d.restart > 0 {
+				if mcu > 0 && mcu%d.restart == 0 {
+					br.acc, br.n = acc, n
+					d.restartAt(sc)
+					acc, n = br.acc, br.n
+				}
+				mcu++
+			}
+			for i := range sc {
+				s := &sc[i]
+				c := s.c
+				for v := range c.v {
+					dc := c.dc[(my*c.v+v)*c.bw+mx*c.h:]
+					dc = dc[:c.h]
+					for h := range dc {
+						if n < 32 {
+							br.acc, br.n = acc, n
+							br.fill()
+							acc, n = br.acc, br.n
+						}
+						if ah != 0 {
+							n--
+							dc[h] |= int32(acc>>n&1) << al
+							continue
+						}
+						e := s.dc.lut[(acc>>(n-lutBits))&(1<<lutBits-1)]
+						var t uint
+						if e != 0 {
+							n -= uint(e >> 8)
+							t = uint(uint8(e))
+						} else {
+							br.acc, br.n = acc, n
+							sym, err := br.decodeLong(s.dc)
+							if err != nil {
+								return err
+							}
+							acc, n = br.acc, br.n
+							t = uint(sym)
+						}
+						if t > 16 {
+							br.acc, br.n = acc, n
+							return FormatError("DC size")
+						}
+						if t > 0 {
+							n -= t
+							v := int32(acc>>n) & (1<<t - 1)
+							if v < 1<<(t-1) {
+								v += -1<<t + 1
+							}
+							s.pred += v
+						}
+						dc[h] = s.pred << al
+					}
+				}
+			}
+		}
+	}
+	br.acc, br.n = acc, n
 	return nil
 }
 
@@ -236,22 +310,9 @@ func (d *decoder) block(s *scanComp, idx, row, col, ss, se int, ah, al uint) err
 		if se == 0 {
 			return nil
 		}
-		ss = 1
 	}
-	coef := c.kept(row, col)
-	if !d.progressive {
-		return d.acSequential(s, coef)
-	}
-	if ah == 0 {
-		if coef == nil {
-			return d.firstSkip(s.ac, &c.nz[idx], ss, se)
-		}
-		return d.acFirst(s, idx, coef, ss, se, al)
-	}
-	if coef == nil {
-		return d.refineSkip(s.ac, &c.nz[idx], ss, se)
-	}
-	return d.acRefine(s, idx, coef, ss, se, al)
+	// Progressive AC bands have their own loop (scanProgressiveAC); this is a sequential block.
+	return d.acSequential(s, c.kept(row, col))
 }
 
 func (d *decoder) acSequential(s *scanComp, coef []int16) error {
@@ -389,18 +450,36 @@ func (d *decoder) acFirst(s *scanComp, idx int, coef []int16, ss, se int, al uin
 		return nil
 	}
 	br := &d.br
+	t := s.ac
+	coef = coef[:64]
 	nz := s.c.nz[idx]
+	acc, n := br.acc, br.n
 	for k := ss; k <= se; k++ {
-		rs, err := br.decode(s.ac)
-		if err != nil {
-			return err
+		if n < 32 {
+			br.acc, br.n = acc, n
+			br.fill()
+			acc, n = br.acc, br.n
+		}
+		e := t.lut[(acc>>(n-lutBits))&(1<<lutBits-1)]
+		var rs uint8
+		if e != 0 {
+			n -= uint(e >> 8)
+			rs = uint8(e)
+		} else {
+			br.acc, br.n = acc, n
+			var err error
+			if rs, err = br.decodeLong(t); err != nil {
+				return err
+			}
+			acc, n = br.acc, br.n
 		}
 		r, sz := int(rs>>4), uint(rs&15)
 		if sz == 0 {
 			if r < 15 {
 				d.eobrun = 1<<r - 1
 				if r > 0 {
-					d.eobrun += int(br.bits(uint(r)))
+					n -= uint(r)
+					d.eobrun += int(acc>>n) & (1<<r - 1)
 				}
 				break
 			}
@@ -409,15 +488,18 @@ func (d *decoder) acFirst(s *scanComp, idx int, coef []int16, ss, se int, al uin
 		}
 		k += r
 		if k > se {
+			br.acc, br.n = acc, n
 			return errCoefIndex
 		}
 		nz |= 1 << uint(k)
-		if coef == nil {
-			br.bits(sz)
-			continue
+		n -= sz
+		v := int32(acc>>n) & (1<<sz - 1)
+		if v < 1<<(sz-1) {
+			v += -1<<sz + 1
 		}
-		coef[unzig[k]] = int16(br.receive(sz) << al)
+		coef[unzig[k&63]] = int16(v << al)
 	}
+	br.acc, br.n = acc, n
 	s.c.nz[idx] = nz
 	return nil
 }
@@ -430,178 +512,294 @@ func bandMask(a, b int) uint64 {
 	return (uint64(1)<<uint(b+1) - 1) &^ (uint64(1)<<uint(a) - 1)
 }
 
-// correct reads one correction bit for each coefficient in mask (zig-zag bits, ascending) and
-// applies it to coef; for a block that is not kept the bits are only consumed.
-func (d *decoder) correct(mask uint64, coef []int16, p1, m1 int16) {
+// correct reads one correction bit for each coefficient in mask (zig-zag bits, ascending),
+// up to 32 at a time, and applies them to coef.
+func (d *decoder) correct(mask uint64, coef []int16, p1, m1 int16, al uint) {
 	br := &d.br
-	if coef == nil {
-		for n := uint(bits.OnesCount64(mask)); n > 0; {
-			t := min(n, 16)
-			br.bits(t)
-			n -= t
-		}
-		return
-	}
 	for mask != 0 {
-		z := unzig[bits.TrailingZeros64(mask)]
-		mask &= mask - 1
-		if br.bit() && coef[z]&p1 == 0 {
-			if coef[z] >= 0 {
-				coef[z] += p1
-			} else {
-				coef[z] += m1
-			}
+		cnt := uint(min(bits.OnesCount64(mask), 32))
+		if br.n < cnt {
+			br.fill()
 		}
+		br.n -= cnt
+		mask = applyCorrections(mask, cnt, br.acc>>br.n, coef, p1, m1, al)
 	}
 }
 
-// refineSkip is acRefine for a block that is not kept: it updates the non-zero mask and
-// consumes the same bits, with the bit buffer held in locals.
-func (d *decoder) refineSkip(t *huffTable, nzp *uint64, ss, se int) error {
+// applyCorrections applies correction bits v (the lowest cnt bits, the first one highest) to
+// the coefficients of the cnt lowest bits of mask and returns the rest of mask. A correction
+// adds one unit of the bit position away from zero to a coefficient whose bit there is still
+// clear; without branches, since the bits are close to random.
+func applyCorrections(mask uint64, cnt uint, v uint64, coef []int16, p1, m1 int16, al uint) uint64 {
+	coef = coef[:64]
+	for i := cnt; i > 0; i-- {
+		z := unzig[bits.TrailingZeros64(mask)&63]
+		mask &= mask - 1
+		cz := coef[z]
+		delta := p1 ^ (p1^m1)&(cz>>15)
+		ok := int16(v>>(i-1)) & ^(cz >> al) & 1
+		coef[z] = cz + delta*ok
+	}
+	return mask
+}
+
+// scanProgressiveAC decodes one component's AC band in a progressive Huffman scan (first or
+// refinement pass). Kept blocks go through acFirst/acRefine; the others only update their
+// non-zero mask and drop their bits, and a block inside an end-of-band run costs a popcount.
+func (d *decoder) scanProgressiveAC(s *scanComp, ss, se int, ah, al uint) error {
+	c := s.c
+	cw := (d.width*c.h + d.hmax - 1) / d.hmax
+	ch := (d.height*c.v + d.vmax - 1) / d.vmax
+	bx, by := (cw+7)/8, (ch+7)/8
+	sc := []scanComp{*s}
+	br := &d.br
+	band := bandMask(ss, se)
+	p1, m1 := int16(1)<<al, int16(-1)<<al
+	n := 0
+	for y := range by {
+		rowKept := c.coef != nil && c.keptRow[y] >= 0
+		nzRow := c.nz[y*c.bw : y*c.bw+bx]
+		for x := range nzRow {
+			if d.restart > 0 {
+				if n > 0 && n%d.restart == 0 {
+					d.restartAt(sc)
+				}
+				n++
+			}
+			kept := rowKept && c.keptCol[x] >= 0
+			if d.eobrun > 0 {
+				// Inside an end-of-band run: a refinement still corrects the coefficients
+				// with history.
+				d.eobrun--
+				if ah != 0 {
+					if kept {
+						d.correct(nzRow[x]&band, c.kept(y, x), p1, m1, al)
+					} else {
+						br.skip(uint(bits.OnesCount64(nzRow[x] & band)))
+					}
+				}
+				continue
+			}
+			if kept {
+				var err error
+				if ah == 0 {
+					err = d.acFirst(&sc[0], y*c.bw+x, c.kept(y, x), ss, se, al)
+				} else {
+					err = d.acRefine(&sc[0], y*c.bw+x, c.kept(y, x), ss, se, al)
+				}
+				if err != nil {
+					return err
+				}
+				continue
+			}
+			var err error
+			if ah == 0 {
+				err = d.firstSkip(s.ac, &nzRow[x], ss, se)
+			} else {
+				err = d.refineSkip(s.ac, &nzRow[x], band)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// skip drops cnt bits.
+func (br *bitReader) skip(cnt uint) {
+	for cnt > br.n {
+		cnt -= br.n
+		br.n = 0
+		br.fill()
+	}
+	br.n -= cnt
+}
+
+// refineSkip is acRefine for a block that is not kept and not inside an end-of-band run: it
+// updates the non-zero mask and consumes the same bits, with the bit buffer held in locals.
+// rem is the part of the band not yet passed (bits k..se); each symbol's target is the
+// (r+1)-th coefficient of rem without history, and the ones with history passed on the way
+// each take a correction bit, dropped here.
+func (d *decoder) refineSkip(t *huffTable, nzp *uint64, band uint64) error {
 	br := &d.br
 	nz := *nzp
 	acc, n := br.acc, br.n
-	refill := func() {
-		br.acc, br.n = acc, n
-		br.fill()
-		acc, n = br.acc, br.n
-	}
-	skip := func(cnt uint) {
-		for cnt > 0 {
-			if n < 32 {
-				refill()
-			}
-			step := min(cnt, 24)
-			n -= step
-			cnt -= step
+	rem := band
+	for rem != 0 {
+		if n < 32 {
+			br.acc, br.n = acc, n
+			br.fill()
+			acc, n = br.acc, br.n
 		}
-	}
-	k := ss
-	if d.eobrun == 0 {
-		for k <= se {
-			if n < 32 {
-				refill()
+		e := t.lut[(acc>>(n-lutBits))&(1<<lutBits-1)]
+		var rs uint8
+		if e != 0 {
+			n -= uint(e >> 8)
+			rs = uint8(e)
+		} else {
+			br.acc, br.n = acc, n
+			var err error
+			if rs, err = br.decodeLong(t); err != nil {
+				return err
 			}
-			e := t.lut[(acc>>(n-lutBits))&(1<<lutBits-1)]
-			var rs uint8
-			if e != 0 {
-				n -= uint(e >> 8)
-				rs = uint8(e)
+			acc, n = br.acc, br.n
+		}
+		r, sz := uint(rs>>4), rs&15
+		if sz == 0 && r < 15 {
+			// End of band for this block and the next 2^r-1+extra ones; the rest of this
+			// one's band still takes its correction bits.
+			eobrun := 1 << r
+			if r > 0 {
+				n -= r
+				eobrun += int(acc>>n) & (1<<r - 1)
+			}
+			d.eobrun = eobrun - 1
+			br.acc, br.n = acc, n
+			br.skip(uint(bits.OnesCount64(nz & rem)))
+			*nzp = nz
+			return nil
+		}
+		if sz > 1 {
+			br.acc, br.n = acc, n
+			return FormatError("refinement coefficient size")
+		}
+		n -= uint(sz) // the new coefficient's sign
+		zeros := ^nz & rem
+		if r > 0 {
+			if uint(bits.OnesCount64(zeros)) > r {
+				zeros &^= uint64(1)<<selectBit(zeros, r) - 1
 			} else {
-				br.acc, br.n = acc, n
-				var err error
-				if rs, err = br.decodeLong(t); err != nil {
-					return err
-				}
-				acc, n = br.acc, br.n
+				zeros = 0
 			}
-			r, sz := int(rs>>4), rs&15
-			if sz == 0 {
-				if r < 15 {
-					d.eobrun = 1 << r
-					if r > 0 {
-						n -= uint(r)
-						d.eobrun += int(acc>>n) & (1<<r - 1)
-					}
-					break
-				}
-			} else {
-				if sz != 1 {
-					br.acc, br.n = acc, n
-					return FormatError("refinement coefficient size")
-				}
-				n-- // the new coefficient's sign
-			}
-			zeros := ^nz & bandMask(k, se)
-			for range r {
-				zeros &= zeros - 1
-			}
-			z := se + 1
-			if zeros != 0 {
-				z = bits.TrailingZeros64(zeros)
-			}
-			skip(uint(bits.OnesCount64(nz & bandMask(k, z-1))))
-			k = z
+		}
+		var passed uint64
+		if zeros != 0 {
+			low := zeros & -zeros
+			passed = nz & rem & (low - 1)
 			if sz != 0 {
-				if k > se {
-					br.acc, br.n = acc, n
-					return errCoefIndex
-				}
-				nz |= 1 << uint(k)
+				nz |= low
 			}
-			k++
+			rem &^= low<<1 - 1
+		} else {
+			if sz != 0 {
+				br.acc, br.n = acc, n
+				return errCoefIndex
+			}
+			passed = nz & rem
+			rem = 0
 		}
-	}
-	if d.eobrun > 0 {
-		skip(uint(bits.OnesCount64(nz & bandMask(k, se))))
-		d.eobrun--
+		if cnt := uint(bits.OnesCount64(passed)); cnt > 0 {
+			if cnt > n {
+				br.acc, br.n = acc, n
+				br.skip(cnt)
+				acc, n = br.acc, br.n
+			} else {
+				n -= cnt
+			}
+		}
 	}
 	br.acc, br.n = acc, n
 	*nzp = nz
 	return nil
 }
 
-// acRefine decodes a successive-approximation refinement of an AC band. The block's mask of
-// non-zero coefficients (zig-zag order) says which ones take a correction bit, so zero runs and
-// corrections are found with bit operations rather than a walk over the band.
+// acRefine decodes a successive-approximation refinement of an AC band into a kept block. The
+// block's mask of non-zero coefficients (zig-zag order) says which ones take a correction bit,
+// so zero runs and corrections are found with bit operations rather than a walk over the band;
+// rem is the part of the band not yet passed. The bit buffer is held in locals.
 func (d *decoder) acRefine(s *scanComp, idx int, coef []int16, ss, se int, al uint) error {
 	br := &d.br
-	nz := s.c.nz[idx]
+	t := s.ac
+	nzp := &s.c.nz[idx]
+	nz := *nzp
 	p1, m1 := int16(1)<<al, int16(-1)<<al
-	k := ss
-	if d.eobrun == 0 {
-		for k <= se {
-			rs, err := br.decode(s.ac)
-			if err != nil {
+	rem := bandMask(ss, se)
+	coef = coef[:64]
+	acc, n := br.acc, br.n
+	for d.eobrun == 0 && rem != 0 {
+		if n < 32 {
+			br.acc, br.n = acc, n
+			br.fill()
+			acc, n = br.acc, br.n
+		}
+		e := t.lut[(acc>>(n-lutBits))&(1<<lutBits-1)]
+		var rs uint8
+		if e != 0 {
+			n -= uint(e >> 8)
+			rs = uint8(e)
+		} else {
+			br.acc, br.n = acc, n
+			var err error
+			if rs, err = br.decodeLong(t); err != nil {
 				return err
 			}
-			r, sz := int(rs>>4), rs&15
-			var val int16
-			if sz == 0 {
-				if r < 15 {
-					d.eobrun = 1 << r
-					if r > 0 {
-						d.eobrun += int(br.bits(uint(r)))
-					}
-					break
-				}
+			acc, n = br.acc, br.n
+		}
+		r, sz := uint(rs>>4), rs&15
+		if sz == 0 && r < 15 {
+			d.eobrun = 1 << r
+			if r > 0 {
+				n -= r
+				d.eobrun += int(acc>>n) & (1<<r - 1)
+			}
+			break
+		}
+		if sz > 1 {
+			br.acc, br.n = acc, n
+			return FormatError("refinement coefficient size")
+		}
+		var val int16
+		if sz != 0 {
+			n--
+			val = m1
+			if acc>>n&1 != 0 {
+				val = p1
+			}
+		}
+		// The target is the (r+1)-th coefficient without history; the ones with history
+		// passed on the way each take a correction bit.
+		zeros := ^nz & rem
+		if r > 0 {
+			if uint(bits.OnesCount64(zeros)) > r {
+				zeros &^= uint64(1)<<selectBit(zeros, r) - 1
 			} else {
-				if sz != 1 {
-					return FormatError("refinement coefficient size")
-				}
-				val = m1
-				if br.bit() {
-					val = p1
-				}
+				zeros = 0
 			}
-			// The target is the (r+1)-th zero coefficient from k; the non-zero ones passed on
-			// the way each take a correction bit.
-			zeros := ^nz & bandMask(k, se)
-			for range r {
-				zeros &= zeros - 1
-			}
-			z := se + 1
-			if zeros != 0 {
-				z = bits.TrailingZeros64(zeros)
-			}
-			d.correct(nz&bandMask(k, z-1), coef, p1, m1)
-			k = z
+		}
+		var passed uint64
+		if zeros != 0 {
+			low := zeros & -zeros
+			passed = nz & rem & (low - 1)
+			rem &^= low<<1 - 1
 			if val != 0 {
-				if k > se {
-					return errCoefIndex
-				}
-				nz |= 1 << uint(k)
-				if coef != nil {
-					coef[unzig[k]] = val
-				}
+				nz |= low
+				coef[unzig[bits.TrailingZeros64(low)&63]] = val
 			}
-			k++
+		} else {
+			if val != 0 {
+				br.acc, br.n = acc, n
+				return errCoefIndex
+			}
+			passed = nz & rem
+			rem = 0
+		}
+		for passed != 0 {
+			cnt := uint(min(bits.OnesCount64(passed), 32))
+			if n < cnt {
+				br.acc, br.n = acc, n
+				br.fill()
+				acc, n = br.acc, br.n
+			}
+			n -= cnt
+			passed = applyCorrections(passed, cnt, acc>>n, coef, p1, m1, al)
 		}
 	}
+	br.acc, br.n = acc, n
 	if d.eobrun > 0 {
-		d.correct(nz&bandMask(k, se), coef, p1, m1)
+		d.correct(nz&rem, coef, p1, m1, al)
 		d.eobrun--
 	}
-	s.c.nz[idx] = nz
+	*nzp = nz
 	return nil
 }
