@@ -13,10 +13,16 @@
 //     source //pubsub.googleapis.com/projects/P/topics/T and the push envelope
 //     {"message":{…},"subscription":…} as data.
 //
-// A non-2xx answer is retried with exponential backoff (like Eventarc, but on a shorter scale
-// and with a bounded number of attempts); the message is acked only after a 2xx or when the
-// attempts are exhausted (logged). Tests can ask for every event to be delivered more than once,
-// the copies after a delay, to exercise idempotency.
+// A non-2xx answer is retried the way Eventarc's Pub/Sub transport retries it: with exponential
+// backoff up to a cap, for as long as the message is retained (Eventarc's default retention is
+// 24 h, its backoff 10 s doubling to 600 s). Locally the backoff starts shorter (200 ms) and is
+// capped lower (60 s), so an event that failed because the pipeline was not ready yet runs soon
+// after it is; it is never retried for less long than on Google Cloud. Only an event still
+// failing when its retention ends is dropped, with an ERROR line. A failing event is retried off
+// the subscription's flow control (its message is acked after the first attempt), so it neither
+// holds one of the trigger's delivery slots nor comes back as a second copy when its lease would
+// lapse. Tests can ask for every event to be delivered more than once, the copies after a delay,
+// to exercise idempotency.
 //
 // It is part of the local stack and must never be linked into a binary built for GCP.
 package eventarc
@@ -52,8 +58,10 @@ type Options struct {
 	HTTP *http.Client
 	// Logger; default slog.Default().
 	Logger *slog.Logger
-	// MaxAttempts per delivery (default 8); InitialBackoff (default 200ms) doubles up to MaxBackoff (default 10s).
-	MaxAttempts    int
+	// Retention is how long after its publication an event is retried (default 24h, Eventarc's
+	// message retention); InitialBackoff (default 200ms) doubles after each failure up to
+	// MaxBackoff (default 60s).
+	Retention      time.Duration
 	InitialBackoff time.Duration
 	MaxBackoff     time.Duration
 	// Copies delivers every event this many extra times (default 0), each copy CopyDelay after
@@ -64,6 +72,8 @@ type Options struct {
 	// audience; Eventarc sends it as a bearer token so the Cloud Run service can check
 	// run.invoker. Nil sends no credentials.
 	IDToken func(serviceAccount, audience string) (string, error)
+	// Now is the clock that ages events (time.Now when nil).
+	Now func() time.Time
 }
 
 // Trigger routes one topic's messages to one target.
@@ -90,6 +100,7 @@ type Dispatcher struct {
 
 	mu        sync.Mutex
 	delivered map[string]int // trigger name → successful deliveries
+	dropped   map[string]int // trigger name → events dropped at the end of their retention
 }
 
 // New returns a Dispatcher with no triggers.
@@ -103,17 +114,21 @@ func New(opts Options) (*Dispatcher, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	if opts.MaxAttempts <= 0 {
-		opts.MaxAttempts = 8
+	if opts.Retention <= 0 {
+		opts.Retention = DefaultRetention
 	}
 	if opts.InitialBackoff <= 0 {
 		opts.InitialBackoff = 200 * time.Millisecond
 	}
 	if opts.MaxBackoff <= 0 {
-		opts.MaxBackoff = 10 * time.Second
+		opts.MaxBackoff = 60 * time.Second
+	}
+	opts.MaxBackoff = max(opts.MaxBackoff, opts.InitialBackoff)
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Dispatcher{opts: opts, log: opts.Logger, ctx: ctx, cancel: cancel, delivered: map[string]int{}}, nil
+	return &Dispatcher{opts: opts, log: opts.Logger, ctx: ctx, cancel: cancel, delivered: map[string]int{}, dropped: map[string]int{}}, nil
 }
 
 // Add creates the trigger's subscription (if missing) and starts delivering.
@@ -140,11 +155,22 @@ func (d *Dispatcher) Add(ctx context.Context, t Trigger) error {
 	return nil
 }
 
+// DefaultRetention is Eventarc's default message retention: how long a failing event is retried.
+const DefaultRetention = 24 * time.Hour
+
 // Delivered reports how many events the trigger's target accepted (2xx).
 func (d *Dispatcher) Delivered(trigger string) int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.delivered[trigger]
+}
+
+// Dropped reports how many of the trigger's events were still failing when their retention
+// ended.
+func (d *Dispatcher) Dropped(trigger string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.dropped[trigger]
 }
 
 // Close stops every trigger and waits for in-flight deliveries.
@@ -164,45 +190,93 @@ func (d *Dispatcher) handle(ctx context.Context, t Trigger, sub string, m *pubsu
 		m.Ack()
 		return
 	}
-	d.deliver(ctx, t, ev)
+	published := m.PublishTime
+	if published.IsZero() {
+		published = d.opts.Now()
+	}
+	reason := d.attempt(ctx, t, ev)
 	m.Ack()
+	if reason != "" {
+		// Retry off the receive callback: the subscription's slots stay free for other events.
+		d.wg.Go(func() {
+			if d.retry(t, ev, published, reason) {
+				d.copies(d.ctx, t, ev, published)
+			}
+		})
+		return
+	}
+	d.copies(ctx, t, ev, published)
+}
+
+// copies delivers the extra copies tests ask for, each CopyDelay after the previous one.
+func (d *Dispatcher) copies(ctx context.Context, t Trigger, ev event, published time.Time) {
 	for i := 0; i < d.opts.Copies; i++ {
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(d.opts.CopyDelay):
 		}
-		d.deliver(ctx, t, ev)
+		if reason := d.attempt(ctx, t, ev); reason != "" {
+			d.retry(t, ev, published, reason)
+		}
 	}
 }
 
-// deliver POSTs ev, retrying non-2xx answers with backoff.
-func (d *Dispatcher) deliver(ctx context.Context, t Trigger, ev event) {
-	backoff := d.opts.InitialBackoff
-	for attempt := 1; ; attempt++ {
-		code, err := d.post(ctx, t, ev)
-		if err == nil && code/100 == 2 {
-			d.mu.Lock()
-			d.delivered[t.Name]++
-			d.mu.Unlock()
-			return
-		}
-		reason := fmt.Sprintf("status %d", code)
-		if err != nil {
-			reason = err.Error()
-		}
-		if attempt >= d.opts.MaxAttempts || ctx.Err() != nil {
-			d.log.Error("eventarc: giving up on event", "trigger", t.Name, "event_id", ev.id, "attempts", attempt, "error", reason)
-			return
-		}
-		d.log.Warn("eventarc: delivery failed, retrying", "trigger", t.Name, "event_id", ev.id, "attempt", attempt, "error", reason)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, d.opts.MaxBackoff)
+// attempt POSTs ev once and returns why it failed, or "" when the target accepted it.
+func (d *Dispatcher) attempt(ctx context.Context, t Trigger, ev event) string {
+	code, err := d.post(ctx, t, ev)
+	if err == nil && code/100 == 2 {
+		d.mu.Lock()
+		d.delivered[t.Name]++
+		d.mu.Unlock()
+		return ""
 	}
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("status %d", code)
+}
+
+// retry redelivers ev, which failed once with reason, with exponential backoff until the target
+// accepts it (true) or its retention since published ends (dropped with an ERROR line) or the
+// dispatcher closes. The WARN lines thin out as the attempts grow (attempts 1, 2, 4, 8, …).
+func (d *Dispatcher) retry(t Trigger, ev event, published time.Time, reason string) bool {
+	for attempt := 1; ; attempt++ {
+		wait := Backoff(attempt, d.opts.InitialBackoff, d.opts.MaxBackoff)
+		if age := d.opts.Now().Sub(published); age+wait > d.opts.Retention {
+			d.log.Error("eventarc: dropping event: not delivered within the retention", "trigger", t.Name, "event_id", ev.id,
+				"attempts", attempt, "retention", d.opts.Retention.String(), "age", age.Round(time.Millisecond).String(), "error", reason)
+			d.mu.Lock()
+			d.dropped[t.Name]++
+			d.mu.Unlock()
+			return false
+		}
+		if attempt&(attempt-1) == 0 {
+			d.log.Warn("eventarc: delivery failed, retrying", "trigger", t.Name, "event_id", ev.id, "attempt", attempt,
+				"retry_in", wait.String(), "error", reason)
+		}
+		select {
+		case <-d.ctx.Done():
+			return false
+		case <-time.After(wait):
+		}
+		if reason = d.attempt(d.ctx, t, ev); reason == "" {
+			return true
+		}
+		if d.ctx.Err() != nil {
+			return false
+		}
+	}
+}
+
+// Backoff is the wait before redelivery after the n-th failed attempt (n ≥ 1): initial, doubled
+// after each further failure, never more than limit.
+func Backoff(n int, initial, limit time.Duration) time.Duration {
+	b := initial
+	for i := 1; i < n && b < limit; i++ {
+		b *= 2
+	}
+	return min(b, limit)
 }
 
 func (d *Dispatcher) post(ctx context.Context, t Trigger, ev event) (int, error) {
