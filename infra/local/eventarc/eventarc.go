@@ -74,6 +74,9 @@ type Options struct {
 	IDToken func(serviceAccount, audience string) (string, error)
 	// Now is the clock that ages events (time.Now when nil).
 	Now func() time.Time
+	// Concurrency is how many deliveries of one trigger are in flight at once (default 32), as
+	// the instances × concurrency of the function behind it.
+	Concurrency int
 }
 
 // Trigger routes one topic's messages to one target.
@@ -127,6 +130,9 @@ func New(opts Options) (*Dispatcher, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 32
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Dispatcher{opts: opts, log: opts.Logger, ctx: ctx, cancel: cancel, delivered: map[string]int{}, dropped: map[string]int{}}, nil
 }
@@ -140,18 +146,29 @@ func (d *Dispatcher) Add(ctx context.Context, t Trigger) error {
 	if err != nil && !isAlreadyExists(err) {
 		return fmt.Errorf("eventarc: creating subscription for trigger %s: %w", t.Name, err)
 	}
+	q := newQueue()
+	for range d.opts.Concurrency {
+		d.wg.Go(func() {
+			for {
+				j, ok := q.pop()
+				if !ok {
+					return
+				}
+				d.run(t, q, j)
+			}
+		})
+	}
 	s := d.opts.Client.Subscriber(sub)
-	s.ReceiveSettings.MaxOutstandingMessages = 64
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
+	s.ReceiveSettings.MaxOutstandingMessages = 1000
+	d.wg.Go(func() {
+		defer q.close()
 		err := s.Receive(d.ctx, func(ctx context.Context, m *pubsub.Message) {
-			d.handle(ctx, t, sub, m)
+			d.take(t, sub, q, m)
 		})
 		if err != nil && d.ctx.Err() == nil {
 			d.log.Error("eventarc trigger stopped", "trigger", t.Name, "error", err.Error())
 		}
-	}()
+	})
 	return nil
 }
 
@@ -179,47 +196,66 @@ func (d *Dispatcher) Close() {
 	d.wg.Wait()
 }
 
-func (d *Dispatcher) handle(ctx context.Context, t Trigger, sub string, m *pubsub.Message) {
+// take turns a message into the trigger's event, acks it and queues the event for delivery. The
+// local Pub/Sub (pstest) scans every message a subscription holds on each of its 10 ms delivery
+// ticks, under its one server lock; a backlog left there would make each tick cost as much as
+// the backlog, so events wait in the trigger's own queue instead.
+func (d *Dispatcher) take(t Trigger, sub string, q *queue, m *pubsub.Message) {
 	ev, ok, err := buildEvent(t, sub, m)
+	m.Ack()
 	if err != nil {
 		d.log.Error("eventarc: dropping malformed notification", "trigger", t.Name, "error", err.Error())
-		m.Ack()
 		return
 	}
 	if !ok {
-		m.Ack()
 		return
 	}
 	published := m.PublishTime
 	if published.IsZero() {
 		published = d.opts.Now()
 	}
-	reason := d.attempt(ctx, t, ev)
-	m.Ack()
-	if reason != "" {
-		// Retry off the receive callback: the subscription's slots stay free for other events.
-		d.wg.Go(func() {
-			if d.retry(t, ev, published, reason) {
-				d.copies(d.ctx, t, ev, published)
-			}
-		})
-		return
-	}
-	d.copies(ctx, t, ev, published)
+	q.push(job{ev: ev, published: published, copies: d.opts.Copies})
 }
 
-// copies delivers the extra copies tests ask for, each CopyDelay after the previous one.
-func (d *Dispatcher) copies(ctx context.Context, t Trigger, ev event, published time.Time) {
-	for i := 0; i < d.opts.Copies; i++ {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(d.opts.CopyDelay):
+// job is one delivery of an event: its first, a retry, or a copy a test asked for.
+type job struct {
+	ev        event
+	published time.Time
+	failures  int    // failed attempts so far
+	reason    string // why the last attempt failed
+	copies    int    // extra copies to deliver after this one succeeds
+}
+
+// run makes one attempt at j. A failure is queued again after its backoff, off the workers (a
+// waiting event holds no worker), unless the event's retention would end first: then it is
+// dropped with an ERROR line. The WARN lines thin out as the failures grow (1, 2, 4, 8, …).
+func (d *Dispatcher) run(t Trigger, q *queue, j job) {
+	reason := d.attempt(d.ctx, t, j.ev)
+	if reason == "" {
+		for i := 1; i <= j.copies; i++ {
+			time.AfterFunc(time.Duration(i)*d.opts.CopyDelay, func() { q.push(job{ev: j.ev, published: j.published}) })
 		}
-		if reason := d.attempt(ctx, t, ev); reason != "" {
-			d.retry(t, ev, published, reason)
-		}
+		return
 	}
+	if d.ctx.Err() != nil {
+		return
+	}
+	j.failures++
+	j.reason = reason
+	wait := Backoff(j.failures, d.opts.InitialBackoff, d.opts.MaxBackoff)
+	if age := d.opts.Now().Sub(j.published); age+wait > d.opts.Retention {
+		d.log.Error("eventarc: dropping event: not delivered within the retention", "trigger", t.Name, "event_id", j.ev.id,
+			"attempts", j.failures, "retention", d.opts.Retention.String(), "age", age.Round(time.Millisecond).String(), "error", reason)
+		d.mu.Lock()
+		d.dropped[t.Name]++
+		d.mu.Unlock()
+		return
+	}
+	if j.failures&(j.failures-1) == 0 {
+		d.log.Warn("eventarc: delivery failed, retrying", "trigger", t.Name, "event_id", j.ev.id, "attempt", j.failures,
+			"retry_in", wait.String(), "error", reason)
+	}
+	time.AfterFunc(wait, func() { q.push(j) })
 }
 
 // attempt POSTs ev once and returns why it failed, or "" when the target accepted it.
@@ -235,38 +271,6 @@ func (d *Dispatcher) attempt(ctx context.Context, t Trigger, ev event) string {
 		return err.Error()
 	}
 	return fmt.Sprintf("status %d", code)
-}
-
-// retry redelivers ev, which failed once with reason, with exponential backoff until the target
-// accepts it (true) or its retention since published ends (dropped with an ERROR line) or the
-// dispatcher closes. The WARN lines thin out as the attempts grow (attempts 1, 2, 4, 8, …).
-func (d *Dispatcher) retry(t Trigger, ev event, published time.Time, reason string) bool {
-	for attempt := 1; ; attempt++ {
-		wait := Backoff(attempt, d.opts.InitialBackoff, d.opts.MaxBackoff)
-		if age := d.opts.Now().Sub(published); age+wait > d.opts.Retention {
-			d.log.Error("eventarc: dropping event: not delivered within the retention", "trigger", t.Name, "event_id", ev.id,
-				"attempts", attempt, "retention", d.opts.Retention.String(), "age", age.Round(time.Millisecond).String(), "error", reason)
-			d.mu.Lock()
-			d.dropped[t.Name]++
-			d.mu.Unlock()
-			return false
-		}
-		if attempt&(attempt-1) == 0 {
-			d.log.Warn("eventarc: delivery failed, retrying", "trigger", t.Name, "event_id", ev.id, "attempt", attempt,
-				"retry_in", wait.String(), "error", reason)
-		}
-		select {
-		case <-d.ctx.Done():
-			return false
-		case <-time.After(wait):
-		}
-		if reason = d.attempt(d.ctx, t, ev); reason == "" {
-			return true
-		}
-		if d.ctx.Err() != nil {
-			return false
-		}
-	}
 }
 
 // Backoff is the wait before redelivery after the n-th failed attempt (n ≥ 1): initial, doubled
@@ -350,4 +354,52 @@ func buildEvent(t Trigger, sub string, m *pubsub.Message) (event, bool, error) {
 	return event{id: m.ID, typ: TypeStorageFinalized,
 		source: "//storage.googleapis.com/projects/_/buckets/" + t.Bucket, subject: "objects/" + a["objectId"],
 		time: ts, data: m.Data}, true, nil
+}
+
+// queue is a trigger's unbounded FIFO of jobs.
+type queue struct {
+	mu     sync.Mutex
+	cond   *sync.Cond
+	jobs   []job
+	closed bool
+}
+
+func newQueue() *queue {
+	q := &queue{}
+	q.cond = sync.NewCond(&q.mu)
+	return q
+}
+
+// push adds j; after close it does nothing.
+func (q *queue) push(j job) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.closed {
+		q.jobs = append(q.jobs, j)
+		q.cond.Signal()
+	}
+}
+
+// pop waits for a job; ok is false once the queue is closed.
+func (q *queue) pop() (job, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.jobs) == 0 && !q.closed {
+		q.cond.Wait()
+	}
+	if q.closed {
+		return job{}, false
+	}
+	j := q.jobs[0]
+	q.jobs[0] = job{}
+	q.jobs = q.jobs[1:]
+	return j, true
+}
+
+func (q *queue) close() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.closed = true
+	q.jobs = nil
+	q.cond.Broadcast()
 }
