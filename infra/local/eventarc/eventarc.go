@@ -18,10 +18,11 @@
 // 24 h, its backoff 10 s doubling to 600 s). Locally the backoff starts shorter (200 ms) and is
 // capped lower (60 s), so an event that failed because the pipeline was not ready yet runs soon
 // after it is; it is never retried for less long than on Google Cloud. Only an event still
-// failing when its retention ends is dropped, with an ERROR line. A failing event is retried off
-// the subscription's flow control (its message is acked after the first attempt), so it neither
-// holds one of the trigger's delivery slots nor comes back as a second copy when its lease would
-// lapse. Tests can ask for every event to be delivered more than once, the copies after a delay,
+// failing when its retention ends is dropped, with an ERROR line. Each message is acked as it
+// arrives and its event queued in the trigger (deliveries in flight bounded by Concurrency); a
+// failing event waits out its backoff off the workers, so it neither holds a delivery slot nor
+// comes back as a second copy when a lease would lapse. Events still queued when the dispatcher
+// closes are lost with the rest of the local Pub/Sub's state. Tests can ask for every event to be delivered more than once, the copies after a delay,
 // to exercise idempotency.
 //
 // It is part of the local stack and must never be linked into a binary built for GCP.
