@@ -226,9 +226,13 @@ func (s *Server) Handler() http.Handler {
 		if rt.resumableInit {
 			w = &locationRecorder{ResponseWriter: w, s: s, bucket: rt.checks[0].bucket}
 		}
+		next := backend
+		if fields, ok := partialResponse(r); ok {
+			next = partial{next: backend, fields: fields}
+		}
 		if len(rt.checks) == 1 && rt.checks[0].perm == iam.PermObjectsGet && !s.admins[principal] {
 			rec := &statusRecorder{ResponseWriter: w}
-			backend.ServeHTTP(rec, r)
+			next.ServeHTTP(rec, r)
 			if rec.status/100 == 2 {
 				s.mu.Lock()
 				s.reads[rt.checks[0].bucket+"/"+unescape(pathObject(r.URL.EscapedPath()))]++
@@ -236,7 +240,7 @@ func (s *Server) Handler() http.Handler {
 			}
 			return
 		}
-		backend.ServeHTTP(w, r)
+		next.ServeHTTP(w, r)
 	})
 }
 
