@@ -201,4 +201,6 @@ type partial struct {
 	fields string
 }
 
-func (p partial) ServeHTTP(w http.ResponseWriter, r *http.Request) { serveFields(w, r, p.next, p.fields) }
+func (p partial) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	serveFields(w, r, p.next, p.fields)
+}
