@@ -160,7 +160,10 @@ func (d *Dispatcher) Add(ctx context.Context, t Trigger) error {
 		})
 	}
 	s := d.opts.Client.Subscriber(sub)
+	// pstest hands each stream at most one message per 10 ms delivery tick: several streams
+	// keep up with a burst of uploads.
 	s.ReceiveSettings.MaxOutstandingMessages = 1000
+	s.ReceiveSettings.NumGoroutines = 8
 	d.wg.Go(func() {
 		defer q.close()
 		err := s.Receive(d.ctx, func(ctx context.Context, m *pubsub.Message) {
