@@ -228,9 +228,8 @@ func (d *Dispatcher) take(t Trigger, sub string, q *queue, m *pubsub.Message) {
 type job struct {
 	ev        event
 	published time.Time
-	failures  int    // failed attempts so far
-	reason    string // why the last attempt failed
-	copies    int    // extra copies to deliver after this one succeeds
+	failures  int // failed attempts so far
+	copies    int // extra copies to deliver after this one succeeds
 }
 
 // run makes one attempt at j. A failure is queued again after its backoff, off the workers (a
@@ -248,7 +247,6 @@ func (d *Dispatcher) run(t Trigger, q *queue, j job) {
 		return
 	}
 	j.failures++
-	j.reason = reason
 	wait := Backoff(j.failures, d.opts.InitialBackoff, d.opts.MaxBackoff)
 	if age := d.opts.Now().Sub(j.published); age+wait > d.opts.Retention {
 		d.log.Error("eventarc: dropping event: not delivered within the retention", "trigger", t.Name, "event_id", j.ev.id,
