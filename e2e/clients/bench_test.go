@@ -144,14 +144,18 @@ func BenchmarkLocalUpPhotos(b *testing.B) {
 		}
 		mu.Lock()
 		tl.check(b)
-		runs := len(tl.runs)
+		runs, shards := len(tl.runs), 0
+		for r := range tl.runs {
+			shards += tl.shardCount(r)
+		}
 		mu.Unlock()
 		b.ReportMetric(wall.Seconds(), "wall-s")
 		b.ReportMetric(float64(n)/wall.Seconds(), "images/s")
 		b.ReportMetric(uploaded.Seconds(), "upload-s")
 		b.ReportMetric(float64(runs), "runs")
-		b.Logf("%d photos: uploaded in %s, last summary after %s (%d runs, %d result messages, none lost or duplicated)",
-			n, uploaded.Round(time.Millisecond), wall.Round(time.Millisecond), runs, n)
+		b.ReportMetric(float64(shards), "shards")
+		b.Logf("%d photos: uploaded in %s, last summary after %s (%d runs, %d shards, %d result messages and %d summaries, none lost or duplicated)",
+			n, uploaded.Round(time.Millisecond), wall.Round(time.Millisecond), runs, shards, n, shards)
 		_ = pc.SubscriptionAdminClient.DeleteSubscription(ctx, &pubsubpb.DeleteSubscriptionRequest{Subscription: subName})
 	}
 	self, total := peak()

@@ -13,10 +13,17 @@
 //     source //pubsub.googleapis.com/projects/P/topics/T and the push envelope
 //     {"message":{…},"subscription":…} as data.
 //
-// A non-2xx answer is retried with exponential backoff (like Eventarc, but on a shorter scale
-// and with a bounded number of attempts); the message is acked only after a 2xx or when the
-// attempts are exhausted (logged). Tests can ask for every event to be delivered more than once,
-// the copies after a delay, to exercise idempotency.
+// A non-2xx answer is retried the way Eventarc's Pub/Sub transport retries it: with exponential
+// backoff up to a cap, for as long as the message is retained (Eventarc's default retention is
+// 24 h, its backoff 10 s doubling to 600 s). Locally the backoff starts shorter (200 ms) and is
+// capped lower (60 s), so an event that failed because the pipeline was not ready yet runs soon
+// after it is; it is never retried for less long than on Google Cloud. Only an event still
+// failing when its retention ends is dropped, with an ERROR line. Each message is acked as it
+// arrives and its event queued in the trigger (deliveries in flight bounded by Concurrency); a
+// failing event waits out its backoff off the workers, so it neither holds a delivery slot nor
+// comes back as a second copy when a lease would lapse. Events still queued when the dispatcher
+// closes are lost with the rest of the local Pub/Sub's state. Tests can ask for every event to be delivered more than once, the copies after a delay,
+// to exercise idempotency.
 //
 // It is part of the local stack and must never be linked into a binary built for GCP.
 package eventarc
@@ -52,8 +59,10 @@ type Options struct {
 	HTTP *http.Client
 	// Logger; default slog.Default().
 	Logger *slog.Logger
-	// MaxAttempts per delivery (default 8); InitialBackoff (default 200ms) doubles up to MaxBackoff (default 10s).
-	MaxAttempts    int
+	// Retention is how long after its publication an event is retried (default 24h, Eventarc's
+	// message retention); InitialBackoff (default 200ms) doubles after each failure up to
+	// MaxBackoff (default 60s).
+	Retention      time.Duration
 	InitialBackoff time.Duration
 	MaxBackoff     time.Duration
 	// Copies delivers every event this many extra times (default 0), each copy CopyDelay after
@@ -64,6 +73,11 @@ type Options struct {
 	// audience; Eventarc sends it as a bearer token so the Cloud Run service can check
 	// run.invoker. Nil sends no credentials.
 	IDToken func(serviceAccount, audience string) (string, error)
+	// Now is the clock that ages events (time.Now when nil).
+	Now func() time.Time
+	// Concurrency is how many deliveries of one trigger are in flight at once (default 32), as
+	// the instances × concurrency of the function behind it.
+	Concurrency int
 }
 
 // Trigger routes one topic's messages to one target.
@@ -88,8 +102,12 @@ type Dispatcher struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	tokenMu sync.Mutex
+	tokens  map[[2]string]cachedToken // (service account, audience) → ID token
+
 	mu        sync.Mutex
 	delivered map[string]int // trigger name → successful deliveries
+	dropped   map[string]int // trigger name → events dropped at the end of their retention
 }
 
 // New returns a Dispatcher with no triggers.
@@ -103,17 +121,24 @@ func New(opts Options) (*Dispatcher, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	if opts.MaxAttempts <= 0 {
-		opts.MaxAttempts = 8
+	if opts.Retention <= 0 {
+		opts.Retention = DefaultRetention
 	}
 	if opts.InitialBackoff <= 0 {
 		opts.InitialBackoff = 200 * time.Millisecond
 	}
 	if opts.MaxBackoff <= 0 {
-		opts.MaxBackoff = 10 * time.Second
+		opts.MaxBackoff = 60 * time.Second
+	}
+	opts.MaxBackoff = max(opts.MaxBackoff, opts.InitialBackoff)
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 32
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Dispatcher{opts: opts, log: opts.Logger, ctx: ctx, cancel: cancel, delivered: map[string]int{}}, nil
+	return &Dispatcher{opts: opts, log: opts.Logger, ctx: ctx, cancel: cancel, tokens: map[[2]string]cachedToken{}, delivered: map[string]int{}, dropped: map[string]int{}}, nil
 }
 
 // Add creates the trigger's subscription (if missing) and starts delivering.
@@ -125,20 +150,37 @@ func (d *Dispatcher) Add(ctx context.Context, t Trigger) error {
 	if err != nil && !isAlreadyExists(err) {
 		return fmt.Errorf("eventarc: creating subscription for trigger %s: %w", t.Name, err)
 	}
+	q := newQueue()
+	for range d.opts.Concurrency {
+		d.wg.Go(func() {
+			for {
+				j, ok := q.pop()
+				if !ok {
+					return
+				}
+				d.run(t, q, j)
+			}
+		})
+	}
 	s := d.opts.Client.Subscriber(sub)
-	s.ReceiveSettings.MaxOutstandingMessages = 64
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
+	// pstest hands each stream at most one message per 10 ms delivery tick: several streams
+	// keep up with a burst of uploads.
+	s.ReceiveSettings.MaxOutstandingMessages = 1000
+	s.ReceiveSettings.NumGoroutines = 8
+	d.wg.Go(func() {
+		defer q.close()
 		err := s.Receive(d.ctx, func(ctx context.Context, m *pubsub.Message) {
-			d.handle(ctx, t, sub, m)
+			d.take(t, sub, q, m)
 		})
 		if err != nil && d.ctx.Err() == nil {
 			d.log.Error("eventarc trigger stopped", "trigger", t.Name, "error", err.Error())
 		}
-	}()
+	})
 	return nil
 }
+
+// DefaultRetention is Eventarc's default message retention: how long a failing event is retried.
+const DefaultRetention = 24 * time.Hour
 
 // Delivered reports how many events the trigger's target accepted (2xx).
 func (d *Dispatcher) Delivered(trigger string) int {
@@ -147,62 +189,103 @@ func (d *Dispatcher) Delivered(trigger string) int {
 	return d.delivered[trigger]
 }
 
+// Dropped reports how many of the trigger's events were still failing when their retention
+// ended.
+func (d *Dispatcher) Dropped(trigger string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.dropped[trigger]
+}
+
 // Close stops every trigger and waits for in-flight deliveries.
 func (d *Dispatcher) Close() {
 	d.cancel()
 	d.wg.Wait()
 }
 
-func (d *Dispatcher) handle(ctx context.Context, t Trigger, sub string, m *pubsub.Message) {
+// take turns a message into the trigger's event, acks it and queues the event for delivery. The
+// local Pub/Sub (pstest) scans every message a subscription holds on each of its 10 ms delivery
+// ticks, under its one server lock; a backlog left there would make each tick cost as much as
+// the backlog, so events wait in the trigger's own queue instead.
+func (d *Dispatcher) take(t Trigger, sub string, q *queue, m *pubsub.Message) {
 	ev, ok, err := buildEvent(t, sub, m)
+	m.Ack()
 	if err != nil {
 		d.log.Error("eventarc: dropping malformed notification", "trigger", t.Name, "error", err.Error())
-		m.Ack()
 		return
 	}
 	if !ok {
-		m.Ack()
 		return
 	}
-	d.deliver(ctx, t, ev)
-	m.Ack()
-	for i := 0; i < d.opts.Copies; i++ {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(d.opts.CopyDelay):
-		}
-		d.deliver(ctx, t, ev)
+	published := m.PublishTime
+	if published.IsZero() {
+		published = d.opts.Now()
 	}
+	q.push(job{ev: ev, published: published, copies: d.opts.Copies})
 }
 
-// deliver POSTs ev, retrying non-2xx answers with backoff.
-func (d *Dispatcher) deliver(ctx context.Context, t Trigger, ev event) {
-	backoff := d.opts.InitialBackoff
-	for attempt := 1; ; attempt++ {
-		code, err := d.post(ctx, t, ev)
-		if err == nil && code/100 == 2 {
-			d.mu.Lock()
-			d.delivered[t.Name]++
-			d.mu.Unlock()
-			return
+// job is one delivery of an event: its first, a retry, or a copy a test asked for.
+type job struct {
+	ev        event
+	published time.Time
+	failures  int // failed attempts so far
+	copies    int // extra copies to deliver after this one succeeds
+}
+
+// run makes one attempt at j. A failure is queued again after its backoff, off the workers (a
+// waiting event holds no worker), unless the event's retention would end first: then it is
+// dropped with an ERROR line. The WARN lines thin out as the failures grow (1, 2, 4, 8, …).
+func (d *Dispatcher) run(t Trigger, q *queue, j job) {
+	reason := d.attempt(d.ctx, t, j.ev)
+	if reason == "" {
+		for i := 1; i <= j.copies; i++ {
+			time.AfterFunc(time.Duration(i)*d.opts.CopyDelay, func() { q.push(job{ev: j.ev, published: j.published}) })
 		}
-		reason := fmt.Sprintf("status %d", code)
-		if err != nil {
-			reason = err.Error()
-		}
-		if attempt >= d.opts.MaxAttempts || ctx.Err() != nil {
-			d.log.Error("eventarc: giving up on event", "trigger", t.Name, "event_id", ev.id, "attempts", attempt, "error", reason)
-			return
-		}
-		d.log.Warn("eventarc: delivery failed, retrying", "trigger", t.Name, "event_id", ev.id, "attempt", attempt, "error", reason)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, d.opts.MaxBackoff)
+		return
 	}
+	if d.ctx.Err() != nil {
+		return
+	}
+	j.failures++
+	wait := Backoff(j.failures, d.opts.InitialBackoff, d.opts.MaxBackoff)
+	if age := d.opts.Now().Sub(j.published); age+wait > d.opts.Retention {
+		d.log.Error("eventarc: dropping event: not delivered within the retention", "trigger", t.Name, "event_id", j.ev.id,
+			"attempts", j.failures, "retention", d.opts.Retention.String(), "age", age.Round(time.Millisecond).String(), "error", reason)
+		d.mu.Lock()
+		d.dropped[t.Name]++
+		d.mu.Unlock()
+		return
+	}
+	if j.failures&(j.failures-1) == 0 {
+		d.log.Warn("eventarc: delivery failed, retrying", "trigger", t.Name, "event_id", j.ev.id, "attempt", j.failures,
+			"retry_in", wait.String(), "error", reason)
+	}
+	time.AfterFunc(wait, func() { q.push(j) })
+}
+
+// attempt POSTs ev once and returns why it failed, or "" when the target accepted it.
+func (d *Dispatcher) attempt(ctx context.Context, t Trigger, ev event) string {
+	code, err := d.post(ctx, t, ev)
+	if err == nil && code/100 == 2 {
+		d.mu.Lock()
+		d.delivered[t.Name]++
+		d.mu.Unlock()
+		return ""
+	}
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("status %d", code)
+}
+
+// Backoff is the wait before redelivery after the n-th failed attempt (n ≥ 1): initial, doubled
+// after each further failure, never more than limit.
+func Backoff(n int, initial, limit time.Duration) time.Duration {
+	b := initial
+	for i := 1; i < n && b < limit; i++ {
+		b *= 2
+	}
+	return min(b, limit)
 }
 
 func (d *Dispatcher) post(ctx context.Context, t Trigger, ev event) (int, error) {
@@ -211,7 +294,7 @@ func (d *Dispatcher) post(ctx context.Context, t Trigger, ev event) (int, error)
 		return 0, err
 	}
 	if d.opts.IDToken != nil && t.ServiceAccount != "" {
-		tok, err := d.opts.IDToken(t.ServiceAccount, t.Target)
+		tok, err := d.idToken(t.ServiceAccount, t.Target)
 		if err != nil {
 			return 0, fmt.Errorf("minting the trigger's ID token: %w", err)
 		}
@@ -276,4 +359,80 @@ func buildEvent(t Trigger, sub string, m *pubsub.Message) (event, bool, error) {
 	return event{id: m.ID, typ: TypeStorageFinalized,
 		source: "//storage.googleapis.com/projects/_/buckets/" + t.Bucket, subject: "objects/" + a["objectId"],
 		time: ts, data: m.Data}, true, nil
+}
+
+// queue is a trigger's unbounded FIFO of jobs.
+type queue struct {
+	mu     sync.Mutex
+	cond   *sync.Cond
+	jobs   []job
+	closed bool
+}
+
+func newQueue() *queue {
+	q := &queue{}
+	q.cond = sync.NewCond(&q.mu)
+	return q
+}
+
+// push adds j; after close it does nothing.
+func (q *queue) push(j job) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.closed {
+		q.jobs = append(q.jobs, j)
+		q.cond.Signal()
+	}
+}
+
+// pop waits for a job; ok is false once the queue is closed.
+func (q *queue) pop() (job, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.jobs) == 0 && !q.closed {
+		q.cond.Wait()
+	}
+	if q.closed {
+		return job{}, false
+	}
+	j := q.jobs[0]
+	q.jobs[0] = job{}
+	q.jobs = q.jobs[1:]
+	return j, true
+}
+
+func (q *queue) close() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.closed = true
+	q.jobs = nil
+	q.cond.Broadcast()
+}
+
+// idTokenReuse is how long one minted ID token is sent (tokens are valid for an hour). Like the
+// push of Google's Pub/Sub, the dispatcher does not sign a new token for every delivery: an RSA
+// signature per event was a sixth of the stack's CPU during a burst of uploads.
+const idTokenReuse = 10 * time.Minute
+
+type cachedToken struct {
+	token string
+	until time.Time
+}
+
+// idToken returns an ID token for serviceAccount with audience, minting one when the last is
+// older than idTokenReuse.
+func (d *Dispatcher) idToken(serviceAccount, audience string) (string, error) {
+	key := [2]string{serviceAccount, audience}
+	d.tokenMu.Lock() // held while minting: concurrent deliveries wait for one token
+	defer d.tokenMu.Unlock()
+	now := d.opts.Now()
+	if c, ok := d.tokens[key]; ok && now.Before(c.until) {
+		return c.token, nil
+	}
+	tok, err := d.opts.IDToken(serviceAccount, audience)
+	if err != nil {
+		return "", err
+	}
+	d.tokens[key] = cachedToken{token: tok, until: now.Add(idTokenReuse)}
+	return tok, nil
 }

@@ -84,7 +84,9 @@ func setup(t *testing.T, opts Options) (*pubsub.Client, *Dispatcher) {
 	}
 	opts.Client = c
 	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	opts.InitialBackoff = 10 * time.Millisecond
+	if opts.InitialBackoff == 0 {
+		opts.InitialBackoff = 10 * time.Millisecond
+	}
 	d, err := New(opts)
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,12 @@
 // Point clients at it with option.WithEndpoint(URL()+"/storage/v1/"), or with
 // STORAGE_EMULATOR_HOST=URL().
 //
+// Objects always live in fake-gcs-server's filesystem backend: under Options.StorageRoot when
+// they must outlive the process, otherwise in a scratch directory (on tmpfs where the machine has
+// one) that Close removes. Its memory backend finds an object by scanning every object of the
+// bucket, so a bucket of n objects costs O(n) per request and a 10,000-photo drop O(n²); the
+// filesystem backend finds an object by its path (TestRequestCostDoesNotGrowWithTheBucket).
+//
 // It is part of the local stack and must never be linked into a binary built for GCP.
 package gcsauth
 
@@ -30,6 +36,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -45,7 +52,8 @@ type Options struct {
 	// AnonymousPrincipal is who a request without an Authorization header acts as; empty
 	// refuses such requests with GCS's 401.
 	AnonymousPrincipal string
-	// StorageRoot keeps objects on disk under this directory; empty keeps them in memory.
+	// StorageRoot keeps objects under this directory, which outlives the server; empty keeps
+	// them in a scratch directory that Close removes.
 	StorageRoot string
 	// Events configures fake-gcs-server's Pub/Sub notifications (PUBSUB_EMULATOR_HOST must be
 	// set in the process environment before the first event).
@@ -65,6 +73,8 @@ type Server struct {
 	lis    net.Listener
 	srv    *http.Server
 	once   sync.Once
+	// scratch is the object directory Close removes ("" when the caller chose StorageRoot).
+	scratch string
 
 	mu      sync.Mutex
 	uploads map[string]check // resumable upload id -> the object it was started for
@@ -84,20 +94,32 @@ func New(ids *iam.Server, opts Options) (*Server, error) {
 		}
 	}
 	host := lis.Addr().String()
+	root, scratch := opts.StorageRoot, ""
+	if root == "" {
+		var err error
+		if root, err = scratchDir(); err != nil {
+			lis.Close()
+			return nil, fmt.Errorf("gcsauth: creating the object directory: %w", err)
+		}
+		scratch = root
+	}
 	fake, err := fakestorage.NewServerWithOptions(fakestorage.Options{
 		NoListener:   true,
 		Scheme:       "http",
 		PublicHost:   host,
 		ExternalURL:  "http://" + host,
-		StorageRoot:  opts.StorageRoot,
+		StorageRoot:  root,
 		EventOptions: opts.Events,
 		Writer:       opts.Log,
 	})
 	if err != nil {
 		lis.Close()
+		if scratch != "" {
+			os.RemoveAll(scratch)
+		}
 		return nil, fmt.Errorf("gcsauth: starting fake-gcs-server: %w", err)
 	}
-	s := &Server{fake: fake, ids: ids, admins: map[string]bool{}, anon: opts.AnonymousPrincipal, lis: lis, uploads: map[string]check{}, reads: map[string]int{}}
+	s := &Server{fake: fake, ids: ids, admins: map[string]bool{}, anon: opts.AnonymousPrincipal, lis: lis, scratch: scratch, uploads: map[string]check{}, reads: map[string]int{}}
 	for _, p := range opts.AdminPrincipals {
 		s.admins[p] = true
 	}
@@ -129,7 +151,22 @@ func (s *Server) Close() {
 	s.once.Do(func() {
 		_ = s.srv.Close()
 		s.fake.Stop()
+		if s.scratch != "" {
+			_ = os.RemoveAll(s.scratch)
+		}
 	})
+}
+
+// scratchDir creates a scratch object directory: under $TMPDIR when the user set it, else under
+// /dev/shm where the machine has it (tmpfs: the backend's fsync per write costs nothing there,
+// and the objects stay in memory as before), else in the system's temporary directory.
+func scratchDir() (string, error) {
+	if os.Getenv("TMPDIR") == "" {
+		if dir, err := os.MkdirTemp("/dev/shm", "cspipe-gcs-"); err == nil {
+			return dir, nil
+		}
+	}
+	return os.MkdirTemp("", "cspipe-gcs-")
 }
 
 // Handler authorizes each request and passes it to fake-gcs-server.
@@ -203,9 +240,13 @@ func (s *Server) Handler() http.Handler {
 		if rt.resumableInit {
 			w = &locationRecorder{ResponseWriter: w, s: s, object: rt.checks[len(rt.checks)-1]}
 		}
+		next := backend
+		if fields, ok := partialResponse(r); ok {
+			next = partial{next: backend, fields: fields}
+		}
 		if len(rt.checks) == 1 && rt.checks[0].perm == iam.PermObjectsGet && !s.admins[principal] {
 			rec := &statusRecorder{ResponseWriter: w}
-			backend.ServeHTTP(rec, r)
+			next.ServeHTTP(rec, r)
 			if rec.status/100 == 2 {
 				s.mu.Lock()
 				s.reads[rt.checks[0].bucket+"/"+rt.checks[0].object]++
@@ -213,7 +254,7 @@ func (s *Server) Handler() http.Handler {
 			}
 			return
 		}
-		backend.ServeHTTP(w, r)
+		next.ServeHTTP(w, r)
 	})
 }
 

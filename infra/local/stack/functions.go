@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -87,6 +88,9 @@ func (s *Stack) startFunctions(ctx context.Context) error {
 		t := fn.trigger
 		t.Target = s.functionsURL + "/" + fn.name
 		t.ServiceAccount = TriggerSA(functionProject(fn.name))
+		if t.Bucket != "" && !slices.Contains(notifiedBuckets, t.Bucket) {
+			return fmt.Errorf("stack: trigger %s watches bucket %s, which has no notification configuration (notifiedBuckets)", t.Name, t.Bucket)
+		}
 		if err := s.Eventarc.Add(ctx, t); err != nil {
 			return err
 		}

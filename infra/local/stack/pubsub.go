@@ -21,6 +21,8 @@ import (
 // address (PubSubServer.Addr; callers without credentials are the local operator) and a unix
 // socket in a private directory for fake-gcs-server's notifier, which sends no credentials and
 // stands for the Cloud Storage service agent. The process's PUBSUB_EMULATOR_HOST names the socket.
+// The socket's front publishes only the notifications of buckets that have a notification
+// configuration on Google Cloud (notifiedBuckets).
 func (s *Stack) startPubSub(ctx context.Context, port int) error {
 	ps := pstest.NewServerWithAddress("127.0.0.1:0")
 	s.PubSubServer = ps
@@ -28,9 +30,10 @@ func (s *Stack) startPubSub(ctx context.Context, port int) error {
 	if err := retireListener(ctx, ps); err != nil {
 		return err
 	}
-	serve := func(lis net.Listener, anonymous string) {
+	serve := func(lis net.Listener, anonymous string, extra ...grpc.UnaryServerInterceptor) {
 		auth := iam.GRPCAuth{IAM: s.IAM, Anonymous: anonymous, Rule: pubsubRule, Denied: pubsubDenied}
-		g := grpc.NewServer(grpc.UnaryInterceptor(auth.Unary()), grpc.StreamInterceptor(auth.Stream()))
+		g := grpc.NewServer(grpc.ChainUnaryInterceptor(append([]grpc.UnaryServerInterceptor{auth.Unary()}, extra...)...),
+			grpc.StreamInterceptor(auth.Stream()))
 		pubsubpb.RegisterPublisherServer(g, &ps.GServer)
 		pubsubpb.RegisterSubscriberServer(g, &ps.GServer)
 		pubsubpb.RegisterSchemaServiceServer(g, &ps.GServer)
@@ -54,7 +57,7 @@ func (s *Stack) startPubSub(ctx context.Context, port int) error {
 	if err != nil {
 		return fmt.Errorf("stack: pubsub socket: %w", err)
 	}
-	serve(ul, iam.ServiceAccount(GCSServiceAgent))
+	serve(ul, iam.ServiceAccount(GCSServiceAgent), notificationsOnlyFor(notifiedBuckets))
 	if err := os.Setenv("PUBSUB_EMULATOR_HOST", "unix://"+sock); err != nil {
 		return err
 	}

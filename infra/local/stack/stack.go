@@ -56,8 +56,9 @@ import (
 type Options struct {
 	// DataDir keeps Cloud Storage objects (DataDir/gcs) and the registry's images
 	// (DataDir/registry) on disk so they survive a restart, and remembers the ports
-	// (DataDir/ports.json); empty keeps everything in memory. Pub/Sub and IAM state is in memory
-	// (the latest pin is re-applied from the audit bucket).
+	// (DataDir/ports.json); empty keeps the registry in memory and the objects in a scratch
+	// directory removed on Close (gcsauth: on /dev/shm unless TMPDIR is set). Pub/Sub and IAM
+	// state is in memory (the latest pin is re-applied from the audit bucket).
 	DataDir string
 	// Ports of the services; zero fields pick free ports. With a DataDir and all-zero Ports, the
 	// ports of the previous start on that DataDir are reused.
