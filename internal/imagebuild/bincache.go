@@ -14,9 +14,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // The binary cache. `go build -o` links every time (the go command caches compiled packages, not
@@ -302,3 +309,110 @@ func cacheTrim(dir string) error {
 	}
 	return nil
 }
+
+// The layer cache. Packing gzips the whole binary; ggcr's gzip under the race detector (the
+// tests) takes half a minute for the workload, and seconds without it. The compressed bytes are a
+// function of the uncompressed layer, the compression level and the code that compresses: the Go
+// release (compress/flate) and go-containerregistry's version. So they are cached under
+// <CacheDir>/layers keyed by exactly these, and an image packed from a cached layer is the image
+// packed from a fresh one, byte for byte (TestLayerCacheGivesTheSameImage).
+
+// layerDir is the layer cache of o, or "" when o caches nothing.
+func layerDir(o Options) string {
+	if o.NoCache {
+		return ""
+	}
+	dir := o.CacheDir
+	if dir == "" {
+		var err error
+		if dir, err = DefaultCacheDir(); err != nil {
+			return ""
+		}
+	}
+	return filepath.Join(dir, "layers")
+}
+
+// compressorVersion names the code that compresses layers, or "" if it cannot be told: the Go
+// release and go-containerregistry's version and sum from the build info, or, in a binary without
+// module information (a test binary), the SHA-256 of the running executable, which holds that
+// code.
+var compressorVersion = sync.OnceValue(func() string {
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, m := range info.Deps {
+			if m.Path != "github.com/google/go-containerregistry" {
+				continue
+			}
+			if m.Replace != nil {
+				m = m.Replace
+			}
+			if m.Sum != "" { // else a local replacement, whose code no version pins
+				return runtime.Version() + " " + m.Path + "@" + m.Version + " " + m.Sum
+			}
+		}
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	h := sha256.New()
+	if err := hashFile(h, exe); err != nil {
+		return ""
+	}
+	return "executable " + hex.EncodeToString(h.Sum(nil))
+})
+
+// packLayer returns the OCI layer (gzip) of the uncompressed tar bytes, compressing only when
+// the layer cache has no entry for them.
+func packLayer(o Options, tarBytes []byte) (v1.Layer, error) {
+	diffID := sha256.Sum256(tarBytes)
+	dir, version := layerDir(o), compressorVersion()
+	key := ""
+	if dir != "" && version != "" {
+		h := sha256.New()
+		fmt.Fprintf(h, "cspipe-imagebuild-layer-v1\n%s\ndiff %x\nmedia %s\ndefault level\n", version, diffID, types.OCILayer)
+		key = hex.EncodeToString(h.Sum(nil))
+		if gz, ok := cacheGet(dir, key); ok {
+			return &cachedLayer{tar: tarBytes, gz: gz, diffID: diffID, digest: sha256.Sum256(gz)}, nil
+		}
+	}
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(tarBytes)), nil
+	}, tarball.WithMediaType(types.OCILayer), tarball.WithCompressedCaching)
+	if err != nil {
+		return nil, fmt.Errorf("building layer: %w", err)
+	}
+	if key != "" {
+		rc, err := layer.Compressed()
+		if err != nil {
+			return nil, err
+		}
+		gz, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return nil, err
+		}
+		_ = cachePut(dir, key, gz)
+	}
+	return layer, nil
+}
+
+// cachedLayer is a layer whose compressed bytes came from the layer cache.
+type cachedLayer struct {
+	tar, gz        []byte
+	diffID, digest [sha256.Size]byte
+}
+
+func sha(b [sha256.Size]byte) v1.Hash {
+	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(b[:])}
+}
+
+func (l *cachedLayer) Digest() (v1.Hash, error) { return sha(l.digest), nil }
+func (l *cachedLayer) DiffID() (v1.Hash, error) { return sha(l.diffID), nil }
+func (l *cachedLayer) Compressed() (io.ReadCloser, error) {
+	return io.NopCloser(bytes.NewReader(l.gz)), nil
+}
+func (l *cachedLayer) Uncompressed() (io.ReadCloser, error) {
+	return io.NopCloser(bytes.NewReader(l.tar)), nil
+}
+func (l *cachedLayer) Size() (int64, error)                { return int64(len(l.gz)), nil }
+func (l *cachedLayer) MediaType() (types.MediaType, error) { return types.OCILayer, nil }
