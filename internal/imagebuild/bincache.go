@@ -48,8 +48,10 @@ import (
 // unchanged. Entries are written to a temporary file and renamed, with a second file holding the
 // binary's SHA-256, which a hit checks; the cache keeps the most recently used cacheKeep entries.
 
-// cacheKeep is how many linked binaries the cache keeps (each is tens of MB).
-const cacheKeep = 6
+// cacheKeep is how many entries (linked binaries; compressed layers, in their own directory) the
+// cache keeps, each tens of MB: enough for the workload, its test builds and the CLI of a few
+// checkouts.
+const cacheKeep = 10
 
 // cacheSchema changes when the key's derivation changes, so old entries are never read.
 const cacheSchema = "cspipe-imagebuild-bincache-v1"
