@@ -40,7 +40,8 @@ import (
 //     of the binary's build info;
 //   - the go command's whole environment as `go env -json` reports it under the build's
 //     environment (GOVERSION, GOROOT, GOOS, GOARCH, GOAMD64, GOEXPERIMENT, GOFLAGS, …), minus
-//     GOGCCFLAGS, which names a fresh temporary directory on every call (cgo is off anyway);
+//     GOGCCFLAGS, which names a fresh temporary directory on every call (cgo is off anyway), and
+//     GOCACHE, whose packages enter by their content;
 //   - the SHA-256 of the linker binary itself;
 //   - the build arguments (flags, -ldflags, -tags, the main package).
 //
@@ -171,7 +172,10 @@ func cacheKey(ctx context.Context, o Options) (string, error) {
 	if err := json.Unmarshal(envJSON, &env); err != nil {
 		return "", fmt.Errorf("reading go env -json: %w", err)
 	}
+	// GOGCCFLAGS names a fresh temporary directory on every call (and cgo is off). GOCACHE is only
+	// where the compiled packages are, and they enter the key by their content.
 	delete(env, "GOGCCFLAGS")
+	delete(env, "GOCACHE")
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\nargs %q\npackage %q\n", cacheSchema, buildArgs("build", o), mainPackage(o))
 	for _, k := range slices.Sorted(maps.Keys(env)) {
