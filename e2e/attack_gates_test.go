@@ -239,7 +239,9 @@ func attackOverriddenSTS(t *testing.T, e *env, ref, operatorToken string) {
 			t.Errorf("deleting %s: %v", vm, err)
 		}
 	}()
-	s := e.summary(runID, 20*time.Second)
+	// The wait covers the VM's boot too (pull and unpack of the image, which under the race
+	// detector on a loaded machine took over 20 s): the same bound as launch's.
+	s := e.summary(runID, 90*time.Second)
 	if s.Status != records.StatusFailed {
 		t.Errorf("workload with STS overridden: summary %+v, want failed", s)
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/cspipe/cspipe/internal/archive"
+	"github.com/cspipe/cspipe/internal/imagebuild"
 	"github.com/cspipe/cspipe/internal/receipt"
 	"github.com/cspipe/cspipe/internal/receipt/receipttest"
 	"github.com/cspipe/cspipe/internal/records"
@@ -45,11 +46,13 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	workloadBin = filepath.Join(dir, "workload")
-	// Same flags as the image build, so the build cache is shared; plus the test hook.
-	cmd := exec.Command("go", "build", "-tags", "cspipe_testhook", "-trimpath", "-ldflags=-s -w -buildid=", "-buildvcs=false", "-o", workloadBin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
+	// The image build's builder (internal/imagebuild: its flags, so the build cache is shared, and
+	// its binary cache, so an unchanged workload is not linked again), plus the test hook.
+	bin, err := imagebuild.CompileBinary(context.Background(), imagebuild.Options{ModuleDir: "..", Package: "./workload", GOARCH: runtime.GOARCH, Tags: []string{"cspipe_testhook"}})
+	if err == nil {
+		err = os.WriteFile(workloadBin, bin.Bytes, 0o755)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "building the workload:", err)
 		os.Exit(1)
 	}

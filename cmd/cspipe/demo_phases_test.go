@@ -28,14 +28,18 @@ func TestDemoCompilesTheWorkloadOnceForBothImages(t *testing.T) {
 	calls := 0
 	orig := compileWorkload
 	t.Cleanup(func() { compileWorkload = orig })
-	compileWorkload = func(_ context.Context, o imagebuild.Options) ([]byte, error) {
+	compileWorkload = func(_ context.Context, o imagebuild.Options) (*imagebuild.Binary, error) {
 		calls++
-		return []byte("workload binary of " + o.ModuleDir), nil
+		return &imagebuild.Binary{Bytes: []byte("workload binary of " + o.ModuleDir)}, nil
 	}
 	var out bytes.Buffer
 	d := &demo{out: &out, start: time.Now(), ph: phases{on: true}, push: func(ctx context.Context, img v1.Image, repo, tag string) (string, error) {
 		return stack.Push(ctx, img, repo, tag)
 	}}
+	// As in the demo: the authorized image packs in the background from the start, Secundus's
+	// once the photos are uploaded; each is pushed when the demo gets to it.
+	d.startPack(t.Context(), "root", "")
+	d.startPack(t.Context(), "root", "secundus")
 	a, err := d.buildAndPush(t.Context(), "root", host+"/primus/workload", "")
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cspipe/cspipe/infra/local/stack"
+	"github.com/cspipe/cspipe/internal/imagebuild"
 	"github.com/cspipe/cspipe/internal/testutil"
 )
 
@@ -147,10 +149,16 @@ func TestLocalUpCtrlCWithClosedStdout(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the cspipe binary; skipped under -short")
 	}
+	// With the workload's build configuration (internal/imagebuild), which vet and `make run`
+	// share: the packages come from the build cache, and the linked binary from imagebuild's
+	// binary cache while no input of it changed.
+	cli, err := imagebuild.CompileBinary(t.Context(), imagebuild.Options{ModuleDir: "../..", Package: "./cmd/cspipe", GOARCH: runtime.GOARCH})
+	if err != nil {
+		t.Fatal(err)
+	}
 	bin := filepath.Join(t.TempDir(), "cspipe")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	if err := os.WriteFile(bin, cli.Bytes, 0o755); err != nil {
+		t.Fatal(err)
 	}
 	tmp := t.TempDir()
 	cmd := exec.Command(bin, "local", "up", "--empty", "--port-base", "0")

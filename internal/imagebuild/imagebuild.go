@@ -14,10 +14,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -28,7 +26,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/cspipe/cspipe/internal/workload"
@@ -66,6 +63,12 @@ type Options struct {
 	Tags []string
 	// Binary, when non-nil, is used instead of building (tests).
 	Binary []byte
+	// CacheDir keeps linked binaries between builds, keyed by everything that determines their
+	// bytes (see bincache.go); default DefaultCacheDir().
+	CacheDir string
+	// NoCache builds without reading or writing the cache (the reproducibility test: two real
+	// builds, compared).
+	NoCache bool
 }
 
 // Labels returns the launch-policy labels of the workload image.
@@ -92,9 +95,11 @@ func Build(ctx context.Context, o Options) (v1.Image, error) {
 	bin := o.Binary
 	if bin == nil {
 		var err error
-		if bin, err = compile(ctx, o); err != nil {
+		b, err := CompileBinary(ctx, o)
+		if err != nil {
 			return nil, err
 		}
+		bin = b.Bytes
 	}
 	files := []file{{path: BinaryPath, data: bin, mode: 0o555}}
 	if o.Variant != "" {
@@ -104,11 +109,9 @@ func Build(ctx context.Context, o Options) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(layerBytes)), nil
-	}, tarball.WithMediaType(types.OCILayer), tarball.WithCompressedCaching)
+	layer, err := packLayer(o, layerBytes)
 	if err != nil {
-		return nil, fmt.Errorf("building layer: %w", err)
+		return nil, err
 	}
 	base := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
 	img, err := mutate.Append(base, mutate.Addendum{Layer: layer, History: v1.History{
@@ -155,12 +158,14 @@ var GoFlags = []string{"-trimpath", "-buildvcs=false"}
 const ldflags = "-ldflags=-s -w -buildid="
 
 // Compile builds the static workload binary (or o.Package) and returns its bytes: the step of
-// Build before packing, for callers that build once and pack several images from it.
+// Build before packing, for callers that build once and pack several images from it. A binary
+// linked before from the same inputs comes from the cache (CompileBinary).
 func Compile(ctx context.Context, o Options) ([]byte, error) {
-	if o.GOARCH == "" {
-		o.GOARCH = "amd64"
+	b, err := CompileBinary(ctx, o)
+	if err != nil {
+		return nil, err
 	}
-	return compile(ctx, o)
+	return b.Bytes, nil
 }
 
 // compile builds the static binary into a temporary directory and returns its bytes.
@@ -171,23 +176,9 @@ func compile(ctx context.Context, o Options) ([]byte, error) {
 	}
 	defer os.RemoveAll(dir)
 	out := filepath.Join(dir, "workload")
-	pkg := o.Package
-	if pkg == "" {
-		pkg = "./workload"
-	}
-	args := append([]string{"build"}, GoFlags...)
-	args = append(args, ldflags, "-o", out)
-	if len(o.Tags) > 0 {
-		args = append(args, "-tags", strings.Join(o.Tags, ","))
-	}
-	args = append(args, pkg)
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = o.ModuleDir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED="+CGOEnabled, "GOOS=linux", "GOARCH="+o.GOARCH, "GOFLAGS=-mod=readonly")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("go build %s: %w\n%s", pkg, err, strings.TrimSpace(stderr.String()))
+	args := append(buildArgs("build", o), "-o", out, mainPackage(o))
+	if _, err := runGo(ctx, o, args...); err != nil {
+		return nil, err
 	}
 	return os.ReadFile(out)
 }

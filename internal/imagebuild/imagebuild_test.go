@@ -37,7 +37,8 @@ func digest(t *testing.T, img v1.Image) v1.Hash {
 // size budget, the labels and the layer's layout.
 func TestBuildWorkloadReproducible(t *testing.T) {
 	// Two independent builds (concurrently, to keep the test short): same source, same digest.
-	opts := imagebuild.Options{ModuleDir: "../.."}
+	// NoCache: both are real builds (compiled and linked), not one build and a cache hit.
+	opts := imagebuild.Options{ModuleDir: "../..", NoCache: true}
 	var imgs [2]v1.Image
 	var errs [2]error
 	var wg sync.WaitGroup

@@ -65,7 +65,7 @@ func extractRoot(img v1.Image, root string, chown bool) error {
 		return err
 	}
 	defer r.Close()
-	rc := mutate.Extract(img)
+	rc := mutate.Extract(cachingImage{img, unpacked})
 	defer rc.Close()
 	tr := tar.NewReader(rc)
 	var written int64
