@@ -1,0 +1,256 @@
+package kernels
+
+import "fmt"
+
+// Requantization and the int8 depthwise convolution.
+//
+// A Requant turns int32 accumulators into int8 outputs channel by channel:
+// add the channel's bias, rescale by its fixed-point multiplier (TFLite's
+// arithmetic: a Q31 value q and a power-of-two shift), add the output zero
+// point and clamp. Two roundings exist, both exact integer definitions:
+//
+//   - single: (x*q + 2^(tot-1)) >> tot with tot = 31 - shift, the form
+//     TFLite's CONV_2D and FULLY_CONNECTED use;
+//   - double: MultiplyByQuantizedMultiplier, a rounding doubling high
+//     multiply of x<<left by q then a rounding right shift (ties away from
+//     zero), the form of its DEPTHWISE_CONV_2D.
+//
+// The vector kernels (AVX2, AVX-512) compute the same integers as the
+// portable code on every input; the tests check them against each other.
+
+// rqBlock is the number of channels one table block describes and rqWords
+// its size in int32s.
+const (
+	rqBlock = 8
+	rqWords = 64
+)
+
+// Requant holds C channels' rescale parameters.
+type Requant struct {
+	C          int
+	Double     bool
+	ZP, Lo, Hi int32
+	Bias, Mult []int32
+	Shift      []int
+	// tab holds C/8 blocks of rqWords int32s for the vector kernels:
+	//   single: bias[8] mult[8] off[8] rndE[4]i64 rndO[4]i64 totE[4]i64 totO[4]i64
+	//   double: bias[8] mult[8] left[8] right[8] mask[8]
+	// where E/O are the even and odd channels of the block, rnd carries the
+	// 2^62 offset that keeps the 64-bit sum non-negative and off is
+	// 2^(62-tot) modulo 2^32, subtracted after the logical shift.
+	tab []int32
+}
+
+// NewRequant builds the parameters of len(bias) channels; mult and shift
+// come from a multiplier quantized as TFLite does (q in [2^30, 2^31) or 0,
+// shift in [-31, 30]).
+func NewRequant(bias, mult []int32, shift []int, double bool, zp, lo, hi int32) *Requant {
+	c := len(bias)
+	if len(mult) != c || len(shift) != c {
+		panic("kernels: NewRequant lengths differ")
+	}
+	r := &Requant{C: c, Double: double, ZP: zp, Lo: lo, Hi: hi, Bias: bias, Mult: mult, Shift: shift}
+	blocks := c / rqBlock
+	r.tab = make([]int32, blocks*rqWords)
+	for b := 0; b < blocks; b++ {
+		t := r.tab[b*rqWords : (b+1)*rqWords]
+		for j := 0; j < rqBlock; j++ {
+			ch := b*rqBlock + j
+			t[j], t[8+j] = bias[ch], mult[ch]
+			s := shift[ch]
+			if double {
+				left, right := max(s, 0), max(-s, 0)
+				t[16+j], t[24+j] = int32(left), int32(right)
+				t[32+j] = int32(uint32(1)<<right - 1)
+				continue
+			}
+			tot := 31 - s
+			t[16+j] = int32(uint32(uint64(1) << (62 - tot)))
+			rnd := int64(1)<<(tot-1) + int64(1)<<62
+			half := 24 + 2*(j/2) // rndE or rndO, as two int32 words
+			if j%2 == 1 {
+				half += 8
+			}
+			t[half], t[half+1] = int32(uint32(rnd)), int32(uint32(rnd>>32))
+			tt := half + 16 // totE / totO
+			t[tt], t[tt+1] = int32(tot), 0
+		}
+	}
+	return r
+}
+
+// One rescales acc (already holding its bias) for channel ch.
+func (r *Requant) One(acc int32, ch int) int8 {
+	var v int32
+	if r.Double {
+		v = mulQuantDouble(acc, r.Mult[ch], r.Shift[ch])
+	} else {
+		tot := uint(31 - r.Shift[ch])
+		v = int32((int64(acc)*int64(r.Mult[ch]) + int64(1)<<(tot-1)) >> tot)
+	}
+	return int8(min(max(v+r.ZP, r.Lo), r.Hi))
+}
+
+// mulQuantDouble is TFLite's MultiplyByQuantizedMultiplier.
+func mulQuantDouble(x, q int32, shift int) int32 {
+	left, right := max(shift, 0), max(-shift, 0)
+	x = int32(int64(x) << left)
+	var hi int32
+	if x == q && x == -1<<31 {
+		hi = 1<<31 - 1
+	} else {
+		ab := int64(x) * int64(q)
+		nudge := int64(1 << 30)
+		if ab < 0 {
+			nudge = 1 - (1 << 30)
+		}
+		hi = int32((ab + nudge) / (1 << 31))
+	}
+	if right == 0 {
+		return hi
+	}
+	mask := int32(1)<<right - 1
+	rem, thr := hi&mask, mask>>1
+	if hi < 0 {
+		thr++
+	}
+	res := hi >> right
+	if rem > thr {
+		res++
+	}
+	return res
+}
+
+// Row rescales one pixel: out[ch] from acc[ch] + Bias[ch] for ch < C.
+func (r *Requant) Row(out []int8, acc []int32) {
+	c := r.C
+	out, acc = out[:c], acc[:c]
+	v := 0
+	if useInt8SIMD() && c >= rqBlock {
+		v = c / rqBlock * rqBlock
+		requantRow(r, &out[0], &acc[0], v/rqBlock)
+	}
+	for ch := v; ch < c; ch++ {
+		out[ch] = r.One(acc[ch]+r.Bias[ch], ch)
+	}
+}
+
+// RowGeneric is Row on the portable path.
+func (r *Requant) RowGeneric(out []int8, acc []int32) {
+	out, acc = out[:r.C], acc[:r.C]
+	for ch := range out {
+		out[ch] = r.One(acc[ch]+r.Bias[ch], ch)
+	}
+}
+
+// DWI8 is an int8 depthwise convolution (depth multiplier 1) of C channels
+// over a KH x KW window. The activations come in as int32 values already
+// minus the input zero point (WidenI8), so every product is exact.
+type DWI8 struct {
+	KH, KW, C int
+	W         []int32 // [KH*KW][C] weights minus their zero point
+	RQ        *Requant
+	wv        []int32 // W as 16-bit lanes (high half zero) for VPMADDWD
+}
+
+// NewDWI8 prepares a depthwise convolution; w is [kh*kw][c] with values
+// in int16 range, rq double- or single-rounded with c channels.
+func NewDWI8(kh, kw, c int, w []int32, rq *Requant) (*DWI8, error) {
+	if len(w) != kh*kw*c || rq.C != c {
+		return nil, fmt.Errorf("kernels: depthwise of %dx%dx%d with %d weights and %d channels", kh, kw, c, len(w), rq.C)
+	}
+	d := &DWI8{KH: kh, KW: kw, C: c, W: w, RQ: rq, wv: make([]int32, len(w))}
+	for i, v := range w {
+		if v < -1<<15 || v >= 1<<15 {
+			return nil, fmt.Errorf("kernels: depthwise weight %d outside int16", v)
+		}
+		d.wv[i] = int32(uint16(int16(v)))
+	}
+	return d, nil
+}
+
+// MaxTaps bounds the taps of one DWI8.Pixels call.
+const MaxTaps = 64
+
+// Pixels computes n output pixels of all channels: pixel p reads, for each
+// tap i, xs[base + p*xstep + taps[2i] + ch] times weight row taps[2i+1],
+// and writes out[p*ostride + ch]. Offsets are in elements; the caller
+// passes only taps inside the image (padding contributes zero).
+func (d *DWI8) Pixels(out []int8, ostride int, xs []int32, base, xstep int, taps []int, n int) {
+	if n <= 0 {
+		return
+	}
+	nt := len(taps) / 2
+	if nt > MaxTaps || base < 0 || xstep < 0 || ostride < d.C || len(out) < (n-1)*ostride+d.C {
+		panic("kernels: DWI8.Pixels arguments out of range")
+	}
+	last := base + (n-1)*xstep
+	for i := 0; i < nt; i++ {
+		if taps[2*i] < -base || last+taps[2*i]+d.C > len(xs) || taps[2*i+1] < 0 || taps[2*i+1] >= d.KH*d.KW {
+			panic("kernels: DWI8.Pixels tap out of range")
+		}
+	}
+	c := d.C
+	v := 0
+	if useInt8SIMD() && c >= rqBlock && nt > 0 {
+		v = c / rqBlock * rqBlock
+		var bt [2 * MaxTaps]int
+		for i := 0; i < nt; i++ {
+			bt[2*i] = 4 * (base + taps[2*i])
+			bt[2*i+1] = 4 * taps[2*i+1] * c
+		}
+		dwI8Pixels(&out[0], ostride, &xs[0], 4*xstep, &bt[0], nt, n, v/rqBlock, &d.wv[0], d.RQ)
+	}
+	if v < c {
+		d.pixelsGeneric(out, ostride, xs, base, xstep, taps, n, v)
+	}
+}
+
+// PixelsGeneric is Pixels on the portable path.
+func (d *DWI8) PixelsGeneric(out []int8, ostride int, xs []int32, base, xstep int, taps []int, n int) {
+	d.pixelsGeneric(out, ostride, xs, base, xstep, taps, n, 0)
+}
+
+func (d *DWI8) pixelsGeneric(out []int8, ostride int, xs []int32, base, xstep int, taps []int, n, c0 int) {
+	c := d.C
+	for p := 0; p < n; p++ {
+		o := out[p*ostride:][:c]
+		for ch := c0; ch < c; ch++ {
+			acc := d.RQ.Bias[ch]
+			for i := 0; i+1 < len(taps); i += 2 {
+				acc += xs[base+p*xstep+taps[i]+ch] * d.W[taps[i+1]*c+ch]
+			}
+			o[ch] = d.RQ.One(acc, ch)
+		}
+	}
+}
+
+// WidenI8 sets dst[i] = src[i] - zp.
+func WidenI8(dst []int32, src []int8, zp int32) {
+	dst = dst[:len(src)]
+	v := 0
+	if useInt8SIMD() && len(src) >= 8 {
+		v = len(src) / 8 * 8
+		widenI8(&dst[0], &src[0], v, zp)
+	}
+	for i := v; i < len(src); i++ {
+		dst[i] = int32(src[i]) - zp
+	}
+}
+
+// XorI8 sets dst[i] = uint8(src[i]) ^ 0x80, the unsigned form of an int8
+// activation (x + 128) that the int8 GEMM takes.
+func XorI8(dst []uint8, src []int8) {
+	dst = dst[:len(src)]
+	i := 0
+	for ; i+8 <= len(src); i += 8 {
+		s := src[i : i+8 : i+8]
+		d := dst[i : i+8 : i+8]
+		for j := range 8 {
+			d[j] = uint8(s[j]) ^ 0x80
+		}
+	}
+	for ; i < len(src); i++ {
+		dst[i] = uint8(src[i]) ^ 0x80
+	}
+}

@@ -1,0 +1,195 @@
+//go:build amd64
+
+#include "textflag.h"
+
+// AVX2 requantization and int8 depthwise kernels (see int8q.go for the
+// arithmetic). One table block (R11) describes 8 channels; Y0 holds their
+// int32 accumulators with the bias added. Constants: Y15 = 2^30 in every
+// qword, Y14 = output zero point, Y13 = lower and Y12 = upper clamp.
+
+// RQDOUBLE: MultiplyByQuantizedMultiplier. x <<= left; hi = (x*q + 2^30)
+// >> 31 on 64-bit products of the even and odd lanes (the low dword of a
+// logical shift is the arithmetic result); then a rounding right shift
+// whose threshold is mask/2, one more for negative values.
+#define RQDOUBLE \
+	VMOVDQU  32(R11), Y1 \
+	VPSLLVD  64(R11), Y0, Y0 \
+	VPMULDQ  Y1, Y0, Y2 \
+	VPSRLQ   $32, Y0, Y3 \
+	VPSRLQ   $32, Y1, Y4 \
+	VPMULDQ  Y4, Y3, Y3 \
+	VPADDQ   Y15, Y2, Y2 \
+	VPADDQ   Y15, Y3, Y3 \
+	VPSRLQ   $31, Y2, Y2 \
+	VPSRLQ   $31, Y3, Y3 \
+	VPSLLQ   $32, Y3, Y3 \
+	VPBLENDD $0xAA, Y3, Y2, Y0 \
+	VMOVDQU  128(R11), Y1 \
+	VPAND    Y1, Y0, Y2 \
+	VPSRLD   $1, Y1, Y1 \
+	VPSRAD   $31, Y0, Y3 \
+	VPSUBD   Y3, Y1, Y1 \
+	VPSRAVD  96(R11), Y0, Y0 \
+	VPCMPGTD Y1, Y2, Y2 \
+	VPSUBD   Y2, Y0, Y0
+
+// RQSINGLE: (x*q + 2^(tot-1)) >> tot. The table's rounding constants carry
+// 2^62 so the 64-bit sum is non-negative and a logical shift is exact; the
+// 2^(62-tot) it adds to the result is subtracted (mod 2^32) at the end.
+#define RQSINGLE \
+	VMOVDQU  32(R11), Y1 \
+	VPMULDQ  Y1, Y0, Y2 \
+	VPSRLQ   $32, Y0, Y3 \
+	VPSRLQ   $32, Y1, Y4 \
+	VPMULDQ  Y4, Y3, Y3 \
+	VPADDQ   96(R11), Y2, Y2 \
+	VPADDQ   128(R11), Y3, Y3 \
+	VPSRLVQ  160(R11), Y2, Y2 \
+	VPSRLVQ  192(R11), Y3, Y3 \
+	VPSLLQ   $32, Y3, Y3 \
+	VPBLENDD $0xAA, Y3, Y2, Y0 \
+	VPSUBD   64(R11), Y0, Y0
+
+// RQFINISH adds the zero point, clamps and stores 8 bytes at (DI).
+#define RQFINISH \
+	VPADDD       Y14, Y0, Y0 \
+	VPMAXSD      Y13, Y0, Y0 \
+	VPMINSD      Y12, Y0, Y0 \
+	VPACKSSDW    Y0, Y0, Y0 \
+	VPACKSSWB    Y0, Y0, Y0 \
+	VEXTRACTI128 $1, Y0, X1 \
+	VPUNPCKLDQ   X1, X0, X0 \
+	VMOVQ        X0, (DI)
+
+// func requantAVX2(out *int8, acc *int32, tab *int32, blocks int, double bool, zp, lo, hi int32)
+TEXT ·requantAVX2(SB), NOSPLIT, $0-48
+	MOVQ         $0x40000000, AX
+	MOVQ         AX, X15
+	VPBROADCASTQ X15, Y15
+	MOVL         zp+36(FP), AX
+	MOVQ         AX, X14
+	VPBROADCASTD X14, Y14
+	MOVL         lo+40(FP), AX
+	MOVQ         AX, X13
+	VPBROADCASTD X13, Y13
+	MOVL         hi+44(FP), AX
+	MOVQ         AX, X12
+	VPBROADCASTD X12, Y12
+	MOVQ         out+0(FP), DI
+	MOVQ         acc+8(FP), SI
+	MOVQ         tab+16(FP), R11
+	MOVQ         blocks+24(FP), CX
+	MOVBQZX      double+32(FP), DX
+
+rqblock:
+	VMOVDQU (SI), Y0
+	VPADDD  (R11), Y0, Y0
+	TESTQ   DX, DX
+	JZ      rqsingle
+	RQDOUBLE
+	JMP     rqfinish
+
+rqsingle:
+	RQSINGLE
+
+rqfinish:
+	RQFINISH
+	ADDQ $8, DI
+	ADDQ $32, SI
+	ADDQ $256, R11
+	DECQ CX
+	JNZ  rqblock
+	VZEROUPPER
+	RET
+
+// func dwI8AVX2(out *int8, ostride int, xs *int32, xstep int, taps *int, ntaps, n, blocks int, w *int32, tab *int32, double bool, zp, lo, hi int32)
+// For each of n pixels and each 8-channel block: acc = bias + sum over the
+// taps of VPMADDWD(weights, xs) (weights are 16-bit lanes with a zero high
+// half, xs int32 values that fit in 16 bits, so each lane is x*w), then
+// requantize and store 8 bytes. taps holds (xs byte offset, weight byte
+// offset) pairs; xstep is in bytes.
+TEXT ·dwI8AVX2(SB), NOSPLIT, $0-96
+	MOVQ         $0x40000000, AX
+	MOVQ         AX, X15
+	VPBROADCASTQ X15, Y15
+	MOVL         zp+84(FP), AX
+	MOVQ         AX, X14
+	VPBROADCASTD X14, Y14
+	MOVL         lo+88(FP), AX
+	MOVQ         AX, X13
+	VPBROADCASTD X13, Y13
+	MOVL         hi+92(FP), AX
+	MOVQ         AX, X12
+	VPBROADCASTD X12, Y12
+	MOVQ         out+0(FP), R9
+	MOVQ         xs+16(FP), CX
+	MOVQ         n+48(FP), R8
+
+dwpixel:
+	MOVQ R9, DI
+	MOVQ CX, SI
+	MOVQ tab+72(FP), R11
+	MOVQ w+64(FP), BX
+	MOVQ blocks+56(FP), R10
+
+dwblock:
+	VMOVDQU (R11), Y0
+	MOVQ    taps+32(FP), R12
+	MOVQ    ntaps+40(FP), R13
+
+dwtap:
+	MOVQ     (R12), AX
+	MOVQ     8(R12), DX
+	VMOVDQU  (BX)(DX*1), Y1
+	VPMADDWD (SI)(AX*1), Y1, Y1
+	VPADDD   Y1, Y0, Y0
+	ADDQ     $16, R12
+	DECQ     R13
+	JNZ      dwtap
+
+	MOVBQZX double+80(FP), DX
+	TESTQ   DX, DX
+	JZ      dwsingle
+	RQDOUBLE
+	JMP     dwfinish
+
+dwsingle:
+	RQSINGLE
+
+dwfinish:
+	RQFINISH
+	ADDQ $8, DI
+	ADDQ $32, SI
+	ADDQ $32, BX
+	ADDQ $256, R11
+	DECQ R10
+	JNZ  dwblock
+
+	ADDQ ostride+8(FP), R9
+	ADDQ xstep+24(FP), CX
+	DECQ R8
+	JNZ  dwpixel
+	VZEROUPPER
+	RET
+
+// func widenI8AVX2(dst *int32, src *int8, n int, zp int32)
+// dst[i] = src[i] - zp for n a multiple of 8.
+TEXT ·widenI8AVX2(SB), NOSPLIT, $0-28
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	SHRQ         $3, CX
+	MOVL         zp+24(FP), AX
+	MOVQ         AX, X15
+	VPBROADCASTD X15, Y15
+
+widen:
+	VPMOVSXBD (SI), Y0
+	VPSUBD    Y15, Y0, Y0
+	VMOVDQU   Y0, (DI)
+	ADDQ      $8, SI
+	ADDQ      $32, DI
+	DECQ      CX
+	JNZ       widen
+	VZEROUPPER
+	RET

@@ -1,0 +1,199 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// randRequant makes c channels of random rescales: Q31 multipliers in
+// [2^30, 2^31) (now and then zero or the extremes), shifts over the whole
+// range TFLite's quantizer produces, biases of any size, and a random
+// zero point and clamp.
+func randRequant(rng *rand.Rand, c int, double bool) *Requant {
+	bias, mult, shift := make([]int32, c), make([]int32, c), make([]int, c)
+	for i := range bias {
+		bias[i] = int32(rng.Uint32()) >> rng.IntN(32)
+		mult[i] = 1<<30 + int32(rng.IntN(1<<30))
+		switch rng.IntN(8) {
+		case 0:
+			mult[i] = 0
+		case 1:
+			mult[i] = math.MaxInt32
+		case 2:
+			mult[i] = 1 << 30
+		}
+		shift[i] = -31 + rng.IntN(62)
+		if rng.IntN(2) == 0 {
+			shift[i] = -12 + rng.IntN(14) // the usual range
+		}
+	}
+	zp := int32(rng.IntN(256) - 128)
+	lo := int32(-128 + rng.IntN(3)*40)
+	hi := int32(127 - rng.IntN(3)*40)
+	return NewRequant(bias, mult, shift, double, zp, lo, hi)
+}
+
+func randAcc(rng *rand.Rand, n int) []int32 {
+	acc := make([]int32, n)
+	for i := range acc {
+		switch rng.IntN(10) {
+		case 0:
+			acc[i] = math.MinInt32 + int32(rng.IntN(3))
+		case 1:
+			acc[i] = math.MaxInt32 - int32(rng.IntN(3))
+		case 2:
+			acc[i] = int32(rng.IntN(64)) - 32
+		default:
+			acc[i] = int32(rng.Uint32()) >> rng.IntN(32)
+		}
+	}
+	return acc
+}
+
+// TestRequantRow checks the vector requantization (both roundings) against
+// the portable one on channel counts with and without a tail.
+func TestRequantRow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, double := range []bool{false, true} {
+		for _, c := range []int{1, 7, 8, 9, 16, 23, 32, 61, 64, 200} {
+			for rep := 0; rep < 20; rep++ {
+				r := randRequant(rng, c, double)
+				acc := randAcc(rng, c)
+				got, want := make([]int8, c), make([]int8, c)
+				r.Row(got, acc)
+				r.RowGeneric(want, acc)
+				for ch := range got {
+					if got[ch] != want[ch] {
+						t.Fatalf("double %v c %d ch %d: acc %d bias %d mult %d shift %d: got %d, want %d",
+							double, c, ch, acc[ch], r.Bias[ch], r.Mult[ch], r.Shift[ch], got[ch], want[ch])
+					}
+				}
+			}
+		}
+	}
+	t.Logf("vector path: %v", useInt8SIMD())
+}
+
+// TestRequantTies puts accumulators exactly on rounding ties (and next to
+// them), where the two roundings and the signs differ.
+func TestRequantTies(t *testing.T) {
+	for _, double := range []bool{false, true} {
+		const c = 16
+		bias, mult, shift := make([]int32, c), make([]int32, c), make([]int, c)
+		for i := range mult {
+			mult[i], shift[i] = 1<<30, -(i % 8) // 2^(shift-1): x/2, x/4, ...
+		}
+		r := NewRequant(bias, mult, shift, double, 0, -128, 127)
+		for x := int32(-300); x <= 300; x++ {
+			acc := make([]int32, c)
+			for i := range acc {
+				acc[i] = x
+			}
+			got, want := make([]int8, c), make([]int8, c)
+			r.Row(got, acc)
+			r.RowGeneric(want, acc)
+			for ch := range got {
+				if got[ch] != want[ch] {
+					t.Fatalf("double %v x %d ch %d: got %d, want %d", double, x, ch, got[ch], want[ch])
+				}
+			}
+		}
+	}
+}
+
+// TestDWI8 checks the vector depthwise against the portable one: kernel
+// sizes 3x3 and 5x5, strides 1 and 2, channel counts with tails, full tap
+// sets and the partial ones of border pixels, runs of several pixels.
+func TestDWI8(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, c := range []int{3, 8, 13, 16, 24, 37, 64, 96} {
+		for _, k := range []int{3, 5} {
+			for _, double := range []bool{true, false} {
+				w := make([]int32, k*k*c)
+				for i := range w {
+					w[i] = int32(rng.IntN(511) - 255)
+				}
+				r := randRequant(rng, c, double)
+				for i := range r.Mult {
+					r.Shift[i] = -8 - rng.IntN(6)
+				}
+				r = NewRequant(r.Bias, r.Mult, r.Shift, double, r.ZP, r.Lo, r.Hi)
+				for i := range r.Bias {
+					r.Bias[i] >>= 12
+				}
+				r = NewRequant(r.Bias, r.Mult, r.Shift, double, r.ZP, r.Lo, r.Hi)
+				d, err := NewDWI8(k, k, c, w, r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				const h, wd = 9, 11
+				xs := make([]int32, h*wd*c)
+				for i := range xs {
+					xs[i] = int32(rng.IntN(511) - 255)
+				}
+				for _, stride := range []int{1, 2} {
+					for rep := 0; rep < 6; rep++ {
+						// Taps: a random subset of the window (rep 0: all of it).
+						var taps []int
+						for ky := 0; ky < k; ky++ {
+							for kx := 0; kx < k; kx++ {
+								if rep == 0 || rng.IntN(3) > 0 {
+									taps = append(taps, (ky*wd+kx)*c, ky*k+kx)
+								}
+							}
+						}
+						n := 1 + (wd-k)/stride
+						ostride := c + rng.IntN(3)
+						got := make([]int8, (n-1)*ostride+c)
+						want := make([]int8, len(got))
+						d.Pixels(got, ostride, xs, 0, stride*c, taps, n)
+						d.PixelsGeneric(want, ostride, xs, 0, stride*c, taps, n)
+						for i := range got {
+							if got[i] != want[i] {
+								t.Fatalf("c %d k %d stride %d double %v taps %d: byte %d: got %d, want %d", c, k, stride, double, len(taps)/2, i, got[i], want[i])
+							}
+						}
+						// And against a direct sum.
+						for p := 0; p < n; p++ {
+							for ch := 0; ch < c; ch++ {
+								acc := r.Bias[ch]
+								for i := 0; i < len(taps); i += 2 {
+									acc += xs[p*stride*c+taps[i]+ch] * w[taps[i+1]*c+ch]
+								}
+								if v := r.One(acc, ch); got[p*ostride+ch] != v {
+									t.Fatalf("c %d pixel %d ch %d: got %d, direct %d", c, p, ch, got[p*ostride+ch], v)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestWidenI8(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{1, 7, 8, 9, 31, 64, 100} {
+		src := make([]int8, n)
+		for i := range src {
+			src[i] = int8(rng.IntN(256) - 128)
+		}
+		zp := int32(rng.IntN(256) - 128)
+		dst := make([]int32, n)
+		WidenI8(dst, src, zp)
+		for i := range dst {
+			if dst[i] != int32(src[i])-zp {
+				t.Fatalf("n %d [%d]: %d - %d gave %d", n, i, src[i], zp, dst[i])
+			}
+		}
+		u := make([]uint8, n)
+		XorI8(u, src)
+		for i := range u {
+			if int(u[i]) != int(src[i])+128 {
+				t.Fatalf("XorI8 n %d [%d]: %d gave %d", n, i, src[i], u[i])
+			}
+		}
+	}
+}
