@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/cspipe/cspipe/internal/inference/kernels"
 )
@@ -95,9 +96,40 @@ type qconvKernel struct {
 	lo, hi             int32
 
 	// The int8 GEMM path (convolution weights that fit in int8): packed
-	// weights and the bias with the activation shift folded in.
+	// weights and the bias with the activation shift folded in, rescaled by
+	// grq (single rounding).
 	packed *kernels.PackedI8
 	gbias  []int32
+	grq    *kernels.Requant
+
+	// The depthwise path with depth multiplier 1 (double rounding).
+	dw *kernels.DWI8
+
+	scratch sync.Pool // *qscratch
+}
+
+// qscratch is one goroutine's working memory for a quantized kernel, kept
+// between runs so a run allocates nothing once warm.
+type qscratch struct {
+	xs   []int32
+	a    []uint8
+	c    []int32
+	taps []int
+}
+
+func (k *qconvKernel) getScratch() *qscratch {
+	if s, ok := k.scratch.Get().(*qscratch); ok {
+		return s
+	}
+	return &qscratch{}
+}
+
+// grow returns s with length n, reallocating only when too short.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
 }
 
 // gemmChunk is how many output pixels one int8 GEMM call covers.
@@ -151,6 +183,12 @@ func planQConv(g *Graph, n *Node, ip, op qparam) (kernel, []int, error) {
 	k.lo, k.hi = actRange(n, op)
 	if !k.depthwise {
 		k.packGemm()
+	} else if k.mult == 1 {
+		mult, shift := rqArrays(k.rq)
+		rq := kernels.NewRequant(k.bias, mult, shift, true, k.outZP, k.lo, k.hi)
+		// A weight outside int16 (impossible for int8 weights minus a zero
+		// point) keeps the scalar path.
+		k.dw, _ = kernels.NewDWI8(k.kh, k.kw, k.cout, k.wt, rq)
 	}
 	return k, []int{1, k.oh, k.ow, k.cout}, nil
 }
@@ -171,50 +209,69 @@ func (k *qconvKernel) packGemm() {
 	for c := range k.gbias {
 		k.gbias[c] = k.bias[c] - (128+k.inZP)*k.packed.Sum[c]
 	}
+	mult, shift := rqArrays(k.rq)
+	k.grq = kernels.NewRequant(k.gbias, mult, shift, false, k.outZP, k.lo, k.hi)
+}
+
+// rqArrays splits per-channel rescales into multipliers and shifts.
+func rqArrays(rq []requant) ([]int32, []int) {
+	mult, shift := make([]int32, len(rq)), make([]int, len(rq))
+	for c, r := range rq {
+		mult[c], shift[c] = r.mult, r.shift
+	}
+	return mult, shift
 }
 
 // convRowsGemm computes output rows [lo, hi) with the int8 GEMM, gathering
-// up to gemmChunk pixels' windows as unsigned bytes at a time.
+// up to gemmChunk pixels' windows as unsigned bytes at a time (a 1x1
+// convolution of stride 1 reads its input rows as they are).
 func (k *qconvKernel) convRowsGemm(in, o []int8, lo, hi int) {
 	pk := k.packed
-	a := make([]uint8, gemmChunk*pk.Kp)
-	c := make([]int32, gemmChunk*pk.Np)
+	s := k.getScratch()
+	defer k.scratch.Put(s)
+	s.a = grow(s.a, gemmChunk*pk.Kp)
+	s.c = grow(s.c, gemmChunk*pk.Np)
+	a, c := s.a, s.c
 	pad := uint8(k.inZP + 128)
+	direct := k.kh == 1 && k.kw == 1 && k.sh == 1 && k.sw == 1 && k.padT == 0 && k.padL == 0 && k.cin == pk.Kp
 	for p0 := lo * k.ow; p0 < hi*k.ow; p0 += gemmChunk {
 		m := min(gemmChunk, hi*k.ow-p0)
-		for i := 0; i < m; i++ {
-			oy, ox := (p0+i)/k.ow, (p0+i)%k.ow
-			row := a[i*pk.Kp : (i+1)*pk.Kp]
-			q := 0
-			for ky := 0; ky < k.kh; ky++ {
-				iy := oy*k.sh + ky - k.padT
-				for kx := 0; kx < k.kw; kx++ {
-					ix := ox*k.sw + kx - k.padL
-					dst := row[q : q+k.cin]
-					if iy < 0 || iy >= k.h || ix < 0 || ix >= k.w {
-						for j := range dst {
-							dst[j] = pad
-						}
-					} else {
-						for j, v := range in[(iy*k.w+ix)*k.cin:][:k.cin] {
-							dst[j] = uint8(v) ^ 0x80
-						}
-					}
-					q += k.cin
-				}
-			}
+		if direct {
+			kernels.XorI8(a[:m*k.cin], in[p0*k.cin:(p0+m)*k.cin])
+		} else {
+			k.gather(in, a, pad, p0, m)
 		}
 		kernels.GemmU8I8(m, a, pk.Kp, pk, c, pk.Np)
-		gb, rq := k.gbias[:k.cout], k.rq[:k.cout]
 		for i := 0; i < m; i++ {
-			dst := o[(p0+i)*k.cout:][:k.cout]
-			acc := c[i*pk.Np:][:k.cout]
-			for ch := range dst {
-				r := &rq[ch]
-				v := int32((int64(acc[ch]+gb[ch])*r.m+r.rnd)>>r.tot) + k.outZP
-				dst[ch] = int8(min(max(v, k.lo), k.hi))
+			k.grq.Row(o[(p0+i)*k.cout:][:k.cout], c[i*pk.Np:][:k.cout])
+		}
+	}
+}
+
+// gather writes the windows of output pixels [p0, p0+m) as GEMM rows of
+// unsigned bytes, padding with the input's zero point.
+func (k *qconvKernel) gather(in []int8, a []uint8, pad uint8, p0, m int) {
+	kp := k.packed.Kp
+	for i := 0; i < m; i++ {
+		oy, ox := (p0+i)/k.ow, (p0+i)%k.ow
+		row := a[i*kp : (i+1)*kp]
+		q := 0
+		for ky := 0; ky < k.kh; ky++ {
+			iy := oy*k.sh + ky - k.padT
+			for kx := 0; kx < k.kw; kx++ {
+				ix := ox*k.sw + kx - k.padL
+				dst := row[q : q+k.cin]
+				if iy < 0 || iy >= k.h || ix < 0 || ix >= k.w {
+					for j := range dst {
+						dst[j] = pad
+					}
+				} else {
+					kernels.XorI8(dst, in[(iy*k.w+ix)*k.cin:][:k.cin])
+				}
+				q += k.cin
 			}
 		}
+		clear(row[q:])
 	}
 }
 
@@ -225,6 +282,8 @@ func (k *qconvKernel) run(e *env, ins [][]float32, out []float32) {
 		in, o := src[img*inN:(img+1)*inN], dst[img*outN:(img+1)*outN]
 		parallelFor(e.threads, k.oh, 1, func(lo, hi int) {
 			switch {
+			case k.dw != nil:
+				k.depthwiseRowsVec(in, o, lo, hi)
 			case k.depthwise:
 				k.depthwiseRows(in, o, lo, hi)
 			case k.packed != nil:
@@ -295,6 +354,71 @@ func dot32(a, b []int32) int32 {
 		s0 += a[i] * b[i]
 	}
 	return s0 + s1 + s2 + s3
+}
+
+// depthwiseRowsVec computes output rows [lo, hi) of a depthwise
+// convolution with multiplier 1 through kernels.DWI8: the band's input rows
+// widened once to int32 minus the zero point, then per output row one run
+// of interior pixels (every tap inside the image) and single border pixels
+// with only their valid taps.
+func (k *qconvKernel) depthwiseRowsVec(in, o []int8, lo, hi int) {
+	s := k.getScratch()
+	defer k.scratch.Put(s)
+	c := k.cin
+	y0 := max(lo*k.sh-k.padT, 0)
+	y1 := min((hi-1)*k.sh-k.padT+k.kh, k.h)
+	if y1 <= y0 {
+		y0, y1 = 0, 0
+	}
+	rowLen := k.w * c
+	s.xs = grow(s.xs, max((y1-y0)*rowLen, 1))
+	xs := s.xs
+	kernels.WidenI8(xs[:(y1-y0)*rowLen], in[y0*rowLen:y1*rowLen], k.inZP)
+	s.taps = grow(s.taps, 2*k.kh*k.kw)
+	// Interior columns: ox*sw - padL >= 0 and ox*sw - padL + kw <= w.
+	oxLo := min((k.padL+k.sw-1)/k.sw, k.ow)
+	oxHi := oxLo
+	if k.w-k.kw+k.padL >= 0 {
+		oxHi = min(max((k.w-k.kw+k.padL)/k.sw+1, oxLo), k.ow)
+	}
+	pixels := func(oy, ox0, n int) {
+		taps := s.taps[:0]
+		for ky := 0; ky < k.kh; ky++ {
+			iy := oy*k.sh + ky - k.padT
+			if iy < 0 || iy >= k.h {
+				continue
+			}
+			for kx := 0; kx < k.kw; kx++ {
+				ix := ox0*k.sw + kx - k.padL
+				if ix < 0 || ix >= k.w {
+					continue
+				}
+				taps = append(taps, (iy-y0)*rowLen+ix*c, ky*k.kw+kx)
+			}
+		}
+		dst := o[(oy*k.ow+ox0)*c:]
+		if len(taps) == 0 {
+			// A window wholly in the padding: the bias alone.
+			for p := 0; p < n; p++ {
+				for ch := 0; ch < c; ch++ {
+					dst[p*c+ch] = k.dw.RQ.One(k.bias[ch], ch)
+				}
+			}
+			return
+		}
+		k.dw.Pixels(dst, c, xs[:(y1-y0)*rowLen], 0, k.sw*c, taps, n)
+	}
+	for oy := lo; oy < hi; oy++ {
+		for ox := 0; ox < oxLo; ox++ {
+			pixels(oy, ox, 1)
+		}
+		if oxHi > oxLo {
+			pixels(oy, oxLo, oxHi-oxLo)
+		}
+		for ox := oxHi; ox < k.ow; ox++ {
+			pixels(oy, ox, 1)
+		}
+	}
 }
 
 func (k *qconvKernel) depthwiseRows(in, o []int8, lo, hi int) {

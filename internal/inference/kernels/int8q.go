@@ -243,12 +243,9 @@ func WidenI8(dst []int32, src []int8, zp int32) {
 func XorI8(dst []uint8, src []int8) {
 	dst = dst[:len(src)]
 	i := 0
-	for ; i+8 <= len(src); i += 8 {
-		s := src[i : i+8 : i+8]
-		d := dst[i : i+8 : i+8]
-		for j := range 8 {
-			d[j] = uint8(s[j]) ^ 0x80
-		}
+	if useInt8SIMD() && len(src) >= 32 {
+		i = len(src) / 32 * 32
+		xorI8(&dst[0], &src[0], i)
 	}
 	for ; i < len(src); i++ {
 		dst[i] = uint8(src[i]) ^ 0x80

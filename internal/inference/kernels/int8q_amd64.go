@@ -13,6 +13,9 @@ func dwI8AVX2(out *int8, ostride int, xs *int32, xstep int, taps *int, ntaps, n,
 //go:noescape
 func widenI8AVX2(dst *int32, src *int8, n int, zp int32)
 
+//go:noescape
+func xorI8AVX2(dst *uint8, src *int8, n int)
+
 // useInt8SIMD reports whether the int8 requantization, depthwise and
 // widening kernels run vectorised (AVX2 integer instructions).
 func useInt8SIMD() bool { return hasAVX2FMA }
@@ -26,3 +29,5 @@ func dwI8Pixels(out *int8, ostride int, xs *int32, xstep int, taps *int, ntaps, 
 }
 
 func widenI8(dst *int32, src *int8, n int, zp int32) { widenI8AVX2(dst, src, n, zp) }
+
+func xorI8(dst *uint8, src *int8, n int) { xorI8AVX2(dst, src, n) }

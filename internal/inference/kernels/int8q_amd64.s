@@ -64,16 +64,16 @@
 // func requantAVX2(out *int8, acc *int32, tab *int32, blocks int, double bool, zp, lo, hi int32)
 TEXT ·requantAVX2(SB), NOSPLIT, $0-48
 	MOVQ         $0x40000000, AX
-	MOVQ         AX, X15
+	VMOVQ         AX, X15
 	VPBROADCASTQ X15, Y15
 	MOVL         zp+36(FP), AX
-	MOVQ         AX, X14
+	VMOVQ         AX, X14
 	VPBROADCASTD X14, Y14
 	MOVL         lo+40(FP), AX
-	MOVQ         AX, X13
+	VMOVQ         AX, X13
 	VPBROADCASTD X13, Y13
 	MOVL         hi+44(FP), AX
-	MOVQ         AX, X12
+	VMOVQ         AX, X12
 	VPBROADCASTD X12, Y12
 	MOVQ         out+0(FP), DI
 	MOVQ         acc+8(FP), SI
@@ -110,16 +110,16 @@ rqfinish:
 // offset) pairs; xstep is in bytes.
 TEXT ·dwI8AVX2(SB), NOSPLIT, $0-96
 	MOVQ         $0x40000000, AX
-	MOVQ         AX, X15
+	VMOVQ         AX, X15
 	VPBROADCASTQ X15, Y15
 	MOVL         zp+84(FP), AX
-	MOVQ         AX, X14
+	VMOVQ         AX, X14
 	VPBROADCASTD X14, Y14
 	MOVL         lo+88(FP), AX
-	MOVQ         AX, X13
+	VMOVQ         AX, X13
 	VPBROADCASTD X13, Y13
 	MOVL         hi+92(FP), AX
-	MOVQ         AX, X12
+	VMOVQ         AX, X12
 	VPBROADCASTD X12, Y12
 	MOVQ         out+0(FP), R9
 	MOVQ         xs+16(FP), CX
@@ -180,7 +180,7 @@ TEXT ·widenI8AVX2(SB), NOSPLIT, $0-28
 	MOVQ         n+16(FP), CX
 	SHRQ         $3, CX
 	MOVL         zp+24(FP), AX
-	MOVQ         AX, X15
+	VMOVQ         AX, X15
 	VPBROADCASTD X15, Y15
 
 widen:
@@ -191,5 +191,26 @@ widen:
 	ADDQ      $32, DI
 	DECQ      CX
 	JNZ       widen
+	VZEROUPPER
+	RET
+
+// func xorI8AVX2(dst *uint8, src *int8, n int)
+// dst[i] = src[i] ^ 0x80 for n a multiple of 32.
+TEXT ·xorI8AVX2(SB), NOSPLIT, $0-24
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	SHRQ         $5, CX
+	MOVL         $0x80808080, AX
+	VMOVD        AX, X15
+	VPBROADCASTD X15, Y15
+
+xorloop:
+	VPXOR   (SI), Y15, Y0
+	VMOVDQU Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     xorloop
 	VZEROUPPER
 	RET

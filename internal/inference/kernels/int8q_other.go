@@ -15,3 +15,7 @@ func dwI8Pixels(out *int8, ostride int, xs *int32, xstep int, taps *int, ntaps, 
 func widenI8(dst *int32, src *int8, n int, zp int32) {
 	panic("kernels: no vector widening on this architecture")
 }
+
+func xorI8(dst *uint8, src *int8, n int) {
+	panic("kernels: no vector xor on this architecture")
+}

@@ -175,7 +175,7 @@ func TestDWI8(t *testing.T) {
 
 func TestWidenI8(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	for _, n := range []int{1, 7, 8, 9, 31, 64, 100} {
+	for _, n := range []int{1, 7, 8, 9, 31, 32, 64, 100, 333} {
 		src := make([]int8, n)
 		for i := range src {
 			src[i] = int8(rng.IntN(256) - 128)
@@ -195,5 +195,27 @@ func TestWidenI8(t *testing.T) {
 				t.Fatalf("XorI8 n %d [%d]: %d gave %d", n, i, src[i], u[i])
 			}
 		}
+	}
+}
+
+// BenchmarkRequantRow: one 256-channel pixel per op, vector path against
+// the portable one.
+func BenchmarkRequantRow(b *testing.B) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, double := range []bool{false, true} {
+		r := randRequant(rng, 256, double)
+		acc := randAcc(rng, 256)
+		out := make([]int8, 256)
+		name := map[bool]string{false: "single", true: "double"}[double]
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				r.Row(out, acc)
+			}
+		})
+		b.Run(name+"-generic", func(b *testing.B) {
+			for b.Loop() {
+				r.RowGeneric(out, acc)
+			}
+		})
 	}
 }
