@@ -226,6 +226,18 @@ func rqArrays(rq []requant) ([]int32, []int) {
 // up to gemmChunk pixels' windows as unsigned bytes at a time (a 1x1
 // convolution of stride 1 reads its input rows as they are).
 func (k *qconvKernel) convRowsGemm(in, o []int8, lo, hi int) {
+	k.convPixelsGemm(in, o, lo*k.ow, hi*k.ow)
+}
+
+// direct reports whether the GEMM reads the input as it is: a 1x1
+// convolution of stride 1 whose channels fill the packed rows.
+func (k *qconvKernel) direct() bool {
+	return k.packed != nil && k.kh == 1 && k.kw == 1 && k.sh == 1 && k.sw == 1 && k.padT == 0 && k.padL == 0 && k.cin == k.packed.Kp
+}
+
+// convPixelsGemm computes output pixels [p0, p1); a direct convolution
+// may span the images of a batch, which lie one after the other.
+func (k *qconvKernel) convPixelsGemm(in, o []int8, lo, hi int) {
 	pk := k.packed
 	s := k.getScratch()
 	defer k.scratch.Put(s)
@@ -233,9 +245,9 @@ func (k *qconvKernel) convRowsGemm(in, o []int8, lo, hi int) {
 	s.c = grow(s.c, gemmChunk*pk.Np)
 	a, c := s.a, s.c
 	pad := uint8(k.inZP + 128)
-	direct := k.kh == 1 && k.kw == 1 && k.sh == 1 && k.sw == 1 && k.padT == 0 && k.padL == 0 && k.cin == pk.Kp
-	for p0 := lo * k.ow; p0 < hi*k.ow; p0 += gemmChunk {
-		m := min(gemmChunk, hi*k.ow-p0)
+	direct := k.direct()
+	for p0 := lo; p0 < hi; p0 += gemmChunk {
+		m := min(gemmChunk, hi-p0)
 		if direct {
 			kernels.XorI8(a[:m*k.cin], in[p0*k.cin:(p0+m)*k.cin])
 		} else {
@@ -278,6 +290,15 @@ func (k *qconvKernel) gather(in []int8, a []uint8, pad uint8, p0, m int) {
 func (k *qconvKernel) run(e *env, ins [][]float32, out []float32) {
 	inN, outN := k.h*k.w*k.cin, k.oh*k.ow*k.cout
 	src, dst := int8s(ins[0]), int8s(out)
+	if k.direct() {
+		// All the batch's pixels as one GEMM, so each panel of weights is
+		// read once for all images.
+		n := e.batch * k.oh * k.ow
+		parallelFor(e.threads, n, 16, func(lo, hi int) {
+			k.convPixelsGemm(src[:e.batch*inN], dst[:e.batch*outN], lo, hi)
+		})
+		return
+	}
 	for img := 0; img < e.batch; img++ {
 		in, o := src[img*inN:(img+1)*inN], dst[img*outN:(img+1)*outN]
 		parallelFor(e.threads, k.oh, 1, func(lo, hi int) {

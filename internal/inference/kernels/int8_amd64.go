@@ -17,31 +17,33 @@ func gemmI8x4x32(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
 
 func gemmU8I8VNNI(m int, a []uint8, lda int, b *PackedI8, c []int32, ldc int) {
 	k4 := b.Kp / 4
-	var tailA []uint8
-	var tile [I8Rows * I8Tile]int32
-	for i := 0; i < m; i += I8Rows {
-		rows := min(I8Rows, m-i)
-		ap, ld := a[i*lda:], lda
-		if rows < I8Rows {
-			// Copy the last rows into a full tile of zero rows.
-			if tailA == nil {
-				tailA = make([]uint8, I8Rows*b.Kp)
-			}
-			clear(tailA)
-			for r := 0; r < rows; r++ {
-				copy(tailA[r*b.Kp:(r+1)*b.Kp], a[(i+r)*lda:])
-			}
-			ap, ld = tailA, b.Kp
+	full := m / I8Rows * I8Rows
+	var tailA [I8Rows * 1024]uint8
+	var tail []uint8
+	if full < m {
+		// Copy the last rows into a full tile of zero rows.
+		if I8Rows*b.Kp <= len(tailA) {
+			tail = tailA[:I8Rows*b.Kp]
+		} else {
+			tail = make([]uint8, I8Rows*b.Kp)
 		}
-		for p := 0; p < b.Np/I8Tile; p++ {
-			panel := &b.Data[p*b.Kp*I8Tile]
-			if rows == I8Rows {
-				gemmI8x4x32(k4, &ap[0], ld, panel, &c[i*ldc+p*I8Tile], ldc)
-				continue
-			}
-			gemmI8x4x32(k4, &ap[0], ld, panel, &tile[0], I8Tile)
-			for r := 0; r < rows; r++ {
-				copy(c[(i+r)*ldc+p*I8Tile:][:I8Tile], tile[r*I8Tile:(r+1)*I8Tile])
+		clear(tail)
+		for r := full; r < m; r++ {
+			copy(tail[(r-full)*b.Kp:(r-full+1)*b.Kp], a[r*lda:])
+		}
+	}
+	var tile [I8Rows * I8Tile]int32
+	// Panel by panel, so one panel of weights (Kp*32 bytes) stays in cache
+	// while the rows stream past it.
+	for p := 0; p < b.Np/I8Tile; p++ {
+		panel := &b.Data[p*b.Kp*I8Tile]
+		for i := 0; i < full; i += I8Rows {
+			gemmI8x4x32(k4, &a[i*lda], lda, panel, &c[i*ldc+p*I8Tile], ldc)
+		}
+		if tail != nil {
+			gemmI8x4x32(k4, &tail[0], b.Kp, panel, &tile[0], I8Tile)
+			for r := full; r < m; r++ {
+				copy(c[r*ldc+p*I8Tile:][:I8Tile], tile[(r-full)*I8Tile:(r-full+1)*I8Tile])
 			}
 		}
 	}
