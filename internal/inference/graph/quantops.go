@@ -112,6 +112,7 @@ type qconvKernel struct {
 // between runs so a run allocates nothing once warm.
 type qscratch struct {
 	xs   []int32
+	held []int
 	a    []uint8
 	c    []int32
 	taps []int
@@ -378,23 +379,22 @@ func dot32(a, b []int32) int32 {
 }
 
 // depthwiseRowsVec computes output rows [lo, hi) of a depthwise
-// convolution with multiplier 1 through kernels.DWI8: the band's input rows
-// widened once to int32 minus the zero point, then per output row one run
-// of interior pixels (every tap inside the image) and single border pixels
-// with only their valid taps.
+// convolution with multiplier 1 through kernels.DWI8. Input rows are
+// widened to int32 minus the zero point into a ring of KH rows as the
+// output rows come to need them (so the widened rows stay in cache); each
+// output row is one run of interior pixels (every tap inside the image)
+// and single border pixels with only their valid taps.
 func (k *qconvKernel) depthwiseRowsVec(in, o []int8, lo, hi int) {
 	s := k.getScratch()
 	defer k.scratch.Put(s)
 	c := k.cin
-	y0 := max(lo*k.sh-k.padT, 0)
-	y1 := min((hi-1)*k.sh-k.padT+k.kh, k.h)
-	if y1 <= y0 {
-		y0, y1 = 0, 0
-	}
 	rowLen := k.w * c
-	s.xs = grow(s.xs, max((y1-y0)*rowLen, 1))
-	xs := s.xs
-	kernels.WidenI8(xs[:(y1-y0)*rowLen], in[y0*rowLen:y1*rowLen], k.inZP)
+	s.xs = grow(s.xs, k.kh*rowLen)
+	s.held = grow(s.held, k.kh)
+	xs, held := s.xs[:k.kh*rowLen], s.held
+	for i := range held {
+		held[i] = -1
+	}
 	s.taps = grow(s.taps, 2*k.kh*k.kw)
 	// Interior columns: ox*sw - padL >= 0 and ox*sw - padL + kw <= w.
 	oxLo := min((k.padL+k.sw-1)/k.sw, k.ow)
@@ -409,12 +409,17 @@ func (k *qconvKernel) depthwiseRowsVec(in, o []int8, lo, hi int) {
 			if iy < 0 || iy >= k.h {
 				continue
 			}
+			slot := iy % k.kh
+			if held[slot] != iy {
+				kernels.WidenI8(xs[slot*rowLen:(slot+1)*rowLen], in[iy*rowLen:(iy+1)*rowLen], k.inZP)
+				held[slot] = iy
+			}
 			for kx := 0; kx < k.kw; kx++ {
 				ix := ox0*k.sw + kx - k.padL
 				if ix < 0 || ix >= k.w {
 					continue
 				}
-				taps = append(taps, (iy-y0)*rowLen+ix*c, ky*k.kw+kx)
+				taps = append(taps, slot*rowLen+ix*c, ky*k.kw+kx)
 			}
 		}
 		dst := o[(oy*k.ow+ox0)*c:]
@@ -427,7 +432,7 @@ func (k *qconvKernel) depthwiseRowsVec(in, o []int8, lo, hi int) {
 			}
 			return
 		}
-		k.dw.Pixels(dst, c, xs[:(y1-y0)*rowLen], 0, k.sw*c, taps, n)
+		k.dw.Pixels(dst, c, xs, 0, k.sw*c, taps, n)
 	}
 	for oy := lo; oy < hi; oy++ {
 		for ox := 0; ox < oxLo; ox++ {

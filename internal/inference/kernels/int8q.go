@@ -18,13 +18,6 @@ import "fmt"
 // The vector kernels (AVX2, AVX-512) compute the same integers as the
 // portable code on every input; the tests check them against each other.
 
-// rqBlock is the number of channels one table block describes and rqWords
-// its size in int32s.
-const (
-	rqBlock = 8
-	rqWords = 64
-)
-
 // Requant holds C channels' rescale parameters.
 type Requant struct {
 	C          int
@@ -32,13 +25,16 @@ type Requant struct {
 	ZP, Lo, Hi int32
 	Bias, Mult []int32
 	Shift      []int
-	// tab holds C/8 blocks of rqWords int32s for the vector kernels:
-	//   single: bias[8] mult[8] off[8] rndE[4]i64 rndO[4]i64 totE[4]i64 totO[4]i64
-	//   double: bias[8] mult[8] left[8] right[8] mask[8]
-	// where E/O are the even and odd channels of the block, rnd carries the
+	// tab8 and tab16 describe blocks of 8 (AVX2) and 16 (AVX-512) channels
+	// for the vector kernels, 8*bs int32s per block of bs channels, at
+	// these word offsets:
+	//   both:   bias 0, mult bs
+	//   single: off 2bs, rndE 3bs, rndO 4bs, totE 5bs, totO 6bs
+	//   double: left 2bs, right 3bs, mask 4bs
+	// E/O are the block's even and odd channels as int64s; rnd carries the
 	// 2^62 offset that keeps the 64-bit sum non-negative and off is
 	// 2^(62-tot) modulo 2^32, subtracted after the logical shift.
-	tab []int32
+	tab8, tab16 []int32
 }
 
 // NewRequant builds the parameters of len(bias) channels; mult and shift
@@ -50,33 +46,38 @@ func NewRequant(bias, mult []int32, shift []int, double bool, zp, lo, hi int32) 
 		panic("kernels: NewRequant lengths differ")
 	}
 	r := &Requant{C: c, Double: double, ZP: zp, Lo: lo, Hi: hi, Bias: bias, Mult: mult, Shift: shift}
-	blocks := c / rqBlock
-	r.tab = make([]int32, blocks*rqWords)
+	r.tab8, r.tab16 = r.table(8), r.table(16)
+	return r
+}
+
+func (r *Requant) table(bs int) []int32 {
+	blocks := r.C / bs
+	tab := make([]int32, blocks*8*bs)
 	for b := 0; b < blocks; b++ {
-		t := r.tab[b*rqWords : (b+1)*rqWords]
-		for j := 0; j < rqBlock; j++ {
-			ch := b*rqBlock + j
-			t[j], t[8+j] = bias[ch], mult[ch]
-			s := shift[ch]
-			if double {
+		t := tab[b*8*bs : (b+1)*8*bs]
+		for j := 0; j < bs; j++ {
+			ch := b*bs + j
+			t[j], t[bs+j] = r.Bias[ch], r.Mult[ch]
+			s := r.Shift[ch]
+			if r.Double {
 				left, right := max(s, 0), max(-s, 0)
-				t[16+j], t[24+j] = int32(left), int32(right)
-				t[32+j] = int32(uint32(1)<<right - 1)
+				t[2*bs+j], t[3*bs+j] = int32(left), int32(right)
+				t[4*bs+j] = int32(uint32(1)<<right - 1)
 				continue
 			}
 			tot := 31 - s
-			t[16+j] = int32(uint32(uint64(1) << (62 - tot)))
+			t[2*bs+j] = int32(uint32(uint64(1) << (62 - tot)))
 			rnd := int64(1)<<(tot-1) + int64(1)<<62
-			half := 24 + 2*(j/2) // rndE or rndO, as two int32 words
+			w := 3*bs + 2*(j/2) // rndE, or rndO one bs further
 			if j%2 == 1 {
-				half += 8
+				w += bs
 			}
-			t[half], t[half+1] = int32(uint32(rnd)), int32(uint32(rnd>>32))
-			tt := half + 16 // totE / totO
-			t[tt], t[tt+1] = int32(tot), 0
+			t[w], t[w+1] = int32(uint32(rnd)), int32(uint32(rnd>>32))
+			w += 2 * bs // totE / totO
+			t[w], t[w+1] = int32(tot), 0
 		}
 	}
-	return r
+	return tab
 }
 
 // One rescales acc (already holding its bias) for channel ch.
@@ -126,9 +127,8 @@ func (r *Requant) Row(out []int8, acc []int32) {
 	c := r.C
 	out, acc = out[:c], acc[:c]
 	v := 0
-	if useInt8SIMD() && c >= rqBlock {
-		v = c / rqBlock * rqBlock
-		requantRow(r, &out[0], &acc[0], v/rqBlock)
+	if c > 0 {
+		v = requantVec(r, &out[0], &acc[0])
 	}
 	for ch := v; ch < c; ch++ {
 		out[ch] = r.One(acc[ch]+r.Bias[ch], ch)
@@ -192,14 +192,13 @@ func (d *DWI8) Pixels(out []int8, ostride int, xs []int32, base, xstep int, taps
 	}
 	c := d.C
 	v := 0
-	if useInt8SIMD() && c >= rqBlock && nt > 0 {
-		v = c / rqBlock * rqBlock
+	if useInt8SIMD() && c >= 8 && nt > 0 {
 		var bt [2 * MaxTaps]int
 		for i := 0; i < nt; i++ {
 			bt[2*i] = 4 * (base + taps[2*i])
 			bt[2*i+1] = 4 * taps[2*i+1] * c
 		}
-		dwI8Pixels(&out[0], ostride, &xs[0], 4*xstep, &bt[0], nt, n, v/rqBlock, &d.wv[0], d.RQ)
+		v = dwI8Vec(d, &out[0], ostride, &xs[0], 4*xstep, &bt[0], nt, n)
 	}
 	if v < c {
 		d.pixelsGeneric(out, ostride, xs, base, xstep, taps, n, v)

@@ -2,6 +2,8 @@
 
 package kernels
 
+import "golang.org/x/sys/cpu"
+
 // Implemented in int8q_amd64.s.
 //
 //go:noescape
@@ -16,16 +18,45 @@ func widenI8AVX2(dst *int32, src *int8, n int, zp int32)
 //go:noescape
 func xorI8AVX2(dst *uint8, src *int8, n int)
 
+//go:noescape
+func requant512(out *int8, acc *int32, tab *int32, blocks int, double bool, zp, lo, hi int32)
+
+//go:noescape
+func dwI8512(out *int8, ostride int, xs *int32, xstep int, taps *int, ntaps, n, blocks int, w *int32, tab *int32, double bool, zp, lo, hi int32)
+
+// hasInt8512 selects the AVX-512 forms (VPMADDWD on ZMM needs BW).
+var hasInt8512 = cpu.X86.HasAVX512BW
+
 // useInt8SIMD reports whether the int8 requantization, depthwise and
-// widening kernels run vectorised (AVX2 integer instructions).
+// widening kernels run vectorised (AVX2 integer instructions at least).
 func useInt8SIMD() bool { return hasAVX2FMA }
 
-func requantRow(r *Requant, out *int8, acc *int32, blocks int) {
-	requantAVX2(out, acc, &r.tab[0], blocks, r.Double, r.ZP, r.Lo, r.Hi)
+func use512() bool { return hasAVX512 && hasInt8512 }
+
+// requantVec rescales the channels the vector kernels cover (whole blocks
+// of 16 or 8) and returns how many that is.
+func requantVec(r *Requant, out *int8, acc *int32) int {
+	switch {
+	case use512() && r.C >= 16:
+		requant512(out, acc, &r.tab16[0], r.C/16, r.Double, r.ZP, r.Lo, r.Hi)
+		return r.C / 16 * 16
+	case useInt8SIMD() && r.C >= 8:
+		requantAVX2(out, acc, &r.tab8[0], r.C/8, r.Double, r.ZP, r.Lo, r.Hi)
+		return r.C / 8 * 8
+	}
+	return 0
 }
 
-func dwI8Pixels(out *int8, ostride int, xs *int32, xstep int, taps *int, ntaps, n, blocks int, w *int32, r *Requant) {
-	dwI8AVX2(out, ostride, xs, xstep, taps, ntaps, n, blocks, w, &r.tab[0], r.Double, r.ZP, r.Lo, r.Hi)
+// dwI8Vec runs the depthwise kernel on whole channel blocks and returns
+// how many channels that covered.
+func dwI8Vec(d *DWI8, out *int8, ostride int, xs *int32, xstep int, taps *int, ntaps, n int) int {
+	r := d.RQ
+	if use512() && d.C >= 16 {
+		dwI8512(out, ostride, xs, xstep, taps, ntaps, n, d.C/16, &d.wv[0], &r.tab16[0], r.Double, r.ZP, r.Lo, r.Hi)
+		return d.C / 16 * 16
+	}
+	dwI8AVX2(out, ostride, xs, xstep, taps, ntaps, n, d.C/8, &d.wv[0], &r.tab8[0], r.Double, r.ZP, r.Lo, r.Hi)
+	return d.C / 8 * 8
 }
 
 func widenI8(dst *int32, src *int8, n int, zp int32) { widenI8AVX2(dst, src, n, zp) }

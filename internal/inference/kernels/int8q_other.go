@@ -4,11 +4,9 @@ package kernels
 
 func useInt8SIMD() bool { return false }
 
-func requantRow(r *Requant, out *int8, acc *int32, blocks int) {
-	panic("kernels: no vector requantization on this architecture")
-}
+func requantVec(r *Requant, out *int8, acc *int32) int { return 0 }
 
-func dwI8Pixels(out *int8, ostride int, xs *int32, xstep int, taps *int, ntaps, n, blocks int, w *int32, r *Requant) {
+func dwI8Vec(d *DWI8, out *int8, ostride int, xs *int32, xstep int, taps *int, ntaps, n int) int {
 	panic("kernels: no vector depthwise on this architecture")
 }
 

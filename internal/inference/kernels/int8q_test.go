@@ -34,6 +34,23 @@ func randRequant(rng *rand.Rand, c int, double bool) *Requant {
 	return NewRequant(bias, mult, shift, double, zp, lo, hi)
 }
 
+// eachInt8Path runs fn on the widest vector path the CPU (and
+// CSPIPE_KERNELS) allows and then on the narrower ones below it, so one run
+// checks the AVX-512 and the AVX2 kernels.
+func eachInt8Path(t *testing.T, fn func(t *testing.T)) {
+	saved2, saved512 := hasAVX2FMA, hasAVX512
+	defer func() { hasAVX2FMA, hasAVX512 = saved2, saved512 }()
+	if use512() {
+		t.Run("avx512", fn)
+		hasAVX512 = false
+	}
+	if useInt8SIMD() {
+		t.Run("avx2", fn)
+	}
+	hasAVX2FMA = false
+	t.Run("generic", fn)
+}
+
 func randAcc(rng *rand.Rand, n int) []int32 {
 	acc := make([]int32, n)
 	for i := range acc {
@@ -53,7 +70,9 @@ func randAcc(rng *rand.Rand, n int) []int32 {
 
 // TestRequantRow checks the vector requantization (both roundings) against
 // the portable one on channel counts with and without a tail.
-func TestRequantRow(t *testing.T) {
+func TestRequantRow(t *testing.T) { eachInt8Path(t, testRequantRow) }
+
+func testRequantRow(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, double := range []bool{false, true} {
 		for _, c := range []int{1, 7, 8, 9, 16, 23, 32, 61, 64, 200} {
@@ -77,7 +96,9 @@ func TestRequantRow(t *testing.T) {
 
 // TestRequantTies puts accumulators exactly on rounding ties (and next to
 // them), where the two roundings and the signs differ.
-func TestRequantTies(t *testing.T) {
+func TestRequantTies(t *testing.T) { eachInt8Path(t, testRequantTies) }
+
+func testRequantTies(t *testing.T) {
 	for _, double := range []bool{false, true} {
 		const c = 16
 		bias, mult, shift := make([]int32, c), make([]int32, c), make([]int, c)
@@ -105,7 +126,9 @@ func TestRequantTies(t *testing.T) {
 // TestDWI8 checks the vector depthwise against the portable one: kernel
 // sizes 3x3 and 5x5, strides 1 and 2, channel counts with tails, full tap
 // sets and the partial ones of border pixels, runs of several pixels.
-func TestDWI8(t *testing.T) {
+func TestDWI8(t *testing.T) { eachInt8Path(t, testDWI8) }
+
+func testDWI8(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, c := range []int{3, 8, 13, 16, 24, 37, 64, 96} {
 		for _, k := range []int{3, 5} {
@@ -173,7 +196,9 @@ func TestDWI8(t *testing.T) {
 	}
 }
 
-func TestWidenI8(t *testing.T) {
+func TestWidenI8(t *testing.T) { eachInt8Path(t, testWidenI8) }
+
+func testWidenI8(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, n := range []int{1, 7, 8, 9, 31, 32, 64, 100, 333} {
 		src := make([]int8, n)

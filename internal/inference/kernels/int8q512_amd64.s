@@ -1,0 +1,153 @@
+//go:build amd64
+
+#include "textflag.h"
+
+// AVX-512 forms of the kernels in int8q_amd64.s: the same arithmetic on
+// blocks of 16 channels (table blocks of 512 bytes, see Requant.table).
+// Constants: Z31 = 2^30 in every qword, Z30 = output zero point, Z29 =
+// lower and Z28 = upper clamp, K1 = the odd dwords.
+
+#define RQDOUBLE512 \
+	VMOVDQU32 64(R11), Z1 \
+	VPSLLVD   128(R11), Z0, Z0 \
+	VPMULDQ   Z1, Z0, Z2 \
+	VPSRLQ    $32, Z0, Z3 \
+	VPSRLQ    $32, Z1, Z4 \
+	VPMULDQ   Z4, Z3, Z3 \
+	VPADDQ    Z31, Z2, Z2 \
+	VPADDQ    Z31, Z3, Z3 \
+	VPSRLQ    $31, Z2, Z2 \
+	VPSRLQ    $31, Z3, Z3 \
+	VPSLLQ    $32, Z3, Z3 \
+	VPBLENDMD Z3, Z2, K1, Z0 \
+	VMOVDQU32 256(R11), Z1 \
+	VPANDD    Z1, Z0, Z2 \
+	VPSRLD    $1, Z1, Z1 \
+	VPSRAD    $31, Z0, Z3 \
+	VPSUBD    Z3, Z1, Z1 \
+	VPSRAVD   192(R11), Z0, Z0 \
+	VPSUBD    Z2, Z1, Z1 \
+	VPSRAD    $31, Z1, Z1 \
+	VPSUBD    Z1, Z0, Z0
+
+#define RQSINGLE512 \
+	VMOVDQU32 64(R11), Z1 \
+	VPMULDQ   Z1, Z0, Z2 \
+	VPSRLQ    $32, Z0, Z3 \
+	VPSRLQ    $32, Z1, Z4 \
+	VPMULDQ   Z4, Z3, Z3 \
+	VPADDQ    192(R11), Z2, Z2 \
+	VPADDQ    256(R11), Z3, Z3 \
+	VPSRLVQ   320(R11), Z2, Z2 \
+	VPSRLVQ   384(R11), Z3, Z3 \
+	VPSLLQ    $32, Z3, Z3 \
+	VPBLENDMD Z3, Z2, K1, Z0 \
+	VPSUBD    128(R11), Z0, Z0
+
+#define RQFINISH512 \
+	VPADDD  Z30, Z0, Z0 \
+	VPMAXSD Z29, Z0, Z0 \
+	VPMINSD Z28, Z0, Z0 \
+	VPMOVDB Z0, (DI)
+
+// func requant512(out *int8, acc *int32, tab *int32, blocks int, double bool, zp, lo, hi int32)
+TEXT ·requant512(SB), NOSPLIT, $0-48
+	MOVQ         $0x40000000, AX
+	VPBROADCASTQ AX, Z31
+	MOVL         zp+36(FP), AX
+	VPBROADCASTD AX, Z30
+	MOVL         lo+40(FP), AX
+	VPBROADCASTD AX, Z29
+	MOVL         hi+44(FP), AX
+	VPBROADCASTD AX, Z28
+	MOVL         $0xAAAA, AX
+	KMOVW        AX, K1
+	MOVQ         out+0(FP), DI
+	MOVQ         acc+8(FP), SI
+	MOVQ         tab+16(FP), R11
+	MOVQ         blocks+24(FP), CX
+	MOVBQZX      double+32(FP), DX
+
+rqblock:
+	VMOVDQU32 (SI), Z0
+	VPADDD    (R11), Z0, Z0
+	TESTQ     DX, DX
+	JZ        rqsingle
+	RQDOUBLE512
+	JMP       rqfinish
+
+rqsingle:
+	RQSINGLE512
+
+rqfinish:
+	RQFINISH512
+	ADDQ $16, DI
+	ADDQ $64, SI
+	ADDQ $512, R11
+	DECQ CX
+	JNZ  rqblock
+	VZEROUPPER
+	RET
+
+// func dwI8512(out *int8, ostride int, xs *int32, xstep int, taps *int, ntaps, n, blocks int, w *int32, tab *int32, double bool, zp, lo, hi int32)
+TEXT ·dwI8512(SB), NOSPLIT, $0-96
+	MOVQ         $0x40000000, AX
+	VPBROADCASTQ AX, Z31
+	MOVL         zp+84(FP), AX
+	VPBROADCASTD AX, Z30
+	MOVL         lo+88(FP), AX
+	VPBROADCASTD AX, Z29
+	MOVL         hi+92(FP), AX
+	VPBROADCASTD AX, Z28
+	MOVL         $0xAAAA, AX
+	KMOVW        AX, K1
+	MOVQ         out+0(FP), R9
+	MOVQ         xs+16(FP), CX
+	MOVQ         n+48(FP), R8
+
+dwpixel:
+	MOVQ R9, DI
+	MOVQ CX, SI
+	MOVQ tab+72(FP), R11
+	MOVQ w+64(FP), BX
+	MOVQ blocks+56(FP), R10
+
+dwblock:
+	VMOVDQU32 (R11), Z0
+	MOVQ      taps+32(FP), R12
+	MOVQ      ntaps+40(FP), R13
+
+dwtap:
+	MOVQ      (R12), AX
+	MOVQ      8(R12), DX
+	VMOVDQU32 (BX)(DX*1), Z1
+	VPMADDWD  (SI)(AX*1), Z1, Z1
+	VPADDD    Z1, Z0, Z0
+	ADDQ      $16, R12
+	DECQ      R13
+	JNZ       dwtap
+
+	MOVBQZX double+80(FP), DX
+	TESTQ   DX, DX
+	JZ      dwsingle
+	RQDOUBLE512
+	JMP     dwfinish
+
+dwsingle:
+	RQSINGLE512
+
+dwfinish:
+	RQFINISH512
+	ADDQ $16, DI
+	ADDQ $64, SI
+	ADDQ $64, BX
+	ADDQ $512, R11
+	DECQ R10
+	JNZ  dwblock
+
+	ADDQ ostride+8(FP), R9
+	ADDQ xstep+24(FP), CX
+	DECQ R8
+	JNZ  dwpixel
+	VZEROUPPER
+	RET
