@@ -278,8 +278,12 @@ func (k *qconvKernel) gather(in []int8, a []uint8, pad uint8, p0, m int) {
 					for j := range dst {
 						dst[j] = pad
 					}
+				} else if src := in[(iy*k.w+ix)*k.cin:][:k.cin]; k.cin >= 32 {
+					kernels.XorI8(dst, src)
 				} else {
-					kernels.XorI8(dst, in[(iy*k.w+ix)*k.cin:][:k.cin])
+					for j, v := range src {
+						dst[j] = uint8(v) ^ 0x80
+					}
 				}
 				q += k.cin
 			}

@@ -15,8 +15,14 @@ var hasVNNI512 = cpu.X86.HasAVX512VNNI && cpu.X86.HasAVX512BW
 //go:noescape
 func gemmI8x4x32(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
 
+// gemmI8x8x32 is the 8-row form of gemmI8x4x32.
+//
+//go:noescape
+func gemmI8x8x32(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+
 func gemmU8I8VNNI(m int, a []uint8, lda int, b *PackedI8, c []int32, ldc int) {
 	k4 := b.Kp / 4
+	full8 := m / 8 * 8
 	full := m / I8Rows * I8Rows
 	var tailA [I8Rows * 1024]uint8
 	var tail []uint8
@@ -37,8 +43,11 @@ func gemmU8I8VNNI(m int, a []uint8, lda int, b *PackedI8, c []int32, ldc int) {
 	// while the rows stream past it.
 	for p := 0; p < b.Np/I8Tile; p++ {
 		panel := &b.Data[p*b.Kp*I8Tile]
-		for i := 0; i < full; i += I8Rows {
-			gemmI8x4x32(k4, &a[i*lda], lda, panel, &c[i*ldc+p*I8Tile], ldc)
+		for i := 0; i < full8; i += 8 {
+			gemmI8x8x32(k4, &a[i*lda], lda, panel, &c[i*ldc+p*I8Tile], ldc)
+		}
+		if full > full8 {
+			gemmI8x4x32(k4, &a[full8*lda], lda, panel, &c[full8*ldc+p*I8Tile], ldc)
 		}
 		if tail != nil {
 			gemmI8x4x32(k4, &tail[0], b.Kp, panel, &tile[0], I8Tile)
