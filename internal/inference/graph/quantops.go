@@ -510,6 +510,11 @@ type qfcKernel struct {
 	rq          []requant
 	inZP, outZP int32
 	lo, hi      int32
+
+	// The int8 GEMM path, as for convolutions.
+	packed  *kernels.PackedI8
+	grq     *kernels.Requant
+	scratch sync.Pool // *qscratch
 }
 
 func planQFC(g *Graph, n *Node, ip, op qparam) (kernel, []int, error) {
@@ -541,11 +546,55 @@ func planQFC(g *Graph, n *Node, ip, op qparam) (kernel, []int, error) {
 		shape = append(slices.Clone(in.Shape[:len(in.Shape)-1]), nOut)
 	}
 	lo, hi := actRange(n, op)
-	return &qfcKernel{rows: rows, n: nOut, k: kk, wt: w, bias: b, rq: requants(ip.scale, scales, op), inZP: ip.zp, outZP: op.zp, lo: lo, hi: hi}, shape, nil
+	k := &qfcKernel{rows: rows, n: nOut, k: kk, wt: w, bias: b, rq: requants(ip.scale, scales, op), inZP: ip.zp, outZP: op.zp, lo: lo, hi: hi}
+	k.packGemm()
+	return k, shape, nil
+}
+
+// packGemm prepares the int8 GEMM when every weight fits in int8 (see
+// qconvKernel.packGemm).
+func (k *qfcKernel) packGemm() {
+	w8 := make([]int8, len(k.wt))
+	for i, v := range k.wt {
+		if v < -128 || v > 127 {
+			return
+		}
+		w8[i] = int8(v)
+	}
+	k.packed = kernels.PackI8(w8, k.n, k.k)
+	gbias := make([]int32, k.n)
+	for c := range gbias {
+		gbias[c] = k.bias[c] - (128+k.inZP)*k.packed.Sum[c]
+	}
+	mult, shift := rqArrays(k.rq)
+	k.grq = kernels.NewRequant(gbias, mult, shift, false, k.outZP, k.lo, k.hi)
 }
 
 func (k *qfcKernel) run(e *env, ins [][]float32, out []float32) {
 	src, dst := int8s(ins[0]), int8s(out)
+	if pk := k.packed; pk != nil {
+		s, _ := k.scratch.Get().(*qscratch)
+		if s == nil {
+			s = &qscratch{}
+		}
+		defer k.scratch.Put(s)
+		s.a = grow(s.a, gemmChunk*pk.Kp)
+		s.c = grow(s.c, gemmChunk*pk.Np)
+		rows := k.rows * e.batch
+		for r0 := 0; r0 < rows; r0 += gemmChunk {
+			m := min(gemmChunk, rows-r0)
+			for i := 0; i < m; i++ {
+				row := s.a[i*pk.Kp : (i+1)*pk.Kp]
+				kernels.XorI8(row[:k.k], src[(r0+i)*k.k:(r0+i+1)*k.k])
+				clear(row[k.k:])
+			}
+			kernels.GemmU8I8(m, s.a, pk.Kp, pk, s.c, pk.Np)
+			for i := 0; i < m; i++ {
+				k.grq.Row(dst[(r0+i)*k.n:(r0+i+1)*k.n], s.c[i*pk.Np:][:k.n])
+			}
+		}
+		return
+	}
 	x := make([]int32, k.k)
 	for r := 0; r < k.rows*e.batch; r++ {
 		for i, v := range src[r*k.k : (r+1)*k.k] {
@@ -689,8 +738,18 @@ func (k *qpadKernel) run(e *env, ins [][]float32, out []float32) {
 		for i := range o {
 			o[i] = k.value
 		}
+		// Runs of the last two axes are contiguous in both tensors when the
+		// last axis is not padded.
+		rowCopy := p.in[3] == p.out[3]
 		for a := 0; a < p.in[0]; a++ {
 			for b := 0; b < p.in[1]; b++ {
+				if rowCopy {
+					si := (a*p.in[1] + b) * p.in[2] * p.in[3]
+					di := (((a+p.before[0])*p.out[1]+b+p.before[1])*p.out[2] + p.before[2]) * p.out[3]
+					n := p.in[2] * p.in[3]
+					copy(o[di:di+n], in[si:si+n])
+					continue
+				}
 				for c := 0; c < p.in[2]; c++ {
 					si := ((a*p.in[1]+b)*p.in[2] + c) * p.in[3]
 					di := (((a+p.before[0])*p.out[1]+b+p.before[1])*p.out[2]+c+p.before[2])*p.out[3] + p.before[3]
