@@ -262,33 +262,53 @@ func (k *qconvKernel) convPixelsGemm(in, o []int8, lo, hi int) {
 }
 
 // gather writes the windows of output pixels [p0, p0+m) as GEMM rows of
-// unsigned bytes, padding with the input's zero point.
+// unsigned bytes, padding with the input's zero point. The taps of one
+// window row that fall inside the image are contiguous in the input.
 func (k *qconvKernel) gather(in []int8, a []uint8, pad uint8, p0, m int) {
 	kp := k.packed.Kp
+	rowLen := k.kw * k.cin
 	for i := 0; i < m; i++ {
 		oy, ox := (p0+i)/k.ow, (p0+i)%k.ow
 		row := a[i*kp : (i+1)*kp]
-		q := 0
+		ix0 := ox*k.sw - k.padL
+		kx0, kx1 := max(0, -ix0), min(k.kw, k.w-ix0)
 		for ky := 0; ky < k.kh; ky++ {
 			iy := oy*k.sh + ky - k.padT
-			for kx := 0; kx < k.kw; kx++ {
-				ix := ox*k.sw + kx - k.padL
-				dst := row[q : q+k.cin]
-				if iy < 0 || iy >= k.h || ix < 0 || ix >= k.w {
-					for j := range dst {
-						dst[j] = pad
-					}
-				} else if src := in[(iy*k.w+ix)*k.cin:][:k.cin]; k.cin >= 32 {
-					kernels.XorI8(dst, src)
-				} else {
-					for j, v := range src {
-						dst[j] = uint8(v) ^ 0x80
-					}
+			dst := row[ky*rowLen : (ky+1)*rowLen]
+			if iy < 0 || iy >= k.h || kx1 <= kx0 {
+				fillU8(dst, pad)
+				continue
+			}
+			fillU8(dst[:kx0*k.cin], pad)
+			fillU8(dst[kx1*k.cin:], pad)
+			src := in[(iy*k.w+ix0+kx0)*k.cin : (iy*k.w+ix0+kx1)*k.cin]
+			mid := dst[kx0*k.cin : kx1*k.cin]
+			if len(src) >= 32 {
+				kernels.XorI8(mid, src)
+			} else {
+				for j, v := range src {
+					mid[j] = uint8(v) ^ 0x80
 				}
-				q += k.cin
 			}
 		}
-		clear(row[q:])
+		clear(row[k.kh*rowLen:])
+	}
+}
+
+func fillU8(d []uint8, v uint8) {
+	for j := range d {
+		d[j] = v
+	}
+}
+
+// fillI8 sets every byte of d to v, doubling the filled part with copy.
+func fillI8(d []int8, v int8) {
+	if len(d) == 0 {
+		return
+	}
+	d[0] = v
+	for n := 1; n < len(d); n *= 2 {
+		copy(d[n:], d[:n])
 	}
 }
 
@@ -735,9 +755,7 @@ func (k *qpadKernel) run(e *env, ins [][]float32, out []float32) {
 	src, dst := int8s(ins[0]), int8s(out)
 	for img := 0; img < e.batch; img++ {
 		in, o := src[img*inN:(img+1)*inN], dst[img*outN:(img+1)*outN]
-		for i := range o {
-			o[i] = k.value
-		}
+		fillI8(o, k.value)
 		// Runs of the last two axes are contiguous in both tensors when the
 		// last axis is not padded.
 		rowCopy := p.in[3] == p.out[3]

@@ -2,7 +2,11 @@
 
 package kernels
 
-import "golang.org/x/sys/cpu"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
 
 // Implemented in int8q_amd64.s.
 //
@@ -36,27 +40,35 @@ func use512() bool { return hasAVX512 && hasInt8512 }
 // requantVec rescales the channels the vector kernels cover (whole blocks
 // of 16 or 8) and returns how many that is.
 func requantVec(r *Requant, out *int8, acc *int32) int {
-	switch {
-	case use512() && r.C >= 16:
+	done := 0
+	if use512() && r.C >= 16 {
 		requant512(out, acc, &r.tab16[0], r.C/16, r.Double, r.ZP, r.Lo, r.Hi)
-		return r.C / 16 * 16
-	case useInt8SIMD() && r.C >= 8:
-		requantAVX2(out, acc, &r.tab8[0], r.C/8, r.Double, r.ZP, r.Lo, r.Hi)
-		return r.C / 8 * 8
+		done = r.C / 16 * 16
 	}
-	return 0
+	if useInt8SIMD() && r.C-done >= 8 {
+		// The AVX2 kernel takes the 8-channel blocks the wider one left.
+		out, acc = (*int8)(unsafe.Add(unsafe.Pointer(out), done)), (*int32)(unsafe.Add(unsafe.Pointer(acc), 4*done))
+		requantAVX2(out, acc, &r.tab8[done/8*64], (r.C-done)/8, r.Double, r.ZP, r.Lo, r.Hi)
+		done = r.C / 8 * 8
+	}
+	return done
 }
 
 // dwI8Vec runs the depthwise kernel on whole channel blocks and returns
 // how many channels that covered.
 func dwI8Vec(d *DWI8, out *int8, ostride int, xs *int32, xstep int, taps *int, ntaps, n int) int {
 	r := d.RQ
+	done := 0
 	if use512() && d.C >= 16 {
 		dwI8512(out, ostride, xs, xstep, taps, ntaps, n, d.C/16, &d.wv[0], &r.tab16[0], r.Double, r.ZP, r.Lo, r.Hi)
-		return d.C / 16 * 16
+		done = d.C / 16 * 16
 	}
-	dwI8AVX2(out, ostride, xs, xstep, taps, ntaps, n, d.C/8, &d.wv[0], &r.tab8[0], r.Double, r.ZP, r.Lo, r.Hi)
-	return d.C / 8 * 8
+	if d.C-done >= 8 {
+		out, xs = (*int8)(unsafe.Add(unsafe.Pointer(out), done)), (*int32)(unsafe.Add(unsafe.Pointer(xs), 4*done))
+		dwI8AVX2(out, ostride, xs, xstep, taps, ntaps, n, (d.C-done)/8, &d.wv[done], &r.tab8[done/8*64], r.Double, r.ZP, r.Lo, r.Hi)
+		done = d.C / 8 * 8
+	}
+	return done
 }
 
 func widenI8(dst *int32, src *int8, n int, zp int32) { widenI8AVX2(dst, src, n, zp) }
