@@ -15,6 +15,41 @@ var hasVNNI512 = cpu.X86.HasAVX512VNNI && cpu.X86.HasAVX512BW
 //go:noescape
 func gemmI8x4x32(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
 
+// gemmI8x2x16AVX2 is the AVX2 tile: 2 rows by 16 channels.
+//
+//go:noescape
+func gemmI8x2x16AVX2(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+
+func gemmU8I8AVX2(m int, a []uint8, lda int, b *PackedI8, c []int32, ldc int) {
+	k4 := b.Kp / 4
+	full := m / 2 * 2
+	var tailA [2 * 1024]uint8
+	var tail []uint8
+	if full < m {
+		if 2*b.Kp <= len(tailA) {
+			tail = tailA[:2*b.Kp]
+		} else {
+			tail = make([]uint8, 2*b.Kp)
+		}
+		clear(tail)
+		copy(tail[:b.Kp], a[full*lda:])
+	}
+	var tile [2 * 16]int32
+	for p := 0; p < b.Np/I8Tile; p++ {
+		for h := 0; h < 2; h++ {
+			panel := &b.Data[p*b.Kp*I8Tile+h*64]
+			col := p*I8Tile + h*16
+			for i := 0; i < full; i += 2 {
+				gemmI8x2x16AVX2(k4, &a[i*lda], lda, panel, &c[i*ldc+col], ldc)
+			}
+			if tail != nil {
+				gemmI8x2x16AVX2(k4, &tail[0], b.Kp, panel, &tile[0], 16)
+				copy(c[full*ldc+col:][:16], tile[:16])
+			}
+		}
+	}
+}
+
 // gemmI8x8x32 is the 8-row form of gemmI8x4x32.
 //
 //go:noescape

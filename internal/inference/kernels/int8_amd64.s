@@ -150,3 +150,74 @@ loop8:
 	VMOVDQU32 Z15, 64(R8)
 	VZEROUPPER
 	RET
+
+// func gemmI8x2x16AVX2(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+// The AVX2 int8 GEMM tile: 2 rows of a (unsigned) times 16 channels of one
+// packed panel (b points at the panel's first or second 16 channels; a
+// step of 4 k is 128 bytes). Weights are sign-extended to int16 and the 4
+// activation bytes zero-extended and repeated, so VPMADDWD gives exact
+// int32 sums of two products (no saturation, unlike VPMADDUBSW); each
+// accumulator holds channel pairs (k0+k1, k2+k3) that VPHADDD folds at the
+// end, VPERMQ putting the channels back in order.
+TEXT ·gemmI8x2x16AVX2(SB), NOSPLIT, $0-48
+	MOVQ k4+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), DI
+	MOVQ c+32(FP), R8
+	MOVQ ldc+40(FP), R9
+	SHLQ $2, R9
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+
+avx2loop:
+	VPMOVSXBW    (DI), Y8
+	VPMOVSXBW    16(DI), Y9
+	VPMOVSXBW    32(DI), Y10
+	VPMOVSXBW    48(DI), Y11
+	VPBROADCASTD (SI), X12
+	VPMOVZXBW    X12, Y12
+	VPBROADCASTD (SI)(DX*1), X13
+	VPMOVZXBW    X13, Y13
+	VPMADDWD     Y8, Y12, Y14
+	VPADDD       Y14, Y0, Y0
+	VPMADDWD     Y9, Y12, Y14
+	VPADDD       Y14, Y1, Y1
+	VPMADDWD     Y10, Y12, Y14
+	VPADDD       Y14, Y2, Y2
+	VPMADDWD     Y11, Y12, Y14
+	VPADDD       Y14, Y3, Y3
+	VPMADDWD     Y8, Y13, Y14
+	VPADDD       Y14, Y4, Y4
+	VPMADDWD     Y9, Y13, Y14
+	VPADDD       Y14, Y5, Y5
+	VPMADDWD     Y10, Y13, Y14
+	VPADDD       Y14, Y6, Y6
+	VPMADDWD     Y11, Y13, Y14
+	VPADDD       Y14, Y7, Y7
+	ADDQ         $4, SI
+	ADDQ         $128, DI
+	DECQ         CX
+	JNZ          avx2loop
+
+	VPHADDD      Y1, Y0, Y0
+	VPERMQ       $0xD8, Y0, Y0
+	VPHADDD      Y3, Y2, Y2
+	VPERMQ       $0xD8, Y2, Y2
+	VMOVDQU      Y0, (R8)
+	VMOVDQU      Y2, 32(R8)
+	ADDQ         R9, R8
+	VPHADDD      Y5, Y4, Y4
+	VPERMQ       $0xD8, Y4, Y4
+	VPHADDD      Y7, Y6, Y6
+	VPERMQ       $0xD8, Y6, Y6
+	VMOVDQU      Y4, (R8)
+	VMOVDQU      Y6, 32(R8)
+	VZEROUPPER
+	RET
