@@ -715,9 +715,20 @@ func (k *qmeanKernel) run(e *env, ins [][]float32, out []float32) {
 		for a := 0; a < d[0]; a++ {
 			for b := 0; b < d[1]; b++ {
 				for c := 0; c < d[2]; c++ {
-					for x := 0; x < d[3]; x++ {
-						sums[k.outIndex(a, b, c, x)] += int32(in[i])
-						i++
+					row := in[i : i+d[3]]
+					i += d[3]
+					base := k.outIndex(a, b, c, 0)
+					if k.reduced[3] {
+						s := int32(0)
+						for _, v := range row {
+							s += int32(v)
+						}
+						sums[base] += s
+						continue
+					}
+					dst := sums[base : base+len(row)]
+					for x, v := range row {
+						dst[x] += int32(v)
 					}
 				}
 			}
@@ -816,6 +827,7 @@ type qbinaryKernel struct {
 	am, bm  int32   // ADD: operand multipliers with ashift fraction bits
 	ashift  int
 	lo, hi  int32
+	add     *kernels.AddI8 // ADD's vector form
 }
 
 func planQBinary(g *Graph, n *Node, ap, op qparam) (kernel, []int, error) {
@@ -852,6 +864,7 @@ func planQBinary(g *Graph, n *Node, ap, op qparam) (kernel, []int, error) {
 		k.ashift = 20 - (e - 1)
 		k.am = int32(math.RoundToEven(float64(sa) * math.Ldexp(1, k.ashift)))
 		k.bm = int32(math.RoundToEven(float64(sb) * math.Ldexp(1, k.ashift)))
+		k.add = &kernels.AddI8{AZP: ap.zp, BZP: bp.zp, AM: k.am, BM: k.bm, Shift: k.ashift, ZP: op.zp, Lo: k.lo, Hi: k.hi}
 	}
 	return k, slices.Clone(ta.Shape), nil
 }
@@ -866,6 +879,10 @@ func (k *qbinaryKernel) run(e *env, ins [][]float32, out []float32) {
 			b = int8s(ins[1])[img*k.n : (img+1)*k.n]
 		}
 		ai, o := a[img*k.n:(img+1)*k.n], dst[img*k.n:(img+1)*k.n]
+		if k.add != nil && k.ashift >= 1 {
+			k.add.Run(o, ai, b)
+			continue
+		}
 		for i := range o {
 			x, y := int32(ai[i])-k.a.zp, int32(b[i])-k.b.zp
 			var r int32

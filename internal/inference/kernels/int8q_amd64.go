@@ -74,3 +74,10 @@ func dwI8Vec(d *DWI8, out *int8, ostride int, xs *int32, xstep int, taps *int, n
 func widenI8(dst *int32, src *int8, n int, zp int32) { widenI8AVX2(dst, src, n, zp) }
 
 func xorI8(dst *uint8, src *int8, n int) { xorI8AVX2(dst, src, n) }
+
+//go:noescape
+func addI8AVX2(out, a, b *int8, n int, azp, bzp, am, bm, rnd, shift, zp, lo, hi int32)
+
+func addI8(out, a, b *int8, n int, p *AddI8) {
+	addI8AVX2(out, a, b, n, p.AZP, p.BZP, p.AM, p.BM, int32(1)<<(p.Shift-1), int32(p.Shift), p.ZP, p.Lo, p.Hi)
+}

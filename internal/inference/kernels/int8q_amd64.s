@@ -214,3 +214,65 @@ xorloop:
 	JNZ     xorloop
 	VZEROUPPER
 	RET
+
+// func addI8AVX2(out, a, b *int8, n int, azp, bzp, am, bm, rnd, shift, zp, lo, hi int32)
+// Quantized ADD of n (a multiple of 8) pairs in int32 lanes (the caller
+// checks that the sums fit): ((a-azp)*am + (b-bzp)*bm + rnd) >> shift.
+TEXT ·addI8AVX2(SB), NOSPLIT, $0-68
+	MOVQ         out+0(FP), DI
+	MOVQ         a+8(FP), SI
+	MOVQ         b+16(FP), BX
+	MOVQ         n+24(FP), CX
+	SHRQ         $3, CX
+	MOVL         azp+32(FP), AX
+	VMOVQ        AX, X15
+	VPBROADCASTD X15, Y15
+	MOVL         bzp+36(FP), AX
+	VMOVQ        AX, X14
+	VPBROADCASTD X14, Y14
+	MOVL         am+40(FP), AX
+	VMOVQ        AX, X13
+	VPBROADCASTD X13, Y13
+	MOVL         bm+44(FP), AX
+	VMOVQ        AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL         rnd+48(FP), AX
+	VMOVQ        AX, X11
+	VPBROADCASTD X11, Y11
+	MOVL         shift+52(FP), AX
+	VMOVQ        AX, X10
+	MOVL         zp+56(FP), AX
+	VMOVQ        AX, X9
+	VPBROADCASTD X9, Y9
+	MOVL         lo+60(FP), AX
+	VMOVQ        AX, X8
+	VPBROADCASTD X8, Y8
+	MOVL         hi+64(FP), AX
+	VMOVQ        AX, X7
+	VPBROADCASTD X7, Y7
+
+addloop:
+	VPMOVSXBD    (SI), Y0
+	VPMOVSXBD    (BX), Y1
+	VPSUBD       Y15, Y0, Y0
+	VPSUBD       Y14, Y1, Y1
+	VPMULLD      Y13, Y0, Y0
+	VPMULLD      Y12, Y1, Y1
+	VPADDD       Y1, Y0, Y0
+	VPADDD       Y11, Y0, Y0
+	VPSRAD       X10, Y0, Y0
+	VPADDD       Y9, Y0, Y0
+	VPMAXSD      Y8, Y0, Y0
+	VPMINSD      Y7, Y0, Y0
+	VPACKSSDW    Y0, Y0, Y0
+	VPACKSSWB    Y0, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPUNPCKLDQ   X1, X0, X0
+	VMOVQ        X0, (DI)
+	ADDQ         $8, SI
+	ADDQ         $8, BX
+	ADDQ         $8, DI
+	DECQ         CX
+	JNZ          addloop
+	VZEROUPPER
+	RET

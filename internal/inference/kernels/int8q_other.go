@@ -17,3 +17,7 @@ func widenI8(dst *int32, src *int8, n int, zp int32) {
 func xorI8(dst *uint8, src *int8, n int) {
 	panic("kernels: no vector xor on this architecture")
 }
+
+func addI8(out, a, b *int8, n int, p *AddI8) {
+	panic("kernels: no vector add on this architecture")
+}

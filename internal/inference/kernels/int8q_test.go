@@ -244,3 +244,37 @@ func BenchmarkRequantRow(b *testing.B) {
 		})
 	}
 }
+
+// TestAddI8 checks the vector quantized ADD against its scalar definition
+// on random parameters (multipliers of about 20 bits, as the planner makes
+// them) and every operand value.
+func TestAddI8(t *testing.T) { eachInt8Path(t, testAddI8) }
+
+func testAddI8(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for rep := 0; rep < 50; rep++ {
+		p := AddI8{AZP: int32(rng.IntN(256) - 128), BZP: int32(rng.IntN(256) - 128),
+			Shift: 8 + rng.IntN(20), ZP: int32(rng.IntN(256) - 128), Lo: int32(-128 + rng.IntN(2)*100), Hi: 127}
+		p.AM = int32(rng.IntN(1 << min(21, p.Shift+1)))
+		p.BM = int32(rng.IntN(1 << min(21, p.Shift+1)))
+		n := 1 + rng.IntN(300)
+		if rep < 2 {
+			n = 65536 // every (a, b) pair
+		}
+		a, b := make([]int8, n), make([]int8, n)
+		for i := range a {
+			a[i], b[i] = int8(rng.IntN(256)-128), int8(rng.IntN(256)-128)
+			if n == 65536 {
+				a[i], b[i] = int8(i), int8(i>>8)
+			}
+		}
+		got, want := make([]int8, n), make([]int8, n)
+		p.Run(got, a, b)
+		p.RunGeneric(want, a, b)
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("%+v: %d + %d: got %d, want %d", p, a[i], b[i], got[i], want[i])
+			}
+		}
+	}
+}
