@@ -255,9 +255,7 @@ func (k *qconvKernel) convPixelsGemm(in, o []int8, lo, hi int) {
 			k.gather(in, a, pad, p0, m)
 		}
 		kernels.GemmU8I8(m, a, pk.Kp, pk, c, pk.Np)
-		for i := 0; i < m; i++ {
-			k.grq.Row(o[(p0+i)*k.cout:][:k.cout], c[i*pk.Np:][:k.cout])
-		}
+		k.grq.Rows(o[p0*k.cout:(p0+m)*k.cout], k.cout, c, pk.Np, m)
 	}
 }
 
@@ -609,9 +607,7 @@ func (k *qfcKernel) run(e *env, ins [][]float32, out []float32) {
 				clear(row[k.k:])
 			}
 			kernels.GemmU8I8(m, s.a, pk.Kp, pk, s.c, pk.Np)
-			for i := 0; i < m; i++ {
-				k.grq.Row(dst[(r0+i)*k.n:(r0+i+1)*k.n], s.c[i*pk.Np:][:k.n])
-			}
+			k.grq.Rows(dst[r0*k.n:(r0+m)*k.n], k.n, s.c, pk.Np, m)
 		}
 		return
 	}

@@ -128,10 +128,31 @@ func (r *Requant) Row(out []int8, acc []int32) {
 	out, acc = out[:c], acc[:c]
 	v := 0
 	if c > 0 {
-		v = requantVec(r, &out[0], &acc[0])
+		v = requantVec(r, &out[0], c, &acc[0], c, 1)
 	}
 	for ch := v; ch < c; ch++ {
 		out[ch] = r.One(acc[ch]+r.Bias[ch], ch)
+	}
+}
+
+// Rows rescales m pixels: Row(out[i*ldo:], acc[i*lda:]) for i < m.
+func (r *Requant) Rows(out []int8, ldo int, acc []int32, lda, m int) {
+	c := r.C
+	if m <= 0 || c == 0 {
+		return
+	}
+	if ldo < c || lda < c || len(out) < (m-1)*ldo+c || len(acc) < (m-1)*lda+c {
+		panic("kernels: Requant.Rows slices too short")
+	}
+	v := requantVec(r, &out[0], ldo, &acc[0], lda, m)
+	if v == c {
+		return
+	}
+	for i := 0; i < m; i++ {
+		o, a := out[i*ldo:][:c], acc[i*lda:][:c]
+		for ch := v; ch < c; ch++ {
+			o[ch] = r.One(a[ch]+r.Bias[ch], ch)
+		}
 	}
 }
 

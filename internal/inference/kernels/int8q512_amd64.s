@@ -50,8 +50,9 @@
 	VPMINSD Z28, Z0, Z0 \
 	VPMOVDB Z0, (DI)
 
-// func requant512(out *int8, acc *int32, tab *int32, blocks int, double bool, zp, lo, hi int32)
-TEXT ·requant512(SB), NOSPLIT, $0-48
+// func requant512(out *int8, acc *int32, tab *int32, blocks int, double bool, zp, lo, hi int32, rows, ldo, lda int)
+// rows pixels: out and acc advance by ldo bytes and lda int32s.
+TEXT ·requant512(SB), NOSPLIT, $0-72
 	MOVQ         $0x40000000, AX
 	VPBROADCASTQ AX, Z31
 	MOVL         zp+36(FP), AX
@@ -67,6 +68,15 @@ TEXT ·requant512(SB), NOSPLIT, $0-48
 	MOVQ         tab+16(FP), R11
 	MOVQ         blocks+24(FP), CX
 	MOVBQZX      double+32(FP), DX
+	MOVQ         rows+48(FP), R8
+	MOVQ         out+0(FP), R9
+	MOVQ         acc+8(FP), R10
+
+rqrow:
+	MOVQ R9, DI
+	MOVQ R10, SI
+	MOVQ tab+16(FP), R11
+	MOVQ blocks+24(FP), CX
 
 rqblock:
 	VMOVDQU32 (SI), Z0
@@ -86,6 +96,11 @@ rqfinish:
 	ADDQ $512, R11
 	DECQ CX
 	JNZ  rqblock
+	ADDQ ldo+56(FP), R9
+	MOVQ lda+64(FP), AX
+	LEAQ (R10)(AX*4), R10
+	DECQ R8
+	JNZ  rqrow
 	VZEROUPPER
 	RET
 

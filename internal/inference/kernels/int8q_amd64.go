@@ -11,7 +11,7 @@ import (
 // Implemented in int8q_amd64.s.
 //
 //go:noescape
-func requantAVX2(out *int8, acc *int32, tab *int32, blocks int, double bool, zp, lo, hi int32)
+func requantAVX2(out *int8, acc *int32, tab *int32, blocks int, double bool, zp, lo, hi int32, rows, ldo, lda int)
 
 //go:noescape
 func dwI8AVX2(out *int8, ostride int, xs *int32, xstep int, taps *int, ntaps, n, blocks int, w *int32, tab *int32, double bool, zp, lo, hi int32)
@@ -23,7 +23,7 @@ func widenI8AVX2(dst *int32, src *int8, n int, zp int32)
 func xorI8AVX2(dst *uint8, src *int8, n int)
 
 //go:noescape
-func requant512(out *int8, acc *int32, tab *int32, blocks int, double bool, zp, lo, hi int32)
+func requant512(out *int8, acc *int32, tab *int32, blocks int, double bool, zp, lo, hi int32, rows, ldo, lda int)
 
 //go:noescape
 func dwI8512(out *int8, ostride int, xs *int32, xstep int, taps *int, ntaps, n, blocks int, w *int32, tab *int32, double bool, zp, lo, hi int32)
@@ -39,16 +39,16 @@ func use512() bool { return hasAVX512 && hasInt8512 }
 
 // requantVec rescales the channels the vector kernels cover (whole blocks
 // of 16 or 8) and returns how many that is.
-func requantVec(r *Requant, out *int8, acc *int32) int {
+func requantVec(r *Requant, out *int8, ldo int, acc *int32, lda, rows int) int {
 	done := 0
 	if use512() && r.C >= 16 {
-		requant512(out, acc, &r.tab16[0], r.C/16, r.Double, r.ZP, r.Lo, r.Hi)
+		requant512(out, acc, &r.tab16[0], r.C/16, r.Double, r.ZP, r.Lo, r.Hi, rows, ldo, lda)
 		done = r.C / 16 * 16
 	}
 	if useInt8SIMD() && r.C-done >= 8 {
 		// The AVX2 kernel takes the 8-channel blocks the wider one left.
 		out, acc = (*int8)(unsafe.Add(unsafe.Pointer(out), done)), (*int32)(unsafe.Add(unsafe.Pointer(acc), 4*done))
-		requantAVX2(out, acc, &r.tab8[done/8*64], (r.C-done)/8, r.Double, r.ZP, r.Lo, r.Hi)
+		requantAVX2(out, acc, &r.tab8[done/8*64], (r.C-done)/8, r.Double, r.ZP, r.Lo, r.Hi, rows, ldo, lda)
 		done = r.C / 8 * 8
 	}
 	return done

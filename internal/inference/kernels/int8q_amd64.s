@@ -61,8 +61,9 @@
 	VPUNPCKLDQ   X1, X0, X0 \
 	VMOVQ        X0, (DI)
 
-// func requantAVX2(out *int8, acc *int32, tab *int32, blocks int, double bool, zp, lo, hi int32)
-TEXT ·requantAVX2(SB), NOSPLIT, $0-48
+// func requantAVX2(out *int8, acc *int32, tab *int32, blocks int, double bool, zp, lo, hi int32, rows, ldo, lda int)
+// rows pixels: out and acc advance by ldo bytes and lda int32s.
+TEXT ·requantAVX2(SB), NOSPLIT, $0-72
 	MOVQ         $0x40000000, AX
 	VMOVQ         AX, X15
 	VPBROADCASTQ X15, Y15
@@ -80,6 +81,15 @@ TEXT ·requantAVX2(SB), NOSPLIT, $0-48
 	MOVQ         tab+16(FP), R11
 	MOVQ         blocks+24(FP), CX
 	MOVBQZX      double+32(FP), DX
+	MOVQ         rows+48(FP), R8
+	MOVQ         out+0(FP), R9
+	MOVQ         acc+8(FP), R10
+
+rqrow:
+	MOVQ R9, DI
+	MOVQ R10, SI
+	MOVQ tab+16(FP), R11
+	MOVQ blocks+24(FP), CX
 
 rqblock:
 	VMOVDQU (SI), Y0
@@ -99,6 +109,11 @@ rqfinish:
 	ADDQ $256, R11
 	DECQ CX
 	JNZ  rqblock
+	ADDQ ldo+56(FP), R9
+	MOVQ lda+64(FP), AX
+	LEAQ (R10)(AX*4), R10
+	DECQ R8
+	JNZ  rqrow
 	VZEROUPPER
 	RET
 

@@ -4,7 +4,7 @@ package kernels
 
 func useInt8SIMD() bool { return false }
 
-func requantVec(r *Requant, out *int8, acc *int32) int { return 0 }
+func requantVec(r *Requant, out *int8, ldo int, acc *int32, lda, rows int) int { return 0 }
 
 func dwI8Vec(d *DWI8, out *int8, ostride int, xs *int32, xstep int, taps *int, ntaps, n int) int {
 	panic("kernels: no vector depthwise on this architecture")

@@ -88,6 +88,19 @@ func testRequantRow(t *testing.T) {
 							double, c, ch, acc[ch], r.Bias[ch], r.Mult[ch], r.Shift[ch], got[ch], want[ch])
 					}
 				}
+				// Several pixels at once, with strides past the channels.
+				m, ldo, lda := 1+rng.IntN(5), c+rng.IntN(3), c+rng.IntN(3)
+				accs := randAcc(rng, (m-1)*lda+c)
+				outs := make([]int8, (m-1)*ldo+c)
+				r.Rows(outs, ldo, accs, lda, m)
+				for i := 0; i < m; i++ {
+					r.RowGeneric(want, accs[i*lda:])
+					for ch := range want {
+						if outs[i*ldo+ch] != want[ch] {
+							t.Fatalf("Rows double %v c %d pixel %d ch %d: got %d, want %d", double, c, i, ch, outs[i*ldo+ch], want[ch])
+						}
+					}
+				}
 			}
 		}
 	}
