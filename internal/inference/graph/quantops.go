@@ -460,7 +460,19 @@ func (k *qconvKernel) depthwiseRowsVec(in, o []int8, lo, hi int) {
 		for ox := 0; ox < oxLo; ox++ {
 			pixels(oy, ox, 1)
 		}
-		if oxHi > oxLo {
+		if iy := oy*k.sh - k.padT; oxHi > oxLo && k.kh == 3 && k.kw == 3 && iy >= 0 && iy+3 <= k.h {
+			// A full 3x3 window: the kernel that keeps weights in registers.
+			var rows [3]int
+			for ky := range rows {
+				slot := (iy + ky) % 3
+				if held[slot] != iy+ky {
+					kernels.WidenI8(xs[slot*rowLen:(slot+1)*rowLen], in[(iy+ky)*rowLen:(iy+ky+1)*rowLen], k.inZP)
+					held[slot] = iy + ky
+				}
+				rows[ky] = slot*rowLen + (oxLo*k.sw-k.padL)*c
+			}
+			k.dw.Pixels3x3(o[(oy*k.ow+oxLo)*c:], c, xs, rows, k.sw*c, oxHi-oxLo)
+		} else if oxHi > oxLo {
 			pixels(oy, oxLo, oxHi-oxLo)
 		}
 		for ox := oxHi; ox < k.ow; ox++ {

@@ -226,6 +226,36 @@ func (d *DWI8) Pixels(out []int8, ostride int, xs []int32, base, xstep int, taps
 	}
 }
 
+// Pixels3x3 is Pixels for a 3x3 kernel and n pixels whose windows lie
+// inside the image: rows holds the element offsets in xs of the first
+// pixel's three window rows, xstep the offset between pixels. It runs a
+// kernel that keeps the weights in registers where one applies, else
+// Pixels.
+func (d *DWI8) Pixels3x3(out []int8, ostride int, xs []int32, rows [3]int, xstep int, n int) {
+	if n <= 0 {
+		return
+	}
+	if d.KH != 3 || d.KW != 3 || xstep < 0 || ostride < d.C || len(out) < (n-1)*ostride+d.C {
+		panic("kernels: DWI8.Pixels3x3 arguments out of range")
+	}
+	for _, r := range rows {
+		if r < 0 || r+(n-1)*xstep+3*d.C > len(xs) {
+			panic("kernels: DWI8.Pixels3x3 row out of range")
+		}
+	}
+	if useInt8SIMD() && dw3x3Vec(d, &out[0], ostride, &xs[rows[0]], &xs[rows[1]], &xs[rows[2]], 4*xstep, n) {
+		return
+	}
+	var taps [18]int
+	for ky := 0; ky < 3; ky++ {
+		for kx := 0; kx < 3; kx++ {
+			t := ky*3 + kx
+			taps[2*t], taps[2*t+1] = rows[ky]+kx*d.C, t
+		}
+	}
+	d.Pixels(out, ostride, xs, 0, xstep, taps[:], n)
+}
+
 // PixelsGeneric is Pixels on the portable path.
 func (d *DWI8) PixelsGeneric(out []int8, ostride int, xs []int32, base, xstep int, taps []int, n int) {
 	d.pixelsGeneric(out, ostride, xs, base, xstep, taps, n, 0)

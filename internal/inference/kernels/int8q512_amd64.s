@@ -166,3 +166,143 @@ dwfinish:
 	JNZ  dwpixel
 	VZEROUPPER
 	RET
+
+// The requantizations with one block's parameters held in registers:
+// Z6 mult; double: Z7 left, Z8 right, Z9 mask; single: Z7 off, Z8 rndE,
+// Z9 rndO, Z10 totE, Z11 totO.
+#define RQDOUBLE512R \
+	VPSLLVD   Z7, Z0, Z0 \
+	VPMULDQ   Z6, Z0, Z2 \
+	VPSRLQ    $32, Z0, Z3 \
+	VPSRLQ    $32, Z6, Z4 \
+	VPMULDQ   Z4, Z3, Z3 \
+	VPADDQ    Z31, Z2, Z2 \
+	VPADDQ    Z31, Z3, Z3 \
+	VPSRLQ    $31, Z2, Z2 \
+	VPSRLQ    $31, Z3, Z3 \
+	VPSLLQ    $32, Z3, Z3 \
+	VPBLENDMD Z3, Z2, K1, Z0 \
+	VPANDD    Z9, Z0, Z2 \
+	VPSRLD    $1, Z9, Z1 \
+	VPSRAD    $31, Z0, Z3 \
+	VPSUBD    Z3, Z1, Z1 \
+	VPSRAVD   Z8, Z0, Z0 \
+	VPSUBD    Z2, Z1, Z1 \
+	VPSRAD    $31, Z1, Z1 \
+	VPSUBD    Z1, Z0, Z0
+
+#define RQSINGLE512R \
+	VPMULDQ   Z6, Z0, Z2 \
+	VPSRLQ    $32, Z0, Z3 \
+	VPSRLQ    $32, Z6, Z4 \
+	VPMULDQ   Z4, Z3, Z3 \
+	VPADDQ    Z8, Z2, Z2 \
+	VPADDQ    Z9, Z3, Z3 \
+	VPSRLVQ   Z10, Z2, Z2 \
+	VPSRLVQ   Z11, Z3, Z3 \
+	VPSLLQ    $32, Z3, Z3 \
+	VPBLENDMD Z3, Z2, K1, Z0 \
+	VPSUBD    Z7, Z0, Z0
+
+// func dw3x3I8512(out *int8, ostride int, r0, r1, r2 *int32, xstep, n, c int, w *int32, tab *int32, double bool, zp, lo, hi int32)
+// n pixels of a 3x3 depthwise convolution whose windows lie inside the
+// image, for all c channels (a multiple of 16): r0..r2 point at the first
+// pixel's window rows (int32, c per pixel), xstep is the byte step between
+// pixels. Channel block by channel block, the nine weight vectors and the
+// block's rescale stay in registers while the pixels stream past.
+TEXT ·dw3x3I8512(SB), NOSPLIT, $0-96
+	MOVQ         $0x40000000, AX
+	VPBROADCASTQ AX, Z31
+	MOVL         zp+84(FP), AX
+	VPBROADCASTD AX, Z30
+	MOVL         lo+88(FP), AX
+	VPBROADCASTD AX, Z29
+	MOVL         hi+92(FP), AX
+	VPBROADCASTD AX, Z28
+	MOVL         $0xAAAA, AX
+	KMOVW        AX, K1
+	MOVQ         c+56(FP), R12
+	SHLQ         $2, R12                 // 4c: the next pixel, or tap row
+	LEAQ         (R12)(R12*1), R13       // 8c
+	XORQ         BX, BX                  // the block's byte offset in xs
+
+dw3block:
+	MOVQ      w+64(FP), AX
+	ADDQ      BX, AX
+	VMOVDQU32 (AX), Z16
+	VMOVDQU32 (AX)(R12*1), Z17
+	VMOVDQU32 (AX)(R13*1), Z18
+	ADDQ      R13, AX
+	ADDQ      R12, AX
+	VMOVDQU32 (AX), Z19
+	VMOVDQU32 (AX)(R12*1), Z20
+	VMOVDQU32 (AX)(R13*1), Z21
+	ADDQ      R13, AX
+	ADDQ      R12, AX
+	VMOVDQU32 (AX), Z22
+	VMOVDQU32 (AX)(R12*1), Z23
+	VMOVDQU32 (AX)(R13*1), Z24
+	MOVQ      tab+72(FP), AX
+	LEAQ      (AX)(BX*8), AX
+	VMOVDQU32 (AX), Z5
+	VMOVDQU32 64(AX), Z6
+	VMOVDQU32 128(AX), Z7
+	VMOVDQU32 192(AX), Z8
+	VMOVDQU32 256(AX), Z9
+	VMOVDQU32 320(AX), Z10
+	VMOVDQU32 384(AX), Z11
+	MOVQ      r0+16(FP), SI
+	ADDQ      BX, SI
+	MOVQ      r1+24(FP), R10
+	ADDQ      BX, R10
+	MOVQ      r2+32(FP), R11
+	ADDQ      BX, R11
+	MOVQ      BX, DI
+	SHRQ      $2, DI
+	ADDQ      out+0(FP), DI
+	MOVQ      n+48(FP), R8
+	MOVBQZX   double+80(FP), DX
+
+dw3pixel:
+	VMOVDQA32 Z5, Z0
+	VPMADDWD  (SI), Z16, Z12
+	VPMADDWD  (SI)(R12*1), Z17, Z13
+	VPMADDWD  (SI)(R13*1), Z18, Z14
+	VPMADDWD  (R10), Z19, Z15
+	VPADDD    Z12, Z0, Z0
+	VPADDD    Z13, Z14, Z14
+	VPMADDWD  (R10)(R12*1), Z20, Z12
+	VPMADDWD  (R10)(R13*1), Z21, Z13
+	VPADDD    Z15, Z0, Z0
+	VPADDD    Z12, Z14, Z14
+	VPMADDWD  (R11), Z22, Z15
+	VPMADDWD  (R11)(R12*1), Z23, Z12
+	VPADDD    Z13, Z0, Z0
+	VPADDD    Z15, Z14, Z14
+	VPMADDWD  (R11)(R13*1), Z24, Z13
+	VPADDD    Z12, Z0, Z0
+	VPADDD    Z13, Z14, Z14
+	VPADDD    Z14, Z0, Z0
+	TESTQ     DX, DX
+	JZ        dw3single
+	RQDOUBLE512R
+	JMP       dw3finish
+
+dw3single:
+	RQSINGLE512R
+
+dw3finish:
+	RQFINISH512
+	MOVQ xstep+40(FP), AX
+	ADDQ AX, SI
+	ADDQ AX, R10
+	ADDQ AX, R11
+	ADDQ ostride+8(FP), DI
+	DECQ R8
+	JNZ  dw3pixel
+
+	ADDQ $64, BX
+	CMPQ BX, R12
+	JLT  dw3block
+	VZEROUPPER
+	RET

@@ -28,6 +28,20 @@ func requant512(out *int8, acc *int32, tab *int32, blocks int, double bool, zp, 
 //go:noescape
 func dwI8512(out *int8, ostride int, xs *int32, xstep int, taps *int, ntaps, n, blocks int, w *int32, tab *int32, double bool, zp, lo, hi int32)
 
+//go:noescape
+func dw3x3I8512(out *int8, ostride int, r0, r1, r2 *int32, xstep, n, c int, w *int32, tab *int32, double bool, zp, lo, hi int32)
+
+// dw3x3Vec runs the 3x3 interior kernel when it applies (AVX-512, whole
+// blocks of 16 channels) and reports whether it did.
+func dw3x3Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int32, xstep, n int) bool {
+	if !use512() || d.C%16 != 0 {
+		return false
+	}
+	r := d.RQ
+	dw3x3I8512(out, ostride, r0, r1, r2, xstep, n, d.C, &d.wv[0], &r.tab16[0], r.Double, r.ZP, r.Lo, r.Hi)
+	return true
+}
+
 // hasInt8512 selects the AVX-512 forms (VPMADDWD on ZMM needs BW).
 var hasInt8512 = cpu.X86.HasAVX512BW
 

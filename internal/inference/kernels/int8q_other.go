@@ -21,3 +21,5 @@ func xorI8(dst *uint8, src *int8, n int) {
 func addI8(out, a, b *int8, n int, p *AddI8) {
 	panic("kernels: no vector add on this architecture")
 }
+
+func dw3x3Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int32, xstep, n int) bool { return false }

@@ -143,7 +143,7 @@ func TestDWI8(t *testing.T) { eachInt8Path(t, testDWI8) }
 
 func testDWI8(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, c := range []int{3, 8, 13, 16, 24, 37, 64, 96} {
+	for _, c := range []int{3, 8, 13, 16, 24, 32, 37, 64, 96} {
 		for _, k := range []int{3, 5} {
 			for _, double := range []bool{true, false} {
 				w := make([]int32, k*k*c)
@@ -188,6 +188,16 @@ func testDWI8(t *testing.T) {
 						for i := range got {
 							if got[i] != want[i] {
 								t.Fatalf("c %d k %d stride %d double %v taps %d: byte %d: got %d, want %d", c, k, stride, double, len(taps)/2, i, got[i], want[i])
+							}
+						}
+						if k == 3 && rep == 0 {
+							// The full window: the register-resident 3x3 kernel.
+							got3 := make([]int8, len(got))
+							d.Pixels3x3(got3, ostride, xs, [3]int{0, wd * c, 2 * wd * c}, stride*c, n)
+							for i := range got3 {
+								if got3[i] != want[i] {
+									t.Fatalf("3x3 c %d stride %d double %v: byte %d: got %d, want %d", c, stride, double, i, got3[i], want[i])
+								}
 							}
 						}
 						// And against a direct sum.
