@@ -254,8 +254,7 @@ func (k *qconvKernel) convPixelsGemm(in, o []int8, lo, hi int) {
 		} else {
 			k.gather(in, a, pad, p0, m)
 		}
-		kernels.GemmU8I8(m, a, pk.Kp, pk, c, pk.Np)
-		k.grq.Rows(o[p0*k.cout:(p0+m)*k.cout], k.cout, c, pk.Np, m)
+		kernels.GemmU8I8Requant(m, a, pk.Kp, pk, k.grq, o[p0*k.cout:(p0+m)*k.cout], k.cout, c)
 	}
 }
 
@@ -618,8 +617,7 @@ func (k *qfcKernel) run(e *env, ins [][]float32, out []float32) {
 				kernels.XorI8(row[:k.k], src[(r0+i)*k.k:(r0+i+1)*k.k])
 				clear(row[k.k:])
 			}
-			kernels.GemmU8I8(m, s.a, pk.Kp, pk, s.c, pk.Np)
-			k.grq.Rows(dst[r0*k.n:(r0+m)*k.n], k.n, s.c, pk.Np, m)
+			kernels.GemmU8I8Requant(m, s.a, pk.Kp, pk, k.grq, dst[r0*k.n:(r0+m)*k.n], k.n, s.c)
 		}
 		return
 	}

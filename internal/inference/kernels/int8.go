@@ -82,3 +82,32 @@ func GemmU8I8Generic(m int, a []uint8, lda int, b *PackedI8, c []int32, ldc int)
 		}
 	}
 }
+
+// GemmU8I8Requant is GemmU8I8 followed by r.Rows: out[i*ldo+j] is row i,
+// channel j of the product rescaled to int8 (r single-rounded, with b.N
+// channels and the bias the GEMM needs). c is scratch of m rows of b.Np.
+// With VNNI and AVX-512 the 8-row tiles of whole 32-channel panels are
+// rescaled in registers and never stored as int32.
+func GemmU8I8Requant(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []int8, ldo int, c []int32) {
+	if m <= 0 {
+		return
+	}
+	if r.C != b.N || ldo < b.N || lda < b.Kp || len(a) < (m-1)*lda+b.Kp || len(out) < (m-1)*ldo+b.N || len(c) < m*b.Np {
+		panic("kernels: GemmU8I8Requant arguments out of range")
+	}
+	rows, panels := gemmRequantVNNI(m, a, lda, b, r, out, ldo)
+	if rows == 0 {
+		GemmU8I8(m, a, lda, b, c, b.Np)
+		r.Rows(out, ldo, c, b.Np, m)
+		return
+	}
+	if panels*I8Tile < b.N {
+		// The last, partial panel of the fused rows.
+		gemmU8I8VNNIPanels(rows, a, lda, b, panels, b.Np/I8Tile, c, b.Np)
+		r.rowsFrom(out, ldo, c, b.Np, rows, panels*I8Tile)
+	}
+	if rows < m {
+		GemmU8I8(m-rows, a[rows*lda:], lda, b, c, b.Np)
+		r.Rows(out[rows*ldo:], ldo, c, b.Np, m-rows)
+	}
+}

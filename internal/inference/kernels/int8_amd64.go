@@ -56,6 +56,11 @@ func gemmU8I8AVX2(m int, a []uint8, lda int, b *PackedI8, c []int32, ldc int) {
 func gemmI8x8x32(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
 
 func gemmU8I8VNNI(m int, a []uint8, lda int, b *PackedI8, c []int32, ldc int) {
+	gemmU8I8VNNIPanels(m, a, lda, b, 0, b.Np/I8Tile, c, ldc)
+}
+
+// gemmU8I8VNNIPanels computes the columns of panels [p0, p1).
+func gemmU8I8VNNIPanels(m int, a []uint8, lda int, b *PackedI8, p0, p1 int, c []int32, ldc int) {
 	k4 := b.Kp / 4
 	full8 := m / 8 * 8
 	full := m / I8Rows * I8Rows
@@ -76,7 +81,7 @@ func gemmU8I8VNNI(m int, a []uint8, lda int, b *PackedI8, c []int32, ldc int) {
 	var tile [I8Rows * I8Tile]int32
 	// Panel by panel, so one panel of weights (Kp*32 bytes) stays in cache
 	// while the rows stream past it.
-	for p := 0; p < b.Np/I8Tile; p++ {
+	for p := p0; p < p1; p++ {
 		panel := &b.Data[p*b.Kp*I8Tile]
 		for i := 0; i < full8; i += 8 {
 			gemmI8x8x32(k4, &a[i*lda], lda, panel, &c[i*ldc+p*I8Tile], ldc)

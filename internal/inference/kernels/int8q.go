@@ -128,7 +128,7 @@ func (r *Requant) Row(out []int8, acc []int32) {
 	out, acc = out[:c], acc[:c]
 	v := 0
 	if c > 0 {
-		v = requantVec(r, &out[0], c, &acc[0], c, 1)
+		v = requantVec(r, &out[0], c, &acc[0], c, 1, 0)
 	}
 	for ch := v; ch < c; ch++ {
 		out[ch] = r.One(acc[ch]+r.Bias[ch], ch)
@@ -137,14 +137,19 @@ func (r *Requant) Row(out []int8, acc []int32) {
 
 // Rows rescales m pixels: Row(out[i*ldo:], acc[i*lda:]) for i < m.
 func (r *Requant) Rows(out []int8, ldo int, acc []int32, lda, m int) {
+	r.rowsFrom(out, ldo, acc, lda, m, 0)
+}
+
+// rowsFrom is Rows for channels [ch0, C); ch0 is a multiple of 16.
+func (r *Requant) rowsFrom(out []int8, ldo int, acc []int32, lda, m, ch0 int) {
 	c := r.C
-	if m <= 0 || c == 0 {
+	if m <= 0 || c <= ch0 {
 		return
 	}
-	if ldo < c || lda < c || len(out) < (m-1)*ldo+c || len(acc) < (m-1)*lda+c {
-		panic("kernels: Requant.Rows slices too short")
+	if ch0%16 != 0 || ldo < c || lda < c || len(out) < (m-1)*ldo+c || len(acc) < (m-1)*lda+c {
+		panic("kernels: Requant.Rows arguments out of range")
 	}
-	v := requantVec(r, &out[0], ldo, &acc[0], lda, m)
+	v := requantVec(r, &out[0], ldo, &acc[0], lda, m, ch0)
 	if v == c {
 		return
 	}

@@ -53,17 +53,18 @@ func use512() bool { return hasAVX512 && hasInt8512 }
 
 // requantVec rescales the channels the vector kernels cover (whole blocks
 // of 16 or 8) and returns how many that is.
-func requantVec(r *Requant, out *int8, ldo int, acc *int32, lda, rows int) int {
-	done := 0
-	if use512() && r.C >= 16 {
-		requant512(out, acc, &r.tab16[0], r.C/16, r.Double, r.ZP, r.Lo, r.Hi, rows, ldo, lda)
-		done = r.C / 16 * 16
+func requantVec(r *Requant, out *int8, ldo int, acc *int32, lda, rows, ch0 int) int {
+	done := ch0
+	if use512() && r.C-done >= 16 {
+		o, a := (*int8)(unsafe.Add(unsafe.Pointer(out), done)), (*int32)(unsafe.Add(unsafe.Pointer(acc), 4*done))
+		requant512(o, a, &r.tab16[done/16*128], (r.C-done)/16, r.Double, r.ZP, r.Lo, r.Hi, rows, ldo, lda)
+		done += (r.C - done) / 16 * 16
 	}
 	if useInt8SIMD() && r.C-done >= 8 {
-		// The AVX2 kernel takes the 8-channel blocks the wider one left.
-		out, acc = (*int8)(unsafe.Add(unsafe.Pointer(out), done)), (*int32)(unsafe.Add(unsafe.Pointer(acc), 4*done))
-		requantAVX2(out, acc, &r.tab8[done/8*64], (r.C-done)/8, r.Double, r.ZP, r.Lo, r.Hi, rows, ldo, lda)
-		done = r.C / 8 * 8
+		// The AVX2 kernel takes the 8-channel block the wider one left.
+		o, a := (*int8)(unsafe.Add(unsafe.Pointer(out), done)), (*int32)(unsafe.Add(unsafe.Pointer(acc), 4*done))
+		requantAVX2(o, a, &r.tab8[done/8*64], (r.C-done)/8, r.Double, r.ZP, r.Lo, r.Hi, rows, ldo, lda)
+		done += (r.C - done) / 8 * 8
 	}
 	return done
 }
@@ -94,4 +95,29 @@ func addI8AVX2(out, a, b *int8, n int, azp, bzp, am, bm, rnd, shift, zp, lo, hi 
 
 func addI8(out, a, b *int8, n int, p *AddI8) {
 	addI8AVX2(out, a, b, n, p.AZP, p.BZP, p.AM, p.BM, int32(1)<<(p.Shift-1), int32(p.Shift), p.ZP, p.Lo, p.Hi)
+}
+
+//go:noescape
+func gemmI8x8x32RQ(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *int32, zp, lo, hi int32)
+
+// gemmRequantVNNI runs the fused GEMM and requantization on the 8-row
+// tiles and whole 32-channel panels and reports how many rows and panels
+// that covered (0, 0 when it does not apply).
+func gemmRequantVNNI(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []int8, ldo int) (rows, panels int) {
+	if !UseVNNI() || !use512() || r.Double || r.C != b.N {
+		return 0, 0
+	}
+	rows, panels = m/8*8, b.N/I8Tile
+	if rows == 0 || panels == 0 {
+		return 0, 0
+	}
+	k4 := b.Kp / 4
+	for p := 0; p < panels; p++ {
+		panel := &b.Data[p*b.Kp*I8Tile]
+		tab := &r.tab16[p*2*128]
+		for i := 0; i < rows; i += 8 {
+			gemmI8x8x32RQ(k4, &a[i*lda], lda, panel, &out[i*ldo+p*I8Tile], ldo, tab, r.ZP, r.Lo, r.Hi)
+		}
+	}
+	return rows, panels
 }

@@ -4,7 +4,7 @@ package kernels
 
 func useInt8SIMD() bool { return false }
 
-func requantVec(r *Requant, out *int8, ldo int, acc *int32, lda, rows int) int { return 0 }
+func requantVec(r *Requant, out *int8, ldo int, acc *int32, lda, rows, ch0 int) int { return ch0 }
 
 func dwI8Vec(d *DWI8, out *int8, ostride int, xs *int32, xstep int, taps *int, ntaps, n int) int {
 	panic("kernels: no vector depthwise on this architecture")
@@ -23,3 +23,7 @@ func addI8(out, a, b *int8, n int, p *AddI8) {
 }
 
 func dw3x3Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int32, xstep, n int) bool { return false }
+
+func gemmRequantVNNI(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []int8, ldo int) (rows, panels int) {
+	return 0, 0
+}

@@ -301,3 +301,48 @@ func testAddI8(t *testing.T) {
 		}
 	}
 }
+
+// TestGemmU8I8Requant checks the GEMM with the requantization fused in
+// (8-row tiles of whole panels rescaled in registers, the rest through
+// int32) against the portable GEMM and Row, on channel counts with and
+// without partial panels and row counts with and without partial tiles.
+func TestGemmU8I8Requant(t *testing.T) { eachInt8Path(t, testGemmU8I8Requant) }
+
+func testGemmU8I8Requant(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, n := range []int{8, 16, 24, 32, 33, 64, 100, 144} {
+		for _, m := range []int{1, 7, 8, 9, 16, 23, 64} {
+			k := 1 + rng.IntN(200)
+			w := make([]int8, n*k)
+			for i := range w {
+				w[i] = int8(rng.IntN(256) - 128)
+			}
+			b := PackI8(w, n, k)
+			a := make([]uint8, m*b.Kp)
+			for r := 0; r < m; r++ {
+				for c := 0; c < k; c++ {
+					a[r*b.Kp+c] = uint8(rng.IntN(256))
+				}
+			}
+			r := randRequant(rng, n, false)
+			for i := range r.Shift {
+				r.Shift[i] = -6 - rng.IntN(12)
+			}
+			r = NewRequant(r.Bias, r.Mult, r.Shift, false, r.ZP, r.Lo, r.Hi)
+			ldo := n + rng.IntN(5)
+			got := make([]int8, (m-1)*ldo+n)
+			GemmU8I8Requant(m, a, b.Kp, b, r, got, ldo, make([]int32, m*b.Np))
+			acc := make([]int32, m*b.Np)
+			GemmU8I8Generic(m, a, b.Kp, b, acc, b.Np)
+			want := make([]int8, n)
+			for i := 0; i < m; i++ {
+				r.RowGeneric(want, acc[i*b.Np:])
+				for j := range want {
+					if got[i*ldo+j] != want[j] {
+						t.Fatalf("m %d n %d k %d: [%d][%d] got %d, want %d", m, n, k, i, j, got[i*ldo+j], want[j])
+					}
+				}
+			}
+		}
+	}
+}
