@@ -254,11 +254,7 @@ func (k *quantizeKernel) run(e *env, ins [][]float32, out []float32) {
 	o := int8s(out)
 	s := float32(k.out.scale)
 	for i, v := range ins[0][:k.n*e.batch] {
-		q := int32(roundHalfAway(float64(v/s))) + k.out.zp
-		if math.IsNaN(float64(v)) {
-			q = k.out.zp
-		}
-		o[i] = int8(clamp32(q, -128, 127))
+		o[i] = quantize1(v/s, k.out.zp)
 	}
 }
 
@@ -295,4 +291,23 @@ func requantize(dst, src []int8, in, out qparam) {
 		r := MultiplyByQuantizedMultiplier(int32(v)-in.zp, q, shift) + out.zp
 		dst[i] = int8(clamp32(r, -128, 127))
 	}
+}
+
+// quantize1 is round(x) + zp saturated to int8, rounding half away from
+// zero (NaN gives zp). Beyond +-512 every value saturates, and below it
+// the fraction x - trunc(x) is exact in float32, so comparing it with
+// one half rounds as math.Round does.
+func quantize1(x float32, zp int32) int8 {
+	if x != x {
+		return int8(zp)
+	}
+	x = min(max(x, -512), 512)
+	r := int32(x)
+	f := x - float32(r)
+	if f >= 0.5 {
+		r++
+	} else if f <= -0.5 {
+		r--
+	}
+	return int8(clamp32(r+zp, -128, 127))
 }
