@@ -95,16 +95,16 @@ func GemmU8I8Requant(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 	if r.C != b.N || ldo < b.N || lda < b.Kp || len(a) < (m-1)*lda+b.Kp || len(out) < (m-1)*ldo+b.N || len(c) < m*b.Np {
 		panic("kernels: GemmU8I8Requant arguments out of range")
 	}
-	rows, panels := gemmRequantVNNI(m, a, lda, b, r, out, ldo)
+	rows, chans := gemmRequantVNNI(m, a, lda, b, r, out, ldo)
 	if rows == 0 {
 		GemmU8I8(m, a, lda, b, c, b.Np)
 		r.Rows(out, ldo, c, b.Np, m)
 		return
 	}
-	if panels*I8Tile < b.N {
-		// The last, partial panel of the fused rows.
-		gemmU8I8VNNIPanels(rows, a, lda, b, panels, b.Np/I8Tile, c, b.Np)
-		r.rowsFrom(out, ldo, c, b.Np, rows, panels*I8Tile)
+	if chans < b.N {
+		// The channels past the last 16 of the fused rows.
+		gemmU8I8VNNIPanels(rows, a, lda, b, chans/I8Tile, b.Np/I8Tile, c, b.Np)
+		r.rowsFrom(out, ldo, c, b.Np, rows, chans)
 	}
 	if rows < m {
 		GemmU8I8(m-rows, a[rows*lda:], lda, b, c, b.Np)

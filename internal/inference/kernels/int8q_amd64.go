@@ -100,24 +100,32 @@ func addI8(out, a, b *int8, n int, p *AddI8) {
 //go:noescape
 func gemmI8x8x32RQ(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *int32, zp, lo, hi int32)
 
+//go:noescape
+func gemmI8x8x16RQ(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *int32, zp, lo, hi int32)
+
 // gemmRequantVNNI runs the fused GEMM and requantization on the 8-row
-// tiles and whole 32-channel panels and reports how many rows and panels
-// that covered (0, 0 when it does not apply).
-func gemmRequantVNNI(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []int8, ldo int) (rows, panels int) {
+// tiles of whole 32-channel panels and of a last half panel, and reports
+// how many rows and channels that covered (0, 0 when it does not apply).
+func gemmRequantVNNI(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []int8, ldo int) (rows, chans int) {
 	if !UseVNNI() || !use512() || r.Double || r.C != b.N {
 		return 0, 0
 	}
-	rows, panels = m/8*8, b.N/I8Tile
-	if rows == 0 || panels == 0 {
+	rows, chans = m/8*8, b.N/16*16
+	if rows == 0 || chans == 0 {
 		return 0, 0
 	}
 	k4 := b.Kp / 4
-	for p := 0; p < panels; p++ {
+	for p := 0; p*I8Tile < chans; p++ {
 		panel := &b.Data[p*b.Kp*I8Tile]
 		tab := &r.tab16[p*2*128]
+		half := chans-p*I8Tile < I8Tile
 		for i := 0; i < rows; i += 8 {
-			gemmI8x8x32RQ(k4, &a[i*lda], lda, panel, &out[i*ldo+p*I8Tile], ldo, tab, r.ZP, r.Lo, r.Hi)
+			if half {
+				gemmI8x8x16RQ(k4, &a[i*lda], lda, panel, &out[i*ldo+p*I8Tile], ldo, tab, r.ZP, r.Lo, r.Hi)
+			} else {
+				gemmI8x8x32RQ(k4, &a[i*lda], lda, panel, &out[i*ldo+p*I8Tile], ldo, tab, r.ZP, r.Lo, r.Hi)
+			}
 		}
 	}
-	return rows, panels
+	return rows, chans
 }

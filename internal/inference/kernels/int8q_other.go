@@ -24,6 +24,6 @@ func addI8(out, a, b *int8, n int, p *AddI8) {
 
 func dw3x3Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int32, xstep, n int) bool { return false }
 
-func gemmRequantVNNI(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []int8, ldo int) (rows, panels int) {
+func gemmRequantVNNI(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []int8, ldo int) (rows, chans int) {
 	return 0, 0
 }

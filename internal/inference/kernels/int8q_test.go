@@ -310,7 +310,7 @@ func TestGemmU8I8Requant(t *testing.T) { eachInt8Path(t, testGemmU8I8Requant) }
 
 func testGemmU8I8Requant(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
-	for _, n := range []int{8, 16, 24, 32, 33, 64, 100, 144} {
+	for _, n := range []int{8, 16, 24, 32, 33, 48, 56, 64, 100, 144} {
 		for _, m := range []int{1, 7, 8, 9, 16, 23, 64} {
 			k := 1 + rng.IntN(200)
 			w := make([]int8, n*k)
