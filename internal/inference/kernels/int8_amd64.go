@@ -50,6 +50,11 @@ func gemmU8I8AVX2(m int, a []uint8, lda int, b *PackedI8, c []int32, ldc int) {
 	}
 }
 
+// gemmI8x1x32 is the one-row form (four k steps in flight).
+//
+//go:noescape
+func gemmI8x1x32(k4 int, a *uint8, b *int8, c *int32)
+
 // gemmI8x8x32 is the 8-row form of gemmI8x4x32.
 //
 //go:noescape
@@ -66,6 +71,16 @@ func gemmU8I8VNNIPanels(m int, a []uint8, lda int, b *PackedI8, p0, p1 int, c []
 	full := m / I8Rows * I8Rows
 	var tailA [I8Rows * 1024]uint8
 	var tail []uint8
+	if m-full <= 2 {
+		// One or two rows left: the one-row kernel, no padding.
+		for p := p0; p < p1; p++ {
+			panel := &b.Data[p*b.Kp*I8Tile]
+			for r := full; r < m; r++ {
+				gemmI8x1x32(k4, &a[r*lda], panel, &c[r*ldc+p*I8Tile])
+			}
+		}
+		m = full
+	}
 	if full < m {
 		// Copy the last rows into a full tile of zero rows.
 		if I8Rows*b.Kp <= len(tailA) {

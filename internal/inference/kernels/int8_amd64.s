@@ -737,3 +737,69 @@ rqloop816:
 	VPMOVDB      Z20, (R8)
 	VZEROUPPER
 	RET
+
+// func gemmI8x1x32(k4 int, a *uint8, b *int8, c *int32)
+// One row times one panel (a matrix-vector product, as a fully connected
+// layer at batch 1 runs): four k steps at a time into four pairs of
+// accumulators so the VPDPBUSD chains overlap, summed at the end.
+TEXT ·gemmI8x1x32(SB), NOSPLIT, $0-32
+	MOVQ   k4+0(FP), CX
+	MOVQ   a+8(FP), SI
+	MOVQ   b+16(FP), DI
+	MOVQ   c+24(FP), R8
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	MOVQ   CX, DX
+	SHRQ   $2, DX
+	ANDQ   $3, CX
+	TESTQ  DX, DX
+	JZ     gemv1
+
+gemv4:
+	VPBROADCASTD (SI), Z8
+	VPBROADCASTD 4(SI), Z9
+	VPBROADCASTD 8(SI), Z10
+	VPBROADCASTD 12(SI), Z11
+	VPDPBUSD     (DI), Z8, Z0
+	VPDPBUSD     64(DI), Z8, Z1
+	VPDPBUSD     128(DI), Z9, Z2
+	VPDPBUSD     192(DI), Z9, Z3
+	VPDPBUSD     256(DI), Z10, Z4
+	VPDPBUSD     320(DI), Z10, Z5
+	VPDPBUSD     384(DI), Z11, Z6
+	VPDPBUSD     448(DI), Z11, Z7
+	ADDQ         $16, SI
+	ADDQ         $512, DI
+	DECQ         DX
+	JNZ          gemv4
+
+gemv1:
+	TESTQ CX, CX
+	JZ    gemvdone
+
+gemv1loop:
+	VPBROADCASTD (SI), Z8
+	VPDPBUSD     (DI), Z8, Z0
+	VPDPBUSD     64(DI), Z8, Z1
+	ADDQ         $4, SI
+	ADDQ         $128, DI
+	DECQ         CX
+	JNZ          gemv1loop
+
+gemvdone:
+	VPADDD    Z2, Z0, Z0
+	VPADDD    Z6, Z4, Z4
+	VPADDD    Z4, Z0, Z0
+	VPADDD    Z3, Z1, Z1
+	VPADDD    Z7, Z5, Z5
+	VPADDD    Z5, Z1, Z1
+	VMOVDQU32 Z0, (R8)
+	VMOVDQU32 Z1, 64(R8)
+	VZEROUPPER
+	RET
