@@ -189,7 +189,9 @@ func planQConv(g *Graph, n *Node, ip, op qparam) (kernel, []int, error) {
 		rq := kernels.NewRequant(k.bias, mult, shift, true, k.outZP, k.lo, k.hi)
 		// A weight outside int16 (impossible for int8 weights minus a zero
 		// point) keeps the scalar path.
-		k.dw, _ = kernels.NewDWI8(k.kh, k.kw, k.cout, k.wt, rq)
+		if k.dw, _ = kernels.NewDWI8(k.kh, k.kw, k.cout, k.wt, rq); k.dw != nil {
+			k.dw.FoldZP(k.inZP)
+		}
 	}
 	return k, []int{1, k.oh, k.ow, k.cout}, nil
 }
@@ -400,21 +402,23 @@ func dot32(a, b []int32) int32 {
 }
 
 // depthwiseRowsVec computes output rows [lo, hi) of a depthwise
-// convolution with multiplier 1 through kernels.DWI8. Input rows are
-// widened to int32 minus the zero point into a ring of KH rows as the
-// output rows come to need them (so the widened rows stay in cache); each
-// output row is one run of interior pixels (every tap inside the image)
-// and single border pixels with only their valid taps.
+// convolution with multiplier 1 through kernels.DWI8. Each output row is
+// one run of interior pixels (every tap inside the image) and single
+// border pixels with only their valid taps. A 3x3 interior run with a
+// kernel that reads int8 takes the input as it is; the rest reads input
+// rows widened to int32 minus the zero point, into a ring of KH rows as
+// the output rows come to need them (only the border columns when the
+// interior is read as int8).
 func (k *qconvKernel) depthwiseRowsVec(in, o []int8, lo, hi int) {
 	s := k.getScratch()
 	defer k.scratch.Put(s)
 	c := k.cin
 	rowLen := k.w * c
 	s.xs = grow(s.xs, k.kh*rowLen)
-	s.held = grow(s.held, k.kh)
-	xs, held := s.xs[:k.kh*rowLen], s.held
+	s.held = grow(s.held, 2*k.kh)
+	xs, held, full := s.xs[:k.kh*rowLen], s.held[:k.kh], s.held[k.kh:2*k.kh]
 	for i := range held {
-		held[i] = -1
+		held[i], full[i] = -1, 0
 	}
 	s.taps = grow(s.taps, 2*k.kh*k.kw)
 	// Interior columns: ox*sw - padL >= 0 and ox*sw - padL + kw <= w.
@@ -423,18 +427,43 @@ func (k *qconvKernel) depthwiseRowsVec(in, o []int8, lo, hi int) {
 	if k.w-k.kw+k.padL >= 0 {
 		oxHi = min(max((k.w-k.kw+k.padL)/k.sw+1, oxLo), k.ow)
 	}
-	pixels := func(oy, ox0, n int) {
+	fast := oxHi > oxLo && k.dw.HasInt8Pixels3x3()
+	// With the fast interior, border pixels read input columns [0, wl)
+	// and [wr, w) only.
+	wl, wr := 0, k.w
+	if oxLo > 0 {
+		wl = min(k.w, (oxLo-1)*k.sw-k.padL+k.kw)
+	}
+	if oxHi < k.ow {
+		wr = max(0, oxHi*k.sw-k.padL)
+	}
+	// need widens input row iy into its ring slot (whole, or the border
+	// columns) unless it is there already.
+	need := func(iy int, whole bool) int {
+		slot := iy % k.kh
+		if held[slot] == iy && (full[slot] == 1 || !whole) {
+			return slot
+		}
+		dst, src := xs[slot*rowLen:(slot+1)*rowLen], in[iy*rowLen:(iy+1)*rowLen]
+		if whole || !fast || wl >= wr {
+			kernels.WidenI8(dst, src, k.inZP)
+			full[slot] = 1
+		} else {
+			kernels.WidenI8(dst[:wl*c], src[:wl*c], k.inZP)
+			kernels.WidenI8(dst[wr*c:], src[wr*c:], k.inZP)
+			full[slot] = 0
+		}
+		held[slot] = iy
+		return slot
+	}
+	pixels := func(oy, ox0, n int, whole bool) {
 		taps := s.taps[:0]
 		for ky := 0; ky < k.kh; ky++ {
 			iy := oy*k.sh + ky - k.padT
 			if iy < 0 || iy >= k.h {
 				continue
 			}
-			slot := iy % k.kh
-			if held[slot] != iy {
-				kernels.WidenI8(xs[slot*rowLen:(slot+1)*rowLen], in[iy*rowLen:(iy+1)*rowLen], k.inZP)
-				held[slot] = iy
-			}
+			slot := need(iy, whole)
 			for kx := 0; kx < k.kw; kx++ {
 				ix := ox0*k.sw + kx - k.padL
 				if ix < 0 || ix >= k.w {
@@ -457,25 +486,30 @@ func (k *qconvKernel) depthwiseRowsVec(in, o []int8, lo, hi int) {
 	}
 	for oy := lo; oy < hi; oy++ {
 		for ox := 0; ox < oxLo; ox++ {
-			pixels(oy, ox, 1)
+			pixels(oy, ox, 1, !fast)
 		}
-		if iy := oy*k.sh - k.padT; oxHi > oxLo && k.kh == 3 && k.kw == 3 && iy >= 0 && iy+3 <= k.h {
+		iy := oy*k.sh - k.padT
+		inside := k.kh == 3 && k.kw == 3 && iy >= 0 && iy+3 <= k.h
+		switch {
+		case oxHi <= oxLo:
+		case inside && fast:
+			x0 := (oxLo*k.sw - k.padL) * c
+			rows := [3]int{iy*rowLen + x0, (iy+1)*rowLen + x0, (iy+2)*rowLen + x0}
+			if !k.dw.Int8Pixels3x3(o[(oy*k.ow+oxLo)*c:], c, in, rows, k.sw*c, oxHi-oxLo) {
+				panic("graph: int8 3x3 depthwise kernel unavailable after HasInt8Pixels3x3")
+			}
+		case inside:
 			// A full 3x3 window: the kernel that keeps weights in registers.
 			var rows [3]int
 			for ky := range rows {
-				slot := (iy + ky) % 3
-				if held[slot] != iy+ky {
-					kernels.WidenI8(xs[slot*rowLen:(slot+1)*rowLen], in[(iy+ky)*rowLen:(iy+ky+1)*rowLen], k.inZP)
-					held[slot] = iy + ky
-				}
-				rows[ky] = slot*rowLen + (oxLo*k.sw-k.padL)*c
+				rows[ky] = need(iy+ky, true)*rowLen + (oxLo*k.sw-k.padL)*c
 			}
 			k.dw.Pixels3x3(o[(oy*k.ow+oxLo)*c:], c, xs, rows, k.sw*c, oxHi-oxLo)
-		} else if oxHi > oxLo {
-			pixels(oy, oxLo, oxHi-oxLo)
+		default:
+			pixels(oy, oxLo, oxHi-oxLo, true)
 		}
 		for ox := oxHi; ox < k.ow; ox++ {
-			pixels(oy, ox, 1)
+			pixels(oy, ox, 1, !fast)
 		}
 	}
 }

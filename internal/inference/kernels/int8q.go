@@ -177,6 +177,51 @@ type DWI8 struct {
 	W         []int32 // [KH*KW][C] weights minus their zero point
 	RQ        *Requant
 	wv        []int32 // W as 16-bit lanes (high half zero) for VPMADDWD
+	fold      *Requant
+	foldZP    int32
+}
+
+// FoldZP prepares Int8Pixels3x3 for inputs with zero point zp: the same
+// rescale with zp times each channel's weight sum taken off the bias, so
+// the kernel can multiply the raw int8 activations.
+func (d *DWI8) FoldZP(zp int32) {
+	bias := make([]int32, d.C)
+	for ch := range bias {
+		s := int32(0)
+		for t := 0; t < d.KH*d.KW; t++ {
+			s += d.W[t*d.C+ch]
+		}
+		bias[ch] = d.RQ.Bias[ch] - zp*s
+	}
+	r := d.RQ
+	d.fold = NewRequant(bias, r.Mult, r.Shift, r.Double, r.ZP, r.Lo, r.Hi)
+	d.foldZP = zp
+}
+
+// HasInt8Pixels3x3 reports whether Int8Pixels3x3 runs here (FoldZP
+// called, a kernel for the CPU and channel count).
+func (d *DWI8) HasInt8Pixels3x3() bool {
+	return d.fold != nil && d.KH == 3 && d.KW == 3 && useInt8SIMD() && dw3x3I8Ok(d)
+}
+
+// Int8Pixels3x3 computes n pixels of a 3x3 kernel whose windows lie inside
+// the image straight from the int8 input (FoldZP's zero point): rows holds
+// the offsets in in of the first pixel's three window rows, xstep the
+// offset between pixels. It reports false, doing nothing, when no kernel
+// for it exists here (then widen the rows and use Pixels3x3).
+func (d *DWI8) Int8Pixels3x3(out []int8, ostride int, in []int8, rows [3]int, xstep int, n int) bool {
+	if n <= 0 || !useInt8SIMD() {
+		return n <= 0
+	}
+	if d.KH != 3 || d.KW != 3 || xstep < 0 || ostride < d.C || len(out) < (n-1)*ostride+d.C {
+		panic("kernels: DWI8.Int8Pixels3x3 arguments out of range")
+	}
+	for _, r := range rows {
+		if r < 0 || r+(n-1)*xstep+3*d.C > len(in) {
+			panic("kernels: DWI8.Int8Pixels3x3 row out of range")
+		}
+	}
+	return dw3x3I8Vec(d, &out[0], ostride, &in[rows[0]], &in[rows[1]], &in[rows[2]], xstep, n)
 }
 
 // NewDWI8 prepares a depthwise convolution; w is [kh*kw][c] with values

@@ -42,6 +42,20 @@ func dw3x3Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int32, xstep, n int) 
 	return true
 }
 
+//go:noescape
+func dw3x3I8x512(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c int, w *int32, tab *int32, double bool, zp, lo, hi int32)
+
+func dw3x3I8Ok(d *DWI8) bool { return use512() && d.C%16 == 0 }
+
+func dw3x3I8Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int8, xstep, n int) bool {
+	if !use512() || d.C%16 != 0 || d.fold == nil {
+		return false
+	}
+	r := d.fold
+	dw3x3I8x512(out, ostride, r0, r1, r2, xstep, n, d.C, &d.wv[0], &r.tab16[0], r.Double, r.ZP, r.Lo, r.Hi)
+	return true
+}
+
 // hasInt8512 selects the AVX-512 forms (VPMADDWD on ZMM needs BW).
 var hasInt8512 = cpu.X86.HasAVX512BW
 

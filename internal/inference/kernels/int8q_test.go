@@ -199,6 +199,28 @@ func testDWI8(t *testing.T) {
 									t.Fatalf("3x3 c %d stride %d double %v: byte %d: got %d, want %d", c, stride, double, i, got3[i], want[i])
 								}
 							}
+							// And straight from int8 inputs whose widened
+							// values (x - zp) are the xs above.
+							zp := int32(rng.IntN(256) - 128)
+							in8 := make([]int8, len(xs))
+							xs8 := make([]int32, len(xs))
+							for i := range in8 {
+								in8[i] = int8(rng.IntN(256) - 128)
+								xs8[i] = int32(in8[i]) - zp
+							}
+							d.FoldZP(zp)
+							want8 := make([]int8, len(got))
+							d.PixelsGeneric(want8, ostride, xs8, 0, stride*c, taps, n)
+							got8 := make([]int8, len(got))
+							if d.Int8Pixels3x3(got8, ostride, in8, [3]int{0, wd * c, 2 * wd * c}, stride*c, n) {
+								for i := range got8 {
+									if got8[i] != want8[i] {
+										t.Fatalf("int8 3x3 c %d stride %d double %v zp %d: byte %d: got %d, want %d", c, stride, double, zp, i, got8[i], want8[i])
+									}
+								}
+							} else if use512() && c%16 == 0 {
+								t.Fatalf("c %d: the int8 3x3 kernel did not run", c)
+							}
 						}
 						// And against a direct sum.
 						for p := 0; p < n; p++ {
