@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"unsafe"
+
+	"github.com/cspipe/cspipe/internal/inference/kernels"
 )
 
 // Quantized operators. INT8 activations live in the same float32 workspace
@@ -251,11 +253,8 @@ type quantizeKernel struct {
 }
 
 func (k *quantizeKernel) run(e *env, ins [][]float32, out []float32) {
-	o := int8s(out)
-	s := float32(k.out.scale)
-	for i, v := range ins[0][:k.n*e.batch] {
-		o[i] = quantize1(v/s, k.out.zp)
-	}
+	in := ins[0][:k.n*e.batch]
+	kernels.QuantizeF32(int8s(out)[:len(in)], in, float32(k.out.scale), k.out.zp)
 }
 
 type dequantizeKernel struct {
@@ -291,23 +290,4 @@ func requantize(dst, src []int8, in, out qparam) {
 		r := MultiplyByQuantizedMultiplier(int32(v)-in.zp, q, shift) + out.zp
 		dst[i] = int8(clamp32(r, -128, 127))
 	}
-}
-
-// quantize1 is round(x) + zp saturated to int8, rounding half away from
-// zero (NaN gives zp). Beyond +-512 every value saturates, and below it
-// the fraction x - trunc(x) is exact in float32, so comparing it with
-// one half rounds as math.Round does.
-func quantize1(x float32, zp int32) int8 {
-	if x != x {
-		return int8(zp)
-	}
-	x = min(max(x, -512), 512)
-	r := int32(x)
-	f := x - float32(r)
-	if f >= 0.5 {
-		r++
-	} else if f <= -0.5 {
-		r--
-	}
-	return int8(clamp32(r+zp, -128, 127))
 }

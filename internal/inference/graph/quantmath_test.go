@@ -71,10 +71,11 @@ func TestQuantMath(t *testing.T) {
 	}
 }
 
-// TestQuantize1 checks the fast float quantization against the float64
-// definition (math.Round, ties away from zero) on ties, neighbours of
-// ties, large values, infinities and NaN.
-func TestQuantize1(t *testing.T) {
+// TestQuantizeOne checks the kernels' float quantization (what QUANTIZE
+// of a float input runs) against the float64 definition (math.Round, ties
+// away from zero) on ties, neighbours of ties, large values, infinities
+// and NaN.
+func TestQuantizeOne(t *testing.T) {
 	xs := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 1e30, -1e30, 0, -0.0}
 	for i := -600; i <= 600; i++ {
 		h := float32(i) + 0.5
@@ -87,8 +88,8 @@ func TestQuantize1(t *testing.T) {
 				want = int32(max(min(math.Round(float64(x)), 1e6), -1e6)) + zp
 			}
 			want = clamp32(want, -128, 127)
-			if got := quantize1(x, zp); int32(got) != want {
-				t.Fatalf("quantize1(%v, %d) = %d, want %d", x, zp, got, want)
+			if got := kernels.QuantizeOne(x, zp); int32(got) != want {
+				t.Fatalf("QuantizeOne(%v, %d) = %d, want %d", x, zp, got, want)
 			}
 		}
 	}

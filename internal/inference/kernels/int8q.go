@@ -351,3 +351,36 @@ func XorI8(dst []uint8, src []int8) {
 		dst[i] = uint8(src[i]) ^ 0x80
 	}
 }
+
+// QuantizeOne is round(x) + zp saturated to int8, rounding half away from
+// zero (NaN gives zp). Beyond +-512 every value saturates, and below it
+// the fraction x - trunc(x) is exact in float32, so comparing it with one
+// half rounds as math.Round does.
+func QuantizeOne(x float32, zp int32) int8 {
+	if x != x {
+		return int8(zp)
+	}
+	x = min(max(x, -512), 512)
+	r := int32(x)
+	f := x - float32(r)
+	if f >= 0.5 {
+		r++
+	} else if f <= -0.5 {
+		r--
+	}
+	return int8(min(max(r+zp, -128), 127))
+}
+
+// QuantizeF32 sets out[i] = QuantizeOne(in[i]/scale, zp) (a float32
+// division, as TFLite's QUANTIZE of a float input computes it).
+func QuantizeF32(out []int8, in []float32, scale float32, zp int32) {
+	out = out[:len(in)]
+	v := 0
+	if useInt8SIMD() && len(in) >= 8 {
+		v = len(in) / 8 * 8
+		quantizeF32(&out[0], &in[0], v, scale, zp)
+	}
+	for i := v; i < len(in); i++ {
+		out[i] = QuantizeOne(in[i]/scale, zp)
+	}
+}

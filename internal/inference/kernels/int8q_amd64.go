@@ -143,3 +143,10 @@ func gemmRequantVNNI(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 	}
 	return rows, chans
 }
+
+//go:noescape
+func quantizeF32AVX2(out *int8, in *float32, n int, scale float32, zp int32)
+
+func quantizeF32(out *int8, in *float32, n int, scale float32, zp int32) {
+	quantizeF32AVX2(out, in, n, scale, zp)
+}

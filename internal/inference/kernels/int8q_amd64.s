@@ -291,3 +291,67 @@ addloop:
 	JNZ          addloop
 	VZEROUPPER
 	RET
+
+// func quantizeF32AVX2(out *int8, in *float32, n int, scale float32, zp int32)
+// out[i] = round(in[i]/scale) + zp saturated to int8 for n a multiple of
+// 8, rounding half away from zero, NaN giving zp (see QuantizeOne): the
+// quotient is clamped to +-512, truncated, and moved one away from zero
+// when the (exact) fraction left is at least one half.
+TEXT ·quantizeF32AVX2(SB), NOSPLIT, $0-32
+	MOVQ         out+0(FP), DI
+	MOVQ         in+8(FP), SI
+	MOVQ         n+16(FP), CX
+	SHRQ         $3, CX
+	MOVL         scale+24(FP), AX
+	VMOVQ        AX, X15
+	VPBROADCASTD X15, Y15
+	MOVL         $0xc4000000, AX         // -512.0
+	VMOVQ        AX, X14
+	VPBROADCASTD X14, Y14
+	MOVL         $0x44000000, AX         // 512.0
+	VMOVQ        AX, X13
+	VPBROADCASTD X13, Y13
+	MOVL         $0x3f000000, AX         // 0.5
+	VMOVQ        AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL         $0xbf000000, AX         // -0.5
+	VMOVQ        AX, X11
+	VPBROADCASTD X11, Y11
+	MOVL         zp+28(FP), AX
+	VMOVQ        AX, X10
+	VPBROADCASTD X10, Y10
+	MOVL         $-128, AX
+	VMOVQ        AX, X9
+	VPBROADCASTD X9, Y9
+	MOVL         $127, AX
+	VMOVQ        AX, X8
+	VPBROADCASTD X8, Y8
+
+qloop:
+	VMOVUPS      (SI), Y0
+	VDIVPS       Y15, Y0, Y0
+	VCMPPS       $3, Y0, Y0, Y7
+	VMAXPS       Y14, Y0, Y0
+	VMINPS       Y13, Y0, Y0
+	VCVTTPS2DQ   Y0, Y1
+	VCVTDQ2PS    Y1, Y2
+	VSUBPS       Y2, Y0, Y2
+	VCMPPS       $13, Y12, Y2, Y3
+	VCMPPS       $2, Y11, Y2, Y4
+	VPSUBD       Y3, Y1, Y1
+	VPADDD       Y4, Y1, Y1
+	VPADDD       Y10, Y1, Y1
+	VPMAXSD      Y9, Y1, Y1
+	VPMINSD      Y8, Y1, Y1
+	VPBLENDVB    Y7, Y10, Y1, Y1
+	VPACKSSDW    Y1, Y1, Y1
+	VPACKSSWB    Y1, Y1, Y1
+	VEXTRACTI128 $1, Y1, X2
+	VPUNPCKLDQ   X2, X1, X1
+	VMOVQ        X1, (DI)
+	ADDQ         $32, SI
+	ADDQ         $8, DI
+	DECQ         CX
+	JNZ          qloop
+	VZEROUPPER
+	RET

@@ -31,3 +31,7 @@ func gemmRequantVNNI(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 func dw3x3I8Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int8, xstep, n int) bool { return false }
 
 func dw3x3I8Ok(d *DWI8) bool { return false }
+
+func quantizeF32(out *int8, in *float32, n int, scale float32, zp int32) {
+	panic("kernels: no vector quantize on this architecture")
+}

@@ -368,3 +368,30 @@ func testGemmU8I8Requant(t *testing.T) {
 		}
 	}
 }
+
+// TestQuantizeF32 checks the vector float quantization against QuantizeOne
+// on ties, their neighbours, large values, infinities and NaN.
+func TestQuantizeF32(t *testing.T) { eachInt8Path(t, testQuantizeF32) }
+
+func testQuantizeF32(t *testing.T) {
+	xs := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 1e30, -1e30, 0, float32(math.Copysign(0, -1))}
+	for i := -600; i <= 600; i++ {
+		h := float32(i) + 0.5
+		xs = append(xs, float32(i), h, math.Nextafter32(h, 1e9), math.Nextafter32(h, -1e9))
+	}
+	for _, scale := range []float32{1, 0.5, 1.0 / 255, 0.0078125, 3.7} {
+		in := make([]float32, len(xs))
+		for i, x := range xs {
+			in[i] = x * scale
+		}
+		for _, zp := range []int32{-128, -3, 0, 17, 127} {
+			got := make([]int8, len(in))
+			QuantizeF32(got, in, scale, zp)
+			for i := range in {
+				if want := QuantizeOne(in[i]/scale, zp); got[i] != want {
+					t.Fatalf("scale %g zp %d: %g: got %d, want %d", scale, zp, in[i], got[i], want)
+				}
+			}
+		}
+	}
+}
