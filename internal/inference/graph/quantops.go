@@ -113,7 +113,7 @@ type qconvKernel struct {
 type qscratch struct {
 	xs   []int32
 	held []int
-	a    []uint8
+	a, u []uint8
 	c    []int32
 	taps []int
 }
@@ -254,18 +254,30 @@ func (k *qconvKernel) convPixelsGemm(in, o []int8, lo, hi int) {
 		if direct {
 			kernels.XorI8(a[:m*k.cin], in[p0*k.cin:(p0+m)*k.cin])
 		} else {
-			k.gather(in, a, pad, p0, m)
+			k.gather(s, in, a, pad, p0, m)
 		}
 		kernels.GemmU8I8Requant(m, a, pk.Kp, pk, k.grq, o[p0*k.cout:(p0+m)*k.cout], k.cout, c)
 	}
 }
 
 // gather writes the windows of output pixels [p0, p0+m) as GEMM rows of
-// unsigned bytes, padding with the input's zero point. The taps of one
-// window row that fall inside the image are contiguous in the input.
-func (k *qconvKernel) gather(in []int8, a []uint8, pad uint8, p0, m int) {
+// unsigned bytes, padding with the input's zero point. The input rows the
+// chunk reads are first made unsigned in one pass (s.u holds them), and
+// the taps of one window row inside the image are then one contiguous
+// copy.
+func (k *qconvKernel) gather(s *qscratch, in []int8, a []uint8, pad uint8, p0, m int) {
 	kp := k.packed.Kp
 	rowLen := k.kw * k.cin
+	imgRow := k.w * k.cin
+	oy0, oy1 := p0/k.ow, (p0+m-1)/k.ow
+	y0 := max(oy0*k.sh-k.padT, 0)
+	y1 := min(oy1*k.sh-k.padT+k.kh, k.h)
+	if y1 <= y0 {
+		y0, y1 = 0, 0
+	}
+	s.u = grow(s.u, max((y1-y0)*imgRow, 1))
+	u := s.u[:(y1-y0)*imgRow]
+	kernels.XorI8(u, in[y0*imgRow:y1*imgRow])
 	for i := 0; i < m; i++ {
 		oy, ox := (p0+i)/k.ow, (p0+i)%k.ow
 		row := a[i*kp : (i+1)*kp]
@@ -278,17 +290,12 @@ func (k *qconvKernel) gather(in []int8, a []uint8, pad uint8, p0, m int) {
 				fillU8(dst, pad)
 				continue
 			}
-			fillU8(dst[:kx0*k.cin], pad)
-			fillU8(dst[kx1*k.cin:], pad)
-			src := in[(iy*k.w+ix0+kx0)*k.cin : (iy*k.w+ix0+kx1)*k.cin]
-			mid := dst[kx0*k.cin : kx1*k.cin]
-			if len(src) >= 32 {
-				kernels.XorI8(mid, src)
-			} else {
-				for j, v := range src {
-					mid[j] = uint8(v) ^ 0x80
-				}
+			if kx0 > 0 || kx1 < k.kw {
+				fillU8(dst[:kx0*k.cin], pad)
+				fillU8(dst[kx1*k.cin:], pad)
 			}
+			base := (iy-y0)*imgRow + (ix0+kx0)*k.cin
+			copy(dst[kx0*k.cin:kx1*k.cin], u[base:base+(kx1-kx0)*k.cin])
 		}
 		clear(row[k.kh*rowLen:])
 	}
