@@ -105,12 +105,38 @@ type qconvKernel struct {
 	// The depthwise path with depth multiplier 1 (double rounding).
 	dw *kernels.DWI8
 
-	scratch sync.Pool // *qscratch
+	scratch scratchList
+}
+
+// scratchList keeps a kernel's idle scratch memory between runs (a
+// sync.Pool would drop it at every GC), so a run allocates nothing once
+// warm; one entry per goroutine that ran the kernel at once.
+type scratchList struct {
+	mu   sync.Mutex
+	free []*qscratch
+}
+
+func (l *scratchList) Get() *qscratch {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n := len(l.free); n > 0 {
+		s := l.free[n-1]
+		l.free = l.free[:n-1]
+		return s
+	}
+	return &qscratch{}
+}
+
+func (l *scratchList) Put(s *qscratch) {
+	l.mu.Lock()
+	l.free = append(l.free, s)
+	l.mu.Unlock()
 }
 
 // qscratch is one goroutine's working memory for a quantized kernel, kept
 // between runs so a run allocates nothing once warm.
 type qscratch struct {
+	f64  []float64
 	xs   []int32
 	held []int
 	a, u []uint8
@@ -118,12 +144,7 @@ type qscratch struct {
 	taps []int
 }
 
-func (k *qconvKernel) getScratch() *qscratch {
-	if s, ok := k.scratch.Get().(*qscratch); ok {
-		return s
-	}
-	return &qscratch{}
-}
+func (k *qconvKernel) getScratch() *qscratch { return k.scratch.Get() }
 
 // grow returns s with length n, reallocating only when too short.
 func grow[T any](s []T, n int) []T {
@@ -325,6 +346,10 @@ func (k *qconvKernel) run(e *env, ins [][]float32, out []float32) {
 		// All the batch's pixels as one GEMM, so each panel of weights is
 		// read once for all images.
 		n := e.batch * k.oh * k.ow
+		if e.threads <= 1 {
+			k.convPixelsGemm(src[:e.batch*inN], dst[:e.batch*outN], 0, n)
+			return
+		}
 		parallelFor(e.threads, n, 16, func(lo, hi int) {
 			k.convPixelsGemm(src[:e.batch*inN], dst[:e.batch*outN], lo, hi)
 		})
@@ -332,18 +357,25 @@ func (k *qconvKernel) run(e *env, ins [][]float32, out []float32) {
 	}
 	for img := 0; img < e.batch; img++ {
 		in, o := src[img*inN:(img+1)*inN], dst[img*outN:(img+1)*outN]
-		parallelFor(e.threads, k.oh, 1, func(lo, hi int) {
-			switch {
-			case k.dw != nil:
-				k.depthwiseRowsVec(in, o, lo, hi)
-			case k.depthwise:
-				k.depthwiseRows(in, o, lo, hi)
-			case k.packed != nil:
-				k.convRowsGemm(in, o, lo, hi)
-			default:
-				k.convRows(in, o, lo, hi)
-			}
-		})
+		if e.threads <= 1 {
+			k.rows(in, o, 0, k.oh)
+			continue
+		}
+		parallelFor(e.threads, k.oh, 1, func(lo, hi int) { k.rows(in, o, lo, hi) })
+	}
+}
+
+// rows computes output rows [lo, hi) of one image.
+func (k *qconvKernel) rows(in, o []int8, lo, hi int) {
+	switch {
+	case k.dw != nil:
+		k.depthwiseRowsVec(in, o, lo, hi)
+	case k.depthwise:
+		k.depthwiseRows(in, o, lo, hi)
+	case k.packed != nil:
+		k.convRowsGemm(in, o, lo, hi)
+	default:
+		k.convRows(in, o, lo, hi)
 	}
 }
 
@@ -584,7 +616,7 @@ type qfcKernel struct {
 	// The int8 GEMM path, as for convolutions.
 	packed  *kernels.PackedI8
 	grq     *kernels.Requant
-	scratch sync.Pool // *qscratch
+	scratch scratchList
 }
 
 func planQFC(g *Graph, n *Node, ip, op qparam) (kernel, []int, error) {
@@ -643,10 +675,7 @@ func (k *qfcKernel) packGemm() {
 func (k *qfcKernel) run(e *env, ins [][]float32, out []float32) {
 	src, dst := int8s(ins[0]), int8s(out)
 	if pk := k.packed; pk != nil {
-		s, _ := k.scratch.Get().(*qscratch)
-		if s == nil {
-			s = &qscratch{}
-		}
+		s := k.scratch.Get()
 		defer k.scratch.Put(s)
 		s.a = grow(s.a, gemmChunk*pk.Kp)
 		s.c = grow(s.c, gemmChunk*pk.Np)
@@ -679,15 +708,19 @@ func (k *qfcKernel) run(e *env, ins [][]float32, out []float32) {
 // qpoolKernel is quantized AVERAGE_POOL_2D (rounded average of the window's
 // valid pixels) or MAX_POOL_2D, on equal input and output parameters.
 type qpoolKernel struct {
-	p      poolKernel
-	lo, hi int32
+	p       poolKernel
+	lo, hi  int32
+	scratch scratchList
 }
 
 func (k *qpoolKernel) run(e *env, ins [][]float32, out []float32) {
 	p := &k.p
 	inN, outN := p.h*p.w*p.c, p.oh*p.ow*p.c
 	src, dst := int8s(ins[0]), int8s(out)
-	acc := make([]int32, p.c)
+	s := k.scratch.Get()
+	defer k.scratch.Put(s)
+	s.c = grow(s.c, p.c)
+	acc := s.c
 	for img := 0; img < e.batch; img++ {
 		in, o := src[img*inN:(img+1)*inN], dst[img*outN:(img+1)*outN]
 		for oy := 0; oy < p.oh; oy++ {
@@ -746,6 +779,7 @@ type qmeanKernel struct {
 	reduced [4]bool
 	count   int
 	in, out qparam
+	scratch scratchList
 }
 
 func (k *qmeanKernel) run(e *env, ins [][]float32, out []float32) {
@@ -753,7 +787,10 @@ func (k *qmeanKernel) run(e *env, ins [][]float32, out []float32) {
 	inN := d[0] * d[1] * d[2] * d[3]
 	outN := inN / k.count
 	src, dst := int8s(ins[0]), int8s(out)
-	sums := make([]int32, outN)
+	s := k.scratch.Get()
+	defer k.scratch.Put(s)
+	s.c = grow(s.c, outN)
+	sums := s.c
 	scale := k.in.scale / (float64(k.count) * k.out.scale)
 	for img := 0; img < e.batch; img++ {
 		in := src[img*inN : (img+1)*inN]
@@ -951,12 +988,16 @@ type qsoftmaxKernel struct {
 	n, size int // row length, elements per image
 	in, out qparam
 	beta    float64
+	scratch scratchList
 }
 
 func (k *qsoftmaxKernel) run(e *env, ins [][]float32, out []float32) {
 	total := k.size * e.batch
 	src, dst := int8s(ins[0])[:total], int8s(out)[:total]
-	ex := make([]float64, k.n)
+	s := k.scratch.Get()
+	defer k.scratch.Put(s)
+	s.f64 = grow(s.f64, k.n)
+	ex := s.f64
 	for r := 0; r+k.n <= total; r += k.n {
 		row := src[r : r+k.n]
 		m := slices.Max(row)
