@@ -210,6 +210,17 @@ func costPerOutput(k kernel) int {
 		return k.kh * k.kw
 	case *meanKernel:
 		return k.count
+	case *qconvKernel:
+		if k.depthwise {
+			return k.kh * k.kw
+		}
+		return k.kh * k.kw * k.cin
+	case *qfcKernel:
+		return k.k
+	case *qpoolKernel:
+		return k.p.kh * k.p.kw
+	case *qmeanKernel:
+		return k.count
 	}
 	return 1
 }

@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"unsafe"
+
+	"github.com/cspipe/cspipe/internal/inference/kernels"
 )
 
 // Quantized operators. INT8 activations live in the same float32 workspace
@@ -251,15 +253,8 @@ type quantizeKernel struct {
 }
 
 func (k *quantizeKernel) run(e *env, ins [][]float32, out []float32) {
-	o := int8s(out)
-	s := float32(k.out.scale)
-	for i, v := range ins[0][:k.n*e.batch] {
-		q := int32(roundHalfAway(float64(v/s))) + k.out.zp
-		if math.IsNaN(float64(v)) {
-			q = k.out.zp
-		}
-		o[i] = int8(clamp32(q, -128, 127))
-	}
+	in := ins[0][:k.n*e.batch]
+	kernels.QuantizeF32(int8s(out)[:len(in)], in, float32(k.out.scale), k.out.zp)
 }
 
 type dequantizeKernel struct {

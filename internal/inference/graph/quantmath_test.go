@@ -2,7 +2,10 @@ package graph
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
+
+	"github.com/cspipe/cspipe/internal/inference/kernels"
 )
 
 // Hand-worked values of the fixed-point helpers.
@@ -65,5 +68,69 @@ func TestQuantMath(t *testing.T) {
 		if got := MultiplyByQuantizedMultiplier(x, q, s); got != want && math.Abs(float64(x)*0.1-math.Trunc(float64(x)*0.1)) != 0.5 {
 			t.Fatalf("%d * 0.1 = %d, want %d", x, got, want)
 		}
+	}
+}
+
+// TestQuantizeOne checks the kernels' float quantization (what QUANTIZE
+// of a float input runs) against the float64 definition (math.Round, ties
+// away from zero) on ties, neighbours of ties, large values, infinities
+// and NaN.
+func TestQuantizeOne(t *testing.T) {
+	xs := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 1e30, -1e30, 0, -0.0}
+	for i := -600; i <= 600; i++ {
+		h := float32(i) + 0.5
+		xs = append(xs, float32(i), h, math.Nextafter32(h, 1e9), math.Nextafter32(h, -1e9))
+	}
+	for _, zp := range []int32{-128, -3, 0, 17, 127} {
+		for _, x := range xs {
+			want := zp
+			if x == x {
+				want = int32(max(min(math.Round(float64(x)), 1e6), -1e6)) + zp
+			}
+			want = clamp32(want, -128, 127)
+			if got := kernels.QuantizeOne(x, zp); int32(got) != want {
+				t.Fatalf("QuantizeOne(%v, %d) = %d, want %d", x, zp, got, want)
+			}
+		}
+	}
+}
+
+// TestKernelRequantMatchesReference: the kernels' scalar rescale (which
+// the vector kernels are checked against) computes what this package's
+// reference helpers do, in both roundings, on random accumulators and
+// multipliers.
+func TestKernelRequantMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	compared := 0
+	for i := 0; i < 200000; i++ {
+		m := math.Ldexp(0.5+rng.Float64()/2, -rng.IntN(20))
+		if i%7 == 0 {
+			m *= float64(1 + rng.IntN(8)) // multipliers above one: left shifts
+		}
+		q, shift := QuantizeMultiplier(m)
+		acc := int32(rng.Uint32()) >> rng.IntN(32)
+		if i%2 == 0 {
+			// Near the int8 range, where ties and clamps happen.
+			acc = int32(max(min((rng.Float64()*2-1)*140/m, math.MaxInt32), math.MinInt32))
+		}
+		for _, double := range []bool{false, true} {
+			r := kernels.NewRequant([]int32{0}, []int32{q}, []int{shift}, double, 0, math.MinInt32, math.MaxInt32)
+			want := MultiplyByQuantizedMultiplierSingle(acc, q, shift)
+			if double {
+				want = MultiplyByQuantizedMultiplier(acc, q, shift)
+			}
+			// One clamps to [Lo, Hi] and returns int8: compare through a
+			// window where the result fits.
+			if want < -128 || want > 127 {
+				continue
+			}
+			if got := r.One(acc, 0); int32(got) != want {
+				t.Fatalf("double %v: acc %d q %d shift %d: got %d, want %d", double, acc, q, shift, got, want)
+			}
+			compared++
+		}
+	}
+	if compared < 100000 {
+		t.Fatalf("only %d results in the int8 range were compared", compared)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/cspipe/cspipe/internal/inference/kernels"
 )
@@ -95,9 +96,62 @@ type qconvKernel struct {
 	lo, hi             int32
 
 	// The int8 GEMM path (convolution weights that fit in int8): packed
-	// weights and the bias with the activation shift folded in.
+	// weights and the bias with the activation shift folded in, rescaled by
+	// grq (single rounding).
 	packed *kernels.PackedI8
 	gbias  []int32
+	grq    *kernels.Requant
+
+	// The depthwise path with depth multiplier 1 (double rounding).
+	dw *kernels.DWI8
+
+	scratch scratchList
+}
+
+// scratchList keeps a kernel's idle scratch memory between runs (a
+// sync.Pool would drop it at every GC), so a run allocates nothing once
+// warm; one entry per goroutine that ran the kernel at once.
+type scratchList struct {
+	mu   sync.Mutex
+	free []*qscratch
+}
+
+func (l *scratchList) Get() *qscratch {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n := len(l.free); n > 0 {
+		s := l.free[n-1]
+		l.free = l.free[:n-1]
+		return s
+	}
+	return &qscratch{}
+}
+
+func (l *scratchList) Put(s *qscratch) {
+	l.mu.Lock()
+	l.free = append(l.free, s)
+	l.mu.Unlock()
+}
+
+// qscratch is one goroutine's working memory for a quantized kernel, kept
+// between runs so a run allocates nothing once warm.
+type qscratch struct {
+	f64  []float64
+	xs   []int32
+	held []int
+	a, u []uint8
+	c    []int32
+	taps []int
+}
+
+func (k *qconvKernel) getScratch() *qscratch { return k.scratch.Get() }
+
+// grow returns s with length n, reallocating only when too short.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
 }
 
 // gemmChunk is how many output pixels one int8 GEMM call covers.
@@ -151,6 +205,14 @@ func planQConv(g *Graph, n *Node, ip, op qparam) (kernel, []int, error) {
 	k.lo, k.hi = actRange(n, op)
 	if !k.depthwise {
 		k.packGemm()
+	} else if k.mult == 1 {
+		mult, shift := rqArrays(k.rq)
+		rq := kernels.NewRequant(k.bias, mult, shift, true, k.outZP, k.lo, k.hi)
+		// A weight outside int16 (impossible for int8 weights minus a zero
+		// point) keeps the scalar path.
+		if k.dw, _ = kernels.NewDWI8(k.kh, k.kw, k.cout, k.wt, rq); k.dw != nil {
+			k.dw.FoldZP(k.inZP)
+		}
 	}
 	return k, []int{1, k.oh, k.ow, k.cout}, nil
 }
@@ -171,68 +233,149 @@ func (k *qconvKernel) packGemm() {
 	for c := range k.gbias {
 		k.gbias[c] = k.bias[c] - (128+k.inZP)*k.packed.Sum[c]
 	}
+	mult, shift := rqArrays(k.rq)
+	k.grq = kernels.NewRequant(k.gbias, mult, shift, false, k.outZP, k.lo, k.hi)
+}
+
+// rqArrays splits per-channel rescales into multipliers and shifts.
+func rqArrays(rq []requant) ([]int32, []int) {
+	mult, shift := make([]int32, len(rq)), make([]int, len(rq))
+	for c, r := range rq {
+		mult[c], shift[c] = r.mult, r.shift
+	}
+	return mult, shift
 }
 
 // convRowsGemm computes output rows [lo, hi) with the int8 GEMM, gathering
-// up to gemmChunk pixels' windows as unsigned bytes at a time.
+// up to gemmChunk pixels' windows as unsigned bytes at a time (a 1x1
+// convolution of stride 1 reads its input rows as they are).
 func (k *qconvKernel) convRowsGemm(in, o []int8, lo, hi int) {
+	k.convPixelsGemm(in, o, lo*k.ow, hi*k.ow)
+}
+
+// direct reports whether the GEMM reads the input as it is: a 1x1
+// convolution of stride 1 whose channels fill the packed rows.
+func (k *qconvKernel) direct() bool {
+	return k.packed != nil && k.kh == 1 && k.kw == 1 && k.sh == 1 && k.sw == 1 && k.padT == 0 && k.padL == 0 && k.cin == k.packed.Kp
+}
+
+// convPixelsGemm computes output pixels [p0, p1); a direct convolution
+// may span the images of a batch, which lie one after the other.
+func (k *qconvKernel) convPixelsGemm(in, o []int8, lo, hi int) {
 	pk := k.packed
-	a := make([]uint8, gemmChunk*pk.Kp)
-	c := make([]int32, gemmChunk*pk.Np)
+	s := k.getScratch()
+	defer k.scratch.Put(s)
+	s.a = grow(s.a, gemmChunk*pk.Kp)
+	s.c = grow(s.c, gemmChunk*pk.Np)
+	a, c := s.a, s.c
 	pad := uint8(k.inZP + 128)
-	for p0 := lo * k.ow; p0 < hi*k.ow; p0 += gemmChunk {
-		m := min(gemmChunk, hi*k.ow-p0)
-		for i := 0; i < m; i++ {
-			oy, ox := (p0+i)/k.ow, (p0+i)%k.ow
-			row := a[i*pk.Kp : (i+1)*pk.Kp]
-			q := 0
-			for ky := 0; ky < k.kh; ky++ {
-				iy := oy*k.sh + ky - k.padT
-				for kx := 0; kx < k.kw; kx++ {
-					ix := ox*k.sw + kx - k.padL
-					dst := row[q : q+k.cin]
-					if iy < 0 || iy >= k.h || ix < 0 || ix >= k.w {
-						for j := range dst {
-							dst[j] = pad
-						}
-					} else {
-						for j, v := range in[(iy*k.w+ix)*k.cin:][:k.cin] {
-							dst[j] = uint8(v) ^ 0x80
-						}
-					}
-					q += k.cin
-				}
-			}
+	direct := k.direct()
+	for p0 := lo; p0 < hi; p0 += gemmChunk {
+		m := min(gemmChunk, hi-p0)
+		if direct {
+			kernels.XorI8(a[:m*k.cin], in[p0*k.cin:(p0+m)*k.cin])
+		} else {
+			k.gather(s, in, a, pad, p0, m)
 		}
-		kernels.GemmU8I8(m, a, pk.Kp, pk, c, pk.Np)
-		gb, rq := k.gbias[:k.cout], k.rq[:k.cout]
-		for i := 0; i < m; i++ {
-			dst := o[(p0+i)*k.cout:][:k.cout]
-			acc := c[i*pk.Np:][:k.cout]
-			for ch := range dst {
-				r := &rq[ch]
-				v := int32((int64(acc[ch]+gb[ch])*r.m+r.rnd)>>r.tot) + k.outZP
-				dst[ch] = int8(min(max(v, k.lo), k.hi))
+		kernels.GemmU8I8Requant(m, a, pk.Kp, pk, k.grq, o[p0*k.cout:(p0+m)*k.cout], k.cout, c)
+	}
+}
+
+// gather writes the windows of output pixels [p0, p0+m) as GEMM rows of
+// unsigned bytes, padding with the input's zero point. The input rows the
+// chunk reads are first made unsigned in one pass (s.u holds them), and
+// the taps of one window row inside the image are then one contiguous
+// copy.
+func (k *qconvKernel) gather(s *qscratch, in []int8, a []uint8, pad uint8, p0, m int) {
+	kp := k.packed.Kp
+	rowLen := k.kw * k.cin
+	imgRow := k.w * k.cin
+	oy0, oy1 := p0/k.ow, (p0+m-1)/k.ow
+	y0 := max(oy0*k.sh-k.padT, 0)
+	y1 := min(oy1*k.sh-k.padT+k.kh, k.h)
+	if y1 <= y0 {
+		y0, y1 = 0, 0
+	}
+	s.u = grow(s.u, max((y1-y0)*imgRow, 1))
+	u := s.u[:(y1-y0)*imgRow]
+	kernels.XorI8(u, in[y0*imgRow:y1*imgRow])
+	for i := 0; i < m; i++ {
+		oy, ox := (p0+i)/k.ow, (p0+i)%k.ow
+		row := a[i*kp : (i+1)*kp]
+		ix0 := ox*k.sw - k.padL
+		kx0, kx1 := max(0, -ix0), min(k.kw, k.w-ix0)
+		for ky := 0; ky < k.kh; ky++ {
+			iy := oy*k.sh + ky - k.padT
+			dst := row[ky*rowLen : (ky+1)*rowLen]
+			if iy < 0 || iy >= k.h || kx1 <= kx0 {
+				fillU8(dst, pad)
+				continue
 			}
+			if kx0 > 0 || kx1 < k.kw {
+				fillU8(dst[:kx0*k.cin], pad)
+				fillU8(dst[kx1*k.cin:], pad)
+			}
+			base := (iy-y0)*imgRow + (ix0+kx0)*k.cin
+			copy(dst[kx0*k.cin:kx1*k.cin], u[base:base+(kx1-kx0)*k.cin])
 		}
+		clear(row[k.kh*rowLen:])
+	}
+}
+
+func fillU8(d []uint8, v uint8) {
+	for j := range d {
+		d[j] = v
+	}
+}
+
+// fillI8 sets every byte of d to v, doubling the filled part with copy.
+func fillI8(d []int8, v int8) {
+	if len(d) == 0 {
+		return
+	}
+	d[0] = v
+	for n := 1; n < len(d); n *= 2 {
+		copy(d[n:], d[:n])
 	}
 }
 
 func (k *qconvKernel) run(e *env, ins [][]float32, out []float32) {
 	inN, outN := k.h*k.w*k.cin, k.oh*k.ow*k.cout
 	src, dst := int8s(ins[0]), int8s(out)
+	if k.direct() {
+		// All the batch's pixels as one GEMM, so each panel of weights is
+		// read once for all images.
+		n := e.batch * k.oh * k.ow
+		if e.threads <= 1 {
+			k.convPixelsGemm(src[:e.batch*inN], dst[:e.batch*outN], 0, n)
+			return
+		}
+		parallelFor(e.threads, n, 16, func(lo, hi int) {
+			k.convPixelsGemm(src[:e.batch*inN], dst[:e.batch*outN], lo, hi)
+		})
+		return
+	}
 	for img := 0; img < e.batch; img++ {
 		in, o := src[img*inN:(img+1)*inN], dst[img*outN:(img+1)*outN]
-		parallelFor(e.threads, k.oh, 1, func(lo, hi int) {
-			switch {
-			case k.depthwise:
-				k.depthwiseRows(in, o, lo, hi)
-			case k.packed != nil:
-				k.convRowsGemm(in, o, lo, hi)
-			default:
-				k.convRows(in, o, lo, hi)
-			}
-		})
+		if e.threads <= 1 {
+			k.rows(in, o, 0, k.oh)
+			continue
+		}
+		parallelFor(e.threads, k.oh, 1, func(lo, hi int) { k.rows(in, o, lo, hi) })
+	}
+}
+
+// rows computes output rows [lo, hi) of one image.
+func (k *qconvKernel) rows(in, o []int8, lo, hi int) {
+	switch {
+	case k.dw != nil:
+		k.depthwiseRowsVec(in, o, lo, hi)
+	case k.depthwise:
+		k.depthwiseRows(in, o, lo, hi)
+	case k.packed != nil:
+		k.convRowsGemm(in, o, lo, hi)
+	default:
+		k.convRows(in, o, lo, hi)
 	}
 }
 
@@ -297,6 +440,119 @@ func dot32(a, b []int32) int32 {
 	return s0 + s1 + s2 + s3
 }
 
+// depthwiseRowsVec computes output rows [lo, hi) of a depthwise
+// convolution with multiplier 1 through kernels.DWI8. Each output row is
+// one run of interior pixels (every tap inside the image) and single
+// border pixels with only their valid taps. A 3x3 interior run with a
+// kernel that reads int8 takes the input as it is; the rest reads input
+// rows widened to int32 minus the zero point, into a ring of KH rows as
+// the output rows come to need them (only the border columns when the
+// interior is read as int8).
+func (k *qconvKernel) depthwiseRowsVec(in, o []int8, lo, hi int) {
+	s := k.getScratch()
+	defer k.scratch.Put(s)
+	c := k.cin
+	rowLen := k.w * c
+	s.xs = grow(s.xs, k.kh*rowLen)
+	s.held = grow(s.held, 2*k.kh)
+	xs, held, full := s.xs[:k.kh*rowLen], s.held[:k.kh], s.held[k.kh:2*k.kh]
+	for i := range held {
+		held[i], full[i] = -1, 0
+	}
+	s.taps = grow(s.taps, 2*k.kh*k.kw)
+	// Interior columns: ox*sw - padL >= 0 and ox*sw - padL + kw <= w.
+	oxLo := min((k.padL+k.sw-1)/k.sw, k.ow)
+	oxHi := oxLo
+	if k.w-k.kw+k.padL >= 0 {
+		oxHi = min(max((k.w-k.kw+k.padL)/k.sw+1, oxLo), k.ow)
+	}
+	fast := oxHi > oxLo && k.dw.HasInt8Pixels3x3()
+	// With the fast interior, border pixels read input columns [0, wl)
+	// and [wr, w) only.
+	wl, wr := 0, k.w
+	if oxLo > 0 {
+		wl = min(k.w, (oxLo-1)*k.sw-k.padL+k.kw)
+	}
+	if oxHi < k.ow {
+		wr = max(0, oxHi*k.sw-k.padL)
+	}
+	// need widens input row iy into its ring slot (whole, or the border
+	// columns) unless it is there already.
+	need := func(iy int, whole bool) int {
+		slot := iy % k.kh
+		if held[slot] == iy && (full[slot] == 1 || !whole) {
+			return slot
+		}
+		dst, src := xs[slot*rowLen:(slot+1)*rowLen], in[iy*rowLen:(iy+1)*rowLen]
+		if whole || !fast || wl >= wr {
+			kernels.WidenI8(dst, src, k.inZP)
+			full[slot] = 1
+		} else {
+			kernels.WidenI8(dst[:wl*c], src[:wl*c], k.inZP)
+			kernels.WidenI8(dst[wr*c:], src[wr*c:], k.inZP)
+			full[slot] = 0
+		}
+		held[slot] = iy
+		return slot
+	}
+	pixels := func(oy, ox0, n int, whole bool) {
+		taps := s.taps[:0]
+		for ky := 0; ky < k.kh; ky++ {
+			iy := oy*k.sh + ky - k.padT
+			if iy < 0 || iy >= k.h {
+				continue
+			}
+			slot := need(iy, whole)
+			for kx := 0; kx < k.kw; kx++ {
+				ix := ox0*k.sw + kx - k.padL
+				if ix < 0 || ix >= k.w {
+					continue
+				}
+				taps = append(taps, slot*rowLen+ix*c, ky*k.kw+kx)
+			}
+		}
+		dst := o[(oy*k.ow+ox0)*c:]
+		if len(taps) == 0 {
+			// A window wholly in the padding: the bias alone.
+			for p := 0; p < n; p++ {
+				for ch := 0; ch < c; ch++ {
+					dst[p*c+ch] = k.dw.RQ.One(k.bias[ch], ch)
+				}
+			}
+			return
+		}
+		k.dw.Pixels(dst, c, xs, 0, k.sw*c, taps, n)
+	}
+	for oy := lo; oy < hi; oy++ {
+		for ox := 0; ox < oxLo; ox++ {
+			pixels(oy, ox, 1, !fast)
+		}
+		iy := oy*k.sh - k.padT
+		inside := k.kh == 3 && k.kw == 3 && iy >= 0 && iy+3 <= k.h
+		switch {
+		case oxHi <= oxLo:
+		case inside && fast:
+			x0 := (oxLo*k.sw - k.padL) * c
+			rows := [3]int{iy*rowLen + x0, (iy+1)*rowLen + x0, (iy+2)*rowLen + x0}
+			if !k.dw.Int8Pixels3x3(o[(oy*k.ow+oxLo)*c:], c, in, rows, k.sw*c, oxHi-oxLo) {
+				panic("graph: int8 3x3 depthwise kernel unavailable after HasInt8Pixels3x3")
+			}
+		case inside:
+			// A full 3x3 window: the kernel that keeps weights in registers.
+			var rows [3]int
+			for ky := range rows {
+				rows[ky] = need(iy+ky, true)*rowLen + (oxLo*k.sw-k.padL)*c
+			}
+			k.dw.Pixels3x3(o[(oy*k.ow+oxLo)*c:], c, xs, rows, k.sw*c, oxHi-oxLo)
+		default:
+			pixels(oy, oxLo, oxHi-oxLo, true)
+		}
+		for ox := oxHi; ox < k.ow; ox++ {
+			pixels(oy, ox, 1, !fast)
+		}
+	}
+}
+
 func (k *qconvKernel) depthwiseRows(in, o []int8, lo, hi int) {
 	acc := make([]int32, k.cout)
 	// The input rows this band reads, minus the zero point, as int32.
@@ -356,6 +612,11 @@ type qfcKernel struct {
 	rq          []requant
 	inZP, outZP int32
 	lo, hi      int32
+
+	// The int8 GEMM path, as for convolutions.
+	packed  *kernels.PackedI8
+	grq     *kernels.Requant
+	scratch scratchList
 }
 
 func planQFC(g *Graph, n *Node, ip, op qparam) (kernel, []int, error) {
@@ -387,11 +648,49 @@ func planQFC(g *Graph, n *Node, ip, op qparam) (kernel, []int, error) {
 		shape = append(slices.Clone(in.Shape[:len(in.Shape)-1]), nOut)
 	}
 	lo, hi := actRange(n, op)
-	return &qfcKernel{rows: rows, n: nOut, k: kk, wt: w, bias: b, rq: requants(ip.scale, scales, op), inZP: ip.zp, outZP: op.zp, lo: lo, hi: hi}, shape, nil
+	k := &qfcKernel{rows: rows, n: nOut, k: kk, wt: w, bias: b, rq: requants(ip.scale, scales, op), inZP: ip.zp, outZP: op.zp, lo: lo, hi: hi}
+	k.packGemm()
+	return k, shape, nil
+}
+
+// packGemm prepares the int8 GEMM when every weight fits in int8 (see
+// qconvKernel.packGemm).
+func (k *qfcKernel) packGemm() {
+	w8 := make([]int8, len(k.wt))
+	for i, v := range k.wt {
+		if v < -128 || v > 127 {
+			return
+		}
+		w8[i] = int8(v)
+	}
+	k.packed = kernels.PackI8(w8, k.n, k.k)
+	gbias := make([]int32, k.n)
+	for c := range gbias {
+		gbias[c] = k.bias[c] - (128+k.inZP)*k.packed.Sum[c]
+	}
+	mult, shift := rqArrays(k.rq)
+	k.grq = kernels.NewRequant(gbias, mult, shift, false, k.outZP, k.lo, k.hi)
 }
 
 func (k *qfcKernel) run(e *env, ins [][]float32, out []float32) {
 	src, dst := int8s(ins[0]), int8s(out)
+	if pk := k.packed; pk != nil {
+		s := k.scratch.Get()
+		defer k.scratch.Put(s)
+		s.a = grow(s.a, gemmChunk*pk.Kp)
+		s.c = grow(s.c, gemmChunk*pk.Np)
+		rows := k.rows * e.batch
+		for r0 := 0; r0 < rows; r0 += gemmChunk {
+			m := min(gemmChunk, rows-r0)
+			for i := 0; i < m; i++ {
+				row := s.a[i*pk.Kp : (i+1)*pk.Kp]
+				kernels.XorI8(row[:k.k], src[(r0+i)*k.k:(r0+i+1)*k.k])
+				clear(row[k.k:])
+			}
+			kernels.GemmU8I8Requant(m, s.a, pk.Kp, pk, k.grq, dst[r0*k.n:(r0+m)*k.n], k.n, s.c)
+		}
+		return
+	}
 	x := make([]int32, k.k)
 	for r := 0; r < k.rows*e.batch; r++ {
 		for i, v := range src[r*k.k : (r+1)*k.k] {
@@ -409,15 +708,19 @@ func (k *qfcKernel) run(e *env, ins [][]float32, out []float32) {
 // qpoolKernel is quantized AVERAGE_POOL_2D (rounded average of the window's
 // valid pixels) or MAX_POOL_2D, on equal input and output parameters.
 type qpoolKernel struct {
-	p      poolKernel
-	lo, hi int32
+	p       poolKernel
+	lo, hi  int32
+	scratch scratchList
 }
 
 func (k *qpoolKernel) run(e *env, ins [][]float32, out []float32) {
 	p := &k.p
 	inN, outN := p.h*p.w*p.c, p.oh*p.ow*p.c
 	src, dst := int8s(ins[0]), int8s(out)
-	acc := make([]int32, p.c)
+	s := k.scratch.Get()
+	defer k.scratch.Put(s)
+	s.c = grow(s.c, p.c)
+	acc := s.c
 	for img := 0; img < e.batch; img++ {
 		in, o := src[img*inN:(img+1)*inN], dst[img*outN:(img+1)*outN]
 		for oy := 0; oy < p.oh; oy++ {
@@ -476,6 +779,7 @@ type qmeanKernel struct {
 	reduced [4]bool
 	count   int
 	in, out qparam
+	scratch scratchList
 }
 
 func (k *qmeanKernel) run(e *env, ins [][]float32, out []float32) {
@@ -483,7 +787,10 @@ func (k *qmeanKernel) run(e *env, ins [][]float32, out []float32) {
 	inN := d[0] * d[1] * d[2] * d[3]
 	outN := inN / k.count
 	src, dst := int8s(ins[0]), int8s(out)
-	sums := make([]int32, outN)
+	s := k.scratch.Get()
+	defer k.scratch.Put(s)
+	s.c = grow(s.c, outN)
+	sums := s.c
 	scale := k.in.scale / (float64(k.count) * k.out.scale)
 	for img := 0; img < e.batch; img++ {
 		in := src[img*inN : (img+1)*inN]
@@ -492,9 +799,20 @@ func (k *qmeanKernel) run(e *env, ins [][]float32, out []float32) {
 		for a := 0; a < d[0]; a++ {
 			for b := 0; b < d[1]; b++ {
 				for c := 0; c < d[2]; c++ {
-					for x := 0; x < d[3]; x++ {
-						sums[k.outIndex(a, b, c, x)] += int32(in[i])
-						i++
+					row := in[i : i+d[3]]
+					i += d[3]
+					base := k.outIndex(a, b, c, 0)
+					if k.reduced[3] {
+						s := int32(0)
+						for _, v := range row {
+							s += int32(v)
+						}
+						sums[base] += s
+						continue
+					}
+					dst := sums[base : base+len(row)]
+					for x, v := range row {
+						dst[x] += int32(v)
 					}
 				}
 			}
@@ -532,11 +850,19 @@ func (k *qpadKernel) run(e *env, ins [][]float32, out []float32) {
 	src, dst := int8s(ins[0]), int8s(out)
 	for img := 0; img < e.batch; img++ {
 		in, o := src[img*inN:(img+1)*inN], dst[img*outN:(img+1)*outN]
-		for i := range o {
-			o[i] = k.value
-		}
+		fillI8(o, k.value)
+		// Runs of the last two axes are contiguous in both tensors when the
+		// last axis is not padded.
+		rowCopy := p.in[3] == p.out[3]
 		for a := 0; a < p.in[0]; a++ {
 			for b := 0; b < p.in[1]; b++ {
+				if rowCopy {
+					si := (a*p.in[1] + b) * p.in[2] * p.in[3]
+					di := (((a+p.before[0])*p.out[1]+b+p.before[1])*p.out[2] + p.before[2]) * p.out[3]
+					n := p.in[2] * p.in[3]
+					copy(o[di:di+n], in[si:si+n])
+					continue
+				}
 				for c := 0; c < p.in[2]; c++ {
 					si := ((a*p.in[1]+b)*p.in[2] + c) * p.in[3]
 					di := (((a+p.before[0])*p.out[1]+b+p.before[1])*p.out[2]+c+p.before[2])*p.out[3] + p.before[3]
@@ -585,6 +911,7 @@ type qbinaryKernel struct {
 	am, bm  int32   // ADD: operand multipliers with ashift fraction bits
 	ashift  int
 	lo, hi  int32
+	add     *kernels.AddI8 // ADD's vector form
 }
 
 func planQBinary(g *Graph, n *Node, ap, op qparam) (kernel, []int, error) {
@@ -621,6 +948,7 @@ func planQBinary(g *Graph, n *Node, ap, op qparam) (kernel, []int, error) {
 		k.ashift = 20 - (e - 1)
 		k.am = int32(math.RoundToEven(float64(sa) * math.Ldexp(1, k.ashift)))
 		k.bm = int32(math.RoundToEven(float64(sb) * math.Ldexp(1, k.ashift)))
+		k.add = &kernels.AddI8{AZP: ap.zp, BZP: bp.zp, AM: k.am, BM: k.bm, Shift: k.ashift, ZP: op.zp, Lo: k.lo, Hi: k.hi}
 	}
 	return k, slices.Clone(ta.Shape), nil
 }
@@ -635,6 +963,10 @@ func (k *qbinaryKernel) run(e *env, ins [][]float32, out []float32) {
 			b = int8s(ins[1])[img*k.n : (img+1)*k.n]
 		}
 		ai, o := a[img*k.n:(img+1)*k.n], dst[img*k.n:(img+1)*k.n]
+		if k.add != nil && k.ashift >= 1 {
+			k.add.Run(o, ai, b)
+			continue
+		}
 		for i := range o {
 			x, y := int32(ai[i])-k.a.zp, int32(b[i])-k.b.zp
 			var r int32
@@ -656,12 +988,16 @@ type qsoftmaxKernel struct {
 	n, size int // row length, elements per image
 	in, out qparam
 	beta    float64
+	scratch scratchList
 }
 
 func (k *qsoftmaxKernel) run(e *env, ins [][]float32, out []float32) {
 	total := k.size * e.batch
 	src, dst := int8s(ins[0])[:total], int8s(out)[:total]
-	ex := make([]float64, k.n)
+	s := k.scratch.Get()
+	defer k.scratch.Put(s)
+	s.f64 = grow(s.f64, k.n)
+	ex := s.f64
 	for r := 0; r+k.n <= total; r += k.n {
 		row := src[r : r+k.n]
 		m := slices.Max(row)

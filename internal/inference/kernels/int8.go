@@ -3,8 +3,9 @@ package kernels
 // The int8 GEMM of the quantized operators: c[m][n] = sum_k a[m][k] *
 // b[n][k] with a unsigned bytes (activations shifted by 128) and b signed
 // bytes (weights), accumulated exactly in int32. With AVX-512 VNNI it runs
-// VPDPBUSD on 4x32 tiles; elsewhere (and under CSPIPE_KERNELS=avx2 or
-// generic) a portable loop computes the same integers.
+// VPDPBUSD on 8x32 and 4x32 tiles; with AVX2 (or CSPIPE_KERNELS=avx2) it
+// runs VPMADDWD on sign-extended weights, 2x16 tiles; elsewhere (and under
+// CSPIPE_KERNELS=generic) a portable loop computes the same integers.
 
 // I8Tile is the number of weight rows (output channels) a packed panel
 // holds; I8Rows the activation rows one VNNI tile computes.
@@ -51,11 +52,14 @@ func GemmU8I8(m int, a []uint8, lda int, b *PackedI8, c []int32, ldc int) {
 	if lda < b.Kp || ldc < b.Np || len(a) < (m-1)*lda+b.Kp || len(c) < (m-1)*ldc+b.Np {
 		panic("kernels: GemmU8I8 slice too short")
 	}
-	if UseVNNI() {
+	switch {
+	case UseVNNI():
 		gemmU8I8VNNI(m, a, lda, b, c, ldc)
-		return
+	case hasAVX2FMA:
+		gemmU8I8AVX2(m, a, lda, b, c, ldc)
+	default:
+		GemmU8I8Generic(m, a, lda, b, c, ldc)
 	}
-	GemmU8I8Generic(m, a, lda, b, c, ldc)
 }
 
 // GemmU8I8Generic is the portable GemmU8I8.
@@ -76,5 +80,34 @@ func GemmU8I8Generic(m int, a []uint8, lda int, b *PackedI8, c []int32, ldc int)
 			}
 			copy(out[p*I8Tile:], acc[:])
 		}
+	}
+}
+
+// GemmU8I8Requant is GemmU8I8 followed by r.Rows: out[i*ldo+j] is row i,
+// channel j of the product rescaled to int8 (r single-rounded, with b.N
+// channels and the bias the GEMM needs). c is scratch of m rows of b.Np.
+// With VNNI and AVX-512 the 8-row tiles of whole 32-channel panels are
+// rescaled in registers and never stored as int32.
+func GemmU8I8Requant(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []int8, ldo int, c []int32) {
+	if m <= 0 {
+		return
+	}
+	if r.C != b.N || ldo < b.N || lda < b.Kp || len(a) < (m-1)*lda+b.Kp || len(out) < (m-1)*ldo+b.N || len(c) < m*b.Np {
+		panic("kernels: GemmU8I8Requant arguments out of range")
+	}
+	rows, chans := gemmRequantVNNI(m, a, lda, b, r, out, ldo)
+	if rows == 0 {
+		GemmU8I8(m, a, lda, b, c, b.Np)
+		r.Rows(out, ldo, c, b.Np, m)
+		return
+	}
+	if chans < b.N {
+		// The channels past the last 16 of the fused rows.
+		gemmU8I8VNNIPanels(rows, a, lda, b, chans/I8Tile, b.Np/I8Tile, c, b.Np)
+		r.rowsFrom(out, ldo, c, b.Np, rows, chans)
+	}
+	if rows < m {
+		GemmU8I8(m-rows, a[rows*lda:], lda, b, c, b.Np)
+		r.Rows(out[rows*ldo:], ldo, c, b.Np, m-rows)
 	}
 }

@@ -7,3 +7,11 @@ var hasVNNI512 = false
 func gemmU8I8VNNI(m int, a []uint8, lda int, b *PackedI8, c []int32, ldc int) {
 	panic("kernels: no VNNI path on this architecture")
 }
+
+func gemmU8I8AVX2(m int, a []uint8, lda int, b *PackedI8, c []int32, ldc int) {
+	panic("kernels: no AVX2 path on this architecture")
+}
+
+func gemmU8I8VNNIPanels(m int, a []uint8, lda int, b *PackedI8, p0, p1 int, c []int32, ldc int) {
+	panic("kernels: no VNNI path on this architecture")
+}

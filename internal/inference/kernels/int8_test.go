@@ -5,10 +5,12 @@ import (
 	"testing"
 )
 
-// TestGemmU8I8 checks the VNNI kernel (when the CPU has it) and the
-// portable loop against a direct triple loop on random shapes with ragged
-// edges and on the extreme values 255 x -128.
-func TestGemmU8I8(t *testing.T) {
+// TestGemmU8I8 checks the VNNI kernel and the AVX2 kernel (when the CPU
+// has them) and the portable loop against a direct triple loop on random
+// shapes with ragged edges and on the extreme values 255 x -128.
+func TestGemmU8I8(t *testing.T) { eachInt8Path(t, testGemmU8I8) }
+
+func testGemmU8I8(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	shapes := [][3]int{{1, 1, 1}, {4, 32, 4}, {5, 33, 7}, {3, 31, 3}, {17, 70, 129}, {9, 8, 27}, {64, 96, 576}}
 	for i := 0; i < 20; i++ {
@@ -59,5 +61,38 @@ func TestGemmU8I8(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("VNNI kernel in use: %v", UseVNNI())
+	t.Logf("VNNI kernel in use: %v, AVX2: %v", UseVNNI(), hasAVX2FMA)
+}
+
+// BenchmarkGemmU8I8: a 64-pixel chunk of a 1x1 convolution, 256 to 256
+// channels, VNNI (when present) against the portable loop.
+func BenchmarkGemmU8I8(b *testing.B) {
+	const m, n, k = 64, 256, 256
+	w := make([]int8, n*k)
+	for i := range w {
+		w[i] = int8(i*7 - 3)
+	}
+	p := PackI8(w, n, k)
+	a := make([]uint8, m*p.Kp)
+	c := make([]int32, m*p.Np)
+	b.Run("default", func(b *testing.B) {
+		for b.Loop() {
+			GemmU8I8(m, a, p.Kp, p, c, p.Np)
+		}
+		b.ReportMetric(float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+	})
+	if hasAVX2FMA {
+		b.Run("avx2", func(b *testing.B) {
+			for b.Loop() {
+				gemmU8I8AVX2(m, a, p.Kp, p, c, p.Np)
+			}
+			b.ReportMetric(float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+		})
+	}
+	b.Run("generic", func(b *testing.B) {
+		for b.Loop() {
+			GemmU8I8Generic(m, a, p.Kp, p, c, p.Np)
+		}
+		b.ReportMetric(float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+	})
 }

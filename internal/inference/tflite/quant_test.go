@@ -199,3 +199,28 @@ func TestUint8MapsOntoInt8(t *testing.T) {
 		t.Fatalf("zero point 300 accepted or unnamed: %v", err)
 	}
 }
+
+// TestQuantizedWork: the planner's multiply-add estimate (what the work
+// limit and cspipe bench's FMA share use) counts an int8 model's
+// convolutions as it does its float original's.
+func TestQuantizedWork(t *testing.T) {
+	for name, g := range quantCases(t) {
+		if name == "quant_ops" {
+			continue
+		}
+		fm, err := tflite.Load(g.TFLite())
+		if err != nil {
+			t.Fatal(err)
+		}
+		file, _ := quantize(t, g, 2)
+		qm, err := tflite.Load(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, q := fm.Work(), qm.Work()
+		if q < f*99/100 || q > f*101/100 {
+			t.Errorf("%s: int8 work %d, float %d", name, q, f)
+		}
+		t.Logf("%s: int8 work %d, float %d", name, q, f)
+	}
+}

@@ -1,0 +1,418 @@
+//go:build amd64
+
+#include "textflag.h"
+
+// AVX-512 forms of the kernels in int8q_amd64.s: the same arithmetic on
+// blocks of 16 channels (table blocks of 512 bytes, see Requant.table).
+// Constants: Z31 = 2^30 in every qword, Z30 = output zero point, Z29 =
+// lower and Z28 = upper clamp, K1 = the odd dwords.
+
+#define RQDOUBLE512 \
+	VMOVDQU32 64(R11), Z1 \
+	VPSLLVD   128(R11), Z0, Z0 \
+	VPMULDQ   Z1, Z0, Z2 \
+	VPSRLQ    $32, Z0, Z3 \
+	VPSRLQ    $32, Z1, Z4 \
+	VPMULDQ   Z4, Z3, Z3 \
+	VPADDQ    Z31, Z2, Z2 \
+	VPADDQ    Z31, Z3, Z3 \
+	VPSRLQ    $31, Z2, Z2 \
+	VPSRLQ    $31, Z3, Z3 \
+	VPSLLQ    $32, Z3, Z3 \
+	VPBLENDMD Z3, Z2, K1, Z0 \
+	VMOVDQU32 256(R11), Z1 \
+	VPANDD    Z1, Z0, Z2 \
+	VPSRLD    $1, Z1, Z1 \
+	VPSRAD    $31, Z0, Z3 \
+	VPSUBD    Z3, Z1, Z1 \
+	VPSRAVD   192(R11), Z0, Z0 \
+	VPSUBD    Z2, Z1, Z1 \
+	VPSRAD    $31, Z1, Z1 \
+	VPSUBD    Z1, Z0, Z0
+
+#define RQSINGLE512 \
+	VMOVDQU32 64(R11), Z1 \
+	VPMULDQ   Z1, Z0, Z2 \
+	VPSRLQ    $32, Z0, Z3 \
+	VPSRLQ    $32, Z1, Z4 \
+	VPMULDQ   Z4, Z3, Z3 \
+	VPADDQ    192(R11), Z2, Z2 \
+	VPADDQ    256(R11), Z3, Z3 \
+	VPSRLVQ   320(R11), Z2, Z2 \
+	VPSRLVQ   384(R11), Z3, Z3 \
+	VPSLLQ    $32, Z3, Z3 \
+	VPBLENDMD Z3, Z2, K1, Z0 \
+	VPSUBD    128(R11), Z0, Z0
+
+#define RQFINISH512 \
+	VPADDD  Z30, Z0, Z0 \
+	VPMAXSD Z29, Z0, Z0 \
+	VPMINSD Z28, Z0, Z0 \
+	VPMOVDB Z0, (DI)
+
+// func requant512(out *int8, acc *int32, tab *int32, blocks int, double bool, zp, lo, hi int32, rows, ldo, lda int)
+// rows pixels: out and acc advance by ldo bytes and lda int32s.
+TEXT ·requant512(SB), NOSPLIT, $0-72
+	MOVQ         $0x40000000, AX
+	VPBROADCASTQ AX, Z31
+	MOVL         zp+36(FP), AX
+	VPBROADCASTD AX, Z30
+	MOVL         lo+40(FP), AX
+	VPBROADCASTD AX, Z29
+	MOVL         hi+44(FP), AX
+	VPBROADCASTD AX, Z28
+	MOVL         $0xAAAA, AX
+	KMOVW        AX, K1
+	MOVQ         out+0(FP), DI
+	MOVQ         acc+8(FP), SI
+	MOVQ         tab+16(FP), R11
+	MOVQ         blocks+24(FP), CX
+	MOVBQZX      double+32(FP), DX
+	MOVQ         rows+48(FP), R8
+	MOVQ         out+0(FP), R9
+	MOVQ         acc+8(FP), R10
+
+rqrow:
+	MOVQ R9, DI
+	MOVQ R10, SI
+	MOVQ tab+16(FP), R11
+	MOVQ blocks+24(FP), CX
+
+rqblock:
+	VMOVDQU32 (SI), Z0
+	VPADDD    (R11), Z0, Z0
+	TESTQ     DX, DX
+	JZ        rqsingle
+	RQDOUBLE512
+	JMP       rqfinish
+
+rqsingle:
+	RQSINGLE512
+
+rqfinish:
+	RQFINISH512
+	ADDQ $16, DI
+	ADDQ $64, SI
+	ADDQ $512, R11
+	DECQ CX
+	JNZ  rqblock
+	ADDQ ldo+56(FP), R9
+	MOVQ lda+64(FP), AX
+	LEAQ (R10)(AX*4), R10
+	DECQ R8
+	JNZ  rqrow
+	VZEROUPPER
+	RET
+
+// func dwI8512(out *int8, ostride int, xs *int32, xstep int, taps *int, ntaps, n, blocks int, w *int32, tab *int32, double bool, zp, lo, hi int32)
+TEXT ·dwI8512(SB), NOSPLIT, $0-96
+	MOVQ         $0x40000000, AX
+	VPBROADCASTQ AX, Z31
+	MOVL         zp+84(FP), AX
+	VPBROADCASTD AX, Z30
+	MOVL         lo+88(FP), AX
+	VPBROADCASTD AX, Z29
+	MOVL         hi+92(FP), AX
+	VPBROADCASTD AX, Z28
+	MOVL         $0xAAAA, AX
+	KMOVW        AX, K1
+	MOVQ         out+0(FP), R9
+	MOVQ         xs+16(FP), CX
+	MOVQ         n+48(FP), R8
+
+dwpixel:
+	MOVQ R9, DI
+	MOVQ CX, SI
+	MOVQ tab+72(FP), R11
+	MOVQ w+64(FP), BX
+	MOVQ blocks+56(FP), R10
+
+dwblock:
+	VMOVDQU32 (R11), Z0
+	MOVQ      taps+32(FP), R12
+	MOVQ      ntaps+40(FP), R13
+
+dwtap:
+	MOVQ      (R12), AX
+	MOVQ      8(R12), DX
+	VMOVDQU32 (BX)(DX*1), Z1
+	VPMADDWD  (SI)(AX*1), Z1, Z1
+	VPADDD    Z1, Z0, Z0
+	ADDQ      $16, R12
+	DECQ      R13
+	JNZ       dwtap
+
+	MOVBQZX double+80(FP), DX
+	TESTQ   DX, DX
+	JZ      dwsingle
+	RQDOUBLE512
+	JMP     dwfinish
+
+dwsingle:
+	RQSINGLE512
+
+dwfinish:
+	RQFINISH512
+	ADDQ $16, DI
+	ADDQ $64, SI
+	ADDQ $64, BX
+	ADDQ $512, R11
+	DECQ R10
+	JNZ  dwblock
+
+	ADDQ ostride+8(FP), R9
+	ADDQ xstep+24(FP), CX
+	DECQ R8
+	JNZ  dwpixel
+	VZEROUPPER
+	RET
+
+// The requantizations with one block's parameters held in registers:
+// Z6 mult; double: Z7 left, Z8 right, Z9 mask; single: Z7 off, Z8 rndE,
+// Z9 rndO, Z10 totE, Z11 totO.
+#define RQDOUBLE512R \
+	VPSLLVD   Z7, Z0, Z0 \
+	VPMULDQ   Z6, Z0, Z2 \
+	VPSRLQ    $32, Z0, Z3 \
+	VPSRLQ    $32, Z6, Z4 \
+	VPMULDQ   Z4, Z3, Z3 \
+	VPADDQ    Z31, Z2, Z2 \
+	VPADDQ    Z31, Z3, Z3 \
+	VPSRLQ    $31, Z2, Z2 \
+	VPSRLQ    $31, Z3, Z3 \
+	VPSLLQ    $32, Z3, Z3 \
+	VPBLENDMD Z3, Z2, K1, Z0 \
+	VPANDD    Z9, Z0, Z2 \
+	VPSRLD    $1, Z9, Z1 \
+	VPSRAD    $31, Z0, Z3 \
+	VPSUBD    Z3, Z1, Z1 \
+	VPSRAVD   Z8, Z0, Z0 \
+	VPSUBD    Z2, Z1, Z1 \
+	VPSRAD    $31, Z1, Z1 \
+	VPSUBD    Z1, Z0, Z0
+
+#define RQSINGLE512R \
+	VPMULDQ   Z6, Z0, Z2 \
+	VPSRLQ    $32, Z0, Z3 \
+	VPSRLQ    $32, Z6, Z4 \
+	VPMULDQ   Z4, Z3, Z3 \
+	VPADDQ    Z8, Z2, Z2 \
+	VPADDQ    Z9, Z3, Z3 \
+	VPSRLVQ   Z10, Z2, Z2 \
+	VPSRLVQ   Z11, Z3, Z3 \
+	VPSLLQ    $32, Z3, Z3 \
+	VPBLENDMD Z3, Z2, K1, Z0 \
+	VPSUBD    Z7, Z0, Z0
+
+// func dw3x3I8512(out *int8, ostride int, r0, r1, r2 *int32, xstep, n, c int, w *int32, tab *int32, double bool, zp, lo, hi int32)
+// n pixels of a 3x3 depthwise convolution whose windows lie inside the
+// image, for all c channels (a multiple of 16): r0..r2 point at the first
+// pixel's window rows (int32, c per pixel), xstep is the byte step between
+// pixels. Channel block by channel block, the nine weight vectors and the
+// block's rescale stay in registers while the pixels stream past.
+TEXT ·dw3x3I8512(SB), NOSPLIT, $0-96
+	MOVQ         $0x40000000, AX
+	VPBROADCASTQ AX, Z31
+	MOVL         zp+84(FP), AX
+	VPBROADCASTD AX, Z30
+	MOVL         lo+88(FP), AX
+	VPBROADCASTD AX, Z29
+	MOVL         hi+92(FP), AX
+	VPBROADCASTD AX, Z28
+	MOVL         $0xAAAA, AX
+	KMOVW        AX, K1
+	MOVQ         c+56(FP), R12
+	SHLQ         $2, R12                 // 4c: the next pixel, or tap row
+	LEAQ         (R12)(R12*1), R13       // 8c
+	XORQ         BX, BX                  // the block's byte offset in xs
+
+dw3block:
+	MOVQ      w+64(FP), AX
+	ADDQ      BX, AX
+	VMOVDQU32 (AX), Z16
+	VMOVDQU32 (AX)(R12*1), Z17
+	VMOVDQU32 (AX)(R13*1), Z18
+	ADDQ      R13, AX
+	ADDQ      R12, AX
+	VMOVDQU32 (AX), Z19
+	VMOVDQU32 (AX)(R12*1), Z20
+	VMOVDQU32 (AX)(R13*1), Z21
+	ADDQ      R13, AX
+	ADDQ      R12, AX
+	VMOVDQU32 (AX), Z22
+	VMOVDQU32 (AX)(R12*1), Z23
+	VMOVDQU32 (AX)(R13*1), Z24
+	MOVQ      tab+72(FP), AX
+	LEAQ      (AX)(BX*8), AX
+	VMOVDQU32 (AX), Z5
+	VMOVDQU32 64(AX), Z6
+	VMOVDQU32 128(AX), Z7
+	VMOVDQU32 192(AX), Z8
+	VMOVDQU32 256(AX), Z9
+	VMOVDQU32 320(AX), Z10
+	VMOVDQU32 384(AX), Z11
+	MOVQ      r0+16(FP), SI
+	ADDQ      BX, SI
+	MOVQ      r1+24(FP), R10
+	ADDQ      BX, R10
+	MOVQ      r2+32(FP), R11
+	ADDQ      BX, R11
+	MOVQ      BX, DI
+	SHRQ      $2, DI
+	ADDQ      out+0(FP), DI
+	MOVQ      n+48(FP), R8
+	MOVBQZX   double+80(FP), DX
+
+dw3pixel:
+	VMOVDQA32 Z5, Z0
+	VPMADDWD  (SI), Z16, Z12
+	VPMADDWD  (SI)(R12*1), Z17, Z13
+	VPMADDWD  (SI)(R13*1), Z18, Z14
+	VPMADDWD  (R10), Z19, Z15
+	VPADDD    Z12, Z0, Z0
+	VPADDD    Z13, Z14, Z14
+	VPMADDWD  (R10)(R12*1), Z20, Z12
+	VPMADDWD  (R10)(R13*1), Z21, Z13
+	VPADDD    Z15, Z0, Z0
+	VPADDD    Z12, Z14, Z14
+	VPMADDWD  (R11), Z22, Z15
+	VPMADDWD  (R11)(R12*1), Z23, Z12
+	VPADDD    Z13, Z0, Z0
+	VPADDD    Z15, Z14, Z14
+	VPMADDWD  (R11)(R13*1), Z24, Z13
+	VPADDD    Z12, Z0, Z0
+	VPADDD    Z13, Z14, Z14
+	VPADDD    Z14, Z0, Z0
+	TESTQ     DX, DX
+	JZ        dw3single
+	RQDOUBLE512R
+	JMP       dw3finish
+
+dw3single:
+	RQSINGLE512R
+
+dw3finish:
+	RQFINISH512
+	MOVQ xstep+40(FP), AX
+	ADDQ AX, SI
+	ADDQ AX, R10
+	ADDQ AX, R11
+	ADDQ ostride+8(FP), DI
+	DECQ R8
+	JNZ  dw3pixel
+
+	ADDQ $64, BX
+	CMPQ BX, R12
+	JLT  dw3block
+	VZEROUPPER
+	RET
+
+// func dw3x3I8x512(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c int, w *int32, tab *int32, double bool, zp, lo, hi int32)
+// dw3x3I8512 reading the int8 activations themselves (sign-extended on
+// load, c bytes per pixel): the table's bias has the input zero point
+// folded in (bias - zp * sum of the nine weights), so no widened copy of
+// the input is needed.
+TEXT ·dw3x3I8x512(SB), NOSPLIT, $0-96
+	MOVQ         $0x40000000, AX
+	VPBROADCASTQ AX, Z31
+	MOVL         zp+84(FP), AX
+	VPBROADCASTD AX, Z30
+	MOVL         lo+88(FP), AX
+	VPBROADCASTD AX, Z29
+	MOVL         hi+92(FP), AX
+	VPBROADCASTD AX, Z28
+	MOVL         $0xAAAA, AX
+	KMOVW        AX, K1
+	MOVQ         c+56(FP), R12           // c: the next pixel's bytes
+	LEAQ         (R12)(R12*1), R13       // 2c
+	XORQ         BX, BX                  // the block's first channel
+
+dw3xblock:
+	MOVQ      w+64(FP), AX
+	LEAQ      (AX)(BX*4), AX
+	VMOVDQU32 (AX), Z16
+	VMOVDQU32 (AX)(R12*4), Z17
+	VMOVDQU32 (AX)(R13*4), Z18
+	LEAQ      (AX)(R13*4), AX
+	LEAQ      (AX)(R12*4), AX
+	VMOVDQU32 (AX), Z19
+	VMOVDQU32 (AX)(R12*4), Z20
+	VMOVDQU32 (AX)(R13*4), Z21
+	LEAQ      (AX)(R13*4), AX
+	LEAQ      (AX)(R12*4), AX
+	VMOVDQU32 (AX), Z22
+	VMOVDQU32 (AX)(R12*4), Z23
+	VMOVDQU32 (AX)(R13*4), Z24
+	MOVQ      BX, AX
+	SHLQ      $5, AX
+	ADDQ      tab+72(FP), AX
+	VMOVDQU32 (AX), Z5
+	VMOVDQU32 64(AX), Z6
+	VMOVDQU32 128(AX), Z7
+	VMOVDQU32 192(AX), Z8
+	VMOVDQU32 256(AX), Z9
+	VMOVDQU32 320(AX), Z10
+	VMOVDQU32 384(AX), Z11
+	MOVQ      r0+16(FP), SI
+	ADDQ      BX, SI
+	MOVQ      r1+24(FP), R10
+	ADDQ      BX, R10
+	MOVQ      r2+32(FP), R11
+	ADDQ      BX, R11
+	MOVQ      BX, DI
+	ADDQ      out+0(FP), DI
+	MOVQ      n+48(FP), R8
+	MOVBQZX   double+80(FP), DX
+
+dw3xpixel:
+	VMOVDQA32 Z5, Z0
+	VPMOVSXBD (SI), Z12
+	VPMOVSXBD (SI)(R12*1), Z13
+	VPMOVSXBD (SI)(R13*1), Z14
+	VPMOVSXBD (R10), Z15
+	VPMADDWD  Z12, Z16, Z12
+	VPMADDWD  Z13, Z17, Z13
+	VPMADDWD  Z14, Z18, Z14
+	VPMADDWD  Z15, Z19, Z15
+	VPADDD    Z12, Z0, Z0
+	VPADDD    Z13, Z14, Z14
+	VPADDD    Z15, Z0, Z0
+	VPMOVSXBD (R10)(R12*1), Z12
+	VPMOVSXBD (R10)(R13*1), Z13
+	VPMOVSXBD (R11), Z15
+	VPMADDWD  Z12, Z20, Z12
+	VPMADDWD  Z13, Z21, Z13
+	VPMADDWD  Z15, Z22, Z15
+	VPADDD    Z12, Z0, Z0
+	VPADDD    Z13, Z14, Z14
+	VPADDD    Z15, Z0, Z0
+	VPMOVSXBD (R11)(R12*1), Z12
+	VPMOVSXBD (R11)(R13*1), Z13
+	VPMADDWD  Z12, Z23, Z12
+	VPMADDWD  Z13, Z24, Z13
+	VPADDD    Z12, Z14, Z14
+	VPADDD    Z13, Z0, Z0
+	VPADDD    Z14, Z0, Z0
+	TESTQ     DX, DX
+	JZ        dw3xsingle
+	RQDOUBLE512R
+	JMP       dw3xfinish
+
+dw3xsingle:
+	RQSINGLE512R
+
+dw3xfinish:
+	RQFINISH512
+	MOVQ xstep+40(FP), AX
+	ADDQ AX, SI
+	ADDQ AX, R10
+	ADDQ AX, R11
+	ADDQ ostride+8(FP), DI
+	DECQ R8
+	JNZ  dw3xpixel
+
+	ADDQ $16, BX
+	CMPQ BX, R12
+	JLT  dw3xblock
+	VZEROUPPER
+	RET

@@ -1,0 +1,152 @@
+//go:build amd64
+
+package kernels
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+// Implemented in int8q_amd64.s.
+//
+//go:noescape
+func requantAVX2(out *int8, acc *int32, tab *int32, blocks int, double bool, zp, lo, hi int32, rows, ldo, lda int)
+
+//go:noescape
+func dwI8AVX2(out *int8, ostride int, xs *int32, xstep int, taps *int, ntaps, n, blocks int, w *int32, tab *int32, double bool, zp, lo, hi int32)
+
+//go:noescape
+func widenI8AVX2(dst *int32, src *int8, n int, zp int32)
+
+//go:noescape
+func xorI8AVX2(dst *uint8, src *int8, n int)
+
+//go:noescape
+func requant512(out *int8, acc *int32, tab *int32, blocks int, double bool, zp, lo, hi int32, rows, ldo, lda int)
+
+//go:noescape
+func dwI8512(out *int8, ostride int, xs *int32, xstep int, taps *int, ntaps, n, blocks int, w *int32, tab *int32, double bool, zp, lo, hi int32)
+
+//go:noescape
+func dw3x3I8512(out *int8, ostride int, r0, r1, r2 *int32, xstep, n, c int, w *int32, tab *int32, double bool, zp, lo, hi int32)
+
+// dw3x3Vec runs the 3x3 interior kernel when it applies (AVX-512, whole
+// blocks of 16 channels) and reports whether it did.
+func dw3x3Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int32, xstep, n int) bool {
+	if !use512() || d.C%16 != 0 {
+		return false
+	}
+	r := d.RQ
+	dw3x3I8512(out, ostride, r0, r1, r2, xstep, n, d.C, &d.wv[0], &r.tab16[0], r.Double, r.ZP, r.Lo, r.Hi)
+	return true
+}
+
+//go:noescape
+func dw3x3I8x512(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c int, w *int32, tab *int32, double bool, zp, lo, hi int32)
+
+func dw3x3I8Ok(d *DWI8) bool { return use512() && d.C%16 == 0 }
+
+func dw3x3I8Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int8, xstep, n int) bool {
+	if !use512() || d.C%16 != 0 || d.fold == nil {
+		return false
+	}
+	r := d.fold
+	dw3x3I8x512(out, ostride, r0, r1, r2, xstep, n, d.C, &d.wv[0], &r.tab16[0], r.Double, r.ZP, r.Lo, r.Hi)
+	return true
+}
+
+// hasInt8512 selects the AVX-512 forms (VPMADDWD on ZMM needs BW).
+var hasInt8512 = cpu.X86.HasAVX512BW
+
+// useInt8SIMD reports whether the int8 requantization, depthwise and
+// widening kernels run vectorised (AVX2 integer instructions at least).
+func useInt8SIMD() bool { return hasAVX2FMA }
+
+func use512() bool { return hasAVX512 && hasInt8512 }
+
+// requantVec rescales the channels the vector kernels cover (whole blocks
+// of 16 or 8) and returns how many that is.
+func requantVec(r *Requant, out *int8, ldo int, acc *int32, lda, rows, ch0 int) int {
+	done := ch0
+	if use512() && r.C-done >= 16 {
+		o, a := (*int8)(unsafe.Add(unsafe.Pointer(out), done)), (*int32)(unsafe.Add(unsafe.Pointer(acc), 4*done))
+		requant512(o, a, &r.tab16[done/16*128], (r.C-done)/16, r.Double, r.ZP, r.Lo, r.Hi, rows, ldo, lda)
+		done += (r.C - done) / 16 * 16
+	}
+	if useInt8SIMD() && r.C-done >= 8 {
+		// The AVX2 kernel takes the 8-channel block the wider one left.
+		o, a := (*int8)(unsafe.Add(unsafe.Pointer(out), done)), (*int32)(unsafe.Add(unsafe.Pointer(acc), 4*done))
+		requantAVX2(o, a, &r.tab8[done/8*64], (r.C-done)/8, r.Double, r.ZP, r.Lo, r.Hi, rows, ldo, lda)
+		done += (r.C - done) / 8 * 8
+	}
+	return done
+}
+
+// dwI8Vec runs the depthwise kernel on whole channel blocks and returns
+// how many channels that covered.
+func dwI8Vec(d *DWI8, out *int8, ostride int, xs *int32, xstep int, taps *int, ntaps, n int) int {
+	r := d.RQ
+	done := 0
+	if use512() && d.C >= 16 {
+		dwI8512(out, ostride, xs, xstep, taps, ntaps, n, d.C/16, &d.wv[0], &r.tab16[0], r.Double, r.ZP, r.Lo, r.Hi)
+		done = d.C / 16 * 16
+	}
+	if d.C-done >= 8 {
+		out, xs = (*int8)(unsafe.Add(unsafe.Pointer(out), done)), (*int32)(unsafe.Add(unsafe.Pointer(xs), 4*done))
+		dwI8AVX2(out, ostride, xs, xstep, taps, ntaps, n, (d.C-done)/8, &d.wv[done], &r.tab8[done/8*64], r.Double, r.ZP, r.Lo, r.Hi)
+		done = d.C / 8 * 8
+	}
+	return done
+}
+
+func widenI8(dst *int32, src *int8, n int, zp int32) { widenI8AVX2(dst, src, n, zp) }
+
+func xorI8(dst *uint8, src *int8, n int) { xorI8AVX2(dst, src, n) }
+
+//go:noescape
+func addI8AVX2(out, a, b *int8, n int, azp, bzp, am, bm, rnd, shift, zp, lo, hi int32)
+
+func addI8(out, a, b *int8, n int, p *AddI8) {
+	addI8AVX2(out, a, b, n, p.AZP, p.BZP, p.AM, p.BM, int32(1)<<(p.Shift-1), int32(p.Shift), p.ZP, p.Lo, p.Hi)
+}
+
+//go:noescape
+func gemmI8x8x32RQ(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *int32, zp, lo, hi int32)
+
+//go:noescape
+func gemmI8x8x16RQ(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *int32, zp, lo, hi int32)
+
+// gemmRequantVNNI runs the fused GEMM and requantization on the 8-row
+// tiles of whole 32-channel panels and of a last half panel, and reports
+// how many rows and channels that covered (0, 0 when it does not apply).
+func gemmRequantVNNI(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []int8, ldo int) (rows, chans int) {
+	if !UseVNNI() || !use512() || r.Double || r.C != b.N {
+		return 0, 0
+	}
+	rows, chans = m/8*8, b.N/16*16
+	if rows == 0 || chans == 0 {
+		return 0, 0
+	}
+	k4 := b.Kp / 4
+	for p := 0; p*I8Tile < chans; p++ {
+		panel := &b.Data[p*b.Kp*I8Tile]
+		tab := &r.tab16[p*2*128]
+		half := chans-p*I8Tile < I8Tile
+		for i := 0; i < rows; i += 8 {
+			if half {
+				gemmI8x8x16RQ(k4, &a[i*lda], lda, panel, &out[i*ldo+p*I8Tile], ldo, tab, r.ZP, r.Lo, r.Hi)
+			} else {
+				gemmI8x8x32RQ(k4, &a[i*lda], lda, panel, &out[i*ldo+p*I8Tile], ldo, tab, r.ZP, r.Lo, r.Hi)
+			}
+		}
+	}
+	return rows, chans
+}
+
+//go:noescape
+func quantizeF32AVX2(out *int8, in *float32, n int, scale float32, zp int32)
+
+func quantizeF32(out *int8, in *float32, n int, scale float32, zp int32) {
+	quantizeF32AVX2(out, in, n, scale, zp)
+}
