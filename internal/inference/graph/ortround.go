@@ -34,7 +34,7 @@ func planORTQuant(g *Graph, n *Node) (kernel, []int, bool, error) {
 		if err != nil {
 			return nil, nil, true, err
 		}
-		return &qavgEvenKernel{qpoolKernel: *qk, zp: in.zp}, shape, true, nil
+		return &qavgEvenKernel{qpoolKernel: qk, zp: in.zp}, shape, true, nil
 	case OpMean:
 		if !n.QLinearMean {
 			return nil, nil, false, nil
@@ -154,7 +154,7 @@ func (k qdwSingleKernel) rows(in, o []int8, lo, hi int) {
 // qavgEvenKernel is an average pool whose mean, taken from the zero point,
 // rounds ties to even.
 type qavgEvenKernel struct {
-	qpoolKernel
+	*qpoolKernel
 	zp int32
 }
 
