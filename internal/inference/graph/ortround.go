@@ -20,8 +20,9 @@ func planORTQuant(g *Graph, n *Node) (kernel, []int, bool, error) {
 			return nil, nil, true, err
 		}
 		qk := k.(*qconvKernel)
-		if fk := newQDWFloat(qk); fk != nil {
-			return fk, shape, true, nil
+		if qk.dw != nil {
+			// planQuant built the vector depthwise with single rounding.
+			return qk, shape, true, nil
 		}
 		return &qdwSingleKernel{qk}, shape, true, nil
 	case OpAveragePool2D:

@@ -207,7 +207,10 @@ func planQConv(g *Graph, n *Node, ip, op qparam) (kernel, []int, error) {
 		k.packGemm()
 	} else if k.mult == 1 {
 		mult, shift := rqArrays(k.rq)
-		rq := kernels.NewRequant(k.bias, mult, shift, true, k.outZP, k.lo, k.hi)
+		// TFLite's interpreter rounds the depthwise rescale twice; a node
+		// from a quantized ONNX model rounds once, as ONNX Runtime does
+		// (ortround.go), on the same vector kernels.
+		rq := kernels.NewRequant(k.bias, mult, shift, !n.ORTRounding, k.outZP, k.lo, k.hi)
 		// A weight outside int16 (impossible for int8 weights minus a zero
 		// point) keeps the scalar path.
 		if k.dw, _ = kernels.NewDWI8(k.kh, k.kw, k.cout, k.wt, rq); k.dw != nil {
