@@ -19,12 +19,9 @@ func planORTQuant(g *Graph, n *Node) (kernel, []int, bool, error) {
 		if err != nil {
 			return nil, nil, true, err
 		}
-		qk := k.(*qconvKernel)
-		if qk.dw != nil {
-			// planQuant built the vector depthwise with single rounding.
-			return qk, shape, true, nil
-		}
-		return &qdwSingleKernel{qk}, shape, true, nil
+		// planQuant rounds the rescale once for a node from ONNX
+		// (qconvKernel.singleRound), on the vector path and the scalar one.
+		return k, shape, true, nil
 	case OpAveragePool2D:
 		k, shape, err := planQuant(g, n)
 		if err != nil {
@@ -80,74 +77,6 @@ func (k qlinearMeanKernel) run(e *env, ins [][]float32, out []float32) {
 			v := float32(s-int32(k.count)*k.in.zp) * scale
 			q := int32(math.RoundToEven(float64(v))) + k.out.zp
 			o[j] = int8(clamp32(q, -128, 127))
-		}
-	}
-}
-
-// qdwSingleKernel is a depthwise convolution whose accumulators are
-// rescaled with one rounding, like the other convolutions.
-type qdwSingleKernel struct{ *qconvKernel }
-
-func (k qdwSingleKernel) run(e *env, ins [][]float32, out []float32) {
-	inN, outN := k.h*k.w*k.cin, k.oh*k.ow*k.cout
-	src, dst := int8s(ins[0]), int8s(out)
-	for img := 0; img < e.batch; img++ {
-		in, o := src[img*inN:(img+1)*inN], dst[img*outN:(img+1)*outN]
-		parallelFor(e.threads, k.oh, 1, func(lo, hi int) { k.rows(in, o, lo, hi) })
-	}
-}
-
-func (k qdwSingleKernel) rows(in, o []int8, lo, hi int) {
-	acc := make([]int32, k.cout)
-	// The input rows this band reads, minus the zero point, as int32.
-	y0 := max(lo*k.sh-k.padT, 0)
-	y1 := min((hi-1)*k.sh-k.padT+k.kh, k.h)
-	if y1 <= y0 {
-		y0, y1 = 0, 0
-	}
-	rowLen := k.w * k.cin
-	xs := make([]int32, (y1-y0)*rowLen)
-	for i, v := range in[y0*rowLen : y1*rowLen] {
-		xs[i] = int32(v) - k.inZP
-	}
-	for oy := lo; oy < hi; oy++ {
-		for ox := 0; ox < k.ow; ox++ {
-			copy(acc, k.bias)
-			for ky := 0; ky < k.kh; ky++ {
-				iy := oy*k.sh + ky - k.padT
-				if iy < 0 || iy >= k.h {
-					continue
-				}
-				for kx := 0; kx < k.kw; kx++ {
-					ix := ox*k.sw + kx - k.padL
-					if ix < 0 || ix >= k.w {
-						continue
-					}
-					row := xs[(iy-y0)*rowLen+ix*k.cin:][:k.cin]
-					wr := k.wt[(ky*k.kw+kx)*k.cout:][:k.cout]
-					if k.mult == 1 {
-						a := acc[:len(row)]
-						wr = wr[:len(row)]
-						for c, x := range row {
-							a[c] += x * wr[c]
-						}
-						continue
-					}
-					for c, x := range row {
-						for m := 0; m < k.mult; m++ {
-							acc[c*k.mult+m] += x * wr[c*k.mult+m]
-						}
-					}
-				}
-			}
-			dst := o[(oy*k.ow+ox)*k.cout:][:k.cout]
-			rq := k.rq[:len(dst)]
-			a := acc[:len(dst)]
-			for c := range dst {
-				r := &rq[c]
-				v := int32((int64(a[c])*r.m+r.rnd)>>r.tot) + k.outZP
-				dst[c] = int8(min(max(v, k.lo), k.hi))
-			}
 		}
 	}
 }

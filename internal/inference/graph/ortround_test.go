@@ -32,8 +32,8 @@ func qdwGraph(rng *rand.Rand, ortRounding bool) (*Graph, *Node) {
 
 // TestORTDepthwiseOnTheVectorKernel: a depthwise convolution from a
 // quantized ONNX model runs on the vector kernel with one rounding and
-// gives the single-rounding integer loop's outputs bit for bit, while the
-// same node from TFLite (two roundings) differs from it somewhere.
+// gives the scalar loop's outputs (also rounded once) bit for bit, while
+// the same node from TFLite (two roundings) differs from them somewhere.
 func TestORTDepthwiseOnTheVectorKernel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	g, n := qdwGraph(rng, true)
@@ -45,6 +45,12 @@ func TestORTDepthwiseOnTheVectorKernel(t *testing.T) {
 	if !ok || qk.dw == nil || qk.dw.RQ.Double {
 		t.Fatalf("planned %T, want the vector depthwise with single rounding", k)
 	}
+	// The same node on the scalar loop, which depth multipliers above 1 take.
+	sk, _, _, err := planORTQuant(g, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sk.(*qconvKernel).dw = nil
 	n.ORTRounding = false
 	tk, _, err := planQuant(g, n)
 	if err != nil {
@@ -61,10 +67,10 @@ func TestORTDepthwiseOnTheVectorKernel(t *testing.T) {
 		e := &env{threads: threads, batch: batch}
 		got, want, tfl := make([]float32, batch*outN/4+1), make([]float32, batch*outN/4+1), make([]float32, batch*outN/4+1)
 		qk.run(e, [][]float32{in}, got)
-		qdwSingleKernel{qk}.run(e, [][]float32{in}, want)
+		sk.run(e, [][]float32{in}, want)
 		tk.run(e, [][]float32{in}, tfl)
 		if !slices.Equal(int8s(got)[:batch*outN], int8s(want)[:batch*outN]) {
-			t.Fatalf("threads %d: the vector depthwise differs from the single-rounding integer loop", threads)
+			t.Fatalf("threads %d: the vector depthwise differs from the single-rounding scalar loop", threads)
 		}
 		if slices.Equal(int8s(tfl)[:batch*outN], int8s(want)[:batch*outN]) {
 			t.Fatalf("threads %d: double and single rounding agree everywhere; the test data no longer tells them apart", threads)

@@ -94,6 +94,9 @@ type qconvKernel struct {
 	rq                 []requant
 	inZP, outZP        int32
 	lo, hi             int32
+	// singleRound rounds a depthwise rescale once, as ONNX Runtime does
+	// (Node.ORTRounding), instead of twice as TFLite's interpreter does.
+	singleRound bool
 
 	// The int8 GEMM path (convolution weights that fit in int8): packed
 	// weights and the bias with the activation shift folded in, rescaled by
@@ -203,6 +206,7 @@ func planQConv(g *Graph, n *Node, ip, op qparam) (kernel, []int, error) {
 	}
 	k.rq = requants(ip.scale, scales, op)
 	k.lo, k.hi = actRange(n, op)
+	k.singleRound = n.ORTRounding
 	if !k.depthwise {
 		k.packGemm()
 	} else if k.mult == 1 {
@@ -210,7 +214,7 @@ func planQConv(g *Graph, n *Node, ip, op qparam) (kernel, []int, error) {
 		// TFLite's interpreter rounds the depthwise rescale twice; a node
 		// from a quantized ONNX model rounds once, as ONNX Runtime does
 		// (ortround.go), on the same vector kernels.
-		rq := kernels.NewRequant(k.bias, mult, shift, !n.ORTRounding, k.outZP, k.lo, k.hi)
+		rq := kernels.NewRequant(k.bias, mult, shift, !k.singleRound, k.outZP, k.lo, k.hi)
 		// A weight outside int16 (impossible for int8 weights minus a zero
 		// point) keeps the scalar path.
 		if k.dw, _ = kernels.NewDWI8(k.kh, k.kw, k.cout, k.wt, rq); k.dw != nil {
@@ -384,10 +388,11 @@ func (k *qconvKernel) rows(in, o []int8, lo, hi int) {
 
 // finish rescales one accumulator. TFLite's interpreter rounds the
 // convolution's (and FULLY_CONNECTED's and MUL's) rescale once and the
-// depthwise convolution's twice; the oracle tests pin both.
+// depthwise convolution's twice (once for a node from ONNX,
+// singleRound); the oracle tests pin each.
 func (k *qconvKernel) finish(acc int32, c int) int8 {
 	var r int32
-	if k.depthwise {
+	if k.depthwise && !k.singleRound {
 		r = MultiplyByQuantizedMultiplier(acc, k.rq[c].mult, k.rq[c].shift) + k.outZP
 	} else {
 		r = k.rq[c].single(acc) + k.outZP
