@@ -32,7 +32,8 @@ func planORTQuant(g *Graph, n *Node) (kernel, []int, bool, error) {
 		if err != nil {
 			return nil, nil, true, err
 		}
-		return &qavgEvenKernel{qpoolKernel: qk, zp: in.zp}, shape, true, nil
+		qk.roundEven, qk.zp = true, in.zp
+		return qk, shape, true, nil
 	case OpMean:
 		if !n.QLinearMean {
 			return nil, nil, false, nil
@@ -77,53 +78,6 @@ func (k qlinearMeanKernel) run(e *env, ins [][]float32, out []float32) {
 			v := float32(s-int32(k.count)*k.in.zp) * scale
 			q := int32(math.RoundToEven(float64(v))) + k.out.zp
 			o[j] = int8(clamp32(q, -128, 127))
-		}
-	}
-}
-
-// qavgEvenKernel is an average pool whose mean, taken from the zero point,
-// rounds ties to even.
-type qavgEvenKernel struct {
-	*qpoolKernel
-	zp int32
-}
-
-func (k *qavgEvenKernel) run(e *env, ins [][]float32, out []float32) {
-	p := &k.p
-	inN, outN := p.h*p.w*p.c, p.oh*p.ow*p.c
-	src, dst := int8s(ins[0]), int8s(out)
-	acc := make([]int32, p.c)
-	for img := 0; img < e.batch; img++ {
-		in, o := src[img*inN:(img+1)*inN], dst[img*outN:(img+1)*outN]
-		for oy := 0; oy < p.oh; oy++ {
-			for ox := 0; ox < p.ow; ox++ {
-				clear(acc)
-				cnt := int32(0)
-				for ky := 0; ky < p.kh; ky++ {
-					iy := oy*p.sh + ky - p.padT
-					if iy < 0 || iy >= p.h {
-						continue
-					}
-					for kx := 0; kx < p.kw; kx++ {
-						ix := ox*p.sw + kx - p.padL
-						if ix < 0 || ix >= p.w {
-							continue
-						}
-						cnt++
-						for c, v := range in[(iy*p.w+ix)*p.c:][:p.c] {
-							acc[c] += int32(v)
-						}
-					}
-				}
-				d := o[(oy*p.ow+ox)*p.c:][:p.c]
-				for c := range d {
-					v := k.zp
-					if cnt > 0 {
-						v += divRoundEven(acc[c]-cnt*k.zp, cnt)
-					}
-					d[c] = int8(clamp32(v, k.lo, k.hi))
-				}
-			}
 		}
 	}
 }

@@ -716,9 +716,14 @@ func (k *qfcKernel) run(e *env, ins [][]float32, out []float32) {
 // qpoolKernel is quantized AVERAGE_POOL_2D (rounded average of the window's
 // valid pixels) or MAX_POOL_2D, on equal input and output parameters.
 type qpoolKernel struct {
-	p       poolKernel
-	lo, hi  int32
-	scratch scratchList
+	p      poolKernel
+	lo, hi int32
+	// roundEven takes an average pool's mean from the input zero point zp
+	// and rounds ties to even, as ONNX Runtime does (Node.ORTRounding);
+	// otherwise the sum is rounded half away from zero, as TFLite does.
+	roundEven bool
+	zp        int32
+	scratch   scratchList
 }
 
 func (k *qpoolKernel) run(e *env, ins [][]float32, out []float32) {
@@ -766,7 +771,14 @@ func (k *qpoolKernel) run(e *env, ins [][]float32, out []float32) {
 				d := o[(oy*p.ow+ox)*p.c:][:p.c]
 				for c := range d {
 					v := acc[c]
-					if !p.max && cnt > 0 {
+					switch {
+					case p.max:
+					case k.roundEven:
+						v = k.zp
+						if cnt > 0 {
+							v += divRoundEven(acc[c]-cnt*k.zp, cnt)
+						}
+					case cnt > 0:
 						if v > 0 {
 							v = (v + cnt/2) / cnt
 						} else {
