@@ -16,46 +16,14 @@ import (
 	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
 
-// qdqCases are the int8 models the QDQ tests run: MobileNet V1 and V2 and a
-// graph of the other quantized operators.
+// qdqCases are modelgen's int8 test models (modelgen.QuantCases).
 func qdqCases(t *testing.T) map[string]*modelgen.Graph {
 	t.Helper()
-	out := map[string]*modelgen.Graph{}
-	for name, cfg := range map[string]modelgen.Config{
-		"v1_0.25_64": {Arch: "v1", Width: 0.25, Size: 64, Classes: 32, Seed: 31},
-		"v2_0.35_64": {Arch: "v2", Width: 0.35, Size: 64, Classes: 32, Seed: 32},
-	} {
-		g, err := modelgen.MobileNet(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[name] = g
+	cases, err := modelgen.QuantCases()
+	if err != nil {
+		t.Fatal(err)
 	}
-	out["mixed_ops"] = mixedOpsGraph()
-	return out
-}
-
-// mixedOpsGraph covers what the MobileNets do not: 5x5 stride-2
-// convolution, depth multiplier 2, max and average pooling with SAME
-// padding, ADD with a ReLU, PAD, CONCATENATION of different parameters,
-// MUL, MEAN keeping dims, RESHAPE and FULLY_CONNECTED, ending in logits.
-func mixedOpsGraph() *modelgen.Graph {
-	g := modelgen.NewGraph(11, 13, 4, 7)
-	x := g.Conv(g.Input, 12, 5, 2, tflite.PaddingSame, tflite.ActRelu, 1.4)
-	x = g.Depthwise(x, 3, 2, 2, tflite.PaddingSame, tflite.ActRelu6, 1.4)
-	a := g.Pool(x, true, 3, 1, tflite.PaddingSame)
-	b := g.Pool(x, false, 3, 1, tflite.PaddingSame)
-	x = g.Add(a, b)
-	g.Ops[len(g.Ops)-1].Act = tflite.ActRelu
-	x = g.Pad(x, 1, 0, 2, 1)
-	y := g.Depthwise(x, 3, 1, 1, tflite.PaddingValid, tflite.ActNone, 1.0)
-	z := g.Conv(x, 8, 3, 1, tflite.PaddingValid, tflite.ActNone, 1.0)
-	x = g.Concat(3, y, z)
-	x = g.Mul(x, g.Conv(x, 32, 1, 1, tflite.PaddingSame, tflite.ActRelu6, 1.4))
-	x = g.SpatialMean(x, true)
-	x = g.Reshape(x, []int{1, 32})
-	g.Output = g.FullyConnected(x, 10, 3)
-	return g
+	return cases
 }
 
 // quantized returns g's full-integer form calibrated on random images, and
@@ -226,7 +194,7 @@ func compareQuanta(t *testing.T, got, want []float32, tol float64, n, batch int)
 
 // qdqModels returns the mixed graph's QDQ and QOperator encodings.
 func qdqModels(t testing.TB) (qdq, qop []byte) {
-	g := mixedOpsGraph()
+	g := modelgen.MixedQuantOps()
 	s := g.Shape(g.Input)
 	q, err := modelgen.Quantize(g, oracle.RandomImages(102, 4*s[1]*s[2]*s[3]), 4)
 	if err != nil {
@@ -297,7 +265,7 @@ func TestQuantFloatFallback(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := oracle.RunORTLevel(t, oracle.ORT, b, in, batch, "disabled")
-	g := mixedOpsGraph()
+	g := modelgen.MixedQuantOps()
 	s := g.Shape(g.Input)
 	q, err := modelgen.Quantize(g, oracle.RandomImages(102, 4*s[1]*s[2]*s[3]), 4)
 	if err != nil {

@@ -11,47 +11,14 @@ import (
 	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
 
-// quantCases are the int8 models the tests run: MobileNet V1 and V2 and a
-// graph of the other quantized operators, ending in logits so that one
-// quantum is a real tolerance.
+// quantCases are modelgen's int8 test models (modelgen.QuantCases).
 func quantCases(t *testing.T) map[string]*modelgen.Graph {
 	t.Helper()
-	out := map[string]*modelgen.Graph{}
-	for name, cfg := range map[string]modelgen.Config{
-		"v1_0.25_64": {Arch: "v1", Width: 0.25, Size: 64, Classes: 32, Seed: 31},
-		"v2_0.35_64": {Arch: "v2", Width: 0.35, Size: 64, Classes: 32, Seed: 32},
-	} {
-		g, err := modelgen.MobileNet(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[name] = g
+	cases, err := modelgen.QuantCases()
+	if err != nil {
+		t.Fatal(err)
 	}
-	out["quant_ops"] = quantOpsGraph()
-	return out
-}
-
-// quantOpsGraph exercises what the MobileNets do not: 5x5 stride-2
-// convolution, depth multiplier 2, max and average pooling with SAME
-// padding, ADD with fused ReLU, PAD, CONCATENATION with different
-// parameters, MUL, MEAN keeping dims, RESHAPE and FULLY_CONNECTED.
-func quantOpsGraph() *modelgen.Graph {
-	g := modelgen.NewGraph(11, 13, 4, 7)
-	x := g.Conv(g.Input, 12, 5, 2, tflite.PaddingSame, tflite.ActRelu, 1.4)
-	x = g.Depthwise(x, 3, 2, 2, tflite.PaddingSame, tflite.ActRelu6, 1.4)
-	a := g.Pool(x, true, 3, 1, tflite.PaddingSame)
-	b := g.Pool(x, false, 3, 1, tflite.PaddingSame)
-	x = g.Add(a, b)
-	g.Ops[len(g.Ops)-1].Act = tflite.ActRelu
-	x = g.Pad(x, 1, 0, 2, 1)
-	y := g.Depthwise(x, 3, 1, 1, tflite.PaddingValid, tflite.ActNone, 1.0)
-	z := g.Conv(x, 8, 3, 1, tflite.PaddingValid, tflite.ActNone, 1.0)
-	x = g.Concat(3, y, z)
-	x = g.Mul(x, g.Conv(x, 32, 1, 1, tflite.PaddingSame, tflite.ActRelu6, 1.4))
-	x = g.SpatialMean(x, true)
-	x = g.Reshape(x, []int{1, 32})
-	g.Output = g.FullyConnected(x, 10, 3)
-	return g
+	return cases
 }
 
 func quantize(t *testing.T, g *modelgen.Graph, seed uint64) ([]byte, []float32) {
@@ -154,7 +121,7 @@ func TestQuantizedOracle(t *testing.T) {
 // TestUint8MapsOntoInt8: the same model written with UINT8 tensors (data
 // and zero points plus 128) loads to the same numbers as its INT8 form.
 func TestUint8MapsOntoInt8(t *testing.T) {
-	g := quantOpsGraph()
+	g := modelgen.MixedQuantOps()
 	s := g.Shape(g.Input)
 	q, err := modelgen.Quantize(g, oracle.RandomImages(5, 4*s[1]*s[2]*s[3]), 4)
 	if err != nil {
@@ -205,7 +172,7 @@ func TestUint8MapsOntoInt8(t *testing.T) {
 // convolutions as it does its float original's.
 func TestQuantizedWork(t *testing.T) {
 	for name, g := range quantCases(t) {
-		if name == "quant_ops" {
+		if name == "mixed_ops" {
 			continue
 		}
 		fm, err := tflite.Load(g.TFLite())
