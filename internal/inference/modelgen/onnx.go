@@ -232,23 +232,7 @@ func (g *Graph) ONNXWith(o ONNXOptions) ([]byte, error) {
 	out := w.plain(g.Output)
 	w.node("Identity", []string{out}, []string{"output"})
 
-	var gb []byte
-	for _, n := range w.nodes {
-		gb = bytesField(gb, graphNode, n)
-	}
-	gb = stringField(gb, graphName, "modelgen")
-	for _, t := range w.inits {
-		gb = bytesField(gb, graphInitializer, t)
-	}
-	gb = bytesField(gb, graphInput, valueInfo("input", inShape))
-	gb = bytesField(gb, graphOutput, valueInfo("output", g.Tensors[g.Output].Shape))
-
-	var mb []byte
-	mb = varintField(mb, modelIRVersion, onnxIRVersion)
-	mb = stringField(mb, modelProducer, "cspipe modelgen")
-	mb = bytesField(mb, modelGraph, gb)
-	mb = bytesField(mb, modelOpsetImport, varintField(nil, opsetVersion, onnxOpsetNumber))
-	return mb, nil
+	return w.finish(inShape, g.Tensors[g.Output].Shape, onnxOpsetNumber), nil
 }
 
 // plain returns the name of tensor t in its TFLite (NHWC) layout,
