@@ -2,9 +2,11 @@ package onnx_test
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -27,15 +29,30 @@ func qdqCases(t *testing.T) map[string]*modelgen.Graph {
 }
 
 // quantized returns g's full-integer form calibrated on random images, and
-// the output's quantum.
+// the output's quantum. Calibration runs the float model once per tensor,
+// which under the race detector costs seconds for V2, so each (model,
+// seed) is quantized once per test binary and the result shared read-only.
 func quantized(t *testing.T, g *modelgen.Graph, seed uint64) (*modelgen.Graph, float64) {
 	t.Helper()
-	s := g.Shape(g.Input)
-	q, err := modelgen.Quantize(g, oracle.RandomImages(seed+100, 4*s[1]*s[2]*s[3]), 4)
-	if err != nil {
-		t.Fatal(err)
+	sum := sha256.Sum256(g.TFLite())
+	v, _ := quantMemo.LoadOrStore(fmt.Sprintf("%x/%d", sum, seed), &quantEntry{})
+	e := v.(*quantEntry)
+	e.once.Do(func() {
+		s := g.Shape(g.Input)
+		e.q, e.err = modelgen.Quantize(g, oracle.RandomImages(seed+100, 4*s[1]*s[2]*s[3]), 4)
+	})
+	if e.err != nil {
+		t.Fatal(e.err)
 	}
-	return q, float64(q.Tensors[q.Ops[len(q.Ops)-1].Inputs[0]].Quant.Scale[0])
+	return e.q, float64(e.q.Tensors[e.q.Ops[len(e.q.Ops)-1].Inputs[0]].Quant.Scale[0])
+}
+
+var quantMemo sync.Map // model hash and seed → *quantEntry
+
+type quantEntry struct {
+	once sync.Once
+	q    *modelgen.Graph
+	err  error
 }
 
 // TestQDQSpellings: the QDQ encodings of a quantized graph (INT8 or UINT8

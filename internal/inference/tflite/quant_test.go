@@ -1,9 +1,12 @@
 package tflite_test
 
 import (
+	"crypto/sha256"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
@@ -21,15 +24,38 @@ func quantCases(t *testing.T) map[string]*modelgen.Graph {
 	return cases
 }
 
+// quantize returns g's full-integer TFLite file calibrated on random
+// images and the output's scale. Calibration runs the float model once per
+// tensor, which under the race detector costs seconds for V2, so each
+// (model, seed) is quantized once per test binary and shared read-only.
 func quantize(t *testing.T, g *modelgen.Graph, seed uint64) ([]byte, []float32) {
 	t.Helper()
-	s := g.Shape(g.Input)
-	calib := oracle.RandomImages(seed+100, 4*s[1]*s[2]*s[3])
-	q, err := modelgen.Quantize(g, calib, 4)
-	if err != nil {
-		t.Fatal(err)
+	sum := sha256.Sum256(g.TFLite())
+	v, _ := quantMemo.LoadOrStore(fmt.Sprintf("%x/%d", sum, seed), &quantEntry{})
+	e := v.(*quantEntry)
+	e.once.Do(func() {
+		s := g.Shape(g.Input)
+		calib := oracle.RandomImages(seed+100, 4*s[1]*s[2]*s[3])
+		q, err := modelgen.Quantize(g, calib, 4)
+		if err != nil {
+			e.err = err
+			return
+		}
+		e.file, e.scale = q.TFLite(), q.Tensors[q.Ops[len(q.Ops)-1].Inputs[0]].Quant.Scale
+	})
+	if e.err != nil {
+		t.Fatal(e.err)
 	}
-	return q.TFLite(), q.Tensors[q.Ops[len(q.Ops)-1].Inputs[0]].Quant.Scale
+	return e.file, e.scale
+}
+
+var quantMemo sync.Map // model hash and seed → *quantEntry
+
+type quantEntry struct {
+	once  sync.Once
+	file  []byte
+	scale []float32
+	err   error
 }
 
 // TestQuantizedAgainstFloat checks the int8 engine against the float model
