@@ -52,7 +52,74 @@ func fuseActivations(g *Graph) []Node {
 			out = append(out, n)
 		}
 	}
-	return fuseResiduals(g, out)
+	return fuseExpandDepthwise(g, fuseResiduals(g, out))
+}
+
+// expandFuseMin is the smallest activation (floats per image) between a 1x1
+// convolution and a depthwise convolution that fuseExpandDepthwise folds
+// away: below it the activation stays in the level-2 cache anyway and the
+// rows recomputed at band edges cost more than they save (measured on
+// MobileNet V3-Large at 224: its 112×112×64 expansion, 0.8 Mi floats, runs
+// 1.4× faster fused; 56×56×72 and 28×28×240 run 0.8× as fast).
+var expandFuseMin = 1 << 19
+
+// fuseExpandDepthwise folds a 1x1 stride-1 convolution (an inverted
+// residual block's expansion) into the depthwise convolution that alone
+// reads its output, when that output is large: the depthwise kernel then
+// computes the expansion a band of rows at a time into a buffer that stays
+// in cache, instead of writing the whole expanded activation to memory and
+// reading it back. The fused node keeps the depthwise's operator and
+// carries the convolution in Expand; its first input becomes the
+// convolution's input.
+func fuseExpandDepthwise(g *Graph, nodes []Node) []Node {
+	uses := make(map[int]int)
+	producer := make(map[int]int)
+	for i, n := range nodes {
+		for _, t := range n.Inputs {
+			uses[t]++
+		}
+		producer[n.Output] = i
+	}
+	float := func(t int) bool {
+		return t >= 0 && t < len(g.Tensors) && g.Tensors[t].DType == Float32 && !g.Tensors[t].Const && len(g.Tensors[t].Shape) == 4
+	}
+	drop := make([]bool, len(nodes))
+	for i := range nodes {
+		n := &nodes[i]
+		if n.Op != OpDepthwiseConv2D || n.Expand != nil || len(n.Inputs) < 2 || len(n.Inputs) > 3 || n.Multiplier > 1 {
+			continue
+		}
+		mid := n.Inputs[0]
+		p, ok := producer[mid]
+		if !ok || drop[p] || uses[mid] != 1 || mid == g.Output || !float(mid) || g.Tensors[mid].Size() < expandFuseMin {
+			continue
+		}
+		pn := &nodes[p]
+		if pn.Op != OpConv2D || len(pn.Inputs) < 2 || len(pn.Inputs) > 3 || pn.StrideH != 1 || pn.StrideW != 1 || !float(pn.Inputs[0]) {
+			continue
+		}
+		if f := pn.Inputs[1]; f < 0 || len(g.Tensors[f].Shape) != 4 || g.Tensors[f].Shape[1] != 1 || g.Tensors[f].Shape[2] != 1 {
+			continue
+		}
+		if pn.Padding == PadExplicit && pn.Pads != [4]int{} {
+			continue
+		}
+		if df := n.Inputs[1]; df < 0 || len(g.Tensors[df].Shape) != 4 || g.Tensors[df].Shape[3] != g.Tensors[mid].Shape[3] {
+			continue // a depth multiplier above 1
+		}
+		e := *pn
+		e.Inputs = slices.Clone(pn.Inputs)
+		n.Expand = &e
+		n.Inputs = append([]int{pn.Inputs[0]}, n.Inputs[1:]...)
+		drop[p] = true
+	}
+	var out []Node
+	for i, n := range nodes {
+		if !drop[i] {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // minResidualChannels is the narrowest convolution output fuseResiduals

@@ -205,7 +205,7 @@ func costPerOutput(k kernel) int {
 	case *fcKernel:
 		return k.pb.K
 	case *depthwiseKernel:
-		return k.p.KH * k.p.KW
+		return k.cost()
 	case *poolKernel:
 		return k.kh * k.kw
 	case *meanKernel:
