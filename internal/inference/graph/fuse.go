@@ -52,7 +52,89 @@ func fuseActivations(g *Graph) []Node {
 			out = append(out, n)
 		}
 	}
-	return fuseExpandDepthwise(g, fuseResiduals(g, out))
+	return fuseExpandDepthwise(g, fuseResiduals(g, fusePads(g, out)))
+}
+
+// padFusion turns fusePads on; tests compare against it off.
+var padFusion = true
+
+// fusePads folds a zero PAD of the rows and columns into the convolution,
+// depthwise convolution or max pool that alone reads it, as that
+// operator's explicit padding: the padded copy of the activation is never
+// made. A max pool pads with -inf rather than zero, so it takes the PAD
+// only when its input cannot be negative (a RELU-bounded producer), where
+// the two agree. ResNet-50 V1 as converters emit it pads before its 7x7
+// stem and before its max pool.
+func fusePads(g *Graph, nodes []Node) []Node {
+	if !padFusion {
+		return nodes
+	}
+	uses := make(map[int]int)
+	producer := make(map[int]int)
+	consumer := make(map[int]int)
+	for i, n := range nodes {
+		for _, t := range n.Inputs {
+			uses[t]++
+			consumer[t] = i
+		}
+		producer[n.Output] = i
+	}
+	drop := make([]bool, len(nodes))
+	for i := range nodes {
+		n := &nodes[i]
+		if n.Op != OpPad || len(n.Inputs) != 1 || n.PadValue != 0 || len(n.Paddings) != 8 || n.Output == g.Output || uses[n.Output] != 1 {
+			continue
+		}
+		in := n.Inputs[0]
+		if in < 0 || in >= len(g.Tensors) || g.Tensors[in].DType != Float32 || g.Tensors[in].Const || len(g.Tensors[in].Shape) != 4 {
+			continue
+		}
+		pd := n.Paddings
+		if pd[0] != 0 || pd[1] != 0 || pd[6] != 0 || pd[7] != 0 {
+			continue // only rows and columns
+		}
+		c := &nodes[consumer[n.Output]]
+		if len(c.Inputs) == 0 || c.Inputs[0] != n.Output || slices.Contains(c.Inputs[1:], n.Output) {
+			continue
+		}
+		kh, kw := c.FilterH, c.FilterW
+		switch c.Op {
+		case OpConv2D, OpDepthwiseConv2D:
+			if len(c.Inputs) < 2 || c.Inputs[1] < 0 || len(g.Tensors[c.Inputs[1]].Shape) != 4 {
+				continue
+			}
+			kh, kw = g.Tensors[c.Inputs[1]].Shape[1], g.Tensors[c.Inputs[1]].Shape[2]
+		case OpMaxPool2D:
+			p, ok := producer[in]
+			if !ok || nodes[p].Act == nil || nodes[p].Act.Lo < 0 || nodes[p].HardSwish {
+				continue
+			}
+		default:
+			continue
+		}
+		var pads [4]int // top, left, bottom, right
+		switch c.Padding {
+		case PadValid:
+		case PadExplicit:
+			pads = c.Pads
+		default:
+			continue
+		}
+		pads = [4]int{pads[0] + pd[2], pads[1] + pd[4], pads[2] + pd[3], pads[3] + pd[5]}
+		if pads[0] >= kh || pads[2] >= kh || pads[1] >= kw || pads[3] >= kw {
+			continue // explicit padding must stay inside a window
+		}
+		c.Padding, c.Pads = PadExplicit, pads
+		c.Inputs = append([]int{in}, c.Inputs[1:]...)
+		drop[i] = true
+	}
+	var out []Node
+	for i, n := range nodes {
+		if !drop[i] {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // expandFuseMin is the smallest activation (floats per image) between a 1x1

@@ -206,6 +206,8 @@ func costPerOutput(k kernel) int {
 		return k.pb.K
 	case *depthwiseKernel:
 		return k.cost()
+	case *padKernel, *qpadKernel:
+		return 0 // a copy: no multiply-adds (and a fused PAD then counts the same)
 	case *poolKernel:
 		return k.kh * k.kw
 	case *meanKernel:
