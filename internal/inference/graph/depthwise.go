@@ -9,11 +9,12 @@ import (
 // depthwiseKernel is DEPTHWISE_CONV_2D. Multiplier 1 uses the vector kernel;
 // other multipliers use a direct loop.
 type depthwiseKernel struct {
-	p    kernels.DWParams
-	mult int
-	cout int
-	w    []float32 // [KH][KW][Cin*mult]
-	bias []float32
+	p      kernels.DWParams
+	mult   int
+	cout   int
+	w      []float32 // [KH][KW][Cin*mult]
+	bias   []float32
+	expand *expansion // a fused 1x1 convolution computing the input band by band
 }
 
 func planDepthwise(g *Graph, n *Node) (kernel, []int, error) {
@@ -21,8 +22,16 @@ func planDepthwise(g *Graph, n *Node) (kernel, []int, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	h, w, cin, err := image4(ts[0])
-	if err != nil {
+	var ex *expansion
+	if n.Expand != nil {
+		if ex, err = planExpansion(g, n.Expand, ts[0]); err != nil {
+			return nil, nil, fmt.Errorf("fused 1x1 convolution: %w", err)
+		}
+	}
+	var h, w, cin int
+	if ex != nil {
+		h, w, cin = ex.h, ex.w, ex.cout
+	} else if h, w, cin, err = image4(ts[0]); err != nil {
 		return nil, nil, err
 	}
 	if err := constFloat(ts[1], "filter", 1, -1, -1, -1); err != nil {
@@ -55,12 +64,23 @@ func planDepthwise(g *Graph, n *Node) (kernel, []int, error) {
 	k := &depthwiseKernel{
 		p: kernels.DWParams{H: h, W: w, C: cin, KH: kh, KW: kw, SH: n.StrideH, SW: n.StrideW,
 			PadT: padT, PadL: padL, OH: oh, OW: ow, Lo: lo, Hi: hi},
-		mult: mult, cout: cout, w: ts[1].Float, bias: b,
+		mult: mult, cout: cout, w: ts[1].Float, bias: b, expand: ex,
+	}
+	if ex != nil && mult != 1 {
+		return nil, nil, fmt.Errorf("fused 1x1 convolution before a depth multiplier of %d", mult)
 	}
 	return k, []int{1, oh, ow, cout}, nil
 }
 
 func (k *depthwiseKernel) run(e *env, ins [][]float32, out []float32) {
+	if k.expand != nil {
+		eachImage(e, ins, out, func(ins [][]float32, out []float32) {
+			parallelFor(e.threads, k.p.OH, 1, func(lo, hi int) {
+				k.runExpanded(ins[0], out, lo, hi)
+			})
+		})
+		return
+	}
 	eachImage(e, ins, out, func(ins [][]float32, out []float32) {
 		parallelFor(e.threads, k.p.OH, 1, func(lo, hi int) {
 			if k.mult == 1 {
@@ -100,4 +120,15 @@ func (k *depthwiseKernel) general(in, out []float32, y0, y1 int) {
 			clampSlice(o, p.Lo, p.Hi)
 		}
 	}
+}
+
+// cost is the multiply-adds per output value, those of a fused 1x1
+// convolution included (shared out over the output values, so the total is
+// off by less than one per output value).
+func (k *depthwiseKernel) cost() int {
+	c := k.p.KH * k.p.KW
+	if x := k.expand; x != nil {
+		c += (x.h*x.w*x.cin + k.p.OH*k.p.OW/2) / (k.p.OH * k.p.OW) // to the nearest
+	}
+	return c
 }

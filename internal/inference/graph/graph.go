@@ -141,6 +141,7 @@ type Node struct {
 	Multiplier       int // depthwise; 0 means the filter decides
 	Act              *Bounds
 	HardSwish        bool    // apply HARD_SWISH to the output after Act (set by fusion)
+	Expand           *Node   // depthwise: the 1x1 convolution computing its input, run band by band inside it (set by fusion)
 	CountIncludePad  bool    // average pool divides by the full window
 	Axes             []int   // mean: reduced axes (negative from the end)
 	KeepDims         bool    // mean, fully connected

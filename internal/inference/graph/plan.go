@@ -205,7 +205,9 @@ func costPerOutput(k kernel) int {
 	case *fcKernel:
 		return k.pb.K
 	case *depthwiseKernel:
-		return k.p.KH * k.p.KW
+		return k.cost()
+	case *padKernel, *qpadKernel:
+		return 0 // a copy: no multiply-adds (and a fused PAD then counts the same)
 	case *poolKernel:
 		return k.kh * k.kw
 	case *meanKernel:
