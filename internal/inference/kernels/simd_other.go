@@ -57,3 +57,12 @@ func dwKxKAVX512(out, in, w, bias *float32, n, c, sx, rs, kh, kw int, lo, hi flo
 func gemmPanels512x16(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, c []float32, ldc int) {
 	panic("kernels: no AVX-512 path on this architecture")
 }
+
+var (
+	bandedGemm = false
+	kcOverride = 0
+)
+
+func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, c []float32, ldc int) {
+	panic("kernels: no AVX-512 path on this architecture")
+}
