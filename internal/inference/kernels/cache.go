@@ -85,3 +85,9 @@ func readTrim(dir fs.FS, name string) string {
 	}
 	return strings.TrimSpace(string(b))
 }
+
+// CacheL1 and CacheL2 are the per-core data cache sizes, in bytes, the
+// kernels size their blocks from.
+func CacheL1() int { return cacheL1 }
+
+func CacheL2() int { return cacheL2 }
