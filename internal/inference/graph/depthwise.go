@@ -65,7 +65,7 @@ func (k *depthwiseKernel) run(e *env, ins [][]float32, out []float32) {
 	eachImage(e, ins, out, func(ins [][]float32, out []float32) {
 		parallelFor(e.threads, k.p.OH, 1, func(lo, hi int) {
 			if k.mult == 1 {
-				kernels.Depthwise(&k.p, ins[0], k.w, k.bias, out, lo, hi)
+				kernels.DepthwiseBlocked(&k.p, ins[0], k.w, k.bias, out, lo, hi)
 				return
 			}
 			k.general(ins[0], out, lo, hi)
@@ -155,7 +155,7 @@ func (k *dwPointwise) run(e *env, ins [][]float32, out []float32) {
 				bp := *p
 				bp.PadT -= y0 * p.SH
 				bp.OH = y1 - y0
-				kernels.Depthwise(&bp, ins[0], k.dw.w, k.dw.bias, buf, 0, y1-y0)
+				kernels.DepthwiseBlocked(&bp, ins[0], k.dw.w, k.dw.bias, buf, 0, y1-y0)
 				rows := (y1 - y0) * p.OW
 				kernels.Gemm(rows, buf, p.C, k.pw.pb, k.pw.lo, k.pw.hi, out[y0*p.OW*k.pw.cout:], k.pw.cout)
 			}

@@ -47,11 +47,23 @@ func BenchmarkDepthwise(b *testing.B) {
 			p := DWParams{H: s.h, W: s.h, C: s.c, KH: s.k, KW: s.k, SH: s.stride, SW: s.stride, PadT: pad, PadL: pad, OH: o, OW: o, Lo: 0, Hi: 6}
 			in, w, bias := randSlice(rng, s.h*s.h*s.c), randSlice(rng, s.k*s.k*s.c), randSlice(rng, s.c)
 			out := make([]float32, o*o*s.c)
-			cpu0 := cpuSeconds()
-			for b.Loop() {
-				Depthwise(&p, in, w, bias, out, 0, o)
+			for _, blocked := range []bool{false, true} {
+				name := "rowwise"
+				if blocked {
+					name = "blocked" // DepthwiseBlocked: four pixels per step
+				}
+				b.Run(name, func(b *testing.B) {
+					cpu0 := cpuSeconds()
+					for b.Loop() {
+						if blocked {
+							DepthwiseBlocked(&p, in, w, bias, out, 0, o)
+						} else {
+							Depthwise(&p, in, w, bias, out, 0, o)
+						}
+					}
+					b.ReportMetric(2*float64(s.k*s.k*o*o*s.c)*float64(b.N)/(cpuSeconds()-cpu0)/1e9, "cpu-GFLOP/s")
+				})
 			}
-			b.ReportMetric(2*float64(s.k*s.k*o*o*s.c)*float64(b.N)/(cpuSeconds()-cpu0)/1e9, "cpu-GFLOP/s")
 		})
 	}
 }
