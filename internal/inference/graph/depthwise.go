@@ -62,14 +62,22 @@ func planDepthwise(g *Graph, n *Node) (kernel, []int, error) {
 }
 
 func (k *depthwiseKernel) run(e *env, ins [][]float32, out []float32) {
-	eachImage(e, ins, out, func(ins [][]float32, out []float32) {
-		parallelFor(e.threads, k.p.OH, 1, func(lo, hi int) {
+	// Rows of all images in one split, so a batch of small images costs
+	// the threads one start and one wait, not one per image.
+	oh := k.p.OH
+	inPer, outPer := len(ins[0])/e.batch, len(out)/e.batch
+	parallelFor(e.threads, e.batch*oh, 1, func(lo, hi int) {
+		for r := lo; r < hi; {
+			img, y0 := r/oh, r%oh
+			y1 := min(oh, y0+hi-r)
+			in, o := ins[0][img*inPer:(img+1)*inPer], out[img*outPer:(img+1)*outPer]
 			if k.mult == 1 {
-				kernels.DepthwiseBlocked(&k.p, ins[0], k.w, k.bias, out, lo, hi)
-				return
+				kernels.DepthwiseBlocked(&k.p, in, k.w, k.bias, o, y0, y1)
+			} else {
+				k.general(in, o, y0, y1)
 			}
-			k.general(ins[0], out, lo, hi)
-		})
+			r += y1 - y0
+		}
 	})
 }
 
