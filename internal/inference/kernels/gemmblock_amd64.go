@@ -35,6 +35,11 @@ func gemmBlocks(m, k, n int) (kc, mc int) {
 	// Half of L1 for one panel's slice of kc×32 floats; the rest for the
 	// A rows and the outputs of the tile running over it.
 	kcMax := max(64, cacheL1/2/(NR512*4)) &^ 3
+	if m <= 12 {
+		// One row tile per panel: nothing reads a slice twice, and whole
+		// panels stream in order.
+		kcMax = k
+	}
 	if kcOverride > 0 {
 		kcMax = kcOverride
 	}
@@ -47,9 +52,12 @@ func gemmBlocks(m, k, n int) (kc, mc int) {
 	return kc, mc
 }
 
-// tileRows is the height of the next row tile with r rows left.
+// tileRows is the height of the next row tile with r rows left: 12, and
+// for the rest the tallest of 8, 4 and 1 that fits.
 func tileRows(r int) int {
 	switch {
+	case r == 16:
+		return 8 // two tiles of 8 rather than 12 and a 4-row tile
 	case r >= 12:
 		return 12
 	case r >= 8:

@@ -61,6 +61,9 @@ func TestGemmBlocks(t *testing.T) {
 			if kc < 1 || kc > k || mc < 1 || mc > m {
 				t.Fatalf("caches %v, shape %v: kc %d, mc %d outside the shape", c, s, kc, mc)
 			}
+			if m <= 12 && kc != k {
+				t.Errorf("caches %v, shape %v: one row tile, yet K split into blocks of %d", c, s, kc)
+			}
 			if kc < k && kc*NR512*4 > c.l1/2+4*NR512*4 {
 				t.Errorf("caches %v, shape %v: a panel slice of kc %d does not fit half of L1", c, s, kc)
 			}
