@@ -77,8 +77,11 @@ func (m *Model) InputShape() (h, w, c int) { return m.inH, m.inW, m.inC }
 func (m *Model) NumClasses() int { return m.classes }
 
 // SetThreads sets how many goroutines one Run call may use; t <= 0 means
-// GOMAXPROCS. A batch of one image is split inside the image (latency);
-// larger batches run whole images on separate goroutines (throughput).
+// GOMAXPROCS. A batch of one image is split inside the image (latency).
+// In a larger batch of a float graph the early layers run image by image,
+// the images spread over the goroutines, and the late layers run on up to
+// eight images at once, each operator split between the goroutines; other
+// graphs run whole images on separate goroutines (throughput).
 func (m *Model) SetThreads(t int) { m.threads.Store(int32(max(t, 0))) }
 
 func (m *Model) threadCount() int {
