@@ -27,7 +27,11 @@ func DepthwiseBlocked(p *DWParams, in, w, bias, out []float32, y0, y1 int) {
 		_ = w[p.KH*p.KW*c-1]
 		_ = bias[c-1]
 		n4 := (xb - xa) &^ 3
-		dw3x3x4AVX512(&dst[0], &src[0], &w[0], &bias[0], n4, c, p.SW*c*4, p.W*c*4, p.Lo, p.Hi)
+		if p.SW == 1 {
+			dw3x3x4s1AVX512(&dst[0], &src[0], &w[0], &bias[0], n4, c, p.W*c*4, p.Lo, p.Hi)
+		} else {
+			dw3x3x4AVX512(&dst[0], &src[0], &w[0], &bias[0], n4, c, p.SW*c*4, p.W*c*4, p.Lo, p.Hi)
+		}
 		if n4 < xb-xa {
 			dw3x3AVX512(&dst[n4*c], &src[n4*p.SW*c], &w[0], &bias[0], xb-xa-n4, c, p.SW*c*4, p.W*c*4, p.Lo, p.Hi)
 		}

@@ -40,3 +40,28 @@ func TestDepthwiseBlocked(t *testing.T) {
 		}
 	})
 }
+
+// TestDepthwiseStride1Kernel: the stride-1 four-pixel kernel, which loads
+// each input vector once per window row, gives exactly the general
+// four-pixel kernel's sums (same order), bounds included.
+func TestDepthwiseStride1Kernel(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, s := range []struct{ w, c, n int }{{10, 16, 8}, {14, 48, 12}, {6, 32, 4}} {
+		in := randSlice(rng, 3*s.w*s.c)
+		wt := randSlice(rng, 9*s.c)
+		bias := randSlice(rng, s.c)
+		a := make([]float32, s.n*s.c)
+		b := make([]float32, s.n*s.c)
+		rs := s.w * s.c * 4
+		dw3x3x4AVX512(&a[0], &in[0], &wt[0], &bias[0], s.n, s.c, s.c*4, rs, -0.5, 0.7)
+		dw3x3x4s1AVX512(&b[0], &in[0], &wt[0], &bias[0], s.n, s.c, rs, -0.5, 0.7)
+		for i := range a {
+			if a[i] != b[i] {
+				t.Fatalf("width %d, %d channels: element %d: stride-1 kernel %g, general %g", s.w, s.c, i, b[i], a[i])
+			}
+		}
+	}
+}

@@ -95,6 +95,74 @@ TEXT ·dw3x3x4AVX512(SB), NOSPLIT, $0-72
 	fmt.Fprintln(&b, "dw3x3x4_end:")
 	p("VZEROUPPER")
 	p("RET")
+	fmt.Fprint(&b, `
+// func dw3x3x4s1AVX512(out, in, w, bias *float32, n, c, rs int, lo, hi float32)
+// dw3x3x4AVX512 for stride 1: the four pixels' windows share their columns, so each
+// window row's six input vectors are loaded once and used by up to three taps, and the
+// sums (same order) are identical. R12, R10: 3 and 5 pixels in bytes.
+TEXT ·dw3x3x4s1AVX512(SB), NOSPLIT, $0-64
+`)
+	p("MOVQ out+0(FP), DX")
+	p("MOVQ in+8(FP), DI")
+	p("MOVQ n+32(FP), R8")
+	p("SHRQ $2, R8")
+	p("JZ dw3x3x4s1_end")
+	p("MOVQ c+40(FP), R9")
+	p("SHLQ $2, R9")
+	p("LEAQ (R9)(R9*2), R12")
+	p("LEAQ (R9)(R9*4), R10")
+	p("MOVQ rs+48(FP), R13")
+	p("VBROADCASTSS lo+56(FP), Z30")
+	p("VBROADCASTSS hi+60(FP), Z31")
+	fmt.Fprintln(&b, "dw3x3x4s1_group:")
+	p("XORQ R11, R11")
+	fmt.Fprintln(&b, "dw3x3x4s1_chan:")
+	p("MOVQ bias+24(FP), CX")
+	p("VMOVUPS (CX)(R11*1), Z0")
+	p("VMOVAPS Z0, Z1")
+	p("VMOVAPS Z0, Z2")
+	p("VMOVAPS Z0, Z3")
+	p("MOVQ w+16(FP), SI")
+	p("ADDQ R11, SI")
+	p("LEAQ (DI)(R11*1), AX")
+	cols := []string{"(AX)", "(AX)(R9*1)", "(AX)(R9*2)", "(AX)(R12*1)", "(AX)(R9*4)", "(AX)(R10*1)"}
+	for ky := 0; ky < 3; ky++ {
+		for j, a := range cols {
+			p("VMOVUPS %s, Z%d", a, 20+j)
+		}
+		for kx := 0; kx < 3; kx++ {
+			z := 8 + ky*3 + kx
+			p("VMOVUPS (SI), Z%d", z)
+			for j := 0; j < 4; j++ {
+				p("VFMADD231PS Z%d, Z%d, Z%d", 20+j+kx, z, j)
+			}
+			if ky*3+kx < 8 {
+				p("ADDQ R9, SI")
+			}
+		}
+		if ky < 2 {
+			p("ADDQ R13, AX")
+		}
+	}
+	p("LEAQ (DX)(R11*1), BX")
+	for j := 0; j < 4; j++ {
+		p("VMAXPS Z30, Z%d, Z%d", j, j)
+		p("VMINPS Z31, Z%d, Z%d", j, j)
+		p("VMOVUPS Z%d, (BX)", j)
+		if j < 3 {
+			p("ADDQ R9, BX")
+		}
+	}
+	p("ADDQ $64, R11")
+	p("CMPQ R11, R9")
+	p("JLT dw3x3x4s1_chan")
+	p("LEAQ (DI)(R9*4), DI")
+	p("LEAQ (DX)(R9*4), DX")
+	p("DECQ R8")
+	p("JNZ dw3x3x4s1_group")
+	fmt.Fprintln(&b, "dw3x3x4s1_end:")
+	p("VZEROUPPER")
+	p("RET")
 	if err := os.WriteFile("dwblock_amd64.s", b.Bytes(), 0o644); err != nil {
 		panic(err)
 	}

@@ -232,3 +232,10 @@ func gemmPanels512x16(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, h
 //
 //go:noescape
 func dw3x3x4AVX512(out, in, w, bias *float32, n, c, sx, rs int, lo, hi float32)
+
+// dw3x3x4s1AVX512 is dw3x3x4AVX512 for stride 1, loading each input vector
+// once per window row; its sums are identical. Implemented in
+// dwblock_amd64.s.
+//
+//go:noescape
+func dw3x3x4s1AVX512(out, in, w, bias *float32, n, c, rs int, lo, hi float32)
