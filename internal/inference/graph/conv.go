@@ -113,8 +113,10 @@ func (k *convKernel) run(e *env, ins [][]float32, out []float32) {
 	rows := k.oh * k.ow * e.batch
 	grain := kernels.MR * 4
 	if k.pointwise {
-		if e.threads > 1 && rows < 4*grain*e.threads && k.pb.Panels() >= e.threads {
-			// Few pixels, many channels (the late layers): split columns.
+		if e.threads > 1 && k.pb.Panels() >= e.threads && (rows < 4*grain*e.threads || k.cout >= rows) {
+			// Few pixels, or weights outweighing the input rows (the late
+			// layers, batched): split columns, so each thread streams its
+			// own share of the weights.
 			parallelFor(e.threads, k.pb.Panels(), 1, func(p0, p1 int) {
 				kernels.GemmPanels(rows, ins[0], k.cin, k.pb, p0, p1, k.lo, k.hi, out, k.cout)
 			})

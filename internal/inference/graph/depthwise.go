@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/cspipe/cspipe/internal/inference/kernels"
 )
@@ -81,14 +82,22 @@ func (k *depthwiseKernel) run(e *env, ins [][]float32, out []float32) {
 		})
 		return
 	}
-	eachImage(e, ins, out, func(ins [][]float32, out []float32) {
-		parallelFor(e.threads, k.p.OH, 1, func(lo, hi int) {
+	// Rows of all images in one split, so a batch of small images costs
+	// the threads one start and one wait, not one per image.
+	oh := k.p.OH
+	inPer, outPer := len(ins[0])/e.batch, len(out)/e.batch
+	parallelFor(e.threads, e.batch*oh, 1, func(lo, hi int) {
+		for r := lo; r < hi; {
+			img, y0 := r/oh, r%oh
+			y1 := min(oh, y0+hi-r)
+			in, o := ins[0][img*inPer:(img+1)*inPer], out[img*outPer:(img+1)*outPer]
 			if k.mult == 1 {
-				kernels.Depthwise(&k.p, ins[0], k.w, k.bias, out, lo, hi)
-				return
+				kernels.DepthwiseBlocked(&k.p, in, k.w, k.bias, o, y0, y1)
+			} else {
+				k.general(in, o, y0, y1)
 			}
-			k.general(ins[0], out, lo, hi)
-		})
+			r += y1 - y0
+		}
 	})
 }
 
@@ -131,4 +140,108 @@ func (k *depthwiseKernel) cost() int {
 		c += (x.h*x.w*x.cin + k.p.OH*k.p.OW/2) / (k.p.OH * k.p.OW) // to the nearest
 	}
 	return c
+}
+
+// dwPointwise is a depthwise convolution (multiplier 1) followed by the 1x1
+// convolution that alone reads its output, run band of rows by band of
+// rows: the depthwise writes a few rows into a scratch band that the 1x1
+// GEMM reads while it is still in cache, instead of the whole activation
+// going out to L2 or memory and back. The kernels and their order of sums
+// are those of the two operators, so the result is bit-identical.
+type dwPointwise struct {
+	dw      *depthwiseKernel
+	pw      *convKernel
+	band    int       // depthwise output rows per band
+	scratch sync.Pool // *[]float32 of band*OW*C
+}
+
+// fusedBandBytes is the size the depthwise rows of one band aim at: half
+// of L1, so the band is still there when the GEMM reads it; a band is at
+// least fusedMinPixels pixels so the GEMM's row tiles stay full and its
+// weights are read from L2 few times.
+var (
+	fusedBandBytes = kernels.CacheL1() / 2
+	fusedMinPixels = 96
+)
+
+// fuseDWPW enables fuseDepthwisePointwise (tests switch it off for an
+// unfused reference).
+var fuseDWPW = true
+
+func newDWPointwise(dw *depthwiseKernel, pw *convKernel) *dwPointwise {
+	p := &dw.p
+	rowBytes := p.OW * p.C * 4
+	band := max(fusedBandBytes/rowBytes, (fusedMinPixels+p.OW-1)/p.OW, 1)
+	return &dwPointwise{dw: dw, pw: pw, band: min(band, p.OH)}
+}
+
+func (k *dwPointwise) run(e *env, ins [][]float32, out []float32) {
+	p := &k.dw.p
+	bands := (p.OH + k.band - 1) / k.band
+	eachImage(e, ins, out, func(ins [][]float32, out []float32) {
+		parallelFor(e.threads, bands, 1, func(b0, b1 int) {
+			sp, _ := k.scratch.Get().(*[]float32)
+			if sp == nil {
+				s := make([]float32, k.band*p.OW*p.C)
+				sp = &s
+			}
+			defer k.scratch.Put(sp)
+			buf := *sp
+			for b := b0; b < b1; b++ {
+				y0, y1 := b*k.band, min((b+1)*k.band, p.OH)
+				// The band as an image of its own: rows y0.. become rows
+				// 0.., which moves the top padding up by y0 strides.
+				bp := *p
+				bp.PadT -= y0 * p.SH
+				bp.OH = y1 - y0
+				kernels.DepthwiseBlocked(&bp, ins[0], k.dw.w, k.dw.bias, buf, 0, y1-y0)
+				rows := (y1 - y0) * p.OW
+				kernels.Gemm(rows, buf, p.C, k.pw.pb, k.pw.lo, k.pw.hi, out[y0*p.OW*k.pw.cout:], k.pw.cout)
+			}
+		})
+	})
+}
+
+// fuseDepthwisePointwise replaces each depthwise convolution whose output
+// only a following plain 1x1 convolution reads by a dwPointwise, among the
+// nodes before the batching split (they run image by image, where a band
+// of one image is the unit of work; after it, a 1x1 convolution is better
+// run once over the whole sub-batch). Graphs with int8 activations are
+// left alone. It runs before slots are assigned: the intermediate tensor
+// then needs none.
+func (m *Model) fuseDepthwisePointwise() {
+	if !fuseDWPW {
+		return
+	}
+	for i, t := range m.tensors {
+		if !t.Const && i != m.input && t.DType != Float32 {
+			return
+		}
+	}
+	split := m.splitPoint()
+	reads := make([]int, len(m.tensors))
+	for _, nd := range m.nodes {
+		for _, ti := range nd.ins {
+			if ti >= 0 {
+				reads[ti]++
+			}
+		}
+	}
+	var nodes []planned
+	for i := 0; i < len(m.nodes); i++ {
+		nd := m.nodes[i]
+		if i+1 < split {
+			next := m.nodes[i+1]
+			dw, ok1 := nd.k.(*depthwiseKernel)
+			pw, ok2 := next.k.(*convKernel)
+			if ok1 && ok2 && dw.mult == 1 && dw.expand == nil && pw.pointwise && !pw.residual && pw.cin == dw.cout &&
+				len(next.ins) >= 1 && next.ins[0] == nd.out && reads[nd.out] == 1 && nd.out != m.output {
+				nodes = append(nodes, planned{name: nd.name + " + " + next.name, k: newDWPointwise(dw, pw), ins: nd.ins, out: next.out})
+				i++
+				continue
+			}
+		}
+		nodes = append(nodes, nd)
+	}
+	m.nodes = nodes
 }

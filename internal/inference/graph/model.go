@@ -57,6 +57,10 @@ type env struct {
 // together, so each layer's weights are read once for all of them.
 const maxSubBatch = 4
 
+// maxTogether is how many images all threads run together, in graphs
+// with a batching split.
+const maxTogether = 8
+
 // workspace holds the activation buffers of up to images images in flight.
 type workspace struct {
 	images int
@@ -73,8 +77,11 @@ func (m *Model) InputShape() (h, w, c int) { return m.inH, m.inW, m.inC }
 func (m *Model) NumClasses() int { return m.classes }
 
 // SetThreads sets how many goroutines one Run call may use; t <= 0 means
-// GOMAXPROCS. A batch of one image is split inside the image (latency);
-// larger batches run whole images on separate goroutines (throughput).
+// GOMAXPROCS. A batch of one image is split inside the image (latency).
+// In a larger batch of a float graph the early layers run image by image,
+// the images spread over the goroutines, and the late layers run on up to
+// eight images at once, each operator split between the goroutines; other
+// graphs run whole images on separate goroutines (throughput).
 func (m *Model) SetThreads(t int) { m.threads.Store(int32(max(t, 0))) }
 
 func (m *Model) threadCount() int {
@@ -98,7 +105,19 @@ func (m *Model) Run(in []float32, batch int, out []float32) error {
 	}
 	threads := m.threadCount()
 	if batch == 1 {
-		m.runImages(in, out, 1, threads)
+		m.runImages(in, out, 1, threads, false)
+		return nil
+	}
+	if threads > 1 && m.split > 0 {
+		// All threads on one batch at a time: the early layers image by
+		// image, the images spread over the threads (disjoint rows); the
+		// late layers batched, each operator split between the threads (a
+		// 1x1 convolution by columns, so each thread streams its own share
+		// of the weights, once for the whole batch).
+		for i := 0; i < batch; i += maxTogether {
+			n := min(maxTogether, batch-i)
+			m.runImages(in[i*per:(i+n)*per], out[i*m.classes:(i+n)*m.classes], n, threads, true)
+		}
 		return nil
 	}
 	// Across images: each worker runs sub-batches on one thread.
@@ -114,7 +133,7 @@ func (m *Model) Run(in []float32, batch int, out []float32) error {
 					return
 				}
 				n := min(sub, batch-i)
-				m.runImages(in[i*per:(i+n)*per], out[i*m.classes:(i+n)*m.classes], n, 1)
+				m.runImages(in[i*per:(i+n)*per], out[i*m.classes:(i+n)*m.classes], n, 1, false)
 			}
 		})
 	}
@@ -151,8 +170,11 @@ func (m *Model) putWorkspace(ws *workspace) {
 	}
 }
 
-// runImages runs n <= maxSubBatch images layer by layer.
-func (m *Model) runImages(in, out []float32, n, threads int) {
+// runImages runs n images layer by layer: the nodes before the split image
+// by image (on the calling goroutine, or with spread spread over threads
+// goroutines, one image each at a time), the rest on all n at once with
+// threads threads.
+func (m *Model) runImages(in, out []float32, n, threads int, spread bool) {
 	ws := m.getWorkspace(n)
 	defer m.putWorkspace(ws)
 	e := &env{threads: threads, batch: n}
@@ -167,46 +189,70 @@ func (m *Model) runImages(in, out []float32, n, threads int) {
 			return ws.slots[m.slotOf[ti]][:t.Size()*n]
 		}
 	}
-	var ins [4][]float32
 	start := 0
 	if n > 1 && m.split > 0 {
 		// The early layers, whose activations dwarf their weights, run image
 		// by image so one image's activations stay in cache; each image
 		// writes its own part of every slot.
 		one := &env{threads: threads, batch: 1}
-		per := len(in) / n
-		for img := 0; img < n; img++ {
-			part := func(ti int) []float32 {
-				t := m.tensors[ti]
-				switch {
-				case t.Const:
-					return t.Float
-				case ti == m.input:
-					return in[img*per : (img+1)*per]
-				case m.cross[ti]:
-					// Laid out as the batched operators after the split read it.
-					size := t.Size()
-					return ws.slots[m.slotOf[ti]][img*size : (img+1)*size]
-				default:
-					// Tensors sharing a slot differ in size, so each image
-					// owns a whole slot length: another image's tensor in the
-					// same slot must not overlap a tensor still to be read.
-					slot := m.slotOf[ti]
-					return ws.slots[slot][img*m.slotLen[slot]:][:t.Size()]
+		workers := 1
+		if spread {
+			one.threads, workers = 1, threads
+		}
+		parallelFor(workers, n, 1, func(i0, i1 int) {
+			var ins [4][]float32
+			var own *workspace
+			if spread {
+				// Images now run at the same time, so what one image keeps
+				// only until the split goes to the worker's own slots.
+				own = m.getWorkspace(1)
+				defer m.putWorkspace(own)
+			}
+			for img := i0; img < i1; img++ {
+				part := m.imagePart(ws, own, in, n, img)
+				for _, nd := range m.nodes[:m.split] {
+					nd.k.run(one, nodeArgs(ins[:0], nd.ins, part), part(nd.out))
 				}
 			}
-			for _, nd := range m.nodes[:m.split] {
-				nd.k.run(one, nodeArgs(ins[:0], nd.ins, part), part(nd.out))
-			}
-		}
+		})
 		start = m.split
 	}
 	// The late layers, whose weights dwarf their activations, run on the
 	// whole sub-batch so each weight is read once for all its images.
+	var ins [4][]float32
 	for _, nd := range m.nodes[start:] {
 		nd.k.run(e, nodeArgs(ins[:0], nd.ins, buf), buf(nd.out))
 	}
 	copy(out, buf(m.output))
+}
+
+// imagePart returns where image img of n keeps each tensor while the
+// nodes before the split run: the tensors read after the split in ws, laid
+// out as the batched operators read them; the others in own when it is
+// given, else in ws.
+func (m *Model) imagePart(ws, own *workspace, in []float32, n, img int) func(int) []float32 {
+	per := len(in) / n
+	return func(ti int) []float32 {
+		t := m.tensors[ti]
+		switch {
+		case t.Const:
+			return t.Float
+		case ti == m.input:
+			return in[img*per : (img+1)*per]
+		case m.cross[ti]:
+			// Laid out as the batched operators after the split read it.
+			size := t.Size()
+			return ws.slots[m.slotOf[ti]][img*size : (img+1)*size]
+		case own != nil:
+			return own.slots[m.slotOf[ti]][:t.Size()]
+		default:
+			// Tensors sharing a slot differ in size, so each image owns a
+			// whole slot length: another image's tensor in the same slot
+			// must not overlap a tensor still to be read.
+			slot := m.slotOf[ti]
+			return ws.slots[slot][img*m.slotLen[slot]:][:t.Size()]
+		}
+	}
 }
 
 // nodeArgs appends the buffers of a node's inputs to args (nil for an

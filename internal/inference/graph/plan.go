@@ -175,6 +175,7 @@ func (b *Builder) Finish(output int) (*Model, error) {
 		return nil, fmt.Errorf("output tensor %q: unsupported shape %v, want [1 ...]", ot.Name, ot.Shape)
 	}
 	m.classes = ot.Size()
+	m.fuseDepthwisePointwise()
 	m.assignSlots()
 	m.planSplit()
 	total := 0
@@ -206,6 +207,8 @@ func costPerOutput(k kernel) int {
 		return k.pb.K
 	case *depthwiseKernel:
 		return k.cost()
+	case *dwPointwise:
+		return k.pw.pb.K
 	case *padKernel, *qpadKernel:
 		return 0 // a copy: no multiply-adds (and a fused PAD then counts the same)
 	case *poolKernel:

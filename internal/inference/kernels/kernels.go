@@ -102,6 +102,8 @@ func GemmPanels(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi floa
 		panic("kernels: GEMM operand shorter than its shape")
 	}
 	switch {
+	case b.nr == NR512 && hasAVX512 && bandedGemm:
+		gemmBanded512(m, a, lda, b, p0, p1, lo, hi, c, ldc)
 	case b.nr == NR512 && hasAVX512:
 		gemmPanels512(m, a, lda, b, p0, p1, lo, hi, c, ldc)
 	case b.nr == NR && hasAVX512:

@@ -57,3 +57,20 @@ func dwKxKAVX512(out, in, w, bias *float32, n, c, sx, rs, kh, kw int, lo, hi flo
 func gemmPanels512x16(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, c []float32, ldc int) {
 	panic("kernels: no AVX-512 path on this architecture")
 }
+
+var (
+	bandedGemm = false
+	kcOverride = 0
+)
+
+func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, c []float32, ldc int) {
+	panic("kernels: no AVX-512 path on this architecture")
+}
+
+func dw3x3x4AVX512(out, in, w, bias *float32, n, c, sx, rs int, lo, hi float32) {
+	panic("kernels: no AVX-512 path on this architecture")
+}
+
+func dw3x3x4s1AVX512(out, in, w, bias *float32, n, c, rs int, lo, hi float32) {
+	panic("kernels: no AVX-512 path on this architecture")
+}

@@ -1,0 +1,90 @@
+package graph
+
+import (
+	"testing"
+)
+
+// TestFuseDepthwisePointwise: a depthwise convolution read only by the 1x1
+// convolution after it runs fused with it, band of rows by band of rows,
+// before the batching split and not at it; the numbers are bit-identical to
+// the unfused operators for one and several bands, one and two threads, and
+// a batch (image by image before the split, batched after).
+func TestFuseDepthwisePointwise(t *testing.T) {
+	build := func() *Graph {
+		g := &Graph{PackBudget: 1 << 20}
+		add := func(t *Tensor) int { g.Tensors = append(g.Tensors, t); return len(g.Tensors) - 1 }
+		val := func(n, seed int) []float32 {
+			v := make([]float32, n)
+			for i := range v {
+				v[i] = float32((i*seed)%13-6) / 8
+			}
+			return v
+		}
+		in := add(&Tensor{Name: "in", Shape: []int{1, 11, 9, 16}})
+		dw1 := add(&Tensor{Shape: []int{1, 3, 3, 16}, Float: val(9*16, 5), Const: true})
+		dw1b := add(&Tensor{Shape: []int{16}, Float: val(16, 3), Const: true})
+		pw1 := add(&Tensor{Shape: []int{40, 1, 1, 16}, Float: val(40*16, 7), Const: true})
+		pw1b := add(&Tensor{Shape: []int{40}, Float: val(40, 11), Const: true})
+		dw2 := add(&Tensor{Shape: []int{1, 3, 3, 40}, Float: val(9*40, 3), Const: true})
+		pw2 := add(&Tensor{Shape: []int{64, 1, 1, 40}, Float: val(64*40, 5), Const: true})
+		d1, p1, d2, p2 := add(&Tensor{}), add(&Tensor{}), add(&Tensor{}), add(&Tensor{})
+		g.Nodes = []Node{
+			{Op: OpDepthwiseConv2D, Inputs: []int{in, dw1, dw1b}, Output: d1, Padding: PadSame, StrideH: 1, StrideW: 1, Act: &Bounds{0, 6}},
+			{Op: OpConv2D, Inputs: []int{d1, pw1, pw1b}, Output: p1, Padding: PadValid, StrideH: 1, StrideW: 1, Act: &Bounds{0, 6}},
+			{Op: OpDepthwiseConv2D, Inputs: []int{p1, dw2}, Output: d2, Padding: PadSame, StrideH: 2, StrideW: 2},
+			// 40×64 weights outnumber its 6×5×64 outputs: the split, so
+			// this pair stays apart.
+			{Op: OpConv2D, Inputs: []int{d2, pw2}, Output: p2, Padding: PadValid, StrideH: 1, StrideW: 1},
+		}
+		g.Input, g.Output = in, p2
+		return g
+	}
+	defer func(b, p int) { fusedBandBytes, fusedMinPixels = b, p }(fusedBandBytes, fusedMinPixels)
+	fuseDWPW = false
+	ref, err := Plan(build())
+	fuseDWPW = true
+	if err != nil {
+		t.Fatal(err)
+	}
+	const batch = 3
+	per := 11 * 9 * 16
+	in := make([]float32, batch*per)
+	for i := range in {
+		in[i] = float32(i%17-8) / 4
+	}
+	want := make([]float32, batch*ref.NumClasses())
+	ref.SetThreads(1)
+	if err := ref.Run(in, batch, want); err != nil {
+		t.Fatal(err)
+	}
+	for _, minPix := range []int{96, 1} { // one band; bands of one row
+		fusedMinPixels = minPix
+		fusedBandBytes = 1
+		m, err := Plan(build())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(m.nodes) != 3 || m.split != 2 {
+			t.Fatalf("%d planned operators, split at %d; want 3 (the first pair fused) and 2", len(m.nodes), m.split)
+		}
+		f, ok := m.nodes[0].k.(*dwPointwise)
+		if !ok {
+			t.Fatalf("first operator is %T, want the fused depthwise + 1x1", m.nodes[0].k)
+		}
+		if wantBand := min(11, max(1, (minPix+8)/9)); f.band != wantBand {
+			t.Fatalf("band of %d rows, want %d", f.band, wantBand)
+		}
+		for _, tc := range []struct{ batch, threads int }{{1, 1}, {1, 2}, {batch, 1}, {batch, 2}} {
+			m.SetThreads(tc.threads)
+			got := make([]float32, tc.batch*m.NumClasses())
+			if err := m.Run(in[:tc.batch*per], tc.batch, got); err != nil {
+				t.Fatal(err)
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("band %d rows, batch %d, threads %d: output %d = %g, unfused %g", f.band, tc.batch, tc.threads, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

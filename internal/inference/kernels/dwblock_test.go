@@ -1,0 +1,67 @@
+package kernels
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestDepthwiseBlocked checks the four-pixel 3x3 kernel (through
+// DepthwiseBlocked) against the float64 reference and Depthwise on every
+// path: interiors of 4k and 4k+1..3 pixels, strides 1 and 2, channel counts
+// that do and do not take it, bounds that bind, and row ranges.
+func TestDepthwiseBlocked(t *testing.T) {
+	paths(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(5, 6))
+		for _, p := range []DWParams{
+			{H: 8, W: 8, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 8, OW: 8},
+			{H: 13, W: 11, C: 32, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 13, OW: 11},
+			{H: 16, W: 16, C: 48, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 8, OW: 8},
+			{H: 17, W: 19, C: 64, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 1, OH: 9, OW: 10},
+			{H: 10, W: 14, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 0, PadL: 0, OH: 8, OW: 12},
+			{H: 9, W: 9, C: 24, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 9, OW: 9}, // not a multiple of 16
+			{H: 6, W: 5, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 6, OW: 5}, // interior under 4 pixels
+			{H: 12, W: 12, C: 16, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, OH: 12, OW: 12},
+		} {
+			for _, b := range [][2]float32{{NoClampLo, NoClampHi}, {-0.5, 0.5}} {
+				p.Lo, p.Hi = b[0], b[1]
+				in := randSlice(rng, p.H*p.W*p.C)
+				w := randSlice(rng, p.KH*p.KW*p.C)
+				bias := randSlice(rng, p.C)
+				want := refDepthwise(&p, in, w, bias)
+				out := make([]float32, p.OH*p.OW*p.C)
+				DepthwiseBlocked(&p, in, w, bias, out, 0, p.OH)
+				closeTo(t, out, want, 1e-5)
+				// Two row ranges, as two threads would split them.
+				clear(out)
+				DepthwiseBlocked(&p, in, w, bias, out, p.OH/2, p.OH)
+				DepthwiseBlocked(&p, in, w, bias, out, 0, p.OH/2)
+				closeTo(t, out, want, 1e-5)
+			}
+		}
+	})
+}
+
+// TestDepthwiseStride1Kernel: the stride-1 four-pixel kernel, which loads
+// each input vector once per window row, gives exactly the general
+// four-pixel kernel's sums (same order), bounds included.
+func TestDepthwiseStride1Kernel(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, s := range []struct{ w, c, n int }{{10, 16, 8}, {14, 48, 12}, {6, 32, 4}} {
+		in := randSlice(rng, 3*s.w*s.c)
+		wt := randSlice(rng, 9*s.c)
+		bias := randSlice(rng, s.c)
+		a := make([]float32, s.n*s.c)
+		b := make([]float32, s.n*s.c)
+		rs := s.w * s.c * 4
+		dw3x3x4AVX512(&a[0], &in[0], &wt[0], &bias[0], s.n, s.c, s.c*4, rs, -0.5, 0.7)
+		dw3x3x4s1AVX512(&b[0], &in[0], &wt[0], &bias[0], s.n, s.c, rs, -0.5, 0.7)
+		for i := range a {
+			if a[i] != b[i] {
+				t.Fatalf("width %d, %d channels: element %d: stride-1 kernel %g, general %g", s.w, s.c, i, b[i], a[i])
+			}
+		}
+	}
+}

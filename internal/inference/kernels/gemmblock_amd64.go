@@ -1,0 +1,170 @@
+//go:build amd64
+
+package kernels
+
+import "math"
+
+// The banded driver of the 32-column AVX-512 tiles. The panel-major loop
+// (gemmPanels512) reads every weight panel once per 12-row tile and all of
+// A once per panel, and waits on each cold panel of weights. This one
+// walks the product in blocks sized from the caches:
+//
+//	for each block of kc rows of K (one panel's slice, kc×32 floats, about
+//	        the size of L1, stays near while every row tile of the band reads it)
+//	  for each band of mc rows of A (mc×kc of A and the band's mc×N
+//	          outputs stay in L2 while every panel passes over them)
+//	    for each panel of 32 columns
+//	      for each tile of 12 (then 8, 4, 1) rows
+//
+// Sums of an earlier block of K are carried in C and the clamp is applied
+// after the last one. While a panel's first two row tiles run, they read
+// the next panel's slice towards L2, so a layer whose weights come from L3
+// or memory does not stall on each panel.
+
+// bandedGemm selects the banded driver for 32-column panels; tests and
+// benchmarks switch it off to compare with the panel-major loop.
+var bandedGemm = true
+
+// kcOverride, when positive, replaces the cache-derived K block (tests use
+// it to cover several blocks on small shapes).
+var kcOverride = 0
+
+// gemmBlocks picks the K block kc and the row band mc for an m×k by k×n
+// product from the cache sizes.
+func gemmBlocks(m, k, n int) (kc, mc int) {
+	// One panel's slice of kc×32 floats the size of L1: the row tiles of
+	// a band reread it from L1 or L2 (both keep the tile fed; measured,
+	// slices of half of L1 lost 2-4% to the extra passes over C).
+	kcMax := max(128, cacheL1/(NR512*4)) &^ 3
+	if m <= 12 {
+		// One row tile per panel: nothing reads a slice twice, and whole
+		// panels stream in order.
+		kcMax = k
+	}
+	if kcOverride > 0 {
+		kcMax = kcOverride
+	}
+	blocks := (k + kcMax - 1) / kcMax
+	kc = min(k, ((k+blocks-1)/blocks+3)&^3)
+	// Half of L2 for the band's A block and its outputs.
+	mcMax := max(12, cacheL2/2/((kc+n)*4)/12*12)
+	bands := (m + mcMax - 1) / mcMax
+	mc = min(m, ((m+bands-1)/bands+11)/12*12)
+	return kc, mc
+}
+
+// tileRows is the height of the next row tile with r rows left: 12, and
+// for the rest the tallest of 8, 4 and 1 that fits.
+func tileRows(r int) int {
+	switch {
+	case r == 16:
+		return 8 // two tiles of 8 rather than 12 and a 4-row tile
+	case r >= 12:
+		return 12
+	case r >= 8:
+		return 8
+	case r >= 4:
+		return 4
+	}
+	return 1
+}
+
+func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, c []float32, ldc int) {
+	const nr = NR512
+	k := b.K
+	kc, mc := gemmBlocks(m, k, (p1-p0)*nr)
+	var tile [12 * nr]float32
+	inf := float32(math.Inf(1))
+	for k0 := 0; k0 < k; k0 += kc {
+		kb := min(kc, k-k0)
+		first, last := k0 == 0, k0+kb == k
+		clo, chi := lo, hi
+		if !last {
+			clo, chi = -inf, inf
+		}
+		for i0 := 0; i0 < m; i0 += mc {
+			mb := min(mc, m-i0)
+			for p := p0; p < p1; p++ {
+				at := (p*k + k0) * nr
+				bp := &b.panels[at]
+				// What to read ahead: the next panel's slice, else the
+				// first panel's slice of the next K block.
+				next, nextK := at, 0
+				switch {
+				case p+1 < p1:
+					next, nextK = ((p+1)*k+k0)*nr, kb
+				case !last:
+					next, nextK = (p0*k+k0+kb)*nr, min(kc, k-k0-kb)
+				}
+				n0 := p * nr
+				cols := min(nr, b.N-n0)
+				for r, t := 0, 0; r < mb; t++ {
+					rows := tileRows(mb - r)
+					// The first two tiles read half the next slice each; a
+					// lone tile reads every other line (the adjacent-line
+					// prefetcher brings its pair). Prefetches never fault:
+					// running past a shorter next slice only wastes a read.
+					pf, pfs := bp, 0
+					switch {
+					case rows == mb:
+						pf, pfs = &b.panels[next], 128
+					case t == 0:
+						pf, pfs = &b.panels[next], 64
+					case t == 1:
+						pf, pfs = &b.panels[next+nextK*16], 64
+					}
+					row := i0 + r
+					ar := &a[row*lda+k0]
+					if cols == nr {
+						init, ldi := &b.bias[p*nr], 0
+						if !first {
+							init, ldi = &c[row*ldc+n0], ldc
+						}
+						tileB(rows, kb, ar, lda, bp, &c[row*ldc+n0], ldc, init, ldi, pf, pfs, clo, chi)
+					} else {
+						init, ldi := &b.bias[p*nr], 0
+						if !first {
+							for i := 0; i < rows; i++ {
+								copy(tile[i*nr:i*nr+cols], c[(row+i)*ldc+n0:(row+i)*ldc+n0+cols])
+							}
+							init, ldi = &tile[0], nr
+						}
+						tileB(rows, kb, ar, lda, bp, &tile[0], nr, init, ldi, pf, pfs, clo, chi)
+						for i := 0; i < rows; i++ {
+							copy(c[(row+i)*ldc+n0:(row+i)*ldc+n0+cols], tile[i*nr:i*nr+cols])
+						}
+					}
+					r += rows
+				}
+			}
+		}
+	}
+}
+
+// tileB calls the banded micro-kernel for 12, 8, 4 or 1 rows.
+func tileB(rows, k int, a *float32, lda int, b, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32) {
+	switch rows {
+	case 12:
+		gemmB12x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi)
+	case 8:
+		gemmB8x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi)
+	case 4:
+		gemmB4x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi)
+	default:
+		gemmB1x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi)
+	}
+}
+
+// The micro-kernels of gemmband_amd64.s (generated by gen_gemmband.go).
+//
+//go:noescape
+func gemmB12x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32)
+
+//go:noescape
+func gemmB8x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32)
+
+//go:noescape
+func gemmB4x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32)
+
+//go:noescape
+func gemmB1x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32)

@@ -1,0 +1,110 @@
+package kernels
+
+import (
+	"math/rand/v2"
+	"testing"
+	"testing/fstest"
+)
+
+// TestGemmBanded checks the banded AVX-512 driver against the float64
+// reference and the panel-major loop: every row-tile height (12, 8, 4, 1),
+// partial column panels, panel sub-ranges, and K split into several blocks
+// (sums carried in C, the clamp only after the last block: bounds that bind
+// would be applied too early otherwise).
+func TestGemmBanded(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512 on this CPU: the banded driver is not used")
+	}
+	defer func(kc int) { kcOverride = kc }(kcOverride)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, kc := range []int{0, 8, 12} {
+		kcOverride = kc
+		for _, s := range []struct{ m, n, k, lda int }{
+			{1, 33, 5, 5}, {3, 64, 17, 20}, {16, 1001, 40, 40}, {64, 96, 37, 41}, {29, 70, 64, 64}, {100, 128, 9, 9}, {13, 32, 100, 128},
+		} {
+			for _, act := range [][2]float32{{NoClampLo, NoClampHi}, {-0.3, 0.3}} {
+				a := randSlice(rng, s.m*s.lda)
+				w := randSlice(rng, s.n*s.k)
+				bias := randSlice(rng, s.n)
+				p := PackB(w, s.n, s.k, bias)
+				if p.nr != NR512 {
+					t.Fatalf("%v: packed %d wide, want %d", s, p.nr, NR512)
+				}
+				want := refGemm(s.m, s.n, s.k, a, s.lda, w, bias, act[0], act[1])
+				c := make([]float32, s.m*s.n)
+				Gemm(s.m, a, s.lda, p, act[0], act[1], c, s.n)
+				closeTo(t, c, want, 1e-5)
+				// Panel by panel from the last, as two threads splitting
+				// columns would call it.
+				clear(c)
+				for q := p.Panels() - 1; q >= 0; q-- {
+					GemmPanels(s.m, a, s.lda, p, q, q+1, act[0], act[1], c, s.n)
+				}
+				closeTo(t, c, want, 1e-5)
+				bandedGemm = false
+				old := make([]float32, s.m*s.n)
+				Gemm(s.m, a, s.lda, p, act[0], act[1], old, s.n)
+				bandedGemm = true
+				closeTo(t, c, old, 1e-5)
+			}
+		}
+	}
+}
+
+func TestGemmBlocks(t *testing.T) {
+	defer func(l1, l2 int) { cacheL1, cacheL2 = l1, l2 }(cacheL1, cacheL2)
+	for _, c := range []struct{ l1, l2 int }{{32 << 10, 1 << 20}, {48 << 10, 2 << 20}, {16 << 10, 128 << 10}} {
+		cacheL1, cacheL2 = c.l1, c.l2
+		for _, s := range [][3]int{{4096, 32, 64}, {64, 512, 512}, {16, 1024, 1024}, {12544, 32, 64}, {1, 1024, 1001}, {5, 3, 7}} {
+			m, k, n := s[0], s[1], s[2]
+			kc, mc := gemmBlocks(m, k, n)
+			if kc < 1 || kc > k || mc < 1 || mc > m {
+				t.Fatalf("caches %v, shape %v: kc %d, mc %d outside the shape", c, s, kc, mc)
+			}
+			if m <= 12 && kc != k {
+				t.Errorf("caches %v, shape %v: one row tile, yet K split into blocks of %d", c, s, kc)
+			}
+			if kc < k && kc*NR512*4 > c.l1+4*NR512*4 {
+				t.Errorf("caches %v, shape %v: a panel slice of kc %d does not fit L1", c, s, kc)
+			}
+			if mc < m && mc%12 != 0 {
+				t.Errorf("caches %v, shape %v: band of %d rows is not whole 12-row tiles", c, s, mc)
+			}
+			if mc < m && mc*(kc+n)*4 > c.l2/2 {
+				t.Errorf("caches %v, shape %v: band %d×(%d+%d) floats exceeds half of L2", c, s, mc, kc, n)
+			}
+		}
+	}
+}
+
+func TestCacheSizes(t *testing.T) {
+	sysfs := fstest.MapFS{
+		"index0/level": {Data: []byte("1\n")}, "index0/type": {Data: []byte("Data\n")}, "index0/size": {Data: []byte("48K\n")},
+		"index1/level": {Data: []byte("1\n")}, "index1/type": {Data: []byte("Instruction\n")}, "index1/size": {Data: []byte("32K\n")},
+		"index2/level": {Data: []byte("2\n")}, "index2/type": {Data: []byte("Unified\n")}, "index2/size": {Data: []byte("2048K\n")},
+		"index3/level": {Data: []byte("3\n")}, "index3/type": {Data: []byte("Unified\n")}, "index3/size": {Data: []byte("307200K\n")},
+	}
+	if l1, l2 := cacheSizes(sysfs); l1 != 48<<10 || l2 != 2<<20 {
+		t.Errorf("cacheSizes = %d, %d; want %d, %d", l1, l2, 48<<10, 2<<20)
+	}
+	if l1, l2 := cacheSizes(fstest.MapFS{}); l1 != defaultL1 || l2 != defaultL2 {
+		t.Errorf("no sysfs: cacheSizes = %d, %d; want the defaults", l1, l2)
+	}
+	bad := fstest.MapFS{
+		"index0/level": {Data: []byte("1")}, "index0/type": {Data: []byte("Data")}, "index0/size": {Data: []byte("lots")},
+		"index2/level": {Data: []byte("2")}, "index2/type": {Data: []byte("Unified")}, "index2/size": {Data: []byte("1K")},
+	}
+	if l1, l2 := cacheSizes(bad); l1 != defaultL1 || l2 != 128<<10 {
+		t.Errorf("unparsable L1, tiny L2: cacheSizes = %d, %d; want %d, %d", l1, l2, defaultL1, 128<<10)
+	}
+	for s, want := range map[string]int{"48K": 48 << 10, "2M": 2 << 20, "512": 512} {
+		if got, ok := parseCacheSize(s); !ok || got != want {
+			t.Errorf("parseCacheSize(%q) = %d, %v", s, got, ok)
+		}
+	}
+	for _, s := range []string{"", "K", "-4K", "99999999999M"} {
+		if _, ok := parseCacheSize(s); ok {
+			t.Errorf("parseCacheSize(%q) accepted", s)
+		}
+	}
+}
