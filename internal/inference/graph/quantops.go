@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"slices"
@@ -272,7 +273,7 @@ func (k *qconvKernel) convPixelsGemm(in, o []int8, lo, hi int) {
 	pk := k.packed
 	s := k.getScratch()
 	defer k.scratch.Put(s)
-	s.a = grow(s.a, gemmChunk*pk.Kp)
+	s.a = grow(s.a, gemmChunk*pk.Kp+narrowTail)
 	s.c = grow(s.c, gemmChunk*pk.Np)
 	a, c := s.a, s.c
 	pad := uint8(k.inZP + 128)
@@ -303,11 +304,17 @@ func (k *qconvKernel) gather(s *qscratch, in []int8, a []uint8, pad uint8, p0, m
 	if y1 <= y0 {
 		y0, y1 = 0, 0
 	}
-	s.u = grow(s.u, max((y1-y0)*imgRow, 1))
+	// narrowTail bytes of slack past u (and past a, see convPixelsGemm)
+	// let narrow window rows be copied as two 8-byte words.
+	s.u = grow(s.u, max((y1-y0)*imgRow, 1)+narrowTail)
 	u := s.u[:(y1-y0)*imgRow]
 	kernels.XorI8(u, in[y0*imgRow:y1*imgRow])
+	narrow := rowLen <= narrowTail && len(a) >= m*kp+narrowTail
 	for i := 0; i < m; i++ {
 		oy, ox := (p0+i)/k.ow, (p0+i)%k.ow
+		if narrow && k.copyNarrow(a[i*kp:], s.u, oy, ox, y0) {
+			continue
+		}
 		row := a[i*kp : (i+1)*kp]
 		ix0 := ox*k.sw - k.padL
 		kx0, kx1 := max(0, -ix0), min(k.kw, k.w-ix0)
@@ -327,6 +334,36 @@ func (k *qconvKernel) gather(s *qscratch, in []int8, a []uint8, pad uint8, p0, m
 		}
 		clear(row[k.kh*rowLen:])
 	}
+}
+
+// narrowTail is the widest window row (kw*cin bytes) copyNarrow handles,
+// and the slack it needs past the gathered rows and the source.
+const narrowTail = 16
+
+// copyNarrow writes the window of output pixel (oy, ox) as GEMM row dst
+// (kh rows of kw*cin <= narrowTail bytes, then zeros to Kp) from u, the
+// unsigned input rows from y0 followed by narrowTail bytes of slack, when the window lies wholly inside the
+// image; it reports false otherwise. Each window row is copied as two
+// 8-byte words: the bytes written past it belong to the next window row,
+// the row's zero tail or the next pixel's row, all written after it, or to
+// the slack past the gathered rows; the bytes read past it lie in u's slack. A stem convolution (three
+// input channels) spends most of its time here, so a copy call per window
+// row would cost more than its GEMM.
+func (k *qconvKernel) copyNarrow(dst, u []uint8, oy, ox, y0 int) bool {
+	ix0, iy0 := ox*k.sw-k.padL, oy*k.sh-k.padT
+	if ix0 < 0 || ix0+k.kw > k.w || iy0 < 0 || iy0+k.kh > k.h {
+		return false
+	}
+	rowLen, imgRow := k.kw*k.cin, k.w*k.cin
+	base := (iy0-y0)*imgRow + ix0*k.cin
+	for ky := 0; ky < k.kh; ky++ {
+		src := u[base+ky*imgRow:][:narrowTail]
+		d := dst[ky*rowLen:][:narrowTail]
+		binary.LittleEndian.PutUint64(d, binary.LittleEndian.Uint64(src))
+		binary.LittleEndian.PutUint64(d[8:], binary.LittleEndian.Uint64(src[8:]))
+	}
+	clear(dst[k.kh*rowLen : k.packed.Kp])
+	return true
 }
 
 func fillU8(d []uint8, v uint8) {
