@@ -15,38 +15,64 @@ var hasVNNI512 = cpu.X86.HasAVX512VNNI && cpu.X86.HasAVX512BW
 //go:noescape
 func gemmI8x4x32(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
 
-// gemmI8x2x16AVX2 is the AVX2 tile: 2 rows by 16 channels.
+// gemmI16x4x16AVX2 is the AVX2 tile: 4 rows (widened to uint16) by 16
+// channels of the int16 weights.
 //
 //go:noescape
-func gemmI8x2x16AVX2(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+func gemmI16x4x16AVX2(kp int, a *uint16, lda int, b *int16, c *int32, ldc int)
 
+// widenU8AVX2 zero-extends n bytes (a multiple of 16) to uint16.
+//
+//go:noescape
+func widenU8AVX2(n int, src *uint8, dst *uint16)
+
+// gemmU8I8AVX2 runs blocks of four rows: each block's activations are
+// widened to uint16 once (zeros past the last row), then every 16 channels
+// of b.W16 go through the 4x16 tile.
 func gemmU8I8AVX2(m int, a []uint8, lda int, b *PackedI8, c []int32, ldc int) {
-	k4 := b.Kp / 4
-	full := m / 2 * 2
-	var tailA [2 * 1024]uint8
-	var tail []uint8
-	if full < m {
-		if 2*b.Kp <= len(tailA) {
-			tail = tailA[:2*b.Kp]
-		} else {
-			tail = make([]uint8, 2*b.Kp)
-		}
-		clear(tail)
-		copy(tail[:b.Kp], a[full*lda:])
+	if b.W16 == nil {
+		panic("kernels: GemmU8I8 on the AVX2 path with weights packed for another")
 	}
-	var tile [2 * 16]int32
-	for p := 0; p < b.Np/I8Tile; p++ {
-		for h := 0; h < 2; h++ {
-			panel := &b.Data[p*b.Kp*I8Tile+h*64]
-			col := p*I8Tile + h*16
-			for i := 0; i < full; i += 2 {
-				gemmI8x2x16AVX2(k4, &a[i*lda], lda, panel, &c[i*ldc+col], ldc)
-			}
-			if tail != nil {
-				gemmI8x2x16AVX2(k4, &tail[0], b.Kp, panel, &tile[0], 16)
-				copy(c[full*ldc+col:][:16], tile[:16])
+	kp := b.Kp
+	var bufA [4 * 2048]uint16
+	var buf []uint16
+	if 4*kp <= len(bufA) {
+		buf = bufA[:4*kp]
+	} else {
+		buf = make([]uint16, 4*kp)
+	}
+	var tile [4 * 16]int32
+	for i := 0; i < m; i += 4 {
+		rows := min(4, m-i)
+		for r := 0; r < rows; r++ {
+			widenU8(buf[r*kp:(r+1)*kp], a[(i+r)*lda:(i+r)*lda+kp])
+		}
+		clear(buf[rows*kp:])
+		for p := 0; p < b.Np/I8Tile; p++ {
+			for h := 0; h < 2; h++ {
+				w := &b.W16[p*kp*I8Tile+h*32]
+				col := p*I8Tile + h*16
+				if rows == 4 {
+					gemmI16x4x16AVX2(kp/2, &buf[0], 2*kp, w, &c[i*ldc+col], ldc)
+					continue
+				}
+				gemmI16x4x16AVX2(kp/2, &buf[0], 2*kp, w, &tile[0], 16)
+				for r := 0; r < rows; r++ {
+					copy(c[(i+r)*ldc+col:][:16], tile[r*16:(r+1)*16])
+				}
 			}
 		}
+	}
+}
+
+// widenU8 zero-extends src into dst (equal lengths, a multiple of 4).
+func widenU8(dst []uint16, src []uint8) {
+	n := len(src) / 16 * 16
+	if n > 0 {
+		widenU8AVX2(n, &src[0], &dst[0])
+	}
+	for j := n; j < len(src); j++ {
+		dst[j] = uint16(src[j])
 	}
 }
 

@@ -12,7 +12,7 @@ func TestGemmU8I8(t *testing.T) { eachInt8Path(t, testGemmU8I8) }
 
 func testGemmU8I8(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	shapes := [][3]int{{1, 1, 1}, {4, 32, 4}, {5, 33, 7}, {3, 31, 3}, {17, 70, 129}, {9, 8, 27}, {64, 96, 576}}
+	shapes := [][3]int{{1, 1, 1}, {4, 32, 4}, {5, 33, 7}, {3, 31, 3}, {17, 70, 129}, {9, 8, 27}, {64, 96, 576}, {6, 40, 2101}}
 	for i := 0; i < 20; i++ {
 		shapes = append(shapes, [3]int{1 + rng.IntN(40), 1 + rng.IntN(100), 1 + rng.IntN(300)})
 	}
@@ -82,9 +82,11 @@ func BenchmarkGemmU8I8(b *testing.B) {
 		b.ReportMetric(float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
 	})
 	if hasAVX2FMA {
+		p16 := PackI8(w, n, k)
+		p16.packW16()
 		b.Run("avx2", func(b *testing.B) {
 			for b.Loop() {
-				gemmU8I8AVX2(m, a, p.Kp, p, c, p.Np)
+				gemmU8I8AVX2(m, a, p.Kp, p16, c, p.Np)
 			}
 			b.ReportMetric(float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
 		})
