@@ -44,7 +44,7 @@ func TestQConvGemmMatchesScalar(t *testing.T) {
 		{20, 13, 4, 24, 2, 4, 1, 2, 0, 1}, // 16-byte rows
 		{20, 13, 6, 24, 3, 3, 2, 1, 1, 1}, // 18-byte rows: no narrow copy
 		{9, 7, 2, 40, 5, 5, 2, 2, 2, 2},
-		{8, 8, 64, 48, 1, 1, 1, 1, 0, 0}, // direct 1x1
+		{8, 8, 64, 48, 1, 1, 1, 1, 0, 0},  // direct 1x1
 		{12, 9, 20, 33, 1, 1, 1, 1, 0, 0}, // 1x1, channels not filling Kp
 	} {
 		t.Run(fmt.Sprint(s), func(t *testing.T) {
