@@ -26,9 +26,15 @@ func gemmI16x4x16AVX2(kp int, a *uint16, lda int, b *int16, c *int32, ldc int)
 //go:noescape
 func widenU8AVX2(n int, src *uint8, dst *uint16)
 
+// gemmI8x1x32AVX2 is the one-row tile over a whole int8 panel.
+//
+//go:noescape
+func gemmI8x1x32AVX2(k4 int, a *uint8, b *int8, c *int32)
+
 // gemmU8I8AVX2 runs blocks of four rows: each block's activations are
-// widened to uint16 once (zeros past the last row), then every 16 channels
-// of b.W16 go through the 4x16 tile.
+// widened to uint16 once, then every 16 channels of b.W16 go through the
+// 4x16 tile. The last m%4 rows (and a batch-1 classifier's one row) take
+// the one-row tile on the int8 panels, so no zero rows are multiplied.
 func gemmU8I8AVX2(m int, a []uint8, lda int, b *PackedI8, c []int32, ldc int) {
 	if b.W16 == nil {
 		panic("kernels: GemmU8I8 on the AVX2 path with weights packed for another")
@@ -41,26 +47,21 @@ func gemmU8I8AVX2(m int, a []uint8, lda int, b *PackedI8, c []int32, ldc int) {
 	} else {
 		buf = make([]uint16, 4*kp)
 	}
-	var tile [4 * 16]int32
-	for i := 0; i < m; i += 4 {
-		rows := min(4, m-i)
-		for r := 0; r < rows; r++ {
+	full := m / 4 * 4
+	for i := 0; i < full; i += 4 {
+		for r := 0; r < 4; r++ {
 			widenU8(buf[r*kp:(r+1)*kp], a[(i+r)*lda:(i+r)*lda+kp])
 		}
-		clear(buf[rows*kp:])
 		for p := 0; p < b.Np/I8Tile; p++ {
 			for h := 0; h < 2; h++ {
-				w := &b.W16[p*kp*I8Tile+h*32]
 				col := p*I8Tile + h*16
-				if rows == 4 {
-					gemmI16x4x16AVX2(kp/2, &buf[0], 2*kp, w, &c[i*ldc+col], ldc)
-					continue
-				}
-				gemmI16x4x16AVX2(kp/2, &buf[0], 2*kp, w, &tile[0], 16)
-				for r := 0; r < rows; r++ {
-					copy(c[(i+r)*ldc+col:][:16], tile[r*16:(r+1)*16])
-				}
+				gemmI16x4x16AVX2(kp/2, &buf[0], 2*kp, &b.W16[p*kp*I8Tile+h*32], &c[i*ldc+col], ldc)
 			}
+		}
+	}
+	for i := full; i < m; i++ {
+		for p := 0; p < b.Np/I8Tile; p++ {
+			gemmI8x1x32AVX2(kp/4, &a[i*lda], &b.Data[p*kp*I8Tile], &c[i*ldc+p*I8Tile])
 		}
 	}
 }

@@ -221,6 +221,75 @@ avx2loop:
 	VZEROUPPER
 	RET
 
+// func gemmI8x1x32AVX2(k4 int, a *uint8, b *int8, c *int32)
+// One row of a (unsigned) times a whole packed int8 panel, for the rows
+// past the last block of four: reading the int8 panel rather than W16
+// halves the weight bytes, which a batch-1 classifier (one row against
+// every weight) is bound by. Each 16 bytes of the panel (4 channels times
+// 4 k) are sign-extended to int16 and VPMADDWD'd with the row's 4 bytes
+// zero-extended and repeated; Y0..Y7 hold pair sums of channels 0-3, ...,
+// 28-31 that VPHADDD folds at the end, VPERMQ restoring channel order.
+TEXT ·gemmI8x1x32AVX2(SB), NOSPLIT, $0-32
+	MOVQ k4+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), R8
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+
+avx2row:
+	VPBROADCASTD (SI), X8
+	VPMOVZXBW    X8, Y8
+	VPMOVSXBW    (DI), Y9
+	VPMADDWD     Y9, Y8, Y9
+	VPADDD       Y9, Y0, Y0
+	VPMOVSXBW    16(DI), Y10
+	VPMADDWD     Y10, Y8, Y10
+	VPADDD       Y10, Y1, Y1
+	VPMOVSXBW    32(DI), Y11
+	VPMADDWD     Y11, Y8, Y11
+	VPADDD       Y11, Y2, Y2
+	VPMOVSXBW    48(DI), Y12
+	VPMADDWD     Y12, Y8, Y12
+	VPADDD       Y12, Y3, Y3
+	VPMOVSXBW    64(DI), Y9
+	VPMADDWD     Y9, Y8, Y9
+	VPADDD       Y9, Y4, Y4
+	VPMOVSXBW    80(DI), Y10
+	VPMADDWD     Y10, Y8, Y10
+	VPADDD       Y10, Y5, Y5
+	VPMOVSXBW    96(DI), Y11
+	VPMADDWD     Y11, Y8, Y11
+	VPADDD       Y11, Y6, Y6
+	VPMOVSXBW    112(DI), Y12
+	VPMADDWD     Y12, Y8, Y12
+	VPADDD       Y12, Y7, Y7
+	ADDQ         $4, SI
+	ADDQ         $128, DI
+	DECQ         CX
+	JNZ          avx2row
+
+	VPHADDD Y1, Y0, Y0
+	VPERMQ  $0xD8, Y0, Y0
+	VPHADDD Y3, Y2, Y2
+	VPERMQ  $0xD8, Y2, Y2
+	VPHADDD Y5, Y4, Y4
+	VPERMQ  $0xD8, Y4, Y4
+	VPHADDD Y7, Y6, Y6
+	VPERMQ  $0xD8, Y6, Y6
+	VMOVDQU Y0, (R8)
+	VMOVDQU Y2, 32(R8)
+	VMOVDQU Y4, 64(R8)
+	VMOVDQU Y6, 96(R8)
+	VZEROUPPER
+	RET
+
 // func widenU8AVX2(n int, src *uint8, dst *uint16)
 // dst[i] = src[i] for i < n, n a positive multiple of 16.
 TEXT ·widenU8AVX2(SB), NOSPLIT, $0-24
