@@ -79,3 +79,100 @@ func TestQConvGemmMatchesScalar(t *testing.T) {
 		})
 	}
 }
+
+// newTestQDW builds a quantized 3x3-or-other depthwise convolution
+// (multiplier 1) with random weights, as planQConv leaves it.
+func newTestQDW(rng *rand.Rand, h, w, c, kh, kw, sh, sw, padT, padL int, inZP int32, single bool) *qconvKernel {
+	k := &qconvKernel{depthwise: true, mult: 1, h: h, w: w, cin: c, cout: c, kh: kh, kw: kw, sh: sh, sw: sw, padT: padT, padL: padL,
+		inZP: inZP, outZP: int32(rng.IntN(21)) - 10, lo: -128, hi: 127, singleRound: single}
+	k.oh = (h+2*padT-kh)/sh + 1
+	k.ow = (w+2*padL-kw)/sw + 1
+	k.wt = make([]int32, kh*kw*c)
+	for i := range k.wt {
+		k.wt[i] = int32(rng.IntN(255)) - 127
+	}
+	k.bias = make([]int32, c)
+	scales := make([]float64, c)
+	for ch := range k.bias {
+		k.bias[ch] = int32(rng.IntN(4001)) - 2000
+		scales[ch] = 0.005 + rng.Float64()*0.02
+	}
+	k.rq = requants(0.05, scales, qparam{scale: 0.05 + rng.Float64()*0.2, zp: k.outZP})
+	k.planDW()
+	return k
+}
+
+// TestQDepthwisePaddedMatchesScalar: the depthwise convolution on a
+// padded copy of its input computes exactly what the scalar loop does, in
+// TFLite's and ONNX Runtime's roundings, at every padding, stride and
+// extreme zero point, over whole images and bands of rows.
+func TestQDepthwisePaddedMatchesScalar(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	type shape struct{ h, w, c, sh, sw, padT, padL int }
+	shapes := []shape{
+		{8, 8, 512, 1, 1, 1, 1}, {4, 4, 64, 1, 1, 1, 1}, {9, 7, 32, 2, 2, 1, 1},
+		{8, 8, 16, 2, 2, 0, 0}, // SAME padding at stride 2: bottom and right only
+		{1, 1, 48, 1, 1, 1, 1}, {5, 3, 16, 1, 2, 1, 0}, {2, 9, 32, 2, 1, 0, 1},
+	}
+	tried := 0
+	for _, s := range shapes {
+		for _, zp := range []int32{-128, 0, 17, 127} {
+			for _, single := range []bool{false, true} {
+				k := newTestQDW(rng, s.h, s.w, s.c, 3, 3, s.sh, s.sw, s.padT, s.padL, zp, single)
+				if k.padded = k.paddedOK(); !k.padded {
+					continue
+				}
+				tried++
+				in := make([]int8, s.h*s.w*s.c)
+				for i := range in {
+					in[i] = int8(rng.IntN(256) - 128)
+				}
+				n := k.oh * k.ow * s.c
+				want, got := make([]int8, n), make([]int8, n)
+				k.depthwiseRows(in, want, 0, k.oh)
+				// Whole, then in bands of one and two rows.
+				for _, band := range []int{k.oh, 1, 2} {
+					clear(got)
+					for lo := 0; lo < k.oh; lo += band {
+						k.rows(in, got, lo, min(lo+band, k.oh))
+					}
+					if !slices.Equal(got, want) {
+						i := 0
+						for got[i] == want[i] {
+							i++
+						}
+						t.Fatalf("%+v zp %d single %v band %d: output %d (pixel %d channel %d) is %d, want %d",
+							s, zp, single, band, i, i/s.c, i%s.c, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+	if tried == 0 {
+		t.Skip("no int8 3x3 depthwise kernel on this CPU (CSPIPE_KERNELS or no AVX-512)")
+	}
+	t.Logf("%d padded convolutions checked", tried)
+}
+
+// BenchmarkQDepthwise: MobileNet's 3x3 depthwise shapes on the padded
+// path against the interior-and-border path.
+func BenchmarkQDepthwise(b *testing.B) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, s := range [][4]int{{64, 64, 32, 1}, {32, 32, 144, 1}, {8, 8, 512, 1}, {4, 4, 1024, 1}, {16, 16, 256, 2}} {
+		k := newTestQDW(rng, s[0], s[1], s[2], 3, 3, s[3], s[3], 1, 1, 3, false)
+		if !k.paddedOK() {
+			b.Skip("no int8 3x3 depthwise kernel here")
+		}
+		in := make([]int8, s[0]*s[1]*s[2])
+		out := make([]int8, k.oh*k.ow*s[2])
+		for _, padded := range []bool{true, false} {
+			b.Run(fmt.Sprintf("%dx%dx%d-s%d/padded=%v", s[0], s[1], s[2], s[3], padded), func(b *testing.B) {
+				k.padded = padded
+				for b.Loop() {
+					k.rows(in, out, 0, k.oh)
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(k.oh*k.ow), "ns/pixel")
+			})
+		}
+	}
+}

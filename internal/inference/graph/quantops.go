@@ -108,6 +108,8 @@ type qconvKernel struct {
 
 	// The depthwise path with depth multiplier 1 (double rounding).
 	dw *kernels.DWI8
+	// padded runs dw on a padded copy of the input (quantdw.go).
+	padded bool
 
 	scratch scratchList
 }
@@ -144,6 +146,7 @@ type qscratch struct {
 	xs   []int32
 	held []int
 	a, u []uint8
+	p    []int8
 	c    []int32
 	taps []int
 }
@@ -211,18 +214,28 @@ func planQConv(g *Graph, n *Node, ip, op qparam) (kernel, []int, error) {
 	if !k.depthwise {
 		k.packGemm()
 	} else if k.mult == 1 {
-		mult, shift := rqArrays(k.rq)
-		// TFLite's interpreter rounds the depthwise rescale twice; a node
-		// from a quantized ONNX model rounds once, as ONNX Runtime does
-		// (ortround.go), on the same vector kernels.
-		rq := kernels.NewRequant(k.bias, mult, shift, !k.singleRound, k.outZP, k.lo, k.hi)
-		// A weight outside int16 (impossible for int8 weights minus a zero
-		// point) keeps the scalar path.
-		if k.dw, _ = kernels.NewDWI8(k.kh, k.kw, k.cout, k.wt, rq); k.dw != nil {
-			k.dw.FoldZP(k.inZP)
-		}
+		k.planDW()
 	}
 	return k, []int{1, k.oh, k.ow, k.cout}, nil
+}
+
+// planDW prepares the vector depthwise kernels (depth multiplier 1).
+func (k *qconvKernel) planDW() {
+	mult, shift := rqArrays(k.rq)
+	// TFLite's interpreter rounds the depthwise rescale twice; a node
+	// from a quantized ONNX model rounds once, as ONNX Runtime does
+	// (ortround.go), on the same vector kernels.
+	rq := kernels.NewRequant(k.bias, mult, shift, !k.singleRound, k.outZP, k.lo, k.hi)
+	// A weight outside int16 (impossible for int8 weights minus a zero
+	// point) keeps the scalar path.
+	if k.dw, _ = kernels.NewDWI8(k.kh, k.kw, k.cout, k.wt, rq); k.dw != nil {
+		k.dw.FoldZP(k.inZP)
+		// The padded copy pays off where borders are many (small images)
+		// or each border pixel is costly (many channels): about twice as
+		// fast at 32x32x144, 8x8x512 and 4x4x1024, 10% slower at 64x64x32
+		// (BenchmarkQDepthwise).
+		k.padded = k.paddedOK() && (k.cin >= 64 || k.ow <= 16)
+	}
 }
 
 // packGemm prepares the int8 GEMM when every weight fits in int8: the
@@ -412,6 +425,8 @@ func (k *qconvKernel) run(e *env, ins [][]float32, out []float32) {
 // rows computes output rows [lo, hi) of one image.
 func (k *qconvKernel) rows(in, o []int8, lo, hi int) {
 	switch {
+	case k.padded:
+		k.depthwiseRowsPadded(in, o, lo, hi)
 	case k.dw != nil:
 		k.depthwiseRowsVec(in, o, lo, hi)
 	case k.depthwise:
