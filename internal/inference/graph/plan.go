@@ -175,6 +175,7 @@ func (b *Builder) Finish(output int) (*Model, error) {
 		return nil, fmt.Errorf("output tensor %q: unsupported shape %v, want [1 ...]", ot.Name, ot.Shape)
 	}
 	m.classes = ot.Size()
+	m.fuseQuantPads()
 	m.assignSlots()
 	m.planSplit()
 	total := 0

@@ -176,3 +176,73 @@ func BenchmarkQDepthwise(b *testing.B) {
 		}
 	}
 }
+
+// TestFuseQuantPad: an int8 PAD read only by a depthwise convolution is
+// folded into it (MobileNet V2's stride-2 blocks), and the fused
+// convolution computes what PAD then the scalar convolution do. A PAD
+// whose value is not the convolution's zero point stays.
+func TestFuseQuantPad(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, tc := range []struct {
+		h, w, c, pt, pb, pl, pr, stride int
+		zpOff                           int32
+		fuse                            bool
+	}{
+		{16, 16, 96, 0, 1, 0, 1, 2, 0, true}, // TFLite's SAME at stride 2
+		{9, 12, 64, 1, 1, 1, 1, 1, 0, true},
+		{8, 8, 16, 2, 0, 0, 2, 2, 0, true},
+		{8, 8, 64, 0, 1, 0, 1, 2, 1, false},
+	} {
+		zp := int32(rng.IntN(200)) - 100
+		ph, pw := tc.h+tc.pt+tc.pb, tc.w+tc.pl+tc.pr
+		pad := &qpadKernel{p: padKernel{in: [4]int{1, tc.h, tc.w, tc.c}, out: [4]int{1, ph, pw, tc.c}, before: [4]int{0, tc.pt, tc.pl, 0}},
+			value: int8(zp + tc.zpOff)}
+		dw := newTestQDW(rng, ph, pw, tc.c, 3, 3, tc.stride, tc.stride, 0, 0, zp, false)
+		in := make([]int8, tc.h*tc.w*tc.c)
+		for i := range in {
+			in[i] = int8(rng.IntN(256) - 128)
+		}
+		padded := make([]float32, ph*pw*tc.c/4+1)
+		src := make([]float32, len(in)/4+1)
+		copy(int8s(src), in)
+		pad.run(&env{batch: 1, threads: 1}, [][]float32{src}, padded)
+		n := dw.oh * dw.ow * tc.c
+		want := make([]int8, n)
+		dw.depthwiseRows(int8s(padded)[:ph*pw*tc.c], want, 0, dw.oh)
+
+		m := &Model{tensors: []*Tensor{{}, {}, {}}, output: 2,
+			nodes: []planned{{k: pad, ins: []int{0}, out: 1}, {k: dw, ins: []int{1}, out: 2}}}
+		m.fuseQuantPads()
+		if fused := len(m.nodes) == 1; fused != tc.fuse {
+			t.Fatalf("%+v: fused %v, want %v", tc, fused, tc.fuse)
+		}
+		if !tc.fuse {
+			continue
+		}
+		if m.nodes[0].k != dw || !slices.Equal(m.nodes[0].ins, []int{0}) {
+			t.Fatalf("%+v: fused node reads %v", tc, m.nodes[0].ins)
+		}
+		if dw.padded != dw.paddedOK() {
+			t.Fatalf("%+v: padded path %v where it can run: %v", tc, dw.padded, dw.paddedOK())
+		}
+		// Every depthwise path the kernel can take.
+		got := make([]float32, n/4+1)
+		saved := dw.dw
+		for _, path := range []string{"chosen", "vector", "scalar"} {
+			switch path {
+			case "vector":
+				dw.padded = false
+			case "scalar":
+				dw.dw = nil
+			}
+			for _, threads := range []int{1, 2} {
+				clear(got)
+				dw.run(&env{batch: 1, threads: threads}, [][]float32{src}, got)
+				if g := int8s(got)[:n]; !slices.Equal(g, want) {
+					t.Fatalf("%+v, %s path, %d threads: fused output differs from PAD then convolution", tc, path, threads)
+				}
+			}
+		}
+		dw.dw = saved
+	}
+}

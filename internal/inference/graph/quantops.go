@@ -230,11 +230,7 @@ func (k *qconvKernel) planDW() {
 	// point) keeps the scalar path.
 	if k.dw, _ = kernels.NewDWI8(k.kh, k.kw, k.cout, k.wt, rq); k.dw != nil {
 		k.dw.FoldZP(k.inZP)
-		// The padded copy pays off where borders are many (small images)
-		// or each border pixel is costly (many channels): about twice as
-		// fast at 32x32x144, 8x8x512 and 4x4x1024, 10% slower at 64x64x32
-		// (BenchmarkQDepthwise).
-		k.padded = k.paddedOK() && (k.cin >= 64 || k.ow <= 16)
+		k.padded = k.choosePadded()
 	}
 }
 
