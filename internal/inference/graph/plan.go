@@ -176,6 +176,7 @@ func (b *Builder) Finish(output int) (*Model, error) {
 	}
 	m.classes = ot.Size()
 	m.fuseQuantPads()
+	m.fuseQuantBlocks()
 	m.assignSlots()
 	m.planSplit()
 	total := 0

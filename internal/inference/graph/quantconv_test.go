@@ -5,6 +5,9 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/cspipe/cspipe/internal/inference/kernels"
 )
 
 // newTestQConv builds a quantized convolution with random int8 weights,
@@ -158,15 +161,18 @@ func TestQDepthwisePaddedMatchesScalar(t *testing.T) {
 // path against the interior-and-border path.
 func BenchmarkQDepthwise(b *testing.B) {
 	rng := rand.New(rand.NewPCG(9, 10))
-	for _, s := range [][4]int{{64, 64, 32, 1}, {32, 32, 144, 1}, {8, 8, 512, 1}, {4, 4, 1024, 1}, {16, 16, 256, 2}} {
-		k := newTestQDW(rng, s[0], s[1], s[2], 3, 3, s[3], s[3], 1, 1, 3, false)
+	// h, w, c, stride, top and left padding (stride 2 with none: TFLite's
+	// SAME, or V2's folded PAD, padding bottom and right only).
+	for _, s := range [][5]int{{64, 64, 32, 1, 1}, {32, 32, 144, 1, 1}, {8, 8, 512, 1, 1}, {4, 4, 1024, 1, 1},
+		{16, 16, 256, 2, 1}, {64, 64, 96, 2, 0}, {32, 32, 144, 2, 0}, {16, 16, 192, 2, 0}} {
+		k := newTestQDW(rng, s[0], s[1], s[2], 3, 3, s[3], s[3], s[4], s[4], 3, false)
 		if !k.paddedOK() {
 			b.Skip("no int8 3x3 depthwise kernel here")
 		}
 		in := make([]int8, s[0]*s[1]*s[2])
 		out := make([]int8, k.oh*k.ow*s[2])
 		for _, padded := range []bool{true, false} {
-			b.Run(fmt.Sprintf("%dx%dx%d-s%d/padded=%v", s[0], s[1], s[2], s[3], padded), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%dx%dx%d-s%d-p%d/padded=%v", s[0], s[1], s[2], s[3], s[4], padded), func(b *testing.B) {
 				k.padded = padded
 				for b.Loop() {
 					k.rows(in, out, 0, k.oh)
@@ -244,5 +250,158 @@ func TestFuseQuantPad(t *testing.T) {
 			}
 		}
 		dw.dw = saved
+	}
+}
+
+// testBlock builds MobileNet V2's inverted-residual block as planned
+// nodes: expand 1x1 (cin -> t*cin), depthwise 3x3 (stride s), project
+// 1x1 (-> cout), and, with residual, ADD of the block input and the
+// projection (projection first when first).
+func testBlock(rng *rand.Rand, h, w, cin, t, s, cout int, residual, first bool) *Model {
+	e := cin * t
+	ex := newTestQConv(rng, h, w, cin, e, 1, 1, 1, 1, 0, 0)
+	pad := 1
+	if s == 2 {
+		pad = 0 // TFLite's SAME at stride 2: bottom and right only
+	}
+	dw := newTestQDW(rng, h, w, e, 3, 3, s, s, pad, pad, ex.outZP, false)
+	dw.oh, dw.ow = (h+s-1)/s, (w+s-1)/s
+	dw.padded = dw.choosePadded()
+	pr := newTestQConv(rng, dw.oh, dw.ow, e, cout, 1, 1, 1, 1, 0, 0)
+	pr.inZP = dw.outZP
+	pr.packGemm()
+	m := &Model{tensors: []*Tensor{{}, {}, {}, {}, {}}, output: 3,
+		nodes: []planned{{k: ex, ins: []int{0}, out: 1}, {k: dw, ins: []int{1}, out: 2}, {k: pr, ins: []int{2}, out: 3}}}
+	if residual {
+		n := dw.oh * dw.ow * cout
+		ap, bp := qparam{scale: 0.05, zp: ex.inZP}, qparam{scale: 0.07, zp: pr.outZP}
+		ins := []int{0, 3}
+		if first {
+			ap, bp = bp, ap
+			ins = []int{3, 0}
+		}
+		add := &qbinaryKernel{n: n, a: ap, b: bp, o: qparam{scale: 0.09, zp: 3}, lo: -128, hi: 127, ashift: 20}
+		add.am, add.bm = int32(ap.scale/0.09*(1<<20)), int32(bp.scale/0.09*(1<<20))
+		add.add = &kernels.AddI8{AZP: ap.zp, BZP: bp.zp, AM: add.am, BM: add.bm, Shift: add.ashift, ZP: 3, Lo: -128, Hi: 127}
+		m.nodes = append(m.nodes, planned{k: add, ins: ins, out: 4})
+		m.output = 4
+	}
+	return m
+}
+
+// runNodes runs m's nodes in order on input in (batch images), each
+// tensor in its own buffer, and returns the output tensor's int8s.
+func runNodes(m *Model, in []int8, batch, threads, outN int) []int8 {
+	bufs := map[int][]float32{0: make([]float32, (len(in)+3)/4)}
+	copy(int8s(bufs[0]), in)
+	for _, nd := range m.nodes {
+		var ins [][]float32
+		for _, ti := range nd.ins {
+			ins = append(ins, bufs[ti])
+		}
+		bufs[nd.out] = make([]float32, 1<<20)
+		nd.k.run(&env{batch: batch, threads: threads}, ins, bufs[nd.out])
+	}
+	return int8s(bufs[m.output])[:batch*outN]
+}
+
+// TestQBlockMatchesSeparate: the banded inverted-residual block computes
+// exactly what its operators do one after the other, at stride 1 and 2,
+// with and without the residual ADD (either operand order), with bands of
+// one or more rows, on one and two threads and batches of one and two.
+func TestQBlockMatchesSeparate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, tc := range []struct {
+		h, w, cin, t, s, cout int
+		residual, first       bool
+	}{
+		{32, 32, 24, 6, 1, 24, true, false},
+		{32, 32, 24, 6, 1, 24, true, true},
+		{32, 32, 24, 6, 2, 32, false, false},
+		{64, 64, 16, 6, 2, 24, false, false},
+		{24, 40, 32, 6, 1, 40, false, false},
+		{33, 31, 24, 6, 2, 24, false, false},
+	} {
+		m := testBlock(rng, tc.h, tc.w, tc.cin, tc.t, tc.s, tc.cout, tc.residual, tc.first)
+		dw := m.nodes[1].k.(*qconvKernel)
+		outN := dw.oh * dw.ow * tc.cout
+		for _, batch := range []int{1, 2} {
+			in := make([]int8, batch*tc.h*tc.w*tc.cin)
+			for i := range in {
+				in[i] = int8(rng.IntN(256) - 128)
+			}
+			want := runNodes(m, in, batch, 1, outN)
+			f := &Model{tensors: m.tensors, output: m.output, nodes: slices.Clone(m.nodes)}
+			f.fuseQuantBlocks()
+			blk, ok := f.nodes[0].k.(*qblockKernel)
+			if len(f.nodes) != 1 || !ok {
+				if !dw.dw.HasInt8Pixels3x3() {
+					t.Skip("no int8 3x3 depthwise kernel on this CPU (CSPIPE_KERNELS or no AVX-512)")
+				}
+				t.Fatalf("%+v: %d nodes after fusion, want one block", tc, len(f.nodes))
+			}
+			for _, band := range []int{blk.band, 1, 3} {
+				blk.band, blk.ring = band, (band-1)*dw.sh+3
+				for _, threads := range []int{1, 2} {
+					if got := runNodes(f, in, batch, threads, outN); !slices.Equal(got, want) {
+						i := 0
+						for got[i] == want[i] {
+							i++
+						}
+						t.Fatalf("%+v batch %d band %d threads %d: output %d is %d, want %d", tc, batch, band, threads, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkQBlock: V2 1.0@128's first banded blocks, fused against their
+// operators one after the other, per image. Besides each form's time,
+// "speedup" is the median over rounds of the separate operators' time
+// over the fused block's, the two measured back to back (a loaded machine
+// moves both alike).
+func BenchmarkQBlock(b *testing.B) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, tc := range []struct {
+		h, w, cin, s, cout int
+		residual           bool
+	}{{64, 64, 16, 2, 24, false}, {32, 32, 24, 1, 24, true}, {32, 32, 24, 2, 32, false}} {
+		m := testBlock(rng, tc.h, tc.w, tc.cin, 6, tc.s, tc.cout, tc.residual, false)
+		f := &Model{tensors: m.tensors, output: m.output, nodes: slices.Clone(m.nodes)}
+		f.fuseQuantBlocks()
+		if len(f.nodes) != 1 {
+			b.Skip("the block does not fuse here")
+		}
+		runner := func(mod *Model) func() {
+			bufs := map[int][]float32{0: make([]float32, tc.h*tc.w*tc.cin/4+1)}
+			for _, nd := range mod.nodes {
+				bufs[nd.out] = make([]float32, 1<<18)
+			}
+			e := &env{batch: 1, threads: 1}
+			var ins [2][]float32
+			return func() {
+				for _, nd := range mod.nodes {
+					args := ins[:0]
+					for _, ti := range nd.ins {
+						args = append(args, bufs[ti])
+					}
+					nd.k.run(e, args, bufs[nd.out])
+				}
+			}
+		}
+		sep, fus := runner(m), runner(f)
+		b.Run(fmt.Sprintf("%dx%dx%d-s%d-res%v", tc.h, tc.w, tc.cin, tc.s, tc.residual), func(b *testing.B) {
+			var ratios []float64
+			for b.Loop() {
+				t0 := time.Now()
+				sep()
+				t1 := time.Now()
+				fus()
+				ratios = append(ratios, float64(t1.Sub(t0))/float64(time.Since(t1)))
+			}
+			slices.Sort(ratios)
+			b.ReportMetric(ratios[len(ratios)/2], "speedup")
+		})
 	}
 }

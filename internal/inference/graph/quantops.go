@@ -146,7 +146,8 @@ type qscratch struct {
 	xs   []int32
 	held []int
 	a, u []uint8
-	p    []int8
+	p    []int8 // a padded input band (quantdw.go) or expanded ring (quantblock.go)
+	d, q []int8 // a fused block's depthwise and projection output bands
 	c    []int32
 	taps []int
 }
@@ -421,7 +422,7 @@ func (k *qconvKernel) run(e *env, ins [][]float32, out []float32) {
 // rows computes output rows [lo, hi) of one image.
 func (k *qconvKernel) rows(in, o []int8, lo, hi int) {
 	switch {
-	case k.padded:
+	case k.padded && k.dw != nil:
 		k.depthwiseRowsPadded(in, o, lo, hi)
 	case k.dw != nil:
 		k.depthwiseRowsVec(in, o, lo, hi)
@@ -1030,21 +1031,26 @@ func (k *qbinaryKernel) run(e *env, ins [][]float32, out []float32) {
 		} else {
 			b = int8s(ins[1])[img*k.n : (img+1)*k.n]
 		}
-		ai, o := a[img*k.n:(img+1)*k.n], dst[img*k.n:(img+1)*k.n]
-		if k.add != nil && k.ashift >= 1 {
-			k.add.Run(o, ai, b)
-			continue
+		k.binary(dst[img*k.n:(img+1)*k.n], a[img*k.n:(img+1)*k.n], b)
+	}
+}
+
+// binary computes o[i] = op(ai[i], b[i]) for i < len(o).
+func (k *qbinaryKernel) binary(o, ai, b []int8) {
+	ai, b = ai[:len(o)], b[:len(o)]
+	if k.add != nil && k.ashift >= 1 {
+		k.add.Run(o, ai, b)
+		return
+	}
+	for i := range o {
+		x, y := int32(ai[i])-k.a.zp, int32(b[i])-k.b.zp
+		var r int32
+		if k.mul {
+			r = MultiplyByQuantizedMultiplierSingle(x*y, k.mo.mult, k.mo.shift)
+		} else {
+			r = int32((int64(x)*int64(k.am) + int64(y)*int64(k.bm) + int64(1)<<(k.ashift-1)) >> k.ashift)
 		}
-		for i := range o {
-			x, y := int32(ai[i])-k.a.zp, int32(b[i])-k.b.zp
-			var r int32
-			if k.mul {
-				r = MultiplyByQuantizedMultiplierSingle(x*y, k.mo.mult, k.mo.shift)
-			} else {
-				r = int32((int64(x)*int64(k.am) + int64(y)*int64(k.bm) + int64(1)<<(k.ashift-1)) >> k.ashift)
-			}
-			o[i] = int8(clamp32(r+k.o.zp, k.lo, k.hi))
-		}
+		o[i] = int8(clamp32(r+k.o.zp, k.lo, k.hi))
 	}
 }
 
