@@ -26,15 +26,17 @@ type qblockKernel struct {
 }
 
 // blockBudget is what the ring and a band's depthwise output may take, in
-// bytes: a part of the L2 cache. Bands sized for L1 (16 and 40 KiB) were
-// measured 1-6% faster than the separate operators, 256 KiB 3-9%
-// (BenchmarkQBlock): larger bands give the projection larger GEMMs.
+// bytes: a part of the L2 cache. With bands sized for L1 (16 and 40 KiB)
+// V2's first blocks ran 1-6% faster than the separate operators, with 256
+// KiB 3-9% (BenchmarkQBlock): larger bands give the projection larger
+// GEMMs.
 const blockBudget = 256 << 10
 
-// minBlockExpanded is the smallest expanded activation (bytes per image)
-// worth banding: below it the separate operators keep it in cache anyway,
-// and their larger GEMMs run faster than the band's one-row ones.
-const minBlockExpanded = 128 << 10
+// minBlockWidth is the narrowest image banded: the expansion runs one row
+// of pixels per GEMM, which at 4 pixels is 10% slower than the separate
+// operators, at 8 about 1% faster and at 16 to 64 2-6% faster
+// (BenchmarkQBlock).
+const minBlockWidth = 8
 
 // newQBlock returns the fused block of ex, dw, pr (and add), or nil when
 // the pieces are not of the forms the band loop runs.
@@ -46,7 +48,7 @@ func newQBlock(ex, dw, pr *qconvKernel, add *qbinaryKernel, addFirst bool) *qblo
 	if ex.cout != dw.cin || ex.oh != dw.h || ex.ow != dw.w || pr.cin != dw.cout || pr.h != dw.oh || pr.w != dw.ow {
 		return nil
 	}
-	if dw.h*dw.w*dw.cin < minBlockExpanded {
+	if dw.w < minBlockWidth {
 		return nil
 	}
 	if add != nil && (add.mul || add.c2 != nil || add.n != pr.oh*pr.ow*pr.cout) {
