@@ -38,6 +38,13 @@ const blockBudget = 256 << 10
 // (BenchmarkQBlock).
 const minBlockWidth = 8
 
+// maxBlockWeights bounds the bytes of the two 1x1 convolutions' packed
+// weights in a banded block: the band's GEMMs read all of them once per
+// row or band where the separate operators read them once per batch. V1's
+// 16x16x256 layers (128 KiB) ran as fast fused as not, its 8x8x512 ones
+// (512 KiB) 2.5% slower; V2's blocks hold at most about 60 KiB.
+const maxBlockWeights = 96 << 10
+
 // newQBlock returns the fused block of ex, dw, pr (and add), or nil when
 // the pieces are not of the forms the band loop runs.
 func newQBlock(ex, dw, pr *qconvKernel, add *qbinaryKernel, addFirst bool) *qblockKernel {
@@ -48,7 +55,7 @@ func newQBlock(ex, dw, pr *qconvKernel, add *qbinaryKernel, addFirst bool) *qblo
 	if ex.cout != dw.cin || ex.oh != dw.h || ex.ow != dw.w || pr.cin != dw.cout || pr.h != dw.oh || pr.w != dw.ow {
 		return nil
 	}
-	if dw.w < minBlockWidth {
+	if dw.w < minBlockWidth || len(ex.packed.Data)+len(pr.packed.Data) > maxBlockWeights {
 		return nil
 	}
 	if add != nil && (add.mul || add.c2 != nil || add.n != pr.oh*pr.ow*pr.cout) {

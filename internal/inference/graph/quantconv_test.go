@@ -354,11 +354,17 @@ func TestQBlockMatchesSeparate(t *testing.T) {
 			}
 		}
 	}
-	// Narrower than minBlockWidth: the operators stay separate.
+	// Narrower than minBlockWidth, or weights above maxBlockWeights: the
+	// operators stay separate.
 	m := testBlock(rng, 4, 4, 160, 6, 1, 160, true, false)
 	m.fuseQuantBlocks()
 	if len(m.nodes) != 4 {
 		t.Fatalf("a 4x4 block was fused into %d nodes", len(m.nodes))
+	}
+	m = testBlock(rng, 8, 8, 512, 1, 1, 512, false, false)
+	m.fuseQuantBlocks()
+	if len(m.nodes) != 3 {
+		t.Fatalf("a block with 512 KiB of weights was fused into %d nodes", len(m.nodes))
 	}
 }
 
@@ -370,10 +376,16 @@ func TestQBlockMatchesSeparate(t *testing.T) {
 func BenchmarkQBlock(b *testing.B) {
 	rng := rand.New(rand.NewPCG(15, 16))
 	for _, tc := range []struct {
-		h, w, cin, s, cout int
-		residual           bool
-	}{{64, 64, 16, 2, 24, false}, {32, 32, 24, 1, 24, true}, {32, 32, 24, 2, 32, false}, {16, 16, 32, 1, 32, true}, {16, 16, 32, 2, 64, false}, {8, 8, 64, 1, 64, true}, {8, 8, 64, 1, 96, false}, {4, 4, 160, 1, 160, true}} {
-		m := testBlock(rng, tc.h, tc.w, tc.cin, 6, tc.s, tc.cout, tc.residual, false)
+		h, w, cin, t, s, cout int
+		residual              bool
+	}{
+		// V2
+		{64, 64, 16, 6, 2, 24, false}, {32, 32, 24, 6, 1, 24, true}, {32, 32, 24, 6, 2, 32, false}, {16, 16, 32, 6, 1, 32, true},
+		{16, 16, 32, 6, 2, 64, false}, {8, 8, 64, 6, 1, 64, true}, {8, 8, 64, 6, 1, 96, false}, {4, 4, 160, 6, 1, 160, true},
+		// V1: a pointwise layer, the next depthwise and its pointwise
+		{32, 32, 128, 1, 1, 128, false}, {32, 32, 128, 1, 2, 256, false}, {16, 16, 256, 1, 1, 256, false}, {8, 8, 512, 1, 1, 512, false},
+	} {
+		m := testBlock(rng, tc.h, tc.w, tc.cin, tc.t, tc.s, tc.cout, tc.residual, false)
 		f := &Model{tensors: m.tensors, output: m.output, nodes: slices.Clone(m.nodes)}
 		f.fuseQuantBlocks()
 		if len(f.nodes) != 1 {
@@ -397,7 +409,7 @@ func BenchmarkQBlock(b *testing.B) {
 			}
 		}
 		sep, fus := runner(m), runner(f)
-		b.Run(fmt.Sprintf("%dx%dx%d-s%d-res%v", tc.h, tc.w, tc.cin, tc.s, tc.residual), func(b *testing.B) {
+		b.Run(fmt.Sprintf("%dx%dx%d-t%d-s%d-res%v", tc.h, tc.w, tc.cin, tc.t, tc.s, tc.residual), func(b *testing.B) {
 			var ratios []float64
 			for b.Loop() {
 				t0 := time.Now()
