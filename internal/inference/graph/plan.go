@@ -176,6 +176,8 @@ func (b *Builder) Finish(output int) (*Model, error) {
 	}
 	m.classes = ot.Size()
 	m.fuseDepthwisePointwise()
+	m.fuseQuantPads()
+	m.fuseQuantBlocks()
 	m.assignSlots()
 	m.planSplit()
 	total := 0

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"slices"
@@ -107,6 +108,8 @@ type qconvKernel struct {
 
 	// The depthwise path with depth multiplier 1 (double rounding).
 	dw *kernels.DWI8
+	// padded runs dw on a padded copy of the input (quantdw.go).
+	padded bool
 
 	scratch scratchList
 }
@@ -143,6 +146,8 @@ type qscratch struct {
 	xs   []int32
 	held []int
 	a, u []uint8
+	p    []int8 // a padded input band (quantdw.go) or expanded ring (quantblock.go)
+	d, q []int8 // a fused block's depthwise and projection output bands
 	c    []int32
 	taps []int
 }
@@ -210,18 +215,24 @@ func planQConv(g *Graph, n *Node, ip, op qparam) (kernel, []int, error) {
 	if !k.depthwise {
 		k.packGemm()
 	} else if k.mult == 1 {
-		mult, shift := rqArrays(k.rq)
-		// TFLite's interpreter rounds the depthwise rescale twice; a node
-		// from a quantized ONNX model rounds once, as ONNX Runtime does
-		// (ortround.go), on the same vector kernels.
-		rq := kernels.NewRequant(k.bias, mult, shift, !k.singleRound, k.outZP, k.lo, k.hi)
-		// A weight outside int16 (impossible for int8 weights minus a zero
-		// point) keeps the scalar path.
-		if k.dw, _ = kernels.NewDWI8(k.kh, k.kw, k.cout, k.wt, rq); k.dw != nil {
-			k.dw.FoldZP(k.inZP)
-		}
+		k.planDW()
 	}
 	return k, []int{1, k.oh, k.ow, k.cout}, nil
+}
+
+// planDW prepares the vector depthwise kernels (depth multiplier 1).
+func (k *qconvKernel) planDW() {
+	mult, shift := rqArrays(k.rq)
+	// TFLite's interpreter rounds the depthwise rescale twice; a node
+	// from a quantized ONNX model rounds once, as ONNX Runtime does
+	// (ortround.go), on the same vector kernels.
+	rq := kernels.NewRequant(k.bias, mult, shift, !k.singleRound, k.outZP, k.lo, k.hi)
+	// A weight outside int16 (impossible for int8 weights minus a zero
+	// point) keeps the scalar path.
+	if k.dw, _ = kernels.NewDWI8(k.kh, k.kw, k.cout, k.wt, rq); k.dw != nil {
+		k.dw.FoldZP(k.inZP)
+		k.padded = k.choosePadded()
+	}
 }
 
 // packGemm prepares the int8 GEMM when every weight fits in int8: the
@@ -272,7 +283,7 @@ func (k *qconvKernel) convPixelsGemm(in, o []int8, lo, hi int) {
 	pk := k.packed
 	s := k.getScratch()
 	defer k.scratch.Put(s)
-	s.a = grow(s.a, gemmChunk*pk.Kp)
+	s.a = grow(s.a, gemmChunk*pk.Kp+narrowTail)
 	s.c = grow(s.c, gemmChunk*pk.Np)
 	a, c := s.a, s.c
 	pad := uint8(k.inZP + 128)
@@ -303,11 +314,17 @@ func (k *qconvKernel) gather(s *qscratch, in []int8, a []uint8, pad uint8, p0, m
 	if y1 <= y0 {
 		y0, y1 = 0, 0
 	}
-	s.u = grow(s.u, max((y1-y0)*imgRow, 1))
+	// narrowTail bytes of slack past u (and past a, see convPixelsGemm)
+	// let narrow window rows be copied as two 8-byte words.
+	s.u = grow(s.u, max((y1-y0)*imgRow, 1)+narrowTail)
 	u := s.u[:(y1-y0)*imgRow]
 	kernels.XorI8(u, in[y0*imgRow:y1*imgRow])
+	narrow := rowLen <= narrowTail && len(a) >= m*kp+narrowTail
 	for i := 0; i < m; i++ {
 		oy, ox := (p0+i)/k.ow, (p0+i)%k.ow
+		if narrow && k.copyNarrow(a[i*kp:], s.u, oy, ox, y0) {
+			continue
+		}
 		row := a[i*kp : (i+1)*kp]
 		ix0 := ox*k.sw - k.padL
 		kx0, kx1 := max(0, -ix0), min(k.kw, k.w-ix0)
@@ -327,6 +344,36 @@ func (k *qconvKernel) gather(s *qscratch, in []int8, a []uint8, pad uint8, p0, m
 		}
 		clear(row[k.kh*rowLen:])
 	}
+}
+
+// narrowTail is the widest window row (kw*cin bytes) copyNarrow handles,
+// and the slack it needs past the gathered rows and the source.
+const narrowTail = 16
+
+// copyNarrow writes the window of output pixel (oy, ox) as GEMM row dst
+// (kh rows of kw*cin <= narrowTail bytes, then zeros to Kp) from u, the
+// unsigned input rows from y0 followed by narrowTail bytes of slack, when the window lies wholly inside the
+// image; it reports false otherwise. Each window row is copied as two
+// 8-byte words: the bytes written past it belong to the next window row,
+// the row's zero tail or the next pixel's row, all written after it, or to
+// the slack past the gathered rows; the bytes read past it lie in u's slack. A stem convolution (three
+// input channels) spends most of its time here, so a copy call per window
+// row would cost more than its GEMM.
+func (k *qconvKernel) copyNarrow(dst, u []uint8, oy, ox, y0 int) bool {
+	ix0, iy0 := ox*k.sw-k.padL, oy*k.sh-k.padT
+	if ix0 < 0 || ix0+k.kw > k.w || iy0 < 0 || iy0+k.kh > k.h {
+		return false
+	}
+	rowLen, imgRow := k.kw*k.cin, k.w*k.cin
+	base := (iy0-y0)*imgRow + ix0*k.cin
+	for ky := 0; ky < k.kh; ky++ {
+		src := u[base+ky*imgRow:][:narrowTail]
+		d := dst[ky*rowLen:][:narrowTail]
+		binary.LittleEndian.PutUint64(d, binary.LittleEndian.Uint64(src))
+		binary.LittleEndian.PutUint64(d[8:], binary.LittleEndian.Uint64(src[8:]))
+	}
+	clear(dst[k.kh*rowLen : k.packed.Kp])
+	return true
 }
 
 func fillU8(d []uint8, v uint8) {
@@ -375,6 +422,8 @@ func (k *qconvKernel) run(e *env, ins [][]float32, out []float32) {
 // rows computes output rows [lo, hi) of one image.
 func (k *qconvKernel) rows(in, o []int8, lo, hi int) {
 	switch {
+	case k.padded && k.dw != nil:
+		k.depthwiseRowsPadded(in, o, lo, hi)
 	case k.dw != nil:
 		k.depthwiseRowsVec(in, o, lo, hi)
 	case k.depthwise:
@@ -982,21 +1031,26 @@ func (k *qbinaryKernel) run(e *env, ins [][]float32, out []float32) {
 		} else {
 			b = int8s(ins[1])[img*k.n : (img+1)*k.n]
 		}
-		ai, o := a[img*k.n:(img+1)*k.n], dst[img*k.n:(img+1)*k.n]
-		if k.add != nil && k.ashift >= 1 {
-			k.add.Run(o, ai, b)
-			continue
+		k.binary(dst[img*k.n:(img+1)*k.n], a[img*k.n:(img+1)*k.n], b)
+	}
+}
+
+// binary computes o[i] = op(ai[i], b[i]) for i < len(o).
+func (k *qbinaryKernel) binary(o, ai, b []int8) {
+	ai, b = ai[:len(o)], b[:len(o)]
+	if k.add != nil && k.ashift >= 1 {
+		k.add.Run(o, ai, b)
+		return
+	}
+	for i := range o {
+		x, y := int32(ai[i])-k.a.zp, int32(b[i])-k.b.zp
+		var r int32
+		if k.mul {
+			r = MultiplyByQuantizedMultiplierSingle(x*y, k.mo.mult, k.mo.shift)
+		} else {
+			r = int32((int64(x)*int64(k.am) + int64(y)*int64(k.bm) + int64(1)<<(k.ashift-1)) >> k.ashift)
 		}
-		for i := range o {
-			x, y := int32(ai[i])-k.a.zp, int32(b[i])-k.b.zp
-			var r int32
-			if k.mul {
-				r = MultiplyByQuantizedMultiplierSingle(x*y, k.mo.mult, k.mo.shift)
-			} else {
-				r = int32((int64(x)*int64(k.am) + int64(y)*int64(k.bm) + int64(1)<<(k.ashift-1)) >> k.ashift)
-			}
-			o[i] = int8(clamp32(r+k.o.zp, k.lo, k.hi))
-		}
+		o[i] = int8(clamp32(r+k.o.zp, k.lo, k.hi))
 	}
 }
 

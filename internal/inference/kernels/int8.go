@@ -4,7 +4,8 @@ package kernels
 // b[n][k] with a unsigned bytes (activations shifted by 128) and b signed
 // bytes (weights), accumulated exactly in int32. With AVX-512 VNNI it runs
 // VPDPBUSD on 8x32 and 4x32 tiles; with AVX2 (or CSPIPE_KERNELS=avx2) it
-// runs VPMADDWD on sign-extended weights, 2x16 tiles; elsewhere (and under
+// runs VPMADDWD on weights packed as int16 pairs (PackedI8.W16), 4x16
+// tiles; elsewhere (and under
 // CSPIPE_KERNELS=generic) a portable loop computes the same integers.
 
 // I8Tile is the number of weight rows (output channels) a packed panel
@@ -21,6 +22,10 @@ type PackedI8 struct {
 	N, K, Kp, Np int
 	Data         []int8
 	Sum          []int32 // per row: the sum of its weights
+	// W16 is the layout of the AVX2 kernel, present when PackI8 ran with
+	// AVX2 and without VNNI: the weights as int16, [Np/32][Kp/2][32][2],
+	// so one 32-byte load is 8 channels times 2 k, VPMADDWD's operand.
+	W16 []int16
 }
 
 // PackI8 packs w ([n][k] row-major).
@@ -36,7 +41,24 @@ func PackI8(w []int8, n, k int) *PackedI8 {
 			p.Data[panel*kp*I8Tile+(c/4)*I8Tile*4+j*4+c%4] = v
 		}
 	}
+	if hasAVX2FMA && !UseVNNI() {
+		p.packW16()
+	}
 	return p
+}
+
+// packW16 fills W16 from Data.
+func (p *PackedI8) packW16() {
+	p.W16 = make([]int16, len(p.Data))
+	for panel := 0; panel < p.Np/I8Tile; panel++ {
+		src := p.Data[panel*p.Kp*I8Tile:][:p.Kp*I8Tile]
+		dst := p.W16[panel*p.Kp*I8Tile:][:p.Kp*I8Tile]
+		for c := 0; c < p.Kp; c++ {
+			for j := 0; j < I8Tile; j++ {
+				dst[(c/2)*I8Tile*2+j*2+c%2] = int16(src[(c/4)*I8Tile*4+j*4+c%4])
+			}
+		}
+	}
 }
 
 // UseVNNI reports whether GemmU8I8 runs the AVX-512 VNNI kernel.

@@ -15,38 +15,65 @@ var hasVNNI512 = cpu.X86.HasAVX512VNNI && cpu.X86.HasAVX512BW
 //go:noescape
 func gemmI8x4x32(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
 
-// gemmI8x2x16AVX2 is the AVX2 tile: 2 rows by 16 channels.
+// gemmI16x4x16AVX2 is the AVX2 tile: 4 rows (widened to uint16) by 16
+// channels of the int16 weights.
 //
 //go:noescape
-func gemmI8x2x16AVX2(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
+func gemmI16x4x16AVX2(kp int, a *uint16, lda int, b *int16, c *int32, ldc int)
 
+// widenU8AVX2 zero-extends n bytes (a multiple of 16) to uint16.
+//
+//go:noescape
+func widenU8AVX2(n int, src *uint8, dst *uint16)
+
+// gemmI8x1x32AVX2 is the one-row tile over a whole int8 panel.
+//
+//go:noescape
+func gemmI8x1x32AVX2(k4 int, a *uint8, b *int8, c *int32)
+
+// gemmU8I8AVX2 runs blocks of four rows: each block's activations are
+// widened to uint16 once, then every 16 channels of b.W16 go through the
+// 4x16 tile. The last m%4 rows (and a batch-1 classifier's one row) take
+// the one-row tile on the int8 panels, so no zero rows are multiplied.
 func gemmU8I8AVX2(m int, a []uint8, lda int, b *PackedI8, c []int32, ldc int) {
-	k4 := b.Kp / 4
-	full := m / 2 * 2
-	var tailA [2 * 1024]uint8
-	var tail []uint8
-	if full < m {
-		if 2*b.Kp <= len(tailA) {
-			tail = tailA[:2*b.Kp]
-		} else {
-			tail = make([]uint8, 2*b.Kp)
-		}
-		clear(tail)
-		copy(tail[:b.Kp], a[full*lda:])
+	if b.W16 == nil {
+		panic("kernels: GemmU8I8 on the AVX2 path with weights packed for another")
 	}
-	var tile [2 * 16]int32
-	for p := 0; p < b.Np/I8Tile; p++ {
-		for h := 0; h < 2; h++ {
-			panel := &b.Data[p*b.Kp*I8Tile+h*64]
-			col := p*I8Tile + h*16
-			for i := 0; i < full; i += 2 {
-				gemmI8x2x16AVX2(k4, &a[i*lda], lda, panel, &c[i*ldc+col], ldc)
-			}
-			if tail != nil {
-				gemmI8x2x16AVX2(k4, &tail[0], b.Kp, panel, &tile[0], 16)
-				copy(c[full*ldc+col:][:16], tile[:16])
+	kp := b.Kp
+	var bufA [4 * 2048]uint16
+	var buf []uint16
+	if 4*kp <= len(bufA) {
+		buf = bufA[:4*kp]
+	} else {
+		buf = make([]uint16, 4*kp)
+	}
+	full := m / 4 * 4
+	for i := 0; i < full; i += 4 {
+		for r := 0; r < 4; r++ {
+			widenU8(buf[r*kp:(r+1)*kp], a[(i+r)*lda:(i+r)*lda+kp])
+		}
+		for p := 0; p < b.Np/I8Tile; p++ {
+			for h := 0; h < 2; h++ {
+				col := p*I8Tile + h*16
+				gemmI16x4x16AVX2(kp/2, &buf[0], 2*kp, &b.W16[p*kp*I8Tile+h*32], &c[i*ldc+col], ldc)
 			}
 		}
+	}
+	for i := full; i < m; i++ {
+		for p := 0; p < b.Np/I8Tile; p++ {
+			gemmI8x1x32AVX2(kp/4, &a[i*lda], &b.Data[p*kp*I8Tile], &c[i*ldc+p*I8Tile])
+		}
+	}
+}
+
+// widenU8 zero-extends src into dst (equal lengths, a multiple of 4).
+func widenU8(dst []uint16, src []uint8) {
+	n := len(src) / 16 * 16
+	if n > 0 {
+		widenU8AVX2(n, &src[0], &dst[0])
+	}
+	for j := n; j < len(src); j++ {
+		dst[j] = uint16(src[j])
 	}
 }
 

@@ -151,22 +151,24 @@ loop8:
 	VZEROUPPER
 	RET
 
-// func gemmI8x2x16AVX2(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
-// The AVX2 int8 GEMM tile: 2 rows of a (unsigned) times 16 channels of one
-// packed panel (b points at the panel's first or second 16 channels; a
-// step of 4 k is 128 bytes). Weights are sign-extended to int16 and the 4
-// activation bytes zero-extended and repeated, so VPMADDWD gives exact
-// int32 sums of two products (no saturation, unlike VPMADDUBSW); each
-// accumulator holds channel pairs (k0+k1, k2+k3) that VPHADDD folds at the
-// end, VPERMQ putting the channels back in order.
-TEXT ·gemmI8x2x16AVX2(SB), NOSPLIT, $0-48
-	MOVQ k4+0(FP), CX
+// func gemmI16x4x16AVX2(kp int, a *uint16, lda int, b *int16, c *int32, ldc int)
+// The AVX2 int8 GEMM tile: 4 rows of activations (widened to uint16, lda
+// bytes apart) times 16 channels of a PackedI8's int16 weights (b points
+// at a panel's first or second 16 channels; one step of 2 k is 128 bytes).
+// Each step broadcasts a row's two activations as one dword, and VPMADDWD
+// multiplies it with 8 channels' two weights, giving each channel's exact
+// int32 sum of two products in channel order (no shuffles, no
+// saturation: 255*(-128)*2 fits in int32). Y0..Y7 accumulate rows 0..3
+// times channels 0-7 and 8-15.
+TEXT ·gemmI16x4x16AVX2(SB), NOSPLIT, $0-48
+	MOVQ kp+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), DX
 	MOVQ b+24(FP), DI
 	MOVQ c+32(FP), R8
 	MOVQ ldc+40(FP), R9
 	SHLQ $2, R9
+	LEAQ (SI)(DX*2), R10
 	VPXOR Y0, Y0, Y0
 	VPXOR Y1, Y1, Y1
 	VPXOR Y2, Y2, Y2
@@ -177,48 +179,132 @@ TEXT ·gemmI8x2x16AVX2(SB), NOSPLIT, $0-48
 	VPXOR Y7, Y7, Y7
 
 avx2loop:
-	VPMOVSXBW    (DI), Y8
-	VPMOVSXBW    16(DI), Y9
-	VPMOVSXBW    32(DI), Y10
-	VPMOVSXBW    48(DI), Y11
-	VPBROADCASTD (SI), X12
-	VPMOVZXBW    X12, Y12
-	VPBROADCASTD (SI)(DX*1), X13
-	VPMOVZXBW    X13, Y13
-	VPMADDWD     Y8, Y12, Y14
+	VMOVDQU      (DI), Y8
+	VMOVDQU      32(DI), Y9
+	VPBROADCASTD (SI), Y10
+	VPBROADCASTD (SI)(DX*1), Y11
+	VPBROADCASTD (R10), Y12
+	VPBROADCASTD (R10)(DX*1), Y13
+	VPMADDWD     Y8, Y10, Y14
 	VPADDD       Y14, Y0, Y0
-	VPMADDWD     Y9, Y12, Y14
-	VPADDD       Y14, Y1, Y1
-	VPMADDWD     Y10, Y12, Y14
+	VPMADDWD     Y9, Y10, Y15
+	VPADDD       Y15, Y1, Y1
+	VPMADDWD     Y8, Y11, Y14
 	VPADDD       Y14, Y2, Y2
-	VPMADDWD     Y11, Y12, Y14
-	VPADDD       Y14, Y3, Y3
-	VPMADDWD     Y8, Y13, Y14
+	VPMADDWD     Y9, Y11, Y15
+	VPADDD       Y15, Y3, Y3
+	VPMADDWD     Y8, Y12, Y14
 	VPADDD       Y14, Y4, Y4
-	VPMADDWD     Y9, Y13, Y14
-	VPADDD       Y14, Y5, Y5
-	VPMADDWD     Y10, Y13, Y14
+	VPMADDWD     Y9, Y12, Y15
+	VPADDD       Y15, Y5, Y5
+	VPMADDWD     Y8, Y13, Y14
 	VPADDD       Y14, Y6, Y6
-	VPMADDWD     Y11, Y13, Y14
-	VPADDD       Y14, Y7, Y7
+	VPMADDWD     Y9, Y13, Y15
+	VPADDD       Y15, Y7, Y7
 	ADDQ         $4, SI
+	ADDQ         $4, R10
 	ADDQ         $128, DI
 	DECQ         CX
 	JNZ          avx2loop
 
-	VPHADDD      Y1, Y0, Y0
-	VPERMQ       $0xD8, Y0, Y0
-	VPHADDD      Y3, Y2, Y2
-	VPERMQ       $0xD8, Y2, Y2
-	VMOVDQU      Y0, (R8)
-	VMOVDQU      Y2, 32(R8)
-	ADDQ         R9, R8
-	VPHADDD      Y5, Y4, Y4
-	VPERMQ       $0xD8, Y4, Y4
-	VPHADDD      Y7, Y6, Y6
-	VPERMQ       $0xD8, Y6, Y6
-	VMOVDQU      Y4, (R8)
-	VMOVDQU      Y6, 32(R8)
+	VMOVDQU Y0, (R8)
+	VMOVDQU Y1, 32(R8)
+	ADDQ    R9, R8
+	VMOVDQU Y2, (R8)
+	VMOVDQU Y3, 32(R8)
+	ADDQ    R9, R8
+	VMOVDQU Y4, (R8)
+	VMOVDQU Y5, 32(R8)
+	ADDQ    R9, R8
+	VMOVDQU Y6, (R8)
+	VMOVDQU Y7, 32(R8)
+	VZEROUPPER
+	RET
+
+// func gemmI8x1x32AVX2(k4 int, a *uint8, b *int8, c *int32)
+// One row of a (unsigned) times a whole packed int8 panel, for the rows
+// past the last block of four: reading the int8 panel rather than W16
+// halves the weight bytes, which a batch-1 classifier (one row against
+// every weight) is bound by. Each 16 bytes of the panel (4 channels times
+// 4 k) are sign-extended to int16 and VPMADDWD'd with the row's 4 bytes
+// zero-extended and repeated; Y0..Y7 hold pair sums of channels 0-3, ...,
+// 28-31 that VPHADDD folds at the end, VPERMQ restoring channel order.
+TEXT ·gemmI8x1x32AVX2(SB), NOSPLIT, $0-32
+	MOVQ k4+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), R8
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+
+avx2row:
+	VPBROADCASTD (SI), X8
+	VPMOVZXBW    X8, Y8
+	VPMOVSXBW    (DI), Y9
+	VPMADDWD     Y9, Y8, Y9
+	VPADDD       Y9, Y0, Y0
+	VPMOVSXBW    16(DI), Y10
+	VPMADDWD     Y10, Y8, Y10
+	VPADDD       Y10, Y1, Y1
+	VPMOVSXBW    32(DI), Y11
+	VPMADDWD     Y11, Y8, Y11
+	VPADDD       Y11, Y2, Y2
+	VPMOVSXBW    48(DI), Y12
+	VPMADDWD     Y12, Y8, Y12
+	VPADDD       Y12, Y3, Y3
+	VPMOVSXBW    64(DI), Y9
+	VPMADDWD     Y9, Y8, Y9
+	VPADDD       Y9, Y4, Y4
+	VPMOVSXBW    80(DI), Y10
+	VPMADDWD     Y10, Y8, Y10
+	VPADDD       Y10, Y5, Y5
+	VPMOVSXBW    96(DI), Y11
+	VPMADDWD     Y11, Y8, Y11
+	VPADDD       Y11, Y6, Y6
+	VPMOVSXBW    112(DI), Y12
+	VPMADDWD     Y12, Y8, Y12
+	VPADDD       Y12, Y7, Y7
+	ADDQ         $4, SI
+	ADDQ         $128, DI
+	DECQ         CX
+	JNZ          avx2row
+
+	VPHADDD Y1, Y0, Y0
+	VPERMQ  $0xD8, Y0, Y0
+	VPHADDD Y3, Y2, Y2
+	VPERMQ  $0xD8, Y2, Y2
+	VPHADDD Y5, Y4, Y4
+	VPERMQ  $0xD8, Y4, Y4
+	VPHADDD Y7, Y6, Y6
+	VPERMQ  $0xD8, Y6, Y6
+	VMOVDQU Y0, (R8)
+	VMOVDQU Y2, 32(R8)
+	VMOVDQU Y4, 64(R8)
+	VMOVDQU Y6, 96(R8)
+	VZEROUPPER
+	RET
+
+// func widenU8AVX2(n int, src *uint8, dst *uint16)
+// dst[i] = src[i] for i < n, n a positive multiple of 16.
+TEXT ·widenU8AVX2(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), CX
+	MOVQ src+8(FP), SI
+	MOVQ dst+16(FP), DI
+	SHRQ $4, CX
+
+widenloop:
+	VPMOVZXBW (SI), Y0
+	VMOVDQU   Y0, (DI)
+	ADDQ      $16, SI
+	ADDQ      $32, DI
+	DECQ      CX
+	JNZ       widenloop
 	VZEROUPPER
 	RET
 

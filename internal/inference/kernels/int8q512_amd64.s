@@ -416,3 +416,106 @@ dw3xfinish:
 	JLT  dw3xblock
 	VZEROUPPER
 	RET
+
+// func dw3x3I8x512VNNI(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c int, w *int32, tab *int32, double bool, zp, lo, hi int32)
+// dw3x3I8x512 with AVX-512 VNNI: VPDPWSSD multiplies and accumulates in one
+// instruction where VPMADDWD and VPADDD took two (the weights' high
+// halves are zero, so each dword lane adds one product, as before), into
+// two accumulators.
+TEXT ·dw3x3I8x512VNNI(SB), NOSPLIT, $0-96
+	MOVQ         $0x40000000, AX
+	VPBROADCASTQ AX, Z31
+	MOVL         zp+84(FP), AX
+	VPBROADCASTD AX, Z30
+	MOVL         lo+88(FP), AX
+	VPBROADCASTD AX, Z29
+	MOVL         hi+92(FP), AX
+	VPBROADCASTD AX, Z28
+	MOVL         $0xAAAA, AX
+	KMOVW        AX, K1
+	MOVQ         c+56(FP), R12           // c: the next pixel's bytes
+	LEAQ         (R12)(R12*1), R13       // 2c
+	XORQ         BX, BX                  // the block's first channel
+
+dw3vblock:
+	MOVQ      w+64(FP), AX
+	LEAQ      (AX)(BX*4), AX
+	VMOVDQU32 (AX), Z16
+	VMOVDQU32 (AX)(R12*4), Z17
+	VMOVDQU32 (AX)(R13*4), Z18
+	LEAQ      (AX)(R13*4), AX
+	LEAQ      (AX)(R12*4), AX
+	VMOVDQU32 (AX), Z19
+	VMOVDQU32 (AX)(R12*4), Z20
+	VMOVDQU32 (AX)(R13*4), Z21
+	LEAQ      (AX)(R13*4), AX
+	LEAQ      (AX)(R12*4), AX
+	VMOVDQU32 (AX), Z22
+	VMOVDQU32 (AX)(R12*4), Z23
+	VMOVDQU32 (AX)(R13*4), Z24
+	MOVQ      BX, AX
+	SHLQ      $5, AX
+	ADDQ      tab+72(FP), AX
+	VMOVDQU32 (AX), Z5
+	VMOVDQU32 64(AX), Z6
+	VMOVDQU32 128(AX), Z7
+	VMOVDQU32 192(AX), Z8
+	VMOVDQU32 256(AX), Z9
+	VMOVDQU32 320(AX), Z10
+	VMOVDQU32 384(AX), Z11
+	MOVQ      r0+16(FP), SI
+	ADDQ      BX, SI
+	MOVQ      r1+24(FP), R10
+	ADDQ      BX, R10
+	MOVQ      r2+32(FP), R11
+	ADDQ      BX, R11
+	MOVQ      BX, DI
+	ADDQ      out+0(FP), DI
+	MOVQ      n+48(FP), R8
+	MOVBQZX   double+80(FP), DX
+
+dw3vpixel:
+	VMOVDQA32 Z5, Z0
+	VPXORD    Z14, Z14, Z14
+	VPMOVSXBD (SI), Z12
+	VPMOVSXBD (SI)(R12*1), Z13
+	VPDPWSSD  Z16, Z12, Z0
+	VPDPWSSD  Z17, Z13, Z14
+	VPMOVSXBD (SI)(R13*1), Z12
+	VPMOVSXBD (R10), Z13
+	VPDPWSSD  Z18, Z12, Z0
+	VPDPWSSD  Z19, Z13, Z14
+	VPMOVSXBD (R10)(R12*1), Z12
+	VPMOVSXBD (R10)(R13*1), Z13
+	VPDPWSSD  Z20, Z12, Z0
+	VPDPWSSD  Z21, Z13, Z14
+	VPMOVSXBD (R11), Z12
+	VPMOVSXBD (R11)(R12*1), Z13
+	VPDPWSSD  Z22, Z12, Z0
+	VPDPWSSD  Z23, Z13, Z14
+	VPMOVSXBD (R11)(R13*1), Z12
+	VPDPWSSD  Z24, Z12, Z0
+	VPADDD    Z14, Z0, Z0
+	TESTQ     DX, DX
+	JZ        dw3vsingle
+	RQDOUBLE512R
+	JMP       dw3vfinish
+
+dw3vsingle:
+	RQSINGLE512R
+
+dw3vfinish:
+	RQFINISH512
+	MOVQ xstep+40(FP), AX
+	ADDQ AX, SI
+	ADDQ AX, R10
+	ADDQ AX, R11
+	ADDQ ostride+8(FP), DI
+	DECQ R8
+	JNZ  dw3vpixel
+
+	ADDQ $16, BX
+	CMPQ BX, R12
+	JLT  dw3vblock
+	VZEROUPPER
+	RET

@@ -45,6 +45,9 @@ func dw3x3Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int32, xstep, n int) 
 //go:noescape
 func dw3x3I8x512(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c int, w *int32, tab *int32, double bool, zp, lo, hi int32)
 
+//go:noescape
+func dw3x3I8x512VNNI(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c int, w *int32, tab *int32, double bool, zp, lo, hi int32)
+
 func dw3x3I8Ok(d *DWI8) bool { return use512() && d.C%16 == 0 }
 
 func dw3x3I8Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int8, xstep, n int) bool {
@@ -52,6 +55,10 @@ func dw3x3I8Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int8, xstep, n int)
 		return false
 	}
 	r := d.fold
+	if hasVNNI512 {
+		dw3x3I8x512VNNI(out, ostride, r0, r1, r2, xstep, n, d.C, &d.wv[0], &r.tab16[0], r.Double, r.ZP, r.Lo, r.Hi)
+		return true
+	}
 	dw3x3I8x512(out, ostride, r0, r1, r2, xstep, n, d.C, &d.wv[0], &r.tab16[0], r.Double, r.ZP, r.Lo, r.Hi)
 	return true
 }

@@ -3,7 +3,9 @@ package kernels
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
+	"time"
 )
 
 // randRequant makes c channels of random rescales: Q31 multipliers in
@@ -38,10 +40,16 @@ func randRequant(rng *rand.Rand, c int, double bool) *Requant {
 // CSPIPE_KERNELS) allows and then on the narrower ones below it, so one run
 // checks the AVX-512 and the AVX2 kernels.
 func eachInt8Path(t *testing.T, fn func(t *testing.T)) {
-	saved2, saved512 := hasAVX2FMA, hasAVX512
-	defer func() { hasAVX2FMA, hasAVX512 = saved2, saved512 }()
+	saved2, saved512, savedVNNI := hasAVX2FMA, hasAVX512, hasVNNI512
+	defer func() { hasAVX2FMA, hasAVX512, hasVNNI512 = saved2, saved512, savedVNNI }()
 	if use512() {
 		t.Run("avx512", fn)
+		if hasVNNI512 {
+			// The AVX-512 kernels that VNNI replaces (VPDPWSSD, VPDPBUSD).
+			hasVNNI512 = false
+			t.Run("avx512-novnni", fn)
+			hasVNNI512 = savedVNNI
+		}
 		hasAVX512 = false
 	}
 	if useInt8SIMD() {
@@ -394,4 +402,44 @@ func testQuantizeF32(t *testing.T) {
 			}
 		}
 	}
+}
+
+// BenchmarkDW3x3I8: the int8 3x3 depthwise kernel on one 32x144 row of
+// V2 (stride 1), VPDPWSSD against VPMADDWD+VPADDD; "speedup" is the median
+// over rounds of the VPMADDWD form's time over the VNNI form's, measured
+// back to back.
+func BenchmarkDW3x3I8(b *testing.B) {
+	if !use512() || !hasVNNI512 {
+		b.Skip("needs AVX-512 VNNI")
+	}
+	const c, n = 144, 32
+	rng := rand.New(rand.NewPCG(3, 4))
+	w := make([]int32, 9*c)
+	for i := range w {
+		w[i] = int32(rng.IntN(255) - 127)
+	}
+	d, err := NewDWI8(3, 3, c, w, randRequant(rng, c, true))
+	if err != nil {
+		b.Fatal(err)
+	}
+	d.FoldZP(5)
+	in := make([]int8, 3*(n+2)*c)
+	out := make([]int8, n*c)
+	rows := [3]int{0, (n + 2) * c, 2 * (n + 2) * c}
+	run := func(vnni bool) time.Duration {
+		hasVNNI512 = vnni
+		defer func() { hasVNNI512 = true }()
+		t0 := time.Now()
+		for i := 0; i < 20; i++ {
+			d.Int8Pixels3x3(out, c, in, rows, c, n)
+		}
+		return time.Since(t0)
+	}
+	var ratios []float64
+	for b.Loop() {
+		old := run(false)
+		ratios = append(ratios, float64(old)/float64(run(true)))
+	}
+	slices.Sort(ratios)
+	b.ReportMetric(ratios[len(ratios)/2], "speedup")
 }

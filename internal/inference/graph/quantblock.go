@@ -1,0 +1,245 @@
+package graph
+
+import "github.com/cspipe/cspipe/internal/inference/kernels"
+
+// The int8 inverted-residual block run band by band.
+//
+// MobileNet V2's block expands its input six-fold with a 1x1 convolution,
+// filters that with a 3x3 depthwise convolution and projects it back with
+// another 1x1 (then adds the block's input when shapes agree). Run
+// operator by operator, the expanded activation is written whole and read
+// back; at the first blocks of V2 1.0@128 it is 384 KiB per image. Here
+// the expansion computes input rows one at a time straight into a ring of
+// zero-point-padded rows that the depthwise kernel reads (no padded copy,
+// no separate PAD), a band of its output rows is projected (and the
+// residual added) at once, and only the ring and one band are ever held. Each piece is the same kernel on the
+// same integers as the separate operators, so the outputs are identical.
+
+// qblockKernel runs expand -> depthwise -> project (-> ADD) by bands.
+type qblockKernel struct {
+	ex, dw, pr *qconvKernel
+	add        *qbinaryKernel // nil without the residual ADD
+	addFirst   bool           // the projection is the ADD's first operand
+	band       int            // depthwise output rows per band
+	ring       int            // padded expanded rows held
+	scratch    scratchList
+}
+
+// blockBudget is what the ring and a band's depthwise output may take, in
+// bytes: a part of the L2 cache. With bands sized for L1 (16 and 40 KiB)
+// V2's first blocks ran 1-6% faster than the separate operators, with 256
+// KiB 3-9% (BenchmarkQBlock): larger bands give the projection larger
+// GEMMs.
+const blockBudget = 256 << 10
+
+// minBlockWidth is the narrowest image banded: the expansion runs one row
+// of pixels per GEMM, which at 4 pixels is 10% slower than the separate
+// operators, at 8 about 1% faster and at 16 to 64 2-6% faster
+// (BenchmarkQBlock).
+const minBlockWidth = 8
+
+// maxBlockWeights bounds the bytes of the two 1x1 convolutions' packed
+// weights in a banded block: the band's GEMMs read all of them once per
+// row or band where the separate operators read them once per batch. V1's
+// 16x16x256 layers (128 KiB) ran as fast fused as not, its 8x8x512 ones
+// (512 KiB) 2.5% slower; V2's blocks hold at most about 60 KiB.
+const maxBlockWeights = 96 << 10
+
+// newQBlock returns the fused block of ex, dw, pr (and add), or nil when
+// the pieces are not of the forms the band loop runs.
+func newQBlock(ex, dw, pr *qconvKernel, add *qbinaryKernel, addFirst bool) *qblockKernel {
+	if ex.depthwise || !ex.direct() || pr.depthwise || !pr.direct() || !dw.depthwise || dw.dw == nil ||
+		dw.kh != 3 || dw.kw != 3 || !dw.dw.HasInt8Pixels3x3() || dw.inZP < -128 || dw.inZP > 127 {
+		return nil
+	}
+	if ex.cout != dw.cin || ex.oh != dw.h || ex.ow != dw.w || pr.cin != dw.cout || pr.h != dw.oh || pr.w != dw.ow {
+		return nil
+	}
+	if dw.w < minBlockWidth || len(ex.packed.Data)+len(pr.packed.Data) > maxBlockWeights {
+		return nil
+	}
+	if add != nil && (add.mul || add.c2 != nil || add.n != pr.oh*pr.ow*pr.cout) {
+		return nil
+	}
+	k := &qblockKernel{ex: ex, dw: dw, pr: pr, add: add, addFirst: addFirst}
+	rowP := ((dw.ow-1)*dw.sw + 3) * dw.cin
+	k.band = 1
+	for b := 2; b <= dw.oh; b++ {
+		if ((b-1)*dw.sh+3)*rowP+b*dw.ow*dw.cin > blockBudget {
+			break
+		}
+		k.band = b
+	}
+	k.ring = (k.band-1)*dw.sh + 3
+	return k
+}
+
+func (k *qblockKernel) run(e *env, ins [][]float32, out []float32) {
+	inN := k.ex.h * k.ex.w * k.ex.cin
+	outN := k.pr.oh * k.pr.ow * k.pr.cout
+	src, dst := int8s(ins[0]), int8s(out)
+	var res []int8
+	if k.add != nil {
+		res = int8s(ins[1])
+	}
+	for img := 0; img < e.batch; img++ {
+		x, o := src[img*inN:(img+1)*inN], dst[img*outN:(img+1)*outN]
+		var r []int8
+		if res != nil {
+			r = res[img*outN : (img+1)*outN]
+		}
+		if e.threads <= 1 {
+			k.rows(x, r, o, 0, k.dw.oh)
+			continue
+		}
+		parallelFor(e.threads, k.dw.oh, 1, func(lo, hi int) { k.rows(x, r, o, lo, hi) })
+	}
+}
+
+// rows computes the block's output rows [lo, hi) of one image.
+func (k *qblockKernel) rows(x, res, o []int8, lo, hi int) {
+	ex, dw, pr := k.ex, k.dw, k.pr
+	s := k.scratch.Get()
+	defer k.scratch.Put(s)
+	c, ow := dw.cin, dw.ow
+	wp := (ow-1)*dw.sw + 3
+	rowP := wp * c
+	cols := min(dw.w, wp-dw.padL) // input columns the windows read
+	s.p = grow(s.p, k.ring*rowP)
+	s.d = grow(s.d, k.band*ow*c)
+	if k.add != nil {
+		s.q = grow(s.q, k.band*ow*pr.cout)
+	}
+	ring, d := s.p, s.d
+	zp := int8(dw.inZP)
+	next := lo*dw.sh - dw.padT // the next expanded row to compute
+	for oy0 := lo; oy0 < hi; oy0 += k.band {
+		oy1 := min(oy0+k.band, hi)
+		// The expanded rows the band reads, each in ring slot (row +
+		// padT) mod ring; rows before next are there from the last band.
+		for iy := max(next, oy0*dw.sh-dw.padT); iy < (oy1-1)*dw.sh-dw.padT+3; iy++ {
+			slot := (iy + dw.padT) % k.ring
+			row := ring[slot*rowP : (slot+1)*rowP]
+			if iy < 0 || iy >= dw.h {
+				fillI8(row, zp)
+				continue
+			}
+			fillI8(row[:dw.padL*c], zp)
+			ex.gemmDirect(s, x[iy*ex.w*ex.cin:(iy*ex.w+cols)*ex.cin], row[dw.padL*c:(dw.padL+cols)*c], cols)
+			fillI8(row[(dw.padL+cols)*c:], zp)
+			next = iy + 1
+		}
+		for oy := oy0; oy < oy1; oy++ {
+			var rows [3]int
+			for ky := range rows {
+				rows[ky] = ((oy*dw.sh + ky) % k.ring) * rowP
+			}
+			if !dw.dw.Int8Pixels3x3(d[(oy-oy0)*ow*c:], c, ring, rows, dw.sw*c, ow) {
+				panic("graph: int8 3x3 depthwise kernel unavailable in a fused block")
+			}
+		}
+		n := (oy1 - oy0) * ow
+		dst := o[oy0*ow*pr.cout : oy1*ow*pr.cout]
+		if k.add == nil {
+			pr.gemmDirect(s, d[:n*c], dst, n)
+			continue
+		}
+		q := s.q[:n*pr.cout]
+		pr.gemmDirect(s, d[:n*c], q, n)
+		r := res[oy0*ow*pr.cout : oy1*ow*pr.cout]
+		if k.addFirst {
+			k.add.binary(dst, q, r)
+		} else {
+			k.add.binary(dst, r, q)
+		}
+	}
+}
+
+// gemmDirect computes the m output pixels of a direct 1x1 convolution
+// whose input pixels are in, into out, with s's scratch.
+func (k *qconvKernel) gemmDirect(s *qscratch, in, out []int8, m int) {
+	pk := k.packed
+	s.a = grow(s.a, gemmChunk*pk.Kp)
+	s.c = grow(s.c, gemmChunk*pk.Np)
+	for p0 := 0; p0 < m; p0 += gemmChunk {
+		n := min(gemmChunk, m-p0)
+		kernels.XorI8(s.a[:n*k.cin], in[p0*k.cin:(p0+n)*k.cin])
+		kernels.GemmU8I8Requant(n, s.a, pk.Kp, pk, k.grq, out[p0*k.cout:(p0+n)*k.cout], k.cout, s.c)
+	}
+}
+
+// fuseQuantBlocks replaces each run of planned nodes expand (1x1) ->
+// depthwise 3x3 -> project (1x1), optionally followed by the ADD of the
+// projection and an activation computed before the block, with one
+// qblockKernel, when each intermediate is read only by the next node and
+// newQBlock takes the pieces. It runs before slots are assigned.
+func (m *Model) fuseQuantBlocks() {
+	uses := make([]int, len(m.tensors))
+	for _, nd := range m.nodes {
+		for _, ti := range nd.ins {
+			if ti >= 0 {
+				uses[ti]++
+			}
+		}
+	}
+	producer := make([]int, len(m.tensors))
+	for i := range producer {
+		producer[i] = -1
+	}
+	for i, nd := range m.nodes {
+		producer[nd.out] = i
+	}
+	only := func(t, reader int) bool {
+		return uses[t] == 1 && t != m.output && len(m.nodes[reader].ins) > 0 && m.nodes[reader].ins[0] == t
+	}
+	var out []planned
+	for i := 0; i < len(m.nodes); i++ {
+		if i+2 >= len(m.nodes) {
+			out = append(out, m.nodes[i])
+			continue
+		}
+		a, b, c := m.nodes[i], m.nodes[i+1], m.nodes[i+2]
+		ex, ok1 := a.k.(*qconvKernel)
+		dw, ok2 := b.k.(*qconvKernel)
+		pr, ok3 := c.k.(*qconvKernel)
+		if !ok1 || !ok2 || !ok3 || !only(a.out, i+1) || !only(b.out, i+2) || len(a.ins) == 0 || a.ins[0] < 0 {
+			out = append(out, m.nodes[i])
+			continue
+		}
+		fused := planned{name: a.name + " .. " + c.name, ins: []int{a.ins[0]}, out: c.out}
+		var add *qbinaryKernel
+		addFirst := false
+		if i+3 < len(m.nodes) && uses[c.out] == 1 && c.out != m.output {
+			nd := m.nodes[i+3]
+			if ak, ok := nd.k.(*qbinaryKernel); ok && len(nd.ins) == 2 && nd.ins[0] != nd.ins[1] {
+				for side := 0; side < 2; side++ {
+					other := nd.ins[1-side]
+					if nd.ins[side] == c.out && other >= 0 && (other == m.input || producer[other] >= 0 && producer[other] < i) {
+						add, addFirst = ak, side == 0
+						fused.ins = append(fused.ins, other)
+						fused.out = nd.out
+						fused.name += " + " + nd.name
+					}
+				}
+			}
+		}
+		blk := newQBlock(ex, dw, pr, add, addFirst)
+		if blk == nil && add != nil {
+			// Without the ADD, the block alone may still fuse.
+			add = nil
+			fused.ins, fused.out, fused.name = fused.ins[:1], c.out, a.name+" .. "+c.name
+			blk = newQBlock(ex, dw, pr, nil, false)
+		}
+		if blk == nil {
+			out = append(out, m.nodes[i])
+			continue
+		}
+		fused.k = blk
+		out = append(out, fused)
+		i += 2
+		if add != nil {
+			i++
+		}
+	}
+	m.nodes = out
+}
