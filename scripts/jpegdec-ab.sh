@@ -11,6 +11,11 @@
 #
 # BENCH is the -bench pattern (default SamplePhotos: the exact decode of the sample photos at a
 # 224×224 resize's samples); BENCHTIME the decodes per round and benchmark (default 3x).
+#
+# With COUNT=1 (needs valgrind) it instead runs each benchmark once per build under cachegrind
+# and prints instructions and simulated branch mispredictions: machine load does not move
+# those, so they show a change of 1 % when the timings cannot (they miss cache and latency
+# effects, so confirm a gain in time as well).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 base=${1:-HEAD}
@@ -29,6 +34,23 @@ cp "$pkg/bench_test.go" "$tmp/a/$pkg/"
 printf 'module jpegdecab\n\ngo %s\n' "$(go list -m -f '{{.GoVersion}}')" >"$tmp/a/go.mod"
 (cd "$tmp/a/$pkg" && CGO_ENABLED=0 go test -c -trimpath -o "$tmp/A.test" .)
 CGO_ENABLED=0 go test -c -trimpath -o "$tmp/B.test" "./$pkg"
+
+if [[ ${COUNT:-} == 1 ]]; then
+  photos=$(cd "$pkg" && "$tmp/B.test" -test.run '^$' -test.bench "$bench" -test.benchtime 1x -test.count 1 |
+    awk '/^Benchmark/ { sub(/-[0-9]+$/, "", $1); print $1 }')
+  printf '%-40s %15s %15s %8s %13s %13s %8s\n' "one run of the benchmark (setup included)" "A instr" "B instr" "B/A" "A mispred" "B mispred" "B/A"
+  for p in $photos; do
+    for ab in A B; do
+      (cd "$pkg" && valgrind --tool=cachegrind --cache-sim=no --branch-sim=yes --cachegrind-out-file=/dev/null \
+        "$tmp/$ab.test" -test.run '^$' -test.bench "^$p\$" -test.benchtime 1x -test.count 1 2>&1 >/dev/null) |
+        awk -v ab="$ab" '/I *refs:/ { gsub(/,/, "", $NF); ir = $NF } /Mispredicts:/ { gsub(/,/, "", $3); bm = $3 } END { print ir, bm }' >"$tmp/cg.$ab"
+    done
+    read -r ia ma <"$tmp/cg.A"
+    read -r ib mb <"$tmp/cg.B"
+    awk -v p="$p" -v ia="$ia" -v ib="$ib" -v ma="$ma" -v mb="$mb" 'BEGIN { printf "%-40s %15.0f %15.0f %8.3f %13.0f %13.0f %8.3f\n", p, ia, ib, ib / ia, ma, mb, mb / ma }'
+  done
+  exit 0
+fi
 
 run() { (cd "$pkg" && "$tmp/$1.test" -test.run '^$' -test.bench "$bench" -test.benchtime "$benchtime" -test.count 1) |
   awk -v ab="$1" '/^Benchmark/ { for (i = 3; i < NF; i++) if ($(i+1) == "cpu-ms/op") print ab, $1, $i }' >>"$tmp/results"; }

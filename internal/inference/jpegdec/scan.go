@@ -666,22 +666,18 @@ func (d *decoder) refineSkip(t *huffTable, nzp *uint64, band uint64) error {
 		}
 		n -= uint(sz) // the new coefficient's sign
 		zeros := ^nz & rem
-		if r > 0 {
-			if uint(bits.OnesCount64(zeros)) > r {
-				zeros &^= uint64(1)<<selectBit(zeros, r) - 1
-			} else {
-				zeros = 0
-			}
+		if r > 3 {
+			zeros = dropLowestSelect(zeros, r)
+		} else {
+			zeros = dropShort(zeros, r)
 		}
 		var passed uint64
-		if zeros != 0 {
-			low := zeros & -zeros
+		if low := zeros & -zeros; low != 0 {
 			passed = nz & rem & (low - 1)
-			if sz != 0 {
-				nz |= low
-			}
+			nz |= low & -uint64(sz)
 			rem &^= low<<1 - 1
 		} else {
+			// The run goes past the band: only a ZRL may, and it passes the rest of it.
 			if sz != 0 {
 				br.acc, br.n = acc, n
 				return errCoefIndex
@@ -689,14 +685,12 @@ func (d *decoder) refineSkip(t *huffTable, nzp *uint64, band uint64) error {
 			passed = nz & rem
 			rem = 0
 		}
-		if cnt := uint(bits.OnesCount64(passed)); cnt > 0 {
-			if cnt > n {
-				br.acc, br.n = acc, n
-				br.skip(cnt)
-				acc, n = br.acc, br.n
-			} else {
-				n -= cnt
-			}
+		if cnt := uint(bits.OnesCount64(passed)); cnt > n {
+			br.acc, br.n = acc, n
+			br.skip(cnt)
+			acc, n = br.acc, br.n
+		} else {
+			n -= cnt
 		}
 	}
 	br.acc, br.n = acc, n

@@ -33,3 +33,29 @@ func TestSelectBit(t *testing.T) {
 		}
 	}
 }
+
+// TestDropLowest checks dropLowest against clearing the lowest set bits one by one, for every
+// run length 0–15 including runs past the last set bit.
+func TestDropLowest(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for trial := range 50000 {
+		x := rng.Uint64()
+		switch trial % 4 {
+		case 1:
+			x &= rng.Uint64()
+		case 2:
+			x &= rng.Uint64() & rng.Uint64() & rng.Uint64()
+		case 3:
+			x &= 1<<rng.IntN(64) | 1<<rng.IntN(64)
+		}
+		for k := range uint(16) {
+			want := x
+			for range k {
+				want &= want - 1
+			}
+			if got := dropLowest(x, k); got != want {
+				t.Fatalf("dropLowest(%#x, %d) = %#x, want %#x", x, k, got, want)
+			}
+		}
+	}
+}
