@@ -320,19 +320,19 @@ func (d *decoder) planeISLOW(c *component) {
 			np := 0
 			if c.nz != nil {
 				// Progressive: the mask of coefficients ever made non-zero (zig-zag) covers them all.
+				// Coefficients are kept without a branch on their value, which is close to
+				// random: each is written at np and counted only when non-zero.
 				for m := c.nz[by*c.bw+bx] &^ 1; m != 0; m &= m - 1 {
 					p := unzig[bits.TrailingZeros64(m)]
-					if v := coef[p]; v != 0 {
-						pos[np], val[np] = uint8(p), int64(v)
-						np++
-					}
+					v := int32(coef[p])
+					pos[np&63], val[np&63] = uint8(p), int64(v)
+					np += int(uint32(v|-v) >> 31)
 				}
 			} else {
 				for p := 1; p < 64; p++ {
-					if v := coef[p]; v != 0 {
-						pos[np], val[np] = uint8(p), int64(v)
-						np++
-					}
+					v := int32(coef[p])
+					pos[np&63], val[np&63] = uint8(p), int64(v)
+					np += int(uint32(v|-v) >> 31)
 				}
 			}
 			dc := int64(c.dc[by*c.bw+bx])

@@ -235,14 +235,12 @@ func (d *decoder) scanDC(sc []scanComp, ah, al uint) error {
 							br.acc, br.n = acc, n
 							return FormatError("DC size")
 						}
-						if t > 0 {
-							n -= t
-							v := int32(acc>>n) & (1<<t - 1)
-							if v < 1<<(t-1) {
-								v += -1<<t + 1
-							}
-							s.pred += v
-						}
+						// The difference's size is close to random, so its value bits are
+						// taken and sign-extended without branches (size 0 gives 0).
+						n -= t
+						v := int32(acc>>n) & (1<<t - 1)
+						v += (v - 1<<t>>1) >> 31 & (-1<<t + 1)
+						s.pred += v
 						dc[h] = s.pred << al
 					}
 				}
@@ -743,35 +741,27 @@ func (d *decoder) acRefine(s *scanComp, idx int, coef []int16, ss, se int, al ui
 			br.acc, br.n = acc, n
 			return FormatError("refinement coefficient size")
 		}
-		var val int16
-		if sz != 0 {
-			n--
-			val = m1
-			if acc>>n&1 != 0 {
-				val = p1
-			}
-		}
+		// The new coefficient's sign bit (when sz is 1) gives ±1<<al without a branch.
+		n -= uint(sz)
+		val := (m1 + int16(acc>>n&1)<<(al+1)) & -int16(sz)
 		// The target is the (r+1)-th coefficient without history; the ones with history
 		// passed on the way each take a correction bit.
 		zeros := ^nz & rem
-		if r > 0 {
-			if uint(bits.OnesCount64(zeros)) > r {
-				zeros &^= uint64(1)<<selectBit(zeros, r) - 1
-			} else {
-				zeros = 0
-			}
+		if r > 3 {
+			zeros = dropLowestSelect(zeros, r)
+		} else {
+			zeros = dropShort(zeros, r)
 		}
 		var passed uint64
-		if zeros != 0 {
-			low := zeros & -zeros
+		if low := zeros & -zeros; low != 0 {
 			passed = nz & rem & (low - 1)
 			rem &^= low<<1 - 1
-			if val != 0 {
+			if sz != 0 {
 				nz |= low
 				coef[unzig[bits.TrailingZeros64(low)&63]] = val
 			}
 		} else {
-			if val != 0 {
+			if sz != 0 {
 				br.acc, br.n = acc, n
 				return errCoefIndex
 			}
