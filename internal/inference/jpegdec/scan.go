@@ -214,10 +214,10 @@ func (d *decoder) scanDC(sc []scanComp, ah, al uint) error {
 						}
 						if ah != 0 {
 							n--
-							dc[h] |= int32(acc>>n&1) << al
+							dc[h] |= int32(acc>>(n&63)&1) << (al & 31)
 							continue
 						}
-						e := s.dc.lut[(acc>>(n-lutBits))&(1<<lutBits-1)]
+						e := s.dc.lut[(acc>>((n-lutBits)&63))&(1<<lutBits-1)]
 						var t uint
 						if e != 0 {
 							n -= uint(e >> 8)
@@ -238,10 +238,10 @@ func (d *decoder) scanDC(sc []scanComp, ah, al uint) error {
 						// The difference's size is close to random, so its value bits are
 						// taken and sign-extended without branches (size 0 gives 0).
 						n -= t
-						v := int32(acc>>n) & (1<<t - 1)
-						v += (v - 1<<t>>1) >> 31 & (-1<<t + 1)
+						v := int32(acc>>(n&63)) & (1<<(t&31) - 1)
+						v += (v - 1<<(t&31)>>1) >> 31 & (-1<<(t&31) + 1)
 						s.pred += v
-						dc[h] = s.pred << al
+						dc[h] = s.pred << (al & 31)
 					}
 				}
 			}
@@ -355,7 +355,7 @@ func (d *decoder) skipAC(t *huffTable) error {
 			br.fill()
 			acc, n = br.acc, br.n
 		}
-		e := t.lut[(acc>>(n-lutBits))&(1<<lutBits-1)]
+		e := t.lut[(acc>>((n-lutBits)&63))&(1<<lutBits-1)]
 		var rs uint8
 		if e != 0 {
 			n -= uint(e >> 8)
@@ -403,7 +403,7 @@ func (d *decoder) firstSkip(t *huffTable, nzp *uint64, ss, se int) error {
 			br.fill()
 			acc, n = br.acc, br.n
 		}
-		e := t.lut[(acc>>(n-lutBits))&(1<<lutBits-1)]
+		e := t.lut[(acc>>((n-lutBits)&63))&(1<<lutBits-1)]
 		var rs uint8
 		if e != 0 {
 			n -= uint(e >> 8)
@@ -419,10 +419,10 @@ func (d *decoder) firstSkip(t *huffTable, nzp *uint64, ss, se int) error {
 		r, sz := int(rs>>4), uint(rs&15)
 		if sz == 0 {
 			if r < 15 {
-				d.eobrun = 1<<r - 1
+				d.eobrun = 1<<(r&63) - 1
 				if r > 0 {
 					n -= uint(r)
-					d.eobrun += int(acc>>n) & (1<<r - 1)
+					d.eobrun += int(acc>>(n&63)) & (1<<(r&63) - 1)
 				}
 				break
 			}
@@ -434,7 +434,7 @@ func (d *decoder) firstSkip(t *huffTable, nzp *uint64, ss, se int) error {
 			br.acc, br.n = acc, n
 			return errCoefIndex
 		}
-		nz |= 1 << uint(k)
+		nz |= 1 << (uint(k) & 63)
 		n -= sz
 	}
 	br.acc, br.n = acc, n
@@ -458,7 +458,7 @@ func (d *decoder) acFirst(s *scanComp, idx int, coef []int16, ss, se int, al uin
 			br.fill()
 			acc, n = br.acc, br.n
 		}
-		e := t.lut[(acc>>(n-lutBits))&(1<<lutBits-1)]
+		e := t.lut[(acc>>((n-lutBits)&63))&(1<<lutBits-1)]
 		var rs uint8
 		if e != 0 {
 			n -= uint(e >> 8)
@@ -474,10 +474,10 @@ func (d *decoder) acFirst(s *scanComp, idx int, coef []int16, ss, se int, al uin
 		r, sz := int(rs>>4), uint(rs&15)
 		if sz == 0 {
 			if r < 15 {
-				d.eobrun = 1<<r - 1
+				d.eobrun = 1<<(r&63) - 1
 				if r > 0 {
 					n -= uint(r)
-					d.eobrun += int(acc>>n) & (1<<r - 1)
+					d.eobrun += int(acc>>(n&63)) & (1<<(r&63) - 1)
 				}
 				break
 			}
@@ -489,13 +489,11 @@ func (d *decoder) acFirst(s *scanComp, idx int, coef []int16, ss, se int, al uin
 			br.acc, br.n = acc, n
 			return errCoefIndex
 		}
-		nz |= 1 << uint(k)
+		nz |= 1 << (uint(k) & 63)
 		n -= sz
-		v := int32(acc>>n) & (1<<sz - 1)
-		if v < 1<<(sz-1) {
-			v += -1<<sz + 1
-		}
-		coef[unzig[k&63]] = int16(v << al)
+		v := int32(acc>>(n&63)) & (1<<(sz&31) - 1)
+		v += (v - 1<<(sz&31)>>1) >> 31 & (-1<<(sz&31) + 1)
+		coef[unzig[k&63]] = int16(v << (al & 31))
 	}
 	br.acc, br.n = acc, n
 	s.c.nz[idx] = nz
@@ -520,7 +518,7 @@ func (d *decoder) correct(mask uint64, coef []int16, p1, m1 int16, al uint) {
 			br.fill()
 		}
 		br.n -= cnt
-		mask = applyCorrections(mask, cnt, br.acc>>br.n, coef, p1, m1, al)
+		mask = applyCorrections(mask, cnt, br.acc>>(br.n&63), coef, p1, m1, al)
 	}
 }
 
@@ -535,7 +533,7 @@ func applyCorrections(mask uint64, cnt uint, v uint64, coef []int16, p1, m1 int1
 		mask &= mask - 1
 		cz := coef[z]
 		delta := p1 ^ (p1^m1)&(cz>>15)
-		ok := int16(v>>(i-1)) & ^(cz >> al) & 1
+		ok := int16(v>>((i-1)&63)) & ^(cz >> (al & 15)) & 1
 		coef[z] = cz + delta*ok
 	}
 	return mask
@@ -630,7 +628,7 @@ func (d *decoder) refineSkip(t *huffTable, nzp *uint64, band uint64) error {
 			br.fill()
 			acc, n = br.acc, br.n
 		}
-		e := t.lut[(acc>>(n-lutBits))&(1<<lutBits-1)]
+		e := t.lut[(acc>>((n-lutBits)&63))&(1<<lutBits-1)]
 		var rs uint8
 		if e != 0 {
 			n -= uint(e >> 8)
@@ -647,10 +645,10 @@ func (d *decoder) refineSkip(t *huffTable, nzp *uint64, band uint64) error {
 		if sz == 0 && r < 15 {
 			// End of band for this block and the next 2^r-1+extra ones; the rest of this
 			// one's band still takes its correction bits.
-			eobrun := 1 << r
+			eobrun := 1 << (r & 63)
 			if r > 0 {
 				n -= r
-				eobrun += int(acc>>n) & (1<<r - 1)
+				eobrun += int(acc>>(n&63)) & (1<<(r&63) - 1)
 			}
 			d.eobrun = eobrun - 1
 			br.acc, br.n = acc, n
@@ -715,7 +713,7 @@ func (d *decoder) acRefine(s *scanComp, idx int, coef []int16, ss, se int, al ui
 			br.fill()
 			acc, n = br.acc, br.n
 		}
-		e := t.lut[(acc>>(n-lutBits))&(1<<lutBits-1)]
+		e := t.lut[(acc>>((n-lutBits)&63))&(1<<lutBits-1)]
 		var rs uint8
 		if e != 0 {
 			n -= uint(e >> 8)
@@ -730,10 +728,10 @@ func (d *decoder) acRefine(s *scanComp, idx int, coef []int16, ss, se int, al ui
 		}
 		r, sz := uint(rs>>4), rs&15
 		if sz == 0 && r < 15 {
-			d.eobrun = 1 << r
+			d.eobrun = 1 << (r & 63)
 			if r > 0 {
 				n -= r
-				d.eobrun += int(acc>>n) & (1<<r - 1)
+				d.eobrun += int(acc>>(n&63)) & (1<<(r&63) - 1)
 			}
 			break
 		}
@@ -743,7 +741,7 @@ func (d *decoder) acRefine(s *scanComp, idx int, coef []int16, ss, se int, al ui
 		}
 		// The new coefficient's sign bit (when sz is 1) gives ±1<<al without a branch.
 		n -= uint(sz)
-		val := (m1 + int16(acc>>n&1)<<(al+1)) & -int16(sz)
+		val := (m1 + int16(acc>>(n&63)&1)<<((al+1)&15)) & -int16(sz)
 		// The target is the (r+1)-th coefficient without history; the ones with history
 		// passed on the way each take a correction bit.
 		zeros := ^nz & rem
@@ -776,7 +774,7 @@ func (d *decoder) acRefine(s *scanComp, idx int, coef []int16, ss, se int, al ui
 				acc, n = br.acc, br.n
 			}
 			n -= cnt
-			passed = applyCorrections(passed, cnt, acc>>n, coef, p1, m1, al)
+			passed = applyCorrections(passed, cnt, acc>>(n&63), coef, p1, m1, al)
 		}
 	}
 	br.acc, br.n = acc, n
