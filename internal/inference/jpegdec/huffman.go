@@ -99,6 +99,16 @@ func (br *bitReader) fill() {
 	}
 }
 
+// peek8 returns the next eight bytes when they hold no 0xFF (so no stuffing and no marker).
+func (br *bitReader) peek8() (uint64, bool) {
+	if br.pos+8 > len(br.data) || br.marker {
+		return 0, false
+	}
+	v := binary.BigEndian.Uint64(br.data[br.pos:])
+	x := ^v
+	return v, (x-0x0101010101010101)&^x&0x8080808080808080 == 0
+}
+
 // reset drops buffered bits, for a restart marker or the end of a scan.
 func (br *bitReader) reset() { br.acc, br.n, br.marker = 0, 0, false }
 
@@ -138,7 +148,10 @@ func (br *bitReader) decode(t *huffTable) (uint8, error) {
 	return uint8(e), nil
 }
 
-// decodeLong decodes a code longer than lutBits bit by bit.
+// decodeLong decodes a code longer than lutBits bit by bit. It is rare and stays out of line,
+// so that the decoding loops keep their state in registers.
+//
+//go:noinline
 func (br *bitReader) decodeLong(t *huffTable) (uint8, error) {
 	code := int32(0)
 	for l := 1; l <= 16; l++ {

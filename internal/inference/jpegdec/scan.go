@@ -624,9 +624,17 @@ func (d *decoder) refineSkip(t *huffTable, nzp *uint64, band uint64) error {
 	rem := band
 	for rem != 0 {
 		if n < 32 {
-			br.acc, br.n = acc, n
-			br.fill()
-			acc, n = br.acc, br.n
+			if v, ok := br.peek8(); ok {
+				// Room for at least four whole bytes; n+8k stays below 64.
+				k := (63 - n) >> 3
+				acc = acc<<((k*8)&63) | v>>((64-k*8)&63)
+				n += k * 8
+				br.pos += int(k)
+			} else {
+				br.acc, br.n = acc, n
+				br.fill()
+				acc, n = br.acc, br.n
+			}
 		}
 		e := t.lut[(acc>>((n-lutBits)&63))&(1<<lutBits-1)]
 		var rs uint8
@@ -662,10 +670,12 @@ func (d *decoder) refineSkip(t *huffTable, nzp *uint64, band uint64) error {
 		}
 		n -= uint(sz) // the new coefficient's sign
 		zeros := ^nz & rem
-		if r > 3 {
-			zeros = dropLowestSelect(zeros, r)
-		} else {
+		if r <= 3 {
 			zeros = dropShort(zeros, r)
+		} else if uint(bits.OnesCount64(zeros)) > r {
+			zeros &^= uint64(1)<<selectBit(zeros, r) - 1
+		} else {
+			zeros = 0
 		}
 		var passed uint64
 		if low := zeros & -zeros; low != 0 {
@@ -745,10 +755,12 @@ func (d *decoder) acRefine(s *scanComp, idx int, coef []int16, ss, se int, al ui
 		// The target is the (r+1)-th coefficient without history; the ones with history
 		// passed on the way each take a correction bit.
 		zeros := ^nz & rem
-		if r > 3 {
-			zeros = dropLowestSelect(zeros, r)
-		} else {
+		if r <= 3 {
 			zeros = dropShort(zeros, r)
+		} else if uint(bits.OnesCount64(zeros)) > r {
+			zeros &^= uint64(1)<<selectBit(zeros, r) - 1
+		} else {
+			zeros = 0
 		}
 		var passed uint64
 		if low := zeros & -zeros; low != 0 {
