@@ -555,12 +555,40 @@ func (d *decoder) scanProgressiveAC(s *scanComp, ss, se int, ah, al uint) error 
 	for y := range by {
 		rowKept := c.coef != nil && c.keptRow[y] >= 0
 		nzRow := c.nz[y*c.bw : y*c.bw+bx]
-		for x := range nzRow {
+		for x := 0; x < len(nzRow); x++ {
 			if d.restart > 0 {
 				if n > 0 && n%d.restart == 0 {
 					d.restartAt(sc)
 				}
 				n++
+			} else if d.eobrun > 0 {
+				// A run of blocks whose band is empty in this scan, taken up to the row's end
+				// at once: a first pass has nothing to do for them, a refinement drops the
+				// correction bits of the skipped blocks as one count and corrects kept ones.
+				k := min(d.eobrun, len(nzRow)-x)
+				d.eobrun -= k
+				if ah != 0 {
+					cnt := uint(0)
+					if !rowKept {
+						for _, m := range nzRow[x : x+k] {
+							cnt += uint(bits.OnesCount64(m & band))
+						}
+					} else {
+						// Kept blocks read their bits in place: drop the others' on the way.
+						for i := x; i < x+k; i++ {
+							if c.keptCol[i] < 0 {
+								cnt += uint(bits.OnesCount64(nzRow[i] & band))
+								continue
+							}
+							br.skip(cnt)
+							cnt = 0
+							d.correct(nzRow[i]&band, c.kept(y, i), p1, m1, al)
+						}
+					}
+					br.skip(cnt)
+				}
+				x += k - 1
+				continue
 			}
 			kept := rowKept && c.keptCol[x] >= 0
 			if d.eobrun > 0 {
