@@ -677,47 +677,55 @@ func (d *decoder) refineSkip(t *huffTable, nzp *uint64, band uint64) error {
 			}
 			acc, n = br.acc, br.n
 		}
-		r, sz := uint(rs>>4), rs&15
-		if sz == 0 && r < 15 {
-			// End of band for this block and the next 2^r-1+extra ones; the rest of this
-			// one's band still takes its correction bits.
-			eobrun := 1 << (r & 63)
-			if r > 0 {
-				n -= r
-				eobrun += int(acc>>(n&63)) & (1<<(r&63) - 1)
-			}
-			d.eobrun = eobrun - 1
-			br.acc, br.n = acc, n
-			br.skip(uint(bits.OnesCount64(nz & rem)))
-			*nzp = nz
-			return nil
-		}
-		if sz > 1 {
-			br.acc, br.n = acc, n
-			return FormatError("refinement coefficient size")
-		}
-		n -= uint(sz) // the new coefficient's sign
-		zeros := ^nz & rem
-		if r <= 3 {
-			zeros = dropShort(zeros, r)
-		} else if uint(bits.OnesCount64(zeros)) > r {
-			zeros &^= uint64(1)<<selectBit(zeros, r) - 1
-		} else {
-			zeros = 0
-		}
+		r := uint(rs >> 4)
 		var passed uint64
-		if low := zeros & -zeros; low != 0 {
-			passed = nz & rem & (low - 1)
-			nz |= low & -uint64(sz)
-			rem &^= low<<1 - 1
-		} else {
-			// The run goes past the band: only a ZRL may, and it passes the rest of it.
-			if sz != 0 {
+		if rs&15 == 1 {
+			// The usual symbol: r coefficients without history, then a new one (its sign
+			// bit is dropped).
+			n--
+			zeros := ^nz & rem
+			if r <= 3 {
+				zeros = dropShort(zeros, r)
+			} else if uint(bits.OnesCount64(zeros)) > r {
+				zeros &^= uint64(1)<<selectBit(zeros, r) - 1
+			} else {
 				br.acc, br.n = acc, n
 				return errCoefIndex
 			}
-			passed = nz & rem
-			rem = 0
+			low := zeros & -zeros
+			passed = nz & rem & (low - 1)
+			nz |= low
+			rem &^= low<<1 - 1
+		} else {
+			if rs&15 != 0 {
+				br.acc, br.n = acc, n
+				return FormatError("refinement coefficient size")
+			}
+			if r < 15 {
+				// End of band for this block and the next 2^r-1+extra ones; the rest of
+				// this one's band still takes its correction bits.
+				eobrun := 1 << (r & 63)
+				if r > 0 {
+					n -= r
+					eobrun += int(acc>>(n&63)) & (1<<(r&63) - 1)
+				}
+				d.eobrun = eobrun - 1
+				br.acc, br.n = acc, n
+				br.skip(uint(bits.OnesCount64(nz & rem)))
+				*nzp = nz
+				return nil
+			}
+			// ZRL: sixteen coefficients without history (or the rest of the band).
+			zeros := ^nz & rem
+			if uint(bits.OnesCount64(zeros)) > 15 {
+				zeros &^= uint64(1)<<selectBit(zeros, 15) - 1
+				low := zeros & -zeros
+				passed = nz & rem & (low - 1)
+				rem &^= low<<1 - 1
+			} else {
+				passed = nz & rem
+				rem = 0
+			}
 		}
 		if cnt := uint(bits.OnesCount64(passed)); cnt > n {
 			br.acc, br.n = acc, n
