@@ -753,11 +753,18 @@ func (d *decoder) acRefine(s *scanComp, idx int, coef []int16, ss, se int, al ui
 	rem := bandMask(ss, se)
 	coef = coef[:64]
 	acc, n := br.acc, br.n
-	for d.eobrun == 0 && rem != 0 {
+	for rem != 0 {
 		if n < 32 {
-			br.acc, br.n = acc, n
-			br.fill()
-			acc, n = br.acc, br.n
+			if v, ok := br.peek8(); ok {
+				k := (63 - n) >> 3 // room for at least four whole bytes; n+8k stays below 64
+				acc = acc<<((k*8)&63) | v>>((64-k*8)&63)
+				n += k * 8
+				br.pos += int(k)
+			} else {
+				br.acc, br.n = acc, n
+				br.fill()
+				acc, n = br.acc, br.n
+			}
 		}
 		e := t.lut[(acc>>((n-lutBits)&63))&(1<<lutBits-1)]
 		var rs uint8
@@ -772,47 +779,53 @@ func (d *decoder) acRefine(s *scanComp, idx int, coef []int16, ss, se int, al ui
 			}
 			acc, n = br.acc, br.n
 		}
-		r, sz := uint(rs>>4), rs&15
-		if sz == 0 && r < 15 {
-			d.eobrun = 1 << (r & 63)
-			if r > 0 {
-				n -= r
-				d.eobrun += int(acc>>(n&63)) & (1<<(r&63) - 1)
-			}
-			break
-		}
-		if sz > 1 {
-			br.acc, br.n = acc, n
-			return FormatError("refinement coefficient size")
-		}
-		// The new coefficient's sign bit (when sz is 1) gives ±1<<al without a branch.
-		n -= uint(sz)
-		val := (m1 + int16(acc>>(n&63)&1)<<((al+1)&15)) & -int16(sz)
+		r := uint(rs >> 4)
 		// The target is the (r+1)-th coefficient without history; the ones with history
 		// passed on the way each take a correction bit.
-		zeros := ^nz & rem
-		if r <= 3 {
-			zeros = dropShort(zeros, r)
-		} else if uint(bits.OnesCount64(zeros)) > r {
-			zeros &^= uint64(1)<<selectBit(zeros, r) - 1
-		} else {
-			zeros = 0
-		}
 		var passed uint64
-		if low := zeros & -zeros; low != 0 {
-			passed = nz & rem & (low - 1)
-			rem &^= low<<1 - 1
-			if sz != 0 {
-				nz |= low
-				coef[unzig[bits.TrailingZeros64(low)&63]] = val
-			}
-		} else {
-			if sz != 0 {
+		if rs&15 == 1 {
+			// The usual symbol: a new coefficient, whose sign bit gives ±1<<al.
+			n--
+			val := m1 + int16(acc>>(n&63)&1)<<((al+1)&15)
+			zeros := ^nz & rem
+			if r <= 3 {
+				zeros = dropShort(zeros, r)
+			} else if uint(bits.OnesCount64(zeros)) > r {
+				zeros &^= uint64(1)<<selectBit(zeros, r) - 1
+			} else {
 				br.acc, br.n = acc, n
 				return errCoefIndex
 			}
-			passed = nz & rem
-			rem = 0
+			low := zeros & -zeros
+			passed = nz & rem & (low - 1)
+			rem &^= low<<1 - 1
+			nz |= low
+			coef[unzig[bits.TrailingZeros64(low)&63]] = val
+		} else {
+			if rs&15 != 0 {
+				br.acc, br.n = acc, n
+				return FormatError("refinement coefficient size")
+			}
+			if r < 15 {
+				// End of band: the rest of this block's band still takes its corrections.
+				d.eobrun = 1 << (r & 63)
+				if r > 0 {
+					n -= r
+					d.eobrun += int(acc>>(n&63)) & (1<<(r&63) - 1)
+				}
+				break
+			}
+			// ZRL: sixteen coefficients without history (or the rest of the band).
+			zeros := ^nz & rem
+			if uint(bits.OnesCount64(zeros)) > 15 {
+				zeros &^= uint64(1)<<selectBit(zeros, 15) - 1
+				low := zeros & -zeros
+				passed = nz & rem & (low - 1)
+				rem &^= low<<1 - 1
+			} else {
+				passed = nz & rem
+				rem = 0
+			}
 		}
 		for passed != 0 {
 			cnt := uint(min(bits.OnesCount64(passed), 32))
