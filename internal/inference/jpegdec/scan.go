@@ -184,68 +184,105 @@ func (d *decoder) scanInterleaved(sc []scanComp, ss, se int, ah, al uint) error 
 	return nil
 }
 
-// scanDC decodes an interleaved progressive DC scan (first pass or refinement bit), with the
-// MCU geometry hoisted out of the block loop and the bit buffer held in locals.
+// scanDC decodes an interleaved progressive DC scan (first pass or refinement bit). The MCU's
+// blocks are laid out once as slots (component, offset in its DC array), so the block loop
+// is flat, with the bit buffer held in locals; a refinement takes one bit per block, all of
+// an MCU's bits at once.
 func (d *decoder) scanDC(sc []scanComp, ah, al uint) error {
 	br := &d.br
+	const maxSlots = 10 // blocks per MCU (checked by the caller)
+	var (
+		nb     int
+		comp   [maxSlots]int     // slot's index in sc
+		dcs    [maxSlots][]int32 // slot's DC array, from the slot's block of the MCU row
+		pos    [maxSlots]int     // slot's block in dcs for the current MCU
+		hstep  [maxSlots]int     // blocks per MCU horizontally
+		offset [maxSlots]int     // slot's block relative to its component's first in the MCU
+	)
+	for i := range sc {
+		c := sc[i].c
+		for v := range c.v {
+			for h := range c.h {
+				comp[nb], hstep[nb], offset[nb] = i, c.h, v*c.bw+h
+				nb++
+			}
+		}
+	}
+	var pred [4]int32
+	for i := range sc {
+		pred[i] = sc[i].pred
+	}
 	acc, n := br.acc, br.n
 	mcu := 0
 	for my := range d.mcusY {
-		for mx := range d.mcusX {
+		for b := range nb {
+			c := sc[comp[b]].c
+			dcs[b] = c.dc[my*c.v*c.bw+offset[b]:]
+			pos[b] = 0
+		}
+		for range d.mcusX {
 			if d.restart > 0 {
 				if mcu > 0 && mcu%d.restart == 0 {
 					br.acc, br.n = acc, n
 					d.restartAt(sc)
 					acc, n = br.acc, br.n
+					pred = [4]int32{}
 				}
 				mcu++
 			}
-			for i := range sc {
-				s := &sc[i]
-				c := s.c
-				for v := range c.v {
-					dc := c.dc[(my*c.v+v)*c.bw+mx*c.h:]
-					dc = dc[:c.h]
-					for h := range dc {
-						if n < 32 {
-							br.acc, br.n = acc, n
-							br.fill()
-							acc, n = br.acc, br.n
-						}
-						if ah != 0 {
-							n--
-							dc[h] |= int32(acc>>(n&63)&1) << (al & 31)
-							continue
-						}
-						e := s.dc.lut[(acc>>((n-lutBits)&63))&(1<<lutBits-1)]
-						var t uint
-						if e != 0 {
-							n -= uint(e >> 8)
-							t = uint(uint8(e))
-						} else {
-							br.acc, br.n = acc, n
-							sym, err := br.decodeLong(s.dc)
-							if err != nil {
-								return err
-							}
-							acc, n = br.acc, br.n
-							t = uint(sym)
-						}
-						if t > 16 {
-							br.acc, br.n = acc, n
-							return FormatError("DC size")
-						}
-						// The difference's size is close to random, so its value bits are
-						// taken and sign-extended without branches (size 0 gives 0).
-						n -= t
-						v := int32(acc>>(n&63)) & (1<<(t&31) - 1)
-						v += (v - 1<<(t&31)>>1) >> 31 & (-1<<(t&31) + 1)
-						s.pred += v
-						dc[h] = s.pred << (al & 31)
-					}
+			if ah != 0 {
+				if n < maxSlots {
+					br.acc, br.n = acc, n
+					br.fill()
+					acc, n = br.acc, br.n
 				}
+				n -= uint(nb)
+				v := acc >> (n & 63) // the MCU's bits, its first block's highest
+				for b := range nb {
+					dcs[b][pos[b]] |= int32(v>>(uint(nb-1-b)&63)&1) << (al & 31)
+					pos[b] += hstep[b]
+				}
+				continue
+			}
+			for b := range nb {
+				if n < 32 {
+					br.acc, br.n = acc, n
+					br.fill()
+					acc, n = br.acc, br.n
+				}
+				tab := sc[comp[b]].dc
+				e := tab.lut[(acc>>((n-lutBits)&63))&(1<<lutBits-1)]
+				var t uint
+				if e != 0 {
+					n -= uint(e >> 8)
+					t = uint(uint8(e))
+				} else {
+					br.acc, br.n = acc, n
+					sym, err := br.decodeLong(tab)
+					if err != nil {
+						return err
+					}
+					acc, n = br.acc, br.n
+					t = uint(sym)
+				}
+				if t > 16 {
+					br.acc, br.n = acc, n
+					return FormatError("DC size")
+				}
+				// The difference's size is close to random, so its value bits are taken
+				// and sign-extended without branches (size 0 gives 0).
+				n -= t
+				v := int32(acc>>(n&63)) & (1<<(t&31) - 1)
+				v += (v - 1<<(t&31)>>1) >> 31 & (-1<<(t&31) + 1)
+				p := pred[comp[b]&3] + v
+				pred[comp[b]&3] = p
+				dcs[b][pos[b]] = p << (al & 31)
+				pos[b] += hstep[b]
 			}
 		}
+	}
+	for i := range sc {
+		sc[i].pred = pred[i]
 	}
 	br.acc, br.n = acc, n
 	return nil
