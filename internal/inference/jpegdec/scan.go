@@ -436,9 +436,16 @@ func (d *decoder) firstSkip(t *huffTable, nzp *uint64, ss, se int) error {
 	acc, n := br.acc, br.n
 	for k := ss; k <= se; k++ {
 		if n < 32 {
-			br.acc, br.n = acc, n
-			br.fill()
-			acc, n = br.acc, br.n
+			if v, ok := br.peek8(); ok {
+				k := (63 - n) >> 3 // room for at least four whole bytes; n+8k stays below 64
+				acc = acc<<((k*8)&63) | v>>((64-k*8)&63)
+				n += k * 8
+				br.pos += int(k)
+			} else {
+				br.acc, br.n = acc, n
+				br.fill()
+				acc, n = br.acc, br.n
+			}
 		}
 		e := t.lut[(acc>>((n-lutBits)&63))&(1<<lutBits-1)]
 		var rs uint8
@@ -491,9 +498,16 @@ func (d *decoder) acFirst(s *scanComp, idx int, coef []int16, ss, se int, al uin
 	acc, n := br.acc, br.n
 	for k := ss; k <= se; k++ {
 		if n < 32 {
-			br.acc, br.n = acc, n
-			br.fill()
-			acc, n = br.acc, br.n
+			if v, ok := br.peek8(); ok {
+				k := (63 - n) >> 3 // room for at least four whole bytes; n+8k stays below 64
+				acc = acc<<((k*8)&63) | v>>((64-k*8)&63)
+				n += k * 8
+				br.pos += int(k)
+			} else {
+				br.acc, br.n = acc, n
+				br.fill()
+				acc, n = br.acc, br.n
+			}
 		}
 		e := t.lut[(acc>>((n-lutBits)&63))&(1<<lutBits-1)]
 		var rs uint8
