@@ -197,30 +197,14 @@ func selectBit(x uint64, k uint) uint {
 	return b + uint(selectInByte[uint8(x>>b)][(k-before)&7])
 }
 
-// dropLowest returns x without its k lowest set bits, 0 when x has k or fewer. A refinement
-// symbol's run r skips r coefficients without history, so its target is the lowest bit of
-// dropLowest(zeros, r). The refinement loops inline its short-run steps (see dropShort).
-func dropLowest(x uint64, k uint) uint64 {
-	if k > 3 {
-		return dropLowestSelect(x, k)
-	}
-	return dropShort(x, k)
-}
-
-// dropShort is dropLowest for k ≤ 3, in branch-free steps: runs below 4 are about nine
-// refinement symbols in ten on photos, so the loops branch only on r > 3, which is mostly
-// predicted, where a branch on r > 0 is not.
+// dropShort returns x without its k lowest set bits (0 when x has k or fewer), for k ≤ 3, in
+// branch-free steps. A refinement symbol's run r skips r coefficients without history, so its
+// target is the lowest set bit of dropShort(zeros, r). Runs below 4 are about nine symbols in
+// ten on photos, so the refinement loops branch only on r > 3 (then selectBit), which is
+// mostly predicted, where a branch on r > 0 is not.
 func dropShort(x uint64, k uint) uint64 {
 	x &= x - uint64(-int64(k))>>63  // k > 0
 	x &= x - uint64(1-int64(k))>>63 // k > 1
 	x &= x - uint64(2-int64(k))>>63 // k > 2
 	return x
-}
-
-// dropLowestSelect is dropLowest through selectBit, for long runs.
-func dropLowestSelect(x uint64, k uint) uint64 {
-	if uint(bits.OnesCount64(x)) <= k {
-		return 0
-	}
-	return x &^ (uint64(1)<<selectBit(x, k) - 1)
 }
