@@ -99,6 +99,16 @@ func (br *bitReader) fill() {
 	}
 }
 
+// peek8 returns the next eight bytes when they hold no 0xFF (so no stuffing and no marker).
+func (br *bitReader) peek8() (uint64, bool) {
+	if br.pos+8 > len(br.data) || br.marker {
+		return 0, false
+	}
+	v := binary.BigEndian.Uint64(br.data[br.pos:])
+	x := ^v
+	return v, (x-0x0101010101010101)&^x&0x8080808080808080 == 0
+}
+
 // reset drops buffered bits, for a restart marker or the end of a scan.
 func (br *bitReader) reset() { br.acc, br.n, br.marker = 0, 0, false }
 
@@ -138,7 +148,10 @@ func (br *bitReader) decode(t *huffTable) (uint8, error) {
 	return uint8(e), nil
 }
 
-// decodeLong decodes a code longer than lutBits bit by bit.
+// decodeLong decodes a code longer than lutBits bit by bit. It is rare and stays out of line,
+// so that the decoding loops keep their state in registers.
+//
+//go:noinline
 func (br *bitReader) decodeLong(t *huffTable) (uint8, error) {
 	code := int32(0)
 	for l := 1; l <= 16; l++ {
@@ -182,4 +195,16 @@ func selectBit(x uint64, k uint) uint {
 	b := uint(bits.OnesCount64(((uint64(k)*l8|h8)-s)&h8)) * 8
 	before := uint(s<<8>>b) & 0xFF
 	return b + uint(selectInByte[uint8(x>>b)][(k-before)&7])
+}
+
+// dropShort returns x without its k lowest set bits (0 when x has k or fewer), for k ≤ 3, in
+// branch-free steps. A refinement symbol's run r skips r coefficients without history, so its
+// target is the lowest set bit of dropShort(zeros, r). Runs below 4 are about nine symbols in
+// ten on photos, so the refinement loops branch only on r > 3 (then selectBit), which is
+// mostly predicted, where a branch on r > 0 is not.
+func dropShort(x uint64, k uint) uint64 {
+	x &= x - uint64(-int64(k))>>63  // k > 0
+	x &= x - uint64(1-int64(k))>>63 // k > 1
+	x &= x - uint64(2-int64(k))>>63 // k > 2
+	return x
 }

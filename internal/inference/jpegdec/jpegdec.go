@@ -12,8 +12,12 @@
 //
 // Where the time goes on large progressive photos is the entropy decoding of the refinement
 // scans, which no output can skip. For blocks that are not kept, a refinement symbol's target
-// is found by a branch-free select on the non-zero mask and the correction bits it passes are
-// dropped as one count; kept blocks take their correction bits up to 32 at a time. The islow
+// is found on the non-zero mask (short runs in branch-free steps, long ones by a select) and
+// the correction bits it passes are dropped as one count; kept blocks take their correction
+// bits up to 32 at a time. Values close to random (DC difference sizes, signs, short runs,
+// which coefficients are non-zero) are handled without branches, and the hot loops keep the
+// bit buffer in locals and refill it inline. BenchmarkSamplePhotos and BenchmarkExactVsDjpeg
+// measure this on the sample photos; scripts/jpegdec-ab.sh compares two revisions. The islow
 // inverse DCT is evaluated only at the requested samples, as exact integer dot products over a
 // block's non-zero coefficients (see planeISLOW), which is bit for bit libjpeg's butterfly.
 //

@@ -320,19 +320,19 @@ func (d *decoder) planeISLOW(c *component) {
 			np := 0
 			if c.nz != nil {
 				// Progressive: the mask of coefficients ever made non-zero (zig-zag) covers them all.
+				// Coefficients are kept without a branch on their value, which is close to
+				// random: each is written at np and counted only when non-zero.
 				for m := c.nz[by*c.bw+bx] &^ 1; m != 0; m &= m - 1 {
 					p := unzig[bits.TrailingZeros64(m)]
-					if v := coef[p]; v != 0 {
-						pos[np], val[np] = uint8(p), int64(v)
-						np++
-					}
+					v := int32(coef[p])
+					pos[np&63], val[np&63] = uint8(p), int64(v)
+					np += int(uint32(v|-v) >> 31)
 				}
 			} else {
 				for p := 1; p < 64; p++ {
-					if v := coef[p]; v != 0 {
-						pos[np], val[np] = uint8(p), int64(v)
-						np++
-					}
+					v := int32(coef[p])
+					pos[np&63], val[np&63] = uint8(p), int64(v)
+					np += int(uint32(v|-v) >> 31)
 				}
 			}
 			dc := int64(c.dc[by*c.bw+bx])
@@ -356,13 +356,13 @@ func (d *decoder) planeISLOW(c *component) {
 					p := pos[t]
 					ws[p&7] += m[p] * val[t]
 				}
-				for u := range ws {
-					ws[u] = descale(ws[u], islowConstBits-islowPass1Bits)
-				}
+				const d1 = islowConstBits - islowPass1Bits
+				w0, w1, w2, w3 := descale(ws[0], d1), descale(ws[1], d1), descale(ws[2], d1), descale(ws[3], d1)
+				w4, w5, w6, w7 := descale(ws[4], d1), descale(ws[5], d1), descale(ws[6], d1), descale(ws[7], d1)
 				out := c.values[i*nc : (i+1)*nc]
 				for j := j0; j < j1; j++ {
 					w := &islowMat[cols[j]&7]
-					s := w[0]*ws[0] + w[1]*ws[1] + w[2]*ws[2] + w[3]*ws[3] + w[4]*ws[4] + w[5]*ws[5] + w[6]*ws[6] + w[7]*ws[7]
+					s := w[0]*w0 + w[1]*w1 + w[2]*w2 + w[3]*w3 + w[4]*w4 + w[5]*w5 + w[6]*w6 + w[7]*w7
 					out[j] = clamp8(descale(s, islowConstBits+islowPass1Bits+3) + 128)
 				}
 			}

@@ -184,70 +184,105 @@ func (d *decoder) scanInterleaved(sc []scanComp, ss, se int, ah, al uint) error 
 	return nil
 }
 
-// scanDC decodes an interleaved progressive DC scan (first pass or refinement bit), with the
-// MCU geometry hoisted out of the block loop and the bit buffer held in locals.
+// scanDC decodes an interleaved progressive DC scan (first pass or refinement bit). The MCU's
+// blocks are laid out once as slots (component, offset in its DC array), so the block loop
+// is flat, with the bit buffer held in locals; a refinement takes one bit per block, all of
+// an MCU's bits at once.
 func (d *decoder) scanDC(sc []scanComp, ah, al uint) error {
 	br := &d.br
+	const maxSlots = 10 // blocks per MCU (checked by the caller)
+	var (
+		nb     int
+		comp   [maxSlots]int     // slot's index in sc
+		dcs    [maxSlots][]int32 // slot's DC array, from the slot's block of the MCU row
+		pos    [maxSlots]int     // slot's block in dcs for the current MCU
+		hstep  [maxSlots]int     // blocks per MCU horizontally
+		offset [maxSlots]int     // slot's block relative to its component's first in the MCU
+	)
+	for i := range sc {
+		c := sc[i].c
+		for v := range c.v {
+			for h := range c.h {
+				comp[nb], hstep[nb], offset[nb] = i, c.h, v*c.bw+h
+				nb++
+			}
+		}
+	}
+	var pred [4]int32
+	for i := range sc {
+		pred[i] = sc[i].pred
+	}
 	acc, n := br.acc, br.n
 	mcu := 0
 	for my := range d.mcusY {
-		for mx := range d.mcusX {
+		for b := range nb {
+			c := sc[comp[b]].c
+			dcs[b] = c.dc[my*c.v*c.bw+offset[b]:]
+			pos[b] = 0
+		}
+		for range d.mcusX {
 			if d.restart > 0 {
 				if mcu > 0 && mcu%d.restart == 0 {
 					br.acc, br.n = acc, n
 					d.restartAt(sc)
 					acc, n = br.acc, br.n
+					pred = [4]int32{}
 				}
 				mcu++
 			}
-			for i := range sc {
-				s := &sc[i]
-				c := s.c
-				for v := range c.v {
-					dc := c.dc[(my*c.v+v)*c.bw+mx*c.h:]
-					dc = dc[:c.h]
-					for h := range dc {
-						if n < 32 {
-							br.acc, br.n = acc, n
-							br.fill()
-							acc, n = br.acc, br.n
-						}
-						if ah != 0 {
-							n--
-							dc[h] |= int32(acc>>n&1) << al
-							continue
-						}
-						e := s.dc.lut[(acc>>(n-lutBits))&(1<<lutBits-1)]
-						var t uint
-						if e != 0 {
-							n -= uint(e >> 8)
-							t = uint(uint8(e))
-						} else {
-							br.acc, br.n = acc, n
-							sym, err := br.decodeLong(s.dc)
-							if err != nil {
-								return err
-							}
-							acc, n = br.acc, br.n
-							t = uint(sym)
-						}
-						if t > 16 {
-							br.acc, br.n = acc, n
-							return FormatError("DC size")
-						}
-						if t > 0 {
-							n -= t
-							v := int32(acc>>n) & (1<<t - 1)
-							if v < 1<<(t-1) {
-								v += -1<<t + 1
-							}
-							s.pred += v
-						}
-						dc[h] = s.pred << al
-					}
+			if ah != 0 {
+				if n < maxSlots {
+					br.acc, br.n = acc, n
+					br.fill()
+					acc, n = br.acc, br.n
 				}
+				n -= uint(nb)
+				v := acc >> (n & 63) // the MCU's bits, its first block's highest
+				for b := range nb {
+					dcs[b][pos[b]] |= int32(v>>(uint(nb-1-b)&63)&1) << (al & 31)
+					pos[b] += hstep[b]
+				}
+				continue
+			}
+			for b := range nb {
+				if n < 32 {
+					br.acc, br.n = acc, n
+					br.fill()
+					acc, n = br.acc, br.n
+				}
+				tab := sc[comp[b]].dc
+				e := tab.lut[(acc>>((n-lutBits)&63))&(1<<lutBits-1)]
+				var t uint
+				if e != 0 {
+					n -= uint(e >> 8)
+					t = uint(uint8(e))
+				} else {
+					br.acc, br.n = acc, n
+					sym, err := br.decodeLong(tab)
+					if err != nil {
+						return err
+					}
+					acc, n = br.acc, br.n
+					t = uint(sym)
+				}
+				if t > 16 {
+					br.acc, br.n = acc, n
+					return FormatError("DC size")
+				}
+				// The difference's size is close to random, so its value bits are taken
+				// and sign-extended without branches (size 0 gives 0).
+				n -= t
+				v := int32(acc>>(n&63)) & (1<<(t&31) - 1)
+				v += (v - 1<<(t&31)>>1) >> 31 & (-1<<(t&31) + 1)
+				p := pred[comp[b]&3] + v
+				pred[comp[b]&3] = p
+				dcs[b][pos[b]] = p << (al & 31)
+				pos[b] += hstep[b]
 			}
 		}
+	}
+	for i := range sc {
+		sc[i].pred = pred[i]
 	}
 	br.acc, br.n = acc, n
 	return nil
@@ -357,7 +392,7 @@ func (d *decoder) skipAC(t *huffTable) error {
 			br.fill()
 			acc, n = br.acc, br.n
 		}
-		e := t.lut[(acc>>(n-lutBits))&(1<<lutBits-1)]
+		e := t.lut[(acc>>((n-lutBits)&63))&(1<<lutBits-1)]
 		var rs uint8
 		if e != 0 {
 			n -= uint(e >> 8)
@@ -401,11 +436,18 @@ func (d *decoder) firstSkip(t *huffTable, nzp *uint64, ss, se int) error {
 	acc, n := br.acc, br.n
 	for k := ss; k <= se; k++ {
 		if n < 32 {
-			br.acc, br.n = acc, n
-			br.fill()
-			acc, n = br.acc, br.n
+			if v, ok := br.peek8(); ok {
+				k := (63 - n) >> 3 // room for at least four whole bytes; n+8k stays below 64
+				acc = acc<<((k*8)&63) | v>>((64-k*8)&63)
+				n += k * 8
+				br.pos += int(k)
+			} else {
+				br.acc, br.n = acc, n
+				br.fill()
+				acc, n = br.acc, br.n
+			}
 		}
-		e := t.lut[(acc>>(n-lutBits))&(1<<lutBits-1)]
+		e := t.lut[(acc>>((n-lutBits)&63))&(1<<lutBits-1)]
 		var rs uint8
 		if e != 0 {
 			n -= uint(e >> 8)
@@ -421,10 +463,10 @@ func (d *decoder) firstSkip(t *huffTable, nzp *uint64, ss, se int) error {
 		r, sz := int(rs>>4), uint(rs&15)
 		if sz == 0 {
 			if r < 15 {
-				d.eobrun = 1<<r - 1
+				d.eobrun = 1<<(r&63) - 1
 				if r > 0 {
 					n -= uint(r)
-					d.eobrun += int(acc>>n) & (1<<r - 1)
+					d.eobrun += int(acc>>(n&63)) & (1<<(r&63) - 1)
 				}
 				break
 			}
@@ -436,7 +478,7 @@ func (d *decoder) firstSkip(t *huffTable, nzp *uint64, ss, se int) error {
 			br.acc, br.n = acc, n
 			return errCoefIndex
 		}
-		nz |= 1 << uint(k)
+		nz |= 1 << (uint(k) & 63)
 		n -= sz
 	}
 	br.acc, br.n = acc, n
@@ -456,11 +498,18 @@ func (d *decoder) acFirst(s *scanComp, idx int, coef []int16, ss, se int, al uin
 	acc, n := br.acc, br.n
 	for k := ss; k <= se; k++ {
 		if n < 32 {
-			br.acc, br.n = acc, n
-			br.fill()
-			acc, n = br.acc, br.n
+			if v, ok := br.peek8(); ok {
+				k := (63 - n) >> 3 // room for at least four whole bytes; n+8k stays below 64
+				acc = acc<<((k*8)&63) | v>>((64-k*8)&63)
+				n += k * 8
+				br.pos += int(k)
+			} else {
+				br.acc, br.n = acc, n
+				br.fill()
+				acc, n = br.acc, br.n
+			}
 		}
-		e := t.lut[(acc>>(n-lutBits))&(1<<lutBits-1)]
+		e := t.lut[(acc>>((n-lutBits)&63))&(1<<lutBits-1)]
 		var rs uint8
 		if e != 0 {
 			n -= uint(e >> 8)
@@ -476,10 +525,10 @@ func (d *decoder) acFirst(s *scanComp, idx int, coef []int16, ss, se int, al uin
 		r, sz := int(rs>>4), uint(rs&15)
 		if sz == 0 {
 			if r < 15 {
-				d.eobrun = 1<<r - 1
+				d.eobrun = 1<<(r&63) - 1
 				if r > 0 {
 					n -= uint(r)
-					d.eobrun += int(acc>>n) & (1<<r - 1)
+					d.eobrun += int(acc>>(n&63)) & (1<<(r&63) - 1)
 				}
 				break
 			}
@@ -491,13 +540,11 @@ func (d *decoder) acFirst(s *scanComp, idx int, coef []int16, ss, se int, al uin
 			br.acc, br.n = acc, n
 			return errCoefIndex
 		}
-		nz |= 1 << uint(k)
+		nz |= 1 << (uint(k) & 63)
 		n -= sz
-		v := int32(acc>>n) & (1<<sz - 1)
-		if v < 1<<(sz-1) {
-			v += -1<<sz + 1
-		}
-		coef[unzig[k&63]] = int16(v << al)
+		v := int32(acc>>(n&63)) & (1<<(sz&31) - 1)
+		v += (v - 1<<(sz&31)>>1) >> 31 & (-1<<(sz&31) + 1)
+		coef[unzig[k&63]] = int16(v << (al & 31))
 	}
 	br.acc, br.n = acc, n
 	s.c.nz[idx] = nz
@@ -522,7 +569,7 @@ func (d *decoder) correct(mask uint64, coef []int16, p1, m1 int16, al uint) {
 			br.fill()
 		}
 		br.n -= cnt
-		mask = applyCorrections(mask, cnt, br.acc>>br.n, coef, p1, m1, al)
+		mask = applyCorrections(mask, cnt, br.acc>>(br.n&63), coef, p1, m1, al)
 	}
 }
 
@@ -537,7 +584,7 @@ func applyCorrections(mask uint64, cnt uint, v uint64, coef []int16, p1, m1 int1
 		mask &= mask - 1
 		cz := coef[z]
 		delta := p1 ^ (p1^m1)&(cz>>15)
-		ok := int16(v>>(i-1)) & ^(cz >> al) & 1
+		ok := int16(v>>((i-1)&63)) & ^(cz >> (al & 15)) & 1
 		coef[z] = cz + delta*ok
 	}
 	return mask
@@ -559,12 +606,40 @@ func (d *decoder) scanProgressiveAC(s *scanComp, ss, se int, ah, al uint) error 
 	for y := range by {
 		rowKept := c.coef != nil && c.keptRow[y] >= 0
 		nzRow := c.nz[y*c.bw : y*c.bw+bx]
-		for x := range nzRow {
+		for x := 0; x < len(nzRow); x++ {
 			if d.restart > 0 {
 				if n > 0 && n%d.restart == 0 {
 					d.restartAt(sc)
 				}
 				n++
+			} else if d.eobrun > 0 {
+				// A run of blocks whose band is empty in this scan, taken up to the row's end
+				// at once: a first pass has nothing to do for them, a refinement drops the
+				// correction bits of the skipped blocks as one count and corrects kept ones.
+				k := min(d.eobrun, len(nzRow)-x)
+				d.eobrun -= k
+				if ah != 0 {
+					cnt := uint(0)
+					if !rowKept {
+						for _, m := range nzRow[x : x+k] {
+							cnt += uint(bits.OnesCount64(m & band))
+						}
+					} else {
+						// Kept blocks read their bits in place: drop the others' on the way.
+						for i := x; i < x+k; i++ {
+							if c.keptCol[i] < 0 {
+								cnt += uint(bits.OnesCount64(nzRow[i] & band))
+								continue
+							}
+							br.skip(cnt)
+							cnt = 0
+							d.correct(nzRow[i]&band, c.kept(y, i), p1, m1, al)
+						}
+					}
+					br.skip(cnt)
+				}
+				x += k - 1
+				continue
 			}
 			kept := rowKept && c.keptCol[x] >= 0
 			if d.eobrun > 0 {
@@ -628,11 +703,19 @@ func (d *decoder) refineSkip(t *huffTable, nzp *uint64, band uint64) error {
 	rem := band
 	for rem != 0 {
 		if n < 32 {
-			br.acc, br.n = acc, n
-			br.fill()
-			acc, n = br.acc, br.n
+			if v, ok := br.peek8(); ok {
+				// Room for at least four whole bytes; n+8k stays below 64.
+				k := (63 - n) >> 3
+				acc = acc<<((k*8)&63) | v>>((64-k*8)&63)
+				n += k * 8
+				br.pos += int(k)
+			} else {
+				br.acc, br.n = acc, n
+				br.fill()
+				acc, n = br.acc, br.n
+			}
 		}
-		e := t.lut[(acc>>(n-lutBits))&(1<<lutBits-1)]
+		e := t.lut[(acc>>((n-lutBits)&63))&(1<<lutBits-1)]
 		var rs uint8
 		if e != 0 {
 			n -= uint(e >> 8)
@@ -645,58 +728,62 @@ func (d *decoder) refineSkip(t *huffTable, nzp *uint64, band uint64) error {
 			}
 			acc, n = br.acc, br.n
 		}
-		r, sz := uint(rs>>4), rs&15
-		if sz == 0 && r < 15 {
-			// End of band for this block and the next 2^r-1+extra ones; the rest of this
-			// one's band still takes its correction bits.
-			eobrun := 1 << r
-			if r > 0 {
-				n -= r
-				eobrun += int(acc>>n) & (1<<r - 1)
-			}
-			d.eobrun = eobrun - 1
-			br.acc, br.n = acc, n
-			br.skip(uint(bits.OnesCount64(nz & rem)))
-			*nzp = nz
-			return nil
-		}
-		if sz > 1 {
-			br.acc, br.n = acc, n
-			return FormatError("refinement coefficient size")
-		}
-		n -= uint(sz) // the new coefficient's sign
-		zeros := ^nz & rem
-		if r > 0 {
-			if uint(bits.OnesCount64(zeros)) > r {
+		r := uint(rs >> 4)
+		var passed uint64
+		if rs&15 == 1 {
+			// The usual symbol: r coefficients without history, then a new one (its sign
+			// bit is dropped).
+			n--
+			zeros := ^nz & rem
+			if r <= 3 {
+				zeros = dropShort(zeros, r)
+			} else if uint(bits.OnesCount64(zeros)) > r {
 				zeros &^= uint64(1)<<selectBit(zeros, r) - 1
 			} else {
-				zeros = 0
-			}
-		}
-		var passed uint64
-		if zeros != 0 {
-			low := zeros & -zeros
-			passed = nz & rem & (low - 1)
-			if sz != 0 {
-				nz |= low
-			}
-			rem &^= low<<1 - 1
-		} else {
-			if sz != 0 {
 				br.acc, br.n = acc, n
 				return errCoefIndex
 			}
-			passed = nz & rem
-			rem = 0
-		}
-		if cnt := uint(bits.OnesCount64(passed)); cnt > 0 {
-			if cnt > n {
+			low := zeros & -zeros
+			passed = nz & rem & (low - 1)
+			nz |= low
+			rem &^= low<<1 - 1
+		} else {
+			if rs&15 != 0 {
 				br.acc, br.n = acc, n
-				br.skip(cnt)
-				acc, n = br.acc, br.n
-			} else {
-				n -= cnt
+				return FormatError("refinement coefficient size")
 			}
+			if r < 15 {
+				// End of band for this block and the next 2^r-1+extra ones; the rest of
+				// this one's band still takes its correction bits.
+				eobrun := 1 << (r & 63)
+				if r > 0 {
+					n -= r
+					eobrun += int(acc>>(n&63)) & (1<<(r&63) - 1)
+				}
+				d.eobrun = eobrun - 1
+				br.acc, br.n = acc, n
+				br.skip(uint(bits.OnesCount64(nz & rem)))
+				*nzp = nz
+				return nil
+			}
+			// ZRL: sixteen coefficients without history (or the rest of the band).
+			zeros := ^nz & rem
+			if uint(bits.OnesCount64(zeros)) > 15 {
+				zeros &^= uint64(1)<<selectBit(zeros, 15) - 1
+				low := zeros & -zeros
+				passed = nz & rem & (low - 1)
+				rem &^= low<<1 - 1
+			} else {
+				passed = nz & rem
+				rem = 0
+			}
+		}
+		if cnt := uint(bits.OnesCount64(passed)); cnt > n {
+			br.acc, br.n = acc, n
+			br.skip(cnt)
+			acc, n = br.acc, br.n
+		} else {
+			n -= cnt
 		}
 	}
 	br.acc, br.n = acc, n
@@ -717,13 +804,20 @@ func (d *decoder) acRefine(s *scanComp, idx int, coef []int16, ss, se int, al ui
 	rem := bandMask(ss, se)
 	coef = coef[:64]
 	acc, n := br.acc, br.n
-	for d.eobrun == 0 && rem != 0 {
+	for rem != 0 {
 		if n < 32 {
-			br.acc, br.n = acc, n
-			br.fill()
-			acc, n = br.acc, br.n
+			if v, ok := br.peek8(); ok {
+				k := (63 - n) >> 3 // room for at least four whole bytes; n+8k stays below 64
+				acc = acc<<((k*8)&63) | v>>((64-k*8)&63)
+				n += k * 8
+				br.pos += int(k)
+			} else {
+				br.acc, br.n = acc, n
+				br.fill()
+				acc, n = br.acc, br.n
+			}
 		}
-		e := t.lut[(acc>>(n-lutBits))&(1<<lutBits-1)]
+		e := t.lut[(acc>>((n-lutBits)&63))&(1<<lutBits-1)]
 		var rs uint8
 		if e != 0 {
 			n -= uint(e >> 8)
@@ -736,53 +830,53 @@ func (d *decoder) acRefine(s *scanComp, idx int, coef []int16, ss, se int, al ui
 			}
 			acc, n = br.acc, br.n
 		}
-		r, sz := uint(rs>>4), rs&15
-		if sz == 0 && r < 15 {
-			d.eobrun = 1 << r
-			if r > 0 {
-				n -= r
-				d.eobrun += int(acc>>n) & (1<<r - 1)
-			}
-			break
-		}
-		if sz > 1 {
-			br.acc, br.n = acc, n
-			return FormatError("refinement coefficient size")
-		}
-		var val int16
-		if sz != 0 {
-			n--
-			val = m1
-			if acc>>n&1 != 0 {
-				val = p1
-			}
-		}
+		r := uint(rs >> 4)
 		// The target is the (r+1)-th coefficient without history; the ones with history
 		// passed on the way each take a correction bit.
-		zeros := ^nz & rem
-		if r > 0 {
-			if uint(bits.OnesCount64(zeros)) > r {
+		var passed uint64
+		if rs&15 == 1 {
+			// The usual symbol: a new coefficient, whose sign bit gives ±1<<al.
+			n--
+			val := m1 + int16(acc>>(n&63)&1)<<((al+1)&15)
+			zeros := ^nz & rem
+			if r <= 3 {
+				zeros = dropShort(zeros, r)
+			} else if uint(bits.OnesCount64(zeros)) > r {
 				zeros &^= uint64(1)<<selectBit(zeros, r) - 1
 			} else {
-				zeros = 0
-			}
-		}
-		var passed uint64
-		if zeros != 0 {
-			low := zeros & -zeros
-			passed = nz & rem & (low - 1)
-			rem &^= low<<1 - 1
-			if val != 0 {
-				nz |= low
-				coef[unzig[bits.TrailingZeros64(low)&63]] = val
-			}
-		} else {
-			if val != 0 {
 				br.acc, br.n = acc, n
 				return errCoefIndex
 			}
-			passed = nz & rem
-			rem = 0
+			low := zeros & -zeros
+			passed = nz & rem & (low - 1)
+			rem &^= low<<1 - 1
+			nz |= low
+			coef[unzig[bits.TrailingZeros64(low)&63]] = val
+		} else {
+			if rs&15 != 0 {
+				br.acc, br.n = acc, n
+				return FormatError("refinement coefficient size")
+			}
+			if r < 15 {
+				// End of band: the rest of this block's band still takes its corrections.
+				d.eobrun = 1 << (r & 63)
+				if r > 0 {
+					n -= r
+					d.eobrun += int(acc>>(n&63)) & (1<<(r&63) - 1)
+				}
+				break
+			}
+			// ZRL: sixteen coefficients without history (or the rest of the band).
+			zeros := ^nz & rem
+			if uint(bits.OnesCount64(zeros)) > 15 {
+				zeros &^= uint64(1)<<selectBit(zeros, 15) - 1
+				low := zeros & -zeros
+				passed = nz & rem & (low - 1)
+				rem &^= low<<1 - 1
+			} else {
+				passed = nz & rem
+				rem = 0
+			}
 		}
 		for passed != 0 {
 			cnt := uint(min(bits.OnesCount64(passed), 32))
@@ -792,7 +886,7 @@ func (d *decoder) acRefine(s *scanComp, idx int, coef []int16, ss, se int, al ui
 				acc, n = br.acc, br.n
 			}
 			n -= cnt
-			passed = applyCorrections(passed, cnt, acc>>n, coef, p1, m1, al)
+			passed = applyCorrections(passed, cnt, acc>>(n&63), coef, p1, m1, al)
 		}
 	}
 	br.acc, br.n = acc, n

@@ -33,3 +33,29 @@ func TestSelectBit(t *testing.T) {
 		}
 	}
 }
+
+// TestDropShort checks dropShort against clearing the lowest set bits one by one, for every
+// run length it serves (0–3), including runs past the last set bit.
+func TestDropShort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for trial := range 50000 {
+		x := rng.Uint64()
+		switch trial % 4 {
+		case 1:
+			x &= rng.Uint64()
+		case 2:
+			x &= rng.Uint64() & rng.Uint64() & rng.Uint64()
+		case 3:
+			x &= 1<<rng.IntN(64) | 1<<rng.IntN(64)
+		}
+		for k := range uint(4) {
+			want := x
+			for range k {
+				want &= want - 1
+			}
+			if got := dropShort(x, k); got != want {
+				t.Fatalf("dropShort(%#x, %d) = %#x, want %#x", x, k, got, want)
+			}
+		}
+	}
+}
