@@ -35,3 +35,6 @@ func dw3x3I8Ok(d *DWI8) bool { return false }
 func quantizeF32(out *int8, in *float32, n int, scale float32, zp int32) {
 	panic("kernels: no vector quantize on this architecture")
 }
+
+// use512 reports whether the AVX-512 int8 kernels run; never off amd64.
+func use512() bool { return false }
