@@ -1,7 +1,6 @@
 package graph
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -96,7 +95,7 @@ func TestFusePads(t *testing.T) {
 				}
 				for i := range want {
 					if d := math.Abs(float64(got[i] - want[i])); !(d <= 1e-5*math.Max(1, math.Abs(float64(want[i])))) {
-						t.Fatal(fmt.Sprintf("batch %d: output %d = %v, want %v", batch, i, got[i], want[i]))
+						t.Fatalf("batch %d: output %d = %v, want %v", batch, i, got[i], want[i])
 					}
 				}
 			}

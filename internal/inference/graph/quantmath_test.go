@@ -76,7 +76,7 @@ func TestQuantMath(t *testing.T) {
 // away from zero) on ties, neighbours of ties, large values, infinities
 // and NaN.
 func TestQuantizeOne(t *testing.T) {
-	xs := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 1e30, -1e30, 0, -0.0}
+	xs := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 1e30, -1e30, 0, float32(math.Copysign(0, -1))}
 	for i := -600; i <= 600; i++ {
 		h := float32(i) + 0.5
 		xs = append(xs, float32(i), h, math.Nextafter32(h, 1e9), math.Nextafter32(h, -1e9))

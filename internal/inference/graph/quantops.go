@@ -975,7 +975,7 @@ type qbinaryKernel struct {
 	mul     bool
 	n       int
 	a, b, o qparam
-	c1, c2  []int8  // constant operands
+	c2      []int8  // a constant second operand (the first is always an activation)
 	mo      requant // MUL
 	am, bm  int32   // ADD: operand multipliers with ashift fraction bits
 	ashift  int

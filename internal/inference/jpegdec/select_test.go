@@ -46,7 +46,8 @@ func TestDropShort(t *testing.T) {
 		case 2:
 			x &= rng.Uint64() & rng.Uint64() & rng.Uint64()
 		case 3:
-			x &= 1<<rng.IntN(64) | 1<<rng.IntN(64)
+			i, j := rng.IntN(64), rng.IntN(64)
+			x &= 1<<i | 1<<j
 		}
 		for k := range uint(4) {
 			want := x
