@@ -40,6 +40,22 @@ func gemmU8I8AVX2(m int, a []uint8, lda int, b *PackedI8, c []int32, ldc int) {
 		panic("kernels: GemmU8I8 on the AVX2 path with weights packed for another")
 	}
 	kp := b.Kp
+	full := m / 4 * 4
+	if full > 0 {
+		gemmU8I8AVX2Blocks(full, a, lda, b, c, ldc)
+	}
+	for i := full; i < m; i++ {
+		for p := 0; p < b.Np/I8Tile; p++ {
+			gemmI8x1x32AVX2(kp/4, &a[i*lda], &b.Data[p*kp*I8Tile], &c[i*ldc+p*I8Tile])
+		}
+	}
+}
+
+// gemmU8I8AVX2Blocks computes rows [0, full), full a multiple of four (its
+// own function so that a one-row call does not clear the widened block's
+// stack buffer).
+func gemmU8I8AVX2Blocks(full int, a []uint8, lda int, b *PackedI8, c []int32, ldc int) {
+	kp := b.Kp
 	var bufA [4 * 2048]uint16
 	var buf []uint16
 	if 4*kp <= len(bufA) {
@@ -47,7 +63,6 @@ func gemmU8I8AVX2(m int, a []uint8, lda int, b *PackedI8, c []int32, ldc int) {
 	} else {
 		buf = make([]uint16, 4*kp)
 	}
-	full := m / 4 * 4
 	for i := 0; i < full; i += 4 {
 		for r := 0; r < 4; r++ {
 			widenU8(buf[r*kp:(r+1)*kp], a[(i+r)*lda:(i+r)*lda+kp])
@@ -57,11 +72,6 @@ func gemmU8I8AVX2(m int, a []uint8, lda int, b *PackedI8, c []int32, ldc int) {
 				col := p*I8Tile + h*16
 				gemmI16x4x16AVX2(kp/2, &buf[0], 2*kp, &b.W16[p*kp*I8Tile+h*32], &c[i*ldc+col], ldc)
 			}
-		}
-	}
-	for i := full; i < m; i++ {
-		for p := 0; p < b.Np/I8Tile; p++ {
-			gemmI8x1x32AVX2(kp/4, &a[i*lda], &b.Data[p*kp*I8Tile], &c[i*ldc+p*I8Tile])
 		}
 	}
 }
