@@ -18,6 +18,7 @@ type convKernel struct {
 	sh, sw       int
 	padT, padL   int
 	lo, hi       float32
+	hs           bool // HARD_SWISH in the GEMM's epilogue (see fuseHardSwish)
 	pb           *kernels.PackedB
 	pointwise    bool
 	residual     bool      // a fourth input is added to the output before the bounds
@@ -109,6 +110,20 @@ func columnOrder(f []float32, cout, kh, kw, cin int) []float32 {
 	return r
 }
 
+// fuseHardSwish moves a following HARD_SWISH into the GEMM's epilogue of
+// the 1x1 and gathered paths; the column-window path and a fused residual
+// (added after the GEMM) keep it as a pass of its own.
+func (k *convKernel) fuseHardSwish() bool {
+	if k.columns || k.residual {
+		return false
+	}
+	k.hs = true
+	return true
+}
+
+// act is the GEMM epilogue: the bounds, then HARD_SWISH if fused.
+func (k *convKernel) act() kernels.Act { return kernels.Act{Lo: k.lo, Hi: k.hi, HardSwish: k.hs} }
+
 func (k *convKernel) run(e *env, ins [][]float32, out []float32) {
 	rows := k.oh * k.ow * e.batch
 	grain := kernels.MR * 4
@@ -118,7 +133,7 @@ func (k *convKernel) run(e *env, ins [][]float32, out []float32) {
 			// layers, batched): split columns, so each thread streams its
 			// own share of the weights.
 			parallelFor(e.threads, k.pb.Panels(), 1, func(p0, p1 int) {
-				kernels.GemmPanels(rows, ins[0], k.cin, k.pb, p0, p1, k.lo, k.hi, out, k.cout)
+				kernels.GemmPanelsAct(rows, ins[0], k.cin, k.pb, p0, p1, k.act(), out, k.cout)
 			})
 			if k.residual {
 				k.addResidual(out[:rows*k.cout], ins[3][:rows*k.cout])
@@ -127,7 +142,7 @@ func (k *convKernel) run(e *env, ins [][]float32, out []float32) {
 		}
 		parallelFor(e.threads, rows, grain, func(lo, hi int) {
 			if !k.residual {
-				kernels.Gemm(hi-lo, ins[0][lo*k.cin:], k.cin, k.pb, k.lo, k.hi, out[lo*k.cout:], k.cout)
+				kernels.GemmAct(hi-lo, ins[0][lo*k.cin:], k.cin, k.pb, k.act(), out[lo*k.cout:], k.cout)
 				return
 			}
 			// Block by block, so each block is still in cache for the add.
@@ -162,7 +177,7 @@ func (k *convKernel) run(e *env, ins [][]float32, out []float32) {
 			for i := 0; i < n; i++ {
 				k.gather(ins[0], r0+i, buf[i*kk:(i+1)*kk])
 			}
-			kernels.Gemm(n, buf, kk, k.pb, k.lo, k.hi, out[r0*k.cout:], k.cout)
+			kernels.GemmAct(n, buf, kk, k.pb, k.act(), out[r0*k.cout:], k.cout)
 			r0 += n
 		}
 	})

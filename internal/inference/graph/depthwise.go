@@ -234,7 +234,7 @@ func (m *Model) fuseDepthwisePointwise() {
 			next := m.nodes[i+1]
 			dw, ok1 := nd.k.(*depthwiseKernel)
 			pw, ok2 := next.k.(*convKernel)
-			if ok1 && ok2 && dw.mult == 1 && dw.expand == nil && pw.pointwise && !pw.residual && pw.cin == dw.cout &&
+			if ok1 && ok2 && dw.mult == 1 && dw.expand == nil && pw.pointwise && !pw.residual && !pw.hs && pw.cin == dw.cout &&
 				len(next.ins) >= 1 && next.ins[0] == nd.out && reads[nd.out] == 1 && nd.out != m.output {
 				nodes = append(nodes, planned{name: nd.name + " + " + next.name, k: newDWPointwise(dw, pw), ins: nd.ins, out: next.out})
 				i++

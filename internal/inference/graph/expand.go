@@ -80,10 +80,7 @@ func (k *depthwiseKernel) runExpanded(in, out []float32, y0, y1 int) {
 		lp := p
 		lp.H, lp.OH = 0, b1-b0
 		if r1 > r0 {
-			kernels.Gemm((r1-r0)*x.w, in[r0*x.w*x.cin:], x.cin, x.pb, x.lo, x.hi, buf, x.cout)
-			if x.hardSwish {
-				kernels.HardSwish(buf[:(r1-r0)*rowLen])
-			}
+			kernels.GemmAct((r1-r0)*x.w, in[r0*x.w*x.cin:], x.cin, x.pb, kernels.Act{Lo: x.lo, Hi: x.hi, HardSwish: x.hardSwish}, buf, x.cout)
 			lp.H = r1 - r0
 		}
 		// In band coordinates: row r0 is row 0 and the padding above

@@ -37,7 +37,7 @@ func fuseActivations(g *Graph) []Node {
 		case n.Op == OpClamp && n.Act != nil && pn.Act == nil && !pn.HardSwish && clampable(pn.Op):
 			b := *n.Act
 			pn.Act = &b
-		case n.Op == OpHardSwish && !pn.HardSwish && (pn.Op == OpConv2D || pn.Op == OpDepthwiseConv2D):
+		case n.Op == OpHardSwish && !pn.HardSwish && (pn.Op == OpConv2D || pn.Op == OpDepthwiseConv2D || pn.Op == OpFullyConnected):
 			pn.HardSwish = true
 		default:
 			continue
@@ -285,7 +285,12 @@ func clampable(op Op) bool {
 	return false
 }
 
-// hardSwishAfter runs a kernel, then HARD_SWISH over its output.
+// hardSwishFuser is a kernel that can apply HARD_SWISH as it writes its
+// output (the GEMM epilogue); fuseHardSwish reports whether it took it on.
+type hardSwishFuser interface{ fuseHardSwish() bool }
+
+// hardSwishAfter runs a kernel, then HARD_SWISH over its output (kernels
+// that cannot fuse it).
 type hardSwishAfter struct{ k kernel }
 
 func (h hardSwishAfter) run(e *env, ins [][]float32, out []float32) {

@@ -12,6 +12,7 @@ import (
 type fcKernel struct {
 	rows   int
 	lo, hi float32
+	hs     bool // HARD_SWISH in the GEMM's epilogue
 	pb     *kernels.PackedB
 }
 
@@ -51,8 +52,11 @@ func planFC(g *Graph, n *Node) (kernel, []int, error) {
 	return &fcKernel{rows: rows, lo: lo, hi: hi, pb: kernels.PackB(ts[1].Float, nOut, k, b)}, shape, nil
 }
 
+// fuseHardSwish moves a following HARD_SWISH into the GEMM's epilogue.
+func (k *fcKernel) fuseHardSwish() bool { k.hs = true; return true }
+
 func (k *fcKernel) run(e *env, ins [][]float32, out []float32) {
-	kernels.Gemm(k.rows*e.batch, ins[0], k.pb.K, k.pb, k.lo, k.hi, out, k.pb.N)
+	kernels.GemmAct(k.rows*e.batch, ins[0], k.pb.K, k.pb, kernels.Act{Lo: k.lo, Hi: k.hi, HardSwish: k.hs}, out, k.pb.N)
 }
 
 // copyKernel is RESHAPE: the data does not change.

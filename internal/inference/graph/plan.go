@@ -134,7 +134,7 @@ func (b *Builder) plan(i int, n Node) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	if n.HardSwish {
+	if f, ok := k.(hardSwishFuser); n.HardSwish && (!ok || !f.fuseHardSwish()) {
 		k = hardSwishAfter{k}
 	}
 	ot := g.Tensors[out]

@@ -4,13 +4,15 @@
 
 #include "textflag.h"
 
-// func gemmB12x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32)
+// func gemmB12x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int)
 // 12 row(s) by 32 columns over k steps: A rows lda floats apart, b k rows of 32 floats.
 // The sums start from init (rows ldi floats apart; 0 repeats a bias row) and are
-// clamped to [lo, hi] into c. Each k step also reads one line at pf towards L2, pf
+// clamped to [lo, hi] into c, then, if hs is not 0, passed through HARD_SWISH
+// (x*min(max(x+3, 0), 6)/6, the product rounded before the division, as the
+// scalar HardSwish) in registers, so c is written once. Each k step also reads one line at pf towards L2, pf
 // advancing pfs bytes a step: the next panel's weights, so they are not waited for.
 // Row r sums in Z(2r), Z(2r+1); B in Z24, Z25; A broadcasts in Z26..Z29.
-TEXT ·gemmB12x32(SB), NOSPLIT, $0-88
+TEXT ·gemmB12x32(SB), NOSPLIT, $0-96
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), DI
@@ -300,6 +302,9 @@ gemmB12x32_done:
 	SHLQ $2, R8
 	VBROADCASTSS lo+80(FP), Z26
 	VBROADCASTSS hi+84(FP), Z27
+	MOVQ hs+88(FP), AX
+	TESTQ AX, AX
+	JNZ gemmB12x32_hswish
 	VMAXPS Z26, Z0, Z0
 	VMAXPS Z26, Z1, Z1
 	VMINPS Z27, Z0, Z0
@@ -385,14 +390,227 @@ gemmB12x32_done:
 	VMOVUPS Z23, 64(DX)
 	VZEROUPPER
 	RET
+gemmB12x32_hswish:
+	MOVL $0x40400000, AX
+	VPBROADCASTD AX, Z28
+	MOVL $0x40c00000, AX
+	VPBROADCASTD AX, Z29
+	VPXORD Z30, Z30, Z30
+	VMAXPS Z26, Z0, Z0
+	VMINPS Z27, Z0, Z0
+	VADDPS Z28, Z0, Z24
+	VMAXPS Z30, Z24, Z24
+	VMINPS Z29, Z24, Z24
+	VMULPS Z24, Z0, Z0
+	VDIVPS Z29, Z0, Z0
+	VMAXPS Z26, Z1, Z1
+	VMINPS Z27, Z1, Z1
+	VADDPS Z28, Z1, Z25
+	VMAXPS Z30, Z25, Z25
+	VMINPS Z29, Z25, Z25
+	VMULPS Z25, Z1, Z1
+	VDIVPS Z29, Z1, Z1
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z2, Z2
+	VMINPS Z27, Z2, Z2
+	VADDPS Z28, Z2, Z24
+	VMAXPS Z30, Z24, Z24
+	VMINPS Z29, Z24, Z24
+	VMULPS Z24, Z2, Z2
+	VDIVPS Z29, Z2, Z2
+	VMAXPS Z26, Z3, Z3
+	VMINPS Z27, Z3, Z3
+	VADDPS Z28, Z3, Z25
+	VMAXPS Z30, Z25, Z25
+	VMINPS Z29, Z25, Z25
+	VMULPS Z25, Z3, Z3
+	VDIVPS Z29, Z3, Z3
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, 64(DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z4, Z4
+	VMINPS Z27, Z4, Z4
+	VADDPS Z28, Z4, Z24
+	VMAXPS Z30, Z24, Z24
+	VMINPS Z29, Z24, Z24
+	VMULPS Z24, Z4, Z4
+	VDIVPS Z29, Z4, Z4
+	VMAXPS Z26, Z5, Z5
+	VMINPS Z27, Z5, Z5
+	VADDPS Z28, Z5, Z25
+	VMAXPS Z30, Z25, Z25
+	VMINPS Z29, Z25, Z25
+	VMULPS Z25, Z5, Z5
+	VDIVPS Z29, Z5, Z5
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, 64(DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z6, Z6
+	VMINPS Z27, Z6, Z6
+	VADDPS Z28, Z6, Z24
+	VMAXPS Z30, Z24, Z24
+	VMINPS Z29, Z24, Z24
+	VMULPS Z24, Z6, Z6
+	VDIVPS Z29, Z6, Z6
+	VMAXPS Z26, Z7, Z7
+	VMINPS Z27, Z7, Z7
+	VADDPS Z28, Z7, Z25
+	VMAXPS Z30, Z25, Z25
+	VMINPS Z29, Z25, Z25
+	VMULPS Z25, Z7, Z7
+	VDIVPS Z29, Z7, Z7
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, 64(DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z8, Z8
+	VMINPS Z27, Z8, Z8
+	VADDPS Z28, Z8, Z24
+	VMAXPS Z30, Z24, Z24
+	VMINPS Z29, Z24, Z24
+	VMULPS Z24, Z8, Z8
+	VDIVPS Z29, Z8, Z8
+	VMAXPS Z26, Z9, Z9
+	VMINPS Z27, Z9, Z9
+	VADDPS Z28, Z9, Z25
+	VMAXPS Z30, Z25, Z25
+	VMINPS Z29, Z25, Z25
+	VMULPS Z25, Z9, Z9
+	VDIVPS Z29, Z9, Z9
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, 64(DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z10, Z10
+	VMINPS Z27, Z10, Z10
+	VADDPS Z28, Z10, Z24
+	VMAXPS Z30, Z24, Z24
+	VMINPS Z29, Z24, Z24
+	VMULPS Z24, Z10, Z10
+	VDIVPS Z29, Z10, Z10
+	VMAXPS Z26, Z11, Z11
+	VMINPS Z27, Z11, Z11
+	VADDPS Z28, Z11, Z25
+	VMAXPS Z30, Z25, Z25
+	VMINPS Z29, Z25, Z25
+	VMULPS Z25, Z11, Z11
+	VDIVPS Z29, Z11, Z11
+	VMOVUPS Z10, (DX)
+	VMOVUPS Z11, 64(DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z12, Z12
+	VMINPS Z27, Z12, Z12
+	VADDPS Z28, Z12, Z24
+	VMAXPS Z30, Z24, Z24
+	VMINPS Z29, Z24, Z24
+	VMULPS Z24, Z12, Z12
+	VDIVPS Z29, Z12, Z12
+	VMAXPS Z26, Z13, Z13
+	VMINPS Z27, Z13, Z13
+	VADDPS Z28, Z13, Z25
+	VMAXPS Z30, Z25, Z25
+	VMINPS Z29, Z25, Z25
+	VMULPS Z25, Z13, Z13
+	VDIVPS Z29, Z13, Z13
+	VMOVUPS Z12, (DX)
+	VMOVUPS Z13, 64(DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z14, Z14
+	VMINPS Z27, Z14, Z14
+	VADDPS Z28, Z14, Z24
+	VMAXPS Z30, Z24, Z24
+	VMINPS Z29, Z24, Z24
+	VMULPS Z24, Z14, Z14
+	VDIVPS Z29, Z14, Z14
+	VMAXPS Z26, Z15, Z15
+	VMINPS Z27, Z15, Z15
+	VADDPS Z28, Z15, Z25
+	VMAXPS Z30, Z25, Z25
+	VMINPS Z29, Z25, Z25
+	VMULPS Z25, Z15, Z15
+	VDIVPS Z29, Z15, Z15
+	VMOVUPS Z14, (DX)
+	VMOVUPS Z15, 64(DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z16, Z16
+	VMINPS Z27, Z16, Z16
+	VADDPS Z28, Z16, Z24
+	VMAXPS Z30, Z24, Z24
+	VMINPS Z29, Z24, Z24
+	VMULPS Z24, Z16, Z16
+	VDIVPS Z29, Z16, Z16
+	VMAXPS Z26, Z17, Z17
+	VMINPS Z27, Z17, Z17
+	VADDPS Z28, Z17, Z25
+	VMAXPS Z30, Z25, Z25
+	VMINPS Z29, Z25, Z25
+	VMULPS Z25, Z17, Z17
+	VDIVPS Z29, Z17, Z17
+	VMOVUPS Z16, (DX)
+	VMOVUPS Z17, 64(DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z18, Z18
+	VMINPS Z27, Z18, Z18
+	VADDPS Z28, Z18, Z24
+	VMAXPS Z30, Z24, Z24
+	VMINPS Z29, Z24, Z24
+	VMULPS Z24, Z18, Z18
+	VDIVPS Z29, Z18, Z18
+	VMAXPS Z26, Z19, Z19
+	VMINPS Z27, Z19, Z19
+	VADDPS Z28, Z19, Z25
+	VMAXPS Z30, Z25, Z25
+	VMINPS Z29, Z25, Z25
+	VMULPS Z25, Z19, Z19
+	VDIVPS Z29, Z19, Z19
+	VMOVUPS Z18, (DX)
+	VMOVUPS Z19, 64(DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z20, Z20
+	VMINPS Z27, Z20, Z20
+	VADDPS Z28, Z20, Z24
+	VMAXPS Z30, Z24, Z24
+	VMINPS Z29, Z24, Z24
+	VMULPS Z24, Z20, Z20
+	VDIVPS Z29, Z20, Z20
+	VMAXPS Z26, Z21, Z21
+	VMINPS Z27, Z21, Z21
+	VADDPS Z28, Z21, Z25
+	VMAXPS Z30, Z25, Z25
+	VMINPS Z29, Z25, Z25
+	VMULPS Z25, Z21, Z21
+	VDIVPS Z29, Z21, Z21
+	VMOVUPS Z20, (DX)
+	VMOVUPS Z21, 64(DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z22, Z22
+	VMINPS Z27, Z22, Z22
+	VADDPS Z28, Z22, Z24
+	VMAXPS Z30, Z24, Z24
+	VMINPS Z29, Z24, Z24
+	VMULPS Z24, Z22, Z22
+	VDIVPS Z29, Z22, Z22
+	VMAXPS Z26, Z23, Z23
+	VMINPS Z27, Z23, Z23
+	VADDPS Z28, Z23, Z25
+	VMAXPS Z30, Z25, Z25
+	VMINPS Z29, Z25, Z25
+	VMULPS Z25, Z23, Z23
+	VDIVPS Z29, Z23, Z23
+	VMOVUPS Z22, (DX)
+	VMOVUPS Z23, 64(DX)
+	VZEROUPPER
+	RET
 
-// func gemmB8x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32)
+// func gemmB8x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int)
 // 8 row(s) by 32 columns over k steps: A rows lda floats apart, b k rows of 32 floats.
 // The sums start from init (rows ldi floats apart; 0 repeats a bias row) and are
-// clamped to [lo, hi] into c. Each k step also reads one line at pf towards L2, pf
+// clamped to [lo, hi] into c, then, if hs is not 0, passed through HARD_SWISH
+// (x*min(max(x+3, 0), 6)/6, the product rounded before the division, as the
+// scalar HardSwish) in registers, so c is written once. Each k step also reads one line at pf towards L2, pf
 // advancing pfs bytes a step: the next panel's weights, so they are not waited for.
 // Row r sums in Z(2r), Z(2r+1); B in Z24, Z25; A broadcasts in Z26..Z29.
-TEXT ·gemmB8x32(SB), NOSPLIT, $0-88
+TEXT ·gemmB8x32(SB), NOSPLIT, $0-96
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), DI
@@ -606,6 +824,9 @@ gemmB8x32_done:
 	SHLQ $2, R8
 	VBROADCASTSS lo+80(FP), Z26
 	VBROADCASTSS hi+84(FP), Z27
+	MOVQ hs+88(FP), AX
+	TESTQ AX, AX
+	JNZ gemmB8x32_hswish
 	VMAXPS Z26, Z0, Z0
 	VMAXPS Z26, Z1, Z1
 	VMINPS Z27, Z0, Z0
@@ -663,14 +884,159 @@ gemmB8x32_done:
 	VMOVUPS Z15, 64(DX)
 	VZEROUPPER
 	RET
+gemmB8x32_hswish:
+	MOVL $0x40400000, AX
+	VPBROADCASTD AX, Z28
+	MOVL $0x40c00000, AX
+	VPBROADCASTD AX, Z29
+	VPXORD Z30, Z30, Z30
+	VMAXPS Z26, Z0, Z0
+	VMINPS Z27, Z0, Z0
+	VADDPS Z28, Z0, Z24
+	VMAXPS Z30, Z24, Z24
+	VMINPS Z29, Z24, Z24
+	VMULPS Z24, Z0, Z0
+	VDIVPS Z29, Z0, Z0
+	VMAXPS Z26, Z1, Z1
+	VMINPS Z27, Z1, Z1
+	VADDPS Z28, Z1, Z25
+	VMAXPS Z30, Z25, Z25
+	VMINPS Z29, Z25, Z25
+	VMULPS Z25, Z1, Z1
+	VDIVPS Z29, Z1, Z1
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z2, Z2
+	VMINPS Z27, Z2, Z2
+	VADDPS Z28, Z2, Z24
+	VMAXPS Z30, Z24, Z24
+	VMINPS Z29, Z24, Z24
+	VMULPS Z24, Z2, Z2
+	VDIVPS Z29, Z2, Z2
+	VMAXPS Z26, Z3, Z3
+	VMINPS Z27, Z3, Z3
+	VADDPS Z28, Z3, Z25
+	VMAXPS Z30, Z25, Z25
+	VMINPS Z29, Z25, Z25
+	VMULPS Z25, Z3, Z3
+	VDIVPS Z29, Z3, Z3
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, 64(DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z4, Z4
+	VMINPS Z27, Z4, Z4
+	VADDPS Z28, Z4, Z24
+	VMAXPS Z30, Z24, Z24
+	VMINPS Z29, Z24, Z24
+	VMULPS Z24, Z4, Z4
+	VDIVPS Z29, Z4, Z4
+	VMAXPS Z26, Z5, Z5
+	VMINPS Z27, Z5, Z5
+	VADDPS Z28, Z5, Z25
+	VMAXPS Z30, Z25, Z25
+	VMINPS Z29, Z25, Z25
+	VMULPS Z25, Z5, Z5
+	VDIVPS Z29, Z5, Z5
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, 64(DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z6, Z6
+	VMINPS Z27, Z6, Z6
+	VADDPS Z28, Z6, Z24
+	VMAXPS Z30, Z24, Z24
+	VMINPS Z29, Z24, Z24
+	VMULPS Z24, Z6, Z6
+	VDIVPS Z29, Z6, Z6
+	VMAXPS Z26, Z7, Z7
+	VMINPS Z27, Z7, Z7
+	VADDPS Z28, Z7, Z25
+	VMAXPS Z30, Z25, Z25
+	VMINPS Z29, Z25, Z25
+	VMULPS Z25, Z7, Z7
+	VDIVPS Z29, Z7, Z7
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, 64(DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z8, Z8
+	VMINPS Z27, Z8, Z8
+	VADDPS Z28, Z8, Z24
+	VMAXPS Z30, Z24, Z24
+	VMINPS Z29, Z24, Z24
+	VMULPS Z24, Z8, Z8
+	VDIVPS Z29, Z8, Z8
+	VMAXPS Z26, Z9, Z9
+	VMINPS Z27, Z9, Z9
+	VADDPS Z28, Z9, Z25
+	VMAXPS Z30, Z25, Z25
+	VMINPS Z29, Z25, Z25
+	VMULPS Z25, Z9, Z9
+	VDIVPS Z29, Z9, Z9
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, 64(DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z10, Z10
+	VMINPS Z27, Z10, Z10
+	VADDPS Z28, Z10, Z24
+	VMAXPS Z30, Z24, Z24
+	VMINPS Z29, Z24, Z24
+	VMULPS Z24, Z10, Z10
+	VDIVPS Z29, Z10, Z10
+	VMAXPS Z26, Z11, Z11
+	VMINPS Z27, Z11, Z11
+	VADDPS Z28, Z11, Z25
+	VMAXPS Z30, Z25, Z25
+	VMINPS Z29, Z25, Z25
+	VMULPS Z25, Z11, Z11
+	VDIVPS Z29, Z11, Z11
+	VMOVUPS Z10, (DX)
+	VMOVUPS Z11, 64(DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z12, Z12
+	VMINPS Z27, Z12, Z12
+	VADDPS Z28, Z12, Z24
+	VMAXPS Z30, Z24, Z24
+	VMINPS Z29, Z24, Z24
+	VMULPS Z24, Z12, Z12
+	VDIVPS Z29, Z12, Z12
+	VMAXPS Z26, Z13, Z13
+	VMINPS Z27, Z13, Z13
+	VADDPS Z28, Z13, Z25
+	VMAXPS Z30, Z25, Z25
+	VMINPS Z29, Z25, Z25
+	VMULPS Z25, Z13, Z13
+	VDIVPS Z29, Z13, Z13
+	VMOVUPS Z12, (DX)
+	VMOVUPS Z13, 64(DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z14, Z14
+	VMINPS Z27, Z14, Z14
+	VADDPS Z28, Z14, Z24
+	VMAXPS Z30, Z24, Z24
+	VMINPS Z29, Z24, Z24
+	VMULPS Z24, Z14, Z14
+	VDIVPS Z29, Z14, Z14
+	VMAXPS Z26, Z15, Z15
+	VMINPS Z27, Z15, Z15
+	VADDPS Z28, Z15, Z25
+	VMAXPS Z30, Z25, Z25
+	VMINPS Z29, Z25, Z25
+	VMULPS Z25, Z15, Z15
+	VDIVPS Z29, Z15, Z15
+	VMOVUPS Z14, (DX)
+	VMOVUPS Z15, 64(DX)
+	VZEROUPPER
+	RET
 
-// func gemmB4x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32)
+// func gemmB4x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int)
 // 4 row(s) by 32 columns over k steps: A rows lda floats apart, b k rows of 32 floats.
 // The sums start from init (rows ldi floats apart; 0 repeats a bias row) and are
-// clamped to [lo, hi] into c. Each k step also reads one line at pf towards L2, pf
+// clamped to [lo, hi] into c, then, if hs is not 0, passed through HARD_SWISH
+// (x*min(max(x+3, 0), 6)/6, the product rounded before the division, as the
+// scalar HardSwish) in registers, so c is written once. Each k step also reads one line at pf towards L2, pf
 // advancing pfs bytes a step: the next panel's weights, so they are not waited for.
 // Row r sums in Z(2r), Z(2r+1); B in Z24, Z25; A broadcasts in Z26..Z29.
-TEXT ·gemmB4x32(SB), NOSPLIT, $0-88
+TEXT ·gemmB4x32(SB), NOSPLIT, $0-96
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), DI
@@ -808,6 +1174,9 @@ gemmB4x32_done:
 	SHLQ $2, R8
 	VBROADCASTSS lo+80(FP), Z26
 	VBROADCASTSS hi+84(FP), Z27
+	MOVQ hs+88(FP), AX
+	TESTQ AX, AX
+	JNZ gemmB4x32_hswish
 	VMAXPS Z26, Z0, Z0
 	VMAXPS Z26, Z1, Z1
 	VMINPS Z27, Z0, Z0
@@ -837,14 +1206,91 @@ gemmB4x32_done:
 	VMOVUPS Z7, 64(DX)
 	VZEROUPPER
 	RET
+gemmB4x32_hswish:
+	MOVL $0x40400000, AX
+	VPBROADCASTD AX, Z28
+	MOVL $0x40c00000, AX
+	VPBROADCASTD AX, Z29
+	VPXORD Z30, Z30, Z30
+	VMAXPS Z26, Z0, Z0
+	VMINPS Z27, Z0, Z0
+	VADDPS Z28, Z0, Z24
+	VMAXPS Z30, Z24, Z24
+	VMINPS Z29, Z24, Z24
+	VMULPS Z24, Z0, Z0
+	VDIVPS Z29, Z0, Z0
+	VMAXPS Z26, Z1, Z1
+	VMINPS Z27, Z1, Z1
+	VADDPS Z28, Z1, Z25
+	VMAXPS Z30, Z25, Z25
+	VMINPS Z29, Z25, Z25
+	VMULPS Z25, Z1, Z1
+	VDIVPS Z29, Z1, Z1
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z2, Z2
+	VMINPS Z27, Z2, Z2
+	VADDPS Z28, Z2, Z24
+	VMAXPS Z30, Z24, Z24
+	VMINPS Z29, Z24, Z24
+	VMULPS Z24, Z2, Z2
+	VDIVPS Z29, Z2, Z2
+	VMAXPS Z26, Z3, Z3
+	VMINPS Z27, Z3, Z3
+	VADDPS Z28, Z3, Z25
+	VMAXPS Z30, Z25, Z25
+	VMINPS Z29, Z25, Z25
+	VMULPS Z25, Z3, Z3
+	VDIVPS Z29, Z3, Z3
+	VMOVUPS Z2, (DX)
+	VMOVUPS Z3, 64(DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z4, Z4
+	VMINPS Z27, Z4, Z4
+	VADDPS Z28, Z4, Z24
+	VMAXPS Z30, Z24, Z24
+	VMINPS Z29, Z24, Z24
+	VMULPS Z24, Z4, Z4
+	VDIVPS Z29, Z4, Z4
+	VMAXPS Z26, Z5, Z5
+	VMINPS Z27, Z5, Z5
+	VADDPS Z28, Z5, Z25
+	VMAXPS Z30, Z25, Z25
+	VMINPS Z29, Z25, Z25
+	VMULPS Z25, Z5, Z5
+	VDIVPS Z29, Z5, Z5
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, 64(DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z6, Z6
+	VMINPS Z27, Z6, Z6
+	VADDPS Z28, Z6, Z24
+	VMAXPS Z30, Z24, Z24
+	VMINPS Z29, Z24, Z24
+	VMULPS Z24, Z6, Z6
+	VDIVPS Z29, Z6, Z6
+	VMAXPS Z26, Z7, Z7
+	VMINPS Z27, Z7, Z7
+	VADDPS Z28, Z7, Z25
+	VMAXPS Z30, Z25, Z25
+	VMINPS Z29, Z25, Z25
+	VMULPS Z25, Z7, Z7
+	VDIVPS Z29, Z7, Z7
+	VMOVUPS Z6, (DX)
+	VMOVUPS Z7, 64(DX)
+	VZEROUPPER
+	RET
 
-// func gemmB1x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32)
+// func gemmB1x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int)
 // 1 row(s) by 32 columns over k steps: A rows lda floats apart, b k rows of 32 floats.
 // The sums start from init (rows ldi floats apart; 0 repeats a bias row) and are
-// clamped to [lo, hi] into c. Each k step also reads one line at pf towards L2, pf
+// clamped to [lo, hi] into c, then, if hs is not 0, passed through HARD_SWISH
+// (x*min(max(x+3, 0), 6)/6, the product rounded before the division, as the
+// scalar HardSwish) in registers, so c is written once. Each k step also reads one line at pf towards L2, pf
 // advancing pfs bytes a step: the next panel's weights, so they are not waited for.
 // Row r sums in Z(2r), Z(2r+1); B in Z24, Z25; A broadcasts in Z26..Z29.
-TEXT ·gemmB1x32(SB), NOSPLIT, $0-88
+TEXT ·gemmB1x32(SB), NOSPLIT, $0-96
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), DI
@@ -924,10 +1370,37 @@ gemmB1x32_done:
 	SHLQ $2, R8
 	VBROADCASTSS lo+80(FP), Z26
 	VBROADCASTSS hi+84(FP), Z27
+	MOVQ hs+88(FP), AX
+	TESTQ AX, AX
+	JNZ gemmB1x32_hswish
 	VMAXPS Z26, Z0, Z0
 	VMAXPS Z26, Z1, Z1
 	VMINPS Z27, Z0, Z0
 	VMINPS Z27, Z1, Z1
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VZEROUPPER
+	RET
+gemmB1x32_hswish:
+	MOVL $0x40400000, AX
+	VPBROADCASTD AX, Z28
+	MOVL $0x40c00000, AX
+	VPBROADCASTD AX, Z29
+	VPXORD Z30, Z30, Z30
+	VMAXPS Z26, Z0, Z0
+	VMINPS Z27, Z0, Z0
+	VADDPS Z28, Z0, Z24
+	VMAXPS Z30, Z24, Z24
+	VMINPS Z29, Z24, Z24
+	VMULPS Z24, Z0, Z0
+	VDIVPS Z29, Z0, Z0
+	VMAXPS Z26, Z1, Z1
+	VMINPS Z27, Z1, Z1
+	VADDPS Z28, Z1, Z25
+	VMAXPS Z30, Z25, Z25
+	VMINPS Z29, Z25, Z25
+	VMULPS Z25, Z1, Z1
+	VDIVPS Z29, Z1, Z1
 	VMOVUPS Z0, (DX)
 	VMOVUPS Z1, 64(DX)
 	VZEROUPPER

@@ -49,13 +49,15 @@ func kernel(b *bytes.Buffer, rows int) {
 	name := fmt.Sprintf("gemmB%dx32", rows)
 	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
 	fmt.Fprintf(b, `
-// func %s(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32)
+// func %s(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int)
 // %d row(s) by 32 columns over k steps: A rows lda floats apart, b k rows of 32 floats.
 // The sums start from init (rows ldi floats apart; 0 repeats a bias row) and are
-// clamped to [lo, hi] into c. Each k step also reads one line at pf towards L2, pf
+// clamped to [lo, hi] into c, then, if hs is not 0, passed through HARD_SWISH
+// (x*min(max(x+3, 0), 6)/6, the product rounded before the division, as the
+// scalar HardSwish) in registers, so c is written once. Each k step also reads one line at pf towards L2, pf
 // advancing pfs bytes a step: the next panel's weights, so they are not waited for.
 // Row r sums in Z(2r), Z(2r+1); B in Z24, Z25; A broadcasts in Z26..Z29.
-TEXT ·%s(SB), NOSPLIT, $0-88
+TEXT ·%s(SB), NOSPLIT, $0-96
 `, name, rows, name)
 	p("MOVQ k+0(FP), CX")
 	p("MOVQ a+8(FP), SI")
@@ -127,11 +129,41 @@ TEXT ·%s(SB), NOSPLIT, $0-88
 	p("SHLQ $2, R8")
 	p("VBROADCASTSS lo+80(FP), Z26")
 	p("VBROADCASTSS hi+84(FP), Z27")
+	p("MOVQ hs+88(FP), AX")
+	p("TESTQ AX, AX")
+	p("JNZ %s_hswish", name)
 	for r := 0; r < rows; r++ {
 		p("VMAXPS Z26, Z%d, Z%d", 2*r, 2*r)
 		p("VMAXPS Z26, Z%d, Z%d", 2*r+1, 2*r+1)
 		p("VMINPS Z27, Z%d, Z%d", 2*r, 2*r)
 		p("VMINPS Z27, Z%d, Z%d", 2*r+1, 2*r+1)
+		p("VMOVUPS Z%d, (DX)", 2*r)
+		p("VMOVUPS Z%d, 64(DX)", 2*r+1)
+		if r < rows-1 {
+			p("ADDQ R8, DX")
+		}
+	}
+	p("VZEROUPPER")
+	p("RET")
+	// The bounds, then x*min(max(x+3, 0), 6)/6: Z28 holds 3, Z29 6, Z30 0;
+	// Z24 and Z25 (B's registers, free now) the two halves' factors.
+	fmt.Fprintf(b, "%s_hswish:\n", name)
+	p("MOVL $0x40400000, AX") // 3.0
+	p("VPBROADCASTD AX, Z28")
+	p("MOVL $0x40c00000, AX") // 6.0
+	p("VPBROADCASTD AX, Z29")
+	p("VPXORD Z30, Z30, Z30")
+	for r := 0; r < rows; r++ {
+		for h := 0; h < 2; h++ {
+			z, t := 2*r+h, 24+h
+			p("VMAXPS Z26, Z%d, Z%d", z, z)
+			p("VMINPS Z27, Z%d, Z%d", z, z)
+			p("VADDPS Z28, Z%d, Z%d", z, t)
+			p("VMAXPS Z30, Z%d, Z%d", t, t)
+			p("VMINPS Z29, Z%d, Z%d", t, t)
+			p("VMULPS Z%d, Z%d, Z%d", t, z, z)
+			p("VDIVPS Z29, Z%d, Z%d", z, z)
+		}
 		p("VMOVUPS Z%d, (DX)", 2*r)
 		p("VMOVUPS Z%d, 64(DX)", 2*r+1)
 		if r < rows-1 {

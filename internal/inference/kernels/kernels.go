@@ -81,10 +81,24 @@ var (
 	NoClampHi = float32(math.Inf(1))
 )
 
+// Act is what a GEMM applies to each output after adding the bias: the
+// bounds [Lo, Hi], then, if HardSwish, x*min(max(x+3, 0), 6)/6 (rounded as
+// HardSwish). The kernels apply it as they store a tile, so the output is
+// written once.
+type Act struct {
+	Lo, Hi    float32
+	HardSwish bool
+}
+
 // Gemm computes C[i][j] = clamp(sum_k A[i*lda+k]*B[k][j] + bias[j], lo, hi)
 // for rows i in [0, m) and all N columns of b, writing C with row stride ldc.
 func Gemm(m int, a []float32, lda int, b *PackedB, lo, hi float32, c []float32, ldc int) {
-	GemmPanels(m, a, lda, b, 0, b.Panels(), lo, hi, c, ldc)
+	GemmPanelsAct(m, a, lda, b, 0, b.Panels(), Act{Lo: lo, Hi: hi}, c, ldc)
+}
+
+// GemmAct is Gemm with the activation act applied to every output.
+func GemmAct(m int, a []float32, lda int, b *PackedB, act Act, c []float32, ldc int) {
+	GemmPanelsAct(m, a, lda, b, 0, b.Panels(), act, c, ldc)
 }
 
 // Panels returns the number of column panels of b; GemmPanels can split
@@ -93,6 +107,11 @@ func (b *PackedB) Panels() int { return (b.N + b.nr - 1) / b.nr }
 
 // GemmPanels is Gemm restricted to column panels [p0, p1).
 func GemmPanels(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, c []float32, ldc int) {
+	GemmPanelsAct(m, a, lda, b, p0, p1, Act{Lo: lo, Hi: hi}, c, ldc)
+}
+
+// GemmPanelsAct is GemmAct restricted to column panels [p0, p1).
+func GemmPanelsAct(m int, a []float32, lda int, b *PackedB, p0, p1 int, act Act, c []float32, ldc int) {
 	if m <= 0 || p0 >= p1 {
 		return
 	}
@@ -103,15 +122,15 @@ func GemmPanels(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi floa
 	}
 	switch {
 	case b.nr == NR512 && hasAVX512 && bandedGemm:
-		gemmBanded512(m, a, lda, b, p0, p1, lo, hi, c, ldc)
+		gemmBanded512(m, a, lda, b, p0, p1, act.Lo, act.Hi, act.HardSwish, c, ldc)
 	case b.nr == NR512 && hasAVX512:
-		gemmPanels512(m, a, lda, b, p0, p1, lo, hi, c, ldc)
+		gemmPanels512(m, a, lda, b, p0, p1, act.Lo, act.Hi, act.HardSwish, c, ldc)
 	case b.nr == NR && hasAVX512:
-		gemmPanels512x16(m, a, lda, b, p0, p1, lo, hi, c, ldc)
+		gemmPanels512x16(m, a, lda, b, p0, p1, act.Lo, act.Hi, act.HardSwish, c, ldc)
 	case b.nr == NR && hasAVX2FMA:
-		gemmPanelsAVX2(m, a, lda, b, p0, p1, lo, hi, c, ldc)
+		gemmPanelsAVX2(m, a, lda, b, p0, p1, act.Lo, act.Hi, act.HardSwish, c, ldc)
 	default:
-		gemmGeneric(m, a, lda, b, p0, p1, lo, hi, c, ldc)
+		gemmGeneric(m, a, lda, b, p0, p1, act.Lo, act.Hi, act.HardSwish, c, ldc)
 	}
 }
 
@@ -126,7 +145,7 @@ func clamp(v, lo, hi float32) float32 {
 }
 
 // gemmGeneric is the portable path.
-func gemmGeneric(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, c []float32, ldc int) {
+func gemmGeneric(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, hs bool, c []float32, ldc int) {
 	nr := b.nr
 	acc := make([]float32, nr)
 	for i := 0; i < m; i++ {
@@ -144,7 +163,11 @@ func gemmGeneric(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi flo
 			cols := min(nr, b.N-n0)
 			crow := c[i*ldc+n0 : i*ldc+n0+cols]
 			for j := range crow {
-				crow[j] = clamp(acc[j]+b.bias[n0+j], lo, hi)
+				v := clamp(acc[j]+b.bias[n0+j], lo, hi)
+				if hs {
+					v = v * min(max(v+3, 0), 6) / 6
+				}
+				crow[j] = v
 			}
 		}
 	}

@@ -55,7 +55,7 @@ func gemm1x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias 
 
 // gemmPanels512 runs the 12×32 micro-kernel over column panels [p0, p1),
 // staging partial column panels through a small buffer.
-func gemmPanels512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, c []float32, ldc int) {
+func gemmPanels512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, hs bool, c []float32, ldc int) {
 	const mr, nr = 12, NR512
 	k := b.K
 	var tile [mr * nr]float32
@@ -74,8 +74,14 @@ func gemmPanels512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 			}
 			if cols == nr {
 				tile512(rows, k, &a[r*lda], lda, pb, &c[r*ldc+n0], ldc, bias, lo, hi)
+				if hs {
+					hardSwishRows(c[r*ldc+n0:], ldc, rows, cols)
+				}
 			} else {
 				tile512(rows, k, &a[r*lda], lda, pb, &tile[0], nr, bias, lo, hi)
+				if hs {
+					hardSwishRows(tile[:], nr, rows, cols)
+				}
 				for i := 0; i < rows; i++ {
 					copy(c[(r+i)*ldc+n0:(r+i)*ldc+n0+cols], tile[i*nr:i*nr+cols])
 				}
@@ -85,7 +91,7 @@ func gemmPanels512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 	}
 }
 
-func gemmPanelsAVX2(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, c []float32, ldc int) {
+func gemmPanelsAVX2(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, hs bool, c []float32, ldc int) {
 	k := b.K
 	full := m / MR * MR
 	var tailA []float32
@@ -105,19 +111,37 @@ func gemmPanelsAVX2(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi 
 		for r := 0; r < full; r += MR {
 			if cols == NR {
 				gemm6x16(k, &a[r*lda], lda, pb, &c[r*ldc+n0], ldc, bias, lo, hi)
+				if hs {
+					hardSwishRows(c[r*ldc+n0:], ldc, MR, cols)
+				}
 				continue
 			}
 			gemm6x16(k, &a[r*lda], lda, pb, &tile[0], NR, bias, lo, hi)
+			if hs {
+				hardSwishRows(tile[:], NR, MR, cols)
+			}
 			for i := 0; i < MR; i++ {
 				copy(c[(r+i)*ldc+n0:(r+i)*ldc+n0+cols], tile[i*NR:i*NR+cols])
 			}
 		}
 		if tailA != nil {
 			gemm6x16(k, &tailA[0], k, pb, &tile[0], NR, bias, lo, hi)
+			if hs {
+				hardSwishRows(tile[:], NR, m-full, cols)
+			}
 			for i := 0; i < m-full; i++ {
 				copy(c[(full+i)*ldc+n0:(full+i)*ldc+n0+cols], tile[i*NR:i*NR+cols])
 			}
 		}
+	}
+}
+
+// hardSwishRows applies HARD_SWISH to the first cols floats of rows rows,
+// ld floats apart, starting at c[0]: the tile a kernel has just stored,
+// still in L1 (the paths whose micro-kernels only clamp).
+func hardSwishRows(c []float32, ld, rows, cols int) {
+	for i := 0; i < rows; i++ {
+		HardSwish(c[i*ld : i*ld+cols])
 	}
 }
 
@@ -188,7 +212,7 @@ func gemm1x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias 
 
 // gemmPanels512x16 runs the 16-column AVX-512 tiles over 16-wide panels
 // [p0, p1), staging partial panels through a small buffer.
-func gemmPanels512x16(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, c []float32, ldc int) {
+func gemmPanels512x16(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, hs bool, c []float32, ldc int) {
 	const nr = NR
 	k := b.K
 	var tile [12 * nr]float32
@@ -216,6 +240,13 @@ func gemmPanels512x16(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, h
 				gemm4x16(k, &a[r*lda], lda, pb, dst, ld, bias, lo, hi)
 			default:
 				gemm1x16(k, &a[r*lda], lda, pb, dst, ld, bias, lo, hi)
+			}
+			if hs {
+				if cols < nr {
+					hardSwishRows(tile[:], nr, rows, cols)
+				} else {
+					hardSwishRows(c[r*ldc+n0:], ldc, rows, cols)
+				}
 			}
 			if cols < nr {
 				for i := 0; i < rows; i++ {

@@ -8,11 +8,11 @@ var (
 	hasAVX512  = false
 )
 
-func gemmPanelsAVX2(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, c []float32, ldc int) {
+func gemmPanelsAVX2(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, hs bool, c []float32, ldc int) {
 	panic("kernels: no AVX2 path on this architecture")
 }
 
-func gemmPanels512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, c []float32, ldc int) {
+func gemmPanels512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, hs bool, c []float32, ldc int) {
 	panic("kernels: no AVX-512 path on this architecture")
 }
 
@@ -54,7 +54,7 @@ func dwKxKAVX512(out, in, w, bias *float32, n, c, sx, rs, kh, kw int, lo, hi flo
 	panic("kernels: no AVX-512 path on this architecture")
 }
 
-func gemmPanels512x16(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, c []float32, ldc int) {
+func gemmPanels512x16(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, hs bool, c []float32, ldc int) {
 	panic("kernels: no AVX-512 path on this architecture")
 }
 
@@ -63,7 +63,7 @@ var (
 	kcOverride = 0
 )
 
-func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, c []float32, ldc int) {
+func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, hs bool, c []float32, ldc int) {
 	panic("kernels: no AVX-512 path on this architecture")
 }
 
