@@ -217,3 +217,47 @@ func TestQuantizedWork(t *testing.T) {
 		t.Logf("%s: int8 work %d, float %d", name, q, f)
 	}
 }
+
+// TestQuantizedBatchSplit runs the int8 models on a batch of 8, on one and
+// on two threads, and checks every output against the image run alone, bit
+// for bit: the early layers then run image by image (spread over the
+// threads), the late ones on the whole batch, and an image's int8
+// activations must land where the batched operators read them.
+func TestQuantizedBatchSplit(t *testing.T) {
+	for name, g := range quantCases(t) {
+		t.Run(name, func(t *testing.T) {
+			file, _ := quantize(t, g, 1)
+			m, err := tflite.Load(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.BatchSplit() == 0 {
+				t.Fatalf("int8 %s runs batched throughout, want its early layers image by image", name)
+			}
+			const batch = 8
+			h, w, c := m.InputShape()
+			per, classes := h*w*c, m.NumClasses()
+			in := oracle.RandomImages(11, batch*per)
+			alone := make([]float32, batch*classes)
+			m.SetThreads(1)
+			for i := 0; i < batch; i++ {
+				if err := m.Run(in[i*per:(i+1)*per], 1, alone[i*classes:(i+1)*classes]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, threads := range []int{1, 2} {
+				m.SetThreads(threads)
+				got := make([]float32, batch*classes)
+				if err := m.Run(in, batch, got); err != nil {
+					t.Fatal(err)
+				}
+				for i, v := range got {
+					if v != alone[i] {
+						t.Fatalf("%d threads: image %d output %d is %g in the batch, %g alone (split at operator %d)",
+							threads, i/classes, i%classes, v, alone[i], m.BatchSplit())
+					}
+				}
+			}
+		})
+	}
+}
