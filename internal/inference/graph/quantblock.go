@@ -75,36 +75,24 @@ func newQBlock(ex, dw, pr *qconvKernel, add *qbinaryKernel, addFirst bool) *qblo
 }
 
 func (k *qblockKernel) run(e *env, ins [][]float32, out []float32) {
+	inN := k.ex.h * k.ex.w * k.ex.cin
+	outN := k.pr.oh * k.pr.ow * k.pr.cout
 	src, dst := int8s(ins[0]), int8s(out)
 	var res []int8
 	if k.add != nil {
 		res = int8s(ins[1])
 	}
-	// The batch's output rows, image after image, split once between the
-	// threads (one wait per block, not one per image).
-	n := e.batch * k.dw.oh
-	if e.threads <= 1 {
-		k.batchRows(src, res, dst, 0, n)
-		return
-	}
-	parallelFor(e.threads, n, 1, func(lo, hi int) { k.batchRows(src, res, dst, lo, hi) })
-}
-
-// batchRows computes rows [lo, hi) of the batch's output rows counted
-// image after image; res (the residual) may be nil.
-func (k *qblockKernel) batchRows(src, res, dst []int8, lo, hi int) {
-	inN := k.ex.h * k.ex.w * k.ex.cin
-	outN := k.pr.oh * k.pr.ow * k.pr.cout
-	oh := k.dw.oh
-	for lo < hi {
-		img, r0 := lo/oh, lo%oh
-		end := min(oh, r0+hi-lo)
+	for img := 0; img < e.batch; img++ {
+		x, o := src[img*inN:(img+1)*inN], dst[img*outN:(img+1)*outN]
 		var r []int8
 		if res != nil {
 			r = res[img*outN : (img+1)*outN]
 		}
-		k.rows(src[img*inN:(img+1)*inN], r, dst[img*outN:(img+1)*outN], r0, end)
-		lo += end - r0
+		if e.threads <= 1 {
+			k.rows(x, r, o, 0, k.dw.oh)
+			continue
+		}
+		parallelFor(e.threads, k.dw.oh, 1, func(lo, hi int) { k.rows(x, r, o, lo, hi) })
 	}
 }
 

@@ -409,24 +409,13 @@ func (k *qconvKernel) run(e *env, ins [][]float32, out []float32) {
 		})
 		return
 	}
-	// The batch's output rows, image after image, split once between the
-	// threads (one wait per layer, not one per image).
-	if e.threads <= 1 {
-		k.batchRows(src, dst, 0, e.batch*k.oh)
-		return
-	}
-	parallelFor(e.threads, e.batch*k.oh, 1, func(lo, hi int) { k.batchRows(src, dst, lo, hi) })
-}
-
-// batchRows computes rows [lo, hi) of the batch's output rows counted
-// image after image.
-func (k *qconvKernel) batchRows(src, dst []int8, lo, hi int) {
-	inN, outN := k.h*k.w*k.cin, k.oh*k.ow*k.cout
-	for lo < hi {
-		img, r := lo/k.oh, lo%k.oh
-		end := min(k.oh, r+hi-lo)
-		k.rows(src[img*inN:(img+1)*inN], dst[img*outN:(img+1)*outN], r, end)
-		lo += end - r
+	for img := 0; img < e.batch; img++ {
+		in, o := src[img*inN:(img+1)*inN], dst[img*outN:(img+1)*outN]
+		if e.threads <= 1 {
+			k.rows(in, o, 0, k.oh)
+			continue
+		}
+		parallelFor(e.threads, k.oh, 1, func(lo, hi int) { k.rows(in, o, lo, hi) })
 	}
 }
 
