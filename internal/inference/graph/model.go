@@ -76,18 +76,12 @@ func (m *Model) InputShape() (h, w, c int) { return m.inH, m.inW, m.inC }
 // NumClasses returns the number of output values per image.
 func (m *Model) NumClasses() int { return m.classes }
 
-// BatchSplit is the index of the first planned operator that a batch runs
-// on all its images at once; the ones before it run image by image. It is
-// 0 when the whole graph runs batched.
-func (m *Model) BatchSplit() int { return m.split }
-
 // SetThreads sets how many goroutines one Run call may use; t <= 0 means
 // GOMAXPROCS. A batch of one image is split inside the image (latency).
-// In a larger batch of a graph with a batching split (see BatchSplit and
-// planSplit) the early layers run image by image, the images spread over
-// the goroutines, and the late layers run on up to eight images at once,
-// each operator split between the goroutines; other graphs run whole
-// images on separate goroutines (throughput).
+// In a larger batch of a float graph the early layers run image by image,
+// the images spread over the goroutines, and the late layers run on up to
+// eight images at once, each operator split between the goroutines; other
+// graphs run whole images on separate goroutines (throughput).
 func (m *Model) SetThreads(t int) { m.threads.Store(int32(max(t, 0))) }
 
 func (m *Model) threadCount() int {
@@ -246,13 +240,8 @@ func (m *Model) imagePart(ws, own *workspace, in []float32, n, img int) func(int
 		case ti == m.input:
 			return in[img*per : (img+1)*per]
 		case m.cross[ti]:
-			// Laid out as the batched operators after the split read it:
-			// int8 elements packed four to a float, so image img's part
-			// starts at byte img*size (planSplit makes that a whole float).
+			// Laid out as the batched operators after the split read it.
 			size := t.Size()
-			if t.DType == Int8 {
-				return ws.slots[m.slotOf[ti]][img*size/4:][:size]
-			}
 			return ws.slots[m.slotOf[ti]][img*size : (img+1)*size]
 		case own != nil:
 			return own.slots[m.slotOf[ti]][:t.Size()]
@@ -282,27 +271,25 @@ func nodeArgs(args [][]float32, tis []int, buf func(int) []float32) [][]float32 
 // planSplit sets split to the index of the first node whose constant inputs
 // (weights) hold more values than one image's output activation: from there
 // on, batching images saves weight traffic; before it, running image by
-// image keeps activations in cache. Int8 activations are packed four to a
-// slot float, so a graph where one computed before the split and read
-// after it holds a number of elements that is not a multiple of four (an
-// image's part would not start on a float) runs batched throughout.
+// image keeps activations in cache. Graphs with int8 activations (packed
+// four to a slot float, so an image's part need not start on a float) run
+// batched throughout.
 func (m *Model) planSplit() {
-	split := m.splitPoint()
-	cross := make([]bool, len(m.tensors))
-	cross[m.output] = true
-	for _, nd := range m.nodes[split:] {
-		for _, ti := range nd.ins {
-			if ti >= 0 && ti != m.input && !m.tensors[ti].Const {
-				cross[ti] = true // read after the split, so computed before it or batched anyway
-			}
-		}
-	}
-	for _, nd := range m.nodes[:split] {
-		if t := m.tensors[nd.out]; cross[nd.out] && t.DType == Int8 && t.Size()%4 != 0 {
+	for i, t := range m.tensors {
+		if !t.Const && i != m.input && t.DType != Float32 {
 			return
 		}
 	}
-	m.split, m.cross = split, cross
+	m.split = m.splitPoint()
+	m.cross = make([]bool, len(m.tensors))
+	m.cross[m.output] = true
+	for _, nd := range m.nodes[m.split:] {
+		for _, ti := range nd.ins {
+			if ti >= 0 && ti != m.input && !m.tensors[ti].Const {
+				m.cross[ti] = true // read after the split, so computed before it or batched anyway
+			}
+		}
+	}
 }
 
 func (m *Model) splitPoint() int {
