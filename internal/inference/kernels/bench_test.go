@@ -40,7 +40,7 @@ func cpuSeconds() float64 {
 // V1 1.0@128 and 5x5 ones of V3-Large@224.
 func BenchmarkDepthwise(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 1))
-	for _, s := range []struct{ h, c, stride, k int }{{64, 32, 1, 3}, {64, 64, 2, 3}, {32, 128, 1, 3}, {8, 512, 1, 3}, {28, 120, 1, 5}, {14, 672, 2, 5}} {
+	for _, s := range []struct{ h, c, stride, k int }{{64, 32, 1, 3}, {64, 64, 2, 3}, {32, 128, 1, 3}, {16, 256, 2, 3}, {8, 512, 1, 3}, {8, 512, 2, 3}, {4, 1024, 1, 3}, {28, 120, 1, 5}, {14, 672, 2, 5}} {
 		b.Run(fmt.Sprintf("%dx%dx%d_k%d_s%d", s.h, s.h, s.c, s.k, s.stride), func(b *testing.B) {
 			o := (s.h + s.stride - 1) / s.stride
 			pad := max((o-1)*s.stride+s.k-s.h, 0) / 2
