@@ -47,6 +47,7 @@ func BenchmarkDepthwise(b *testing.B) {
 			p := DWParams{H: s.h, W: s.h, C: s.c, KH: s.k, KW: s.k, SH: s.stride, SW: s.stride, PadT: pad, PadL: pad, OH: o, OW: o, Lo: 0, Hi: 6}
 			in, w, bias := randSlice(rng, s.h*s.h*s.c), randSlice(rng, s.k*s.k*s.c), randSlice(rng, s.c)
 			out := make([]float32, o*o*s.c)
+			scratch := make([]float32, DWScratch(&p))
 			for _, blocked := range []bool{false, true} {
 				name := "rowwise"
 				if blocked {
@@ -56,7 +57,7 @@ func BenchmarkDepthwise(b *testing.B) {
 					cpu0 := cpuSeconds()
 					for b.Loop() {
 						if blocked {
-							DepthwiseBlocked(&p, in, w, bias, out, 0, o)
+							DepthwiseBlocked(&p, in, w, bias, out, 0, o, scratch)
 						} else {
 							Depthwise(&p, in, w, bias, out, 0, o)
 						}

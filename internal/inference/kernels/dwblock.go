@@ -1,17 +1,15 @@
 package kernels
 
-import "sync"
-
 // DepthwiseBlocked is Depthwise with a 3x3 interior kernel that computes
 // four output pixels at a time (AVX-512, channels a multiple of 16), whose
 // loads all read neighbouring pixels; other shapes and paths go as in
 // Depthwise. Border pixels (a window reaching over the image's edge) run
-// through the same vector kernels on a zero-padded copy of the rows they
-// read, instead of tap by tap: a tap on padding adds 0·w, which leaves the
-// sum as it is, so the order of sums is that of the interior (bias, then
-// the taps row by row, left to right). Sums may round differently from
-// Depthwise's in the last bit.
-func DepthwiseBlocked(p *DWParams, in, w, bias, out []float32, y0, y1 int) {
+// through the same vector kernels on zero-padded copies of the rows they
+// read, instead of tap by tap: a tap on padding adds 0·w. Sums may round
+// differently from Depthwise's in the last bit. The padded copies go to
+// scratch, which should hold DWScratch(p) floats (a shorter one is
+// replaced by a new slice when a copy is needed).
+func DepthwiseBlocked(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratch []float32) {
 	c := p.C
 	if !hasAVX512 || c%16 != 0 || p.KH != 3 || p.KW != 3 {
 		Depthwise(p, in, w, bias, out, y0, y1)
@@ -26,26 +24,25 @@ func DepthwiseBlocked(p *DWParams, in, w, bias, out []float32, y0, y1 int) {
 	xb := min(p.OW, (p.W-p.KW+p.PadL)/p.SW+1)
 	// The input columns a whole padded output row reads.
 	wp := (p.OW-1)*p.SW + p.KW
-	var pad *[]float32
-	scratch := func() []float32 {
-		if pad == nil {
-			pad = getDWPad(p.KH * wp * c)
+	pad := func() []float32 {
+		if len(scratch) < p.KH*wp*c {
+			scratch = make([]float32, p.KH*wp*c)
 		}
-		return (*pad)[:p.KH*wp*c]
+		return scratch[:p.KH*wp*c]
 	}
 	for oy := y0; oy < y1; oy++ {
 		iy0 := oy*p.SH - p.PadT
 		dst := out[oy*p.OW*c : (oy+1)*p.OW*c]
 		if iy0 < 0 || iy0+p.KH > p.H || xb-xa < dwMinInterior(p) {
 			// The whole row from padded copies of the rows it reads.
-			buf := scratch()
+			buf := pad()
 			dwPadRows(p, in, buf, iy0, -p.PadL, wp)
 			dw3x3Row(p, w, bias, dst, buf, p.OW, wp*c*4)
 			continue
 		}
 		if xa > 0 {
 			cols := (xa-1)*p.SW + p.KW
-			buf := scratch()[:p.KH*cols*c]
+			buf := pad()[:p.KH*cols*c]
 			dwPadRows(p, in, buf, iy0, -p.PadL, cols)
 			dw3x3AVX512(&dst[0], &buf[0], &w[0], &bias[0], xa, c, p.SW*c*4, cols*c*4, p.Lo, p.Hi)
 		}
@@ -56,13 +53,10 @@ func DepthwiseBlocked(p *DWParams, in, w, bias, out []float32, y0, y1 int) {
 		if xb < p.OW {
 			ix := xb*p.SW - p.PadL
 			cols := (p.OW-1-xb)*p.SW + p.KW
-			buf := scratch()[:p.KH*cols*c]
+			buf := pad()[:p.KH*cols*c]
 			dwPadRows(p, in, buf, iy0, ix, cols)
 			dw3x3AVX512(&dst[xb*c], &buf[0], &w[0], &bias[0], p.OW-xb, c, p.SW*c*4, cols*c*4, p.Lo, p.Hi)
 		}
-	}
-	if pad != nil {
-		dwPadPool.Put(pad)
 	}
 }
 
@@ -116,14 +110,8 @@ func dwPadRows(p *DWParams, in, buf []float32, iy0, ix0, cols int) {
 	}
 }
 
-// dwPadPool holds padded-row scratch for DepthwiseBlocked.
-var dwPadPool sync.Pool // *[]float32
-
-func getDWPad(n int) *[]float32 {
-	if b, _ := dwPadPool.Get().(*[]float32); b != nil && cap(*b) >= n {
-		*b = (*b)[:n]
-		return b
-	}
-	b := make([]float32, n)
-	return &b
+// DWScratch is the scratch length DepthwiseBlocked needs for p: KH rows
+// as wide as the input one output row reads, padding included.
+func DWScratch(p *DWParams) int {
+	return p.KH * ((p.OW-1)*p.SW + p.KW) * p.C
 }

@@ -35,12 +35,13 @@ func TestDepthwiseBlocked(t *testing.T) {
 				bias := randSlice(rng, p.C)
 				want := refDepthwise(&p, in, w, bias)
 				out := make([]float32, p.OH*p.OW*p.C)
-				DepthwiseBlocked(&p, in, w, bias, out, 0, p.OH)
+				DepthwiseBlocked(&p, in, w, bias, out, 0, p.OH, make([]float32, DWScratch(&p)))
 				closeTo(t, out, want, 1e-5)
-				// Two row ranges, as two threads would split them.
+				// Two row ranges, as two threads would split them, with
+				// no scratch given.
 				clear(out)
-				DepthwiseBlocked(&p, in, w, bias, out, p.OH/2, p.OH)
-				DepthwiseBlocked(&p, in, w, bias, out, 0, p.OH/2)
+				DepthwiseBlocked(&p, in, w, bias, out, p.OH/2, p.OH, nil)
+				DepthwiseBlocked(&p, in, w, bias, out, 0, p.OH/2, nil)
 				closeTo(t, out, want, 1e-5)
 			}
 		}
