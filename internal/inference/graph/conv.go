@@ -266,6 +266,10 @@ func (k *convKernel) fillStrip(in []float32, oy int, strip []float32) {
 		clear(strip[col*colLen : (col+1)*colLen])
 	}
 	c0, c1 := max(k.padL, 0), min(k.wpad, k.w+k.padL)
+	if c == 3 && k.kh == 3 && c1 > c0 && (c1-c0)*3 <= len(zeroRow) {
+		k.fillStripRGB3(in, oy, strip[c0*colLen:c1*colLen], c0-k.padL, c1-c0)
+		return
+	}
 	for ky := 0; ky < k.kh; ky++ {
 		iy := oy*k.sh + ky - k.padT
 		if iy < 0 || iy >= k.h {
@@ -287,5 +291,37 @@ func (k *convKernel) fillStrip(in []float32, oy int, strip []float32) {
 		for i := 0; i < c1-c0; i++ {
 			copy(dst[i*colLen:i*colLen+c], row[i*c:i*c+c])
 		}
+	}
+}
+
+// zeroRow is an input row of zeros for fillStripRGB3, which takes RGB rows
+// of up to len(zeroRow)/3 pixels (wider ones go through the general loop).
+var zeroRow [3 * 1024]float32
+
+// fillStripRGB3 is fillStrip's inner part for three rows of three channels
+// (the RGB stem): n columns from input column ix0 on, each written as its
+// nine floats in one go (rows top to bottom), from the three input rows or
+// zeros for a row outside the image.
+func (k *convKernel) fillStripRGB3(in []float32, oy int, dst []float32, ix0, n int) {
+	var rows [3][]float32
+	for ky := range rows {
+		iy := oy*k.sh + ky - k.padT
+		switch {
+		case iy >= 0 && iy < k.h:
+			rows[ky] = in[(iy*k.w+ix0)*3 : (iy*k.w+ix0+n)*3]
+		default:
+			rows[ky] = zeroRow[:n*3]
+		}
+	}
+	r0, r1, r2 := rows[0][:n*3], rows[1][:n*3], rows[2][:n*3]
+	dst = dst[:n*9]
+	for i := 0; i < n; i++ {
+		d := dst[i*9 : i*9+9 : i*9+9]
+		a := r0[i*3 : i*3+3 : i*3+3]
+		b := r1[i*3 : i*3+3 : i*3+3]
+		c := r2[i*3 : i*3+3 : i*3+3]
+		d[0], d[1], d[2] = a[0], a[1], a[2]
+		d[3], d[4], d[5] = b[0], b[1], b[2]
+		d[6], d[7], d[8] = c[0], c[1], c[2]
 	}
 }

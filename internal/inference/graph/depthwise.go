@@ -16,6 +16,17 @@ type depthwiseKernel struct {
 	w      []float32 // [KH][KW][Cin*mult]
 	bias   []float32
 	expand *expansion // a fused 1x1 convolution computing the input band by band
+	pad    sync.Pool  // *[]float32 of kernels.DWScratch(&p): padded border rows
+}
+
+// padScratch returns scratch for DepthwiseBlocked's padded border rows;
+// give it back with k.pad.Put.
+func (k *depthwiseKernel) padScratch() *[]float32 {
+	if sp, _ := k.pad.Get().(*[]float32); sp != nil {
+		return sp
+	}
+	s := make([]float32, kernels.DWScratch(&k.p))
+	return &s
 }
 
 func planDepthwise(g *Graph, n *Node) (kernel, []int, error) {
@@ -87,12 +98,14 @@ func (k *depthwiseKernel) run(e *env, ins [][]float32, out []float32) {
 	oh := k.p.OH
 	inPer, outPer := len(ins[0])/e.batch, len(out)/e.batch
 	parallelFor(e.threads, e.batch*oh, 1, func(lo, hi int) {
+		pad := k.padScratch()
+		defer k.pad.Put(pad)
 		for r := lo; r < hi; {
 			img, y0 := r/oh, r%oh
 			y1 := min(oh, y0+hi-r)
 			in, o := ins[0][img*inPer:(img+1)*inPer], out[img*outPer:(img+1)*outPer]
 			if k.mult == 1 {
-				kernels.DepthwiseBlocked(&k.p, in, k.w, k.bias, o, y0, y1)
+				kernels.DepthwiseBlocked(&k.p, in, k.w, k.bias, o, y0, y1, *pad)
 			} else {
 				k.general(in, o, y0, y1)
 			}
@@ -187,6 +200,8 @@ func (k *dwPointwise) run(e *env, ins [][]float32, out []float32) {
 			}
 			defer k.scratch.Put(sp)
 			buf := *sp
+			pad := k.dw.padScratch()
+			defer k.dw.pad.Put(pad)
 			for b := b0; b < b1; b++ {
 				y0, y1 := b*k.band, min((b+1)*k.band, p.OH)
 				// The band as an image of its own: rows y0.. become rows
@@ -194,7 +209,7 @@ func (k *dwPointwise) run(e *env, ins [][]float32, out []float32) {
 				bp := *p
 				bp.PadT -= y0 * p.SH
 				bp.OH = y1 - y0
-				kernels.DepthwiseBlocked(&bp, ins[0], k.dw.w, k.dw.bias, buf, 0, y1-y0)
+				kernels.DepthwiseBlocked(&bp, ins[0], k.dw.w, k.dw.bias, buf, 0, y1-y0, *pad)
 				rows := (y1 - y0) * p.OW
 				kernels.Gemm(rows, buf, p.C, k.pw.pb, k.pw.lo, k.pw.hi, out[y0*p.OW*k.pw.cout:], k.pw.cout)
 			}

@@ -2,7 +2,6 @@ package graph
 
 import (
 	"fmt"
-	"math"
 	"slices"
 
 	"github.com/cspipe/cspipe/internal/inference/kernels"
@@ -192,20 +191,6 @@ func planSoftmax(g *Graph, n *Node) (kernel, []int, error) {
 func (k *softmaxKernel) run(_ *env, ins [][]float32, out []float32) {
 	in := ins[0]
 	for r := 0; r+k.n <= len(in); r += k.n {
-		x, y := in[r:r+k.n], out[r:r+k.n]
-		m := float32(math.Inf(-1))
-		for _, v := range x {
-			m = max(m, v)
-		}
-		var sum float64
-		for i, v := range x {
-			e := float32(math.Exp(float64(v - m)))
-			y[i] = e
-			sum += float64(e)
-		}
-		inv := float32(1 / sum)
-		for i := range y {
-			y[i] *= inv
-		}
+		kernels.Softmax(out[r:r+k.n], in[r:r+k.n])
 	}
 }

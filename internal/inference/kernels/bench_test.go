@@ -40,13 +40,14 @@ func cpuSeconds() float64 {
 // V1 1.0@128 and 5x5 ones of V3-Large@224.
 func BenchmarkDepthwise(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 1))
-	for _, s := range []struct{ h, c, stride, k int }{{64, 32, 1, 3}, {64, 64, 2, 3}, {32, 128, 1, 3}, {8, 512, 1, 3}, {28, 120, 1, 5}, {14, 672, 2, 5}} {
+	for _, s := range []struct{ h, c, stride, k int }{{64, 32, 1, 3}, {64, 64, 2, 3}, {32, 128, 1, 3}, {16, 256, 2, 3}, {8, 512, 1, 3}, {8, 512, 2, 3}, {4, 1024, 1, 3}, {28, 120, 1, 5}, {14, 672, 2, 5}} {
 		b.Run(fmt.Sprintf("%dx%dx%d_k%d_s%d", s.h, s.h, s.c, s.k, s.stride), func(b *testing.B) {
 			o := (s.h + s.stride - 1) / s.stride
 			pad := max((o-1)*s.stride+s.k-s.h, 0) / 2
 			p := DWParams{H: s.h, W: s.h, C: s.c, KH: s.k, KW: s.k, SH: s.stride, SW: s.stride, PadT: pad, PadL: pad, OH: o, OW: o, Lo: 0, Hi: 6}
 			in, w, bias := randSlice(rng, s.h*s.h*s.c), randSlice(rng, s.k*s.k*s.c), randSlice(rng, s.c)
 			out := make([]float32, o*o*s.c)
+			scratch := make([]float32, DWScratch(&p))
 			for _, blocked := range []bool{false, true} {
 				name := "rowwise"
 				if blocked {
@@ -56,7 +57,7 @@ func BenchmarkDepthwise(b *testing.B) {
 					cpu0 := cpuSeconds()
 					for b.Loop() {
 						if blocked {
-							DepthwiseBlocked(&p, in, w, bias, out, 0, o)
+							DepthwiseBlocked(&p, in, w, bias, out, 0, o, scratch)
 						} else {
 							Depthwise(&p, in, w, bias, out, 0, o)
 						}

@@ -21,6 +21,12 @@ func TestDepthwiseBlocked(t *testing.T) {
 			{H: 9, W: 9, C: 24, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 9, OW: 9}, // not a multiple of 16
 			{H: 6, W: 5, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 6, OW: 5}, // interior under 4 pixels
 			{H: 12, W: 12, C: 16, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, OH: 12, OW: 12},
+			{H: 4, W: 4, C: 32, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 4, OW: 4},   // all rows padded
+			{H: 8, W: 8, C: 16, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 4, OW: 4},   // padding right and below only
+			{H: 7, W: 9, C: 16, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 0, OH: 4, OW: 5},   // asymmetric
+			{H: 1, W: 1, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 1, OW: 1},   // window mostly padding
+			{H: 2, W: 3, C: 48, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 1, OH: 1, OW: 2},   // taps past the bottom and right
+			{H: 5, W: 23, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 2, PadL: 2, OH: 7, OW: 25}, // padding of two on every side
 		} {
 			for _, b := range [][2]float32{{NoClampLo, NoClampHi}, {-0.5, 0.5}} {
 				p.Lo, p.Hi = b[0], b[1]
@@ -29,12 +35,13 @@ func TestDepthwiseBlocked(t *testing.T) {
 				bias := randSlice(rng, p.C)
 				want := refDepthwise(&p, in, w, bias)
 				out := make([]float32, p.OH*p.OW*p.C)
-				DepthwiseBlocked(&p, in, w, bias, out, 0, p.OH)
+				DepthwiseBlocked(&p, in, w, bias, out, 0, p.OH, make([]float32, DWScratch(&p)))
 				closeTo(t, out, want, 1e-5)
-				// Two row ranges, as two threads would split them.
+				// Two row ranges, as two threads would split them, with
+				// no scratch given.
 				clear(out)
-				DepthwiseBlocked(&p, in, w, bias, out, p.OH/2, p.OH)
-				DepthwiseBlocked(&p, in, w, bias, out, 0, p.OH/2)
+				DepthwiseBlocked(&p, in, w, bias, out, p.OH/2, p.OH, nil)
+				DepthwiseBlocked(&p, in, w, bias, out, 0, p.OH/2, nil)
 				closeTo(t, out, want, 1e-5)
 			}
 		}
