@@ -48,8 +48,10 @@ func calibrateWhole(g *Graph, calib []float32, batch int) ([][2]float64, error) 
 // each tensor, on the int8 oracle tests' models (QuantCases: MobileNet V1
 // and V2 at 64 with a residual ADD, and MixedQuantOps with a two-branch
 // MUL, ADD and CONCATENATION and a FULLY_CONNECTED on a [1 K] tensor).
-// TestCalibrateMatchesWholeGraphRunsAtBenchSize does the same at the size
-// scripts/bench.sh quantizes.
+// Four images, as the oracle tests calibrate (with two, giving every image
+// the first image's values for the second input goes unnoticed here).
+// BenchmarkCalibrate makes the same comparison at the size `make bench`
+// quantizes, which costs too much under -race for the test suite.
 func TestCalibrateMatchesWholeGraphRuns(t *testing.T) {
 	cases, err := QuantCases()
 	if err != nil {
