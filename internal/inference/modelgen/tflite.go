@@ -11,14 +11,7 @@ import (
 
 // TFLite encodes the graph as a TFLite FlatBuffers file (schema version 3).
 func (g *Graph) TFLite() []byte {
-	// Room for the constants (aligned) and the tables, so that the builder
-	// seldom grows: a fixed megabyte, cleared on every call, was most of the
-	// cost of the one-operator files calibration writes.
-	size := 4096
-	for _, t := range g.Tensors {
-		size += 16 + 4*len(t.Float) + 4*len(t.Int) + len(t.Int8) + 64*len(t.Shape)
-	}
-	b := flatbuffers.NewBuilder(size)
+	b := flatbuffers.NewBuilder(1 << 20)
 
 	// Buffers: 0 is the empty sentinel, then one per constant tensor.
 	bufIndex := make([]int, len(g.Tensors))
