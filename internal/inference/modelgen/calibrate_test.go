@@ -48,8 +48,8 @@ func calibrateWhole(g *Graph, calib []float32, batch int) ([][2]float64, error) 
 // each tensor, on the int8 oracle tests' models (QuantCases: MobileNet V1
 // and V2 at 64 with a residual ADD, and MixedQuantOps with a two-branch
 // MUL, ADD and CONCATENATION and a FULLY_CONNECTED on a [1 K] tensor).
-// Four images, as the oracle tests calibrate (with two, giving every image
-// the first image's values for the second input goes unnoticed here).
+// Four images, as the oracle tests calibrate, so that the operators run
+// image by image are checked to take each image's own values.
 // BenchmarkCalibrate makes the same comparison at the size `make bench`
 // quantizes, which costs too much under -race for the test suite.
 func TestCalibrateMatchesWholeGraphRuns(t *testing.T) {
