@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	flatbuffers "github.com/google/flatbuffers/go"
+
 	"github.com/cspipe/cspipe/internal/inference/graph"
 	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
@@ -188,9 +190,12 @@ func calibrate(g *Graph, calib []float32, batch int) ([][2]float64, error) {
 	}
 	last[g.Output] = len(g.Ops)
 	vals := map[int][]float32{g.Input: calib}
+	// One builder writes every operator's file: a fresh megabyte each was
+	// most of calibration's cost outside the engine.
+	fb := flatbuffers.NewBuilder(1 << 20)
 	for i, op := range g.Ops {
 		ti := op.Outputs[0]
-		out, err := runAlone(g, op, vals, batch)
+		out, err := runAlone(g, op, vals, batch, fb)
 		if err != nil {
 			return nil, fmt.Errorf("calibrating tensor %q: %w", g.Tensors[ti].Name, err)
 		}
@@ -207,7 +212,7 @@ func calibrate(g *Graph, calib []float32, batch int) ([][2]float64, error) {
 
 // runAlone runs op of g as a one-operator model on the recorded values of
 // its activation inputs (batch images each) and returns its output's values.
-func runAlone(g *Graph, op Op, vals map[int][]float32, batch int) ([]float32, error) {
+func runAlone(g *Graph, op Op, vals map[int][]float32, batch int, fb *flatbuffers.Builder) ([]float32, error) {
 	main := -1
 	var others []int
 	for _, ti := range op.Inputs {
@@ -228,7 +233,7 @@ func runAlone(g *Graph, op Op, vals map[int][]float32, batch int) ([]float32, er
 		return nil, fmt.Errorf("operator %s has no activation input", tflite.OpName(op.Code))
 	}
 	run := func(in []float32, n int, image int) ([]float32, error) {
-		gr, err := tflite.Read(aloneGraph(g, op, main, others, vals, image).TFLite())
+		gr, err := tflite.Read(aloneGraph(g, op, main, others, vals, image).tflite(fb))
 		if err != nil {
 			return nil, err
 		}
