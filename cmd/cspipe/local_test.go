@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,14 +19,24 @@ import (
 	"github.com/cspipe/cspipe/internal/testutil"
 )
 
-// upUntilReady runs `cspipe local up args…` until its ready block is printed.
+// upUntilReady runs `cspipe local up args…` until its ready block is printed to the end: the
+// "source" line and, with --data-dir, the line after it. (Waiting only for "ready." let a test
+// read the block while its later lines were still being written.)
 func upUntilReady(t *testing.T, ctx context.Context, args ...string) (stdout, stderr *testutil.SyncBuffer, done chan int) {
 	t.Helper()
 	stdout, stderr = &testutil.SyncBuffer{}, &testutil.SyncBuffer{}
 	done = make(chan int, 1)
 	go func() { done <- run(ctx, append([]string{"local", "up"}, args...), stdout, stderr) }()
+	printed := func() bool {
+		out := stdout.String()
+		end := "\n  source "
+		if slices.Contains(args, "--data-dir") {
+			end = "\nstate persists in "
+		}
+		return strings.Contains(out, "\nready.\n") && strings.Contains(out, end)
+	}
 	deadline := time.Now().Add(5 * time.Minute)
-	for !strings.Contains(stdout.String(), "\nready.\n") {
+	for !printed() {
 		select {
 		case code := <-done:
 			t.Fatalf("local up exited %d before ready; stdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	flatbuffers "github.com/google/flatbuffers/go"
+
 	"github.com/cspipe/cspipe/internal/inference/graph"
 	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
@@ -163,10 +165,13 @@ func quantizeBias(t *Tensor, inScale float32, ws []float32) {
 	t.Float = nil
 }
 
-// calibrate runs the float graph in the engine once per activation tensor,
-// made the graph's output, and returns each tensor's [min, max] over calib.
+// calibrate returns each activation tensor's [min, max] over the float
+// graph run on calib. Each operator runs by itself, as a one-operator model
+// in the engine, on the values its inputs took, so the cost is one pass
+// over the graph instead of one per tensor. A second activation input (ADD,
+// MUL, CONCATENATION of two branches) becomes a constant holding one
+// image's values, and that operator runs image by image.
 func calibrate(g *Graph, calib []float32, batch int) ([][2]float64, error) {
-	file := g.TFLite()
 	ranges := make([][2]float64, len(g.Tensors))
 	note := func(ti int, v []float32) {
 		lo, hi := math.Inf(1), math.Inf(-1)
@@ -176,22 +181,125 @@ func calibrate(g *Graph, calib []float32, batch int) ([][2]float64, error) {
 		ranges[ti] = [2]float64{lo, hi}
 	}
 	note(g.Input, calib)
-	for _, op := range g.Ops {
-		ti := op.Outputs[0]
-		gr, err := tflite.Read(file)
-		if err != nil {
-			return nil, err
+	// Values are kept until the last operator that reads them has run.
+	last := map[int]int{}
+	for i, op := range g.Ops {
+		for _, ti := range op.Inputs {
+			last[ti] = i
 		}
-		gr.Output = ti
-		m, err := graph.Plan(gr)
+	}
+	last[g.Output] = len(g.Ops)
+	vals := map[int][]float32{g.Input: calib}
+	// One builder writes every operator's file: a fresh megabyte each was
+	// most of calibration's cost outside the engine.
+	fb := flatbuffers.NewBuilder(1 << 20)
+	for i, op := range g.Ops {
+		ti := op.Outputs[0]
+		out, err := runAlone(g, op, vals, batch, fb)
 		if err != nil {
 			return nil, fmt.Errorf("calibrating tensor %q: %w", g.Tensors[ti].Name, err)
 		}
-		out := make([]float32, batch*m.NumClasses())
-		if err := m.Run(calib, batch, out); err != nil {
-			return nil, err
-		}
 		note(ti, out)
+		vals[ti] = out
+		for _, in := range op.Inputs {
+			if last[in] == i {
+				delete(vals, in)
+			}
+		}
 	}
 	return ranges, nil
+}
+
+// runAlone runs op of g as a one-operator model on the recorded values of
+// its activation inputs (batch images each) and returns its output's values.
+func runAlone(g *Graph, op Op, vals map[int][]float32, batch int, fb *flatbuffers.Builder) ([]float32, error) {
+	main := -1
+	var others []int
+	for _, ti := range op.Inputs {
+		if ti < 0 || g.Tensors[ti].IsConst() {
+			continue
+		}
+		if _, ok := vals[ti]; !ok {
+			return nil, fmt.Errorf("input tensor %q has no recorded values", g.Tensors[ti].Name)
+		}
+		switch {
+		case main < 0:
+			main = ti
+		case ti != main:
+			others = append(others, ti)
+		}
+	}
+	if main < 0 {
+		return nil, fmt.Errorf("operator %s has no activation input", tflite.OpName(op.Code))
+	}
+	run := func(in []float32, n int, image int) ([]float32, error) {
+		gr, err := tflite.Read(aloneGraph(g, op, main, others, vals, image).tflite(fb))
+		if err != nil {
+			return nil, err
+		}
+		m, err := graph.Plan(gr)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]float32, n*m.NumClasses())
+		if err := m.Run(in, n, out); err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
+	in := vals[main]
+	if len(others) == 0 {
+		return run(in, batch, -1)
+	}
+	per := len(in) / batch
+	var out []float32
+	for b := range batch {
+		o, err := run(in[b*per:(b+1)*per], 1, b)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o...)
+	}
+	return out, nil
+}
+
+// aloneGraph is op as a one-operator graph whose input is the tensor main
+// (through a RESHAPE from [1 1 1 N] when main is not NHWC, the only input
+// shape the engine takes) and whose other activation inputs are constants
+// holding image's values.
+func aloneGraph(g *Graph, op Op, main int, others []int, vals map[int][]float32, image int) *Graph {
+	a := &Graph{}
+	shape := g.Tensors[main].Shape
+	src := a.add(Tensor{Name: "calibration_input", Shape: slices.Clone(shape)})
+	if len(shape) != 4 {
+		a.Tensors[src].Shape = []int{1, 1, 1, numElements(shape)}
+		s := make([]int32, len(shape))
+		for i, d := range shape {
+			s[i] = int32(d)
+		}
+		si := a.add(Tensor{Name: "calibration_shape", Shape: []int{len(shape)}, Int: s})
+		x := a.add(Tensor{Name: g.Tensors[main].Name, Shape: slices.Clone(shape)})
+		a.Ops = append(a.Ops, Op{Code: tflite.OpReshape, Inputs: []int{src, si}, Outputs: []int{x}, NewShape: slices.Clone(shape)})
+		src = x
+	}
+	op.Inputs = slices.Clone(op.Inputs)
+	for i, ti := range op.Inputs {
+		switch {
+		case ti < 0:
+		case ti == main:
+			op.Inputs[i] = src
+		case slices.Contains(others, ti):
+			per := numElements(g.Tensors[ti].Shape)
+			t := g.Tensors[ti]
+			t.Float = vals[ti][image*per : (image+1)*per]
+			op.Inputs[i] = a.add(t)
+		default:
+			op.Inputs[i] = a.add(g.Tensors[ti])
+		}
+	}
+	out := a.add(Tensor{Name: g.Tensors[op.Outputs[0]].Name, Shape: slices.Clone(g.Tensors[op.Outputs[0]].Shape)})
+	op.Outputs = []int{out}
+	a.Ops = append(a.Ops, op)
+	a.Output = out
+	return a
 }

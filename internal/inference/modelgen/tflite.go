@@ -11,7 +11,13 @@ import (
 
 // TFLite encodes the graph as a TFLite FlatBuffers file (schema version 3).
 func (g *Graph) TFLite() []byte {
-	b := flatbuffers.NewBuilder(1 << 20)
+	return g.tflite(flatbuffers.NewBuilder(1 << 20))
+}
+
+// tflite is TFLite written with b, reset first; the result lies in b's
+// buffer, valid until b is used again.
+func (g *Graph) tflite(b *flatbuffers.Builder) []byte {
+	b.Reset()
 
 	// Buffers: 0 is the empty sentinel, then one per constant tensor.
 	bufIndex := make([]int, len(g.Tensors))

@@ -29,9 +29,8 @@ func qdqCases(t *testing.T) map[string]*modelgen.Graph {
 }
 
 // quantized returns g's full-integer form calibrated on random images, and
-// the output's quantum. Calibration runs the float model once per tensor,
-// which under the race detector costs seconds for V2, so each (model,
-// seed) is quantized once per test binary and the result shared read-only.
+// the output's quantum. Each (model, seed) is quantized once per test
+// binary and the result shared read-only.
 func quantized(t *testing.T, g *modelgen.Graph, seed uint64) (*modelgen.Graph, float64) {
 	t.Helper()
 	sum := sha256.Sum256(g.TFLite())

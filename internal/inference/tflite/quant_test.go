@@ -25,9 +25,8 @@ func quantCases(t *testing.T) map[string]*modelgen.Graph {
 }
 
 // quantize returns g's full-integer TFLite file calibrated on random
-// images and the output's scale. Calibration runs the float model once per
-// tensor, which under the race detector costs seconds for V2, so each
-// (model, seed) is quantized once per test binary and shared read-only.
+// images and the output's scale. Each (model, seed) is quantized once per
+// test binary and shared read-only.
 func quantize(t *testing.T, g *modelgen.Graph, seed uint64) ([]byte, []float32) {
 	t.Helper()
 	sum := sha256.Sum256(g.TFLite())
