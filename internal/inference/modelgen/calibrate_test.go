@@ -44,8 +44,9 @@ func calibrateWhole(g *Graph, calib []float32, batch int) ([][2]float64, error) 
 }
 
 // TestCalibrateMatchesWholeGraphRuns checks that calibrating operator by
-// operator gives bit for bit the ranges of running the whole graph up to
-// each tensor, on the int8 oracle tests' models (QuantCases: MobileNet V1
+// operator gives the ranges of running the whole graph up to each tensor
+// (within sameRange's rounding: the planner fuses neighbouring operators of
+// a longer graph, which may sum in another order), on the int8 oracle tests' models (QuantCases: MobileNet V1
 // and V2 at 64 with a residual ADD, and MixedQuantOps with a two-branch
 // MUL, ADD and CONCATENATION and a FULLY_CONNECTED on a [1 K] tensor).
 // Four images, as the oracle tests calibrate, so that the operators run
@@ -69,7 +70,7 @@ func TestCalibrateMatchesWholeGraphRuns(t *testing.T) {
 // next to the whole-graph runs it replaced ("whole") on the QuantCases
 // models and on MobileNet V1 and V2 1.0@128 with 1001 classes, the models
 // `make bench` quantizes (genmodel --int8-out), and fails unless both give
-// the same ranges bit for bit: at these sizes the comparison costs too
+// the same ranges (sameRange): at these sizes the comparison costs too
 // much under -race for the test suite, so scripts/bench.sh makes it.
 func BenchmarkCalibrate(b *testing.B) {
 	cases, err := QuantCases()
@@ -109,7 +110,7 @@ func BenchmarkCalibrate(b *testing.B) {
 			continue // one of the two was filtered out by -bench
 		}
 		for ti := range want {
-			if got[ti] != want[ti] {
+			if !sameRange(got[ti], want[ti]) {
 				b.Fatalf("%s: tensor %q: range %v, whole-graph runs give %v", name, g.Tensors[ti].Name, got[ti], want[ti])
 			}
 		}
@@ -131,7 +132,7 @@ func checkCalibrate(t *testing.T, g *Graph, batch int) {
 	checked := 0
 	for _, op := range g.Ops {
 		ti := op.Outputs[0]
-		if got[ti] != want[ti] {
+		if !sameRange(got[ti], want[ti]) {
 			t.Errorf("tensor %q (%s): range %v, whole-graph runs give %v", g.Tensors[ti].Name, tflite.OpName(op.Code), got[ti], want[ti])
 		}
 		checked++
@@ -139,4 +140,15 @@ func checkCalibrate(t *testing.T, g *Graph, batch int) {
 	if got[g.Input] != want[g.Input] || checked != len(g.Ops) {
 		t.Errorf("input range %v, want %v; %d of %d operators checked", got[g.Input], want[g.Input], checked, len(g.Ops))
 	}
+}
+
+// sameRange reports whether two calibrated ranges agree within float32
+// rounding (1e-5 of the range's magnitude). The whole-graph runs let the
+// planner fuse an operator with its neighbours (a 1x1 expansion computed
+// band by band inside the depthwise after it, a residual ADD inside a 1x1
+// convolution), which can move a value by a few units in the last place;
+// a wrong input, image or operator moves it by far more.
+func sameRange(a, b [2]float64) bool {
+	tol := 1e-5 * max(1, math.Abs(b[0]), math.Abs(b[1]))
+	return math.Abs(a[0]-b[0]) <= tol && math.Abs(a[1]-b[1]) <= tol
 }
