@@ -13,14 +13,7 @@ import (
 // both as separate operators (MobileNet V3, ResNet V2); fused, they cost no
 // extra trip through memory. It returns the new node list.
 func fuseActivations(g *Graph) []Node {
-	uses := make(map[int]int)
-	producer := make(map[int]int)
-	for i, n := range g.Nodes {
-		for _, t := range n.Inputs {
-			uses[t]++
-		}
-		producer[n.Output] = i
-	}
+	uses, producer, _ := dataflow(g.Nodes)
 	drop := make([]bool, len(g.Nodes))
 	for i := range g.Nodes {
 		n := &g.Nodes[i]
@@ -69,16 +62,7 @@ func fusePads(g *Graph, nodes []Node) []Node {
 	if !padFusion {
 		return nodes
 	}
-	uses := make(map[int]int)
-	producer := make(map[int]int)
-	consumer := make(map[int]int)
-	for i, n := range nodes {
-		for _, t := range n.Inputs {
-			uses[t]++
-			consumer[t] = i
-		}
-		producer[n.Output] = i
-	}
+	uses, producer, consumer := dataflow(nodes)
 	drop := make([]bool, len(nodes))
 	for i := range nodes {
 		n := &nodes[i]
@@ -154,17 +138,8 @@ var expandFuseMin = 1 << 19
 // carries the convolution in Expand; its first input becomes the
 // convolution's input.
 func fuseExpandDepthwise(g *Graph, nodes []Node) []Node {
-	uses := make(map[int]int)
-	producer := make(map[int]int)
-	for i, n := range nodes {
-		for _, t := range n.Inputs {
-			uses[t]++
-		}
-		producer[n.Output] = i
-	}
-	float := func(t int) bool {
-		return t >= 0 && t < len(g.Tensors) && g.Tensors[t].DType == Float32 && !g.Tensors[t].Const && len(g.Tensors[t].Shape) == 4
-	}
+	uses, producer, _ := dataflow(nodes)
+	float := func(t int) bool { return floatImage(g, t) }
 	drop := make([]bool, len(nodes))
 	for i := range nodes {
 		n := &nodes[i]
@@ -219,17 +194,9 @@ const minResidualChannels = 256
 // separate ADD streams tensors larger than the cache, while MobileNets'
 // narrow projections stay cached and ran about 5% slower fused (batch 1).
 func fuseResiduals(g *Graph, nodes []Node) []Node {
-	uses := make(map[int]int)
-	producer := map[int]int{g.Input: -1}
-	for i, n := range nodes {
-		for _, t := range n.Inputs {
-			uses[t]++
-		}
-		producer[n.Output] = i
-	}
-	float := func(t int) bool {
-		return t >= 0 && t < len(g.Tensors) && g.Tensors[t].DType == Float32 && !g.Tensors[t].Const && len(g.Tensors[t].Shape) == 4
-	}
+	uses, producer, _ := dataflow(nodes)
+	producer[g.Input] = -1
+	float := func(t int) bool { return floatImage(g, t) }
 	drop := make([]bool, len(nodes))
 	for i := range nodes {
 		n := &nodes[i]
@@ -296,4 +263,24 @@ type hardSwishAfter struct{ k kernel }
 func (h hardSwishAfter) run(e *env, ins [][]float32, out []float32) {
 	h.k.run(e, ins, out)
 	kernels.HardSwish(out)
+}
+
+// dataflow maps each tensor of nodes to how many node inputs read it
+// (uses), the node that writes it (producer) and the last node that reads
+// it (consumer).
+func dataflow(nodes []Node) (uses, producer, consumer map[int]int) {
+	uses, producer, consumer = map[int]int{}, map[int]int{}, map[int]int{}
+	for i, n := range nodes {
+		for _, t := range n.Inputs {
+			uses[t]++
+			consumer[t] = i
+		}
+		producer[n.Output] = i
+	}
+	return uses, producer, consumer
+}
+
+// floatImage reports whether tensor t is a FLOAT32 activation of rank 4.
+func floatImage(g *Graph, t int) bool {
+	return t >= 0 && t < len(g.Tensors) && g.Tensors[t].DType == Float32 && !g.Tensors[t].Const && len(g.Tensors[t].Shape) == 4
 }
