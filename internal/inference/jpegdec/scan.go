@@ -66,8 +66,10 @@ func (d *decoder) scan(p []byte) error {
 	d.br = bitReader{data: d.data, pos: d.pos}
 	d.eobrun = 0
 	var err error
-	if ns == 1 && d.progressive && ss > 0 {
-		err = d.scanProgressiveAC(&sc[0], ss, se, ah, al)
+	if ns == 1 && d.progressive && ss > 0 && ah != 0 {
+		err = d.scanRefineAC(&sc[0], ss, se, al)
+	} else if ns == 1 && d.progressive && ss > 0 {
+		err = d.scanProgressiveAC(&sc[0], ss, se, al)
 	} else if ns == 1 {
 		err = d.scanOne(&sc[0], ss, se, ah, al)
 	} else {
@@ -590,18 +592,15 @@ func applyCorrections(mask uint64, cnt uint, v uint64, coef []int16, p1, m1 int1
 	return mask
 }
 
-// scanProgressiveAC decodes one component's AC band in a progressive Huffman scan (first or
-// refinement pass). Kept blocks go through acFirst/acRefine; the others only update their
-// non-zero mask and drop their bits, and a block inside an end-of-band run costs a popcount.
-func (d *decoder) scanProgressiveAC(s *scanComp, ss, se int, ah, al uint) error {
+// scanProgressiveAC decodes one component's AC band in a first pass of a progressive Huffman
+// scan. Kept blocks go through acFirst; the others only update their non-zero mask and drop
+// their bits.
+func (d *decoder) scanProgressiveAC(s *scanComp, ss, se int, al uint) error {
 	c := s.c
 	cw := (d.width*c.h + d.hmax - 1) / d.hmax
 	ch := (d.height*c.v + d.vmax - 1) / d.vmax
 	bx, by := (cw+7)/8, (ch+7)/8
 	sc := []scanComp{*s}
-	br := &d.br
-	band := bandMask(ss, se)
-	p1, m1 := int16(1)<<al, int16(-1)<<al
 	n := 0
 	for y := range by {
 		rowKept := c.coef != nil && c.keptRow[y] >= 0
@@ -614,68 +613,103 @@ func (d *decoder) scanProgressiveAC(s *scanComp, ss, se int, ah, al uint) error 
 				n++
 			} else if d.eobrun > 0 {
 				// A run of blocks whose band is empty in this scan, taken up to the row's end
-				// at once: a first pass has nothing to do for them, a refinement drops the
-				// correction bits of the skipped blocks as one count and corrects kept ones.
+				// at once: a first pass has nothing to do for them.
 				k := min(d.eobrun, len(nzRow)-x)
 				d.eobrun -= k
-				if ah != 0 {
-					cnt := uint(0)
-					if !rowKept {
-						for _, m := range nzRow[x : x+k] {
-							cnt += uint(bits.OnesCount64(m & band))
-						}
-					} else {
-						// Kept blocks read their bits in place: drop the others' on the way.
-						for i := x; i < x+k; i++ {
-							if c.keptCol[i] < 0 {
-								cnt += uint(bits.OnesCount64(nzRow[i] & band))
-								continue
-							}
-							br.skip(cnt)
-							cnt = 0
-							d.correct(nzRow[i]&band, c.kept(y, i), p1, m1, al)
-						}
-					}
-					br.skip(cnt)
-				}
 				x += k - 1
 				continue
 			}
-			kept := rowKept && c.keptCol[x] >= 0
 			if d.eobrun > 0 {
-				// Inside an end-of-band run: a refinement still corrects the coefficients
-				// with history.
 				d.eobrun--
-				if ah != 0 {
-					if kept {
-						d.correct(nzRow[x]&band, c.kept(y, x), p1, m1, al)
-					} else {
-						br.skip(uint(bits.OnesCount64(nzRow[x] & band)))
-					}
-				}
-				continue
-			}
-			if kept {
-				var err error
-				if ah == 0 {
-					err = d.acFirst(&sc[0], y*c.bw+x, c.kept(y, x), ss, se, al)
-				} else {
-					err = d.acRefine(&sc[0], y*c.bw+x, c.kept(y, x), ss, se, al)
-				}
-				if err != nil {
-					return err
-				}
 				continue
 			}
 			var err error
-			if ah == 0 {
-				err = d.firstSkip(s.ac, &nzRow[x], ss, se)
+			if rowKept && c.keptCol[x] >= 0 {
+				err = d.acFirst(&sc[0], y*c.bw+x, c.kept(y, x), ss, se, al)
 			} else {
-				err = d.refineSkip(s.ac, &nzRow[x], band)
+				err = d.firstSkip(s.ac, &nzRow[x], ss, se)
 			}
 			if err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// scanRefineAC decodes one component's AC band in a refinement pass of a progressive Huffman
+// scan. Kept blocks go through acRefine (or correct, inside an end-of-band run); the runs of
+// blocks between them, cut at restart boundaries, through refineSkipRun, which only updates
+// their non-zero masks and drops their bits.
+func (d *decoder) scanRefineAC(s *scanComp, ss, se int, al uint) error {
+	c := s.c
+	cw := (d.width*c.h + d.hmax - 1) / d.hmax
+	ch := (d.height*c.v + d.vmax - 1) / d.vmax
+	bx, by := (cw+7)/8, (ch+7)/8
+	sc := []scanComp{*s}
+	band := bandMask(ss, se)
+	p1, m1 := int16(1)<<al, int16(-1)<<al
+	n := 0 // blocks so far, for restart intervals
+	for y := range by {
+		rowKept := c.coef != nil && c.keptRow[y] >= 0
+		nzRow := c.nz[y*c.bw : y*c.bw+bx]
+		for x := 0; x < len(nzRow); {
+			end := len(nzRow)
+			if d.restart > 0 {
+				if n > 0 && n%d.restart == 0 {
+					d.restartAt(sc)
+				}
+				end = min(end, x+d.restart-n%d.restart)
+			}
+			if rowKept && c.keptCol[x] >= 0 {
+				if d.eobrun > 0 {
+					// Inside an end-of-band run: the coefficients with history still
+					// take their correction bits.
+					d.eobrun--
+					d.correct(nzRow[x]&band, c.kept(y, x), p1, m1, al)
+				} else if err := d.acRefine(&sc[0], y*c.bw+x, c.kept(y, x), ss, se, al); err != nil {
+					return err
+				}
+				x++
+				n++
+				continue
+			}
+			if rowKept {
+				for k := x + 1; k < end; k++ {
+					if c.keptCol[k] >= 0 {
+						end = k
+						break
+					}
+				}
+			}
+			if err := d.refineSkipRun(s.ac, nzRow[x:end], band); err != nil {
+				return err
+			}
+			n += end - x
+			x = end
+		}
+	}
+	return nil
+}
+
+// refineSkipRunGo is refineSkipRun in Go: the portable path, and the reference the assembly
+// is tested against. A stretch of an end-of-band run drops its correction bits as one count.
+func (d *decoder) refineSkipRunGo(t *huffTable, nz []uint64, band uint64) error {
+	br := &d.br
+	for i := 0; i < len(nz); i++ {
+		if d.eobrun > 0 {
+			k := min(d.eobrun, len(nz)-i)
+			d.eobrun -= k
+			cnt := uint(0)
+			for _, m := range nz[i : i+k] {
+				cnt += uint(bits.OnesCount64(m & band))
+			}
+			br.skip(cnt)
+			i += k - 1
+			continue
+		}
+		if err := d.refineSkip(t, &nz[i], band); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -693,14 +727,15 @@ func (br *bitReader) skip(cnt uint) {
 
 // refineSkip is acRefine for a block that is not kept and not inside an end-of-band run: it
 // updates the non-zero mask and consumes the same bits, with the bit buffer held in locals.
-// rem is the part of the band not yet passed (bits k..se); each symbol's target is the
-// (r+1)-th coefficient of rem without history, and the ones with history passed on the way
-// each take a correction bit, dropped here.
-func (d *decoder) refineSkip(t *huffTable, nzp *uint64, band uint64) error {
+// rem is the part of the band not yet passed (bits k..se; the whole band at the block's
+// start); each symbol's target is the (r+1)-th coefficient of rem without history, and the
+// ones with history passed on the way each take a correction bit, dropped here. On an error
+// the mask keeps the symbols decoded before it. It is the reference for refineSkipAsm, which
+// hands it any symbol it does not take itself.
+func (d *decoder) refineSkip(t *huffTable, nzp *uint64, rem uint64) error {
 	br := &d.br
 	nz := *nzp
 	acc, n := br.acc, br.n
-	rem := band
 	for rem != 0 {
 		if n < 32 {
 			if v, ok := br.peek8(); ok {
@@ -724,6 +759,7 @@ func (d *decoder) refineSkip(t *huffTable, nzp *uint64, band uint64) error {
 			br.acc, br.n = acc, n
 			var err error
 			if rs, err = br.decodeLong(t); err != nil {
+				*nzp = nz
 				return err
 			}
 			acc, n = br.acc, br.n
@@ -741,6 +777,7 @@ func (d *decoder) refineSkip(t *huffTable, nzp *uint64, band uint64) error {
 				zeros &^= uint64(1)<<selectBit(zeros, r) - 1
 			} else {
 				br.acc, br.n = acc, n
+				*nzp = nz
 				return errCoefIndex
 			}
 			low := zeros & -zeros
@@ -750,6 +787,7 @@ func (d *decoder) refineSkip(t *huffTable, nzp *uint64, band uint64) error {
 		} else {
 			if rs&15 != 0 {
 				br.acc, br.n = acc, n
+				*nzp = nz
 				return FormatError("refinement coefficient size")
 			}
 			if r < 15 {

@@ -1,0 +1,299 @@
+package jpegdec
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"unsafe"
+)
+
+// The assembly refinement (refineSkipAsm) is checked against the Go loop it replaces on the
+// same scans: random entropy-coded segments (stuffed bytes, restart and other markers, cut
+// ends, codes longer than the lookup table, invalid symbols) over random masks and bands, and
+// whole decodes of the fixtures and of damaged copies of them. Everything must match: masks,
+// end-of-band count, error, and the bit reader's state (position, buffer, end and marker
+// flags), so the next scan starts from the same place.
+
+func TestSkipStateLayout(t *testing.T) {
+	var st skipState
+	for _, f := range []struct {
+		name      string
+		got, want uintptr
+	}{
+		{"data", unsafe.Offsetof(st.data), 0}, {"len", unsafe.Offsetof(st.len), 8},
+		{"pos", unsafe.Offsetof(st.pos), 16}, {"acc", unsafe.Offsetof(st.acc), 24},
+		{"n", unsafe.Offsetof(st.n), 32}, {"lut", unsafe.Offsetof(st.lut), 40},
+		{"nz", unsafe.Offsetof(st.nz), 48}, {"count", unsafe.Offsetof(st.count), 56},
+		{"band", unsafe.Offsetof(st.band), 64}, {"eobrun", unsafe.Offsetof(st.eobrun), 72},
+		{"rem", unsafe.Offsetof(st.rem), 80}, {"done", unsafe.Offsetof(st.done), 88},
+	} {
+		if f.got != f.want {
+			t.Errorf("skipState.%s at %d, refine_amd64.s expects %d", f.name, f.got, f.want)
+		}
+	}
+}
+
+// refineTestTable is an AC table for refinement scans: every run with size 1, end-of-band runs,
+// ZRL, two symbols of invalid size, codes from 2 to 16 bits (some beyond the lookup table) and
+// a little unused code space (an invalid code).
+func refineTestTable(t testing.TB) *huffTable {
+	t.Helper()
+	byLen := map[int][]uint8{
+		2: {0x01, 0x00}, 3: {0x11, 0x21}, 4: {0x31, 0x10}, 5: {0x41, 0xF0}, 6: {0x51, 0x20},
+		7: {0x61, 0x30}, 8: {0x71, 0x40}, 9: {0x81, 0x91}, 10: {0xA1, 0x50}, 11: {0xB1, 0xC1},
+		12: {0xD1, 0x60}, 13: {0xE1, 0x02}, 16: {0xF1, 0x70, 0x80, 0xE0, 0x13},
+	}
+	var counts [16]uint8
+	var vals []uint8
+	for l := 1; l <= 16; l++ {
+		counts[l-1] = uint8(len(byLen[l]))
+		vals = append(vals, byLen[l]...)
+	}
+	var tab huffTable
+	if err := tab.build(counts, vals); err != nil {
+		t.Fatal(err)
+	}
+	return &tab
+}
+
+// refineCase is one run of blocks to refine: the scan's bytes, the reader's starting point, the
+// masks, the band and the end-of-band count carried in.
+type refineCase struct {
+	data   []byte
+	skip   []uint // bits read before the run (the reader's alignment)
+	nz     []uint64
+	band   uint64
+	eobrun int
+}
+
+func randomRefineCase(rng *rand.Rand, stream []byte) refineCase {
+	var c refineCase
+	if stream == nil {
+		n := rng.IntN(300)
+		if rng.IntN(8) == 0 {
+			n = rng.IntN(12)
+		}
+		for len(stream) < n {
+			switch rng.IntN(60) {
+			case 0:
+				stream = append(stream, 0xFF, 0x00) // a stuffed 0xFF
+			case 1:
+				stream = append(stream, 0xFF, 0xD0+byte(rng.IntN(8))) // restart marker
+			case 2:
+				stream = append(stream, 0xFF, 0xFF, 0xD9) // fill byte, then EOI
+			case 3:
+				stream = append(stream, 0xFF) // a lone 0xFF (at the end: a cut marker)
+			default:
+				stream = append(stream, byte(rng.Uint32()))
+			}
+		}
+	}
+	c.data = stream
+	for range rng.IntN(3) {
+		c.skip = append(c.skip, uint(rng.IntN(17)))
+	}
+	density := []uint64{0, 1, 2, 3}[rng.IntN(4)]
+	c.nz = make([]uint64, 1+rng.IntN(40))
+	for i := range c.nz {
+		m := rng.Uint64()
+		for range density {
+			m &= rng.Uint64()
+		}
+		if rng.IntN(3) == 0 {
+			m |= rng.Uint64() // dense
+		}
+		c.nz[i] = m
+	}
+	ss := 1 + rng.IntN(63)
+	se := ss + rng.IntN(64-ss)
+	if rng.IntN(3) == 0 {
+		ss, se = 1, 63
+	}
+	c.band = bandMask(ss, se)
+	if rng.IntN(4) == 0 {
+		c.eobrun = rng.IntN(6)
+	}
+	return c
+}
+
+type refineResult struct {
+	nz     []uint64
+	eobrun int
+	err    string
+	br     bitReader
+}
+
+func (r refineResult) String() string {
+	return fmt.Sprintf("err %q eobrun %d pos %d n %d acc %#x eof %v marker %v nz %x",
+		r.err, r.eobrun, r.br.pos, r.br.n, r.br.acc, r.br.eof, r.br.marker, r.nz)
+}
+
+func runRefineCase(c refineCase, tab *huffTable, asm bool) refineResult {
+	d := newDecoder(c.data, false, ModeLibjpeg)
+	d.br = bitReader{data: c.data}
+	for _, k := range c.skip {
+		d.br.bits(k)
+	}
+	d.eobrun = c.eobrun
+	nz := slices.Clone(c.nz)
+	var err error
+	if asm {
+		err = d.refineSkipRunAsm(tab, nz, c.band)
+	} else {
+		err = d.refineSkipRunGo(tab, nz, c.band)
+	}
+	r := refineResult{nz: nz, eobrun: d.eobrun, br: d.br}
+	r.br.data = nil
+	if err != nil {
+		r.err = err.Error()
+	}
+	return r
+}
+
+func checkRefineCase(t *testing.T, c refineCase, tab *huffTable) {
+	t.Helper()
+	want := runRefineCase(c, tab, false)
+	got := runRefineCase(c, tab, true)
+	if got.String() != want.String() {
+		t.Fatalf("assembly and Go differ on data %x skip %v band %#x eobrun %d nz %x:\n asm %v\n  go %v",
+			c.data, c.skip, c.band, c.eobrun, c.nz, got, want)
+	}
+}
+
+func needRefineAsm(t testing.TB) {
+	if !useRefineAsm {
+		t.Skip("the CPU lacks BMI2: the assembly is not used here")
+	}
+}
+
+func TestRefineSkipAsmMatchesGo(t *testing.T) {
+	needRefineAsm(t)
+	tab := refineTestTable(t)
+	rng := rand.New(rand.NewPCG(15, 5))
+	var errs, stuffed int
+	for range 30000 {
+		c := randomRefineCase(rng, nil)
+		checkRefineCase(t, c, tab)
+		if runRefineCase(c, tab, false).err != "" {
+			errs++
+		}
+		if slices.Contains(c.data, 0xFF) {
+			stuffed++
+		}
+	}
+	// The cases must reach the paths the assembly hands back: errors and 0xFF bytes.
+	if errs < 1000 || stuffed < 10000 {
+		t.Fatalf("cases too tame: %d errors, %d with 0xFF bytes", errs, stuffed)
+	}
+}
+
+// TestRefineSkipAsmPaths checks a few scans symbol by symbol: an end-of-band run across blocks,
+// ZRL, a run with no target, more correction bits than the buffer holds.
+func TestRefineSkipAsmPaths(t *testing.T) {
+	needRefineAsm(t)
+	tab := refineTestTable(t)
+	// Codes: 0x01 "00", 0x00 (end of band, this block) "01", 0x10 (end of band, r=1) "1101"
+	// and one extra bit, 0xF0 (ZRL) "11101".
+	for _, c := range []struct {
+		name   string
+		bits   string
+		nz     []uint64
+		eobrun int
+		want   []uint64
+	}{
+		// Each block: 0x01 and its sign take the first free coefficient (bit 1), then end of
+		// band with no correction left.
+		{"usual then EOB", "00" + "1" + "01" + "00" + "0" + "01" + "00" + "1" + "01",
+			[]uint64{0, 0, 0}, 0, []uint64{2, 2, 2}},
+		// Block 0 opens an end-of-band run of two (r=1, extra bit 0) and drops its two
+		// corrections; block 1, inside the run, drops its two; block 2 decodes again.
+		{"end-of-band run across blocks", "1101" + "0" + "11" + "00" + "00" + "1" + "01",
+			[]uint64{6, 6, 0}, 0, []uint64{6, 6, 2}},
+		// ZRL passes sixteen free coefficients and the one with history (bit 1), which takes
+		// a correction bit.
+		{"ZRL", "11101" + "1" + "01", []uint64{2}, 0, []uint64{2}},
+		// An end-of-band run of two carried in: 4 and 3 correction bits, then block 2.
+		{"run carried in", "0000" + "000" + "00" + "0" + "01", []uint64{0xF0, 0xF, 0}, 2, []uint64{0xF0, 0xF, 2}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			bs := c.bits
+			for len(bs)%8 != 0 {
+				bs += "0"
+			}
+			bs += "00000000" // the 0x00 symbol's code padded: harmless after the run
+			var data []byte
+			for i := 0; i < len(bs); i += 8 {
+				var b byte
+				for _, ch := range bs[i : i+8] {
+					b = b<<1 | byte(ch-'0')
+				}
+				data = append(data, b)
+			}
+			data = append(data, 0xFF, 0xD9)
+			rc := refineCase{data: data, nz: c.nz, band: bandMask(1, 63), eobrun: c.eobrun}
+			checkRefineCase(t, rc, tab)
+			got := runRefineCase(rc, tab, true)
+			if got.err != "" || !slices.Equal(got.nz, c.want) {
+				t.Fatalf("got %v, want nz %x", got, c.want)
+			}
+		})
+	}
+}
+
+// TestRefineAsmWholeDecodes decodes the progressive fixtures, and damaged copies of them, with
+// the assembly and with the Go loop: the pixels and errors must be the same.
+func TestRefineAsmWholeDecodes(t *testing.T) {
+	needRefineAsm(t)
+	defer func() { useRefineAsm = true }()
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, name := range []string{"progressive_420.jpg", "progressive_444.jpg", "progressive_grey.jpg",
+		"progressive_restart_420.jpg", "transcoded_progressive_444.jpg"} {
+		src := readFixture(t, name)
+		for it := range 120 {
+			data := src
+			if it > 0 {
+				data = slices.Clone(src)
+				for k := rng.IntN(6) + 1; k > 0; k-- {
+					data[len(data)/4+rng.IntN(len(data)*3/4)] = byte(rng.IntN(256))
+				}
+				if rng.IntN(4) == 0 {
+					data = data[:len(data)/2+rng.IntN(len(data)/2)]
+				}
+			}
+			w, h, err := Config(data)
+			if err != nil || w*h > 1<<20 {
+				continue
+			}
+			rows, cols := spread(h, 9), spread(w, 7)
+			var out [2][]uint8
+			var errs [2]string
+			for i, asm := range []bool{false, true} {
+				useRefineAsm = asm
+				out[i] = make([]uint8, len(rows)*len(cols)*3)
+				if err := Sample(data, rows, cols, out[i], ModeLibjpeg); err != nil {
+					errs[i] = err.Error()
+				}
+			}
+			if errs[0] != errs[1] || !slices.Equal(out[0], out[1]) {
+				t.Fatalf("%s iteration %d: Go loop %q, assembly %q, pixels equal %v",
+					name, it, errs[0], errs[1], slices.Equal(out[0], out[1]))
+			}
+		}
+	}
+}
+
+// FuzzRefineSkipRun compares the assembly with the Go loop on fuzzed scan bytes; seed picks the
+// masks, band, alignment and end-of-band count.
+func FuzzRefineSkipRun(f *testing.F) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for range 8 {
+		f.Add(randomRefineCase(rng, nil).data, rng.Uint64())
+	}
+	tab := refineTestTable(f)
+	f.Fuzz(func(t *testing.T, data []byte, seed uint64) {
+		needRefineAsm(t)
+		c := randomRefineCase(rand.New(rand.NewPCG(seed, seed>>32)), data)
+		checkRefineCase(t, c, tab)
+	})
+}
