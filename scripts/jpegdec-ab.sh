@@ -27,11 +27,13 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # A: the package as it was at base, with the working tree's benchmark file (which uses only the
-# package's public API), built as its own module (the package imports nothing of this one).
+# package's public API), built as its own module (the package imports nothing of this one) with
+# this one's requirements (golang.org/x/sys/cpu picks the assembly).
 mkdir -p "$tmp/a"
 git archive "$base" "$pkg" | tar -x -C "$tmp/a"
 cp "$pkg/bench_test.go" "$tmp/a/$pkg/"
-printf 'module jpegdecab\n\ngo %s\n' "$(go list -m -f '{{.GoVersion}}')" >"$tmp/a/go.mod"
+sed 's/^module .*/module jpegdecab/' go.mod >"$tmp/a/go.mod"
+cp go.sum "$tmp/a/go.sum"
 (cd "$tmp/a/$pkg" && CGO_ENABLED=0 go test -c -trimpath -o "$tmp/A.test" .)
 CGO_ENABLED=0 go test -c -trimpath -o "$tmp/B.test" "./$pkg"
 

@@ -7,22 +7,23 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// useRefineAsm selects refineSkipAsm, which needs BMI2 (PDEP, SHLX, SHRX, BZHI, ANDN) and
+// useRefineAsm selects refineAsm, which needs BMI2 (PDEP, SHLX, SHRX, BZHI, ANDN) and
 // POPCNT.
 var useRefineAsm = cpu.X86.HasBMI2 && cpu.X86.HasBMI1 && cpu.X86.HasPOPCNT
 
-// refineSkipRun drops one scan's refinement of a run of blocks that are not kept (nz, their
-// non-zero masks, updated), from the start of the first one's band.
-func (d *decoder) refineSkipRun(t *huffTable, nz []uint64, band uint64) error {
+// refineRun decodes one scan's refinement of a run of blocks of a row: nz holds their non-zero
+// masks, kept (nil when the row has none) each one's kept column or -1, coef the row's kept
+// blocks.
+func (d *decoder) refineRun(t *huffTable, nz []uint64, kept []int32, coef []int16, band uint64, al uint) error {
 	if useRefineAsm {
-		return d.refineSkipRunAsm(t, nz, band)
+		return d.refineRunAsm(t, nz, kept, coef, band, al)
 	}
-	return d.refineSkipRunGo(t, nz, band)
+	return d.refineRunGo(t, nz, kept, coef, band, al)
 }
 
-// skipState is refineSkipAsm's argument and result: the bit reader, the run of blocks and the
-// end-of-band count. The assembly knows its layout (refine_amd64.s; TestSkipStateLayout).
-type skipState struct {
+// refineState is refineAsm's argument and result: the bit reader, the run of blocks and the
+// end-of-band count. The assembly knows its layout (refine_amd64.s; TestRefineStateLayout).
+type refineState struct {
 	data   unsafe.Pointer        // the scan's bytes (at least 8)
 	len    int                   // bytes the assembly may read: len(data), or up to a marker
 	pos    int                   // bit reader position in data
@@ -35,33 +36,49 @@ type skipState struct {
 	eobrun int                   // blocks left in an end-of-band run
 	rem    uint64                // in: the first block's band still to decode, 0 at its start; out: the stopped block's
 	done   int                   // out: blocks finished
+	end    uintptr               // scratch: the address past the run's last mask
+	kept   *int32                // the first block's kept column (-1: not kept); nil when no block is kept
+	coef   *int16                // the row's kept blocks, 64 coefficients each
+	p1     uint32                // 1<<al
+	al     uint32                // the scan's bit position
+	knz    uint64                // scratch
+	krem   uint64                // scratch
+	unzig  [64]uint8             // a copy of unzig
 }
 
-// What refineSkipAsm stopped for.
+// What refineAsm stopped for.
 const (
-	skipRunDone = iota // every block of the run finished
-	skipRunFill        // the bit buffer needs bytes only bitReader.fill reads (stuffing, a marker, the end)
-	skipRunSlow        // the next symbol (or end-of-band block) is for the Go code
+	refineRunDone = iota // every block of the run finished
+	refineRunFill        // the bit buffer needs bytes only bitReader.fill reads (stuffing, a marker, the end)
+	refineRunSlow        // the next symbol (or end-of-band block) is for the Go code
 )
 
-// refineSkipAsm decodes blocks of a run as refineSkipRunGo does, from nz[done] on with rem, up
-// to the end or to a symbol at which it stops. It takes codes of at most lutBits bits, the
-// usual symbol (size 1), end of band and ZRL, with a target inside the band and bits already
-// buffered or readable eight bytes at a time; it stops at a symbol boundary for anything else,
-// leaving every change up to there in st and nz. It never reads data past st.len.
+// refineAsm decodes blocks of a run as refineRunGo does, from nz[done] on with rem, up to the
+// end or to a symbol at which it stops. It takes codes of at most lutBits bits, the usual
+// symbol (size 1), end of band and ZRL, with a target inside the band and bits already buffered
+// or readable eight bytes at a time; it stops at a symbol boundary for anything else, leaving
+// every change up to there in st, nz and coef. It never reads data past st.len, and writes only
+// the masks of the run and the kept blocks named by kept.
 //
 //go:noescape
-func refineSkipAsm(st *skipState) int
+func refineAsm(st *refineState) int
 
-// refineSkipRunAsm is refineSkipRun through refineSkipAsm: what the assembly stops for (a
-// refill across stuffed bytes or a marker, a long code, an invalid symbol, more correction
-// bits than are buffered) is done by the Go code, and the assembly goes on after it.
-func (d *decoder) refineSkipRunAsm(t *huffTable, nz []uint64, band uint64) error {
+// refineRunAsm is refineRun through refineAsm: what the assembly stops for (a refill across
+// stuffed bytes or a marker, a long code, an invalid symbol, more correction bits than are
+// buffered) is done by the Go code, and the assembly goes on after it.
+func (d *decoder) refineRunAsm(t *huffTable, nz []uint64, kept []int32, coef []int16, band uint64, al uint) error {
 	br := &d.br
-	if len(br.data) < 8 {
-		return d.refineSkipRunGo(t, nz, band)
+	if len(br.data) < 8 || len(nz) == 0 {
+		return d.refineRunGo(t, nz, kept, coef, band, al)
 	}
-	st := skipState{data: unsafe.Pointer(unsafe.SliceData(br.data)), lut: &t.lut, band: band}
+	for _, k := range kept {
+		if int(k) >= len(coef)/64 {
+			return d.refineRunGo(t, nz, kept, coef, band, al) // (cannot happen: keep builds kept from coef's size)
+		}
+	}
+	st := refineState{data: unsafe.Pointer(unsafe.SliceData(br.data)), lut: &t.lut, band: band,
+		p1: 1 << al, al: uint32(al), unzig: unzig, coef: unsafe.SliceData(coef)}
+	p1, m1 := int16(1)<<al, int16(-1)<<al
 	i, rem := 0, uint64(0)
 	for i < len(nz) {
 		st.len = len(br.data)
@@ -70,28 +87,46 @@ func (d *decoder) refineSkipRunAsm(t *huffTable, nz []uint64, band uint64) error
 		}
 		st.pos, st.acc, st.n = br.pos, br.acc, uint64(br.n)
 		st.nz, st.count, st.rem, st.done = &nz[i], len(nz)-i, rem, 0
+		st.kept = nil
+		if kept != nil {
+			st.kept = &kept[i]
+		}
 		st.eobrun = d.eobrun
-		why := refineSkipAsm(&st)
+		why := refineAsm(&st)
 		br.pos, br.acc, br.n = st.pos, st.acc, uint(st.n)
 		d.eobrun = st.eobrun
 		i += st.done
 		switch why {
-		case skipRunDone:
+		case refineRunDone:
 			return nil
-		case skipRunFill:
+		case refineRunFill:
 			br.fill()
 			rem = st.rem
-		default:
-			if st.rem == 0 {
-				// An end-of-band block whose correction bits are not all buffered.
-				d.eobrun--
-				br.skip(uint(bits.OnesCount64(nz[i] & band)))
-			} else if err := d.refineSkip(t, &nz[i], st.rem); err != nil {
-				return err
-			}
-			i++
-			rem = 0
+			continue
 		}
+		var cf []int16
+		if kept != nil && kept[i] >= 0 {
+			cf = coef[int(kept[i])*64:][:64]
+		}
+		var err error
+		switch {
+		case st.rem == 0 && cf != nil:
+			// An end-of-band block whose correction bits are not all buffered.
+			d.eobrun--
+			d.correct(nz[i]&band, cf, p1, m1, al)
+		case st.rem == 0:
+			d.eobrun--
+			br.skip(uint(bits.OnesCount64(nz[i] & band)))
+		case cf != nil:
+			err = d.acRefine(t, &nz[i], cf, st.rem, al)
+		default:
+			err = d.refineSkip(t, &nz[i], st.rem)
+		}
+		if err != nil {
+			return err
+		}
+		i++
+		rem = 0
 	}
 	return nil
 }

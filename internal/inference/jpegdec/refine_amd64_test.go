@@ -8,15 +8,15 @@ import (
 	"unsafe"
 )
 
-// The assembly refinement (refineSkipAsm) is checked against the Go loop it replaces on the
-// same scans: random entropy-coded segments (stuffed bytes, restart and other markers, cut
-// ends, codes longer than the lookup table, invalid symbols) over random masks and bands, and
-// whole decodes of the fixtures and of damaged copies of them. Everything must match: masks,
-// end-of-band count, error, and the bit reader's state (position, buffer, end and marker
-// flags), so the next scan starts from the same place.
+// The assembly refinement (refineAsm) is checked against the Go loop it replaces on the same
+// scans: random entropy-coded segments (stuffed bytes, restart and other markers, cut ends,
+// codes longer than the lookup table, invalid symbols) over random masks, bands, kept blocks
+// and coefficients, and whole decodes of the fixtures and of damaged copies of them.
+// Everything must match: masks, coefficients, end-of-band count, error, and the bit reader's
+// state (position, buffer, end and marker flags), so the next scan starts from the same place.
 
-func TestSkipStateLayout(t *testing.T) {
-	var st skipState
+func TestRefineStateLayout(t *testing.T) {
+	var st refineState
 	for _, f := range []struct {
 		name      string
 		got, want uintptr
@@ -27,9 +27,13 @@ func TestSkipStateLayout(t *testing.T) {
 		{"nz", unsafe.Offsetof(st.nz), 48}, {"count", unsafe.Offsetof(st.count), 56},
 		{"band", unsafe.Offsetof(st.band), 64}, {"eobrun", unsafe.Offsetof(st.eobrun), 72},
 		{"rem", unsafe.Offsetof(st.rem), 80}, {"done", unsafe.Offsetof(st.done), 88},
+		{"end", unsafe.Offsetof(st.end), 96}, {"kept", unsafe.Offsetof(st.kept), 104},
+		{"coef", unsafe.Offsetof(st.coef), 112}, {"p1", unsafe.Offsetof(st.p1), 120},
+		{"al", unsafe.Offsetof(st.al), 124}, {"knz", unsafe.Offsetof(st.knz), 128},
+		{"krem", unsafe.Offsetof(st.krem), 136}, {"unzig", unsafe.Offsetof(st.unzig), 144},
 	} {
 		if f.got != f.want {
-			t.Errorf("skipState.%s at %d, refine_amd64.s expects %d", f.name, f.got, f.want)
+			t.Errorf("refineState.%s at %d, refine_amd64.s expects %d", f.name, f.got, f.want)
 		}
 	}
 }
@@ -58,12 +62,16 @@ func refineTestTable(t testing.TB) *huffTable {
 }
 
 // refineCase is one run of blocks to refine: the scan's bytes, the reader's starting point, the
-// masks, the band and the end-of-band count carried in.
+// masks, the kept blocks and their coefficients, the band, the bit position and the
+// end-of-band count carried in.
 type refineCase struct {
 	data   []byte
 	skip   []uint // bits read before the run (the reader's alignment)
 	nz     []uint64
+	kept   []int32 // nil: none kept
+	coef   []int16
 	band   uint64
+	al     uint
 	eobrun int
 }
 
@@ -111,22 +119,44 @@ func randomRefineCase(rng *rand.Rand, stream []byte) refineCase {
 		ss, se = 1, 63
 	}
 	c.band = bandMask(ss, se)
+	c.al = uint(rng.IntN(14))
 	if rng.IntN(4) == 0 {
 		c.eobrun = rng.IntN(6)
+	}
+	if rng.IntN(3) != 0 {
+		// Some blocks kept, in any order of slots; their coefficients random multiples
+		// of 1<<(al+1) (what the earlier scans leave) or anything at all.
+		slots := rng.Perm(len(c.nz))
+		c.kept = make([]int32, len(c.nz))
+		for i := range c.kept {
+			c.kept[i] = -1
+			if rng.IntN(3) != 0 {
+				c.kept[i] = int32(slots[i])
+			}
+		}
+		c.coef = make([]int16, len(c.nz)*64)
+		for i := range c.coef {
+			if rng.IntN(2) == 0 {
+				c.coef[i] = int16(rng.IntN(64)-32) << (c.al + 1)
+			} else if rng.IntN(8) == 0 {
+				c.coef[i] = int16(rng.Uint32())
+			}
+		}
 	}
 	return c
 }
 
 type refineResult struct {
 	nz     []uint64
+	coef   []int16
 	eobrun int
 	err    string
 	br     bitReader
 }
 
 func (r refineResult) String() string {
-	return fmt.Sprintf("err %q eobrun %d pos %d n %d acc %#x eof %v marker %v nz %x",
-		r.err, r.eobrun, r.br.pos, r.br.n, r.br.acc, r.br.eof, r.br.marker, r.nz)
+	return fmt.Sprintf("err %q eobrun %d pos %d n %d acc %#x eof %v marker %v nz %x coef %v",
+		r.err, r.eobrun, r.br.pos, r.br.n, r.br.acc, r.br.eof, r.br.marker, r.nz, r.coef)
 }
 
 func runRefineCase(c refineCase, tab *huffTable, asm bool) refineResult {
@@ -136,14 +166,14 @@ func runRefineCase(c refineCase, tab *huffTable, asm bool) refineResult {
 		d.br.bits(k)
 	}
 	d.eobrun = c.eobrun
-	nz := slices.Clone(c.nz)
+	nz, coef := slices.Clone(c.nz), slices.Clone(c.coef)
 	var err error
 	if asm {
-		err = d.refineSkipRunAsm(tab, nz, c.band)
+		err = d.refineRunAsm(tab, nz, c.kept, coef, c.band, c.al)
 	} else {
-		err = d.refineSkipRunGo(tab, nz, c.band)
+		err = d.refineRunGo(tab, nz, c.kept, coef, c.band, c.al)
 	}
-	r := refineResult{nz: nz, eobrun: d.eobrun, br: d.br}
+	r := refineResult{nz: nz, coef: coef, eobrun: d.eobrun, br: d.br}
 	r.br.data = nil
 	if err != nil {
 		r.err = err.Error()
@@ -156,8 +186,8 @@ func checkRefineCase(t *testing.T, c refineCase, tab *huffTable) {
 	want := runRefineCase(c, tab, false)
 	got := runRefineCase(c, tab, true)
 	if got.String() != want.String() {
-		t.Fatalf("assembly and Go differ on data %x skip %v band %#x eobrun %d nz %x:\n asm %v\n  go %v",
-			c.data, c.skip, c.band, c.eobrun, c.nz, got, want)
+		t.Fatalf("assembly and Go differ on data %x skip %v band %#x al %d eobrun %d nz %x kept %v:\n asm %v\n  go %v",
+			c.data, c.skip, c.band, c.al, c.eobrun, c.nz, c.kept, got, want)
 	}
 }
 
@@ -167,11 +197,11 @@ func needRefineAsm(t testing.TB) {
 	}
 }
 
-func TestRefineSkipAsmMatchesGo(t *testing.T) {
+func TestRefineAsmMatchesGo(t *testing.T) {
 	needRefineAsm(t)
 	tab := refineTestTable(t)
 	rng := rand.New(rand.NewPCG(15, 5))
-	var errs, stuffed int
+	var errs, stuffed, kept int
 	for range 30000 {
 		c := randomRefineCase(rng, nil)
 		checkRefineCase(t, c, tab)
@@ -181,16 +211,20 @@ func TestRefineSkipAsmMatchesGo(t *testing.T) {
 		if slices.Contains(c.data, 0xFF) {
 			stuffed++
 		}
+		if c.kept != nil {
+			kept++
+		}
 	}
-	// The cases must reach the paths the assembly hands back: errors and 0xFF bytes.
-	if errs < 1000 || stuffed < 10000 {
-		t.Fatalf("cases too tame: %d errors, %d with 0xFF bytes", errs, stuffed)
+	// The cases must reach the paths the assembly hands back (errors, 0xFF bytes) and kept
+	// blocks.
+	if errs < 1000 || stuffed < 10000 || kept < 10000 {
+		t.Fatalf("cases too tame: %d errors, %d with 0xFF bytes, %d with kept blocks", errs, stuffed, kept)
 	}
 }
 
-// TestRefineSkipAsmPaths checks a few scans symbol by symbol: an end-of-band run across blocks,
+// TestRefineAsmPaths checks a few scans symbol by symbol: an end-of-band run across blocks,
 // ZRL, a run with no target, more correction bits than the buffer holds.
-func TestRefineSkipAsmPaths(t *testing.T) {
+func TestRefineAsmPaths(t *testing.T) {
 	needRefineAsm(t)
 	tab := refineTestTable(t)
 	// Codes: 0x01 "00", 0x00 (end of band, this block) "01", 0x10 (end of band, r=1) "1101"
@@ -283,9 +317,9 @@ func TestRefineAsmWholeDecodes(t *testing.T) {
 	}
 }
 
-// FuzzRefineSkipRun compares the assembly with the Go loop on fuzzed scan bytes; seed picks the
+// FuzzRefineRun compares the assembly with the Go loop on fuzzed scan bytes; seed picks the
 // masks, band, alignment and end-of-band count.
-func FuzzRefineSkipRun(f *testing.F) {
+func FuzzRefineRun(f *testing.F) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	for range 8 {
 		f.Add(randomRefineCase(rng, nil).data, rng.Uint64())

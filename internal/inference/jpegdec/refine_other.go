@@ -2,9 +2,9 @@
 
 package jpegdec
 
-// refineSkipRun drops one scan's refinement of a run of blocks that are not kept (nz, their
-// non-zero masks, updated), from the start of the first one's band; off amd64 it is the Go
-// loop.
-func (d *decoder) refineSkipRun(t *huffTable, nz []uint64, band uint64) error {
-	return d.refineSkipRunGo(t, nz, band)
+// refineRun decodes one scan's refinement of a run of blocks of a row: nz holds their non-zero
+// masks, kept (nil when the row has none) each one's kept column or -1, coef the row's kept
+// blocks. Off amd64 it is the Go loop.
+func (d *decoder) refineRun(t *huffTable, nz []uint64, kept []int32, coef []int16, band uint64, al uint) error {
+	return d.refineRunGo(t, nz, kept, coef, band, al)
 }

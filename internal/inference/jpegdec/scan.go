@@ -638,9 +638,7 @@ func (d *decoder) scanProgressiveAC(s *scanComp, ss, se int, al uint) error {
 }
 
 // scanRefineAC decodes one component's AC band in a refinement pass of a progressive Huffman
-// scan. Kept blocks go through acRefine (or correct, inside an end-of-band run); the runs of
-// blocks between them, cut at restart boundaries, through refineSkipRun, which only updates
-// their non-zero masks and drops their bits.
+// scan, a row (cut at restart boundaries) at a time through refineRun.
 func (d *decoder) scanRefineAC(s *scanComp, ss, se int, al uint) error {
 	c := s.c
 	cw := (d.width*c.h + d.hmax - 1) / d.hmax
@@ -648,10 +646,15 @@ func (d *decoder) scanRefineAC(s *scanComp, ss, se int, al uint) error {
 	bx, by := (cw+7)/8, (ch+7)/8
 	sc := []scanComp{*s}
 	band := bandMask(ss, se)
-	p1, m1 := int16(1)<<al, int16(-1)<<al
 	n := 0 // blocks so far, for restart intervals
 	for y := range by {
-		rowKept := c.coef != nil && c.keptRow[y] >= 0
+		var kept []int32
+		var coef []int16
+		if c.coef != nil && c.keptRow[y] >= 0 {
+			kept = c.keptCol[:bx]
+			i := int(c.keptRow[y]) * c.nkc * 64
+			coef = c.coef[i : i+c.nkc*64]
+		}
 		nzRow := c.nz[y*c.bw : y*c.bw+bx]
 		for x := 0; x < len(nzRow); {
 			end := len(nzRow)
@@ -661,33 +664,47 @@ func (d *decoder) scanRefineAC(s *scanComp, ss, se int, al uint) error {
 				}
 				end = min(end, x+d.restart-n%d.restart)
 			}
-			if rowKept && c.keptCol[x] >= 0 {
-				if d.eobrun > 0 {
-					// Inside an end-of-band run: the coefficients with history still
-					// take their correction bits.
-					d.eobrun--
-					d.correct(nzRow[x]&band, c.kept(y, x), p1, m1, al)
-				} else if err := d.acRefine(&sc[0], y*c.bw+x, c.kept(y, x), ss, se, al); err != nil {
-					return err
-				}
-				x++
-				n++
-				continue
+			var k []int32
+			if kept != nil {
+				k = kept[x:end]
 			}
-			if rowKept {
-				for k := x + 1; k < end; k++ {
-					if c.keptCol[k] >= 0 {
-						end = k
-						break
-					}
-				}
-			}
-			if err := d.refineSkipRun(s.ac, nzRow[x:end], band); err != nil {
+			if err := d.refineRun(s.ac, nzRow[x:end], k, coef, band, al); err != nil {
 				return err
 			}
 			n += end - x
 			x = end
 		}
+	}
+	return nil
+}
+
+// refineRunGo is refineRun in Go: the portable path, and the reference the assembly is tested
+// against.
+func (d *decoder) refineRunGo(t *huffTable, nz []uint64, kept []int32, coef []int16, band uint64, al uint) error {
+	p1, m1 := int16(1)<<al, int16(-1)<<al
+	for i := 0; i < len(nz); {
+		if kept != nil && kept[i] >= 0 {
+			cf := coef[int(kept[i])*64:][:64]
+			if d.eobrun > 0 {
+				// Inside an end-of-band run: the coefficients with history still take
+				// their correction bits.
+				d.eobrun--
+				d.correct(nz[i]&band, cf, p1, m1, al)
+			} else if err := d.acRefine(t, &nz[i], cf, band, al); err != nil {
+				return err
+			}
+			i++
+			continue
+		}
+		j := len(nz)
+		if kept != nil {
+			for j = i + 1; j < len(nz) && kept[j] < 0; j++ {
+			}
+		}
+		if err := d.refineSkipRunGo(t, nz[i:j], band); err != nil {
+			return err
+		}
+		i = j
 	}
 	return nil
 }
@@ -832,14 +849,13 @@ func (d *decoder) refineSkip(t *huffTable, nzp *uint64, rem uint64) error {
 // acRefine decodes a successive-approximation refinement of an AC band into a kept block. The
 // block's mask of non-zero coefficients (zig-zag order) says which ones take a correction bit,
 // so zero runs and corrections are found with bit operations rather than a walk over the band;
-// rem is the part of the band not yet passed. The bit buffer is held in locals.
-func (d *decoder) acRefine(s *scanComp, idx int, coef []int16, ss, se int, al uint) error {
+// rem is the part of the band not yet passed (the whole band at the block's start). The bit
+// buffer is held in locals. On an error the mask keeps the symbols decoded before it. It is
+// the reference for the assembly's kept blocks, which hands it any symbol it does not take.
+func (d *decoder) acRefine(t *huffTable, nzp *uint64, coef []int16, rem uint64, al uint) error {
 	br := &d.br
-	t := s.ac
-	nzp := &s.c.nz[idx]
 	nz := *nzp
 	p1, m1 := int16(1)<<al, int16(-1)<<al
-	rem := bandMask(ss, se)
 	coef = coef[:64]
 	acc, n := br.acc, br.n
 	for rem != 0 {
@@ -864,6 +880,7 @@ func (d *decoder) acRefine(s *scanComp, idx int, coef []int16, ss, se int, al ui
 			br.acc, br.n = acc, n
 			var err error
 			if rs, err = br.decodeLong(t); err != nil {
+				*nzp = nz
 				return err
 			}
 			acc, n = br.acc, br.n
@@ -883,6 +900,7 @@ func (d *decoder) acRefine(s *scanComp, idx int, coef []int16, ss, se int, al ui
 				zeros &^= uint64(1)<<selectBit(zeros, r) - 1
 			} else {
 				br.acc, br.n = acc, n
+				*nzp = nz
 				return errCoefIndex
 			}
 			low := zeros & -zeros
@@ -893,6 +911,7 @@ func (d *decoder) acRefine(s *scanComp, idx int, coef []int16, ss, se int, al ui
 		} else {
 			if rs&15 != 0 {
 				br.acc, br.n = acc, n
+				*nzp = nz
 				return FormatError("refinement coefficient size")
 			}
 			if r < 15 {
