@@ -130,3 +130,95 @@ func (d *decoder) refineRunAsm(t *huffTable, nz []uint64, kept []int32, coef []i
 	}
 	return nil
 }
+
+// firstRun decodes one scan's first pass of a run of blocks of a row (as refineRun).
+func (d *decoder) firstRun(t *huffTable, nz []uint64, kept []int32, coef []int16, ss, se int, al uint) error {
+	if useRefineAsm {
+		return d.firstRunAsm(t, nz, kept, coef, ss, se, al)
+	}
+	return d.firstRunGo(t, nz, kept, coef, ss, se, al)
+}
+
+// firstState is firstAsm's argument and result, as refineState is refineAsm's
+// (TestFirstStateLayout).
+type firstState struct {
+	data   unsafe.Pointer        // the scan's bytes (at least 8)
+	len    int                   // bytes the assembly may read: len(data), or up to a marker
+	pos    int                   // bit reader position in data
+	acc    uint64                // bit reader accumulator, n low bits valid
+	n      uint64                //
+	lut    *[1 << lutBits]uint16 // the AC table's lookup table
+	nz     *uint64               // the first block's non-zero mask
+	count  int                   // blocks in the run
+	ss, se int                   // the band
+	eobrun int                   // blocks left in an end-of-band run
+	k      int                   // in: the first block's next zig-zag index, 0 at its start; out: the stopped block's
+	done   int                   // out: blocks finished
+	end    uintptr               // scratch: the address past the run's last mask
+	kept   *int32                // the first block's kept column (-1: not kept); nil when no block is kept
+	coef   *int16                // the row's kept blocks, 64 coefficients each
+	al     uint64                // the scan's bit position
+	unzig  [64]uint8             // a copy of unzig
+}
+
+// firstAsm decodes blocks of a run as firstRunGo does, from nz[done] on at k, up to the end or
+// to a symbol at which it stops (a code longer than lutBits, a coefficient past the band, a
+// refill that needs bitReader.fill), leaving every change up to there in st, nz and coef. It
+// never reads data past st.len, and writes only the masks of the run and the kept blocks
+// named by kept.
+//
+//go:noescape
+func firstAsm(st *firstState) int
+
+// firstRunAsm is firstRun through firstAsm; the Go code does what the assembly stops for.
+func (d *decoder) firstRunAsm(t *huffTable, nz []uint64, kept []int32, coef []int16, ss, se int, al uint) error {
+	br := &d.br
+	if len(br.data) < 8 || len(nz) == 0 {
+		return d.firstRunGo(t, nz, kept, coef, ss, se, al)
+	}
+	for _, k := range kept {
+		if int(k) >= len(coef)/64 {
+			return d.firstRunGo(t, nz, kept, coef, ss, se, al) // (cannot happen: keep builds kept from coef's size)
+		}
+	}
+	st := firstState{data: unsafe.Pointer(unsafe.SliceData(br.data)), lut: &t.lut, ss: ss, se: se,
+		al: uint64(al), unzig: unzig, coef: unsafe.SliceData(coef)}
+	i, k := 0, 0
+	for i < len(nz) {
+		st.len = len(br.data)
+		if br.marker {
+			st.len = br.pos
+		}
+		st.pos, st.acc, st.n = br.pos, br.acc, uint64(br.n)
+		st.nz, st.count, st.k, st.done = &nz[i], len(nz)-i, k, 0
+		st.kept = nil
+		if kept != nil {
+			st.kept = &kept[i]
+		}
+		st.eobrun = d.eobrun
+		why := firstAsm(&st)
+		br.pos, br.acc, br.n = st.pos, st.acc, uint(st.n)
+		d.eobrun = st.eobrun
+		i += st.done
+		switch why {
+		case refineRunDone:
+			return nil
+		case refineRunFill:
+			br.fill()
+			k = st.k
+			continue
+		}
+		var err error
+		if kept != nil && kept[i] >= 0 {
+			err = d.acFirst(t, &nz[i], coef[int(kept[i])*64:][:64], st.k, se, al)
+		} else {
+			err = d.firstSkip(t, &nz[i], st.k, se)
+		}
+		if err != nil {
+			return err
+		}
+		i++
+		k = 0
+	}
+	return nil
+}

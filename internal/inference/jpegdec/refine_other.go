@@ -8,3 +8,9 @@ package jpegdec
 func (d *decoder) refineRun(t *huffTable, nz []uint64, kept []int32, coef []int16, band uint64, al uint) error {
 	return d.refineRunGo(t, nz, kept, coef, band, al)
 }
+
+// firstRun decodes one scan's first pass of a run of blocks of a row (as refineRun). Off
+// amd64 it is the Go loop.
+func (d *decoder) firstRun(t *huffTable, nz []uint64, kept []int32, coef []int16, ss, se int, al uint) error {
+	return d.firstRunGo(t, nz, kept, coef, ss, se, al)
+}

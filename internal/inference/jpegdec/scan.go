@@ -427,16 +427,15 @@ func (d *decoder) skipAC(t *huffTable) error {
 }
 
 // firstSkip is acFirst for a block that is not kept: it records which coefficients became
-// non-zero and drops their value bits, with the bit buffer held in locals.
-func (d *decoder) firstSkip(t *huffTable, nzp *uint64, ss, se int) error {
-	if d.eobrun > 0 {
-		d.eobrun--
-		return nil
-	}
+// non-zero and drops their value bits, with the bit buffer held in locals. It decodes from
+// zig-zag index k (the band's start at the block's start) to se; on an error the mask keeps
+// the symbols decoded before it. It is the reference for firstAsm, which hands it any symbol
+// it does not take itself.
+func (d *decoder) firstSkip(t *huffTable, nzp *uint64, k, se int) error {
 	br := &d.br
 	nz := *nzp
 	acc, n := br.acc, br.n
-	for k := ss; k <= se; k++ {
+	for ; k <= se; k++ {
 		if n < 32 {
 			if v, ok := br.peek8(); ok {
 				k := (63 - n) >> 3 // room for at least four whole bytes; n+8k stays below 64
@@ -458,6 +457,7 @@ func (d *decoder) firstSkip(t *huffTable, nzp *uint64, ss, se int) error {
 			br.acc, br.n = acc, n
 			var err error
 			if rs, err = br.decodeLong(t); err != nil {
+				*nzp = nz
 				return err
 			}
 			acc, n = br.acc, br.n
@@ -478,6 +478,7 @@ func (d *decoder) firstSkip(t *huffTable, nzp *uint64, ss, se int) error {
 		k += r
 		if k > se {
 			br.acc, br.n = acc, n
+			*nzp = nz
 			return errCoefIndex
 		}
 		nz |= 1 << (uint(k) & 63)
@@ -488,17 +489,15 @@ func (d *decoder) firstSkip(t *huffTable, nzp *uint64, ss, se int) error {
 	return nil
 }
 
-func (d *decoder) acFirst(s *scanComp, idx int, coef []int16, ss, se int, al uint) error {
-	if d.eobrun > 0 {
-		d.eobrun--
-		return nil
-	}
+// acFirst decodes a first pass of an AC band into a kept block, from zig-zag index k (the
+// band's start at the block's start) to se; on an error the mask keeps the symbols decoded
+// before it. It is the reference for firstAsm's kept blocks.
+func (d *decoder) acFirst(t *huffTable, nzp *uint64, coef []int16, k, se int, al uint) error {
 	br := &d.br
-	t := s.ac
 	coef = coef[:64]
-	nz := s.c.nz[idx]
+	nz := *nzp
 	acc, n := br.acc, br.n
-	for k := ss; k <= se; k++ {
+	for ; k <= se; k++ {
 		if n < 32 {
 			if v, ok := br.peek8(); ok {
 				k := (63 - n) >> 3 // room for at least four whole bytes; n+8k stays below 64
@@ -520,6 +519,7 @@ func (d *decoder) acFirst(s *scanComp, idx int, coef []int16, ss, se int, al uin
 			br.acc, br.n = acc, n
 			var err error
 			if rs, err = br.decodeLong(t); err != nil {
+				*nzp = nz
 				return err
 			}
 			acc, n = br.acc, br.n
@@ -540,6 +540,7 @@ func (d *decoder) acFirst(s *scanComp, idx int, coef []int16, ss, se int, al uin
 		k += r
 		if k > se {
 			br.acc, br.n = acc, n
+			*nzp = nz
 			return errCoefIndex
 		}
 		nz |= 1 << (uint(k) & 63)
@@ -549,7 +550,7 @@ func (d *decoder) acFirst(s *scanComp, idx int, coef []int16, ss, se int, al uin
 		coef[unzig[k&63]] = int16(v << (al & 31))
 	}
 	br.acc, br.n = acc, n
-	s.c.nz[idx] = nz
+	*nzp = nz
 	return nil
 }
 
@@ -593,45 +594,67 @@ func applyCorrections(mask uint64, cnt uint, v uint64, coef []int16, p1, m1 int1
 }
 
 // scanProgressiveAC decodes one component's AC band in a first pass of a progressive Huffman
-// scan. Kept blocks go through acFirst; the others only update their non-zero mask and drop
-// their bits.
+// scan, a row (cut at restart boundaries) at a time through firstRun.
 func (d *decoder) scanProgressiveAC(s *scanComp, ss, se int, al uint) error {
 	c := s.c
 	cw := (d.width*c.h + d.hmax - 1) / d.hmax
 	ch := (d.height*c.v + d.vmax - 1) / d.vmax
 	bx, by := (cw+7)/8, (ch+7)/8
 	sc := []scanComp{*s}
-	n := 0
+	n := 0 // blocks so far, for restart intervals
 	for y := range by {
-		rowKept := c.coef != nil && c.keptRow[y] >= 0
+		kept, coef := c.keptRowBlocks(y, bx)
 		nzRow := c.nz[y*c.bw : y*c.bw+bx]
-		for x := 0; x < len(nzRow); x++ {
+		for x := 0; x < len(nzRow); {
+			end := len(nzRow)
 			if d.restart > 0 {
 				if n > 0 && n%d.restart == 0 {
 					d.restartAt(sc)
 				}
-				n++
-			} else if d.eobrun > 0 {
-				// A run of blocks whose band is empty in this scan, taken up to the row's end
-				// at once: a first pass has nothing to do for them.
-				k := min(d.eobrun, len(nzRow)-x)
-				d.eobrun -= k
-				x += k - 1
-				continue
+				end = min(end, x+d.restart-n%d.restart)
 			}
-			if d.eobrun > 0 {
-				d.eobrun--
-				continue
+			var k []int32
+			if kept != nil {
+				k = kept[x:end]
 			}
-			var err error
-			if rowKept && c.keptCol[x] >= 0 {
-				err = d.acFirst(&sc[0], y*c.bw+x, c.kept(y, x), ss, se, al)
-			} else {
-				err = d.firstSkip(s.ac, &nzRow[x], ss, se)
-			}
-			if err != nil {
+			if err := d.firstRun(s.ac, nzRow[x:end], k, coef, ss, se, al); err != nil {
 				return err
 			}
+			n += end - x
+			x = end
+		}
+	}
+	return nil
+}
+
+// keptRowBlocks returns the kept columns of block row y's first bx blocks and the row's kept
+// coefficients, or nils when the row has no kept block.
+func (c *component) keptRowBlocks(y, bx int) ([]int32, []int16) {
+	if c.coef == nil || c.keptRow[y] < 0 {
+		return nil, nil
+	}
+	i := int(c.keptRow[y]) * c.nkc * 64
+	return c.keptCol[:bx], c.coef[i : i+c.nkc*64]
+}
+
+// firstRunGo is firstRun in Go: the portable path, and the reference the assembly is tested
+// against. An end-of-band run costs nothing in a first pass.
+func (d *decoder) firstRunGo(t *huffTable, nz []uint64, kept []int32, coef []int16, ss, se int, al uint) error {
+	for i := 0; i < len(nz); i++ {
+		if d.eobrun > 0 {
+			k := min(d.eobrun, len(nz)-i)
+			d.eobrun -= k
+			i += k - 1
+			continue
+		}
+		var err error
+		if kept != nil && kept[i] >= 0 {
+			err = d.acFirst(t, &nz[i], coef[int(kept[i])*64:][:64], ss, se, al)
+		} else {
+			err = d.firstSkip(t, &nz[i], ss, se)
+		}
+		if err != nil {
+			return err
 		}
 	}
 	return nil
@@ -648,13 +671,7 @@ func (d *decoder) scanRefineAC(s *scanComp, ss, se int, al uint) error {
 	band := bandMask(ss, se)
 	n := 0 // blocks so far, for restart intervals
 	for y := range by {
-		var kept []int32
-		var coef []int16
-		if c.coef != nil && c.keptRow[y] >= 0 {
-			kept = c.keptCol[:bx]
-			i := int(c.keptRow[y]) * c.nkc * 64
-			coef = c.coef[i : i+c.nkc*64]
-		}
+		kept, coef := c.keptRowBlocks(y, bx)
 		nzRow := c.nz[y*c.bw : y*c.bw+bx]
 		for x := 0; x < len(nzRow); {
 			end := len(nzRow)
