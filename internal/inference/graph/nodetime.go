@@ -54,7 +54,7 @@ func (m *Model) NodeTimes() []NodeTime {
 	for i, nd := range m.nodes {
 		ot := m.tensors[nd.out]
 		out[i] = NodeTime{Name: nd.name, Kernel: kernelName(nd.k), Output: ot.Name, Shape: ot.Shape,
-			MACs: int64(ot.Size()) * int64(costPerOutput(nd.k)),
+			MACs:  int64(ot.Size()) * int64(costPerOutput(nd.k)),
 			Calls: t.calls[i], Images: t.imgs[i], Total: t.total[i]}
 	}
 	return out
