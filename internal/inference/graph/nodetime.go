@@ -87,12 +87,20 @@ func kernelName(k kernel) string {
 	switch k := k.(type) {
 	case hardSwishAfter:
 		return kernelName(k.k) + "+hardswish"
-	case *dwPointwise:
-		return "depthwise+conv"
 	case *depthwiseKernel:
+		s := "depthwise"
 		if k.expand != nil {
-			return "conv+depthwise"
+			s = "conv+depthwise"
 		}
+		if k.hs {
+			s += "(hardswish)"
+		}
+		return s
+	case *dwPointwise:
+		if k.dw.hs {
+			return "depthwise(hardswish)+conv"
+		}
+		return "depthwise+conv"
 	}
 	s := fmt.Sprintf("%T", k)
 	s = strings.TrimPrefix(s, "*")
