@@ -51,6 +51,8 @@ type modelBench struct {
 	// FMAShareCPU is the same share per CPU second actually used (multiply-adds per image over
 	// CPU seconds per image × PeakMACsPerCore), which other jobs on the machine disturb less.
 	FMAShareCPU float64 `json:"fma_share_cpu"`
+	// Nodes is the per-operator time of the run, only with --node-times.
+	Nodes []graph.NodeTime `json:"nodes,omitempty"`
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -64,6 +66,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	decode := fs.Bool("decode", false, "benchmark decode+resize of the photos given as arguments")
 	size := fs.Int("size", 224, "with --decode: target size when no model is given")
 	repeat := fs.Int("repeat", 3, "with --decode: runs per photo and path (the fastest is reported)")
+	nodeTimes := fs.Bool("node-times", false, "with --model: time every operator and print the table (adds a clock read per operator)")
 	formats := fs.Bool("formats", true, "with --decode: also re-encode the first photo as arithmetic-coded JPEG, PNG, WebP, GIF and BMP and time each")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: cspipe bench --model M.tflite|M.onnx [--batch N] [--threads T] [--duration 5s] [--json]")
@@ -98,6 +101,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return exitError{code: 2, msg: "--batch must be at least 1"}
 	}
 	m.SetThreads(*threads)
+	m.SetNodeTiming(*nodeTimes)
 	t := *threads
 	if t <= 0 {
 		t = runtime.GOMAXPROCS(0)
@@ -105,12 +109,38 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	r := benchModel(ctx, m, *batch, t, *duration)
 	r.Model = filepath.Base(*modelPath)
 	r.Threads = t
+	r.Nodes = m.NodeTimes()
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(r)
 	}
 	fmt.Fprintf(stdout, "%s %dx%dx%d batch %d threads %d: %.1f img/s, %.3f ms/img (%d images in %.2fs)\n",
 		r.Model, r.Input[0], r.Input[1], r.Input[2], r.Batch, r.Threads, r.ImgPerS, r.MSPerImg, r.Images, r.Seconds)
+	if r.Nodes != nil {
+		printNodeTimes(stdout, r.Nodes)
+	}
 	return ctx.Err()
+}
+
+// printNodeTimes prints the per-operator table of --node-times: microseconds
+// per image, share of the summed time, and multiply-adds per nanosecond.
+func printNodeTimes(w io.Writer, nodes []graph.NodeTime) {
+	var sum time.Duration
+	for _, n := range nodes {
+		sum += n.Total
+	}
+	fmt.Fprintf(w, "%4s %9s %6s %7s  %-22s %-18s %s\n", "#", "us/img", "share", "GMAC/s", "kernel", "shape", "name")
+	for i, n := range nodes {
+		per := float64(n.Total.Nanoseconds()) / 1e3 / float64(max(n.Images, 1))
+		share := 0.0
+		if sum > 0 {
+			share = 100 * float64(n.Total) / float64(sum)
+		}
+		rate := 0.0
+		if per > 0 {
+			rate = float64(n.MACs) / (per * 1e3)
+		}
+		fmt.Fprintf(w, "%4d %9.1f %5.1f%% %7.1f  %-22s %-18s %s\n", i, per, share, rate, n.Kernel, fmt.Sprint(n.Shape), n.Name)
+	}
 }
 
 // benchModel runs batches of pseudo-random images until d has passed (after one warm-up run).

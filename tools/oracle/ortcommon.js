@@ -4,11 +4,11 @@ const ort = require('onnxruntime-node');
 
 // session opens a model with the given intra-op thread count and graph
 // optimization level (disabled, basic, extended, all); ORT_OPT_LEVEL
-// overrides the level.
-async function session(model, threads, level) {
+// overrides the level. extra adds session options (e.g. enableProfiling).
+async function session(model, threads, level, extra) {
   return ort.InferenceSession.create(model, {
     intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: process.env.ORT_OPT_LEVEL || level,
-    executionMode: 'sequential',
+    executionMode: 'sequential', ...(extra || {}),
   });
 }
 

@@ -16,6 +16,7 @@ type depthwiseKernel struct {
 	w      []float32 // [KH][KW][Cin*mult]
 	bias   []float32
 	expand *expansion // a fused 1x1 convolution computing the input band by band
+	hs     bool       // HARD_SWISH on each output row while it is still in L1
 	pad    sync.Pool  // *[]float32 of kernels.DWScratch(&p): padded border rows
 }
 
@@ -84,6 +85,11 @@ func planDepthwise(g *Graph, n *Node) (kernel, []int, error) {
 	return k, []int{1, oh, ow, cout}, nil
 }
 
+// fuseHardSwish has the kernel apply a following HARD_SWISH to each output
+// row (or band, behind a fused 1x1 convolution) right after computing it,
+// instead of a pass over the whole activation from L2.
+func (k *depthwiseKernel) fuseHardSwish() bool { k.hs = true; return true }
+
 func (k *depthwiseKernel) run(e *env, ins [][]float32, out []float32) {
 	if k.expand != nil {
 		eachImage(e, ins, out, func(ins [][]float32, out []float32) {
@@ -104,10 +110,19 @@ func (k *depthwiseKernel) run(e *env, ins [][]float32, out []float32) {
 			img, y0 := r/oh, r%oh
 			y1 := min(oh, y0+hi-r)
 			in, o := ins[0][img*inPer:(img+1)*inPer], out[img*outPer:(img+1)*outPer]
-			if k.mult == 1 {
-				kernels.DepthwiseBlocked(&k.p, in, k.w, k.bias, o, y0, y1, *pad)
-			} else {
-				k.general(in, o, y0, y1)
+			step := y1 - y0
+			if k.hs {
+				step = 1 // row by row: each row is HARD_SWISHed while in L1
+			}
+			for y := y0; y < y1; y += step {
+				if k.mult == 1 {
+					kernels.DepthwiseBlocked(&k.p, in, k.w, k.bias, o, y, y+step, *pad)
+				} else {
+					k.general(in, o, y, y+step)
+				}
+				if k.hs {
+					kernels.HardSwish(o[y*k.p.OW*k.cout : (y+step)*k.p.OW*k.cout])
+				}
 			}
 			r += y1 - y0
 		}
@@ -211,6 +226,9 @@ func (k *dwPointwise) run(e *env, ins [][]float32, out []float32) {
 				bp.OH = y1 - y0
 				kernels.DepthwiseBlocked(&bp, ins[0], k.dw.w, k.dw.bias, buf, 0, y1-y0, *pad)
 				rows := (y1 - y0) * p.OW
+				if k.dw.hs {
+					kernels.HardSwish(buf[:rows*p.C])
+				}
 				kernels.Gemm(rows, buf, p.C, k.pw.pb, k.pw.lo, k.pw.hi, out[y0*p.OW*k.pw.cout:], k.pw.cout)
 			}
 		})

@@ -86,6 +86,10 @@ func (k *depthwiseKernel) runExpanded(in, out []float32, y0, y1 int) {
 		// In band coordinates: row r0 is row 0 and the padding above
 		// shifts by what the band skips.
 		lp.PadT = p.PadT + r0 - b0*p.SH
-		kernels.Depthwise(&lp, buf[:lp.H*rowLen], k.w, k.bias, out[b0*p.OW*k.cout:b1*p.OW*k.cout], 0, b1-b0)
+		o := out[b0*p.OW*k.cout : b1*p.OW*k.cout]
+		kernels.Depthwise(&lp, buf[:lp.H*rowLen], k.w, k.bias, o, 0, b1-b0)
+		if k.hs {
+			kernels.HardSwish(o)
+		}
 	}
 }

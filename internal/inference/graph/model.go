@@ -27,6 +27,7 @@ type Model struct {
 	cross   []bool // tensor index -> computed before split and read from split on
 
 	threads atomic.Int32
+	timer   atomic.Pointer[nodeTimer] // per-operator timing, nil (off) unless SetNodeTiming
 
 	mu   sync.Mutex
 	free []*workspace // idle workspaces, kept across GCs (a sync.Pool would drop them)
@@ -173,6 +174,7 @@ func (m *Model) runImages(in, out []float32, n, threads int) {
 			return ws.slots[m.slotOf[ti]][:t.Size()*n]
 		}
 	}
+	timer := m.timer.Load()
 	start := 0
 	if n > 1 && m.split > 0 {
 		// The early layers, whose activations dwarf their weights, run image
@@ -182,6 +184,10 @@ func (m *Model) runImages(in, out []float32, n, threads int) {
 		var ins [4][]float32
 		for img := 0; img < n; img++ {
 			part := m.imagePart(ws, in, n, img)
+			if timer != nil {
+				m.runTimed(timer, one, 0, m.split, part)
+				continue
+			}
 			for _, nd := range m.nodes[:m.split] {
 				nd.k.run(one, nodeArgs(ins[:0], nd.ins, part), part(nd.out))
 			}
@@ -190,6 +196,11 @@ func (m *Model) runImages(in, out []float32, n, threads int) {
 	}
 	// The late layers, whose weights dwarf their activations, run on the
 	// whole sub-batch so each weight is read once for all its images.
+	if timer != nil {
+		m.runTimed(timer, e, start, len(m.nodes), buf)
+		copy(out, buf(m.output))
+		return
+	}
 	var ins [4][]float32
 	for _, nd := range m.nodes[start:] {
 		nd.k.run(e, nodeArgs(ins[:0], nd.ins, buf), buf(nd.out))

@@ -17,7 +17,11 @@ func Clamp(v []float32, lo, hi float32) {
 // division by 6).
 func HardSwish(v []float32) {
 	n := 0
-	if hasAVX2FMA && len(v) >= 8 {
+	switch {
+	case hasAVX512 && len(v) >= 16:
+		n = len(v) &^ 15
+		hardSwish512(&v[0], n)
+	case hasAVX2FMA && len(v) >= 8:
 		n = len(v) &^ 7
 		hardSwishAVX2(&v[0], n)
 	}

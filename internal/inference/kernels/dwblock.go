@@ -1,17 +1,23 @@
 package kernels
 
-// DepthwiseBlocked is Depthwise with a 3x3 interior kernel that computes
-// four output pixels at a time (AVX-512, channels a multiple of 16), whose
-// loads all read neighbouring pixels; other shapes and paths go as in
-// Depthwise. Border pixels (a window reaching over the image's edge) run
-// through the same vector kernels on zero-padded copies of the rows they
-// read, instead of tap by tap: a tap on padding adds 0·w. Sums may round
-// differently from Depthwise's in the last bit. The padded copies go to
-// scratch, which should hold DWScratch(p) floats (a shorter one is
-// replaced by a new slice when a copy is needed).
+// DepthwiseBlocked is Depthwise with border pixels (a window reaching over
+// the image's edge) run through the vector kernels on zero-padded copies
+// of the rows they read, instead of tap by tap (a tap on padding adds
+// 0·w). A 3x3 window with channels a multiple of 16 (AVX-512) runs the
+// four-pixel kernel, whose loads all read neighbouring pixels; other
+// windows and channels a multiple of 8 at stride 1 run the one-pixel
+// kernels of Depthwise (AVX-512 where the channels allow, else AVX2);
+// anything else goes to Depthwise. (At stride 2 a padded copy is twice as
+// wide as its output row; BenchmarkDepthwisePadded measured V3-Large's
+// 14x14x672 5x5 layer slower that way, its 28x28x120 stride-1 layer
+// faster.) Sums may round differently from Depthwise's in the
+// last bit. The padded copies go to scratch, which should hold
+// DWScratch(p) floats (a shorter one is replaced by a new slice when a
+// copy is needed).
 func DepthwiseBlocked(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratch []float32) {
 	c := p.C
-	if !hasAVX512 || c%16 != 0 || p.KH != 3 || p.KW != 3 {
+	four := hasAVX512 && c%16 == 0 && p.KH == 3 && p.KW == 3
+	if !four && (!hasAVX2FMA || c%8 != 0 || p.SW != 1 || !dwPadBorders) {
 		Depthwise(p, in, w, bias, out, y0, y1)
 		return
 	}
@@ -30,6 +36,10 @@ func DepthwiseBlocked(p *DWParams, in, w, bias, out []float32, y0, y1 int, scrat
 		}
 		return scratch[:p.KH*wp*c]
 	}
+	row := dwRowOne
+	if four {
+		row = dw3x3Row
+	}
 	for oy := y0; oy < y1; oy++ {
 		iy0 := oy*p.SH - p.PadT
 		dst := out[oy*p.OW*c : (oy+1)*p.OW*c]
@@ -37,27 +47,44 @@ func DepthwiseBlocked(p *DWParams, in, w, bias, out []float32, y0, y1 int, scrat
 			// The whole row from padded copies of the rows it reads.
 			buf := pad()
 			dwPadRows(p, in, buf, iy0, -p.PadL, wp)
-			dw3x3Row(p, w, bias, dst, buf, p.OW, wp*c*4)
+			row(p, w, bias, dst, buf, p.OW, wp*c*4)
 			continue
 		}
 		if xa > 0 {
 			cols := (xa-1)*p.SW + p.KW
 			buf := pad()[:p.KH*cols*c]
 			dwPadRows(p, in, buf, iy0, -p.PadL, cols)
-			dw3x3AVX512(&dst[0], &buf[0], &w[0], &bias[0], xa, c, p.SW*c*4, cols*c*4, p.Lo, p.Hi)
+			dwRowOne(p, w, bias, dst[:xa*c], buf, xa, cols*c*4)
 		}
 		ix0 := xa*p.SW - p.PadL
 		src := in[(iy0*p.W+ix0)*c:]
-		_ = src[((xb-xa-1)*p.SW+(p.KH-1)*p.W+p.KW-1)*c+c-1] // last tap of the last pixel
-		dw3x3Row(p, w, bias, dst[xa*c:xb*c], src, xb-xa, p.W*c*4)
+		row(p, w, bias, dst[xa*c:xb*c], src, xb-xa, p.W*c*4)
 		if xb < p.OW {
 			ix := xb*p.SW - p.PadL
 			cols := (p.OW-1-xb)*p.SW + p.KW
 			buf := pad()[:p.KH*cols*c]
 			dwPadRows(p, in, buf, iy0, ix, cols)
-			dw3x3AVX512(&dst[xb*c], &buf[0], &w[0], &bias[0], p.OW-xb, c, p.SW*c*4, cols*c*4, p.Lo, p.Hi)
+			dwRowOne(p, w, bias, dst[xb*c:], buf, p.OW-xb, cols*c*4)
 		}
 	}
+}
+
+// dwPadBorders lets DepthwiseBlocked take windows other than the 3x3 of
+// the four-pixel kernel (tests and benchmarks switch it off to compare
+// with Depthwise's tap-by-tap borders).
+var dwPadBorders = true
+
+// dwRowOne runs n output pixels of one row whose windows lie inside src
+// (rs bytes per input row) through the one-pixel kernels.
+func dwRowOne(p *DWParams, w, bias, dst, src []float32, n, rs int) {
+	c := p.C
+	_ = dst[n*c-1]
+	_ = src[((n-1)*p.SW+p.KW-1)*c+(p.KH-1)*(rs/4)+c-1]
+	if p.KH == 3 && p.KW == 3 {
+		dw3x3(&dst[0], &src[0], &w[0], &bias[0], n, c, p.SW*c*4, rs, p.Lo, p.Hi)
+		return
+	}
+	dwKxK(&dst[0], &src[0], &w[0], &bias[0], n, c, p.SW*c*4, rs, p.KH, p.KW, p.Lo, p.Hi)
 }
 
 // dwMinInterior is the fewest in-image pixels for which a row runs them in

@@ -1,14 +1,16 @@
 package kernels
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 )
 
-// TestDepthwiseBlocked checks the four-pixel 3x3 kernel (through
-// DepthwiseBlocked) against the float64 reference and Depthwise on every
-// path: interiors of 4k and 4k+1..3 pixels, strides 1 and 2, channel counts
-// that do and do not take it, bounds that bind, and row ranges.
+// TestDepthwiseBlocked checks DepthwiseBlocked (the four-pixel 3x3 kernel,
+// and the one-pixel kernels on padded borders for other windows and
+// channels) against the float64 reference on every path: interiors of 4k
+// and 4k+1..3 pixels, strides 1 and 2, 3x3, 5x5 and 7x3 windows, channel
+// counts that do and do not take them, bounds that bind, and row ranges.
 func TestDepthwiseBlocked(t *testing.T) {
 	paths(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(5, 6))
@@ -27,6 +29,14 @@ func TestDepthwiseBlocked(t *testing.T) {
 			{H: 1, W: 1, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 1, OW: 1},   // window mostly padding
 			{H: 2, W: 3, C: 48, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 1, OH: 1, OW: 2},   // taps past the bottom and right
 			{H: 5, W: 23, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 2, PadL: 2, OH: 7, OW: 25}, // padding of two on every side
+			// Other windows and channels a multiple of 8: one-pixel kernels on padded borders.
+			{H: 28, W: 28, C: 40, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, OH: 28, OW: 28},
+			{H: 14, W: 15, C: 24, KH: 5, KW: 5, SH: 2, SW: 2, PadT: 1, PadL: 2, OH: 7, OW: 8}, // stride 2: Depthwise
+			{H: 7, W: 7, C: 32, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, OH: 7, OW: 7},
+			{H: 6, W: 7, C: 8, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, OH: 6, OW: 7}, // interior under 4 pixels
+			{H: 9, W: 10, C: 16, KH: 7, KW: 3, SH: 2, SW: 1, PadT: 3, PadL: 1, OH: 5, OW: 10},
+			{H: 12, W: 12, C: 40, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 1, OH: 6, OW: 6},
+			{H: 8, W: 8, C: 12, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, OH: 8, OW: 8}, // not a multiple of 8: Depthwise
 		} {
 			for _, b := range [][2]float32{{NoClampLo, NoClampHi}, {-0.5, 0.5}} {
 				p.Lo, p.Hi = b[0], b[1]
@@ -69,6 +79,38 @@ func TestDepthwiseStride1Kernel(t *testing.T) {
 			if a[i] != b[i] {
 				t.Fatalf("width %d, %d channels: element %d: stride-1 kernel %g, general %g", s.w, s.c, i, b[i], a[i])
 			}
+		}
+	}
+}
+
+// BenchmarkDepthwisePadded compares, on MobileNet V3-Large's depthwise
+// layers that the four-pixel kernel does not take (5x5 windows, channels
+// an odd multiple of 8), border pixels tap by tap ("taps", Depthwise) with
+// border rows and columns copied into padded scratch and run through the
+// vector kernels ("padded").
+func BenchmarkDepthwisePadded(b *testing.B) {
+	defer func(v bool) { dwPadBorders = v }(dwPadBorders)
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, s := range []struct{ h, c, stride, k int }{{56, 72, 2, 5}, {28, 120, 1, 5}, {14, 200, 1, 3}, {14, 184, 1, 3}, {14, 672, 2, 5}, {7, 960, 1, 5}} {
+		o := (s.h + s.stride - 1) / s.stride
+		pad := max((o-1)*s.stride+s.k-s.h, 0) / 2
+		p := DWParams{H: s.h, W: s.h, C: s.c, KH: s.k, KW: s.k, SH: s.stride, SW: s.stride, PadT: pad, PadL: pad, OH: o, OW: o, Lo: 0, Hi: 6}
+		in, w, bias := randSlice(rng, s.h*s.h*s.c), randSlice(rng, s.k*s.k*s.c), randSlice(rng, s.c)
+		out := make([]float32, o*o*s.c)
+		scratch := make([]float32, DWScratch(&p))
+		for _, padded := range []bool{false, true} {
+			name := "taps"
+			if padded {
+				name = "padded"
+			}
+			b.Run(fmt.Sprintf("%dx%dx%d_k%d_s%d/%s", s.h, s.h, s.c, s.k, s.stride, name), func(b *testing.B) {
+				dwPadBorders = padded
+				cpu0 := cpuSeconds()
+				for b.Loop() {
+					DepthwiseBlocked(&p, in, w, bias, out, 0, o, scratch)
+				}
+				b.ReportMetric((cpuSeconds()-cpu0)*1e6/float64(b.N), "cpu-µs/op")
+			})
 		}
 	}
 }

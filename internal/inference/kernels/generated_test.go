@@ -20,6 +20,7 @@ func TestGeneratedAssemblyMatchesGenerators(t *testing.T) {
 	for gen, out := range map[string]string{
 		"gen_gemmband.go": "gemmband_amd64.s",
 		"gen_dwblock.go":  "dwblock_amd64.s",
+		"gen_gemv.go":     "gemv_amd64.s",
 	} {
 		t.Run(gen, func(t *testing.T) {
 			src, err := os.ReadFile(gen)

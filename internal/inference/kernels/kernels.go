@@ -121,6 +121,8 @@ func GemmPanelsAct(m int, a []float32, lda int, b *PackedB, p0, p1 int, act Act,
 		panic("kernels: GEMM operand shorter than its shape")
 	}
 	switch {
+	case m <= gemvRows && b.nr == NR512 && hasAVX512 && useGemv:
+		gemv512(m, a, lda, b, p0, p1, act.Lo, act.Hi, act.HardSwish, c, ldc)
 	case b.nr == NR512 && hasAVX512 && bandedGemm:
 		gemmBanded512(m, a, lda, b, p0, p1, act.Lo, act.Hi, act.HardSwish, c, ldc)
 	case b.nr == NR512 && hasAVX512:

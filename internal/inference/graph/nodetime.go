@@ -1,0 +1,109 @@
+package graph
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// NodeTime is the time one planned operator took, summed over the runs
+// since timing was switched on.
+type NodeTime struct {
+	Name   string        `json:"name"`   // the operator's name in the model file
+	Kernel string        `json:"kernel"` // the planned kernel, e.g. "conv", "depthwise+conv"
+	Output string        `json:"output"` // the output tensor's name
+	Shape  []int         `json:"shape"`  // the output tensor's shape for one image
+	MACs   int64         `json:"macs"`   // the planner's multiply-adds per image
+	Calls  int           `json:"calls"`  // kernel calls (a sub-batch of images is one call)
+	Images int           `json:"images"` // images those calls ran
+	Total  time.Duration `json:"total_ns"`
+}
+
+// nodeTimer accumulates per-operator times while Model.SetNodeTiming is on.
+type nodeTimer struct {
+	mu    sync.Mutex
+	total []time.Duration
+	calls []int
+	imgs  []int
+}
+
+// SetNodeTiming switches per-operator timing on (and clears what was
+// gathered) or off. It is for profiling: while on, every operator of every
+// Run is timed with the monotonic clock; while off (the default) Run pays
+// one pointer load per sub-batch.
+func (m *Model) SetNodeTiming(on bool) {
+	if !on {
+		m.timer.Store(nil)
+		return
+	}
+	n := len(m.nodes)
+	m.timer.Store(&nodeTimer{total: make([]time.Duration, n), calls: make([]int, n), imgs: make([]int, n)})
+}
+
+// NodeTimes returns the times gathered since SetNodeTiming(true), one entry
+// per planned operator in execution order; nil when timing is off.
+func (m *Model) NodeTimes() []NodeTime {
+	t := m.timer.Load()
+	if t == nil {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]NodeTime, len(m.nodes))
+	for i, nd := range m.nodes {
+		ot := m.tensors[nd.out]
+		out[i] = NodeTime{Name: nd.name, Kernel: kernelName(nd.k), Output: ot.Name, Shape: ot.Shape,
+			MACs:  int64(ot.Size()) * int64(costPerOutput(nd.k)),
+			Calls: t.calls[i], Images: t.imgs[i], Total: t.total[i]}
+	}
+	return out
+}
+
+// add records one call of node i on images images.
+func (t *nodeTimer) add(i, images int, d time.Duration) {
+	t.mu.Lock()
+	t.total[i] += d
+	t.calls[i]++
+	t.imgs[i] += images
+	t.mu.Unlock()
+}
+
+// runTimed runs nodes [from, to) of m like the untimed loop, timing each.
+func (m *Model) runTimed(t *nodeTimer, e *env, from, to int, buf func(int) []float32) {
+	var ins [4][]float32
+	for i := from; i < to; i++ {
+		nd := m.nodes[i]
+		args := nodeArgs(ins[:0], nd.ins, buf)
+		o := buf(nd.out)
+		t0 := time.Now()
+		nd.k.run(e, args, o)
+		t.add(i, e.batch, time.Since(t0))
+	}
+}
+
+// kernelName is a short name of a planned kernel for profiles.
+func kernelName(k kernel) string {
+	switch k := k.(type) {
+	case hardSwishAfter:
+		return kernelName(k.k) + "+hardswish"
+	case *depthwiseKernel:
+		s := "depthwise"
+		if k.expand != nil {
+			s = "conv+depthwise"
+		}
+		if k.hs {
+			s += "(hardswish)"
+		}
+		return s
+	case *dwPointwise:
+		if k.dw.hs {
+			return "depthwise(hardswish)+conv"
+		}
+		return "depthwise+conv"
+	}
+	s := fmt.Sprintf("%T", k)
+	s = strings.TrimPrefix(s, "*")
+	s = strings.TrimPrefix(s, "graph.")
+	return strings.TrimSuffix(s, "Kernel")
+}
