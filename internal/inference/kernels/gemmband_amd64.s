@@ -4,15 +4,16 @@
 
 #include "textflag.h"
 
-// func gemmB12x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int)
+// func gemmB12x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
 // 12 row(s) by 32 columns over k steps: A rows lda floats apart, b k rows of 32 floats.
-// The sums start from init (rows ldi floats apart; 0 repeats a bias row) and are
+// The sums start from init (rows ldi floats apart; 0 repeats a bias row), have the
+// residual at res (rows ldr floats apart) added if res is not nil, and are
 // clamped to [lo, hi] into c, then, if hs is not 0, passed through HARD_SWISH
 // (x*min(max(x+3, 0), 6)/6, the product rounded before the division, as the
 // scalar HardSwish) in registers, so c is written once. Each k step also reads one line at pf towards L2, pf
 // advancing pfs bytes a step: the next panel's weights, so they are not waited for.
 // Row r sums in Z(2r), Z(2r+1); B in Z24, Z25; A broadcasts in Z26..Z29.
-TEXT ·gemmB12x32(SB), NOSPLIT, $0-96
+TEXT ·gemmB12x32(SB), NOSPLIT, $0-112
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), DI
@@ -300,6 +301,47 @@ gemmB12x32_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVQ res+96(FP), AX
+	TESTQ AX, AX
+	JZ gemmB12x32_bounds
+	MOVQ ldr+104(FP), R9
+	SHLQ $2, R9
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	ADDQ R9, AX
+	VADDPS (AX), Z2, Z2
+	VADDPS 64(AX), Z3, Z3
+	ADDQ R9, AX
+	VADDPS (AX), Z4, Z4
+	VADDPS 64(AX), Z5, Z5
+	ADDQ R9, AX
+	VADDPS (AX), Z6, Z6
+	VADDPS 64(AX), Z7, Z7
+	ADDQ R9, AX
+	VADDPS (AX), Z8, Z8
+	VADDPS 64(AX), Z9, Z9
+	ADDQ R9, AX
+	VADDPS (AX), Z10, Z10
+	VADDPS 64(AX), Z11, Z11
+	ADDQ R9, AX
+	VADDPS (AX), Z12, Z12
+	VADDPS 64(AX), Z13, Z13
+	ADDQ R9, AX
+	VADDPS (AX), Z14, Z14
+	VADDPS 64(AX), Z15, Z15
+	ADDQ R9, AX
+	VADDPS (AX), Z16, Z16
+	VADDPS 64(AX), Z17, Z17
+	ADDQ R9, AX
+	VADDPS (AX), Z18, Z18
+	VADDPS 64(AX), Z19, Z19
+	ADDQ R9, AX
+	VADDPS (AX), Z20, Z20
+	VADDPS 64(AX), Z21, Z21
+	ADDQ R9, AX
+	VADDPS (AX), Z22, Z22
+	VADDPS 64(AX), Z23, Z23
+gemmB12x32_bounds:
 	VBROADCASTSS lo+80(FP), Z26
 	VBROADCASTSS hi+84(FP), Z27
 	MOVQ hs+88(FP), AX
@@ -602,15 +644,16 @@ gemmB12x32_hswish:
 	VZEROUPPER
 	RET
 
-// func gemmB8x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int)
+// func gemmB8x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
 // 8 row(s) by 32 columns over k steps: A rows lda floats apart, b k rows of 32 floats.
-// The sums start from init (rows ldi floats apart; 0 repeats a bias row) and are
+// The sums start from init (rows ldi floats apart; 0 repeats a bias row), have the
+// residual at res (rows ldr floats apart) added if res is not nil, and are
 // clamped to [lo, hi] into c, then, if hs is not 0, passed through HARD_SWISH
 // (x*min(max(x+3, 0), 6)/6, the product rounded before the division, as the
 // scalar HardSwish) in registers, so c is written once. Each k step also reads one line at pf towards L2, pf
 // advancing pfs bytes a step: the next panel's weights, so they are not waited for.
 // Row r sums in Z(2r), Z(2r+1); B in Z24, Z25; A broadcasts in Z26..Z29.
-TEXT ·gemmB8x32(SB), NOSPLIT, $0-96
+TEXT ·gemmB8x32(SB), NOSPLIT, $0-112
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), DI
@@ -822,6 +865,35 @@ gemmB8x32_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVQ res+96(FP), AX
+	TESTQ AX, AX
+	JZ gemmB8x32_bounds
+	MOVQ ldr+104(FP), R9
+	SHLQ $2, R9
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	ADDQ R9, AX
+	VADDPS (AX), Z2, Z2
+	VADDPS 64(AX), Z3, Z3
+	ADDQ R9, AX
+	VADDPS (AX), Z4, Z4
+	VADDPS 64(AX), Z5, Z5
+	ADDQ R9, AX
+	VADDPS (AX), Z6, Z6
+	VADDPS 64(AX), Z7, Z7
+	ADDQ R9, AX
+	VADDPS (AX), Z8, Z8
+	VADDPS 64(AX), Z9, Z9
+	ADDQ R9, AX
+	VADDPS (AX), Z10, Z10
+	VADDPS 64(AX), Z11, Z11
+	ADDQ R9, AX
+	VADDPS (AX), Z12, Z12
+	VADDPS 64(AX), Z13, Z13
+	ADDQ R9, AX
+	VADDPS (AX), Z14, Z14
+	VADDPS 64(AX), Z15, Z15
+gemmB8x32_bounds:
 	VBROADCASTSS lo+80(FP), Z26
 	VBROADCASTSS hi+84(FP), Z27
 	MOVQ hs+88(FP), AX
@@ -1028,15 +1100,16 @@ gemmB8x32_hswish:
 	VZEROUPPER
 	RET
 
-// func gemmB4x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int)
+// func gemmB4x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
 // 4 row(s) by 32 columns over k steps: A rows lda floats apart, b k rows of 32 floats.
-// The sums start from init (rows ldi floats apart; 0 repeats a bias row) and are
+// The sums start from init (rows ldi floats apart; 0 repeats a bias row), have the
+// residual at res (rows ldr floats apart) added if res is not nil, and are
 // clamped to [lo, hi] into c, then, if hs is not 0, passed through HARD_SWISH
 // (x*min(max(x+3, 0), 6)/6, the product rounded before the division, as the
 // scalar HardSwish) in registers, so c is written once. Each k step also reads one line at pf towards L2, pf
 // advancing pfs bytes a step: the next panel's weights, so they are not waited for.
 // Row r sums in Z(2r), Z(2r+1); B in Z24, Z25; A broadcasts in Z26..Z29.
-TEXT ·gemmB4x32(SB), NOSPLIT, $0-96
+TEXT ·gemmB4x32(SB), NOSPLIT, $0-112
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), DI
@@ -1172,6 +1245,23 @@ gemmB4x32_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVQ res+96(FP), AX
+	TESTQ AX, AX
+	JZ gemmB4x32_bounds
+	MOVQ ldr+104(FP), R9
+	SHLQ $2, R9
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+	ADDQ R9, AX
+	VADDPS (AX), Z2, Z2
+	VADDPS 64(AX), Z3, Z3
+	ADDQ R9, AX
+	VADDPS (AX), Z4, Z4
+	VADDPS 64(AX), Z5, Z5
+	ADDQ R9, AX
+	VADDPS (AX), Z6, Z6
+	VADDPS 64(AX), Z7, Z7
+gemmB4x32_bounds:
 	VBROADCASTSS lo+80(FP), Z26
 	VBROADCASTSS hi+84(FP), Z27
 	MOVQ hs+88(FP), AX
@@ -1282,15 +1372,16 @@ gemmB4x32_hswish:
 	VZEROUPPER
 	RET
 
-// func gemmB1x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int)
+// func gemmB1x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
 // 1 row(s) by 32 columns over k steps: A rows lda floats apart, b k rows of 32 floats.
-// The sums start from init (rows ldi floats apart; 0 repeats a bias row) and are
+// The sums start from init (rows ldi floats apart; 0 repeats a bias row), have the
+// residual at res (rows ldr floats apart) added if res is not nil, and are
 // clamped to [lo, hi] into c, then, if hs is not 0, passed through HARD_SWISH
 // (x*min(max(x+3, 0), 6)/6, the product rounded before the division, as the
 // scalar HardSwish) in registers, so c is written once. Each k step also reads one line at pf towards L2, pf
 // advancing pfs bytes a step: the next panel's weights, so they are not waited for.
 // Row r sums in Z(2r), Z(2r+1); B in Z24, Z25; A broadcasts in Z26..Z29.
-TEXT ·gemmB1x32(SB), NOSPLIT, $0-96
+TEXT ·gemmB1x32(SB), NOSPLIT, $0-112
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), DI
@@ -1368,6 +1459,14 @@ gemmB1x32_done:
 	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
+	MOVQ res+96(FP), AX
+	TESTQ AX, AX
+	JZ gemmB1x32_bounds
+	MOVQ ldr+104(FP), R9
+	SHLQ $2, R9
+	VADDPS (AX), Z0, Z0
+	VADDPS 64(AX), Z1, Z1
+gemmB1x32_bounds:
 	VBROADCASTSS lo+80(FP), Z26
 	VBROADCASTSS hi+84(FP), Z27
 	MOVQ hs+88(FP), AX

@@ -4,7 +4,7 @@
 // blocked GEMM (gemmblock_amd64.go): R rows (R in 12, 8, 4, 1) by 32
 // columns over k steps, starting from an initial block (a bias row or the
 // partial sums of an earlier block of k) and reading the next panel's
-// weights ahead. Run with `go run gen_gemmband.go` in this directory.
+// weights ahead, and adding a residual before the bounds when given. Run with `go run gen_gemmband.go` in this directory.
 package main
 
 import (
@@ -49,15 +49,16 @@ func kernel(b *bytes.Buffer, rows int) {
 	name := fmt.Sprintf("gemmB%dx32", rows)
 	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
 	fmt.Fprintf(b, `
-// func %s(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int)
+// func %s(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
 // %d row(s) by 32 columns over k steps: A rows lda floats apart, b k rows of 32 floats.
-// The sums start from init (rows ldi floats apart; 0 repeats a bias row) and are
+// The sums start from init (rows ldi floats apart; 0 repeats a bias row), have the
+// residual at res (rows ldr floats apart) added if res is not nil, and are
 // clamped to [lo, hi] into c, then, if hs is not 0, passed through HARD_SWISH
 // (x*min(max(x+3, 0), 6)/6, the product rounded before the division, as the
 // scalar HardSwish) in registers, so c is written once. Each k step also reads one line at pf towards L2, pf
 // advancing pfs bytes a step: the next panel's weights, so they are not waited for.
 // Row r sums in Z(2r), Z(2r+1); B in Z24, Z25; A broadcasts in Z26..Z29.
-TEXT ·%s(SB), NOSPLIT, $0-96
+TEXT ·%s(SB), NOSPLIT, $0-112
 `, name, rows, name)
 	p("MOVQ k+0(FP), CX")
 	p("MOVQ a+8(FP), SI")
@@ -127,6 +128,21 @@ TEXT ·%s(SB), NOSPLIT, $0-96
 	p("MOVQ c+32(FP), DX")
 	p("MOVQ ldc+40(FP), R8")
 	p("SHLQ $2, R8")
+	// The residual, added to the finished sums before the bounds (as a
+	// separate ADD after the convolution would).
+	p("MOVQ res+96(FP), AX")
+	p("TESTQ AX, AX")
+	p("JZ %s_bounds", name)
+	p("MOVQ ldr+104(FP), R9")
+	p("SHLQ $2, R9")
+	for r := 0; r < rows; r++ {
+		p("VADDPS (AX), Z%d, Z%d", 2*r, 2*r)
+		p("VADDPS 64(AX), Z%d, Z%d", 2*r+1, 2*r+1)
+		if r < rows-1 {
+			p("ADDQ R9, AX")
+		}
+	}
+	fmt.Fprintf(b, "%s_bounds:\n", name)
 	p("VBROADCASTSS lo+80(FP), Z26")
 	p("VBROADCASTSS hi+84(FP), Z27")
 	p("MOVQ hs+88(FP), AX")
