@@ -91,6 +91,21 @@ TEXT ·%s(SB), NOSPLIT, $0-112
 			p("ADDQ R9, AX")
 		}
 	}
+	// Ask for the residual's lines now: the k loop hides their latency,
+	// where loading them cold in the epilogue would stall every tile.
+	p("MOVQ res+96(FP), AX")
+	p("TESTQ AX, AX")
+	p("JZ %s_k", name)
+	p("MOVQ ldr+104(FP), R9")
+	p("SHLQ $2, R9")
+	for r := 0; r < rows; r++ {
+		p("PREFETCHT0 (AX)")
+		p("PREFETCHT0 64(AX)")
+		if r < rows-1 {
+			p("ADDQ R9, AX")
+		}
+	}
+	fmt.Fprintf(b, "%s_k:\n", name)
 	step := func(u int) {
 		p("PREFETCHT0 %d(BX)", 1024+u*128)
 		p("PREFETCHT0 %d(BX)", 1088+u*128)
