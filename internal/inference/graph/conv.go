@@ -128,29 +128,30 @@ func (k *convKernel) run(e *env, ins [][]float32, out []float32) {
 	rows := k.oh * k.ow * e.batch
 	grain := kernels.MR * 4
 	if k.pointwise {
+		// A fused residual is added in the GEMM's epilogue, before the
+		// bounds, as each tile is stored.
+		act := k.act()
+		var res []float32
+		if k.residual {
+			res = ins[3][:rows*k.cout]
+			act.Lo, act.Hi, act.LdRes = k.rlo, k.rhi, k.cout
+		}
 		if e.threads > 1 && k.pb.Panels() >= e.threads && (rows < 4*grain*e.threads || k.cout >= rows) {
 			// Few pixels, or weights outweighing the input rows (the late
 			// layers, batched): split columns, so each thread streams its
 			// own share of the weights.
+			act.Res = res
 			parallelFor(e.threads, k.pb.Panels(), 1, func(p0, p1 int) {
-				kernels.GemmPanelsAct(rows, ins[0], k.cin, k.pb, p0, p1, k.act(), out, k.cout)
+				kernels.GemmPanelsAct(rows, ins[0], k.cin, k.pb, p0, p1, act, out, k.cout)
 			})
-			if k.residual {
-				k.addResidual(out[:rows*k.cout], ins[3][:rows*k.cout])
-			}
 			return
 		}
 		parallelFor(e.threads, rows, grain, func(lo, hi int) {
-			if !k.residual {
-				kernels.GemmAct(hi-lo, ins[0][lo*k.cin:], k.cin, k.pb, k.act(), out[lo*k.cout:], k.cout)
-				return
+			act := act
+			if res != nil {
+				act.Res = res[lo*k.cout:]
 			}
-			// Block by block, so each block is still in cache for the add.
-			for r := lo; r < hi; r += residualRows {
-				n := min(residualRows, hi-r)
-				kernels.Gemm(n, ins[0][r*k.cin:], k.cin, k.pb, k.lo, k.hi, out[r*k.cout:], k.cout)
-				k.addResidual(out[r*k.cout:(r+n)*k.cout], ins[3][r*k.cout:(r+n)*k.cout])
-			}
+			kernels.GemmAct(hi-lo, ins[0][lo*k.cin:], k.cin, k.pb, act, out[lo*k.cout:], k.cout)
 		})
 		return
 	}
@@ -181,19 +182,6 @@ func (k *convKernel) run(e *env, ins [][]float32, out []float32) {
 			r0 += n
 		}
 	})
-}
-
-// residualRows is how many output pixels a convolution with a fused
-// residual computes before adding the residual to them.
-const residualRows = 4 * 12
-
-// addResidual adds the residual to a block of output rows and applies the
-// fused bounds.
-func (k *convKernel) addResidual(out, res []float32) {
-	kernels.Add(out, out, res)
-	if k.rlo != kernels.NoClampLo || k.rhi != kernels.NoClampHi {
-		clampSlice(out, k.rlo, k.rhi)
-	}
 }
 
 // gather copies the input window of output pixel p into dst (KH×KW×Cin),

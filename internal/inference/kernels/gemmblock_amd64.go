@@ -14,10 +14,11 @@ import "math"
 //	  for each band of mc rows of A (mc×kc of A and the band's mc×N
 //	          outputs stay in L2 while every panel passes over them)
 //	    for each panel of 32 columns
-//	      for each tile of 12 (then 8, 4, 1) rows
+//	      for each tile of 12 (or 13, then 8, 4, 1) rows
 //
-// Sums of an earlier block of K are carried in C; the clamp, and HARD_SWISH
-// when asked, are applied in registers by the last one's tiles. While a panel's first two row tiles run, they read
+// Sums of an earlier block of K are carried in C; a residual, the clamp,
+// and HARD_SWISH when asked, are applied in registers by the last one's
+// tiles. While a panel's first two row tiles run, they read
 // the next panel's slice towards L2, so a layer whose weights come from L3
 // or memory does not stall on each panel.
 
@@ -46,17 +47,24 @@ func gemmBlocks(m, k, n int) (kc, mc int) {
 	}
 	blocks := (k + kcMax - 1) / kcMax
 	kc = min(k, ((k+blocks-1)/blocks+3)&^3)
-	// Half of L2 for the band's A block and its outputs.
-	mcMax := max(12, cacheL2/2/((kc+n)*4)/12*12)
+	// A quarter of L2 for the band's A block and its outputs; the rest
+	// keeps the K block's weight panels, which every band rereads (half of
+	// L2 measured 1-4 % slower on ResNet-50's 784x1024x256 and
+	// 3136x512x128, and no faster elsewhere).
+	mcMax := max(12, cacheL2/4/((kc+n)*4)/12*12)
 	bands := (m + mcMax - 1) / mcMax
 	mc = min(m, ((m+bands-1)/bands+11)/12*12)
 	return kc, mc
 }
 
 // tileRows is the height of the next row tile with r rows left: 12, and
-// for the rest the tallest of 8, 4 and 1 that fits.
+// for the rest the tallest of 8, 4 and 1 that fits; 13 rows take one tile
+// of 13, so that 12k+1 rows (49, ResNet's 7×7 layers, one image) end in
+// it rather than in a one-row tile that reads a whole panel for one row.
 func tileRows(r int) int {
 	switch {
+	case r == 13:
+		return 13
 	case r == 16:
 		return 8 // two tiles of 8 rather than 12 and a 4-row tile
 	case r >= 12:
@@ -69,19 +77,21 @@ func tileRows(r int) int {
 	return 1
 }
 
-func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, hs bool, c []float32, ldc int) {
+// gemmBanded512 is GemmPanelsAct on 32-column panels; res, when not nil,
+// holds m rows (ldr floats apart) added to the sums before the bounds.
+func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, hs bool, res []float32, ldr int, c []float32, ldc int) {
 	const nr = NR512
 	k := b.K
 	kc, mc := gemmBlocks(m, k, (p1-p0)*nr)
-	var tile [12 * nr]float32
+	var tile, rtile [13 * nr]float32
 	inf := float32(math.Inf(1))
 	for k0 := 0; k0 < k; k0 += kc {
 		kb := min(kc, k-k0)
 		first, last := k0 == 0, k0+kb == k
-		clo, chi, chs := lo, hi, 0
+		clo, chi, chs, cres := lo, hi, 0, res
 		switch {
 		case !last:
-			clo, chi = -inf, inf
+			clo, chi, cres = -inf, inf, nil
 		case hs:
 			chs = 1
 		}
@@ -123,7 +133,11 @@ func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 						if !first {
 							init, ldi = &c[row*ldc+n0], ldc
 						}
-						tileB(rows, kb, ar, lda, bp, &c[row*ldc+n0], ldc, init, ldi, pf, pfs, clo, chi, chs)
+						var rp *float32
+						if cres != nil {
+							rp = &cres[row*ldr+n0]
+						}
+						tileB(rows, kb, ar, lda, bp, &c[row*ldc+n0], ldc, init, ldi, pf, pfs, clo, chi, chs, rp, ldr)
 					} else {
 						init, ldi := &b.bias[p*nr], 0
 						if !first {
@@ -132,7 +146,14 @@ func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 							}
 							init, ldi = &tile[0], nr
 						}
-						tileB(rows, kb, ar, lda, bp, &tile[0], nr, init, ldi, pf, pfs, clo, chi, chs)
+						var rp *float32
+						if cres != nil {
+							for i := 0; i < rows; i++ {
+								copy(rtile[i*nr:i*nr+cols], cres[(row+i)*ldr+n0:(row+i)*ldr+n0+cols])
+							}
+							rp = &rtile[0]
+						}
+						tileB(rows, kb, ar, lda, bp, &tile[0], nr, init, ldi, pf, pfs, clo, chi, chs, rp, nr)
 						for i := 0; i < rows; i++ {
 							copy(c[(row+i)*ldc+n0:(row+i)*ldc+n0+cols], tile[i*nr:i*nr+cols])
 						}
@@ -144,30 +165,35 @@ func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 	}
 }
 
-// tileB calls the banded micro-kernel for 12, 8, 4 or 1 rows.
-func tileB(rows, k int, a *float32, lda int, b, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int) {
+// tileB calls the banded micro-kernel for 13, 12, 8, 4 or 1 rows.
+func tileB(rows, k int, a *float32, lda int, b, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int) {
 	switch rows {
+	case 13:
+		gemmB13x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr)
 	case 12:
-		gemmB12x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs)
+		gemmB12x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr)
 	case 8:
-		gemmB8x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs)
+		gemmB8x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr)
 	case 4:
-		gemmB4x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs)
+		gemmB4x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr)
 	default:
-		gemmB1x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs)
+		gemmB1x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr)
 	}
 }
 
 // The micro-kernels of gemmband_amd64.s (generated by gen_gemmband.go).
 //
 //go:noescape
-func gemmB12x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int)
+func gemmB13x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
 
 //go:noescape
-func gemmB8x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int)
+func gemmB12x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
 
 //go:noescape
-func gemmB4x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int)
+func gemmB8x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
 
 //go:noescape
-func gemmB1x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int)
+func gemmB4x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
+
+//go:noescape
+func gemmB1x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)

@@ -1,10 +1,10 @@
 //go:build ignore
 
 // gen_gemmband writes gemmband_amd64.s, the AVX-512 micro-kernels of the
-// blocked GEMM (gemmblock_amd64.go): R rows (R in 12, 8, 4, 1) by 32
+// blocked GEMM (gemmblock_amd64.go): R rows (R in 13, 12, 8, 4, 1) by 32
 // columns over k steps, starting from an initial block (a bias row or the
 // partial sums of an earlier block of k) and reading the next panel's
-// weights ahead. Run with `go run gen_gemmband.go` in this directory.
+// weights ahead, and adding a residual before the bounds when given. Run with `go run gen_gemmband.go` in this directory.
 package main
 
 import (
@@ -20,7 +20,7 @@ func main() {
 	fmt.Fprintln(&b, "//go:build amd64")
 	fmt.Fprintln(&b)
 	fmt.Fprintln(&b, `#include "textflag.h"`)
-	for _, r := range []int{12, 8, 4, 1} {
+	for _, r := range []int{13, 12, 8, 4, 1} {
 		kernel(&b, r)
 	}
 	if err := os.WriteFile("gemmband_amd64.s", b.Bytes(), 0o644); err != nil {
@@ -28,10 +28,13 @@ func main() {
 	}
 }
 
+// aBase holds the address of A rows 3g, 3g+1 and 3g+2 in register aBase[g].
+var aBase = []string{"SI", "R10", "R11", "R12", "R14"}
+
 // aRow returns the address of A row r at byte offset off: rows come in
-// threes from SI, R10, R11 and R12, each DI (lda in bytes) apart.
+// threes from aBase, each DI (lda in bytes) apart.
 func aRow(r, off int) string {
-	base := []string{"SI", "R10", "R11", "R12"}[r/3]
+	base := aBase[r/3]
 	o := ""
 	if off != 0 {
 		o = fmt.Sprint(off)
@@ -47,18 +50,26 @@ func aRow(r, off int) string {
 
 func kernel(b *bytes.Buffer, rows int) {
 	name := fmt.Sprintf("gemmB%dx32", rows)
+	// Row r sums in Z(2r), Z(2r+1). Up to 12 rows, B's two vectors go in
+	// Z24 and Z25 and A's broadcasts in Z26..Z29; 13 rows fill Z0..Z25 and
+	// move them to Z26, Z27 and Z28..Z31.
+	zb, za := 24, 26
+	if 2*rows > 24 {
+		zb, za = 2*rows, 2*rows+2
+	}
 	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
 	fmt.Fprintf(b, `
-// func %s(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int)
+// func %s(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
 // %d row(s) by 32 columns over k steps: A rows lda floats apart, b k rows of 32 floats.
-// The sums start from init (rows ldi floats apart; 0 repeats a bias row) and are
+// The sums start from init (rows ldi floats apart; 0 repeats a bias row), have the
+// residual at res (rows ldr floats apart) added if res is not nil, and are
 // clamped to [lo, hi] into c, then, if hs is not 0, passed through HARD_SWISH
 // (x*min(max(x+3, 0), 6)/6, the product rounded before the division, as the
 // scalar HardSwish) in registers, so c is written once. Each k step also reads one line at pf towards L2, pf
 // advancing pfs bytes a step: the next panel's weights, so they are not waited for.
-// Row r sums in Z(2r), Z(2r+1); B in Z24, Z25; A broadcasts in Z26..Z29.
-TEXT ·%s(SB), NOSPLIT, $0-96
-`, name, rows, name)
+// Row r sums in Z(2r), Z(2r+1); B in Z%d, Z%d; A broadcasts in Z%d..Z%d.
+TEXT ·%s(SB), NOSPLIT, $0-112
+`, name, rows, zb, zb+1, za, za+3, name)
 	p("MOVQ k+0(FP), CX")
 	p("MOVQ a+8(FP), SI")
 	p("MOVQ lda+16(FP), DI")
@@ -66,12 +77,9 @@ TEXT ·%s(SB), NOSPLIT, $0-96
 	p("MOVQ b+24(FP), BX")
 	p("MOVQ pf+64(FP), R13")
 	p("MOVQ pfs+72(FP), R8")
-	for g, reg := range []string{"R10", "R11", "R12"} {
-		if (g+1)*3 < rows {
-			prev := []string{"SI", "R10", "R11"}[g]
-			p("LEAQ (%s)(DI*2), %s", prev, reg)
-			p("ADDQ DI, %s", reg)
-		}
+	for g := 1; g < len(aBase) && g*3 < rows; g++ {
+		p("LEAQ (%s)(DI*2), %s", aBase[g-1], aBase[g])
+		p("ADDQ DI, %s", aBase[g])
 	}
 	p("MOVQ init+48(FP), AX")
 	p("MOVQ ldi+56(FP), R9")
@@ -83,26 +91,39 @@ TEXT ·%s(SB), NOSPLIT, $0-96
 			p("ADDQ R9, AX")
 		}
 	}
+	// Ask for the residual's lines now: the k loop hides their latency,
+	// where loading them cold in the epilogue would stall every tile.
+	p("MOVQ res+96(FP), AX")
+	p("TESTQ AX, AX")
+	p("JZ %s_k", name)
+	p("MOVQ ldr+104(FP), R9")
+	p("SHLQ $2, R9")
+	for r := 0; r < rows; r++ {
+		p("PREFETCHT0 (AX)")
+		p("PREFETCHT0 64(AX)")
+		if r < rows-1 {
+			p("ADDQ R9, AX")
+		}
+	}
+	fmt.Fprintf(b, "%s_k:\n", name)
 	step := func(u int) {
 		p("PREFETCHT0 %d(BX)", 1024+u*128)
 		p("PREFETCHT0 %d(BX)", 1088+u*128)
 		p("PREFETCHT1 (R13)")
 		p("ADDQ R8, R13")
-		p("VMOVUPS %d(BX), Z24", u*128)
-		p("VMOVUPS %d(BX), Z25", u*128+64)
+		p("VMOVUPS %d(BX), Z%d", u*128, zb)
+		p("VMOVUPS %d(BX), Z%d", u*128+64, zb+1)
 		for r := 0; r < rows; r++ {
-			z := 26 + r%4
+			z := za + r%4
 			p("VBROADCASTSS %s, Z%d", aRow(r, 4*u), z)
-			p("VFMADD231PS Z24, Z%d, Z%d", z, 2*r)
-			p("VFMADD231PS Z25, Z%d, Z%d", z, 2*r+1)
+			p("VFMADD231PS Z%d, Z%d, Z%d", zb, z, 2*r)
+			p("VFMADD231PS Z%d, Z%d, Z%d", zb+1, z, 2*r+1)
 		}
 	}
 	advance := func(n int) {
 		p("ADDQ $%d, BX", 128*n)
-		for g, reg := range []string{"SI", "R10", "R11", "R12"} {
-			if g*3 < rows {
-				p("ADDQ $%d, %s", 4*n, reg)
-			}
+		for g := 0; g*3 < rows; g++ {
+			p("ADDQ $%d, %s", 4*n, aBase[g])
 		}
 	}
 	p("CMPQ CX, $4")
@@ -127,6 +148,21 @@ TEXT ·%s(SB), NOSPLIT, $0-96
 	p("MOVQ c+32(FP), DX")
 	p("MOVQ ldc+40(FP), R8")
 	p("SHLQ $2, R8")
+	// The residual, added to the finished sums before the bounds (as a
+	// separate ADD after the convolution would).
+	p("MOVQ res+96(FP), AX")
+	p("TESTQ AX, AX")
+	p("JZ %s_bounds", name)
+	p("MOVQ ldr+104(FP), R9")
+	p("SHLQ $2, R9")
+	for r := 0; r < rows; r++ {
+		p("VADDPS (AX), Z%d, Z%d", 2*r, 2*r)
+		p("VADDPS 64(AX), Z%d, Z%d", 2*r+1, 2*r+1)
+		if r < rows-1 {
+			p("ADDQ R9, AX")
+		}
+	}
+	fmt.Fprintf(b, "%s_bounds:\n", name)
 	p("VBROADCASTSS lo+80(FP), Z26")
 	p("VBROADCASTSS hi+84(FP), Z27")
 	p("MOVQ hs+88(FP), AX")
@@ -146,7 +182,8 @@ TEXT ·%s(SB), NOSPLIT, $0-96
 	p("VZEROUPPER")
 	p("RET")
 	// The bounds, then x*min(max(x+3, 0), 6)/6: Z28 holds 3, Z29 6, Z30 0;
-	// Z24 and Z25 (B's registers, free now) the two halves' factors.
+	// Z24 and Z25 (B's registers, free now) the two halves' factors, or
+	// with 13 rows Z31 both in turn.
 	fmt.Fprintf(b, "%s_hswish:\n", name)
 	p("MOVL $0x40400000, AX") // 3.0
 	p("VPBROADCASTD AX, Z28")
@@ -156,6 +193,9 @@ TEXT ·%s(SB), NOSPLIT, $0-96
 	for r := 0; r < rows; r++ {
 		for h := 0; h < 2; h++ {
 			z, t := 2*r+h, 24+h
+			if rows > 12 {
+				t = 31
+			}
 			p("VMAXPS Z26, Z%d, Z%d", z, z)
 			p("VMINPS Z27, Z%d, Z%d", z, z)
 			p("VADDPS Z28, Z%d, Z%d", z, t)

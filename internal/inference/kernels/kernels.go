@@ -8,6 +8,7 @@ package kernels
 import (
 	"math"
 	"os"
+	"unsafe"
 )
 
 // The CSPIPE_KERNELS environment variable caps the instruction set the
@@ -85,9 +86,17 @@ var (
 // bounds [Lo, Hi], then, if HardSwish, x*min(max(x+3, 0), 6)/6 (rounded as
 // HardSwish). The kernels apply it as they store a tile, so the output is
 // written once.
+//
+// Res, when not nil, is a residual of the output's shape (rows LdRes floats
+// apart, covering the same rows and columns as the output, and not
+// overlapping it) added to each sum before the bounds: what a convolution
+// followed by ADD of the residual, then the bounds, computes, in the same
+// order.
 type Act struct {
 	Lo, Hi    float32
 	HardSwish bool
+	Res       []float32
+	LdRes     int
 }
 
 // Gemm computes C[i][j] = clamp(sum_k A[i*lda+k]*B[k][j] + bias[j], lo, hi)
@@ -120,11 +129,28 @@ func GemmPanelsAct(m int, a []float32, lda int, b *PackedB, p0, p1 int, act Act,
 	if len(a) < (m-1)*lda+b.K || len(c) < (m-1)*ldc+b.N {
 		panic("kernels: GEMM operand shorter than its shape")
 	}
+	banded := b.nr == NR512 && hasAVX512 && bandedGemm
+	if act.Res != nil {
+		if len(act.Res) < (m-1)*act.LdRes+b.N {
+			panic("kernels: GEMM residual shorter than its shape")
+		}
+		if overlaps(act.Res, c) {
+			// Partial sums go to c before the residual is read.
+			panic("kernels: GEMM residual overlaps the output")
+		}
+		if !banded {
+			// The other kernels have no residual epilogue: the sums, then
+			// the residual and the bounds.
+			gemmResidual(m, a, lda, b, p0, p1, act, c, ldc)
+			return
+		}
+	}
 	switch {
-	case m <= gemvRows && b.nr == NR512 && hasAVX512 && useGemv:
+	case act.Res == nil && m <= gemvRows && b.nr == NR512 && hasAVX512 && useGemv:
+		// The few-row kernel has no residual epilogue.
 		gemv512(m, a, lda, b, p0, p1, act.Lo, act.Hi, act.HardSwish, c, ldc)
-	case b.nr == NR512 && hasAVX512 && bandedGemm:
-		gemmBanded512(m, a, lda, b, p0, p1, act.Lo, act.Hi, act.HardSwish, c, ldc)
+	case banded:
+		gemmBanded512(m, a, lda, b, p0, p1, act.Lo, act.Hi, act.HardSwish, act.Res, act.LdRes, c, ldc)
 	case b.nr == NR512 && hasAVX512:
 		gemmPanels512(m, a, lda, b, p0, p1, act.Lo, act.Hi, act.HardSwish, c, ldc)
 	case b.nr == NR && hasAVX512:
@@ -134,6 +160,33 @@ func GemmPanelsAct(m int, a []float32, lda int, b *PackedB, p0, p1 int, act Act,
 	default:
 		gemmGeneric(m, a, lda, b, p0, p1, act.Lo, act.Hi, act.HardSwish, c, ldc)
 	}
+}
+
+// gemmResidual is GemmPanelsAct with a residual on a kernel without a
+// residual epilogue: the sums into c, then row by row over the panels'
+// columns the residual, the bounds and HARD_SWISH when asked.
+func gemmResidual(m int, a []float32, lda int, b *PackedB, p0, p1 int, act Act, c []float32, ldc int) {
+	GemmPanelsAct(m, a, lda, b, p0, p1, Act{Lo: NoClampLo, Hi: NoClampHi}, c, ldc)
+	n0, n1 := p0*b.nr, min(p1*b.nr, b.N)
+	for i := 0; i < m; i++ {
+		row := c[i*ldc+n0 : i*ldc+n1]
+		Add(row, row, act.Res[i*act.LdRes+n0:i*act.LdRes+n1])
+		if act.Lo != NoClampLo || act.Hi != NoClampHi {
+			Clamp(row, act.Lo, act.Hi)
+		}
+		if act.HardSwish {
+			HardSwish(row)
+		}
+	}
+}
+
+// overlaps reports whether x and y share memory.
+func overlaps(x, y []float32) bool {
+	if len(x) == 0 || len(y) == 0 {
+		return false
+	}
+	x0, y0 := uintptr(unsafe.Pointer(&x[0])), uintptr(unsafe.Pointer(&y[0]))
+	return x0 < y0+uintptr(len(y))*4 && y0 < x0+uintptr(len(x))*4
 }
 
 func clamp(v, lo, hi float32) float32 {

@@ -63,7 +63,7 @@ var (
 	kcOverride = 0
 )
 
-func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, hs bool, c []float32, ldc int) {
+func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, hs bool, res []float32, ldr int, c []float32, ldc int) {
 	panic("kernels: no AVX-512 path on this architecture")
 }
 
