@@ -40,9 +40,13 @@ func randRequant(rng *rand.Rand, c int, double bool) *Requant {
 // CSPIPE_KERNELS) allows and then on the narrower ones below it, so one run
 // checks the AVX-512 and the AVX2 kernels.
 func eachInt8Path(t *testing.T, fn func(t *testing.T)) {
-	saved2, saved512, savedVNNI := hasAVX2FMA, hasAVX512, hasVNNI512
-	defer func() { hasAVX2FMA, hasAVX512, hasVNNI512 = saved2, saved512, savedVNNI }()
+	saved2, saved512, savedVNNI, savedAMX := hasAVX2FMA, hasAVX512, hasVNNI512, hasAMX
+	defer func() { hasAVX2FMA, hasAVX512, hasVNNI512, hasAMX = saved2, saved512, savedVNNI, savedAMX }()
 	if use512() {
+		if useAMX() {
+			t.Run("amx", fn)
+			hasAMX = false
+		}
 		t.Run("avx512", fn)
 		if hasVNNI512 {
 			// The AVX-512 kernels that VNNI replaces (VPDPWSSD, VPDPBUSD).
@@ -341,37 +345,54 @@ func TestGemmU8I8Requant(t *testing.T) { eachInt8Path(t, testGemmU8I8Requant) }
 func testGemmU8I8Requant(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	for _, n := range []int{8, 16, 24, 32, 33, 48, 56, 64, 100, 144} {
-		for _, m := range []int{1, 7, 8, 9, 16, 23, 64} {
+		for _, m := range []int{1, 7, 8, 9, 16, 23, 31, 32, 47, 64, 80} {
 			k := 1 + rng.IntN(200)
-			w := make([]int8, n*k)
-			for i := range w {
-				w[i] = int8(rng.IntN(256) - 128)
+			if rng.IntN(3) == 0 {
+				k = 64 * (1 + rng.IntN(6)) // whole tile steps
 			}
-			b := PackI8(w, n, k)
-			a := make([]uint8, m*b.Kp)
-			for r := 0; r < m; r++ {
-				for c := 0; c < k; c++ {
-					a[r*b.Kp+c] = uint8(rng.IntN(256))
-				}
-			}
-			r := randRequant(rng, n, false)
-			for i := range r.Shift {
-				r.Shift[i] = -6 - rng.IntN(12)
-			}
-			r = NewRequant(r.Bias, r.Mult, r.Shift, false, r.ZP, r.Lo, r.Hi)
-			ldo := n + rng.IntN(5)
-			got := make([]int8, (m-1)*ldo+n)
-			GemmU8I8Requant(m, a, b.Kp, b, r, got, ldo, make([]int32, m*b.Np))
-			acc := make([]int32, m*b.Np)
-			GemmU8I8Generic(m, a, b.Kp, b, acc, b.Np)
-			want := make([]int8, n)
-			for i := 0; i < m; i++ {
-				r.RowGeneric(want, acc[i*b.Np:])
-				for j := range want {
-					if got[i*ldo+j] != want[j] {
-						t.Fatalf("m %d n %d k %d: [%d][%d] got %d, want %d", m, n, k, i, j, got[i*ldo+j], want[j])
-					}
-				}
+			testGemmRequantShape(t, rng, m, n, k)
+		}
+	}
+	// Deep layers (V1's 512 and 1024 channels).
+	testGemmRequantShape(t, rng, 64, 96, 1024)
+	testGemmRequantShape(t, rng, 48, 64, 520)
+}
+
+// testGemmRequantShape checks one m x n x k product. The activation rows
+// are lda >= Kp bytes apart with random bytes between Kp and lda (the AMX
+// tiles read past Kp into them, against zero weights), and a ends right
+// after the last row's Kp bytes (so the last block may not read past it).
+func testGemmRequantShape(t *testing.T, rng *rand.Rand, m, n, k int) {
+	t.Helper()
+	w := make([]int8, n*k)
+	for i := range w {
+		w[i] = int8(rng.IntN(256) - 128)
+	}
+	b := PackI8(w, n, k)
+	lda := b.Kp + rng.IntN(3)*4
+	a := make([]uint8, (m-1)*lda+b.Kp)
+	for i := range a {
+		a[i] = uint8(rng.IntN(256))
+	}
+	for r := 0; r < m; r++ {
+		clear(a[r*lda+k : r*lda+b.Kp]) // zeros past K, as GemmU8I8 asks
+	}
+	r := randRequant(rng, n, false)
+	for i := range r.Shift {
+		r.Shift[i] = -6 - rng.IntN(12)
+	}
+	r = NewRequant(r.Bias, r.Mult, r.Shift, false, r.ZP, r.Lo, r.Hi)
+	ldo := n + rng.IntN(5)
+	got := make([]int8, (m-1)*ldo+n)
+	GemmU8I8Requant(m, a, lda, b, r, got, ldo, make([]int32, m*b.Np))
+	acc := make([]int32, m*b.Np)
+	GemmU8I8Generic(m, a, lda, b, acc, b.Np)
+	want := make([]int8, n)
+	for i := 0; i < m; i++ {
+		r.RowGeneric(want, acc[i*b.Np:])
+		for j := range want {
+			if got[i*ldo+j] != want[j] {
+				t.Fatalf("m %d n %d k %d lda %d: [%d][%d] got %d, want %d", m, n, k, lda, i, j, got[i*ldo+j], want[j])
 			}
 		}
 	}
