@@ -179,6 +179,10 @@ type DWI8 struct {
 	wv        []int32 // W as 16-bit lanes (high half zero) for VPMADDWD
 	fold      *Requant
 	foldZP    int32
+	// w64 and q64: the weights and rescale of the 64-channel VPDPBUSD
+	// kernel (prepDW64), nil where it does not apply.
+	w64 []int8
+	q64 *Requant
 }
 
 // FoldZP prepares Int8Pixels3x3 for inputs with zero point zp: the same
@@ -196,6 +200,7 @@ func (d *DWI8) FoldZP(zp int32) {
 	r := d.RQ
 	d.fold = NewRequant(bias, r.Mult, r.Shift, r.Double, r.ZP, r.Lo, r.Hi)
 	d.foldZP = zp
+	d.prepDW64(d.fold, zp)
 }
 
 // HasInt8Pixels3x3 reports whether Int8Pixels3x3 runs here (FoldZP
