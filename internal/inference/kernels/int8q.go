@@ -29,7 +29,8 @@ type Requant struct {
 	// for the vector kernels, 8*bs int32s per block of bs channels, at
 	// these word offsets:
 	//   both:   bias 0, mult bs
-	//   single: off 2bs, rndE 3bs, rndO 4bs, totE 5bs, totO 6bs
+	//   single: off 2bs, rndE 3bs, rndO 4bs, totE 5bs, totO 6bs,
+	//           off-ZP 7bs
 	//   double: left 2bs, right 3bs, mask 4bs
 	// E/O are the block's even and odd channels as int64s; rnd carries the
 	// 2^62 offset that keeps the 64-bit sum non-negative and off is
@@ -67,6 +68,7 @@ func (r *Requant) table(bs int) []int32 {
 			}
 			tot := 31 - s
 			t[2*bs+j] = int32(uint32(uint64(1) << (62 - tot)))
+			t[7*bs+j] = t[2*bs+j] - r.ZP
 			rnd := int64(1)<<(tot-1) + int64(1)<<62
 			w := 3*bs + 2*(j/2) // rndE, or rndO one bs further
 			if j%2 == 1 {
