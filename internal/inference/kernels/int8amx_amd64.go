@@ -17,7 +17,8 @@ import (
 // activation rows then read up to 60 bytes past K, which the zero weights
 // cancel; a block whose last row would read past the end of a takes the
 // VNNI kernel instead. The int32 block is rescaled by the AVX-512
-// requantization. CSPIPE_KERNELS=avx512 turns the tiles off (VNNI only).
+// requantization. The tiles stay configured on a thread once used (see
+// int8amx_amd64.s). CSPIPE_KERNELS=avx512 turns them off (VNNI only).
 
 // hasAMX reports AMX-INT8 on the CPU and the kernel's permission to use
 // its tile registers (Linux grants it per process on request).
@@ -69,16 +70,17 @@ func (p *PackedI8) packAMX() {
 	}
 }
 
-// amxMinK is the least depth that runs on the tiles: below it the VNNI
-// kernel, which rescales in registers, was faster (BenchmarkGemmU8I8Requant:
-// 64x64x32 2.1 us on the tiles, 1.8 us without).
-const amxMinK = 64
+// amxMinK and amxMinN are the least depth and output channels that run
+// on the tiles: below them the VNNI kernel, which rescales in registers,
+// was faster (BenchmarkGemmU8I8Requant: 64x64x32 2.1 us on the tiles, 1.8
+// us without; 64x32x144 2.2 us and 1.3 us).
+const amxMinK, amxMinN = 64, 64
 
 // gemmRequantAMX computes and rescales rows from 0 in blocks of 32 and 16
 // and returns how many rows it covered (0 when the tiles do not apply).
 // c is scratch of at least 32 rows of b.Np (GemmU8I8Requant's m rows).
 func gemmRequantAMX(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []int8, ldo int, c []int32) int {
-	if !useAMX() || b.amx == nil || m < 16 || b.Kp < amxMinK {
+	if !useAMX() || b.amx == nil || m < 16 || b.Kp < amxMinK || b.N < amxMinN {
 		return 0
 	}
 	k64 := amxK(b.Kp)
