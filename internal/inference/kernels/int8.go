@@ -26,6 +26,10 @@ type PackedI8 struct {
 	// AVX2 and without VNNI: the weights as int16, [Np/32][Kp/2][32][2],
 	// so one 32-byte load is 8 channels times 2 k, VPMADDWD's operand.
 	W16 []int16
+	// amx is the layout of the AMX tiles, present when PackI8 ran with
+	// them: Data with each panel's k padded by zero groups to a multiple
+	// of 64 (Data itself when Kp is one).
+	amx []int8
 }
 
 // PackI8 packs w ([n][k] row-major).
@@ -43,6 +47,9 @@ func PackI8(w []int8, n, k int) *PackedI8 {
 	}
 	if hasAVX2FMA && !UseVNNI() {
 		p.packW16()
+	}
+	if useAMX() {
+		p.packAMX()
 	}
 	return p
 }
@@ -116,6 +123,12 @@ func GemmU8I8Requant(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 	}
 	if r.C != b.N || ldo < b.N || lda < b.Kp || len(a) < (m-1)*lda+b.Kp || len(out) < (m-1)*ldo+b.N || len(c) < m*b.Np {
 		panic("kernels: GemmU8I8Requant arguments out of range")
+	}
+	if done := gemmRequantAMX(m, a, lda, b, r, out, ldo, c); done > 0 {
+		if done == m {
+			return
+		}
+		m, a, out = m-done, a[done*lda:], out[done*ldo:]
 	}
 	rows, chans := gemmRequantVNNI(m, a, lda, b, r, out, ldo)
 	if rows == 0 {

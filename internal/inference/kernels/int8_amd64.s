@@ -310,9 +310,11 @@ widenloop:
 
 // func gemmI8x8x32RQ(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *int32, zp, lo, hi int32)
 // gemmI8x8x32 with the requantization fused: the 16 accumulators (8 rows
-// by two blocks of 16 channels) get their bias and single-rounding rescale
-// from two AVX-512 table blocks (see Requant.table) and are stored as
-// int8, so the int32 tile never goes to memory.
+// by two blocks of 16 channels) start from the two AVX-512 table blocks'
+// biases (see Requant.table), get the single-rounding rescale, less the
+// offset already net of the zero point (word block 7), and the clamp; the
+// two blocks of a row are packed into 32 bytes by one VPERMT2B and stored
+// at once, so the int32 tile never goes to memory.
 TEXT ·gemmI8x8x32RQ(SB), NOSPLIT, $0-68
 	MOVQ k4+0(FP), CX
 	MOVQ a+8(FP), SI
@@ -321,22 +323,23 @@ TEXT ·gemmI8x8x32RQ(SB), NOSPLIT, $0-68
 	LEAQ (SI)(DX*2), R10
 	LEAQ (R10)(DX*2), R11
 	LEAQ (R11)(DX*2), R12
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
+	MOVQ tab+48(FP), AX
+	VMOVDQU32 (AX), Z0
+	VMOVDQU32 512(AX), Z1
+	VMOVDQA32 Z0, Z2
+	VMOVDQA32 Z1, Z3
+	VMOVDQA32 Z0, Z4
+	VMOVDQA32 Z1, Z5
+	VMOVDQA32 Z0, Z6
+	VMOVDQA32 Z1, Z7
+	VMOVDQA32 Z0, Z8
+	VMOVDQA32 Z1, Z9
+	VMOVDQA32 Z0, Z10
+	VMOVDQA32 Z1, Z11
+	VMOVDQA32 Z0, Z12
+	VMOVDQA32 Z1, Z13
+	VMOVDQA32 Z0, Z14
+	VMOVDQA32 Z1, Z15
 
 rqloop8:
 	VMOVDQU32 (DI), Z16
@@ -373,22 +376,20 @@ rqloop8:
 	DECQ CX
 	JNZ  rqloop8
 
-	MOVL         zp+56(FP), AX
-	VPBROADCASTD AX, Z27
 	MOVL         lo+60(FP), AX
 	VPBROADCASTD AX, Z28
 	MOVL         hi+64(FP), AX
 	VPBROADCASTD AX, Z29
 	MOVL         $0xAAAA, AX
 	KMOVW        AX, K1
+	VMOVDQU64    rqPack32<>(SB), Z26
 	MOVQ         tab+48(FP), R11
 	VPSRLQ       $32, 64(R11), Z24
 	VPSRLQ       $32, 576(R11), Z25
 	MOVQ         out+32(FP), R8
 	MOVQ         ldo+40(FP), R9
-	VPADDD       0(R11), Z0, Z20
-	VPMULDQ      64(R11), Z20, Z21
-	VPSRLQ       $32, Z20, Z22
+	VPMULDQ      64(R11), Z0, Z21
+	VPSRLQ       $32, Z0, Z22
 	VPMULDQ      Z24, Z22, Z22
 	VPADDQ       192(R11), Z21, Z21
 	VPADDQ       256(R11), Z22, Z22
@@ -396,30 +397,26 @@ rqloop8:
 	VPSRLVQ      384(R11), Z22, Z22
 	VPSLLQ       $32, Z22, Z22
 	VPBLENDMD    Z22, Z21, K1, Z20
-	VPSUBD       128(R11), Z20, Z20
-	VPADDD       Z27, Z20, Z20
+	VPSUBD       448(R11), Z20, Z20
 	VPMAXSD      Z28, Z20, Z20
 	VPMINSD      Z29, Z20, Z20
-	VPMOVDB      Z20, 0(R8)
-	VPADDD       512(R11), Z1, Z20
-	VPMULDQ      576(R11), Z20, Z21
-	VPSRLQ       $32, Z20, Z22
+	VPMULDQ      576(R11), Z1, Z21
+	VPSRLQ       $32, Z1, Z22
 	VPMULDQ      Z25, Z22, Z22
 	VPADDQ       704(R11), Z21, Z21
 	VPADDQ       768(R11), Z22, Z22
 	VPSRLVQ      832(R11), Z21, Z21
 	VPSRLVQ      896(R11), Z22, Z22
 	VPSLLQ       $32, Z22, Z22
-	VPBLENDMD    Z22, Z21, K1, Z20
-	VPSUBD       640(R11), Z20, Z20
-	VPADDD       Z27, Z20, Z20
-	VPMAXSD      Z28, Z20, Z20
-	VPMINSD      Z29, Z20, Z20
-	VPMOVDB      Z20, 16(R8)
+	VPBLENDMD    Z22, Z21, K1, Z19
+	VPSUBD       960(R11), Z19, Z19
+	VPMAXSD      Z28, Z19, Z19
+	VPMINSD      Z29, Z19, Z19
+	VPERMT2B     Z19, Z26, Z20
+	VMOVDQU8     Y20, (R8)
 	ADDQ         R9, R8
-	VPADDD       0(R11), Z2, Z20
-	VPMULDQ      64(R11), Z20, Z21
-	VPSRLQ       $32, Z20, Z22
+	VPMULDQ      64(R11), Z2, Z21
+	VPSRLQ       $32, Z2, Z22
 	VPMULDQ      Z24, Z22, Z22
 	VPADDQ       192(R11), Z21, Z21
 	VPADDQ       256(R11), Z22, Z22
@@ -427,30 +424,26 @@ rqloop8:
 	VPSRLVQ      384(R11), Z22, Z22
 	VPSLLQ       $32, Z22, Z22
 	VPBLENDMD    Z22, Z21, K1, Z20
-	VPSUBD       128(R11), Z20, Z20
-	VPADDD       Z27, Z20, Z20
+	VPSUBD       448(R11), Z20, Z20
 	VPMAXSD      Z28, Z20, Z20
 	VPMINSD      Z29, Z20, Z20
-	VPMOVDB      Z20, 0(R8)
-	VPADDD       512(R11), Z3, Z20
-	VPMULDQ      576(R11), Z20, Z21
-	VPSRLQ       $32, Z20, Z22
+	VPMULDQ      576(R11), Z3, Z21
+	VPSRLQ       $32, Z3, Z22
 	VPMULDQ      Z25, Z22, Z22
 	VPADDQ       704(R11), Z21, Z21
 	VPADDQ       768(R11), Z22, Z22
 	VPSRLVQ      832(R11), Z21, Z21
 	VPSRLVQ      896(R11), Z22, Z22
 	VPSLLQ       $32, Z22, Z22
-	VPBLENDMD    Z22, Z21, K1, Z20
-	VPSUBD       640(R11), Z20, Z20
-	VPADDD       Z27, Z20, Z20
-	VPMAXSD      Z28, Z20, Z20
-	VPMINSD      Z29, Z20, Z20
-	VPMOVDB      Z20, 16(R8)
+	VPBLENDMD    Z22, Z21, K1, Z19
+	VPSUBD       960(R11), Z19, Z19
+	VPMAXSD      Z28, Z19, Z19
+	VPMINSD      Z29, Z19, Z19
+	VPERMT2B     Z19, Z26, Z20
+	VMOVDQU8     Y20, (R8)
 	ADDQ         R9, R8
-	VPADDD       0(R11), Z4, Z20
-	VPMULDQ      64(R11), Z20, Z21
-	VPSRLQ       $32, Z20, Z22
+	VPMULDQ      64(R11), Z4, Z21
+	VPSRLQ       $32, Z4, Z22
 	VPMULDQ      Z24, Z22, Z22
 	VPADDQ       192(R11), Z21, Z21
 	VPADDQ       256(R11), Z22, Z22
@@ -458,30 +451,26 @@ rqloop8:
 	VPSRLVQ      384(R11), Z22, Z22
 	VPSLLQ       $32, Z22, Z22
 	VPBLENDMD    Z22, Z21, K1, Z20
-	VPSUBD       128(R11), Z20, Z20
-	VPADDD       Z27, Z20, Z20
+	VPSUBD       448(R11), Z20, Z20
 	VPMAXSD      Z28, Z20, Z20
 	VPMINSD      Z29, Z20, Z20
-	VPMOVDB      Z20, 0(R8)
-	VPADDD       512(R11), Z5, Z20
-	VPMULDQ      576(R11), Z20, Z21
-	VPSRLQ       $32, Z20, Z22
+	VPMULDQ      576(R11), Z5, Z21
+	VPSRLQ       $32, Z5, Z22
 	VPMULDQ      Z25, Z22, Z22
 	VPADDQ       704(R11), Z21, Z21
 	VPADDQ       768(R11), Z22, Z22
 	VPSRLVQ      832(R11), Z21, Z21
 	VPSRLVQ      896(R11), Z22, Z22
 	VPSLLQ       $32, Z22, Z22
-	VPBLENDMD    Z22, Z21, K1, Z20
-	VPSUBD       640(R11), Z20, Z20
-	VPADDD       Z27, Z20, Z20
-	VPMAXSD      Z28, Z20, Z20
-	VPMINSD      Z29, Z20, Z20
-	VPMOVDB      Z20, 16(R8)
+	VPBLENDMD    Z22, Z21, K1, Z19
+	VPSUBD       960(R11), Z19, Z19
+	VPMAXSD      Z28, Z19, Z19
+	VPMINSD      Z29, Z19, Z19
+	VPERMT2B     Z19, Z26, Z20
+	VMOVDQU8     Y20, (R8)
 	ADDQ         R9, R8
-	VPADDD       0(R11), Z6, Z20
-	VPMULDQ      64(R11), Z20, Z21
-	VPSRLQ       $32, Z20, Z22
+	VPMULDQ      64(R11), Z6, Z21
+	VPSRLQ       $32, Z6, Z22
 	VPMULDQ      Z24, Z22, Z22
 	VPADDQ       192(R11), Z21, Z21
 	VPADDQ       256(R11), Z22, Z22
@@ -489,30 +478,26 @@ rqloop8:
 	VPSRLVQ      384(R11), Z22, Z22
 	VPSLLQ       $32, Z22, Z22
 	VPBLENDMD    Z22, Z21, K1, Z20
-	VPSUBD       128(R11), Z20, Z20
-	VPADDD       Z27, Z20, Z20
+	VPSUBD       448(R11), Z20, Z20
 	VPMAXSD      Z28, Z20, Z20
 	VPMINSD      Z29, Z20, Z20
-	VPMOVDB      Z20, 0(R8)
-	VPADDD       512(R11), Z7, Z20
-	VPMULDQ      576(R11), Z20, Z21
-	VPSRLQ       $32, Z20, Z22
+	VPMULDQ      576(R11), Z7, Z21
+	VPSRLQ       $32, Z7, Z22
 	VPMULDQ      Z25, Z22, Z22
 	VPADDQ       704(R11), Z21, Z21
 	VPADDQ       768(R11), Z22, Z22
 	VPSRLVQ      832(R11), Z21, Z21
 	VPSRLVQ      896(R11), Z22, Z22
 	VPSLLQ       $32, Z22, Z22
-	VPBLENDMD    Z22, Z21, K1, Z20
-	VPSUBD       640(R11), Z20, Z20
-	VPADDD       Z27, Z20, Z20
-	VPMAXSD      Z28, Z20, Z20
-	VPMINSD      Z29, Z20, Z20
-	VPMOVDB      Z20, 16(R8)
+	VPBLENDMD    Z22, Z21, K1, Z19
+	VPSUBD       960(R11), Z19, Z19
+	VPMAXSD      Z28, Z19, Z19
+	VPMINSD      Z29, Z19, Z19
+	VPERMT2B     Z19, Z26, Z20
+	VMOVDQU8     Y20, (R8)
 	ADDQ         R9, R8
-	VPADDD       0(R11), Z8, Z20
-	VPMULDQ      64(R11), Z20, Z21
-	VPSRLQ       $32, Z20, Z22
+	VPMULDQ      64(R11), Z8, Z21
+	VPSRLQ       $32, Z8, Z22
 	VPMULDQ      Z24, Z22, Z22
 	VPADDQ       192(R11), Z21, Z21
 	VPADDQ       256(R11), Z22, Z22
@@ -520,30 +505,26 @@ rqloop8:
 	VPSRLVQ      384(R11), Z22, Z22
 	VPSLLQ       $32, Z22, Z22
 	VPBLENDMD    Z22, Z21, K1, Z20
-	VPSUBD       128(R11), Z20, Z20
-	VPADDD       Z27, Z20, Z20
+	VPSUBD       448(R11), Z20, Z20
 	VPMAXSD      Z28, Z20, Z20
 	VPMINSD      Z29, Z20, Z20
-	VPMOVDB      Z20, 0(R8)
-	VPADDD       512(R11), Z9, Z20
-	VPMULDQ      576(R11), Z20, Z21
-	VPSRLQ       $32, Z20, Z22
+	VPMULDQ      576(R11), Z9, Z21
+	VPSRLQ       $32, Z9, Z22
 	VPMULDQ      Z25, Z22, Z22
 	VPADDQ       704(R11), Z21, Z21
 	VPADDQ       768(R11), Z22, Z22
 	VPSRLVQ      832(R11), Z21, Z21
 	VPSRLVQ      896(R11), Z22, Z22
 	VPSLLQ       $32, Z22, Z22
-	VPBLENDMD    Z22, Z21, K1, Z20
-	VPSUBD       640(R11), Z20, Z20
-	VPADDD       Z27, Z20, Z20
-	VPMAXSD      Z28, Z20, Z20
-	VPMINSD      Z29, Z20, Z20
-	VPMOVDB      Z20, 16(R8)
+	VPBLENDMD    Z22, Z21, K1, Z19
+	VPSUBD       960(R11), Z19, Z19
+	VPMAXSD      Z28, Z19, Z19
+	VPMINSD      Z29, Z19, Z19
+	VPERMT2B     Z19, Z26, Z20
+	VMOVDQU8     Y20, (R8)
 	ADDQ         R9, R8
-	VPADDD       0(R11), Z10, Z20
-	VPMULDQ      64(R11), Z20, Z21
-	VPSRLQ       $32, Z20, Z22
+	VPMULDQ      64(R11), Z10, Z21
+	VPSRLQ       $32, Z10, Z22
 	VPMULDQ      Z24, Z22, Z22
 	VPADDQ       192(R11), Z21, Z21
 	VPADDQ       256(R11), Z22, Z22
@@ -551,30 +532,26 @@ rqloop8:
 	VPSRLVQ      384(R11), Z22, Z22
 	VPSLLQ       $32, Z22, Z22
 	VPBLENDMD    Z22, Z21, K1, Z20
-	VPSUBD       128(R11), Z20, Z20
-	VPADDD       Z27, Z20, Z20
+	VPSUBD       448(R11), Z20, Z20
 	VPMAXSD      Z28, Z20, Z20
 	VPMINSD      Z29, Z20, Z20
-	VPMOVDB      Z20, 0(R8)
-	VPADDD       512(R11), Z11, Z20
-	VPMULDQ      576(R11), Z20, Z21
-	VPSRLQ       $32, Z20, Z22
+	VPMULDQ      576(R11), Z11, Z21
+	VPSRLQ       $32, Z11, Z22
 	VPMULDQ      Z25, Z22, Z22
 	VPADDQ       704(R11), Z21, Z21
 	VPADDQ       768(R11), Z22, Z22
 	VPSRLVQ      832(R11), Z21, Z21
 	VPSRLVQ      896(R11), Z22, Z22
 	VPSLLQ       $32, Z22, Z22
-	VPBLENDMD    Z22, Z21, K1, Z20
-	VPSUBD       640(R11), Z20, Z20
-	VPADDD       Z27, Z20, Z20
-	VPMAXSD      Z28, Z20, Z20
-	VPMINSD      Z29, Z20, Z20
-	VPMOVDB      Z20, 16(R8)
+	VPBLENDMD    Z22, Z21, K1, Z19
+	VPSUBD       960(R11), Z19, Z19
+	VPMAXSD      Z28, Z19, Z19
+	VPMINSD      Z29, Z19, Z19
+	VPERMT2B     Z19, Z26, Z20
+	VMOVDQU8     Y20, (R8)
 	ADDQ         R9, R8
-	VPADDD       0(R11), Z12, Z20
-	VPMULDQ      64(R11), Z20, Z21
-	VPSRLQ       $32, Z20, Z22
+	VPMULDQ      64(R11), Z12, Z21
+	VPSRLQ       $32, Z12, Z22
 	VPMULDQ      Z24, Z22, Z22
 	VPADDQ       192(R11), Z21, Z21
 	VPADDQ       256(R11), Z22, Z22
@@ -582,30 +559,26 @@ rqloop8:
 	VPSRLVQ      384(R11), Z22, Z22
 	VPSLLQ       $32, Z22, Z22
 	VPBLENDMD    Z22, Z21, K1, Z20
-	VPSUBD       128(R11), Z20, Z20
-	VPADDD       Z27, Z20, Z20
+	VPSUBD       448(R11), Z20, Z20
 	VPMAXSD      Z28, Z20, Z20
 	VPMINSD      Z29, Z20, Z20
-	VPMOVDB      Z20, 0(R8)
-	VPADDD       512(R11), Z13, Z20
-	VPMULDQ      576(R11), Z20, Z21
-	VPSRLQ       $32, Z20, Z22
+	VPMULDQ      576(R11), Z13, Z21
+	VPSRLQ       $32, Z13, Z22
 	VPMULDQ      Z25, Z22, Z22
 	VPADDQ       704(R11), Z21, Z21
 	VPADDQ       768(R11), Z22, Z22
 	VPSRLVQ      832(R11), Z21, Z21
 	VPSRLVQ      896(R11), Z22, Z22
 	VPSLLQ       $32, Z22, Z22
-	VPBLENDMD    Z22, Z21, K1, Z20
-	VPSUBD       640(R11), Z20, Z20
-	VPADDD       Z27, Z20, Z20
-	VPMAXSD      Z28, Z20, Z20
-	VPMINSD      Z29, Z20, Z20
-	VPMOVDB      Z20, 16(R8)
+	VPBLENDMD    Z22, Z21, K1, Z19
+	VPSUBD       960(R11), Z19, Z19
+	VPMAXSD      Z28, Z19, Z19
+	VPMINSD      Z29, Z19, Z19
+	VPERMT2B     Z19, Z26, Z20
+	VMOVDQU8     Y20, (R8)
 	ADDQ         R9, R8
-	VPADDD       0(R11), Z14, Z20
-	VPMULDQ      64(R11), Z20, Z21
-	VPSRLQ       $32, Z20, Z22
+	VPMULDQ      64(R11), Z14, Z21
+	VPSRLQ       $32, Z14, Z22
 	VPMULDQ      Z24, Z22, Z22
 	VPADDQ       192(R11), Z21, Z21
 	VPADDQ       256(R11), Z22, Z22
@@ -613,28 +586,37 @@ rqloop8:
 	VPSRLVQ      384(R11), Z22, Z22
 	VPSLLQ       $32, Z22, Z22
 	VPBLENDMD    Z22, Z21, K1, Z20
-	VPSUBD       128(R11), Z20, Z20
-	VPADDD       Z27, Z20, Z20
+	VPSUBD       448(R11), Z20, Z20
 	VPMAXSD      Z28, Z20, Z20
 	VPMINSD      Z29, Z20, Z20
-	VPMOVDB      Z20, 0(R8)
-	VPADDD       512(R11), Z15, Z20
-	VPMULDQ      576(R11), Z20, Z21
-	VPSRLQ       $32, Z20, Z22
+	VPMULDQ      576(R11), Z15, Z21
+	VPSRLQ       $32, Z15, Z22
 	VPMULDQ      Z25, Z22, Z22
 	VPADDQ       704(R11), Z21, Z21
 	VPADDQ       768(R11), Z22, Z22
 	VPSRLVQ      832(R11), Z21, Z21
 	VPSRLVQ      896(R11), Z22, Z22
 	VPSLLQ       $32, Z22, Z22
-	VPBLENDMD    Z22, Z21, K1, Z20
-	VPSUBD       640(R11), Z20, Z20
-	VPADDD       Z27, Z20, Z20
-	VPMAXSD      Z28, Z20, Z20
-	VPMINSD      Z29, Z20, Z20
-	VPMOVDB      Z20, 16(R8)
+	VPBLENDMD    Z22, Z21, K1, Z19
+	VPSUBD       960(R11), Z19, Z19
+	VPMAXSD      Z28, Z19, Z19
+	VPMINSD      Z29, Z19, Z19
+	VPERMT2B     Z19, Z26, Z20
+	VMOVDQU8     Y20, (R8)
 	VZEROUPPER
 	RET
+
+// rqPack32 picks the low bytes of two vectors of 16 dwords into 32 bytes
+// (VPERMT2B indices: 4i, then 64+4i).
+DATA rqPack32<>+0(SB)/8, $0x1c1814100c080400
+DATA rqPack32<>+8(SB)/8, $0x3c3834302c282420
+DATA rqPack32<>+16(SB)/8, $0x5c5854504c484440
+DATA rqPack32<>+24(SB)/8, $0x7c7874706c686460
+DATA rqPack32<>+32(SB)/8, $0
+DATA rqPack32<>+40(SB)/8, $0
+DATA rqPack32<>+48(SB)/8, $0
+DATA rqPack32<>+56(SB)/8, $0
+GLOBL rqPack32<>(SB), RODATA|NOPTR, $64
 
 // func gemmI8x8x16RQ(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *int32, zp, lo, hi int32)
 // gemmI8x8x32RQ for the first 16 channels of a panel only (a panel whose

@@ -137,3 +137,41 @@ func BenchmarkGemmU8I8Shapes(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkGemmU8I8Requant: the fused GEMM and rescale on the shapes of
+// MobileNet's 1x1 layers at 128 (64-pixel chunks: V2's expansions and a
+// projection, V1's 256 to 1024 channels), on the AMX tiles and on AVX-512
+// VNNI alone.
+func BenchmarkGemmU8I8Requant(b *testing.B) {
+	for _, s := range [][3]int{{64, 96, 16}, {64, 64, 32}, {64, 384, 64}, {64, 24, 144}, {64, 576, 96}, {64, 256, 256}, {64, 512, 512}, {64, 1024, 1024}} {
+		m, n, k := s[0], s[1], s[2]
+		w := make([]int8, n*k)
+		for i := range w {
+			w[i] = int8(i*7 - 3)
+		}
+		bias, mult, shift := make([]int32, n), make([]int32, n), make([]int, n)
+		for i := range mult {
+			mult[i], shift[i] = 1<<30+int32(i*12345), -8
+		}
+		r := NewRequant(bias, mult, shift, false, 3, -128, 127)
+		paths := []string{"vnni"}
+		if useAMX() {
+			paths = append(paths, "amx")
+		}
+		for _, path := range paths {
+			b.Run(fmt.Sprintf("%dx%dx%d/%s", m, n, k, path), func(b *testing.B) {
+				saved := hasAMX
+				defer func() { hasAMX = saved }()
+				hasAMX = hasAMX && path == "amx"
+				p := PackI8(w, n, k)
+				a := make([]uint8, m*p.Kp)
+				c := make([]int32, m*p.Np)
+				out := make([]int8, m*n)
+				for b.Loop() {
+					GemmU8I8Requant(m, a, p.Kp, p, r, out, n, c)
+				}
+				b.ReportMetric(float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+			})
+		}
+	}
+}

@@ -29,7 +29,8 @@ type Requant struct {
 	// for the vector kernels, 8*bs int32s per block of bs channels, at
 	// these word offsets:
 	//   both:   bias 0, mult bs
-	//   single: off 2bs, rndE 3bs, rndO 4bs, totE 5bs, totO 6bs
+	//   single: off 2bs, rndE 3bs, rndO 4bs, totE 5bs, totO 6bs,
+	//           off-ZP 7bs
 	//   double: left 2bs, right 3bs, mask 4bs
 	// E/O are the block's even and odd channels as int64s; rnd carries the
 	// 2^62 offset that keeps the 64-bit sum non-negative and off is
@@ -67,6 +68,7 @@ func (r *Requant) table(bs int) []int32 {
 			}
 			tot := 31 - s
 			t[2*bs+j] = int32(uint32(uint64(1) << (62 - tot)))
+			t[7*bs+j] = t[2*bs+j] - r.ZP
 			rnd := int64(1)<<(tot-1) + int64(1)<<62
 			w := 3*bs + 2*(j/2) // rndE, or rndO one bs further
 			if j%2 == 1 {
@@ -179,6 +181,10 @@ type DWI8 struct {
 	wv        []int32 // W as 16-bit lanes (high half zero) for VPMADDWD
 	fold      *Requant
 	foldZP    int32
+	// w64 and q64: the weights and rescale of the 64-channel VPDPBUSD
+	// kernel (prepDW64), nil where it does not apply.
+	w64 []int8
+	q64 *Requant
 }
 
 // FoldZP prepares Int8Pixels3x3 for inputs with zero point zp: the same
@@ -196,6 +202,7 @@ func (d *DWI8) FoldZP(zp int32) {
 	r := d.RQ
 	d.fold = NewRequant(bias, r.Mult, r.Shift, r.Double, r.ZP, r.Lo, r.Hi)
 	d.foldZP = zp
+	d.prepDW64(d.fold, zp)
 }
 
 // HasInt8Pixels3x3 reports whether Int8Pixels3x3 runs here (FoldZP

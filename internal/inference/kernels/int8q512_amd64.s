@@ -417,12 +417,13 @@ dw3xfinish:
 	VZEROUPPER
 	RET
 
-// func dw3x3I8x512VNNI(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c int, w *int32, tab *int32, double bool, zp, lo, hi int32)
+// func dw3x3I8x512VNNI(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c int, w *int32, tab *int32, double bool, zp, lo, hi int32, nc int)
+// (nc: the channels to compute, from the first; c is the pixel step.)
 // dw3x3I8x512 with AVX-512 VNNI: VPDPWSSD multiplies and accumulates in one
 // instruction where VPMADDWD and VPADDD took two (the weights' high
 // halves are zero, so each dword lane adds one product, as before), into
 // two accumulators.
-TEXT ·dw3x3I8x512VNNI(SB), NOSPLIT, $0-96
+TEXT ·dw3x3I8x512VNNI(SB), NOSPLIT, $0-104
 	MOVQ         $0x40000000, AX
 	VPBROADCASTQ AX, Z31
 	MOVL         zp+84(FP), AX
@@ -515,7 +516,158 @@ dw3vfinish:
 	JNZ  dw3vpixel
 
 	ADDQ $16, BX
-	CMPQ BX, R12
+	CMPQ BX, nc+96(FP)
 	JLT  dw3vblock
+	VZEROUPPER
+	RET
+
+// The int8 3x3 depthwise convolution on VPDPBUSD, 64 channels at a time.
+//
+// VPDPBUSD sums four byte products into each dword. Read straight from an
+// HWC row, a dword's four bytes are four neighbouring channels, so each
+// tap multiplies the 64 input bytes four times, by weight vectors that
+// keep one byte of every dword (phase k: channel 4j+k in dword j, zeros
+// elsewhere). Accumulator k then holds channels 4j+k, rescaled with a
+// table permuted to that order (DWI8.FoldZP builds both), and the four
+// results are merged back into channel order byte by byte. The input is
+// int8; XOR 0x80 makes it the unsigned x+128 that VPDPBUSD takes, which
+// the folded bias accounts for. No VPMOVSXBD widening is needed: per 16
+// channels and pixel 9 VPDPBUSD and 2.25 XORs replace 9 widening loads
+// and 9 VPDPWSSD.
+//
+// Registers: Z31 = 2^30 (RQDOUBLE512), Z30 zero point, Z29/Z28 clamp,
+// K1 odd dwords, K2/K3/K4 bytes 1/2/3 of every dword, Z10 = 0x80 bytes;
+// Z5..Z8 the accumulators, Z9 the input, Z20..Z23 the rescaled phases.
+
+#define TAP(src, woff) \
+	VPXORD   src, Z10, Z9 \
+	VPDPBUSD woff(CX), Z9, Z5 \
+	VPDPBUSD woff+64(CX), Z9, Z6 \
+	VPDPBUSD woff+128(CX), Z9, Z7 \
+	VPDPBUSD woff+192(CX), Z9, Z8
+
+#define CLAMP(dst) \
+	VPADDD    Z30, Z0, Z0 \
+	VPMAXSD   Z29, Z0, Z0 \
+	VPMINSD   Z28, Z0, dst
+
+// func dw3x3I8x64VNNI(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c, blocks int, w *int8, tab *int32, double bool, zp, lo, hi int32)
+// n pixels of blocks*64 channels (the first ones of c per pixel) whose
+// windows lie inside the image: r0..r2 point at the first pixel's window
+// rows, xstep is the byte step between pixels, ostride between outputs.
+// w holds per block 9 taps by 4 phases of 64 weight bytes; tab the
+// permuted rescale, four 512-byte table blocks per channel block.
+TEXT ·dw3x3I8x64VNNI(SB), NOSPLIT, $0-104
+	MOVQ         $0x40000000, AX
+	VPBROADCASTQ AX, Z31
+	MOVL         zp+92(FP), AX
+	VPBROADCASTD AX, Z30
+	MOVL         lo+96(FP), AX
+	VPBROADCASTD AX, Z29
+	MOVL         hi+100(FP), AX
+	VPBROADCASTD AX, Z28
+	MOVL         $0xAAAA, AX
+	KMOVW        AX, K1
+	MOVQ         $0x2222222222222222, AX
+	KMOVQ        AX, K2
+	MOVQ         $0x4444444444444444, AX
+	KMOVQ        AX, K3
+	MOVQ         $0x8888888888888888, AX
+	KMOVQ        AX, K4
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z10
+	MOVQ         c+56(FP), R13
+	MOVBQZX      double+88(FP), DX
+	XORQ         BX, BX
+
+dwqblock:
+	MOVQ    BX, R10
+	SHLQ    $5, R10
+	ADDQ    tab+80(FP), R10
+	IMUL3Q  $36, BX, CX
+	ADDQ    w+72(FP), CX
+	MOVQ    r0+16(FP), SI
+	ADDQ    BX, SI
+	MOVQ    r1+24(FP), R9
+	ADDQ    BX, R9
+	MOVQ    r2+32(FP), R12
+	ADDQ    BX, R12
+	MOVQ    out+0(FP), DI
+	ADDQ    BX, DI
+	MOVQ    n+48(FP), R8
+
+dwqpixel:
+	VMOVDQU32 (R10), Z5
+	VMOVDQU32 512(R10), Z6
+	VMOVDQU32 1024(R10), Z7
+	VMOVDQU32 1536(R10), Z8
+	TAP((SI), 0)
+	TAP((SI)(R13*1), 256)
+	TAP((SI)(R13*2), 512)
+	TAP((R9), 768)
+	TAP((R9)(R13*1), 1024)
+	TAP((R9)(R13*2), 1280)
+	TAP((R12), 1536)
+	TAP((R12)(R13*1), 1792)
+	TAP((R12)(R13*2), 2048)
+	TESTQ     DX, DX
+	JZ        dwqsingle
+	VMOVDQA32 Z5, Z0
+	MOVQ      R10, R11
+	RQDOUBLE512
+	CLAMP(Z20)
+	VMOVDQA32 Z6, Z0
+	LEAQ      512(R10), R11
+	RQDOUBLE512
+	CLAMP(Z21)
+	VMOVDQA32 Z7, Z0
+	LEAQ      1024(R10), R11
+	RQDOUBLE512
+	CLAMP(Z22)
+	VMOVDQA32 Z8, Z0
+	LEAQ      1536(R10), R11
+	RQDOUBLE512
+	CLAMP(Z23)
+	JMP       dwqmerge
+
+dwqsingle:
+	VMOVDQA32 Z5, Z0
+	MOVQ      R10, R11
+	RQSINGLE512
+	CLAMP(Z20)
+	VMOVDQA32 Z6, Z0
+	LEAQ      512(R10), R11
+	RQSINGLE512
+	CLAMP(Z21)
+	VMOVDQA32 Z7, Z0
+	LEAQ      1024(R10), R11
+	RQSINGLE512
+	CLAMP(Z22)
+	VMOVDQA32 Z8, Z0
+	LEAQ      1536(R10), R11
+	RQSINGLE512
+	CLAMP(Z23)
+
+dwqmerge:
+	VPSLLD    $8, Z21, Z21
+	VPBLENDMB Z21, Z20, K2, Z20
+	VPSLLD    $16, Z22, Z22
+	VPBLENDMB Z22, Z20, K3, Z20
+	VPSLLD    $24, Z23, Z23
+	VPBLENDMB Z23, Z20, K4, Z20
+	VMOVDQU8  Z20, (DI)
+	MOVQ      xstep+40(FP), AX
+	ADDQ      AX, SI
+	ADDQ      AX, R9
+	ADDQ      AX, R12
+	ADDQ      ostride+8(FP), DI
+	DECQ      R8
+	JNZ       dwqpixel
+
+	ADDQ $64, BX
+	MOVQ blocks+64(FP), AX
+	SHLQ $6, AX
+	CMPQ BX, AX
+	JLT  dwqblock
 	VZEROUPPER
 	RET

@@ -46,7 +46,53 @@ func dw3x3Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int32, xstep, n int) 
 func dw3x3I8x512(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c int, w *int32, tab *int32, double bool, zp, lo, hi int32)
 
 //go:noescape
-func dw3x3I8x512VNNI(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c int, w *int32, tab *int32, double bool, zp, lo, hi int32)
+func dw3x3I8x512VNNI(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c int, w *int32, tab *int32, double bool, zp, lo, hi int32, nc int)
+
+//go:noescape
+func dw3x3I8x64VNNI(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c, blocks int, w *int8, tab *int32, double bool, zp, lo, hi int32)
+
+// hasDW64 selects dw3x3I8x64VNNI where DWI8.FoldZP prepared it (tests
+// turn it off to check the 16-channel kernel on the same shapes).
+var hasDW64 = true
+
+// prepDW64 sets d.w64 and d.q64 for dw3x3I8x64VNNI when the channels fill
+// at least one block of 64 and every weight fits in int8: per block, tap
+// and phase k, 64 weight bytes keeping channel 4j+k in byte k of dword j;
+// the rescale of fold (bias less (zp+128) times the weight sums, as the
+// kernel reads x+128) with channels permuted to the accumulators' order.
+func (d *DWI8) prepDW64(fold *Requant, zp int32) {
+	d.w64, d.q64 = nil, nil
+	if d.KH != 3 || d.KW != 3 || d.C < 64 {
+		return
+	}
+	for _, v := range d.W {
+		if v < -128 || v > 127 {
+			return
+		}
+	}
+	blocks := d.C / 64
+	w := make([]int8, blocks*9*4*64)
+	n := blocks * 64
+	bias, mult, shift := make([]int32, n), make([]int32, n), make([]int, n)
+	for b := 0; b < blocks; b++ {
+		for k := 0; k < 4; k++ {
+			for j := 0; j < 16; j++ {
+				ch := 64*b + 4*j + k
+				i := 64*b + 16*k + j
+				s := int32(0)
+				for t := 0; t < 9; t++ {
+					v := d.W[t*d.C+ch]
+					s += v
+					w[((b*9+t)*4+k)*64+4*j+k] = int8(v)
+				}
+				bias[i] = d.RQ.Bias[ch] - (zp+128)*s
+				mult[i], shift[i] = fold.Mult[ch], fold.Shift[ch]
+			}
+		}
+	}
+	d.w64 = w
+	d.q64 = NewRequant(bias, mult, shift, fold.Double, fold.ZP, fold.Lo, fold.Hi)
+}
 
 func dw3x3I8Ok(d *DWI8) bool { return use512() && d.C%16 == 0 }
 
@@ -56,7 +102,17 @@ func dw3x3I8Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int8, xstep, n int)
 	}
 	r := d.fold
 	if hasVNNI512 {
-		dw3x3I8x512VNNI(out, ostride, r0, r1, r2, xstep, n, d.C, &d.wv[0], &r.tab16[0], r.Double, r.ZP, r.Lo, r.Hi)
+		done := 0
+		if q := d.q64; q != nil && hasDW64 {
+			// Whole blocks of 64 channels on VPDPBUSD, the rest below.
+			blocks := d.C / 64
+			dw3x3I8x64VNNI(out, ostride, r0, r1, r2, xstep, n, d.C, blocks, &d.w64[0], &q.tab16[0], q.Double, q.ZP, q.Lo, q.Hi)
+			done = blocks * 64
+		}
+		if done < d.C {
+			o, a0, a1, a2 := unsafe.Add(unsafe.Pointer(out), done), unsafe.Add(unsafe.Pointer(r0), done), unsafe.Add(unsafe.Pointer(r1), done), unsafe.Add(unsafe.Pointer(r2), done)
+			dw3x3I8x512VNNI((*int8)(o), ostride, (*int8)(a0), (*int8)(a1), (*int8)(a2), xstep, n, d.C, &d.wv[done], &r.tab16[done/16*128], r.Double, r.ZP, r.Lo, r.Hi, d.C-done)
+		}
 		return true
 	}
 	dw3x3I8x512(out, ostride, r0, r1, r2, xstep, n, d.C, &d.wv[0], &r.tab16[0], r.Double, r.ZP, r.Lo, r.Hi)

@@ -38,3 +38,7 @@ func quantizeF32(out *int8, in *float32, n int, scale float32, zp int32) {
 
 // use512 reports whether the AVX-512 int8 kernels run; never off amd64.
 func use512() bool { return false }
+
+var hasDW64 = false
+
+func (d *DWI8) prepDW64(fold *Requant, zp int32) {}

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -40,9 +41,13 @@ func randRequant(rng *rand.Rand, c int, double bool) *Requant {
 // CSPIPE_KERNELS) allows and then on the narrower ones below it, so one run
 // checks the AVX-512 and the AVX2 kernels.
 func eachInt8Path(t *testing.T, fn func(t *testing.T)) {
-	saved2, saved512, savedVNNI := hasAVX2FMA, hasAVX512, hasVNNI512
-	defer func() { hasAVX2FMA, hasAVX512, hasVNNI512 = saved2, saved512, savedVNNI }()
+	saved2, saved512, savedVNNI, savedAMX := hasAVX2FMA, hasAVX512, hasVNNI512, hasAMX
+	defer func() { hasAVX2FMA, hasAVX512, hasVNNI512, hasAMX = saved2, saved512, savedVNNI, savedAMX }()
 	if use512() {
+		if useAMX() {
+			t.Run("amx", fn)
+			hasAMX = false
+		}
 		t.Run("avx512", fn)
 		if hasVNNI512 {
 			// The AVX-512 kernels that VNNI replaces (VPDPWSSD, VPDPBUSD).
@@ -341,37 +346,54 @@ func TestGemmU8I8Requant(t *testing.T) { eachInt8Path(t, testGemmU8I8Requant) }
 func testGemmU8I8Requant(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	for _, n := range []int{8, 16, 24, 32, 33, 48, 56, 64, 100, 144} {
-		for _, m := range []int{1, 7, 8, 9, 16, 23, 64} {
+		for _, m := range []int{1, 7, 8, 9, 16, 23, 31, 32, 47, 64, 80} {
 			k := 1 + rng.IntN(200)
-			w := make([]int8, n*k)
-			for i := range w {
-				w[i] = int8(rng.IntN(256) - 128)
+			if rng.IntN(3) == 0 {
+				k = 64 * (1 + rng.IntN(6)) // whole tile steps
 			}
-			b := PackI8(w, n, k)
-			a := make([]uint8, m*b.Kp)
-			for r := 0; r < m; r++ {
-				for c := 0; c < k; c++ {
-					a[r*b.Kp+c] = uint8(rng.IntN(256))
-				}
-			}
-			r := randRequant(rng, n, false)
-			for i := range r.Shift {
-				r.Shift[i] = -6 - rng.IntN(12)
-			}
-			r = NewRequant(r.Bias, r.Mult, r.Shift, false, r.ZP, r.Lo, r.Hi)
-			ldo := n + rng.IntN(5)
-			got := make([]int8, (m-1)*ldo+n)
-			GemmU8I8Requant(m, a, b.Kp, b, r, got, ldo, make([]int32, m*b.Np))
-			acc := make([]int32, m*b.Np)
-			GemmU8I8Generic(m, a, b.Kp, b, acc, b.Np)
-			want := make([]int8, n)
-			for i := 0; i < m; i++ {
-				r.RowGeneric(want, acc[i*b.Np:])
-				for j := range want {
-					if got[i*ldo+j] != want[j] {
-						t.Fatalf("m %d n %d k %d: [%d][%d] got %d, want %d", m, n, k, i, j, got[i*ldo+j], want[j])
-					}
-				}
+			testGemmRequantShape(t, rng, m, n, k)
+		}
+	}
+	// Deep layers (V1's 512 and 1024 channels).
+	testGemmRequantShape(t, rng, 64, 96, 1024)
+	testGemmRequantShape(t, rng, 48, 64, 520)
+}
+
+// testGemmRequantShape checks one m x n x k product. The activation rows
+// are lda >= Kp bytes apart with random bytes between Kp and lda (the AMX
+// tiles read past Kp into them, against zero weights), and a ends right
+// after the last row's Kp bytes (so the last block may not read past it).
+func testGemmRequantShape(t *testing.T, rng *rand.Rand, m, n, k int) {
+	t.Helper()
+	w := make([]int8, n*k)
+	for i := range w {
+		w[i] = int8(rng.IntN(256) - 128)
+	}
+	b := PackI8(w, n, k)
+	lda := b.Kp + rng.IntN(3)*4
+	a := make([]uint8, (m-1)*lda+b.Kp)
+	for i := range a {
+		a[i] = uint8(rng.IntN(256))
+	}
+	for r := 0; r < m; r++ {
+		clear(a[r*lda+k : r*lda+b.Kp]) // zeros past K, as GemmU8I8 asks
+	}
+	r := randRequant(rng, n, false)
+	for i := range r.Shift {
+		r.Shift[i] = -6 - rng.IntN(12)
+	}
+	r = NewRequant(r.Bias, r.Mult, r.Shift, false, r.ZP, r.Lo, r.Hi)
+	ldo := n + rng.IntN(5)
+	got := make([]int8, (m-1)*ldo+n)
+	GemmU8I8Requant(m, a, lda, b, r, got, ldo, make([]int32, m*b.Np))
+	acc := make([]int32, m*b.Np)
+	GemmU8I8Generic(m, a, lda, b, acc, b.Np)
+	want := make([]int8, n)
+	for i := 0; i < m; i++ {
+		r.RowGeneric(want, acc[i*b.Np:])
+		for j := range want {
+			if got[i*ldo+j] != want[j] {
+				t.Fatalf("m %d n %d k %d lda %d: [%d][%d] got %d, want %d", m, n, k, lda, i, j, got[i*ldo+j], want[j])
 			}
 		}
 	}
@@ -442,4 +464,121 @@ func BenchmarkDW3x3I8(b *testing.B) {
 	}
 	slices.Sort(ratios)
 	b.ReportMetric(ratios[len(ratios)/2], "speedup")
+}
+
+// TestDW3x3I8x64 checks the 64-channel VPDPBUSD depthwise kernel (int8
+// weights, channel counts with and without a 16-channel remainder, both
+// strides and roundings, any input zero point, padded output rows)
+// against the portable path, and that it runs where it should.
+func TestDW3x3I8x64(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, c := range []int{64, 80, 96, 128, 144, 192, 208} {
+		for _, double := range []bool{true, false} {
+			for _, stride := range []int{1, 2} {
+				w := make([]int32, 9*c)
+				for i := range w {
+					w[i] = int32(rng.IntN(256) - 128)
+				}
+				r := randRequant(rng, c, double)
+				for i := range r.Bias {
+					r.Bias[i] >>= 12
+					r.Shift[i] = -6 - rng.IntN(8)
+				}
+				r = NewRequant(r.Bias, r.Mult, r.Shift, double, r.ZP, r.Lo, r.Hi)
+				d, err := NewDWI8(3, 3, c, w, r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				zp := int32(rng.IntN(256) - 128)
+				d.FoldZP(zp)
+				if use512() && hasVNNI512 && d.q64 == nil {
+					t.Fatalf("c %d: the 64-channel kernel was not prepared", c)
+				}
+				const h, wd = 3, 13
+				in8 := make([]int8, h*wd*c)
+				xs := make([]int32, len(in8))
+				for i := range in8 {
+					in8[i] = int8(rng.IntN(256) - 128)
+					if rng.IntN(8) == 0 {
+						in8[i] = int8(zp) // the padding value
+					}
+					xs[i] = int32(in8[i]) - zp
+				}
+				n := 1 + (wd-3)/stride
+				ostride := c + 16*rng.IntN(2) + rng.IntN(3)
+				want := make([]int8, (n-1)*ostride+c)
+				var taps []int
+				for ky := 0; ky < 3; ky++ {
+					for kx := 0; kx < 3; kx++ {
+						taps = append(taps, (ky*wd+kx)*c, ky*3+kx)
+					}
+				}
+				d.PixelsGeneric(want, ostride, xs, 0, stride*c, taps, n)
+				for _, on := range []bool{true, false} {
+					saved := hasDW64
+					hasDW64 = on
+					got := make([]int8, len(want))
+					ran := d.Int8Pixels3x3(got, ostride, in8, [3]int{0, wd * c, 2 * wd * c}, stride*c, n)
+					hasDW64 = saved
+					if !ran {
+						if use512() {
+							t.Fatalf("c %d: the int8 3x3 kernel did not run", c)
+						}
+						continue
+					}
+					for i := range got {
+						if i%ostride < c && got[i] != want[i] {
+							t.Fatalf("c %d stride %d double %v zp %d 64-channel kernel %v: pixel %d channel %d: got %d, want %d",
+								c, stride, double, zp, on, i/ostride, i%ostride, got[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkDW3x3I8x64: one row of 32 stride-1 pixels of V2's depthwise
+// channel counts, TFLite's double rounding: the 64-channel VPDPBUSD kernel
+// against the 16-channel VPDPWSSD one, run alternately; "speedup" is the
+// median of the 16-channel time over the 64-channel time.
+func BenchmarkDW3x3I8x64(b *testing.B) {
+	if !use512() || !hasVNNI512 {
+		b.Skip("needs AVX-512 VNNI")
+	}
+	for _, c := range []int{96, 144, 192, 384, 576, 960} {
+		const n = 32
+		rng := rand.New(rand.NewPCG(3, 4))
+		w := make([]int32, 9*c)
+		for i := range w {
+			w[i] = int32(rng.IntN(255) - 127)
+		}
+		d, err := NewDWI8(3, 3, c, w, randRequant(rng, c, true))
+		if err != nil {
+			b.Fatal(err)
+		}
+		d.FoldZP(5)
+		in := make([]int8, 3*(n+2)*c)
+		out := make([]int8, n*c)
+		rows := [3]int{0, (n + 2) * c, 2 * (n + 2) * c}
+		b.Run(fmt.Sprintf("c%d", c), func(b *testing.B) {
+			saved := hasDW64
+			defer func() { hasDW64 = saved }()
+			run := func(on bool) time.Duration {
+				hasDW64 = on
+				t0 := time.Now()
+				for i := 0; i < 20; i++ {
+					d.Int8Pixels3x3(out, c, in, rows, c, n)
+				}
+				return time.Since(t0)
+			}
+			var ratios []float64
+			for b.Loop() {
+				old := run(false)
+				ratios = append(ratios, float64(old)/float64(run(true)))
+			}
+			slices.Sort(ratios)
+			b.ReportMetric(ratios[len(ratios)/2], "speedup")
+		})
+	}
 }
