@@ -12,6 +12,7 @@ const lutBits = 9
 // ones by canonical-code ranges.
 type huffTable struct {
 	lut     [1 << lutBits]uint16 // length<<8 | symbol; 0 when the code is longer than lutBits
+	runBit  [1 << lutBits]uint16 // 1<<(symbol>>4) beside lut: refine_amd64.s's PDEP operand, at lut+1024
 	maxcode [17]int32            // largest code of each length, -1 when none
 	valptr  [17]int32            // index of a length's first symbol minus its first code
 	vals    []uint8
@@ -38,6 +39,7 @@ func (t *huffTable) build(counts [16]uint8, vals []uint8) error {
 					shift := lutBits - l
 					for fill := range int32(1) << shift {
 						t.lut[c<<shift|fill] = uint16(l)<<8 | uint16(vals[k+i])
+						t.runBit[c<<shift|fill] = 1 << (vals[k+i] >> 4)
 					}
 				}
 			}

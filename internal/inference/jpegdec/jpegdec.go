@@ -16,8 +16,14 @@
 // the correction bits it passes are dropped as one count; kept blocks take their correction
 // bits up to 32 at a time. Values close to random (DC difference sizes, signs, short runs,
 // which coefficients are non-zero) are handled without branches, and the hot loops keep the
-// bit buffer in locals and refill it inline. BenchmarkSamplePhotos and BenchmarkExactVsDjpeg
-// measure this on the sample photos; scripts/jpegdec-ab.sh compares two revisions. The islow
+// bit buffer in locals and refill it inline. On amd64 with BMI2, the AC scans of progressive
+// files (first passes and refinements, kept blocks or not) run in assembly a block row at a
+// time (refine_amd64.s, first_amd64.s: PDEP finds a refinement symbol's target for any run);
+// it takes the usual symbols and hands anything else (stuffed bytes, markers, long codes,
+// invalid data) back to the Go loops at a symbol boundary, so errors and the reader's state
+// are the Go code's, which stays the portable path and the reference the tests compare the
+// assembly with. BenchmarkSamplePhotos and BenchmarkExactVsDjpeg measure this on the sample
+// photos; scripts/jpegdec-ab.sh compares two revisions. The islow
 // inverse DCT is evaluated only at the requested samples, as exact integer dot products over a
 // block's non-zero coefficients (see planeISLOW), which is bit for bit libjpeg's butterfly.
 //

@@ -68,7 +68,7 @@ func refineAsm(st *refineState) int
 // buffered) is done by the Go code, and the assembly goes on after it.
 func (d *decoder) refineRunAsm(t *huffTable, nz []uint64, kept []int32, coef []int16, band uint64, al uint) error {
 	br := &d.br
-	if len(br.data) < 8 || len(nz) == 0 {
+	if len(br.data) < 8 || len(nz) == 0 || kept != nil && len(kept) < len(nz) {
 		return d.refineRunGo(t, nz, kept, coef, band, al)
 	}
 	for _, k := range kept {
@@ -173,7 +173,7 @@ func firstAsm(st *firstState) int
 // firstRunAsm is firstRun through firstAsm; the Go code does what the assembly stops for.
 func (d *decoder) firstRunAsm(t *huffTable, nz []uint64, kept []int32, coef []int16, ss, se int, al uint) error {
 	br := &d.br
-	if len(br.data) < 8 || len(nz) == 0 {
+	if len(br.data) < 8 || len(nz) == 0 || kept != nil && len(kept) < len(nz) {
 		return d.firstRunGo(t, nz, kept, coef, ss, se, al)
 	}
 	for _, k := range kept {

@@ -23,6 +23,25 @@
 #define S_KREM 136
 #define S_UNZIG 144
 
+// DECODERUN is DECODE that also loads 1<<run into DX from the table beside the lookup table
+// (huffTable.runBit), in parallel with the lookup, for the usual symbol's PDEP.
+#define DECODERUN \
+	LEAQ	-9(R11), CX; \
+	SHRXQ	CX, R10, CX; \
+	ANDL	$511, CX; \
+	MOVWLZX	1024(R12)(CX*2), DX; \
+	MOVWLZX	(R12)(CX*2), CX; \
+	TESTL	CX, CX; \
+	JEQ	slow; \
+	MOVL	CX, R9; \
+	SHRL	$8, R9; \
+	MOVQ	R11, DI; \
+	SUBQ	R9, DI; \
+	MOVL	CX, R9; \
+	ANDL	$15, R9; \
+	SHRL	$4, CX; \
+	ANDL	$15, CX
+
 // func refineAsm(st *refineState) int
 //
 // Registers: R14 st, SI data position, R8 last position eight bytes can be read from, R10
@@ -102,15 +121,13 @@ sym:
 	REFILL(fill)
 
 symhave:
-	DECODE
+	DECODERUN
 	CMPL	R9, $1
 	JNE	notone
 
 	// The usual symbol: a new coefficient after r without history; its sign bit is dropped.
 	DECQ	DI
 	ANDNQ	AX, R15, R9     // zeros: rem without history
-	MOVL	$1, DX
-	SHLXQ	CX, DX, DX
 	PDEPQ	R9, DX, DX      // the target: the (r+1)-th zero, 0 when there is none
 	TESTQ	DX, DX
 	JEQ	slow
@@ -217,15 +234,13 @@ ksym:
 	REFILL(fill)
 
 ksymhave:
-	DECODE
+	DECODERUN
 	CMPL	R9, $1
 	JNE	knotone
 
 	// The usual symbol: the target becomes ±p1 by its sign bit.
 	DECQ	DI
 	ANDNQ	AX, R15, R9
-	MOVL	$1, DX
-	SHLXQ	CX, DX, DX
 	PDEPQ	R9, DX, DX
 	TESTQ	DX, DX
 	JEQ	slow

@@ -37,6 +37,10 @@ func TestRefineStateLayout(t *testing.T) {
 			t.Errorf("refineState.%s at %d, refine_amd64.s expects %d", f.name, f.got, f.want)
 		}
 	}
+	var h huffTable
+	if d := unsafe.Offsetof(h.runBit) - unsafe.Offsetof(h.lut); d != 1024 {
+		t.Errorf("huffTable.runBit at lut+%d, refine_amd64.s expects lut+1024", d)
+	}
 }
 
 // refineTestTable is an AC table for refinement scans: every run with size 1, end-of-band runs,
