@@ -56,7 +56,8 @@ func TestGemmBlocks(t *testing.T) {
 	defer func(l1, l2 int) { cacheL1, cacheL2 = l1, l2 }(cacheL1, cacheL2)
 	for _, c := range []struct{ l1, l2 int }{{32 << 10, 1 << 20}, {48 << 10, 2 << 20}, {16 << 10, 128 << 10}} {
 		cacheL1, cacheL2 = c.l1, c.l2
-		for _, s := range [][3]int{{4096, 32, 64}, {64, 512, 512}, {16, 1024, 1024}, {12544, 32, 64}, {1, 1024, 1001}, {5, 3, 7}} {
+		for _, s := range [][3]int{{4096, 32, 64}, {64, 512, 512}, {16, 1024, 1024}, {12544, 32, 64}, {1, 1024, 1001}, {5, 3, 7},
+			{3136, 64, 256}, {196, 512, 2048}, {784, 1024, 256}} {
 			m, k, n := s[0], s[1], s[2]
 			kc, mc := gemmBlocks(m, k, n)
 			if kc < 1 || kc > k || mc < 1 || mc > m {
@@ -71,8 +72,18 @@ func TestGemmBlocks(t *testing.T) {
 			if mc < m && mc%12 != 0 {
 				t.Errorf("caches %v, shape %v: band of %d rows is not whole 12-row tiles", c, s, mc)
 			}
-			if mc < m && mc > 12 && mc*(kc+n)*4 > c.l2/4 { // one 12-row tile at least
-				t.Errorf("caches %v, shape %v: band %d×(%d+%d) floats exceeds a quarter of L2", c, s, mc, kc, n)
+			// Bands of at least four tiles, else a sixteenth of L2 for A's
+			// block and the outputs, or a quarter when the K block's weights
+			// exceed half of L2.
+			budget := c.l2 / 16
+			if kc*n*4 > c.l2/2 {
+				budget = c.l2 / 4
+			}
+			if mc < min(m, 48) {
+				t.Errorf("caches %v, shape %v: band of %d rows, under four tiles", c, s, mc)
+			}
+			if mc > 48 && mc*(kc+n)*4 > budget {
+				t.Errorf("caches %v, shape %v: band %d×(%d+%d) floats exceeds %d bytes", c, s, mc, kc, n, budget)
 			}
 		}
 	}
