@@ -44,6 +44,27 @@
 	VPBLENDMD Z3, Z2, K1, Z0 \
 	VPSUBD    128(R11), Z0, Z0
 
+// RQSINGLE512Z is RQSINGLE512 for requant512: the odd channels'
+// multipliers are read 4 bytes into their row (VPMULDQ takes the low dword
+// of each qword), and the offset subtracted is net of the zero point (word
+// block 7), so RQFINISHNZ adds none.
+#define RQSINGLE512Z \
+	VPMULDQ   64(R11), Z0, Z2 \
+	VPSRLQ    $32, Z0, Z3 \
+	VPMULDQ   68(R11), Z3, Z3 \
+	VPADDQ    192(R11), Z2, Z2 \
+	VPADDQ    256(R11), Z3, Z3 \
+	VPSRLVQ   320(R11), Z2, Z2 \
+	VPSRLVQ   384(R11), Z3, Z3 \
+	VPSLLQ    $32, Z3, Z3 \
+	VPBLENDMD Z3, Z2, K1, Z0 \
+	VPSUBD    448(R11), Z0, Z0
+
+#define RQFINISHNZ \
+	VPMAXSD Z29, Z0, Z0 \
+	VPMINSD Z28, Z0, Z0 \
+	VPMOVDB Z0, (DI)
+
 #define RQFINISH512 \
 	VPADDD  Z30, Z0, Z0 \
 	VPMAXSD Z29, Z0, Z0 \
@@ -87,10 +108,14 @@ rqblock:
 	JMP       rqfinish
 
 rqsingle:
-	RQSINGLE512
+	RQSINGLE512Z
+	RQFINISHNZ
+	JMP rqnext
 
 rqfinish:
 	RQFINISH512
+
+rqnext:
 	ADDQ $16, DI
 	ADDQ $64, SI
 	ADDQ $512, R11
