@@ -576,6 +576,11 @@ dw3vfinish:
 	VPMAXSD   Z29, Z0, Z0 \
 	VPMINSD   Z28, Z0, dst
 
+// CLAMPNZ follows RQSINGLE512Z (the zero point is in its offset).
+#define CLAMPNZ(dst) \
+	VPMAXSD   Z29, Z0, Z0 \
+	VPMINSD   Z28, Z0, dst
+
 // func dw3x3I8x64VNNI(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c, blocks int, w *int8, tab *int32, double bool, zp, lo, hi int32)
 // n pixels of blocks*64 channels (the first ones of c per pixel) whose
 // windows lie inside the image: r0..r2 point at the first pixel's window
@@ -658,20 +663,20 @@ dwqpixel:
 dwqsingle:
 	VMOVDQA32 Z5, Z0
 	MOVQ      R10, R11
-	RQSINGLE512
-	CLAMP(Z20)
+	RQSINGLE512Z
+	CLAMPNZ(Z20)
 	VMOVDQA32 Z6, Z0
 	LEAQ      512(R10), R11
-	RQSINGLE512
-	CLAMP(Z21)
+	RQSINGLE512Z
+	CLAMPNZ(Z21)
 	VMOVDQA32 Z7, Z0
 	LEAQ      1024(R10), R11
-	RQSINGLE512
-	CLAMP(Z22)
+	RQSINGLE512Z
+	CLAMPNZ(Z22)
 	VMOVDQA32 Z8, Z0
 	LEAQ      1536(R10), R11
-	RQSINGLE512
-	CLAMP(Z23)
+	RQSINGLE512Z
+	CLAMPNZ(Z23)
 
 dwqmerge:
 	VPSLLD    $8, Z21, Z21

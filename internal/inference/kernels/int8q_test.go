@@ -539,7 +539,7 @@ func TestDW3x3I8x64(t *testing.T) {
 }
 
 // BenchmarkDW3x3I8x64: one row of 32 stride-1 pixels of V2's depthwise
-// channel counts, TFLite's double rounding: the 64-channel VPDPBUSD kernel
+// channel counts, both roundings: the 64-channel VPDPBUSD kernel
 // against the 16-channel VPDPWSSD one, run alternately; "speedup" is the
 // median of the 16-channel time over the 64-channel time.
 func BenchmarkDW3x3I8x64(b *testing.B) {
@@ -547,38 +547,40 @@ func BenchmarkDW3x3I8x64(b *testing.B) {
 		b.Skip("needs AVX-512 VNNI")
 	}
 	for _, c := range []int{96, 144, 192, 384, 576, 960} {
-		const n = 32
-		rng := rand.New(rand.NewPCG(3, 4))
-		w := make([]int32, 9*c)
-		for i := range w {
-			w[i] = int32(rng.IntN(255) - 127)
-		}
-		d, err := NewDWI8(3, 3, c, w, randRequant(rng, c, true))
-		if err != nil {
-			b.Fatal(err)
-		}
-		d.FoldZP(5)
-		in := make([]int8, 3*(n+2)*c)
-		out := make([]int8, n*c)
-		rows := [3]int{0, (n + 2) * c, 2 * (n + 2) * c}
-		b.Run(fmt.Sprintf("c%d", c), func(b *testing.B) {
-			saved := hasDW64
-			defer func() { hasDW64 = saved }()
-			run := func(on bool) time.Duration {
-				hasDW64 = on
-				t0 := time.Now()
-				for i := 0; i < 20; i++ {
-					d.Int8Pixels3x3(out, c, in, rows, c, n)
+		for _, double := range []bool{true, false} {
+			const n = 32
+			rng := rand.New(rand.NewPCG(3, 4))
+			w := make([]int32, 9*c)
+			for i := range w {
+				w[i] = int32(rng.IntN(255) - 127)
+			}
+			d, err := NewDWI8(3, 3, c, w, randRequant(rng, c, double))
+			if err != nil {
+				b.Fatal(err)
+			}
+			d.FoldZP(5)
+			in := make([]int8, 3*(n+2)*c)
+			out := make([]int8, n*c)
+			rows := [3]int{0, (n + 2) * c, 2 * (n + 2) * c}
+			b.Run(fmt.Sprintf("c%d/%s", c, map[bool]string{true: "double", false: "single"}[double]), func(b *testing.B) {
+				saved := hasDW64
+				defer func() { hasDW64 = saved }()
+				run := func(on bool) time.Duration {
+					hasDW64 = on
+					t0 := time.Now()
+					for i := 0; i < 20; i++ {
+						d.Int8Pixels3x3(out, c, in, rows, c, n)
+					}
+					return time.Since(t0)
 				}
-				return time.Since(t0)
-			}
-			var ratios []float64
-			for b.Loop() {
-				old := run(false)
-				ratios = append(ratios, float64(old)/float64(run(true)))
-			}
-			slices.Sort(ratios)
-			b.ReportMetric(ratios[len(ratios)/2], "speedup")
-		})
+				var ratios []float64
+				for b.Loop() {
+					old := run(false)
+					ratios = append(ratios, float64(old)/float64(run(true)))
+				}
+				slices.Sort(ratios)
+				b.ReportMetric(ratios[len(ratios)/2], "speedup")
+			})
+		}
 	}
 }
