@@ -791,9 +791,9 @@ func (k *qpoolKernel) run(e *env, ins [][]float32, out []float32) {
 		in, o := src[img*inN:(img+1)*inN], dst[img*outN:(img+1)*outN]
 		for oy := 0; oy < p.oh; oy++ {
 			for ox := 0; ox < p.ow; ox++ {
-				for i := range acc {
-					acc[i] = 0
-					if p.max {
+				clear(acc)
+				if p.max {
+					for i := range acc {
 						acc[i] = -128
 					}
 				}
@@ -815,9 +815,7 @@ func (k *qpoolKernel) run(e *env, ins [][]float32, out []float32) {
 								acc[c] = max(acc[c], int32(v))
 							}
 						} else {
-							for c, v := range row {
-								acc[c] += int32(v)
-							}
+							kernels.AccumI8(acc, row)
 						}
 					}
 				}

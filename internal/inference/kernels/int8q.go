@@ -345,6 +345,19 @@ func WidenI8(dst []int32, src []int8, zp int32) {
 	}
 }
 
+// AccumI8 adds src[i] to acc[i] (the int32 sums of an int8 pool).
+func AccumI8(acc []int32, src []int8) {
+	acc = acc[:len(src)]
+	v := 0
+	if useInt8SIMD() && len(src) >= 16 {
+		v = len(src) / 16 * 16
+		accumI8(&acc[0], &src[0], v)
+	}
+	for i := v; i < len(src); i++ {
+		acc[i] += int32(src[i])
+	}
+}
+
 // XorI8 sets dst[i] = uint8(src[i]) ^ 0x80, the unsigned form of an int8
 // activation (x + 128) that the int8 GEMM takes.
 func XorI8(dst []uint8, src []int8) {

@@ -168,6 +168,11 @@ func widenI8(dst *int32, src *int8, n int, zp int32) { widenI8AVX2(dst, src, n, 
 func xorI8(dst *uint8, src *int8, n int) { xorI8AVX2(dst, src, n) }
 
 //go:noescape
+func accumI8AVX2(acc *int32, src *int8, n int)
+
+func accumI8(acc *int32, src *int8, n int) { accumI8AVX2(acc, src, n) }
+
+//go:noescape
 func addI8AVX2(out, a, b *int8, n int, azp, bzp, am, bm, rnd, shift, zp, lo, hi int32)
 
 func addI8(out, a, b *int8, n int, p *AddI8) {

@@ -584,3 +584,31 @@ func BenchmarkDW3x3I8x64(b *testing.B) {
 		}
 	}
 }
+
+// TestAccumI8 checks the vector int8-to-int32 accumulation (whole blocks
+// of 16 and a scalar tail) against the sum, from arbitrary starting sums,
+// and that it leaves the rest of acc alone.
+func TestAccumI8(t *testing.T) { eachInt8Path(t, testAccumI8) }
+
+func testAccumI8(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	for _, n := range []int{1, 15, 16, 17, 31, 32, 100, 1024} {
+		src := make([]int8, n)
+		acc := make([]int32, n+4)
+		want := make([]int32, n+4)
+		for i := range acc {
+			acc[i] = int32(rng.Uint32())
+			want[i] = acc[i]
+		}
+		for i := range src {
+			src[i] = int8(rng.IntN(256) - 128)
+			want[i] += int32(src[i])
+		}
+		AccumI8(acc, src)
+		for i := range acc {
+			if acc[i] != want[i] {
+				t.Fatalf("n %d [%d]: got %d, want %d", n, i, acc[i], want[i])
+			}
+		}
+	}
+}
