@@ -919,10 +919,7 @@ func (k *qmeanKernel) run(e *env, ins [][]float32, out []float32) {
 						sums[base] += s
 						continue
 					}
-					dst := sums[base : base+len(row)]
-					for x, v := range row {
-						dst[x] += int32(v)
-					}
+					kernels.AccumI8(sums[base:base+len(row)], row)
 				}
 			}
 		}
