@@ -183,8 +183,9 @@ type DWI8 struct {
 	foldZP    int32
 	// w64 and q64: the weights and rescale of the 64-channel VPDPBUSD
 	// kernel (prepDW64), nil where it does not apply.
-	w64 []int8
-	q64 *Requant
+	w64  []int8
+	q64  *Requant
+	pair bool
 }
 
 // FoldZP prepares Int8Pixels3x3 for inputs with zero point zp: the same

@@ -467,14 +467,17 @@ func BenchmarkDW3x3I8(b *testing.B) {
 }
 
 // TestDW3x3I8x64 checks the 64-channel VPDPBUSD depthwise kernel (int8
-// weights, channel counts with and without a 16-channel remainder, both
-// strides and roundings, any input zero point, padded output rows)
+// weights, channel counts with and without a 16-channel remainder and 32
+// channels in pixel pairs, both strides and roundings, odd and even pixel
+// counts, any input zero point, contiguous and padded output rows)
 // against the portable path, and that it runs where it should.
 func TestDW3x3I8x64(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
-	for _, c := range []int{64, 80, 96, 128, 144, 192, 208} {
+	for _, c := range []int{32, 64, 80, 96, 128, 144, 192, 208} {
 		for _, double := range []bool{true, false} {
-			for _, stride := range []int{1, 2} {
+			for _, st := range []int{1, 2, 3, 4} {
+				// Strides 1 and 2, each on an odd and an even pixel count.
+				stride, wd := 1+(st-1)%2, 12+(st-1)/2
 				w := make([]int32, 9*c)
 				for i := range w {
 					w[i] = int32(rng.IntN(256) - 128)
@@ -494,7 +497,7 @@ func TestDW3x3I8x64(t *testing.T) {
 				if use512() && hasVNNI512 && d.q64 == nil {
 					t.Fatalf("c %d: the 64-channel kernel was not prepared", c)
 				}
-				const h, wd = 3, 13
+				const h = 3
 				in8 := make([]int8, h*wd*c)
 				xs := make([]int32, len(in8))
 				for i := range in8 {
@@ -505,7 +508,10 @@ func TestDW3x3I8x64(t *testing.T) {
 					xs[i] = int32(in8[i]) - zp
 				}
 				n := 1 + (wd-3)/stride
-				ostride := c + 16*rng.IntN(2) + rng.IntN(3)
+				ostride := c
+				if rng.IntN(2) == 0 {
+					ostride += 16*rng.IntN(2) + rng.IntN(3) // not contiguous
+				}
 				want := make([]int8, (n-1)*ostride+c)
 				var taps []int
 				for ky := 0; ky < 3; ky++ {
@@ -539,14 +545,14 @@ func TestDW3x3I8x64(t *testing.T) {
 }
 
 // BenchmarkDW3x3I8x64: one row of 32 stride-1 pixels of V2's depthwise
-// channel counts, both roundings: the 64-channel VPDPBUSD kernel
-// against the 16-channel VPDPWSSD one, run alternately; "speedup" is the
-// median of the 16-channel time over the 64-channel time.
+// channel counts (32: the pixel-pair mode), both roundings: the 64-channel
+// VPDPBUSD kernel against the 16-channel VPDPWSSD one, run alternately;
+// "speedup" is the median of the 16-channel time over the 64-channel time.
 func BenchmarkDW3x3I8x64(b *testing.B) {
 	if !use512() || !hasVNNI512 {
 		b.Skip("needs AVX-512 VNNI")
 	}
-	for _, c := range []int{96, 144, 192, 384, 576, 960} {
+	for _, c := range []int{32, 96, 144, 192, 384, 576, 960} {
 		for _, double := range []bool{true, false} {
 			const n = 32
 			rng := rand.New(rand.NewPCG(3, 4))
