@@ -134,3 +134,54 @@ func TestKernelRequantMatchesReference(t *testing.T) {
 		t.Fatalf("only %d results in the int8 range were compared", compared)
 	}
 }
+
+// TestFillI8 checks fillI8 on lengths around its 64-byte start and its
+// doublings, and that it writes nothing past d.
+func TestFillI8(t *testing.T) {
+	for _, n := range []int{0, 1, 7, 63, 64, 65, 127, 128, 129, 1000, 4096} {
+		buf := make([]int8, n+8)
+		for i := range buf {
+			buf[i] = 9
+		}
+		fillI8(buf[:n], -5)
+		for i, v := range buf {
+			want := int8(9)
+			if i < n {
+				want = -5
+			}
+			if v != want {
+				t.Fatalf("n %d: byte %d is %d, want %d", n, i, v, want)
+			}
+		}
+	}
+}
+
+// TestPoolShiftRounding checks the average pool's shift forms against its
+// divisions for power-of-two window counts.
+func TestPoolShiftRounding(t *testing.T) {
+	for _, cnt := range []int32{1, 2, 4, 16, 64, 256} {
+		sh := poolShift(cnt)
+		if sh < 0 || int32(1)<<sh != cnt {
+			t.Fatalf("poolShift(%d) = %d", cnt, sh)
+		}
+		for v := -300 * cnt; v <= 300*cnt; v++ {
+			want := int32(0)
+			if v > 0 {
+				want = (v + cnt/2) / cnt
+			} else {
+				want = (v - cnt/2) / cnt
+			}
+			if got := poolRoundAway(v, cnt, sh); got != want {
+				t.Fatalf("poolRoundAway(%d, %d) = %d, want %d", v, cnt, got, want)
+			}
+			if got, want := poolRoundEven(v, cnt, sh), divRoundEven(v, cnt); got != want {
+				t.Fatalf("poolRoundEven(%d, %d) = %d, want %d", v, cnt, got, want)
+			}
+		}
+	}
+	for _, cnt := range []int32{0, 3, 9, 12} {
+		if sh := poolShift(cnt); sh != -1 {
+			t.Fatalf("poolShift(%d) = %d, want -1", cnt, sh)
+		}
+	}
+}

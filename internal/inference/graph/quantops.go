@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"sync"
 
@@ -382,13 +383,16 @@ func fillU8(d []uint8, v uint8) {
 	}
 }
 
-// fillI8 sets every byte of d to v, doubling the filled part with copy.
+// fillI8 sets every byte of d to v: the first 64 bytes one by one, then
+// doubling the filled part with copy (the padding columns of a depthwise
+// band are a few hundred bytes; doubling from one byte spent most of its
+// time in the calls of the first copies).
 func fillI8(d []int8, v int8) {
-	if len(d) == 0 {
-		return
+	n := min(len(d), 64)
+	for i := range d[:n] {
+		d[i] = v
 	}
-	d[0] = v
-	for n := 1; n < len(d); n *= 2 {
+	for ; n < len(d); n *= 2 {
 		copy(d[n:], d[:n])
 	}
 }
@@ -787,9 +791,9 @@ func (k *qpoolKernel) run(e *env, ins [][]float32, out []float32) {
 		in, o := src[img*inN:(img+1)*inN], dst[img*outN:(img+1)*outN]
 		for oy := 0; oy < p.oh; oy++ {
 			for ox := 0; ox < p.ow; ox++ {
-				for i := range acc {
-					acc[i] = 0
-					if p.max {
+				clear(acc)
+				if p.max {
+					for i := range acc {
 						acc[i] = -128
 					}
 				}
@@ -811,13 +815,23 @@ func (k *qpoolKernel) run(e *env, ins [][]float32, out []float32) {
 								acc[c] = max(acc[c], int32(v))
 							}
 						} else {
-							for c, v := range row {
-								acc[c] += int32(v)
-							}
+							kernels.AccumI8(acc, row)
 						}
 					}
 				}
 				d := o[(oy*p.ow+ox)*p.c:][:p.c]
+				if sh := poolShift(cnt); !p.max && sh >= 0 {
+					// A window of a power-of-two count (V1's 4x4 global pool):
+					// shifts instead of a division per channel.
+					for c := range d {
+						v := poolRoundAway(acc[c], cnt, sh)
+						if k.roundEven {
+							v = k.zp + poolRoundEven(acc[c]-cnt*k.zp, cnt, sh)
+						}
+						d[c] = int8(clamp32(v, k.lo, k.hi))
+					}
+					continue
+				}
 				for c := range d {
 					v := acc[c]
 					switch {
@@ -839,6 +853,32 @@ func (k *qpoolKernel) run(e *env, ins [][]float32, out []float32) {
 			}
 		}
 	}
+}
+
+// poolShift is log2(cnt) when cnt is a positive power of two, else -1.
+func poolShift(cnt int32) int {
+	if cnt <= 0 || cnt&(cnt-1) != 0 {
+		return -1
+	}
+	return bits.TrailingZeros32(uint32(cnt))
+}
+
+// poolRoundAway is v/cnt rounded half away from zero (TFLite's average
+// pool) for cnt = 1<<sh.
+func poolRoundAway(v, cnt int32, sh int) int32 {
+	if v > 0 {
+		return (v + cnt/2) >> sh
+	}
+	return -((-v + cnt/2) >> sh)
+}
+
+// poolRoundEven is divRoundEven(a, cnt) for cnt = 1<<sh.
+func poolRoundEven(a, cnt int32, sh int) int32 {
+	q, r := a>>sh, a&(cnt-1)
+	if 2*r > cnt || 2*r == cnt && q&1 != 0 {
+		q++
+	}
+	return q
 }
 
 // qmeanKernel is a quantized MEAN: the integer sum of each group, rescaled
@@ -879,10 +919,7 @@ func (k *qmeanKernel) run(e *env, ins [][]float32, out []float32) {
 						sums[base] += s
 						continue
 					}
-					dst := sums[base : base+len(row)]
-					for x, v := range row {
-						dst[x] += int32(v)
-					}
+					kernels.AccumI8(sums[base:base+len(row)], row)
 				}
 			}
 		}

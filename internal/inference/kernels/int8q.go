@@ -183,8 +183,9 @@ type DWI8 struct {
 	foldZP    int32
 	// w64 and q64: the weights and rescale of the 64-channel VPDPBUSD
 	// kernel (prepDW64), nil where it does not apply.
-	w64 []int8
-	q64 *Requant
+	w64  []int8
+	q64  *Requant
+	pair bool
 }
 
 // FoldZP prepares Int8Pixels3x3 for inputs with zero point zp: the same
@@ -342,6 +343,19 @@ func WidenI8(dst []int32, src []int8, zp int32) {
 	}
 	for i := v; i < len(src); i++ {
 		dst[i] = int32(src[i]) - zp
+	}
+}
+
+// AccumI8 adds src[i] to acc[i] (the int32 sums of an int8 pool).
+func AccumI8(acc []int32, src []int8) {
+	acc = acc[:len(src)]
+	v := 0
+	if useInt8SIMD() && len(src) >= 16 {
+		v = len(src) / 16 * 16
+		accumI8(&acc[0], &src[0], v)
+	}
+	for i := v; i < len(src); i++ {
+		acc[i] += int32(src[i])
 	}
 }
 

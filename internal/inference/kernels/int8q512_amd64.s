@@ -44,6 +44,27 @@
 	VPBLENDMD Z3, Z2, K1, Z0 \
 	VPSUBD    128(R11), Z0, Z0
 
+// RQSINGLE512Z is RQSINGLE512 for requant512: the odd channels'
+// multipliers are read 4 bytes into their row (VPMULDQ takes the low dword
+// of each qword), and the offset subtracted is net of the zero point (word
+// block 7), so RQFINISHNZ adds none.
+#define RQSINGLE512Z \
+	VPMULDQ   64(R11), Z0, Z2 \
+	VPSRLQ    $32, Z0, Z3 \
+	VPMULDQ   68(R11), Z3, Z3 \
+	VPADDQ    192(R11), Z2, Z2 \
+	VPADDQ    256(R11), Z3, Z3 \
+	VPSRLVQ   320(R11), Z2, Z2 \
+	VPSRLVQ   384(R11), Z3, Z3 \
+	VPSLLQ    $32, Z3, Z3 \
+	VPBLENDMD Z3, Z2, K1, Z0 \
+	VPSUBD    448(R11), Z0, Z0
+
+#define RQFINISHNZ \
+	VPMAXSD Z29, Z0, Z0 \
+	VPMINSD Z28, Z0, Z0 \
+	VPMOVDB Z0, (DI)
+
 #define RQFINISH512 \
 	VPADDD  Z30, Z0, Z0 \
 	VPMAXSD Z29, Z0, Z0 \
@@ -87,10 +108,14 @@ rqblock:
 	JMP       rqfinish
 
 rqsingle:
-	RQSINGLE512
+	RQSINGLE512Z
+	RQFINISHNZ
+	JMP rqnext
 
 rqfinish:
 	RQFINISH512
+
+rqnext:
 	ADDQ $16, DI
 	ADDQ $64, SI
 	ADDQ $512, R11
@@ -551,6 +576,11 @@ dw3vfinish:
 	VPMAXSD   Z29, Z0, Z0 \
 	VPMINSD   Z28, Z0, dst
 
+// CLAMPNZ follows RQSINGLE512Z (the zero point is in its offset).
+#define CLAMPNZ(dst) \
+	VPMAXSD   Z29, Z0, Z0 \
+	VPMINSD   Z28, Z0, dst
+
 // func dw3x3I8x64VNNI(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c, blocks int, w *int8, tab *int32, double bool, zp, lo, hi int32)
 // n pixels of blocks*64 channels (the first ones of c per pixel) whose
 // windows lie inside the image: r0..r2 point at the first pixel's window
@@ -633,20 +663,20 @@ dwqpixel:
 dwqsingle:
 	VMOVDQA32 Z5, Z0
 	MOVQ      R10, R11
-	RQSINGLE512
-	CLAMP(Z20)
+	RQSINGLE512Z
+	CLAMPNZ(Z20)
 	VMOVDQA32 Z6, Z0
 	LEAQ      512(R10), R11
-	RQSINGLE512
-	CLAMP(Z21)
+	RQSINGLE512Z
+	CLAMPNZ(Z21)
 	VMOVDQA32 Z7, Z0
 	LEAQ      1024(R10), R11
-	RQSINGLE512
-	CLAMP(Z22)
+	RQSINGLE512Z
+	CLAMPNZ(Z22)
 	VMOVDQA32 Z8, Z0
 	LEAQ      1536(R10), R11
-	RQSINGLE512
-	CLAMP(Z23)
+	RQSINGLE512Z
+	CLAMPNZ(Z23)
 
 dwqmerge:
 	VPSLLD    $8, Z21, Z21

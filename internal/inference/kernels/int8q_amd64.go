@@ -56,13 +56,16 @@ func dw3x3I8x64VNNI(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c, block
 var hasDW64 = true
 
 // prepDW64 sets d.w64 and d.q64 for dw3x3I8x64VNNI when the channels fill
-// at least one block of 64 and every weight fits in int8: per block, tap
-// and phase k, 64 weight bytes keeping channel 4j+k in byte k of dword j;
-// the rescale of fold (bias less (zp+128) times the weight sums, as the
-// kernel reads x+128) with channels permuted to the accumulators' order.
+// at least one block of 64, or are exactly 32 (pair mode, d.pair: two
+// neighbouring pixels of a stride-1 row form one 64-byte block, channel v
+// of the block being channel v%32), and every weight fits in int8: per
+// block, tap and phase k, 64 weight bytes keeping channel 4j+k in byte k
+// of dword j; the rescale of fold (bias less (zp+128) times the weight
+// sums, as the kernel reads x+128) with channels permuted to the
+// accumulators' order.
 func (d *DWI8) prepDW64(fold *Requant, zp int32) {
-	d.w64, d.q64 = nil, nil
-	if d.KH != 3 || d.KW != 3 || d.C < 64 {
+	d.w64, d.q64, d.pair = nil, nil, false
+	if d.KH != 3 || d.KW != 3 || (d.C < 64 && d.C != 32) {
 		return
 	}
 	for _, v := range d.W {
@@ -70,7 +73,7 @@ func (d *DWI8) prepDW64(fold *Requant, zp int32) {
 			return
 		}
 	}
-	blocks := d.C / 64
+	blocks := max(d.C/64, 1)
 	w := make([]int8, blocks*9*4*64)
 	n := blocks * 64
 	bias, mult, shift := make([]int32, n), make([]int32, n), make([]int, n)
@@ -78,6 +81,9 @@ func (d *DWI8) prepDW64(fold *Requant, zp int32) {
 		for k := 0; k < 4; k++ {
 			for j := 0; j < 16; j++ {
 				ch := 64*b + 4*j + k
+				if d.C == 32 {
+					ch %= 32
+				}
 				i := 64*b + 16*k + j
 				s := int32(0)
 				for t := 0; t < 9; t++ {
@@ -90,7 +96,7 @@ func (d *DWI8) prepDW64(fold *Requant, zp int32) {
 			}
 		}
 	}
-	d.w64 = w
+	d.w64, d.pair = w, d.C == 32
 	d.q64 = NewRequant(bias, mult, shift, fold.Double, fold.ZP, fold.Lo, fold.Hi)
 }
 
@@ -103,7 +109,20 @@ func dw3x3I8Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int8, xstep, n int)
 	r := d.fold
 	if hasVNNI512 {
 		done := 0
-		if q := d.q64; q != nil && hasDW64 {
+		if q := d.q64; q != nil && hasDW64 && d.pair {
+			// 32 channels: pairs of pixels of a stride-1 row whose outputs
+			// are contiguous are one 64-channel pixel; an odd last pixel
+			// takes the 16-channel kernel.
+			if xstep == d.C && ostride == d.C && n >= 2 {
+				dw3x3I8x64VNNI(out, 2*d.C, r0, r1, r2, 2*d.C, n/2, d.C, 1, &d.w64[0], &q.tab16[0], q.Double, q.ZP, q.Lo, q.Hi)
+				if n%2 == 0 {
+					return true
+				}
+				p := (n - 1) * d.C
+				out, r0, r1, r2 = (*int8)(unsafe.Add(unsafe.Pointer(out), p)), (*int8)(unsafe.Add(unsafe.Pointer(r0), p)), (*int8)(unsafe.Add(unsafe.Pointer(r1), p)), (*int8)(unsafe.Add(unsafe.Pointer(r2), p))
+				n = 1
+			}
+		} else if q != nil && hasDW64 {
 			// Whole blocks of 64 channels on VPDPBUSD, the rest below.
 			blocks := d.C / 64
 			dw3x3I8x64VNNI(out, ostride, r0, r1, r2, xstep, n, d.C, blocks, &d.w64[0], &q.tab16[0], q.Double, q.ZP, q.Lo, q.Hi)
@@ -166,6 +185,11 @@ func dwI8Vec(d *DWI8, out *int8, ostride int, xs *int32, xstep int, taps *int, n
 func widenI8(dst *int32, src *int8, n int, zp int32) { widenI8AVX2(dst, src, n, zp) }
 
 func xorI8(dst *uint8, src *int8, n int) { xorI8AVX2(dst, src, n) }
+
+//go:noescape
+func accumI8AVX2(acc *int32, src *int8, n int)
+
+func accumI8(acc *int32, src *int8, n int) { accumI8AVX2(acc, src, n) }
 
 //go:noescape
 func addI8AVX2(out, a, b *int8, n int, azp, bzp, am, bm, rnd, shift, zp, lo, hi int32)

@@ -355,3 +355,25 @@ qloop:
 	JNZ          qloop
 	VZEROUPPER
 	RET
+
+// func accumI8AVX2(acc *int32, src *int8, n int)
+// acc[i] += src[i] for i < n, n a positive multiple of 16.
+TEXT ·accumI8AVX2(SB), NOSPLIT, $0-24
+	MOVQ acc+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $4, CX
+
+accumloop:
+	VPMOVSXBD (SI), Y0
+	VPMOVSXBD 8(SI), Y1
+	VPADDD    (DI), Y0, Y0
+	VPADDD    32(DI), Y1, Y1
+	VMOVDQU   Y0, (DI)
+	VMOVDQU   Y1, 32(DI)
+	ADDQ      $16, SI
+	ADDQ      $64, DI
+	DECQ      CX
+	JNZ       accumloop
+	VZEROUPPER
+	RET

@@ -42,3 +42,7 @@ func use512() bool { return false }
 var hasDW64 = false
 
 func (d *DWI8) prepDW64(fold *Requant, zp int32) {}
+
+func accumI8(acc *int32, src *int8, n int) {
+	panic("kernels: no vector accumulate on this architecture")
+}

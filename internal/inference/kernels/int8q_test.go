@@ -467,14 +467,17 @@ func BenchmarkDW3x3I8(b *testing.B) {
 }
 
 // TestDW3x3I8x64 checks the 64-channel VPDPBUSD depthwise kernel (int8
-// weights, channel counts with and without a 16-channel remainder, both
-// strides and roundings, any input zero point, padded output rows)
+// weights, channel counts with and without a 16-channel remainder and 32
+// channels in pixel pairs, both strides and roundings, odd and even pixel
+// counts, any input zero point, contiguous and padded output rows)
 // against the portable path, and that it runs where it should.
 func TestDW3x3I8x64(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
-	for _, c := range []int{64, 80, 96, 128, 144, 192, 208} {
+	for _, c := range []int{32, 64, 80, 96, 128, 144, 192, 208} {
 		for _, double := range []bool{true, false} {
-			for _, stride := range []int{1, 2} {
+			for _, st := range []int{1, 2, 3, 4} {
+				// Strides 1 and 2, each on an odd and an even pixel count.
+				stride, wd := 1+(st-1)%2, 12+(st-1)/2
 				w := make([]int32, 9*c)
 				for i := range w {
 					w[i] = int32(rng.IntN(256) - 128)
@@ -494,7 +497,7 @@ func TestDW3x3I8x64(t *testing.T) {
 				if use512() && hasVNNI512 && d.q64 == nil {
 					t.Fatalf("c %d: the 64-channel kernel was not prepared", c)
 				}
-				const h, wd = 3, 13
+				const h = 3
 				in8 := make([]int8, h*wd*c)
 				xs := make([]int32, len(in8))
 				for i := range in8 {
@@ -505,7 +508,10 @@ func TestDW3x3I8x64(t *testing.T) {
 					xs[i] = int32(in8[i]) - zp
 				}
 				n := 1 + (wd-3)/stride
-				ostride := c + 16*rng.IntN(2) + rng.IntN(3)
+				ostride := c
+				if rng.IntN(2) == 0 {
+					ostride += 16*rng.IntN(2) + rng.IntN(3) // not contiguous
+				}
 				want := make([]int8, (n-1)*ostride+c)
 				var taps []int
 				for ky := 0; ky < 3; ky++ {
@@ -539,46 +545,76 @@ func TestDW3x3I8x64(t *testing.T) {
 }
 
 // BenchmarkDW3x3I8x64: one row of 32 stride-1 pixels of V2's depthwise
-// channel counts, TFLite's double rounding: the 64-channel VPDPBUSD kernel
-// against the 16-channel VPDPWSSD one, run alternately; "speedup" is the
-// median of the 16-channel time over the 64-channel time.
+// channel counts (32: the pixel-pair mode), both roundings: the 64-channel
+// VPDPBUSD kernel against the 16-channel VPDPWSSD one, run alternately;
+// "speedup" is the median of the 16-channel time over the 64-channel time.
 func BenchmarkDW3x3I8x64(b *testing.B) {
 	if !use512() || !hasVNNI512 {
 		b.Skip("needs AVX-512 VNNI")
 	}
-	for _, c := range []int{96, 144, 192, 384, 576, 960} {
-		const n = 32
-		rng := rand.New(rand.NewPCG(3, 4))
-		w := make([]int32, 9*c)
-		for i := range w {
-			w[i] = int32(rng.IntN(255) - 127)
-		}
-		d, err := NewDWI8(3, 3, c, w, randRequant(rng, c, true))
-		if err != nil {
-			b.Fatal(err)
-		}
-		d.FoldZP(5)
-		in := make([]int8, 3*(n+2)*c)
-		out := make([]int8, n*c)
-		rows := [3]int{0, (n + 2) * c, 2 * (n + 2) * c}
-		b.Run(fmt.Sprintf("c%d", c), func(b *testing.B) {
-			saved := hasDW64
-			defer func() { hasDW64 = saved }()
-			run := func(on bool) time.Duration {
-				hasDW64 = on
-				t0 := time.Now()
-				for i := 0; i < 20; i++ {
-					d.Int8Pixels3x3(out, c, in, rows, c, n)
+	for _, c := range []int{32, 96, 144, 192, 384, 576, 960} {
+		for _, double := range []bool{true, false} {
+			const n = 32
+			rng := rand.New(rand.NewPCG(3, 4))
+			w := make([]int32, 9*c)
+			for i := range w {
+				w[i] = int32(rng.IntN(255) - 127)
+			}
+			d, err := NewDWI8(3, 3, c, w, randRequant(rng, c, double))
+			if err != nil {
+				b.Fatal(err)
+			}
+			d.FoldZP(5)
+			in := make([]int8, 3*(n+2)*c)
+			out := make([]int8, n*c)
+			rows := [3]int{0, (n + 2) * c, 2 * (n + 2) * c}
+			b.Run(fmt.Sprintf("c%d/%s", c, map[bool]string{true: "double", false: "single"}[double]), func(b *testing.B) {
+				saved := hasDW64
+				defer func() { hasDW64 = saved }()
+				run := func(on bool) time.Duration {
+					hasDW64 = on
+					t0 := time.Now()
+					for i := 0; i < 20; i++ {
+						d.Int8Pixels3x3(out, c, in, rows, c, n)
+					}
+					return time.Since(t0)
 				}
-				return time.Since(t0)
+				var ratios []float64
+				for b.Loop() {
+					old := run(false)
+					ratios = append(ratios, float64(old)/float64(run(true)))
+				}
+				slices.Sort(ratios)
+				b.ReportMetric(ratios[len(ratios)/2], "speedup")
+			})
+		}
+	}
+}
+
+// TestAccumI8 checks the vector int8-to-int32 accumulation (whole blocks
+// of 16 and a scalar tail) against the sum, from arbitrary starting sums,
+// and that it leaves the rest of acc alone.
+func TestAccumI8(t *testing.T) { eachInt8Path(t, testAccumI8) }
+
+func testAccumI8(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	for _, n := range []int{1, 15, 16, 17, 31, 32, 100, 1024} {
+		src := make([]int8, n)
+		acc := make([]int32, n+4)
+		want := make([]int32, n+4)
+		for i := range acc {
+			acc[i] = int32(rng.Uint32())
+			want[i] = acc[i]
+		}
+		for i := range src {
+			src[i] = int8(rng.IntN(256) - 128)
+			want[i] += int32(src[i])
+		}
+		AccumI8(acc, src)
+		for i := range acc {
+			if acc[i] != want[i] {
+				t.Fatalf("n %d [%d]: got %d, want %d", n, i, acc[i], want[i])
 			}
-			var ratios []float64
-			for b.Loop() {
-				old := run(false)
-				ratios = append(ratios, float64(old)/float64(run(true)))
-			}
-			slices.Sort(ratios)
-			b.ReportMetric(ratios[len(ratios)/2], "speedup")
-		})
+		}
 	}
 }
