@@ -154,6 +154,9 @@ func benchModel(ctx context.Context, m *graph.Model, batch, threads int, d time.
 	out := make([]float32, batch*m.NumClasses())
 	peak := kernels.PeakMACs(300 * time.Millisecond)
 	_ = m.Run(in, batch, out)
+	if m.NodeTimes() != nil {
+		m.SetNodeTiming(true) // per-operator times restart after the warm-up
+	}
 	start, cpu0 := time.Now(), cpuTime()
 	runs := 0
 	for time.Since(start) < d && ctx.Err() == nil {

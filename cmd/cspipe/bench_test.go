@@ -27,8 +27,55 @@ func TestBenchModelJSON(t *testing.T) {
 	if r["batch"] != 2.0 || r["threads"] != 1.0 || r["img_per_s"].(float64) <= 0 {
 		t.Errorf("values %v", r)
 	}
+	if _, ok := r["nodes"]; ok {
+		t.Errorf("per-operator times without --node-times: %s", out.String())
+	}
 	if code := run(t.Context(), []string{"bench"}, &out, &errb); code != 2 {
 		t.Errorf("no arguments: exit %d", code)
+	}
+}
+
+// TestBenchNodeTimes: --node-times adds one entry per planned operator to
+// the JSON (names, kernel, time over every image run) and a table to the
+// text output.
+func TestBenchNodeTimes(t *testing.T) {
+	model := writeModel(t, t.TempDir(), 10)
+	var out, errb bytes.Buffer
+	if code := run(t.Context(), []string{"bench", "--model", model, "--batch", "2", "--threads", "1", "--duration", "50ms", "--json", "--node-times"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var r struct {
+		Images int `json:"images"`
+		Nodes  []struct {
+			Name   string `json:"name"`
+			Kernel string `json:"kernel"`
+			Images int    `json:"images"`
+			Total  int64  `json:"total_ns"`
+		} `json:"nodes"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatalf("output %q: %v", out.String(), err)
+	}
+	if len(r.Nodes) == 0 {
+		t.Fatalf("no per-operator times in %s", out.String())
+	}
+	var total int64
+	for _, n := range r.Nodes {
+		// Every timed run, not the warm-up.
+		if n.Name == "" || n.Kernel == "" || n.Images != r.Images {
+			t.Errorf("entry %+v (run %d images)", n, r.Images)
+		}
+		total += n.Total
+	}
+	if total <= 0 {
+		t.Errorf("no time recorded: %s", out.String())
+	}
+	out.Reset()
+	if code := run(t.Context(), []string{"bench", "--model", model, "--duration", "20ms", "--node-times"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "us/img") || strings.Count(out.String(), "\n") != len(r.Nodes)+2 {
+		t.Errorf("text output without the table of %d operators:\n%s", len(r.Nodes), out.String())
 	}
 }
 

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/cspipe/cspipe/internal/inference/kernels"
@@ -181,6 +182,12 @@ type dwPointwise struct {
 	pw      *convKernel
 	band    int       // depthwise output rows per band
 	scratch sync.Pool // *[]float32 of band*OW*C
+	// A residual ADD after the 1x1 convolution (see fuseResidualAdd): the
+	// node input res (0: none) is added to each band of output while it is
+	// in cache, then clamped to [lo, hi] if clamp.
+	res    int
+	clamp  bool
+	lo, hi float32
 }
 
 // fusedBandBytes is the size the depthwise rows of one band aim at: half
@@ -206,7 +213,13 @@ func newDWPointwise(dw *depthwiseKernel, pw *convKernel) *dwPointwise {
 func (k *dwPointwise) run(e *env, ins [][]float32, out []float32) {
 	p := &k.dw.p
 	bands := (p.OH + k.band - 1) / k.band
-	eachImage(e, ins, out, func(ins [][]float32, out []float32) {
+	inPer, outPer := len(ins[0])/e.batch, len(out)/e.batch
+	for img := 0; img < e.batch; img++ {
+		in, o := ins[0][img*inPer:(img+1)*inPer], out[img*outPer:(img+1)*outPer]
+		var res []float32
+		if k.res > 0 {
+			res = ins[k.res][img*outPer : (img+1)*outPer]
+		}
 		parallelFor(e.threads, bands, 1, func(b0, b1 int) {
 			sp, _ := k.scratch.Get().(*[]float32)
 			if sp == nil {
@@ -224,15 +237,22 @@ func (k *dwPointwise) run(e *env, ins [][]float32, out []float32) {
 				bp := *p
 				bp.PadT -= y0 * p.SH
 				bp.OH = y1 - y0
-				kernels.DepthwiseBlocked(&bp, ins[0], k.dw.w, k.dw.bias, buf, 0, y1-y0, *pad)
+				kernels.DepthwiseBlocked(&bp, in, k.dw.w, k.dw.bias, buf, 0, y1-y0, *pad)
 				rows := (y1 - y0) * p.OW
 				if k.dw.hs {
 					kernels.HardSwish(buf[:rows*p.C])
 				}
-				kernels.Gemm(rows, buf, p.C, k.pw.pb, k.pw.lo, k.pw.hi, out[y0*p.OW*k.pw.cout:], k.pw.cout)
+				ob := o[y0*p.OW*k.pw.cout : y1*p.OW*k.pw.cout]
+				kernels.Gemm(rows, buf, p.C, k.pw.pb, k.pw.lo, k.pw.hi, ob, k.pw.cout)
+				if res != nil {
+					kernels.Add(ob, ob, res[y0*p.OW*k.pw.cout:y1*p.OW*k.pw.cout])
+					if k.clamp {
+						clampSlice(ob, k.lo, k.hi)
+					}
+				}
 			}
 		})
-	})
+	}
 }
 
 // fuseDepthwisePointwise replaces each depthwise convolution whose output
@@ -269,12 +289,46 @@ func (m *Model) fuseDepthwisePointwise() {
 			pw, ok2 := next.k.(*convKernel)
 			if ok1 && ok2 && dw.mult == 1 && dw.expand == nil && pw.pointwise && !pw.residual && !pw.hs && pw.cin == dw.cout &&
 				len(next.ins) >= 1 && next.ins[0] == nd.out && reads[nd.out] == 1 && nd.out != m.output {
-				nodes = append(nodes, planned{name: nd.name + " + " + next.name, k: newDWPointwise(dw, pw), ins: nd.ins, out: next.out})
+				f := newDWPointwise(dw, pw)
+				fused := planned{name: nd.name + " + " + next.name, k: f, ins: nd.ins, out: next.out}
 				i++
+				if i+1 < split && m.fuseResidualAdd(f, &fused, m.nodes[i+1], reads) {
+					i++
+				}
+				nodes = append(nodes, fused)
 				continue
 			}
 		}
 		nodes = append(nodes, nd)
 	}
 	m.nodes = nodes
+}
+
+// fuseResidualAdd folds add, the node after a fused depthwise and 1x1
+// convolution, into it when add is a plain ADD (no broadcast) of the
+// convolution's output, read by nothing else, and an activation computed
+// before (a residual connection): each band of output gets the residual
+// added while it is still in cache, instead of a pass over both whole
+// activations. Float addition commutes, so the sums are bit-identical.
+func (m *Model) fuseResidualAdd(f *dwPointwise, fused *planned, add planned, reads []int) bool {
+	b, ok := add.k.(*binaryKernel)
+	if !ok || b.mul || !b.flat || b.aPer == 0 || b.bPer == 0 || len(add.ins) != 2 || reads[fused.out] != 1 || fused.out == m.output {
+		return false
+	}
+	other := add.ins[0]
+	switch {
+	case add.ins[1] == fused.out && other != fused.out:
+	case add.ins[0] == fused.out && add.ins[1] != fused.out:
+		other = add.ins[1]
+	default:
+		return false
+	}
+	if other < 0 || m.tensors[other].Const || m.tensors[other].Size() != m.tensors[add.out].Size() {
+		return false
+	}
+	f.res, f.clamp, f.lo, f.hi = len(fused.ins), b.clamp, b.lo, b.hi
+	fused.ins = append(slices.Clone(fused.ins), other)
+	fused.name += " + " + add.name
+	fused.out = add.out
+	return true
 }

@@ -1,6 +1,8 @@
 package graph
 
 import (
+	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -86,5 +88,107 @@ func TestFuseDepthwisePointwise(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestFuseDepthwisePointwiseResidual: a residual ADD after a fused
+// depthwise and 1x1 convolution (of the block's input, or of an earlier
+// activation; either operand order; with and without bounds) is folded in
+// and added band by band, bit-identical to the unfused operators; an ADD
+// that broadcasts, or whose other operand is the fused pair's output, is
+// not.
+func TestFuseDepthwisePointwiseResidual(t *testing.T) {
+	const h, w, c = 11, 9, 16
+	type variant struct {
+		name      string
+		fromInput bool // the residual is the depthwise's input, not an earlier 1x1's output
+		swap      bool // ADD(residual, conv) rather than ADD(conv, residual)
+		bounds    *Bounds
+		broadcast bool // the residual is one pixel: not folded
+	}
+	build := func(v variant) *Graph {
+		rng := rand.New(rand.NewPCG(31, 32))
+		g := &Graph{PackBudget: 1 << 20}
+		add := func(t *Tensor) int { g.Tensors = append(g.Tensors, t); return len(g.Tensors) - 1 }
+		weights := func(shape ...int) int {
+			size := 1
+			for _, d := range shape {
+				size *= d
+			}
+			return add(&Tensor{Shape: shape, Float: randFloats(rng, size), Const: true})
+		}
+		in := add(&Tensor{Name: "in", Shape: []int{1, h, w, c}})
+		x, d, p, s, mean, pix := add(&Tensor{}), add(&Tensor{}), add(&Tensor{}), add(&Tensor{}), add(&Tensor{}), add(&Tensor{})
+		g.Nodes = []Node{
+			{Op: OpConv2D, Inputs: []int{in, weights(c, 1, 1, c), weights(c)}, Output: x, Padding: PadValid, StrideH: 1, StrideW: 1},
+			{Op: OpDepthwiseConv2D, Inputs: []int{x, weights(1, 3, 3, c), weights(c)}, Output: d, Padding: PadSame, StrideH: 1, StrideW: 1, Act: &Bounds{0, 6}},
+			{Op: OpConv2D, Inputs: []int{d, weights(c, 1, 1, c), weights(c)}, Output: p, Padding: PadValid, StrideH: 1, StrideW: 1},
+		}
+		res := in
+		if !v.fromInput {
+			res = x
+		}
+		if v.broadcast {
+			g.Nodes = slices.Insert(g.Nodes, 1, Node{Op: OpMean, Inputs: []int{x}, Output: pix, Axes: []int{1, 2}, KeepDims: true})
+			res = pix
+		}
+		a, b := p, res
+		if v.swap {
+			a, b = b, a
+		}
+		g.Nodes = append(g.Nodes,
+			Node{Op: OpAdd, Inputs: []int{a, b}, Output: s, Act: v.bounds},
+			Node{Op: OpMean, Inputs: []int{s}, Output: mean, Axes: []int{1, 2}, KeepDims: true})
+		g.Input, g.Output = in, mean
+		return g
+	}
+	defer func(b, p int) { fusedBandBytes, fusedMinPixels = b, p }(fusedBandBytes, fusedMinPixels)
+	for _, v := range []variant{
+		{name: "earlier activation"},
+		{name: "block input", fromInput: true},
+		{name: "swapped, bounds", swap: true, bounds: &Bounds{-1, 1}},
+		{name: "broadcast", broadcast: true},
+	} {
+		t.Run(v.name, func(t *testing.T) {
+			fuseDWPW = false
+			ref, err := Plan(build(v))
+			fuseDWPW = true
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, minPix := range []int{96, 1} { // one band; bands of one row
+				fusedBandBytes, fusedMinPixels = 1, minPix
+				m, err := Plan(build(v))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var kinds []string
+				for _, nd := range m.nodes {
+					kinds = append(kinds, kernelName(nd.k))
+				}
+				want := []string{"conv", "depthwise+conv+add", "mean"}
+				if v.broadcast {
+					want = []string{"conv", "mean", "depthwise+conv", "binary", "mean"}
+				}
+				if !slices.Equal(kinds, want) {
+					t.Fatalf("planned %q, want %q", kinds, want)
+				}
+				for _, tc := range []struct{ batch, threads int }{{1, 1}, {1, 2}, {3, 1}, {3, 2}} {
+					in := randFloats(rand.New(rand.NewPCG(33, 34)), tc.batch*h*w*c)
+					got, exp := make([]float32, tc.batch*c), make([]float32, tc.batch*c)
+					ref.SetThreads(tc.threads)
+					m.SetThreads(tc.threads)
+					if err := ref.Run(in, tc.batch, exp); err != nil {
+						t.Fatal(err)
+					}
+					if err := m.Run(in, tc.batch, got); err != nil {
+						t.Fatal(err)
+					}
+					if !slices.Equal(got, exp) {
+						t.Fatalf("bands of %d pixels, batch %d, %d threads: fused %v, unfused %v", minPix, tc.batch, tc.threads, got[:4], exp[:4])
+					}
+				}
+			}
+		})
 	}
 }

@@ -97,10 +97,14 @@ func kernelName(k kernel) string {
 		}
 		return s
 	case *dwPointwise:
+		s := "depthwise+conv"
 		if k.dw.hs {
-			return "depthwise(hardswish)+conv"
+			s = "depthwise(hardswish)+conv"
 		}
-		return "depthwise+conv"
+		if k.res > 0 {
+			s += "+add"
+		}
+		return s
 	}
 	s := fmt.Sprintf("%T", k)
 	s = strings.TrimPrefix(s, "*")

@@ -1,5 +1,7 @@
 package kernels
 
+import "unsafe"
+
 // DWParams describes a depthwise convolution with depth multiplier 1 on one
 // NHWC image: input H×W×C, filter KH×KW×C, output OH×OW×C.
 type DWParams struct {
@@ -81,22 +83,41 @@ func dwTaps(p *DWParams, in, w, bias, out []float32, oy, x0, x1 int) {
 	clampRow(row, p.Lo, p.Hi)
 }
 
-// dw3x3 picks the widest vector kernel for c.
+// dw3x3 picks the widest vector kernel for c (a multiple of 8). With
+// AVX-512 and c an odd multiple of 8 (V3's 72, 120, 184, 200 channels), the
+// AVX-512 kernel takes all but the last 8 channels and the AVX2 kernel
+// those: each channel's sum is taken in the same order either way.
 func dw3x3(out, in, w, bias *float32, n, c, sx, rs int, lo, hi float32) {
-	if hasAVX512 && c%16 == 0 {
-		dw3x3AVX512(out, in, w, bias, n, c, sx, rs, lo, hi)
-		return
+	v := c &^ 15
+	switch {
+	case hasAVX512 && v == c:
+		dw3x3AVX512(out, in, w, bias, n, c, sx, rs, lo, hi, 4*c)
+	case hasAVX512 && v > 0:
+		dw3x3AVX512(out, in, w, bias, n, c, sx, rs, lo, hi, 4*v)
+		dw3x3AVX2(floatAt(out, v), floatAt(in, v), floatAt(w, v), floatAt(bias, v), n, c, sx, rs, lo, hi, 4*(c-v))
+	default:
+		dw3x3AVX2(out, in, w, bias, n, c, sx, rs, lo, hi, 4*c)
 	}
-	dw3x3AVX2(out, in, w, bias, n, c, sx, rs, lo, hi)
 }
 
-// dwKxK picks the widest vector kernel for c.
+// dwKxK picks the widest vector kernel for c, as dw3x3.
 func dwKxK(out, in, w, bias *float32, n, c, sx, rs, kh, kw int, lo, hi float32) {
-	if hasAVX512 && c%16 == 0 {
-		dwKxKAVX512(out, in, w, bias, n, c, sx, rs, kh, kw, lo, hi)
-		return
+	v := c &^ 15
+	switch {
+	case hasAVX512 && v == c:
+		dwKxKAVX512(out, in, w, bias, n, c, sx, rs, kh, kw, lo, hi, 4*c)
+	case hasAVX512 && v > 0:
+		dwKxKAVX512(out, in, w, bias, n, c, sx, rs, kh, kw, lo, hi, 4*v)
+		dwKxKAVX2(floatAt(out, v), floatAt(in, v), floatAt(w, v), floatAt(bias, v), n, c, sx, rs, kh, kw, lo, hi, 4*(c-v))
+	default:
+		dwKxKAVX2(out, in, w, bias, n, c, sx, rs, kh, kw, lo, hi, 4*c)
 	}
-	dwKxKAVX2(out, in, w, bias, n, c, sx, rs, kh, kw, lo, hi)
+}
+
+// floatAt is p advanced by i floats (within the slice p points into: the
+// callers above stay inside the pixel p starts).
+func floatAt(p *float32, i int) *float32 {
+	return (*float32)(unsafe.Add(unsafe.Pointer(p), 4*i))
 }
 
 // dwTap accumulates out[x*c+j] += in[x*inStride+j]*w[j] for x < n, j < c.

@@ -2,11 +2,11 @@
 
 #include "textflag.h"
 
-// func dw3x3AVX2(out, in, w, bias *float32, n, c, sx, rs int, lo, hi float32)
+// func dw3x3AVX2(out, in, w, bias *float32, n, c, sx, rs int, lo, hi float32, ncb int)
 // 3x3 depthwise on n output pixels whose whole window is inside the image.
-// c is a multiple of 8; sx and rs are the input steps per output pixel and per row in bytes.
+// c (floats per pixel) is a multiple of 8; the first ncb/4 channels (a multiple of 8) are computed; sx and rs are the input steps per output pixel and per row in bytes.
 // Channel vectors outside, pixels inside: the nine weight vectors stay in registers.
-TEXT ·dw3x3AVX2(SB), NOSPLIT, $0-72
+TEXT ·dw3x3AVX2(SB), NOSPLIT, $0-80
 	MOVQ c+40(FP), R9
 	SHLQ $2, R9          // bytes per pixel
 	MOVQ sx+48(FP), R10
@@ -65,17 +65,17 @@ dw3x3AVX2_pixel:
 	DECQ R8
 	JNZ dw3x3AVX2_pixel
 	ADDQ $32, R11
-	CMPQ R11, R9
+	CMPQ R11, ncb+72(FP)
 	JLT dw3x3AVX2_chan
 dw3x3AVX2_end:
 	VZEROUPPER
 	RET
 
-// func dw3x3AVX512(out, in, w, bias *float32, n, c, sx, rs int, lo, hi float32)
+// func dw3x3AVX512(out, in, w, bias *float32, n, c, sx, rs int, lo, hi float32, ncb int)
 // 3x3 depthwise on n output pixels whose whole window is inside the image.
-// c is a multiple of 16; sx and rs are the input steps per output pixel and per row in bytes.
+// c (floats per pixel) is a multiple of 8; the first ncb/4 channels (a multiple of 16) are computed; sx and rs are the input steps per output pixel and per row in bytes.
 // Channel vectors outside, pixels inside: the nine weight vectors stay in registers.
-TEXT ·dw3x3AVX512(SB), NOSPLIT, $0-72
+TEXT ·dw3x3AVX512(SB), NOSPLIT, $0-80
 	MOVQ c+40(FP), R9
 	SHLQ $2, R9          // bytes per pixel
 	MOVQ sx+48(FP), R10
@@ -134,7 +134,7 @@ dw3x3AVX512_pixel:
 	DECQ R8
 	JNZ dw3x3AVX512_pixel
 	ADDQ $64, R11
-	CMPQ R11, R9
+	CMPQ R11, ncb+72(FP)
 	JLT dw3x3AVX512_chan
 dw3x3AVX512_end:
 	VZEROUPPER

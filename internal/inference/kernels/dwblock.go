@@ -114,7 +114,7 @@ func dw3x3Row(p *DWParams, w, bias, dst, src []float32, n, rs int) {
 		}
 	}
 	if n4 < n {
-		dw3x3AVX512(&dst[n4*c], &src[n4*p.SW*c], &w[0], &bias[0], n-n4, c, p.SW*c*4, rs, p.Lo, p.Hi)
+		dw3x3AVX512(&dst[n4*c], &src[n4*p.SW*c], &w[0], &bias[0], n-n4, c, p.SW*c*4, rs, p.Lo, p.Hi, 4*c)
 	}
 }
 

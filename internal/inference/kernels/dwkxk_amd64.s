@@ -2,13 +2,13 @@
 
 #include "textflag.h"
 
-// func dwKxKAVX512(out, in, w, bias *float32, n, c, sx, rs, kh, kw int, lo, hi float32)
+// func dwKxKAVX512(out, in, w, bias *float32, n, c, sx, rs, kh, kw int, lo, hi float32, ncb int)
 // KHxKW depthwise on n output pixels whose whole window is inside the image;
-// c is a multiple of 16; sx and rs are the input steps per output pixel and per
+// c (floats per pixel) is a multiple of 8; the first ncb/4 channels (a multiple of 16) are computed; sx and rs are the input steps per output pixel and per
 // row in bytes. Channel vectors outside, pixels inside, four pixels at a time
 // sharing each weight load; every pixel sums its taps row by row in one
 // accumulator starting from the bias, the order dwTaps uses.
-TEXT ·dwKxKAVX512(SB), NOSPLIT, $0-88
+TEXT ·dwKxKAVX512(SB), NOSPLIT, $0-96
 	MOVQ c+40(FP), R9
 	SHLQ $2, R9          // bytes per pixel, also the step between taps' weights
 	MOVQ sx+48(FP), R10
@@ -103,19 +103,19 @@ dwKxKAVX512_tap:
 	JNZ dwKxKAVX512_pixel
 dwKxKAVX512_next:
 	ADDQ $64, R11
-	CMPQ R11, R9
+	CMPQ R11, ncb+88(FP)
 	JLT dwKxKAVX512_chan
 dwKxKAVX512_end:
 	VZEROUPPER
 	RET
 
-// func dwKxKAVX2(out, in, w, bias *float32, n, c, sx, rs, kh, kw int, lo, hi float32)
+// func dwKxKAVX2(out, in, w, bias *float32, n, c, sx, rs, kh, kw int, lo, hi float32, ncb int)
 // KHxKW depthwise on n output pixels whose whole window is inside the image;
-// c is a multiple of 8; sx and rs are the input steps per output pixel and per
+// c (floats per pixel) is a multiple of 8; the first ncb/4 channels (a multiple of 8) are computed; sx and rs are the input steps per output pixel and per
 // row in bytes. Channel vectors outside, pixels inside, four pixels at a time
 // sharing each weight load; every pixel sums its taps row by row in one
 // accumulator starting from the bias, the order dwTaps uses.
-TEXT ·dwKxKAVX2(SB), NOSPLIT, $0-88
+TEXT ·dwKxKAVX2(SB), NOSPLIT, $0-96
 	MOVQ c+40(FP), R9
 	SHLQ $2, R9          // bytes per pixel, also the step between taps' weights
 	MOVQ sx+48(FP), R10
@@ -210,7 +210,7 @@ dwKxKAVX2_tap:
 	JNZ dwKxKAVX2_pixel
 dwKxKAVX2_next:
 	ADDQ $32, R11
-	CMPQ R11, R9
+	CMPQ R11, ncb+88(FP)
 	JLT dwKxKAVX2_chan
 dwKxKAVX2_end:
 	VZEROUPPER

@@ -28,10 +28,10 @@ func dwTapAVX2(out, in, w *float32, n, c, inStride int)
 // Implemented in dw3x3_amd64.s.
 //
 //go:noescape
-func dw3x3AVX2(out, in, w, bias *float32, n, c, sx, rs int, lo, hi float32)
+func dw3x3AVX2(out, in, w, bias *float32, n, c, sx, rs int, lo, hi float32, ncb int)
 
 //go:noescape
-func dw3x3AVX512(out, in, w, bias *float32, n, c, sx, rs int, lo, hi float32)
+func dw3x3AVX512(out, in, w, bias *float32, n, c, sx, rs int, lo, hi float32, ncb int)
 
 // clampAVX2 clamps n floats (a multiple of 8) to [lo, hi].
 //
@@ -191,10 +191,10 @@ func poolTapAVX2(out, in *float32, n, c, inStride int, isMax bool)
 // summing taps in dwTaps' order. Implemented in dwkxk_amd64.s.
 //
 //go:noescape
-func dwKxKAVX2(out, in, w, bias *float32, n, c, sx, rs, kh, kw int, lo, hi float32)
+func dwKxKAVX2(out, in, w, bias *float32, n, c, sx, rs, kh, kw int, lo, hi float32, ncb int)
 
 //go:noescape
-func dwKxKAVX512(out, in, w, bias *float32, n, c, sx, rs, kh, kw int, lo, hi float32)
+func dwKxKAVX512(out, in, w, bias *float32, n, c, sx, rs, kh, kw int, lo, hi float32, ncb int)
 
 // gemm12x16, gemm4x16 and gemm1x16 are AVX-512 tiles of 16 columns, one
 // ZMM per row, for layers of at most 16 output channels (packed in 16-wide

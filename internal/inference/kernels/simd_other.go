@@ -24,11 +24,11 @@ func clampAVX2(p *float32, n int, lo, hi float32) {
 	panic("kernels: no AVX2 path on this architecture")
 }
 
-func dw3x3AVX2(out, in, w, bias *float32, n, c, sx, rs int, lo, hi float32) {
+func dw3x3AVX2(out, in, w, bias *float32, n, c, sx, rs int, lo, hi float32, ncb int) {
 	panic("kernels: no AVX2 path on this architecture")
 }
 
-func dw3x3AVX512(out, in, w, bias *float32, n, c, sx, rs int, lo, hi float32) {
+func dw3x3AVX512(out, in, w, bias *float32, n, c, sx, rs int, lo, hi float32, ncb int) {
 	panic("kernels: no AVX-512 path on this architecture")
 }
 
@@ -46,11 +46,11 @@ func poolTapAVX2(out, in *float32, n, c, inStride int, isMax bool) {
 	panic("kernels: no AVX2 path on this architecture")
 }
 
-func dwKxKAVX2(out, in, w, bias *float32, n, c, sx, rs, kh, kw int, lo, hi float32) {
+func dwKxKAVX2(out, in, w, bias *float32, n, c, sx, rs, kh, kw int, lo, hi float32, ncb int) {
 	panic("kernels: no AVX2 path on this architecture")
 }
 
-func dwKxKAVX512(out, in, w, bias *float32, n, c, sx, rs, kh, kw int, lo, hi float32) {
+func dwKxKAVX512(out, in, w, bias *float32, n, c, sx, rs, kh, kw int, lo, hi float32, ncb int) {
 	panic("kernels: no AVX-512 path on this architecture")
 }
 
