@@ -72,7 +72,7 @@ engine_vs_ort
 # 1.0@128 (seed 1, 1001 classes), their full-integer forms from modelgen.Quantize (genmodel
 # --int8-out) and the same int8 model as QDQ ONNX (genmodel --qdq-out --qdq-uint8: UINT8
 # activations, INT8 weights, onnxruntime's quantize_static default on x86). Columns: float, int8
-# with the best kernels (AVX-512 VNNI GEMM here), int8 with CSPIPE_KERNELS=avx2 (the int8 GEMM then
+# with the best kernels (AMX tiles for the deeper GEMMs where the CPU allows, AVX-512 VNNI), int8 with CSPIPE_KERNELS=avx2 (the int8 GEMM then
 # runs its portable loop), our int8 read from the QDQ file, ORT running the QDQ file (graph
 # optimizations 'all': its QDQ groups fused into QLinear int8 kernels), int8/float throughput and
 # ours (QDQ file) over ORT's int8 (above 1: we are faster).

@@ -1,8 +1,10 @@
-// Package kernels holds the float32 compute kernels of the inference engine:
-// a packed GEMM with fused bias and clamp (1x1 convolutions, fully connected
-// layers, and general convolutions after a row gather) and a direct
-// depthwise convolution. A portable Go path always builds; on amd64 an
-// AVX2+FMA assembly path is chosen at run time when the CPU supports it.
+// Package kernels holds the compute kernels of the inference engine: a
+// packed float32 GEMM with fused bias, bounds, HARD_SWISH and residual
+// (1x1 convolutions, fully connected layers, and general convolutions after
+// a row gather), a few-row GEMV, direct depthwise convolutions, and their
+// int8 counterparts with TFLite's requantization. A portable Go path always
+// builds; on amd64 AVX2+FMA, AVX-512 (with VNNI) and AMX assembly paths are
+// chosen at run time from what the CPU and the operating system allow.
 package kernels
 
 import (
@@ -12,7 +14,8 @@ import (
 )
 
 // The CSPIPE_KERNELS environment variable caps the instruction set the
-// kernels use: "generic" (portable Go only) or "avx2" (no AVX-512). It is
+// kernels use: "generic" (portable Go only), "avx2" (no AVX-512) or
+// "avx512" (no AMX tiles; read in int8amx_amd64.go). It is
 // read once at start-up, for comparing paths in tests and benchmarks; the
 // default is the best the CPU supports.
 func init() {
