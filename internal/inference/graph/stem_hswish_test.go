@@ -82,19 +82,19 @@ func TestStemHardSwishEpilogue(t *testing.T) {
 
 // BenchmarkStemHardSwish reports MobileNet V3-Large's stem at 224 (3x3
 // stride 2 from RGB to 16 channels, then HARD_SWISH) on one thread: with
-// HARD_SWISH in the GEMM's epilogue ("epilogue") and as a pass over the
-// whole output after the convolution ("pass", what a separate operator
-// does).
+// HARD_SWISH fused ("fused": each output row after its GEMM) and as a pass
+// over the whole output after the convolution ("pass", what a separate
+// operator does).
 func BenchmarkStemHardSwish(b *testing.B) {
 	const h, w, cin, cout = 224, 224, 3, 16
 	rng := rand.New(rand.NewPCG(1, 2))
 	oh, ow := h/2, w/2
 	in := randFloats(rng, h*w*cin)
 	out := make([]float32, oh*ow*cout)
-	for _, mode := range []string{"epilogue", "pass"} {
+	for _, mode := range []string{"fused", "pass"} {
 		b.Run(mode, func(b *testing.B) {
 			k := &convKernel{h: h, w: w, cin: cin, oh: oh, ow: ow, cout: cout, kh: 3, kw: 3, sh: 2, sw: 2,
-				lo: kernels.NoClampLo, hi: kernels.NoClampHi, columns: true, wpad: (ow-1)*2 + 3, hs: mode == "epilogue"}
+				lo: kernels.NoClampLo, hi: kernels.NoClampHi, columns: true, wpad: (ow-1)*2 + 3, hs: mode == "fused"}
 			f := columnOrder(randFloats(rng, cout*9*cin), cout, 3, 3, cin)
 			k.pb = kernels.PackB(f, cout, 9*cin, randFloats(rng, cout))
 			for b.Loop() {
