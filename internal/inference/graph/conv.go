@@ -111,10 +111,11 @@ func columnOrder(f []float32, cout, kh, kw, cin int) []float32 {
 }
 
 // fuseHardSwish moves a following HARD_SWISH into the GEMM's epilogue of
-// the 1x1 and gathered paths; the column-window path and a fused residual
-// (added after the GEMM) keep it as a pass of its own.
+// the 1x1 and gathered paths, and into the column-window path (the RGB
+// stem) row by row of output; a fused residual (added after the GEMM)
+// keeps it as a pass of its own.
 func (k *convKernel) fuseHardSwish() bool {
-	if k.columns || k.residual {
+	if k.residual {
 		return false
 	}
 	k.hs = true
@@ -236,7 +237,13 @@ func (k *convKernel) runColumns(e *env, in, out []float32) {
 		for r := lo; r < hi; r++ {
 			img, oy := r/k.oh, r%k.oh
 			k.fillStrip(in[img*imgLen:(img+1)*imgLen], oy, strip)
-			kernels.Gemm(k.ow, strip, k.sw*colLen, k.pb, k.lo, k.hi, out[r*k.ow*k.cout:], k.cout)
+			o := out[r*k.ow*k.cout : (r+1)*k.ow*k.cout]
+			kernels.Gemm(k.ow, strip, k.sw*colLen, k.pb, k.lo, k.hi, o, k.cout)
+			if k.hs {
+				// The row, still in L1, in one pass: the 16-wide and AVX2
+				// GEMM tiles would call HardSwish row by row of each tile.
+				kernels.HardSwish(o)
+			}
 		}
 	})
 }

@@ -9,8 +9,9 @@ import (
 
 // expansion is a 1x1 stride-1 convolution fused in front of a depthwise
 // convolution (see fuseExpandDepthwise): the depthwise kernel computes the
-// rows of its input a band at a time, each band's rows once into a buffer
-// that stays in cache, rows shared by two bands being computed twice.
+// rows of its input a band at a time into a buffer that stays in cache,
+// each row once: rows shared by two bands move to the front of the buffer
+// for the second.
 type expansion struct {
 	h, w, cin, cout int
 	lo, hi          float32
@@ -72,6 +73,11 @@ func (k *depthwiseKernel) runExpanded(in, out []float32, y0, y1 int) {
 	}
 	defer x.scratch.Put(sp)
 	buf := *sp
+	act := kernels.Act{Lo: x.lo, Hi: x.hi, HardSwish: x.hardSwish}
+	// Input rows [c0, c1) of the image are in buf from its start: a band
+	// moves the rows it shares with the last one to the front rather than
+	// computing them again.
+	c0, c1 := 0, 0
 	for b0 := y0; b0 < y1; b0 += band {
 		b1 := min(b0+band, y1)
 		// Input rows the band's windows reach, clipped to the image.
@@ -80,7 +86,15 @@ func (k *depthwiseKernel) runExpanded(in, out []float32, y0, y1 int) {
 		lp := p
 		lp.H, lp.OH = 0, b1-b0
 		if r1 > r0 {
-			kernels.GemmAct((r1-r0)*x.w, in[r0*x.w*x.cin:], x.cin, x.pb, kernels.Act{Lo: x.lo, Hi: x.hi, HardSwish: x.hardSwish}, buf, x.cout)
+			from := r0
+			if r0 >= c0 && r0 < c1 && c1 <= r1 {
+				copy(buf, buf[(r0-c0)*rowLen:(c1-c0)*rowLen])
+				from = c1
+			}
+			if r1 > from {
+				kernels.GemmAct((r1-from)*x.w, in[from*x.w*x.cin:], x.cin, x.pb, act, buf[(from-r0)*rowLen:], x.cout)
+			}
+			c0, c1 = r0, r1
 			lp.H = r1 - r0
 		}
 		// In band coordinates: row r0 is row 0 and the padding above

@@ -89,13 +89,59 @@ func TestFuseExpandDepthwise(t *testing.T) {
 							t.Fatal(err)
 						}
 						for i := range want {
-							if d := math.Abs(float64(got[i] - want[i])); !(d <= 1e-5*math.Max(1, math.Abs(float64(want[i])))) {
+							if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 								t.Fatalf("batch %d threads %d: output %d = %v, want %v", bt.batch, bt.threads, i, got[i], want[i])
 							}
 						}
 					}
 				})
 			}
+		}
+	}
+}
+
+// BenchmarkExpandDepthwise runs the expansion and depthwise convolution of
+// MobileNet V3-Large's inverted residual blocks at 224 (one image, one
+// thread), fused band by band ("fused") and as two operators ("apart"):
+// 112x112x16 to 64 channels then 3x3 stride 2 (the block V3 fuses), and
+// 56x56x24 to 72 then 3x3 stride 1 and 5x5 stride 2 (which it keeps apart).
+func BenchmarkExpandDepthwise(b *testing.B) {
+	for _, s := range []struct{ hw, cin, mid, k, s int }{{112, 16, 64, 3, 2}, {56, 24, 72, 3, 1}, {56, 24, 72, 5, 2}} {
+		for _, mode := range []string{"fused", "apart"} {
+			b.Run(fmt.Sprintf("%dx%dx%d_to_%d_k%d_s%d/%s", s.hw, s.hw, s.cin, s.mid, s.k, s.s, mode), func(b *testing.B) {
+				rng := rand.New(rand.NewPCG(1, 2))
+				g := &Graph{PackBudget: 1 << 24}
+				add := func(t *Tensor) int { g.Tensors = append(g.Tensors, t); return len(g.Tensors) - 1 }
+				in := add(&Tensor{Name: "in", Shape: []int{1, s.hw, s.hw, s.cin}})
+				cw := add(&Tensor{Shape: []int{s.mid, 1, 1, s.cin}, Float: randFloats(rng, s.mid*s.cin), Const: true})
+				cb := add(&Tensor{Shape: []int{s.mid}, Float: randFloats(rng, s.mid), Const: true})
+				dw := add(&Tensor{Shape: []int{1, s.k, s.k, s.mid}, Float: randFloats(rng, s.k*s.k*s.mid), Const: true})
+				db := add(&Tensor{Shape: []int{s.mid}, Float: randFloats(rng, s.mid), Const: true})
+				mid, depth := add(&Tensor{Shape: []int{1, s.hw, s.hw, s.mid}}), add(&Tensor{})
+				g.Nodes = []Node{
+					{Op: OpConv2D, Inputs: []int{in, cw, cb}, Output: mid, Padding: PadValid, StrideH: 1, StrideW: 1, Act: &Bounds{0, 6}},
+					{Op: OpDepthwiseConv2D, Inputs: []int{mid, dw, db}, Output: depth, Padding: PadSame, StrideH: s.s, StrideW: s.s, Act: &Bounds{0, 6}},
+				}
+				g.Input, g.Output = in, depth
+				saved := expandFuseMin
+				expandFuseMin = 0
+				if mode == "apart" {
+					expandFuseMin = math.MaxInt
+				}
+				m, err := Plan(g)
+				expandFuseMin = saved
+				if err != nil {
+					b.Fatal(err)
+				}
+				m.SetThreads(1)
+				x := randFloats(rng, s.hw*s.hw*s.cin)
+				out := make([]float32, m.NumClasses())
+				for b.Loop() {
+					if err := m.Run(x, 1, out); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
 		}
 	}
 }

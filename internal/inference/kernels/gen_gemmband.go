@@ -65,7 +65,8 @@ func kernel(b *bytes.Buffer, rows int) {
 // residual at res (rows ldr floats apart) added if res is not nil, and are
 // clamped to [lo, hi] into c, then, if hs is not 0, passed through HARD_SWISH
 // (x*min(max(x+3, 0), 6)/6, the product rounded before the division, as the
-// scalar HardSwish) in registers, so c is written once. Each k step also reads one line at pf towards L2, pf
+// scalar HardSwish; the division as hardSwish512's, bit for bit, without
+// VDIVPS) in registers, so c is written once. Each k step also reads one line at pf towards L2, pf
 // advancing pfs bytes a step: the next panel's weights, so they are not waited for.
 // Row r sums in Z(2r), Z(2r+1); B in Z%d, Z%d; A broadcasts in Z%d..Z%d.
 TEXT ·%s(SB), NOSPLIT, $0-112
@@ -181,35 +182,78 @@ TEXT ·%s(SB), NOSPLIT, $0-112
 	}
 	p("VZEROUPPER")
 	p("RET")
-	// The bounds, then x*min(max(x+3, 0), 6)/6: Z28 holds 3, Z29 6, Z30 0;
-	// Z24 and Z25 (B's registers, free now) the two halves' factors, or
-	// with 13 rows Z31 both in turn.
+	// The bounds on every row, then x*min(max(x+3, 0), 6)/6 without a
+	// division instruction, as hswish_amd64.s's DIV6: the product p, then
+	// q0 = p*(1/6) corrected once by its exact remainder, q = q0 +
+	// (p - 6*q0)*(1/6), the correctly rounded p/6 wherever the quotient is
+	// normal; VFIXUPIMMPS puts back p where it is ±0 or ±Inf, and a vector
+	// holding a nonzero |p| below 2^-122 divides those lanes. Z26 holds 3,
+	// Z27 0, Z28 1/6, Z29 6; Z30 takes the factor, then the quotient, Z31
+	// the remainder, then p's bits shifted out of the sign. The VFIXUPIMMPS
+	// table (tokens zero, -Inf and +Inf answer the input itself) and the
+	// bound 2*bits(2^-122) are in Z24 and Z25, B's registers, free now; with
+	// 13 rows, whose sums fill them, they are broadcast from memory.
 	fmt.Fprintf(b, "%s_hswish:\n", name)
+	for r := 0; r < rows; r++ {
+		for h := 0; h < 2; h++ {
+			p("VMAXPS Z26, Z%d, Z%d", 2*r+h, 2*r+h)
+			p("VMINPS Z27, Z%d, Z%d", 2*r+h, 2*r+h)
+		}
+	}
 	p("MOVL $0x40400000, AX") // 3.0
+	p("VPBROADCASTD AX, Z26")
+	p("VPXORD Z27, Z27, Z27")
+	p("MOVL $0x3e2aaaab, AX") // 1/6 rounded to float32
 	p("VPBROADCASTD AX, Z28")
 	p("MOVL $0x40c00000, AX") // 6.0
 	p("VPBROADCASTD AX, Z29")
-	p("VPXORD Z30, Z30, Z30")
+	fixup, fixupOp, small, smallOp := "VFIXUPIMMPS", "Z24", "VPCMPUD", "Z25"
+	if rows > 12 {
+		consts := name + "_hsc<>"
+		fixup, fixupOp = "VFIXUPIMMPS.BCST", consts+"+0(SB)"
+		small, smallOp = "VPCMPUD.BCST", consts+"+4(SB)"
+	} else {
+		p("MOVL $0x00110100, AX")
+		p("VPBROADCASTD AX, Z24")
+		p("MOVL $0x05000000, AX")
+		p("VPBROADCASTD AX, Z25")
+	}
 	for r := 0; r < rows; r++ {
 		for h := 0; h < 2; h++ {
-			z, t := 2*r+h, 24+h
-			if rows > 12 {
-				t = 31
+			z := 2*r + h
+			p("VADDPS Z26, Z%d, Z30", z)
+			p("VMAXPS Z27, Z30, Z30")
+			p("VMINPS Z29, Z30, Z30")
+			p("VMULPS Z30, Z%d, Z%d", z, z)
+			p("VMULPS Z28, Z%d, Z30", z)
+			p("VMOVAPS Z%d, Z31", z)
+			p("VFNMADD231PS Z29, Z30, Z31")
+			p("VFMADD231PS Z28, Z31, Z30")
+			p("%s $0, %s, Z%d, Z30", fixup, fixupOp, z)
+			p("VPSLLD $1, Z%d, Z31", z)
+			p("%s $1, %s, Z31, K2", small, smallOp)
+			p("VPTESTMD Z31, Z31, K2, K2")
+			p("KORTESTW K2, K2")
+			skip := fmt.Sprintf("%s_q%d", name, z)
+			p("JZ %s", skip)
+			p("VDIVPS Z29, Z%d, K2, Z30", z)
+			fmt.Fprintf(b, "%s:\n", skip)
+			off := ""
+			if h == 1 {
+				off = "64"
 			}
-			p("VMAXPS Z26, Z%d, Z%d", z, z)
-			p("VMINPS Z27, Z%d, Z%d", z, z)
-			p("VADDPS Z28, Z%d, Z%d", z, t)
-			p("VMAXPS Z30, Z%d, Z%d", t, t)
-			p("VMINPS Z29, Z%d, Z%d", t, t)
-			p("VMULPS Z%d, Z%d, Z%d", t, z, z)
-			p("VDIVPS Z29, Z%d, Z%d", z, z)
+			p("VMOVUPS Z30, %s(DX)", off)
 		}
-		p("VMOVUPS Z%d, (DX)", 2*r)
-		p("VMOVUPS Z%d, 64(DX)", 2*r+1)
 		if r < rows-1 {
 			p("ADDQ R8, DX")
 		}
 	}
 	p("VZEROUPPER")
 	p("RET")
+	if rows > 12 {
+		fmt.Fprintln(b)
+		fmt.Fprintf(b, "DATA %s_hsc<>+0(SB)/4, $0x00110100\n", name)
+		fmt.Fprintf(b, "DATA %s_hsc<>+4(SB)/4, $0x05000000\n", name)
+		fmt.Fprintf(b, "GLOBL %s_hsc<>(SB), RODATA|NOPTR, $8\n", name)
+	}
 }
