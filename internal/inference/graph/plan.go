@@ -248,7 +248,7 @@ func (b *Builder) Finish(output int) (*Model, error) {
 	if !b.defined[m.output] || ot.Const || m.output == m.input {
 		return nil, fmt.Errorf("graph output tensor %q is not computed by an operator", ot.Name)
 	}
-	if !b.unfused {
+	if !b.unfused && finishFusion {
 		if err := b.fuse(); err != nil {
 			return nil, err
 		}
@@ -271,6 +271,10 @@ func (b *Builder) Finish(output int) (*Model, error) {
 	}
 	return m, nil
 }
+
+// finishFusion makes Finish run the graph-level fusions; a benchmark
+// compares against it off (the ONNX reader's plans before they ran there).
+var finishFusion = true
 
 // Limits on what one image may cost, so a hostile file cannot make Run
 // allocate or compute without bound.
