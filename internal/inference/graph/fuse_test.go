@@ -63,7 +63,7 @@ func refRun(t *testing.T, g *Graph, in []float32, ops int) []float32 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.unfused = true
+	defer SetFinishFusion(false)()
 	for i := range nodes {
 		if err := b.plan(i, nodes[i], nil); err != nil {
 			t.Fatal(err)

@@ -41,7 +41,6 @@ type Builder struct {
 	m       *Model
 	defined []bool
 	done    []nodePlan // what planning each entry of g.Nodes gave
-	unfused bool       // Finish keeps the nodes as planned (tests' unfused references)
 }
 
 // nodePlan is what planning one node gave: its kernel and output shape, and
@@ -217,6 +216,7 @@ func (b *Builder) fuse() error {
 	for j := range old {
 		if !kept[j] {
 			g.PackBudget += oldPlans[j].packed
+			oldPlans[j] = nodePlan{} // let its packed weights go
 		}
 	}
 	g.Nodes, b.done, m.nodes, m.work = nil, nil, nil, 0
@@ -248,7 +248,7 @@ func (b *Builder) Finish(output int) (*Model, error) {
 	if !b.defined[m.output] || ot.Const || m.output == m.input {
 		return nil, fmt.Errorf("graph output tensor %q is not computed by an operator", ot.Name)
 	}
-	if !b.unfused && finishFusion {
+	if finishFusion {
 		if err := b.fuse(); err != nil {
 			return nil, err
 		}
@@ -272,8 +272,9 @@ func (b *Builder) Finish(output int) (*Model, error) {
 	return m, nil
 }
 
-// finishFusion makes Finish run the graph-level fusions; a benchmark
-// compares against it off (the ONNX reader's plans before they ran there).
+// finishFusion makes Finish run the graph-level fusions; tests' unfused
+// references and a benchmark (the ONNX reader's plans before they ran
+// there) turn it off.
 var finishFusion = true
 
 // Limits on what one image may cost, so a hostile file cannot make Run
