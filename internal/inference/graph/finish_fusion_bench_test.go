@@ -74,3 +74,28 @@ func BenchmarkONNXFinishFusion(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkONNXLoadFinishFusion loads ResNet-50 V1 1.0@224 from ONNX with
+// and without Finish's fusions: what re-planning the fused nodes (their
+// weights packed a second time) adds to a load.
+func BenchmarkONNXLoadFinishFusion(b *testing.B) {
+	g, err := modelgen.MobileNet(modelgen.Config{Arch: "resnet50-v1", Width: 1, Size: 224, Classes: 1001, Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	model, err := g.ONNX()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, on := range []bool{true, false} {
+		name := map[bool]string{true: "fused", false: "unfused"}[on]
+		b.Run(name, func(b *testing.B) {
+			defer graph.SetFinishFusion(on)()
+			for range b.N {
+				if _, err := onnx.Load(model); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
