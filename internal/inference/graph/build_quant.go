@@ -22,7 +22,7 @@ func (b *Builder) AddQuant(n Node, name string, q Quant) (int, error) {
 	b.m.tensors = b.g.Tensors
 	b.defined = append(b.defined, false)
 	n.Output = len(b.g.Tensors) - 1
-	if err := b.plan(len(b.g.Nodes), n); err != nil {
+	if err := b.plan(len(b.g.Nodes), n, nil); err != nil {
 		return 0, err
 	}
 	return n.Output, nil

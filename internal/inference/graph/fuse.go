@@ -45,7 +45,63 @@ func fuseActivations(g *Graph) []Node {
 			out = append(out, n)
 		}
 	}
-	return fuseExpandDepthwise(g, fuseResiduals(g, fusePads(g, out)))
+	return fuseExpandDepthwise(g, fuseResiduals(g, fusePads(g, fuseMeanReshape(g, out))))
+}
+
+// fuseMeanReshape folds a RESHAPE that only drops the size-1 axes a MEAN
+// kept into the MEAN, which then leaves them out itself: the copy is never
+// made. Exporters write global pooling that way (PyTorch's
+// GlobalAveragePool and Flatten; Keras' MEAN with keep_dims and RESHAPE).
+// Only FLOAT32 activations: an INT8 MEAN keeps the rounding its reader
+// asked for.
+func fuseMeanReshape(g *Graph, nodes []Node) []Node {
+	uses, producer, _ := dataflow(nodes)
+	drop := make([]bool, len(nodes))
+	for i := range nodes {
+		n := &nodes[i]
+		if n.Op != OpReshape || len(n.Inputs) != 1 || !floatImage(g, n.Inputs[0]) || n.Output < 0 || n.Output >= len(g.Tensors) {
+			continue
+		}
+		in := n.Inputs[0]
+		p, ok := producer[in]
+		if !ok || drop[p] || uses[in] != 1 || in == g.Output {
+			continue
+		}
+		pn := &nodes[p]
+		if pn.Op != OpMean || !pn.KeepDims || len(pn.Inputs) != 1 || !floatImage(g, pn.Inputs[0]) {
+			continue
+		}
+		src := g.Tensors[pn.Inputs[0]].Shape
+		reduced := make([]bool, len(src))
+		for _, a := range pn.Axes {
+			if a < 0 {
+				a += len(src)
+			}
+			if a >= 0 && a < len(src) {
+				reduced[a] = true
+			}
+		}
+		var kept []int
+		for a, d := range src {
+			if !reduced[a] {
+				kept = append(kept, d)
+			}
+		}
+		if len(kept) == 0 || !slices.Equal(kept, g.Tensors[n.Output].Shape) {
+			continue
+		}
+		pn.KeepDims = false
+		pn.Output = n.Output
+		producer[n.Output] = p
+		drop[i] = true
+	}
+	var out []Node
+	for i, n := range nodes {
+		if !drop[i] {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // padFusion turns fusePads on; tests compare against it off.

@@ -63,8 +63,9 @@ func refRun(t *testing.T, g *Graph, in []float32, ops int) []float32 {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer SetFinishFusion(false)()
 	for i := range nodes {
-		if err := b.plan(i, nodes[i]); err != nil {
+		if err := b.plan(i, nodes[i], nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -142,6 +143,60 @@ func TestFuseResidual(t *testing.T) {
 		for i := range got {
 			if math.Abs(float64(got[i]-want[i])) > 1e-5*(1+math.Abs(float64(want[i]))) {
 				t.Fatalf("batch %d threads %d: output %d = %g, unfused %g", tc.batch, tc.threads, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestFuseMeanReshape: a RESHAPE that drops the axes a MEAN kept folds into
+// the MEAN (one operator, same numbers), while a RESHAPE to another shape
+// and one of a MEAN read twice stay.
+func TestFuseMeanReshape(t *testing.T) {
+	build := func(shape []int, shared bool) *Graph {
+		g := &Graph{PackBudget: 1 << 20}
+		add := func(t *Tensor) int { g.Tensors = append(g.Tensors, t); return len(g.Tensors) - 1 }
+		in := add(&Tensor{Name: "in", Shape: []int{1, 3, 5, 6}})
+		mean, flat := add(&Tensor{Shape: []int{1, 1, 1, 6}}), add(&Tensor{Shape: shape})
+		g.Nodes = []Node{
+			{Op: OpMean, Inputs: []int{in}, Output: mean, Axes: []int{1, -2}, KeepDims: true},
+			{Op: OpReshape, Inputs: []int{mean}, Output: flat, Shape: shape},
+		}
+		g.Input, g.Output = in, flat
+		if shared {
+			sum := add(&Tensor{})
+			g.Nodes = append(g.Nodes, Node{Op: OpAdd, Inputs: []int{flat, mean}, Output: sum})
+			g.Output = sum
+		}
+		return g
+	}
+	in := make([]float32, 3*5*6)
+	for i := range in {
+		in[i] = float32(i%7) - 3.5
+	}
+	for _, tc := range []struct {
+		shape  []int
+		shared bool
+		nodes  int
+	}{
+		{[]int{1, 6}, false, 1},
+		{[]int{1, 2, 3}, false, 2},
+		{[]int{1, 6}, true, 3},
+	} {
+		m, err := Plan(build(tc.shape, tc.shared))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(m.nodes) != tc.nodes {
+			t.Fatalf("reshape to %v (shared %v): %d planned operators, want %d", tc.shape, tc.shared, len(m.nodes), tc.nodes)
+		}
+		got := make([]float32, m.NumClasses())
+		if err := m.Run(in, 1, got); err != nil {
+			t.Fatal(err)
+		}
+		want := refRun(t, build(tc.shape, tc.shared), in, len(build(tc.shape, tc.shared).Nodes))
+		for i := range want {
+			if math.Abs(float64(got[i]-want[i])) > 1e-6 {
+				t.Fatalf("reshape to %v: output %d = %g, unfused %g", tc.shape, i, got[i], want[i])
 			}
 		}
 	}

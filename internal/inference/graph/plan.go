@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 )
 
@@ -23,7 +24,7 @@ func Plan(g *Graph) (*Model, error) {
 		return nil, err
 	}
 	for i := range nodes {
-		if err := b.plan(i, nodes[i]); err != nil {
+		if err := b.plan(i, nodes[i], nil); err != nil {
 			return nil, err
 		}
 	}
@@ -32,11 +33,22 @@ func Plan(g *Graph) (*Model, error) {
 
 // Builder plans a graph operator by operator, so that a reader can ask the
 // shape of anything it has built so far (the ONNX reader needs them to map
-// NCHW operators onto the engine's NHWC layout).
+// NCHW operators onto the engine's NHWC layout). Finish then runs the
+// graph-level fusions over the whole graph, as Plan does, so a model ends
+// in the same planned operators whichever way it was built.
 type Builder struct {
 	g       *Graph
 	m       *Model
 	defined []bool
+	done    []nodePlan // what planning each entry of g.Nodes gave
+}
+
+// nodePlan is what planning one node gave: its kernel and output shape, and
+// how many packed floats it took from the pack budget.
+type nodePlan struct {
+	k      kernel
+	shape  []int
+	packed int
 }
 
 // NewBuilder starts a graph whose input is an NHWC float image of the given
@@ -100,14 +112,15 @@ func (b *Builder) Add(n Node, name string) (int, error) {
 	b.m.tensors = b.g.Tensors
 	b.defined = append(b.defined, false)
 	n.Output = len(b.g.Tensors) - 1
-	if err := b.plan(len(b.g.Nodes), n); err != nil {
+	if err := b.plan(len(b.g.Nodes), n, nil); err != nil {
 		return 0, err
 	}
 	return n.Output, nil
 }
 
-// plan checks and plans node i.
-func (b *Builder) plan(i int, n Node) error {
+// plan checks and plans node i. When prev is not nil, n was planned before
+// (see fuse) and keeps that kernel: only the checks around it run again.
+func (b *Builder) plan(i int, n Node, prev *nodePlan) error {
 	g, m := b.g, b.m
 	if len(g.Nodes) >= MaxNodes {
 		return fmt.Errorf("graph too large: more than %d operators", MaxNodes)
@@ -130,12 +143,22 @@ func (b *Builder) plan(i int, n Node) error {
 			return fmt.Errorf("%s: input tensor %d used before it is computed", name, ti)
 		}
 	}
-	k, shape, err := planNode(g, np)
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	if f, ok := k.(hardSwishFuser); n.HardSwish && (!ok || !f.fuseHardSwish()) {
-		k = hardSwishAfter{k}
+	var k kernel
+	var shape []int
+	packed := 0
+	if prev != nil {
+		k, shape, packed = prev.k, prev.shape, prev.packed
+	} else {
+		budget := g.PackBudget
+		var err error
+		k, shape, err = planNode(g, np)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if f, ok := k.(hardSwishFuser); n.HardSwish && (!ok || !f.fuseHardSwish()) {
+			k = hardSwishAfter{k}
+		}
+		packed = budget - g.PackBudget
 	}
 	ot := g.Tensors[out]
 	if ot.DType != Float32 && (ot.DType != Int8 || !isQuantNode(g, np)) {
@@ -155,6 +178,60 @@ func (b *Builder) plan(i int, n Node) error {
 	ot.Shape = shape
 	b.defined[out] = true
 	m.nodes = append(m.nodes, planned{name: name, k: k, ins: n.Inputs, out: out})
+	b.done = append(b.done, nodePlan{k: k, shape: shape, packed: packed})
+	return nil
+}
+
+// fuse runs the graph-level fusion passes (fuseActivations) over the nodes
+// planned so far and, when they change any, plans the graph again: a node
+// the passes left as it was keeps its kernel and packed weights, the others
+// are planned anew, and what the dropped kernels had packed goes back to
+// the pack budget. Plan fuses before it plans, so there the passes find
+// nothing left to do; the ONNX reader plans node by node (it needs every
+// shape as it goes to map NCHW onto NHWC), so for it they run here, over
+// the whole graph with every shape known, and both readers end in the same
+// planned model.
+func (b *Builder) fuse() error {
+	g, m := b.g, b.m
+	old, oldPlans := slices.Clone(g.Nodes), b.done
+	nodes := fuseActivations(g)
+	byOut := make(map[int]int, len(old))
+	for j, n := range old {
+		byOut[n.Output] = j
+	}
+	reuse := make([]int, len(nodes))
+	kept := make([]bool, len(old))
+	changed := len(nodes) != len(old)
+	for i := range nodes {
+		reuse[i] = -1
+		if j, ok := byOut[nodes[i].Output]; ok && reflect.DeepEqual(nodes[i], old[j]) {
+			reuse[i], kept[j] = j, true
+		} else {
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	for j := range old {
+		if !kept[j] {
+			g.PackBudget += oldPlans[j].packed
+			oldPlans[j] = nodePlan{} // let its packed weights go
+		}
+	}
+	g.Nodes, b.done, m.nodes, m.work = nil, nil, nil, 0
+	for t := range b.defined {
+		b.defined[t] = t == g.Input || g.Tensors[t].Const
+	}
+	for i, n := range nodes {
+		var prev *nodePlan
+		if j := reuse[i]; j >= 0 {
+			prev = &oldPlans[j]
+		}
+		if err := b.plan(i, n, prev); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -170,6 +247,11 @@ func (b *Builder) Finish(output int) (*Model, error) {
 	ot := g.Tensors[m.output]
 	if !b.defined[m.output] || ot.Const || m.output == m.input {
 		return nil, fmt.Errorf("graph output tensor %q is not computed by an operator", ot.Name)
+	}
+	if finishFusion {
+		if err := b.fuse(); err != nil {
+			return nil, err
+		}
 	}
 	if len(ot.Shape) == 0 || ot.Shape[0] != 1 {
 		return nil, fmt.Errorf("output tensor %q: unsupported shape %v, want [1 ...]", ot.Name, ot.Shape)
@@ -189,6 +271,11 @@ func (b *Builder) Finish(output int) (*Model, error) {
 	}
 	return m, nil
 }
+
+// finishFusion makes Finish run the graph-level fusions; tests' unfused
+// references and a benchmark (the ONNX reader's plans before they ran
+// there) turn it off.
+var finishFusion = true
 
 // Limits on what one image may cost, so a hostile file cannot make Run
 // allocate or compute without bound.

@@ -9,10 +9,13 @@
 // of the same size, and one whose input is NHWC followed by a Transpose to
 // NCHW (tf2onnx's export) needs no change either. Batch normalization is
 // folded into the preceding convolution and Relu/Clip into the operator
-// before them. Quantized models, in the QDQ and QOperator forms, run on the
-// engine's int8 operators (quant.go, qlinear.go). An operator, attribute or
-// layout the engine cannot run exactly is refused at load with an error
-// naming it.
+// before them; the engine's graph-level fusions (activations, zero pads,
+// residual ADDs, 1x1 expansions into depthwise convolutions) then run over
+// the whole graph when the builder finishes, as for a TFLite model, so the
+// same network plans to the same operators from either file. Quantized
+// models, in the QDQ and QOperator forms, run on the engine's int8
+// operators (quant.go, qlinear.go). An operator, attribute or layout the
+// engine cannot run exactly is refused at load with an error naming it.
 package onnx
 
 import (

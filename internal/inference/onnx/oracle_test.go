@@ -23,6 +23,8 @@ func TestOracles(t *testing.T) {
 	}{
 		{modelgen.Config{Arch: "v1", Width: 0.25, Size: 128, Classes: 32, Seed: 31}, modelgen.ONNXOptions{}},
 		{modelgen.Config{Arch: "v2", Width: 0.35, Size: 96, Classes: 32, Seed: 32}, pytorch},
+		// At 224 the first expansions run inside their depthwise convolutions.
+		{modelgen.Config{Arch: "v2", Width: 0.5, Size: 224, Classes: 32, Seed: 38}, pytorch},
 		{modelgen.Config{Arch: "v3-small", Width: 0.5, Size: 96, Classes: 32, Seed: 33}, pytorch},
 		{modelgen.Config{Arch: "v3-large", Width: 0.5, Size: 96, Classes: 32, Seed: 34}, modelgen.ONNXOptions{}},
 		{modelgen.Config{Arch: "efficientnet-lite0", Width: 0.5, Size: 96, Classes: 32, Seed: 35}, pytorch},

@@ -1,0 +1,9 @@
+package graph
+
+// SetFinishFusion turns the graph-level fusions in Builder.Finish on or off
+// for the external benchmarks and returns a function restoring the setting.
+func SetFinishFusion(on bool) (restore func()) {
+	saved := finishFusion
+	finishFusion = on
+	return func() { finishFusion = saved }
+}

@@ -1,0 +1,101 @@
+package graph_test
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/cspipe/cspipe/internal/inference/graph"
+	"github.com/cspipe/cspipe/internal/inference/modelgen"
+	"github.com/cspipe/cspipe/internal/inference/onnx"
+)
+
+// BenchmarkONNXFinishFusion runs the ONNX encodings of MobileNet V3-Large
+// 1.0@224 and ResNet-50 V1 1.0@224 planned with and without the
+// graph-level fusions of Builder.Finish (without: the ONNX reader's plans
+// before those ran for it), alternating image by image at batch 1 on one
+// thread so that both see the same machine load. It reports each one's
+// time per image and the median of the per-image ratios.
+func BenchmarkONNXFinishFusion(b *testing.B) {
+	for _, cfg := range []modelgen.Config{
+		{Arch: "v3-large", Width: 1, Size: 224, Classes: 1001, Seed: 1},
+		{Arch: "resnet50-v1", Width: 1, Size: 224, Classes: 1001, Seed: 1},
+	} {
+		b.Run(cfg.Arch, func(b *testing.B) {
+			g, err := modelgen.MobileNet(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			model, err := g.ONNX()
+			if err != nil {
+				b.Fatal(err)
+			}
+			fused, err := onnx.Load(model)
+			if err != nil {
+				b.Fatal(err)
+			}
+			restore := graph.SetFinishFusion(false)
+			apart, err := onnx.Load(model)
+			restore()
+			if err != nil {
+				b.Fatal(err)
+			}
+			h, w, c := fused.InputShape()
+			rng := rand.New(rand.NewPCG(1, 2))
+			in := make([]float32, h*w*c)
+			for i := range in {
+				in[i] = rng.Float32()*2 - 1
+			}
+			out := make([]float32, fused.NumClasses())
+			run := func(m *graph.Model) time.Duration {
+				start := time.Now()
+				if err := m.Run(in, 1, out); err != nil {
+					b.Fatal(err)
+				}
+				return time.Since(start)
+			}
+			for _, m := range []*graph.Model{fused, apart} {
+				m.SetThreads(1)
+				run(m) // allocate the workspace
+			}
+			var tf, ta time.Duration
+			var ratios []float64
+			b.ResetTimer()
+			for range b.N {
+				a, f := run(apart), run(fused)
+				ta, tf = ta+a, tf+f
+				ratios = append(ratios, float64(a)/float64(f))
+			}
+			slices.Sort(ratios)
+			b.ReportMetric(float64(tf.Microseconds())/1e3/float64(b.N), "fused-ms/img")
+			b.ReportMetric(float64(ta.Microseconds())/1e3/float64(b.N), "unfused-ms/img")
+			b.ReportMetric(ratios[len(ratios)/2], "speedup")
+		})
+	}
+}
+
+// BenchmarkONNXLoadFinishFusion loads ResNet-50 V1 1.0@224 from ONNX with
+// and without Finish's fusions: what re-planning the fused nodes (their
+// weights packed a second time) adds to a load.
+func BenchmarkONNXLoadFinishFusion(b *testing.B) {
+	g, err := modelgen.MobileNet(modelgen.Config{Arch: "resnet50-v1", Width: 1, Size: 224, Classes: 1001, Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	model, err := g.ONNX()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, on := range []bool{true, false} {
+		name := map[bool]string{true: "fused", false: "unfused"}[on]
+		b.Run(name, func(b *testing.B) {
+			defer graph.SetFinishFusion(on)()
+			for range b.N {
+				if _, err := onnx.Load(model); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
