@@ -39,12 +39,7 @@ func fuseActivations(g *Graph) []Node {
 		producer[n.Output] = p
 		drop[i] = true
 	}
-	var out []Node
-	for i, n := range g.Nodes {
-		if !drop[i] {
-			out = append(out, n)
-		}
-	}
+	out := withoutDropped(g.Nodes, drop)
 	return fuseExpandDepthwise(g, fuseResiduals(g, fusePads(g, fuseMeanReshape(g, out))))
 }
 
@@ -95,13 +90,7 @@ func fuseMeanReshape(g *Graph, nodes []Node) []Node {
 		producer[n.Output] = p
 		drop[i] = true
 	}
-	var out []Node
-	for i, n := range nodes {
-		if !drop[i] {
-			out = append(out, n)
-		}
-	}
-	return out
+	return withoutDropped(nodes, drop)
 }
 
 // padFusion turns fusePads on; tests compare against it off.
@@ -168,13 +157,7 @@ func fusePads(g *Graph, nodes []Node) []Node {
 		c.Inputs = append([]int{in}, c.Inputs[1:]...)
 		drop[i] = true
 	}
-	var out []Node
-	for i, n := range nodes {
-		if !drop[i] {
-			out = append(out, n)
-		}
-	}
-	return out
+	return withoutDropped(nodes, drop)
 }
 
 // expandFuseMin is the smallest activation (floats per image) between a 1x1
@@ -227,13 +210,7 @@ func fuseExpandDepthwise(g *Graph, nodes []Node) []Node {
 		n.Inputs = append([]int{pn.Inputs[0]}, n.Inputs[1:]...)
 		drop[p] = true
 	}
-	var out []Node
-	for i, n := range nodes {
-		if !drop[i] {
-			out = append(out, n)
-		}
-	}
-	return out
+	return withoutDropped(nodes, drop)
 }
 
 // minResidualChannels is the narrowest convolution output fuseResiduals
@@ -291,13 +268,7 @@ func fuseResiduals(g *Graph, nodes []Node) []Node {
 			break
 		}
 	}
-	var out []Node
-	for i, n := range nodes {
-		if !drop[i] {
-			out = append(out, n)
-		}
-	}
-	return out
+	return withoutDropped(nodes, drop)
 }
 
 // clampable reports whether op's kernel applies fused bounds.
@@ -340,4 +311,16 @@ func dataflow(nodes []Node) (uses, producer, consumer map[int]int) {
 // floatImage reports whether tensor t is a FLOAT32 activation of rank 4.
 func floatImage(g *Graph, t int) bool {
 	return t >= 0 && t < len(g.Tensors) && g.Tensors[t].DType == Float32 && !g.Tensors[t].Const && len(g.Tensors[t].Shape) == 4
+}
+
+// withoutDropped returns the elements of s whose drop flag is false, in
+// their order: what each fusion pass keeps after folding nodes away.
+func withoutDropped[T any](s []T, drop []bool) []T {
+	var out []T
+	for i, v := range s {
+		if !drop[i] {
+			out = append(out, v)
+		}
+	}
+	return out
 }

@@ -121,11 +121,5 @@ func (m *Model) fuseQuantPads() {
 		nd.ins = append([]int{m.nodes[i].ins[0]}, nd.ins[1:]...)
 		drop[i] = true
 	}
-	kept := m.nodes[:0]
-	for i, nd := range m.nodes {
-		if !drop[i] {
-			kept = append(kept, nd)
-		}
-	}
-	m.nodes = kept
+	m.nodes = withoutDropped(m.nodes, drop)
 }
