@@ -28,6 +28,7 @@ func Plan(g *Graph) (*Model, error) {
 			return nil, err
 		}
 	}
+	b.fused = true // Finish need not run the passes again
 	return b.Finish(g.Output)
 }
 
@@ -41,6 +42,7 @@ type Builder struct {
 	m       *Model
 	defined []bool
 	done    []nodePlan // what planning each entry of g.Nodes gave
+	fused   bool       // the graph-level fusions ran before planning (Plan)
 }
 
 // nodePlan is what planning one node gave: its kernel and output shape, and
@@ -186,11 +188,10 @@ func (b *Builder) plan(i int, n Node, prev *nodePlan) error {
 // planned so far and, when they change any, plans the graph again: a node
 // the passes left as it was keeps its kernel and packed weights, the others
 // are planned anew, and what the dropped kernels had packed goes back to
-// the pack budget. Plan fuses before it plans, so there the passes find
-// nothing left to do; the ONNX reader plans node by node (it needs every
-// shape as it goes to map NCHW onto NHWC), so for it they run here, over
-// the whole graph with every shape known, and both readers end in the same
-// planned model.
+// the pack budget. Plan fuses before it plans and skips this; the ONNX
+// reader plans node by node (it needs every shape as it goes to map NCHW
+// onto NHWC), so for it the passes run here, over the whole graph with
+// every shape known, and both readers end in the same planned model.
 func (b *Builder) fuse() error {
 	g, m := b.g, b.m
 	old, oldPlans := slices.Clone(g.Nodes), b.done
@@ -248,7 +249,7 @@ func (b *Builder) Finish(output int) (*Model, error) {
 	if !b.defined[m.output] || ot.Const || m.output == m.input {
 		return nil, fmt.Errorf("graph output tensor %q is not computed by an operator", ot.Name)
 	}
-	if finishFusion {
+	if finishFusion && !b.fused {
 		if err := b.fuse(); err != nil {
 			return nil, err
 		}
