@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cspipe/cspipe/internal/errclass"
 )
@@ -181,31 +182,33 @@ func (m *Model) runImages(in, out []float32, n, threads int) {
 		// by image so one image's activations stay in cache; each image
 		// writes its own part of every slot.
 		one := &env{threads: threads, batch: 1}
-		var ins [4][]float32
 		for img := 0; img < n; img++ {
-			part := m.imagePart(ws, in, n, img)
-			if timer != nil {
-				m.runTimed(timer, one, 0, m.split, part)
-				continue
-			}
-			for _, nd := range m.nodes[:m.split] {
-				nd.k.run(one, nodeArgs(ins[:0], nd.ins, part), part(nd.out))
-			}
+			m.runNodes(timer, one, 0, m.split, m.imagePart(ws, in, n, img))
 		}
 		start = m.split
 	}
 	// The late layers, whose weights dwarf their activations, run on the
 	// whole sub-batch so each weight is read once for all its images.
-	if timer != nil {
-		m.runTimed(timer, e, start, len(m.nodes), buf)
-		copy(out, buf(m.output))
-		return
-	}
-	var ins [4][]float32
-	for _, nd := range m.nodes[start:] {
-		nd.k.run(e, nodeArgs(ins[:0], nd.ins, buf), buf(nd.out))
-	}
+	m.runNodes(timer, e, start, len(m.nodes), buf)
 	copy(out, buf(m.output))
+}
+
+// runNodes runs nodes [from, to) of m, reading and writing the tensors buf
+// gives, and times each one when t is not nil (Model.SetNodeTiming).
+func (m *Model) runNodes(t *nodeTimer, e *env, from, to int, buf func(int) []float32) {
+	var ins [4][]float32
+	for i := from; i < to; i++ {
+		nd := m.nodes[i]
+		args := nodeArgs(ins[:0], nd.ins, buf)
+		o := buf(nd.out)
+		if t == nil {
+			nd.k.run(e, args, o)
+			continue
+		}
+		t0 := time.Now()
+		nd.k.run(e, args, o)
+		t.add(i, e.batch, time.Since(t0))
+	}
 }
 
 // imagePart returns where image img of n keeps each tensor while the

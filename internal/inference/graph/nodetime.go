@@ -31,7 +31,7 @@ type nodeTimer struct {
 // SetNodeTiming switches per-operator timing on (and clears what was
 // gathered) or off. It is for profiling: while on, every operator of every
 // Run is timed with the monotonic clock; while off (the default) Run pays
-// one pointer load per sub-batch.
+// one pointer load per sub-batch and one nil test per operator.
 func (m *Model) SetNodeTiming(on bool) {
 	if !on {
 		m.timer.Store(nil)
@@ -67,19 +67,6 @@ func (t *nodeTimer) add(i, images int, d time.Duration) {
 	t.calls[i]++
 	t.imgs[i] += images
 	t.mu.Unlock()
-}
-
-// runTimed runs nodes [from, to) of m like the untimed loop, timing each.
-func (m *Model) runTimed(t *nodeTimer, e *env, from, to int, buf func(int) []float32) {
-	var ins [4][]float32
-	for i := from; i < to; i++ {
-		nd := m.nodes[i]
-		args := nodeArgs(ins[:0], nd.ins, buf)
-		o := buf(nd.out)
-		t0 := time.Now()
-		nd.k.run(e, args, o)
-		t.add(i, e.batch, time.Since(t0))
-	}
 }
 
 // kernelName is a short name of a planned kernel for profiles.
