@@ -596,6 +596,16 @@ func applyCorrections(mask uint64, cnt uint, v uint64, coef []int16, p1, m1 int1
 // scanProgressiveAC decodes one component's AC band in a first pass of a progressive Huffman
 // scan, a row (cut at restart boundaries) at a time through firstRun.
 func (d *decoder) scanProgressiveAC(s *scanComp, ss, se int, al uint) error {
+	return d.scanACRuns(s, func(nz []uint64, kept []int32, coef []int16) error {
+		return d.firstRun(s.ac, nz, kept, coef, ss, se, al)
+	})
+}
+
+// scanACRuns walks one component's blocks in a progressive AC scan a block row at a time, cut
+// at restart boundaries (taking each marker as it comes), and hands run each piece: the
+// blocks' non-zero masks, their kept columns (nil when the row keeps none) and the row's kept
+// coefficients.
+func (d *decoder) scanACRuns(s *scanComp, run func(nz []uint64, kept []int32, coef []int16) error) error {
 	c := s.c
 	cw := (d.width*c.h + d.hmax - 1) / d.hmax
 	ch := (d.height*c.v + d.vmax - 1) / d.vmax
@@ -617,7 +627,7 @@ func (d *decoder) scanProgressiveAC(s *scanComp, ss, se int, al uint) error {
 			if kept != nil {
 				k = kept[x:end]
 			}
-			if err := d.firstRun(s.ac, nzRow[x:end], k, coef, ss, se, al); err != nil {
+			if err := run(nzRow[x:end], k, coef); err != nil {
 				return err
 			}
 			n += end - x
@@ -663,36 +673,10 @@ func (d *decoder) firstRunGo(t *huffTable, nz []uint64, kept []int32, coef []int
 // scanRefineAC decodes one component's AC band in a refinement pass of a progressive Huffman
 // scan, a row (cut at restart boundaries) at a time through refineRun.
 func (d *decoder) scanRefineAC(s *scanComp, ss, se int, al uint) error {
-	c := s.c
-	cw := (d.width*c.h + d.hmax - 1) / d.hmax
-	ch := (d.height*c.v + d.vmax - 1) / d.vmax
-	bx, by := (cw+7)/8, (ch+7)/8
-	sc := []scanComp{*s}
 	band := bandMask(ss, se)
-	n := 0 // blocks so far, for restart intervals
-	for y := range by {
-		kept, coef := c.keptRowBlocks(y, bx)
-		nzRow := c.nz[y*c.bw : y*c.bw+bx]
-		for x := 0; x < len(nzRow); {
-			end := len(nzRow)
-			if d.restart > 0 {
-				if n > 0 && n%d.restart == 0 {
-					d.restartAt(sc)
-				}
-				end = min(end, x+d.restart-n%d.restart)
-			}
-			var k []int32
-			if kept != nil {
-				k = kept[x:end]
-			}
-			if err := d.refineRun(s.ac, nzRow[x:end], k, coef, band, al); err != nil {
-				return err
-			}
-			n += end - x
-			x = end
-		}
-	}
-	return nil
+	return d.scanACRuns(s, func(nz []uint64, kept []int32, coef []int16) error {
+		return d.refineRun(s.ac, nz, kept, coef, band, al)
+	})
 }
 
 // refineRunGo is refineRun in Go: the portable path, and the reference the assembly is tested
