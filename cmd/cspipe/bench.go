@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"syscall"
 	"time"
 
@@ -26,18 +27,23 @@ func init() {
 
 // modelBench is the JSON `cspipe bench --model M --json` prints.
 type modelBench struct {
-	Model      string  `json:"model"`
-	Input      [3]int  `json:"input_hwc"`
-	Classes    int     `json:"classes"`
-	Batch      int     `json:"batch"`
-	Threads    int     `json:"threads"`
-	Runs       int     `json:"runs"`
-	Images     int     `json:"images"`
-	Seconds    float64 `json:"seconds"`
-	ImgPerS    float64 `json:"img_per_s"`
-	MSPerImg   float64 `json:"ms_per_img"`
-	MSPerBatch float64 `json:"ms_per_batch"`
-	GoMaxProcs int     `json:"gomaxprocs"`
+	Model   string `json:"model"`
+	Input   [3]int `json:"input_hwc"`
+	Classes int    `json:"classes"`
+	Batch   int    `json:"batch"`
+	Threads int    `json:"threads"`
+	Runs    int    `json:"runs"`
+	// Rounds is how many equal parts the duration was split into (--rounds); with more than one,
+	// img_per_s, ms_per_img, ms_per_batch and cpu_ms_per_img are the medians of the rounds, the
+	// statistic tools/oracle/bench_ort.js reports for ONNX Runtime, and RoundMSPerImg lists them.
+	Rounds        int       `json:"rounds"`
+	RoundMSPerImg []float64 `json:"round_ms_per_img,omitempty"`
+	Images        int       `json:"images"`
+	Seconds       float64   `json:"seconds"`
+	ImgPerS       float64   `json:"img_per_s"`
+	MSPerImg      float64   `json:"ms_per_img"`
+	MSPerBatch    float64   `json:"ms_per_batch"`
+	GoMaxProcs    int       `json:"gomaxprocs"`
 	// CPUMSPerImg is process CPU time per image: steadier than wall time on a shared machine.
 	CPUMSPerImg float64 `json:"cpu_ms_per_img"`
 	// Kernels is the kernel path in use (avx512, avx2, generic; CSPIPE_KERNELS caps it).
@@ -62,6 +68,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	batch := fs.Int("batch", 1, "images per model run")
 	threads := fs.Int("threads", 0, "goroutines per model run (0: GOMAXPROCS)")
 	duration := fs.Duration("duration", 5*time.Second, "how long to run the model")
+	rounds := fs.Int("rounds", 1, "with --model: split --duration into this many rounds and report their medians (as bench_ort.js does for ONNX Runtime)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	decode := fs.Bool("decode", false, "benchmark decode+resize of the photos given as arguments")
 	size := fs.Int("size", 224, "with --decode: target size when no model is given")
@@ -100,13 +107,16 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *batch < 1 {
 		return exitError{code: 2, msg: "--batch must be at least 1"}
 	}
+	if *rounds < 1 {
+		return exitError{code: 2, msg: "--rounds must be at least 1"}
+	}
 	m.SetThreads(*threads)
 	m.SetNodeTiming(*nodeTimes)
 	t := *threads
 	if t <= 0 {
 		t = runtime.GOMAXPROCS(0)
 	}
-	r := benchModel(ctx, m, *batch, t, *duration)
+	r := benchModel(ctx, m, *batch, t, *duration, *rounds)
 	r.Model = filepath.Base(*modelPath)
 	r.Threads = t
 	r.Nodes = m.NodeTimes()
@@ -144,7 +154,7 @@ func printNodeTimes(w io.Writer, nodes []graph.NodeTime) {
 }
 
 // benchModel runs batches of pseudo-random images until d has passed (after one warm-up run).
-func benchModel(ctx context.Context, m *graph.Model, batch, threads int, d time.Duration) modelBench {
+func benchModel(ctx context.Context, m *graph.Model, batch, threads int, d time.Duration, rounds int) modelBench {
 	h, w, c := m.InputShape()
 	in := make([]float32, batch*h*w*c)
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -157,20 +167,39 @@ func benchModel(ctx context.Context, m *graph.Model, batch, threads int, d time.
 	if m.NodeTimes() != nil {
 		m.SetNodeTiming(true) // per-operator times restart after the warm-up
 	}
-	start, cpu0 := time.Now(), cpuTime()
+	rounds = max(rounds, 1)
+	var wallMS, cpuMS, batchMS []float64
+	var sec, cpu float64
 	runs := 0
-	for time.Since(start) < d && ctx.Err() == nil {
-		_ = m.Run(in, batch, out)
-		runs++
+	for r := 0; r < rounds && ctx.Err() == nil; r++ {
+		start, cpu0 := time.Now(), cpuTime()
+		n := 0
+		// Every round runs at least once, so that a short --duration still measures.
+		for n == 0 || time.Since(start) < d/time.Duration(rounds) && ctx.Err() == nil {
+			_ = m.Run(in, batch, out)
+			n++
+		}
+		s, cs := time.Since(start).Seconds(), (cpuTime() - cpu0).Seconds()
+		sec, cpu, runs = sec+s, cpu+cs, runs+n
+		wallMS = append(wallMS, s*1000/float64(n*batch))
+		cpuMS = append(cpuMS, cs*1000/float64(n*batch))
+		batchMS = append(batchMS, s*1000/float64(n))
 	}
-	sec := time.Since(start).Seconds()
-	cpu := (cpuTime() - cpu0).Seconds()
 	images := runs * batch
 	r := modelBench{Input: [3]int{h, w, c}, Classes: m.NumClasses(), Batch: batch, Runs: runs, Images: images,
-		Seconds: sec, ImgPerS: float64(images) / sec, MSPerImg: sec * 1000 / float64(max(images, 1)),
-		MSPerBatch: sec * 1000 / float64(max(runs, 1)), GoMaxProcs: runtime.GOMAXPROCS(0),
-		CPUMSPerImg: cpu * 1000 / float64(max(images, 1)), Kernels: kernels.Path(), MACsPerImg: m.Work(),
-		PeakMACsPerCore: peak}
+		Rounds: len(wallMS), Seconds: sec, GoMaxProcs: runtime.GOMAXPROCS(0), Kernels: kernels.Path(),
+		MACsPerImg: m.Work(), PeakMACsPerCore: peak}
+	if len(wallMS) > 1 {
+		r.RoundMSPerImg = append([]float64(nil), wallMS...)
+		r.MSPerImg, r.CPUMSPerImg, r.MSPerBatch = median(wallMS), median(cpuMS), median(batchMS)
+	} else {
+		r.MSPerImg = sec * 1000 / float64(max(images, 1))
+		r.MSPerBatch = sec * 1000 / float64(max(runs, 1))
+		r.CPUMSPerImg = cpu * 1000 / float64(max(images, 1))
+	}
+	if r.MSPerImg > 0 {
+		r.ImgPerS = 1000 / r.MSPerImg
+	}
 	if peak > 0 {
 		r.FMAShare = float64(m.Work()) * r.ImgPerS / (peak * float64(threads))
 		if r.CPUMSPerImg > 0 {
@@ -178,6 +207,13 @@ func benchModel(ctx context.Context, m *graph.Model, batch, threads int, d time.
 		}
 	}
 	return r
+}
+
+// median is the middle of v (the upper middle for an even count, as
+// bench_ort.js takes it); v is sorted in place.
+func median(v []float64) float64 {
+	slices.Sort(v)
+	return v[len(v)/2]
 }
 
 // decodeBench is one photo's line of `cspipe bench --decode --json`.

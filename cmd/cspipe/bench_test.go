@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -125,5 +127,52 @@ func TestBenchDecode(t *testing.T) {
 	out.Reset()
 	if code := run(t.Context(), []string{"bench", "--decode", "--size", "12", "--repeat", "1", photo}, &out, &errb); code != 0 || !strings.Contains(out.String(), "image/jpeg") {
 		t.Fatalf("text output exit %d: %s", code, out.String())
+	}
+}
+
+// TestBenchRounds: --rounds splits the run into rounds and reports their
+// medians, the statistic bench_ort.js reports for ONNX Runtime, so that
+// make bench compares the two engines alike; --rounds 0 is refused.
+func TestBenchRounds(t *testing.T) {
+	model := writeModel(t, t.TempDir(), 10)
+	var out, errb bytes.Buffer
+	if code := run(t.Context(), []string{"bench", "--model", model, "--batch", "2", "--threads", "1", "--duration", "60ms", "--rounds", "3", "--json"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var r struct {
+		Rounds  int       `json:"rounds"`
+		Round   []float64 `json:"round_ms_per_img"`
+		MS      float64   `json:"ms_per_img"`
+		ImgPerS float64   `json:"img_per_s"`
+		Images  int       `json:"images"`
+		Runs    int       `json:"runs"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatalf("output %q: %v", out.String(), err)
+	}
+	if r.Rounds != 3 || len(r.Round) != 3 {
+		t.Fatalf("rounds %d, per-round times %v, want 3", r.Rounds, r.Round)
+	}
+	sorted := slices.Clone(r.Round)
+	slices.Sort(sorted)
+	if r.MS != sorted[1] {
+		t.Errorf("ms_per_img %v is not the median of the rounds %v", r.MS, r.Round)
+	}
+	if math.Abs(r.ImgPerS*r.MS-1000) > 1e-6 {
+		t.Errorf("img_per_s %v does not match ms_per_img %v", r.ImgPerS, r.MS)
+	}
+	if r.Runs < 3 || r.Images != 2*r.Runs {
+		t.Errorf("runs %d, images %d: every round runs the model at least once", r.Runs, r.Images)
+	}
+	out.Reset()
+	if code := run(t.Context(), []string{"bench", "--model", model, "--duration", "10ms", "--json"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), `"rounds":1`) || strings.Contains(out.String(), "round_ms_per_img") {
+		t.Errorf("one round by default, without per-round times: %s", out.String())
+	}
+	errb.Reset()
+	if code := run(t.Context(), []string{"bench", "--model", model, "--rounds", "0"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "--rounds") {
+		t.Errorf("--rounds 0: exit %d, %q", code, errb.String())
 	}
 }
