@@ -15,7 +15,7 @@ func TestGemmSegs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, s := range []struct{ m, segs, ks, lda, n int }{
 		{64, 3, 9, 6, 32}, {1, 3, 9, 6, 32}, {63, 3, 9, 6, 64}, {13, 3, 9, 6, 32}, {29, 2, 7, 11, 96},
-		{5, 1, 20, 20, 32}, {100, 3, 21, 6, 32}, {49, 3, 9, 9, 33},
+		{5, 1, 20, 20, 32}, {100, 3, 21, 6, 32}, {49, 3, 9, 9, 33}, {20, 3, 9, 6, 32}, {7, 3, 9, 6, 64}, {12, 3, 4, 6, 32},
 	} {
 		for _, act := range []Act{{Lo: NoClampLo, Hi: NoClampHi}, {Lo: -0.3, Hi: 0.3}, {Lo: 0, Hi: 6, HardSwish: true}} {
 			t.Run(fmt.Sprintf("%+v/%+v", s, act), func(t *testing.T) {
