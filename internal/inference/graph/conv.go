@@ -287,7 +287,8 @@ func (k *convKernel) runRows(e *env, in, out []float32) {
 		}
 		defer k.scratch.Put(sp)
 		scratch := *sp
-		segs := make([][]float32, k.kh)
+		var segArr [3][]float32 // kh is 3 on this path
+		segs := segArr[:k.kh]
 		for r := lo; r < hi; r++ {
 			img, oy := r/k.oh, r%k.oh
 			im := in[img*imgLen : (img+1)*imgLen]
