@@ -24,6 +24,7 @@ type convKernel struct {
 	residual     bool      // a fourth input is added to the output before the bounds
 	rlo, rhi     float32   // the bounds after the residual (lo, hi are then open)
 	columns      bool      // pb's K is ordered KW×KH×Cin for the column-window path
+	rows         bool      // the 3x3 RGB stem reads its window rows in place (runRows)
 	wpad         int       // input columns one output row reads, padding included
 	scratch      sync.Pool // *[]float32 of gatherRows*K, or wpad*KH*Cin for columns
 }
@@ -82,7 +83,11 @@ func planConv(g *Graph, n *Node) (kernel, []int, error) {
 		k.lo, k.hi = kernels.NoClampLo, kernels.NoClampHi
 	}
 	filter := ts[1].Float
-	if !k.pointwise && kw*cin <= maxColumnsRow {
+	if stemRows && kh == 3 && kw == 3 && cin == 3 && (ow-1)*sw*cin+kw*cin <= len(zeroRow) && kernels.GemmSegsFast(cout) {
+		// pb keeps the filter's KH×KW×Cin order: segment ky of K is
+		// input row ky of the window.
+		k.rows = true
+	} else if !k.pointwise && kw*cin <= maxColumnsRow {
 		k.columns = true
 		k.wpad = (ow-1)*sw + kw
 		filter = columnOrder(filter, cout, kh, kw, cin)
@@ -154,6 +159,10 @@ func (k *convKernel) run(e *env, ins [][]float32, out []float32) {
 			}
 			kernels.GemmAct(hi-lo, ins[0][lo*k.cin:], k.cin, k.pb, act, out[lo*k.cout:], k.cout)
 		})
+		return
+	}
+	if k.rows {
+		k.runRows(e, ins[0], out)
 		return
 	}
 	if k.columns {
@@ -243,6 +252,79 @@ func (k *convKernel) runColumns(e *env, in, out []float32) {
 				// The row, still in L1, in one pass: the 16-wide and AVX2
 				// GEMM tiles would call HardSwish row by row of each tile.
 				kernels.HardSwish(o)
+			}
+		}
+	})
+}
+
+// stemRows enables runRows for 3x3 convolutions of RGB images (tests and
+// benchmarks switch it off to compare with the column-window path).
+var stemRows = true
+
+// runRows computes each output row of a 3x3 convolution on three channels
+// (the RGB stem) as one GEMM whose A rows are the output pixels' windows
+// read where the image holds them: the window of pixel x in input row iy
+// is the 3×3 floats from column x*SW-PadL on, so segment ky of every
+// window is input row oy*SH+ky-PadT read with a stride of SW×3 floats
+// (kernels.GemmSegs), a row outside the image reading zeros. Pixels whose
+// window leaves the image left or right get their windows copied with the
+// zeros in place. Nothing is gathered for the others: the column strip
+// cost as much as a third of the GEMM.
+func (k *convKernel) runRows(e *env, in, out []float32) {
+	c, kw := k.cin, k.kw
+	win := kw * c
+	imgLen := k.h * k.w * c
+	// Output columns [x0, x1) have their windows inside the image's width.
+	x1 := min(k.ow, max(0, (k.w+k.padL-kw)/k.sw+1))
+	x0 := min(x1, (k.padL+k.sw-1)/k.sw)
+	edge := max(x0, k.ow-x1)
+	act := k.act()
+	parallelFor(e.threads, k.oh*e.batch, 1, func(lo, hi int) {
+		sp, _ := k.scratch.Get().(*[]float32)
+		if sp == nil {
+			s := make([]float32, k.kh*edge*win)
+			sp = &s
+		}
+		defer k.scratch.Put(sp)
+		scratch := *sp
+		var segArr [3][]float32 // kh is 3 on this path
+		segs := segArr[:k.kh]
+		for r := lo; r < hi; r++ {
+			img, oy := r/k.oh, r%k.oh
+			im := in[img*imgLen : (img+1)*imgLen]
+			o := out[r*k.ow*k.cout : (r+1)*k.ow*k.cout]
+			if x1 > x0 {
+				for ky := range segs {
+					iy := oy*k.sh + ky - k.padT
+					if iy < 0 || iy >= k.h {
+						segs[ky] = zeroRow[:]
+						continue
+					}
+					segs[ky] = im[(iy*k.w+x0*k.sw-k.padL)*c : (iy+1)*k.w*c]
+				}
+				kernels.GemmSegs(x1-x0, segs, k.sw*c, k.pb, act, o[x0*k.cout:], k.cout)
+			}
+			for _, span := range [2][2]int{{0, x0}, {x1, k.ow}} {
+				n := span[1] - span[0]
+				if n <= 0 {
+					continue
+				}
+				for ky := range segs {
+					iy := oy*k.sh + ky - k.padT
+					seg := scratch[ky*edge*win : (ky*edge+n)*win]
+					clear(seg)
+					if iy >= 0 && iy < k.h {
+						for i := 0; i < n; i++ {
+							for kx := 0; kx < kw; kx++ {
+								if ix := (span[0]+i)*k.sw - k.padL + kx; ix >= 0 && ix < k.w {
+									copy(seg[i*win+kx*c:i*win+kx*c+c], im[(iy*k.w+ix)*c:])
+								}
+							}
+						}
+					}
+					segs[ky] = seg
+				}
+				kernels.GemmSegs(n, segs, win, k.pb, act, o[span[0]*k.cout:], k.cout)
 			}
 		}
 	})

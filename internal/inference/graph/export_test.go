@@ -7,3 +7,11 @@ func SetFinishFusion(on bool) (restore func()) {
 	finishFusion = on
 	return func() { finishFusion = saved }
 }
+
+// SetStemRows switches runRows for the RGB stems of models planned until
+// restore is called.
+func SetStemRows(on bool) (restore func()) {
+	saved := stemRows
+	stemRows = on
+	return func() { stemRows = saved }
+}

@@ -10,7 +10,8 @@ import (
 )
 
 // TestStemHardSwishEpilogue: a HARD_SWISH after an RGB stem (3x3, stride
-// 2, three input channels: the column-window path) is applied by the
+// 2, three input channels: the column-window path, or runRows for whole
+// 32-wide panels on AVX-512) is applied by the
 // GEMM's epilogue, with no pass of its own, and gives the numbers of the
 // graph run operator by operator bit for bit: for 16 output channels
 // (MobileNet V3's stem, 16-wide panels), 32 (32-wide panels) and 24 (a
@@ -53,8 +54,8 @@ func TestStemHardSwishEpilogue(t *testing.T) {
 				t.Fatalf("%d planned operators, want 1 (HARD_SWISH folded)", len(m.nodes))
 			}
 			k, ok := m.nodes[0].k.(*convKernel)
-			if !ok || !k.columns || !k.hs {
-				t.Fatalf("stem planned as %T (%+v), want the column-window convolution with HARD_SWISH in its epilogue", m.nodes[0].k, k)
+			if !ok || !(k.columns || k.rows) || !k.hs {
+				t.Fatalf("stem planned as %T (%+v), want the column-window or in-place rows convolution with HARD_SWISH in its epilogue", m.nodes[0].k, k)
 			}
 			rng := rand.New(rand.NewPCG(32, 33))
 			const batch, per = 2, h * w * 3

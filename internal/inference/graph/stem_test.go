@@ -1,8 +1,12 @@
 package graph
 
 import (
+	"fmt"
+	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/cspipe/cspipe/internal/inference/kernels"
 )
@@ -21,7 +25,9 @@ func stemConv(rng *rand.Rand) (*convKernel, []float32) {
 
 // BenchmarkStem reports the stem convolution of MobileNet V1 at 128 on one
 // thread, whole and in its two parts (filling the column strips, and the
-// GEMMs over them).
+// GEMMs over them); "rows-vs-columns" runs the stem read in place (runRows)
+// and the column-window path alternately, reporting each one's fastest
+// and median time and the median of their ratios.
 func BenchmarkStem(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	k, in := stemConv(rng)
@@ -32,6 +38,43 @@ func BenchmarkStem(b *testing.B) {
 			k.run(&env{threads: 1, batch: 1}, [][]float32{in}, out)
 		}
 		b.ReportMetric(macs*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+	})
+	b.Run("rows-vs-columns", func(b *testing.B) {
+		if !kernels.GemmSegsFast(k.cout) {
+			b.Skip("no in-place kernel for the stem here")
+		}
+		// The same convolution on the in-place path: the filter in its
+		// own KH×KW×Cin order.
+		kr := &convKernel{h: k.h, w: k.w, cin: k.cin, oh: k.oh, ow: k.ow, cout: k.cout, kh: 3, kw: 3, sh: 2, sw: 2, lo: 0, hi: 6, rows: true}
+		rng := rand.New(rand.NewPCG(1, 2))
+		kr.pb = kernels.PackB(randFloats(rng, k.cout*27), k.cout, 27, randFloats(rng, k.cout))
+		e := &env{threads: 1, batch: 1}
+		var tr, tc, ratios []float64
+		for i := 0; b.Loop(); i++ {
+			var r, c float64
+			for j := range 2 {
+				kk := kr
+				if (i+j)%2 == 1 {
+					kk = k
+				}
+				t0 := time.Now()
+				kk.run(e, [][]float32{in}, out)
+				if d := time.Since(t0).Seconds(); kk == kr {
+					r = d
+				} else {
+					c = d
+				}
+			}
+			tr, tc, ratios = append(tr, r), append(tc, c), append(ratios, c/r)
+		}
+		for _, s := range [][]float64{tr, tc, ratios} {
+			slices.Sort(s)
+		}
+		b.ReportMetric(tr[0]*1e6, "rows-best-us")
+		b.ReportMetric(tc[0]*1e6, "columns-best-us")
+		b.ReportMetric(tr[len(tr)/2]*1e6, "rows-med-us")
+		b.ReportMetric(tc[len(tc)/2]*1e6, "columns-med-us")
+		b.ReportMetric(ratios[len(ratios)/2], "speedup-med")
 	})
 	strip := make([]float32, k.wpad*k.kh*k.cin)
 	b.Run("fill", func(b *testing.B) {
@@ -49,4 +92,76 @@ func BenchmarkStem(b *testing.B) {
 		}
 		b.ReportMetric(macs*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
 	})
+}
+
+// TestStemRows: the RGB stem read in place (runRows) gives the column-window
+// path's numbers up to the order of the sums, for SAME padding that leaves
+// a column or row of zeros right and below (even sizes) or on all sides
+// (odd sizes: left and top windows leave the image too), VALID padding,
+// stride 1 and 2, bounds that bind, 32 and 64 output channels, a batch of
+// two on one thread and one image on two threads. Where the kernels have
+// no fast path for it (no AVX-512, a partial panel) the stem keeps the
+// column path.
+func TestStemRows(t *testing.T) {
+	for _, tc := range []struct {
+		h, w, cout, stride int
+		pad                Padding
+		act                *Bounds
+	}{
+		{24, 30, 32, 2, PadSame, &Bounds{0, 6}}, {23, 29, 32, 2, PadSame, nil}, {23, 29, 64, 2, PadValid, &Bounds{-1, 1}},
+		{17, 20, 32, 1, PadSame, nil}, {9, 9, 96, 2, PadSame, &Bounds{0, 6}}, {24, 30, 48, 2, PadSame, nil},
+	} {
+		t.Run(fmt.Sprintf("%dx%d/cout%d/s%d/pad%d", tc.h, tc.w, tc.cout, tc.stride, tc.pad), func(t *testing.T) {
+			build := func() *Graph {
+				rng := rand.New(rand.NewPCG(41, uint64(tc.cout)))
+				g := &Graph{PackBudget: 1 << 22}
+				add := func(t *Tensor) int { g.Tensors = append(g.Tensors, t); return len(g.Tensors) - 1 }
+				in := add(&Tensor{Name: "in", Shape: []int{1, tc.h, tc.w, 3}})
+				f := add(&Tensor{Shape: []int{tc.cout, 3, 3, 3}, Float: randFloats(rng, tc.cout*27), Const: true})
+				b := add(&Tensor{Shape: []int{tc.cout}, Float: randFloats(rng, tc.cout), Const: true})
+				c := add(&Tensor{})
+				g.Nodes = []Node{{Op: OpConv2D, Inputs: []int{in, f, b}, Output: c, Padding: tc.pad, StrideH: tc.stride, StrideW: tc.stride, Act: tc.act}}
+				g.Input, g.Output = in, c
+				return g
+			}
+			rows, err := Plan(build())
+			if err != nil {
+				t.Fatal(err)
+			}
+			stemRows = false
+			cols, err := Plan(build())
+			stemRows = true
+			if err != nil {
+				t.Fatal(err)
+			}
+			kr, kc := rows.nodes[0].k.(*convKernel), cols.nodes[0].k.(*convKernel)
+			if fast := kernels.GemmSegsFast(tc.cout); kr.rows != fast || kr.columns == fast {
+				t.Fatalf("rows %v, columns %v with the in-place kernel available: %v", kr.rows, kr.columns, fast)
+			}
+			if kc.rows || !kc.columns {
+				t.Fatalf("stemRows off: rows %v, columns %v", kc.rows, kc.columns)
+			}
+			rng := rand.New(rand.NewPCG(42, 43))
+			const batch = 2
+			per := tc.h * tc.w * 3
+			in := randFloats(rng, batch*per)
+			outPer := rows.NumClasses()
+			want := make([]float32, batch*outPer)
+			if err := cols.Run(in, batch, want); err != nil {
+				t.Fatal(err)
+			}
+			for _, run := range []struct{ batch, threads int }{{batch, 1}, {1, 2}} {
+				rows.SetThreads(run.threads)
+				got := make([]float32, run.batch*outPer)
+				if err := rows.Run(in[:run.batch*per], run.batch, got); err != nil {
+					t.Fatal(err)
+				}
+				for i := range got {
+					if d := math.Abs(float64(got[i] - want[i])); d > 1e-5*max(1, math.Abs(float64(want[i]))) {
+						t.Fatalf("batch %d threads %d: output %d = %g, column path %g", run.batch, run.threads, i, got[i], want[i])
+					}
+				}
+			}
+		})
+	}
 }

@@ -142,11 +142,12 @@ func BenchmarkGemmHardSwish(b *testing.B) {
 
 // gemmShapes are the GEMM calls ResNet-50@224 and MobileNet V1 1.0@128 make
 // at batch 8 on 2 threads (each worker runs a sub-batch of 4 images on one
-// thread), as the graph issues them: M is the rows of one call (48-row
-// gather and residual blocks, 16- or 52-row remainders, whole layers for
-// plain 1x1 convolutions), lda the row stride of A (the stem reads its
-// column strip in place, 42 floats apart). Together the ResNet rows are
-// over 95 % of its multiply-adds.
+// thread) and at batch 1 on one thread, as the graph issues them: M is the
+// rows of one call (48-row gather and residual blocks, 16- or 52-row
+// remainders, bands of fused depthwise+1x1 pairs, whole layers for plain
+// 1x1 convolutions), lda the row stride of A (the stems read their column
+// strip in place, 42 and 18 floats apart). Together the ResNet rows are
+// over 95 % of its multiply-adds, the V1 rows all of V1's GEMMs.
 var gemmShapes = []struct {
 	model        string
 	m, k, n, lda int
@@ -174,12 +175,28 @@ var gemmShapes = []struct {
 	{"resnet50-b1", 49, 4608, 512, 4608},
 	{"resnet50-b1", 49, 512, 2048, 512},
 	{"resnet50-b1", 49, 2048, 512, 2048},
-	{"v1", 64, 512, 1024, 512},
-	{"v1", 256, 512, 512, 512},
-	{"v1", 64, 1024, 1024, 1024},
-	{"v1", 1024, 256, 256, 256},
-	{"v1", 96, 128, 128, 128},
+	// MobileNet V1 1.0@128 at batch 8 on 2 threads: image by image up to
+	// the split (the stem row by row, the fused depthwise+1x1 pairs band by
+	// band), then each layer once over the worker's 4 images.
+	{"v1", 64, 27, 32, 18}, // stem, one output row
 	{"v1", 192, 32, 64, 32},
+	{"v1", 96, 64, 128, 64},
+	{"v1", 96, 128, 128, 128},
+	{"v1", 96, 128, 256, 128},
+	{"v1", 1024, 256, 256, 256},
+	{"v1", 256, 256, 512, 256},
+	{"v1", 256, 512, 512, 512},
+	{"v1", 64, 512, 1024, 512},
+	{"v1", 64, 1024, 1024, 1024},
+	{"v1", 4, 1024, 1001, 1024},
+	// Batch 1 on one thread: the same up to the split, then one image's
+	// rows.
+	{"v1-b1", 256, 256, 256, 256},
+	{"v1-b1", 64, 256, 512, 256},
+	{"v1-b1", 64, 512, 512, 512},
+	{"v1-b1", 16, 512, 1024, 512},
+	{"v1-b1", 16, 1024, 1024, 1024},
+	{"v1-b1", 1, 1024, 1001, 1024},
 }
 
 var benchPeak float64

@@ -1,9 +1,12 @@
 package kernels
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 // TestGemmBanded checks the banded AVX-512 driver against the float64
@@ -22,6 +25,7 @@ func TestGemmBanded(t *testing.T) {
 		for _, s := range []struct{ m, n, k, lda int }{
 			{1, 33, 5, 5}, {3, 64, 17, 20}, {16, 1001, 40, 40}, {64, 96, 37, 41}, {29, 70, 64, 64}, {100, 128, 9, 9}, {13, 32, 100, 128},
 			{49, 70, 37, 41}, {25, 64, 19, 19},
+			{120, 700, 40, 40}, // more rows than one band takes: bands of 48, 48 and 24
 		} {
 			for _, act := range [][2]float32{{NoClampLo, NoClampHi}, {-0.3, 0.3}} {
 				a := randSlice(rng, s.m*s.lda)
@@ -57,7 +61,7 @@ func TestGemmBlocks(t *testing.T) {
 	for _, c := range []struct{ l1, l2 int }{{32 << 10, 1 << 20}, {48 << 10, 2 << 20}, {16 << 10, 128 << 10}} {
 		cacheL1, cacheL2 = c.l1, c.l2
 		for _, s := range [][3]int{{4096, 32, 64}, {64, 512, 512}, {16, 1024, 1024}, {12544, 32, 64}, {1, 1024, 1001}, {5, 3, 7},
-			{3136, 64, 256}, {196, 512, 2048}, {784, 1024, 256}} {
+			{3136, 64, 256}, {196, 512, 2048}, {784, 1024, 256}, {49, 512, 2048}, {49, 4608, 512}, {104, 2048, 512}, {105, 2048, 512}} {
 			m, k, n := s[0], s[1], s[2]
 			kc, mc := gemmBlocks(m, k, n)
 			if kc < 1 || kc > k || mc < 1 || mc > m {
@@ -68,6 +72,9 @@ func TestGemmBlocks(t *testing.T) {
 			}
 			if kc < k && kc*NR512*4 > c.l1+4*NR512*4 {
 				t.Errorf("caches %v, shape %v: a panel slice of kc %d does not fit L1", c, s, kc)
+			}
+			if m <= oneBandRows && mc != m {
+				t.Errorf("caches %v, shape %v: %d rows in bands of %d, want one band", c, s, m, mc)
 			}
 			if mc < m && mc%12 != 0 {
 				t.Errorf("caches %v, shape %v: band of %d rows is not whole 12-row tiles", c, s, mc)
@@ -82,7 +89,7 @@ func TestGemmBlocks(t *testing.T) {
 			if mc < min(m, 48) {
 				t.Errorf("caches %v, shape %v: band of %d rows, under four tiles", c, s, mc)
 			}
-			if mc > 48 && mc*(kc+n)*4 > budget {
+			if mc > max(48, oneBandRows) && mc*(kc+n)*4 > budget {
 				t.Errorf("caches %v, shape %v: band %d×(%d+%d) floats exceeds %d bytes", c, s, mc, kc, n, budget)
 			}
 		}
@@ -141,6 +148,58 @@ func TestTileRows(t *testing.T) {
 		}
 		if m >= 13 && m%12 == 1 && tiles[len(tiles)-1] == 1 {
 			t.Errorf("%d rows: tiles %v end in a one-row tile", m, tiles)
+		}
+	}
+}
+
+// BenchmarkGemmOneBand compares, on the few-row GEMMs of one image's late
+// layers (ResNet-50's 7x7 stage, MobileNet V1's 8x8 and 4x4 layers and its
+// fused bands), those rows in one band ("one") with the cache-budget bands
+// ("budget": 49 rows as 48 + 1, 64 as 48 + 16). Both run alternately in the
+// same loop, weights warm or cold (the next of enough copies to overflow
+// L2); the metrics are multiply-adds per second of the fastest and the
+// median call of each.
+func BenchmarkGemmOneBand(b *testing.B) {
+	if !hasAVX512 {
+		b.Skip("no AVX-512: the banded driver is not used")
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, s := range [][3]int{{49, 512, 2048}, {49, 2048, 512}, {49, 4608, 512}, {64, 256, 512}, {64, 512, 512}, {96, 128, 256}, {16, 1024, 1024}} {
+		m, k, n := s[0], s[1], s[2]
+		a := randSlice(rng, m*k)
+		w, bias := randSlice(rng, n*k), randSlice(rng, n)
+		ps := make([]*PackedB, max(2, (32<<20)/(4*k*n)))
+		for i := range ps {
+			ps[i] = PackB(w, n, k, bias)
+		}
+		c := make([]float32, m*n)
+		for _, cold := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%dx%dx%d/cold=%v", m, k, n, cold), func(b *testing.B) {
+				defer func(v int) { oneBandRows = v }(oneBandRows)
+				modes := []struct {
+					name string
+					rows int
+				}{{"budget", 0}, {"one", oneBandRows}}
+				times := make([][]float64, len(modes))
+				for it := 0; b.Loop(); it++ {
+					p := ps[0]
+					if cold {
+						p = ps[it%len(ps)]
+					}
+					for j := range modes {
+						j = (j + it) % len(modes) // alternate which goes first
+						oneBandRows = modes[j].rows
+						t0 := time.Now()
+						Gemm(m, a, k, p, 0, 6, c, n)
+						times[j] = append(times[j], time.Since(t0).Seconds())
+					}
+				}
+				for j, md := range modes {
+					slices.Sort(times[j])
+					b.ReportMetric(float64(m*k*n)/times[j][0]/1e9, "best-GMAC/s-"+md.name)
+					b.ReportMetric(float64(m*k*n)/times[j][len(times[j])/2]/1e9, "med-GMAC/s-"+md.name)
+				}
+			})
 		}
 	}
 }

@@ -21,7 +21,10 @@ func main() {
 	fmt.Fprintln(&b)
 	fmt.Fprintln(&b, `#include "textflag.h"`)
 	for _, r := range []int{13, 12, 8, 4, 1} {
-		kernel(&b, r)
+		kernel(&b, r, false)
+	}
+	for _, r := range []int{13, 12, 8, 4, 1} {
+		kernel(&b, r, true)
 	}
 	if err := os.WriteFile("gemmband_amd64.s", b.Bytes(), 0o644); err != nil {
 		panic(err)
@@ -48,8 +51,15 @@ func aRow(r, off int) string {
 	return fmt.Sprintf("%s(%s)(DI*2)", o, base)
 }
 
-func kernel(b *bytes.Buffer, rows int) {
+// kernel writes gemmB<rows>x32, or with segs gemmS<rows>x32: the same
+// tile over K in three segments of k steps each, A's rows for segment s
+// starting at a, a1 and a2 (in the argument slots of pf and pfs, which
+// it does not take), B's three blocks one after the other.
+func kernel(b *bytes.Buffer, rows int, segs bool) {
 	name := fmt.Sprintf("gemmB%dx32", rows)
+	if segs {
+		name = fmt.Sprintf("gemmS%dx32", rows)
+	}
 	// Row r sums in Z(2r), Z(2r+1). Up to 12 rows, B's two vectors go in
 	// Z24 and Z25 and A's broadcasts in Z26..Z29; 13 rows fill Z0..Z25 and
 	// move them to Z26, Z27 and Z28..Z31.
@@ -58,7 +68,16 @@ func kernel(b *bytes.Buffer, rows int) {
 		zb, za = 2*rows, 2*rows+2
 	}
 	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
-	fmt.Fprintf(b, `
+	if segs {
+		fmt.Fprintf(b, `
+// func %s(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, a1 *float32, a2 *float32, lo, hi float32, hs int, res *float32, ldr int)
+// gemmB%dx32 over 3k steps of B in three segments of k: A's rows are read from a for the
+// first k steps, from a1 for the next k and from a2 for the last (each lda floats apart).
+// Nothing is read ahead for a next panel.
+TEXT ·%s(SB), NOSPLIT, $0-112
+`, name, rows, name)
+	} else {
+		fmt.Fprintf(b, `
 // func %s(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
 // %d row(s) by 32 columns over k steps: A rows lda floats apart, b k rows of 32 floats.
 // The sums start from init (rows ldi floats apart; 0 repeats a bias row), have the
@@ -71,17 +90,23 @@ func kernel(b *bytes.Buffer, rows int) {
 // Row r sums in Z(2r), Z(2r+1); B in Z%d, Z%d; A broadcasts in Z%d..Z%d.
 TEXT ·%s(SB), NOSPLIT, $0-112
 `, name, rows, zb, zb+1, za, za+3, name)
+	}
 	p("MOVQ k+0(FP), CX")
 	p("MOVQ a+8(FP), SI")
 	p("MOVQ lda+16(FP), DI")
 	p("SHLQ $2, DI")
 	p("MOVQ b+24(FP), BX")
-	p("MOVQ pf+64(FP), R13")
-	p("MOVQ pfs+72(FP), R8")
-	for g := 1; g < len(aBase) && g*3 < rows; g++ {
-		p("LEAQ (%s)(DI*2), %s", aBase[g-1], aBase[g])
-		p("ADDQ DI, %s", aBase[g])
+	if !segs {
+		p("MOVQ pf+64(FP), R13")
+		p("MOVQ pfs+72(FP), R8")
 	}
+	bases := func() {
+		for g := 1; g < len(aBase) && g*3 < rows; g++ {
+			p("LEAQ (%s)(DI*2), %s", aBase[g-1], aBase[g])
+			p("ADDQ DI, %s", aBase[g])
+		}
+	}
+	bases()
 	p("MOVQ init+48(FP), AX")
 	p("MOVQ ldi+56(FP), R9")
 	p("SHLQ $2, R9")
@@ -110,8 +135,10 @@ TEXT ·%s(SB), NOSPLIT, $0-112
 	step := func(u int) {
 		p("PREFETCHT0 %d(BX)", 1024+u*128)
 		p("PREFETCHT0 %d(BX)", 1088+u*128)
-		p("PREFETCHT1 (R13)")
-		p("ADDQ R8, R13")
+		if !segs {
+			p("PREFETCHT1 (R13)")
+			p("ADDQ R8, R13")
+		}
 		p("VMOVUPS %d(BX), Z%d", u*128, zb)
 		p("VMOVUPS %d(BX), Z%d", u*128+64, zb+1)
 		for r := 0; r < rows; r++ {
@@ -127,25 +154,36 @@ TEXT ·%s(SB), NOSPLIT, $0-112
 			p("ADDQ $%d, %s", 4*n, aBase[g])
 		}
 	}
-	p("CMPQ CX, $4")
-	p("JLT %s_tail", name)
-	fmt.Fprintf(b, "%s_loop4:\n", name)
-	for u := 0; u < 4; u++ {
-		step(u)
+	loop := func(l string) {
+		p("CMPQ CX, $4")
+		p("JLT %s_tail", l)
+		fmt.Fprintf(b, "%s_loop4:\n", l)
+		for u := 0; u < 4; u++ {
+			step(u)
+		}
+		advance(4)
+		p("SUBQ $4, CX")
+		p("CMPQ CX, $4")
+		p("JGE %s_loop4", l)
+		fmt.Fprintf(b, "%s_tail:\n", l)
+		p("TESTQ CX, CX")
+		p("JZ %s_done", l)
+		fmt.Fprintf(b, "%s_loop1:\n", l)
+		step(0)
+		advance(1)
+		p("DECQ CX")
+		p("JNZ %s_loop1", l)
+		fmt.Fprintf(b, "%s_done:\n", l)
 	}
-	advance(4)
-	p("SUBQ $4, CX")
-	p("CMPQ CX, $4")
-	p("JGE %s_loop4", name)
-	fmt.Fprintf(b, "%s_tail:\n", name)
-	p("TESTQ CX, CX")
-	p("JZ %s_done", name)
-	fmt.Fprintf(b, "%s_loop1:\n", name)
-	step(0)
-	advance(1)
-	p("DECQ CX")
-	p("JNZ %s_loop1", name)
-	fmt.Fprintf(b, "%s_done:\n", name)
+	loop(name)
+	if segs {
+		for s, arg := range []string{"a1+64(FP)", "a2+72(FP)"} {
+			p("MOVQ k+0(FP), CX")
+			p("MOVQ %s, SI", arg)
+			bases()
+			loop(fmt.Sprintf("%s_s%d", name, s+1))
+		}
+	}
 	p("MOVQ c+32(FP), DX")
 	p("MOVQ ldc+40(FP), R8")
 	p("SHLQ $2, R8")

@@ -1,7 +1,8 @@
 // Package kernels holds the compute kernels of the inference engine: a
 // packed float32 GEMM with fused bias, bounds, HARD_SWISH and residual
 // (1x1 convolutions, fully connected layers, and general convolutions after
-// a row gather), a few-row GEMV, direct depthwise convolutions, and their
+// a row gather, or, for the RGB stem, over window rows read in place:
+// GemmSegs), a few-row GEMV, direct depthwise convolutions, and their
 // int8 counterparts with TFLite's requantization. A portable Go path always
 // builds; on amd64 AVX2+FMA, AVX-512 (with VNNI) and AMX assembly paths are
 // chosen at run time from what the CPU and the operating system allow.

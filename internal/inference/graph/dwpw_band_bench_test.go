@@ -1,0 +1,88 @@
+package graph
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+)
+
+// BenchmarkDWPointwiseBands runs MobileNet V1 1.0@128's depthwise+1x1
+// pairs (input h×w×cin, 3x3 depthwise of the given stride, 1x1 to cout,
+// ReLU6 after both) planned with several fused band heights (and unfused),
+// alternately in one loop on one thread, and reports each one's fastest
+// and median time per image.
+func BenchmarkDWPointwiseBands(b *testing.B) {
+	for _, s := range []struct{ h, cin, stride, cout int }{{64, 32, 1, 64}, {64, 64, 2, 128}, {32, 128, 1, 128}, {32, 128, 2, 256}, {16, 256, 1, 256}} {
+		oh := s.h / s.stride
+		build := func() *Graph {
+			rng := rand.New(rand.NewPCG(7, 8))
+			g := &Graph{PackBudget: 1 << 24}
+			add := func(t *Tensor) int { g.Tensors = append(g.Tensors, t); return len(g.Tensors) - 1 }
+			in := add(&Tensor{Name: "in", Shape: []int{1, s.h, s.h, s.cin}})
+			dw := add(&Tensor{Shape: []int{1, 3, 3, s.cin}, Float: randFloats(rng, 9*s.cin), Const: true})
+			dwb := add(&Tensor{Shape: []int{s.cin}, Float: randFloats(rng, s.cin), Const: true})
+			pw := add(&Tensor{Shape: []int{s.cout, 1, 1, s.cin}, Float: randFloats(rng, s.cout*s.cin), Const: true})
+			pwb := add(&Tensor{Shape: []int{s.cout}, Float: randFloats(rng, s.cout), Const: true})
+			d, p := add(&Tensor{}), add(&Tensor{})
+			g.Nodes = []Node{
+				{Op: OpDepthwiseConv2D, Inputs: []int{in, dw, dwb}, Output: d, Padding: PadSame, StrideH: s.stride, StrideW: s.stride, Act: &Bounds{0, 6}},
+				{Op: OpConv2D, Inputs: []int{d, pw, pwb}, Output: p, Padding: PadValid, StrideH: 1, StrideW: 1, Act: &Bounds{0, 6}},
+			}
+			g.Input, g.Output = in, p
+			return g
+		}
+		type variant struct {
+			name string
+			m    *Model
+		}
+		var vs []variant
+		saved := [2]int{fusedBandBytes, fusedMinPixels}
+		for _, rows := range []int{0, 1, 2, 3, 4, 6, 8, 16} {
+			if rows > oh {
+				continue
+			}
+			name := fmt.Sprintf("rows%d", rows)
+			if rows == 0 {
+				name = "default"
+			} else {
+				fusedBandBytes, fusedMinPixels = 1, rows*oh
+			}
+			m, err := Plan(build())
+			fusedBandBytes, fusedMinPixels = saved[0], saved[1]
+			if err != nil {
+				b.Fatal(err)
+			}
+			vs = append(vs, variant{name, m})
+		}
+		fuseDWPW = false
+		m, err := Plan(build())
+		fuseDWPW = true
+		if err != nil {
+			b.Fatal(err)
+		}
+		vs = append(vs, variant{"unfused", m})
+		b.Run(fmt.Sprintf("%dx%dx%d-s%d-%d", s.h, s.h, s.cin, s.stride, s.cout), func(b *testing.B) {
+			in := randFloats(rand.New(rand.NewPCG(1, 1)), s.h*s.h*s.cin)
+			out := make([]float32, oh*oh*s.cout)
+			times := make([][]float64, len(vs))
+			for _, v := range vs {
+				v.m.SetThreads(1)
+				_ = v.m.Run(in, 1, out)
+			}
+			for it := 0; b.Loop(); it++ {
+				for j := range vs {
+					j = (j + it) % len(vs)
+					t0 := time.Now()
+					_ = vs[j].m.Run(in, 1, out)
+					times[j] = append(times[j], time.Since(t0).Seconds())
+				}
+			}
+			for j, v := range vs {
+				slices.Sort(times[j])
+				b.ReportMetric(times[j][0]*1e6, v.name+"-best-us")
+			}
+		})
+	}
+}
