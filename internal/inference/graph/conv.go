@@ -81,20 +81,45 @@ func planConv(g *Graph, n *Node) (kernel, []int, error) {
 		k.residual, k.rlo, k.rhi = true, lo, hi
 		k.lo, k.hi = kernels.NoClampLo, kernels.NoClampHi
 	}
-	filter := ts[1].Float
-	if !k.pointwise && kw*cin <= maxColumnsRow {
-		k.columns = true
-		k.wpad = (ow-1)*sw + kw
-		filter = columnOrder(filter, cout, kh, kw, cin)
-	}
-	k.pb = kernels.PackB(filter, cout, kh*kw*cin, b)
+	k.pack(ts[1].Float, b)
 	return k, []int{1, oh, ow, cout}, nil
+}
+
+// pack chooses between the gathered and the column-window paths and packs
+// the [Cout][KH][KW][Cin] filter in the order that path reads.
+func (k *convKernel) pack(filter, bias []float32) {
+	if k.wantColumns() {
+		k.columns = true
+		k.wpad = (k.ow-1)*k.sw + k.kw
+		filter = columnOrder(filter, k.cout, k.kh, k.kw, k.cin)
+	}
+	k.pb = kernels.PackB(filter, k.cout, k.kh*k.kw*k.cin, bias)
 }
 
 // maxColumnsRow bounds KW×Cin for the column-window path: it pays off for
 // thin inputs (the RGB stem), where gathering each pixel's window costs
 // more than the GEMM that follows.
 const maxColumnsRow = 64
+
+// minColumnsWidth is the narrowest output row that takes the column-window
+// path whatever its channels, for windows taller than one row and stride 1
+// across: the strip copies each input value KH times instead of the
+// gather's KH×KW, one row's strip stays in L1 (ResNet-50's 56×56×64 3×3:
+// 58 columns of 3×64 floats, 44 KB), and a row of 48 or more pixels is
+// tall enough for the GEMM to reuse each weight panel from L2. Measured on
+// ResNet-50@224's 3×3 layers (graph BenchmarkResNetConv3x3, gather against
+// columns): 56 wide faster; 28 wide within noise; 14 and 7 wide much
+// slower, their weights (2.4 and 9.4 MB) streaming once per short row.
+const minColumnsWidth = 48
+
+// wantColumns reports whether the convolution runs on the column-window
+// path (see runColumns) rather than gathering each pixel's window.
+func (k *convKernel) wantColumns() bool {
+	if k.pointwise {
+		return false
+	}
+	return k.kw*k.cin <= maxColumnsRow || (k.kh > 1 && k.sw == 1 && k.ow >= minColumnsWidth)
+}
 
 // columnOrder reorders a [Cout][KH][KW][Cin] filter to [Cout][KW][KH][Cin].
 func columnOrder(f []float32, cout, kh, kw, cin int) []float32 {
