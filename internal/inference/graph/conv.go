@@ -104,13 +104,14 @@ const maxColumnsRow = 64
 // minColumnsWidth is the narrowest output row that takes the column-window
 // path whatever its channels, for windows taller than one row and stride 1
 // across: the strip copies each input value KH times instead of the
-// gather's KH×KW, one row's strip stays in L1 (ResNet-50's 56×56×64 3×3:
-// 58 columns of 3×64 floats, 44 KB), and a row of 48 or more pixels is
-// tall enough for the GEMM to reuse each weight panel from L2. Measured on
-// ResNet-50@224's 3×3 layers (graph BenchmarkResNetConv3x3, gather against
-// columns): 56 wide faster; 28 wide within noise; 14 and 7 wide much
-// slower, their weights (2.4 and 9.4 MB) streaming once per short row.
-const minColumnsWidth = 48
+// gather's KH×KW, one row's strip stays near L1 (ResNet-50's 56×56×64 3×3:
+// 58 columns of 3×64 floats, 44 KB; 28×28×128: 46 KB), and a row of 28 or
+// more pixels is tall enough for the GEMM to reuse each weight panel from
+// L2. Measured on ResNet-50@224's 3×3 layers, the gathered path's time over
+// the strips' (graph BenchmarkResNetConv3x3Paths, call by call): 56 wide
+// 1.08-1.10, 28 wide 1.00-1.04 (batch 4: 0.98-1.04), 14 wide 0.68-0.75
+// (its 2.4 MB of weights streaming once per short row).
+const minColumnsWidth = 28
 
 // wantColumns reports whether the convolution runs on the column-window
 // path (see runColumns) rather than gathering each pixel's window.
