@@ -302,11 +302,8 @@ func (k *convKernel) fillStrip(in []float32, oy int, strip []float32) {
 		row := in[(iy*k.w+c0-k.padL)*c : (iy*k.w+c1-k.padL)*c]
 		dst := strip[c0*colLen+ky*c:]
 		if c == 3 {
-			for o := 0; len(row) >= 3; o += colLen {
-				d := dst[o : o+3 : o+3]
-				d[0], d[1], d[2] = row[0], row[1], row[2]
-				row = row[3:]
-			}
+			// RGB (the 7×7 stem): each pixel's three floats to its column.
+			kernels.Scatter3(dst, row, c1-c0, colLen)
 			continue
 		}
 		for i := 0; i < c1-c0; i++ {

@@ -10,15 +10,21 @@ import (
 // TestConvColumnsWideRows: Plan puts a convolution whose windows span
 // several rows and whose output rows are minColumnsWidth or more pixels
 // wide at stride 1 across on the column-window path, whatever its
-// channels (ResNet-50's 56×56 3×3 layers), keeps narrower rows, strided
-// rows and 1×KW windows of wide inputs on the gathered path, and the
-// planned model's outputs match the textbook convolution on one and two
-// threads and a batch.
+// channels (ResNet-50's 56×56 and 28×28 3×3 layers), as it does RGB
+// windows (those other than 3×3, like the 7×7 stem, filled with
+// kernels.Scatter3); it keeps narrower rows, strided rows and 1×KW windows
+// of wide inputs on the gathered path; and the planned model's outputs
+// match the textbook convolution on one and two threads and a batch.
 func TestConvColumnsWideRows(t *testing.T) {
 	for _, s := range []struct {
 		h, w, cin, cout, kh, kw, sh, sw int
 		columns                         bool
 	}{
+		// RGB windows of other than three rows (the 7×7 stem): their
+		// strips are filled with kernels.Scatter3.
+		{29, 31, 3, 16, 7, 7, 2, 2, true},
+		{9, 12, 3, 8, 5, 5, 1, 1, true},
+		{8, 8, 3, 8, 2, 2, 1, 1, true},
 		{6, minColumnsWidth, 32, 40, 3, 3, 1, 1, true},
 		{4, minColumnsWidth + 5, 24, 33, 3, 3, 2, 1, true},
 		{5, minColumnsWidth + 2, 20, 16, 5, 5, 1, 1, true},
