@@ -82,24 +82,51 @@ func planConv(g *Graph, n *Node) (kernel, []int, error) {
 		k.residual, k.rlo, k.rhi = true, lo, hi
 		k.lo, k.hi = kernels.NoClampLo, kernels.NoClampHi
 	}
-	filter := ts[1].Float
-	if stemRows && kh == 3 && kw == 3 && cin == 3 && (ow-1)*sw*cin+kw*cin <= len(zeroRow) && kernels.GemmSegsFast(cout) {
+	k.pack(ts[1].Float, b)
+	return k, []int{1, oh, ow, cout}, nil
+}
+
+// pack chooses between the gathered and the column-window paths and packs
+// the [Cout][KH][KW][Cin] filter in the order that path reads.
+func (k *convKernel) pack(filter, bias []float32) {
+	switch {
+	case stemRows && k.kh == 3 && k.kw == 3 && k.cin == 3 && (k.ow-1)*k.sw*k.cin+k.kw*k.cin <= len(zeroRow) && kernels.GemmSegsFast(k.cout):
 		// pb keeps the filter's KH×KW×Cin order: segment ky of K is
 		// input row ky of the window.
 		k.rows = true
-	} else if !k.pointwise && kw*cin <= maxColumnsRow {
+	case k.wantColumns():
 		k.columns = true
-		k.wpad = (ow-1)*sw + kw
-		filter = columnOrder(filter, cout, kh, kw, cin)
+		k.wpad = (k.ow-1)*k.sw + k.kw
+		filter = columnOrder(filter, k.cout, k.kh, k.kw, k.cin)
 	}
-	k.pb = kernels.PackB(filter, cout, kh*kw*cin, b)
-	return k, []int{1, oh, ow, cout}, nil
+	k.pb = kernels.PackB(filter, k.cout, k.kh*k.kw*k.cin, bias)
 }
 
 // maxColumnsRow bounds KW×Cin for the column-window path: it pays off for
 // thin inputs (the RGB stem), where gathering each pixel's window costs
 // more than the GEMM that follows.
 const maxColumnsRow = 64
+
+// minColumnsWidth is the narrowest output row that takes the column-window
+// path whatever its channels, for windows taller than one row and stride 1
+// across: the strip copies each input value KH times instead of the
+// gather's KH×KW, one row's strip stays near L1 (ResNet-50's 56×56×64 3×3:
+// 58 columns of 3×64 floats, 44 KB; 28×28×128: 46 KB), and a row of 28 or
+// more pixels is tall enough for the GEMM to reuse each weight panel from
+// L2. Measured on ResNet-50@224's 3×3 layers, the gathered path's time over
+// the strips' (graph BenchmarkResNetConv3x3Paths, call by call): 56 wide
+// 1.08-1.10, 28 wide 1.00-1.04 (batch 4: 0.98-1.04), 14 wide 0.68-0.75
+// (its 2.4 MB of weights streaming once per short row).
+const minColumnsWidth = 28
+
+// wantColumns reports whether the convolution runs on the column-window
+// path (see runColumns) rather than gathering each pixel's window.
+func (k *convKernel) wantColumns() bool {
+	if k.pointwise {
+		return false
+	}
+	return k.kw*k.cin <= maxColumnsRow || (k.kh > 1 && k.sw == 1 && k.ow >= minColumnsWidth)
+}
 
 // columnOrder reorders a [Cout][KH][KW][Cin] filter to [Cout][KW][KH][Cin].
 func columnOrder(f []float32, cout, kh, kw, cin int) []float32 {
@@ -358,11 +385,8 @@ func (k *convKernel) fillStrip(in []float32, oy int, strip []float32) {
 		row := in[(iy*k.w+c0-k.padL)*c : (iy*k.w+c1-k.padL)*c]
 		dst := strip[c0*colLen+ky*c:]
 		if c == 3 {
-			for o := 0; len(row) >= 3; o += colLen {
-				d := dst[o : o+3 : o+3]
-				d[0], d[1], d[2] = row[0], row[1], row[2]
-				row = row[3:]
-			}
+			// RGB (the 7×7 stem): each pixel's three floats to its column.
+			kernels.Scatter3(dst, row, c1-c0, colLen)
 			continue
 		}
 		for i := 0; i < c1-c0; i++ {

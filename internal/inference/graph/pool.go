@@ -47,33 +47,34 @@ func (k *poolKernel) run(e *env, ins [][]float32, out []float32) {
 func (k *poolKernel) runOne(ins [][]float32, out []float32) {
 	in := ins[0]
 	c := k.c
-	init := float32(0)
-	if k.max {
-		init = float32(math.Inf(-1))
+	// The output columns whose windows lie inside the image across.
+	xlo, xhi := 0, k.ow
+	for kx := 0; kx < k.kw; kx++ {
+		lo, hi := k.inside(kx)
+		xlo, xhi = max(xlo, lo), min(xhi, hi)
 	}
+	var taps []int
 	for oy := 0; oy < k.oh; oy++ {
 		row := out[oy*k.ow*c : (oy+1)*k.ow*c]
-		for i := range row {
-			row[i] = init
-		}
-		rowsIn := 0
-		// Tap by tap over the whole output row, as the depthwise kernel does:
-		// each tap folds a strided run of input pixels into the row.
-		for ky := 0; ky < k.kh; ky++ {
-			iy := oy*k.sh + ky - k.padT
-			if iy < 0 || iy >= k.h {
-				continue
-			}
-			rowsIn++
-			inRow := in[iy*k.w*c : (iy+1)*k.w*c]
-			for kx := 0; kx < k.kw; kx++ {
-				lo, hi := k.inside(kx)
-				if hi <= lo {
-					continue
+		iy0, iy1 := max(oy*k.sh-k.padT, 0), min(oy*k.sh-k.padT+k.kh, k.h)
+		rowsIn := max(iy1-iy0, 0)
+		if !k.max || rowsIn == 0 || xhi <= xlo {
+			k.foldTaps(in, oy, row, 0, k.ow)
+		} else {
+			// Max pooling: the columns inside the image take each window's
+			// taps (rows top to bottom, columns left to right, the order
+			// foldTaps folds them in) in one pass; the border columns are
+			// folded tap by tap.
+			taps = taps[:0]
+			for iy := iy0; iy < iy1; iy++ {
+				for kx := 0; kx < k.kw; kx++ {
+					taps = append(taps, ((iy-iy0)*k.w+kx)*c)
 				}
-				ix0 := lo*k.sw + kx - k.padL
-				kernels.PoolTap(row[lo*c:], inRow[ix0*c:], hi-lo, c, k.sw*c, k.max)
 			}
+			base := (iy0*k.w + xlo*k.sw - k.padL) * c
+			kernels.MaxWindow(row[xlo*c:xhi*c], in[base:], xhi-xlo, c, k.sw*c, taps)
+			k.foldTaps(in, oy, row, 0, xlo)
+			k.foldTaps(in, oy, row, xhi, k.ow)
 		}
 		if !k.max {
 			for ox := 0; ox < k.ow; ox++ {
@@ -91,6 +92,41 @@ func (k *poolKernel) runOne(ins [][]float32, out []float32) {
 			}
 		}
 		clampSlice(row, k.lo, k.hi)
+	}
+}
+
+// foldTaps computes output columns [x0, x1) of output row oy into row
+// (the bounds and an average's division aside): tap by tap, as the
+// depthwise kernel does, each tap folding a strided run of input pixels
+// into the row, which starts at -Inf for the maximum and 0 for the sum.
+func (k *poolKernel) foldTaps(in []float32, oy int, row []float32, x0, x1 int) {
+	if x1 <= x0 {
+		return
+	}
+	c := k.c
+	init := float32(0)
+	if k.max {
+		init = float32(math.Inf(-1))
+	}
+	part := row[x0*c : x1*c]
+	for i := range part {
+		part[i] = init
+	}
+	for ky := 0; ky < k.kh; ky++ {
+		iy := oy*k.sh + ky - k.padT
+		if iy < 0 || iy >= k.h {
+			continue
+		}
+		inRow := in[iy*k.w*c : (iy+1)*k.w*c]
+		for kx := 0; kx < k.kw; kx++ {
+			lo, hi := k.inside(kx)
+			lo, hi = max(lo, x0), min(hi, x1)
+			if hi <= lo {
+				continue
+			}
+			ix0 := lo*k.sw + kx - k.padL
+			kernels.PoolTap(row[lo*c:], inRow[ix0*c:], hi-lo, c, k.sw*c, k.max)
+		}
 	}
 }
 

@@ -1,0 +1,90 @@
+package graph
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+)
+
+// resnetMaxPool is ResNet-50@224's stem pool: 3x3 stride 2 over
+// 112×112×64, padded SAME (one column and row on the right and bottom).
+func resnetMaxPool() *poolKernel {
+	return &poolKernel{max: true, h: 112, w: 112, c: 64, oh: 56, ow: 56, kh: 3, kw: 3, sh: 2, sw: 2,
+		lo: float32(math.Inf(-1)), hi: float32(math.Inf(1))}
+}
+
+// poolByTaps is max pooling as it ran before MaxWindow: every output row
+// folded tap by tap from -Inf, then bounded.
+func poolByTaps(k *poolKernel, in, out []float32) {
+	for oy := 0; oy < k.oh; oy++ {
+		row := out[oy*k.ow*k.c : (oy+1)*k.ow*k.c]
+		k.foldTaps(in, oy, row, 0, k.ow)
+		clampSlice(row, k.lo, k.hi)
+	}
+}
+
+// TestMaxPoolWindow: max pooling with the inside columns on MaxWindow is
+// bit for bit the tap-by-tap fold, NaNs, signed zeros and ties included,
+// with padding on every side, strides 1 to 3 and channels on and off the
+// vector widths.
+func TestMaxPoolWindow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	specials := []float32{float32(math.NaN()), float32(math.Copysign(0, -1)), 0, float32(math.Inf(1)), float32(math.Inf(-1))}
+	for _, s := range []struct{ h, w, c, kh, kw, sh, sw, padT, padL int }{
+		{13, 13, 64, 3, 3, 2, 2, 0, 0},
+		{12, 12, 64, 3, 3, 2, 2, 1, 1},
+		{9, 10, 40, 3, 3, 1, 1, 1, 1},
+		{8, 9, 5, 2, 2, 2, 2, 0, 0},
+		{11, 12, 16, 4, 4, 3, 3, 1, 2},
+		{3, 3, 8, 3, 3, 1, 1, 1, 1},
+	} {
+		t.Run(fmt.Sprintf("%dx%dx%d_k%dx%d_s%d%d_p%d%d", s.h, s.w, s.c, s.kh, s.kw, s.sh, s.sw, s.padT, s.padL), func(t *testing.T) {
+			oh := (s.h+2*s.padT-s.kh)/s.sh + 1
+			ow := (s.w+2*s.padL-s.kw)/s.sw + 1
+			k := &poolKernel{max: true, h: s.h, w: s.w, c: s.c, oh: oh, ow: ow, kh: s.kh, kw: s.kw, sh: s.sh, sw: s.sw,
+				padT: s.padT, padL: s.padL, lo: -2, hi: 3}
+			in := make([]float32, s.h*s.w*s.c)
+			for i := range in {
+				in[i] = float32(rng.IntN(11) - 5)
+				if rng.IntN(10) == 0 {
+					in[i] = specials[rng.IntN(len(specials))]
+				}
+			}
+			want := make([]float32, oh*ow*s.c)
+			poolByTaps(k, in, want)
+			got := make([]float32, len(want))
+			for i := range got {
+				got[i] = 42 // every output must be written
+			}
+			k.runOne([][]float32{in}, got)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("output %d = %v, want %v", i, got[i], want[i])
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkResNetMaxPool runs ResNet-50@224's stem pool both ways in
+// alternation, call by call, and reports the median over pairs of the
+// tap-by-tap fold's time over MaxWindow's ("taps/window", above 1 when
+// MaxWindow is faster).
+func BenchmarkResNetMaxPool(b *testing.B) {
+	k := resnetMaxPool()
+	in := randFloats(rand.New(rand.NewPCG(1, 2)), k.h*k.w*k.c)
+	out := make([]float32, k.oh*k.ow*k.c)
+	var ratios []float64
+	for b.Loop() {
+		t0 := time.Now()
+		poolByTaps(k, in, out)
+		t1 := time.Now()
+		k.runOne([][]float32{in}, out)
+		ratios = append(ratios, t1.Sub(t0).Seconds()/time.Since(t1).Seconds())
+	}
+	slices.Sort(ratios)
+	b.ReportMetric(ratios[len(ratios)/2], "taps/window")
+}
