@@ -16,8 +16,9 @@ import (
 // pings are answered, while messages keep arriving, as a stopping Receive or a client that
 // reopens a stream does. pstest answered such a ping under its server lock and waited for the
 // closed stream's send loop for good, so that every later publish, ack and delivery of the whole
-// emulator hung (e2e/clients saw "0 of 5 records"). Each round must leave the emulator
-// answering a publish within seconds.
+// emulator hung: uploads were stored but nothing reached a function or the results topic (what an
+// e2e/clients wait ending with "0 of 5 records, summaries map[]" looks like). Each round must
+// leave the emulator answering a publish within seconds.
 func TestPubSubSurvivesPingsOnClosingStreams(t *testing.T) {
 	s, err := Start(t.Context(), Options{})
 	if err != nil {
