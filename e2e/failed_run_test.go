@@ -66,7 +66,8 @@ func TestFailedRunIsNeverSilent(t *testing.T) {
 	deadline := time.Now().Add(90 * time.Second)
 	for got.RunID == "" {
 		if time.Now().After(deadline) {
-			t.Fatal("no summary on the results topic: the failed run was silent")
+			t.Fatalf("no summary on the results topic: the failed run was silent; where the upload is:\n%s",
+				e.s.TraceUploads(t.Context(), []string{"photos/a.png"}))
 		}
 		time.Sleep(100 * time.Millisecond)
 		mu.Lock()

@@ -62,7 +62,8 @@ func TestFullScenario(t *testing.T) {
 	deadline := time.Now().Add(90 * time.Second)
 	for summary.RunID == "" {
 		if time.Now().After(deadline) {
-			t.Fatal("no run summary on the results topic")
+			t.Fatalf("no run summary on the results topic after 90s; where the uploads are:\n%s",
+				e.s.TraceUploads(t.Context(), []string{"photos/a.png", "photos/b.png", "photos/broken.jpg"}))
 		}
 		time.Sleep(100 * time.Millisecond)
 		mu.Lock()

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -177,6 +178,27 @@ func (t *tally) check(tb testing.TB) {
 	if total != len(t.want) {
 		tb.Errorf("the summaries of runs %v count %d images, want %d", t.runs, total, len(t.want))
 	}
+}
+
+// incomplete fails t for results that did not all arrive: what arrived, why the wait ended, and
+// how far the uploads got through the stack (stack.TraceUploads), so the failure names the stage
+// where they stopped.
+func (t *tally) incomplete(tb testing.TB, waited time.Duration, why error) {
+	tb.Helper()
+	tb.Fatalf("results incomplete after %s (%v): %d of %d records, summaries %v\nwhere the uploads are:\n%s",
+		waited.Round(time.Second), why, len(t.records), len(t.want), t.sumCount, t.trace())
+}
+
+// trace is stack.TraceUploads for the tally's objects.
+func (t *tally) trace() string {
+	names := make([]string, 0, len(t.want))
+	for o := range t.want {
+		names = append(names, o)
+	}
+	slices.Sort(names)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return shared.TraceUploads(ctx, names)
 }
 
 func run(t *testing.T, ctx context.Context, name string, args ...string) []byte {

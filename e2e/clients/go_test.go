@@ -57,6 +57,7 @@ func TestGoClients(t *testing.T) {
 	}
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
+	start := time.Now()
 	var mu sync.Mutex
 	var done time.Time
 	err = pc.Subscriber(subName).Receive(rctx, func(_ context.Context, m *pubsub.Message) {
@@ -75,7 +76,7 @@ func TestGoClients(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	if done.IsZero() {
-		t.Fatalf("results incomplete: %d of %d records, summaries %v (%v)", len(tl.records), len(tl.want), tl.sumCount, ctx.Err())
+		tl.incomplete(t, time.Since(start), ctx.Err())
 	}
 	tl.check(t)
 

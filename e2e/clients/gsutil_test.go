@@ -67,6 +67,7 @@ func receiveAll(t *testing.T, ctx context.Context, pc *pubsub.Client, subName st
 	t.Helper()
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
+	start := time.Now()
 	var mu sync.Mutex
 	var done time.Time
 	err := pc.Subscriber(subName).Receive(rctx, func(_ context.Context, m *pubsub.Message) {
@@ -85,6 +86,6 @@ func receiveAll(t *testing.T, ctx context.Context, pc *pubsub.Client, subName st
 	mu.Lock()
 	defer mu.Unlock()
 	if done.IsZero() {
-		t.Fatalf("results incomplete: %d of %d records, summaries %v (%v)", len(tl.records), len(tl.want), tl.sumCount, ctx.Err())
+		tl.incomplete(t, time.Since(start), ctx.Err())
 	}
 }

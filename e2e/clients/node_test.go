@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -28,7 +29,17 @@ func TestNodeClients(t *testing.T) {
 	const prefix = "node/"
 	args := append([]string{script, stack.InputBucket, prefix, "projects/" + stack.Secundus.ID + "/topics/" + stack.ResultsTopic,
 		"node-client-test", "150"}, files...)
-	out := run(t, ctx, "node", args...)
+	tl := newTally(prefix, files)
+	cmd := exec.CommandContext(ctx, "node", args...)
+	cmd.Env = env
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("roundtrip.js: %v\n%s\n%s\nwhere the uploads are:\n%s", err, out, stderr, tl.trace())
+	}
 	var got struct {
 		Records   map[string]int `json:"records"`
 		Summaries []struct {
@@ -39,7 +50,6 @@ func TestNodeClients(t *testing.T) {
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("roundtrip.js printed %q: %v", out, err)
 	}
-	tl := newTally(prefix, files)
 	for o, n := range got.Records {
 		tl.records[o] = n
 	}

@@ -96,6 +96,17 @@ func itemName(batchID, key string) string { return BatchPrefix(batchID) + key }
 
 func runName(batchID string) string { return batchesPrefix + batchID + "/run.json" }
 
+// ClaimObject is the name of the claim of object version name#generation in the state bucket.
+func ClaimObject(name string, generation int64) string { return claimName(objectKey(name, generation)) }
+
+// ItemObject is the name of object version name#generation's item in batch batchID.
+func ItemObject(batchID, name string, generation int64) string {
+	return itemName(batchID, objectKey(name, generation))
+}
+
+// RunObject is the name of a batch's run.json in the state bucket.
+func RunObject(batchID string) string { return runName(batchID) }
+
 // wholeSeconds renders d as whole seconds for the workflow, never less than least.
 func wholeSeconds(d time.Duration, least int64) int64 {
 	return max(int64(d/time.Second), least)

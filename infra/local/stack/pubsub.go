@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"cloud.google.com/go/pubsub/v2"
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
@@ -33,7 +34,7 @@ func (s *Stack) startPubSub(ctx context.Context, port int) error {
 	serve := func(lis net.Listener, anonymous string, extra ...grpc.UnaryServerInterceptor) {
 		auth := iam.GRPCAuth{IAM: s.IAM, Anonymous: anonymous, Rule: pubsubRule, Denied: pubsubDenied}
 		g := grpc.NewServer(grpc.ChainUnaryInterceptor(append([]grpc.UnaryServerInterceptor{auth.Unary()}, extra...)...),
-			grpc.StreamInterceptor(auth.Stream()))
+			grpc.ChainStreamInterceptor(auth.Stream(), answerPings()))
 		pubsubpb.RegisterPublisherServer(g, &ps.GServer)
 		pubsubpb.RegisterSubscriberServer(g, &ps.GServer)
 		pubsubpb.RegisterSchemaServiceServer(g, &ps.GServer)
@@ -72,6 +73,64 @@ func (s *Stack) startPubSub(ctx context.Context, port int) error {
 		}
 	}
 	return nil
+}
+
+// answerPings answers StreamingPull's keepalive pings at the front instead of passing them to
+// pstest, which answers a ping while holding its one server lock and blocks until the stream's
+// send loop takes the answer. When the stream ends first (the client closed it: Receive stopped,
+// or the client's own keepalive check gave up on a slow answer and reopened it), the send loop is
+// gone, the lock is never released, and every publish, ack and delivery of the whole emulator
+// waits for good: uploads are stored but no event reaches a function and no result is published.
+// Google's Pub/Sub answers a ping (an empty request on a stream opened with protocol version 1 or
+// later) with an empty response and nothing else, which is what the front does, one send at a
+// time with pstest's own sends on the stream.
+func answerPings() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, next grpc.StreamHandler) error {
+		if info.FullMethod != pubsubpb.Subscriber_StreamingPull_FullMethodName {
+			return next(srv, ss)
+		}
+		return next(srv, &pingAnswerer{ServerStream: ss})
+	}
+}
+
+// pingAnswerer is a StreamingPull stream whose pings the front answers itself.
+type pingAnswerer struct {
+	grpc.ServerStream
+	sendMu  sync.Mutex // the front's answers and pstest's sends go out one at a time
+	opened  bool       // the first request (which names the subscription) was received
+	answers bool       // the client speaks protocol version 1 or later: pings get an answer
+}
+
+func (p *pingAnswerer) SendMsg(m any) error {
+	p.sendMu.Lock()
+	defer p.sendMu.Unlock()
+	return p.ServerStream.SendMsg(m)
+}
+
+func (p *pingAnswerer) RecvMsg(m any) error {
+	for {
+		if err := p.ServerStream.RecvMsg(m); err != nil {
+			return err
+		}
+		req, ok := m.(*pubsubpb.StreamingPullRequest)
+		if !ok {
+			return nil
+		}
+		if !p.opened {
+			p.opened, p.answers = true, req.GetProtocolVersion() >= 1
+			return nil
+		}
+		if len(req.GetAckIds()) > 0 || len(req.GetModifyDeadlineAckIds()) > 0 {
+			return nil
+		}
+		// A ping: pstest does nothing with it but answer (a new stream ack deadline on a
+		// ping is ignored there too), so it never sees it.
+		if p.answers {
+			if err := p.SendMsg(&pubsubpb.StreamingPullResponse{}); err != nil {
+				return err
+			}
+		}
+	}
 }
 
 // retireListener waits until pstest serves (so stopping it does not race its Serve) and then
