@@ -36,6 +36,28 @@ type Requant struct {
 	// 2^62 offset that keeps the 64-bit sum non-negative and off is
 	// 2^(62-tot) modulo 2^32, subtracted after the logical shift.
 	tab8, tab16 []int32
+	// tabF is the shorter AVX-512 rescale (rqFast), present when every
+	// channel's shift is in [-22, -1] (a multiplier below one half and
+	// above 2^-23, so the 64-bit sum below cannot overflow), the zero point
+	// in [-256, 255] and C >= 16: per block of 16 channels, 128 int32s holding bias (0) and mult
+	// (16) as above, then as int64s for the even and the odd channels the
+	// rounding constant with the zero point folded in (words 32, 48) and
+	// the right shifts tot and tot-32 (words 64, 80).
+	//
+	// Both roundings become one 64-bit sum and one arithmetic shift:
+	//   single: y + zp = (x*q + 2^(tot-1) + zp*2^tot) >> tot;
+	//   double: with right = -shift >= 1 and tot = 31 + right,
+	//     y + zp = (x*q + 2^30 + 2^(30+right) + zp*2^tot - 2^31*[x*q < 0]) >> tot.
+	// The double form holds because TFLite's first rounding is
+	// floor((x*q + 2^30) / 2^31) for either sign (its nudge 1-2^30 and the
+	// truncation toward zero of a negative sum make the same floor), its
+	// second adds 2^(right-1), less one when that result is negative, before
+	// flooring by 2^right, and nested floors by powers of two are one
+	// floor. The result is negative exactly when x*q < -2^30, which differs
+	// from x*q < 0 only at x = -1 with q = 2^30, where both give 0.
+	// The odd channels shift by tot-32 so their result lands in the high
+	// dword in place (hence tot >= 32).
+	tabF []int32
 }
 
 // NewRequant builds the parameters of len(bias) channels; mult and shift
@@ -48,7 +70,70 @@ func NewRequant(bias, mult []int32, shift []int, double bool, zp, lo, hi int32) 
 	}
 	r := &Requant{C: c, Double: double, ZP: zp, Lo: lo, Hi: hi, Bias: bias, Mult: mult, Shift: shift}
 	r.tab8, r.tab16 = r.table(8), r.table(16)
+	r.tabF = r.fastTable()
 	return r
+}
+
+// hasRQFast selects the AVX-512 kernels' tabF rescale where the table
+// exists (tests turn it off to check the tab16 forms on the same shapes).
+var hasRQFast = true
+
+// fastTable builds tabF, or returns nil when the rescale is outside its
+// domain. With |x*q| < 2^62, |zp*2^tot| <= 2^61 and the rounding terms
+// below 2^54, the sum stays inside int64.
+func (r *Requant) fastTable() []int32 {
+	blocks := r.C / 16
+	if blocks == 0 || r.ZP < -256 || r.ZP > 255 {
+		return nil
+	}
+	for _, s := range r.Shift[:blocks*16] {
+		if s > -1 || s < -22 {
+			return nil
+		}
+	}
+	tab := make([]int32, blocks*128)
+	for b := 0; b < blocks; b++ {
+		t := tab[b*128 : (b+1)*128]
+		for j := 0; j < 16; j++ {
+			ch := b*16 + j
+			t[j], t[16+j] = r.Bias[ch], r.Mult[ch]
+			c, tot := r.fastConst(ch)
+			w := 32 + 2*(j/2)
+			if j%2 == 1 {
+				w += 16
+			}
+			t[w], t[w+1] = int32(uint32(c)), int32(uint32(uint64(c)>>32))
+			sh := int64(tot)
+			if j%2 == 1 {
+				sh -= 32
+			}
+			t[w+32], t[w+33] = int32(sh), 0
+		}
+	}
+	return tab
+}
+
+// fastConst is channel ch's rounding constant (zero point included) and
+// total shift in tabF's form.
+func (r *Requant) fastConst(ch int) (int64, uint) {
+	tot := uint(31 - r.Shift[ch])
+	c := int64(r.ZP) << tot
+	if r.Double {
+		return c + 1<<30 + 1<<(tot-1), tot
+	}
+	return c + 1<<(tot-1), tot
+}
+
+// fastOne is One computed as the tabF kernels do (for tests; ch must be
+// covered by tabF).
+func (r *Requant) fastOne(acc int32, ch int) int8 {
+	c, tot := r.fastConst(ch)
+	p := int64(acc) * int64(r.Mult[ch])
+	t := p + c
+	if r.Double && p < 0 {
+		t -= 1 << 31
+	}
+	return int8(min(max(int32(t>>tot), r.Lo), r.Hi))
 }
 
 func (r *Requant) table(bs int) []int32 {

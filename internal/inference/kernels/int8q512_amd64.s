@@ -581,12 +581,45 @@ dw3vfinish:
 	VPMAXSD   Z29, Z0, Z0 \
 	VPMINSD   Z28, Z0, dst
 
-// func dw3x3I8x64VNNI(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c, blocks int, w *int8, tab *int32, double bool, zp, lo, hi int32)
+// RQFASTS512 and RQFASTD512 rescale Z0 (16 channels) with the table
+// block at R11 in Requant.tabF's form, single and double rounding: one
+// 64-bit sum and one arithmetic shift per channel, the zero point folded
+// into the sum; the odd channels' shift by tot-32 leaves their results in
+// the high dwords, so one blend merges the halves. RQFASTD512 takes 2^31
+// off the sums of negative products (Z27 = 2^31 in every qword). Both
+// leave Z0 ready for CLAMPNZ; they use Z2, Z3 and K5, K6.
+#define RQFASTS512 \
+	VPMULDQ   64(R11), Z0, Z2 \
+	VPSHUFD   $0xf5, Z0, Z3 \
+	VPMULDQ   68(R11), Z3, Z3 \
+	VPADDQ    128(R11), Z2, Z2 \
+	VPADDQ    192(R11), Z3, Z3 \
+	VPSRAVQ   256(R11), Z2, Z2 \
+	VPSRAVQ   320(R11), Z3, Z3 \
+	VPBLENDMD Z3, Z2, K1, Z0
+
+#define RQFASTD512 \
+	VPMULDQ   64(R11), Z0, Z2 \
+	VPSHUFD   $0xf5, Z0, Z3 \
+	VPMULDQ   68(R11), Z3, Z3 \
+	VPMOVQ2M  Z2, K5 \
+	VPMOVQ2M  Z3, K6 \
+	VPADDQ    128(R11), Z2, Z2 \
+	VPADDQ    192(R11), Z3, Z3 \
+	VPSUBQ    Z27, Z2, K5, Z2 \
+	VPSUBQ    Z27, Z3, K6, Z3 \
+	VPSRAVQ   256(R11), Z2, Z2 \
+	VPSRAVQ   320(R11), Z3, Z3 \
+	VPBLENDMD Z3, Z2, K1, Z0
+
+// func dw3x3I8x64VNNI(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c, blocks int, w *int8, tab *int32, mode uint8, zp, lo, hi int32)
 // n pixels of blocks*64 channels (the first ones of c per pixel) whose
 // windows lie inside the image: r0..r2 point at the first pixel's window
 // rows, xstep is the byte step between pixels, ostride between outputs.
 // w holds per block 9 taps by 4 phases of 64 weight bytes; tab the
-// permuted rescale, four 512-byte table blocks per channel block.
+// permuted rescale, four 512-byte table blocks per channel block. mode
+// bit 0 selects double rounding, bit 1 tab in Requant.tabF's form (else
+// tab16's).
 TEXT ·dw3x3I8x64VNNI(SB), NOSPLIT, $0-104
 	MOVQ         $0x40000000, AX
 	VPBROADCASTQ AX, Z31
@@ -606,8 +639,10 @@ TEXT ·dw3x3I8x64VNNI(SB), NOSPLIT, $0-104
 	KMOVQ        AX, K4
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z10
+	MOVQ         $0x80000000, AX
+	VPBROADCASTQ AX, Z27
 	MOVQ         c+56(FP), R13
-	MOVBQZX      double+88(FP), DX
+	MOVBQZX      mode+88(FP), DX
 	XORQ         BX, BX
 
 dwqblock:
@@ -640,6 +675,10 @@ dwqpixel:
 	TAP((R12), 1536)
 	TAP((R12)(R13*1), 1792)
 	TAP((R12)(R13*2), 2048)
+	CMPQ      DX, $2
+	JEQ       dwqfasts
+	CMPQ      DX, $3
+	JEQ       dwqfastd
 	TESTQ     DX, DX
 	JZ        dwqsingle
 	VMOVDQA32 Z5, Z0
@@ -676,6 +715,44 @@ dwqsingle:
 	VMOVDQA32 Z8, Z0
 	LEAQ      1536(R10), R11
 	RQSINGLE512Z
+	CLAMPNZ(Z23)
+	JMP       dwqmerge
+
+dwqfasts:
+	VMOVDQA32 Z5, Z0
+	MOVQ      R10, R11
+	RQFASTS512
+	CLAMPNZ(Z20)
+	VMOVDQA32 Z6, Z0
+	LEAQ      512(R10), R11
+	RQFASTS512
+	CLAMPNZ(Z21)
+	VMOVDQA32 Z7, Z0
+	LEAQ      1024(R10), R11
+	RQFASTS512
+	CLAMPNZ(Z22)
+	VMOVDQA32 Z8, Z0
+	LEAQ      1536(R10), R11
+	RQFASTS512
+	CLAMPNZ(Z23)
+	JMP       dwqmerge
+
+dwqfastd:
+	VMOVDQA32 Z5, Z0
+	MOVQ      R10, R11
+	RQFASTD512
+	CLAMPNZ(Z20)
+	VMOVDQA32 Z6, Z0
+	LEAQ      512(R10), R11
+	RQFASTD512
+	CLAMPNZ(Z21)
+	VMOVDQA32 Z7, Z0
+	LEAQ      1024(R10), R11
+	RQFASTD512
+	CLAMPNZ(Z22)
+	VMOVDQA32 Z8, Z0
+	LEAQ      1536(R10), R11
+	RQFASTD512
 	CLAMPNZ(Z23)
 
 dwqmerge:

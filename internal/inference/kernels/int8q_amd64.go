@@ -49,7 +49,7 @@ func dw3x3I8x512(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c int, w *i
 func dw3x3I8x512VNNI(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c int, w *int32, tab *int32, double bool, zp, lo, hi int32, nc int)
 
 //go:noescape
-func dw3x3I8x64VNNI(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c, blocks int, w *int8, tab *int32, double bool, zp, lo, hi int32)
+func dw3x3I8x64VNNI(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c, blocks int, w *int8, tab *int32, mode uint8, zp, lo, hi int32)
 
 // hasDW64 selects dw3x3I8x64VNNI where DWI8.FoldZP prepared it (tests
 // turn it off to check the 16-channel kernel on the same shapes).
@@ -109,12 +109,17 @@ func dw3x3I8Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int8, xstep, n int)
 	r := d.fold
 	if hasVNNI512 {
 		done := 0
+		var tab64 *int32
+		var mode uint8
+		if q := d.q64; q != nil {
+			tab64, mode = rqTab16(q)
+		}
 		if q := d.q64; q != nil && hasDW64 && d.pair {
 			// 32 channels: pairs of pixels of a stride-1 row whose outputs
 			// are contiguous are one 64-channel pixel; an odd last pixel
 			// takes the 16-channel kernel.
 			if xstep == d.C && ostride == d.C && n >= 2 {
-				dw3x3I8x64VNNI(out, 2*d.C, r0, r1, r2, 2*d.C, n/2, d.C, 1, &d.w64[0], &q.tab16[0], q.Double, q.ZP, q.Lo, q.Hi)
+				dw3x3I8x64VNNI(out, 2*d.C, r0, r1, r2, 2*d.C, n/2, d.C, 1, &d.w64[0], tab64, mode, q.ZP, q.Lo, q.Hi)
 				if n%2 == 0 {
 					return true
 				}
@@ -125,7 +130,7 @@ func dw3x3I8Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int8, xstep, n int)
 		} else if q != nil && hasDW64 {
 			// Whole blocks of 64 channels on VPDPBUSD, the rest below.
 			blocks := d.C / 64
-			dw3x3I8x64VNNI(out, ostride, r0, r1, r2, xstep, n, d.C, blocks, &d.w64[0], &q.tab16[0], q.Double, q.ZP, q.Lo, q.Hi)
+			dw3x3I8x64VNNI(out, ostride, r0, r1, r2, xstep, n, d.C, blocks, &d.w64[0], tab64, mode, q.ZP, q.Lo, q.Hi)
 			done = blocks * 64
 		}
 		if done < d.C {
@@ -136,6 +141,19 @@ func dw3x3I8Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int8, xstep, n int)
 	}
 	dw3x3I8x512(out, ostride, r0, r1, r2, xstep, n, d.C, &d.wv[0], &r.tab16[0], r.Double, r.ZP, r.Lo, r.Hi)
 	return true
+}
+
+// rqTab16 returns r's AVX-512 table and the kernels' mode for it: bit 0
+// double rounding, bit 1 the table in tabF's form.
+func rqTab16(r *Requant) (*int32, uint8) {
+	var mode uint8
+	if r.Double {
+		mode = 1
+	}
+	if r.tabF != nil && hasRQFast {
+		return &r.tabF[0], mode | 2
+	}
+	return &r.tab16[0], mode
 }
 
 // hasInt8512 selects the AVX-512 forms (VPMADDWD on ZMM needs BW).

@@ -520,12 +520,16 @@ func TestDW3x3I8x64(t *testing.T) {
 					}
 				}
 				d.PixelsGeneric(want, ostride, xs, 0, stride*c, taps, n)
-				for _, on := range []bool{true, false} {
-					saved := hasDW64
-					hasDW64 = on
+				if use512() && hasVNNI512 && d.q64.tabF == nil {
+					t.Fatalf("c %d: the 64-channel kernel's tabF rescale was not prepared", c)
+				}
+				for _, mode := range []int{0, 1, 2} {
+					on, fast := mode < 2, mode == 0
+					saved, savedFast := hasDW64, hasRQFast
+					hasDW64, hasRQFast = on, fast
 					got := make([]int8, len(want))
 					ran := d.Int8Pixels3x3(got, ostride, in8, [3]int{0, wd * c, 2 * wd * c}, stride*c, n)
-					hasDW64 = saved
+					hasDW64, hasRQFast = saved, savedFast
 					if !ran {
 						if use512() {
 							t.Fatalf("c %d: the int8 3x3 kernel did not run", c)
@@ -534,8 +538,8 @@ func TestDW3x3I8x64(t *testing.T) {
 					}
 					for i := range got {
 						if i%ostride < c && got[i] != want[i] {
-							t.Fatalf("c %d stride %d double %v zp %d 64-channel kernel %v: pixel %d channel %d: got %d, want %d",
-								c, stride, double, zp, on, i/ostride, i%ostride, got[i], want[i])
+							t.Fatalf("c %d stride %d double %v zp %d 64-channel kernel %v tabF %v: pixel %d channel %d: got %d, want %d",
+								c, stride, double, zp, on, fast, i/ostride, i%ostride, got[i], want[i])
 						}
 					}
 				}

@@ -1,0 +1,158 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+)
+
+// fastRequant is randRequant with every shift in tabF's domain [-22, -1],
+// the extremes included.
+func fastRequant(rng *rand.Rand, c int, double bool) *Requant {
+	r := randRequant(rng, c, double)
+	for i := range r.Shift {
+		switch rng.IntN(6) {
+		case 0:
+			r.Shift[i] = -1
+		case 1:
+			r.Shift[i] = -22
+		case 2:
+			r.Shift[i] = -1 - rng.IntN(22)
+		default:
+			r.Shift[i] = -3 - rng.IntN(12)
+		}
+	}
+	return NewRequant(r.Bias, r.Mult, r.Shift, double, r.ZP, r.Lo, r.Hi)
+}
+
+// TestRequantFastForm proves tabF's one-sum form of both roundings against
+// TFLite's definitions (Requant.One) channel by channel: on every
+// accumulator in [-2^17, 2^17], the int32 extremes, and around each point
+// where either rounding of TFLite's double form or the single form
+// changes its result (the ties and one to three either side), for
+// multipliers 0, 2^30, 2^31-1 and random ones, shifts -1 to -22, both
+// roundings and random zero points and clamps. It also checks that tabF
+// is absent when a shift is above -1 or below -22.
+func TestRequantFastForm(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	check := func(r *Requant, ch int, acc int32) {
+		if got, want := r.fastOne(acc, ch), r.One(acc, ch); got != want {
+			t.Fatalf("double %v mult %d shift %d zp %d [%d, %d]: acc %d: fast form %d, TFLite %d",
+				r.Double, r.Mult[ch], r.Shift[ch], r.ZP, r.Lo, r.Hi, acc, got, want)
+		}
+	}
+	for rep := 0; rep < 24; rep++ {
+		for _, double := range []bool{false, true} {
+			r := fastRequant(rng, 16, double)
+			if r.tabF == nil {
+				t.Fatal("tabF missing for shifts <= -1")
+			}
+			// Full range output: the clamp must not hide a wrong value.
+			if rep%2 == 0 {
+				r = NewRequant(r.Bias, r.Mult, r.Shift, double, r.ZP, math.MinInt32, math.MaxInt32)
+			}
+			for ch := 0; ch < 16; ch++ {
+				for x := int32(-1 << 17); x <= 1<<17; x++ {
+					check(r, ch, x)
+				}
+				for d := int32(0); d < 4; d++ {
+					check(r, ch, math.MinInt32+d)
+					check(r, ch, math.MaxInt32-d)
+				}
+				q := int64(r.Mult[ch])
+				if q == 0 {
+					continue
+				}
+				right := uint(-r.Shift[ch])
+				// Ties of the first rounding (x*q = (2k+1)*2^30) and of the
+				// result (x*q = (2k+1)*2^(30+right)), k over a wide range.
+				for _, unit := range []uint{30, 30 + right} {
+					for rep2 := 0; rep2 < 400; rep2++ {
+						k := rng.Int64N(1<<20) - 1<<19
+						if rep2%2 == 0 {
+							k = rng.Int64N(1<<(62-unit-1)) - 1<<(62-unit-2)
+						}
+						x0 := ((2*k + 1) << unit) / q
+						for d := int64(-3); d <= 3; d++ {
+							if x := x0 + d; x >= math.MinInt32 && x <= math.MaxInt32 {
+								check(r, ch, int32(x))
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	for _, s := range []int{0, -23} {
+		r := fastRequant(rng, 16, true)
+		r.Shift[5] = s
+		if r = NewRequant(r.Bias, r.Mult, r.Shift, true, r.ZP, r.Lo, r.Hi); r.tabF != nil {
+			t.Fatalf("tabF built with a shift of %d", s)
+		}
+	}
+}
+
+// ratioBench runs old and new alternately (each a batch of calls) and
+// reports the median of old's time over new's as "speedup" (in one run,
+// so a loaded machine moves both alike).
+func ratioBench(b *testing.B, old, new func()) {
+	var ratios []float64
+	for b.Loop() {
+		t0 := time.Now()
+		old()
+		t1 := time.Now()
+		new()
+		ratios = append(ratios, float64(t1.Sub(t0))/float64(time.Since(t1)))
+	}
+	slices.Sort(ratios)
+	b.ReportMetric(ratios[len(ratios)/2], "speedup")
+}
+
+// withRQFast runs fn with hasRQFast set to on.
+func withRQFast(on bool, fn func()) func() {
+	return func() {
+		saved := hasRQFast
+		hasRQFast = on
+		fn()
+		hasRQFast = saved
+	}
+}
+
+// BenchmarkDW3x3I8x64Fast: the 64-channel depthwise kernel on one row of
+// 32 stride-1 pixels of V2's channel counts, rescaled through tabF against
+// tab16, both roundings.
+func BenchmarkDW3x3I8x64Fast(b *testing.B) {
+	if !use512() || !hasVNNI512 {
+		b.Skip("needs AVX-512 VNNI")
+	}
+	for _, c := range []int{32, 96, 144, 192, 384, 576, 960} {
+		for _, double := range []bool{true, false} {
+			const n = 32
+			rng := rand.New(rand.NewPCG(3, 4))
+			w := make([]int32, 9*c)
+			for i := range w {
+				w[i] = int32(rng.IntN(255) - 127)
+			}
+			r := fastRequant(rng, c, double)
+			d, err := NewDWI8(3, 3, c, w, r)
+			if err != nil {
+				b.Fatal(err)
+			}
+			d.FoldZP(5)
+			in := make([]int8, 3*(n+2)*c)
+			out := make([]int8, n*c)
+			rows := [3]int{0, (n + 2) * c, 2 * (n + 2) * c}
+			run := func() {
+				for i := 0; i < 20; i++ {
+					d.Int8Pixels3x3(out, c, in, rows, c, n)
+				}
+			}
+			b.Run(fmt.Sprintf("c%d/%s", c, map[bool]string{true: "double", false: "single"}[double]), func(b *testing.B) {
+				ratioBench(b, withRQFast(false, run), withRQFast(true, run))
+			})
+		}
+	}
+}
