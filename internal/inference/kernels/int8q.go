@@ -36,11 +36,12 @@ type Requant struct {
 	// 2^62 offset that keeps the 64-bit sum non-negative and off is
 	// 2^(62-tot) modulo 2^32, subtracted after the logical shift.
 	tab8, tab16 []int32
-	// tabF is the shorter AVX-512 rescale (rqFast), present when every
-	// channel's shift is in [-22, -1] (a multiplier below one half and
-	// above 2^-23, so the 64-bit sum below cannot overflow), the zero point
-	// in [-256, 255] and C >= 16: per block of 16 channels, 128 int32s holding bias (0) and mult
-	// (16) as above, then as int64s for the even and the odd channels the
+	// tabF is the shorter AVX-512 rescale, present when every channel's
+	// shift is in [-22, -1] (a multiplier below one half and above 2^-23,
+	// so the 64-bit sum below cannot overflow), the zero point in [-256,
+	// 255] and C >= 16: per block of 16 channels (the last one padded with
+	// channels of multiplier 0), 128 int32s holding bias (0) and mult (16)
+	// as above, then as int64s for the even and the odd channels the
 	// rounding constant with the zero point folded in (words 32, 48) and
 	// the right shifts tot and tot-32 (words 64, 80).
 	//
@@ -82,22 +83,25 @@ var hasRQFast = true
 // domain. With |x*q| < 2^62, |zp*2^tot| <= 2^61 and the rounding terms
 // below 2^54, the sum stays inside int64.
 func (r *Requant) fastTable() []int32 {
-	blocks := r.C / 16
-	if blocks == 0 || r.ZP < -256 || r.ZP > 255 {
+	if r.C < 16 || r.ZP < -256 || r.ZP > 255 {
 		return nil
 	}
-	for _, s := range r.Shift[:blocks*16] {
+	for _, s := range r.Shift {
 		if s > -1 || s < -22 {
 			return nil
 		}
 	}
+	blocks := (r.C + 15) / 16
 	tab := make([]int32, blocks*128)
 	for b := 0; b < blocks; b++ {
 		t := tab[b*128 : (b+1)*128]
 		for j := 0; j < 16; j++ {
 			ch := b*16 + j
-			t[j], t[16+j] = r.Bias[ch], r.Mult[ch]
-			c, tot := r.fastConst(ch)
+			c, tot := int64(r.ZP)<<32+1<<31, uint(32) // padding: zp
+			if ch < r.C {
+				t[j], t[16+j] = r.Bias[ch], r.Mult[ch]
+				c, tot = r.fastConst(ch)
+			}
 			w := 32 + 2*(j/2)
 			if j%2 == 1 {
 				w += 16

@@ -222,12 +222,41 @@ func gemmI8x8x32RQ(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *
 //go:noescape
 func gemmI8x8x16RQ(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *int32, zp, lo, hi int32)
 
+//go:noescape
+func gemmI8x8x32RQF(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *int32, lo, hi int32, mask uint32)
+
+//go:noescape
+func gemmI8x8x16RQF(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *int32, lo, hi int32, mask uint32)
+
 // gemmRequantVNNI runs the fused GEMM and requantization on the 8-row
-// tiles of whole 32-channel panels and of a last half panel, and reports
-// how many rows and channels that covered (0, 0 when it does not apply).
+// tiles of whole 32-channel panels and of a last half panel (with tabF:
+// of every panel, the last one's store masked to its channels), and
+// reports how many rows and channels that covered (0, 0 when it does not
+// apply).
 func gemmRequantVNNI(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []int8, ldo int) (rows, chans int) {
 	if !UseVNNI() || !use512() || r.Double || r.C != b.N {
 		return 0, 0
+	}
+	if r.tabF != nil && hasRQFast {
+		rows = m / 8 * 8
+		if rows == 0 {
+			return 0, 0
+		}
+		k4 := b.Kp / 4
+		for p := 0; p*I8Tile < b.N; p++ {
+			panel := &b.Data[p*b.Kp*I8Tile]
+			tab := &r.tabF[p*2*128]
+			rest := b.N - p*I8Tile
+			mask := uint32(1)<<min(rest, 32) - 1
+			for i := 0; i < rows; i += 8 {
+				if rest <= 16 {
+					gemmI8x8x16RQF(k4, &a[i*lda], lda, panel, &out[i*ldo+p*I8Tile], ldo, tab, r.Lo, r.Hi, mask)
+				} else {
+					gemmI8x8x32RQF(k4, &a[i*lda], lda, panel, &out[i*ldo+p*I8Tile], ldo, tab, r.Lo, r.Hi, mask)
+				}
+			}
+		}
+		return rows, b.N
 	}
 	rows, chans = m/8*8, b.N/16*16
 	if rows == 0 || chans == 0 {

@@ -384,16 +384,33 @@ func testGemmRequantShape(t *testing.T, rng *rand.Rand, m, n, k int) {
 	}
 	r = NewRequant(r.Bias, r.Mult, r.Shift, false, r.ZP, r.Lo, r.Hi)
 	ldo := n + rng.IntN(5)
-	got := make([]int8, (m-1)*ldo+n)
-	GemmU8I8Requant(m, a, lda, b, r, got, ldo, make([]int32, m*b.Np))
 	acc := make([]int32, m*b.Np)
 	GemmU8I8Generic(m, a, lda, b, acc, b.Np)
 	want := make([]int8, n)
-	for i := 0; i < m; i++ {
-		r.RowGeneric(want, acc[i*b.Np:])
-		for j := range want {
-			if got[i*ldo+j] != want[j] {
-				t.Fatalf("m %d n %d k %d lda %d: [%d][%d] got %d, want %d", m, n, k, lda, i, j, got[i*ldo+j], want[j])
+	// With and without Requant.tabF; the bytes between rows (ldo > n) and
+	// past the last row are sentinels no path may write.
+	for _, fast := range []bool{true, false} {
+		saved := hasRQFast
+		hasRQFast = fast
+		buf := make([]int8, (m-1)*ldo+n+64)
+		for i := range buf {
+			buf[i] = 0x5a
+		}
+		GemmU8I8Requant(m, a, lda, b, r, buf[:(m-1)*ldo+n], ldo, make([]int32, m*b.Np))
+		hasRQFast = saved
+		for i := 0; i < m; i++ {
+			r.RowGeneric(want, acc[i*b.Np:])
+			for j := range want {
+				if got := buf[i*ldo+j]; got != want[j] {
+					t.Fatalf("m %d n %d k %d lda %d tabF %v: [%d][%d] got %d, want %d", m, n, k, lda, fast, i, j, got, want[j])
+				}
+			}
+		}
+		for i := range buf {
+			if i%ldo >= n || i >= (m-1)*ldo+n {
+				if buf[i] != 0x5a {
+					t.Fatalf("m %d n %d k %d ldo %d tabF %v: byte %d past a row's channels written", m, n, k, ldo, fast, i)
+				}
 			}
 		}
 	}

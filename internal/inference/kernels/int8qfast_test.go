@@ -156,3 +156,42 @@ func BenchmarkDW3x3I8x64Fast(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkGemmRequantFast: the fused int8 GEMM and requantization on the
+// shapes V2 1.0@128 gives it below AMX (64-row chunks; its expansions with
+// K = 16, 24, 32, its projections to 24 and 32 channels and its stem),
+// with tabF against tab16 (which runs a 24-channel layer as a 16-channel
+// tile pass and a whole-panel GEMM through int32).
+func BenchmarkGemmRequantFast(b *testing.B) {
+	if !UseVNNI() || !use512() {
+		b.Skip("needs AVX-512 VNNI")
+	}
+	savedAMX := hasAMX
+	hasAMX = false
+	defer func() { hasAMX = savedAMX }()
+	for _, sh := range []struct{ m, n, k int }{
+		{64, 96, 16}, {64, 144, 24}, {64, 192, 32}, {64, 24, 144}, {64, 32, 192}, {64, 32, 27},
+	} {
+		rng := rand.New(rand.NewPCG(5, 6))
+		w := make([]int8, sh.n*sh.k)
+		for i := range w {
+			w[i] = int8(rng.IntN(256) - 128)
+		}
+		p := PackI8(w, sh.n, sh.k)
+		a := make([]uint8, sh.m*p.Kp)
+		for i := range a {
+			a[i] = uint8(rng.IntN(256))
+		}
+		r := fastRequant(rng, sh.n, false)
+		out := make([]int8, sh.m*sh.n)
+		c := make([]int32, sh.m*p.Np)
+		run := func() {
+			for i := 0; i < 20; i++ {
+				GemmU8I8Requant(sh.m, a, p.Kp, p, r, out, sh.n, c)
+			}
+		}
+		b.Run(fmt.Sprintf("%dx%dx%d", sh.m, sh.n, sh.k), func(b *testing.B) {
+			ratioBench(b, withRQFast(false, run), withRQFast(true, run))
+		})
+	}
+}

@@ -1,0 +1,199 @@
+//go:build amd64
+
+#include "textflag.h"
+
+// The fused int8 GEMM + requantization tiles of gemmI8x8x32RQ and
+// gemmI8x8x16RQ (int8_amd64.s) with the rescale in Requant.tabF's form:
+// per 16 channels one 64-bit sum and one arithmetic shift (the zero point
+// is in the sum, the odd channels' results land in their high dwords in
+// place), 10 instructions where the tab16 form takes 12 and a zero-point
+// add. A store mask (one bit per output byte of the row's 32 or 16) lets a
+// panel's last channels end anywhere, so a layer of 24 channels is one
+// tile pass instead of a 16-channel pass plus a whole-panel GEMM through
+// int32 for the last 8.
+
+// RQF16(acc, off, dst) rescales the 16 sums in acc with the tabF block at
+// off(R11) into dst, clamped to Z28..Z29 (Z21, Z22 scratch, K1 = odd
+// dwords).
+#define RQF16(acc, off, dst) \
+	VPMULDQ   off+64(R11), acc, Z21 \
+	VPSHUFD   $0xf5, acc, Z22 \
+	VPMULDQ   off+68(R11), Z22, Z22 \
+	VPADDQ    off+128(R11), Z21, Z21 \
+	VPADDQ    off+192(R11), Z22, Z22 \
+	VPSRAVQ   off+256(R11), Z21, Z21 \
+	VPSRAVQ   off+320(R11), Z22, Z22 \
+	VPBLENDMD Z22, Z21, K1, dst \
+	VPMAXSD   Z28, dst, dst \
+	VPMINSD   Z29, dst, dst
+
+// RQF32ROW stores one row of 32 channels (sums acc0, acc1) under K7.
+#define RQF32ROW(acc0, acc1) \
+	RQF16(acc0, 0, Z20) \
+	RQF16(acc1, 512, Z19) \
+	VPERMT2B  Z19, Z26, Z20 \
+	VMOVDQU8  Y20, K7, (R8) \
+	ADDQ      R9, R8
+
+// RQF16ROW stores one row of 16 channels under K7.
+#define RQF16ROW(acc) \
+	RQF16(acc, 0, Z20) \
+	VPMOVDB   Z20, K7, (R8) \
+	ADDQ      R9, R8
+
+#define RQFSETUP \
+	MOVL         lo+56(FP), AX \
+	VPBROADCASTD AX, Z28 \
+	MOVL         hi+60(FP), AX \
+	VPBROADCASTD AX, Z29 \
+	MOVL         $0xAAAA, AX \
+	KMOVW        AX, K1 \
+	MOVL         mask+64(FP), AX \
+	KMOVD        AX, K7 \
+	MOVQ         tab+48(FP), R11 \
+	MOVQ         out+32(FP), R8 \
+	MOVQ         ldo+40(FP), R9
+
+#define RQFROWS \
+	MOVQ k4+0(FP), CX \
+	MOVQ a+8(FP), SI \
+	MOVQ lda+16(FP), DX \
+	MOVQ b+24(FP), DI \
+	LEAQ (SI)(DX*2), R10 \
+	LEAQ (R10)(DX*2), R11 \
+	LEAQ (R11)(DX*2), R12 \
+	MOVQ tab+48(FP), AX
+
+// func gemmI8x8x32RQF(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *int32, lo, hi int32, mask uint32)
+// An 8-row tile of one whole panel: the 16 accumulators start from the
+// two tabF blocks' biases, run the k loop of gemmI8x8x32RQ, and each row's
+// 32 bytes are stored under mask.
+TEXT ·gemmI8x8x32RQF(SB), NOSPLIT, $0-68
+	RQFROWS
+	VMOVDQU32 (AX), Z0
+	VMOVDQU32 512(AX), Z1
+	VMOVDQA32 Z0, Z2
+	VMOVDQA32 Z1, Z3
+	VMOVDQA32 Z0, Z4
+	VMOVDQA32 Z1, Z5
+	VMOVDQA32 Z0, Z6
+	VMOVDQA32 Z1, Z7
+	VMOVDQA32 Z0, Z8
+	VMOVDQA32 Z1, Z9
+	VMOVDQA32 Z0, Z10
+	VMOVDQA32 Z1, Z11
+	VMOVDQA32 Z0, Z12
+	VMOVDQA32 Z1, Z13
+	VMOVDQA32 Z0, Z14
+	VMOVDQA32 Z1, Z15
+
+rqfloop32:
+	VMOVDQU32 (DI), Z16
+	VMOVDQU32 64(DI), Z17
+	VPBROADCASTD (SI), Z18
+	VPBROADCASTD (SI)(DX*1), Z19
+	VPBROADCASTD (R10), Z20
+	VPBROADCASTD (R10)(DX*1), Z21
+	VPBROADCASTD (R11), Z22
+	VPBROADCASTD (R11)(DX*1), Z23
+	VPBROADCASTD (R12), Z24
+	VPBROADCASTD (R12)(DX*1), Z25
+	VPDPBUSD Z16, Z18, Z0
+	VPDPBUSD Z17, Z18, Z1
+	VPDPBUSD Z16, Z19, Z2
+	VPDPBUSD Z17, Z19, Z3
+	VPDPBUSD Z16, Z20, Z4
+	VPDPBUSD Z17, Z20, Z5
+	VPDPBUSD Z16, Z21, Z6
+	VPDPBUSD Z17, Z21, Z7
+	VPDPBUSD Z16, Z22, Z8
+	VPDPBUSD Z17, Z22, Z9
+	VPDPBUSD Z16, Z23, Z10
+	VPDPBUSD Z17, Z23, Z11
+	VPDPBUSD Z16, Z24, Z12
+	VPDPBUSD Z17, Z24, Z13
+	VPDPBUSD Z16, Z25, Z14
+	VPDPBUSD Z17, Z25, Z15
+	ADDQ $4, SI
+	ADDQ $4, R10
+	ADDQ $4, R11
+	ADDQ $4, R12
+	ADDQ $128, DI
+	DECQ CX
+	JNZ  rqfloop32
+
+	RQFSETUP
+	VMOVDQU64 rqfPack32<>(SB), Z26
+	RQF32ROW(Z0, Z1)
+	RQF32ROW(Z2, Z3)
+	RQF32ROW(Z4, Z5)
+	RQF32ROW(Z6, Z7)
+	RQF32ROW(Z8, Z9)
+	RQF32ROW(Z10, Z11)
+	RQF32ROW(Z12, Z13)
+	RQF32ROW(Z14, Z15)
+	VZEROUPPER
+	RET
+
+// func gemmI8x8x16RQF(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *int32, lo, hi int32, mask uint32)
+// gemmI8x8x32RQF for the first 16 channels of a panel (mask: 16 bits).
+TEXT ·gemmI8x8x16RQF(SB), NOSPLIT, $0-68
+	RQFROWS
+	VMOVDQU32 (AX), Z0
+	VMOVDQA32 Z0, Z1
+	VMOVDQA32 Z0, Z2
+	VMOVDQA32 Z0, Z3
+	VMOVDQA32 Z0, Z4
+	VMOVDQA32 Z0, Z5
+	VMOVDQA32 Z0, Z6
+	VMOVDQA32 Z0, Z7
+
+rqfloop16:
+	VMOVDQU32 (DI), Z16
+	VPBROADCASTD (SI), Z18
+	VPBROADCASTD (SI)(DX*1), Z19
+	VPBROADCASTD (R10), Z20
+	VPBROADCASTD (R10)(DX*1), Z21
+	VPBROADCASTD (R11), Z22
+	VPBROADCASTD (R11)(DX*1), Z23
+	VPBROADCASTD (R12), Z24
+	VPBROADCASTD (R12)(DX*1), Z25
+	VPDPBUSD Z16, Z18, Z0
+	VPDPBUSD Z16, Z19, Z1
+	VPDPBUSD Z16, Z20, Z2
+	VPDPBUSD Z16, Z21, Z3
+	VPDPBUSD Z16, Z22, Z4
+	VPDPBUSD Z16, Z23, Z5
+	VPDPBUSD Z16, Z24, Z6
+	VPDPBUSD Z16, Z25, Z7
+	ADDQ $4, SI
+	ADDQ $4, R10
+	ADDQ $4, R11
+	ADDQ $4, R12
+	ADDQ $128, DI
+	DECQ CX
+	JNZ  rqfloop16
+
+	RQFSETUP
+	RQF16ROW(Z0)
+	RQF16ROW(Z1)
+	RQF16ROW(Z2)
+	RQF16ROW(Z3)
+	RQF16ROW(Z4)
+	RQF16ROW(Z5)
+	RQF16ROW(Z6)
+	RQF16ROW(Z7)
+	VZEROUPPER
+	RET
+
+// rqfPack32 picks the low bytes of two vectors of 16 dwords into 32 bytes
+// (VPERMT2B indices: 4i, then 64+4i).
+DATA rqfPack32<>+0(SB)/8, $0x1c1814100c080400
+DATA rqfPack32<>+8(SB)/8, $0x3c3834302c282420
+DATA rqfPack32<>+16(SB)/8, $0x5c5854504c484440
+DATA rqfPack32<>+24(SB)/8, $0x7c7874706c686460
+DATA rqfPack32<>+32(SB)/8, $0
+DATA rqfPack32<>+40(SB)/8, $0
+DATA rqfPack32<>+48(SB)/8, $0
+DATA rqfPack32<>+56(SB)/8, $0
+GLOBL rqfPack32<>(SB), RODATA|NOPTR, $64
