@@ -228,6 +228,36 @@ func gemmI8x8x32RQF(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab 
 //go:noescape
 func gemmI8x8x16RQF(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *int32, lo, hi int32, mask uint32)
 
+//go:noescape
+func gemmI8x8x32RQFS(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *int32, lo, hi int32, mask uint32, segs, segstride int)
+
+//go:noescape
+func gemmI8x8x16RQFS(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *int32, lo, hi int32, mask uint32, segs, segstride int)
+
+// gemmRequantSeg is GemmU8I8RequantSeg's kernel loop; it reports false
+// when the kernels do not run here.
+func gemmRequantSeg(m int, a []uint8, lda, segs, segStride int, b *PackedI8, r *Requant, out []int8, ldo int) bool {
+	if !UseVNNI() || !use512() || r.Double || r.tabF == nil || !hasRQFast || m < 8 {
+		return false
+	}
+	k4 := b.Kp / segs / 4
+	for p := 0; p*I8Tile < b.N; p++ {
+		panel := &b.Data[p*b.Kp*I8Tile]
+		tab := &r.tabF[p*2*128]
+		rest := b.N - p*I8Tile
+		mask := uint32(1)<<min(rest, 32) - 1
+		for i := 0; i < m; i += 8 {
+			i = min(i, m-8) // the last tile overlaps the one before
+			if rest <= 16 {
+				gemmI8x8x16RQFS(k4, &a[i*lda], lda, panel, &out[i*ldo+p*I8Tile], ldo, tab, r.Lo, r.Hi, mask, segs, segStride)
+			} else {
+				gemmI8x8x32RQFS(k4, &a[i*lda], lda, panel, &out[i*ldo+p*I8Tile], ldo, tab, r.Lo, r.Hi, mask, segs, segStride)
+			}
+		}
+	}
+	return true
+}
+
 // gemmRequantVNNI runs the fused GEMM and requantization on the 8-row
 // tiles of whole 32-channel panels and of a last half panel (with tabF:
 // of every panel, the last one's store masked to its channels), and

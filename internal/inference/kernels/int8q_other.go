@@ -46,3 +46,7 @@ func (d *DWI8) prepDW64(fold *Requant, zp int32) {}
 func accumI8(acc *int32, src *int8, n int) {
 	panic("kernels: no vector accumulate on this architecture")
 }
+
+func gemmRequantSeg(m int, a []uint8, lda, segs, segStride int, b *PackedI8, r *Requant, out []int8, ldo int) bool {
+	return false
+}

@@ -195,3 +195,61 @@ func BenchmarkGemmRequantFast(b *testing.B) {
 		})
 	}
 }
+
+// TestGemmU8I8RequantSeg checks the segmented-row GEMM (a convolution's
+// window rows read in place) against the portable GEMM on the same rows
+// gathered, for row counts that do and do not fill whole 8-row tiles,
+// channel counts ending inside a panel, and one to three segments; bytes
+// between output rows and past the last are sentinels. Where no kernel
+// runs it must report false and write nothing.
+func TestGemmU8I8RequantSeg(t *testing.T) { eachInt8Path(t, testGemmU8I8RequantSeg) }
+
+func testGemmU8I8RequantSeg(t *testing.T) {
+	rng := rand.New(rand.NewPCG(43, 44))
+	for _, sh := range []struct{ m, n, segs, segK, lda, stride int }{
+		{8, 32, 3, 12, 6, 390}, {64, 32, 3, 12, 6, 390}, {13, 24, 3, 12, 6, 100}, {21, 16, 2, 8, 3, 50},
+		{16, 48, 1, 16, 5, 0}, {9, 40, 3, 16, 8, 77}, {7, 32, 3, 12, 6, 390},
+	} {
+		w := make([]int8, sh.n*sh.segs*sh.segK)
+		for i := range w {
+			w[i] = int8(rng.IntN(256) - 128)
+		}
+		b := PackI8(w, sh.n, sh.segs*sh.segK)
+		a := make([]uint8, (sh.m-1)*sh.lda+(sh.segs-1)*sh.stride+sh.segK)
+		for i := range a {
+			a[i] = uint8(rng.IntN(256))
+		}
+		r := fastRequant(rng, sh.n, false)
+		rows := make([]uint8, sh.m*b.Kp)
+		for i := 0; i < sh.m; i++ {
+			for j := 0; j < sh.segs; j++ {
+				copy(rows[i*b.Kp+j*sh.segK:][:sh.segK], a[i*sh.lda+j*sh.stride:])
+			}
+		}
+		acc := make([]int32, sh.m*b.Np)
+		GemmU8I8Generic(sh.m, rows, b.Kp, b, acc, b.Np)
+		ldo := sh.n + rng.IntN(4)
+		buf := make([]int8, (sh.m-1)*ldo+sh.n+64)
+		for i := range buf {
+			buf[i] = 0x5a
+		}
+		ran := GemmU8I8RequantSeg(sh.m, a, sh.lda, sh.segs, sh.stride, b, r, buf[:(sh.m-1)*ldo+sh.n], ldo)
+		if want := UseVNNI() && use512() && sh.m >= 8; ran != want {
+			t.Fatalf("%+v: ran %v, want %v", sh, ran, want)
+		}
+		want := make([]int8, sh.n)
+		for i := 0; i < sh.m; i++ {
+			r.RowGeneric(want, acc[i*b.Np:])
+			for j := range want {
+				if got := buf[i*ldo+j]; ran && got != want[j] || !ran && got != 0x5a {
+					t.Fatalf("%+v ran %v: [%d][%d] got %d, want %d", sh, ran, i, j, got, want[j])
+				}
+			}
+		}
+		for i := range buf {
+			if (i%ldo >= sh.n || i >= (sh.m-1)*ldo+sh.n) && buf[i] != 0x5a {
+				t.Fatalf("%+v: byte %d past a row's channels written", sh, i)
+			}
+		}
+	}
+}

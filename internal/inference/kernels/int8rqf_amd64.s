@@ -186,6 +186,158 @@ rqfloop16:
 	VZEROUPPER
 	RET
 
+// func gemmI8x8x32RQFS(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *int32, lo, hi int32, mask uint32, segs, segstride int)
+// gemmI8x8x32RQF over activation rows made of segs segments of 4*k4
+// bytes, segstride bytes apart (a convolution's window rows read in place
+// from a padded image): the weights' k runs segment by segment.
+TEXT ·gemmI8x8x32RQFS(SB), NOSPLIT, $0-88
+	RQFROWS
+	VMOVDQU32 (AX), Z0
+	VMOVDQU32 512(AX), Z1
+	VMOVDQA32 Z0, Z2
+	VMOVDQA32 Z1, Z3
+	VMOVDQA32 Z0, Z4
+	VMOVDQA32 Z1, Z5
+	VMOVDQA32 Z0, Z6
+	VMOVDQA32 Z1, Z7
+	VMOVDQA32 Z0, Z8
+	VMOVDQA32 Z1, Z9
+	VMOVDQA32 Z0, Z10
+	VMOVDQA32 Z1, Z11
+	VMOVDQA32 Z0, Z12
+	VMOVDQA32 Z1, Z13
+	VMOVDQA32 Z0, Z14
+	VMOVDQA32 Z1, Z15
+	MOVQ segs+72(FP), R13
+	MOVQ segstride+80(FP), BX
+	MOVQ k4+0(FP), AX
+	SHLQ $2, AX
+	SUBQ AX, BX
+
+rqfsegs32:
+	MOVQ k4+0(FP), CX
+
+rqfks32:
+	VMOVDQU32 (DI), Z16
+	VMOVDQU32 64(DI), Z17
+	VPBROADCASTD (SI), Z18
+	VPBROADCASTD (SI)(DX*1), Z19
+	VPBROADCASTD (R10), Z20
+	VPBROADCASTD (R10)(DX*1), Z21
+	VPBROADCASTD (R11), Z22
+	VPBROADCASTD (R11)(DX*1), Z23
+	VPBROADCASTD (R12), Z24
+	VPBROADCASTD (R12)(DX*1), Z25
+	VPDPBUSD Z16, Z18, Z0
+	VPDPBUSD Z17, Z18, Z1
+	VPDPBUSD Z16, Z19, Z2
+	VPDPBUSD Z17, Z19, Z3
+	VPDPBUSD Z16, Z20, Z4
+	VPDPBUSD Z17, Z20, Z5
+	VPDPBUSD Z16, Z21, Z6
+	VPDPBUSD Z17, Z21, Z7
+	VPDPBUSD Z16, Z22, Z8
+	VPDPBUSD Z17, Z22, Z9
+	VPDPBUSD Z16, Z23, Z10
+	VPDPBUSD Z17, Z23, Z11
+	VPDPBUSD Z16, Z24, Z12
+	VPDPBUSD Z17, Z24, Z13
+	VPDPBUSD Z16, Z25, Z14
+	VPDPBUSD Z17, Z25, Z15
+	ADDQ $4, SI
+	ADDQ $4, R10
+	ADDQ $4, R11
+	ADDQ $4, R12
+	ADDQ $128, DI
+	DECQ CX
+	JNZ  rqfks32
+	ADDQ BX, SI
+	ADDQ BX, R10
+	ADDQ BX, R11
+	ADDQ BX, R12
+	DECQ R13
+	JNZ  rqfsegs32
+
+	RQFSETUP
+	VMOVDQU64 rqfPack32<>(SB), Z26
+	RQF32ROW(Z0, Z1)
+	RQF32ROW(Z2, Z3)
+	RQF32ROW(Z4, Z5)
+	RQF32ROW(Z6, Z7)
+	RQF32ROW(Z8, Z9)
+	RQF32ROW(Z10, Z11)
+	RQF32ROW(Z12, Z13)
+	RQF32ROW(Z14, Z15)
+	VZEROUPPER
+	RET
+
+// func gemmI8x8x16RQFS(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *int32, lo, hi int32, mask uint32, segs, segstride int)
+// gemmI8x8x16RQF over activation rows made of segs segments of 4*k4
+// bytes, segstride bytes apart (a convolution's window rows read in place
+// from a padded image): the weights' k runs segment by segment.
+TEXT ·gemmI8x8x16RQFS(SB), NOSPLIT, $0-88
+	RQFROWS
+	VMOVDQU32 (AX), Z0
+	VMOVDQA32 Z0, Z1
+	VMOVDQA32 Z0, Z2
+	VMOVDQA32 Z0, Z3
+	VMOVDQA32 Z0, Z4
+	VMOVDQA32 Z0, Z5
+	VMOVDQA32 Z0, Z6
+	VMOVDQA32 Z0, Z7
+	MOVQ segs+72(FP), R13
+	MOVQ segstride+80(FP), BX
+	MOVQ k4+0(FP), AX
+	SHLQ $2, AX
+	SUBQ AX, BX
+
+rqfsegs16:
+	MOVQ k4+0(FP), CX
+
+rqfks16:
+	VMOVDQU32 (DI), Z16
+	VPBROADCASTD (SI), Z18
+	VPBROADCASTD (SI)(DX*1), Z19
+	VPBROADCASTD (R10), Z20
+	VPBROADCASTD (R10)(DX*1), Z21
+	VPBROADCASTD (R11), Z22
+	VPBROADCASTD (R11)(DX*1), Z23
+	VPBROADCASTD (R12), Z24
+	VPBROADCASTD (R12)(DX*1), Z25
+	VPDPBUSD Z16, Z18, Z0
+	VPDPBUSD Z16, Z19, Z1
+	VPDPBUSD Z16, Z20, Z2
+	VPDPBUSD Z16, Z21, Z3
+	VPDPBUSD Z16, Z22, Z4
+	VPDPBUSD Z16, Z23, Z5
+	VPDPBUSD Z16, Z24, Z6
+	VPDPBUSD Z16, Z25, Z7
+	ADDQ $4, SI
+	ADDQ $4, R10
+	ADDQ $4, R11
+	ADDQ $4, R12
+	ADDQ $128, DI
+	DECQ CX
+	JNZ  rqfks16
+	ADDQ BX, SI
+	ADDQ BX, R10
+	ADDQ BX, R11
+	ADDQ BX, R12
+	DECQ R13
+	JNZ  rqfsegs16
+
+	RQFSETUP
+	RQF16ROW(Z0)
+	RQF16ROW(Z1)
+	RQF16ROW(Z2)
+	RQF16ROW(Z3)
+	RQF16ROW(Z4)
+	RQF16ROW(Z5)
+	RQF16ROW(Z6)
+	RQF16ROW(Z7)
+	VZEROUPPER
+	RET
+
 // rqfPack32 picks the low bytes of two vectors of 16 dwords into 32 bytes
 // (VPERMT2B indices: 4i, then 64+4i).
 DATA rqfPack32<>+0(SB)/8, $0x1c1814100c080400
