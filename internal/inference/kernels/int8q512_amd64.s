@@ -71,8 +71,40 @@
 	VPMINSD Z28, Z0, Z0 \
 	VPMOVDB Z0, (DI)
 
-// func requant512(out *int8, acc *int32, tab *int32, blocks int, double bool, zp, lo, hi int32, rows, ldo, lda int)
-// rows pixels: out and acc advance by ldo bytes and lda int32s.
+// RQFASTS512 and RQFASTD512 rescale Z0 (16 channels) with the table
+// block at R11 in Requant.tabF's form, single and double rounding: one
+// 64-bit sum and one arithmetic shift per channel, the zero point folded
+// into the sum; the odd channels' shift by tot-32 leaves their results in
+// the high dwords, so one blend merges the halves. RQFASTD512 takes 2^31
+// off the sums of negative products (Z27 = 2^31 in every qword). Both
+// leave Z0 ready for CLAMPNZ; they use Z2, Z3 and K5, K6.
+#define RQFASTS512 \
+	VPMULDQ   64(R11), Z0, Z2 \
+	VPSHUFD   $0xf5, Z0, Z3 \
+	VPMULDQ   68(R11), Z3, Z3 \
+	VPADDQ    128(R11), Z2, Z2 \
+	VPADDQ    192(R11), Z3, Z3 \
+	VPSRAVQ   256(R11), Z2, Z2 \
+	VPSRAVQ   320(R11), Z3, Z3 \
+	VPBLENDMD Z3, Z2, K1, Z0
+
+#define RQFASTD512 \
+	VPMULDQ   64(R11), Z0, Z2 \
+	VPSHUFD   $0xf5, Z0, Z3 \
+	VPMULDQ   68(R11), Z3, Z3 \
+	VPMOVQ2M  Z2, K5 \
+	VPMOVQ2M  Z3, K6 \
+	VPADDQ    128(R11), Z2, Z2 \
+	VPADDQ    192(R11), Z3, Z3 \
+	VPSUBQ    Z27, Z2, K5, Z2 \
+	VPSUBQ    Z27, Z3, K6, Z3 \
+	VPSRAVQ   256(R11), Z2, Z2 \
+	VPSRAVQ   320(R11), Z3, Z3 \
+	VPBLENDMD Z3, Z2, K1, Z0
+
+// func requant512(out *int8, acc *int32, tab *int32, blocks int, mode uint8, zp, lo, hi int32, rows, ldo, lda int)
+// rows pixels: out and acc advance by ldo bytes and lda int32s. mode as
+// dw3x3I8x64VNNI's: bit 0 double rounding, bit 1 tab in tabF's form.
 TEXT ·requant512(SB), NOSPLIT, $0-72
 	MOVQ         $0x40000000, AX
 	VPBROADCASTQ AX, Z31
@@ -87,8 +119,10 @@ TEXT ·requant512(SB), NOSPLIT, $0-72
 	MOVQ         out+0(FP), DI
 	MOVQ         acc+8(FP), SI
 	MOVQ         tab+16(FP), R11
+	MOVQ         $0x80000000, AX
+	VPBROADCASTQ AX, Z27
 	MOVQ         blocks+24(FP), CX
-	MOVBQZX      double+32(FP), DX
+	MOVBQZX      mode+32(FP), DX
 	MOVQ         rows+48(FP), R8
 	MOVQ         out+0(FP), R9
 	MOVQ         acc+8(FP), R10
@@ -102,10 +136,24 @@ rqrow:
 rqblock:
 	VMOVDQU32 (SI), Z0
 	VPADDD    (R11), Z0, Z0
+	CMPQ      DX, $2
+	JEQ       rqfasts
+	CMPQ      DX, $3
+	JEQ       rqfastd
 	TESTQ     DX, DX
 	JZ        rqsingle
 	RQDOUBLE512
 	JMP       rqfinish
+
+rqfasts:
+	RQFASTS512
+	RQFINISHNZ
+	JMP rqnext
+
+rqfastd:
+	RQFASTD512
+	RQFINISHNZ
+	JMP rqnext
 
 rqsingle:
 	RQSINGLE512Z
@@ -580,37 +628,6 @@ dw3vfinish:
 #define CLAMPNZ(dst) \
 	VPMAXSD   Z29, Z0, Z0 \
 	VPMINSD   Z28, Z0, dst
-
-// RQFASTS512 and RQFASTD512 rescale Z0 (16 channels) with the table
-// block at R11 in Requant.tabF's form, single and double rounding: one
-// 64-bit sum and one arithmetic shift per channel, the zero point folded
-// into the sum; the odd channels' shift by tot-32 leaves their results in
-// the high dwords, so one blend merges the halves. RQFASTD512 takes 2^31
-// off the sums of negative products (Z27 = 2^31 in every qword). Both
-// leave Z0 ready for CLAMPNZ; they use Z2, Z3 and K5, K6.
-#define RQFASTS512 \
-	VPMULDQ   64(R11), Z0, Z2 \
-	VPSHUFD   $0xf5, Z0, Z3 \
-	VPMULDQ   68(R11), Z3, Z3 \
-	VPADDQ    128(R11), Z2, Z2 \
-	VPADDQ    192(R11), Z3, Z3 \
-	VPSRAVQ   256(R11), Z2, Z2 \
-	VPSRAVQ   320(R11), Z3, Z3 \
-	VPBLENDMD Z3, Z2, K1, Z0
-
-#define RQFASTD512 \
-	VPMULDQ   64(R11), Z0, Z2 \
-	VPSHUFD   $0xf5, Z0, Z3 \
-	VPMULDQ   68(R11), Z3, Z3 \
-	VPMOVQ2M  Z2, K5 \
-	VPMOVQ2M  Z3, K6 \
-	VPADDQ    128(R11), Z2, Z2 \
-	VPADDQ    192(R11), Z3, Z3 \
-	VPSUBQ    Z27, Z2, K5, Z2 \
-	VPSUBQ    Z27, Z3, K6, Z3 \
-	VPSRAVQ   256(R11), Z2, Z2 \
-	VPSRAVQ   320(R11), Z3, Z3 \
-	VPBLENDMD Z3, Z2, K1, Z0
 
 // func dw3x3I8x64VNNI(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c, blocks int, w *int8, tab *int32, mode uint8, zp, lo, hi int32)
 // n pixels of blocks*64 channels (the first ones of c per pixel) whose

@@ -23,7 +23,7 @@ func widenI8AVX2(dst *int32, src *int8, n int, zp int32)
 func xorI8AVX2(dst *uint8, src *int8, n int)
 
 //go:noescape
-func requant512(out *int8, acc *int32, tab *int32, blocks int, double bool, zp, lo, hi int32, rows, ldo, lda int)
+func requant512(out *int8, acc *int32, tab *int32, blocks int, mode uint8, zp, lo, hi int32, rows, ldo, lda int)
 
 //go:noescape
 func dwI8512(out *int8, ostride int, xs *int32, xstep int, taps *int, ntaps, n, blocks int, w *int32, tab *int32, double bool, zp, lo, hi int32)
@@ -171,7 +171,9 @@ func requantVec(r *Requant, out *int8, ldo int, acc *int32, lda, rows, ch0 int) 
 	done := ch0
 	if use512() && r.C-done >= 16 {
 		o, a := (*int8)(unsafe.Add(unsafe.Pointer(out), done)), (*int32)(unsafe.Add(unsafe.Pointer(acc), 4*done))
-		requant512(o, a, &r.tab16[done/16*128], (r.C-done)/16, r.Double, r.ZP, r.Lo, r.Hi, rows, ldo, lda)
+		tab, mode := rqTab16(r)
+		tab = (*int32)(unsafe.Add(unsafe.Pointer(tab), 4*done/16*128))
+		requant512(o, a, tab, (r.C-done)/16, mode, r.ZP, r.Lo, r.Hi, rows, ldo, lda)
 		done += (r.C - done) / 16 * 16
 	}
 	if useInt8SIMD() && r.C-done >= 8 {

@@ -253,3 +253,37 @@ func testGemmU8I8RequantSeg(t *testing.T) {
 		}
 	}
 }
+
+// TestRequantRowFast is TestRequantRow on rescales in tabF's domain, so
+// the vector requantization runs its tabF form (checked present), on
+// accumulators including the int32 extremes.
+func TestRequantRowFast(t *testing.T) { eachInt8Path(t, testRequantRowFast) }
+
+func testRequantRowFast(t *testing.T) {
+	rng := rand.New(rand.NewPCG(45, 46))
+	for _, double := range []bool{false, true} {
+		for _, c := range []int{16, 23, 32, 61, 64, 200} {
+			for rep := 0; rep < 20; rep++ {
+				r := fastRequant(rng, c, double)
+				if r.tabF == nil {
+					t.Fatalf("c %d: no tabF", c)
+				}
+				m, ldo, lda := 1+rng.IntN(5), c+rng.IntN(3), c+rng.IntN(3)
+				accs := randAcc(rng, (m-1)*lda+c)
+				outs := make([]int8, (m-1)*ldo+c)
+				r.Rows(outs, ldo, accs, lda, m)
+				want := make([]int8, c)
+				for i := 0; i < m; i++ {
+					r.RowGeneric(want, accs[i*lda:])
+					for ch := range want {
+						if outs[i*ldo+ch] != want[ch] {
+							a := accs[i*lda+ch]
+							t.Fatalf("double %v c %d pixel %d ch %d: acc %d bias %d mult %d shift %d: got %d, want %d",
+								double, c, i, ch, a, r.Bias[ch], r.Mult[ch], r.Shift[ch], outs[i*ldo+ch], want[ch])
+						}
+					}
+				}
+			}
+		}
+	}
+}
