@@ -490,8 +490,37 @@ dw3xfinish:
 	VZEROUPPER
 	RET
 
-// func dw3x3I8x512VNNI(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c int, w *int32, tab *int32, double bool, zp, lo, hi int32, nc int)
-// (nc: the channels to compute, from the first; c is the pixel step.)
+// RQFASTS512R and RQFASTD512R are RQFASTS512 and RQFASTD512 on a tabF
+// block held in registers: Z6 mult, Z25 the odd channels' mult moved to
+// the even dwords, Z7/Z8 the even and odd sums' constants, Z9/Z10 their
+// shifts.
+#define RQFASTS512R \
+	VPMULDQ   Z6, Z0, Z2 \
+	VPSHUFD   $0xf5, Z0, Z3 \
+	VPMULDQ   Z25, Z3, Z3 \
+	VPADDQ    Z7, Z2, Z2 \
+	VPADDQ    Z8, Z3, Z3 \
+	VPSRAVQ   Z9, Z2, Z2 \
+	VPSRAVQ   Z10, Z3, Z3 \
+	VPBLENDMD Z3, Z2, K1, Z0
+
+#define RQFASTD512R \
+	VPMULDQ   Z6, Z0, Z2 \
+	VPSHUFD   $0xf5, Z0, Z3 \
+	VPMULDQ   Z25, Z3, Z3 \
+	VPMOVQ2M  Z2, K5 \
+	VPMOVQ2M  Z3, K6 \
+	VPADDQ    Z7, Z2, Z2 \
+	VPADDQ    Z8, Z3, Z3 \
+	VPSUBQ    Z27, Z2, K5, Z2 \
+	VPSUBQ    Z27, Z3, K6, Z3 \
+	VPSRAVQ   Z9, Z2, Z2 \
+	VPSRAVQ   Z10, Z3, Z3 \
+	VPBLENDMD Z3, Z2, K1, Z0
+
+// func dw3x3I8x512VNNI(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c int, w *int32, tab *int32, mode uint8, zp, lo, hi int32, nc int)
+// (nc: the channels to compute, from the first; c is the pixel step;
+// mode as dw3x3I8x64VNNI's.)
 // dw3x3I8x512 with AVX-512 VNNI: VPDPWSSD multiplies and accumulates in one
 // instruction where VPMADDWD and VPADDD took two (the weights' high
 // halves are zero, so each dword lane adds one product, as before), into
@@ -507,6 +536,8 @@ TEXT ·dw3x3I8x512VNNI(SB), NOSPLIT, $0-104
 	VPBROADCASTD AX, Z28
 	MOVL         $0xAAAA, AX
 	KMOVW        AX, K1
+	MOVQ         $0x80000000, AX
+	VPBROADCASTQ AX, Z27
 	MOVQ         c+56(FP), R12           // c: the next pixel's bytes
 	LEAQ         (R12)(R12*1), R13       // 2c
 	XORQ         BX, BX                  // the block's first channel
@@ -537,6 +568,7 @@ dw3vblock:
 	VMOVDQU32 256(AX), Z9
 	VMOVDQU32 320(AX), Z10
 	VMOVDQU32 384(AX), Z11
+	VPSHUFD   $0xf5, Z6, Z25
 	MOVQ      r0+16(FP), SI
 	ADDQ      BX, SI
 	MOVQ      r1+24(FP), R10
@@ -546,7 +578,7 @@ dw3vblock:
 	MOVQ      BX, DI
 	ADDQ      out+0(FP), DI
 	MOVQ      n+48(FP), R8
-	MOVBQZX   double+80(FP), DX
+	MOVBQZX   mode+80(FP), DX
 
 dw3vpixel:
 	VMOVDQA32 Z5, Z0
@@ -570,16 +602,32 @@ dw3vpixel:
 	VPMOVSXBD (R11)(R13*1), Z12
 	VPDPWSSD  Z24, Z12, Z0
 	VPADDD    Z14, Z0, Z0
+	CMPQ      DX, $2
+	JEQ       dw3vfasts
+	CMPQ      DX, $3
+	JEQ       dw3vfastd
 	TESTQ     DX, DX
 	JZ        dw3vsingle
 	RQDOUBLE512R
 	JMP       dw3vfinish
+
+dw3vfasts:
+	RQFASTS512R
+	RQFINISHNZ
+	JMP dw3vnext
+
+dw3vfastd:
+	RQFASTD512R
+	RQFINISHNZ
+	JMP dw3vnext
 
 dw3vsingle:
 	RQSINGLE512R
 
 dw3vfinish:
 	RQFINISH512
+
+dw3vnext:
 	MOVQ xstep+40(FP), AX
 	ADDQ AX, SI
 	ADDQ AX, R10

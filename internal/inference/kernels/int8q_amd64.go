@@ -46,7 +46,7 @@ func dw3x3Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int32, xstep, n int) 
 func dw3x3I8x512(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c int, w *int32, tab *int32, double bool, zp, lo, hi int32)
 
 //go:noescape
-func dw3x3I8x512VNNI(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c int, w *int32, tab *int32, double bool, zp, lo, hi int32, nc int)
+func dw3x3I8x512VNNI(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c int, w *int32, tab *int32, mode uint8, zp, lo, hi int32, nc int)
 
 //go:noescape
 func dw3x3I8x64VNNI(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c, blocks int, w *int8, tab *int32, mode uint8, zp, lo, hi int32)
@@ -135,7 +135,9 @@ func dw3x3I8Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int8, xstep, n int)
 		}
 		if done < d.C {
 			o, a0, a1, a2 := unsafe.Add(unsafe.Pointer(out), done), unsafe.Add(unsafe.Pointer(r0), done), unsafe.Add(unsafe.Pointer(r1), done), unsafe.Add(unsafe.Pointer(r2), done)
-			dw3x3I8x512VNNI((*int8)(o), ostride, (*int8)(a0), (*int8)(a1), (*int8)(a2), xstep, n, d.C, &d.wv[done], &r.tab16[done/16*128], r.Double, r.ZP, r.Lo, r.Hi, d.C-done)
+			tab, mode := rqTab16(r)
+			tab = (*int32)(unsafe.Add(unsafe.Pointer(tab), 4*done/16*128))
+			dw3x3I8x512VNNI((*int8)(o), ostride, (*int8)(a0), (*int8)(a1), (*int8)(a2), xstep, n, d.C, &d.wv[done], tab, mode, r.ZP, r.Lo, r.Hi, d.C-done)
 		}
 		return true
 	}

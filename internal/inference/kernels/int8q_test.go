@@ -540,8 +540,8 @@ func TestDW3x3I8x64(t *testing.T) {
 				if use512() && hasVNNI512 && d.q64.tabF == nil {
 					t.Fatalf("c %d: the 64-channel kernel's tabF rescale was not prepared", c)
 				}
-				for _, mode := range []int{0, 1, 2} {
-					on, fast := mode < 2, mode == 0
+				for _, mode := range []int{0, 1, 2, 3} {
+					on, fast := mode < 2, mode%3 == 0
 					saved, savedFast := hasDW64, hasRQFast
 					hasDW64, hasRQFast = on, fast
 					got := make([]int8, len(want))
