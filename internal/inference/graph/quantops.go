@@ -7,6 +7,7 @@ import (
 	"math/bits"
 	"slices"
 	"sync"
+	"unsafe"
 
 	"github.com/cspipe/cspipe/internal/inference/kernels"
 )
@@ -447,14 +448,21 @@ func fillU8(d []uint8, v uint8) {
 	}
 }
 
-// fillI8 sets every byte of d to v: the first 64 bytes one by one, then
-// doubling the filled part with copy (the padding columns of a depthwise
-// band are a few hundred bytes; doubling from one byte spent most of its
-// time in the calls of the first copies).
+// fillI8 sets every byte of d to v: the first 64 bytes eight at a time,
+// then doubling the filled part with copy (the padding columns of a
+// depthwise band are a few hundred bytes; doubling from one byte spent
+// most of its time in the calls of the first copies, and a byte loop over
+// the first 64 was half of fillI8's time in V2's profile).
 func fillI8(d []int8, v int8) {
 	n := min(len(d), 64)
-	for i := range d[:n] {
-		d[i] = v
+	u := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(d))), n)
+	w := uint64(uint8(v)) * 0x0101010101010101
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		binary.LittleEndian.PutUint64(u[i:], w)
+	}
+	for ; i < n; i++ {
+		u[i] = uint8(v)
 	}
 	for ; n < len(d); n *= 2 {
 		copy(d[n:], d[:n])
