@@ -154,8 +154,9 @@ type qscratch struct {
 	xs   []int32
 	held []int
 	a, u []uint8
-	p    []int8 // a padded input band (quantdw.go) or expanded ring (quantblock.go)
-	d, q []int8 // a fused block's depthwise and projection output bands
+	p    []int8  // a padded input band (quantdw.go) or expanded ring (quantblock.go)
+	q    []int8  // a fused block's projection output band
+	du   []uint8 // a fused block's depthwise output band, as x+128
 	c    []int32
 	taps []int
 }

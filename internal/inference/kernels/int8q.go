@@ -1,6 +1,9 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // Requantization and the int8 depthwise convolution.
 //
@@ -275,6 +278,18 @@ type DWI8 struct {
 	w64  []int8
 	q64  *Requant
 	pair bool
+	// foldU and q64U are fold and q64 with 128 added to the output zero
+	// point and clamp: Int8Pixels3x3U's outputs, x+128 as unsigned bytes.
+	foldU, q64U *Requant
+}
+
+// unsignedOut returns r with its outputs moved up by 128 (x+128, the
+// unsigned bytes the int8 GEMM reads), or nil for nil.
+func unsignedOut(r *Requant) *Requant {
+	if r == nil {
+		return nil
+	}
+	return NewRequant(r.Bias, r.Mult, r.Shift, r.Double, r.ZP+128, r.Lo+128, r.Hi+128)
 }
 
 // FoldZP prepares Int8Pixels3x3 for inputs with zero point zp: the same
@@ -293,6 +308,7 @@ func (d *DWI8) FoldZP(zp int32) {
 	d.fold = NewRequant(bias, r.Mult, r.Shift, r.Double, r.ZP, r.Lo, r.Hi)
 	d.foldZP = zp
 	d.prepDW64(d.fold, zp)
+	d.foldU, d.q64U = unsignedOut(d.fold), unsignedOut(d.q64)
 }
 
 // HasInt8Pixels3x3 reports whether Int8Pixels3x3 runs here (FoldZP
@@ -318,7 +334,25 @@ func (d *DWI8) Int8Pixels3x3(out []int8, ostride int, in []int8, rows [3]int, xs
 			panic("kernels: DWI8.Int8Pixels3x3 row out of range")
 		}
 	}
-	return dw3x3I8Vec(d, &out[0], ostride, &in[rows[0]], &in[rows[1]], &in[rows[2]], xstep, n)
+	return dw3x3I8Vec(d, &out[0], ostride, &in[rows[0]], &in[rows[1]], &in[rows[2]], xstep, n, false)
+}
+
+// Int8Pixels3x3U is Int8Pixels3x3 writing each output x as the unsigned
+// byte x+128, the form the int8 GEMM reads, so a following 1x1
+// convolution needs no conversion pass.
+func (d *DWI8) Int8Pixels3x3U(out []uint8, ostride int, in []int8, rows [3]int, xstep int, n int) bool {
+	if n <= 0 || !useInt8SIMD() {
+		return n <= 0
+	}
+	if d.KH != 3 || d.KW != 3 || xstep < 0 || ostride < d.C || len(out) < (n-1)*ostride+d.C {
+		panic("kernels: DWI8.Int8Pixels3x3U arguments out of range")
+	}
+	for _, r := range rows {
+		if r < 0 || r+(n-1)*xstep+3*d.C > len(in) {
+			panic("kernels: DWI8.Int8Pixels3x3U row out of range")
+		}
+	}
+	return dw3x3I8Vec(d, (*int8)(unsafe.Pointer(&out[0])), ostride, &in[rows[0]], &in[rows[1]], &in[rows[2]], xstep, n, true)
 }
 
 // NewDWI8 prepares a depthwise convolution; w is [kh*kw][c] with values

@@ -102,19 +102,24 @@ func (d *DWI8) prepDW64(fold *Requant, zp int32) {
 
 func dw3x3I8Ok(d *DWI8) bool { return use512() && d.C%16 == 0 }
 
-func dw3x3I8Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int8, xstep, n int) bool {
+// dw3x3I8Vec runs the int8 3x3 kernels; unsigned writes x+128 (DWI8's
+// foldU and q64U rescales).
+func dw3x3I8Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int8, xstep, n int, unsigned bool) bool {
 	if !use512() || d.C%16 != 0 || d.fold == nil {
 		return false
 	}
-	r := d.fold
+	r, q64 := d.fold, d.q64
+	if unsigned {
+		r, q64 = d.foldU, d.q64U
+	}
 	if hasVNNI512 {
 		done := 0
 		var tab64 *int32
 		var mode uint8
-		if q := d.q64; q != nil {
-			tab64, mode = rqTab16(q)
+		if q64 != nil {
+			tab64, mode = rqTab16(q64)
 		}
-		if q := d.q64; q != nil && hasDW64 && d.pair {
+		if q := q64; q != nil && hasDW64 && d.pair {
 			// 32 channels: pairs of pixels of a stride-1 row whose outputs
 			// are contiguous are one 64-channel pixel; an odd last pixel
 			// takes the 16-channel kernel.
@@ -127,7 +132,7 @@ func dw3x3I8Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int8, xstep, n int)
 				out, r0, r1, r2 = (*int8)(unsafe.Add(unsafe.Pointer(out), p)), (*int8)(unsafe.Add(unsafe.Pointer(r0), p)), (*int8)(unsafe.Add(unsafe.Pointer(r1), p)), (*int8)(unsafe.Add(unsafe.Pointer(r2), p))
 				n = 1
 			}
-		} else if q != nil && hasDW64 {
+		} else if q := q64; q != nil && hasDW64 {
 			// Whole blocks of 64 channels on VPDPBUSD, the rest below.
 			blocks := d.C / 64
 			dw3x3I8x64VNNI(out, ostride, r0, r1, r2, xstep, n, d.C, blocks, &d.w64[0], tab64, mode, q.ZP, q.Lo, q.Hi)

@@ -546,7 +546,19 @@ func TestDW3x3I8x64(t *testing.T) {
 					hasDW64, hasRQFast = on, fast
 					got := make([]int8, len(want))
 					ran := d.Int8Pixels3x3(got, ostride, in8, [3]int{0, wd * c, 2 * wd * c}, stride*c, n)
+					// The unsigned form: each output x as the byte x+128.
+					gotU := make([]uint8, len(want))
+					ranU := d.Int8Pixels3x3U(gotU, ostride, in8, [3]int{0, wd * c, 2 * wd * c}, stride*c, n)
 					hasDW64, hasRQFast = saved, savedFast
+					if ranU != ran {
+						t.Fatalf("c %d: Int8Pixels3x3 ran %v, Int8Pixels3x3U %v", c, ran, ranU)
+					}
+					for i := range gotU {
+						if i%ostride < c && ran && gotU[i] != uint8(want[i])^0x80 {
+							t.Fatalf("c %d stride %d double %v 64-channel kernel %v tabF %v: unsigned pixel %d channel %d: got %d, want %d",
+								c, stride, double, on, fast, i/ostride, i%ostride, gotU[i], uint8(want[i])^0x80)
+						}
+					}
 					if !ran {
 						if use512() {
 							t.Fatalf("c %d: the int8 3x3 kernel did not run", c)
