@@ -221,7 +221,19 @@ func accumI8(acc *int32, src *int8, n int) { accumI8AVX2(acc, src, n) }
 //go:noescape
 func addI8AVX2(out, a, b *int8, n int, azp, bzp, am, bm, rnd, shift, zp, lo, hi int32)
 
+//go:noescape
+func addI8512(out, a, b *int8, n int, am, bm, c, shift, zp, lo, hi int32)
+
 func addI8(out, a, b *int8, n int, p *AddI8) {
+	if v := n / 16 * 16; use512() && v > 0 {
+		c := int32(1)<<(p.Shift-1) - p.AZP*p.AM - p.BZP*p.BM
+		addI8512(out, a, b, v, p.AM, p.BM, c, int32(p.Shift), p.ZP, p.Lo, p.Hi)
+		if v == n {
+			return
+		}
+		// n is a multiple of 8 (AddI8.Run): 8 are left.
+		out, a, b, n = (*int8)(unsafe.Add(unsafe.Pointer(out), v)), (*int8)(unsafe.Add(unsafe.Pointer(a), v)), (*int8)(unsafe.Add(unsafe.Pointer(b), v)), n-v
+	}
 	addI8AVX2(out, a, b, n, p.AZP, p.BZP, p.AM, p.BM, int32(1)<<(p.Shift-1), int32(p.Shift), p.ZP, p.Lo, p.Hi)
 }
 

@@ -287,3 +287,29 @@ func testRequantRowFast(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAddI8: the quantized residual ADD of V2's 32x32x24 block, the
+// AVX-512 kernel against the AVX2 one (alternating, "speedup").
+func BenchmarkAddI8(b *testing.B) {
+	if !use512() {
+		b.Skip("needs AVX-512")
+	}
+	p := &AddI8{AZP: 3, BZP: -7, AM: 1 << 19, BM: 3 << 18, Shift: 20, ZP: -2, Lo: -128, Hi: 127}
+	const n = 32 * 32 * 24
+	x, y, out := make([]int8, n), make([]int8, n), make([]int8, n)
+	for i := range x {
+		x[i], y[i] = int8(i), int8(i*7)
+	}
+	run := func() {
+		for i := 0; i < 20; i++ {
+			p.Run(out, x, y)
+		}
+	}
+	avx2 := func() {
+		saved := hasAVX512
+		hasAVX512 = false
+		run()
+		hasAVX512 = saved
+	}
+	ratioBench(b, avx2, run)
+}

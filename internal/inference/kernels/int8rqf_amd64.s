@@ -349,3 +349,50 @@ DATA rqfPack32<>+40(SB)/8, $0
 DATA rqfPack32<>+48(SB)/8, $0
 DATA rqfPack32<>+56(SB)/8, $0
 GLOBL rqfPack32<>(SB), RODATA|NOPTR, $64
+
+// func addI8512(out, a, b *int8, n int, am, bm, c, shift, zp, lo, hi int32)
+// The quantized ADD on 16 pairs at a time (n a multiple of 16): a*am +
+// b*bm + c, with c the rounding term less the zero points times their
+// multipliers (the same int32 sum as addI8AVX2's, whose terms fit by
+// AddI8.fits32; wrapping partial sums cannot change it), shifted right,
+// plus zp, clamped and narrowed.
+TEXT ·addI8512(SB), NOSPLIT, $0-60
+	MOVQ         out+0(FP), DI
+	MOVQ         a+8(FP), SI
+	MOVQ         b+16(FP), BX
+	MOVQ         n+24(FP), CX
+	SHRQ         $4, CX
+	MOVL         am+32(FP), AX
+	VPBROADCASTD AX, Z13
+	MOVL         bm+36(FP), AX
+	VPBROADCASTD AX, Z12
+	MOVL         c+40(FP), AX
+	VPBROADCASTD AX, Z11
+	MOVL         shift+44(FP), AX
+	VMOVQ        AX, X10
+	MOVL         zp+48(FP), AX
+	VPBROADCASTD AX, Z9
+	MOVL         lo+52(FP), AX
+	VPBROADCASTD AX, Z8
+	MOVL         hi+56(FP), AX
+	VPBROADCASTD AX, Z7
+
+add512loop:
+	VPMOVSXBD (SI), Z0
+	VPMOVSXBD (BX), Z1
+	VPMULLD   Z13, Z0, Z0
+	VPMULLD   Z12, Z1, Z1
+	VPADDD    Z11, Z0, Z0
+	VPADDD    Z1, Z0, Z0
+	VPSRAD    X10, Z0, Z0
+	VPADDD    Z9, Z0, Z0
+	VPMAXSD   Z8, Z0, Z0
+	VPMINSD   Z7, Z0, Z0
+	VPMOVDB   Z0, (DI)
+	ADDQ      $16, SI
+	ADDQ      $16, BX
+	ADDQ      $16, DI
+	DECQ      CX
+	JNZ       add512loop
+	VZEROUPPER
+	RET
