@@ -82,6 +82,11 @@ func NewRequant(bias, mult []int32, shift []int, double bool, zp, lo, hi int32) 
 // exists (tests turn it off to check the tab16 forms on the same shapes).
 var hasRQFast = true
 
+// hasDWPack lets the 64-channel depthwise kernel clamp through its
+// saturating packs where the clamp is a whole byte range (tests turn it
+// off).
+var hasDWPack = true
+
 // fastTable builds tabF, or returns nil when the rescale is outside its
 // domain. With |x*q| < 2^62, |zp*2^tot| <= 2^61 and the rounding terms
 // below 2^54, the sum stays inside int64.

@@ -684,7 +684,10 @@ dw3vnext:
 // w holds per block 9 taps by 4 phases of 64 weight bytes; tab the
 // permuted rescale, four 512-byte table blocks per channel block. mode
 // bit 0 selects double rounding, bit 1 tab in Requant.tabF's form (else
-// tab16's).
+// tab16's); with bit 1, bit 2 says the clamp is the whole int8 range
+// (bit 3: the whole uint8 range, outputs x+128), which the saturating
+// packs that merge the four phases then apply, so no min and max run.
+// Bits 2 and 3 only go with bit 1.
 TEXT ·dw3x3I8x64VNNI(SB), NOSPLIT, $0-104
 	MOVQ         $0x40000000, AX
 	VPBROADCASTQ AX, Z31
@@ -708,6 +711,7 @@ TEXT ·dw3x3I8x64VNNI(SB), NOSPLIT, $0-104
 	VPBROADCASTQ AX, Z27
 	MOVQ         c+56(FP), R13
 	MOVBQZX      mode+88(FP), DX
+	VMOVDQU64    dwqPackPerm<>(SB), Z26
 	XORQ         BX, BX
 
 dwqblock:
@@ -740,6 +744,8 @@ dwqpixel:
 	TAP((R12), 1536)
 	TAP((R12)(R13*1), 1792)
 	TAP((R12)(R13*2), 2048)
+	TESTQ     $4, DX
+	JNZ       dwqpack
 	CMPQ      DX, $2
 	JEQ       dwqfasts
 	CMPQ      DX, $3
@@ -819,6 +825,62 @@ dwqfastd:
 	LEAQ      1536(R10), R11
 	RQFASTD512
 	CLAMPNZ(Z23)
+	JMP       dwqmerge
+
+dwqpack:
+	TESTQ     $1, DX
+	JNZ       dwqpackd
+	VMOVDQA32 Z5, Z0
+	MOVQ      R10, R11
+	RQFASTS512
+	VMOVDQA32 Z0, Z20
+	VMOVDQA32 Z6, Z0
+	LEAQ      512(R10), R11
+	RQFASTS512
+	VMOVDQA32 Z0, Z21
+	VMOVDQA32 Z7, Z0
+	LEAQ      1024(R10), R11
+	RQFASTS512
+	VMOVDQA32 Z0, Z22
+	VMOVDQA32 Z8, Z0
+	LEAQ      1536(R10), R11
+	RQFASTS512
+	VMOVDQA32 Z0, Z23
+	JMP       dwqpackmerge
+
+dwqpackd:
+	VMOVDQA32 Z5, Z0
+	MOVQ      R10, R11
+	RQFASTD512
+	VMOVDQA32 Z0, Z20
+	VMOVDQA32 Z6, Z0
+	LEAQ      512(R10), R11
+	RQFASTD512
+	VMOVDQA32 Z0, Z21
+	VMOVDQA32 Z7, Z0
+	LEAQ      1024(R10), R11
+	RQFASTD512
+	VMOVDQA32 Z0, Z22
+	VMOVDQA32 Z8, Z0
+	LEAQ      1536(R10), R11
+	RQFASTD512
+	VMOVDQA32 Z0, Z23
+
+dwqpackmerge:
+	VPACKSSDW Z21, Z20, Z20
+	VPACKSSDW Z23, Z22, Z22
+	TESTQ     $8, DX
+	JNZ       dwqpacku
+	VPACKSSWB Z22, Z20, Z20
+	JMP       dwqpackperm
+
+dwqpacku:
+	VPACKUSWB Z22, Z20, Z20
+
+dwqpackperm:
+	VPERMB    Z20, Z26, Z20
+	VMOVDQU8  Z20, (DI)
+	JMP       dwqadvance
 
 dwqmerge:
 	VPSLLD    $8, Z21, Z21
@@ -828,6 +890,8 @@ dwqmerge:
 	VPSLLD    $24, Z23, Z23
 	VPBLENDMB Z23, Z20, K4, Z20
 	VMOVDQU8  Z20, (DI)
+
+dwqadvance:
 	MOVQ      xstep+40(FP), AX
 	ADDQ      AX, SI
 	ADDQ      AX, R9
@@ -843,3 +907,17 @@ dwqmerge:
 	JLT  dwqblock
 	VZEROUPPER
 	RET
+
+// dwqPackPerm puts the bytes of the packed phases (VPACKSSDW of phases 0
+// and 1 and of 2 and 3, then VPACKSSWB: per 16-byte lane L, byte 4k+i is
+// phase k's dword 4L+i, channel 16L+4i+k) back in channel order: output
+// byte o takes byte 16(o/16) + 4(o%4) + (o%16)/4.
+DATA dwqPackPerm<>+0(SB)/8, $0x0d0905010c080400
+DATA dwqPackPerm<>+8(SB)/8, $0x0f0b07030e0a0602
+DATA dwqPackPerm<>+16(SB)/8, $0x1d1915111c181410
+DATA dwqPackPerm<>+24(SB)/8, $0x1f1b17131e1a1612
+DATA dwqPackPerm<>+32(SB)/8, $0x2d2925212c282420
+DATA dwqPackPerm<>+40(SB)/8, $0x2f2b27232e2a2622
+DATA dwqPackPerm<>+48(SB)/8, $0x3d3935313c383430
+DATA dwqPackPerm<>+56(SB)/8, $0x3f3b37333e3a3632
+GLOBL dwqPackPerm<>(SB), RODATA|NOPTR, $64

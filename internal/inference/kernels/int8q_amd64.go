@@ -118,6 +118,14 @@ func dw3x3I8Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int8, xstep, n int,
 		var mode uint8
 		if q64 != nil {
 			tab64, mode = rqTab16(q64)
+			if mode&2 != 0 && hasDWPack {
+				switch {
+				case q64.Lo == -128 && q64.Hi == 127:
+					mode |= 4
+				case q64.Lo == 0 && q64.Hi == 255:
+					mode |= 4 | 8
+				}
+			}
 		}
 		if q := q64; q != nil && hasDW64 && d.pair {
 			// 32 channels: pairs of pixels of a stride-1 row whose outputs

@@ -504,6 +504,9 @@ func TestDW3x3I8x64(t *testing.T) {
 					r.Bias[i] >>= 12
 					r.Shift[i] = -6 - rng.IntN(8)
 				}
+				if st%2 == 0 {
+					r.Lo, r.Hi = -128, 127 // the clamp the saturating packs apply
+				}
 				r = NewRequant(r.Bias, r.Mult, r.Shift, double, r.ZP, r.Lo, r.Hi)
 				d, err := NewDWI8(3, 3, c, w, r)
 				if err != nil {
@@ -540,16 +543,19 @@ func TestDW3x3I8x64(t *testing.T) {
 				if use512() && hasVNNI512 && d.q64.tabF == nil {
 					t.Fatalf("c %d: the 64-channel kernel's tabF rescale was not prepared", c)
 				}
-				for _, mode := range []int{0, 1, 2, 3} {
-					on, fast := mode < 2, mode%3 == 0
-					saved, savedFast := hasDW64, hasRQFast
-					hasDW64, hasRQFast = on, fast
+				for _, mode := range []int{0, 1, 2, 3, 4} {
+					// 0: the 64-channel kernel with tabF and (where the
+					// clamp is a whole byte range) the saturating packs; 4:
+					// without the packs.
+					on, fast := mode < 2 || mode == 4, mode%3 == 0 || mode == 4
+					saved, savedFast, savedPack := hasDW64, hasRQFast, hasDWPack
+					hasDW64, hasRQFast, hasDWPack = on, fast, mode != 4
 					got := make([]int8, len(want))
 					ran := d.Int8Pixels3x3(got, ostride, in8, [3]int{0, wd * c, 2 * wd * c}, stride*c, n)
 					// The unsigned form: each output x as the byte x+128.
 					gotU := make([]uint8, len(want))
 					ranU := d.Int8Pixels3x3U(gotU, ostride, in8, [3]int{0, wd * c, 2 * wd * c}, stride*c, n)
-					hasDW64, hasRQFast = saved, savedFast
+					hasDW64, hasRQFast, hasDWPack = saved, savedFast, savedPack
 					if ranU != ran {
 						t.Fatalf("c %d: Int8Pixels3x3 ran %v, Int8Pixels3x3U %v", c, ran, ranU)
 					}

@@ -313,3 +313,41 @@ func BenchmarkAddI8(b *testing.B) {
 	}
 	ratioBench(b, avx2, run)
 }
+
+// BenchmarkDW3x3I8x64Pack: the 64-channel depthwise kernel with tabF on
+// V2's channel counts and a whole-int8 clamp (V2's ReLU6 outputs), its
+// phases merged by saturating packs against min, max and byte blends.
+func BenchmarkDW3x3I8x64Pack(b *testing.B) {
+	if !use512() || !hasVNNI512 {
+		b.Skip("needs AVX-512 VNNI")
+	}
+	for _, c := range []int{32, 144, 384, 960} {
+		const n = 32
+		rng := rand.New(rand.NewPCG(3, 4))
+		w := make([]int32, 9*c)
+		for i := range w {
+			w[i] = int32(rng.IntN(255) - 127)
+		}
+		r := fastRequant(rng, c, true)
+		r = NewRequant(r.Bias, r.Mult, r.Shift, true, r.ZP, -128, 127)
+		d, err := NewDWI8(3, 3, c, w, r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		d.FoldZP(5)
+		in := make([]int8, 3*(n+2)*c)
+		out := make([]int8, n*c)
+		rows := [3]int{0, (n + 2) * c, 2 * (n + 2) * c}
+		run := func(pack bool) func() {
+			return func() {
+				saved := hasDWPack
+				hasDWPack = pack
+				for i := 0; i < 20; i++ {
+					d.Int8Pixels3x3(out, c, in, rows, c, n)
+				}
+				hasDWPack = saved
+			}
+		}
+		b.Run(fmt.Sprintf("c%d", c), func(b *testing.B) { ratioBench(b, run(false), run(true)) })
+	}
+}
