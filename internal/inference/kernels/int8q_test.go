@@ -382,6 +382,9 @@ func testGemmRequantShape(t *testing.T, rng *rand.Rand, m, n, k int) {
 	for i := range r.Shift {
 		r.Shift[i] = -6 - rng.IntN(12)
 	}
+	if rng.IntN(3) == 0 {
+		r.Lo, r.Hi = -128, 127 // the fused tiles' saturating-pack epilogue
+	}
 	r = NewRequant(r.Bias, r.Mult, r.Shift, false, r.ZP, r.Lo, r.Hi)
 	ldo := n + rng.IntN(5)
 	acc := make([]int32, m*b.Np)

@@ -206,10 +206,11 @@ func TestGemmU8I8RequantSeg(t *testing.T) { eachInt8Path(t, testGemmU8I8RequantS
 
 func testGemmU8I8RequantSeg(t *testing.T) {
 	rng := rand.New(rand.NewPCG(43, 44))
-	for _, sh := range []struct{ m, n, segs, segK, lda, stride int }{
+	shapes := []struct{ m, n, segs, segK, lda, stride int }{
 		{8, 32, 3, 12, 6, 390}, {64, 32, 3, 12, 6, 390}, {13, 24, 3, 12, 6, 100}, {21, 16, 2, 8, 3, 50},
 		{16, 48, 1, 16, 5, 0}, {9, 40, 3, 16, 8, 77}, {7, 32, 3, 12, 6, 390},
-	} {
+	}
+	for _, sh := range append(shapes, shapes...) {
 		w := make([]int8, sh.n*sh.segs*sh.segK)
 		for i := range w {
 			w[i] = int8(rng.IntN(256) - 128)
@@ -220,6 +221,10 @@ func testGemmU8I8RequantSeg(t *testing.T) {
 			a[i] = uint8(rng.IntN(256))
 		}
 		r := fastRequant(rng, sh.n, false)
+		if rng.IntN(2) == 0 {
+			// The whole int8 range: the tiles' saturating-pack epilogue.
+			r = NewRequant(r.Bias, r.Mult, r.Shift, false, r.ZP, -128, 127)
+		}
 		rows := make([]uint8, sh.m*b.Kp)
 		for i := 0; i < sh.m; i++ {
 			for j := 0; j < sh.segs; j++ {
@@ -349,5 +354,42 @@ func BenchmarkDW3x3I8x64Pack(b *testing.B) {
 			}
 		}
 		b.Run(fmt.Sprintf("c%d", c), func(b *testing.B) { ratioBench(b, run(false), run(true)) })
+	}
+}
+
+// BenchmarkGemmRequantPack: the fused tiles on V2's expansion and stem
+// shapes with the whole int8 range as clamp (the saturating-pack
+// epilogue) against a clamp one short of it (min, max and VPERMT2B).
+func BenchmarkGemmRequantPack(b *testing.B) {
+	if !UseVNNI() || !use512() {
+		b.Skip("needs AVX-512 VNNI")
+	}
+	savedAMX := hasAMX
+	hasAMX = false
+	defer func() { hasAMX = savedAMX }()
+	for _, sh := range []struct{ m, n, k int }{{64, 96, 16}, {64, 144, 24}, {64, 192, 32}, {64, 32, 192}} {
+		rng := rand.New(rand.NewPCG(5, 6))
+		w := make([]int8, sh.n*sh.k)
+		for i := range w {
+			w[i] = int8(rng.IntN(256) - 128)
+		}
+		p := PackI8(w, sh.n, sh.k)
+		a := make([]uint8, sh.m*p.Kp)
+		for i := range a {
+			a[i] = uint8(rng.IntN(256))
+		}
+		r := fastRequant(rng, sh.n, false)
+		full := NewRequant(r.Bias, r.Mult, r.Shift, false, r.ZP, -128, 127)
+		short := NewRequant(r.Bias, r.Mult, r.Shift, false, r.ZP, -128, 126)
+		out := make([]int8, sh.m*sh.n)
+		c := make([]int32, sh.m*p.Np)
+		run := func(r *Requant) func() {
+			return func() {
+				for i := 0; i < 20; i++ {
+					GemmU8I8Requant(sh.m, a, p.Kp, p, r, out, sh.n, c)
+				}
+			}
+		}
+		b.Run(fmt.Sprintf("%dx%dx%d", sh.m, sh.n, sh.k), func(b *testing.B) { ratioBench(b, run(short), run(full)) })
 	}
 }

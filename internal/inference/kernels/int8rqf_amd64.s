@@ -27,6 +27,35 @@
 	VPMAXSD   Z28, dst, dst \
 	VPMINSD   Z29, dst, dst
 
+// RQF16NC is RQF16 without the clamp (the packs below saturate instead).
+#define RQF16NC(acc, off, dst) \
+	VPMULDQ   off+64(R11), acc, Z21 \
+	VPSHUFD   $0xf5, acc, Z22 \
+	VPMULDQ   off+68(R11), Z22, Z22 \
+	VPADDQ    off+128(R11), Z21, Z21 \
+	VPADDQ    off+192(R11), Z22, Z22 \
+	VPSRAVQ   off+256(R11), Z21, Z21 \
+	VPSRAVQ   off+320(R11), Z22, Z22 \
+	VPBLENDMD Z22, Z21, K1, dst
+
+// RQF32ROWS2P stores two rows of 32 channels (sums a0, a1 and b0, b1)
+// under K7 when the clamp is the whole int8 range: two VPACKSSDW and a
+// VPACKSSWB saturate all 64 results at once and one VPERMB (Z26 =
+// rqfPackRows) puts them in row and channel order.
+#define RQF32ROWS2P(a0, a1, b0, b1) \
+	RQF16NC(a0, 0, Z20) \
+	RQF16NC(a1, 512, Z19) \
+	VPACKSSDW     Z19, Z20, Z20 \
+	RQF16NC(b0, 0, Z18) \
+	RQF16NC(b1, 512, Z19) \
+	VPACKSSDW     Z19, Z18, Z18 \
+	VPACKSSWB     Z18, Z20, Z20 \
+	VPERMB        Z20, Z26, Z20 \
+	VMOVDQU8      Y20, K7, (R8) \
+	VEXTRACTI64X4 $1, Z20, Y19 \
+	VMOVDQU8      Y19, K7, (R8)(R9*1) \
+	LEAQ          (R8)(R9*2), R8
+
 // RQF32ROW stores one row of 32 channels (sums acc0, acc1) under K7.
 #define RQF32ROW(acc0, acc1) \
 	RQF16(acc0, 0, Z20) \
@@ -123,6 +152,19 @@ rqfloop32:
 	JNZ  rqfloop32
 
 	RQFSETUP
+	CMPL lo+56(FP), $-128
+	JNE  rqf32clamp
+	CMPL hi+60(FP), $127
+	JNE  rqf32clamp
+	VMOVDQU64 rqfPackRows<>(SB), Z26
+	RQF32ROWS2P(Z0, Z1, Z2, Z3)
+	RQF32ROWS2P(Z4, Z5, Z6, Z7)
+	RQF32ROWS2P(Z8, Z9, Z10, Z11)
+	RQF32ROWS2P(Z12, Z13, Z14, Z15)
+	VZEROUPPER
+	RET
+
+rqf32clamp:
 	VMOVDQU64 rqfPack32<>(SB), Z26
 	RQF32ROW(Z0, Z1)
 	RQF32ROW(Z2, Z3)
@@ -259,6 +301,19 @@ rqfks32:
 	JNZ  rqfsegs32
 
 	RQFSETUP
+	CMPL lo+56(FP), $-128
+	JNE  rqf32sclamp
+	CMPL hi+60(FP), $127
+	JNE  rqf32sclamp
+	VMOVDQU64 rqfPackRows<>(SB), Z26
+	RQF32ROWS2P(Z0, Z1, Z2, Z3)
+	RQF32ROWS2P(Z4, Z5, Z6, Z7)
+	RQF32ROWS2P(Z8, Z9, Z10, Z11)
+	RQF32ROWS2P(Z12, Z13, Z14, Z15)
+	VZEROUPPER
+	RET
+
+rqf32sclamp:
 	VMOVDQU64 rqfPack32<>(SB), Z26
 	RQF32ROW(Z0, Z1)
 	RQF32ROW(Z2, Z3)
@@ -396,3 +451,16 @@ add512loop:
 	JNZ       add512loop
 	VZEROUPPER
 	RET
+
+// rqfPackRows orders the bytes of VPACKSSWB(VPACKSSDW(a0, a1),
+// VPACKSSDW(b0, b1)) (per 16-byte lane L: a0's channels 4L.., a1's
+// 16+4L.., then b0's and b1's) as row a's 32 channels then row b's.
+DATA rqfPackRows<>+0(SB)/8, $0x1312111003020100
+DATA rqfPackRows<>+8(SB)/8, $0x3332313023222120
+DATA rqfPackRows<>+16(SB)/8, $0x1716151407060504
+DATA rqfPackRows<>+24(SB)/8, $0x3736353427262524
+DATA rqfPackRows<>+32(SB)/8, $0x1b1a19180b0a0908
+DATA rqfPackRows<>+40(SB)/8, $0x3b3a39382b2a2928
+DATA rqfPackRows<>+48(SB)/8, $0x1f1e1d1c0f0e0d0c
+DATA rqfPackRows<>+56(SB)/8, $0x3f3e3d3c2f2e2d2c
+GLOBL rqfPackRows<>(SB), RODATA|NOPTR, $64
