@@ -45,8 +45,11 @@ const minBlockWidth = 8
 // weights in a banded block: the band's GEMMs read all of them once per
 // row or band where the separate operators read them once per batch. V1's
 // 16x16x256 layers (128 KiB) ran as fast fused as not, its 8x8x512 ones
-// (512 KiB) 2.5% slower; V2's blocks hold at most about 60 KiB.
-const maxBlockWeights = 96 << 10
+// (512 KiB) 2.5% slower. At 128 KiB rather than 96, V2's 8x8x96 blocks
+// (110 KiB) fuse too: its int8/float CPU-time ratio at batch 1 went from
+// a median of 1.95 to 1.99 over six alternating runs, batch 8 on two
+// threads unchanged (BenchmarkQuantVsFloat).
+const maxBlockWeights = 128 << 10
 
 // newQBlock returns the fused block of ex, dw, pr (and add), or nil when
 // the pieces are not of the forms the band loop runs.

@@ -335,6 +335,7 @@ func TestQBlockMatchesSeparate(t *testing.T) {
 		{64, 64, 16, 6, 2, 24, false, false},
 		{24, 40, 32, 6, 1, 40, false, false},
 		{33, 31, 24, 6, 2, 24, false, false},
+		{8, 8, 96, 6, 1, 96, true, false}, // V2's 8x8x96 blocks: 110 KiB of weights
 	} {
 		m := testBlock(rng, tc.h, tc.w, tc.cin, tc.t, tc.s, tc.cout, tc.residual, tc.first)
 		dw := m.nodes[1].k.(*qconvKernel)
