@@ -340,6 +340,18 @@ func gemmRequantVNNI(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 //go:noescape
 func quantizeF32AVX2(out *int8, in *float32, n int, scale float32, zp int32)
 
+//go:noescape
+func quantizeF32512(out *int8, in *float32, n int, scale float32, zp int32)
+
+// quantizeF32 runs n values (a multiple of 8): whole blocks of 16 on
+// AVX-512, the rest on AVX2.
 func quantizeF32(out *int8, in *float32, n int, scale float32, zp int32) {
+	if v := n / 16 * 16; use512() && v > 0 {
+		quantizeF32512(out, in, v, scale, zp)
+		if v == n {
+			return
+		}
+		out, in, n = (*int8)(unsafe.Add(unsafe.Pointer(out), v)), (*float32)(unsafe.Add(unsafe.Pointer(in), 4*v)), n-v
+	}
 	quantizeF32AVX2(out, in, n, scale, zp)
 }

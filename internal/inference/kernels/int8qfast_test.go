@@ -393,3 +393,28 @@ func BenchmarkGemmRequantPack(b *testing.B) {
 		b.Run(fmt.Sprintf("%dx%dx%d", sh.m, sh.n, sh.k), func(b *testing.B) { ratioBench(b, run(short), run(full)) })
 	}
 }
+
+// BenchmarkQuantizeF32: V2 1.0@128's input QUANTIZE (128x128x3 floats),
+// the AVX-512 kernel against the AVX2 one (alternating, "speedup").
+func BenchmarkQuantizeF32(b *testing.B) {
+	if !use512() {
+		b.Skip("needs AVX-512")
+	}
+	in := make([]float32, 128*128*3)
+	for i := range in {
+		in[i] = float32(i%255)/127.5 - 1
+	}
+	out := make([]int8, len(in))
+	run := func() {
+		for i := 0; i < 20; i++ {
+			QuantizeF32(out, in, 1.0/128, -1)
+		}
+	}
+	avx2 := func() {
+		saved := hasAVX512
+		hasAVX512 = false
+		run()
+		hasAVX512 = saved
+	}
+	ratioBench(b, avx2, run)
+}

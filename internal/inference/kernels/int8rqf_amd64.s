@@ -464,3 +464,51 @@ DATA rqfPackRows<>+40(SB)/8, $0x3b3a39382b2a2928
 DATA rqfPackRows<>+48(SB)/8, $0x1f1e1d1c0f0e0d0c
 DATA rqfPackRows<>+56(SB)/8, $0x3f3e3d3c2f2e2d2c
 GLOBL rqfPackRows<>(SB), RODATA|NOPTR, $64
+
+// func quantizeF32512(out *int8, in *float32, n int, scale float32, zp int32)
+// quantizeF32AVX2 on 16 values at a time (n a multiple of 16): the same
+// float32 division, clamp to +-512, truncation and half-away-from-zero
+// correction from the exact fraction; the zero point is added and
+// VPMOVSDB's saturation is the int8 clamp; NaN lanes take zp.
+TEXT ·quantizeF32512(SB), NOSPLIT, $0-32
+	MOVQ         out+0(FP), DI
+	MOVQ         in+8(FP), SI
+	MOVQ         n+16(FP), CX
+	SHRQ         $4, CX
+	MOVL         scale+24(FP), AX
+	VPBROADCASTD AX, Z15
+	MOVL         $0xc4000000, AX         // -512.0
+	VPBROADCASTD AX, Z14
+	MOVL         $0x44000000, AX         // 512.0
+	VPBROADCASTD AX, Z13
+	MOVL         $0x3f000000, AX         // 0.5
+	VPBROADCASTD AX, Z12
+	MOVL         $0xbf000000, AX         // -0.5
+	VPBROADCASTD AX, Z11
+	MOVL         zp+28(FP), AX
+	VPBROADCASTD AX, Z10
+	MOVL         $1, AX
+	VPBROADCASTD AX, Z9
+
+q512loop:
+	VMOVUPS    (SI), Z0
+	VDIVPS     Z15, Z0, Z0
+	VCMPPS     $3, Z0, Z0, K1
+	VMAXPS     Z14, Z0, Z0
+	VMINPS     Z13, Z0, Z0
+	VCVTTPS2DQ Z0, Z1
+	VCVTDQ2PS  Z1, Z2
+	VSUBPS     Z2, Z0, Z2
+	VCMPPS     $13, Z12, Z2, K2
+	VCMPPS     $2, Z11, Z2, K3
+	VPADDD     Z9, Z1, K2, Z1
+	VPSUBD     Z9, Z1, K3, Z1
+	VPADDD     Z10, Z1, Z1
+	VMOVDQA32  Z10, K1, Z1
+	VPMOVSDB   Z1, (DI)
+	ADDQ       $64, SI
+	ADDQ       $16, DI
+	DECQ       CX
+	JNZ        q512loop
+	VZEROUPPER
+	RET
