@@ -12,8 +12,11 @@ import "github.com/cspipe/cspipe/internal/inference/kernels"
 // the expansion computes input rows one at a time straight into a ring of
 // zero-point-padded rows that the depthwise kernel reads (no padded copy,
 // no separate PAD), a band of its output rows is projected (and the
-// residual added) at once, and only the ring and one band are ever held. Each piece is the same kernel on the
-// same integers as the separate operators, so the outputs are identical.
+// residual added) at once, and only the ring and one band are ever held.
+// The band is written as the unsigned bytes x+128 the projection's GEMM
+// reads, so it needs no conversion pass. Each piece is the same kernel on
+// the same integers as the separate operators, so the outputs are
+// identical.
 
 // qblockKernel runs expand -> depthwise -> project (-> ADD) by bands.
 type qblockKernel struct {
@@ -42,8 +45,11 @@ const minBlockWidth = 8
 // weights in a banded block: the band's GEMMs read all of them once per
 // row or band where the separate operators read them once per batch. V1's
 // 16x16x256 layers (128 KiB) ran as fast fused as not, its 8x8x512 ones
-// (512 KiB) 2.5% slower; V2's blocks hold at most about 60 KiB.
-const maxBlockWeights = 96 << 10
+// (512 KiB) 2.5% slower. At 128 KiB rather than 96, V2's 8x8x96 blocks
+// (110 KiB) fuse too: its int8/float CPU-time ratio at batch 1 went from
+// a median of 1.95 to 1.99 over six alternating runs, batch 8 on two
+// threads unchanged (BenchmarkQuantVsFloat).
+const maxBlockWeights = 128 << 10
 
 // newQBlock returns the fused block of ex, dw, pr (and add), or nil when
 // the pieces are not of the forms the band loop runs.
@@ -106,11 +112,13 @@ func (k *qblockKernel) rows(x, res, o []int8, lo, hi int) {
 	rowP := wp * c
 	cols := min(dw.w, wp-dw.padL) // input columns the windows read
 	s.p = grow(s.p, k.ring*rowP)
-	s.d = grow(s.d, k.band*ow*c)
+	// The depthwise output band is written as unsigned bytes x+128, which
+	// the projection's GEMM reads as they are.
+	s.du = grow(s.du, k.band*ow*c)
 	if k.add != nil {
 		s.q = grow(s.q, k.band*ow*pr.cout)
 	}
-	ring, d := s.p, s.d
+	ring, d := s.p, s.du
 	zp := int8(dw.inZP)
 	next := lo*dw.sh - dw.padT // the next expanded row to compute
 	for oy0 := lo; oy0 < hi; oy0 += k.band {
@@ -134,18 +142,18 @@ func (k *qblockKernel) rows(x, res, o []int8, lo, hi int) {
 			for ky := range rows {
 				rows[ky] = ((oy*dw.sh + ky) % k.ring) * rowP
 			}
-			if !dw.dw.Int8Pixels3x3(d[(oy-oy0)*ow*c:], c, ring, rows, dw.sw*c, ow) {
+			if !dw.dw.Int8Pixels3x3U(d[(oy-oy0)*ow*c:], c, ring, rows, dw.sw*c, ow) {
 				panic("graph: int8 3x3 depthwise kernel unavailable in a fused block")
 			}
 		}
 		n := (oy1 - oy0) * ow
 		dst := o[oy0*ow*pr.cout : oy1*ow*pr.cout]
 		if k.add == nil {
-			pr.gemmDirect(s, d[:n*c], dst, n)
+			pr.gemmDirectU(s, d[:n*c], dst, n)
 			continue
 		}
 		q := s.q[:n*pr.cout]
-		pr.gemmDirect(s, d[:n*c], q, n)
+		pr.gemmDirectU(s, d[:n*c], q, n)
 		r := res[oy0*ow*pr.cout : oy1*ow*pr.cout]
 		if k.addFirst {
 			k.add.binary(dst, q, r)
@@ -165,6 +173,16 @@ func (k *qconvKernel) gemmDirect(s *qscratch, in, out []int8, m int) {
 		n := min(gemmChunk, m-p0)
 		kernels.XorI8(s.a[:n*k.cin], in[p0*k.cin:(p0+n)*k.cin])
 		kernels.GemmU8I8Requant(n, s.a, pk.Kp, pk, k.grq, out[p0*k.cout:(p0+n)*k.cout], k.cout, s.c)
+	}
+}
+
+// gemmDirectU is gemmDirect on input pixels already unsigned (x+128).
+func (k *qconvKernel) gemmDirectU(s *qscratch, in []uint8, out []int8, m int) {
+	pk := k.packed
+	s.c = grow(s.c, gemmChunk*pk.Np)
+	for p0 := 0; p0 < m; p0 += gemmChunk {
+		n := min(gemmChunk, m-p0)
+		kernels.GemmU8I8Requant(n, in[p0*k.cin:(p0+n)*k.cin], pk.Kp, pk, k.grq, out[p0*k.cout:(p0+n)*k.cout], k.cout, s.c)
 	}
 }
 

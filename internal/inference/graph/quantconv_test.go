@@ -33,7 +33,8 @@ func newTestQConv(rng *rand.Rand, h, w, cin, cout, kh, kw, sh, sw, padT, padL in
 }
 
 // TestQConvGemmMatchesScalar: the int8 GEMM convolution (its gather, the
-// narrow-row copy of stem convolutions with few input channels, and the
+// narrow-row copy of stem convolutions with few input channels, their
+// window rows read in place from a padded copy (convRowsSeg), and the
 // batch-wide direct 1x1 path) computes exactly what the scalar loop does,
 // padding and borders included.
 func TestQConvGemmMatchesScalar(t *testing.T) {
@@ -55,6 +56,9 @@ func TestQConvGemmMatchesScalar(t *testing.T) {
 			if k.packed == nil {
 				t.Fatal("weights did not pack for the GEMM")
 			}
+			if (k.seg != nil) != (s.kw*s.cin <= segMaxK && !k.direct()) {
+				t.Fatalf("window rows of %d bytes: in-place weights %v", s.kw*s.cin, k.seg != nil)
+			}
 			for _, batch := range []int{1, 3} {
 				in := make([]int8, batch*s.h*s.w*s.cin)
 				for i := range in {
@@ -65,7 +69,16 @@ func TestQConvGemmMatchesScalar(t *testing.T) {
 				for img := 0; img < batch; img++ {
 					k.convRows(in[img*s.h*s.w*s.cin:(img+1)*s.h*s.w*s.cin], want[img*outN:(img+1)*outN], 0, k.oh)
 				}
-				for _, threads := range []int{1, 2} {
+				seg := k.seg
+				for _, threads := range []int{1, 2, -1} {
+					if threads < 0 {
+						// The gathered path of a convolution that reads
+						// its window rows in place.
+						if seg == nil {
+							continue
+						}
+						threads, k.seg = 1, nil
+					}
 					got := make([]float32, (batch*outN+3)/4)
 					src := make([]float32, (len(in)+3)/4)
 					copy(int8s(src), in)
@@ -75,9 +88,10 @@ func TestQConvGemmMatchesScalar(t *testing.T) {
 						for g[i] == want[i] {
 							i++
 						}
-						t.Fatalf("batch %d, %d threads: output %d is %d, want %d", batch, threads, i, g[i], want[i])
+						t.Fatalf("batch %d, %d threads, in place %v: output %d is %d, want %d", batch, threads, k.seg != nil, i, g[i], want[i])
 					}
 				}
+				k.seg = seg
 			}
 		})
 	}
@@ -321,6 +335,7 @@ func TestQBlockMatchesSeparate(t *testing.T) {
 		{64, 64, 16, 6, 2, 24, false, false},
 		{24, 40, 32, 6, 1, 40, false, false},
 		{33, 31, 24, 6, 2, 24, false, false},
+		{8, 8, 96, 6, 1, 96, true, false}, // V2's 8x8x96 blocks: 110 KiB of weights
 	} {
 		m := testBlock(rng, tc.h, tc.w, tc.cin, tc.t, tc.s, tc.cout, tc.residual, tc.first)
 		dw := m.nodes[1].k.(*qconvKernel)
@@ -422,4 +437,33 @@ func BenchmarkQBlock(b *testing.B) {
 			b.ReportMetric(ratios[len(ratios)/2], "speedup")
 		})
 	}
+}
+
+// BenchmarkQStem: V2 1.0@128's int8 stem (128x128x3, 3x3 stride 2 to 32
+// channels) on one thread, its window rows read in place (convRowsSeg)
+// against gathered; "speedup" is the median of gathered's time over in
+// place's, the two run back to back.
+func BenchmarkQStem(b *testing.B) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	k := newTestQConv(rng, 128, 128, 3, 32, 3, 3, 2, 2, 0, 0)
+	k.oh, k.ow = 64, 64 // TFLite's SAME: one row and column of padding at the end
+	in := make([]float32, 128*128*3/4)
+	for i := range int8s(in) {
+		int8s(in)[i] = int8(rng.IntN(256) - 128)
+	}
+	out := make([]float32, 64*64*32/4)
+	e := &env{batch: 1, threads: 1}
+	seg := k.seg
+	var ratios []float64
+	for b.Loop() {
+		k.seg = nil
+		t0 := time.Now()
+		k.run(e, [][]float32{in}, out)
+		t1 := time.Now()
+		k.seg = seg
+		k.run(e, [][]float32{in}, out)
+		ratios = append(ratios, float64(t1.Sub(t0))/float64(time.Since(t1)))
+	}
+	slices.Sort(ratios)
+	b.ReportMetric(ratios[len(ratios)/2], "speedup")
 }

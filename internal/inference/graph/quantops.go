@@ -7,6 +7,7 @@ import (
 	"math/bits"
 	"slices"
 	"sync"
+	"unsafe"
 
 	"github.com/cspipe/cspipe/internal/inference/kernels"
 )
@@ -106,6 +107,12 @@ type qconvKernel struct {
 	packed *kernels.PackedI8
 	gbias  []int32
 	grq    *kernels.Requant
+	// seg holds the weights again with each window row's kw*cin taps
+	// padded to segK bytes, for a convolution whose window rows are that
+	// narrow (a stem's): the GEMM then reads them in place from a padded
+	// copy of the input rows (convRowsSeg) instead of gathering windows.
+	seg  *kernels.PackedI8
+	segK int
 
 	// The depthwise path with depth multiplier 1 (double rounding).
 	dw *kernels.DWI8
@@ -147,8 +154,9 @@ type qscratch struct {
 	xs   []int32
 	held []int
 	a, u []uint8
-	p    []int8 // a padded input band (quantdw.go) or expanded ring (quantblock.go)
-	d, q []int8 // a fused block's depthwise and projection output bands
+	p    []int8  // a padded input band (quantdw.go) or expanded ring (quantblock.go)
+	q    []int8  // a fused block's projection output band
+	du   []uint8 // a fused block's depthwise output band, as x+128
 	c    []int32
 	taps []int
 }
@@ -254,6 +262,61 @@ func (k *qconvKernel) packGemm() {
 	}
 	mult, shift := rqArrays(k.rq)
 	k.grq = kernels.NewRequant(k.gbias, mult, shift, false, k.outZP, k.lo, k.hi)
+	if row := k.kw * k.cin; !k.direct() && row <= segMaxK {
+		k.segK = (row + 3) / 4 * 4
+		ws := make([]int8, k.cout*k.kh*k.segK)
+		for c := 0; c < k.cout; c++ {
+			for ky := 0; ky < k.kh; ky++ {
+				copy(ws[(c*k.kh+ky)*k.segK:][:row], w8[(c*k.kh+ky)*row:][:row])
+			}
+		}
+		k.seg = kernels.PackI8(ws, k.cout, k.kh*k.segK)
+	}
+}
+
+// segMaxK is the widest window row (kw*cin bytes) convRowsSeg reads in
+// place; wider rows waste less in a gathered copy than the padding to 4
+// bytes per row costs in place.
+const segMaxK = 16
+
+// convRowsSeg computes output rows [lo, hi) with GemmU8I8RequantSeg: the
+// input rows they read are made unsigned into a copy padded with the zero
+// point on every side, and each output row is one GEMM whose activation
+// rows are the kh window rows read from that copy. It reports false,
+// writing nothing, where that kernel does not run.
+func (k *qconvKernel) convRowsSeg(in, o []int8, lo, hi int) bool {
+	if hi <= lo {
+		return true
+	}
+	s := k.getScratch()
+	defer k.scratch.Put(s)
+	padR := max(0, (k.ow-1)*k.sw+k.kw-k.padL-k.w)
+	P := (k.padL + k.w + padR) * k.cin // padded row bytes
+	nr := (hi-1-lo)*k.sh + k.kh
+	// The last window row of a row's last pixel reads up to segK-kw*cin
+	// bytes past the padded row; they meet zero weights.
+	s.u = grow(s.u, nr*P+k.segK)
+	u := s.u
+	pad := uint8(k.inZP + 128)
+	fillU8(u[nr*P:], pad)
+	for r := 0; r < nr; r++ {
+		row := u[r*P : (r+1)*P]
+		iy := lo*k.sh + r - k.padT
+		if iy < 0 || iy >= k.h {
+			fillU8(row, pad)
+			continue
+		}
+		fillU8(row[:k.padL*k.cin], pad)
+		kernels.XorI8(row[k.padL*k.cin:(k.padL+k.w)*k.cin], in[iy*k.w*k.cin:(iy+1)*k.w*k.cin])
+		fillU8(row[(k.padL+k.w)*k.cin:], pad)
+	}
+	for oy := lo; oy < hi; oy++ {
+		a := u[(oy-lo)*k.sh*P:]
+		if !kernels.GemmU8I8RequantSeg(k.ow, a, k.sw*k.cin, k.kh, P, k.seg, k.grq, o[oy*k.ow*k.cout:(oy+1)*k.ow*k.cout], k.cout) {
+			return false // the first row: nothing written
+		}
+	}
+	return true
 }
 
 // rqArrays splits per-channel rescales into multipliers and shifts.
@@ -269,6 +332,9 @@ func rqArrays(rq []requant) ([]int32, []int) {
 // up to gemmChunk pixels' windows as unsigned bytes at a time (a 1x1
 // convolution of stride 1 reads its input rows as they are).
 func (k *qconvKernel) convRowsGemm(in, o []int8, lo, hi int) {
+	if k.seg != nil && k.convRowsSeg(in, o, lo, hi) {
+		return
+	}
 	k.convPixelsGemm(in, o, lo*k.ow, hi*k.ow)
 }
 
@@ -383,14 +449,21 @@ func fillU8(d []uint8, v uint8) {
 	}
 }
 
-// fillI8 sets every byte of d to v: the first 64 bytes one by one, then
-// doubling the filled part with copy (the padding columns of a depthwise
-// band are a few hundred bytes; doubling from one byte spent most of its
-// time in the calls of the first copies).
+// fillI8 sets every byte of d to v: the first 64 bytes eight at a time,
+// then doubling the filled part with copy (the padding columns of a
+// depthwise band are a few hundred bytes; doubling from one byte spent
+// most of its time in the calls of the first copies, and a byte loop over
+// the first 64 was half of fillI8's time in V2's profile).
 func fillI8(d []int8, v int8) {
 	n := min(len(d), 64)
-	for i := range d[:n] {
-		d[i] = v
+	u := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(d))), n)
+	w := uint64(uint8(v)) * 0x0101010101010101
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		binary.LittleEndian.PutUint64(u[i:], w)
+	}
+	for ; i < n; i++ {
+		u[i] = uint8(v)
 	}
 	for ; n < len(d); n *= 2 {
 		copy(d[n:], d[:n])

@@ -146,3 +146,21 @@ func GemmU8I8Requant(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 		r.Rows(out[rows*ldo:], ldo, c, b.Np, m-rows)
 	}
 }
+
+// GemmU8I8RequantSeg is GemmU8I8Requant on activation rows that are not
+// contiguous: row i is segs segments of b.Kp/segs bytes (a multiple of 4),
+// segment j at a[i*lda+j*segStride:] (a convolution's window rows read
+// straight from a padded image, each row's bytes past the window meeting
+// zero weights). It reports false, doing nothing, where no kernel for it
+// runs (no AVX-512 VNNI, no Requant.tabF, fewer than 8 rows); the caller
+// then gathers the rows.
+func GemmU8I8RequantSeg(m int, a []uint8, lda, segs, segStride int, b *PackedI8, r *Requant, out []int8, ldo int) bool {
+	if m <= 0 {
+		return true
+	}
+	if segs <= 0 || b.Kp%(4*segs) != 0 || lda < 0 || segStride < 0 || r.C != b.N || ldo < b.N ||
+		len(a) < (m-1)*lda+(segs-1)*segStride+b.Kp/segs || len(out) < (m-1)*ldo+b.N {
+		panic("kernels: GemmU8I8RequantSeg arguments out of range")
+	}
+	return gemmRequantSeg(m, a, lda, segs, segStride, b, r, out, ldo)
+}

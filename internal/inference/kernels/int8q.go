@@ -1,6 +1,9 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // Requantization and the int8 depthwise convolution.
 //
@@ -36,6 +39,29 @@ type Requant struct {
 	// 2^62 offset that keeps the 64-bit sum non-negative and off is
 	// 2^(62-tot) modulo 2^32, subtracted after the logical shift.
 	tab8, tab16 []int32
+	// tabF is the shorter AVX-512 rescale, present when every channel's
+	// shift is in [-22, -1] (a multiplier below one half and above 2^-23,
+	// so the 64-bit sum below cannot overflow), the zero point in [-256,
+	// 255] and C >= 16: per block of 16 channels (the last one padded with
+	// channels of multiplier 0), 128 int32s holding bias (0) and mult (16)
+	// as above, then as int64s for the even and the odd channels the
+	// rounding constant with the zero point folded in (words 32, 48) and
+	// the right shifts tot and tot-32 (words 64, 80).
+	//
+	// Both roundings become one 64-bit sum and one arithmetic shift:
+	//   single: y + zp = (x*q + 2^(tot-1) + zp*2^tot) >> tot;
+	//   double: with right = -shift >= 1 and tot = 31 + right,
+	//     y + zp = (x*q + 2^30 + 2^(30+right) + zp*2^tot - 2^31*[x*q < 0]) >> tot.
+	// The double form holds because TFLite's first rounding is
+	// floor((x*q + 2^30) / 2^31) for either sign (its nudge 1-2^30 and the
+	// truncation toward zero of a negative sum make the same floor), its
+	// second adds 2^(right-1), less one when that result is negative, before
+	// flooring by 2^right, and nested floors by powers of two are one
+	// floor. The result is negative exactly when x*q < -2^30, which differs
+	// from x*q < 0 only at x = -1 with q = 2^30, where both give 0.
+	// The odd channels shift by tot-32 so their result lands in the high
+	// dword in place (hence tot >= 32).
+	tabF []int32
 }
 
 // NewRequant builds the parameters of len(bias) channels; mult and shift
@@ -48,7 +74,78 @@ func NewRequant(bias, mult []int32, shift []int, double bool, zp, lo, hi int32) 
 	}
 	r := &Requant{C: c, Double: double, ZP: zp, Lo: lo, Hi: hi, Bias: bias, Mult: mult, Shift: shift}
 	r.tab8, r.tab16 = r.table(8), r.table(16)
+	r.tabF = r.fastTable()
 	return r
+}
+
+// hasRQFast selects the AVX-512 kernels' tabF rescale where the table
+// exists (tests turn it off to check the tab16 forms on the same shapes).
+var hasRQFast = true
+
+// hasDWPack lets the 64-channel depthwise kernel clamp through its
+// saturating packs where the clamp is a whole byte range (tests turn it
+// off).
+var hasDWPack = true
+
+// fastTable builds tabF, or returns nil when the rescale is outside its
+// domain. With |x*q| < 2^62, |zp*2^tot| <= 2^61 and the rounding terms
+// below 2^54, the sum stays inside int64.
+func (r *Requant) fastTable() []int32 {
+	if r.C < 16 || r.ZP < -256 || r.ZP > 255 {
+		return nil
+	}
+	for _, s := range r.Shift {
+		if s > -1 || s < -22 {
+			return nil
+		}
+	}
+	blocks := (r.C + 15) / 16
+	tab := make([]int32, blocks*128)
+	for b := 0; b < blocks; b++ {
+		t := tab[b*128 : (b+1)*128]
+		for j := 0; j < 16; j++ {
+			ch := b*16 + j
+			c, tot := int64(r.ZP)<<32+1<<31, uint(32) // padding: zp
+			if ch < r.C {
+				t[j], t[16+j] = r.Bias[ch], r.Mult[ch]
+				c, tot = r.fastConst(ch)
+			}
+			w := 32 + 2*(j/2)
+			if j%2 == 1 {
+				w += 16
+			}
+			t[w], t[w+1] = int32(uint32(c)), int32(uint32(uint64(c)>>32))
+			sh := int64(tot)
+			if j%2 == 1 {
+				sh -= 32
+			}
+			t[w+32], t[w+33] = int32(sh), 0
+		}
+	}
+	return tab
+}
+
+// fastConst is channel ch's rounding constant (zero point included) and
+// total shift in tabF's form.
+func (r *Requant) fastConst(ch int) (int64, uint) {
+	tot := uint(31 - r.Shift[ch])
+	c := int64(r.ZP) << tot
+	if r.Double {
+		return c + 1<<30 + 1<<(tot-1), tot
+	}
+	return c + 1<<(tot-1), tot
+}
+
+// fastOne is One computed as the tabF kernels do (for tests; ch must be
+// covered by tabF).
+func (r *Requant) fastOne(acc int32, ch int) int8 {
+	c, tot := r.fastConst(ch)
+	p := int64(acc) * int64(r.Mult[ch])
+	t := p + c
+	if r.Double && p < 0 {
+		t -= 1 << 31
+	}
+	return int8(min(max(int32(t>>tot), r.Lo), r.Hi))
 }
 
 func (r *Requant) table(bs int) []int32 {
@@ -186,6 +283,18 @@ type DWI8 struct {
 	w64  []int8
 	q64  *Requant
 	pair bool
+	// foldU and q64U are fold and q64 with 128 added to the output zero
+	// point and clamp: Int8Pixels3x3U's outputs, x+128 as unsigned bytes.
+	foldU, q64U *Requant
+}
+
+// unsignedOut returns r with its outputs moved up by 128 (x+128, the
+// unsigned bytes the int8 GEMM reads), or nil for nil.
+func unsignedOut(r *Requant) *Requant {
+	if r == nil {
+		return nil
+	}
+	return NewRequant(r.Bias, r.Mult, r.Shift, r.Double, r.ZP+128, r.Lo+128, r.Hi+128)
 }
 
 // FoldZP prepares Int8Pixels3x3 for inputs with zero point zp: the same
@@ -204,6 +313,7 @@ func (d *DWI8) FoldZP(zp int32) {
 	d.fold = NewRequant(bias, r.Mult, r.Shift, r.Double, r.ZP, r.Lo, r.Hi)
 	d.foldZP = zp
 	d.prepDW64(d.fold, zp)
+	d.foldU, d.q64U = unsignedOut(d.fold), unsignedOut(d.q64)
 }
 
 // HasInt8Pixels3x3 reports whether Int8Pixels3x3 runs here (FoldZP
@@ -229,7 +339,25 @@ func (d *DWI8) Int8Pixels3x3(out []int8, ostride int, in []int8, rows [3]int, xs
 			panic("kernels: DWI8.Int8Pixels3x3 row out of range")
 		}
 	}
-	return dw3x3I8Vec(d, &out[0], ostride, &in[rows[0]], &in[rows[1]], &in[rows[2]], xstep, n)
+	return dw3x3I8Vec(d, &out[0], ostride, &in[rows[0]], &in[rows[1]], &in[rows[2]], xstep, n, false)
+}
+
+// Int8Pixels3x3U is Int8Pixels3x3 writing each output x as the unsigned
+// byte x+128, the form the int8 GEMM reads, so a following 1x1
+// convolution needs no conversion pass.
+func (d *DWI8) Int8Pixels3x3U(out []uint8, ostride int, in []int8, rows [3]int, xstep int, n int) bool {
+	if n <= 0 || !useInt8SIMD() {
+		return n <= 0
+	}
+	if d.KH != 3 || d.KW != 3 || xstep < 0 || ostride < d.C || len(out) < (n-1)*ostride+d.C {
+		panic("kernels: DWI8.Int8Pixels3x3U arguments out of range")
+	}
+	for _, r := range rows {
+		if r < 0 || r+(n-1)*xstep+3*d.C > len(in) {
+			panic("kernels: DWI8.Int8Pixels3x3U row out of range")
+		}
+	}
+	return dw3x3I8Vec(d, (*int8)(unsafe.Pointer(&out[0])), ostride, &in[rows[0]], &in[rows[1]], &in[rows[2]], xstep, n, true)
 }
 
 // NewDWI8 prepares a depthwise convolution; w is [kh*kw][c] with values

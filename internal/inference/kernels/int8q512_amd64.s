@@ -71,8 +71,40 @@
 	VPMINSD Z28, Z0, Z0 \
 	VPMOVDB Z0, (DI)
 
-// func requant512(out *int8, acc *int32, tab *int32, blocks int, double bool, zp, lo, hi int32, rows, ldo, lda int)
-// rows pixels: out and acc advance by ldo bytes and lda int32s.
+// RQFASTS512 and RQFASTD512 rescale Z0 (16 channels) with the table
+// block at R11 in Requant.tabF's form, single and double rounding: one
+// 64-bit sum and one arithmetic shift per channel, the zero point folded
+// into the sum; the odd channels' shift by tot-32 leaves their results in
+// the high dwords, so one blend merges the halves. RQFASTD512 takes 2^31
+// off the sums of negative products (Z27 = 2^31 in every qword). Both
+// leave Z0 ready for CLAMPNZ; they use Z2, Z3 and K5, K6.
+#define RQFASTS512 \
+	VPMULDQ   64(R11), Z0, Z2 \
+	VPSHUFD   $0xf5, Z0, Z3 \
+	VPMULDQ   68(R11), Z3, Z3 \
+	VPADDQ    128(R11), Z2, Z2 \
+	VPADDQ    192(R11), Z3, Z3 \
+	VPSRAVQ   256(R11), Z2, Z2 \
+	VPSRAVQ   320(R11), Z3, Z3 \
+	VPBLENDMD Z3, Z2, K1, Z0
+
+#define RQFASTD512 \
+	VPMULDQ   64(R11), Z0, Z2 \
+	VPSHUFD   $0xf5, Z0, Z3 \
+	VPMULDQ   68(R11), Z3, Z3 \
+	VPMOVQ2M  Z2, K5 \
+	VPMOVQ2M  Z3, K6 \
+	VPADDQ    128(R11), Z2, Z2 \
+	VPADDQ    192(R11), Z3, Z3 \
+	VPSUBQ    Z27, Z2, K5, Z2 \
+	VPSUBQ    Z27, Z3, K6, Z3 \
+	VPSRAVQ   256(R11), Z2, Z2 \
+	VPSRAVQ   320(R11), Z3, Z3 \
+	VPBLENDMD Z3, Z2, K1, Z0
+
+// func requant512(out *int8, acc *int32, tab *int32, blocks int, mode uint8, zp, lo, hi int32, rows, ldo, lda int)
+// rows pixels: out and acc advance by ldo bytes and lda int32s. mode as
+// dw3x3I8x64VNNI's: bit 0 double rounding, bit 1 tab in tabF's form.
 TEXT ·requant512(SB), NOSPLIT, $0-72
 	MOVQ         $0x40000000, AX
 	VPBROADCASTQ AX, Z31
@@ -87,8 +119,10 @@ TEXT ·requant512(SB), NOSPLIT, $0-72
 	MOVQ         out+0(FP), DI
 	MOVQ         acc+8(FP), SI
 	MOVQ         tab+16(FP), R11
+	MOVQ         $0x80000000, AX
+	VPBROADCASTQ AX, Z27
 	MOVQ         blocks+24(FP), CX
-	MOVBQZX      double+32(FP), DX
+	MOVBQZX      mode+32(FP), DX
 	MOVQ         rows+48(FP), R8
 	MOVQ         out+0(FP), R9
 	MOVQ         acc+8(FP), R10
@@ -102,10 +136,24 @@ rqrow:
 rqblock:
 	VMOVDQU32 (SI), Z0
 	VPADDD    (R11), Z0, Z0
+	CMPQ      DX, $2
+	JEQ       rqfasts
+	CMPQ      DX, $3
+	JEQ       rqfastd
 	TESTQ     DX, DX
 	JZ        rqsingle
 	RQDOUBLE512
 	JMP       rqfinish
+
+rqfasts:
+	RQFASTS512
+	RQFINISHNZ
+	JMP rqnext
+
+rqfastd:
+	RQFASTD512
+	RQFINISHNZ
+	JMP rqnext
 
 rqsingle:
 	RQSINGLE512Z
@@ -442,8 +490,37 @@ dw3xfinish:
 	VZEROUPPER
 	RET
 
-// func dw3x3I8x512VNNI(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c int, w *int32, tab *int32, double bool, zp, lo, hi int32, nc int)
-// (nc: the channels to compute, from the first; c is the pixel step.)
+// RQFASTS512R and RQFASTD512R are RQFASTS512 and RQFASTD512 on a tabF
+// block held in registers: Z6 mult, Z25 the odd channels' mult moved to
+// the even dwords, Z7/Z8 the even and odd sums' constants, Z9/Z10 their
+// shifts.
+#define RQFASTS512R \
+	VPMULDQ   Z6, Z0, Z2 \
+	VPSHUFD   $0xf5, Z0, Z3 \
+	VPMULDQ   Z25, Z3, Z3 \
+	VPADDQ    Z7, Z2, Z2 \
+	VPADDQ    Z8, Z3, Z3 \
+	VPSRAVQ   Z9, Z2, Z2 \
+	VPSRAVQ   Z10, Z3, Z3 \
+	VPBLENDMD Z3, Z2, K1, Z0
+
+#define RQFASTD512R \
+	VPMULDQ   Z6, Z0, Z2 \
+	VPSHUFD   $0xf5, Z0, Z3 \
+	VPMULDQ   Z25, Z3, Z3 \
+	VPMOVQ2M  Z2, K5 \
+	VPMOVQ2M  Z3, K6 \
+	VPADDQ    Z7, Z2, Z2 \
+	VPADDQ    Z8, Z3, Z3 \
+	VPSUBQ    Z27, Z2, K5, Z2 \
+	VPSUBQ    Z27, Z3, K6, Z3 \
+	VPSRAVQ   Z9, Z2, Z2 \
+	VPSRAVQ   Z10, Z3, Z3 \
+	VPBLENDMD Z3, Z2, K1, Z0
+
+// func dw3x3I8x512VNNI(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c int, w *int32, tab *int32, mode uint8, zp, lo, hi int32, nc int)
+// (nc: the channels to compute, from the first; c is the pixel step;
+// mode as dw3x3I8x64VNNI's.)
 // dw3x3I8x512 with AVX-512 VNNI: VPDPWSSD multiplies and accumulates in one
 // instruction where VPMADDWD and VPADDD took two (the weights' high
 // halves are zero, so each dword lane adds one product, as before), into
@@ -459,6 +536,8 @@ TEXT ·dw3x3I8x512VNNI(SB), NOSPLIT, $0-104
 	VPBROADCASTD AX, Z28
 	MOVL         $0xAAAA, AX
 	KMOVW        AX, K1
+	MOVQ         $0x80000000, AX
+	VPBROADCASTQ AX, Z27
 	MOVQ         c+56(FP), R12           // c: the next pixel's bytes
 	LEAQ         (R12)(R12*1), R13       // 2c
 	XORQ         BX, BX                  // the block's first channel
@@ -489,6 +568,7 @@ dw3vblock:
 	VMOVDQU32 256(AX), Z9
 	VMOVDQU32 320(AX), Z10
 	VMOVDQU32 384(AX), Z11
+	VPSHUFD   $0xf5, Z6, Z25
 	MOVQ      r0+16(FP), SI
 	ADDQ      BX, SI
 	MOVQ      r1+24(FP), R10
@@ -498,7 +578,7 @@ dw3vblock:
 	MOVQ      BX, DI
 	ADDQ      out+0(FP), DI
 	MOVQ      n+48(FP), R8
-	MOVBQZX   double+80(FP), DX
+	MOVBQZX   mode+80(FP), DX
 
 dw3vpixel:
 	VMOVDQA32 Z5, Z0
@@ -522,16 +602,32 @@ dw3vpixel:
 	VPMOVSXBD (R11)(R13*1), Z12
 	VPDPWSSD  Z24, Z12, Z0
 	VPADDD    Z14, Z0, Z0
+	CMPQ      DX, $2
+	JEQ       dw3vfasts
+	CMPQ      DX, $3
+	JEQ       dw3vfastd
 	TESTQ     DX, DX
 	JZ        dw3vsingle
 	RQDOUBLE512R
 	JMP       dw3vfinish
+
+dw3vfasts:
+	RQFASTS512R
+	RQFINISHNZ
+	JMP dw3vnext
+
+dw3vfastd:
+	RQFASTD512R
+	RQFINISHNZ
+	JMP dw3vnext
 
 dw3vsingle:
 	RQSINGLE512R
 
 dw3vfinish:
 	RQFINISH512
+
+dw3vnext:
 	MOVQ xstep+40(FP), AX
 	ADDQ AX, SI
 	ADDQ AX, R10
@@ -581,12 +677,17 @@ dw3vfinish:
 	VPMAXSD   Z29, Z0, Z0 \
 	VPMINSD   Z28, Z0, dst
 
-// func dw3x3I8x64VNNI(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c, blocks int, w *int8, tab *int32, double bool, zp, lo, hi int32)
+// func dw3x3I8x64VNNI(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c, blocks int, w *int8, tab *int32, mode uint8, zp, lo, hi int32)
 // n pixels of blocks*64 channels (the first ones of c per pixel) whose
 // windows lie inside the image: r0..r2 point at the first pixel's window
 // rows, xstep is the byte step between pixels, ostride between outputs.
 // w holds per block 9 taps by 4 phases of 64 weight bytes; tab the
-// permuted rescale, four 512-byte table blocks per channel block.
+// permuted rescale, four 512-byte table blocks per channel block. mode
+// bit 0 selects double rounding, bit 1 tab in Requant.tabF's form (else
+// tab16's); with bit 1, bit 2 says the clamp is the whole int8 range
+// (bit 3: the whole uint8 range, outputs x+128), which the saturating
+// packs that merge the four phases then apply, so no min and max run.
+// Bits 2 and 3 only go with bit 1.
 TEXT ·dw3x3I8x64VNNI(SB), NOSPLIT, $0-104
 	MOVQ         $0x40000000, AX
 	VPBROADCASTQ AX, Z31
@@ -606,8 +707,11 @@ TEXT ·dw3x3I8x64VNNI(SB), NOSPLIT, $0-104
 	KMOVQ        AX, K4
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z10
+	MOVQ         $0x80000000, AX
+	VPBROADCASTQ AX, Z27
 	MOVQ         c+56(FP), R13
-	MOVBQZX      double+88(FP), DX
+	MOVBQZX      mode+88(FP), DX
+	VMOVDQU64    dwqPackPerm<>(SB), Z26
 	XORQ         BX, BX
 
 dwqblock:
@@ -640,6 +744,12 @@ dwqpixel:
 	TAP((R12), 1536)
 	TAP((R12)(R13*1), 1792)
 	TAP((R12)(R13*2), 2048)
+	TESTQ     $4, DX
+	JNZ       dwqpack
+	CMPQ      DX, $2
+	JEQ       dwqfasts
+	CMPQ      DX, $3
+	JEQ       dwqfastd
 	TESTQ     DX, DX
 	JZ        dwqsingle
 	VMOVDQA32 Z5, Z0
@@ -677,6 +787,100 @@ dwqsingle:
 	LEAQ      1536(R10), R11
 	RQSINGLE512Z
 	CLAMPNZ(Z23)
+	JMP       dwqmerge
+
+dwqfasts:
+	VMOVDQA32 Z5, Z0
+	MOVQ      R10, R11
+	RQFASTS512
+	CLAMPNZ(Z20)
+	VMOVDQA32 Z6, Z0
+	LEAQ      512(R10), R11
+	RQFASTS512
+	CLAMPNZ(Z21)
+	VMOVDQA32 Z7, Z0
+	LEAQ      1024(R10), R11
+	RQFASTS512
+	CLAMPNZ(Z22)
+	VMOVDQA32 Z8, Z0
+	LEAQ      1536(R10), R11
+	RQFASTS512
+	CLAMPNZ(Z23)
+	JMP       dwqmerge
+
+dwqfastd:
+	VMOVDQA32 Z5, Z0
+	MOVQ      R10, R11
+	RQFASTD512
+	CLAMPNZ(Z20)
+	VMOVDQA32 Z6, Z0
+	LEAQ      512(R10), R11
+	RQFASTD512
+	CLAMPNZ(Z21)
+	VMOVDQA32 Z7, Z0
+	LEAQ      1024(R10), R11
+	RQFASTD512
+	CLAMPNZ(Z22)
+	VMOVDQA32 Z8, Z0
+	LEAQ      1536(R10), R11
+	RQFASTD512
+	CLAMPNZ(Z23)
+	JMP       dwqmerge
+
+dwqpack:
+	TESTQ     $1, DX
+	JNZ       dwqpackd
+	VMOVDQA32 Z5, Z0
+	MOVQ      R10, R11
+	RQFASTS512
+	VMOVDQA32 Z0, Z20
+	VMOVDQA32 Z6, Z0
+	LEAQ      512(R10), R11
+	RQFASTS512
+	VMOVDQA32 Z0, Z21
+	VMOVDQA32 Z7, Z0
+	LEAQ      1024(R10), R11
+	RQFASTS512
+	VMOVDQA32 Z0, Z22
+	VMOVDQA32 Z8, Z0
+	LEAQ      1536(R10), R11
+	RQFASTS512
+	VMOVDQA32 Z0, Z23
+	JMP       dwqpackmerge
+
+dwqpackd:
+	VMOVDQA32 Z5, Z0
+	MOVQ      R10, R11
+	RQFASTD512
+	VMOVDQA32 Z0, Z20
+	VMOVDQA32 Z6, Z0
+	LEAQ      512(R10), R11
+	RQFASTD512
+	VMOVDQA32 Z0, Z21
+	VMOVDQA32 Z7, Z0
+	LEAQ      1024(R10), R11
+	RQFASTD512
+	VMOVDQA32 Z0, Z22
+	VMOVDQA32 Z8, Z0
+	LEAQ      1536(R10), R11
+	RQFASTD512
+	VMOVDQA32 Z0, Z23
+
+dwqpackmerge:
+	VPACKSSDW Z21, Z20, Z20
+	VPACKSSDW Z23, Z22, Z22
+	TESTQ     $8, DX
+	JNZ       dwqpacku
+	VPACKSSWB Z22, Z20, Z20
+	JMP       dwqpackperm
+
+dwqpacku:
+	VPACKUSWB Z22, Z20, Z20
+
+dwqpackperm:
+	VPERMB    Z20, Z26, Z20
+	VMOVDQU8  Z20, (DI)
+	JMP       dwqadvance
 
 dwqmerge:
 	VPSLLD    $8, Z21, Z21
@@ -686,6 +890,8 @@ dwqmerge:
 	VPSLLD    $24, Z23, Z23
 	VPBLENDMB Z23, Z20, K4, Z20
 	VMOVDQU8  Z20, (DI)
+
+dwqadvance:
 	MOVQ      xstep+40(FP), AX
 	ADDQ      AX, SI
 	ADDQ      AX, R9
@@ -701,3 +907,17 @@ dwqmerge:
 	JLT  dwqblock
 	VZEROUPPER
 	RET
+
+// dwqPackPerm puts the bytes of the packed phases (VPACKSSDW of phases 0
+// and 1 and of 2 and 3, then VPACKSSWB: per 16-byte lane L, byte 4k+i is
+// phase k's dword 4L+i, channel 16L+4i+k) back in channel order: output
+// byte o takes byte 16(o/16) + 4(o%4) + (o%16)/4.
+DATA dwqPackPerm<>+0(SB)/8, $0x0d0905010c080400
+DATA dwqPackPerm<>+8(SB)/8, $0x0f0b07030e0a0602
+DATA dwqPackPerm<>+16(SB)/8, $0x1d1915111c181410
+DATA dwqPackPerm<>+24(SB)/8, $0x1f1b17131e1a1612
+DATA dwqPackPerm<>+32(SB)/8, $0x2d2925212c282420
+DATA dwqPackPerm<>+40(SB)/8, $0x2f2b27232e2a2622
+DATA dwqPackPerm<>+48(SB)/8, $0x3d3935313c383430
+DATA dwqPackPerm<>+56(SB)/8, $0x3f3b37333e3a3632
+GLOBL dwqPackPerm<>(SB), RODATA|NOPTR, $64

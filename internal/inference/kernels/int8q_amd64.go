@@ -23,7 +23,7 @@ func widenI8AVX2(dst *int32, src *int8, n int, zp int32)
 func xorI8AVX2(dst *uint8, src *int8, n int)
 
 //go:noescape
-func requant512(out *int8, acc *int32, tab *int32, blocks int, double bool, zp, lo, hi int32, rows, ldo, lda int)
+func requant512(out *int8, acc *int32, tab *int32, blocks int, mode uint8, zp, lo, hi int32, rows, ldo, lda int)
 
 //go:noescape
 func dwI8512(out *int8, ostride int, xs *int32, xstep int, taps *int, ntaps, n, blocks int, w *int32, tab *int32, double bool, zp, lo, hi int32)
@@ -46,10 +46,10 @@ func dw3x3Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int32, xstep, n int) 
 func dw3x3I8x512(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c int, w *int32, tab *int32, double bool, zp, lo, hi int32)
 
 //go:noescape
-func dw3x3I8x512VNNI(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c int, w *int32, tab *int32, double bool, zp, lo, hi int32, nc int)
+func dw3x3I8x512VNNI(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c int, w *int32, tab *int32, mode uint8, zp, lo, hi int32, nc int)
 
 //go:noescape
-func dw3x3I8x64VNNI(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c, blocks int, w *int8, tab *int32, double bool, zp, lo, hi int32)
+func dw3x3I8x64VNNI(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c, blocks int, w *int8, tab *int32, mode uint8, zp, lo, hi int32)
 
 // hasDW64 selects dw3x3I8x64VNNI where DWI8.FoldZP prepared it (tests
 // turn it off to check the 16-channel kernel on the same shapes).
@@ -102,19 +102,37 @@ func (d *DWI8) prepDW64(fold *Requant, zp int32) {
 
 func dw3x3I8Ok(d *DWI8) bool { return use512() && d.C%16 == 0 }
 
-func dw3x3I8Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int8, xstep, n int) bool {
+// dw3x3I8Vec runs the int8 3x3 kernels; unsigned writes x+128 (DWI8's
+// foldU and q64U rescales).
+func dw3x3I8Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int8, xstep, n int, unsigned bool) bool {
 	if !use512() || d.C%16 != 0 || d.fold == nil {
 		return false
 	}
-	r := d.fold
+	r, q64 := d.fold, d.q64
+	if unsigned {
+		r, q64 = d.foldU, d.q64U
+	}
 	if hasVNNI512 {
 		done := 0
-		if q := d.q64; q != nil && hasDW64 && d.pair {
+		var tab64 *int32
+		var mode uint8
+		if q64 != nil {
+			tab64, mode = rqTab16(q64)
+			if mode&2 != 0 && hasDWPack {
+				switch {
+				case q64.Lo == -128 && q64.Hi == 127:
+					mode |= 4
+				case q64.Lo == 0 && q64.Hi == 255:
+					mode |= 4 | 8
+				}
+			}
+		}
+		if q := q64; q != nil && hasDW64 && d.pair {
 			// 32 channels: pairs of pixels of a stride-1 row whose outputs
 			// are contiguous are one 64-channel pixel; an odd last pixel
 			// takes the 16-channel kernel.
 			if xstep == d.C && ostride == d.C && n >= 2 {
-				dw3x3I8x64VNNI(out, 2*d.C, r0, r1, r2, 2*d.C, n/2, d.C, 1, &d.w64[0], &q.tab16[0], q.Double, q.ZP, q.Lo, q.Hi)
+				dw3x3I8x64VNNI(out, 2*d.C, r0, r1, r2, 2*d.C, n/2, d.C, 1, &d.w64[0], tab64, mode, q.ZP, q.Lo, q.Hi)
 				if n%2 == 0 {
 					return true
 				}
@@ -122,20 +140,35 @@ func dw3x3I8Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int8, xstep, n int)
 				out, r0, r1, r2 = (*int8)(unsafe.Add(unsafe.Pointer(out), p)), (*int8)(unsafe.Add(unsafe.Pointer(r0), p)), (*int8)(unsafe.Add(unsafe.Pointer(r1), p)), (*int8)(unsafe.Add(unsafe.Pointer(r2), p))
 				n = 1
 			}
-		} else if q != nil && hasDW64 {
+		} else if q := q64; q != nil && hasDW64 {
 			// Whole blocks of 64 channels on VPDPBUSD, the rest below.
 			blocks := d.C / 64
-			dw3x3I8x64VNNI(out, ostride, r0, r1, r2, xstep, n, d.C, blocks, &d.w64[0], &q.tab16[0], q.Double, q.ZP, q.Lo, q.Hi)
+			dw3x3I8x64VNNI(out, ostride, r0, r1, r2, xstep, n, d.C, blocks, &d.w64[0], tab64, mode, q.ZP, q.Lo, q.Hi)
 			done = blocks * 64
 		}
 		if done < d.C {
 			o, a0, a1, a2 := unsafe.Add(unsafe.Pointer(out), done), unsafe.Add(unsafe.Pointer(r0), done), unsafe.Add(unsafe.Pointer(r1), done), unsafe.Add(unsafe.Pointer(r2), done)
-			dw3x3I8x512VNNI((*int8)(o), ostride, (*int8)(a0), (*int8)(a1), (*int8)(a2), xstep, n, d.C, &d.wv[done], &r.tab16[done/16*128], r.Double, r.ZP, r.Lo, r.Hi, d.C-done)
+			tab, mode := rqTab16(r)
+			tab = (*int32)(unsafe.Add(unsafe.Pointer(tab), 4*done/16*128))
+			dw3x3I8x512VNNI((*int8)(o), ostride, (*int8)(a0), (*int8)(a1), (*int8)(a2), xstep, n, d.C, &d.wv[done], tab, mode, r.ZP, r.Lo, r.Hi, d.C-done)
 		}
 		return true
 	}
 	dw3x3I8x512(out, ostride, r0, r1, r2, xstep, n, d.C, &d.wv[0], &r.tab16[0], r.Double, r.ZP, r.Lo, r.Hi)
 	return true
+}
+
+// rqTab16 returns r's AVX-512 table and the kernels' mode for it: bit 0
+// double rounding, bit 1 the table in tabF's form.
+func rqTab16(r *Requant) (*int32, uint8) {
+	var mode uint8
+	if r.Double {
+		mode = 1
+	}
+	if r.tabF != nil && hasRQFast {
+		return &r.tabF[0], mode | 2
+	}
+	return &r.tab16[0], mode
 }
 
 // hasInt8512 selects the AVX-512 forms (VPMADDWD on ZMM needs BW).
@@ -153,7 +186,9 @@ func requantVec(r *Requant, out *int8, ldo int, acc *int32, lda, rows, ch0 int) 
 	done := ch0
 	if use512() && r.C-done >= 16 {
 		o, a := (*int8)(unsafe.Add(unsafe.Pointer(out), done)), (*int32)(unsafe.Add(unsafe.Pointer(acc), 4*done))
-		requant512(o, a, &r.tab16[done/16*128], (r.C-done)/16, r.Double, r.ZP, r.Lo, r.Hi, rows, ldo, lda)
+		tab, mode := rqTab16(r)
+		tab = (*int32)(unsafe.Add(unsafe.Pointer(tab), 4*done/16*128))
+		requant512(o, a, tab, (r.C-done)/16, mode, r.ZP, r.Lo, r.Hi, rows, ldo, lda)
 		done += (r.C - done) / 16 * 16
 	}
 	if useInt8SIMD() && r.C-done >= 8 {
@@ -194,7 +229,19 @@ func accumI8(acc *int32, src *int8, n int) { accumI8AVX2(acc, src, n) }
 //go:noescape
 func addI8AVX2(out, a, b *int8, n int, azp, bzp, am, bm, rnd, shift, zp, lo, hi int32)
 
+//go:noescape
+func addI8512(out, a, b *int8, n int, am, bm, c, shift, zp, lo, hi int32)
+
 func addI8(out, a, b *int8, n int, p *AddI8) {
+	if v := n / 16 * 16; use512() && v > 0 {
+		c := int32(1)<<(p.Shift-1) - p.AZP*p.AM - p.BZP*p.BM
+		addI8512(out, a, b, v, p.AM, p.BM, c, int32(p.Shift), p.ZP, p.Lo, p.Hi)
+		if v == n {
+			return
+		}
+		// n is a multiple of 8 (AddI8.Run): 8 are left.
+		out, a, b, n = (*int8)(unsafe.Add(unsafe.Pointer(out), v)), (*int8)(unsafe.Add(unsafe.Pointer(a), v)), (*int8)(unsafe.Add(unsafe.Pointer(b), v)), n-v
+	}
 	addI8AVX2(out, a, b, n, p.AZP, p.BZP, p.AM, p.BM, int32(1)<<(p.Shift-1), int32(p.Shift), p.ZP, p.Lo, p.Hi)
 }
 
@@ -204,12 +251,71 @@ func gemmI8x8x32RQ(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *
 //go:noescape
 func gemmI8x8x16RQ(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *int32, zp, lo, hi int32)
 
+//go:noescape
+func gemmI8x8x32RQF(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *int32, lo, hi int32, mask uint32)
+
+//go:noescape
+func gemmI8x8x16RQF(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *int32, lo, hi int32, mask uint32)
+
+//go:noescape
+func gemmI8x8x32RQFS(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *int32, lo, hi int32, mask uint32, segs, segstride int)
+
+//go:noescape
+func gemmI8x8x16RQFS(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *int32, lo, hi int32, mask uint32, segs, segstride int)
+
+// gemmRequantSeg is GemmU8I8RequantSeg's kernel loop; it reports false
+// when the kernels do not run here.
+func gemmRequantSeg(m int, a []uint8, lda, segs, segStride int, b *PackedI8, r *Requant, out []int8, ldo int) bool {
+	if !UseVNNI() || !use512() || r.Double || r.tabF == nil || !hasRQFast || m < 8 {
+		return false
+	}
+	k4 := b.Kp / segs / 4
+	for p := 0; p*I8Tile < b.N; p++ {
+		panel := &b.Data[p*b.Kp*I8Tile]
+		tab := &r.tabF[p*2*128]
+		rest := b.N - p*I8Tile
+		mask := uint32(1)<<min(rest, 32) - 1
+		for i := 0; i < m; i += 8 {
+			i = min(i, m-8) // the last tile overlaps the one before
+			if rest <= 16 {
+				gemmI8x8x16RQFS(k4, &a[i*lda], lda, panel, &out[i*ldo+p*I8Tile], ldo, tab, r.Lo, r.Hi, mask, segs, segStride)
+			} else {
+				gemmI8x8x32RQFS(k4, &a[i*lda], lda, panel, &out[i*ldo+p*I8Tile], ldo, tab, r.Lo, r.Hi, mask, segs, segStride)
+			}
+		}
+	}
+	return true
+}
+
 // gemmRequantVNNI runs the fused GEMM and requantization on the 8-row
-// tiles of whole 32-channel panels and of a last half panel, and reports
-// how many rows and channels that covered (0, 0 when it does not apply).
+// tiles of whole 32-channel panels and of a last half panel (with tabF:
+// of every panel, the last one's store masked to its channels), and
+// reports how many rows and channels that covered (0, 0 when it does not
+// apply).
 func gemmRequantVNNI(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []int8, ldo int) (rows, chans int) {
 	if !UseVNNI() || !use512() || r.Double || r.C != b.N {
 		return 0, 0
+	}
+	if r.tabF != nil && hasRQFast {
+		rows = m / 8 * 8
+		if rows == 0 {
+			return 0, 0
+		}
+		k4 := b.Kp / 4
+		for p := 0; p*I8Tile < b.N; p++ {
+			panel := &b.Data[p*b.Kp*I8Tile]
+			tab := &r.tabF[p*2*128]
+			rest := b.N - p*I8Tile
+			mask := uint32(1)<<min(rest, 32) - 1
+			for i := 0; i < rows; i += 8 {
+				if rest <= 16 {
+					gemmI8x8x16RQF(k4, &a[i*lda], lda, panel, &out[i*ldo+p*I8Tile], ldo, tab, r.Lo, r.Hi, mask)
+				} else {
+					gemmI8x8x32RQF(k4, &a[i*lda], lda, panel, &out[i*ldo+p*I8Tile], ldo, tab, r.Lo, r.Hi, mask)
+				}
+			}
+		}
+		return rows, b.N
 	}
 	rows, chans = m/8*8, b.N/16*16
 	if rows == 0 || chans == 0 {
@@ -234,6 +340,18 @@ func gemmRequantVNNI(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 //go:noescape
 func quantizeF32AVX2(out *int8, in *float32, n int, scale float32, zp int32)
 
+//go:noescape
+func quantizeF32512(out *int8, in *float32, n int, scale float32, zp int32)
+
+// quantizeF32 runs n values (a multiple of 8): whole blocks of 16 on
+// AVX-512, the rest on AVX2.
 func quantizeF32(out *int8, in *float32, n int, scale float32, zp int32) {
+	if v := n / 16 * 16; use512() && v > 0 {
+		quantizeF32512(out, in, v, scale, zp)
+		if v == n {
+			return
+		}
+		out, in, n = (*int8)(unsafe.Add(unsafe.Pointer(out), v)), (*float32)(unsafe.Add(unsafe.Pointer(in), 4*v)), n-v
+	}
 	quantizeF32AVX2(out, in, n, scale, zp)
 }

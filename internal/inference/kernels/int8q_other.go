@@ -28,7 +28,9 @@ func gemmRequantVNNI(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 	return 0, 0
 }
 
-func dw3x3I8Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int8, xstep, n int) bool { return false }
+func dw3x3I8Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int8, xstep, n int, unsigned bool) bool {
+	return false
+}
 
 func dw3x3I8Ok(d *DWI8) bool { return false }
 
@@ -45,4 +47,8 @@ func (d *DWI8) prepDW64(fold *Requant, zp int32) {}
 
 func accumI8(acc *int32, src *int8, n int) {
 	panic("kernels: no vector accumulate on this architecture")
+}
+
+func gemmRequantSeg(m int, a []uint8, lda, segs, segStride int, b *PackedI8, r *Requant, out []int8, ldo int) bool {
+	return false
 }

@@ -382,18 +382,38 @@ func testGemmRequantShape(t *testing.T, rng *rand.Rand, m, n, k int) {
 	for i := range r.Shift {
 		r.Shift[i] = -6 - rng.IntN(12)
 	}
+	if rng.IntN(3) == 0 {
+		r.Lo, r.Hi = -128, 127 // the fused tiles' saturating-pack epilogue
+	}
 	r = NewRequant(r.Bias, r.Mult, r.Shift, false, r.ZP, r.Lo, r.Hi)
 	ldo := n + rng.IntN(5)
-	got := make([]int8, (m-1)*ldo+n)
-	GemmU8I8Requant(m, a, lda, b, r, got, ldo, make([]int32, m*b.Np))
 	acc := make([]int32, m*b.Np)
 	GemmU8I8Generic(m, a, lda, b, acc, b.Np)
 	want := make([]int8, n)
-	for i := 0; i < m; i++ {
-		r.RowGeneric(want, acc[i*b.Np:])
-		for j := range want {
-			if got[i*ldo+j] != want[j] {
-				t.Fatalf("m %d n %d k %d lda %d: [%d][%d] got %d, want %d", m, n, k, lda, i, j, got[i*ldo+j], want[j])
+	// With and without Requant.tabF; the bytes between rows (ldo > n) and
+	// past the last row are sentinels no path may write.
+	for _, fast := range []bool{true, false} {
+		saved := hasRQFast
+		hasRQFast = fast
+		buf := make([]int8, (m-1)*ldo+n+64)
+		for i := range buf {
+			buf[i] = 0x5a
+		}
+		GemmU8I8Requant(m, a, lda, b, r, buf[:(m-1)*ldo+n], ldo, make([]int32, m*b.Np))
+		hasRQFast = saved
+		for i := 0; i < m; i++ {
+			r.RowGeneric(want, acc[i*b.Np:])
+			for j := range want {
+				if got := buf[i*ldo+j]; got != want[j] {
+					t.Fatalf("m %d n %d k %d lda %d tabF %v: [%d][%d] got %d, want %d", m, n, k, lda, fast, i, j, got, want[j])
+				}
+			}
+		}
+		for i := range buf {
+			if i%ldo >= n || i >= (m-1)*ldo+n {
+				if buf[i] != 0x5a {
+					t.Fatalf("m %d n %d k %d ldo %d tabF %v: byte %d past a row's channels written", m, n, k, ldo, fast, i)
+				}
 			}
 		}
 	}
@@ -487,6 +507,9 @@ func TestDW3x3I8x64(t *testing.T) {
 					r.Bias[i] >>= 12
 					r.Shift[i] = -6 - rng.IntN(8)
 				}
+				if st%2 == 0 {
+					r.Lo, r.Hi = -128, 127 // the clamp the saturating packs apply
+				}
 				r = NewRequant(r.Bias, r.Mult, r.Shift, double, r.ZP, r.Lo, r.Hi)
 				d, err := NewDWI8(3, 3, c, w, r)
 				if err != nil {
@@ -520,12 +543,31 @@ func TestDW3x3I8x64(t *testing.T) {
 					}
 				}
 				d.PixelsGeneric(want, ostride, xs, 0, stride*c, taps, n)
-				for _, on := range []bool{true, false} {
-					saved := hasDW64
-					hasDW64 = on
+				if use512() && hasVNNI512 && d.q64.tabF == nil {
+					t.Fatalf("c %d: the 64-channel kernel's tabF rescale was not prepared", c)
+				}
+				for _, mode := range []int{0, 1, 2, 3, 4} {
+					// 0: the 64-channel kernel with tabF and (where the
+					// clamp is a whole byte range) the saturating packs; 4:
+					// without the packs.
+					on, fast := mode < 2 || mode == 4, mode%3 == 0 || mode == 4
+					saved, savedFast, savedPack := hasDW64, hasRQFast, hasDWPack
+					hasDW64, hasRQFast, hasDWPack = on, fast, mode != 4
 					got := make([]int8, len(want))
 					ran := d.Int8Pixels3x3(got, ostride, in8, [3]int{0, wd * c, 2 * wd * c}, stride*c, n)
-					hasDW64 = saved
+					// The unsigned form: each output x as the byte x+128.
+					gotU := make([]uint8, len(want))
+					ranU := d.Int8Pixels3x3U(gotU, ostride, in8, [3]int{0, wd * c, 2 * wd * c}, stride*c, n)
+					hasDW64, hasRQFast, hasDWPack = saved, savedFast, savedPack
+					if ranU != ran {
+						t.Fatalf("c %d: Int8Pixels3x3 ran %v, Int8Pixels3x3U %v", c, ran, ranU)
+					}
+					for i := range gotU {
+						if i%ostride < c && ran && gotU[i] != uint8(want[i])^0x80 {
+							t.Fatalf("c %d stride %d double %v 64-channel kernel %v tabF %v: unsigned pixel %d channel %d: got %d, want %d",
+								c, stride, double, on, fast, i/ostride, i%ostride, gotU[i], uint8(want[i])^0x80)
+						}
+					}
 					if !ran {
 						if use512() {
 							t.Fatalf("c %d: the int8 3x3 kernel did not run", c)
@@ -534,8 +576,8 @@ func TestDW3x3I8x64(t *testing.T) {
 					}
 					for i := range got {
 						if i%ostride < c && got[i] != want[i] {
-							t.Fatalf("c %d stride %d double %v zp %d 64-channel kernel %v: pixel %d channel %d: got %d, want %d",
-								c, stride, double, zp, on, i/ostride, i%ostride, got[i], want[i])
+							t.Fatalf("c %d stride %d double %v zp %d 64-channel kernel %v tabF %v: pixel %d channel %d: got %d, want %d",
+								c, stride, double, zp, on, fast, i/ostride, i%ostride, got[i], want[i])
 						}
 					}
 				}
