@@ -111,18 +111,19 @@ func (k *depthwiseKernel) run(e *env, ins [][]float32, out []float32) {
 			img, y0 := r/oh, r%oh
 			y1 := min(oh, y0+hi-r)
 			in, o := ins[0][img*inPer:(img+1)*inPer], out[img*outPer:(img+1)*outPer]
-			step := y1 - y0
-			if k.hs {
-				step = 1 // row by row: each row is HARD_SWISHed while in L1
-			}
-			for y := y0; y < y1; y += step {
-				if k.mult == 1 {
-					kernels.DepthwiseBlocked(&k.p, in, k.w, k.bias, o, y, y+step, *pad)
-				} else {
-					k.general(in, o, y, y+step)
-				}
-				if k.hs {
-					kernels.HardSwish(o[y*k.p.OW*k.cout : (y+step)*k.p.OW*k.cout])
+			switch {
+			case k.mult == 1 && k.hs:
+				// Each row is HARD_SWISHed right after it is computed,
+				// while it is in L1.
+				kernels.DepthwiseBlockedHardSwish(&k.p, in, k.w, k.bias, o, y0, y1, *pad)
+			case k.mult == 1:
+				kernels.DepthwiseBlocked(&k.p, in, k.w, k.bias, o, y0, y1, *pad)
+			default:
+				for y := y0; y < y1; y++ {
+					k.general(in, o, y, y+1)
+					if k.hs {
+						kernels.HardSwish(o[y*k.p.OW*k.cout : (y+1)*k.p.OW*k.cout])
+					}
 				}
 			}
 			r += y1 - y0

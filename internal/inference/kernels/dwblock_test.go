@@ -3,7 +3,9 @@ package kernels
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
+	"time"
 )
 
 // TestDepthwiseBlocked checks DepthwiseBlocked (the four-pixel 3x3 kernel,
@@ -112,5 +114,110 @@ func BenchmarkDepthwisePadded(b *testing.B) {
 				b.ReportMetric((cpuSeconds()-cpu0)*1e6/float64(b.N), "cpu-µs/op")
 			})
 		}
+	}
+}
+
+// TestDepthwisePadWhole: rows run from one padded block (dwPadWhole) give
+// exactly the row-by-row padded copies' sums, for the whole image and for
+// row ranges, with and without the row-wise HARD_SWISH, whose output is
+// DepthwiseBlocked's passed through HardSwish bit for bit; the shapes are
+// ones that take the block, and a 14x14 3x3 one that does not.
+func TestDepthwisePadWhole(t *testing.T) {
+	defer func(v bool) { dwPadWhole = v }(dwPadWhole)
+	paths(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(9, 10))
+		for _, tc := range []struct {
+			p     DWParams
+			whole bool
+		}{
+			{DWParams{H: 7, W: 7, C: 40, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, OH: 7, OW: 7}, true},
+			{DWParams{H: 28, W: 28, C: 24, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, OH: 28, OW: 28}, true},
+			{DWParams{H: 5, W: 9, C: 8, KH: 3, KW: 5, SH: 1, SW: 1, PadT: 1, PadL: 2, OH: 5, OW: 9}, true},
+			{DWParams{H: 14, W: 14, C: 24, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 14, OW: 14}, false},
+		} {
+			p := tc.p
+			p.Lo, p.Hi = -0.5, 0.5
+			t.Run(fmt.Sprintf("%+v", p), func(t *testing.T) {
+				c := p.C
+				wp := (p.OW-1)*p.SW + p.KW
+				xa, xb := (p.PadL+p.SW-1)/p.SW, min(p.OW, (p.W-p.KW+p.PadL)/p.SW+1)
+				dwPadWhole = true
+				vec := hasAVX2FMA && c%8 == 0
+				if got := dwUseWhole(&p, 0, p.OH, xa, xb, wp); got != tc.whole {
+					t.Fatalf("dwUseWhole %v, want %v", got, tc.whole)
+				}
+				if tc.whole && vec && DWScratch(&p) < dwWholeCopy(&p, 0, p.OH, wp)*c {
+					t.Fatalf("DWScratch %d is short of the block", DWScratch(&p))
+				}
+				in := randSlice(rng, p.H*p.W*c)
+				w := randSlice(rng, p.KH*p.KW*c)
+				bias := randSlice(rng, c)
+				n := p.OH * p.OW * c
+				dwPadWhole = false
+				want := make([]float32, n)
+				DepthwiseBlocked(&p, in, w, bias, want, 0, p.OH, nil)
+				wantHS := append([]float32(nil), want...)
+				HardSwish(wantHS)
+				dwPadWhole = true
+				for _, hs := range []bool{false, true} {
+					run := DepthwiseBlocked
+					ref := want
+					if hs {
+						run, ref = DepthwiseBlockedHardSwish, wantHS
+					}
+					for _, split := range []int{0, 1, p.OH / 2, p.OH - 1} {
+						got := make([]float32, n)
+						run(&p, in, w, bias, got, split, p.OH, make([]float32, DWScratch(&p)))
+						run(&p, in, w, bias, got, 0, split, nil)
+						for i := range got {
+							if got[i] != ref[i] {
+								t.Fatalf("hs %v, rows split at %d: element %d = %g, row by row %g", hs, split, i, got[i], ref[i])
+							}
+						}
+					}
+				}
+			})
+		}
+	})
+}
+
+// BenchmarkDepthwisePadWhole runs MobileNet V3-Large's stride-1 depthwise
+// layers on the one-pixel kernels with the border rows padded row by row
+// and, where DepthwiseBlocked takes it, as one padded block (dwPadWhole),
+// alternating in one loop; it reports each one's median time and the
+// median of the per-pair ratios (row by row over block).
+func BenchmarkDepthwisePadWhole(b *testing.B) {
+	defer func(v bool) { dwPadWhole = v }(dwPadWhole)
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, s := range []struct{ h, c, k int }{{7, 960, 5}, {14, 200, 3}, {14, 184, 3}, {28, 120, 5}, {56, 72, 3}} {
+		pad := (s.k - 1) / 2
+		p := DWParams{H: s.h, W: s.h, C: s.c, KH: s.k, KW: s.k, SH: 1, SW: 1, PadT: pad, PadL: pad, OH: s.h, OW: s.h, Lo: 0, Hi: 6}
+		in, w, bias := randSlice(rng, s.h*s.h*s.c), randSlice(rng, s.k*s.k*s.c), randSlice(rng, s.c)
+		out := make([]float32, s.h*s.h*s.c)
+		scratch := make([]float32, DWScratch(&p))
+		b.Run(fmt.Sprintf("%dx%dx%d_k%d", s.h, s.h, s.c, s.k), func(b *testing.B) {
+			var tw, tr, ratios []float64
+			for i := 0; b.Loop(); i++ {
+				var d [2]float64
+				for j := range 2 {
+					whole := (i+j)%2 == 0
+					dwPadWhole = whole
+					t0 := time.Now()
+					DepthwiseBlockedHardSwish(&p, in, w, bias, out, 0, p.OH, scratch)
+					if whole {
+						d[0] = time.Since(t0).Seconds()
+					} else {
+						d[1] = time.Since(t0).Seconds()
+					}
+				}
+				tw, tr, ratios = append(tw, d[0]), append(tr, d[1]), append(ratios, d[1]/d[0])
+			}
+			for _, v := range [][]float64{tw, tr, ratios} {
+				slices.Sort(v)
+			}
+			b.ReportMetric(tw[len(tw)/2]*1e6, "whole-med-us")
+			b.ReportMetric(tr[len(tr)/2]*1e6, "rows-med-us")
+			b.ReportMetric(ratios[len(ratios)/2], "speedup-med")
+		})
 	}
 }
