@@ -73,9 +73,16 @@ func depthwiseBlocked(p *DWParams, in, w, bias, out []float32, y0, y1 int, scrat
 		}
 		return scratch[:p.KH*wp*c]
 	}
-	row := dwRowOne
-	if four {
-		row = dw3x3Row
+	// row runs n pixels of a row, HARD_SWISH included if hs.
+	row := func(dst, src []float32, n, rs int) {
+		if four {
+			dw3x3Row(p, w, bias, dst, src, n, rs, hs)
+			return
+		}
+		dwRowOne(p, w, bias, dst, src, n, rs)
+		if hs {
+			HardSwish(dst[:n*c])
+		}
 	}
 	for oy := y0; oy < y1; oy++ {
 		iy0 := oy*p.SH - p.PadT
@@ -84,27 +91,30 @@ func depthwiseBlocked(p *DWParams, in, w, bias, out []float32, y0, y1 int, scrat
 			// The whole row from padded copies of the rows it reads.
 			buf := pad()
 			dwPadRows(p, in, buf, iy0, p.KH, -p.PadL, wp)
-			row(p, w, bias, dst, buf, p.OW, wp*c*4)
-		} else {
-			if xa > 0 {
-				cols := (xa-1)*p.SW + p.KW
-				buf := pad()[:p.KH*cols*c]
-				dwPadRows(p, in, buf, iy0, p.KH, -p.PadL, cols)
-				dwRowOne(p, w, bias, dst[:xa*c], buf, xa, cols*c*4)
-			}
-			ix0 := xa*p.SW - p.PadL
-			src := in[(iy0*p.W+ix0)*c:]
-			row(p, w, bias, dst[xa*c:xb*c], src, xb-xa, p.W*c*4)
-			if xb < p.OW {
-				ix := xb*p.SW - p.PadL
-				cols := (p.OW-1-xb)*p.SW + p.KW
-				buf := pad()[:p.KH*cols*c]
-				dwPadRows(p, in, buf, iy0, p.KH, ix, cols)
-				dwRowOne(p, w, bias, dst[xb*c:], buf, p.OW-xb, cols*c*4)
+			row(dst, buf, p.OW, wp*c*4)
+			continue
+		}
+		if xa > 0 {
+			cols := (xa-1)*p.SW + p.KW
+			buf := pad()[:p.KH*cols*c]
+			dwPadRows(p, in, buf, iy0, p.KH, -p.PadL, cols)
+			dwRowOne(p, w, bias, dst[:xa*c], buf, xa, cols*c*4)
+			if hs {
+				HardSwish(dst[:xa*c])
 			}
 		}
-		if hs {
-			HardSwish(dst)
+		ix0 := xa*p.SW - p.PadL
+		src := in[(iy0*p.W+ix0)*c:]
+		row(dst[xa*c:xb*c], src, xb-xa, p.W*c*4)
+		if xb < p.OW {
+			ix := xb*p.SW - p.PadL
+			cols := (p.OW-1-xb)*p.SW + p.KW
+			buf := pad()[:p.KH*cols*c]
+			dwPadRows(p, in, buf, iy0, p.KH, ix, cols)
+			dwRowOne(p, w, bias, dst[xb*c:], buf, p.OW-xb, cols*c*4)
+			if hs {
+				HardSwish(dst[xb*c:])
+			}
 		}
 	}
 }
@@ -195,23 +205,40 @@ func dwMinInterior(p *DWParams) int {
 }
 
 // dw3x3Row runs n output pixels of one row whose windows lie inside src
-// (rs bytes per input row): groups of four, then the rest one by one.
-func dw3x3Row(p *DWParams, w, bias, dst, src []float32, n, rs int) {
+// (rs bytes per input row): groups of four, then the rest one by one;
+// with hs, HARD_SWISH follows, applied by the four-pixel kernel as it
+// stores (dwHSEpilogue) and by a pass over the rest.
+func dw3x3Row(p *DWParams, w, bias, dst, src []float32, n, rs int, hs bool) {
 	c := p.C
 	_ = dst[n*c-1]
 	_ = src[((n-1)*p.SW+p.KW-1)*c+(p.KH-1)*(rs/4)+c-1]
 	n4 := n &^ 3
+	in4 := 0
+	if hs && dwHSEpilogue {
+		in4 = 1
+	}
 	if n4 > 0 {
 		if p.SW == 1 {
-			dw3x3x4s1AVX512(&dst[0], &src[0], &w[0], &bias[0], n4, c, rs, p.Lo, p.Hi)
+			dw3x3x4s1AVX512(&dst[0], &src[0], &w[0], &bias[0], n4, c, rs, p.Lo, p.Hi, in4)
 		} else {
-			dw3x3x4AVX512(&dst[0], &src[0], &w[0], &bias[0], n4, c, p.SW*c*4, rs, p.Lo, p.Hi)
+			dw3x3x4AVX512(&dst[0], &src[0], &w[0], &bias[0], n4, c, p.SW*c*4, rs, p.Lo, p.Hi, in4)
 		}
 	}
 	if n4 < n {
 		dw3x3AVX512(&dst[n4*c], &src[n4*p.SW*c], &w[0], &bias[0], n-n4, c, p.SW*c*4, rs, p.Lo, p.Hi, 4*c)
 	}
+	switch {
+	case hs && in4 == 0:
+		HardSwish(dst[:n*c])
+	case hs:
+		HardSwish(dst[n4*c : n*c])
+	}
 }
+
+// dwHSEpilogue lets the four-pixel kernels apply a row's HARD_SWISH as
+// they store (tests and benchmarks switch it off to compare with the pass
+// over the row).
+var dwHSEpilogue = true
 
 // dwPadRows copies the rows input rows from iy0 on, columns [ix0,
 // ix0+cols), into buf (rows rows of cols pixels), with zeros where a row

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -75,8 +76,8 @@ func TestDepthwiseStride1Kernel(t *testing.T) {
 		a := make([]float32, s.n*s.c)
 		b := make([]float32, s.n*s.c)
 		rs := s.w * s.c * 4
-		dw3x3x4AVX512(&a[0], &in[0], &wt[0], &bias[0], s.n, s.c, s.c*4, rs, -0.5, 0.7)
-		dw3x3x4s1AVX512(&b[0], &in[0], &wt[0], &bias[0], s.n, s.c, rs, -0.5, 0.7)
+		dw3x3x4AVX512(&a[0], &in[0], &wt[0], &bias[0], s.n, s.c, s.c*4, rs, -0.5, 0.7, 0)
+		dw3x3x4s1AVX512(&b[0], &in[0], &wt[0], &bias[0], s.n, s.c, rs, -0.5, 0.7, 0)
 		for i := range a {
 			if a[i] != b[i] {
 				t.Fatalf("width %d, %d channels: element %d: stride-1 kernel %g, general %g", s.w, s.c, i, b[i], a[i])
@@ -181,6 +182,54 @@ func TestDepthwisePadWhole(t *testing.T) {
 	})
 }
 
+// TestDepthwiseHardSwishEpilogue: the four-pixel kernels' HARD_SWISH as
+// they store (dwHSEpilogue) gives DepthwiseBlocked's output passed through
+// HardSwish bit for bit, on rows of 4k and 4k+1..3 pixels, strides 1 and
+// 2, border rows, bounds that bind, sums across -3..3 where HARD_SWISH
+// bends, and inputs that overflow to infinities and NaN.
+func TestDepthwiseHardSwishEpilogue(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	defer func(v bool) { dwHSEpilogue = v }(dwHSEpilogue)
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, p := range []DWParams{
+		{H: 14, W: 14, C: 32, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 14, OW: 14},
+		{H: 13, W: 11, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 13, OW: 11},
+		{H: 17, W: 19, C: 48, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 1, OH: 9, OW: 10},
+		{H: 4, W: 4, C: 64, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 4, OW: 4},
+		{H: 28, W: 28, C: 16, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 14, OW: 14},
+	} {
+		for _, b := range [][2]float32{{NoClampLo, NoClampHi}, {-2, 4}} {
+			p.Lo, p.Hi = b[0], b[1]
+			t.Run(fmt.Sprintf("%+v", p), func(t *testing.T) {
+				in := randSlice(rng, p.H*p.W*p.C)
+				for i := range in {
+					in[i] *= 4
+				}
+				for i := 0; i < len(in); i += 97 {
+					in[i] = [...]float32{3e38, -3e38, 0}[i%3]
+				}
+				w := randSlice(rng, p.KH*p.KW*p.C)
+				bias := randSlice(rng, p.C)
+				want := make([]float32, p.OH*p.OW*p.C)
+				DepthwiseBlocked(&p, in, w, bias, want, 0, p.OH, nil)
+				HardSwish(want)
+				for _, epi := range []bool{true, false} {
+					dwHSEpilogue = epi
+					got := make([]float32, len(want))
+					DepthwiseBlockedHardSwish(&p, in, w, bias, got, 0, p.OH, nil)
+					for i := range got {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
+							t.Fatalf("epilogue %v: element %d = %g, DepthwiseBlocked+HardSwish %g", epi, i, got[i], want[i])
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
 // BenchmarkDepthwisePadWhole runs MobileNet V3-Large's stride-1 depthwise
 // layers on the one-pixel kernels with the border rows padded row by row
 // and, where DepthwiseBlocked takes it, as one padded block (dwPadWhole),
@@ -217,6 +266,48 @@ func BenchmarkDepthwisePadWhole(b *testing.B) {
 			}
 			b.ReportMetric(tw[len(tw)/2]*1e6, "whole-med-us")
 			b.ReportMetric(tr[len(tr)/2]*1e6, "rows-med-us")
+			b.ReportMetric(ratios[len(ratios)/2], "speedup-med")
+		})
+	}
+}
+
+// BenchmarkDepthwiseHSEpilogue runs MobileNet V3-Large's 3x3 depthwise
+// layers followed by HARD_SWISH on the four-pixel kernels with HARD_SWISH
+// applied as they store and as a pass over each row (dwHSEpilogue),
+// alternating in one loop; it reports each one's median time and the
+// median of the per-pair ratios (pass over epilogue).
+func BenchmarkDepthwiseHSEpilogue(b *testing.B) {
+	defer func(v bool) { dwHSEpilogue = v }(dwHSEpilogue)
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, s := range []struct{ h, c, stride int }{{14, 672, 1}, {14, 480, 1}, {28, 240, 2}} {
+		o := (s.h + s.stride - 1) / s.stride
+		pad := max((o-1)*s.stride+3-s.h, 0) / 2
+		p := DWParams{H: s.h, W: s.h, C: s.c, KH: 3, KW: 3, SH: s.stride, SW: s.stride, PadT: pad, PadL: pad, OH: o, OW: o, Lo: NoClampLo, Hi: NoClampHi}
+		in, w, bias := randSlice(rng, s.h*s.h*s.c), randSlice(rng, 9*s.c), randSlice(rng, s.c)
+		out := make([]float32, o*o*s.c)
+		scratch := make([]float32, DWScratch(&p))
+		b.Run(fmt.Sprintf("%dx%dx%d_s%d", s.h, s.h, s.c, s.stride), func(b *testing.B) {
+			var te, tp, ratios []float64
+			for i := 0; b.Loop(); i++ {
+				var d [2]float64
+				for j := range 2 {
+					epi := (i+j)%2 == 0
+					dwHSEpilogue = epi
+					t0 := time.Now()
+					DepthwiseBlockedHardSwish(&p, in, w, bias, out, 0, o, scratch)
+					if epi {
+						d[0] = time.Since(t0).Seconds()
+					} else {
+						d[1] = time.Since(t0).Seconds()
+					}
+				}
+				te, tp, ratios = append(te, d[0]), append(tp, d[1]), append(ratios, d[1]/d[0])
+			}
+			for _, v := range [][]float64{te, tp, ratios} {
+				slices.Sort(v)
+			}
+			b.ReportMetric(te[len(te)/2]*1e6, "epilogue-med-us")
+			b.ReportMetric(tp[len(tp)/2]*1e6, "pass-med-us")
 			b.ReportMetric(ratios[len(ratios)/2], "speedup-med")
 		})
 	}
