@@ -200,6 +200,11 @@ var (
 	fusedMinPixels = 96
 )
 
+// dwpwPlain16 runs a fused pair's 1x1 convolution to 16 channels on
+// GemmSegs's one-segment 16-column tiles (tests and benchmarks switch it
+// off to compare with Gemm's 12-row ones).
+var dwpwPlain16 = true
+
 // fuseDWPW enables fuseDepthwisePointwise (tests switch it off for an
 // unfused reference).
 var fuseDWPW = true
@@ -244,7 +249,14 @@ func (k *dwPointwise) run(e *env, ins [][]float32, out []float32) {
 					kernels.HardSwish(buf[:rows*p.C])
 				}
 				ob := o[y0*p.OW*k.pw.cout : y1*p.OW*k.pw.cout]
-				kernels.Gemm(rows, buf, p.C, k.pw.pb, k.pw.lo, k.pw.hi, ob, k.pw.cout)
+				if k.pw.cout == kernels.NR && dwpwPlain16 && kernels.GemmSegsFast(kernels.NR) {
+					// 16 output channels: GemmSegs's 24-row tiles
+					// with one segment.
+					a := [1][]float32{buf}
+					kernels.GemmSegs(rows, a[:], p.C, k.pw.pb, kernels.Act{Lo: k.pw.lo, Hi: k.pw.hi}, ob, k.pw.cout)
+				} else {
+					kernels.Gemm(rows, buf, p.C, k.pw.pb, k.pw.lo, k.pw.hi, ob, k.pw.cout)
+				}
 				if res != nil {
 					kernels.Add(ob, ob, res[y0*p.OW*k.pw.cout:y1*p.OW*k.pw.cout])
 					if k.clamp {

@@ -21,14 +21,19 @@ var gemmSegs16 = true
 // segs16Fast reports whether gemmSegs512x16 takes a product of len(a)
 // segments on b.
 func segs16Fast(a [][]float32, b *PackedB) bool {
-	return len(a) == 3 && b.nr == NR && b.N == NR && GemmSegsFast(b.N)
+	return (len(a) == 3 || len(a) == 1) && b.nr == NR && b.N == NR && GemmSegsFast(b.N)
 }
 
 // gemmSegs512x16 is gemmSegs512 for a single 16-column panel in three
-// segments: row tiles of 24, 16, 8, 4, 2 or 1 rows, the largest that fits
-// m; the last tile is moved back to end at row m, computing a few rows a
-// second time (to the same values) rather than running smaller tiles.
+// segments (gemmS*x16) or one (gemmP*x16, a plain A): row tiles of 24, 16,
+// 8, 4, 2 or 1 rows, the largest that fits m; the last tile is moved back
+// to end at row m, computing a few rows a second time (to the same values)
+// rather than running smaller tiles.
 func gemmSegs512x16(m int, a [][]float32, lda int, b *PackedB, act Act, c []float32, ldc int) {
+	if len(a) == 1 {
+		gemmPlain512x16(m, a[0], lda, b, act, c, ldc)
+		return
+	}
 	ks := b.K / 3
 	hs := 0
 	if act.HardSwish {
@@ -58,6 +63,40 @@ func gemmSegs512x16(m int, a [][]float32, lda int, b *PackedB, act Act, c []floa
 			gemmS2x16(ks, a0, lda, bp, cp, ldc, init, 0, a1, a2, act.Lo, act.Hi, hs, nil, 0)
 		default:
 			gemmS1x16(ks, a0, lda, bp, cp, ldc, init, 0, a1, a2, act.Lo, act.Hi, hs, nil, 0)
+		}
+	}
+}
+
+// gemmPlain512x16 is gemmSegs512x16 for one segment.
+func gemmPlain512x16(m int, a []float32, lda int, b *PackedB, act Act, c []float32, ldc int) {
+	hs := 0
+	if act.HardSwish {
+		hs = 1
+	}
+	h := 1
+	for _, t := range seg16Heights {
+		if t <= m {
+			h = t
+			break
+		}
+	}
+	bp, init := &b.panels[0], &b.bias[0]
+	for r := 0; r < m; r += h {
+		r0 := min(r, m-h)
+		a0, cp := &a[r0*lda], &c[r0*ldc]
+		switch h {
+		case 24:
+			gemmP24x16(b.K, a0, lda, bp, cp, ldc, init, 0, nil, nil, act.Lo, act.Hi, hs, nil, 0)
+		case 16:
+			gemmP16x16(b.K, a0, lda, bp, cp, ldc, init, 0, nil, nil, act.Lo, act.Hi, hs, nil, 0)
+		case 8:
+			gemmP8x16(b.K, a0, lda, bp, cp, ldc, init, 0, nil, nil, act.Lo, act.Hi, hs, nil, 0)
+		case 4:
+			gemmP4x16(b.K, a0, lda, bp, cp, ldc, init, 0, nil, nil, act.Lo, act.Hi, hs, nil, 0)
+		case 2:
+			gemmP2x16(b.K, a0, lda, bp, cp, ldc, init, 0, nil, nil, act.Lo, act.Hi, hs, nil, 0)
+		default:
+			gemmP1x16(b.K, a0, lda, bp, cp, ldc, init, 0, nil, nil, act.Lo, act.Hi, hs, nil, 0)
 		}
 	}
 }
@@ -169,3 +208,21 @@ func gemmS2x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init
 
 //go:noescape
 func gemmS1x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, a1 *float32, a2 *float32, lo, hi float32, hs int, res *float32, ldr int)
+
+//go:noescape
+func gemmP24x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, a1 *float32, a2 *float32, lo, hi float32, hs int, res *float32, ldr int)
+
+//go:noescape
+func gemmP16x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, a1 *float32, a2 *float32, lo, hi float32, hs int, res *float32, ldr int)
+
+//go:noescape
+func gemmP8x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, a1 *float32, a2 *float32, lo, hi float32, hs int, res *float32, ldr int)
+
+//go:noescape
+func gemmP4x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, a1 *float32, a2 *float32, lo, hi float32, hs int, res *float32, ldr int)
+
+//go:noescape
+func gemmP2x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, a1 *float32, a2 *float32, lo, hi float32, hs int, res *float32, ldr int)
+
+//go:noescape
+func gemmP1x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, a1 *float32, a2 *float32, lo, hi float32, hs int, res *float32, ldr int)

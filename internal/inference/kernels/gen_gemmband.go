@@ -30,7 +30,10 @@ func main() {
 		kernel(&b, r, true)
 	}
 	for _, r := range seg16Rows {
-		kernelS16(&b, r)
+		kernelS16(&b, r, 3)
+	}
+	for _, r := range seg16Rows {
+		kernelS16(&b, r, 1)
 	}
 	if err := os.WriteFile("gemmband_amd64.s", b.Bytes(), 0o644); err != nil {
 		panic(err)
@@ -326,18 +329,29 @@ func s16Row(r, off int) string {
 // broadcast inside its FMA (EVEX embedded broadcast), so a step is one
 // load and rows FMAs. The epilogue is gemmB's: bounds, then HARD_SWISH if
 // hs is not 0, bit for bit. res and ldr are not read.
-func kernelS16(b *bytes.Buffer, rows int) {
+//
+// With segs 1 it writes gemmP<rows>x16, the same tile over a plain A (k
+// steps from a; a1 and a2 are not read).
+func kernelS16(b *bytes.Buffer, rows, segs int) {
 	name := fmt.Sprintf("gemmS%dx16", rows)
+	if segs == 1 {
+		name = fmt.Sprintf("gemmP%dx16", rows)
+	}
 	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	what := `over 3k steps of B (k rows of 16 floats per segment): A's rows
+// (lda floats apart) are read from a for the first k steps, from a1 for the next k and
+// from a2 for the last.`
+	if segs == 1 {
+		what = `over k steps of B (rows of 16 floats): A's rows lda floats
+// apart from a; a1 and a2 are not read.`
+	}
 	fmt.Fprintf(b, `
 // func %s(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, a1 *float32, a2 *float32, lo, hi float32, hs int, res *float32, ldr int)
-// %d row(s) by 16 columns over 3k steps of B (k rows of 16 floats per segment): A's rows
-// (lda floats apart) are read from a for the first k steps, from a1 for the next k and
-// from a2 for the last. The sums start from init (rows ldi floats apart; 0 repeats a
-// bias row) and are clamped to [lo, hi], then passed through HARD_SWISH if hs is not 0,
-// as gemmB's epilogue. res and ldr are not read.
+// %d row(s) by 16 columns %s The sums start from init (rows ldi floats apart; 0
+// repeats a bias row) and are clamped to [lo, hi], then passed through HARD_SWISH if
+// hs is not 0, as gemmB's epilogue. res and ldr are not read.
 TEXT ·%s(SB), NOSPLIT, $0-112
-`, name, rows, name)
+`, name, rows, what, name)
 	p("MOVQ k+0(FP), CX")
 	p("MOVQ a+8(FP), SI")
 	p("MOVQ lda+16(FP), DI")
@@ -395,7 +409,7 @@ TEXT ·%s(SB), NOSPLIT, $0-112
 		fmt.Fprintf(b, "%s_done:\n", l)
 	}
 	loop(name)
-	for s, arg := range []string{"a1+64(FP)", "a2+72(FP)"} {
+	for s, arg := range []string{"a1+64(FP)", "a2+72(FP)"}[:segs-1] {
 		p("MOVQ k+0(FP), CX")
 		p("MOVQ %s, SI", arg)
 		bases()
