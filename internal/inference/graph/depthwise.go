@@ -111,18 +111,19 @@ func (k *depthwiseKernel) run(e *env, ins [][]float32, out []float32) {
 			img, y0 := r/oh, r%oh
 			y1 := min(oh, y0+hi-r)
 			in, o := ins[0][img*inPer:(img+1)*inPer], out[img*outPer:(img+1)*outPer]
-			step := y1 - y0
-			if k.hs {
-				step = 1 // row by row: each row is HARD_SWISHed while in L1
-			}
-			for y := y0; y < y1; y += step {
-				if k.mult == 1 {
-					kernels.DepthwiseBlocked(&k.p, in, k.w, k.bias, o, y, y+step, *pad)
-				} else {
-					k.general(in, o, y, y+step)
-				}
-				if k.hs {
-					kernels.HardSwish(o[y*k.p.OW*k.cout : (y+step)*k.p.OW*k.cout])
+			switch {
+			case k.mult == 1 && k.hs:
+				// Each row is HARD_SWISHed right after it is computed,
+				// while it is in L1.
+				kernels.DepthwiseBlockedHardSwish(&k.p, in, k.w, k.bias, o, y0, y1, *pad)
+			case k.mult == 1:
+				kernels.DepthwiseBlocked(&k.p, in, k.w, k.bias, o, y0, y1, *pad)
+			default:
+				for y := y0; y < y1; y++ {
+					k.general(in, o, y, y+1)
+					if k.hs {
+						kernels.HardSwish(o[y*k.p.OW*k.cout : (y+1)*k.p.OW*k.cout])
+					}
 				}
 			}
 			r += y1 - y0
@@ -199,6 +200,11 @@ var (
 	fusedMinPixels = 96
 )
 
+// dwpwPlain16 runs a fused pair's 1x1 convolution to 16 channels on
+// GemmSegs's one-segment 16-column tiles (tests and benchmarks switch it
+// off to compare with Gemm's 12-row ones).
+var dwpwPlain16 = true
+
 // fuseDWPW enables fuseDepthwisePointwise (tests switch it off for an
 // unfused reference).
 var fuseDWPW = true
@@ -243,7 +249,14 @@ func (k *dwPointwise) run(e *env, ins [][]float32, out []float32) {
 					kernels.HardSwish(buf[:rows*p.C])
 				}
 				ob := o[y0*p.OW*k.pw.cout : y1*p.OW*k.pw.cout]
-				kernels.Gemm(rows, buf, p.C, k.pw.pb, k.pw.lo, k.pw.hi, ob, k.pw.cout)
+				if k.pw.cout == kernels.NR && dwpwPlain16 && kernels.GemmSegsFast(kernels.NR) {
+					// 16 output channels: GemmSegs's 24-row tiles
+					// with one segment.
+					a := [1][]float32{buf}
+					kernels.GemmSegs(rows, a[:], p.C, k.pw.pb, kernels.Act{Lo: k.pw.lo, Hi: k.pw.hi}, ob, k.pw.cout)
+				} else {
+					kernels.Gemm(rows, buf, p.C, k.pw.pb, k.pw.lo, k.pw.hi, ob, k.pw.cout)
+				}
 				if res != nil {
 					kernels.Add(ob, ob, res[y0*p.OW*k.pw.cout:y1*p.OW*k.pw.cout])
 					if k.clamp {

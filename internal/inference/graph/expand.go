@@ -73,6 +73,8 @@ func (k *depthwiseKernel) runExpanded(in, out []float32, y0, y1 int) {
 	}
 	defer x.scratch.Put(sp)
 	buf := *sp
+	pad := k.padScratch()
+	defer k.pad.Put(pad)
 	act := kernels.Act{Lo: x.lo, Hi: x.hi, HardSwish: x.hardSwish}
 	// Input rows [c0, c1) of the image are in buf from its start: a band
 	// moves the rows it shares with the last one to the front rather than
@@ -101,9 +103,22 @@ func (k *depthwiseKernel) runExpanded(in, out []float32, y0, y1 int) {
 		// shifts by what the band skips.
 		lp.PadT = p.PadT + r0 - b0*p.SH
 		o := out[b0*p.OW*k.cout : b1*p.OW*k.cout]
-		kernels.Depthwise(&lp, buf[:lp.H*rowLen], k.w, k.bias, o, 0, b1-b0)
-		if k.hs {
-			kernels.HardSwish(o)
+		switch {
+		case !expandBlocked:
+			kernels.Depthwise(&lp, buf[:lp.H*rowLen], k.w, k.bias, o, 0, b1-b0)
+			if k.hs {
+				kernels.HardSwish(o)
+			}
+		case k.hs:
+			kernels.DepthwiseBlockedHardSwish(&lp, buf[:lp.H*rowLen], k.w, k.bias, o, 0, b1-b0, *pad)
+		default:
+			kernels.DepthwiseBlocked(&lp, buf[:lp.H*rowLen], k.w, k.bias, o, 0, b1-b0, *pad)
 		}
 	}
 }
+
+// expandBlocked has a fused expansion's bands run through
+// DepthwiseBlocked (the four-pixel 3x3 kernel, borders on padded copies)
+// rather than Depthwise (one pixel at a time, borders tap by tap); tests
+// and benchmarks switch it off to compare.
+var expandBlocked = true

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
+	"time"
 )
 
 // TestFuseExpandDepthwise plans 1x1 convolution → depthwise graphs with and
@@ -143,5 +145,74 @@ func BenchmarkExpandDepthwise(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkExpandBlocked runs V3-Large's fused 112x112x16 -> 64, 3x3
+// stride-2 block (and the 56x56x24 -> 72 ones fused on purpose) with the
+// bands' depthwise on DepthwiseBlocked and on Depthwise (expandBlocked),
+// alternating run by run on one thread; it reports each one's median time
+// and the median of the per-pair ratios (Depthwise over blocked).
+func BenchmarkExpandBlocked(b *testing.B) {
+	defer func(v bool) { expandBlocked = v }(expandBlocked)
+	for _, s := range []struct {
+		hw, cin, mid, k, s int
+		hs                 bool
+	}{{112, 16, 64, 3, 2, false}, {56, 24, 72, 3, 1, false}, {56, 24, 72, 5, 2, false}, {112, 16, 64, 3, 2, true}} {
+		b.Run(fmt.Sprintf("%dx%dx%d_to_%d_k%d_s%d_hs%v", s.hw, s.hw, s.cin, s.mid, s.k, s.s, s.hs), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			g := &Graph{PackBudget: 1 << 24}
+			add := func(t *Tensor) int { g.Tensors = append(g.Tensors, t); return len(g.Tensors) - 1 }
+			in := add(&Tensor{Name: "in", Shape: []int{1, s.hw, s.hw, s.cin}})
+			cw := add(&Tensor{Shape: []int{s.mid, 1, 1, s.cin}, Float: randFloats(rng, s.mid*s.cin), Const: true})
+			cb := add(&Tensor{Shape: []int{s.mid}, Float: randFloats(rng, s.mid), Const: true})
+			dw := add(&Tensor{Shape: []int{1, s.k, s.k, s.mid}, Float: randFloats(rng, s.k*s.k*s.mid), Const: true})
+			db := add(&Tensor{Shape: []int{s.mid}, Float: randFloats(rng, s.mid), Const: true})
+			mid, depth := add(&Tensor{Shape: []int{1, s.hw, s.hw, s.mid}}), add(&Tensor{})
+			g.Nodes = []Node{
+				{Op: OpConv2D, Inputs: []int{in, cw, cb}, Output: mid, Padding: PadValid, StrideH: 1, StrideW: 1, Act: &Bounds{0, 6}},
+				{Op: OpDepthwiseConv2D, Inputs: []int{mid, dw, db}, Output: depth, Padding: PadSame, StrideH: s.s, StrideW: s.s, Act: &Bounds{0, 6}},
+			}
+			g.Input, g.Output = in, depth
+			if s.hs {
+				hs := add(&Tensor{})
+				g.Nodes = append(g.Nodes, Node{Op: OpHardSwish, Inputs: []int{depth}, Output: hs})
+				g.Output = hs
+			}
+			saved := expandFuseMin
+			expandFuseMin = 0
+			m, err := Plan(g)
+			expandFuseMin = saved
+			if err != nil {
+				b.Fatal(err)
+			}
+			m.SetThreads(1)
+			x := randFloats(rng, s.hw*s.hw*s.cin)
+			out := make([]float32, m.NumClasses())
+			var tb, td, ratios []float64
+			for i := 0; b.Loop(); i++ {
+				var d [2]float64
+				for j := range 2 {
+					blocked := (i+j)%2 == 0
+					expandBlocked = blocked
+					t0 := time.Now()
+					if err := m.Run(x, 1, out); err != nil {
+						b.Fatal(err)
+					}
+					if blocked {
+						d[0] = time.Since(t0).Seconds()
+					} else {
+						d[1] = time.Since(t0).Seconds()
+					}
+				}
+				tb, td, ratios = append(tb, d[0]), append(td, d[1]), append(ratios, d[1]/d[0])
+			}
+			for _, v := range [][]float64{tb, td, ratios} {
+				slices.Sort(v)
+			}
+			b.ReportMetric(tb[len(tb)/2]*1e6, "blocked-med-us")
+			b.ReportMetric(td[len(td)/2]*1e6, "depthwise-med-us")
+			b.ReportMetric(ratios[len(ratios)/2], "speedup-med")
+		})
 	}
 }

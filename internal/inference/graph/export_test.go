@@ -15,3 +15,11 @@ func SetStemRows(on bool) (restore func()) {
 	stemRows = on
 	return func() { stemRows = saved }
 }
+
+// SetExpandBlocked switches DepthwiseBlocked for fused expansions' bands
+// (read at run time) and returns a function restoring the setting.
+func SetExpandBlocked(on bool) (restore func()) {
+	saved := expandBlocked
+	expandBlocked = on
+	return func() { expandBlocked = saved }
+}

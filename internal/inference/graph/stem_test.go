@@ -14,9 +14,20 @@ import (
 // stemConv is MobileNet's stem at 128: 3x3 stride 2 from RGB to 32
 // channels, padding only right and below (SAME), on the column path.
 func stemConv(rng *rand.Rand) (*convKernel, []float32) {
-	const h, w, cin, cout = 128, 128, 3, 32
+	return stemConvOf(rng, 128, 32, false)
+}
+
+// stemConvOf is a 3x3 stride-2 RGB stem of h×h pixels to cout channels on
+// the column path: bounds [0, 6], or none and HARD_SWISH (V3's) if hs.
+func stemConvOf(rng *rand.Rand, h, cout int, hs bool) (*convKernel, []float32) {
+	const cin = 3
+	w := h
 	oh, ow := h/2, w/2
-	k := &convKernel{h: h, w: w, cin: cin, oh: oh, ow: ow, cout: cout, kh: 3, kw: 3, sh: 2, sw: 2, lo: 0, hi: 6,
+	lo, hi := float32(0), float32(6)
+	if hs {
+		lo, hi = kernels.NoClampLo, kernels.NoClampHi
+	}
+	k := &convKernel{h: h, w: w, cin: cin, oh: oh, ow: ow, cout: cout, kh: 3, kw: 3, sh: 2, sw: 2, lo: lo, hi: hi, hs: hs,
 		columns: true, wpad: (ow-1)*2 + 3}
 	f := columnOrder(randFloats(rng, cout*9*cin), cout, 3, 3, cin)
 	k.pb = kernels.PackB(f, cout, 9*cin, randFloats(rng, cout))
@@ -39,43 +50,10 @@ func BenchmarkStem(b *testing.B) {
 		}
 		b.ReportMetric(macs*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
 	})
-	b.Run("rows-vs-columns", func(b *testing.B) {
-		if !kernels.GemmSegsFast(k.cout) {
-			b.Skip("no in-place kernel for the stem here")
-		}
-		// The same convolution on the in-place path: the filter in its
-		// own KH×KW×Cin order.
-		kr := &convKernel{h: k.h, w: k.w, cin: k.cin, oh: k.oh, ow: k.ow, cout: k.cout, kh: 3, kw: 3, sh: 2, sw: 2, lo: 0, hi: 6, rows: true}
-		rng := rand.New(rand.NewPCG(1, 2))
-		kr.pb = kernels.PackB(randFloats(rng, k.cout*27), k.cout, 27, randFloats(rng, k.cout))
-		e := &env{threads: 1, batch: 1}
-		var tr, tc, ratios []float64
-		for i := 0; b.Loop(); i++ {
-			var r, c float64
-			for j := range 2 {
-				kk := kr
-				if (i+j)%2 == 1 {
-					kk = k
-				}
-				t0 := time.Now()
-				kk.run(e, [][]float32{in}, out)
-				if d := time.Since(t0).Seconds(); kk == kr {
-					r = d
-				} else {
-					c = d
-				}
-			}
-			tr, tc, ratios = append(tr, r), append(tc, c), append(ratios, c/r)
-		}
-		for _, s := range [][]float64{tr, tc, ratios} {
-			slices.Sort(s)
-		}
-		b.ReportMetric(tr[0]*1e6, "rows-best-us")
-		b.ReportMetric(tc[0]*1e6, "columns-best-us")
-		b.ReportMetric(tr[len(tr)/2]*1e6, "rows-med-us")
-		b.ReportMetric(tc[len(tc)/2]*1e6, "columns-med-us")
-		b.ReportMetric(ratios[len(ratios)/2], "speedup-med")
-	})
+	b.Run("rows-vs-columns", func(b *testing.B) { stemRowsVsColumns(b, k, in) })
+	// V3's stem at 224: 16 channels and HARD_SWISH.
+	k3, in3 := stemConvOf(rand.New(rand.NewPCG(1, 2)), 224, 16, true)
+	b.Run("rows-vs-columns/v3-224x16", func(b *testing.B) { stemRowsVsColumns(b, k3, in3) })
 	strip := make([]float32, k.wpad*k.kh*k.cin)
 	b.Run("fill", func(b *testing.B) {
 		for b.Loop() {
@@ -110,6 +88,9 @@ func TestStemRows(t *testing.T) {
 	}{
 		{24, 30, 32, 2, PadSame, &Bounds{0, 6}}, {23, 29, 32, 2, PadSame, nil}, {23, 29, 64, 2, PadValid, &Bounds{-1, 1}},
 		{17, 20, 32, 1, PadSame, nil}, {9, 9, 96, 2, PadSame, &Bounds{0, 6}}, {24, 30, 48, 2, PadSame, nil},
+		// 16 channels (V3's stem): one 16-column panel.
+		{24, 30, 16, 2, PadSame, &Bounds{0, 6}}, {23, 29, 16, 2, PadSame, nil}, {17, 60, 16, 1, PadSame, nil}, {224, 224, 16, 2, PadSame, nil},
+		{23, 29, 8, 2, PadSame, nil}, // a partial panel: no in-place kernel
 	} {
 		t.Run(fmt.Sprintf("%dx%d/cout%d/s%d/pad%d", tc.h, tc.w, tc.cout, tc.stride, tc.pad), func(t *testing.T) {
 			build := func() *Graph {
@@ -164,4 +145,46 @@ func TestStemRows(t *testing.T) {
 			}
 		})
 	}
+}
+
+// stemRowsVsColumns runs the column-path stem k and the same convolution
+// read in place (runRows) alternately on one thread, reporting each one's
+// fastest and median time and the median of their ratios.
+func stemRowsVsColumns(b *testing.B, k *convKernel, in []float32) {
+	if !kernels.GemmSegsFast(k.cout) {
+		b.Skip("no in-place kernel for the stem here")
+	}
+	out := make([]float32, k.oh*k.ow*k.cout)
+	// The same convolution on the in-place path: the filter in its own
+	// KH×KW×Cin order.
+	kr := &convKernel{h: k.h, w: k.w, cin: k.cin, oh: k.oh, ow: k.ow, cout: k.cout, kh: 3, kw: 3, sh: 2, sw: 2, lo: k.lo, hi: k.hi, hs: k.hs, rows: true}
+	rng := rand.New(rand.NewPCG(1, 2))
+	kr.pb = kernels.PackB(randFloats(rng, k.cout*27), k.cout, 27, randFloats(rng, k.cout))
+	e := &env{threads: 1, batch: 1}
+	var tr, tc, ratios []float64
+	for i := 0; b.Loop(); i++ {
+		var r, c float64
+		for j := range 2 {
+			kk := kr
+			if (i+j)%2 == 1 {
+				kk = k
+			}
+			t0 := time.Now()
+			kk.run(e, [][]float32{in}, out)
+			if d := time.Since(t0).Seconds(); kk == kr {
+				r = d
+			} else {
+				c = d
+			}
+		}
+		tr, tc, ratios = append(tr, r), append(tc, c), append(ratios, c/r)
+	}
+	for _, s := range [][]float64{tr, tc, ratios} {
+		slices.Sort(s)
+	}
+	b.ReportMetric(tr[0]*1e6, "rows-best-us")
+	b.ReportMetric(tc[0]*1e6, "columns-best-us")
+	b.ReportMetric(tr[len(tr)/2]*1e6, "rows-med-us")
+	b.ReportMetric(tc[len(tc)/2]*1e6, "columns-med-us")
+	b.ReportMetric(ratios[len(ratios)/2], "speedup-med")
 }

@@ -2,8 +2,11 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
+	"time"
 )
 
 // TestDepthwiseBlocked checks DepthwiseBlocked (the four-pixel 3x3 kernel,
@@ -73,8 +76,8 @@ func TestDepthwiseStride1Kernel(t *testing.T) {
 		a := make([]float32, s.n*s.c)
 		b := make([]float32, s.n*s.c)
 		rs := s.w * s.c * 4
-		dw3x3x4AVX512(&a[0], &in[0], &wt[0], &bias[0], s.n, s.c, s.c*4, rs, -0.5, 0.7)
-		dw3x3x4s1AVX512(&b[0], &in[0], &wt[0], &bias[0], s.n, s.c, rs, -0.5, 0.7)
+		dw3x3x4AVX512(&a[0], &in[0], &wt[0], &bias[0], s.n, s.c, s.c*4, rs, -0.5, 0.7, 0)
+		dw3x3x4s1AVX512(&b[0], &in[0], &wt[0], &bias[0], s.n, s.c, rs, -0.5, 0.7, 0)
 		for i := range a {
 			if a[i] != b[i] {
 				t.Fatalf("width %d, %d channels: element %d: stride-1 kernel %g, general %g", s.w, s.c, i, b[i], a[i])
@@ -112,5 +115,200 @@ func BenchmarkDepthwisePadded(b *testing.B) {
 				b.ReportMetric((cpuSeconds()-cpu0)*1e6/float64(b.N), "cpu-µs/op")
 			})
 		}
+	}
+}
+
+// TestDepthwisePadWhole: rows run from one padded block (dwPadWhole) give
+// exactly the row-by-row padded copies' sums, for the whole image and for
+// row ranges, with and without the row-wise HARD_SWISH, whose output is
+// DepthwiseBlocked's passed through HardSwish bit for bit; the shapes are
+// ones that take the block, and a 14x14 3x3 one that does not.
+func TestDepthwisePadWhole(t *testing.T) {
+	defer func(v bool) { dwPadWhole = v }(dwPadWhole)
+	paths(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(9, 10))
+		for _, tc := range []struct {
+			p     DWParams
+			whole bool
+		}{
+			{DWParams{H: 7, W: 7, C: 40, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, OH: 7, OW: 7}, true},
+			{DWParams{H: 28, W: 28, C: 24, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, OH: 28, OW: 28}, true},
+			{DWParams{H: 5, W: 9, C: 8, KH: 3, KW: 5, SH: 1, SW: 1, PadT: 1, PadL: 2, OH: 5, OW: 9}, true},
+			{DWParams{H: 14, W: 14, C: 24, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 14, OW: 14}, false},
+		} {
+			p := tc.p
+			p.Lo, p.Hi = -0.5, 0.5
+			t.Run(fmt.Sprintf("%+v", p), func(t *testing.T) {
+				c := p.C
+				wp := (p.OW-1)*p.SW + p.KW
+				xa, xb := (p.PadL+p.SW-1)/p.SW, min(p.OW, (p.W-p.KW+p.PadL)/p.SW+1)
+				dwPadWhole = true
+				vec := hasAVX2FMA && c%8 == 0
+				if got := dwUseWhole(&p, 0, p.OH, xa, xb, wp); got != tc.whole {
+					t.Fatalf("dwUseWhole %v, want %v", got, tc.whole)
+				}
+				if tc.whole && vec && DWScratch(&p) < dwWholeCopy(&p, 0, p.OH, wp)*c {
+					t.Fatalf("DWScratch %d is short of the block", DWScratch(&p))
+				}
+				in := randSlice(rng, p.H*p.W*c)
+				w := randSlice(rng, p.KH*p.KW*c)
+				bias := randSlice(rng, c)
+				n := p.OH * p.OW * c
+				dwPadWhole = false
+				want := make([]float32, n)
+				DepthwiseBlocked(&p, in, w, bias, want, 0, p.OH, nil)
+				wantHS := append([]float32(nil), want...)
+				HardSwish(wantHS)
+				dwPadWhole = true
+				for _, hs := range []bool{false, true} {
+					run := DepthwiseBlocked
+					ref := want
+					if hs {
+						run, ref = DepthwiseBlockedHardSwish, wantHS
+					}
+					for _, split := range []int{0, 1, p.OH / 2, p.OH - 1} {
+						got := make([]float32, n)
+						run(&p, in, w, bias, got, split, p.OH, make([]float32, DWScratch(&p)))
+						run(&p, in, w, bias, got, 0, split, nil)
+						for i := range got {
+							if got[i] != ref[i] {
+								t.Fatalf("hs %v, rows split at %d: element %d = %g, row by row %g", hs, split, i, got[i], ref[i])
+							}
+						}
+					}
+				}
+			})
+		}
+	})
+}
+
+// TestDepthwiseHardSwishEpilogue: the four-pixel kernels' HARD_SWISH as
+// they store (dwHSEpilogue) gives DepthwiseBlocked's output passed through
+// HardSwish bit for bit, on rows of 4k and 4k+1..3 pixels, strides 1 and
+// 2, border rows, bounds that bind, sums across -3..3 where HARD_SWISH
+// bends, and inputs that overflow to infinities and NaN.
+func TestDepthwiseHardSwishEpilogue(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	defer func(v bool) { dwHSEpilogue = v }(dwHSEpilogue)
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, p := range []DWParams{
+		{H: 14, W: 14, C: 32, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 14, OW: 14},
+		{H: 13, W: 11, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 13, OW: 11},
+		{H: 17, W: 19, C: 48, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 1, OH: 9, OW: 10},
+		{H: 4, W: 4, C: 64, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 4, OW: 4},
+		{H: 28, W: 28, C: 16, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 14, OW: 14},
+	} {
+		for _, b := range [][2]float32{{NoClampLo, NoClampHi}, {-2, 4}} {
+			p.Lo, p.Hi = b[0], b[1]
+			t.Run(fmt.Sprintf("%+v", p), func(t *testing.T) {
+				in := randSlice(rng, p.H*p.W*p.C)
+				for i := range in {
+					in[i] *= 4
+				}
+				for i := 0; i < len(in); i += 97 {
+					in[i] = [...]float32{3e38, -3e38, 0}[i%3]
+				}
+				w := randSlice(rng, p.KH*p.KW*p.C)
+				bias := randSlice(rng, p.C)
+				want := make([]float32, p.OH*p.OW*p.C)
+				DepthwiseBlocked(&p, in, w, bias, want, 0, p.OH, nil)
+				HardSwish(want)
+				for _, epi := range []bool{true, false} {
+					dwHSEpilogue = epi
+					got := make([]float32, len(want))
+					DepthwiseBlockedHardSwish(&p, in, w, bias, got, 0, p.OH, nil)
+					for i := range got {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
+							t.Fatalf("epilogue %v: element %d = %g, DepthwiseBlocked+HardSwish %g", epi, i, got[i], want[i])
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkDepthwisePadWhole runs MobileNet V3-Large's stride-1 depthwise
+// layers on the one-pixel kernels with the border rows padded row by row
+// and, where DepthwiseBlocked takes it, as one padded block (dwPadWhole),
+// alternating in one loop; it reports each one's median time and the
+// median of the per-pair ratios (row by row over block).
+func BenchmarkDepthwisePadWhole(b *testing.B) {
+	defer func(v bool) { dwPadWhole = v }(dwPadWhole)
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, s := range []struct{ h, c, k int }{{7, 960, 5}, {14, 200, 3}, {14, 184, 3}, {28, 120, 5}, {56, 72, 3}} {
+		pad := (s.k - 1) / 2
+		p := DWParams{H: s.h, W: s.h, C: s.c, KH: s.k, KW: s.k, SH: 1, SW: 1, PadT: pad, PadL: pad, OH: s.h, OW: s.h, Lo: 0, Hi: 6}
+		in, w, bias := randSlice(rng, s.h*s.h*s.c), randSlice(rng, s.k*s.k*s.c), randSlice(rng, s.c)
+		out := make([]float32, s.h*s.h*s.c)
+		scratch := make([]float32, DWScratch(&p))
+		b.Run(fmt.Sprintf("%dx%dx%d_k%d", s.h, s.h, s.c, s.k), func(b *testing.B) {
+			var tw, tr, ratios []float64
+			for i := 0; b.Loop(); i++ {
+				var d [2]float64
+				for j := range 2 {
+					whole := (i+j)%2 == 0
+					dwPadWhole = whole
+					t0 := time.Now()
+					DepthwiseBlockedHardSwish(&p, in, w, bias, out, 0, p.OH, scratch)
+					if whole {
+						d[0] = time.Since(t0).Seconds()
+					} else {
+						d[1] = time.Since(t0).Seconds()
+					}
+				}
+				tw, tr, ratios = append(tw, d[0]), append(tr, d[1]), append(ratios, d[1]/d[0])
+			}
+			for _, v := range [][]float64{tw, tr, ratios} {
+				slices.Sort(v)
+			}
+			b.ReportMetric(tw[len(tw)/2]*1e6, "whole-med-us")
+			b.ReportMetric(tr[len(tr)/2]*1e6, "rows-med-us")
+			b.ReportMetric(ratios[len(ratios)/2], "speedup-med")
+		})
+	}
+}
+
+// BenchmarkDepthwiseHSEpilogue runs MobileNet V3-Large's 3x3 depthwise
+// layers followed by HARD_SWISH on the four-pixel kernels with HARD_SWISH
+// applied as they store and as a pass over each row (dwHSEpilogue),
+// alternating in one loop; it reports each one's median time and the
+// median of the per-pair ratios (pass over epilogue).
+func BenchmarkDepthwiseHSEpilogue(b *testing.B) {
+	defer func(v bool) { dwHSEpilogue = v }(dwHSEpilogue)
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, s := range []struct{ h, c, stride int }{{14, 672, 1}, {14, 480, 1}, {28, 240, 2}} {
+		o := (s.h + s.stride - 1) / s.stride
+		pad := max((o-1)*s.stride+3-s.h, 0) / 2
+		p := DWParams{H: s.h, W: s.h, C: s.c, KH: 3, KW: 3, SH: s.stride, SW: s.stride, PadT: pad, PadL: pad, OH: o, OW: o, Lo: NoClampLo, Hi: NoClampHi}
+		in, w, bias := randSlice(rng, s.h*s.h*s.c), randSlice(rng, 9*s.c), randSlice(rng, s.c)
+		out := make([]float32, o*o*s.c)
+		scratch := make([]float32, DWScratch(&p))
+		b.Run(fmt.Sprintf("%dx%dx%d_s%d", s.h, s.h, s.c, s.stride), func(b *testing.B) {
+			var te, tp, ratios []float64
+			for i := 0; b.Loop(); i++ {
+				var d [2]float64
+				for j := range 2 {
+					epi := (i+j)%2 == 0
+					dwHSEpilogue = epi
+					t0 := time.Now()
+					DepthwiseBlockedHardSwish(&p, in, w, bias, out, 0, o, scratch)
+					if epi {
+						d[0] = time.Since(t0).Seconds()
+					} else {
+						d[1] = time.Since(t0).Seconds()
+					}
+				}
+				te, tp, ratios = append(te, d[0]), append(tp, d[1]), append(ratios, d[1]/d[0])
+			}
+			for _, v := range [][]float64{te, tp, ratios} {
+				slices.Sort(v)
+			}
+			b.ReportMetric(te[len(te)/2]*1e6, "epilogue-med-us")
+			b.ReportMetric(tp[len(tp)/2]*1e6, "pass-med-us")
+			b.ReportMetric(ratios[len(ratios)/2], "speedup-med")
+		})
 	}
 }

@@ -27,6 +27,10 @@ func GemmSegs(m int, a [][]float32, lda int, b *PackedB, act Act, c []float32, l
 		gemmSegs512(m, a, lda, b, act, c, ldc)
 		return
 	}
+	if segs16Fast(a, b) {
+		gemmSegs512x16(m, a, lda, b, act, c, ldc)
+		return
+	}
 	// The segments copied together, row by row, for the other kernels.
 	buf := make([]float32, m*b.K)
 	for i := 0; i < m; i++ {

@@ -16,6 +16,14 @@ func TestGemmSegs(t *testing.T) {
 	for _, s := range []struct{ m, segs, ks, lda, n int }{
 		{64, 3, 9, 6, 32}, {1, 3, 9, 6, 32}, {63, 3, 9, 6, 64}, {13, 3, 9, 6, 32}, {29, 2, 7, 11, 96},
 		{5, 1, 20, 20, 32}, {100, 3, 21, 6, 32}, {49, 3, 9, 9, 33}, {20, 3, 9, 6, 32}, {7, 3, 9, 6, 64}, {12, 3, 4, 6, 32},
+		// One 16-column panel (V3's stem): every tile height, a last
+		// tile moved back over rows already done, segments whose length
+		// is not a multiple of three, two segments (copied together).
+		{111, 3, 9, 6, 16}, {112, 3, 9, 3, 16}, {24, 3, 9, 6, 16}, {23, 3, 9, 6, 16}, {16, 3, 9, 6, 16}, {15, 3, 10, 6, 16},
+		{8, 3, 9, 6, 16}, {7, 3, 9, 6, 16}, {4, 3, 11, 6, 16}, {3, 3, 9, 6, 16}, {2, 3, 9, 6, 16}, {1, 3, 9, 6, 16}, {29, 2, 7, 11, 16},
+		// One segment on a 16-column panel: a plain GEMM (V3's 112x112x16
+		// 1x1 convolution, K 16).
+		{336, 1, 16, 16, 16}, {23, 1, 16, 20, 16}, {9, 1, 5, 5, 16}, {1, 1, 16, 16, 16},
 	} {
 		for _, act := range []Act{{Lo: NoClampLo, Hi: NoClampHi}, {Lo: -0.3, Hi: 0.3}, {Lo: 0, Hi: 6, HardSwish: true}} {
 			t.Run(fmt.Sprintf("%+v/%+v", s, act), func(t *testing.T) {

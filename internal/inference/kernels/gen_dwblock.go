@@ -23,7 +23,7 @@ func main() {
 	fmt.Fprintln(&b)
 	fmt.Fprintln(&b, `#include "textflag.h"`)
 	fmt.Fprint(&b, `
-// func dw3x3x4AVX512(out, in, w, bias *float32, n, c, sx, rs int, lo, hi float32)
+// func dw3x3x4AVX512(out, in, w, bias *float32, n, c, sx, rs int, lo, hi float32, hs int)
 // 3x3 depthwise on n output pixels (a multiple of 4) whose whole window is inside the
 // image; c is a multiple of 16; sx and rs are the input steps per output pixel and per
 // row in bytes. Four pixels at a time, and for them every vector of 16 channels: each
@@ -31,7 +31,7 @@ func main() {
 // fused multiply-add each.
 // DI, DX: input and output of the group; R11: channel offset; SI: the tap's weights;
 // AX: the tap row's input; BX: the tap's input; R9: bytes per pixel; R10, R12: sx, 3*sx.
-TEXT ·dw3x3x4AVX512(SB), NOSPLIT, $0-72
+TEXT ·dw3x3x4AVX512(SB), NOSPLIT, $0-80
 `)
 	p("MOVQ out+0(FP), DX")
 	p("MOVQ in+8(FP), DI")
@@ -45,6 +45,7 @@ TEXT ·dw3x3x4AVX512(SB), NOSPLIT, $0-72
 	p("MOVQ rs+56(FP), R13")
 	p("VBROADCASTSS lo+64(FP), Z30")
 	p("VBROADCASTSS hi+68(FP), Z31")
+	hsConsts(&b)
 	fmt.Fprintln(&b, "dw3x3x4_group:")
 	p("XORQ R11, R11")
 	fmt.Fprintln(&b, "dw3x3x4_chan:")
@@ -76,15 +77,7 @@ TEXT ·dw3x3x4AVX512(SB), NOSPLIT, $0-72
 			p("ADDQ R13, AX")
 		}
 	}
-	p("LEAQ (DX)(R11*1), BX")
-	for j := 0; j < 4; j++ {
-		p("VMAXPS Z30, Z%d, Z%d", j, j)
-		p("VMINPS Z31, Z%d, Z%d", j, j)
-		p("VMOVUPS Z%d, (BX)", j)
-		if j < 3 {
-			p("ADDQ R9, BX")
-		}
-	}
+	store4(&b, "dw3x3x4", "hs+72(FP)")
 	p("ADDQ $64, R11")
 	p("CMPQ R11, R9")
 	p("JLT dw3x3x4_chan")
@@ -96,11 +89,11 @@ TEXT ·dw3x3x4AVX512(SB), NOSPLIT, $0-72
 	p("VZEROUPPER")
 	p("RET")
 	fmt.Fprint(&b, `
-// func dw3x3x4s1AVX512(out, in, w, bias *float32, n, c, rs int, lo, hi float32)
+// func dw3x3x4s1AVX512(out, in, w, bias *float32, n, c, rs int, lo, hi float32, hs int)
 // dw3x3x4AVX512 for stride 1: the four pixels' windows share their columns, so each
 // window row's six input vectors are loaded once and used by up to three taps, and the
 // sums (same order) are identical. R12, R10: 3 and 5 pixels in bytes.
-TEXT ·dw3x3x4s1AVX512(SB), NOSPLIT, $0-64
+TEXT ·dw3x3x4s1AVX512(SB), NOSPLIT, $0-72
 `)
 	p("MOVQ out+0(FP), DX")
 	p("MOVQ in+8(FP), DI")
@@ -114,6 +107,7 @@ TEXT ·dw3x3x4s1AVX512(SB), NOSPLIT, $0-64
 	p("MOVQ rs+48(FP), R13")
 	p("VBROADCASTSS lo+56(FP), Z30")
 	p("VBROADCASTSS hi+60(FP), Z31")
+	hsConsts(&b)
 	fmt.Fprintln(&b, "dw3x3x4s1_group:")
 	p("XORQ R11, R11")
 	fmt.Fprintln(&b, "dw3x3x4s1_chan:")
@@ -144,15 +138,7 @@ TEXT ·dw3x3x4s1AVX512(SB), NOSPLIT, $0-64
 			p("ADDQ R13, AX")
 		}
 	}
-	p("LEAQ (DX)(R11*1), BX")
-	for j := 0; j < 4; j++ {
-		p("VMAXPS Z30, Z%d, Z%d", j, j)
-		p("VMINPS Z31, Z%d, Z%d", j, j)
-		p("VMOVUPS Z%d, (BX)", j)
-		if j < 3 {
-			p("ADDQ R9, BX")
-		}
-	}
+	store4(&b, "dw3x3x4s1", "hs+64(FP)")
 	p("ADDQ $64, R11")
 	p("CMPQ R11, R9")
 	p("JLT dw3x3x4s1_chan")
@@ -166,4 +152,67 @@ TEXT ·dw3x3x4s1AVX512(SB), NOSPLIT, $0-64
 	if err := os.WriteFile("dwblock_amd64.s", b.Bytes(), 0o644); err != nil {
 		panic(err)
 	}
+}
+
+// hsConsts loads HARD_SWISH's constants for store4 into registers the
+// four-pixel kernels leave free: Z4 3, Z5 0, Z6 1/6, Z7 6, Z17 the
+// VFIXUPIMMPS table, Z18 the bound 2*bits(2^-122).
+func hsConsts(b *bytes.Buffer) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	for _, c := range []struct {
+		v string
+		z int
+	}{{"$0x40400000", 4}, {"$0x3e2aaaab", 6}, {"$0x40c00000", 7}, {"$0x00110100", 17}, {"$0x05000000", 18}} {
+		p("MOVL %s, CX", c.v)
+		p("VPBROADCASTD CX, Z%d", c.z)
+	}
+	p("VPXORD Z5, Z5, Z5")
+}
+
+// store4 writes the four pixels' sums Z0..Z3 of the channel vector at R11
+// (pixels R9 bytes apart from DX): clamped to [Z30, Z31], then, if the
+// argument hs is not 0, passed through HARD_SWISH as gen_gemmband.go's
+// epilogue does it (the divide-free p/6, bit for bit HardSwish's), with
+// Z19 and Z26 for the quotient and remainder.
+func store4(b *bytes.Buffer, name, hs string) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	p("LEAQ (DX)(R11*1), BX")
+	for j := 0; j < 4; j++ {
+		p("VMAXPS Z30, Z%d, Z%d", j, j)
+		p("VMINPS Z31, Z%d, Z%d", j, j)
+	}
+	p("MOVQ %s, CX", hs)
+	p("TESTQ CX, CX")
+	p("JNZ %s_hs", name)
+	for j := 0; j < 4; j++ {
+		p("VMOVUPS Z%d, (BX)", j)
+		if j < 3 {
+			p("ADDQ R9, BX")
+		}
+	}
+	p("JMP %s_stored", name)
+	fmt.Fprintf(b, "%s_hs:\n", name)
+	for j := 0; j < 4; j++ {
+		p("VADDPS Z4, Z%d, Z19", j)
+		p("VMAXPS Z5, Z19, Z19")
+		p("VMINPS Z7, Z19, Z19")
+		p("VMULPS Z19, Z%d, Z%d", j, j)
+		p("VMULPS Z6, Z%d, Z19", j)
+		p("VMOVAPS Z%d, Z26", j)
+		p("VFNMADD231PS Z7, Z19, Z26")
+		p("VFMADD231PS Z6, Z26, Z19")
+		p("VFIXUPIMMPS $0, Z17, Z%d, Z19", j)
+		p("VPSLLD $1, Z%d, Z26", j)
+		p("VPCMPUD $1, Z18, Z26, K2")
+		p("VPTESTMD Z26, Z26, K2, K2")
+		p("KORTESTW K2, K2")
+		p("JZ %s_q%d", name, j)
+		p("VDIVPS Z7, Z%d, K2, Z19", j)
+		fmt.Fprintf(b, "%s_q%d:\n", name, j)
+		p("VMOVUPS Z19, (BX)")
+		if j < 3 {
+			p("ADDQ R9, BX")
+		}
+	}
+	fmt.Fprintf(b, "%s_stored:\n", name)
 }

@@ -4,7 +4,10 @@
 // blocked GEMM (gemmblock_amd64.go): R rows (R in 13, 12, 8, 4, 1) by 32
 // columns over k steps, starting from an initial block (a bias row or the
 // partial sums of an earlier block of k) and reading the next panel's
-// weights ahead, and adding a residual before the bounds when given. Run with `go run gen_gemmband.go` in this directory.
+// weights ahead, and adding a residual before the bounds when given; and
+// GemmSegs's three-segment kernels: gemmS<R>x32, and gemmS<R>x16 (R in 24,
+// 16, 8, 4, 2, 1) for a single 16-column panel. Run with `go run
+// gen_gemmband.go` in this directory.
 package main
 
 import (
@@ -25,6 +28,12 @@ func main() {
 	}
 	for _, r := range []int{13, 12, 8, 4, 1} {
 		kernel(&b, r, true)
+	}
+	for _, r := range seg16Rows {
+		kernelS16(&b, r, 3)
+	}
+	for _, r := range seg16Rows {
+		kernelS16(&b, r, 1)
 	}
 	if err := os.WriteFile("gemmband_amd64.s", b.Bytes(), 0o644); err != nil {
 		panic(err)
@@ -294,4 +303,178 @@ TEXT ·%s(SB), NOSPLIT, $0-112
 		fmt.Fprintf(b, "DATA %s_hsc<>+4(SB)/4, $0x05000000\n", name)
 		fmt.Fprintf(b, "GLOBL %s_hsc<>(SB), RODATA|NOPTR, $8\n", name)
 	}
+}
+
+// seg16Rows are the row heights of the 16-column three-segment kernels.
+var seg16Rows = []int{24, 16, 8, 4, 2, 1}
+
+// s16Base holds the address of A rows 5g..5g+4 in register s16Base[g];
+// DI is lda in bytes and AX three times it.
+var s16Base = []string{"SI", "R10", "R11", "R12", "R13"}
+
+// s16Row returns the address of A row r at byte offset off for kernelS16.
+func s16Row(r, off int) string {
+	base := s16Base[r/5]
+	o := ""
+	if off != 0 {
+		o = fmt.Sprint(off)
+	}
+	idx := [...]string{"", "(DI*1)", "(DI*2)", "(AX*1)", "(DI*4)"}[r%5]
+	return fmt.Sprintf("%s(%s)%s", o, base, idx)
+}
+
+// kernelS16 writes gemmS<rows>x16: gemmS's three segments of k steps on
+// one 16-column panel (the RGB stem of MobileNet V3, 16 channels). One
+// vector of B per step and row r's sum in Z(r); each A element is
+// broadcast inside its FMA (EVEX embedded broadcast), so a step is one
+// load and rows FMAs. The epilogue is gemmB's: bounds, then HARD_SWISH if
+// hs is not 0, bit for bit. res and ldr are not read.
+//
+// With segs 1 it writes gemmP<rows>x16, the same tile over a plain A (k
+// steps from a; a1 and a2 are not read).
+func kernelS16(b *bytes.Buffer, rows, segs int) {
+	name := fmt.Sprintf("gemmS%dx16", rows)
+	if segs == 1 {
+		name = fmt.Sprintf("gemmP%dx16", rows)
+	}
+	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	what := `over 3k steps of B (k rows of 16 floats per segment): A's rows
+// (lda floats apart) are read from a for the first k steps, from a1 for the next k and
+// from a2 for the last.`
+	if segs == 1 {
+		what = `over k steps of B (rows of 16 floats): A's rows lda floats
+// apart from a; a1 and a2 are not read.`
+	}
+	fmt.Fprintf(b, `
+// func %s(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, a1 *float32, a2 *float32, lo, hi float32, hs int, res *float32, ldr int)
+// %d row(s) by 16 columns %s The sums start from init (rows ldi floats apart; 0
+// repeats a bias row) and are clamped to [lo, hi], then passed through HARD_SWISH if
+// hs is not 0, as gemmB's epilogue. res and ldr are not read.
+TEXT ·%s(SB), NOSPLIT, $0-112
+`, name, rows, what, name)
+	p("MOVQ k+0(FP), CX")
+	p("MOVQ a+8(FP), SI")
+	p("MOVQ lda+16(FP), DI")
+	p("SHLQ $2, DI")
+	p("LEAQ (DI)(DI*2), AX")
+	p("MOVQ b+24(FP), BX")
+	bases := func() {
+		for g := 1; g < len(s16Base) && g*5 < rows; g++ {
+			p("LEAQ (%s)(DI*4), %s", s16Base[g-1], s16Base[g])
+			p("ADDQ DI, %s", s16Base[g])
+		}
+	}
+	bases()
+	p("MOVQ init+48(FP), DX")
+	p("MOVQ ldi+56(FP), R8")
+	p("SHLQ $2, R8")
+	for r := 0; r < rows; r++ {
+		p("VMOVUPS (DX), Z%d", r)
+		if r < rows-1 {
+			p("ADDQ R8, DX")
+		}
+	}
+	step := func(u int) {
+		p("VMOVUPS %d(BX), Z24", u*64)
+		for r := 0; r < rows; r++ {
+			p("VFMADD231PS.BCST %s, Z24, Z%d", s16Row(r, 4*u), r)
+		}
+	}
+	advance := func(n int) {
+		p("ADDQ $%d, BX", 64*n)
+		for g := 0; g*5 < rows; g++ {
+			p("ADDQ $%d, %s", 4*n, s16Base[g])
+		}
+	}
+	// Three steps per pass: the stem's segments are 9 long.
+	loop := func(l string) {
+		p("CMPQ CX, $3")
+		p("JLT %s_tail", l)
+		fmt.Fprintf(b, "%s_loop3:\n", l)
+		for u := 0; u < 3; u++ {
+			step(u)
+		}
+		advance(3)
+		p("SUBQ $3, CX")
+		p("CMPQ CX, $3")
+		p("JGE %s_loop3", l)
+		fmt.Fprintf(b, "%s_tail:\n", l)
+		p("TESTQ CX, CX")
+		p("JZ %s_done", l)
+		fmt.Fprintf(b, "%s_loop1:\n", l)
+		step(0)
+		advance(1)
+		p("DECQ CX")
+		p("JNZ %s_loop1", l)
+		fmt.Fprintf(b, "%s_done:\n", l)
+	}
+	loop(name)
+	for s, arg := range []string{"a1+64(FP)", "a2+72(FP)"}[:segs-1] {
+		p("MOVQ k+0(FP), CX")
+		p("MOVQ %s, SI", arg)
+		bases()
+		loop(fmt.Sprintf("%s_s%d", name, s+1))
+	}
+	p("MOVQ c+32(FP), DX")
+	p("MOVQ ldc+40(FP), R8")
+	p("SHLQ $2, R8")
+	p("VBROADCASTSS lo+80(FP), Z26")
+	p("VBROADCASTSS hi+84(FP), Z27")
+	p("MOVQ hs+88(FP), AX")
+	p("TESTQ AX, AX")
+	p("JNZ %s_hswish", name)
+	for r := 0; r < rows; r++ {
+		p("VMAXPS Z26, Z%d, Z%d", r, r)
+		p("VMINPS Z27, Z%d, Z%d", r, r)
+		p("VMOVUPS Z%d, (DX)", r)
+		if r < rows-1 {
+			p("ADDQ R8, DX")
+		}
+	}
+	p("VZEROUPPER")
+	p("RET")
+	// As gemmB's HARD_SWISH epilogue, one vector per row; the constants
+	// in Z24..Z29 (rows use at most Z0..Z23).
+	fmt.Fprintf(b, "%s_hswish:\n", name)
+	for r := 0; r < rows; r++ {
+		p("VMAXPS Z26, Z%d, Z%d", r, r)
+		p("VMINPS Z27, Z%d, Z%d", r, r)
+	}
+	p("MOVL $0x40400000, AX") // 3.0
+	p("VPBROADCASTD AX, Z26")
+	p("VPXORD Z27, Z27, Z27")
+	p("MOVL $0x3e2aaaab, AX") // 1/6 rounded to float32
+	p("VPBROADCASTD AX, Z28")
+	p("MOVL $0x40c00000, AX") // 6.0
+	p("VPBROADCASTD AX, Z29")
+	p("MOVL $0x00110100, AX")
+	p("VPBROADCASTD AX, Z24")
+	p("MOVL $0x05000000, AX")
+	p("VPBROADCASTD AX, Z25")
+	for r := 0; r < rows; r++ {
+		z := r
+		p("VADDPS Z26, Z%d, Z30", z)
+		p("VMAXPS Z27, Z30, Z30")
+		p("VMINPS Z29, Z30, Z30")
+		p("VMULPS Z30, Z%d, Z%d", z, z)
+		p("VMULPS Z28, Z%d, Z30", z)
+		p("VMOVAPS Z%d, Z31", z)
+		p("VFNMADD231PS Z29, Z30, Z31")
+		p("VFMADD231PS Z28, Z31, Z30")
+		p("VFIXUPIMMPS $0, Z24, Z%d, Z30", z)
+		p("VPSLLD $1, Z%d, Z31", z)
+		p("VPCMPUD $1, Z25, Z31, K2")
+		p("VPTESTMD Z31, Z31, K2, K2")
+		p("KORTESTW K2, K2")
+		skip := fmt.Sprintf("%s_q%d", name, z)
+		p("JZ %s", skip)
+		p("VDIVPS Z29, Z%d, K2, Z30", z)
+		fmt.Fprintf(b, "%s:\n", skip)
+		p("VMOVUPS Z30, (DX)")
+		if r < rows-1 {
+			p("ADDQ R8, DX")
+		}
+	}
+	p("VZEROUPPER")
+	p("RET")
 }

@@ -67,10 +67,10 @@ func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 	panic("kernels: no AVX-512 path on this architecture")
 }
 
-func dw3x3x4AVX512(out, in, w, bias *float32, n, c, sx, rs int, lo, hi float32) {
+func dw3x3x4AVX512(out, in, w, bias *float32, n, c, sx, rs int, lo, hi float32, hs int) {
 	panic("kernels: no AVX-512 path on this architecture")
 }
 
-func dw3x3x4s1AVX512(out, in, w, bias *float32, n, c, rs int, lo, hi float32) {
+func dw3x3x4s1AVX512(out, in, w, bias *float32, n, c, rs int, lo, hi float32, hs int) {
 	panic("kernels: no AVX-512 path on this architecture")
 }
