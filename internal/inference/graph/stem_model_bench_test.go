@@ -1,10 +1,7 @@
 package graph_test
 
 import (
-	"math/rand/v2"
-	"slices"
 	"testing"
-	"time"
 
 	"github.com/cspipe/cspipe/internal/inference/graph"
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
@@ -32,40 +29,5 @@ func BenchmarkV1StemRows(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h, w, c := rows.InputShape()
-	rng := rand.New(rand.NewPCG(1, 2))
-	in := make([]float32, h*w*c)
-	for i := range in {
-		in[i] = rng.Float32()*2 - 1
-	}
-	out := make([]float32, rows.NumClasses())
-	run := func(m *graph.Model) float64 {
-		start := time.Now()
-		if err := m.Run(in, 1, out); err != nil {
-			b.Fatal(err)
-		}
-		return time.Since(start).Seconds()
-	}
-	for _, m := range []*graph.Model{rows, cols} {
-		m.SetThreads(1)
-		run(m)
-	}
-	var tr, tc, ratios []float64
-	for i := 0; b.Loop(); i++ {
-		var r, c float64
-		if i%2 == 0 {
-			r, c = run(rows), run(cols)
-		} else {
-			c, r = run(cols), run(rows)
-		}
-		tr, tc, ratios = append(tr, r), append(tc, c), append(ratios, c/r)
-	}
-	for _, s := range [][]float64{tr, tc, ratios} {
-		slices.Sort(s)
-	}
-	b.ReportMetric(tr[0]*1e3, "rows-best-ms")
-	b.ReportMetric(tc[0]*1e3, "columns-best-ms")
-	b.ReportMetric(tr[len(tr)/2]*1e3, "rows-med-ms")
-	b.ReportMetric(tc[len(tc)/2]*1e3, "columns-med-ms")
-	b.ReportMetric(ratios[len(ratios)/2], "speedup-med")
+	benchAlternate(b, 1, "rows", rows, "columns", cols, nil)
 }
