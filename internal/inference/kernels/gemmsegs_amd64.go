@@ -35,17 +35,7 @@ func gemmSegs512x16(m int, a [][]float32, lda int, b *PackedB, act Act, c []floa
 		return
 	}
 	ks := b.K / 3
-	hs := 0
-	if act.HardSwish {
-		hs = 1
-	}
-	h := 1
-	for _, t := range seg16Heights {
-		if t <= m {
-			h = t
-			break
-		}
-	}
+	hs, h := seg16Tile(m, act)
 	bp, init := &b.panels[0], &b.bias[0]
 	for r := 0; r < m; r += h {
 		r0 := min(r, m-h)
@@ -67,19 +57,24 @@ func gemmSegs512x16(m int, a [][]float32, lda int, b *PackedB, act Act, c []floa
 	}
 }
 
-// gemmPlain512x16 is gemmSegs512x16 for one segment.
-func gemmPlain512x16(m int, a []float32, lda int, b *PackedB, act Act, c []float32, ldc int) {
-	hs := 0
+// seg16Tile gives the 16-column tiles' HARD_SWISH flag for act and the
+// tile height for m rows: the tallest of seg16Heights that fits.
+func seg16Tile(m int, act Act) (hs, h int) {
 	if act.HardSwish {
 		hs = 1
 	}
-	h := 1
+	h = 1
 	for _, t := range seg16Heights {
 		if t <= m {
-			h = t
-			break
+			return hs, t
 		}
 	}
+	return hs, h
+}
+
+// gemmPlain512x16 is gemmSegs512x16 for one segment.
+func gemmPlain512x16(m int, a []float32, lda int, b *PackedB, act Act, c []float32, ldc int) {
+	hs, h := seg16Tile(m, act)
 	bp, init := &b.panels[0], &b.bias[0]
 	for r := 0; r < m; r += h {
 		r0 := min(r, m-h)
