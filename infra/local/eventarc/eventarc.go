@@ -108,6 +108,8 @@ type Dispatcher struct {
 	mu        sync.Mutex
 	delivered map[string]int // trigger name → successful deliveries
 	dropped   map[string]int // trigger name → events dropped at the end of their retention
+	attempts  map[string]int // trigger name → delivery attempts started
+	failed    map[string]int // trigger name → attempts that ended without a 2xx
 }
 
 // New returns a Dispatcher with no triggers.
@@ -138,7 +140,8 @@ func New(opts Options) (*Dispatcher, error) {
 		opts.Concurrency = 32
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Dispatcher{opts: opts, log: opts.Logger, ctx: ctx, cancel: cancel, tokens: map[[2]string]cachedToken{}, delivered: map[string]int{}, dropped: map[string]int{}}, nil
+	return &Dispatcher{opts: opts, log: opts.Logger, ctx: ctx, cancel: cancel, tokens: map[[2]string]cachedToken{}, delivered: map[string]int{}, dropped: map[string]int{},
+		attempts: map[string]int{}, failed: map[string]int{}}, nil
 }
 
 // Add creates the trigger's subscription (if missing) and starts delivering.
@@ -195,6 +198,15 @@ func (d *Dispatcher) Dropped(trigger string) int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.dropped[trigger]
+}
+
+// Attempts reports how many delivery attempts the trigger has started and how many of them ended
+// without the target accepting the event; started minus accepted minus failed is how many are
+// still waiting for their target's answer.
+func (d *Dispatcher) Attempts(trigger string) (started, failed int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.attempts[trigger], d.failed[trigger]
 }
 
 // Close stops every trigger and waits for in-flight deliveries.
@@ -265,6 +277,9 @@ func (d *Dispatcher) run(t Trigger, q *queue, j job) {
 
 // attempt POSTs ev once and returns why it failed, or "" when the target accepted it.
 func (d *Dispatcher) attempt(ctx context.Context, t Trigger, ev event) string {
+	d.mu.Lock()
+	d.attempts[t.Name]++
+	d.mu.Unlock()
 	code, err := d.post(ctx, t, ev)
 	if err == nil && code/100 == 2 {
 		d.mu.Lock()
@@ -272,6 +287,9 @@ func (d *Dispatcher) attempt(ctx context.Context, t Trigger, ev event) string {
 		d.mu.Unlock()
 		return ""
 	}
+	d.mu.Lock()
+	d.failed[t.Name]++
+	d.mu.Unlock()
 	if err != nil {
 		return err.Error()
 	}

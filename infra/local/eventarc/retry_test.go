@@ -84,6 +84,9 @@ func TestFailingEventIsRetriedUntilAccepted(t *testing.T) {
 	if n := f.count("objects/a.jpg"); n != 41 {
 		t.Errorf("target called %d times, want 40 failures + 1 success", n)
 	}
+	if started, failed := d.Attempts("input"); started != 41 || failed != 40 {
+		t.Errorf("Attempts: %d started, %d failed, want 41 and 40", started, failed)
+	}
 	f.mu.Lock()
 	calls := f.calls["objects/a.jpg"]
 	f.mu.Unlock()

@@ -38,14 +38,21 @@ func (s *Stack) TraceUploads(ctx context.Context, names []string) string {
 	line("stored: %d of %d in gs://%s%s", len(gens), len(names), InputBucket, missing(names, func(n string) bool { return gens[n] != 0 }))
 
 	msgs, ok := s.pubsubMessages(5 * time.Second)
+	resultsNotified := map[string]int{} // results bucket object → its OBJECT_FINALIZE notifications
 	if !ok {
 		line("Pub/Sub: the local server did not answer within 5s (its lock is held): nothing is delivered")
 	} else {
 		notified := map[string]int{}
 		for _, m := range msgs {
 			a := m.Attributes
-			if a["eventType"] == "OBJECT_FINALIZE" && a["bucketId"] == InputBucket {
+			if a["eventType"] != "OBJECT_FINALIZE" {
+				continue
+			}
+			switch a["bucketId"] {
+			case InputBucket:
 				notified[a["objectId"]]++
+			case ResultsBucket:
+				resultsNotified[a["objectId"]]++
 			}
 		}
 		line("notified (OBJECT_FINALIZE on %s): %d of %d%s", notificationsTopic, countIn(names, notified), len(names),
@@ -55,6 +62,11 @@ func (s *Stack) TraceUploads(ctx context.Context, names []string) string {
 		line("eventarc deliveries accepted (all uploads of the stack): schedule-run %d, publish-results %d; dropped: %d, %d",
 			s.Eventarc.Delivered("schedule-run"), s.Eventarc.Delivered("publish-results"),
 			s.Eventarc.Dropped("schedule-run"), s.Eventarc.Dropped("publish-results"))
+		for _, t := range []string{"schedule-run", "publish-results"} {
+			started, failed := s.Eventarc.Attempts(t)
+			line("  %s attempts: %d started, %d failed, %d awaiting the function's answer", t, started, failed,
+				started-failed-s.Eventarc.Delivered(t))
+		}
 	}
 
 	byBatch := map[string][]string{}
@@ -99,7 +111,7 @@ func (s *Stack) TraceUploads(ctx context.Context, names []string) string {
 		}
 		runID := batch.RunID(id)
 		line("batch %s: %d claimed, %d items written; %s; %s", id, len(byBatch[id]), items, s.traceRun(id, execs), s.tracePlan(id))
-		line("  results of %s: %s", runID, s.traceResults(runID))
+		line("  results of %s: %s", runID, s.traceResults(runID, resultsNotified, ok))
 		if ok {
 			recs, sums := 0, 0
 			for _, m := range msgs {
@@ -193,8 +205,9 @@ func (s *Stack) tracePlan(id string) string {
 	return fmt.Sprintf("plan: %d items, %d shards", p.Items, p.ShardCount)
 }
 
-// traceResults lists what the run's shards left in the results bucket.
-func (s *Stack) traceResults(runID string) string {
+// traceResults lists what the run's shards left in the results bucket; when known, an object whose
+// OBJECT_FINALIZE notification is not on Pub/Sub (notified, by object name) is marked as such.
+func (s *Stack) traceResults(runID string, notified map[string]int, known bool) string {
 	objs, _, err := s.GCS.Fake().ListObjectsWithOptions(ResultsBucket, fakestorage.ListOptions{Prefix: records.RunsPrefix + runID + "/"})
 	if err != nil {
 		return "listing: " + err.Error()
@@ -205,6 +218,9 @@ func (s *Stack) traceResults(runID string) string {
 	var parts []string
 	for _, a := range objs {
 		rel := strings.TrimPrefix(a.Name, records.RunsPrefix+runID+"/")
+		if known && notified[a.Name] == 0 {
+			rel += " [no finalize notification]"
+		}
 		o, err := s.GCS.Fake().GetObject(ResultsBucket, a.Name)
 		if err != nil {
 			continue
