@@ -106,10 +106,11 @@ type Dispatcher struct {
 	tokens  map[[2]string]cachedToken // (service account, audience) → ID token
 
 	mu        sync.Mutex
-	delivered map[string]int // trigger name → successful deliveries
-	dropped   map[string]int // trigger name → events dropped at the end of their retention
-	attempts  map[string]int // trigger name → delivery attempts started
-	failed    map[string]int // trigger name → attempts that ended without a 2xx
+	delivered map[string]int   // trigger name → successful deliveries
+	dropped   map[string]int   // trigger name → events dropped at the end of their retention
+	attempts  map[string]int   // trigger name → delivery attempts started
+	failed    map[string]int   // trigger name → attempts that ended without a 2xx
+	stopped   map[string]error // trigger name → why its subscriber stopped before Close
 }
 
 // New returns a Dispatcher with no triggers.
@@ -141,7 +142,7 @@ func New(opts Options) (*Dispatcher, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Dispatcher{opts: opts, log: opts.Logger, ctx: ctx, cancel: cancel, tokens: map[[2]string]cachedToken{}, delivered: map[string]int{}, dropped: map[string]int{},
-		attempts: map[string]int{}, failed: map[string]int{}}, nil
+		attempts: map[string]int{}, failed: map[string]int{}, stopped: map[string]error{}}, nil
 }
 
 // Add creates the trigger's subscription (if missing) and starts delivering.
@@ -175,8 +176,14 @@ func (d *Dispatcher) Add(ctx context.Context, t Trigger) error {
 		err := s.Receive(d.ctx, func(ctx context.Context, m *pubsub.Message) {
 			d.take(t, sub, q, m)
 		})
-		if err != nil && d.ctx.Err() == nil {
+		if d.ctx.Err() == nil {
+			if err == nil {
+				err = errors.New("the subscriber returned without an error")
+			}
 			d.log.Error("eventarc trigger stopped", "trigger", t.Name, "error", err.Error())
+			d.mu.Lock()
+			d.stopped[t.Name] = err
+			d.mu.Unlock()
 		}
 	})
 	return nil
@@ -207,6 +214,14 @@ func (d *Dispatcher) Attempts(trigger string) (started, failed int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.attempts[trigger], d.failed[trigger]
+}
+
+// Stopped reports why the trigger's subscriber stopped receiving, or nil while it receives (or
+// after Close): a stopped trigger delivers nothing more.
+func (d *Dispatcher) Stopped(trigger string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.stopped[trigger]
 }
 
 // Close stops every trigger and waits for in-flight deliveries.

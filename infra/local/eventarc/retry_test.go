@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/pubsub/v2"
+	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 )
 
 func TestBackoff(t *testing.T) {
@@ -152,4 +153,22 @@ func TestFailingEventsDoNotBlockOthers(t *testing.T) {
 	if f.count("objects/good.jpg") != 1 {
 		t.Errorf("good event: %d requests, want 1", f.count("objects/good.jpg"))
 	}
+}
+
+// A trigger whose subscriber stops (here: its subscription is deleted under it) says so through
+// Stopped, which the stack's upload trace prints; a receiving trigger reports nil.
+func TestStoppedTriggerIsReported(t *testing.T) {
+	c, d := setup(t, Options{})
+	target := httptest.NewServer(&flaky{fail: map[string]int{}, calls: map[string][]time.Time{}})
+	defer target.Close()
+	if err := d.Add(t.Context(), Trigger{Name: "input", Project: "p", Topic: "projects/p/topics/gcs", Bucket: "in", Target: target.URL}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Stopped("input"); err != nil {
+		t.Fatalf("a receiving trigger reports %v", err)
+	}
+	if err := c.SubscriptionAdminClient.DeleteSubscription(t.Context(), &pubsubpb.DeleteSubscriptionRequest{Subscription: "projects/p/subscriptions/eventarc-input"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return d.Stopped("input") != nil })
 }

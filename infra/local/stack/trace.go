@@ -66,6 +66,9 @@ func (s *Stack) TraceUploads(ctx context.Context, names []string) string {
 			started, failed := s.Eventarc.Attempts(t)
 			line("  %s attempts: %d started, %d failed, %d awaiting the function's answer", t, started, failed,
 				started-failed-s.Eventarc.Delivered(t))
+			if err := s.Eventarc.Stopped(t); err != nil {
+				line("  %s trigger STOPPED receiving: %v", t, err)
+			}
 		}
 	}
 
