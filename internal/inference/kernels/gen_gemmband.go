@@ -163,27 +163,7 @@ TEXT ·%s(SB), NOSPLIT, $0-112
 			p("ADDQ $%d, %s", 4*n, aBase[g])
 		}
 	}
-	loop := func(l string) {
-		p("CMPQ CX, $4")
-		p("JLT %s_tail", l)
-		fmt.Fprintf(b, "%s_loop4:\n", l)
-		for u := 0; u < 4; u++ {
-			step(u)
-		}
-		advance(4)
-		p("SUBQ $4, CX")
-		p("CMPQ CX, $4")
-		p("JGE %s_loop4", l)
-		fmt.Fprintf(b, "%s_tail:\n", l)
-		p("TESTQ CX, CX")
-		p("JZ %s_done", l)
-		fmt.Fprintf(b, "%s_loop1:\n", l)
-		step(0)
-		advance(1)
-		p("DECQ CX")
-		p("JNZ %s_loop1", l)
-		fmt.Fprintf(b, "%s_done:\n", l)
-	}
+	loop := func(l string) { kLoop(b, l, 4, step, advance) }
 	loop(name)
 	if segs {
 		for s, arg := range []string{"a1+64(FP)", "a2+72(FP)"} {
@@ -313,6 +293,32 @@ var seg16Rows = []int{24, 16, 8, 4, 2, 1}
 var s16Base = []string{"SI", "R10", "R11", "R12", "R13"}
 
 // s16Row returns the address of A row r at byte offset off for kernelS16.
+// kLoop emits the k loop over CX steps labelled l: passes of unroll steps
+// while at least unroll are left, then single steps; advance(n) moves the
+// pointers past n steps.
+func kLoop(b *bytes.Buffer, l string, unroll int, step, advance func(int)) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	p("CMPQ CX, $%d", unroll)
+	p("JLT %s_tail", l)
+	fmt.Fprintf(b, "%s_loop%d:\n", l, unroll)
+	for u := 0; u < unroll; u++ {
+		step(u)
+	}
+	advance(unroll)
+	p("SUBQ $%d, CX", unroll)
+	p("CMPQ CX, $%d", unroll)
+	p("JGE %s_loop%d", l, unroll)
+	fmt.Fprintf(b, "%s_tail:\n", l)
+	p("TESTQ CX, CX")
+	p("JZ %s_done", l)
+	fmt.Fprintf(b, "%s_loop1:\n", l)
+	step(0)
+	advance(1)
+	p("DECQ CX")
+	p("JNZ %s_loop1", l)
+	fmt.Fprintf(b, "%s_done:\n", l)
+}
+
 func s16Row(r, off int) string {
 	base := s16Base[r/5]
 	o := ""
@@ -387,27 +393,7 @@ TEXT ·%s(SB), NOSPLIT, $0-112
 		}
 	}
 	// Three steps per pass: the stem's segments are 9 long.
-	loop := func(l string) {
-		p("CMPQ CX, $3")
-		p("JLT %s_tail", l)
-		fmt.Fprintf(b, "%s_loop3:\n", l)
-		for u := 0; u < 3; u++ {
-			step(u)
-		}
-		advance(3)
-		p("SUBQ $3, CX")
-		p("CMPQ CX, $3")
-		p("JGE %s_loop3", l)
-		fmt.Fprintf(b, "%s_tail:\n", l)
-		p("TESTQ CX, CX")
-		p("JZ %s_done", l)
-		fmt.Fprintf(b, "%s_loop1:\n", l)
-		step(0)
-		advance(1)
-		p("DECQ CX")
-		p("JNZ %s_loop1", l)
-		fmt.Fprintf(b, "%s_done:\n", l)
-	}
+	loop := func(l string) { kLoop(b, l, 3, step, advance) }
 	loop(name)
 	for s, arg := range []string{"a1+64(FP)", "a2+72(FP)"}[:segs-1] {
 		p("MOVQ k+0(FP), CX")
