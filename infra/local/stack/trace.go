@@ -1,9 +1,11 @@
 package stack
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -62,13 +64,18 @@ func (s *Stack) TraceUploads(ctx context.Context, names []string) string {
 		line("eventarc deliveries accepted (all uploads of the stack): schedule-run %d, publish-results %d; dropped: %d, %d",
 			s.Eventarc.Delivered("schedule-run"), s.Eventarc.Delivered("publish-results"),
 			s.Eventarc.Dropped("schedule-run"), s.Eventarc.Dropped("publish-results"))
+		waiting := 0
 		for _, t := range []string{"schedule-run", "publish-results"} {
 			started, failed := s.Eventarc.Attempts(t)
+			waiting += started - failed - s.Eventarc.Delivered(t)
 			line("  %s attempts: %d started, %d failed, %d awaiting the function's answer", t, started, failed,
 				started-failed-s.Eventarc.Delivered(t))
 			if err := s.Eventarc.Stopped(t); err != nil {
 				line("  %s trigger STOPPED receiving: %v", t, err)
 			}
+		}
+		if waiting > 0 {
+			line("  where the functions' handlers wait (goroutines of this process inside functions/):\n%s", handlerStacks("cspipe/cspipe/functions/", 6))
 		}
 	}
 
@@ -268,4 +275,25 @@ func missing(names []string, has func(string) bool) string {
 		return ""
 	}
 	return " (missing: " + strings.Join(out, ", ") + ")"
+}
+
+// handlerStacks returns the stacks of up to most goroutines of this process whose stack names
+// within (for the trace: inside one of the functions, which the stack runs in process), showing
+// where an event that was delivered but never answered is waiting. Stacks hold code locations
+// and argument words, never payloads.
+func handlerStacks(within string, most int) string {
+	var buf bytes.Buffer
+	if err := pprof.Lookup("goroutine").WriteTo(&buf, 2); err != nil {
+		return "    (goroutine profile: " + err.Error() + ")"
+	}
+	var out []string
+	for _, g := range strings.Split(buf.String(), "\n\n") {
+		if strings.Contains(g, within) && len(out) < most {
+			out = append(out, "    "+strings.ReplaceAll(strings.TrimSpace(g), "\n", "\n    "))
+		}
+	}
+	if len(out) == 0 {
+		return "    (none: the handler has returned or runs elsewhere)"
+	}
+	return strings.Join(out, "\n\n")
 }
