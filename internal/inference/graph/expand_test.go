@@ -102,6 +102,26 @@ func TestFuseExpandDepthwise(t *testing.T) {
 	}
 }
 
+// expandBlockGraph is an hw×hw×cin image expanded by a 1x1 convolution to
+// mid channels, then a k×k depthwise of stride s (both ReLU6, random
+// weights): the pair the expansion fusion plans as one operator.
+func expandBlockGraph(rng *rand.Rand, hw, cin, mid, k, s int) *Graph {
+	g := &Graph{PackBudget: 1 << 24}
+	add := func(t *Tensor) int { g.Tensors = append(g.Tensors, t); return len(g.Tensors) - 1 }
+	in := add(&Tensor{Name: "in", Shape: []int{1, hw, hw, cin}})
+	cw := add(&Tensor{Shape: []int{mid, 1, 1, cin}, Float: randFloats(rng, mid*cin), Const: true})
+	cb := add(&Tensor{Shape: []int{mid}, Float: randFloats(rng, mid), Const: true})
+	dw := add(&Tensor{Shape: []int{1, k, k, mid}, Float: randFloats(rng, k*k*mid), Const: true})
+	db := add(&Tensor{Shape: []int{mid}, Float: randFloats(rng, mid), Const: true})
+	m, depth := add(&Tensor{Shape: []int{1, hw, hw, mid}}), add(&Tensor{})
+	g.Nodes = []Node{
+		{Op: OpConv2D, Inputs: []int{in, cw, cb}, Output: m, Padding: PadValid, StrideH: 1, StrideW: 1, Act: &Bounds{0, 6}},
+		{Op: OpDepthwiseConv2D, Inputs: []int{m, dw, db}, Output: depth, Padding: PadSame, StrideH: s, StrideW: s, Act: &Bounds{0, 6}},
+	}
+	g.Input, g.Output = in, depth
+	return g
+}
+
 // BenchmarkExpandDepthwise runs the expansion and depthwise convolution of
 // MobileNet V3-Large's inverted residual blocks at 224 (one image, one
 // thread), fused band by band ("fused") and as two operators ("apart"):
@@ -112,19 +132,7 @@ func BenchmarkExpandDepthwise(b *testing.B) {
 		for _, mode := range []string{"fused", "apart"} {
 			b.Run(fmt.Sprintf("%dx%dx%d_to_%d_k%d_s%d/%s", s.hw, s.hw, s.cin, s.mid, s.k, s.s, mode), func(b *testing.B) {
 				rng := rand.New(rand.NewPCG(1, 2))
-				g := &Graph{PackBudget: 1 << 24}
-				add := func(t *Tensor) int { g.Tensors = append(g.Tensors, t); return len(g.Tensors) - 1 }
-				in := add(&Tensor{Name: "in", Shape: []int{1, s.hw, s.hw, s.cin}})
-				cw := add(&Tensor{Shape: []int{s.mid, 1, 1, s.cin}, Float: randFloats(rng, s.mid*s.cin), Const: true})
-				cb := add(&Tensor{Shape: []int{s.mid}, Float: randFloats(rng, s.mid), Const: true})
-				dw := add(&Tensor{Shape: []int{1, s.k, s.k, s.mid}, Float: randFloats(rng, s.k*s.k*s.mid), Const: true})
-				db := add(&Tensor{Shape: []int{s.mid}, Float: randFloats(rng, s.mid), Const: true})
-				mid, depth := add(&Tensor{Shape: []int{1, s.hw, s.hw, s.mid}}), add(&Tensor{})
-				g.Nodes = []Node{
-					{Op: OpConv2D, Inputs: []int{in, cw, cb}, Output: mid, Padding: PadValid, StrideH: 1, StrideW: 1, Act: &Bounds{0, 6}},
-					{Op: OpDepthwiseConv2D, Inputs: []int{mid, dw, db}, Output: depth, Padding: PadSame, StrideH: s.s, StrideW: s.s, Act: &Bounds{0, 6}},
-				}
-				g.Input, g.Output = in, depth
+				g := expandBlockGraph(rng, s.hw, s.cin, s.mid, s.k, s.s)
 				saved := expandFuseMin
 				expandFuseMin = 0
 				if mode == "apart" {
@@ -161,19 +169,9 @@ func BenchmarkExpandBlocked(b *testing.B) {
 	}{{112, 16, 64, 3, 2, false}, {56, 24, 72, 3, 1, false}, {56, 24, 72, 5, 2, false}, {112, 16, 64, 3, 2, true}} {
 		b.Run(fmt.Sprintf("%dx%dx%d_to_%d_k%d_s%d_hs%v", s.hw, s.hw, s.cin, s.mid, s.k, s.s, s.hs), func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(1, 2))
-			g := &Graph{PackBudget: 1 << 24}
+			g := expandBlockGraph(rng, s.hw, s.cin, s.mid, s.k, s.s)
 			add := func(t *Tensor) int { g.Tensors = append(g.Tensors, t); return len(g.Tensors) - 1 }
-			in := add(&Tensor{Name: "in", Shape: []int{1, s.hw, s.hw, s.cin}})
-			cw := add(&Tensor{Shape: []int{s.mid, 1, 1, s.cin}, Float: randFloats(rng, s.mid*s.cin), Const: true})
-			cb := add(&Tensor{Shape: []int{s.mid}, Float: randFloats(rng, s.mid), Const: true})
-			dw := add(&Tensor{Shape: []int{1, s.k, s.k, s.mid}, Float: randFloats(rng, s.k*s.k*s.mid), Const: true})
-			db := add(&Tensor{Shape: []int{s.mid}, Float: randFloats(rng, s.mid), Const: true})
-			mid, depth := add(&Tensor{Shape: []int{1, s.hw, s.hw, s.mid}}), add(&Tensor{})
-			g.Nodes = []Node{
-				{Op: OpConv2D, Inputs: []int{in, cw, cb}, Output: mid, Padding: PadValid, StrideH: 1, StrideW: 1, Act: &Bounds{0, 6}},
-				{Op: OpDepthwiseConv2D, Inputs: []int{mid, dw, db}, Output: depth, Padding: PadSame, StrideH: s.s, StrideW: s.s, Act: &Bounds{0, 6}},
-			}
-			g.Input, g.Output = in, depth
+			depth := g.Output
 			if s.hs {
 				hs := add(&Tensor{})
 				g.Nodes = append(g.Nodes, Node{Op: OpHardSwish, Inputs: []int{depth}, Output: hs})
