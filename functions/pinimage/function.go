@@ -28,6 +28,10 @@ import (
 // EntryPoint is the name the function is registered and deployed under.
 const EntryPoint = "PinWorkloadImage"
 
+// Timeout is how long one invocation may run when deployed (the Terraform module's timeout_seconds);
+// the local stack gives each invocation the same deadline.
+const Timeout = 2 * time.Minute
+
 // Config is the function's configuration, read from the environment once.
 type Config struct {
 	// Provider is the provider's full resource name,

@@ -25,6 +25,10 @@ import (
 // EntryPoint is the name the function is registered and deployed under.
 const EntryPoint = "PublishResults"
 
+// Timeout is how long one invocation may run when deployed (the Terraform module's timeout_seconds);
+// the local stack gives each invocation the same deadline.
+const Timeout = 9 * time.Minute
+
 // Config is the function's configuration, read from the environment once.
 type Config struct {
 	// ResultsBucket is the bucket whose summaries are announced; events for others are ignored.

@@ -22,6 +22,10 @@ import (
 // EntryPoint is the name the function is registered and deployed under.
 const EntryPoint = "RegisterModel"
 
+// Timeout is how long one invocation may run when deployed (the Terraform module's timeout_seconds);
+// the local stack gives each invocation the same deadline.
+const Timeout = 5 * time.Minute
+
 // Config is the function's configuration, read from the environment once.
 type Config struct {
 	// ModelBucket is the bucket the function registers models in; events for others are ignored.

@@ -23,6 +23,10 @@ import (
 // EntryPoint is the name the function is registered and deployed under.
 const EntryPoint = "ScheduleRun"
 
+// Timeout is how long one invocation may run when deployed (the Terraform module's timeout_seconds);
+// the local stack gives each invocation the same deadline.
+const Timeout = 2 * time.Minute
+
 type blobStore = blob.Store
 
 // Deps are the function's clients, built by the caller.

@@ -3,6 +3,7 @@ package schedulerun
 import (
 	"context"
 	"os"
+	"time"
 
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -14,6 +15,10 @@ import (
 // deployed a second time behind a Pub/Sub topic that Cloud Scheduler publishes to every few
 // minutes, so a run that died is resumed or failed with a message even when no upload follows it.
 const SweepEntryPoint = "SweepRuns"
+
+// SweepTimeout is how long one SweepRuns invocation may run when deployed (timeout_seconds); the
+// local stack's sweeper gives each sweep the same deadline.
+const SweepTimeout = 2 * time.Minute
 
 // Sweeper runs one sweep per event, whatever the event says.
 type Sweeper struct{ F *Function }

@@ -9,9 +9,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
 
 	"github.com/cspipe/cspipe/functions/pinimage"
 	"github.com/cspipe/cspipe/functions/publishresults"
@@ -27,20 +29,21 @@ type deployedFunction struct {
 	pkg        string // import path below the module
 	root       string // the Terraform root that deploys it
 	eventType  string
-	source     string // trigger source: "topic:<reference to the topic id>" or "bucket:<bucket resource>"
+	source     string        // trigger source: "topic:<reference to the topic id>" or "bucket:<bucket resource>"
+	timeout    time.Duration // the code's deadline, which the local stack imposes: must be timeout_seconds
 }
 
 var codeFunctions = []deployedFunction{
 	{pinimage.EntryPoint, pinimage.Config{}, "functions/pinimage", "primus",
-		"google.cloud.pubsub.topic.v1.messagePublished", "topic:local.gcr_topic_id"},
+		"google.cloud.pubsub.topic.v1.messagePublished", "topic:local.gcr_topic_id", pinimage.Timeout},
 	{registermodel.EntryPoint, registermodel.Config{}, "functions/registermodel", "primus",
-		"google.cloud.storage.object.v1.finalized", "bucket:google_storage_bucket.model"},
+		"google.cloud.storage.object.v1.finalized", "bucket:google_storage_bucket.model", registermodel.Timeout},
 	{schedulerun.EntryPoint, schedulerun.Config{}, "functions/schedulerun", "secundus",
-		"google.cloud.storage.object.v1.finalized", "bucket:google_storage_bucket.input"},
+		"google.cloud.storage.object.v1.finalized", "bucket:google_storage_bucket.input", schedulerun.Timeout},
 	{schedulerun.SweepEntryPoint, schedulerun.Config{}, "functions/schedulerun", "secundus",
-		"google.cloud.pubsub.topic.v1.messagePublished", "topic:google_pubsub_topic.sweep.id"},
+		"google.cloud.pubsub.topic.v1.messagePublished", "topic:google_pubsub_topic.sweep.id", schedulerun.SweepTimeout},
 	{publishresults.EntryPoint, publishresults.Config{}, "functions/publishresults", "secundus",
-		"google.cloud.storage.object.v1.finalized", "bucket:google_storage_bucket.results"},
+		"google.cloud.storage.object.v1.finalized", "bucket:google_storage_bucket.results", publishresults.Timeout},
 }
 
 // eventFunctionModule is the module every root deploys its functions with.
@@ -96,6 +99,21 @@ func TestFunctionsMatchCode(t *testing.T) {
 			for k := range set {
 				if !read[k] {
 					t.Errorf("Terraform sets %s for %s, which its Config never reads", k, fn.entryPoint)
+				}
+			}
+
+			// Deadline: the local stack cuts an invocation off where Google Cloud would.
+			ta, ok := mod.Body.Attributes["timeout_seconds"]
+			if !ok {
+				t.Errorf("module %s sets no timeout_seconds (the default 60 s is not what %s.Timeout says)", mod.Labels[0], fn.pkg)
+			} else {
+				v, diags := ta.Expr.Value(ctx)
+				if diags.HasErrors() {
+					t.Fatalf("evaluating timeout_seconds: %v", diags)
+				}
+				secs, _ := v.AsBigFloat().Int64()
+				if got := time.Duration(secs) * time.Second; got != fn.timeout {
+					t.Errorf("timeout_seconds = %d, but the code (and the local stack) says %s", secs, fn.timeout)
 				}
 			}
 
@@ -205,6 +223,7 @@ func TestEventFunctionModuleWiring(t *testing.T) {
 		{"build_config.entry_point", build.Body.Attributes["entry_point"].Expr, "var.entry_point"},
 		{"service_config.environment_variables", svc.Body.Attributes["environment_variables"].Expr, "var.environment"},
 		{"service_config.service_account_email", svc.Body.Attributes["service_account_email"].Expr, "var.service_account_email"},
+		{"service_config.timeout_seconds", svc.Body.Attributes["timeout_seconds"].Expr, "var.timeout_seconds"},
 		{"event_trigger.event_type", trig.Body.Attributes["event_type"].Expr, "var.event_type"},
 		{"event_trigger.pubsub_topic", trig.Body.Attributes["pubsub_topic"].Expr, "var.pubsub_topic"},
 		{"event_trigger.service_account_email", trig.Body.Attributes["service_account_email"].Expr, "var.trigger_service_account_email"},
@@ -213,6 +232,13 @@ func TestEventFunctionModuleWiring(t *testing.T) {
 		if got := traversal(t, w.expr); got != w.want {
 			t.Errorf("%s = %s, want %s", w.what, got, w.want)
 		}
+	}
+	// The framework's CloudEvent receiver is safe with one request per instance only (see the
+	// module's comment; the local stack serves each request with its own receiver to match).
+	if a, ok := svc.Body.Attributes["max_instance_request_concurrency"]; !ok {
+		t.Error("service_config does not pin max_instance_request_concurrency to 1")
+	} else if v, diags := a.Expr.Value(nil); diags.HasErrors() || v.Type() != cty.Number || !v.Equals(cty.NumberIntVal(1)).True() {
+		t.Errorf("max_instance_request_concurrency = %s, want 1", a.Expr.Range())
 	}
 	if got := str(t, nil, build.Body.Attributes["runtime"].Expr); got != "go126" {
 		t.Errorf("runtime = %q, want go126", got)

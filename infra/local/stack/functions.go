@@ -24,6 +24,7 @@ type function struct {
 	name    string
 	handle  handlerFunc
 	trigger eventarc.Trigger // Target filled in by startFunctions
+	timeout time.Duration    // the deployed invocation deadline (the package's Timeout)
 }
 
 // startFunctions builds every function that exists in this build, serves them over HTTP as the
@@ -58,18 +59,14 @@ func (s *Stack) startFunctions(ctx context.Context) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+StatusPath, s.serveStatus)
 	for _, fn := range fns {
-		p, err := cloudevents.NewHTTP()
-		if err != nil {
+		if fn.timeout <= 0 {
 			lis.Close()
-			return err
+			return fmt.Errorf("stack: function %s has no deadline (set it to its package's Timeout)", fn.name)
 		}
-		h, err := cloudevents.NewHTTPReceiveHandler(context.Background(), p, fn.handle)
-		if err != nil {
-			lis.Close()
-			return fmt.Errorf("stack: serving %s: %w", fn.name, err)
-		}
-		// Like a Cloud Run service, each function admits only run.invoker callers.
-		mux.Handle("/"+fn.name, s.invokerOnly(functionProject(fn.name), fn.name, s.functionsURL+"/"+fn.name, h))
+		// Like a Cloud Run service, each function admits only run.invoker callers, and an
+		// invocation is cut off at the function's timeout.
+		mux.Handle("/"+fn.name, s.invokerOnly(functionProject(fn.name), fn.name, s.functionsURL+"/"+fn.name,
+			withDeadline(s.log.With("component", "functions"), fn.name, fn.timeout, perInvocation(fn.handle))))
 	}
 	srv := &http.Server{Handler: limitBody(mux, maxFunctionRequest), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(lis) }()
@@ -99,6 +96,32 @@ func (s *Stack) startFunctions(ctx context.Context) error {
 		s.startSweeper(s.scheduleRun)
 	}
 	return nil
+}
+
+// perInvocation serves each request with a CloudEvents receiver of its own, the way a deployed
+// function instance runs one request at a time (Cloud Run functions' default concurrency of 1,
+// which the Terraform module pins).
+//
+// One receiver must not be shared by concurrent requests: the SDK's receive handler (the one
+// functions-framework-go wraps) queues each request's event on one channel and lets whichever
+// waiting goroutine comes first take it, with that goroutine's request context. A request can
+// then run another request's event, under a context that is cancelled when that other request
+// is answered, and an event whose taker gave up stays queued until some later request arrives.
+// Both were seen here: a PublishResults delivery that hung until the next run's events came.
+func perInvocation(fn handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := cloudevents.NewHTTP()
+		if err != nil {
+			http.Error(w, "creating the CloudEvents receiver: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		h, err := cloudevents.NewHTTPReceiveHandler(r.Context(), p, fn)
+		if err != nil {
+			http.Error(w, "creating the CloudEvents receiver: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // maxFunctionRequest is Cloud Run's limit on an HTTP/1 request body, which gen2 functions have.
@@ -142,7 +165,7 @@ func (s *Stack) storeFor(ctx context.Context, serviceAccount string) (blob.Store
 }
 
 func (s *Stack) registerModelFunction(ctx context.Context) (function, error) {
-	fn := function{name: registermodel.EntryPoint, trigger: storageTrigger("register-model", ModelBucket)}
+	fn := function{name: registermodel.EntryPoint, trigger: storageTrigger("register-model", ModelBucket), timeout: registermodel.Timeout}
 	store, err := s.storeFor(ctx, PrimusFunctionsSA)
 	if err != nil {
 		return fn, err

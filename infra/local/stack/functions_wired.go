@@ -22,7 +22,7 @@ var PinPointer = "gs://" + AuditBucket + "/pins/latest.json"
 
 func (s *Stack) pinFunction(ctx context.Context) (function, error) {
 	fn := function{name: pinimage.EntryPoint, trigger: eventarc.Trigger{
-		Name: "pin-workload-image", Project: Primus.ID, Topic: "projects/" + Primus.ID + "/topics/" + GCRTopic}}
+		Name: "pin-workload-image", Project: Primus.ID, Topic: "projects/" + Primus.ID + "/topics/" + GCRTopic}, timeout: pinimage.Timeout}
 	svc, err := iamv1.NewService(ctx, option.WithEndpoint(s.IAM.URL()),
 		option.WithTokenSource(s.TokenSource(iam.ServiceAccount(PrimusFunctionsSA))))
 	if err != nil {
@@ -42,7 +42,7 @@ func (s *Stack) pinFunction(ctx context.Context) (function, error) {
 }
 
 func (s *Stack) scheduleRunFunction(ctx context.Context) (function, error) {
-	fn := function{name: schedulerun.EntryPoint, trigger: storageTrigger("schedule-run", InputBucket)}
+	fn := function{name: schedulerun.EntryPoint, trigger: storageTrigger("schedule-run", InputBucket), timeout: schedulerun.Timeout}
 	store, err := s.storeFor(ctx, SecundusFunctionsSA)
 	if err != nil {
 		return fn, err
@@ -84,7 +84,10 @@ func (s *Stack) startSweeper(f *schedulerun.Function) {
 		t := time.NewTicker(s.opts.SweepEvery)
 		defer t.Stop()
 		for {
-			_, _ = f.Sweep(ctx) // logged by the function
+			// Each sweep gets SweepRuns' deployed deadline, as one Cloud Scheduler tick's invocation.
+			sctx, scancel := context.WithTimeout(ctx, schedulerun.SweepTimeout)
+			_, _ = f.Sweep(sctx) // logged by the function
+			scancel()
 			select {
 			case <-ctx.Done():
 				return
@@ -96,7 +99,7 @@ func (s *Stack) startSweeper(f *schedulerun.Function) {
 }
 
 func (s *Stack) publishResultsFunction(ctx context.Context) (function, error) {
-	fn := function{name: publishresults.EntryPoint, trigger: storageTrigger("publish-results", ResultsBucket)}
+	fn := function{name: publishresults.EntryPoint, trigger: storageTrigger("publish-results", ResultsBucket), timeout: publishresults.Timeout}
 	store, err := s.storeFor(ctx, SecundusFunctionsSA)
 	if err != nil {
 		return fn, err

@@ -107,6 +107,10 @@ resource "google_cloudfunctions2_function" "function" {
     available_memory      = var.available_memory
     timeout_seconds       = var.timeout_seconds
     environment_variables = var.environment
+    # One request per instance (the gen2 default, pinned): the CloudEvents receiver that
+    # functions-framework-go serves hands queued events to whichever waiting request comes first,
+    # so concurrent requests in one instance can run each other's events or strand one.
+    max_instance_request_concurrency = 1
   }
   event_trigger {
     trigger_region        = var.region
