@@ -30,6 +30,11 @@ var bandedGemm = true
 // cache budget (eight 13-row tiles); benchmarks set it to 0 to compare.
 var oneBandRows = 104
 
+// spreadPrefetch makes every row tile of a band of up to oneBandRows rows
+// read its share of the next slice ahead, instead of the first two tiles
+// reading half each; benchmarks switch it to compare.
+var spreadPrefetch = true
+
 // kcOverride, when positive, replaces the cache-derived K block (tests use
 // it to cover several blocks on small shapes).
 var kcOverride = 0
@@ -132,20 +137,18 @@ func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 				}
 				n0 := p * nr
 				cols := min(nr, b.N-n0)
+				nt := 0
+				if spreadPrefetch && mb <= oneBandRows {
+					for r := 0; r < mb; r += tileRows(mb - r) {
+						nt++
+					}
+				}
 				for r, t := 0, 0; r < mb; t++ {
 					rows := tileRows(mb - r)
-					// The first two tiles read half the next slice each; a
-					// lone tile reads every other line (the adjacent-line
-					// prefetcher brings its pair). Prefetches never fault:
-					// running past a shorter next slice only wastes a read.
-					pf, pfs := bp, 0
-					switch {
-					case rows == mb:
-						pf, pfs = &b.panels[next], 128
-					case t == 0:
-						pf, pfs = &b.panels[next], 64
-					case t == 1:
-						pf, pfs = &b.panels[next+nextK*16], 64
+					off, pfs := prefetchPlan(t, nt, rows, mb, kb, nextK)
+					pf := bp
+					if pfs > 0 {
+						pf = &b.panels[min(next+off, len(b.panels)-1)]
 					}
 					row := i0 + r
 					ar := &a[row*lda+k0]
@@ -184,6 +187,36 @@ func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 			}
 		}
 	}
+}
+
+// prefetchPlan says which part of the next slice (nextK rows of 32 floats,
+// two cache lines a row) row tile t of a band of mb rows reads ahead while
+// it runs its kb steps, one line a step: from off floats into the slice,
+// advancing pfs bytes a step (0: nothing). A lone tile reads every other
+// line (the adjacent-line prefetcher brings its pair). With nt > 2 (the
+// tiles of one band of at most oneBandRows rows, spreadPrefetch on) each
+// tile reads its nt-th of the slice, so the reads are spread over the
+// whole panel's time rather than crowded into its first two tiles; else
+// the first two tiles read half each. Prefetches never fault: running past
+// a shorter next slice only wastes a read.
+func prefetchPlan(t, nt, rows, mb, kb, nextK int) (off, pfs int) {
+	switch {
+	case rows == mb:
+		return 0, 128
+	case nt > 2:
+		lines := (2*nextK + nt - 1) / nt
+		if t*lines >= 2*nextK {
+			return 0, 0
+		}
+		// Rounded up to whole floats: nt > 2 and nextK <= kb keep the
+		// stride under a line, so no line is skipped.
+		return t * lines * 16, (lines*64 + kb - 1) / kb
+	case t == 0:
+		return 0, 64
+	case t == 1:
+		return nextK * 16, 64
+	}
+	return 0, 0
 }
 
 // tileB calls the banded micro-kernel for 13, 12, 8, 4 or 1 rows.

@@ -1,0 +1,128 @@
+//go:build amd64
+
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"testing"
+)
+
+// benchGemmModes runs the GEMM m×k×n (with a residual when res) under each
+// of modes alternately in one loop, weights cold (the next of enough
+// copies to overflow L2, as in a whole model at batch 1), and reports the
+// fastest and the median call of each mode in GMAC/s, timed by the
+// thread's CPU clock (preemption by other processes does not count).
+func benchGemmModes(b *testing.B, m, k, n int, res bool, modes []string, set func(mode string)) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	a := randSlice(rng, m*k)
+	w, bias := randSlice(rng, n*k), randSlice(rng, n)
+	ps := make([]*PackedB, max(2, (32<<20)/(4*k*n)))
+	for i := range ps {
+		ps[i] = PackB(w, n, k, bias)
+	}
+	c := make([]float32, m*n)
+	act := Act{Lo: 0, Hi: NoClampHi}
+	if res {
+		act.Res, act.LdRes = randSlice(rng, m*n), n
+	}
+	defer set("")
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	times := make([][]float64, len(modes))
+	for it := 0; b.Loop(); it++ {
+		p := ps[it%len(ps)]
+		for j := range modes {
+			j = (j + it) % len(modes) // alternate which goes first
+			set(modes[j])
+			t0, _ := threadCPU()
+			GemmAct(m, a, k, p, act, c, n)
+			t1, _ := threadCPU()
+			times[j] = append(times[j], (t1 - t0).Seconds())
+		}
+	}
+	for j, md := range modes {
+		slices.Sort(times[j])
+		b.ReportMetric(float64(m*k*n)/times[j][0]/1e9, "best-GMAC/s-"+md)
+		b.ReportMetric(float64(m*k*n)/times[j][len(times[j])/2]/1e9, "med-GMAC/s-"+md)
+	}
+}
+
+// BenchmarkGemmSpreadPrefetch compares, on one image's 7x7 layers of
+// ResNet-50 (49 rows, weights from L3), the next slice read ahead by every
+// row tile of the band ("spread") with the first two tiles reading half
+// each ("two").
+func BenchmarkGemmSpreadPrefetch(b *testing.B) {
+	if !hasAVX512 {
+		b.Skip("no AVX-512: the banded driver is not used")
+	}
+	for _, s := range []struct {
+		m, k, n int
+		res     bool
+	}{{49, 2048, 512, false}, {49, 512, 2048, true}, {49, 4608, 512, false}, {49, 1024, 2048, false}, {64, 512, 512, false}} {
+		b.Run(fmt.Sprintf("%dx%dx%d/res=%v", s.m, s.k, s.n, s.res), func(b *testing.B) {
+			old := spreadPrefetch
+			benchGemmModes(b, s.m, s.k, s.n, s.res, []string{"two", "spread"}, func(mode string) {
+				spreadPrefetch = mode == "spread" || (mode == "" && old)
+			})
+		})
+	}
+}
+
+// TestPrefetchPlan checks that the row tiles of a band read every line of
+// the next slice ahead between them (a lone tile every other line), for
+// bands of every height up to oneBandRows and next slices as long as the
+// current one or shorter, and that with more than two tiles each tile
+// reads only its own share (give or take the stride's rounding to a byte).
+func TestPrefetchPlan(t *testing.T) {
+	for mb := 1; mb <= oneBandRows; mb++ {
+		var tiles []int
+		for r := 0; r < mb; r += tileRows(mb - r) {
+			tiles = append(tiles, tileRows(mb-r))
+		}
+		for _, kb := range []int{4, 7, 64, 256, 344, 384} {
+			for _, nextK := range []int{kb, kb - 3, kb / 2, 1} {
+				if nextK < 1 {
+					continue
+				}
+				lines := 2 * nextK
+				for _, spread := range []bool{false, true} {
+					nt := 0
+					if spread {
+						nt = len(tiles)
+					}
+					seen := make([]int, lines)
+					for ti, rows := range tiles {
+						off, pfs := prefetchPlan(ti, nt, rows, mb, kb, nextK)
+						if pfs == 0 {
+							continue
+						}
+						if off < 0 || off >= nextK*NR512 {
+							t.Fatalf("mb %d kb %d nextK %d tile %d: starts at %d, outside the slice", mb, kb, nextK, ti, off)
+						}
+						last := -1
+						for s := 0; s < kb; s++ {
+							l := (off*4 + s*pfs) / 64
+							if l < lines && l != last {
+								seen[l]++
+							}
+							last = l
+						}
+					}
+					total := 0
+					for l, n := range seen {
+						total += n
+						if n == 0 && !(len(tiles) == 1 && l%2 == 1) {
+							t.Fatalf("mb %d kb %d nextK %d spread %v: line %d of %d never read ahead", mb, kb, nextK, spread, l, lines)
+						}
+					}
+					if spread && len(tiles) > 2 && total > lines+len(tiles)*(kb/64+1) {
+						t.Fatalf("mb %d kb %d nextK %d: %d tiles read %d lines ahead for a slice of %d", mb, kb, nextK, len(tiles), total, lines)
+					}
+				}
+			}
+		}
+	}
+}
