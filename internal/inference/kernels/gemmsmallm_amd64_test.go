@@ -126,3 +126,80 @@ func TestPrefetchPlan(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkGemmTilesOuter compares, on GEMMs of several row bands with
+// short K blocks (ResNet-50's 56x56 1x1 layers at batch 1 and per worker at
+// batch 8, a 28x28 expansion with its residual, V1's 1024x256x256 and
+// 4096x32x64), the later bands run tile-major ("tiles") with every band
+// run panel-major ("panels"), and two shapes that keep the panel loop
+// (a long K block; a one-band call).
+func BenchmarkGemmTilesOuter(b *testing.B) {
+	if !hasAVX512 {
+		b.Skip("no AVX-512: the banded driver is not used")
+	}
+	for _, s := range []struct {
+		m, k, n int
+		res     bool
+	}{{3136, 256, 64, false}, {3136, 64, 64, false}, {3136, 64, 256, true}, {12544, 256, 64, false}, {784, 256, 1024, true},
+		{3136, 512, 128, false}, {1024, 256, 256, false}, {4096, 32, 64, false}, {196, 2048, 512, false}, {48, 256, 1024, true}} {
+		b.Run(fmt.Sprintf("%dx%dx%d/res=%v", s.m, s.k, s.n, s.res), func(b *testing.B) {
+			old := tilesOuterK
+			benchGemmModes(b, s.m, s.k, s.n, s.res, []string{"panels", "tiles"}, func(mode string) {
+				tilesOuterK = old
+				if mode == "panels" {
+					tilesOuterK = 0
+				}
+			})
+		})
+	}
+}
+
+// TestGemmTilesOuter checks that bands run tile-major give the panel-major
+// loop's outputs bit for bit (each output's sum is taken in the same
+// order), over several bands, partial column panels, several K blocks, a
+// residual and HARD_SWISH, and a column sub-range; and that the shapes
+// meant to take the tile-major order do.
+func TestGemmTilesOuter(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512: the banded driver is not used")
+	}
+	if _, mc := gemmBlocks(3136, 64, 256); mc >= 3136 || !tilesOuter(mc, 64) || tilesOuter(0, 64) {
+		t.Fatalf("3136x64x256: bands of %d rows; the second should run tile-major, the first not", mc)
+	}
+	if tilesOuter(96, 344) {
+		t.Fatal("a K block of 344 steps runs tile-major")
+	}
+	defer func(kc, tk int) { kcOverride, tilesOuterK = kc, tk }(kcOverride, tilesOuterK)
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, kc := range []int{0, 24} {
+		kcOverride = kc
+		for _, s := range []struct{ m, k, n, lda int }{{301, 64, 256, 64}, {600, 70, 100, 75}, {700, 33, 40, 33}, {1000, 16, 64, 16}} {
+			a := randSlice(rng, (s.m-1)*s.lda+s.k)
+			p := PackB(randSlice(rng, s.n*s.k), s.n, s.k, randSlice(rng, s.n))
+			res := randSlice(rng, s.m*s.n)
+			for _, act := range []Act{{Lo: NoClampLo, Hi: NoClampHi}, {Lo: 0, Hi: 0.5, Res: res, LdRes: s.n}, {Lo: -1, Hi: 1, HardSwish: true}} {
+				if _, mc := gemmBlocks(s.m, s.k, s.n); mc >= s.m {
+					t.Fatalf("%v: one band of %d rows; the test wants several", s, mc)
+				}
+				got, want := make([]float32, s.m*s.n), make([]float32, s.m*s.n)
+				tilesOuterK = 256
+				GemmAct(s.m, a, s.lda, p, act, got, s.n)
+				tilesOuterK = 0
+				GemmAct(s.m, a, s.lda, p, act, want, s.n)
+				if !slices.Equal(got, want) {
+					t.Fatalf("%v kc %d act %+v: tile-major differs from panel-major", s, kc, act.HardSwish)
+				}
+				// The last panel alone (a partial one where N is not a
+				// multiple of 32), as a thread splitting columns calls it.
+				q := p.Panels() - 1
+				tilesOuterK = 256
+				GemmPanelsAct(s.m, a, s.lda, p, q, q+1, act, got, s.n)
+				tilesOuterK = 0
+				GemmPanelsAct(s.m, a, s.lda, p, q, q+1, act, want, s.n)
+				if !slices.Equal(got, want) {
+					t.Fatalf("%v kc %d: last panel alone differs", s, kc)
+				}
+			}
+		}
+	}
+}
