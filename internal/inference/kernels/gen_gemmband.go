@@ -126,20 +126,22 @@ TEXT ·%s(SB), NOSPLIT, $0-112
 			p("ADDQ R9, AX")
 		}
 	}
-	// Ask for the residual's lines now: the k loop hides their latency,
-	// where loading them cold in the epilogue would stall every tile.
+	// The residual's lines are read ahead inside the k loop, two rows a
+	// pass of four steps (AX walks the rows, ldr bytes apart in R9, up to
+	// the end kept in ldi's argument slot, free once the sums are
+	// loaded): the loop hides their latency, where loading them cold in
+	// the epilogue would stall every tile, and asking for all of them at
+	// once stalled the tile's start on the line fill buffers. Without a
+	// residual the end is 0 and nothing is read.
+	p("MOVQ $0, ldi+56(FP)")
 	p("MOVQ res+96(FP), AX")
 	p("TESTQ AX, AX")
 	p("JZ %s_k", name)
 	p("MOVQ ldr+104(FP), R9")
 	p("SHLQ $2, R9")
-	for r := 0; r < rows; r++ {
-		p("PREFETCHT0 (AX)")
-		p("PREFETCHT0 64(AX)")
-		if r < rows-1 {
-			p("ADDQ R9, AX")
-		}
-	}
+	p("IMUL3Q $%d, R9, DX", rows)
+	p("ADDQ AX, DX")
+	p("MOVQ DX, ldi+56(FP)")
 	fmt.Fprintf(b, "%s_k:\n", name)
 	step := func(u int) {
 		p("PREFETCHT0 %d(BX)", 1024+u*128)
@@ -163,7 +165,25 @@ TEXT ·%s(SB), NOSPLIT, $0-112
 			p("ADDQ $%d, %s", 4*n, aBase[g])
 		}
 	}
-	loop := func(l string) { kLoop(b, l, 4, step, advance) }
+	// Two residual rows a pass (see above), on the passes of four steps.
+	resAhead := func(l string) {
+		p("CMPQ AX, ldi+56(FP)")
+		p("JAE %s_r", l)
+		for i := 0; i < 2; i++ {
+			p("PREFETCHT0 (AX)")
+			p("PREFETCHT0 64(AX)")
+			p("ADDQ R9, AX")
+		}
+		fmt.Fprintf(b, "%s_r:\n", l)
+	}
+	loop := func(l string) {
+		kLoop(b, l, 4, step, func(n int) {
+			if n > 1 {
+				resAhead(l)
+			}
+			advance(n)
+		})
+	}
 	loop(name)
 	if segs {
 		for s, arg := range []string{"a1+64(FP)", "a2+72(FP)"} {
