@@ -181,6 +181,12 @@ func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 				}
 				continue
 			}
+			nt := 0 // the band's row tiles, when they share the read-ahead
+			if spreadPrefetch && mb <= oneBandRows && (p1-p0 > 1 || !last) {
+				for r := 0; r < mb; r += tileRows(mb - r) {
+					nt++
+				}
+			}
 			for p := p0; p < p1; p++ {
 				at := (p*k + k0) * nr
 				bp := &b.panels[at]
@@ -192,12 +198,6 @@ func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 					next, nextK = ((p+1)*k+k0)*nr, kb
 				case !last:
 					next, nextK = (p0*k+k0+kb)*nr, min(kc, k-k0-kb)
-				}
-				nt := 0
-				if spreadPrefetch && mb <= oneBandRows {
-					for r := 0; r < mb; r += tileRows(mb - r) {
-						nt++
-					}
 				}
 				for r, t := 0, 0; r < mb; t++ {
 					rows := tileRows(mb - r)
@@ -246,13 +246,14 @@ func tilesOuter(i0, kb int) bool {
 // tiles of one band of at most oneBandRows rows, spreadPrefetch on) each
 // tile reads its nt-th of the slice, so the reads are spread over the
 // whole panel's time rather than crowded into its first two tiles; else
-// the first two tiles read half each. Prefetches never fault: running past
+// (or with no next slice: the last panel of the last K block) the first
+// two tiles read half each. Prefetches never fault: running past
 // a shorter next slice only wastes a read.
 func prefetchPlan(t, nt, rows, mb, kb, nextK int) (off, pfs int) {
 	switch {
 	case rows == mb:
 		return 0, 128
-	case nt > 2:
+	case nt > 2 && nextK > 0:
 		lines := (2*nextK + nt - 1) / nt
 		if t*lines >= 2*nextK {
 			return 0, 0

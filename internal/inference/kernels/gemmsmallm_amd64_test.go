@@ -16,8 +16,13 @@ import (
 // fastest and the median call of each mode in GMAC/s, timed by the
 // thread's CPU clock (preemption by other processes does not count).
 func benchGemmModes(b *testing.B, m, k, n int, res bool, modes []string, set func(mode string)) {
+	benchGemmModesLda(b, m, k, n, k, res, modes, set)
+}
+
+// benchGemmModesLda is benchGemmModes with A's rows lda floats apart.
+func benchGemmModesLda(b *testing.B, m, k, n, lda int, res bool, modes []string, set func(mode string)) {
 	rng := rand.New(rand.NewPCG(1, 1))
-	a := randSlice(rng, m*k)
+	a := randSlice(rng, (m-1)*lda+k)
 	w, bias := randSlice(rng, n*k), randSlice(rng, n)
 	ps := make([]*PackedB, max(2, (32<<20)/(4*k*n)))
 	for i := range ps {
@@ -38,7 +43,7 @@ func benchGemmModes(b *testing.B, m, k, n int, res bool, modes []string, set fun
 			j = (j + it) % len(modes) // alternate which goes first
 			set(modes[j])
 			t0, _ := threadCPU()
-			GemmAct(m, a, k, p, act, c, n)
+			GemmAct(m, a, lda, p, act, c, n)
 			t1, _ := threadCPU()
 			times[j] = append(times[j], (t1 - t0).Seconds())
 		}
@@ -201,5 +206,27 @@ func TestGemmTilesOuter(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// BenchmarkGemmShapesDriver runs every shape of gemmShapes (ResNet-50's and
+// MobileNet V1's GEMMs, as the graph issues them) with this session's
+// driver changes off ("before": no spread read-ahead, no tile-major bands)
+// and on ("after") alternately, weights cold, so that no model's shapes
+// get slower unnoticed.
+func BenchmarkGemmShapesDriver(b *testing.B) {
+	if !hasAVX512 {
+		b.Skip("no AVX-512: the banded driver is not used")
+	}
+	for _, s := range gemmShapes {
+		b.Run(fmt.Sprintf("%s/%dx%dx%d", s.model, s.m, s.k, s.n), func(b *testing.B) {
+			spread, tk := spreadPrefetch, tilesOuterK
+			benchGemmModesLda(b, s.m, s.k, s.n, s.lda, false, []string{"before", "after"}, func(mode string) {
+				spreadPrefetch, tilesOuterK = spread, tk
+				if mode == "before" {
+					spreadPrefetch, tilesOuterK = false, 0
+				}
+			})
+		})
 	}
 }
