@@ -16,11 +16,13 @@ import "math"
 //	    for each panel of 32 columns
 //	      for each tile of 12 (or 13, then 8, 4, 1) rows
 //
+// A band after the first whose K block is short runs the last two loops
+// the other way round, each row tile over every panel (tilesOuter).
 // Sums of an earlier block of K are carried in C; a residual, the clamp,
 // and HARD_SWISH when asked, are applied in registers by the last one's
-// tiles. While a panel's first two row tiles run, they read
-// the next panel's slice towards L2, so a layer whose weights come from L3
-// or memory does not stall on each panel.
+// tiles. While a panel's row tiles run, they read the next panel's slice
+// towards L2 (prefetchPlan), so a layer whose weights come from L3 or
+// memory does not stall on each panel.
 
 // bandedGemm selects the banded driver for 32-column panels; tests and
 // benchmarks switch it off to compare with the panel-major loop.
@@ -258,7 +260,7 @@ func prefetchPlan(t, nt, rows, mb, kb, nextK int) (off, pfs int) {
 		if t*lines >= 2*nextK {
 			return 0, 0
 		}
-		// Rounded up to whole floats: nt > 2 and nextK <= kb keep the
+		// Rounded up to a whole byte: nt > 2 and nextK <= kb keep the
 		// stride under a line, so no line is skipped.
 		return t * lines * 16, (lines*64 + kb - 1) / kb
 	case t == 0:
