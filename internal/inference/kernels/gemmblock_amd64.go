@@ -165,7 +165,7 @@ func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 					}
 				}
 			}
-			if tilesOuter(i0, kb) {
+			if tilesOuter(i0, kb, (p1-p0)*nr) {
 				// Each row tile over every panel; while it runs on the
 				// first, it reads the next tile's rows of A ahead (a line
 				// a step from its first row: at least 16 rows of kb floats
@@ -226,8 +226,10 @@ var tilesOuterK = 256
 // read once) and are then reread from L1 by every panel, where the panel
 // loop reads each band's A from L2 or memory once per panel. The first
 // band keeps the panel loop, which streams the weights in with their
-// next slices read ahead; the later bands find the K block's weights
-// (kb×N floats, at most 1 MB) in L2. Measured with both in one loop
+// next slices read ahead; the later bands find the K block's weights in
+// L2, which is why they must fill at most half of it (kb×N floats: 1 MB
+// for ResNet-50's 784x256x1024; 196x512x2048's 2 MB came from L3 for
+// every tile: 0.84-0.90). Measured with both in one loop
 // (BenchmarkGemmTilesOuter, thread CPU, median call, two runs at load 8):
 // ResNet-50's 56x56 1x1 layers 3136x256x64 1.05-1.06, 3136x64x64
 // 1.01-1.07, 3136x64x256 with its residual 1.06-1.08, batch 8's
@@ -236,8 +238,8 @@ var tilesOuterK = 256
 // band lost on one-band calls, whose weights come cold (10-25 % for the
 // lack of a weight read-ahead), and on K blocks of 344 steps or more
 // (196x2048x512: 0.90).
-func tilesOuter(i0, kb int) bool {
-	return i0 > 0 && kb <= tilesOuterK
+func tilesOuter(i0, kb, n int) bool {
+	return i0 > 0 && kb <= tilesOuterK && kb*n*4 <= cacheL2/2
 }
 
 // prefetchPlan says which part of the next slice (nextK rows of 32 floats,

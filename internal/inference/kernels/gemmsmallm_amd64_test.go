@@ -146,7 +146,7 @@ func BenchmarkGemmTilesOuter(b *testing.B) {
 		m, k, n int
 		res     bool
 	}{{3136, 256, 64, false}, {3136, 64, 64, false}, {3136, 64, 256, true}, {12544, 256, 64, false}, {784, 256, 1024, true},
-		{3136, 512, 128, false}, {1024, 256, 256, false}, {4096, 32, 64, false}, {196, 2048, 512, false}, {48, 256, 1024, true}} {
+		{3136, 512, 128, false}, {1024, 256, 256, false}, {4096, 32, 64, false}, {196, 2048, 512, false}, {196, 512, 2048, true}, {48, 256, 1024, true}} {
 		b.Run(fmt.Sprintf("%dx%dx%d/res=%v", s.m, s.k, s.n, s.res), func(b *testing.B) {
 			old := tilesOuterK
 			benchGemmModes(b, s.m, s.k, s.n, s.res, []string{"panels", "tiles"}, func(mode string) {
@@ -168,11 +168,11 @@ func TestGemmTilesOuter(t *testing.T) {
 	if !hasAVX512 {
 		t.Skip("no AVX-512: the banded driver is not used")
 	}
-	if _, mc := gemmBlocks(3136, 64, 256); mc >= 3136 || !tilesOuter(mc, 64) || tilesOuter(0, 64) {
+	if _, mc := gemmBlocks(3136, 64, 256); mc >= 3136 || !tilesOuter(mc, 64, 256) || tilesOuter(0, 64, 256) {
 		t.Fatalf("3136x64x256: bands of %d rows; the second should run tile-major, the first not", mc)
 	}
-	if tilesOuter(96, 344) {
-		t.Fatal("a K block of 344 steps runs tile-major")
+	if tilesOuter(96, 344, 64) || tilesOuter(48, 256, 2048) {
+		t.Fatal("a K block of 344 steps, or weights of 2 MB, run tile-major")
 	}
 	defer func(kc, tk int) { kcOverride, tilesOuterK = kc, tk }(kcOverride, tilesOuterK)
 	rng := rand.New(rand.NewPCG(5, 6))
