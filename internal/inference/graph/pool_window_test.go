@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -87,4 +88,65 @@ func BenchmarkResNetMaxPool(b *testing.B) {
 	}
 	slices.Sort(ratios)
 	b.ReportMetric(ratios[len(ratios)/2], "taps/window")
+}
+
+// BenchmarkResNetStemPool runs ResNet-50@224's stem and then its max pool,
+// the pool front to back ("fwd") or back to front ("back", the default)
+// in alternation, and reports the pool's median and fastest time (thread
+// CPU): back to front it finds the stem's last rows in L2.
+func BenchmarkResNetStemPool(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	stem, pool := resnetStem(rng), resnetMaxPool()
+	in := randFloats(rng, 224*224*3)
+	mid := make([]float32, 112*112*64)
+	out := make([]float32, 56*56*64)
+	e := &env{threads: 1, batch: 1}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	defer func(v bool) { poolBackwards = v }(poolBackwards)
+	var times [2][]float64
+	for it := 0; b.Loop(); it++ {
+		for j := range 2 {
+			j = (j + it) % 2 // alternate which goes first
+			poolBackwards = j == 1
+			stem.run(e, [][]float32{in}, mid)
+			t0 := threadSeconds()
+			pool.run(e, [][]float32{mid}, out)
+			times[j] = append(times[j], threadSeconds()-t0)
+		}
+	}
+	for j, name := range []string{"fwd", "back"} {
+		slices.Sort(times[j])
+		b.ReportMetric(times[j][len(times[j])/2]*1e6, "med-µs-"+name)
+		b.ReportMetric(times[j][0]*1e6, "best-µs-"+name)
+	}
+}
+
+// TestPoolBackwards checks that pooling back to front (images and rows)
+// writes every output of every image as front to back does, bit for bit,
+// for max and average pools at batch 3.
+func TestPoolBackwards(t *testing.T) {
+	defer func(v bool) { poolBackwards = v }(poolBackwards)
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, isMax := range []bool{true, false} {
+		k := &poolKernel{max: isMax, h: 9, w: 11, c: 8, oh: 5, ow: 6, kh: 3, kw: 3, sh: 2, sw: 2, padT: 1, padL: 1,
+			lo: float32(math.Inf(-1)), hi: float32(math.Inf(1))}
+		const batch = 3
+		in := randFloats(rng, batch*k.h*k.w*k.c)
+		e := &env{threads: 1, batch: batch}
+		want := make([]float32, batch*k.oh*k.ow*k.c)
+		poolBackwards = false
+		k.run(e, [][]float32{in}, want)
+		got := make([]float32, len(want))
+		for i := range got {
+			got[i] = 42
+		}
+		poolBackwards = true
+		k.run(e, [][]float32{in}, got)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("max %v: output %d = %v, want %v", isMax, i, got[i], want[i])
+			}
+		}
+	}
 }

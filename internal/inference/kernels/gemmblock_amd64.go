@@ -16,11 +16,13 @@ import "math"
 //	    for each panel of 32 columns
 //	      for each tile of 12 (or 13, then 8, 4, 1) rows
 //
+// A band after the first whose K block is short runs the last two loops
+// the other way round, each row tile over every panel (tilesOuter).
 // Sums of an earlier block of K are carried in C; a residual, the clamp,
 // and HARD_SWISH when asked, are applied in registers by the last one's
-// tiles. While a panel's first two row tiles run, they read
-// the next panel's slice towards L2, so a layer whose weights come from L3
-// or memory does not stall on each panel.
+// tiles. While a panel's row tiles run, they read the next panel's slice
+// towards L2 (prefetchPlan), so a layer whose weights come from L3 or
+// memory does not stall on each panel.
 
 // bandedGemm selects the banded driver for 32-column panels; tests and
 // benchmarks switch it off to compare with the panel-major loop.
@@ -29,6 +31,11 @@ var bandedGemm = true
 // oneBandRows is the most rows gemmBlocks keeps in one band whatever the
 // cache budget (eight 13-row tiles); benchmarks set it to 0 to compare.
 var oneBandRows = 104
+
+// spreadPrefetch makes every row tile of a band of up to oneBandRows rows
+// read its share of the next slice ahead, instead of the first two tiles
+// reading half each; benchmarks switch it to compare.
+var spreadPrefetch = true
 
 // kcOverride, when positive, replaces the cache-derived K block (tests use
 // it to cover several blocks on small shapes).
@@ -118,6 +125,70 @@ func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 		}
 		for i0 := 0; i0 < m; i0 += mc {
 			mb := min(mc, m-i0)
+			// doTile runs the row tile of rows rows from band row r on
+			// panel p, reading pfs bytes a step ahead from pf.
+			doTile := func(p, r, rows int, pf *float32, pfs int) {
+				at := (p*k + k0) * nr
+				bp := &b.panels[at]
+				n0 := p * nr
+				cols := min(nr, b.N-n0)
+				row := i0 + r
+				ar := &a[row*lda+k0]
+				if cols == nr {
+					init, ldi := &b.bias[p*nr], 0
+					if !first {
+						init, ldi = &c[row*ldc+n0], ldc
+					}
+					var rp *float32
+					if cres != nil {
+						rp = &cres[row*ldr+n0]
+					}
+					tileB(rows, kb, ar, lda, bp, &c[row*ldc+n0], ldc, init, ldi, pf, pfs, clo, chi, chs, rp, ldr)
+				} else {
+					init, ldi := &b.bias[p*nr], 0
+					if !first {
+						for i := 0; i < rows; i++ {
+							copy(tile[i*nr:i*nr+cols], c[(row+i)*ldc+n0:(row+i)*ldc+n0+cols])
+						}
+						init, ldi = &tile[0], nr
+					}
+					var rp *float32
+					if cres != nil {
+						for i := 0; i < rows; i++ {
+							copy(rtile[i*nr:i*nr+cols], cres[(row+i)*ldr+n0:(row+i)*ldr+n0+cols])
+						}
+						rp = &rtile[0]
+					}
+					tileB(rows, kb, ar, lda, bp, &tile[0], nr, init, ldi, pf, pfs, clo, chi, chs, rp, nr)
+					for i := 0; i < rows; i++ {
+						copy(c[(row+i)*ldc+n0:(row+i)*ldc+n0+cols], tile[i*nr:i*nr+cols])
+					}
+				}
+			}
+			if tilesOuter(i0, kb, (p1-p0)*nr) {
+				// Each row tile over every panel; while it runs on the
+				// first, it reads the next tile's rows of A ahead (a line
+				// a step from its first row: at least 16 rows of kb floats
+				// when A's rows are kb floats long).
+				for r := 0; r < mb; {
+					rows := tileRows(mb - r)
+					for p := p0; p < p1; p++ {
+						pf, pfs := &b.panels[(p*k+k0)*nr], 0
+						if p == p0 && r+rows < mb {
+							pf, pfs = &a[(i0+r+rows)*lda+k0], 64
+						}
+						doTile(p, r, rows, pf, pfs)
+					}
+					r += rows
+				}
+				continue
+			}
+			nt := 0 // the band's row tiles, when they share the read-ahead
+			if spreadPrefetch && mb <= oneBandRows && (p1-p0 > 1 || !last) {
+				for r := 0; r < mb; r += tileRows(mb - r) {
+					nt++
+				}
+			}
 			for p := p0; p < p1; p++ {
 				at := (p*k + k0) * nr
 				bp := &b.panels[at]
@@ -130,60 +201,76 @@ func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 				case !last:
 					next, nextK = (p0*k+k0+kb)*nr, min(kc, k-k0-kb)
 				}
-				n0 := p * nr
-				cols := min(nr, b.N-n0)
 				for r, t := 0, 0; r < mb; t++ {
 					rows := tileRows(mb - r)
-					// The first two tiles read half the next slice each; a
-					// lone tile reads every other line (the adjacent-line
-					// prefetcher brings its pair). Prefetches never fault:
-					// running past a shorter next slice only wastes a read.
-					pf, pfs := bp, 0
-					switch {
-					case rows == mb:
-						pf, pfs = &b.panels[next], 128
-					case t == 0:
-						pf, pfs = &b.panels[next], 64
-					case t == 1:
-						pf, pfs = &b.panels[next+nextK*16], 64
+					off, pfs := prefetchPlan(t, nt, rows, mb, kb, nextK)
+					pf := bp
+					if pfs > 0 {
+						pf = &b.panels[min(next+off, len(b.panels)-1)]
 					}
-					row := i0 + r
-					ar := &a[row*lda+k0]
-					if cols == nr {
-						init, ldi := &b.bias[p*nr], 0
-						if !first {
-							init, ldi = &c[row*ldc+n0], ldc
-						}
-						var rp *float32
-						if cres != nil {
-							rp = &cres[row*ldr+n0]
-						}
-						tileB(rows, kb, ar, lda, bp, &c[row*ldc+n0], ldc, init, ldi, pf, pfs, clo, chi, chs, rp, ldr)
-					} else {
-						init, ldi := &b.bias[p*nr], 0
-						if !first {
-							for i := 0; i < rows; i++ {
-								copy(tile[i*nr:i*nr+cols], c[(row+i)*ldc+n0:(row+i)*ldc+n0+cols])
-							}
-							init, ldi = &tile[0], nr
-						}
-						var rp *float32
-						if cres != nil {
-							for i := 0; i < rows; i++ {
-								copy(rtile[i*nr:i*nr+cols], cres[(row+i)*ldr+n0:(row+i)*ldr+n0+cols])
-							}
-							rp = &rtile[0]
-						}
-						tileB(rows, kb, ar, lda, bp, &tile[0], nr, init, ldi, pf, pfs, clo, chi, chs, rp, nr)
-						for i := 0; i < rows; i++ {
-							copy(c[(row+i)*ldc+n0:(row+i)*ldc+n0+cols], tile[i*nr:i*nr+cols])
-						}
-					}
+					doTile(p, r, rows, pf, pfs)
 					r += rows
 				}
 			}
 		}
 	}
+}
+
+// tilesOuterK is the longest K block whose bands after the first run
+// tile-major (tilesOuter); benchmarks set it to 0 to compare.
+var tilesOuterK = 256
+
+// tilesOuter reports whether the band starting at row i0 of a K block of
+// kb steps runs its row tiles in the outer loop and the panels in the
+// inner one: each tile's rows of A come from far (a large layer's input,
+// read once) and are then reread from L1 by every panel, where the panel
+// loop reads each band's A from L2 or memory once per panel. The first
+// band keeps the panel loop, which streams the weights in with their
+// next slices read ahead; the later bands find the K block's weights in
+// L2, which is why they must fill at most half of it (kb×N floats: 1 MB
+// for ResNet-50's 784x256x1024; 196x512x2048's 2 MB came from L3 for
+// every tile: 0.84-0.90). Measured with both in one loop
+// (BenchmarkGemmTilesOuter, thread CPU, median call, two runs at load 8):
+// ResNet-50's 56x56 1x1 layers 3136x256x64 1.05-1.06, 3136x64x64
+// 1.01-1.07, 3136x64x256 with its residual 1.06-1.08, batch 8's
+// 12544x256x64 1.08-1.11, 784x256x1024 with its residual 1.04, V1's
+// 1024x256x256 1.03-1.04 and 4096x32x64 1.07-1.09. Tile-major for every
+// band lost on one-band calls, whose weights come cold (10-25 % for the
+// lack of a weight read-ahead), and on K blocks of 344 steps or more
+// (196x2048x512: 0.90).
+func tilesOuter(i0, kb, n int) bool {
+	return i0 > 0 && kb <= tilesOuterK && kb*n*4 <= cacheL2/2
+}
+
+// prefetchPlan says which part of the next slice (nextK rows of 32 floats,
+// two cache lines a row) row tile t of a band of mb rows reads ahead while
+// it runs its kb steps, one line a step: from off floats into the slice,
+// advancing pfs bytes a step (0: nothing). A lone tile reads every other
+// line (the adjacent-line prefetcher brings its pair). With nt > 2 (the
+// tiles of one band of at most oneBandRows rows, spreadPrefetch on) each
+// tile reads its nt-th of the slice, so the reads are spread over the
+// whole panel's time rather than crowded into its first two tiles; else
+// (or with no next slice: the last panel of the last K block) the first
+// two tiles read half each. Prefetches never fault: running past
+// a shorter next slice only wastes a read.
+func prefetchPlan(t, nt, rows, mb, kb, nextK int) (off, pfs int) {
+	switch {
+	case rows == mb:
+		return 0, 128
+	case nt > 2 && nextK > 0:
+		lines := (2*nextK + nt - 1) / nt
+		if t*lines >= 2*nextK {
+			return 0, 0
+		}
+		// Rounded up to a whole byte: nt > 2 and nextK <= kb keep the
+		// stride under a line, so no line is skipped.
+		return t * lines * 16, (lines*64 + kb - 1) / kb
+	case t == 0:
+		return 0, 64
+	case t == 1:
+		return nextK * 16, 64
+	}
+	return 0, 0
 }
 
 // tileB calls the banded micro-kernel for 13, 12, 8, 4 or 1 rows.

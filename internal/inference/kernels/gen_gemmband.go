@@ -126,19 +126,42 @@ TEXT ·%s(SB), NOSPLIT, $0-112
 			p("ADDQ R9, AX")
 		}
 	}
-	// Ask for the residual's lines now: the k loop hides their latency,
-	// where loading them cold in the epilogue would stall every tile.
+	// Inside the k loop, two rows a pass of four steps, the residual's
+	// lines are read ahead and the output's asked for with write intent
+	// (PREFETCHW): the loop hides their latency, where the residual
+	// loaded cold in the epilogue would stall every tile, asking for all
+	// of it at once stalled the tile's start on the line fill buffers,
+	// and stores to output lines not yet held wait for them. AX walks the
+	// residual's rows (ldr bytes apart in R9) up to the end kept in ldi's
+	// argument slot, DX the output's (ldc bytes apart, kept in lda's slot)
+	// up to the end in init's: those slots are free once the sums are
+	// loaded (and no safe point of the garbage collector falls inside an
+	// assembly function that calls nothing). Without a residual its end is 0; when the sums start from
+	// the output itself (a later block of K) its lines are already held
+	// and the output's end is 0.
+	p("MOVQ $0, ldi+56(FP)")
+	p("MOVQ ldc+40(FP), DX")
+	p("SHLQ $2, DX")
+	p("MOVQ DX, lda+16(FP)")
+	p("MOVQ init+48(FP), AX")
+	p("MOVQ $0, init+48(FP)")
+	p("CMPQ AX, c+32(FP)")
+	p("JEQ %s_nw", name)
+	p("IMUL3Q $%d, DX, DX", rows)
+	p("ADDQ c+32(FP), DX")
+	p("MOVQ DX, init+48(FP)")
+	fmt.Fprintf(b, "%s_nw:\n", name)
+	p("MOVQ c+32(FP), DX")
 	p("MOVQ res+96(FP), AX")
 	p("TESTQ AX, AX")
 	p("JZ %s_k", name)
 	p("MOVQ ldr+104(FP), R9")
 	p("SHLQ $2, R9")
-	for r := 0; r < rows; r++ {
-		p("PREFETCHT0 (AX)")
-		p("PREFETCHT0 64(AX)")
-		if r < rows-1 {
-			p("ADDQ R9, AX")
-		}
+	p("IMUL3Q $%d, R9, R8", rows)
+	p("ADDQ AX, R8")
+	p("MOVQ R8, ldi+56(FP)")
+	if !segs {
+		p("MOVQ pfs+72(FP), R8")
 	}
 	fmt.Fprintf(b, "%s_k:\n", name)
 	step := func(u int) {
@@ -163,7 +186,35 @@ TEXT ·%s(SB), NOSPLIT, $0-112
 			p("ADDQ $%d, %s", 4*n, aBase[g])
 		}
 	}
-	loop := func(l string) { kLoop(b, l, 4, step, advance) }
+	// Two rows of the residual and of the output a pass (see above).
+	// PREFETCHW (DX) and PREFETCHW 64(DX) are spelled out: the assembler
+	// does not know the instruction (0F 0D /1).
+	resAhead := func(l string) {
+		p("CMPQ AX, ldi+56(FP)")
+		p("JAE %s_w", l)
+		for i := 0; i < 2; i++ {
+			p("PREFETCHT0 (AX)")
+			p("PREFETCHT0 64(AX)")
+			p("ADDQ R9, AX")
+		}
+		fmt.Fprintf(b, "%s_w:\n", l)
+		p("CMPQ DX, init+48(FP)")
+		p("JAE %s_r", l)
+		for i := 0; i < 2; i++ {
+			p("BYTE $0x0F; BYTE $0x0D; BYTE $0x0A")
+			p("BYTE $0x0F; BYTE $0x0D; BYTE $0x4A; BYTE $0x40")
+			p("ADDQ lda+16(FP), DX")
+		}
+		fmt.Fprintf(b, "%s_r:\n", l)
+	}
+	loop := func(l string) {
+		kLoop(b, l, 4, step, func(n int) {
+			if n > 1 {
+				resAhead(l)
+			}
+			advance(n)
+		})
+	}
 	loop(name)
 	if segs {
 		for s, arg := range []string{"a1+64(FP)", "a2+72(FP)"} {
