@@ -6,7 +6,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/cspipe/cspipe/internal/errclass"
 )
@@ -198,16 +197,14 @@ func (m *Model) runImages(in, out []float32, n, threads int) {
 func (m *Model) runNodes(t *nodeTimer, e *env, from, to int, buf func(int) []float32) {
 	var ins [4][]float32
 	for i := from; i < to; i++ {
-		nd := m.nodes[i]
+		nd := &m.nodes[i]
 		args := nodeArgs(ins[:0], nd.ins, buf)
 		o := buf(nd.out)
 		if t == nil {
 			nd.k.run(e, args, o)
 			continue
 		}
-		t0 := time.Now()
-		nd.k.run(e, args, o)
-		t.add(i, e.batch, time.Since(t0))
+		t.timeNode(i, nd, e, args, o)
 	}
 }
 
