@@ -128,16 +128,61 @@ func (m *Model) Run(in []float32, batch int, out []float32) error {
 	return nil
 }
 
-// getWorkspace returns an idle workspace for n images, allocating one when
-// none fits.
+// imageShare returns where image img of n keeps each tensor while it runs
+// alone through the nodes before the split: the tensors read after the
+// split in the sub-batch's workspace ws, laid out as the batched operators
+// read them (no two of them share a slot, as all are live at the split),
+// the others in the one-image workspace own, which every image of the
+// sub-batch reuses.
+func (m *Model) imageShare(ws, own *workspace, in []float32, n, img int) func(int) []float32 {
+	per := len(in) / n
+	return func(ti int) []float32 {
+		t := m.tensors[ti]
+		switch {
+		case t.Const:
+			return t.Float
+		case ti == m.input:
+			return in[img*per : (img+1)*per]
+		case m.cross[ti]:
+			size := t.Size()
+			return ws.slots[m.slotOf[ti]][img*size : (img+1)*size]
+		default:
+			return own.slots[m.slotOf[ti]][:t.Size()]
+		}
+	}
+}
+
+// batchBuf returns where the n images of in keep each tensor when
+// operators run on all of them at once: back to back in ws.
+func (m *Model) batchBuf(ws *workspace, in []float32, n int) func(int) []float32 {
+	return func(ti int) []float32 {
+		t := m.tensors[ti]
+		switch {
+		case t.Const:
+			return t.Float
+		case ti == m.input:
+			return in
+		default:
+			return ws.slots[m.slotOf[ti]][:t.Size()*n]
+		}
+	}
+}
+
+// getWorkspace returns the smallest idle workspace for n images,
+// allocating one when none fits.
 func (m *Model) getWorkspace(n int) *workspace {
 	m.mu.Lock()
+	best := -1
 	for i, ws := range m.free {
-		if ws.images >= n {
-			m.free = append(m.free[:i], m.free[i+1:]...)
-			m.mu.Unlock()
-			return ws
+		if ws.images >= n && (best < 0 || ws.images < m.free[best].images) {
+			best = i
 		}
+	}
+	if best >= 0 {
+		ws := m.free[best]
+		m.free = append(m.free[:best], m.free[best+1:]...)
+		m.mu.Unlock()
+		return ws
 	}
 	m.mu.Unlock()
 	ws := &workspace{images: n, slots: make([][]float32, len(m.slotLen))}
@@ -163,26 +208,19 @@ func (m *Model) runImages(in, out []float32, n, threads int) {
 	ws := m.getWorkspace(n)
 	defer m.putWorkspace(ws)
 	e := &env{threads: threads, batch: n}
-	buf := func(ti int) []float32 {
-		t := m.tensors[ti]
-		switch {
-		case t.Const:
-			return t.Float
-		case ti == m.input:
-			return in
-		default:
-			return ws.slots[m.slotOf[ti]][:t.Size()*n]
-		}
-	}
+	buf := m.batchBuf(ws, in, n)
 	timer := m.timer.Load()
 	start := 0
 	if n > 1 && m.split > 0 {
 		// The early layers, whose activations dwarf their weights, run image
-		// by image so one image's activations stay in cache; each image
-		// writes its own part of every slot.
+		// by image in one image's workspace, the same buffers for every
+		// image, so they stay in cache; only the tensors read after the
+		// split go to the sub-batch's workspace.
+		own := m.getWorkspace(1)
+		defer m.putWorkspace(own)
 		one := &env{threads: threads, batch: 1}
 		for img := 0; img < n; img++ {
-			m.runNodes(timer, one, 0, m.split, m.imagePart(ws, in, n, img))
+			m.runNodes(timer, one, 0, m.split, m.imageShare(ws, own, in, n, img))
 		}
 		start = m.split
 	}
@@ -205,33 +243,6 @@ func (m *Model) runNodes(t *nodeTimer, e *env, from, to int, buf func(int) []flo
 			continue
 		}
 		t.timeNode(i, nd, e, args, o)
-	}
-}
-
-// imagePart returns where image img of n keeps each tensor while the
-// nodes before the split run: the tensors read after the split in ws, laid
-// out as the batched operators read them, the others in the image's own
-// share of their slot.
-func (m *Model) imagePart(ws *workspace, in []float32, n, img int) func(int) []float32 {
-	per := len(in) / n
-	return func(ti int) []float32 {
-		t := m.tensors[ti]
-		switch {
-		case t.Const:
-			return t.Float
-		case ti == m.input:
-			return in[img*per : (img+1)*per]
-		case m.cross[ti]:
-			// Laid out as the batched operators after the split read it.
-			size := t.Size()
-			return ws.slots[m.slotOf[ti]][img*size : (img+1)*size]
-		default:
-			// Tensors sharing a slot differ in size, so each image owns a
-			// whole slot length: another image's tensor in the same slot
-			// must not overlap a tensor still to be read.
-			slot := m.slotOf[ti]
-			return ws.slots[slot][img*m.slotLen[slot]:][:t.Size()]
-		}
 	}
 }
 
@@ -260,7 +271,13 @@ func (m *Model) planSplit() {
 			return
 		}
 	}
-	m.split = m.splitPoint()
+	m.setSplit(m.splitPoint())
+}
+
+// setSplit makes node i the first that runs on whole sub-batches and marks
+// the tensors that cross the split.
+func (m *Model) setSplit(i int) {
+	m.split = i
 	m.cross = make([]bool, len(m.tensors))
 	m.cross[m.output] = true
 	for _, nd := range m.nodes[m.split:] {

@@ -43,6 +43,15 @@ func TestSubBatchSplit(t *testing.T) {
 	if err := m.Run(in, batch, got); err != nil {
 		t.Fatal(err)
 	}
+	// The early layers ran in one image's workspace, reused by every image
+	// of a sub-batch, beside the sub-batch's own.
+	sizes := map[int]int{}
+	for _, ws := range m.free {
+		sizes[ws.images]++
+	}
+	if sizes[1] != 1 || sizes[4] != 1 || len(m.free) != 2 {
+		t.Errorf("idle workspaces by image count %v, want one of 1 and one of 4", sizes)
+	}
 	for i := 0; i < batch; i++ {
 		want := make([]float32, 300)
 		if err := m.Run(in[i*per:(i+1)*per], 1, want); err != nil {
