@@ -259,12 +259,9 @@ func nodeArgs(args [][]float32, tis []int, buf func(int) []float32) [][]float32 
 	return args
 }
 
-// planSplit sets split to the index of the first node whose constant inputs
-// (weights) hold more values than one image's output activation: from there
-// on, batching images saves weight traffic; before it, running image by
-// image keeps activations in cache. Graphs with int8 activations (packed
-// four to a slot float, so an image's part need not start on a float) run
-// batched throughout.
+// planSplit sets split (splitPoint) and marks the tensors that cross it.
+// Graphs with int8 activations (packed four to a slot float, so an
+// image's part need not start on a float) run batched throughout.
 func (m *Model) planSplit() {
 	for i, t := range m.tensors {
 		if !t.Const && i != m.input && t.DType != Float32 {
@@ -289,17 +286,36 @@ func (m *Model) setSplit(i int) {
 	}
 }
 
+// splitPoint chooses the first node to run on whole sub-batches by what
+// each node moves per image: on a sub-batch it reads its weights once for
+// all the images, but holds every image's activations (inputs and output)
+// at once, which then spill from cache; image by image, the reverse. So
+// node i costs its activation floats a(i) batched and its weight floats
+// w(i) image by image, and the split s costs the sum of w(i) before s and
+// of a(i) from s on. splitPoint returns the last s of least cost
+// (len(m.nodes) when batching nothing is cheapest). Unlike stopping at the
+// first node whose weights outweigh its output, a weight-heavy node early
+// on (a squeeze-and-excitation gate) does not batch the large activations
+// after it.
 func (m *Model) splitPoint() int {
-	for i, nd := range m.nodes {
-		w := 0
+	best, at, cost := 0, len(m.nodes), 0
+	for i := len(m.nodes) - 1; i >= 0; i-- {
+		nd := m.nodes[i]
+		w, a := 0, m.tensors[nd.out].Size()
 		for _, ti := range nd.ins {
-			if ti >= 0 && m.tensors[ti].Const {
+			switch {
+			case ti < 0:
+			case m.tensors[ti].Const:
 				w += m.tensors[ti].Size()
+			default:
+				a += m.tensors[ti].Size()
 			}
 		}
-		if w > m.tensors[nd.out].Size() {
-			return i
+		// cost is what batching nodes i.. costs beyond running them image
+		// by image.
+		if cost += a - w; cost < best {
+			best, at = cost, i
 		}
 	}
-	return len(m.nodes)
+	return at
 }
