@@ -128,3 +128,42 @@ func TestSplitCost(t *testing.T) {
 		}
 	}
 }
+
+// TestFuseLimit: a depthwise and 1x1 pair whose 1x1 weights (with bias)
+// outnumber its output stays apart even before the batching split, which
+// the classifier's weights put after it.
+func TestFuseLimit(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	b, err := NewBuilder("in", 8, 8, 64, 1<<22)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(i int, err error) int {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return i
+	}
+	dwf := must(b.Const(&Tensor{Name: "dw/filter", Shape: []int{1, 3, 3, 64}, DType: Float32, Float: randFloats(rng, 9*64)}))
+	d := must(b.Add(Node{Op: OpDepthwiseConv2D, Inputs: []int{b.Input(), dwf}, StrideH: 1, StrideW: 1, Padding: PadSame}, "dw"))
+	pwf := must(b.Const(&Tensor{Name: "pw/filter", Shape: []int{64, 1, 1, 64}, DType: Float32, Float: randFloats(rng, 64*64)}))
+	pwb := must(b.Const(&Tensor{Name: "pw/bias", Shape: []int{64}, DType: Float32, Float: randFloats(rng, 64)}))
+	p := must(b.Add(Node{Op: OpConv2D, Inputs: []int{d, pwf, pwb}, StrideH: 1, StrideW: 1, Padding: PadValid}, "pw"))
+	pooled := must(b.Add(Node{Op: OpMean, Inputs: []int{p}, Axes: []int{1, 2}, KeepDims: true}, "pool"))
+	w := must(b.Const(&Tensor{Name: "weights", Shape: []int{1000, 64}, DType: Float32, Float: randFloats(rng, 64000)}))
+	out := must(b.Add(Node{Op: OpFullyConnected, Inputs: []int{pooled, w}}, "fc"))
+	m, err := b.Finish(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.nodes) != 4 {
+		t.Fatalf("%d planned operators, want 4 (the depthwise and 1x1 apart)", len(m.nodes))
+	}
+	if _, ok := m.nodes[0].k.(*depthwiseKernel); !ok {
+		t.Fatalf("first operator is %T, want the depthwise alone", m.nodes[0].k)
+	}
+	if m.split != 3 {
+		t.Fatalf("split at node %d, want 3 (the classifier)", m.split)
+	}
+}
