@@ -111,19 +111,25 @@ func (m *Model) Run(in []float32, batch int, out []float32) error {
 	workers := min(threads, batch)
 	sub := min(maxSubBatch, (batch+workers-1)/workers)
 	var next atomic.Int32
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Go(func() {
-			for {
-				i := (int(next.Add(1)) - 1) * sub
-				if i >= batch {
-					return
-				}
-				n := min(sub, batch-i)
-				m.runImages(in[i*per:(i+n)*per], out[i*m.classes:(i+n)*m.classes], n, 1)
+	work := func() {
+		for {
+			i := (int(next.Add(1)) - 1) * sub
+			if i >= batch {
+				return
 			}
-		})
+			n := min(sub, batch-i)
+			m.runImages(in[i*per:(i+n)*per], out[i*m.classes:(i+n)*m.classes], n, 1)
+		}
 	}
+	// The calling goroutine is one of the workers: one goroutine fewer to
+	// start and wake per run (measured at batch 8 on 2 threads against a
+	// goroutine per worker, in process and alternating: 2-5 % less wall
+	// time per image on V1 and V3-Large, CPU time 0-1 % less).
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		wg.Go(work)
+	}
+	work()
 	wg.Wait()
 	return nil
 }
