@@ -27,13 +27,5 @@ func SetExpandBlocked(on bool) (restore func()) {
 // Split is the index of the first planned node run on whole sub-batches.
 func (m *Model) Split() int { return m.split }
 
-// SetSplit moves the batching split of m to node i (fusions stay as
-// planned) and returns a function restoring it.
-func (m *Model) SetSplit(i int) (restore func()) {
-	saved := m.split
-	m.setSplit(i)
-	return func() { m.setSplit(saved) }
-}
-
 // NumNodes is the number of planned operators.
 func (m *Model) NumNodes() int { return len(m.nodes) }
