@@ -132,14 +132,20 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 // printNodeTimes prints the per-operator table of --node-times: microseconds
-// per image, share of the summed time, and multiply-adds per nanosecond.
+// per image, share of the summed time, multiply-adds per nanosecond, and
+// the thread CPU microseconds per image of the calls that ran on one
+// thread ("-" when none did).
 func printNodeTimes(w io.Writer, nodes []graph.NodeTime) {
 	var sum time.Duration
 	for _, n := range nodes {
 		sum += n.Total
 	}
-	fmt.Fprintf(w, "%4s %9s %6s %7s  %-22s %-18s %s\n", "#", "us/img", "share", "GMAC/s", "kernel", "shape", "name")
+	fmt.Fprintf(w, "%4s %9s %6s %7s %9s  %-22s %-18s %s\n", "#", "us/img", "share", "GMAC/s", "cpu-us", "kernel", "shape", "name")
 	for i, n := range nodes {
+		cpu := "-"
+		if n.CPUImages > 0 {
+			cpu = fmt.Sprintf("%.1f", float64(n.CPU.Nanoseconds())/1e3/float64(n.CPUImages))
+		}
 		per := float64(n.Total.Nanoseconds()) / 1e3 / float64(max(n.Images, 1))
 		share := 0.0
 		if sum > 0 {
@@ -149,7 +155,7 @@ func printNodeTimes(w io.Writer, nodes []graph.NodeTime) {
 		if per > 0 {
 			rate = float64(n.MACs) / (per * 1e3)
 		}
-		fmt.Fprintf(w, "%4d %9.1f %5.1f%% %7.1f  %-22s %-18s %s\n", i, per, share, rate, n.Kernel, fmt.Sprint(n.Shape), n.Name)
+		fmt.Fprintf(w, "%4d %9.1f %5.1f%% %7.1f %9s  %-22s %-18s %s\n", i, per, share, rate, cpu, n.Kernel, fmt.Sprint(n.Shape), n.Name)
 	}
 }
 

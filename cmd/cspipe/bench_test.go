@@ -6,6 +6,7 @@ import (
 	"math"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -53,6 +54,8 @@ func TestBenchNodeTimes(t *testing.T) {
 			Kernel string `json:"kernel"`
 			Images int    `json:"images"`
 			Total  int64  `json:"total_ns"`
+			CPU    int64  `json:"cpu_ns"`
+			CPUImg int    `json:"cpu_images"`
 		} `json:"nodes"`
 	}
 	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
@@ -61,22 +64,30 @@ func TestBenchNodeTimes(t *testing.T) {
 	if len(r.Nodes) == 0 {
 		t.Fatalf("no per-operator times in %s", out.String())
 	}
-	var total int64
+	var total, cpu int64
 	for _, n := range r.Nodes {
 		// Every timed run, not the warm-up.
 		if n.Name == "" || n.Kernel == "" || n.Images != r.Images {
 			t.Errorf("entry %+v (run %d images)", n, r.Images)
 		}
+		// One thread: every call is timed by its thread's CPU clock too.
+		if runtime.GOOS == "linux" && n.CPUImg != r.Images {
+			t.Errorf("entry %+v: CPU time of %d images, want %d", n, n.CPUImg, r.Images)
+		}
 		total += n.Total
+		cpu += n.CPU
 	}
 	if total <= 0 {
 		t.Errorf("no time recorded: %s", out.String())
+	}
+	if runtime.GOOS == "linux" && cpu <= 0 {
+		t.Errorf("no CPU time recorded: %s", out.String())
 	}
 	out.Reset()
 	if code := run(t.Context(), []string{"bench", "--model", model, "--duration", "20ms", "--node-times"}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	if !strings.Contains(out.String(), "us/img") || strings.Count(out.String(), "\n") != len(r.Nodes)+2 {
+	if !strings.Contains(out.String(), "us/img") || !strings.Contains(out.String(), "cpu-us") || strings.Count(out.String(), "\n") != len(r.Nodes)+2 {
 		t.Errorf("text output without the table of %d operators:\n%s", len(r.Nodes), out.String())
 	}
 }

@@ -272,7 +272,7 @@ func (k *dwPointwise) run(e *env, ins [][]float32, out []float32) {
 // only a following plain 1x1 convolution reads by a dwPointwise, among the
 // nodes before the batching split (they run image by image, where a band
 // of one image is the unit of work; after it, a 1x1 convolution is better
-// run once over the whole sub-batch). Graphs with int8 activations are
+// run once over the whole sub-batch) and before fuseLimit. Graphs with int8 activations are
 // left alone. It runs before slots are assigned: the intermediate tensor
 // then needs none.
 func (m *Model) fuseDepthwisePointwise() {
@@ -284,7 +284,7 @@ func (m *Model) fuseDepthwisePointwise() {
 			return
 		}
 	}
-	split := m.splitPoint()
+	split := min(m.fuseLimit(), m.splitPoint())
 	reads := make([]int, len(m.tensors))
 	for _, nd := range m.nodes {
 		for _, ti := range nd.ins {

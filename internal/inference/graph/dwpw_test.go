@@ -28,14 +28,14 @@ func TestFuseDepthwisePointwise(t *testing.T) {
 		pw1 := add(&Tensor{Shape: []int{40, 1, 1, 16}, Float: val(40*16, 7), Const: true})
 		pw1b := add(&Tensor{Shape: []int{40}, Float: val(40, 11), Const: true})
 		dw2 := add(&Tensor{Shape: []int{1, 3, 3, 40}, Float: val(9*40, 3), Const: true})
-		pw2 := add(&Tensor{Shape: []int{64, 1, 1, 40}, Float: val(64*40, 5), Const: true})
+		pw2 := add(&Tensor{Shape: []int{160, 1, 1, 40}, Float: val(160*40, 5), Const: true})
 		d1, p1, d2, p2 := add(&Tensor{}), add(&Tensor{}), add(&Tensor{}), add(&Tensor{})
 		g.Nodes = []Node{
 			{Op: OpDepthwiseConv2D, Inputs: []int{in, dw1, dw1b}, Output: d1, Padding: PadSame, StrideH: 1, StrideW: 1, Act: &Bounds{0, 6}},
 			{Op: OpConv2D, Inputs: []int{d1, pw1, pw1b}, Output: p1, Padding: PadValid, StrideH: 1, StrideW: 1, Act: &Bounds{0, 6}},
 			{Op: OpDepthwiseConv2D, Inputs: []int{p1, dw2}, Output: d2, Padding: PadSame, StrideH: 2, StrideW: 2},
-			// 40×64 weights outnumber its 6×5×64 outputs: the split, so
-			// this pair stays apart.
+			// 40×160 weights outnumber its 6×5×(40+160) input and output
+			// floats: the split, so this pair stays apart.
 			{Op: OpConv2D, Inputs: []int{d2, pw2}, Output: p2, Padding: PadValid, StrideH: 1, StrideW: 1},
 		}
 		g.Input, g.Output = in, p2

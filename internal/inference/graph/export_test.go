@@ -23,3 +23,9 @@ func SetExpandBlocked(on bool) (restore func()) {
 	expandBlocked = on
 	return func() { expandBlocked = saved }
 }
+
+// Split is the index of the first planned node run on whole sub-batches.
+func (m *Model) Split() int { return m.split }
+
+// NumNodes is the number of planned operators.
+func (m *Model) NumNodes() int { return len(m.nodes) }

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -18,14 +19,22 @@ type NodeTime struct {
 	Calls  int           `json:"calls"`  // kernel calls (a sub-batch of images is one call)
 	Images int           `json:"images"` // images those calls ran
 	Total  time.Duration `json:"total_ns"`
+	// CPU is the CPU time of the calls that ran on one thread (CPUImages
+	// images), read from that thread's clock: unlike Total it leaves out
+	// time the thread was preempted by other processes. Calls that spread
+	// over threads are not in it (their helpers' time is not the caller's).
+	CPU       time.Duration `json:"cpu_ns"`
+	CPUImages int           `json:"cpu_images"`
 }
 
 // nodeTimer accumulates per-operator times while Model.SetNodeTiming is on.
 type nodeTimer struct {
-	mu    sync.Mutex
-	total []time.Duration
-	calls []int
-	imgs  []int
+	mu      sync.Mutex
+	total   []time.Duration
+	calls   []int
+	imgs    []int
+	cpu     []time.Duration
+	cpuImgs []int
 }
 
 // SetNodeTiming switches per-operator timing on (and clears what was
@@ -38,7 +47,8 @@ func (m *Model) SetNodeTiming(on bool) {
 		return
 	}
 	n := len(m.nodes)
-	m.timer.Store(&nodeTimer{total: make([]time.Duration, n), calls: make([]int, n), imgs: make([]int, n)})
+	m.timer.Store(&nodeTimer{total: make([]time.Duration, n), calls: make([]int, n), imgs: make([]int, n),
+		cpu: make([]time.Duration, n), cpuImgs: make([]int, n)})
 }
 
 // NodeTimes returns the times gathered since SetNodeTiming(true), one entry
@@ -55,18 +65,44 @@ func (m *Model) NodeTimes() []NodeTime {
 		ot := m.tensors[nd.out]
 		out[i] = NodeTime{Name: nd.name, Kernel: kernelName(nd.k), Output: ot.Name, Shape: ot.Shape,
 			MACs:  int64(ot.Size()) * int64(costPerOutput(nd.k)),
-			Calls: t.calls[i], Images: t.imgs[i], Total: t.total[i]}
+			Calls: t.calls[i], Images: t.imgs[i], Total: t.total[i], CPU: t.cpu[i], CPUImages: t.cpuImgs[i]}
 	}
 	return out
 }
 
-// add records one call of node i on images images.
-func (t *nodeTimer) add(i, images int, d time.Duration) {
+// add records one call of node i on images images that took d, and cpu
+// of its thread's time when cpuOK.
+func (t *nodeTimer) add(i, images int, d, cpu time.Duration, cpuOK bool) {
 	t.mu.Lock()
 	t.total[i] += d
 	t.calls[i]++
 	t.imgs[i] += images
+	if cpuOK {
+		t.cpu[i] += cpu
+		t.cpuImgs[i] += images
+	}
 	t.mu.Unlock()
+}
+
+// timeNode runs node nd as node i of m with e, ins and out and records its
+// time in t. A call on one thread is also timed by that thread's CPU
+// clock, the goroutine locked to its thread meanwhile so the two readings
+// come from one clock.
+func (t *nodeTimer) timeNode(i int, nd *planned, e *env, ins [][]float32, out []float32) {
+	if e.threads != 1 {
+		t0 := time.Now()
+		nd.k.run(e, ins, out)
+		t.add(i, e.batch, time.Since(t0), 0, false)
+		return
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	t0 := time.Now()
+	c0, ok0 := threadCPU()
+	nd.k.run(e, ins, out)
+	c1, ok1 := threadCPU()
+	d := time.Since(t0)
+	t.add(i, e.batch, d, c1-c0, ok0 && ok1 && c1 >= c0)
 }
 
 // kernelName is a short name of a planned kernel for profiles.

@@ -62,15 +62,36 @@ func TestNodeTiming(t *testing.T) {
 	// Before the split (conv, mean) one call per image; after it one per
 	// sub-batch: 2 runs of sub-batches 4 and 2, then one run of 1 image.
 	wantCalls := []int{13, 13, 5}
-	var total int64
+	var total, cpu int64
+	_, haveCPU := threadCPU()
 	for i, n := range nt {
 		if n.Calls != wantCalls[i] || n.Images != 13 {
 			t.Errorf("%s: %d calls on %d images, want %d on 13", n.Name, n.Calls, n.Images, wantCalls[i])
 		}
+		// Every call ran on one thread, so each is timed by its CPU clock too.
+		if want := map[bool]int{true: 13}[haveCPU]; n.CPUImages != want {
+			t.Errorf("%s: CPU time of %d images, want %d", n.Name, n.CPUImages, want)
+		}
 		total += int64(n.Total)
+		cpu += int64(n.CPU)
 	}
 	if total <= 0 {
 		t.Error("no time recorded")
+	}
+	if haveCPU && cpu <= 0 {
+		t.Error("no CPU time recorded")
+	}
+	// Spread over two threads, an image's operators are timed by the
+	// clock only: the caller's CPU clock misses its helpers' share.
+	m.SetNodeTiming(true)
+	m.SetThreads(2)
+	if err := m.Run(in[:16*16*4], 1, got[:300]); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range m.NodeTimes() {
+		if n.Images != 1 || n.CPUImages != 0 || n.CPU != 0 {
+			t.Errorf("%s on two threads: %d images, CPU time of %d (%v), want 1 and none", n.Name, n.Images, n.CPUImages, n.CPU)
+		}
 	}
 	if nt[0].Name != "the conv" || nt[0].Kernel != "conv" || nt[0].Output != "conv" || nt[0].MACs != 16*16*4*4 {
 		t.Errorf("first entry %+v", nt[0])
