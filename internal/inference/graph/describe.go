@@ -30,6 +30,9 @@ func describeKernel(k kernel) string {
 		if k.residual {
 			s += " +residual " + describeBounds(k.rlo, k.rhi)
 		}
+		if k.wino != nil {
+			s += " +winograd"
+		}
 		return s
 	case *depthwiseKernel:
 		p := &k.p

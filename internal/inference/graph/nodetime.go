@@ -74,6 +74,10 @@ func kernelName(k kernel) string {
 	switch k := k.(type) {
 	case hardSwishAfter:
 		return kernelName(k.k) + "+hardswish"
+	case *convKernel:
+		if k.wino != nil {
+			return "conv(winograd)" // Winograd F(2x2,3x3); MACs stay the direct convolution's
+		}
 	case *depthwiseKernel:
 		s := "depthwise"
 		if k.expand != nil {
