@@ -19,12 +19,25 @@ func main() {
 	fmt.Fprintln(&b, "//go:build amd64")
 	fmt.Fprintln(&b)
 	fmt.Fprintln(&b, `#include "textflag.h"`)
+	fmt.Fprintln(&b)
+	fmt.Fprintln(&b, "// 2.0, 4.0, 5.0 and 8.0: F(4x4,3x3)'s transform coefficients.")
+	for i, bits := range []uint32{0x40000000, 0x40800000, 0x40a00000, 0x41000000} {
+		fmt.Fprintf(&b, "DATA wino4const<>+%d(SB)/4, $0x%08x\n", 4*i, bits)
+	}
+	fmt.Fprintln(&b, "GLOBL wino4const<>(SB), RODATA|NOPTR, $16")
 	for _, isa := range []struct {
 		name, reg string
 		width     int
 	}{{"AVX512", "Z", 64}, {"AVX2", "Y", 32}} {
 		input(&b, isa.name, isa.reg, isa.width)
 		output(&b, isa.name, isa.reg, isa.width)
+	}
+	for _, isa := range []struct {
+		name, reg string
+		width     int
+	}{{"AVX512", "Z", 64}, {"AVX2", "Y", 32}} {
+		input4(&b, isa.name, isa.reg, isa.width)
+		output4(&b, isa.name, isa.reg, isa.width)
 	}
 	if err := os.WriteFile("wino_amd64.s", b.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -179,6 +192,216 @@ TEXT ·winoOutput%[1]s(SB), NOSPLIT, $0-64
 	}
 	p("SUBQ $%d, CX", w)
 	p("JNZ winoOut%s_loop", name)
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// col6 addresses element k (0..5) of a row at base whose elements are one,
+// three and five steps apart in s1, s3 and s5.
+func col6(base string, k int, s1, s3, s5 string) string {
+	switch k {
+	case 0:
+		return "(" + base + ")"
+	case 1:
+		return "(" + base + ")(" + s1 + "*1)"
+	case 2:
+		return "(" + base + ")(" + s1 + "*2)"
+	case 3:
+		return "(" + base + ")(" + s3 + "*1)"
+	case 4:
+		return "(" + base + ")(" + s1 + "*4)"
+	}
+	return "(" + base + ")(" + s5 + "*1)"
+}
+
+// in1D emits the 1-D F(4x4,3x3) input transform of registers 0-5 (d0..d5)
+// with 2.0, 4.0, 5.0 in c2, c4, c5, and returns the registers of o0..o5
+// (registers 6-11 work; 0 is clobbered).
+func in1D(p func(string, ...any), v func(int) string, c2, c4, c5 string) [6]string {
+	p("VMOVAPS %s, %s", v(4), v(6))
+	p("VFMADD231PS %s, %s, %s", c4, v(0), v(6))
+	p("VMULPS %s, %s, %s", c5, v(2), v(7))
+	p("VSUBPS %s, %s, %s", v(7), v(6), v(6))
+	p("VADDPS %s, %s, %s", v(2), v(1), v(7))
+	p("VADDPS %s, %s, %s", v(4), v(3), v(8))
+	p("VFNMADD231PS %s, %s, %s", c4, v(7), v(8))
+	p("VSUBPS %s, %s, %s", v(2), v(1), v(9))
+	p("VSUBPS %s, %s, %s", v(3), v(4), v(10))
+	p("VFMADD231PS %s, %s, %s", c4, v(9), v(10))
+	p("VSUBPS %s, %s, %s", v(2), v(4), v(7))
+	p("VSUBPS %s, %s, %s", v(1), v(3), v(9))
+	p("VMOVAPS %s, %s", v(7), v(11))
+	p("VFMADD231PS %s, %s, %s", c2, v(9), v(11))
+	p("VFNMADD231PS %s, %s, %s", c2, v(9), v(7))
+	p("VMOVAPS %s, %s", v(5), v(9))
+	p("VFMADD231PS %s, %s, %s", c4, v(1), v(9))
+	p("VMULPS %s, %s, %s", c5, v(3), v(0))
+	p("VSUBPS %s, %s, %s", v(0), v(9), v(9))
+	return [6]string{v(6), v(8), v(10), v(11), v(7), v(9)}
+}
+
+// out1D emits the 1-D F(4x4,3x3) output transform of registers 0-5 (m0..m5)
+// with 2.0, 4.0, 8.0 in c2, c4, c8, and returns the registers of y0..y3
+// (registers 6-9 work; 1-4 are clobbered).
+func out1D(p func(string, ...any), v func(int) string, c2, c4, c8 string) [4]string {
+	p("VADDPS %s, %s, %s", v(2), v(1), v(6))
+	p("VSUBPS %s, %s, %s", v(2), v(1), v(7))
+	p("VADDPS %s, %s, %s", v(4), v(3), v(8))
+	p("VSUBPS %s, %s, %s", v(4), v(3), v(9))
+	p("VADDPS %s, %s, %s", v(6), v(0), v(1))
+	p("VADDPS %s, %s, %s", v(8), v(1), v(1))
+	p("VMOVAPS %s, %s", v(7), v(2))
+	p("VFMADD231PS %s, %s, %s", c2, v(9), v(2))
+	p("VFMADD231PS %s, %s, %s", c4, v(8), v(6))
+	p("VFMADD231PS %s, %s, %s", c8, v(9), v(7))
+	p("VADDPS %s, %s, %s", v(5), v(7), v(7))
+	return [4]string{v(1), v(2), v(6), v(7)}
+}
+
+// constant loads wino4const's float32 2.0, 4.0, 5.0 or 8.0 into every lane of r.
+func constant(p func(string, ...any), v float32, r string) {
+	off := map[float32]int{2: 0, 4: 4, 5: 8, 8: 12}[v]
+	p("VBROADCASTSS wino4const<>+%d(SB), %s", off, r)
+}
+
+// input4 writes wino4Input<name>(dst *float32, ld int, src *float32, rs, cs, n int, tmp *float32):
+// V = Bᵀ d B over a 6×6 tile. Registers: SI the tile (rows AX apart, pixels BX
+// apart, R11 = 3*BX, R12 = 5*BX) and R8 its current row; DI the positions (DX
+// apart; R14, R15, R10 = 6, 18 and 30 times DX) and R9 the current column's
+// first position; R13 the scratch of 36 vectors.
+func input4(b *bytes.Buffer, name, reg string, w int) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	v := func(i int) string { return fmt.Sprintf("%s%d", reg, i) }
+	fmt.Fprintf(b, `
+// func wino4Input%[1]s(dst *float32, ld int, src *float32, rs, cs, n int, tmp *float32)
+// Winograd F(4x4,3x3) input transform of one 6x6 tile, %[2]d channels a step: each tile
+// row through B into tmp, then each column of tmp through B^T into positions
+// 6a+b. Strides in bytes; n (floats) is a positive multiple of %[2]d.
+TEXT ·wino4Input%[1]s(SB), NOSPLIT, $0-56
+`, name, w/4)
+	p("MOVQ dst+0(FP), DI")
+	p("MOVQ ld+8(FP), DX")
+	p("MOVQ src+16(FP), SI")
+	p("MOVQ rs+24(FP), AX")
+	p("MOVQ cs+32(FP), BX")
+	p("MOVQ n+40(FP), CX")
+	p("SHLQ $2, CX")
+	p("MOVQ tmp+48(FP), R13")
+	p("LEAQ (BX)(BX*2), R11")
+	p("LEAQ (BX)(BX*4), R12")
+	p("LEAQ (DX)(DX*2), R14")
+	p("SHLQ $1, R14")
+	p("LEAQ (R14)(R14*2), R15")
+	p("LEAQ (R14)(R14*4), R10")
+	constant(p, 2, v(12))
+	constant(p, 4, v(13))
+	constant(p, 5, v(14))
+	fmt.Fprintf(b, "wino4In%s_loop:\n", name)
+	p("MOVQ SI, R8")
+	for i := 0; i < 6; i++ {
+		for k := 0; k < 6; k++ {
+			p("VMOVUPS %s, %s", col6("R8", k, "BX", "R11", "R12"), v(k))
+		}
+		o := in1D(p, v, v(12), v(13), v(14))
+		for k := 0; k < 6; k++ {
+			p("VMOVUPS %s, %d(R13)", o[k], (i*6+k)*w)
+		}
+		if i < 5 {
+			p("ADDQ AX, R8")
+		}
+	}
+	p("MOVQ DI, R9")
+	for k := 0; k < 6; k++ {
+		for a := 0; a < 6; a++ {
+			p("VMOVUPS %d(R13), %s", (a*6+k)*w, v(a))
+		}
+		o := in1D(p, v, v(12), v(13), v(14))
+		for a := 0; a < 6; a++ {
+			p("VMOVUPS %s, %s", o[a], col6("R9", a, "R14", "R15", "R10"))
+		}
+		if k < 5 {
+			p("ADDQ DX, R9")
+		}
+	}
+	p("ADDQ $%d, SI", w)
+	p("ADDQ $%d, DI", w)
+	p("SUBQ $%d, CX", w)
+	p("JNZ wino4In%s_loop", name)
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// output4 writes wino4Output<name>(out *float32, rs, cs int, m *float32, ld int, bias *float32, n int, lo, hi float32, tmp *float32):
+// Y = Aᵀ M A over one tile's 36 positions, plus bias, clamped. Registers: SI
+// the positions (DX apart; R14, R15, R10 = 6, 18 and 30 times DX) and R8 the
+// current column's first; DI the output (rows AX apart, pixels BX apart, R11 =
+// 3*BX) and R9 its current row; R12 the bias; R13 the scratch.
+func output4(b *bytes.Buffer, name, reg string, w int) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	v := func(i int) string { return fmt.Sprintf("%s%d", reg, i) }
+	fmt.Fprintf(b, `
+// func wino4Output%[1]s(out *float32, rs, cs int, m *float32, ld int, bias *float32, n int, lo, hi float32, tmp *float32)
+// Winograd F(4x4,3x3) output transform of one tile, %[2]d channels a step: each column b
+// of the positions 6a+b through A^T into tmp, then each of the four rows of tmp
+// through A into four pixels, plus bias, clamped to [lo, hi]. Strides in bytes; n
+// (floats) is a positive multiple of %[2]d.
+TEXT ·wino4Output%[1]s(SB), NOSPLIT, $0-72
+`, name, w/4)
+	p("MOVQ out+0(FP), DI")
+	p("MOVQ rs+8(FP), AX")
+	p("MOVQ cs+16(FP), BX")
+	p("MOVQ m+24(FP), SI")
+	p("MOVQ ld+32(FP), DX")
+	p("MOVQ bias+40(FP), R12")
+	p("MOVQ n+48(FP), CX")
+	p("SHLQ $2, CX")
+	p("MOVQ tmp+64(FP), R13")
+	p("VBROADCASTSS lo+56(FP), %s", v(14))
+	p("VBROADCASTSS hi+60(FP), %s", v(15))
+	p("LEAQ (BX)(BX*2), R11")
+	p("LEAQ (DX)(DX*2), R14")
+	p("SHLQ $1, R14")
+	p("LEAQ (R14)(R14*2), R15")
+	p("LEAQ (R14)(R14*4), R10")
+	constant(p, 2, v(10))
+	constant(p, 4, v(11))
+	constant(p, 8, v(12))
+	fmt.Fprintf(b, "wino4Out%s_loop:\n", name)
+	p("MOVQ SI, R8")
+	for k := 0; k < 6; k++ {
+		for a := 0; a < 6; a++ {
+			p("VMOVUPS %s, %s", col6("R8", a, "R14", "R15", "R10"), v(a))
+		}
+		y := out1D(p, v, v(10), v(11), v(12))
+		for i := 0; i < 4; i++ {
+			p("VMOVUPS %s, %d(R13)", y[i], (i*6+k)*w)
+		}
+		if k < 5 {
+			p("ADDQ DX, R8")
+		}
+	}
+	p("VMOVUPS (R12), %s", v(13))
+	p("MOVQ DI, R9")
+	for i := 0; i < 4; i++ {
+		for k := 0; k < 6; k++ {
+			p("VMOVUPS %d(R13), %s", (i*6+k)*w, v(k))
+		}
+		y := out1D(p, v, v(10), v(11), v(12))
+		for x := 0; x < 4; x++ {
+			p("VADDPS %s, %s, %s", v(13), y[x], y[x])
+			p("VMAXPS %s, %s, %s", v(14), y[x], y[x])
+			p("VMINPS %s, %s, %s", v(15), y[x], y[x])
+			p("VMOVUPS %s, %s", y[x], col("R9", x, "BX", "R11"))
+		}
+		if i < 3 {
+			p("ADDQ AX, R9")
+		}
+	}
+	p("ADDQ $%d, SI", w)
+	p("ADDQ $%d, DI", w)
+	p("ADDQ $%d, R12", w)
+	p("SUBQ $%d, CX", w)
+	p("JNZ wino4Out%s_loop", name)
 	p("VZEROUPPER")
 	p("RET")
 }
