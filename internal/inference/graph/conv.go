@@ -91,7 +91,10 @@ func planConv(g *Graph, n *Node) (kernel, []int, error) {
 // the [Cout][KH][KW][Cin] filter in the order that path reads.
 func (k *convKernel) pack(filter, bias []float32) {
 	if k.wantWinograd() {
-		k.wino = k.newWinograd(filter, bias)
+		k.wino = k.newWinograd(filter, bias, winoTile(k.oh, k.ow, k.cin, k.cout))
+		// No direct weights: pb holds only the K the planner counts by.
+		k.pb = kernels.PackB(nil, 0, k.kh*k.kw*k.cin, nil)
+		return
 	}
 	switch {
 	case stemRows && k.kh == 3 && k.kw == 3 && k.cin == 3 && (k.ow-1)*k.sw*k.cin+k.kw*k.cin <= len(zeroRow) && kernels.GemmSegsFast(k.cout):

@@ -31,7 +31,7 @@ func describeKernel(k kernel) string {
 			s += " +residual " + describeBounds(k.rlo, k.rhi)
 		}
 		if k.wino != nil {
-			s += " +winograd"
+			s += fmt.Sprintf(" +winograd F(%dx%d,3x3)", k.wino.m, k.wino.m)
 		}
 		return s
 	case *depthwiseKernel:

@@ -76,7 +76,7 @@ func kernelName(k kernel) string {
 		return kernelName(k.k) + "+hardswish"
 	case *convKernel:
 		if k.wino != nil {
-			return "conv(winograd)" // Winograd F(2x2,3x3); MACs stay the direct convolution's
+			return fmt.Sprintf("conv(winograd F%d)", k.wino.m) // MACs stay the direct convolution's
 		}
 	case *depthwiseKernel:
 		s := "depthwise"

@@ -9,7 +9,9 @@ import (
 
 // winogradOn enables the Winograd path for the 3x3 stride-1 convolutions
 // wantWinograd picks; CSPIPE_WINOGRAD=0 in the environment (read once at
-// start-up) turns it off, for A/B runs against the direct paths.
+// start-up) turns it off, for A/B runs against the direct paths, and
+// CSPIPE_WINOGRAD=2 or 4 runs every one of them on F(2×2, 3×3) or F(4×4,
+// 3×3) instead of winoTile's choice.
 var winogradOn = os.Getenv("CSPIPE_WINOGRAD") != "0"
 
 // winograd is a 3x3 stride-1 convolution planned as Winograd F(2×2, 3×3)
@@ -19,12 +21,17 @@ var winogradOn = os.Getenv("CSPIPE_WINOGRAD") != "0"
 // filter U_p with the packed GEMM into M (16 matrices of tiles × Cout), and
 // M folded back into the tiles' pixels with the bias and the bounds.
 type winograd struct {
-	pb             [kernels.WinoPos]*kernels.PackedB
+	m              int // output tile side: 2 for F(2×2, 3×3), 4 for F(4×4, 3×3)
+	pb             []*kernels.PackedB
 	bias           []float32
 	tilesY, tilesX int
 	band           int       // most tiles in one band
-	scratch        sync.Pool // *[]float32: V, M, an edge input tile and an edge output tile
+	scratch        sync.Pool // *[]float32: V, M, an edge input tile, an edge output tile and the transforms' scratch
 }
+
+// tile is the input tile side and pos the number of positions.
+func (w *winograd) tile() int { return w.m + 2 }
+func (w *winograd) pos() int  { return (w.m + 2) * (w.m + 2) }
 
 // winoBandBytes bounds a band's V and M together, so that they stay in
 // the 2 MB L2 between the transforms and the GEMMs.
@@ -50,12 +57,43 @@ func winoShape(oh, ow, cin, cout int) bool {
 	return cin >= 16 && cout >= 16
 }
 
-// newWinograd transforms and packs the [Cout][3][3][Cin] filter.
-func (k *convKernel) newWinograd(filter, bias []float32) *winograd {
-	w := &winograd{pb: kernels.WinoFilter(filter, k.cout, k.cin), bias: make([]float32, k.cout),
-		tilesY: (k.oh + 1) / 2, tilesX: (k.ow + 1) / 2}
+// winoVariant forces the output tile side of every Winograd layer (2 or 4;
+// 0 lets winoTile choose): CSPIPE_WINOGRAD, or tests and benchmarks.
+var winoVariant = map[string]int{"2": 2, "4": 4}[os.Getenv("CSPIPE_WINOGRAD")]
+
+// winoTile chooses F(2×2, 3×3) or F(4×4, 3×3) for a layer (the output tile
+// side).
+func winoTile(oh, ow, cin, cout int) int {
+	if winoVariant != 0 {
+		return winoVariant
+	}
+	if oh*ow >= winoF4Pixels {
+		return 4
+	}
+	return 2
+}
+
+// winoF4Pixels is the smallest output image F(4×4, 3×3) is chosen for.
+// Measured on ResNet-50@224's 3x3 layers (BenchmarkResNetWinograd, one
+// thread, direct path's time over each variant's, load 8): 56² 2.4-2.9
+// (F4) against 1.7 (F2); 28² 2.8-2.9 against 1.9; 14² 1.8 against 1.9 at
+// batch 1 and 2.3 against 1.9 at batch 4; 7² (4 tiles an image, M = 4 per
+// GEMM at batch 1) 0.6 against 1.2 at batch 1 and 1.9 against 1.5 at batch 4.
+const winoF4Pixels = 14 * 14
+
+// newWinograd transforms and packs the [Cout][3][3][Cin] filter for
+// F(m×m, 3×3), m 2 or 4.
+func (k *convKernel) newWinograd(filter, bias []float32, m int) *winograd {
+	w := &winograd{m: m, bias: make([]float32, k.cout), tilesY: (k.oh + m - 1) / m, tilesX: (k.ow + m - 1) / m}
+	if m == 4 {
+		pb := kernels.Wino4Filter(filter, k.cout, k.cin)
+		w.pb = pb[:]
+	} else {
+		pb := kernels.WinoFilter(filter, k.cout, k.cin)
+		w.pb = pb[:]
+	}
 	copy(w.bias, bias)
-	w.band = max(winoMinBand, winoBandBytes/(4*kernels.WinoPos*(k.cin+k.cout)))
+	w.band = max(winoMinBand, winoBandBytes/(4*w.pos()*(k.cin+k.cout)))
 	return w
 }
 
@@ -68,7 +106,7 @@ func (k *convKernel) runWinograd(e *env, in, out []float32) {
 		nb := (hi - lo + w.band - 1) / w.band
 		per := (hi - lo + nb - 1) / nb
 		sp, _ := w.scratch.Get().(*[]float32)
-		if need := kernels.WinoPos*per*(k.cin+k.cout) + kernels.WinoPos*k.cin + 4*k.cout; sp == nil || len(*sp) < need {
+		if need := w.pos()*(per*(k.cin+k.cout)+k.cin) + w.m*w.m*k.cout + kernels.Wino4Scratch; sp == nil || len(*sp) < need {
 			s := make([]float32, need)
 			sp = &s
 		}
@@ -84,54 +122,72 @@ func (k *convKernel) runWinograd(e *env, in, out []float32) {
 func (k *convKernel) winoBand(in, out []float32, t0, n int, scratch []float32) {
 	w := k.wino
 	cin, cout := k.cin, k.cout
-	v := scratch[:kernels.WinoPos*n*cin]
-	m := scratch[len(v):][:kernels.WinoPos*n*cout]
-	tile := scratch[len(v)+len(m):][:kernels.WinoPos*cin]
-	otile := scratch[len(v)+len(m)+len(tile):][:4*cout]
+	ts, pos, mo := w.tile(), w.pos(), w.m
+	v := scratch[:pos*n*cin]
+	m := scratch[len(v):][:pos*n*cout]
+	scratch = scratch[len(v)+len(m):]
+	tile := scratch[:pos*cin]
+	otile := scratch[len(tile):][:mo*mo*cout]
+	tmp := scratch[len(tile)+len(otile):]
+	input := func(dst []float32, src []float32, rs int) {
+		if mo == 4 {
+			kernels.Wino4Input(dst, n*cin, src, rs, cin, cin, tmp)
+		} else {
+			kernels.WinoInput(dst, n*cin, src, rs, cin, cin)
+		}
+	}
+	output := func(dst []float32, rs int, src []float32) {
+		if mo == 4 {
+			kernels.Wino4Output(dst, rs, src, n*cout, w.bias, cout, k.lo, k.hi, tmp)
+		} else {
+			kernels.WinoOutput(dst, rs, src, n*cout, w.bias, cout, k.lo, k.hi)
+		}
+	}
 	perImg := w.tilesY * w.tilesX
 	inLen, outLen := k.h*k.w*cin, k.oh*k.ow*cout
 	for i := 0; i < n; i++ {
 		t := t0 + i
 		img, ty, tx := t/perImg, t%perImg/w.tilesX, t%w.tilesX
 		im := in[img*inLen : (img+1)*inLen]
-		y0, x0 := 2*ty-k.padT, 2*tx-k.padL
-		if y0 >= 0 && x0 >= 0 && y0+4 <= k.h && x0+4 <= k.w {
-			kernels.WinoInput(v[i*cin:], n*cin, im[(y0*k.w+x0)*cin:], k.w*cin, cin, cin)
+		y0, x0 := mo*ty-k.padT, mo*tx-k.padL
+		if y0 >= 0 && x0 >= 0 && y0+ts <= k.h && x0+ts <= k.w {
+			input(v[i*cin:], im[(y0*k.w+x0)*cin:], k.w*cin)
 			continue
 		}
 		// The tile leaves the image: its pixels with zeros around them.
 		clear(tile)
-		for dy := max(0, -y0); dy < 4 && y0+dy < k.h; dy++ {
-			xa, xb := max(0, -x0), min(4, k.w-x0)
+		for dy := max(0, -y0); dy < ts && y0+dy < k.h; dy++ {
+			xa, xb := max(0, -x0), min(ts, k.w-x0)
 			if xb > xa {
-				copy(tile[(dy*4+xa)*cin:(dy*4+xb)*cin], im[((y0+dy)*k.w+x0+xa)*cin:])
+				copy(tile[(dy*ts+xa)*cin:(dy*ts+xb)*cin], im[((y0+dy)*k.w+x0+xa)*cin:])
 			}
 		}
-		kernels.WinoInput(v[i*cin:], n*cin, tile, 4*cin, cin, cin)
+		input(v[i*cin:], tile, ts*cin)
 	}
-	for p := 0; p < kernels.WinoPos; p++ {
+	for p := 0; p < pos; p++ {
 		kernels.Gemm(n, v[p*n*cin:], cin, w.pb[p], kernels.NoClampLo, kernels.NoClampHi, m[p*n*cout:], cout)
 	}
 	for i := 0; i < n; i++ {
 		t := t0 + i
 		img, ty, tx := t/perImg, t%perImg/w.tilesX, t%w.tilesX
 		o := out[img*outLen : (img+1)*outLen]
-		oy, ox := 2*ty, 2*tx
-		ny, nx := min(2, k.oh-oy), min(2, k.ow-ox)
-		if ny == 2 && nx == 2 {
+		oy, ox := mo*ty, mo*tx
+		ny, nx := min(mo, k.oh-oy), min(mo, k.ow-ox)
+		if ny == mo && nx == mo {
 			dst := o[(oy*k.ow+ox)*cout:]
-			kernels.WinoOutput(dst, k.ow*cout, m[i*cout:], n*cout, w.bias, cout, k.lo, k.hi)
+			output(dst, k.ow*cout, m[i*cout:])
 			if k.hs {
-				kernels.HardSwish(dst[:2*cout])
-				kernels.HardSwish(dst[k.ow*cout:][:2*cout])
+				for dy := 0; dy < mo; dy++ {
+					kernels.HardSwish(dst[dy*k.ow*cout:][:mo*cout])
+				}
 			}
 			continue
 		}
 		// A tile past the bottom or right edge: the pixels inside.
-		kernels.WinoOutput(otile, 2*cout, m[i*cout:], n*cout, w.bias, cout, k.lo, k.hi)
+		output(otile, mo*cout, m[i*cout:])
 		for dy := 0; dy < ny; dy++ {
 			dst := o[((oy+dy)*k.ow+ox)*cout:][:nx*cout]
-			copy(dst, otile[dy*2*cout:])
+			copy(dst, otile[dy*mo*cout:])
 			if k.hs {
 				kernels.HardSwish(dst)
 			}

@@ -68,7 +68,8 @@ func winoReference(k *convKernel, in, filter, bias []float32, batch int, hs, res
 	return want, mag
 }
 
-// TestWinogradConv: 3x3 stride-1 convolutions on the Winograd path match
+// TestWinogradConv: 3x3 stride-1 convolutions on the Winograd path, F(2×2,
+// 3×3) and F(4×4, 3×3), match
 // the convolution computed in float64 within 1e-5 of their terms'
 // magnitude, and the direct path as planned with Winograd off within
 // 2e-5: odd and even sizes that are not multiples of the 2×2 tile, images
@@ -92,53 +93,58 @@ func TestWinogradConv(t *testing.T) {
 		{4, 10, 40, 40, PadValid, nil, false, false},
 		{14, 14, 64, 64, PadSame, relu6, false, true},
 	} {
-		name := fmt.Sprintf("%dx%dx%d_%d_pad%d_hs%v_res%v", s.h, s.w, s.cin, s.cout, s.pad, s.hs, s.residual)
-		t.Run(name, func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(uint64(s.h*100+s.w), uint64(s.cin)))
-			g, filter, bias := winoConvGraph(rng, s.h, s.w, s.cin, s.cout, s.pad, s.act, s.hs, s.residual)
-			m, err := Plan(g)
-			if err != nil {
-				t.Fatal(err)
-			}
-			winogradOn = false
-			direct, err := Plan(g)
-			winogradOn = true
-			if err != nil {
-				t.Fatal(err)
-			}
-			k := m.nodes[0].k.(*convKernel)
-			if k.wino == nil {
-				t.Fatalf("%s: not on the Winograd path", describeKernel(k))
-			}
-			if dk := direct.nodes[0].k.(*convKernel); dk.wino != nil {
-				t.Fatal("on the Winograd path with winogradOn false")
-			}
-			const batch = 2
-			per, outPer := s.h*s.w*s.cin, k.oh*k.ow*s.cout
-			x := randFloats(rng, batch*per)
-			want, mag := winoReference(k, x, filter, bias, batch, s.hs, s.residual)
-			ref := make([]float32, batch*outPer)
-			if err := direct.Run(x, batch, ref); err != nil {
-				t.Fatal(err)
-			}
-			for _, tc := range []struct{ batch, threads int }{{1, 1}, {batch, 1}, {batch, 2}} {
-				m.SetThreads(tc.threads)
-				got := make([]float32, tc.batch*outPer)
-				for i := range got {
-					got[i] = float32(math.NaN()) // every output must be written
-				}
-				if err := m.Run(x[:tc.batch*per], tc.batch, got); err != nil {
+		for _, variant := range []int{2, 4} {
+			name := fmt.Sprintf("F%d/%dx%dx%d_%d_pad%d_hs%v_res%v", variant, s.h, s.w, s.cin, s.cout, s.pad, s.hs, s.residual)
+			t.Run(name, func(t *testing.T) {
+				winoVariant = variant
+				defer func() { winoVariant = 0 }()
+				tol := 1e-5
+				rng := rand.New(rand.NewPCG(uint64(s.h*100+s.w), uint64(s.cin)))
+				g, filter, bias := winoConvGraph(rng, s.h, s.w, s.cin, s.cout, s.pad, s.act, s.hs, s.residual)
+				m, err := Plan(g)
+				if err != nil {
 					t.Fatal(err)
 				}
-				for i := range got {
-					if d := math.Abs(float64(got[i]) - want[i]); !(d <= 1e-5*mag[i]+1e-6) {
-						t.Fatalf("batch %d threads %d: output %d = %v, want %v (terms' magnitude %v)", tc.batch, tc.threads, i, got[i], want[i], mag[i])
+				winogradOn = false
+				direct, err := Plan(g)
+				winogradOn = true
+				if err != nil {
+					t.Fatal(err)
+				}
+				k := m.nodes[0].k.(*convKernel)
+				if k.wino == nil || k.wino.m != variant {
+					t.Fatalf("%s: not on the Winograd F(%d) path", describeKernel(k), variant)
+				}
+				if dk := direct.nodes[0].k.(*convKernel); dk.wino != nil {
+					t.Fatal("on the Winograd path with winogradOn false")
+				}
+				const batch = 2
+				per, outPer := s.h*s.w*s.cin, k.oh*k.ow*s.cout
+				x := randFloats(rng, batch*per)
+				want, mag := winoReference(k, x, filter, bias, batch, s.hs, s.residual)
+				ref := make([]float32, batch*outPer)
+				if err := direct.Run(x, batch, ref); err != nil {
+					t.Fatal(err)
+				}
+				for _, tc := range []struct{ batch, threads int }{{1, 1}, {batch, 1}, {batch, 2}} {
+					m.SetThreads(tc.threads)
+					got := make([]float32, tc.batch*outPer)
+					for i := range got {
+						got[i] = float32(math.NaN()) // every output must be written
 					}
-					if d := math.Abs(float64(got[i] - ref[i])); !(d <= 2e-5*mag[i]+1e-6) {
-						t.Fatalf("batch %d threads %d: output %d = %v, direct path %v", tc.batch, tc.threads, i, got[i], ref[i])
+					if err := m.Run(x[:tc.batch*per], tc.batch, got); err != nil {
+						t.Fatal(err)
+					}
+					for i := range got {
+						if d := math.Abs(float64(got[i]) - want[i]); !(d <= tol*mag[i]+1e-6) {
+							t.Fatalf("batch %d threads %d: output %d = %v, want %v (terms' magnitude %v)", tc.batch, tc.threads, i, got[i], want[i], mag[i])
+						}
+						if d := math.Abs(float64(got[i] - ref[i])); !(d <= 2*tol*mag[i]+1e-6) {
+							t.Fatalf("batch %d threads %d: output %d = %v, direct path %v", tc.batch, tc.threads, i, got[i], ref[i])
+						}
 					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
