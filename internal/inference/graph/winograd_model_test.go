@@ -56,3 +56,18 @@ func TestResNetWinogradError(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkResNetWinogradModel runs ResNet-50 V1 1.0@224 on one thread at
+// batch 1 and 4 (a batch-8 worker's share on two threads) with the 3x3
+// stride-1 layers on Winograd as planned ("wino") and on the direct paths
+// ("direct"), alternating run by run (benchAlternate): each one's median
+// time per image and the median of the per-pair ratios (direct over wino).
+func BenchmarkResNetWinogradModel(b *testing.B) {
+	wino := resnetModel(b, "resnet50-v1", true, 0)
+	direct := resnetModel(b, "resnet50-v1", false, 0)
+	for _, batch := range []int{1, 4} {
+		b.Run(fmt.Sprintf("b%d", batch), func(b *testing.B) {
+			benchAlternate(b, batch, "wino", wino, "direct", direct, nil)
+		})
+	}
+}
