@@ -50,9 +50,12 @@ func (k *convKernel) wantWinograd() bool {
 		winoShape(k.oh, k.ow, k.cin, k.cout)
 }
 
-// winoShape is the measured choice (graph BenchmarkResNetWinograd, direct
-// against Winograd call by call on ResNet-50@224's 3x3 layers): Winograd
-// wherever the images have at least as many tiles as ... .
+// winoShape is the measured choice (graph BenchmarkResNetWinograd, the
+// direct path against Winograd call by call, one thread): Winograd won on
+// every ResNet 3x3 shape measured, 7² to 56² with 16 to 512 channels, at
+// batch 1 and 4 (the least: 7²×512 at batch 1, F(2×2, 3×3) 1.17-1.25×).
+// Layers with fewer than 16 input or output channels were not measured
+// and keep the direct paths.
 func winoShape(oh, ow, cin, cout int) bool {
 	return cin >= 16 && cout >= 16
 }
