@@ -14,12 +14,14 @@ import (
 // 3×3) instead of winoTile's choice.
 var winogradOn = os.Getenv("CSPIPE_WINOGRAD") != "0"
 
-// winograd is a 3x3 stride-1 convolution planned as Winograd F(2×2, 3×3)
-// (see kernels.WinoFilter): the output is cut into tiles of 2×2 pixels, a
-// band of tiles at a time has its 4×4 input tiles transformed into V (16
-// matrices of tiles × Cin), each position p multiplied by its transformed
-// filter U_p with the packed GEMM into M (16 matrices of tiles × Cout), and
-// M folded back into the tiles' pixels with the bias and the bounds.
+// winograd is a 3x3 stride-1 convolution planned as Winograd F(m×m, 3×3),
+// m 2 or 4 (see kernels.WinoFilter and kernels.Wino4Filter): the output is
+// cut into tiles of m×m pixels, a band of tiles at a time has its
+// (m+2)×(m+2) input tiles transformed into V ((m+2)² matrices of tiles ×
+// Cin), each position p multiplied by its transformed filter U_p with the
+// packed GEMM into M ((m+2)² matrices of tiles × Cout), and M folded back
+// into the tiles' pixels with the bias and the bounds (HARD_SWISH after,
+// when fused).
 type winograd struct {
 	m              int // output tile side: 2 for F(2×2, 3×3), 4 for F(4×4, 3×3)
 	pb             []*kernels.PackedB
@@ -38,7 +40,7 @@ func (w *winograd) pos() int  { return (w.m + 2) * (w.m + 2) }
 const winoBandBytes = 1 << 20
 
 // winoMinBand is the fewest tiles a band holds whatever its channels: each
-// band streams all 16 transformed filters once.
+// band streams all the transformed filters once.
 const winoMinBand = 48
 
 // wantWinograd reports whether the convolution runs on the Winograd path:
