@@ -83,6 +83,9 @@ func planConv(g *Graph, n *Node) (kernel, []int, error) {
 		k.residual, k.rlo, k.rhi = true, lo, hi
 		k.lo, k.hi = kernels.NoClampLo, kernels.NoClampHi
 	}
+	if err := k.reserveWinograd(g); err != nil {
+		return nil, nil, err
+	}
 	k.pack(ts[1].Float, b)
 	return k, []int{1, oh, ow, cout}, nil
 }

@@ -86,6 +86,18 @@ func winoTile(oh, ow, cin, cout int) int {
 // GEMM at batch 1) 0.6 against 1.2 at batch 1 and 1.9 against 1.5 at batch 4.
 const winoF4Pixels = 14 * 14
 
+// reserveWinograd counts the transformed filter of a layer that will run
+// on the Winograd path against the graph's budget of packed weights,
+// beyond the direct filter's share, reserved already (the path keeps no
+// direct weights).
+func (k *convKernel) reserveWinograd(g *Graph) error {
+	if !k.wantWinograd() {
+		return nil
+	}
+	m := winoTile(k.oh, k.ow, k.cin, k.cout)
+	return g.reservePacked(k.cout, ((m+2)*(m+2)-9)*k.cin)
+}
+
 // newWinograd transforms and packs the [Cout][3][3][Cin] filter for
 // F(m×m, 3×3), m 2 or 4.
 func (k *convKernel) newWinograd(filter, bias []float32, m int) *winograd {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -146,5 +147,23 @@ func TestWinogradConv(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestWinogradPackBudget: the transformed filter counts against the
+// graph's budget of packed weights: a budget that holds the direct filter
+// but not F(4×4, 3×3)'s four times larger one refuses the model on the
+// Winograd path and plans it with Winograd off.
+func TestWinogradPackBudget(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	g, _, _ := winoConvGraph(rng, 16, 16, 32, 32, PadSame, nil, false, false)
+	g.PackBudget = 32 * 9 * 32
+	if _, err := Plan(g); err == nil || !strings.Contains(err.Error(), "packed floats") {
+		t.Fatalf("planned on the Winograd path within the direct filter's budget: %v", err)
+	}
+	g.PackBudget = 32 * 9 * 32
+	defer SetWinograd(false, 0)()
+	if _, err := Plan(g); err != nil {
+		t.Fatalf("direct path: %v", err)
 	}
 }
