@@ -35,7 +35,8 @@ fi
 # measured by the same statistic. After the rows, the median ratio over the rounds and its range.
 # ratio = our img/s over ORT's (above 1: we are faster);
 # cpu ratio = ORT's CPU ms per image over ours, which moves less when other jobs share the machine.
-# fma = our multiply-adds per CPU second over one core's FMA peak (measured first, best of three, then
+# fma = our multiply-adds per CPU second over one core's FMA peak (the model's multiply-adds as written:
+# a 3x3 layer run as Winograd counts its direct convolution's, so this is an effective rate; measured first, best of three, then
 # raised by any higher reading from the runs themselves; the highest is printed at the end).
 # The load average is printed with each table: on a shared machine the absolute numbers move.
 engine_vs_ort() {

@@ -48,7 +48,9 @@ type modelBench struct {
 	CPUMSPerImg float64 `json:"cpu_ms_per_img"`
 	// Kernels is the kernel path in use (avx512, avx2, generic; CSPIPE_KERNELS caps it).
 	Kernels string `json:"kernels"`
-	// MACsPerImg is the planner's count of multiply-adds per image.
+	// MACsPerImg is the planner's count of multiply-adds per image, of the model as written: a
+	// 3x3 layer run as Winograd counts its direct convolution's, so the FMA shares below are
+	// effective rates (they may exceed what the FMA units execute).
 	MACsPerImg int64 `json:"macs_per_img"`
 	// PeakMACsPerCore is one core's measured FMA ceiling on the kernel path; FMAShare is the
 	// run's multiply-adds per second over PeakMACsPerCore × threads.

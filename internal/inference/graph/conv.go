@@ -26,6 +26,7 @@ type convKernel struct {
 	columns      bool      // pb's K is ordered KW×KH×Cin for the column-window path
 	rows         bool      // the 3x3 RGB stem reads its window rows in place (runRows)
 	wpad         int       // input columns one output row reads, padding included
+	wino         *winograd // the Winograd F(2x2,3x3) path (winograd.go), when chosen
 	scratch      sync.Pool // *[]float32 of gatherRows*K, or wpad*KH*Cin for columns
 }
 
@@ -82,6 +83,9 @@ func planConv(g *Graph, n *Node) (kernel, []int, error) {
 		k.residual, k.rlo, k.rhi = true, lo, hi
 		k.lo, k.hi = kernels.NoClampLo, kernels.NoClampHi
 	}
+	if err := k.reserveWinograd(g); err != nil {
+		return nil, nil, err
+	}
 	k.pack(ts[1].Float, b)
 	return k, []int{1, oh, ow, cout}, nil
 }
@@ -89,6 +93,12 @@ func planConv(g *Graph, n *Node) (kernel, []int, error) {
 // pack chooses between the gathered and the column-window paths and packs
 // the [Cout][KH][KW][Cin] filter in the order that path reads.
 func (k *convKernel) pack(filter, bias []float32) {
+	if k.wantWinograd() {
+		k.wino = k.newWinograd(filter, bias, winoTile(k.oh, k.ow, k.cin, k.cout))
+		// No direct weights: pb holds only the K the planner counts by.
+		k.pb = kernels.PackB(nil, 0, k.kh*k.kw*k.cin, nil)
+		return
+	}
 	switch {
 	case stemRows && k.kh == 3 && k.kw == 3 && k.cin == 3 && (k.ow-1)*k.sw*k.cin+k.kw*k.cin <= len(zeroRow) && kernels.GemmSegsFast(k.cout):
 		// pb keeps the filter's KH×KW×Cin order: segment ky of K is
@@ -186,6 +196,10 @@ func (k *convKernel) run(e *env, ins [][]float32, out []float32) {
 			}
 			kernels.GemmAct(hi-lo, ins[0][lo*k.cin:], k.cin, k.pb, act, out[lo*k.cout:], k.cout)
 		})
+		return
+	}
+	if k.wino != nil {
+		k.runWinograd(e, ins[0], out)
 		return
 	}
 	if k.rows {

@@ -30,6 +30,9 @@ func describeKernel(k kernel) string {
 		if k.residual {
 			s += " +residual " + describeBounds(k.rlo, k.rhi)
 		}
+		if k.wino != nil {
+			s += fmt.Sprintf(" +winograd F(%dx%d,3x3)", k.wino.m, k.wino.m)
+		}
 		return s
 	case *depthwiseKernel:
 		p := &k.p

@@ -110,6 +110,10 @@ func kernelName(k kernel) string {
 	switch k := k.(type) {
 	case hardSwishAfter:
 		return kernelName(k.k) + "+hardswish"
+	case *convKernel:
+		if k.wino != nil {
+			return fmt.Sprintf("conv(winograd F%d)", k.wino.m) // MACs stay the direct convolution's
+		}
 	case *depthwiseKernel:
 		s := "depthwise"
 		if k.expand != nil {
