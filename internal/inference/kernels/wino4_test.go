@@ -26,7 +26,7 @@ func wino4Path(path string, f func()) {
 // and write nothing outside their vectors.
 func TestWino4TransformPaths(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
-	const sentinel = float32(-12345)
+
 	for _, c := range []int{1, 5, 8, 15, 16, 17, 24, 33, 64, 100} {
 		cs := c + 3
 		rs := 7*cs + 2
@@ -51,30 +51,7 @@ func TestWino4TransformPaths(t *testing.T) {
 					Wino4Input(dst, ld, src, rs, cs, c, tmp)
 					Wino4Output(out, ors, m, ld, bias, c, -1.5, 2.5, tmp)
 				})
-				for i, v := range dst {
-					if inside := i%ld < c; inside == (v == sentinel) {
-						t.Fatalf("input transform: element %d (position %d, channel %d) is %v", i, i/ld, i%ld, v)
-					}
-				}
-				for i, v := range out {
-					if inside := i%ors < 4*c; inside == (v == sentinel) {
-						t.Fatalf("output transform: element %d is %v", i, v)
-					}
-				}
-				if wantIn == nil {
-					wantIn, wantOut = dst, out
-					return
-				}
-				for i := range dst {
-					if math.Float32bits(dst[i]) != math.Float32bits(wantIn[i]) {
-						t.Fatalf("input transform element %d: %v, generic %v", i, dst[i], wantIn[i])
-					}
-				}
-				for i := range out {
-					if math.Float32bits(out[i]) != math.Float32bits(wantOut[i]) {
-						t.Fatalf("output transform element %d: %v, generic %v", i, out[i], wantOut[i])
-					}
-				}
+				checkTransforms(t, dst, out, ld, ors, c, 4, &wantIn, &wantOut)
 			})
 		}
 	}

@@ -68,7 +68,7 @@ func winoRand(r *rand.Rand, n int) []float32 {
 // nothing outside their vectors.
 func TestWinoTransformPaths(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	const sentinel = float32(-12345)
+
 	for _, c := range []int{1, 5, 8, 15, 16, 17, 24, 33, 64, 100} {
 		cs := c + 3
 		rs := 5*cs + 2
@@ -90,30 +90,7 @@ func TestWinoTransformPaths(t *testing.T) {
 					out[i] = sentinel
 				}
 				winoOutputPath(path, out, ors, m, ld, bias, c, -1.5, 2.5)
-				for i, v := range dst {
-					if inside := i%ld < c; inside == (v == sentinel) {
-						t.Fatalf("input transform: element %d (position %d, channel %d) is %v", i, i/ld, i%ld, v)
-					}
-				}
-				for i, v := range out {
-					if inside := i%ors < 2*c; inside == (v == sentinel) {
-						t.Fatalf("output transform: element %d is %v", i, v)
-					}
-				}
-				if wantIn == nil {
-					wantIn, wantOut = dst, out
-					return
-				}
-				for i := range dst {
-					if math.Float32bits(dst[i]) != math.Float32bits(wantIn[i]) {
-						t.Fatalf("input transform element %d: %v, generic %v", i, dst[i], wantIn[i])
-					}
-				}
-				for i := range out {
-					if math.Float32bits(out[i]) != math.Float32bits(wantOut[i]) {
-						t.Fatalf("output transform element %d: %v, generic %v", i, out[i], wantOut[i])
-					}
-				}
+				checkTransforms(t, dst, out, ld, ors, c, 2, &wantIn, &wantOut)
 			})
 		}
 	}
@@ -166,3 +143,38 @@ func TestWinoTile(t *testing.T) {
 		})
 	}
 }
+
+// checkTransforms checks one path's input transform (dst: positions ld apart, c channels each)
+// and output transform (out: rows ors apart, pixels·c values each) wrote exactly their elements
+// (the rest still hold sentinel), and that they equal the first path's bit for bit; the first
+// path checked (the portable one) becomes the reference.
+func checkTransforms(t *testing.T, dst, out []float32, ld, ors, c, pixels int, wantIn, wantOut *[]float32) {
+	t.Helper()
+	for i, v := range dst {
+		if inside := i%ld < c; inside == (v == sentinel) {
+			t.Fatalf("input transform: element %d (position %d, channel %d) is %v", i, i/ld, i%ld, v)
+		}
+	}
+	for i, v := range out {
+		if inside := i%ors < pixels*c; inside == (v == sentinel) {
+			t.Fatalf("output transform: element %d is %v", i, v)
+		}
+	}
+	if *wantIn == nil {
+		*wantIn, *wantOut = dst, out
+		return
+	}
+	for i := range dst {
+		if math.Float32bits(dst[i]) != math.Float32bits((*wantIn)[i]) {
+			t.Fatalf("input transform element %d: %v, generic %v", i, dst[i], (*wantIn)[i])
+		}
+	}
+	for i := range out {
+		if math.Float32bits(out[i]) != math.Float32bits((*wantOut)[i]) {
+			t.Fatalf("output transform element %d: %v, generic %v", i, out[i], (*wantOut)[i])
+		}
+	}
+}
+
+// sentinel marks the elements a transform must not write.
+const sentinel = float32(-12345)
