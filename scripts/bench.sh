@@ -29,7 +29,8 @@ fi
 # from internal/inference/modelgen (seed 1, 1001 classes): MobileNet V1 1.0@128, MobileNet V3-Large
 # 1.0@224, ResNet-50 V1 @224. For each, batch 1 on 1 thread (latency) and batch 8 on 2 threads
 # (throughput); ours with the best kernels (avx512 here), ours capped at AVX2 (CSPIPE_KERNELS=avx2),
-# and ORT (onnxruntime-node, graph optimizations 'all'). Rounds are interleaved (BENCH_ROUNDS,
+# and ORT (onnxruntime-node, graph optimizations 'all'); ours and ORT run back to back, taking turns
+# at going first. Rounds are interleaved (BENCH_ROUNDS,
 # default 3); each row is one round, in which each engine reports the median of BENCH_SUBROUNDS
 # (default 3) parts of its run (cspipe bench --rounds; bench_ort.js's rounds), so both are
 # measured by the same statistic. After the rows, the median ratio over the rounds and its range.
@@ -66,13 +67,20 @@ engine_vs_ort() {
     printf '\n%s %s@%s (load average %s)\n' "$1" "$2" "$3" "$(cut -d' ' -f1-3 /proc/loadavg)"
     printf '%-22s %9s %8s %8s %5s | %9s %8s | %9s %8s %8s | %6s %6s\n' "" "ours i/s" "ms/img" "cpu-ms" "fma" \
       "avx2 i/s" "ms/img" "ORT i/s" "ms/img" "cpu-ms" "ratio" "cpu-r"
-    for _ in $(seq "$rounds"); do
+    for round in $(seq "$rounds"); do
       for cfg in "1 1" "8 2"; do
         set -- $m $cfg
         local ours avx2 ort
-        ours=$("$tmp/cspipe" bench --model "$tmp/$1.tflite" --batch "$4" --threads "$5" --duration "$dur" --rounds "$sub" --json)
+        # Ours and ORT back to back, taking turns at going first, so that a slow spell of the
+        # host falls on both engines as often; the AVX2 run comes after them.
+        if ((round % 2)); then
+          ours=$("$tmp/cspipe" bench --model "$tmp/$1.tflite" --batch "$4" --threads "$5" --duration "$dur" --rounds "$sub" --json)
+          ort=$(node tools/oracle/bench_ort.js "$tmp/$1.onnx" "$4" "$5" "$sub")
+        else
+          ort=$(node tools/oracle/bench_ort.js "$tmp/$1.onnx" "$4" "$5" "$sub")
+          ours=$("$tmp/cspipe" bench --model "$tmp/$1.tflite" --batch "$4" --threads "$5" --duration "$dur" --rounds "$sub" --json)
+        fi
         avx2=$(CSPIPE_KERNELS=avx2 "$tmp/cspipe" bench --model "$tmp/$1.tflite" --batch "$4" --threads "$5" --duration "$dur" --rounds "$sub" --json)
-        ort=$(node tools/oracle/bench_ort.js "$tmp/$1.onnx" "$4" "$5" "$sub")
         # Each run measures the peak again; the share uses the highest seen so far, so one
         # measurement slowed by another job (or the host) cannot inflate it.
         p=$(sed -E 's/.*"peak_macs_per_core":([0-9.e+]+).*/\1/' <<<"$ours")
@@ -118,15 +126,24 @@ int8_vs_float() {
     printf '\nint8 %s 1.0@128 (load average %s)\n' "$arch" "$(cut -d' ' -f1-3 /proc/loadavg)"
     printf '%-22s %9s %8s | %9s %8s | %9s %8s | %9s %8s | %9s %8s | %6s %6s\n' "" "float i/s" "ms/img" "int8 i/s" "ms/img" \
       "avx2 i/s" "ms/img" "qdq i/s" "ms/img" "ORT8 i/s" "ms/img" "int8/f" "q/ORT8"
-    for _ in $(seq "$rounds"); do
+    for round in $(seq "$rounds"); do
       for cfg in "1 1" "8 2"; do
         set -- $cfg
         local fl q qa qo ort
-        fl=$("$tmp/cspipe" bench --model "$tmp/$arch.tflite" --batch "$1" --threads "$2" --duration "$dur" --rounds "$sub" --json)
-        q=$("$tmp/cspipe" bench --model "$tmp/$arch-int8.tflite" --batch "$1" --threads "$2" --duration "$dur" --rounds "$sub" --json)
+        # The pairs each ratio compares run back to back (float next to int8, our QDQ next to
+        # ORT's), the first of each pair taking turns, as above.
+        if ((round % 2)); then
+          fl=$("$tmp/cspipe" bench --model "$tmp/$arch.tflite" --batch "$1" --threads "$2" --duration "$dur" --rounds "$sub" --json)
+          q=$("$tmp/cspipe" bench --model "$tmp/$arch-int8.tflite" --batch "$1" --threads "$2" --duration "$dur" --rounds "$sub" --json)
+          qo=$("$tmp/cspipe" bench --model "$tmp/$arch-int8.onnx" --batch "$1" --threads "$2" --duration "$dur" --rounds "$sub" --json)
+          ort=$(node tools/oracle/bench_ort.js "$tmp/$arch-int8.onnx" "$1" "$2" "$sub")
+        else
+          q=$("$tmp/cspipe" bench --model "$tmp/$arch-int8.tflite" --batch "$1" --threads "$2" --duration "$dur" --rounds "$sub" --json)
+          fl=$("$tmp/cspipe" bench --model "$tmp/$arch.tflite" --batch "$1" --threads "$2" --duration "$dur" --rounds "$sub" --json)
+          ort=$(node tools/oracle/bench_ort.js "$tmp/$arch-int8.onnx" "$1" "$2" "$sub")
+          qo=$("$tmp/cspipe" bench --model "$tmp/$arch-int8.onnx" --batch "$1" --threads "$2" --duration "$dur" --rounds "$sub" --json)
+        fi
         qa=$(CSPIPE_KERNELS=avx2 "$tmp/cspipe" bench --model "$tmp/$arch-int8.tflite" --batch "$1" --threads "$2" --duration "$dur" --rounds "$sub" --json)
-        qo=$("$tmp/cspipe" bench --model "$tmp/$arch-int8.onnx" --batch "$1" --threads "$2" --duration "$dur" --rounds "$sub" --json)
-        ort=$(node tools/oracle/bench_ort.js "$tmp/$arch-int8.onnx" "$1" "$2" "$sub")
         local line
         line=$(awk -v fl="$fl" -v q="$q" -v qa="$qa" -v qo="$qo" -v r="$ort" -v label="batch $1, $2 thread(s)" "$field"'
           BEGIN {
