@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cspipe/cspipe/internal/inference/kernels"
 )
 
 // NodeTime is the time one planned operator took, summed over the runs
@@ -98,9 +100,9 @@ func (t *nodeTimer) timeNode(i int, nd *planned, e *env, ins [][]float32, out []
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	t0 := time.Now()
-	c0, ok0 := threadCPU()
+	c0, ok0 := kernels.ThreadCPU()
 	nd.k.run(e, ins, out)
-	c1, ok1 := threadCPU()
+	c1, ok1 := kernels.ThreadCPU()
 	d := time.Since(t0)
 	t.add(i, e.batch, d, c1-c0, ok0 && ok1 && c1 >= c0)
 }

@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/cspipe/cspipe/internal/inference/kernels"
 )
 
 // TestNodeTiming checks the opt-in per-operator timing: off by default,
@@ -63,7 +65,7 @@ func TestNodeTiming(t *testing.T) {
 	// sub-batch: 2 runs of sub-batches 4 and 2, then one run of 1 image.
 	wantCalls := []int{13, 13, 5}
 	var total, cpu int64
-	_, haveCPU := threadCPU()
+	_, haveCPU := kernels.ThreadCPU()
 	for i, n := range nt {
 		if n.Calls != wantCalls[i] || n.Images != 13 {
 			t.Errorf("%s: %d calls on %d images, want %d on 13", n.Name, n.Calls, n.Images, wantCalls[i])

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/cspipe/cspipe/internal/inference/kernels"
 )
 
 // resnetMaxPool is ResNet-50@224's stem pool: 3x3 stride 2 over
@@ -149,4 +151,16 @@ func TestPoolBackwards(t *testing.T) {
 			}
 		}
 	}
+}
+
+var wallStart = time.Now()
+
+// threadSeconds is the calling OS thread's CPU time (the caller locks its
+// goroutine to the thread), so alternating benchmarks hold on a busy
+// machine; the wall clock where the system has no per-thread clock.
+func threadSeconds() float64 {
+	if d, ok := kernels.ThreadCPU(); ok {
+		return d.Seconds()
+	}
+	return time.Since(wallStart).Seconds()
 }

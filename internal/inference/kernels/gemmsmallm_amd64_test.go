@@ -42,9 +42,9 @@ func benchGemmModesLda(b *testing.B, m, k, n, lda int, res bool, modes []string,
 		for j := range modes {
 			j = (j + it) % len(modes) // alternate which goes first
 			set(modes[j])
-			t0, _ := threadCPU()
+			t0, _ := ThreadCPU()
 			GemmAct(m, a, lda, p, act, c, n)
-			t1, _ := threadCPU()
+			t1, _ := ThreadCPU()
 			times[j] = append(times[j], (t1 - t0).Seconds())
 		}
 	}

@@ -33,10 +33,10 @@ func PeakMACs(d time.Duration) float64 {
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
 		t0 := time.Now()
-		c0, cpuOK := threadCPU()
+		c0, cpuOK := ThreadCPU()
 		loop(n)
 		sec := time.Since(t0).Seconds()
-		if c1, ok := threadCPU(); ok && cpuOK && c1 > c0 {
+		if c1, ok := ThreadCPU(); ok && cpuOK && c1 > c0 {
 			sec = (c1 - c0).Seconds()
 		}
 		if sec < 1e-3 {

@@ -29,7 +29,7 @@ func TestPeakMACs(t *testing.T) {
 func TestThreadCPUCountsOnlyRunning(t *testing.T) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	c0, ok := threadCPU()
+	c0, ok := ThreadCPU()
 	if !ok {
 		if runtime.GOOS == "linux" {
 			t.Fatal("no thread CPU clock on linux")
@@ -37,7 +37,7 @@ func TestThreadCPUCountsOnlyRunning(t *testing.T) {
 		t.Skipf("no thread CPU clock on %s: PeakMACs times with the wall clock", runtime.GOOS)
 	}
 	time.Sleep(100 * time.Millisecond)
-	c1, _ := threadCPU()
+	c1, _ := ThreadCPU()
 	if d := c1 - c0; d > 20*time.Millisecond {
 		t.Fatalf("thread CPU clock advanced %v over a 100ms sleep", d)
 	}
@@ -47,7 +47,7 @@ func TestThreadCPUCountsOnlyRunning(t *testing.T) {
 			x = x*1.0000001 + 1e-9
 		}
 	}
-	c2, _ := threadCPU()
+	c2, _ := ThreadCPU()
 	if c2 <= c1 {
 		t.Fatalf("thread CPU clock did not advance over 50ms of computing (%v → %v, %g)", c1, c2, x)
 	}
