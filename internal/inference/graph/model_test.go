@@ -52,17 +52,7 @@ func TestSubBatchSplit(t *testing.T) {
 	if sizes[1] != 1 || sizes[4] != 1 || len(m.free) != 2 {
 		t.Errorf("idle workspaces by image count %v, want one of 1 and one of 4", sizes)
 	}
-	for i := 0; i < batch; i++ {
-		want := make([]float32, 300)
-		if err := m.Run(in[i*per:(i+1)*per], 1, want); err != nil {
-			t.Fatal(err)
-		}
-		for j, v := range want {
-			if g := got[i*300+j]; math.Abs(float64(g-v)) > 1e-6*(1+math.Abs(float64(v))) {
-				t.Fatalf("image %d output %d: batch %g, alone %g", i, j, g, v)
-			}
-		}
-	}
+	matchesAlone(t, m, in, got, batch, 1e-6)
 }
 
 // TestSplitCost checks the split's cost rule on a squeeze-and-excitation
@@ -116,13 +106,21 @@ func TestSplitCost(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.SetThreads(1)
+	matchesAlone(t, m, in, got, batch, 1e-5)
+}
+
+// matchesAlone checks that got, m's outputs for the batch of images in,
+// holds what each image gives run alone, within tol relative (plus tol).
+func matchesAlone(t *testing.T, m *Model, in, got []float32, batch int, tol float64) {
+	t.Helper()
+	per, outs := len(in)/batch, len(got)/batch
 	for i := 0; i < batch; i++ {
-		want := make([]float32, 1000)
+		want := make([]float32, outs)
 		if err := m.Run(in[i*per:(i+1)*per], 1, want); err != nil {
 			t.Fatal(err)
 		}
 		for j, v := range want {
-			if g := got[i*1000+j]; math.Abs(float64(g-v)) > 1e-5*(1+math.Abs(float64(v))) {
+			if g := got[i*outs+j]; math.Abs(float64(g-v)) > tol*(1+math.Abs(float64(v))) {
 				t.Fatalf("image %d output %d: batch %g, alone %g", i, j, g, v)
 			}
 		}
