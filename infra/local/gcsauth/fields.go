@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/cspipe/cspipe/infra/local/httpbuf"
 )
 
 // Partial responses. Google's JSON APIs return only the parts of a response that the `fields`
@@ -149,12 +151,12 @@ func serveFields(w http.ResponseWriter, r *http.Request, next http.Handler, fiel
 		writeError(w, http.StatusBadRequest, "Invalid field selection "+fields+": "+err.Error(), "invalidParameter")
 		return
 	}
-	rec := &bufferedResponse{header: http.Header{}}
+	rec := httpbuf.New()
 	r = r.Clone(r.Context())
 	r.Header.Del("Accept-Encoding") // an answer to cut must not come compressed
 	next.ServeHTTP(rec, r)
-	body := rec.body.Bytes()
-	if rec.status == http.StatusOK && strings.HasPrefix(rec.header.Get("Content-Type"), "application/json") {
+	body := rec.Body.Bytes()
+	if rec.Status() == http.StatusOK && strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
 		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.UseNumber()
 		var v any
@@ -164,35 +166,13 @@ func serveFields(w http.ResponseWriter, r *http.Request, next http.Handler, fiel
 			}
 		}
 	}
-	for k, vs := range rec.header {
+	for k, vs := range rec.Header() {
 		w.Header()[k] = vs
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.Header().Del("Content-Encoding")
-	w.WriteHeader(rec.status)
+	w.WriteHeader(rec.Status())
 	_, _ = w.Write(body)
-}
-
-// bufferedResponse holds an answer in memory.
-type bufferedResponse struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (b *bufferedResponse) Header() http.Header { return b.header }
-
-func (b *bufferedResponse) WriteHeader(code int) {
-	if b.status == 0 {
-		b.status = code
-	}
-}
-
-func (b *bufferedResponse) Write(p []byte) (int, error) {
-	if b.status == 0 {
-		b.status = http.StatusOK
-	}
-	return b.body.Write(p)
 }
 
 // partial serves through next with the answer cut down to fields.

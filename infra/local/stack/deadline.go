@@ -1,13 +1,14 @@
 package stack
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/cspipe/cspipe/infra/local/httpbuf"
 )
 
 // withDeadline gives every invocation of a function the deadline it has when deployed (its
@@ -22,7 +23,7 @@ func withDeadline(log *slog.Logger, name string, timeout time.Duration, h http.H
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
-		buf := &bufferedResponse{header: http.Header{}}
+		buf := httpbuf.New()
 		done := make(chan struct{})
 		var panicked any
 		go func() {
@@ -35,11 +36,7 @@ func withDeadline(log *slog.Logger, name string, timeout time.Duration, h http.H
 			if panicked != nil {
 				panic(panicked) // let the server log it and drop the connection, as it would have
 			}
-			for k, v := range buf.header {
-				w.Header()[k] = v
-			}
-			w.WriteHeader(buf.status())
-			_, _ = w.Write(buf.body.Bytes())
+			buf.Send(w)
 		case <-ctx.Done():
 			if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				return // the caller went away; nobody reads an answer
@@ -48,33 +45,4 @@ func withDeadline(log *slog.Logger, name string, timeout time.Duration, h http.H
 			http.Error(w, fmt.Sprintf("%s: the invocation did not finish within its %s timeout", name, timeout), http.StatusGatewayTimeout)
 		}
 	})
-}
-
-// bufferedResponse holds a handler's answer until withDeadline decides to send it.
-type bufferedResponse struct {
-	header http.Header
-	code   int
-	body   bytes.Buffer
-}
-
-func (b *bufferedResponse) Header() http.Header { return b.header }
-
-func (b *bufferedResponse) WriteHeader(code int) {
-	if b.code == 0 {
-		b.code = code
-	}
-}
-
-func (b *bufferedResponse) Write(p []byte) (int, error) {
-	if b.code == 0 {
-		b.code = http.StatusOK
-	}
-	return b.body.Write(p)
-}
-
-func (b *bufferedResponse) status() int {
-	if b.code == 0 {
-		return http.StatusOK
-	}
-	return b.code
 }
