@@ -51,11 +51,17 @@ const (
 	TypePubSubPublished  = "google.cloud.pubsub.topic.v1.messagePublished"
 )
 
+// DeliveryTimeout is how long one delivery waits for the target's answer: Pub/Sub's longest ack
+// deadline for a push subscription (600 s), longer than any function's own timeout (at most
+// 540 s), so that it is the function's deadline, as on Google Cloud, that ends a slow invocation,
+// never the dispatcher giving up and delivering the event again while it still runs.
+const DeliveryTimeout = 10 * time.Minute
+
 // Options configure a Dispatcher.
 type Options struct {
 	// Client talks to the local Pub/Sub. Required.
 	Client *pubsub.Client
-	// HTTP posts events; default a client with a 5-minute timeout.
+	// HTTP posts events; default a client with a DeliveryTimeout timeout.
 	HTTP *http.Client
 	// Logger; default slog.Default().
 	Logger *slog.Logger
@@ -119,7 +125,7 @@ func New(opts Options) (*Dispatcher, error) {
 		return nil, errors.New("eventarc: a Pub/Sub client is required")
 	}
 	if opts.HTTP == nil {
-		opts.HTTP = &http.Client{Timeout: 5 * time.Minute}
+		opts.HTTP = &http.Client{Timeout: DeliveryTimeout}
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()

@@ -16,6 +16,12 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/cspipe/cspipe/functions/pinimage"
+	"github.com/cspipe/cspipe/functions/publishresults"
+	"github.com/cspipe/cspipe/functions/registermodel"
+	"github.com/cspipe/cspipe/functions/schedulerun"
+	"github.com/cspipe/cspipe/infra/local/eventarc"
 )
 
 type requestIDKey struct{}
@@ -138,4 +144,18 @@ func TestWithDeadline(t *testing.T) {
 		}()
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/F", nil))
 	})
+}
+
+// Every function's deadline ends before the local Eventarc stops waiting for its answer, so a
+// slow invocation is cut off by its own timeout (and retried once), as on Google Cloud, and never
+// delivered a second time while it still runs.
+func TestFunctionDeadlinesEndBeforeDelivery(t *testing.T) {
+	for name, d := range map[string]time.Duration{
+		"PinWorkloadImage": pinimage.Timeout, "RegisterModel": registermodel.Timeout,
+		"ScheduleRun": schedulerun.Timeout, "SweepRuns": schedulerun.SweepTimeout, "PublishResults": publishresults.Timeout,
+	} {
+		if d <= 0 || d >= eventarc.DeliveryTimeout {
+			t.Errorf("%s's timeout %s is not within the delivery timeout %s", name, d, eventarc.DeliveryTimeout)
+		}
+	}
 }
