@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -76,6 +78,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	size := fs.Int("size", 224, "with --decode: target size when no model is given")
 	repeat := fs.Int("repeat", 3, "with --decode: runs per photo and path (the fastest is reported)")
 	nodeTimes := fs.Bool("node-times", false, "with --model: time every operator and print the table (adds a clock read per operator)")
+	paced := fs.Bool("paced", false, "with --model --json: load and warm up, print {\"ready\":true}, then run one round of --duration for every line read on standard input and print its JSON line (make bench alternates engines slice by slice this way)")
 	formats := fs.Bool("formats", true, "with --decode: also re-encode the first photo as arithmetic-coded JPEG, PNG, WebP, GIF and BMP and time each")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: cspipe bench --model M.tflite|M.onnx [--batch N] [--threads T] [--duration 5s] [--json]")
@@ -112,11 +115,17 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *rounds < 1 {
 		return exitError{code: 2, msg: "--rounds must be at least 1"}
 	}
+	if *paced && (!*asJSON || *nodeTimes || *rounds != 1) {
+		return exitError{code: 2, msg: "--paced needs --json and takes neither --node-times nor --rounds (each input line is one round)"}
+	}
 	m.SetThreads(*threads)
 	m.SetNodeTiming(*nodeTimes)
 	t := *threads
 	if t <= 0 {
 		t = runtime.GOMAXPROCS(0)
+	}
+	if *paced {
+		return benchPaced(ctx, m, *batch, t, *duration, filepath.Base(*modelPath), benchStdin, stdout)
 	}
 	r := benchModel(ctx, m, *batch, t, *duration, *rounds)
 	r.Model = filepath.Base(*modelPath)
@@ -161,40 +170,99 @@ func printNodeTimes(w io.Writer, nodes []graph.NodeTime) {
 	}
 }
 
+// benchStdin is where --paced reads its go-ahead lines (tests replace it).
+var benchStdin io.Reader = os.Stdin
+
+// benchRun is a model with its pseudo-random input, run batch by batch.
+type benchRun struct {
+	m       *graph.Model
+	batch   int
+	in, out []float32
+}
+
+func newBenchRun(m *graph.Model, batch int) *benchRun {
+	h, w, c := m.InputShape()
+	b := &benchRun{m: m, batch: batch, in: make([]float32, batch*h*w*c), out: make([]float32, batch*m.NumClasses())}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range b.in {
+		b.in[i] = rng.Float32()
+	}
+	return b
+}
+
+// round runs the model for d (at least once, so that a short d still measures) and returns the
+// wall seconds, process CPU seconds and runs it took.
+func (b *benchRun) round(ctx context.Context, d time.Duration) (sec, cpu float64, runs int) {
+	start, cpu0 := time.Now(), cpuTime()
+	for runs == 0 || time.Since(start) < d && ctx.Err() == nil {
+		_ = b.m.Run(b.in, b.batch, b.out)
+		runs++
+	}
+	return time.Since(start).Seconds(), (cpuTime() - cpu0).Seconds(), runs
+}
+
+// benchPaced serves --paced: after the warm-up it prints {"ready":true}, then measures one round
+// of d per line read from in and prints it as one modelBench line, until in ends. Two engines
+// driven this way by one script take turns slice by slice, so a slow spell of a shared host
+// falls on both alike (make bench compares each slice with its neighbour).
+func benchPaced(ctx context.Context, m *graph.Model, batch, threads int, d time.Duration, name string, in io.Reader, stdout io.Writer) error {
+	b := newBenchRun(m, batch)
+	peak := kernels.PeakMACs(300 * time.Millisecond)
+	_ = m.Run(b.in, batch, b.out)
+	enc := json.NewEncoder(stdout)
+	if err := enc.Encode(map[string]bool{"ready": true}); err != nil {
+		return err
+	}
+	lines := bufio.NewScanner(in)
+	for lines.Scan() && ctx.Err() == nil {
+		sec, cpu, runs := b.round(ctx, d)
+		r := summarize(m, batch, threads, peak, []float64{sec}, []float64{cpu}, []int{runs})
+		r.Model = name
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+	}
+	if err := lines.Err(); err != nil {
+		return fmt.Errorf("--paced: reading standard input: %w", err)
+	}
+	return ctx.Err()
+}
+
 // benchModel runs batches of pseudo-random images until d has passed (after one warm-up run).
 func benchModel(ctx context.Context, m *graph.Model, batch, threads int, d time.Duration, rounds int) modelBench {
-	h, w, c := m.InputShape()
-	in := make([]float32, batch*h*w*c)
-	rng := rand.New(rand.NewPCG(1, 2))
-	for i := range in {
-		in[i] = rng.Float32()
-	}
-	out := make([]float32, batch*m.NumClasses())
+	b := newBenchRun(m, batch)
 	peak := kernels.PeakMACs(300 * time.Millisecond)
-	_ = m.Run(in, batch, out)
+	_ = m.Run(b.in, batch, b.out)
 	if m.NodeTimes() != nil {
 		m.SetNodeTiming(true) // per-operator times restart after the warm-up
 	}
 	rounds = max(rounds, 1)
+	var secs, cpus []float64
+	var runs []int
+	for r := 0; r < rounds && ctx.Err() == nil; r++ {
+		s, cs, n := b.round(ctx, d/time.Duration(rounds))
+		secs, cpus, runs = append(secs, s), append(cpus, cs), append(runs, n)
+	}
+	return summarize(m, batch, threads, peak, secs, cpus, runs)
+}
+
+// summarize turns rounds (wall seconds, CPU seconds and runs of each) into a modelBench: with
+// more than one round the per-image and per-batch times are the medians of the rounds', with
+// one they are its totals over its images.
+func summarize(m *graph.Model, batch, threads int, peak float64, secs, cpus []float64, runsPer []int) modelBench {
 	var wallMS, cpuMS, batchMS []float64
 	var sec, cpu float64
 	runs := 0
-	for r := 0; r < rounds && ctx.Err() == nil; r++ {
-		start, cpu0 := time.Now(), cpuTime()
-		n := 0
-		// Every round runs at least once, so that a short --duration still measures.
-		for n == 0 || time.Since(start) < d/time.Duration(rounds) && ctx.Err() == nil {
-			_ = m.Run(in, batch, out)
-			n++
-		}
-		s, cs := time.Since(start).Seconds(), (cpuTime() - cpu0).Seconds()
-		sec, cpu, runs = sec+s, cpu+cs, runs+n
+	for i, s := range secs {
+		n := runsPer[i]
+		sec, cpu, runs = sec+s, cpu+cpus[i], runs+n
 		wallMS = append(wallMS, s*1000/float64(n*batch))
-		cpuMS = append(cpuMS, cs*1000/float64(n*batch))
+		cpuMS = append(cpuMS, cpus[i]*1000/float64(n*batch))
 		batchMS = append(batchMS, s*1000/float64(n))
 	}
+	h, w, c := m.InputShape()
 	images := runs * batch
-	r := modelBench{Input: [3]int{h, w, c}, Classes: m.NumClasses(), Batch: batch, Runs: runs, Images: images,
+	r := modelBench{Input: [3]int{h, w, c}, Classes: m.NumClasses(), Batch: batch, Threads: threads, Runs: runs, Images: images,
 		Rounds: len(wallMS), Seconds: sec, GoMaxProcs: runtime.GOMAXPROCS(0), Kernels: kernels.Path(),
 		MACsPerImg: m.Work(), PeakMACsPerCore: peak}
 	if len(wallMS) > 1 {

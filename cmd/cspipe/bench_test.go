@@ -187,3 +187,49 @@ func TestBenchRounds(t *testing.T) {
 		t.Errorf("--rounds 0: exit %d, %q", code, errb.String())
 	}
 }
+
+// TestBenchPaced: --paced prints a ready line after the warm-up, then one
+// round per input line, each a full bench line, and stops at the end of
+// input; it is refused without --json and with --rounds or --node-times.
+func TestBenchPaced(t *testing.T) {
+	model := writeModel(t, t.TempDir(), 10)
+	saved := benchStdin
+	t.Cleanup(func() { benchStdin = saved })
+	benchStdin = strings.NewReader("go\ngo\n\ngo\n")
+	var out, errb bytes.Buffer
+	if code := run(t.Context(), []string{"bench", "--model", model, "--batch", "2", "--threads", "1", "--duration", "20ms", "--paced", "--json"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 5 || lines[0] != `{"ready":true}` {
+		t.Fatalf("want a ready line and one line per input line (4), got %d lines:\n%s", len(lines), out.String())
+	}
+	for _, l := range lines[1:] {
+		var r struct {
+			Rounds  int     `json:"rounds"`
+			Batch   int     `json:"batch"`
+			Threads int     `json:"threads"`
+			Runs    int     `json:"runs"`
+			Images  int     `json:"images"`
+			Seconds float64 `json:"seconds"`
+			MS      float64 `json:"ms_per_img"`
+			ImgPerS float64 `json:"img_per_s"`
+			CPU     float64 `json:"cpu_ms_per_img"`
+		}
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatalf("line %q: %v", l, err)
+		}
+		if r.Rounds != 1 || r.Batch != 2 || r.Threads != 1 || r.Runs < 1 || r.Images != 2*r.Runs {
+			t.Errorf("line %q: want one round of batch 2 on 1 thread with images = 2 × runs", l)
+		}
+		if r.Seconds < 0.015 || math.Abs(r.MS-r.Seconds*1000/float64(r.Images)) > 1e-9 || math.Abs(r.ImgPerS*r.MS-1000) > 1e-6 || r.CPU <= 0 {
+			t.Errorf("line %q: a round lasts --duration and its times agree", l)
+		}
+	}
+	for _, bad := range [][]string{{"--paced"}, {"--paced", "--json", "--rounds", "3"}, {"--paced", "--json", "--node-times"}} {
+		errb.Reset()
+		if code := run(t.Context(), append([]string{"bench", "--model", model}, bad...), &out, &errb); code != 2 || !strings.Contains(errb.String(), "--paced") {
+			t.Errorf("%v: exit %d, %q", bad, code, errb.String())
+		}
+	}
+}
