@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -231,5 +232,49 @@ func TestBenchPaced(t *testing.T) {
 		if code := run(t.Context(), append([]string{"bench", "--model", model}, bad...), &out, &errb); code != 2 || !strings.Contains(errb.String(), "--paced") {
 			t.Errorf("%v: exit %d, %q", bad, code, errb.String())
 		}
+	}
+}
+
+// TestBenchScriptPacing drives two stand-in engines through make bench's
+// slice-by-slice driver (scripts/bench.sh, sourced with no section
+// selected): both start and report ready, every slice request is answered
+// by the engine asked, in order, and stopping closes both and waits for them.
+func TestBenchScriptPacing(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Fatalf("bash: %v", err)
+	}
+	script, err := filepath.Abs("../../scripts/bench.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	engine := filepath.Join(dir, "engine.sh")
+	if err := os.WriteFile(engine, []byte(`n=0; echo '{"ready":true}'; while read -r l; do n=$((n+1)); echo "{\"name\":\"$1\",\"img_per_s\":$n}"; done; echo "$1 done after $n" >>"$2"`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	driver := `set -euo pipefail
+tmp=` + dir + `
+BENCH_ONLY=none source ` + script + `
+paced_start a bash "$tmp/engine.sh" a "$tmp/log"
+paced_start b bash "$tmp/engine.sh" b "$tmp/log"
+for i in 1 2 3; do paced_slice a; paced_slice b; done
+paced_slice a
+echo "${slice_out[a]} $(jf "${slice_out[b]}" img_per_s) $(med 3 1 2 10) $(ratio 3 2)"
+paced_stop
+sort "$tmp/log"
+paced_start c false || echo "c refused"
+`
+	out, err := exec.Command("bash", "-c", driver).CombinedOutput()
+	if err != nil {
+		t.Fatalf("driver: %v\n%s", err, out)
+	}
+	want := `{"name":"a","img_per_s":4} 3 3 1.500000
+a done after 4
+b done after 3
+bench: c did not start (no output): false
+c refused
+`
+	if string(out) != want {
+		t.Errorf("driver output:\n%s\nwant:\n%s", out, want)
 	}
 }
