@@ -12,34 +12,32 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// hugePage is the size and alignment of a transparent huge page on the
-// platforms Go runs Linux on with 4 KB base pages (x86-64; arm64 with 4 KB
-// pages).
-const hugePage = 2 << 20
-
-// mapHuge maps n bytes (rounded up to whole huge pages) of zeroed,
-// private anonymous memory starting on a huge-page boundary and advises
-// the kernel to back it with transparent huge pages (MADV_HUGEPAGE, which
-// is what the "madvise" setting of
-// /sys/kernel/mm/transparent_hugepage/enabled waits for). It returns the
-// start and the mapped length, or nil when the mapping fails.
-func mapHuge(n int) (unsafe.Pointer, uintptr) {
+// MapHuge maps n bytes (rounded up to whole base pages) of zeroed, private
+// anonymous memory starting on a huge-page boundary and advises the kernel
+// to back it with transparent huge pages (MADV_HUGEPAGE, what the
+// "madvise" setting of /sys/kernel/mm/transparent_hugepage/enabled waits
+// for). Only whole aligned 2 MB ranges can sit on a huge page; the end
+// past the last one stays on base pages, so a mapping costs no more
+// memory than make would. It returns the start and the mapped length, or
+// nil when the mapping fails.
+func MapHuge(n int) (unsafe.Pointer, uintptr) {
 	if n <= 0 {
 		return nil, 0
 	}
-	size := (uintptr(n) + hugePage - 1) &^ (hugePage - 1)
+	page := uintptr(os.Getpagesize())
+	size := (uintptr(n) + page - 1) &^ (page - 1)
 	// Over-map by one huge page and cut the ends off, so the part kept
 	// starts on a 2 MB boundary.
-	p, err := unix.MmapPtr(-1, 0, nil, size+hugePage, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	p, err := unix.MmapPtr(-1, 0, nil, size+HugePage, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
 	if err != nil {
 		return nil, 0
 	}
-	lead := (hugePage - uintptr(p)%hugePage) % hugePage
+	lead := (HugePage - uintptr(p)%HugePage) % HugePage
 	if lead > 0 {
 		_ = unix.MunmapPtr(p, lead)
 	}
 	start := unsafe.Add(p, lead)
-	if tail := hugePage - lead; tail > 0 {
+	if tail := HugePage - lead; tail > 0 {
 		_ = unix.MunmapPtr(unsafe.Add(start, size), tail)
 	}
 	// Advice is best effort: without it the memory is still good 4 KB
@@ -48,8 +46,8 @@ func mapHuge(n int) (unsafe.Pointer, uintptr) {
 	return start, size
 }
 
-// unmapHuge releases a mapping mapHuge returned.
-func unmapHuge(p unsafe.Pointer, size uintptr) {
+// UnmapHuge releases a mapping MapHuge returned.
+func UnmapHuge(p unsafe.Pointer, size uintptr) {
 	if p != nil {
 		_ = unix.MunmapPtr(p, size)
 	}

@@ -4,11 +4,12 @@ package kernels
 
 import "unsafe"
 
-// Elsewhere there is no huge-page advice to give: every buffer comes from
-// make.
-func mapHuge(n int) (unsafe.Pointer, uintptr) { return nil, 0 }
+// Elsewhere there is no huge-page advice to give: MapHuge fails, so every
+// buffer comes from make.
+func MapHuge(n int) (unsafe.Pointer, uintptr) { return nil, 0 }
 
-func unmapHuge(p unsafe.Pointer, size uintptr) {}
+// UnmapHuge has nothing to unmap outside Linux.
+func UnmapHuge(p unsafe.Pointer, size uintptr) {}
 
 // AnonHugePagesKB has nothing to read outside Linux.
 func AnonHugePagesKB() (int, bool) { return 0, false }

@@ -17,7 +17,7 @@ import (
 // mapping failed).
 func hugeCopy(p *PackedB) (*PackedB, func()) {
 	n := len(p.panels) + len(p.bias)
-	ptr, size := mapHuge(4 * n)
+	ptr, size := MapHuge(4 * n)
 	if ptr == nil {
 		return nil, nil
 	}
@@ -26,7 +26,7 @@ func hugeCopy(p *PackedB) (*PackedB, func()) {
 	q.panels, q.bias = all[:len(p.panels):len(p.panels)], all[len(p.panels):]
 	copy(q.panels, p.panels)
 	copy(q.bias, p.bias)
-	return &q, func() { unmapHuge(ptr, size) }
+	return &q, func() { UnmapHuge(ptr, size) }
 }
 
 // BenchmarkHugePagesGemv runs MobileNet V3-Large's classifier tail at
