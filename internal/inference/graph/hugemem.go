@@ -12,20 +12,19 @@ import (
 // Huge pages. A planned model moves its packed float weights (direct and
 // Winograd convolutions, fused 1x1 expansions, fully connected layers)
 // into one block of memory mapped for transparent huge pages
-// (kernels.MapHuge), and each workspace keeps its activations in one such
-// block: Go's heap does not ask for huge pages, and with the host's
-// "madvise" setting every buffer would otherwise sit on 4 KB pages, a TLB
-// miss (a nested page walk in a VM) every 4 KB of a weight stream.
-// Measured (BenchmarkHugePagesModel: the same model with and without, run
-// by run on the process CPU clock, load 4-5): 1-4 % less CPU per image on
-// V3-Large and ResNet-50 at batch 1 and V1 at batch 8 on 2 threads, and
-// 0-3 % on V3-Large's classifier GEMV alone (kernels
-// BenchmarkHugePagesGemv). CSPIPE_HUGEPAGES=0 turns it off.
+// (kernels.MapHuge): Go's heap does not ask for huge pages, and with the
+// host's "madvise" setting the weights would otherwise sit on 4 KB pages,
+// a TLB miss (a nested page walk in a VM) every 4 KB of a weight stream.
+// Measured with BenchmarkHugePagesModel (the same model with and without,
+// run by run on the process CPU clock; see the README for the numbers):
+// 1-2 % less CPU per image at batch 1 on V3-Large and ResNet-50, within
+// the noise at batch 8. Workspaces on huge pages as well measured no
+// better than the weights alone, so activations stay on Go's heap.
+// CSPIPE_HUGEPAGES=0 turns it off.
 //
-// A block is unmapped once it is unreachable (runtime.AddCleanup): the
-// model holds its weights' block and a workspace its own; Run keeps the
-// model reachable until its kernels are done, and runImages its
-// workspaces.
+// The block is unmapped once it is unreachable (runtime.AddCleanup): the
+// model holds it, and Run keeps the model reachable until its kernels are
+// done.
 
 // hugePagesOn: CSPIPE_HUGEPAGES=0 in the environment (read once at
 // start-up) puts every buffer on Go's heap, for A/B runs.
@@ -144,16 +143,14 @@ func (m *Model) packedWeights() []*kernels.PackedB {
 	return ps
 }
 
-// moveWeightsHuge records whether m uses huge pages (the setting when it is
-// planned) and, if so, moves the packed weights of m's kernels into one
-// huge-page block that m keeps (nothing moves when the weights are fewer
-// than a huge page). The weights are the same bits
+// moveWeightsHuge moves the packed weights of m's kernels into one
+// huge-page block that m keeps (nothing moves when huge pages are off or
+// the weights are fewer than a huge page). The weights are the same bits
 // after the move. While they move, the old copies are still on the heap:
 // loading peaks at twice the packed weights, each copy within the graph's
 // pack budget.
 func (m *Model) moveWeightsHuge() {
-	m.huge = hugePagesOn
-	if !m.huge {
+	if !hugePagesOn {
 		return
 	}
 	ps := m.packedWeights()
@@ -170,21 +167,4 @@ func (m *Model) moveWeightsHuge() {
 		p.Relocate(h.floats)
 	}
 	m.weights = h
-}
-
-// newWorkspace allocates the activation buffers of n images, in one
-// huge-page block when m uses huge pages and they are large enough.
-func (m *Model) newWorkspace(n int) *workspace {
-	lens := make([]int, len(m.slotLen))
-	for i, size := range m.slotLen {
-		lens[i] = size * n
-	}
-	ws := &workspace{images: n, slots: make([][]float32, len(lens))}
-	if m.huge {
-		ws.mem = newHugeBlock(hugeFloats(lens...))
-	}
-	for i, l := range lens {
-		ws.slots[i] = ws.mem.floats(l)
-	}
-	return ws
 }

@@ -40,16 +40,3 @@ func HugeWeights(m *Model) (onHuge, total, winoOnHuge, wino int) {
 	}
 	return onHuge, total, winoOnHuge, wino
 }
-
-// WorkspaceOnHuge reports whether a workspace for n images has every slot
-// in its huge-page block.
-func WorkspaceOnHuge(m *Model, n int) bool {
-	ws := m.getWorkspace(n)
-	defer m.putWorkspace(ws)
-	for _, s := range ws.slots {
-		if len(s) > 0 && !ws.mem.holds(&s[0]) {
-			return false
-		}
-	}
-	return ws.mem != nil
-}

@@ -20,7 +20,7 @@ import (
 )
 
 // hugeModel plans the model of arch, width and size with its packed
-// weights and workspaces on huge pages or not.
+// weights on huge pages or not.
 func hugeModel(tb testing.TB, arch string, width float64, size int, huge bool) *graph.Model {
 	tb.Helper()
 	g, err := modelgen.MobileNet(modelgen.Config{Arch: arch, Width: width, Size: size, Classes: 1001, Seed: 1})
@@ -37,9 +37,9 @@ func hugeModel(tb testing.TB, arch string, width float64, size int, huge bool) *
 
 // TestHugePagesSameResults plans V1, V3-Large and ResNet-50 (its 3x3
 // layers on Winograd) with huge pages and without, and requires every
-// packed weight matrix of the first in its huge-page block (none in the
-// second's), workspaces in blocks, and the same output bits at batch 1 on
-// one thread and batch 3 on two.
+// packed weight matrix of the first in its huge-page block (none of the
+// second's), and the same output bits at batch 1 on one thread and batch 3
+// on two.
 func TestHugePagesSameResults(t *testing.T) {
 	for _, c := range []struct {
 		arch     string
@@ -57,9 +57,6 @@ func TestHugePagesSameResults(t *testing.T) {
 			}
 			if n, _, w, _ := graph.HugeWeights(off); n != 0 || w != 0 {
 				t.Fatalf("model planned with huge pages off has %d packed and %d Winograd weights in a block", n, w)
-			}
-			if !graph.WorkspaceOnHuge(on, 4) || graph.WorkspaceOnHuge(off, 4) {
-				t.Fatal("workspaces: want huge pages exactly when on")
 			}
 			h, w, ch := on.InputShape()
 			for _, r := range []struct{ batch, threads int }{{1, 1}, {3, 2}} {
@@ -105,10 +102,10 @@ func hugeVMABytes(t *testing.T) int64 {
 	return total
 }
 
-// TestHugePagesReleased loads, runs and drops models in a loop (at batch 1
-// and 3, so workspaces of both sizes are made) and requires each to map
-// huge-page blocks and all of them to be unmapped once the models are
-// garbage: by the package's count and by the kernel's list of mappings.
+// TestHugePagesReleased loads, runs (at batch 1 and 3) and drops models in
+// a loop and requires each to map a huge-page block and all of them to be
+// unmapped once the models are garbage: by the package's count and by the
+// kernel's list of mappings.
 func TestHugePagesReleased(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("huge-page blocks are mapped on Linux only")
@@ -154,8 +151,8 @@ func processCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// BenchmarkHugePagesModel runs whole models with their packed weights and
-// workspaces on huge pages ("huge") and on Go's heap ("go"), the two
+// BenchmarkHugePagesModel runs whole models with their packed weights on
+// huge pages ("huge") and on Go's heap ("go"), the two
 // taking turns run by run, and reports each one's median CPU time per
 // image (the process's, so both threads of a two-thread run count and
 // time other processes take does not) and the median of the per-pair

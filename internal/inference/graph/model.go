@@ -32,8 +32,7 @@ type Model struct {
 	mu   sync.Mutex
 	free []*workspace // idle workspaces, kept across GCs (a sync.Pool would drop them)
 
-	huge    bool       // weights and workspaces on huge pages (hugemem.go)
-	weights *hugeBlock // the packed weights' block, when on huge pages
+	weights *hugeBlock // the packed weights, when on huge pages (hugemem.go)
 }
 
 // planned is one operator ready to run.
@@ -65,7 +64,6 @@ const maxSubBatch = 4
 type workspace struct {
 	images int
 	slots  [][]float32
-	mem    *hugeBlock // the slots' memory, when on huge pages (hugemem.go)
 }
 
 // Work is the planner's estimate of multiply-adds per image.
@@ -102,8 +100,8 @@ func (m *Model) Run(in []float32, batch int, out []float32) error {
 		return errclass.Permanent(fmt.Errorf("running model: batch %d needs %d input and %d output floats, got %d and %d: %w",
 			batch, batch*per, batch*m.classes, len(in), len(out), ErrShape))
 	}
-	// The kernels read weights and activations through raw pointers into
-	// huge-page blocks, which are unmapped once m is unreachable (hugemem.go).
+	// The kernels read the packed weights through raw pointers into a
+	// huge-page block, which is unmapped once m is unreachable (hugemem.go).
 	defer runtime.KeepAlive(m)
 	threads := m.threadCount()
 	if batch == 1 {
@@ -198,7 +196,11 @@ func (m *Model) getWorkspace(n int) *workspace {
 		return ws
 	}
 	m.mu.Unlock()
-	return m.newWorkspace(n)
+	ws := &workspace{images: n, slots: make([][]float32, len(m.slotLen))}
+	for i, size := range m.slotLen {
+		ws.slots[i] = make([]float32, size*n)
+	}
+	return ws
 }
 
 // putWorkspace returns ws for reuse; at most maxIdle stay cached.
