@@ -16,9 +16,11 @@ import (
 // host's "madvise" setting the weights would otherwise sit on 4 KB pages,
 // a TLB miss (a nested page walk in a VM) every 4 KB of a weight stream.
 // Measured with BenchmarkHugePagesModel (the same model with and without,
-// run by run on the process CPU clock; see the README for the numbers):
-// 1-2 % less CPU per image at batch 1 on V3-Large and ResNet-50, within
-// the noise at batch 8. Workspaces on huge pages as well measured no
+// run by run on the process CPU clock, -count 6 of 30 pairs, load 5-12),
+// huge over heap CPU per image: V3-Large batch 1 0.968-0.999 (median
+// 0.985), ResNet-50 batch 1 0.954-0.975 (0.969), ResNet-50 batch 8 on two
+// threads 0.984-0.999 (0.994), V1 batch 8 on two threads 0.978-0.998
+// (0.988). Workspaces on huge pages as well measured no
 // better than the weights alone, so activations stay on Go's heap.
 // CSPIPE_HUGEPAGES=0 turns it off.
 //
