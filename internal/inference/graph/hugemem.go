@@ -20,8 +20,8 @@ import (
 // huge over heap CPU per image: V3-Large batch 1 0.968-0.999 (median
 // 0.985), ResNet-50 batch 1 0.954-0.975 (0.969), ResNet-50 batch 8 on two
 // threads 0.984-0.999 (0.994), V1 batch 8 on two threads 0.978-0.998
-// (0.988). Workspaces on huge pages as well measured no
-// better than the weights alone, so activations stay on Go's heap.
+// (0.988). Workspaces on huge pages as well measured no better than the
+// weights alone, so activations stay on Go's heap.
 // CSPIPE_HUGEPAGES=0 turns it off.
 //
 // The block is unmapped once it is unreachable (runtime.AddCleanup): the
@@ -29,12 +29,13 @@ import (
 // done.
 
 // hugePagesOn: CSPIPE_HUGEPAGES=0 in the environment (read once at
-// start-up) puts every buffer on Go's heap, for A/B runs.
+// start-up) leaves the packed weights of models planned after it on Go's
+// heap, for A/B runs.
 var hugePagesOn = os.Getenv("CSPIPE_HUGEPAGES") != "0"
 
 // hugeMinFloats is the smallest block worth a mapping: below one huge page
 // none of it could sit on one.
-var hugeMinFloats = kernels.HugePage / 4
+const hugeMinFloats = kernels.HugePage / 4
 
 // hugeMapped counts the bytes live blocks hold mapped (tests check that
 // dropped models give them back).
