@@ -31,6 +31,8 @@ type Model struct {
 
 	mu   sync.Mutex
 	free []*workspace // idle workspaces, kept across GCs (a sync.Pool would drop them)
+
+	weights *hugeBlock // the packed weights, when on huge pages (hugemem.go)
 }
 
 // planned is one operator ready to run.
@@ -98,6 +100,9 @@ func (m *Model) Run(in []float32, batch int, out []float32) error {
 		return errclass.Permanent(fmt.Errorf("running model: batch %d needs %d input and %d output floats, got %d and %d: %w",
 			batch, batch*per, batch*m.classes, len(in), len(out), ErrShape))
 	}
+	// The kernels read the packed weights through raw pointers into a
+	// huge-page block, which is unmapped once m is unreachable (hugemem.go).
+	defer runtime.KeepAlive(m)
 	threads := m.threadCount()
 	if batch == 1 {
 		m.runImages(in, out, 1, threads)

@@ -270,6 +270,7 @@ func (b *Builder) Finish(output int) (*Model, error) {
 	if total > maxWorkspace {
 		return nil, fmt.Errorf("graph needs %d floats of activations per image, above %d", total, maxWorkspace)
 	}
+	m.moveWeightsHuge()
 	return m, nil
 }
 

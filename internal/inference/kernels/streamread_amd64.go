@@ -1,0 +1,14 @@
+//go:build amd64
+
+package kernels
+
+// streamRead512 and streamRead512PF are the plain sequential reads the
+// huge-page and GEMV benchmarks compare the weight-streaming kernels with
+// (streamread_amd64.s): they sum n floats (a multiple of 64) into the 16
+// floats at out, the second prefetching ahead bytes in front of its reads.
+//
+//go:noescape
+func streamRead512(p *float32, n int, out *float32)
+
+//go:noescape
+func streamRead512PF(p *float32, n int, out *float32, ahead int)
