@@ -1,0 +1,155 @@
+package kernels
+
+// dwPlaneFunc runs one output row of n pixels of one channel block: out is
+// the row's first pixel (ops bytes per pixel), plane the first of the
+// window rows it reads (prs bytes per row, the block's pixels side by side,
+// padding included), w the block's weights [k][k][width], bias its bias.
+type dwPlaneFunc func(out, plane, w, bias *float32, n, ops, prs int, lo, hi float32)
+
+// DWPlanes reports whether DepthwisePlanes takes p: square 3x3, 5x5 and
+// 7x7 windows at stride 1 or 2 across (any stride down).
+func DWPlanes(p *DWParams) bool {
+	k := p.KW
+	return p.KH == k && (k == 3 || k == 5 || k == 7) && (p.SW == 1 || p.SW == 2) && p.SH >= 1 &&
+		p.C > 0 && p.OW > 0 && p.OH > 0
+}
+
+// dwPlaneWidth is the channel block of the vector path in use: 16 floats
+// with AVX-512, 8 with AVX2 or the portable code.
+func dwPlaneWidth() int {
+	if hasAVX512 {
+		return 16
+	}
+	return 8
+}
+
+// DWPlaneScratch is the scratch length DepthwisePlanes needs for p (any
+// row range): one channel block's padded plane for all output rows and
+// its weights.
+func DWPlaneScratch(p *DWParams) int {
+	v := dwPlaneWidth()
+	wp := (p.OW-1)*p.SW + p.KW
+	return ((p.OH-1)*p.SH+p.KH)*wp*v + p.KH*p.KW*v
+}
+
+// DepthwisePlanes computes output rows [y0, y1) of a depthwise convolution
+// that DWPlanes takes, channel block by channel block (16 channels with
+// AVX-512, else 8; with AVX-512 a last 8 to 15 channels take the AVX2
+// kernel, and fewer than 8 left over the portable code). For each block the input rows
+// the output rows read are copied, just before their first use, into a
+// plane that holds only that block, zero-padded on every side, its pixels
+// side by side; the kernels then sweep each output row eight pixels at a
+// time with a window row's weights in registers, loading every input
+// vector once per window row (see gen_dwplane.go). Each sum starts from
+// the bias and takes the taps row by row, left to right, a tap on padding
+// adding 0·w: the order of dwKxK, dwTaps and the four-pixel 3x3 kernels,
+// so the sums are theirs on the same instruction set (the one-pixel 3x3
+// kernels of dw3x3_amd64.s, which DepthwiseBlocked runs for 3x3 windows
+// with AVX2 or channels not a multiple of 16, sum each window column apart
+// and differ in the last bits). With
+// hs, HARD_SWISH follows over the rows. scratch should hold
+// DWPlaneScratch(p) floats (a shorter one is replaced).
+func DepthwisePlanes(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratch []float32, hs bool) {
+	if y1 <= y0 {
+		return
+	}
+	c, k, s := p.C, p.KW, p.SW
+	_ = in[p.H*p.W*c-1]
+	_ = w[k*k*c-1]
+	_ = bias[c-1]
+	_ = out[y1*p.OW*c-1]
+	v := dwPlaneWidth()
+	wp := (p.OW-1)*s + k
+	rows := (y1-1-y0)*p.SH + k
+	if n := rows*wp*v + k*k*v; len(scratch) < n {
+		scratch = make([]float32, n)
+	}
+	wb := scratch[:k*k*v]
+	plane := scratch[k*k*v : k*k*v+rows*wp*v]
+	r0 := y0*p.SH - p.PadT
+	for cb := 0; cb < c; {
+		vw := min(v, c-cb)
+		var f dwPlaneFunc
+		switch {
+		case hasAVX512 && vw == 16:
+			f = dwPlaneAsm[0][k/2-1][s-1]
+		case hasAVX2FMA && vw >= 8:
+			vw, f = 8, dwPlaneAsm[1][k/2-1][s-1]
+		}
+		for t := 0; t < k*k; t++ {
+			copy(wb[t*vw:(t+1)*vw], w[t*c+cb:t*c+cb+vw])
+		}
+		filled := 0
+		for oy := y0; oy < y1; oy++ {
+			for need := (oy-y0)*p.SH + k; filled < need; filled++ {
+				dwPlaneRow(p, in, plane[filled*wp*vw:(filled+1)*wp*vw], r0+filled, cb, vw, wp)
+			}
+			pl := plane[(oy-y0)*p.SH*wp*vw:]
+			dst := out[oy*p.OW*c+cb:]
+			if f != nil {
+				_ = pl[(k-1)*wp*vw+wp*vw-1]
+				_ = dst[(p.OW-1)*c+vw-1]
+				f(&dst[0], &pl[0], &wb[0], &bias[cb], p.OW, c*4, wp*vw*4, p.Lo, p.Hi)
+				continue
+			}
+			dwPlaneRowGo(dst, pl, wb, bias[cb:cb+vw], p.OW, vw, c, wp*vw, k, s, p.Lo, p.Hi)
+		}
+		cb += vw
+	}
+	if hs {
+		HardSwish(out[y0*p.OW*c : y1*p.OW*c])
+	}
+}
+
+// dwPlaneRow fills one plane row (wp pixels of vw floats) from input row
+// iy, channels [cb, cb+vw), input column x-PadL at plane column x, zeros
+// outside the image.
+func dwPlaneRow(p *DWParams, in, row []float32, iy, cb, vw, wp int) {
+	if iy < 0 || iy >= p.H {
+		clear(row)
+		return
+	}
+	c := p.C
+	lo := min(p.PadL, wp)              // first plane column inside the image
+	hi := max(min(wp, p.W+p.PadL), lo) // past the last
+	clear(row[:lo*vw])
+	clear(row[hi*vw:])
+	n := hi - lo
+	if n == 0 {
+		return
+	}
+	src := in[(iy*p.W+lo-p.PadL)*c+cb:]
+	dst := row[lo*vw : hi*vw]
+	_ = src[(n-1)*c+vw-1]
+	switch {
+	case vw == 16 && hasAVX512:
+		dwGatherAVX512(&dst[0], &src[0], n, c*4)
+	case vw == 8 && hasAVX2FMA:
+		dwGatherAVX2(&dst[0], &src[0], n, c*4)
+	default:
+		for x := 0; x < n; x++ {
+			copy(dst[x*vw:(x+1)*vw], src[x*c:x*c+vw])
+		}
+	}
+}
+
+// dwPlaneRowGo is the plane kernel in Go for any block width vw: n output
+// pixels ops floats apart from a plane of prs floats per row.
+func dwPlaneRowGo(out, plane, w, bias []float32, n, vw, ops, prs, k, s int, lo, hi float32) {
+	for x := 0; x < n; x++ {
+		o := out[x*ops : x*ops+vw]
+		copy(o, bias)
+		for ky := 0; ky < k; ky++ {
+			for kx := 0; kx < k; kx++ {
+				src := plane[ky*prs+(x*s+kx)*vw : ky*prs+(x*s+kx+1)*vw]
+				wt := w[(ky*k+kx)*vw : (ky*k+kx+1)*vw]
+				for j := range o {
+					o[j] += src[j] * wt[j]
+				}
+			}
+		}
+		for j, v := range o {
+			o[j] = clamp(v, lo, hi)
+		}
+	}
+}
