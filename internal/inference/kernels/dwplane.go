@@ -14,6 +14,26 @@ func DWPlanes(p *DWParams) bool {
 		p.C > 0 && p.OW > 0 && p.OH > 0
 }
 
+// DWPlanesFaster reports whether DepthwisePlanes is the faster of it and
+// DepthwiseBlocked for p on this CPU (BenchmarkDepthwisePlanes, GMAC/s,
+// V3-Large and V1 layers): every 5x5 and 7x7 window (28x28x120 1.75x,
+// 56x56x72 stride 2 1.6x, 7x7x960 1.4x, 14x14x672 stride 2 1.15x), and 3x3
+// at stride 1 on images of 7x7 to 16x16 pixels (14x14x184 and 200 1.25x,
+// 14x14x480 1.05x, 14x14x672 1.1x, 16x16x256 1.08x, 8x8x512 1.17x).
+// Larger 3x3 layers (32x32x128 0.85x, 64x64x32 0.8x) and every 3x3 one
+// at stride 2 (0.55-0.65x: the plane copies four input pixels per output
+// pixel for nine multiply-adds) keep DepthwiseBlocked, as does 4x4x1024
+// (0.93x).
+func DWPlanesFaster(p *DWParams) bool {
+	if !DWPlanes(p) || !hasAVX2FMA {
+		return false
+	}
+	if p.KW > 3 {
+		return true
+	}
+	return p.SW == 1 && p.SH == 1 && p.OW >= 7 && p.OH*p.OW <= 256
+}
+
 // dwPlaneWidth is the channel block of the vector path in use: 16 floats
 // with AVX-512, 8 with AVX2 or the portable code.
 func dwPlaneWidth() int {
