@@ -9,7 +9,7 @@ import (
 
 // TestDepthwisePlanesOperator: the depthwise operator runs 5x5 and 7x7
 // windows at strides 1 and 2 (HARD_SWISH fused) through
-// kernels.DepthwisePlanes and a 3x3 stride-2 one through DepthwiseBlocked,
+// kernels.DepthwisePlanes and 3x3 ones through DepthwiseBlocked,
 // and gives exactly the numbers of the same graph planned with the plane
 // kernels off (the taps are summed in the same order), at batch 3 on one
 // and two threads (two threads split each image's rows).

@@ -4,7 +4,7 @@ package kernels
 // the row's first pixel (ops bytes per pixel), plane the first of the
 // window rows it reads (prs bytes per row, the block's pixels side by side,
 // padding included), w the block's weights [k][k][width], bias its bias.
-type dwPlaneFunc func(out, plane, w, bias *float32, n, ops, prs int, lo, hi float32)
+type dwPlaneFunc func(out, plane, w, bias *float32, n, ops, prs int, lo, hi float32, hs int)
 
 // DWPlanes reports whether DepthwisePlanes takes p: square 3x3, 5x5 and
 // 7x7 windows at stride 1 or 2 across (any stride down).
@@ -14,24 +14,19 @@ func DWPlanes(p *DWParams) bool {
 		p.C > 0 && p.OW > 0 && p.OH > 0
 }
 
-// DWPlanesFaster reports whether DepthwisePlanes is the faster of it and
-// DepthwiseBlocked for p on this CPU (BenchmarkDepthwisePlanes, GMAC/s,
-// V3-Large and V1 layers): every 5x5 and 7x7 window (28x28x120 1.75x,
-// 56x56x72 stride 2 1.6x, 7x7x960 1.4x, 14x14x672 stride 2 1.15x), and 3x3
-// at stride 1 on images of 7x7 to 16x16 pixels (14x14x184 and 200 1.25x,
-// 14x14x480 1.05x, 14x14x672 1.1x, 16x16x256 1.08x, 8x8x512 1.17x).
-// Larger 3x3 layers (32x32x128 0.85x, 64x64x32 0.8x) and every 3x3 one
-// at stride 2 (0.55-0.65x: the plane copies four input pixels per output
-// pixel for nine multiply-adds) keep DepthwiseBlocked, as does 4x4x1024
-// (0.93x).
+// DWPlanesFaster reports whether the depthwise operator should run p
+// through DepthwisePlanes rather than DepthwiseBlocked on this CPU: 5x5
+// and 7x7 windows with channels a multiple of 8, where the two give the
+// same bits (BenchmarkDepthwisePlanes, V3-Large's layers: 28x28x120 1.7x,
+// 56x56x72 stride 2 1.6x, 7x7x960 1.3x, 14x14x672 stride 2 1.15-1.6x).
+// 3x3 windows stay on DepthwiseBlocked: its one-pixel 3x3 kernels sum
+// window columns apart, so the planes would change the last bits, and
+// they won only on small images at stride 1 (14x14 1.0-1.25x, 8x8x512
+// 1.17x) and lost on larger ones (32x32x128 0.85x, 64x64x32 0.8x) and at
+// stride 2 (0.55-0.65x: the plane copies four input pixels per output
+// pixel for nine multiply-adds).
 func DWPlanesFaster(p *DWParams) bool {
-	if !DWPlanes(p) || !hasAVX2FMA {
-		return false
-	}
-	if p.KW > 3 {
-		return true
-	}
-	return p.SW == 1 && p.SH == 1 && p.OW >= 7 && p.OH*p.OW <= 256
+	return DWPlanes(p) && hasAVX2FMA && p.KW > 3 && p.C%8 == 0
 }
 
 // dwPlaneWidth is the channel block of the vector path in use: 16 floats
@@ -66,8 +61,8 @@ func DWPlaneScratch(p *DWParams) int {
 // so the sums are theirs on the same instruction set (the one-pixel 3x3
 // kernels of dw3x3_amd64.s, which DepthwiseBlocked runs for 3x3 windows
 // with AVX2 or channels not a multiple of 16, sum each window column apart
-// and differ in the last bits). With
-// hs, HARD_SWISH follows over the rows. scratch should hold
+// and differ in the last bits). With hs, the kernels pass each sum through
+// HARD_SWISH as they store it, bit for bit HardSwish's. scratch should hold
 // DWPlaneScratch(p) floats (a shorter one is replaced).
 func DepthwisePlanes(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratch []float32, hs bool) {
 	if y1 <= y0 {
@@ -87,6 +82,10 @@ func DepthwisePlanes(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratc
 	wb := scratch[:k*k*v]
 	plane := scratch[k*k*v : k*k*v+rows*wp*v]
 	r0 := y0*p.SH - p.PadT
+	hsArg := 0
+	if hs {
+		hsArg = 1
+	}
 	for cb := 0; cb < c; {
 		vw := min(v, c-cb)
 		var f dwPlaneFunc
@@ -109,15 +108,12 @@ func DepthwisePlanes(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratc
 			if f != nil {
 				_ = pl[(k-1)*wp*vw+wp*vw-1]
 				_ = dst[(p.OW-1)*c+vw-1]
-				f(&dst[0], &pl[0], &wb[0], &bias[cb], p.OW, c*4, wp*vw*4, p.Lo, p.Hi)
+				f(&dst[0], &pl[0], &wb[0], &bias[cb], p.OW, c*4, wp*vw*4, p.Lo, p.Hi, hsArg)
 				continue
 			}
-			dwPlaneRowGo(dst, pl, wb, bias[cb:cb+vw], p.OW, vw, c, wp*vw, k, s, p.Lo, p.Hi)
+			dwPlaneRowGo(dst, pl, wb, bias[cb:cb+vw], p.OW, vw, c, wp*vw, k, s, p.Lo, p.Hi, hs)
 		}
 		cb += vw
-	}
-	if hs {
-		HardSwish(out[y0*p.OW*c : y1*p.OW*c])
 	}
 }
 
@@ -155,7 +151,7 @@ func dwPlaneRow(p *DWParams, in, row []float32, iy, cb, vw, wp int) {
 
 // dwPlaneRowGo is the plane kernel in Go for any block width vw: n output
 // pixels ops floats apart from a plane of prs floats per row.
-func dwPlaneRowGo(out, plane, w, bias []float32, n, vw, ops, prs, k, s int, lo, hi float32) {
+func dwPlaneRowGo(out, plane, w, bias []float32, n, vw, ops, prs, k, s int, lo, hi float32, hs bool) {
 	for x := 0; x < n; x++ {
 		o := out[x*ops : x*ops+vw]
 		copy(o, bias)
@@ -169,7 +165,11 @@ func dwPlaneRowGo(out, plane, w, bias []float32, n, vw, ops, prs, k, s int, lo, 
 			}
 		}
 		for j, v := range o {
-			o[j] = clamp(v, lo, hi)
+			v = clamp(v, lo, hi)
+			if hs {
+				v = v * min(max(v+3, 0), 6) / 6
+			}
+			o[j] = v
 		}
 	}
 }

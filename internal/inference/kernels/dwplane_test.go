@@ -80,6 +80,11 @@ func TestDepthwisePlanes(t *testing.T) {
 							t.Fatalf("%s: wrote outside the output", name)
 						}
 					}
+					for i, v := range out {
+						if math.IsNaN(float64(v)) { // closeTo lets NaN through
+							t.Fatalf("%s: element %d not written", name, i)
+						}
+					}
 					closeTo(t, out, want, 2e-5)
 					old := make([]float32, n)
 					if hs {

@@ -8,7 +8,8 @@
 // right, each loaded once and multiplied into every pixel whose window
 // covers it, so a pixel still takes its taps row by row, left to right,
 // after its bias. The leftover n%8 pixels take the same code for five to
-// seven pixels, or four, two and one. One function per window (3, 5, 7), stride (1, 2) and width. Run
+// seven pixels, or four, two and one. With hs set the sums pass through
+// HARD_SWISH as they are stored. One function per window (3, 5, 7), stride (1, 2) and width. Run
 // with `go run gen_dwplane.go` in this directory.
 package main
 
@@ -43,7 +44,9 @@ func main() {
 }
 
 // Registers: accumulators 0..7, the window row's weights 8..8+k-1, the
-// input vector 15 (lo and hi go to 8 and 9 once the sums are done).
+// input vector 15 (lo and hi go to 8 and 9 once the sums are done, and
+// AVX2's HARD_SWISH constants to 10..13); AVX-512's HARD_SWISH keeps its
+// constants in Z20..Z25 (hsConsts512).
 // DI: the plane at this row's first input row; R13: bytes per plane row;
 // SI: weights [k][k][v]; R9: bytes per output pixel; R10: n; R12: pixels done;
 // AX, BX: the group's input (first window row, current window row); DX: its
@@ -52,8 +55,8 @@ func kernel(b *bytes.Buffer, isa, reg string, v, k, s int) {
 	name := fmt.Sprintf("dwPlane%ds%d%s", k, s, isa)
 	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
 	fmt.Fprintf(b, `
-// func %s(out, plane, w, bias *float32, n, ops, prs int, lo, hi float32)
-TEXT ·%s(SB), NOSPLIT, $0-64
+// func %s(out, plane, w, bias *float32, n, ops, prs int, lo, hi float32, hs int)
+TEXT ·%s(SB), NOSPLIT, $0-72
 `, name, name)
 	p("MOVQ plane+8(FP), DI")
 	p("MOVQ w+16(FP), SI")
@@ -61,6 +64,9 @@ TEXT ·%s(SB), NOSPLIT, $0-64
 	p("MOVQ ops+40(FP), R9")
 	p("MOVQ prs+48(FP), R13")
 	p("XORQ R12, R12")
+	if v == 16 {
+		hsConsts512(b)
+	}
 	// group computes np pixels from pixel R12 on.
 	group := func(np int) {
 		p("MOVQ R12, AX")
@@ -106,11 +112,25 @@ TEXT ·%s(SB), NOSPLIT, $0-64
 		for j := 0; j < np; j++ {
 			p("VMAXPS %s8, %s%d, %s%d", reg, reg, j, reg, j)
 			p("VMINPS %s9, %s%d, %s%d", reg, reg, j, reg, j)
+		}
+		label := fmt.Sprintf("%s_p%d", name, np)
+		p("MOVQ hs+64(FP), R8")
+		p("TESTQ R8, R8")
+		p("JNZ %s_hs", label)
+		for j := 0; j < np; j++ {
 			p("VMOVUPS %s%d, (DX)", reg, j)
 			if j < np-1 {
 				p("ADDQ R9, DX")
 			}
 		}
+		p("JMP %s_stored", label)
+		fmt.Fprintf(b, "%s_hs:\n", label)
+		if v == 16 {
+			hsStore512(b, label, np)
+		} else {
+			hsStoreAVX2(b, np)
+		}
+		fmt.Fprintf(b, "%s_stored:\n", label)
 		p("ADDQ $%d, R12", np)
 	}
 	p("MOVQ R10, R11")
@@ -184,4 +204,74 @@ TEXT ·%s(SB), NOSPLIT, $0-32
 	fmt.Fprintf(b, "%s_end:\n", name)
 	p("VZEROUPPER")
 	p("RET")
+}
+
+// hsConsts512 loads HARD_SWISH's constants for hsStore512: Z20 3, Z21 0,
+// Z22 1/6, Z23 6, Z24 the VFIXUPIMMPS table, Z25 the bound 2*bits(2^-122).
+func hsConsts512(b *bytes.Buffer) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	for _, c := range []struct {
+		v string
+		z int
+	}{{"$0x40400000", 20}, {"$0x3e2aaaab", 22}, {"$0x40c00000", 23}, {"$0x00110100", 24}, {"$0x05000000", 25}} {
+		p("MOVL %s, CX", c.v)
+		p("VPBROADCASTD CX, Z%d", c.z)
+	}
+	p("VPXORD Z21, Z21, Z21")
+}
+
+// hsStore512 stores the np sums Z0.. (pixels R9 bytes apart from DX)
+// passed through HARD_SWISH as gen_dwblock.go's store4 does it: the
+// divide-free x*min(max(x+3, 0), 6)/6, bit for bit HardSwish's, with a
+// divide where the quotient's correction could be off (tiny values). Z26
+// and Z27 are scratch.
+func hsStore512(b *bytes.Buffer, label string, np int) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	for j := 0; j < np; j++ {
+		p("VADDPS Z20, Z%d, Z26", j)
+		p("VMAXPS Z21, Z26, Z26")
+		p("VMINPS Z23, Z26, Z26")
+		p("VMULPS Z26, Z%d, Z%d", j, j)
+		p("VMULPS Z22, Z%d, Z26", j)
+		p("VMOVAPS Z%d, Z27", j)
+		p("VFNMADD231PS Z23, Z26, Z27")
+		p("VFMADD231PS Z22, Z27, Z26")
+		p("VFIXUPIMMPS $0, Z24, Z%d, Z26", j)
+		p("VPSLLD $1, Z%d, Z27", j)
+		p("VPCMPUD $1, Z25, Z27, K2")
+		p("VPTESTMD Z27, Z27, K2, K2")
+		p("KORTESTW K2, K2")
+		p("JZ %s_q%d", label, j)
+		p("VDIVPS Z23, Z%d, K2, Z26", j)
+		fmt.Fprintf(b, "%s_q%d:\n", label, j)
+		p("VMOVUPS Z26, (DX)")
+		if j < np-1 {
+			p("ADDQ R9, DX")
+		}
+	}
+}
+
+// hsStoreAVX2 stores the np sums Y0.. (pixels R9 bytes apart from DX)
+// passed through HARD_SWISH as hardSwishAVX2 computes it,
+// x*min(max(x+3, 0), 6)/6, in the weight registers the sums left free.
+func hsStoreAVX2(b *bytes.Buffer, np int) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	p("MOVL $0x40400000, R8")
+	p("MOVL R8, X10")
+	p("VBROADCASTSS X10, Y10")
+	p("MOVL $0x40c00000, R8")
+	p("MOVL R8, X12")
+	p("VBROADCASTSS X12, Y12")
+	p("VXORPS Y11, Y11, Y11")
+	for j := 0; j < np; j++ {
+		p("VADDPS Y10, Y%d, Y13", j)
+		p("VMAXPS Y11, Y13, Y13")
+		p("VMINPS Y12, Y13, Y13")
+		p("VMULPS Y%d, Y13, Y13", j)
+		p("VDIVPS Y12, Y13, Y13")
+		p("VMOVUPS Y13, (DX)")
+		if j < np-1 {
+			p("ADDQ R9, DX")
+		}
+	}
 }
