@@ -1,10 +1,12 @@
 package kernels
 
-// dwPlaneFunc runs one output row of n pixels of one channel block: out is
-// the row's first pixel (ops bytes per pixel), plane the first of the
-// window rows it reads (prs bytes per row, the block's pixels side by side,
-// padding included), w the block's weights [k][k][width], bias its bias.
-type dwPlaneFunc func(out, plane, w, bias *float32, n, ops, prs int, lo, hi float32, hs int)
+// dwPlaneFunc runs nr output rows of n pixels of one channel block: out is
+// the first row's first pixel (ops bytes per pixel, ors per row), plane the
+// first of the window rows it reads (prs bytes per row, the block's pixels
+// side by side, padding included; srs bytes from one output row's window
+// to the next), w the block's weights [k][k][width], bias its bias; hs not
+// 0 applies HARD_SWISH.
+type dwPlaneFunc func(out, plane, w, bias *float32, n, ops, prs, nr, ors, srs int, lo, hi float32, hs int)
 
 // DWPlanes reports whether DepthwisePlanes takes p: square 3x3, 5x5 and
 // 7x7 windows at stride 1 or 2 across (any stride down).
@@ -86,6 +88,17 @@ func DepthwisePlanes(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratc
 	if hs {
 		hsArg = 1
 	}
+	// The plane columns [lo, hi) and rows [ra, rb) (from r0) hold the
+	// image; the rest is padding, zeroed once for each block width and
+	// left alone by the blocks' copies.
+	lo := min(p.PadL, wp)
+	hi := max(min(wp, p.W+p.PadL), lo)
+	ra, rb := min(max(-r0, 0), rows), max(min(p.H-r0, rows), 0)
+	rb = max(rb, ra)
+	// Output rows go in bands whose window rows take about dwBandBytes of
+	// plane, copied just before the band, so that they are still in L1.
+	band := max(1, dwBandBytes/(p.SH*wp*v*4))
+	zeroed := 0
 	for cb := 0; cb < c; {
 		vw := min(v, c-cb)
 		var f dwPlaneFunc
@@ -95,56 +108,66 @@ func DepthwisePlanes(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratc
 		case hasAVX2FMA && vw >= 8:
 			vw, f = 8, dwPlaneAsm[1][k/2-1][s-1]
 		}
+		rw := wp * vw // floats per plane row
+		if zeroed != vw {
+			clear(plane[:ra*rw])
+			for r := ra; r < rb; r++ {
+				clear(plane[r*rw : r*rw+lo*vw])
+				clear(plane[r*rw+hi*vw : (r+1)*rw])
+			}
+			clear(plane[rb*rw : rows*rw])
+			zeroed = vw
+		}
 		for t := 0; t < k*k; t++ {
 			copy(wb[t*vw:(t+1)*vw], w[t*c+cb:t*c+cb+vw])
 		}
-		filled := 0
-		for oy := y0; oy < y1; oy++ {
-			for need := (oy-y0)*p.SH + k; filled < need; filled++ {
-				dwPlaneRow(p, in, plane[filled*wp*vw:(filled+1)*wp*vw], r0+filled, cb, vw, wp)
+		filled := ra // plane rows copied so far (those before ra are padding)
+		for oy := y0; oy < y1; oy += band {
+			nr := min(band, y1-oy)
+			first := (oy - y0) * p.SH
+			if need := min((nr-1)*p.SH+k+first, rb); need > filled {
+				dwPlaneCopy(p, in, plane[filled*rw:need*rw], r0+filled, need-filled, cb, vw, lo, hi, wp)
+				filled = need
 			}
-			pl := plane[(oy-y0)*p.SH*wp*vw:]
-			dst := out[oy*p.OW*c+cb:]
+			pl := plane[first*rw : (first+(nr-1)*p.SH+k)*rw]
+			dst := out[oy*p.OW*c+cb : (oy+nr-1)*p.OW*c+(p.OW-1)*c+cb+vw]
 			if f != nil {
-				_ = pl[(k-1)*wp*vw+wp*vw-1]
-				_ = dst[(p.OW-1)*c+vw-1]
-				f(&dst[0], &pl[0], &wb[0], &bias[cb], p.OW, c*4, wp*vw*4, p.Lo, p.Hi, hsArg)
-				continue
+				f(&dst[0], &pl[0], &wb[0], &bias[cb], p.OW, c*4, rw*4, nr, p.OW*c*4, p.SH*rw*4, p.Lo, p.Hi, hsArg)
+			} else {
+				for y := range nr {
+					dwPlaneRowGo(dst[y*p.OW*c:], pl[y*p.SH*rw:], wb, bias[cb:cb+vw], p.OW, vw, c, rw, k, s, p.Lo, p.Hi, hs)
+				}
 			}
-			dwPlaneRowGo(dst, pl, wb, bias[cb:cb+vw], p.OW, vw, c, wp*vw, k, s, p.Lo, p.Hi, hs)
 		}
 		cb += vw
 	}
 }
 
-// dwPlaneRow fills one plane row (wp pixels of vw floats) from input row
-// iy, channels [cb, cb+vw), input column x-PadL at plane column x, zeros
-// outside the image.
-func dwPlaneRow(p *DWParams, in, row []float32, iy, cb, vw, wp int) {
-	if iy < 0 || iy >= p.H {
-		clear(row)
+// dwBandBytes is the plane a band of output rows reads (see
+// DepthwisePlanes).
+var dwBandBytes = 16 << 10
+
+// dwPlaneCopy copies input rows iy.. (rows of them, all inside the image)
+// of channels [cb, cb+vw) into plane rows of wp pixels, input column x-PadL
+// at plane column x for lo <= x < hi.
+func dwPlaneCopy(p *DWParams, in, plane []float32, iy, rows, cb, vw, lo, hi, wp int) {
+	n := hi - lo
+	if n <= 0 || rows <= 0 {
 		return
 	}
 	c := p.C
-	lo := min(p.PadL, wp)              // first plane column inside the image
-	hi := max(min(wp, p.W+p.PadL), lo) // past the last
-	clear(row[:lo*vw])
-	clear(row[hi*vw:])
-	n := hi - lo
-	if n == 0 {
-		return
-	}
-	src := in[(iy*p.W+lo-p.PadL)*c+cb:]
-	dst := row[lo*vw : hi*vw]
-	_ = src[(n-1)*c+vw-1]
+	src := in[(iy*p.W+lo-p.PadL)*c+cb : ((iy+rows-1)*p.W+hi-p.PadL-1)*c+cb+vw]
+	dst := plane[lo*vw : ((rows-1)*wp+hi)*vw]
 	switch {
 	case vw == 16 && hasAVX512:
-		dwGatherAVX512(&dst[0], &src[0], n, c*4)
+		dwGatherAVX512(&dst[0], &src[0], rows, n, p.W*c*4, c*4, wp*vw*4)
 	case vw == 8 && hasAVX2FMA:
-		dwGatherAVX2(&dst[0], &src[0], n, c*4)
+		dwGatherAVX2(&dst[0], &src[0], rows, n, p.W*c*4, c*4, wp*vw*4)
 	default:
-		for x := 0; x < n; x++ {
-			copy(dst[x*vw:(x+1)*vw], src[x*c:x*c+vw])
+		for r := range rows {
+			for x := range n {
+				copy(dst[(r*wp+x)*vw:(r*wp+x+1)*vw], src[(r*p.W+x)*c:(r*p.W+x)*c+vw])
+			}
 		}
 	}
 }

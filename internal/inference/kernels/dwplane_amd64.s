@@ -4,14 +4,13 @@
 
 #include "textflag.h"
 
-// func dwPlane3s1AVX512(out, plane, w, bias *float32, n, ops, prs int, lo, hi float32, hs int)
-TEXT ·dwPlane3s1AVX512(SB), NOSPLIT, $0-72
+// func dwPlane3s1AVX512(out, plane, w, bias *float32, n, ops, prs, nr, ors, srs int, lo, hi float32, hs int)
+TEXT ·dwPlane3s1AVX512(SB), NOSPLIT, $0-96
 	MOVQ plane+8(FP), DI
 	MOVQ w+16(FP), SI
 	MOVQ n+32(FP), R10
 	MOVQ ops+40(FP), R9
 	MOVQ prs+48(FP), R13
-	XORQ R12, R12
 	MOVL $0x40400000, CX
 	VPBROADCASTD CX, Z20
 	MOVL $0x3e2aaaab, CX
@@ -23,6 +22,8 @@ TEXT ·dwPlane3s1AVX512(SB), NOSPLIT, $0-72
 	MOVL $0x05000000, CX
 	VPBROADCASTD CX, Z25
 	VPXORD Z21, Z21, Z21
+dwPlane3s1AVX512_outrow:
+	XORQ R12, R12
 	MOVQ R10, R11
 	SUBQ $8, R11
 	JLT dwPlane3s1AVX512_tail
@@ -85,8 +86,8 @@ dwPlane3s1AVX512_p8_row:
 	ADDQ $192, R14
 	DECQ R8
 	JNZ dwPlane3s1AVX512_p8_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
@@ -103,7 +104,7 @@ dwPlane3s1AVX512_p8_row:
 	VMINPS Z9, Z6, Z6
 	VMAXPS Z8, Z7, Z7
 	VMINPS Z9, Z7, Z7
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane3s1AVX512_p8_hs
 	VMOVUPS Z0, (DX)
@@ -328,8 +329,8 @@ dwPlane3s1AVX512_p7_row:
 	ADDQ $192, R14
 	DECQ R8
 	JNZ dwPlane3s1AVX512_p7_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
@@ -344,7 +345,7 @@ dwPlane3s1AVX512_p7_row:
 	VMINPS Z9, Z5, Z5
 	VMAXPS Z8, Z6, Z6
 	VMINPS Z9, Z6, Z6
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane3s1AVX512_p7_hs
 	VMOVUPS Z0, (DX)
@@ -489,7 +490,7 @@ dwPlane3s1AVX512_p7_q6:
 	VMOVUPS Z26, (DX)
 dwPlane3s1AVX512_p7_stored:
 	ADDQ $7, R12
-	JMP dwPlane3s1AVX512_end
+	JMP dwPlane3s1AVX512_rowdone
 dwPlane3s1AVX512_not7:
 	CMPQ CX, $6
 	JNE dwPlane3s1AVX512_not6
@@ -541,8 +542,8 @@ dwPlane3s1AVX512_p6_row:
 	ADDQ $192, R14
 	DECQ R8
 	JNZ dwPlane3s1AVX512_p6_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
@@ -555,7 +556,7 @@ dwPlane3s1AVX512_p6_row:
 	VMINPS Z9, Z4, Z4
 	VMAXPS Z8, Z5, Z5
 	VMINPS Z9, Z5, Z5
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane3s1AVX512_p6_hs
 	VMOVUPS Z0, (DX)
@@ -680,7 +681,7 @@ dwPlane3s1AVX512_p6_q5:
 	VMOVUPS Z26, (DX)
 dwPlane3s1AVX512_p6_stored:
 	ADDQ $6, R12
-	JMP dwPlane3s1AVX512_end
+	JMP dwPlane3s1AVX512_rowdone
 dwPlane3s1AVX512_not6:
 	CMPQ CX, $5
 	JNE dwPlane3s1AVX512_not5
@@ -727,8 +728,8 @@ dwPlane3s1AVX512_p5_row:
 	ADDQ $192, R14
 	DECQ R8
 	JNZ dwPlane3s1AVX512_p5_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
@@ -739,7 +740,7 @@ dwPlane3s1AVX512_p5_row:
 	VMINPS Z9, Z3, Z3
 	VMAXPS Z8, Z4, Z4
 	VMINPS Z9, Z4, Z4
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane3s1AVX512_p5_hs
 	VMOVUPS Z0, (DX)
@@ -844,7 +845,7 @@ dwPlane3s1AVX512_p5_q4:
 	VMOVUPS Z26, (DX)
 dwPlane3s1AVX512_p5_stored:
 	ADDQ $5, R12
-	JMP dwPlane3s1AVX512_end
+	JMP dwPlane3s1AVX512_rowdone
 dwPlane3s1AVX512_not5:
 	TESTQ $4, CX
 	JZ dwPlane3s1AVX512_no4
@@ -886,8 +887,8 @@ dwPlane3s1AVX512_p4_row:
 	ADDQ $192, R14
 	DECQ R8
 	JNZ dwPlane3s1AVX512_p4_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
@@ -896,7 +897,7 @@ dwPlane3s1AVX512_p4_row:
 	VMINPS Z9, Z2, Z2
 	VMAXPS Z8, Z3, Z3
 	VMINPS Z9, Z3, Z3
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane3s1AVX512_p4_hs
 	VMOVUPS Z0, (DX)
@@ -1012,13 +1013,13 @@ dwPlane3s1AVX512_p2_row:
 	ADDQ $192, R14
 	DECQ R8
 	JNZ dwPlane3s1AVX512_p2_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
 	VMINPS Z9, Z1, Z1
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane3s1AVX512_p2_hs
 	VMOVUPS Z0, (DX)
@@ -1088,11 +1089,11 @@ dwPlane3s1AVX512_p1_row:
 	ADDQ $192, R14
 	DECQ R8
 	JNZ dwPlane3s1AVX512_p1_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane3s1AVX512_p1_hs
 	VMOVUPS Z0, (DX)
@@ -1118,18 +1119,23 @@ dwPlane3s1AVX512_p1_q0:
 dwPlane3s1AVX512_p1_stored:
 	ADDQ $1, R12
 dwPlane3s1AVX512_no1:
-dwPlane3s1AVX512_end:
+dwPlane3s1AVX512_rowdone:
+	ADDQ srs+72(FP), DI
+	MOVQ out+0(FP), CX
+	ADDQ ors+64(FP), CX
+	MOVQ CX, out+0(FP)
+	DECQ nr+56(FP)
+	JNZ dwPlane3s1AVX512_outrow
 	VZEROUPPER
 	RET
 
-// func dwPlane3s2AVX512(out, plane, w, bias *float32, n, ops, prs int, lo, hi float32, hs int)
-TEXT ·dwPlane3s2AVX512(SB), NOSPLIT, $0-72
+// func dwPlane3s2AVX512(out, plane, w, bias *float32, n, ops, prs, nr, ors, srs int, lo, hi float32, hs int)
+TEXT ·dwPlane3s2AVX512(SB), NOSPLIT, $0-96
 	MOVQ plane+8(FP), DI
 	MOVQ w+16(FP), SI
 	MOVQ n+32(FP), R10
 	MOVQ ops+40(FP), R9
 	MOVQ prs+48(FP), R13
-	XORQ R12, R12
 	MOVL $0x40400000, CX
 	VPBROADCASTD CX, Z20
 	MOVL $0x3e2aaaab, CX
@@ -1141,6 +1147,8 @@ TEXT ·dwPlane3s2AVX512(SB), NOSPLIT, $0-72
 	MOVL $0x05000000, CX
 	VPBROADCASTD CX, Z25
 	VPXORD Z21, Z21, Z21
+dwPlane3s2AVX512_outrow:
+	XORQ R12, R12
 	MOVQ R10, R11
 	SUBQ $8, R11
 	JLT dwPlane3s2AVX512_tail
@@ -1202,8 +1210,8 @@ dwPlane3s2AVX512_p8_row:
 	ADDQ $192, R14
 	DECQ R8
 	JNZ dwPlane3s2AVX512_p8_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
@@ -1220,7 +1228,7 @@ dwPlane3s2AVX512_p8_row:
 	VMINPS Z9, Z6, Z6
 	VMAXPS Z8, Z7, Z7
 	VMINPS Z9, Z7, Z7
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane3s2AVX512_p8_hs
 	VMOVUPS Z0, (DX)
@@ -1444,8 +1452,8 @@ dwPlane3s2AVX512_p7_row:
 	ADDQ $192, R14
 	DECQ R8
 	JNZ dwPlane3s2AVX512_p7_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
@@ -1460,7 +1468,7 @@ dwPlane3s2AVX512_p7_row:
 	VMINPS Z9, Z5, Z5
 	VMAXPS Z8, Z6, Z6
 	VMINPS Z9, Z6, Z6
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane3s2AVX512_p7_hs
 	VMOVUPS Z0, (DX)
@@ -1605,7 +1613,7 @@ dwPlane3s2AVX512_p7_q6:
 	VMOVUPS Z26, (DX)
 dwPlane3s2AVX512_p7_stored:
 	ADDQ $7, R12
-	JMP dwPlane3s2AVX512_end
+	JMP dwPlane3s2AVX512_rowdone
 dwPlane3s2AVX512_not7:
 	CMPQ CX, $6
 	JNE dwPlane3s2AVX512_not6
@@ -1656,8 +1664,8 @@ dwPlane3s2AVX512_p6_row:
 	ADDQ $192, R14
 	DECQ R8
 	JNZ dwPlane3s2AVX512_p6_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
@@ -1670,7 +1678,7 @@ dwPlane3s2AVX512_p6_row:
 	VMINPS Z9, Z4, Z4
 	VMAXPS Z8, Z5, Z5
 	VMINPS Z9, Z5, Z5
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane3s2AVX512_p6_hs
 	VMOVUPS Z0, (DX)
@@ -1795,7 +1803,7 @@ dwPlane3s2AVX512_p6_q5:
 	VMOVUPS Z26, (DX)
 dwPlane3s2AVX512_p6_stored:
 	ADDQ $6, R12
-	JMP dwPlane3s2AVX512_end
+	JMP dwPlane3s2AVX512_rowdone
 dwPlane3s2AVX512_not6:
 	CMPQ CX, $5
 	JNE dwPlane3s2AVX512_not5
@@ -1841,8 +1849,8 @@ dwPlane3s2AVX512_p5_row:
 	ADDQ $192, R14
 	DECQ R8
 	JNZ dwPlane3s2AVX512_p5_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
@@ -1853,7 +1861,7 @@ dwPlane3s2AVX512_p5_row:
 	VMINPS Z9, Z3, Z3
 	VMAXPS Z8, Z4, Z4
 	VMINPS Z9, Z4, Z4
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane3s2AVX512_p5_hs
 	VMOVUPS Z0, (DX)
@@ -1958,7 +1966,7 @@ dwPlane3s2AVX512_p5_q4:
 	VMOVUPS Z26, (DX)
 dwPlane3s2AVX512_p5_stored:
 	ADDQ $5, R12
-	JMP dwPlane3s2AVX512_end
+	JMP dwPlane3s2AVX512_rowdone
 dwPlane3s2AVX512_not5:
 	TESTQ $4, CX
 	JZ dwPlane3s2AVX512_no4
@@ -1999,8 +2007,8 @@ dwPlane3s2AVX512_p4_row:
 	ADDQ $192, R14
 	DECQ R8
 	JNZ dwPlane3s2AVX512_p4_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
@@ -2009,7 +2017,7 @@ dwPlane3s2AVX512_p4_row:
 	VMINPS Z9, Z2, Z2
 	VMAXPS Z8, Z3, Z3
 	VMINPS Z9, Z3, Z3
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane3s2AVX512_p4_hs
 	VMOVUPS Z0, (DX)
@@ -2124,13 +2132,13 @@ dwPlane3s2AVX512_p2_row:
 	ADDQ $192, R14
 	DECQ R8
 	JNZ dwPlane3s2AVX512_p2_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
 	VMINPS Z9, Z1, Z1
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane3s2AVX512_p2_hs
 	VMOVUPS Z0, (DX)
@@ -2200,11 +2208,11 @@ dwPlane3s2AVX512_p1_row:
 	ADDQ $192, R14
 	DECQ R8
 	JNZ dwPlane3s2AVX512_p1_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane3s2AVX512_p1_hs
 	VMOVUPS Z0, (DX)
@@ -2230,18 +2238,23 @@ dwPlane3s2AVX512_p1_q0:
 dwPlane3s2AVX512_p1_stored:
 	ADDQ $1, R12
 dwPlane3s2AVX512_no1:
-dwPlane3s2AVX512_end:
+dwPlane3s2AVX512_rowdone:
+	ADDQ srs+72(FP), DI
+	MOVQ out+0(FP), CX
+	ADDQ ors+64(FP), CX
+	MOVQ CX, out+0(FP)
+	DECQ nr+56(FP)
+	JNZ dwPlane3s2AVX512_outrow
 	VZEROUPPER
 	RET
 
-// func dwPlane5s1AVX512(out, plane, w, bias *float32, n, ops, prs int, lo, hi float32, hs int)
-TEXT ·dwPlane5s1AVX512(SB), NOSPLIT, $0-72
+// func dwPlane5s1AVX512(out, plane, w, bias *float32, n, ops, prs, nr, ors, srs int, lo, hi float32, hs int)
+TEXT ·dwPlane5s1AVX512(SB), NOSPLIT, $0-96
 	MOVQ plane+8(FP), DI
 	MOVQ w+16(FP), SI
 	MOVQ n+32(FP), R10
 	MOVQ ops+40(FP), R9
 	MOVQ prs+48(FP), R13
-	XORQ R12, R12
 	MOVL $0x40400000, CX
 	VPBROADCASTD CX, Z20
 	MOVL $0x3e2aaaab, CX
@@ -2253,6 +2266,8 @@ TEXT ·dwPlane5s1AVX512(SB), NOSPLIT, $0-72
 	MOVL $0x05000000, CX
 	VPBROADCASTD CX, Z25
 	VPXORD Z21, Z21, Z21
+dwPlane5s1AVX512_outrow:
+	XORQ R12, R12
 	MOVQ R10, R11
 	SUBQ $8, R11
 	JLT dwPlane5s1AVX512_tail
@@ -2335,8 +2350,8 @@ dwPlane5s1AVX512_p8_row:
 	ADDQ $320, R14
 	DECQ R8
 	JNZ dwPlane5s1AVX512_p8_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
@@ -2353,7 +2368,7 @@ dwPlane5s1AVX512_p8_row:
 	VMINPS Z9, Z6, Z6
 	VMAXPS Z8, Z7, Z7
 	VMINPS Z9, Z7, Z7
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane5s1AVX512_p8_hs
 	VMOVUPS Z0, (DX)
@@ -2596,8 +2611,8 @@ dwPlane5s1AVX512_p7_row:
 	ADDQ $320, R14
 	DECQ R8
 	JNZ dwPlane5s1AVX512_p7_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
@@ -2612,7 +2627,7 @@ dwPlane5s1AVX512_p7_row:
 	VMINPS Z9, Z5, Z5
 	VMAXPS Z8, Z6, Z6
 	VMINPS Z9, Z6, Z6
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane5s1AVX512_p7_hs
 	VMOVUPS Z0, (DX)
@@ -2757,7 +2772,7 @@ dwPlane5s1AVX512_p7_q6:
 	VMOVUPS Z26, (DX)
 dwPlane5s1AVX512_p7_stored:
 	ADDQ $7, R12
-	JMP dwPlane5s1AVX512_end
+	JMP dwPlane5s1AVX512_rowdone
 dwPlane5s1AVX512_not7:
 	CMPQ CX, $6
 	JNE dwPlane5s1AVX512_not6
@@ -2825,8 +2840,8 @@ dwPlane5s1AVX512_p6_row:
 	ADDQ $320, R14
 	DECQ R8
 	JNZ dwPlane5s1AVX512_p6_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
@@ -2839,7 +2854,7 @@ dwPlane5s1AVX512_p6_row:
 	VMINPS Z9, Z4, Z4
 	VMAXPS Z8, Z5, Z5
 	VMINPS Z9, Z5, Z5
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane5s1AVX512_p6_hs
 	VMOVUPS Z0, (DX)
@@ -2964,7 +2979,7 @@ dwPlane5s1AVX512_p6_q5:
 	VMOVUPS Z26, (DX)
 dwPlane5s1AVX512_p6_stored:
 	ADDQ $6, R12
-	JMP dwPlane5s1AVX512_end
+	JMP dwPlane5s1AVX512_rowdone
 dwPlane5s1AVX512_not6:
 	CMPQ CX, $5
 	JNE dwPlane5s1AVX512_not5
@@ -3025,8 +3040,8 @@ dwPlane5s1AVX512_p5_row:
 	ADDQ $320, R14
 	DECQ R8
 	JNZ dwPlane5s1AVX512_p5_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
@@ -3037,7 +3052,7 @@ dwPlane5s1AVX512_p5_row:
 	VMINPS Z9, Z3, Z3
 	VMAXPS Z8, Z4, Z4
 	VMINPS Z9, Z4, Z4
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane5s1AVX512_p5_hs
 	VMOVUPS Z0, (DX)
@@ -3142,7 +3157,7 @@ dwPlane5s1AVX512_p5_q4:
 	VMOVUPS Z26, (DX)
 dwPlane5s1AVX512_p5_stored:
 	ADDQ $5, R12
-	JMP dwPlane5s1AVX512_end
+	JMP dwPlane5s1AVX512_rowdone
 dwPlane5s1AVX512_not5:
 	TESTQ $4, CX
 	JZ dwPlane5s1AVX512_no4
@@ -3196,8 +3211,8 @@ dwPlane5s1AVX512_p4_row:
 	ADDQ $320, R14
 	DECQ R8
 	JNZ dwPlane5s1AVX512_p4_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
@@ -3206,7 +3221,7 @@ dwPlane5s1AVX512_p4_row:
 	VMINPS Z9, Z2, Z2
 	VMAXPS Z8, Z3, Z3
 	VMINPS Z9, Z3, Z3
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane5s1AVX512_p4_hs
 	VMOVUPS Z0, (DX)
@@ -3330,13 +3345,13 @@ dwPlane5s1AVX512_p2_row:
 	ADDQ $320, R14
 	DECQ R8
 	JNZ dwPlane5s1AVX512_p2_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
 	VMINPS Z9, Z1, Z1
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane5s1AVX512_p2_hs
 	VMOVUPS Z0, (DX)
@@ -3410,11 +3425,11 @@ dwPlane5s1AVX512_p1_row:
 	ADDQ $320, R14
 	DECQ R8
 	JNZ dwPlane5s1AVX512_p1_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane5s1AVX512_p1_hs
 	VMOVUPS Z0, (DX)
@@ -3440,18 +3455,23 @@ dwPlane5s1AVX512_p1_q0:
 dwPlane5s1AVX512_p1_stored:
 	ADDQ $1, R12
 dwPlane5s1AVX512_no1:
-dwPlane5s1AVX512_end:
+dwPlane5s1AVX512_rowdone:
+	ADDQ srs+72(FP), DI
+	MOVQ out+0(FP), CX
+	ADDQ ors+64(FP), CX
+	MOVQ CX, out+0(FP)
+	DECQ nr+56(FP)
+	JNZ dwPlane5s1AVX512_outrow
 	VZEROUPPER
 	RET
 
-// func dwPlane5s2AVX512(out, plane, w, bias *float32, n, ops, prs int, lo, hi float32, hs int)
-TEXT ·dwPlane5s2AVX512(SB), NOSPLIT, $0-72
+// func dwPlane5s2AVX512(out, plane, w, bias *float32, n, ops, prs, nr, ors, srs int, lo, hi float32, hs int)
+TEXT ·dwPlane5s2AVX512(SB), NOSPLIT, $0-96
 	MOVQ plane+8(FP), DI
 	MOVQ w+16(FP), SI
 	MOVQ n+32(FP), R10
 	MOVQ ops+40(FP), R9
 	MOVQ prs+48(FP), R13
-	XORQ R12, R12
 	MOVL $0x40400000, CX
 	VPBROADCASTD CX, Z20
 	MOVL $0x3e2aaaab, CX
@@ -3463,6 +3483,8 @@ TEXT ·dwPlane5s2AVX512(SB), NOSPLIT, $0-72
 	MOVL $0x05000000, CX
 	VPBROADCASTD CX, Z25
 	VPXORD Z21, Z21, Z21
+dwPlane5s2AVX512_outrow:
+	XORQ R12, R12
 	MOVQ R10, R11
 	SUBQ $8, R11
 	JLT dwPlane5s2AVX512_tail
@@ -3550,8 +3572,8 @@ dwPlane5s2AVX512_p8_row:
 	ADDQ $320, R14
 	DECQ R8
 	JNZ dwPlane5s2AVX512_p8_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
@@ -3568,7 +3590,7 @@ dwPlane5s2AVX512_p8_row:
 	VMINPS Z9, Z6, Z6
 	VMAXPS Z8, Z7, Z7
 	VMINPS Z9, Z7, Z7
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane5s2AVX512_p8_hs
 	VMOVUPS Z0, (DX)
@@ -3815,8 +3837,8 @@ dwPlane5s2AVX512_p7_row:
 	ADDQ $320, R14
 	DECQ R8
 	JNZ dwPlane5s2AVX512_p7_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
@@ -3831,7 +3853,7 @@ dwPlane5s2AVX512_p7_row:
 	VMINPS Z9, Z5, Z5
 	VMAXPS Z8, Z6, Z6
 	VMINPS Z9, Z6, Z6
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane5s2AVX512_p7_hs
 	VMOVUPS Z0, (DX)
@@ -3976,7 +3998,7 @@ dwPlane5s2AVX512_p7_q6:
 	VMOVUPS Z26, (DX)
 dwPlane5s2AVX512_p7_stored:
 	ADDQ $7, R12
-	JMP dwPlane5s2AVX512_end
+	JMP dwPlane5s2AVX512_rowdone
 dwPlane5s2AVX512_not7:
 	CMPQ CX, $6
 	JNE dwPlane5s2AVX512_not6
@@ -4047,8 +4069,8 @@ dwPlane5s2AVX512_p6_row:
 	ADDQ $320, R14
 	DECQ R8
 	JNZ dwPlane5s2AVX512_p6_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
@@ -4061,7 +4083,7 @@ dwPlane5s2AVX512_p6_row:
 	VMINPS Z9, Z4, Z4
 	VMAXPS Z8, Z5, Z5
 	VMINPS Z9, Z5, Z5
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane5s2AVX512_p6_hs
 	VMOVUPS Z0, (DX)
@@ -4186,7 +4208,7 @@ dwPlane5s2AVX512_p6_q5:
 	VMOVUPS Z26, (DX)
 dwPlane5s2AVX512_p6_stored:
 	ADDQ $6, R12
-	JMP dwPlane5s2AVX512_end
+	JMP dwPlane5s2AVX512_rowdone
 dwPlane5s2AVX512_not6:
 	CMPQ CX, $5
 	JNE dwPlane5s2AVX512_not5
@@ -4249,8 +4271,8 @@ dwPlane5s2AVX512_p5_row:
 	ADDQ $320, R14
 	DECQ R8
 	JNZ dwPlane5s2AVX512_p5_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
@@ -4261,7 +4283,7 @@ dwPlane5s2AVX512_p5_row:
 	VMINPS Z9, Z3, Z3
 	VMAXPS Z8, Z4, Z4
 	VMINPS Z9, Z4, Z4
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane5s2AVX512_p5_hs
 	VMOVUPS Z0, (DX)
@@ -4366,7 +4388,7 @@ dwPlane5s2AVX512_p5_q4:
 	VMOVUPS Z26, (DX)
 dwPlane5s2AVX512_p5_stored:
 	ADDQ $5, R12
-	JMP dwPlane5s2AVX512_end
+	JMP dwPlane5s2AVX512_rowdone
 dwPlane5s2AVX512_not5:
 	TESTQ $4, CX
 	JZ dwPlane5s2AVX512_no4
@@ -4421,8 +4443,8 @@ dwPlane5s2AVX512_p4_row:
 	ADDQ $320, R14
 	DECQ R8
 	JNZ dwPlane5s2AVX512_p4_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
@@ -4431,7 +4453,7 @@ dwPlane5s2AVX512_p4_row:
 	VMINPS Z9, Z2, Z2
 	VMAXPS Z8, Z3, Z3
 	VMINPS Z9, Z3, Z3
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane5s2AVX512_p4_hs
 	VMOVUPS Z0, (DX)
@@ -4554,13 +4576,13 @@ dwPlane5s2AVX512_p2_row:
 	ADDQ $320, R14
 	DECQ R8
 	JNZ dwPlane5s2AVX512_p2_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
 	VMINPS Z9, Z1, Z1
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane5s2AVX512_p2_hs
 	VMOVUPS Z0, (DX)
@@ -4634,11 +4656,11 @@ dwPlane5s2AVX512_p1_row:
 	ADDQ $320, R14
 	DECQ R8
 	JNZ dwPlane5s2AVX512_p1_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane5s2AVX512_p1_hs
 	VMOVUPS Z0, (DX)
@@ -4664,18 +4686,23 @@ dwPlane5s2AVX512_p1_q0:
 dwPlane5s2AVX512_p1_stored:
 	ADDQ $1, R12
 dwPlane5s2AVX512_no1:
-dwPlane5s2AVX512_end:
+dwPlane5s2AVX512_rowdone:
+	ADDQ srs+72(FP), DI
+	MOVQ out+0(FP), CX
+	ADDQ ors+64(FP), CX
+	MOVQ CX, out+0(FP)
+	DECQ nr+56(FP)
+	JNZ dwPlane5s2AVX512_outrow
 	VZEROUPPER
 	RET
 
-// func dwPlane7s1AVX512(out, plane, w, bias *float32, n, ops, prs int, lo, hi float32, hs int)
-TEXT ·dwPlane7s1AVX512(SB), NOSPLIT, $0-72
+// func dwPlane7s1AVX512(out, plane, w, bias *float32, n, ops, prs, nr, ors, srs int, lo, hi float32, hs int)
+TEXT ·dwPlane7s1AVX512(SB), NOSPLIT, $0-96
 	MOVQ plane+8(FP), DI
 	MOVQ w+16(FP), SI
 	MOVQ n+32(FP), R10
 	MOVQ ops+40(FP), R9
 	MOVQ prs+48(FP), R13
-	XORQ R12, R12
 	MOVL $0x40400000, CX
 	VPBROADCASTD CX, Z20
 	MOVL $0x3e2aaaab, CX
@@ -4687,6 +4714,8 @@ TEXT ·dwPlane7s1AVX512(SB), NOSPLIT, $0-72
 	MOVL $0x05000000, CX
 	VPBROADCASTD CX, Z25
 	VPXORD Z21, Z21, Z21
+dwPlane7s1AVX512_outrow:
+	XORQ R12, R12
 	MOVQ R10, R11
 	SUBQ $8, R11
 	JLT dwPlane7s1AVX512_tail
@@ -4789,8 +4818,8 @@ dwPlane7s1AVX512_p8_row:
 	ADDQ $448, R14
 	DECQ R8
 	JNZ dwPlane7s1AVX512_p8_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
@@ -4807,7 +4836,7 @@ dwPlane7s1AVX512_p8_row:
 	VMINPS Z9, Z6, Z6
 	VMAXPS Z8, Z7, Z7
 	VMINPS Z9, Z7, Z7
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane7s1AVX512_p8_hs
 	VMOVUPS Z0, (DX)
@@ -5068,8 +5097,8 @@ dwPlane7s1AVX512_p7_row:
 	ADDQ $448, R14
 	DECQ R8
 	JNZ dwPlane7s1AVX512_p7_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
@@ -5084,7 +5113,7 @@ dwPlane7s1AVX512_p7_row:
 	VMINPS Z9, Z5, Z5
 	VMAXPS Z8, Z6, Z6
 	VMINPS Z9, Z6, Z6
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane7s1AVX512_p7_hs
 	VMOVUPS Z0, (DX)
@@ -5229,7 +5258,7 @@ dwPlane7s1AVX512_p7_q6:
 	VMOVUPS Z26, (DX)
 dwPlane7s1AVX512_p7_stored:
 	ADDQ $7, R12
-	JMP dwPlane7s1AVX512_end
+	JMP dwPlane7s1AVX512_rowdone
 dwPlane7s1AVX512_not7:
 	CMPQ CX, $6
 	JNE dwPlane7s1AVX512_not6
@@ -5313,8 +5342,8 @@ dwPlane7s1AVX512_p6_row:
 	ADDQ $448, R14
 	DECQ R8
 	JNZ dwPlane7s1AVX512_p6_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
@@ -5327,7 +5356,7 @@ dwPlane7s1AVX512_p6_row:
 	VMINPS Z9, Z4, Z4
 	VMAXPS Z8, Z5, Z5
 	VMINPS Z9, Z5, Z5
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane7s1AVX512_p6_hs
 	VMOVUPS Z0, (DX)
@@ -5452,7 +5481,7 @@ dwPlane7s1AVX512_p6_q5:
 	VMOVUPS Z26, (DX)
 dwPlane7s1AVX512_p6_stored:
 	ADDQ $6, R12
-	JMP dwPlane7s1AVX512_end
+	JMP dwPlane7s1AVX512_rowdone
 dwPlane7s1AVX512_not6:
 	CMPQ CX, $5
 	JNE dwPlane7s1AVX512_not5
@@ -5527,8 +5556,8 @@ dwPlane7s1AVX512_p5_row:
 	ADDQ $448, R14
 	DECQ R8
 	JNZ dwPlane7s1AVX512_p5_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
@@ -5539,7 +5568,7 @@ dwPlane7s1AVX512_p5_row:
 	VMINPS Z9, Z3, Z3
 	VMAXPS Z8, Z4, Z4
 	VMINPS Z9, Z4, Z4
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane7s1AVX512_p5_hs
 	VMOVUPS Z0, (DX)
@@ -5644,7 +5673,7 @@ dwPlane7s1AVX512_p5_q4:
 	VMOVUPS Z26, (DX)
 dwPlane7s1AVX512_p5_stored:
 	ADDQ $5, R12
-	JMP dwPlane7s1AVX512_end
+	JMP dwPlane7s1AVX512_rowdone
 dwPlane7s1AVX512_not5:
 	TESTQ $4, CX
 	JZ dwPlane7s1AVX512_no4
@@ -5710,8 +5739,8 @@ dwPlane7s1AVX512_p4_row:
 	ADDQ $448, R14
 	DECQ R8
 	JNZ dwPlane7s1AVX512_p4_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
@@ -5720,7 +5749,7 @@ dwPlane7s1AVX512_p4_row:
 	VMINPS Z9, Z2, Z2
 	VMAXPS Z8, Z3, Z3
 	VMINPS Z9, Z3, Z3
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane7s1AVX512_p4_hs
 	VMOVUPS Z0, (DX)
@@ -5852,13 +5881,13 @@ dwPlane7s1AVX512_p2_row:
 	ADDQ $448, R14
 	DECQ R8
 	JNZ dwPlane7s1AVX512_p2_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
 	VMINPS Z9, Z1, Z1
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane7s1AVX512_p2_hs
 	VMOVUPS Z0, (DX)
@@ -5936,11 +5965,11 @@ dwPlane7s1AVX512_p1_row:
 	ADDQ $448, R14
 	DECQ R8
 	JNZ dwPlane7s1AVX512_p1_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane7s1AVX512_p1_hs
 	VMOVUPS Z0, (DX)
@@ -5966,18 +5995,23 @@ dwPlane7s1AVX512_p1_q0:
 dwPlane7s1AVX512_p1_stored:
 	ADDQ $1, R12
 dwPlane7s1AVX512_no1:
-dwPlane7s1AVX512_end:
+dwPlane7s1AVX512_rowdone:
+	ADDQ srs+72(FP), DI
+	MOVQ out+0(FP), CX
+	ADDQ ors+64(FP), CX
+	MOVQ CX, out+0(FP)
+	DECQ nr+56(FP)
+	JNZ dwPlane7s1AVX512_outrow
 	VZEROUPPER
 	RET
 
-// func dwPlane7s2AVX512(out, plane, w, bias *float32, n, ops, prs int, lo, hi float32, hs int)
-TEXT ·dwPlane7s2AVX512(SB), NOSPLIT, $0-72
+// func dwPlane7s2AVX512(out, plane, w, bias *float32, n, ops, prs, nr, ors, srs int, lo, hi float32, hs int)
+TEXT ·dwPlane7s2AVX512(SB), NOSPLIT, $0-96
 	MOVQ plane+8(FP), DI
 	MOVQ w+16(FP), SI
 	MOVQ n+32(FP), R10
 	MOVQ ops+40(FP), R9
 	MOVQ prs+48(FP), R13
-	XORQ R12, R12
 	MOVL $0x40400000, CX
 	VPBROADCASTD CX, Z20
 	MOVL $0x3e2aaaab, CX
@@ -5989,6 +6023,8 @@ TEXT ·dwPlane7s2AVX512(SB), NOSPLIT, $0-72
 	MOVL $0x05000000, CX
 	VPBROADCASTD CX, Z25
 	VPXORD Z21, Z21, Z21
+dwPlane7s2AVX512_outrow:
+	XORQ R12, R12
 	MOVQ R10, R11
 	SUBQ $8, R11
 	JLT dwPlane7s2AVX512_tail
@@ -6096,8 +6132,8 @@ dwPlane7s2AVX512_p8_row:
 	ADDQ $448, R14
 	DECQ R8
 	JNZ dwPlane7s2AVX512_p8_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
@@ -6114,7 +6150,7 @@ dwPlane7s2AVX512_p8_row:
 	VMINPS Z9, Z6, Z6
 	VMAXPS Z8, Z7, Z7
 	VMINPS Z9, Z7, Z7
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane7s2AVX512_p8_hs
 	VMOVUPS Z0, (DX)
@@ -6379,8 +6415,8 @@ dwPlane7s2AVX512_p7_row:
 	ADDQ $448, R14
 	DECQ R8
 	JNZ dwPlane7s2AVX512_p7_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
@@ -6395,7 +6431,7 @@ dwPlane7s2AVX512_p7_row:
 	VMINPS Z9, Z5, Z5
 	VMAXPS Z8, Z6, Z6
 	VMINPS Z9, Z6, Z6
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane7s2AVX512_p7_hs
 	VMOVUPS Z0, (DX)
@@ -6540,7 +6576,7 @@ dwPlane7s2AVX512_p7_q6:
 	VMOVUPS Z26, (DX)
 dwPlane7s2AVX512_p7_stored:
 	ADDQ $7, R12
-	JMP dwPlane7s2AVX512_end
+	JMP dwPlane7s2AVX512_rowdone
 dwPlane7s2AVX512_not7:
 	CMPQ CX, $6
 	JNE dwPlane7s2AVX512_not6
@@ -6627,8 +6663,8 @@ dwPlane7s2AVX512_p6_row:
 	ADDQ $448, R14
 	DECQ R8
 	JNZ dwPlane7s2AVX512_p6_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
@@ -6641,7 +6677,7 @@ dwPlane7s2AVX512_p6_row:
 	VMINPS Z9, Z4, Z4
 	VMAXPS Z8, Z5, Z5
 	VMINPS Z9, Z5, Z5
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane7s2AVX512_p6_hs
 	VMOVUPS Z0, (DX)
@@ -6766,7 +6802,7 @@ dwPlane7s2AVX512_p6_q5:
 	VMOVUPS Z26, (DX)
 dwPlane7s2AVX512_p6_stored:
 	ADDQ $6, R12
-	JMP dwPlane7s2AVX512_end
+	JMP dwPlane7s2AVX512_rowdone
 dwPlane7s2AVX512_not6:
 	CMPQ CX, $5
 	JNE dwPlane7s2AVX512_not5
@@ -6843,8 +6879,8 @@ dwPlane7s2AVX512_p5_row:
 	ADDQ $448, R14
 	DECQ R8
 	JNZ dwPlane7s2AVX512_p5_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
@@ -6855,7 +6891,7 @@ dwPlane7s2AVX512_p5_row:
 	VMINPS Z9, Z3, Z3
 	VMAXPS Z8, Z4, Z4
 	VMINPS Z9, Z4, Z4
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane7s2AVX512_p5_hs
 	VMOVUPS Z0, (DX)
@@ -6960,7 +6996,7 @@ dwPlane7s2AVX512_p5_q4:
 	VMOVUPS Z26, (DX)
 dwPlane7s2AVX512_p5_stored:
 	ADDQ $5, R12
-	JMP dwPlane7s2AVX512_end
+	JMP dwPlane7s2AVX512_rowdone
 dwPlane7s2AVX512_not5:
 	TESTQ $4, CX
 	JZ dwPlane7s2AVX512_no4
@@ -7027,8 +7063,8 @@ dwPlane7s2AVX512_p4_row:
 	ADDQ $448, R14
 	DECQ R8
 	JNZ dwPlane7s2AVX512_p4_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
@@ -7037,7 +7073,7 @@ dwPlane7s2AVX512_p4_row:
 	VMINPS Z9, Z2, Z2
 	VMAXPS Z8, Z3, Z3
 	VMINPS Z9, Z3, Z3
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane7s2AVX512_p4_hs
 	VMOVUPS Z0, (DX)
@@ -7168,13 +7204,13 @@ dwPlane7s2AVX512_p2_row:
 	ADDQ $448, R14
 	DECQ R8
 	JNZ dwPlane7s2AVX512_p2_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
 	VMAXPS Z8, Z1, Z1
 	VMINPS Z9, Z1, Z1
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane7s2AVX512_p2_hs
 	VMOVUPS Z0, (DX)
@@ -7252,11 +7288,11 @@ dwPlane7s2AVX512_p1_row:
 	ADDQ $448, R14
 	DECQ R8
 	JNZ dwPlane7s2AVX512_p1_row
-	VBROADCASTSS lo+56(FP), Z8
-	VBROADCASTSS hi+60(FP), Z9
+	VBROADCASTSS lo+80(FP), Z8
+	VBROADCASTSS hi+84(FP), Z9
 	VMAXPS Z8, Z0, Z0
 	VMINPS Z9, Z0, Z0
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane7s2AVX512_p1_hs
 	VMOVUPS Z0, (DX)
@@ -7282,17 +7318,27 @@ dwPlane7s2AVX512_p1_q0:
 dwPlane7s2AVX512_p1_stored:
 	ADDQ $1, R12
 dwPlane7s2AVX512_no1:
-dwPlane7s2AVX512_end:
+dwPlane7s2AVX512_rowdone:
+	ADDQ srs+72(FP), DI
+	MOVQ out+0(FP), CX
+	ADDQ ors+64(FP), CX
+	MOVQ CX, out+0(FP)
+	DECQ nr+56(FP)
+	JNZ dwPlane7s2AVX512_outrow
 	VZEROUPPER
 	RET
 
-// func dwGatherAVX512(dst, src *float32, n, stride int)
-TEXT ·dwGatherAVX512(SB), NOSPLIT, $0-32
-	MOVQ dst+0(FP), DI
-	MOVQ src+8(FP), SI
-	MOVQ n+16(FP), CX
-	MOVQ stride+24(FP), R9
+// func dwGatherAVX512(dst, src *float32, rows, n, srs, stride, drs int)
+TEXT ·dwGatherAVX512(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), R11
+	MOVQ src+8(FP), R12
+	MOVQ rows+16(FP), R13
+	MOVQ stride+40(FP), R9
 	LEAQ (R9)(R9*2), R10
+dwGatherAVX512_row:
+	MOVQ R11, DI
+	MOVQ R12, SI
+	MOVQ n+24(FP), CX
 	CMPQ CX, $4
 	JLT dwGatherAVX512_one
 dwGatherAVX512_four:
@@ -7311,24 +7357,29 @@ dwGatherAVX512_four:
 	JGE dwGatherAVX512_four
 dwGatherAVX512_one:
 	TESTQ CX, CX
-	JZ dwGatherAVX512_end
+	JZ dwGatherAVX512_next
 	VMOVUPS (SI), Z0
 	VMOVUPS Z0, (DI)
 	ADDQ R9, SI
 	ADDQ $64, DI
 	DECQ CX
 	JMP dwGatherAVX512_one
-dwGatherAVX512_end:
+dwGatherAVX512_next:
+	ADDQ drs+48(FP), R11
+	ADDQ srs+32(FP), R12
+	DECQ R13
+	JNZ dwGatherAVX512_row
 	VZEROUPPER
 	RET
 
-// func dwPlane3s1AVX2(out, plane, w, bias *float32, n, ops, prs int, lo, hi float32, hs int)
-TEXT ·dwPlane3s1AVX2(SB), NOSPLIT, $0-72
+// func dwPlane3s1AVX2(out, plane, w, bias *float32, n, ops, prs, nr, ors, srs int, lo, hi float32, hs int)
+TEXT ·dwPlane3s1AVX2(SB), NOSPLIT, $0-96
 	MOVQ plane+8(FP), DI
 	MOVQ w+16(FP), SI
 	MOVQ n+32(FP), R10
 	MOVQ ops+40(FP), R9
 	MOVQ prs+48(FP), R13
+dwPlane3s1AVX2_outrow:
 	XORQ R12, R12
 	MOVQ R10, R11
 	SUBQ $8, R11
@@ -7392,8 +7443,8 @@ dwPlane3s1AVX2_p8_row:
 	ADDQ $96, R14
 	DECQ R8
 	JNZ dwPlane3s1AVX2_p8_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
@@ -7410,7 +7461,7 @@ dwPlane3s1AVX2_p8_row:
 	VMINPS Y9, Y6, Y6
 	VMAXPS Y8, Y7, Y7
 	VMINPS Y9, Y7, Y7
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane3s1AVX2_p8_hs
 	VMOVUPS Y0, (DX)
@@ -7554,8 +7605,8 @@ dwPlane3s1AVX2_p7_row:
 	ADDQ $96, R14
 	DECQ R8
 	JNZ dwPlane3s1AVX2_p7_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
@@ -7570,7 +7621,7 @@ dwPlane3s1AVX2_p7_row:
 	VMINPS Y9, Y5, Y5
 	VMAXPS Y8, Y6, Y6
 	VMINPS Y9, Y6, Y6
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane3s1AVX2_p7_hs
 	VMOVUPS Y0, (DX)
@@ -7645,7 +7696,7 @@ dwPlane3s1AVX2_p7_hs:
 	VMOVUPS Y13, (DX)
 dwPlane3s1AVX2_p7_stored:
 	ADDQ $7, R12
-	JMP dwPlane3s1AVX2_end
+	JMP dwPlane3s1AVX2_rowdone
 dwPlane3s1AVX2_not7:
 	CMPQ CX, $6
 	JNE dwPlane3s1AVX2_not6
@@ -7697,8 +7748,8 @@ dwPlane3s1AVX2_p6_row:
 	ADDQ $96, R14
 	DECQ R8
 	JNZ dwPlane3s1AVX2_p6_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
@@ -7711,7 +7762,7 @@ dwPlane3s1AVX2_p6_row:
 	VMINPS Y9, Y4, Y4
 	VMAXPS Y8, Y5, Y5
 	VMINPS Y9, Y5, Y5
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane3s1AVX2_p6_hs
 	VMOVUPS Y0, (DX)
@@ -7777,7 +7828,7 @@ dwPlane3s1AVX2_p6_hs:
 	VMOVUPS Y13, (DX)
 dwPlane3s1AVX2_p6_stored:
 	ADDQ $6, R12
-	JMP dwPlane3s1AVX2_end
+	JMP dwPlane3s1AVX2_rowdone
 dwPlane3s1AVX2_not6:
 	CMPQ CX, $5
 	JNE dwPlane3s1AVX2_not5
@@ -7824,8 +7875,8 @@ dwPlane3s1AVX2_p5_row:
 	ADDQ $96, R14
 	DECQ R8
 	JNZ dwPlane3s1AVX2_p5_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
@@ -7836,7 +7887,7 @@ dwPlane3s1AVX2_p5_row:
 	VMINPS Y9, Y3, Y3
 	VMAXPS Y8, Y4, Y4
 	VMINPS Y9, Y4, Y4
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane3s1AVX2_p5_hs
 	VMOVUPS Y0, (DX)
@@ -7893,7 +7944,7 @@ dwPlane3s1AVX2_p5_hs:
 	VMOVUPS Y13, (DX)
 dwPlane3s1AVX2_p5_stored:
 	ADDQ $5, R12
-	JMP dwPlane3s1AVX2_end
+	JMP dwPlane3s1AVX2_rowdone
 dwPlane3s1AVX2_not5:
 	TESTQ $4, CX
 	JZ dwPlane3s1AVX2_no4
@@ -7935,8 +7986,8 @@ dwPlane3s1AVX2_p4_row:
 	ADDQ $96, R14
 	DECQ R8
 	JNZ dwPlane3s1AVX2_p4_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
@@ -7945,7 +7996,7 @@ dwPlane3s1AVX2_p4_row:
 	VMINPS Y9, Y2, Y2
 	VMAXPS Y8, Y3, Y3
 	VMINPS Y9, Y3, Y3
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane3s1AVX2_p4_hs
 	VMOVUPS Y0, (DX)
@@ -8024,13 +8075,13 @@ dwPlane3s1AVX2_p2_row:
 	ADDQ $96, R14
 	DECQ R8
 	JNZ dwPlane3s1AVX2_p2_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
 	VMINPS Y9, Y1, Y1
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane3s1AVX2_p2_hs
 	VMOVUPS Y0, (DX)
@@ -8085,11 +8136,11 @@ dwPlane3s1AVX2_p1_row:
 	ADDQ $96, R14
 	DECQ R8
 	JNZ dwPlane3s1AVX2_p1_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane3s1AVX2_p1_hs
 	VMOVUPS Y0, (DX)
@@ -8111,17 +8162,24 @@ dwPlane3s1AVX2_p1_hs:
 dwPlane3s1AVX2_p1_stored:
 	ADDQ $1, R12
 dwPlane3s1AVX2_no1:
-dwPlane3s1AVX2_end:
+dwPlane3s1AVX2_rowdone:
+	ADDQ srs+72(FP), DI
+	MOVQ out+0(FP), CX
+	ADDQ ors+64(FP), CX
+	MOVQ CX, out+0(FP)
+	DECQ nr+56(FP)
+	JNZ dwPlane3s1AVX2_outrow
 	VZEROUPPER
 	RET
 
-// func dwPlane3s2AVX2(out, plane, w, bias *float32, n, ops, prs int, lo, hi float32, hs int)
-TEXT ·dwPlane3s2AVX2(SB), NOSPLIT, $0-72
+// func dwPlane3s2AVX2(out, plane, w, bias *float32, n, ops, prs, nr, ors, srs int, lo, hi float32, hs int)
+TEXT ·dwPlane3s2AVX2(SB), NOSPLIT, $0-96
 	MOVQ plane+8(FP), DI
 	MOVQ w+16(FP), SI
 	MOVQ n+32(FP), R10
 	MOVQ ops+40(FP), R9
 	MOVQ prs+48(FP), R13
+dwPlane3s2AVX2_outrow:
 	XORQ R12, R12
 	MOVQ R10, R11
 	SUBQ $8, R11
@@ -8184,8 +8242,8 @@ dwPlane3s2AVX2_p8_row:
 	ADDQ $96, R14
 	DECQ R8
 	JNZ dwPlane3s2AVX2_p8_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
@@ -8202,7 +8260,7 @@ dwPlane3s2AVX2_p8_row:
 	VMINPS Y9, Y6, Y6
 	VMAXPS Y8, Y7, Y7
 	VMINPS Y9, Y7, Y7
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane3s2AVX2_p8_hs
 	VMOVUPS Y0, (DX)
@@ -8345,8 +8403,8 @@ dwPlane3s2AVX2_p7_row:
 	ADDQ $96, R14
 	DECQ R8
 	JNZ dwPlane3s2AVX2_p7_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
@@ -8361,7 +8419,7 @@ dwPlane3s2AVX2_p7_row:
 	VMINPS Y9, Y5, Y5
 	VMAXPS Y8, Y6, Y6
 	VMINPS Y9, Y6, Y6
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane3s2AVX2_p7_hs
 	VMOVUPS Y0, (DX)
@@ -8436,7 +8494,7 @@ dwPlane3s2AVX2_p7_hs:
 	VMOVUPS Y13, (DX)
 dwPlane3s2AVX2_p7_stored:
 	ADDQ $7, R12
-	JMP dwPlane3s2AVX2_end
+	JMP dwPlane3s2AVX2_rowdone
 dwPlane3s2AVX2_not7:
 	CMPQ CX, $6
 	JNE dwPlane3s2AVX2_not6
@@ -8487,8 +8545,8 @@ dwPlane3s2AVX2_p6_row:
 	ADDQ $96, R14
 	DECQ R8
 	JNZ dwPlane3s2AVX2_p6_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
@@ -8501,7 +8559,7 @@ dwPlane3s2AVX2_p6_row:
 	VMINPS Y9, Y4, Y4
 	VMAXPS Y8, Y5, Y5
 	VMINPS Y9, Y5, Y5
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane3s2AVX2_p6_hs
 	VMOVUPS Y0, (DX)
@@ -8567,7 +8625,7 @@ dwPlane3s2AVX2_p6_hs:
 	VMOVUPS Y13, (DX)
 dwPlane3s2AVX2_p6_stored:
 	ADDQ $6, R12
-	JMP dwPlane3s2AVX2_end
+	JMP dwPlane3s2AVX2_rowdone
 dwPlane3s2AVX2_not6:
 	CMPQ CX, $5
 	JNE dwPlane3s2AVX2_not5
@@ -8613,8 +8671,8 @@ dwPlane3s2AVX2_p5_row:
 	ADDQ $96, R14
 	DECQ R8
 	JNZ dwPlane3s2AVX2_p5_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
@@ -8625,7 +8683,7 @@ dwPlane3s2AVX2_p5_row:
 	VMINPS Y9, Y3, Y3
 	VMAXPS Y8, Y4, Y4
 	VMINPS Y9, Y4, Y4
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane3s2AVX2_p5_hs
 	VMOVUPS Y0, (DX)
@@ -8682,7 +8740,7 @@ dwPlane3s2AVX2_p5_hs:
 	VMOVUPS Y13, (DX)
 dwPlane3s2AVX2_p5_stored:
 	ADDQ $5, R12
-	JMP dwPlane3s2AVX2_end
+	JMP dwPlane3s2AVX2_rowdone
 dwPlane3s2AVX2_not5:
 	TESTQ $4, CX
 	JZ dwPlane3s2AVX2_no4
@@ -8723,8 +8781,8 @@ dwPlane3s2AVX2_p4_row:
 	ADDQ $96, R14
 	DECQ R8
 	JNZ dwPlane3s2AVX2_p4_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
@@ -8733,7 +8791,7 @@ dwPlane3s2AVX2_p4_row:
 	VMINPS Y9, Y2, Y2
 	VMAXPS Y8, Y3, Y3
 	VMINPS Y9, Y3, Y3
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane3s2AVX2_p4_hs
 	VMOVUPS Y0, (DX)
@@ -8811,13 +8869,13 @@ dwPlane3s2AVX2_p2_row:
 	ADDQ $96, R14
 	DECQ R8
 	JNZ dwPlane3s2AVX2_p2_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
 	VMINPS Y9, Y1, Y1
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane3s2AVX2_p2_hs
 	VMOVUPS Y0, (DX)
@@ -8872,11 +8930,11 @@ dwPlane3s2AVX2_p1_row:
 	ADDQ $96, R14
 	DECQ R8
 	JNZ dwPlane3s2AVX2_p1_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane3s2AVX2_p1_hs
 	VMOVUPS Y0, (DX)
@@ -8898,17 +8956,24 @@ dwPlane3s2AVX2_p1_hs:
 dwPlane3s2AVX2_p1_stored:
 	ADDQ $1, R12
 dwPlane3s2AVX2_no1:
-dwPlane3s2AVX2_end:
+dwPlane3s2AVX2_rowdone:
+	ADDQ srs+72(FP), DI
+	MOVQ out+0(FP), CX
+	ADDQ ors+64(FP), CX
+	MOVQ CX, out+0(FP)
+	DECQ nr+56(FP)
+	JNZ dwPlane3s2AVX2_outrow
 	VZEROUPPER
 	RET
 
-// func dwPlane5s1AVX2(out, plane, w, bias *float32, n, ops, prs int, lo, hi float32, hs int)
-TEXT ·dwPlane5s1AVX2(SB), NOSPLIT, $0-72
+// func dwPlane5s1AVX2(out, plane, w, bias *float32, n, ops, prs, nr, ors, srs int, lo, hi float32, hs int)
+TEXT ·dwPlane5s1AVX2(SB), NOSPLIT, $0-96
 	MOVQ plane+8(FP), DI
 	MOVQ w+16(FP), SI
 	MOVQ n+32(FP), R10
 	MOVQ ops+40(FP), R9
 	MOVQ prs+48(FP), R13
+dwPlane5s1AVX2_outrow:
 	XORQ R12, R12
 	MOVQ R10, R11
 	SUBQ $8, R11
@@ -8992,8 +9057,8 @@ dwPlane5s1AVX2_p8_row:
 	ADDQ $160, R14
 	DECQ R8
 	JNZ dwPlane5s1AVX2_p8_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
@@ -9010,7 +9075,7 @@ dwPlane5s1AVX2_p8_row:
 	VMINPS Y9, Y6, Y6
 	VMAXPS Y8, Y7, Y7
 	VMINPS Y9, Y7, Y7
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane5s1AVX2_p8_hs
 	VMOVUPS Y0, (DX)
@@ -9172,8 +9237,8 @@ dwPlane5s1AVX2_p7_row:
 	ADDQ $160, R14
 	DECQ R8
 	JNZ dwPlane5s1AVX2_p7_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
@@ -9188,7 +9253,7 @@ dwPlane5s1AVX2_p7_row:
 	VMINPS Y9, Y5, Y5
 	VMAXPS Y8, Y6, Y6
 	VMINPS Y9, Y6, Y6
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane5s1AVX2_p7_hs
 	VMOVUPS Y0, (DX)
@@ -9263,7 +9328,7 @@ dwPlane5s1AVX2_p7_hs:
 	VMOVUPS Y13, (DX)
 dwPlane5s1AVX2_p7_stored:
 	ADDQ $7, R12
-	JMP dwPlane5s1AVX2_end
+	JMP dwPlane5s1AVX2_rowdone
 dwPlane5s1AVX2_not7:
 	CMPQ CX, $6
 	JNE dwPlane5s1AVX2_not6
@@ -9331,8 +9396,8 @@ dwPlane5s1AVX2_p6_row:
 	ADDQ $160, R14
 	DECQ R8
 	JNZ dwPlane5s1AVX2_p6_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
@@ -9345,7 +9410,7 @@ dwPlane5s1AVX2_p6_row:
 	VMINPS Y9, Y4, Y4
 	VMAXPS Y8, Y5, Y5
 	VMINPS Y9, Y5, Y5
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane5s1AVX2_p6_hs
 	VMOVUPS Y0, (DX)
@@ -9411,7 +9476,7 @@ dwPlane5s1AVX2_p6_hs:
 	VMOVUPS Y13, (DX)
 dwPlane5s1AVX2_p6_stored:
 	ADDQ $6, R12
-	JMP dwPlane5s1AVX2_end
+	JMP dwPlane5s1AVX2_rowdone
 dwPlane5s1AVX2_not6:
 	CMPQ CX, $5
 	JNE dwPlane5s1AVX2_not5
@@ -9472,8 +9537,8 @@ dwPlane5s1AVX2_p5_row:
 	ADDQ $160, R14
 	DECQ R8
 	JNZ dwPlane5s1AVX2_p5_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
@@ -9484,7 +9549,7 @@ dwPlane5s1AVX2_p5_row:
 	VMINPS Y9, Y3, Y3
 	VMAXPS Y8, Y4, Y4
 	VMINPS Y9, Y4, Y4
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane5s1AVX2_p5_hs
 	VMOVUPS Y0, (DX)
@@ -9541,7 +9606,7 @@ dwPlane5s1AVX2_p5_hs:
 	VMOVUPS Y13, (DX)
 dwPlane5s1AVX2_p5_stored:
 	ADDQ $5, R12
-	JMP dwPlane5s1AVX2_end
+	JMP dwPlane5s1AVX2_rowdone
 dwPlane5s1AVX2_not5:
 	TESTQ $4, CX
 	JZ dwPlane5s1AVX2_no4
@@ -9595,8 +9660,8 @@ dwPlane5s1AVX2_p4_row:
 	ADDQ $160, R14
 	DECQ R8
 	JNZ dwPlane5s1AVX2_p4_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
@@ -9605,7 +9670,7 @@ dwPlane5s1AVX2_p4_row:
 	VMINPS Y9, Y2, Y2
 	VMAXPS Y8, Y3, Y3
 	VMINPS Y9, Y3, Y3
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane5s1AVX2_p4_hs
 	VMOVUPS Y0, (DX)
@@ -9692,13 +9757,13 @@ dwPlane5s1AVX2_p2_row:
 	ADDQ $160, R14
 	DECQ R8
 	JNZ dwPlane5s1AVX2_p2_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
 	VMINPS Y9, Y1, Y1
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane5s1AVX2_p2_hs
 	VMOVUPS Y0, (DX)
@@ -9757,11 +9822,11 @@ dwPlane5s1AVX2_p1_row:
 	ADDQ $160, R14
 	DECQ R8
 	JNZ dwPlane5s1AVX2_p1_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane5s1AVX2_p1_hs
 	VMOVUPS Y0, (DX)
@@ -9783,17 +9848,24 @@ dwPlane5s1AVX2_p1_hs:
 dwPlane5s1AVX2_p1_stored:
 	ADDQ $1, R12
 dwPlane5s1AVX2_no1:
-dwPlane5s1AVX2_end:
+dwPlane5s1AVX2_rowdone:
+	ADDQ srs+72(FP), DI
+	MOVQ out+0(FP), CX
+	ADDQ ors+64(FP), CX
+	MOVQ CX, out+0(FP)
+	DECQ nr+56(FP)
+	JNZ dwPlane5s1AVX2_outrow
 	VZEROUPPER
 	RET
 
-// func dwPlane5s2AVX2(out, plane, w, bias *float32, n, ops, prs int, lo, hi float32, hs int)
-TEXT ·dwPlane5s2AVX2(SB), NOSPLIT, $0-72
+// func dwPlane5s2AVX2(out, plane, w, bias *float32, n, ops, prs, nr, ors, srs int, lo, hi float32, hs int)
+TEXT ·dwPlane5s2AVX2(SB), NOSPLIT, $0-96
 	MOVQ plane+8(FP), DI
 	MOVQ w+16(FP), SI
 	MOVQ n+32(FP), R10
 	MOVQ ops+40(FP), R9
 	MOVQ prs+48(FP), R13
+dwPlane5s2AVX2_outrow:
 	XORQ R12, R12
 	MOVQ R10, R11
 	SUBQ $8, R11
@@ -9882,8 +9954,8 @@ dwPlane5s2AVX2_p8_row:
 	ADDQ $160, R14
 	DECQ R8
 	JNZ dwPlane5s2AVX2_p8_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
@@ -9900,7 +9972,7 @@ dwPlane5s2AVX2_p8_row:
 	VMINPS Y9, Y6, Y6
 	VMAXPS Y8, Y7, Y7
 	VMINPS Y9, Y7, Y7
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane5s2AVX2_p8_hs
 	VMOVUPS Y0, (DX)
@@ -10066,8 +10138,8 @@ dwPlane5s2AVX2_p7_row:
 	ADDQ $160, R14
 	DECQ R8
 	JNZ dwPlane5s2AVX2_p7_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
@@ -10082,7 +10154,7 @@ dwPlane5s2AVX2_p7_row:
 	VMINPS Y9, Y5, Y5
 	VMAXPS Y8, Y6, Y6
 	VMINPS Y9, Y6, Y6
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane5s2AVX2_p7_hs
 	VMOVUPS Y0, (DX)
@@ -10157,7 +10229,7 @@ dwPlane5s2AVX2_p7_hs:
 	VMOVUPS Y13, (DX)
 dwPlane5s2AVX2_p7_stored:
 	ADDQ $7, R12
-	JMP dwPlane5s2AVX2_end
+	JMP dwPlane5s2AVX2_rowdone
 dwPlane5s2AVX2_not7:
 	CMPQ CX, $6
 	JNE dwPlane5s2AVX2_not6
@@ -10228,8 +10300,8 @@ dwPlane5s2AVX2_p6_row:
 	ADDQ $160, R14
 	DECQ R8
 	JNZ dwPlane5s2AVX2_p6_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
@@ -10242,7 +10314,7 @@ dwPlane5s2AVX2_p6_row:
 	VMINPS Y9, Y4, Y4
 	VMAXPS Y8, Y5, Y5
 	VMINPS Y9, Y5, Y5
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane5s2AVX2_p6_hs
 	VMOVUPS Y0, (DX)
@@ -10308,7 +10380,7 @@ dwPlane5s2AVX2_p6_hs:
 	VMOVUPS Y13, (DX)
 dwPlane5s2AVX2_p6_stored:
 	ADDQ $6, R12
-	JMP dwPlane5s2AVX2_end
+	JMP dwPlane5s2AVX2_rowdone
 dwPlane5s2AVX2_not6:
 	CMPQ CX, $5
 	JNE dwPlane5s2AVX2_not5
@@ -10371,8 +10443,8 @@ dwPlane5s2AVX2_p5_row:
 	ADDQ $160, R14
 	DECQ R8
 	JNZ dwPlane5s2AVX2_p5_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
@@ -10383,7 +10455,7 @@ dwPlane5s2AVX2_p5_row:
 	VMINPS Y9, Y3, Y3
 	VMAXPS Y8, Y4, Y4
 	VMINPS Y9, Y4, Y4
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane5s2AVX2_p5_hs
 	VMOVUPS Y0, (DX)
@@ -10440,7 +10512,7 @@ dwPlane5s2AVX2_p5_hs:
 	VMOVUPS Y13, (DX)
 dwPlane5s2AVX2_p5_stored:
 	ADDQ $5, R12
-	JMP dwPlane5s2AVX2_end
+	JMP dwPlane5s2AVX2_rowdone
 dwPlane5s2AVX2_not5:
 	TESTQ $4, CX
 	JZ dwPlane5s2AVX2_no4
@@ -10495,8 +10567,8 @@ dwPlane5s2AVX2_p4_row:
 	ADDQ $160, R14
 	DECQ R8
 	JNZ dwPlane5s2AVX2_p4_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
@@ -10505,7 +10577,7 @@ dwPlane5s2AVX2_p4_row:
 	VMINPS Y9, Y2, Y2
 	VMAXPS Y8, Y3, Y3
 	VMINPS Y9, Y3, Y3
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane5s2AVX2_p4_hs
 	VMOVUPS Y0, (DX)
@@ -10591,13 +10663,13 @@ dwPlane5s2AVX2_p2_row:
 	ADDQ $160, R14
 	DECQ R8
 	JNZ dwPlane5s2AVX2_p2_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
 	VMINPS Y9, Y1, Y1
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane5s2AVX2_p2_hs
 	VMOVUPS Y0, (DX)
@@ -10656,11 +10728,11 @@ dwPlane5s2AVX2_p1_row:
 	ADDQ $160, R14
 	DECQ R8
 	JNZ dwPlane5s2AVX2_p1_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane5s2AVX2_p1_hs
 	VMOVUPS Y0, (DX)
@@ -10682,17 +10754,24 @@ dwPlane5s2AVX2_p1_hs:
 dwPlane5s2AVX2_p1_stored:
 	ADDQ $1, R12
 dwPlane5s2AVX2_no1:
-dwPlane5s2AVX2_end:
+dwPlane5s2AVX2_rowdone:
+	ADDQ srs+72(FP), DI
+	MOVQ out+0(FP), CX
+	ADDQ ors+64(FP), CX
+	MOVQ CX, out+0(FP)
+	DECQ nr+56(FP)
+	JNZ dwPlane5s2AVX2_outrow
 	VZEROUPPER
 	RET
 
-// func dwPlane7s1AVX2(out, plane, w, bias *float32, n, ops, prs int, lo, hi float32, hs int)
-TEXT ·dwPlane7s1AVX2(SB), NOSPLIT, $0-72
+// func dwPlane7s1AVX2(out, plane, w, bias *float32, n, ops, prs, nr, ors, srs int, lo, hi float32, hs int)
+TEXT ·dwPlane7s1AVX2(SB), NOSPLIT, $0-96
 	MOVQ plane+8(FP), DI
 	MOVQ w+16(FP), SI
 	MOVQ n+32(FP), R10
 	MOVQ ops+40(FP), R9
 	MOVQ prs+48(FP), R13
+dwPlane7s1AVX2_outrow:
 	XORQ R12, R12
 	MOVQ R10, R11
 	SUBQ $8, R11
@@ -10796,8 +10875,8 @@ dwPlane7s1AVX2_p8_row:
 	ADDQ $224, R14
 	DECQ R8
 	JNZ dwPlane7s1AVX2_p8_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
@@ -10814,7 +10893,7 @@ dwPlane7s1AVX2_p8_row:
 	VMINPS Y9, Y6, Y6
 	VMAXPS Y8, Y7, Y7
 	VMINPS Y9, Y7, Y7
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane7s1AVX2_p8_hs
 	VMOVUPS Y0, (DX)
@@ -10994,8 +11073,8 @@ dwPlane7s1AVX2_p7_row:
 	ADDQ $224, R14
 	DECQ R8
 	JNZ dwPlane7s1AVX2_p7_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
@@ -11010,7 +11089,7 @@ dwPlane7s1AVX2_p7_row:
 	VMINPS Y9, Y5, Y5
 	VMAXPS Y8, Y6, Y6
 	VMINPS Y9, Y6, Y6
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane7s1AVX2_p7_hs
 	VMOVUPS Y0, (DX)
@@ -11085,7 +11164,7 @@ dwPlane7s1AVX2_p7_hs:
 	VMOVUPS Y13, (DX)
 dwPlane7s1AVX2_p7_stored:
 	ADDQ $7, R12
-	JMP dwPlane7s1AVX2_end
+	JMP dwPlane7s1AVX2_rowdone
 dwPlane7s1AVX2_not7:
 	CMPQ CX, $6
 	JNE dwPlane7s1AVX2_not6
@@ -11169,8 +11248,8 @@ dwPlane7s1AVX2_p6_row:
 	ADDQ $224, R14
 	DECQ R8
 	JNZ dwPlane7s1AVX2_p6_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
@@ -11183,7 +11262,7 @@ dwPlane7s1AVX2_p6_row:
 	VMINPS Y9, Y4, Y4
 	VMAXPS Y8, Y5, Y5
 	VMINPS Y9, Y5, Y5
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane7s1AVX2_p6_hs
 	VMOVUPS Y0, (DX)
@@ -11249,7 +11328,7 @@ dwPlane7s1AVX2_p6_hs:
 	VMOVUPS Y13, (DX)
 dwPlane7s1AVX2_p6_stored:
 	ADDQ $6, R12
-	JMP dwPlane7s1AVX2_end
+	JMP dwPlane7s1AVX2_rowdone
 dwPlane7s1AVX2_not6:
 	CMPQ CX, $5
 	JNE dwPlane7s1AVX2_not5
@@ -11324,8 +11403,8 @@ dwPlane7s1AVX2_p5_row:
 	ADDQ $224, R14
 	DECQ R8
 	JNZ dwPlane7s1AVX2_p5_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
@@ -11336,7 +11415,7 @@ dwPlane7s1AVX2_p5_row:
 	VMINPS Y9, Y3, Y3
 	VMAXPS Y8, Y4, Y4
 	VMINPS Y9, Y4, Y4
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane7s1AVX2_p5_hs
 	VMOVUPS Y0, (DX)
@@ -11393,7 +11472,7 @@ dwPlane7s1AVX2_p5_hs:
 	VMOVUPS Y13, (DX)
 dwPlane7s1AVX2_p5_stored:
 	ADDQ $5, R12
-	JMP dwPlane7s1AVX2_end
+	JMP dwPlane7s1AVX2_rowdone
 dwPlane7s1AVX2_not5:
 	TESTQ $4, CX
 	JZ dwPlane7s1AVX2_no4
@@ -11459,8 +11538,8 @@ dwPlane7s1AVX2_p4_row:
 	ADDQ $224, R14
 	DECQ R8
 	JNZ dwPlane7s1AVX2_p4_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
@@ -11469,7 +11548,7 @@ dwPlane7s1AVX2_p4_row:
 	VMINPS Y9, Y2, Y2
 	VMAXPS Y8, Y3, Y3
 	VMINPS Y9, Y3, Y3
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane7s1AVX2_p4_hs
 	VMOVUPS Y0, (DX)
@@ -11564,13 +11643,13 @@ dwPlane7s1AVX2_p2_row:
 	ADDQ $224, R14
 	DECQ R8
 	JNZ dwPlane7s1AVX2_p2_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
 	VMINPS Y9, Y1, Y1
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane7s1AVX2_p2_hs
 	VMOVUPS Y0, (DX)
@@ -11633,11 +11712,11 @@ dwPlane7s1AVX2_p1_row:
 	ADDQ $224, R14
 	DECQ R8
 	JNZ dwPlane7s1AVX2_p1_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane7s1AVX2_p1_hs
 	VMOVUPS Y0, (DX)
@@ -11659,17 +11738,24 @@ dwPlane7s1AVX2_p1_hs:
 dwPlane7s1AVX2_p1_stored:
 	ADDQ $1, R12
 dwPlane7s1AVX2_no1:
-dwPlane7s1AVX2_end:
+dwPlane7s1AVX2_rowdone:
+	ADDQ srs+72(FP), DI
+	MOVQ out+0(FP), CX
+	ADDQ ors+64(FP), CX
+	MOVQ CX, out+0(FP)
+	DECQ nr+56(FP)
+	JNZ dwPlane7s1AVX2_outrow
 	VZEROUPPER
 	RET
 
-// func dwPlane7s2AVX2(out, plane, w, bias *float32, n, ops, prs int, lo, hi float32, hs int)
-TEXT ·dwPlane7s2AVX2(SB), NOSPLIT, $0-72
+// func dwPlane7s2AVX2(out, plane, w, bias *float32, n, ops, prs, nr, ors, srs int, lo, hi float32, hs int)
+TEXT ·dwPlane7s2AVX2(SB), NOSPLIT, $0-96
 	MOVQ plane+8(FP), DI
 	MOVQ w+16(FP), SI
 	MOVQ n+32(FP), R10
 	MOVQ ops+40(FP), R9
 	MOVQ prs+48(FP), R13
+dwPlane7s2AVX2_outrow:
 	XORQ R12, R12
 	MOVQ R10, R11
 	SUBQ $8, R11
@@ -11778,8 +11864,8 @@ dwPlane7s2AVX2_p8_row:
 	ADDQ $224, R14
 	DECQ R8
 	JNZ dwPlane7s2AVX2_p8_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
@@ -11796,7 +11882,7 @@ dwPlane7s2AVX2_p8_row:
 	VMINPS Y9, Y6, Y6
 	VMAXPS Y8, Y7, Y7
 	VMINPS Y9, Y7, Y7
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane7s2AVX2_p8_hs
 	VMOVUPS Y0, (DX)
@@ -11980,8 +12066,8 @@ dwPlane7s2AVX2_p7_row:
 	ADDQ $224, R14
 	DECQ R8
 	JNZ dwPlane7s2AVX2_p7_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
@@ -11996,7 +12082,7 @@ dwPlane7s2AVX2_p7_row:
 	VMINPS Y9, Y5, Y5
 	VMAXPS Y8, Y6, Y6
 	VMINPS Y9, Y6, Y6
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane7s2AVX2_p7_hs
 	VMOVUPS Y0, (DX)
@@ -12071,7 +12157,7 @@ dwPlane7s2AVX2_p7_hs:
 	VMOVUPS Y13, (DX)
 dwPlane7s2AVX2_p7_stored:
 	ADDQ $7, R12
-	JMP dwPlane7s2AVX2_end
+	JMP dwPlane7s2AVX2_rowdone
 dwPlane7s2AVX2_not7:
 	CMPQ CX, $6
 	JNE dwPlane7s2AVX2_not6
@@ -12158,8 +12244,8 @@ dwPlane7s2AVX2_p6_row:
 	ADDQ $224, R14
 	DECQ R8
 	JNZ dwPlane7s2AVX2_p6_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
@@ -12172,7 +12258,7 @@ dwPlane7s2AVX2_p6_row:
 	VMINPS Y9, Y4, Y4
 	VMAXPS Y8, Y5, Y5
 	VMINPS Y9, Y5, Y5
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane7s2AVX2_p6_hs
 	VMOVUPS Y0, (DX)
@@ -12238,7 +12324,7 @@ dwPlane7s2AVX2_p6_hs:
 	VMOVUPS Y13, (DX)
 dwPlane7s2AVX2_p6_stored:
 	ADDQ $6, R12
-	JMP dwPlane7s2AVX2_end
+	JMP dwPlane7s2AVX2_rowdone
 dwPlane7s2AVX2_not6:
 	CMPQ CX, $5
 	JNE dwPlane7s2AVX2_not5
@@ -12315,8 +12401,8 @@ dwPlane7s2AVX2_p5_row:
 	ADDQ $224, R14
 	DECQ R8
 	JNZ dwPlane7s2AVX2_p5_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
@@ -12327,7 +12413,7 @@ dwPlane7s2AVX2_p5_row:
 	VMINPS Y9, Y3, Y3
 	VMAXPS Y8, Y4, Y4
 	VMINPS Y9, Y4, Y4
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane7s2AVX2_p5_hs
 	VMOVUPS Y0, (DX)
@@ -12384,7 +12470,7 @@ dwPlane7s2AVX2_p5_hs:
 	VMOVUPS Y13, (DX)
 dwPlane7s2AVX2_p5_stored:
 	ADDQ $5, R12
-	JMP dwPlane7s2AVX2_end
+	JMP dwPlane7s2AVX2_rowdone
 dwPlane7s2AVX2_not5:
 	TESTQ $4, CX
 	JZ dwPlane7s2AVX2_no4
@@ -12451,8 +12537,8 @@ dwPlane7s2AVX2_p4_row:
 	ADDQ $224, R14
 	DECQ R8
 	JNZ dwPlane7s2AVX2_p4_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
@@ -12461,7 +12547,7 @@ dwPlane7s2AVX2_p4_row:
 	VMINPS Y9, Y2, Y2
 	VMAXPS Y8, Y3, Y3
 	VMINPS Y9, Y3, Y3
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane7s2AVX2_p4_hs
 	VMOVUPS Y0, (DX)
@@ -12555,13 +12641,13 @@ dwPlane7s2AVX2_p2_row:
 	ADDQ $224, R14
 	DECQ R8
 	JNZ dwPlane7s2AVX2_p2_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
 	VMAXPS Y8, Y1, Y1
 	VMINPS Y9, Y1, Y1
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane7s2AVX2_p2_hs
 	VMOVUPS Y0, (DX)
@@ -12624,11 +12710,11 @@ dwPlane7s2AVX2_p1_row:
 	ADDQ $224, R14
 	DECQ R8
 	JNZ dwPlane7s2AVX2_p1_row
-	VBROADCASTSS lo+56(FP), Y8
-	VBROADCASTSS hi+60(FP), Y9
+	VBROADCASTSS lo+80(FP), Y8
+	VBROADCASTSS hi+84(FP), Y9
 	VMAXPS Y8, Y0, Y0
 	VMINPS Y9, Y0, Y0
-	MOVQ hs+64(FP), R8
+	MOVQ hs+88(FP), R8
 	TESTQ R8, R8
 	JNZ dwPlane7s2AVX2_p1_hs
 	VMOVUPS Y0, (DX)
@@ -12650,17 +12736,27 @@ dwPlane7s2AVX2_p1_hs:
 dwPlane7s2AVX2_p1_stored:
 	ADDQ $1, R12
 dwPlane7s2AVX2_no1:
-dwPlane7s2AVX2_end:
+dwPlane7s2AVX2_rowdone:
+	ADDQ srs+72(FP), DI
+	MOVQ out+0(FP), CX
+	ADDQ ors+64(FP), CX
+	MOVQ CX, out+0(FP)
+	DECQ nr+56(FP)
+	JNZ dwPlane7s2AVX2_outrow
 	VZEROUPPER
 	RET
 
-// func dwGatherAVX2(dst, src *float32, n, stride int)
-TEXT ·dwGatherAVX2(SB), NOSPLIT, $0-32
-	MOVQ dst+0(FP), DI
-	MOVQ src+8(FP), SI
-	MOVQ n+16(FP), CX
-	MOVQ stride+24(FP), R9
+// func dwGatherAVX2(dst, src *float32, rows, n, srs, stride, drs int)
+TEXT ·dwGatherAVX2(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), R11
+	MOVQ src+8(FP), R12
+	MOVQ rows+16(FP), R13
+	MOVQ stride+40(FP), R9
 	LEAQ (R9)(R9*2), R10
+dwGatherAVX2_row:
+	MOVQ R11, DI
+	MOVQ R12, SI
+	MOVQ n+24(FP), CX
 	CMPQ CX, $4
 	JLT dwGatherAVX2_one
 dwGatherAVX2_four:
@@ -12679,13 +12775,17 @@ dwGatherAVX2_four:
 	JGE dwGatherAVX2_four
 dwGatherAVX2_one:
 	TESTQ CX, CX
-	JZ dwGatherAVX2_end
+	JZ dwGatherAVX2_next
 	VMOVUPS (SI), Y0
 	VMOVUPS Y0, (DI)
 	ADDQ R9, SI
 	ADDQ $32, DI
 	DECQ CX
 	JMP dwGatherAVX2_one
-dwGatherAVX2_end:
+dwGatherAVX2_next:
+	ADDQ drs+48(FP), R11
+	ADDQ srs+32(FP), R12
+	DECQ R13
+	JNZ dwGatherAVX2_row
 	VZEROUPPER
 	RET

@@ -55,18 +55,19 @@ func kernel(b *bytes.Buffer, isa, reg string, v, k, s int) {
 	name := fmt.Sprintf("dwPlane%ds%d%s", k, s, isa)
 	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
 	fmt.Fprintf(b, `
-// func %s(out, plane, w, bias *float32, n, ops, prs int, lo, hi float32, hs int)
-TEXT ·%s(SB), NOSPLIT, $0-72
+// func %s(out, plane, w, bias *float32, n, ops, prs, nr, ors, srs int, lo, hi float32, hs int)
+TEXT ·%s(SB), NOSPLIT, $0-96
 `, name, name)
 	p("MOVQ plane+8(FP), DI")
 	p("MOVQ w+16(FP), SI")
 	p("MOVQ n+32(FP), R10")
 	p("MOVQ ops+40(FP), R9")
 	p("MOVQ prs+48(FP), R13")
-	p("XORQ R12, R12")
 	if v == 16 {
 		hsConsts512(b)
 	}
+	fmt.Fprintf(b, "%s_outrow:\n", name)
+	p("XORQ R12, R12")
 	// group computes np pixels from pixel R12 on.
 	group := func(np int) {
 		p("MOVQ R12, AX")
@@ -107,14 +108,14 @@ TEXT ·%s(SB), NOSPLIT, $0-72
 		p("ADDQ $%d, R14", k*v*4)
 		p("DECQ R8")
 		p("JNZ %s_p%d_row", name, np)
-		p("VBROADCASTSS lo+56(FP), %s8", reg)
-		p("VBROADCASTSS hi+60(FP), %s9", reg)
+		p("VBROADCASTSS lo+80(FP), %s8", reg)
+		p("VBROADCASTSS hi+84(FP), %s9", reg)
 		for j := 0; j < np; j++ {
 			p("VMAXPS %s8, %s%d, %s%d", reg, reg, j, reg, j)
 			p("VMINPS %s9, %s%d, %s%d", reg, reg, j, reg, j)
 		}
 		label := fmt.Sprintf("%s_p%d", name, np)
-		p("MOVQ hs+64(FP), R8")
+		p("MOVQ hs+88(FP), R8")
 		p("TESTQ R8, R8")
 		p("JNZ %s_hs", label)
 		for j := 0; j < np; j++ {
@@ -149,7 +150,7 @@ TEXT ·%s(SB), NOSPLIT, $0-72
 		p("CMPQ CX, $%d", r)
 		p("JNE %s_not%d", name, r)
 		group(r)
-		p("JMP %s_end", name)
+		p("JMP %s_rowdone", name)
 		fmt.Fprintf(b, "%s_not%d:\n", name, r)
 	}
 	for _, r := range []int{4, 2, 1} {
@@ -158,25 +159,37 @@ TEXT ·%s(SB), NOSPLIT, $0-72
 		group(r)
 		fmt.Fprintf(b, "%s_no%d:\n", name, r)
 	}
-	fmt.Fprintf(b, "%s_end:\n", name)
+	fmt.Fprintf(b, "%s_rowdone:\n", name)
+	p("ADDQ srs+72(FP), DI")
+	p("MOVQ out+0(FP), CX")
+	p("ADDQ ors+64(FP), CX")
+	p("MOVQ CX, out+0(FP)")
+	p("DECQ nr+56(FP)")
+	p("JNZ %s_outrow", name)
 	p("VZEROUPPER")
 	p("RET")
 }
 
-// gather copies n vectors, src bytes apart, to dst side by side: one
-// channel block of a run of pixels into a plane row.
+// gather copies rows runs of n vectors, src bytes apart within a run and
+// srs from one run to the next, to dst side by side (drs bytes from one
+// row to the next): one channel block of a rectangle of pixels into
+// plane rows.
 func gather(b *bytes.Buffer, isa, reg string, v int) {
 	name := "dwGather" + isa
 	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
 	fmt.Fprintf(b, `
-// func %s(dst, src *float32, n, stride int)
-TEXT ·%s(SB), NOSPLIT, $0-32
+// func %s(dst, src *float32, rows, n, srs, stride, drs int)
+TEXT ·%s(SB), NOSPLIT, $0-56
 `, name, name)
-	p("MOVQ dst+0(FP), DI")
-	p("MOVQ src+8(FP), SI")
-	p("MOVQ n+16(FP), CX")
-	p("MOVQ stride+24(FP), R9")
+	p("MOVQ dst+0(FP), R11")
+	p("MOVQ src+8(FP), R12")
+	p("MOVQ rows+16(FP), R13")
+	p("MOVQ stride+40(FP), R9")
 	p("LEAQ (R9)(R9*2), R10")
+	fmt.Fprintf(b, "%s_row:\n", name)
+	p("MOVQ R11, DI")
+	p("MOVQ R12, SI")
+	p("MOVQ n+24(FP), CX")
 	p("CMPQ CX, $4")
 	p("JLT %s_one", name)
 	fmt.Fprintf(b, "%s_four:\n", name)
@@ -194,14 +207,18 @@ TEXT ·%s(SB), NOSPLIT, $0-32
 	p("JGE %s_four", name)
 	fmt.Fprintf(b, "%s_one:\n", name)
 	p("TESTQ CX, CX")
-	p("JZ %s_end", name)
+	p("JZ %s_next", name)
 	p("VMOVUPS (SI), %s0", reg)
 	p("VMOVUPS %s0, (DI)", reg)
 	p("ADDQ R9, SI")
 	p("ADDQ $%d, DI", v*4)
 	p("DECQ CX")
 	p("JMP %s_one", name)
-	fmt.Fprintf(b, "%s_end:\n", name)
+	fmt.Fprintf(b, "%s_next:\n", name)
+	p("ADDQ drs+48(FP), R11")
+	p("ADDQ srs+32(FP), R12")
+	p("DECQ R13")
+	p("JNZ %s_row", name)
 	p("VZEROUPPER")
 	p("RET")
 }
