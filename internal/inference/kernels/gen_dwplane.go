@@ -274,10 +274,10 @@ func hsStore512(b *bytes.Buffer, label string, np int) {
 func hsStoreAVX2(b *bytes.Buffer, np int) {
 	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
 	p("MOVL $0x40400000, R8")
-	p("MOVL R8, X10")
+	p("VMOVD R8, X10")
 	p("VBROADCASTSS X10, Y10")
 	p("MOVL $0x40c00000, R8")
-	p("MOVL R8, X12")
+	p("VMOVD R8, X12")
 	p("VBROADCASTSS X12, Y12")
 	p("VXORPS Y11, Y11, Y11")
 	for j := 0; j < np; j++ {
