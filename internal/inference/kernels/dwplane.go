@@ -21,12 +21,16 @@ func DWPlanes(p *DWParams) bool {
 // and 7x7 windows with channels a multiple of 8, where the two give the
 // same bits (BenchmarkDepthwisePlanes, V3-Large's layers: 28x28x120 1.7x,
 // 56x56x72 stride 2 1.6x, 7x7x960 1.3x, 14x14x672 stride 2 1.15-1.6x).
-// 3x3 windows stay on DepthwiseBlocked: its one-pixel 3x3 kernels sum
-// window columns apart, so the planes would change the last bits, and
-// they won only on small images at stride 1 (14x14 1.0-1.25x, 8x8x512
-// 1.17x) and lost on larger ones (32x32x128 0.85x, 64x64x32 0.8x) and at
-// stride 2 (0.55-0.65x: the plane copies four input pixels per output
-// pixel for nine multiply-adds).
+// 3x3 windows stay on DepthwiseBlocked although the planes are faster at
+// stride 1 on images of 7x7 to 16x16 pixels (14x14x184..672 1.3-1.5x,
+// 16x16x256 and 8x8x512 1.4x): DepthwiseBlocked's one-pixel 3x3 kernels
+// sum window columns apart, so the planes would change the last bits
+// (and the fused depthwise + 1x1 would no longer match the operator
+// alone); summing them in tap order instead moved EfficientNet-Lite0's
+// largest error against ONNX Runtime from 5.0e-6 to 1.2e-5, over the
+// oracle tests' 1e-5. Larger 3x3 layers (32x32x128 0.85x, 64x64x32 0.8x)
+// and 3x3 at stride 2 (0.55-0.65x: the plane copies four input pixels per
+// output pixel for nine multiply-adds) are slower on the planes anyway.
 func DWPlanesFaster(p *DWParams) bool {
 	return DWPlanes(p) && hasAVX2FMA && p.KW > 3 && p.C%8 == 0
 }
@@ -52,20 +56,22 @@ func DWPlaneScratch(p *DWParams) int {
 // DepthwisePlanes computes output rows [y0, y1) of a depthwise convolution
 // that DWPlanes takes, channel block by channel block (16 channels with
 // AVX-512, else 8; with AVX-512 a last 8 to 15 channels take the AVX2
-// kernel, and fewer than 8 left over the portable code). For each block the input rows
-// the output rows read are copied, just before their first use, into a
-// plane that holds only that block, zero-padded on every side, its pixels
-// side by side; the kernels then sweep each output row eight pixels at a
-// time with a window row's weights in registers, loading every input
-// vector once per window row (see gen_dwplane.go). Each sum starts from
-// the bias and takes the taps row by row, left to right, a tap on padding
-// adding 0·w: the order of dwKxK, dwTaps and the four-pixel 3x3 kernels,
-// so the sums are theirs on the same instruction set (the one-pixel 3x3
-// kernels of dw3x3_amd64.s, which DepthwiseBlocked runs for 3x3 windows
-// with AVX2 or channels not a multiple of 16, sum each window column apart
-// and differ in the last bits). With hs, the kernels pass each sum through
-// HARD_SWISH as they store it, bit for bit HardSwish's. scratch should hold
-// DWPlaneScratch(p) floats (a shorter one is replaced).
+// kernel, and fewer than 8 left over the portable code). For each block
+// the input rows are copied, a band of output rows' worth just before the
+// band is computed, into a plane that holds only that block's channels,
+// its pixels side by side, zero-padded on every side (the padding is
+// zeroed once and shared by the blocks); the kernels then sweep each
+// output row eight pixels at a time with a window row's weights in
+// registers, loading every input vector once per window row (see
+// gen_dwplane.go). Each sum starts from the bias and takes the taps row by
+// row, left to right, a tap on padding adding 0·w: the order of dwKxK,
+// dwTaps and the four-pixel 3x3 kernels, so the sums are
+// DepthwiseBlocked's on the same instruction set for 5x5 and 7x7 windows
+// (its one-pixel 3x3 kernels, dw3x3, sum window columns apart and differ
+// in the last bits). With hs, the kernels
+// pass each sum through HARD_SWISH as they store it, bit for bit
+// HardSwish's. scratch should hold DWPlaneScratch(p) floats (a shorter one
+// is replaced).
 func DepthwisePlanes(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratch []float32, hs bool) {
 	if y1 <= y0 {
 		return
