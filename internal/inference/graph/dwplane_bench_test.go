@@ -13,7 +13,8 @@ import (
 // one thread at batch 1 and 4 (a batch-8 worker's share on two threads)
 // with the plain depthwise layers that kernels.DWPlanesFaster picks on the
 // plane kernels ("planes") and all of them on DepthwiseBlocked
-// ("blocked"), alternating run by run (see benchAlternate).
+// ("blocked"), alternating run by run (see benchAlternate). V1 has only
+// 3x3 windows, which stay on DepthwiseBlocked: its ratio shows the noise.
 func BenchmarkDWPlanesModel(b *testing.B) {
 	for _, mc := range []modelgen.Config{
 		{Arch: "v3-large", Width: 1, Size: 224, Classes: 1001, Seed: 1},
