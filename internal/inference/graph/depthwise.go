@@ -8,6 +8,11 @@ import (
 	"github.com/cspipe/cspipe/internal/inference/kernels"
 )
 
+// dwPlanes lets plain depthwise layers that kernels.DWPlanesFaster picks
+// run through kernels.DepthwisePlanes (tests and benchmarks switch it off
+// to compare with DepthwiseBlocked).
+var dwPlanes = true
+
 // depthwiseKernel is DEPTHWISE_CONV_2D. Multiplier 1 uses the vector kernel;
 // other multipliers use a direct loop.
 type depthwiseKernel struct {
@@ -19,6 +24,18 @@ type depthwiseKernel struct {
 	expand *expansion // a fused 1x1 convolution computing the input band by band
 	hs     bool       // HARD_SWISH on each output row while it is still in L1
 	pad    sync.Pool  // *[]float32 of kernels.DWScratch(&p): padded border rows
+	planes bool       // kernels.DepthwisePlanes instead of DepthwiseBlocked
+	plane  sync.Pool  // *[]float32 of kernels.DWPlaneScratch(&p)
+}
+
+// planeScratch returns scratch for DepthwisePlanes; give it back with
+// k.plane.Put.
+func (k *depthwiseKernel) planeScratch() *[]float32 {
+	if sp, _ := k.plane.Get().(*[]float32); sp != nil {
+		return sp
+	}
+	s := make([]float32, kernels.DWPlaneScratch(&k.p))
+	return &s
 }
 
 // padScratch returns scratch for DepthwiseBlocked's padded border rows;
@@ -83,6 +100,7 @@ func planDepthwise(g *Graph, n *Node) (kernel, []int, error) {
 	if ex != nil && mult != 1 {
 		return nil, nil, fmt.Errorf("fused 1x1 convolution before a depth multiplier of %d", mult)
 	}
+	k.planes = mult == 1 && ex == nil && dwPlanes && kernels.DWPlanesFaster(&k.p)
 	return k, []int{1, oh, ow, cout}, nil
 }
 
@@ -105,6 +123,17 @@ func (k *depthwiseKernel) run(e *env, ins [][]float32, out []float32) {
 	oh := k.p.OH
 	inPer, outPer := len(ins[0])/e.batch, len(out)/e.batch
 	parallelFor(e.threads, e.batch*oh, 1, func(lo, hi int) {
+		if k.planes {
+			sp := k.planeScratch()
+			defer k.plane.Put(sp)
+			for r := lo; r < hi; {
+				img, y0 := r/oh, r%oh
+				y1 := min(oh, y0+hi-r)
+				kernels.DepthwisePlanes(&k.p, ins[0][img*inPer:(img+1)*inPer], k.w, k.bias, out[img*outPer:(img+1)*outPer], y0, y1, *sp, k.hs)
+				r += y1 - y0
+			}
+			return
+		}
 		pad := k.padScratch()
 		defer k.pad.Put(pad)
 		for r := lo; r < hi; {
