@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks; the numbers quoted in issue notes come from here.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # BENCH_ONLY=float,int8 runs only those sections (go, pipeline, float, int8, decode); all by default.
 want() { [ -z "${BENCH_ONLY:-}" ] || [[ ",$BENCH_ONLY," == *",$1,"* ]]; }
