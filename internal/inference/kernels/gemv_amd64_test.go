@@ -9,7 +9,7 @@ import (
 
 // TestGemv checks the few-row AVX-512 driver: against the float64
 // reference, and bit for bit against the banded GEMM it replaces for one
-// to three rows (each output sums its products in the same order), over
+// to four rows (each output sums its products in the same order), over
 // panel counts that take the 4-, 2- and 1-panel kernels, a partial last
 // panel, K with and without a tail of the 4-step loop, row strides above
 // K, panel sub-ranges, the clamp and HARD_SWISH.
@@ -66,7 +66,7 @@ func TestGemv(t *testing.T) {
 // GEMM's one-row tile ("banded") on the batch-1 layers it is for:
 // MobileNet V3-Large's squeeze-excite 1x1 convolutions and classifier
 // (960x240, 240x960, 960x1280, 1280x1001) and V1's classifier (1024x1001),
-// one to three rows. The weights rotate through copies filling 64 MiB, so
+// one to four rows. The weights rotate through copies filling 64 MiB, so
 // every call reads them from L3 or memory, as a whole model does.
 func BenchmarkGemv(b *testing.B) {
 	if !hasAVX512 {
@@ -76,6 +76,7 @@ func BenchmarkGemv(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	for _, s := range []struct{ m, k, n int }{
 		{1, 960, 240}, {1, 240, 960}, {1, 960, 1280}, {1, 1280, 1001}, {1, 1024, 1001}, {2, 1280, 1001}, {3, 1280, 1001},
+		{4, 1024, 1001}, {4, 960, 240}, {4, 240, 960}, // a sub-batch of four images (batch 8 on 2 threads)
 	} {
 		a := randSlice(rng, s.m*s.k)
 		c := make([]float32, s.m*s.n)
