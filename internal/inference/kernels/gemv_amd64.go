@@ -23,9 +23,21 @@ const gemvRows = 4
 // to compare with the banded GEMM.
 var useGemv = true
 
+// gemvMultiRow lets the few-row kernels take two to four rows at once;
+// benchmarks switch it off to compare with what ran before them: two and
+// three rows one by one on the one-row kernels, four on the banded GEMM.
+var gemvMultiRow = true
+
+// gemvTakes reports whether the few-row driver runs an m-row product.
+func gemvTakes(m int) bool {
+	return useGemv && (m <= gemvRows && gemvMultiRow || m <= 3)
+}
+
 func gemv512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, hs bool, c []float32, ldc int) {
-	if m == 1 {
-		gemv512Row(a, b, p0, p1, lo, hi, hs, c)
+	if m == 1 || !gemvMultiRow {
+		for i := 0; i < m; i++ {
+			gemv512Row(a[i*lda:], b, p0, p1, lo, hi, hs, c[i*ldc:])
+		}
 		return
 	}
 	const nr = NR512

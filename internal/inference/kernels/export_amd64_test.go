@@ -1,0 +1,10 @@
+package kernels
+
+// SetGemvMultiRow switches the few-row kernels' two- to four-row products
+// (gemvMultiRow) for the external benchmarks and returns a function
+// restoring the setting.
+func SetGemvMultiRow(on bool) (restore func()) {
+	saved := gemvMultiRow
+	gemvMultiRow = on
+	return func() { gemvMultiRow = saved }
+}
