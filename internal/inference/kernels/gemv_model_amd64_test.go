@@ -83,4 +83,3 @@ func benchSwitch(b *testing.B, m *graph.Model, batch int, set func(on bool)) {
 	b.ReportMetric(ratios[len(ratios)/4], "speedup-q1")
 	b.ReportMetric(ratios[3*len(ratios)/4], "speedup-q3")
 }
-
