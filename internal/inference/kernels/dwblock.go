@@ -205,7 +205,8 @@ func dwMinInterior(p *DWParams) int {
 }
 
 // dw3x3Row runs n output pixels of one row whose windows lie inside src
-// (rs bytes per input row): groups of four, then the rest one by one;
+// (rs bytes per input row): groups of eight at stride 1 (dwEight), of
+// four, then the rest one by one;
 // with hs, HARD_SWISH follows, applied by the four-pixel kernel as it
 // stores (dwHSEpilogue) and by a pass over the rest.
 func dw3x3Row(p *DWParams, w, bias, dst, src []float32, n, rs int, hs bool) {
@@ -217,11 +218,24 @@ func dw3x3Row(p *DWParams, w, bias, dst, src []float32, n, rs int, hs bool) {
 	if hs && dwHSEpilogue {
 		in4 = 1
 	}
-	if n4 > 0 {
+	// four runs the four-pixel kernel on pixels [o, o+4n).
+	four := func(o, n int) {
 		if p.SW == 1 {
-			dw3x3x4s1AVX512(&dst[0], &src[0], &w[0], &bias[0], n4, c, rs, p.Lo, p.Hi, in4)
-		} else {
-			dw3x3x4AVX512(&dst[0], &src[0], &w[0], &bias[0], n4, c, p.SW*c*4, rs, p.Lo, p.Hi, in4)
+			dw3x3x4s1AVX512(&dst[o*c], &src[o*c], &w[0], &bias[0], 4*n, c, rs, p.Lo, p.Hi, in4)
+			return
+		}
+		dw3x3x4AVX512(&dst[o*c], &src[o*p.SW*c], &w[0], &bias[0], 4*n, c, p.SW*c*4, rs, p.Lo, p.Hi, in4)
+	}
+	if n4 > 0 {
+		n8 := 0
+		if p.SW == 1 && dwEight {
+			n8 = n &^ 7
+			if n8 > 0 {
+				dw3x3x8s1AVX512(&dst[0], &src[0], &w[0], &bias[0], n8, c, rs, p.Lo, p.Hi, in4)
+			}
+		}
+		if n4 > n8 {
+			four(n8, (n4-n8)/4)
 		}
 	}
 	if n4 < n {
@@ -234,6 +248,10 @@ func dw3x3Row(p *DWParams, w, bias, dst, src []float32, n, rs int, hs bool) {
 		HardSwish(dst[n4*c : n*c])
 	}
 }
+
+// dwEight lets dw3x3Row run stride-1 rows eight pixels at a time (tests
+// and benchmarks switch it off to compare with the four-pixel kernel).
+var dwEight = true
 
 // dwHSEpilogue lets the four-pixel kernels apply a row's HARD_SWISH as
 // they store (tests and benchmarks switch it off to compare with the pass

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -84,6 +85,97 @@ func TestDepthwiseStride1Kernel(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestDepthwiseEightPixelKernel: the stride-1 eight-pixel kernel gives
+// exactly the four-pixel kernel's outputs (same order of sums), with the
+// bounds, with HARD_SWISH in its epilogue (inputs scaled so both of its
+// bends are crossed), for channels of one to four vectors and input rows
+// wider than the pixels read, and writes nothing past its n pixels; and
+// DepthwiseBlocked gives the same bits with it as without it, on rows
+// whose in-image pixels leave every remainder after groups of eight and
+// four, at strides 1 and 2, close to the float64 reference.
+func TestDepthwiseEightPixelKernel(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, s := range []struct{ w, c, n int }{{10, 16, 8}, {18, 32, 16}, {27, 48, 24}, {66, 64, 64}, {12, 16, 8}} {
+		for _, hs := range []int{0, 1} {
+			in := randSlice(rng, 3*s.w*s.c)
+			for i := range in {
+				in[i] *= 8
+			}
+			wt := randSlice(rng, 9*s.c)
+			bias := randSlice(rng, s.c)
+			a := make([]float32, s.n*s.c+s.c)
+			b := make([]float32, s.n*s.c+s.c)
+			b[s.n*s.c] = 42
+			rs := s.w * s.c * 4
+			lo, hi := float32(-2.5), float32(3.7)
+			if hs == 1 {
+				lo, hi = NoClampLo, NoClampHi
+			}
+			dw3x3x4s1AVX512(&a[0], &in[0], &wt[0], &bias[0], s.n, s.c, rs, lo, hi, hs)
+			dw3x3x8s1AVX512(&b[0], &in[0], &wt[0], &bias[0], s.n, s.c, rs, lo, hi, hs)
+			if !slices.Equal(a[:s.n*s.c], b[:s.n*s.c]) {
+				t.Fatalf("width %d, %d channels, %d pixels, hs %d: eight-pixel kernel differs from the four-pixel one", s.w, s.c, s.n, hs)
+			}
+			if b[s.n*s.c] != 42 {
+				t.Fatalf("width %d, %d channels, %d pixels: wrote past its pixels", s.w, s.c, s.n)
+			}
+		}
+	}
+	defer func(v bool) { dwEight = v }(dwEight)
+	for _, p := range []DWParams{
+		{H: 9, W: 23, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 9, OW: 23},   // 21 in-image pixels: 16 + 4 + 1
+		{H: 6, W: 14, C: 48, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 6, OW: 14},   // 12: 8 + 4
+		{H: 12, W: 34, C: 32, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 0, PadL: 0, OH: 10, OW: 32}, // VALID: 32
+		{H: 5, W: 9, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 5, OW: 9},     // 7: 4 + 3
+		{H: 7, W: 16, C: 64, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 7, OW: 16},   // 14: 8 + 4 + 2
+		{H: 6, W: 7, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 6, OW: 7},     // 5: 4 + 1
+		{H: 16, W: 16, C: 32, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 8, OW: 8},   // stride 2, 7: 4 + 3
+		{H: 19, W: 19, C: 48, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 1, OH: 10, OW: 10}, // stride 2, 9: 8 + 1
+	} {
+		for _, hs := range []bool{false, true} {
+			p.Lo, p.Hi = 0, 6
+			if hs {
+				p.Lo, p.Hi = NoClampLo, NoClampHi
+			}
+			in := randSlice(rng, p.H*p.W*p.C)
+			for i := range in {
+				in[i] *= 8
+			}
+			w := randSlice(rng, 9*p.C)
+			bias := randSlice(rng, p.C)
+			run := func(eight bool) []float32 {
+				dwEight = eight
+				out := make([]float32, p.OH*p.OW*p.C)
+				if hs {
+					DepthwiseBlockedHardSwish(&p, in, w, bias, out, 0, p.OH, nil)
+				} else {
+					DepthwiseBlocked(&p, in, w, bias, out, 0, p.OH, nil)
+				}
+				return out
+			}
+			want := run(false)
+			closeTo(t, want, refDepthwiseAct(&p, in, w, bias, hs), 1e-5)
+			if got := run(true); !slices.Equal(got, want) {
+				t.Fatalf("%dx%dx%d stride %d hs %v: DepthwiseBlocked differs with the eight-pixel kernel", p.H, p.W, p.C, p.SW, hs)
+			}
+		}
+	}
+}
+
+// refDepthwiseAct is refDepthwise followed by HARD_SWISH if hs.
+func refDepthwiseAct(p *DWParams, in, w, bias []float32, hs bool) []float32 {
+	r := refDepthwise(p, in, w, bias)
+	if hs {
+		for i, v := range r {
+			r[i] = v * min(max(v+3, 0), 6) / 6
+		}
+	}
+	return r
 }
 
 // BenchmarkDepthwisePadded compares, on MobileNet V3-Large's depthwise
@@ -309,6 +401,63 @@ func BenchmarkDepthwiseHSEpilogue(b *testing.B) {
 			b.ReportMetric(te[len(te)/2]*1e6, "epilogue-med-us")
 			b.ReportMetric(tp[len(tp)/2]*1e6, "pass-med-us")
 			b.ReportMetric(ratios[len(ratios)/2], "speedup-med")
+		})
+	}
+}
+
+// BenchmarkDepthwiseEight compares DepthwiseBlocked with stride-1 rows run
+// eight pixels at a time ("eight") and four at a time ("four"), alternately
+// call by call on one thread, on the stride-1 3x3 layers of MobileNet V1
+// 1.0@128 (fused with their 1x1 convolutions, a band of rows at a time,
+// and alone), V2 1.0@224 and V3-Large 1.0@224 (HARD_SWISH after), and
+// reports each one's median thread CPU time per call.
+func BenchmarkDepthwiseEight(b *testing.B) {
+	if !hasAVX512 {
+		b.Skip("no AVX-512 on this CPU")
+	}
+	defer func(v bool) { dwEight = v }(dwEight)
+	for _, s := range []struct {
+		h, c, rows int
+		hs         bool
+	}{{64, 32, 3, false}, {32, 128, 3, false}, {16, 256, 16, false}, {8, 512, 8, false},
+		{112, 96, 2, false}, {56, 144, 4, false}, {28, 192, 28, false}, {14, 576, 14, false},
+		{28, 240, 28, true}, {14, 480, 14, true}} {
+		p := DWParams{H: s.h, W: s.h, C: s.c, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: s.h, OW: s.h, Lo: 0, Hi: 6}
+		if s.hs {
+			p.Lo, p.Hi = NoClampLo, NoClampHi
+		}
+		b.Run(fmt.Sprintf("%dx%dx%d/rows%d/hs=%v", s.h, s.h, s.c, s.rows, s.hs), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			in := randSlice(rng, p.H*p.W*p.C)
+			w := randSlice(rng, 9*p.C)
+			bias := randSlice(rng, p.C)
+			out := make([]float32, p.OH*p.OW*p.C)
+			scratch := make([]float32, DWScratch(&p))
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			y0 := p.OH / 2 // a band in the middle of the image
+			modes := []bool{false, true}
+			times := make([][]float64, len(modes))
+			for it := 0; b.Loop(); it++ {
+				for j := range modes {
+					j = (j + it) % len(modes)
+					dwEight = modes[j]
+					t0, _ := ThreadCPU()
+					if s.hs {
+						DepthwiseBlockedHardSwish(&p, in, w, bias, out, y0, min(y0+s.rows, p.OH), scratch)
+					} else {
+						DepthwiseBlocked(&p, in, w, bias, out, y0, min(y0+s.rows, p.OH), scratch)
+					}
+					t1, _ := ThreadCPU()
+					times[j] = append(times[j], (t1 - t0).Seconds())
+				}
+			}
+			macs := float64(min(s.rows, p.OH-y0)*p.OW*p.C) * 9
+			for j, name := range []string{"four", "eight"} {
+				slices.Sort(times[j])
+				b.ReportMetric(macs/times[j][len(times[j])/2]/1e9, "med-GMAC/s-"+name)
+			}
+			b.ReportMetric(times[0][len(times[0])/2]/times[1][len(times[1])/2], "speedup-med")
 		})
 	}
 }

@@ -8,3 +8,12 @@ func SetGemvMultiRow(on bool) (restore func()) {
 	gemvMultiRow = on
 	return func() { gemvMultiRow = saved }
 }
+
+// SetDWEight switches the eight-pixel stride-1 depthwise kernel (dwEight)
+// for the external benchmarks and returns a function restoring the
+// setting.
+func SetDWEight(on bool) (restore func()) {
+	saved := dwEight
+	dwEight = on
+	return func() { dwEight = saved }
+}

@@ -1,6 +1,7 @@
 package kernels_test
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -12,29 +13,44 @@ import (
 	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
 
-// BenchmarkGemvRowsModel runs whole models on one thread at batch 4 (the
-// sub-batch each worker runs at batch 8 on two threads, whose classifier
-// is a four-row product) with the few-row kernels taking two to four rows
-// ("new") and without ("old": four rows on the banded GEMM), alternating
-// run by run so both see the same load, and reports each one's median
-// thread CPU time per image and the median of the per-run ratios.
-func BenchmarkGemvRowsModel(b *testing.B) {
+// BenchmarkKernelSwitchModel runs whole models on one thread with a
+// kernel choice on ("new") and off ("old"), alternating run by run so both
+// see the same load, and reports each one's median thread CPU time per
+// image and the median (and quartiles) of the per-run ratios:
+//   - gemv-rows: the few-row kernels taking two to four rows, else four
+//     rows on the banded GEMM, at batch 4 (the sub-batch each worker runs
+//     at batch 8 on two threads, whose classifier is a four-row product);
+//   - dw-eight: stride-1 3x3 depthwise rows eight pixels at a time, else
+//     four, at batch 1 and 4.
+func BenchmarkKernelSwitchModel(b *testing.B) {
+	switches := []struct {
+		name    string
+		batches []int
+		set     func(on bool) func()
+	}{
+		{"gemv-rows", []int{4}, kernels.SetGemvMultiRow},
+		{"dw-eight", []int{1, 4}, kernels.SetDWEight},
+	}
 	for _, c := range []modelgen.Config{
 		{Arch: "v1", Width: 1, Size: 128, Classes: 1001, Seed: 1},
 		{Arch: "v2", Width: 1, Size: 224, Classes: 1001, Seed: 1},
 		{Arch: "v3-large", Width: 1, Size: 224, Classes: 1001, Seed: 1},
 	} {
-		b.Run(c.Arch, func(b *testing.B) {
-			g, err := modelgen.MobileNet(c)
-			if err != nil {
-				b.Fatal(err)
+		g, err := modelgen.MobileNet(c)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m, err := tflite.Load(g.TFLite())
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, sw := range switches {
+			for _, batch := range sw.batches {
+				b.Run(fmt.Sprintf("%s/%s/batch%d", sw.name, c.Arch, batch), func(b *testing.B) {
+					benchSwitch(b, m, batch, func(on bool) { sw.set(on) })
+				})
 			}
-			m, err := tflite.Load(g.TFLite())
-			if err != nil {
-				b.Fatal(err)
-			}
-			benchSwitch(b, m, 4, func(on bool) { kernels.SetGemvMultiRow(on) })
-		})
+		}
 	}
 }
 
