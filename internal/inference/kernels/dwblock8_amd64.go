@@ -9,3 +9,14 @@ package kernels
 //
 //go:noescape
 func dw3x3x8s1AVX512(out, in, w, bias *float32, n, c, rs int, lo, hi float32, hs int)
+
+// dw3x3x8s1eAVX512 is dw3x3x8s1AVX512 on n pixels (a multiple of 8) of a
+// stride-1 row with one column of zero padding on either side, in pointing
+// at the input column of the first pixel: with edges bit 0 the column left
+// of it, with bit 1 the column right of the last pixel, are taken as zeros
+// in registers (never read), so every pixel's sum is the one
+// dw3x3x8s1AVX512 gives on a zero-padded copy of the row. Implemented in
+// dwblock_amd64.s.
+//
+//go:noescape
+func dw3x3x8s1eAVX512(out, in, w, bias *float32, n, c, rs int, lo, hi float32, hs, edges int)

@@ -126,7 +126,8 @@ func TestDepthwiseEightPixelKernel(t *testing.T) {
 			}
 		}
 	}
-	defer func(v bool) { dwEight = v }(dwEight)
+	defer func(v, e bool) { dwEight, dwEdgeRows = v, e }(dwEight, dwEdgeRows)
+	dwEdgeRows = false // edge pixels change order with it (TestDepthwiseEdgeRows)
 	for _, p := range []DWParams{
 		{H: 9, W: 23, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 9, OW: 23},   // 21 in-image pixels: 16 + 4 + 1
 		{H: 6, W: 14, C: 48, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 6, OW: 14},   // 12: 8 + 4
@@ -163,6 +164,157 @@ func TestDepthwiseEightPixelKernel(t *testing.T) {
 			if got := run(true); !slices.Equal(got, want) {
 				t.Fatalf("%dx%dx%d stride %d hs %v: DepthwiseBlocked differs with the eight-pixel kernel", p.H, p.W, p.C, p.SW, hs)
 			}
+		}
+	}
+}
+
+// TestDepthwiseEdgeRowKernel: the whole-row kernel, which takes a stride-1
+// row's padding columns as zeros in registers, gives exactly what the
+// eight-pixel kernel gives on a zero-padded copy of the row, for rows of
+// one group (both edges), two (left and right) and more (groups between),
+// one to eight channel vectors, with the bounds and with HARD_SWISH, and
+// writes nothing past the row.
+func TestDepthwiseEdgeRowKernel(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, s := range []struct{ n, c int }{{8, 16}, {16, 32}, {24, 48}, {64, 32}, {32, 128}, {8, 512}} {
+		for _, hs := range []int{0, 1} {
+			w := s.n // input row width: the same as the output's
+			in := randSlice(rng, 3*w*s.c)
+			for i := range in {
+				in[i] *= 8
+			}
+			padded := make([]float32, 3*(w+2)*s.c)
+			for r := 0; r < 3; r++ {
+				copy(padded[(r*(w+2)+1)*s.c:], in[r*w*s.c:(r+1)*w*s.c])
+			}
+			wt := randSlice(rng, 9*s.c)
+			bias := randSlice(rng, s.c)
+			lo, hi := float32(-2.5), float32(3.7)
+			if hs == 1 {
+				lo, hi = NoClampLo, NoClampHi
+			}
+			want := make([]float32, s.n*s.c)
+			dw3x3x8s1AVX512(&want[0], &padded[0], &wt[0], &bias[0], s.n, s.c, (w+2)*s.c*4, lo, hi, hs)
+			got := make([]float32, s.n*s.c+1)
+			got[s.n*s.c] = 42
+			dw3x3x8s1eAVX512(&got[0], &in[0], &wt[0], &bias[0], s.n, s.c, w*s.c*4, lo, hi, hs, 3)
+			if !slices.Equal(got[:s.n*s.c], want) {
+				t.Fatalf("%d pixels, %d channels, hs %d: whole-row kernel differs from the eight-pixel kernel on a padded copy", s.n, s.c, hs)
+			}
+			if got[s.n*s.c] != 42 {
+				t.Fatalf("%d pixels, %d channels: wrote past the row", s.n, s.c)
+			}
+		}
+	}
+}
+
+// TestDepthwiseEdgeRows: with dwEdgeRows, DepthwiseBlocked gives on every
+// stride-1 3x3 layer with one column of padding either side and rows of
+// eight pixels or more (a multiple of 8 or not: the last group overlaps)
+// exactly what the eight-pixel kernel gives on a zero-padded copy of the
+// whole image (every pixel's sum in its order; the rows above and below
+// the image as before), with the
+// bounds and with HARD_SWISH (in the kernel's epilogue and as a pass),
+// over row ranges; close to the float64 reference; and layers it does not
+// take (under 8 pixels, VALID padding, stride 2) give the same bits as
+// without it.
+func TestDepthwiseEdgeRows(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	defer func(e, h bool) { dwEdgeRows, dwHSEpilogue = e, h }(dwEdgeRows, dwHSEpilogue)
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, p := range []DWParams{
+		{H: 8, W: 8, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 8, OW: 8},
+		{H: 5, W: 16, C: 32, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 5, OW: 16},
+		{H: 9, W: 32, C: 48, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 9, OW: 32},
+		{H: 4, W: 24, C: 128, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 4, OW: 24},
+		{H: 6, W: 12, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 6, OW: 12}, // 8, then 8 from pixel 4
+		{H: 5, W: 14, C: 64, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 5, OW: 14},
+		{H: 4, W: 9, C: 32, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 4, OW: 9},
+		{H: 3, W: 28, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 3, OW: 28},
+	} {
+		for _, hs := range []bool{false, true} {
+			for _, epi := range []bool{true, false} {
+				dwHSEpilogue = epi
+				p.Lo, p.Hi = 0, 6
+				if hs {
+					p.Lo, p.Hi = NoClampLo, NoClampHi
+				}
+				in := randSlice(rng, p.H*p.W*p.C)
+				for i := range in {
+					in[i] *= 8
+				}
+				w := randSlice(rng, 9*p.C)
+				bias := randSlice(rng, p.C)
+				// The whole image zero-padded, every row on dw3x3Row.
+				wp := p.W + 2
+				padded := make([]float32, (p.H+2)*wp*p.C)
+				for y := 0; y < p.H; y++ {
+					copy(padded[((y+1)*wp+1)*p.C:], in[y*p.W*p.C:(y+1)*p.W*p.C])
+				}
+				// Rows whose window leaves the image run from padded copies
+				// as before (dw3x3Row); the others as groups of eight, the
+				// last one ending at the last pixel.
+				want := make([]float32, p.OH*p.OW*p.C)
+				in8 := 0
+				if hs && epi {
+					in8 = 1
+				}
+				for oy := 0; oy < p.OH; oy++ {
+					dst, src := want[oy*p.OW*p.C:(oy+1)*p.OW*p.C], padded[oy*wp*p.C:]
+					if oy == 0 || oy == p.OH-1 {
+						dw3x3Row(&p, w, bias, dst, src, p.OW, wp*p.C*4, hs)
+						continue
+					}
+					for _, o := range []int{0, p.OW - 8} {
+						n := 8
+						if o == 0 {
+							n = p.OW &^ 7
+						}
+						dw3x3x8s1AVX512(&dst[o*p.C], &src[o*p.C], &w[0], &bias[0], n, p.C, wp*p.C*4, p.Lo, p.Hi, in8)
+					}
+					if hs && in8 == 0 {
+						HardSwish(dst)
+					}
+				}
+				closeTo(t, want, refDepthwiseAct(&p, in, w, bias, hs), 1e-5)
+				dwEdgeRows = true
+				got := make([]float32, p.OH*p.OW*p.C)
+				for _, r := range [][2]int{{p.OH / 2, p.OH}, {0, p.OH / 2}} {
+					if hs {
+						DepthwiseBlockedHardSwish(&p, in, w, bias, got, r[0], r[1], nil)
+					} else {
+						DepthwiseBlocked(&p, in, w, bias, got, r[0], r[1], nil)
+					}
+				}
+				if !slices.Equal(got, want) {
+					t.Fatalf("%dx%dx%d hs %v epilogue %v: rows differ from the padded image's", p.H, p.W, p.C, hs, epi)
+				}
+			}
+		}
+	}
+	// Layers the whole-row kernel does not take: the same bits either way.
+	dwHSEpilogue = true
+	for _, p := range []DWParams{
+		{H: 6, W: 7, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 6, OW: 7, Lo: 0, Hi: 6}, // under 8 pixels
+		{H: 6, W: 18, C: 32, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 0, PadL: 0, OH: 4, OW: 16, Lo: 0, Hi: 6},
+		{H: 16, W: 32, C: 16, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 8, OW: 16, Lo: 0, Hi: 6},
+	} {
+		in := randSlice(rng, p.H*p.W*p.C)
+		w := randSlice(rng, 9*p.C)
+		bias := randSlice(rng, p.C)
+		run := func(on bool) []float32 {
+			dwEdgeRows = on
+			out := make([]float32, p.OH*p.OW*p.C)
+			DepthwiseBlocked(&p, in, w, bias, out, 0, p.OH, nil)
+			return out
+		}
+		if !slices.Equal(run(true), run(false)) {
+			t.Fatalf("%dx%dx%d: differs with dwEdgeRows on a layer it does not take", p.H, p.W, p.C)
 		}
 	}
 }
@@ -406,16 +558,19 @@ func BenchmarkDepthwiseHSEpilogue(b *testing.B) {
 }
 
 // BenchmarkDepthwiseEight compares DepthwiseBlocked with stride-1 rows run
-// eight pixels at a time ("eight") and four at a time ("four"), alternately
-// call by call on one thread, on the stride-1 3x3 layers of MobileNet V1
-// 1.0@128 (fused with their 1x1 convolutions, a band of rows at a time,
-// and alone), V2 1.0@224 and V3-Large 1.0@224 (HARD_SWISH after), and
-// reports each one's median thread CPU time per call.
+// four pixels at a time and each edge pixel alone from a padded copy
+// ("four"), eight at a time ("eight"), and eight at a time with rows of
+// eight pixels or more whole on the edge-aware kernel ("rows"),
+// alternately call by call on one thread, on the stride-1 3x3 layers of
+// MobileNet V1 1.0@128 (fused with their 1x1 convolutions, a band of rows
+// at a time, and alone), V2 1.0@224 and V3-Large 1.0@224 (HARD_SWISH
+// after), and reports each one's median GMAC/s (thread CPU time) and the
+// median speedups of "eight" and "rows" over "four".
 func BenchmarkDepthwiseEight(b *testing.B) {
 	if !hasAVX512 {
 		b.Skip("no AVX-512 on this CPU")
 	}
-	defer func(v bool) { dwEight = v }(dwEight)
+	defer func(v, e bool) { dwEight, dwEdgeRows = v, e }(dwEight, dwEdgeRows)
 	for _, s := range []struct {
 		h, c, rows int
 		hs         bool
@@ -436,12 +591,12 @@ func BenchmarkDepthwiseEight(b *testing.B) {
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
 			y0 := p.OH / 2 // a band in the middle of the image
-			modes := []bool{false, true}
+			modes := [][2]bool{{false, false}, {true, false}, {true, true}}
 			times := make([][]float64, len(modes))
 			for it := 0; b.Loop(); it++ {
 				for j := range modes {
 					j = (j + it) % len(modes)
-					dwEight = modes[j]
+					dwEight, dwEdgeRows = modes[j][0], modes[j][1]
 					t0, _ := ThreadCPU()
 					if s.hs {
 						DepthwiseBlockedHardSwish(&p, in, w, bias, out, y0, min(y0+s.rows, p.OH), scratch)
@@ -453,11 +608,12 @@ func BenchmarkDepthwiseEight(b *testing.B) {
 				}
 			}
 			macs := float64(min(s.rows, p.OH-y0)*p.OW*p.C) * 9
-			for j, name := range []string{"four", "eight"} {
+			for j, name := range []string{"four", "eight", "rows"} {
 				slices.Sort(times[j])
 				b.ReportMetric(macs/times[j][len(times[j])/2]/1e9, "med-GMAC/s-"+name)
 			}
-			b.ReportMetric(times[0][len(times[0])/2]/times[1][len(times[1])/2], "speedup-med")
+			b.ReportMetric(times[0][len(times[0])/2]/times[1][len(times[1])/2], "x-eight")
+			b.ReportMetric(times[0][len(times[0])/2]/times[2][len(times[2])/2], "x-rows")
 		})
 	}
 }

@@ -150,6 +150,7 @@ TEXT ·dw3x3x4s1AVX512(SB), NOSPLIT, $0-72
 	p("VZEROUPPER")
 	p("RET")
 	eightS1(&b)
+	eightS1Edges(&b)
 	if err := os.WriteFile("dwblock_amd64.s", b.Bytes(), 0o644); err != nil {
 		panic(err)
 	}
@@ -293,6 +294,117 @@ TEXT ·dw3x3x8s1AVX512(SB), NOSPLIT, $0-72
 	p("DECQ R8")
 	p("JNZ dw3x3x8s1_group")
 	fmt.Fprintln(b, "dw3x3x8s1_end:")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// eightS1Edges writes dw3x3x8s1eAVX512: a stride-1 row with one column
+// of zero padding on either side, eight pixels at a time, without copying
+// the row's edges: the first group takes its left column and the last
+// group its right column as zeros in registers when told to. Every
+// pixel's sum is then the one dw3x3x8s1AVX512 gives on a zero-padded copy
+// of the row.
+func eightS1Edges(b *bytes.Buffer) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	fmt.Fprint(b, `
+// func dw3x3x8s1eAVX512(out, in, w, bias *float32, n, c, rs int, lo, hi float32, hs, edges int)
+// dw3x3x8s1AVX512 on n output pixels (a multiple of 8) of a row at stride 1 with one
+// column of padding left and right: in is the input column of the first pixel in the
+// window's top row. If edges has bit 0 set, the column left of it is padding (zeros,
+// never read; the first group zeroes Z12), and if bit 1, the column right of the last
+// pixel (the last group zeroes Z24). DI: input column left of the group; CX picks the
+// group's variant (bit 0 left, bit 1 right).
+TEXT ·dw3x3x8s1eAVX512(SB), NOSPLIT, $0-80
+`)
+	acc := []int{0, 1, 2, 3, 8, 9, 10, 11}
+	inReg := []int{12, 13, 14, 15, 16, 20, 21, 22, 23, 24}
+	p("MOVQ out+0(FP), DX")
+	p("MOVQ in+8(FP), DI")
+	p("MOVQ n+32(FP), R8")
+	p("SHRQ $3, R8")
+	p("JZ dw3x3x8s1e_end")
+	p("MOVQ c+40(FP), R9")
+	p("SHLQ $2, R9")
+	p("LEAQ (R9)(R9*2), R12")
+	p("LEAQ (R9)(R9*4), R10")
+	p("MOVQ rs+48(FP), R13")
+	p("VBROADCASTSS lo+56(FP), Z30")
+	p("VBROADCASTSS hi+60(FP), Z31")
+	hsConsts(b)
+	p("SUBQ R9, DI")
+	fmt.Fprintln(b, "dw3x3x8s1e_group:")
+	// The variant: left padding for the first group, right for the last.
+	p("XORQ CX, CX")
+	p("LEAQ (DI)(R9*1), AX")
+	p("CMPQ AX, in+8(FP)")
+	p("JNE dw3x3x8s1e_notfirst")
+	p("MOVQ edges+72(FP), CX")
+	p("ANDQ $1, CX")
+	fmt.Fprintln(b, "dw3x3x8s1e_notfirst:")
+	p("CMPQ R8, $1")
+	p("JNE dw3x3x8s1e_pick")
+	p("MOVQ edges+72(FP), AX")
+	p("ANDQ $2, AX")
+	p("ORQ AX, CX")
+	fmt.Fprintln(b, "dw3x3x8s1e_pick:")
+	p("CMPQ CX, $1")
+	p("JEQ dw3x3x8s1e_left")
+	p("CMPQ CX, $2")
+	p("JEQ dw3x3x8s1e_right")
+	p("CMPQ CX, $3")
+	p("JEQ dw3x3x8s1e_both")
+	body := func(name string, left, right bool) {
+		fmt.Fprintf(b, "%s:\n", name)
+		p("XORQ R11, R11")
+		fmt.Fprintf(b, "%s_chan:\n", name)
+		p("MOVQ bias+24(FP), CX")
+		p("VMOVUPS (CX)(R11*1), Z0")
+		for _, z := range acc[1:] {
+			p("VMOVAPS Z0, Z%d", z)
+		}
+		p("MOVQ w+16(FP), SI")
+		p("ADDQ R11, SI")
+		p("LEAQ (DI)(R11*1), AX")
+		cols := []string{"(AX)", "(AX)(R9*1)", "(AX)(R9*2)", "(AX)(R12*1)", "(AX)(R9*4)",
+			"(BX)", "(BX)(R9*1)", "(BX)(R9*2)", "(BX)(R12*1)", "(BX)(R9*4)"}
+		for ky := 0; ky < 3; ky++ {
+			p("LEAQ (AX)(R10*1), BX")
+			for j, a := range cols {
+				if (j == 0 && left) || (j == 9 && right) {
+					p("VPXORD Z%d, Z%d, Z%d", inReg[j], inReg[j], inReg[j])
+					continue
+				}
+				p("VMOVUPS %s, Z%d", a, inReg[j])
+			}
+			for kx := 0; kx < 3; kx++ {
+				p("VMOVUPS (SI), Z25")
+				for j := 0; j < 8; j++ {
+					p("VFMADD231PS Z%d, Z25, Z%d", inReg[j+kx], acc[j])
+				}
+				if ky*3+kx < 8 {
+					p("ADDQ R9, SI")
+				}
+			}
+			if ky < 2 {
+				p("ADDQ R13, AX")
+			}
+		}
+		storeN(b, name, "hs+64(FP)", acc)
+		p("ADDQ $64, R11")
+		p("CMPQ R11, R9")
+		p("JLT %s_chan", name)
+		p("JMP dw3x3x8s1e_next")
+	}
+	body("dw3x3x8s1e_inner", false, false)
+	body("dw3x3x8s1e_left", true, false)
+	body("dw3x3x8s1e_right", false, true)
+	body("dw3x3x8s1e_both", true, true)
+	fmt.Fprintln(b, "dw3x3x8s1e_next:")
+	p("LEAQ (DI)(R9*8), DI")
+	p("LEAQ (DX)(R9*8), DX")
+	p("DECQ R8")
+	p("JNZ dw3x3x8s1e_group")
+	fmt.Fprintln(b, "dw3x3x8s1e_end:")
 	p("VZEROUPPER")
 	p("RET")
 }
