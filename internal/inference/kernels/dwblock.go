@@ -85,8 +85,11 @@ func depthwiseBlocked(p *DWParams, in, w, bias, out []float32, y0, y1 int, scrat
 		}
 	}
 	// A stride-1 row of eight pixels or more with one column of padding
-	// either side runs whole on the edge-aware kernel.
-	edges := four && dwEdgeRows && dwEight && p.SW == 1 && p.PadL == 1 && p.W == p.OW && p.OW >= 8
+	// either side, or a stride-2 one whose last window ends one column
+	// past the image (SAME padding of an even width), runs whole on the
+	// edge-aware kernels.
+	edges := four && dwEdgeRows && dwEight && p.OW >= 8 &&
+		(p.SW == 1 && p.PadL == 1 && p.W == p.OW || p.SW == 2 && p.PadL == 0 && p.W == 2*p.OW)
 	in8 := 0
 	if hs && dwHSEpilogue {
 		in8 = 1
@@ -100,12 +103,20 @@ func depthwiseBlocked(p *DWParams, in, w, bias, out []float32, y0, y1 int, scrat
 			if full == p.OW {
 				right = 2
 			}
-			dw3x3x8s1eAVX512(&dst[0], &src[0], &w[0], &bias[0], full, c, p.W*c*4, p.Lo, p.Hi, in8, 1|right)
-			if full < p.OW {
-				// The last eight pixels, overlapping the groups before:
-				// the pixels before full again, to the same values.
-				o := p.OW - 8
-				dw3x3x8s1eAVX512(&dst[o*c], &src[o*c], &w[0], &bias[0], 8, c, p.W*c*4, p.Lo, p.Hi, in8, 2)
+			// The last eight pixels, when the width is not a multiple of
+			// 8, overlap the groups before: the pixels before full are
+			// computed again, to the same values.
+			o := p.OW - 8
+			if p.SW == 1 {
+				dw3x3x8s1eAVX512(&dst[0], &src[0], &w[0], &bias[0], full, c, p.W*c*4, p.Lo, p.Hi, in8, 1|right)
+				if full < p.OW {
+					dw3x3x8s1eAVX512(&dst[o*c], &src[o*c], &w[0], &bias[0], 8, c, p.W*c*4, p.Lo, p.Hi, in8, 2)
+				}
+			} else {
+				dw3x3x8s2eAVX512(&dst[0], &src[0], &w[0], &bias[0], full, c, p.W*c*4, p.Lo, p.Hi, in8, right)
+				if full < p.OW {
+					dw3x3x8s2eAVX512(&dst[o*c], &src[2*o*c], &w[0], &bias[0], 8, c, p.W*c*4, p.Lo, p.Hi, in8, 2)
+				}
 			}
 			if hs && in8 == 0 {
 				HardSwish(dst)
@@ -274,15 +285,17 @@ func dw3x3Row(p *DWParams, w, bias, dst, src []float32, n, rs int, hs bool) {
 	}
 }
 
-// dwEdgeRows lets DepthwiseBlocked run a stride-1 3x3 row of eight pixels
-// or more with one column of padding either side whole on
-// dw3x3x8s1eAVX512 (a width not a multiple of 8 ends in a group of eight
-// overlapping the one before), its edge pixels in the
-// eight-pixel kernel's order of sums (a row above or below the image, run
-// from a padded copy, already sums every pixel so), instead of copying
-// each edge pixel's window and running it alone: on V1's 64x64x32 and
-// 32x32x128 bands the edges cost 1.4-1.5 times the row's interior.
-// (Tests and benchmarks switch it off to compare.)
+// dwEdgeRows lets DepthwiseBlocked run a 3x3 row of eight pixels or more
+// whole on an edge-aware kernel: dw3x3x8s1eAVX512 at stride 1 with one
+// column of padding either side, dw3x3x8s2eAVX512 at stride 2 with SAME
+// padding of an even width (a column on the right). A width not a
+// multiple of 8 ends in a group of eight overlapping the one before. The
+// edge pixels then sum in the four- and eight-pixel kernels' order (as a
+// row above or below the image, run from a padded copy, already did), and
+// the tail pixels too, instead of each edge pixel's window being copied
+// and run alone, and the tail pixel by pixel: on V1's 64x64x32 and
+// 32x32x128 bands that cost 1.4-1.5 times the row's interior. (Tests and
+// benchmarks switch it off to compare.)
 var dwEdgeRows = true
 
 // dwEight lets dw3x3Row run stride-1 rows eight pixels at a time (tests

@@ -20,3 +20,12 @@ func dw3x3x8s1AVX512(out, in, w, bias *float32, n, c, rs int, lo, hi float32, hs
 //
 //go:noescape
 func dw3x3x8s1eAVX512(out, in, w, bias *float32, n, c, rs int, lo, hi float32, hs, edges int)
+
+// dw3x3x8s2eAVX512 is dw3x3x4AVX512 eight pixels at a time (n a multiple of
+// 8) at stride 2, in pointing at the first pixel's window: with edges bit 1
+// the column right of the last pixel's window's middle one is taken as
+// zeros (never read), so every pixel's sum is the one dw3x3x4AVX512 gives
+// on a zero-padded copy of the row. Implemented in dwblock_amd64.s.
+//
+//go:noescape
+func dw3x3x8s2eAVX512(out, in, w, bias *float32, n, c, rs int, lo, hi float32, hs, edges int)

@@ -212,15 +212,16 @@ func TestDepthwiseEdgeRowKernel(t *testing.T) {
 }
 
 // TestDepthwiseEdgeRows: with dwEdgeRows, DepthwiseBlocked gives on every
-// stride-1 3x3 layer with one column of padding either side and rows of
-// eight pixels or more (a multiple of 8 or not: the last group overlaps)
-// exactly what the eight-pixel kernel gives on a zero-padded copy of the
-// whole image (every pixel's sum in its order; the rows above and below
-// the image as before), with the
+// 3x3 layer the edge-aware kernels take (stride 1 with one column of
+// padding either side, stride 2 with SAME padding of an even width; rows
+// of eight pixels or more, a multiple of 8 or not: the last group
+// overlaps) exactly what the four- and eight-pixel kernels give on a
+// zero-padded copy of the whole image (every pixel's sum in their order;
+// rows whose window leaves the image above or below as before), with the
 // bounds and with HARD_SWISH (in the kernel's epilogue and as a pass),
-// over row ranges; close to the float64 reference; and layers it does not
-// take (under 8 pixels, VALID padding, stride 2) give the same bits as
-// without it.
+// over row ranges; close to the float64 reference; and layers they do not
+// take (under 8 pixels, VALID padding, stride 2 of an odd width) give the
+// same bits as without it.
 func TestDepthwiseEdgeRows(t *testing.T) {
 	if !hasAVX512 {
 		t.Skip("no AVX-512 on this CPU")
@@ -236,6 +237,10 @@ func TestDepthwiseEdgeRows(t *testing.T) {
 		{H: 5, W: 14, C: 64, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 5, OW: 14},
 		{H: 4, W: 9, C: 32, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 4, OW: 9},
 		{H: 3, W: 28, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 3, OW: 28},
+		{H: 16, W: 32, C: 16, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 8, OW: 16},
+		{H: 8, W: 16, C: 64, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 4, OW: 8},
+		{H: 7, W: 28, C: 32, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 4, OW: 14}, // odd height: a row below
+		{H: 10, W: 56, C: 16, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 5, OW: 28},
 	} {
 		for _, hs := range []bool{false, true} {
 			for _, epi := range []bool{true, false} {
@@ -250,23 +255,23 @@ func TestDepthwiseEdgeRows(t *testing.T) {
 				}
 				w := randSlice(rng, 9*p.C)
 				bias := randSlice(rng, p.C)
-				// The whole image zero-padded, every row on dw3x3Row.
-				wp := p.W + 2
-				padded := make([]float32, (p.H+2)*wp*p.C)
+				// The whole image zero-padded: output row oy's window
+				// starts at its row oy*SH, pixel x's at its column x*SW.
+				wp, hp := (p.OW-1)*p.SW+3, (p.OH-1)*p.SH+3
+				padded := make([]float32, hp*wp*p.C)
 				for y := 0; y < p.H; y++ {
-					copy(padded[((y+1)*wp+1)*p.C:], in[y*p.W*p.C:(y+1)*p.W*p.C])
+					if py := y + p.PadT; py < hp {
+						copy(padded[(py*wp+p.PadL)*p.C:], in[y*p.W*p.C:(y*p.W+min(p.W, wp-p.PadL))*p.C])
+					}
 				}
-				// Rows whose window leaves the image run from padded copies
-				// as before (dw3x3Row); the others as groups of eight, the
-				// last one ending at the last pixel.
 				want := make([]float32, p.OH*p.OW*p.C)
 				in8 := 0
 				if hs && epi {
 					in8 = 1
 				}
 				for oy := 0; oy < p.OH; oy++ {
-					dst, src := want[oy*p.OW*p.C:(oy+1)*p.OW*p.C], padded[oy*wp*p.C:]
-					if oy == 0 || oy == p.OH-1 {
+					dst, src := want[oy*p.OW*p.C:(oy+1)*p.OW*p.C], padded[oy*p.SH*wp*p.C:]
+					if iy0 := oy*p.SH - p.PadT; iy0 < 0 || iy0+3 > p.H {
 						dw3x3Row(&p, w, bias, dst, src, p.OW, wp*p.C*4, hs)
 						continue
 					}
@@ -275,7 +280,11 @@ func TestDepthwiseEdgeRows(t *testing.T) {
 						if o == 0 {
 							n = p.OW &^ 7
 						}
-						dw3x3x8s1AVX512(&dst[o*p.C], &src[o*p.C], &w[0], &bias[0], n, p.C, wp*p.C*4, p.Lo, p.Hi, in8)
+						if p.SW == 1 {
+							dw3x3x8s1AVX512(&dst[o*p.C], &src[o*p.C], &w[0], &bias[0], n, p.C, wp*p.C*4, p.Lo, p.Hi, in8)
+						} else {
+							dw3x3x4AVX512(&dst[o*p.C], &src[2*o*p.C], &w[0], &bias[0], n, p.C, 2*p.C*4, wp*p.C*4, p.Lo, p.Hi, in8)
+						}
 					}
 					if hs && in8 == 0 {
 						HardSwish(dst)
@@ -292,17 +301,17 @@ func TestDepthwiseEdgeRows(t *testing.T) {
 					}
 				}
 				if !slices.Equal(got, want) {
-					t.Fatalf("%dx%dx%d hs %v epilogue %v: rows differ from the padded image's", p.H, p.W, p.C, hs, epi)
+					t.Fatalf("%dx%dx%d stride %d hs %v epilogue %v: rows differ from the padded image's", p.H, p.W, p.C, p.SW, hs, epi)
 				}
 			}
 		}
 	}
-	// Layers the whole-row kernel does not take: the same bits either way.
+	// Layers the edge-aware kernels do not take: the same bits either way.
 	dwHSEpilogue = true
 	for _, p := range []DWParams{
 		{H: 6, W: 7, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 6, OW: 7, Lo: 0, Hi: 6}, // under 8 pixels
 		{H: 6, W: 18, C: 32, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 0, PadL: 0, OH: 4, OW: 16, Lo: 0, Hi: 6},
-		{H: 16, W: 32, C: 16, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 8, OW: 16, Lo: 0, Hi: 6},
+		{H: 17, W: 17, C: 16, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 1, OH: 9, OW: 9, Lo: 0, Hi: 6},
 	} {
 		in := randSlice(rng, p.H*p.W*p.C)
 		w := randSlice(rng, 9*p.C)
@@ -315,6 +324,53 @@ func TestDepthwiseEdgeRows(t *testing.T) {
 		}
 		if !slices.Equal(run(true), run(false)) {
 			t.Fatalf("%dx%dx%d: differs with dwEdgeRows on a layer it does not take", p.H, p.W, p.C)
+		}
+	}
+}
+
+// TestDepthwiseEdgeRowKernelS2: the stride-2 edge-aware kernel gives
+// exactly what the four-pixel stride-2 kernel gives on a copy of the row
+// with a zero column appended (edges 2) or on the row as it is (edges 0),
+// for one to eight groups, one to eight channel vectors, the bounds and
+// HARD_SWISH, and writes nothing past its pixels.
+func TestDepthwiseEdgeRowKernelS2(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, s := range []struct{ n, c int }{{8, 16}, {16, 32}, {24, 48}, {32, 64}, {8, 512}, {64, 16}} {
+		for _, edges := range []int{0, 2} {
+			for _, hs := range []int{0, 1} {
+				w := 2 * s.n // the input row: the last window's right column is column 2n
+				if edges == 0 {
+					w++
+				}
+				in := randSlice(rng, 3*w*s.c)
+				for i := range in {
+					in[i] *= 8
+				}
+				padded := make([]float32, 3*(2*s.n+1)*s.c)
+				for r := 0; r < 3; r++ {
+					copy(padded[r*(2*s.n+1)*s.c:], in[r*w*s.c:r*w*s.c+min(w, 2*s.n+1)*s.c])
+				}
+				wt := randSlice(rng, 9*s.c)
+				bias := randSlice(rng, s.c)
+				lo, hi := float32(-2.5), float32(3.7)
+				if hs == 1 {
+					lo, hi = NoClampLo, NoClampHi
+				}
+				want := make([]float32, s.n*s.c)
+				dw3x3x4AVX512(&want[0], &padded[0], &wt[0], &bias[0], s.n, s.c, 2*s.c*4, (2*s.n+1)*s.c*4, lo, hi, hs)
+				got := make([]float32, s.n*s.c+1)
+				got[s.n*s.c] = 42
+				dw3x3x8s2eAVX512(&got[0], &in[0], &wt[0], &bias[0], s.n, s.c, w*s.c*4, lo, hi, hs, edges)
+				if !slices.Equal(got[:s.n*s.c], want) {
+					t.Fatalf("%d pixels, %d channels, edges %d, hs %d: differs from the four-pixel kernel on a padded copy", s.n, s.c, edges, hs)
+				}
+				if got[s.n*s.c] != 42 {
+					t.Fatalf("%d pixels, %d channels: wrote past the row", s.n, s.c)
+				}
+			}
 		}
 	}
 }
@@ -564,24 +620,30 @@ func BenchmarkDepthwiseHSEpilogue(b *testing.B) {
 // alternately call by call on one thread, on the stride-1 3x3 layers of
 // MobileNet V1 1.0@128 (fused with their 1x1 convolutions, a band of rows
 // at a time, and alone), V2 1.0@224 and V3-Large 1.0@224 (HARD_SWISH
-// after), and reports each one's median GMAC/s (thread CPU time) and the
-// median speedups of "eight" and "rows" over "four".
+// after), and on stride-2 layers of V1 and V2 (where "eight" is "four"),
+// and reports each one's median GMAC/s (thread CPU time) and the median
+// speedups of "eight" and "rows" over "four".
 func BenchmarkDepthwiseEight(b *testing.B) {
 	if !hasAVX512 {
 		b.Skip("no AVX-512 on this CPU")
 	}
 	defer func(v, e bool) { dwEight, dwEdgeRows = v, e }(dwEight, dwEdgeRows)
 	for _, s := range []struct {
-		h, c, rows int
-		hs         bool
-	}{{64, 32, 3, false}, {32, 128, 3, false}, {16, 256, 16, false}, {8, 512, 8, false},
-		{112, 96, 2, false}, {56, 144, 4, false}, {28, 192, 28, false}, {14, 576, 14, false},
-		{28, 240, 28, true}, {14, 480, 14, true}} {
+		h, c, rows, stride int
+		hs                 bool
+	}{{64, 32, 3, 1, false}, {32, 128, 3, 1, false}, {16, 256, 16, 1, false}, {8, 512, 8, 1, false},
+		{112, 96, 2, 1, false}, {56, 144, 4, 1, false}, {28, 192, 28, 1, false}, {14, 576, 14, 1, false},
+		{28, 240, 28, 1, true}, {14, 480, 14, 1, true},
+		// Stride 2 (SAME, even sizes): V1's, V2's.
+		{64, 64, 3, 2, false}, {32, 128, 6, 2, false}, {16, 256, 8, 2, false}, {112, 96, 2, 2, false}, {28, 192, 14, 2, false}} {
 		p := DWParams{H: s.h, W: s.h, C: s.c, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: s.h, OW: s.h, Lo: 0, Hi: 6}
+		if s.stride == 2 {
+			p.SH, p.SW, p.PadT, p.PadL, p.OH, p.OW = 2, 2, 0, 0, s.h/2, s.h/2
+		}
 		if s.hs {
 			p.Lo, p.Hi = NoClampLo, NoClampHi
 		}
-		b.Run(fmt.Sprintf("%dx%dx%d/rows%d/hs=%v", s.h, s.h, s.c, s.rows, s.hs), func(b *testing.B) {
+		b.Run(fmt.Sprintf("%dx%dx%d/s%d/rows%d/hs=%v", s.h, s.h, s.c, s.stride, s.rows, s.hs), func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(1, 2))
 			in := randSlice(rng, p.H*p.W*p.C)
 			w := randSlice(rng, 9*p.C)

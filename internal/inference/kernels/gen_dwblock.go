@@ -151,6 +151,7 @@ TEXT ·dw3x3x4s1AVX512(SB), NOSPLIT, $0-72
 	p("RET")
 	eightS1(&b)
 	eightS1Edges(&b)
+	eightS2Edges(&b)
 	if err := os.WriteFile("dwblock_amd64.s", b.Bytes(), 0o644); err != nil {
 		panic(err)
 	}
@@ -405,6 +406,126 @@ TEXT ·dw3x3x8s1eAVX512(SB), NOSPLIT, $0-80
 	p("DECQ R8")
 	p("JNZ dw3x3x8s1e_group")
 	fmt.Fprintln(b, "dw3x3x8s1e_end:")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// eightS2Edges writes dw3x3x8s2eAVX512: a stride-2 row eight pixels at a
+// time whose last pixel's window may end one column past the image (SAME
+// padding of an even width: one column of zeros on the right only), with
+// that column a zero register instead of a padded copy. The inputs are
+// multiply-add operands read from memory (a group's windows span 17
+// columns), in dw3x3x4AVX512's order, so every pixel's sum is the one it
+// gives on a zero-padded copy of the row.
+func eightS2Edges(b *bytes.Buffer) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	fmt.Fprint(b, `
+// func dw3x3x8s2eAVX512(out, in, w, bias *float32, n, c, rs int, lo, hi float32, hs, edges int)
+// 3x3 depthwise at stride 2 on n output pixels (a multiple of 8), in the input column of
+// the first pixel's window in its top row; with edges bit 1 set, the column right of
+// the last pixel's window's middle column is padding (zeros, never read: Z12). Sums
+// start from the bias and take the nine taps row by row, left to right.
+// DI: the group's first input column; AX, BX: its columns 0 and 8 in the tap row;
+// R12, R10, R14: 3, 5 and 7 pixels in bytes; CX: the group's variant.
+TEXT ·dw3x3x8s2eAVX512(SB), NOSPLIT, $0-80
+`)
+	acc := []int{0, 1, 2, 3, 8, 9, 10, 11}
+	p("MOVQ out+0(FP), DX")
+	p("MOVQ in+8(FP), DI")
+	p("MOVQ n+32(FP), R8")
+	p("SHRQ $3, R8")
+	p("JZ dw3x3x8s2e_end")
+	p("MOVQ c+40(FP), R9")
+	p("SHLQ $2, R9")
+	p("LEAQ (R9)(R9*2), R12")
+	p("LEAQ (R9)(R9*4), R10")
+	p("LEAQ (R12)(R9*4), R14")
+	p("MOVQ rs+48(FP), R13")
+	p("VBROADCASTSS lo+56(FP), Z30")
+	p("VBROADCASTSS hi+60(FP), Z31")
+	hsConsts(b)
+	p("VPXORD Z12, Z12, Z12")
+	fmt.Fprintln(b, "dw3x3x8s2e_group:")
+	p("XORQ CX, CX")
+	p("CMPQ R8, $1")
+	p("JNE dw3x3x8s2e_pick")
+	p("MOVQ edges+72(FP), CX")
+	p("ANDQ $2, CX")
+	fmt.Fprintln(b, "dw3x3x8s2e_pick:")
+	p("TESTQ CX, CX")
+	p("JNZ dw3x3x8s2e_right")
+	// col returns the address of input column k (0..16) of the group.
+	col := func(k int) string {
+		base := "AX"
+		if k >= 9 {
+			base, k = "BX", k-8
+		}
+		switch k {
+		case 0:
+			return "(" + base + ")"
+		case 1:
+			return "(" + base + ")(R9*1)"
+		case 2:
+			return "(" + base + ")(R9*2)"
+		case 3:
+			return "(" + base + ")(R12*1)"
+		case 4:
+			return "(" + base + ")(R9*4)"
+		case 5:
+			return "(" + base + ")(R10*1)"
+		case 6:
+			return "(" + base + ")(R12*2)"
+		case 7:
+			return "(" + base + ")(R14*1)"
+		}
+		return "(" + base + ")(R9*8)"
+	}
+	body := func(name string, right bool) {
+		fmt.Fprintf(b, "%s:\n", name)
+		p("XORQ R11, R11")
+		fmt.Fprintf(b, "%s_chan:\n", name)
+		p("MOVQ bias+24(FP), CX")
+		p("VMOVUPS (CX)(R11*1), Z0")
+		for _, z := range acc[1:] {
+			p("VMOVAPS Z0, Z%d", z)
+		}
+		p("MOVQ w+16(FP), SI")
+		p("ADDQ R11, SI")
+		p("LEAQ (DI)(R11*1), AX")
+		for ky := 0; ky < 3; ky++ {
+			p("LEAQ (AX)(R9*8), BX")
+			for kx := 0; kx < 3; kx++ {
+				p("VMOVUPS (SI), Z25")
+				for j := 0; j < 8; j++ {
+					if right && j == 7 && kx == 2 {
+						p("VFMADD231PS Z12, Z25, Z%d", acc[j])
+						continue
+					}
+					p("VFMADD231PS %s, Z25, Z%d", col(2*j+kx), acc[j])
+				}
+				if ky*3+kx < 8 {
+					p("ADDQ R9, SI")
+				}
+			}
+			if ky < 2 {
+				p("ADDQ R13, AX")
+			}
+		}
+		storeN(b, name, "hs+64(FP)", acc)
+		p("ADDQ $64, R11")
+		p("CMPQ R11, R9")
+		p("JLT %s_chan", name)
+		p("JMP dw3x3x8s2e_next")
+	}
+	body("dw3x3x8s2e_inner", false)
+	body("dw3x3x8s2e_right", true)
+	fmt.Fprintln(b, "dw3x3x8s2e_next:")
+	p("LEAQ (DI)(R9*8), DI")
+	p("LEAQ (DI)(R9*8), DI")
+	p("LEAQ (DX)(R9*8), DX")
+	p("DECQ R8")
+	p("JNZ dw3x3x8s2e_group")
+	fmt.Fprintln(b, "dw3x3x8s2e_end:")
 	p("VZEROUPPER")
 	p("RET")
 }
