@@ -97,11 +97,20 @@ func depthwiseBlocked(p *DWParams, in, w, bias, out []float32, y0, y1 int, scrat
 	for oy := y0; oy < y1; oy++ {
 		iy0 := oy*p.SH - p.PadT
 		dst := out[oy*p.OW*c : (oy+1)*p.OW*c]
-		if edges && !dwRowPadded(p, oy, xa, xb) {
-			src := in[iy0*p.W*c : (iy0+p.KH)*p.W*c]
-			full, right := p.OW&^7, 0
+		if edges && iy0 >= -1 && iy0+p.KH <= p.H+1 {
+			// At most one row of the window above or below the image: the
+			// kernels take it as zeros (edges bits 2 and 3).
+			r0, r1, rows := max(iy0, 0), min(iy0+p.KH, p.H), 0
+			if iy0 < 0 {
+				rows |= 4
+			}
+			if iy0+p.KH > p.H {
+				rows |= 8
+			}
+			src := in[r0*p.W*c : r1*p.W*c]
+			full, right := p.OW&^7, rows
 			if full == p.OW {
-				right = 2
+				right |= 2
 			}
 			// The last eight pixels, when the width is not a multiple of
 			// 8, overlap the groups before: the pixels before full are
@@ -110,12 +119,12 @@ func depthwiseBlocked(p *DWParams, in, w, bias, out []float32, y0, y1 int, scrat
 			if p.SW == 1 {
 				dw3x3x8s1eAVX512(&dst[0], &src[0], &w[0], &bias[0], full, c, p.W*c*4, p.Lo, p.Hi, in8, 1|right)
 				if full < p.OW {
-					dw3x3x8s1eAVX512(&dst[o*c], &src[o*c], &w[0], &bias[0], 8, c, p.W*c*4, p.Lo, p.Hi, in8, 2)
+					dw3x3x8s1eAVX512(&dst[o*c], &src[o*c], &w[0], &bias[0], 8, c, p.W*c*4, p.Lo, p.Hi, in8, 2|rows)
 				}
 			} else {
 				dw3x3x8s2eAVX512(&dst[0], &src[0], &w[0], &bias[0], full, c, p.W*c*4, p.Lo, p.Hi, in8, right)
 				if full < p.OW {
-					dw3x3x8s2eAVX512(&dst[o*c], &src[2*o*c], &w[0], &bias[0], 8, c, p.W*c*4, p.Lo, p.Hi, in8, 2)
+					dw3x3x8s2eAVX512(&dst[o*c], &src[2*o*c], &w[0], &bias[0], 8, c, p.W*c*4, p.Lo, p.Hi, in8, 2|rows)
 				}
 			}
 			if hs && in8 == 0 {
@@ -288,14 +297,14 @@ func dw3x3Row(p *DWParams, w, bias, dst, src []float32, n, rs int, hs bool) {
 // dwEdgeRows lets DepthwiseBlocked run a 3x3 row of eight pixels or more
 // whole on an edge-aware kernel: dw3x3x8s1eAVX512 at stride 1 with one
 // column of padding either side, dw3x3x8s2eAVX512 at stride 2 with SAME
-// padding of an even width (a column on the right). A width not a
-// multiple of 8 ends in a group of eight overlapping the one before. The
-// edge pixels then sum in the four- and eight-pixel kernels' order (as a
-// row above or below the image, run from a padded copy, already did), and
-// the tail pixels too, instead of each edge pixel's window being copied
-// and run alone, and the tail pixel by pixel: on V1's 64x64x32 and
-// 32x32x128 bands that cost 1.4-1.5 times the row's interior. (Tests and
-// benchmarks switch it off to compare.)
+// padding of an even width (a column on the right), a row of padding
+// above or below the image included. A width not a multiple of 8 ends in
+// a group of eight overlapping the one before. Every pixel then sums in
+// the four- and eight-pixel kernels' order, instead of each edge pixel's
+// window being copied and run alone, the tail pixel by pixel, and a row
+// at the top or bottom copied whole with its padding: on V1's 64x64x32
+// and 32x32x128 bands that cost 1.4-1.5 times the rows' interiors.
+// (Tests and benchmarks switch it off to compare.)
 var dwEdgeRows = true
 
 // dwEight lets dw3x3Row run stride-1 rows eight pixels at a time (tests

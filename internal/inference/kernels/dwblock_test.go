@@ -216,12 +216,12 @@ func TestDepthwiseEdgeRowKernel(t *testing.T) {
 // padding either side, stride 2 with SAME padding of an even width; rows
 // of eight pixels or more, a multiple of 8 or not: the last group
 // overlaps) exactly what the four- and eight-pixel kernels give on a
-// zero-padded copy of the whole image (every pixel's sum in their order;
-// rows whose window leaves the image above or below as before), with the
-// bounds and with HARD_SWISH (in the kernel's epilogue and as a pass),
-// over row ranges; close to the float64 reference; and layers they do not
-// take (under 8 pixels, VALID padding, stride 2 of an odd width) give the
-// same bits as without it.
+// zero-padded copy of the whole image (every pixel's sum in their order,
+// rows whose window leaves the image above or below, and images of one or
+// two rows, included), with the bounds and with HARD_SWISH (in the
+// kernel's epilogue and as a pass), over row ranges; close to the float64
+// reference; and layers they do not take (under 8 pixels, VALID padding,
+// stride 2 of an odd width) give the same bits as without it.
 func TestDepthwiseEdgeRows(t *testing.T) {
 	if !hasAVX512 {
 		t.Skip("no AVX-512 on this CPU")
@@ -239,8 +239,11 @@ func TestDepthwiseEdgeRows(t *testing.T) {
 		{H: 3, W: 28, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 3, OW: 28},
 		{H: 16, W: 32, C: 16, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 8, OW: 16},
 		{H: 8, W: 16, C: 64, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 4, OW: 8},
-		{H: 7, W: 28, C: 32, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 4, OW: 14}, // odd height: a row below
+		{H: 7, W: 28, C: 32, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 0, OH: 4, OW: 14}, // odd height: a row above and below
 		{H: 10, W: 56, C: 16, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 5, OW: 28},
+		{H: 1, W: 8, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 1, OW: 8}, // padding above and below
+		{H: 2, W: 13, C: 32, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 2, OW: 13},
+		{H: 2, W: 16, C: 16, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 1, OW: 8}, // stride 2, one row below
 	} {
 		for _, hs := range []bool{false, true} {
 			for _, epi := range []bool{true, false} {
@@ -271,10 +274,6 @@ func TestDepthwiseEdgeRows(t *testing.T) {
 				}
 				for oy := 0; oy < p.OH; oy++ {
 					dst, src := want[oy*p.OW*p.C:(oy+1)*p.OW*p.C], padded[oy*p.SH*wp*p.C:]
-					if iy0 := oy*p.SH - p.PadT; iy0 < 0 || iy0+3 > p.H {
-						dw3x3Row(&p, w, bias, dst, src, p.OW, wp*p.C*4, hs)
-						continue
-					}
 					for _, o := range []int{0, p.OW - 8} {
 						n := 8
 						if o == 0 {

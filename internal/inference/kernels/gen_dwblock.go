@@ -313,8 +313,9 @@ func eightS1Edges(b *bytes.Buffer) {
 // column of padding left and right: in is the input column of the first pixel in the
 // window's top row. If edges has bit 0 set, the column left of it is padding (zeros,
 // never read; the first group zeroes Z12), and if bit 1, the column right of the last
-// pixel (the last group zeroes Z24). DI: input column left of the group; CX picks the
-// group's variant (bit 0 left, bit 1 right).
+// pixel (the last group zeroes Z24); with bit 2 the window's top row is padding (in is
+// then its middle row) and with bit 3 its bottom row. DI: input column left of the
+// group; CX picks the group's variant (bit 0 left, bit 1 right).
 TEXT ·dw3x3x8s1eAVX512(SB), NOSPLIT, $0-80
 `)
 	acc := []int{0, 1, 2, 3, 8, 9, 10, 11}
@@ -369,6 +370,14 @@ TEXT ·dw3x3x8s1eAVX512(SB), NOSPLIT, $0-80
 		cols := []string{"(AX)", "(AX)(R9*1)", "(AX)(R9*2)", "(AX)(R12*1)", "(AX)(R9*4)",
 			"(BX)", "(BX)(R9*1)", "(BX)(R9*2)", "(BX)(R12*1)", "(BX)(R9*4)"}
 		for ky := 0; ky < 3; ky++ {
+			// The top (edges bit 2) and bottom (bit 3) rows of the window
+			// may be padding: zeros, and the top one takes no row of in.
+			bit := map[int]int{0: 4, 2: 8}[ky]
+			if bit != 0 {
+				p("MOVQ edges+72(FP), CX")
+				p("TESTQ $%d, CX", bit)
+				p("JNZ %s_z%d", name, ky)
+			}
 			p("LEAQ (AX)(R10*1), BX")
 			for j, a := range cols {
 				if (j == 0 && left) || (j == 9 && right) {
@@ -376,6 +385,17 @@ TEXT ·dw3x3x8s1eAVX512(SB), NOSPLIT, $0-80
 					continue
 				}
 				p("VMOVUPS %s, Z%d", a, inReg[j])
+			}
+			if ky == 0 {
+				p("ADDQ R13, AX")
+			}
+			if bit != 0 {
+				p("JMP %s_l%d", name, ky)
+				fmt.Fprintf(b, "%s_z%d:\n", name, ky)
+				for _, z := range inReg {
+					p("VPXORD Z%d, Z%d, Z%d", z, z, z)
+				}
+				fmt.Fprintf(b, "%s_l%d:\n", name, ky)
 			}
 			for kx := 0; kx < 3; kx++ {
 				p("VMOVUPS (SI), Z25")
@@ -386,7 +406,7 @@ TEXT ·dw3x3x8s1eAVX512(SB), NOSPLIT, $0-80
 					p("ADDQ R9, SI")
 				}
 			}
-			if ky < 2 {
+			if ky == 1 {
 				p("ADDQ R13, AX")
 			}
 		}
@@ -423,8 +443,9 @@ func eightS2Edges(b *bytes.Buffer) {
 // func dw3x3x8s2eAVX512(out, in, w, bias *float32, n, c, rs int, lo, hi float32, hs, edges int)
 // 3x3 depthwise at stride 2 on n output pixels (a multiple of 8), in the input column of
 // the first pixel's window in its top row; with edges bit 1 set, the column right of
-// the last pixel's window's middle column is padding (zeros, never read: Z12). Sums
-// start from the bias and take the nine taps row by row, left to right.
+// the last pixel's window's middle column is padding (zeros, never read: Z12); with bit
+// 2 the window's top row is padding (in is then its middle row) and with bit 3 its
+// bottom row. Sums start from the bias and take the nine taps row by row, left to right.
 // DI: the group's first input column; AX, BX: its columns 0 and 8 in the tap row;
 // R12, R10, R14: 3, 5 and 7 pixels in bytes; CX: the group's variant.
 TEXT ·dw3x3x8s2eAVX512(SB), NOSPLIT, $0-80
@@ -492,12 +513,13 @@ TEXT ·dw3x3x8s2eAVX512(SB), NOSPLIT, $0-80
 		p("MOVQ w+16(FP), SI")
 		p("ADDQ R11, SI")
 		p("LEAQ (DI)(R11*1), AX")
-		for ky := 0; ky < 3; ky++ {
-			p("LEAQ (AX)(R9*8), BX")
+		// taps runs window row ky's nine multiply-adds per pixel, the
+		// inputs read from memory, or all zeros (Z12) if zero.
+		taps := func(ky int, zero bool) {
 			for kx := 0; kx < 3; kx++ {
 				p("VMOVUPS (SI), Z25")
 				for j := 0; j < 8; j++ {
-					if right && j == 7 && kx == 2 {
+					if zero || right && j == 7 && kx == 2 {
 						p("VFMADD231PS Z12, Z25, Z%d", acc[j])
 						continue
 					}
@@ -507,8 +529,26 @@ TEXT ·dw3x3x8s2eAVX512(SB), NOSPLIT, $0-80
 					p("ADDQ R9, SI")
 				}
 			}
+		}
+		for ky := 0; ky < 3; ky++ {
+			// The top (edges bit 2) and bottom (bit 3) rows of the window
+			// may be padding: zeros, and the top one takes no row of in.
+			bit := map[int]int{0: 4, 2: 8}[ky]
+			if bit != 0 {
+				p("MOVQ edges+72(FP), CX")
+				p("TESTQ $%d, CX", bit)
+				p("JNZ %s_z%d", name, ky)
+			}
+			p("LEAQ (AX)(R9*8), BX")
+			taps(ky, false)
 			if ky < 2 {
 				p("ADDQ R13, AX")
+			}
+			if bit != 0 {
+				p("JMP %s_l%d", name, ky)
+				fmt.Fprintf(b, "%s_z%d:\n", name, ky)
+				taps(ky, true)
+				fmt.Fprintf(b, "%s_l%d:\n", name, ky)
 			}
 		}
 		storeN(b, name, "hs+64(FP)", acc)
