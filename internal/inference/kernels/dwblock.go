@@ -88,7 +88,7 @@ func depthwiseBlocked(p *DWParams, in, w, bias, out []float32, y0, y1 int, scrat
 	// either side, or a stride-2 one whose last window ends one column
 	// past the image (SAME padding of an even width), runs whole on the
 	// edge-aware kernels.
-	edges := four && dwEdgeRows && dwEight && p.OW >= 8 &&
+	edges := four && dwEdgeRows && dwEight && p.OW >= 4 &&
 		(p.SW == 1 && p.PadL == 1 && p.W == p.OW || p.SW == 2 && p.PadL == 0 && p.W == 2*p.OW)
 	in8 := 0
 	if hs && dwHSEpilogue {
@@ -108,24 +108,32 @@ func depthwiseBlocked(p *DWParams, in, w, bias, out []float32, y0, y1 int, scrat
 				rows |= 8
 			}
 			src := in[r0*p.W*c : r1*p.W*c]
-			full, right := p.OW&^7, rows
+			// Groups of eight (of four in a row of four to seven pixels);
+			// the last group, when the width is not a multiple of the
+			// group, overlaps the ones before: the pixels before full are
+			// computed again, to the same values.
+			g := 8
+			k := dw3x3x8s1eAVX512
+			if p.SW == 2 {
+				k = dw3x3x8s2eAVX512
+			}
+			if p.OW < 8 {
+				g, k = 4, dw3x3x4s1eAVX512
+				if p.SW == 2 {
+					k = dw3x3x4s2eAVX512
+				}
+			}
+			full, right := p.OW/g*g, rows
 			if full == p.OW {
 				right |= 2
 			}
-			// The last eight pixels, when the width is not a multiple of
-			// 8, overlap the groups before: the pixels before full are
-			// computed again, to the same values.
-			o := p.OW - 8
+			left := 0
 			if p.SW == 1 {
-				dw3x3x8s1eAVX512(&dst[0], &src[0], &w[0], &bias[0], full, c, p.W*c*4, p.Lo, p.Hi, in8, 1|right)
-				if full < p.OW {
-					dw3x3x8s1eAVX512(&dst[o*c], &src[o*c], &w[0], &bias[0], 8, c, p.W*c*4, p.Lo, p.Hi, in8, 2|rows)
-				}
-			} else {
-				dw3x3x8s2eAVX512(&dst[0], &src[0], &w[0], &bias[0], full, c, p.W*c*4, p.Lo, p.Hi, in8, right)
-				if full < p.OW {
-					dw3x3x8s2eAVX512(&dst[o*c], &src[2*o*c], &w[0], &bias[0], 8, c, p.W*c*4, p.Lo, p.Hi, in8, 2|rows)
-				}
+				left = 1
+			}
+			k(&dst[0], &src[0], &w[0], &bias[0], full, c, p.W*c*4, p.Lo, p.Hi, in8, left|right)
+			if o := p.OW - g; full < p.OW {
+				k(&dst[o*c], &src[o*p.SW*c], &w[0], &bias[0], g, c, p.W*c*4, p.Lo, p.Hi, in8, 2|rows)
 			}
 			if hs && in8 == 0 {
 				HardSwish(dst)
@@ -294,12 +302,13 @@ func dw3x3Row(p *DWParams, w, bias, dst, src []float32, n, rs int, hs bool) {
 	}
 }
 
-// dwEdgeRows lets DepthwiseBlocked run a 3x3 row of eight pixels or more
+// dwEdgeRows lets DepthwiseBlocked run a 3x3 row of four pixels or more
 // whole on an edge-aware kernel: dw3x3x8s1eAVX512 at stride 1 with one
 // column of padding either side, dw3x3x8s2eAVX512 at stride 2 with SAME
 // padding of an even width (a column on the right), a row of padding
-// above or below the image included. A width not a multiple of 8 ends in
-// a group of eight overlapping the one before. Every pixel then sums in
+// above or below the image included (rows of four to seven pixels on
+// their four-pixel forms). A width not a multiple of the group ends in a
+// group overlapping the one before. Every pixel then sums in
 // the four- and eight-pixel kernels' order, instead of each edge pixel's
 // window being copied and run alone, the tail pixel by pixel, and a row
 // at the top or bottom copied whole with its padding: on V1's 64x64x32

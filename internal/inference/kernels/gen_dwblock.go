@@ -150,8 +150,10 @@ TEXT ·dw3x3x4s1AVX512(SB), NOSPLIT, $0-72
 	p("VZEROUPPER")
 	p("RET")
 	eightS1(&b)
-	eightS1Edges(&b)
-	eightS2Edges(&b)
+	s1Edges(&b, 8)
+	s2Edges(&b, 8)
+	s1Edges(&b, 4)
+	s2Edges(&b, 4)
 	if err := os.WriteFile("dwblock_amd64.s", b.Bytes(), 0o644); err != nil {
 		panic(err)
 	}
@@ -299,32 +301,34 @@ TEXT ·dw3x3x8s1AVX512(SB), NOSPLIT, $0-72
 	p("RET")
 }
 
-// eightS1Edges writes dw3x3x8s1eAVX512: a stride-1 row with one column
-// of zero padding on either side, eight pixels at a time, without copying
-// the row's edges: the first group takes its left column and the last
-// group its right column as zeros in registers when told to. Every
-// pixel's sum is then the one dw3x3x8s1AVX512 gives on a zero-padded copy
-// of the row.
-func eightS1Edges(b *bytes.Buffer) {
+// s1Edges writes dw3x3x<npx>s1eAVX512 (npx 8 or 4): a stride-1 row with
+// one column of zero padding on either side, npx pixels at a time,
+// without copying the row's edges: the first group takes its left column
+// and the last group its right column as zeros in registers when told to,
+// and a window row above or below the image likewise. Every pixel's sum
+// is then the one dw3x3x<npx>s1AVX512 gives on a zero-padded copy of the
+// rows.
+func s1Edges(b *bytes.Buffer, npx int) {
+	name0 := fmt.Sprintf("dw3x3x%ds1e", npx)
 	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
-	fmt.Fprint(b, `
-// func dw3x3x8s1eAVX512(out, in, w, bias *float32, n, c, rs int, lo, hi float32, hs, edges int)
-// dw3x3x8s1AVX512 on n output pixels (a multiple of 8) of a row at stride 1 with one
+	fmt.Fprintf(b, `
+// func %[1]sAVX512(out, in, w, bias *float32, n, c, rs int, lo, hi float32, hs, edges int)
+// dw3x3x%[2]ds1AVX512 on n output pixels (a multiple of %[2]d) of a row at stride 1 with one
 // column of padding left and right: in is the input column of the first pixel in the
 // window's top row. If edges has bit 0 set, the column left of it is padding (zeros,
 // never read; the first group zeroes Z12), and if bit 1, the column right of the last
-// pixel (the last group zeroes Z24); with bit 2 the window's top row is padding (in is
+// pixel (the last group zeroes Z%[3]d); with bit 2 the window's top row is padding (in is
 // then its middle row) and with bit 3 its bottom row. DI: input column left of the
 // group; CX picks the group's variant (bit 0 left, bit 1 right).
-TEXT ·dw3x3x8s1eAVX512(SB), NOSPLIT, $0-80
-`)
-	acc := []int{0, 1, 2, 3, 8, 9, 10, 11}
-	inReg := []int{12, 13, 14, 15, 16, 20, 21, 22, 23, 24}
+TEXT ·%[1]sAVX512(SB), NOSPLIT, $0-80
+`, name0, npx, []int{12, 13, 14, 15, 16, 20, 21, 22, 23, 24}[npx+1])
+	acc := []int{0, 1, 2, 3, 8, 9, 10, 11}[:npx]
+	inReg := []int{12, 13, 14, 15, 16, 20, 21, 22, 23, 24}[:npx+2]
 	p("MOVQ out+0(FP), DX")
 	p("MOVQ in+8(FP), DI")
 	p("MOVQ n+32(FP), R8")
-	p("SHRQ $3, R8")
-	p("JZ dw3x3x8s1e_end")
+	p("SHRQ $%d, R8", map[int]int{4: 2, 8: 3}[npx])
+	p("JZ %s_end", name0)
 	p("MOVQ c+40(FP), R9")
 	p("SHLQ $2, R9")
 	p("LEAQ (R9)(R9*2), R12")
@@ -334,27 +338,27 @@ TEXT ·dw3x3x8s1eAVX512(SB), NOSPLIT, $0-80
 	p("VBROADCASTSS hi+60(FP), Z31")
 	hsConsts(b)
 	p("SUBQ R9, DI")
-	fmt.Fprintln(b, "dw3x3x8s1e_group:")
+	fmt.Fprintln(b, name0+"_group:")
 	// The variant: left padding for the first group, right for the last.
 	p("XORQ CX, CX")
 	p("LEAQ (DI)(R9*1), AX")
 	p("CMPQ AX, in+8(FP)")
-	p("JNE dw3x3x8s1e_notfirst")
+	p("JNE %s_notfirst", name0)
 	p("MOVQ edges+72(FP), CX")
 	p("ANDQ $1, CX")
-	fmt.Fprintln(b, "dw3x3x8s1e_notfirst:")
+	fmt.Fprintln(b, name0+"_notfirst:")
 	p("CMPQ R8, $1")
-	p("JNE dw3x3x8s1e_pick")
+	p("JNE %s_pick", name0)
 	p("MOVQ edges+72(FP), AX")
 	p("ANDQ $2, AX")
 	p("ORQ AX, CX")
-	fmt.Fprintln(b, "dw3x3x8s1e_pick:")
+	fmt.Fprintln(b, name0+"_pick:")
 	p("CMPQ CX, $1")
-	p("JEQ dw3x3x8s1e_left")
+	p("JEQ %s_left", name0)
 	p("CMPQ CX, $2")
-	p("JEQ dw3x3x8s1e_right")
+	p("JEQ %s_right", name0)
 	p("CMPQ CX, $3")
-	p("JEQ dw3x3x8s1e_both")
+	p("JEQ %s_both", name0)
 	body := func(name string, left, right bool) {
 		fmt.Fprintf(b, "%s:\n", name)
 		p("XORQ R11, R11")
@@ -368,7 +372,7 @@ TEXT ·dw3x3x8s1eAVX512(SB), NOSPLIT, $0-80
 		p("ADDQ R11, SI")
 		p("LEAQ (DI)(R11*1), AX")
 		cols := []string{"(AX)", "(AX)(R9*1)", "(AX)(R9*2)", "(AX)(R12*1)", "(AX)(R9*4)",
-			"(BX)", "(BX)(R9*1)", "(BX)(R9*2)", "(BX)(R12*1)", "(BX)(R9*4)"}
+			"(BX)", "(BX)(R9*1)", "(BX)(R9*2)", "(BX)(R12*1)", "(BX)(R9*4)"}[:npx+2]
 		for ky := 0; ky < 3; ky++ {
 			// The top (edges bit 2) and bottom (bit 3) rows of the window
 			// may be padding: zeros, and the top one takes no row of in.
@@ -380,7 +384,7 @@ TEXT ·dw3x3x8s1eAVX512(SB), NOSPLIT, $0-80
 			}
 			p("LEAQ (AX)(R10*1), BX")
 			for j, a := range cols {
-				if (j == 0 && left) || (j == 9 && right) {
+				if (j == 0 && left) || (j == npx+1 && right) {
 					p("VPXORD Z%d, Z%d, Z%d", inReg[j], inReg[j], inReg[j])
 					continue
 				}
@@ -399,7 +403,7 @@ TEXT ·dw3x3x8s1eAVX512(SB), NOSPLIT, $0-80
 			}
 			for kx := 0; kx < 3; kx++ {
 				p("VMOVUPS (SI), Z25")
-				for j := 0; j < 8; j++ {
+				for j := 0; j < npx; j++ {
 					p("VFMADD231PS Z%d, Z25, Z%d", inReg[j+kx], acc[j])
 				}
 				if ky*3+kx < 8 {
@@ -414,48 +418,50 @@ TEXT ·dw3x3x8s1eAVX512(SB), NOSPLIT, $0-80
 		p("ADDQ $64, R11")
 		p("CMPQ R11, R9")
 		p("JLT %s_chan", name)
-		p("JMP dw3x3x8s1e_next")
+		p("JMP %s_next", name0)
 	}
-	body("dw3x3x8s1e_inner", false, false)
-	body("dw3x3x8s1e_left", true, false)
-	body("dw3x3x8s1e_right", false, true)
-	body("dw3x3x8s1e_both", true, true)
-	fmt.Fprintln(b, "dw3x3x8s1e_next:")
-	p("LEAQ (DI)(R9*8), DI")
-	p("LEAQ (DX)(R9*8), DX")
+	body(name0+"_inner", false, false)
+	body(name0+"_left", true, false)
+	body(name0+"_right", false, true)
+	body(name0+"_both", true, true)
+	fmt.Fprintln(b, name0+"_next:")
+	p("LEAQ (DI)(R9*%d), DI", npx)
+	p("LEAQ (DX)(R9*%d), DX", npx)
 	p("DECQ R8")
-	p("JNZ dw3x3x8s1e_group")
-	fmt.Fprintln(b, "dw3x3x8s1e_end:")
+	p("JNZ %s_group", name0)
+	fmt.Fprintln(b, name0+"_end:")
 	p("VZEROUPPER")
 	p("RET")
 }
 
-// eightS2Edges writes dw3x3x8s2eAVX512: a stride-2 row eight pixels at a
-// time whose last pixel's window may end one column past the image (SAME
-// padding of an even width: one column of zeros on the right only), with
-// that column a zero register instead of a padded copy. The inputs are
-// multiply-add operands read from memory (a group's windows span 17
-// columns), in dw3x3x4AVX512's order, so every pixel's sum is the one it
-// gives on a zero-padded copy of the row.
-func eightS2Edges(b *bytes.Buffer) {
+// s2Edges writes dw3x3x<npx>s2eAVX512 (npx 8 or 4): a stride-2 row npx
+// pixels at a time whose last pixel's window may end one column past the
+// image (SAME padding of an even width: one column of zeros on the right
+// only), with that column, and a window row above or below the image, a
+// zero register instead of a padded copy. The inputs are multiply-add
+// operands read from memory (a group of eight spans 17 columns), in
+// dw3x3x4AVX512's order, so every pixel's sum is the one it gives on a
+// zero-padded copy of the rows.
+func s2Edges(b *bytes.Buffer, npx int) {
+	name0 := fmt.Sprintf("dw3x3x%ds2e", npx)
 	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
-	fmt.Fprint(b, `
-// func dw3x3x8s2eAVX512(out, in, w, bias *float32, n, c, rs int, lo, hi float32, hs, edges int)
-// 3x3 depthwise at stride 2 on n output pixels (a multiple of 8), in the input column of
+	fmt.Fprintf(b, `
+// func %[1]sAVX512(out, in, w, bias *float32, n, c, rs int, lo, hi float32, hs, edges int)
+// 3x3 depthwise at stride 2 on n output pixels (a multiple of %[2]d), in the input column of
 // the first pixel's window in its top row; with edges bit 1 set, the column right of
 // the last pixel's window's middle column is padding (zeros, never read: Z12); with bit
 // 2 the window's top row is padding (in is then its middle row) and with bit 3 its
 // bottom row. Sums start from the bias and take the nine taps row by row, left to right.
 // DI: the group's first input column; AX, BX: its columns 0 and 8 in the tap row;
 // R12, R10, R14: 3, 5 and 7 pixels in bytes; CX: the group's variant.
-TEXT ·dw3x3x8s2eAVX512(SB), NOSPLIT, $0-80
-`)
-	acc := []int{0, 1, 2, 3, 8, 9, 10, 11}
+TEXT ·%[1]sAVX512(SB), NOSPLIT, $0-80
+`, name0, npx)
+	acc := []int{0, 1, 2, 3, 8, 9, 10, 11}[:npx]
 	p("MOVQ out+0(FP), DX")
 	p("MOVQ in+8(FP), DI")
 	p("MOVQ n+32(FP), R8")
-	p("SHRQ $3, R8")
-	p("JZ dw3x3x8s2e_end")
+	p("SHRQ $%d, R8", map[int]int{4: 2, 8: 3}[npx])
+	p("JZ %s_end", name0)
 	p("MOVQ c+40(FP), R9")
 	p("SHLQ $2, R9")
 	p("LEAQ (R9)(R9*2), R12")
@@ -466,15 +472,15 @@ TEXT ·dw3x3x8s2eAVX512(SB), NOSPLIT, $0-80
 	p("VBROADCASTSS hi+60(FP), Z31")
 	hsConsts(b)
 	p("VPXORD Z12, Z12, Z12")
-	fmt.Fprintln(b, "dw3x3x8s2e_group:")
+	fmt.Fprintln(b, name0+"_group:")
 	p("XORQ CX, CX")
 	p("CMPQ R8, $1")
-	p("JNE dw3x3x8s2e_pick")
+	p("JNE %s_pick", name0)
 	p("MOVQ edges+72(FP), CX")
 	p("ANDQ $2, CX")
-	fmt.Fprintln(b, "dw3x3x8s2e_pick:")
+	fmt.Fprintln(b, name0+"_pick:")
 	p("TESTQ CX, CX")
-	p("JNZ dw3x3x8s2e_right")
+	p("JNZ %s_right", name0)
 	// col returns the address of input column k (0..16) of the group.
 	col := func(k int) string {
 		base := "AX"
@@ -518,8 +524,8 @@ TEXT ·dw3x3x8s2eAVX512(SB), NOSPLIT, $0-80
 		taps := func(ky int, zero bool) {
 			for kx := 0; kx < 3; kx++ {
 				p("VMOVUPS (SI), Z25")
-				for j := 0; j < 8; j++ {
-					if zero || right && j == 7 && kx == 2 {
+				for j := 0; j < npx; j++ {
+					if zero || right && j == npx-1 && kx == 2 {
 						p("VFMADD231PS Z12, Z25, Z%d", acc[j])
 						continue
 					}
@@ -555,17 +561,18 @@ TEXT ·dw3x3x8s2eAVX512(SB), NOSPLIT, $0-80
 		p("ADDQ $64, R11")
 		p("CMPQ R11, R9")
 		p("JLT %s_chan", name)
-		p("JMP dw3x3x8s2e_next")
+		p("JMP %s_next", name0)
 	}
-	body("dw3x3x8s2e_inner", false)
-	body("dw3x3x8s2e_right", true)
-	fmt.Fprintln(b, "dw3x3x8s2e_next:")
-	p("LEAQ (DI)(R9*8), DI")
-	p("LEAQ (DI)(R9*8), DI")
-	p("LEAQ (DX)(R9*8), DX")
+	body(name0+"_inner", false)
+	body(name0+"_right", true)
+	fmt.Fprintln(b, name0+"_next:")
+	for i := 0; i < npx/4; i++ {
+		p("LEAQ (DI)(R9*8), DI")
+	}
+	p("LEAQ (DX)(R9*%d), DX", npx)
 	p("DECQ R8")
-	p("JNZ dw3x3x8s2e_group")
-	fmt.Fprintln(b, "dw3x3x8s2e_end:")
+	p("JNZ %s_group", name0)
+	fmt.Fprintln(b, name0+"_end:")
 	p("VZEROUPPER")
 	p("RET")
 }
