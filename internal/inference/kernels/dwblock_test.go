@@ -213,15 +213,17 @@ func TestDepthwiseEdgeRowKernel(t *testing.T) {
 
 // TestDepthwiseEdgeRows: with dwEdgeRows, DepthwiseBlocked gives on every
 // 3x3 layer the edge-aware kernels take (stride 1 with one column of
-// padding either side, stride 2 with SAME padding of an even width; rows
-// of eight pixels or more in groups of eight, of four to seven in groups
-// of four, a multiple of the group or not: the last group overlaps) exactly what the four- and eight-pixel kernels give on a
+// padding either side, rows of eight pixels or more; stride 2 with SAME
+// padding of an even width, rows of four pixels or more, four to seven in
+// groups of four; a multiple of the group or not: the last group
+// overlaps) exactly what the four- and eight-pixel kernels give on a
 // zero-padded copy of the whole image (every pixel's sum in their order,
 // rows whose window leaves the image above or below, and images of one or
 // two rows, included), with the bounds and with HARD_SWISH (in the
 // kernel's epilogue and as a pass), over row ranges; close to the float64
-// reference; and layers they do not take (under 4 pixels, VALID padding,
-// stride 2 of an odd width) give the same bits as without it.
+// reference; and layers they do not take (stride 1 under 8 pixels,
+// stride 2 under 4, VALID padding, stride 2 of an odd width) give the
+// same bits as without it.
 func TestDepthwiseEdgeRows(t *testing.T) {
 	if !hasAVX512 {
 		t.Skip("no AVX-512 on this CPU")
@@ -244,10 +246,7 @@ func TestDepthwiseEdgeRows(t *testing.T) {
 		{H: 1, W: 8, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 1, OW: 8}, // padding above and below
 		{H: 2, W: 13, C: 32, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 2, OW: 13},
 		{H: 2, W: 16, C: 16, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 1, OW: 8}, // stride 2, one row below
-		// Four to seven pixels: groups of four.
-		{H: 4, W: 4, C: 64, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 4, OW: 4},
-		{H: 6, W: 7, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 6, OW: 7},
-		{H: 7, W: 5, C: 48, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 7, OW: 5},
+		// Four to seven pixels at stride 2: groups of four.
 		{H: 8, W: 8, C: 32, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 4, OW: 4},
 		{H: 14, W: 14, C: 16, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 7, OW: 7},
 		{H: 3, W: 10, C: 16, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 0, OH: 2, OW: 5},
@@ -282,7 +281,7 @@ func TestDepthwiseEdgeRows(t *testing.T) {
 				for oy := 0; oy < p.OH; oy++ {
 					dst, src := want[oy*p.OW*p.C:(oy+1)*p.OW*p.C], padded[oy*p.SH*wp*p.C:]
 					g := 8
-					if p.OW < 8 {
+					if p.SW == 2 && p.OW < 8 {
 						g = 4
 					}
 					for _, o := range []int{0, p.OW - g} {
@@ -291,10 +290,8 @@ func TestDepthwiseEdgeRows(t *testing.T) {
 							n = p.OW / g * g
 						}
 						switch {
-						case p.SW == 1 && g == 8:
-							dw3x3x8s1AVX512(&dst[o*p.C], &src[o*p.C], &w[0], &bias[0], n, p.C, wp*p.C*4, p.Lo, p.Hi, in8)
 						case p.SW == 1:
-							dw3x3x4s1AVX512(&dst[o*p.C], &src[o*p.C], &w[0], &bias[0], n, p.C, wp*p.C*4, p.Lo, p.Hi, in8)
+							dw3x3x8s1AVX512(&dst[o*p.C], &src[o*p.C], &w[0], &bias[0], n, p.C, wp*p.C*4, p.Lo, p.Hi, in8)
 						default:
 							dw3x3x4AVX512(&dst[o*p.C], &src[2*o*p.C], &w[0], &bias[0], n, p.C, 2*p.C*4, wp*p.C*4, p.Lo, p.Hi, in8)
 						}
@@ -322,7 +319,9 @@ func TestDepthwiseEdgeRows(t *testing.T) {
 	// Layers the edge-aware kernels do not take: the same bits either way.
 	dwHSEpilogue = true
 	for _, p := range []DWParams{
-		{H: 6, W: 3, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 6, OW: 3, Lo: 0, Hi: 6}, // under 4 pixels
+		{H: 6, W: 7, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 6, OW: 7, Lo: 0, Hi: 6}, // stride 1, under 8 pixels
+		{H: 4, W: 4, C: 64, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 4, OW: 4, Lo: 0, Hi: 6},
+		{H: 6, W: 6, C: 16, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 3, OW: 3, Lo: 0, Hi: 6}, // stride 2, under 4 pixels
 		{H: 6, W: 18, C: 32, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 0, PadL: 0, OH: 4, OW: 16, Lo: 0, Hi: 6},
 		{H: 17, W: 17, C: 16, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 1, OH: 9, OW: 9, Lo: 0, Hi: 6},
 	} {
@@ -388,40 +387,36 @@ func TestDepthwiseEdgeRowKernelS2(t *testing.T) {
 	}
 }
 
-// TestDepthwiseEdgeRowKernel4: the four-pixel edge-aware kernels give
-// exactly what dw3x3x4s1AVX512 and dw3x3x4AVX512 give on zero-padded
-// copies of the rows (left and right columns at stride 1, the right one
-// at stride 2, a row above or below), for one to three groups, the bounds
-// and HARD_SWISH, and write nothing past their pixels.
+// TestDepthwiseEdgeRowKernel4: the four-pixel stride-2 edge-aware kernel
+// gives exactly what dw3x3x4AVX512 gives on zero-padded copies of the rows
+// (the right column, a row above or below), for one to three groups, the
+// bounds and HARD_SWISH, and writes nothing past its pixels.
 func TestDepthwiseEdgeRowKernel4(t *testing.T) {
 	if !hasAVX512 {
 		t.Skip("no AVX-512 on this CPU")
 	}
 	rng := rand.New(rand.NewPCG(17, 18))
-	for _, s := range []struct{ n, c, stride, rows int }{{4, 16, 1, 0}, {8, 32, 1, 4}, {12, 48, 1, 8}, {4, 64, 2, 0}, {8, 16, 2, 8}, {12, 32, 2, 4}} {
+	// rows: edges bits 2 (a row of padding above) and 3 (below).
+	for _, s := range []struct{ n, c, rows int }{{4, 64, 0}, {8, 16, 8}, {12, 32, 4}, {4, 16, 12}} {
 		for _, hs := range []int{0, 1} {
-			w := s.n * s.stride // input row width
-			real := 3
-			if s.rows != 0 {
-				real = 2
+			w := 2 * s.n // input row width; the last window ends one column past it
+			real, top := 3, 0
+			if s.rows&4 != 0 {
+				real, top = real-1, 1
+			}
+			if s.rows&8 != 0 {
+				real--
 			}
 			in := randSlice(rng, real*w*s.c)
 			for i := range in {
 				in[i] *= 8
 			}
-			// The padded rows: a column of zeros left (stride 1) and right,
-			// and the zero row where the flag puts it.
-			pw, off := w+2, 1
-			if s.stride == 2 {
-				pw, off = w+1, 0
-			}
+			// The padded rows: a column of zeros on the right, and the
+			// zero rows where the flags put them.
+			pw := w + 1
 			padded := make([]float32, 3*pw*s.c)
 			for r := 0; r < real; r++ {
-				pr := r
-				if s.rows == 4 {
-					pr = r + 1
-				}
-				copy(padded[(pr*pw+off)*s.c:], in[r*w*s.c:(r+1)*w*s.c])
+				copy(padded[(r+top)*pw*s.c:], in[r*w*s.c:(r+1)*w*s.c])
 			}
 			wt := randSlice(rng, 9*s.c)
 			bias := randSlice(rng, s.c)
@@ -432,18 +427,13 @@ func TestDepthwiseEdgeRowKernel4(t *testing.T) {
 			want := make([]float32, s.n*s.c)
 			got := make([]float32, s.n*s.c+1)
 			got[s.n*s.c] = 42
-			if s.stride == 1 {
-				dw3x3x4s1AVX512(&want[0], &padded[0], &wt[0], &bias[0], s.n, s.c, pw*s.c*4, lo, hi, hs)
-				dw3x3x4s1eAVX512(&got[0], &in[0], &wt[0], &bias[0], s.n, s.c, w*s.c*4, lo, hi, hs, 3|s.rows)
-			} else {
-				dw3x3x4AVX512(&want[0], &padded[0], &wt[0], &bias[0], s.n, s.c, 2*s.c*4, pw*s.c*4, lo, hi, hs)
-				dw3x3x4s2eAVX512(&got[0], &in[0], &wt[0], &bias[0], s.n, s.c, w*s.c*4, lo, hi, hs, 2|s.rows)
-			}
+			dw3x3x4AVX512(&want[0], &padded[0], &wt[0], &bias[0], s.n, s.c, 2*s.c*4, pw*s.c*4, lo, hi, hs)
+			dw3x3x4s2eAVX512(&got[0], &in[0], &wt[0], &bias[0], s.n, s.c, w*s.c*4, lo, hi, hs, 2|s.rows)
 			if !slices.Equal(got[:s.n*s.c], want) {
-				t.Fatalf("%d pixels, %d channels, stride %d, rows %d, hs %d: differs from the four-pixel kernel on a padded copy", s.n, s.c, s.stride, s.rows, hs)
+				t.Fatalf("%d pixels, %d channels, rows %d, hs %d: differs from the four-pixel kernel on a padded copy", s.n, s.c, s.rows, hs)
 			}
 			if got[s.n*s.c] != 42 {
-				t.Fatalf("%d pixels, %d channels, stride %d: wrote past the row", s.n, s.c, s.stride)
+				t.Fatalf("%d pixels, %d channels: wrote past the row", s.n, s.c)
 			}
 		}
 	}
@@ -694,8 +684,7 @@ func BenchmarkDepthwiseHSEpilogue(b *testing.B) {
 // alternately call by call on one thread, on the stride-1 3x3 layers of
 // MobileNet V1 1.0@128 (fused with their 1x1 convolutions, a band of rows
 // at a time, and alone), V2 1.0@224 and V3-Large 1.0@224 (HARD_SWISH
-// after), on stride-2 layers of V1 and V2 (where "eight" is "four"), and
-// on V1's and V2's layers of four to seven pixels a row,
+// after), and on stride-2 layers of V1 and V2 (where "eight" is "four"),
 // and reports each one's median GMAC/s (thread CPU time) and the median
 // speedups of "eight" and "rows" over "four".
 func BenchmarkDepthwiseEight(b *testing.B) {
@@ -711,8 +700,8 @@ func BenchmarkDepthwiseEight(b *testing.B) {
 		{28, 240, 28, 1, true}, {14, 480, 14, 1, true},
 		// Stride 2 (SAME, even sizes): V1's, V2's.
 		{64, 64, 3, 2, false}, {32, 128, 6, 2, false}, {16, 256, 8, 2, false}, {112, 96, 2, 2, false}, {28, 192, 14, 2, false},
-		// Rows of four to seven pixels: V1's 4x4x1024 and 8x8x512 stride 2, V2's 7x7x960 and 14x14x576 stride 2.
-		{4, 1024, 4, 1, false}, {7, 960, 7, 1, false}, {8, 512, 4, 2, false}, {14, 576, 7, 2, false}} {
+		// Stride-2 rows of four to seven pixels: V1's 8x8x512, V2's 14x14x576.
+		{8, 512, 4, 2, false}, {14, 576, 7, 2, false}} {
 		p := DWParams{H: s.h, W: s.h, C: s.c, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: s.h, OW: s.h, Lo: 0, Hi: 6}
 		if s.stride == 2 {
 			p.SH, p.SW, p.PadT, p.PadL, p.OH, p.OW = 2, 2, 0, 0, s.h/2, s.h/2
