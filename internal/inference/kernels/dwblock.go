@@ -89,7 +89,7 @@ func depthwiseBlocked(p *DWParams, in, w, bias, out []float32, y0, y1 int, scrat
 	// past the image (SAME padding of an even width), runs whole on the
 	// edge-aware kernels.
 	edges := four && dwEdgeRows && dwEight &&
-		(p.SW == 1 && p.PadL == 1 && p.W == p.OW && p.OW >= 8 || p.SW == 2 && p.PadL == 0 && p.W == 2*p.OW && p.OW >= 4)
+		(p.SW == 1 && p.PadL == 1 && p.W == p.OW && (p.OW >= 8 || p.OW == 4) || p.SW == 2 && p.PadL == 0 && p.W == 2*p.OW && p.OW >= 4)
 	in8 := 0
 	if hs && dwHSEpilogue {
 		in8 = 1
@@ -115,6 +115,8 @@ func depthwiseBlocked(p *DWParams, in, w, bias, out []float32, y0, y1 int, scrat
 			g := 8
 			k := dw3x3x8s1eAVX512
 			switch {
+			case p.SW == 1 && p.OW < 8:
+				g, k = 4, dw3x3x4s1eAVX512
 			case p.SW == 2 && p.OW < 8:
 				g, k = 4, dw3x3x4s2eAVX512
 			case p.SW == 2:
@@ -300,20 +302,22 @@ func dw3x3Row(p *DWParams, w, bias, dst, src []float32, n, rs int, hs bool) {
 }
 
 // dwEdgeRows lets DepthwiseBlocked run a 3x3 row whole on an edge-aware
-// kernel: dw3x3x8s1eAVX512 at stride 1 with one column of padding either
-// side (rows of eight pixels or more), dw3x3x8s2eAVX512 at stride 2 with
-// SAME padding of an even width, a column on the right (rows of four to
-// seven pixels on its four-pixel form), a row of padding above or below
-// the image included. A width not a multiple of the group ends in a group
-// overlapping the one before. Every pixel then sums in the four- and
-// eight-pixel kernels' order, instead of each edge pixel's window being
-// copied and run alone, the tail pixel by pixel, and a row at the top or
-// bottom copied whole with its padding: on V1's 64x64x32 and 32x32x128
-// bands that cost 1.4-1.5 times the rows' interiors. (Stride-1 rows of
-// four to seven pixels on a four-pixel form were 2.4-3.1 times as fast,
-// but moved EfficientNet-Lite0 0.5@112's largest difference from ONNX
-// Runtime from 5.0e-6 to 1.2e-5, past the oracle tests' 1e-5: left out.)
-// (Tests and benchmarks switch it off to compare.)
+// kernel, a row of padding above or below the image included:
+// dw3x3x8s1eAVX512 at stride 1 with one column of padding either side
+// (rows of eight pixels or more; rows of four on its four-pixel form, bit
+// for bit the padded copies they ran from), dw3x3x8s2eAVX512 at stride 2
+// with SAME padding of an even width, a column on the right (rows of four
+// to seven pixels on its four-pixel form). A width not a multiple of the
+// group ends in a group overlapping the one before. Every pixel then sums
+// in the four- and eight-pixel kernels' order, instead of each edge
+// pixel's window being copied and run alone, the tail pixel by pixel, and
+// a row at the top or bottom copied whole with its padding: on V1's
+// 64x64x32 and 32x32x128 bands that cost 1.4-1.5 times the rows'
+// interiors. (Stride-1 rows of five to seven pixels on the four-pixel
+// form, the last group overlapping, were 2.4 times as fast on V2's
+// 7x7x960, but moved EfficientNet-Lite0 0.5@112's largest difference from
+// ONNX Runtime from 5.0e-6 to 1.2e-5, past the oracle tests' 1e-5: left
+// out.) Tests and benchmarks switch it off to compare.
 var dwEdgeRows = true
 
 // dwEight lets dw3x3Row run stride-1 rows eight pixels at a time (tests

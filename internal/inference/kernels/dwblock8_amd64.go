@@ -30,6 +30,14 @@ func dw3x3x8s1eAVX512(out, in, w, bias *float32, n, c, rs int, lo, hi float32, h
 //go:noescape
 func dw3x3x8s2eAVX512(out, in, w, bias *float32, n, c, rs int, lo, hi float32, hs, edges int)
 
+// dw3x3x4s1eAVX512 is dw3x3x8s1eAVX512 four pixels at a time (n a
+// multiple of 4), for rows of four pixels: its sums are those of
+// dw3x3x4s1AVX512 on a zero-padded copy of the rows, which is how such a
+// row ran before. Implemented in dwblock_amd64.s.
+//
+//go:noescape
+func dw3x3x4s1eAVX512(out, in, w, bias *float32, n, c, rs int, lo, hi float32, hs, edges int)
+
 // dw3x3x4s2eAVX512 is dw3x3x8s2eAVX512 four pixels at a time (n a
 // multiple of 4), for rows of four to seven pixels. Implemented in
 // dwblock_amd64.s.

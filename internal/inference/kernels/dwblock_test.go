@@ -213,17 +213,17 @@ func TestDepthwiseEdgeRowKernel(t *testing.T) {
 
 // TestDepthwiseEdgeRows: with dwEdgeRows, DepthwiseBlocked gives on every
 // 3x3 layer the edge-aware kernels take (stride 1 with one column of
-// padding either side, rows of eight pixels or more; stride 2 with SAME
-// padding of an even width, rows of four pixels or more, four to seven in
-// groups of four; a multiple of the group or not: the last group
-// overlaps) exactly what the four- and eight-pixel kernels give on a
+// padding either side, rows of eight pixels or more or of four; stride 2
+// with SAME padding of an even width, rows of four pixels or more, four
+// to seven in groups of four; a multiple of the group or not: the last
+// group overlaps) exactly what the four- and eight-pixel kernels give on a
 // zero-padded copy of the whole image (every pixel's sum in their order,
 // rows whose window leaves the image above or below, and images of one or
 // two rows, included), with the bounds and with HARD_SWISH (in the
 // kernel's epilogue and as a pass), over row ranges; close to the float64
-// reference; and layers they do not take (stride 1 under 8 pixels,
-// stride 2 under 4, VALID padding, stride 2 of an odd width) give the
-// same bits as without it.
+// reference; and layers they do not take (stride 1 of five to seven
+// pixels, stride 2 under 4, VALID padding, stride 2 of an odd width) and
+// stride-1 rows of four pixels give the same bits as without it.
 func TestDepthwiseEdgeRows(t *testing.T) {
 	if !hasAVX512 {
 		t.Skip("no AVX-512 on this CPU")
@@ -246,7 +246,9 @@ func TestDepthwiseEdgeRows(t *testing.T) {
 		{H: 1, W: 8, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 1, OW: 8}, // padding above and below
 		{H: 2, W: 13, C: 32, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 2, OW: 13},
 		{H: 2, W: 16, C: 16, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 1, OW: 8}, // stride 2, one row below
-		// Four to seven pixels at stride 2: groups of four.
+		// Four pixels at stride 1, four to seven at stride 2: groups of four.
+		{H: 4, W: 4, C: 64, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 4, OW: 4},
+		{H: 1, W: 4, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 1, OW: 4},
 		{H: 8, W: 8, C: 32, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 4, OW: 4},
 		{H: 14, W: 14, C: 16, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 7, OW: 7},
 		{H: 3, W: 10, C: 16, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 0, OH: 2, OW: 5},
@@ -281,7 +283,7 @@ func TestDepthwiseEdgeRows(t *testing.T) {
 				for oy := 0; oy < p.OH; oy++ {
 					dst, src := want[oy*p.OW*p.C:(oy+1)*p.OW*p.C], padded[oy*p.SH*wp*p.C:]
 					g := 8
-					if p.SW == 2 && p.OW < 8 {
+					if p.OW < 8 {
 						g = 4
 					}
 					for _, o := range []int{0, p.OW - g} {
@@ -290,8 +292,10 @@ func TestDepthwiseEdgeRows(t *testing.T) {
 							n = p.OW / g * g
 						}
 						switch {
-						case p.SW == 1:
+						case p.SW == 1 && g == 8:
 							dw3x3x8s1AVX512(&dst[o*p.C], &src[o*p.C], &w[0], &bias[0], n, p.C, wp*p.C*4, p.Lo, p.Hi, in8)
+						case p.SW == 1:
+							dw3x3x4s1AVX512(&dst[o*p.C], &src[o*p.C], &w[0], &bias[0], n, p.C, wp*p.C*4, p.Lo, p.Hi, in8)
 						default:
 							dw3x3x4AVX512(&dst[o*p.C], &src[2*o*p.C], &w[0], &bias[0], n, p.C, 2*p.C*4, wp*p.C*4, p.Lo, p.Hi, in8)
 						}
@@ -316,11 +320,14 @@ func TestDepthwiseEdgeRows(t *testing.T) {
 			}
 		}
 	}
-	// Layers the edge-aware kernels do not take: the same bits either way.
+	// Layers the edge-aware kernels do not take, and stride-1 rows of four
+	// pixels (which ran from padded copies on the four-pixel kernel): the
+	// same bits either way.
 	dwHSEpilogue = true
 	for _, p := range []DWParams{
 		{H: 6, W: 7, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 6, OW: 7, Lo: 0, Hi: 6}, // stride 1, under 8 pixels
 		{H: 4, W: 4, C: 64, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 4, OW: 4, Lo: 0, Hi: 6},
+		{H: 2, W: 4, C: 1024, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 2, OW: 4, Lo: 0, Hi: 6},
 		{H: 6, W: 6, C: 16, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 3, OW: 3, Lo: 0, Hi: 6}, // stride 2, under 4 pixels
 		{H: 6, W: 18, C: 32, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 0, PadL: 0, OH: 4, OW: 16, Lo: 0, Hi: 6},
 		{H: 17, W: 17, C: 16, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 1, OH: 9, OW: 9, Lo: 0, Hi: 6},
@@ -387,19 +394,21 @@ func TestDepthwiseEdgeRowKernelS2(t *testing.T) {
 	}
 }
 
-// TestDepthwiseEdgeRowKernel4: the four-pixel stride-2 edge-aware kernel
-// gives exactly what dw3x3x4AVX512 gives on zero-padded copies of the rows
-// (the right column, a row above or below), for one to three groups, the
-// bounds and HARD_SWISH, and writes nothing past its pixels.
+// TestDepthwiseEdgeRowKernel4: the four-pixel edge-aware kernels give
+// exactly what dw3x3x4s1AVX512 (stride 1: a column of zeros either side)
+// and dw3x3x4AVX512 (stride 2: the right column) give on zero-padded
+// copies of the rows (a row above or below too), for one to three
+// groups, the bounds and HARD_SWISH, and write nothing past their pixels.
 func TestDepthwiseEdgeRowKernel4(t *testing.T) {
 	if !hasAVX512 {
 		t.Skip("no AVX-512 on this CPU")
 	}
 	rng := rand.New(rand.NewPCG(17, 18))
 	// rows: edges bits 2 (a row of padding above) and 3 (below).
-	for _, s := range []struct{ n, c, rows int }{{4, 64, 0}, {8, 16, 8}, {12, 32, 4}, {4, 16, 12}} {
+	for _, s := range []struct{ n, c, stride, rows int }{{4, 64, 2, 0}, {8, 16, 2, 8}, {12, 32, 2, 4}, {4, 16, 2, 12},
+		{4, 64, 1, 0}, {8, 16, 1, 8}, {12, 32, 1, 4}, {4, 1024, 1, 12}} {
 		for _, hs := range []int{0, 1} {
-			w := 2 * s.n // input row width; the last window ends one column past it
+			w := s.stride * s.n // input row width
 			real, top := 3, 0
 			if s.rows&4 != 0 {
 				real, top = real-1, 1
@@ -411,12 +420,16 @@ func TestDepthwiseEdgeRowKernel4(t *testing.T) {
 			for i := range in {
 				in[i] *= 8
 			}
-			// The padded rows: a column of zeros on the right, and the
-			// zero rows where the flags put them.
-			pw := w + 1
+			// The padded rows: a column of zeros on the right (and one on
+			// the left at stride 1), and the zero rows where the flags put
+			// them.
+			pw, left := w+1, 0
+			if s.stride == 1 {
+				pw, left = w+2, 1
+			}
 			padded := make([]float32, 3*pw*s.c)
 			for r := 0; r < real; r++ {
-				copy(padded[(r+top)*pw*s.c:], in[r*w*s.c:(r+1)*w*s.c])
+				copy(padded[((r+top)*pw+left)*s.c:], in[r*w*s.c:(r+1)*w*s.c])
 			}
 			wt := randSlice(rng, 9*s.c)
 			bias := randSlice(rng, s.c)
@@ -427,10 +440,15 @@ func TestDepthwiseEdgeRowKernel4(t *testing.T) {
 			want := make([]float32, s.n*s.c)
 			got := make([]float32, s.n*s.c+1)
 			got[s.n*s.c] = 42
-			dw3x3x4AVX512(&want[0], &padded[0], &wt[0], &bias[0], s.n, s.c, 2*s.c*4, pw*s.c*4, lo, hi, hs)
-			dw3x3x4s2eAVX512(&got[0], &in[0], &wt[0], &bias[0], s.n, s.c, w*s.c*4, lo, hi, hs, 2|s.rows)
+			if s.stride == 1 {
+				dw3x3x4s1AVX512(&want[0], &padded[0], &wt[0], &bias[0], s.n, s.c, pw*s.c*4, lo, hi, hs)
+				dw3x3x4s1eAVX512(&got[0], &in[0], &wt[0], &bias[0], s.n, s.c, w*s.c*4, lo, hi, hs, 3|s.rows)
+			} else {
+				dw3x3x4AVX512(&want[0], &padded[0], &wt[0], &bias[0], s.n, s.c, 2*s.c*4, pw*s.c*4, lo, hi, hs)
+				dw3x3x4s2eAVX512(&got[0], &in[0], &wt[0], &bias[0], s.n, s.c, w*s.c*4, lo, hi, hs, 2|s.rows)
+			}
 			if !slices.Equal(got[:s.n*s.c], want) {
-				t.Fatalf("%d pixels, %d channels, rows %d, hs %d: differs from the four-pixel kernel on a padded copy", s.n, s.c, s.rows, hs)
+				t.Fatalf("%d pixels, %d channels, stride %d, rows %d, hs %d: differs from the four-pixel kernel on a padded copy", s.n, s.c, s.stride, s.rows, hs)
 			}
 			if got[s.n*s.c] != 42 {
 				t.Fatalf("%d pixels, %d channels: wrote past the row", s.n, s.c)
@@ -700,8 +718,8 @@ func BenchmarkDepthwiseEight(b *testing.B) {
 		{28, 240, 28, 1, true}, {14, 480, 14, 1, true},
 		// Stride 2 (SAME, even sizes): V1's, V2's.
 		{64, 64, 3, 2, false}, {32, 128, 6, 2, false}, {16, 256, 8, 2, false}, {112, 96, 2, 2, false}, {28, 192, 14, 2, false},
-		// Stride-2 rows of four to seven pixels: V1's 8x8x512, V2's 14x14x576.
-		{8, 512, 4, 2, false}, {14, 576, 7, 2, false}} {
+		// Rows of four to seven pixels: V1's 4x4x1024, 8x8x512 at stride 2, V2's 14x14x576 at stride 2.
+		{4, 1024, 4, 1, false}, {8, 512, 4, 2, false}, {14, 576, 7, 2, false}} {
 		p := DWParams{H: s.h, W: s.h, C: s.c, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: s.h, OW: s.h, Lo: 0, Hi: 6}
 		if s.stride == 2 {
 			p.SH, p.SW, p.PadT, p.PadL, p.OH, p.OW = 2, 2, 0, 0, s.h/2, s.h/2

@@ -152,6 +152,7 @@ TEXT ·dw3x3x4s1AVX512(SB), NOSPLIT, $0-72
 	eightS1(&b)
 	s1Edges(&b, 8)
 	s2Edges(&b, 8)
+	s1Edges(&b, 4)
 	s2Edges(&b, 4)
 	if err := os.WriteFile("dwblock_amd64.s", b.Bytes(), 0o644); err != nil {
 		panic(err)
