@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -84,6 +85,387 @@ func TestDepthwiseStride1Kernel(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestDepthwiseEightPixelKernel: the stride-1 eight-pixel kernel gives
+// exactly the four-pixel kernel's outputs (same order of sums), with the
+// bounds, with HARD_SWISH in its epilogue (inputs scaled so both of its
+// bends are crossed), for channels of one to four vectors and input rows
+// wider than the pixels read, and writes nothing past its n pixels; and
+// DepthwiseBlocked gives the same bits with it as without it, on rows
+// whose in-image pixels leave every remainder after groups of eight and
+// four, at strides 1 and 2, close to the float64 reference.
+func TestDepthwiseEightPixelKernel(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, s := range []struct{ w, c, n int }{{10, 16, 8}, {18, 32, 16}, {27, 48, 24}, {66, 64, 64}, {12, 16, 8}} {
+		for _, hs := range []int{0, 1} {
+			in := randSlice(rng, 3*s.w*s.c)
+			for i := range in {
+				in[i] *= 8
+			}
+			wt := randSlice(rng, 9*s.c)
+			bias := randSlice(rng, s.c)
+			a := make([]float32, s.n*s.c+s.c)
+			b := make([]float32, s.n*s.c+s.c)
+			b[s.n*s.c] = 42
+			rs := s.w * s.c * 4
+			lo, hi := float32(-2.5), float32(3.7)
+			if hs == 1 {
+				lo, hi = NoClampLo, NoClampHi
+			}
+			dw3x3x4s1AVX512(&a[0], &in[0], &wt[0], &bias[0], s.n, s.c, rs, lo, hi, hs)
+			dw3x3x8s1AVX512(&b[0], &in[0], &wt[0], &bias[0], s.n, s.c, rs, lo, hi, hs)
+			if !slices.Equal(a[:s.n*s.c], b[:s.n*s.c]) {
+				t.Fatalf("width %d, %d channels, %d pixels, hs %d: eight-pixel kernel differs from the four-pixel one", s.w, s.c, s.n, hs)
+			}
+			if b[s.n*s.c] != 42 {
+				t.Fatalf("width %d, %d channels, %d pixels: wrote past its pixels", s.w, s.c, s.n)
+			}
+		}
+	}
+	defer func(v, e bool) { dwEight, dwEdgeRows = v, e }(dwEight, dwEdgeRows)
+	dwEdgeRows = false // edge pixels change order with it (TestDepthwiseEdgeRows)
+	for _, p := range []DWParams{
+		{H: 9, W: 23, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 9, OW: 23},   // 21 in-image pixels: 16 + 4 + 1
+		{H: 6, W: 14, C: 48, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 6, OW: 14},   // 12: 8 + 4
+		{H: 12, W: 34, C: 32, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 0, PadL: 0, OH: 10, OW: 32}, // VALID: 32
+		{H: 5, W: 9, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 5, OW: 9},     // 7: 4 + 3
+		{H: 7, W: 16, C: 64, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 7, OW: 16},   // 14: 8 + 4 + 2
+		{H: 6, W: 7, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 6, OW: 7},     // 5: 4 + 1
+		{H: 16, W: 16, C: 32, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 8, OW: 8},   // stride 2, 7: 4 + 3
+		{H: 19, W: 19, C: 48, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 1, OH: 10, OW: 10}, // stride 2, 9: 8 + 1
+	} {
+		for _, hs := range []bool{false, true} {
+			p.Lo, p.Hi = 0, 6
+			if hs {
+				p.Lo, p.Hi = NoClampLo, NoClampHi
+			}
+			in := randSlice(rng, p.H*p.W*p.C)
+			for i := range in {
+				in[i] *= 8
+			}
+			w := randSlice(rng, 9*p.C)
+			bias := randSlice(rng, p.C)
+			run := func(eight bool) []float32 {
+				dwEight = eight
+				out := make([]float32, p.OH*p.OW*p.C)
+				if hs {
+					DepthwiseBlockedHardSwish(&p, in, w, bias, out, 0, p.OH, nil)
+				} else {
+					DepthwiseBlocked(&p, in, w, bias, out, 0, p.OH, nil)
+				}
+				return out
+			}
+			want := run(false)
+			closeTo(t, want, refDepthwiseAct(&p, in, w, bias, hs), 1e-5)
+			if got := run(true); !slices.Equal(got, want) {
+				t.Fatalf("%dx%dx%d stride %d hs %v: DepthwiseBlocked differs with the eight-pixel kernel", p.H, p.W, p.C, p.SW, hs)
+			}
+		}
+	}
+}
+
+// TestDepthwiseEdgeRowKernel: the whole-row kernel, which takes a stride-1
+// row's padding columns as zeros in registers, gives exactly what the
+// eight-pixel kernel gives on a zero-padded copy of the row, for rows of
+// one group (both edges), two (left and right) and more (groups between),
+// one to eight channel vectors, with the bounds and with HARD_SWISH, and
+// writes nothing past the row.
+func TestDepthwiseEdgeRowKernel(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, s := range []struct{ n, c int }{{8, 16}, {16, 32}, {24, 48}, {64, 32}, {32, 128}, {8, 512}} {
+		for _, hs := range []int{0, 1} {
+			w := s.n // input row width: the same as the output's
+			in := randSlice(rng, 3*w*s.c)
+			for i := range in {
+				in[i] *= 8
+			}
+			padded := make([]float32, 3*(w+2)*s.c)
+			for r := 0; r < 3; r++ {
+				copy(padded[(r*(w+2)+1)*s.c:], in[r*w*s.c:(r+1)*w*s.c])
+			}
+			wt := randSlice(rng, 9*s.c)
+			bias := randSlice(rng, s.c)
+			lo, hi := float32(-2.5), float32(3.7)
+			if hs == 1 {
+				lo, hi = NoClampLo, NoClampHi
+			}
+			want := make([]float32, s.n*s.c)
+			dw3x3x8s1AVX512(&want[0], &padded[0], &wt[0], &bias[0], s.n, s.c, (w+2)*s.c*4, lo, hi, hs)
+			got := make([]float32, s.n*s.c+1)
+			got[s.n*s.c] = 42
+			dw3x3x8s1eAVX512(&got[0], &in[0], &wt[0], &bias[0], s.n, s.c, w*s.c*4, lo, hi, hs, 3)
+			if !slices.Equal(got[:s.n*s.c], want) {
+				t.Fatalf("%d pixels, %d channels, hs %d: whole-row kernel differs from the eight-pixel kernel on a padded copy", s.n, s.c, hs)
+			}
+			if got[s.n*s.c] != 42 {
+				t.Fatalf("%d pixels, %d channels: wrote past the row", s.n, s.c)
+			}
+		}
+	}
+}
+
+// TestDepthwiseEdgeRows: with dwEdgeRows, DepthwiseBlocked gives on every
+// 3x3 layer the edge-aware kernels take (stride 1 with one column of
+// padding either side, rows of eight pixels or more or of four; stride 2
+// with SAME padding of an even width, rows of four pixels or more, four
+// to seven in groups of four; a multiple of the group or not: the last
+// group overlaps) exactly what the four- and eight-pixel kernels give on a
+// zero-padded copy of the whole image (every pixel's sum in their order,
+// rows whose window leaves the image above or below, and images of one or
+// two rows, included), with the bounds and with HARD_SWISH (in the
+// kernel's epilogue and as a pass), over row ranges; close to the float64
+// reference; and layers they do not take (stride 1 of five to seven
+// pixels, stride 2 under 4, VALID padding, stride 2 of an odd width) and
+// stride-1 rows of four pixels give the same bits as without it.
+func TestDepthwiseEdgeRows(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	defer func(e, h bool) { dwEdgeRows, dwHSEpilogue = e, h }(dwEdgeRows, dwHSEpilogue)
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, p := range []DWParams{
+		{H: 8, W: 8, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 8, OW: 8},
+		{H: 5, W: 16, C: 32, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 5, OW: 16},
+		{H: 9, W: 32, C: 48, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 9, OW: 32},
+		{H: 4, W: 24, C: 128, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 4, OW: 24},
+		{H: 6, W: 12, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 6, OW: 12}, // 8, then 8 from pixel 4
+		{H: 5, W: 14, C: 64, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 5, OW: 14},
+		{H: 4, W: 9, C: 32, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 4, OW: 9},
+		{H: 3, W: 28, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 3, OW: 28},
+		{H: 16, W: 32, C: 16, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 8, OW: 16},
+		{H: 8, W: 16, C: 64, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 4, OW: 8},
+		{H: 7, W: 28, C: 32, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 0, OH: 4, OW: 14}, // odd height: a row above and below
+		{H: 10, W: 56, C: 16, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 5, OW: 28},
+		{H: 1, W: 8, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 1, OW: 8}, // padding above and below
+		{H: 2, W: 13, C: 32, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 2, OW: 13},
+		{H: 2, W: 16, C: 16, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 1, OW: 8}, // stride 2, one row below
+		// Four pixels at stride 1, four to seven at stride 2: groups of four.
+		{H: 4, W: 4, C: 64, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 4, OW: 4},
+		{H: 1, W: 4, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 1, OW: 4},
+		{H: 8, W: 8, C: 32, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 4, OW: 4},
+		{H: 14, W: 14, C: 16, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 7, OW: 7},
+		{H: 3, W: 10, C: 16, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 0, OH: 2, OW: 5},
+	} {
+		for _, hs := range []bool{false, true} {
+			for _, epi := range []bool{true, false} {
+				dwHSEpilogue = epi
+				p.Lo, p.Hi = 0, 6
+				if hs {
+					p.Lo, p.Hi = NoClampLo, NoClampHi
+				}
+				in := randSlice(rng, p.H*p.W*p.C)
+				for i := range in {
+					in[i] *= 8
+				}
+				w := randSlice(rng, 9*p.C)
+				bias := randSlice(rng, p.C)
+				// The whole image zero-padded: output row oy's window
+				// starts at its row oy*SH, pixel x's at its column x*SW.
+				wp, hp := (p.OW-1)*p.SW+3, (p.OH-1)*p.SH+3
+				padded := make([]float32, hp*wp*p.C)
+				for y := 0; y < p.H; y++ {
+					if py := y + p.PadT; py < hp {
+						copy(padded[(py*wp+p.PadL)*p.C:], in[y*p.W*p.C:(y*p.W+min(p.W, wp-p.PadL))*p.C])
+					}
+				}
+				want := make([]float32, p.OH*p.OW*p.C)
+				in8 := 0
+				if hs && epi {
+					in8 = 1
+				}
+				for oy := 0; oy < p.OH; oy++ {
+					dst, src := want[oy*p.OW*p.C:(oy+1)*p.OW*p.C], padded[oy*p.SH*wp*p.C:]
+					g := 8
+					if p.OW < 8 {
+						g = 4
+					}
+					for _, o := range []int{0, p.OW - g} {
+						n := g
+						if o == 0 {
+							n = p.OW / g * g
+						}
+						switch {
+						case p.SW == 1 && g == 8:
+							dw3x3x8s1AVX512(&dst[o*p.C], &src[o*p.C], &w[0], &bias[0], n, p.C, wp*p.C*4, p.Lo, p.Hi, in8)
+						case p.SW == 1:
+							dw3x3x4s1AVX512(&dst[o*p.C], &src[o*p.C], &w[0], &bias[0], n, p.C, wp*p.C*4, p.Lo, p.Hi, in8)
+						default:
+							dw3x3x4AVX512(&dst[o*p.C], &src[2*o*p.C], &w[0], &bias[0], n, p.C, 2*p.C*4, wp*p.C*4, p.Lo, p.Hi, in8)
+						}
+					}
+					if hs && in8 == 0 {
+						HardSwish(dst)
+					}
+				}
+				closeTo(t, want, refDepthwiseAct(&p, in, w, bias, hs), 1e-5)
+				dwEdgeRows = true
+				got := make([]float32, p.OH*p.OW*p.C)
+				for _, r := range [][2]int{{p.OH / 2, p.OH}, {0, p.OH / 2}} {
+					if hs {
+						DepthwiseBlockedHardSwish(&p, in, w, bias, got, r[0], r[1], nil)
+					} else {
+						DepthwiseBlocked(&p, in, w, bias, got, r[0], r[1], nil)
+					}
+				}
+				if !slices.Equal(got, want) {
+					t.Fatalf("%dx%dx%d stride %d hs %v epilogue %v: rows differ from the padded image's", p.H, p.W, p.C, p.SW, hs, epi)
+				}
+			}
+		}
+	}
+	// Layers the edge-aware kernels do not take, and stride-1 rows of four
+	// pixels (which ran from padded copies on the four-pixel kernel): the
+	// same bits either way.
+	dwHSEpilogue = true
+	for _, p := range []DWParams{
+		{H: 6, W: 7, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 6, OW: 7, Lo: 0, Hi: 6}, // stride 1, under 8 pixels
+		{H: 4, W: 4, C: 64, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 4, OW: 4, Lo: 0, Hi: 6},
+		{H: 2, W: 4, C: 1024, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 2, OW: 4, Lo: 0, Hi: 6},
+		{H: 6, W: 6, C: 16, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 3, OW: 3, Lo: 0, Hi: 6}, // stride 2, under 4 pixels
+		{H: 6, W: 18, C: 32, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 0, PadL: 0, OH: 4, OW: 16, Lo: 0, Hi: 6},
+		{H: 17, W: 17, C: 16, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 1, OH: 9, OW: 9, Lo: 0, Hi: 6},
+	} {
+		in := randSlice(rng, p.H*p.W*p.C)
+		w := randSlice(rng, 9*p.C)
+		bias := randSlice(rng, p.C)
+		run := func(on bool) []float32 {
+			dwEdgeRows = on
+			out := make([]float32, p.OH*p.OW*p.C)
+			DepthwiseBlocked(&p, in, w, bias, out, 0, p.OH, nil)
+			return out
+		}
+		if !slices.Equal(run(true), run(false)) {
+			t.Fatalf("%dx%dx%d: differs with dwEdgeRows on a layer it does not take", p.H, p.W, p.C)
+		}
+	}
+}
+
+// TestDepthwiseEdgeRowKernelS2: the stride-2 edge-aware kernel gives
+// exactly what the four-pixel stride-2 kernel gives on a copy of the row
+// with a zero column appended (edges 2) or on the row as it is (edges 0),
+// for one to eight groups, one to eight channel vectors, the bounds and
+// HARD_SWISH, and writes nothing past its pixels.
+func TestDepthwiseEdgeRowKernelS2(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, s := range []struct{ n, c int }{{8, 16}, {16, 32}, {24, 48}, {32, 64}, {8, 512}, {64, 16}} {
+		for _, edges := range []int{0, 2} {
+			for _, hs := range []int{0, 1} {
+				w := 2 * s.n // the input row: the last window's right column is column 2n
+				if edges == 0 {
+					w++
+				}
+				in := randSlice(rng, 3*w*s.c)
+				for i := range in {
+					in[i] *= 8
+				}
+				padded := make([]float32, 3*(2*s.n+1)*s.c)
+				for r := 0; r < 3; r++ {
+					copy(padded[r*(2*s.n+1)*s.c:], in[r*w*s.c:r*w*s.c+min(w, 2*s.n+1)*s.c])
+				}
+				wt := randSlice(rng, 9*s.c)
+				bias := randSlice(rng, s.c)
+				lo, hi := float32(-2.5), float32(3.7)
+				if hs == 1 {
+					lo, hi = NoClampLo, NoClampHi
+				}
+				want := make([]float32, s.n*s.c)
+				dw3x3x4AVX512(&want[0], &padded[0], &wt[0], &bias[0], s.n, s.c, 2*s.c*4, (2*s.n+1)*s.c*4, lo, hi, hs)
+				got := make([]float32, s.n*s.c+1)
+				got[s.n*s.c] = 42
+				dw3x3x8s2eAVX512(&got[0], &in[0], &wt[0], &bias[0], s.n, s.c, w*s.c*4, lo, hi, hs, edges)
+				if !slices.Equal(got[:s.n*s.c], want) {
+					t.Fatalf("%d pixels, %d channels, edges %d, hs %d: differs from the four-pixel kernel on a padded copy", s.n, s.c, edges, hs)
+				}
+				if got[s.n*s.c] != 42 {
+					t.Fatalf("%d pixels, %d channels: wrote past the row", s.n, s.c)
+				}
+			}
+		}
+	}
+}
+
+// TestDepthwiseEdgeRowKernel4: the four-pixel edge-aware kernels give
+// exactly what dw3x3x4s1AVX512 (stride 1: a column of zeros either side)
+// and dw3x3x4AVX512 (stride 2: the right column) give on zero-padded
+// copies of the rows (a row above or below too), for one to three
+// groups, the bounds and HARD_SWISH, and write nothing past their pixels.
+func TestDepthwiseEdgeRowKernel4(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(17, 18))
+	// rows: edges bits 2 (a row of padding above) and 3 (below).
+	for _, s := range []struct{ n, c, stride, rows int }{{4, 64, 2, 0}, {8, 16, 2, 8}, {12, 32, 2, 4}, {4, 16, 2, 12},
+		{4, 64, 1, 0}, {8, 16, 1, 8}, {12, 32, 1, 4}, {4, 1024, 1, 12}} {
+		for _, hs := range []int{0, 1} {
+			w := s.stride * s.n // input row width
+			real, top := 3, 0
+			if s.rows&4 != 0 {
+				real, top = real-1, 1
+			}
+			if s.rows&8 != 0 {
+				real--
+			}
+			in := randSlice(rng, real*w*s.c)
+			for i := range in {
+				in[i] *= 8
+			}
+			// The padded rows: a column of zeros on the right (and one on
+			// the left at stride 1), and the zero rows where the flags put
+			// them.
+			pw, left := w+1, 0
+			if s.stride == 1 {
+				pw, left = w+2, 1
+			}
+			padded := make([]float32, 3*pw*s.c)
+			for r := 0; r < real; r++ {
+				copy(padded[((r+top)*pw+left)*s.c:], in[r*w*s.c:(r+1)*w*s.c])
+			}
+			wt := randSlice(rng, 9*s.c)
+			bias := randSlice(rng, s.c)
+			lo, hi := float32(-2.5), float32(3.7)
+			if hs == 1 {
+				lo, hi = NoClampLo, NoClampHi
+			}
+			want := make([]float32, s.n*s.c)
+			got := make([]float32, s.n*s.c+1)
+			got[s.n*s.c] = 42
+			if s.stride == 1 {
+				dw3x3x4s1AVX512(&want[0], &padded[0], &wt[0], &bias[0], s.n, s.c, pw*s.c*4, lo, hi, hs)
+				dw3x3x4s1eAVX512(&got[0], &in[0], &wt[0], &bias[0], s.n, s.c, w*s.c*4, lo, hi, hs, 3|s.rows)
+			} else {
+				dw3x3x4AVX512(&want[0], &padded[0], &wt[0], &bias[0], s.n, s.c, 2*s.c*4, pw*s.c*4, lo, hi, hs)
+				dw3x3x4s2eAVX512(&got[0], &in[0], &wt[0], &bias[0], s.n, s.c, w*s.c*4, lo, hi, hs, 2|s.rows)
+			}
+			if !slices.Equal(got[:s.n*s.c], want) {
+				t.Fatalf("%d pixels, %d channels, stride %d, rows %d, hs %d: differs from the four-pixel kernel on a padded copy", s.n, s.c, s.stride, s.rows, hs)
+			}
+			if got[s.n*s.c] != 42 {
+				t.Fatalf("%d pixels, %d channels: wrote past the row", s.n, s.c)
+			}
+		}
+	}
+}
+
+// refDepthwiseAct is refDepthwise followed by HARD_SWISH if hs.
+func refDepthwiseAct(p *DWParams, in, w, bias []float32, hs bool) []float32 {
+	r := refDepthwise(p, in, w, bias)
+	if hs {
+		for i, v := range r {
+			r[i] = v * min(max(v+3, 0), 6) / 6
+		}
+	}
+	return r
 }
 
 // BenchmarkDepthwisePadded compares, on MobileNet V3-Large's depthwise
@@ -309,6 +691,75 @@ func BenchmarkDepthwiseHSEpilogue(b *testing.B) {
 			b.ReportMetric(te[len(te)/2]*1e6, "epilogue-med-us")
 			b.ReportMetric(tp[len(tp)/2]*1e6, "pass-med-us")
 			b.ReportMetric(ratios[len(ratios)/2], "speedup-med")
+		})
+	}
+}
+
+// BenchmarkDepthwiseEight compares DepthwiseBlocked with stride-1 rows run
+// four pixels at a time and each edge pixel alone from a padded copy
+// ("four"), eight at a time ("eight"), and eight at a time with rows of
+// eight pixels or more whole on the edge-aware kernel ("rows"),
+// alternately call by call on one thread, on the stride-1 3x3 layers of
+// MobileNet V1 1.0@128 (fused with their 1x1 convolutions, a band of rows
+// at a time, and alone), V2 1.0@224 and V3-Large 1.0@224 (HARD_SWISH
+// after), and on stride-2 layers of V1 and V2 (where "eight" is "four"),
+// and reports each one's median GMAC/s (thread CPU time) and the median
+// speedups of "eight" and "rows" over "four".
+func BenchmarkDepthwiseEight(b *testing.B) {
+	if !hasAVX512 {
+		b.Skip("no AVX-512 on this CPU")
+	}
+	defer func(v, e bool) { dwEight, dwEdgeRows = v, e }(dwEight, dwEdgeRows)
+	for _, s := range []struct {
+		h, c, rows, stride int
+		hs                 bool
+	}{{64, 32, 3, 1, false}, {32, 128, 3, 1, false}, {16, 256, 16, 1, false}, {8, 512, 8, 1, false},
+		{112, 96, 2, 1, false}, {56, 144, 4, 1, false}, {28, 192, 28, 1, false}, {14, 576, 14, 1, false},
+		{28, 240, 28, 1, true}, {14, 480, 14, 1, true},
+		// Stride 2 (SAME, even sizes): V1's, V2's.
+		{64, 64, 3, 2, false}, {32, 128, 6, 2, false}, {16, 256, 8, 2, false}, {112, 96, 2, 2, false}, {28, 192, 14, 2, false},
+		// Rows of four to seven pixels: V1's 4x4x1024, 8x8x512 at stride 2, V2's 14x14x576 at stride 2.
+		{4, 1024, 4, 1, false}, {8, 512, 4, 2, false}, {14, 576, 7, 2, false}} {
+		p := DWParams{H: s.h, W: s.h, C: s.c, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: s.h, OW: s.h, Lo: 0, Hi: 6}
+		if s.stride == 2 {
+			p.SH, p.SW, p.PadT, p.PadL, p.OH, p.OW = 2, 2, 0, 0, s.h/2, s.h/2
+		}
+		if s.hs {
+			p.Lo, p.Hi = NoClampLo, NoClampHi
+		}
+		b.Run(fmt.Sprintf("%dx%dx%d/s%d/rows%d/hs=%v", s.h, s.h, s.c, s.stride, s.rows, s.hs), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			in := randSlice(rng, p.H*p.W*p.C)
+			w := randSlice(rng, 9*p.C)
+			bias := randSlice(rng, p.C)
+			out := make([]float32, p.OH*p.OW*p.C)
+			scratch := make([]float32, DWScratch(&p))
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			y0 := p.OH / 2 // a band in the middle of the image
+			modes := [][2]bool{{false, false}, {true, false}, {true, true}}
+			times := make([][]float64, len(modes))
+			for it := 0; b.Loop(); it++ {
+				for j := range modes {
+					j = (j + it) % len(modes)
+					dwEight, dwEdgeRows = modes[j][0], modes[j][1]
+					t0, _ := ThreadCPU()
+					if s.hs {
+						DepthwiseBlockedHardSwish(&p, in, w, bias, out, y0, min(y0+s.rows, p.OH), scratch)
+					} else {
+						DepthwiseBlocked(&p, in, w, bias, out, y0, min(y0+s.rows, p.OH), scratch)
+					}
+					t1, _ := ThreadCPU()
+					times[j] = append(times[j], (t1 - t0).Seconds())
+				}
+			}
+			macs := float64(min(s.rows, p.OH-y0)*p.OW*p.C) * 9
+			for j, name := range []string{"four", "eight", "rows"} {
+				slices.Sort(times[j])
+				b.ReportMetric(macs/times[j][len(times[j])/2]/1e9, "med-GMAC/s-"+name)
+			}
+			b.ReportMetric(times[0][len(times[0])/2]/times[1][len(times[1])/2], "x-eight")
+			b.ReportMetric(times[0][len(times[0])/2]/times[2][len(times[2])/2], "x-rows")
 		})
 	}
 }

@@ -8,19 +8,104 @@ package kernels
 // per weight: it runs at the speed the weights stream in from L3 or
 // memory. The kernels (gemv_amd64.s, from gen_gemv.go) read up to four
 // panels side by side, so four streams are in flight, each prefetched
-// ahead. With two or three rows, each group of panels is reread for the
-// later rows while it is still in L2.
+// ahead. With two to four rows, each weight is read once for all of them.
 
-// gemvRows is the largest row count the few-row driver takes; four rows
-// and more fill the banded GEMM's 4-row tile, which already has eight
-// independent chains.
-const gemvRows = 3
+// gemvRows is the largest row count the few-row driver takes. From two
+// rows on, its kernels read each group of panels once for all the rows:
+// the banded GEMM's 4-row tile reads one panel at a time, a single stream,
+// and ran a 1024x1001 classifier on a sub-batch of four images at 1.3-1.6
+// times the time the few-row kernels take (BenchmarkGemv). From five
+// rows on, the two row groups this would take read the panels twice and
+// gained nothing over the banded 8-row tile.
+const gemvRows = 4
 
 // useGemv selects the few-row driver; tests and benchmarks switch it off
 // to compare with the banded GEMM.
 var useGemv = true
 
+// gemvMultiRow lets the few-row kernels take two to four rows at once;
+// benchmarks switch it off to compare with what ran before them: two and
+// three rows one by one on the one-row kernels, four on the banded GEMM.
+var gemvMultiRow = true
+
+// gemvTakes reports whether the few-row driver runs an m-row product.
+func gemvTakes(m int) bool {
+	return useGemv && (m <= gemvRows && gemvMultiRow || m <= 3)
+}
+
 func gemv512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, hs bool, c []float32, ldc int) {
+	if m == 1 || !gemvMultiRow {
+		for i := 0; i < m; i++ {
+			gemv512Row(a[i*lda:], b, p0, p1, lo, hi, hs, c[i*ldc:])
+		}
+		return
+	}
+	const nr = NR512
+	k := b.K
+	hsi := 0
+	if hs {
+		hsi = 1
+	}
+	full := p1 // panels [p0, full) have all 32 columns
+	if p1*nr > b.N {
+		full = p1 - 1
+	}
+	// All rows at once, panels side by side: 2*rows*panels accumulators
+	// of at most 24.
+	gmax := 4
+	if m == 4 {
+		gmax = 3
+	}
+	for p := p0; p < full; {
+		g := min(gmax, full-p)
+		gemvRowsCall(m, g, k, &a[0], lda, &b.panels[p*k*nr], k*nr, &c[p*nr], ldc, &b.bias[p*nr], lo, hi, hsi)
+		p += g
+	}
+	if full < p1 {
+		// The last panel's columns past N are padding: compute the whole
+		// panel into a tile and copy the real columns.
+		var tile [gemvRows * nr]float32
+		n0 := full * nr
+		cols := b.N - n0
+		gemvRowsCall(m, 1, k, &a[0], lda, &b.panels[full*k*nr], k*nr, &tile[0], nr, &b.bias[full*nr], lo, hi, hsi)
+		for i := 0; i < m; i++ {
+			copy(c[i*ldc+n0:i*ldc+n0+cols], tile[i*nr:i*nr+cols])
+		}
+	}
+}
+
+// gemvRowsCall runs the kernel for r rows (2 to 4) and g panels.
+func gemvRowsCall(r, g, k int, a *float32, lda int, b *float32, pstride int, c *float32, ldc int, bias *float32, lo, hi float32, hs int) {
+	switch r*8 + g {
+	case 2*8 + 1:
+		gemv2x32x1(k, a, lda, b, pstride, c, ldc, bias, lo, hi, hs)
+	case 2*8 + 2:
+		gemv2x32x2(k, a, lda, b, pstride, c, ldc, bias, lo, hi, hs)
+	case 2*8 + 3:
+		gemv2x32x3(k, a, lda, b, pstride, c, ldc, bias, lo, hi, hs)
+	case 2*8 + 4:
+		gemv2x32x4(k, a, lda, b, pstride, c, ldc, bias, lo, hi, hs)
+	case 3*8 + 1:
+		gemv3x32x1(k, a, lda, b, pstride, c, ldc, bias, lo, hi, hs)
+	case 3*8 + 2:
+		gemv3x32x2(k, a, lda, b, pstride, c, ldc, bias, lo, hi, hs)
+	case 3*8 + 3:
+		gemv3x32x3(k, a, lda, b, pstride, c, ldc, bias, lo, hi, hs)
+	case 3*8 + 4:
+		gemv3x32x4(k, a, lda, b, pstride, c, ldc, bias, lo, hi, hs)
+	case 4*8 + 1:
+		gemv4x32x1(k, a, lda, b, pstride, c, ldc, bias, lo, hi, hs)
+	case 4*8 + 2:
+		gemv4x32x2(k, a, lda, b, pstride, c, ldc, bias, lo, hi, hs)
+	case 4*8 + 3:
+		gemv4x32x3(k, a, lda, b, pstride, c, ldc, bias, lo, hi, hs)
+	default:
+		panic("kernels: no few-row kernel for this shape")
+	}
+}
+
+// gemv512Row is the one-row product: up to four panels side by side.
+func gemv512Row(a []float32, b *PackedB, p0, p1 int, lo, hi float32, hs bool, c []float32) {
 	const nr = NR512
 	k := b.K
 	hsi := 0
@@ -40,29 +125,22 @@ func gemv512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32
 			g = 2
 		}
 		bp, bias := &b.panels[p*k*nr], &b.bias[p*nr]
-		for i := 0; i < m; i++ {
-			ar, cr := &a[i*lda], &c[i*ldc+p*nr]
-			switch g {
-			case 4:
-				gemv1x32x4(k, ar, bp, k*nr, cr, bias, lo, hi, hsi)
-			case 2:
-				gemv1x32x2(k, ar, bp, k*nr, cr, bias, lo, hi, hsi)
-			default:
-				gemv1x32x1(k, ar, bp, k*nr, cr, bias, lo, hi, hsi)
-			}
+		ar, cr := &a[0], &c[p*nr]
+		switch g {
+		case 4:
+			gemv1x32x4(k, ar, bp, k*nr, cr, bias, lo, hi, hsi)
+		case 2:
+			gemv1x32x2(k, ar, bp, k*nr, cr, bias, lo, hi, hsi)
+		default:
+			gemv1x32x1(k, ar, bp, k*nr, cr, bias, lo, hi, hsi)
 		}
 		p += g
 	}
 	if full < p1 {
-		// The last panel's columns past N are padding: compute the whole
-		// panel into a tile and copy the real columns.
 		var tile [nr]float32
 		n0 := full * nr
-		cols := b.N - n0
-		for i := 0; i < m; i++ {
-			gemv1x32x1(k, &a[i*lda], &b.panels[full*k*nr], k*nr, &tile[0], &b.bias[full*nr], lo, hi, hsi)
-			copy(c[i*ldc+n0:i*ldc+n0+cols], tile[:cols])
-		}
+		gemv1x32x1(k, &a[0], &b.panels[full*k*nr], k*nr, &tile[0], &b.bias[full*nr], lo, hi, hsi)
+		copy(c[n0:b.N], tile[:b.N-n0])
 	}
 }
 
@@ -76,3 +154,36 @@ func gemv1x32x2(k int, a *float32, b *float32, pstride int, c *float32, bias *fl
 
 //go:noescape
 func gemv1x32x1(k int, a *float32, b *float32, pstride int, c *float32, bias *float32, lo, hi float32, hs int)
+
+//go:noescape
+func gemv2x32x1(k int, a *float32, lda int, b *float32, pstride int, c *float32, ldc int, bias *float32, lo, hi float32, hs int)
+
+//go:noescape
+func gemv2x32x2(k int, a *float32, lda int, b *float32, pstride int, c *float32, ldc int, bias *float32, lo, hi float32, hs int)
+
+//go:noescape
+func gemv2x32x3(k int, a *float32, lda int, b *float32, pstride int, c *float32, ldc int, bias *float32, lo, hi float32, hs int)
+
+//go:noescape
+func gemv2x32x4(k int, a *float32, lda int, b *float32, pstride int, c *float32, ldc int, bias *float32, lo, hi float32, hs int)
+
+//go:noescape
+func gemv3x32x1(k int, a *float32, lda int, b *float32, pstride int, c *float32, ldc int, bias *float32, lo, hi float32, hs int)
+
+//go:noescape
+func gemv3x32x2(k int, a *float32, lda int, b *float32, pstride int, c *float32, ldc int, bias *float32, lo, hi float32, hs int)
+
+//go:noescape
+func gemv3x32x3(k int, a *float32, lda int, b *float32, pstride int, c *float32, ldc int, bias *float32, lo, hi float32, hs int)
+
+//go:noescape
+func gemv3x32x4(k int, a *float32, lda int, b *float32, pstride int, c *float32, ldc int, bias *float32, lo, hi float32, hs int)
+
+//go:noescape
+func gemv4x32x1(k int, a *float32, lda int, b *float32, pstride int, c *float32, ldc int, bias *float32, lo, hi float32, hs int)
+
+//go:noescape
+func gemv4x32x2(k int, a *float32, lda int, b *float32, pstride int, c *float32, ldc int, bias *float32, lo, hi float32, hs int)
+
+//go:noescape
+func gemv4x32x3(k int, a *float32, lda int, b *float32, pstride int, c *float32, ldc int, bias *float32, lo, hi float32, hs int)

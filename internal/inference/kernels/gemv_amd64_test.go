@@ -9,7 +9,7 @@ import (
 
 // TestGemv checks the few-row AVX-512 driver: against the float64
 // reference, and bit for bit against the banded GEMM it replaces for one
-// to three rows (each output sums its products in the same order), over
+// to four rows (each output sums its products in the same order), over
 // panel counts that take the 4-, 2- and 1-panel kernels, a partial last
 // panel, K with and without a tail of the 4-step loop, row strides above
 // K, panel sub-ranges, the clamp and HARD_SWISH.
@@ -63,41 +63,28 @@ func TestGemv(t *testing.T) {
 }
 
 // BenchmarkGemv compares the few-row driver ("gemv") with the banded
-// GEMM's one-row tile ("banded") on the batch-1 layers it is for:
-// MobileNet V3-Large's squeeze-excite 1x1 convolutions and classifier
-// (960x240, 240x960, 960x1280, 1280x1001) and V1's classifier (1024x1001),
-// one to three rows. The weights rotate through copies filling 64 MiB, so
-// every call reads them from L3 or memory, as a whole model does.
+// GEMM ("banded") and with the driver as it was before its kernels took
+// several rows at once ("before": two or three rows one by one, four on the
+// banded GEMM), alternately call by call on one thread (benchGemmModes),
+// on the layers it is for: MobileNet V3-Large's squeeze-excite 1x1
+// convolutions and classifier (960x240, 240x960, 960x1280, 1280x1001) and
+// V1's classifier (1024x1001), one to four rows; four rows are a
+// sub-batch of four images (batch 8 on two threads). The weights rotate
+// through copies filling 32 MiB, so calls read them from L3 or memory, as
+// a whole model does.
 func BenchmarkGemv(b *testing.B) {
 	if !hasAVX512 {
 		b.Skip("no AVX-512")
 	}
-	defer func(g bool) { useGemv = g }(useGemv)
-	rng := rand.New(rand.NewPCG(1, 1))
+	defer func(g, r bool) { useGemv, gemvMultiRow = g, r }(useGemv, gemvMultiRow)
 	for _, s := range []struct{ m, k, n int }{
 		{1, 960, 240}, {1, 240, 960}, {1, 960, 1280}, {1, 1280, 1001}, {1, 1024, 1001}, {2, 1280, 1001}, {3, 1280, 1001},
+		{4, 1024, 1001}, {4, 960, 240}, {4, 240, 960}, {4, 1280, 1001},
 	} {
-		a := randSlice(rng, s.m*s.k)
-		c := make([]float32, s.m*s.n)
-		w, bias := randSlice(rng, s.n*s.k), randSlice(rng, s.n)
-		ps := make([]*PackedB, max(2, (64<<20)/(4*s.k*s.n)))
-		for i := range ps {
-			ps[i] = PackB(w, s.n, s.k, bias)
-		}
-		for _, gemv := range []bool{false, true} {
-			name := "banded"
-			if gemv {
-				name = "gemv"
-			}
-			b.Run(fmt.Sprintf("%dx%dx%d/%s", s.m, s.k, s.n, name), func(b *testing.B) {
-				useGemv = gemv
-				i := 0
-				for b.Loop() {
-					Gemm(s.m, a, s.k, ps[i], NoClampLo, NoClampHi, c, s.n)
-					i = (i + 1) % len(ps)
-				}
-				b.ReportMetric(float64(4*s.k*s.n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "weight-GB/s")
+		b.Run(fmt.Sprintf("%dx%dx%d", s.m, s.k, s.n), func(b *testing.B) {
+			benchGemmModes(b, s.m, s.k, s.n, false, []string{"banded", "before", "gemv"}, func(mode string) {
+				useGemv, gemvMultiRow = mode != "banded", mode != "before"
 			})
-		}
+		})
 	}
 }

@@ -149,6 +149,11 @@ TEXT ·dw3x3x4s1AVX512(SB), NOSPLIT, $0-72
 	fmt.Fprintln(&b, "dw3x3x4s1_end:")
 	p("VZEROUPPER")
 	p("RET")
+	eightS1(&b)
+	s1Edges(&b, 8)
+	s2Edges(&b, 8)
+	s1Edges(&b, 4)
+	s2Edges(&b, 4)
 	if err := os.WriteFile("dwblock_amd64.s", b.Bytes(), 0o644); err != nil {
 		panic(err)
 	}
@@ -175,24 +180,30 @@ func hsConsts(b *bytes.Buffer) {
 // epilogue does it (the divide-free p/6, bit for bit HardSwish's), with
 // Z19 and Z26 for the quotient and remainder.
 func store4(b *bytes.Buffer, name, hs string) {
+	storeN(b, name, hs, []int{0, 1, 2, 3})
+}
+
+// storeN is store4 for the pixels' sums in the registers zs.
+func storeN(b *bytes.Buffer, name, hs string, zs []int) {
 	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	n := len(zs)
 	p("LEAQ (DX)(R11*1), BX")
-	for j := 0; j < 4; j++ {
+	for _, j := range zs {
 		p("VMAXPS Z30, Z%d, Z%d", j, j)
 		p("VMINPS Z31, Z%d, Z%d", j, j)
 	}
 	p("MOVQ %s, CX", hs)
 	p("TESTQ CX, CX")
 	p("JNZ %s_hs", name)
-	for j := 0; j < 4; j++ {
+	for i, j := range zs {
 		p("VMOVUPS Z%d, (BX)", j)
-		if j < 3 {
+		if i < n-1 {
 			p("ADDQ R9, BX")
 		}
 	}
 	p("JMP %s_stored", name)
 	fmt.Fprintf(b, "%s_hs:\n", name)
-	for j := 0; j < 4; j++ {
+	for i, j := range zs {
 		p("VADDPS Z4, Z%d, Z19", j)
 		p("VMAXPS Z5, Z19, Z19")
 		p("VMINPS Z7, Z19, Z19")
@@ -206,13 +217,362 @@ func store4(b *bytes.Buffer, name, hs string) {
 		p("VPCMPUD $1, Z18, Z26, K2")
 		p("VPTESTMD Z26, Z26, K2, K2")
 		p("KORTESTW K2, K2")
-		p("JZ %s_q%d", name, j)
+		p("JZ %s_q%d", name, i)
 		p("VDIVPS Z7, Z%d, K2, Z19", j)
-		fmt.Fprintf(b, "%s_q%d:\n", name, j)
+		fmt.Fprintf(b, "%s_q%d:\n", name, i)
 		p("VMOVUPS Z19, (BX)")
-		if j < 3 {
+		if i < n-1 {
 			p("ADDQ R9, BX")
 		}
 	}
 	fmt.Fprintf(b, "%s_stored:\n", name)
+}
+
+// eightS1 writes dw3x3x8s1AVX512: dw3x3x4s1AVX512 on eight pixels at a
+// time. Four sums of nine dependent multiply-adds each cannot keep both
+// FMA units busy (four chains of the FMA's latency); eight can, and each
+// weight vector loaded serves eight pixels instead of four. The sums are
+// taken in the same order, so the results are identical.
+func eightS1(b *bytes.Buffer) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	fmt.Fprint(b, `
+// func dw3x3x8s1AVX512(out, in, w, bias *float32, n, c, rs int, lo, hi float32, hs int)
+// dw3x3x4s1AVX512 eight pixels at a time (n a multiple of 8): the sums in Z0..Z3 and
+// Z8..Z11, a window row's ten input vectors in Z12..Z16 and Z20..Z24 (AX and BX, five
+// pixels on, address them), the tap's weights in Z25. R12, R10: 3 and 5 pixels in bytes.
+TEXT ·dw3x3x8s1AVX512(SB), NOSPLIT, $0-72
+`)
+	acc := []int{0, 1, 2, 3, 8, 9, 10, 11}
+	inReg := []int{12, 13, 14, 15, 16, 20, 21, 22, 23, 24}
+	p("MOVQ out+0(FP), DX")
+	p("MOVQ in+8(FP), DI")
+	p("MOVQ n+32(FP), R8")
+	p("SHRQ $3, R8")
+	p("JZ dw3x3x8s1_end")
+	p("MOVQ c+40(FP), R9")
+	p("SHLQ $2, R9")
+	p("LEAQ (R9)(R9*2), R12")
+	p("LEAQ (R9)(R9*4), R10")
+	p("MOVQ rs+48(FP), R13")
+	p("VBROADCASTSS lo+56(FP), Z30")
+	p("VBROADCASTSS hi+60(FP), Z31")
+	hsConsts(b)
+	fmt.Fprintln(b, "dw3x3x8s1_group:")
+	p("XORQ R11, R11")
+	fmt.Fprintln(b, "dw3x3x8s1_chan:")
+	p("MOVQ bias+24(FP), CX")
+	p("VMOVUPS (CX)(R11*1), Z0")
+	for _, z := range acc[1:] {
+		p("VMOVAPS Z0, Z%d", z)
+	}
+	p("MOVQ w+16(FP), SI")
+	p("ADDQ R11, SI")
+	p("LEAQ (DI)(R11*1), AX")
+	cols := []string{"(AX)", "(AX)(R9*1)", "(AX)(R9*2)", "(AX)(R12*1)", "(AX)(R9*4)",
+		"(BX)", "(BX)(R9*1)", "(BX)(R9*2)", "(BX)(R12*1)", "(BX)(R9*4)"}
+	for ky := 0; ky < 3; ky++ {
+		p("LEAQ (AX)(R10*1), BX")
+		for j, a := range cols {
+			p("VMOVUPS %s, Z%d", a, inReg[j])
+		}
+		for kx := 0; kx < 3; kx++ {
+			p("VMOVUPS (SI), Z25")
+			for j := 0; j < 8; j++ {
+				p("VFMADD231PS Z%d, Z25, Z%d", inReg[j+kx], acc[j])
+			}
+			if ky*3+kx < 8 {
+				p("ADDQ R9, SI")
+			}
+		}
+		if ky < 2 {
+			p("ADDQ R13, AX")
+		}
+	}
+	storeN(b, "dw3x3x8s1", "hs+64(FP)", acc)
+	p("ADDQ $64, R11")
+	p("CMPQ R11, R9")
+	p("JLT dw3x3x8s1_chan")
+	p("LEAQ (DI)(R9*8), DI")
+	p("LEAQ (DX)(R9*8), DX")
+	p("DECQ R8")
+	p("JNZ dw3x3x8s1_group")
+	fmt.Fprintln(b, "dw3x3x8s1_end:")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// s1Edges writes dw3x3x<npx>s1eAVX512 (npx 8 or 4): a stride-1 row with
+// one column of zero padding on either side, npx pixels at a time,
+// without copying the row's edges: the first group takes its left column
+// and the last group its right column as zeros in registers when told to,
+// and a window row above or below the image likewise. Every pixel's sum
+// is then the one dw3x3x<npx>s1AVX512 gives on a zero-padded copy of the
+// rows.
+func s1Edges(b *bytes.Buffer, npx int) {
+	name0 := fmt.Sprintf("dw3x3x%ds1e", npx)
+	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	fmt.Fprintf(b, `
+// func %[1]sAVX512(out, in, w, bias *float32, n, c, rs int, lo, hi float32, hs, edges int)
+// dw3x3x%[2]ds1AVX512 on n output pixels (a multiple of %[2]d) of a row at stride 1 with one
+// column of padding left and right: in is the input column of the first pixel in the
+// window's top row. If edges has bit 0 set, the column left of it is padding (zeros,
+// never read; the first group zeroes Z12), and if bit 1, the column right of the last
+// pixel (the last group zeroes Z%[3]d); with bit 2 the window's top row is padding (in is
+// then its middle row) and with bit 3 its bottom row. DI: input column left of the
+// group; CX picks the group's variant (bit 0 left, bit 1 right).
+TEXT ·%[1]sAVX512(SB), NOSPLIT, $0-80
+`, name0, npx, []int{12, 13, 14, 15, 16, 20, 21, 22, 23, 24}[npx+1])
+	acc := []int{0, 1, 2, 3, 8, 9, 10, 11}[:npx]
+	inReg := []int{12, 13, 14, 15, 16, 20, 21, 22, 23, 24}[:npx+2]
+	p("MOVQ out+0(FP), DX")
+	p("MOVQ in+8(FP), DI")
+	p("MOVQ n+32(FP), R8")
+	p("SHRQ $%d, R8", map[int]int{4: 2, 8: 3}[npx])
+	p("JZ %s_end", name0)
+	p("MOVQ c+40(FP), R9")
+	p("SHLQ $2, R9")
+	p("LEAQ (R9)(R9*2), R12")
+	p("LEAQ (R9)(R9*4), R10")
+	p("MOVQ rs+48(FP), R13")
+	p("VBROADCASTSS lo+56(FP), Z30")
+	p("VBROADCASTSS hi+60(FP), Z31")
+	hsConsts(b)
+	p("SUBQ R9, DI")
+	fmt.Fprintln(b, name0+"_group:")
+	// The variant: left padding for the first group, right for the last.
+	p("XORQ CX, CX")
+	p("LEAQ (DI)(R9*1), AX")
+	p("CMPQ AX, in+8(FP)")
+	p("JNE %s_notfirst", name0)
+	p("MOVQ edges+72(FP), CX")
+	p("ANDQ $1, CX")
+	fmt.Fprintln(b, name0+"_notfirst:")
+	p("CMPQ R8, $1")
+	p("JNE %s_pick", name0)
+	p("MOVQ edges+72(FP), AX")
+	p("ANDQ $2, AX")
+	p("ORQ AX, CX")
+	fmt.Fprintln(b, name0+"_pick:")
+	p("CMPQ CX, $1")
+	p("JEQ %s_left", name0)
+	p("CMPQ CX, $2")
+	p("JEQ %s_right", name0)
+	p("CMPQ CX, $3")
+	p("JEQ %s_both", name0)
+	body := func(name string, left, right bool) {
+		fmt.Fprintf(b, "%s:\n", name)
+		p("XORQ R11, R11")
+		fmt.Fprintf(b, "%s_chan:\n", name)
+		p("MOVQ bias+24(FP), CX")
+		p("VMOVUPS (CX)(R11*1), Z0")
+		for _, z := range acc[1:] {
+			p("VMOVAPS Z0, Z%d", z)
+		}
+		p("MOVQ w+16(FP), SI")
+		p("ADDQ R11, SI")
+		p("LEAQ (DI)(R11*1), AX")
+		cols := []string{"(AX)", "(AX)(R9*1)", "(AX)(R9*2)", "(AX)(R12*1)", "(AX)(R9*4)",
+			"(BX)", "(BX)(R9*1)", "(BX)(R9*2)", "(BX)(R12*1)", "(BX)(R9*4)"}[:npx+2]
+		for ky := 0; ky < 3; ky++ {
+			// The top (edges bit 2) and bottom (bit 3) rows of the window
+			// may be padding: zeros, and the top one takes no row of in.
+			bit := map[int]int{0: 4, 2: 8}[ky]
+			if bit != 0 {
+				p("MOVQ edges+72(FP), CX")
+				p("TESTQ $%d, CX", bit)
+				p("JNZ %s_z%d", name, ky)
+			}
+			p("LEAQ (AX)(R10*1), BX")
+			for j, a := range cols {
+				if (j == 0 && left) || (j == npx+1 && right) {
+					p("VPXORD Z%d, Z%d, Z%d", inReg[j], inReg[j], inReg[j])
+					continue
+				}
+				p("VMOVUPS %s, Z%d", a, inReg[j])
+			}
+			if ky == 0 {
+				p("ADDQ R13, AX")
+			}
+			if bit != 0 {
+				p("JMP %s_l%d", name, ky)
+				fmt.Fprintf(b, "%s_z%d:\n", name, ky)
+				for _, z := range inReg {
+					p("VPXORD Z%d, Z%d, Z%d", z, z, z)
+				}
+				fmt.Fprintf(b, "%s_l%d:\n", name, ky)
+			}
+			for kx := 0; kx < 3; kx++ {
+				p("VMOVUPS (SI), Z25")
+				for j := 0; j < npx; j++ {
+					p("VFMADD231PS Z%d, Z25, Z%d", inReg[j+kx], acc[j])
+				}
+				if ky*3+kx < 8 {
+					p("ADDQ R9, SI")
+				}
+			}
+			if ky == 1 {
+				p("ADDQ R13, AX")
+			}
+		}
+		storeN(b, name, "hs+64(FP)", acc)
+		p("ADDQ $64, R11")
+		p("CMPQ R11, R9")
+		p("JLT %s_chan", name)
+		p("JMP %s_next", name0)
+	}
+	body(name0+"_inner", false, false)
+	body(name0+"_left", true, false)
+	body(name0+"_right", false, true)
+	body(name0+"_both", true, true)
+	fmt.Fprintln(b, name0+"_next:")
+	p("LEAQ (DI)(R9*%d), DI", npx)
+	p("LEAQ (DX)(R9*%d), DX", npx)
+	p("DECQ R8")
+	p("JNZ %s_group", name0)
+	fmt.Fprintln(b, name0+"_end:")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// s2Edges writes dw3x3x<npx>s2eAVX512 (npx 8 or 4): a stride-2 row npx
+// pixels at a time whose last pixel's window may end one column past the
+// image (SAME padding of an even width: one column of zeros on the right
+// only), with that column, and a window row above or below the image, a
+// zero register instead of a padded copy. The inputs are multiply-add
+// operands read from memory (a group of eight spans 17 columns), in
+// dw3x3x4AVX512's order, so every pixel's sum is the one it gives on a
+// zero-padded copy of the rows.
+func s2Edges(b *bytes.Buffer, npx int) {
+	name0 := fmt.Sprintf("dw3x3x%ds2e", npx)
+	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	fmt.Fprintf(b, `
+// func %[1]sAVX512(out, in, w, bias *float32, n, c, rs int, lo, hi float32, hs, edges int)
+// 3x3 depthwise at stride 2 on n output pixels (a multiple of %[2]d), in the input column of
+// the first pixel's window in its top row; with edges bit 1 set, the column right of
+// the last pixel's window's middle column is padding (zeros, never read: Z12); with bit
+// 2 the window's top row is padding (in is then its middle row) and with bit 3 its
+// bottom row. Sums start from the bias and take the nine taps row by row, left to right.
+// DI: the group's first input column; AX, BX: its columns 0 and 8 in the tap row;
+// R12, R10, R14: 3, 5 and 7 pixels in bytes; CX: the group's variant.
+TEXT ·%[1]sAVX512(SB), NOSPLIT, $0-80
+`, name0, npx)
+	acc := []int{0, 1, 2, 3, 8, 9, 10, 11}[:npx]
+	p("MOVQ out+0(FP), DX")
+	p("MOVQ in+8(FP), DI")
+	p("MOVQ n+32(FP), R8")
+	p("SHRQ $%d, R8", map[int]int{4: 2, 8: 3}[npx])
+	p("JZ %s_end", name0)
+	p("MOVQ c+40(FP), R9")
+	p("SHLQ $2, R9")
+	p("LEAQ (R9)(R9*2), R12")
+	p("LEAQ (R9)(R9*4), R10")
+	p("LEAQ (R12)(R9*4), R14")
+	p("MOVQ rs+48(FP), R13")
+	p("VBROADCASTSS lo+56(FP), Z30")
+	p("VBROADCASTSS hi+60(FP), Z31")
+	hsConsts(b)
+	p("VPXORD Z12, Z12, Z12")
+	fmt.Fprintln(b, name0+"_group:")
+	p("XORQ CX, CX")
+	p("CMPQ R8, $1")
+	p("JNE %s_pick", name0)
+	p("MOVQ edges+72(FP), CX")
+	p("ANDQ $2, CX")
+	fmt.Fprintln(b, name0+"_pick:")
+	p("TESTQ CX, CX")
+	p("JNZ %s_right", name0)
+	// col returns the address of input column k (0..16) of the group.
+	col := func(k int) string {
+		base := "AX"
+		if k >= 9 {
+			base, k = "BX", k-8
+		}
+		switch k {
+		case 0:
+			return "(" + base + ")"
+		case 1:
+			return "(" + base + ")(R9*1)"
+		case 2:
+			return "(" + base + ")(R9*2)"
+		case 3:
+			return "(" + base + ")(R12*1)"
+		case 4:
+			return "(" + base + ")(R9*4)"
+		case 5:
+			return "(" + base + ")(R10*1)"
+		case 6:
+			return "(" + base + ")(R12*2)"
+		case 7:
+			return "(" + base + ")(R14*1)"
+		}
+		return "(" + base + ")(R9*8)"
+	}
+	body := func(name string, right bool) {
+		fmt.Fprintf(b, "%s:\n", name)
+		p("XORQ R11, R11")
+		fmt.Fprintf(b, "%s_chan:\n", name)
+		p("MOVQ bias+24(FP), CX")
+		p("VMOVUPS (CX)(R11*1), Z0")
+		for _, z := range acc[1:] {
+			p("VMOVAPS Z0, Z%d", z)
+		}
+		p("MOVQ w+16(FP), SI")
+		p("ADDQ R11, SI")
+		p("LEAQ (DI)(R11*1), AX")
+		// taps runs window row ky's nine multiply-adds per pixel, the
+		// inputs read from memory, or all zeros (Z12) if zero.
+		taps := func(ky int, zero bool) {
+			for kx := 0; kx < 3; kx++ {
+				p("VMOVUPS (SI), Z25")
+				for j := 0; j < npx; j++ {
+					if zero || right && j == npx-1 && kx == 2 {
+						p("VFMADD231PS Z12, Z25, Z%d", acc[j])
+						continue
+					}
+					p("VFMADD231PS %s, Z25, Z%d", col(2*j+kx), acc[j])
+				}
+				if ky*3+kx < 8 {
+					p("ADDQ R9, SI")
+				}
+			}
+		}
+		for ky := 0; ky < 3; ky++ {
+			// The top (edges bit 2) and bottom (bit 3) rows of the window
+			// may be padding: zeros, and the top one takes no row of in.
+			bit := map[int]int{0: 4, 2: 8}[ky]
+			if bit != 0 {
+				p("MOVQ edges+72(FP), CX")
+				p("TESTQ $%d, CX", bit)
+				p("JNZ %s_z%d", name, ky)
+			}
+			p("LEAQ (AX)(R9*8), BX")
+			taps(ky, false)
+			if ky < 2 {
+				p("ADDQ R13, AX")
+			}
+			if bit != 0 {
+				p("JMP %s_l%d", name, ky)
+				fmt.Fprintf(b, "%s_z%d:\n", name, ky)
+				taps(ky, true)
+				fmt.Fprintf(b, "%s_l%d:\n", name, ky)
+			}
+		}
+		storeN(b, name, "hs+64(FP)", acc)
+		p("ADDQ $64, R11")
+		p("CMPQ R11, R9")
+		p("JLT %s_chan", name)
+		p("JMP %s_next", name0)
+	}
+	body(name0+"_inner", false)
+	body(name0+"_right", true)
+	fmt.Fprintln(b, name0+"_next:")
+	for i := 0; i < npx/4; i++ {
+		p("LEAQ (DI)(R9*8), DI")
+	}
+	p("LEAQ (DX)(R9*%d), DX", npx)
+	p("DECQ R8")
+	p("JNZ %s_group", name0)
+	fmt.Fprintln(b, name0+"_end:")
+	p("VZEROUPPER")
+	p("RET")
 }

@@ -31,6 +31,11 @@ func main() {
 	for _, g := range []int{4, 2, 1} {
 		kernel(&b, g)
 	}
+	for _, r := range []int{2, 3, 4} {
+		for g := 1; g <= 4 && 2*r*g <= 24; g++ {
+			kernelRows(&b, r, g)
+		}
+	}
 	if err := os.WriteFile("gemv_amd64.s", b.Bytes(), 0o644); err != nil {
 		panic(err)
 	}
@@ -130,6 +135,164 @@ TEXT ·%s(SB), NOSPLIT, $0-64
 		p("VMULPS Z31, Z%d, Z%d", z, z)
 		p("VDIVPS Z29, Z%d, Z%d", z, z)
 		p("VMOVUPS Z%d, %d(DX)", z, 64*z)
+	}
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// rowRegs address the R rows of A: (SI), SI+DI, SI+2*DI and R11 = SI+3*DI.
+func rowAddr(r, off int) string {
+	switch r {
+	case 0:
+		return fmt.Sprintf("%d(SI)", off)
+	case 1:
+		return fmt.Sprintf("%d(SI)(DI*1)", off)
+	case 2:
+		return fmt.Sprintf("%d(SI)(DI*2)", off)
+	}
+	return fmt.Sprintf("%d(R11)", off)
+}
+
+// outAddr addresses row r of C: (DX), DX+AX, DX+2*AX and R11 = DX+3*AX.
+func outAddr(r, off int) string {
+	switch r {
+	case 0:
+		return fmt.Sprintf("%d(DX)", off)
+	case 1:
+		return fmt.Sprintf("%d(DX)(AX*1)", off)
+	case 2:
+		return fmt.Sprintf("%d(DX)(AX*2)", off)
+	}
+	return fmt.Sprintf("%d(R11)", off)
+}
+
+// kernelRows writes gemv%dx32x%d: R rows of A (2 to 4) times G panels read
+// side by side, so each weight is read once for all R rows while G streams
+// are in flight. The panels' two vectors of a k step are loaded into
+// Z24..Z31 and every row's A value is broadcast from memory into its
+// multiply-adds. Row r, panel j sums in Z(2(r*G+j)), Z(2(r*G+j)+1).
+func kernelRows(b *bytes.Buffer, r, g int) {
+	name := fmt.Sprintf("gemv%dx32x%d", r, g)
+	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	acc := func(row, j int) int { return 2 * (row*g + j) }
+	fmt.Fprintf(b, `
+// func %s(k int, a *float32, lda int, b *float32, pstride int, c *float32, ldc int, bias *float32, lo, hi float32, hs int)
+// %d rows of A (k floats each, lda floats apart) times %d panel(s) of k rows of 32
+// floats, pstride floats apart, into %d contiguous columns of %d rows of c (ldc
+// floats apart): bias, plus the products in k order, clamped to [lo, hi], then if
+// hs is not 0 passed through HARD_SWISH (as gemv1x32x%d).
+TEXT ·%s(SB), NOSPLIT, $0-80
+`, name, r, g, 32*g, r, g, name)
+	p("MOVQ k+0(FP), CX")
+	p("MOVQ a+8(FP), SI")
+	p("MOVQ lda+16(FP), DI")
+	p("SHLQ $2, DI")
+	if r == 4 {
+		p("LEAQ (SI)(DI*2), R11")
+		p("ADDQ DI, R11")
+	}
+	p("MOVQ b+24(FP), BX")
+	p("MOVQ pstride+32(FP), DX")
+	p("SHLQ $2, DX")
+	for j := 1; j < g; j++ {
+		p("LEAQ (%s)(DX*1), %s", panelRegs[j-1], panelRegs[j])
+	}
+	p("MOVQ bias+56(FP), AX")
+	for row := 0; row < r; row++ {
+		for j := 0; j < g; j++ {
+			p("VMOVUPS %d(AX), Z%d", 128*j, acc(row, j))
+			p("VMOVUPS %d(AX), Z%d", 128*j+64, acc(row, j)+1)
+		}
+	}
+	step := func(u int) {
+		for j := 0; j < g; j++ {
+			p("PREFETCHT0 %d(%s)", pfAhead+u*128, panelRegs[j])
+			p("PREFETCHT0 %d(%s)", pfAhead+u*128+64, panelRegs[j])
+		}
+		for j := 0; j < g; j++ {
+			p("VMOVUPS %d(%s), Z%d", u*128, panelRegs[j], 24+2*j)
+			p("VMOVUPS %d(%s), Z%d", u*128+64, panelRegs[j], 25+2*j)
+		}
+		for row := 0; row < r; row++ {
+			for j := 0; j < g; j++ {
+				p("VFMADD231PS.BCST %s, Z%d, Z%d", rowAddr(row, 4*u), 24+2*j, acc(row, j))
+				p("VFMADD231PS.BCST %s, Z%d, Z%d", rowAddr(row, 4*u), 25+2*j, acc(row, j)+1)
+			}
+		}
+	}
+	advance := func(n int) {
+		for j := 0; j < g; j++ {
+			p("ADDQ $%d, %s", 128*n, panelRegs[j])
+		}
+		p("ADDQ $%d, SI", 4*n)
+		if r == 4 {
+			p("ADDQ $%d, R11", 4*n)
+		}
+	}
+	p("CMPQ CX, $4")
+	p("JLT %s_tail", name)
+	fmt.Fprintf(b, "%s_loop4:\n", name)
+	for u := 0; u < 4; u++ {
+		step(u)
+	}
+	advance(4)
+	p("SUBQ $4, CX")
+	p("CMPQ CX, $4")
+	p("JGE %s_loop4", name)
+	fmt.Fprintf(b, "%s_tail:\n", name)
+	p("TESTQ CX, CX")
+	p("JZ %s_done", name)
+	fmt.Fprintf(b, "%s_loop1:\n", name)
+	step(0)
+	advance(1)
+	p("DECQ CX")
+	p("JNZ %s_loop1", name)
+	fmt.Fprintf(b, "%s_done:\n", name)
+	p("MOVQ c+40(FP), DX")
+	p("MOVQ ldc+48(FP), AX")
+	p("SHLQ $2, AX")
+	if r == 4 {
+		p("LEAQ (DX)(AX*2), R11")
+		p("ADDQ AX, R11")
+	}
+	p("VBROADCASTSS lo+64(FP), Z26")
+	p("VBROADCASTSS hi+68(FP), Z27")
+	p("MOVQ hs+72(FP), CX")
+	p("TESTQ CX, CX")
+	p("JNZ %s_hswish", name)
+	for row := 0; row < r; row++ {
+		for j := 0; j < g; j++ {
+			for h := 0; h < 2; h++ {
+				z := acc(row, j) + h
+				p("VMAXPS Z26, Z%d, Z%d", z, z)
+				p("VMINPS Z27, Z%d, Z%d", z, z)
+				p("VMOVUPS Z%d, %s", z, outAddr(row, 128*j+64*h))
+			}
+		}
+	}
+	p("VZEROUPPER")
+	p("RET")
+	// As gemv1x32x%d's: Z28 holds 3, Z29 6, Z30 0, Z31 the factor.
+	fmt.Fprintf(b, "%s_hswish:\n", name)
+	p("MOVL $0x40400000, CX") // 3.0
+	p("VPBROADCASTD CX, Z28")
+	p("MOVL $0x40c00000, CX") // 6.0
+	p("VPBROADCASTD CX, Z29")
+	p("VPXORD Z30, Z30, Z30")
+	for row := 0; row < r; row++ {
+		for j := 0; j < g; j++ {
+			for h := 0; h < 2; h++ {
+				z := acc(row, j) + h
+				p("VMAXPS Z26, Z%d, Z%d", z, z)
+				p("VMINPS Z27, Z%d, Z%d", z, z)
+				p("VADDPS Z28, Z%d, Z31", z)
+				p("VMAXPS Z30, Z31, Z31")
+				p("VMINPS Z29, Z31, Z31")
+				p("VMULPS Z31, Z%d, Z%d", z, z)
+				p("VDIVPS Z29, Z%d, Z%d", z, z)
+				p("VMOVUPS Z%d, %s", z, outAddr(row, 128*j+64*h))
+			}
+		}
 	}
 	p("VZEROUPPER")
 	p("RET")

@@ -150,7 +150,7 @@ func GemmPanelsAct(m int, a []float32, lda int, b *PackedB, p0, p1 int, act Act,
 		}
 	}
 	switch {
-	case act.Res == nil && m <= gemvRows && b.nr == NR512 && hasAVX512 && useGemv:
+	case act.Res == nil && b.nr == NR512 && hasAVX512 && gemvTakes(m):
 		// The few-row kernel has no residual epilogue.
 		gemv512(m, a, lda, b, p0, p1, act.Lo, act.Hi, act.HardSwish, c, ldc)
 	case banded:

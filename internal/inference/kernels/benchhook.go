@@ -1,0 +1,12 @@
+//go:build cspipe_bench
+
+package kernels
+
+// SetRowKernels switches this session's row kernels together (built only
+// with the cspipe_bench tag, for graph's BenchmarkRowKernelsModel): the
+// few-row GEMM kernels' multi-row products, the eight-pixel stride-1
+// depthwise kernel and the edge-aware depthwise rows. Off, the kernels run
+// as before them.
+func SetRowKernels(on bool) {
+	gemvMultiRow, dwEight, dwEdgeRows = on, on, on
+}
