@@ -38,9 +38,11 @@ CGO_ENABLED=0 go test "${build_flags[@]}" -timeout "${TEST_TIMEOUT:-15m}" "${nor
 go test -race -timeout "${TEST_TIMEOUT:-15m}" "${race[@]}" || rc=1
 # The engine again with its kernels capped below what the CPU offers (CSPIPE_KERNELS): the AVX2
 # path and the portable one, each through the model tests and the oracles, so a kernel path this
-# machine would not pick by itself is still held to the same results.
+# machine would not pick by itself is still held to the same results. -count=1: the variable is read
+# at package start-up, which go test's cache does not see, so a cached result could stand for
+# another path's.
 engine=(./internal/inference/kernels ./internal/inference/graph ./internal/inference/tflite ./internal/inference/onnx)
 for path in avx2 generic; do
-  CSPIPE_KERNELS=$path CGO_ENABLED=0 go test "${build_flags[@]}" -timeout "${TEST_TIMEOUT:-15m}" "${engine[@]}" || rc=1
+  CSPIPE_KERNELS=$path CGO_ENABLED=0 go test "${build_flags[@]}" -count=1 -timeout "${TEST_TIMEOUT:-15m}" "${engine[@]}" || rc=1
 done
 exit "$rc"
