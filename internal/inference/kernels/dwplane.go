@@ -2,11 +2,12 @@ package kernels
 
 // dwPlaneFunc runs nr output rows of n pixels of one channel block: out is
 // the first row's first pixel (ops bytes per pixel, ors per row), plane the
-// first of the window rows it reads (prs bytes per row, the block's pixels
-// side by side, padding included; srs bytes from one output row's window
-// to the next), w the block's weights [k][k][width], bias its bias; hs not
-// 0 applies HARD_SWISH.
-type dwPlaneFunc func(out, plane, w, bias *float32, n, ops, prs, nr, ors, srs int, lo, hi float32, hs int)
+// first input pixel of the first window row it reads (prs bytes per row,
+// pps bytes per pixel: the block's pixels side by side in a padded plane,
+// or the NHWC input itself; srs bytes from one output row's window to the
+// next), w the block's weights [k][k][width], bias its bias; hs not 0
+// applies HARD_SWISH.
+type dwPlaneFunc func(out, plane, w, bias *float32, n, ops, prs, pps, nr, ors, srs int, lo, hi float32, hs int)
 
 // DWPlanes reports whether DepthwisePlanes takes p: square 3x3, 5x5 and
 // 7x7 windows at stride 1 or 2 across (any stride down).
@@ -60,7 +61,11 @@ func DWPlaneScratch(p *DWParams) int {
 // the input rows are copied, a band of output rows' worth just before the
 // band is computed, into a plane that holds only that block's channels,
 // its pixels side by side, zero-padded on every side (the padding is
-// zeroed once and shared by the blocks); the kernels then sweep each
+// zeroed once and shared by the blocks). On images with at least
+// dwDirectMin columns whose windows lie inside the image, the rows whose
+// windows do too copy only the edge columns: the inside pixels read the
+// NHWC input where it is (a block's pixel is vw floats in a row, C apart),
+// the same loads in the same order. The kernels sweep each
 // output row eight pixels at a time with a window row's weights in
 // registers, loading every input vector once per window row (see
 // gen_dwplane.go). Each sum starts from the bias and takes the taps row by
@@ -104,6 +109,16 @@ func DepthwisePlanes(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratc
 	// Output rows go in bands whose window rows take about dwBandBytes of
 	// plane, copied just before the band, so that they are still in L1.
 	band := max(1, dwBandBytes/(p.SH*wp*v*4))
+	// Output columns [xa, xb) and rows [ya, yb) have their windows inside
+	// the image; the edge pixels, left of xa and from xb on, read plane
+	// columns [0, wl) and [wr, wp).
+	xa, xb := dwInside(p.PadL, p.W, k, s, p.OW)
+	ya, yb := dwInside(p.PadT, p.H, k, p.SH, p.OH)
+	direct := dwDirect && xb-xa >= dwDirectMin && yb > ya
+	wl, wr := 0, xb*s
+	if xa > 0 {
+		wl = (xa-1)*s + k
+	}
 	zeroed := 0
 	for cb := 0; cb < c; {
 		vw := min(v, c-cb)
@@ -124,34 +139,111 @@ func DepthwisePlanes(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratc
 			clear(plane[rb*rw : rows*rw])
 			zeroed = vw
 		}
-		for t := 0; t < k*k; t++ {
-			copy(wb[t*vw:(t+1)*vw], w[t*c+cb:t*c+cb+vw])
-		}
-		filled := ra // plane rows copied so far (those before ra are padding)
-		for oy := y0; oy < y1; oy += band {
-			nr := min(band, y1-oy)
-			first := (oy - y0) * p.SH
-			if need := min((nr-1)*p.SH+k+first, rb); need > filled {
-				dwPlaneCopy(p, in, plane[filled*rw:need*rw], r0+filled, need-filled, cb, vw, lo, hi, wp)
-				filled = need
+		dwGather(wb, w[cb:], 1, k*k, 0, c, vw)
+		// run computes nr output rows of n pixels from out[o] on, reading
+		// src (prs floats per row, pps per pixel, srs per output row).
+		run := func(o int, src []float32, n, prs, pps, nr, srs int) {
+			if n <= 0 {
+				return
 			}
-			pl := plane[first*rw : (first+(nr-1)*p.SH+k)*rw]
-			dst := out[oy*p.OW*c+cb : (oy+nr-1)*p.OW*c+(p.OW-1)*c+cb+vw]
 			if f != nil {
-				f(&dst[0], &pl[0], &wb[0], &bias[cb], p.OW, c*4, rw*4, nr, p.OW*c*4, p.SH*rw*4, p.Lo, p.Hi, hsArg)
-			} else {
-				for y := range nr {
-					dwPlaneRowGo(dst[y*p.OW*c:], pl[y*p.SH*rw:], wb, bias[cb:cb+vw], p.OW, vw, c, rw, k, s, p.Lo, p.Hi, hs)
-				}
+				f(&out[o], &src[0], &wb[0], &bias[cb], n, c*4, prs*4, pps*4, nr, p.OW*c*4, srs*4, p.Lo, p.Hi, hsArg)
+				return
 			}
+			for y := range nr {
+				dwPlaneRowGo(out[o+y*p.OW*c:], src[y*srs:], wb, bias[cb:cb+vw], n, vw, c, prs, pps, k, s, p.Lo, p.Hi, hs)
+			}
+		}
+		// Plane rows [from, fullTo) hold their whole image part, rows
+		// [from, edgeTo) at least the columns the edge pixels read.
+		fullTo, edgeTo := ra, ra
+		for oy := y0; oy < y1; {
+			nr := min(band, y1-oy)
+			inside := direct && oy >= ya && oy < yb
+			switch {
+			case inside:
+				nr = min(nr, yb-oy)
+			case direct && oy < ya:
+				nr = min(nr, ya-oy)
+			}
+			first := (oy - y0) * p.SH
+			need := min((nr-1)*p.SH+k+first, rb)
+			pl := plane[first*rw : (first+(nr-1)*p.SH+k)*rw]
+			if !inside {
+				if from := max(fullTo, first); need > from {
+					dwPlaneCopy(p, in, plane[from*rw:need*rw], r0+from, need-from, cb, vw, lo, hi, wp)
+					fullTo, edgeTo = need, max(edgeTo, need)
+				}
+				run(oy*p.OW*c+cb, pl, p.OW, rw, vw, nr, p.SH*rw)
+				oy += nr
+				continue
+			}
+			// The window rows lie in the image: the columns [xa, xb) read
+			// the input where it is, the plane only has to hold the
+			// columns the edge pixels read.
+			if from := max(edgeTo, first); need > from {
+				dst := plane[from*rw : need*rw]
+				dwPlaneCopy(p, in, dst, r0+from, need-from, cb, vw, lo, min(hi, wl), wp)
+				dwPlaneCopy(p, in, dst, r0+from, need-from, cb, vw, max(lo, wr), hi, wp)
+				edgeTo = need
+			}
+			o := oy*p.OW*c + cb
+			run(o, pl, xa, rw, vw, nr, p.SH*rw)
+			run(o+xa*c, in[((oy*p.SH-p.PadT)*p.W+xa*s-p.PadL)*c+cb:], xb-xa, p.W*c, c, nr, p.SH*p.W*c)
+			run(o+xb*c, pl[xb*s*vw:], p.OW-xb, rw, vw, nr, p.SH*rw)
+			oy += nr
 		}
 		cb += vw
 	}
 }
 
+// dwInside returns the output positions [a, b) (of n) whose windows of k
+// at stride s lie inside an image side of size with pad before it.
+func dwInside(pad, size, k, s, n int) (a, b int) {
+	a = min((pad+s-1)/s, n)
+	if size-k+pad >= 0 {
+		b = min((size-k+pad)/s+1, n)
+	}
+	return a, max(a, b)
+}
+
+// dwDirectMin is the fewest inside columns for which DepthwisePlanes
+// reads the input directly: on narrower images (V3's 7x7 and 14x14 stride
+// 2 layers) the three kernel calls per band, their short pixel groups and
+// the two edge copies cost more than copying the whole row
+// (BenchmarkDepthwisePlanes: 7x7x960 and 14x14x672 stride 2 1.3-1.6x
+// slower).
+const dwDirectMin = 16
+
+// dwDirect lets DepthwisePlanes read the input where it lies for the
+// pixels whose windows are inside the image, copying only the edges into
+// the plane (tests and benchmarks switch it off to compare).
+var dwDirect = true
+
 // dwBandBytes is the plane a band of output rows reads (see
 // DepthwisePlanes).
 var dwBandBytes = 16 << 10
+
+// dwGather copies rows runs of n vectors of vw floats, stride floats apart
+// within a run and srs from one run to the next, to dst side by side (run
+// after run): one channel block of a rectangle of pixels, or of the
+// weights' taps.
+func dwGather(dst, src []float32, rows, n, srs, stride, vw int) {
+	_ = dst[rows*n*vw-1]
+	_ = src[(rows-1)*srs+(n-1)*stride+vw-1]
+	switch {
+	case vw == 16 && hasAVX512:
+		dwGatherAVX512(&dst[0], &src[0], rows, n, srs*4, stride*4, n*vw*4)
+	case vw == 8 && hasAVX2FMA:
+		dwGatherAVX2(&dst[0], &src[0], rows, n, srs*4, stride*4, n*vw*4)
+	default:
+		for r := range rows {
+			for x := range n {
+				copy(dst[(r*n+x)*vw:(r*n+x+1)*vw], src[r*srs+x*stride:r*srs+x*stride+vw])
+			}
+		}
+	}
+}
 
 // dwPlaneCopy copies input rows iy.. (rows of them, all inside the image)
 // of channels [cb, cb+vw) into plane rows of wp pixels, input column x-PadL
@@ -179,14 +271,15 @@ func dwPlaneCopy(p *DWParams, in, plane []float32, iy, rows, cb, vw, lo, hi, wp 
 }
 
 // dwPlaneRowGo is the plane kernel in Go for any block width vw: n output
-// pixels ops floats apart from a plane of prs floats per row.
-func dwPlaneRowGo(out, plane, w, bias []float32, n, vw, ops, prs, k, s int, lo, hi float32, hs bool) {
+// pixels ops floats apart from a plane of prs floats per row and pps per
+// pixel.
+func dwPlaneRowGo(out, plane, w, bias []float32, n, vw, ops, prs, pps, k, s int, lo, hi float32, hs bool) {
 	for x := 0; x < n; x++ {
 		o := out[x*ops : x*ops+vw]
 		copy(o, bias)
 		for ky := 0; ky < k; ky++ {
 			for kx := 0; kx < k; kx++ {
-				src := plane[ky*prs+(x*s+kx)*vw : ky*prs+(x*s+kx+1)*vw]
+				src := plane[ky*prs+(x*s+kx)*pps : ky*prs+(x*s+kx)*pps+vw]
 				wt := w[(ky*k+kx)*vw : (ky*k+kx+1)*vw]
 				for j := range o {
 					o[j] += src[j] * wt[j]
