@@ -202,8 +202,9 @@ var v1Depthwise = []struct {
 
 // BenchmarkDepthwisePlanes compares, on V3-Large's depthwise layers, the
 // operator's path before the plane kernels (DepthwiseBlocked, with
-// HARD_SWISH row by row where the layer has it) with DepthwisePlanes, in
-// CPU time per layer.
+// HARD_SWISH row by row where the layer has it) with DepthwisePlanes
+// (planes) and DepthwisePlanes copying every column into the plane
+// (planescopy, dwDirect off), in CPU time per layer.
 func BenchmarkDepthwisePlanes(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	for _, s := range append(v3Depthwise, v1Depthwise...) {
@@ -216,12 +217,11 @@ func BenchmarkDepthwisePlanes(b *testing.B) {
 		in, w, bias := randSlice(rng, s.h*s.h*s.c), randSlice(rng, s.k*s.k*s.c), randSlice(rng, s.c)
 		out := make([]float32, o*o*s.c)
 		scratch := make([]float32, max(DWScratch(&p), DWPlaneScratch(&p)))
-		for _, planes := range []bool{false, true} {
-			name := "blocked"
-			if planes {
-				name = "planes"
-			}
-			b.Run(fmt.Sprintf("%dx%dx%d_k%d_s%d/%s", s.h, s.h, s.c, s.k, s.stride, name), func(b *testing.B) {
+		for _, variant := range []string{"blocked", "planes", "planescopy"} {
+			planes := variant != "blocked"
+			b.Run(fmt.Sprintf("%dx%dx%d_k%d_s%d/%s", s.h, s.h, s.c, s.k, s.stride, variant), func(b *testing.B) {
+				dwDirect = variant != "planescopy"
+				defer func() { dwDirect = true }()
 				cpu0 := cpuSeconds()
 				for b.Loop() {
 					switch {
