@@ -20,8 +20,10 @@ func DWPlanes(p *DWParams) bool {
 // DWPlanesFaster reports whether the depthwise operator should run p
 // through DepthwisePlanes rather than DepthwiseBlocked on this CPU: 5x5
 // and 7x7 windows with channels a multiple of 8, where the two give the
-// same bits (BenchmarkDepthwisePlanes, V3-Large's layers: 28x28x120 1.7x,
-// 56x56x72 stride 2 1.6x, 7x7x960 1.3x, 14x14x672 stride 2 1.15-1.6x).
+// same bits (BenchmarkDepthwisePlanes, V3-Large's layers, AVX-512: 28x28x120
+// about 2.2x, 56x56x72 stride 2 1.6x, 7x7x960 2.0x, 14x14x672 stride 2
+// 1.8x, since the inside columns read the input directly and a block's
+// weights are gathered in one call).
 // 3x3 windows stay on DepthwiseBlocked although the planes are faster at
 // stride 1 on images of 7x7 to 16x16 pixels (14x14x184..672 1.3-1.5x,
 // 16x16x256 and 8x8x512 1.4x): DepthwiseBlocked's one-pixel 3x3 kernels
