@@ -94,32 +94,27 @@ func DepthwisePlanes(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratc
 	if n := rows*wp*v + k*k*v; len(scratch) < n {
 		scratch = make([]float32, n)
 	}
-	wb := scratch[:k*k*v]
-	plane := scratch[k*k*v : k*k*v+rows*wp*v]
-	r0 := y0*p.SH - p.PadT
-	hsArg := 0
-	if hs {
-		hsArg = 1
-	}
+	j := dwPlaneJob{p: p, in: in, bias: bias, out: out, y0: y0, y1: y1, wp: wp, hs: hs,
+		wb: scratch[:k*k*v], plane: scratch[k*k*v : k*k*v+rows*wp*v], r0: y0*p.SH - p.PadT}
 	// The plane columns [lo, hi) and rows [ra, rb) (from r0) hold the
 	// image; the rest is padding, zeroed once for each block width and
 	// left alone by the blocks' copies.
-	lo := min(p.PadL, wp)
-	hi := max(min(wp, p.W+p.PadL), lo)
-	ra, rb := min(max(-r0, 0), rows), max(min(p.H-r0, rows), 0)
-	rb = max(rb, ra)
+	j.lo = min(p.PadL, wp)
+	j.hi = max(min(wp, p.W+p.PadL), j.lo)
+	j.ra, j.rb = min(max(-j.r0, 0), rows), max(min(p.H-j.r0, rows), 0)
+	j.rb = max(j.rb, j.ra)
 	// Output rows go in bands whose window rows take about dwBandBytes of
 	// plane, copied just before the band, so that they are still in L1.
-	band := max(1, dwBandBytes/(p.SH*wp*v*4))
+	j.band = max(1, dwBandBytes/(p.SH*wp*v*4))
 	// Output columns [xa, xb) and rows [ya, yb) have their windows inside
 	// the image; the edge pixels, left of xa and from xb on, read plane
 	// columns [0, wl) and [wr, wp).
-	xa, xb := dwInside(p.PadL, p.W, k, s, p.OW)
-	ya, yb := dwInside(p.PadT, p.H, k, p.SH, p.OH)
-	direct := dwDirect && xb-xa >= dwDirectMin && yb > ya
-	wl, wr := 0, xb*s
-	if xa > 0 {
-		wl = (xa-1)*s + k
+	j.xa, j.xb = dwInside(p.PadL, p.W, k, s, p.OW)
+	j.ya, j.yb = dwInside(p.PadT, p.H, k, p.SH, p.OH)
+	j.direct = dwDirect && j.xb-j.xa >= dwDirectMin && j.yb > j.ya
+	j.wr = j.xb * s
+	if j.xa > 0 {
+		j.wl = (j.xa-1)*s + k
 	}
 	zeroed := 0
 	for cb := 0; cb < c; {
@@ -131,71 +126,96 @@ func DepthwisePlanes(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratc
 		case hasAVX2FMA && vw >= 8:
 			vw, f = 8, dwPlaneAsm[1][k/2-1][s-1]
 		}
-		rw := wp * vw // floats per plane row
-		if zeroed != vw {
-			clear(plane[:ra*rw])
-			for r := ra; r < rb; r++ {
-				clear(plane[r*rw : r*rw+lo*vw])
-				clear(plane[r*rw+hi*vw : (r+1)*rw])
+		if rw := wp * vw; zeroed != vw {
+			plane := j.plane
+			clear(plane[:j.ra*rw])
+			for r := j.ra; r < j.rb; r++ {
+				clear(plane[r*rw : r*rw+j.lo*vw])
+				clear(plane[r*rw+j.hi*vw : (r+1)*rw])
 			}
-			clear(plane[rb*rw : rows*rw])
+			clear(plane[j.rb*rw : rows*rw])
 			zeroed = vw
 		}
-		dwGather(wb, w[cb:], 1, k*k, 0, c, vw)
-		// run computes nr output rows of n pixels from out[o] on, reading
-		// src (prs floats per row, pps per pixel, srs per output row).
-		run := func(o int, src []float32, n, prs, pps, nr, srs int) {
-			if n <= 0 {
-				return
-			}
-			if f != nil {
-				f(&out[o], &src[0], &wb[0], &bias[cb], n, c*4, prs*4, pps*4, nr, p.OW*c*4, srs*4, p.Lo, p.Hi, hsArg)
-				return
-			}
-			for y := range nr {
-				dwPlaneRowGo(out[o+y*p.OW*c:], src[y*srs:], wb, bias[cb:cb+vw], n, vw, c, prs, pps, k, s, p.Lo, p.Hi, hs)
-			}
-		}
-		// Plane rows [from, fullTo) hold their whole image part, rows
-		// [from, edgeTo) at least the columns the edge pixels read.
-		fullTo, edgeTo := ra, ra
-		for oy := y0; oy < y1; {
-			nr := min(band, y1-oy)
-			inside := direct && oy >= ya && oy < yb
-			switch {
-			case inside:
-				nr = min(nr, yb-oy)
-			case direct && oy < ya:
-				nr = min(nr, ya-oy)
-			}
-			first := (oy - y0) * p.SH
-			need := min((nr-1)*p.SH+k+first, rb)
-			pl := plane[first*rw : (first+(nr-1)*p.SH+k)*rw]
-			if !inside {
-				if from := max(fullTo, first); need > from {
-					dwPlaneCopy(p, in, plane[from*rw:need*rw], r0+from, need-from, cb, vw, lo, hi, wp)
-					fullTo, edgeTo = need, max(edgeTo, need)
-				}
-				run(oy*p.OW*c+cb, pl, p.OW, rw, vw, nr, p.SH*rw)
-				oy += nr
-				continue
-			}
-			// The window rows lie in the image: the columns [xa, xb) read
-			// the input where it is, the plane only has to hold the
-			// columns the edge pixels read.
-			if from := max(edgeTo, first); need > from {
-				dst := plane[from*rw : need*rw]
-				dwPlaneCopy(p, in, dst, r0+from, need-from, cb, vw, lo, min(hi, wl), wp)
-				dwPlaneCopy(p, in, dst, r0+from, need-from, cb, vw, max(lo, wr), hi, wp)
-				edgeTo = need
-			}
-			o := oy*p.OW*c + cb
-			run(o, pl, xa, rw, vw, nr, p.SH*rw)
-			run(o+xa*c, in[((oy*p.SH-p.PadT)*p.W+xa*s-p.PadL)*c+cb:], xb-xa, p.W*c, c, nr, p.SH*p.W*c)
-			run(o+xb*c, pl[xb*s*vw:], p.OW-xb, rw, vw, nr, p.SH*rw)
-			oy += nr
-		}
+		dwGather(j.wb, w[cb:], 1, k*k, 0, c, vw)
+		j.block(cb, vw, f)
 		cb += vw
+	}
+}
+
+// dwPlaneJob is one DepthwisePlanes call's geometry (see there).
+type dwPlaneJob struct {
+	p                  *DWParams
+	in, bias, out      []float32
+	wb, plane          []float32 // the block's weights, its plane
+	y0, y1, r0         int       // output rows, the plane's first row in the image
+	wp, lo, hi, ra, rb int       // plane width, image columns and rows in it
+	band               int       // output rows per band
+	xa, xb, ya, yb     int       // output columns and rows whose windows are inside
+	wl, wr             int       // plane columns [0, wl) and [wr, wp) the edge pixels read
+	direct, hs         bool
+}
+
+// block computes channels [cb, cb+vw) of the job's rows with f (nil: the
+// portable code), band by band, copying into the plane what it reads.
+func (j *dwPlaneJob) block(cb, vw int, f dwPlaneFunc) {
+	p, k, s := j.p, j.p.KW, j.p.SW
+	c, rw := p.C, j.wp*vw // floats per pixel, per plane row
+	// run computes nr output rows of n pixels from out[o] on, reading
+	// src (prs floats per row, pps per pixel, srs per output row).
+	run := func(o int, src []float32, n, prs, pps, nr, srs int) {
+		if n <= 0 {
+			return
+		}
+		if f != nil {
+			hs := 0
+			if j.hs {
+				hs = 1
+			}
+			f(&j.out[o], &src[0], &j.wb[0], &j.bias[cb], n, c*4, prs*4, pps*4, nr, p.OW*c*4, srs*4, p.Lo, p.Hi, hs)
+			return
+		}
+		for y := range nr {
+			dwPlaneRowGo(j.out[o+y*p.OW*c:], src[y*srs:], j.wb, j.bias[cb:cb+vw], n, vw, c, prs, pps, k, s, p.Lo, p.Hi, j.hs)
+		}
+	}
+	// Plane rows [from, fullTo) hold their whole image part, rows
+	// [from, edgeTo) at least the columns the edge pixels read.
+	fullTo, edgeTo := j.ra, j.ra
+	for oy := j.y0; oy < j.y1; {
+		nr := min(j.band, j.y1-oy)
+		inside := j.direct && oy >= j.ya && oy < j.yb
+		switch {
+		case inside:
+			nr = min(nr, j.yb-oy)
+		case j.direct && oy < j.ya:
+			nr = min(nr, j.ya-oy)
+		}
+		first := (oy - j.y0) * p.SH
+		need := min((nr-1)*p.SH+k+first, j.rb)
+		pl := j.plane[first*rw : (first+(nr-1)*p.SH+k)*rw]
+		o := oy*p.OW*c + cb
+		if !inside {
+			if from := max(fullTo, first); need > from {
+				dwPlaneCopy(p, j.in, j.plane[from*rw:need*rw], j.r0+from, need-from, cb, vw, j.lo, j.hi, j.wp)
+				fullTo, edgeTo = need, max(edgeTo, need)
+			}
+			run(o, pl, p.OW, rw, vw, nr, p.SH*rw)
+			oy += nr
+			continue
+		}
+		// The window rows lie in the image: the columns [xa, xb) read the
+		// input where it is, the plane only has to hold the columns the
+		// edge pixels read.
+		if from := max(edgeTo, first); need > from {
+			dst := j.plane[from*rw : need*rw]
+			dwPlaneCopy(p, j.in, dst, j.r0+from, need-from, cb, vw, j.lo, min(j.hi, j.wl), j.wp)
+			dwPlaneCopy(p, j.in, dst, j.r0+from, need-from, cb, vw, max(j.lo, j.wr), j.hi, j.wp)
+			edgeTo = need
+		}
+		run(o, pl, j.xa, rw, vw, nr, p.SH*rw)
+		run(o+j.xa*c, j.in[((oy*p.SH-p.PadT)*p.W+j.xa*s-p.PadL)*c+cb:], j.xb-j.xa, p.W*c, c, nr, p.SH*p.W*c)
+		run(o+j.xb*c, pl[j.xb*s*vw:], p.OW-j.xb, rw, vw, nr, p.SH*rw)
+		oy += nr
 	}
 }
 
