@@ -32,6 +32,15 @@ var dwPlaneShapes = []DWParams{
 	{H: 11, W: 10, C: 16, KH: 5, KW: 5, SH: 2, SW: 1, PadT: 2, PadL: 2, OH: 6, OW: 10},  // stride 2 down, 1 across
 	{H: 8, W: 16, C: 8, KH: 3, KW: 3, SH: 1, SW: 2, PadT: 1, PadL: 0, OH: 8, OW: 8},     // padding right only
 	{H: 5, W: 9, C: 16, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 4, PadL: 4, OH: 9, OW: 13},    // padding of 4
+	// Wide enough (dwDirectMin) for the inside columns to read the input
+	// directly: edges on both sides, on none (VALID), on one side only,
+	// stride 2 down only, a block below 8 channels, windows 3 and 7.
+	{H: 6, W: 40, C: 20, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, OH: 6, OW: 40},
+	{H: 9, W: 40, C: 24, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 4, OW: 19},
+	{H: 10, W: 38, C: 16, KH: 5, KW: 5, SH: 2, SW: 2, PadT: 1, PadL: 1, OH: 5, OW: 19},
+	{H: 11, W: 36, C: 40, KH: 7, KW: 7, SH: 2, SW: 1, PadT: 3, PadL: 3, OH: 6, OW: 36},
+	{H: 9, W: 34, C: 8, KH: 7, KW: 7, SH: 1, SW: 1, PadT: 0, PadL: 3, OH: 3, OW: 34},
+	{H: 12, W: 33, C: 48, KH: 5, KW: 5, SH: 2, SW: 2, PadT: 2, PadL: 2, OH: 6, OW: 17},
 }
 
 // dwPlaneBounds are no bounds, ReLU6 and bounds on both sides of zero.
@@ -111,10 +120,13 @@ func TestDepthwisePlanes(t *testing.T) {
 // TestDepthwisePlanesPathsAgree: the AVX-512 and AVX2 kernels give the
 // same bits (each channel's sum is taken in the same order whatever the
 // vector width), and the portable code agrees with them within float32
-// rounding (Go rounds the product before adding it; FMA does not).
+// rounding (Go rounds the product before adding it; FMA does not). On
+// every path, reading the inside columns from the input (dwDirect) gives
+// the bits of the whole-plane copy, with bands of every size down to one
+// output row (dwBandBytes).
 func TestDepthwisePlanesPathsAgree(t *testing.T) {
-	saved2, saved512 := hasAVX2FMA, hasAVX512
-	defer func() { hasAVX2FMA, hasAVX512 = saved2, saved512 }()
+	saved2, saved512, savedBand := hasAVX2FMA, hasAVX512, dwBandBytes
+	defer func() { hasAVX2FMA, hasAVX512, dwBandBytes, dwDirect = saved2, saved512, savedBand, true }()
 	if !saved2 {
 		t.Skip("no AVX2 on this CPU")
 	}
@@ -128,6 +140,22 @@ func TestDepthwisePlanesPathsAgree(t *testing.T) {
 			hasAVX2FMA, hasAVX512 = avx2, avx512
 			out := make([]float32, p.OH*p.OW*p.C)
 			DepthwisePlanes(&p, in, w, bias, out, 0, p.OH, nil, false)
+			for _, band := range []int{savedBand, 1, 3 * 4 * p.W * 16} {
+				dwBandBytes = band
+				for _, direct := range []bool{false, true} {
+					dwDirect = direct
+					again := make([]float32, len(out))
+					mid := p.OH / 3
+					DepthwisePlanes(&p, in, w, bias, again, mid, p.OH, nil, false)
+					DepthwisePlanes(&p, in, w, bias, again, 0, mid, nil, false)
+					for i := range out {
+						if math.Float32bits(out[i]) != math.Float32bits(again[i]) {
+							t.Fatalf("%+v avx2 %v avx512 %v band %d direct %v: element %d: %g, want %g", p, avx2, avx512, band, direct, i, again[i], out[i])
+						}
+					}
+				}
+			}
+			dwBandBytes, dwDirect = savedBand, true
 			return out
 		}
 		generic, avx2 := run(false, false), run(true, false)
@@ -174,8 +202,9 @@ var v1Depthwise = []struct {
 
 // BenchmarkDepthwisePlanes compares, on V3-Large's depthwise layers, the
 // operator's path before the plane kernels (DepthwiseBlocked, with
-// HARD_SWISH row by row where the layer has it) with DepthwisePlanes, in
-// CPU time per layer.
+// HARD_SWISH row by row where the layer has it) with DepthwisePlanes
+// (planes) and DepthwisePlanes copying every column into the plane
+// (planescopy, dwDirect off), in CPU time per layer.
 func BenchmarkDepthwisePlanes(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	for _, s := range append(v3Depthwise, v1Depthwise...) {
@@ -188,12 +217,11 @@ func BenchmarkDepthwisePlanes(b *testing.B) {
 		in, w, bias := randSlice(rng, s.h*s.h*s.c), randSlice(rng, s.k*s.k*s.c), randSlice(rng, s.c)
 		out := make([]float32, o*o*s.c)
 		scratch := make([]float32, max(DWScratch(&p), DWPlaneScratch(&p)))
-		for _, planes := range []bool{false, true} {
-			name := "blocked"
-			if planes {
-				name = "planes"
-			}
-			b.Run(fmt.Sprintf("%dx%dx%d_k%d_s%d/%s", s.h, s.h, s.c, s.k, s.stride, name), func(b *testing.B) {
+		for _, variant := range []string{"blocked", "planes", "planescopy"} {
+			planes := variant != "blocked"
+			b.Run(fmt.Sprintf("%dx%dx%d_k%d_s%d/%s", s.h, s.h, s.c, s.k, s.stride, variant), func(b *testing.B) {
+				dwDirect = variant != "planescopy"
+				defer func() { dwDirect = true }()
 				cpu0 := cpuSeconds()
 				for b.Loop() {
 					switch {

@@ -48,15 +48,21 @@ func main() {
 // AVX2's HARD_SWISH constants to 10..13); AVX-512's HARD_SWISH keeps its
 // constants in Z20..Z25 (hsConsts512).
 // DI: the plane at this row's first input row; R13: bytes per plane row;
-// SI: weights [k][k][v]; R9: bytes per output pixel; R10: n; R12: pixels done;
-// AX, BX: the group's input (first window row, current window row); DX: its
-// output; R14: the window row's weights; R8: window rows left.
+// R15, CX: bytes per input pixel (pps) and three times that; SI: weights
+// [k][k][v]; R9: bytes per output pixel; R10: n; R12: pixels done; AX:
+// the group's input in the current window row; BX: four input pixels at a
+// time along it; DX: the group's output; R14: the window row's weights;
+// R8: window rows left; R11: pixels left in the tail.
+//
+// The input pixels are pps bytes apart: v*4 in a plane, the image's
+// channels*4 when the kernel reads the NHWC input itself (the columns
+// whose windows lie inside the image).
 func kernel(b *bytes.Buffer, isa, reg string, v, k, s int) {
 	name := fmt.Sprintf("dwPlane%ds%d%s", k, s, isa)
 	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
 	fmt.Fprintf(b, `
-// func %s(out, plane, w, bias *float32, n, ops, prs, nr, ors, srs int, lo, hi float32, hs int)
-TEXT ·%s(SB), NOSPLIT, $0-96
+// func %s(out, plane, w, bias *float32, n, ops, prs, pps, nr, ors, srs int, lo, hi float32, hs int)
+TEXT ·%s(SB), NOSPLIT, $0-104
 `, name, name)
 	p("MOVQ plane+8(FP), DI")
 	p("MOVQ w+16(FP), SI")
@@ -66,12 +72,17 @@ TEXT ·%s(SB), NOSPLIT, $0-96
 	if v == 16 {
 		hsConsts512(b)
 	}
+	p("MOVQ pps+56(FP), R15")
+	p("LEAQ (R15)(R15*2), CX")
 	fmt.Fprintf(b, "%s_outrow:\n", name)
 	p("XORQ R12, R12")
 	// group computes np pixels from pixel R12 on.
 	group := func(np int) {
 		p("MOVQ R12, AX")
-		p("IMULQ $%d, AX", s*v*4)
+		p("IMULQ R15, AX")
+		if s == 2 {
+			p("ADDQ AX, AX")
+		}
 		p("ADDQ DI, AX")
 		p("MOVQ R12, DX")
 		p("IMULQ R9, DX")
@@ -81,21 +92,22 @@ TEXT ·%s(SB), NOSPLIT, $0-96
 		for j := 1; j < np; j++ {
 			p("VMOVAPS %s0, %s%d", reg, reg, j)
 		}
-		p("MOVQ AX, BX")
 		p("MOVQ SI, R14")
 		p("MOVQ $%d, R8", k)
 		fmt.Fprintf(b, "%s_p%d_row:\n", name, np)
+		p("MOVQ AX, BX")
 		for kx := 0; kx < k; kx++ {
 			p("VMOVUPS %d(R14), %s%d", kx*v*4, reg, 8+kx)
 		}
-		for i := 0; i < s*(np-1)+k; i++ {
+		loads := s*(np-1) + k
+		for i := 0; i < loads; i++ {
 			var js []int
 			for j := 0; j < np; j++ {
 				if kx := i - s*j; kx >= 0 && kx < k {
 					js = append(js, j)
 				}
 			}
-			src := fmt.Sprintf("%d(BX)", i*v*4)
+			src := [4]string{"(BX)", "(BX)(R15*1)", "(BX)(R15*2)", "(BX)(CX*1)"}[i%4]
 			if len(js) > 1 {
 				p("VMOVUPS %s, %s15", src, reg)
 				src = reg + "15"
@@ -103,19 +115,22 @@ TEXT ·%s(SB), NOSPLIT, $0-96
 			for _, j := range js {
 				p("VFMADD231PS %s, %s%d, %s%d", src, reg, 8+i-s*j, reg, j)
 			}
+			if i%4 == 3 && i+1 < loads {
+				p("LEAQ (BX)(R15*4), BX")
+			}
 		}
-		p("ADDQ R13, BX")
+		p("ADDQ R13, AX")
 		p("ADDQ $%d, R14", k*v*4)
 		p("DECQ R8")
 		p("JNZ %s_p%d_row", name, np)
-		p("VBROADCASTSS lo+80(FP), %s8", reg)
-		p("VBROADCASTSS hi+84(FP), %s9", reg)
+		p("VBROADCASTSS lo+88(FP), %s8", reg)
+		p("VBROADCASTSS hi+92(FP), %s9", reg)
 		for j := 0; j < np; j++ {
 			p("VMAXPS %s8, %s%d, %s%d", reg, reg, j, reg, j)
 			p("VMINPS %s9, %s%d, %s%d", reg, reg, j, reg, j)
 		}
 		label := fmt.Sprintf("%s_p%d", name, np)
-		p("MOVQ hs+88(FP), R8")
+		p("MOVQ hs+96(FP), R8")
 		p("TESTQ R8, R8")
 		p("JNZ %s_hs", label)
 		for j := 0; j < np; j++ {
@@ -134,37 +149,37 @@ TEXT ·%s(SB), NOSPLIT, $0-96
 		fmt.Fprintf(b, "%s_stored:\n", label)
 		p("ADDQ $%d, R12", np)
 	}
-	p("MOVQ R10, R11")
-	p("SUBQ $8, R11")
+	p("CMPQ R10, $8")
 	p("JLT %s_tail", name)
 	fmt.Fprintf(b, "%s_group:\n", name)
 	group(8)
-	p("CMPQ R12, R11")
+	p("LEAQ 8(R12), R11")
+	p("CMPQ R11, R10")
 	p("JLE %s_group", name)
 	// The leftover n%8 pixels: five to seven in one group, fewer as
 	// groups of four, two and one as their bits say.
 	fmt.Fprintf(b, "%s_tail:\n", name)
-	p("MOVQ R10, CX")
-	p("SUBQ R12, CX")
+	p("MOVQ R10, R11")
+	p("SUBQ R12, R11")
 	for _, r := range []int{7, 6, 5} {
-		p("CMPQ CX, $%d", r)
+		p("CMPQ R11, $%d", r)
 		p("JNE %s_not%d", name, r)
 		group(r)
 		p("JMP %s_rowdone", name)
 		fmt.Fprintf(b, "%s_not%d:\n", name, r)
 	}
 	for _, r := range []int{4, 2, 1} {
-		p("TESTQ $%d, CX", r)
+		p("TESTQ $%d, R11", r)
 		p("JZ %s_no%d", name, r)
 		group(r)
 		fmt.Fprintf(b, "%s_no%d:\n", name, r)
 	}
 	fmt.Fprintf(b, "%s_rowdone:\n", name)
-	p("ADDQ srs+72(FP), DI")
-	p("MOVQ out+0(FP), CX")
-	p("ADDQ ors+64(FP), CX")
-	p("MOVQ CX, out+0(FP)")
-	p("DECQ nr+56(FP)")
+	p("ADDQ srs+80(FP), DI")
+	p("MOVQ out+0(FP), R11")
+	p("ADDQ ors+72(FP), R11")
+	p("MOVQ R11, out+0(FP)")
+	p("DECQ nr+64(FP)")
 	p("JNZ %s_outrow", name)
 	p("VZEROUPPER")
 	p("RET")
