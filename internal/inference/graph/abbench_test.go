@@ -7,7 +7,31 @@ import (
 	"time"
 
 	"github.com/cspipe/cspipe/internal/inference/graph"
+	"github.com/cspipe/cspipe/internal/inference/modelgen"
+	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
+
+// loadTwoPlans plans the random-weight network cfg from its TFLite encoding
+// twice: as the planner does by default ("newer") and with one of its
+// switches turned for the second load only (off turns it and returns the
+// restore), for benchAlternate.
+func loadTwoPlans(b *testing.B, cfg modelgen.Config, off func() func()) (newer, older *graph.Model) {
+	g, err := modelgen.MobileNet(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	model := g.TFLite()
+	if newer, err = tflite.Load(model); err != nil {
+		b.Fatal(err)
+	}
+	restore := off()
+	older, err = tflite.Load(model)
+	restore()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return newer, older
+}
 
 // benchAlternate runs two plans of one network on one thread, batch images
 // of the same pseudo-random input per run, in turns (the order swapped

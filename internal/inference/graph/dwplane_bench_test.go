@@ -6,7 +6,6 @@ import (
 
 	"github.com/cspipe/cspipe/internal/inference/graph"
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
-	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
 
 // BenchmarkDWPlanesModel runs MobileNet V3-Large 1.0@224 and V1 1.0@128 on
@@ -20,21 +19,7 @@ func BenchmarkDWPlanesModel(b *testing.B) {
 		{Arch: "v3-large", Width: 1, Size: 224, Classes: 1001, Seed: 1},
 		{Arch: "v1", Width: 1, Size: 128, Classes: 1001, Seed: 1},
 	} {
-		g, err := modelgen.MobileNet(mc)
-		if err != nil {
-			b.Fatal(err)
-		}
-		model := g.TFLite()
-		newer, err := tflite.Load(model)
-		if err != nil {
-			b.Fatal(err)
-		}
-		restore := graph.SetDWPlanes(false)
-		older, err := tflite.Load(model)
-		restore()
-		if err != nil {
-			b.Fatal(err)
-		}
+		newer, older := loadTwoPlans(b, mc, func() func() { return graph.SetDWPlanes(false) })
 		for _, batch := range []int{1, 4} {
 			b.Run(fmt.Sprintf("%s/batch%d", mc.Arch, batch), func(b *testing.B) {
 				benchAlternate(b, batch, "planes", newer, "blocked", older, nil)

@@ -5,7 +5,6 @@ import (
 
 	"github.com/cspipe/cspipe/internal/inference/graph"
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
-	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
 
 // BenchmarkV1StemRows runs MobileNet V1 1.0@128 at batch 1 on one thread
@@ -14,20 +13,7 @@ import (
 // reports each one's fastest and median time and the median of the
 // per-image ratios.
 func BenchmarkV1StemRows(b *testing.B) {
-	g, err := modelgen.MobileNet(modelgen.Config{Arch: "v1", Width: 1, Size: 128, Classes: 1001, Seed: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	model := g.TFLite()
-	rows, err := tflite.Load(model)
-	if err != nil {
-		b.Fatal(err)
-	}
-	restore := graph.SetStemRows(false)
-	cols, err := tflite.Load(model)
-	restore()
-	if err != nil {
-		b.Fatal(err)
-	}
+	rows, cols := loadTwoPlans(b, modelgen.Config{Arch: "v1", Width: 1, Size: 128, Classes: 1001, Seed: 1},
+		func() func() { return graph.SetStemRows(false) })
 	benchAlternate(b, 1, "rows", rows, "columns", cols, nil)
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/cspipe/cspipe/internal/inference/graph"
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
-	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
 
 // BenchmarkV3LargeStemExpand runs MobileNet V3-Large 1.0@224 on one thread
@@ -17,21 +16,8 @@ import (
 // load; it reports each one's median time per image and the median of the
 // per-pair ratios (old over new).
 func BenchmarkV3LargeStemExpand(b *testing.B) {
-	g, err := modelgen.MobileNet(modelgen.Config{Arch: "v3-large", Width: 1, Size: 224, Classes: 1001, Seed: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	model := g.TFLite()
-	newer, err := tflite.Load(model)
-	if err != nil {
-		b.Fatal(err)
-	}
-	restore := graph.SetStemRows(false)
-	older, err := tflite.Load(model)
-	restore()
-	if err != nil {
-		b.Fatal(err)
-	}
+	newer, older := loadTwoPlans(b, modelgen.Config{Arch: "v3-large", Width: 1, Size: 224, Classes: 1001, Seed: 1},
+		func() func() { return graph.SetStemRows(false) })
 	defer graph.SetExpandBlocked(true)()
 	for _, batch := range []int{1, 4} {
 		b.Run(fmt.Sprintf("batch%d", batch), func(b *testing.B) {
