@@ -193,7 +193,7 @@ func planQuant(g *Graph, n *Node) (kernel, []int, error) {
 			return nil, nil, err
 		}
 		mk := k.(*meanKernel)
-		return &qmeanKernel{dims: mk.dims, reduced: mk.reduced, count: mk.count, in: ip, out: op}, shape, nil
+		return newQMean(mk.dims, mk.reduced, mk.count, ip, op), shape, nil
 	case OpReshape:
 		k, shape, err := asFloat(g, n, planReshape)
 		if err != nil {
@@ -240,7 +240,7 @@ func planQuant(g *Graph, n *Node) (kernel, []int, error) {
 		if beta == 0 {
 			beta = 1
 		}
-		return &qsoftmaxKernel{n: in.Shape[len(in.Shape)-1], size: in.Size(), in: ip, out: op, beta: beta}, slices.Clone(in.Shape), nil
+		return newQSoftmax(in.Shape[len(in.Shape)-1], in.Size(), ip, op, beta), slices.Clone(in.Shape), nil
 	}
 	return nil, nil, fmt.Errorf("unsupported operator %s on quantized data", n.Op)
 }

@@ -177,7 +177,7 @@ func BenchmarkQDepthwise(b *testing.B) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	// h, w, c, stride, top and left padding (stride 2 with none: TFLite's
 	// SAME, or V2's folded PAD, padding bottom and right only).
-	for _, s := range [][5]int{{64, 64, 32, 1, 1}, {32, 32, 144, 1, 1}, {8, 8, 512, 1, 1}, {4, 4, 1024, 1, 1},
+	for _, s := range [][5]int{{64, 64, 32, 1, 1}, {112, 112, 32, 1, 1}, {64, 64, 16, 1, 1}, {32, 32, 144, 1, 1}, {8, 8, 512, 1, 1}, {4, 4, 1024, 1, 1},
 		{16, 16, 256, 2, 1}, {64, 64, 96, 2, 0}, {32, 32, 144, 2, 0}, {16, 16, 192, 2, 0}} {
 		k := newTestQDW(rng, s[0], s[1], s[2], 3, 3, s[3], s[3], s[4], s[4], 3, false)
 		if !k.paddedOK() {

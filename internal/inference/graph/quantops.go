@@ -961,7 +961,32 @@ type qmeanKernel struct {
 	reduced [4]bool
 	count   int
 	in, out qparam
+	// tab, when not nil, holds the output of every possible sum s (count
+	// int8s) at tab[s + 128*count]: the same float64 expression computed
+	// once per value at build rather than once per output at run time.
+	tab     []int8
 	scratch scratchList
+}
+
+// maxMeanTable bounds the entries of qmeanKernel.tab (count*255 + 1).
+const maxMeanTable = 1 << 16
+
+func newQMean(dims [4]int, reduced [4]bool, count int, in, out qparam) *qmeanKernel {
+	k := &qmeanKernel{dims: dims, reduced: reduced, count: count, in: in, out: out}
+	if n := count*255 + 1; count > 0 && n <= maxMeanTable {
+		k.tab = make([]int8, n)
+		for i := range k.tab {
+			k.tab[i] = k.one(int32(i - 128*count))
+		}
+	}
+	return k
+}
+
+// one is the output of the group sum s.
+func (k *qmeanKernel) one(s int32) int8 {
+	scale := k.in.scale / (float64(k.count) * k.out.scale)
+	v := roundHalfAway(float64(s-int32(k.count)*k.in.zp)*scale) + float64(k.out.zp)
+	return int8(clamp32(int32(max(min(v, 127), -128)), -128, 127))
 }
 
 func (k *qmeanKernel) run(e *env, ins [][]float32, out []float32) {
@@ -973,7 +998,6 @@ func (k *qmeanKernel) run(e *env, ins [][]float32, out []float32) {
 	defer k.scratch.Put(s)
 	s.c = grow(s.c, outN)
 	sums := s.c
-	scale := k.in.scale / (float64(k.count) * k.out.scale)
 	for img := 0; img < e.batch; img++ {
 		in := src[img*inN : (img+1)*inN]
 		clear(sums)
@@ -997,9 +1021,15 @@ func (k *qmeanKernel) run(e *env, ins [][]float32, out []float32) {
 			}
 		}
 		o := dst[img*outN : (img+1)*outN]
+		if k.tab != nil {
+			off := int32(128 * k.count)
+			for j, s := range sums {
+				o[j] = k.tab[s+off]
+			}
+			continue
+		}
 		for j, s := range sums {
-			v := roundHalfAway(float64(s-int32(k.count)*k.in.zp)*scale) + float64(k.out.zp)
-			o[j] = int8(clamp32(int32(max(min(v, 127), -128)), -128, 127))
+			o[j] = k.one(s)
 		}
 	}
 }
@@ -1167,32 +1197,46 @@ func (k *qbinaryKernel) binary(o, ai, b []int8) {
 // qsoftmaxKernel is a quantized SOFTMAX over the last axis, computed in
 // float64 from the dequantized inputs and quantized to the output's
 // parameters (TFLite uses an exp table; both round to the same quantum or
-// one apart).
+// one apart). An input x of a row with maximum m enters as exp(beta*scale*
+// (x-m)); x-m takes at most 256 values, so those are computed once at build
+// (exp, the same expression), and each row rounds each distinct quotient
+// once.
 type qsoftmaxKernel struct {
 	n, size int // row length, elements per image
 	in, out qparam
 	beta    float64
+	exp     [256]float64 // exp[d]: exp(beta*scale*(-d))
 	scratch scratchList
+}
+
+func newQSoftmax(n, size int, in, out qparam, beta float64) *qsoftmaxKernel {
+	k := &qsoftmaxKernel{n: n, size: size, in: in, out: out, beta: beta}
+	for d := range k.exp {
+		k.exp[d] = math.Exp(k.beta * k.in.scale * float64(int32(-d)))
+	}
+	return k
 }
 
 func (k *qsoftmaxKernel) run(e *env, ins [][]float32, out []float32) {
 	total := k.size * e.batch
 	src, dst := int8s(ins[0])[:total], int8s(out)[:total]
-	s := k.scratch.Get()
-	defer k.scratch.Put(s)
-	s.f64 = grow(s.f64, k.n)
-	ex := s.f64
 	for r := 0; r+k.n <= total; r += k.n {
 		row := src[r : r+k.n]
-		m := slices.Max(row)
+		m := int32(slices.Max(row))
 		sum := 0.0
-		for i, v := range row {
-			ex[i] = math.Exp(k.beta * k.in.scale * float64(int32(v)-int32(m)))
-			sum += ex[i]
+		for _, v := range row {
+			sum += k.exp[m-int32(v)]
 		}
-		for i := range row {
-			q := roundHalfAway(ex[i]/sum/k.out.scale) + float64(k.out.zp)
-			dst[r+i] = int8(max(min(q, 127), -128))
+		var q [256]int8
+		var done [256]bool
+		o := dst[r : r+k.n]
+		for i, v := range row {
+			d := m - int32(v)
+			if !done[d] {
+				f := roundHalfAway(k.exp[d]/sum/k.out.scale) + float64(k.out.zp)
+				q[d], done[d] = int8(max(min(f, 127), -128)), true
+			}
+			o[i] = q[d]
 		}
 	}
 }

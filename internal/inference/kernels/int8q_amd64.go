@@ -3,6 +3,7 @@
 package kernels
 
 import (
+	"math"
 	"unsafe"
 
 	"golang.org/x/sys/cpu"
@@ -343,15 +344,32 @@ func quantizeF32AVX2(out *int8, in *float32, n int, scale float32, zp int32)
 //go:noescape
 func quantizeF32512(out *int8, in *float32, n int, scale float32, zp int32)
 
+//go:noescape
+func quantizeF32512R(out *int8, in *float32, n int, scale, recip float32, zp int32)
+
+// hasQuantRecip selects quantizeF32512R where scale and 1/scale are normal
+// (tests turn it off).
+var hasQuantRecip = true
+
 // quantizeF32 runs n values (a multiple of 8): whole blocks of 16 on
 // AVX-512, the rest on AVX2.
 func quantizeF32(out *int8, in *float32, n int, scale float32, zp int32) {
 	if v := n / 16 * 16; use512() && v > 0 {
-		quantizeF32512(out, in, v, scale, zp)
+		if r := 1 / scale; hasQuantRecip && normal32(scale) && normal32(r) {
+			quantizeF32512R(out, in, v, scale, r, zp)
+		} else {
+			quantizeF32512(out, in, v, scale, zp)
+		}
 		if v == n {
 			return
 		}
 		out, in, n = (*int8)(unsafe.Add(unsafe.Pointer(out), v)), (*float32)(unsafe.Add(unsafe.Pointer(in), 4*v)), n-v
 	}
 	quantizeF32AVX2(out, in, n, scale, zp)
+}
+
+// normal32 reports whether x is a finite normal float32.
+func normal32(x float32) bool {
+	e := math.Float32bits(x) >> 23 & 0xff
+	return e != 0 && e != 0xff
 }

@@ -418,3 +418,46 @@ func BenchmarkQuantizeF32(b *testing.B) {
 	}
 	ratioBench(b, avx2, run)
 }
+
+// TestQuantizeF32Recip checks the reciprocal form of the AVX-512 float
+// quantization (quantizeF32512R) against QuantizeOne on the quotient, for
+// random scales (including ones whose reciprocal is inexact) and inputs
+// spread over the unsaturated range, many of them within a few ulps of a
+// tie (k+0.5)*scale, where the product and the quotient can round apart.
+func TestQuantizeF32Recip(t *testing.T) {
+	if !use512() {
+		t.Skip("needs AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(61, 62))
+	for trial := 0; trial < 200; trial++ {
+		scale := float32(math.Exp(rng.Float64()*12 - 9)) // about 1e-4 to 20
+		zp := int32(rng.IntN(256) - 128)
+		in := make([]float32, 4096)
+		for i := range in {
+			k := float64(rng.IntN(1100) - 550)
+			switch rng.IntN(3) {
+			case 0: // near a tie
+				x := float32((k + 0.5) * float64(scale))
+				for j := rng.IntN(7) - 3; j != 0; {
+					if j > 0 {
+						x, j = math.Nextafter32(x, float32(math.Inf(1))), j-1
+					} else {
+						x, j = math.Nextafter32(x, float32(math.Inf(-1))), j+1
+					}
+				}
+				in[i] = x
+			case 1: // near an integer
+				in[i] = math.Nextafter32(float32(k*float64(scale)), float32(rng.NormFloat64()))
+			default:
+				in[i] = float32((k + rng.Float64()) * float64(scale))
+			}
+		}
+		got := make([]int8, len(in))
+		QuantizeF32(got, in, scale, zp)
+		for i := range in {
+			if want := QuantizeOne(in[i]/scale, zp); got[i] != want {
+				t.Fatalf("scale %g zp %d: %g (quotient %g): got %d, want %d", scale, zp, in[i], in[i]/scale, got[i], want)
+			}
+		}
+	}
+}

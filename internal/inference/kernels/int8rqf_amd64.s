@@ -512,3 +512,82 @@ q512loop:
 	JNZ        q512loop
 	VZEROUPPER
 	RET
+
+// func quantizeF32512R(out *int8, in *float32, n int, scale, recip float32, zp int32)
+// quantizeF32512 with the division replaced by a product with recip =
+// 1/scale (both normal): x*recip is within 2^-13 of the quotient x/scale
+// wherever the result is not saturated (|x/scale| <= 512: relative errors
+// of 2^-23 and 2^-24), so it rounds the same way unless it lies within
+// that distance of a tie. Rounding adds copysign(0.5) and truncates (that
+// sum's own rounding moves it by at most 2^-15); a block of 16 in which
+// any sum lies within 2^-11 of an integer (VREDUCEPS: the distance to the
+// nearest) is recomputed with the division.
+TEXT ·quantizeF32512R(SB), NOSPLIT, $0-36
+	MOVQ         out+0(FP), DI
+	MOVQ         in+8(FP), SI
+	MOVQ         n+16(FP), CX
+	SHRQ         $4, CX
+	MOVL         scale+24(FP), AX
+	VPBROADCASTD AX, Z15
+	MOVL         recip+28(FP), AX
+	VPBROADCASTD AX, Z16
+	MOVL         $0xc4000000, AX         // -512.0
+	VPBROADCASTD AX, Z14
+	MOVL         $0x44000000, AX         // 512.0
+	VPBROADCASTD AX, Z13
+	MOVL         $0x3f000000, AX         // 0.5
+	VPBROADCASTD AX, Z12
+	MOVL         $0xbf000000, AX         // -0.5
+	VPBROADCASTD AX, Z11
+	MOVL         zp+32(FP), AX
+	VPBROADCASTD AX, Z10
+	MOVL         $1, AX
+	VPBROADCASTD AX, Z9
+	MOVL         $0x80000000, AX
+	VPBROADCASTD AX, Z17
+	MOVL         $0x7fffffff, AX
+	VPBROADCASTD AX, Z18
+	MOVL         $0x3a000000, AX         // 2^-11
+	VPBROADCASTD AX, Z19
+
+qrloop:
+	VMOVUPS      (SI), Z0
+	VMULPS       Z16, Z0, Z0
+	VCMPPS       $3, Z0, Z0, K1
+	VMAXPS       Z14, Z0, Z0
+	VMINPS       Z13, Z0, Z0
+	VMOVDQA32    Z17, Z3
+	VPTERNLOGD   $0xea, Z12, Z0, Z3      // copysign(0.5, y)
+	VADDPS       Z3, Z0, Z3
+	VREDUCEPS    $0, Z3, Z4
+	VANDPS       Z18, Z4, Z4
+	VCMPPS       $1, Z19, Z4, K4
+	KORTESTW     K4, K4
+	JNZ          qrslow
+	VCVTTPS2DQ   Z3, Z1
+
+qrstore:
+	VPADDD       Z10, Z1, Z1
+	VMOVDQA32    Z10, K1, Z1
+	VPMOVSDB     Z1, (DI)
+	ADDQ         $64, SI
+	ADDQ         $16, DI
+	DECQ         CX
+	JNZ          qrloop
+	VZEROUPPER
+	RET
+
+qrslow:
+	VMOVUPS    (SI), Z0
+	VDIVPS     Z15, Z0, Z0
+	VCMPPS     $3, Z0, Z0, K1
+	VMAXPS     Z14, Z0, Z0
+	VMINPS     Z13, Z0, Z0
+	VCVTTPS2DQ Z0, Z1
+	VCVTDQ2PS  Z1, Z2
+	VSUBPS     Z2, Z0, Z2
+	VCMPPS     $13, Z12, Z2, K2
+	VCMPPS     $2, Z11, Z2, K3
+	VPADDD     Z9, Z1, K2, Z1
+	VPSUBD     Z9, Z1, K3, Z1
+	JMP        qrstore
