@@ -92,7 +92,10 @@ func describeKernel(k kernel) string {
 		}
 		return s
 	case *qblockKernel:
-		s := "[" + describeKernel(k.ex) + "] then [" + describeKernel(k.dw) + "] then [" + describeKernel(k.pr) + "]"
+		s := "[" + describeKernel(k.dw) + "] then [" + describeKernel(k.pr) + "]"
+		if k.ex != nil {
+			s = "[" + describeKernel(k.ex) + "] then " + s
+		}
 		if k.add != nil {
 			s += " +residual"
 		}

@@ -18,9 +18,16 @@ import "github.com/cspipe/cspipe/internal/inference/kernels"
 // the same integers as the separate operators, so the outputs are
 // identical.
 
-// qblockKernel runs expand -> depthwise -> project (-> ADD) by bands.
+// The same band loop without the expansion runs a depthwise -> project
+// pair (MobileNet V2's first block, which does not expand, and V1's layers
+// a block leaves over): the ring then holds zero-point-padded copies of
+// the input rows, and the depthwise output still goes straight from a
+// band in cache into the projection's GEMM instead of through memory.
+
+// qblockKernel runs [expand ->] depthwise -> project (-> ADD) by bands.
 type qblockKernel struct {
-	ex, dw, pr *qconvKernel
+	ex         *qconvKernel // nil for a depthwise -> project pair
+	dw, pr     *qconvKernel
 	add        *qbinaryKernel // nil without the residual ADD
 	addFirst   bool           // the projection is the ADD's first operand
 	band       int            // depthwise output rows per band
@@ -53,15 +60,20 @@ const maxBlockWeights = 128 << 10
 
 // newQBlock returns the fused block of ex, dw, pr (and add), or nil when
 // the pieces are not of the forms the band loop runs.
+// ex may be nil: the pair dw -> pr.
 func newQBlock(ex, dw, pr *qconvKernel, add *qbinaryKernel, addFirst bool) *qblockKernel {
-	if ex.depthwise || !ex.direct() || pr.depthwise || !pr.direct() || !dw.depthwise || dw.dw == nil ||
+	if ex != nil && (ex.depthwise || !ex.direct()) || pr.depthwise || !pr.direct() || !dw.depthwise || dw.dw == nil ||
 		dw.kh != 3 || dw.kw != 3 || !dw.dw.HasInt8Pixels3x3() || dw.inZP < -128 || dw.inZP > 127 {
 		return nil
 	}
-	if ex.cout != dw.cin || ex.oh != dw.h || ex.ow != dw.w || pr.cin != dw.cout || pr.h != dw.oh || pr.w != dw.ow {
+	if ex != nil && (ex.cout != dw.cin || ex.oh != dw.h || ex.ow != dw.w) || pr.cin != dw.cout || pr.h != dw.oh || pr.w != dw.ow {
 		return nil
 	}
-	if dw.w < minBlockWidth || len(ex.packed.Data)+len(pr.packed.Data) > maxBlockWeights {
+	weights := len(pr.packed.Data)
+	if ex != nil {
+		weights += len(ex.packed.Data)
+	}
+	if dw.w < minBlockWidth || weights > maxBlockWeights {
 		return nil
 	}
 	if add != nil && (add.mul || add.c2 != nil || add.n != pr.oh*pr.ow*pr.cout) {
@@ -81,7 +93,10 @@ func newQBlock(ex, dw, pr *qconvKernel, add *qbinaryKernel, addFirst bool) *qblo
 }
 
 func (k *qblockKernel) run(e *env, ins [][]float32, out []float32) {
-	inN := k.ex.h * k.ex.w * k.ex.cin
+	inN := k.dw.h * k.dw.w * k.dw.cin
+	if k.ex != nil {
+		inN = k.ex.h * k.ex.w * k.ex.cin
+	}
 	outN := k.pr.oh * k.pr.ow * k.pr.cout
 	src, dst := int8s(ins[0]), int8s(out)
 	var res []int8
@@ -133,7 +148,11 @@ func (k *qblockKernel) rows(x, res, o []int8, lo, hi int) {
 				continue
 			}
 			fillI8(row[:dw.padL*c], zp)
-			ex.gemmDirect(s, x[iy*ex.w*ex.cin:(iy*ex.w+cols)*ex.cin], row[dw.padL*c:(dw.padL+cols)*c], cols)
+			if ex == nil {
+				copy(row[dw.padL*c:(dw.padL+cols)*c], x[iy*dw.w*c:][:cols*c])
+			} else {
+				ex.gemmDirect(s, x[iy*ex.w*ex.cin:(iy*ex.w+cols)*ex.cin], row[dw.padL*c:(dw.padL+cols)*c], cols)
+			}
 			fillI8(row[(dw.padL+cols)*c:], zp)
 			next = iy + 1
 		}
@@ -258,6 +277,47 @@ func (m *Model) fuseQuantBlocks() {
 		if add != nil {
 			i++
 		}
+	}
+	m.nodes = out
+	if quantPairs {
+		m.fuseQuantPairs()
+	}
+}
+
+// quantPairs makes fuseQuantBlocks also band the depthwise -> project
+// pairs no block took (a switch for tests and A/B benchmarks).
+var quantPairs = true
+
+// fuseQuantPairs replaces each planned int8 depthwise 3x3 node whose
+// output only the next node, a direct 1x1 convolution, reads with one
+// qblockKernel without expansion, when newQBlock takes the pair. It runs
+// after the blocks are fused, so a pair never splits a block.
+func (m *Model) fuseQuantPairs() {
+	uses := make([]int, len(m.tensors))
+	for _, nd := range m.nodes {
+		for _, ti := range nd.ins {
+			if ti >= 0 {
+				uses[ti]++
+			}
+		}
+	}
+	var out []planned
+	for i := 0; i < len(m.nodes); i++ {
+		a := m.nodes[i]
+		if i+1 < len(m.nodes) {
+			b := m.nodes[i+1]
+			dw, ok1 := a.k.(*qconvKernel)
+			pr, ok2 := b.k.(*qconvKernel)
+			if ok1 && ok2 && len(a.ins) > 0 && a.ins[0] >= 0 && uses[a.out] == 1 && a.out != m.output &&
+				len(b.ins) > 0 && b.ins[0] == a.out {
+				if blk := newQBlock(nil, dw, pr, nil, false); blk != nil {
+					out = append(out, planned{name: a.name + " .. " + b.name, ins: []int{a.ins[0]}, out: b.out, k: blk})
+					i++
+					continue
+				}
+			}
+		}
+		out = append(out, a)
 	}
 	m.nodes = out
 }
