@@ -26,13 +26,13 @@ import "github.com/cspipe/cspipe/internal/inference/kernels"
 
 // qblockKernel runs [expand ->] depthwise -> project (-> ADD) by bands.
 type qblockKernel struct {
-	ex         *qconvKernel // nil for a depthwise -> project pair
-	dw, pr     *qconvKernel
-	add        *qbinaryKernel // nil without the residual ADD
-	addFirst   bool           // the projection is the ADD's first operand
-	band       int            // depthwise output rows per band
-	ring       int            // padded expanded rows held
-	scratch    scratchList
+	ex       *qconvKernel // nil for a depthwise -> project pair
+	dw, pr   *qconvKernel
+	add      *qbinaryKernel // nil without the residual ADD
+	addFirst bool           // the projection is the ADD's first operand
+	band     int            // depthwise output rows per band
+	ring     int            // padded expanded rows held
+	scratch  scratchList
 }
 
 // blockBudget is what the ring and a band's depthwise output may take, in
