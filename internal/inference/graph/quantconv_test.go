@@ -467,3 +467,35 @@ func BenchmarkQStem(b *testing.B) {
 	slices.Sort(ratios)
 	b.ReportMetric(ratios[len(ratios)/2], "speedup")
 }
+
+// BenchmarkQDepthwiseBlocksOuter: the padded int8 3x3 depthwise with the
+// 64-channel blocks in the outer loop over all rows (Int8Rows3x3) against
+// one kernel call per row; "speedup" is the median over rounds of the
+// per-row form's time over the blocks-outer one's, run back to back.
+func BenchmarkQDepthwiseBlocksOuter(b *testing.B) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, s := range [][5]int{{4, 4, 960, 1, 1}, {4, 4, 1024, 1, 1}, {8, 8, 512, 1, 1}, {8, 8, 576, 1, 1}, {16, 16, 384, 1, 1}, {32, 32, 192, 1, 1}} {
+		k := newTestQDW(rng, s[0], s[1], s[2], 3, 3, s[3], s[3], s[4], s[4], 3, false)
+		if !k.paddedOK() {
+			b.Skip("no int8 3x3 depthwise kernel here")
+		}
+		k.padded = true
+		in := make([]int8, s[0]*s[1]*s[2])
+		out := make([]int8, k.oh*k.ow*s[2])
+		b.Run(fmt.Sprintf("%dx%dx%d-s%d", s[0], s[1], s[2], s[3]), func(b *testing.B) {
+			defer func(v bool) { dwBlocksOuter = v }(dwBlocksOuter)
+			var r []float64
+			for b.Loop() {
+				dwBlocksOuter = false
+				t0 := time.Now()
+				k.rows(in, out, 0, k.oh)
+				t1 := time.Now()
+				dwBlocksOuter = true
+				k.rows(in, out, 0, k.oh)
+				r = append(r, float64(t1.Sub(t0))/float64(time.Since(t1)))
+			}
+			slices.Sort(r)
+			b.ReportMetric(r[len(r)/2], "speedup")
+		})
+	}
+}

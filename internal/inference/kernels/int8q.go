@@ -342,6 +342,37 @@ func (d *DWI8) Int8Pixels3x3(out []int8, ostride int, in []int8, rows [3]int, xs
 	return dw3x3I8Vec(d, &out[0], ostride, &in[rows[0]], &in[rows[1]], &in[rows[2]], xstep, n, false)
 }
 
+// Int8Rows3x3 is Int8Pixels3x3 over nrows output rows: row r's n outputs
+// start at out[r*orow], its window rows at rows[k]+r*rowstep. It computes
+// the same bytes as one Int8Pixels3x3 call per row, with the channel
+// blocks in the outer loop where the 64-channel kernel runs (many
+// channels, few pixels: each block's weights stay in L1 for all rows).
+// It reports false, doing nothing, when no kernel for it exists here.
+func (d *DWI8) Int8Rows3x3(out []int8, orow, ostride int, in []int8, rows [3]int, rowstep, xstep, n, nrows int) bool {
+	if n <= 0 || nrows <= 0 || !useInt8SIMD() {
+		return n <= 0 || nrows <= 0
+	}
+	if d.KH != 3 || d.KW != 3 || xstep < 0 || rowstep < 0 || ostride < d.C || orow < 0 ||
+		len(out) < (nrows-1)*orow+(n-1)*ostride+d.C || (nrows > 1 && orow < (n-1)*ostride+d.C) {
+		panic("kernels: DWI8.Int8Rows3x3 arguments out of range")
+	}
+	for _, r := range rows {
+		if r < 0 || r+(nrows-1)*rowstep+(n-1)*xstep+3*d.C > len(in) {
+			panic("kernels: DWI8.Int8Rows3x3 row out of range")
+		}
+	}
+	if dw3x3I8RowsVec(d, &out[0], orow, ostride, &in[rows[0]], &in[rows[1]], &in[rows[2]], rowstep, xstep, n, nrows) {
+		return true
+	}
+	for r := 0; r < nrows; r++ {
+		o := r * rowstep
+		if !d.Int8Pixels3x3(out[r*orow:], ostride, in, [3]int{rows[0] + o, rows[1] + o, rows[2] + o}, xstep, n) {
+			return false
+		}
+	}
+	return true
+}
+
 // Int8Pixels3x3U is Int8Pixels3x3 writing each output x as the unsigned
 // byte x+128, the form the int8 GEMM reads, so a following 1x1
 // convolution needs no conversion pass.

@@ -159,6 +159,39 @@ func dw3x3I8Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int8, xstep, n int,
 	return true
 }
 
+// dw3x3I8RowsVec is dw3x3I8Vec over nrows output rows (row r's outputs
+// at out + r*orow, its window rows rowstep further on than row r-1's),
+// with the channel blocks of 64 in the outer loop: each block's weights
+// and rescale (4.3 KiB) are read from L1 for every row instead of all
+// blocks' (4.3 KiB each) being streamed once per row. It reports false
+// where it does not apply (the caller then runs the rows one at a time).
+func dw3x3I8RowsVec(d *DWI8, out *int8, orow, ostride int, r0, r1, r2 *int8, rowstep, xstep, n, nrows int) bool {
+	if !use512() || !hasVNNI512 || !hasDW64 || d.fold == nil || d.q64 == nil || d.pair || d.C%64 != 0 {
+		return false
+	}
+	q := d.q64
+	tab64, mode := rqTab16(q)
+	if mode&2 != 0 && hasDWPack {
+		switch {
+		case q.Lo == -128 && q.Hi == 127:
+			mode |= 4
+		case q.Lo == 0 && q.Hi == 255:
+			mode |= 4 | 8
+		}
+	}
+	for b := 0; b < d.C/64; b++ {
+		w := &d.w64[b*9*4*64]
+		tab := (*int32)(unsafe.Add(unsafe.Pointer(tab64), b*2048))
+		for r := 0; r < nrows; r++ {
+			o, i := r*orow+64*b, r*rowstep+64*b
+			dw3x3I8x64VNNI((*int8)(unsafe.Add(unsafe.Pointer(out), o)), ostride,
+				(*int8)(unsafe.Add(unsafe.Pointer(r0), i)), (*int8)(unsafe.Add(unsafe.Pointer(r1), i)), (*int8)(unsafe.Add(unsafe.Pointer(r2), i)),
+				xstep, n, d.C, 1, w, tab, mode, q.ZP, q.Lo, q.Hi)
+		}
+	}
+	return true
+}
+
 // rqTab16 returns r's AVX-512 table and the kernels' mode for it: bit 0
 // double rounding, bit 1 the table in tabF's form.
 func rqTab16(r *Requant) (*int32, uint8) {

@@ -34,6 +34,10 @@ func dw3x3I8Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int8, xstep, n int,
 
 func dw3x3I8Ok(d *DWI8) bool { return false }
 
+func dw3x3I8RowsVec(d *DWI8, out *int8, orow, ostride int, r0, r1, r2 *int8, rowstep, xstep, n, nrows int) bool {
+	return false
+}
+
 func quantizeF32(out *int8, in *float32, n int, scale float32, zp int32) {
 	panic("kernels: no vector quantize on this architecture")
 }
