@@ -156,14 +156,16 @@ func (k *qblockKernel) rows(x, res, o []int8, lo, hi int) {
 			fillI8(row[(dw.padL+cols)*c:], zp)
 			next = iy + 1
 		}
-		for oy := oy0; oy < oy1; oy++ {
-			var rows [3]int
-			for ky := range rows {
-				rows[ky] = ((oy*dw.sh + ky) % k.ring) * rowP
-			}
-			if !dw.dw.Int8Pixels3x3U(d[(oy-oy0)*ow*c:], c, ring, rows, dw.sw*c, ow) {
+		// Where the band's window rows lie in the ring without wrapping,
+		// one call computes them all, channel block by block.
+		first := (oy0 * dw.sh) % k.ring
+		if dwBlocksOuter && first+(oy1-1-oy0)*dw.sh+2 < k.ring {
+			r := first * rowP
+			if !dw.dw.Int8Rows3x3U(d, ow*c, c, ring, [3]int{r, r + rowP, r + 2*rowP}, dw.sh*rowP, dw.sw*c, ow, oy1-oy0) {
 				panic("graph: int8 3x3 depthwise kernel unavailable in a fused block")
 			}
+		} else {
+			k.depthwiseBand(d, ring, rowP, oy0, oy1)
 		}
 		n := (oy1 - oy0) * ow
 		dst := o[oy0*ow*pr.cout : oy1*ow*pr.cout]
@@ -178,6 +180,22 @@ func (k *qblockKernel) rows(x, res, o []int8, lo, hi int) {
 			k.add.binary(dst, q, r)
 		} else {
 			k.add.binary(dst, r, q)
+		}
+	}
+}
+
+// depthwiseBand computes depthwise output rows [oy0, oy1) of a band into
+// d (as x+128) from the ring, one kernel call per row.
+func (k *qblockKernel) depthwiseBand(d []uint8, ring []int8, rowP, oy0, oy1 int) {
+	dw := k.dw
+	c, ow := dw.cin, dw.ow
+	for oy := oy0; oy < oy1; oy++ {
+		var rows [3]int
+		for ky := range rows {
+			rows[ky] = ((oy*dw.sh + ky) % k.ring) * rowP
+		}
+		if !dw.dw.Int8Pixels3x3U(d[(oy-oy0)*ow*c:], c, ring, rows, dw.sw*c, ow) {
+			panic("graph: int8 3x3 depthwise kernel unavailable in a fused block")
 		}
 	}
 }

@@ -7,3 +7,12 @@ func SetQuantPairs(on bool) (restore func()) {
 	quantPairs = on
 	return func() { quantPairs = saved }
 }
+
+// SetDWBlocksOuter switches the padded int8 depthwise between
+// Int8Rows3x3 (on) and one Int8Pixels3x3 call per row; it is read while
+// a model runs.
+func SetDWBlocksOuter(on bool) (restore func()) {
+	saved := dwBlocksOuter
+	dwBlocksOuter = on
+	return func() { dwBlocksOuter = saved }
+}

@@ -9,9 +9,9 @@ import (
 )
 
 // BenchmarkQuantPairsModel plans the int8 .tflite model CSPIPE_QBENCH
-// with the depthwise -> project pairs banded ("pairs") and not
-// ("separate") and runs both on one thread at batch 1, alternating run by
-// run (see benchAlternate).
+// with the depthwise -> project pairs banded and the padded depthwise
+// blocks-outer ("pairs") and with neither ("separate") and runs both on
+// one thread at batch 1, alternating run by run (see benchAlternate).
 func BenchmarkQuantPairsModel(b *testing.B) {
 	path := os.Getenv("CSPIPE_QBENCH")
 	if path == "" {
@@ -35,5 +35,6 @@ func BenchmarkQuantPairsModel(b *testing.B) {
 		b.Fatalf("no pair banded: %d nodes with pairs, %d without", newer.NumNodes(), older.NumNodes())
 	}
 	b.Logf("pairs banded: %d", older.NumNodes()-newer.NumNodes())
-	benchAlternate(b, 1, "pairs", newer, "separate", older, nil)
+	defer graph.SetDWBlocksOuter(true)()
+	benchAlternate(b, 1, "pairs", newer, "separate", older, func(m *graph.Model) { graph.SetDWBlocksOuter(m == newer) })
 }

@@ -352,16 +352,8 @@ func (d *DWI8) Int8Rows3x3(out []int8, orow, ostride int, in []int8, rows [3]int
 	if n <= 0 || nrows <= 0 || !useInt8SIMD() {
 		return n <= 0 || nrows <= 0
 	}
-	if d.KH != 3 || d.KW != 3 || xstep < 0 || rowstep < 0 || ostride < d.C || orow < 0 ||
-		len(out) < (nrows-1)*orow+(n-1)*ostride+d.C || (nrows > 1 && orow < (n-1)*ostride+d.C) {
-		panic("kernels: DWI8.Int8Rows3x3 arguments out of range")
-	}
-	for _, r := range rows {
-		if r < 0 || r+(nrows-1)*rowstep+(n-1)*xstep+3*d.C > len(in) {
-			panic("kernels: DWI8.Int8Rows3x3 row out of range")
-		}
-	}
-	if dw3x3I8RowsVec(d, &out[0], orow, ostride, &in[rows[0]], &in[rows[1]], &in[rows[2]], rowstep, xstep, n, nrows) {
+	d.checkRows(len(out), orow, ostride, len(in), rows, rowstep, xstep, n, nrows)
+	if dw3x3I8RowsVec(d, &out[0], orow, ostride, &in[rows[0]], &in[rows[1]], &in[rows[2]], rowstep, xstep, n, nrows, false) {
 		return true
 	}
 	for r := 0; r < nrows; r++ {
@@ -371,6 +363,38 @@ func (d *DWI8) Int8Rows3x3(out []int8, orow, ostride int, in []int8, rows [3]int
 		}
 	}
 	return true
+}
+
+// Int8Rows3x3U is Int8Rows3x3 writing each output x as the unsigned byte
+// x+128, as Int8Pixels3x3U does.
+func (d *DWI8) Int8Rows3x3U(out []uint8, orow, ostride int, in []int8, rows [3]int, rowstep, xstep, n, nrows int) bool {
+	if n <= 0 || nrows <= 0 || !useInt8SIMD() {
+		return n <= 0 || nrows <= 0
+	}
+	d.checkRows(len(out), orow, ostride, len(in), rows, rowstep, xstep, n, nrows)
+	if dw3x3I8RowsVec(d, (*int8)(unsafe.Pointer(&out[0])), orow, ostride, &in[rows[0]], &in[rows[1]], &in[rows[2]], rowstep, xstep, n, nrows, true) {
+		return true
+	}
+	for r := 0; r < nrows; r++ {
+		o := r * rowstep
+		if !d.Int8Pixels3x3U(out[r*orow:], ostride, in, [3]int{rows[0] + o, rows[1] + o, rows[2] + o}, xstep, n) {
+			return false
+		}
+	}
+	return true
+}
+
+// checkRows panics unless Int8Rows3x3's arguments lie inside its slices.
+func (d *DWI8) checkRows(outLen, orow, ostride, inLen int, rows [3]int, rowstep, xstep, n, nrows int) {
+	if d.KH != 3 || d.KW != 3 || xstep < 0 || rowstep < 0 || ostride < d.C || orow < 0 ||
+		outLen < (nrows-1)*orow+(n-1)*ostride+d.C || (nrows > 1 && orow < (n-1)*ostride+d.C) {
+		panic("kernels: DWI8.Int8Rows3x3 arguments out of range")
+	}
+	for _, r := range rows {
+		if r < 0 || r+(nrows-1)*rowstep+(n-1)*xstep+3*d.C > inLen {
+			panic("kernels: DWI8.Int8Rows3x3 row out of range")
+		}
+	}
 }
 
 // Int8Pixels3x3U is Int8Pixels3x3 writing each output x as the unsigned

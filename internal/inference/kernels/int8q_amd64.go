@@ -165,11 +165,15 @@ func dw3x3I8Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int8, xstep, n int,
 // and rescale (4.3 KiB) are read from L1 for every row instead of all
 // blocks' (4.3 KiB each) being streamed once per row. It reports false
 // where it does not apply (the caller then runs the rows one at a time).
-func dw3x3I8RowsVec(d *DWI8, out *int8, orow, ostride int, r0, r1, r2 *int8, rowstep, xstep, n, nrows int) bool {
-	if !use512() || !hasVNNI512 || !hasDW64 || d.fold == nil || d.q64 == nil || d.pair || d.C%64 != 0 {
+// unsigned writes x+128 as dw3x3I8Vec's.
+func dw3x3I8RowsVec(d *DWI8, out *int8, orow, ostride int, r0, r1, r2 *int8, rowstep, xstep, n, nrows int, unsigned bool) bool {
+	q := d.q64
+	if unsigned {
+		q = d.q64U
+	}
+	if !use512() || !hasVNNI512 || !hasDW64 || d.fold == nil || q == nil || d.pair || d.C%16 != 0 {
 		return false
 	}
-	q := d.q64
 	tab64, mode := rqTab16(q)
 	if mode&2 != 0 && hasDWPack {
 		switch {
@@ -187,6 +191,22 @@ func dw3x3I8RowsVec(d *DWI8, out *int8, orow, ostride int, r0, r1, r2 *int8, row
 			dw3x3I8x64VNNI((*int8)(unsafe.Add(unsafe.Pointer(out), o)), ostride,
 				(*int8)(unsafe.Add(unsafe.Pointer(r0), i)), (*int8)(unsafe.Add(unsafe.Pointer(r1), i)), (*int8)(unsafe.Add(unsafe.Pointer(r2), i)),
 				xstep, n, d.C, 1, w, tab, mode, q.ZP, q.Lo, q.Hi)
+		}
+	}
+	if done := d.C / 64 * 64; done < d.C {
+		// The channels past the last block of 64, on the 16-channel
+		// kernel, as dw3x3I8Vec runs them.
+		r := d.fold
+		if unsigned {
+			r = d.foldU
+		}
+		tab, mode := rqTab16(r)
+		tab = (*int32)(unsafe.Add(unsafe.Pointer(tab), 4*done/16*128))
+		for y := 0; y < nrows; y++ {
+			o, i := y*orow+done, y*rowstep+done
+			dw3x3I8x512VNNI((*int8)(unsafe.Add(unsafe.Pointer(out), o)), ostride,
+				(*int8)(unsafe.Add(unsafe.Pointer(r0), i)), (*int8)(unsafe.Add(unsafe.Pointer(r1), i)), (*int8)(unsafe.Add(unsafe.Pointer(r2), i)),
+				xstep, n, d.C, &d.wv[done], tab, mode, r.ZP, r.Lo, r.Hi, d.C-done)
 		}
 	}
 	return true

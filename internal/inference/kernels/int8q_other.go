@@ -34,7 +34,7 @@ func dw3x3I8Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int8, xstep, n int,
 
 func dw3x3I8Ok(d *DWI8) bool { return false }
 
-func dw3x3I8RowsVec(d *DWI8, out *int8, orow, ostride int, r0, r1, r2 *int8, rowstep, xstep, n, nrows int) bool {
+func dw3x3I8RowsVec(d *DWI8, out *int8, orow, ostride int, r0, r1, r2 *int8, rowstep, xstep, n, nrows int, unsigned bool) bool {
 	return false
 }
 

@@ -16,7 +16,7 @@ func TestInt8Rows3x3(t *testing.T) { eachInt8Path(t, testInt8Rows3x3) }
 
 func testInt8Rows3x3(t *testing.T) {
 	rng := rand.New(rand.NewPCG(31, 32))
-	for _, c := range []int{32, 64, 80, 128, 192, 960} {
+	for _, c := range []int{32, 64, 80, 96, 128, 144, 192, 208, 960} {
 		for _, double := range []bool{true, false} {
 			for _, stride := range []int{1, 2} {
 				w := make([]int32, 9*c)
@@ -76,6 +76,25 @@ func testInt8Rows3x3(t *testing.T) {
 						if i := firstDiff(got, want); i >= 0 {
 							t.Fatalf("c %d stride %d double %v rows %d pack %v: byte %d (row %d) is %d, want %d",
 								c, stride, double, nrows, pack, i, i/orow, got[i], want[i])
+						}
+						// The unsigned form: each output x as the byte x+128.
+						gotU := make([]uint8, len(want))
+						hasDWPack = pack
+						ranU := d.Int8Rows3x3U(gotU, orow, ostride, in, [3]int{0, rowP, 2 * rowP}, stride*rowP, stride*c, n, nrows)
+						hasDWPack = saved
+						if !ranU {
+							t.Fatalf("c %d: Int8Rows3x3U did not run", c)
+						}
+						for y := 0; y < nrows; y++ {
+							for x := 0; x < n; x++ {
+								for ch := 0; ch < c; ch++ {
+									i := y*orow + x*ostride + ch
+									if gotU[i] != uint8(want[i])^0x80 {
+										t.Fatalf("c %d stride %d double %v rows %d pack %v: unsigned byte %d is %d, want %d",
+											c, stride, double, nrows, pack, i, gotU[i], uint8(want[i])^0x80)
+									}
+								}
+							}
 						}
 					}
 				}
