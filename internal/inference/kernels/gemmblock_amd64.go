@@ -37,6 +37,11 @@ var oneBandRows = 104
 // reading half each; benchmarks switch it to compare.
 var spreadPrefetch = true
 
+// oneBandFullK gives a one-band product whose panels are at most an
+// eighth of L2 a single K block (gemmBlocks); benchmarks switch it off to
+// compare.
+var oneBandFullK = true
+
 // kcOverride, when positive, replaces the cache-derived K block (tests use
 // it to cover several blocks on small shapes).
 var kcOverride = 0
@@ -48,9 +53,16 @@ func gemmBlocks(m, k, n int) (kc, mc int) {
 	// a band reread it from L1 or L2 (both keep the tile fed; measured,
 	// slices of half of L1 lost 2-4% to the extra passes over C).
 	kcMax := max(128, cacheL1/(NR512*4)) &^ 3
-	if m <= 12 {
+	switch {
+	case m <= 12:
 		// One row tile per panel: nothing reads a slice twice, and whole
 		// panels stream in order.
+		kcMax = k
+	case oneBandFullK && m <= oneBandRows && k*NR512*4 <= cacheL2/8:
+		// One band (one image's late layers): a whole panel at a time,
+		// its row tiles rereading it from L2. The weights stream in one
+		// pass, panel after panel, and the outputs are stored once
+		// rather than once per K block.
 		kcMax = k
 	}
 	if kcOverride > 0 {

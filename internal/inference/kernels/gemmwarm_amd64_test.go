@@ -62,3 +62,22 @@ func BenchmarkGemmWarmCold(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGemmOneBandFullK compares one-band products in one K block
+// ("full", oneBandFullK) with L1-sized K blocks ("kc"), weights cold, on
+// one image's late layers: MobileNet V1 1.0@128's 4x4 and 8x8 layers,
+// ResNet-50's 7x7 stage (49x4608x512 keeps its K blocks: panels over an
+// eighth of L2), V2/V3's 4x4 and 7x7 expansions and projections.
+func BenchmarkGemmOneBandFullK(b *testing.B) {
+	if !hasAVX512 {
+		b.Skip("no AVX-512: the banded driver is not used")
+	}
+	for _, s := range []struct{ m, k, n int }{{16, 512, 1024}, {16, 1024, 1024}, {64, 512, 512}, {64, 256, 512}, {49, 2048, 512}, {49, 512, 2048}, {49, 1024, 2048}, {16, 320, 1280}, {16, 960, 160}, {49, 960, 160}, {96, 128, 256}} {
+		b.Run(fmt.Sprintf("%dx%dx%d", s.m, s.k, s.n), func(b *testing.B) {
+			old := oneBandFullK
+			benchGemmModes(b, s.m, s.k, s.n, false, []string{"kc", "full"}, func(mode string) {
+				oneBandFullK = mode == "full" || (mode == "" && old)
+			})
+		})
+	}
+}
