@@ -62,7 +62,14 @@ func gemmBlocks(m, k, n int) (kc, mc int) {
 		// One band (one image's late layers): a whole panel at a time,
 		// its row tiles rereading it from L2. The weights stream in one
 		// pass, panel after panel, and the outputs are stored once
-		// rather than once per K block.
+		// rather than once per K block. Measured against L1-sized blocks
+		// (BenchmarkGemmOneBandFullK, weights cold, median call):
+		// 49x1024x2048 1.04-1.06, 49x512x2048 1.03, 49x2048x512 and
+		// 16x1024x1024 1.02, 64x512x512 1.00, 16x512x1024 and 16x960x160
+		// 0.98 (their best calls 1.01-1.04); 49x4608x512 (576 KB panels)
+		// 0.95-0.96, hence the bound. Whole models at batch 1
+		// (BenchmarkFullKModel): V1 1.0@128 1.01, V2, V3-Large and
+		// ResNet-50 1.00.
 		kcMax = k
 	}
 	if kcOverride > 0 {
