@@ -18,7 +18,8 @@ import (
 // kernels.SetOneBandFullK) and in L1-sized K blocks ("old"), alternating
 // run by run on the thread's CPU clock, and reports the median CPU time
 // per image of each and the quartiles of the per-run ratios old/new. Run
-// with `go test -tags cspipe_bench -run '^$' -bench FullKModel`.
+// with `go test -tags cspipe_bench -run '^$' -bench FullKModel` (V1 alone:
+// -bench '^BenchmarkFullKModel$/^v1$'; a bare v1 also matches resnet50-v1).
 func BenchmarkFullKModel(b *testing.B) {
 	for _, c := range []modelgen.Config{
 		{Arch: "v1", Width: 1, Size: 128, Classes: 1001, Seed: 1},
