@@ -37,6 +37,11 @@ var oneBandRows = 104
 // reading half each; benchmarks switch it to compare.
 var spreadPrefetch = true
 
+// oneBandFullK gives a one-band product whose panels are at most an
+// eighth of L2 a single K block (gemmBlocks); benchmarks switch it off to
+// compare.
+var oneBandFullK = true
+
 // kcOverride, when positive, replaces the cache-derived K block (tests use
 // it to cover several blocks on small shapes).
 var kcOverride = 0
@@ -48,9 +53,23 @@ func gemmBlocks(m, k, n int) (kc, mc int) {
 	// a band reread it from L1 or L2 (both keep the tile fed; measured,
 	// slices of half of L1 lost 2-4% to the extra passes over C).
 	kcMax := max(128, cacheL1/(NR512*4)) &^ 3
-	if m <= 12 {
+	switch {
+	case m <= 12:
 		// One row tile per panel: nothing reads a slice twice, and whole
 		// panels stream in order.
+		kcMax = k
+	case oneBandFullK && m <= oneBandRows && k*NR512*4 <= cacheL2/8:
+		// One band (one image's late layers): a whole panel at a time,
+		// its row tiles rereading it from L2. The weights stream in one
+		// pass, panel after panel, and the outputs are stored once
+		// rather than once per K block. Measured against L1-sized blocks
+		// (BenchmarkGemmOneBandFullK, weights cold, median call):
+		// 49x1024x2048 1.04-1.06, 49x512x2048 1.03, 49x2048x512 and
+		// 16x1024x1024 1.02, 64x512x512 1.00, 16x512x1024 and 16x960x160
+		// 0.98 (their best calls 1.01-1.04); 49x4608x512 (576 KB panels)
+		// 0.95-0.96, hence the bound. Whole models at batch 1
+		// (BenchmarkFullKModel): V1 1.0@128 1.01, V2, V3-Large and
+		// ResNet-50 1.00.
 		kcMax = k
 	}
 	if kcOverride > 0 {

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -69,6 +70,9 @@ func TestGemmBlocks(t *testing.T) {
 			}
 			if m <= 12 && kc != k {
 				t.Errorf("caches %v, shape %v: one row tile, yet K split into blocks of %d", c, s, kc)
+			}
+			if oneBandFullK && m <= oneBandRows && k*NR512*4 <= c.l2/8 && kc != k {
+				t.Errorf("caches %v, shape %v: one band with panels of %d bytes, yet K split into blocks of %d", c, s, k*NR512*4, kc)
 			}
 			if kc < k && kc*NR512*4 > c.l1+4*NR512*4 {
 				t.Errorf("caches %v, shape %v: a panel slice of kc %d does not fit L1", c, s, kc)
@@ -200,6 +204,48 @@ func BenchmarkGemmOneBand(b *testing.B) {
 					b.ReportMetric(float64(m*k*n)/times[j][len(times[j])/2]/1e9, "med-GMAC/s-"+md.name)
 				}
 			})
+		}
+	}
+}
+
+// TestGemmOneBandFullK checks that a one-band product run in one K block
+// (oneBandFullK) gives the same bits as in L1-sized K blocks (the sums go
+// through C between blocks as the same float32 values), with the bounds,
+// HARD_SWISH and a residual, and that the two really take different
+// blockings.
+func TestGemmOneBandFullK(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512 on this CPU: the banded driver is not used")
+	}
+	defer func(v bool) { oneBandFullK = v }(oneBandFullK)
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, s := range []struct {
+		m, k, n int
+		res, hs bool
+	}{{64, 512, 512, false, false}, {16, 1024, 1024, false, true}, {49, 512, 2048, true, false}, {16, 512, 1001, false, false}, {30, 700, 96, true, true}} {
+		oneBandFullK = false
+		kcOld, _ := gemmBlocks(s.m, s.k, s.n)
+		oneBandFullK = true
+		kcNew, _ := gemmBlocks(s.m, s.k, s.n)
+		if kcNew != s.k || kcOld >= s.k {
+			t.Fatalf("%v: K blocks %d with oneBandFullK, %d without; want %d and fewer", s, kcNew, kcOld, s.k)
+		}
+		a := randSlice(rng, s.m*s.k)
+		p := PackB(randSlice(rng, s.n*s.k), s.n, s.k, randSlice(rng, s.n))
+		act := Act{Lo: -0.5, Hi: 0.5, HardSwish: s.hs}
+		if s.res {
+			act.Res, act.LdRes = randSlice(rng, s.m*s.n), s.n
+		}
+		var outs [2][]float32
+		for i, on := range []bool{false, true} {
+			oneBandFullK = on
+			outs[i] = make([]float32, s.m*s.n)
+			GemmAct(s.m, a, s.k, p, act, outs[i], s.n)
+		}
+		for i := range outs[0] {
+			if math.Float32bits(outs[0][i]) != math.Float32bits(outs[1][i]) {
+				t.Fatalf("%v: output %d is %v in one K block, %v in blocks", s, i, outs[1][i], outs[0][i])
+			}
 		}
 	}
 }

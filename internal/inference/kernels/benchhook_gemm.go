@@ -1,0 +1,7 @@
+//go:build cspipe_bench && amd64
+
+package kernels
+
+// SetOneBandFullK switches the banded driver's single K block for
+// one-band products (oneBandFullK), for graph's BenchmarkFullKModel.
+func SetOneBandFullK(on bool) { oneBandFullK = on }
