@@ -74,34 +74,21 @@ func gemv512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32
 	}
 }
 
-// gemvRowsCall runs the kernel for r rows (2 to 4) and g panels.
+// gemvRowsAsm holds the few-row kernels by rows (2 to 4) and panels (1 to
+// 4); four rows take at most three panels (2×rows×panels accumulators of
+// at most 24).
+var gemvRowsAsm = [3][4]func(k int, a *float32, lda int, b *float32, pstride int, c *float32, ldc int, bias *float32, lo, hi float32, hs int){
+	{gemv2x32x1, gemv2x32x2, gemv2x32x3, gemv2x32x4},
+	{gemv3x32x1, gemv3x32x2, gemv3x32x3, gemv3x32x4},
+	{gemv4x32x1, gemv4x32x2, gemv4x32x3, nil},
+}
+
+// gemvRowsCall runs the kernel for r rows and g panels.
 func gemvRowsCall(r, g, k int, a *float32, lda int, b *float32, pstride int, c *float32, ldc int, bias *float32, lo, hi float32, hs int) {
-	switch r*8 + g {
-	case 2*8 + 1:
-		gemv2x32x1(k, a, lda, b, pstride, c, ldc, bias, lo, hi, hs)
-	case 2*8 + 2:
-		gemv2x32x2(k, a, lda, b, pstride, c, ldc, bias, lo, hi, hs)
-	case 2*8 + 3:
-		gemv2x32x3(k, a, lda, b, pstride, c, ldc, bias, lo, hi, hs)
-	case 2*8 + 4:
-		gemv2x32x4(k, a, lda, b, pstride, c, ldc, bias, lo, hi, hs)
-	case 3*8 + 1:
-		gemv3x32x1(k, a, lda, b, pstride, c, ldc, bias, lo, hi, hs)
-	case 3*8 + 2:
-		gemv3x32x2(k, a, lda, b, pstride, c, ldc, bias, lo, hi, hs)
-	case 3*8 + 3:
-		gemv3x32x3(k, a, lda, b, pstride, c, ldc, bias, lo, hi, hs)
-	case 3*8 + 4:
-		gemv3x32x4(k, a, lda, b, pstride, c, ldc, bias, lo, hi, hs)
-	case 4*8 + 1:
-		gemv4x32x1(k, a, lda, b, pstride, c, ldc, bias, lo, hi, hs)
-	case 4*8 + 2:
-		gemv4x32x2(k, a, lda, b, pstride, c, ldc, bias, lo, hi, hs)
-	case 4*8 + 3:
-		gemv4x32x3(k, a, lda, b, pstride, c, ldc, bias, lo, hi, hs)
-	default:
+	if r < 2 || r > 4 || g < 1 || g > 4 || gemvRowsAsm[r-2][g-1] == nil {
 		panic("kernels: no few-row kernel for this shape")
 	}
+	gemvRowsAsm[r-2][g-1](k, a, lda, b, pstride, c, ldc, bias, lo, hi, hs)
 }
 
 // gemv512Row is the one-row product: up to four panels side by side.
