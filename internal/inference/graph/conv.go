@@ -343,7 +343,7 @@ func (k *convKernel) runRows(e *env, in, out []float32) {
 					}
 					segs[ky] = im[(iy*k.w+x0*k.sw-k.padL)*c : (iy+1)*k.w*c]
 				}
-				kernels.GemmSegs(x1-x0, segs, k.sw*c, k.pb, act, o[x0*k.cout:], k.cout)
+				k.segGemm(x1-x0, &segArr, k.sw*c, act, o[x0*k.cout:])
 			}
 			for _, span := range [2][2]int{{0, x0}, {x1, k.ow}} {
 				n := span[1] - span[0]
@@ -365,10 +365,27 @@ func (k *convKernel) runRows(e *env, in, out []float32) {
 					}
 					segs[ky] = seg
 				}
-				kernels.GemmSegs(n, segs, win, k.pb, act, o[span[0]*k.cout:], k.cout)
+				k.segGemm(n, &segArr, win, act, o[span[0]*k.cout:])
 			}
 		}
 	})
+}
+
+// stemRow32 lets runRows use kernels.StemRow32 (tests and benchmarks
+// switch it off to compare with GemmSegs).
+var stemRow32 = true
+
+// segGemm is runRows's product of n windows, whose three rows are the
+// segments segs (lda floats from one window to the next), with the
+// filter, into o: on kernels.StemRow32, a whole row per call, where it
+// takes the filter (32 channels, no HARD_SWISH), else on GemmSegs. The
+// two give the same bits.
+func (k *convKernel) segGemm(n int, segs *[3][]float32, lda int, act kernels.Act, o []float32) {
+	if stemRow32 && !act.HardSwish && kernels.StemRow32Fast(k.pb.K, k.pb.N) {
+		kernels.StemRow32(n, segs, lda, k.pb, act.Lo, act.Hi, o)
+		return
+	}
+	kernels.GemmSegs(n, segs[:], lda, k.pb, act, o, k.cout)
 }
 
 // fillStrip writes the input columns output row oy reads into strip,

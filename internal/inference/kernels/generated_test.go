@@ -23,6 +23,7 @@ func TestGeneratedAssemblyMatchesGenerators(t *testing.T) {
 		"gen_gemv.go":     "gemv_amd64.s",
 		"gen_wino.go":     "wino_amd64.s",
 		"gen_dwplane.go":  "dwplane_amd64.s",
+		"gen_stem.go":     "stem_amd64.s",
 	} {
 		t.Run(gen, func(t *testing.T) {
 			src, err := os.ReadFile(gen)

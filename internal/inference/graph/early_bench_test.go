@@ -1,0 +1,124 @@
+package graph_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"testing"
+
+	"github.com/cspipe/cspipe/internal/inference/graph"
+	"github.com/cspipe/cspipe/internal/inference/kernels"
+	"github.com/cspipe/cspipe/internal/inference/modelgen"
+	"github.com/cspipe/cspipe/internal/inference/tflite"
+)
+
+// BenchmarkEarlyLayersModel runs MobileNet V1 1.0@128 and V2 1.0@224
+// (whose stems are the same 3x3 stride-2 convolution to 32 channels) with
+// each early-layer switch below on ("new") and off ("old"), alternating
+// run by run on one thread so both see the same load, and reports each
+// one's median thread CPU time per image and the quartiles of the per-run
+// ratios old/new. Run with
+// `go test -run '^$' -bench EarlyLayersModel ./internal/inference/graph`.
+func BenchmarkEarlyLayersModel(b *testing.B) {
+	switches := []struct {
+		name string
+		set  func(on bool)
+	}{
+		{"stem32", func(on bool) { graph.SetStemRow32(on) }},
+	}
+	// The stem alone: V1 1.0@128's.
+	stem, err := graph.Plan(stemGraph(128, 32))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, s := range switches {
+		b.Run("stem128/"+s.name+"/batch1", func(b *testing.B) { switchAB(b, stem, 1, s.set) })
+	}
+	for _, c := range []modelgen.Config{
+		{Arch: "v1", Width: 1, Size: 128, Classes: 1001, Seed: 1},
+		{Arch: "v2", Width: 1, Size: 224, Classes: 1001, Seed: 1},
+	} {
+		g, err := modelgen.MobileNet(c)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m, err := tflite.Load(g.TFLite())
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, s := range switches {
+			b.Run(fmt.Sprintf("%s/%s/batch1", c.Arch, s.name), func(b *testing.B) { switchAB(b, m, 1, s.set) })
+		}
+	}
+}
+
+// switchAB runs m on one thread at the given batch with set(true) and
+// set(false) in turns (the order swapped every pair) and reports the
+// median thread CPU time per image of each and the quartiles of the
+// per-pair ratios old/new. set(true) is restored at the end.
+func switchAB(b *testing.B, m *graph.Model, batch int, set func(bool)) {
+	defer set(true)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	h, w, c := m.InputShape()
+	rng := rand.New(rand.NewPCG(1, 2))
+	in := make([]float32, batch*h*w*c)
+	for i := range in {
+		in[i] = rng.Float32()*2 - 1
+	}
+	out := make([]float32, batch*m.NumClasses())
+	m.SetThreads(1)
+	run := func(on bool) float64 {
+		set(on)
+		t0, _ := kernels.ThreadCPU()
+		if err := m.Run(in, batch, out); err != nil {
+			b.Fatal(err)
+		}
+		t1, _ := kernels.ThreadCPU()
+		return (t1 - t0).Seconds() / float64(batch)
+	}
+	run(true) // the workspace
+	run(false)
+	var tn, to, ratios []float64
+	for i := 0; b.Loop(); i++ {
+		var n, o float64
+		if i%2 == 0 {
+			n, o = run(true), run(false)
+		} else {
+			o, n = run(false), run(true)
+		}
+		tn, to, ratios = append(tn, n), append(to, o), append(ratios, o/n)
+	}
+	for _, s := range [][]float64{tn, to, ratios} {
+		slices.Sort(s)
+	}
+	b.ReportMetric(tn[len(tn)/2]*1e3, "new-cpu-ms/img")
+	b.ReportMetric(to[len(to)/2]*1e3, "old-cpu-ms/img")
+	b.ReportMetric(ratios[len(ratios)/4], "speedup-q1")
+	b.ReportMetric(ratios[len(ratios)/2], "speedup-med")
+	b.ReportMetric(ratios[3*len(ratios)/4], "speedup-q3")
+}
+
+// stemGraph is a 3x3 stride-2 convolution (SAME padding, ReLU6) of an
+// h×h RGB image to cout channels with random weights.
+func stemGraph(h, cout int) *graph.Graph {
+	rng := rand.New(rand.NewPCG(3, 4))
+	rnd := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = rng.Float32() - 0.5
+		}
+		return v
+	}
+	g := &graph.Graph{PackBudget: 1 << 22}
+	add := func(t *graph.Tensor) int { g.Tensors = append(g.Tensors, t); return len(g.Tensors) - 1 }
+	in := add(&graph.Tensor{Name: "in", Shape: []int{1, h, h, 3}})
+	f := add(&graph.Tensor{Shape: []int{cout, 3, 3, 3}, Float: rnd(cout * 27), Const: true})
+	bias := add(&graph.Tensor{Shape: []int{cout}, Float: rnd(cout), Const: true})
+	out := add(&graph.Tensor{})
+	g.Nodes = []graph.Node{{Op: graph.OpConv2D, Inputs: []int{in, f, bias}, Output: out, Padding: graph.PadSame,
+		StrideH: 2, StrideW: 2, Act: &graph.Bounds{Lo: 0, Hi: 6}}}
+	g.Input, g.Output = in, out
+	return g
+}
