@@ -320,6 +320,13 @@ func (k *convKernel) runRows(e *env, in, out []float32) {
 	x0 := min(x1, (k.padL+k.sw-1)/k.sw)
 	edge := max(x0, k.ow-x1)
 	act := k.act()
+	// On StemRow32, a last pixel whose window's right column alone is
+	// outside the image (SAME padding of an even width at stride 2) joins
+	// the interior's call, its zeros taken in registers.
+	xr := x1
+	if k.stem32(act) && x1 > x0 && x1 == k.ow-1 && x1*k.sw-k.padL+kw == k.w+1 {
+		xr = k.ow
+	}
 	parallelFor(e.threads, k.oh*e.batch, 1, func(lo, hi int) {
 		sp, _ := k.scratch.Get().(*[]float32)
 		if sp == nil {
@@ -343,9 +350,13 @@ func (k *convKernel) runRows(e *env, in, out []float32) {
 					}
 					segs[ky] = im[(iy*k.w+x0*k.sw-k.padL)*c : (iy+1)*k.w*c]
 				}
-				k.segGemm(x1-x0, &segArr, k.sw*c, act, o[x0*k.cout:])
+				if xr > x1 {
+					kernels.StemRow32(xr-x0, true, &segArr, k.sw*c, k.pb, act.Lo, act.Hi, o[x0*k.cout:])
+				} else {
+					k.segGemm(x1-x0, &segArr, k.sw*c, act, o[x0*k.cout:])
+				}
 			}
-			for _, span := range [2][2]int{{0, x0}, {x1, k.ow}} {
+			for _, span := range [2][2]int{{0, x0}, {xr, k.ow}} {
 				n := span[1] - span[0]
 				if n <= 0 {
 					continue
@@ -381,11 +392,17 @@ var stemRow32 = true
 // takes the filter (32 channels, no HARD_SWISH), else on GemmSegs. The
 // two give the same bits.
 func (k *convKernel) segGemm(n int, segs *[3][]float32, lda int, act kernels.Act, o []float32) {
-	if stemRow32 && !act.HardSwish && kernels.StemRow32Fast(k.pb.K, k.pb.N) {
-		kernels.StemRow32(n, segs, lda, k.pb, act.Lo, act.Hi, o)
+	if k.stem32(act) {
+		kernels.StemRow32(n, false, segs, lda, k.pb, act.Lo, act.Hi, o)
 		return
 	}
 	kernels.GemmSegs(n, segs[:], lda, k.pb, act, o, k.cout)
+}
+
+// stem32 reports whether runRows's products with epilogue act run on
+// kernels.StemRow32.
+func (k *convKernel) stem32(act kernels.Act) bool {
+	return stemRow32 && !act.HardSwish && kernels.StemRow32Fast(k.pb.K, k.pb.N)
 }
 
 // fillStrip writes the input columns output row oy reads into strip,

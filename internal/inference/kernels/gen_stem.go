@@ -12,8 +12,14 @@ import (
 )
 
 // heights are the row tiles the kernel has bodies for: those
-// kernels.segTileRows picks.
-var heights = []int{13, 12, 8, 4, 1}
+// kernels.segTileRows picks, and edgeTile.
+var heights = []int{13, 12, 8, 4, 1, edgeTile}
+
+// edgeTile is the code of a one-row tile whose window's right column is
+// outside the image (SAME padding of an even width at stride 2): its
+// three taps in each segment are multiplied by a zero register, never
+// read.
+const edgeTile = 101
 
 func main() {
 	var b bytes.Buffer
@@ -29,8 +35,10 @@ func main() {
 // The product of an A of three 9-float segments per row (a0, a1, a2; row i of segment s
 // at a_s + i*lda floats) with the 27x32 panel b, plus bias, clamped to [lo, hi], into c
 // (32 floats a row, rows back to back), row tile by row tile: tiles lists the tiles'
-// heights (13, 12, 8, 4 or 1) and ends with 0. Each sum starts from the bias and takes
-// the 27 steps in order, one fused multiply-add each, as gemmS*x32 do.
+// heights (13, 12, 8, 4 or 1, or 101: one row whose last 3 floats of each segment are
+// zeros, not read) and ends with 0. Each sum starts from the bias and takes the 27
+// steps in order, one fused multiply-add each, as gemmS*x32 do (a zero as a product
+// of a zero).
 // DI: lda in bytes; R8: the tile's first row, in bytes into each segment; R9: its
 // output; R14: its height; CX: the segment pointers (a0 onwards in the frame);
 // SI, R10..R13: A rows 0, 3, 6, 9 and 12 of the tile in the segment; BX: b's rows of
@@ -52,8 +60,12 @@ TEXT ·stemRow32AVX512(SB), NOSPLIT, $0-72
 	p("VZEROUPPER")
 	p("RET")
 	bases := []string{"SI", "R10", "R11", "R12", "R13"}
-	for _, h := range heights {
-		label(fmt.Sprintf("stem_t%d", h))
+	for _, code := range heights {
+		h, edge := code, code == edgeTile
+		if edge {
+			h = 1
+		}
+		label(fmt.Sprintf("stem_t%d", code))
 		p("MOVQ bias+48(FP), AX")
 		p("VMOVUPS (AX), Z0")
 		p("VMOVUPS 64(AX), Z1")
@@ -61,10 +73,13 @@ TEXT ·stemRow32AVX512(SB), NOSPLIT, $0-72
 			p("VMOVAPS Z0, Z%d", 2*r)
 			p("VMOVAPS Z1, Z%d", 2*r+1)
 		}
+		if edge {
+			p("VPXORD Z30, Z30, Z30")
+		}
 		p("MOVQ b+40(FP), BX")
 		p("LEAQ a0+8(FP), CX")
 		p("MOVQ $3, DX")
-		label(fmt.Sprintf("stem_t%d_seg", h))
+		label(fmt.Sprintf("stem_t%d_seg", code))
 		p("MOVQ (CX), SI")
 		p("ADDQ R8, SI")
 		for q := 1; 3*q < h; q++ {
@@ -83,7 +98,11 @@ TEXT ·stemRow32AVX512(SB), NOSPLIT, $0-72
 					addr += "(DI*2)"
 				}
 				z := 28 + r%4
-				p("VBROADCASTSS %s, Z%d", addr, z)
+				if edge && k >= 6 {
+					z = 30
+				} else {
+					p("VBROADCASTSS %s, Z%d", addr, z)
+				}
 				p("VFMADD231PS Z26, Z%d, Z%d", z, 2*r)
 				p("VFMADD231PS Z27, Z%d, Z%d", z, 2*r+1)
 			}
@@ -91,7 +110,7 @@ TEXT ·stemRow32AVX512(SB), NOSPLIT, $0-72
 		p("ADDQ $%d, BX", 9*128)
 		p("ADDQ $8, CX")
 		p("DECQ DX")
-		p("JNZ stem_t%d_seg", h)
+		p("JNZ stem_t%d_seg", code)
 		p("VBROADCASTSS lo+56(FP), Z26")
 		p("VBROADCASTSS hi+60(FP), Z27")
 		for r := 0; r < h; r++ {
