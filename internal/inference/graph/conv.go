@@ -321,11 +321,18 @@ func (k *convKernel) runRows(e *env, in, out []float32) {
 	edge := max(x0, k.ow-x1)
 	act := k.act()
 	// On StemRow32, a last pixel whose window's right column alone is
-	// outside the image (SAME padding of an even width at stride 2) joins
-	// the interior's call, its zeros taken in registers.
-	xr := x1
-	if k.stem32(act) && x1 > x0 && x1 == k.ow-1 && x1*k.sw-k.padL+kw == k.w+1 {
-		xr = k.ow
+	// outside the image (SAME padding of an even width at stride 2), and a
+	// first one whose left column alone is (padding on the left), join the
+	// interior's call, their zeros taken in registers: the row's pixels
+	// [xl, xr) in one call.
+	xl, xr := x0, x1
+	if k.stem32(act) && x1 > x0 {
+		if x1 == k.ow-1 && x1*k.sw-k.padL+kw == k.w+1 {
+			xr = k.ow
+		}
+		if x0 == 1 && k.padL == 1 {
+			xl = 0
+		}
 	}
 	parallelFor(e.threads, k.oh*e.batch, 1, func(lo, hi int) {
 		sp, _ := k.scratch.Get().(*[]float32)
@@ -348,15 +355,20 @@ func (k *convKernel) runRows(e *env, in, out []float32) {
 						segs[ky] = zeroRow[:]
 						continue
 					}
+					if xl < x0 {
+						// From the left pixel's middle column: the image's first.
+						segs[ky] = im[iy*k.w*c : (iy+1)*k.w*c]
+						continue
+					}
 					segs[ky] = im[(iy*k.w+x0*k.sw-k.padL)*c : (iy+1)*k.w*c]
 				}
-				if xr > x1 {
-					kernels.StemRow32(xr-x0, true, &segArr, k.sw*c, k.pb, act.Lo, act.Hi, o[x0*k.cout:])
+				if xl < x0 || xr > x1 {
+					kernels.StemRow32(xr-xl, xl < x0, xr > x1, &segArr, k.sw*c, k.pb, act.Lo, act.Hi, o[xl*k.cout:])
 				} else {
 					k.segGemm(x1-x0, &segArr, k.sw*c, act, o[x0*k.cout:])
 				}
 			}
-			for _, span := range [2][2]int{{0, x0}, {xr, k.ow}} {
+			for _, span := range [2][2]int{{0, xl}, {xr, k.ow}} {
 				n := span[1] - span[0]
 				if n <= 0 {
 					continue
@@ -393,7 +405,7 @@ var stemRow32 = true
 // two give the same bits.
 func (k *convKernel) segGemm(n int, segs *[3][]float32, lda int, act kernels.Act, o []float32) {
 	if k.stem32(act) {
-		kernels.StemRow32(n, false, segs, lda, k.pb, act.Lo, act.Hi, o)
+		kernels.StemRow32(n, false, false, segs, lda, k.pb, act.Lo, act.Hi, o)
 		return
 	}
 	kernels.GemmSegs(n, segs[:], lda, k.pb, act, o, k.cout)

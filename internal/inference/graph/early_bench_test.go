@@ -27,13 +27,16 @@ func BenchmarkEarlyLayersModel(b *testing.B) {
 	}{
 		{"stem32", func(on bool) { graph.SetStemRow32(on) }},
 	}
-	// The stem alone: V1 1.0@128's.
-	stem, err := graph.Plan(stemGraph(128, 32))
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, s := range switches {
-		b.Run("stem128/"+s.name+"/batch1", func(b *testing.B) { switchAB(b, stem, 1, s.set) })
+	// The stem alone: V1 1.0@128's (a column of padding on the right), and
+	// at 127 pixels (one either side, as with symmetric pads).
+	for _, h := range []int{128, 127} {
+		stem, err := graph.Plan(stemGraph(h, 32))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, s := range switches {
+			b.Run(fmt.Sprintf("stem%d/%s/batch1", h, s.name), func(b *testing.B) { switchAB(b, stem, 1, s.set) })
+		}
 	}
 	for _, c := range []modelgen.Config{
 		{Arch: "v1", Width: 1, Size: 128, Classes: 1001, Seed: 1},

@@ -12,14 +12,21 @@ import (
 )
 
 // heights are the row tiles the kernel has bodies for: those
-// kernels.segTileRows picks, and edgeTile.
-var heights = []int{13, 12, 8, 4, 1, edgeTile}
+// kernels.segTileRows picks, and the edge tiles.
+var heights = []int{13, 12, 8, 4, 1, rightTile, leftTile}
 
-// edgeTile is the code of a one-row tile whose window's right column is
+// rightTile is the code of a one-row tile whose window's right column is
 // outside the image (SAME padding of an even width at stride 2): its
 // three taps in each segment are multiplied by a zero register, never
-// read.
-const edgeTile = 101
+// read. leftTile is that of a one-row tile whose window's left column is
+// outside (padding on the left: odd widths, stride 1, symmetric pads):
+// its A row pointer is at the window's middle column, whose two columns
+// are read; it is always the first tile, and the next tile's windows
+// start lda-3 floats after that pointer.
+const (
+	rightTile = 101
+	leftTile  = 102
+)
 
 func main() {
 	var b bytes.Buffer
@@ -35,8 +42,9 @@ func main() {
 // The product of an A of three 9-float segments per row (a0, a1, a2; row i of segment s
 // at a_s + i*lda floats) with the 27x32 panel b, plus bias, clamped to [lo, hi], into c
 // (32 floats a row, rows back to back), row tile by row tile: tiles lists the tiles'
-// heights (13, 12, 8, 4 or 1, or 101: one row whose last 3 floats of each segment are
-// zeros, not read) and ends with 0. Each sum starts from the bias and takes the 27
+// heights (13, 12, 8, 4 or 1; 101: one row whose last 3 floats of each segment are
+// zeros, not read; 102, first only: one row whose first 3 floats are zeros, not read,
+// the segments pointing at its fourth, the next row lda-3 floats on) and ends with 0. Each sum starts from the bias and takes the 27
 // steps in order, one fused multiply-add each, as gemmS*x32 do (a zero as a product
 // of a zero).
 // DI: lda in bytes; R8: the tile's first row, in bytes into each segment; R9: its
@@ -61,7 +69,8 @@ TEXT ·stemRow32AVX512(SB), NOSPLIT, $0-72
 	p("RET")
 	bases := []string{"SI", "R10", "R11", "R12", "R13"}
 	for _, code := range heights {
-		h, edge := code, code == edgeTile
+		h, right, left := code, code == rightTile, code == leftTile
+		edge := right || left
 		if edge {
 			h = 1
 		}
@@ -98,7 +107,12 @@ TEXT ·stemRow32AVX512(SB), NOSPLIT, $0-72
 					addr += "(DI*2)"
 				}
 				z := 28 + r%4
-				if edge && k >= 6 {
+				if left && k >= 3 {
+					// The window's middle and right columns, from the
+					// pointer at the middle one.
+					addr = fmt.Sprintf("%d(%s)", 4*(k-3), bases[0])
+				}
+				if right && k >= 6 || left && k < 3 {
 					z = 30
 				} else {
 					p("VBROADCASTSS %s, Z%d", addr, z)
@@ -122,7 +136,9 @@ TEXT ·stemRow32AVX512(SB), NOSPLIT, $0-72
 			}
 		}
 		p("ADDQ $%d, R9", 128*h)
-		if h == 1 {
+		if left {
+			p("LEAQ -12(R8)(DI*1), R8")
+		} else if h == 1 {
 			p("ADDQ DI, R8")
 		} else {
 			p("IMUL3Q $%d, DI, AX", h)

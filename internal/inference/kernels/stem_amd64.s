@@ -8,8 +8,9 @@
 // The product of an A of three 9-float segments per row (a0, a1, a2; row i of segment s
 // at a_s + i*lda floats) with the 27x32 panel b, plus bias, clamped to [lo, hi], into c
 // (32 floats a row, rows back to back), row tile by row tile: tiles lists the tiles'
-// heights (13, 12, 8, 4 or 1, or 101: one row whose last 3 floats of each segment are
-// zeros, not read) and ends with 0. Each sum starts from the bias and takes the 27
+// heights (13, 12, 8, 4 or 1; 101: one row whose last 3 floats of each segment are
+// zeros, not read; 102, first only: one row whose first 3 floats are zeros, not read,
+// the segments pointing at its fourth, the next row lda-3 floats on) and ends with 0. Each sum starts from the bias and takes the 27
 // steps in order, one fused multiply-add each, as gemmS*x32 do (a zero as a product
 // of a zero).
 // DI: lda in bytes; R8: the tile's first row, in bytes into each segment; R9: its
@@ -37,6 +38,8 @@ stem_tile:
 	JEQ stem_t1
 	CMPQ AX, $101
 	JEQ stem_t101
+	CMPQ AX, $102
+	JEQ stem_t102
 	VZEROUPPER
 	RET
 stem_t13:
@@ -1640,5 +1643,74 @@ stem_t101_seg:
 	VMOVUPS Z1, 64(R9)
 	ADDQ $128, R9
 	ADDQ DI, R8
+	ADDQ $4, R14
+	JMP stem_tile
+stem_t102:
+	MOVQ bias+48(FP), AX
+	VMOVUPS (AX), Z0
+	VMOVUPS 64(AX), Z1
+	VPXORD Z30, Z30, Z30
+	MOVQ b+40(FP), BX
+	LEAQ a0+8(FP), CX
+	MOVQ $3, DX
+stem_t102_seg:
+	MOVQ (CX), SI
+	ADDQ R8, SI
+	VMOVUPS 0(BX), Z26
+	VMOVUPS 64(BX), Z27
+	VFMADD231PS Z26, Z30, Z0
+	VFMADD231PS Z27, Z30, Z1
+	VMOVUPS 128(BX), Z26
+	VMOVUPS 192(BX), Z27
+	VFMADD231PS Z26, Z30, Z0
+	VFMADD231PS Z27, Z30, Z1
+	VMOVUPS 256(BX), Z26
+	VMOVUPS 320(BX), Z27
+	VFMADD231PS Z26, Z30, Z0
+	VFMADD231PS Z27, Z30, Z1
+	VMOVUPS 384(BX), Z26
+	VMOVUPS 448(BX), Z27
+	VBROADCASTSS 0(SI), Z28
+	VFMADD231PS Z26, Z28, Z0
+	VFMADD231PS Z27, Z28, Z1
+	VMOVUPS 512(BX), Z26
+	VMOVUPS 576(BX), Z27
+	VBROADCASTSS 4(SI), Z28
+	VFMADD231PS Z26, Z28, Z0
+	VFMADD231PS Z27, Z28, Z1
+	VMOVUPS 640(BX), Z26
+	VMOVUPS 704(BX), Z27
+	VBROADCASTSS 8(SI), Z28
+	VFMADD231PS Z26, Z28, Z0
+	VFMADD231PS Z27, Z28, Z1
+	VMOVUPS 768(BX), Z26
+	VMOVUPS 832(BX), Z27
+	VBROADCASTSS 12(SI), Z28
+	VFMADD231PS Z26, Z28, Z0
+	VFMADD231PS Z27, Z28, Z1
+	VMOVUPS 896(BX), Z26
+	VMOVUPS 960(BX), Z27
+	VBROADCASTSS 16(SI), Z28
+	VFMADD231PS Z26, Z28, Z0
+	VFMADD231PS Z27, Z28, Z1
+	VMOVUPS 1024(BX), Z26
+	VMOVUPS 1088(BX), Z27
+	VBROADCASTSS 20(SI), Z28
+	VFMADD231PS Z26, Z28, Z0
+	VFMADD231PS Z27, Z28, Z1
+	ADDQ $1152, BX
+	ADDQ $8, CX
+	DECQ DX
+	JNZ stem_t102_seg
+	VBROADCASTSS lo+56(FP), Z26
+	VBROADCASTSS hi+60(FP), Z27
+	VMAXPS Z26, Z0, Z0
+	VMINPS Z27, Z0, Z0
+	VMOVUPS Z0, 0(R9)
+	VMAXPS Z26, Z1, Z1
+	VMINPS Z27, Z1, Z1
+	VMOVUPS Z1, 64(R9)
+	ADDQ $128, R9
+	LEAQ -12(R8)(DI*1), R8
 	ADDQ $4, R14
 	JMP stem_tile

@@ -45,7 +45,7 @@ func TestStemRow32(t *testing.T) {
 				for i := range got[m*32:] {
 					got[m*32+i] = 42
 				}
-				StemRow32(m, false, &a, lda, b, bounds[0], bounds[1], got)
+				StemRow32(m, false, false, &a, lda, b, bounds[0], bounds[1], got)
 				if !slices.Equal(got[:m*32], want) {
 					for i := range want {
 						if got[i] != want[i] {
@@ -77,20 +77,28 @@ func TestStemRow32Refuses(t *testing.T) {
 	}
 	for name, f := range map[string]func(){
 		"64 columns": func() {
-			StemRow32(10, false, &a, 6, PackB(randSlice(rng, 64*27), 64, 27, nil), 0, 6, make([]float32, 640))
+			StemRow32(10, false, false, &a, 6, PackB(randSlice(rng, 64*27), 64, 27, nil), 0, 6, make([]float32, 640))
 		},
 		"K 36": func() {
-			StemRow32(10, false, &a, 6, PackB(randSlice(rng, 32*36), 32, 36, nil), 0, 6, make([]float32, 320))
+			StemRow32(10, false, false, &a, 6, PackB(randSlice(rng, 32*36), 32, 36, nil), 0, 6, make([]float32, 320))
 		},
-		"short A": func() { StemRow32(11, false, &a, 6, good, 0, 6, make([]float32, 352)) },
+		"short A": func() { StemRow32(11, false, false, &a, 6, good, 0, 6, make([]float32, 352)) },
 		"short A, edge": func() {
 			var e [3][]float32
 			for s := range e {
 				e[s] = a[s][:9*6+5]
 			}
-			StemRow32(10, true, &e, 6, good, 0, 6, make([]float32, 320))
+			StemRow32(10, false, true, &e, 6, good, 0, 6, make([]float32, 320))
 		},
-		"short C": func() { StemRow32(10, false, &a, 6, good, 0, 6, make([]float32, 319)) },
+		"short A, left": func() {
+			var e [3][]float32
+			for s := range e {
+				e[s] = a[s][3 : 9*6+8]
+			}
+			StemRow32(10, true, false, &e, 6, good, 0, 6, make([]float32, 320))
+		},
+		"one row, both edges": func() { StemRow32(1, true, true, &a, 6, good, 0, 6, make([]float32, 32)) },
+		"short C":             func() { StemRow32(10, false, false, &a, 6, good, 0, 6, make([]float32, 319)) },
 	} {
 		func() {
 			defer func() {
@@ -103,11 +111,13 @@ func TestStemRow32Refuses(t *testing.T) {
 	}
 }
 
-// TestStemRow32Edge: with edge, the last row's window is read for its
-// first two columns only (NaNs after them, which any read would spread),
-// and every row comes out bit for bit as GemmSegs gives them with that
-// window's third column zeros, for 1 to 70 rows and the widths of 128 and
-// 224 pixel images, with the bounds and without.
+// TestStemRow32Edge: with right, the last row's window is read for its
+// first two columns only, and with left, the first row's for its last
+// two (NaNs in the other columns, which any read would spread); every row
+// comes out bit for bit as GemmSegs gives them with those columns zeros,
+// for 1 to 70 rows and the widths of 128 and 224 pixel images, at stride 2
+// (lda 6) and 1 (lda 3), either edge and both, with the bounds and
+// without.
 func TestStemRow32Edge(t *testing.T) {
 	if !StemRow32Fast(27, 32) {
 		t.Skip("no AVX-512 on this CPU")
@@ -121,34 +131,50 @@ func TestStemRow32Edge(t *testing.T) {
 		ms = append(ms, m)
 	}
 	for _, m := range ms {
-		for _, bounds := range [][2]float32{{0, 6}, {-inf, inf}} {
-			const lda = 6
-			n := (m-1)*lda + 6 // what the edge window reads
-			var a, padded [3][]float32
-			for s := range a {
-				full := randSlice(rng, n+3)
-				for i := range full {
-					full[i] *= 4
+		for _, lda := range []int{6, 3} {
+			for _, edges := range [][2]bool{{false, true}, {true, false}, {true, true}} {
+				left, right := edges[0], edges[1]
+				if left && right && m == 1 {
+					continue
 				}
-				padded[s] = slices.Clone(full)
-				for i := n; i < n+3; i++ {
-					full[i], padded[s][i] = nan, 0
-				}
-				a[s] = full[:n]
-			}
-			want := make([]float32, m*32)
-			GemmSegs(m, padded[:], lda, b, Act{Lo: bounds[0], Hi: bounds[1]}, want, 32)
-			got := make([]float32, m*32+16)
-			for i := range got[m*32:] {
-				got[m*32+i] = 42
-			}
-			StemRow32(m, true, &a, lda, b, bounds[0], bounds[1], got)
-			if !slices.Equal(got[:m*32], want) {
-				t.Fatalf("m %d bounds %v: differs from GemmSegs on the zero-padded windows", m, bounds)
-			}
-			for _, v := range got[m*32:] {
-				if v != 42 {
-					t.Fatalf("m %d: wrote past its rows", m)
+				for _, bounds := range [][2]float32{{0, 6}, {-inf, inf}} {
+					n := (m-1)*lda + 9 // the windows, whole
+					var a, padded [3][]float32
+					for s := range a {
+						full := randSlice(rng, n)
+						for i := range full {
+							full[i] *= 4
+						}
+						padded[s] = slices.Clone(full)
+						from, to := 0, n
+						if left {
+							from = 3
+						}
+						if right {
+							to = n - 3
+						}
+						for i := range full {
+							if i < from || i >= to {
+								full[i], padded[s][i] = nan, 0
+							}
+						}
+						a[s] = full[from:to]
+					}
+					want := make([]float32, m*32)
+					GemmSegs(m, padded[:], lda, b, Act{Lo: bounds[0], Hi: bounds[1]}, want, 32)
+					got := make([]float32, m*32+16)
+					for i := range got[m*32:] {
+						got[m*32+i] = 42
+					}
+					StemRow32(m, left, right, &a, lda, b, bounds[0], bounds[1], got)
+					if !slices.Equal(got[:m*32], want) {
+						t.Fatalf("m %d lda %d left %v right %v bounds %v: differs from GemmSegs on the zero-padded windows", m, lda, left, right, bounds)
+					}
+					for _, v := range got[m*32:] {
+						if v != 42 {
+							t.Fatalf("m %d: wrote past its rows", m)
+						}
+					}
 				}
 			}
 		}
