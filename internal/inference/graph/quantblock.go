@@ -32,6 +32,7 @@ type qblockKernel struct {
 	addFirst bool           // the projection is the ADD's first operand
 	band     int            // depthwise output rows per band
 	ring     int            // padded expanded rows held
+	t4       bool           // the ring holds rows in T4 form (rowsT4)
 	scratch  scratchList
 }
 
@@ -89,8 +90,14 @@ func newQBlock(ex, dw, pr *qconvKernel, add *qbinaryKernel, addFirst bool) *qblo
 		k.band = b
 	}
 	k.ring = (k.band-1)*dw.sh + 3
+	k.t4 = quantT4 && dw.dw.HasT4() && (dw.sw == 1 || dw.sw == 2)
 	return k
 }
+
+// quantT4 makes the fused blocks run their depthwise on rows in T4 form
+// (kernels.DWI8.T4Pixels3x3U) where the kernel exists: a switch for tests
+// and A/B benchmarks, read when a block is planned.
+var quantT4 = true
 
 func (k *qblockKernel) run(e *env, ins [][]float32, out []float32) {
 	inN := k.dw.h * k.dw.w * k.dw.cin
@@ -109,11 +116,15 @@ func (k *qblockKernel) run(e *env, ins [][]float32, out []float32) {
 		if res != nil {
 			r = res[img*outN : (img+1)*outN]
 		}
+		rows := k.rows
+		if k.t4 {
+			rows = k.rowsT4
+		}
 		if e.threads <= 1 {
-			k.rows(x, r, o, 0, k.dw.oh)
+			rows(x, r, o, 0, k.dw.oh)
 			continue
 		}
-		parallelFor(e.threads, k.dw.oh, 1, func(lo, hi int) { k.rows(x, r, o, lo, hi) })
+		parallelFor(e.threads, k.dw.oh, 1, func(lo, hi int) { rows(x, r, o, lo, hi) })
 	}
 }
 
@@ -166,6 +177,71 @@ func (k *qblockKernel) rows(x, res, o []int8, lo, hi int) {
 			}
 		} else {
 			k.depthwiseBand(d, ring, rowP, oy0, oy1)
+		}
+		n := (oy1 - oy0) * ow
+		dst := o[oy0*ow*pr.cout : oy1*ow*pr.cout]
+		if k.add == nil {
+			pr.gemmDirectU(s, d[:n*c], dst, n)
+			continue
+		}
+		q := s.q[:n*pr.cout]
+		pr.gemmDirectU(s, d[:n*c], q, n)
+		r := res[oy0*ow*pr.cout : oy1*ow*pr.cout]
+		if k.addFirst {
+			k.add.binary(dst, q, r)
+		} else {
+			k.add.binary(dst, r, q)
+		}
+	}
+}
+
+// rowsT4 is rows with the ring in T4 form: each expanded (or copied) input
+// row is written zero-point padded into one int8 row and put in T4 form
+// in its ring slot by T4Row, once for the three output rows that read it;
+// the depthwise runs on the T4 kernel, whose output bytes are the 64-
+// channel kernel's.
+func (k *qblockKernel) rowsT4(x, res, o []int8, lo, hi int) {
+	ex, dw, pr := k.ex, k.dw, k.pr
+	s := k.scratch.Get()
+	defer k.scratch.Put(s)
+	c, ow := dw.cin, dw.ow
+	rowT := kernels.T4Groups(ow, dw.sw) * 4 * c // bytes of a padded row, plain or in T4 form
+	cols := min(dw.w, (ow-1)*dw.sw+3-dw.padL)   // input columns the windows read
+	s.p = grow(s.p, rowT)
+	s.t = grow(s.t, k.ring*rowT)
+	s.du = grow(s.du, k.band*ow*c)
+	if k.add != nil {
+		s.q = grow(s.q, k.band*ow*pr.cout)
+	}
+	row, ring, d := s.p[:rowT], s.t, s.du
+	zp := int8(dw.inZP)
+	next := lo*dw.sh - dw.padT // the next expanded row to compute
+	for oy0 := lo; oy0 < hi; oy0 += k.band {
+		oy1 := min(oy0+k.band, hi)
+		for iy := max(next, oy0*dw.sh-dw.padT); iy < (oy1-1)*dw.sh-dw.padT+3; iy++ {
+			slot := (iy + dw.padT) % k.ring
+			if iy < 0 || iy >= dw.h {
+				fillI8(row, zp)
+			} else {
+				fillI8(row[:dw.padL*c], zp)
+				if ex == nil {
+					copy(row[dw.padL*c:(dw.padL+cols)*c], x[iy*dw.w*c:][:cols*c])
+				} else {
+					ex.gemmDirect(s, x[iy*ex.w*ex.cin:(iy*ex.w+cols)*ex.cin], row[dw.padL*c:(dw.padL+cols)*c], cols)
+				}
+				fillI8(row[(dw.padL+cols)*c:], zp)
+				next = iy + 1
+			}
+			dw.dw.T4Row(ring[slot*rowT:(slot+1)*rowT], row)
+		}
+		for oy := oy0; oy < oy1; oy++ {
+			var rows [3]int
+			for ky := range rows {
+				rows[ky] = ((oy*dw.sh + ky) % k.ring) * rowT
+			}
+			if !dw.dw.T4Pixels3x3U(d[(oy-oy0)*ow*c:], c, ring, rows, dw.sw, ow) {
+				panic("graph: int8 T4 depthwise kernel unavailable in a fused block")
+			}
 		}
 		n := (oy1 - oy0) * ow
 		dst := o[oy0*ow*pr.cout : oy1*ow*pr.cout]

@@ -16,3 +16,11 @@ func SetDWBlocksOuter(on bool) (restore func()) {
 	dwBlocksOuter = on
 	return func() { dwBlocksOuter = saved }
 }
+
+// SetQuantT4 switches the fused blocks' T4 depthwise for the models
+// planned until restore is called.
+func SetQuantT4(on bool) (restore func()) {
+	saved := quantT4
+	quantT4 = on
+	return func() { quantT4 = saved }
+}
