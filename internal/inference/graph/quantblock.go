@@ -94,9 +94,10 @@ func newQBlock(ex, dw, pr *qconvKernel, add *qbinaryKernel, addFirst bool) *qblo
 	return k
 }
 
-// quantT4 makes the fused blocks run their depthwise on rows in T4 form
-// (kernels.DWI8.T4Pixels3x3U) where the kernel exists: a switch for tests
-// and A/B benchmarks, read when a block is planned.
+// quantT4 makes the int8 3x3 depthwise layers run on rows in T4 form
+// (kernels.DWI8.T4Pixels3x3) where the kernel exists: a switch for tests
+// and A/B benchmarks, read when a fused block is planned and when a
+// standalone layer's padded path runs.
 var quantT4 = true
 
 func (k *qblockKernel) run(e *env, ins [][]float32, out []float32) {
@@ -205,8 +206,9 @@ func (k *qblockKernel) rowsT4(x, res, o []int8, lo, hi int) {
 	s := k.scratch.Get()
 	defer k.scratch.Put(s)
 	c, ow := dw.cin, dw.ow
-	rowT := kernels.T4Groups(ow, dw.sw) * 4 * c // bytes of a padded row, plain or in T4 form
-	cols := min(dw.w, (ow-1)*dw.sw+3-dw.padL)   // input columns the windows read
+	gb := 4 * c                               // bytes of a group of four pixels
+	rowT := kernels.T4Groups(ow, dw.sw) * gb  // bytes of a padded row, plain or in T4 form
+	cols := min(dw.w, (ow-1)*dw.sw+3-dw.padL) // input columns the windows read
 	s.p = grow(s.p, rowT)
 	s.t = grow(s.t, k.ring*rowT)
 	s.du = grow(s.du, k.band*ow*c)
@@ -215,24 +217,38 @@ func (k *qblockKernel) rowsT4(x, res, o []int8, lo, hi int) {
 	}
 	row, ring, d := s.p[:rowT], s.t, s.du
 	zp := int8(dw.inZP)
+	// The padding columns of row are the same for every row.
+	fillI8(row[:dw.padL*c], zp)
+	fillI8(row[(dw.padL+cols)*c:], zp)
+	// Without the expansion, the groups [qa, qb) lie inside the input row
+	// and are put in T4 form straight from it; only the others go through
+	// row.
+	qa, qb := (dw.padL+3)/4, (dw.padL+cols)/4
 	next := lo*dw.sh - dw.padT // the next expanded row to compute
 	for oy0 := lo; oy0 < hi; oy0 += k.band {
 		oy1 := min(oy0+k.band, hi)
 		for iy := max(next, oy0*dw.sh-dw.padT); iy < (oy1-1)*dw.sh-dw.padT+3; iy++ {
 			slot := (iy + dw.padT) % k.ring
-			if iy < 0 || iy >= dw.h {
-				fillI8(row, zp)
-			} else {
-				fillI8(row[:dw.padL*c], zp)
-				if ex == nil {
-					copy(row[dw.padL*c:(dw.padL+cols)*c], x[iy*dw.w*c:][:cols*c])
-				} else {
-					ex.gemmDirect(s, x[iy*ex.w*ex.cin:(iy*ex.w+cols)*ex.cin], row[dw.padL*c:(dw.padL+cols)*c], cols)
-				}
-				fillI8(row[(dw.padL+cols)*c:], zp)
-				next = iy + 1
+			dst := ring[slot*rowT : (slot+1)*rowT]
+			switch {
+			case iy < 0 || iy >= dw.h:
+				fillT4(dst, zp)
+				continue
+			case ex != nil:
+				ex.gemmDirect(s, x[iy*ex.w*ex.cin:(iy*ex.w+cols)*ex.cin], row[dw.padL*c:(dw.padL+cols)*c], cols)
+				dw.dw.T4Row(dst, row)
+			case qb > qa:
+				src := x[iy*dw.w*c:][:cols*c]
+				dw.dw.T4Row(dst[qa*gb:qb*gb], src[(4*qa-dw.padL)*c:])
+				copy(row[dw.padL*c:4*qa*c], src)
+				copy(row[4*qb*c:(dw.padL+cols)*c], src[(4*qb-dw.padL)*c:])
+				dw.dw.T4Row(dst[:qa*gb], row[:qa*gb])
+				dw.dw.T4Row(dst[qb*gb:], row[qb*gb:])
+			default:
+				copy(row[dw.padL*c:(dw.padL+cols)*c], x[iy*dw.w*c:][:cols*c])
+				dw.dw.T4Row(dst, row)
 			}
-			dw.dw.T4Row(ring[slot*rowT:(slot+1)*rowT], row)
+			next = iy + 1
 		}
 		for oy := oy0; oy < oy1; oy++ {
 			var rows [3]int

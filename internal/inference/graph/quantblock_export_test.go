@@ -17,8 +17,9 @@ func SetDWBlocksOuter(on bool) (restore func()) {
 	return func() { dwBlocksOuter = saved }
 }
 
-// SetQuantT4 switches the fused blocks' T4 depthwise for the models
-// planned until restore is called.
+// SetQuantT4 switches the T4 depthwise: for the fused blocks of the
+// models planned until restore is called, and for the standalone layers
+// while it is on.
 func SetQuantT4(on bool) (restore func()) {
 	saved := quantT4
 	quantT4 = on

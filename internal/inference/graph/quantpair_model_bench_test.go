@@ -41,8 +41,8 @@ func BenchmarkQuantPairsModel(b *testing.B) {
 }
 
 // BenchmarkQuantT4Model plans the int8 .tflite model CSPIPE_QBENCH with
-// the fused blocks' depthwise on rows in T4 form ("t4") and on the
-// 64-channel kernel ("dw64") and runs both at batch CSPIPE_QBENCH_BATCH
+// the depthwise layers (fused or not) on rows in T4 form ("t4") and on
+// the 64-channel kernel ("dw64") and runs both at batch CSPIPE_QBENCH_BATCH
 // (1 when unset) on one thread, alternating run by run (see
 // benchAlternate).
 func BenchmarkQuantT4Model(b *testing.B) {
@@ -70,5 +70,7 @@ func BenchmarkQuantT4Model(b *testing.B) {
 			b.Fatalf("CSPIPE_QBENCH_BATCH=%q: want a positive integer", v)
 		}
 	}
-	benchAlternate(b, batch, "t4", newer, "dw64", older, nil)
+	// The standalone depthwise layers read the switch as they run.
+	defer graph.SetQuantT4(true)()
+	benchAlternate(b, batch, "t4", newer, "dw64", older, func(m *graph.Model) { graph.SetQuantT4(m == newer) })
 }
