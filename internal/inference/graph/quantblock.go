@@ -100,6 +100,11 @@ func newQBlock(ex, dw, pr *qconvKernel, add *qbinaryKernel, addFirst bool) *qblo
 // standalone layer's padded path runs.
 var quantT4 = true
 
+// t4BlocksOuter runs the T4 depthwise rows of a band (or a standalone
+// layer's rows) in one T4Rows3x3 call, the channel groups outer, where
+// they lie in order: a switch for tests and A/B benchmarks.
+var t4BlocksOuter = true
+
 func (k *qblockKernel) run(e *env, ins [][]float32, out []float32) {
 	inN := k.dw.h * k.dw.w * k.dw.cin
 	if k.ex != nil {
@@ -250,13 +255,22 @@ func (k *qblockKernel) rowsT4(x, res, o []int8, lo, hi int) {
 			}
 			next = iy + 1
 		}
-		for oy := oy0; oy < oy1; oy++ {
-			var rows [3]int
-			for ky := range rows {
-				rows[ky] = ((oy*dw.sh + ky) % k.ring) * rowT
-			}
-			if !dw.dw.T4Pixels3x3U(d[(oy-oy0)*ow*c:], c, ring, rows, dw.sw, ow) {
+		// Where the band's window rows lie in the ring without wrapping,
+		// one call computes them all, channel group by group.
+		if first := (oy0 * dw.sh) % k.ring; t4BlocksOuter && first+(oy1-1-oy0)*dw.sh+2 < k.ring {
+			r := first * rowT
+			if !dw.dw.T4Rows3x3U(d, ow*c, c, ring, [3]int{r, r + rowT, r + 2*rowT}, dw.sh*rowT, dw.sw, ow, oy1-oy0) {
 				panic("graph: int8 T4 depthwise kernel unavailable in a fused block")
+			}
+		} else {
+			for oy := oy0; oy < oy1; oy++ {
+				var rows [3]int
+				for ky := range rows {
+					rows[ky] = ((oy*dw.sh + ky) % k.ring) * rowT
+				}
+				if !dw.dw.T4Pixels3x3U(d[(oy-oy0)*ow*c:], c, ring, rows, dw.sw, ow) {
+					panic("graph: int8 T4 depthwise kernel unavailable in a fused block")
+				}
 			}
 		}
 		n := (oy1 - oy0) * ow

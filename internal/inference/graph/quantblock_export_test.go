@@ -25,3 +25,12 @@ func SetQuantT4(on bool) (restore func()) {
 	quantT4 = on
 	return func() { quantT4 = saved }
 }
+
+// SetT4BlocksOuter switches the T4 depthwise between T4Rows3x3 over a
+// band (on) and one T4Pixels3x3 call per row; it is read while a model
+// runs.
+func SetT4BlocksOuter(on bool) (restore func()) {
+	saved := t4BlocksOuter
+	t4BlocksOuter = on
+	return func() { t4BlocksOuter = saved }
+}

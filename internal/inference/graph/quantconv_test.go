@@ -149,8 +149,9 @@ func TestQDepthwisePaddedMatchesScalar(t *testing.T) {
 				k.depthwiseRows(in, want, 0, k.oh)
 				// Whole, then in bands of one and two rows; on the T4
 				// kernel where it exists and on the 64-channel one.
-				for _, t4 := range []bool{true, false} {
-					quantT4 = t4
+				for _, v := range []struct{ t4, outer bool }{{true, true}, {true, false}, {false, false}} {
+					t4 := v.t4
+					quantT4, t4BlocksOuter = v.t4, v.outer
 					for _, band := range []int{k.oh, 1, 2} {
 						clear(got)
 						for lo := 0; lo < k.oh; lo += band {
@@ -161,12 +162,12 @@ func TestQDepthwisePaddedMatchesScalar(t *testing.T) {
 							for got[i] == want[i] {
 								i++
 							}
-							quantT4 = true
-							t.Fatalf("%+v zp %d single %v t4 %v band %d: output %d (pixel %d channel %d) is %d, want %d",
-								s, zp, single, t4 && k.dw.HasT4(), band, i, i/s.c, i%s.c, got[i], want[i])
+							quantT4, t4BlocksOuter = true, true
+							t.Fatalf("%+v zp %d single %v t4 %v rows in one call %v band %d: output %d (pixel %d channel %d) is %d, want %d",
+								s, zp, single, t4 && k.dw.HasT4(), v.outer, band, i, i/s.c, i%s.c, got[i], want[i])
 						}
 					}
-					quantT4 = true
+					quantT4, t4BlocksOuter = true, true
 				}
 				if k.dw.HasT4() {
 					triedT4++

@@ -120,6 +120,12 @@ func (k *qconvKernel) depthwiseRowsT4(in, o []int8, lo, hi int) {
 		copy(row[k.padL*c:(k.padL+cols)*c], in[iy*k.w*c:][:cols*c])
 		k.dw.T4Row(dst, row)
 	}
+	if t4BlocksOuter {
+		if !k.dw.T4Rows3x3(o[lo*k.ow*c:], k.ow*c, c, s.t, [3]int{0, rowT, 2 * rowT}, k.sh*rowT, k.sw, k.ow, hi-lo) {
+			panic("graph: int8 T4 depthwise kernel unavailable after HasT4")
+		}
+		return
+	}
 	for oy := lo; oy < hi; oy++ {
 		r := (oy - lo) * k.sh * rowT
 		if !k.dw.T4Pixels3x3(o[oy*k.ow*c:], c, s.t, [3]int{r, r + rowT, r + 2*rowT}, k.sw, k.ow) {

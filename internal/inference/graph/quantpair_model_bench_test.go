@@ -74,3 +74,27 @@ func BenchmarkQuantT4Model(b *testing.B) {
 	defer graph.SetQuantT4(true)()
 	benchAlternate(b, batch, "t4", newer, "dw64", older, func(m *graph.Model) { graph.SetQuantT4(m == newer) })
 }
+
+// BenchmarkQuantT4OuterModel runs the int8 .tflite model CSPIPE_QBENCH
+// with the T4 depthwise rows of a band in one call ("outer") and one call
+// per row ("rows"), at batch 1 on one thread, alternating run by run.
+func BenchmarkQuantT4OuterModel(b *testing.B) {
+	path := os.Getenv("CSPIPE_QBENCH")
+	if path == "" {
+		b.Skip("CSPIPE_QBENCH not set")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	newer, err := tflite.Load(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	older, err := tflite.Load(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer graph.SetT4BlocksOuter(true)()
+	benchAlternate(b, 1, "outer", newer, "rows", older, func(m *graph.Model) { graph.SetT4BlocksOuter(m == newer) })
+}

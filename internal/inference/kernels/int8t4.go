@@ -102,26 +102,42 @@ func (d *DWI8) T4Row(dst []uint8, src []int8) {
 // before T4Row. It reports false, doing nothing, where HasT4 does not
 // hold.
 func (d *DWI8) T4Pixels3x3(out []int8, ostride int, in []uint8, rows [3]int, stride, n int) bool {
-	return d.t4Pixels(out, ostride, in, rows, stride, n, false)
+	return d.t4Rows(out, 0, ostride, in, rows, 0, stride, n, 1, false)
 }
 
 // T4Pixels3x3U is T4Pixels3x3 writing each output x as the unsigned byte
 // x+128, as Int8Pixels3x3U does.
 func (d *DWI8) T4Pixels3x3U(out []uint8, ostride int, in []uint8, rows [3]int, stride, n int) bool {
-	return d.t4Pixels(i8s(out), ostride, in, rows, stride, n, true)
+	return d.t4Rows(i8s(out), 0, ostride, in, rows, 0, stride, n, 1, true)
 }
 
-func (d *DWI8) t4Pixels(out []int8, ostride int, in []uint8, rows [3]int, stride, n int, unsigned bool) bool {
-	if n <= 0 || !d.HasT4() {
-		return n <= 0
+// T4Rows3x3 is T4Pixels3x3 over nrows output rows: row r's outputs start
+// at out[r*orow], its window rows at rows[k]+r*rowstep. The channel
+// groups are the outer loop, so each group's weights and rescale are
+// loaded once for all rows (at V2's 8x8 and 4x4 layers a row is only two
+// or one group of four outputs).
+func (d *DWI8) T4Rows3x3(out []int8, orow, ostride int, in []uint8, rows [3]int, rowstep, stride, n, nrows int) bool {
+	return d.t4Rows(out, orow, ostride, in, rows, rowstep, stride, n, nrows, false)
+}
+
+// T4Rows3x3U is T4Rows3x3 writing each output x as the unsigned byte
+// x+128.
+func (d *DWI8) T4Rows3x3U(out []uint8, orow, ostride int, in []uint8, rows [3]int, rowstep, stride, n, nrows int) bool {
+	return d.t4Rows(i8s(out), orow, ostride, in, rows, rowstep, stride, n, nrows, true)
+}
+
+func (d *DWI8) t4Rows(out []int8, orow, ostride int, in []uint8, rows [3]int, rowstep, stride, n, nrows int, unsigned bool) bool {
+	if n <= 0 || nrows <= 0 || !d.HasT4() {
+		return n <= 0 || nrows <= 0
 	}
-	if stride < 1 || stride > 2 || ostride < d.C || len(out) < (n-1)*ostride+d.C {
-		panic("kernels: DWI8.T4Pixels3x3 arguments out of range")
+	if stride < 1 || stride > 2 || ostride < d.C || orow < 0 || rowstep < 0 ||
+		len(out) < (nrows-1)*orow+(n-1)*ostride+d.C || (nrows > 1 && orow < (n-1)*ostride+d.C) {
+		panic("kernels: DWI8.T4Rows3x3 arguments out of range")
 	}
 	span := T4Groups(n, stride) * 4 * d.C
 	for _, r := range rows {
-		if r < 0 || r+span > len(in) {
-			panic("kernels: DWI8.T4Pixels3x3 row out of range")
+		if r < 0 || r+(nrows-1)*rowstep+span > len(in) {
+			panic("kernels: DWI8.T4Rows3x3 row out of range")
 		}
 	}
 	q := d.qT
@@ -143,7 +159,7 @@ func (d *DWI8) t4Pixels(out []int8, ostride int, in []uint8, rows [3]int, stride
 	if stride == 2 {
 		mode |= 16
 	}
-	return dw3x3T4Vec(&out[0], ostride, &in[rows[0]], &in[rows[1]], &in[rows[2]], n, d.C/16, 4*d.C, &d.wT[0], &q.tabF[0], mode, q.Lo, q.Hi)
+	return dw3x3T4Vec(&out[0], ostride, &in[rows[0]], &in[rows[1]], &in[rows[2]], n, d.C/16, 4*d.C, &d.wT[0], &q.tabF[0], mode, q.Lo, q.Hi, rowstep, orow, nrows)
 }
 
 // i8s views b's bytes as int8s.

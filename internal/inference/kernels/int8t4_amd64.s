@@ -72,15 +72,17 @@
 	VPMAXSD Z29, acc, acc \
 	VPMINSD Z28, acc, acc
 
-// func dw3x3T4(out *int8, ostride int, t0, t1, t2 *uint8, n, groups, gstep int, w *int8, tab *int32, mode uint8, lo, hi int32)
-// n outputs of groups*16 channels: t0..t2 point at the first output's
-// three window rows in T4 form (gstep bytes per group of four pixels),
-// outputs ostride bytes apart. w holds per 16 channels 3 rows of the two
+// func dw3x3T4(out *int8, ostride int, t0, t1, t2 *uint8, n, groups, gstep int, w *int8, tab *int32, mode uint8, lo, hi int32, rowstep, orow, nrows int)
+// nrows rows of n outputs of groups*16 channels: t0..t2 point at the
+// first output's three window rows in T4 form (gstep bytes per group of
+// four pixels), row r's rowstep*r bytes further on; outputs ostride bytes
+// apart, rows orow. The channel groups are the outer loop, so each
+// group's weights and rescale are loaded once for all rows. w holds per 16 channels 3 rows of the two
 // weight vectors (384 bytes), tab the tabF rescale of the bias folded
 // for x+128 inputs. mode: bit 0 double rounding, bit 2 no clamp (the
 // packs saturate to the whole range), bit 3 unsigned packs (outputs
 // x+128), bit 4 stride 2.
-TEXT ·dw3x3T4(SB), NOSPLIT, $0-92
+TEXT ·dw3x3T4(SB), NOSPLIT, $0-120
 	MOVL         lo+84(FP), AX
 	VPBROADCASTD AX, Z29
 	MOVL         hi+88(FP), AX
@@ -111,13 +113,24 @@ t4group:
 	VMOVDQU32 192(CX), Z13
 	VMOVDQU32 256(CX), Z14
 	VMOVDQU32 320(CX), Z15
+	XORQ      R14, R14
+
+t4row:
+	MOVQ      R14, AX
+	IMULQ     rowstep+96(FP), AX
 	MOVQ      t0+16(FP), SI
+	ADDQ      AX, SI
 	LEAQ      (SI)(BX*4), SI
 	MOVQ      t1+24(FP), R9
+	ADDQ      AX, R9
 	LEAQ      (R9)(BX*4), R9
 	MOVQ      t2+32(FP), R12
+	ADDQ      AX, R12
 	LEAQ      (R12)(BX*4), R12
+	MOVQ      R14, AX
+	IMULQ     orow+104(FP), AX
 	MOVQ      out+0(FP), DI
+	ADDQ      AX, DI
 	ADDQ      BX, DI
 	MOVQ      n+40(FP), R8
 
@@ -190,17 +203,22 @@ t4perm:
 	LEAQ          (AX)(R13*2), DI
 	SUBQ          $4, R8
 	JNZ           t4quad
-	JMP           t4next
+	JMP           t4rownext
 
 t4tail:
 	// The last one to three outputs.
 	VMOVDQU       X0, (DI)
 	CMPQ          R8, $2
-	JLT           t4next
+	JLT           t4rownext
 	VEXTRACTI32X4 $1, Z0, (DI)(R13*1)
 	CMPQ          R8, $3
-	JLT           t4next
+	JLT           t4rownext
 	VEXTRACTI32X4 $2, Z0, (DI)(R13*2)
+
+t4rownext:
+	INCQ R14
+	CMPQ R14, nrows+112(FP)
+	JLT  t4row
 
 t4next:
 	ADDQ $512, R11

@@ -3,6 +3,7 @@ package kernels
 import (
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 // TestT4Pixels3x3 checks the T4 kernel (rows put in T4 form by T4Row)
@@ -152,6 +153,82 @@ func TestT4Row(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestT4Rows3x3 checks T4Rows3x3 (the channel groups outer over all
+// rows) against one T4Pixels3x3 call per row (checked against the
+// 64-channel kernel by TestT4Pixels3x3), signed and unsigned, on one to
+// five rows at strides 1 and 2 with gaps between rows and outputs.
+func TestT4Rows3x3(t *testing.T) {
+	rng := rand.New(rand.NewPCG(45, 46))
+	ran := false
+	for _, c := range []int{16, 48, 192, 576} {
+		w := make([]int32, 9*c)
+		for i := range w {
+			w[i] = int32(rng.IntN(256) - 128)
+		}
+		r := randRequant(rng, c, false)
+		for i := range r.Bias {
+			r.Bias[i] >>= 12
+			r.Shift[i] = -6 - rng.IntN(8)
+		}
+		r = NewRequant(r.Bias, r.Mult, r.Shift, false, r.ZP, r.Lo, r.Hi)
+		d, err := NewDWI8(3, 3, c, w, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.FoldZP(int32(rng.IntN(256) - 128))
+		if !d.HasT4() {
+			if t4Ok() {
+				t.Fatalf("c %d: no T4 kernel where the CPU has it", c)
+			}
+			continue
+		}
+		ran = true
+		for _, stride := range []int{1, 2} {
+			for _, nrows := range []int{1, 2, 5} {
+				n := 1 + rng.IntN(9)
+				rowT := 4*T4Groups(n, stride)*c + 64*rng.IntN(2)
+				rowstep := stride * rowT
+				in := make([]uint8, ((nrows-1)*stride+3)*rowT)
+				for i := range in {
+					in[i] = uint8(rng.IntN(256))
+				}
+				ostride := c + 16*rng.IntN(2)
+				orow := (n-1)*ostride + c + rng.IntN(3)
+				olen := (nrows-1)*orow + (n-1)*ostride + c
+				for _, unsigned := range []bool{false, true} {
+					want, got := make([]int8, olen), make([]int8, olen)
+					for y := 0; y < nrows; y++ {
+						o := y * rowstep
+						rows := [3]int{o, o + rowT, o + 2*rowT}
+						if unsigned {
+							d.T4Pixels3x3U(u8view(want[y*orow:]), ostride, in, rows, stride, n)
+						} else {
+							d.T4Pixels3x3(want[y*orow:], ostride, in, rows, stride, n)
+						}
+					}
+					rows := [3]int{0, rowT, 2 * rowT}
+					if unsigned {
+						d.T4Rows3x3U(u8view(got), orow, ostride, in, rows, rowstep, stride, n, nrows)
+					} else {
+						d.T4Rows3x3(got, orow, ostride, in, rows, rowstep, stride, n, nrows)
+					}
+					if i := firstDiff(got, want); i >= 0 {
+						t.Fatalf("c %d stride %d rows %d n %d unsigned %v: byte %d (row %d) is %d, want %d",
+							c, stride, nrows, n, unsigned, i, i/orow, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+	if t4Ok() && !ran {
+		t.Fatal("the T4 kernel never ran on a path that has it")
+	}
+}
+
+func u8view(b []int8) []uint8 {
+	return unsafe.Slice((*uint8)(unsafe.Pointer(unsafe.SliceData(b))), len(b))
 }
 
 // BenchmarkT4Pixels3x3 times one output row of V2's stride-1 depthwise
