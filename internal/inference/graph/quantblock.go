@@ -40,8 +40,12 @@ type qblockKernel struct {
 // bytes: a part of the L2 cache. With bands sized for L1 (16 and 40 KiB)
 // V2's first blocks ran 1-6% faster than the separate operators, with 256
 // KiB 3-9% (BenchmarkQBlock): larger bands give the projection larger
-// GEMMs.
-const blockBudget = 256 << 10
+// GEMMs. With the ring in T4 form (larger rows, and written once more) 96
+// KiB ran the V2 int8 model at batch 1 2-3.5% faster than 256 KiB, 64
+// and 40 KiB 1.5%, 128 KiB 1-3% (alternating, load 5-6; 256 against
+// itself 0.99-1.01); at batch 8 on two threads 96 and 256 KiB ran alike
+// (0.99-1.01).
+const blockBudget = 96 << 10
 
 // minBlockWidth is the narrowest image banded: the expansion runs one row
 // of pixels per GEMM, which at 4 pixels is 10% slower than the separate
