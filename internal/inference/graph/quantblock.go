@@ -32,6 +32,7 @@ type qblockKernel struct {
 	addFirst bool           // the projection is the ADD's first operand
 	band     int            // depthwise output rows per band
 	ring     int            // padded expanded rows held
+	t4       bool           // the ring holds rows in T4 form (rowsT4)
 	scratch  scratchList
 }
 
@@ -39,8 +40,12 @@ type qblockKernel struct {
 // bytes: a part of the L2 cache. With bands sized for L1 (16 and 40 KiB)
 // V2's first blocks ran 1-6% faster than the separate operators, with 256
 // KiB 3-9% (BenchmarkQBlock): larger bands give the projection larger
-// GEMMs.
-const blockBudget = 256 << 10
+// GEMMs. With the ring in T4 form (larger rows, and written once more) 96
+// KiB ran the V2 int8 model at batch 1 2-3.5% faster than 256 KiB, 64
+// and 40 KiB 1.5%, 128 KiB 1-3% (alternating, load 5-6; 256 against
+// itself 0.99-1.01); at batch 8 on two threads 96 and 256 KiB ran alike
+// (0.99-1.01).
+const blockBudget = 96 << 10
 
 // minBlockWidth is the narrowest image banded: the expansion runs one row
 // of pixels per GEMM, which at 4 pixels is 10% slower than the separate
@@ -89,8 +94,20 @@ func newQBlock(ex, dw, pr *qconvKernel, add *qbinaryKernel, addFirst bool) *qblo
 		k.band = b
 	}
 	k.ring = (k.band-1)*dw.sh + 3
+	k.t4 = quantT4 && dw.dw.HasT4() && (dw.sw == 1 || dw.sw == 2)
 	return k
 }
+
+// quantT4 makes the int8 3x3 depthwise layers run on rows in T4 form
+// (kernels.DWI8.T4Pixels3x3) where the kernel exists: a switch for tests
+// and A/B benchmarks, read when a fused block is planned and when a
+// standalone layer's padded path runs.
+var quantT4 = true
+
+// t4BlocksOuter runs the T4 depthwise rows of a band (or a standalone
+// layer's rows) in one T4Rows3x3 call, the channel groups outer, where
+// they lie in order: a switch for tests and A/B benchmarks.
+var t4BlocksOuter = true
 
 func (k *qblockKernel) run(e *env, ins [][]float32, out []float32) {
 	inN := k.dw.h * k.dw.w * k.dw.cin
@@ -109,11 +126,15 @@ func (k *qblockKernel) run(e *env, ins [][]float32, out []float32) {
 		if res != nil {
 			r = res[img*outN : (img+1)*outN]
 		}
+		rows := k.rows
+		if k.t4 {
+			rows = k.rowsT4
+		}
 		if e.threads <= 1 {
-			k.rows(x, r, o, 0, k.dw.oh)
+			rows(x, r, o, 0, k.dw.oh)
 			continue
 		}
-		parallelFor(e.threads, k.dw.oh, 1, func(lo, hi int) { k.rows(x, r, o, lo, hi) })
+		parallelFor(e.threads, k.dw.oh, 1, func(lo, hi int) { rows(x, r, o, lo, hi) })
 	}
 }
 
@@ -166,6 +187,95 @@ func (k *qblockKernel) rows(x, res, o []int8, lo, hi int) {
 			}
 		} else {
 			k.depthwiseBand(d, ring, rowP, oy0, oy1)
+		}
+		n := (oy1 - oy0) * ow
+		dst := o[oy0*ow*pr.cout : oy1*ow*pr.cout]
+		if k.add == nil {
+			pr.gemmDirectU(s, d[:n*c], dst, n)
+			continue
+		}
+		q := s.q[:n*pr.cout]
+		pr.gemmDirectU(s, d[:n*c], q, n)
+		r := res[oy0*ow*pr.cout : oy1*ow*pr.cout]
+		if k.addFirst {
+			k.add.binary(dst, q, r)
+		} else {
+			k.add.binary(dst, r, q)
+		}
+	}
+}
+
+// rowsT4 is rows with the ring in T4 form: each expanded (or copied) input
+// row is written zero-point padded into one int8 row and put in T4 form
+// in its ring slot by T4Row, once for the three output rows that read it;
+// the depthwise runs on the T4 kernel, whose output bytes are the 64-
+// channel kernel's.
+func (k *qblockKernel) rowsT4(x, res, o []int8, lo, hi int) {
+	ex, dw, pr := k.ex, k.dw, k.pr
+	s := k.scratch.Get()
+	defer k.scratch.Put(s)
+	c, ow := dw.cin, dw.ow
+	gb := 4 * c                               // bytes of a group of four pixels
+	rowT := kernels.T4Groups(ow, dw.sw) * gb  // bytes of a padded row, plain or in T4 form
+	cols := min(dw.w, (ow-1)*dw.sw+3-dw.padL) // input columns the windows read
+	s.p = grow(s.p, rowT)
+	s.t = grow(s.t, k.ring*rowT)
+	s.du = grow(s.du, k.band*ow*c)
+	if k.add != nil {
+		s.q = grow(s.q, k.band*ow*pr.cout)
+	}
+	row, ring, d := s.p[:rowT], s.t, s.du
+	zp := int8(dw.inZP)
+	// The padding columns of row are the same for every row.
+	fillI8(row[:dw.padL*c], zp)
+	fillI8(row[(dw.padL+cols)*c:], zp)
+	// Without the expansion, the groups [qa, qb) lie inside the input row
+	// and are put in T4 form straight from it; only the others go through
+	// row.
+	qa, qb := (dw.padL+3)/4, (dw.padL+cols)/4
+	next := lo*dw.sh - dw.padT // the next expanded row to compute
+	for oy0 := lo; oy0 < hi; oy0 += k.band {
+		oy1 := min(oy0+k.band, hi)
+		for iy := max(next, oy0*dw.sh-dw.padT); iy < (oy1-1)*dw.sh-dw.padT+3; iy++ {
+			slot := (iy + dw.padT) % k.ring
+			dst := ring[slot*rowT : (slot+1)*rowT]
+			switch {
+			case iy < 0 || iy >= dw.h:
+				fillT4(dst, zp)
+				continue
+			case ex != nil:
+				ex.gemmDirect(s, x[iy*ex.w*ex.cin:(iy*ex.w+cols)*ex.cin], row[dw.padL*c:(dw.padL+cols)*c], cols)
+				dw.dw.T4Row(dst, row)
+			case qb > qa:
+				src := x[iy*dw.w*c:][:cols*c]
+				dw.dw.T4Row(dst[qa*gb:qb*gb], src[(4*qa-dw.padL)*c:])
+				copy(row[dw.padL*c:4*qa*c], src)
+				copy(row[4*qb*c:(dw.padL+cols)*c], src[(4*qb-dw.padL)*c:])
+				dw.dw.T4Row(dst[:qa*gb], row[:qa*gb])
+				dw.dw.T4Row(dst[qb*gb:], row[qb*gb:])
+			default:
+				copy(row[dw.padL*c:(dw.padL+cols)*c], x[iy*dw.w*c:][:cols*c])
+				dw.dw.T4Row(dst, row)
+			}
+			next = iy + 1
+		}
+		// Where the band's window rows lie in the ring without wrapping,
+		// one call computes them all, channel group by group.
+		if first := (oy0 * dw.sh) % k.ring; t4BlocksOuter && first+(oy1-1-oy0)*dw.sh+2 < k.ring {
+			r := first * rowT
+			if !dw.dw.T4Rows3x3U(d, ow*c, c, ring, [3]int{r, r + rowT, r + 2*rowT}, dw.sh*rowT, dw.sw, ow, oy1-oy0) {
+				panic("graph: int8 T4 depthwise kernel unavailable in a fused block")
+			}
+		} else {
+			for oy := oy0; oy < oy1; oy++ {
+				var rows [3]int
+				for ky := range rows {
+					rows[ky] = ((oy*dw.sh + ky) % k.ring) * rowT
+				}
+				if !dw.dw.T4Pixels3x3U(d[(oy-oy0)*ow*c:], c, ring, rows, dw.sw, ow) {
+					panic("graph: int8 T4 depthwise kernel unavailable in a fused block")
+				}
+			}
 		}
 		n := (oy1 - oy0) * ow
 		dst := o[oy0*ow*pr.cout : oy1*ow*pr.cout]

@@ -16,3 +16,21 @@ func SetDWBlocksOuter(on bool) (restore func()) {
 	dwBlocksOuter = on
 	return func() { dwBlocksOuter = saved }
 }
+
+// SetQuantT4 switches the T4 depthwise: for the fused blocks of the
+// models planned until restore is called, and for the standalone layers
+// while it is on.
+func SetQuantT4(on bool) (restore func()) {
+	saved := quantT4
+	quantT4 = on
+	return func() { quantT4 = saved }
+}
+
+// SetT4BlocksOuter switches the T4 depthwise between T4Rows3x3 over a
+// band (on) and one T4Pixels3x3 call per row; it is read while a model
+// runs.
+func SetT4BlocksOuter(on bool) (restore func()) {
+	saved := t4BlocksOuter
+	t4BlocksOuter = on
+	return func() { t4BlocksOuter = saved }
+}

@@ -131,7 +131,7 @@ func TestQDepthwisePaddedMatchesScalar(t *testing.T) {
 		{8, 8, 16, 2, 2, 0, 0}, // SAME padding at stride 2: bottom and right only
 		{1, 1, 48, 1, 1, 1, 1}, {5, 3, 16, 1, 2, 1, 0}, {2, 9, 32, 2, 1, 0, 1},
 	}
-	tried := 0
+	tried, triedT4 := 0, 0
 	for _, s := range shapes {
 		for _, zp := range []int32{-128, 0, 17, 127} {
 			for _, single := range []bool{false, true} {
@@ -147,20 +147,30 @@ func TestQDepthwisePaddedMatchesScalar(t *testing.T) {
 				n := k.oh * k.ow * s.c
 				want, got := make([]int8, n), make([]int8, n)
 				k.depthwiseRows(in, want, 0, k.oh)
-				// Whole, then in bands of one and two rows.
-				for _, band := range []int{k.oh, 1, 2} {
-					clear(got)
-					for lo := 0; lo < k.oh; lo += band {
-						k.rows(in, got, lo, min(lo+band, k.oh))
-					}
-					if !slices.Equal(got, want) {
-						i := 0
-						for got[i] == want[i] {
-							i++
+				// Whole, then in bands of one and two rows; on the T4
+				// kernel where it exists and on the 64-channel one.
+				for _, v := range []struct{ t4, outer bool }{{true, true}, {true, false}, {false, false}} {
+					t4 := v.t4
+					quantT4, t4BlocksOuter = v.t4, v.outer
+					for _, band := range []int{k.oh, 1, 2} {
+						clear(got)
+						for lo := 0; lo < k.oh; lo += band {
+							k.rows(in, got, lo, min(lo+band, k.oh))
 						}
-						t.Fatalf("%+v zp %d single %v band %d: output %d (pixel %d channel %d) is %d, want %d",
-							s, zp, single, band, i, i/s.c, i%s.c, got[i], want[i])
+						if !slices.Equal(got, want) {
+							i := 0
+							for got[i] == want[i] {
+								i++
+							}
+							quantT4, t4BlocksOuter = true, true
+							t.Fatalf("%+v zp %d single %v t4 %v rows in one call %v band %d: output %d (pixel %d channel %d) is %d, want %d",
+								s, zp, single, t4 && k.dw.HasT4(), v.outer, band, i, i/s.c, i%s.c, got[i], want[i])
+						}
 					}
+					quantT4, t4BlocksOuter = true, true
+				}
+				if k.dw.HasT4() {
+					triedT4++
 				}
 			}
 		}
@@ -168,7 +178,7 @@ func TestQDepthwisePaddedMatchesScalar(t *testing.T) {
 	if tried == 0 {
 		t.Skip("no int8 3x3 depthwise kernel on this CPU (CSPIPE_KERNELS or no AVX-512)")
 	}
-	t.Logf("%d padded convolutions checked", tried)
+	t.Logf("%d padded convolutions checked, %d of them on the T4 kernel too", tried, triedT4)
 }
 
 // BenchmarkQDepthwise: MobileNet's 3x3 depthwise shapes on the padded
@@ -355,15 +365,21 @@ func TestQBlockMatchesSeparate(t *testing.T) {
 				}
 				t.Fatalf("%+v: %d nodes after fusion, want one block", tc, len(f.nodes))
 			}
-			for _, band := range []int{blk.band, 1, 3} {
-				blk.band, blk.ring = band, (band-1)*dw.sh+3
-				for _, threads := range []int{1, 2} {
-					if got := runNodes(f, in, batch, threads, outN); !slices.Equal(got, want) {
-						i := 0
-						for got[i] == want[i] {
-							i++
+			if blk.t4 != dw.dw.HasT4() {
+				t.Fatalf("%+v: block on T4 rows %v, T4 kernel here %v", tc, blk.t4, dw.dw.HasT4())
+			}
+			for _, t4 := range []bool{blk.t4, false} {
+				blk.t4 = t4
+				for _, band := range []int{blk.band, 1, 3} {
+					blk.band, blk.ring = band, (band-1)*dw.sh+3
+					for _, threads := range []int{1, 2} {
+						if got := runNodes(f, in, batch, threads, outN); !slices.Equal(got, want) {
+							i := 0
+							for got[i] == want[i] {
+								i++
+							}
+							t.Fatalf("%+v batch %d t4 %v band %d threads %d: output %d is %d, want %d", tc, batch, t4, band, threads, i, got[i], want[i])
 						}
-						t.Fatalf("%+v batch %d band %d threads %d: output %d is %d, want %d", tc, batch, band, threads, i, got[i], want[i])
 					}
 				}
 			}

@@ -1,5 +1,11 @@
 package graph
 
+import (
+	"unsafe"
+
+	"github.com/cspipe/cspipe/internal/inference/kernels"
+)
+
 // The int8 3x3 depthwise convolution on a padded copy of its input.
 //
 // depthwiseRowsVec runs the vector kernel that reads int8 directly only on
@@ -39,6 +45,10 @@ func (k *qconvKernel) depthwiseRowsPadded(in, o []int8, lo, hi int) {
 	if hi <= lo {
 		return
 	}
+	if quantT4 && k.dw.HasT4() && k.sw <= 2 {
+		k.depthwiseRowsT4(in, o, lo, hi)
+		return
+	}
 	s := k.getScratch()
 	defer k.scratch.Put(s)
 	c := k.cin
@@ -76,6 +86,57 @@ func (k *qconvKernel) depthwiseRowsPadded(in, o []int8, lo, hi int) {
 			panic("graph: int8 3x3 depthwise kernel unavailable after HasInt8Pixels3x3")
 		}
 	}
+}
+
+// depthwiseRowsT4 is depthwiseRowsPadded on the T4 kernel: each input
+// row the band reads is copied zero-point padded into one row buffer and
+// put in T4 form (kernels.DWI8.T4Row), once for the three output rows
+// that read it; the output bytes are those of Int8Pixels3x3. At V2's
+// 4x4x960 layers the per-row cost of the 64-channel kernel made the int8
+// depthwise slower than the float one.
+func (k *qconvKernel) depthwiseRowsT4(in, o []int8, lo, hi int) {
+	s := k.getScratch()
+	defer k.scratch.Put(s)
+	c := k.cin
+	rowT := kernels.T4Groups(k.ow, k.sw) * 4 * c
+	nRows := (hi-1-lo)*k.sh + k.kh
+	cols := min(k.w, (k.ow-1)*k.sw+k.kw-k.padL) // input columns the windows read
+	s.p = grow(s.p, rowT)
+	s.t = grow(s.t, nRows*rowT)
+	row := s.p[:rowT]
+	zp := int8(k.inZP)
+	if cols > 0 {
+		fillI8(row[:k.padL*c], zp)
+		fillI8(row[(k.padL+cols)*c:], zp)
+	}
+	iy0 := lo*k.sh - k.padT
+	for r := 0; r < nRows; r++ {
+		dst := s.t[r*rowT : (r+1)*rowT]
+		iy := iy0 + r
+		if iy < 0 || iy >= k.h || cols <= 0 {
+			fillT4(dst, zp)
+			continue
+		}
+		copy(row[k.padL*c:(k.padL+cols)*c], in[iy*k.w*c:][:cols*c])
+		k.dw.T4Row(dst, row)
+	}
+	if t4BlocksOuter {
+		if !k.dw.T4Rows3x3(o[lo*k.ow*c:], k.ow*c, c, s.t, [3]int{0, rowT, 2 * rowT}, k.sh*rowT, k.sw, k.ow, hi-lo) {
+			panic("graph: int8 T4 depthwise kernel unavailable after HasT4")
+		}
+		return
+	}
+	for oy := lo; oy < hi; oy++ {
+		r := (oy - lo) * k.sh * rowT
+		if !k.dw.T4Pixels3x3(o[oy*k.ow*c:], c, s.t, [3]int{r, r + rowT, r + 2*rowT}, k.sw, k.ow) {
+			panic("graph: int8 T4 depthwise kernel unavailable after HasT4")
+		}
+	}
+}
+
+// fillT4 sets d to a row of zero points zp in T4 form (each byte zp+128).
+func fillT4(d []uint8, zp int8) {
+	fillI8(unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(d))), len(d)), int8(uint8(zp)^0x80))
 }
 
 // dwBlocksOuter runs the padded path's rows with Int8Rows3x3 (the

@@ -157,6 +157,7 @@ type qscratch struct {
 	p    []int8  // a padded input band (quantdw.go) or expanded ring (quantblock.go)
 	q    []int8  // a fused block's projection output band
 	du   []uint8 // a fused block's depthwise output band, as x+128
+	t    []uint8 // a fused block's ring of rows in T4 form (quantblock.go)
 	c    []int32
 	taps []int
 }

@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"os"
+	"strconv"
 	"testing"
 
 	"github.com/cspipe/cspipe/internal/inference/graph"
@@ -37,4 +38,63 @@ func BenchmarkQuantPairsModel(b *testing.B) {
 	b.Logf("pairs banded: %d", older.NumNodes()-newer.NumNodes())
 	defer graph.SetDWBlocksOuter(true)()
 	benchAlternate(b, 1, "pairs", newer, "separate", older, func(m *graph.Model) { graph.SetDWBlocksOuter(m == newer) })
+}
+
+// BenchmarkQuantT4Model plans the int8 .tflite model CSPIPE_QBENCH with
+// the depthwise layers (fused or not) on rows in T4 form ("t4") and on
+// the 64-channel kernel ("dw64") and runs both at batch CSPIPE_QBENCH_BATCH
+// (1 when unset) on one thread, alternating run by run (see
+// benchAlternate).
+func BenchmarkQuantT4Model(b *testing.B) {
+	path := os.Getenv("CSPIPE_QBENCH")
+	if path == "" {
+		b.Skip("CSPIPE_QBENCH not set")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	newer, err := tflite.Load(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	restore := graph.SetQuantT4(false)
+	older, err := tflite.Load(data)
+	restore()
+	if err != nil {
+		b.Fatal(err)
+	}
+	batch := 1
+	if v := os.Getenv("CSPIPE_QBENCH_BATCH"); v != "" {
+		if batch, err = strconv.Atoi(v); err != nil || batch < 1 {
+			b.Fatalf("CSPIPE_QBENCH_BATCH=%q: want a positive integer", v)
+		}
+	}
+	// The standalone depthwise layers read the switch as they run.
+	defer graph.SetQuantT4(true)()
+	benchAlternate(b, batch, "t4", newer, "dw64", older, func(m *graph.Model) { graph.SetQuantT4(m == newer) })
+}
+
+// BenchmarkQuantT4OuterModel runs the int8 .tflite model CSPIPE_QBENCH
+// with the T4 depthwise rows of a band in one call ("outer") and one call
+// per row ("rows"), at batch 1 on one thread, alternating run by run.
+func BenchmarkQuantT4OuterModel(b *testing.B) {
+	path := os.Getenv("CSPIPE_QBENCH")
+	if path == "" {
+		b.Skip("CSPIPE_QBENCH not set")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	newer, err := tflite.Load(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	older, err := tflite.Load(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer graph.SetT4BlocksOuter(true)()
+	benchAlternate(b, 1, "outer", newer, "rows", older, func(m *graph.Model) { graph.SetT4BlocksOuter(m == newer) })
 }

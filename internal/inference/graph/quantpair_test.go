@@ -53,6 +53,9 @@ func TestQPairMatchesSeparate(t *testing.T) {
 			}
 			t.Fatalf("%+v: %d nodes after fusion, want one pair", tc, len(f.nodes))
 		}
+		if blk.t4 != dw.dw.HasT4() {
+			t.Fatalf("%+v: block on T4 rows %v, T4 kernel here %v", tc, blk.t4, dw.dw.HasT4())
+		}
 		if blk.ex != nil || !slices.Equal(f.nodes[0].ins, []int{0}) || f.nodes[0].out != 2 {
 			t.Fatalf("%+v: fused node reads %v, writes %d", tc, f.nodes[0].ins, f.nodes[0].out)
 		}
@@ -62,15 +65,18 @@ func TestQPairMatchesSeparate(t *testing.T) {
 				in[i] = int8(rng.IntN(256) - 128)
 			}
 			want := runNodes(m, in, batch, 1, outN)
-			for _, band := range []int{blk.band, 1, 3} {
-				blk.band, blk.ring = band, (band-1)*dw.sh+3
-				for _, threads := range []int{1, 2} {
-					if got := runNodes(f, in, batch, threads, outN); !slices.Equal(got, want) {
-						i := 0
-						for got[i] == want[i] {
-							i++
+			for _, t4 := range []bool{blk.t4, false} {
+				blk.t4 = t4
+				for _, band := range []int{blk.band, 1, 3} {
+					blk.band, blk.ring = band, (band-1)*dw.sh+3
+					for _, threads := range []int{1, 2} {
+						if got := runNodes(f, in, batch, threads, outN); !slices.Equal(got, want) {
+							i := 0
+							for got[i] == want[i] {
+								i++
+							}
+							t.Fatalf("%+v batch %d t4 %v band %d threads %d: output %d is %d, want %d", tc, batch, t4, band, threads, i, got[i], want[i])
 						}
-						t.Fatalf("%+v batch %d band %d threads %d: output %d is %d, want %d", tc, batch, band, threads, i, got[i], want[i])
 					}
 				}
 			}

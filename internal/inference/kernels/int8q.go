@@ -286,6 +286,10 @@ type DWI8 struct {
 	// foldU and q64U are fold and q64 with 128 added to the output zero
 	// point and clamp: Int8Pixels3x3U's outputs, x+128 as unsigned bytes.
 	foldU, q64U *Requant
+	// wT, qT and qTU: the T4 kernel's weights and rescales (int8t4.go),
+	// nil where it does not apply.
+	wT      []int8
+	qT, qTU *Requant
 }
 
 // unsignedOut returns r with its outputs moved up by 128 (x+128, the
@@ -314,6 +318,7 @@ func (d *DWI8) FoldZP(zp int32) {
 	d.foldZP = zp
 	d.prepDW64(d.fold, zp)
 	d.foldU, d.q64U = unsignedOut(d.fold), unsignedOut(d.q64)
+	d.prepT4(d.fold)
 }
 
 // HasInt8Pixels3x3 reports whether Int8Pixels3x3 runs here (FoldZP

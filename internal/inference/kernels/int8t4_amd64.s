@@ -1,0 +1,292 @@
+//go:build amd64
+
+#include "textflag.h"
+
+// The int8 3x3 depthwise convolution on rows in T4 form (int8t4.go): per
+// group of four pixels and per channel c, one dword holds the four
+// pixels' bytes of channel c (as x+128). One VPDPBUSD then multiplies
+// three horizontal taps of 16 channels at once: a dword of pixels
+// (x..x+3) times the weights (w0, w1, w2, 0) is output x's row sum, times
+// (0, w0, w1, w2) output x+1's, and VPSHRDD by 16 bits of two
+// neighbouring groups gives the dwords of pixels x+2..x+5. Four outputs of
+// 16 channels take 12 VPDPBUSD and 3 VPSHRDD (stride 1; 12 and 6 at
+// stride 2) where the 64-channel kernel took 36 VPDPBUSD per 16 channels'
+// four outputs.
+//
+// Registers: Z0..Z3 the accumulators of the quad's four outputs, Z4..Z7
+// the activation dwords, Z8/Z9 scratch, Z10..Z15 the group's weights (row
+// r: (w0,w1,w2,0) in Z10+2r, (0,w0,w1,w2) in Z11+2r), Z19 the bias,
+// Z20..Z25 the tabF rescale (mult even, mult odd, constant even, constant
+// odd, shift even, shift odd), Z26 t4PackPerm, Z27 2^31 in every qword,
+// Z28/Z29 the upper/lower clamp, K1 the odd dwords.
+
+// T4ROW1 adds one kernel row's products at stride 1: the group at (r)
+// and the next one R10 bytes on.
+#define T4ROW1(r, wa, wb) \
+	VMOVDQU32 (r), Z4 \
+	VPSHRDD   $16, (r)(R10*1), Z4, Z5 \
+	VPDPBUSD  wa, Z4, Z0 \
+	VPDPBUSD  wb, Z4, Z1 \
+	VPDPBUSD  wa, Z5, Z2 \
+	VPDPBUSD  wb, Z5, Z3
+
+// T4ROW2 adds one kernel row's products at stride 2: outputs 2j read the
+// groups at (r) and R10 on, outputs 2j+1 the halves between them.
+#define T4ROW2(r, wa) \
+	VMOVDQU32 (r), Z4 \
+	VMOVDQU32 (r)(R10*1), Z6 \
+	VPSHRDD   $16, Z6, Z4, Z5 \
+	VPSHRDD   $16, (r)(R10*2), Z6, Z7 \
+	VPDPBUSD  wa, Z4, Z0 \
+	VPDPBUSD  wa, Z5, Z1 \
+	VPDPBUSD  wa, Z6, Z2 \
+	VPDPBUSD  wa, Z7, Z3
+
+// T4RQS and T4RQD are RQFASTS512 and RQFASTD512 (int8q512_amd64.s) with
+// the table block in registers.
+#define T4RQS(acc) \
+	VPMULDQ   Z20, acc, Z8 \
+	VPSHUFD   $0xf5, acc, Z9 \
+	VPMULDQ   Z21, Z9, Z9 \
+	VPADDQ    Z22, Z8, Z8 \
+	VPADDQ    Z23, Z9, Z9 \
+	VPSRAVQ   Z24, Z8, Z8 \
+	VPSRAVQ   Z25, Z9, Z9 \
+	VPBLENDMD Z9, Z8, K1, acc
+
+#define T4RQD(acc) \
+	VPMULDQ   Z20, acc, Z8 \
+	VPSHUFD   $0xf5, acc, Z9 \
+	VPMULDQ   Z21, Z9, Z9 \
+	VPMOVQ2M  Z8, K5 \
+	VPMOVQ2M  Z9, K6 \
+	VPADDQ    Z22, Z8, Z8 \
+	VPADDQ    Z23, Z9, Z9 \
+	VPSUBQ    Z27, Z8, K5, Z8 \
+	VPSUBQ    Z27, Z9, K6, Z9 \
+	VPSRAVQ   Z24, Z8, Z8 \
+	VPSRAVQ   Z25, Z9, Z9 \
+	VPBLENDMD Z9, Z8, K1, acc
+
+#define T4CLAMP(acc) \
+	VPMAXSD Z29, acc, acc \
+	VPMINSD Z28, acc, acc
+
+// func dw3x3T4(out *int8, ostride int, t0, t1, t2 *uint8, n, groups, gstep int, w *int8, tab *int32, mode uint8, lo, hi int32, rowstep, orow, nrows int)
+// nrows rows of n outputs of groups*16 channels: t0..t2 point at the
+// first output's three window rows in T4 form (gstep bytes per group of
+// four pixels), row r's rowstep*r bytes further on; outputs ostride bytes
+// apart, rows orow. The channel groups are the outer loop, so each
+// group's weights and rescale are loaded once for all rows. w holds per 16 channels 3 rows of the two
+// weight vectors (384 bytes), tab the tabF rescale of the bias folded
+// for x+128 inputs. mode: bit 0 double rounding, bit 2 no clamp (the
+// packs saturate to the whole range), bit 3 unsigned packs (outputs
+// x+128), bit 4 stride 2.
+TEXT ·dw3x3T4(SB), NOSPLIT, $0-120
+	MOVL         lo+84(FP), AX
+	VPBROADCASTD AX, Z29
+	MOVL         hi+88(FP), AX
+	VPBROADCASTD AX, Z28
+	MOVQ         $0x80000000, AX
+	VPBROADCASTQ AX, Z27
+	MOVL         $0xAAAA, AX
+	KMOVW        AX, K1
+	VMOVDQU64    t4PackPerm<>(SB), Z26
+	MOVBQZX      mode+80(FP), DX
+	MOVQ         ostride+8(FP), R13
+	MOVQ         gstep+56(FP), R10
+	MOVQ         tab+72(FP), R11
+	MOVQ         w+64(FP), CX
+	XORQ         BX, BX
+
+t4group:
+	VMOVDQU32 (R11), Z19
+	VMOVDQU32 64(R11), Z20
+	VMOVDQU32 68(R11), Z21
+	VMOVDQU32 128(R11), Z22
+	VMOVDQU32 192(R11), Z23
+	VMOVDQU32 256(R11), Z24
+	VMOVDQU32 320(R11), Z25
+	VMOVDQU32 (CX), Z10
+	VMOVDQU32 64(CX), Z11
+	VMOVDQU32 128(CX), Z12
+	VMOVDQU32 192(CX), Z13
+	VMOVDQU32 256(CX), Z14
+	VMOVDQU32 320(CX), Z15
+	XORQ      R14, R14
+
+t4row:
+	MOVQ      R14, AX
+	IMULQ     rowstep+96(FP), AX
+	MOVQ      t0+16(FP), SI
+	ADDQ      AX, SI
+	LEAQ      (SI)(BX*4), SI
+	MOVQ      t1+24(FP), R9
+	ADDQ      AX, R9
+	LEAQ      (R9)(BX*4), R9
+	MOVQ      t2+32(FP), R12
+	ADDQ      AX, R12
+	LEAQ      (R12)(BX*4), R12
+	MOVQ      R14, AX
+	IMULQ     orow+104(FP), AX
+	MOVQ      out+0(FP), DI
+	ADDQ      AX, DI
+	ADDQ      BX, DI
+	MOVQ      n+40(FP), R8
+
+t4quad:
+	VMOVDQA32 Z19, Z0
+	VMOVDQA32 Z19, Z1
+	VMOVDQA32 Z19, Z2
+	VMOVDQA32 Z19, Z3
+	TESTQ     $16, DX
+	JNZ       t4s2
+	T4ROW1(SI, Z10, Z11)
+	T4ROW1(R9, Z12, Z13)
+	T4ROW1(R12, Z14, Z15)
+	MOVQ      R10, AX
+	JMP       t4rq
+
+t4s2:
+	T4ROW2(SI, Z10)
+	T4ROW2(R9, Z12)
+	T4ROW2(R12, Z14)
+	LEAQ      (R10)(R10*1), AX
+
+t4rq:
+	ADDQ  AX, SI
+	ADDQ  AX, R9
+	ADDQ  AX, R12
+	TESTQ $1, DX
+	JNZ   t4double
+	T4RQS(Z0)
+	T4RQS(Z1)
+	T4RQS(Z2)
+	T4RQS(Z3)
+	JMP   t4clamp
+
+t4double:
+	T4RQD(Z0)
+	T4RQD(Z1)
+	T4RQD(Z2)
+	T4RQD(Z3)
+
+t4clamp:
+	TESTQ $4, DX
+	JNZ   t4pack
+	T4CLAMP(Z0)
+	T4CLAMP(Z1)
+	T4CLAMP(Z2)
+	T4CLAMP(Z3)
+
+t4pack:
+	VPACKSSDW Z1, Z0, Z0
+	VPACKSSDW Z3, Z2, Z2
+	TESTQ     $8, DX
+	JNZ       t4unsigned
+	VPACKSSWB Z2, Z0, Z0
+	JMP       t4perm
+
+t4unsigned:
+	VPACKUSWB Z2, Z0, Z0
+
+t4perm:
+	// Byte 16L+4k+i is output k's channel 4L+i; in output order:
+	VPERMB Z0, Z26, Z0
+	CMPQ   R8, $4
+	JLT    t4tail
+	VMOVDQU       X0, (DI)
+	VEXTRACTI32X4 $1, Z0, (DI)(R13*1)
+	VEXTRACTI32X4 $2, Z0, (DI)(R13*2)
+	LEAQ          (DI)(R13*2), AX
+	VEXTRACTI32X4 $3, Z0, (AX)(R13*1)
+	LEAQ          (AX)(R13*2), DI
+	SUBQ          $4, R8
+	JNZ           t4quad
+	JMP           t4rownext
+
+t4tail:
+	// The last one to three outputs.
+	VMOVDQU       X0, (DI)
+	CMPQ          R8, $2
+	JLT           t4rownext
+	VEXTRACTI32X4 $1, Z0, (DI)(R13*1)
+	CMPQ          R8, $3
+	JLT           t4rownext
+	VEXTRACTI32X4 $2, Z0, (DI)(R13*2)
+
+t4rownext:
+	INCQ R14
+	CMPQ R14, nrows+112(FP)
+	JLT  t4row
+
+t4next:
+	ADDQ $512, R11
+	ADDQ $384, CX
+	ADDQ $16, BX
+	MOVQ groups+48(FP), AX
+	SHLQ $4, AX
+	CMPQ BX, AX
+	JLT  t4group
+	VZEROUPPER
+	RET
+
+// func t4Pack(dst *uint8, src *int8, quads, groups, c int)
+// Writes quads groups of four pixels of src (c = 16*groups bytes each)
+// into dst in T4 form: per quad and 16 channels, 64 bytes whose dword j
+// holds channel j of the four pixels, each byte XORed with 0x80.
+TEXT ·t4Pack(SB), NOSPLIT, $0-40
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         quads+16(FP), R8
+	MOVQ         c+32(FP), R13
+	LEAQ         (R13)(R13*2), R12
+	VMOVDQU64    t4Trans<>(SB), Z26
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z27
+
+t4pquad:
+	MOVQ groups+24(FP), CX
+	MOVQ SI, AX
+
+t4pgroup:
+	VMOVDQU      (AX), X0
+	VINSERTI32X4 $1, (AX)(R13*1), Z0, Z0
+	VINSERTI32X4 $2, (AX)(R13*2), Z0, Z0
+	VINSERTI32X4 $3, (AX)(R12*1), Z0, Z0
+	VPERMB       Z0, Z26, Z0
+	VPXORD       Z27, Z0, Z0
+	VMOVDQU64    Z0, (DI)
+	ADDQ         $16, AX
+	ADDQ         $64, DI
+	DECQ         CX
+	JNZ          t4pgroup
+	LEAQ         (SI)(R13*4), SI
+	DECQ         R8
+	JNZ          t4pquad
+	VZEROUPPER
+	RET
+
+// t4PackPerm puts the packed quad (per 16-byte lane L, byte 4k+i is output
+// k's channel 4L+i) in output order: byte 16k+4L+i takes 16L+4k+i.
+DATA t4PackPerm<>+0(SB)/8, $0x1312111003020100
+DATA t4PackPerm<>+8(SB)/8, $0x3332313023222120
+DATA t4PackPerm<>+16(SB)/8, $0x1716151407060504
+DATA t4PackPerm<>+24(SB)/8, $0x3736353427262524
+DATA t4PackPerm<>+32(SB)/8, $0x1b1a19180b0a0908
+DATA t4PackPerm<>+40(SB)/8, $0x3b3a39382b2a2928
+DATA t4PackPerm<>+48(SB)/8, $0x1f1e1d1c0f0e0d0c
+DATA t4PackPerm<>+56(SB)/8, $0x3f3e3d3c2f2e2d2c
+GLOBL t4PackPerm<>(SB), RODATA|NOPTR, $64
+
+// t4Trans gathers four pixels' 16 channels (pixel j in lane j) into
+// dwords: byte 4c+j takes byte 16j+c.
+DATA t4Trans<>+0(SB)/8, $0x3121110130201000
+DATA t4Trans<>+8(SB)/8, $0x3323130332221202
+DATA t4Trans<>+16(SB)/8, $0x3525150534241404
+DATA t4Trans<>+24(SB)/8, $0x3727170736261606
+DATA t4Trans<>+32(SB)/8, $0x3929190938281808
+DATA t4Trans<>+40(SB)/8, $0x3b2b1b0b3a2a1a0a
+DATA t4Trans<>+48(SB)/8, $0x3d2d1d0d3c2c1c0c
+DATA t4Trans<>+56(SB)/8, $0x3f2f1f0f3e2e1e0e
+GLOBL t4Trans<>(SB), RODATA|NOPTR, $64

@@ -1,0 +1,298 @@
+package kernels
+
+import (
+	"math/rand/v2"
+	"testing"
+	"unsafe"
+)
+
+// TestT4Pixels3x3 checks the T4 kernel (rows put in T4 form by T4Row)
+// against Int8Pixels3x3 and Int8Pixels3x3U on the same padded rows (which
+// TestDW3x3I8x64 and TestInt8Rows3x3 check against the portable kernel):
+// channel counts of one to 60 groups of 16 in and out of whole blocks of
+// 64, output counts that are and are not multiples of four, strides 1 and
+// 2, gaps between outputs, both roundings, whole and narrower clamps, and
+// garbage in the group padding past the windows. Where the T4 kernel does
+// not run (the narrower paths) it must report so and write nothing.
+func TestT4Pixels3x3(t *testing.T) { eachInt8Path(t, testT4Pixels3x3) }
+
+func testT4Pixels3x3(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	ran := 0
+	for _, c := range []int{16, 32, 48, 64, 144, 208, 960} {
+		for _, double := range []bool{true, false} {
+			for _, whole := range []bool{true, false} {
+				w := make([]int32, 9*c)
+				for i := range w {
+					w[i] = int32(rng.IntN(256) - 128)
+				}
+				r := randRequant(rng, c, double)
+				for i := range r.Bias {
+					r.Bias[i] >>= 12
+					r.Shift[i] = -6 - rng.IntN(8)
+				}
+				if whole {
+					r.Lo, r.Hi = -128, 127
+				}
+				r = NewRequant(r.Bias, r.Mult, r.Shift, double, r.ZP, r.Lo, r.Hi)
+				d, err := NewDWI8(3, 3, c, w, r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				d.FoldZP(int32(rng.IntN(256) - 128))
+				for _, stride := range []int{1, 2} {
+					for _, n := range []int{1, 2, 3, 4, 5, 7, 8, 13, 16, 33} {
+						wp := (n-1)*stride + 3
+						g := T4Groups(n, stride)
+						if 4*g < wp {
+							t.Fatalf("T4Groups(%d, %d) = %d groups, fewer than the %d pixels the windows read", n, stride, g, wp)
+						}
+						// Three padded rows of 4g pixels; past wp they are
+						// garbage no output may read.
+						rowP := 4 * g * c
+						in := make([]int8, 3*rowP)
+						for i := range in {
+							in[i] = int8(rng.IntN(256) - 128)
+						}
+						ostride := c + 16*rng.IntN(2)
+						olen := (n-1)*ostride + c
+						got := make([]int8, olen)
+						gotU := make([]uint8, olen)
+						for i := range got {
+							got[i], gotU[i] = 99, 99
+						}
+						if !d.HasT4() {
+							if d.T4Pixels3x3(got, ostride, make([]uint8, 3*rowP), [3]int{0, rowP, 2 * rowP}, stride, n) {
+								t.Fatalf("c %d: T4Pixels3x3 ran without HasT4", c)
+							}
+							for i, v := range got {
+								if v != 99 {
+									t.Fatalf("c %d: T4Pixels3x3 wrote byte %d without HasT4", c, i)
+								}
+							}
+							continue
+						}
+						ran++
+						want := make([]int8, olen)
+						if !d.Int8Pixels3x3(want, ostride, in, [3]int{0, rowP, 2 * rowP}, stride*c, n) {
+							t.Fatalf("c %d: Int8Pixels3x3 did not run", c)
+						}
+						wantU := make([]uint8, olen)
+						if !d.Int8Pixels3x3U(wantU, ostride, in, [3]int{0, rowP, 2 * rowP}, stride*c, n) {
+							t.Fatalf("c %d: Int8Pixels3x3U did not run", c)
+						}
+						tr := make([]uint8, 3*rowP+rng.IntN(2)*4*c)
+						for k := 0; k < 3; k++ {
+							d.T4Row(tr[k*rowP:(k+1)*rowP], in[k*rowP:(k+1)*rowP])
+						}
+						rows := [3]int{0, rowP, 2 * rowP}
+						if !d.T4Pixels3x3(got, ostride, tr, rows, stride, n) || !d.T4Pixels3x3U(gotU, ostride, tr, rows, stride, n) {
+							t.Fatalf("c %d: T4Pixels3x3 did not run with HasT4", c)
+						}
+						for x := 0; x < n; x++ {
+							for ch := 0; ch < ostride && x*ostride+ch < olen; ch++ {
+								i := x*ostride + ch
+								if ch >= c {
+									if got[i] != 99 || gotU[i] != 99 {
+										t.Fatalf("c %d stride %d n %d: gap byte %d written", c, stride, n, i)
+									}
+									continue
+								}
+								if got[i] != want[i] || gotU[i] != wantU[i] {
+									t.Fatalf("c %d stride %d n %d double %v whole %v: output %d channel %d is %d/%d, want %d/%d",
+										c, stride, n, double, whole, x, ch, got[i], gotU[i], want[i], wantU[i])
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	if t4Ok() && ran == 0 {
+		t.Fatal("the T4 kernel never ran on a path that has it")
+	}
+}
+
+// TestT4Row checks T4Row's layout byte by byte: group q's word for
+// channel c holds pixels 4q..4q+3 of channel c, each XORed with 0x80.
+func TestT4Row(t *testing.T) {
+	rng := rand.New(rand.NewPCG(43, 44))
+	for _, c := range []int{16, 48, 192} {
+		w := make([]int32, 9*c)
+		r := randRequant(rng, c, false)
+		for i := range r.Shift {
+			r.Shift[i] = -7
+		}
+		r = NewRequant(r.Bias, r.Mult, r.Shift, false, r.ZP, r.Lo, r.Hi)
+		d, err := NewDWI8(3, 3, c, w, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.FoldZP(3)
+		if !d.HasT4() {
+			if t4Ok() {
+				t.Fatalf("c %d: no T4 kernel where the CPU has it", c)
+			}
+			continue
+		}
+		for _, g := range []int{1, 2, 5} {
+			src := make([]int8, 4*g*c+c)
+			for i := range src {
+				src[i] = int8(rng.IntN(256) - 128)
+			}
+			dst := make([]uint8, 4*g*c)
+			d.T4Row(dst, src)
+			for p := 0; p < 4*g; p++ {
+				for ch := 0; ch < c; ch++ {
+					got := dst[(p/4)*4*c+4*ch+p%4]
+					if want := uint8(src[p*c+ch]) ^ 0x80; got != want {
+						t.Fatalf("c %d groups %d: pixel %d channel %d is %#x, want %#x", c, g, p, ch, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestT4Rows3x3 checks T4Rows3x3 (the channel groups outer over all
+// rows) against one T4Pixels3x3 call per row (checked against the
+// 64-channel kernel by TestT4Pixels3x3), signed and unsigned, on one to
+// five rows at strides 1 and 2 with gaps between rows and outputs.
+func TestT4Rows3x3(t *testing.T) {
+	rng := rand.New(rand.NewPCG(45, 46))
+	ran := false
+	for _, c := range []int{16, 48, 192, 576} {
+		w := make([]int32, 9*c)
+		for i := range w {
+			w[i] = int32(rng.IntN(256) - 128)
+		}
+		r := randRequant(rng, c, false)
+		for i := range r.Bias {
+			r.Bias[i] >>= 12
+			r.Shift[i] = -6 - rng.IntN(8)
+		}
+		r = NewRequant(r.Bias, r.Mult, r.Shift, false, r.ZP, r.Lo, r.Hi)
+		d, err := NewDWI8(3, 3, c, w, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.FoldZP(int32(rng.IntN(256) - 128))
+		if !d.HasT4() {
+			if t4Ok() {
+				t.Fatalf("c %d: no T4 kernel where the CPU has it", c)
+			}
+			continue
+		}
+		ran = true
+		for _, stride := range []int{1, 2} {
+			for _, nrows := range []int{1, 2, 5} {
+				n := 1 + rng.IntN(9)
+				rowT := 4*T4Groups(n, stride)*c + 64*rng.IntN(2)
+				rowstep := stride * rowT
+				in := make([]uint8, ((nrows-1)*stride+3)*rowT)
+				for i := range in {
+					in[i] = uint8(rng.IntN(256))
+				}
+				ostride := c + 16*rng.IntN(2)
+				orow := (n-1)*ostride + c + rng.IntN(3)
+				olen := (nrows-1)*orow + (n-1)*ostride + c
+				for _, unsigned := range []bool{false, true} {
+					want, got := make([]int8, olen), make([]int8, olen)
+					for y := 0; y < nrows; y++ {
+						o := y * rowstep
+						rows := [3]int{o, o + rowT, o + 2*rowT}
+						if unsigned {
+							d.T4Pixels3x3U(u8view(want[y*orow:]), ostride, in, rows, stride, n)
+						} else {
+							d.T4Pixels3x3(want[y*orow:], ostride, in, rows, stride, n)
+						}
+					}
+					rows := [3]int{0, rowT, 2 * rowT}
+					if unsigned {
+						d.T4Rows3x3U(u8view(got), orow, ostride, in, rows, rowstep, stride, n, nrows)
+					} else {
+						d.T4Rows3x3(got, orow, ostride, in, rows, rowstep, stride, n, nrows)
+					}
+					if i := firstDiff(got, want); i >= 0 {
+						t.Fatalf("c %d stride %d rows %d n %d unsigned %v: byte %d (row %d) is %d, want %d",
+							c, stride, nrows, n, unsigned, i, i/orow, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+	if t4Ok() && !ran {
+		t.Fatal("the T4 kernel never ran on a path that has it")
+	}
+}
+
+func u8view(b []int8) []uint8 {
+	return unsafe.Slice((*uint8)(unsafe.Pointer(unsafe.SliceData(b))), len(b))
+}
+
+// BenchmarkT4Pixels3x3 times one output row of V2's stride-1 depthwise
+// shapes on the T4 kernel (its three rows already in T4 form, as a fused
+// block holds them) and on the 64-channel kernel (Int8Pixels3x3U).
+func BenchmarkT4Pixels3x3(b *testing.B) {
+	for _, sh := range []struct{ w, c, stride int }{{64, 32, 1}, {32, 144, 1}, {16, 192, 1}, {8, 384, 1}, {8, 576, 1}, {4, 960, 1}, {32, 96, 2}, {16, 144, 2}} {
+		rng := rand.New(rand.NewPCG(1, 2))
+		c, n := sh.c, sh.w/sh.stride
+		w := make([]int32, 9*c)
+		for i := range w {
+			w[i] = int32(rng.IntN(256) - 128)
+		}
+		r := randRequant(rng, c, true)
+		for i := range r.Bias {
+			r.Shift[i] = -8
+		}
+		r = NewRequant(r.Bias, r.Mult, r.Shift, true, r.ZP, 0, 127)
+		d, err := NewDWI8(3, 3, c, w, r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		d.FoldZP(-3)
+		g := T4Groups(n, sh.stride)
+		rowP := 4 * g * c
+		in := make([]int8, 3*rowP)
+		tr := make([]uint8, 3*rowP)
+		out := make([]uint8, n*c)
+		if !d.HasT4() {
+			b.Skip("no T4 kernel here")
+		}
+		for k := 0; k < 3; k++ {
+			d.T4Row(tr[k*rowP:(k+1)*rowP], in[k*rowP:(k+1)*rowP])
+		}
+		name := func(s string) string {
+			return s + "/" + string(rune('0'+sh.stride)) + "/" + itoa(sh.w) + "x" + itoa(c)
+		}
+		b.Run(name("t4"), func(b *testing.B) {
+			for b.Loop() {
+				d.T4Pixels3x3U(out, c, tr, [3]int{0, rowP, 2 * rowP}, sh.stride, n)
+			}
+		})
+		b.Run(name("t4+row"), func(b *testing.B) {
+			// One T4Row per output row: what a stride-1 block pays per row.
+			for b.Loop() {
+				d.T4Row(tr[:rowP], in[:rowP])
+				d.T4Pixels3x3U(out, c, tr, [3]int{0, rowP, 2 * rowP}, sh.stride, n)
+			}
+		})
+		b.Run(name("dw64"), func(b *testing.B) {
+			for b.Loop() {
+				d.Int8Pixels3x3U(out, c, in, [3]int{0, rowP, 2 * rowP}, sh.stride*c, n)
+			}
+		})
+	}
+}
+
+func itoa(v int) string {
+	s := ""
+	for {
+		s = string(rune('0'+v%10)) + s
+		v /= 10
+		if v == 0 {
+			return s
+		}
+	}
+}
