@@ -12,9 +12,12 @@ package kernels
 // layer's time, and issued late enough to still be in L2 when the next
 // layer starts (aheadPlan). It is not free: the reading layer runs a few
 // per cent slower, so only a next layer bound by its weights is read ahead
-// (aheadWorth). Only the products the banded AVX-512 driver runs in one
-// band and one K block read ahead, and only over all of the weights'
-// panels (one thread's call); the sums do not change.
+// (aheadWorth). The products the banded AVX-512 driver runs in one K
+// block read ahead: in one band, its last panels' tiles (a 7x7 layer before
+// a squeeze and excite or a head); in several bands, the last tile-major
+// row tiles of the later bands, whose weights are already in L2 (a 14x14
+// expansion before its squeeze and excite); and only over all of the
+// weights' panels (one thread's call). The sums do not change.
 
 // readAhead switches the read-ahead of later weights; benchmarks turn it
 // off to compare.
@@ -92,3 +95,25 @@ func aheadPlan(m, np, k, nt, nextFloats, l2 int) (first, ras int) {
 // aheadMinPass is the least read-ahead worth its instructions: bytes a pass
 // of four k steps.
 const aheadMinPass = 64
+
+// aheadTileRows is the least rows a tile-major row tile must have to read
+// ahead (aheadPlanTiles): its FMAs take long enough for two lines a pass
+// of four k steps.
+const aheadTileRows = 8
+
+// aheadPlanTiles says how the last tile-major row tiles of a product of
+// several bands (calls of them, each over k steps of weights already in
+// L2) read ahead the next weights of nextFloats floats, two lines a pass
+// of four steps: the tiles from start on each read bytes bytes, tile q
+// from byte (q-start)×bytes, up to the next weights or a quarter of L2
+// (l2 bytes) next to the product's K block (at most half of L2) and its
+// band. start -1: nothing is read.
+func aheadPlanTiles(calls, k, nextFloats, l2 int) (start, bytes int) {
+	bytes = k / 4 * 128
+	if calls <= 0 || bytes == 0 || nextFloats <= 0 {
+		return -1, 0
+	}
+	want := min(nextFloats*4, l2/4)
+	need := (want + bytes - 1) / bytes
+	return max(0, calls-need), bytes
+}

@@ -27,6 +27,8 @@ var aheadPairs = []aheadPair{
 	{name: "v3-7x7-se", m1: 49, k1: 160, n1: 960, m2: 1, k2: 960, n2: 240, hs1: true},
 	{name: "v3-7x7-head", m1: 49, k1: 160, n1: 960, m2: 1, k2: 960, n2: 1280, hs1: true, hs2: true},
 	{name: "r50-7x7-fc", m1: 49, k1: 512, n1: 2048, m2: 1, k2: 2048, n2: 1001, res1: true},
+	{name: "v3-14x14-se", m1: 196, k1: 112, n1: 672, m2: 1, k2: 672, n2: 168, hs1: true},
+	{name: "v3-14x14-se480", m1: 196, k1: 80, n1: 480, m2: 1, k2: 480, n2: 120, hs1: true},
 }
 
 // BenchmarkGemmReadAhead runs each pair of layers with their weights cold
@@ -89,11 +91,12 @@ func BenchmarkGemmReadAhead(b *testing.B) {
 }
 
 // TestGemmReadAheadSameSums: reading a later layer's weights ahead changes
-// no sum: one image's late layers and shapes with partial panels and k not
-// a multiple of four (every tile height: 13, 12, 8, 4 and 1 rows) give bit
-// for bit what they give without it; on these
-// shapes the plan does read ahead (so this covers the kernels' second
-// stream), and on the weight-bound 4x4 layers it does not.
+// no sum: one image's late layers, shapes with partial panels and k not a
+// multiple of four (every tile height: 13, 12, 8, 4 and 1 rows), and
+// products of several bands whose later bands run tile-major, give bit
+// for bit what they give without it; on these shapes the plan does read
+// ahead (so this covers the kernels' second stream), and on the
+// weight-bound 4x4 layers it does not.
 func TestGemmReadAheadSameSums(t *testing.T) {
 	if !hasAVX512 {
 		t.Skip("no AVX-512: the banded driver is not used")
@@ -107,22 +110,33 @@ func TestGemmReadAheadSameSums(t *testing.T) {
 		ahead   bool
 	}{
 		{64, 512, 512, true}, {49, 160, 960, true}, {49, 2048, 512, true}, {104, 128, 256, true},
-		{32, 100, 90, true}, {64, 7, 40, true}, {53, 96, 64, true}, {16, 512, 1024, false}, {16, 1024, 1024, false}, {13, 64, 96, false},
+		{32, 100, 90, true}, {64, 7, 40, true}, {53, 96, 64, true}, {196, 112, 672, true}, {196, 80, 480, true},
+		{250, 60, 100, true}, {16, 512, 1024, false}, {16, 1024, 1024, false}, {13, 64, 96, false},
 	} {
 		t.Run(fmt.Sprintf("%dx%dx%d", s.m, s.k, s.n), func(t *testing.T) {
 			a := randSlice(rng, s.m*s.k)
 			p := PackB(randSlice(rng, s.n*s.k), s.n, s.k, randSlice(rng, s.n))
 			p.SetReadAhead(next, s.m, 1)
 			kc, mc := gemmBlocks(s.m, s.k, s.n)
-			if kc != s.k || mc != s.m {
-				t.Fatalf("gemmBlocks(%d, %d, %d) = %d, %d: not one band and one K block", s.m, s.k, s.n, kc, mc)
+			if kc != s.k {
+				t.Fatalf("gemmBlocks(%d, %d, %d) = %d, %d: not one K block", s.m, s.k, s.n, kc, mc)
 			}
-			nt := 0
-			for r := 0; r < s.m; r += tileRows(s.m - r) {
-				nt++
+			reads := false
+			if mc == s.m {
+				nt := 0
+				for r := 0; r < s.m; r += tileRows(s.m - r) {
+					nt++
+				}
+				first, _ := aheadPlan(s.m, p.Panels(), s.k, nt, len(next.panels), cacheL2)
+				reads = first < p.Panels()
+			} else {
+				if !tilesOuter(mc, s.k, s.n) {
+					t.Fatalf("%dx%dx%d: later bands not tile-major", s.m, s.k, s.n)
+				}
+				reads = true // aheadPlanTiles reads ahead whenever there are tiles (TestAheadPlanTiles)
 			}
-			if first, _ := aheadPlan(s.m, p.Panels(), s.k, nt, len(next.panels), cacheL2); (first < p.Panels()) != s.ahead {
-				t.Fatalf("aheadPlan reads ahead from panel %d of %d, want reading: %v", first, p.Panels(), s.ahead)
+			if reads != s.ahead {
+				t.Fatalf("reads ahead: %v, want %v", reads, s.ahead)
 			}
 			want, got := make([]float32, s.m*s.n), make([]float32, s.m*s.n)
 			act := Act{Lo: -1, Hi: 2, HardSwish: s.m%2 == 1}
@@ -134,6 +148,34 @@ func TestGemmReadAheadSameSums(t *testing.T) {
 				t.Fatal("sums differ with the read-ahead on")
 			}
 		})
+	}
+}
+
+// TestAheadPlanTiles: the last tiles read ahead the next weights up to a
+// quarter of L2, no tile more than needed, none when there is nothing.
+func TestAheadPlanTiles(t *testing.T) {
+	const l2 = 2 << 20
+	for _, c := range []struct{ calls, k, next int }{
+		{195, 80, 480 * 128}, {273, 112, 672 * 192}, {10, 112, 672 * 192}, {100, 64, 1 << 20}, {0, 64, 100}, {50, 2, 100}, {50, 64, 0},
+	} {
+		start, bytes := aheadPlanTiles(c.calls, c.k, c.next, l2)
+		if c.calls == 0 || c.k < 4 || c.next == 0 {
+			if start != -1 {
+				t.Errorf("%+v: reads ahead from tile %d", c, start)
+			}
+			continue
+		}
+		if start < 0 || start >= c.calls || bytes != c.k/4*128 {
+			t.Fatalf("%+v: start %d, %d bytes a tile", c, start, bytes)
+		}
+		read := (c.calls - start) * bytes
+		want := min(c.next*4, l2/4)
+		if read-bytes >= want {
+			t.Errorf("%+v: %d bytes read, a tile more than %d", c, read, want)
+		}
+		if read < want && start > 0 {
+			t.Errorf("%+v: %d bytes read of %d with tiles to spare", c, read, want)
+		}
 	}
 }
 

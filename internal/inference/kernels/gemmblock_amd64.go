@@ -22,7 +22,9 @@ import "math"
 // and HARD_SWISH when asked, are applied in registers by the last one's
 // tiles. While a panel's row tiles run, they read the next panel's slice
 // towards L2 (prefetchPlan), so a layer whose weights come from L3 or
-// memory does not stall on each panel.
+// memory does not stall on each panel; and at batch 1, the row tiles of a
+// layer followed by a product bound by its weights read the first part of
+// those weights ahead (gemmahead.go, the gemmR tiles).
 
 // bandedGemm selects the banded driver for 32-column panels; tests and
 // benchmarks switch it off to compare with the panel-major loop.
@@ -143,6 +145,25 @@ func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 		ahead = b.next.panels
 		aheadFirst, aheadStep = aheadPlan(m, p1, k, aheadNT, len(ahead), cacheL2)
 	}
+	// Or, in a product of several bands, its last tile-major row tiles of
+	// at least aheadTileRows rows (q counts them in order; from tmStart on
+	// each reads tmBytes).
+	tmStart, tmBytes, q := -1, 0, 0
+	if readAhead && b.next != nil && kc == k && mc < m && p0 == 0 && p1 == b.Panels() && aheadWorth(m, b.aheadRows, b.aheadNextRows) {
+		calls := 0
+		for i0 := mc; i0 < m; i0 += mc {
+			if tilesOuter(i0, k, (p1-p0)*nr) {
+				for r, mb := 0, min(mc, m-i0); r < mb; r += tileRows(mb - r) {
+					if tileRows(mb-r) >= aheadTileRows {
+						calls += p1 - p0
+					}
+				}
+			}
+		}
+		ahead = b.next.panels
+		tmStart, tmBytes = aheadPlanTiles(calls, k, len(ahead), cacheL2)
+	}
+	tmAt := -1
 	for k0 := 0; k0 < k; k0 += kc {
 		kb := min(kc, k-k0)
 		first, last := k0 == 0, k0+kb == k
@@ -162,6 +183,9 @@ func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 				bp := &b.panels[at]
 				var ra *float32
 				ras := 0
+				if tmAt >= 0 && tmAt < len(ahead) {
+					ra, ras = &ahead[tmAt], 128
+				}
 				if p >= aheadFirst {
 					g := (p-aheadFirst)*aheadNT + r2t(r, mb)
 					if off := g * (k / 4) * aheadStep / 4; off < len(ahead) {
@@ -214,6 +238,13 @@ func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 						pf, pfs := &b.panels[(p*k+k0)*nr], 0
 						if p == p0 && r+rows < mb {
 							pf, pfs = &a[(i0+r+rows)*lda+k0], 64
+						}
+						tmAt = -1
+						if tmStart >= 0 && rows >= aheadTileRows {
+							if q >= tmStart {
+								tmAt = (q - tmStart) * tmBytes / 4
+							}
+							q++
 						}
 						doTile(p, r, rows, pf, pfs)
 					}
