@@ -28,8 +28,10 @@ var readAhead = true
 // the oldest lines first) stay under it.
 const aheadShare = 3 // quarters of L2
 
-// SetReadAhead makes every later GEMM over b that runs in one band read the
-// first part of next's packed weights towards L2 (next nil: nothing), when
+// SetReadAhead makes every later GEMM over b read the first part of next's
+// packed weights towards L2 (next nil: nothing), followed by the weights
+// next itself reads ahead when they run on no more rows (a squeeze and
+// excite FC's pair: the squeeze's 450 KB leave room at 14x14), when
 // next's GEMM, which runs nextRows rows where b's runs rows, is bound by
 // its weights (aheadWorth). The graph planner links each GEMM layer to the
 // one that runs after it.

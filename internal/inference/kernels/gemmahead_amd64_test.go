@@ -105,6 +105,10 @@ func TestGemmReadAheadSameSums(t *testing.T) {
 	defer func() { readAhead = old }()
 	rng := rand.New(rand.NewPCG(7, 8))
 	next := PackB(randSlice(rng, 1024*1024), 1024, 1024, nil)
+	// A small next chained to another (a squeeze and excite pair): the
+	// read-ahead runs past the first into the second.
+	small, after := PackB(randSlice(rng, 96*40), 40, 96, nil), PackB(randSlice(rng, 40*96), 96, 40, nil)
+	small.SetReadAhead(after, 1, 1)
 	for _, s := range []struct {
 		m, k, n int
 		ahead   bool
@@ -112,11 +116,15 @@ func TestGemmReadAheadSameSums(t *testing.T) {
 		{64, 512, 512, true}, {49, 160, 960, true}, {49, 2048, 512, true}, {104, 128, 256, true},
 		{32, 100, 90, true}, {64, 7, 40, true}, {53, 96, 64, true}, {196, 112, 672, true}, {196, 80, 480, true},
 		{250, 60, 100, true}, {16, 512, 1024, false}, {16, 1024, 1024, false}, {13, 64, 96, false},
+		{64, 96, 96, true}, {196, 40, 96, true},
 	} {
 		t.Run(fmt.Sprintf("%dx%dx%d", s.m, s.k, s.n), func(t *testing.T) {
 			a := randSlice(rng, s.m*s.k)
 			p := PackB(randSlice(rng, s.n*s.k), s.n, s.k, randSlice(rng, s.n))
 			p.SetReadAhead(next, s.m, 1)
+			if s.k < 100 {
+				p.SetReadAhead(small, s.m, 1)
+			}
 			kc, mc := gemmBlocks(s.m, s.k, s.n)
 			if kc != s.k {
 				t.Fatalf("gemmBlocks(%d, %d, %d) = %d, %d: not one K block", s.m, s.k, s.n, kc, mc)
@@ -127,7 +135,7 @@ func TestGemmReadAheadSameSums(t *testing.T) {
 				for r := 0; r < s.m; r += tileRows(s.m - r) {
 					nt++
 				}
-				first, _ := aheadPlan(s.m, p.Panels(), s.k, nt, len(next.panels), cacheL2)
+				first, _ := aheadPlan(s.m, p.Panels(), s.k, nt, len(p.next.panels), cacheL2)
 				reads = first < p.Panels()
 			} else {
 				if !tilesOuter(mc, s.k, s.n) {

@@ -136,14 +136,29 @@ func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 	inf := float32(math.Inf(1))
 	// A later layer's weights read ahead (gemmahead.go): one band, one K
 	// block, every panel.
-	var ahead []float32
+	var ahead, ahead2 []float32 // the next weights and, chained, the ones after
+	if readAhead && b.next != nil {
+		ahead = b.next.panels
+		if n2 := b.next.next; n2 != nil && b.next.aheadRows > 0 && b.next.aheadNextRows <= b.next.aheadRows {
+			ahead2 = n2.panels
+		}
+	}
+	aheadLen := len(ahead) + len(ahead2)
+	aheadAt := func(off int) *float32 {
+		switch {
+		case off < len(ahead):
+			return &ahead[off]
+		case off < aheadLen:
+			return &ahead2[off-len(ahead)]
+		}
+		return nil
+	}
 	aheadFirst, aheadStep, aheadNT := p1, 0, 0
 	if readAhead && b.next != nil && kc == k && mc == m && p0 == 0 && p1 == b.Panels() && aheadWorth(m, b.aheadRows, b.aheadNextRows) {
 		for r := 0; r < m; r += tileRows(m - r) {
 			aheadNT++
 		}
-		ahead = b.next.panels
-		aheadFirst, aheadStep = aheadPlan(m, p1, k, aheadNT, len(ahead), cacheL2)
+		aheadFirst, aheadStep = aheadPlan(m, p1, k, aheadNT, aheadLen, cacheL2)
 	}
 	// Or, in a product of several bands, its last tile-major row tiles of
 	// at least aheadTileRows rows (q counts them in order; from tmStart on
@@ -160,8 +175,7 @@ func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 				}
 			}
 		}
-		ahead = b.next.panels
-		tmStart, tmBytes = aheadPlanTiles(calls, k, len(ahead), cacheL2)
+		tmStart, tmBytes = aheadPlanTiles(calls, k, aheadLen, cacheL2)
 	}
 	tmAt := -1
 	for k0 := 0; k0 < k; k0 += kc {
@@ -183,13 +197,15 @@ func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 				bp := &b.panels[at]
 				var ra *float32
 				ras := 0
-				if tmAt >= 0 && tmAt < len(ahead) {
-					ra, ras = &ahead[tmAt], 128
+				if tmAt >= 0 {
+					if ra = aheadAt(tmAt); ra != nil {
+						ras = 128
+					}
 				}
 				if p >= aheadFirst {
 					g := (p-aheadFirst)*aheadNT + r2t(r, mb)
-					if off := g * (k / 4) * aheadStep / 4; off < len(ahead) {
-						ra, ras = &ahead[off], aheadStep
+					if ra = aheadAt(g * (k / 4) * aheadStep / 4); ra != nil {
+						ras = aheadStep
 					}
 				}
 				n0 := p * nr
