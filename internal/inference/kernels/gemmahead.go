@@ -29,12 +29,12 @@ var readAhead = true
 const aheadShare = 3 // quarters of L2
 
 // SetReadAhead makes every later GEMM over b read the first part of next's
-// packed weights towards L2 (next nil: nothing), followed by the weights
-// next itself reads ahead when they run on no more rows (a squeeze and
-// excite FC's pair: the squeeze's 450 KB leave room at 14x14), when
-// next's GEMM, which runs nextRows rows where b's runs rows, is bound by
-// its weights (aheadWorth). The graph planner links each GEMM layer to the
-// one that runs after it.
+// packed weights towards L2 (next nil: nothing) when next's GEMM, which
+// runs nextRows rows where b's runs rows, is bound by its weights
+// (aheadWorth). When next in turn reads weights ahead for a GEMM of no more
+// rows, the read runs on into those (a squeeze and excite pair: at 14x14
+// the squeeze's 450 KB leave room for part of the excite's). The graph
+// planner links each GEMM layer to the next one that has weights.
 func (b *PackedB) SetReadAhead(next *PackedB, rows, nextRows int) {
 	if next == b || rows <= 0 || nextRows <= 0 {
 		next = nil
