@@ -271,6 +271,7 @@ func (b *Builder) Finish(output int) (*Model, error) {
 		return nil, fmt.Errorf("graph needs %d floats of activations per image, above %d", total, maxWorkspace)
 	}
 	m.moveWeightsHuge()
+	m.linkReadAhead()
 	return m, nil
 }
 

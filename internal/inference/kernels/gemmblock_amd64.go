@@ -22,7 +22,9 @@ import "math"
 // and HARD_SWISH when asked, are applied in registers by the last one's
 // tiles. While a panel's row tiles run, they read the next panel's slice
 // towards L2 (prefetchPlan), so a layer whose weights come from L3 or
-// memory does not stall on each panel.
+// memory does not stall on each panel; and at batch 1, the row tiles of a
+// layer followed by a product bound by its weights read the first part of
+// those weights ahead (gemmahead.go, the gemmR tiles).
 
 // bandedGemm selects the banded driver for 32-column panels; tests and
 // benchmarks switch it off to compare with the panel-major loop.
@@ -132,6 +134,50 @@ func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 	kc, mc := gemmBlocks(m, k, (p1-p0)*nr)
 	var tile, rtile [13 * nr]float32
 	inf := float32(math.Inf(1))
+	// A later layer's weights read ahead (gemmahead.go): one band, one K
+	// block, every panel.
+	var ahead, ahead2 []float32 // the next weights and, chained, the ones after
+	if readAhead && b.next != nil {
+		ahead = b.next.panels
+		if n2 := b.next.next; n2 != nil && b.next.aheadRows > 0 && b.next.aheadNextRows <= b.next.aheadRows {
+			ahead2 = n2.panels
+		}
+	}
+	aheadLen := len(ahead) + len(ahead2)
+	aheadAt := func(off int) *float32 {
+		switch {
+		case off < len(ahead):
+			return &ahead[off]
+		case off < aheadLen:
+			return &ahead2[off-len(ahead)]
+		}
+		return nil
+	}
+	aheadFirst, aheadStep, aheadNT := p1, 0, 0
+	if readAhead && b.next != nil && kc == k && mc == m && p0 == 0 && p1 == b.Panels() && aheadWorth(m, b.aheadRows, b.aheadNextRows) {
+		for r := 0; r < m; r += tileRows(m - r) {
+			aheadNT++
+		}
+		aheadFirst, aheadStep = aheadPlan(m, p1, k, aheadNT, aheadLen, cacheL2)
+	}
+	// Or, in a product of several bands, its last tile-major row tiles of
+	// at least aheadTileRows rows (q counts them in order; from tmStart on
+	// each reads tmBytes).
+	tmStart, tmBytes, q := -1, 0, 0
+	if readAhead && b.next != nil && kc == k && mc < m && p0 == 0 && p1 == b.Panels() && aheadWorth(m, b.aheadRows, b.aheadNextRows) {
+		calls := 0
+		for i0 := mc; i0 < m; i0 += mc {
+			if tilesOuter(i0, k, (p1-p0)*nr) {
+				for r, mb := 0, min(mc, m-i0); r < mb; r += tileRows(mb - r) {
+					if tileRows(mb-r) >= aheadTileRows {
+						calls += p1 - p0
+					}
+				}
+			}
+		}
+		tmStart, tmBytes = aheadPlanTiles(calls, k, aheadLen, cacheL2)
+	}
+	tmAt := -1
 	for k0 := 0; k0 < k; k0 += kc {
 		kb := min(kc, k-k0)
 		first, last := k0 == 0, k0+kb == k
@@ -149,6 +195,19 @@ func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 			doTile := func(p, r, rows int, pf *float32, pfs int) {
 				at := (p*k + k0) * nr
 				bp := &b.panels[at]
+				var ra *float32
+				ras := 0
+				if tmAt >= 0 {
+					if ra = aheadAt(tmAt); ra != nil {
+						ras = 128
+					}
+				}
+				if p >= aheadFirst {
+					g := (p-aheadFirst)*aheadNT + r2t(r, mb)
+					if ra = aheadAt(g * (k / 4) * aheadStep / 4); ra != nil {
+						ras = aheadStep
+					}
+				}
 				n0 := p * nr
 				cols := min(nr, b.N-n0)
 				row := i0 + r
@@ -162,7 +221,7 @@ func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 					if cres != nil {
 						rp = &cres[row*ldr+n0]
 					}
-					tileB(rows, kb, ar, lda, bp, &c[row*ldc+n0], ldc, init, ldi, pf, pfs, clo, chi, chs, rp, ldr)
+					tileR(rows, kb, ar, lda, bp, &c[row*ldc+n0], ldc, init, ldi, pf, pfs, clo, chi, chs, rp, ldr, ra, ras)
 				} else {
 					init, ldi := &b.bias[p*nr], 0
 					if !first {
@@ -178,7 +237,7 @@ func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 						}
 						rp = &rtile[0]
 					}
-					tileB(rows, kb, ar, lda, bp, &tile[0], nr, init, ldi, pf, pfs, clo, chi, chs, rp, nr)
+					tileR(rows, kb, ar, lda, bp, &tile[0], nr, init, ldi, pf, pfs, clo, chi, chs, rp, nr, ra, ras)
 					for i := 0; i < rows; i++ {
 						copy(c[(row+i)*ldc+n0:(row+i)*ldc+n0+cols], tile[i*nr:i*nr+cols])
 					}
@@ -195,6 +254,13 @@ func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 						pf, pfs := &b.panels[(p*k+k0)*nr], 0
 						if p == p0 && r+rows < mb {
 							pf, pfs = &a[(i0+r+rows)*lda+k0], 64
+						}
+						tmAt = -1
+						if tmStart >= 0 && rows >= aheadTileRows {
+							if q >= tmStart {
+								tmAt = (q - tmStart) * tmBytes / 4
+							}
+							q++
 						}
 						doTile(p, r, rows, pf, pfs)
 					}
@@ -233,6 +299,16 @@ func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 			}
 		}
 	}
+}
+
+// r2t returns the index of the row tile that starts at row r of a band of
+// mb rows.
+func r2t(r, mb int) int {
+	t := 0
+	for i := 0; i < r; i += tileRows(mb - i) {
+		t++
+	}
+	return t
 }
 
 // tilesOuterK is the longest K block whose bands after the first run
@@ -308,6 +384,27 @@ func tileB(rows, k int, a *float32, lda int, b, c *float32, ldc int, init *float
 	}
 }
 
+// tileR is tileB reading a later layer's weights ahead from ra, ras bytes a
+// pass of four k steps (gemmR<rows>x32); ras 0 runs tileB.
+func tileR(rows, k int, a *float32, lda int, b, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int) {
+	if ras == 0 {
+		tileB(rows, k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr)
+		return
+	}
+	switch rows {
+	case 13:
+		gemmR13x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras)
+	case 12:
+		gemmR12x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras)
+	case 8:
+		gemmR8x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras)
+	case 4:
+		gemmR4x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras)
+	default:
+		gemmR1x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras)
+	}
+}
+
 // The micro-kernels of gemmband_amd64.s (generated by gen_gemmband.go).
 //
 //go:noescape
@@ -324,3 +421,18 @@ func gemmB4x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init
 
 //go:noescape
 func gemmB1x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
+
+//go:noescape
+func gemmR13x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
+
+//go:noescape
+func gemmR12x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
+
+//go:noescape
+func gemmR8x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
+
+//go:noescape
+func gemmR4x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
+
+//go:noescape
+func gemmR1x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)

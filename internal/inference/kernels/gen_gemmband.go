@@ -24,10 +24,13 @@ func main() {
 	fmt.Fprintln(&b)
 	fmt.Fprintln(&b, `#include "textflag.h"`)
 	for _, r := range []int{13, 12, 8, 4, 1} {
-		kernel(&b, r, false)
+		kernel(&b, r, false, false)
 	}
 	for _, r := range []int{13, 12, 8, 4, 1} {
-		kernel(&b, r, true)
+		kernel(&b, r, true, false)
+	}
+	for _, r := range []int{13, 12, 8, 4, 1} {
+		kernel(&b, r, false, true)
 	}
 	for _, r := range seg16Rows {
 		kernelS16(&b, r, 3)
@@ -63,11 +66,17 @@ func aRow(r, off int) string {
 // kernel writes gemmB<rows>x32, or with segs gemmS<rows>x32: the same
 // tile over K in three segments of k steps each, A's rows for segment s
 // starting at a, a1 and a2 (in the argument slots of pf and pfs, which
-// it does not take), B's three blocks one after the other.
-func kernel(b *bytes.Buffer, rows int, segs bool) {
+// it does not take), B's three blocks one after the other; or with ahead
+// gemmR<rows>x32: gemmB<rows>x32 also reading a later layer's weights
+// ahead, two lines a pass of four k steps (a second stream, so that the
+// tiles that do not read ahead run the plain kernel's code).
+func kernel(b *bytes.Buffer, rows int, segs, ahead bool) {
 	name := fmt.Sprintf("gemmB%dx32", rows)
-	if segs {
+	switch {
+	case segs:
 		name = fmt.Sprintf("gemmS%dx32", rows)
+	case ahead:
+		name = fmt.Sprintf("gemmR%dx32", rows)
 	}
 	// Row r sums in Z(2r), Z(2r+1). Up to 12 rows, B's two vectors go in
 	// Z24 and Z25 and A's broadcasts in Z26..Z29; 13 rows fill Z0..Z25 and
@@ -84,6 +93,14 @@ func kernel(b *bytes.Buffer, rows int, segs bool) {
 // first k steps, from a1 for the next k and from a2 for the last (each lda floats apart).
 // Nothing is read ahead for a next panel.
 TEXT ·%s(SB), NOSPLIT, $0-112
+`, name, rows, name)
+	} else if ahead {
+		fmt.Fprintf(b, `
+// func %s(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
+// gemmB%dx32 that also reads two lines at ra towards L2 (PREFETCHT2) each pass of four
+// k steps, ra advancing ras bytes a pass: a later layer's weights, read while this one
+// computes.
+TEXT ·%s(SB), NOSPLIT, $0-128
 `, name, rows, name)
 	} else {
 		fmt.Fprintf(b, `
@@ -108,6 +125,9 @@ TEXT ·%s(SB), NOSPLIT, $0-112
 	if !segs {
 		p("MOVQ pf+64(FP), R13")
 		p("MOVQ pfs+72(FP), R8")
+	}
+	if ahead {
+		p("MOVQ ra+112(FP), R15")
 	}
 	bases := func() {
 		for g := 1; g < len(aBase) && g*3 < rows; g++ {
@@ -211,6 +231,11 @@ TEXT ·%s(SB), NOSPLIT, $0-112
 		kLoop(b, l, 4, step, func(n int) {
 			if n > 1 {
 				resAhead(l)
+				if ahead {
+					p("PREFETCHT2 (R15)")
+					p("PREFETCHT2 64(R15)")
+					p("ADDQ ras+120(FP), R15")
+				}
 			}
 			advance(n)
 		})

@@ -57,6 +57,10 @@ type PackedB struct {
 	nr     int
 	panels []float32
 	bias   []float32 // bias padded to a multiple of nr
+	// Weights to read ahead while b's GEMM runs, and the rows of their
+	// GEMM (aheadNextRows) where b's runs aheadRows (SetReadAhead).
+	next                     *PackedB
+	aheadRows, aheadNextRows int
 }
 
 // PackB packs weights given as N rows of K (w[n*k+kk], the layout of TFLite
