@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/cspipe/cspipe/internal/inference/graph"
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
 	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
@@ -70,5 +71,65 @@ func TestBatchSchedules(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// TestTeamHelpsBatched runs uneven batches on 2 threads, so that one
+// worker runs out of sub-batches while the other still has one: the idle
+// worker must take chunks of the other's operators, and every image must
+// still come out as it does alone.
+func TestTeamHelpsBatched(t *testing.T) {
+	g, err := modelgen.MobileNet(modelgen.Config{Arch: "v1", Width: 0.5, Size: 96, Classes: 37, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := tflite.Load(g.TFLite())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, w, c := m.InputShape()
+	per, classes := h*w*c, m.NumClasses()
+	const batch = 9 // sub-batches of 4, 4 and 1
+	rng := rand.New(rand.NewPCG(7, 8))
+	in := make([]float32, batch*per)
+	for i := range in {
+		in[i] = rng.Float32()*2 - 1
+	}
+	alone := make([]float32, batch*classes)
+	m.SetThreads(1)
+	for i := range batch {
+		if err := m.Run(in[i*per:(i+1)*per], 1, alone[i*classes:(i+1)*classes]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.SetThreads(2)
+	out := make([]float32, batch*classes)
+	helped := graph.HelpedChunks()
+	for run := 0; run < 50 && graph.HelpedChunks() == helped; run++ {
+		for i := range out {
+			out[i] = float32(math.NaN())
+		}
+		if err := m.Run(in, batch, out); err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range out {
+			want := alone[i]
+			if d := math.Abs(float64(v - want)); !(d <= 1e-5*(1+math.Abs(float64(want)))) {
+				t.Fatalf("run %d: image %d output %d = %g, alone %g", run, i/classes, i%classes, v, want)
+			}
+		}
+	}
+	if graph.HelpedChunks() == helped {
+		t.Fatal("in 50 runs of 9 images on 2 threads, no worker helped the other")
+	}
+	defer graph.SetTeamHelp(false)()
+	helped = graph.HelpedChunks()
+	for range 3 {
+		if err := m.Run(in, batch, out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if graph.HelpedChunks() != helped {
+		t.Fatal("workers helped each other with CSPIPE_TEAM off")
 	}
 }

@@ -184,12 +184,12 @@ func (k *convKernel) run(e *env, ins [][]float32, out []float32) {
 			// layers, batched): split columns, so each thread streams its
 			// own share of the weights.
 			act.Res = res
-			parallelFor(e.threads, k.pb.Panels(), 1, func(p0, p1 int) {
+			e.parallelFor(k.pb.Panels(), 1, func(p0, p1 int) {
 				kernels.GemmPanelsAct(rows, ins[0], k.cin, k.pb, p0, p1, act, out, k.cout)
 			})
 			return
 		}
-		parallelFor(e.threads, rows, grain, func(lo, hi int) {
+		e.parallelFor(rows, grain, func(lo, hi int) {
 			act := act
 			if res != nil {
 				act.Res = res[lo*k.cout:]
@@ -210,7 +210,7 @@ func (k *convKernel) run(e *env, ins [][]float32, out []float32) {
 		k.runColumns(e, ins[0], out)
 		return
 	}
-	parallelFor(e.threads, rows, gatherRows, func(lo, hi int) {
+	e.parallelFor(rows, gatherRows, func(lo, hi int) {
 		kk := k.pb.K
 		sp, _ := k.scratch.Get().(*[]float32)
 		if sp == nil {
@@ -276,7 +276,7 @@ func (k *convKernel) gather(in []float32, p int, dst []float32) {
 func (k *convKernel) runColumns(e *env, in, out []float32) {
 	colLen := k.kh * k.cin
 	imgLen := k.h * k.w * k.cin
-	parallelFor(e.threads, k.oh*e.batch, 1, func(lo, hi int) {
+	e.parallelFor(k.oh*e.batch, 1, func(lo, hi int) {
 		sp, _ := k.scratch.Get().(*[]float32)
 		if sp == nil {
 			s := make([]float32, k.wpad*colLen)
@@ -334,7 +334,7 @@ func (k *convKernel) runRows(e *env, in, out []float32) {
 			xl = 0
 		}
 	}
-	parallelFor(e.threads, k.oh*e.batch, 1, func(lo, hi int) {
+	e.parallelFor(k.oh*e.batch, 1, func(lo, hi int) {
 		sp, _ := k.scratch.Get().(*[]float32)
 		if sp == nil {
 			s := make([]float32, k.kh*edge*win)

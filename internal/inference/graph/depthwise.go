@@ -112,7 +112,7 @@ func (k *depthwiseKernel) fuseHardSwish() bool { k.hs = true; return true }
 func (k *depthwiseKernel) run(e *env, ins [][]float32, out []float32) {
 	if k.expand != nil {
 		eachImage(e, ins, out, func(ins [][]float32, out []float32) {
-			parallelFor(e.threads, k.p.OH, 1, func(lo, hi int) {
+			e.parallelFor(k.p.OH, 1, func(lo, hi int) {
 				k.runExpanded(ins[0], out, lo, hi)
 			})
 		})
@@ -122,7 +122,7 @@ func (k *depthwiseKernel) run(e *env, ins [][]float32, out []float32) {
 	// the threads one start and one wait, not one per image.
 	oh := k.p.OH
 	inPer, outPer := len(ins[0])/e.batch, len(out)/e.batch
-	parallelFor(e.threads, e.batch*oh, 1, func(lo, hi int) {
+	e.parallelFor(e.batch*oh, 1, func(lo, hi int) {
 		if k.planes {
 			sp := k.planeScratch()
 			defer k.plane.Put(sp)
@@ -255,7 +255,7 @@ func (k *dwPointwise) run(e *env, ins [][]float32, out []float32) {
 		if k.res > 0 {
 			res = ins[k.res][img*outPer : (img+1)*outPer]
 		}
-		parallelFor(e.threads, bands, 1, func(b0, b1 int) {
+		e.parallelFor(bands, 1, func(b0, b1 int) {
 			sp, _ := k.scratch.Get().(*[]float32)
 			if sp == nil {
 				s := make([]float32, k.band*p.OW*p.C)

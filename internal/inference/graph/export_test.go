@@ -29,3 +29,15 @@ func (m *Model) Split() int { return m.split }
 
 // NumNodes is the number of planned operators.
 func (m *Model) NumNodes() int { return len(m.nodes) }
+
+// SetTeamHelp turns the batched workers' helping each other on or off
+// and returns the restore.
+func SetTeamHelp(on bool) (restore func()) {
+	old := teamHelp
+	teamHelp = on
+	return func() { teamHelp = old }
+}
+
+// HelpedChunks is how many operator chunks the workers of batched runs
+// have run for each other so far.
+func HelpedChunks() int64 { return helpedChunks.Load() }

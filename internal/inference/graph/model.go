@@ -54,6 +54,7 @@ type kernel interface {
 type env struct {
 	threads int
 	batch   int
+	team    *team // the workers of a batched Run, when they help each other
 }
 
 // maxSubBatch is how many images one goroutine runs layer by layer
@@ -105,7 +106,7 @@ func (m *Model) Run(in []float32, batch int, out []float32) error {
 	defer runtime.KeepAlive(m)
 	threads := m.threadCount()
 	if batch == 1 {
-		m.runImages(in, out, 1, threads)
+		m.runImages(in, out, 1, threads, nil)
 		return nil
 	}
 	// Across images: each worker runs sub-batches on one thread. (Running
@@ -116,14 +117,23 @@ func (m *Model) Run(in []float32, batch int, out []float32) error {
 	workers := min(threads, batch)
 	sub := min(maxSubBatch, (batch+workers-1)/workers)
 	var next atomic.Int32
+	// A worker out of sub-batches helps the others with their operators
+	// (team.go), unless operators are being timed one thread at a time.
+	var tm *team
+	if workers > 1 && m.timer.Load() == nil && teamHelp {
+		tm = newTeam(workers)
+	}
 	work := func() {
 		for {
 			i := (int(next.Add(1)) - 1) * sub
 			if i >= batch {
-				return
+				break
 			}
 			n := min(sub, batch-i)
-			m.runImages(in[i*per:(i+n)*per], out[i*m.classes:(i+n)*m.classes], n, 1)
+			m.runImages(in[i*per:(i+n)*per], out[i*m.classes:(i+n)*m.classes], n, 1, tm)
+		}
+		if tm != nil {
+			tm.help()
 		}
 	}
 	// The calling goroutine is one of the workers: one goroutine fewer to
@@ -215,10 +225,12 @@ func (m *Model) putWorkspace(ws *workspace) {
 
 // runImages runs n images layer by layer: the nodes before the split image
 // by image, the rest on all n at once, each operator with threads threads.
-func (m *Model) runImages(in, out []float32, n, threads int) {
+// A worker of a batched Run passes its team, whose idle workers then
+// share its operators.
+func (m *Model) runImages(in, out []float32, n, threads int, tm *team) {
 	ws := m.getWorkspace(n)
 	defer m.putWorkspace(ws)
-	e := &env{threads: threads, batch: n}
+	e := &env{threads: threads, batch: n, team: tm}
 	buf := m.batchBuf(ws, in, n)
 	timer := m.timer.Load()
 	start := 0
@@ -229,7 +241,7 @@ func (m *Model) runImages(in, out []float32, n, threads int) {
 		// split go to the sub-batch's workspace.
 		own := m.getWorkspace(1)
 		defer m.putWorkspace(own)
-		one := &env{threads: threads, batch: 1}
+		one := &env{threads: threads, batch: 1, team: tm}
 		for img := 0; img < n; img++ {
 			m.runNodes(timer, one, 0, m.split, m.imageShare(ws, own, in, n, img))
 		}
@@ -245,10 +257,16 @@ func (m *Model) runImages(in, out []float32, n, threads int) {
 // gives, and times each one when t is not nil (Model.SetNodeTiming).
 func (m *Model) runNodes(t *nodeTimer, e *env, from, to int, buf func(int) []float32) {
 	var ins [4][]float32
+	shared := *e // e with the team's idle workers counted as its threads
 	for i := from; i < to; i++ {
 		nd := &m.nodes[i]
 		args := nodeArgs(ins[:0], nd.ins, buf)
 		o := buf(nd.out)
+		if h := e.team.helpers(); h > 0 {
+			shared.threads = e.threads + h
+			nd.k.run(&shared, args, o)
+			continue
+		}
 		if t == nil {
 			nd.k.run(e, args, o)
 			continue

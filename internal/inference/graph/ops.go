@@ -155,16 +155,22 @@ func biasData(t *Tensor, n int) ([]float32, error) {
 	return t.Float, nil
 }
 
-// parallelFor splits [0, n) into at most threads chunks, each a multiple of
-// grain, and runs fn on them concurrently.
-func parallelFor(threads, n, grain int, fn func(lo, hi int)) {
-	chunks := min(threads, (n+grain-1)/grain)
+// parallelFor splits [0, n) into at most e.threads chunks, each a multiple
+// of grain, and runs fn on them concurrently: on goroutines of their own,
+// or, when e belongs to a worker of a batched Run, with the team's idle
+// workers.
+func (e *env) parallelFor(n, grain int, fn func(lo, hi int)) {
+	chunks := min(e.threads, (n+grain-1)/grain)
 	if chunks <= 1 {
 		fn(0, n)
 		return
 	}
 	per := (n + chunks - 1) / chunks
 	per = (per + grain - 1) / grain * grain
+	if e.team != nil {
+		e.team.split(n, per, fn)
+		return
+	}
 	done := make(chan struct{}, chunks)
 	started := 0
 	for lo := per; lo < n; lo += per {

@@ -134,7 +134,7 @@ func (k *qblockKernel) run(e *env, ins [][]float32, out []float32) {
 			rows(x, r, o, 0, k.dw.oh)
 			continue
 		}
-		parallelFor(e.threads, k.dw.oh, 1, func(lo, hi int) { rows(x, r, o, lo, hi) })
+		e.parallelFor(k.dw.oh, 1, func(lo, hi int) { rows(x, r, o, lo, hi) })
 	}
 }
 

@@ -482,7 +482,7 @@ func (k *qconvKernel) run(e *env, ins [][]float32, out []float32) {
 			k.convPixelsGemm(src[:e.batch*inN], dst[:e.batch*outN], 0, n)
 			return
 		}
-		parallelFor(e.threads, n, 16, func(lo, hi int) {
+		e.parallelFor(n, 16, func(lo, hi int) {
 			k.convPixelsGemm(src[:e.batch*inN], dst[:e.batch*outN], lo, hi)
 		})
 		return
@@ -493,7 +493,7 @@ func (k *qconvKernel) run(e *env, ins [][]float32, out []float32) {
 			k.rows(in, o, 0, k.oh)
 			continue
 		}
-		parallelFor(e.threads, k.oh, 1, func(lo, hi int) { k.rows(in, o, lo, hi) })
+		e.parallelFor(k.oh, 1, func(lo, hi int) { k.rows(in, o, lo, hi) })
 	}
 }
 

@@ -119,7 +119,7 @@ func (k *convKernel) newWinograd(filter, bias []float32, m int) *winograd {
 func (k *convKernel) runWinograd(e *env, in, out []float32) {
 	w := k.wino
 	total := w.tilesY * w.tilesX * e.batch
-	parallelFor(e.threads, total, 1, func(lo, hi int) {
+	e.parallelFor(total, 1, func(lo, hi int) {
 		nb := (hi - lo + w.band - 1) / w.band
 		per := (hi - lo + nb - 1) / nb
 		sp, _ := w.scratch.Get().(*[]float32)
