@@ -97,6 +97,11 @@ func BenchmarkGemmSmallK(b *testing.B) {
 	}
 	for _, s := range []struct{ m, k, n int }{
 		{192, 32, 64}, {96, 64, 128}, {192, 64, 64}, {168, 16, 96}, {192, 128, 64}, {96, 128, 128},
+		// Whole 1x1 layers (V2 1.0@128's expansions, one thread's half).
+		{4096, 16, 96}, {1024, 24, 144}, {2048, 16, 96}, {256, 32, 192},
+		// Output in L1.
+		{48, 16, 64}, {48, 32, 64}, {48, 64, 64},
+		{4092, 16, 64}, {4092, 32, 64},
 	} {
 		for _, cold := range []bool{false, true} {
 			name := fmt.Sprintf("%dx%dx%d/hot", s.m, s.k, s.n)

@@ -1,0 +1,18 @@
+package graph
+
+// SetSmallK switches the fused depthwise+1x1 pairs' small-K GEMM
+// (dwpwSmallK) for benchmarks in package graph_test; restore puts the old
+// setting back.
+func SetSmallK(on bool) (restore func()) {
+	old := dwpwSmallK
+	dwpwSmallK = on
+	return func() { dwpwSmallK = old }
+}
+
+// SetConvSmallK switches the plain 1x1 convolutions' small-K GEMM
+// (convSmallK) likewise.
+func SetConvSmallK(on bool) (restore func()) {
+	old := convSmallK
+	convSmallK = on
+	return func() { convSmallK = old }
+}
