@@ -21,7 +21,7 @@ func TestGemmSmallK(t *testing.T) {
 	inf := float32(math.Inf(1))
 	for _, m := range []int{1, 5, 6, 7, 12, 13, 35, 96, 192} {
 		for _, k := range []int{1, 3, 4, 16, 24, 32, 33, 64, 96} {
-			for _, n := range []int{16, 32, 48, 64, 80, 96, 128, 160} {
+			for _, n := range []int{16, 24, 32, 40, 48, 64, 72, 80, 96, 120, 128, 144, 160} {
 				for _, bounds := range [][2]float32{{0, 6}, {-inf, inf}, {-0.5, 0.25}} {
 					lda, ldc := k+(m%3), n+16*(k%2)
 					a := randSlice(rng, (m-1)*lda+k)
@@ -60,17 +60,20 @@ func TestGemmSmallK(t *testing.T) {
 	}
 }
 
-// TestGemmSmallKTakes: SmallKFast takes a whole pair of 32-column panels
-// with AVX-512, and not 48 columns (the second panel partial).
+// TestGemmSmallKTakes: SmallKFast takes weights packed in 32-column
+// panels with AVX-512 (one pair, or one whole and one partial panel), not
+// 16 columns (one 16-column panel).
 func TestGemmSmallKTakes(t *testing.T) {
 	if !hasAVX512 {
 		t.Skip("no AVX-512: GemmSmallK is Gemm")
 	}
-	if !SmallKFast(PackB(make([]float32, 64*32), 64, 32, nil)) {
-		t.Fatal("SmallKFast refuses 32x64 weights")
+	for _, n := range []int{64, 48} {
+		if !SmallKFast(PackB(make([]float32, n*32), n, 32, nil)) {
+			t.Fatalf("SmallKFast refuses 32x%d weights", n)
+		}
 	}
-	if SmallKFast(PackB(make([]float32, 48*32), 48, 32, nil)) {
-		t.Fatal("SmallKFast takes 48 columns")
+	if SmallKFast(PackB(make([]float32, 16*32), 16, 32, nil)) {
+		t.Fatal("SmallKFast takes 16 columns")
 	}
 }
 
@@ -84,7 +87,8 @@ func bitDiff(x, y []float32) int {
 	return -1
 }
 
-// BenchmarkGemmSmallK compares GemmSmallK ("smallk") with Gemm ("gemm")
+// BenchmarkGemmSmallK compares GemmSmallK ("smallk"; "pairs": panels after
+// the last pair on GemmPanels, smallKSingle off) with Gemm ("gemm")
 // on the band GEMMs of MobileNets' fused depthwise+1x1 pairs (rows of one
 // band, K 32/64, N 64/128, and K=128 for comparison), alternating in one
 // loop, timed on the thread's CPU clock; the output either the same
@@ -119,26 +123,30 @@ func BenchmarkGemmSmallK(b *testing.B) {
 				for i := range cs {
 					cs[i] = make([]float32, s.m*s.n)
 				}
-				defer func(v bool) { smallK = v }(smallK)
+				defer func(v, s bool) { smallK, smallKSingle = v, s }(smallK, smallKSingle)
 				runtime.LockOSThread()
 				defer runtime.UnlockOSThread()
-				var tg, ts, ratio []float64
+				modes := []string{"gemm", "pairs", "smallk"}
+				ts := make([][]float64, len(modes))
+				var ratio []float64
 				for it := 0; b.Loop(); it++ {
 					c := cs[it%len(cs)]
-					var d [2]float64
-					for j := range 2 {
-						j = (j + it) % 2
-						smallK = j == 1
+					var d [3]float64
+					for j := range modes {
+						j = (j + it) % len(modes)
+						smallK, smallKSingle = j > 0, j == 2
 						t0, _ := ThreadCPU()
 						GemmSmallK(s.m, a, s.k, pb, 0, 6, c, s.n)
 						t1, _ := ThreadCPU()
 						d[j] = (t1 - t0).Seconds()
+						ts[j] = append(ts[j], d[j])
 					}
-					tg, ts, ratio = append(tg, d[0]), append(ts, d[1]), append(ratio, d[0]/d[1])
+					ratio = append(ratio, d[0]/d[2])
 				}
 				macs := float64(s.m * s.k * s.n)
-				b.ReportMetric(macs/median(tg)/1e9, "GMAC/s-gemm")
-				b.ReportMetric(macs/median(ts)/1e9, "GMAC/s-smallk")
+				for j, md := range modes {
+					b.ReportMetric(macs/median(ts[j])/1e9, "GMAC/s-"+md)
+				}
 				b.ReportMetric(median(ratio), "gemm/smallk")
 			})
 		}
