@@ -88,7 +88,8 @@ func bitDiff(x, y []float32) int {
 }
 
 // BenchmarkGemmSmallK compares GemmSmallK ("smallk"; "pairs": panels after
-// the last pair on GemmPanels, smallKSingle off) with Gemm ("gemm")
+// the last pair on GemmPanels, smallKSingle off; "noovl": rows below the
+// last whole tile on GemmPanels, smallKOverlap off) with Gemm ("gemm")
 // on the band GEMMs of MobileNets' fused depthwise+1x1 pairs (rows of one
 // band, K 32/64, N 64/128, and K=128 for comparison), alternating in one
 // loop, timed on the thread's CPU clock; the output either the same
@@ -106,6 +107,8 @@ func BenchmarkGemmSmallK(b *testing.B) {
 		// Output in L1.
 		{48, 16, 64}, {48, 32, 64}, {48, 64, 64},
 		{4092, 16, 64}, {4092, 32, 64},
+		// Rows not a multiple of six (V2 1.0@224's 112- and 56-wide bands).
+		{224, 32, 64}, {112, 24, 144}, {3136, 24, 144},
 	} {
 		for _, cold := range []bool{false, true} {
 			name := fmt.Sprintf("%dx%dx%d/hot", s.m, s.k, s.n)
@@ -123,25 +126,25 @@ func BenchmarkGemmSmallK(b *testing.B) {
 				for i := range cs {
 					cs[i] = make([]float32, s.m*s.n)
 				}
-				defer func(v, s bool) { smallK, smallKSingle = v, s }(smallK, smallKSingle)
+				defer func(v, s, o bool) { smallK, smallKSingle, smallKOverlap = v, s, o }(smallK, smallKSingle, smallKOverlap)
 				runtime.LockOSThread()
 				defer runtime.UnlockOSThread()
-				modes := []string{"gemm", "pairs", "smallk"}
+				modes := []string{"gemm", "pairs", "noovl", "smallk"}
 				ts := make([][]float64, len(modes))
 				var ratio []float64
 				for it := 0; b.Loop(); it++ {
 					c := cs[it%len(cs)]
-					var d [3]float64
+					var d [4]float64
 					for j := range modes {
 						j = (j + it) % len(modes)
-						smallK, smallKSingle = j > 0, j == 2
+						smallK, smallKSingle, smallKOverlap = j > 0, j >= 2, j != 2
 						t0, _ := ThreadCPU()
 						GemmSmallK(s.m, a, s.k, pb, 0, 6, c, s.n)
 						t1, _ := ThreadCPU()
 						d[j] = (t1 - t0).Seconds()
 						ts[j] = append(ts[j], d[j])
 					}
-					ratio = append(ratio, d[0]/d[2])
+					ratio = append(ratio, d[0]/d[3])
 				}
 				macs := float64(s.m * s.k * s.n)
 				for j, md := range modes {
