@@ -12,7 +12,8 @@ import (
 // BenchmarkSmallKModel runs MobileNet V1 and V2 1.0@128 with the small-K
 // GEMM (kernels.GemmSmallK) on ("new") and off ("old": Gemm, GemmAct) in
 // the fused depthwise+1x1 pairs ("dwpw"), the plain 1x1 convolutions
-// ("conv1x1") or both, alternating run by run on one thread (switchAB), at
+// ("conv1x1") or both, or the pairs' largest K on it 128 against 64
+// ("dwpwK128"), alternating run by run on one thread (switchAB), at
 // batch 1 and 8. Run with
 // `go test -run '^$' -bench SmallKModel ./internal/inference/graph`.
 func BenchmarkSmallKModel(b *testing.B) {
@@ -36,6 +37,14 @@ func BenchmarkSmallKModel(b *testing.B) {
 				{"dwpw", func(on bool) { graph.SetSmallK(on) }},
 				{"conv1x1", func(on bool) { graph.SetConvSmallK(on) }},
 				{"both", func(on bool) { graph.SetSmallK(on); graph.SetConvSmallK(on) }},
+				// The pairs' threshold: K up to 128 ("new") or 64 ("old").
+				{"dwpwK128", func(on bool) {
+					if on {
+						graph.SetSmallKMaxK(128, 64)
+					} else {
+						graph.SetSmallKMaxK(64, 64)
+					}
+				}},
 			} {
 				b.Run(fmt.Sprintf("%s/%s/batch%d", c.Arch, sw.name, batch), func(b *testing.B) { switchAB(b, m, batch, sw.set) })
 			}

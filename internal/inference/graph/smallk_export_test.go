@@ -16,3 +16,12 @@ func SetConvSmallK(on bool) (restore func()) {
 	convSmallK = on
 	return func() { convSmallK = old }
 }
+
+// SetSmallKMaxK sets the largest K of a fused pair's 1x1 convolution that
+// runs on the small-K GEMM (smallKMaxK) and that of a plain one
+// (convSmallKMaxK); restore puts the old ones back.
+func SetSmallKMaxK(dwpw, conv int) (restore func()) {
+	od, oc := smallKMaxK, convSmallKMaxK
+	smallKMaxK, convSmallKMaxK = dwpw, conv
+	return func() { smallKMaxK, convSmallKMaxK = od, oc }
+}

@@ -109,6 +109,8 @@ func BenchmarkGemmSmallK(b *testing.B) {
 		{4092, 16, 64}, {4092, 32, 64},
 		// Rows not a multiple of six (V2 1.0@224's 112- and 56-wide bands).
 		{224, 32, 64}, {112, 24, 144}, {3136, 24, 144},
+		// Larger K, for the thresholds.
+		{96, 128, 256}, {96, 256, 256}, {64, 96, 576}, {256, 96, 576},
 	} {
 		for _, cold := range []bool{false, true} {
 			name := fmt.Sprintf("%dx%dx%d/hot", s.m, s.k, s.n)
