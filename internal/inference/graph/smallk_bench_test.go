@@ -13,7 +13,8 @@ import (
 // GEMM (kernels.GemmSmallK) on ("new") and off ("old": Gemm, GemmAct) in
 // the fused depthwise+1x1 pairs ("dwpw"), the plain 1x1 convolutions
 // ("conv1x1") or both, or the pairs' largest K on it 128 against 64
-// ("dwpwK128"), alternating run by run on one thread (switchAB), at
+// ("dwpwK128"), or pairs of larger K whose weights are at most 64K floats
+// on it against not ("dwpwKN64K"), alternating run by run on one thread (switchAB), at
 // batch 1 and 8. Run with
 // `go test -run '^$' -bench SmallKModel ./internal/inference/graph`.
 func BenchmarkSmallKModel(b *testing.B) {
@@ -43,6 +44,15 @@ func BenchmarkSmallKModel(b *testing.B) {
 						graph.SetSmallKMaxK(128, 64)
 					} else {
 						graph.SetSmallKMaxK(64, 64)
+					}
+					graph.SetSmallKMaxKN(0)
+				}},
+				// Larger K when the weights are at most 64K floats.
+				{"dwpwKN64K", func(on bool) {
+					if on {
+						graph.SetSmallKMaxKN(1 << 16)
+					} else {
+						graph.SetSmallKMaxKN(0)
 					}
 				}},
 			} {

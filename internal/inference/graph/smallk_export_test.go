@@ -25,3 +25,10 @@ func SetSmallKMaxK(dwpw, conv int) (restore func()) {
 	smallKMaxK, convSmallKMaxK = dwpw, conv
 	return func() { smallKMaxK, convSmallKMaxK = od, oc }
 }
+
+// SetSmallKMaxKN sets smallKMaxKN; restore puts the old one back.
+func SetSmallKMaxKN(n int) (restore func()) {
+	old := smallKMaxKN
+	smallKMaxKN = n
+	return func() { smallKMaxKN = old }
+}

@@ -11,7 +11,8 @@ import (
 // (convSmallK) and a fused depthwise+1x1 pair (dwpwSmallK) on
 // kernels.GemmSmallK give bit for bit what GemmAct and Gemm give
 // unfused, for output widths of one pair of 32-column panels, two, a pair
-// and a single panel, and a pair and a partial one; bands of every row
+// and a single panel, a pair and a partial one, and one partial panel
+// after a K over smallKMaxK; bands of every row
 // and of one row (row counts not multiples of the kernel's six-row tile);
 // with the block's input added back as a residual; one and two threads,
 // one image and three.
@@ -53,6 +54,7 @@ func TestSmallKBitIdentical(t *testing.T) {
 		{shape{24, 64, 128}, false},
 		{shape{32, 96, 96}, false},
 		{shape{16, 48, 80}, false},
+		{shape{24, 136, 24}, true}, // K over smallKMaxK, weights under smallKMaxKN
 		{shape{64, 32, 64}, true},
 	} {
 		t.Run(fmt.Sprintf("%dx%dx%d/res=%v", tc.s.c0, tc.s.c, tc.s.n, tc.residual), func(t *testing.T) {

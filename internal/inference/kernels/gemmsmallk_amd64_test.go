@@ -111,6 +111,8 @@ func BenchmarkGemmSmallK(b *testing.B) {
 		{224, 32, 64}, {112, 24, 144}, {3136, 24, 144},
 		// Larger K, for the thresholds.
 		{96, 128, 256}, {96, 256, 256}, {64, 96, 576}, {256, 96, 576},
+		// V2's projections after the depthwise: large K, narrow N.
+		{96, 144, 24}, {96, 192, 32}, {64, 384, 64}, {64, 576, 96}, {96, 96, 24},
 	} {
 		for _, cold := range []bool{false, true} {
 			name := fmt.Sprintf("%dx%dx%d/hot", s.m, s.k, s.n)
