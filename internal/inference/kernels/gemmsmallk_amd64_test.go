@@ -113,6 +113,8 @@ func BenchmarkGemmSmallK(b *testing.B) {
 		{96, 128, 256}, {96, 256, 256}, {64, 96, 576}, {256, 96, 576},
 		// V2's projections after the depthwise: large K, narrow N.
 		{96, 144, 24}, {96, 192, 32}, {64, 384, 64}, {64, 576, 96}, {96, 96, 24},
+		// ResNet-50's 56x56 1x1 of K=64 (no residual), one image.
+		{3136, 64, 64},
 	} {
 		for _, cold := range []bool{false, true} {
 			name := fmt.Sprintf("%dx%dx%d/hot", s.m, s.k, s.n)
