@@ -167,6 +167,14 @@ func (k *convKernel) fuseHardSwish() bool {
 // act is the GEMM epilogue: the bounds, then HARD_SWISH if fused.
 func (k *convKernel) act() kernels.Act { return kernels.Act{Lo: k.lo, Hi: k.hi, HardSwish: k.hs} }
 
+// convSmallK runs a plain 1x1 convolution of at most convSmallKMaxK input
+// channels, without a residual or HARD_SWISH, on kernels.GemmSmallK (tests
+// and benchmarks switch it off to compare with GemmAct).
+var (
+	convSmallK     = true
+	convSmallKMaxK = 64
+)
+
 func (k *convKernel) run(e *env, ins [][]float32, out []float32) {
 	rows := k.oh * k.ow * e.batch
 	grain := kernels.MR * 4
@@ -186,6 +194,14 @@ func (k *convKernel) run(e *env, ins [][]float32, out []float32) {
 			act.Res = res
 			e.parallelFor(k.pb.Panels(), 1, func(p0, p1 int) {
 				kernels.GemmPanelsAct(rows, ins[0], k.cin, k.pb, p0, p1, act, out, k.cout)
+			})
+			return
+		}
+		if convSmallK && k.cin <= convSmallKMaxK && res == nil && !act.HardSwish {
+			// Few input channels: the rows in one call per pair of
+			// panels (see kernels.GemmSmallK).
+			e.parallelFor(rows, grain, func(lo, hi int) {
+				kernels.GemmSmallK(hi-lo, ins[0][lo*k.cin:], k.cin, k.pb, act.Lo, act.Hi, out[lo*k.cout:], k.cout)
 			})
 			return
 		}

@@ -234,6 +234,16 @@ var (
 // off to compare with Gemm's 12-row ones).
 var dwpwPlain16 = true
 
+// dwpwSmallK runs a fused pair's 1x1 convolution of at most smallKMaxK
+// input channels, or whose K×N weights are fewer than smallKMaxKN floats, on
+// kernels.GemmSmallK (tests and benchmarks switch it off to compare with
+// Gemm).
+var (
+	dwpwSmallK  = true
+	smallKMaxK  = 128
+	smallKMaxKN = 1 << 16
+)
+
 // fuseDWPW enables fuseDepthwisePointwise (tests switch it off for an
 // unfused reference).
 var fuseDWPW = true
@@ -283,6 +293,9 @@ func (k *dwPointwise) run(e *env, ins [][]float32, out []float32) {
 					// with one segment.
 					a := [1][]float32{buf}
 					kernels.GemmSegs(rows, a[:], p.C, k.pw.pb, kernels.Act{Lo: k.pw.lo, Hi: k.pw.hi}, ob, k.pw.cout)
+				} else if dwpwSmallK && (p.C <= smallKMaxK || p.C*k.pw.cout < smallKMaxKN) {
+					// The whole band in one call per pair of panels.
+					kernels.GemmSmallK(rows, buf, p.C, k.pw.pb, k.pw.lo, k.pw.hi, ob, k.pw.cout)
 				} else {
 					kernels.Gemm(rows, buf, p.C, k.pw.pb, k.pw.lo, k.pw.hi, ob, k.pw.cout)
 				}

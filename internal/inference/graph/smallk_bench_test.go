@@ -1,0 +1,63 @@
+package graph_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/cspipe/cspipe/internal/inference/graph"
+	"github.com/cspipe/cspipe/internal/inference/modelgen"
+	"github.com/cspipe/cspipe/internal/inference/tflite"
+)
+
+// BenchmarkSmallKModel runs MobileNet V1 and V2 1.0@128 with the small-K
+// GEMM (kernels.GemmSmallK) on ("new") and off ("old": Gemm, GemmAct) in
+// the fused depthwise+1x1 pairs ("dwpw"), the plain 1x1 convolutions
+// ("conv1x1") or both, or the pairs' largest K on it 128 against 64
+// ("dwpwK128"), or pairs of larger K whose weights are at most 64K floats
+// on it against not ("dwpwKN64K"), alternating run by run on one thread (switchAB), at
+// batch 1 and 8. Run with
+// `go test -run '^$' -bench SmallKModel ./internal/inference/graph`.
+func BenchmarkSmallKModel(b *testing.B) {
+	for _, c := range []modelgen.Config{
+		{Arch: "v1", Width: 1, Size: 128, Classes: 1001, Seed: 1},
+		{Arch: "v2", Width: 1, Size: 128, Classes: 1001, Seed: 1},
+	} {
+		g, err := modelgen.MobileNet(c)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m, err := tflite.Load(g.TFLite())
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, batch := range []int{1, 8} {
+			for _, sw := range []struct {
+				name string
+				set  func(bool)
+			}{
+				{"dwpw", func(on bool) { graph.SetSmallK(on) }},
+				{"conv1x1", func(on bool) { graph.SetConvSmallK(on) }},
+				{"both", func(on bool) { graph.SetSmallK(on); graph.SetConvSmallK(on) }},
+				// The pairs' threshold: K up to 128 ("new") or 64 ("old").
+				{"dwpwK128", func(on bool) {
+					if on {
+						graph.SetSmallKMaxK(128, 64)
+					} else {
+						graph.SetSmallKMaxK(64, 64)
+					}
+					graph.SetSmallKMaxKN(0)
+				}},
+				// Larger K when the weights are at most 64K floats.
+				{"dwpwKN64K", func(on bool) {
+					if on {
+						graph.SetSmallKMaxKN(1 << 16)
+					} else {
+						graph.SetSmallKMaxKN(0)
+					}
+				}},
+			} {
+				b.Run(fmt.Sprintf("%s/%s/batch%d", c.Arch, sw.name, batch), func(b *testing.B) { switchAB(b, m, batch, sw.set) })
+			}
+		}
+	}
+}

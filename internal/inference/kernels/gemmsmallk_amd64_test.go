@@ -1,0 +1,168 @@
+//go:build amd64
+
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"testing"
+)
+
+// TestGemmSmallK checks GemmSmallK bit for bit against Gemm (and Gemm
+// against the scalar reference within rounding) on shapes around the
+// kernel's edges: rows not a multiple of six, fewer than six, K from 1 to
+// 96 with odd tails, N of one to five panels (a single and a partial last
+// panel), strided A and C, and bounds including none.
+func TestGemmSmallK(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 13))
+	inf := float32(math.Inf(1))
+	for _, m := range []int{1, 5, 6, 7, 12, 13, 35, 96, 192} {
+		for _, k := range []int{1, 3, 4, 16, 24, 32, 33, 64, 96} {
+			for _, n := range []int{16, 24, 32, 40, 48, 64, 72, 80, 96, 120, 128, 144, 160} {
+				for _, bounds := range [][2]float32{{0, 6}, {-inf, inf}, {-0.5, 0.25}} {
+					lda, ldc := k+(m%3), n+16*(k%2)
+					a := randSlice(rng, (m-1)*lda+k)
+					w, bias := randSlice(rng, n*k), randSlice(rng, n)
+					pb := PackB(w, n, k, bias)
+					got := make([]float32, (m-1)*ldc+n)
+					want := make([]float32, len(got))
+					for i := range got {
+						got[i], want[i] = float32(i), float32(i)
+					}
+					GemmSmallK(m, a, lda, pb, bounds[0], bounds[1], got, ldc)
+					Gemm(m, a, lda, pb, bounds[0], bounds[1], want, ldc)
+					if i := bitDiff(got, want); i >= 0 {
+						t.Fatalf("m=%d k=%d n=%d bounds=%v: c[%d] = %v, Gemm %v", m, k, n, bounds, i, got[i], want[i])
+					}
+					ref := refGemm(m, n, k, a, lda, w, bias, bounds[0], bounds[1])
+					for i := 0; i < m; i++ {
+						for j := 0; j < n; j++ {
+							g, r := got[i*ldc+j], ref[i*n+j]
+							if d := math.Abs(float64(g - r)); d > 1e-4*(1+math.Abs(float64(r))) {
+								t.Fatalf("m=%d k=%d n=%d: c[%d][%d] = %v, reference %v", m, k, n, i, j, g, r)
+							}
+						}
+					}
+					// Between the rows and past the columns, nothing is written.
+					for i := 0; i < m-1; i++ {
+						for j := n; j < ldc; j++ {
+							if got[i*ldc+j] != float32(i*ldc+j) {
+								t.Fatalf("m=%d k=%d n=%d: c[%d][%d] past N written", m, k, n, i, j)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestGemmSmallKTakes: SmallKFast takes weights packed in 32-column
+// panels with AVX-512 (one pair, or one whole and one partial panel), not
+// 16 columns (one 16-column panel).
+func TestGemmSmallKTakes(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512: GemmSmallK is Gemm")
+	}
+	for _, n := range []int{64, 48} {
+		if !SmallKFast(PackB(make([]float32, n*32), n, 32, nil)) {
+			t.Fatalf("SmallKFast refuses 32x%d weights", n)
+		}
+	}
+	if SmallKFast(PackB(make([]float32, 16*32), 16, 32, nil)) {
+		t.Fatal("SmallKFast takes 16 columns")
+	}
+}
+
+// bitDiff returns the first index where x and y differ in bits, or -1.
+func bitDiff(x, y []float32) int {
+	for i := range x {
+		if math.Float32bits(x[i]) != math.Float32bits(y[i]) {
+			return i
+		}
+	}
+	return -1
+}
+
+// BenchmarkGemmSmallK compares GemmSmallK ("smallk"; "pairs": panels after
+// the last pair on GemmPanels, smallKSingle off; "noovl": rows below the
+// last whole tile on GemmPanels, smallKOverlap off) with Gemm ("gemm")
+// on the band GEMMs of MobileNets' fused depthwise+1x1 pairs (rows of one
+// band, K 32/64, N 64/128, and K=128 for comparison), alternating in one
+// loop, timed on the thread's CPU clock; the output either the same
+// buffer every call ("hot", in L1/L2) or the next of copies filling 16 MB
+// ("cold"), A and the weights hot as in the fused band. Reports the
+// median call's GMAC/s of each and the median of the per-pair ratios.
+func BenchmarkGemmSmallK(b *testing.B) {
+	if !hasAVX512 {
+		b.Skip("no AVX-512")
+	}
+	for _, s := range []struct{ m, k, n int }{
+		{192, 32, 64}, {96, 64, 128}, {192, 64, 64}, {168, 16, 96}, {192, 128, 64}, {96, 128, 128},
+		// Whole 1x1 layers (V2 1.0@128's expansions, one thread's half).
+		{4096, 16, 96}, {1024, 24, 144}, {2048, 16, 96}, {256, 32, 192},
+		// Output in L1.
+		{48, 16, 64}, {48, 32, 64}, {48, 64, 64},
+		{4092, 16, 64}, {4092, 32, 64},
+		// Rows not a multiple of six (V2 1.0@224's 112- and 56-wide bands).
+		{224, 32, 64}, {112, 24, 144}, {3136, 24, 144},
+		// Larger K, for the thresholds.
+		{96, 128, 256}, {96, 256, 256}, {64, 96, 576}, {256, 96, 576},
+		// V2's projections after the depthwise: large K, narrow N.
+		{96, 144, 24}, {96, 192, 32}, {64, 384, 64}, {64, 576, 96}, {96, 96, 24},
+		// ResNet-50's 56x56 1x1 of K=64 (no residual), one image.
+		{3136, 64, 64},
+	} {
+		for _, cold := range []bool{false, true} {
+			name := fmt.Sprintf("%dx%dx%d/hot", s.m, s.k, s.n)
+			if cold {
+				name = fmt.Sprintf("%dx%dx%d/cold", s.m, s.k, s.n)
+			}
+			b.Run(name, func(b *testing.B) {
+				rng := rand.New(rand.NewPCG(1, 1))
+				a := randSlice(rng, s.m*s.k)
+				pb := PackB(randSlice(rng, s.n*s.k), s.n, s.k, randSlice(rng, s.n))
+				cs := make([][]float32, 1)
+				if cold {
+					cs = make([][]float32, max(2, (16<<20)/(4*s.m*s.n)))
+				}
+				for i := range cs {
+					cs[i] = make([]float32, s.m*s.n)
+				}
+				defer func(v, s, o bool) { smallK, smallKSingle, smallKOverlap = v, s, o }(smallK, smallKSingle, smallKOverlap)
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				modes := []string{"gemm", "pairs", "noovl", "smallk"}
+				ts := make([][]float64, len(modes))
+				var ratio []float64
+				for it := 0; b.Loop(); it++ {
+					c := cs[it%len(cs)]
+					var d [4]float64
+					for j := range modes {
+						j = (j + it) % len(modes)
+						smallK, smallKSingle, smallKOverlap = j > 0, j >= 2, j != 2
+						t0, _ := ThreadCPU()
+						GemmSmallK(s.m, a, s.k, pb, 0, 6, c, s.n)
+						t1, _ := ThreadCPU()
+						d[j] = (t1 - t0).Seconds()
+						ts[j] = append(ts[j], d[j])
+					}
+					ratio = append(ratio, d[0]/d[3])
+				}
+				macs := float64(s.m * s.k * s.n)
+				for j, md := range modes {
+					b.ReportMetric(macs/median(ts[j])/1e9, "GMAC/s-"+md)
+				}
+				b.ReportMetric(median(ratio), "gemm/smallk")
+			})
+		}
+	}
+}
+
+func median(x []float64) float64 {
+	slices.Sort(x)
+	return x[len(x)/2]
+}

@@ -1,0 +1,13 @@
+//go:build !amd64
+
+package kernels
+
+const smallKRows = 6
+
+// SmallKFast reports whether GemmSmallK has a kernel of its own for b: not
+// on this architecture.
+func SmallKFast(b *PackedB) bool { return false }
+
+func gemmSmallK(m int, a []float32, lda int, b *PackedB, lo, hi float32, c []float32, ldc int) {
+	panic("kernels: no AVX-512 path on this architecture")
+}
