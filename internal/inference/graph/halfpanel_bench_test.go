@@ -1,0 +1,36 @@
+//go:build cspipe_bench && amd64
+
+package graph_test
+
+import (
+	"testing"
+
+	"github.com/cspipe/cspipe/internal/inference/kernels"
+	"github.com/cspipe/cspipe/internal/inference/modelgen"
+	"github.com/cspipe/cspipe/internal/inference/tflite"
+)
+
+// BenchmarkHalfPanelModel runs whole models at batch 1 on one thread with a
+// last weight panel of at most 16 real columns on the 16-column tiles
+// ("half") and on the 32-column ones ("full", kernels.SetHalfPanel), in
+// turns run by run on the thread's CPU clock, one model (nodeSwitchAB). With -v
+// it logs the nodes that differ by 2 µs or more. Run with `go test -tags
+// cspipe_bench -run '^$' -bench HalfPanelModel -benchtime 300x -v`.
+func BenchmarkHalfPanelModel(b *testing.B) {
+	for _, c := range []modelgen.Config{
+		{Arch: "v3-large", Width: 1, Size: 224, Classes: 1001, Seed: 1},
+		{Arch: "efficientnet-lite0", Width: 1, Size: 224, Classes: 1001, Seed: 1},
+	} {
+		b.Run(c.Arch, func(b *testing.B) {
+			g, err := modelgen.MobileNet(c)
+			if err != nil {
+				b.Fatal(err)
+			}
+			m, err := tflite.Load(g.TFLite())
+			if err != nil {
+				b.Fatal(err)
+			}
+			nodeSwitchAB(b, m, kernels.SetHalfPanel, "half", "full")
+		})
+	}
+}
