@@ -10,12 +10,13 @@ import (
 	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
 
-// BenchmarkHalfPanelModel runs whole models at batch 1 on one thread with a
-// last weight panel of at most 16 real columns on the 16-column tiles
+// BenchmarkHalfPanelModel runs whole models at batch 1 (and 8) on one thread
+// with a last weight panel of at most 16 real columns on the 16-column tiles
 // ("half") and on the 32-column ones ("full", kernels.SetHalfPanel), in
-// turns run by run on the thread's CPU clock, one model (nodeSwitchAB). With -v
-// it logs the nodes that differ by 2 µs or more. Run with `go test -tags
-// cspipe_bench -run '^$' -bench HalfPanelModel -benchtime 300x -v`.
+// turns run by run on the thread's CPU clock, one model (nodeSwitchAB,
+// switchAB). With -v, at batch 1, it logs the nodes that differ by 2 µs or
+// more. Run with
+// `go test -tags cspipe_bench -run '^$' -bench HalfPanelModel -benchtime 300x -v`.
 func BenchmarkHalfPanelModel(b *testing.B) {
 	for _, c := range []modelgen.Config{
 		{Arch: "v3-large", Width: 1, Size: 224, Classes: 1001, Seed: 1},
@@ -30,7 +31,10 @@ func BenchmarkHalfPanelModel(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			nodeSwitchAB(b, m, kernels.SetHalfPanel, "half", "full")
+			b.Run("batch1", func(b *testing.B) { nodeSwitchAB(b, m, kernels.SetHalfPanel, "half", "full") })
+			// Batch 8 on one thread: with two, the layers this changes
+			// split their rows, so each thread runs the same tiles.
+			b.Run("batch8", func(b *testing.B) { switchAB(b, m, 8, kernels.SetHalfPanel) })
 		})
 	}
 }
