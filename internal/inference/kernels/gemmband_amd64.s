@@ -11487,9 +11487,10 @@ gemmR1x32_q1:
 	VZEROUPPER
 	RET
 
-// func gemmB13x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
+// func gemmB13x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
 // 13 row(s) by 16 columns over k steps: A rows lda floats apart, b k rows of 32 floats
-// of which the first 16 are read (init, res and c: 16 columns a row).
+// of which the first 16 are read. Only the first cols (1 to 16) columns of init, res and c
+// are read or written (masked loads and stores).
 // The sums start from init (rows ldi floats apart; 0 repeats a bias row), have the
 // residual at res (rows ldr floats apart) added if res is not nil, and are
 // clamped to [lo, hi] into c, then, if hs is not 0, passed through HARD_SWISH
@@ -11498,7 +11499,12 @@ gemmR1x32_q1:
 // VDIVPS) in registers, so c is written once. Each k step also reads one line at pf towards L2, pf
 // advancing pfs bytes a step: the next panel's weights, so they are not waited for.
 // Row r sums in Z(r); B in Z24; A broadcast inside the FMAs.
-TEXT ·gemmB13x16(SB), NOSPLIT, $0-112
+TEXT ·gemmB13x16(SB), NOSPLIT, $0-120
+	MOVQ cols+112(FP), CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), DI
@@ -11517,31 +11523,31 @@ TEXT ·gemmB13x16(SB), NOSPLIT, $0-112
 	MOVQ init+48(FP), AX
 	MOVQ ldi+56(FP), R9
 	SHLQ $2, R9
-	VMOVUPS (AX), Z0
+	VMOVUPS.Z (AX), K1, Z0
 	ADDQ R9, AX
-	VMOVUPS (AX), Z1
+	VMOVUPS.Z (AX), K1, Z1
 	ADDQ R9, AX
-	VMOVUPS (AX), Z2
+	VMOVUPS.Z (AX), K1, Z2
 	ADDQ R9, AX
-	VMOVUPS (AX), Z3
+	VMOVUPS.Z (AX), K1, Z3
 	ADDQ R9, AX
-	VMOVUPS (AX), Z4
+	VMOVUPS.Z (AX), K1, Z4
 	ADDQ R9, AX
-	VMOVUPS (AX), Z5
+	VMOVUPS.Z (AX), K1, Z5
 	ADDQ R9, AX
-	VMOVUPS (AX), Z6
+	VMOVUPS.Z (AX), K1, Z6
 	ADDQ R9, AX
-	VMOVUPS (AX), Z7
+	VMOVUPS.Z (AX), K1, Z7
 	ADDQ R9, AX
-	VMOVUPS (AX), Z8
+	VMOVUPS.Z (AX), K1, Z8
 	ADDQ R9, AX
-	VMOVUPS (AX), Z9
+	VMOVUPS.Z (AX), K1, Z9
 	ADDQ R9, AX
-	VMOVUPS (AX), Z10
+	VMOVUPS.Z (AX), K1, Z10
 	ADDQ R9, AX
-	VMOVUPS (AX), Z11
+	VMOVUPS.Z (AX), K1, Z11
 	ADDQ R9, AX
-	VMOVUPS (AX), Z12
+	VMOVUPS.Z (AX), K1, Z12
 	MOVQ $0, ldi+56(FP)
 	MOVQ ldc+40(FP), DX
 	SHLQ $2, DX
@@ -11697,31 +11703,44 @@ gemmB13x16_done:
 	JZ gemmB13x16_bounds
 	MOVQ ldr+104(FP), R9
 	SHLQ $2, R9
-	VADDPS (AX), Z0, Z0
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z0, Z0
 	ADDQ R9, AX
-	VADDPS (AX), Z1, Z1
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z1, Z1
 	ADDQ R9, AX
-	VADDPS (AX), Z2, Z2
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z2, Z2
 	ADDQ R9, AX
-	VADDPS (AX), Z3, Z3
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z3, Z3
 	ADDQ R9, AX
-	VADDPS (AX), Z4, Z4
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z4, Z4
 	ADDQ R9, AX
-	VADDPS (AX), Z5, Z5
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z5, Z5
 	ADDQ R9, AX
-	VADDPS (AX), Z6, Z6
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z6, Z6
 	ADDQ R9, AX
-	VADDPS (AX), Z7, Z7
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z7, Z7
 	ADDQ R9, AX
-	VADDPS (AX), Z8, Z8
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z8, Z8
 	ADDQ R9, AX
-	VADDPS (AX), Z9, Z9
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z9, Z9
 	ADDQ R9, AX
-	VADDPS (AX), Z10, Z10
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z10, Z10
 	ADDQ R9, AX
-	VADDPS (AX), Z11, Z11
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z11, Z11
 	ADDQ R9, AX
-	VADDPS (AX), Z12, Z12
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z12, Z12
 gemmB13x16_bounds:
 	VBROADCASTSS lo+80(FP), Z26
 	VBROADCASTSS hi+84(FP), Z27
@@ -11730,55 +11749,55 @@ gemmB13x16_bounds:
 	JNZ gemmB13x16_hswish
 	VMAXPS Z26, Z0, Z0
 	VMINPS Z27, Z0, Z0
-	VMOVUPS Z0, (DX)
+	VMOVUPS Z0, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z1, Z1
 	VMINPS Z27, Z1, Z1
-	VMOVUPS Z1, (DX)
+	VMOVUPS Z1, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z2, Z2
 	VMINPS Z27, Z2, Z2
-	VMOVUPS Z2, (DX)
+	VMOVUPS Z2, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z3, Z3
 	VMINPS Z27, Z3, Z3
-	VMOVUPS Z3, (DX)
+	VMOVUPS Z3, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z4, Z4
 	VMINPS Z27, Z4, Z4
-	VMOVUPS Z4, (DX)
+	VMOVUPS Z4, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z5, Z5
 	VMINPS Z27, Z5, Z5
-	VMOVUPS Z5, (DX)
+	VMOVUPS Z5, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z6, Z6
 	VMINPS Z27, Z6, Z6
-	VMOVUPS Z6, (DX)
+	VMOVUPS Z6, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z7, Z7
 	VMINPS Z27, Z7, Z7
-	VMOVUPS Z7, (DX)
+	VMOVUPS Z7, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z8, Z8
 	VMINPS Z27, Z8, Z8
-	VMOVUPS Z8, (DX)
+	VMOVUPS Z8, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z9, Z9
 	VMINPS Z27, Z9, Z9
-	VMOVUPS Z9, (DX)
+	VMOVUPS Z9, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z10, Z10
 	VMINPS Z27, Z10, Z10
-	VMOVUPS Z10, (DX)
+	VMOVUPS Z10, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z11, Z11
 	VMINPS Z27, Z11, Z11
-	VMOVUPS Z11, (DX)
+	VMOVUPS Z11, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z12, Z12
 	VMINPS Z27, Z12, Z12
-	VMOVUPS Z12, (DX)
+	VMOVUPS Z12, K1, (DX)
 	VZEROUPPER
 	RET
 gemmB13x16_hswish:
@@ -11835,7 +11854,7 @@ gemmB13x16_hswish:
 	JZ gemmB13x16_q0
 	VDIVPS Z29, Z0, K2, Z30
 gemmB13x16_q0:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z1, Z30
 	VMAXPS Z27, Z30, Z30
@@ -11853,7 +11872,7 @@ gemmB13x16_q0:
 	JZ gemmB13x16_q1
 	VDIVPS Z29, Z1, K2, Z30
 gemmB13x16_q1:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z2, Z30
 	VMAXPS Z27, Z30, Z30
@@ -11871,7 +11890,7 @@ gemmB13x16_q1:
 	JZ gemmB13x16_q2
 	VDIVPS Z29, Z2, K2, Z30
 gemmB13x16_q2:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z3, Z30
 	VMAXPS Z27, Z30, Z30
@@ -11889,7 +11908,7 @@ gemmB13x16_q2:
 	JZ gemmB13x16_q3
 	VDIVPS Z29, Z3, K2, Z30
 gemmB13x16_q3:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z4, Z30
 	VMAXPS Z27, Z30, Z30
@@ -11907,7 +11926,7 @@ gemmB13x16_q3:
 	JZ gemmB13x16_q4
 	VDIVPS Z29, Z4, K2, Z30
 gemmB13x16_q4:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z5, Z30
 	VMAXPS Z27, Z30, Z30
@@ -11925,7 +11944,7 @@ gemmB13x16_q4:
 	JZ gemmB13x16_q5
 	VDIVPS Z29, Z5, K2, Z30
 gemmB13x16_q5:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z6, Z30
 	VMAXPS Z27, Z30, Z30
@@ -11943,7 +11962,7 @@ gemmB13x16_q5:
 	JZ gemmB13x16_q6
 	VDIVPS Z29, Z6, K2, Z30
 gemmB13x16_q6:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z7, Z30
 	VMAXPS Z27, Z30, Z30
@@ -11961,7 +11980,7 @@ gemmB13x16_q6:
 	JZ gemmB13x16_q7
 	VDIVPS Z29, Z7, K2, Z30
 gemmB13x16_q7:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z8, Z30
 	VMAXPS Z27, Z30, Z30
@@ -11979,7 +11998,7 @@ gemmB13x16_q7:
 	JZ gemmB13x16_q8
 	VDIVPS Z29, Z8, K2, Z30
 gemmB13x16_q8:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z9, Z30
 	VMAXPS Z27, Z30, Z30
@@ -11997,7 +12016,7 @@ gemmB13x16_q8:
 	JZ gemmB13x16_q9
 	VDIVPS Z29, Z9, K2, Z30
 gemmB13x16_q9:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z10, Z30
 	VMAXPS Z27, Z30, Z30
@@ -12015,7 +12034,7 @@ gemmB13x16_q9:
 	JZ gemmB13x16_q10
 	VDIVPS Z29, Z10, K2, Z30
 gemmB13x16_q10:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z11, Z30
 	VMAXPS Z27, Z30, Z30
@@ -12033,7 +12052,7 @@ gemmB13x16_q10:
 	JZ gemmB13x16_q11
 	VDIVPS Z29, Z11, K2, Z30
 gemmB13x16_q11:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z12, Z30
 	VMAXPS Z27, Z30, Z30
@@ -12051,13 +12070,14 @@ gemmB13x16_q11:
 	JZ gemmB13x16_q12
 	VDIVPS Z29, Z12, K2, Z30
 gemmB13x16_q12:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	VZEROUPPER
 	RET
 
-// func gemmB12x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
+// func gemmB12x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
 // 12 row(s) by 16 columns over k steps: A rows lda floats apart, b k rows of 32 floats
-// of which the first 16 are read (init, res and c: 16 columns a row).
+// of which the first 16 are read. Only the first cols (1 to 16) columns of init, res and c
+// are read or written (masked loads and stores).
 // The sums start from init (rows ldi floats apart; 0 repeats a bias row), have the
 // residual at res (rows ldr floats apart) added if res is not nil, and are
 // clamped to [lo, hi] into c, then, if hs is not 0, passed through HARD_SWISH
@@ -12066,7 +12086,12 @@ gemmB13x16_q12:
 // VDIVPS) in registers, so c is written once. Each k step also reads one line at pf towards L2, pf
 // advancing pfs bytes a step: the next panel's weights, so they are not waited for.
 // Row r sums in Z(r); B in Z24; A broadcast inside the FMAs.
-TEXT ·gemmB12x16(SB), NOSPLIT, $0-112
+TEXT ·gemmB12x16(SB), NOSPLIT, $0-120
+	MOVQ cols+112(FP), CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), DI
@@ -12083,29 +12108,29 @@ TEXT ·gemmB12x16(SB), NOSPLIT, $0-112
 	MOVQ init+48(FP), AX
 	MOVQ ldi+56(FP), R9
 	SHLQ $2, R9
-	VMOVUPS (AX), Z0
+	VMOVUPS.Z (AX), K1, Z0
 	ADDQ R9, AX
-	VMOVUPS (AX), Z1
+	VMOVUPS.Z (AX), K1, Z1
 	ADDQ R9, AX
-	VMOVUPS (AX), Z2
+	VMOVUPS.Z (AX), K1, Z2
 	ADDQ R9, AX
-	VMOVUPS (AX), Z3
+	VMOVUPS.Z (AX), K1, Z3
 	ADDQ R9, AX
-	VMOVUPS (AX), Z4
+	VMOVUPS.Z (AX), K1, Z4
 	ADDQ R9, AX
-	VMOVUPS (AX), Z5
+	VMOVUPS.Z (AX), K1, Z5
 	ADDQ R9, AX
-	VMOVUPS (AX), Z6
+	VMOVUPS.Z (AX), K1, Z6
 	ADDQ R9, AX
-	VMOVUPS (AX), Z7
+	VMOVUPS.Z (AX), K1, Z7
 	ADDQ R9, AX
-	VMOVUPS (AX), Z8
+	VMOVUPS.Z (AX), K1, Z8
 	ADDQ R9, AX
-	VMOVUPS (AX), Z9
+	VMOVUPS.Z (AX), K1, Z9
 	ADDQ R9, AX
-	VMOVUPS (AX), Z10
+	VMOVUPS.Z (AX), K1, Z10
 	ADDQ R9, AX
-	VMOVUPS (AX), Z11
+	VMOVUPS.Z (AX), K1, Z11
 	MOVQ $0, ldi+56(FP)
 	MOVQ ldc+40(FP), DX
 	SHLQ $2, DX
@@ -12254,29 +12279,41 @@ gemmB12x16_done:
 	JZ gemmB12x16_bounds
 	MOVQ ldr+104(FP), R9
 	SHLQ $2, R9
-	VADDPS (AX), Z0, Z0
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z0, Z0
 	ADDQ R9, AX
-	VADDPS (AX), Z1, Z1
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z1, Z1
 	ADDQ R9, AX
-	VADDPS (AX), Z2, Z2
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z2, Z2
 	ADDQ R9, AX
-	VADDPS (AX), Z3, Z3
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z3, Z3
 	ADDQ R9, AX
-	VADDPS (AX), Z4, Z4
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z4, Z4
 	ADDQ R9, AX
-	VADDPS (AX), Z5, Z5
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z5, Z5
 	ADDQ R9, AX
-	VADDPS (AX), Z6, Z6
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z6, Z6
 	ADDQ R9, AX
-	VADDPS (AX), Z7, Z7
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z7, Z7
 	ADDQ R9, AX
-	VADDPS (AX), Z8, Z8
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z8, Z8
 	ADDQ R9, AX
-	VADDPS (AX), Z9, Z9
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z9, Z9
 	ADDQ R9, AX
-	VADDPS (AX), Z10, Z10
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z10, Z10
 	ADDQ R9, AX
-	VADDPS (AX), Z11, Z11
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z11, Z11
 gemmB12x16_bounds:
 	VBROADCASTSS lo+80(FP), Z26
 	VBROADCASTSS hi+84(FP), Z27
@@ -12285,51 +12322,51 @@ gemmB12x16_bounds:
 	JNZ gemmB12x16_hswish
 	VMAXPS Z26, Z0, Z0
 	VMINPS Z27, Z0, Z0
-	VMOVUPS Z0, (DX)
+	VMOVUPS Z0, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z1, Z1
 	VMINPS Z27, Z1, Z1
-	VMOVUPS Z1, (DX)
+	VMOVUPS Z1, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z2, Z2
 	VMINPS Z27, Z2, Z2
-	VMOVUPS Z2, (DX)
+	VMOVUPS Z2, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z3, Z3
 	VMINPS Z27, Z3, Z3
-	VMOVUPS Z3, (DX)
+	VMOVUPS Z3, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z4, Z4
 	VMINPS Z27, Z4, Z4
-	VMOVUPS Z4, (DX)
+	VMOVUPS Z4, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z5, Z5
 	VMINPS Z27, Z5, Z5
-	VMOVUPS Z5, (DX)
+	VMOVUPS Z5, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z6, Z6
 	VMINPS Z27, Z6, Z6
-	VMOVUPS Z6, (DX)
+	VMOVUPS Z6, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z7, Z7
 	VMINPS Z27, Z7, Z7
-	VMOVUPS Z7, (DX)
+	VMOVUPS Z7, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z8, Z8
 	VMINPS Z27, Z8, Z8
-	VMOVUPS Z8, (DX)
+	VMOVUPS Z8, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z9, Z9
 	VMINPS Z27, Z9, Z9
-	VMOVUPS Z9, (DX)
+	VMOVUPS Z9, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z10, Z10
 	VMINPS Z27, Z10, Z10
-	VMOVUPS Z10, (DX)
+	VMOVUPS Z10, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z11, Z11
 	VMINPS Z27, Z11, Z11
-	VMOVUPS Z11, (DX)
+	VMOVUPS Z11, K1, (DX)
 	VZEROUPPER
 	RET
 gemmB12x16_hswish:
@@ -12384,7 +12421,7 @@ gemmB12x16_hswish:
 	JZ gemmB12x16_q0
 	VDIVPS Z29, Z0, K2, Z30
 gemmB12x16_q0:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z1, Z30
 	VMAXPS Z27, Z30, Z30
@@ -12402,7 +12439,7 @@ gemmB12x16_q0:
 	JZ gemmB12x16_q1
 	VDIVPS Z29, Z1, K2, Z30
 gemmB12x16_q1:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z2, Z30
 	VMAXPS Z27, Z30, Z30
@@ -12420,7 +12457,7 @@ gemmB12x16_q1:
 	JZ gemmB12x16_q2
 	VDIVPS Z29, Z2, K2, Z30
 gemmB12x16_q2:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z3, Z30
 	VMAXPS Z27, Z30, Z30
@@ -12438,7 +12475,7 @@ gemmB12x16_q2:
 	JZ gemmB12x16_q3
 	VDIVPS Z29, Z3, K2, Z30
 gemmB12x16_q3:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z4, Z30
 	VMAXPS Z27, Z30, Z30
@@ -12456,7 +12493,7 @@ gemmB12x16_q3:
 	JZ gemmB12x16_q4
 	VDIVPS Z29, Z4, K2, Z30
 gemmB12x16_q4:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z5, Z30
 	VMAXPS Z27, Z30, Z30
@@ -12474,7 +12511,7 @@ gemmB12x16_q4:
 	JZ gemmB12x16_q5
 	VDIVPS Z29, Z5, K2, Z30
 gemmB12x16_q5:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z6, Z30
 	VMAXPS Z27, Z30, Z30
@@ -12492,7 +12529,7 @@ gemmB12x16_q5:
 	JZ gemmB12x16_q6
 	VDIVPS Z29, Z6, K2, Z30
 gemmB12x16_q6:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z7, Z30
 	VMAXPS Z27, Z30, Z30
@@ -12510,7 +12547,7 @@ gemmB12x16_q6:
 	JZ gemmB12x16_q7
 	VDIVPS Z29, Z7, K2, Z30
 gemmB12x16_q7:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z8, Z30
 	VMAXPS Z27, Z30, Z30
@@ -12528,7 +12565,7 @@ gemmB12x16_q7:
 	JZ gemmB12x16_q8
 	VDIVPS Z29, Z8, K2, Z30
 gemmB12x16_q8:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z9, Z30
 	VMAXPS Z27, Z30, Z30
@@ -12546,7 +12583,7 @@ gemmB12x16_q8:
 	JZ gemmB12x16_q9
 	VDIVPS Z29, Z9, K2, Z30
 gemmB12x16_q9:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z10, Z30
 	VMAXPS Z27, Z30, Z30
@@ -12564,7 +12601,7 @@ gemmB12x16_q9:
 	JZ gemmB12x16_q10
 	VDIVPS Z29, Z10, K2, Z30
 gemmB12x16_q10:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z11, Z30
 	VMAXPS Z27, Z30, Z30
@@ -12582,13 +12619,14 @@ gemmB12x16_q10:
 	JZ gemmB12x16_q11
 	VDIVPS Z29, Z11, K2, Z30
 gemmB12x16_q11:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	VZEROUPPER
 	RET
 
-// func gemmB8x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
+// func gemmB8x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
 // 8 row(s) by 16 columns over k steps: A rows lda floats apart, b k rows of 32 floats
-// of which the first 16 are read (init, res and c: 16 columns a row).
+// of which the first 16 are read. Only the first cols (1 to 16) columns of init, res and c
+// are read or written (masked loads and stores).
 // The sums start from init (rows ldi floats apart; 0 repeats a bias row), have the
 // residual at res (rows ldr floats apart) added if res is not nil, and are
 // clamped to [lo, hi] into c, then, if hs is not 0, passed through HARD_SWISH
@@ -12597,7 +12635,12 @@ gemmB12x16_q11:
 // VDIVPS) in registers, so c is written once. Each k step also reads one line at pf towards L2, pf
 // advancing pfs bytes a step: the next panel's weights, so they are not waited for.
 // Row r sums in Z(r); B in Z24; A broadcast inside the FMAs.
-TEXT ·gemmB8x16(SB), NOSPLIT, $0-112
+TEXT ·gemmB8x16(SB), NOSPLIT, $0-120
+	MOVQ cols+112(FP), CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), DI
@@ -12612,21 +12655,21 @@ TEXT ·gemmB8x16(SB), NOSPLIT, $0-112
 	MOVQ init+48(FP), AX
 	MOVQ ldi+56(FP), R9
 	SHLQ $2, R9
-	VMOVUPS (AX), Z0
+	VMOVUPS.Z (AX), K1, Z0
 	ADDQ R9, AX
-	VMOVUPS (AX), Z1
+	VMOVUPS.Z (AX), K1, Z1
 	ADDQ R9, AX
-	VMOVUPS (AX), Z2
+	VMOVUPS.Z (AX), K1, Z2
 	ADDQ R9, AX
-	VMOVUPS (AX), Z3
+	VMOVUPS.Z (AX), K1, Z3
 	ADDQ R9, AX
-	VMOVUPS (AX), Z4
+	VMOVUPS.Z (AX), K1, Z4
 	ADDQ R9, AX
-	VMOVUPS (AX), Z5
+	VMOVUPS.Z (AX), K1, Z5
 	ADDQ R9, AX
-	VMOVUPS (AX), Z6
+	VMOVUPS.Z (AX), K1, Z6
 	ADDQ R9, AX
-	VMOVUPS (AX), Z7
+	VMOVUPS.Z (AX), K1, Z7
 	MOVQ $0, ldi+56(FP)
 	MOVQ ldc+40(FP), DX
 	SHLQ $2, DX
@@ -12753,21 +12796,29 @@ gemmB8x16_done:
 	JZ gemmB8x16_bounds
 	MOVQ ldr+104(FP), R9
 	SHLQ $2, R9
-	VADDPS (AX), Z0, Z0
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z0, Z0
 	ADDQ R9, AX
-	VADDPS (AX), Z1, Z1
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z1, Z1
 	ADDQ R9, AX
-	VADDPS (AX), Z2, Z2
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z2, Z2
 	ADDQ R9, AX
-	VADDPS (AX), Z3, Z3
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z3, Z3
 	ADDQ R9, AX
-	VADDPS (AX), Z4, Z4
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z4, Z4
 	ADDQ R9, AX
-	VADDPS (AX), Z5, Z5
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z5, Z5
 	ADDQ R9, AX
-	VADDPS (AX), Z6, Z6
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z6, Z6
 	ADDQ R9, AX
-	VADDPS (AX), Z7, Z7
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z7, Z7
 gemmB8x16_bounds:
 	VBROADCASTSS lo+80(FP), Z26
 	VBROADCASTSS hi+84(FP), Z27
@@ -12776,35 +12827,35 @@ gemmB8x16_bounds:
 	JNZ gemmB8x16_hswish
 	VMAXPS Z26, Z0, Z0
 	VMINPS Z27, Z0, Z0
-	VMOVUPS Z0, (DX)
+	VMOVUPS Z0, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z1, Z1
 	VMINPS Z27, Z1, Z1
-	VMOVUPS Z1, (DX)
+	VMOVUPS Z1, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z2, Z2
 	VMINPS Z27, Z2, Z2
-	VMOVUPS Z2, (DX)
+	VMOVUPS Z2, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z3, Z3
 	VMINPS Z27, Z3, Z3
-	VMOVUPS Z3, (DX)
+	VMOVUPS Z3, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z4, Z4
 	VMINPS Z27, Z4, Z4
-	VMOVUPS Z4, (DX)
+	VMOVUPS Z4, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z5, Z5
 	VMINPS Z27, Z5, Z5
-	VMOVUPS Z5, (DX)
+	VMOVUPS Z5, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z6, Z6
 	VMINPS Z27, Z6, Z6
-	VMOVUPS Z6, (DX)
+	VMOVUPS Z6, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z7, Z7
 	VMINPS Z27, Z7, Z7
-	VMOVUPS Z7, (DX)
+	VMOVUPS Z7, K1, (DX)
 	VZEROUPPER
 	RET
 gemmB8x16_hswish:
@@ -12851,7 +12902,7 @@ gemmB8x16_hswish:
 	JZ gemmB8x16_q0
 	VDIVPS Z29, Z0, K2, Z30
 gemmB8x16_q0:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z1, Z30
 	VMAXPS Z27, Z30, Z30
@@ -12869,7 +12920,7 @@ gemmB8x16_q0:
 	JZ gemmB8x16_q1
 	VDIVPS Z29, Z1, K2, Z30
 gemmB8x16_q1:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z2, Z30
 	VMAXPS Z27, Z30, Z30
@@ -12887,7 +12938,7 @@ gemmB8x16_q1:
 	JZ gemmB8x16_q2
 	VDIVPS Z29, Z2, K2, Z30
 gemmB8x16_q2:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z3, Z30
 	VMAXPS Z27, Z30, Z30
@@ -12905,7 +12956,7 @@ gemmB8x16_q2:
 	JZ gemmB8x16_q3
 	VDIVPS Z29, Z3, K2, Z30
 gemmB8x16_q3:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z4, Z30
 	VMAXPS Z27, Z30, Z30
@@ -12923,7 +12974,7 @@ gemmB8x16_q3:
 	JZ gemmB8x16_q4
 	VDIVPS Z29, Z4, K2, Z30
 gemmB8x16_q4:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z5, Z30
 	VMAXPS Z27, Z30, Z30
@@ -12941,7 +12992,7 @@ gemmB8x16_q4:
 	JZ gemmB8x16_q5
 	VDIVPS Z29, Z5, K2, Z30
 gemmB8x16_q5:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z6, Z30
 	VMAXPS Z27, Z30, Z30
@@ -12959,7 +13010,7 @@ gemmB8x16_q5:
 	JZ gemmB8x16_q6
 	VDIVPS Z29, Z6, K2, Z30
 gemmB8x16_q6:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z7, Z30
 	VMAXPS Z27, Z30, Z30
@@ -12977,13 +13028,14 @@ gemmB8x16_q6:
 	JZ gemmB8x16_q7
 	VDIVPS Z29, Z7, K2, Z30
 gemmB8x16_q7:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	VZEROUPPER
 	RET
 
-// func gemmB4x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
+// func gemmB4x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
 // 4 row(s) by 16 columns over k steps: A rows lda floats apart, b k rows of 32 floats
-// of which the first 16 are read (init, res and c: 16 columns a row).
+// of which the first 16 are read. Only the first cols (1 to 16) columns of init, res and c
+// are read or written (masked loads and stores).
 // The sums start from init (rows ldi floats apart; 0 repeats a bias row), have the
 // residual at res (rows ldr floats apart) added if res is not nil, and are
 // clamped to [lo, hi] into c, then, if hs is not 0, passed through HARD_SWISH
@@ -12992,7 +13044,12 @@ gemmB8x16_q7:
 // VDIVPS) in registers, so c is written once. Each k step also reads one line at pf towards L2, pf
 // advancing pfs bytes a step: the next panel's weights, so they are not waited for.
 // Row r sums in Z(r); B in Z24; A broadcast inside the FMAs.
-TEXT ·gemmB4x16(SB), NOSPLIT, $0-112
+TEXT ·gemmB4x16(SB), NOSPLIT, $0-120
+	MOVQ cols+112(FP), CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), DI
@@ -13005,13 +13062,13 @@ TEXT ·gemmB4x16(SB), NOSPLIT, $0-112
 	MOVQ init+48(FP), AX
 	MOVQ ldi+56(FP), R9
 	SHLQ $2, R9
-	VMOVUPS (AX), Z0
+	VMOVUPS.Z (AX), K1, Z0
 	ADDQ R9, AX
-	VMOVUPS (AX), Z1
+	VMOVUPS.Z (AX), K1, Z1
 	ADDQ R9, AX
-	VMOVUPS (AX), Z2
+	VMOVUPS.Z (AX), K1, Z2
 	ADDQ R9, AX
-	VMOVUPS (AX), Z3
+	VMOVUPS.Z (AX), K1, Z3
 	MOVQ $0, ldi+56(FP)
 	MOVQ ldc+40(FP), DX
 	SHLQ $2, DX
@@ -13116,13 +13173,17 @@ gemmB4x16_done:
 	JZ gemmB4x16_bounds
 	MOVQ ldr+104(FP), R9
 	SHLQ $2, R9
-	VADDPS (AX), Z0, Z0
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z0, Z0
 	ADDQ R9, AX
-	VADDPS (AX), Z1, Z1
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z1, Z1
 	ADDQ R9, AX
-	VADDPS (AX), Z2, Z2
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z2, Z2
 	ADDQ R9, AX
-	VADDPS (AX), Z3, Z3
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z3, Z3
 gemmB4x16_bounds:
 	VBROADCASTSS lo+80(FP), Z26
 	VBROADCASTSS hi+84(FP), Z27
@@ -13131,19 +13192,19 @@ gemmB4x16_bounds:
 	JNZ gemmB4x16_hswish
 	VMAXPS Z26, Z0, Z0
 	VMINPS Z27, Z0, Z0
-	VMOVUPS Z0, (DX)
+	VMOVUPS Z0, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z1, Z1
 	VMINPS Z27, Z1, Z1
-	VMOVUPS Z1, (DX)
+	VMOVUPS Z1, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z2, Z2
 	VMINPS Z27, Z2, Z2
-	VMOVUPS Z2, (DX)
+	VMOVUPS Z2, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z3, Z3
 	VMINPS Z27, Z3, Z3
-	VMOVUPS Z3, (DX)
+	VMOVUPS Z3, K1, (DX)
 	VZEROUPPER
 	RET
 gemmB4x16_hswish:
@@ -13182,7 +13243,7 @@ gemmB4x16_hswish:
 	JZ gemmB4x16_q0
 	VDIVPS Z29, Z0, K2, Z30
 gemmB4x16_q0:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z1, Z30
 	VMAXPS Z27, Z30, Z30
@@ -13200,7 +13261,7 @@ gemmB4x16_q0:
 	JZ gemmB4x16_q1
 	VDIVPS Z29, Z1, K2, Z30
 gemmB4x16_q1:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z2, Z30
 	VMAXPS Z27, Z30, Z30
@@ -13218,7 +13279,7 @@ gemmB4x16_q1:
 	JZ gemmB4x16_q2
 	VDIVPS Z29, Z2, K2, Z30
 gemmB4x16_q2:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z3, Z30
 	VMAXPS Z27, Z30, Z30
@@ -13236,13 +13297,14 @@ gemmB4x16_q2:
 	JZ gemmB4x16_q3
 	VDIVPS Z29, Z3, K2, Z30
 gemmB4x16_q3:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	VZEROUPPER
 	RET
 
-// func gemmB1x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
+// func gemmB1x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
 // 1 row(s) by 16 columns over k steps: A rows lda floats apart, b k rows of 32 floats
-// of which the first 16 are read (init, res and c: 16 columns a row).
+// of which the first 16 are read. Only the first cols (1 to 16) columns of init, res and c
+// are read or written (masked loads and stores).
 // The sums start from init (rows ldi floats apart; 0 repeats a bias row), have the
 // residual at res (rows ldr floats apart) added if res is not nil, and are
 // clamped to [lo, hi] into c, then, if hs is not 0, passed through HARD_SWISH
@@ -13251,7 +13313,12 @@ gemmB4x16_q3:
 // VDIVPS) in registers, so c is written once. Each k step also reads one line at pf towards L2, pf
 // advancing pfs bytes a step: the next panel's weights, so they are not waited for.
 // Row r sums in Z(r); B in Z24; A broadcast inside the FMAs.
-TEXT ·gemmB1x16(SB), NOSPLIT, $0-112
+TEXT ·gemmB1x16(SB), NOSPLIT, $0-120
+	MOVQ cols+112(FP), CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), DI
@@ -13262,7 +13329,7 @@ TEXT ·gemmB1x16(SB), NOSPLIT, $0-112
 	MOVQ init+48(FP), AX
 	MOVQ ldi+56(FP), R9
 	SHLQ $2, R9
-	VMOVUPS (AX), Z0
+	VMOVUPS.Z (AX), K1, Z0
 	MOVQ $0, ldi+56(FP)
 	MOVQ ldc+40(FP), DX
 	SHLQ $2, DX
@@ -13350,7 +13417,8 @@ gemmB1x16_done:
 	JZ gemmB1x16_bounds
 	MOVQ ldr+104(FP), R9
 	SHLQ $2, R9
-	VADDPS (AX), Z0, Z0
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z0, Z0
 gemmB1x16_bounds:
 	VBROADCASTSS lo+80(FP), Z26
 	VBROADCASTSS hi+84(FP), Z27
@@ -13359,7 +13427,7 @@ gemmB1x16_bounds:
 	JNZ gemmB1x16_hswish
 	VMAXPS Z26, Z0, Z0
 	VMINPS Z27, Z0, Z0
-	VMOVUPS Z0, (DX)
+	VMOVUPS Z0, K1, (DX)
 	VZEROUPPER
 	RET
 gemmB1x16_hswish:
@@ -13392,15 +13460,20 @@ gemmB1x16_hswish:
 	JZ gemmB1x16_q0
 	VDIVPS Z29, Z0, K2, Z30
 gemmB1x16_q0:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	VZEROUPPER
 	RET
 
-// func gemmR13x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
+// func gemmR13x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)
 // gemmB13x16 that also reads two lines at ra towards L2 (PREFETCHT2) each pass of four
 // k steps, ra advancing ras bytes a pass: a later layer's weights, read while this one
 // computes.
-TEXT ·gemmR13x16(SB), NOSPLIT, $0-128
+TEXT ·gemmR13x16(SB), NOSPLIT, $0-136
+	MOVQ cols+128(FP), CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), DI
@@ -13420,31 +13493,31 @@ TEXT ·gemmR13x16(SB), NOSPLIT, $0-128
 	MOVQ init+48(FP), AX
 	MOVQ ldi+56(FP), R9
 	SHLQ $2, R9
-	VMOVUPS (AX), Z0
+	VMOVUPS.Z (AX), K1, Z0
 	ADDQ R9, AX
-	VMOVUPS (AX), Z1
+	VMOVUPS.Z (AX), K1, Z1
 	ADDQ R9, AX
-	VMOVUPS (AX), Z2
+	VMOVUPS.Z (AX), K1, Z2
 	ADDQ R9, AX
-	VMOVUPS (AX), Z3
+	VMOVUPS.Z (AX), K1, Z3
 	ADDQ R9, AX
-	VMOVUPS (AX), Z4
+	VMOVUPS.Z (AX), K1, Z4
 	ADDQ R9, AX
-	VMOVUPS (AX), Z5
+	VMOVUPS.Z (AX), K1, Z5
 	ADDQ R9, AX
-	VMOVUPS (AX), Z6
+	VMOVUPS.Z (AX), K1, Z6
 	ADDQ R9, AX
-	VMOVUPS (AX), Z7
+	VMOVUPS.Z (AX), K1, Z7
 	ADDQ R9, AX
-	VMOVUPS (AX), Z8
+	VMOVUPS.Z (AX), K1, Z8
 	ADDQ R9, AX
-	VMOVUPS (AX), Z9
+	VMOVUPS.Z (AX), K1, Z9
 	ADDQ R9, AX
-	VMOVUPS (AX), Z10
+	VMOVUPS.Z (AX), K1, Z10
 	ADDQ R9, AX
-	VMOVUPS (AX), Z11
+	VMOVUPS.Z (AX), K1, Z11
 	ADDQ R9, AX
-	VMOVUPS (AX), Z12
+	VMOVUPS.Z (AX), K1, Z12
 	MOVQ $0, ldi+56(FP)
 	MOVQ ldc+40(FP), DX
 	SHLQ $2, DX
@@ -13603,31 +13676,44 @@ gemmR13x16_done:
 	JZ gemmR13x16_bounds
 	MOVQ ldr+104(FP), R9
 	SHLQ $2, R9
-	VADDPS (AX), Z0, Z0
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z0, Z0
 	ADDQ R9, AX
-	VADDPS (AX), Z1, Z1
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z1, Z1
 	ADDQ R9, AX
-	VADDPS (AX), Z2, Z2
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z2, Z2
 	ADDQ R9, AX
-	VADDPS (AX), Z3, Z3
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z3, Z3
 	ADDQ R9, AX
-	VADDPS (AX), Z4, Z4
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z4, Z4
 	ADDQ R9, AX
-	VADDPS (AX), Z5, Z5
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z5, Z5
 	ADDQ R9, AX
-	VADDPS (AX), Z6, Z6
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z6, Z6
 	ADDQ R9, AX
-	VADDPS (AX), Z7, Z7
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z7, Z7
 	ADDQ R9, AX
-	VADDPS (AX), Z8, Z8
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z8, Z8
 	ADDQ R9, AX
-	VADDPS (AX), Z9, Z9
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z9, Z9
 	ADDQ R9, AX
-	VADDPS (AX), Z10, Z10
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z10, Z10
 	ADDQ R9, AX
-	VADDPS (AX), Z11, Z11
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z11, Z11
 	ADDQ R9, AX
-	VADDPS (AX), Z12, Z12
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z12, Z12
 gemmR13x16_bounds:
 	VBROADCASTSS lo+80(FP), Z26
 	VBROADCASTSS hi+84(FP), Z27
@@ -13636,55 +13722,55 @@ gemmR13x16_bounds:
 	JNZ gemmR13x16_hswish
 	VMAXPS Z26, Z0, Z0
 	VMINPS Z27, Z0, Z0
-	VMOVUPS Z0, (DX)
+	VMOVUPS Z0, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z1, Z1
 	VMINPS Z27, Z1, Z1
-	VMOVUPS Z1, (DX)
+	VMOVUPS Z1, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z2, Z2
 	VMINPS Z27, Z2, Z2
-	VMOVUPS Z2, (DX)
+	VMOVUPS Z2, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z3, Z3
 	VMINPS Z27, Z3, Z3
-	VMOVUPS Z3, (DX)
+	VMOVUPS Z3, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z4, Z4
 	VMINPS Z27, Z4, Z4
-	VMOVUPS Z4, (DX)
+	VMOVUPS Z4, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z5, Z5
 	VMINPS Z27, Z5, Z5
-	VMOVUPS Z5, (DX)
+	VMOVUPS Z5, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z6, Z6
 	VMINPS Z27, Z6, Z6
-	VMOVUPS Z6, (DX)
+	VMOVUPS Z6, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z7, Z7
 	VMINPS Z27, Z7, Z7
-	VMOVUPS Z7, (DX)
+	VMOVUPS Z7, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z8, Z8
 	VMINPS Z27, Z8, Z8
-	VMOVUPS Z8, (DX)
+	VMOVUPS Z8, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z9, Z9
 	VMINPS Z27, Z9, Z9
-	VMOVUPS Z9, (DX)
+	VMOVUPS Z9, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z10, Z10
 	VMINPS Z27, Z10, Z10
-	VMOVUPS Z10, (DX)
+	VMOVUPS Z10, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z11, Z11
 	VMINPS Z27, Z11, Z11
-	VMOVUPS Z11, (DX)
+	VMOVUPS Z11, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z12, Z12
 	VMINPS Z27, Z12, Z12
-	VMOVUPS Z12, (DX)
+	VMOVUPS Z12, K1, (DX)
 	VZEROUPPER
 	RET
 gemmR13x16_hswish:
@@ -13741,7 +13827,7 @@ gemmR13x16_hswish:
 	JZ gemmR13x16_q0
 	VDIVPS Z29, Z0, K2, Z30
 gemmR13x16_q0:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z1, Z30
 	VMAXPS Z27, Z30, Z30
@@ -13759,7 +13845,7 @@ gemmR13x16_q0:
 	JZ gemmR13x16_q1
 	VDIVPS Z29, Z1, K2, Z30
 gemmR13x16_q1:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z2, Z30
 	VMAXPS Z27, Z30, Z30
@@ -13777,7 +13863,7 @@ gemmR13x16_q1:
 	JZ gemmR13x16_q2
 	VDIVPS Z29, Z2, K2, Z30
 gemmR13x16_q2:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z3, Z30
 	VMAXPS Z27, Z30, Z30
@@ -13795,7 +13881,7 @@ gemmR13x16_q2:
 	JZ gemmR13x16_q3
 	VDIVPS Z29, Z3, K2, Z30
 gemmR13x16_q3:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z4, Z30
 	VMAXPS Z27, Z30, Z30
@@ -13813,7 +13899,7 @@ gemmR13x16_q3:
 	JZ gemmR13x16_q4
 	VDIVPS Z29, Z4, K2, Z30
 gemmR13x16_q4:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z5, Z30
 	VMAXPS Z27, Z30, Z30
@@ -13831,7 +13917,7 @@ gemmR13x16_q4:
 	JZ gemmR13x16_q5
 	VDIVPS Z29, Z5, K2, Z30
 gemmR13x16_q5:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z6, Z30
 	VMAXPS Z27, Z30, Z30
@@ -13849,7 +13935,7 @@ gemmR13x16_q5:
 	JZ gemmR13x16_q6
 	VDIVPS Z29, Z6, K2, Z30
 gemmR13x16_q6:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z7, Z30
 	VMAXPS Z27, Z30, Z30
@@ -13867,7 +13953,7 @@ gemmR13x16_q6:
 	JZ gemmR13x16_q7
 	VDIVPS Z29, Z7, K2, Z30
 gemmR13x16_q7:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z8, Z30
 	VMAXPS Z27, Z30, Z30
@@ -13885,7 +13971,7 @@ gemmR13x16_q7:
 	JZ gemmR13x16_q8
 	VDIVPS Z29, Z8, K2, Z30
 gemmR13x16_q8:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z9, Z30
 	VMAXPS Z27, Z30, Z30
@@ -13903,7 +13989,7 @@ gemmR13x16_q8:
 	JZ gemmR13x16_q9
 	VDIVPS Z29, Z9, K2, Z30
 gemmR13x16_q9:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z10, Z30
 	VMAXPS Z27, Z30, Z30
@@ -13921,7 +14007,7 @@ gemmR13x16_q9:
 	JZ gemmR13x16_q10
 	VDIVPS Z29, Z10, K2, Z30
 gemmR13x16_q10:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z11, Z30
 	VMAXPS Z27, Z30, Z30
@@ -13939,7 +14025,7 @@ gemmR13x16_q10:
 	JZ gemmR13x16_q11
 	VDIVPS Z29, Z11, K2, Z30
 gemmR13x16_q11:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z12, Z30
 	VMAXPS Z27, Z30, Z30
@@ -13957,15 +14043,20 @@ gemmR13x16_q11:
 	JZ gemmR13x16_q12
 	VDIVPS Z29, Z12, K2, Z30
 gemmR13x16_q12:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	VZEROUPPER
 	RET
 
-// func gemmR12x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
+// func gemmR12x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)
 // gemmB12x16 that also reads two lines at ra towards L2 (PREFETCHT2) each pass of four
 // k steps, ra advancing ras bytes a pass: a later layer's weights, read while this one
 // computes.
-TEXT ·gemmR12x16(SB), NOSPLIT, $0-128
+TEXT ·gemmR12x16(SB), NOSPLIT, $0-136
+	MOVQ cols+128(FP), CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), DI
@@ -13983,29 +14074,29 @@ TEXT ·gemmR12x16(SB), NOSPLIT, $0-128
 	MOVQ init+48(FP), AX
 	MOVQ ldi+56(FP), R9
 	SHLQ $2, R9
-	VMOVUPS (AX), Z0
+	VMOVUPS.Z (AX), K1, Z0
 	ADDQ R9, AX
-	VMOVUPS (AX), Z1
+	VMOVUPS.Z (AX), K1, Z1
 	ADDQ R9, AX
-	VMOVUPS (AX), Z2
+	VMOVUPS.Z (AX), K1, Z2
 	ADDQ R9, AX
-	VMOVUPS (AX), Z3
+	VMOVUPS.Z (AX), K1, Z3
 	ADDQ R9, AX
-	VMOVUPS (AX), Z4
+	VMOVUPS.Z (AX), K1, Z4
 	ADDQ R9, AX
-	VMOVUPS (AX), Z5
+	VMOVUPS.Z (AX), K1, Z5
 	ADDQ R9, AX
-	VMOVUPS (AX), Z6
+	VMOVUPS.Z (AX), K1, Z6
 	ADDQ R9, AX
-	VMOVUPS (AX), Z7
+	VMOVUPS.Z (AX), K1, Z7
 	ADDQ R9, AX
-	VMOVUPS (AX), Z8
+	VMOVUPS.Z (AX), K1, Z8
 	ADDQ R9, AX
-	VMOVUPS (AX), Z9
+	VMOVUPS.Z (AX), K1, Z9
 	ADDQ R9, AX
-	VMOVUPS (AX), Z10
+	VMOVUPS.Z (AX), K1, Z10
 	ADDQ R9, AX
-	VMOVUPS (AX), Z11
+	VMOVUPS.Z (AX), K1, Z11
 	MOVQ $0, ldi+56(FP)
 	MOVQ ldc+40(FP), DX
 	SHLQ $2, DX
@@ -14157,29 +14248,41 @@ gemmR12x16_done:
 	JZ gemmR12x16_bounds
 	MOVQ ldr+104(FP), R9
 	SHLQ $2, R9
-	VADDPS (AX), Z0, Z0
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z0, Z0
 	ADDQ R9, AX
-	VADDPS (AX), Z1, Z1
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z1, Z1
 	ADDQ R9, AX
-	VADDPS (AX), Z2, Z2
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z2, Z2
 	ADDQ R9, AX
-	VADDPS (AX), Z3, Z3
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z3, Z3
 	ADDQ R9, AX
-	VADDPS (AX), Z4, Z4
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z4, Z4
 	ADDQ R9, AX
-	VADDPS (AX), Z5, Z5
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z5, Z5
 	ADDQ R9, AX
-	VADDPS (AX), Z6, Z6
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z6, Z6
 	ADDQ R9, AX
-	VADDPS (AX), Z7, Z7
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z7, Z7
 	ADDQ R9, AX
-	VADDPS (AX), Z8, Z8
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z8, Z8
 	ADDQ R9, AX
-	VADDPS (AX), Z9, Z9
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z9, Z9
 	ADDQ R9, AX
-	VADDPS (AX), Z10, Z10
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z10, Z10
 	ADDQ R9, AX
-	VADDPS (AX), Z11, Z11
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z11, Z11
 gemmR12x16_bounds:
 	VBROADCASTSS lo+80(FP), Z26
 	VBROADCASTSS hi+84(FP), Z27
@@ -14188,51 +14291,51 @@ gemmR12x16_bounds:
 	JNZ gemmR12x16_hswish
 	VMAXPS Z26, Z0, Z0
 	VMINPS Z27, Z0, Z0
-	VMOVUPS Z0, (DX)
+	VMOVUPS Z0, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z1, Z1
 	VMINPS Z27, Z1, Z1
-	VMOVUPS Z1, (DX)
+	VMOVUPS Z1, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z2, Z2
 	VMINPS Z27, Z2, Z2
-	VMOVUPS Z2, (DX)
+	VMOVUPS Z2, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z3, Z3
 	VMINPS Z27, Z3, Z3
-	VMOVUPS Z3, (DX)
+	VMOVUPS Z3, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z4, Z4
 	VMINPS Z27, Z4, Z4
-	VMOVUPS Z4, (DX)
+	VMOVUPS Z4, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z5, Z5
 	VMINPS Z27, Z5, Z5
-	VMOVUPS Z5, (DX)
+	VMOVUPS Z5, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z6, Z6
 	VMINPS Z27, Z6, Z6
-	VMOVUPS Z6, (DX)
+	VMOVUPS Z6, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z7, Z7
 	VMINPS Z27, Z7, Z7
-	VMOVUPS Z7, (DX)
+	VMOVUPS Z7, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z8, Z8
 	VMINPS Z27, Z8, Z8
-	VMOVUPS Z8, (DX)
+	VMOVUPS Z8, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z9, Z9
 	VMINPS Z27, Z9, Z9
-	VMOVUPS Z9, (DX)
+	VMOVUPS Z9, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z10, Z10
 	VMINPS Z27, Z10, Z10
-	VMOVUPS Z10, (DX)
+	VMOVUPS Z10, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z11, Z11
 	VMINPS Z27, Z11, Z11
-	VMOVUPS Z11, (DX)
+	VMOVUPS Z11, K1, (DX)
 	VZEROUPPER
 	RET
 gemmR12x16_hswish:
@@ -14287,7 +14390,7 @@ gemmR12x16_hswish:
 	JZ gemmR12x16_q0
 	VDIVPS Z29, Z0, K2, Z30
 gemmR12x16_q0:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z1, Z30
 	VMAXPS Z27, Z30, Z30
@@ -14305,7 +14408,7 @@ gemmR12x16_q0:
 	JZ gemmR12x16_q1
 	VDIVPS Z29, Z1, K2, Z30
 gemmR12x16_q1:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z2, Z30
 	VMAXPS Z27, Z30, Z30
@@ -14323,7 +14426,7 @@ gemmR12x16_q1:
 	JZ gemmR12x16_q2
 	VDIVPS Z29, Z2, K2, Z30
 gemmR12x16_q2:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z3, Z30
 	VMAXPS Z27, Z30, Z30
@@ -14341,7 +14444,7 @@ gemmR12x16_q2:
 	JZ gemmR12x16_q3
 	VDIVPS Z29, Z3, K2, Z30
 gemmR12x16_q3:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z4, Z30
 	VMAXPS Z27, Z30, Z30
@@ -14359,7 +14462,7 @@ gemmR12x16_q3:
 	JZ gemmR12x16_q4
 	VDIVPS Z29, Z4, K2, Z30
 gemmR12x16_q4:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z5, Z30
 	VMAXPS Z27, Z30, Z30
@@ -14377,7 +14480,7 @@ gemmR12x16_q4:
 	JZ gemmR12x16_q5
 	VDIVPS Z29, Z5, K2, Z30
 gemmR12x16_q5:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z6, Z30
 	VMAXPS Z27, Z30, Z30
@@ -14395,7 +14498,7 @@ gemmR12x16_q5:
 	JZ gemmR12x16_q6
 	VDIVPS Z29, Z6, K2, Z30
 gemmR12x16_q6:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z7, Z30
 	VMAXPS Z27, Z30, Z30
@@ -14413,7 +14516,7 @@ gemmR12x16_q6:
 	JZ gemmR12x16_q7
 	VDIVPS Z29, Z7, K2, Z30
 gemmR12x16_q7:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z8, Z30
 	VMAXPS Z27, Z30, Z30
@@ -14431,7 +14534,7 @@ gemmR12x16_q7:
 	JZ gemmR12x16_q8
 	VDIVPS Z29, Z8, K2, Z30
 gemmR12x16_q8:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z9, Z30
 	VMAXPS Z27, Z30, Z30
@@ -14449,7 +14552,7 @@ gemmR12x16_q8:
 	JZ gemmR12x16_q9
 	VDIVPS Z29, Z9, K2, Z30
 gemmR12x16_q9:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z10, Z30
 	VMAXPS Z27, Z30, Z30
@@ -14467,7 +14570,7 @@ gemmR12x16_q9:
 	JZ gemmR12x16_q10
 	VDIVPS Z29, Z10, K2, Z30
 gemmR12x16_q10:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z11, Z30
 	VMAXPS Z27, Z30, Z30
@@ -14485,15 +14588,20 @@ gemmR12x16_q10:
 	JZ gemmR12x16_q11
 	VDIVPS Z29, Z11, K2, Z30
 gemmR12x16_q11:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	VZEROUPPER
 	RET
 
-// func gemmR8x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
+// func gemmR8x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)
 // gemmB8x16 that also reads two lines at ra towards L2 (PREFETCHT2) each pass of four
 // k steps, ra advancing ras bytes a pass: a later layer's weights, read while this one
 // computes.
-TEXT ·gemmR8x16(SB), NOSPLIT, $0-128
+TEXT ·gemmR8x16(SB), NOSPLIT, $0-136
+	MOVQ cols+128(FP), CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), DI
@@ -14509,21 +14617,21 @@ TEXT ·gemmR8x16(SB), NOSPLIT, $0-128
 	MOVQ init+48(FP), AX
 	MOVQ ldi+56(FP), R9
 	SHLQ $2, R9
-	VMOVUPS (AX), Z0
+	VMOVUPS.Z (AX), K1, Z0
 	ADDQ R9, AX
-	VMOVUPS (AX), Z1
+	VMOVUPS.Z (AX), K1, Z1
 	ADDQ R9, AX
-	VMOVUPS (AX), Z2
+	VMOVUPS.Z (AX), K1, Z2
 	ADDQ R9, AX
-	VMOVUPS (AX), Z3
+	VMOVUPS.Z (AX), K1, Z3
 	ADDQ R9, AX
-	VMOVUPS (AX), Z4
+	VMOVUPS.Z (AX), K1, Z4
 	ADDQ R9, AX
-	VMOVUPS (AX), Z5
+	VMOVUPS.Z (AX), K1, Z5
 	ADDQ R9, AX
-	VMOVUPS (AX), Z6
+	VMOVUPS.Z (AX), K1, Z6
 	ADDQ R9, AX
-	VMOVUPS (AX), Z7
+	VMOVUPS.Z (AX), K1, Z7
 	MOVQ $0, ldi+56(FP)
 	MOVQ ldc+40(FP), DX
 	SHLQ $2, DX
@@ -14653,21 +14761,29 @@ gemmR8x16_done:
 	JZ gemmR8x16_bounds
 	MOVQ ldr+104(FP), R9
 	SHLQ $2, R9
-	VADDPS (AX), Z0, Z0
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z0, Z0
 	ADDQ R9, AX
-	VADDPS (AX), Z1, Z1
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z1, Z1
 	ADDQ R9, AX
-	VADDPS (AX), Z2, Z2
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z2, Z2
 	ADDQ R9, AX
-	VADDPS (AX), Z3, Z3
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z3, Z3
 	ADDQ R9, AX
-	VADDPS (AX), Z4, Z4
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z4, Z4
 	ADDQ R9, AX
-	VADDPS (AX), Z5, Z5
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z5, Z5
 	ADDQ R9, AX
-	VADDPS (AX), Z6, Z6
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z6, Z6
 	ADDQ R9, AX
-	VADDPS (AX), Z7, Z7
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z7, Z7
 gemmR8x16_bounds:
 	VBROADCASTSS lo+80(FP), Z26
 	VBROADCASTSS hi+84(FP), Z27
@@ -14676,35 +14792,35 @@ gemmR8x16_bounds:
 	JNZ gemmR8x16_hswish
 	VMAXPS Z26, Z0, Z0
 	VMINPS Z27, Z0, Z0
-	VMOVUPS Z0, (DX)
+	VMOVUPS Z0, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z1, Z1
 	VMINPS Z27, Z1, Z1
-	VMOVUPS Z1, (DX)
+	VMOVUPS Z1, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z2, Z2
 	VMINPS Z27, Z2, Z2
-	VMOVUPS Z2, (DX)
+	VMOVUPS Z2, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z3, Z3
 	VMINPS Z27, Z3, Z3
-	VMOVUPS Z3, (DX)
+	VMOVUPS Z3, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z4, Z4
 	VMINPS Z27, Z4, Z4
-	VMOVUPS Z4, (DX)
+	VMOVUPS Z4, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z5, Z5
 	VMINPS Z27, Z5, Z5
-	VMOVUPS Z5, (DX)
+	VMOVUPS Z5, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z6, Z6
 	VMINPS Z27, Z6, Z6
-	VMOVUPS Z6, (DX)
+	VMOVUPS Z6, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z7, Z7
 	VMINPS Z27, Z7, Z7
-	VMOVUPS Z7, (DX)
+	VMOVUPS Z7, K1, (DX)
 	VZEROUPPER
 	RET
 gemmR8x16_hswish:
@@ -14751,7 +14867,7 @@ gemmR8x16_hswish:
 	JZ gemmR8x16_q0
 	VDIVPS Z29, Z0, K2, Z30
 gemmR8x16_q0:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z1, Z30
 	VMAXPS Z27, Z30, Z30
@@ -14769,7 +14885,7 @@ gemmR8x16_q0:
 	JZ gemmR8x16_q1
 	VDIVPS Z29, Z1, K2, Z30
 gemmR8x16_q1:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z2, Z30
 	VMAXPS Z27, Z30, Z30
@@ -14787,7 +14903,7 @@ gemmR8x16_q1:
 	JZ gemmR8x16_q2
 	VDIVPS Z29, Z2, K2, Z30
 gemmR8x16_q2:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z3, Z30
 	VMAXPS Z27, Z30, Z30
@@ -14805,7 +14921,7 @@ gemmR8x16_q2:
 	JZ gemmR8x16_q3
 	VDIVPS Z29, Z3, K2, Z30
 gemmR8x16_q3:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z4, Z30
 	VMAXPS Z27, Z30, Z30
@@ -14823,7 +14939,7 @@ gemmR8x16_q3:
 	JZ gemmR8x16_q4
 	VDIVPS Z29, Z4, K2, Z30
 gemmR8x16_q4:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z5, Z30
 	VMAXPS Z27, Z30, Z30
@@ -14841,7 +14957,7 @@ gemmR8x16_q4:
 	JZ gemmR8x16_q5
 	VDIVPS Z29, Z5, K2, Z30
 gemmR8x16_q5:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z6, Z30
 	VMAXPS Z27, Z30, Z30
@@ -14859,7 +14975,7 @@ gemmR8x16_q5:
 	JZ gemmR8x16_q6
 	VDIVPS Z29, Z6, K2, Z30
 gemmR8x16_q6:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z7, Z30
 	VMAXPS Z27, Z30, Z30
@@ -14877,15 +14993,20 @@ gemmR8x16_q6:
 	JZ gemmR8x16_q7
 	VDIVPS Z29, Z7, K2, Z30
 gemmR8x16_q7:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	VZEROUPPER
 	RET
 
-// func gemmR4x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
+// func gemmR4x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)
 // gemmB4x16 that also reads two lines at ra towards L2 (PREFETCHT2) each pass of four
 // k steps, ra advancing ras bytes a pass: a later layer's weights, read while this one
 // computes.
-TEXT ·gemmR4x16(SB), NOSPLIT, $0-128
+TEXT ·gemmR4x16(SB), NOSPLIT, $0-136
+	MOVQ cols+128(FP), CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), DI
@@ -14899,13 +15020,13 @@ TEXT ·gemmR4x16(SB), NOSPLIT, $0-128
 	MOVQ init+48(FP), AX
 	MOVQ ldi+56(FP), R9
 	SHLQ $2, R9
-	VMOVUPS (AX), Z0
+	VMOVUPS.Z (AX), K1, Z0
 	ADDQ R9, AX
-	VMOVUPS (AX), Z1
+	VMOVUPS.Z (AX), K1, Z1
 	ADDQ R9, AX
-	VMOVUPS (AX), Z2
+	VMOVUPS.Z (AX), K1, Z2
 	ADDQ R9, AX
-	VMOVUPS (AX), Z3
+	VMOVUPS.Z (AX), K1, Z3
 	MOVQ $0, ldi+56(FP)
 	MOVQ ldc+40(FP), DX
 	SHLQ $2, DX
@@ -15013,13 +15134,17 @@ gemmR4x16_done:
 	JZ gemmR4x16_bounds
 	MOVQ ldr+104(FP), R9
 	SHLQ $2, R9
-	VADDPS (AX), Z0, Z0
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z0, Z0
 	ADDQ R9, AX
-	VADDPS (AX), Z1, Z1
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z1, Z1
 	ADDQ R9, AX
-	VADDPS (AX), Z2, Z2
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z2, Z2
 	ADDQ R9, AX
-	VADDPS (AX), Z3, Z3
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z3, Z3
 gemmR4x16_bounds:
 	VBROADCASTSS lo+80(FP), Z26
 	VBROADCASTSS hi+84(FP), Z27
@@ -15028,19 +15153,19 @@ gemmR4x16_bounds:
 	JNZ gemmR4x16_hswish
 	VMAXPS Z26, Z0, Z0
 	VMINPS Z27, Z0, Z0
-	VMOVUPS Z0, (DX)
+	VMOVUPS Z0, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z1, Z1
 	VMINPS Z27, Z1, Z1
-	VMOVUPS Z1, (DX)
+	VMOVUPS Z1, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z2, Z2
 	VMINPS Z27, Z2, Z2
-	VMOVUPS Z2, (DX)
+	VMOVUPS Z2, K1, (DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z3, Z3
 	VMINPS Z27, Z3, Z3
-	VMOVUPS Z3, (DX)
+	VMOVUPS Z3, K1, (DX)
 	VZEROUPPER
 	RET
 gemmR4x16_hswish:
@@ -15079,7 +15204,7 @@ gemmR4x16_hswish:
 	JZ gemmR4x16_q0
 	VDIVPS Z29, Z0, K2, Z30
 gemmR4x16_q0:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z1, Z30
 	VMAXPS Z27, Z30, Z30
@@ -15097,7 +15222,7 @@ gemmR4x16_q0:
 	JZ gemmR4x16_q1
 	VDIVPS Z29, Z1, K2, Z30
 gemmR4x16_q1:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z2, Z30
 	VMAXPS Z27, Z30, Z30
@@ -15115,7 +15240,7 @@ gemmR4x16_q1:
 	JZ gemmR4x16_q2
 	VDIVPS Z29, Z2, K2, Z30
 gemmR4x16_q2:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z3, Z30
 	VMAXPS Z27, Z30, Z30
@@ -15133,15 +15258,20 @@ gemmR4x16_q2:
 	JZ gemmR4x16_q3
 	VDIVPS Z29, Z3, K2, Z30
 gemmR4x16_q3:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	VZEROUPPER
 	RET
 
-// func gemmR1x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
+// func gemmR1x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)
 // gemmB1x16 that also reads two lines at ra towards L2 (PREFETCHT2) each pass of four
 // k steps, ra advancing ras bytes a pass: a later layer's weights, read while this one
 // computes.
-TEXT ·gemmR1x16(SB), NOSPLIT, $0-128
+TEXT ·gemmR1x16(SB), NOSPLIT, $0-136
+	MOVQ cols+128(FP), CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), DI
@@ -15153,7 +15283,7 @@ TEXT ·gemmR1x16(SB), NOSPLIT, $0-128
 	MOVQ init+48(FP), AX
 	MOVQ ldi+56(FP), R9
 	SHLQ $2, R9
-	VMOVUPS (AX), Z0
+	VMOVUPS.Z (AX), K1, Z0
 	MOVQ $0, ldi+56(FP)
 	MOVQ ldc+40(FP), DX
 	SHLQ $2, DX
@@ -15244,7 +15374,8 @@ gemmR1x16_done:
 	JZ gemmR1x16_bounds
 	MOVQ ldr+104(FP), R9
 	SHLQ $2, R9
-	VADDPS (AX), Z0, Z0
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z0, Z0
 gemmR1x16_bounds:
 	VBROADCASTSS lo+80(FP), Z26
 	VBROADCASTSS hi+84(FP), Z27
@@ -15253,7 +15384,7 @@ gemmR1x16_bounds:
 	JNZ gemmR1x16_hswish
 	VMAXPS Z26, Z0, Z0
 	VMINPS Z27, Z0, Z0
-	VMOVUPS Z0, (DX)
+	VMOVUPS Z0, K1, (DX)
 	VZEROUPPER
 	RET
 gemmR1x16_hswish:
@@ -15286,7 +15417,7 @@ gemmR1x16_hswish:
 	JZ gemmR1x16_q0
 	VDIVPS Z29, Z0, K2, Z30
 gemmR1x16_q0:
-	VMOVUPS Z30, (DX)
+	VMOVUPS Z30, K1, (DX)
 	VZEROUPPER
 	RET
 

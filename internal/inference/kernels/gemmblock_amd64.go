@@ -219,12 +219,10 @@ func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 				row := i0 + r
 				ar := &a[row*lda+k0]
 				// A last panel of at most 16 real columns runs the
-				// 16-column tiles, half the multiply-adds.
-				tile := tileR
-				if cols <= 16 && halfPanel {
-					tile = tileR16
-				}
-				if cols == nr || cols == 16 && halfPanel {
+				// 16-column tiles, half the multiply-adds, reading and
+				// writing its columns in place (masked).
+				half := cols <= 16 && halfPanel
+				if cols == nr || half {
 					init, ldi := &b.bias[p*nr], 0
 					if !first {
 						init, ldi = &c[row*ldc+n0], ldc
@@ -233,7 +231,11 @@ func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 					if cres != nil {
 						rp = &cres[row*ldr+n0]
 					}
-					tile(rows, kb, ar, lda, bp, &c[row*ldc+n0], ldc, init, ldi, pf, pfs, clo, chi, chs, rp, ldr, ra, ras)
+					if half {
+						tileR16(rows, kb, ar, lda, bp, &c[row*ldc+n0], ldc, init, ldi, pf, pfs, clo, chi, chs, rp, ldr, ra, ras, cols)
+					} else {
+						tileR(rows, kb, ar, lda, bp, &c[row*ldc+n0], ldc, init, ldi, pf, pfs, clo, chi, chs, rp, ldr, ra, ras)
+					}
 				} else {
 					init, ldi := &b.bias[p*nr], 0
 					if !first {
@@ -249,7 +251,7 @@ func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 						}
 						rp = &rtile[0]
 					}
-					tile(rows, kb, ar, lda, bp, &ctile[0], nr, init, ldi, pf, pfs, clo, chi, chs, rp, nr, ra, ras)
+					tileR(rows, kb, ar, lda, bp, &ctile[0], nr, init, ldi, pf, pfs, clo, chi, chs, rp, nr, ra, ras)
 					for i := 0; i < rows; i++ {
 						copy(c[(row+i)*ldc+n0:(row+i)*ldc+n0+cols], ctile[i*nr:i*nr+cols])
 					}
@@ -417,36 +419,39 @@ func tileR(rows, k int, a *float32, lda int, b, c *float32, ldc int, init *float
 	}
 }
 
-// tileR16 is tileR on the first 16 columns of a panel (B's rows still 32
-// floats apart; c, init and res 16 columns a row): gemmB<rows>x16, or
-// gemmR<rows>x16 when ras is not 0.
-func tileR16(rows, k int, a *float32, lda int, b, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int) {
+// tileR16 is tileR on the first cols (1 to 16) columns of a panel (B's rows
+// still 32 floats apart; only those columns of c, init and res are read or
+// written): gemmB<rows>x16, or gemmR<rows>x16 when ras is not 0.
+func tileR16(rows, k int, a *float32, lda int, b, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int) {
+	if cols < 1 || cols > 16 {
+		panic("kernels: a 16-column tile for more than 16 columns")
+	}
 	if ras == 0 {
 		switch rows {
 		case 13:
-			gemmB13x16(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr)
+			gemmB13x16(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, cols)
 		case 12:
-			gemmB12x16(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr)
+			gemmB12x16(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, cols)
 		case 8:
-			gemmB8x16(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr)
+			gemmB8x16(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, cols)
 		case 4:
-			gemmB4x16(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr)
+			gemmB4x16(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, cols)
 		default:
-			gemmB1x16(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr)
+			gemmB1x16(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, cols)
 		}
 		return
 	}
 	switch rows {
 	case 13:
-		gemmR13x16(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras)
+		gemmR13x16(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras, cols)
 	case 12:
-		gemmR12x16(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras)
+		gemmR12x16(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras, cols)
 	case 8:
-		gemmR8x16(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras)
+		gemmR8x16(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras, cols)
 	case 4:
-		gemmR4x16(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras)
+		gemmR4x16(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras, cols)
 	default:
-		gemmR1x16(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras)
+		gemmR1x16(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras, cols)
 	}
 }
 
@@ -483,31 +488,31 @@ func gemmR4x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init
 func gemmR1x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
 
 //go:noescape
-func gemmB13x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
+func gemmB13x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
 
 //go:noescape
-func gemmB12x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
+func gemmB12x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
 
 //go:noescape
-func gemmB8x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
+func gemmB8x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
 
 //go:noescape
-func gemmB4x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
+func gemmB4x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
 
 //go:noescape
-func gemmB1x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
+func gemmB1x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
 
 //go:noescape
-func gemmR13x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
+func gemmR13x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)
 
 //go:noescape
-func gemmR12x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
+func gemmR12x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)
 
 //go:noescape
-func gemmR8x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
+func gemmR8x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)
 
 //go:noescape
-func gemmR4x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
+func gemmR4x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)
 
 //go:noescape
-func gemmR1x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
+func gemmR1x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)

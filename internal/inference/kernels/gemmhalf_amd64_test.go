@@ -10,8 +10,9 @@ import (
 // TestGemmHalfPanelSameSums: a last panel of at most 16 real columns run by
 // the 16-column tiles (halfPanel) gives every output bit for bit what the
 // 32-column tiles give, and matches the float64 reference: every row-tile
-// height (13, 12, 8, 4, 1), 16 real columns (written in place) and fewer
-// (through the staging tile), K in several blocks (sums carried in C),
+// height (13, 12, 8, 4, 1), 16 real columns and fewer (masked loads and
+// stores: the columns of the next row are not touched), K in several blocks
+// (sums carried in C),
 // the bounds, HARD_SWISH, a residual, panel sub-ranges, and the read-ahead
 // kernels (gemmR<rows>x16) of a one-band product followed by few-row
 // weights.

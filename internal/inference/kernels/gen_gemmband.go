@@ -99,6 +99,13 @@ func kernel(b *bytes.Buffer, rows, cols int, segs, ahead bool) {
 		zb, za = nv*rows, nv*rows+2
 	}
 	acc := func(r, h int) int { return nv*r + h }
+	// The 16-column kernels take the number of real columns last: init,
+	// res and c are read and written under the mask K1 of their lanes,
+	// so a last panel of fewer than 16 columns needs no staging tile.
+	colsArg, argCols := "", 0
+	if nv == 1 {
+		colsArg, argCols = ", cols int", 8
+	}
 	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
 	if segs {
 		fmt.Fprintf(b, `
@@ -110,20 +117,20 @@ TEXT ·%s(SB), NOSPLIT, $0-112
 `, name, rows, name)
 	} else if ahead {
 		fmt.Fprintf(b, `
-// func %s(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
+// func %s(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int%s)
 // gemmB%dx%d that also reads two lines at ra towards L2 (PREFETCHT2) each pass of four
 // k steps, ra advancing ras bytes a pass: a later layer's weights, read while this one
 // computes.
-TEXT ·%s(SB), NOSPLIT, $0-128
-`, name, rows, cols, name)
+TEXT ·%s(SB), NOSPLIT, $0-%d
+`, name, colsArg, rows, cols, name, 128+argCols)
 	} else {
 		shape, regs := "b k rows of 32 floats.", fmt.Sprintf("Row r sums in Z(2r), Z(2r+1); B in Z%d, Z%d; A broadcasts in Z%d..Z%d", zb, zb+1, za, za+3)
 		if nv == 1 {
-			shape = "b k rows of 32 floats\n// of which the first 16 are read (init, res and c: 16 columns a row)."
+			shape = "b k rows of 32 floats\n// of which the first 16 are read. Only the first cols (1 to 16) columns of init, res and c\n// are read or written (masked loads and stores)."
 			regs = fmt.Sprintf("Row r sums in Z(r); B in Z%d; A broadcast inside the FMAs", zb)
 		}
 		fmt.Fprintf(b, `
-// func %s(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
+// func %s(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int%s)
 // %d row(s) by %d columns over k steps: A rows lda floats apart, %s
 // The sums start from init (rows ldi floats apart; 0 repeats a bias row), have the
 // residual at res (rows ldr floats apart) added if res is not nil, and are
@@ -133,8 +140,19 @@ TEXT ·%s(SB), NOSPLIT, $0-128
 // VDIVPS) in registers, so c is written once. Each k step also reads one line at pf towards L2, pf
 // advancing pfs bytes a step: the next panel's weights, so they are not waited for.
 // %s.
-TEXT ·%s(SB), NOSPLIT, $0-112
-`, name, rows, cols, shape, regs, name)
+TEXT ·%s(SB), NOSPLIT, $0-%d
+`, name, colsArg, rows, cols, shape, regs, name, 112+argCols)
+	}
+	if nv == 1 {
+		at := 112
+		if ahead {
+			at = 128
+		}
+		p("MOVQ cols+%d(FP), CX", at)
+		p("MOVL $1, AX")
+		p("SHLL CX, AX")
+		p("DECL AX")
+		p("KMOVW AX, K1")
 	}
 	p("MOVQ k+0(FP), CX")
 	p("MOVQ a+8(FP), SI")
@@ -160,6 +178,10 @@ TEXT ·%s(SB), NOSPLIT, $0-112
 	p("SHLQ $2, R9")
 	for r := 0; r < rows; r++ {
 		for h := 0; h < nv; h++ {
+			if nv == 1 {
+				p("VMOVUPS.Z (AX), K1, Z%d", acc(r, h))
+				continue
+			}
 			p("VMOVUPS %s(AX), Z%d", off64(h), acc(r, h))
 		}
 		if r < rows-1 {
@@ -296,6 +318,11 @@ TEXT ·%s(SB), NOSPLIT, $0-112
 	p("SHLQ $2, R9")
 	for r := 0; r < rows; r++ {
 		for h := 0; h < nv; h++ {
+			if nv == 1 {
+				p("VMOVUPS.Z (AX), K1, Z30")
+				p("VADDPS Z30, Z%d, Z%d", acc(r, h), acc(r, h))
+				continue
+			}
 			p("VADDPS %s(AX), Z%d, Z%d", off64(h), acc(r, h), acc(r, h))
 		}
 		if r < rows-1 {
@@ -316,6 +343,10 @@ TEXT ·%s(SB), NOSPLIT, $0-112
 			p("VMINPS Z27, Z%d, Z%d", acc(r, h), acc(r, h))
 		}
 		for h := 0; h < nv; h++ {
+			if nv == 1 {
+				p("VMOVUPS Z%d, K1, (DX)", acc(r, h))
+				continue
+			}
 			p("VMOVUPS Z%d, %s(DX)", acc(r, h), off64(h))
 		}
 		if r < rows-1 {
@@ -383,6 +414,10 @@ TEXT ·%s(SB), NOSPLIT, $0-112
 			off := ""
 			if h == 1 {
 				off = "64"
+			}
+			if nv == 1 {
+				p("VMOVUPS Z30, K1, (DX)")
+				continue
 			}
 			p("VMOVUPS Z30, %s(DX)", off)
 		}
