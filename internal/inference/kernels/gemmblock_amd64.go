@@ -36,6 +36,12 @@ var bandedGemm = true
 // multiply its zero padding too; benchmarks switch it off to compare.
 var halfPanel = true
 
+// maskedTail runs a last panel of 17 to 31 real columns (MobileNet V3's
+// 24, 120 and 184 channels) in place, the 32-column tiles masking the
+// columns past N in their loads and stores, instead of through a staging
+// tile and copies; benchmarks switch it off to compare.
+var maskedTail = true
+
 // oneBandRows is the most rows gemmBlocks keeps in one band whatever the
 // cache budget (eight 13-row tiles); benchmarks set it to 0 to compare.
 var oneBandRows = 104
@@ -222,7 +228,7 @@ func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 				// 16-column tiles, half the multiply-adds, reading and
 				// writing its columns in place (masked).
 				half := cols <= 16 && halfPanel
-				if cols == nr || half {
+				if cols == nr || half || cols > 16 && maskedTail {
 					init, ldi := &b.bias[p*nr], 0
 					if !first {
 						init, ldi = &c[row*ldc+n0], ldc
@@ -234,7 +240,7 @@ func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 					if half {
 						tileR16(rows, kb, ar, lda, bp, &c[row*ldc+n0], ldc, init, ldi, pf, pfs, clo, chi, chs, rp, ldr, ra, ras, cols)
 					} else {
-						tileR(rows, kb, ar, lda, bp, &c[row*ldc+n0], ldc, init, ldi, pf, pfs, clo, chi, chs, rp, ldr, ra, ras)
+						tileR(rows, kb, ar, lda, bp, &c[row*ldc+n0], ldc, init, ldi, pf, pfs, clo, chi, chs, rp, ldr, ra, ras, cols)
 					}
 				} else {
 					init, ldi := &b.bias[p*nr], 0
@@ -251,7 +257,7 @@ func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 						}
 						rp = &rtile[0]
 					}
-					tileR(rows, kb, ar, lda, bp, &ctile[0], nr, init, ldi, pf, pfs, clo, chi, chs, rp, nr, ra, ras)
+					tileR(rows, kb, ar, lda, bp, &ctile[0], nr, init, ldi, pf, pfs, clo, chi, chs, rp, nr, ra, ras, nr)
 					for i := 0; i < rows; i++ {
 						copy(c[(row+i)*ldc+n0:(row+i)*ldc+n0+cols], ctile[i*nr:i*nr+cols])
 					}
@@ -382,40 +388,44 @@ func prefetchPlan(t, nt, rows, mb, kb, nextK int) (off, pfs int) {
 	return 0, 0
 }
 
-// tileB calls the banded micro-kernel for 13, 12, 8, 4 or 1 rows.
-func tileB(rows, k int, a *float32, lda int, b, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int) {
+// tileB calls the banded micro-kernel for 13, 12, 8, 4 or 1 rows, on the
+// first cols (17 to 32) columns of the panel.
+func tileB(rows, k int, a *float32, lda int, b, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int) {
+	if cols <= 16 || cols > NR512 {
+		panic("kernels: a 32-column tile for at most 16 or more than 32 columns")
+	}
 	switch rows {
 	case 13:
-		gemmB13x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr)
+		gemmB13x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, cols)
 	case 12:
-		gemmB12x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr)
+		gemmB12x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, cols)
 	case 8:
-		gemmB8x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr)
+		gemmB8x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, cols)
 	case 4:
-		gemmB4x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr)
+		gemmB4x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, cols)
 	default:
-		gemmB1x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr)
+		gemmB1x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, cols)
 	}
 }
 
 // tileR is tileB reading a later layer's weights ahead from ra, ras bytes a
 // pass of four k steps (gemmR<rows>x32); ras 0 runs tileB.
-func tileR(rows, k int, a *float32, lda int, b, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int) {
+func tileR(rows, k int, a *float32, lda int, b, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int) {
 	if ras == 0 {
-		tileB(rows, k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr)
+		tileB(rows, k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, cols)
 		return
 	}
 	switch rows {
 	case 13:
-		gemmR13x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras)
+		gemmR13x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras, cols)
 	case 12:
-		gemmR12x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras)
+		gemmR12x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras, cols)
 	case 8:
-		gemmR8x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras)
+		gemmR8x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras, cols)
 	case 4:
-		gemmR4x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras)
+		gemmR4x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras, cols)
 	default:
-		gemmR1x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras)
+		gemmR1x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras, cols)
 	}
 }
 
@@ -458,34 +468,34 @@ func tileR16(rows, k int, a *float32, lda int, b, c *float32, ldc int, init *flo
 // The micro-kernels of gemmband_amd64.s (generated by gen_gemmband.go).
 //
 //go:noescape
-func gemmB13x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
+func gemmB13x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
 
 //go:noescape
-func gemmB12x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
+func gemmB12x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
 
 //go:noescape
-func gemmB8x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
+func gemmB8x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
 
 //go:noescape
-func gemmB4x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
+func gemmB4x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
 
 //go:noescape
-func gemmB1x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
+func gemmB1x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
 
 //go:noescape
-func gemmR13x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
+func gemmR13x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)
 
 //go:noescape
-func gemmR12x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
+func gemmR12x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)
 
 //go:noescape
-func gemmR8x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
+func gemmR8x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)
 
 //go:noescape
-func gemmR4x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
+func gemmR4x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)
 
 //go:noescape
-func gemmR1x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
+func gemmR1x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)
 
 //go:noescape
 func gemmB13x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)

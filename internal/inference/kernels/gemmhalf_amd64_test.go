@@ -8,19 +8,20 @@ import (
 )
 
 // TestGemmHalfPanelSameSums: a last panel of at most 16 real columns run by
-// the 16-column tiles (halfPanel) gives every output bit for bit what the
-// 32-column tiles give, and matches the float64 reference: every row-tile
-// height (13, 12, 8, 4, 1), 16 real columns and fewer (masked loads and
-// stores: the columns of the next row are not touched), K in several blocks
-// (sums carried in C),
-// the bounds, HARD_SWISH, a residual, panel sub-ranges, and the read-ahead
-// kernels (gemmR<rows>x16) of a one-band product followed by few-row
-// weights.
+// the 16-column tiles (halfPanel), and one of 17 to 31 by the 32-column
+// tiles in place (maskedTail), give every output bit for bit what the
+// 32-column tiles through the staging tile give, and match the float64
+// reference: every row-tile height (13, 12, 8, 4, 1), 1 to 31 real columns
+// in the last panel (masked loads and stores: the columns of the next row
+// are not touched), K in several blocks (sums carried in C), the bounds,
+// HARD_SWISH, a residual, panel sub-ranges, and the read-ahead kernels
+// (gemmR<rows>x16, gemmR<rows>x32) of a one-band product followed by
+// few-row weights.
 func TestGemmHalfPanelSameSums(t *testing.T) {
 	if !hasAVX512 {
 		t.Skip("no AVX-512 on this CPU: the banded driver is not used")
 	}
-	defer func(kc int, h bool) { kcOverride, halfPanel = kc, h }(kcOverride, halfPanel)
+	defer func(kc int, h, mt bool) { kcOverride, halfPanel, maskedTail = kc, h, mt }(kcOverride, halfPanel, maskedTail)
 	rng := rand.New(rand.NewPCG(7, 8))
 	next := PackB(randSlice(rng, 1000*64), 1000, 64, nil) // weights to read ahead
 	for _, kc := range []int{0, 8} {
@@ -29,14 +30,15 @@ func TestGemmHalfPanelSameSums(t *testing.T) {
 			{49, 40, 72}, {49, 80, 37}, {13, 112, 24}, {196, 80, 40}, {64, 16 + 32, 9}, {29, 33, 64},
 			{100, 72, 120}, {25, 47, 19}, {5, 200, 33}, {12, 240, 16}, {150, 40, 24},
 			{700, 80, 40}, {620, 72, 120}, // several bands, the later ones tile-major
+			{49, 24, 120}, {13, 120, 184}, {64, 57, 40}, {196, 63, 33}, {700, 120, 24}, {100, 184, 80},
 		} {
 			a := randSlice(rng, s.m*s.k)
 			w := randSlice(rng, s.n*s.k)
 			bias := randSlice(rng, s.n)
 			res := randSlice(rng, s.m*s.n)
 			p := PackB(w, s.n, s.k, bias)
-			if s.n%NR512 == 0 || s.n%NR512 > 16 {
-				t.Fatalf("%v: no last panel of at most 16 columns", s)
+			if s.n%NR512 == 0 {
+				t.Fatalf("%v: no partial last panel", s)
 			}
 			for _, ahead := range []bool{false, true} {
 				if ahead {
@@ -52,7 +54,7 @@ func TestGemmHalfPanelSameSums(t *testing.T) {
 				} {
 					name := fmt.Sprintf("kc%d/%dx%dx%d/ahead=%v/%+v", kc, s.m, s.k, s.n, ahead, Act{Lo: act.Lo, Hi: act.Hi, HardSwish: act.HardSwish, LdRes: act.LdRes})
 					run := func(half bool, split bool) []float32 {
-						halfPanel = half
+						halfPanel, maskedTail = half, half
 						c := make([]float32, s.m*s.n)
 						if split {
 							for q := p.Panels() - 1; q >= 0; q-- {

@@ -99,13 +99,15 @@ func kernel(b *bytes.Buffer, rows, cols int, segs, ahead bool) {
 		zb, za = nv*rows, nv*rows+2
 	}
 	acc := func(r, h int) int { return nv*r + h }
-	// The 16-column kernels take the number of real columns last: init,
-	// res and c are read and written under the mask K1 of their lanes,
-	// so a last panel of fewer than 16 columns needs no staging tile.
+	// The kernels but gemmS take the number of real columns last (1 to 16
+	// for 16 columns, 17 to 32 for 32): init, res and c are read and
+	// written under the mask K1 of their lanes in the last vector, so a
+	// last panel of fewer columns needs no staging tile.
 	colsArg, argCols := "", 0
-	if nv == 1 {
+	if !segs {
 		colsArg, argCols = ", cols int", 8
 	}
+	last := func(h int) bool { return !segs && h == nv-1 }
 	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
 	if segs {
 		fmt.Fprintf(b, `
@@ -124,7 +126,7 @@ TEXT ·%s(SB), NOSPLIT, $0-112
 TEXT ·%s(SB), NOSPLIT, $0-%d
 `, name, colsArg, rows, cols, name, 128+argCols)
 	} else {
-		shape, regs := "b k rows of 32 floats.", fmt.Sprintf("Row r sums in Z(2r), Z(2r+1); B in Z%d, Z%d; A broadcasts in Z%d..Z%d", zb, zb+1, za, za+3)
+		shape, regs := "b k rows of 32 floats.\n// Only the first cols (17 to 32) columns of init, res and c are read or written (the\n// second vector of a row masked).", fmt.Sprintf("Row r sums in Z(2r), Z(2r+1); B in Z%d, Z%d; A broadcasts in Z%d..Z%d", zb, zb+1, za, za+3)
 		if nv == 1 {
 			shape = "b k rows of 32 floats\n// of which the first 16 are read. Only the first cols (1 to 16) columns of init, res and c\n// are read or written (masked loads and stores)."
 			regs = fmt.Sprintf("Row r sums in Z(r); B in Z%d; A broadcast inside the FMAs", zb)
@@ -143,12 +145,15 @@ TEXT ·%s(SB), NOSPLIT, $0-%d
 TEXT ·%s(SB), NOSPLIT, $0-%d
 `, name, colsArg, rows, cols, shape, regs, name, 112+argCols)
 	}
-	if nv == 1 {
+	if !segs {
 		at := 112
 		if ahead {
 			at = 128
 		}
 		p("MOVQ cols+%d(FP), CX", at)
+		if nv == 2 {
+			p("SUBQ $16, CX")
+		}
 		p("MOVL $1, AX")
 		p("SHLL CX, AX")
 		p("DECL AX")
@@ -178,8 +183,8 @@ TEXT ·%s(SB), NOSPLIT, $0-%d
 	p("SHLQ $2, R9")
 	for r := 0; r < rows; r++ {
 		for h := 0; h < nv; h++ {
-			if nv == 1 {
-				p("VMOVUPS.Z (AX), K1, Z%d", acc(r, h))
+			if last(h) {
+				p("VMOVUPS.Z %s(AX), K1, Z%d", off64(h), acc(r, h))
 				continue
 			}
 			p("VMOVUPS %s(AX), Z%d", off64(h), acc(r, h))
@@ -318,8 +323,8 @@ TEXT ·%s(SB), NOSPLIT, $0-%d
 	p("SHLQ $2, R9")
 	for r := 0; r < rows; r++ {
 		for h := 0; h < nv; h++ {
-			if nv == 1 {
-				p("VMOVUPS.Z (AX), K1, Z30")
+			if last(h) {
+				p("VMOVUPS.Z %s(AX), K1, Z30", off64(h))
 				p("VADDPS Z30, Z%d, Z%d", acc(r, h), acc(r, h))
 				continue
 			}
@@ -343,8 +348,8 @@ TEXT ·%s(SB), NOSPLIT, $0-%d
 			p("VMINPS Z27, Z%d, Z%d", acc(r, h), acc(r, h))
 		}
 		for h := 0; h < nv; h++ {
-			if nv == 1 {
-				p("VMOVUPS Z%d, K1, (DX)", acc(r, h))
+			if last(h) {
+				p("VMOVUPS Z%d, K1, %s(DX)", acc(r, h), off64(h))
 				continue
 			}
 			p("VMOVUPS Z%d, %s(DX)", acc(r, h), off64(h))
@@ -415,8 +420,8 @@ TEXT ·%s(SB), NOSPLIT, $0-%d
 			if h == 1 {
 				off = "64"
 			}
-			if nv == 1 {
-				p("VMOVUPS Z30, K1, (DX)")
+			if last(h) {
+				p("VMOVUPS Z30, K1, %s(DX)", off)
 				continue
 			}
 			p("VMOVUPS Z30, %s(DX)", off)
