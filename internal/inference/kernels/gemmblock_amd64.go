@@ -18,6 +18,10 @@ import "math"
 //
 // A band after the first whose K block is short runs the last two loops
 // the other way round, each row tile over every panel (tilesOuter).
+// A last panel of at most 16 real columns runs 16-column tiles (one ZMM a
+// row, half the multiply-adds of its zero padding; halfPanel), and the
+// tiles read and write only the panel's real columns, under a mask, so a
+// partial panel is stored in place (maskedTail).
 // Sums of an earlier block of K are carried in C; a residual, the clamp,
 // and HARD_SWISH when asked, are applied in registers by the last one's
 // tiles. While a panel's row tiles run, they read the next panel's slice
