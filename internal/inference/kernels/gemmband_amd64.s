@@ -4,8 +4,10 @@
 
 #include "textflag.h"
 
-// func gemmB13x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
+// func gemmB13x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
 // 13 row(s) by 32 columns over k steps: A rows lda floats apart, b k rows of 32 floats.
+// Only the first cols (17 to 32) columns of init, res and c are read or written (the
+// second vector of a row masked).
 // The sums start from init (rows ldi floats apart; 0 repeats a bias row), have the
 // residual at res (rows ldr floats apart) added if res is not nil, and are
 // clamped to [lo, hi] into c, then, if hs is not 0, passed through HARD_SWISH
@@ -14,7 +16,13 @@
 // VDIVPS) in registers, so c is written once. Each k step also reads one line at pf towards L2, pf
 // advancing pfs bytes a step: the next panel's weights, so they are not waited for.
 // Row r sums in Z(2r), Z(2r+1); B in Z26, Z27; A broadcasts in Z28..Z31.
-TEXT ·gemmB13x32(SB), NOSPLIT, $0-112
+TEXT ·gemmB13x32(SB), NOSPLIT, $0-120
+	MOVQ cols+112(FP), CX
+	SUBQ $16, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), DI
@@ -34,43 +42,43 @@ TEXT ·gemmB13x32(SB), NOSPLIT, $0-112
 	MOVQ ldi+56(FP), R9
 	SHLQ $2, R9
 	VMOVUPS (AX), Z0
-	VMOVUPS 64(AX), Z1
+	VMOVUPS.Z 64(AX), K1, Z1
 	ADDQ R9, AX
 	VMOVUPS (AX), Z2
-	VMOVUPS 64(AX), Z3
+	VMOVUPS.Z 64(AX), K1, Z3
 	ADDQ R9, AX
 	VMOVUPS (AX), Z4
-	VMOVUPS 64(AX), Z5
+	VMOVUPS.Z 64(AX), K1, Z5
 	ADDQ R9, AX
 	VMOVUPS (AX), Z6
-	VMOVUPS 64(AX), Z7
+	VMOVUPS.Z 64(AX), K1, Z7
 	ADDQ R9, AX
 	VMOVUPS (AX), Z8
-	VMOVUPS 64(AX), Z9
+	VMOVUPS.Z 64(AX), K1, Z9
 	ADDQ R9, AX
 	VMOVUPS (AX), Z10
-	VMOVUPS 64(AX), Z11
+	VMOVUPS.Z 64(AX), K1, Z11
 	ADDQ R9, AX
 	VMOVUPS (AX), Z12
-	VMOVUPS 64(AX), Z13
+	VMOVUPS.Z 64(AX), K1, Z13
 	ADDQ R9, AX
 	VMOVUPS (AX), Z14
-	VMOVUPS 64(AX), Z15
+	VMOVUPS.Z 64(AX), K1, Z15
 	ADDQ R9, AX
 	VMOVUPS (AX), Z16
-	VMOVUPS 64(AX), Z17
+	VMOVUPS.Z 64(AX), K1, Z17
 	ADDQ R9, AX
 	VMOVUPS (AX), Z18
-	VMOVUPS 64(AX), Z19
+	VMOVUPS.Z 64(AX), K1, Z19
 	ADDQ R9, AX
 	VMOVUPS (AX), Z20
-	VMOVUPS 64(AX), Z21
+	VMOVUPS.Z 64(AX), K1, Z21
 	ADDQ R9, AX
 	VMOVUPS (AX), Z22
-	VMOVUPS 64(AX), Z23
+	VMOVUPS.Z 64(AX), K1, Z23
 	ADDQ R9, AX
 	VMOVUPS (AX), Z24
-	VMOVUPS 64(AX), Z25
+	VMOVUPS.Z 64(AX), K1, Z25
 	MOVQ $0, ldi+56(FP)
 	MOVQ ldc+40(FP), DX
 	SHLQ $2, DX
@@ -371,43 +379,56 @@ gemmB13x32_done:
 	MOVQ ldr+104(FP), R9
 	SHLQ $2, R9
 	VADDPS (AX), Z0, Z0
-	VADDPS 64(AX), Z1, Z1
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z1, Z1
 	ADDQ R9, AX
 	VADDPS (AX), Z2, Z2
-	VADDPS 64(AX), Z3, Z3
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z3, Z3
 	ADDQ R9, AX
 	VADDPS (AX), Z4, Z4
-	VADDPS 64(AX), Z5, Z5
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z5, Z5
 	ADDQ R9, AX
 	VADDPS (AX), Z6, Z6
-	VADDPS 64(AX), Z7, Z7
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z7, Z7
 	ADDQ R9, AX
 	VADDPS (AX), Z8, Z8
-	VADDPS 64(AX), Z9, Z9
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z9, Z9
 	ADDQ R9, AX
 	VADDPS (AX), Z10, Z10
-	VADDPS 64(AX), Z11, Z11
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z11, Z11
 	ADDQ R9, AX
 	VADDPS (AX), Z12, Z12
-	VADDPS 64(AX), Z13, Z13
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z13, Z13
 	ADDQ R9, AX
 	VADDPS (AX), Z14, Z14
-	VADDPS 64(AX), Z15, Z15
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z15, Z15
 	ADDQ R9, AX
 	VADDPS (AX), Z16, Z16
-	VADDPS 64(AX), Z17, Z17
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z17, Z17
 	ADDQ R9, AX
 	VADDPS (AX), Z18, Z18
-	VADDPS 64(AX), Z19, Z19
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z19, Z19
 	ADDQ R9, AX
 	VADDPS (AX), Z20, Z20
-	VADDPS 64(AX), Z21, Z21
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z21, Z21
 	ADDQ R9, AX
 	VADDPS (AX), Z22, Z22
-	VADDPS 64(AX), Z23, Z23
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z23, Z23
 	ADDQ R9, AX
 	VADDPS (AX), Z24, Z24
-	VADDPS 64(AX), Z25, Z25
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z25, Z25
 gemmB13x32_bounds:
 	VBROADCASTSS lo+80(FP), Z26
 	VBROADCASTSS hi+84(FP), Z27
@@ -419,91 +440,91 @@ gemmB13x32_bounds:
 	VMINPS Z27, Z0, Z0
 	VMINPS Z27, Z1, Z1
 	VMOVUPS Z0, (DX)
-	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z1, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z2, Z2
 	VMAXPS Z26, Z3, Z3
 	VMINPS Z27, Z2, Z2
 	VMINPS Z27, Z3, Z3
 	VMOVUPS Z2, (DX)
-	VMOVUPS Z3, 64(DX)
+	VMOVUPS Z3, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z4, Z4
 	VMAXPS Z26, Z5, Z5
 	VMINPS Z27, Z4, Z4
 	VMINPS Z27, Z5, Z5
 	VMOVUPS Z4, (DX)
-	VMOVUPS Z5, 64(DX)
+	VMOVUPS Z5, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z6, Z6
 	VMAXPS Z26, Z7, Z7
 	VMINPS Z27, Z6, Z6
 	VMINPS Z27, Z7, Z7
 	VMOVUPS Z6, (DX)
-	VMOVUPS Z7, 64(DX)
+	VMOVUPS Z7, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z8, Z8
 	VMAXPS Z26, Z9, Z9
 	VMINPS Z27, Z8, Z8
 	VMINPS Z27, Z9, Z9
 	VMOVUPS Z8, (DX)
-	VMOVUPS Z9, 64(DX)
+	VMOVUPS Z9, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z10, Z10
 	VMAXPS Z26, Z11, Z11
 	VMINPS Z27, Z10, Z10
 	VMINPS Z27, Z11, Z11
 	VMOVUPS Z10, (DX)
-	VMOVUPS Z11, 64(DX)
+	VMOVUPS Z11, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z12, Z12
 	VMAXPS Z26, Z13, Z13
 	VMINPS Z27, Z12, Z12
 	VMINPS Z27, Z13, Z13
 	VMOVUPS Z12, (DX)
-	VMOVUPS Z13, 64(DX)
+	VMOVUPS Z13, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z14, Z14
 	VMAXPS Z26, Z15, Z15
 	VMINPS Z27, Z14, Z14
 	VMINPS Z27, Z15, Z15
 	VMOVUPS Z14, (DX)
-	VMOVUPS Z15, 64(DX)
+	VMOVUPS Z15, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z16, Z16
 	VMAXPS Z26, Z17, Z17
 	VMINPS Z27, Z16, Z16
 	VMINPS Z27, Z17, Z17
 	VMOVUPS Z16, (DX)
-	VMOVUPS Z17, 64(DX)
+	VMOVUPS Z17, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z18, Z18
 	VMAXPS Z26, Z19, Z19
 	VMINPS Z27, Z18, Z18
 	VMINPS Z27, Z19, Z19
 	VMOVUPS Z18, (DX)
-	VMOVUPS Z19, 64(DX)
+	VMOVUPS Z19, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z20, Z20
 	VMAXPS Z26, Z21, Z21
 	VMINPS Z27, Z20, Z20
 	VMINPS Z27, Z21, Z21
 	VMOVUPS Z20, (DX)
-	VMOVUPS Z21, 64(DX)
+	VMOVUPS Z21, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z22, Z22
 	VMAXPS Z26, Z23, Z23
 	VMINPS Z27, Z22, Z22
 	VMINPS Z27, Z23, Z23
 	VMOVUPS Z22, (DX)
-	VMOVUPS Z23, 64(DX)
+	VMOVUPS Z23, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z24, Z24
 	VMAXPS Z26, Z25, Z25
 	VMINPS Z27, Z24, Z24
 	VMINPS Z27, Z25, Z25
 	VMOVUPS Z24, (DX)
-	VMOVUPS Z25, 64(DX)
+	VMOVUPS Z25, K1, 64(DX)
 	VZEROUPPER
 	RET
 gemmB13x32_hswish:
@@ -599,7 +620,7 @@ gemmB13x32_q0:
 	JZ gemmB13x32_q1
 	VDIVPS Z29, Z1, K2, Z30
 gemmB13x32_q1:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z2, Z30
 	VMAXPS Z27, Z30, Z30
@@ -634,7 +655,7 @@ gemmB13x32_q2:
 	JZ gemmB13x32_q3
 	VDIVPS Z29, Z3, K2, Z30
 gemmB13x32_q3:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z4, Z30
 	VMAXPS Z27, Z30, Z30
@@ -669,7 +690,7 @@ gemmB13x32_q4:
 	JZ gemmB13x32_q5
 	VDIVPS Z29, Z5, K2, Z30
 gemmB13x32_q5:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z6, Z30
 	VMAXPS Z27, Z30, Z30
@@ -704,7 +725,7 @@ gemmB13x32_q6:
 	JZ gemmB13x32_q7
 	VDIVPS Z29, Z7, K2, Z30
 gemmB13x32_q7:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z8, Z30
 	VMAXPS Z27, Z30, Z30
@@ -739,7 +760,7 @@ gemmB13x32_q8:
 	JZ gemmB13x32_q9
 	VDIVPS Z29, Z9, K2, Z30
 gemmB13x32_q9:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z10, Z30
 	VMAXPS Z27, Z30, Z30
@@ -774,7 +795,7 @@ gemmB13x32_q10:
 	JZ gemmB13x32_q11
 	VDIVPS Z29, Z11, K2, Z30
 gemmB13x32_q11:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z12, Z30
 	VMAXPS Z27, Z30, Z30
@@ -809,7 +830,7 @@ gemmB13x32_q12:
 	JZ gemmB13x32_q13
 	VDIVPS Z29, Z13, K2, Z30
 gemmB13x32_q13:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z14, Z30
 	VMAXPS Z27, Z30, Z30
@@ -844,7 +865,7 @@ gemmB13x32_q14:
 	JZ gemmB13x32_q15
 	VDIVPS Z29, Z15, K2, Z30
 gemmB13x32_q15:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z16, Z30
 	VMAXPS Z27, Z30, Z30
@@ -879,7 +900,7 @@ gemmB13x32_q16:
 	JZ gemmB13x32_q17
 	VDIVPS Z29, Z17, K2, Z30
 gemmB13x32_q17:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z18, Z30
 	VMAXPS Z27, Z30, Z30
@@ -914,7 +935,7 @@ gemmB13x32_q18:
 	JZ gemmB13x32_q19
 	VDIVPS Z29, Z19, K2, Z30
 gemmB13x32_q19:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z20, Z30
 	VMAXPS Z27, Z30, Z30
@@ -949,7 +970,7 @@ gemmB13x32_q20:
 	JZ gemmB13x32_q21
 	VDIVPS Z29, Z21, K2, Z30
 gemmB13x32_q21:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z22, Z30
 	VMAXPS Z27, Z30, Z30
@@ -984,7 +1005,7 @@ gemmB13x32_q22:
 	JZ gemmB13x32_q23
 	VDIVPS Z29, Z23, K2, Z30
 gemmB13x32_q23:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z24, Z30
 	VMAXPS Z27, Z30, Z30
@@ -1019,7 +1040,7 @@ gemmB13x32_q24:
 	JZ gemmB13x32_q25
 	VDIVPS Z29, Z25, K2, Z30
 gemmB13x32_q25:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	VZEROUPPER
 	RET
 
@@ -1027,8 +1048,10 @@ DATA gemmB13x32_hsc<>+0(SB)/4, $0x00110100
 DATA gemmB13x32_hsc<>+4(SB)/4, $0x05000000
 GLOBL gemmB13x32_hsc<>(SB), RODATA|NOPTR, $8
 
-// func gemmB12x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
+// func gemmB12x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
 // 12 row(s) by 32 columns over k steps: A rows lda floats apart, b k rows of 32 floats.
+// Only the first cols (17 to 32) columns of init, res and c are read or written (the
+// second vector of a row masked).
 // The sums start from init (rows ldi floats apart; 0 repeats a bias row), have the
 // residual at res (rows ldr floats apart) added if res is not nil, and are
 // clamped to [lo, hi] into c, then, if hs is not 0, passed through HARD_SWISH
@@ -1037,7 +1060,13 @@ GLOBL gemmB13x32_hsc<>(SB), RODATA|NOPTR, $8
 // VDIVPS) in registers, so c is written once. Each k step also reads one line at pf towards L2, pf
 // advancing pfs bytes a step: the next panel's weights, so they are not waited for.
 // Row r sums in Z(2r), Z(2r+1); B in Z24, Z25; A broadcasts in Z26..Z29.
-TEXT ·gemmB12x32(SB), NOSPLIT, $0-112
+TEXT ·gemmB12x32(SB), NOSPLIT, $0-120
+	MOVQ cols+112(FP), CX
+	SUBQ $16, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), DI
@@ -1055,40 +1084,40 @@ TEXT ·gemmB12x32(SB), NOSPLIT, $0-112
 	MOVQ ldi+56(FP), R9
 	SHLQ $2, R9
 	VMOVUPS (AX), Z0
-	VMOVUPS 64(AX), Z1
+	VMOVUPS.Z 64(AX), K1, Z1
 	ADDQ R9, AX
 	VMOVUPS (AX), Z2
-	VMOVUPS 64(AX), Z3
+	VMOVUPS.Z 64(AX), K1, Z3
 	ADDQ R9, AX
 	VMOVUPS (AX), Z4
-	VMOVUPS 64(AX), Z5
+	VMOVUPS.Z 64(AX), K1, Z5
 	ADDQ R9, AX
 	VMOVUPS (AX), Z6
-	VMOVUPS 64(AX), Z7
+	VMOVUPS.Z 64(AX), K1, Z7
 	ADDQ R9, AX
 	VMOVUPS (AX), Z8
-	VMOVUPS 64(AX), Z9
+	VMOVUPS.Z 64(AX), K1, Z9
 	ADDQ R9, AX
 	VMOVUPS (AX), Z10
-	VMOVUPS 64(AX), Z11
+	VMOVUPS.Z 64(AX), K1, Z11
 	ADDQ R9, AX
 	VMOVUPS (AX), Z12
-	VMOVUPS 64(AX), Z13
+	VMOVUPS.Z 64(AX), K1, Z13
 	ADDQ R9, AX
 	VMOVUPS (AX), Z14
-	VMOVUPS 64(AX), Z15
+	VMOVUPS.Z 64(AX), K1, Z15
 	ADDQ R9, AX
 	VMOVUPS (AX), Z16
-	VMOVUPS 64(AX), Z17
+	VMOVUPS.Z 64(AX), K1, Z17
 	ADDQ R9, AX
 	VMOVUPS (AX), Z18
-	VMOVUPS 64(AX), Z19
+	VMOVUPS.Z 64(AX), K1, Z19
 	ADDQ R9, AX
 	VMOVUPS (AX), Z20
-	VMOVUPS 64(AX), Z21
+	VMOVUPS.Z 64(AX), K1, Z21
 	ADDQ R9, AX
 	VMOVUPS (AX), Z22
-	VMOVUPS 64(AX), Z23
+	VMOVUPS.Z 64(AX), K1, Z23
 	MOVQ $0, ldi+56(FP)
 	MOVQ ldc+40(FP), DX
 	SHLQ $2, DX
@@ -1372,40 +1401,52 @@ gemmB12x32_done:
 	MOVQ ldr+104(FP), R9
 	SHLQ $2, R9
 	VADDPS (AX), Z0, Z0
-	VADDPS 64(AX), Z1, Z1
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z1, Z1
 	ADDQ R9, AX
 	VADDPS (AX), Z2, Z2
-	VADDPS 64(AX), Z3, Z3
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z3, Z3
 	ADDQ R9, AX
 	VADDPS (AX), Z4, Z4
-	VADDPS 64(AX), Z5, Z5
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z5, Z5
 	ADDQ R9, AX
 	VADDPS (AX), Z6, Z6
-	VADDPS 64(AX), Z7, Z7
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z7, Z7
 	ADDQ R9, AX
 	VADDPS (AX), Z8, Z8
-	VADDPS 64(AX), Z9, Z9
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z9, Z9
 	ADDQ R9, AX
 	VADDPS (AX), Z10, Z10
-	VADDPS 64(AX), Z11, Z11
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z11, Z11
 	ADDQ R9, AX
 	VADDPS (AX), Z12, Z12
-	VADDPS 64(AX), Z13, Z13
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z13, Z13
 	ADDQ R9, AX
 	VADDPS (AX), Z14, Z14
-	VADDPS 64(AX), Z15, Z15
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z15, Z15
 	ADDQ R9, AX
 	VADDPS (AX), Z16, Z16
-	VADDPS 64(AX), Z17, Z17
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z17, Z17
 	ADDQ R9, AX
 	VADDPS (AX), Z18, Z18
-	VADDPS 64(AX), Z19, Z19
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z19, Z19
 	ADDQ R9, AX
 	VADDPS (AX), Z20, Z20
-	VADDPS 64(AX), Z21, Z21
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z21, Z21
 	ADDQ R9, AX
 	VADDPS (AX), Z22, Z22
-	VADDPS 64(AX), Z23, Z23
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z23, Z23
 gemmB12x32_bounds:
 	VBROADCASTSS lo+80(FP), Z26
 	VBROADCASTSS hi+84(FP), Z27
@@ -1417,84 +1458,84 @@ gemmB12x32_bounds:
 	VMINPS Z27, Z0, Z0
 	VMINPS Z27, Z1, Z1
 	VMOVUPS Z0, (DX)
-	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z1, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z2, Z2
 	VMAXPS Z26, Z3, Z3
 	VMINPS Z27, Z2, Z2
 	VMINPS Z27, Z3, Z3
 	VMOVUPS Z2, (DX)
-	VMOVUPS Z3, 64(DX)
+	VMOVUPS Z3, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z4, Z4
 	VMAXPS Z26, Z5, Z5
 	VMINPS Z27, Z4, Z4
 	VMINPS Z27, Z5, Z5
 	VMOVUPS Z4, (DX)
-	VMOVUPS Z5, 64(DX)
+	VMOVUPS Z5, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z6, Z6
 	VMAXPS Z26, Z7, Z7
 	VMINPS Z27, Z6, Z6
 	VMINPS Z27, Z7, Z7
 	VMOVUPS Z6, (DX)
-	VMOVUPS Z7, 64(DX)
+	VMOVUPS Z7, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z8, Z8
 	VMAXPS Z26, Z9, Z9
 	VMINPS Z27, Z8, Z8
 	VMINPS Z27, Z9, Z9
 	VMOVUPS Z8, (DX)
-	VMOVUPS Z9, 64(DX)
+	VMOVUPS Z9, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z10, Z10
 	VMAXPS Z26, Z11, Z11
 	VMINPS Z27, Z10, Z10
 	VMINPS Z27, Z11, Z11
 	VMOVUPS Z10, (DX)
-	VMOVUPS Z11, 64(DX)
+	VMOVUPS Z11, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z12, Z12
 	VMAXPS Z26, Z13, Z13
 	VMINPS Z27, Z12, Z12
 	VMINPS Z27, Z13, Z13
 	VMOVUPS Z12, (DX)
-	VMOVUPS Z13, 64(DX)
+	VMOVUPS Z13, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z14, Z14
 	VMAXPS Z26, Z15, Z15
 	VMINPS Z27, Z14, Z14
 	VMINPS Z27, Z15, Z15
 	VMOVUPS Z14, (DX)
-	VMOVUPS Z15, 64(DX)
+	VMOVUPS Z15, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z16, Z16
 	VMAXPS Z26, Z17, Z17
 	VMINPS Z27, Z16, Z16
 	VMINPS Z27, Z17, Z17
 	VMOVUPS Z16, (DX)
-	VMOVUPS Z17, 64(DX)
+	VMOVUPS Z17, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z18, Z18
 	VMAXPS Z26, Z19, Z19
 	VMINPS Z27, Z18, Z18
 	VMINPS Z27, Z19, Z19
 	VMOVUPS Z18, (DX)
-	VMOVUPS Z19, 64(DX)
+	VMOVUPS Z19, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z20, Z20
 	VMAXPS Z26, Z21, Z21
 	VMINPS Z27, Z20, Z20
 	VMINPS Z27, Z21, Z21
 	VMOVUPS Z20, (DX)
-	VMOVUPS Z21, 64(DX)
+	VMOVUPS Z21, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z22, Z22
 	VMAXPS Z26, Z23, Z23
 	VMINPS Z27, Z22, Z22
 	VMINPS Z27, Z23, Z23
 	VMOVUPS Z22, (DX)
-	VMOVUPS Z23, 64(DX)
+	VMOVUPS Z23, K1, 64(DX)
 	VZEROUPPER
 	RET
 gemmB12x32_hswish:
@@ -1590,7 +1631,7 @@ gemmB12x32_q0:
 	JZ gemmB12x32_q1
 	VDIVPS Z29, Z1, K2, Z30
 gemmB12x32_q1:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z2, Z30
 	VMAXPS Z27, Z30, Z30
@@ -1625,7 +1666,7 @@ gemmB12x32_q2:
 	JZ gemmB12x32_q3
 	VDIVPS Z29, Z3, K2, Z30
 gemmB12x32_q3:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z4, Z30
 	VMAXPS Z27, Z30, Z30
@@ -1660,7 +1701,7 @@ gemmB12x32_q4:
 	JZ gemmB12x32_q5
 	VDIVPS Z29, Z5, K2, Z30
 gemmB12x32_q5:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z6, Z30
 	VMAXPS Z27, Z30, Z30
@@ -1695,7 +1736,7 @@ gemmB12x32_q6:
 	JZ gemmB12x32_q7
 	VDIVPS Z29, Z7, K2, Z30
 gemmB12x32_q7:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z8, Z30
 	VMAXPS Z27, Z30, Z30
@@ -1730,7 +1771,7 @@ gemmB12x32_q8:
 	JZ gemmB12x32_q9
 	VDIVPS Z29, Z9, K2, Z30
 gemmB12x32_q9:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z10, Z30
 	VMAXPS Z27, Z30, Z30
@@ -1765,7 +1806,7 @@ gemmB12x32_q10:
 	JZ gemmB12x32_q11
 	VDIVPS Z29, Z11, K2, Z30
 gemmB12x32_q11:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z12, Z30
 	VMAXPS Z27, Z30, Z30
@@ -1800,7 +1841,7 @@ gemmB12x32_q12:
 	JZ gemmB12x32_q13
 	VDIVPS Z29, Z13, K2, Z30
 gemmB12x32_q13:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z14, Z30
 	VMAXPS Z27, Z30, Z30
@@ -1835,7 +1876,7 @@ gemmB12x32_q14:
 	JZ gemmB12x32_q15
 	VDIVPS Z29, Z15, K2, Z30
 gemmB12x32_q15:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z16, Z30
 	VMAXPS Z27, Z30, Z30
@@ -1870,7 +1911,7 @@ gemmB12x32_q16:
 	JZ gemmB12x32_q17
 	VDIVPS Z29, Z17, K2, Z30
 gemmB12x32_q17:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z18, Z30
 	VMAXPS Z27, Z30, Z30
@@ -1905,7 +1946,7 @@ gemmB12x32_q18:
 	JZ gemmB12x32_q19
 	VDIVPS Z29, Z19, K2, Z30
 gemmB12x32_q19:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z20, Z30
 	VMAXPS Z27, Z30, Z30
@@ -1940,7 +1981,7 @@ gemmB12x32_q20:
 	JZ gemmB12x32_q21
 	VDIVPS Z29, Z21, K2, Z30
 gemmB12x32_q21:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z22, Z30
 	VMAXPS Z27, Z30, Z30
@@ -1975,12 +2016,14 @@ gemmB12x32_q22:
 	JZ gemmB12x32_q23
 	VDIVPS Z29, Z23, K2, Z30
 gemmB12x32_q23:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	VZEROUPPER
 	RET
 
-// func gemmB8x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
+// func gemmB8x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
 // 8 row(s) by 32 columns over k steps: A rows lda floats apart, b k rows of 32 floats.
+// Only the first cols (17 to 32) columns of init, res and c are read or written (the
+// second vector of a row masked).
 // The sums start from init (rows ldi floats apart; 0 repeats a bias row), have the
 // residual at res (rows ldr floats apart) added if res is not nil, and are
 // clamped to [lo, hi] into c, then, if hs is not 0, passed through HARD_SWISH
@@ -1989,7 +2032,13 @@ gemmB12x32_q23:
 // VDIVPS) in registers, so c is written once. Each k step also reads one line at pf towards L2, pf
 // advancing pfs bytes a step: the next panel's weights, so they are not waited for.
 // Row r sums in Z(2r), Z(2r+1); B in Z24, Z25; A broadcasts in Z26..Z29.
-TEXT ·gemmB8x32(SB), NOSPLIT, $0-112
+TEXT ·gemmB8x32(SB), NOSPLIT, $0-120
+	MOVQ cols+112(FP), CX
+	SUBQ $16, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), DI
@@ -2005,28 +2054,28 @@ TEXT ·gemmB8x32(SB), NOSPLIT, $0-112
 	MOVQ ldi+56(FP), R9
 	SHLQ $2, R9
 	VMOVUPS (AX), Z0
-	VMOVUPS 64(AX), Z1
+	VMOVUPS.Z 64(AX), K1, Z1
 	ADDQ R9, AX
 	VMOVUPS (AX), Z2
-	VMOVUPS 64(AX), Z3
+	VMOVUPS.Z 64(AX), K1, Z3
 	ADDQ R9, AX
 	VMOVUPS (AX), Z4
-	VMOVUPS 64(AX), Z5
+	VMOVUPS.Z 64(AX), K1, Z5
 	ADDQ R9, AX
 	VMOVUPS (AX), Z6
-	VMOVUPS 64(AX), Z7
+	VMOVUPS.Z 64(AX), K1, Z7
 	ADDQ R9, AX
 	VMOVUPS (AX), Z8
-	VMOVUPS 64(AX), Z9
+	VMOVUPS.Z 64(AX), K1, Z9
 	ADDQ R9, AX
 	VMOVUPS (AX), Z10
-	VMOVUPS 64(AX), Z11
+	VMOVUPS.Z 64(AX), K1, Z11
 	ADDQ R9, AX
 	VMOVUPS (AX), Z12
-	VMOVUPS 64(AX), Z13
+	VMOVUPS.Z 64(AX), K1, Z13
 	ADDQ R9, AX
 	VMOVUPS (AX), Z14
-	VMOVUPS 64(AX), Z15
+	VMOVUPS.Z 64(AX), K1, Z15
 	MOVQ $0, ldi+56(FP)
 	MOVQ ldc+40(FP), DX
 	SHLQ $2, DX
@@ -2248,28 +2297,36 @@ gemmB8x32_done:
 	MOVQ ldr+104(FP), R9
 	SHLQ $2, R9
 	VADDPS (AX), Z0, Z0
-	VADDPS 64(AX), Z1, Z1
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z1, Z1
 	ADDQ R9, AX
 	VADDPS (AX), Z2, Z2
-	VADDPS 64(AX), Z3, Z3
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z3, Z3
 	ADDQ R9, AX
 	VADDPS (AX), Z4, Z4
-	VADDPS 64(AX), Z5, Z5
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z5, Z5
 	ADDQ R9, AX
 	VADDPS (AX), Z6, Z6
-	VADDPS 64(AX), Z7, Z7
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z7, Z7
 	ADDQ R9, AX
 	VADDPS (AX), Z8, Z8
-	VADDPS 64(AX), Z9, Z9
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z9, Z9
 	ADDQ R9, AX
 	VADDPS (AX), Z10, Z10
-	VADDPS 64(AX), Z11, Z11
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z11, Z11
 	ADDQ R9, AX
 	VADDPS (AX), Z12, Z12
-	VADDPS 64(AX), Z13, Z13
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z13, Z13
 	ADDQ R9, AX
 	VADDPS (AX), Z14, Z14
-	VADDPS 64(AX), Z15, Z15
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z15, Z15
 gemmB8x32_bounds:
 	VBROADCASTSS lo+80(FP), Z26
 	VBROADCASTSS hi+84(FP), Z27
@@ -2281,56 +2338,56 @@ gemmB8x32_bounds:
 	VMINPS Z27, Z0, Z0
 	VMINPS Z27, Z1, Z1
 	VMOVUPS Z0, (DX)
-	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z1, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z2, Z2
 	VMAXPS Z26, Z3, Z3
 	VMINPS Z27, Z2, Z2
 	VMINPS Z27, Z3, Z3
 	VMOVUPS Z2, (DX)
-	VMOVUPS Z3, 64(DX)
+	VMOVUPS Z3, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z4, Z4
 	VMAXPS Z26, Z5, Z5
 	VMINPS Z27, Z4, Z4
 	VMINPS Z27, Z5, Z5
 	VMOVUPS Z4, (DX)
-	VMOVUPS Z5, 64(DX)
+	VMOVUPS Z5, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z6, Z6
 	VMAXPS Z26, Z7, Z7
 	VMINPS Z27, Z6, Z6
 	VMINPS Z27, Z7, Z7
 	VMOVUPS Z6, (DX)
-	VMOVUPS Z7, 64(DX)
+	VMOVUPS Z7, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z8, Z8
 	VMAXPS Z26, Z9, Z9
 	VMINPS Z27, Z8, Z8
 	VMINPS Z27, Z9, Z9
 	VMOVUPS Z8, (DX)
-	VMOVUPS Z9, 64(DX)
+	VMOVUPS Z9, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z10, Z10
 	VMAXPS Z26, Z11, Z11
 	VMINPS Z27, Z10, Z10
 	VMINPS Z27, Z11, Z11
 	VMOVUPS Z10, (DX)
-	VMOVUPS Z11, 64(DX)
+	VMOVUPS Z11, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z12, Z12
 	VMAXPS Z26, Z13, Z13
 	VMINPS Z27, Z12, Z12
 	VMINPS Z27, Z13, Z13
 	VMOVUPS Z12, (DX)
-	VMOVUPS Z13, 64(DX)
+	VMOVUPS Z13, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z14, Z14
 	VMAXPS Z26, Z15, Z15
 	VMINPS Z27, Z14, Z14
 	VMINPS Z27, Z15, Z15
 	VMOVUPS Z14, (DX)
-	VMOVUPS Z15, 64(DX)
+	VMOVUPS Z15, K1, 64(DX)
 	VZEROUPPER
 	RET
 gemmB8x32_hswish:
@@ -2410,7 +2467,7 @@ gemmB8x32_q0:
 	JZ gemmB8x32_q1
 	VDIVPS Z29, Z1, K2, Z30
 gemmB8x32_q1:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z2, Z30
 	VMAXPS Z27, Z30, Z30
@@ -2445,7 +2502,7 @@ gemmB8x32_q2:
 	JZ gemmB8x32_q3
 	VDIVPS Z29, Z3, K2, Z30
 gemmB8x32_q3:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z4, Z30
 	VMAXPS Z27, Z30, Z30
@@ -2480,7 +2537,7 @@ gemmB8x32_q4:
 	JZ gemmB8x32_q5
 	VDIVPS Z29, Z5, K2, Z30
 gemmB8x32_q5:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z6, Z30
 	VMAXPS Z27, Z30, Z30
@@ -2515,7 +2572,7 @@ gemmB8x32_q6:
 	JZ gemmB8x32_q7
 	VDIVPS Z29, Z7, K2, Z30
 gemmB8x32_q7:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z8, Z30
 	VMAXPS Z27, Z30, Z30
@@ -2550,7 +2607,7 @@ gemmB8x32_q8:
 	JZ gemmB8x32_q9
 	VDIVPS Z29, Z9, K2, Z30
 gemmB8x32_q9:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z10, Z30
 	VMAXPS Z27, Z30, Z30
@@ -2585,7 +2642,7 @@ gemmB8x32_q10:
 	JZ gemmB8x32_q11
 	VDIVPS Z29, Z11, K2, Z30
 gemmB8x32_q11:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z12, Z30
 	VMAXPS Z27, Z30, Z30
@@ -2620,7 +2677,7 @@ gemmB8x32_q12:
 	JZ gemmB8x32_q13
 	VDIVPS Z29, Z13, K2, Z30
 gemmB8x32_q13:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z14, Z30
 	VMAXPS Z27, Z30, Z30
@@ -2655,12 +2712,14 @@ gemmB8x32_q14:
 	JZ gemmB8x32_q15
 	VDIVPS Z29, Z15, K2, Z30
 gemmB8x32_q15:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	VZEROUPPER
 	RET
 
-// func gemmB4x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
+// func gemmB4x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
 // 4 row(s) by 32 columns over k steps: A rows lda floats apart, b k rows of 32 floats.
+// Only the first cols (17 to 32) columns of init, res and c are read or written (the
+// second vector of a row masked).
 // The sums start from init (rows ldi floats apart; 0 repeats a bias row), have the
 // residual at res (rows ldr floats apart) added if res is not nil, and are
 // clamped to [lo, hi] into c, then, if hs is not 0, passed through HARD_SWISH
@@ -2669,7 +2728,13 @@ gemmB8x32_q15:
 // VDIVPS) in registers, so c is written once. Each k step also reads one line at pf towards L2, pf
 // advancing pfs bytes a step: the next panel's weights, so they are not waited for.
 // Row r sums in Z(2r), Z(2r+1); B in Z24, Z25; A broadcasts in Z26..Z29.
-TEXT ·gemmB4x32(SB), NOSPLIT, $0-112
+TEXT ·gemmB4x32(SB), NOSPLIT, $0-120
+	MOVQ cols+112(FP), CX
+	SUBQ $16, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), DI
@@ -2683,16 +2748,16 @@ TEXT ·gemmB4x32(SB), NOSPLIT, $0-112
 	MOVQ ldi+56(FP), R9
 	SHLQ $2, R9
 	VMOVUPS (AX), Z0
-	VMOVUPS 64(AX), Z1
+	VMOVUPS.Z 64(AX), K1, Z1
 	ADDQ R9, AX
 	VMOVUPS (AX), Z2
-	VMOVUPS 64(AX), Z3
+	VMOVUPS.Z 64(AX), K1, Z3
 	ADDQ R9, AX
 	VMOVUPS (AX), Z4
-	VMOVUPS 64(AX), Z5
+	VMOVUPS.Z 64(AX), K1, Z5
 	ADDQ R9, AX
 	VMOVUPS (AX), Z6
-	VMOVUPS 64(AX), Z7
+	VMOVUPS.Z 64(AX), K1, Z7
 	MOVQ $0, ldi+56(FP)
 	MOVQ ldc+40(FP), DX
 	SHLQ $2, DX
@@ -2852,16 +2917,20 @@ gemmB4x32_done:
 	MOVQ ldr+104(FP), R9
 	SHLQ $2, R9
 	VADDPS (AX), Z0, Z0
-	VADDPS 64(AX), Z1, Z1
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z1, Z1
 	ADDQ R9, AX
 	VADDPS (AX), Z2, Z2
-	VADDPS 64(AX), Z3, Z3
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z3, Z3
 	ADDQ R9, AX
 	VADDPS (AX), Z4, Z4
-	VADDPS 64(AX), Z5, Z5
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z5, Z5
 	ADDQ R9, AX
 	VADDPS (AX), Z6, Z6
-	VADDPS 64(AX), Z7, Z7
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z7, Z7
 gemmB4x32_bounds:
 	VBROADCASTSS lo+80(FP), Z26
 	VBROADCASTSS hi+84(FP), Z27
@@ -2873,28 +2942,28 @@ gemmB4x32_bounds:
 	VMINPS Z27, Z0, Z0
 	VMINPS Z27, Z1, Z1
 	VMOVUPS Z0, (DX)
-	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z1, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z2, Z2
 	VMAXPS Z26, Z3, Z3
 	VMINPS Z27, Z2, Z2
 	VMINPS Z27, Z3, Z3
 	VMOVUPS Z2, (DX)
-	VMOVUPS Z3, 64(DX)
+	VMOVUPS Z3, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z4, Z4
 	VMAXPS Z26, Z5, Z5
 	VMINPS Z27, Z4, Z4
 	VMINPS Z27, Z5, Z5
 	VMOVUPS Z4, (DX)
-	VMOVUPS Z5, 64(DX)
+	VMOVUPS Z5, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z6, Z6
 	VMAXPS Z26, Z7, Z7
 	VMINPS Z27, Z6, Z6
 	VMINPS Z27, Z7, Z7
 	VMOVUPS Z6, (DX)
-	VMOVUPS Z7, 64(DX)
+	VMOVUPS Z7, K1, 64(DX)
 	VZEROUPPER
 	RET
 gemmB4x32_hswish:
@@ -2958,7 +3027,7 @@ gemmB4x32_q0:
 	JZ gemmB4x32_q1
 	VDIVPS Z29, Z1, K2, Z30
 gemmB4x32_q1:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z2, Z30
 	VMAXPS Z27, Z30, Z30
@@ -2993,7 +3062,7 @@ gemmB4x32_q2:
 	JZ gemmB4x32_q3
 	VDIVPS Z29, Z3, K2, Z30
 gemmB4x32_q3:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z4, Z30
 	VMAXPS Z27, Z30, Z30
@@ -3028,7 +3097,7 @@ gemmB4x32_q4:
 	JZ gemmB4x32_q5
 	VDIVPS Z29, Z5, K2, Z30
 gemmB4x32_q5:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z6, Z30
 	VMAXPS Z27, Z30, Z30
@@ -3063,12 +3132,14 @@ gemmB4x32_q6:
 	JZ gemmB4x32_q7
 	VDIVPS Z29, Z7, K2, Z30
 gemmB4x32_q7:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	VZEROUPPER
 	RET
 
-// func gemmB1x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
+// func gemmB1x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
 // 1 row(s) by 32 columns over k steps: A rows lda floats apart, b k rows of 32 floats.
+// Only the first cols (17 to 32) columns of init, res and c are read or written (the
+// second vector of a row masked).
 // The sums start from init (rows ldi floats apart; 0 repeats a bias row), have the
 // residual at res (rows ldr floats apart) added if res is not nil, and are
 // clamped to [lo, hi] into c, then, if hs is not 0, passed through HARD_SWISH
@@ -3077,7 +3148,13 @@ gemmB4x32_q7:
 // VDIVPS) in registers, so c is written once. Each k step also reads one line at pf towards L2, pf
 // advancing pfs bytes a step: the next panel's weights, so they are not waited for.
 // Row r sums in Z(2r), Z(2r+1); B in Z24, Z25; A broadcasts in Z26..Z29.
-TEXT ·gemmB1x32(SB), NOSPLIT, $0-112
+TEXT ·gemmB1x32(SB), NOSPLIT, $0-120
+	MOVQ cols+112(FP), CX
+	SUBQ $16, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), DI
@@ -3089,7 +3166,7 @@ TEXT ·gemmB1x32(SB), NOSPLIT, $0-112
 	MOVQ ldi+56(FP), R9
 	SHLQ $2, R9
 	VMOVUPS (AX), Z0
-	VMOVUPS 64(AX), Z1
+	VMOVUPS.Z 64(AX), K1, Z1
 	MOVQ $0, ldi+56(FP)
 	MOVQ ldc+40(FP), DX
 	SHLQ $2, DX
@@ -3202,7 +3279,8 @@ gemmB1x32_done:
 	MOVQ ldr+104(FP), R9
 	SHLQ $2, R9
 	VADDPS (AX), Z0, Z0
-	VADDPS 64(AX), Z1, Z1
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z1, Z1
 gemmB1x32_bounds:
 	VBROADCASTSS lo+80(FP), Z26
 	VBROADCASTSS hi+84(FP), Z27
@@ -3214,7 +3292,7 @@ gemmB1x32_bounds:
 	VMINPS Z27, Z0, Z0
 	VMINPS Z27, Z1, Z1
 	VMOVUPS Z0, (DX)
-	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z1, K1, 64(DX)
 	VZEROUPPER
 	RET
 gemmB1x32_hswish:
@@ -3266,7 +3344,7 @@ gemmB1x32_q0:
 	JZ gemmB1x32_q1
 	VDIVPS Z29, Z1, K2, Z30
 gemmB1x32_q1:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	VZEROUPPER
 	RET
 
@@ -8231,11 +8309,17 @@ gemmS1x32_q1:
 	VZEROUPPER
 	RET
 
-// func gemmR13x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
+// func gemmR13x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)
 // gemmB13x32 that also reads two lines at ra towards L2 (PREFETCHT2) each pass of four
 // k steps, ra advancing ras bytes a pass: a later layer's weights, read while this one
 // computes.
-TEXT ·gemmR13x32(SB), NOSPLIT, $0-128
+TEXT ·gemmR13x32(SB), NOSPLIT, $0-136
+	MOVQ cols+128(FP), CX
+	SUBQ $16, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), DI
@@ -8256,43 +8340,43 @@ TEXT ·gemmR13x32(SB), NOSPLIT, $0-128
 	MOVQ ldi+56(FP), R9
 	SHLQ $2, R9
 	VMOVUPS (AX), Z0
-	VMOVUPS 64(AX), Z1
+	VMOVUPS.Z 64(AX), K1, Z1
 	ADDQ R9, AX
 	VMOVUPS (AX), Z2
-	VMOVUPS 64(AX), Z3
+	VMOVUPS.Z 64(AX), K1, Z3
 	ADDQ R9, AX
 	VMOVUPS (AX), Z4
-	VMOVUPS 64(AX), Z5
+	VMOVUPS.Z 64(AX), K1, Z5
 	ADDQ R9, AX
 	VMOVUPS (AX), Z6
-	VMOVUPS 64(AX), Z7
+	VMOVUPS.Z 64(AX), K1, Z7
 	ADDQ R9, AX
 	VMOVUPS (AX), Z8
-	VMOVUPS 64(AX), Z9
+	VMOVUPS.Z 64(AX), K1, Z9
 	ADDQ R9, AX
 	VMOVUPS (AX), Z10
-	VMOVUPS 64(AX), Z11
+	VMOVUPS.Z 64(AX), K1, Z11
 	ADDQ R9, AX
 	VMOVUPS (AX), Z12
-	VMOVUPS 64(AX), Z13
+	VMOVUPS.Z 64(AX), K1, Z13
 	ADDQ R9, AX
 	VMOVUPS (AX), Z14
-	VMOVUPS 64(AX), Z15
+	VMOVUPS.Z 64(AX), K1, Z15
 	ADDQ R9, AX
 	VMOVUPS (AX), Z16
-	VMOVUPS 64(AX), Z17
+	VMOVUPS.Z 64(AX), K1, Z17
 	ADDQ R9, AX
 	VMOVUPS (AX), Z18
-	VMOVUPS 64(AX), Z19
+	VMOVUPS.Z 64(AX), K1, Z19
 	ADDQ R9, AX
 	VMOVUPS (AX), Z20
-	VMOVUPS 64(AX), Z21
+	VMOVUPS.Z 64(AX), K1, Z21
 	ADDQ R9, AX
 	VMOVUPS (AX), Z22
-	VMOVUPS 64(AX), Z23
+	VMOVUPS.Z 64(AX), K1, Z23
 	ADDQ R9, AX
 	VMOVUPS (AX), Z24
-	VMOVUPS 64(AX), Z25
+	VMOVUPS.Z 64(AX), K1, Z25
 	MOVQ $0, ldi+56(FP)
 	MOVQ ldc+40(FP), DX
 	SHLQ $2, DX
@@ -8596,43 +8680,56 @@ gemmR13x32_done:
 	MOVQ ldr+104(FP), R9
 	SHLQ $2, R9
 	VADDPS (AX), Z0, Z0
-	VADDPS 64(AX), Z1, Z1
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z1, Z1
 	ADDQ R9, AX
 	VADDPS (AX), Z2, Z2
-	VADDPS 64(AX), Z3, Z3
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z3, Z3
 	ADDQ R9, AX
 	VADDPS (AX), Z4, Z4
-	VADDPS 64(AX), Z5, Z5
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z5, Z5
 	ADDQ R9, AX
 	VADDPS (AX), Z6, Z6
-	VADDPS 64(AX), Z7, Z7
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z7, Z7
 	ADDQ R9, AX
 	VADDPS (AX), Z8, Z8
-	VADDPS 64(AX), Z9, Z9
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z9, Z9
 	ADDQ R9, AX
 	VADDPS (AX), Z10, Z10
-	VADDPS 64(AX), Z11, Z11
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z11, Z11
 	ADDQ R9, AX
 	VADDPS (AX), Z12, Z12
-	VADDPS 64(AX), Z13, Z13
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z13, Z13
 	ADDQ R9, AX
 	VADDPS (AX), Z14, Z14
-	VADDPS 64(AX), Z15, Z15
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z15, Z15
 	ADDQ R9, AX
 	VADDPS (AX), Z16, Z16
-	VADDPS 64(AX), Z17, Z17
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z17, Z17
 	ADDQ R9, AX
 	VADDPS (AX), Z18, Z18
-	VADDPS 64(AX), Z19, Z19
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z19, Z19
 	ADDQ R9, AX
 	VADDPS (AX), Z20, Z20
-	VADDPS 64(AX), Z21, Z21
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z21, Z21
 	ADDQ R9, AX
 	VADDPS (AX), Z22, Z22
-	VADDPS 64(AX), Z23, Z23
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z23, Z23
 	ADDQ R9, AX
 	VADDPS (AX), Z24, Z24
-	VADDPS 64(AX), Z25, Z25
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z25, Z25
 gemmR13x32_bounds:
 	VBROADCASTSS lo+80(FP), Z26
 	VBROADCASTSS hi+84(FP), Z27
@@ -8644,91 +8741,91 @@ gemmR13x32_bounds:
 	VMINPS Z27, Z0, Z0
 	VMINPS Z27, Z1, Z1
 	VMOVUPS Z0, (DX)
-	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z1, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z2, Z2
 	VMAXPS Z26, Z3, Z3
 	VMINPS Z27, Z2, Z2
 	VMINPS Z27, Z3, Z3
 	VMOVUPS Z2, (DX)
-	VMOVUPS Z3, 64(DX)
+	VMOVUPS Z3, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z4, Z4
 	VMAXPS Z26, Z5, Z5
 	VMINPS Z27, Z4, Z4
 	VMINPS Z27, Z5, Z5
 	VMOVUPS Z4, (DX)
-	VMOVUPS Z5, 64(DX)
+	VMOVUPS Z5, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z6, Z6
 	VMAXPS Z26, Z7, Z7
 	VMINPS Z27, Z6, Z6
 	VMINPS Z27, Z7, Z7
 	VMOVUPS Z6, (DX)
-	VMOVUPS Z7, 64(DX)
+	VMOVUPS Z7, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z8, Z8
 	VMAXPS Z26, Z9, Z9
 	VMINPS Z27, Z8, Z8
 	VMINPS Z27, Z9, Z9
 	VMOVUPS Z8, (DX)
-	VMOVUPS Z9, 64(DX)
+	VMOVUPS Z9, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z10, Z10
 	VMAXPS Z26, Z11, Z11
 	VMINPS Z27, Z10, Z10
 	VMINPS Z27, Z11, Z11
 	VMOVUPS Z10, (DX)
-	VMOVUPS Z11, 64(DX)
+	VMOVUPS Z11, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z12, Z12
 	VMAXPS Z26, Z13, Z13
 	VMINPS Z27, Z12, Z12
 	VMINPS Z27, Z13, Z13
 	VMOVUPS Z12, (DX)
-	VMOVUPS Z13, 64(DX)
+	VMOVUPS Z13, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z14, Z14
 	VMAXPS Z26, Z15, Z15
 	VMINPS Z27, Z14, Z14
 	VMINPS Z27, Z15, Z15
 	VMOVUPS Z14, (DX)
-	VMOVUPS Z15, 64(DX)
+	VMOVUPS Z15, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z16, Z16
 	VMAXPS Z26, Z17, Z17
 	VMINPS Z27, Z16, Z16
 	VMINPS Z27, Z17, Z17
 	VMOVUPS Z16, (DX)
-	VMOVUPS Z17, 64(DX)
+	VMOVUPS Z17, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z18, Z18
 	VMAXPS Z26, Z19, Z19
 	VMINPS Z27, Z18, Z18
 	VMINPS Z27, Z19, Z19
 	VMOVUPS Z18, (DX)
-	VMOVUPS Z19, 64(DX)
+	VMOVUPS Z19, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z20, Z20
 	VMAXPS Z26, Z21, Z21
 	VMINPS Z27, Z20, Z20
 	VMINPS Z27, Z21, Z21
 	VMOVUPS Z20, (DX)
-	VMOVUPS Z21, 64(DX)
+	VMOVUPS Z21, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z22, Z22
 	VMAXPS Z26, Z23, Z23
 	VMINPS Z27, Z22, Z22
 	VMINPS Z27, Z23, Z23
 	VMOVUPS Z22, (DX)
-	VMOVUPS Z23, 64(DX)
+	VMOVUPS Z23, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z24, Z24
 	VMAXPS Z26, Z25, Z25
 	VMINPS Z27, Z24, Z24
 	VMINPS Z27, Z25, Z25
 	VMOVUPS Z24, (DX)
-	VMOVUPS Z25, 64(DX)
+	VMOVUPS Z25, K1, 64(DX)
 	VZEROUPPER
 	RET
 gemmR13x32_hswish:
@@ -8824,7 +8921,7 @@ gemmR13x32_q0:
 	JZ gemmR13x32_q1
 	VDIVPS Z29, Z1, K2, Z30
 gemmR13x32_q1:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z2, Z30
 	VMAXPS Z27, Z30, Z30
@@ -8859,7 +8956,7 @@ gemmR13x32_q2:
 	JZ gemmR13x32_q3
 	VDIVPS Z29, Z3, K2, Z30
 gemmR13x32_q3:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z4, Z30
 	VMAXPS Z27, Z30, Z30
@@ -8894,7 +8991,7 @@ gemmR13x32_q4:
 	JZ gemmR13x32_q5
 	VDIVPS Z29, Z5, K2, Z30
 gemmR13x32_q5:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z6, Z30
 	VMAXPS Z27, Z30, Z30
@@ -8929,7 +9026,7 @@ gemmR13x32_q6:
 	JZ gemmR13x32_q7
 	VDIVPS Z29, Z7, K2, Z30
 gemmR13x32_q7:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z8, Z30
 	VMAXPS Z27, Z30, Z30
@@ -8964,7 +9061,7 @@ gemmR13x32_q8:
 	JZ gemmR13x32_q9
 	VDIVPS Z29, Z9, K2, Z30
 gemmR13x32_q9:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z10, Z30
 	VMAXPS Z27, Z30, Z30
@@ -8999,7 +9096,7 @@ gemmR13x32_q10:
 	JZ gemmR13x32_q11
 	VDIVPS Z29, Z11, K2, Z30
 gemmR13x32_q11:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z12, Z30
 	VMAXPS Z27, Z30, Z30
@@ -9034,7 +9131,7 @@ gemmR13x32_q12:
 	JZ gemmR13x32_q13
 	VDIVPS Z29, Z13, K2, Z30
 gemmR13x32_q13:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z14, Z30
 	VMAXPS Z27, Z30, Z30
@@ -9069,7 +9166,7 @@ gemmR13x32_q14:
 	JZ gemmR13x32_q15
 	VDIVPS Z29, Z15, K2, Z30
 gemmR13x32_q15:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z16, Z30
 	VMAXPS Z27, Z30, Z30
@@ -9104,7 +9201,7 @@ gemmR13x32_q16:
 	JZ gemmR13x32_q17
 	VDIVPS Z29, Z17, K2, Z30
 gemmR13x32_q17:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z18, Z30
 	VMAXPS Z27, Z30, Z30
@@ -9139,7 +9236,7 @@ gemmR13x32_q18:
 	JZ gemmR13x32_q19
 	VDIVPS Z29, Z19, K2, Z30
 gemmR13x32_q19:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z20, Z30
 	VMAXPS Z27, Z30, Z30
@@ -9174,7 +9271,7 @@ gemmR13x32_q20:
 	JZ gemmR13x32_q21
 	VDIVPS Z29, Z21, K2, Z30
 gemmR13x32_q21:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z22, Z30
 	VMAXPS Z27, Z30, Z30
@@ -9209,7 +9306,7 @@ gemmR13x32_q22:
 	JZ gemmR13x32_q23
 	VDIVPS Z29, Z23, K2, Z30
 gemmR13x32_q23:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z24, Z30
 	VMAXPS Z27, Z30, Z30
@@ -9244,7 +9341,7 @@ gemmR13x32_q24:
 	JZ gemmR13x32_q25
 	VDIVPS Z29, Z25, K2, Z30
 gemmR13x32_q25:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	VZEROUPPER
 	RET
 
@@ -9252,11 +9349,17 @@ DATA gemmR13x32_hsc<>+0(SB)/4, $0x00110100
 DATA gemmR13x32_hsc<>+4(SB)/4, $0x05000000
 GLOBL gemmR13x32_hsc<>(SB), RODATA|NOPTR, $8
 
-// func gemmR12x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
+// func gemmR12x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)
 // gemmB12x32 that also reads two lines at ra towards L2 (PREFETCHT2) each pass of four
 // k steps, ra advancing ras bytes a pass: a later layer's weights, read while this one
 // computes.
-TEXT ·gemmR12x32(SB), NOSPLIT, $0-128
+TEXT ·gemmR12x32(SB), NOSPLIT, $0-136
+	MOVQ cols+128(FP), CX
+	SUBQ $16, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), DI
@@ -9275,40 +9378,40 @@ TEXT ·gemmR12x32(SB), NOSPLIT, $0-128
 	MOVQ ldi+56(FP), R9
 	SHLQ $2, R9
 	VMOVUPS (AX), Z0
-	VMOVUPS 64(AX), Z1
+	VMOVUPS.Z 64(AX), K1, Z1
 	ADDQ R9, AX
 	VMOVUPS (AX), Z2
-	VMOVUPS 64(AX), Z3
+	VMOVUPS.Z 64(AX), K1, Z3
 	ADDQ R9, AX
 	VMOVUPS (AX), Z4
-	VMOVUPS 64(AX), Z5
+	VMOVUPS.Z 64(AX), K1, Z5
 	ADDQ R9, AX
 	VMOVUPS (AX), Z6
-	VMOVUPS 64(AX), Z7
+	VMOVUPS.Z 64(AX), K1, Z7
 	ADDQ R9, AX
 	VMOVUPS (AX), Z8
-	VMOVUPS 64(AX), Z9
+	VMOVUPS.Z 64(AX), K1, Z9
 	ADDQ R9, AX
 	VMOVUPS (AX), Z10
-	VMOVUPS 64(AX), Z11
+	VMOVUPS.Z 64(AX), K1, Z11
 	ADDQ R9, AX
 	VMOVUPS (AX), Z12
-	VMOVUPS 64(AX), Z13
+	VMOVUPS.Z 64(AX), K1, Z13
 	ADDQ R9, AX
 	VMOVUPS (AX), Z14
-	VMOVUPS 64(AX), Z15
+	VMOVUPS.Z 64(AX), K1, Z15
 	ADDQ R9, AX
 	VMOVUPS (AX), Z16
-	VMOVUPS 64(AX), Z17
+	VMOVUPS.Z 64(AX), K1, Z17
 	ADDQ R9, AX
 	VMOVUPS (AX), Z18
-	VMOVUPS 64(AX), Z19
+	VMOVUPS.Z 64(AX), K1, Z19
 	ADDQ R9, AX
 	VMOVUPS (AX), Z20
-	VMOVUPS 64(AX), Z21
+	VMOVUPS.Z 64(AX), K1, Z21
 	ADDQ R9, AX
 	VMOVUPS (AX), Z22
-	VMOVUPS 64(AX), Z23
+	VMOVUPS.Z 64(AX), K1, Z23
 	MOVQ $0, ldi+56(FP)
 	MOVQ ldc+40(FP), DX
 	SHLQ $2, DX
@@ -9595,40 +9698,52 @@ gemmR12x32_done:
 	MOVQ ldr+104(FP), R9
 	SHLQ $2, R9
 	VADDPS (AX), Z0, Z0
-	VADDPS 64(AX), Z1, Z1
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z1, Z1
 	ADDQ R9, AX
 	VADDPS (AX), Z2, Z2
-	VADDPS 64(AX), Z3, Z3
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z3, Z3
 	ADDQ R9, AX
 	VADDPS (AX), Z4, Z4
-	VADDPS 64(AX), Z5, Z5
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z5, Z5
 	ADDQ R9, AX
 	VADDPS (AX), Z6, Z6
-	VADDPS 64(AX), Z7, Z7
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z7, Z7
 	ADDQ R9, AX
 	VADDPS (AX), Z8, Z8
-	VADDPS 64(AX), Z9, Z9
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z9, Z9
 	ADDQ R9, AX
 	VADDPS (AX), Z10, Z10
-	VADDPS 64(AX), Z11, Z11
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z11, Z11
 	ADDQ R9, AX
 	VADDPS (AX), Z12, Z12
-	VADDPS 64(AX), Z13, Z13
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z13, Z13
 	ADDQ R9, AX
 	VADDPS (AX), Z14, Z14
-	VADDPS 64(AX), Z15, Z15
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z15, Z15
 	ADDQ R9, AX
 	VADDPS (AX), Z16, Z16
-	VADDPS 64(AX), Z17, Z17
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z17, Z17
 	ADDQ R9, AX
 	VADDPS (AX), Z18, Z18
-	VADDPS 64(AX), Z19, Z19
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z19, Z19
 	ADDQ R9, AX
 	VADDPS (AX), Z20, Z20
-	VADDPS 64(AX), Z21, Z21
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z21, Z21
 	ADDQ R9, AX
 	VADDPS (AX), Z22, Z22
-	VADDPS 64(AX), Z23, Z23
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z23, Z23
 gemmR12x32_bounds:
 	VBROADCASTSS lo+80(FP), Z26
 	VBROADCASTSS hi+84(FP), Z27
@@ -9640,84 +9755,84 @@ gemmR12x32_bounds:
 	VMINPS Z27, Z0, Z0
 	VMINPS Z27, Z1, Z1
 	VMOVUPS Z0, (DX)
-	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z1, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z2, Z2
 	VMAXPS Z26, Z3, Z3
 	VMINPS Z27, Z2, Z2
 	VMINPS Z27, Z3, Z3
 	VMOVUPS Z2, (DX)
-	VMOVUPS Z3, 64(DX)
+	VMOVUPS Z3, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z4, Z4
 	VMAXPS Z26, Z5, Z5
 	VMINPS Z27, Z4, Z4
 	VMINPS Z27, Z5, Z5
 	VMOVUPS Z4, (DX)
-	VMOVUPS Z5, 64(DX)
+	VMOVUPS Z5, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z6, Z6
 	VMAXPS Z26, Z7, Z7
 	VMINPS Z27, Z6, Z6
 	VMINPS Z27, Z7, Z7
 	VMOVUPS Z6, (DX)
-	VMOVUPS Z7, 64(DX)
+	VMOVUPS Z7, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z8, Z8
 	VMAXPS Z26, Z9, Z9
 	VMINPS Z27, Z8, Z8
 	VMINPS Z27, Z9, Z9
 	VMOVUPS Z8, (DX)
-	VMOVUPS Z9, 64(DX)
+	VMOVUPS Z9, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z10, Z10
 	VMAXPS Z26, Z11, Z11
 	VMINPS Z27, Z10, Z10
 	VMINPS Z27, Z11, Z11
 	VMOVUPS Z10, (DX)
-	VMOVUPS Z11, 64(DX)
+	VMOVUPS Z11, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z12, Z12
 	VMAXPS Z26, Z13, Z13
 	VMINPS Z27, Z12, Z12
 	VMINPS Z27, Z13, Z13
 	VMOVUPS Z12, (DX)
-	VMOVUPS Z13, 64(DX)
+	VMOVUPS Z13, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z14, Z14
 	VMAXPS Z26, Z15, Z15
 	VMINPS Z27, Z14, Z14
 	VMINPS Z27, Z15, Z15
 	VMOVUPS Z14, (DX)
-	VMOVUPS Z15, 64(DX)
+	VMOVUPS Z15, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z16, Z16
 	VMAXPS Z26, Z17, Z17
 	VMINPS Z27, Z16, Z16
 	VMINPS Z27, Z17, Z17
 	VMOVUPS Z16, (DX)
-	VMOVUPS Z17, 64(DX)
+	VMOVUPS Z17, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z18, Z18
 	VMAXPS Z26, Z19, Z19
 	VMINPS Z27, Z18, Z18
 	VMINPS Z27, Z19, Z19
 	VMOVUPS Z18, (DX)
-	VMOVUPS Z19, 64(DX)
+	VMOVUPS Z19, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z20, Z20
 	VMAXPS Z26, Z21, Z21
 	VMINPS Z27, Z20, Z20
 	VMINPS Z27, Z21, Z21
 	VMOVUPS Z20, (DX)
-	VMOVUPS Z21, 64(DX)
+	VMOVUPS Z21, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z22, Z22
 	VMAXPS Z26, Z23, Z23
 	VMINPS Z27, Z22, Z22
 	VMINPS Z27, Z23, Z23
 	VMOVUPS Z22, (DX)
-	VMOVUPS Z23, 64(DX)
+	VMOVUPS Z23, K1, 64(DX)
 	VZEROUPPER
 	RET
 gemmR12x32_hswish:
@@ -9813,7 +9928,7 @@ gemmR12x32_q0:
 	JZ gemmR12x32_q1
 	VDIVPS Z29, Z1, K2, Z30
 gemmR12x32_q1:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z2, Z30
 	VMAXPS Z27, Z30, Z30
@@ -9848,7 +9963,7 @@ gemmR12x32_q2:
 	JZ gemmR12x32_q3
 	VDIVPS Z29, Z3, K2, Z30
 gemmR12x32_q3:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z4, Z30
 	VMAXPS Z27, Z30, Z30
@@ -9883,7 +9998,7 @@ gemmR12x32_q4:
 	JZ gemmR12x32_q5
 	VDIVPS Z29, Z5, K2, Z30
 gemmR12x32_q5:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z6, Z30
 	VMAXPS Z27, Z30, Z30
@@ -9918,7 +10033,7 @@ gemmR12x32_q6:
 	JZ gemmR12x32_q7
 	VDIVPS Z29, Z7, K2, Z30
 gemmR12x32_q7:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z8, Z30
 	VMAXPS Z27, Z30, Z30
@@ -9953,7 +10068,7 @@ gemmR12x32_q8:
 	JZ gemmR12x32_q9
 	VDIVPS Z29, Z9, K2, Z30
 gemmR12x32_q9:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z10, Z30
 	VMAXPS Z27, Z30, Z30
@@ -9988,7 +10103,7 @@ gemmR12x32_q10:
 	JZ gemmR12x32_q11
 	VDIVPS Z29, Z11, K2, Z30
 gemmR12x32_q11:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z12, Z30
 	VMAXPS Z27, Z30, Z30
@@ -10023,7 +10138,7 @@ gemmR12x32_q12:
 	JZ gemmR12x32_q13
 	VDIVPS Z29, Z13, K2, Z30
 gemmR12x32_q13:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z14, Z30
 	VMAXPS Z27, Z30, Z30
@@ -10058,7 +10173,7 @@ gemmR12x32_q14:
 	JZ gemmR12x32_q15
 	VDIVPS Z29, Z15, K2, Z30
 gemmR12x32_q15:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z16, Z30
 	VMAXPS Z27, Z30, Z30
@@ -10093,7 +10208,7 @@ gemmR12x32_q16:
 	JZ gemmR12x32_q17
 	VDIVPS Z29, Z17, K2, Z30
 gemmR12x32_q17:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z18, Z30
 	VMAXPS Z27, Z30, Z30
@@ -10128,7 +10243,7 @@ gemmR12x32_q18:
 	JZ gemmR12x32_q19
 	VDIVPS Z29, Z19, K2, Z30
 gemmR12x32_q19:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z20, Z30
 	VMAXPS Z27, Z30, Z30
@@ -10163,7 +10278,7 @@ gemmR12x32_q20:
 	JZ gemmR12x32_q21
 	VDIVPS Z29, Z21, K2, Z30
 gemmR12x32_q21:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z22, Z30
 	VMAXPS Z27, Z30, Z30
@@ -10198,15 +10313,21 @@ gemmR12x32_q22:
 	JZ gemmR12x32_q23
 	VDIVPS Z29, Z23, K2, Z30
 gemmR12x32_q23:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	VZEROUPPER
 	RET
 
-// func gemmR8x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
+// func gemmR8x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)
 // gemmB8x32 that also reads two lines at ra towards L2 (PREFETCHT2) each pass of four
 // k steps, ra advancing ras bytes a pass: a later layer's weights, read while this one
 // computes.
-TEXT ·gemmR8x32(SB), NOSPLIT, $0-128
+TEXT ·gemmR8x32(SB), NOSPLIT, $0-136
+	MOVQ cols+128(FP), CX
+	SUBQ $16, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), DI
@@ -10223,28 +10344,28 @@ TEXT ·gemmR8x32(SB), NOSPLIT, $0-128
 	MOVQ ldi+56(FP), R9
 	SHLQ $2, R9
 	VMOVUPS (AX), Z0
-	VMOVUPS 64(AX), Z1
+	VMOVUPS.Z 64(AX), K1, Z1
 	ADDQ R9, AX
 	VMOVUPS (AX), Z2
-	VMOVUPS 64(AX), Z3
+	VMOVUPS.Z 64(AX), K1, Z3
 	ADDQ R9, AX
 	VMOVUPS (AX), Z4
-	VMOVUPS 64(AX), Z5
+	VMOVUPS.Z 64(AX), K1, Z5
 	ADDQ R9, AX
 	VMOVUPS (AX), Z6
-	VMOVUPS 64(AX), Z7
+	VMOVUPS.Z 64(AX), K1, Z7
 	ADDQ R9, AX
 	VMOVUPS (AX), Z8
-	VMOVUPS 64(AX), Z9
+	VMOVUPS.Z 64(AX), K1, Z9
 	ADDQ R9, AX
 	VMOVUPS (AX), Z10
-	VMOVUPS 64(AX), Z11
+	VMOVUPS.Z 64(AX), K1, Z11
 	ADDQ R9, AX
 	VMOVUPS (AX), Z12
-	VMOVUPS 64(AX), Z13
+	VMOVUPS.Z 64(AX), K1, Z13
 	ADDQ R9, AX
 	VMOVUPS (AX), Z14
-	VMOVUPS 64(AX), Z15
+	VMOVUPS.Z 64(AX), K1, Z15
 	MOVQ $0, ldi+56(FP)
 	MOVQ ldc+40(FP), DX
 	SHLQ $2, DX
@@ -10469,28 +10590,36 @@ gemmR8x32_done:
 	MOVQ ldr+104(FP), R9
 	SHLQ $2, R9
 	VADDPS (AX), Z0, Z0
-	VADDPS 64(AX), Z1, Z1
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z1, Z1
 	ADDQ R9, AX
 	VADDPS (AX), Z2, Z2
-	VADDPS 64(AX), Z3, Z3
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z3, Z3
 	ADDQ R9, AX
 	VADDPS (AX), Z4, Z4
-	VADDPS 64(AX), Z5, Z5
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z5, Z5
 	ADDQ R9, AX
 	VADDPS (AX), Z6, Z6
-	VADDPS 64(AX), Z7, Z7
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z7, Z7
 	ADDQ R9, AX
 	VADDPS (AX), Z8, Z8
-	VADDPS 64(AX), Z9, Z9
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z9, Z9
 	ADDQ R9, AX
 	VADDPS (AX), Z10, Z10
-	VADDPS 64(AX), Z11, Z11
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z11, Z11
 	ADDQ R9, AX
 	VADDPS (AX), Z12, Z12
-	VADDPS 64(AX), Z13, Z13
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z13, Z13
 	ADDQ R9, AX
 	VADDPS (AX), Z14, Z14
-	VADDPS 64(AX), Z15, Z15
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z15, Z15
 gemmR8x32_bounds:
 	VBROADCASTSS lo+80(FP), Z26
 	VBROADCASTSS hi+84(FP), Z27
@@ -10502,56 +10631,56 @@ gemmR8x32_bounds:
 	VMINPS Z27, Z0, Z0
 	VMINPS Z27, Z1, Z1
 	VMOVUPS Z0, (DX)
-	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z1, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z2, Z2
 	VMAXPS Z26, Z3, Z3
 	VMINPS Z27, Z2, Z2
 	VMINPS Z27, Z3, Z3
 	VMOVUPS Z2, (DX)
-	VMOVUPS Z3, 64(DX)
+	VMOVUPS Z3, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z4, Z4
 	VMAXPS Z26, Z5, Z5
 	VMINPS Z27, Z4, Z4
 	VMINPS Z27, Z5, Z5
 	VMOVUPS Z4, (DX)
-	VMOVUPS Z5, 64(DX)
+	VMOVUPS Z5, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z6, Z6
 	VMAXPS Z26, Z7, Z7
 	VMINPS Z27, Z6, Z6
 	VMINPS Z27, Z7, Z7
 	VMOVUPS Z6, (DX)
-	VMOVUPS Z7, 64(DX)
+	VMOVUPS Z7, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z8, Z8
 	VMAXPS Z26, Z9, Z9
 	VMINPS Z27, Z8, Z8
 	VMINPS Z27, Z9, Z9
 	VMOVUPS Z8, (DX)
-	VMOVUPS Z9, 64(DX)
+	VMOVUPS Z9, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z10, Z10
 	VMAXPS Z26, Z11, Z11
 	VMINPS Z27, Z10, Z10
 	VMINPS Z27, Z11, Z11
 	VMOVUPS Z10, (DX)
-	VMOVUPS Z11, 64(DX)
+	VMOVUPS Z11, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z12, Z12
 	VMAXPS Z26, Z13, Z13
 	VMINPS Z27, Z12, Z12
 	VMINPS Z27, Z13, Z13
 	VMOVUPS Z12, (DX)
-	VMOVUPS Z13, 64(DX)
+	VMOVUPS Z13, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z14, Z14
 	VMAXPS Z26, Z15, Z15
 	VMINPS Z27, Z14, Z14
 	VMINPS Z27, Z15, Z15
 	VMOVUPS Z14, (DX)
-	VMOVUPS Z15, 64(DX)
+	VMOVUPS Z15, K1, 64(DX)
 	VZEROUPPER
 	RET
 gemmR8x32_hswish:
@@ -10631,7 +10760,7 @@ gemmR8x32_q0:
 	JZ gemmR8x32_q1
 	VDIVPS Z29, Z1, K2, Z30
 gemmR8x32_q1:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z2, Z30
 	VMAXPS Z27, Z30, Z30
@@ -10666,7 +10795,7 @@ gemmR8x32_q2:
 	JZ gemmR8x32_q3
 	VDIVPS Z29, Z3, K2, Z30
 gemmR8x32_q3:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z4, Z30
 	VMAXPS Z27, Z30, Z30
@@ -10701,7 +10830,7 @@ gemmR8x32_q4:
 	JZ gemmR8x32_q5
 	VDIVPS Z29, Z5, K2, Z30
 gemmR8x32_q5:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z6, Z30
 	VMAXPS Z27, Z30, Z30
@@ -10736,7 +10865,7 @@ gemmR8x32_q6:
 	JZ gemmR8x32_q7
 	VDIVPS Z29, Z7, K2, Z30
 gemmR8x32_q7:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z8, Z30
 	VMAXPS Z27, Z30, Z30
@@ -10771,7 +10900,7 @@ gemmR8x32_q8:
 	JZ gemmR8x32_q9
 	VDIVPS Z29, Z9, K2, Z30
 gemmR8x32_q9:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z10, Z30
 	VMAXPS Z27, Z30, Z30
@@ -10806,7 +10935,7 @@ gemmR8x32_q10:
 	JZ gemmR8x32_q11
 	VDIVPS Z29, Z11, K2, Z30
 gemmR8x32_q11:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z12, Z30
 	VMAXPS Z27, Z30, Z30
@@ -10841,7 +10970,7 @@ gemmR8x32_q12:
 	JZ gemmR8x32_q13
 	VDIVPS Z29, Z13, K2, Z30
 gemmR8x32_q13:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z14, Z30
 	VMAXPS Z27, Z30, Z30
@@ -10876,15 +11005,21 @@ gemmR8x32_q14:
 	JZ gemmR8x32_q15
 	VDIVPS Z29, Z15, K2, Z30
 gemmR8x32_q15:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	VZEROUPPER
 	RET
 
-// func gemmR4x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
+// func gemmR4x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)
 // gemmB4x32 that also reads two lines at ra towards L2 (PREFETCHT2) each pass of four
 // k steps, ra advancing ras bytes a pass: a later layer's weights, read while this one
 // computes.
-TEXT ·gemmR4x32(SB), NOSPLIT, $0-128
+TEXT ·gemmR4x32(SB), NOSPLIT, $0-136
+	MOVQ cols+128(FP), CX
+	SUBQ $16, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), DI
@@ -10899,16 +11034,16 @@ TEXT ·gemmR4x32(SB), NOSPLIT, $0-128
 	MOVQ ldi+56(FP), R9
 	SHLQ $2, R9
 	VMOVUPS (AX), Z0
-	VMOVUPS 64(AX), Z1
+	VMOVUPS.Z 64(AX), K1, Z1
 	ADDQ R9, AX
 	VMOVUPS (AX), Z2
-	VMOVUPS 64(AX), Z3
+	VMOVUPS.Z 64(AX), K1, Z3
 	ADDQ R9, AX
 	VMOVUPS (AX), Z4
-	VMOVUPS 64(AX), Z5
+	VMOVUPS.Z 64(AX), K1, Z5
 	ADDQ R9, AX
 	VMOVUPS (AX), Z6
-	VMOVUPS 64(AX), Z7
+	VMOVUPS.Z 64(AX), K1, Z7
 	MOVQ $0, ldi+56(FP)
 	MOVQ ldc+40(FP), DX
 	SHLQ $2, DX
@@ -11071,16 +11206,20 @@ gemmR4x32_done:
 	MOVQ ldr+104(FP), R9
 	SHLQ $2, R9
 	VADDPS (AX), Z0, Z0
-	VADDPS 64(AX), Z1, Z1
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z1, Z1
 	ADDQ R9, AX
 	VADDPS (AX), Z2, Z2
-	VADDPS 64(AX), Z3, Z3
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z3, Z3
 	ADDQ R9, AX
 	VADDPS (AX), Z4, Z4
-	VADDPS 64(AX), Z5, Z5
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z5, Z5
 	ADDQ R9, AX
 	VADDPS (AX), Z6, Z6
-	VADDPS 64(AX), Z7, Z7
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z7, Z7
 gemmR4x32_bounds:
 	VBROADCASTSS lo+80(FP), Z26
 	VBROADCASTSS hi+84(FP), Z27
@@ -11092,28 +11231,28 @@ gemmR4x32_bounds:
 	VMINPS Z27, Z0, Z0
 	VMINPS Z27, Z1, Z1
 	VMOVUPS Z0, (DX)
-	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z1, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z2, Z2
 	VMAXPS Z26, Z3, Z3
 	VMINPS Z27, Z2, Z2
 	VMINPS Z27, Z3, Z3
 	VMOVUPS Z2, (DX)
-	VMOVUPS Z3, 64(DX)
+	VMOVUPS Z3, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z4, Z4
 	VMAXPS Z26, Z5, Z5
 	VMINPS Z27, Z4, Z4
 	VMINPS Z27, Z5, Z5
 	VMOVUPS Z4, (DX)
-	VMOVUPS Z5, 64(DX)
+	VMOVUPS Z5, K1, 64(DX)
 	ADDQ R8, DX
 	VMAXPS Z26, Z6, Z6
 	VMAXPS Z26, Z7, Z7
 	VMINPS Z27, Z6, Z6
 	VMINPS Z27, Z7, Z7
 	VMOVUPS Z6, (DX)
-	VMOVUPS Z7, 64(DX)
+	VMOVUPS Z7, K1, 64(DX)
 	VZEROUPPER
 	RET
 gemmR4x32_hswish:
@@ -11177,7 +11316,7 @@ gemmR4x32_q0:
 	JZ gemmR4x32_q1
 	VDIVPS Z29, Z1, K2, Z30
 gemmR4x32_q1:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z2, Z30
 	VMAXPS Z27, Z30, Z30
@@ -11212,7 +11351,7 @@ gemmR4x32_q2:
 	JZ gemmR4x32_q3
 	VDIVPS Z29, Z3, K2, Z30
 gemmR4x32_q3:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z4, Z30
 	VMAXPS Z27, Z30, Z30
@@ -11247,7 +11386,7 @@ gemmR4x32_q4:
 	JZ gemmR4x32_q5
 	VDIVPS Z29, Z5, K2, Z30
 gemmR4x32_q5:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	ADDQ R8, DX
 	VADDPS Z26, Z6, Z30
 	VMAXPS Z27, Z30, Z30
@@ -11282,15 +11421,21 @@ gemmR4x32_q6:
 	JZ gemmR4x32_q7
 	VDIVPS Z29, Z7, K2, Z30
 gemmR4x32_q7:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
 	VZEROUPPER
 	RET
 
-// func gemmR1x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
+// func gemmR1x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)
 // gemmB1x32 that also reads two lines at ra towards L2 (PREFETCHT2) each pass of four
 // k steps, ra advancing ras bytes a pass: a later layer's weights, read while this one
 // computes.
-TEXT ·gemmR1x32(SB), NOSPLIT, $0-128
+TEXT ·gemmR1x32(SB), NOSPLIT, $0-136
+	MOVQ cols+128(FP), CX
+	SUBQ $16, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), DI
@@ -11303,7 +11448,7 @@ TEXT ·gemmR1x32(SB), NOSPLIT, $0-128
 	MOVQ ldi+56(FP), R9
 	SHLQ $2, R9
 	VMOVUPS (AX), Z0
-	VMOVUPS 64(AX), Z1
+	VMOVUPS.Z 64(AX), K1, Z1
 	MOVQ $0, ldi+56(FP)
 	MOVQ ldc+40(FP), DX
 	SHLQ $2, DX
@@ -11419,7 +11564,8 @@ gemmR1x32_done:
 	MOVQ ldr+104(FP), R9
 	SHLQ $2, R9
 	VADDPS (AX), Z0, Z0
-	VADDPS 64(AX), Z1, Z1
+	VMOVUPS.Z 64(AX), K1, Z30
+	VADDPS Z30, Z1, Z1
 gemmR1x32_bounds:
 	VBROADCASTSS lo+80(FP), Z26
 	VBROADCASTSS hi+84(FP), Z27
@@ -11431,7 +11577,7 @@ gemmR1x32_bounds:
 	VMINPS Z27, Z0, Z0
 	VMINPS Z27, Z1, Z1
 	VMOVUPS Z0, (DX)
-	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z1, K1, 64(DX)
 	VZEROUPPER
 	RET
 gemmR1x32_hswish:
@@ -11483,7 +11629,3941 @@ gemmR1x32_q0:
 	JZ gemmR1x32_q1
 	VDIVPS Z29, Z1, K2, Z30
 gemmR1x32_q1:
-	VMOVUPS Z30, 64(DX)
+	VMOVUPS Z30, K1, 64(DX)
+	VZEROUPPER
+	RET
+
+// func gemmB13x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
+// 13 row(s) by 16 columns over k steps: A rows lda floats apart, b k rows of 32 floats
+// of which the first 16 are read. Only the first cols (1 to 16) columns of init, res and c
+// are read or written (masked loads and stores).
+// The sums start from init (rows ldi floats apart; 0 repeats a bias row), have the
+// residual at res (rows ldr floats apart) added if res is not nil, and are
+// clamped to [lo, hi] into c, then, if hs is not 0, passed through HARD_SWISH
+// (x*min(max(x+3, 0), 6)/6, the product rounded before the division, as the
+// scalar HardSwish; the division as hardSwish512's, bit for bit, without
+// VDIVPS) in registers, so c is written once. Each k step also reads one line at pf towards L2, pf
+// advancing pfs bytes a step: the next panel's weights, so they are not waited for.
+// Row r sums in Z(r); B in Z24; A broadcast inside the FMAs.
+TEXT ·gemmB13x16(SB), NOSPLIT, $0-120
+	MOVQ cols+112(FP), CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), DI
+	SHLQ $2, DI
+	MOVQ b+24(FP), BX
+	MOVQ pf+64(FP), R13
+	MOVQ pfs+72(FP), R8
+	LEAQ (SI)(DI*2), R10
+	ADDQ DI, R10
+	LEAQ (R10)(DI*2), R11
+	ADDQ DI, R11
+	LEAQ (R11)(DI*2), R12
+	ADDQ DI, R12
+	LEAQ (R12)(DI*2), R14
+	ADDQ DI, R14
+	MOVQ init+48(FP), AX
+	MOVQ ldi+56(FP), R9
+	SHLQ $2, R9
+	VMOVUPS.Z (AX), K1, Z0
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z1
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z2
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z3
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z4
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z5
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z6
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z7
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z8
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z9
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z10
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z11
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z12
+	MOVQ $0, ldi+56(FP)
+	MOVQ ldc+40(FP), DX
+	SHLQ $2, DX
+	MOVQ DX, lda+16(FP)
+	MOVQ init+48(FP), AX
+	MOVQ $0, init+48(FP)
+	CMPQ AX, c+32(FP)
+	JEQ gemmB13x16_nw
+	IMUL3Q $13, DX, DX
+	ADDQ c+32(FP), DX
+	MOVQ DX, init+48(FP)
+gemmB13x16_nw:
+	MOVQ c+32(FP), DX
+	MOVQ res+96(FP), AX
+	TESTQ AX, AX
+	JZ gemmB13x16_k
+	MOVQ ldr+104(FP), R9
+	SHLQ $2, R9
+	IMUL3Q $13, R9, R8
+	ADDQ AX, R8
+	MOVQ R8, ldi+56(FP)
+	MOVQ pfs+72(FP), R8
+gemmB13x16_k:
+	CMPQ CX, $4
+	JLT gemmB13x16_tail
+gemmB13x16_loop4:
+	PREFETCHT0 1024(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 0(BX), Z24
+	VFMADD231PS.BCST (SI), Z24, Z0
+	VFMADD231PS.BCST (SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST (SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST (R10), Z24, Z3
+	VFMADD231PS.BCST (R10)(DI*1), Z24, Z4
+	VFMADD231PS.BCST (R10)(DI*2), Z24, Z5
+	VFMADD231PS.BCST (R11), Z24, Z6
+	VFMADD231PS.BCST (R11)(DI*1), Z24, Z7
+	VFMADD231PS.BCST (R11)(DI*2), Z24, Z8
+	VFMADD231PS.BCST (R12), Z24, Z9
+	VFMADD231PS.BCST (R12)(DI*1), Z24, Z10
+	VFMADD231PS.BCST (R12)(DI*2), Z24, Z11
+	VFMADD231PS.BCST (R14), Z24, Z12
+	PREFETCHT0 1152(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 128(BX), Z24
+	VFMADD231PS.BCST 4(SI), Z24, Z0
+	VFMADD231PS.BCST 4(SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST 4(SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST 4(R10), Z24, Z3
+	VFMADD231PS.BCST 4(R10)(DI*1), Z24, Z4
+	VFMADD231PS.BCST 4(R10)(DI*2), Z24, Z5
+	VFMADD231PS.BCST 4(R11), Z24, Z6
+	VFMADD231PS.BCST 4(R11)(DI*1), Z24, Z7
+	VFMADD231PS.BCST 4(R11)(DI*2), Z24, Z8
+	VFMADD231PS.BCST 4(R12), Z24, Z9
+	VFMADD231PS.BCST 4(R12)(DI*1), Z24, Z10
+	VFMADD231PS.BCST 4(R12)(DI*2), Z24, Z11
+	VFMADD231PS.BCST 4(R14), Z24, Z12
+	PREFETCHT0 1280(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 256(BX), Z24
+	VFMADD231PS.BCST 8(SI), Z24, Z0
+	VFMADD231PS.BCST 8(SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST 8(SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST 8(R10), Z24, Z3
+	VFMADD231PS.BCST 8(R10)(DI*1), Z24, Z4
+	VFMADD231PS.BCST 8(R10)(DI*2), Z24, Z5
+	VFMADD231PS.BCST 8(R11), Z24, Z6
+	VFMADD231PS.BCST 8(R11)(DI*1), Z24, Z7
+	VFMADD231PS.BCST 8(R11)(DI*2), Z24, Z8
+	VFMADD231PS.BCST 8(R12), Z24, Z9
+	VFMADD231PS.BCST 8(R12)(DI*1), Z24, Z10
+	VFMADD231PS.BCST 8(R12)(DI*2), Z24, Z11
+	VFMADD231PS.BCST 8(R14), Z24, Z12
+	PREFETCHT0 1408(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 384(BX), Z24
+	VFMADD231PS.BCST 12(SI), Z24, Z0
+	VFMADD231PS.BCST 12(SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST 12(SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST 12(R10), Z24, Z3
+	VFMADD231PS.BCST 12(R10)(DI*1), Z24, Z4
+	VFMADD231PS.BCST 12(R10)(DI*2), Z24, Z5
+	VFMADD231PS.BCST 12(R11), Z24, Z6
+	VFMADD231PS.BCST 12(R11)(DI*1), Z24, Z7
+	VFMADD231PS.BCST 12(R11)(DI*2), Z24, Z8
+	VFMADD231PS.BCST 12(R12), Z24, Z9
+	VFMADD231PS.BCST 12(R12)(DI*1), Z24, Z10
+	VFMADD231PS.BCST 12(R12)(DI*2), Z24, Z11
+	VFMADD231PS.BCST 12(R14), Z24, Z12
+	CMPQ AX, ldi+56(FP)
+	JAE gemmB13x16_w
+	PREFETCHT0 (AX)
+	ADDQ R9, AX
+	PREFETCHT0 (AX)
+	ADDQ R9, AX
+gemmB13x16_w:
+	CMPQ DX, init+48(FP)
+	JAE gemmB13x16_r
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x0A
+	ADDQ lda+16(FP), DX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x0A
+	ADDQ lda+16(FP), DX
+gemmB13x16_r:
+	ADDQ $512, BX
+	ADDQ $16, SI
+	ADDQ $16, R10
+	ADDQ $16, R11
+	ADDQ $16, R12
+	ADDQ $16, R14
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JGE gemmB13x16_loop4
+gemmB13x16_tail:
+	TESTQ CX, CX
+	JZ gemmB13x16_done
+gemmB13x16_loop1:
+	PREFETCHT0 1024(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 0(BX), Z24
+	VFMADD231PS.BCST (SI), Z24, Z0
+	VFMADD231PS.BCST (SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST (SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST (R10), Z24, Z3
+	VFMADD231PS.BCST (R10)(DI*1), Z24, Z4
+	VFMADD231PS.BCST (R10)(DI*2), Z24, Z5
+	VFMADD231PS.BCST (R11), Z24, Z6
+	VFMADD231PS.BCST (R11)(DI*1), Z24, Z7
+	VFMADD231PS.BCST (R11)(DI*2), Z24, Z8
+	VFMADD231PS.BCST (R12), Z24, Z9
+	VFMADD231PS.BCST (R12)(DI*1), Z24, Z10
+	VFMADD231PS.BCST (R12)(DI*2), Z24, Z11
+	VFMADD231PS.BCST (R14), Z24, Z12
+	ADDQ $128, BX
+	ADDQ $4, SI
+	ADDQ $4, R10
+	ADDQ $4, R11
+	ADDQ $4, R12
+	ADDQ $4, R14
+	DECQ CX
+	JNZ gemmB13x16_loop1
+gemmB13x16_done:
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), R8
+	SHLQ $2, R8
+	MOVQ res+96(FP), AX
+	TESTQ AX, AX
+	JZ gemmB13x16_bounds
+	MOVQ ldr+104(FP), R9
+	SHLQ $2, R9
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z0, Z0
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z1, Z1
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z2, Z2
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z3, Z3
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z4, Z4
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z5, Z5
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z6, Z6
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z7, Z7
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z8, Z8
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z9, Z9
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z10, Z10
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z11, Z11
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z12, Z12
+gemmB13x16_bounds:
+	VBROADCASTSS lo+80(FP), Z26
+	VBROADCASTSS hi+84(FP), Z27
+	MOVQ hs+88(FP), AX
+	TESTQ AX, AX
+	JNZ gemmB13x16_hswish
+	VMAXPS Z26, Z0, Z0
+	VMINPS Z27, Z0, Z0
+	VMOVUPS Z0, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z1, Z1
+	VMINPS Z27, Z1, Z1
+	VMOVUPS Z1, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z2, Z2
+	VMINPS Z27, Z2, Z2
+	VMOVUPS Z2, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z3, Z3
+	VMINPS Z27, Z3, Z3
+	VMOVUPS Z3, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z4, Z4
+	VMINPS Z27, Z4, Z4
+	VMOVUPS Z4, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z5, Z5
+	VMINPS Z27, Z5, Z5
+	VMOVUPS Z5, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z6, Z6
+	VMINPS Z27, Z6, Z6
+	VMOVUPS Z6, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z7, Z7
+	VMINPS Z27, Z7, Z7
+	VMOVUPS Z7, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z8, Z8
+	VMINPS Z27, Z8, Z8
+	VMOVUPS Z8, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z9, Z9
+	VMINPS Z27, Z9, Z9
+	VMOVUPS Z9, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z10, Z10
+	VMINPS Z27, Z10, Z10
+	VMOVUPS Z10, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z11, Z11
+	VMINPS Z27, Z11, Z11
+	VMOVUPS Z11, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z12, Z12
+	VMINPS Z27, Z12, Z12
+	VMOVUPS Z12, K1, (DX)
+	VZEROUPPER
+	RET
+gemmB13x16_hswish:
+	VMAXPS Z26, Z0, Z0
+	VMINPS Z27, Z0, Z0
+	VMAXPS Z26, Z1, Z1
+	VMINPS Z27, Z1, Z1
+	VMAXPS Z26, Z2, Z2
+	VMINPS Z27, Z2, Z2
+	VMAXPS Z26, Z3, Z3
+	VMINPS Z27, Z3, Z3
+	VMAXPS Z26, Z4, Z4
+	VMINPS Z27, Z4, Z4
+	VMAXPS Z26, Z5, Z5
+	VMINPS Z27, Z5, Z5
+	VMAXPS Z26, Z6, Z6
+	VMINPS Z27, Z6, Z6
+	VMAXPS Z26, Z7, Z7
+	VMINPS Z27, Z7, Z7
+	VMAXPS Z26, Z8, Z8
+	VMINPS Z27, Z8, Z8
+	VMAXPS Z26, Z9, Z9
+	VMINPS Z27, Z9, Z9
+	VMAXPS Z26, Z10, Z10
+	VMINPS Z27, Z10, Z10
+	VMAXPS Z26, Z11, Z11
+	VMINPS Z27, Z11, Z11
+	VMAXPS Z26, Z12, Z12
+	VMINPS Z27, Z12, Z12
+	MOVL $0x40400000, AX
+	VPBROADCASTD AX, Z26
+	VPXORD Z27, Z27, Z27
+	MOVL $0x3e2aaaab, AX
+	VPBROADCASTD AX, Z28
+	MOVL $0x40c00000, AX
+	VPBROADCASTD AX, Z29
+	MOVL $0x00110100, AX
+	VPBROADCASTD AX, Z24
+	MOVL $0x05000000, AX
+	VPBROADCASTD AX, Z25
+	VADDPS Z26, Z0, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z28, Z0, Z30
+	VMOVAPS Z0, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z0, Z30
+	VPSLLD $1, Z0, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB13x16_q0
+	VDIVPS Z29, Z0, K2, Z30
+gemmB13x16_q0:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z1, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z1, Z1
+	VMULPS Z28, Z1, Z30
+	VMOVAPS Z1, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z1, Z30
+	VPSLLD $1, Z1, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB13x16_q1
+	VDIVPS Z29, Z1, K2, Z30
+gemmB13x16_q1:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z2, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z2, Z2
+	VMULPS Z28, Z2, Z30
+	VMOVAPS Z2, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z2, Z30
+	VPSLLD $1, Z2, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB13x16_q2
+	VDIVPS Z29, Z2, K2, Z30
+gemmB13x16_q2:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z3, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z3, Z3
+	VMULPS Z28, Z3, Z30
+	VMOVAPS Z3, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z3, Z30
+	VPSLLD $1, Z3, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB13x16_q3
+	VDIVPS Z29, Z3, K2, Z30
+gemmB13x16_q3:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z4, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z4, Z4
+	VMULPS Z28, Z4, Z30
+	VMOVAPS Z4, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z4, Z30
+	VPSLLD $1, Z4, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB13x16_q4
+	VDIVPS Z29, Z4, K2, Z30
+gemmB13x16_q4:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z5, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z5, Z5
+	VMULPS Z28, Z5, Z30
+	VMOVAPS Z5, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z5, Z30
+	VPSLLD $1, Z5, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB13x16_q5
+	VDIVPS Z29, Z5, K2, Z30
+gemmB13x16_q5:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z6, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z6, Z6
+	VMULPS Z28, Z6, Z30
+	VMOVAPS Z6, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z6, Z30
+	VPSLLD $1, Z6, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB13x16_q6
+	VDIVPS Z29, Z6, K2, Z30
+gemmB13x16_q6:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z7, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z7, Z7
+	VMULPS Z28, Z7, Z30
+	VMOVAPS Z7, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z7, Z30
+	VPSLLD $1, Z7, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB13x16_q7
+	VDIVPS Z29, Z7, K2, Z30
+gemmB13x16_q7:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z8, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z8, Z8
+	VMULPS Z28, Z8, Z30
+	VMOVAPS Z8, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z8, Z30
+	VPSLLD $1, Z8, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB13x16_q8
+	VDIVPS Z29, Z8, K2, Z30
+gemmB13x16_q8:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z9, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z9, Z9
+	VMULPS Z28, Z9, Z30
+	VMOVAPS Z9, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z9, Z30
+	VPSLLD $1, Z9, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB13x16_q9
+	VDIVPS Z29, Z9, K2, Z30
+gemmB13x16_q9:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z10, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z10, Z10
+	VMULPS Z28, Z10, Z30
+	VMOVAPS Z10, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z10, Z30
+	VPSLLD $1, Z10, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB13x16_q10
+	VDIVPS Z29, Z10, K2, Z30
+gemmB13x16_q10:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z11, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z11, Z11
+	VMULPS Z28, Z11, Z30
+	VMOVAPS Z11, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z11, Z30
+	VPSLLD $1, Z11, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB13x16_q11
+	VDIVPS Z29, Z11, K2, Z30
+gemmB13x16_q11:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z12, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z12, Z12
+	VMULPS Z28, Z12, Z30
+	VMOVAPS Z12, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z12, Z30
+	VPSLLD $1, Z12, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB13x16_q12
+	VDIVPS Z29, Z12, K2, Z30
+gemmB13x16_q12:
+	VMOVUPS Z30, K1, (DX)
+	VZEROUPPER
+	RET
+
+// func gemmB12x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
+// 12 row(s) by 16 columns over k steps: A rows lda floats apart, b k rows of 32 floats
+// of which the first 16 are read. Only the first cols (1 to 16) columns of init, res and c
+// are read or written (masked loads and stores).
+// The sums start from init (rows ldi floats apart; 0 repeats a bias row), have the
+// residual at res (rows ldr floats apart) added if res is not nil, and are
+// clamped to [lo, hi] into c, then, if hs is not 0, passed through HARD_SWISH
+// (x*min(max(x+3, 0), 6)/6, the product rounded before the division, as the
+// scalar HardSwish; the division as hardSwish512's, bit for bit, without
+// VDIVPS) in registers, so c is written once. Each k step also reads one line at pf towards L2, pf
+// advancing pfs bytes a step: the next panel's weights, so they are not waited for.
+// Row r sums in Z(r); B in Z24; A broadcast inside the FMAs.
+TEXT ·gemmB12x16(SB), NOSPLIT, $0-120
+	MOVQ cols+112(FP), CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), DI
+	SHLQ $2, DI
+	MOVQ b+24(FP), BX
+	MOVQ pf+64(FP), R13
+	MOVQ pfs+72(FP), R8
+	LEAQ (SI)(DI*2), R10
+	ADDQ DI, R10
+	LEAQ (R10)(DI*2), R11
+	ADDQ DI, R11
+	LEAQ (R11)(DI*2), R12
+	ADDQ DI, R12
+	MOVQ init+48(FP), AX
+	MOVQ ldi+56(FP), R9
+	SHLQ $2, R9
+	VMOVUPS.Z (AX), K1, Z0
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z1
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z2
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z3
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z4
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z5
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z6
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z7
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z8
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z9
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z10
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z11
+	MOVQ $0, ldi+56(FP)
+	MOVQ ldc+40(FP), DX
+	SHLQ $2, DX
+	MOVQ DX, lda+16(FP)
+	MOVQ init+48(FP), AX
+	MOVQ $0, init+48(FP)
+	CMPQ AX, c+32(FP)
+	JEQ gemmB12x16_nw
+	IMUL3Q $12, DX, DX
+	ADDQ c+32(FP), DX
+	MOVQ DX, init+48(FP)
+gemmB12x16_nw:
+	MOVQ c+32(FP), DX
+	MOVQ res+96(FP), AX
+	TESTQ AX, AX
+	JZ gemmB12x16_k
+	MOVQ ldr+104(FP), R9
+	SHLQ $2, R9
+	IMUL3Q $12, R9, R8
+	ADDQ AX, R8
+	MOVQ R8, ldi+56(FP)
+	MOVQ pfs+72(FP), R8
+gemmB12x16_k:
+	CMPQ CX, $4
+	JLT gemmB12x16_tail
+gemmB12x16_loop4:
+	PREFETCHT0 1024(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 0(BX), Z24
+	VFMADD231PS.BCST (SI), Z24, Z0
+	VFMADD231PS.BCST (SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST (SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST (R10), Z24, Z3
+	VFMADD231PS.BCST (R10)(DI*1), Z24, Z4
+	VFMADD231PS.BCST (R10)(DI*2), Z24, Z5
+	VFMADD231PS.BCST (R11), Z24, Z6
+	VFMADD231PS.BCST (R11)(DI*1), Z24, Z7
+	VFMADD231PS.BCST (R11)(DI*2), Z24, Z8
+	VFMADD231PS.BCST (R12), Z24, Z9
+	VFMADD231PS.BCST (R12)(DI*1), Z24, Z10
+	VFMADD231PS.BCST (R12)(DI*2), Z24, Z11
+	PREFETCHT0 1152(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 128(BX), Z24
+	VFMADD231PS.BCST 4(SI), Z24, Z0
+	VFMADD231PS.BCST 4(SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST 4(SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST 4(R10), Z24, Z3
+	VFMADD231PS.BCST 4(R10)(DI*1), Z24, Z4
+	VFMADD231PS.BCST 4(R10)(DI*2), Z24, Z5
+	VFMADD231PS.BCST 4(R11), Z24, Z6
+	VFMADD231PS.BCST 4(R11)(DI*1), Z24, Z7
+	VFMADD231PS.BCST 4(R11)(DI*2), Z24, Z8
+	VFMADD231PS.BCST 4(R12), Z24, Z9
+	VFMADD231PS.BCST 4(R12)(DI*1), Z24, Z10
+	VFMADD231PS.BCST 4(R12)(DI*2), Z24, Z11
+	PREFETCHT0 1280(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 256(BX), Z24
+	VFMADD231PS.BCST 8(SI), Z24, Z0
+	VFMADD231PS.BCST 8(SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST 8(SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST 8(R10), Z24, Z3
+	VFMADD231PS.BCST 8(R10)(DI*1), Z24, Z4
+	VFMADD231PS.BCST 8(R10)(DI*2), Z24, Z5
+	VFMADD231PS.BCST 8(R11), Z24, Z6
+	VFMADD231PS.BCST 8(R11)(DI*1), Z24, Z7
+	VFMADD231PS.BCST 8(R11)(DI*2), Z24, Z8
+	VFMADD231PS.BCST 8(R12), Z24, Z9
+	VFMADD231PS.BCST 8(R12)(DI*1), Z24, Z10
+	VFMADD231PS.BCST 8(R12)(DI*2), Z24, Z11
+	PREFETCHT0 1408(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 384(BX), Z24
+	VFMADD231PS.BCST 12(SI), Z24, Z0
+	VFMADD231PS.BCST 12(SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST 12(SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST 12(R10), Z24, Z3
+	VFMADD231PS.BCST 12(R10)(DI*1), Z24, Z4
+	VFMADD231PS.BCST 12(R10)(DI*2), Z24, Z5
+	VFMADD231PS.BCST 12(R11), Z24, Z6
+	VFMADD231PS.BCST 12(R11)(DI*1), Z24, Z7
+	VFMADD231PS.BCST 12(R11)(DI*2), Z24, Z8
+	VFMADD231PS.BCST 12(R12), Z24, Z9
+	VFMADD231PS.BCST 12(R12)(DI*1), Z24, Z10
+	VFMADD231PS.BCST 12(R12)(DI*2), Z24, Z11
+	CMPQ AX, ldi+56(FP)
+	JAE gemmB12x16_w
+	PREFETCHT0 (AX)
+	ADDQ R9, AX
+	PREFETCHT0 (AX)
+	ADDQ R9, AX
+gemmB12x16_w:
+	CMPQ DX, init+48(FP)
+	JAE gemmB12x16_r
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x0A
+	ADDQ lda+16(FP), DX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x0A
+	ADDQ lda+16(FP), DX
+gemmB12x16_r:
+	ADDQ $512, BX
+	ADDQ $16, SI
+	ADDQ $16, R10
+	ADDQ $16, R11
+	ADDQ $16, R12
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JGE gemmB12x16_loop4
+gemmB12x16_tail:
+	TESTQ CX, CX
+	JZ gemmB12x16_done
+gemmB12x16_loop1:
+	PREFETCHT0 1024(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 0(BX), Z24
+	VFMADD231PS.BCST (SI), Z24, Z0
+	VFMADD231PS.BCST (SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST (SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST (R10), Z24, Z3
+	VFMADD231PS.BCST (R10)(DI*1), Z24, Z4
+	VFMADD231PS.BCST (R10)(DI*2), Z24, Z5
+	VFMADD231PS.BCST (R11), Z24, Z6
+	VFMADD231PS.BCST (R11)(DI*1), Z24, Z7
+	VFMADD231PS.BCST (R11)(DI*2), Z24, Z8
+	VFMADD231PS.BCST (R12), Z24, Z9
+	VFMADD231PS.BCST (R12)(DI*1), Z24, Z10
+	VFMADD231PS.BCST (R12)(DI*2), Z24, Z11
+	ADDQ $128, BX
+	ADDQ $4, SI
+	ADDQ $4, R10
+	ADDQ $4, R11
+	ADDQ $4, R12
+	DECQ CX
+	JNZ gemmB12x16_loop1
+gemmB12x16_done:
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), R8
+	SHLQ $2, R8
+	MOVQ res+96(FP), AX
+	TESTQ AX, AX
+	JZ gemmB12x16_bounds
+	MOVQ ldr+104(FP), R9
+	SHLQ $2, R9
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z0, Z0
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z1, Z1
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z2, Z2
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z3, Z3
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z4, Z4
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z5, Z5
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z6, Z6
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z7, Z7
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z8, Z8
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z9, Z9
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z10, Z10
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z11, Z11
+gemmB12x16_bounds:
+	VBROADCASTSS lo+80(FP), Z26
+	VBROADCASTSS hi+84(FP), Z27
+	MOVQ hs+88(FP), AX
+	TESTQ AX, AX
+	JNZ gemmB12x16_hswish
+	VMAXPS Z26, Z0, Z0
+	VMINPS Z27, Z0, Z0
+	VMOVUPS Z0, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z1, Z1
+	VMINPS Z27, Z1, Z1
+	VMOVUPS Z1, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z2, Z2
+	VMINPS Z27, Z2, Z2
+	VMOVUPS Z2, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z3, Z3
+	VMINPS Z27, Z3, Z3
+	VMOVUPS Z3, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z4, Z4
+	VMINPS Z27, Z4, Z4
+	VMOVUPS Z4, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z5, Z5
+	VMINPS Z27, Z5, Z5
+	VMOVUPS Z5, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z6, Z6
+	VMINPS Z27, Z6, Z6
+	VMOVUPS Z6, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z7, Z7
+	VMINPS Z27, Z7, Z7
+	VMOVUPS Z7, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z8, Z8
+	VMINPS Z27, Z8, Z8
+	VMOVUPS Z8, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z9, Z9
+	VMINPS Z27, Z9, Z9
+	VMOVUPS Z9, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z10, Z10
+	VMINPS Z27, Z10, Z10
+	VMOVUPS Z10, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z11, Z11
+	VMINPS Z27, Z11, Z11
+	VMOVUPS Z11, K1, (DX)
+	VZEROUPPER
+	RET
+gemmB12x16_hswish:
+	VMAXPS Z26, Z0, Z0
+	VMINPS Z27, Z0, Z0
+	VMAXPS Z26, Z1, Z1
+	VMINPS Z27, Z1, Z1
+	VMAXPS Z26, Z2, Z2
+	VMINPS Z27, Z2, Z2
+	VMAXPS Z26, Z3, Z3
+	VMINPS Z27, Z3, Z3
+	VMAXPS Z26, Z4, Z4
+	VMINPS Z27, Z4, Z4
+	VMAXPS Z26, Z5, Z5
+	VMINPS Z27, Z5, Z5
+	VMAXPS Z26, Z6, Z6
+	VMINPS Z27, Z6, Z6
+	VMAXPS Z26, Z7, Z7
+	VMINPS Z27, Z7, Z7
+	VMAXPS Z26, Z8, Z8
+	VMINPS Z27, Z8, Z8
+	VMAXPS Z26, Z9, Z9
+	VMINPS Z27, Z9, Z9
+	VMAXPS Z26, Z10, Z10
+	VMINPS Z27, Z10, Z10
+	VMAXPS Z26, Z11, Z11
+	VMINPS Z27, Z11, Z11
+	MOVL $0x40400000, AX
+	VPBROADCASTD AX, Z26
+	VPXORD Z27, Z27, Z27
+	MOVL $0x3e2aaaab, AX
+	VPBROADCASTD AX, Z28
+	MOVL $0x40c00000, AX
+	VPBROADCASTD AX, Z29
+	MOVL $0x00110100, AX
+	VPBROADCASTD AX, Z24
+	MOVL $0x05000000, AX
+	VPBROADCASTD AX, Z25
+	VADDPS Z26, Z0, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z28, Z0, Z30
+	VMOVAPS Z0, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z0, Z30
+	VPSLLD $1, Z0, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB12x16_q0
+	VDIVPS Z29, Z0, K2, Z30
+gemmB12x16_q0:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z1, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z1, Z1
+	VMULPS Z28, Z1, Z30
+	VMOVAPS Z1, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z1, Z30
+	VPSLLD $1, Z1, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB12x16_q1
+	VDIVPS Z29, Z1, K2, Z30
+gemmB12x16_q1:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z2, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z2, Z2
+	VMULPS Z28, Z2, Z30
+	VMOVAPS Z2, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z2, Z30
+	VPSLLD $1, Z2, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB12x16_q2
+	VDIVPS Z29, Z2, K2, Z30
+gemmB12x16_q2:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z3, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z3, Z3
+	VMULPS Z28, Z3, Z30
+	VMOVAPS Z3, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z3, Z30
+	VPSLLD $1, Z3, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB12x16_q3
+	VDIVPS Z29, Z3, K2, Z30
+gemmB12x16_q3:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z4, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z4, Z4
+	VMULPS Z28, Z4, Z30
+	VMOVAPS Z4, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z4, Z30
+	VPSLLD $1, Z4, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB12x16_q4
+	VDIVPS Z29, Z4, K2, Z30
+gemmB12x16_q4:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z5, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z5, Z5
+	VMULPS Z28, Z5, Z30
+	VMOVAPS Z5, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z5, Z30
+	VPSLLD $1, Z5, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB12x16_q5
+	VDIVPS Z29, Z5, K2, Z30
+gemmB12x16_q5:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z6, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z6, Z6
+	VMULPS Z28, Z6, Z30
+	VMOVAPS Z6, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z6, Z30
+	VPSLLD $1, Z6, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB12x16_q6
+	VDIVPS Z29, Z6, K2, Z30
+gemmB12x16_q6:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z7, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z7, Z7
+	VMULPS Z28, Z7, Z30
+	VMOVAPS Z7, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z7, Z30
+	VPSLLD $1, Z7, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB12x16_q7
+	VDIVPS Z29, Z7, K2, Z30
+gemmB12x16_q7:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z8, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z8, Z8
+	VMULPS Z28, Z8, Z30
+	VMOVAPS Z8, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z8, Z30
+	VPSLLD $1, Z8, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB12x16_q8
+	VDIVPS Z29, Z8, K2, Z30
+gemmB12x16_q8:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z9, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z9, Z9
+	VMULPS Z28, Z9, Z30
+	VMOVAPS Z9, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z9, Z30
+	VPSLLD $1, Z9, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB12x16_q9
+	VDIVPS Z29, Z9, K2, Z30
+gemmB12x16_q9:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z10, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z10, Z10
+	VMULPS Z28, Z10, Z30
+	VMOVAPS Z10, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z10, Z30
+	VPSLLD $1, Z10, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB12x16_q10
+	VDIVPS Z29, Z10, K2, Z30
+gemmB12x16_q10:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z11, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z11, Z11
+	VMULPS Z28, Z11, Z30
+	VMOVAPS Z11, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z11, Z30
+	VPSLLD $1, Z11, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB12x16_q11
+	VDIVPS Z29, Z11, K2, Z30
+gemmB12x16_q11:
+	VMOVUPS Z30, K1, (DX)
+	VZEROUPPER
+	RET
+
+// func gemmB8x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
+// 8 row(s) by 16 columns over k steps: A rows lda floats apart, b k rows of 32 floats
+// of which the first 16 are read. Only the first cols (1 to 16) columns of init, res and c
+// are read or written (masked loads and stores).
+// The sums start from init (rows ldi floats apart; 0 repeats a bias row), have the
+// residual at res (rows ldr floats apart) added if res is not nil, and are
+// clamped to [lo, hi] into c, then, if hs is not 0, passed through HARD_SWISH
+// (x*min(max(x+3, 0), 6)/6, the product rounded before the division, as the
+// scalar HardSwish; the division as hardSwish512's, bit for bit, without
+// VDIVPS) in registers, so c is written once. Each k step also reads one line at pf towards L2, pf
+// advancing pfs bytes a step: the next panel's weights, so they are not waited for.
+// Row r sums in Z(r); B in Z24; A broadcast inside the FMAs.
+TEXT ·gemmB8x16(SB), NOSPLIT, $0-120
+	MOVQ cols+112(FP), CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), DI
+	SHLQ $2, DI
+	MOVQ b+24(FP), BX
+	MOVQ pf+64(FP), R13
+	MOVQ pfs+72(FP), R8
+	LEAQ (SI)(DI*2), R10
+	ADDQ DI, R10
+	LEAQ (R10)(DI*2), R11
+	ADDQ DI, R11
+	MOVQ init+48(FP), AX
+	MOVQ ldi+56(FP), R9
+	SHLQ $2, R9
+	VMOVUPS.Z (AX), K1, Z0
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z1
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z2
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z3
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z4
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z5
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z6
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z7
+	MOVQ $0, ldi+56(FP)
+	MOVQ ldc+40(FP), DX
+	SHLQ $2, DX
+	MOVQ DX, lda+16(FP)
+	MOVQ init+48(FP), AX
+	MOVQ $0, init+48(FP)
+	CMPQ AX, c+32(FP)
+	JEQ gemmB8x16_nw
+	IMUL3Q $8, DX, DX
+	ADDQ c+32(FP), DX
+	MOVQ DX, init+48(FP)
+gemmB8x16_nw:
+	MOVQ c+32(FP), DX
+	MOVQ res+96(FP), AX
+	TESTQ AX, AX
+	JZ gemmB8x16_k
+	MOVQ ldr+104(FP), R9
+	SHLQ $2, R9
+	IMUL3Q $8, R9, R8
+	ADDQ AX, R8
+	MOVQ R8, ldi+56(FP)
+	MOVQ pfs+72(FP), R8
+gemmB8x16_k:
+	CMPQ CX, $4
+	JLT gemmB8x16_tail
+gemmB8x16_loop4:
+	PREFETCHT0 1024(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 0(BX), Z24
+	VFMADD231PS.BCST (SI), Z24, Z0
+	VFMADD231PS.BCST (SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST (SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST (R10), Z24, Z3
+	VFMADD231PS.BCST (R10)(DI*1), Z24, Z4
+	VFMADD231PS.BCST (R10)(DI*2), Z24, Z5
+	VFMADD231PS.BCST (R11), Z24, Z6
+	VFMADD231PS.BCST (R11)(DI*1), Z24, Z7
+	PREFETCHT0 1152(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 128(BX), Z24
+	VFMADD231PS.BCST 4(SI), Z24, Z0
+	VFMADD231PS.BCST 4(SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST 4(SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST 4(R10), Z24, Z3
+	VFMADD231PS.BCST 4(R10)(DI*1), Z24, Z4
+	VFMADD231PS.BCST 4(R10)(DI*2), Z24, Z5
+	VFMADD231PS.BCST 4(R11), Z24, Z6
+	VFMADD231PS.BCST 4(R11)(DI*1), Z24, Z7
+	PREFETCHT0 1280(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 256(BX), Z24
+	VFMADD231PS.BCST 8(SI), Z24, Z0
+	VFMADD231PS.BCST 8(SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST 8(SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST 8(R10), Z24, Z3
+	VFMADD231PS.BCST 8(R10)(DI*1), Z24, Z4
+	VFMADD231PS.BCST 8(R10)(DI*2), Z24, Z5
+	VFMADD231PS.BCST 8(R11), Z24, Z6
+	VFMADD231PS.BCST 8(R11)(DI*1), Z24, Z7
+	PREFETCHT0 1408(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 384(BX), Z24
+	VFMADD231PS.BCST 12(SI), Z24, Z0
+	VFMADD231PS.BCST 12(SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST 12(SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST 12(R10), Z24, Z3
+	VFMADD231PS.BCST 12(R10)(DI*1), Z24, Z4
+	VFMADD231PS.BCST 12(R10)(DI*2), Z24, Z5
+	VFMADD231PS.BCST 12(R11), Z24, Z6
+	VFMADD231PS.BCST 12(R11)(DI*1), Z24, Z7
+	CMPQ AX, ldi+56(FP)
+	JAE gemmB8x16_w
+	PREFETCHT0 (AX)
+	ADDQ R9, AX
+	PREFETCHT0 (AX)
+	ADDQ R9, AX
+gemmB8x16_w:
+	CMPQ DX, init+48(FP)
+	JAE gemmB8x16_r
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x0A
+	ADDQ lda+16(FP), DX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x0A
+	ADDQ lda+16(FP), DX
+gemmB8x16_r:
+	ADDQ $512, BX
+	ADDQ $16, SI
+	ADDQ $16, R10
+	ADDQ $16, R11
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JGE gemmB8x16_loop4
+gemmB8x16_tail:
+	TESTQ CX, CX
+	JZ gemmB8x16_done
+gemmB8x16_loop1:
+	PREFETCHT0 1024(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 0(BX), Z24
+	VFMADD231PS.BCST (SI), Z24, Z0
+	VFMADD231PS.BCST (SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST (SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST (R10), Z24, Z3
+	VFMADD231PS.BCST (R10)(DI*1), Z24, Z4
+	VFMADD231PS.BCST (R10)(DI*2), Z24, Z5
+	VFMADD231PS.BCST (R11), Z24, Z6
+	VFMADD231PS.BCST (R11)(DI*1), Z24, Z7
+	ADDQ $128, BX
+	ADDQ $4, SI
+	ADDQ $4, R10
+	ADDQ $4, R11
+	DECQ CX
+	JNZ gemmB8x16_loop1
+gemmB8x16_done:
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), R8
+	SHLQ $2, R8
+	MOVQ res+96(FP), AX
+	TESTQ AX, AX
+	JZ gemmB8x16_bounds
+	MOVQ ldr+104(FP), R9
+	SHLQ $2, R9
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z0, Z0
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z1, Z1
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z2, Z2
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z3, Z3
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z4, Z4
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z5, Z5
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z6, Z6
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z7, Z7
+gemmB8x16_bounds:
+	VBROADCASTSS lo+80(FP), Z26
+	VBROADCASTSS hi+84(FP), Z27
+	MOVQ hs+88(FP), AX
+	TESTQ AX, AX
+	JNZ gemmB8x16_hswish
+	VMAXPS Z26, Z0, Z0
+	VMINPS Z27, Z0, Z0
+	VMOVUPS Z0, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z1, Z1
+	VMINPS Z27, Z1, Z1
+	VMOVUPS Z1, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z2, Z2
+	VMINPS Z27, Z2, Z2
+	VMOVUPS Z2, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z3, Z3
+	VMINPS Z27, Z3, Z3
+	VMOVUPS Z3, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z4, Z4
+	VMINPS Z27, Z4, Z4
+	VMOVUPS Z4, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z5, Z5
+	VMINPS Z27, Z5, Z5
+	VMOVUPS Z5, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z6, Z6
+	VMINPS Z27, Z6, Z6
+	VMOVUPS Z6, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z7, Z7
+	VMINPS Z27, Z7, Z7
+	VMOVUPS Z7, K1, (DX)
+	VZEROUPPER
+	RET
+gemmB8x16_hswish:
+	VMAXPS Z26, Z0, Z0
+	VMINPS Z27, Z0, Z0
+	VMAXPS Z26, Z1, Z1
+	VMINPS Z27, Z1, Z1
+	VMAXPS Z26, Z2, Z2
+	VMINPS Z27, Z2, Z2
+	VMAXPS Z26, Z3, Z3
+	VMINPS Z27, Z3, Z3
+	VMAXPS Z26, Z4, Z4
+	VMINPS Z27, Z4, Z4
+	VMAXPS Z26, Z5, Z5
+	VMINPS Z27, Z5, Z5
+	VMAXPS Z26, Z6, Z6
+	VMINPS Z27, Z6, Z6
+	VMAXPS Z26, Z7, Z7
+	VMINPS Z27, Z7, Z7
+	MOVL $0x40400000, AX
+	VPBROADCASTD AX, Z26
+	VPXORD Z27, Z27, Z27
+	MOVL $0x3e2aaaab, AX
+	VPBROADCASTD AX, Z28
+	MOVL $0x40c00000, AX
+	VPBROADCASTD AX, Z29
+	MOVL $0x00110100, AX
+	VPBROADCASTD AX, Z24
+	MOVL $0x05000000, AX
+	VPBROADCASTD AX, Z25
+	VADDPS Z26, Z0, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z28, Z0, Z30
+	VMOVAPS Z0, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z0, Z30
+	VPSLLD $1, Z0, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB8x16_q0
+	VDIVPS Z29, Z0, K2, Z30
+gemmB8x16_q0:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z1, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z1, Z1
+	VMULPS Z28, Z1, Z30
+	VMOVAPS Z1, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z1, Z30
+	VPSLLD $1, Z1, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB8x16_q1
+	VDIVPS Z29, Z1, K2, Z30
+gemmB8x16_q1:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z2, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z2, Z2
+	VMULPS Z28, Z2, Z30
+	VMOVAPS Z2, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z2, Z30
+	VPSLLD $1, Z2, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB8x16_q2
+	VDIVPS Z29, Z2, K2, Z30
+gemmB8x16_q2:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z3, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z3, Z3
+	VMULPS Z28, Z3, Z30
+	VMOVAPS Z3, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z3, Z30
+	VPSLLD $1, Z3, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB8x16_q3
+	VDIVPS Z29, Z3, K2, Z30
+gemmB8x16_q3:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z4, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z4, Z4
+	VMULPS Z28, Z4, Z30
+	VMOVAPS Z4, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z4, Z30
+	VPSLLD $1, Z4, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB8x16_q4
+	VDIVPS Z29, Z4, K2, Z30
+gemmB8x16_q4:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z5, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z5, Z5
+	VMULPS Z28, Z5, Z30
+	VMOVAPS Z5, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z5, Z30
+	VPSLLD $1, Z5, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB8x16_q5
+	VDIVPS Z29, Z5, K2, Z30
+gemmB8x16_q5:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z6, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z6, Z6
+	VMULPS Z28, Z6, Z30
+	VMOVAPS Z6, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z6, Z30
+	VPSLLD $1, Z6, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB8x16_q6
+	VDIVPS Z29, Z6, K2, Z30
+gemmB8x16_q6:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z7, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z7, Z7
+	VMULPS Z28, Z7, Z30
+	VMOVAPS Z7, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z7, Z30
+	VPSLLD $1, Z7, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB8x16_q7
+	VDIVPS Z29, Z7, K2, Z30
+gemmB8x16_q7:
+	VMOVUPS Z30, K1, (DX)
+	VZEROUPPER
+	RET
+
+// func gemmB4x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
+// 4 row(s) by 16 columns over k steps: A rows lda floats apart, b k rows of 32 floats
+// of which the first 16 are read. Only the first cols (1 to 16) columns of init, res and c
+// are read or written (masked loads and stores).
+// The sums start from init (rows ldi floats apart; 0 repeats a bias row), have the
+// residual at res (rows ldr floats apart) added if res is not nil, and are
+// clamped to [lo, hi] into c, then, if hs is not 0, passed through HARD_SWISH
+// (x*min(max(x+3, 0), 6)/6, the product rounded before the division, as the
+// scalar HardSwish; the division as hardSwish512's, bit for bit, without
+// VDIVPS) in registers, so c is written once. Each k step also reads one line at pf towards L2, pf
+// advancing pfs bytes a step: the next panel's weights, so they are not waited for.
+// Row r sums in Z(r); B in Z24; A broadcast inside the FMAs.
+TEXT ·gemmB4x16(SB), NOSPLIT, $0-120
+	MOVQ cols+112(FP), CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), DI
+	SHLQ $2, DI
+	MOVQ b+24(FP), BX
+	MOVQ pf+64(FP), R13
+	MOVQ pfs+72(FP), R8
+	LEAQ (SI)(DI*2), R10
+	ADDQ DI, R10
+	MOVQ init+48(FP), AX
+	MOVQ ldi+56(FP), R9
+	SHLQ $2, R9
+	VMOVUPS.Z (AX), K1, Z0
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z1
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z2
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z3
+	MOVQ $0, ldi+56(FP)
+	MOVQ ldc+40(FP), DX
+	SHLQ $2, DX
+	MOVQ DX, lda+16(FP)
+	MOVQ init+48(FP), AX
+	MOVQ $0, init+48(FP)
+	CMPQ AX, c+32(FP)
+	JEQ gemmB4x16_nw
+	IMUL3Q $4, DX, DX
+	ADDQ c+32(FP), DX
+	MOVQ DX, init+48(FP)
+gemmB4x16_nw:
+	MOVQ c+32(FP), DX
+	MOVQ res+96(FP), AX
+	TESTQ AX, AX
+	JZ gemmB4x16_k
+	MOVQ ldr+104(FP), R9
+	SHLQ $2, R9
+	IMUL3Q $4, R9, R8
+	ADDQ AX, R8
+	MOVQ R8, ldi+56(FP)
+	MOVQ pfs+72(FP), R8
+gemmB4x16_k:
+	CMPQ CX, $4
+	JLT gemmB4x16_tail
+gemmB4x16_loop4:
+	PREFETCHT0 1024(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 0(BX), Z24
+	VFMADD231PS.BCST (SI), Z24, Z0
+	VFMADD231PS.BCST (SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST (SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST (R10), Z24, Z3
+	PREFETCHT0 1152(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 128(BX), Z24
+	VFMADD231PS.BCST 4(SI), Z24, Z0
+	VFMADD231PS.BCST 4(SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST 4(SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST 4(R10), Z24, Z3
+	PREFETCHT0 1280(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 256(BX), Z24
+	VFMADD231PS.BCST 8(SI), Z24, Z0
+	VFMADD231PS.BCST 8(SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST 8(SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST 8(R10), Z24, Z3
+	PREFETCHT0 1408(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 384(BX), Z24
+	VFMADD231PS.BCST 12(SI), Z24, Z0
+	VFMADD231PS.BCST 12(SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST 12(SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST 12(R10), Z24, Z3
+	CMPQ AX, ldi+56(FP)
+	JAE gemmB4x16_w
+	PREFETCHT0 (AX)
+	ADDQ R9, AX
+	PREFETCHT0 (AX)
+	ADDQ R9, AX
+gemmB4x16_w:
+	CMPQ DX, init+48(FP)
+	JAE gemmB4x16_r
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x0A
+	ADDQ lda+16(FP), DX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x0A
+	ADDQ lda+16(FP), DX
+gemmB4x16_r:
+	ADDQ $512, BX
+	ADDQ $16, SI
+	ADDQ $16, R10
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JGE gemmB4x16_loop4
+gemmB4x16_tail:
+	TESTQ CX, CX
+	JZ gemmB4x16_done
+gemmB4x16_loop1:
+	PREFETCHT0 1024(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 0(BX), Z24
+	VFMADD231PS.BCST (SI), Z24, Z0
+	VFMADD231PS.BCST (SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST (SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST (R10), Z24, Z3
+	ADDQ $128, BX
+	ADDQ $4, SI
+	ADDQ $4, R10
+	DECQ CX
+	JNZ gemmB4x16_loop1
+gemmB4x16_done:
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), R8
+	SHLQ $2, R8
+	MOVQ res+96(FP), AX
+	TESTQ AX, AX
+	JZ gemmB4x16_bounds
+	MOVQ ldr+104(FP), R9
+	SHLQ $2, R9
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z0, Z0
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z1, Z1
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z2, Z2
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z3, Z3
+gemmB4x16_bounds:
+	VBROADCASTSS lo+80(FP), Z26
+	VBROADCASTSS hi+84(FP), Z27
+	MOVQ hs+88(FP), AX
+	TESTQ AX, AX
+	JNZ gemmB4x16_hswish
+	VMAXPS Z26, Z0, Z0
+	VMINPS Z27, Z0, Z0
+	VMOVUPS Z0, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z1, Z1
+	VMINPS Z27, Z1, Z1
+	VMOVUPS Z1, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z2, Z2
+	VMINPS Z27, Z2, Z2
+	VMOVUPS Z2, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z3, Z3
+	VMINPS Z27, Z3, Z3
+	VMOVUPS Z3, K1, (DX)
+	VZEROUPPER
+	RET
+gemmB4x16_hswish:
+	VMAXPS Z26, Z0, Z0
+	VMINPS Z27, Z0, Z0
+	VMAXPS Z26, Z1, Z1
+	VMINPS Z27, Z1, Z1
+	VMAXPS Z26, Z2, Z2
+	VMINPS Z27, Z2, Z2
+	VMAXPS Z26, Z3, Z3
+	VMINPS Z27, Z3, Z3
+	MOVL $0x40400000, AX
+	VPBROADCASTD AX, Z26
+	VPXORD Z27, Z27, Z27
+	MOVL $0x3e2aaaab, AX
+	VPBROADCASTD AX, Z28
+	MOVL $0x40c00000, AX
+	VPBROADCASTD AX, Z29
+	MOVL $0x00110100, AX
+	VPBROADCASTD AX, Z24
+	MOVL $0x05000000, AX
+	VPBROADCASTD AX, Z25
+	VADDPS Z26, Z0, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z28, Z0, Z30
+	VMOVAPS Z0, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z0, Z30
+	VPSLLD $1, Z0, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB4x16_q0
+	VDIVPS Z29, Z0, K2, Z30
+gemmB4x16_q0:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z1, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z1, Z1
+	VMULPS Z28, Z1, Z30
+	VMOVAPS Z1, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z1, Z30
+	VPSLLD $1, Z1, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB4x16_q1
+	VDIVPS Z29, Z1, K2, Z30
+gemmB4x16_q1:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z2, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z2, Z2
+	VMULPS Z28, Z2, Z30
+	VMOVAPS Z2, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z2, Z30
+	VPSLLD $1, Z2, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB4x16_q2
+	VDIVPS Z29, Z2, K2, Z30
+gemmB4x16_q2:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z3, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z3, Z3
+	VMULPS Z28, Z3, Z30
+	VMOVAPS Z3, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z3, Z30
+	VPSLLD $1, Z3, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB4x16_q3
+	VDIVPS Z29, Z3, K2, Z30
+gemmB4x16_q3:
+	VMOVUPS Z30, K1, (DX)
+	VZEROUPPER
+	RET
+
+// func gemmB1x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
+// 1 row(s) by 16 columns over k steps: A rows lda floats apart, b k rows of 32 floats
+// of which the first 16 are read. Only the first cols (1 to 16) columns of init, res and c
+// are read or written (masked loads and stores).
+// The sums start from init (rows ldi floats apart; 0 repeats a bias row), have the
+// residual at res (rows ldr floats apart) added if res is not nil, and are
+// clamped to [lo, hi] into c, then, if hs is not 0, passed through HARD_SWISH
+// (x*min(max(x+3, 0), 6)/6, the product rounded before the division, as the
+// scalar HardSwish; the division as hardSwish512's, bit for bit, without
+// VDIVPS) in registers, so c is written once. Each k step also reads one line at pf towards L2, pf
+// advancing pfs bytes a step: the next panel's weights, so they are not waited for.
+// Row r sums in Z(r); B in Z24; A broadcast inside the FMAs.
+TEXT ·gemmB1x16(SB), NOSPLIT, $0-120
+	MOVQ cols+112(FP), CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), DI
+	SHLQ $2, DI
+	MOVQ b+24(FP), BX
+	MOVQ pf+64(FP), R13
+	MOVQ pfs+72(FP), R8
+	MOVQ init+48(FP), AX
+	MOVQ ldi+56(FP), R9
+	SHLQ $2, R9
+	VMOVUPS.Z (AX), K1, Z0
+	MOVQ $0, ldi+56(FP)
+	MOVQ ldc+40(FP), DX
+	SHLQ $2, DX
+	MOVQ DX, lda+16(FP)
+	MOVQ init+48(FP), AX
+	MOVQ $0, init+48(FP)
+	CMPQ AX, c+32(FP)
+	JEQ gemmB1x16_nw
+	IMUL3Q $1, DX, DX
+	ADDQ c+32(FP), DX
+	MOVQ DX, init+48(FP)
+gemmB1x16_nw:
+	MOVQ c+32(FP), DX
+	MOVQ res+96(FP), AX
+	TESTQ AX, AX
+	JZ gemmB1x16_k
+	MOVQ ldr+104(FP), R9
+	SHLQ $2, R9
+	IMUL3Q $1, R9, R8
+	ADDQ AX, R8
+	MOVQ R8, ldi+56(FP)
+	MOVQ pfs+72(FP), R8
+gemmB1x16_k:
+	CMPQ CX, $4
+	JLT gemmB1x16_tail
+gemmB1x16_loop4:
+	PREFETCHT0 1024(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 0(BX), Z24
+	VFMADD231PS.BCST (SI), Z24, Z0
+	PREFETCHT0 1152(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 128(BX), Z24
+	VFMADD231PS.BCST 4(SI), Z24, Z0
+	PREFETCHT0 1280(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 256(BX), Z24
+	VFMADD231PS.BCST 8(SI), Z24, Z0
+	PREFETCHT0 1408(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 384(BX), Z24
+	VFMADD231PS.BCST 12(SI), Z24, Z0
+	CMPQ AX, ldi+56(FP)
+	JAE gemmB1x16_w
+	PREFETCHT0 (AX)
+	ADDQ R9, AX
+	PREFETCHT0 (AX)
+	ADDQ R9, AX
+gemmB1x16_w:
+	CMPQ DX, init+48(FP)
+	JAE gemmB1x16_r
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x0A
+	ADDQ lda+16(FP), DX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x0A
+	ADDQ lda+16(FP), DX
+gemmB1x16_r:
+	ADDQ $512, BX
+	ADDQ $16, SI
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JGE gemmB1x16_loop4
+gemmB1x16_tail:
+	TESTQ CX, CX
+	JZ gemmB1x16_done
+gemmB1x16_loop1:
+	PREFETCHT0 1024(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 0(BX), Z24
+	VFMADD231PS.BCST (SI), Z24, Z0
+	ADDQ $128, BX
+	ADDQ $4, SI
+	DECQ CX
+	JNZ gemmB1x16_loop1
+gemmB1x16_done:
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), R8
+	SHLQ $2, R8
+	MOVQ res+96(FP), AX
+	TESTQ AX, AX
+	JZ gemmB1x16_bounds
+	MOVQ ldr+104(FP), R9
+	SHLQ $2, R9
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z0, Z0
+gemmB1x16_bounds:
+	VBROADCASTSS lo+80(FP), Z26
+	VBROADCASTSS hi+84(FP), Z27
+	MOVQ hs+88(FP), AX
+	TESTQ AX, AX
+	JNZ gemmB1x16_hswish
+	VMAXPS Z26, Z0, Z0
+	VMINPS Z27, Z0, Z0
+	VMOVUPS Z0, K1, (DX)
+	VZEROUPPER
+	RET
+gemmB1x16_hswish:
+	VMAXPS Z26, Z0, Z0
+	VMINPS Z27, Z0, Z0
+	MOVL $0x40400000, AX
+	VPBROADCASTD AX, Z26
+	VPXORD Z27, Z27, Z27
+	MOVL $0x3e2aaaab, AX
+	VPBROADCASTD AX, Z28
+	MOVL $0x40c00000, AX
+	VPBROADCASTD AX, Z29
+	MOVL $0x00110100, AX
+	VPBROADCASTD AX, Z24
+	MOVL $0x05000000, AX
+	VPBROADCASTD AX, Z25
+	VADDPS Z26, Z0, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z28, Z0, Z30
+	VMOVAPS Z0, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z0, Z30
+	VPSLLD $1, Z0, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmB1x16_q0
+	VDIVPS Z29, Z0, K2, Z30
+gemmB1x16_q0:
+	VMOVUPS Z30, K1, (DX)
+	VZEROUPPER
+	RET
+
+// func gemmR13x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)
+// gemmB13x16 that also reads two lines at ra towards L2 (PREFETCHT2) each pass of four
+// k steps, ra advancing ras bytes a pass: a later layer's weights, read while this one
+// computes.
+TEXT ·gemmR13x16(SB), NOSPLIT, $0-136
+	MOVQ cols+128(FP), CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), DI
+	SHLQ $2, DI
+	MOVQ b+24(FP), BX
+	MOVQ pf+64(FP), R13
+	MOVQ pfs+72(FP), R8
+	MOVQ ra+112(FP), R15
+	LEAQ (SI)(DI*2), R10
+	ADDQ DI, R10
+	LEAQ (R10)(DI*2), R11
+	ADDQ DI, R11
+	LEAQ (R11)(DI*2), R12
+	ADDQ DI, R12
+	LEAQ (R12)(DI*2), R14
+	ADDQ DI, R14
+	MOVQ init+48(FP), AX
+	MOVQ ldi+56(FP), R9
+	SHLQ $2, R9
+	VMOVUPS.Z (AX), K1, Z0
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z1
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z2
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z3
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z4
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z5
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z6
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z7
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z8
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z9
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z10
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z11
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z12
+	MOVQ $0, ldi+56(FP)
+	MOVQ ldc+40(FP), DX
+	SHLQ $2, DX
+	MOVQ DX, lda+16(FP)
+	MOVQ init+48(FP), AX
+	MOVQ $0, init+48(FP)
+	CMPQ AX, c+32(FP)
+	JEQ gemmR13x16_nw
+	IMUL3Q $13, DX, DX
+	ADDQ c+32(FP), DX
+	MOVQ DX, init+48(FP)
+gemmR13x16_nw:
+	MOVQ c+32(FP), DX
+	MOVQ res+96(FP), AX
+	TESTQ AX, AX
+	JZ gemmR13x16_k
+	MOVQ ldr+104(FP), R9
+	SHLQ $2, R9
+	IMUL3Q $13, R9, R8
+	ADDQ AX, R8
+	MOVQ R8, ldi+56(FP)
+	MOVQ pfs+72(FP), R8
+gemmR13x16_k:
+	CMPQ CX, $4
+	JLT gemmR13x16_tail
+gemmR13x16_loop4:
+	PREFETCHT0 1024(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 0(BX), Z24
+	VFMADD231PS.BCST (SI), Z24, Z0
+	VFMADD231PS.BCST (SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST (SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST (R10), Z24, Z3
+	VFMADD231PS.BCST (R10)(DI*1), Z24, Z4
+	VFMADD231PS.BCST (R10)(DI*2), Z24, Z5
+	VFMADD231PS.BCST (R11), Z24, Z6
+	VFMADD231PS.BCST (R11)(DI*1), Z24, Z7
+	VFMADD231PS.BCST (R11)(DI*2), Z24, Z8
+	VFMADD231PS.BCST (R12), Z24, Z9
+	VFMADD231PS.BCST (R12)(DI*1), Z24, Z10
+	VFMADD231PS.BCST (R12)(DI*2), Z24, Z11
+	VFMADD231PS.BCST (R14), Z24, Z12
+	PREFETCHT0 1152(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 128(BX), Z24
+	VFMADD231PS.BCST 4(SI), Z24, Z0
+	VFMADD231PS.BCST 4(SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST 4(SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST 4(R10), Z24, Z3
+	VFMADD231PS.BCST 4(R10)(DI*1), Z24, Z4
+	VFMADD231PS.BCST 4(R10)(DI*2), Z24, Z5
+	VFMADD231PS.BCST 4(R11), Z24, Z6
+	VFMADD231PS.BCST 4(R11)(DI*1), Z24, Z7
+	VFMADD231PS.BCST 4(R11)(DI*2), Z24, Z8
+	VFMADD231PS.BCST 4(R12), Z24, Z9
+	VFMADD231PS.BCST 4(R12)(DI*1), Z24, Z10
+	VFMADD231PS.BCST 4(R12)(DI*2), Z24, Z11
+	VFMADD231PS.BCST 4(R14), Z24, Z12
+	PREFETCHT0 1280(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 256(BX), Z24
+	VFMADD231PS.BCST 8(SI), Z24, Z0
+	VFMADD231PS.BCST 8(SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST 8(SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST 8(R10), Z24, Z3
+	VFMADD231PS.BCST 8(R10)(DI*1), Z24, Z4
+	VFMADD231PS.BCST 8(R10)(DI*2), Z24, Z5
+	VFMADD231PS.BCST 8(R11), Z24, Z6
+	VFMADD231PS.BCST 8(R11)(DI*1), Z24, Z7
+	VFMADD231PS.BCST 8(R11)(DI*2), Z24, Z8
+	VFMADD231PS.BCST 8(R12), Z24, Z9
+	VFMADD231PS.BCST 8(R12)(DI*1), Z24, Z10
+	VFMADD231PS.BCST 8(R12)(DI*2), Z24, Z11
+	VFMADD231PS.BCST 8(R14), Z24, Z12
+	PREFETCHT0 1408(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 384(BX), Z24
+	VFMADD231PS.BCST 12(SI), Z24, Z0
+	VFMADD231PS.BCST 12(SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST 12(SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST 12(R10), Z24, Z3
+	VFMADD231PS.BCST 12(R10)(DI*1), Z24, Z4
+	VFMADD231PS.BCST 12(R10)(DI*2), Z24, Z5
+	VFMADD231PS.BCST 12(R11), Z24, Z6
+	VFMADD231PS.BCST 12(R11)(DI*1), Z24, Z7
+	VFMADD231PS.BCST 12(R11)(DI*2), Z24, Z8
+	VFMADD231PS.BCST 12(R12), Z24, Z9
+	VFMADD231PS.BCST 12(R12)(DI*1), Z24, Z10
+	VFMADD231PS.BCST 12(R12)(DI*2), Z24, Z11
+	VFMADD231PS.BCST 12(R14), Z24, Z12
+	CMPQ AX, ldi+56(FP)
+	JAE gemmR13x16_w
+	PREFETCHT0 (AX)
+	ADDQ R9, AX
+	PREFETCHT0 (AX)
+	ADDQ R9, AX
+gemmR13x16_w:
+	CMPQ DX, init+48(FP)
+	JAE gemmR13x16_r
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x0A
+	ADDQ lda+16(FP), DX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x0A
+	ADDQ lda+16(FP), DX
+gemmR13x16_r:
+	PREFETCHT2 (R15)
+	PREFETCHT2 64(R15)
+	ADDQ ras+120(FP), R15
+	ADDQ $512, BX
+	ADDQ $16, SI
+	ADDQ $16, R10
+	ADDQ $16, R11
+	ADDQ $16, R12
+	ADDQ $16, R14
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JGE gemmR13x16_loop4
+gemmR13x16_tail:
+	TESTQ CX, CX
+	JZ gemmR13x16_done
+gemmR13x16_loop1:
+	PREFETCHT0 1024(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 0(BX), Z24
+	VFMADD231PS.BCST (SI), Z24, Z0
+	VFMADD231PS.BCST (SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST (SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST (R10), Z24, Z3
+	VFMADD231PS.BCST (R10)(DI*1), Z24, Z4
+	VFMADD231PS.BCST (R10)(DI*2), Z24, Z5
+	VFMADD231PS.BCST (R11), Z24, Z6
+	VFMADD231PS.BCST (R11)(DI*1), Z24, Z7
+	VFMADD231PS.BCST (R11)(DI*2), Z24, Z8
+	VFMADD231PS.BCST (R12), Z24, Z9
+	VFMADD231PS.BCST (R12)(DI*1), Z24, Z10
+	VFMADD231PS.BCST (R12)(DI*2), Z24, Z11
+	VFMADD231PS.BCST (R14), Z24, Z12
+	ADDQ $128, BX
+	ADDQ $4, SI
+	ADDQ $4, R10
+	ADDQ $4, R11
+	ADDQ $4, R12
+	ADDQ $4, R14
+	DECQ CX
+	JNZ gemmR13x16_loop1
+gemmR13x16_done:
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), R8
+	SHLQ $2, R8
+	MOVQ res+96(FP), AX
+	TESTQ AX, AX
+	JZ gemmR13x16_bounds
+	MOVQ ldr+104(FP), R9
+	SHLQ $2, R9
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z0, Z0
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z1, Z1
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z2, Z2
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z3, Z3
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z4, Z4
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z5, Z5
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z6, Z6
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z7, Z7
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z8, Z8
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z9, Z9
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z10, Z10
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z11, Z11
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z12, Z12
+gemmR13x16_bounds:
+	VBROADCASTSS lo+80(FP), Z26
+	VBROADCASTSS hi+84(FP), Z27
+	MOVQ hs+88(FP), AX
+	TESTQ AX, AX
+	JNZ gemmR13x16_hswish
+	VMAXPS Z26, Z0, Z0
+	VMINPS Z27, Z0, Z0
+	VMOVUPS Z0, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z1, Z1
+	VMINPS Z27, Z1, Z1
+	VMOVUPS Z1, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z2, Z2
+	VMINPS Z27, Z2, Z2
+	VMOVUPS Z2, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z3, Z3
+	VMINPS Z27, Z3, Z3
+	VMOVUPS Z3, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z4, Z4
+	VMINPS Z27, Z4, Z4
+	VMOVUPS Z4, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z5, Z5
+	VMINPS Z27, Z5, Z5
+	VMOVUPS Z5, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z6, Z6
+	VMINPS Z27, Z6, Z6
+	VMOVUPS Z6, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z7, Z7
+	VMINPS Z27, Z7, Z7
+	VMOVUPS Z7, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z8, Z8
+	VMINPS Z27, Z8, Z8
+	VMOVUPS Z8, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z9, Z9
+	VMINPS Z27, Z9, Z9
+	VMOVUPS Z9, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z10, Z10
+	VMINPS Z27, Z10, Z10
+	VMOVUPS Z10, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z11, Z11
+	VMINPS Z27, Z11, Z11
+	VMOVUPS Z11, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z12, Z12
+	VMINPS Z27, Z12, Z12
+	VMOVUPS Z12, K1, (DX)
+	VZEROUPPER
+	RET
+gemmR13x16_hswish:
+	VMAXPS Z26, Z0, Z0
+	VMINPS Z27, Z0, Z0
+	VMAXPS Z26, Z1, Z1
+	VMINPS Z27, Z1, Z1
+	VMAXPS Z26, Z2, Z2
+	VMINPS Z27, Z2, Z2
+	VMAXPS Z26, Z3, Z3
+	VMINPS Z27, Z3, Z3
+	VMAXPS Z26, Z4, Z4
+	VMINPS Z27, Z4, Z4
+	VMAXPS Z26, Z5, Z5
+	VMINPS Z27, Z5, Z5
+	VMAXPS Z26, Z6, Z6
+	VMINPS Z27, Z6, Z6
+	VMAXPS Z26, Z7, Z7
+	VMINPS Z27, Z7, Z7
+	VMAXPS Z26, Z8, Z8
+	VMINPS Z27, Z8, Z8
+	VMAXPS Z26, Z9, Z9
+	VMINPS Z27, Z9, Z9
+	VMAXPS Z26, Z10, Z10
+	VMINPS Z27, Z10, Z10
+	VMAXPS Z26, Z11, Z11
+	VMINPS Z27, Z11, Z11
+	VMAXPS Z26, Z12, Z12
+	VMINPS Z27, Z12, Z12
+	MOVL $0x40400000, AX
+	VPBROADCASTD AX, Z26
+	VPXORD Z27, Z27, Z27
+	MOVL $0x3e2aaaab, AX
+	VPBROADCASTD AX, Z28
+	MOVL $0x40c00000, AX
+	VPBROADCASTD AX, Z29
+	MOVL $0x00110100, AX
+	VPBROADCASTD AX, Z24
+	MOVL $0x05000000, AX
+	VPBROADCASTD AX, Z25
+	VADDPS Z26, Z0, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z28, Z0, Z30
+	VMOVAPS Z0, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z0, Z30
+	VPSLLD $1, Z0, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR13x16_q0
+	VDIVPS Z29, Z0, K2, Z30
+gemmR13x16_q0:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z1, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z1, Z1
+	VMULPS Z28, Z1, Z30
+	VMOVAPS Z1, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z1, Z30
+	VPSLLD $1, Z1, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR13x16_q1
+	VDIVPS Z29, Z1, K2, Z30
+gemmR13x16_q1:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z2, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z2, Z2
+	VMULPS Z28, Z2, Z30
+	VMOVAPS Z2, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z2, Z30
+	VPSLLD $1, Z2, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR13x16_q2
+	VDIVPS Z29, Z2, K2, Z30
+gemmR13x16_q2:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z3, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z3, Z3
+	VMULPS Z28, Z3, Z30
+	VMOVAPS Z3, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z3, Z30
+	VPSLLD $1, Z3, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR13x16_q3
+	VDIVPS Z29, Z3, K2, Z30
+gemmR13x16_q3:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z4, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z4, Z4
+	VMULPS Z28, Z4, Z30
+	VMOVAPS Z4, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z4, Z30
+	VPSLLD $1, Z4, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR13x16_q4
+	VDIVPS Z29, Z4, K2, Z30
+gemmR13x16_q4:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z5, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z5, Z5
+	VMULPS Z28, Z5, Z30
+	VMOVAPS Z5, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z5, Z30
+	VPSLLD $1, Z5, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR13x16_q5
+	VDIVPS Z29, Z5, K2, Z30
+gemmR13x16_q5:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z6, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z6, Z6
+	VMULPS Z28, Z6, Z30
+	VMOVAPS Z6, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z6, Z30
+	VPSLLD $1, Z6, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR13x16_q6
+	VDIVPS Z29, Z6, K2, Z30
+gemmR13x16_q6:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z7, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z7, Z7
+	VMULPS Z28, Z7, Z30
+	VMOVAPS Z7, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z7, Z30
+	VPSLLD $1, Z7, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR13x16_q7
+	VDIVPS Z29, Z7, K2, Z30
+gemmR13x16_q7:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z8, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z8, Z8
+	VMULPS Z28, Z8, Z30
+	VMOVAPS Z8, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z8, Z30
+	VPSLLD $1, Z8, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR13x16_q8
+	VDIVPS Z29, Z8, K2, Z30
+gemmR13x16_q8:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z9, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z9, Z9
+	VMULPS Z28, Z9, Z30
+	VMOVAPS Z9, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z9, Z30
+	VPSLLD $1, Z9, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR13x16_q9
+	VDIVPS Z29, Z9, K2, Z30
+gemmR13x16_q9:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z10, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z10, Z10
+	VMULPS Z28, Z10, Z30
+	VMOVAPS Z10, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z10, Z30
+	VPSLLD $1, Z10, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR13x16_q10
+	VDIVPS Z29, Z10, K2, Z30
+gemmR13x16_q10:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z11, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z11, Z11
+	VMULPS Z28, Z11, Z30
+	VMOVAPS Z11, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z11, Z30
+	VPSLLD $1, Z11, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR13x16_q11
+	VDIVPS Z29, Z11, K2, Z30
+gemmR13x16_q11:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z12, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z12, Z12
+	VMULPS Z28, Z12, Z30
+	VMOVAPS Z12, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z12, Z30
+	VPSLLD $1, Z12, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR13x16_q12
+	VDIVPS Z29, Z12, K2, Z30
+gemmR13x16_q12:
+	VMOVUPS Z30, K1, (DX)
+	VZEROUPPER
+	RET
+
+// func gemmR12x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)
+// gemmB12x16 that also reads two lines at ra towards L2 (PREFETCHT2) each pass of four
+// k steps, ra advancing ras bytes a pass: a later layer's weights, read while this one
+// computes.
+TEXT ·gemmR12x16(SB), NOSPLIT, $0-136
+	MOVQ cols+128(FP), CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), DI
+	SHLQ $2, DI
+	MOVQ b+24(FP), BX
+	MOVQ pf+64(FP), R13
+	MOVQ pfs+72(FP), R8
+	MOVQ ra+112(FP), R15
+	LEAQ (SI)(DI*2), R10
+	ADDQ DI, R10
+	LEAQ (R10)(DI*2), R11
+	ADDQ DI, R11
+	LEAQ (R11)(DI*2), R12
+	ADDQ DI, R12
+	MOVQ init+48(FP), AX
+	MOVQ ldi+56(FP), R9
+	SHLQ $2, R9
+	VMOVUPS.Z (AX), K1, Z0
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z1
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z2
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z3
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z4
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z5
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z6
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z7
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z8
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z9
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z10
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z11
+	MOVQ $0, ldi+56(FP)
+	MOVQ ldc+40(FP), DX
+	SHLQ $2, DX
+	MOVQ DX, lda+16(FP)
+	MOVQ init+48(FP), AX
+	MOVQ $0, init+48(FP)
+	CMPQ AX, c+32(FP)
+	JEQ gemmR12x16_nw
+	IMUL3Q $12, DX, DX
+	ADDQ c+32(FP), DX
+	MOVQ DX, init+48(FP)
+gemmR12x16_nw:
+	MOVQ c+32(FP), DX
+	MOVQ res+96(FP), AX
+	TESTQ AX, AX
+	JZ gemmR12x16_k
+	MOVQ ldr+104(FP), R9
+	SHLQ $2, R9
+	IMUL3Q $12, R9, R8
+	ADDQ AX, R8
+	MOVQ R8, ldi+56(FP)
+	MOVQ pfs+72(FP), R8
+gemmR12x16_k:
+	CMPQ CX, $4
+	JLT gemmR12x16_tail
+gemmR12x16_loop4:
+	PREFETCHT0 1024(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 0(BX), Z24
+	VFMADD231PS.BCST (SI), Z24, Z0
+	VFMADD231PS.BCST (SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST (SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST (R10), Z24, Z3
+	VFMADD231PS.BCST (R10)(DI*1), Z24, Z4
+	VFMADD231PS.BCST (R10)(DI*2), Z24, Z5
+	VFMADD231PS.BCST (R11), Z24, Z6
+	VFMADD231PS.BCST (R11)(DI*1), Z24, Z7
+	VFMADD231PS.BCST (R11)(DI*2), Z24, Z8
+	VFMADD231PS.BCST (R12), Z24, Z9
+	VFMADD231PS.BCST (R12)(DI*1), Z24, Z10
+	VFMADD231PS.BCST (R12)(DI*2), Z24, Z11
+	PREFETCHT0 1152(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 128(BX), Z24
+	VFMADD231PS.BCST 4(SI), Z24, Z0
+	VFMADD231PS.BCST 4(SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST 4(SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST 4(R10), Z24, Z3
+	VFMADD231PS.BCST 4(R10)(DI*1), Z24, Z4
+	VFMADD231PS.BCST 4(R10)(DI*2), Z24, Z5
+	VFMADD231PS.BCST 4(R11), Z24, Z6
+	VFMADD231PS.BCST 4(R11)(DI*1), Z24, Z7
+	VFMADD231PS.BCST 4(R11)(DI*2), Z24, Z8
+	VFMADD231PS.BCST 4(R12), Z24, Z9
+	VFMADD231PS.BCST 4(R12)(DI*1), Z24, Z10
+	VFMADD231PS.BCST 4(R12)(DI*2), Z24, Z11
+	PREFETCHT0 1280(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 256(BX), Z24
+	VFMADD231PS.BCST 8(SI), Z24, Z0
+	VFMADD231PS.BCST 8(SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST 8(SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST 8(R10), Z24, Z3
+	VFMADD231PS.BCST 8(R10)(DI*1), Z24, Z4
+	VFMADD231PS.BCST 8(R10)(DI*2), Z24, Z5
+	VFMADD231PS.BCST 8(R11), Z24, Z6
+	VFMADD231PS.BCST 8(R11)(DI*1), Z24, Z7
+	VFMADD231PS.BCST 8(R11)(DI*2), Z24, Z8
+	VFMADD231PS.BCST 8(R12), Z24, Z9
+	VFMADD231PS.BCST 8(R12)(DI*1), Z24, Z10
+	VFMADD231PS.BCST 8(R12)(DI*2), Z24, Z11
+	PREFETCHT0 1408(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 384(BX), Z24
+	VFMADD231PS.BCST 12(SI), Z24, Z0
+	VFMADD231PS.BCST 12(SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST 12(SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST 12(R10), Z24, Z3
+	VFMADD231PS.BCST 12(R10)(DI*1), Z24, Z4
+	VFMADD231PS.BCST 12(R10)(DI*2), Z24, Z5
+	VFMADD231PS.BCST 12(R11), Z24, Z6
+	VFMADD231PS.BCST 12(R11)(DI*1), Z24, Z7
+	VFMADD231PS.BCST 12(R11)(DI*2), Z24, Z8
+	VFMADD231PS.BCST 12(R12), Z24, Z9
+	VFMADD231PS.BCST 12(R12)(DI*1), Z24, Z10
+	VFMADD231PS.BCST 12(R12)(DI*2), Z24, Z11
+	CMPQ AX, ldi+56(FP)
+	JAE gemmR12x16_w
+	PREFETCHT0 (AX)
+	ADDQ R9, AX
+	PREFETCHT0 (AX)
+	ADDQ R9, AX
+gemmR12x16_w:
+	CMPQ DX, init+48(FP)
+	JAE gemmR12x16_r
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x0A
+	ADDQ lda+16(FP), DX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x0A
+	ADDQ lda+16(FP), DX
+gemmR12x16_r:
+	PREFETCHT2 (R15)
+	PREFETCHT2 64(R15)
+	ADDQ ras+120(FP), R15
+	ADDQ $512, BX
+	ADDQ $16, SI
+	ADDQ $16, R10
+	ADDQ $16, R11
+	ADDQ $16, R12
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JGE gemmR12x16_loop4
+gemmR12x16_tail:
+	TESTQ CX, CX
+	JZ gemmR12x16_done
+gemmR12x16_loop1:
+	PREFETCHT0 1024(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 0(BX), Z24
+	VFMADD231PS.BCST (SI), Z24, Z0
+	VFMADD231PS.BCST (SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST (SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST (R10), Z24, Z3
+	VFMADD231PS.BCST (R10)(DI*1), Z24, Z4
+	VFMADD231PS.BCST (R10)(DI*2), Z24, Z5
+	VFMADD231PS.BCST (R11), Z24, Z6
+	VFMADD231PS.BCST (R11)(DI*1), Z24, Z7
+	VFMADD231PS.BCST (R11)(DI*2), Z24, Z8
+	VFMADD231PS.BCST (R12), Z24, Z9
+	VFMADD231PS.BCST (R12)(DI*1), Z24, Z10
+	VFMADD231PS.BCST (R12)(DI*2), Z24, Z11
+	ADDQ $128, BX
+	ADDQ $4, SI
+	ADDQ $4, R10
+	ADDQ $4, R11
+	ADDQ $4, R12
+	DECQ CX
+	JNZ gemmR12x16_loop1
+gemmR12x16_done:
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), R8
+	SHLQ $2, R8
+	MOVQ res+96(FP), AX
+	TESTQ AX, AX
+	JZ gemmR12x16_bounds
+	MOVQ ldr+104(FP), R9
+	SHLQ $2, R9
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z0, Z0
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z1, Z1
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z2, Z2
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z3, Z3
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z4, Z4
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z5, Z5
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z6, Z6
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z7, Z7
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z8, Z8
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z9, Z9
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z10, Z10
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z11, Z11
+gemmR12x16_bounds:
+	VBROADCASTSS lo+80(FP), Z26
+	VBROADCASTSS hi+84(FP), Z27
+	MOVQ hs+88(FP), AX
+	TESTQ AX, AX
+	JNZ gemmR12x16_hswish
+	VMAXPS Z26, Z0, Z0
+	VMINPS Z27, Z0, Z0
+	VMOVUPS Z0, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z1, Z1
+	VMINPS Z27, Z1, Z1
+	VMOVUPS Z1, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z2, Z2
+	VMINPS Z27, Z2, Z2
+	VMOVUPS Z2, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z3, Z3
+	VMINPS Z27, Z3, Z3
+	VMOVUPS Z3, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z4, Z4
+	VMINPS Z27, Z4, Z4
+	VMOVUPS Z4, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z5, Z5
+	VMINPS Z27, Z5, Z5
+	VMOVUPS Z5, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z6, Z6
+	VMINPS Z27, Z6, Z6
+	VMOVUPS Z6, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z7, Z7
+	VMINPS Z27, Z7, Z7
+	VMOVUPS Z7, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z8, Z8
+	VMINPS Z27, Z8, Z8
+	VMOVUPS Z8, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z9, Z9
+	VMINPS Z27, Z9, Z9
+	VMOVUPS Z9, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z10, Z10
+	VMINPS Z27, Z10, Z10
+	VMOVUPS Z10, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z11, Z11
+	VMINPS Z27, Z11, Z11
+	VMOVUPS Z11, K1, (DX)
+	VZEROUPPER
+	RET
+gemmR12x16_hswish:
+	VMAXPS Z26, Z0, Z0
+	VMINPS Z27, Z0, Z0
+	VMAXPS Z26, Z1, Z1
+	VMINPS Z27, Z1, Z1
+	VMAXPS Z26, Z2, Z2
+	VMINPS Z27, Z2, Z2
+	VMAXPS Z26, Z3, Z3
+	VMINPS Z27, Z3, Z3
+	VMAXPS Z26, Z4, Z4
+	VMINPS Z27, Z4, Z4
+	VMAXPS Z26, Z5, Z5
+	VMINPS Z27, Z5, Z5
+	VMAXPS Z26, Z6, Z6
+	VMINPS Z27, Z6, Z6
+	VMAXPS Z26, Z7, Z7
+	VMINPS Z27, Z7, Z7
+	VMAXPS Z26, Z8, Z8
+	VMINPS Z27, Z8, Z8
+	VMAXPS Z26, Z9, Z9
+	VMINPS Z27, Z9, Z9
+	VMAXPS Z26, Z10, Z10
+	VMINPS Z27, Z10, Z10
+	VMAXPS Z26, Z11, Z11
+	VMINPS Z27, Z11, Z11
+	MOVL $0x40400000, AX
+	VPBROADCASTD AX, Z26
+	VPXORD Z27, Z27, Z27
+	MOVL $0x3e2aaaab, AX
+	VPBROADCASTD AX, Z28
+	MOVL $0x40c00000, AX
+	VPBROADCASTD AX, Z29
+	MOVL $0x00110100, AX
+	VPBROADCASTD AX, Z24
+	MOVL $0x05000000, AX
+	VPBROADCASTD AX, Z25
+	VADDPS Z26, Z0, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z28, Z0, Z30
+	VMOVAPS Z0, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z0, Z30
+	VPSLLD $1, Z0, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR12x16_q0
+	VDIVPS Z29, Z0, K2, Z30
+gemmR12x16_q0:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z1, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z1, Z1
+	VMULPS Z28, Z1, Z30
+	VMOVAPS Z1, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z1, Z30
+	VPSLLD $1, Z1, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR12x16_q1
+	VDIVPS Z29, Z1, K2, Z30
+gemmR12x16_q1:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z2, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z2, Z2
+	VMULPS Z28, Z2, Z30
+	VMOVAPS Z2, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z2, Z30
+	VPSLLD $1, Z2, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR12x16_q2
+	VDIVPS Z29, Z2, K2, Z30
+gemmR12x16_q2:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z3, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z3, Z3
+	VMULPS Z28, Z3, Z30
+	VMOVAPS Z3, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z3, Z30
+	VPSLLD $1, Z3, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR12x16_q3
+	VDIVPS Z29, Z3, K2, Z30
+gemmR12x16_q3:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z4, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z4, Z4
+	VMULPS Z28, Z4, Z30
+	VMOVAPS Z4, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z4, Z30
+	VPSLLD $1, Z4, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR12x16_q4
+	VDIVPS Z29, Z4, K2, Z30
+gemmR12x16_q4:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z5, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z5, Z5
+	VMULPS Z28, Z5, Z30
+	VMOVAPS Z5, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z5, Z30
+	VPSLLD $1, Z5, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR12x16_q5
+	VDIVPS Z29, Z5, K2, Z30
+gemmR12x16_q5:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z6, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z6, Z6
+	VMULPS Z28, Z6, Z30
+	VMOVAPS Z6, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z6, Z30
+	VPSLLD $1, Z6, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR12x16_q6
+	VDIVPS Z29, Z6, K2, Z30
+gemmR12x16_q6:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z7, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z7, Z7
+	VMULPS Z28, Z7, Z30
+	VMOVAPS Z7, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z7, Z30
+	VPSLLD $1, Z7, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR12x16_q7
+	VDIVPS Z29, Z7, K2, Z30
+gemmR12x16_q7:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z8, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z8, Z8
+	VMULPS Z28, Z8, Z30
+	VMOVAPS Z8, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z8, Z30
+	VPSLLD $1, Z8, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR12x16_q8
+	VDIVPS Z29, Z8, K2, Z30
+gemmR12x16_q8:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z9, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z9, Z9
+	VMULPS Z28, Z9, Z30
+	VMOVAPS Z9, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z9, Z30
+	VPSLLD $1, Z9, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR12x16_q9
+	VDIVPS Z29, Z9, K2, Z30
+gemmR12x16_q9:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z10, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z10, Z10
+	VMULPS Z28, Z10, Z30
+	VMOVAPS Z10, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z10, Z30
+	VPSLLD $1, Z10, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR12x16_q10
+	VDIVPS Z29, Z10, K2, Z30
+gemmR12x16_q10:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z11, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z11, Z11
+	VMULPS Z28, Z11, Z30
+	VMOVAPS Z11, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z11, Z30
+	VPSLLD $1, Z11, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR12x16_q11
+	VDIVPS Z29, Z11, K2, Z30
+gemmR12x16_q11:
+	VMOVUPS Z30, K1, (DX)
+	VZEROUPPER
+	RET
+
+// func gemmR8x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)
+// gemmB8x16 that also reads two lines at ra towards L2 (PREFETCHT2) each pass of four
+// k steps, ra advancing ras bytes a pass: a later layer's weights, read while this one
+// computes.
+TEXT ·gemmR8x16(SB), NOSPLIT, $0-136
+	MOVQ cols+128(FP), CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), DI
+	SHLQ $2, DI
+	MOVQ b+24(FP), BX
+	MOVQ pf+64(FP), R13
+	MOVQ pfs+72(FP), R8
+	MOVQ ra+112(FP), R15
+	LEAQ (SI)(DI*2), R10
+	ADDQ DI, R10
+	LEAQ (R10)(DI*2), R11
+	ADDQ DI, R11
+	MOVQ init+48(FP), AX
+	MOVQ ldi+56(FP), R9
+	SHLQ $2, R9
+	VMOVUPS.Z (AX), K1, Z0
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z1
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z2
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z3
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z4
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z5
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z6
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z7
+	MOVQ $0, ldi+56(FP)
+	MOVQ ldc+40(FP), DX
+	SHLQ $2, DX
+	MOVQ DX, lda+16(FP)
+	MOVQ init+48(FP), AX
+	MOVQ $0, init+48(FP)
+	CMPQ AX, c+32(FP)
+	JEQ gemmR8x16_nw
+	IMUL3Q $8, DX, DX
+	ADDQ c+32(FP), DX
+	MOVQ DX, init+48(FP)
+gemmR8x16_nw:
+	MOVQ c+32(FP), DX
+	MOVQ res+96(FP), AX
+	TESTQ AX, AX
+	JZ gemmR8x16_k
+	MOVQ ldr+104(FP), R9
+	SHLQ $2, R9
+	IMUL3Q $8, R9, R8
+	ADDQ AX, R8
+	MOVQ R8, ldi+56(FP)
+	MOVQ pfs+72(FP), R8
+gemmR8x16_k:
+	CMPQ CX, $4
+	JLT gemmR8x16_tail
+gemmR8x16_loop4:
+	PREFETCHT0 1024(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 0(BX), Z24
+	VFMADD231PS.BCST (SI), Z24, Z0
+	VFMADD231PS.BCST (SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST (SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST (R10), Z24, Z3
+	VFMADD231PS.BCST (R10)(DI*1), Z24, Z4
+	VFMADD231PS.BCST (R10)(DI*2), Z24, Z5
+	VFMADD231PS.BCST (R11), Z24, Z6
+	VFMADD231PS.BCST (R11)(DI*1), Z24, Z7
+	PREFETCHT0 1152(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 128(BX), Z24
+	VFMADD231PS.BCST 4(SI), Z24, Z0
+	VFMADD231PS.BCST 4(SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST 4(SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST 4(R10), Z24, Z3
+	VFMADD231PS.BCST 4(R10)(DI*1), Z24, Z4
+	VFMADD231PS.BCST 4(R10)(DI*2), Z24, Z5
+	VFMADD231PS.BCST 4(R11), Z24, Z6
+	VFMADD231PS.BCST 4(R11)(DI*1), Z24, Z7
+	PREFETCHT0 1280(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 256(BX), Z24
+	VFMADD231PS.BCST 8(SI), Z24, Z0
+	VFMADD231PS.BCST 8(SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST 8(SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST 8(R10), Z24, Z3
+	VFMADD231PS.BCST 8(R10)(DI*1), Z24, Z4
+	VFMADD231PS.BCST 8(R10)(DI*2), Z24, Z5
+	VFMADD231PS.BCST 8(R11), Z24, Z6
+	VFMADD231PS.BCST 8(R11)(DI*1), Z24, Z7
+	PREFETCHT0 1408(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 384(BX), Z24
+	VFMADD231PS.BCST 12(SI), Z24, Z0
+	VFMADD231PS.BCST 12(SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST 12(SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST 12(R10), Z24, Z3
+	VFMADD231PS.BCST 12(R10)(DI*1), Z24, Z4
+	VFMADD231PS.BCST 12(R10)(DI*2), Z24, Z5
+	VFMADD231PS.BCST 12(R11), Z24, Z6
+	VFMADD231PS.BCST 12(R11)(DI*1), Z24, Z7
+	CMPQ AX, ldi+56(FP)
+	JAE gemmR8x16_w
+	PREFETCHT0 (AX)
+	ADDQ R9, AX
+	PREFETCHT0 (AX)
+	ADDQ R9, AX
+gemmR8x16_w:
+	CMPQ DX, init+48(FP)
+	JAE gemmR8x16_r
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x0A
+	ADDQ lda+16(FP), DX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x0A
+	ADDQ lda+16(FP), DX
+gemmR8x16_r:
+	PREFETCHT2 (R15)
+	PREFETCHT2 64(R15)
+	ADDQ ras+120(FP), R15
+	ADDQ $512, BX
+	ADDQ $16, SI
+	ADDQ $16, R10
+	ADDQ $16, R11
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JGE gemmR8x16_loop4
+gemmR8x16_tail:
+	TESTQ CX, CX
+	JZ gemmR8x16_done
+gemmR8x16_loop1:
+	PREFETCHT0 1024(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 0(BX), Z24
+	VFMADD231PS.BCST (SI), Z24, Z0
+	VFMADD231PS.BCST (SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST (SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST (R10), Z24, Z3
+	VFMADD231PS.BCST (R10)(DI*1), Z24, Z4
+	VFMADD231PS.BCST (R10)(DI*2), Z24, Z5
+	VFMADD231PS.BCST (R11), Z24, Z6
+	VFMADD231PS.BCST (R11)(DI*1), Z24, Z7
+	ADDQ $128, BX
+	ADDQ $4, SI
+	ADDQ $4, R10
+	ADDQ $4, R11
+	DECQ CX
+	JNZ gemmR8x16_loop1
+gemmR8x16_done:
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), R8
+	SHLQ $2, R8
+	MOVQ res+96(FP), AX
+	TESTQ AX, AX
+	JZ gemmR8x16_bounds
+	MOVQ ldr+104(FP), R9
+	SHLQ $2, R9
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z0, Z0
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z1, Z1
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z2, Z2
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z3, Z3
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z4, Z4
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z5, Z5
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z6, Z6
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z7, Z7
+gemmR8x16_bounds:
+	VBROADCASTSS lo+80(FP), Z26
+	VBROADCASTSS hi+84(FP), Z27
+	MOVQ hs+88(FP), AX
+	TESTQ AX, AX
+	JNZ gemmR8x16_hswish
+	VMAXPS Z26, Z0, Z0
+	VMINPS Z27, Z0, Z0
+	VMOVUPS Z0, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z1, Z1
+	VMINPS Z27, Z1, Z1
+	VMOVUPS Z1, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z2, Z2
+	VMINPS Z27, Z2, Z2
+	VMOVUPS Z2, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z3, Z3
+	VMINPS Z27, Z3, Z3
+	VMOVUPS Z3, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z4, Z4
+	VMINPS Z27, Z4, Z4
+	VMOVUPS Z4, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z5, Z5
+	VMINPS Z27, Z5, Z5
+	VMOVUPS Z5, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z6, Z6
+	VMINPS Z27, Z6, Z6
+	VMOVUPS Z6, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z7, Z7
+	VMINPS Z27, Z7, Z7
+	VMOVUPS Z7, K1, (DX)
+	VZEROUPPER
+	RET
+gemmR8x16_hswish:
+	VMAXPS Z26, Z0, Z0
+	VMINPS Z27, Z0, Z0
+	VMAXPS Z26, Z1, Z1
+	VMINPS Z27, Z1, Z1
+	VMAXPS Z26, Z2, Z2
+	VMINPS Z27, Z2, Z2
+	VMAXPS Z26, Z3, Z3
+	VMINPS Z27, Z3, Z3
+	VMAXPS Z26, Z4, Z4
+	VMINPS Z27, Z4, Z4
+	VMAXPS Z26, Z5, Z5
+	VMINPS Z27, Z5, Z5
+	VMAXPS Z26, Z6, Z6
+	VMINPS Z27, Z6, Z6
+	VMAXPS Z26, Z7, Z7
+	VMINPS Z27, Z7, Z7
+	MOVL $0x40400000, AX
+	VPBROADCASTD AX, Z26
+	VPXORD Z27, Z27, Z27
+	MOVL $0x3e2aaaab, AX
+	VPBROADCASTD AX, Z28
+	MOVL $0x40c00000, AX
+	VPBROADCASTD AX, Z29
+	MOVL $0x00110100, AX
+	VPBROADCASTD AX, Z24
+	MOVL $0x05000000, AX
+	VPBROADCASTD AX, Z25
+	VADDPS Z26, Z0, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z28, Z0, Z30
+	VMOVAPS Z0, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z0, Z30
+	VPSLLD $1, Z0, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR8x16_q0
+	VDIVPS Z29, Z0, K2, Z30
+gemmR8x16_q0:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z1, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z1, Z1
+	VMULPS Z28, Z1, Z30
+	VMOVAPS Z1, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z1, Z30
+	VPSLLD $1, Z1, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR8x16_q1
+	VDIVPS Z29, Z1, K2, Z30
+gemmR8x16_q1:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z2, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z2, Z2
+	VMULPS Z28, Z2, Z30
+	VMOVAPS Z2, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z2, Z30
+	VPSLLD $1, Z2, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR8x16_q2
+	VDIVPS Z29, Z2, K2, Z30
+gemmR8x16_q2:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z3, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z3, Z3
+	VMULPS Z28, Z3, Z30
+	VMOVAPS Z3, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z3, Z30
+	VPSLLD $1, Z3, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR8x16_q3
+	VDIVPS Z29, Z3, K2, Z30
+gemmR8x16_q3:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z4, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z4, Z4
+	VMULPS Z28, Z4, Z30
+	VMOVAPS Z4, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z4, Z30
+	VPSLLD $1, Z4, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR8x16_q4
+	VDIVPS Z29, Z4, K2, Z30
+gemmR8x16_q4:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z5, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z5, Z5
+	VMULPS Z28, Z5, Z30
+	VMOVAPS Z5, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z5, Z30
+	VPSLLD $1, Z5, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR8x16_q5
+	VDIVPS Z29, Z5, K2, Z30
+gemmR8x16_q5:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z6, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z6, Z6
+	VMULPS Z28, Z6, Z30
+	VMOVAPS Z6, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z6, Z30
+	VPSLLD $1, Z6, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR8x16_q6
+	VDIVPS Z29, Z6, K2, Z30
+gemmR8x16_q6:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z7, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z7, Z7
+	VMULPS Z28, Z7, Z30
+	VMOVAPS Z7, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z7, Z30
+	VPSLLD $1, Z7, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR8x16_q7
+	VDIVPS Z29, Z7, K2, Z30
+gemmR8x16_q7:
+	VMOVUPS Z30, K1, (DX)
+	VZEROUPPER
+	RET
+
+// func gemmR4x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)
+// gemmB4x16 that also reads two lines at ra towards L2 (PREFETCHT2) each pass of four
+// k steps, ra advancing ras bytes a pass: a later layer's weights, read while this one
+// computes.
+TEXT ·gemmR4x16(SB), NOSPLIT, $0-136
+	MOVQ cols+128(FP), CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), DI
+	SHLQ $2, DI
+	MOVQ b+24(FP), BX
+	MOVQ pf+64(FP), R13
+	MOVQ pfs+72(FP), R8
+	MOVQ ra+112(FP), R15
+	LEAQ (SI)(DI*2), R10
+	ADDQ DI, R10
+	MOVQ init+48(FP), AX
+	MOVQ ldi+56(FP), R9
+	SHLQ $2, R9
+	VMOVUPS.Z (AX), K1, Z0
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z1
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z2
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z3
+	MOVQ $0, ldi+56(FP)
+	MOVQ ldc+40(FP), DX
+	SHLQ $2, DX
+	MOVQ DX, lda+16(FP)
+	MOVQ init+48(FP), AX
+	MOVQ $0, init+48(FP)
+	CMPQ AX, c+32(FP)
+	JEQ gemmR4x16_nw
+	IMUL3Q $4, DX, DX
+	ADDQ c+32(FP), DX
+	MOVQ DX, init+48(FP)
+gemmR4x16_nw:
+	MOVQ c+32(FP), DX
+	MOVQ res+96(FP), AX
+	TESTQ AX, AX
+	JZ gemmR4x16_k
+	MOVQ ldr+104(FP), R9
+	SHLQ $2, R9
+	IMUL3Q $4, R9, R8
+	ADDQ AX, R8
+	MOVQ R8, ldi+56(FP)
+	MOVQ pfs+72(FP), R8
+gemmR4x16_k:
+	CMPQ CX, $4
+	JLT gemmR4x16_tail
+gemmR4x16_loop4:
+	PREFETCHT0 1024(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 0(BX), Z24
+	VFMADD231PS.BCST (SI), Z24, Z0
+	VFMADD231PS.BCST (SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST (SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST (R10), Z24, Z3
+	PREFETCHT0 1152(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 128(BX), Z24
+	VFMADD231PS.BCST 4(SI), Z24, Z0
+	VFMADD231PS.BCST 4(SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST 4(SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST 4(R10), Z24, Z3
+	PREFETCHT0 1280(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 256(BX), Z24
+	VFMADD231PS.BCST 8(SI), Z24, Z0
+	VFMADD231PS.BCST 8(SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST 8(SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST 8(R10), Z24, Z3
+	PREFETCHT0 1408(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 384(BX), Z24
+	VFMADD231PS.BCST 12(SI), Z24, Z0
+	VFMADD231PS.BCST 12(SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST 12(SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST 12(R10), Z24, Z3
+	CMPQ AX, ldi+56(FP)
+	JAE gemmR4x16_w
+	PREFETCHT0 (AX)
+	ADDQ R9, AX
+	PREFETCHT0 (AX)
+	ADDQ R9, AX
+gemmR4x16_w:
+	CMPQ DX, init+48(FP)
+	JAE gemmR4x16_r
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x0A
+	ADDQ lda+16(FP), DX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x0A
+	ADDQ lda+16(FP), DX
+gemmR4x16_r:
+	PREFETCHT2 (R15)
+	PREFETCHT2 64(R15)
+	ADDQ ras+120(FP), R15
+	ADDQ $512, BX
+	ADDQ $16, SI
+	ADDQ $16, R10
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JGE gemmR4x16_loop4
+gemmR4x16_tail:
+	TESTQ CX, CX
+	JZ gemmR4x16_done
+gemmR4x16_loop1:
+	PREFETCHT0 1024(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 0(BX), Z24
+	VFMADD231PS.BCST (SI), Z24, Z0
+	VFMADD231PS.BCST (SI)(DI*1), Z24, Z1
+	VFMADD231PS.BCST (SI)(DI*2), Z24, Z2
+	VFMADD231PS.BCST (R10), Z24, Z3
+	ADDQ $128, BX
+	ADDQ $4, SI
+	ADDQ $4, R10
+	DECQ CX
+	JNZ gemmR4x16_loop1
+gemmR4x16_done:
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), R8
+	SHLQ $2, R8
+	MOVQ res+96(FP), AX
+	TESTQ AX, AX
+	JZ gemmR4x16_bounds
+	MOVQ ldr+104(FP), R9
+	SHLQ $2, R9
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z0, Z0
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z1, Z1
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z2, Z2
+	ADDQ R9, AX
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z3, Z3
+gemmR4x16_bounds:
+	VBROADCASTSS lo+80(FP), Z26
+	VBROADCASTSS hi+84(FP), Z27
+	MOVQ hs+88(FP), AX
+	TESTQ AX, AX
+	JNZ gemmR4x16_hswish
+	VMAXPS Z26, Z0, Z0
+	VMINPS Z27, Z0, Z0
+	VMOVUPS Z0, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z1, Z1
+	VMINPS Z27, Z1, Z1
+	VMOVUPS Z1, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z2, Z2
+	VMINPS Z27, Z2, Z2
+	VMOVUPS Z2, K1, (DX)
+	ADDQ R8, DX
+	VMAXPS Z26, Z3, Z3
+	VMINPS Z27, Z3, Z3
+	VMOVUPS Z3, K1, (DX)
+	VZEROUPPER
+	RET
+gemmR4x16_hswish:
+	VMAXPS Z26, Z0, Z0
+	VMINPS Z27, Z0, Z0
+	VMAXPS Z26, Z1, Z1
+	VMINPS Z27, Z1, Z1
+	VMAXPS Z26, Z2, Z2
+	VMINPS Z27, Z2, Z2
+	VMAXPS Z26, Z3, Z3
+	VMINPS Z27, Z3, Z3
+	MOVL $0x40400000, AX
+	VPBROADCASTD AX, Z26
+	VPXORD Z27, Z27, Z27
+	MOVL $0x3e2aaaab, AX
+	VPBROADCASTD AX, Z28
+	MOVL $0x40c00000, AX
+	VPBROADCASTD AX, Z29
+	MOVL $0x00110100, AX
+	VPBROADCASTD AX, Z24
+	MOVL $0x05000000, AX
+	VPBROADCASTD AX, Z25
+	VADDPS Z26, Z0, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z28, Z0, Z30
+	VMOVAPS Z0, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z0, Z30
+	VPSLLD $1, Z0, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR4x16_q0
+	VDIVPS Z29, Z0, K2, Z30
+gemmR4x16_q0:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z1, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z1, Z1
+	VMULPS Z28, Z1, Z30
+	VMOVAPS Z1, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z1, Z30
+	VPSLLD $1, Z1, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR4x16_q1
+	VDIVPS Z29, Z1, K2, Z30
+gemmR4x16_q1:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z2, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z2, Z2
+	VMULPS Z28, Z2, Z30
+	VMOVAPS Z2, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z2, Z30
+	VPSLLD $1, Z2, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR4x16_q2
+	VDIVPS Z29, Z2, K2, Z30
+gemmR4x16_q2:
+	VMOVUPS Z30, K1, (DX)
+	ADDQ R8, DX
+	VADDPS Z26, Z3, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z3, Z3
+	VMULPS Z28, Z3, Z30
+	VMOVAPS Z3, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z3, Z30
+	VPSLLD $1, Z3, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR4x16_q3
+	VDIVPS Z29, Z3, K2, Z30
+gemmR4x16_q3:
+	VMOVUPS Z30, K1, (DX)
+	VZEROUPPER
+	RET
+
+// func gemmR1x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)
+// gemmB1x16 that also reads two lines at ra towards L2 (PREFETCHT2) each pass of four
+// k steps, ra advancing ras bytes a pass: a later layer's weights, read while this one
+// computes.
+TEXT ·gemmR1x16(SB), NOSPLIT, $0-136
+	MOVQ cols+128(FP), CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), DI
+	SHLQ $2, DI
+	MOVQ b+24(FP), BX
+	MOVQ pf+64(FP), R13
+	MOVQ pfs+72(FP), R8
+	MOVQ ra+112(FP), R15
+	MOVQ init+48(FP), AX
+	MOVQ ldi+56(FP), R9
+	SHLQ $2, R9
+	VMOVUPS.Z (AX), K1, Z0
+	MOVQ $0, ldi+56(FP)
+	MOVQ ldc+40(FP), DX
+	SHLQ $2, DX
+	MOVQ DX, lda+16(FP)
+	MOVQ init+48(FP), AX
+	MOVQ $0, init+48(FP)
+	CMPQ AX, c+32(FP)
+	JEQ gemmR1x16_nw
+	IMUL3Q $1, DX, DX
+	ADDQ c+32(FP), DX
+	MOVQ DX, init+48(FP)
+gemmR1x16_nw:
+	MOVQ c+32(FP), DX
+	MOVQ res+96(FP), AX
+	TESTQ AX, AX
+	JZ gemmR1x16_k
+	MOVQ ldr+104(FP), R9
+	SHLQ $2, R9
+	IMUL3Q $1, R9, R8
+	ADDQ AX, R8
+	MOVQ R8, ldi+56(FP)
+	MOVQ pfs+72(FP), R8
+gemmR1x16_k:
+	CMPQ CX, $4
+	JLT gemmR1x16_tail
+gemmR1x16_loop4:
+	PREFETCHT0 1024(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 0(BX), Z24
+	VFMADD231PS.BCST (SI), Z24, Z0
+	PREFETCHT0 1152(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 128(BX), Z24
+	VFMADD231PS.BCST 4(SI), Z24, Z0
+	PREFETCHT0 1280(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 256(BX), Z24
+	VFMADD231PS.BCST 8(SI), Z24, Z0
+	PREFETCHT0 1408(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 384(BX), Z24
+	VFMADD231PS.BCST 12(SI), Z24, Z0
+	CMPQ AX, ldi+56(FP)
+	JAE gemmR1x16_w
+	PREFETCHT0 (AX)
+	ADDQ R9, AX
+	PREFETCHT0 (AX)
+	ADDQ R9, AX
+gemmR1x16_w:
+	CMPQ DX, init+48(FP)
+	JAE gemmR1x16_r
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x0A
+	ADDQ lda+16(FP), DX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x0A
+	ADDQ lda+16(FP), DX
+gemmR1x16_r:
+	PREFETCHT2 (R15)
+	PREFETCHT2 64(R15)
+	ADDQ ras+120(FP), R15
+	ADDQ $512, BX
+	ADDQ $16, SI
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JGE gemmR1x16_loop4
+gemmR1x16_tail:
+	TESTQ CX, CX
+	JZ gemmR1x16_done
+gemmR1x16_loop1:
+	PREFETCHT0 1024(BX)
+	PREFETCHT1 (R13)
+	ADDQ R8, R13
+	VMOVUPS 0(BX), Z24
+	VFMADD231PS.BCST (SI), Z24, Z0
+	ADDQ $128, BX
+	ADDQ $4, SI
+	DECQ CX
+	JNZ gemmR1x16_loop1
+gemmR1x16_done:
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), R8
+	SHLQ $2, R8
+	MOVQ res+96(FP), AX
+	TESTQ AX, AX
+	JZ gemmR1x16_bounds
+	MOVQ ldr+104(FP), R9
+	SHLQ $2, R9
+	VMOVUPS.Z (AX), K1, Z30
+	VADDPS Z30, Z0, Z0
+gemmR1x16_bounds:
+	VBROADCASTSS lo+80(FP), Z26
+	VBROADCASTSS hi+84(FP), Z27
+	MOVQ hs+88(FP), AX
+	TESTQ AX, AX
+	JNZ gemmR1x16_hswish
+	VMAXPS Z26, Z0, Z0
+	VMINPS Z27, Z0, Z0
+	VMOVUPS Z0, K1, (DX)
+	VZEROUPPER
+	RET
+gemmR1x16_hswish:
+	VMAXPS Z26, Z0, Z0
+	VMINPS Z27, Z0, Z0
+	MOVL $0x40400000, AX
+	VPBROADCASTD AX, Z26
+	VPXORD Z27, Z27, Z27
+	MOVL $0x3e2aaaab, AX
+	VPBROADCASTD AX, Z28
+	MOVL $0x40c00000, AX
+	VPBROADCASTD AX, Z29
+	MOVL $0x00110100, AX
+	VPBROADCASTD AX, Z24
+	MOVL $0x05000000, AX
+	VPBROADCASTD AX, Z25
+	VADDPS Z26, Z0, Z30
+	VMAXPS Z27, Z30, Z30
+	VMINPS Z29, Z30, Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z28, Z0, Z30
+	VMOVAPS Z0, Z31
+	VFNMADD231PS Z29, Z30, Z31
+	VFMADD231PS Z28, Z31, Z30
+	VFIXUPIMMPS $0, Z24, Z0, Z30
+	VPSLLD $1, Z0, Z31
+	VPCMPUD $1, Z25, Z31, K2
+	VPTESTMD Z31, Z31, K2, K2
+	KORTESTW K2, K2
+	JZ gemmR1x16_q0
+	VDIVPS Z29, Z0, K2, Z30
+gemmR1x16_q0:
+	VMOVUPS Z30, K1, (DX)
 	VZEROUPPER
 	RET
 

@@ -18,6 +18,10 @@ import "math"
 //
 // A band after the first whose K block is short runs the last two loops
 // the other way round, each row tile over every panel (tilesOuter).
+// A last panel of at most 16 real columns runs 16-column tiles (one ZMM a
+// row, half the multiply-adds of its zero padding; halfPanel), and the
+// tiles read and write only the panel's real columns, under a mask, so a
+// partial panel is stored in place (maskedTail).
 // Sums of an earlier block of K are carried in C; a residual, the clamp,
 // and HARD_SWISH when asked, are applied in registers by the last one's
 // tiles. While a panel's row tiles run, they read the next panel's slice
@@ -29,6 +33,18 @@ import "math"
 // bandedGemm selects the banded driver for 32-column panels; tests and
 // benchmarks switch it off to compare with the panel-major loop.
 var bandedGemm = true
+
+// halfPanel runs a last panel of at most 16 real columns (N mod 32 in 1..16:
+// MobileNet V3's 40, 72, 80, 112, 200 and 240 channels) on the 16-column
+// tiles (gemmB<R>x16, gemmR<R>x16) instead of the 32-column ones, which
+// multiply its zero padding too; benchmarks switch it off to compare.
+var halfPanel = true
+
+// maskedTail runs a last panel of 17 to 31 real columns (MobileNet V3's
+// 24, 120 and 184 channels) in place, the 32-column tiles masking the
+// columns past N in their loads and stores, instead of through a staging
+// tile and copies; benchmarks switch it off to compare.
+var maskedTail = true
 
 // oneBandRows is the most rows gemmBlocks keeps in one band whatever the
 // cache budget (eight 13-row tiles); benchmarks set it to 0 to compare.
@@ -132,7 +148,7 @@ func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 	const nr = NR512
 	k := b.K
 	kc, mc := gemmBlocks(m, k, (p1-p0)*nr)
-	var tile, rtile [13 * nr]float32
+	var ctile, rtile [13 * nr]float32
 	inf := float32(math.Inf(1))
 	// A later layer's weights read ahead (gemmahead.go): one band, one K
 	// block, every panel.
@@ -212,7 +228,11 @@ func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 				cols := min(nr, b.N-n0)
 				row := i0 + r
 				ar := &a[row*lda+k0]
-				if cols == nr {
+				// A last panel of at most 16 real columns runs the
+				// 16-column tiles, half the multiply-adds, reading and
+				// writing its columns in place (masked).
+				half := cols <= 16 && halfPanel
+				if cols == nr || half || cols > 16 && maskedTail {
 					init, ldi := &b.bias[p*nr], 0
 					if !first {
 						init, ldi = &c[row*ldc+n0], ldc
@@ -221,14 +241,18 @@ func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 					if cres != nil {
 						rp = &cres[row*ldr+n0]
 					}
-					tileR(rows, kb, ar, lda, bp, &c[row*ldc+n0], ldc, init, ldi, pf, pfs, clo, chi, chs, rp, ldr, ra, ras)
+					if half {
+						tileR16(rows, kb, ar, lda, bp, &c[row*ldc+n0], ldc, init, ldi, pf, pfs, clo, chi, chs, rp, ldr, ra, ras, cols)
+					} else {
+						tileR(rows, kb, ar, lda, bp, &c[row*ldc+n0], ldc, init, ldi, pf, pfs, clo, chi, chs, rp, ldr, ra, ras, cols)
+					}
 				} else {
 					init, ldi := &b.bias[p*nr], 0
 					if !first {
 						for i := 0; i < rows; i++ {
-							copy(tile[i*nr:i*nr+cols], c[(row+i)*ldc+n0:(row+i)*ldc+n0+cols])
+							copy(ctile[i*nr:i*nr+cols], c[(row+i)*ldc+n0:(row+i)*ldc+n0+cols])
 						}
-						init, ldi = &tile[0], nr
+						init, ldi = &ctile[0], nr
 					}
 					var rp *float32
 					if cres != nil {
@@ -237,9 +261,9 @@ func gemmBanded512(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi f
 						}
 						rp = &rtile[0]
 					}
-					tileR(rows, kb, ar, lda, bp, &tile[0], nr, init, ldi, pf, pfs, clo, chi, chs, rp, nr, ra, ras)
+					tileR(rows, kb, ar, lda, bp, &ctile[0], nr, init, ldi, pf, pfs, clo, chi, chs, rp, nr, ra, ras, nr)
 					for i := 0; i < rows; i++ {
-						copy(c[(row+i)*ldc+n0:(row+i)*ldc+n0+cols], tile[i*nr:i*nr+cols])
+						copy(c[(row+i)*ldc+n0:(row+i)*ldc+n0+cols], ctile[i*nr:i*nr+cols])
 					}
 				}
 			}
@@ -368,71 +392,141 @@ func prefetchPlan(t, nt, rows, mb, kb, nextK int) (off, pfs int) {
 	return 0, 0
 }
 
-// tileB calls the banded micro-kernel for 13, 12, 8, 4 or 1 rows.
-func tileB(rows, k int, a *float32, lda int, b, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int) {
+// tileB calls the banded micro-kernel for 13, 12, 8, 4 or 1 rows, on the
+// first cols (17 to 32) columns of the panel.
+func tileB(rows, k int, a *float32, lda int, b, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int) {
+	if cols <= 16 || cols > NR512 {
+		panic("kernels: a 32-column tile for at most 16 or more than 32 columns")
+	}
 	switch rows {
 	case 13:
-		gemmB13x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr)
+		gemmB13x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, cols)
 	case 12:
-		gemmB12x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr)
+		gemmB12x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, cols)
 	case 8:
-		gemmB8x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr)
+		gemmB8x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, cols)
 	case 4:
-		gemmB4x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr)
+		gemmB4x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, cols)
 	default:
-		gemmB1x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr)
+		gemmB1x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, cols)
 	}
 }
 
 // tileR is tileB reading a later layer's weights ahead from ra, ras bytes a
 // pass of four k steps (gemmR<rows>x32); ras 0 runs tileB.
-func tileR(rows, k int, a *float32, lda int, b, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int) {
+func tileR(rows, k int, a *float32, lda int, b, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int) {
 	if ras == 0 {
-		tileB(rows, k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr)
+		tileB(rows, k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, cols)
 		return
 	}
 	switch rows {
 	case 13:
-		gemmR13x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras)
+		gemmR13x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras, cols)
 	case 12:
-		gemmR12x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras)
+		gemmR12x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras, cols)
 	case 8:
-		gemmR8x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras)
+		gemmR8x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras, cols)
 	case 4:
-		gemmR4x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras)
+		gemmR4x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras, cols)
 	default:
-		gemmR1x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras)
+		gemmR1x32(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras, cols)
+	}
+}
+
+// tileR16 is tileR on the first cols (1 to 16) columns of a panel (B's rows
+// still 32 floats apart; only those columns of c, init and res are read or
+// written): gemmB<rows>x16, or gemmR<rows>x16 when ras is not 0.
+func tileR16(rows, k int, a *float32, lda int, b, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int) {
+	if cols < 1 || cols > 16 {
+		panic("kernels: a 16-column tile for more than 16 columns")
+	}
+	if ras == 0 {
+		switch rows {
+		case 13:
+			gemmB13x16(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, cols)
+		case 12:
+			gemmB12x16(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, cols)
+		case 8:
+			gemmB8x16(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, cols)
+		case 4:
+			gemmB4x16(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, cols)
+		default:
+			gemmB1x16(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, cols)
+		}
+		return
+	}
+	switch rows {
+	case 13:
+		gemmR13x16(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras, cols)
+	case 12:
+		gemmR12x16(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras, cols)
+	case 8:
+		gemmR8x16(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras, cols)
+	case 4:
+		gemmR4x16(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras, cols)
+	default:
+		gemmR1x16(k, a, lda, b, c, ldc, init, ldi, pf, pfs, lo, hi, hs, res, ldr, ra, ras, cols)
 	}
 }
 
 // The micro-kernels of gemmband_amd64.s (generated by gen_gemmband.go).
 //
 //go:noescape
-func gemmB13x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
+func gemmB13x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
 
 //go:noescape
-func gemmB12x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
+func gemmB12x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
 
 //go:noescape
-func gemmB8x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
+func gemmB8x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
 
 //go:noescape
-func gemmB4x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
+func gemmB4x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
 
 //go:noescape
-func gemmB1x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
+func gemmB1x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
 
 //go:noescape
-func gemmR13x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
+func gemmR13x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)
 
 //go:noescape
-func gemmR12x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
+func gemmR12x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)
 
 //go:noescape
-func gemmR8x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
+func gemmR8x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)
 
 //go:noescape
-func gemmR4x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
+func gemmR4x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)
 
 //go:noescape
-func gemmR1x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
+func gemmR1x32(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)
+
+//go:noescape
+func gemmB13x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
+
+//go:noescape
+func gemmB12x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
+
+//go:noescape
+func gemmB8x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
+
+//go:noescape
+func gemmB4x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
+
+//go:noescape
+func gemmB1x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, cols int)
+
+//go:noescape
+func gemmR13x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)
+
+//go:noescape
+func gemmR12x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)
+
+//go:noescape
+func gemmR8x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)
+
+//go:noescape
+func gemmR4x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)
+
+//go:noescape
+func gemmR1x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, cols int)

@@ -133,7 +133,7 @@ func gemmSegs512(m int, a [][]float32, lda int, b *PackedB, act Act, c []float32
 					lo, hi, h = act.Lo, act.Hi, hs
 				}
 				bp := &b.panels[(p*b.K+s*ks)*nr]
-				tileB(rows, ks, &as[r*lda], lda, bp, cp, ldc, init, ldi, bp, 0, lo, hi, h, nil, 0)
+				tileB(rows, ks, &as[r*lda], lda, bp, cp, ldc, init, ldi, bp, 0, lo, hi, h, nil, 0, nr)
 			}
 			r += rows
 		}

@@ -24,13 +24,18 @@ func main() {
 	fmt.Fprintln(&b)
 	fmt.Fprintln(&b, `#include "textflag.h"`)
 	for _, r := range []int{13, 12, 8, 4, 1} {
-		kernel(&b, r, false, false)
+		kernel(&b, r, 32, false, false)
 	}
 	for _, r := range []int{13, 12, 8, 4, 1} {
-		kernel(&b, r, true, false)
+		kernel(&b, r, 32, true, false)
 	}
 	for _, r := range []int{13, 12, 8, 4, 1} {
-		kernel(&b, r, false, true)
+		kernel(&b, r, 32, false, true)
+	}
+	for _, ahead := range []bool{false, true} {
+		for _, r := range []int{13, 12, 8, 4, 1} {
+			kernel(&b, r, 16, false, ahead)
+		}
 	}
 	for _, r := range seg16Rows {
 		kernelS16(&b, r, 3)
@@ -70,21 +75,39 @@ func aRow(r, off int) string {
 // gemmR<rows>x32: gemmB<rows>x32 also reading a later layer's weights
 // ahead, two lines a pass of four k steps (a second stream, so that the
 // tiles that do not read ahead run the plain kernel's code).
-func kernel(b *bytes.Buffer, rows int, segs, ahead bool) {
-	name := fmt.Sprintf("gemmB%dx32", rows)
+//
+// With cols 16 (no segs) it writes gemmB<rows>x16 or gemmR<rows>x16: the
+// same kernels on the first 16 columns of a 32-column panel (B's rows are
+// still 32 floats apart; init, res and c hold 16 columns a row), for a
+// last panel of at most 16 real columns, which the 32-column tile would
+// run at twice the multiply-adds. Each output's sum is the 32-column
+// kernel's, in the same order, bit for bit.
+func kernel(b *bytes.Buffer, rows, cols int, segs, ahead bool) {
+	nv := cols / 16 // vectors a row
+	name := fmt.Sprintf("gemmB%dx%d", rows, cols)
 	switch {
 	case segs:
-		name = fmt.Sprintf("gemmS%dx32", rows)
+		name = fmt.Sprintf("gemmS%dx%d", rows, cols)
 	case ahead:
-		name = fmt.Sprintf("gemmR%dx32", rows)
+		name = fmt.Sprintf("gemmR%dx%d", rows, cols)
 	}
-	// Row r sums in Z(2r), Z(2r+1). Up to 12 rows, B's two vectors go in
-	// Z24 and Z25 and A's broadcasts in Z26..Z29; 13 rows fill Z0..Z25 and
-	// move them to Z26, Z27 and Z28..Z31.
+	// Row r sums in Z(nv*r)..Z(nv*r+nv-1). While they fit in Z0..Z23,
+	// B's vectors go in Z24 (and Z25) and A's broadcasts in Z26..Z29;
+	// 13 rows of 32 fill Z0..Z25 and move them to Z26, Z27 and Z28..Z31.
 	zb, za := 24, 26
-	if 2*rows > 24 {
-		zb, za = 2*rows, 2*rows+2
+	if nv*rows > 24 {
+		zb, za = nv*rows, nv*rows+2
 	}
+	acc := func(r, h int) int { return nv*r + h }
+	// The kernels but gemmS take the number of real columns last (1 to 16
+	// for 16 columns, 17 to 32 for 32): init, res and c are read and
+	// written under the mask K1 of their lanes in the last vector, so a
+	// last panel of fewer columns needs no staging tile.
+	colsArg, argCols := "", 0
+	if !segs {
+		colsArg, argCols = ", cols int", 8
+	}
+	last := func(h int) bool { return !segs && h == nv-1 }
 	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
 	if segs {
 		fmt.Fprintf(b, `
@@ -96,16 +119,21 @@ TEXT ·%s(SB), NOSPLIT, $0-112
 `, name, rows, name)
 	} else if ahead {
 		fmt.Fprintf(b, `
-// func %s(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
-// gemmB%dx32 that also reads two lines at ra towards L2 (PREFETCHT2) each pass of four
+// func %s(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int%s)
+// gemmB%dx%d that also reads two lines at ra towards L2 (PREFETCHT2) each pass of four
 // k steps, ra advancing ras bytes a pass: a later layer's weights, read while this one
 // computes.
-TEXT ·%s(SB), NOSPLIT, $0-128
-`, name, rows, name)
+TEXT ·%s(SB), NOSPLIT, $0-%d
+`, name, colsArg, rows, cols, name, 128+argCols)
 	} else {
+		shape, regs := "b k rows of 32 floats.\n// Only the first cols (17 to 32) columns of init, res and c are read or written (the\n// second vector of a row masked).", fmt.Sprintf("Row r sums in Z(2r), Z(2r+1); B in Z%d, Z%d; A broadcasts in Z%d..Z%d", zb, zb+1, za, za+3)
+		if nv == 1 {
+			shape = "b k rows of 32 floats\n// of which the first 16 are read. Only the first cols (1 to 16) columns of init, res and c\n// are read or written (masked loads and stores)."
+			regs = fmt.Sprintf("Row r sums in Z(r); B in Z%d; A broadcast inside the FMAs", zb)
+		}
 		fmt.Fprintf(b, `
-// func %s(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int)
-// %d row(s) by 32 columns over k steps: A rows lda floats apart, b k rows of 32 floats.
+// func %s(k int, a *float32, lda int, b *float32, c *float32, ldc int, init *float32, ldi int, pf *float32, pfs int, lo, hi float32, hs int, res *float32, ldr int%s)
+// %d row(s) by %d columns over k steps: A rows lda floats apart, %s
 // The sums start from init (rows ldi floats apart; 0 repeats a bias row), have the
 // residual at res (rows ldr floats apart) added if res is not nil, and are
 // clamped to [lo, hi] into c, then, if hs is not 0, passed through HARD_SWISH
@@ -113,9 +141,23 @@ TEXT ·%s(SB), NOSPLIT, $0-128
 // scalar HardSwish; the division as hardSwish512's, bit for bit, without
 // VDIVPS) in registers, so c is written once. Each k step also reads one line at pf towards L2, pf
 // advancing pfs bytes a step: the next panel's weights, so they are not waited for.
-// Row r sums in Z(2r), Z(2r+1); B in Z%d, Z%d; A broadcasts in Z%d..Z%d.
-TEXT ·%s(SB), NOSPLIT, $0-112
-`, name, rows, zb, zb+1, za, za+3, name)
+// %s.
+TEXT ·%s(SB), NOSPLIT, $0-%d
+`, name, colsArg, rows, cols, shape, regs, name, 112+argCols)
+	}
+	if !segs {
+		at := 112
+		if ahead {
+			at = 128
+		}
+		p("MOVQ cols+%d(FP), CX", at)
+		if nv == 2 {
+			p("SUBQ $16, CX")
+		}
+		p("MOVL $1, AX")
+		p("SHLL CX, AX")
+		p("DECL AX")
+		p("KMOVW AX, K1")
 	}
 	p("MOVQ k+0(FP), CX")
 	p("MOVQ a+8(FP), SI")
@@ -140,8 +182,13 @@ TEXT ·%s(SB), NOSPLIT, $0-112
 	p("MOVQ ldi+56(FP), R9")
 	p("SHLQ $2, R9")
 	for r := 0; r < rows; r++ {
-		p("VMOVUPS (AX), Z%d", 2*r)
-		p("VMOVUPS 64(AX), Z%d", 2*r+1)
+		for h := 0; h < nv; h++ {
+			if last(h) {
+				p("VMOVUPS.Z %s(AX), K1, Z%d", off64(h), acc(r, h))
+				continue
+			}
+			p("VMOVUPS %s(AX), Z%d", off64(h), acc(r, h))
+		}
 		if r < rows-1 {
 			p("ADDQ R9, AX")
 		}
@@ -186,18 +233,29 @@ TEXT ·%s(SB), NOSPLIT, $0-112
 	fmt.Fprintf(b, "%s_k:\n", name)
 	step := func(u int) {
 		p("PREFETCHT0 %d(BX)", 1024+u*128)
-		p("PREFETCHT0 %d(BX)", 1088+u*128)
+		if nv == 2 {
+			p("PREFETCHT0 %d(BX)", 1088+u*128)
+		}
 		if !segs {
 			p("PREFETCHT1 (R13)")
 			p("ADDQ R8, R13")
 		}
 		p("VMOVUPS %d(BX), Z%d", u*128, zb)
-		p("VMOVUPS %d(BX), Z%d", u*128+64, zb+1)
+		if nv == 2 {
+			p("VMOVUPS %d(BX), Z%d", u*128+64, zb+1)
+		}
 		for r := 0; r < rows; r++ {
+			if nv == 1 {
+				// One FMA per A element: broadcast inside it (EVEX
+				// embedded broadcast), one fused load and FMA.
+				p("VFMADD231PS.BCST %s, Z%d, Z%d", aRow(r, 4*u), zb, acc(r, 0))
+				continue
+			}
 			z := za + r%4
 			p("VBROADCASTSS %s, Z%d", aRow(r, 4*u), z)
-			p("VFMADD231PS Z%d, Z%d, Z%d", zb, z, 2*r)
-			p("VFMADD231PS Z%d, Z%d, Z%d", zb+1, z, 2*r+1)
+			for h := 0; h < nv; h++ {
+				p("VFMADD231PS Z%d, Z%d, Z%d", zb+h, z, acc(r, h))
+			}
 		}
 	}
 	advance := func(n int) {
@@ -214,7 +272,9 @@ TEXT ·%s(SB), NOSPLIT, $0-112
 		p("JAE %s_w", l)
 		for i := 0; i < 2; i++ {
 			p("PREFETCHT0 (AX)")
-			p("PREFETCHT0 64(AX)")
+			if nv == 2 {
+				p("PREFETCHT0 64(AX)")
+			}
 			p("ADDQ R9, AX")
 		}
 		fmt.Fprintf(b, "%s_w:\n", l)
@@ -222,7 +282,9 @@ TEXT ·%s(SB), NOSPLIT, $0-112
 		p("JAE %s_r", l)
 		for i := 0; i < 2; i++ {
 			p("BYTE $0x0F; BYTE $0x0D; BYTE $0x0A")
-			p("BYTE $0x0F; BYTE $0x0D; BYTE $0x4A; BYTE $0x40")
+			if nv == 2 {
+				p("BYTE $0x0F; BYTE $0x0D; BYTE $0x4A; BYTE $0x40")
+			}
 			p("ADDQ lda+16(FP), DX")
 		}
 		fmt.Fprintf(b, "%s_r:\n", l)
@@ -260,8 +322,14 @@ TEXT ·%s(SB), NOSPLIT, $0-112
 	p("MOVQ ldr+104(FP), R9")
 	p("SHLQ $2, R9")
 	for r := 0; r < rows; r++ {
-		p("VADDPS (AX), Z%d, Z%d", 2*r, 2*r)
-		p("VADDPS 64(AX), Z%d, Z%d", 2*r+1, 2*r+1)
+		for h := 0; h < nv; h++ {
+			if last(h) {
+				p("VMOVUPS.Z %s(AX), K1, Z30", off64(h))
+				p("VADDPS Z30, Z%d, Z%d", acc(r, h), acc(r, h))
+				continue
+			}
+			p("VADDPS %s(AX), Z%d, Z%d", off64(h), acc(r, h), acc(r, h))
+		}
 		if r < rows-1 {
 			p("ADDQ R9, AX")
 		}
@@ -273,12 +341,19 @@ TEXT ·%s(SB), NOSPLIT, $0-112
 	p("TESTQ AX, AX")
 	p("JNZ %s_hswish", name)
 	for r := 0; r < rows; r++ {
-		p("VMAXPS Z26, Z%d, Z%d", 2*r, 2*r)
-		p("VMAXPS Z26, Z%d, Z%d", 2*r+1, 2*r+1)
-		p("VMINPS Z27, Z%d, Z%d", 2*r, 2*r)
-		p("VMINPS Z27, Z%d, Z%d", 2*r+1, 2*r+1)
-		p("VMOVUPS Z%d, (DX)", 2*r)
-		p("VMOVUPS Z%d, 64(DX)", 2*r+1)
+		for h := 0; h < nv; h++ {
+			p("VMAXPS Z26, Z%d, Z%d", acc(r, h), acc(r, h))
+		}
+		for h := 0; h < nv; h++ {
+			p("VMINPS Z27, Z%d, Z%d", acc(r, h), acc(r, h))
+		}
+		for h := 0; h < nv; h++ {
+			if last(h) {
+				p("VMOVUPS Z%d, K1, %s(DX)", acc(r, h), off64(h))
+				continue
+			}
+			p("VMOVUPS Z%d, %s(DX)", acc(r, h), off64(h))
+		}
 		if r < rows-1 {
 			p("ADDQ R8, DX")
 		}
@@ -298,9 +373,9 @@ TEXT ·%s(SB), NOSPLIT, $0-112
 	// 13 rows, whose sums fill them, they are broadcast from memory.
 	fmt.Fprintf(b, "%s_hswish:\n", name)
 	for r := 0; r < rows; r++ {
-		for h := 0; h < 2; h++ {
-			p("VMAXPS Z26, Z%d, Z%d", 2*r+h, 2*r+h)
-			p("VMINPS Z27, Z%d, Z%d", 2*r+h, 2*r+h)
+		for h := 0; h < nv; h++ {
+			p("VMAXPS Z26, Z%d, Z%d", acc(r, h), acc(r, h))
+			p("VMINPS Z27, Z%d, Z%d", acc(r, h), acc(r, h))
 		}
 	}
 	p("MOVL $0x40400000, AX") // 3.0
@@ -311,7 +386,7 @@ TEXT ·%s(SB), NOSPLIT, $0-112
 	p("MOVL $0x40c00000, AX") // 6.0
 	p("VPBROADCASTD AX, Z29")
 	fixup, fixupOp, small, smallOp := "VFIXUPIMMPS", "Z24", "VPCMPUD", "Z25"
-	if rows > 12 {
+	if nv*rows > 24 {
 		consts := name + "_hsc<>"
 		fixup, fixupOp = "VFIXUPIMMPS.BCST", consts+"+0(SB)"
 		small, smallOp = "VPCMPUD.BCST", consts+"+4(SB)"
@@ -322,8 +397,8 @@ TEXT ·%s(SB), NOSPLIT, $0-112
 		p("VPBROADCASTD AX, Z25")
 	}
 	for r := 0; r < rows; r++ {
-		for h := 0; h < 2; h++ {
-			z := 2*r + h
+		for h := 0; h < nv; h++ {
+			z := acc(r, h)
 			p("VADDPS Z26, Z%d, Z30", z)
 			p("VMAXPS Z27, Z30, Z30")
 			p("VMINPS Z29, Z30, Z30")
@@ -345,6 +420,10 @@ TEXT ·%s(SB), NOSPLIT, $0-112
 			if h == 1 {
 				off = "64"
 			}
+			if last(h) {
+				p("VMOVUPS Z30, K1, %s(DX)", off)
+				continue
+			}
 			p("VMOVUPS Z30, %s(DX)", off)
 		}
 		if r < rows-1 {
@@ -353,12 +432,20 @@ TEXT ·%s(SB), NOSPLIT, $0-112
 	}
 	p("VZEROUPPER")
 	p("RET")
-	if rows > 12 {
+	if nv*rows > 24 {
 		fmt.Fprintln(b)
 		fmt.Fprintf(b, "DATA %s_hsc<>+0(SB)/4, $0x00110100\n", name)
 		fmt.Fprintf(b, "DATA %s_hsc<>+4(SB)/4, $0x05000000\n", name)
 		fmt.Fprintf(b, "GLOBL %s_hsc<>(SB), RODATA|NOPTR, $8\n", name)
 	}
+}
+
+// off64 is the byte offset of vector h of a row: "" or "64".
+func off64(h int) string {
+	if h == 0 {
+		return ""
+	}
+	return fmt.Sprint(64 * h)
 }
 
 // seg16Rows are the row heights of the 16-column three-segment kernels.
