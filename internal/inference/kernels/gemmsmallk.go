@@ -8,15 +8,30 @@ package kernels
 // per 12-row tile and panel. Rows and panels the tiles do not cover, and
 // the other paths, run on Gemm.
 func GemmSmallK(m int, a []float32, lda int, b *PackedB, lo, hi float32, c []float32, ldc int) {
+	GemmSmallKAct(m, a, lda, b, Act{Lo: lo, Hi: hi}, c, ldc)
+}
+
+// GemmSmallKAct is GemmSmallK with the epilogue act, as GemmAct applies
+// it bit for bit: the residual act.Res (rows act.LdRes floats apart) if
+// not nil, the bounds, then HARD_SWISH if act.HardSwish.
+func GemmSmallKAct(m int, a []float32, lda int, b *PackedB, act Act, c []float32, ldc int) {
 	if m <= 0 {
 		return
 	}
 	if len(a) < (m-1)*lda+b.K || len(c) < (m-1)*ldc+b.N {
 		panic("kernels: GEMM operand shorter than its shape")
 	}
+	if act.Res != nil {
+		if len(act.Res) < (m-1)*act.LdRes+b.N {
+			panic("kernels: GEMM residual shorter than its shape")
+		}
+		if overlaps(act.Res, c) {
+			panic("kernels: GEMM residual overlaps the output")
+		}
+	}
 	if !SmallKFast(b) || m < smallKRows {
-		Gemm(m, a, lda, b, lo, hi, c, ldc)
+		GemmAct(m, a, lda, b, act, c, ldc)
 		return
 	}
-	gemmSmallK(m, a, lda, b, lo, hi, c, ldc)
+	gemmSmallK(m, a, lda, b, act, c, ldc)
 }

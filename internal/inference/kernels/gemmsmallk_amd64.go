@@ -24,42 +24,88 @@ var smallKOverlap = true
 // (benchmarks switch it off to compare with GemmPanels).
 var smallKSingle = true
 
-// gemmSmallK runs each whole pair of panels on gemmK6x64 over the rows in
+// smallKBandBytes bounds the rows of A a band of gemmSmallK covers before
+// the next band starts: with more than one call per band (N over 64),
+// each call reads the band's A again, from L1 rather than L2 (ResNet-50's
+// 3136x64x256). 0 runs every call over all the rows (benchmarks compare).
+var smallKBandBytes = 32 << 10
+
+// gemmSmallK runs the rows in bands of at most smallKBandBytes of A (the
+// last band taking the rows left), each on gemmSmallKBand.
+func gemmSmallK(m int, a []float32, lda int, b *PackedB, act Act, c []float32, ldc int) {
+	band := m
+	if smallKBandBytes > 0 && b.N > 2*NR512 {
+		band = max(smallKRows, smallKBandBytes/(4*lda)/smallKRows*smallKRows)
+	}
+	for i0 := 0; i0 < m; {
+		rows := band
+		if m-i0 < 2*band {
+			rows = m - i0
+		}
+		ra := act
+		if ra.Res != nil {
+			ra.Res = ra.Res[i0*act.LdRes:]
+		}
+		gemmSmallKBand(rows, a[i0*lda:], lda, b, ra, c[i0*ldc:], ldc)
+		i0 += rows
+	}
+}
+
+// gemmSmallKBand runs each whole pair of panels on gemmK6x64 over the rows in
 // sixes, and the panels left (one, or a whole and a partial one) on
 // gemmK6x32, columns past N masked off; then the rows left below the
-// tiles in one more tile ending at row m (or on GemmPanels).
-func gemmSmallK(m int, a []float32, lda int, b *PackedB, lo, hi float32, c []float32, ldc int) {
+// tiles in one more tile ending at row m (or on GemmPanelsAct). act's
+// residual, bounds and HARD_SWISH are the kernels' epilogue.
+func gemmSmallKBand(m int, a []float32, lda int, b *PackedB, act Act, c []float32, ldc int) {
 	const nr = NR512
 	tiles := m / smallKRows
 	pairs := b.N / (2 * nr)
 	np := b.Panels()
+	lo, hi, hs := act.Lo, act.Hi, 0
+	if act.HardSwish {
+		hs = 1
+	}
+	ldr := act.LdRes
+	// res returns the residual's element at row i, column j (nil without
+	// a residual).
+	res := func(i, j int) *float32 {
+		if act.Res == nil {
+			return nil
+		}
+		return &act.Res[i*ldr+j]
+	}
 	// With rows left below the tiles (m >= 6), one more tile ends at row
-	// m: it computes a few rows a second time, to the same values.
+	// m: it computes a few rows a second time, to the same values (c is
+	// written, never read).
 	last := m - smallKRows
 	if last%smallKRows == 0 || !smallKOverlap {
 		last = -1
 	}
 	for q := 0; q < pairs; q++ {
 		p := 2 * q
-		gemmK6x64(tiles, b.K, &a[0], lda, &b.panels[p*b.K*nr], &c[p*nr], ldc, &b.bias[p*nr], lo, hi)
+		gemmK6x64(tiles, b.K, &a[0], lda, &b.panels[p*b.K*nr], &c[p*nr], ldc, &b.bias[p*nr], lo, hi, hs, res(0, p*nr), ldr)
 		if last > 0 {
-			gemmK6x64(1, b.K, &a[last*lda], lda, &b.panels[p*b.K*nr], &c[last*ldc+p*nr], ldc, &b.bias[p*nr], lo, hi)
+			gemmK6x64(1, b.K, &a[last*lda], lda, &b.panels[p*b.K*nr], &c[last*ldc+p*nr], ldc, &b.bias[p*nr], lo, hi, hs, res(last, p*nr), ldr)
 		}
 	}
 	tiled := 2 * pairs // the panels the tiles cover
 	for ; tiled < np && smallKSingle; tiled++ {
 		p := tiled
 		mask := int(uint32(1)<<min(nr, b.N-p*nr) - 1)
-		gemmK6x32(tiles, b.K, &a[0], lda, &b.panels[p*b.K*nr], &c[p*nr], ldc, &b.bias[p*nr], lo, hi, mask)
+		gemmK6x32(tiles, b.K, &a[0], lda, &b.panels[p*b.K*nr], &c[p*nr], ldc, &b.bias[p*nr], lo, hi, hs, res(0, p*nr), ldr, mask)
 		if last > 0 {
-			gemmK6x32(1, b.K, &a[last*lda], lda, &b.panels[p*b.K*nr], &c[last*ldc+p*nr], ldc, &b.bias[p*nr], lo, hi, mask)
+			gemmK6x32(1, b.K, &a[last*lda], lda, &b.panels[p*b.K*nr], &c[last*ldc+p*nr], ldc, &b.bias[p*nr], lo, hi, hs, res(last, p*nr), ldr, mask)
 		}
 	}
 	if done := tiles * smallKRows; done < m && last < 0 {
-		GemmPanels(m-done, a[done*lda:], lda, b, 0, tiled, lo, hi, c[done*ldc:], ldc)
+		ra := act
+		if ra.Res != nil {
+			ra.Res = ra.Res[done*ldr:]
+		}
+		GemmPanelsAct(m-done, a[done*lda:], lda, b, 0, tiled, ra, c[done*ldc:], ldc)
 	}
 	if tiled < np {
-		GemmPanels(m, a, lda, b, tiled, np, lo, hi, c, ldc)
+		GemmPanelsAct(m, a, lda, b, tiled, np, act, c, ldc)
 	}
 }
 
@@ -67,7 +113,7 @@ func gemmSmallK(m int, a []float32, lda int, b *PackedB, lo, hi float32, c []flo
 // gen_gemmsmallk.go).
 //
 //go:noescape
-func gemmK6x32(tiles, k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, mask int)
+func gemmK6x32(tiles, k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, hs int, res *float32, ldr int, mask int)
 
 //go:noescape
-func gemmK6x64(tiles, k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32)
+func gemmK6x64(tiles, k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, hs int, res *float32, ldr int)
