@@ -168,11 +168,13 @@ func (k *convKernel) fuseHardSwish() bool {
 func (k *convKernel) act() kernels.Act { return kernels.Act{Lo: k.lo, Hi: k.hi, HardSwish: k.hs} }
 
 // convSmallK runs a plain 1x1 convolution of at most convSmallKMaxK input
-// channels, without a residual or HARD_SWISH, on kernels.GemmSmallK (tests
-// and benchmarks switch it off to compare with GemmAct).
+// channels on kernels.GemmSmallKAct, its residual and HARD_SWISH in the
+// kernels' epilogue (convSmallKAct; tests and benchmarks switch them off
+// to compare with GemmAct).
 var (
 	convSmallK     = true
-	convSmallKMaxK = 64
+	convSmallKAct  = true
+	convSmallKMaxK = 160
 )
 
 func (k *convKernel) run(e *env, ins [][]float32, out []float32) {
@@ -197,11 +199,15 @@ func (k *convKernel) run(e *env, ins [][]float32, out []float32) {
 			})
 			return
 		}
-		if convSmallK && k.cin <= convSmallKMaxK && res == nil && !act.HardSwish {
+		if convSmallK && k.cin <= convSmallKMaxK && (convSmallKAct || res == nil && !act.HardSwish) {
 			// Few input channels: the rows in one call per pair of
-			// panels (see kernels.GemmSmallK).
+			// panels (see kernels.GemmSmallKAct).
 			e.parallelFor(rows, grain, func(lo, hi int) {
-				kernels.GemmSmallK(hi-lo, ins[0][lo*k.cin:], k.cin, k.pb, act.Lo, act.Hi, out[lo*k.cout:], k.cout)
+				act := act
+				if res != nil {
+					act.Res = res[lo*k.cout:]
+				}
+				kernels.GemmSmallKAct(hi-lo, ins[0][lo*k.cin:], k.cin, k.pb, act, out[lo*k.cout:], k.cout)
 			})
 			return
 		}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/cspipe/cspipe/internal/inference/graph"
+	"github.com/cspipe/cspipe/internal/inference/kernels"
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
 	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
@@ -57,6 +58,59 @@ func BenchmarkSmallKModel(b *testing.B) {
 				}},
 			} {
 				b.Run(fmt.Sprintf("%s/%s/batch%d", c.Arch, sw.name, batch), func(b *testing.B) { switchAB(b, m, batch, sw.set) })
+			}
+		}
+	}
+	// The epilogues (HARD_SWISH, residual) on the small-K GEMM, on the
+	// models with them: "epilogue" all of them against none, "conv" the
+	// plain 1x1 convolutions' only, "dwpwres" the fused pairs' residual
+	// only, "convK<K>" plain 1x1 convolutions of K up to <K> on it against
+	// 64 (the epilogues on). Each runs from the package's settings and
+	// puts them back.
+	dwpwK, convK := graph.SmallKMaxK()
+	for _, c := range []modelgen.Config{
+		{Arch: "v3-large", Width: 1, Size: 224, Classes: 1001, Seed: 1},
+		{Arch: "efficientnet-lite0", Width: 1, Size: 224, Classes: 1001, Seed: 1},
+		{Arch: "resnet50-v1", Width: 1, Size: 224, Classes: 1001, Seed: 1},
+	} {
+		g, err := modelgen.MobileNet(c)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m, err := tflite.Load(g.TFLite())
+		if err != nil {
+			b.Fatal(err)
+		}
+		convKSwitch := func(k int) func(bool) {
+			return func(on bool) {
+				if on {
+					graph.SetSmallKMaxK(dwpwK, k)
+				} else {
+					graph.SetSmallKMaxK(dwpwK, 64)
+				}
+			}
+		}
+		for _, batch := range []int{1, 8} {
+			for _, sw := range []struct {
+				name string
+				set  func(bool)
+			}{
+				{"epilogue", func(on bool) { graph.SetSmallKEpilogue(on, on) }},
+				{"conv", func(on bool) { graph.SetSmallKEpilogue(on, true) }},
+				{"dwpwres", func(on bool) { graph.SetSmallKEpilogue(true, on) }},
+				{"convK96", convKSwitch(96)},
+				{"convK128", convKSwitch(128)},
+				{"convK160", convKSwitch(160)},
+				// GEMMs that read later weights ahead left to GemmAct
+				// ("new") or on the small-K kernels ("old").
+				{"ahead", func(on bool) { kernels.SetSmallKAhead(on) }},
+			} {
+				b.Run(fmt.Sprintf("%s/%s/batch%d", c.Arch, sw.name, batch), func(b *testing.B) {
+					defer graph.SetSmallKMaxK(dwpwK, convK)
+					defer graph.SetSmallKEpilogue(true, true)
+					defer kernels.SetSmallKAhead(true)
+					switchAB(b, m, batch, sw.set)
+				})
 			}
 		}
 	}

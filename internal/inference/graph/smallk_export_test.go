@@ -32,3 +32,16 @@ func SetSmallKMaxKN(n int) (restore func()) {
 	smallKMaxKN = n
 	return func() { smallKMaxKN = old }
 }
+
+// SetSmallKEpilogue switches the small-K GEMM's epilogues in the graph:
+// plain 1x1 convolutions with HARD_SWISH or a residual on it
+// (convSmallKAct) and the fused pairs' residual in its epilogue
+// (dwpwSmallKRes); restore puts the old settings back.
+func SetSmallKEpilogue(conv, dwpwRes bool) (restore func()) {
+	oc, od := convSmallKAct, dwpwSmallKRes
+	convSmallKAct, dwpwSmallKRes = conv, dwpwRes
+	return func() { convSmallKAct, dwpwSmallKRes = oc, od }
+}
+
+// SmallKMaxK returns smallKMaxK and convSmallKMaxK.
+func SmallKMaxK() (dwpw, conv int) { return smallKMaxK, convSmallKMaxK }

@@ -29,9 +29,23 @@ func GemmSmallKAct(m int, a []float32, lda int, b *PackedB, act Act, c []float32
 			panic("kernels: GEMM residual overlaps the output")
 		}
 	}
-	if !SmallKFast(b) || m < smallKRows {
+	if !SmallKFast(b) || m < smallKRows || smallKAhead && readsAhead(m, b) {
 		GemmAct(m, a, lda, b, act, c, ldc)
 		return
 	}
 	gemmSmallK(m, a, lda, b, act, c, ldc)
+}
+
+// smallKAhead leaves to GemmAct the products that read a later layer's
+// weights ahead (readsAhead; benchmarks switch it off to compare): the
+// small-K kernels read nothing ahead.
+var smallKAhead = true
+
+// SetSmallKAhead sets smallKAhead (for benchmarks in other packages).
+func SetSmallKAhead(on bool) { smallKAhead = on }
+
+// readsAhead reports whether GemmAct over m rows of b reads the weights b
+// is linked to ahead (SetReadAhead): a later layer bound by its weights.
+func readsAhead(m int, b *PackedB) bool {
+	return readAhead && b.next != nil && aheadWorth(m, b.aheadRows, b.aheadNextRows)
 }
