@@ -29,16 +29,16 @@ func GemmSmallKAct(m int, a []float32, lda int, b *PackedB, act Act, c []float32
 			panic("kernels: GEMM residual overlaps the output")
 		}
 	}
-	if !SmallKFast(b) || m < smallKRows || smallKAhead && readsAhead(m, b) {
+	if !SmallKFast(b) || m < smallKRows || !smallKAhead && readsAhead(m, b) {
 		GemmAct(m, a, lda, b, act, c, ldc)
 		return
 	}
 	gemmSmallK(m, a, lda, b, act, c, ldc)
 }
 
-// smallKAhead leaves to GemmAct the products that read a later layer's
-// weights ahead (readsAhead; benchmarks switch it off to compare): the
-// small-K kernels read nothing ahead.
+// smallKAhead lets the small-K kernels read a later layer's weights ahead
+// themselves where GemmAct would (readsAhead); off, those products are
+// left to GemmAct (benchmarks compare).
 var smallKAhead = true
 
 // SetSmallKAhead sets smallKAhead (for benchmarks in other packages).

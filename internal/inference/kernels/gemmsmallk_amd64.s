@@ -4,7 +4,7 @@
 
 #include "textflag.h"
 
-// func gemmK6x64(tiles, k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, hs int, res *float32, ldr int)
+// func gemmK6x64(tiles, k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
 // tiles row tiles of 6 rows, one after the other, by 64 columns over k steps: A rows lda
 // floats apart from a, B two panels of k rows of 32 floats (the second k*32 floats after
 // the first), bias 64 floats. Each sum starts from its bias and adds its k products in
@@ -13,52 +13,54 @@
 // through HARD_SWISH (x*min(max(x+3, 0), 6)/6, bit for bit the scalar HardSwish) into c
 // (rows ldc floats apart). While a tile runs, each pass of four steps asks for one row
 // of the next tile's output with write intent (PREFETCHW), so its stores do not wait for
-// the lines, and for the same row of its residual.
+// the lines, and for the same row of its residual; and, if ra is not nil, reads four
+// lines at ra towards L2 (PREFETCHT2), ra advancing ras bytes a pass: a later layer's
+// weights, read while this one computes.
 // Row r sums in Z(4r)..Z(4r+3); B in Z24..Z27; A broadcasts in Z28..Z31.
-TEXT ·gemmK6x64(SB), NOSPLIT, $0-96
+TEXT ·gemmK6x64(SB), NOSPLIT, $0-112
 	MOVQ tiles+0(FP), AX
 	TESTQ AX, AX
 	JZ gemmK6x64_ret
 	MOVQ a+16(FP), SI
 	MOVQ lda+24(FP), DI
 	SHLQ $2, DI
-	MOVQ b+32(FP), R12
+	MOVQ ra+96(FP), R12
 	MOVQ k+8(FP), R9
 	SHLQ $7, R9
 	MOVQ c+40(FP), DX
 	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
-	MOVQ bias+56(FP), R11
 	MOVQ ldr+88(FP), CX
 	SHLQ $2, CX
 	MOVQ CX, ldr+88(FP)
 	IMUL3Q $6, R8, R14
 	ADDQ DX, R14
 gemmK6x64_tile:
-	VMOVUPS 0(R11), Z0
-	VMOVUPS 64(R11), Z1
-	VMOVUPS 128(R11), Z2
-	VMOVUPS 192(R11), Z3
-	VMOVUPS 0(R11), Z4
-	VMOVUPS 64(R11), Z5
-	VMOVUPS 128(R11), Z6
-	VMOVUPS 192(R11), Z7
-	VMOVUPS 0(R11), Z8
-	VMOVUPS 64(R11), Z9
-	VMOVUPS 128(R11), Z10
-	VMOVUPS 192(R11), Z11
-	VMOVUPS 0(R11), Z12
-	VMOVUPS 64(R11), Z13
-	VMOVUPS 128(R11), Z14
-	VMOVUPS 192(R11), Z15
-	VMOVUPS 0(R11), Z16
-	VMOVUPS 64(R11), Z17
-	VMOVUPS 128(R11), Z18
-	VMOVUPS 192(R11), Z19
-	VMOVUPS 0(R11), Z20
-	VMOVUPS 64(R11), Z21
-	VMOVUPS 128(R11), Z22
-	VMOVUPS 192(R11), Z23
+	MOVQ bias+56(FP), BX
+	VMOVUPS 0(BX), Z0
+	VMOVUPS 64(BX), Z1
+	VMOVUPS 128(BX), Z2
+	VMOVUPS 192(BX), Z3
+	VMOVUPS 0(BX), Z4
+	VMOVUPS 64(BX), Z5
+	VMOVUPS 128(BX), Z6
+	VMOVUPS 192(BX), Z7
+	VMOVUPS 0(BX), Z8
+	VMOVUPS 64(BX), Z9
+	VMOVUPS 128(BX), Z10
+	VMOVUPS 192(BX), Z11
+	VMOVUPS 0(BX), Z12
+	VMOVUPS 64(BX), Z13
+	VMOVUPS 128(BX), Z14
+	VMOVUPS 192(BX), Z15
+	VMOVUPS 0(BX), Z16
+	VMOVUPS 64(BX), Z17
+	VMOVUPS 128(BX), Z18
+	VMOVUPS 192(BX), Z19
+	VMOVUPS 0(BX), Z20
+	VMOVUPS 64(BX), Z21
+	VMOVUPS 128(BX), Z22
+	VMOVUPS 192(BX), Z23
 	MOVQ res+80(FP), R15
 	TESTQ R15, R15
 	JZ gemmK6x64_nr
@@ -66,7 +68,7 @@ gemmK6x64_tile:
 	IMUL3Q $6, CX, CX
 	ADDQ CX, R15
 gemmK6x64_nr:
-	MOVQ R12, BX
+	MOVQ b+32(FP), BX
 	MOVQ k+8(FP), CX
 	LEAQ (SI)(DI*2), R10
 	ADDQ DI, R10
@@ -215,6 +217,14 @@ gemmK6x64_loop4:
 	VFMADD231PS Z25, Z29, Z21
 	VFMADD231PS Z26, Z29, Z22
 	VFMADD231PS Z27, Z29, Z23
+	TESTQ R12, R12
+	JZ gemmK6x64_na
+	PREFETCHT2 (R12)
+	PREFETCHT2 64(R12)
+	PREFETCHT2 128(R12)
+	PREFETCHT2 192(R12)
+	ADDQ ras+104(FP), R12
+gemmK6x64_na:
 	TESTQ R13, R13
 	JZ gemmK6x64_nw
 	BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x0E
@@ -887,47 +897,47 @@ gemmK6x64_next:
 gemmK6x64_ret:
 	RET
 
-// func gemmK6x32(tiles, k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, hs int, res *float32, ldr int, mask int)
+// func gemmK6x32(tiles, k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, mask int)
 // gemmK6x64 on one panel of k rows of 32 floats (bias 32 floats): of each row of 32
 // sums, the columns whose bit is set in mask (bit j for column j) are stored, and only
-// those columns of the residual are read.
+// those columns of the residual are read; two lines a pass are read ahead at ra.
 // Row r sums in Z(2r), Z(2r+1); B in Z24, Z25; A broadcasts in Z28..Z31.
-TEXT ·gemmK6x32(SB), NOSPLIT, $0-104
+TEXT ·gemmK6x32(SB), NOSPLIT, $0-120
 	MOVQ tiles+0(FP), AX
 	TESTQ AX, AX
 	JZ gemmK6x32_ret
 	MOVQ a+16(FP), SI
 	MOVQ lda+24(FP), DI
 	SHLQ $2, DI
-	MOVQ b+32(FP), R12
+	MOVQ ra+96(FP), R12
 	MOVQ k+8(FP), R9
 	SHLQ $7, R9
 	MOVQ c+40(FP), DX
 	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
-	MOVQ bias+56(FP), R11
 	MOVQ ldr+88(FP), CX
 	SHLQ $2, CX
 	MOVQ CX, ldr+88(FP)
 	IMUL3Q $6, R8, R14
 	ADDQ DX, R14
 gemmK6x32_tile:
-	MOVQ mask+96(FP), BX
+	MOVQ mask+112(FP), BX
 	KMOVW BX, K1
 	SHRQ $16, BX
 	KMOVW BX, K2
-	VMOVUPS 0(R11), Z0
-	VMOVUPS 64(R11), Z1
-	VMOVUPS 0(R11), Z2
-	VMOVUPS 64(R11), Z3
-	VMOVUPS 0(R11), Z4
-	VMOVUPS 64(R11), Z5
-	VMOVUPS 0(R11), Z6
-	VMOVUPS 64(R11), Z7
-	VMOVUPS 0(R11), Z8
-	VMOVUPS 64(R11), Z9
-	VMOVUPS 0(R11), Z10
-	VMOVUPS 64(R11), Z11
+	MOVQ bias+56(FP), BX
+	VMOVUPS 0(BX), Z0
+	VMOVUPS 64(BX), Z1
+	VMOVUPS 0(BX), Z2
+	VMOVUPS 64(BX), Z3
+	VMOVUPS 0(BX), Z4
+	VMOVUPS 64(BX), Z5
+	VMOVUPS 0(BX), Z6
+	VMOVUPS 64(BX), Z7
+	VMOVUPS 0(BX), Z8
+	VMOVUPS 64(BX), Z9
+	VMOVUPS 0(BX), Z10
+	VMOVUPS 64(BX), Z11
 	MOVQ res+80(FP), R15
 	TESTQ R15, R15
 	JZ gemmK6x32_nr
@@ -935,7 +945,7 @@ gemmK6x32_tile:
 	IMUL3Q $6, CX, CX
 	ADDQ CX, R15
 gemmK6x32_nr:
-	MOVQ R12, BX
+	MOVQ b+32(FP), BX
 	MOVQ k+8(FP), CX
 	LEAQ (SI)(DI*2), R10
 	ADDQ DI, R10
@@ -1028,6 +1038,12 @@ gemmK6x32_loop4:
 	VBROADCASTSS 12(R10)(DI*2), Z29
 	VFMADD231PS Z24, Z29, Z10
 	VFMADD231PS Z25, Z29, Z11
+	TESTQ R12, R12
+	JZ gemmK6x32_na
+	PREFETCHT2 (R12)
+	PREFETCHT2 64(R12)
+	ADDQ ras+104(FP), R12
+gemmK6x32_na:
 	TESTQ R13, R13
 	JZ gemmK6x32_nw
 	BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x0E

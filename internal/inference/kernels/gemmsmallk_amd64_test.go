@@ -345,3 +345,32 @@ func BenchmarkGemmSmallKAct(b *testing.B) {
 		}
 	}
 }
+
+// TestGemmSmallKReadAhead: products linked to a later layer bound by its
+// weights (SetReadAhead) read them ahead on the small-K kernels (the
+// plan reads some) and their sums stay GemmAct's bit for bit, with and
+// without an epilogue, in one band and several.
+func TestGemmSmallKReadAhead(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 23))
+	for _, s := range []struct{ m, k, n int }{{196, 80, 480}, {196, 112, 672}, {49, 160, 960}, {49, 40, 120}} {
+		a := randSlice(rng, s.m*s.k)
+		pb := PackB(randSlice(rng, s.n*s.k), s.n, s.k, randSlice(rng, s.n))
+		next := PackB(randSlice(rng, s.n*s.n/4), s.n/4, s.n, nil)
+		pb.SetReadAhead(next, s.m, 1)
+		if !readsAhead(s.m, pb) {
+			t.Fatalf("%dx%dx%d: GemmAct reads nothing ahead", s.m, s.k, s.n)
+		}
+		nt := (s.m + smallKRows - 1) / smallKRows
+		if first, _ := aheadPlan(s.m, pb.Panels(), s.k, nt, len(next.panels), cacheL2); first >= pb.Panels() {
+			t.Fatalf("%dx%dx%d: the plan reads nothing ahead", s.m, s.k, s.n)
+		}
+		for _, act := range []Act{{Lo: 0, Hi: 6}, {Lo: NoClampLo, Hi: NoClampHi, HardSwish: true}} {
+			got, want := make([]float32, s.m*s.n), make([]float32, s.m*s.n)
+			GemmSmallKAct(s.m, a, s.k, pb, act, got, s.n)
+			GemmAct(s.m, a, s.k, pb, act, want, s.n)
+			if i := bitDiff(got, want); i >= 0 {
+				t.Fatalf("%dx%dx%d: c[%d] = %v, GemmAct %v", s.m, s.k, s.n, i, got[i], want[i])
+			}
+		}
+	}
+}

@@ -43,7 +43,7 @@ func kernel(b *bytes.Buffer, panels int) {
 	name := fmt.Sprintf("gemmK%dx%d", rows, 32*panels)
 	if panels == 2 {
 		fmt.Fprintf(b, `
-// func %s(tiles, k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, hs int, res *float32, ldr int)
+// func %s(tiles, k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
 // tiles row tiles of %d rows, one after the other, by 64 columns over k steps: A rows lda
 // floats apart from a, B two panels of k rows of 32 floats (the second k*32 floats after
 // the first), bias 64 floats. Each sum starts from its bias and adds its k products in
@@ -52,18 +52,20 @@ func kernel(b *bytes.Buffer, panels int) {
 // through HARD_SWISH (x*min(max(x+3, 0), 6)/6, bit for bit the scalar HardSwish) into c
 // (rows ldc floats apart). While a tile runs, each pass of four steps asks for one row
 // of the next tile's output with write intent (PREFETCHW), so its stores do not wait for
-// the lines, and for the same row of its residual.
+// the lines, and for the same row of its residual; and, if ra is not nil, reads four
+// lines at ra towards L2 (PREFETCHT2), ra advancing ras bytes a pass: a later layer's
+// weights, read while this one computes.
 // Row r sums in Z(4r)..Z(4r+3); B in Z24..Z27; A broadcasts in Z28..Z31.
-TEXT ·%s(SB), NOSPLIT, $0-96
+TEXT ·%s(SB), NOSPLIT, $0-112
 `, name, rows, name)
 	} else {
 		fmt.Fprintf(b, `
-// func %s(tiles, k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, hs int, res *float32, ldr int, mask int)
+// func %s(tiles, k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, mask int)
 // gemmK%dx64 on one panel of k rows of 32 floats (bias 32 floats): of each row of 32
 // sums, the columns whose bit is set in mask (bit j for column j) are stored, and only
-// those columns of the residual are read.
+// those columns of the residual are read; two lines a pass are read ahead at ra.
 // Row r sums in Z(2r), Z(2r+1); B in Z24, Z25; A broadcasts in Z28..Z31.
-TEXT ·%s(SB), NOSPLIT, $0-104
+TEXT ·%s(SB), NOSPLIT, $0-120
 `, name, rows, name)
 	}
 	p("MOVQ tiles+0(FP), AX")
@@ -72,13 +74,12 @@ TEXT ·%s(SB), NOSPLIT, $0-104
 	p("MOVQ a+16(FP), SI")
 	p("MOVQ lda+24(FP), DI")
 	p("SHLQ $2, DI")
-	p("MOVQ b+32(FP), R12")
+	p("MOVQ ra+96(FP), R12") // the read-ahead (0: none)
 	p("MOVQ k+8(FP), R9")
 	p("SHLQ $7, R9") // a panel: k rows of 128 bytes
 	p("MOVQ c+40(FP), DX")
 	p("MOVQ ldc+48(FP), R8")
 	p("SHLQ $2, R8")
-	p("MOVQ bias+56(FP), R11")
 	// ldr in bytes from here on; res's slot walks the tiles' residual rows.
 	p("MOVQ ldr+88(FP), CX")
 	p("SHLQ $2, CX")
@@ -89,14 +90,15 @@ TEXT ·%s(SB), NOSPLIT, $0-104
 	p("ADDQ DX, R14")
 	l(name + "_tile")
 	if panels == 1 {
-		p("MOVQ mask+96(FP), BX")
+		p("MOVQ mask+112(FP), BX")
 		p("KMOVW BX, K1")
 		p("SHRQ $16, BX")
 		p("KMOVW BX, K2")
 	}
+	p("MOVQ bias+56(FP), BX")
 	for r := 0; r < rows; r++ {
 		for j := 0; j < v; j++ {
-			p("VMOVUPS %d(R11), Z%d", 64*j, v*r+j)
+			p("VMOVUPS %d(BX), Z%d", 64*j, v*r+j)
 		}
 	}
 	// R15: the next tile's residual rows, asked for with the output's (0
@@ -108,7 +110,7 @@ TEXT ·%s(SB), NOSPLIT, $0-104
 	p("IMUL3Q $%d, CX, CX", rows)
 	p("ADDQ CX, R15")
 	l(name + "_nr")
-	p("MOVQ R12, BX")
+	p("MOVQ b+32(FP), BX")
 	p("MOVQ k+8(FP), CX")
 	p("LEAQ (SI)(DI*2), R10")
 	p("ADDQ DI, R10")
@@ -154,6 +156,17 @@ TEXT ·%s(SB), NOSPLIT, $0-104
 	// assembler does not know the instruction (0F 0D /1); and the same row
 	// of its residual, to be read.
 	ahead := func(lb string) {
+		p("TESTQ R12, R12")
+		p("JZ %s_na", lb)
+		for j := 0; j < v; j++ {
+			if j == 0 {
+				p("PREFETCHT2 (R12)")
+			} else {
+				p("PREFETCHT2 %d(R12)", 64*j)
+			}
+		}
+		p("ADDQ ras+104(FP), R12")
+		l(lb + "_na")
 		p("TESTQ R13, R13")
 		p("JZ %s_nw", lb)
 		p("BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x0E")
