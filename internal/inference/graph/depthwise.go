@@ -237,14 +237,11 @@ var dwpwPlain16 = true
 // dwpwSmallK runs a fused pair's 1x1 convolution of at most smallKMaxK
 // input channels, or whose K×N weights are fewer than smallKMaxKN floats, on
 // kernels.GemmSmallK (tests and benchmarks switch it off to compare with
-// Gemm); with dwpwSmallKRes, a residual ADD after a 1x1 convolution
-// without bounds of its own is added (then the ADD's bounds applied) in
-// the kernels' epilogue rather than in a pass over the band.
+// Gemm).
 var (
-	dwpwSmallK    = true
-	dwpwSmallKRes = true
-	smallKMaxK    = 128
-	smallKMaxKN   = 1 << 16
+	dwpwSmallK  = true
+	smallKMaxK  = 128
+	smallKMaxKN = 1 << 16
 )
 
 // fuseDWPW enables fuseDepthwisePointwise (tests switch it off for an
@@ -298,19 +295,7 @@ func (k *dwPointwise) run(e *env, ins [][]float32, out []float32) {
 					kernels.GemmSegs(rows, a[:], p.C, k.pw.pb, kernels.Act{Lo: k.pw.lo, Hi: k.pw.hi}, ob, k.pw.cout)
 				} else if dwpwSmallK && (p.C <= smallKMaxK || p.C*k.pw.cout < smallKMaxKN) {
 					// The whole band in one call per pair of panels.
-					act := kernels.Act{Lo: k.pw.lo, Hi: k.pw.hi}
-					if res != nil && dwpwSmallKRes && act.Lo == kernels.NoClampLo && act.Hi == kernels.NoClampHi {
-						// The residual, then the ADD's bounds, as the
-						// pass below applies them.
-						act.Res, act.LdRes = res[y0*p.OW*k.pw.cout:y1*p.OW*k.pw.cout], k.pw.cout
-						if k.clamp {
-							act.Lo, act.Hi = k.lo, k.hi
-						}
-					}
-					kernels.GemmSmallKAct(rows, buf, p.C, k.pw.pb, act, ob, k.pw.cout)
-					if act.Res != nil {
-						continue
-					}
+					kernels.GemmSmallK(rows, buf, p.C, k.pw.pb, k.pw.lo, k.pw.hi, ob, k.pw.cout)
 				} else {
 					kernels.Gemm(rows, buf, p.C, k.pw.pb, k.pw.lo, k.pw.hi, ob, k.pw.cout)
 				}

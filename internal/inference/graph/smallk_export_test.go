@@ -33,14 +33,13 @@ func SetSmallKMaxKN(n int) (restore func()) {
 	return func() { smallKMaxKN = old }
 }
 
-// SetSmallKEpilogue switches the small-K GEMM's epilogues in the graph:
-// plain 1x1 convolutions with HARD_SWISH or a residual on it
-// (convSmallKAct) and the fused pairs' residual in its epilogue
-// (dwpwSmallKRes); restore puts the old settings back.
-func SetSmallKEpilogue(conv, dwpwRes bool) (restore func()) {
-	oc, od := convSmallKAct, dwpwSmallKRes
-	convSmallKAct, dwpwSmallKRes = conv, dwpwRes
-	return func() { convSmallKAct, dwpwSmallKRes = oc, od }
+// SetSmallKEpilogue switches the plain 1x1 convolutions with HARD_SWISH
+// or a residual on the small-K GEMM (convSmallKAct); restore puts the old
+// setting back.
+func SetSmallKEpilogue(on bool) (restore func()) {
+	old := convSmallKAct
+	convSmallKAct = on
+	return func() { convSmallKAct = old }
 }
 
 // SmallKMaxK returns smallKMaxK and convSmallKMaxK.

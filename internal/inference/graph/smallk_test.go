@@ -15,9 +15,9 @@ import (
 // after a K over smallKMaxK; bands of every row
 // and of one row (row counts not multiples of the kernel's six-row tile);
 // with the block's input added back as a residual (after a projection
-// with bounds of its own: a pass over the band; without: the kernels'
-// epilogue, with the ADD's bounds or none); the expansion with HARD_SWISH
-// (K up to convSmallKMaxK); one and two threads, one image and three.
+// with bounds of its own or none, with the ADD's bounds or none); the
+// expansion with HARD_SWISH (K up to convSmallKMaxK) on the kernels'
+// epilogue; one and two threads, one image and three.
 // The plain 1x1 convolutions with a fused residual (ResNet's) are in
 // TestSmallKResidualBitIdentical.
 func TestSmallKBitIdentical(t *testing.T) {
@@ -76,8 +76,8 @@ func TestSmallKBitIdentical(t *testing.T) {
 		{shape{16, 48, 80}, epilogue{pwAct: clamp}, 64, false},
 		{shape{24, 136, 24}, epilogue{residual: true, pwAct: clamp}, 64, false}, // K over smallKMaxK, weights under smallKMaxKN
 		{shape{64, 32, 64}, epilogue{residual: true, pwAct: clamp}, 64, false},
-		// The residual in the epilogue: a projection without bounds, the
-		// ADD's bounds or none.
+		// The residual after a projection without bounds, the ADD's
+		// bounds or none.
 		{shape{24, 72, 24}, epilogue{residual: true}, 64, false},
 		{shape{40, 120, 40}, epilogue{residual: true, addAct: &Bounds{0, 6}}, 64, false},
 		{shape{64, 96, 64}, epilogue{residual: true, addAct: &Bounds{-0.5, 0.5}}, 64, false},
@@ -195,7 +195,7 @@ func TestSmallKResidualBitIdentical(t *testing.T) {
 
 // setSmallKSwitches sets every small-K switch of the graph to on.
 func setSmallKSwitches(on bool) {
-	dwpwSmallK, dwpwSmallKRes, convSmallK, convSmallKAct = on, on, on, on
+	dwpwSmallK, convSmallK, convSmallKAct = on, on, on
 }
 
 // compareSmallK runs ref with the small-K switches off and m with them on

@@ -290,6 +290,8 @@ func BenchmarkGemmSmallKAct(b *testing.B) {
 		{784, 72, 40, false, false}, {784, 120, 40, false, false}, {196, 120, 480, true, false},
 		{3136, 64, 256, false, true}, {784, 128, 512, false, true}, {1568, 64, 256, false, true},
 		{3136, 16, 64, true, false}, {784, 40, 120, false, true},
+		// V2 1.0@128's expansions (no epilogue): the bands against none.
+		{4096, 16, 96, false, false}, {1024, 24, 144, false, false}, {256, 32, 192, false, false},
 	} {
 		for _, cold := range []bool{false, true} {
 			name := fmt.Sprintf("%dx%dx%d/hs=%v/res=%v/hot", s.m, s.k, s.n, s.hs, s.res)
