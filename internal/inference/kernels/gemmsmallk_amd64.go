@@ -25,9 +25,12 @@ var smallKOverlap = true
 var smallKSingle = true
 
 // smallKBandBytes bounds the rows of A a band of gemmSmallK covers before
-// the next band starts: with more than one call per band (N over 64),
-// each call reads the band's A again, from L1 rather than L2 (ResNet-50's
-// 3136x64x256). 0 runs every call over all the rows (benchmarks compare).
+// the next band starts: with two pairs of panels or more (N of 128 and
+// over), each call reads the band's A again, from L1 rather than L2
+// (ResNet-50's 3136x64x256 with its residual: 1.04x GemmAct banded, 0.84x
+// not). With one pair and a single panel (V3-Large's 3136x24x72) the bands
+// ran 1-2.5% slower. 0 runs every call over all the rows (benchmarks
+// compare).
 var smallKBandBytes = 32 << 10
 
 // gemmSmallK runs the rows in bands of at most smallKBandBytes of A (the
@@ -37,7 +40,7 @@ var smallKBandBytes = 32 << 10
 // tiles of every band counted).
 func gemmSmallK(m int, a []float32, lda int, b *PackedB, act Act, c []float32, ldc int) {
 	band := m
-	if smallKBandBytes > 0 && b.N > 2*NR512 {
+	if smallKBandBytes > 0 && b.N >= 4*NR512 {
 		band = max(smallKRows, smallKBandBytes/(4*lda)/smallKRows*smallKRows)
 	}
 	next := func(i0 int) int {

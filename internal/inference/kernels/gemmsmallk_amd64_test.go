@@ -292,6 +292,8 @@ func BenchmarkGemmSmallKAct(b *testing.B) {
 		{3136, 16, 64, true, false}, {784, 40, 120, false, true},
 		// V2 1.0@128's expansions (no epilogue): the bands against none.
 		{4096, 16, 96, false, false}, {1024, 24, 144, false, false}, {256, 32, 192, false, false},
+		// V3-Large's 56x56 24->72 and 28x28 40->120 (one pair and single panels).
+		{3136, 24, 72, false, false}, {784, 40, 120, false, false},
 	} {
 		for _, cold := range []bool{false, true} {
 			name := fmt.Sprintf("%dx%dx%d/hs=%v/res=%v/hot", s.m, s.k, s.n, s.hs, s.res)
