@@ -2,7 +2,7 @@ package kernels
 
 // GemmSmallK is Gemm (bias, then the k products in order, then the bounds
 // [lo, hi]; the same sums bit for bit) for the products whose K is small
-// (the 1x1 convolutions of a MobileNet's early layers, K of 16 to 64):
+// (the 1x1 convolutions of MobileNets and ResNets, K of 16 to 128):
 // with AVX-512, each pair of 32-column panels runs as one call over the
 // whole band of rows, six rows by 64 columns a tile, instead of one call
 // per 12-row tile and panel. Rows and panels the tiles do not cover, and
