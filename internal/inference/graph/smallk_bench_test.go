@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/cspipe/cspipe/internal/inference/graph"
+	"github.com/cspipe/cspipe/internal/inference/kernels"
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
 	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
@@ -15,7 +16,8 @@ import (
 // ("conv1x1") or both, or the pairs' largest K on it 128 against 64
 // ("dwpwK128"), or pairs of larger K whose weights are at most 64K floats
 // on it against not ("dwpwKN64K"), alternating run by run on one thread (switchAB), at
-// batch 1 and 8. Run with
+// batch 1 and 8; then V3-Large, EfficientNet-Lite0, ResNet-50 and V2 at
+// 224 with the switches of its epilogues (below). Run with
 // `go test -run '^$' -bench SmallKModel ./internal/inference/graph`.
 func BenchmarkSmallKModel(b *testing.B) {
 	for _, c := range []modelgen.Config{
@@ -57,6 +59,65 @@ func BenchmarkSmallKModel(b *testing.B) {
 				}},
 			} {
 				b.Run(fmt.Sprintf("%s/%s/batch%d", c.Arch, sw.name, batch), func(b *testing.B) { switchAB(b, m, batch, sw.set) })
+			}
+		}
+	}
+	// The epilogues (HARD_SWISH, residual) on the small-K GEMM, on the
+	// models with them: "all" the epilogues and K up to convSmallKMaxK
+	// against neither, "epilogue" the plain 1x1 convolutions with
+	// HARD_SWISH or a residual on it against not, "convK<K>" plain 1x1
+	// convolutions of K up to <K> on it against 64 (the epilogues on),
+	// "ahead" the products reading later weights ahead on it against
+	// GemmAct. Each runs from the package's settings and puts them back.
+	dwpwK, convK := graph.SmallKMaxK()
+	for _, c := range []modelgen.Config{
+		{Arch: "v3-large", Width: 1, Size: 224, Classes: 1001, Seed: 1},
+		{Arch: "efficientnet-lite0", Width: 1, Size: 224, Classes: 1001, Seed: 1},
+		{Arch: "resnet50-v1", Width: 1, Size: 224, Classes: 1001, Seed: 1},
+		{Arch: "v2", Width: 1, Size: 224, Classes: 1001, Seed: 1}, // residual pairs, bands
+	} {
+		g, err := modelgen.MobileNet(c)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m, err := tflite.Load(g.TFLite())
+		if err != nil {
+			b.Fatal(err)
+		}
+		convKSwitch := func(k int) func(bool) {
+			return func(on bool) {
+				if on {
+					graph.SetSmallKMaxK(dwpwK, k)
+				} else {
+					graph.SetSmallKMaxK(dwpwK, 64)
+				}
+			}
+		}
+		for _, batch := range []int{1, 8} {
+			for _, sw := range []struct {
+				name string
+				set  func(bool)
+			}{
+				// Everything this path adds against the plain small-K
+				// GEMM up to K=64 without epilogues.
+				{"all", func(on bool) {
+					graph.SetSmallKEpilogue(on)
+					convKSwitch(convK)(on)
+				}},
+				{"epilogue", func(on bool) { graph.SetSmallKEpilogue(on) }},
+				{"convK96", convKSwitch(96)},
+				{"convK128", convKSwitch(128)},
+				{"convK160", convKSwitch(160)},
+				// GEMMs that read later weights ahead left to GemmAct
+				// ("new") or on the small-K kernels ("old").
+				{"ahead", func(on bool) { kernels.SetSmallKAhead(on) }},
+			} {
+				b.Run(fmt.Sprintf("%s/%s/batch%d", c.Arch, sw.name, batch), func(b *testing.B) {
+					defer graph.SetSmallKMaxK(dwpwK, convK)
+					defer graph.SetSmallKEpilogue(true)
+					defer kernels.SetSmallKAhead(true)
+					switchAB(b, m, batch, sw.set)
+				})
 			}
 		}
 	}

@@ -32,3 +32,15 @@ func SetSmallKMaxKN(n int) (restore func()) {
 	smallKMaxKN = n
 	return func() { smallKMaxKN = old }
 }
+
+// SetSmallKEpilogue switches the plain 1x1 convolutions with HARD_SWISH
+// or a residual on the small-K GEMM (convSmallKAct); restore puts the old
+// setting back.
+func SetSmallKEpilogue(on bool) (restore func()) {
+	old := convSmallKAct
+	convSmallKAct = on
+	return func() { convSmallKAct = old }
+}
+
+// SmallKMaxK returns smallKMaxK and convSmallKMaxK.
+func SmallKMaxK() (dwpw, conv int) { return smallKMaxK, convSmallKMaxK }

@@ -8,6 +8,6 @@ const smallKRows = 6
 // on this architecture.
 func SmallKFast(b *PackedB) bool { return false }
 
-func gemmSmallK(m int, a []float32, lda int, b *PackedB, lo, hi float32, c []float32, ldc int) {
+func gemmSmallK(m int, a []float32, lda int, b *PackedB, act Act, c []float32, ldc int) {
 	panic("kernels: no AVX-512 path on this architecture")
 }

@@ -33,7 +33,9 @@ func main() {
 // kernel writes gemmK6x<32*panels>: row r's sums in Z(v*r)..Z(v*r+v-1),
 // v = 2*panels vectors a row; B's vectors in Z24.., A's broadcasts in
 // Z28..Z31. With one panel the stores are masked (mask's low 16 bits for
-// the first vector, its high 16 for the second).
+// the first vector, its high 16 for the second). The epilogue is the
+// banded GEMM's (gemmB<R>x32 in gen_gemmband.go), in its order: the
+// residual if res is not nil, the bounds, then HARD_SWISH if hs is not 0.
 func kernel(b *bytes.Buffer, panels int) {
 	v := 2 * panels
 	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
@@ -41,23 +43,29 @@ func kernel(b *bytes.Buffer, panels int) {
 	name := fmt.Sprintf("gemmK%dx%d", rows, 32*panels)
 	if panels == 2 {
 		fmt.Fprintf(b, `
-// func %s(tiles, k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32)
+// func %s(tiles, k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int)
 // tiles row tiles of %d rows, one after the other, by 64 columns over k steps: A rows lda
 // floats apart from a, B two panels of k rows of 32 floats (the second k*32 floats after
 // the first), bias 64 floats. Each sum starts from its bias and adds its k products in
-// order, then is clamped to [lo, hi] into c (rows ldc floats apart), as gemmB<R>x32
-// computes it. While a tile runs, each pass of four steps asks for one row of the next
-// tile's output with write intent (PREFETCHW), so its stores do not wait for the lines.
+// order; then, as gemmB<R>x32 computes it, the residual at res (rows ldr floats apart)
+// is added if res is not nil, the sum is clamped to [lo, hi] and, if hs is not 0, passed
+// through HARD_SWISH (x*min(max(x+3, 0), 6)/6, bit for bit the scalar HardSwish) into c
+// (rows ldc floats apart). While a tile runs, each pass of four steps asks for one row
+// of the next tile's output with write intent (PREFETCHW), so its stores do not wait for
+// the lines, and for the same row of its residual; and, if ra is not nil, reads four
+// lines at ra towards L2 (PREFETCHT2), ra advancing ras bytes a pass: a later layer's
+// weights, read while this one computes.
 // Row r sums in Z(4r)..Z(4r+3); B in Z24..Z27; A broadcasts in Z28..Z31.
-TEXT ·%s(SB), NOSPLIT, $0-72
+TEXT ·%s(SB), NOSPLIT, $0-112
 `, name, rows, name)
 	} else {
 		fmt.Fprintf(b, `
-// func %s(tiles, k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, mask int)
+// func %s(tiles, k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, hs int, res *float32, ldr int, ra *float32, ras int, mask int)
 // gemmK%dx64 on one panel of k rows of 32 floats (bias 32 floats): of each row of 32
-// sums, the columns whose bit is set in mask (bit j for column j) are stored.
+// sums, the columns whose bit is set in mask (bit j for column j) are stored, and only
+// those columns of the residual are read; two lines a pass are read ahead at ra.
 // Row r sums in Z(2r), Z(2r+1); B in Z24, Z25; A broadcasts in Z28..Z31.
-TEXT ·%s(SB), NOSPLIT, $0-80
+TEXT ·%s(SB), NOSPLIT, $0-120
 `, name, rows, name)
 	}
 	p("MOVQ tiles+0(FP), AX")
@@ -66,30 +74,43 @@ TEXT ·%s(SB), NOSPLIT, $0-80
 	p("MOVQ a+16(FP), SI")
 	p("MOVQ lda+24(FP), DI")
 	p("SHLQ $2, DI")
-	p("MOVQ b+32(FP), R12")
+	p("MOVQ ra+96(FP), R12") // the read-ahead (0: none)
 	p("MOVQ k+8(FP), R9")
 	p("SHLQ $7, R9") // a panel: k rows of 128 bytes
 	p("MOVQ c+40(FP), DX")
 	p("MOVQ ldc+48(FP), R8")
 	p("SHLQ $2, R8")
-	p("MOVQ bias+56(FP), R11")
+	// ldr in bytes from here on; res's slot walks the tiles' residual rows.
+	p("MOVQ ldr+88(FP), CX")
+	p("SHLQ $2, CX")
+	p("MOVQ CX, ldr+88(FP)")
 	// R14: the next tile's output, 6 rows on (its rows are asked for one a
 	// pass, R13 counting those left).
 	p("IMUL3Q $%d, R8, R14", rows)
 	p("ADDQ DX, R14")
 	l(name + "_tile")
 	if panels == 1 {
-		p("MOVQ mask+72(FP), BX")
+		p("MOVQ mask+112(FP), BX")
 		p("KMOVW BX, K1")
 		p("SHRQ $16, BX")
 		p("KMOVW BX, K2")
 	}
+	p("MOVQ bias+56(FP), BX")
 	for r := 0; r < rows; r++ {
 		for j := 0; j < v; j++ {
-			p("VMOVUPS %d(R11), Z%d", 64*j, v*r+j)
+			p("VMOVUPS %d(BX), Z%d", 64*j, v*r+j)
 		}
 	}
-	p("MOVQ R12, BX")
+	// R15: the next tile's residual rows, asked for with the output's (0
+	// without a residual).
+	p("MOVQ res+80(FP), R15")
+	p("TESTQ R15, R15")
+	p("JZ %s_nr", name)
+	p("MOVQ ldr+88(FP), CX")
+	p("IMUL3Q $%d, CX, CX", rows)
+	p("ADDQ CX, R15")
+	l(name + "_nr")
+	p("MOVQ b+32(FP), BX")
 	p("MOVQ k+8(FP), CX")
 	p("LEAQ (SI)(DI*2), R10")
 	p("ADDQ DI, R10")
@@ -132,8 +153,20 @@ TEXT ·%s(SB), NOSPLIT, $0-80
 	}
 	// One row of the next tile's output (v lines) a pass of four steps,
 	// with write intent: PREFETCHW (R14), 64(R14)..., spelled out as the
-	// assembler does not know the instruction (0F 0D /1).
+	// assembler does not know the instruction (0F 0D /1); and the same row
+	// of its residual, to be read.
 	ahead := func(lb string) {
+		p("TESTQ R12, R12")
+		p("JZ %s_na", lb)
+		for j := 0; j < v; j++ {
+			if j == 0 {
+				p("PREFETCHT2 (R12)")
+			} else {
+				p("PREFETCHT2 %d(R12)", 64*j)
+			}
+		}
+		p("ADDQ ras+104(FP), R12")
+		l(lb + "_na")
 		p("TESTQ R13, R13")
 		p("JZ %s_nw", lb)
 		p("BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x0E")
@@ -144,6 +177,16 @@ TEXT ·%s(SB), NOSPLIT, $0-80
 		}
 		p("ADDQ R8, R14")
 		p("DECQ R13")
+		p("TESTQ R15, R15")
+		p("JZ %s_nw", lb)
+		for j := 0; j < v; j++ {
+			if j == 0 {
+				p("PREFETCHT0 (R15)")
+			} else {
+				p("PREFETCHT0 %d(R15)", 64*j)
+			}
+		}
+		p("ADDQ ldr+88(FP), R15")
 		l(lb + "_nw")
 	}
 	lb := name
@@ -171,8 +214,45 @@ TEXT ·%s(SB), NOSPLIT, $0-80
 	// to the tile after next all the same.
 	p("IMULQ R8, R13")
 	p("ADDQ R13, R14")
+	// The residual, added to the finished sums before the bounds (as a
+	// separate ADD after the convolution would); res's slot moves on to
+	// the next tile's rows.
+	p("MOVQ res+80(FP), BX")
+	p("TESTQ BX, BX")
+	p("JZ %s_bounds", name)
+	p("MOVQ ldr+88(FP), CX")
+	for r := 0; r < rows; r++ {
+		for j := 0; j < v; j++ {
+			off := ""
+			if j > 0 {
+				off = fmt.Sprint(64 * j)
+			}
+			if panels == 1 {
+				p("VADDPS %s(BX), Z%d, K%d, Z%d", off, v*r+j, j+1, v*r+j)
+			} else {
+				p("VADDPS %s(BX), Z%d, Z%d", off, v*r+j, v*r+j)
+			}
+		}
+		p("ADDQ CX, BX")
+	}
+	p("MOVQ BX, res+80(FP)")
+	l(name + "_bounds")
 	p("VBROADCASTSS lo+64(FP), Z28")
 	p("VBROADCASTSS hi+68(FP), Z29")
+	p("MOVQ hs+72(FP), BX")
+	p("TESTQ BX, BX")
+	p("JNZ %s_hswish", name)
+	store := func(z, j int) {
+		off := ""
+		if j > 0 {
+			off = fmt.Sprint(64 * j)
+		}
+		if panels == 1 {
+			p("VMOVUPS Z%d, K%d, %s(DX)", z, j+1, off)
+		} else {
+			p("VMOVUPS Z%d, %s(DX)", z, off)
+		}
+	}
 	for r := 0; r < rows; r++ {
 		for j := 0; j < v; j++ {
 			p("VMAXPS Z28, Z%d, Z%d", v*r+j, v*r+j)
@@ -181,18 +261,63 @@ TEXT ·%s(SB), NOSPLIT, $0-80
 			p("VMINPS Z29, Z%d, Z%d", v*r+j, v*r+j)
 		}
 		for j := 0; j < v; j++ {
-			off := ""
-			if j > 0 {
-				off = fmt.Sprint(64 * j)
-			}
-			if panels == 1 {
-				p("VMOVUPS Z%d, K%d, %s(DX)", v*r+j, j+1, off)
-			} else {
-				p("VMOVUPS Z%d, %s(DX)", v*r+j, off)
-			}
+			store(v*r+j, j)
 		}
 		p("ADDQ R8, DX")
 	}
+	p("JMP %s_next", name)
+	// The bounds on every row, then HARD_SWISH as gen_gemmband.go's
+	// epilogue computes it (see there): the product p = x*min(max(x+3, 0),
+	// 6), then p/6 without a division instruction, q0 = p*(1/6) corrected
+	// once by its exact remainder, VFIXUPIMMPS putting back p where it is
+	// ±0 or ±Inf, and VDIVPS for the lanes whose nonzero |p| is below
+	// 2^-122. Z26 holds 3, Z27 0, Z28 1/6, Z29 6, Z24 the VFIXUPIMMPS
+	// table, Z25 the bound 2*bits(2^-122); Z30 takes the factor, then the
+	// quotient, Z31 the remainder, then p's bits shifted out of the sign;
+	// K3 the lanes to divide (K1 and K2 hold the store masks).
+	l(name + "_hswish")
+	for r := 0; r < rows; r++ {
+		for j := 0; j < v; j++ {
+			p("VMAXPS Z28, Z%d, Z%d", v*r+j, v*r+j)
+			p("VMINPS Z29, Z%d, Z%d", v*r+j, v*r+j)
+		}
+	}
+	p("MOVL $0x40400000, BX") // 3.0
+	p("VPBROADCASTD BX, Z26")
+	p("VPXORD Z27, Z27, Z27")
+	p("MOVL $0x3e2aaaab, BX") // 1/6 rounded to float32
+	p("VPBROADCASTD BX, Z28")
+	p("MOVL $0x40c00000, BX") // 6.0
+	p("VPBROADCASTD BX, Z29")
+	p("MOVL $0x00110100, BX")
+	p("VPBROADCASTD BX, Z24")
+	p("MOVL $0x05000000, BX")
+	p("VPBROADCASTD BX, Z25")
+	for r := 0; r < rows; r++ {
+		for j := 0; j < v; j++ {
+			z := v*r + j
+			p("VADDPS Z26, Z%d, Z30", z)
+			p("VMAXPS Z27, Z30, Z30")
+			p("VMINPS Z29, Z30, Z30")
+			p("VMULPS Z30, Z%d, Z%d", z, z)
+			p("VMULPS Z28, Z%d, Z30", z)
+			p("VMOVAPS Z%d, Z31", z)
+			p("VFNMADD231PS Z29, Z30, Z31")
+			p("VFMADD231PS Z28, Z31, Z30")
+			p("VFIXUPIMMPS $0, Z24, Z%d, Z30", z)
+			p("VPSLLD $1, Z%d, Z31", z)
+			p("VPCMPUD $1, Z25, Z31, K3")
+			p("VPTESTMD Z31, Z31, K3, K3")
+			p("KORTESTW K3, K3")
+			skip := fmt.Sprintf("%s_q%d", name, z)
+			p("JZ %s", skip)
+			p("VDIVPS Z29, Z%d, K3, Z30", z)
+			l(skip)
+			store(30, j)
+		}
+		p("ADDQ R8, DX")
+	}
+	l(name + "_next")
 	p("MOVQ a+16(FP), SI")
 	p("LEAQ (SI)(DI*4), SI")
 	p("LEAQ (SI)(DI*2), SI")
