@@ -28,11 +28,12 @@ import "github.com/cspipe/cspipe/internal/inference/kernels"
 type qblockKernel struct {
 	ex       *qconvKernel // nil for a depthwise -> project pair
 	dw, pr   *qconvKernel
-	add      *qbinaryKernel // nil without the residual ADD
-	addFirst bool           // the projection is the ADD's first operand
-	band     int            // depthwise output rows per band
-	ring     int            // padded expanded rows held
-	t4       bool           // the ring holds rows in T4 form (rowsT4)
+	add      *qbinaryKernel   // nil without the residual ADD
+	addFirst bool             // the projection is the ADD's first operand
+	band     int              // depthwise output rows per band
+	ring     int              // padded expanded rows held
+	t4       bool             // the ring holds rows in T4 form (rowsT4)
+	exT4     *kernels.Requant // ex's rescale as x+128 when its GEMM can write T4 rows (nil: it cannot)
 	scratch  scratchList
 }
 
@@ -95,8 +96,26 @@ func newQBlock(ex, dw, pr *qconvKernel, add *qbinaryKernel, addFirst bool) *qblo
 	}
 	k.ring = (k.band-1)*dw.sh + 3
 	k.t4 = quantT4 && dw.dw.HasT4() && (dw.sw == 1 || dw.sw == 2)
+	// The T4 expansion only where its 8-pixel tiles from padded pixel 0
+	// are no more than the row's own (left padding of 0, as at V2's
+	// stride-2 blocks, which ran 6-9% faster per block at batch 1): with
+	// one column of padding a row of 8k pixels takes a tile more, and
+	// V2's stride-1 blocks ran slower than on int8 rows and T4Row (32x32:
+	// 5%, 16x16: 15%, 8x8: 35-40%).
+	cols := min(dw.w, (dw.ow-1)*dw.sw+3-dw.padL)
+	if k.t4 && ex != nil && (dw.padL+cols+7)/8 == (cols+7)/8 {
+		if ru := kernels.UnsignedRequant(ex.grq); kernels.HasGemmT4(ex.packed, ru) {
+			k.exT4 = ru
+		}
+	}
 	return k
 }
+
+// t4Gemm makes a fused block's expansion write its rows in T4 form
+// itself (kernels.GemmU8I8RequantT4) where it can, instead of writing
+// int8 rows that T4Row then converts: a switch for tests and A/B
+// benchmarks, read while a model runs.
+var t4Gemm = true
 
 // quantT4 makes the int8 3x3 depthwise layers run on rows in T4 form
 // (kernels.DWI8.T4Pixels3x3) where the kernel exists: a switch for tests
@@ -209,7 +228,11 @@ func (k *qblockKernel) rows(x, res, o []int8, lo, hi int) {
 // row is written zero-point padded into one int8 row and put in T4 form
 // in its ring slot by T4Row, once for the three output rows that read it;
 // the depthwise runs on the T4 kernel, whose output bytes are the 64-
-// channel kernel's.
+// channel kernel's. Where the expansion can (exT4, t4Gemm), its GEMM
+// writes the row's pixels into the slot in T4 form itself: the slots'
+// padding groups are filled with the zero point once, and the GEMM's
+// tiles (from padded pixel 0, in steps of 8 pixels, so a slot may hold a
+// group or two more) store only the row's pixels.
 func (k *qblockKernel) rowsT4(x, res, o []int8, lo, hi int) {
 	ex, dw, pr := k.ex, k.dw, k.pr
 	s := k.scratch.Get()
@@ -218,6 +241,12 @@ func (k *qblockKernel) rowsT4(x, res, o []int8, lo, hi int) {
 	gb := 4 * c                               // bytes of a group of four pixels
 	rowT := kernels.T4Groups(ow, dw.sw) * gb  // bytes of a padded row, plain or in T4 form
 	cols := min(dw.w, (ow-1)*dw.sw+3-dw.padL) // input columns the windows read
+	direct := ex != nil && k.exT4 != nil && t4Gemm
+	tiles := (dw.padL + cols + 7) / 8 // the T4 GEMM's 8-pixel tiles of a row
+	if direct {
+		rowT = max(rowT, 2*tiles*gb)
+		s.a = grow(s.a, 8*tiles*ex.cin)
+	}
 	s.p = grow(s.p, rowT)
 	s.t = grow(s.t, k.ring*rowT)
 	s.du = grow(s.du, k.band*ow*c)
@@ -233,6 +262,14 @@ func (k *qblockKernel) rowsT4(x, res, o []int8, lo, hi int) {
 	// and are put in T4 form straight from it; only the others go through
 	// row.
 	qa, qb := (dw.padL+3)/4, (dw.padL+cols)/4
+	if direct {
+		// The groups with padding in them, in every slot; the GEMM
+		// stores around the padding's bytes.
+		for slot := 0; slot < k.ring; slot++ {
+			fillT4(ring[slot*rowT:][:qa*gb], zp)
+			fillT4(ring[slot*rowT+qb*gb:(slot+1)*rowT], zp)
+		}
+	}
 	next := lo*dw.sh - dw.padT // the next expanded row to compute
 	for oy0 := lo; oy0 < hi; oy0 += k.band {
 		oy1 := min(oy0+k.band, hi)
@@ -243,6 +280,11 @@ func (k *qblockKernel) rowsT4(x, res, o []int8, lo, hi int) {
 			case iy < 0 || iy >= dw.h:
 				fillT4(dst, zp)
 				continue
+			case direct:
+				kernels.XorI8(s.a[dw.padL*ex.cin:(dw.padL+cols)*ex.cin], x[iy*ex.w*ex.cin:(iy*ex.w+cols)*ex.cin])
+				if !kernels.GemmU8I8RequantT4(s.a[:8*tiles*ex.cin], ex.cin, ex.packed, k.exT4, dw.padL, cols, dst) {
+					panic("graph: int8 T4 expansion kernel unavailable in a fused block")
+				}
 			case ex != nil:
 				ex.gemmDirect(s, x[iy*ex.w*ex.cin:(iy*ex.w+cols)*ex.cin], row[dw.padL*c:(dw.padL+cols)*c], cols)
 				dw.dw.T4Row(dst, row)

@@ -34,3 +34,12 @@ func SetT4BlocksOuter(on bool) (restore func()) {
 	t4BlocksOuter = on
 	return func() { t4BlocksOuter = saved }
 }
+
+// SetT4Gemm switches the fused blocks' expansion between writing T4 rows
+// itself (on) and int8 rows converted by T4Row; it is read while a model
+// runs.
+func SetT4Gemm(on bool) (restore func()) {
+	saved := t4Gemm
+	t4Gemm = on
+	return func() { t4Gemm = saved }
+}

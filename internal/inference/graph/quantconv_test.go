@@ -368,20 +368,30 @@ func TestQBlockMatchesSeparate(t *testing.T) {
 			if blk.t4 != dw.dw.HasT4() {
 				t.Fatalf("%+v: block on T4 rows %v, T4 kernel here %v", tc, blk.t4, dw.dw.HasT4())
 			}
+			// The T4 expansion GEMM at the stride-2 blocks of even width
+			// (no left padding; the expansions have whole groups of 16
+			// channels).
+			if blk.t4 && tc.s == 2 && tc.w%2 == 0 && blk.exT4 == nil {
+				t.Fatalf("%+v: stride-2 block on T4 rows without the T4 expansion GEMM", tc)
+			}
 			for _, t4 := range []bool{blk.t4, false} {
 				blk.t4 = t4
-				for _, band := range []int{blk.band, 1, 3} {
-					blk.band, blk.ring = band, (band-1)*dw.sh+3
-					for _, threads := range []int{1, 2} {
-						if got := runNodes(f, in, batch, threads, outN); !slices.Equal(got, want) {
-							i := 0
-							for got[i] == want[i] {
-								i++
+				for _, gemm := range []bool{true, false} {
+					t4Gemm = gemm
+					for _, band := range []int{blk.band, 1, 3} {
+						blk.band, blk.ring = band, (band-1)*dw.sh+3
+						for _, threads := range []int{1, 2} {
+							if got := runNodes(f, in, batch, threads, outN); !slices.Equal(got, want) {
+								i := 0
+								for got[i] == want[i] {
+									i++
+								}
+								t.Fatalf("%+v batch %d t4 %v gemm %v band %d threads %d: output %d is %d, want %d", tc, batch, t4, gemm, band, threads, i, got[i], want[i])
 							}
-							t.Fatalf("%+v batch %d t4 %v band %d threads %d: output %d is %d, want %d", tc, batch, t4, band, threads, i, got[i], want[i])
 						}
 					}
 				}
+				t4Gemm = true
 			}
 		}
 	}

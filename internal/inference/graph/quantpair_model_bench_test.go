@@ -98,3 +98,35 @@ func BenchmarkQuantT4OuterModel(b *testing.B) {
 	defer graph.SetT4BlocksOuter(true)()
 	benchAlternate(b, 1, "outer", newer, "rows", older, func(m *graph.Model) { graph.SetT4BlocksOuter(m == newer) })
 }
+
+// BenchmarkQuantT4GemmModel runs the int8 .tflite model CSPIPE_QBENCH
+// with the fused blocks' expansions writing T4 rows themselves ("gemm",
+// kernels.GemmU8I8RequantT4) and writing int8 rows that T4Row converts
+// ("t4row"), at batch CSPIPE_QBENCH_BATCH (1 when unset) on one thread,
+// alternating run by run (see benchAlternate).
+func BenchmarkQuantT4GemmModel(b *testing.B) {
+	path := os.Getenv("CSPIPE_QBENCH")
+	if path == "" {
+		b.Skip("CSPIPE_QBENCH not set")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	newer, err := tflite.Load(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	older, err := tflite.Load(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	batch := 1
+	if v := os.Getenv("CSPIPE_QBENCH_BATCH"); v != "" {
+		if batch, err = strconv.Atoi(v); err != nil || batch < 1 {
+			b.Fatalf("CSPIPE_QBENCH_BATCH=%q: want a positive integer", v)
+		}
+	}
+	defer graph.SetT4Gemm(true)()
+	benchAlternate(b, batch, "gemm", newer, "t4row", older, func(m *graph.Model) { graph.SetT4Gemm(m == newer) })
+}

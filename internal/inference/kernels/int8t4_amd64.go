@@ -12,6 +12,14 @@ func dw3x3T4(out *int8, ostride int, t0, t1, t2 *uint8, n, groups, gstep int, w 
 //go:noescape
 func t4Pack(dst *uint8, src *int8, quads, groups, c int)
 
+//go:noescape
+func gemmI8x8x32RQT4(k4 int, a *uint8, lda int, b *int8, out *uint8, gb int, tab *int32, lo, hi int32, maskA, maskB uint64, mode int)
+
+// gemmT4Vec runs one tile of GemmU8I8RequantT4 (HasGemmT4 checked).
+func gemmT4Vec(k4 int, a *uint8, lda int, b *int8, out *uint8, gb int, tab *int32, lo, hi int32, maskA, maskB uint64, mode int) {
+	gemmI8x8x32RQT4(k4, a, lda, b, out, gb, tab, lo, hi, maskA, maskB, mode)
+}
+
 // hasVBMI2 holds for VPSHRDD (AVX-512 VBMI2) and VPERMB (VBMI).
 var hasVBMI2 = cpu.X86.HasAVX512VBMI && cpu.X86.HasAVX512VBMI2
 

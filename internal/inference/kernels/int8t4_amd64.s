@@ -267,6 +267,199 @@ t4pgroup:
 	VZEROUPPER
 	RET
 
+// RQT4U16(acc, off) rescales the 16 sums in acc in place with the tabF
+// block at off(R11) (an unsigned-output Requant), clamped to Z28..Z29
+// (Z21, Z22 scratch, K1 = odd dwords): each dword then holds one byte.
+#define RQT4U16(acc, off) \
+	VPMULDQ   off+64(R11), acc, Z21 \
+	VPSHUFD   $0xf5, acc, Z22 \
+	VPMULDQ   off+68(R11), Z22, Z22 \
+	VPADDQ    off+128(R11), Z21, Z21 \
+	VPADDQ    off+192(R11), Z22, Z22 \
+	VPSRAVQ   off+256(R11), Z21, Z21 \
+	VPSRAVQ   off+320(R11), Z22, Z22 \
+	VPBLENDMD Z22, Z21, K1, acc \
+	VPMAXSD   Z28, acc, acc \
+	VPMINSD   Z29, acc, acc
+
+// RQT4U16NC is RQT4U16 without the clamp (T4PACK's packs saturate to
+// 0..255 instead).
+#define RQT4U16NC(acc, off) \
+	VPMULDQ   off+64(R11), acc, Z21 \
+	VPSHUFD   $0xf5, acc, Z22 \
+	VPMULDQ   off+68(R11), Z22, Z22 \
+	VPADDQ    off+128(R11), Z21, Z21 \
+	VPADDQ    off+192(R11), Z22, Z22 \
+	VPSRAVQ   off+256(R11), Z21, Z21 \
+	VPSRAVQ   off+320(R11), Z22, Z22 \
+	VPBLENDMD Z22, Z21, K1, acc
+
+// T4PACK(p0, p1, p2, p3) is T4JOIN for sums not clamped yet when the
+// clamp is all of 0..255: two VPACKSSDW and a VPACKUSWB saturate them
+// and one VPERMB (Z26 = t4JoinPerm) puts the bytes in T4 form.
+#define T4PACK(p0, p1, p2, p3) \
+	VPACKSSDW p1, p0, p0 \
+	VPACKSSDW p3, p2, p2 \
+	VPACKUSWB p2, p0, p0 \
+	VPERMB    p0, Z26, p0
+
+// T4JOIN(p0, p1, p2, p3) puts four pixels' 16 rescaled channels (one byte
+// a dword) into p0 in T4 form: dword c = p0.c | p1.c<<8 | p2.c<<16 | p3.c<<24.
+#define T4JOIN(p0, p1, p2, p3) \
+	VPSLLD     $8, p1, p1 \
+	VPSLLD     $16, p2, p2 \
+	VPSLLD     $24, p3, p3 \
+	VPTERNLOGD $0xfe, p2, p1, p0 \
+	VPORD      p3, p0, p0
+
+// func gemmI8x8x32RQT4(k4 int, a *uint8, lda int, b *int8, out *uint8, gb int, tab *int32, lo, hi int32, maskA, maskB uint64, mode int)
+// gemmI8x8x32RQF's 8-row tile with the rows written in T4 form: rows 0-3
+// are the four pixels of the group at out, rows 4-7 those of the group gb
+// bytes further; the panel's first 16 channels go to the groups' first 64
+// bytes, the next 16 (when mode bit 0 is set) to the 64 after. Mode bit 1
+// says the clamp is all of 0..255 (then packs saturate in its place). tab is an
+// unsigned-output rescale (x+128, clamped to lo..hi within 0..255), so
+// the bytes are the T4 kernel's. Only the bytes under maskA and maskB are
+// stored (pixel j's bytes are bits j, j+4, ... of its group's mask).
+TEXT ·gemmI8x8x32RQT4(SB), NOSPLIT, $0-88
+	MOVQ k4+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), DI
+	LEAQ (SI)(DX*2), R10
+	LEAQ (R10)(DX*2), R11
+	LEAQ (R11)(DX*2), R12
+	MOVQ tab+48(FP), AX
+	VMOVDQU32 (AX), Z0
+	VMOVDQU32 512(AX), Z1
+	VMOVDQA32 Z0, Z2
+	VMOVDQA32 Z1, Z3
+	VMOVDQA32 Z0, Z4
+	VMOVDQA32 Z1, Z5
+	VMOVDQA32 Z0, Z6
+	VMOVDQA32 Z1, Z7
+	VMOVDQA32 Z0, Z8
+	VMOVDQA32 Z1, Z9
+	VMOVDQA32 Z0, Z10
+	VMOVDQA32 Z1, Z11
+	VMOVDQA32 Z0, Z12
+	VMOVDQA32 Z1, Z13
+	VMOVDQA32 Z0, Z14
+	VMOVDQA32 Z1, Z15
+
+rqt4loop:
+	VMOVDQU32 (DI), Z16
+	VMOVDQU32 64(DI), Z17
+	VPBROADCASTD (SI), Z18
+	VPBROADCASTD (SI)(DX*1), Z19
+	VPBROADCASTD (R10), Z20
+	VPBROADCASTD (R10)(DX*1), Z21
+	VPBROADCASTD (R11), Z22
+	VPBROADCASTD (R11)(DX*1), Z23
+	VPBROADCASTD (R12), Z24
+	VPBROADCASTD (R12)(DX*1), Z25
+	VPDPBUSD Z16, Z18, Z0
+	VPDPBUSD Z17, Z18, Z1
+	VPDPBUSD Z16, Z19, Z2
+	VPDPBUSD Z17, Z19, Z3
+	VPDPBUSD Z16, Z20, Z4
+	VPDPBUSD Z17, Z20, Z5
+	VPDPBUSD Z16, Z21, Z6
+	VPDPBUSD Z17, Z21, Z7
+	VPDPBUSD Z16, Z22, Z8
+	VPDPBUSD Z17, Z22, Z9
+	VPDPBUSD Z16, Z23, Z10
+	VPDPBUSD Z17, Z23, Z11
+	VPDPBUSD Z16, Z24, Z12
+	VPDPBUSD Z17, Z24, Z13
+	VPDPBUSD Z16, Z25, Z14
+	VPDPBUSD Z17, Z25, Z15
+	ADDQ $4, SI
+	ADDQ $4, R10
+	ADDQ $4, R11
+	ADDQ $4, R12
+	ADDQ $128, DI
+	DECQ CX
+	JNZ  rqt4loop
+
+	MOVL         lo+56(FP), AX
+	VPBROADCASTD AX, Z28
+	MOVL         hi+60(FP), AX
+	VPBROADCASTD AX, Z29
+	MOVL         $0xAAAA, AX
+	KMOVW        AX, K1
+	MOVQ         maskA+64(FP), AX
+	KMOVQ        AX, K2
+	MOVQ         maskB+72(FP), AX
+	KMOVQ        AX, K3
+	MOVQ         tab+48(FP), R11
+	MOVQ         out+32(FP), R8
+	MOVQ         gb+40(FP), R9
+	MOVQ         mode+80(FP), BX
+	TESTQ        $2, BX
+	JNZ          rqt4pack
+	RQT4U16(Z0, 0)
+	RQT4U16(Z2, 0)
+	RQT4U16(Z4, 0)
+	RQT4U16(Z6, 0)
+	T4JOIN(Z0, Z2, Z4, Z6)
+	VMOVDQU8     Z0, K2, (R8)
+	RQT4U16(Z8, 0)
+	RQT4U16(Z10, 0)
+	RQT4U16(Z12, 0)
+	RQT4U16(Z14, 0)
+	T4JOIN(Z8, Z10, Z12, Z14)
+	VMOVDQU8     Z8, K3, (R8)(R9*1)
+	TESTQ        $1, BX
+	JZ           rqt4done
+	RQT4U16(Z1, 512)
+	RQT4U16(Z3, 512)
+	RQT4U16(Z5, 512)
+	RQT4U16(Z7, 512)
+	T4JOIN(Z1, Z3, Z5, Z7)
+	VMOVDQU8     Z1, K2, 64(R8)
+	RQT4U16(Z9, 512)
+	RQT4U16(Z11, 512)
+	RQT4U16(Z13, 512)
+	RQT4U16(Z15, 512)
+	T4JOIN(Z9, Z11, Z13, Z15)
+	VMOVDQU8     Z9, K3, 64(R8)(R9*1)
+
+	JMP          rqt4done
+
+rqt4pack:
+	VMOVDQU64    t4JoinPerm<>(SB), Z26
+	RQT4U16NC(Z0, 0)
+	RQT4U16NC(Z2, 0)
+	RQT4U16NC(Z4, 0)
+	RQT4U16NC(Z6, 0)
+	T4PACK(Z0, Z2, Z4, Z6)
+	VMOVDQU8     Z0, K2, (R8)
+	RQT4U16NC(Z8, 0)
+	RQT4U16NC(Z10, 0)
+	RQT4U16NC(Z12, 0)
+	RQT4U16NC(Z14, 0)
+	T4PACK(Z8, Z10, Z12, Z14)
+	VMOVDQU8     Z8, K3, (R8)(R9*1)
+	TESTQ        $1, BX
+	JZ           rqt4done
+	RQT4U16NC(Z1, 512)
+	RQT4U16NC(Z3, 512)
+	RQT4U16NC(Z5, 512)
+	RQT4U16NC(Z7, 512)
+	T4PACK(Z1, Z3, Z5, Z7)
+	VMOVDQU8     Z1, K2, 64(R8)
+	RQT4U16NC(Z9, 512)
+	RQT4U16NC(Z11, 512)
+	RQT4U16NC(Z13, 512)
+	RQT4U16NC(Z15, 512)
+	T4PACK(Z9, Z11, Z13, Z15)
+	VMOVDQU8     Z9, K3, 64(R8)(R9*1)
+
+rqt4done:
+	VZEROUPPER
+	RET
+
 // t4PackPerm puts the packed quad (per 16-byte lane L, byte 4k+i is output
 // k's channel 4L+i) in output order: byte 16k+4L+i takes 16L+4k+i.
 DATA t4PackPerm<>+0(SB)/8, $0x1312111003020100
@@ -290,3 +483,16 @@ DATA t4Trans<>+40(SB)/8, $0x3b2b1b0b3a2a1a0a
 DATA t4Trans<>+48(SB)/8, $0x3d2d1d0d3c2c1c0c
 DATA t4Trans<>+56(SB)/8, $0x3f2f1f0f3e2e1e0e
 GLOBL t4Trans<>(SB), RODATA|NOPTR, $64
+
+// t4JoinPerm puts VPACKUSWB(VPACKSSDW(p0, p1), VPACKSSDW(p2, p3)) (per
+// 16-byte lane L, byte 4j+i is pixel j's channel 4L+i) in T4 form: byte
+// 4c+j takes pixel j's channel c.
+DATA t4JoinPerm<>+0(SB)/8, $0x0d0905010c080400
+DATA t4JoinPerm<>+8(SB)/8, $0x0f0b07030e0a0602
+DATA t4JoinPerm<>+16(SB)/8, $0x1d1915111c181410
+DATA t4JoinPerm<>+24(SB)/8, $0x1f1b17131e1a1612
+DATA t4JoinPerm<>+32(SB)/8, $0x2d2925212c282420
+DATA t4JoinPerm<>+40(SB)/8, $0x2f2b27232e2a2622
+DATA t4JoinPerm<>+48(SB)/8, $0x3d3935313c383430
+DATA t4JoinPerm<>+56(SB)/8, $0x3f3b37333e3a3632
+GLOBL t4JoinPerm<>(SB), RODATA|NOPTR, $64
