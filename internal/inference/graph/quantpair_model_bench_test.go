@@ -9,11 +9,12 @@ import (
 	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
 
-// BenchmarkQuantPairsModel plans the int8 .tflite model CSPIPE_QBENCH
-// with the depthwise -> project pairs banded and the padded depthwise
-// blocks-outer ("pairs") and with neither ("separate") and runs both on
-// one thread at batch 1, alternating run by run (see benchAlternate).
-func BenchmarkQuantPairsModel(b *testing.B) {
+// loadQBench loads the int8 .tflite model CSPIPE_QBENCH twice (skipping
+// the benchmark when it is unset): as planned by default, and with the
+// planner switch off turns for the second load only (nil: the same plan
+// twice, for switches read at run time). batch is CSPIPE_QBENCH_BATCH, 1
+// when unset.
+func loadQBench(b *testing.B, off func() (restore func())) (newer, older *graph.Model, batch int) {
 	path := os.Getenv("CSPIPE_QBENCH")
 	if path == "" {
 		b.Skip("CSPIPE_QBENCH not set")
@@ -22,16 +23,33 @@ func BenchmarkQuantPairsModel(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	newer, err := tflite.Load(data)
-	if err != nil {
+	if newer, err = tflite.Load(data); err != nil {
 		b.Fatal(err)
 	}
-	restore := graph.SetQuantPairs(false)
-	older, err := tflite.Load(data)
+	restore := func() {}
+	if off != nil {
+		restore = off()
+	}
+	older, err = tflite.Load(data)
 	restore()
 	if err != nil {
 		b.Fatal(err)
 	}
+	batch = 1
+	if v := os.Getenv("CSPIPE_QBENCH_BATCH"); v != "" {
+		if batch, err = strconv.Atoi(v); err != nil || batch < 1 {
+			b.Fatalf("CSPIPE_QBENCH_BATCH=%q: want a positive integer", v)
+		}
+	}
+	return newer, older, batch
+}
+
+// BenchmarkQuantPairsModel plans the int8 .tflite model CSPIPE_QBENCH
+// with the depthwise -> project pairs banded and the padded depthwise
+// blocks-outer ("pairs") and with neither ("separate") and runs both on
+// one thread at batch 1, alternating run by run (see benchAlternate).
+func BenchmarkQuantPairsModel(b *testing.B) {
+	newer, older, _ := loadQBench(b, func() func() { return graph.SetQuantPairs(false) })
 	if newer.NumNodes() >= older.NumNodes() {
 		b.Fatalf("no pair banded: %d nodes with pairs, %d without", newer.NumNodes(), older.NumNodes())
 	}
@@ -46,30 +64,7 @@ func BenchmarkQuantPairsModel(b *testing.B) {
 // (1 when unset) on one thread, alternating run by run (see
 // benchAlternate).
 func BenchmarkQuantT4Model(b *testing.B) {
-	path := os.Getenv("CSPIPE_QBENCH")
-	if path == "" {
-		b.Skip("CSPIPE_QBENCH not set")
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	newer, err := tflite.Load(data)
-	if err != nil {
-		b.Fatal(err)
-	}
-	restore := graph.SetQuantT4(false)
-	older, err := tflite.Load(data)
-	restore()
-	if err != nil {
-		b.Fatal(err)
-	}
-	batch := 1
-	if v := os.Getenv("CSPIPE_QBENCH_BATCH"); v != "" {
-		if batch, err = strconv.Atoi(v); err != nil || batch < 1 {
-			b.Fatalf("CSPIPE_QBENCH_BATCH=%q: want a positive integer", v)
-		}
-	}
+	newer, older, batch := loadQBench(b, func() func() { return graph.SetQuantT4(false) })
 	// The standalone depthwise layers read the switch as they run.
 	defer graph.SetQuantT4(true)()
 	benchAlternate(b, batch, "t4", newer, "dw64", older, func(m *graph.Model) { graph.SetQuantT4(m == newer) })
@@ -79,22 +74,7 @@ func BenchmarkQuantT4Model(b *testing.B) {
 // with the T4 depthwise rows of a band in one call ("outer") and one call
 // per row ("rows"), at batch 1 on one thread, alternating run by run.
 func BenchmarkQuantT4OuterModel(b *testing.B) {
-	path := os.Getenv("CSPIPE_QBENCH")
-	if path == "" {
-		b.Skip("CSPIPE_QBENCH not set")
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	newer, err := tflite.Load(data)
-	if err != nil {
-		b.Fatal(err)
-	}
-	older, err := tflite.Load(data)
-	if err != nil {
-		b.Fatal(err)
-	}
+	newer, older, _ := loadQBench(b, nil)
 	defer graph.SetT4BlocksOuter(true)()
 	benchAlternate(b, 1, "outer", newer, "rows", older, func(m *graph.Model) { graph.SetT4BlocksOuter(m == newer) })
 }
@@ -105,28 +85,7 @@ func BenchmarkQuantT4OuterModel(b *testing.B) {
 // ("t4row"), at batch CSPIPE_QBENCH_BATCH (1 when unset) on one thread,
 // alternating run by run (see benchAlternate).
 func BenchmarkQuantT4GemmModel(b *testing.B) {
-	path := os.Getenv("CSPIPE_QBENCH")
-	if path == "" {
-		b.Skip("CSPIPE_QBENCH not set")
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	newer, err := tflite.Load(data)
-	if err != nil {
-		b.Fatal(err)
-	}
-	older, err := tflite.Load(data)
-	if err != nil {
-		b.Fatal(err)
-	}
-	batch := 1
-	if v := os.Getenv("CSPIPE_QBENCH_BATCH"); v != "" {
-		if batch, err = strconv.Atoi(v); err != nil || batch < 1 {
-			b.Fatalf("CSPIPE_QBENCH_BATCH=%q: want a positive integer", v)
-		}
-	}
+	newer, older, batch := loadQBench(b, nil)
 	defer graph.SetT4Gemm(true)()
 	benchAlternate(b, batch, "gemm", newer, "t4row", older, func(m *graph.Model) { graph.SetT4Gemm(m == newer) })
 }
