@@ -202,24 +202,18 @@ func (k *convKernel) run(e *env, ins [][]float32, out []float32) {
 			})
 			return
 		}
+		gemm := kernels.GemmAct
 		if convSmallK && k.cin <= convSmallKMaxK && (convSmallKAct || res == nil && !act.HardSwish) {
 			// Few input channels: the rows in one call per pair of
 			// panels (see kernels.GemmSmallKAct).
-			e.parallelFor(rows, grain, func(lo, hi int) {
-				act := act
-				if res != nil {
-					act.Res = res[lo*k.cout:]
-				}
-				kernels.GemmSmallKAct(hi-lo, ins[0][lo*k.cin:], k.cin, k.pb, act, out[lo*k.cout:], k.cout)
-			})
-			return
+			gemm = kernels.GemmSmallKAct
 		}
 		e.parallelFor(rows, grain, func(lo, hi int) {
 			act := act
 			if res != nil {
 				act.Res = res[lo*k.cout:]
 			}
-			kernels.GemmAct(hi-lo, ins[0][lo*k.cin:], k.cin, k.pb, act, out[lo*k.cout:], k.cout)
+			gemm(hi-lo, ins[0][lo*k.cin:], k.cin, k.pb, act, out[lo*k.cout:], k.cout)
 		})
 		return
 	}

@@ -157,6 +157,25 @@ func (k *qblockKernel) run(e *env, ins [][]float32, out []float32) {
 	}
 }
 
+// project runs the block's 1x1 projection on the depthwise output d of
+// pixels [p0, p1) into o, adding the residual res when the block has one.
+func (k *qblockKernel) project(s *qscratch, d []uint8, res, o []int8, p0, p1 int) {
+	pr, n := k.pr, p1-p0
+	dst := o[p0*pr.cout : p1*pr.cout]
+	if k.add == nil {
+		pr.gemmDirectU(s, d[:n*k.dw.cin], dst, n)
+		return
+	}
+	q := s.q[:n*pr.cout]
+	pr.gemmDirectU(s, d[:n*k.dw.cin], q, n)
+	r := res[p0*pr.cout : p1*pr.cout]
+	if k.addFirst {
+		k.add.binary(dst, q, r)
+	} else {
+		k.add.binary(dst, r, q)
+	}
+}
+
 // rows computes the block's output rows [lo, hi) of one image.
 func (k *qblockKernel) rows(x, res, o []int8, lo, hi int) {
 	ex, dw, pr := k.ex, k.dw, k.pr
@@ -207,20 +226,7 @@ func (k *qblockKernel) rows(x, res, o []int8, lo, hi int) {
 		} else {
 			k.depthwiseBand(d, ring, rowP, oy0, oy1)
 		}
-		n := (oy1 - oy0) * ow
-		dst := o[oy0*ow*pr.cout : oy1*ow*pr.cout]
-		if k.add == nil {
-			pr.gemmDirectU(s, d[:n*c], dst, n)
-			continue
-		}
-		q := s.q[:n*pr.cout]
-		pr.gemmDirectU(s, d[:n*c], q, n)
-		r := res[oy0*ow*pr.cout : oy1*ow*pr.cout]
-		if k.addFirst {
-			k.add.binary(dst, q, r)
-		} else {
-			k.add.binary(dst, r, q)
-		}
+		k.project(s, d, res, o, oy0*ow, oy1*ow)
 	}
 }
 
@@ -319,20 +325,7 @@ func (k *qblockKernel) rowsT4(x, res, o []int8, lo, hi int) {
 				}
 			}
 		}
-		n := (oy1 - oy0) * ow
-		dst := o[oy0*ow*pr.cout : oy1*ow*pr.cout]
-		if k.add == nil {
-			pr.gemmDirectU(s, d[:n*c], dst, n)
-			continue
-		}
-		q := s.q[:n*pr.cout]
-		pr.gemmDirectU(s, d[:n*c], q, n)
-		r := res[oy0*ow*pr.cout : oy1*ow*pr.cout]
-		if k.addFirst {
-			k.add.binary(dst, q, r)
-		} else {
-			k.add.binary(dst, r, q)
-		}
+		k.project(s, d, res, o, oy0*ow, oy1*ow)
 	}
 }
 
