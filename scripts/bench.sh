@@ -161,6 +161,11 @@ engine_vs_ort() {
     done
   done
   printf '\nFMA peak per core, highest seen: %s GMAC/s\n' "$(awk -v p="$peak" 'BEGIN {printf "%.1f", p / 1e9}')"
+  # Where V1's batch-1 time goes against that peak: cspipe bench --node-times groups its operators
+  # by kernel and output size; "over-us" is the time beyond what a group's multiply-adds take at the
+  # peak (measured again by that run), "of gap" its share of all such time.
+  printf '\nv1 1.0@128, batch 1, 1 thread: '
+  "$tmp/cspipe" bench --model "$tmp/v1.tflite" --batch 1 --threads 1 --duration 3s --node-times | sed -n '/^where the time goes/,$p'
 }
 if want float; then engine_vs_ort; fi
 

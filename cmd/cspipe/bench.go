@@ -138,6 +138,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		r.Model, r.Input[0], r.Input[1], r.Input[2], r.Batch, r.Threads, r.ImgPerS, r.MSPerImg, r.Images, r.Seconds)
 	if r.Nodes != nil {
 		printNodeTimes(stdout, r.Nodes)
+		printTimeGoes(stdout, r.Nodes, r.PeakMACsPerCore, r.Batch, r.Threads)
 	}
 	return ctx.Err()
 }
@@ -167,6 +168,82 @@ func printNodeTimes(w io.Writer, nodes []graph.NodeTime) {
 			rate = float64(n.MACs) / (per * 1e3)
 		}
 		fmt.Fprintf(w, "%4d %9.1f %5.1f%% %7.1f %9s  %-22s %-18s %s\n", i, per, share, rate, cpu, n.Kernel, fmt.Sprint(n.Shape), n.Name)
+	}
+}
+
+// timeGroup is one row of the "where the time goes" summary: the
+// operators of one kernel kind at one output size.
+type timeGroup struct {
+	key      string
+	ops      int
+	us, macs float64 // per image
+}
+
+// printTimeGoes prints, after the --node-times table, where the time goes
+// against the FMA peak: the operators grouped by kernel and output size
+// (e.g. "conv@8x8"), each group's share of the time and of the
+// multiply-adds, its rate and share of the peak, and the microseconds per
+// image it spends beyond what its multiply-adds would take at the peak
+// ("over") with that excess's share of the whole run's: the rows with the
+// largest "of gap" are where the FMA share is lost. Times are per image on
+// one core: the thread CPU time where every call ran on one thread, else
+// the wall time, times T cores at batch 1 on T threads.
+func printTimeGoes(w io.Writer, nodes []graph.NodeTime, peak float64, batch, threads int) {
+	if peak <= 0 {
+		return
+	}
+	cores := 1.0
+	if batch == 1 {
+		cores = float64(max(threads, 1))
+	}
+	var groups []*timeGroup
+	byKey := map[string]*timeGroup{}
+	var sumUS, sumMACs, sumOver float64
+	for _, n := range nodes {
+		key := n.Kernel
+		if len(n.Shape) == 4 {
+			key = fmt.Sprintf("%s@%dx%d", n.Kernel, n.Shape[1], n.Shape[2])
+		}
+		g := byKey[key]
+		if g == nil {
+			g = &timeGroup{key: key}
+			byKey[key] = g
+			groups = append(groups, g)
+		}
+		us := float64(n.Total.Nanoseconds()) / 1e3 / float64(max(n.Images, 1)) * cores
+		if n.CPUImages > 0 && n.CPUImages == n.Images {
+			// Every call ran on one thread: its CPU clock leaves out preemption.
+			us = float64(n.CPU.Nanoseconds()) / 1e3 / float64(n.CPUImages)
+		}
+		g.ops++
+		g.us += us
+		g.macs += float64(n.MACs)
+		sumUS += us
+		sumMACs += float64(n.MACs)
+	}
+	over := func(g *timeGroup) float64 { return max(g.us-g.macs/peak*1e6, 0) }
+	for _, g := range groups {
+		sumOver += over(g)
+	}
+	if sumUS <= 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nwhere the time goes (core-us per image; FMA peak %.1f GMAC/s per core; %.0f%% of it overall)\n",
+		peak/1e9, 100*sumMACs/(sumUS/1e6*peak))
+	fmt.Fprintf(w, "%-32s %4s %9s %6s %6s %7s %7s %9s %7s\n", "kernel@output", "ops", "us/img", "time", "MACs", "GMAC/s", "of peak", "over-us", "of gap")
+	for _, g := range groups {
+		rate, gap, macShare := 0.0, 0.0, 0.0
+		if g.us > 0 {
+			rate = g.macs / (g.us * 1e3)
+		}
+		if sumOver > 0 {
+			gap = 100 * over(g) / sumOver
+		}
+		if sumMACs > 0 {
+			macShare = 100 * g.macs / sumMACs
+		}
+		fmt.Fprintf(w, "%-32s %4d %9.1f %5.1f%% %5.1f%% %7.1f %6.0f%% %9.1f %6.1f%%\n",
+			g.key, g.ops, g.us, 100*g.us/sumUS, macShare, rate, 100*rate*1e9/peak, over(g), gap)
 	}
 }
 

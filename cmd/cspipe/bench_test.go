@@ -11,6 +11,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/cspipe/cspipe/internal/inference/graph"
 )
 
 func TestBenchModelJSON(t *testing.T) {
@@ -88,8 +91,56 @@ func TestBenchNodeTimes(t *testing.T) {
 	if code := run(t.Context(), []string{"bench", "--model", model, "--duration", "20ms", "--node-times"}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	if !strings.Contains(out.String(), "us/img") || !strings.Contains(out.String(), "cpu-us") || strings.Count(out.String(), "\n") != len(r.Nodes)+2 {
-		t.Errorf("text output without the table of %d operators:\n%s", len(r.Nodes), out.String())
+	table, goes, ok := strings.Cut(out.String(), "\nwhere the time goes")
+	if !ok || !strings.Contains(table, "us/img") || !strings.Contains(table, "cpu-us") || strings.Count(table, "\n") != len(r.Nodes)+2 {
+		t.Errorf("text output without the table of %d operators and the summary:\n%s", len(r.Nodes), out.String())
+	}
+	if !strings.Contains(goes, "of gap") {
+		t.Errorf("summary without its header:\n%s", goes)
+	}
+}
+
+// TestTimeGoes: the summary groups operators by kernel and output size,
+// prefers the one-thread CPU time, and charges each group the time beyond
+// its multiply-adds at the peak.
+func TestTimeGoes(t *testing.T) {
+	us := func(v float64) time.Duration { return time.Duration(v * 1e3) }
+	nodes := []graph.NodeTime{
+		// 2e6 MACs at 1e9 MAC/s peak take 2000 us: 3000 us of CPU is 1000 over.
+		{Name: "a", Kernel: "conv", Shape: []int{1, 8, 8, 16}, MACs: 2e6, Images: 10, Total: us(50000), CPU: us(30000), CPUImages: 10},
+		{Name: "b", Kernel: "conv", Shape: []int{1, 8, 8, 16}, MACs: 1e6, Images: 10, Total: us(10000), CPU: us(10000), CPUImages: 10},
+		// No CPU time: the wall time counts (500 us over its 0 MACs).
+		{Name: "c", Kernel: "depthwise", Shape: []int{1, 8, 8, 16}, MACs: 0, Images: 10, Total: us(5000)},
+		{Name: "d", Kernel: "softmax", Shape: []int{1, 10}, MACs: 0, Images: 10, Total: us(5000)},
+	}
+	var out bytes.Buffer
+	printTimeGoes(&out, nodes, 1e9, 1, 1)
+	rows := map[string][]string{}
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n")[2:] {
+		f := strings.Fields(l)
+		rows[f[0]] = f
+	}
+	// kernel@output ops us/img time MACs GMAC/s of-peak over-us of-gap
+	want := map[string][]string{
+		"conv@8x8":      {"conv@8x8", "2", "4000.0", "80.0%", "100.0%", "0.8", "75%", "1000.0", "50.0%"},
+		"depthwise@8x8": {"depthwise@8x8", "1", "500.0", "10.0%", "0.0%", "0.0", "0%", "500.0", "25.0%"},
+		"softmax":       {"softmax", "1", "500.0", "10.0%", "0.0%", "0.0", "0%", "500.0", "25.0%"},
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("rows %v, want %v:\n%s", rows, want, out.String())
+	}
+	for k, w := range want {
+		if !slices.Equal(rows[k], w) {
+			t.Errorf("row %q = %v, want %v", k, rows[k], w)
+		}
+	}
+	if !strings.Contains(out.String(), "60% of it overall") {
+		t.Errorf("overall share (3e6 MACs in 5000 us at 1e9) missing:\n%s", out.String())
+	}
+	out.Reset()
+	printTimeGoes(&out, nodes, 0, 1, 1)
+	if out.Len() != 0 {
+		t.Errorf("printed without a peak: %s", out.String())
 	}
 }
 
