@@ -26,6 +26,9 @@ func BenchmarkEarlyLayersModel(b *testing.B) {
 		set  func(on bool)
 	}{
 		{"stem32", func(on bool) { graph.SetStemRow32(on) }},
+		// The stem kernel asking for its output lines ahead of its stores
+		// (the model's other layers having pushed them out of L2).
+		{"stemprefetch", kernels.SetStemPrefetch},
 	}
 	// The stem alone: V1 1.0@128's (a column of padding on the right), and
 	// at 127 pixels (one either side, as with symmetric pads).
@@ -124,4 +127,79 @@ func stemGraph(h, cout int) *graph.Graph {
 		StrideH: 2, StrideW: 2, Act: &graph.Bounds{Lo: 0, Hi: 6}}}
 	g.Input, g.Output = in, out
 	return g
+}
+
+// BenchmarkStemPrefetchCold runs V1 1.0@128's stem (stemGraph) right
+// after a whole V1 image, which leaves the stem's input and output out of
+// L2 as a model's next image finds them, then again at once (hot), with
+// the stem kernel asking for its output lines ahead of its stores
+// (kernels.SetStemPrefetch) on and off in turns, on one thread. Reports
+// each one's median thread CPU time of the cold and the hot call and the
+// median of the per-pair ratios of the cold calls, off/on.
+func BenchmarkStemPrefetchCold(b *testing.B) {
+	defer kernels.SetStemPrefetch(true)
+	stem, err := graph.Plan(stemGraph(128, 32))
+	if err != nil {
+		b.Fatal(err)
+	}
+	g, err := modelgen.MobileNet(modelgen.Config{Arch: "v1", Width: 1, Size: 128, Classes: 1001, Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := tflite.Load(g.TFLite())
+	if err != nil {
+		b.Fatal(err)
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	rng := rand.New(rand.NewPCG(1, 2))
+	in := make([]float32, 128*128*3)
+	for i := range in {
+		in[i] = rng.Float32()*2 - 1
+	}
+	out := make([]float32, m.NumClasses())
+	stemOut := make([]float32, 64*64*32)
+	m.SetThreads(1)
+	stem.SetThreads(1)
+	run := func(on bool) (cold, hot float64) {
+		kernels.SetStemPrefetch(on)
+		if err := m.Run(in, 1, out); err != nil {
+			b.Fatal(err)
+		}
+		t0, _ := kernels.ThreadCPU()
+		if err := stem.Run(in, 1, stemOut); err != nil {
+			b.Fatal(err)
+		}
+		t1, _ := kernels.ThreadCPU()
+		if err := stem.Run(in, 1, stemOut); err != nil {
+			b.Fatal(err)
+		}
+		t2, _ := kernels.ThreadCPU()
+		return (t1 - t0).Seconds(), (t2 - t1).Seconds()
+	}
+	run(true)
+	run(false)
+	var coldOn, coldOff, hotOn, hotOff, ratios []float64
+	for i := 0; b.Loop(); i++ {
+		var con, hon, coff, hoff float64
+		if i%2 == 0 {
+			con, hon = run(true)
+			coff, hoff = run(false)
+		} else {
+			coff, hoff = run(false)
+			con, hon = run(true)
+		}
+		coldOn, hotOn = append(coldOn, con), append(hotOn, hon)
+		coldOff, hotOff = append(coldOff, coff), append(hotOff, hoff)
+		ratios = append(ratios, coff/con)
+	}
+	for _, s := range [][]float64{coldOn, coldOff, hotOn, hotOff, ratios} {
+		slices.Sort(s)
+	}
+	med := func(s []float64) float64 { return s[len(s)/2] }
+	b.ReportMetric(med(coldOn)*1e6, "cold-on-us")
+	b.ReportMetric(med(coldOff)*1e6, "cold-off-us")
+	b.ReportMetric(med(hotOn)*1e6, "hot-on-us")
+	b.ReportMetric(med(hotOff)*1e6, "hot-off-us")
+	b.ReportMetric(med(ratios), "cold-speedup-med")
 }

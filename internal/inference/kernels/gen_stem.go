@@ -38,7 +38,7 @@ func main() {
 	fmt.Fprintln(&b)
 	fmt.Fprintln(&b, `#include "textflag.h"`)
 	fmt.Fprint(&b, `
-// func stemRow32AVX512(c, a0, a1, a2 *float32, lda int, b, bias *float32, lo, hi float32, tiles *int32)
+// func stemRow32AVX512(c, a0, a1, a2 *float32, lda int, b, bias *float32, lo, hi float32, tiles *int32, away *float32)
 // The product of an A of three 9-float segments per row (a0, a1, a2; row i of segment s
 // at a_s + i*lda floats) with the 27x32 panel b, plus bias, clamped to [lo, hi], into c
 // (32 floats a row, rows back to back), row tile by row tile: tiles lists the tiles'
@@ -52,7 +52,11 @@ func main() {
 // SI, R10..R13: A rows 0, 3, 6, 9 and 12 of the tile in the segment; BX: b's rows of
 // the segment; Z0..Z25 the sums (two vectors a row), Z26, Z27 b's row, Z28..Z31 A's
 // broadcasts.
-TEXT ·stemRow32AVX512(SB), NOSPLIT, $0-72
+// While a tile runs, it asks for its output lines with write intent (PREFETCHW, spread over
+// its first steps), so that its stores at the end need not wait for lines the last image
+// left in a far cache; if away is not nil, for as many lines from away on instead
+// (benchmarks compare). R15: the next line asked for.
+TEXT ·stemRow32AVX512(SB), NOSPLIT, $0-80
 `)
 	p("MOVQ c+0(FP), R9")
 	p("MOVQ lda+32(FP), DI")
@@ -85,6 +89,9 @@ TEXT ·stemRow32AVX512(SB), NOSPLIT, $0-72
 		if edge {
 			p("VPXORD Z30, Z30, Z30")
 		}
+		p("MOVQ away+72(FP), R15")
+		p("TESTQ R15, R15")
+		p("CMOVQEQ R9, R15")
 		p("MOVQ b+40(FP), BX")
 		p("LEAQ a0+8(FP), CX")
 		p("MOVQ $3, DX")
@@ -95,9 +102,16 @@ TEXT ·stemRow32AVX512(SB), NOSPLIT, $0-72
 			p("LEAQ (%s)(DI*2), %s", bases[q-1], bases[q])
 			p("ADDQ DI, %s", bases[q])
 		}
+		// The tile's 2h output lines, a third in each segment's first
+		// steps (up to two lines more: the next tile's).
+		pfs := (2*h + 2) / 3
 		for k := 0; k < 9; k++ {
 			p("VMOVUPS %d(BX), Z26", 128*k)
 			p("VMOVUPS %d(BX), Z27", 128*k+64)
+			if k < pfs {
+				p("BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x0F // PREFETCHW (R15)")
+				p("ADDQ $64, R15")
+			}
 			for r := 0; r < h; r++ {
 				addr := fmt.Sprintf("%d(%s)", 4*k, bases[r/3])
 				switch r % 3 {

@@ -77,7 +77,7 @@ func StemRow32(m int, left, right bool, a *[3][]float32, lda int, b *PackedB, lo
 		}
 		tiles[n] = 0
 		o := off(r0)
-		stemRow32AVX512(&c[r0*NR512], &a[0][o], &a[1][o], &a[2][o], lda, &b.panels[0], &b.bias[0], lo, hi, &tiles[0])
+		stemRow32AVX512(&c[r0*NR512], &a[0][o], &a[1][o], &a[2][o], lda, &b.panels[0], &b.bias[0], lo, hi, &tiles[0], stemAway)
 	}
 }
 
@@ -93,4 +93,21 @@ const (
 // gen_stem.go).
 //
 //go:noescape
-func stemRow32AVX512(c, a0, a1, a2 *float32, lda int, b, bias *float32, lo, hi float32, tiles *int32)
+func stemRow32AVX512(c, a0, a1, a2 *float32, lda int, b, bias *float32, lo, hi float32, tiles *int32, away *float32)
+
+// stemAway, when not nil, has stemRow32AVX512 ask for lines of stemLines
+// with write intent instead of its output's: the same instructions on
+// lines already in L1 (benchmarks compare).
+var (
+	stemAway  *float32
+	stemLines [32 * 16]float32
+)
+
+// SetStemPrefetch has stemRow32AVX512 ask for its output lines ahead of
+// its stores (on, the default) or for lines of a scratch already in L1.
+func SetStemPrefetch(on bool) {
+	stemAway = nil
+	if !on {
+		stemAway = &stemLines[0]
+	}
+}

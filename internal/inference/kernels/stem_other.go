@@ -10,3 +10,6 @@ func StemRow32Fast(k, n int) bool { return false }
 func StemRow32(m int, left, right bool, a *[3][]float32, lda int, b *PackedB, lo, hi float32, c []float32) {
 	panic("kernels: no AVX-512 path on this architecture")
 }
+
+// SetStemPrefetch does nothing on this architecture (no stem kernel).
+func SetStemPrefetch(on bool) {}
