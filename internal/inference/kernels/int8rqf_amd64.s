@@ -13,17 +13,12 @@
 // int32 for the last 8.
 
 // RQF16(acc, off, dst) rescales the 16 sums in acc with the tabF block at
-// off(R11) into dst, clamped to Z28..Z29 (Z21, Z22 scratch, K1 = odd
-// dwords).
+// off(R11) into dst, clamped to Z28..Z29 (Z21, Z22 scratch, Z27 =
+// rqfHigh): the 64-bit sums of the even and the odd channels, their high
+// dwords gathered in channel order by one VPERMT2D (a floor by 2^32),
+// then each shifted right by its tot-32.
 #define RQF16(acc, off, dst) \
-	VPMULDQ   off+64(R11), acc, Z21 \
-	VPSHUFD   $0xf5, acc, Z22 \
-	VPMULDQ   off+68(R11), Z22, Z22 \
-	VPADDQ    off+128(R11), Z21, Z21 \
-	VPADDQ    off+192(R11), Z22, Z22 \
-	VPSRAVQ   off+256(R11), Z21, Z21 \
-	VPSRAVQ   off+320(R11), Z22, Z22 \
-	VPBLENDMD Z22, Z21, K1, dst \
+	RQF16NC(acc, off, dst) \
 	VPMAXSD   Z28, dst, dst \
 	VPMINSD   Z29, dst, dst
 
@@ -34,9 +29,8 @@
 	VPMULDQ   off+68(R11), Z22, Z22 \
 	VPADDQ    off+128(R11), Z21, Z21 \
 	VPADDQ    off+192(R11), Z22, Z22 \
-	VPSRAVQ   off+256(R11), Z21, Z21 \
-	VPSRAVQ   off+320(R11), Z22, Z22 \
-	VPBLENDMD Z22, Z21, K1, dst
+	VPERMT2D  Z22, Z27, Z21 \
+	VPSRAVD   off+384(R11), Z21, dst
 
 // RQF32ROWS2P stores two rows of 32 channels (sums a0, a1 and b0, b1)
 // under K7 when the clamp is the whole int8 range: two VPACKSSDW and a
@@ -75,8 +69,7 @@
 	VPBROADCASTD AX, Z28 \
 	MOVL         hi+60(FP), AX \
 	VPBROADCASTD AX, Z29 \
-	MOVL         $0xAAAA, AX \
-	KMOVW        AX, K1 \
+	VMOVDQU64    rqfHigh<>(SB), Z27 \
 	MOVL         mask+64(FP), AX \
 	KMOVD        AX, K7 \
 	MOVQ         tab+48(FP), R11 \
@@ -591,3 +584,16 @@ qrslow:
 	VPADDD     Z9, Z1, K2, Z1
 	VPSUBD     Z9, Z1, K3, Z1
 	JMP        qrstore
+
+// rqfHigh is the VPERMT2D index of the high dwords of the even channels'
+// qwords (first table) and the odd channels' (second) in channel order:
+// dword 2j takes 2j+1, dword 2j+1 takes 16+2j+1.
+DATA rqfHigh<>+0(SB)/8, $0x0000001100000001
+DATA rqfHigh<>+8(SB)/8, $0x0000001300000003
+DATA rqfHigh<>+16(SB)/8, $0x0000001500000005
+DATA rqfHigh<>+24(SB)/8, $0x0000001700000007
+DATA rqfHigh<>+32(SB)/8, $0x0000001900000009
+DATA rqfHigh<>+40(SB)/8, $0x0000001b0000000b
+DATA rqfHigh<>+48(SB)/8, $0x0000001d0000000d
+DATA rqfHigh<>+56(SB)/8, $0x0000001f0000000f
+GLOBL rqfHigh<>(SB), RODATA|NOPTR, $64
