@@ -64,6 +64,40 @@
 	VPMOVDB   Z20, K7, (R8) \
 	ADDQ      R9, R8
 
+// RQF16ROWS is RQF16ROW when the clamp is the whole int8 range: VPMOVSDB's
+// saturation is the clamp, in place of a VPMAXSD and a VPMINSD.
+#define RQF16ROWS(acc) \
+	RQF16NC(acc, 0, Z20) \
+	VPMOVSDB  Z20, K7, (R8) \
+	ADDQ      R9, R8
+
+// RQF16ROWS8 stores the 8 rows of Z0..Z7 (16 channels each) under K7,
+// clamped by saturation where the clamp is all of int8.
+#define RQF16ROWS8(full, done) \
+	CMPL lo+56(FP), $-128 \
+	JNE  full \
+	CMPL hi+60(FP), $127 \
+	JNE  full \
+	RQF16ROWS(Z0) \
+	RQF16ROWS(Z1) \
+	RQF16ROWS(Z2) \
+	RQF16ROWS(Z3) \
+	RQF16ROWS(Z4) \
+	RQF16ROWS(Z5) \
+	RQF16ROWS(Z6) \
+	RQF16ROWS(Z7) \
+	JMP  done \
+full: \
+	RQF16ROW(Z0) \
+	RQF16ROW(Z1) \
+	RQF16ROW(Z2) \
+	RQF16ROW(Z3) \
+	RQF16ROW(Z4) \
+	RQF16ROW(Z5) \
+	RQF16ROW(Z6) \
+	RQF16ROW(Z7) \
+done:
+
 #define RQFSETUP \
 	MOVL         lo+56(FP), AX \
 	VPBROADCASTD AX, Z28 \
@@ -210,14 +244,7 @@ rqfloop16:
 	JNZ  rqfloop16
 
 	RQFSETUP
-	RQF16ROW(Z0)
-	RQF16ROW(Z1)
-	RQF16ROW(Z2)
-	RQF16ROW(Z3)
-	RQF16ROW(Z4)
-	RQF16ROW(Z5)
-	RQF16ROW(Z6)
-	RQF16ROW(Z7)
+	RQF16ROWS8(rqf16clamp, rqf16done)
 	VZEROUPPER
 	RET
 
@@ -375,14 +402,7 @@ rqfks16:
 	JNZ  rqfsegs16
 
 	RQFSETUP
-	RQF16ROW(Z0)
-	RQF16ROW(Z1)
-	RQF16ROW(Z2)
-	RQF16ROW(Z3)
-	RQF16ROW(Z4)
-	RQF16ROW(Z5)
-	RQF16ROW(Z6)
-	RQF16ROW(Z7)
+	RQF16ROWS8(rqf16sclamp, rqf16sdone)
 	VZEROUPPER
 	RET
 
