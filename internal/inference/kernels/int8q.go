@@ -61,11 +61,11 @@ type Requant struct {
 	// floor. The result is negative exactly when x*q < -2^30, which differs
 	// from x*q < 0 only at x = -1 with q = 2^30, where both give 0.
 	// The odd channels shift by tot-32 so their result lands in the high
-	// dword in place (hence tot >= 32). The kernels that take the sums'
-	// high dwords (floor by 2^32) into one vector with a VPERMT2D shift
-	// that by the int32 tot-32 instead: nested floors again, one shift of
-	// 16 dwords where two of 8 qwords and a blend took two more
-	// instructions, one of them on the port of the multiplies.
+	// dword in place (hence tot >= 32). The kernels that gather the sums'
+	// high dwords (a floor by 2^32) into one vector with a VPERMT2D shift
+	// that by the int32 tot-32 instead (nested floors again): a permute
+	// and one shift of 16 dwords where two shifts of 8 qwords and a blend
+	// took one instruction more, and one more uop on the multiplies' port.
 	tabF []int32
 }
 

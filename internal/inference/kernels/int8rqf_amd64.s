@@ -5,9 +5,9 @@
 // The fused int8 GEMM + requantization tiles of gemmI8x8x32RQ and
 // gemmI8x8x16RQ (int8_amd64.s) with the rescale in Requant.tabF's form:
 // per 16 channels one 64-bit sum and one arithmetic shift (the zero point
-// is in the sum, the odd channels' results land in their high dwords in
-// place), 10 instructions where the tab16 form takes 12 and a zero-point
-// add. A store mask (one bit per output byte of the row's 32 or 16) lets a
+// is in the sum; the high dwords of the sums are gathered by a VPERMT2D,
+// see RQF16), 9 instructions with the clamp where the tab16 form takes 12
+// and a zero-point add. A store mask (one bit per output byte of the row's 32 or 16) lets a
 // panel's last channels end anywhere, so a layer of 24 channels is one
 // tile pass instead of a 16-channel pass plus a whole-panel GEMM through
 // int32 for the last 8.
