@@ -46,7 +46,8 @@ type Requant struct {
 	// channels of multiplier 0), 128 int32s holding bias (0) and mult (16)
 	// as above, then as int64s for the even and the odd channels the
 	// rounding constant with the zero point folded in (words 32, 48) and
-	// the right shifts tot and tot-32 (words 64, 80).
+	// the right shifts tot and tot-32 (words 64, 80), and as int32s in
+	// channel order the shifts tot-32 (word 96).
 	//
 	// Both roundings become one 64-bit sum and one arithmetic shift:
 	//   single: y + zp = (x*q + 2^(tot-1) + zp*2^tot) >> tot;
@@ -60,7 +61,11 @@ type Requant struct {
 	// floor. The result is negative exactly when x*q < -2^30, which differs
 	// from x*q < 0 only at x = -1 with q = 2^30, where both give 0.
 	// The odd channels shift by tot-32 so their result lands in the high
-	// dword in place (hence tot >= 32).
+	// dword in place (hence tot >= 32). The kernels that gather the sums'
+	// high dwords (a floor by 2^32) into one vector with a VPERMT2D shift
+	// that by the int32 tot-32 instead (nested floors again): a permute
+	// and one shift of 16 dwords where two shifts of 8 qwords and a blend
+	// took one instruction more, and one more uop on the multiplies' port.
 	tabF []int32
 }
 
@@ -120,6 +125,7 @@ func (r *Requant) fastTable() []int32 {
 				sh -= 32
 			}
 			t[w+32], t[w+33] = int32(sh), 0
+			t[96+j] = int32(tot - 32)
 		}
 	}
 	return tab

@@ -241,6 +241,9 @@ func requantVec(r *Requant, out *int8, ldo int, acc *int32, lda, rows, ch0 int) 
 	if use512() && r.C-done >= 16 {
 		o, a := (*int8)(unsafe.Add(unsafe.Pointer(out), done)), (*int32)(unsafe.Add(unsafe.Pointer(acc), 4*done))
 		tab, mode := rqTab16(r)
+		if mode == 2 && r.Lo == -128 && r.Hi == 127 {
+			mode = 6 // requant512: VPMOVSDB's saturation is the clamp
+		}
 		tab = (*int32)(unsafe.Add(unsafe.Pointer(tab), 4*done/16*128))
 		requant512(o, a, tab, (r.C-done)/16, mode, r.ZP, r.Lo, r.Hi, rows, ldo, lda)
 		done += (r.C - done) / 16 * 16

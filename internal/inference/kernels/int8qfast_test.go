@@ -358,8 +358,10 @@ func BenchmarkDW3x3I8x64Pack(b *testing.B) {
 }
 
 // BenchmarkGemmRequantPack: the fused tiles on V2's expansion and stem
-// shapes with the whole int8 range as clamp (the saturating-pack
-// epilogue) against a clamp one short of it (min, max and VPERMT2B).
+// shapes (and its first projection, 16 channels: the half-panel tile)
+// with the whole int8 range as clamp (the saturating-pack epilogue; for a
+// half panel VPMOVSDB) against a clamp one short of it (min, max and
+// VPERMT2B or VPMOVDB).
 func BenchmarkGemmRequantPack(b *testing.B) {
 	if !UseVNNI() || !use512() {
 		b.Skip("needs AVX-512 VNNI")
@@ -367,7 +369,7 @@ func BenchmarkGemmRequantPack(b *testing.B) {
 	savedAMX := hasAMX
 	hasAMX = false
 	defer func() { hasAMX = savedAMX }()
-	for _, sh := range []struct{ m, n, k int }{{64, 96, 16}, {64, 144, 24}, {64, 192, 32}, {64, 32, 192}} {
+	for _, sh := range []struct{ m, n, k int }{{64, 96, 16}, {64, 144, 24}, {64, 192, 32}, {64, 32, 192}, {64, 16, 32}} {
 		rng := rand.New(rand.NewPCG(5, 6))
 		w := make([]int8, sh.n*sh.k)
 		for i := range w {

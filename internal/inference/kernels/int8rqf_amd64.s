@@ -5,25 +5,20 @@
 // The fused int8 GEMM + requantization tiles of gemmI8x8x32RQ and
 // gemmI8x8x16RQ (int8_amd64.s) with the rescale in Requant.tabF's form:
 // per 16 channels one 64-bit sum and one arithmetic shift (the zero point
-// is in the sum, the odd channels' results land in their high dwords in
-// place), 10 instructions where the tab16 form takes 12 and a zero-point
-// add. A store mask (one bit per output byte of the row's 32 or 16) lets a
+// is in the sum; the high dwords of the sums are gathered by a VPERMT2D,
+// see RQF16), 9 instructions with the clamp where the tab16 form takes 12
+// and a zero-point add. A store mask (one bit per output byte of the row's 32 or 16) lets a
 // panel's last channels end anywhere, so a layer of 24 channels is one
 // tile pass instead of a 16-channel pass plus a whole-panel GEMM through
 // int32 for the last 8.
 
 // RQF16(acc, off, dst) rescales the 16 sums in acc with the tabF block at
-// off(R11) into dst, clamped to Z28..Z29 (Z21, Z22 scratch, K1 = odd
-// dwords).
+// off(R11) into dst, clamped to Z28..Z29 (Z21, Z22 scratch, Z27 =
+// rqfHigh): the 64-bit sums of the even and the odd channels, their high
+// dwords gathered in channel order by one VPERMT2D (a floor by 2^32),
+// then each shifted right by its tot-32.
 #define RQF16(acc, off, dst) \
-	VPMULDQ   off+64(R11), acc, Z21 \
-	VPSHUFD   $0xf5, acc, Z22 \
-	VPMULDQ   off+68(R11), Z22, Z22 \
-	VPADDQ    off+128(R11), Z21, Z21 \
-	VPADDQ    off+192(R11), Z22, Z22 \
-	VPSRAVQ   off+256(R11), Z21, Z21 \
-	VPSRAVQ   off+320(R11), Z22, Z22 \
-	VPBLENDMD Z22, Z21, K1, dst \
+	RQF16NC(acc, off, dst) \
 	VPMAXSD   Z28, dst, dst \
 	VPMINSD   Z29, dst, dst
 
@@ -34,9 +29,8 @@
 	VPMULDQ   off+68(R11), Z22, Z22 \
 	VPADDQ    off+128(R11), Z21, Z21 \
 	VPADDQ    off+192(R11), Z22, Z22 \
-	VPSRAVQ   off+256(R11), Z21, Z21 \
-	VPSRAVQ   off+320(R11), Z22, Z22 \
-	VPBLENDMD Z22, Z21, K1, dst
+	VPERMT2D  Z22, Z27, Z21 \
+	VPSRAVD   off+384(R11), Z21, dst
 
 // RQF32ROWS2P stores two rows of 32 channels (sums a0, a1 and b0, b1)
 // under K7 when the clamp is the whole int8 range: two VPACKSSDW and a
@@ -70,13 +64,46 @@
 	VPMOVDB   Z20, K7, (R8) \
 	ADDQ      R9, R8
 
+// RQF16ROWS is RQF16ROW when the clamp is the whole int8 range: VPMOVSDB's
+// saturation is the clamp, in place of a VPMAXSD and a VPMINSD.
+#define RQF16ROWS(acc) \
+	RQF16NC(acc, 0, Z20) \
+	VPMOVSDB  Z20, K7, (R8) \
+	ADDQ      R9, R8
+
+// RQF16ROWS8 stores the 8 rows of Z0..Z7 (16 channels each) under K7,
+// clamped by saturation where the clamp is all of int8.
+#define RQF16ROWS8(full, done) \
+	CMPL lo+56(FP), $-128 \
+	JNE  full \
+	CMPL hi+60(FP), $127 \
+	JNE  full \
+	RQF16ROWS(Z0) \
+	RQF16ROWS(Z1) \
+	RQF16ROWS(Z2) \
+	RQF16ROWS(Z3) \
+	RQF16ROWS(Z4) \
+	RQF16ROWS(Z5) \
+	RQF16ROWS(Z6) \
+	RQF16ROWS(Z7) \
+	JMP  done \
+full: \
+	RQF16ROW(Z0) \
+	RQF16ROW(Z1) \
+	RQF16ROW(Z2) \
+	RQF16ROW(Z3) \
+	RQF16ROW(Z4) \
+	RQF16ROW(Z5) \
+	RQF16ROW(Z6) \
+	RQF16ROW(Z7) \
+done:
+
 #define RQFSETUP \
 	MOVL         lo+56(FP), AX \
 	VPBROADCASTD AX, Z28 \
 	MOVL         hi+60(FP), AX \
 	VPBROADCASTD AX, Z29 \
-	MOVL         $0xAAAA, AX \
-	KMOVW        AX, K1 \
+	VMOVDQU64    rqfHigh<>(SB), Z27 \
 	MOVL         mask+64(FP), AX \
 	KMOVD        AX, K7 \
 	MOVQ         tab+48(FP), R11 \
@@ -217,14 +244,7 @@ rqfloop16:
 	JNZ  rqfloop16
 
 	RQFSETUP
-	RQF16ROW(Z0)
-	RQF16ROW(Z1)
-	RQF16ROW(Z2)
-	RQF16ROW(Z3)
-	RQF16ROW(Z4)
-	RQF16ROW(Z5)
-	RQF16ROW(Z6)
-	RQF16ROW(Z7)
+	RQF16ROWS8(rqf16clamp, rqf16done)
 	VZEROUPPER
 	RET
 
@@ -382,14 +402,7 @@ rqfks16:
 	JNZ  rqfsegs16
 
 	RQFSETUP
-	RQF16ROW(Z0)
-	RQF16ROW(Z1)
-	RQF16ROW(Z2)
-	RQF16ROW(Z3)
-	RQF16ROW(Z4)
-	RQF16ROW(Z5)
-	RQF16ROW(Z6)
-	RQF16ROW(Z7)
+	RQF16ROWS8(rqf16sclamp, rqf16sdone)
 	VZEROUPPER
 	RET
 
@@ -591,3 +604,16 @@ qrslow:
 	VPADDD     Z9, Z1, K2, Z1
 	VPSUBD     Z9, Z1, K3, Z1
 	JMP        qrstore
+
+// rqfHigh is the VPERMT2D index of the high dwords of the even channels'
+// qwords (first table) and the odd channels' (second) in channel order:
+// dword 2j takes 2j+1, dword 2j+1 takes 16+2j+1.
+DATA rqfHigh<>+0(SB)/8, $0x0000001100000001
+DATA rqfHigh<>+8(SB)/8, $0x0000001300000003
+DATA rqfHigh<>+16(SB)/8, $0x0000001500000005
+DATA rqfHigh<>+24(SB)/8, $0x0000001700000007
+DATA rqfHigh<>+32(SB)/8, $0x0000001900000009
+DATA rqfHigh<>+40(SB)/8, $0x0000001b0000000b
+DATA rqfHigh<>+48(SB)/8, $0x0000001d0000000d
+DATA rqfHigh<>+56(SB)/8, $0x0000001f0000000f
+GLOBL rqfHigh<>(SB), RODATA|NOPTR, $64

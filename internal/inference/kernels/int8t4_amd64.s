@@ -16,9 +16,9 @@
 // Registers: Z0..Z3 the accumulators of the quad's four outputs, Z4..Z7
 // the activation dwords, Z8/Z9 scratch, Z10..Z15 the group's weights (row
 // r: (w0,w1,w2,0) in Z10+2r, (0,w0,w1,w2) in Z11+2r), Z19 the bias,
-// Z20..Z25 the tabF rescale (mult even, mult odd, constant even, constant
-// odd, shift even, shift odd), Z26 t4PackPerm, Z27 2^31 in every qword,
-// Z28/Z29 the upper/lower clamp, K1 the odd dwords.
+// Z20..Z24 the tabF rescale (mult even, mult odd, constant even, constant
+// odd, the int32 shifts tot-32), Z25 t4High, Z26 t4PackPerm, Z27 2^31 in every qword,
+// Z28/Z29 the upper/lower clamp.
 
 // T4ROW1 adds one kernel row's products at stride 1: the group at (r)
 // and the next one R10 bytes on.
@@ -43,16 +43,17 @@
 	VPDPBUSD  wa, Z7, Z3
 
 // T4RQS and T4RQD are RQFASTS512 and RQFASTD512 (int8q512_amd64.s) with
-// the table block in registers.
+// the table block in registers and the sums' high dwords gathered by one
+// VPERMT2D (Z25 = t4High) and shifted by the int32 tot-32 (Z24), as
+// RQF16 (int8rqf_amd64.s) does.
 #define T4RQS(acc) \
 	VPMULDQ   Z20, acc, Z8 \
 	VPSHUFD   $0xf5, acc, Z9 \
 	VPMULDQ   Z21, Z9, Z9 \
 	VPADDQ    Z22, Z8, Z8 \
 	VPADDQ    Z23, Z9, Z9 \
-	VPSRAVQ   Z24, Z8, Z8 \
-	VPSRAVQ   Z25, Z9, Z9 \
-	VPBLENDMD Z9, Z8, K1, acc
+	VPERMT2D  Z9, Z25, Z8 \
+	VPSRAVD   Z24, Z8, acc
 
 #define T4RQD(acc) \
 	VPMULDQ   Z20, acc, Z8 \
@@ -64,9 +65,8 @@
 	VPADDQ    Z23, Z9, Z9 \
 	VPSUBQ    Z27, Z8, K5, Z8 \
 	VPSUBQ    Z27, Z9, K6, Z9 \
-	VPSRAVQ   Z24, Z8, Z8 \
-	VPSRAVQ   Z25, Z9, Z9 \
-	VPBLENDMD Z9, Z8, K1, acc
+	VPERMT2D  Z9, Z25, Z8 \
+	VPSRAVD   Z24, Z8, acc
 
 #define T4CLAMP(acc) \
 	VPMAXSD Z29, acc, acc \
@@ -89,9 +89,8 @@ TEXT ·dw3x3T4(SB), NOSPLIT, $0-120
 	VPBROADCASTD AX, Z28
 	MOVQ         $0x80000000, AX
 	VPBROADCASTQ AX, Z27
-	MOVL         $0xAAAA, AX
-	KMOVW        AX, K1
 	VMOVDQU64    t4PackPerm<>(SB), Z26
+	VMOVDQU64    t4High<>(SB), Z25
 	MOVBQZX      mode+80(FP), DX
 	MOVQ         ostride+8(FP), R13
 	MOVQ         gstep+56(FP), R10
@@ -105,8 +104,7 @@ t4group:
 	VMOVDQU32 68(R11), Z21
 	VMOVDQU32 128(R11), Z22
 	VMOVDQU32 192(R11), Z23
-	VMOVDQU32 256(R11), Z24
-	VMOVDQU32 320(R11), Z25
+	VMOVDQU32 384(R11), Z24
 	VMOVDQU32 (CX), Z10
 	VMOVDQU32 64(CX), Z11
 	VMOVDQU32 128(CX), Z12
@@ -269,16 +267,9 @@ t4pgroup:
 
 // RQT4U16(acc, off) rescales the 16 sums in acc in place with the tabF
 // block at off(R11) (an unsigned-output Requant), clamped to Z28..Z29
-// (Z21, Z22 scratch, K1 = odd dwords): each dword then holds one byte.
+// (Z21, Z22 scratch, Z27 = t4High): each dword then holds one byte.
 #define RQT4U16(acc, off) \
-	VPMULDQ   off+64(R11), acc, Z21 \
-	VPSHUFD   $0xf5, acc, Z22 \
-	VPMULDQ   off+68(R11), Z22, Z22 \
-	VPADDQ    off+128(R11), Z21, Z21 \
-	VPADDQ    off+192(R11), Z22, Z22 \
-	VPSRAVQ   off+256(R11), Z21, Z21 \
-	VPSRAVQ   off+320(R11), Z22, Z22 \
-	VPBLENDMD Z22, Z21, K1, acc \
+	RQT4U16NC(acc, off) \
 	VPMAXSD   Z28, acc, acc \
 	VPMINSD   Z29, acc, acc
 
@@ -290,9 +281,8 @@ t4pgroup:
 	VPMULDQ   off+68(R11), Z22, Z22 \
 	VPADDQ    off+128(R11), Z21, Z21 \
 	VPADDQ    off+192(R11), Z22, Z22 \
-	VPSRAVQ   off+256(R11), Z21, Z21 \
-	VPSRAVQ   off+320(R11), Z22, Z22 \
-	VPBLENDMD Z22, Z21, K1, acc
+	VPERMT2D  Z22, Z27, Z21 \
+	VPSRAVD   off+384(R11), Z21, acc
 
 // T4PACK(p0, p1, p2, p3) is T4JOIN for sums not clamped yet when the
 // clamp is all of 0..255: two VPACKSSDW and a VPACKUSWB saturate them
@@ -386,8 +376,7 @@ rqt4loop:
 	VPBROADCASTD AX, Z28
 	MOVL         hi+60(FP), AX
 	VPBROADCASTD AX, Z29
-	MOVL         $0xAAAA, AX
-	KMOVW        AX, K1
+	VMOVDQU64    t4High<>(SB), Z27
 	MOVQ         maskA+64(FP), AX
 	KMOVQ        AX, K2
 	MOVQ         maskB+72(FP), AX
@@ -496,3 +485,15 @@ DATA t4JoinPerm<>+40(SB)/8, $0x2f2b27232e2a2622
 DATA t4JoinPerm<>+48(SB)/8, $0x3d3935313c383430
 DATA t4JoinPerm<>+56(SB)/8, $0x3f3b37333e3a3632
 GLOBL t4JoinPerm<>(SB), RODATA|NOPTR, $64
+
+// t4High is rqfHigh (int8rqf_amd64.s): the VPERMT2D index of the even and
+// the odd channels' high dwords in channel order.
+DATA t4High<>+0(SB)/8, $0x0000001100000001
+DATA t4High<>+8(SB)/8, $0x0000001300000003
+DATA t4High<>+16(SB)/8, $0x0000001500000005
+DATA t4High<>+24(SB)/8, $0x0000001700000007
+DATA t4High<>+32(SB)/8, $0x0000001900000009
+DATA t4High<>+40(SB)/8, $0x0000001b0000000b
+DATA t4High<>+48(SB)/8, $0x0000001d0000000d
+DATA t4High<>+56(SB)/8, $0x0000001f0000000f
+GLOBL t4High<>(SB), RODATA|NOPTR, $64
