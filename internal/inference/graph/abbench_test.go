@@ -2,20 +2,37 @@ package graph_test
 
 import (
 	"math/rand/v2"
-	"slices"
 	"testing"
-	"time"
 
 	"github.com/cspipe/cspipe/internal/inference/graph"
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
 	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
 
+// The model-level side of the A/B harness (graph.ABAlternate): whole
+// models run on the same input, either two plans of one network or one
+// plan with a switch flipped before every run.
+
+// loadModel plans the random-weight network cfg from its TFLite encoding.
+func loadModel(b *testing.B, cfg modelgen.Config) *graph.Model {
+	b.Helper()
+	g, err := modelgen.MobileNet(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := tflite.Load(g.TFLite())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m
+}
+
 // loadTwoPlans plans the random-weight network cfg from its TFLite encoding
 // twice: as the planner does by default ("newer") and with one of its
 // switches turned for the second load only (off turns it and returns the
 // restore), for benchAlternate.
 func loadTwoPlans(b *testing.B, cfg modelgen.Config, off func() func()) (newer, older *graph.Model) {
+	b.Helper()
 	g, err := modelgen.MobileNet(cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -33,51 +50,71 @@ func loadTwoPlans(b *testing.B, cfg modelgen.Config, off func() func()) (newer, 
 	return newer, older
 }
 
-// benchAlternate runs two plans of one network on one thread, batch images
-// of the same pseudo-random input per run, in turns (the order swapped
-// every pair, so both meet the same load), and reports each one's fastest
-// and median time per image ("NAME-best-ms/img", "NAME-med-ms/img") and
-// the median over the pairs of the old plan's time over the new one's
-// ("speedup-med"). before, when not nil, is called ahead of every run with
-// the model about to run (for switches the plans read while running).
-func benchAlternate(b *testing.B, batch int, newName string, newer *graph.Model, oldName string, older *graph.Model, before func(*graph.Model)) {
-	h, w, c := newer.InputShape()
+// abInput is batch images of m's input shape, pseudo-random in [-1, 1):
+// the same input for every A/B benchmark.
+func abInput(m *graph.Model, batch int) []float32 {
+	h, w, c := m.InputShape()
 	rng := rand.New(rand.NewPCG(1, 2))
 	in := make([]float32, batch*h*w*c)
 	for i := range in {
 		in[i] = rng.Float32()*2 - 1
 	}
-	out := make([]float32, batch*newer.NumClasses())
-	run := func(m *graph.Model) float64 {
-		if before != nil {
-			before(m)
-		}
-		start := time.Now()
+	return in
+}
+
+// modelSide is the A/B side name that runs m on the batch images in into
+// out, after setup (when not nil).
+func modelSide(b *testing.B, name string, m *graph.Model, batch int, in, out []float32, setup func()) graph.ABSide {
+	return graph.ABSide{Name: name, Setup: setup, Run: func() {
 		if err := m.Run(in, batch, out); err != nil {
 			b.Fatal(err)
 		}
-		return time.Since(start).Seconds() / float64(batch)
+	}}
+}
+
+// switchSides are the two sides of one model m run at batch with set(true)
+// (onName, side 0) and set(false) (offName, side 1) before every run.
+func switchSides(b *testing.B, m *graph.Model, batch int, set func(bool), onName, offName string) []graph.ABSide {
+	in, out := abInput(m, batch), make([]float32, batch*m.NumClasses())
+	return []graph.ABSide{
+		modelSide(b, onName, m, batch, in, out, func() { set(true) }),
+		modelSide(b, offName, m, batch, in, out, func() { set(false) }),
 	}
-	for _, m := range []*graph.Model{newer, older} {
+}
+
+// benchAlternate runs two plans of one network on one thread, batch images
+// of the same pseudo-random input per run, in turns (the order swapped
+// every pair, so both meet the same load) by the wall clock, and reports
+// each one's fastest and median time per image ("NAME-best-ms/img",
+// "NAME-med-ms/img") and the median over the pairs of the old plan's time
+// over the new one's ("speedup-med"). before, when not nil, is called
+// ahead of every run with the model about to run (for switches the plans
+// read while running).
+func benchAlternate(b *testing.B, batch int, newName string, newer *graph.Model, oldName string, older *graph.Model, before func(*graph.Model)) {
+	in, out := abInput(newer, batch), make([]float32, batch*newer.NumClasses())
+	side := func(name string, m *graph.Model) graph.ABSide {
 		m.SetThreads(1)
-		run(m) // allocate the workspace
-	}
-	var tn, to, ratios []float64
-	for i := 0; b.Loop(); i++ {
-		var n, o float64
-		if i%2 == 0 {
-			n, o = run(newer), run(older)
-		} else {
-			o, n = run(older), run(newer)
+		var setup func()
+		if before != nil {
+			setup = func() { before(m) }
 		}
-		tn, to, ratios = append(tn, n), append(to, o), append(ratios, o/n)
+		return modelSide(b, name, m, batch, in, out, setup)
 	}
-	for _, s := range [][]float64{tn, to, ratios} {
-		slices.Sort(s)
-	}
-	b.ReportMetric(tn[0]*1e3, newName+"-best-ms/img")
-	b.ReportMetric(to[0]*1e3, oldName+"-best-ms/img")
-	b.ReportMetric(tn[len(tn)/2]*1e3, newName+"-med-ms/img")
-	b.ReportMetric(to[len(to)/2]*1e3, oldName+"-med-ms/img")
-	b.ReportMetric(ratios[len(ratios)/2], "speedup-med")
+	t := graph.ABAlternate(b, graph.ABWall, side(newName, newer), side(oldName, older))
+	t.ReportBestMed(b, 0, 1e3/float64(batch), "ms/img")
+	b.ReportMetric(graph.ABMed(t.Ratios(0, 1, 0)), "speedup-med")
+}
+
+// switchAB runs m on one thread at the given batch with set(true) ("new")
+// and set(false) ("old") in turns (the order swapped every pair) on the
+// thread's CPU clock and reports the median thread CPU time per image of
+// each ("new-cpu-ms/img", "old-cpu-ms/img") and the quartiles of the
+// per-pair ratios old/new ("speedup-q1", "-med", "-q3"). set(true) is
+// restored at the end.
+func switchAB(b *testing.B, m *graph.Model, batch int, set func(bool)) {
+	defer set(true)
+	m.SetThreads(1)
+	t := graph.ABAlternate(b, graph.ABThreadCPU, switchSides(b, m, batch, set, "new", "old")...)
+	t.ReportMed(b, 0, 1e3/float64(batch), "%s-cpu-ms/img")
+	graph.ReportQuartiles(b, t.Ratios(0, 1, 0), "speedup")
 }

@@ -3,14 +3,11 @@ package graph_test
 import (
 	"fmt"
 	"math/rand/v2"
-	"runtime"
-	"slices"
 	"testing"
 
 	"github.com/cspipe/cspipe/internal/inference/graph"
 	"github.com/cspipe/cspipe/internal/inference/kernels"
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
-	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
 
 // BenchmarkEarlyLayersModel runs MobileNet V1 1.0@128 and V2 1.0@224
@@ -45,65 +42,11 @@ func BenchmarkEarlyLayersModel(b *testing.B) {
 		{Arch: "v1", Width: 1, Size: 128, Classes: 1001, Seed: 1},
 		{Arch: "v2", Width: 1, Size: 224, Classes: 1001, Seed: 1},
 	} {
-		g, err := modelgen.MobileNet(c)
-		if err != nil {
-			b.Fatal(err)
-		}
-		m, err := tflite.Load(g.TFLite())
-		if err != nil {
-			b.Fatal(err)
-		}
+		m := loadModel(b, c)
 		for _, s := range switches {
 			b.Run(fmt.Sprintf("%s/%s/batch1", c.Arch, s.name), func(b *testing.B) { switchAB(b, m, 1, s.set) })
 		}
 	}
-}
-
-// switchAB runs m on one thread at the given batch with set(true) and
-// set(false) in turns (the order swapped every pair) and reports the
-// median thread CPU time per image of each and the quartiles of the
-// per-pair ratios old/new. set(true) is restored at the end.
-func switchAB(b *testing.B, m *graph.Model, batch int, set func(bool)) {
-	defer set(true)
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	h, w, c := m.InputShape()
-	rng := rand.New(rand.NewPCG(1, 2))
-	in := make([]float32, batch*h*w*c)
-	for i := range in {
-		in[i] = rng.Float32()*2 - 1
-	}
-	out := make([]float32, batch*m.NumClasses())
-	m.SetThreads(1)
-	run := func(on bool) float64 {
-		set(on)
-		t0, _ := kernels.ThreadCPU()
-		if err := m.Run(in, batch, out); err != nil {
-			b.Fatal(err)
-		}
-		t1, _ := kernels.ThreadCPU()
-		return (t1 - t0).Seconds() / float64(batch)
-	}
-	run(true) // the workspace
-	run(false)
-	var tn, to, ratios []float64
-	for i := 0; b.Loop(); i++ {
-		var n, o float64
-		if i%2 == 0 {
-			n, o = run(true), run(false)
-		} else {
-			o, n = run(false), run(true)
-		}
-		tn, to, ratios = append(tn, n), append(to, o), append(ratios, o/n)
-	}
-	for _, s := range [][]float64{tn, to, ratios} {
-		slices.Sort(s)
-	}
-	b.ReportMetric(tn[len(tn)/2]*1e3, "new-cpu-ms/img")
-	b.ReportMetric(to[len(to)/2]*1e3, "old-cpu-ms/img")
-	b.ReportMetric(ratios[len(ratios)/4], "speedup-q1")
-	b.ReportMetric(ratios[len(ratios)/2], "speedup-med")
-	b.ReportMetric(ratios[3*len(ratios)/4], "speedup-q3")
 }
 
 // stemGraph is a 3x3 stride-2 convolution (SAME padding, ReLU6) of an
@@ -142,64 +85,29 @@ func BenchmarkStemPrefetchCold(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	g, err := modelgen.MobileNet(modelgen.Config{Arch: "v1", Width: 1, Size: 128, Classes: 1001, Seed: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	m, err := tflite.Load(g.TFLite())
-	if err != nil {
-		b.Fatal(err)
-	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	rng := rand.New(rand.NewPCG(1, 2))
-	in := make([]float32, 128*128*3)
-	for i := range in {
-		in[i] = rng.Float32()*2 - 1
-	}
+	m := loadModel(b, modelgen.Config{Arch: "v1", Width: 1, Size: 128, Classes: 1001, Seed: 1})
+	in := abInput(m, 1)
 	out := make([]float32, m.NumClasses())
 	stemOut := make([]float32, 64*64*32)
 	m.SetThreads(1)
 	stem.SetThreads(1)
-	run := func(on bool) (cold, hot float64) {
-		kernels.SetStemPrefetch(on)
-		if err := m.Run(in, 1, out); err != nil {
-			b.Fatal(err)
+	// The whole image ahead of the cold call is untimed setup; the cold
+	// call is the timed Run, the hot one the timed Next.
+	side := func(name string, on bool) graph.ABSide {
+		runStem := func() {
+			if err := stem.Run(in, 1, stemOut); err != nil {
+				b.Fatal(err)
+			}
 		}
-		t0, _ := kernels.ThreadCPU()
-		if err := stem.Run(in, 1, stemOut); err != nil {
-			b.Fatal(err)
-		}
-		t1, _ := kernels.ThreadCPU()
-		if err := stem.Run(in, 1, stemOut); err != nil {
-			b.Fatal(err)
-		}
-		t2, _ := kernels.ThreadCPU()
-		return (t1 - t0).Seconds(), (t2 - t1).Seconds()
+		return graph.ABSide{Name: name, Setup: func() {
+			kernels.SetStemPrefetch(on)
+			if err := m.Run(in, 1, out); err != nil {
+				b.Fatal(err)
+			}
+		}, Run: runStem, Next: runStem}
 	}
-	run(true)
-	run(false)
-	var coldOn, coldOff, hotOn, hotOff, ratios []float64
-	for i := 0; b.Loop(); i++ {
-		var con, hon, coff, hoff float64
-		if i%2 == 0 {
-			con, hon = run(true)
-			coff, hoff = run(false)
-		} else {
-			coff, hoff = run(false)
-			con, hon = run(true)
-		}
-		coldOn, hotOn = append(coldOn, con), append(hotOn, hon)
-		coldOff, hotOff = append(coldOff, coff), append(hotOff, hoff)
-		ratios = append(ratios, coff/con)
-	}
-	for _, s := range [][]float64{coldOn, coldOff, hotOn, hotOff, ratios} {
-		slices.Sort(s)
-	}
-	med := func(s []float64) float64 { return s[len(s)/2] }
-	b.ReportMetric(med(coldOn)*1e6, "cold-on-us")
-	b.ReportMetric(med(coldOff)*1e6, "cold-off-us")
-	b.ReportMetric(med(hotOn)*1e6, "hot-on-us")
-	b.ReportMetric(med(hotOff)*1e6, "hot-off-us")
-	b.ReportMetric(med(ratios), "cold-speedup-med")
+	t := graph.ABAlternate(b, graph.ABThreadCPU, side("on", true), side("off", false))
+	t.ReportMed(b, 0, 1e6, "cold-%s-us")
+	t.ReportMed(b, 1, 1e6, "hot-%s-us")
+	b.ReportMetric(graph.ABMed(t.Ratios(0, 1, 0)), "cold-speedup-med")
 }

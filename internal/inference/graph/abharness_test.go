@@ -1,0 +1,185 @@
+package graph
+
+import (
+	"fmt"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/cspipe/cspipe/internal/inference/kernels"
+)
+
+// The A/B harness: the package's benchmarks that compare settings "run by
+// run" (the house way of measuring on a shared, noisy machine) all time
+// their runs through ABAlternate and report from its ABTimes. It is
+// exported so that the external package's model benchmarks (graph_test)
+// share it with the internal kernel-level ones; it exists only in tests.
+
+// ABClock is the clock an A/B benchmark times its runs by.
+type ABClock int
+
+const (
+	// ABWall is the wall clock: what a caller waits, helper threads
+	// included.
+	ABWall ABClock = iota
+	// ABThreadCPU is the CPU time of the benchmark's own thread (the
+	// goroutine is locked to it for the run): steadier than the wall
+	// clock on a loaded machine, blind to other threads' work.
+	ABThreadCPU
+)
+
+// ABSide is one of the settings an A/B benchmark compares.
+type ABSide struct {
+	// Name is the side's name in the reported metrics.
+	Name string
+	// Setup, when not nil, runs untimed ahead of every run of this side
+	// (a switch flipped, a cache emptied by other work).
+	Setup func()
+	// Run is the timed work of one run.
+	Run func()
+	// Next, when not nil, is a second timed step right after Run (a hot
+	// call after a cold one), timed apart from it.
+	Next func()
+	// Done, when not nil, runs untimed after every run; warm is true after
+	// the warm-up run, whose times are not kept.
+	Done func(warm bool)
+}
+
+// ABTimes holds the seconds of an A/B benchmark's measured runs:
+// Times[side][step][round], in the order the rounds ran (step 0 is Run,
+// step 1 Next).
+type ABTimes struct {
+	Names []string
+	Times [][][]float64
+}
+
+// ABAlternate runs the sides once each to warm up (workspaces, pages),
+// then, for every b.Loop iteration, one round in which every side runs
+// once, the order rotated round by round (side (j+i) mod n runs j-th in
+// round i; with two sides the order swaps every pair), so that all of
+// them meet the same load. Each timed step is measured with the clock.
+func ABAlternate(b *testing.B, clock ABClock, sides ...ABSide) ABTimes {
+	b.Helper()
+	if len(sides) == 0 {
+		b.Fatal("ABAlternate: no sides")
+	}
+	if clock == ABThreadCPU {
+		if _, ok := kernels.ThreadCPU(); !ok {
+			b.Skip("no thread CPU clock on this platform")
+		}
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+	}
+	base := time.Now()
+	now := func() time.Duration {
+		if clock == ABThreadCPU {
+			t, _ := kernels.ThreadCPU()
+			return t
+		}
+		return time.Since(base) // monotonic
+	}
+	t := ABTimes{Names: make([]string, len(sides)), Times: make([][][]float64, len(sides))}
+	for i, s := range sides {
+		if s.Run == nil {
+			b.Fatalf("ABAlternate: side %q has no Run", s.Name)
+		}
+		t.Names[i] = s.Name
+		t.Times[i] = make([][]float64, 1)
+		if s.Next != nil {
+			t.Times[i] = append(t.Times[i], nil)
+		}
+	}
+	run := func(j int, warm bool) {
+		s := sides[j]
+		if s.Setup != nil {
+			s.Setup()
+		}
+		t0 := now()
+		s.Run()
+		t1 := now()
+		var t2 time.Duration
+		if s.Next != nil {
+			s.Next()
+			t2 = now()
+		}
+		if s.Done != nil {
+			s.Done(warm)
+		}
+		if warm {
+			return
+		}
+		t.Times[j][0] = append(t.Times[j][0], (t1 - t0).Seconds())
+		if s.Next != nil {
+			t.Times[j][1] = append(t.Times[j][1], (t2 - t1).Seconds())
+		}
+	}
+	for j := range sides {
+		run(j, true)
+	}
+	for i := 0; b.Loop(); i++ {
+		for j := range sides {
+			run((j+i)%len(sides), false)
+		}
+	}
+	return t
+}
+
+// Series is a sorted copy of the times of one side's step.
+func (t ABTimes) Series(side, step int) []float64 {
+	s := slices.Clone(t.Times[side][step])
+	slices.Sort(s)
+	return s
+}
+
+// Ratios is the sorted per-round ratios of side num's time of a step over
+// side den's: above 1 where den is faster.
+func (t ABTimes) Ratios(step, num, den int) []float64 {
+	n, d := t.Times[num][step], t.Times[den][step]
+	r := make([]float64, len(n))
+	for i := range n {
+		r[i] = n[i] / d[i]
+	}
+	slices.Sort(r)
+	return r
+}
+
+// ABMed is the median of a sorted series (the upper one of an even count).
+func ABMed(s []float64) float64 { return s[len(s)/2] }
+
+// ABMean is the mean of a series.
+func ABMean(s []float64) float64 {
+	var sum float64
+	for _, v := range s {
+		sum += v
+	}
+	return sum / float64(len(s))
+}
+
+// ReportBestMed reports the fastest and the median time of every side's
+// step, scaled by scale, as "NAME-best-UNIT" and "NAME-med-UNIT" (unit
+// e.g. "ms/img" with scale 1e3/batch).
+func (t ABTimes) ReportBestMed(b *testing.B, step int, scale float64, unit string) {
+	for j, name := range t.Names {
+		s := t.Series(j, step)
+		b.ReportMetric(s[0]*scale, name+"-best-"+unit)
+		b.ReportMetric(ABMed(s)*scale, name+"-med-"+unit)
+	}
+}
+
+// ReportMed reports the median time of every side's step, scaled by
+// scale, under the metric name format with the side's name for its %s
+// (e.g. "%s-cpu-ms/img" with scale 1e3/batch).
+func (t ABTimes) ReportMed(b *testing.B, step int, scale float64, format string) {
+	for j, name := range t.Names {
+		b.ReportMetric(ABMed(t.Series(j, step))*scale, fmt.Sprintf(format, name))
+	}
+}
+
+// ReportQuartiles reports the first quartile, the median and the third
+// quartile of sorted ratios as "NAME-q1", "NAME-med" and "NAME-q3".
+func ReportQuartiles(b *testing.B, ratios []float64, name string) {
+	b.ReportMetric(ratios[len(ratios)/4], name+"-q1")
+	b.ReportMetric(ABMed(ratios), name+"-med")
+	b.ReportMetric(ratios[3*len(ratios)/4], name+"-q3")
+}
