@@ -62,23 +62,13 @@ func abInput(m *graph.Model, batch int) []float32 {
 	return in
 }
 
-// modelSide is the A/B side name that runs m on the batch images in into
-// out, after setup (when not nil).
-func modelSide(b *testing.B, name string, m *graph.Model, batch int, in, out []float32, setup func()) graph.ABSide {
-	return graph.ABSide{Name: name, Setup: setup, Run: func() {
-		if err := m.Run(in, batch, out); err != nil {
-			b.Fatal(err)
-		}
-	}}
-}
-
 // switchSides are the two sides of one model m run at batch with set(true)
 // (onName, side 0) and set(false) (offName, side 1) before every run.
 func switchSides(b *testing.B, m *graph.Model, batch int, set func(bool), onName, offName string) []graph.ABSide {
 	in, out := abInput(m, batch), make([]float32, batch*m.NumClasses())
 	return []graph.ABSide{
-		modelSide(b, onName, m, batch, in, out, func() { set(true) }),
-		modelSide(b, offName, m, batch, in, out, func() { set(false) }),
+		graph.ABModelSide(b, onName, m, batch, in, out, func() { set(true) }),
+		graph.ABModelSide(b, offName, m, batch, in, out, func() { set(false) }),
 	}
 }
 
@@ -98,10 +88,11 @@ func benchAlternate(b *testing.B, batch int, newName string, newer *graph.Model,
 		if before != nil {
 			setup = func() { before(m) }
 		}
-		return modelSide(b, name, m, batch, in, out, setup)
+		return graph.ABModelSide(b, name, m, batch, in, out, setup)
 	}
 	t := graph.ABAlternate(b, graph.ABWall, side(newName, newer), side(oldName, older))
-	t.ReportBestMed(b, 0, 1e3/float64(batch), "ms/img")
+	t.Report(b, 0, graph.ABBest, 1e3/float64(batch), "%s-best-ms/img")
+	t.Report(b, 0, graph.ABMed, 1e3/float64(batch), "%s-med-ms/img")
 	b.ReportMetric(graph.ABMed(t.Ratios(0, 1, 0)), "speedup-med")
 }
 
@@ -115,6 +106,6 @@ func switchAB(b *testing.B, m *graph.Model, batch int, set func(bool)) {
 	defer set(true)
 	m.SetThreads(1)
 	t := graph.ABAlternate(b, graph.ABThreadCPU, switchSides(b, m, batch, set, "new", "old")...)
-	t.ReportMed(b, 0, 1e3/float64(batch), "%s-cpu-ms/img")
+	t.Report(b, 0, graph.ABMed, 1e3/float64(batch), "%s-cpu-ms/img")
 	graph.ReportQuartiles(b, t.Ratios(0, 1, 0), "speedup")
 }

@@ -144,6 +144,9 @@ func (t ABTimes) Ratios(step, num, den int) []float64 {
 	return r
 }
 
+// ABBest is the least of a sorted series.
+func ABBest(s []float64) float64 { return s[0] }
+
 // ABMed is the median of a sorted series (the upper one of an even count).
 func ABMed(s []float64) float64 { return s[len(s)/2] }
 
@@ -156,23 +159,13 @@ func ABMean(s []float64) float64 {
 	return sum / float64(len(s))
 }
 
-// ReportBestMed reports the fastest and the median time of every side's
-// step, scaled by scale, as "NAME-best-UNIT" and "NAME-med-UNIT" (unit
-// e.g. "ms/img" with scale 1e3/batch).
-func (t ABTimes) ReportBestMed(b *testing.B, step int, scale float64, unit string) {
+// Report reports stat (ABBest, ABMed, ABMean or the caller's own) of every
+// side's sorted times of a step, times scale, under the metric name format
+// with the side's name for its %s: e.g. ABMed, 1e3/batch and
+// "%s-med-ms/img".
+func (t ABTimes) Report(b *testing.B, step int, stat func(sorted []float64) float64, scale float64, format string) {
 	for j, name := range t.Names {
-		s := t.Series(j, step)
-		b.ReportMetric(s[0]*scale, name+"-best-"+unit)
-		b.ReportMetric(ABMed(s)*scale, name+"-med-"+unit)
-	}
-}
-
-// ReportMed reports the median time of every side's step, scaled by
-// scale, under the metric name format with the side's name for its %s
-// (e.g. "%s-cpu-ms/img" with scale 1e3/batch).
-func (t ABTimes) ReportMed(b *testing.B, step int, scale float64, format string) {
-	for j, name := range t.Names {
-		b.ReportMetric(ABMed(t.Series(j, step))*scale, fmt.Sprintf(format, name))
+		b.ReportMetric(stat(t.Series(j, step))*scale, fmt.Sprintf(format, name))
 	}
 }
 
@@ -182,4 +175,14 @@ func ReportQuartiles(b *testing.B, ratios []float64, name string) {
 	b.ReportMetric(ratios[len(ratios)/4], name+"-q1")
 	b.ReportMetric(ABMed(ratios), name+"-med")
 	b.ReportMetric(ratios[3*len(ratios)/4], name+"-q3")
+}
+
+// ABModelSide is the A/B side name that runs m on the batch images in
+// into out, after setup (when not nil).
+func ABModelSide(b *testing.B, name string, m *Model, batch int, in, out []float32, setup func()) ABSide {
+	return ABSide{Name: name, Setup: setup, Run: func() {
+		if err := m.Run(in, batch, out); err != nil {
+			b.Fatal(err)
+		}
+	}}
 }

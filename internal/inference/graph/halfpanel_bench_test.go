@@ -7,7 +7,6 @@ import (
 
 	"github.com/cspipe/cspipe/internal/inference/kernels"
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
-	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
 
 // BenchmarkHalfPanelModel runs whole models at batch 1 (and 8) on one thread
@@ -24,14 +23,7 @@ func BenchmarkHalfPanelModel(b *testing.B) {
 		{Arch: "efficientnet-lite0", Width: 1, Size: 224, Classes: 1001, Seed: 1},
 	} {
 		b.Run(c.Arch, func(b *testing.B) {
-			g, err := modelgen.MobileNet(c)
-			if err != nil {
-				b.Fatal(err)
-			}
-			m, err := tflite.Load(g.TFLite())
-			if err != nil {
-				b.Fatal(err)
-			}
+			m := loadModel(b, c)
 			b.Run("batch1", func(b *testing.B) { nodeSwitchAB(b, m, setLastPanel, "new", "old") })
 			// Batch 8 on one thread: with two, the layers this changes
 			// split their rows, so each thread runs the same tiles.

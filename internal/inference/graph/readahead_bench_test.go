@@ -4,14 +4,11 @@ package graph_test
 
 import (
 	"fmt"
-	"runtime"
-	"slices"
 	"testing"
 
 	"github.com/cspipe/cspipe/internal/inference/graph"
 	"github.com/cspipe/cspipe/internal/inference/kernels"
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
-	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
 
 // BenchmarkReadAheadModel runs whole models at batch 1 on one thread with
@@ -29,21 +26,9 @@ func BenchmarkReadAheadModel(b *testing.B) {
 		{Arch: "resnet50-v1", Width: 1, Size: 224, Classes: 1001, Seed: 1},
 	} {
 		b.Run(c.Arch, func(b *testing.B) {
-			g, err := modelgen.MobileNet(c)
-			if err != nil {
-				b.Fatal(err)
-			}
-			m, err := tflite.Load(g.TFLite())
-			if err != nil {
-				b.Fatal(err)
-			}
-			readAheadAB(b, m)
+			nodeSwitchAB(b, loadModel(b, c), kernels.SetReadAheadOn, "ahead", "off")
 		})
 	}
-}
-
-func readAheadAB(b *testing.B, m *graph.Model) {
-	nodeSwitchAB(b, m, kernels.SetReadAheadOn, "ahead", "off")
 }
 
 // nodeSwitchAB runs m at batch 1 on one thread with a kernel switch on (named
@@ -54,62 +39,37 @@ func readAheadAB(b *testing.B, m *graph.Model) {
 // left on.
 func nodeSwitchAB(b *testing.B, m *graph.Model, set func(bool), onName, offName string) {
 	defer set(true)
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	h, w, c := m.InputShape()
-	in := make([]float32, h*w*c)
-	for i := range in {
-		in[i] = float32(i%251)/125 - 1
-	}
-	out := make([]float32, m.NumClasses())
 	m.SetThreads(1)
+	sides := switchSides(b, m, 1, set, onName, offName)
+	// The per-node times of each side's measured runs, summed.
 	var nodes [2][]graph.NodeTime
-	run := func(on bool) float64 {
-		set(on)
-		m.SetNodeTiming(true)
-		t0, _ := kernels.ThreadCPU()
-		if err := m.Run(in, 1, out); err != nil {
-			b.Fatal(err)
+	for j := range sides {
+		setup := sides[j].Setup
+		sides[j].Setup = func() {
+			setup()
+			m.SetNodeTiming(true)
 		}
-		t1, _ := kernels.ThreadCPU()
-		j := 0
-		if on {
-			j = 1
-		}
-		nt := m.NodeTimes()
-		if nodes[j] == nil {
-			nodes[j] = nt
-		} else {
+		sides[j].Done = func(warm bool) {
+			if warm {
+				return
+			}
+			nt := m.NodeTimes()
+			if nodes[j] == nil {
+				nodes[j] = nt
+				return
+			}
 			for i := range nt {
 				nodes[j][i].CPU += nt[i].CPU
 				nodes[j][i].CPUImages += nt[i].CPUImages
 			}
 		}
-		return (t1 - t0).Seconds()
 	}
-	run(true) // the workspace
-	nodes = [2][]graph.NodeTime{}
-	var ta, to, ratios []float64
-	for i := 0; b.Loop(); i++ {
-		var a, o float64
-		if i%2 == 0 {
-			a, o = run(true), run(false)
-		} else {
-			o, a = run(false), run(true)
-		}
-		ta, to, ratios = append(ta, a), append(to, o), append(ratios, o/a)
-	}
+	t := graph.ABAlternate(b, graph.ABThreadCPU, sides...)
 	m.SetNodeTiming(false)
-	na, no := nodes[1], nodes[0]
-	for _, s := range [][]float64{ta, to, ratios} {
-		slices.Sort(s)
-	}
-	b.ReportMetric(ta[len(ta)/2]*1e3, onName+"-cpu-ms/img")
-	b.ReportMetric(to[len(to)/2]*1e3, offName+"-cpu-ms/img")
-	b.ReportMetric(ratios[len(ratios)/4], "speedup-q1")
-	b.ReportMetric(ratios[len(ratios)/2], "speedup-med")
-	b.ReportMetric(ratios[3*len(ratios)/4], "speedup-q3")
+	t.Report(b, 0, graph.ABMed, 1e3, "%s-cpu-ms/img")
+	graph.ReportQuartiles(b, t.Ratios(0, 1, 0), "speedup")
 	if testing.Verbose() {
+		na, no := nodes[0], nodes[1]
 		for i := range na {
 			if na[i].CPUImages == 0 || no[i].CPUImages == 0 {
 				continue

@@ -7,7 +7,6 @@ import (
 	"github.com/cspipe/cspipe/internal/inference/graph"
 	"github.com/cspipe/cspipe/internal/inference/kernels"
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
-	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
 
 // BenchmarkSmallKModel runs MobileNet V1 and V2 1.0@128 with the small-K
@@ -24,14 +23,7 @@ func BenchmarkSmallKModel(b *testing.B) {
 		{Arch: "v1", Width: 1, Size: 128, Classes: 1001, Seed: 1},
 		{Arch: "v2", Width: 1, Size: 128, Classes: 1001, Seed: 1},
 	} {
-		g, err := modelgen.MobileNet(c)
-		if err != nil {
-			b.Fatal(err)
-		}
-		m, err := tflite.Load(g.TFLite())
-		if err != nil {
-			b.Fatal(err)
-		}
+		m := loadModel(b, c)
 		for _, batch := range []int{1, 8} {
 			for _, sw := range []struct {
 				name string
@@ -76,14 +68,7 @@ func BenchmarkSmallKModel(b *testing.B) {
 		{Arch: "resnet50-v1", Width: 1, Size: 224, Classes: 1001, Seed: 1},
 		{Arch: "v2", Width: 1, Size: 224, Classes: 1001, Seed: 1}, // residual pairs, bands
 	} {
-		g, err := modelgen.MobileNet(c)
-		if err != nil {
-			b.Fatal(err)
-		}
-		m, err := tflite.Load(g.TFLite())
-		if err != nil {
-			b.Fatal(err)
-		}
+		m := loadModel(b, c)
 		convKSwitch := func(k int) func(bool) {
 			return func(on bool) {
 				if on {
