@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -85,16 +84,11 @@ func BenchmarkResNetConv3x3Paths(b *testing.B) {
 		g, col := resnetConv3x3(rng, s.h, s.c, false), resnetConv3x3(rng, s.h, s.c, true)
 		b.Run(fmt.Sprintf("%dx%dx%d", s.h, s.h, s.c), func(b *testing.B) {
 			e := &env{threads: 1, batch: 1}
-			var ratios []float64
-			for b.Loop() {
-				t0 := time.Now()
-				g.run(e, [][]float32{in}, out)
-				t1 := time.Now()
-				col.run(e, [][]float32{in}, out)
-				ratios = append(ratios, t1.Sub(t0).Seconds()/time.Since(t1).Seconds())
-			}
-			slices.Sort(ratios)
-			b.ReportMetric(ratios[len(ratios)/2], "gather/columns")
+			ins := [][]float32{in}
+			t := ABAlternate(b, ABWall,
+				ABSide{Name: "gather", Run: func() { g.run(e, ins, out) }},
+				ABSide{Name: "columns", Run: func() { col.run(e, ins, out) }})
+			b.ReportMetric(ABMed(t.Ratios(0, 0, 1)), "gather/columns")
 		})
 	}
 }

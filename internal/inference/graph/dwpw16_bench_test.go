@@ -2,9 +2,7 @@ package graph
 
 import (
 	"math/rand/v2"
-	"slices"
 	"testing"
-	"time"
 )
 
 // BenchmarkDWPointwisePlain16 runs MobileNet V3-Large's first fused pair
@@ -36,28 +34,11 @@ func BenchmarkDWPointwisePlain16(b *testing.B) {
 	m.SetThreads(1)
 	x := randFloats(rng, h*h*c)
 	out := make([]float32, h*h*c)
-	var ts, tg, ratios []float64
-	for i := 0; b.Loop(); i++ {
-		var t [2]float64
-		for j := range 2 {
-			plain := (i+j)%2 == 0
-			dwpwPlain16 = plain
-			t0 := time.Now()
-			if err := m.Run(x, 1, out); err != nil {
-				b.Fatal(err)
-			}
-			if plain {
-				t[0] = time.Since(t0).Seconds()
-			} else {
-				t[1] = time.Since(t0).Seconds()
-			}
-		}
-		ts, tg, ratios = append(ts, t[0]), append(tg, t[1]), append(ratios, t[1]/t[0])
+	// dwpwPlain16 on: GemmSegs's tiles ("segs"); off: Gemm's ("gemm").
+	side := func(name string, plain bool) ABSide {
+		return ABModelSide(b, name, m, 1, x, out, func() { dwpwPlain16 = plain })
 	}
-	for _, v := range [][]float64{ts, tg, ratios} {
-		slices.Sort(v)
-	}
-	b.ReportMetric(ts[len(ts)/2]*1e6, "segs-med-us")
-	b.ReportMetric(tg[len(tg)/2]*1e6, "gemm-med-us")
-	b.ReportMetric(ratios[len(ratios)/2], "speedup-med")
+	t := ABAlternate(b, ABWall, side("segs", true), side("gemm", false))
+	t.Report(b, 0, ABMed, 1e6, "%s-med-us")
+	b.ReportMetric(ABMed(t.Ratios(0, 1, 0)), "speedup-med")
 }

@@ -3,9 +3,7 @@ package graph
 import (
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"testing"
-	"time"
 )
 
 // BenchmarkDWPointwiseBands runs MobileNet V1 1.0@128's depthwise+1x1
@@ -66,23 +64,12 @@ func BenchmarkDWPointwiseBands(b *testing.B) {
 		b.Run(fmt.Sprintf("%dx%dx%d-s%d-%d", s.h, s.h, s.cin, s.stride, s.cout), func(b *testing.B) {
 			in := randFloats(rand.New(rand.NewPCG(1, 1)), s.h*s.h*s.cin)
 			out := make([]float32, oh*oh*s.cout)
-			times := make([][]float64, len(vs))
+			var sides []ABSide
 			for _, v := range vs {
 				v.m.SetThreads(1)
-				_ = v.m.Run(in, 1, out)
+				sides = append(sides, ABModelSide(b, v.name, v.m, 1, in, out, nil))
 			}
-			for it := 0; b.Loop(); it++ {
-				for j := range vs {
-					j = (j + it) % len(vs)
-					t0 := time.Now()
-					_ = vs[j].m.Run(in, 1, out)
-					times[j] = append(times[j], time.Since(t0).Seconds())
-				}
-			}
-			for j, v := range vs {
-				slices.Sort(times[j])
-				b.ReportMetric(times[j][0]*1e6, v.name+"-best-us")
-			}
+			ABAlternate(b, ABWall, sides...).Report(b, 0, ABBest, 1e6, "%s-best-us")
 		})
 	}
 }

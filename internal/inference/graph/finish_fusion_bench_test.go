@@ -2,9 +2,7 @@ package graph_test
 
 import (
 	"math/rand/v2"
-	"slices"
 	"testing"
-	"time"
 
 	"github.com/cspipe/cspipe/internal/inference/graph"
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
@@ -48,29 +46,13 @@ func BenchmarkONNXFinishFusion(b *testing.B) {
 				in[i] = rng.Float32()*2 - 1
 			}
 			out := make([]float32, fused.NumClasses())
-			run := func(m *graph.Model) time.Duration {
-				start := time.Now()
-				if err := m.Run(in, 1, out); err != nil {
-					b.Fatal(err)
-				}
-				return time.Since(start)
-			}
-			for _, m := range []*graph.Model{fused, apart} {
-				m.SetThreads(1)
-				run(m) // allocate the workspace
-			}
-			var tf, ta time.Duration
-			var ratios []float64
-			b.ResetTimer()
-			for range b.N {
-				a, f := run(apart), run(fused)
-				ta, tf = ta+a, tf+f
-				ratios = append(ratios, float64(a)/float64(f))
-			}
-			slices.Sort(ratios)
-			b.ReportMetric(float64(tf.Microseconds())/1e3/float64(b.N), "fused-ms/img")
-			b.ReportMetric(float64(ta.Microseconds())/1e3/float64(b.N), "unfused-ms/img")
-			b.ReportMetric(ratios[len(ratios)/2], "speedup")
+			fused.SetThreads(1)
+			apart.SetThreads(1)
+			t := graph.ABAlternate(b, graph.ABWall,
+				graph.ABModelSide(b, "fused", fused, 1, in, out, nil),
+				graph.ABModelSide(b, "unfused", apart, 1, in, out, nil))
+			t.Report(b, 0, graph.ABMean, 1e3, "%s-ms/img")
+			b.ReportMetric(graph.ABMed(t.Ratios(0, 1, 0)), "speedup")
 		})
 	}
 }

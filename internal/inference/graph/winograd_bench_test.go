@@ -3,9 +3,7 @@ package graph
 import (
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"testing"
-	"time"
 )
 
 // BenchmarkResNetWinograd runs ResNet-50@224's 3x3 convolutions on one
@@ -39,29 +37,15 @@ func BenchmarkResNetWinograd(b *testing.B) {
 			out := make([]float32, s.batch*s.h*s.h*s.c)
 			e := &env{threads: 1, batch: s.batch}
 			ins := [][]float32{in}
-			for _, k := range ks {
-				k.run(e, ins, out)
-			}
-			times := make([][]float64, len(ks))
-			var r2, r4 []float64
-			for i := 0; b.Loop(); i++ {
-				var d [3]float64
-				for j := range ks {
-					j := (j + i) % len(ks)
-					t0 := time.Now()
-					ks[j].run(e, ins, out)
-					d[j] = time.Since(t0).Seconds()
-					times[j] = append(times[j], d[j])
-				}
-				r2, r4 = append(r2, d[0]/d[1]), append(r4, d[0]/d[2])
-			}
-			med := func(v []float64) float64 { slices.Sort(v); return v[len(v)/2] }
-			macs := float64(s.batch * s.h * s.h * s.c * 9 * s.c)
-			b.ReportMetric(med(r2), "direct/F2")
-			b.ReportMetric(med(r4), "direct/F4")
+			var sides []ABSide
 			for j, name := range []string{"direct", "F2", "F4"} {
-				b.ReportMetric(macs/med(times[j])/1e9, name+"-GMAC/s")
+				sides = append(sides, ABSide{Name: name, Run: func() { ks[j].run(e, ins, out) }})
 			}
+			t := ABAlternate(b, ABWall, sides...)
+			b.ReportMetric(ABMed(t.Ratios(0, 0, 1)), "direct/F2")
+			b.ReportMetric(ABMed(t.Ratios(0, 0, 2)), "direct/F4")
+			macs := float64(s.batch * s.h * s.h * s.c * 9 * s.c)
+			t.Report(b, 0, func(s []float64) float64 { return macs / ABMed(s) }, 1e-9, "%s-GMAC/s")
 		})
 	}
 }
