@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -27,7 +28,18 @@ const (
 	// goroutine is locked to it for the run): steadier than the wall
 	// clock on a loaded machine, blind to other threads' work.
 	ABThreadCPU
+	// ABProcessCPU is the CPU time of all the process's threads: a
+	// multi-threaded run's work, blind to other processes' time.
+	ABProcessCPU
 )
+
+// processCPU is the user and system CPU time all threads of the process
+// have used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 // ABSide is one of the settings an A/B benchmark compares.
 type ABSide struct {
@@ -73,9 +85,12 @@ func ABAlternate(b *testing.B, clock ABClock, sides ...ABSide) ABTimes {
 	}
 	base := time.Now()
 	now := func() time.Duration {
-		if clock == ABThreadCPU {
+		switch clock {
+		case ABThreadCPU:
 			t, _ := kernels.ThreadCPU()
 			return t
+		case ABProcessCPU:
+			return processCPU()
 		}
 		return time.Since(base) // monotonic
 	}

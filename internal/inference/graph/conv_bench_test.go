@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"syscall"
 	"testing"
 	"time"
 
@@ -46,28 +45,26 @@ func BenchmarkResNetConv3x3(b *testing.B) {
 			}
 			b.Run(fmt.Sprintf("%dx%dx%d_b%d/%s", s.h, s.h, s.c, s.batch, mode), func(b *testing.B) {
 				e := &env{threads: 1, batch: s.batch}
-				best := math.Inf(1)
-				cpu0 := cpuSeconds()
-				for b.Loop() {
-					t0 := time.Now()
-					k.run(e, [][]float32{in}, out)
-					best = min(best, time.Since(t0).Seconds())
-				}
-				b.ReportMetric(macs*float64(b.N)/(cpuSeconds()-cpu0)/1e9, "cpu-GMAC/s")
-				b.ReportMetric(macs/best/1e9, "best-GMAC/s")
+				benchRate(b, macs, func() { k.run(e, [][]float32{in}, out) })
 			})
 		}
 	}
 }
 
-// cpuSeconds is the process's user+system CPU time: steadier than wall
-// time on a shared machine.
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+// benchRate times run alone, b.N times, and reports its multiply-adds
+// (macs a run) per second of the process's CPU time ("cpu-GMAC/s":
+// steadier than wall time on a shared machine) and at the fastest run's
+// wall time ("best-GMAC/s").
+func benchRate(b *testing.B, macs float64, run func()) {
+	best := math.Inf(1)
+	cpu0 := processCPU()
+	for b.Loop() {
+		t0 := time.Now()
+		run()
+		best = min(best, time.Since(t0).Seconds())
 	}
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+	b.ReportMetric(macs*float64(b.N)/(processCPU()-cpu0).Seconds()/1e9, "cpu-GMAC/s")
+	b.ReportMetric(macs/best/1e9, "best-GMAC/s")
 }
 
 // BenchmarkResNetConv3x3Paths runs ResNet-50@224's 3x3 convolutions at

@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"testing"
-	"time"
 )
 
 // TestFuseExpandDepthwise plans 1x1 convolution → depthwise graphs with and
@@ -187,30 +185,12 @@ func BenchmarkExpandBlocked(b *testing.B) {
 			m.SetThreads(1)
 			x := randFloats(rng, s.hw*s.hw*s.cin)
 			out := make([]float32, m.NumClasses())
-			var tb, td, ratios []float64
-			for i := 0; b.Loop(); i++ {
-				var d [2]float64
-				for j := range 2 {
-					blocked := (i+j)%2 == 0
-					expandBlocked = blocked
-					t0 := time.Now()
-					if err := m.Run(x, 1, out); err != nil {
-						b.Fatal(err)
-					}
-					if blocked {
-						d[0] = time.Since(t0).Seconds()
-					} else {
-						d[1] = time.Since(t0).Seconds()
-					}
-				}
-				tb, td, ratios = append(tb, d[0]), append(td, d[1]), append(ratios, d[1]/d[0])
+			side := func(name string, blocked bool) ABSide {
+				return ABModelSide(b, name, m, 1, x, out, func() { expandBlocked = blocked })
 			}
-			for _, v := range [][]float64{tb, td, ratios} {
-				slices.Sort(v)
-			}
-			b.ReportMetric(tb[len(tb)/2]*1e6, "blocked-med-us")
-			b.ReportMetric(td[len(td)/2]*1e6, "depthwise-med-us")
-			b.ReportMetric(ratios[len(ratios)/2], "speedup-med")
+			t := ABAlternate(b, ABWall, side("blocked", true), side("depthwise", false))
+			t.Report(b, 0, ABMed, 1e6, "%s-med-us")
+			b.ReportMetric(ABMed(t.Ratios(0, 1, 0)), "speedup-med")
 		})
 	}
 }

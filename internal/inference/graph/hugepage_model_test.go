@@ -3,13 +3,11 @@ package graph_test
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"os"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -144,13 +142,6 @@ func TestHugePagesReleased(t *testing.T) {
 	}
 }
 
-// processCPU is the CPU time all threads of the process have used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // BenchmarkHugePagesModel runs whole models with their packed weights on
 // huge pages ("huge") and on Go's heap ("go"), the two
 // taking turns run by run, and reports each one's median CPU time per
@@ -166,38 +157,15 @@ func BenchmarkHugePagesModel(b *testing.B) {
 	} {
 		b.Run(fmt.Sprintf("%s/b%d-t%d", c.arch, c.batch, c.thr), func(b *testing.B) {
 			models := [2]*graph.Model{hugeModel(b, c.arch, 1, c.size, false), hugeModel(b, c.arch, 1, c.size, true)}
-			h, w, ch := models[0].InputShape()
-			rng := rand.New(rand.NewPCG(1, 2))
-			in := make([]float32, c.batch*h*w*ch)
-			for i := range in {
-				in[i] = rng.Float32()*2 - 1
-			}
-			out := make([]float32, c.batch*models[0].NumClasses())
-			run := func(m *graph.Model) float64 {
-				t0 := processCPU()
-				if err := m.Run(in, c.batch, out); err != nil {
-					b.Fatal(err)
-				}
-				return (processCPU() - t0).Seconds() / float64(c.batch)
-			}
+			in, out := abInput(models[0], c.batch), make([]float32, c.batch*models[0].NumClasses())
 			for _, m := range models {
 				m.SetThreads(c.thr)
-				run(m)
 			}
-			var ts [2][]float64
-			var ratios []float64
-			for i := 0; b.Loop(); i++ {
-				var t [2]float64
-				first := i % 2
-				t[first] = run(models[first])
-				t[1-first] = run(models[1-first])
-				ts[0], ts[1] = append(ts[0], t[0]), append(ts[1], t[1])
-				ratios = append(ratios, t[1]/t[0])
-			}
-			med := func(s []float64) float64 { slices.Sort(s); return s[len(s)/2] }
-			b.ReportMetric(med(ts[0])*1e3, "go-cpu-ms/img")
-			b.ReportMetric(med(ts[1])*1e3, "huge-cpu-ms/img")
-			b.ReportMetric(med(ratios), "huge/go")
+			t := graph.ABAlternate(b, graph.ABProcessCPU,
+				graph.ABModelSide(b, "go", models[0], c.batch, in, out, nil),
+				graph.ABModelSide(b, "huge", models[1], c.batch, in, out, nil))
+			t.Report(b, 0, graph.ABMed, 1e3/float64(c.batch), "%s-cpu-ms/img")
+			b.ReportMetric(graph.ABMed(t.Ratios(0, 1, 0)), "huge/go")
 		})
 	}
 }

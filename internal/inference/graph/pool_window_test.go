@@ -4,12 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
-	"slices"
 	"testing"
-	"time"
-
-	"github.com/cspipe/cspipe/internal/inference/kernels"
 )
 
 // resnetMaxPool is ResNet-50@224's stem pool: 3x3 stride 2 over
@@ -80,16 +75,10 @@ func BenchmarkResNetMaxPool(b *testing.B) {
 	k := resnetMaxPool()
 	in := randFloats(rand.New(rand.NewPCG(1, 2)), k.h*k.w*k.c)
 	out := make([]float32, k.oh*k.ow*k.c)
-	var ratios []float64
-	for b.Loop() {
-		t0 := time.Now()
-		poolByTaps(k, in, out)
-		t1 := time.Now()
-		k.runOne([][]float32{in}, out)
-		ratios = append(ratios, t1.Sub(t0).Seconds()/time.Since(t1).Seconds())
-	}
-	slices.Sort(ratios)
-	b.ReportMetric(ratios[len(ratios)/2], "taps/window")
+	t := ABAlternate(b, ABWall,
+		ABSide{Name: "taps", Run: func() { poolByTaps(k, in, out) }},
+		ABSide{Name: "window", Run: func() { k.runOne([][]float32{in}, out) }})
+	b.ReportMetric(ABMed(t.Ratios(0, 0, 1)), "taps/window")
 }
 
 // BenchmarkResNetStemPool runs ResNet-50@224's stem and then its max pool,
@@ -103,25 +92,17 @@ func BenchmarkResNetStemPool(b *testing.B) {
 	mid := make([]float32, 112*112*64)
 	out := make([]float32, 56*56*64)
 	e := &env{threads: 1, batch: 1}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	defer func(v bool) { poolBackwards = v }(poolBackwards)
-	var times [2][]float64
-	for it := 0; b.Loop(); it++ {
-		for j := range 2 {
-			j = (j + it) % 2 // alternate which goes first
-			poolBackwards = j == 1
+	// The stem's run ahead of every pool is untimed setup.
+	side := func(name string, backwards bool) ABSide {
+		return ABSide{Name: name, Setup: func() {
+			poolBackwards = backwards
 			stem.run(e, [][]float32{in}, mid)
-			t0 := threadSeconds()
-			pool.run(e, [][]float32{mid}, out)
-			times[j] = append(times[j], threadSeconds()-t0)
-		}
+		}, Run: func() { pool.run(e, [][]float32{mid}, out) }}
 	}
-	for j, name := range []string{"fwd", "back"} {
-		slices.Sort(times[j])
-		b.ReportMetric(times[j][len(times[j])/2]*1e6, "med-µs-"+name)
-		b.ReportMetric(times[j][0]*1e6, "best-µs-"+name)
-	}
+	t := ABAlternate(b, ABThreadCPU, side("fwd", false), side("back", true))
+	t.Report(b, 0, ABMed, 1e6, "med-µs-%s")
+	t.Report(b, 0, ABBest, 1e6, "best-µs-%s")
 }
 
 // TestPoolBackwards checks that pooling back to front (images and rows)
@@ -151,16 +132,4 @@ func TestPoolBackwards(t *testing.T) {
 			}
 		}
 	}
-}
-
-var wallStart = time.Now()
-
-// threadSeconds is the calling OS thread's CPU time (the caller locks its
-// goroutine to the thread), so alternating benchmarks hold on a busy
-// machine; the wall clock where the system has no per-thread clock.
-func threadSeconds() float64 {
-	if d, ok := kernels.ThreadCPU(); ok {
-		return d.Seconds()
-	}
-	return time.Since(wallStart).Seconds()
 }

@@ -1,10 +1,8 @@
 package graph
 
 import (
-	"math"
 	"math/rand/v2"
 	"testing"
-	"time"
 
 	"github.com/cspipe/cspipe/internal/inference/kernels"
 )
@@ -28,13 +26,5 @@ func BenchmarkResNetStem(b *testing.B) {
 	out := make([]float32, 112*112*64)
 	macs := float64(112 * 112 * 64 * k.pb.K)
 	e := &env{threads: 1, batch: 1}
-	best := math.Inf(1)
-	cpu0 := cpuSeconds()
-	for b.Loop() {
-		t0 := time.Now()
-		k.run(e, [][]float32{in}, out)
-		best = min(best, time.Since(t0).Seconds())
-	}
-	b.ReportMetric(macs*float64(b.N)/(cpuSeconds()-cpu0)/1e9, "cpu-GMAC/s")
-	b.ReportMetric(macs/best/1e9, "best-GMAC/s")
+	benchRate(b, macs, func() { k.run(e, [][]float32{in}, out) })
 }

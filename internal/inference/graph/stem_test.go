@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"testing"
-	"time"
 
 	"github.com/cspipe/cspipe/internal/inference/kernels"
 )
@@ -161,30 +159,11 @@ func stemRowsVsColumns(b *testing.B, k *convKernel, in []float32) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	kr.pb = kernels.PackB(randFloats(rng, k.cout*27), k.cout, 27, randFloats(rng, k.cout))
 	e := &env{threads: 1, batch: 1}
-	var tr, tc, ratios []float64
-	for i := 0; b.Loop(); i++ {
-		var r, c float64
-		for j := range 2 {
-			kk := kr
-			if (i+j)%2 == 1 {
-				kk = k
-			}
-			t0 := time.Now()
-			kk.run(e, [][]float32{in}, out)
-			if d := time.Since(t0).Seconds(); kk == kr {
-				r = d
-			} else {
-				c = d
-			}
-		}
-		tr, tc, ratios = append(tr, r), append(tc, c), append(ratios, c/r)
-	}
-	for _, s := range [][]float64{tr, tc, ratios} {
-		slices.Sort(s)
-	}
-	b.ReportMetric(tr[0]*1e6, "rows-best-us")
-	b.ReportMetric(tc[0]*1e6, "columns-best-us")
-	b.ReportMetric(tr[len(tr)/2]*1e6, "rows-med-us")
-	b.ReportMetric(tc[len(tc)/2]*1e6, "columns-med-us")
-	b.ReportMetric(ratios[len(ratios)/2], "speedup-med")
+	ins := [][]float32{in}
+	t := ABAlternate(b, ABWall,
+		ABSide{Name: "rows", Run: func() { kr.run(e, ins, out) }},
+		ABSide{Name: "columns", Run: func() { k.run(e, ins, out) }})
+	t.Report(b, 0, ABBest, 1e6, "%s-best-us")
+	t.Report(b, 0, ABMed, 1e6, "%s-med-us")
+	b.ReportMetric(ABMed(t.Ratios(0, 1, 0)), "speedup-med")
 }
