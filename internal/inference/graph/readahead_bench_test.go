@@ -3,7 +3,6 @@
 package graph_test
 
 import (
-	"fmt"
 	"testing"
 
 	"github.com/cspipe/cspipe/internal/inference/graph"
@@ -77,7 +76,7 @@ func nodeSwitchAB(b *testing.B, m *graph.Model, set func(bool), onName, offName 
 			ua := na[i].CPU.Seconds() * 1e6 / float64(na[i].CPUImages)
 			uo := no[i].CPU.Seconds() * 1e6 / float64(no[i].CPUImages)
 			if uo-ua >= 2 || ua-uo >= 2 {
-				b.Log(fmt.Sprintf("node %3d %-16s %v: %s %7.1f us, %s %7.1f us", i, na[i].Kernel, na[i].Shape, onName, ua, offName, uo))
+				b.Logf("node %3d %-16s %v: %s %7.1f us, %s %7.1f us", i, na[i].Kernel, na[i].Shape, onName, ua, offName, uo)
 			}
 		}
 	}

@@ -98,8 +98,10 @@ func BenchmarkSmallKModel(b *testing.B) {
 				{"ahead", func(on bool) { kernels.SetSmallKAhead(on) }},
 			} {
 				b.Run(fmt.Sprintf("%s/%s/batch%d", c.Arch, sw.name, batch), func(b *testing.B) {
-					defer graph.SetSmallKMaxK(dwpwK, convK)
-					defer graph.SetSmallKEpilogue(true)
+					defer func() {
+						graph.SetSmallKMaxK(dwpwK, convK)
+						graph.SetSmallKEpilogue(true)
+					}()
 					defer kernels.SetSmallKAhead(true)
 					switchAB(b, m, batch, sw.set)
 				})
