@@ -107,5 +107,5 @@ func switchAB(b *testing.B, m *graph.Model, batch int, set func(bool)) {
 	m.SetThreads(1)
 	t := graph.ABAlternate(b, graph.ABThreadCPU, switchSides(b, m, batch, set, "new", "old")...)
 	t.Report(b, 0, graph.ABMed, 1e3/float64(batch), "%s-cpu-ms/img")
-	graph.ReportQuartiles(b, t.Ratios(0, 1, 0), "speedup")
+	graph.ABReportQuartiles(b, t.Ratios(0, 1, 0), "speedup")
 }

@@ -189,9 +189,9 @@ func (t ABTimes) Report(b *testing.B, step int, stat func(sorted []float64) floa
 	}
 }
 
-// ReportQuartiles reports the first quartile, the median and the third
+// ABReportQuartiles reports the first quartile, the median and the third
 // quartile of sorted ratios as "NAME-q1", "NAME-med" and "NAME-q3".
-func ReportQuartiles(b *testing.B, ratios []float64, name string) {
+func ABReportQuartiles(b *testing.B, ratios []float64, name string) {
 	b.ReportMetric(ratios[len(ratios)/4], name+"-q1")
 	b.ReportMetric(ABMed(ratios), name+"-med")
 	b.ReportMetric(ratios[3*len(ratios)/4], name+"-q3")

@@ -1,7 +1,6 @@
 package graph_test
 
 import (
-	"math/rand/v2"
 	"testing"
 
 	"github.com/cspipe/cspipe/internal/inference/graph"
@@ -39,13 +38,7 @@ func BenchmarkONNXFinishFusion(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			h, w, c := fused.InputShape()
-			rng := rand.New(rand.NewPCG(1, 2))
-			in := make([]float32, h*w*c)
-			for i := range in {
-				in[i] = rng.Float32()*2 - 1
-			}
-			out := make([]float32, fused.NumClasses())
+			in, out := abInput(fused, 1), make([]float32, fused.NumClasses())
 			fused.SetThreads(1)
 			apart.SetThreads(1)
 			t := graph.ABAlternate(b, graph.ABWall,

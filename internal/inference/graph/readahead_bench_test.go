@@ -66,7 +66,7 @@ func nodeSwitchAB(b *testing.B, m *graph.Model, set func(bool), onName, offName 
 	t := graph.ABAlternate(b, graph.ABThreadCPU, sides...)
 	m.SetNodeTiming(false)
 	t.Report(b, 0, graph.ABMed, 1e3, "%s-cpu-ms/img")
-	graph.ReportQuartiles(b, t.Ratios(0, 1, 0), "speedup")
+	graph.ABReportQuartiles(b, t.Ratios(0, 1, 0), "speedup")
 	if testing.Verbose() {
 		na, no := nodes[0], nodes[1]
 		for i := range na {

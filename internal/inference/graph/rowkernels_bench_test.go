@@ -40,5 +40,5 @@ func rowKernelsWall(b *testing.B, m *graph.Model) {
 	defer kernels.SetRowKernels(true)
 	m.SetThreads(2)
 	t := graph.ABAlternate(b, graph.ABWall, switchSides(b, m, 8, kernels.SetRowKernels, "new", "old")...)
-	graph.ReportQuartiles(b, t.Ratios(0, 1, 0), "speedup")
+	graph.ABReportQuartiles(b, t.Ratios(0, 1, 0), "speedup")
 }
