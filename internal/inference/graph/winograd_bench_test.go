@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -19,7 +20,11 @@ func BenchmarkResNetWinograd(b *testing.B) {
 		b.Run(fmt.Sprintf("%dx%dx%d_b%d", s.h, s.h, s.c, s.batch), func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(1, 2))
 			g, _, _ := winoConvGraph(rng, s.h, s.h, s.c, s.c, PadSame, &Bounds{0, 6}, false, false)
+			// The models stay reachable while their kernels run: a dropped
+			// model's huge-page block of packed weights is unmapped
+			// (hugemem.go), and the kernels read it through raw pointers.
 			var ks []*convKernel
+			var ms []*Model
 			for _, v := range []int{-1, 2, 4} {
 				winogradOn, winoVariant = v > 0, max(v, 0)
 				m, err := Plan(g)
@@ -32,6 +37,7 @@ func BenchmarkResNetWinograd(b *testing.B) {
 					b.Fatalf("variant %d not planned", v)
 				}
 				ks = append(ks, k)
+				ms = append(ms, m)
 			}
 			in := randFloats(rng, s.batch*s.h*s.h*s.c)
 			out := make([]float32, s.batch*s.h*s.h*s.c)
@@ -42,6 +48,7 @@ func BenchmarkResNetWinograd(b *testing.B) {
 				sides = append(sides, ABSide{Name: name, Run: func() { ks[j].run(e, ins, out) }})
 			}
 			t := ABAlternate(b, ABWall, sides...)
+			runtime.KeepAlive(ms)
 			b.ReportMetric(ABMed(t.Ratios(0, 0, 1)), "direct/F2")
 			b.ReportMetric(ABMed(t.Ratios(0, 0, 2)), "direct/F4")
 			macs := float64(s.batch * s.h * s.h * s.c * 9 * s.c)
