@@ -1,0 +1,89 @@
+//go:build amd64
+
+package kernels
+
+import "golang.org/x/sys/cpu"
+
+// hasBF3 reports AMX-BF16 and AVX512_BF16 on the CPU, with the tiles
+// permitted.
+var hasBF3 = cpu.X86.HasAMXTile && cpu.X86.HasAMXBF16 && cpu.X86.HasAVX512BF16 && cpu.X86.HasAVX512F && amxPermit()
+
+// BF3Available reports whether GemmBF3Act can run here: the CPU's
+// features, less what CSPIPE_KERNELS caps (avx512 turns the tiles off,
+// avx2 and generic AVX-512 as well).
+func BF3Available() bool { return hasBF3 && hasAMX && hasAVX512 }
+
+// Implemented in amxf32_amd64.s.
+//
+//go:noescape
+func bf3Gemm32(cfg *byte, kb int, a *uint16, lda int, b *uint16, pstride, np int, c *float32, ldc int)
+
+//go:noescape
+func bf3Gemm16(cfg *byte, kb int, a *uint16, lda int, b *uint16, pstride, np int, c *float32, ldc int)
+
+//go:noescape
+func bf3Split(rows, kfull int, a *float32, lda int, masks uint32, dst *uint16, ldd int)
+
+//go:noescape
+func bf3Epilogue(n int, src, bias, res, dst *float32, lo, hi float32)
+
+// GemmBF3Act computes, for rows [0, m) and the columns of panels [p0, p1)
+// of b, C = act(A·B + bias) as GemmPanelsAct does, on AMX BF16 tiles with
+// the bf16x3 split (see amxf32.go). w is the call's scratch. It panics
+// without AMX-BF16 (BF3Available).
+func GemmBF3Act(m int, a []float32, lda int, b *PackedBF3, p0, p1 int, act Act, c []float32, ldc int, w *BF3Work) {
+	if !BF3Available() {
+		panic("kernels: GemmBF3Act without AMX-BF16")
+	}
+	if m <= 0 || p0 >= p1 {
+		return
+	}
+	if p0 < 0 || p1 > b.Panels() {
+		panic("kernels: GemmBF3Act panels out of range")
+	}
+	if len(a) < (m-1)*lda+b.K || len(c) < (m-1)*ldc+b.N {
+		panic("kernels: GEMM operand shorter than its shape")
+	}
+	if act.Res != nil {
+		if len(act.Res) < (m-1)*act.LdRes+b.N {
+			panic("kernels: GEMM residual shorter than its shape")
+		}
+		if overlaps(act.Res, c) {
+			panic("kernels: GEMM residual overlaps the output")
+		}
+	}
+	np := p1 - p0
+	w.grow(b.Kp, np*BF3Panel)
+	kb := b.Kp / bf3KBlock
+	ldaB := 2 * 3 * b.Kp // bytes between split rows
+	ldcF := np * BF3Panel
+	pstride := 2 * 3 * b.Kp * BF3Panel
+	bp := &b.data[p0*3*b.Kp*BF3Panel]
+	n0, n1 := p0*BF3Panel, min(p1*BF3Panel, b.N)
+	// The last block of K when K is not a multiple of 32: its k as the
+	// set bits of the masks, loaded with zeros past K.
+	var masks uint32
+	if t := b.K % bf3KBlock; t != 0 {
+		masks = 1<<t - 1
+	}
+	for r0 := 0; r0 < m; r0 += 32 {
+		rows := min(32, m-r0)
+		bf3Split(rows, b.K/bf3KBlock, &a[r0*lda], 4*lda, masks, &w.a[0], ldaB)
+		if rows > 16 {
+			bf3Gemm32(&amxConfig[0], kb, &w.a[0], ldaB, bp, pstride, np, &w.c[0], 4*ldcF)
+		} else {
+			bf3Gemm16(&amxConfig[0], kb, &w.a[0], ldaB, bp, pstride, np, &w.c[0], 4*ldcF)
+		}
+		for i := 0; i < rows; i++ {
+			var res *float32
+			if act.Res != nil {
+				res = &act.Res[(r0+i)*act.LdRes+n0]
+			}
+			dst := c[(r0+i)*ldc+n0 : (r0+i)*ldc+n1]
+			bf3Epilogue(n1-n0, &w.c[i*ldcF], &b.bias[n0], res, &dst[0], act.Lo, act.Hi)
+			if act.HardSwish {
+				HardSwish(dst)
+			}
+		}
+	}
+}
