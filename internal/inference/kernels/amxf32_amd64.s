@@ -67,6 +67,14 @@
 #define DP4 DP_00; DP_01; DP_10; DP_11
 #define DP2 DP_00; DP_01
 
+// PF16(o) prefetches 16 cache lines (1 KB) of the panel's block two ahead
+// (12288 bytes on), from offset o of it: six of them cover the block.
+#define PF16(o) \
+	PREFETCHT0 (12288+o)(SI); PREFETCHT0 (12288+o+64)(SI); PREFETCHT0 (12288+o+128)(SI); PREFETCHT0 (12288+o+192)(SI); \
+	PREFETCHT0 (12288+o+256)(SI); PREFETCHT0 (12288+o+320)(SI); PREFETCHT0 (12288+o+384)(SI); PREFETCHT0 (12288+o+448)(SI); \
+	PREFETCHT0 (12288+o+512)(SI); PREFETCHT0 (12288+o+576)(SI); PREFETCHT0 (12288+o+640)(SI); PREFETCHT0 (12288+o+704)(SI); \
+	PREFETCHT0 (12288+o+768)(SI); PREFETCHT0 (12288+o+832)(SI); PREFETCHT0 (12288+o+896)(SI); PREFETCHT0 (12288+o+960)(SI)
+
 // func bf3Gemm32(cfg *byte, kb int, a *uint16, lda int, b *uint16, pstride, np int, c *float32, ldc int)
 // 32 split rows of a (lda bytes apart, kb blocks each) times np panels of
 // b (pstride bytes apart) into c (ldc bytes between rows; panel p at
@@ -107,21 +115,27 @@ block:
 	LOAD_B0_LO
 	LOAD_B1_LO
 	DP4
+	PF16(0)
 	LOAD_B0_HI
 	LOAD_B1_HI
 	DP4
+	PF16(1024)
 	LOAD_B0_MID
 	LOAD_B1_MID
 	DP4
+	PF16(2048)
 	LOAD_A0_MID
 	LOAD_A1_MID
 	DP4
+	PF16(3072)
 	LOAD_B0_HI
 	LOAD_B1_HI
 	DP4
+	PF16(4096)
 	LOAD_A0_LO
 	LOAD_A1_LO
 	DP4
+	PF16(5120)
 	ADDQ $192, AX
 	ADDQ $192, R10
 	ADDQ $6144, SI
@@ -170,19 +184,25 @@ block:
 	LOAD_B0_LO
 	LOAD_B1_LO
 	DP2
+	PF16(0)
 	LOAD_B0_HI
 	LOAD_B1_HI
 	DP2
+	PF16(1024)
 	LOAD_B0_MID
 	LOAD_B1_MID
 	DP2
+	PF16(2048)
 	LOAD_A0_MID
 	DP2
+	PF16(3072)
 	LOAD_B0_HI
 	LOAD_B1_HI
 	DP2
+	PF16(4096)
 	LOAD_A0_LO
 	DP2
+	PF16(5120)
 	ADDQ $192, AX
 	ADDQ $6144, SI
 	DECQ CX
