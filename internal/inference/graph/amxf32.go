@@ -25,6 +25,14 @@ var amxF32 = os.Getenv("CSPIPE_AMXF32") == "1"
 // 16x1024x1024 0.87x the fp32 GEMM's speed, 32x1024x1024 1.0x).
 const amxF32MinRows = 32
 
+// amxF32MinK is the least depth that takes the tiles. Below it the
+// bf16x3 sums, six rounded additions per k into one fp32 tile, err a few
+// times more than the fp32 GEMM's (kernels TestGemmBF3Accuracy: K=32 max
+// relative 6.8e-6 against 4.0e-6), and EfficientNet-Lite0's oracle test
+// went past its 1e-5 (1.1e-5 against ONNX Runtime, 7.5e-6 with the
+// switch off); from K=64 on they err less than the fp32 GEMM's.
+const amxF32MinK = 64
+
 // bf3Conv is a 1x1 convolution's bf16x3 form.
 type bf3Conv struct {
 	pb   *kernels.PackedBF3
@@ -32,9 +40,10 @@ type bf3Conv struct {
 }
 
 // newBF3Conv splits the N×K weights of a plain 1x1 convolution when the
-// switch is on and the tiles are there, else returns nil.
+// switch is on, the tiles are there, N is over 16 and K at least
+// amxF32MinK, else returns nil.
 func newBF3Conv(g *Graph, filter, bias []float32, n, k int) *bf3Conv {
-	if !amxF32 || !kernels.BF3Available() || n <= kernels.NR {
+	if !amxF32 || !kernels.BF3Available() || n <= kernels.NR || k < amxF32MinK {
 		return nil
 	}
 	kp := (k + 31) / 32 * 32

@@ -10,7 +10,8 @@ import (
 
 // TestAMXF32Switch plans the same 1x1 convolutions (bias and bounds, a
 // fused residual, a fused HARD_SWISH) with the CSPIPE_AMXF32 switch off and
-// on: on, each gets the bf16x3 form, the GEMM calls of 32 rows or more run
+// on: on, each of K >= amxF32MinK gets the bf16x3 form (the first, K=24,
+// does not), the GEMM calls of 32 rows or more run
 // on it (and only those: a 4x4 image keeps the fp32 GEMM), and the
 // outputs stay within 1e-5 of the fp32 ones, for one and two threads, one
 // image and a batch.
@@ -69,6 +70,9 @@ func TestAMXF32Switch(t *testing.T) {
 				convs++
 				if c.bf3 != nil {
 					tiled++
+					if c.cin < amxF32MinK {
+						t.Fatalf("a convolution of K=%d got the bf16x3 form", c.cin)
+					}
 				}
 			}
 		}
@@ -77,8 +81,8 @@ func TestAMXF32Switch(t *testing.T) {
 				t.Fatal("switch off, yet a convolution got the bf16x3 form")
 			}
 		}
-		if convs != 3 || tiled != 3 {
-			t.Fatalf("%d of %d convolutions got the bf16x3 form, want 3 of 3", tiled, convs)
+		if convs != 3 || tiled != 2 {
+			t.Fatalf("%d of %d convolutions got the bf16x3 form, want 2 of 3", tiled, convs)
 		}
 		for _, tc := range []struct{ batch, threads int }{{1, 1}, {1, 2}, {3, 1}, {3, 2}} {
 			in := vals(tc.batch*h*w*24, 1)
