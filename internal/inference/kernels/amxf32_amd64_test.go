@@ -266,7 +266,15 @@ func TestGemmBF3Epilogue(t *testing.T) {
 						continue
 					}
 					want := c1[i*ldc+j]
-					if d := math.Abs(float64(got - want)); d > 1e-4*(1+math.Abs(float64(want))) {
+					// Both within fp32 rounding of the sum of |a||w|.
+					mag := math.Abs(float64(bias[j]))
+					for kk := 0; kk < k; kk++ {
+						mag += math.Abs(float64(a[i*k+kk]) * float64(wt[j*k+kk]))
+					}
+					if act.Res != nil {
+						mag += math.Abs(float64(res[i*n+j]))
+					}
+					if d := math.Abs(float64(got - want)); d > 4e-6*mag {
 						t.Fatalf("act lo %g hi %g hs %v res %v panels %v: C[%d][%d] = %g, fp32 GEMM %g",
 							act.Lo, act.Hi, act.HardSwish, act.Res != nil, pr, i, j, got, want)
 					}
