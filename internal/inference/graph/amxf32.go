@@ -41,8 +41,9 @@ type bf3Conv struct {
 
 // newBF3Conv splits the N×K weights of a plain 1x1 convolution when the
 // switch is on, the tiles are there, N is over 16 and K at least
-// amxF32MinK, else returns nil.
-func newBF3Conv(g *Graph, filter, bias []float32, n, k int) *bf3Conv {
+// amxF32MinK, else returns nil. fp32 is the layer's fp32 packing, for the
+// few rows a call has past its tile blocks.
+func newBF3Conv(g *Graph, filter, bias []float32, n, k int, fp32 *kernels.PackedB) *bf3Conv {
 	if !amxF32 || !kernels.BF3Available() || n <= kernels.NR || k < amxF32MinK {
 		return nil
 	}
@@ -50,7 +51,9 @@ func newBF3Conv(g *Graph, filter, bias []float32, n, k int) *bf3Conv {
 	if g.reservePacked(n, (3*kp+1)/2) != nil {
 		return nil
 	}
-	return &bf3Conv{pb: kernels.PackBF3(filter, n, k, bias)}
+	pb := kernels.PackBF3(filter, n, k, bias)
+	pb.Fallback = fp32 // the last few rows of a call
+	return &bf3Conv{pb: pb}
 }
 
 // gemm is kernels.GemmBF3Act over panels [p0, p1) with a pooled scratch.

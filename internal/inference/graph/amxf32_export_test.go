@@ -6,3 +6,18 @@ func SetAMXF32(on bool) (was bool) {
 	was, amxF32 = amxF32, on
 	return was
 }
+
+// BF3Layers counts m's 1x1 convolutions with a bf16x3 form and the bytes
+// their split weights take.
+func BF3Layers(m *Model) (layers, bytes int) {
+	for _, nd := range m.nodes {
+		if c, ok := nd.k.(*convKernel); ok && c.bf3 != nil {
+			layers++
+			bytes += c.bf3.pb.Bytes()
+		}
+	}
+	return layers, bytes
+}
+
+// BF3Calls is how many GEMM calls have run on the bf16x3 tiles.
+func BF3Calls() int64 { return bf3Calls.Load() }

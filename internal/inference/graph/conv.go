@@ -89,7 +89,7 @@ func planConv(g *Graph, n *Node) (kernel, []int, error) {
 	}
 	k.pack(ts[1].Float, b)
 	if k.pointwise {
-		k.bf3 = newBF3Conv(g, ts[1].Float, b, cout, cin)
+		k.bf3 = newBF3Conv(g, ts[1].Float, b, cout, cin, k.pb)
 	}
 	return k, []int{1, oh, ow, cout}, nil
 }

@@ -42,6 +42,10 @@ type PackedBF3 struct {
 	Kp, Np int
 	data   []uint16
 	bias   []float32 // padded to Np
+	// Fallback, when set, is the same weights packed by PackB (panels of
+	// 32): GemmBF3Act runs the last rows of a call on it when fewer than
+	// 8 are left after the tile blocks.
+	Fallback *PackedB
 }
 
 // Panels returns the number of 32-channel panels of b; GemmBF3Act can

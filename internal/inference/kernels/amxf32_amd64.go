@@ -22,6 +22,12 @@ func bf3Gemm32(cfg *byte, kb int, a *uint16, lda int, b *uint16, pstride, np int
 func bf3Gemm16(cfg *byte, kb int, a *uint16, lda int, b *uint16, pstride, np int, c *float32, ldc int)
 
 //go:noescape
+func bf3Half32(cfg *byte, kb int, a *uint16, lda int, b *uint16, c *float32, ldc int)
+
+//go:noescape
+func bf3Half16(cfg *byte, kb int, a *uint16, lda int, b *uint16, c *float32, ldc int)
+
+//go:noescape
 func bf3Split(rows, kfull int, a *float32, lda int, masks uint32, dst *uint16, ldd int)
 
 //go:noescape
@@ -66,13 +72,39 @@ func GemmBF3Act(m int, a []float32, lda int, b *PackedBF3, p0, p1 int, act Act, 
 	if t := b.K % bf3KBlock; t != 0 {
 		masks = 1<<t - 1
 	}
-	for r0 := 0; r0 < m; r0 += 32 {
-		rows := min(32, m-r0)
+	// A last panel whose second half is padding runs on the half kernels.
+	full := np
+	half := bf3HalfPanels && p1 == b.Panels() && (p1-1)*BF3Panel+16 >= b.N
+	if half {
+		full--
+	}
+	for r0 := 0; r0 < m; {
+		blk := bf3BlockRows(m - r0)
+		if blk == 0 {
+			if fb := b.Fallback; fb != nil && fb.nr == BF3Panel && fb.K == b.K && fb.N == b.N {
+				// A few rows left over: the fp32 GEMM (the weights stream
+				// once for them either way; the tiles would compute 16).
+				GemmPanelsAct(m-r0, a[r0*lda:], lda, fb, p0, p1, bf3RowsAct(act, r0), c[r0*ldc:], ldc)
+				return
+			}
+			blk = 16
+		}
+		rows := min(blk, m-r0)
 		bf3Split(rows, b.K/bf3KBlock, &a[r0*lda], 4*lda, masks, &w.a[0], ldaB)
-		if rows > 16 {
-			bf3Gemm32(&amxConfig[0], kb, &w.a[0], ldaB, bp, pstride, np, &w.c[0], 4*ldcF)
-		} else {
-			bf3Gemm16(&amxConfig[0], kb, &w.a[0], ldaB, bp, pstride, np, &w.c[0], 4*ldcF)
+		if full > 0 {
+			if blk == 32 {
+				bf3Gemm32(&amxConfig[0], kb, &w.a[0], ldaB, bp, pstride, full, &w.c[0], 4*ldcF)
+			} else {
+				bf3Gemm16(&amxConfig[0], kb, &w.a[0], ldaB, bp, pstride, full, &w.c[0], 4*ldcF)
+			}
+		}
+		if half {
+			hp := &b.data[(p1-1)*3*b.Kp*BF3Panel]
+			if blk == 32 {
+				bf3Half32(&amxConfig[0], kb, &w.a[0], ldaB, hp, &w.c[full*BF3Panel], 4*ldcF)
+			} else {
+				bf3Half16(&amxConfig[0], kb, &w.a[0], ldaB, hp, &w.c[full*BF3Panel], 4*ldcF)
+			}
 		}
 		for i := 0; i < rows; i++ {
 			var res *float32
@@ -85,5 +117,32 @@ func GemmBF3Act(m int, a []float32, lda int, b *PackedBF3, p0, p1 int, act Act, 
 				HardSwish(dst)
 			}
 		}
+		r0 += rows
 	}
+}
+
+// bf3HalfPanels lets GemmBF3Act run a last panel whose second half is
+// padding on the half kernels (tests and benchmarks switch it off).
+var bf3HalfPanels = true
+
+// bf3BlockRows is the tile block for the next of rem rows: 32 rows while
+// more than 24 are left, then 16 while 8 or more are (a 16-row block costs
+// half a 32-row one), then none: the fp32 GEMM (PackedBF3.Fallback) takes
+// the last few rows.
+func bf3BlockRows(rem int) int {
+	switch {
+	case rem > 24:
+		return 32
+	case rem >= 8:
+		return 16
+	}
+	return 0
+}
+
+// bf3RowsAct is act for the rows from r0 on.
+func bf3RowsAct(act Act, r0 int) Act {
+	if act.Res != nil {
+		act.Res = act.Res[r0*act.LdRes:]
+	}
+	return act
 }

@@ -365,3 +365,112 @@ tailnores:
 done:
 	VZEROUPPER
 	RET
+
+// The half-panel kernels: the first 16 channels of one panel only, for a
+// last panel whose second half is all padding (N of 40, 80, 112, ...).
+#define DP_0_5_6 BYTE $0xC4; BYTE $0xE2; BYTE $0x4A; BYTE $0x5C; BYTE $0xC5
+#define LOAD_A5_MID BYTE $0xC4; BYTE $0xE2; BYTE $0x7B; BYTE $0x4B; BYTE $0x6C; BYTE $0x10; BYTE $0x40
+#define LOAD_A5_LO BYTE $0xC4; BYTE $0xE2; BYTE $0x7B; BYTE $0x4B; BYTE $0xAC; BYTE $0x10; BYTE $0x80; BYTE $0x00; BYTE $0x00; BYTE $0x00
+
+// func bf3Half32(cfg *byte, kb int, a *uint16, lda int, b *uint16, c *float32, ldc int)
+// 32 split rows times the first half of the panel b into c (16 floats a
+// row, ldc bytes apart): tmm4/tmm5 one piece of rows 0-15/16-31, tmm6 one
+// piece of the half, tmm0/tmm2 the sums.
+TEXT ·bf3Half32(SB), NOSPLIT, $0-56
+	MOVL $1, CX
+	XGETBV
+	TESTL $0x20000, AX
+	JNZ  configured
+	MOVQ cfg+0(FP), AX
+	LDTILECFG_AX
+
+configured:
+	MOVQ lda+24(FP), DX
+	MOVQ b+32(FP), SI
+	MOVQ c+40(FP), R9
+	MOVQ ldc+48(FP), R11
+	MOVQ $128, R8
+	LEAQ (R9)(R11*8), R12
+	LEAQ (R12)(R11*8), R12
+	TILEZERO_0
+	TILEZERO_2
+	MOVQ kb+8(FP), CX
+	MOVQ a+16(FP), AX
+	LEAQ (AX)(DX*8), R10
+	LEAQ (R10)(DX*8), R10
+
+block:
+	LOAD_A0_HI
+	LOAD_A1_HI
+	LOAD_B0_LO
+	DP_00
+	DP_10
+	LOAD_B0_MID
+	DP_00
+	DP_10
+	LOAD_A0_MID
+	LOAD_A1_MID
+	DP_00
+	DP_10
+	LOAD_B0_HI
+	DP_00
+	DP_10
+	LOAD_A0_HI
+	LOAD_A1_HI
+	DP_00
+	DP_10
+	LOAD_A0_LO
+	LOAD_A1_LO
+	DP_00
+	DP_10
+	ADDQ $192, AX
+	ADDQ $192, R10
+	ADDQ $6144, SI
+	DECQ CX
+	JNZ  block
+
+	STORE_00
+	STORE_10
+	RET
+
+// func bf3Half16(cfg *byte, kb int, a *uint16, lda int, b *uint16, c *float32, ldc int)
+// bf3Half32 for 16 rows: tmm4 their hi piece, tmm5 mid then lo, tmm0 the
+// sums.
+TEXT ·bf3Half16(SB), NOSPLIT, $0-56
+	MOVL $1, CX
+	XGETBV
+	TESTL $0x20000, AX
+	JNZ  configured
+	MOVQ cfg+0(FP), AX
+	LDTILECFG_AX
+
+configured:
+	MOVQ lda+24(FP), DX
+	MOVQ b+32(FP), SI
+	MOVQ c+40(FP), R9
+	MOVQ ldc+48(FP), R11
+	MOVQ $128, R8
+	TILEZERO_0
+	MOVQ kb+8(FP), CX
+	MOVQ a+16(FP), AX
+
+block:
+	LOAD_A0_HI
+	LOAD_A5_MID
+	LOAD_B0_LO
+	DP_00
+	LOAD_B0_MID
+	DP_00
+	DP_0_5_6
+	LOAD_B0_HI
+	DP_0_5_6
+	DP_00
+	LOAD_A5_LO
+	DP_0_5_6
+	ADDQ $192, AX
+	ADDQ $6144, SI
+	DECQ CX
+	JNZ  block
+
+	STORE_00
+	RET

@@ -228,6 +228,56 @@ func TestGemmBF3Accuracy(t *testing.T) {
 	}
 }
 
+// TestGemmBF3RowsAndHalves runs row counts around the tile blocks (32,
+// 16, and the last few rows on the fp32 Fallback) and last panels whose
+// second half is padding (N of 40 and 100, the half kernels; and with them
+// switched off), each within the accuracy test's bound on sum |a||w|;
+// the Fallback rows
+// must come out as the fp32 GEMM's bits.
+func TestGemmBF3RowsAndHalves(t *testing.T) {
+	needBF3(t)
+	defer func(h bool) { bf3HalfPanels = h }(bf3HalfPanels)
+	rng := rand.New(rand.NewPCG(13, 14))
+	var w BF3Work
+	for _, n := range []int{40, 100} {
+		k := 96
+		wt := mixedMatrix(rng, n*k)
+		bias := mixedMatrix(rng, n)
+		b1 := PackB(wt, n, k, bias)
+		for _, halves := range []bool{true, false} {
+			bf3HalfPanels = halves
+			b3 := PackBF3(wt, n, k, bias)
+			b3.Fallback = b1
+			for _, m := range []int{1, 7, 8, 15, 16, 17, 24, 25, 31, 33, 39, 40, 49, 57} {
+				a := mixedMatrix(rng, m*k)
+				c3 := make([]float32, m*n)
+				c1 := make([]float32, m*n)
+				act := Act{Lo: NoClampLo, Hi: NoClampHi}
+				GemmBF3Act(m, a, k, b3, 0, b3.Panels(), act, c3, n, &w)
+				GemmAct(m, a, k, b1, act, c1, n)
+				// Against sum |a||w| only: on these few outputs the largest
+				// error relative to the output swings with single cancelling
+				// sums (TestGemmBF3Accuracy bounds it on larger ones).
+				_, norm3 := gemmErrors(m, k, n, a, wt, bias, c3)
+				_, norm1 := gemmErrors(m, k, n, a, wt, bias, c1)
+				if norm3 > max(2*norm1, 0x1p-21) {
+					t.Errorf("N=%d halves %v m=%d: error %.3g of sum |a||w|, fp32 %.3g", n, halves, m, norm3, norm1)
+				}
+				// The rows after the tile blocks.
+				r0 := 0
+				for bf3BlockRows(m-r0) != 0 {
+					r0 += min(bf3BlockRows(m-r0), m-r0)
+				}
+				for i := r0 * n; i < m*n; i++ {
+					if c3[i] != c1[i] {
+						t.Fatalf("N=%d m=%d: fallback row %d: %g, fp32 GEMM %g", n, m, i/n, c3[i], c1[i])
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestGemmBF3Epilogue checks bias, residual, bounds and HARD_SWISH and a
 // range of panels: the columns outside it and the padding past N stay
 // untouched, the rest match the fp32 GEMM's within fp32 rounding.
