@@ -21,3 +21,12 @@ func BF3Layers(m *Model) (layers, bytes int) {
 
 // BF3Calls is how many GEMM calls have run on the bf16x3 tiles.
 func BF3Calls() int64 { return bf3Calls.Load() }
+
+// BF3Shape reports, for m's planned operator i, whether it has a bf16x3
+// form and then its K and N.
+func BF3Shape(m *Model, i int) (tiled bool, k, n int) {
+	if c, ok := m.nodes[i].k.(*convKernel); ok && c.bf3 != nil {
+		return true, c.bf3.pb.K, c.bf3.pb.N
+	}
+	return false, 0, 0
+}

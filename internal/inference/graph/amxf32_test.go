@@ -11,8 +11,8 @@ import (
 // TestAMXF32Switch plans the same 1x1 convolutions (bias and bounds, a
 // fused residual, a fused HARD_SWISH) with the CSPIPE_AMXF32 switch off and
 // on: on, each of K >= amxF32MinK gets the bf16x3 form (the first, K=24,
-// does not), the GEMM calls of 32 rows or more run
-// on it (and only those: a 4x4 image keeps the fp32 GEMM), and the
+// does not), the GEMM calls of amxF32MinRows rows or more run on it (and
+// only those: a 4x4 image keeps the fp32 GEMM), and the
 // outputs stay within 1e-5 of the fp32 ones, for one and two threads, one
 // image and a batch.
 func TestAMXF32Switch(t *testing.T) {
@@ -29,7 +29,7 @@ func TestAMXF32Switch(t *testing.T) {
 	}
 	w1, b1 := vals(256*24, 0.3), vals(256, 0.1)
 	w2, b2 := vals(256*256, 0.06), vals(256, 0.1)
-	w3 := vals(40*256, 0.06)
+	w3 := vals(96*256, 0.06)
 	build := func(h, w int) *Graph {
 		g := &Graph{PackBudget: 1 << 22}
 		add := func(t *Tensor) int { g.Tensors = append(g.Tensors, t); return len(g.Tensors) - 1 }
@@ -38,9 +38,9 @@ func TestAMXF32Switch(t *testing.T) {
 		fb1 := add(&Tensor{Shape: []int{256}, Float: b1, Const: true, DType: Float32})
 		f2 := add(&Tensor{Shape: []int{256, 1, 1, 256}, Float: w2, Const: true, DType: Float32})
 		fb2 := add(&Tensor{Shape: []int{256}, Float: b2, Const: true, DType: Float32})
-		f3 := add(&Tensor{Shape: []int{40, 1, 1, 256}, Float: w3, Const: true, DType: Float32})
+		f3 := add(&Tensor{Shape: []int{96, 1, 1, 256}, Float: w3, Const: true, DType: Float32})
 		img := func(c int) *Tensor { return &Tensor{Shape: []int{1, h, w, c}, DType: Float32} }
-		c1, c2, s, c3, o := add(img(256)), add(img(256)), add(img(256)), add(img(40)), add(img(40))
+		c1, c2, s, c3, o := add(img(256)), add(img(256)), add(img(256)), add(img(96)), add(img(96))
 		g.Nodes = []Node{
 			{Op: OpConv2D, Inputs: []int{in, f1, fb1}, Output: c1, Padding: PadValid, StrideH: 1, StrideW: 1, Act: &Bounds{0, 6}},
 			{Op: OpConv2D, Inputs: []int{c1, f2, fb2}, Output: c2, Padding: PadValid, StrideH: 1, StrideW: 1},
@@ -70,7 +70,7 @@ func TestAMXF32Switch(t *testing.T) {
 				convs++
 				if c.bf3 != nil {
 					tiled++
-					if c.cin < amxF32MinK {
+					if c.cin < amxF32MinK || c.cout < amxF32MinN {
 						t.Fatalf("a convolution of K=%d got the bf16x3 form", c.cin)
 					}
 				}

@@ -44,7 +44,8 @@ type PackedBF3 struct {
 	bias   []float32 // padded to Np
 	// Fallback, when set, is the same weights packed by PackB (panels of
 	// 32): GemmBF3Act runs the last rows of a call on it when fewer than
-	// 8 are left after the tile blocks.
+	// 8 are left after the tile blocks and its weights are at most
+	// bf3FallbackBytes.
 	Fallback *PackedB
 }
 
@@ -106,18 +107,20 @@ func PackBF3(w []float32, n, k int, bias []float32) *PackedBF3 {
 }
 
 // BF3Work is the scratch one GemmBF3Act call uses (the split activation
-// rows and the fp32 sums of 32 rows); reuse one per goroutine.
+// rows and the fp32 sums of a chunk of rows, at most about 1.3 MB); reuse
+// one per goroutine.
 type BF3Work struct {
 	a []uint16
 	c []float32
 }
 
-// grow makes w hold the split rows of depth kp and the sums of np columns.
-func (w *BF3Work) grow(kp, np int) {
-	if n := 32 * kp * 3; len(w.a) < n {
+// grow makes w hold rows split rows of depth kp and their sums over
+// ncols columns.
+func (w *BF3Work) grow(rows, kp, ncols int) {
+	if n := rows * kp * 3; len(w.a) < n {
 		w.a = make([]uint16, n)
 	}
-	if n := 32 * np; len(w.c) < n {
+	if n := rows * ncols; len(w.c) < n {
 		w.c = make([]float32, n)
 	}
 }

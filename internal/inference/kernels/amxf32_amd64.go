@@ -59,12 +59,9 @@ func GemmBF3Act(m int, a []float32, lda int, b *PackedBF3, p0, p1 int, act Act, 
 		}
 	}
 	np := p1 - p0
-	w.grow(b.Kp, np*BF3Panel)
 	kb := b.Kp / bf3KBlock
 	ldaB := 2 * 3 * b.Kp // bytes between split rows
 	ldcF := np * BF3Panel
-	pstride := 2 * 3 * b.Kp * BF3Panel
-	bp := &b.data[p0*3*b.Kp*BF3Panel]
 	n0, n1 := p0*BF3Panel, min(p1*BF3Panel, b.N)
 	// The last block of K when K is not a multiple of 32: its k as the
 	// set bits of the masks, loaded with zeros past K.
@@ -73,40 +70,62 @@ func GemmBF3Act(m int, a []float32, lda int, b *PackedBF3, p0, p1 int, act Act, 
 		masks = 1<<t - 1
 	}
 	// A last panel whose second half is padding runs on the half kernels.
-	full := np
 	half := bf3HalfPanels && p1 == b.Panels() && (p1-1)*BF3Panel+16 >= b.N
+	// The last few rows go to the fp32 GEMM where its weights are small
+	// enough to be read once more from cache.
+	tail := 0
+	if fb := b.Fallback; fb != nil && fb.nr == BF3Panel && fb.K == b.K && fb.N == b.N && 4*b.Kp*ldcF <= bf3FallbackBytes {
+		r := m
+		for r > 0 && bf3BlockRows(r) != 0 {
+			r -= min(bf3BlockRows(r), r)
+		}
+		tail = r
+	}
+	tiled := m - tail
+	// Weights that stay in L2 (bf3L2Weights) go past each block of 32
+	// split rows, which stay in L1: all panels in one kernel call. Larger
+	// ones would stream from L3 once per block; then the rows go in chunks
+	// whose split rows and sums stay in L2 while each panel's weights go
+	// past all of the chunk's blocks.
+	bytes := 6 * b.Kp * ldcF
+	chunk := 32
+	if bytes > bf3L2Weights {
+		chunk = bf3ChunkRows(b.Kp, ldcF)
+	}
+	full := np
 	if half {
 		full--
 	}
-	for r0 := 0; r0 < m; {
-		blk := bf3BlockRows(m - r0)
-		if blk == 0 {
-			if fb := b.Fallback; fb != nil && fb.nr == BF3Panel && fb.K == b.K && fb.N == b.N {
-				// A few rows left over: the fp32 GEMM (the weights stream
-				// once for them either way; the tiles would compute 16).
-				GemmPanelsAct(m-r0, a[r0*lda:], lda, fb, p0, p1, bf3RowsAct(act, r0), c[r0*ldc:], ldc)
-				return
+	w.grow(chunk, b.Kp, ldcF)
+	for r0 := 0; r0 < tiled; r0 += chunk {
+		cm := min(chunk, tiled-r0)
+		bf3Split(cm, b.K/bf3KBlock, &a[r0*lda], 4*lda, masks, &w.a[0], ldaB)
+		if chunk == 32 {
+			blk := 16
+			if cm > 16 {
+				blk = 32
 			}
-			blk = 16
-		}
-		rows := min(blk, m-r0)
-		bf3Split(rows, b.K/bf3KBlock, &a[r0*lda], 4*lda, masks, &w.a[0], ldaB)
-		if full > 0 {
-			if blk == 32 {
-				bf3Gemm32(&amxConfig[0], kb, &w.a[0], ldaB, bp, pstride, full, &w.c[0], 4*ldcF)
-			} else {
-				bf3Gemm16(&amxConfig[0], kb, &w.a[0], ldaB, bp, pstride, full, &w.c[0], 4*ldcF)
+			bp := &b.data[p0*3*b.Kp*BF3Panel]
+			pstride := 2 * 3 * b.Kp * BF3Panel
+			if full > 0 {
+				if blk == 32 {
+					bf3Gemm32(&amxConfig[0], kb, &w.a[0], ldaB, bp, pstride, full, &w.c[0], 4*ldcF)
+				} else {
+					bf3Gemm16(&amxConfig[0], kb, &w.a[0], ldaB, bp, pstride, full, &w.c[0], 4*ldcF)
+				}
 			}
-		}
-		if half {
-			hp := &b.data[(p1-1)*3*b.Kp*BF3Panel]
-			if blk == 32 {
-				bf3Half32(&amxConfig[0], kb, &w.a[0], ldaB, hp, &w.c[full*BF3Panel], 4*ldcF)
-			} else {
-				bf3Half16(&amxConfig[0], kb, &w.a[0], ldaB, hp, &w.c[full*BF3Panel], 4*ldcF)
+			if half {
+				hp := &b.data[(p1-1)*3*b.Kp*BF3Panel]
+				if blk == 32 {
+					bf3Half32(&amxConfig[0], kb, &w.a[0], ldaB, hp, &w.c[full*BF3Panel], 4*ldcF)
+				} else {
+					bf3Half16(&amxConfig[0], kb, &w.a[0], ldaB, hp, &w.c[full*BF3Panel], 4*ldcF)
+				}
 			}
+		} else {
+			bf3PanelsOuter(cm, kb, w, ldaB, ldcF, b, p0, np, half)
 		}
-		for i := 0; i < rows; i++ {
+		for i := 0; i < cm; i++ {
 			var res *float32
 			if act.Res != nil {
 				res = &act.Res[(r0+i)*act.LdRes+n0]
@@ -117,8 +136,55 @@ func GemmBF3Act(m int, a []float32, lda int, b *PackedBF3, p0, p1 int, act Act, 
 				HardSwish(dst)
 			}
 		}
-		r0 += rows
 	}
+	if tail > 0 {
+		GemmPanelsAct(tail, a[tiled*lda:], lda, b.Fallback, p0, p1, bf3RowsAct(act, tiled), c[tiled*ldc:], ldc)
+	}
+}
+
+// bf3PanelsOuter runs the tile blocks of cm split rows in w panel by
+// panel of b's np panels from p0 (the last on the half kernels if half).
+func bf3PanelsOuter(cm, kb int, w *BF3Work, ldaB, ldcF int, b *PackedBF3, p0, np int, half bool) {
+	for p := 0; p < np; p++ {
+		bp := &b.data[(p0+p)*3*b.Kp*BF3Panel]
+		hp := half && p == np-1
+		for i := 0; i < cm; {
+			blk := max(bf3BlockRows(cm-i), 16)
+			ap, cp := &w.a[i*ldaB/2], &w.c[i*ldcF+p*BF3Panel]
+			switch {
+			case hp && blk == 32:
+				bf3Half32(&amxConfig[0], kb, ap, ldaB, bp, cp, 4*ldcF)
+			case hp:
+				bf3Half16(&amxConfig[0], kb, ap, ldaB, bp, cp, 4*ldcF)
+			case blk == 32:
+				bf3Gemm32(&amxConfig[0], kb, ap, ldaB, bp, 0, 1, cp, 4*ldcF)
+			default:
+				bf3Gemm16(&amxConfig[0], kb, ap, ldaB, bp, 0, 1, cp, 4*ldcF)
+			}
+			i += blk
+		}
+	}
+}
+
+// bf3L2Weights is the most split weights GemmBF3Act streams past each
+// block of 32 rows (from L2, of 2 MB here, if they stay there). ResNet-50's
+// 14x14 K=256 N=1024 layer (1.5 MB split) ran 0.93-1.04 times the fp32
+// speed that way, 0.83-0.95 in chunks panel by panel; its 7x7 K=512
+// N=2048 layer (6 MB) 0.52-0.59 that way, 0.74-0.82 in chunks (batch 1).
+const bf3L2Weights = 2 << 20
+
+// bf3FallbackBytes bounds the fp32 weights GemmBF3Act reads once more
+// for the last few rows of a call: more would stream from L3 again (the
+// tiles then compute a 16-row block for them instead).
+const bf3FallbackBytes = 1 << 20
+
+// bf3ChunkRows is how many rows GemmBF3Act splits at once: a multiple
+// of 32 whose split rows (6 bytes a k) stay within 768 KB and whose sums
+// (ncols floats a row) within 512 KB, so that with a panel of weights
+// they stay in L2.
+func bf3ChunkRows(kp, ncols int) int {
+	r := min(768<<10/(6*kp), 512<<10/(4*ncols))
+	return max(32, r/32*32)
 }
 
 // bf3HalfPanels lets GemmBF3Act run a last panel whose second half is
