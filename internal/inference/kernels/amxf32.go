@@ -5,18 +5,20 @@ import "math"
 // Float GEMM on AMX BF16 tiles with fp32 accuracy ("bf16x3"). Every fp32
 // value x is split into three bfloat16 pieces, hi = bf16(x), mid =
 // bf16(x-hi), lo = bf16(x-hi-mid), each rounded to nearest even; the
-// differences are exact in fp32, so x = hi+mid+lo to about 2^-24 of x.
-// A product a*b is then the sum of the six piece products whose size is
-// at least 2^-24 of it, hi*hi, hi*mid, mid*hi, mid*mid, hi*lo and lo*hi
-// (the three left out are below 2^-26 of it), each exact in fp32 and
-// summed by TDPBF16PS into fp32 tiles: six tile products for every
-// 16x16x32 block, against one FMA per multiply-add on AVX-512.
+// differences are exact in fp32, |mid| <= 2^-8|x|, |lo| <= 2^-16|x|, and
+// x = hi+mid+lo to within 2^-24 of x. A product a*b is then the sum of six
+// piece products, hi*hi, hi*mid, mid*hi, mid*mid, hi*lo and lo*hi (the
+// three left out, mid*lo, lo*mid and lo*lo, are at most 2^-24 of it and
+// mostly far less), each exact in fp32 and summed by TDPBF16PS into fp32
+// tiles: six tile products for every 16x16x32 block, against one FMA per
+// multiply-add on AVX-512.
 //
 // The weights are split once, when packed (PackBF3), into 1.5 times their
-// fp32 bytes; the activation rows are split as a GEMM call reads them,
-// 32 rows at a time (bf3Split, AVX512_BF16 VCVTNEPS2BF16). The fp32 sums
-// leave the tiles into a scratch block, and the epilogue (bias, residual,
-// bounds, HARD_SWISH) writes the output from there with AVX-512.
+// fp32 bytes; the activation rows are split as a GEMM call reads them
+// (bf3Split, AVX512_BF16 VCVTNEPS2BF16), 32 rows at a time, or a chunk
+// that stays in L2 when the weights are too large to (GemmBF3Act). The
+// fp32 sums leave the tiles into a scratch block, and the epilogue (bias,
+// residual, bounds, HARD_SWISH) writes the output from there with AVX-512.
 //
 // Only where the CPU has AMX-BF16 and AVX512_BF16 and Linux permits the
 // tiles (BF3Available); the engine uses it only when asked (the graph's
