@@ -27,6 +27,7 @@ type convKernel struct {
 	rows         bool      // the 3x3 RGB stem reads its window rows in place (runRows)
 	wpad         int       // input columns one output row reads, padding included
 	wino         *winograd // the Winograd F(2x2,3x3) path (winograd.go), when chosen
+	bf3          *bf3Conv  // the 1x1 path's AMX bf16x3 form (amxf32.go), when switched on
 	scratch      sync.Pool // *[]float32 of gatherRows*K, or wpad*KH*Cin for columns
 }
 
@@ -87,6 +88,9 @@ func planConv(g *Graph, n *Node) (kernel, []int, error) {
 		return nil, nil, err
 	}
 	k.pack(ts[1].Float, b)
+	if k.pointwise {
+		k.bf3 = newBF3Conv(g, ts[1].Float, b, cout, cin, k.pb)
+	}
 	return k, []int{1, oh, ow, cout}, nil
 }
 
@@ -197,6 +201,12 @@ func (k *convKernel) run(e *env, ins [][]float32, out []float32) {
 			// layers, batched): split columns, so each thread streams its
 			// own share of the weights.
 			act.Res = res
+			if k.bf3 != nil && rows >= amxF32MinRows && k.bf3.pb.Panels() == k.pb.Panels() {
+				e.parallelFor(k.pb.Panels(), 1, func(p0, p1 int) {
+					k.bf3.gemm(rows, ins[0], k.cin, p0, p1, act, out, k.cout)
+				})
+				return
+			}
 			e.parallelFor(k.pb.Panels(), 1, func(p0, p1 int) {
 				kernels.GemmPanelsAct(rows, ins[0], k.cin, k.pb, p0, p1, act, out, k.cout)
 			})
@@ -212,6 +222,10 @@ func (k *convKernel) run(e *env, ins [][]float32, out []float32) {
 			act := act
 			if res != nil {
 				act.Res = res[lo*k.cout:]
+			}
+			if k.bf3 != nil && hi-lo >= amxF32MinRows {
+				k.bf3.gemm(hi-lo, ins[0][lo*k.cin:], k.cin, 0, k.bf3.pb.Panels(), act, out[lo*k.cout:], k.cout)
+				return
 			}
 			gemm(hi-lo, ins[0][lo*k.cin:], k.cin, k.pb, act, out[lo*k.cout:], k.cout)
 		})
