@@ -267,7 +267,9 @@ t4pgroup:
 
 // RQT4U16(acc, off) rescales the 16 sums in acc in place with the tabF
 // block at off(R11) (an unsigned-output Requant), clamped to Z28..Z29
-// (Z21, Z22 scratch, Z27 = t4High): each dword then holds one byte.
+// (Z21, Z22 scratch, Z27 = t4High): each dword then holds one byte. As
+// RQF16 (int8rqf_amd64.s), it adds the rounding constants' high dwords
+// after the gather, so every channel must shift by more than 32.
 #define RQT4U16(acc, off) \
 	RQT4U16NC(acc, off) \
 	VPMAXSD   Z28, acc, acc \
@@ -276,6 +278,23 @@ t4pgroup:
 // RQT4U16NC is RQT4U16 without the clamp (T4PACK's packs saturate to
 // 0..255 instead).
 #define RQT4U16NC(acc, off) \
+	VPMULDQ   off+64(R11), acc, Z21 \
+	VPSHUFD   $0xf5, acc, Z22 \
+	VPMULDQ   off+68(R11), Z22, Z22 \
+	VPERMT2D  Z22, Z27, Z21 \
+	VPADDD    off+448(R11), Z21, Z21 \
+	VPSRAVD   off+384(R11), Z21, acc
+
+// RQT4U16O and RQT4U16NCO are RQT4U16 and RQT4U16NC adding the rounding
+// constants as 64-bit sums before the high dwords are gathered, for a
+// table where a channel's total shift is 32 (RQF16NCO in
+// int8rqf_amd64.s).
+#define RQT4U16O(acc, off) \
+	RQT4U16NCO(acc, off) \
+	VPMAXSD   Z28, acc, acc \
+	VPMINSD   Z29, acc, acc
+
+#define RQT4U16NCO(acc, off) \
 	VPMULDQ   off+64(R11), acc, Z21 \
 	VPSHUFD   $0xf5, acc, Z22 \
 	VPMULDQ   off+68(R11), Z22, Z22 \
@@ -385,6 +404,17 @@ rqt4loop:
 	MOVQ         out+32(FP), R8
 	MOVQ         gb+40(FP), R9
 	MOVQ         mode+80(FP), BX
+	// The O forms unless every channel of the panel's blocks shifts by
+	// more than 32 (RQFHI in int8rqf_amd64.s).
+	VMOVDQU32    384(R11), Z21
+	TESTQ        $1, BX
+	JZ           rqt4one
+	VPMINUD      896(R11), Z21, Z21
+
+rqt4one:
+	VPTESTNMD    Z21, Z21, K1
+	KORTESTW     K1, K1
+	JNZ          rqt4old
 	TESTQ        $2, BX
 	JNZ          rqt4pack
 	RQT4U16(Z0, 0)
@@ -448,6 +478,69 @@ rqt4pack:
 rqt4done:
 	VZEROUPPER
 	RET
+
+rqt4old:
+	TESTQ        $2, BX
+	JNZ          rqt4packo
+	RQT4U16O(Z0, 0)
+	RQT4U16O(Z2, 0)
+	RQT4U16O(Z4, 0)
+	RQT4U16O(Z6, 0)
+	T4JOIN(Z0, Z2, Z4, Z6)
+	VMOVDQU8     Z0, K2, (R8)
+	RQT4U16O(Z8, 0)
+	RQT4U16O(Z10, 0)
+	RQT4U16O(Z12, 0)
+	RQT4U16O(Z14, 0)
+	T4JOIN(Z8, Z10, Z12, Z14)
+	VMOVDQU8     Z8, K3, (R8)(R9*1)
+	TESTQ        $1, BX
+	JZ           rqt4done
+	RQT4U16O(Z1, 512)
+	RQT4U16O(Z3, 512)
+	RQT4U16O(Z5, 512)
+	RQT4U16O(Z7, 512)
+	T4JOIN(Z1, Z3, Z5, Z7)
+	VMOVDQU8     Z1, K2, 64(R8)
+	RQT4U16O(Z9, 512)
+	RQT4U16O(Z11, 512)
+	RQT4U16O(Z13, 512)
+	RQT4U16O(Z15, 512)
+	T4JOIN(Z9, Z11, Z13, Z15)
+	VMOVDQU8     Z9, K3, 64(R8)(R9*1)
+
+	JMP          rqt4done
+
+rqt4packo:
+	VMOVDQU64    t4JoinPerm<>(SB), Z26
+	RQT4U16NCO(Z0, 0)
+	RQT4U16NCO(Z2, 0)
+	RQT4U16NCO(Z4, 0)
+	RQT4U16NCO(Z6, 0)
+	T4PACK(Z0, Z2, Z4, Z6)
+	VMOVDQU8     Z0, K2, (R8)
+	RQT4U16NCO(Z8, 0)
+	RQT4U16NCO(Z10, 0)
+	RQT4U16NCO(Z12, 0)
+	RQT4U16NCO(Z14, 0)
+	T4PACK(Z8, Z10, Z12, Z14)
+	VMOVDQU8     Z8, K3, (R8)(R9*1)
+	TESTQ        $1, BX
+	JZ           rqt4done
+	RQT4U16NCO(Z1, 512)
+	RQT4U16NCO(Z3, 512)
+	RQT4U16NCO(Z5, 512)
+	RQT4U16NCO(Z7, 512)
+	T4PACK(Z1, Z3, Z5, Z7)
+	VMOVDQU8     Z1, K2, 64(R8)
+	RQT4U16NCO(Z9, 512)
+	RQT4U16NCO(Z11, 512)
+	RQT4U16NCO(Z13, 512)
+	RQT4U16NCO(Z15, 512)
+	T4PACK(Z9, Z11, Z13, Z15)
+	VMOVDQU8     Z9, K3, 64(R8)(R9*1)
+	JMP          rqt4done
+
 
 // t4PackPerm puts the packed quad (per 16-byte lane L, byte 4k+i is output
 // k's channel 4L+i) in output order: byte 16k+4L+i takes 16L+4k+i.
