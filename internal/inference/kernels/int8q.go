@@ -300,6 +300,9 @@ type DWI8 struct {
 	// nil where it does not apply.
 	wT      []int8
 	qT, qTU *Requant
+	// q4, q4U: the T4 kernel may rescale qT, qTU in the quad form
+	// (t4Quad).
+	q4, q4U bool
 }
 
 // unsignedOut returns r with its outputs moved up by 128 (x+128, the

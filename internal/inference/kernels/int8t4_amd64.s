@@ -68,6 +68,21 @@
 	VPERMT2D  Z9, Z25, Z8 \
 	VPSRAVD   Z24, Z8, acc
 
+// T4RQQ is T4RQD in the quad form (t4Quad in int8t4.go): the sums taken
+// four times, the products' high dwords gathered, plus 4c >> 32 (Z22),
+// less 2 where the sum is negative (Z31 = 2 in every dword), shifted by
+// tot-30 (Z24).
+#define T4RQQ(acc) \
+	VPSLLD    $2, acc, Z9 \
+	VPMULDQ   Z20, Z9, Z8 \
+	VPSHUFD   $0xf5, Z9, Z9 \
+	VPMULDQ   Z21, Z9, Z9 \
+	VPERMT2D  Z9, Z25, Z8 \
+	VPADDD    Z22, Z8, Z8 \
+	VPMOVD2M  acc, K5 \
+	VPSUBD    Z31, Z8, K5, Z8 \
+	VPSRAVD   Z24, Z8, acc
+
 #define T4CLAMP(acc) \
 	VPMAXSD Z29, acc, acc \
 	VPMINSD Z28, acc, acc
@@ -81,7 +96,7 @@
 // weight vectors (384 bytes), tab the tabF rescale of the bias folded
 // for x+128 inputs. mode: bit 0 double rounding, bit 2 no clamp (the
 // packs saturate to the whole range), bit 3 unsigned packs (outputs
-// x+128), bit 4 stride 2.
+// x+128), bit 4 stride 2, bit 5 the double rounding's quad form (T4RQQ).
 TEXT ·dw3x3T4(SB), NOSPLIT, $0-120
 	MOVL         lo+84(FP), AX
 	VPBROADCASTD AX, Z29
@@ -96,6 +111,10 @@ TEXT ·dw3x3T4(SB), NOSPLIT, $0-120
 	MOVQ         gstep+56(FP), R10
 	MOVQ         tab+72(FP), R11
 	MOVQ         w+64(FP), CX
+	MOVL         $2, AX
+	VPBROADCASTD AX, Z31
+	MOVL         $1, AX
+	VPBROADCASTD AX, Z30
 	XORQ         BX, BX
 
 t4group:
@@ -105,6 +124,15 @@ t4group:
 	VMOVDQU32 128(R11), Z22
 	VMOVDQU32 192(R11), Z23
 	VMOVDQU32 384(R11), Z24
+	TESTQ     $32, DX
+	JZ        t4weights
+	// The quad form: 4c >> 32 = 4*(c >> 32) + 1 and the shifts tot-30.
+	VMOVDQU32 448(R11), Z22
+	VPSLLD    $2, Z22, Z22
+	VPADDD    Z30, Z22, Z22
+	VPADDD    Z31, Z24, Z24
+
+t4weights:
 	VMOVDQU32 (CX), Z10
 	VMOVDQU32 64(CX), Z11
 	VMOVDQU32 128(CX), Z12
@@ -155,6 +183,8 @@ t4rq:
 	ADDQ  AX, SI
 	ADDQ  AX, R9
 	ADDQ  AX, R12
+	TESTQ $32, DX
+	JNZ   t4quad4
 	TESTQ $1, DX
 	JNZ   t4double
 	T4RQS(Z0)
@@ -162,6 +192,13 @@ t4rq:
 	T4RQS(Z2)
 	T4RQS(Z3)
 	JMP   t4clamp
+
+t4quad4:
+	T4RQQ(Z0)
+	T4RQQ(Z1)
+	T4RQQ(Z2)
+	T4RQQ(Z3)
+	JMP t4clamp
 
 t4double:
 	T4RQD(Z0)
