@@ -172,22 +172,25 @@ func TestT4Row(t *testing.T) {
 
 // TestT4Rows3x3 checks T4Rows3x3 (the channel groups outer over all
 // rows) against one T4Pixels3x3 call per row (checked against the
-// 64-channel kernel by TestT4Pixels3x3), signed and unsigned, on one to
-// five rows at strides 1 and 2 with gaps between rows and outputs.
+// 64-channel kernel by TestT4Pixels3x3), signed and unsigned, single and
+// double rounding (the latter in the quad form, whose per-group constants
+// must last over all rows), on one to five rows at strides 1 and 2 with
+// gaps between rows and outputs.
 func TestT4Rows3x3(t *testing.T) {
 	rng := rand.New(rand.NewPCG(45, 46))
 	ran := false
-	for _, c := range []int{16, 48, 192, 576} {
+	for ci, c := range []int{16, 48, 192, 576, 32, 144} {
 		w := make([]int32, 9*c)
 		for i := range w {
 			w[i] = int32(rng.IntN(256) - 128)
 		}
-		r := randRequant(rng, c, false)
+		double := ci >= 4 // TFLite's double rounding, in the quad form (t4Quad)
+		r := randRequant(rng, c, double)
 		for i := range r.Bias {
 			r.Bias[i] >>= 12
 			r.Shift[i] = -6 - rng.IntN(8)
 		}
-		r = NewRequant(r.Bias, r.Mult, r.Shift, false, r.ZP, r.Lo, r.Hi)
+		r = NewRequant(r.Bias, r.Mult, r.Shift, double, r.ZP, r.Lo, r.Hi)
 		d, err := NewDWI8(3, 3, c, w, r)
 		if err != nil {
 			t.Fatal(err)
