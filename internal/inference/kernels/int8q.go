@@ -301,8 +301,8 @@ type DWI8 struct {
 	wT      []int8
 	qT, qTU *Requant
 	// q4, q4U: the T4 kernel may rescale qT, qTU in the quad form
-	// (t4Quad).
-	q4, q4U bool
+	// (t4Quad); h4, h4U: with the constants added after the gather (t4Hi).
+	q4, q4U, h4, h4U bool
 }
 
 // unsignedOut returns r with its outputs moved up by 128 (x+128, the

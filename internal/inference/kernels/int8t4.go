@@ -37,7 +37,8 @@ func T4Groups(n, stride int) int {
 // times each channel's weight sum (fold has the input zero point in it
 // already), and its x+128 outputs form.
 func (d *DWI8) prepT4(fold *Requant) {
-	d.wT, d.qT, d.qTU, d.q4, d.q4U = nil, nil, nil, false, false
+	d.wT, d.qT, d.qTU = nil, nil, nil
+	d.q4, d.q4U, d.h4, d.h4U = false, false, false, false
 	if d.KH != 3 || d.KW != 3 || d.C%16 != 0 || fold == nil {
 		return
 	}
@@ -76,6 +77,23 @@ func (d *DWI8) prepT4(fold *Requant) {
 	}
 	d.wT, d.qT, d.qTU = w, q, qu
 	d.q4, d.q4U = t4Quad(q), t4Quad(qu)
+	d.h4, d.h4U = t4Hi(q), t4Hi(qu)
+}
+
+// t4Hi reports whether the T4 kernel may rescale q (single rounding, in
+// tabF's form) adding its rounding constants as dwords after the
+// products' high dwords are gathered (RQF16 in int8rqf_amd64.s): every
+// channel's tot above 32.
+func t4Hi(q *Requant) bool {
+	if q == nil || q.Double || q.tabF == nil {
+		return false
+	}
+	for ch := 0; ch < q.C; ch++ {
+		if _, tot := q.fastConst(ch); tot <= 32 {
+			return false
+		}
+	}
+	return true
 }
 
 // t4QuadMax bounds the T4 kernel's sums in the quad form: four times
@@ -116,8 +134,8 @@ func t4Quad(q *Requant) bool {
 	return true
 }
 
-// hasT4Quad lets the T4 kernel use the quad form (tests and benchmarks
-// turn it off).
+// hasT4Quad lets the T4 kernel use the quad form and t4Hi's (tests and
+// benchmarks turn it off).
 var hasT4Quad = true
 
 // HasT4 reports whether T4Row and T4Pixels3x3 run here (FoldZP called,
@@ -183,13 +201,16 @@ func (d *DWI8) t4Rows(out []int8, orow, ostride int, in []uint8, rows [3]int, ro
 			panic("kernels: DWI8.T4Rows3x3 row out of range")
 		}
 	}
-	q, quad := d.qT, d.q4
+	q, quad, hi := d.qT, d.q4, d.h4
 	if unsigned {
-		q, quad = d.qTU, d.q4U
+		q, quad, hi = d.qTU, d.q4U, d.h4U
 	}
 	mode := uint8(0)
 	if quad && hasT4Quad {
 		mode |= 32
+	}
+	if hi && hasT4Quad {
+		mode |= 64
 	}
 	if q.Double {
 		mode |= 1

@@ -83,6 +83,17 @@
 	VPSUBD    Z31, Z8, K5, Z8 \
 	VPSRAVD   Z24, Z8, acc
 
+// T4RQH is T4RQS adding the rounding constants' high dwords (Z22, tabF's
+// word 112) after the gather (t4Hi in int8t4.go; RQF16 in
+// int8rqf_amd64.s).
+#define T4RQH(acc) \
+	VPMULDQ   Z20, acc, Z8 \
+	VPSHUFD   $0xf5, acc, Z9 \
+	VPMULDQ   Z21, Z9, Z9 \
+	VPERMT2D  Z9, Z25, Z8 \
+	VPADDD    Z22, Z8, Z8 \
+	VPSRAVD   Z24, Z8, acc
+
 #define T4CLAMP(acc) \
 	VPMAXSD Z29, acc, acc \
 	VPMINSD Z28, acc, acc
@@ -96,7 +107,8 @@
 // weight vectors (384 bytes), tab the tabF rescale of the bias folded
 // for x+128 inputs. mode: bit 0 double rounding, bit 2 no clamp (the
 // packs saturate to the whole range), bit 3 unsigned packs (outputs
-// x+128), bit 4 stride 2, bit 5 the double rounding's quad form (T4RQQ).
+// x+128), bit 4 stride 2, bit 5 the double rounding's quad form (T4RQQ),
+// bit 6 the single rounding's constants added after the gather (T4RQH).
 TEXT ·dw3x3T4(SB), NOSPLIT, $0-120
 	MOVL         lo+84(FP), AX
 	VPBROADCASTD AX, Z29
@@ -124,6 +136,11 @@ t4group:
 	VMOVDQU32 128(R11), Z22
 	VMOVDQU32 192(R11), Z23
 	VMOVDQU32 384(R11), Z24
+	TESTQ     $64, DX
+	JZ        t4quadtab
+	VMOVDQU32 448(R11), Z22
+
+t4quadtab:
 	TESTQ     $32, DX
 	JZ        t4weights
 	// The quad form: 4c >> 32 = 4*(c >> 32) + 1 and the shifts tot-30.
@@ -185,6 +202,8 @@ t4rq:
 	ADDQ  AX, R12
 	TESTQ $32, DX
 	JNZ   t4quad4
+	TESTQ $64, DX
+	JNZ   t4hi4
 	TESTQ $1, DX
 	JNZ   t4double
 	T4RQS(Z0)
@@ -192,6 +211,13 @@ t4rq:
 	T4RQS(Z2)
 	T4RQS(Z3)
 	JMP   t4clamp
+
+t4hi4:
+	T4RQH(Z0)
+	T4RQH(Z1)
+	T4RQH(Z2)
+	T4RQH(Z3)
+	JMP t4clamp
 
 t4quad4:
 	T4RQQ(Z0)

@@ -55,6 +55,9 @@ func testT4Pixels3x3(t *testing.T) {
 				if d.qT != nil && double && (!d.q4 || (d.qTU != nil && !d.q4U)) {
 					t.Fatalf("c %d: the quad form refused a rescale it takes", c)
 				}
+				if d.qT != nil && !double && (!d.h4 || (d.qTU != nil && !d.h4U)) {
+					t.Fatalf("c %d: t4Hi refused a rescale whose shifts are all below -1", c)
+				}
 				for _, stride := range []int{1, 2} {
 					for _, n := range []int{1, 2, 3, 4, 5, 7, 8, 13, 16, 33} {
 						wp := (n-1)*stride + 3
@@ -407,9 +410,16 @@ func TestT4QuadForm(t *testing.T) {
 
 // BenchmarkT4Quad times V2 1.0@128's depthwise rows (unsigned outputs,
 // as a fused block writes them) on the T4 kernel with the double
-// rounding's quad form against its 64-bit form, alternating
+// rounding's quad form against its 64-bit form, and (single, as ONNX
+// Runtime rounds) t4Hi's form against the 64-bit one, alternating
 // ("speedup").
 func BenchmarkT4Quad(b *testing.B) {
+	for _, double := range []bool{true, false} {
+		benchT4Quad(b, double)
+	}
+}
+
+func benchT4Quad(b *testing.B, double bool) {
 	for _, sh := range []struct{ w, c, stride int }{{64, 32, 1}, {32, 144, 1}, {16, 192, 1}, {8, 384, 1}, {8, 576, 1}, {4, 960, 1}, {64, 96, 2}, {32, 144, 2}} {
 		rng := rand.New(rand.NewPCG(1, 2))
 		c, n := sh.c, sh.w/sh.stride
@@ -417,12 +427,12 @@ func BenchmarkT4Quad(b *testing.B) {
 		for i := range w {
 			w[i] = int32(rng.IntN(256) - 128)
 		}
-		r := randRequant(rng, c, true)
+		r := randRequant(rng, c, double)
 		for i := range r.Bias {
 			r.Bias[i] >>= 12
 			r.Shift[i] = -8
 		}
-		r = NewRequant(r.Bias, r.Mult, r.Shift, true, r.ZP, 0, 127)
+		r = NewRequant(r.Bias, r.Mult, r.Shift, double, r.ZP, 0, 127)
 		d, err := NewDWI8(3, 3, c, w, r)
 		if err != nil {
 			b.Fatal(err)
@@ -431,8 +441,8 @@ func BenchmarkT4Quad(b *testing.B) {
 		if !d.HasT4() {
 			b.Skip("no T4 kernel here")
 		}
-		if !d.q4U {
-			b.Fatal("the quad form refused V2's rescale")
+		if double && !d.q4U || !double && !d.h4U {
+			b.Fatal("the short form refused V2's rescale")
 		}
 		g := T4Groups(n, sh.stride)
 		rowP := 4 * g * c
@@ -451,6 +461,10 @@ func BenchmarkT4Quad(b *testing.B) {
 				hasT4Quad = saved
 			}
 		}
-		b.Run(fmt.Sprintf("%dx%d-s%d", sh.w, c, sh.stride), func(b *testing.B) { ratioBench(b, run(false), run(true)) })
+		form := "quad"
+		if !double {
+			form = "hi"
+		}
+		b.Run(fmt.Sprintf("%s/%dx%d-s%d", form, sh.w, c, sh.stride), func(b *testing.B) { ratioBench(b, run(false), run(true)) })
 	}
 }
