@@ -47,7 +47,10 @@ type Requant struct {
 	// as above, then as int64s for the even and the odd channels the
 	// rounding constant with the zero point folded in (words 32, 48) and
 	// the right shifts tot and tot-32 (words 64, 80), and as int32s in
-	// channel order the shifts tot-32 (word 96).
+	// channel order the shifts tot-32 (word 96) and the rounding constants'
+	// high dwords (word 112; the whole constant where tot > 32 in the
+	// single form, whose kernels add it after gathering the products' high
+	// dwords). Padding channels take tot 33.
 	//
 	// Both roundings become one 64-bit sum and one arithmetic shift:
 	//   single: y + zp = (x*q + 2^(tot-1) + zp*2^tot) >> tot;
@@ -110,7 +113,7 @@ func (r *Requant) fastTable() []int32 {
 		t := tab[b*128 : (b+1)*128]
 		for j := 0; j < 16; j++ {
 			ch := b*16 + j
-			c, tot := int64(r.ZP)<<32+1<<31, uint(32) // padding: zp
+			c, tot := int64(r.ZP)<<33+1<<32, uint(33) // padding: zp
 			if ch < r.C {
 				t[j], t[16+j] = r.Bias[ch], r.Mult[ch]
 				c, tot = r.fastConst(ch)
@@ -126,6 +129,7 @@ func (r *Requant) fastTable() []int32 {
 			}
 			t[w+32], t[w+33] = int32(sh), 0
 			t[96+j] = int32(tot - 32)
+			t[112+j] = int32(c >> 32)
 		}
 	}
 	return tab
@@ -296,6 +300,9 @@ type DWI8 struct {
 	// nil where it does not apply.
 	wT      []int8
 	qT, qTU *Requant
+	// q4, q4U: the T4 kernel may rescale qT, qTU in the quad form
+	// (t4Quad); h4, h4U: with the constants added after the gather (t4Hi).
+	q4, q4U, h4, h4U bool
 }
 
 // unsignedOut returns r with its outputs moved up by 128 (x+128, the

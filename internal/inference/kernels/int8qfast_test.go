@@ -463,3 +463,77 @@ func TestQuantizeF32Recip(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkGemmRequantHi: the fused int8 GEMM tiles on V2 1.0@128's early
+// 1x1 shapes, its stem's window rows in place (3 segments) and its
+// stride-2 blocks' expansions writing rows in T4 form (segs 0), every
+// channel shifting by more than 32 (the rounding constant added as one
+// dword after the high dwords are gathered) against the same rescale with
+// one channel's shift 32 (the two 64-bit sums: RQFHI's other branch), run
+// alternately ("speedup"). The clamp is the whole int8 range, as after
+// V2's projections, or ReLU6's, as after its expansions.
+func BenchmarkGemmRequantHi(b *testing.B) {
+	if !UseVNNI() || !use512() {
+		b.Skip("needs AVX-512 VNNI")
+	}
+	savedAMX := hasAMX
+	hasAMX = false
+	defer func() { hasAMX = savedAMX }()
+	for _, sh := range []struct {
+		m, n, k, segs int
+		relu          bool
+	}{
+		{64, 96, 16, 1, true}, {64, 144, 24, 1, true}, {64, 192, 32, 1, true},
+		{64, 16, 32, 1, false}, {64, 24, 144, 1, false}, {64, 32, 192, 1, false}, {64, 32, 36, 3, true},
+		// The stride-2 blocks' expansions writing T4 rows (segs 0:
+		// GemmU8I8RequantT4 on an unsigned-output rescale).
+		{64, 96, 16, 0, true}, {32, 144, 24, 0, true}, {16, 192, 32, 0, true},
+	} {
+		rng := rand.New(rand.NewPCG(7, 8))
+		w := make([]int8, sh.n*sh.k)
+		for i := range w {
+			w[i] = int8(rng.IntN(256) - 128)
+		}
+		p := PackI8(w, sh.n, sh.k)
+		a := make([]uint8, sh.m*p.Kp+4*p.Kp)
+		for i := range a {
+			a[i] = uint8(rng.IntN(256))
+		}
+		r := fastRequant(rng, sh.n, false)
+		for i := range r.Shift {
+			r.Shift[i] = -6 - rng.IntN(8)
+		}
+		lo, hi := int32(-128), int32(127)
+		if sh.relu {
+			lo = r.ZP
+		}
+		hiForm := NewRequant(r.Bias, r.Mult, r.Shift, false, r.ZP, lo, hi)
+		shift := slices.Clone(r.Shift)
+		shift[sh.n-1] = -1
+		oldForm := NewRequant(r.Bias, r.Mult, shift, false, r.ZP, lo, hi)
+		var dst []uint8
+		if sh.segs == 0 {
+			hiForm, oldForm = UnsignedRequant(hiForm), UnsignedRequant(oldForm)
+			if !HasGemmT4(p, hiForm) || !HasGemmT4(p, oldForm) {
+				b.Skip("no T4 GEMM here")
+			}
+			dst = make([]uint8, 2*((sh.m+7)/8)*4*sh.n)
+		}
+		out := make([]int8, sh.m*sh.n)
+		c := make([]int32, sh.m*p.Np)
+		run := func(r *Requant) func() {
+			return func() {
+				for i := 0; i < 20; i++ {
+					if sh.segs == 0 {
+						GemmU8I8RequantT4(a, p.Kp, p, r, 0, sh.m, dst)
+					} else if sh.segs == 1 {
+						GemmU8I8Requant(sh.m, a, p.Kp, p, r, out, sh.n, c)
+					} else if !GemmU8I8RequantSeg(sh.m, a, p.Kp/sh.segs, sh.segs, p.Kp, p, r, out, sh.n) {
+						b.Fatal("no segmented kernel")
+					}
+				}
+			}
+		}
+		b.Run(fmt.Sprintf("%dx%dx%d-segs%d", sh.m, sh.n, sh.k, sh.segs), func(b *testing.B) { ratioBench(b, run(oldForm), run(hiForm)) })
+	}
+}

@@ -4,19 +4,25 @@
 
 // The fused int8 GEMM + requantization tiles of gemmI8x8x32RQ and
 // gemmI8x8x16RQ (int8_amd64.s) with the rescale in Requant.tabF's form:
-// per 16 channels one 64-bit sum and one arithmetic shift (the zero point
-// is in the sum; the high dwords of the sums are gathered by a VPERMT2D,
-// see RQF16), 9 instructions with the clamp where the tab16 form takes 12
-// and a zero-point add. A store mask (one bit per output byte of the row's 32 or 16) lets a
+// per 16 channels the products' high dwords gathered by a VPERMT2D, one
+// dword add of the rounding constant (the zero point in it) and one
+// arithmetic shift (see RQF16), 8 instructions with the clamp where the
+// tab16 form takes 12 and a zero-point add (9 in the O forms, where a
+// channel's constant has a low dword). A store mask (one bit per output byte of the row's 32 or 16) lets a
 // panel's last channels end anywhere, so a layer of 24 channels is one
 // tile pass instead of a 16-channel pass plus a whole-panel GEMM through
 // int32 for the last 8.
 
 // RQF16(acc, off, dst) rescales the 16 sums in acc with the tabF block at
 // off(R11) into dst, clamped to Z28..Z29 (Z21, Z22 scratch, Z27 =
-// rqfHigh): the 64-bit sums of the even and the odd channels, their high
-// dwords gathered in channel order by one VPERMT2D (a floor by 2^32),
-// then each shifted right by its tot-32.
+// rqfHigh): the 64-bit products of the even and the odd channels, their
+// high dwords gathered in channel order by one VPERMT2D (a floor by 2^32),
+// plus the high dword of each channel's rounding constant (word 112 on),
+// then each shifted right by its tot-32. It needs every constant's low
+// dword 0, so every tot > 32 (RQFHI checks): floor((p + c)/2^32) is then
+// floor(p/2^32) + c/2^32, one dword add where two 64-bit adds of the
+// whole constants took one instruction more (a uop on the multiplies'
+// ports).
 #define RQF16(acc, off, dst) \
 	RQF16NC(acc, off, dst) \
 	VPMAXSD   Z28, dst, dst \
@@ -27,9 +33,8 @@
 	VPMULDQ   off+64(R11), acc, Z21 \
 	VPSHUFD   $0xf5, acc, Z22 \
 	VPMULDQ   off+68(R11), Z22, Z22 \
-	VPADDQ    off+128(R11), Z21, Z21 \
-	VPADDQ    off+192(R11), Z22, Z22 \
 	VPERMT2D  Z22, Z27, Z21 \
+	VPADDD    off+448(R11), Z21, Z21 \
 	VPSRAVD   off+384(R11), Z21, dst
 
 // RQF32ROWS2P stores two rows of 32 channels (sums a0, a1 and b0, b1)
@@ -97,6 +102,92 @@ full: \
 	RQF16ROW(Z6) \
 	RQF16ROW(Z7) \
 done:
+
+// The O forms are the macros above with tabF's two 64-bit sums (RQF16NCO:
+// the rounding constants added as int64s before the high dwords are
+// gathered), for a table where some channel's total shift is 32
+// (Requant.fastTable: its constant is not a multiple of 2^32); RQFHI
+// branches to them.
+#define RQF16O(acc, off, dst) \
+	RQF16NCO(acc, off, dst) \
+	VPMAXSD   Z28, dst, dst \
+	VPMINSD   Z29, dst, dst
+
+#define RQF16NCO(acc, off, dst) \
+	VPMULDQ   off+64(R11), acc, Z21 \
+	VPSHUFD   $0xf5, acc, Z22 \
+	VPMULDQ   off+68(R11), Z22, Z22 \
+	VPADDQ    off+128(R11), Z21, Z21 \
+	VPADDQ    off+192(R11), Z22, Z22 \
+	VPERMT2D  Z22, Z27, Z21 \
+	VPSRAVD   off+384(R11), Z21, dst
+
+#define RQF32ROWS2PO(a0, a1, b0, b1) \
+	RQF16NCO(a0, 0, Z20) \
+	RQF16NCO(a1, 512, Z19) \
+	VPACKSSDW     Z19, Z20, Z20 \
+	RQF16NCO(b0, 0, Z18) \
+	RQF16NCO(b1, 512, Z19) \
+	VPACKSSDW     Z19, Z18, Z18 \
+	VPACKSSWB     Z18, Z20, Z20 \
+	VPERMB        Z20, Z26, Z20 \
+	VMOVDQU8      Y20, K7, (R8) \
+	VEXTRACTI64X4 $1, Z20, Y19 \
+	VMOVDQU8      Y19, K7, (R8)(R9*1) \
+	LEAQ          (R8)(R9*2), R8
+
+#define RQF32ROWO(acc0, acc1) \
+	RQF16O(acc0, 0, Z20) \
+	RQF16O(acc1, 512, Z19) \
+	VPERMT2B  Z19, Z26, Z20 \
+	VMOVDQU8  Y20, K7, (R8) \
+	ADDQ      R9, R8
+
+#define RQF16ROWO(acc) \
+	RQF16O(acc, 0, Z20) \
+	VPMOVDB   Z20, K7, (R8) \
+	ADDQ      R9, R8
+
+#define RQF16ROWSO(acc) \
+	RQF16NCO(acc, 0, Z20) \
+	VPMOVSDB  Z20, K7, (R8) \
+	ADDQ      R9, R8
+
+#define RQF16ROWS8O(full, done) \
+	CMPL lo+56(FP), $-128 \
+	JNE  full \
+	CMPL hi+60(FP), $127 \
+	JNE  full \
+	RQF16ROWSO(Z0) \
+	RQF16ROWSO(Z1) \
+	RQF16ROWSO(Z2) \
+	RQF16ROWSO(Z3) \
+	RQF16ROWSO(Z4) \
+	RQF16ROWSO(Z5) \
+	RQF16ROWSO(Z6) \
+	RQF16ROWSO(Z7) \
+	JMP  done \
+full: \
+	RQF16ROWO(Z0) \
+	RQF16ROWO(Z1) \
+	RQF16ROWO(Z2) \
+	RQF16ROWO(Z3) \
+	RQF16ROWO(Z4) \
+	RQF16ROWO(Z5) \
+	RQF16ROWO(Z6) \
+	RQF16ROWO(Z7) \
+done:
+
+// RQFHI(second, old) jumps to old unless every channel of the tabF
+// block at (R11) (and of the one at second(R11) when second is not 0)
+// shifts by more than 32 (word 96 on: tot-32 > 0), i.e. has its rounding
+// constant's high dword in word 112 on and no low dword (fastTable).
+#define RQFHI(second, old) \
+	VMOVDQU32 384(R11), Z21 \
+	VPMINUD   second+384(R11), Z21, Z21 \
+	VPTESTNMD Z21, Z21, K1 \
+	KORTESTW  K1, K1 \
+	JNZ       old
 
 #define RQFSETUP \
 	MOVL         lo+56(FP), AX \
@@ -179,6 +270,7 @@ rqfloop32:
 	JNZ  rqfloop32
 
 	RQFSETUP
+	RQFHI(512, rqf32old)
 	CMPL lo+56(FP), $-128
 	JNE  rqf32clamp
 	CMPL hi+60(FP), $127
@@ -201,6 +293,32 @@ rqf32clamp:
 	RQF32ROW(Z10, Z11)
 	RQF32ROW(Z12, Z13)
 	RQF32ROW(Z14, Z15)
+	VZEROUPPER
+	RET
+
+rqf32old:
+	CMPL lo+56(FP), $-128
+	JNE  rqf32clampo
+	CMPL hi+60(FP), $127
+	JNE  rqf32clampo
+	VMOVDQU64 rqfPackRows<>(SB), Z26
+	RQF32ROWS2PO(Z0, Z1, Z2, Z3)
+	RQF32ROWS2PO(Z4, Z5, Z6, Z7)
+	RQF32ROWS2PO(Z8, Z9, Z10, Z11)
+	RQF32ROWS2PO(Z12, Z13, Z14, Z15)
+	VZEROUPPER
+	RET
+
+rqf32clampo:
+	VMOVDQU64 rqfPack32<>(SB), Z26
+	RQF32ROWO(Z0, Z1)
+	RQF32ROWO(Z2, Z3)
+	RQF32ROWO(Z4, Z5)
+	RQF32ROWO(Z6, Z7)
+	RQF32ROWO(Z8, Z9)
+	RQF32ROWO(Z10, Z11)
+	RQF32ROWO(Z12, Z13)
+	RQF32ROWO(Z14, Z15)
 	VZEROUPPER
 	RET
 
@@ -244,7 +362,13 @@ rqfloop16:
 	JNZ  rqfloop16
 
 	RQFSETUP
+	RQFHI(0, rqf16old)
 	RQF16ROWS8(rqf16clamp, rqf16done)
+	VZEROUPPER
+	RET
+
+rqf16old:
+	RQF16ROWS8O(rqf16clampo, rqf16doneo)
 	VZEROUPPER
 	RET
 
@@ -321,6 +445,7 @@ rqfks32:
 	JNZ  rqfsegs32
 
 	RQFSETUP
+	RQFHI(512, rqf32sold)
 	CMPL lo+56(FP), $-128
 	JNE  rqf32sclamp
 	CMPL hi+60(FP), $127
@@ -343,6 +468,32 @@ rqf32sclamp:
 	RQF32ROW(Z10, Z11)
 	RQF32ROW(Z12, Z13)
 	RQF32ROW(Z14, Z15)
+	VZEROUPPER
+	RET
+
+rqf32sold:
+	CMPL lo+56(FP), $-128
+	JNE  rqf32sclampo
+	CMPL hi+60(FP), $127
+	JNE  rqf32sclampo
+	VMOVDQU64 rqfPackRows<>(SB), Z26
+	RQF32ROWS2PO(Z0, Z1, Z2, Z3)
+	RQF32ROWS2PO(Z4, Z5, Z6, Z7)
+	RQF32ROWS2PO(Z8, Z9, Z10, Z11)
+	RQF32ROWS2PO(Z12, Z13, Z14, Z15)
+	VZEROUPPER
+	RET
+
+rqf32sclampo:
+	VMOVDQU64 rqfPack32<>(SB), Z26
+	RQF32ROWO(Z0, Z1)
+	RQF32ROWO(Z2, Z3)
+	RQF32ROWO(Z4, Z5)
+	RQF32ROWO(Z6, Z7)
+	RQF32ROWO(Z8, Z9)
+	RQF32ROWO(Z10, Z11)
+	RQF32ROWO(Z12, Z13)
+	RQF32ROWO(Z14, Z15)
 	VZEROUPPER
 	RET
 
@@ -402,7 +553,13 @@ rqfks16:
 	JNZ  rqfsegs16
 
 	RQFSETUP
+	RQFHI(0, rqf16sold)
 	RQF16ROWS8(rqf16sclamp, rqf16sdone)
+	VZEROUPPER
+	RET
+
+rqf16sold:
+	RQF16ROWS8O(rqf16sclampo, rqf16sdoneo)
 	VZEROUPPER
 	RET
 

@@ -38,6 +38,7 @@ func T4Groups(n, stride int) int {
 // already), and its x+128 outputs form.
 func (d *DWI8) prepT4(fold *Requant) {
 	d.wT, d.qT, d.qTU = nil, nil, nil
+	d.q4, d.q4U, d.h4, d.h4U = false, false, false, false
 	if d.KH != 3 || d.KW != 3 || d.C%16 != 0 || fold == nil {
 		return
 	}
@@ -75,7 +76,67 @@ func (d *DWI8) prepT4(fold *Requant) {
 		}
 	}
 	d.wT, d.qT, d.qTU = w, q, qu
+	d.q4, d.q4U = t4Quad(q), t4Quad(qu)
+	d.h4, d.h4U = t4Hi(q), t4Hi(qu)
 }
+
+// t4Hi reports whether the T4 kernel may rescale q (single rounding, in
+// tabF's form) adding its rounding constants as dwords after the
+// products' high dwords are gathered (RQF16 in int8rqf_amd64.s): every
+// channel's tot above 32.
+func t4Hi(q *Requant) bool {
+	if q == nil || q.Double || q.tabF == nil {
+		return false
+	}
+	for ch := 0; ch < q.C; ch++ {
+		if _, tot := q.fastConst(ch); tot <= 32 {
+			return false
+		}
+	}
+	return true
+}
+
+// t4QuadMax bounds the T4 kernel's sums in the quad form: four times
+// the largest still fits in an int32.
+const t4QuadMax = 1<<29 - 1
+
+// t4Quad reports whether the T4 kernel may rescale q (the double
+// rounding, in tabF's form) in the quad form, two instructions shorter
+// per 16 outputs: the sum x taken four times, so that both the first
+// rounding's nudge 2^30 and the 2^31 taken off where x < 0 become
+// multiples of 2^32,
+//
+//	y + zp = (4x*q + 4c - 2^33*[x < 0]) >> (tot+2)
+//	       = (hi(4x*q) + (4c >> 32) - 2*[x < 0]) >> (tot-30),
+//
+// hi the high dword (a floor by 2^32; nested floors by powers of two are
+// one floor), c the tabF constant (low dword 2^30 where tot > 32, so 4c >>
+// 32 is 4*(c >> 32) + 1, which the kernel builds from tabF's word 112).
+// It holds where every channel's tot is above 32, its constant's high
+// dword small enough that the dword sum cannot wrap, and every sum below
+// t4QuadMax in magnitude: the bias plus 9 taps of 255 times 128.
+func t4Quad(q *Requant) bool {
+	if q == nil || !q.Double || q.tabF == nil {
+		return false
+	}
+	for ch := 0; ch < q.C; ch++ {
+		c, tot := q.fastConst(ch)
+		if tot <= 32 || tot > 50 {
+			return false
+		}
+		if h := 4*(c>>32) + 1; h >= 1<<29 || h <= -(1<<29) {
+			return false
+		}
+		if b := int64(q.Bias[ch]); b > t4QuadMax-9*255*128 || b < -(t4QuadMax-9*255*128) {
+			return false
+		}
+	}
+	return true
+}
+
+// hasT4Quad lets the T4 kernel use the quad form and t4Hi's (tests and
+// benchmarks turn it off).
+var hasT4Quad = true
 
 // HasT4 reports whether T4Row and T4Pixels3x3 run here (FoldZP called,
 // channels in whole groups of 16, AVX-512 VNNI and VBMI2).
@@ -140,11 +201,17 @@ func (d *DWI8) t4Rows(out []int8, orow, ostride int, in []uint8, rows [3]int, ro
 			panic("kernels: DWI8.T4Rows3x3 row out of range")
 		}
 	}
-	q := d.qT
+	q, quad, hi := d.qT, d.q4, d.h4
 	if unsigned {
-		q = d.qTU
+		q, quad, hi = d.qTU, d.q4U, d.h4U
 	}
 	mode := uint8(0)
+	if quad && hasT4Quad {
+		mode |= 32
+	}
+	if hi && hasT4Quad {
+		mode |= 64
+	}
 	if q.Double {
 		mode |= 1
 	}

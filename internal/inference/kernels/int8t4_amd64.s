@@ -68,6 +68,32 @@
 	VPERMT2D  Z9, Z25, Z8 \
 	VPSRAVD   Z24, Z8, acc
 
+// T4RQQ is T4RQD in the quad form (t4Quad in int8t4.go): the sums taken
+// four times, the products' high dwords gathered, plus 4c >> 32 (Z22),
+// less 2 where the sum is negative (Z31 = 2 in every dword), shifted by
+// tot-30 (Z24).
+#define T4RQQ(acc) \
+	VPSLLD    $2, acc, Z9 \
+	VPMULDQ   Z20, Z9, Z8 \
+	VPSHUFD   $0xf5, Z9, Z9 \
+	VPMULDQ   Z21, Z9, Z9 \
+	VPERMT2D  Z9, Z25, Z8 \
+	VPADDD    Z22, Z8, Z8 \
+	VPMOVD2M  acc, K5 \
+	VPSUBD    Z31, Z8, K5, Z8 \
+	VPSRAVD   Z24, Z8, acc
+
+// T4RQH is T4RQS adding the rounding constants' high dwords (Z22, tabF's
+// word 112) after the gather (t4Hi in int8t4.go; RQF16 in
+// int8rqf_amd64.s).
+#define T4RQH(acc) \
+	VPMULDQ   Z20, acc, Z8 \
+	VPSHUFD   $0xf5, acc, Z9 \
+	VPMULDQ   Z21, Z9, Z9 \
+	VPERMT2D  Z9, Z25, Z8 \
+	VPADDD    Z22, Z8, Z8 \
+	VPSRAVD   Z24, Z8, acc
+
 #define T4CLAMP(acc) \
 	VPMAXSD Z29, acc, acc \
 	VPMINSD Z28, acc, acc
@@ -81,7 +107,8 @@
 // weight vectors (384 bytes), tab the tabF rescale of the bias folded
 // for x+128 inputs. mode: bit 0 double rounding, bit 2 no clamp (the
 // packs saturate to the whole range), bit 3 unsigned packs (outputs
-// x+128), bit 4 stride 2.
+// x+128), bit 4 stride 2, bit 5 the double rounding's quad form (T4RQQ),
+// bit 6 the single rounding's constants added after the gather (T4RQH).
 TEXT ·dw3x3T4(SB), NOSPLIT, $0-120
 	MOVL         lo+84(FP), AX
 	VPBROADCASTD AX, Z29
@@ -96,6 +123,10 @@ TEXT ·dw3x3T4(SB), NOSPLIT, $0-120
 	MOVQ         gstep+56(FP), R10
 	MOVQ         tab+72(FP), R11
 	MOVQ         w+64(FP), CX
+	MOVL         $2, AX
+	VPBROADCASTD AX, Z31
+	MOVL         $1, AX
+	VPBROADCASTD AX, Z30
 	XORQ         BX, BX
 
 t4group:
@@ -105,6 +136,20 @@ t4group:
 	VMOVDQU32 128(R11), Z22
 	VMOVDQU32 192(R11), Z23
 	VMOVDQU32 384(R11), Z24
+	TESTQ     $64, DX
+	JZ        t4quadtab
+	VMOVDQU32 448(R11), Z22
+
+t4quadtab:
+	TESTQ     $32, DX
+	JZ        t4weights
+	// The quad form: 4c >> 32 = 4*(c >> 32) + 1 and the shifts tot-30.
+	VMOVDQU32 448(R11), Z22
+	VPSLLD    $2, Z22, Z22
+	VPADDD    Z30, Z22, Z22
+	VPADDD    Z31, Z24, Z24
+
+t4weights:
 	VMOVDQU32 (CX), Z10
 	VMOVDQU32 64(CX), Z11
 	VMOVDQU32 128(CX), Z12
@@ -155,6 +200,10 @@ t4rq:
 	ADDQ  AX, SI
 	ADDQ  AX, R9
 	ADDQ  AX, R12
+	TESTQ $32, DX
+	JNZ   t4quad4
+	TESTQ $64, DX
+	JNZ   t4hi4
 	TESTQ $1, DX
 	JNZ   t4double
 	T4RQS(Z0)
@@ -162,6 +211,20 @@ t4rq:
 	T4RQS(Z2)
 	T4RQS(Z3)
 	JMP   t4clamp
+
+t4hi4:
+	T4RQH(Z0)
+	T4RQH(Z1)
+	T4RQH(Z2)
+	T4RQH(Z3)
+	JMP t4clamp
+
+t4quad4:
+	T4RQQ(Z0)
+	T4RQQ(Z1)
+	T4RQQ(Z2)
+	T4RQQ(Z3)
+	JMP t4clamp
 
 t4double:
 	T4RQD(Z0)
@@ -267,7 +330,9 @@ t4pgroup:
 
 // RQT4U16(acc, off) rescales the 16 sums in acc in place with the tabF
 // block at off(R11) (an unsigned-output Requant), clamped to Z28..Z29
-// (Z21, Z22 scratch, Z27 = t4High): each dword then holds one byte.
+// (Z21, Z22 scratch, Z27 = t4High): each dword then holds one byte. As
+// RQF16 (int8rqf_amd64.s), it adds the rounding constants' high dwords
+// after the gather, so every channel must shift by more than 32.
 #define RQT4U16(acc, off) \
 	RQT4U16NC(acc, off) \
 	VPMAXSD   Z28, acc, acc \
@@ -276,6 +341,23 @@ t4pgroup:
 // RQT4U16NC is RQT4U16 without the clamp (T4PACK's packs saturate to
 // 0..255 instead).
 #define RQT4U16NC(acc, off) \
+	VPMULDQ   off+64(R11), acc, Z21 \
+	VPSHUFD   $0xf5, acc, Z22 \
+	VPMULDQ   off+68(R11), Z22, Z22 \
+	VPERMT2D  Z22, Z27, Z21 \
+	VPADDD    off+448(R11), Z21, Z21 \
+	VPSRAVD   off+384(R11), Z21, acc
+
+// RQT4U16O and RQT4U16NCO are RQT4U16 and RQT4U16NC adding the rounding
+// constants as 64-bit sums before the high dwords are gathered, for a
+// table where a channel's total shift is 32 (RQF16NCO in
+// int8rqf_amd64.s).
+#define RQT4U16O(acc, off) \
+	RQT4U16NCO(acc, off) \
+	VPMAXSD   Z28, acc, acc \
+	VPMINSD   Z29, acc, acc
+
+#define RQT4U16NCO(acc, off) \
 	VPMULDQ   off+64(R11), acc, Z21 \
 	VPSHUFD   $0xf5, acc, Z22 \
 	VPMULDQ   off+68(R11), Z22, Z22 \
@@ -385,6 +467,17 @@ rqt4loop:
 	MOVQ         out+32(FP), R8
 	MOVQ         gb+40(FP), R9
 	MOVQ         mode+80(FP), BX
+	// The O forms unless every channel of the panel's blocks shifts by
+	// more than 32 (RQFHI in int8rqf_amd64.s).
+	VMOVDQU32    384(R11), Z21
+	TESTQ        $1, BX
+	JZ           rqt4one
+	VPMINUD      896(R11), Z21, Z21
+
+rqt4one:
+	VPTESTNMD    Z21, Z21, K1
+	KORTESTW     K1, K1
+	JNZ          rqt4old
 	TESTQ        $2, BX
 	JNZ          rqt4pack
 	RQT4U16(Z0, 0)
@@ -448,6 +541,69 @@ rqt4pack:
 rqt4done:
 	VZEROUPPER
 	RET
+
+rqt4old:
+	TESTQ        $2, BX
+	JNZ          rqt4packo
+	RQT4U16O(Z0, 0)
+	RQT4U16O(Z2, 0)
+	RQT4U16O(Z4, 0)
+	RQT4U16O(Z6, 0)
+	T4JOIN(Z0, Z2, Z4, Z6)
+	VMOVDQU8     Z0, K2, (R8)
+	RQT4U16O(Z8, 0)
+	RQT4U16O(Z10, 0)
+	RQT4U16O(Z12, 0)
+	RQT4U16O(Z14, 0)
+	T4JOIN(Z8, Z10, Z12, Z14)
+	VMOVDQU8     Z8, K3, (R8)(R9*1)
+	TESTQ        $1, BX
+	JZ           rqt4done
+	RQT4U16O(Z1, 512)
+	RQT4U16O(Z3, 512)
+	RQT4U16O(Z5, 512)
+	RQT4U16O(Z7, 512)
+	T4JOIN(Z1, Z3, Z5, Z7)
+	VMOVDQU8     Z1, K2, 64(R8)
+	RQT4U16O(Z9, 512)
+	RQT4U16O(Z11, 512)
+	RQT4U16O(Z13, 512)
+	RQT4U16O(Z15, 512)
+	T4JOIN(Z9, Z11, Z13, Z15)
+	VMOVDQU8     Z9, K3, 64(R8)(R9*1)
+
+	JMP          rqt4done
+
+rqt4packo:
+	VMOVDQU64    t4JoinPerm<>(SB), Z26
+	RQT4U16NCO(Z0, 0)
+	RQT4U16NCO(Z2, 0)
+	RQT4U16NCO(Z4, 0)
+	RQT4U16NCO(Z6, 0)
+	T4PACK(Z0, Z2, Z4, Z6)
+	VMOVDQU8     Z0, K2, (R8)
+	RQT4U16NCO(Z8, 0)
+	RQT4U16NCO(Z10, 0)
+	RQT4U16NCO(Z12, 0)
+	RQT4U16NCO(Z14, 0)
+	T4PACK(Z8, Z10, Z12, Z14)
+	VMOVDQU8     Z8, K3, (R8)(R9*1)
+	TESTQ        $1, BX
+	JZ           rqt4done
+	RQT4U16NCO(Z1, 512)
+	RQT4U16NCO(Z3, 512)
+	RQT4U16NCO(Z5, 512)
+	RQT4U16NCO(Z7, 512)
+	T4PACK(Z1, Z3, Z5, Z7)
+	VMOVDQU8     Z1, K2, 64(R8)
+	RQT4U16NCO(Z9, 512)
+	RQT4U16NCO(Z11, 512)
+	RQT4U16NCO(Z13, 512)
+	RQT4U16NCO(Z15, 512)
+	T4PACK(Z9, Z11, Z13, Z15)
+	VMOVDQU8     Z9, K3, 64(R8)(R9*1)
+	JMP          rqt4done
+
 
 // t4PackPerm puts the packed quad (per 16-byte lane L, byte 4k+i is output
 // k's channel 4L+i) in output order: byte 16k+4L+i takes 16L+4k+i.
