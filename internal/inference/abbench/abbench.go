@@ -213,6 +213,33 @@ func (t Times) Report(b *testing.B, step int, stat func(sorted []float64) float6
 	}
 }
 
+// ReportRate reports work over stat (Best, Med, ...) of every side's
+// sorted times of a step, under the metric name format with the side's
+// name for its %s: e.g. Med, macs/1e9 and "med-GMAC/s-%s". Sides without
+// that step are passed over.
+func (t Times) ReportRate(b *testing.B, step int, stat func(sorted []float64) float64, work float64, format string) {
+	for j, name := range t.Names {
+		if step >= len(t.Times[j]) {
+			continue
+		}
+		b.ReportMetric(work/stat(t.Series(j, step)), fmt.Sprintf(format, name))
+	}
+}
+
+// Total is the sorted per-round sums of one side's steps (Run and Next
+// together).
+func (t Times) Total(side int) []float64 {
+	steps := t.Times[side]
+	s := slices.Clone(steps[0])
+	for _, st := range steps[1:] {
+		for i := range s {
+			s[i] += st[i]
+		}
+	}
+	slices.Sort(s)
+	return s
+}
+
 // ReportQuartiles reports the first quartile, the median and the third
 // quartile of sorted ratios as "NAME-q1", "NAME-med" and "NAME-q3".
 func ReportQuartiles(b *testing.B, ratios []float64, name string) {

@@ -180,6 +180,39 @@ func TestTimesRatios(t *testing.T) {
 	}
 }
 
+// TestTimesRatesTotals checks ReportRate's rates and names and Total's
+// per-round sums of both steps.
+func TestTimesRatesTotals(t *testing.T) {
+	tm := Times{Names: []string{"one", "two"}, Times: [][][]float64{
+		{{4, 1, 2}},
+		{{1, 2, 3}, {5, 1, 1}},
+	}}
+	if got, want := tm.Total(1), []float64{3, 4, 6}; !slices.Equal(got, want) {
+		t.Errorf("totals %v, want %v", got, want)
+	}
+	if got, want := tm.Total(0), []float64{1, 2, 4}; !slices.Equal(got, want) {
+		t.Errorf("one step's totals %v, want %v", got, want)
+	}
+	var res testing.BenchmarkResult
+	withBenchtime(t, "1x", func() {
+		res = testing.Benchmark(func(b *testing.B) {
+			for b.Loop() {
+			}
+			tm.ReportRate(b, 0, Med, 8, "med-rate-%s")
+			tm.ReportRate(b, 1, Best, 8, "best-rate2-%s")
+		})
+	})
+	want := map[string]float64{"med-rate-one": 4, "med-rate-two": 4, "best-rate2-two": 8}
+	for name, v := range want {
+		if got, ok := res.Extra[name]; !ok || got != v {
+			t.Errorf("%s = %v (reported %v), want %v", name, got, ok, v)
+		}
+	}
+	if _, ok := res.Extra["best-rate2-one"]; ok {
+		t.Errorf("side one has no second step but reported a rate: %v", res.Extra)
+	}
+}
+
 // TestClockNames checks the clocks' names (the skip message quotes them)
 // and that the wall clock is always there.
 func TestClockNames(t *testing.T) {
