@@ -6,7 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
-	"time"
+
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 )
 
 // fastRequant is randRequant with every shift in tabF's domain [-22, -1],
@@ -95,20 +96,13 @@ func TestRequantFastForm(t *testing.T) {
 	}
 }
 
-// ratioBench runs old and new alternately (each a batch of calls) and
-// reports the median of old's time over new's as "speedup" (in one run,
-// so a loaded machine moves both alike).
+// ratioBench runs old and new alternately (each a batch of calls, on the
+// wall clock, the order swapped every round) and reports the median of
+// old's time over new's as "speedup" (in one run, so a loaded machine
+// moves both alike).
 func ratioBench(b *testing.B, old, new func()) {
-	var ratios []float64
-	for b.Loop() {
-		t0 := time.Now()
-		old()
-		t1 := time.Now()
-		new()
-		ratios = append(ratios, float64(t1.Sub(t0))/float64(time.Since(t1)))
-	}
-	slices.Sort(ratios)
-	b.ReportMetric(ratios[len(ratios)/2], "speedup")
+	t := abbench.Alternate(b, abbench.Wall, abbench.Side{Name: "old", Run: old}, abbench.Side{Name: "new", Run: new})
+	b.ReportMetric(abbench.Med(t.Ratios(0, 0, 1)), "speedup")
 }
 
 // withRQFast runs fn with hasRQFast set to on.
