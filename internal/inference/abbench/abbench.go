@@ -160,6 +160,18 @@ func Alternate(b *testing.B, clock Clock, sides ...Side) Times {
 	return t
 }
 
+// Speedup times old and new alternately on the wall clock (Alternate's
+// warm-up and order swapped every round, the sides named "old" and "new")
+// and reports the median per-round ratio of old's time over new's as
+// "speedup": above 1 where new is faster, measured in one run so that a
+// loaded machine moves both alike.
+func Speedup(b *testing.B, old, new func()) Times {
+	b.Helper()
+	t := Alternate(b, Wall, Side{Name: "old", Run: old}, Side{Name: "new", Run: new})
+	b.ReportMetric(Med(t.Ratios(0, 0, 1)), "speedup")
+	return t
+}
+
 // Series is a sorted copy of the times of one side's step.
 func (t Times) Series(side, step int) []float64 {
 	s := slices.Clone(t.Times[side][step])

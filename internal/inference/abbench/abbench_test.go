@@ -213,6 +213,42 @@ func TestTimesRatesTotals(t *testing.T) {
 	}
 }
 
+// TestSpeedup checks that Speedup alternates its two sides on the wall
+// clock and reports old's time over new's: a side that sleeps twice as
+// long as the other is about twice as slow.
+func TestSpeedup(t *testing.T) {
+	const nap = 4 * time.Millisecond
+	var order []string
+	var times Times
+	var res testing.BenchmarkResult
+	withBenchtime(t, "6x", func() {
+		res = testing.Benchmark(func(b *testing.B) {
+			order = nil
+			times = Speedup(b,
+				func() { order = append(order, "old"); time.Sleep(2 * nap) },
+				func() { order = append(order, "new"); time.Sleep(nap) })
+		})
+	})
+	if !slices.Equal(times.Names, []string{"old", "new"}) {
+		t.Fatalf("names %v", times.Names)
+	}
+	// Warm-up, then the order swapped every round.
+	want := []string{"old", "new"}
+	for i := range 6 {
+		if i%2 == 0 {
+			want = append(want, "old", "new")
+		} else {
+			want = append(want, "new", "old")
+		}
+	}
+	if !slices.Equal(order, want) {
+		t.Errorf("order %v, want %v", order, want)
+	}
+	if s, ok := res.Extra["speedup"]; !ok || s < 1.3 || s > 3 {
+		t.Errorf("speedup %v (reported %v) of a 2:1 sleep", s, ok)
+	}
+}
+
 // TestClockNames checks the clocks' names (the skip message quotes them)
 // and that the wall clock is always there.
 func TestClockNames(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 )
 
 // randRequant makes c channels of random rescales: Q31 multipliers in
@@ -475,7 +477,7 @@ func BenchmarkDW3x3I8(b *testing.B) {
 			}
 		}
 	}
-	ratioBench(b, run(false), run(true))
+	abbench.Speedup(b, run(false), run(true))
 }
 
 // TestDW3x3I8x64 checks the 64-channel VPDPBUSD depthwise kernel (int8
@@ -613,7 +615,7 @@ func BenchmarkDW3x3I8x64(b *testing.B) {
 						}
 					}
 				}
-				ratioBench(b, run(false), run(true))
+				abbench.Speedup(b, run(false), run(true))
 			})
 		}
 	}

@@ -96,15 +96,6 @@ func TestRequantFastForm(t *testing.T) {
 	}
 }
 
-// ratioBench runs old and new alternately (each a batch of calls, on the
-// wall clock, the order swapped every round) and reports the median of
-// old's time over new's as "speedup" (in one run, so a loaded machine
-// moves both alike).
-func ratioBench(b *testing.B, old, new func()) {
-	t := abbench.Alternate(b, abbench.Wall, abbench.Side{Name: "old", Run: old}, abbench.Side{Name: "new", Run: new})
-	b.ReportMetric(abbench.Med(t.Ratios(0, 0, 1)), "speedup")
-}
-
 // withRQFast runs fn with hasRQFast set to on.
 func withRQFast(on bool, fn func()) func() {
 	return func() {
@@ -145,7 +136,7 @@ func BenchmarkDW3x3I8x64Fast(b *testing.B) {
 				}
 			}
 			b.Run(fmt.Sprintf("c%d/%s", c, map[bool]string{true: "double", false: "single"}[double]), func(b *testing.B) {
-				ratioBench(b, withRQFast(false, run), withRQFast(true, run))
+				abbench.Speedup(b, withRQFast(false, run), withRQFast(true, run))
 			})
 		}
 	}
@@ -185,7 +176,7 @@ func BenchmarkGemmRequantFast(b *testing.B) {
 			}
 		}
 		b.Run(fmt.Sprintf("%dx%dx%d", sh.m, sh.n, sh.k), func(b *testing.B) {
-			ratioBench(b, withRQFast(false, run), withRQFast(true, run))
+			abbench.Speedup(b, withRQFast(false, run), withRQFast(true, run))
 		})
 	}
 }
@@ -310,7 +301,7 @@ func BenchmarkAddI8(b *testing.B) {
 		run()
 		hasAVX512 = saved
 	}
-	ratioBench(b, avx2, run)
+	abbench.Speedup(b, avx2, run)
 }
 
 // BenchmarkDW3x3I8x64Pack: the 64-channel depthwise kernel with tabF on
@@ -347,7 +338,7 @@ func BenchmarkDW3x3I8x64Pack(b *testing.B) {
 				hasDWPack = saved
 			}
 		}
-		b.Run(fmt.Sprintf("c%d", c), func(b *testing.B) { ratioBench(b, run(false), run(true)) })
+		b.Run(fmt.Sprintf("c%d", c), func(b *testing.B) { abbench.Speedup(b, run(false), run(true)) })
 	}
 }
 
@@ -386,7 +377,7 @@ func BenchmarkGemmRequantPack(b *testing.B) {
 				}
 			}
 		}
-		b.Run(fmt.Sprintf("%dx%dx%d", sh.m, sh.n, sh.k), func(b *testing.B) { ratioBench(b, run(short), run(full)) })
+		b.Run(fmt.Sprintf("%dx%dx%d", sh.m, sh.n, sh.k), func(b *testing.B) { abbench.Speedup(b, run(short), run(full)) })
 	}
 }
 
@@ -412,7 +403,7 @@ func BenchmarkQuantizeF32(b *testing.B) {
 		run()
 		hasAVX512 = saved
 	}
-	ratioBench(b, avx2, run)
+	abbench.Speedup(b, avx2, run)
 }
 
 // TestQuantizeF32Recip checks the reciprocal form of the AVX-512 float
@@ -528,6 +519,6 @@ func BenchmarkGemmRequantHi(b *testing.B) {
 				}
 			}
 		}
-		b.Run(fmt.Sprintf("%dx%dx%d-segs%d", sh.m, sh.n, sh.k, sh.segs), func(b *testing.B) { ratioBench(b, run(oldForm), run(hiForm)) })
+		b.Run(fmt.Sprintf("%dx%dx%d-segs%d", sh.m, sh.n, sh.k, sh.segs), func(b *testing.B) { abbench.Speedup(b, run(oldForm), run(hiForm)) })
 	}
 }
