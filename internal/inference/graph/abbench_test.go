@@ -4,12 +4,13 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 	"github.com/cspipe/cspipe/internal/inference/graph"
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
 	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
 
-// The model-level side of the A/B harness (graph.ABAlternate): whole
+// The model-level side of the A/B harness (abbench.Alternate): whole
 // models run on the same input, either two plans of one network or one
 // plan with a switch flipped before every run.
 
@@ -64,9 +65,9 @@ func abInput(m *graph.Model, batch int) []float32 {
 
 // switchSides are the two sides of one model m run at batch with set(true)
 // (onName, side 0) and set(false) (offName, side 1) before every run.
-func switchSides(b *testing.B, m *graph.Model, batch int, set func(bool), onName, offName string) []graph.ABSide {
+func switchSides(b *testing.B, m *graph.Model, batch int, set func(bool), onName, offName string) []abbench.Side {
 	in, out := abInput(m, batch), make([]float32, batch*m.NumClasses())
-	return []graph.ABSide{
+	return []abbench.Side{
 		graph.ABModelSide(b, onName, m, batch, in, out, func() { set(true) }),
 		graph.ABModelSide(b, offName, m, batch, in, out, func() { set(false) }),
 	}
@@ -82,7 +83,7 @@ func switchSides(b *testing.B, m *graph.Model, batch int, set func(bool), onName
 // read while running).
 func benchAlternate(b *testing.B, batch int, newName string, newer *graph.Model, oldName string, older *graph.Model, before func(*graph.Model)) {
 	in, out := abInput(newer, batch), make([]float32, batch*newer.NumClasses())
-	side := func(name string, m *graph.Model) graph.ABSide {
+	side := func(name string, m *graph.Model) abbench.Side {
 		m.SetThreads(1)
 		var setup func()
 		if before != nil {
@@ -90,10 +91,10 @@ func benchAlternate(b *testing.B, batch int, newName string, newer *graph.Model,
 		}
 		return graph.ABModelSide(b, name, m, batch, in, out, setup)
 	}
-	t := graph.ABAlternate(b, graph.ABWall, side(newName, newer), side(oldName, older))
-	t.Report(b, 0, graph.ABBest, 1e3/float64(batch), "%s-best-ms/img")
-	t.Report(b, 0, graph.ABMed, 1e3/float64(batch), "%s-med-ms/img")
-	b.ReportMetric(graph.ABMed(t.Ratios(0, 1, 0)), "speedup-med")
+	t := abbench.Alternate(b, abbench.Wall, side(newName, newer), side(oldName, older))
+	t.Report(b, 0, abbench.Best, 1e3/float64(batch), "%s-best-ms/img")
+	t.Report(b, 0, abbench.Med, 1e3/float64(batch), "%s-med-ms/img")
+	b.ReportMetric(abbench.Med(t.Ratios(0, 1, 0)), "speedup-med")
 }
 
 // switchAB runs m on one thread at the given batch with set(true) ("new")
@@ -105,7 +106,7 @@ func benchAlternate(b *testing.B, batch int, newName string, newer *graph.Model,
 func switchAB(b *testing.B, m *graph.Model, batch int, set func(bool)) {
 	defer set(true)
 	m.SetThreads(1)
-	t := graph.ABAlternate(b, graph.ABThreadCPU, switchSides(b, m, batch, set, "new", "old")...)
-	t.Report(b, 0, graph.ABMed, 1e3/float64(batch), "%s-cpu-ms/img")
-	graph.ABReportQuartiles(b, t.Ratios(0, 1, 0), "speedup")
+	t := abbench.Alternate(b, abbench.ThreadCPU, switchSides(b, m, batch, set, "new", "old")...)
+	t.Report(b, 0, abbench.Med, 1e3/float64(batch), "%s-cpu-ms/img")
+	abbench.ReportQuartiles(b, t.Ratios(0, 1, 0), "speedup")
 }

@@ -3,10 +3,10 @@ package graph_test
 import (
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"testing"
 	"time"
 
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 	"github.com/cspipe/cspipe/internal/inference/graph"
 	"github.com/cspipe/cspipe/internal/inference/kernels"
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
@@ -55,37 +55,19 @@ func BenchmarkAMXF32Models(b *testing.B) {
 				in[i] = rng.Float32()*2 - 1
 			}
 			out := make([]float32, tc.batch*tiles.NumClasses())
-			run := func(m *graph.Model) float64 {
-				t0 := time.Now()
-				if err := m.Run(in, tc.batch, out); err != nil {
-					b.Fatal(err)
-				}
-				return time.Since(t0).Seconds() / float64(tc.batch)
-			}
 			for _, m := range []*graph.Model{tiles, fp32} {
 				m.SetThreads(tc.threads)
-				run(m)
 			}
 			calls := graph.BF3Calls()
-			var tt, tf, r []float64
-			for i := 0; b.Loop(); i++ {
-				var x, y float64
-				if i%2 == 0 {
-					x, y = run(tiles), run(fp32)
-				} else {
-					y, x = run(fp32), run(tiles)
-				}
-				tt, tf, r = append(tt, x), append(tf, y), append(r, y/x)
-			}
+			t := abbench.Alternate(b, abbench.Wall,
+				graph.ABModelSide(b, "tiles", tiles, tc.batch, in, out, nil),
+				graph.ABModelSide(b, "fp32", fp32, tc.batch, in, out, nil))
 			if layers > 0 && graph.BF3Calls() == calls {
 				b.Fatal("no GEMM call ran on the tiles")
 			}
-			for _, s := range [][]float64{tt, tf, r} {
-				slices.Sort(s)
-			}
-			b.ReportMetric(tt[len(tt)/2]*1e3, "tiles-med-ms/img")
-			b.ReportMetric(tf[len(tf)/2]*1e3, "fp32-med-ms/img")
-			b.ReportMetric(r[len(r)/2], "speedup-med")
+			r := t.Ratios(0, 1, 0)
+			t.Report(b, 0, abbench.Med, 1e3/float64(tc.batch), "%s-med-ms/img")
+			b.ReportMetric(abbench.Med(r), "speedup-med")
 			b.ReportMetric(r[0], "speedup-min")
 			b.ReportMetric(r[len(r)-1], "speedup-max")
 			b.ReportMetric(float64(layers), "tiled-layers")

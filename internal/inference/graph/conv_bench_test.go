@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 	"github.com/cspipe/cspipe/internal/inference/kernels"
 )
 
@@ -57,13 +58,14 @@ func BenchmarkResNetConv3x3(b *testing.B) {
 // wall time ("best-GMAC/s").
 func benchRate(b *testing.B, macs float64, run func()) {
 	best := math.Inf(1)
-	cpu0 := processCPU()
+	cpu0, _ := abbench.ProcessCPU.Now()
 	for b.Loop() {
 		t0 := time.Now()
 		run()
 		best = min(best, time.Since(t0).Seconds())
 	}
-	b.ReportMetric(macs*float64(b.N)/(processCPU()-cpu0).Seconds()/1e9, "cpu-GMAC/s")
+	cpu1, _ := abbench.ProcessCPU.Now()
+	b.ReportMetric(macs*float64(b.N)/(cpu1-cpu0).Seconds()/1e9, "cpu-GMAC/s")
 	b.ReportMetric(macs/best/1e9, "best-GMAC/s")
 }
 
@@ -82,10 +84,10 @@ func BenchmarkResNetConv3x3Paths(b *testing.B) {
 		b.Run(fmt.Sprintf("%dx%dx%d", s.h, s.h, s.c), func(b *testing.B) {
 			e := &env{threads: 1, batch: 1}
 			ins := [][]float32{in}
-			t := ABAlternate(b, ABWall,
-				ABSide{Name: "gather", Run: func() { g.run(e, ins, out) }},
-				ABSide{Name: "columns", Run: func() { col.run(e, ins, out) }})
-			b.ReportMetric(ABMed(t.Ratios(0, 0, 1)), "gather/columns")
+			t := abbench.Alternate(b, abbench.Wall,
+				abbench.Side{Name: "gather", Run: func() { g.run(e, ins, out) }},
+				abbench.Side{Name: "columns", Run: func() { col.run(e, ins, out) }})
+			b.ReportMetric(abbench.Med(t.Ratios(0, 0, 1)), "gather/columns")
 		})
 	}
 }

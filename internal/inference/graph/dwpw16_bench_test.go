@@ -3,6 +3,8 @@ package graph
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 )
 
 // BenchmarkDWPointwisePlain16 runs MobileNet V3-Large's first fused pair
@@ -35,10 +37,10 @@ func BenchmarkDWPointwisePlain16(b *testing.B) {
 	x := randFloats(rng, h*h*c)
 	out := make([]float32, h*h*c)
 	// dwpwPlain16 on: GemmSegs's tiles ("segs"); off: Gemm's ("gemm").
-	side := func(name string, plain bool) ABSide {
+	side := func(name string, plain bool) abbench.Side {
 		return ABModelSide(b, name, m, 1, x, out, func() { dwpwPlain16 = plain })
 	}
-	t := ABAlternate(b, ABWall, side("segs", true), side("gemm", false))
-	t.Report(b, 0, ABMed, 1e6, "%s-med-us")
-	b.ReportMetric(ABMed(t.Ratios(0, 1, 0)), "speedup-med")
+	t := abbench.Alternate(b, abbench.Wall, side("segs", true), side("gemm", false))
+	t.Report(b, 0, abbench.Med, 1e6, "%s-med-us")
+	b.ReportMetric(abbench.Med(t.Ratios(0, 1, 0)), "speedup-med")
 }

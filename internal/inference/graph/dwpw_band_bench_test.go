@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 )
 
 // BenchmarkDWPointwiseBands runs MobileNet V1 1.0@128's depthwise+1x1
@@ -64,12 +66,12 @@ func BenchmarkDWPointwiseBands(b *testing.B) {
 		b.Run(fmt.Sprintf("%dx%dx%d-s%d-%d", s.h, s.h, s.cin, s.stride, s.cout), func(b *testing.B) {
 			in := randFloats(rand.New(rand.NewPCG(1, 1)), s.h*s.h*s.cin)
 			out := make([]float32, oh*oh*s.cout)
-			var sides []ABSide
+			var sides []abbench.Side
 			for _, v := range vs {
 				v.m.SetThreads(1)
 				sides = append(sides, ABModelSide(b, v.name, v.m, 1, in, out, nil))
 			}
-			ABAlternate(b, ABWall, sides...).Report(b, 0, ABBest, 1e6, "%s-best-us")
+			abbench.Alternate(b, abbench.Wall, sides...).Report(b, 0, abbench.Best, 1e6, "%s-best-us")
 		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 	"github.com/cspipe/cspipe/internal/inference/graph"
 	"github.com/cspipe/cspipe/internal/inference/kernels"
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
@@ -93,21 +94,21 @@ func BenchmarkStemPrefetchCold(b *testing.B) {
 	stem.SetThreads(1)
 	// The whole image ahead of the cold call is untimed setup; the cold
 	// call is the timed Run, the hot one the timed Next.
-	side := func(name string, on bool) graph.ABSide {
+	side := func(name string, on bool) abbench.Side {
 		runStem := func() {
 			if err := stem.Run(in, 1, stemOut); err != nil {
 				b.Fatal(err)
 			}
 		}
-		return graph.ABSide{Name: name, Setup: func() {
+		return abbench.Side{Name: name, Setup: func() {
 			kernels.SetStemPrefetch(on)
 			if err := m.Run(in, 1, out); err != nil {
 				b.Fatal(err)
 			}
 		}, Run: runStem, Next: runStem}
 	}
-	t := graph.ABAlternate(b, graph.ABThreadCPU, side("on", true), side("off", false))
-	t.Report(b, 0, graph.ABMed, 1e6, "cold-%s-us")
-	t.Report(b, 1, graph.ABMed, 1e6, "hot-%s-us")
-	b.ReportMetric(graph.ABMed(t.Ratios(0, 1, 0)), "cold-speedup-med")
+	t := abbench.Alternate(b, abbench.ThreadCPU, side("on", true), side("off", false))
+	t.Report(b, 0, abbench.Med, 1e6, "cold-%s-us")
+	t.Report(b, 1, abbench.Med, 1e6, "hot-%s-us")
+	b.ReportMetric(abbench.Med(t.Ratios(0, 1, 0)), "cold-speedup-med")
 }

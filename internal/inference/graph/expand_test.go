@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 )
 
 // TestFuseExpandDepthwise plans 1x1 convolution → depthwise graphs with and
@@ -185,12 +187,12 @@ func BenchmarkExpandBlocked(b *testing.B) {
 			m.SetThreads(1)
 			x := randFloats(rng, s.hw*s.hw*s.cin)
 			out := make([]float32, m.NumClasses())
-			side := func(name string, blocked bool) ABSide {
+			side := func(name string, blocked bool) abbench.Side {
 				return ABModelSide(b, name, m, 1, x, out, func() { expandBlocked = blocked })
 			}
-			t := ABAlternate(b, ABWall, side("blocked", true), side("depthwise", false))
-			t.Report(b, 0, ABMed, 1e6, "%s-med-us")
-			b.ReportMetric(ABMed(t.Ratios(0, 1, 0)), "speedup-med")
+			t := abbench.Alternate(b, abbench.Wall, side("blocked", true), side("depthwise", false))
+			t.Report(b, 0, abbench.Med, 1e6, "%s-med-us")
+			b.ReportMetric(abbench.Med(t.Ratios(0, 1, 0)), "speedup-med")
 		})
 	}
 }

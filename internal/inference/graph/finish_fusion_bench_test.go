@@ -3,6 +3,7 @@ package graph_test
 import (
 	"testing"
 
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 	"github.com/cspipe/cspipe/internal/inference/graph"
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
 	"github.com/cspipe/cspipe/internal/inference/onnx"
@@ -41,11 +42,11 @@ func BenchmarkONNXFinishFusion(b *testing.B) {
 			in, out := abInput(fused, 1), make([]float32, fused.NumClasses())
 			fused.SetThreads(1)
 			apart.SetThreads(1)
-			t := graph.ABAlternate(b, graph.ABWall,
+			t := abbench.Alternate(b, abbench.Wall,
 				graph.ABModelSide(b, "fused", fused, 1, in, out, nil),
 				graph.ABModelSide(b, "unfused", apart, 1, in, out, nil))
-			t.Report(b, 0, graph.ABMean, 1e3, "%s-ms/img")
-			b.ReportMetric(graph.ABMed(t.Ratios(0, 1, 0)), "speedup")
+			t.Report(b, 0, abbench.Mean, 1e3, "%s-ms/img")
+			b.ReportMetric(abbench.Med(t.Ratios(0, 1, 0)), "speedup")
 		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 	"github.com/cspipe/cspipe/internal/inference/graph"
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
 	"github.com/cspipe/cspipe/internal/inference/oracle"
@@ -161,11 +162,11 @@ func BenchmarkHugePagesModel(b *testing.B) {
 			for _, m := range models {
 				m.SetThreads(c.thr)
 			}
-			t := graph.ABAlternate(b, graph.ABProcessCPU,
+			t := abbench.Alternate(b, abbench.ProcessCPU,
 				graph.ABModelSide(b, "go", models[0], c.batch, in, out, nil),
 				graph.ABModelSide(b, "huge", models[1], c.batch, in, out, nil))
-			t.Report(b, 0, graph.ABMed, 1e3/float64(c.batch), "%s-cpu-ms/img")
-			b.ReportMetric(graph.ABMed(t.Ratios(0, 1, 0)), "huge/go")
+			t.Report(b, 0, abbench.Med, 1e3/float64(c.batch), "%s-cpu-ms/img")
+			b.ReportMetric(abbench.Med(t.Ratios(0, 1, 0)), "huge/go")
 		})
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 )
 
 // resnetMaxPool is ResNet-50@224's stem pool: 3x3 stride 2 over
@@ -75,10 +77,10 @@ func BenchmarkResNetMaxPool(b *testing.B) {
 	k := resnetMaxPool()
 	in := randFloats(rand.New(rand.NewPCG(1, 2)), k.h*k.w*k.c)
 	out := make([]float32, k.oh*k.ow*k.c)
-	t := ABAlternate(b, ABWall,
-		ABSide{Name: "taps", Run: func() { poolByTaps(k, in, out) }},
-		ABSide{Name: "window", Run: func() { k.runOne([][]float32{in}, out) }})
-	b.ReportMetric(ABMed(t.Ratios(0, 0, 1)), "taps/window")
+	t := abbench.Alternate(b, abbench.Wall,
+		abbench.Side{Name: "taps", Run: func() { poolByTaps(k, in, out) }},
+		abbench.Side{Name: "window", Run: func() { k.runOne([][]float32{in}, out) }})
+	b.ReportMetric(abbench.Med(t.Ratios(0, 0, 1)), "taps/window")
 }
 
 // BenchmarkResNetStemPool runs ResNet-50@224's stem and then its max pool,
@@ -94,15 +96,15 @@ func BenchmarkResNetStemPool(b *testing.B) {
 	e := &env{threads: 1, batch: 1}
 	defer func(v bool) { poolBackwards = v }(poolBackwards)
 	// The stem's run ahead of every pool is untimed setup.
-	side := func(name string, backwards bool) ABSide {
-		return ABSide{Name: name, Setup: func() {
+	side := func(name string, backwards bool) abbench.Side {
+		return abbench.Side{Name: name, Setup: func() {
 			poolBackwards = backwards
 			stem.run(e, [][]float32{in}, mid)
 		}, Run: func() { pool.run(e, [][]float32{mid}, out) }}
 	}
-	t := ABAlternate(b, ABThreadCPU, side("fwd", false), side("back", true))
-	t.Report(b, 0, ABMed, 1e6, "med-µs-%s")
-	t.Report(b, 0, ABBest, 1e6, "best-µs-%s")
+	t := abbench.Alternate(b, abbench.ThreadCPU, side("fwd", false), side("back", true))
+	t.Report(b, 0, abbench.Med, 1e6, "med-µs-%s")
+	t.Report(b, 0, abbench.Best, 1e6, "best-µs-%s")
 }
 
 // TestPoolBackwards checks that pooling back to front (images and rows)

@@ -5,8 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
-	"time"
 
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 	"github.com/cspipe/cspipe/internal/inference/kernels"
 )
 
@@ -451,16 +451,7 @@ func BenchmarkQBlock(b *testing.B) {
 		}
 		sep, fus := runner(m), runner(f)
 		b.Run(fmt.Sprintf("%dx%dx%d-t%d-s%d-res%v", tc.h, tc.w, tc.cin, tc.t, tc.s, tc.residual), func(b *testing.B) {
-			var ratios []float64
-			for b.Loop() {
-				t0 := time.Now()
-				sep()
-				t1 := time.Now()
-				fus()
-				ratios = append(ratios, float64(t1.Sub(t0))/float64(time.Since(t1)))
-			}
-			slices.Sort(ratios)
-			b.ReportMetric(ratios[len(ratios)/2], "speedup")
+			abbench.Speedup(b, sep, fus)
 		})
 	}
 }
@@ -480,18 +471,11 @@ func BenchmarkQStem(b *testing.B) {
 	out := make([]float32, 64*64*32/4)
 	e := &env{batch: 1, threads: 1}
 	seg := k.seg
-	var ratios []float64
-	for b.Loop() {
-		k.seg = nil
-		t0 := time.Now()
-		k.run(e, [][]float32{in}, out)
-		t1 := time.Now()
-		k.seg = seg
-		k.run(e, [][]float32{in}, out)
-		ratios = append(ratios, float64(t1.Sub(t0))/float64(time.Since(t1)))
-	}
-	slices.Sort(ratios)
-	b.ReportMetric(ratios[len(ratios)/2], "speedup")
+	run := func() { k.run(e, [][]float32{in}, out) }
+	t := abbench.Alternate(b, abbench.Wall,
+		abbench.Side{Name: "gathered", Setup: func() { k.seg = nil }, Run: run},
+		abbench.Side{Name: "inplace", Setup: func() { k.seg = seg }, Run: run})
+	b.ReportMetric(abbench.Med(t.Ratios(0, 0, 1)), "speedup")
 }
 
 // BenchmarkQDepthwiseBlocksOuter: the padded int8 3x3 depthwise with the
@@ -510,18 +494,11 @@ func BenchmarkQDepthwiseBlocksOuter(b *testing.B) {
 		out := make([]int8, k.oh*k.ow*s[2])
 		b.Run(fmt.Sprintf("%dx%dx%d-s%d", s[0], s[1], s[2], s[3]), func(b *testing.B) {
 			defer func(v bool) { dwBlocksOuter = v }(dwBlocksOuter)
-			var r []float64
-			for b.Loop() {
-				dwBlocksOuter = false
-				t0 := time.Now()
-				k.rows(in, out, 0, k.oh)
-				t1 := time.Now()
-				dwBlocksOuter = true
-				k.rows(in, out, 0, k.oh)
-				r = append(r, float64(t1.Sub(t0))/float64(time.Since(t1)))
-			}
-			slices.Sort(r)
-			b.ReportMetric(r[len(r)/2], "speedup")
+			run := func() { k.rows(in, out, 0, k.oh) }
+			t := abbench.Alternate(b, abbench.Wall,
+				abbench.Side{Name: "perrow", Setup: func() { dwBlocksOuter = false }, Run: run},
+				abbench.Side{Name: "outer", Setup: func() { dwBlocksOuter = true }, Run: run})
+			b.ReportMetric(abbench.Med(t.Ratios(0, 0, 1)), "speedup")
 		})
 	}
 }

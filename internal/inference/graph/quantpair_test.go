@@ -5,7 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
-	"time"
+
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 )
 
 // testPair builds a depthwise 3x3 (stride s) -> project 1x1 (-> cout)
@@ -138,16 +139,7 @@ func BenchmarkQPair(b *testing.B) {
 		}
 		sep, fus := runner(m), runner(f)
 		b.Run(fmt.Sprintf("%dx%dx%d-s%d-to%d", tc.h, tc.w, tc.c, tc.s, tc.cout), func(b *testing.B) {
-			var ratios []float64
-			for b.Loop() {
-				t0 := time.Now()
-				sep()
-				t1 := time.Now()
-				fus()
-				ratios = append(ratios, float64(t1.Sub(t0))/float64(time.Since(t1)))
-			}
-			slices.Sort(ratios)
-			b.ReportMetric(ratios[len(ratios)/2], "speedup")
+			abbench.Speedup(b, sep, fus)
 		})
 	}
 }

@@ -5,6 +5,7 @@ package graph_test
 import (
 	"testing"
 
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 	"github.com/cspipe/cspipe/internal/inference/graph"
 	"github.com/cspipe/cspipe/internal/inference/kernels"
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
@@ -63,10 +64,10 @@ func nodeSwitchAB(b *testing.B, m *graph.Model, set func(bool), onName, offName 
 			}
 		}
 	}
-	t := graph.ABAlternate(b, graph.ABThreadCPU, sides...)
+	t := abbench.Alternate(b, abbench.ThreadCPU, sides...)
 	m.SetNodeTiming(false)
-	t.Report(b, 0, graph.ABMed, 1e3, "%s-cpu-ms/img")
-	graph.ABReportQuartiles(b, t.Ratios(0, 1, 0), "speedup")
+	t.Report(b, 0, abbench.Med, 1e3, "%s-cpu-ms/img")
+	abbench.ReportQuartiles(b, t.Ratios(0, 1, 0), "speedup")
 	if testing.Verbose() {
 		na, no := nodes[0], nodes[1]
 		for i := range na {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 	"github.com/cspipe/cspipe/internal/inference/graph"
 	"github.com/cspipe/cspipe/internal/inference/kernels"
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
@@ -39,6 +40,6 @@ func BenchmarkRowKernelsModel(b *testing.B) {
 func rowKernelsWall(b *testing.B, m *graph.Model) {
 	defer kernels.SetRowKernels(true)
 	m.SetThreads(2)
-	t := graph.ABAlternate(b, graph.ABWall, switchSides(b, m, 8, kernels.SetRowKernels, "new", "old")...)
-	graph.ABReportQuartiles(b, t.Ratios(0, 1, 0), "speedup")
+	t := abbench.Alternate(b, abbench.Wall, switchSides(b, m, 8, kernels.SetRowKernels, "new", "old")...)
+	abbench.ReportQuartiles(b, t.Ratios(0, 1, 0), "speedup")
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 	"github.com/cspipe/cspipe/internal/inference/kernels"
 )
 
@@ -160,10 +161,10 @@ func stemRowsVsColumns(b *testing.B, k *convKernel, in []float32) {
 	kr.pb = kernels.PackB(randFloats(rng, k.cout*27), k.cout, 27, randFloats(rng, k.cout))
 	e := &env{threads: 1, batch: 1}
 	ins := [][]float32{in}
-	t := ABAlternate(b, ABWall,
-		ABSide{Name: "rows", Run: func() { kr.run(e, ins, out) }},
-		ABSide{Name: "columns", Run: func() { k.run(e, ins, out) }})
-	t.Report(b, 0, ABBest, 1e6, "%s-best-us")
-	t.Report(b, 0, ABMed, 1e6, "%s-med-us")
-	b.ReportMetric(ABMed(t.Ratios(0, 1, 0)), "speedup-med")
+	t := abbench.Alternate(b, abbench.Wall,
+		abbench.Side{Name: "rows", Run: func() { kr.run(e, ins, out) }},
+		abbench.Side{Name: "columns", Run: func() { k.run(e, ins, out) }})
+	t.Report(b, 0, abbench.Best, 1e6, "%s-best-us")
+	t.Report(b, 0, abbench.Med, 1e6, "%s-med-us")
+	b.ReportMetric(abbench.Med(t.Ratios(0, 1, 0)), "speedup-med")
 }

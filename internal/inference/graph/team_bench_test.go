@@ -2,10 +2,9 @@ package graph_test
 
 import (
 	"math/rand/v2"
-	"slices"
 	"testing"
-	"time"
 
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 	"github.com/cspipe/cspipe/internal/inference/graph"
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
 	"github.com/cspipe/cspipe/internal/inference/tflite"
@@ -41,37 +40,18 @@ func BenchmarkTeamHelp(b *testing.B) {
 				in[i] = rng.Float32()*2 - 1
 			}
 			out := make([]float32, batch*m.NumClasses())
-			run := func(help bool) float64 {
-				defer graph.SetTeamHelp(help)()
-				start := time.Now()
-				if err := m.Run(in, batch, out); err != nil {
-					b.Fatal(err)
-				}
-				return time.Since(start).Seconds() / batch
+			// The switch is turned in Setup and put back in Done, untimed.
+			var restore func()
+			side := func(name string, help bool) abbench.Side {
+				return graph.ABModelSide(b, name, m, batch, in, out, func() { restore = graph.SetTeamHelp(help) })
 			}
-			run(true)
-			run(false)
-			var on, off, ratios []float64
-			for i := 0; b.Loop(); i++ {
-				var a, o float64
-				if i%2 == 0 {
-					a, o = run(true), run(false)
-				} else {
-					o, a = run(false), run(true)
-				}
-				on, off, ratios = append(on, a), append(off, o), append(ratios, o/a)
-			}
-			var sumOn, sumOff float64
-			for i := range on {
-				sumOn, sumOff = sumOn+on[i], sumOff+off[i]
-			}
-			for _, s := range [][]float64{on, off, ratios} {
-				slices.Sort(s)
-			}
-			b.ReportMetric(on[len(on)/2]*1e3, "help-med-ms/img")
-			b.ReportMetric(off[len(off)/2]*1e3, "alone-med-ms/img")
-			b.ReportMetric(ratios[len(ratios)/2], "speedup-med")
-			b.ReportMetric(sumOff/sumOn, "speedup-total")
+			help, alone := side("help", true), side("alone", false)
+			help.Done = func(bool) { restore() }
+			alone.Done = help.Done
+			t := abbench.Alternate(b, abbench.Wall, help, alone)
+			t.Report(b, 0, abbench.Med, 1e3/batch, "%s-med-ms/img")
+			b.ReportMetric(abbench.Med(t.Ratios(0, 1, 0)), "speedup-med")
+			b.ReportMetric(abbench.Mean(t.Times[1][0])/abbench.Mean(t.Times[0][0]), "speedup-total")
 		})
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"testing"
+
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 )
 
 // BenchmarkResNetWinograd runs ResNet-50@224's 3x3 convolutions on one
@@ -43,16 +45,16 @@ func BenchmarkResNetWinograd(b *testing.B) {
 			out := make([]float32, s.batch*s.h*s.h*s.c)
 			e := &env{threads: 1, batch: s.batch}
 			ins := [][]float32{in}
-			var sides []ABSide
+			var sides []abbench.Side
 			for j, name := range []string{"direct", "F2", "F4"} {
-				sides = append(sides, ABSide{Name: name, Run: func() { ks[j].run(e, ins, out) }})
+				sides = append(sides, abbench.Side{Name: name, Run: func() { ks[j].run(e, ins, out) }})
 			}
-			t := ABAlternate(b, ABWall, sides...)
+			t := abbench.Alternate(b, abbench.Wall, sides...)
 			runtime.KeepAlive(ms)
-			b.ReportMetric(ABMed(t.Ratios(0, 0, 1)), "direct/F2")
-			b.ReportMetric(ABMed(t.Ratios(0, 0, 2)), "direct/F4")
+			b.ReportMetric(abbench.Med(t.Ratios(0, 0, 1)), "direct/F2")
+			b.ReportMetric(abbench.Med(t.Ratios(0, 0, 2)), "direct/F4")
 			macs := float64(s.batch * s.h * s.h * s.c * 9 * s.c)
-			t.Report(b, 0, func(s []float64) float64 { return macs / ABMed(s) }, 1e-9, "%s-GMAC/s")
+			t.Report(b, 0, func(s []float64) float64 { return macs / abbench.Med(s) }, 1e-9, "%s-GMAC/s")
 		})
 	}
 }

@@ -8,9 +8,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
-	"slices"
 	"testing"
 
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 	"golang.org/x/sys/cpu"
 )
 
@@ -351,37 +351,12 @@ func BenchmarkGemmBF3(b *testing.B) {
 			c := make([]float32, m*n)
 			var w BF3Work
 			act := Act{Lo: NoClampLo, Hi: NoClampHi}
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			timed := func(f func()) float64 {
-				t0, _ := ThreadCPU()
-				f()
-				t1, _ := ThreadCPU()
-				return float64(t1 - t0)
-			}
-			bf3 := func() { GemmBF3Act(m, a, k, b3, 0, b3.Panels(), act, c, n, &w) }
-			f32 := func() { GemmAct(m, a, k, b1, act, c, n) }
-			bf3()
-			f32()
-			var t3, t1, r []float64
-			for i := 0; b.Loop(); i++ {
-				var x, y float64
-				if i%2 == 0 {
-					x, y = timed(bf3), timed(f32)
-				} else {
-					y, x = timed(f32), timed(bf3)
-				}
-				t3, t1, r = append(t3, x), append(t1, y), append(r, y/x)
-			}
-			for _, s := range [][]float64{t3, t1, r} {
-				slices.Sort(s)
-			}
-			macs := float64(m * k * n)
-			b.ReportMetric(t3[len(t3)/2]/1e3, "bf16x3-us")
-			b.ReportMetric(t1[len(t1)/2]/1e3, "fp32-us")
-			b.ReportMetric(macs/t3[len(t3)/2], "bf16x3-GMAC/s")
-			b.ReportMetric(macs/t1[len(t1)/2], "fp32-GMAC/s")
-			b.ReportMetric(r[len(r)/2], "speedup-med")
+			t := abbench.Alternate(b, abbench.ThreadCPU,
+				abbench.Side{Name: "bf16x3", Run: func() { GemmBF3Act(m, a, k, b3, 0, b3.Panels(), act, c, n, &w) }},
+				abbench.Side{Name: "fp32", Run: func() { GemmAct(m, a, k, b1, act, c, n) }})
+			t.Report(b, 0, abbench.Med, 1e6, "%s-us")
+			t.ReportRate(b, 0, abbench.Med, float64(m*k*n)/1e9, "%s-GMAC/s")
+			b.ReportMetric(abbench.Med(t.Ratios(0, 1, 0)), "speedup-med")
 		})
 	}
 }

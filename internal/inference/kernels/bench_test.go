@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 )
 
 // BenchmarkGemm reports GFLOP/s of the packed GEMM on shapes from
@@ -30,12 +31,10 @@ func BenchmarkGemm(b *testing.B) {
 	}
 }
 
+// cpuSeconds is the CPU time all the process's threads have used.
 func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+	t, _ := abbench.ProcessCPU.Now()
+	return t.Seconds()
 }
 
 // BenchmarkDepthwise reports GFLOP/s of 3x3 depthwise layers of MobileNet

@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"slices"
 	"testing"
-	"time"
+
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 )
 
 // TestDepthwiseBlocked checks DepthwiseBlocked (the four-pixel 3x3 kernel,
@@ -627,28 +627,12 @@ func BenchmarkDepthwisePadWhole(b *testing.B) {
 		out := make([]float32, s.h*s.h*s.c)
 		scratch := make([]float32, DWScratch(&p))
 		b.Run(fmt.Sprintf("%dx%dx%d_k%d", s.h, s.h, s.c, s.k), func(b *testing.B) {
-			var tw, tr, ratios []float64
-			for i := 0; b.Loop(); i++ {
-				var d [2]float64
-				for j := range 2 {
-					whole := (i+j)%2 == 0
-					dwPadWhole = whole
-					t0 := time.Now()
-					DepthwiseBlockedHardSwish(&p, in, w, bias, out, 0, p.OH, scratch)
-					if whole {
-						d[0] = time.Since(t0).Seconds()
-					} else {
-						d[1] = time.Since(t0).Seconds()
-					}
-				}
-				tw, tr, ratios = append(tw, d[0]), append(tr, d[1]), append(ratios, d[1]/d[0])
-			}
-			for _, v := range [][]float64{tw, tr, ratios} {
-				slices.Sort(v)
-			}
-			b.ReportMetric(tw[len(tw)/2]*1e6, "whole-med-us")
-			b.ReportMetric(tr[len(tr)/2]*1e6, "rows-med-us")
-			b.ReportMetric(ratios[len(ratios)/2], "speedup-med")
+			run := func() { DepthwiseBlockedHardSwish(&p, in, w, bias, out, 0, p.OH, scratch) }
+			t := abbench.Alternate(b, abbench.Wall,
+				abbench.Side{Name: "whole", Setup: func() { dwPadWhole = true }, Run: run},
+				abbench.Side{Name: "rows", Setup: func() { dwPadWhole = false }, Run: run})
+			t.Report(b, 0, abbench.Med, 1e6, "%s-med-us")
+			b.ReportMetric(abbench.Med(t.Ratios(0, 1, 0)), "speedup-med")
 		})
 	}
 }
@@ -669,28 +653,12 @@ func BenchmarkDepthwiseHSEpilogue(b *testing.B) {
 		out := make([]float32, o*o*s.c)
 		scratch := make([]float32, DWScratch(&p))
 		b.Run(fmt.Sprintf("%dx%dx%d_s%d", s.h, s.h, s.c, s.stride), func(b *testing.B) {
-			var te, tp, ratios []float64
-			for i := 0; b.Loop(); i++ {
-				var d [2]float64
-				for j := range 2 {
-					epi := (i+j)%2 == 0
-					dwHSEpilogue = epi
-					t0 := time.Now()
-					DepthwiseBlockedHardSwish(&p, in, w, bias, out, 0, o, scratch)
-					if epi {
-						d[0] = time.Since(t0).Seconds()
-					} else {
-						d[1] = time.Since(t0).Seconds()
-					}
-				}
-				te, tp, ratios = append(te, d[0]), append(tp, d[1]), append(ratios, d[1]/d[0])
-			}
-			for _, v := range [][]float64{te, tp, ratios} {
-				slices.Sort(v)
-			}
-			b.ReportMetric(te[len(te)/2]*1e6, "epilogue-med-us")
-			b.ReportMetric(tp[len(tp)/2]*1e6, "pass-med-us")
-			b.ReportMetric(ratios[len(ratios)/2], "speedup-med")
+			run := func() { DepthwiseBlockedHardSwish(&p, in, w, bias, out, 0, o, scratch) }
+			t := abbench.Alternate(b, abbench.Wall,
+				abbench.Side{Name: "epilogue", Setup: func() { dwHSEpilogue = true }, Run: run},
+				abbench.Side{Name: "pass", Setup: func() { dwHSEpilogue = false }, Run: run})
+			t.Report(b, 0, abbench.Med, 1e6, "%s-med-us")
+			b.ReportMetric(abbench.Med(t.Ratios(0, 1, 0)), "speedup-med")
 		})
 	}
 }
@@ -734,32 +702,24 @@ func BenchmarkDepthwiseEight(b *testing.B) {
 			bias := randSlice(rng, p.C)
 			out := make([]float32, p.OH*p.OW*p.C)
 			scratch := make([]float32, DWScratch(&p))
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
 			y0 := p.OH / 2 // a band in the middle of the image
-			modes := [][2]bool{{false, false}, {true, false}, {true, true}}
-			times := make([][]float64, len(modes))
-			for it := 0; b.Loop(); it++ {
-				for j := range modes {
-					j = (j + it) % len(modes)
-					dwEight, dwEdgeRows = modes[j][0], modes[j][1]
-					t0, _ := ThreadCPU()
-					if s.hs {
-						DepthwiseBlockedHardSwish(&p, in, w, bias, out, y0, min(y0+s.rows, p.OH), scratch)
-					} else {
-						DepthwiseBlocked(&p, in, w, bias, out, y0, min(y0+s.rows, p.OH), scratch)
-					}
-					t1, _ := ThreadCPU()
-					times[j] = append(times[j], (t1 - t0).Seconds())
+			run := func() {
+				if s.hs {
+					DepthwiseBlockedHardSwish(&p, in, w, bias, out, y0, min(y0+s.rows, p.OH), scratch)
+				} else {
+					DepthwiseBlocked(&p, in, w, bias, out, y0, min(y0+s.rows, p.OH), scratch)
 				}
 			}
-			macs := float64(min(s.rows, p.OH-y0)*p.OW*p.C) * 9
-			for j, name := range []string{"four", "eight", "rows"} {
-				slices.Sort(times[j])
-				b.ReportMetric(macs/times[j][len(times[j])/2]/1e9, "med-GMAC/s-"+name)
+			mode := func(name string, eight, rows bool) abbench.Side {
+				return abbench.Side{Name: name, Setup: func() { dwEight, dwEdgeRows = eight, rows }, Run: run}
 			}
-			b.ReportMetric(times[0][len(times[0])/2]/times[1][len(times[1])/2], "x-eight")
-			b.ReportMetric(times[0][len(times[0])/2]/times[2][len(times[2])/2], "x-rows")
+			t := abbench.Alternate(b, abbench.ThreadCPU, mode("four", false, false), mode("eight", true, false), mode("rows", true, true))
+			macs := float64(min(s.rows, p.OH-y0)*p.OW*p.C) * 9
+			for j, name := range t.Names {
+				b.ReportMetric(macs/abbench.Med(t.Series(j, 0))/1e9, "med-GMAC/s-"+name)
+			}
+			b.ReportMetric(t.MedRatio(0, 0, 1), "x-eight")
+			b.ReportMetric(t.MedRatio(0, 0, 2), "x-rows")
 		})
 	}
 }

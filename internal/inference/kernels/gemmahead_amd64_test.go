@@ -5,9 +5,10 @@ package kernels
 import (
 	"fmt"
 	"math/rand/v2"
-	"runtime"
 	"slices"
 	"testing"
+
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 )
 
 // aheadPair is a layer and the one after it at batch 1: the first's GEMM
@@ -61,30 +62,21 @@ func BenchmarkGemmReadAhead(b *testing.B) {
 			}
 			old := readAhead
 			defer func() { readAhead = old }()
-			modes := []string{"off", "ahead"}
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			t1s, t2s, ts := make([][]float64, 2), make([][]float64, 2), make([][]float64, 2)
-			for it := 0; b.Loop(); it++ {
-				for j := range modes {
-					j = (j + it) % len(modes)
-					i := (it*len(modes) + j) % copies
-					readAhead = modes[j] == "ahead"
-					t0, _ := ThreadCPU()
-					GemmAct(s.m1, a1, s.k1, p1s[i], act1, c1, s.n1)
-					t1, _ := ThreadCPU()
-					GemmAct(s.m2, a2, s.k2, p2s[i], act2, c2, s.n2)
-					t2, _ := ThreadCPU()
-					t1s[j] = append(t1s[j], (t1 - t0).Seconds())
-					t2s[j] = append(t2s[j], (t2 - t1).Seconds())
-					ts[j] = append(ts[j], (t2 - t0).Seconds())
-				}
+			// Every run takes the next copy of both layers' weights; the
+			// first call is Run, the second Next.
+			i := 0
+			mode := func(name string, on bool) abbench.Side {
+				return abbench.Side{Name: name,
+					Setup: func() { readAhead = on },
+					Run:   func() { GemmAct(s.m1, a1, s.k1, p1s[i], act1, c1, s.n1) },
+					Next:  func() { GemmAct(s.m2, a2, s.k2, p2s[i], act2, c2, s.n2) },
+					Done:  func(bool) { i = (i + 1) % copies }}
 			}
-			med := func(x []float64) float64 { slices.Sort(x); return x[len(x)/2] * 1e6 }
-			for j, md := range modes {
-				b.ReportMetric(med(t1s[j]), "med-us-1st-"+md)
-				b.ReportMetric(med(t2s[j]), "med-us-2nd-"+md)
-				b.ReportMetric(med(ts[j]), "med-us-both-"+md)
+			t := abbench.Alternate(b, abbench.ThreadCPU, mode("off", false), mode("ahead", true))
+			t.Report(b, 0, abbench.Med, 1e6, "med-us-1st-%s")
+			t.Report(b, 1, abbench.Med, 1e6, "med-us-2nd-%s")
+			for j, md := range t.Names {
+				b.ReportMetric(abbench.Med(t.Total(j))*1e6, "med-us-both-"+md)
 			}
 		})
 	}

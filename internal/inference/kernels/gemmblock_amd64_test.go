@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"testing"
 	"testing/fstest"
-	"time"
+
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 )
 
 // TestGemmBanded checks the banded AVX-512 driver against the float64
@@ -180,29 +180,21 @@ func BenchmarkGemmOneBand(b *testing.B) {
 		for _, cold := range []bool{false, true} {
 			b.Run(fmt.Sprintf("%dx%dx%d/cold=%v", m, k, n, cold), func(b *testing.B) {
 				defer func(v int) { oneBandRows = v }(oneBandRows)
-				modes := []struct {
-					name string
-					rows int
-				}{{"budget", 0}, {"one", oneBandRows}}
-				times := make([][]float64, len(modes))
-				for it := 0; b.Loop(); it++ {
-					p := ps[0]
-					if cold {
-						p = ps[it%len(ps)]
-					}
-					for j := range modes {
-						j = (j + it) % len(modes) // alternate which goes first
-						oneBandRows = modes[j].rows
-						t0 := time.Now()
-						Gemm(m, a, k, p, 0, 6, c, n)
-						times[j] = append(times[j], time.Since(t0).Seconds())
-					}
+				// Cold, every round takes the next copy of the weights,
+				// the same for both modes (Setup counts the runs).
+				p, runs := ps[0], 0
+				mode := func(name string, rows int) abbench.Side {
+					return abbench.Side{Name: name, Setup: func() {
+						if cold {
+							p = ps[runs/2%len(ps)]
+						}
+						runs++
+						oneBandRows = rows
+					}, Run: func() { Gemm(m, a, k, p, 0, 6, c, n) }}
 				}
-				for j, md := range modes {
-					slices.Sort(times[j])
-					b.ReportMetric(float64(m*k*n)/times[j][0]/1e9, "best-GMAC/s-"+md.name)
-					b.ReportMetric(float64(m*k*n)/times[j][len(times[j])/2]/1e9, "med-GMAC/s-"+md.name)
-				}
+				t := abbench.Alternate(b, abbench.Wall, mode("budget", 0), mode("one", oneBandRows))
+				t.ReportRate(b, 0, abbench.Best, float64(m*k*n)/1e9, "best-GMAC/s-%s")
+				t.ReportRate(b, 0, abbench.Med, float64(m*k*n)/1e9, "med-GMAC/s-%s")
 			})
 		}
 	}

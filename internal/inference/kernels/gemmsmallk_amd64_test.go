@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
-	"slices"
 	"testing"
+
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 )
 
 // TestGemmSmallK checks GemmSmallK bit for bit against Gemm (and Gemm
@@ -234,38 +234,24 @@ func BenchmarkGemmSmallK(b *testing.B) {
 					cs[i] = make([]float32, s.m*s.n)
 				}
 				defer func(v, s, o bool) { smallK, smallKSingle, smallKOverlap = v, s, o }(smallK, smallKSingle, smallKOverlap)
-				runtime.LockOSThread()
-				defer runtime.UnlockOSThread()
-				modes := []string{"gemm", "pairs", "noovl", "smallk"}
-				ts := make([][]float64, len(modes))
-				var ratio []float64
-				for it := 0; b.Loop(); it++ {
-					c := cs[it%len(cs)]
-					var d [4]float64
-					for j := range modes {
-						j = (j + it) % len(modes)
-						smallK, smallKSingle, smallKOverlap = j > 0, j >= 2, j != 2
-						t0, _ := ThreadCPU()
-						GemmSmallK(s.m, a, s.k, pb, 0, 6, c, s.n)
-						t1, _ := ThreadCPU()
-						d[j] = (t1 - t0).Seconds()
-						ts[j] = append(ts[j], d[j])
-					}
-					ratio = append(ratio, d[0]/d[3])
+				// Every round writes the next output copy, the same for
+				// all its modes (Setup counts the runs).
+				var c []float32
+				runs := 0
+				mode := func(name string, on, single, overlap bool) abbench.Side {
+					return abbench.Side{Name: name, Setup: func() {
+						c = cs[runs/4%len(cs)]
+						runs++
+						smallK, smallKSingle, smallKOverlap = on, single, overlap
+					}, Run: func() { GemmSmallK(s.m, a, s.k, pb, 0, 6, c, s.n) }}
 				}
-				macs := float64(s.m * s.k * s.n)
-				for j, md := range modes {
-					b.ReportMetric(macs/median(ts[j])/1e9, "GMAC/s-"+md)
-				}
-				b.ReportMetric(median(ratio), "gemm/smallk")
+				t := abbench.Alternate(b, abbench.ThreadCPU, mode("gemm", false, false, true),
+					mode("pairs", true, false, true), mode("noovl", true, true, false), mode("smallk", true, true, true))
+				t.ReportRate(b, 0, abbench.Med, float64(s.m*s.k*s.n)/1e9, "GMAC/s-%s")
+				b.ReportMetric(abbench.Med(t.Ratios(0, 0, 3)), "gemm/smallk")
 			})
 		}
 	}
-}
-
-func median(x []float64) float64 {
-	slices.Sort(x)
-	return x[len(x)/2]
 }
 
 // BenchmarkGemmSmallKAct compares GemmSmallKAct ("smallk") with GemmAct
@@ -317,34 +303,20 @@ func BenchmarkGemmSmallKAct(b *testing.B) {
 				}
 				defer func(v bool, bb int) { smallK, smallKBandBytes = v, bb }(smallK, smallKBandBytes)
 				band := smallKBandBytes
-				runtime.LockOSThread()
-				defer runtime.UnlockOSThread()
-				modes := []string{"gemm", "smallk", "noband"}
-				ts := make([][]float64, len(modes))
-				var ratio []float64
-				for it := 0; b.Loop(); it++ {
-					c := cs[it%len(cs)]
-					var d [3]float64
-					for j := range modes {
-						j = (j + it) % len(modes)
-						smallK = j > 0
-						smallKBandBytes = band
-						if j == 2 {
-							smallKBandBytes = 0
-						}
-						t0, _ := ThreadCPU()
-						GemmSmallKAct(s.m, a, s.k, pb, act, c, s.n)
-						t1, _ := ThreadCPU()
-						d[j] = (t1 - t0).Seconds()
-						ts[j] = append(ts[j], d[j])
-					}
-					ratio = append(ratio, d[0]/d[1])
+				// Every round writes the next output copy, the same for
+				// all its modes (Setup counts the runs).
+				var c []float32
+				runs := 0
+				mode := func(name string, on bool, bandBytes int) abbench.Side {
+					return abbench.Side{Name: name, Setup: func() {
+						c = cs[runs/3%len(cs)]
+						runs++
+						smallK, smallKBandBytes = on, bandBytes
+					}, Run: func() { GemmSmallKAct(s.m, a, s.k, pb, act, c, s.n) }}
 				}
-				macs := float64(s.m * s.k * s.n)
-				for j, md := range modes {
-					b.ReportMetric(macs/median(ts[j])/1e9, "GMAC/s-"+md)
-				}
-				b.ReportMetric(median(ratio), "gemm/smallk")
+				t := abbench.Alternate(b, abbench.ThreadCPU, mode("gemm", false, band), mode("smallk", true, band), mode("noband", true, 0))
+				t.ReportRate(b, 0, abbench.Med, float64(s.m*s.k*s.n)/1e9, "GMAC/s-%s")
+				b.ReportMetric(abbench.Med(t.Ratios(0, 0, 1)), "gemm/smallk")
 			})
 		}
 	}

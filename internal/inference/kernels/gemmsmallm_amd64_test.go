@@ -5,9 +5,10 @@ package kernels
 import (
 	"fmt"
 	"math/rand/v2"
-	"runtime"
 	"slices"
 	"testing"
+
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 )
 
 // benchGemmModes runs the GEMM m×k×n (with a residual when res) under each
@@ -34,25 +35,21 @@ func benchGemmModesLda(b *testing.B, m, k, n, lda int, res bool, modes []string,
 		act.Res, act.LdRes = randSlice(rng, m*n), n
 	}
 	defer set("")
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	times := make([][]float64, len(modes))
-	for it := 0; b.Loop(); it++ {
-		p := ps[it%len(ps)]
-		for j := range modes {
-			j = (j + it) % len(modes) // alternate which goes first
-			set(modes[j])
-			t0, _ := ThreadCPU()
-			GemmAct(m, a, lda, p, act, c, n)
-			t1, _ := ThreadCPU()
-			times[j] = append(times[j], (t1 - t0).Seconds())
-		}
-	}
+	// Every round takes the next copy of the weights, the same for all
+	// its modes; a run's Setup counts the runs to know its round.
+	var p *PackedB
+	runs := 0
+	sides := make([]abbench.Side, len(modes))
 	for j, md := range modes {
-		slices.Sort(times[j])
-		b.ReportMetric(float64(m*k*n)/times[j][0]/1e9, "best-GMAC/s-"+md)
-		b.ReportMetric(float64(m*k*n)/times[j][len(times[j])/2]/1e9, "med-GMAC/s-"+md)
+		sides[j] = abbench.Side{Name: md, Setup: func() {
+			p = ps[runs/len(modes)%len(ps)]
+			runs++
+			set(md)
+		}, Run: func() { GemmAct(m, a, lda, p, act, c, n) }}
 	}
+	t := abbench.Alternate(b, abbench.ThreadCPU, sides...)
+	t.ReportRate(b, 0, abbench.Best, float64(m*k*n)/1e9, "best-GMAC/s-%s")
+	t.ReportRate(b, 0, abbench.Med, float64(m*k*n)/1e9, "med-GMAC/s-%s")
 }
 
 // BenchmarkGemmSpreadPrefetch compares, on one image's 7x7 layers of

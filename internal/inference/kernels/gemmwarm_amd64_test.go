@@ -5,9 +5,9 @@ package kernels
 import (
 	"fmt"
 	"math/rand/v2"
-	"runtime"
-	"slices"
 	"testing"
+
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 )
 
 // BenchmarkGemmWarmCold measures what a layer loses to bringing its
@@ -34,31 +34,22 @@ func BenchmarkGemmWarmCold(b *testing.B) {
 			}
 			c := make([]float32, s.m*s.n)
 			var sink [16]float32
-			modes := []string{"cold", "half", "warm"}
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			times := make([][]float64, len(modes))
-			for it := 0; b.Loop(); it++ {
-				for j := range modes {
-					j = (j + it) % len(modes)
-					p := ps[(it*len(modes)+j)%len(ps)]
-					switch modes[j] {
-					case "warm":
-						streamRead512(&p.panels[0], len(p.panels)&^63, &sink[0])
-					case "half":
-						streamRead512(&p.panels[0], len(p.panels)/2&^63, &sink[0])
+			// Every run takes the next copy of the weights; "warm" and
+			// "half" read it (or half of it) through first, untimed.
+			var p *PackedB
+			runs := 0
+			mode := func(name string, warm int) abbench.Side {
+				return abbench.Side{Name: name, Setup: func() {
+					p = ps[runs%len(ps)]
+					runs++
+					if warm > 0 {
+						streamRead512(&p.panels[0], len(p.panels)/warm&^63, &sink[0])
 					}
-					t0, _ := ThreadCPU()
-					GemmAct(s.m, a, s.k, p, Act{Lo: 0, Hi: NoClampHi}, c, s.n)
-					t1, _ := ThreadCPU()
-					times[j] = append(times[j], (t1 - t0).Seconds())
-				}
+				}, Run: func() { GemmAct(s.m, a, s.k, p, Act{Lo: 0, Hi: NoClampHi}, c, s.n) }}
 			}
-			for j, md := range modes {
-				slices.Sort(times[j])
-				b.ReportMetric(times[j][len(times[j])/2]*1e6, "med-us-"+md)
-				b.ReportMetric(float64(s.m*s.k*s.n)/times[j][len(times[j])/2]/1e9, "med-GMAC/s-"+md)
-			}
+			t := abbench.Alternate(b, abbench.ThreadCPU, mode("cold", 0), mode("half", 2), mode("warm", 1))
+			t.Report(b, 0, abbench.Med, 1e6, "med-us-%s")
+			t.ReportRate(b, 0, abbench.Med, float64(s.m*s.k*s.n)/1e9, "med-GMAC/s-%s")
 		})
 	}
 }

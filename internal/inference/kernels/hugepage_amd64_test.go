@@ -5,11 +5,10 @@ package kernels
 import (
 	"fmt"
 	"math/rand/v2"
-	"runtime"
-	"slices"
 	"testing"
-	"time"
 	"unsafe"
+
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 )
 
 // hugeCopy returns a copy of p whose panels and bias live in one mapping
@@ -86,27 +85,23 @@ func BenchmarkHugePagesGemv(b *testing.B) {
 			}
 			kb, _ := AnonHugePagesKB()
 			b.Run(s.name+"/"+temp, func(b *testing.B) {
-				runtime.LockOSThread()
-				defer runtime.UnlockOSThread()
-				var times [2][]time.Duration
-				i := 0
-				for b.Loop() {
-					for v := range 2 {
-						t0, _ := ThreadCPU()
+				// Every round reads the next copy, the same for both
+				// (Setup counts the runs).
+				i, runs := 0, 0
+				mem := func(name string, v int) abbench.Side {
+					return abbench.Side{Name: name, Setup: func() {
+						i = runs / 2 % copies
+						runs++
+					}, Run: func() {
 						for j, l := range s.layers {
 							Gemm(1, a, l.k, sets[v][i][j], NoClampLo, NoClampHi, c, l.n)
 						}
-						t1, _ := ThreadCPU()
-						times[v] = append(times[v], t1-t0)
-					}
-					i = (i + 1) % copies
+					}}
 				}
-				g, h := medianDur(times[0]), medianDur(times[1])
-				b.ReportMetric(float64(g)/1e3, "go-us")
-				b.ReportMetric(float64(h)/1e3, "huge-us")
-				b.ReportMetric(float64(h)/float64(g), "huge/go")
-				b.ReportMetric(float64(bytes)/float64(g), "go-GB/s")
-				b.ReportMetric(float64(bytes)/float64(h), "huge-GB/s")
+				t := abbench.Alternate(b, abbench.ThreadCPU, mem("go", 0), mem("huge", 1))
+				t.Report(b, 0, abbench.Med, 1e6, "%s-us")
+				b.ReportMetric(t.MedRatio(0, 1, 0), "huge/go")
+				t.ReportRate(b, 0, abbench.Med, float64(bytes)/1e9, "%s-GB/s")
 				b.ReportMetric(float64(kb), "hugeKB")
 			})
 			for _, u := range unmaps {
@@ -114,15 +109,6 @@ func BenchmarkHugePagesGemv(b *testing.B) {
 			}
 		}
 	}
-}
-
-// medianDur is the median of ds (which it sorts).
-func medianDur(ds []time.Duration) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	slices.Sort(ds)
-	return ds[len(ds)/2]
 }
 
 // BenchmarkStreamRead asks whether the batch-1 GEMV leaves bandwidth
@@ -178,26 +164,15 @@ func BenchmarkStreamRead(b *testing.B) {
 	}
 	l2 := randSlice(rng, 1<<18)
 	b.Run("L3", func(b *testing.B) {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		times := make([][]time.Duration, 2*len(variants))
-		for b.Loop() {
-			for vi, v := range variants {
-				for m := range 2 {
-					t0, _ := ThreadCPU()
-					v.run(mems[m])
-					t1, _ := ThreadCPU()
-					times[2*vi+m] = append(times[2*vi+m], t1-t0)
-				}
-			}
-		}
-		for vi, v := range variants {
+		var sides []abbench.Side
+		for _, v := range variants {
 			for m := range 2 {
-				d := medianDur(times[2*vi+m])
-				b.ReportMetric(float64(d)/1e3, v.name+"/"+memName[m]+"-us")
-				b.ReportMetric(float64(bytes)/float64(d), v.name+"/"+memName[m]+"-GB/s")
+				sides = append(sides, abbench.Side{Name: v.name + "/" + memName[m], Run: func() { v.run(mems[m]) }})
 			}
 		}
+		t := abbench.Alternate(b, abbench.ThreadCPU, sides...)
+		t.Report(b, 0, abbench.Med, 1e6, "%s-us")
+		t.ReportRate(b, 0, abbench.Med, float64(bytes)/1e9, "%s-GB/s")
 	})
 	b.Run("L2", func(b *testing.B) {
 		for b.Loop() {

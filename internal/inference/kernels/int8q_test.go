@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"testing"
-	"time"
+
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 )
 
 // randRequant makes c channels of random rescales: Q31 multipliers in
@@ -468,22 +468,16 @@ func BenchmarkDW3x3I8(b *testing.B) {
 	in := make([]int8, 3*(n+2)*c)
 	out := make([]int8, n*c)
 	rows := [3]int{0, (n + 2) * c, 2 * (n + 2) * c}
-	run := func(vnni bool) time.Duration {
-		hasVNNI512 = vnni
-		defer func() { hasVNNI512 = true }()
-		t0 := time.Now()
-		for i := 0; i < 20; i++ {
-			d.Int8Pixels3x3(out, c, in, rows, c, n)
+	run := func(vnni bool) func() {
+		return func() {
+			hasVNNI512 = vnni
+			defer func() { hasVNNI512 = true }()
+			for i := 0; i < 20; i++ {
+				d.Int8Pixels3x3(out, c, in, rows, c, n)
+			}
 		}
-		return time.Since(t0)
 	}
-	var ratios []float64
-	for b.Loop() {
-		old := run(false)
-		ratios = append(ratios, float64(old)/float64(run(true)))
-	}
-	slices.Sort(ratios)
-	b.ReportMetric(ratios[len(ratios)/2], "speedup")
+	abbench.Speedup(b, run(false), run(true))
 }
 
 // TestDW3x3I8x64 checks the 64-channel VPDPBUSD depthwise kernel (int8
@@ -613,21 +607,15 @@ func BenchmarkDW3x3I8x64(b *testing.B) {
 			b.Run(fmt.Sprintf("c%d/%s", c, map[bool]string{true: "double", false: "single"}[double]), func(b *testing.B) {
 				saved := hasDW64
 				defer func() { hasDW64 = saved }()
-				run := func(on bool) time.Duration {
-					hasDW64 = on
-					t0 := time.Now()
-					for i := 0; i < 20; i++ {
-						d.Int8Pixels3x3(out, c, in, rows, c, n)
+				run := func(on bool) func() {
+					return func() {
+						hasDW64 = on
+						for i := 0; i < 20; i++ {
+							d.Int8Pixels3x3(out, c, in, rows, c, n)
+						}
 					}
-					return time.Since(t0)
 				}
-				var ratios []float64
-				for b.Loop() {
-					old := run(false)
-					ratios = append(ratios, float64(old)/float64(run(true)))
-				}
-				slices.Sort(ratios)
-				b.ReportMetric(ratios[len(ratios)/2], "speedup")
+				abbench.Speedup(b, run(false), run(true))
 			})
 		}
 	}

@@ -6,7 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
-	"time"
+
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 )
 
 // fastRequant is randRequant with every shift in tabF's domain [-22, -1],
@@ -95,22 +96,6 @@ func TestRequantFastForm(t *testing.T) {
 	}
 }
 
-// ratioBench runs old and new alternately (each a batch of calls) and
-// reports the median of old's time over new's as "speedup" (in one run,
-// so a loaded machine moves both alike).
-func ratioBench(b *testing.B, old, new func()) {
-	var ratios []float64
-	for b.Loop() {
-		t0 := time.Now()
-		old()
-		t1 := time.Now()
-		new()
-		ratios = append(ratios, float64(t1.Sub(t0))/float64(time.Since(t1)))
-	}
-	slices.Sort(ratios)
-	b.ReportMetric(ratios[len(ratios)/2], "speedup")
-}
-
 // withRQFast runs fn with hasRQFast set to on.
 func withRQFast(on bool, fn func()) func() {
 	return func() {
@@ -151,7 +136,7 @@ func BenchmarkDW3x3I8x64Fast(b *testing.B) {
 				}
 			}
 			b.Run(fmt.Sprintf("c%d/%s", c, map[bool]string{true: "double", false: "single"}[double]), func(b *testing.B) {
-				ratioBench(b, withRQFast(false, run), withRQFast(true, run))
+				abbench.Speedup(b, withRQFast(false, run), withRQFast(true, run))
 			})
 		}
 	}
@@ -191,7 +176,7 @@ func BenchmarkGemmRequantFast(b *testing.B) {
 			}
 		}
 		b.Run(fmt.Sprintf("%dx%dx%d", sh.m, sh.n, sh.k), func(b *testing.B) {
-			ratioBench(b, withRQFast(false, run), withRQFast(true, run))
+			abbench.Speedup(b, withRQFast(false, run), withRQFast(true, run))
 		})
 	}
 }
@@ -316,7 +301,7 @@ func BenchmarkAddI8(b *testing.B) {
 		run()
 		hasAVX512 = saved
 	}
-	ratioBench(b, avx2, run)
+	abbench.Speedup(b, avx2, run)
 }
 
 // BenchmarkDW3x3I8x64Pack: the 64-channel depthwise kernel with tabF on
@@ -353,7 +338,7 @@ func BenchmarkDW3x3I8x64Pack(b *testing.B) {
 				hasDWPack = saved
 			}
 		}
-		b.Run(fmt.Sprintf("c%d", c), func(b *testing.B) { ratioBench(b, run(false), run(true)) })
+		b.Run(fmt.Sprintf("c%d", c), func(b *testing.B) { abbench.Speedup(b, run(false), run(true)) })
 	}
 }
 
@@ -392,7 +377,7 @@ func BenchmarkGemmRequantPack(b *testing.B) {
 				}
 			}
 		}
-		b.Run(fmt.Sprintf("%dx%dx%d", sh.m, sh.n, sh.k), func(b *testing.B) { ratioBench(b, run(short), run(full)) })
+		b.Run(fmt.Sprintf("%dx%dx%d", sh.m, sh.n, sh.k), func(b *testing.B) { abbench.Speedup(b, run(short), run(full)) })
 	}
 }
 
@@ -418,7 +403,7 @@ func BenchmarkQuantizeF32(b *testing.B) {
 		run()
 		hasAVX512 = saved
 	}
-	ratioBench(b, avx2, run)
+	abbench.Speedup(b, avx2, run)
 }
 
 // TestQuantizeF32Recip checks the reciprocal form of the AVX-512 float
@@ -534,6 +519,6 @@ func BenchmarkGemmRequantHi(b *testing.B) {
 				}
 			}
 		}
-		b.Run(fmt.Sprintf("%dx%dx%d-segs%d", sh.m, sh.n, sh.k, sh.segs), func(b *testing.B) { ratioBench(b, run(oldForm), run(hiForm)) })
+		b.Run(fmt.Sprintf("%dx%dx%d-segs%d", sh.m, sh.n, sh.k, sh.segs), func(b *testing.B) { abbench.Speedup(b, run(oldForm), run(hiForm)) })
 	}
 }

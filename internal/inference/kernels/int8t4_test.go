@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"unsafe"
+
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 )
 
 // TestT4Pixels3x3 checks the T4 kernel (rows put in T4 form by T4Row)
@@ -465,6 +467,6 @@ func benchT4Quad(b *testing.B, double bool) {
 		if !double {
 			form = "hi"
 		}
-		b.Run(fmt.Sprintf("%s/%dx%d-s%d", form, sh.w, c, sh.stride), func(b *testing.B) { ratioBench(b, run(false), run(true)) })
+		b.Run(fmt.Sprintf("%s/%dx%d-s%d", form, sh.w, c, sh.stride), func(b *testing.B) { abbench.Speedup(b, run(false), run(true)) })
 	}
 }

@@ -5,7 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
-	"time"
+
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 )
 
 // TestScatter3 checks Scatter3 bit for bit (NaN payloads, signed zeros)
@@ -46,18 +47,16 @@ func TestScatter3(t *testing.T) {
 func BenchmarkScatter3(b *testing.B) {
 	src := randSlice(rand.New(rand.NewPCG(1, 2)), 224*3)
 	dst := make([]float32, 229*21)
-	var ratios []float64
-	for b.Loop() {
-		t0 := time.Now()
-		for r := 0; r < 112*7; r++ {
-			scatter3Generic(dst[(r%7)*3:], src, 224, 21)
-		}
-		t1 := time.Now()
-		for r := 0; r < 112*7; r++ {
-			Scatter3(dst[(r%7)*3:], src, 224, 21)
-		}
-		ratios = append(ratios, t1.Sub(t0).Seconds()/time.Since(t1).Seconds())
-	}
-	slices.Sort(ratios)
-	b.ReportMetric(ratios[len(ratios)/2], "loop/scatter3")
+	t := abbench.Alternate(b, abbench.Wall,
+		abbench.Side{Name: "loop", Run: func() {
+			for r := 0; r < 112*7; r++ {
+				scatter3Generic(dst[(r%7)*3:], src, 224, 21)
+			}
+		}},
+		abbench.Side{Name: "scatter3", Run: func() {
+			for r := 0; r < 112*7; r++ {
+				Scatter3(dst[(r%7)*3:], src, 224, 21)
+			}
+		}})
+	b.ReportMetric(abbench.Med(t.Ratios(0, 0, 1)), "loop/scatter3")
 }
