@@ -150,7 +150,6 @@ func (l *scratchList) Put(s *qscratch) {
 // qscratch is one goroutine's working memory for a quantized kernel, kept
 // between runs so a run allocates nothing once warm.
 type qscratch struct {
-	f64  []float64
 	xs   []int32
 	held []int
 	a, u []uint8
@@ -1207,7 +1206,6 @@ type qsoftmaxKernel struct {
 	in, out qparam
 	beta    float64
 	exp     [256]float64 // exp[d]: exp(beta*scale*(-d))
-	scratch scratchList
 }
 
 func newQSoftmax(n, size int, in, out qparam, beta float64) *qsoftmaxKernel {
