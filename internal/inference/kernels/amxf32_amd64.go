@@ -47,17 +47,7 @@ func GemmBF3Act(m int, a []float32, lda int, b *PackedBF3, p0, p1 int, act Act, 
 	if p0 < 0 || p1 > b.Panels() {
 		panic("kernels: GemmBF3Act panels out of range")
 	}
-	if len(a) < (m-1)*lda+b.K || len(c) < (m-1)*ldc+b.N {
-		panic("kernels: GEMM operand shorter than its shape")
-	}
-	if act.Res != nil {
-		if len(act.Res) < (m-1)*act.LdRes+b.N {
-			panic("kernels: GEMM residual shorter than its shape")
-		}
-		if overlaps(act.Res, c) {
-			panic("kernels: GEMM residual overlaps the output")
-		}
-	}
+	checkGemm(m, a, lda, b.K, b.N, act, c, ldc)
 	np := p1 - p0
 	kb := b.Kp / bf3KBlock
 	ldaB := 2 * 3 * b.Kp // bytes between split rows

@@ -18,17 +18,7 @@ func GemmSmallKAct(m int, a []float32, lda int, b *PackedB, act Act, c []float32
 	if m <= 0 {
 		return
 	}
-	if len(a) < (m-1)*lda+b.K || len(c) < (m-1)*ldc+b.N {
-		panic("kernels: GEMM operand shorter than its shape")
-	}
-	if act.Res != nil {
-		if len(act.Res) < (m-1)*act.LdRes+b.N {
-			panic("kernels: GEMM residual shorter than its shape")
-		}
-		if overlaps(act.Res, c) {
-			panic("kernels: GEMM residual overlaps the output")
-		}
-	}
+	checkGemm(m, a, lda, b.K, b.N, act, c, ldc)
 	if !SmallKFast(b) || m < smallKRows || !smallKAhead && readsAhead(m, b) {
 		GemmAct(m, a, lda, b, act, c, ldc)
 		return

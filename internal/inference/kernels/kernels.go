@@ -127,31 +127,37 @@ func GemmPanels(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi floa
 	GemmPanelsAct(m, a, lda, b, p0, p1, Act{Lo: lo, Hi: hi}, c, ldc)
 }
 
+// checkGemm panics when a GEMM's operands are shorter than m rows of k
+// (a, lda floats apart) and n (c, ldc apart) need, or act's residual is
+// shorter than c's rows or overlaps c (partial sums go to c before the
+// residual is read). Length checks rather than element reads: other
+// goroutines may be writing other panels of c.
+func checkGemm(m int, a []float32, lda, k, n int, act Act, c []float32, ldc int) {
+	if len(a) < (m-1)*lda+k || len(c) < (m-1)*ldc+n {
+		panic("kernels: GEMM operand shorter than its shape")
+	}
+	if act.Res != nil {
+		if len(act.Res) < (m-1)*act.LdRes+n {
+			panic("kernels: GEMM residual shorter than its shape")
+		}
+		if overlaps(act.Res, c) {
+			panic("kernels: GEMM residual overlaps the output")
+		}
+	}
+}
+
 // GemmPanelsAct is GemmAct restricted to column panels [p0, p1).
 func GemmPanelsAct(m int, a []float32, lda int, b *PackedB, p0, p1 int, act Act, c []float32, ldc int) {
 	if m <= 0 || p0 >= p1 {
 		return
 	}
-	// Length checks rather than element reads: other goroutines may be
-	// writing other panels of c.
-	if len(a) < (m-1)*lda+b.K || len(c) < (m-1)*ldc+b.N {
-		panic("kernels: GEMM operand shorter than its shape")
-	}
+	checkGemm(m, a, lda, b.K, b.N, act, c, ldc)
 	banded := b.nr == NR512 && hasAVX512 && bandedGemm
-	if act.Res != nil {
-		if len(act.Res) < (m-1)*act.LdRes+b.N {
-			panic("kernels: GEMM residual shorter than its shape")
-		}
-		if overlaps(act.Res, c) {
-			// Partial sums go to c before the residual is read.
-			panic("kernels: GEMM residual overlaps the output")
-		}
-		if !banded {
-			// The other kernels have no residual epilogue: the sums, then
-			// the residual and the bounds.
-			gemmResidual(m, a, lda, b, p0, p1, act, c, ldc)
-			return
-		}
+	if act.Res != nil && !banded {
+		// The other kernels have no residual epilogue: the sums, then
+		// the residual and the bounds.
+		gemmResidual(m, a, lda, b, p0, p1, act, c, ldc)
+		return
 	}
 	switch {
 	case act.Res == nil && b.nr == NR512 && hasAVX512 && gemvTakes(m):
