@@ -1,13 +1,11 @@
 package graph_test
 
 import (
-	"math/rand/v2"
 	"testing"
 
 	"github.com/cspipe/cspipe/internal/inference/abbench"
 	"github.com/cspipe/cspipe/internal/inference/graph"
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
-	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
 
 // BenchmarkTeamHelp runs V1 1.0@128, V3-Large@224 and ResNet-50@224 at batch
@@ -23,23 +21,10 @@ func BenchmarkTeamHelp(b *testing.B) {
 		{Arch: "resnet50-v1", Width: 1, Size: 224, Classes: 1001, Seed: 1},
 	} {
 		b.Run(cfg.Arch, func(b *testing.B) {
-			g, err := modelgen.MobileNet(cfg)
-			if err != nil {
-				b.Fatal(err)
-			}
-			m, err := tflite.Load(g.TFLite())
-			if err != nil {
-				b.Fatal(err)
-			}
+			m := loadModel(b, cfg)
 			const batch = 8
 			m.SetThreads(2)
-			h, w, c := m.InputShape()
-			rng := rand.New(rand.NewPCG(1, 2))
-			in := make([]float32, batch*h*w*c)
-			for i := range in {
-				in[i] = rng.Float32()*2 - 1
-			}
-			out := make([]float32, batch*m.NumClasses())
+			in, out := abInput(m, batch), make([]float32, batch*m.NumClasses())
 			// The switch is turned in Setup and put back in Done, untimed.
 			var restore func()
 			side := func(name string, help bool) abbench.Side {
