@@ -2,7 +2,6 @@ package graph_test
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -48,13 +47,7 @@ func BenchmarkAMXF32Models(b *testing.B) {
 			tiles, loadOn := load(true)
 			fp32, loadOff := load(false)
 			layers, bytes := graph.BF3Layers(tiles)
-			h, w, c := tiles.InputShape()
-			rng := rand.New(rand.NewPCG(1, 2))
-			in := make([]float32, tc.batch*h*w*c)
-			for i := range in {
-				in[i] = rng.Float32()*2 - 1
-			}
-			out := make([]float32, tc.batch*tiles.NumClasses())
+			in, out := abInput(tiles, tc.batch), make([]float32, tc.batch*tiles.NumClasses())
 			for _, m := range []*graph.Model{tiles, fp32} {
 				m.SetThreads(tc.threads)
 			}
