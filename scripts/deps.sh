@@ -2,7 +2,10 @@
 # Installs what the tests need beyond Go modules. Idempotent; safe to run on every `make test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-go mod download
+# Every module of the build list, not only those the main module's packages build with: the buildpack
+# test (infra/terraform) runs `go mod tidy` offline, as the Go buildpack's copy of the function
+# source, and tidy also resolves the imports of dependencies' own tests.
+go mod download all
 
 # libjpeg-turbo's cjpeg/djpeg: the JPEG decoder tests (internal/inference/jpegdec) encode every
 # sampling/coding layout with cjpeg and compare against djpeg's pixels at test time.
