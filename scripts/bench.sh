@@ -49,10 +49,14 @@ paced_start() {
     return 1
   fi
 }
-# paced_slice NAME: one slice of NAME; its JSON line is left in slice_out[NAME].
+# paced_slice NAME: one slice of NAME; its JSON line is left in slice_out[NAME]. Each slice starts
+# BENCH_GAP (default 30ms) after the one before it ended: an engine's thread pool keeps spinning for a
+# while after its last run (ONNX Runtime's intra-op workers do), which would otherwise take cores
+# from whichever engine runs next.
 declare -A slice_out=()
 paced_slice() {
   local line
+  sleep "$(awk -v g="${BENCH_GAP:-30ms}" 'BEGIN {sub(/ms$/, "", g); printf "%.3f", g / 1000}')"
   echo go >&"${paced_in[$1]}"
   if ! read -r line <&"${paced_out[$1]}"; then
     echo "bench: $1 stopped answering" >&2
