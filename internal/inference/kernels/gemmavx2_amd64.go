@@ -1,0 +1,199 @@
+//go:build amd64
+
+package kernels
+
+// The AVX2 GEMM driver over 16-column panels. Its micro-kernels
+// (gemmavx2_amd64.s, written by gen_gemmavx2.go) take 1 to 6 rows, so the
+// rows left after the 6-row tiles run in place, without a copy of A; a
+// last panel of at most 8 real columns runs the 8-column kernels (half the
+// multiply-adds of its zero padding), and a partial panel is read and
+// written under a mask, without a staging tile. The bias, a residual, the
+// bounds and HARD_SWISH are applied in registers as a tile is stored.
+//
+// The loops, outermost first:
+//
+//	for each block of kc rows of K (a panel's slice of kc×16 floats
+//	        stays in L1 while the band's row tiles read it)
+//	  for each band of mc rows of A (the band's A block and outputs
+//	          stay in L2 while every panel passes over them)
+//	    for each panel of 16 columns (the band's first row tile reads
+//	            the next panel's slice into L1 as it runs)
+//	      for each tile of 6 (then 1 to 5) rows
+//
+// Each output's sum runs over K in order from 0, the bias added after the
+// last step, as the 6×16 kernel did: a later block of K starts from the
+// earlier blocks' sums stored in C, so the results are the same bits
+// whatever the blocking.
+
+// avx2Blocked selects this driver; off, the panel-major loop over the
+// 6×16 kernel (gemmPanelsAVX2Plain) runs, for benchmarks to compare.
+var avx2Blocked = true
+
+// avx2KC and avx2MC, when positive, replace the K block and the row band
+// gemmBlocksAVX2 picks (tests cover several blocks and bands with them,
+// benchmarks compare).
+var avx2KC, avx2MC = 0, 0
+
+// avx2Prefetch makes the first row tile of a panel read the next panel's
+// slice ahead; benchmarks switch it off to compare.
+var avx2Prefetch = true
+
+// The micro-kernels' flags: start from C's sums, finish (bias, residual,
+// bounds), HARD_SWISH.
+const (
+	avx2FromC  = 1
+	avx2Finish = 2
+	avx2HSwish = 4
+)
+
+// gemmBlocksAVX2 picks the K block kc and the row band mc for an m×k by
+// k×n product on 16-column panels.
+func gemmBlocksAVX2(m, k, n int) (kc, mc int) {
+	// A panel's slice of kc×16 floats in half of L1, the rest for A's
+	// rows and the next panel's slice.
+	kcMax := max(64, cacheL1/2/(NR*4))
+	if m <= MR {
+		// One row tile per panel: nothing rereads a slice.
+		kcMax = k
+	}
+	if avx2KC > 0 {
+		kcMax = avx2KC
+	}
+	blocks := (k + kcMax - 1) / kcMax
+	kc = min(k, (k+blocks-1)/blocks)
+	// A band's block of A and its outputs in a quarter of L2, in whole
+	// row tiles.
+	mcMax := max(4*MR, cacheL2/4/((kc+n)*4)/MR*MR)
+	if avx2MC > 0 {
+		mcMax = avx2MC
+	}
+	bands := (m + mcMax - 1) / mcMax
+	mc = min(m, ((m+bands-1)/bands+MR-1)/MR*MR)
+	return kc, mc
+}
+
+// gemmAVX2 is GemmPanelsAct on 16-column panels with AVX2; res, when not
+// nil, holds m rows (ldr floats apart) added to the sums before the
+// bounds.
+func gemmAVX2(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, hs bool, res []float32, ldr int, c []float32, ldc int) {
+	const nr = NR
+	k := b.K
+	kc, mc := gemmBlocksAVX2(m, k, (p1-p0)*nr)
+	if k == 0 {
+		kc = 1 // one pass: the bias alone
+	}
+	for k0 := 0; k0 < max(k, 1); k0 += kc {
+		kb := min(kc, k-k0)
+		flags := 0
+		if k0 > 0 {
+			flags |= avx2FromC
+		}
+		if k0+kb >= k {
+			flags |= avx2Finish
+			if hs {
+				flags |= avx2HSwish
+			}
+		}
+		for i0 := 0; i0 < m; i0 += mc {
+			mb := min(mc, m-i0)
+			for p := p0; p < p1; p++ {
+				var pb *float32
+				if kb > 0 {
+					pb = &b.panels[p*k*nr+k0*nr]
+				}
+				var pf *float32
+				if avx2Prefetch && p+1 < p1 && kb > 0 {
+					pf = &b.panels[(p+1)*k*nr+k0*nr]
+				}
+				n0 := p * nr
+				cols := min(nr, b.N-n0)
+				bias := &b.bias[n0]
+				for r := i0; r < i0+mb; {
+					rows := min(MR, i0+mb-r)
+					var rp *float32
+					if res != nil && flags&avx2Finish != 0 {
+						rp = &res[r*ldr+n0]
+					}
+					tileAVX2(rows, cols, kb, &a[r*lda+k0], lda, pb, &c[r*ldc+n0], ldc, bias, lo, hi, flags, rp, ldr, pf)
+					pf = nil
+					r += rows
+				}
+			}
+		}
+	}
+}
+
+// tileAVX2 calls the micro-kernel for rows rows (1 to 6) and cols columns
+// (the 8-column one for at most 8).
+func tileAVX2(rows, cols, k int, a *float32, lda int, b, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, pf *float32) {
+	if cols <= 8 {
+		switch rows {
+		case 6:
+			gemmA6x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf)
+		case 5:
+			gemmA5x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf)
+		case 4:
+			gemmA4x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf)
+		case 3:
+			gemmA3x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf)
+		case 2:
+			gemmA2x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf)
+		default:
+			gemmA1x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf)
+		}
+		return
+	}
+	switch rows {
+	case 6:
+		gemmA6x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf)
+	case 5:
+		gemmA5x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf)
+	case 4:
+		gemmA4x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf)
+	case 3:
+		gemmA3x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf)
+	case 2:
+		gemmA2x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf)
+	default:
+		gemmA1x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf)
+	}
+}
+
+// The micro-kernels of gemmavx2_amd64.s: R rows (1 to 6) by 16 or 8
+// columns; see the generator for the contract.
+
+//go:noescape
+func gemmA6x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
+
+//go:noescape
+func gemmA5x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
+
+//go:noescape
+func gemmA4x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
+
+//go:noescape
+func gemmA3x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
+
+//go:noescape
+func gemmA2x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
+
+//go:noescape
+func gemmA1x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
+
+//go:noescape
+func gemmA6x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
+
+//go:noescape
+func gemmA5x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
+
+//go:noescape
+func gemmA4x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
+
+//go:noescape
+func gemmA3x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
+
+//go:noescape
+func gemmA2x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
+
+//go:noescape
+func gemmA1x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
