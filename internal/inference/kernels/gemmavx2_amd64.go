@@ -34,6 +34,10 @@ var avx2Blocked = true
 // benchmarks compare).
 var avx2KC, avx2MC = 0, 0
 
+// avx2OneBandRows is the most rows gemmBlocksAVX2 keeps in one band
+// whatever the size of A.
+const avx2OneBandRows = 104
+
 // avx2Prefetch makes the first row tile of a panel read the next panel's
 // slice ahead; benchmarks switch it off to compare.
 var avx2Prefetch = true
@@ -44,26 +48,39 @@ const (
 	avx2FromC  = 1
 	avx2Finish = 2
 	avx2HSwish = 4
+	avx2PfOut  = 8
 )
+
+// avx2PrefetchOut makes the tiles that finish ask for their residual's
+// and output's lines before their k loop; benchmarks switch it off to
+// compare.
+var avx2PrefetchOut = true
 
 // gemmBlocksAVX2 picks the K block kc and the row band mc for an m×k by
 // k×n product on 16-column panels.
 func gemmBlocksAVX2(m, k, n int) (kc, mc int) {
-	// A panel's slice of kc×16 floats in half of L1, the rest for A's
-	// rows and the next panel's slice.
-	kcMax := max(64, cacheL1/2/(NR*4))
-	if m <= MR {
-		// One row tile per panel: nothing rereads a slice.
-		kcMax = k
-	}
+	// Whole panels while one fits in L2: a band's row tiles reread it
+	// from L1 or L2, the weights stream once, and the outputs are stored
+	// once. Measured against slices of half of L1 and of half of L2
+	// (BenchmarkGemmAVX2Blocking, "whole" against "auto"): 49x4608x512
+	// 1.2x, 49x512x2048 with a residual 1.03-1.26x, 64x1024x1024
+	// 1.01-1.07x, 48x2304x256 1.03x, the rest within 2 %.
+	kcMax := max(256, cacheL2/(NR*4))
 	if avx2KC > 0 {
 		kcMax = avx2KC
 	}
 	blocks := (k + kcMax - 1) / kcMax
 	kc = min(k, (k+blocks-1)/blocks)
-	// A band's block of A and its outputs in a quarter of L2, in whole
-	// row tiles.
-	mcMax := max(4*MR, cacheL2/4/((kc+n)*4)/MR*MR)
+	// One band for a few row tiles (one image's 7x7 and 8x8 layers), or
+	// while A's block fits in L2: bands reread all the weights, which
+	// cost more than A from L3 there (49x4608x512 in bands of 18 rows
+	// 1.25x slower). Else bands whose A block and outputs fill half of
+	// L2 (A from L3 for every panel ran 1024x256x256 2-4 % and
+	// 784x256x1024 13-20 % slower).
+	mcMax := m
+	if m > avx2OneBandRows && m*kc*4 > cacheL2 {
+		mcMax = max(4*MR, cacheL2/2/((kc+n)*4)/MR*MR)
+	}
 	if avx2MC > 0 {
 		mcMax = avx2MC
 	}
@@ -79,6 +96,13 @@ func gemmAVX2(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float3
 	const nr = NR
 	k := b.K
 	kc, mc := gemmBlocksAVX2(m, k, (p1-p0)*nr)
+	if res != nil && mc < m {
+		// Several bands: each tile's residual rows came from memory
+		// slower than a separate pass streams them (784x256x1024 0.92-0.94x
+		// the sums followed by gemmResidual's pass).
+		gemmResidual(m, a, lda, b, p0, p1, Act{Lo: lo, Hi: hi, HardSwish: hs, Res: res, LdRes: ldr}, c, ldc)
+		return
+	}
 	if k == 0 {
 		kc = 1 // one pass: the bias alone
 	}
@@ -90,6 +114,9 @@ func gemmAVX2(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float3
 		}
 		if k0+kb >= k {
 			flags |= avx2Finish
+			if avx2PrefetchOut {
+				flags |= avx2PfOut
+			}
 			if hs {
 				flags |= avx2HSwish
 			}

@@ -46,7 +46,8 @@ GLOBL gemmAhs<>(SB), RODATA|NOPTR, $64
 // they are; with it the bias is added, then the residual at res (rows ldr floats
 // apart) if res is not nil, they are clamped to [lo, hi] and, with flags&4, passed
 // through HARD_SWISH (x*min(max(x+3, 0), 6)/6, the product rounded before the
-// division, as hardSwishAVX2), then stored once. Only the first cols (9 to 16)
+// division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
+// the output's lines are asked for before the k loop. Only the first cols (9 to 16)
 // columns of c and res are read or written: the last vector of a row under a mask.
 // With pf not nil each k step also reads the line at pf into L1, pf advancing 64
 // bytes a step: the next panel's slice of weights.
@@ -72,6 +73,22 @@ TEXT ·gemmA1x16(SB), NOSPLIT, $64-104
 	VMOVUPS Y14, lov-64(SP)
 	VBROADCASTSS hi+60(FP), Y14
 	VMOVUPS Y14, hiv-32(SP)
+	BTQ $3, R13
+	JCC gemmA1x16_sums
+	MOVQ res+72(FP), R9
+	TESTQ R9, R9
+	JZ gemmA1x16_pfc
+	MOVQ ldr+80(FP), R11
+	SHLQ $2, R11
+	PREFETCHT0 (R9)
+	PREFETCHT0 60(R9)
+gemmA1x16_pfc:
+	BTQ $0, R13
+	JCS gemmA1x16_sums
+	MOVQ DX, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x3C
+gemmA1x16_sums:
 	BTQ $0, R13
 	JCS gemmA1x16_init
 	VXORPS Y0, Y0, Y0
@@ -122,6 +139,12 @@ gemmA1x16_done:
 	VADDPS 32(AX), Y1, Y1
 	TESTQ R9, R9
 	JZ gemmA1x16_clamp
+	CMPQ cols+88(FP), $16
+	JNE gemmA1x16_resm
+	VADDPS (R9), Y0, Y0
+	VADDPS 32(R9), Y1, Y1
+	JMP gemmA1x16_clamp
+gemmA1x16_resm:
 	VADDPS (R9), Y0, Y0
 	VMASKMOVPS 32(R9), Y12, Y14
 	VADDPS Y14, Y1, Y1
@@ -163,7 +186,8 @@ gemmA1x16_masked:
 // they are; with it the bias is added, then the residual at res (rows ldr floats
 // apart) if res is not nil, they are clamped to [lo, hi] and, with flags&4, passed
 // through HARD_SWISH (x*min(max(x+3, 0), 6)/6, the product rounded before the
-// division, as hardSwishAVX2), then stored once. Only the first cols (9 to 16)
+// division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
+// the output's lines are asked for before the k loop. Only the first cols (9 to 16)
 // columns of c and res are read or written: the last vector of a row under a mask.
 // With pf not nil each k step also reads the line at pf into L1, pf advancing 64
 // bytes a step: the next panel's slice of weights.
@@ -189,6 +213,28 @@ TEXT ·gemmA2x16(SB), NOSPLIT, $64-104
 	VMOVUPS Y14, lov-64(SP)
 	VBROADCASTSS hi+60(FP), Y14
 	VMOVUPS Y14, hiv-32(SP)
+	BTQ $3, R13
+	JCC gemmA2x16_sums
+	MOVQ res+72(FP), R9
+	TESTQ R9, R9
+	JZ gemmA2x16_pfc
+	MOVQ ldr+80(FP), R11
+	SHLQ $2, R11
+	PREFETCHT0 (R9)
+	PREFETCHT0 60(R9)
+	ADDQ R11, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 60(R9)
+gemmA2x16_pfc:
+	BTQ $0, R13
+	JCS gemmA2x16_sums
+	MOVQ DX, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x3C
+	ADDQ R8, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x3C
+gemmA2x16_sums:
 	BTQ $0, R13
 	JCS gemmA2x16_init
 	VXORPS Y0, Y0, Y0
@@ -252,6 +298,15 @@ gemmA2x16_done:
 	VADDPS 32(AX), Y3, Y3
 	TESTQ R9, R9
 	JZ gemmA2x16_clamp
+	CMPQ cols+88(FP), $16
+	JNE gemmA2x16_resm
+	VADDPS (R9), Y0, Y0
+	VADDPS 32(R9), Y1, Y1
+	ADDQ R11, R9
+	VADDPS (R9), Y2, Y2
+	VADDPS 32(R9), Y3, Y3
+	JMP gemmA2x16_clamp
+gemmA2x16_resm:
 	VADDPS (R9), Y0, Y0
 	VMASKMOVPS 32(R9), Y12, Y14
 	VADDPS Y14, Y1, Y1
@@ -317,7 +372,8 @@ gemmA2x16_masked:
 // they are; with it the bias is added, then the residual at res (rows ldr floats
 // apart) if res is not nil, they are clamped to [lo, hi] and, with flags&4, passed
 // through HARD_SWISH (x*min(max(x+3, 0), 6)/6, the product rounded before the
-// division, as hardSwishAVX2), then stored once. Only the first cols (9 to 16)
+// division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
+// the output's lines are asked for before the k loop. Only the first cols (9 to 16)
 // columns of c and res are read or written: the last vector of a row under a mask.
 // With pf not nil each k step also reads the line at pf into L1, pf advancing 64
 // bytes a step: the next panel's slice of weights.
@@ -343,6 +399,34 @@ TEXT ·gemmA3x16(SB), NOSPLIT, $64-104
 	VMOVUPS Y14, lov-64(SP)
 	VBROADCASTSS hi+60(FP), Y14
 	VMOVUPS Y14, hiv-32(SP)
+	BTQ $3, R13
+	JCC gemmA3x16_sums
+	MOVQ res+72(FP), R9
+	TESTQ R9, R9
+	JZ gemmA3x16_pfc
+	MOVQ ldr+80(FP), R11
+	SHLQ $2, R11
+	PREFETCHT0 (R9)
+	PREFETCHT0 60(R9)
+	ADDQ R11, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 60(R9)
+	ADDQ R11, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 60(R9)
+gemmA3x16_pfc:
+	BTQ $0, R13
+	JCS gemmA3x16_sums
+	MOVQ DX, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x3C
+	ADDQ R8, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x3C
+	ADDQ R8, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x3C
+gemmA3x16_sums:
 	BTQ $0, R13
 	JCS gemmA3x16_init
 	VXORPS Y0, Y0, Y0
@@ -419,6 +503,18 @@ gemmA3x16_done:
 	VADDPS 32(AX), Y5, Y5
 	TESTQ R9, R9
 	JZ gemmA3x16_clamp
+	CMPQ cols+88(FP), $16
+	JNE gemmA3x16_resm
+	VADDPS (R9), Y0, Y0
+	VADDPS 32(R9), Y1, Y1
+	ADDQ R11, R9
+	VADDPS (R9), Y2, Y2
+	VADDPS 32(R9), Y3, Y3
+	ADDQ R11, R9
+	VADDPS (R9), Y4, Y4
+	VADDPS 32(R9), Y5, Y5
+	JMP gemmA3x16_clamp
+gemmA3x16_resm:
 	VADDPS (R9), Y0, Y0
 	VMASKMOVPS 32(R9), Y12, Y14
 	VADDPS Y14, Y1, Y1
@@ -508,7 +604,8 @@ gemmA3x16_masked:
 // they are; with it the bias is added, then the residual at res (rows ldr floats
 // apart) if res is not nil, they are clamped to [lo, hi] and, with flags&4, passed
 // through HARD_SWISH (x*min(max(x+3, 0), 6)/6, the product rounded before the
-// division, as hardSwishAVX2), then stored once. Only the first cols (9 to 16)
+// division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
+// the output's lines are asked for before the k loop. Only the first cols (9 to 16)
 // columns of c and res are read or written: the last vector of a row under a mask.
 // With pf not nil each k step also reads the line at pf into L1, pf advancing 64
 // bytes a step: the next panel's slice of weights.
@@ -536,6 +633,40 @@ TEXT ·gemmA4x16(SB), NOSPLIT, $64-104
 	VMOVUPS Y14, lov-64(SP)
 	VBROADCASTSS hi+60(FP), Y14
 	VMOVUPS Y14, hiv-32(SP)
+	BTQ $3, R13
+	JCC gemmA4x16_sums
+	MOVQ res+72(FP), R9
+	TESTQ R9, R9
+	JZ gemmA4x16_pfc
+	MOVQ ldr+80(FP), R11
+	SHLQ $2, R11
+	PREFETCHT0 (R9)
+	PREFETCHT0 60(R9)
+	ADDQ R11, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 60(R9)
+	ADDQ R11, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 60(R9)
+	ADDQ R11, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 60(R9)
+gemmA4x16_pfc:
+	BTQ $0, R13
+	JCS gemmA4x16_sums
+	MOVQ DX, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x3C
+	ADDQ R8, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x3C
+	ADDQ R8, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x3C
+	ADDQ R8, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x3C
+gemmA4x16_sums:
 	BTQ $0, R13
 	JCS gemmA4x16_init
 	VXORPS Y0, Y0, Y0
@@ -627,6 +758,21 @@ gemmA4x16_done:
 	VADDPS 32(AX), Y7, Y7
 	TESTQ R9, R9
 	JZ gemmA4x16_clamp
+	CMPQ cols+88(FP), $16
+	JNE gemmA4x16_resm
+	VADDPS (R9), Y0, Y0
+	VADDPS 32(R9), Y1, Y1
+	ADDQ R11, R9
+	VADDPS (R9), Y2, Y2
+	VADDPS 32(R9), Y3, Y3
+	ADDQ R11, R9
+	VADDPS (R9), Y4, Y4
+	VADDPS 32(R9), Y5, Y5
+	ADDQ R11, R9
+	VADDPS (R9), Y6, Y6
+	VADDPS 32(R9), Y7, Y7
+	JMP gemmA4x16_clamp
+gemmA4x16_resm:
 	VADDPS (R9), Y0, Y0
 	VMASKMOVPS 32(R9), Y12, Y14
 	VADDPS Y14, Y1, Y1
@@ -740,7 +886,8 @@ gemmA4x16_masked:
 // they are; with it the bias is added, then the residual at res (rows ldr floats
 // apart) if res is not nil, they are clamped to [lo, hi] and, with flags&4, passed
 // through HARD_SWISH (x*min(max(x+3, 0), 6)/6, the product rounded before the
-// division, as hardSwishAVX2), then stored once. Only the first cols (9 to 16)
+// division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
+// the output's lines are asked for before the k loop. Only the first cols (9 to 16)
 // columns of c and res are read or written: the last vector of a row under a mask.
 // With pf not nil each k step also reads the line at pf into L1, pf advancing 64
 // bytes a step: the next panel's slice of weights.
@@ -768,6 +915,46 @@ TEXT ·gemmA5x16(SB), NOSPLIT, $64-104
 	VMOVUPS Y14, lov-64(SP)
 	VBROADCASTSS hi+60(FP), Y14
 	VMOVUPS Y14, hiv-32(SP)
+	BTQ $3, R13
+	JCC gemmA5x16_sums
+	MOVQ res+72(FP), R9
+	TESTQ R9, R9
+	JZ gemmA5x16_pfc
+	MOVQ ldr+80(FP), R11
+	SHLQ $2, R11
+	PREFETCHT0 (R9)
+	PREFETCHT0 60(R9)
+	ADDQ R11, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 60(R9)
+	ADDQ R11, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 60(R9)
+	ADDQ R11, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 60(R9)
+	ADDQ R11, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 60(R9)
+gemmA5x16_pfc:
+	BTQ $0, R13
+	JCS gemmA5x16_sums
+	MOVQ DX, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x3C
+	ADDQ R8, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x3C
+	ADDQ R8, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x3C
+	ADDQ R8, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x3C
+	ADDQ R8, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x3C
+gemmA5x16_sums:
 	BTQ $0, R13
 	JCS gemmA5x16_init
 	VXORPS Y0, Y0, Y0
@@ -872,6 +1059,24 @@ gemmA5x16_done:
 	VADDPS 32(AX), Y9, Y9
 	TESTQ R9, R9
 	JZ gemmA5x16_clamp
+	CMPQ cols+88(FP), $16
+	JNE gemmA5x16_resm
+	VADDPS (R9), Y0, Y0
+	VADDPS 32(R9), Y1, Y1
+	ADDQ R11, R9
+	VADDPS (R9), Y2, Y2
+	VADDPS 32(R9), Y3, Y3
+	ADDQ R11, R9
+	VADDPS (R9), Y4, Y4
+	VADDPS 32(R9), Y5, Y5
+	ADDQ R11, R9
+	VADDPS (R9), Y6, Y6
+	VADDPS 32(R9), Y7, Y7
+	ADDQ R11, R9
+	VADDPS (R9), Y8, Y8
+	VADDPS 32(R9), Y9, Y9
+	JMP gemmA5x16_clamp
+gemmA5x16_resm:
 	VADDPS (R9), Y0, Y0
 	VMASKMOVPS 32(R9), Y12, Y14
 	VADDPS Y14, Y1, Y1
@@ -1009,7 +1214,8 @@ gemmA5x16_masked:
 // they are; with it the bias is added, then the residual at res (rows ldr floats
 // apart) if res is not nil, they are clamped to [lo, hi] and, with flags&4, passed
 // through HARD_SWISH (x*min(max(x+3, 0), 6)/6, the product rounded before the
-// division, as hardSwishAVX2), then stored once. Only the first cols (9 to 16)
+// division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
+// the output's lines are asked for before the k loop. Only the first cols (9 to 16)
 // columns of c and res are read or written: the last vector of a row under a mask.
 // With pf not nil each k step also reads the line at pf into L1, pf advancing 64
 // bytes a step: the next panel's slice of weights.
@@ -1037,6 +1243,52 @@ TEXT ·gemmA6x16(SB), NOSPLIT, $64-104
 	VMOVUPS Y14, lov-64(SP)
 	VBROADCASTSS hi+60(FP), Y14
 	VMOVUPS Y14, hiv-32(SP)
+	BTQ $3, R13
+	JCC gemmA6x16_sums
+	MOVQ res+72(FP), R9
+	TESTQ R9, R9
+	JZ gemmA6x16_pfc
+	MOVQ ldr+80(FP), R11
+	SHLQ $2, R11
+	PREFETCHT0 (R9)
+	PREFETCHT0 60(R9)
+	ADDQ R11, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 60(R9)
+	ADDQ R11, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 60(R9)
+	ADDQ R11, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 60(R9)
+	ADDQ R11, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 60(R9)
+	ADDQ R11, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 60(R9)
+gemmA6x16_pfc:
+	BTQ $0, R13
+	JCS gemmA6x16_sums
+	MOVQ DX, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x3C
+	ADDQ R8, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x3C
+	ADDQ R8, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x3C
+	ADDQ R8, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x3C
+	ADDQ R8, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x3C
+	ADDQ R8, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x3C
+gemmA6x16_sums:
 	BTQ $0, R13
 	JCS gemmA6x16_init
 	VXORPS Y0, Y0, Y0
@@ -1154,6 +1406,27 @@ gemmA6x16_done:
 	VADDPS 32(AX), Y11, Y11
 	TESTQ R9, R9
 	JZ gemmA6x16_clamp
+	CMPQ cols+88(FP), $16
+	JNE gemmA6x16_resm
+	VADDPS (R9), Y0, Y0
+	VADDPS 32(R9), Y1, Y1
+	ADDQ R11, R9
+	VADDPS (R9), Y2, Y2
+	VADDPS 32(R9), Y3, Y3
+	ADDQ R11, R9
+	VADDPS (R9), Y4, Y4
+	VADDPS 32(R9), Y5, Y5
+	ADDQ R11, R9
+	VADDPS (R9), Y6, Y6
+	VADDPS 32(R9), Y7, Y7
+	ADDQ R11, R9
+	VADDPS (R9), Y8, Y8
+	VADDPS 32(R9), Y9, Y9
+	ADDQ R11, R9
+	VADDPS (R9), Y10, Y10
+	VADDPS 32(R9), Y11, Y11
+	JMP gemmA6x16_clamp
+gemmA6x16_resm:
 	VADDPS (R9), Y0, Y0
 	VMASKMOVPS 32(R9), Y12, Y14
 	VADDPS Y14, Y1, Y1
@@ -1315,7 +1588,8 @@ gemmA6x16_masked:
 // they are; with it the bias is added, then the residual at res (rows ldr floats
 // apart) if res is not nil, they are clamped to [lo, hi] and, with flags&4, passed
 // through HARD_SWISH (x*min(max(x+3, 0), 6)/6, the product rounded before the
-// division, as hardSwishAVX2), then stored once. Only the first cols (1 to 8)
+// division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
+// the output's lines are asked for before the k loop. Only the first cols (1 to 8)
 // columns of c and res are read or written: the last vector of a row under a mask.
 // With pf not nil each k step also reads the line at pf into L1, pf advancing 64
 // bytes a step: the next panel's slice of weights.
@@ -1340,6 +1614,22 @@ TEXT ·gemmA1x8(SB), NOSPLIT, $64-104
 	VMOVUPS Y14, lov-64(SP)
 	VBROADCASTSS hi+60(FP), Y14
 	VMOVUPS Y14, hiv-32(SP)
+	BTQ $3, R13
+	JCC gemmA1x8_sums
+	MOVQ res+72(FP), R9
+	TESTQ R9, R9
+	JZ gemmA1x8_pfc
+	MOVQ ldr+80(FP), R11
+	SHLQ $2, R11
+	PREFETCHT0 (R9)
+	PREFETCHT0 28(R9)
+gemmA1x8_pfc:
+	BTQ $0, R13
+	JCS gemmA1x8_sums
+	MOVQ DX, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x1C
+gemmA1x8_sums:
 	BTQ $0, R13
 	JCS gemmA1x8_init
 	VXORPS Y0, Y0, Y0
@@ -1383,6 +1673,11 @@ gemmA1x8_done:
 	VADDPS (AX), Y0, Y0
 	TESTQ R9, R9
 	JZ gemmA1x8_clamp
+	CMPQ cols+88(FP), $8
+	JNE gemmA1x8_resm
+	VADDPS (R9), Y0, Y0
+	JMP gemmA1x8_clamp
+gemmA1x8_resm:
 	VMASKMOVPS (R9), Y12, Y14
 	VADDPS Y14, Y0, Y0
 gemmA1x8_clamp:
@@ -1414,7 +1709,8 @@ gemmA1x8_masked:
 // they are; with it the bias is added, then the residual at res (rows ldr floats
 // apart) if res is not nil, they are clamped to [lo, hi] and, with flags&4, passed
 // through HARD_SWISH (x*min(max(x+3, 0), 6)/6, the product rounded before the
-// division, as hardSwishAVX2), then stored once. Only the first cols (1 to 8)
+// division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
+// the output's lines are asked for before the k loop. Only the first cols (1 to 8)
 // columns of c and res are read or written: the last vector of a row under a mask.
 // With pf not nil each k step also reads the line at pf into L1, pf advancing 64
 // bytes a step: the next panel's slice of weights.
@@ -1439,6 +1735,28 @@ TEXT ·gemmA2x8(SB), NOSPLIT, $64-104
 	VMOVUPS Y14, lov-64(SP)
 	VBROADCASTSS hi+60(FP), Y14
 	VMOVUPS Y14, hiv-32(SP)
+	BTQ $3, R13
+	JCC gemmA2x8_sums
+	MOVQ res+72(FP), R9
+	TESTQ R9, R9
+	JZ gemmA2x8_pfc
+	MOVQ ldr+80(FP), R11
+	SHLQ $2, R11
+	PREFETCHT0 (R9)
+	PREFETCHT0 28(R9)
+	ADDQ R11, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 28(R9)
+gemmA2x8_pfc:
+	BTQ $0, R13
+	JCS gemmA2x8_sums
+	MOVQ DX, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x1C
+	ADDQ R8, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x1C
+gemmA2x8_sums:
 	BTQ $0, R13
 	JCS gemmA2x8_init
 	VXORPS Y0, Y0, Y0
@@ -1490,6 +1808,13 @@ gemmA2x8_done:
 	VADDPS (AX), Y1, Y1
 	TESTQ R9, R9
 	JZ gemmA2x8_clamp
+	CMPQ cols+88(FP), $8
+	JNE gemmA2x8_resm
+	VADDPS (R9), Y0, Y0
+	ADDQ R11, R9
+	VADDPS (R9), Y1, Y1
+	JMP gemmA2x8_clamp
+gemmA2x8_resm:
 	VMASKMOVPS (R9), Y12, Y14
 	VADDPS Y14, Y0, Y0
 	ADDQ R11, R9
@@ -1535,7 +1860,8 @@ gemmA2x8_masked:
 // they are; with it the bias is added, then the residual at res (rows ldr floats
 // apart) if res is not nil, they are clamped to [lo, hi] and, with flags&4, passed
 // through HARD_SWISH (x*min(max(x+3, 0), 6)/6, the product rounded before the
-// division, as hardSwishAVX2), then stored once. Only the first cols (1 to 8)
+// division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
+// the output's lines are asked for before the k loop. Only the first cols (1 to 8)
 // columns of c and res are read or written: the last vector of a row under a mask.
 // With pf not nil each k step also reads the line at pf into L1, pf advancing 64
 // bytes a step: the next panel's slice of weights.
@@ -1560,6 +1886,34 @@ TEXT ·gemmA3x8(SB), NOSPLIT, $64-104
 	VMOVUPS Y14, lov-64(SP)
 	VBROADCASTSS hi+60(FP), Y14
 	VMOVUPS Y14, hiv-32(SP)
+	BTQ $3, R13
+	JCC gemmA3x8_sums
+	MOVQ res+72(FP), R9
+	TESTQ R9, R9
+	JZ gemmA3x8_pfc
+	MOVQ ldr+80(FP), R11
+	SHLQ $2, R11
+	PREFETCHT0 (R9)
+	PREFETCHT0 28(R9)
+	ADDQ R11, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 28(R9)
+	ADDQ R11, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 28(R9)
+gemmA3x8_pfc:
+	BTQ $0, R13
+	JCS gemmA3x8_sums
+	MOVQ DX, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x1C
+	ADDQ R8, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x1C
+	ADDQ R8, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x1C
+gemmA3x8_sums:
 	BTQ $0, R13
 	JCS gemmA3x8_init
 	VXORPS Y0, Y0, Y0
@@ -1619,6 +1973,15 @@ gemmA3x8_done:
 	VADDPS (AX), Y2, Y2
 	TESTQ R9, R9
 	JZ gemmA3x8_clamp
+	CMPQ cols+88(FP), $8
+	JNE gemmA3x8_resm
+	VADDPS (R9), Y0, Y0
+	ADDQ R11, R9
+	VADDPS (R9), Y1, Y1
+	ADDQ R11, R9
+	VADDPS (R9), Y2, Y2
+	JMP gemmA3x8_clamp
+gemmA3x8_resm:
 	VMASKMOVPS (R9), Y12, Y14
 	VADDPS Y14, Y0, Y0
 	ADDQ R11, R9
@@ -1678,7 +2041,8 @@ gemmA3x8_masked:
 // they are; with it the bias is added, then the residual at res (rows ldr floats
 // apart) if res is not nil, they are clamped to [lo, hi] and, with flags&4, passed
 // through HARD_SWISH (x*min(max(x+3, 0), 6)/6, the product rounded before the
-// division, as hardSwishAVX2), then stored once. Only the first cols (1 to 8)
+// division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
+// the output's lines are asked for before the k loop. Only the first cols (1 to 8)
 // columns of c and res are read or written: the last vector of a row under a mask.
 // With pf not nil each k step also reads the line at pf into L1, pf advancing 64
 // bytes a step: the next panel's slice of weights.
@@ -1705,6 +2069,40 @@ TEXT ·gemmA4x8(SB), NOSPLIT, $64-104
 	VMOVUPS Y14, lov-64(SP)
 	VBROADCASTSS hi+60(FP), Y14
 	VMOVUPS Y14, hiv-32(SP)
+	BTQ $3, R13
+	JCC gemmA4x8_sums
+	MOVQ res+72(FP), R9
+	TESTQ R9, R9
+	JZ gemmA4x8_pfc
+	MOVQ ldr+80(FP), R11
+	SHLQ $2, R11
+	PREFETCHT0 (R9)
+	PREFETCHT0 28(R9)
+	ADDQ R11, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 28(R9)
+	ADDQ R11, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 28(R9)
+	ADDQ R11, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 28(R9)
+gemmA4x8_pfc:
+	BTQ $0, R13
+	JCS gemmA4x8_sums
+	MOVQ DX, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x1C
+	ADDQ R8, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x1C
+	ADDQ R8, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x1C
+	ADDQ R8, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x1C
+gemmA4x8_sums:
 	BTQ $0, R13
 	JCS gemmA4x8_init
 	VXORPS Y0, Y0, Y0
@@ -1774,6 +2172,17 @@ gemmA4x8_done:
 	VADDPS (AX), Y3, Y3
 	TESTQ R9, R9
 	JZ gemmA4x8_clamp
+	CMPQ cols+88(FP), $8
+	JNE gemmA4x8_resm
+	VADDPS (R9), Y0, Y0
+	ADDQ R11, R9
+	VADDPS (R9), Y1, Y1
+	ADDQ R11, R9
+	VADDPS (R9), Y2, Y2
+	ADDQ R11, R9
+	VADDPS (R9), Y3, Y3
+	JMP gemmA4x8_clamp
+gemmA4x8_resm:
 	VMASKMOVPS (R9), Y12, Y14
 	VADDPS Y14, Y0, Y0
 	ADDQ R11, R9
@@ -1847,7 +2256,8 @@ gemmA4x8_masked:
 // they are; with it the bias is added, then the residual at res (rows ldr floats
 // apart) if res is not nil, they are clamped to [lo, hi] and, with flags&4, passed
 // through HARD_SWISH (x*min(max(x+3, 0), 6)/6, the product rounded before the
-// division, as hardSwishAVX2), then stored once. Only the first cols (1 to 8)
+// division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
+// the output's lines are asked for before the k loop. Only the first cols (1 to 8)
 // columns of c and res are read or written: the last vector of a row under a mask.
 // With pf not nil each k step also reads the line at pf into L1, pf advancing 64
 // bytes a step: the next panel's slice of weights.
@@ -1874,6 +2284,46 @@ TEXT ·gemmA5x8(SB), NOSPLIT, $64-104
 	VMOVUPS Y14, lov-64(SP)
 	VBROADCASTSS hi+60(FP), Y14
 	VMOVUPS Y14, hiv-32(SP)
+	BTQ $3, R13
+	JCC gemmA5x8_sums
+	MOVQ res+72(FP), R9
+	TESTQ R9, R9
+	JZ gemmA5x8_pfc
+	MOVQ ldr+80(FP), R11
+	SHLQ $2, R11
+	PREFETCHT0 (R9)
+	PREFETCHT0 28(R9)
+	ADDQ R11, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 28(R9)
+	ADDQ R11, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 28(R9)
+	ADDQ R11, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 28(R9)
+	ADDQ R11, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 28(R9)
+gemmA5x8_pfc:
+	BTQ $0, R13
+	JCS gemmA5x8_sums
+	MOVQ DX, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x1C
+	ADDQ R8, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x1C
+	ADDQ R8, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x1C
+	ADDQ R8, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x1C
+	ADDQ R8, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x1C
+gemmA5x8_sums:
 	BTQ $0, R13
 	JCS gemmA5x8_init
 	VXORPS Y0, Y0, Y0
@@ -1951,6 +2401,19 @@ gemmA5x8_done:
 	VADDPS (AX), Y4, Y4
 	TESTQ R9, R9
 	JZ gemmA5x8_clamp
+	CMPQ cols+88(FP), $8
+	JNE gemmA5x8_resm
+	VADDPS (R9), Y0, Y0
+	ADDQ R11, R9
+	VADDPS (R9), Y1, Y1
+	ADDQ R11, R9
+	VADDPS (R9), Y2, Y2
+	ADDQ R11, R9
+	VADDPS (R9), Y3, Y3
+	ADDQ R11, R9
+	VADDPS (R9), Y4, Y4
+	JMP gemmA5x8_clamp
+gemmA5x8_resm:
 	VMASKMOVPS (R9), Y12, Y14
 	VADDPS Y14, Y0, Y0
 	ADDQ R11, R9
@@ -2038,7 +2501,8 @@ gemmA5x8_masked:
 // they are; with it the bias is added, then the residual at res (rows ldr floats
 // apart) if res is not nil, they are clamped to [lo, hi] and, with flags&4, passed
 // through HARD_SWISH (x*min(max(x+3, 0), 6)/6, the product rounded before the
-// division, as hardSwishAVX2), then stored once. Only the first cols (1 to 8)
+// division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
+// the output's lines are asked for before the k loop. Only the first cols (1 to 8)
 // columns of c and res are read or written: the last vector of a row under a mask.
 // With pf not nil each k step also reads the line at pf into L1, pf advancing 64
 // bytes a step: the next panel's slice of weights.
@@ -2065,6 +2529,52 @@ TEXT ·gemmA6x8(SB), NOSPLIT, $64-104
 	VMOVUPS Y14, lov-64(SP)
 	VBROADCASTSS hi+60(FP), Y14
 	VMOVUPS Y14, hiv-32(SP)
+	BTQ $3, R13
+	JCC gemmA6x8_sums
+	MOVQ res+72(FP), R9
+	TESTQ R9, R9
+	JZ gemmA6x8_pfc
+	MOVQ ldr+80(FP), R11
+	SHLQ $2, R11
+	PREFETCHT0 (R9)
+	PREFETCHT0 28(R9)
+	ADDQ R11, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 28(R9)
+	ADDQ R11, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 28(R9)
+	ADDQ R11, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 28(R9)
+	ADDQ R11, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 28(R9)
+	ADDQ R11, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 28(R9)
+gemmA6x8_pfc:
+	BTQ $0, R13
+	JCS gemmA6x8_sums
+	MOVQ DX, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x1C
+	ADDQ R8, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x1C
+	ADDQ R8, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x1C
+	ADDQ R8, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x1C
+	ADDQ R8, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x1C
+	ADDQ R8, AX
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x08
+	BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x1C
+gemmA6x8_sums:
 	BTQ $0, R13
 	JCS gemmA6x8_init
 	VXORPS Y0, Y0, Y0
@@ -2150,6 +2660,21 @@ gemmA6x8_done:
 	VADDPS (AX), Y5, Y5
 	TESTQ R9, R9
 	JZ gemmA6x8_clamp
+	CMPQ cols+88(FP), $8
+	JNE gemmA6x8_resm
+	VADDPS (R9), Y0, Y0
+	ADDQ R11, R9
+	VADDPS (R9), Y1, Y1
+	ADDQ R11, R9
+	VADDPS (R9), Y2, Y2
+	ADDQ R11, R9
+	VADDPS (R9), Y3, Y3
+	ADDQ R11, R9
+	VADDPS (R9), Y4, Y4
+	ADDQ R11, R9
+	VADDPS (R9), Y5, Y5
+	JMP gemmA6x8_clamp
+gemmA6x8_resm:
 	VMASKMOVPS (R9), Y12, Y14
 	VADDPS Y14, Y0, Y0
 	ADDQ R11, R9

@@ -176,6 +176,8 @@ var avx2Shapes = []struct {
 	{"resnet", 49, 4608, 512, 4608, false, false},
 	{"resnet", 49, 512, 2048, 512, false, true},
 	{"resnet", 784, 256, 1024, 256, false, true},
+	{"resnet", 784, 256, 1024, 256, false, false},
+	{"resnet", 784, 1024, 256, 1024, false, false},
 }
 
 // BenchmarkGemmAVX2 compares, on avx2Shapes, the AVX2 driver ("new") with
@@ -209,6 +211,43 @@ func BenchmarkGemmAVX2(b *testing.B) {
 			b.ReportMetric(abbench.Med(r), "speedup")
 			b.ReportMetric(r[len(r)/10], "p10")
 			b.ReportMetric(r[len(r)*9/10], "p90")
+			t.ReportRate(b, 0, abbench.Med, float64(s.m*s.k*s.n)/1e9, "med-GMAC/s-%s")
+		})
+	}
+}
+
+// BenchmarkGemmAVX2Blocking compares, on avx2Shapes, the driver's
+// cache-derived blocking ("auto") with one K block and one band ("whole"),
+// and without reading the next panel ahead ("nopf"), alternating on the
+// thread's CPU clock; "x-over-auto" is the median of the rounds' ratios
+// of side x's time over auto's.
+func BenchmarkGemmAVX2Blocking(b *testing.B) {
+	if !hasAVX2FMA || hasAVX512 {
+		b.Skip("not the AVX2 path")
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, s := range avx2Shapes {
+		b.Run(fmt.Sprintf("%s/%dx%dx%d/hs=%v/res=%v", s.name, s.m, s.k, s.n, s.hs, s.res), func(b *testing.B) {
+			defer func(kc, mc int, pf, pfo bool) {
+				avx2KC, avx2MC, avx2Prefetch, avx2PrefetchOut = kc, mc, pf, pfo
+			}(avx2KC, avx2MC, avx2Prefetch, avx2PrefetchOut)
+			a := randSlice(rng, (s.m-1)*s.lda+s.k)
+			p := PackB(randSlice(rng, s.n*s.k), s.n, s.k, randSlice(rng, s.n))
+			c := make([]float32, s.m*s.n)
+			act := Act{Lo: 0, Hi: 6, HardSwish: s.hs}
+			if s.res {
+				act.Res, act.LdRes = randSlice(rng, s.m*s.n), s.n
+			}
+			side := func(name string, kc, mc int, pf, pfo bool) abbench.Side {
+				return abbench.Side{Name: name, Setup: func() {
+					avx2KC, avx2MC, avx2Prefetch, avx2PrefetchOut = kc, mc, pf, pfo
+				}, Run: func() { GemmAct(s.m, a, s.lda, p, act, c, s.n) }}
+			}
+			t := abbench.Alternate(b, abbench.ThreadCPU, side("auto", 0, 0, true, true), side("whole", 1<<30, 1<<30, true, true),
+				side("nopf", 0, 0, false, true), side("nopfout", 0, 0, true, false))
+			for j, name := range t.Names[1:] {
+				b.ReportMetric(abbench.Med(t.Ratios(0, j+1, 0)), name+"-over-auto")
+			}
 			t.ReportRate(b, 0, abbench.Med, float64(s.m*s.k*s.n)/1e9, "med-GMAC/s-%s")
 		})
 	}

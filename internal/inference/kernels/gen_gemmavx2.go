@@ -92,7 +92,8 @@ func kernel(b *bytes.Buffer, rows, nv int) {
 // they are; with it the bias is added, then the residual at res (rows ldr floats
 // apart) if res is not nil, they are clamped to [lo, hi] and, with flags&4, passed
 // through HARD_SWISH (x*min(max(x+3, 0), 6)/6, the product rounded before the
-// division, as hardSwishAVX2), then stored once. Only the first cols (%d to %d)
+// division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
+// the output's lines are asked for before the k loop. Only the first cols (%d to %d)
 // columns of c and res are read or written: the last vector of a row under a mask.
 // With pf not nil each k step also reads the line at pf into L1, pf advancing 64
 // bytes a step: the next panel's slice of weights.
@@ -126,6 +127,37 @@ TEXT ·%s(SB), NOSPLIT, $64-104
 	p("VMOVUPS Y14, lov-64(SP)")
 	p("VBROADCASTSS hi+60(FP), Y14")
 	p("VMOVUPS Y14, hiv-32(SP)")
+	// With flags&8, ask for the lines the epilogue reads and writes
+	// (the residual's; the output's with write intent, unless the sums
+	// start from it) before the k loop, which hides their latency.
+	p("BTQ $3, R13")
+	p("JCC %s_sums", name)
+	p("MOVQ res+72(FP), R9")
+	p("TESTQ R9, R9")
+	p("JZ %s_pfc", name)
+	p("MOVQ ldr+80(FP), R11")
+	p("SHLQ $2, R11")
+	for r := 0; r < rows; r++ {
+		p("PREFETCHT0 (R9)")
+		p("PREFETCHT0 %d(R9)", 4*cols-4)
+		if r < rows-1 {
+			p("ADDQ R11, R9")
+		}
+	}
+	label("pfc")
+	p("BTQ $0, R13")
+	p("JCS %s_sums", name)
+	p("MOVQ DX, AX")
+	for r := 0; r < rows; r++ {
+		// PREFETCHW (AX) and PREFETCHW d8(AX), which the assembler
+		// does not spell.
+		p("BYTE $0x0F; BYTE $0x0D; BYTE $0x08")
+		p("BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x%02X", 4*cols-4)
+		if r < rows-1 {
+			p("ADDQ R8, AX")
+		}
+	}
+	label("sums")
 	// Initial sums.
 	p("BTQ $0, R13")
 	p("JCS %s_init", name)
@@ -202,17 +234,26 @@ TEXT ·%s(SB), NOSPLIT, $64-104
 	}
 	p("TESTQ R9, R9")
 	p("JZ %s_clamp", name)
-	for r := 0; r < rows; r++ {
-		for h := 0; h < nv; h++ {
-			if h == nv-1 {
-				p("VMASKMOVPS %s(R9), Y12, Y14", off(h))
-				p("VADDPS Y14, %s, %s", acc(r, h), acc(r, h))
-				continue
-			}
-			p("VADDPS %s(R9), %s, %s", off(h), acc(r, h), acc(r, h))
+	// The residual: whole rows, or the last vector under the mask.
+	p("CMPQ cols+88(FP), $%d", cols)
+	p("JNE %s_resm", name)
+	for _, masked := range []bool{false, true} {
+		if masked {
+			p("JMP %s_clamp", name)
+			label("resm")
 		}
-		if r < rows-1 {
-			p("ADDQ R11, R9")
+		for r := 0; r < rows; r++ {
+			for h := 0; h < nv; h++ {
+				if masked && h == nv-1 {
+					p("VMASKMOVPS %s(R9), Y12, Y14", off(h))
+					p("VADDPS Y14, %s, %s", acc(r, h), acc(r, h))
+					continue
+				}
+				p("VADDPS %s(R9), %s, %s", off(h), acc(r, h), acc(r, h))
+			}
+			if r < rows-1 {
+				p("ADDQ R11, R9")
+			}
 		}
 	}
 	label("clamp")
