@@ -224,3 +224,7 @@ func gemmA2x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias 
 
 //go:noescape
 func gemmA1x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
+
+// SetAVX2Blocked switches the AVX2 GEMM driver on (the default) or off
+// (the panel-major 6×16 loop), for benchmarks in other packages.
+func SetAVX2Blocked(on bool) { avx2Blocked = on }
