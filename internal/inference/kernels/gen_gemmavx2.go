@@ -68,6 +68,17 @@ func aRow(r int) string {
 	return fmt.Sprintf("(%s)(DI*2)", base)
 }
 
+// unroll is the k steps of a pass of the k loop (1<<unrollLog).
+const unroll, unrollLog = 4, 2
+
+// aRowOff is aRow at byte offset off.
+func aRowOff(r, off int) string {
+	if off == 0 {
+		return aRow(r)
+	}
+	return fmt.Sprint(off) + aRow(r)
+}
+
 // kernel writes gemmA<rows>x<8*nv>. Registers: row r's sums in Y(nv*r) and
 // Y(nv*r+1); B in Y12 (and Y13); A's broadcasts in Y14, Y15. In the
 // epilogue Y12 holds the mask of the last vector's lanes, Y13 the zero
@@ -184,39 +195,66 @@ TEXT ·%s(SB), NOSPLIT, $64-104
 	label("k")
 	p("TESTQ CX, CX")
 	p("JZ %s_done", name)
+	// The k loop, unroll steps a pass, then the steps left one at a
+	// time; with pf the passes also read the next panel's lines.
+	step := func(u int) {
+		for h := 0; h < nv; h++ {
+			p("VMOVUPS %d(BX), Y%d", 64*u+32*h, 12+h)
+		}
+		for r := 0; r < rows; r++ {
+			ya := 14 + r%2
+			p("VBROADCASTSS %s, Y%d", aRowOff(r, 4*u), ya)
+			for h := 0; h < nv; h++ {
+				p("VFMADD231PS Y%d, Y%d, %s", 12+h, ya, acc(r, h))
+			}
+		}
+	}
+	advance := func(steps int) {
+		p("ADDQ $%d, BX", 64*steps)
+		p("ADDQ $%d, SI", 4*steps)
+		if rows > 3 {
+			p("ADDQ $%d, R10", 4*steps)
+		}
+	}
+	p("MOVQ CX, AX")
+	p("SHRQ $%d, AX", unrollLog)
+	p("ANDQ $%d, CX", unroll-1)
+	p("TESTQ AX, AX")
+	p("JZ %s_tail", name)
 	p("TESTQ R12, R12")
 	p("JZ %s_loop", name)
 	for _, pf := range []bool{true, false} {
 		if pf {
 			label("loopp")
-			p("PREFETCHT0 (R12)")
-			p("ADDQ $64, R12")
 		} else {
 			label("loop")
 		}
-		for h := 0; h < nv; h++ {
-			p("VMOVUPS %s(BX), Y%d", off(h), 12+h)
-		}
-		for r := 0; r < rows; r++ {
-			ya := 14 + r%2
-			p("VBROADCASTSS %s, Y%d", aRow(r), ya)
-			for h := 0; h < nv; h++ {
-				p("VFMADD231PS Y%d, Y%d, %s", 12+h, ya, acc(r, h))
+		for u := 0; u < unroll; u++ {
+			if pf {
+				p("PREFETCHT0 %d(R12)", 64*u)
 			}
+			step(u)
 		}
-		p("ADDQ $64, BX")
-		p("ADDQ $4, SI")
-		if rows > 3 {
-			p("ADDQ $4, R10")
+		if pf {
+			p("ADDQ $%d, R12", 64*unroll)
 		}
-		p("DECQ CX")
+		advance(unroll)
+		p("DECQ AX")
 		if pf {
 			p("JNZ %s_loopp", name)
-			p("JMP %s_done", name)
+			p("JMP %s_tail", name)
 		} else {
 			p("JNZ %s_loop", name)
 		}
 	}
+	label("tail")
+	p("TESTQ CX, CX")
+	p("JZ %s_done", name)
+	label("loop1")
+	step(0)
+	advance(1)
+	p("DECQ CX")
+	p("JNZ %s_loop1", name)
 	label("done")
 	p("VMOVUPS (R14), Y12")
 	p("BTQ $1, R13")
