@@ -34,6 +34,10 @@ var avx2Blocked = true
 // benchmarks compare).
 var avx2KC, avx2MC = 0, 0
 
+// avx2MultiTile runs a band's 6-row tiles of a panel in one call of the
+// micro-kernel; off, a call per tile (benchmarks compare).
+var avx2MultiTile = true
+
 // avx2OneBandRows is the most rows gemmBlocksAVX2 keeps in one band
 // whatever the size of A.
 const avx2OneBandRows = 104
@@ -135,54 +139,61 @@ func gemmAVX2(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float3
 				n0 := p * nr
 				cols := min(nr, b.N-n0)
 				bias := &b.bias[n0]
+				// The band's 6-row tiles in one call, then the rows left.
 				for r := i0; r < i0+mb; {
-					rows := min(MR, i0+mb-r)
+					rows, tiles := MR, (i0+mb-r)/MR
+					if !avx2MultiTile {
+						tiles = min(tiles, 1)
+					}
+					if tiles == 0 {
+						rows, tiles = i0+mb-r, 1
+					}
 					var rp *float32
 					if res != nil && flags&avx2Finish != 0 {
 						rp = &res[r*ldr+n0]
 					}
-					tileAVX2(rows, cols, kb, &a[r*lda+k0], lda, pb, &c[r*ldc+n0], ldc, bias, lo, hi, flags, rp, ldr, pf)
+					tileAVX2(rows, tiles, cols, kb, &a[r*lda+k0], lda, pb, &c[r*ldc+n0], ldc, bias, lo, hi, flags, rp, ldr, pf)
 					pf = nil
-					r += rows
+					r += rows * tiles
 				}
 			}
 		}
 	}
 }
 
-// tileAVX2 calls the micro-kernel for rows rows (1 to 6) and cols columns
-// (the 8-column one for at most 8).
-func tileAVX2(rows, cols, k int, a *float32, lda int, b, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, pf *float32) {
+// tileAVX2 calls the micro-kernel for tiles tiles of rows rows (1 to 6)
+// one under the other, and cols columns (the 8-column one for at most 8).
+func tileAVX2(rows, tiles, cols, k int, a *float32, lda int, b, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, pf *float32) {
 	if cols <= 8 {
 		switch rows {
 		case 6:
-			gemmA6x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf)
+			gemmA6x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
 		case 5:
-			gemmA5x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf)
+			gemmA5x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
 		case 4:
-			gemmA4x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf)
+			gemmA4x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
 		case 3:
-			gemmA3x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf)
+			gemmA3x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
 		case 2:
-			gemmA2x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf)
+			gemmA2x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
 		default:
-			gemmA1x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf)
+			gemmA1x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
 		}
 		return
 	}
 	switch rows {
 	case 6:
-		gemmA6x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf)
+		gemmA6x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
 	case 5:
-		gemmA5x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf)
+		gemmA5x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
 	case 4:
-		gemmA4x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf)
+		gemmA4x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
 	case 3:
-		gemmA3x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf)
+		gemmA3x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
 	case 2:
-		gemmA2x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf)
+		gemmA2x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
 	default:
-		gemmA1x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf)
+		gemmA1x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
 	}
 }
 
@@ -190,40 +201,40 @@ func tileAVX2(rows, cols, k int, a *float32, lda int, b, c *float32, ldc int, bi
 // columns; see the generator for the contract.
 
 //go:noescape
-func gemmA6x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
+func gemmA6x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
 
 //go:noescape
-func gemmA5x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
+func gemmA5x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
 
 //go:noescape
-func gemmA4x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
+func gemmA4x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
 
 //go:noescape
-func gemmA3x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
+func gemmA3x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
 
 //go:noescape
-func gemmA2x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
+func gemmA2x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
 
 //go:noescape
-func gemmA1x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
+func gemmA1x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
 
 //go:noescape
-func gemmA6x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
+func gemmA6x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
 
 //go:noescape
-func gemmA5x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
+func gemmA5x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
 
 //go:noescape
-func gemmA4x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
+func gemmA4x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
 
 //go:noescape
-func gemmA3x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
+func gemmA3x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
 
 //go:noescape
-func gemmA2x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
+func gemmA2x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
 
 //go:noescape
-func gemmA1x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
+func gemmA1x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
 
 // SetAVX2Blocked switches the AVX2 GEMM driver on (the default) or off
 // (the panel-major 6×16 loop), for benchmarks in other packages.

@@ -39,8 +39,8 @@ DATA gemmAhs<>+56(SB)/4, $0x40c00000
 DATA gemmAhs<>+60(SB)/4, $0x40c00000
 GLOBL gemmAhs<>(SB), RODATA|NOPTR, $64
 
-// func gemmA1x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
-// 1 row(s) by 16 columns over k steps of a 16-column panel b (rows of 16 floats, of
+// func gemmA1x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+// tiles (at least 1) tiles one under the other, each of 1 row(s) by 16 columns over k steps of a 16-column panel b (rows of 16 floats, of
 // which the first 16 are read); A rows lda floats apart. The sums start from 0, or
 // with flags&1 from c's (an earlier block of K). Without flags&2 they are stored as
 // they are; with it the bias is added, then the residual at res (rows ldr floats
@@ -50,29 +50,33 @@ GLOBL gemmAhs<>(SB), RODATA|NOPTR, $64
 // the output's lines are asked for before the k loop. Only the first cols (9 to 16)
 // columns of c and res are read or written: the last vector of a row under a mask.
 // With pf not nil each k step also reads the line at pf into L1, pf advancing 64
-// bytes a step: the next panel's slice of weights.
-TEXT ·gemmA1x16(SB), NOSPLIT, $64-104
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
+// bytes a step: the next panel's slice of weights (the first tile only). Each
+// tile after the first starts where the last one's rows of a, c and res ended
+// (the pointers advanced in their argument slots: the function calls nothing,
+// so no safe point of the garbage collector falls inside it).
+TEXT ·gemmA1x16(SB), NOSPLIT, $64-112
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
-	MOVQ b+24(FP), BX
-	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
 	MOVQ flags+64(FP), R13
-	MOVQ pf+96(FP), R12
 	MOVQ cols+88(FP), AX
 	SUBQ $8, AX
 	MOVQ $8, R14
 	SUBQ AX, R14
 	LEAQ gemmAmask<>(SB), AX
 	LEAQ (AX)(R14*4), R14
-	VMOVUPS (R14), Y12
 	VBROADCASTSS lo+56(FP), Y14
 	VMOVUPS Y14, lov-64(SP)
 	VBROADCASTSS hi+60(FP), Y14
 	VMOVUPS Y14, hiv-32(SP)
+gemmA1x16_tile:
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), BX
+	MOVQ c+32(FP), DX
+	MOVQ pf+96(FP), R12
+	VMOVUPS (R14), Y12
 	BTQ $3, R13
 	JCC gemmA1x16_sums
 	MOVQ res+72(FP), R9
@@ -222,16 +226,32 @@ gemmA1x16_store:
 	JNE gemmA1x16_masked
 	VMOVUPS Y0, (DX)
 	VMOVUPS Y1, 32(DX)
-	VZEROUPPER
-	RET
+	JMP gemmA1x16_next
 gemmA1x16_masked:
 	VMOVUPS Y0, (DX)
 	VMASKMOVPS Y1, Y12, 32(DX)
+gemmA1x16_next:
+	DECQ tiles+104(FP)
+	JZ gemmA1x16_ret
+	MOVQ $0, pf+96(FP)
+	IMUL3Q $1, DI, AX
+	ADDQ AX, a+8(FP)
+	IMUL3Q $1, R8, AX
+	ADDQ AX, c+32(FP)
+	MOVQ res+72(FP), AX
+	TESTQ AX, AX
+	JZ gemmA1x16_tile
+	MOVQ ldr+80(FP), AX
+	SHLQ $2, AX
+	IMUL3Q $1, AX, AX
+	ADDQ AX, res+72(FP)
+	JMP gemmA1x16_tile
+gemmA1x16_ret:
 	VZEROUPPER
 	RET
 
-// func gemmA2x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
-// 2 row(s) by 16 columns over k steps of a 16-column panel b (rows of 16 floats, of
+// func gemmA2x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+// tiles (at least 1) tiles one under the other, each of 2 row(s) by 16 columns over k steps of a 16-column panel b (rows of 16 floats, of
 // which the first 16 are read); A rows lda floats apart. The sums start from 0, or
 // with flags&1 from c's (an earlier block of K). Without flags&2 they are stored as
 // they are; with it the bias is added, then the residual at res (rows ldr floats
@@ -241,29 +261,33 @@ gemmA1x16_masked:
 // the output's lines are asked for before the k loop. Only the first cols (9 to 16)
 // columns of c and res are read or written: the last vector of a row under a mask.
 // With pf not nil each k step also reads the line at pf into L1, pf advancing 64
-// bytes a step: the next panel's slice of weights.
-TEXT ·gemmA2x16(SB), NOSPLIT, $64-104
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
+// bytes a step: the next panel's slice of weights (the first tile only). Each
+// tile after the first starts where the last one's rows of a, c and res ended
+// (the pointers advanced in their argument slots: the function calls nothing,
+// so no safe point of the garbage collector falls inside it).
+TEXT ·gemmA2x16(SB), NOSPLIT, $64-112
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
-	MOVQ b+24(FP), BX
-	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
 	MOVQ flags+64(FP), R13
-	MOVQ pf+96(FP), R12
 	MOVQ cols+88(FP), AX
 	SUBQ $8, AX
 	MOVQ $8, R14
 	SUBQ AX, R14
 	LEAQ gemmAmask<>(SB), AX
 	LEAQ (AX)(R14*4), R14
-	VMOVUPS (R14), Y12
 	VBROADCASTSS lo+56(FP), Y14
 	VMOVUPS Y14, lov-64(SP)
 	VBROADCASTSS hi+60(FP), Y14
 	VMOVUPS Y14, hiv-32(SP)
+gemmA2x16_tile:
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), BX
+	MOVQ c+32(FP), DX
+	MOVQ pf+96(FP), R12
+	VMOVUPS (R14), Y12
 	BTQ $3, R13
 	JCC gemmA2x16_sums
 	MOVQ res+72(FP), R9
@@ -477,19 +501,35 @@ gemmA2x16_store:
 	ADDQ R8, DX
 	VMOVUPS Y2, (DX)
 	VMOVUPS Y3, 32(DX)
-	VZEROUPPER
-	RET
+	JMP gemmA2x16_next
 gemmA2x16_masked:
 	VMOVUPS Y0, (DX)
 	VMASKMOVPS Y1, Y12, 32(DX)
 	ADDQ R8, DX
 	VMOVUPS Y2, (DX)
 	VMASKMOVPS Y3, Y12, 32(DX)
+gemmA2x16_next:
+	DECQ tiles+104(FP)
+	JZ gemmA2x16_ret
+	MOVQ $0, pf+96(FP)
+	IMUL3Q $2, DI, AX
+	ADDQ AX, a+8(FP)
+	IMUL3Q $2, R8, AX
+	ADDQ AX, c+32(FP)
+	MOVQ res+72(FP), AX
+	TESTQ AX, AX
+	JZ gemmA2x16_tile
+	MOVQ ldr+80(FP), AX
+	SHLQ $2, AX
+	IMUL3Q $2, AX, AX
+	ADDQ AX, res+72(FP)
+	JMP gemmA2x16_tile
+gemmA2x16_ret:
 	VZEROUPPER
 	RET
 
-// func gemmA3x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
-// 3 row(s) by 16 columns over k steps of a 16-column panel b (rows of 16 floats, of
+// func gemmA3x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+// tiles (at least 1) tiles one under the other, each of 3 row(s) by 16 columns over k steps of a 16-column panel b (rows of 16 floats, of
 // which the first 16 are read); A rows lda floats apart. The sums start from 0, or
 // with flags&1 from c's (an earlier block of K). Without flags&2 they are stored as
 // they are; with it the bias is added, then the residual at res (rows ldr floats
@@ -499,29 +539,33 @@ gemmA2x16_masked:
 // the output's lines are asked for before the k loop. Only the first cols (9 to 16)
 // columns of c and res are read or written: the last vector of a row under a mask.
 // With pf not nil each k step also reads the line at pf into L1, pf advancing 64
-// bytes a step: the next panel's slice of weights.
-TEXT ·gemmA3x16(SB), NOSPLIT, $64-104
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
+// bytes a step: the next panel's slice of weights (the first tile only). Each
+// tile after the first starts where the last one's rows of a, c and res ended
+// (the pointers advanced in their argument slots: the function calls nothing,
+// so no safe point of the garbage collector falls inside it).
+TEXT ·gemmA3x16(SB), NOSPLIT, $64-112
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
-	MOVQ b+24(FP), BX
-	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
 	MOVQ flags+64(FP), R13
-	MOVQ pf+96(FP), R12
 	MOVQ cols+88(FP), AX
 	SUBQ $8, AX
 	MOVQ $8, R14
 	SUBQ AX, R14
 	LEAQ gemmAmask<>(SB), AX
 	LEAQ (AX)(R14*4), R14
-	VMOVUPS (R14), Y12
 	VBROADCASTSS lo+56(FP), Y14
 	VMOVUPS Y14, lov-64(SP)
 	VBROADCASTSS hi+60(FP), Y14
 	VMOVUPS Y14, hiv-32(SP)
+gemmA3x16_tile:
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), BX
+	MOVQ c+32(FP), DX
+	MOVQ pf+96(FP), R12
+	VMOVUPS (R14), Y12
 	BTQ $3, R13
 	JCC gemmA3x16_sums
 	MOVQ res+72(FP), R9
@@ -799,8 +843,7 @@ gemmA3x16_store:
 	ADDQ R8, DX
 	VMOVUPS Y4, (DX)
 	VMOVUPS Y5, 32(DX)
-	VZEROUPPER
-	RET
+	JMP gemmA3x16_next
 gemmA3x16_masked:
 	VMOVUPS Y0, (DX)
 	VMASKMOVPS Y1, Y12, 32(DX)
@@ -810,11 +853,28 @@ gemmA3x16_masked:
 	ADDQ R8, DX
 	VMOVUPS Y4, (DX)
 	VMASKMOVPS Y5, Y12, 32(DX)
+gemmA3x16_next:
+	DECQ tiles+104(FP)
+	JZ gemmA3x16_ret
+	MOVQ $0, pf+96(FP)
+	IMUL3Q $3, DI, AX
+	ADDQ AX, a+8(FP)
+	IMUL3Q $3, R8, AX
+	ADDQ AX, c+32(FP)
+	MOVQ res+72(FP), AX
+	TESTQ AX, AX
+	JZ gemmA3x16_tile
+	MOVQ ldr+80(FP), AX
+	SHLQ $2, AX
+	IMUL3Q $3, AX, AX
+	ADDQ AX, res+72(FP)
+	JMP gemmA3x16_tile
+gemmA3x16_ret:
 	VZEROUPPER
 	RET
 
-// func gemmA4x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
-// 4 row(s) by 16 columns over k steps of a 16-column panel b (rows of 16 floats, of
+// func gemmA4x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+// tiles (at least 1) tiles one under the other, each of 4 row(s) by 16 columns over k steps of a 16-column panel b (rows of 16 floats, of
 // which the first 16 are read); A rows lda floats apart. The sums start from 0, or
 // with flags&1 from c's (an earlier block of K). Without flags&2 they are stored as
 // they are; with it the bias is added, then the residual at res (rows ldr floats
@@ -824,31 +884,35 @@ gemmA3x16_masked:
 // the output's lines are asked for before the k loop. Only the first cols (9 to 16)
 // columns of c and res are read or written: the last vector of a row under a mask.
 // With pf not nil each k step also reads the line at pf into L1, pf advancing 64
-// bytes a step: the next panel's slice of weights.
-TEXT ·gemmA4x16(SB), NOSPLIT, $64-104
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
+// bytes a step: the next panel's slice of weights (the first tile only). Each
+// tile after the first starts where the last one's rows of a, c and res ended
+// (the pointers advanced in their argument slots: the function calls nothing,
+// so no safe point of the garbage collector falls inside it).
+TEXT ·gemmA4x16(SB), NOSPLIT, $64-112
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
-	MOVQ b+24(FP), BX
-	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
 	MOVQ flags+64(FP), R13
-	MOVQ pf+96(FP), R12
-	LEAQ (SI)(DI*2), R10
-	ADDQ DI, R10
 	MOVQ cols+88(FP), AX
 	SUBQ $8, AX
 	MOVQ $8, R14
 	SUBQ AX, R14
 	LEAQ gemmAmask<>(SB), AX
 	LEAQ (AX)(R14*4), R14
-	VMOVUPS (R14), Y12
 	VBROADCASTSS lo+56(FP), Y14
 	VMOVUPS Y14, lov-64(SP)
 	VBROADCASTSS hi+60(FP), Y14
 	VMOVUPS Y14, hiv-32(SP)
+gemmA4x16_tile:
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), BX
+	MOVQ c+32(FP), DX
+	MOVQ pf+96(FP), R12
+	VMOVUPS (R14), Y12
+	LEAQ (SI)(DI*2), R10
+	ADDQ DI, R10
 	BTQ $3, R13
 	JCC gemmA4x16_sums
 	MOVQ res+72(FP), R9
@@ -1193,8 +1257,7 @@ gemmA4x16_store:
 	ADDQ R8, DX
 	VMOVUPS Y6, (DX)
 	VMOVUPS Y7, 32(DX)
-	VZEROUPPER
-	RET
+	JMP gemmA4x16_next
 gemmA4x16_masked:
 	VMOVUPS Y0, (DX)
 	VMASKMOVPS Y1, Y12, 32(DX)
@@ -1207,11 +1270,28 @@ gemmA4x16_masked:
 	ADDQ R8, DX
 	VMOVUPS Y6, (DX)
 	VMASKMOVPS Y7, Y12, 32(DX)
+gemmA4x16_next:
+	DECQ tiles+104(FP)
+	JZ gemmA4x16_ret
+	MOVQ $0, pf+96(FP)
+	IMUL3Q $4, DI, AX
+	ADDQ AX, a+8(FP)
+	IMUL3Q $4, R8, AX
+	ADDQ AX, c+32(FP)
+	MOVQ res+72(FP), AX
+	TESTQ AX, AX
+	JZ gemmA4x16_tile
+	MOVQ ldr+80(FP), AX
+	SHLQ $2, AX
+	IMUL3Q $4, AX, AX
+	ADDQ AX, res+72(FP)
+	JMP gemmA4x16_tile
+gemmA4x16_ret:
 	VZEROUPPER
 	RET
 
-// func gemmA5x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
-// 5 row(s) by 16 columns over k steps of a 16-column panel b (rows of 16 floats, of
+// func gemmA5x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+// tiles (at least 1) tiles one under the other, each of 5 row(s) by 16 columns over k steps of a 16-column panel b (rows of 16 floats, of
 // which the first 16 are read); A rows lda floats apart. The sums start from 0, or
 // with flags&1 from c's (an earlier block of K). Without flags&2 they are stored as
 // they are; with it the bias is added, then the residual at res (rows ldr floats
@@ -1221,31 +1301,35 @@ gemmA4x16_masked:
 // the output's lines are asked for before the k loop. Only the first cols (9 to 16)
 // columns of c and res are read or written: the last vector of a row under a mask.
 // With pf not nil each k step also reads the line at pf into L1, pf advancing 64
-// bytes a step: the next panel's slice of weights.
-TEXT ·gemmA5x16(SB), NOSPLIT, $64-104
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
+// bytes a step: the next panel's slice of weights (the first tile only). Each
+// tile after the first starts where the last one's rows of a, c and res ended
+// (the pointers advanced in their argument slots: the function calls nothing,
+// so no safe point of the garbage collector falls inside it).
+TEXT ·gemmA5x16(SB), NOSPLIT, $64-112
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
-	MOVQ b+24(FP), BX
-	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
 	MOVQ flags+64(FP), R13
-	MOVQ pf+96(FP), R12
-	LEAQ (SI)(DI*2), R10
-	ADDQ DI, R10
 	MOVQ cols+88(FP), AX
 	SUBQ $8, AX
 	MOVQ $8, R14
 	SUBQ AX, R14
 	LEAQ gemmAmask<>(SB), AX
 	LEAQ (AX)(R14*4), R14
-	VMOVUPS (R14), Y12
 	VBROADCASTSS lo+56(FP), Y14
 	VMOVUPS Y14, lov-64(SP)
 	VBROADCASTSS hi+60(FP), Y14
 	VMOVUPS Y14, hiv-32(SP)
+gemmA5x16_tile:
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), BX
+	MOVQ c+32(FP), DX
+	MOVQ pf+96(FP), R12
+	VMOVUPS (R14), Y12
+	LEAQ (SI)(DI*2), R10
+	ADDQ DI, R10
 	BTQ $3, R13
 	JCC gemmA5x16_sums
 	MOVQ res+72(FP), R9
@@ -1654,8 +1738,7 @@ gemmA5x16_store:
 	ADDQ R8, DX
 	VMOVUPS Y8, (DX)
 	VMOVUPS Y9, 32(DX)
-	VZEROUPPER
-	RET
+	JMP gemmA5x16_next
 gemmA5x16_masked:
 	VMOVUPS Y0, (DX)
 	VMASKMOVPS Y1, Y12, 32(DX)
@@ -1671,11 +1754,28 @@ gemmA5x16_masked:
 	ADDQ R8, DX
 	VMOVUPS Y8, (DX)
 	VMASKMOVPS Y9, Y12, 32(DX)
+gemmA5x16_next:
+	DECQ tiles+104(FP)
+	JZ gemmA5x16_ret
+	MOVQ $0, pf+96(FP)
+	IMUL3Q $5, DI, AX
+	ADDQ AX, a+8(FP)
+	IMUL3Q $5, R8, AX
+	ADDQ AX, c+32(FP)
+	MOVQ res+72(FP), AX
+	TESTQ AX, AX
+	JZ gemmA5x16_tile
+	MOVQ ldr+80(FP), AX
+	SHLQ $2, AX
+	IMUL3Q $5, AX, AX
+	ADDQ AX, res+72(FP)
+	JMP gemmA5x16_tile
+gemmA5x16_ret:
 	VZEROUPPER
 	RET
 
-// func gemmA6x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
-// 6 row(s) by 16 columns over k steps of a 16-column panel b (rows of 16 floats, of
+// func gemmA6x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+// tiles (at least 1) tiles one under the other, each of 6 row(s) by 16 columns over k steps of a 16-column panel b (rows of 16 floats, of
 // which the first 16 are read); A rows lda floats apart. The sums start from 0, or
 // with flags&1 from c's (an earlier block of K). Without flags&2 they are stored as
 // they are; with it the bias is added, then the residual at res (rows ldr floats
@@ -1685,31 +1785,35 @@ gemmA5x16_masked:
 // the output's lines are asked for before the k loop. Only the first cols (9 to 16)
 // columns of c and res are read or written: the last vector of a row under a mask.
 // With pf not nil each k step also reads the line at pf into L1, pf advancing 64
-// bytes a step: the next panel's slice of weights.
-TEXT ·gemmA6x16(SB), NOSPLIT, $64-104
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
+// bytes a step: the next panel's slice of weights (the first tile only). Each
+// tile after the first starts where the last one's rows of a, c and res ended
+// (the pointers advanced in their argument slots: the function calls nothing,
+// so no safe point of the garbage collector falls inside it).
+TEXT ·gemmA6x16(SB), NOSPLIT, $64-112
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
-	MOVQ b+24(FP), BX
-	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
 	MOVQ flags+64(FP), R13
-	MOVQ pf+96(FP), R12
-	LEAQ (SI)(DI*2), R10
-	ADDQ DI, R10
 	MOVQ cols+88(FP), AX
 	SUBQ $8, AX
 	MOVQ $8, R14
 	SUBQ AX, R14
 	LEAQ gemmAmask<>(SB), AX
 	LEAQ (AX)(R14*4), R14
-	VMOVUPS (R14), Y12
 	VBROADCASTSS lo+56(FP), Y14
 	VMOVUPS Y14, lov-64(SP)
 	VBROADCASTSS hi+60(FP), Y14
 	VMOVUPS Y14, hiv-32(SP)
+gemmA6x16_tile:
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), BX
+	MOVQ c+32(FP), DX
+	MOVQ pf+96(FP), R12
+	VMOVUPS (R14), Y12
+	LEAQ (SI)(DI*2), R10
+	ADDQ DI, R10
 	BTQ $3, R13
 	JCC gemmA6x16_sums
 	MOVQ res+72(FP), R9
@@ -2182,8 +2286,7 @@ gemmA6x16_store:
 	ADDQ R8, DX
 	VMOVUPS Y10, (DX)
 	VMOVUPS Y11, 32(DX)
-	VZEROUPPER
-	RET
+	JMP gemmA6x16_next
 gemmA6x16_masked:
 	VMOVUPS Y0, (DX)
 	VMASKMOVPS Y1, Y12, 32(DX)
@@ -2202,11 +2305,28 @@ gemmA6x16_masked:
 	ADDQ R8, DX
 	VMOVUPS Y10, (DX)
 	VMASKMOVPS Y11, Y12, 32(DX)
+gemmA6x16_next:
+	DECQ tiles+104(FP)
+	JZ gemmA6x16_ret
+	MOVQ $0, pf+96(FP)
+	IMUL3Q $6, DI, AX
+	ADDQ AX, a+8(FP)
+	IMUL3Q $6, R8, AX
+	ADDQ AX, c+32(FP)
+	MOVQ res+72(FP), AX
+	TESTQ AX, AX
+	JZ gemmA6x16_tile
+	MOVQ ldr+80(FP), AX
+	SHLQ $2, AX
+	IMUL3Q $6, AX, AX
+	ADDQ AX, res+72(FP)
+	JMP gemmA6x16_tile
+gemmA6x16_ret:
 	VZEROUPPER
 	RET
 
-// func gemmA1x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
-// 1 row(s) by 8 columns over k steps of a 16-column panel b (rows of 16 floats, of
+// func gemmA1x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+// tiles (at least 1) tiles one under the other, each of 1 row(s) by 8 columns over k steps of a 16-column panel b (rows of 16 floats, of
 // which the first 8 are read); A rows lda floats apart. The sums start from 0, or
 // with flags&1 from c's (an earlier block of K). Without flags&2 they are stored as
 // they are; with it the bias is added, then the residual at res (rows ldr floats
@@ -2216,28 +2336,32 @@ gemmA6x16_masked:
 // the output's lines are asked for before the k loop. Only the first cols (1 to 8)
 // columns of c and res are read or written: the last vector of a row under a mask.
 // With pf not nil each k step also reads the line at pf into L1, pf advancing 64
-// bytes a step: the next panel's slice of weights.
-TEXT ·gemmA1x8(SB), NOSPLIT, $64-104
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
+// bytes a step: the next panel's slice of weights (the first tile only). Each
+// tile after the first starts where the last one's rows of a, c and res ended
+// (the pointers advanced in their argument slots: the function calls nothing,
+// so no safe point of the garbage collector falls inside it).
+TEXT ·gemmA1x8(SB), NOSPLIT, $64-112
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
-	MOVQ b+24(FP), BX
-	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
 	MOVQ flags+64(FP), R13
-	MOVQ pf+96(FP), R12
 	MOVQ cols+88(FP), AX
 	MOVQ $8, R14
 	SUBQ AX, R14
 	LEAQ gemmAmask<>(SB), AX
 	LEAQ (AX)(R14*4), R14
-	VMOVUPS (R14), Y12
 	VBROADCASTSS lo+56(FP), Y14
 	VMOVUPS Y14, lov-64(SP)
 	VBROADCASTSS hi+60(FP), Y14
 	VMOVUPS Y14, hiv-32(SP)
+gemmA1x8_tile:
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), BX
+	MOVQ c+32(FP), DX
+	MOVQ pf+96(FP), R12
+	VMOVUPS (R14), Y12
 	BTQ $3, R13
 	JCC gemmA1x8_sums
 	MOVQ res+72(FP), R9
@@ -2356,15 +2480,31 @@ gemmA1x8_store:
 	CMPQ cols+88(FP), $8
 	JNE gemmA1x8_masked
 	VMOVUPS Y0, (DX)
-	VZEROUPPER
-	RET
+	JMP gemmA1x8_next
 gemmA1x8_masked:
 	VMASKMOVPS Y0, Y12, (DX)
+gemmA1x8_next:
+	DECQ tiles+104(FP)
+	JZ gemmA1x8_ret
+	MOVQ $0, pf+96(FP)
+	IMUL3Q $1, DI, AX
+	ADDQ AX, a+8(FP)
+	IMUL3Q $1, R8, AX
+	ADDQ AX, c+32(FP)
+	MOVQ res+72(FP), AX
+	TESTQ AX, AX
+	JZ gemmA1x8_tile
+	MOVQ ldr+80(FP), AX
+	SHLQ $2, AX
+	IMUL3Q $1, AX, AX
+	ADDQ AX, res+72(FP)
+	JMP gemmA1x8_tile
+gemmA1x8_ret:
 	VZEROUPPER
 	RET
 
-// func gemmA2x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
-// 2 row(s) by 8 columns over k steps of a 16-column panel b (rows of 16 floats, of
+// func gemmA2x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+// tiles (at least 1) tiles one under the other, each of 2 row(s) by 8 columns over k steps of a 16-column panel b (rows of 16 floats, of
 // which the first 8 are read); A rows lda floats apart. The sums start from 0, or
 // with flags&1 from c's (an earlier block of K). Without flags&2 they are stored as
 // they are; with it the bias is added, then the residual at res (rows ldr floats
@@ -2374,28 +2514,32 @@ gemmA1x8_masked:
 // the output's lines are asked for before the k loop. Only the first cols (1 to 8)
 // columns of c and res are read or written: the last vector of a row under a mask.
 // With pf not nil each k step also reads the line at pf into L1, pf advancing 64
-// bytes a step: the next panel's slice of weights.
-TEXT ·gemmA2x8(SB), NOSPLIT, $64-104
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
+// bytes a step: the next panel's slice of weights (the first tile only). Each
+// tile after the first starts where the last one's rows of a, c and res ended
+// (the pointers advanced in their argument slots: the function calls nothing,
+// so no safe point of the garbage collector falls inside it).
+TEXT ·gemmA2x8(SB), NOSPLIT, $64-112
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
-	MOVQ b+24(FP), BX
-	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
 	MOVQ flags+64(FP), R13
-	MOVQ pf+96(FP), R12
 	MOVQ cols+88(FP), AX
 	MOVQ $8, R14
 	SUBQ AX, R14
 	LEAQ gemmAmask<>(SB), AX
 	LEAQ (AX)(R14*4), R14
-	VMOVUPS (R14), Y12
 	VBROADCASTSS lo+56(FP), Y14
 	VMOVUPS Y14, lov-64(SP)
 	VBROADCASTSS hi+60(FP), Y14
 	VMOVUPS Y14, hiv-32(SP)
+gemmA2x8_tile:
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), BX
+	MOVQ c+32(FP), DX
+	MOVQ pf+96(FP), R12
+	VMOVUPS (R14), Y12
 	BTQ $3, R13
 	JCC gemmA2x8_sums
 	MOVQ res+72(FP), R9
@@ -2556,17 +2700,33 @@ gemmA2x8_store:
 	VMOVUPS Y0, (DX)
 	ADDQ R8, DX
 	VMOVUPS Y1, (DX)
-	VZEROUPPER
-	RET
+	JMP gemmA2x8_next
 gemmA2x8_masked:
 	VMASKMOVPS Y0, Y12, (DX)
 	ADDQ R8, DX
 	VMASKMOVPS Y1, Y12, (DX)
+gemmA2x8_next:
+	DECQ tiles+104(FP)
+	JZ gemmA2x8_ret
+	MOVQ $0, pf+96(FP)
+	IMUL3Q $2, DI, AX
+	ADDQ AX, a+8(FP)
+	IMUL3Q $2, R8, AX
+	ADDQ AX, c+32(FP)
+	MOVQ res+72(FP), AX
+	TESTQ AX, AX
+	JZ gemmA2x8_tile
+	MOVQ ldr+80(FP), AX
+	SHLQ $2, AX
+	IMUL3Q $2, AX, AX
+	ADDQ AX, res+72(FP)
+	JMP gemmA2x8_tile
+gemmA2x8_ret:
 	VZEROUPPER
 	RET
 
-// func gemmA3x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
-// 3 row(s) by 8 columns over k steps of a 16-column panel b (rows of 16 floats, of
+// func gemmA3x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+// tiles (at least 1) tiles one under the other, each of 3 row(s) by 8 columns over k steps of a 16-column panel b (rows of 16 floats, of
 // which the first 8 are read); A rows lda floats apart. The sums start from 0, or
 // with flags&1 from c's (an earlier block of K). Without flags&2 they are stored as
 // they are; with it the bias is added, then the residual at res (rows ldr floats
@@ -2576,28 +2736,32 @@ gemmA2x8_masked:
 // the output's lines are asked for before the k loop. Only the first cols (1 to 8)
 // columns of c and res are read or written: the last vector of a row under a mask.
 // With pf not nil each k step also reads the line at pf into L1, pf advancing 64
-// bytes a step: the next panel's slice of weights.
-TEXT ·gemmA3x8(SB), NOSPLIT, $64-104
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
+// bytes a step: the next panel's slice of weights (the first tile only). Each
+// tile after the first starts where the last one's rows of a, c and res ended
+// (the pointers advanced in their argument slots: the function calls nothing,
+// so no safe point of the garbage collector falls inside it).
+TEXT ·gemmA3x8(SB), NOSPLIT, $64-112
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
-	MOVQ b+24(FP), BX
-	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
 	MOVQ flags+64(FP), R13
-	MOVQ pf+96(FP), R12
 	MOVQ cols+88(FP), AX
 	MOVQ $8, R14
 	SUBQ AX, R14
 	LEAQ gemmAmask<>(SB), AX
 	LEAQ (AX)(R14*4), R14
-	VMOVUPS (R14), Y12
 	VBROADCASTSS lo+56(FP), Y14
 	VMOVUPS Y14, lov-64(SP)
 	VBROADCASTSS hi+60(FP), Y14
 	VMOVUPS Y14, hiv-32(SP)
+gemmA3x8_tile:
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), BX
+	MOVQ c+32(FP), DX
+	MOVQ pf+96(FP), R12
+	VMOVUPS (R14), Y12
 	BTQ $3, R13
 	JCC gemmA3x8_sums
 	MOVQ res+72(FP), R9
@@ -2800,19 +2964,35 @@ gemmA3x8_store:
 	VMOVUPS Y1, (DX)
 	ADDQ R8, DX
 	VMOVUPS Y2, (DX)
-	VZEROUPPER
-	RET
+	JMP gemmA3x8_next
 gemmA3x8_masked:
 	VMASKMOVPS Y0, Y12, (DX)
 	ADDQ R8, DX
 	VMASKMOVPS Y1, Y12, (DX)
 	ADDQ R8, DX
 	VMASKMOVPS Y2, Y12, (DX)
+gemmA3x8_next:
+	DECQ tiles+104(FP)
+	JZ gemmA3x8_ret
+	MOVQ $0, pf+96(FP)
+	IMUL3Q $3, DI, AX
+	ADDQ AX, a+8(FP)
+	IMUL3Q $3, R8, AX
+	ADDQ AX, c+32(FP)
+	MOVQ res+72(FP), AX
+	TESTQ AX, AX
+	JZ gemmA3x8_tile
+	MOVQ ldr+80(FP), AX
+	SHLQ $2, AX
+	IMUL3Q $3, AX, AX
+	ADDQ AX, res+72(FP)
+	JMP gemmA3x8_tile
+gemmA3x8_ret:
 	VZEROUPPER
 	RET
 
-// func gemmA4x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
-// 4 row(s) by 8 columns over k steps of a 16-column panel b (rows of 16 floats, of
+// func gemmA4x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+// tiles (at least 1) tiles one under the other, each of 4 row(s) by 8 columns over k steps of a 16-column panel b (rows of 16 floats, of
 // which the first 8 are read); A rows lda floats apart. The sums start from 0, or
 // with flags&1 from c's (an earlier block of K). Without flags&2 they are stored as
 // they are; with it the bias is added, then the residual at res (rows ldr floats
@@ -2822,30 +3002,34 @@ gemmA3x8_masked:
 // the output's lines are asked for before the k loop. Only the first cols (1 to 8)
 // columns of c and res are read or written: the last vector of a row under a mask.
 // With pf not nil each k step also reads the line at pf into L1, pf advancing 64
-// bytes a step: the next panel's slice of weights.
-TEXT ·gemmA4x8(SB), NOSPLIT, $64-104
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
+// bytes a step: the next panel's slice of weights (the first tile only). Each
+// tile after the first starts where the last one's rows of a, c and res ended
+// (the pointers advanced in their argument slots: the function calls nothing,
+// so no safe point of the garbage collector falls inside it).
+TEXT ·gemmA4x8(SB), NOSPLIT, $64-112
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
-	MOVQ b+24(FP), BX
-	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
 	MOVQ flags+64(FP), R13
-	MOVQ pf+96(FP), R12
-	LEAQ (SI)(DI*2), R10
-	ADDQ DI, R10
 	MOVQ cols+88(FP), AX
 	MOVQ $8, R14
 	SUBQ AX, R14
 	LEAQ gemmAmask<>(SB), AX
 	LEAQ (AX)(R14*4), R14
-	VMOVUPS (R14), Y12
 	VBROADCASTSS lo+56(FP), Y14
 	VMOVUPS Y14, lov-64(SP)
 	VBROADCASTSS hi+60(FP), Y14
 	VMOVUPS Y14, hiv-32(SP)
+gemmA4x8_tile:
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), BX
+	MOVQ c+32(FP), DX
+	MOVQ pf+96(FP), R12
+	VMOVUPS (R14), Y12
+	LEAQ (SI)(DI*2), R10
+	ADDQ DI, R10
 	BTQ $3, R13
 	JCC gemmA4x8_sums
 	MOVQ res+72(FP), R9
@@ -3093,8 +3277,7 @@ gemmA4x8_store:
 	VMOVUPS Y2, (DX)
 	ADDQ R8, DX
 	VMOVUPS Y3, (DX)
-	VZEROUPPER
-	RET
+	JMP gemmA4x8_next
 gemmA4x8_masked:
 	VMASKMOVPS Y0, Y12, (DX)
 	ADDQ R8, DX
@@ -3103,11 +3286,28 @@ gemmA4x8_masked:
 	VMASKMOVPS Y2, Y12, (DX)
 	ADDQ R8, DX
 	VMASKMOVPS Y3, Y12, (DX)
+gemmA4x8_next:
+	DECQ tiles+104(FP)
+	JZ gemmA4x8_ret
+	MOVQ $0, pf+96(FP)
+	IMUL3Q $4, DI, AX
+	ADDQ AX, a+8(FP)
+	IMUL3Q $4, R8, AX
+	ADDQ AX, c+32(FP)
+	MOVQ res+72(FP), AX
+	TESTQ AX, AX
+	JZ gemmA4x8_tile
+	MOVQ ldr+80(FP), AX
+	SHLQ $2, AX
+	IMUL3Q $4, AX, AX
+	ADDQ AX, res+72(FP)
+	JMP gemmA4x8_tile
+gemmA4x8_ret:
 	VZEROUPPER
 	RET
 
-// func gemmA5x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
-// 5 row(s) by 8 columns over k steps of a 16-column panel b (rows of 16 floats, of
+// func gemmA5x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+// tiles (at least 1) tiles one under the other, each of 5 row(s) by 8 columns over k steps of a 16-column panel b (rows of 16 floats, of
 // which the first 8 are read); A rows lda floats apart. The sums start from 0, or
 // with flags&1 from c's (an earlier block of K). Without flags&2 they are stored as
 // they are; with it the bias is added, then the residual at res (rows ldr floats
@@ -3117,30 +3317,34 @@ gemmA4x8_masked:
 // the output's lines are asked for before the k loop. Only the first cols (1 to 8)
 // columns of c and res are read or written: the last vector of a row under a mask.
 // With pf not nil each k step also reads the line at pf into L1, pf advancing 64
-// bytes a step: the next panel's slice of weights.
-TEXT ·gemmA5x8(SB), NOSPLIT, $64-104
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
+// bytes a step: the next panel's slice of weights (the first tile only). Each
+// tile after the first starts where the last one's rows of a, c and res ended
+// (the pointers advanced in their argument slots: the function calls nothing,
+// so no safe point of the garbage collector falls inside it).
+TEXT ·gemmA5x8(SB), NOSPLIT, $64-112
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
-	MOVQ b+24(FP), BX
-	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
 	MOVQ flags+64(FP), R13
-	MOVQ pf+96(FP), R12
-	LEAQ (SI)(DI*2), R10
-	ADDQ DI, R10
 	MOVQ cols+88(FP), AX
 	MOVQ $8, R14
 	SUBQ AX, R14
 	LEAQ gemmAmask<>(SB), AX
 	LEAQ (AX)(R14*4), R14
-	VMOVUPS (R14), Y12
 	VBROADCASTSS lo+56(FP), Y14
 	VMOVUPS Y14, lov-64(SP)
 	VBROADCASTSS hi+60(FP), Y14
 	VMOVUPS Y14, hiv-32(SP)
+gemmA5x8_tile:
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), BX
+	MOVQ c+32(FP), DX
+	MOVQ pf+96(FP), R12
+	VMOVUPS (R14), Y12
+	LEAQ (SI)(DI*2), R10
+	ADDQ DI, R10
 	BTQ $3, R13
 	JCC gemmA5x8_sums
 	MOVQ res+72(FP), R9
@@ -3430,8 +3634,7 @@ gemmA5x8_store:
 	VMOVUPS Y3, (DX)
 	ADDQ R8, DX
 	VMOVUPS Y4, (DX)
-	VZEROUPPER
-	RET
+	JMP gemmA5x8_next
 gemmA5x8_masked:
 	VMASKMOVPS Y0, Y12, (DX)
 	ADDQ R8, DX
@@ -3442,11 +3645,28 @@ gemmA5x8_masked:
 	VMASKMOVPS Y3, Y12, (DX)
 	ADDQ R8, DX
 	VMASKMOVPS Y4, Y12, (DX)
+gemmA5x8_next:
+	DECQ tiles+104(FP)
+	JZ gemmA5x8_ret
+	MOVQ $0, pf+96(FP)
+	IMUL3Q $5, DI, AX
+	ADDQ AX, a+8(FP)
+	IMUL3Q $5, R8, AX
+	ADDQ AX, c+32(FP)
+	MOVQ res+72(FP), AX
+	TESTQ AX, AX
+	JZ gemmA5x8_tile
+	MOVQ ldr+80(FP), AX
+	SHLQ $2, AX
+	IMUL3Q $5, AX, AX
+	ADDQ AX, res+72(FP)
+	JMP gemmA5x8_tile
+gemmA5x8_ret:
 	VZEROUPPER
 	RET
 
-// func gemmA6x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
-// 6 row(s) by 8 columns over k steps of a 16-column panel b (rows of 16 floats, of
+// func gemmA6x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+// tiles (at least 1) tiles one under the other, each of 6 row(s) by 8 columns over k steps of a 16-column panel b (rows of 16 floats, of
 // which the first 8 are read); A rows lda floats apart. The sums start from 0, or
 // with flags&1 from c's (an earlier block of K). Without flags&2 they are stored as
 // they are; with it the bias is added, then the residual at res (rows ldr floats
@@ -3456,30 +3676,34 @@ gemmA5x8_masked:
 // the output's lines are asked for before the k loop. Only the first cols (1 to 8)
 // columns of c and res are read or written: the last vector of a row under a mask.
 // With pf not nil each k step also reads the line at pf into L1, pf advancing 64
-// bytes a step: the next panel's slice of weights.
-TEXT ·gemmA6x8(SB), NOSPLIT, $64-104
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
+// bytes a step: the next panel's slice of weights (the first tile only). Each
+// tile after the first starts where the last one's rows of a, c and res ended
+// (the pointers advanced in their argument slots: the function calls nothing,
+// so no safe point of the garbage collector falls inside it).
+TEXT ·gemmA6x8(SB), NOSPLIT, $64-112
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
-	MOVQ b+24(FP), BX
-	MOVQ c+32(FP), DX
 	MOVQ ldc+40(FP), R8
 	SHLQ $2, R8
 	MOVQ flags+64(FP), R13
-	MOVQ pf+96(FP), R12
-	LEAQ (SI)(DI*2), R10
-	ADDQ DI, R10
 	MOVQ cols+88(FP), AX
 	MOVQ $8, R14
 	SUBQ AX, R14
 	LEAQ gemmAmask<>(SB), AX
 	LEAQ (AX)(R14*4), R14
-	VMOVUPS (R14), Y12
 	VBROADCASTSS lo+56(FP), Y14
 	VMOVUPS Y14, lov-64(SP)
 	VBROADCASTSS hi+60(FP), Y14
 	VMOVUPS Y14, hiv-32(SP)
+gemmA6x8_tile:
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+24(FP), BX
+	MOVQ c+32(FP), DX
+	MOVQ pf+96(FP), R12
+	VMOVUPS (R14), Y12
+	LEAQ (SI)(DI*2), R10
+	ADDQ DI, R10
 	BTQ $3, R13
 	JCC gemmA6x8_sums
 	MOVQ res+72(FP), R9
@@ -3811,8 +4035,7 @@ gemmA6x8_store:
 	VMOVUPS Y4, (DX)
 	ADDQ R8, DX
 	VMOVUPS Y5, (DX)
-	VZEROUPPER
-	RET
+	JMP gemmA6x8_next
 gemmA6x8_masked:
 	VMASKMOVPS Y0, Y12, (DX)
 	ADDQ R8, DX
@@ -3825,5 +4048,22 @@ gemmA6x8_masked:
 	VMASKMOVPS Y4, Y12, (DX)
 	ADDQ R8, DX
 	VMASKMOVPS Y5, Y12, (DX)
+gemmA6x8_next:
+	DECQ tiles+104(FP)
+	JZ gemmA6x8_ret
+	MOVQ $0, pf+96(FP)
+	IMUL3Q $6, DI, AX
+	ADDQ AX, a+8(FP)
+	IMUL3Q $6, R8, AX
+	ADDQ AX, c+32(FP)
+	MOVQ res+72(FP), AX
+	TESTQ AX, AX
+	JZ gemmA6x8_tile
+	MOVQ ldr+80(FP), AX
+	SHLQ $2, AX
+	IMUL3Q $6, AX, AX
+	ADDQ AX, res+72(FP)
+	JMP gemmA6x8_tile
+gemmA6x8_ret:
 	VZEROUPPER
 	RET

@@ -228,9 +228,9 @@ func BenchmarkGemmAVX2Blocking(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	for _, s := range avx2Shapes {
 		b.Run(fmt.Sprintf("%s/%dx%dx%d/hs=%v/res=%v", s.name, s.m, s.k, s.n, s.hs, s.res), func(b *testing.B) {
-			defer func(kc, mc int, pf, pfo bool) {
-				avx2KC, avx2MC, avx2Prefetch, avx2PrefetchOut = kc, mc, pf, pfo
-			}(avx2KC, avx2MC, avx2Prefetch, avx2PrefetchOut)
+			defer func(kc, mc int, pf, pfo, mt bool) {
+				avx2KC, avx2MC, avx2Prefetch, avx2PrefetchOut, avx2MultiTile = kc, mc, pf, pfo, mt
+			}(avx2KC, avx2MC, avx2Prefetch, avx2PrefetchOut, avx2MultiTile)
 			a := randSlice(rng, (s.m-1)*s.lda+s.k)
 			p := PackB(randSlice(rng, s.n*s.k), s.n, s.k, randSlice(rng, s.n))
 			c := make([]float32, s.m*s.n)
@@ -238,13 +238,13 @@ func BenchmarkGemmAVX2Blocking(b *testing.B) {
 			if s.res {
 				act.Res, act.LdRes = randSlice(rng, s.m*s.n), s.n
 			}
-			side := func(name string, kc, mc int, pf, pfo bool) abbench.Side {
+			side := func(name string, kc, mc int, pf, pfo, mt bool) abbench.Side {
 				return abbench.Side{Name: name, Setup: func() {
-					avx2KC, avx2MC, avx2Prefetch, avx2PrefetchOut = kc, mc, pf, pfo
+					avx2KC, avx2MC, avx2Prefetch, avx2PrefetchOut, avx2MultiTile = kc, mc, pf, pfo, mt
 				}, Run: func() { GemmAct(s.m, a, s.lda, p, act, c, s.n) }}
 			}
-			t := abbench.Alternate(b, abbench.ThreadCPU, side("auto", 0, 0, true, true), side("whole", 1<<30, 1<<30, true, true),
-				side("nopf", 0, 0, false, true), side("nopfout", 0, 0, true, false))
+			t := abbench.Alternate(b, abbench.ThreadCPU, side("auto", 0, 0, true, true, true), side("whole", 1<<30, 1<<30, true, true, true),
+				side("nopf", 0, 0, false, true, true), side("nopfout", 0, 0, true, false, true), side("onetile", 0, 0, true, true, false))
 			for j, name := range t.Names[1:] {
 				b.ReportMetric(abbench.Med(t.Ratios(0, j+1, 0)), name+"-over-auto")
 			}

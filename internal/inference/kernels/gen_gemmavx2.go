@@ -96,8 +96,8 @@ func kernel(b *bytes.Buffer, rows, nv int) {
 		return "32"
 	}
 	fmt.Fprintf(b, `
-// func %s(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32)
-// %d row(s) by %d columns over k steps of a 16-column panel b (rows of 16 floats, of
+// func %s(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+// tiles (at least 1) tiles one under the other, each of %d row(s) by %d columns over k steps of a 16-column panel b (rows of 16 floats, of
 // which the first %d are read); A rows lda floats apart. The sums start from 0, or
 // with flags&1 from c's (an earlier block of K). Without flags&2 they are stored as
 // they are; with it the bias is added, then the residual at res (rows ldr floats
@@ -107,23 +107,17 @@ func kernel(b *bytes.Buffer, rows, nv int) {
 // the output's lines are asked for before the k loop. Only the first cols (%d to %d)
 // columns of c and res are read or written: the last vector of a row under a mask.
 // With pf not nil each k step also reads the line at pf into L1, pf advancing 64
-// bytes a step: the next panel's slice of weights.
-TEXT ·%s(SB), NOSPLIT, $64-104
+// bytes a step: the next panel's slice of weights (the first tile only). Each
+// tile after the first starts where the last one's rows of a, c and res ended
+// (the pointers advanced in their argument slots: the function calls nothing,
+// so no safe point of the garbage collector falls inside it).
+TEXT ·%s(SB), NOSPLIT, $64-112
 `, name, rows, cols, cols, cols-7, cols, name)
-	p("MOVQ k+0(FP), CX")
-	p("MOVQ a+8(FP), SI")
 	p("MOVQ lda+16(FP), DI")
 	p("SHLQ $2, DI")
-	p("MOVQ b+24(FP), BX")
-	p("MOVQ c+32(FP), DX")
 	p("MOVQ ldc+40(FP), R8")
 	p("SHLQ $2, R8")
 	p("MOVQ flags+64(FP), R13")
-	p("MOVQ pf+96(FP), R12")
-	if rows > 3 {
-		p("LEAQ (SI)(DI*2), R10")
-		p("ADDQ DI, R10")
-	}
 	// The mask of the last vector's lanes (all set for a whole panel).
 	p("MOVQ cols+88(FP), AX")
 	if nv == 2 {
@@ -133,11 +127,21 @@ TEXT ·%s(SB), NOSPLIT, $64-104
 	p("SUBQ AX, R14")
 	p("LEAQ gemmAmask<>(SB), AX")
 	p("LEAQ (AX)(R14*4), R14")
-	p("VMOVUPS (R14), Y12")
 	p("VBROADCASTSS lo+56(FP), Y14")
 	p("VMOVUPS Y14, lov-64(SP)")
 	p("VBROADCASTSS hi+60(FP), Y14")
 	p("VMOVUPS Y14, hiv-32(SP)")
+	label("tile")
+	p("MOVQ k+0(FP), CX")
+	p("MOVQ a+8(FP), SI")
+	p("MOVQ b+24(FP), BX")
+	p("MOVQ c+32(FP), DX")
+	p("MOVQ pf+96(FP), R12")
+	p("VMOVUPS (R14), Y12")
+	if rows > 3 {
+		p("LEAQ (SI)(DI*2), R10")
+		p("ADDQ DI, R10")
+	}
 	// With flags&8, ask for the lines the epilogue reads and writes
 	// (the residual's; the output's with write intent, unless the sums
 	// start from it) before the k loop, which hides their latency.
@@ -320,8 +324,7 @@ TEXT ·%s(SB), NOSPLIT, $64-104
 	p("JNE %s_masked", name)
 	for _, masked := range []bool{false, true} {
 		if masked {
-			p("VZEROUPPER")
-			p("RET")
+			p("JMP %s_next", name)
 			label("masked")
 		}
 		for r := 0; r < rows; r++ {
@@ -337,6 +340,25 @@ TEXT ·%s(SB), NOSPLIT, $64-104
 			}
 		}
 	}
+	// The next tile, if any: a, c and res advanced by the tile's rows,
+	// nothing read ahead.
+	label("next")
+	p("DECQ tiles+104(FP)")
+	p("JZ %s_ret", name)
+	p("MOVQ $0, pf+96(FP)")
+	p("IMUL3Q $%d, DI, AX", rows)
+	p("ADDQ AX, a+8(FP)")
+	p("IMUL3Q $%d, R8, AX", rows)
+	p("ADDQ AX, c+32(FP)")
+	p("MOVQ res+72(FP), AX")
+	p("TESTQ AX, AX")
+	p("JZ %s_tile", name)
+	p("MOVQ ldr+80(FP), AX")
+	p("SHLQ $2, AX")
+	p("IMUL3Q $%d, AX, AX", rows)
+	p("ADDQ AX, res+72(FP)")
+	p("JMP %s_tile", name)
+	label("ret")
 	p("VZEROUPPER")
 	p("RET")
 }
