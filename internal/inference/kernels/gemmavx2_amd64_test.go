@@ -46,6 +46,7 @@ func TestGemmAVX2Driver(t *testing.T) {
 		{Lo: NoClampLo, Hi: NoClampHi, HardSwish: true}, {Lo: -1, Hi: 2, HardSwish: true},
 	}
 	blocks := []struct{ kc, mc int }{{0, 0}, {7, 6}, {64, 12}, {1, 0}}
+
 	const pad = -7.5 // what no kernel writes
 	for si, s := range shapes {
 		a := randSlice(rng, (s.m-1)*s.lda+s.k)
@@ -217,20 +218,43 @@ func BenchmarkGemmAVX2(b *testing.B) {
 }
 
 // BenchmarkGemmAVX2Blocking compares, on avx2Shapes, the driver's
-// cache-derived blocking ("auto") with one K block and one band ("whole"),
-// and without reading the next panel ahead ("nopf"), alternating on the
-// thread's CPU clock; "x-over-auto" is the median of the rounds' ratios
-// of side x's time over auto's.
+// defaults ("auto") with one K block and one band ("whole"), without
+// reading the next panel ahead ("nopf"), without asking for the epilogue's lines ahead ("nopfout") and
+// with a call of the micro-kernel per row tile ("onetile"), alternating on
+// the thread's CPU clock; "x-over-auto" is the median of the rounds'
+// ratios of side x's time over auto's.
 func BenchmarkGemmAVX2Blocking(b *testing.B) {
 	if !hasAVX2FMA || hasAVX512 {
 		b.Skip("not the AVX2 path")
 	}
+	type setting struct {
+		kc, mc             int
+		pf, pfOut, oneCall bool
+	}
+	save := setting{avx2KC, avx2MC, avx2Prefetch, avx2PrefetchOut, avx2MultiTile}
+	set := func(v setting) {
+		avx2KC, avx2MC, avx2Prefetch, avx2PrefetchOut, avx2MultiTile = v.kc, v.mc, v.pf, v.pfOut, v.oneCall
+	}
+	defer set(save)
+	auto := save
+	with := func(f func(*setting)) setting {
+		v := auto
+		f(&v)
+		return v
+	}
+	sides := []struct {
+		name string
+		v    setting
+	}{
+		{"auto", auto},
+		{"whole", with(func(v *setting) { v.kc, v.mc = 1<<30, 1<<30 })},
+		{"nopf", with(func(v *setting) { v.pf = false })},
+		{"nopfout", with(func(v *setting) { v.pfOut = false })},
+		{"onetile", with(func(v *setting) { v.oneCall = false })},
+	}
 	rng := rand.New(rand.NewPCG(1, 1))
 	for _, s := range avx2Shapes {
 		b.Run(fmt.Sprintf("%s/%dx%dx%d/hs=%v/res=%v", s.name, s.m, s.k, s.n, s.hs, s.res), func(b *testing.B) {
-			defer func(kc, mc int, pf, pfo, mt bool) {
-				avx2KC, avx2MC, avx2Prefetch, avx2PrefetchOut, avx2MultiTile = kc, mc, pf, pfo, mt
-			}(avx2KC, avx2MC, avx2Prefetch, avx2PrefetchOut, avx2MultiTile)
 			a := randSlice(rng, (s.m-1)*s.lda+s.k)
 			p := PackB(randSlice(rng, s.n*s.k), s.n, s.k, randSlice(rng, s.n))
 			c := make([]float32, s.m*s.n)
@@ -238,13 +262,11 @@ func BenchmarkGemmAVX2Blocking(b *testing.B) {
 			if s.res {
 				act.Res, act.LdRes = randSlice(rng, s.m*s.n), s.n
 			}
-			side := func(name string, kc, mc int, pf, pfo, mt bool) abbench.Side {
-				return abbench.Side{Name: name, Setup: func() {
-					avx2KC, avx2MC, avx2Prefetch, avx2PrefetchOut, avx2MultiTile = kc, mc, pf, pfo, mt
-				}, Run: func() { GemmAct(s.m, a, s.lda, p, act, c, s.n) }}
+			var ab []abbench.Side
+			for _, sd := range sides {
+				ab = append(ab, abbench.Side{Name: sd.name, Setup: func() { set(sd.v) }, Run: func() { GemmAct(s.m, a, s.lda, p, act, c, s.n) }})
 			}
-			t := abbench.Alternate(b, abbench.ThreadCPU, side("auto", 0, 0, true, true, true), side("whole", 1<<30, 1<<30, true, true, true),
-				side("nopf", 0, 0, false, true, true), side("nopfout", 0, 0, true, false, true), side("onetile", 0, 0, true, true, false))
+			t := abbench.Alternate(b, abbench.ThreadCPU, ab...)
 			for j, name := range t.Names[1:] {
 				b.ReportMetric(abbench.Med(t.Ratios(0, j+1, 0)), name+"-over-auto")
 			}
