@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/cspipe/cspipe/internal/inference/graph"
 	"github.com/cspipe/cspipe/internal/inference/kernels"
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
 )
@@ -30,22 +29,5 @@ func BenchmarkAVX2GemmModel(b *testing.B) {
 		for _, batch := range []int{1, 8} {
 			b.Run(fmt.Sprintf("%s/batch%d", c.Arch, batch), func(b *testing.B) { switchAB(b, m, batch, kernels.SetAVX2Blocked) })
 		}
-	}
-}
-
-// BenchmarkAVX2DWPWResModel runs MobileNet V2 and V3-Large on one thread
-// with the fused depthwise+1x1 pairs' residual in the AVX2 GEMM's epilogue
-// ("new", graph.SetDWPWResAVX2) and as a pass after it ("old"),
-// alternating run by run (switchAB), at batch 1.
-func BenchmarkAVX2DWPWResModel(b *testing.B) {
-	if kernels.Path() != "avx2" {
-		b.Skip("not the AVX2 path")
-	}
-	for _, c := range []modelgen.Config{
-		{Arch: "v2", Width: 1, Size: 224, Classes: 1001, Seed: 1},
-		{Arch: "v3-large", Width: 1, Size: 224, Classes: 1001, Seed: 1},
-	} {
-		m := loadModel(b, c)
-		b.Run(c.Arch+"/batch1", func(b *testing.B) { switchAB(b, m, 1, graph.SetDWPWResAVX2) })
 	}
 }

@@ -244,11 +244,6 @@ var (
 	smallKMaxKN = 1 << 16
 )
 
-// dwpwResAVX2 lets a fused pair's residual go into the AVX2 GEMM's
-// epilogue (tests and benchmarks switch it off to compare with the pass
-// after the GEMM).
-var dwpwResAVX2 = true
-
 // fuseDWPW enables fuseDepthwisePointwise (tests switch it off for an
 // unfused reference).
 var fuseDWPW = true
@@ -293,18 +288,6 @@ func (k *dwPointwise) run(e *env, ins [][]float32, out []float32) {
 					kernels.HardSwish(buf[:rows*p.C])
 				}
 				ob := o[y0*p.OW*k.pw.cout : y1*p.OW*k.pw.cout]
-				if res != nil && dwpwResAVX2 && kernels.Path() == "avx2" && k.pw.lo == kernels.NoClampLo && k.pw.hi == kernels.NoClampHi {
-					// The AVX2 GEMM adds the residual and applies the
-					// ADD's bounds as it stores each tile (the same sums,
-					// added in the same order), instead of a pass over
-					// the band after it.
-					act := kernels.Act{Lo: kernels.NoClampLo, Hi: kernels.NoClampHi, Res: res[y0*p.OW*k.pw.cout : y1*p.OW*k.pw.cout], LdRes: k.pw.cout}
-					if k.clamp {
-						act.Lo, act.Hi = k.lo, k.hi
-					}
-					kernels.GemmAct(rows, buf, p.C, k.pw.pb, act, ob, k.pw.cout)
-					continue
-				}
 				if k.pw.cout == kernels.NR && dwpwPlain16 && kernels.GemmSegsFast(kernels.NR) {
 					// 16 output channels: GemmSegs's 24-row tiles
 					// with one segment.

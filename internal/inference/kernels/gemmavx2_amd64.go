@@ -140,13 +140,18 @@ func gemmAVX2(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float3
 				cols := min(nr, b.N-n0)
 				bias := &b.bias[n0]
 				// The band's 6-row tiles in one call, then the rows left.
+				full, rest := avx2Tails(mb)
 				for r := i0; r < i0+mb; {
-					rows, tiles := MR, (i0+mb-r)/MR
-					if !avx2MultiTile {
-						tiles = min(tiles, 1)
-					}
-					if tiles == 0 {
-						rows, tiles = i0+mb-r, 1
+					rows, tiles := MR, full
+					switch {
+					case !avx2MultiTile && full > 0:
+						tiles, full = 1, full-1
+					case full > 0:
+						full = 0
+					case rest > 5:
+						rows, tiles, rest = rest-4, 1, 4
+					default:
+						rows, tiles = rest, 1
 					}
 					var rp *float32
 					if res != nil && flags&avx2Finish != 0 {
@@ -159,6 +164,24 @@ func gemmAVX2(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float3
 			}
 		}
 	}
+}
+
+// avx2SplitTail makes avx2Tails end a band of 6k+1, 6k+2 or 6k+3 rows
+// (k > 0) in two tiles of 3 to 5 rows rather than a 6-row tile and one of
+// 1 to 3 rows, which has too few sums to keep both FMA units busy (a
+// 1-row tile runs at about a quarter of the 6-row one's rate); benchmarks
+// switch it off to compare.
+var avx2SplitTail = true
+
+// avx2Tails splits mb rows into full 6-row tiles and the rows left: at
+// most 5, or with avx2SplitTail 7 to 9 that run as two tiles of 3 to 5
+// rows (rest-4, then 4).
+func avx2Tails(mb int) (full, rest int) {
+	full, rest = mb/MR, mb%MR
+	if avx2SplitTail && rest > 0 && rest < 4 && full > 0 {
+		full, rest = full-1, rest+MR
+	}
+	return full, rest
 }
 
 // tileAVX2 calls the micro-kernel for tiles tiles of rows rows (1 to 6)

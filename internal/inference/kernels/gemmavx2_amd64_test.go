@@ -48,7 +48,10 @@ func TestGemmAVX2Driver(t *testing.T) {
 	blocks := []struct{ kc, mc int }{{0, 0}, {7, 6}, {64, 12}, {1, 0}}
 
 	const pad = -7.5 // what no kernel writes
+	defer func(v bool) { avx2SplitTail = v }(avx2SplitTail)
 	for si, s := range shapes {
+		// Half of the shapes with the rows left in one tile of 1 to 5.
+		avx2SplitTail = si%2 == 0
 		a := randSlice(rng, (s.m-1)*s.lda+s.k)
 		w := randSlice(rng, s.n*s.k)
 		bias := randSlice(rng, s.n)
@@ -220,7 +223,8 @@ func BenchmarkGemmAVX2(b *testing.B) {
 // BenchmarkGemmAVX2Blocking compares, on avx2Shapes, the driver's
 // defaults ("auto") with one K block and one band ("whole"), without
 // reading the next panel ahead ("nopf"), without asking for the epilogue's lines ahead ("nopfout") and
-// with a call of the micro-kernel per row tile ("onetile"), alternating on
+// with a call of the micro-kernel per row tile ("onetile") or a last tile
+// of 1 to 3 rows ("plaintail"), alternating on
 // the thread's CPU clock; "x-over-auto" is the median of the rounds'
 // ratios of side x's time over auto's.
 func BenchmarkGemmAVX2Blocking(b *testing.B) {
@@ -228,12 +232,12 @@ func BenchmarkGemmAVX2Blocking(b *testing.B) {
 		b.Skip("not the AVX2 path")
 	}
 	type setting struct {
-		kc, mc             int
-		pf, pfOut, oneCall bool
+		kc, mc                        int
+		pf, pfOut, oneCall, splitTail bool
 	}
-	save := setting{avx2KC, avx2MC, avx2Prefetch, avx2PrefetchOut, avx2MultiTile}
+	save := setting{avx2KC, avx2MC, avx2Prefetch, avx2PrefetchOut, avx2MultiTile, avx2SplitTail}
 	set := func(v setting) {
-		avx2KC, avx2MC, avx2Prefetch, avx2PrefetchOut, avx2MultiTile = v.kc, v.mc, v.pf, v.pfOut, v.oneCall
+		avx2KC, avx2MC, avx2Prefetch, avx2PrefetchOut, avx2MultiTile, avx2SplitTail = v.kc, v.mc, v.pf, v.pfOut, v.oneCall, v.splitTail
 	}
 	defer set(save)
 	auto := save
@@ -251,6 +255,7 @@ func BenchmarkGemmAVX2Blocking(b *testing.B) {
 		{"nopf", with(func(v *setting) { v.pf = false })},
 		{"nopfout", with(func(v *setting) { v.pfOut = false })},
 		{"onetile", with(func(v *setting) { v.oneCall = false })},
+		{"plaintail", with(func(v *setting) { v.splitTail = false })},
 	}
 	rng := rand.New(rand.NewPCG(1, 1))
 	for _, s := range avx2Shapes {
