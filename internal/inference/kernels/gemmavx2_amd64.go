@@ -12,21 +12,24 @@ package kernels
 //
 // The loops, outermost first:
 //
-//	for each block of kc rows of K (a panel's slice of kc×16 floats
-//	        stays in L1 while the band's row tiles read it)
-//	  for each band of mc rows of A (the band's A block and outputs
-//	          stay in L2 while every panel passes over them)
+//	for each block of kc rows of K (the whole of K unless a panel of
+//	        weights is larger than L2)
+//	  for each band of mc rows of A (all rows up to avx2OneBandRows or
+//	          while A fits in L2; else the band's A block and outputs
+//	          in half of L2 while every panel passes over them)
 //	    for each panel of 16 columns (the band's first row tile reads
 //	            the next panel's slice into L1 as it runs)
-//	      for each tile of 6 (then 1 to 5) rows
+//	      the band's 6-row tiles in one call of the micro-kernel, then
+//	      the rows left (avx2Tails)
 //
 // Each output's sum runs over K in order from 0, the bias added after the
 // last step, as the 6×16 kernel did: a later block of K starts from the
 // earlier blocks' sums stored in C, so the results are the same bits
-// whatever the blocking.
+// whatever the blocking and the tile shapes.
 
 // avx2Blocked selects this driver; off, the panel-major loop over the
-// 6×16 kernel (gemmPanelsAVX2Plain) runs, for benchmarks to compare.
+// 6×16 kernel (gemmPanelsAVX2, with gemmResidual's passes) runs, for
+// tests and benchmarks to compare.
 var avx2Blocked = true
 
 // avx2KC and avx2MC, when positive, replace the K block and the row band
