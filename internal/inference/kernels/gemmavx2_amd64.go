@@ -76,7 +76,7 @@ func gemmBlocksAVX2(m, k, n int) (kc, mc int) {
 	if avx2KC > 0 {
 		kcMax = avx2KC
 	}
-	blocks := (k + kcMax - 1) / kcMax
+	blocks := max(1, (k+kcMax-1)/kcMax)
 	kc = min(k, (k+blocks-1)/blocks)
 	// One band for a few row tiles (one image's 7x7 and 8x8 layers), or
 	// while A's block fits in L2: bands reread all the weights, which
