@@ -309,6 +309,7 @@ func (k *convKernel) gather(in []float32, p int, dst []float32) {
 func (k *convKernel) runColumns(e *env, in, out []float32) {
 	colLen := k.kh * k.cin
 	imgLen := k.h * k.w * k.cin
+	avx2 := kernels.Path() == "avx2"
 	e.parallelFor(k.oh*e.batch, 1, func(lo, hi int) {
 		sp, _ := k.scratch.Get().(*[]float32)
 		if sp == nil {
@@ -321,6 +322,12 @@ func (k *convKernel) runColumns(e *env, in, out []float32) {
 			img, oy := r/k.oh, r%k.oh
 			k.fillStrip(in[img*imgLen:(img+1)*imgLen], oy, strip)
 			o := out[r*k.ow*k.cout : (r+1)*k.ow*k.cout]
+			if k.hs && avx2 {
+				// The AVX2 tiles apply HARD_SWISH in registers as
+				// they store (the same rounding as HardSwish).
+				kernels.GemmAct(k.ow, strip, k.sw*colLen, k.pb, k.act(), o, k.cout)
+				continue
+			}
 			kernels.Gemm(k.ow, strip, k.sw*colLen, k.pb, k.lo, k.hi, o, k.cout)
 			if k.hs {
 				// The row, still in L1, in one pass: the 16-wide and AVX2

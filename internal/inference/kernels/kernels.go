@@ -153,7 +153,8 @@ func GemmPanelsAct(m int, a []float32, lda int, b *PackedB, p0, p1 int, act Act,
 	}
 	checkGemm(m, a, lda, b.K, b.N, act, c, ldc)
 	banded := b.nr == NR512 && hasAVX512 && bandedGemm
-	if act.Res != nil && !banded {
+	avx2 := b.nr == NR && hasAVX2FMA && !hasAVX512 && avx2Blocked
+	if act.Res != nil && !banded && !avx2 {
 		// The other kernels have no residual epilogue: the sums, then
 		// the residual and the bounds.
 		gemmResidual(m, a, lda, b, p0, p1, act, c, ldc)
@@ -169,6 +170,8 @@ func GemmPanelsAct(m int, a []float32, lda int, b *PackedB, p0, p1 int, act Act,
 		gemmPanels512(m, a, lda, b, p0, p1, act.Lo, act.Hi, act.HardSwish, c, ldc)
 	case b.nr == NR && hasAVX512:
 		gemmPanels512x16(m, a, lda, b, p0, p1, act.Lo, act.Hi, act.HardSwish, c, ldc)
+	case avx2:
+		gemmAVX2(m, a, lda, b, p0, p1, act.Lo, act.Hi, act.HardSwish, act.Res, act.LdRes, c, ldc)
 	case b.nr == NR && hasAVX2FMA:
 		gemmPanelsAVX2(m, a, lda, b, p0, p1, act.Lo, act.Hi, act.HardSwish, c, ldc)
 	default:

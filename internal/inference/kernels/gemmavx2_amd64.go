@@ -1,0 +1,267 @@
+//go:build amd64
+
+package kernels
+
+// The AVX2 GEMM driver over 16-column panels. Its micro-kernels
+// (gemmavx2_amd64.s, written by gen_gemmavx2.go) take 1 to 6 rows, so the
+// rows left after the 6-row tiles run in place, without a copy of A; a
+// last panel of at most 8 real columns runs the 8-column kernels (half the
+// multiply-adds of its zero padding), and a partial panel is read and
+// written under a mask, without a staging tile. The bias, a residual, the
+// bounds and HARD_SWISH are applied in registers as a tile is stored.
+//
+// The loops, outermost first:
+//
+//	for each block of kc rows of K (the whole of K unless a panel of
+//	        weights is larger than L2)
+//	  for each band of mc rows of A (all rows up to avx2OneBandRows or
+//	          while A fits in L2; else the band's A block and outputs
+//	          in half of L2 while every panel passes over them)
+//	    for each panel of 16 columns (the band's first row tile reads
+//	            the next panel's slice into L1 as it runs)
+//	      the band's 6-row tiles in one call of the micro-kernel, then
+//	      the rows left (avx2Tails)
+//
+// Each output's sum runs over K in order from 0, the bias added after the
+// last step, as the 6×16 kernel did: a later block of K starts from the
+// earlier blocks' sums stored in C, so the results are the same bits
+// whatever the blocking and the tile shapes.
+
+// avx2Blocked selects this driver; off, the panel-major loop over the
+// 6×16 kernel (gemmPanelsAVX2, with gemmResidual's passes) runs, for
+// tests and benchmarks to compare.
+var avx2Blocked = true
+
+// avx2KC and avx2MC, when positive, replace the K block and the row band
+// gemmBlocksAVX2 picks (tests cover several blocks and bands with them,
+// benchmarks compare).
+var avx2KC, avx2MC = 0, 0
+
+// avx2MultiTile runs a band's 6-row tiles of a panel in one call of the
+// micro-kernel; off, a call per tile (benchmarks compare).
+var avx2MultiTile = true
+
+// avx2OneBandRows is the most rows gemmBlocksAVX2 keeps in one band
+// whatever the size of A.
+const avx2OneBandRows = 104
+
+// avx2Prefetch makes the first row tile of a panel read the next panel's
+// slice ahead; benchmarks switch it off to compare.
+var avx2Prefetch = true
+
+// The micro-kernels' flags: start from C's sums, finish (bias, residual,
+// bounds), HARD_SWISH.
+const (
+	avx2FromC  = 1
+	avx2Finish = 2
+	avx2HSwish = 4
+	avx2PfOut  = 8
+)
+
+// avx2PrefetchOut makes the tiles that finish ask for their residual's
+// and output's lines before their k loop; benchmarks switch it off to
+// compare.
+var avx2PrefetchOut = true
+
+// gemmBlocksAVX2 picks the K block kc and the row band mc for an m×k by
+// k×n product on 16-column panels.
+func gemmBlocksAVX2(m, k, n int) (kc, mc int) {
+	// Whole panels while one fits in L2: a band's row tiles reread it
+	// from L1 or L2, the weights stream once, and the outputs are stored
+	// once. Measured against slices of half of L1 and of half of L2
+	// (BenchmarkGemmAVX2Blocking, "whole" against "auto"): 49x4608x512
+	// 1.2x, 49x512x2048 with a residual 1.03-1.26x, 64x1024x1024
+	// 1.01-1.07x, 48x2304x256 1.03x, the rest within 2 %.
+	kcMax := max(256, cacheL2/(NR*4))
+	if avx2KC > 0 {
+		kcMax = avx2KC
+	}
+	blocks := max(1, (k+kcMax-1)/kcMax)
+	kc = min(k, (k+blocks-1)/blocks)
+	// One band for a few row tiles (one image's 7x7 and 8x8 layers), or
+	// while A's block fits in L2: bands reread all the weights, which
+	// cost more than A from L3 there (49x4608x512 in bands of 18 rows
+	// 1.25x slower). Else bands whose A block and outputs fill half of
+	// L2 (A from L3 for every panel ran 1024x256x256 2-4 % and
+	// 784x256x1024 13-20 % slower).
+	mcMax := m
+	if m > avx2OneBandRows && m*kc*4 > cacheL2 {
+		mcMax = max(4*MR, cacheL2/2/((kc+n)*4)/MR*MR)
+	}
+	if avx2MC > 0 {
+		mcMax = avx2MC
+	}
+	bands := (m + mcMax - 1) / mcMax
+	mc = min(m, ((m+bands-1)/bands+MR-1)/MR*MR)
+	return kc, mc
+}
+
+// gemmAVX2 is GemmPanelsAct on 16-column panels with AVX2; res, when not
+// nil, holds m rows (ldr floats apart) added to the sums before the
+// bounds.
+func gemmAVX2(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float32, hs bool, res []float32, ldr int, c []float32, ldc int) {
+	const nr = NR
+	k := b.K
+	kc, mc := gemmBlocksAVX2(m, k, (p1-p0)*nr)
+	if res != nil && mc < m {
+		// Several bands: each tile's residual rows came from memory
+		// slower than a separate pass streams them (784x256x1024 0.92-0.94x
+		// the sums followed by gemmResidual's pass).
+		gemmResidual(m, a, lda, b, p0, p1, Act{Lo: lo, Hi: hi, HardSwish: hs, Res: res, LdRes: ldr}, c, ldc)
+		return
+	}
+	if k == 0 {
+		kc = 1 // one pass: the bias alone
+	}
+	for k0 := 0; k0 < max(k, 1); k0 += kc {
+		kb := min(kc, k-k0)
+		flags := 0
+		if k0 > 0 {
+			flags |= avx2FromC
+		}
+		if k0+kb >= k {
+			flags |= avx2Finish
+			if avx2PrefetchOut {
+				flags |= avx2PfOut
+			}
+			if hs {
+				flags |= avx2HSwish
+			}
+		}
+		for i0 := 0; i0 < m; i0 += mc {
+			mb := min(mc, m-i0)
+			for p := p0; p < p1; p++ {
+				var pb *float32
+				if kb > 0 {
+					pb = &b.panels[p*k*nr+k0*nr]
+				}
+				var pf *float32
+				if avx2Prefetch && p+1 < p1 && kb > 0 {
+					pf = &b.panels[(p+1)*k*nr+k0*nr]
+				}
+				n0 := p * nr
+				cols := min(nr, b.N-n0)
+				bias := &b.bias[n0]
+				// The band's 6-row tiles in one call, then the rows left.
+				full, rest := avx2Tails(mb)
+				for r := i0; r < i0+mb; {
+					rows, tiles := MR, full
+					switch {
+					case !avx2MultiTile && full > 0:
+						tiles, full = 1, full-1
+					case full > 0:
+						full = 0
+					case rest > 5:
+						rows, tiles, rest = rest-4, 1, 4
+					default:
+						rows, tiles = rest, 1
+					}
+					var rp *float32
+					if res != nil && flags&avx2Finish != 0 {
+						rp = &res[r*ldr+n0]
+					}
+					tileAVX2(rows, tiles, cols, kb, &a[r*lda+k0], lda, pb, &c[r*ldc+n0], ldc, bias, lo, hi, flags, rp, ldr, pf)
+					pf = nil
+					r += rows * tiles
+				}
+			}
+		}
+	}
+}
+
+// avx2SplitTail makes avx2Tails end a band of 6k+1, 6k+2 or 6k+3 rows
+// (k > 0) in two tiles of 3 to 5 rows rather than a 6-row tile and one of
+// 1 to 3 rows, which has too few sums to keep both FMA units busy (a
+// 1-row tile runs at about a quarter of the 6-row one's rate); benchmarks
+// switch it off to compare.
+var avx2SplitTail = true
+
+// avx2Tails splits mb rows into full 6-row tiles and the rows left: at
+// most 5, or with avx2SplitTail 7 to 9 that run as two tiles of 3 to 5
+// rows (rest-4, then 4).
+func avx2Tails(mb int) (full, rest int) {
+	full, rest = mb/MR, mb%MR
+	if avx2SplitTail && rest > 0 && rest < 4 && full > 0 {
+		full, rest = full-1, rest+MR
+	}
+	return full, rest
+}
+
+// tileAVX2 calls the micro-kernel for tiles tiles of rows rows (1 to 6)
+// one under the other, and cols columns (the 8-column one for at most 8).
+func tileAVX2(rows, tiles, cols, k int, a *float32, lda int, b, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, pf *float32) {
+	if cols <= 8 {
+		switch rows {
+		case 6:
+			gemmA6x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+		case 5:
+			gemmA5x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+		case 4:
+			gemmA4x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+		case 3:
+			gemmA3x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+		case 2:
+			gemmA2x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+		default:
+			gemmA1x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+		}
+		return
+	}
+	switch rows {
+	case 6:
+		gemmA6x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+	case 5:
+		gemmA5x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+	case 4:
+		gemmA4x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+	case 3:
+		gemmA3x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+	case 2:
+		gemmA2x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+	default:
+		gemmA1x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+	}
+}
+
+// The micro-kernels of gemmavx2_amd64.s: R rows (1 to 6) by 16 or 8
+// columns; see the generator for the contract.
+
+//go:noescape
+func gemmA6x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+
+//go:noescape
+func gemmA5x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+
+//go:noescape
+func gemmA4x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+
+//go:noescape
+func gemmA3x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+
+//go:noescape
+func gemmA2x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+
+//go:noescape
+func gemmA1x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+
+//go:noescape
+func gemmA6x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+
+//go:noescape
+func gemmA5x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+
+//go:noescape
+func gemmA4x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+
+//go:noescape
+func gemmA3x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+
+//go:noescape
+func gemmA2x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+
+//go:noescape
+func gemmA1x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+
+// SetAVX2Blocked switches the AVX2 GEMM driver on (the default) or off
+// (the panel-major 6×16 loop), for benchmarks in other packages.
+func SetAVX2Blocked(on bool) { avx2Blocked = on }
