@@ -10,8 +10,11 @@ package kernels
 // anything else goes to Depthwise. (At stride 2 a padded copy is twice as
 // wide as its output row; BenchmarkDepthwisePadded measured V3-Large's
 // 14x14x672 5x5 layer slower that way, its 28x28x120 stride-1 layer
-// faster.) Sums may round differently from Depthwise's in the
-// last bit. The padded copies go to scratch, which should hold
+// faster.) On AVX2 without AVX-512, 3x3 windows at stride 1 or 2 with
+// channels a multiple of 8 and at most a column of padding either side
+// run instead row by row on the AVX2 row kernels (dw3x3AVX2Takes,
+// dw3x3RowsAVX2), with no copies. Sums may round differently from
+// Depthwise's in the last bit. The padded copies go to scratch, which should hold
 // DWScratch(p) floats (a shorter one is replaced by a new slice when a
 // copy is needed).
 func DepthwiseBlocked(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratch []float32) {
@@ -27,6 +30,10 @@ func DepthwiseBlockedHardSwish(p *DWParams, in, w, bias, out []float32, y0, y1 i
 }
 
 func depthwiseBlocked(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratch []float32, hs bool) {
+	if dw3x3AVX2Takes(p) {
+		dw3x3RowsAVX2(p, in, w, bias, out, y0, y1, scratch, hs)
+		return
+	}
 	c := p.C
 	four := hasAVX512 && c%16 == 0 && p.KH == 3 && p.KW == 3
 	if !four && (!hasAVX2FMA || c%8 != 0 || p.SW != 1 || !dwPadBorders) {

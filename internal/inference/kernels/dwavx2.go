@@ -1,0 +1,80 @@
+package kernels
+
+// dwRowsAVX2 lets DepthwiseBlocked run the 3x3 layers that dw3x3AVX2Takes
+// whole on the AVX2 row kernels dw3x3s1AVX2 and dw3x3s2AVX2 (tests and
+// benchmarks switch it off to compare with the one-pixel kernel on padded
+// copies and Depthwise).
+var dwRowsAVX2 = true
+
+// dw3x3AVX2Takes reports whether dw3x3RowsAVX2 takes p on this CPU: AVX2
+// without AVX-512 (whose kernels are left as they are), a 3x3 window at
+// stride 1 or 2 across, channels a multiple of 8, and at most one column
+// of padding on either side of a row (any rows above or below).
+func dw3x3AVX2Takes(p *DWParams) bool {
+	if !dwRowsAVX2 || !hasAVX2FMA || hasAVX512 || p.KH != 3 || p.KW != 3 || p.C <= 0 || p.C%8 != 0 ||
+		p.SW != 1 && p.SW != 2 || p.SH < 1 || p.OW < 1 || p.OH < 1 || p.PadL < 0 || p.PadL > 1 {
+		return false
+	}
+	// Columns the last window reaches past the image.
+	over := (p.OW-1)*p.SW + 3 - p.PadL - p.W
+	return over <= 1 && (p.OW-1)*p.SW+1-p.PadL <= p.W-1
+}
+
+// dw3x3RowsAVX2 computes output rows [y0, y1) of a depthwise convolution
+// that dw3x3AVX2Takes, each row in one call of the row kernel: its edge
+// columns' padding is left out in the kernel, and a window row above or
+// below the image reads a zeroed row of scratch. Every sum is then the
+// one dw3x3AVX2 gives on zero-padded copies of the rows (as
+// DepthwiseBlocked computed stride-1 rows before), up to the sign of a
+// zero; at stride 2, where Depthwise took border pixels tap by tap, those
+// may differ in the last bit. With hs, HARD_SWISH is applied as each sum
+// is stored, bit for bit HardSwish's.
+func dw3x3RowsAVX2(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratch []float32, hs bool) {
+	if y1 <= y0 {
+		return
+	}
+	c := p.C
+	_ = in[p.H*p.W*c-1]
+	_ = w[9*c-1]
+	_ = bias[c-1]
+	_ = out[y1*p.OW*c-1]
+	flags := 0
+	if p.PadL == 1 {
+		flags |= 1
+	}
+	if (p.OW-1)*p.SW+3-p.PadL > p.W {
+		flags |= 2
+	}
+	if hs {
+		flags |= 4
+	}
+	k := dw3x3s1AVX2
+	if p.SW == 2 {
+		k = dw3x3s2AVX2
+	}
+	// A window row outside the image reads zeros: wp pixels from the
+	// first window's left column (which the kernel never reads with
+	// flags bit 0, so the pointer goes one pixel in).
+	var zero *float32
+	for oy := y0; oy < y1; oy++ {
+		iy0 := oy*p.SH - p.PadT
+		var rows [3]*float32
+		for r := range rows {
+			iy := iy0 + r
+			if iy >= 0 && iy < p.H {
+				rows[r] = &in[iy*p.W*c]
+				continue
+			}
+			if zero == nil {
+				n := ((p.OW-1)*p.SW + 3) * c
+				if len(scratch) < n {
+					scratch = make([]float32, n)
+				}
+				clear(scratch[:n])
+				zero = &scratch[(flags&1)*c]
+			}
+			rows[r] = zero
+		}
+		k(&out[oy*p.OW*c], rows[0], rows[1], rows[2], &w[0], &bias[0], p.OW, c, p.Lo, p.Hi, flags)
+	}
+}

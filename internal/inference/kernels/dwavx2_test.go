@@ -1,0 +1,223 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/cspipe/cspipe/internal/inference/abbench"
+)
+
+// dwPaddedAVX2 is the order of sums the AVX2 row kernels keep: the whole
+// image copied into a zero-padded plane, each output row run through the
+// one-pixel kernel dw3x3AVX2, HARD_SWISH by HardSwish.
+func dwPaddedAVX2(p *DWParams, in, w, bias []float32, hs bool) []float32 {
+	c := p.C
+	hp, wp := (p.OH-1)*p.SH+3, (p.OW-1)*p.SW+3
+	pad := make([]float32, hp*wp*c)
+	for y := range hp {
+		iy := y - p.PadT
+		for x := range wp {
+			ix := x - p.PadL
+			if iy >= 0 && iy < p.H && ix >= 0 && ix < p.W {
+				copy(pad[(y*wp+x)*c:(y*wp+x+1)*c], in[(iy*p.W+ix)*c:(iy*p.W+ix+1)*c])
+			}
+		}
+	}
+	out := make([]float32, p.OH*p.OW*c)
+	for oy := range p.OH {
+		dst := out[oy*p.OW*c : (oy+1)*p.OW*c]
+		dw3x3AVX2(&dst[0], &pad[oy*p.SH*wp*c], &w[0], &bias[0], p.OW, c, p.SW*c*4, wp*c*4, p.Lo, p.Hi, 4*c)
+		if hs {
+			HardSwish(dst)
+		}
+	}
+	return out
+}
+
+// TestDepthwiseRowsAVX2 checks DepthwiseBlocked(HardSwish) on the AVX2 row
+// kernels, bit for bit against dw3x3AVX2 on zero-padded copies (the sums
+// the one-pixel path gave at stride 1) and close to the float64
+// reference: strides 1 and 2 (across and down apart), SAME and VALID
+// padding, odd and even sizes, rows of 1 to 9 pixels (every remainder
+// after groups of four, the first and last group with and without their
+// edge), 8 to 1024 channels, bounds that bind, HARD_SWISH with inputs that
+// cross both of its bends, row ranges split as threads split them, scratch
+// nil or short; and nothing written outside the rows asked for.
+func TestDepthwiseRowsAVX2(t *testing.T) {
+	if !hasAVX2FMA || hasAVX512 {
+		t.Skip("the AVX2 row kernels run on AVX2 without AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(21, 22))
+	type shape struct{ h, w, c, sh, sw, padT, padL, oh, ow int }
+	var shapes []shape
+	same := func(h, w, c, sh, sw int) {
+		oh, ow := (h+sh-1)/sh, (w+sw-1)/sw
+		padT := max((oh-1)*sh+3-h, 0) / 2
+		padL := max((ow-1)*sw+3-w, 0) / 2
+		shapes = append(shapes, shape{h, w, c, sh, sw, padT, padL, oh, ow})
+	}
+	valid := func(h, w, c, sh, sw int) {
+		shapes = append(shapes, shape{h, w, c, sh, sw, 0, 0, (h-3)/sh + 1, (w-3)/sw + 1})
+	}
+	for w := 1; w <= 10; w++ {
+		for _, s := range [][2]int{{1, 1}, {2, 2}, {1, 2}, {2, 1}} {
+			same(w%4+3, w, 8*(1+w%3), s[0], s[1])
+			if w >= 3 {
+				valid(w%3+3, w, 16, s[0], s[1])
+			}
+		}
+	}
+	same(8, 8, 512, 1, 1)
+	same(4, 4, 1024, 1, 1)
+	same(16, 16, 256, 2, 2)
+	same(9, 9, 72, 2, 2)
+	same(7, 7, 120, 1, 1)
+	same(15, 17, 40, 2, 2)
+	same(1, 1, 8, 1, 1)
+	same(2, 3, 16, 2, 2)
+	for _, s := range shapes {
+		p := DWParams{H: s.h, W: s.w, C: s.c, KH: 3, KW: 3, SH: s.sh, SW: s.sw, PadT: s.padT, PadL: s.padL, OH: s.oh, OW: s.ow}
+		if !dw3x3AVX2Takes(&p) {
+			t.Fatalf("%+v: not taken", s)
+		}
+		for _, act := range []struct {
+			lo, hi float32
+			hs     bool
+		}{{NoClampLo, NoClampHi, false}, {-0.5, 0.5, false}, {NoClampLo, NoClampHi, true}} {
+			t.Run(fmt.Sprintf("%dx%dx%d/s%dx%d/pad%d,%d/%dx%d/hs=%v/lo=%g", s.h, s.w, s.c, s.sh, s.sw, s.padT, s.padL, s.oh, s.ow, act.hs, act.lo), func(t *testing.T) {
+				p.Lo, p.Hi = act.lo, act.hi
+				in := randSlice(rng, p.H*p.W*p.C)
+				for i := range in {
+					in[i] *= 4 // sums past HARD_SWISH's bends at -3 and 3
+				}
+				w := randSlice(rng, 9*p.C)
+				bias := randSlice(rng, p.C)
+				exact := dwPaddedAVX2(&p, in, w, bias, act.hs)
+				ref := refDepthwiseAct(&p, in, w, bias, act.hs)
+				run := func(out []float32, y0, y1 int, scratch []float32) {
+					if act.hs {
+						DepthwiseBlockedHardSwish(&p, in, w, bias, out, y0, y1, scratch)
+					} else {
+						DepthwiseBlocked(&p, in, w, bias, out, y0, y1, scratch)
+					}
+				}
+				n := p.OH * p.OW * p.C
+				out := make([]float32, n+p.C)
+				out[n] = 42
+				run(out[:n], 0, p.OH, make([]float32, DWScratch(&p)))
+				if out[n] != 42 {
+					t.Fatalf("wrote past the output")
+				}
+				same := func(out []float32) {
+					t.Helper()
+					for i := range exact {
+						if out[i] != exact[i] {
+							t.Fatalf("element %d (pixel %d, channel %d): %g, padded one-pixel kernel %g", i, i/p.C, i%p.C, out[i], exact[i])
+						}
+					}
+				}
+				same(out)
+				closeTo(t, out[:n], ref, 4e-6)
+				// Rows in two ranges, the lower one first, no scratch;
+				// rows outside a range untouched.
+				for i := range out[:n] {
+					out[i] = 42
+				}
+				mid := p.OH / 2
+				run(out[:n], mid, p.OH, nil)
+				for i := range out[:mid*p.OW*p.C] {
+					if out[i] != 42 {
+						t.Fatalf("rows [%d, %d) wrote element %d", mid, p.OH, i)
+					}
+				}
+				run(out[:n], 0, mid, make([]float32, 1))
+				same(out)
+			})
+		}
+	}
+}
+
+// TestDepthwiseRowsAVX2Declines: shapes the row kernels do not take go
+// on as before (and DepthwiseBlocked still matches the reference).
+func TestDepthwiseRowsAVX2Declines(t *testing.T) {
+	if !hasAVX2FMA || hasAVX512 {
+		t.Skip("the AVX2 row kernels run on AVX2 without AVX-512")
+	}
+	rng := rand.New(rand.NewPCG(23, 24))
+	for _, p := range []DWParams{
+		{H: 5, W: 23, C: 16, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 2, PadL: 2, OH: 7, OW: 25}, // two columns of padding
+		{H: 8, W: 8, C: 12, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 8, OW: 8},   // channels not a multiple of 8
+		{H: 8, W: 8, C: 16, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, OH: 8, OW: 8},   // 5x5
+		{H: 9, W: 9, C: 16, KH: 3, KW: 3, SH: 3, SW: 3, PadT: 0, PadL: 0, OH: 3, OW: 3},   // stride 3
+	} {
+		if dw3x3AVX2Takes(&p) {
+			t.Fatalf("%+v: taken", p)
+		}
+		p.Lo, p.Hi = NoClampLo, NoClampHi
+		in := randSlice(rng, p.H*p.W*p.C)
+		w := randSlice(rng, p.KH*p.KW*p.C)
+		bias := randSlice(rng, p.C)
+		out := make([]float32, p.OH*p.OW*p.C)
+		DepthwiseBlocked(&p, in, w, bias, out, 0, p.OH, nil)
+		closeTo(t, out, refDepthwise(&p, in, w, bias), 1e-5)
+	}
+}
+
+// BenchmarkDepthwiseRowsAVX2 compares DepthwiseBlocked on the AVX2 row
+// kernels ("rows") with the path before them ("old": the one-pixel
+// kernel on padded copies at stride 1, Depthwise at stride 2), alternately
+// call by call on one thread (thread CPU time), on whole images of the 3x3
+// layers of MobileNet V1 1.0@128 and V3-Large 1.0@224 (HARD_SWISH after),
+// and reports each side's median GMAC/s and the median, least and
+// greatest of the per-round speedups.
+func BenchmarkDepthwiseRowsAVX2(b *testing.B) {
+	if !hasAVX2FMA || hasAVX512 {
+		b.Skip("the AVX2 row kernels run on AVX2 without AVX-512")
+	}
+	defer func(v bool) { dwRowsAVX2 = v }(dwRowsAVX2)
+	for _, s := range []struct {
+		h, c, stride int
+		hs           bool
+	}{
+		{64, 32, 1, false}, {64, 64, 2, false}, {32, 128, 1, false}, {32, 128, 2, false},
+		{16, 256, 1, false}, {16, 256, 2, false}, {8, 512, 1, false}, {8, 512, 2, false}, {4, 1024, 1, false},
+		{112, 16, 1, false}, {112, 64, 2, false}, {56, 72, 1, false}, {28, 240, 2, true},
+		{14, 200, 1, true}, {14, 184, 1, true}, {14, 480, 1, true},
+	} {
+		p := DWParams{H: s.h, W: s.h, C: s.c, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: s.h, OW: s.h, Lo: 0, Hi: 6}
+		if s.stride == 2 {
+			p.SH, p.SW, p.PadT, p.PadL, p.OH, p.OW = 2, 2, 0, 0, s.h/2, s.h/2
+		}
+		if s.hs {
+			p.Lo, p.Hi = NoClampLo, NoClampHi
+		}
+		b.Run(fmt.Sprintf("%dx%dx%d/s%d/hs=%v", s.h, s.h, s.c, s.stride, s.hs), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			in := randSlice(rng, p.H*p.W*p.C)
+			w := randSlice(rng, 9*p.C)
+			bias := randSlice(rng, p.C)
+			out := make([]float32, p.OH*p.OW*p.C)
+			scratch := make([]float32, DWScratch(&p))
+			run := func() {
+				if s.hs {
+					DepthwiseBlockedHardSwish(&p, in, w, bias, out, 0, p.OH, scratch)
+				} else {
+					DepthwiseBlocked(&p, in, w, bias, out, 0, p.OH, scratch)
+				}
+			}
+			side := func(name string, on bool) abbench.Side {
+				return abbench.Side{Name: name, Setup: func() { dwRowsAVX2 = on }, Run: run}
+			}
+			t := abbench.Alternate(b, abbench.ThreadCPU, side("old", false), side("rows", true))
+			macs := float64(p.OH*p.OW*p.C) * 9
+			for j, name := range t.Names {
+				b.ReportMetric(macs/abbench.Med(t.Series(j, 0))/1e9, "med-GMAC/s-"+name)
+			}
+			r := t.Ratios(0, 0, 1)
+			b.ReportMetric(abbench.Med(r), "x-rows-med")
+			b.ReportMetric(r[0], "x-rows-min")
+			b.ReportMetric(r[len(r)-1], "x-rows-max")
+		})
+	}
+}

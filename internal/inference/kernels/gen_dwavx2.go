@@ -1,0 +1,257 @@
+//go:build ignore
+
+// gen_dwavx2 writes dwavx2_amd64.s: the AVX2 3x3 depthwise row kernels
+// dw3x3s1AVX2 and dw3x3s2AVX2 (see dwavx2.go). A row is swept four output
+// pixels at a time (the last n%4 one by one), and for each group every
+// vector of eight channels in turn: the group's loads read pixels side by
+// side and its output is one run of memory, where dw3x3AVX2 walks the
+// whole row for each channel vector (on 8x8x512 every pixel 2 KB from the
+// next, all of them in the same few L1 sets). Each sum keeps dw3x3AVX2's
+// order: three partial sums per pixel, one per window column (the first
+// from the bias, the other two from a product), each taking its column's
+// taps top to bottom, then added left to right. A window row's three
+// weight vectors stay in registers while its input vectors are loaded
+// once each and fed to every pixel that reads them. The padding column
+// left of the first pixel (flags bit 0) and right of the last (bit 1) is
+// never read: its taps are left out, which is what adding 0·w gives (up to
+// the sign of a zero). HARD_SWISH (bit 2) is applied as the sums are
+// stored, with hardSwishAVX2's operations. Run with `go run gen_dwavx2.go`
+// in this directory.
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+)
+
+var b bytes.Buffer
+
+func p(format string, args ...any)     { fmt.Fprintf(&b, "\t"+format+"\n", args...) }
+func label(format string, args ...any) { fmt.Fprintf(&b, format+":\n", args...) }
+
+// off is the operand k pixels (k*c*4 bytes) past base: R8, R9, R10 and R11
+// hold one, three, five and seven pixels in bytes.
+func off(base string, k int) string {
+	switch k {
+	case 0:
+		return "(" + base + ")"
+	case 1:
+		return "(" + base + ")(R8*1)"
+	case 2:
+		return "(" + base + ")(R8*2)"
+	case 3:
+		return "(" + base + ")(R9*1)"
+	case 4:
+		return "(" + base + ")(R8*4)"
+	case 5:
+		return "(" + base + ")(R10*1)"
+	case 6:
+		return "(" + base + ")(R9*2)"
+	case 7:
+		return "(" + base + ")(R11*1)"
+	case 8:
+		return "(" + base + ")(R8*8)"
+	}
+	panic(fmt.Sprint("no operand for ", k, " pixels"))
+}
+
+// acc is the register of pixel px's partial sum for window column j.
+func acc(j, px int) string { return fmt.Sprintf("Y%d", 4*j+px) }
+
+// chunk writes the loop over channel vectors for a group of g pixels at
+// stride s; left and right leave out the first pixel's left column and the
+// last pixel's right column. It ends by jumping to next.
+func chunk(name string, g, s int, left, right bool, next string) {
+	skip := func(px, j int) bool {
+		return left && px == 0 && j == 0 || right && px == g-1 && j == 2
+	}
+	label("%s", name)
+	p("VMOVUPS (DI), Y0")
+	for px := 1; px < g; px++ {
+		p("VMOVAPS Y0, Y%d", px)
+	}
+	for r, row := range []string{"AX", "BX", "CX"} {
+		for j := range 3 {
+			p("VMOVUPS %s, Y%d", off("SI", 3*r+j), 12+j)
+		}
+		for x := 0; x <= (g-1)*s+2; x++ {
+			type use struct{ px, j int }
+			var uses []use
+			for px := range g {
+				if j := x - px*s; j >= 0 && j < 3 && !skip(px, j) {
+					uses = append(uses, use{px, j})
+				}
+			}
+			if len(uses) == 0 {
+				continue
+			}
+			p("VMOVUPS %s, Y15", off(row, x))
+			for _, u := range uses {
+				if u.j > 0 && r == 0 {
+					p("VMULPS Y15, Y%d, %s", 12+u.j, acc(u.j, u.px))
+				} else {
+					p("VFMADD231PS Y15, Y%d, %s", 12+u.j, acc(u.j, u.px))
+				}
+			}
+		}
+	}
+	p("VBROADCASTSS lo+64(FP), Y12")
+	p("VBROADCASTSS hi+68(FP), Y13")
+	for px := range g {
+		p("VADDPS %s, Y%d, Y%d", acc(1, px), px, px)
+		if !skip(px, 2) {
+			p("VADDPS %s, Y%d, Y%d", acc(2, px), px, px)
+		}
+		p("VMAXPS Y12, Y%d, Y%d", px, px)
+		p("VMINPS Y13, Y%d, Y%d", px, px)
+	}
+	p("TESTQ $4, R14")
+	p("JNZ %s_hs", name)
+	for px := range g {
+		p("VMOVUPS Y%d, %s", px, off("DX", px))
+	}
+	p("JMP %s_adv", name)
+	label("%s_hs", name)
+	p("VXORPS Y15, Y15, Y15")
+	for px := range g {
+		t := fmt.Sprintf("Y%d", 4+px)
+		p("VADDPS dwavx2three<>(SB), Y%d, %s", px, t)
+		p("VMAXPS Y15, %s, %s", t, t)
+		p("VMINPS dwavx2six<>(SB), %s, %s", t, t)
+		p("VMULPS Y%d, %s, %s", px, t, t)
+		p("VDIVPS dwavx2six<>(SB), %s, %s", t, t)
+		p("VMOVUPS %s, %s", t, off("DX", px))
+	}
+	label("%s_adv", name)
+	for _, r := range []string{"AX", "BX", "CX", "SI", "DI", "DX"} {
+		p("ADDQ $32, %s", r)
+	}
+	p("DECQ R12")
+	p("JNZ %s", name)
+	p("JMP %s", next)
+}
+
+// variants writes the selection of a group's variant (R15: bit 0 left,
+// bit 1 right) and the four chunk loops.
+func variants(fn string, g, s int, next string) {
+	p("MOVQ w+32(FP), SI")
+	p("MOVQ bias+40(FP), DI")
+	p("MOVQ c+56(FP), R12")
+	p("SHRQ $3, R12")
+	names := []string{"n", "l", "r", "lr"}
+	for v := 1; v < 4; v++ {
+		p("CMPQ R15, $%d", v)
+		p("JEQ %s_g%d%s", fn, g, names[v])
+	}
+	for v := range 4 {
+		chunk(fmt.Sprintf("%s_g%d%s", fn, g, names[v]), g, s, v&1 != 0, v&2 != 0, next)
+	}
+}
+
+func kernel(s int) {
+	fn := fmt.Sprintf("dw3x3s%dAVX2", s)
+	fmt.Fprintf(&b, `
+// func %s(out, r0, r1, r2, w, bias *float32, n, c int, lo, hi float32, flags int)
+// n output pixels of one 3x3 depthwise row at stride %d (see gen_dwavx2.go); r0..r2
+// point at the first pixel's window rows, at its left column, or with flags bit 0 at
+// its middle one (the left one is padding); c is a multiple of 8.
+// AX, BX, CX: window rows; DX: output; SI, DI: weights, bias; R8..R11: 1, 3, 5, 7
+// pixels in bytes; R12: channel vectors left; R13: groups or pixels left; R14: flags
+// (bit 0 cleared after the first group); R15: the group's edges.
+TEXT ·%s(SB), NOSPLIT, $0-80
+`, fn, s, fn)
+	p("MOVQ c+56(FP), R8")
+	p("SHLQ $2, R8")
+	p("LEAQ (R8)(R8*2), R9")
+	p("LEAQ (R8)(R8*4), R10")
+	p("LEAQ (R9)(R8*4), R11")
+	p("MOVQ out+0(FP), DX")
+	p("MOVQ r0+8(FP), AX")
+	p("MOVQ r1+16(FP), BX")
+	p("MOVQ r2+24(FP), CX")
+	p("MOVQ flags+72(FP), R14")
+	p("TESTQ $1, R14")
+	p("JZ %s_groups", fn)
+	for _, r := range []string{"AX", "BX", "CX"} {
+		p("SUBQ R8, %s", r)
+	}
+	label("%s_groups", fn)
+	p("MOVQ n+48(FP), R13")
+	p("SHRQ $2, R13")
+	p("JZ %s_tail", fn)
+	label("%s_group", fn)
+	p("MOVQ R14, R15")
+	p("ANDQ $1, R15")
+	p("CMPQ R13, $1")
+	p("JNE %s_g4sel", fn)
+	p("TESTQ $3, n+48(FP)")
+	p("JNZ %s_g4sel", fn)
+	p("MOVQ R14, R12")
+	p("ANDQ $2, R12")
+	p("ORQ R12, R15")
+	label("%s_g4sel", fn)
+	variants(fn, 4, s, fn+"_g4next")
+	label("%s_g4next", fn)
+	// The chunk loops moved the rows and output on by one pixel.
+	step := "R9" // 4*s-1 pixels
+	if s == 2 {
+		step = "R11"
+	}
+	for _, r := range []string{"AX", "BX", "CX"} {
+		p("ADDQ %s, %s", step, r)
+	}
+	p("ADDQ R9, DX")
+	p("ANDQ $-2, R14")
+	p("DECQ R13")
+	p("JNZ %s_group", fn)
+	label("%s_tail", fn)
+	p("MOVQ n+48(FP), R13")
+	p("ANDQ $3, R13")
+	p("JZ %s_end", fn)
+	label("%s_pixel", fn)
+	p("MOVQ R14, R15")
+	p("ANDQ $1, R15")
+	p("CMPQ R13, $1")
+	p("JNE %s_g1sel", fn)
+	p("MOVQ R14, R12")
+	p("ANDQ $2, R12")
+	p("ORQ R12, R15")
+	label("%s_g1sel", fn)
+	variants(fn, 1, s, fn+"_g1next")
+	label("%s_g1next", fn)
+	if s == 2 {
+		for _, r := range []string{"AX", "BX", "CX"} {
+			p("ADDQ R8, %s", r)
+		}
+	}
+	p("ANDQ $-2, R14")
+	p("DECQ R13")
+	p("JNZ %s_pixel", fn)
+	label("%s_end", fn)
+	p("VZEROUPPER")
+	p("RET")
+}
+
+func main() {
+	fmt.Fprintln(&b, "// Code generated by gen_dwavx2.go; DO NOT EDIT.")
+	fmt.Fprintln(&b)
+	fmt.Fprintln(&b, "//go:build amd64")
+	fmt.Fprintln(&b)
+	fmt.Fprintln(&b, `#include "textflag.h"`)
+	fmt.Fprintln(&b)
+	for i := 0; i < 8; i++ {
+		fmt.Fprintf(&b, "DATA dwavx2three<>+%d(SB)/4, $0x40400000\n", 4*i)
+	}
+	fmt.Fprintln(&b, "GLOBL dwavx2three<>(SB), RODATA|NOPTR, $32")
+	for i := 0; i < 8; i++ {
+		fmt.Fprintf(&b, "DATA dwavx2six<>+%d(SB)/4, $0x40c00000\n", 4*i)
+	}
+	fmt.Fprintln(&b, "GLOBL dwavx2six<>(SB), RODATA|NOPTR, $32")
+	kernel(1)
+	kernel(2)
+	if err := os.WriteFile("dwavx2_amd64.s", b.Bytes(), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
