@@ -17,3 +17,15 @@ func dw3x3s1AVX2(out, r0, r1, r2, w, bias *float32, n, c int, lo, hi float32, fl
 //
 //go:noescape
 func dw3x3s2AVX2(out, r0, r1, r2, w, bias *float32, n, c int, lo, hi float32, flags int)
+
+// dw3x3s1x16AVX2 is dw3x3s1AVX2 two pixels and sixteen channels at a time
+// (c a multiple of 16), with the same sums. Implemented in dwavx2_amd64.s.
+//
+//go:noescape
+func dw3x3s1x16AVX2(out, r0, r1, r2, w, bias *float32, n, c int, lo, hi float32, flags int)
+
+// dw3x3s2x16AVX2 is dw3x3s1x16AVX2 at stride 2. Implemented in
+// dwavx2_amd64.s.
+//
+//go:noescape
+func dw3x3s2x16AVX2(out, r0, r1, r2, w, bias *float32, n, c int, lo, hi float32, flags int)

@@ -76,7 +76,19 @@ func TestDepthwiseRowsAVX2(t *testing.T) {
 	same(15, 17, 40, 2, 2)
 	same(1, 1, 8, 1, 1)
 	same(2, 3, 16, 2, 2)
+	defer func(f func(int, int) bool) { dwX16 = f }(dwX16)
 	for _, s := range shapes {
+		if s.c%16 == 0 {
+			// Both chunk widths, sixteen channels first.
+			s := s
+			s.c = -s.c
+			shapes = append(shapes, s)
+		}
+	}
+	for _, s := range shapes {
+		x16 := s.c < 0
+		s.c = max(s.c, -s.c)
+		dwX16 = func(int, int) bool { return x16 }
 		p := DWParams{H: s.h, W: s.w, C: s.c, KH: 3, KW: 3, SH: s.sh, SW: s.sw, PadT: s.padT, PadL: s.padL, OH: s.oh, OW: s.ow}
 		if !dw3x3AVX2Takes(&p) {
 			t.Fatalf("%+v: not taken", s)
@@ -85,7 +97,7 @@ func TestDepthwiseRowsAVX2(t *testing.T) {
 			lo, hi float32
 			hs     bool
 		}{{NoClampLo, NoClampHi, false}, {-0.5, 0.5, false}, {NoClampLo, NoClampHi, true}} {
-			t.Run(fmt.Sprintf("%dx%dx%d/s%dx%d/pad%d,%d/%dx%d/hs=%v/lo=%g", s.h, s.w, s.c, s.sh, s.sw, s.padT, s.padL, s.oh, s.ow, act.hs, act.lo), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%dx%dx%d/s%dx%d/pad%d,%d/%dx%d/hs=%v/lo=%g/x16=%v", s.h, s.w, s.c, s.sh, s.sw, s.padT, s.padL, s.oh, s.ow, act.hs, act.lo, x16), func(t *testing.T) {
 				p.Lo, p.Hi = act.lo, act.hi
 				in := randSlice(rng, p.H*p.W*p.C)
 				for i := range in {
@@ -165,17 +177,18 @@ func TestDepthwiseRowsAVX2Declines(t *testing.T) {
 }
 
 // BenchmarkDepthwiseRowsAVX2 compares DepthwiseBlocked on the AVX2 row
-// kernels ("rows") with the path before them ("old": the one-pixel
+// kernels, eight channels and four pixels at a time ("x8") and, where the
+// channels allow, sixteen and two ("x16"), with the path before them ("old": the one-pixel
 // kernel on padded copies at stride 1, Depthwise at stride 2), alternately
 // call by call on one thread (thread CPU time), on whole images of the 3x3
 // layers of MobileNet V1 1.0@128 and V3-Large 1.0@224 (HARD_SWISH after),
 // and reports each side's median GMAC/s and the median, least and
-// greatest of the per-round speedups.
+// greatest of the per-round speedups over "old".
 func BenchmarkDepthwiseRowsAVX2(b *testing.B) {
 	if !hasAVX2FMA || hasAVX512 {
 		b.Skip("the AVX2 row kernels run on AVX2 without AVX-512")
 	}
-	defer func(v bool) { dwRowsAVX2 = v }(dwRowsAVX2)
+	defer func(v bool, f func(int, int) bool) { dwRowsAVX2, dwX16 = v, f }(dwRowsAVX2, dwX16)
 	for _, s := range []struct {
 		h, c, stride int
 		hs           bool
@@ -206,18 +219,24 @@ func BenchmarkDepthwiseRowsAVX2(b *testing.B) {
 					DepthwiseBlocked(&p, in, w, bias, out, 0, p.OH, scratch)
 				}
 			}
-			side := func(name string, on bool) abbench.Side {
-				return abbench.Side{Name: name, Setup: func() { dwRowsAVX2 = on }, Run: run}
+			side := func(name string, on, x16 bool) abbench.Side {
+				return abbench.Side{Name: name, Setup: func() { dwRowsAVX2, dwX16 = on, func(int, int) bool { return x16 } }, Run: run}
 			}
-			t := abbench.Alternate(b, abbench.ThreadCPU, side("old", false), side("rows", true))
+			sides := []abbench.Side{side("old", false, false), side("x8", true, false)}
+			if p.C%16 == 0 {
+				sides = append(sides, side("x16", true, true))
+			}
+			t := abbench.Alternate(b, abbench.ThreadCPU, sides...)
 			macs := float64(p.OH*p.OW*p.C) * 9
 			for j, name := range t.Names {
 				b.ReportMetric(macs/abbench.Med(t.Series(j, 0))/1e9, "med-GMAC/s-"+name)
+				if j > 0 {
+					r := t.Ratios(0, 0, j)
+					b.ReportMetric(abbench.Med(r), "x-"+name+"-med")
+					b.ReportMetric(r[0], "x-"+name+"-min")
+					b.ReportMetric(r[len(r)-1], "x-"+name+"-max")
+				}
 			}
-			r := t.Ratios(0, 0, 1)
-			b.ReportMetric(abbench.Med(r), "x-rows-med")
-			b.ReportMetric(r[0], "x-rows-min")
-			b.ReportMetric(r[len(r)-1], "x-rows-max")
 		})
 	}
 }

@@ -132,35 +132,128 @@ func chunk(name string, g, s int, left, right bool, next string) {
 	p("JMP %s", next)
 }
 
+// chunk16 is chunk for groups of g pixels (two or one) and sixteen
+// channels, a whole cache line of each pixel: with a pixel stride of a
+// multiple of 2 KB (512 or 1024 channels) every pixel of a window falls
+// in the same one or two L1 sets, and eight-channel chunk halves of a
+// line were evicted before the next chunk read the other half. The twelve
+// partial sums fill the registers, so each tap's weights are loaded to
+// one register and its inputs are read from memory.
+func chunk16(name string, g, s int, left, right bool, next string) {
+	skip := func(px, j int) bool {
+		return left && px == 0 && j == 0 || right && px == g-1 && j == 2
+	}
+	a := func(j, px, h int) string { return fmt.Sprintf("Y%d", (h*g+px)*3+j) }
+	label("%s", name)
+	for h := range 2 {
+		p("VMOVUPS %d(DI), %s", 32*h, a(0, 0, h))
+		for px := 1; px < g; px++ {
+			p("VMOVAPS %s, %s", a(0, 0, h), a(0, px, h))
+		}
+	}
+	for r, row := range []string{"AX", "BX", "CX"} {
+		for j := range 3 {
+			for h := range 2 {
+				p("VMOVUPS %d%s, Y12", 32*h, off("SI", 3*r+j))
+				for px := range g {
+					if skip(px, j) {
+						continue
+					}
+					op := "VFMADD231PS"
+					if j > 0 && r == 0 {
+						op = "VMULPS"
+					}
+					p("%s %d%s, Y12, %s", op, 32*h, off(row, px*s+j), a(j, px, h))
+				}
+			}
+		}
+	}
+	p("VBROADCASTSS lo+64(FP), Y12")
+	p("VBROADCASTSS hi+68(FP), Y13")
+	for px := range g {
+		for h := range 2 {
+			o := a(0, px, h)
+			p("VADDPS %s, %s, %s", a(1, px, h), o, o)
+			if !skip(px, 2) {
+				p("VADDPS %s, %s, %s", a(2, px, h), o, o)
+			}
+			p("VMAXPS Y12, %s, %s", o, o)
+			p("VMINPS Y13, %s, %s", o, o)
+		}
+	}
+	p("TESTQ $4, R14")
+	p("JNZ %s_hs", name)
+	for px := range g {
+		for h := range 2 {
+			p("VMOVUPS %s, %d%s", a(0, px, h), 32*h, off("DX", px))
+		}
+	}
+	p("JMP %s_adv", name)
+	label("%s_hs", name)
+	p("VXORPS Y15, Y15, Y15")
+	for px := range g {
+		for h := range 2 {
+			x, t := a(0, px, h), a(1, px, h)
+			p("VADDPS dwavx2three<>(SB), %s, %s", x, t)
+			p("VMAXPS Y15, %s, %s", t, t)
+			p("VMINPS dwavx2six<>(SB), %s, %s", t, t)
+			p("VMULPS %s, %s, %s", x, t, t)
+			p("VDIVPS dwavx2six<>(SB), %s, %s", t, t)
+			p("VMOVUPS %s, %d%s", t, 32*h, off("DX", px))
+		}
+	}
+	label("%s_adv", name)
+	for _, r := range []string{"AX", "BX", "CX", "SI", "DI", "DX"} {
+		p("ADDQ $64, %s", r)
+	}
+	p("DECQ R12")
+	p("JNZ %s", name)
+	p("JMP %s", next)
+}
+
 // variants writes the selection of a group's variant (R15: bit 0 left,
 // bit 1 right) and the four chunk loops.
-func variants(fn string, g, s int, next string) {
+func variants(fn string, g, s, v int, next string) {
 	p("MOVQ w+32(FP), SI")
 	p("MOVQ bias+40(FP), DI")
 	p("MOVQ c+56(FP), R12")
-	p("SHRQ $3, R12")
+	p("SHRQ $%d, R12", 2+v)
 	names := []string{"n", "l", "r", "lr"}
-	for v := 1; v < 4; v++ {
-		p("CMPQ R15, $%d", v)
-		p("JEQ %s_g%d%s", fn, g, names[v])
+	for e := 1; e < 4; e++ {
+		p("CMPQ R15, $%d", e)
+		p("JEQ %s_g%d%s", fn, g, names[e])
 	}
-	for v := range 4 {
-		chunk(fmt.Sprintf("%s_g%d%s", fn, g, names[v]), g, s, v&1 != 0, v&2 != 0, next)
+	for e := range 4 {
+		name := fmt.Sprintf("%s_g%d%s", fn, g, names[e])
+		if v == 2 {
+			chunk16(name, g, s, e&1 != 0, e&2 != 0, next)
+		} else {
+			chunk(name, g, s, e&1 != 0, e&2 != 0, next)
+		}
 	}
 }
 
-func kernel(s int) {
+// kernel writes the row kernel of stride s and v vectors of eight channels
+// per chunk: groups of four pixels for one vector, of two for two, the
+// last n mod g pixels one by one.
+func kernel(s, v int) {
 	fn := fmt.Sprintf("dw3x3s%dAVX2", s)
+	g, c := 4, "a multiple of 8"
+	if v == 2 {
+		fn = fmt.Sprintf("dw3x3s%dx16AVX2", s)
+		g, c = 2, "a multiple of 16"
+	}
 	fmt.Fprintf(&b, `
 // func %s(out, r0, r1, r2, w, bias *float32, n, c int, lo, hi float32, flags int)
-// n output pixels of one 3x3 depthwise row at stride %d (see gen_dwavx2.go); r0..r2
-// point at the first pixel's window rows, at its left column, or with flags bit 0 at
-// its middle one (the left one is padding); c is a multiple of 8.
+// n output pixels of one 3x3 depthwise row at stride %d (see gen_dwavx2.go), %d at a
+// time, %d channels at a time; r0..r2 point at the first pixel's window rows, at its
+// left column, or with flags bit 0 at its middle one (the left one is padding); c is
+// %s.
 // AX, BX, CX: window rows; DX: output; SI, DI: weights, bias; R8..R11: 1, 3, 5, 7
-// pixels in bytes; R12: channel vectors left; R13: groups or pixels left; R14: flags
-// (bit 0 cleared after the first group); R15: the group's edges.
+// pixels in bytes; R12: chunks left; R13: groups or pixels left; R14: flags (bit 0
+// cleared after the first group); R15: the group's edges.
 TEXT ·%s(SB), NOSPLIT, $0-80
-`, fn, s, fn)
+`, fn, s, g, 8*v, c, fn)
 	p("MOVQ c+56(FP), R8")
 	p("SHLQ $2, R8")
 	p("LEAQ (R8)(R8*2), R9")
@@ -178,36 +271,34 @@ TEXT ·%s(SB), NOSPLIT, $0-80
 	}
 	label("%s_groups", fn)
 	p("MOVQ n+48(FP), R13")
-	p("SHRQ $2, R13")
+	p("SHRQ $%d, R13", g/2)
 	p("JZ %s_tail", fn)
 	label("%s_group", fn)
 	p("MOVQ R14, R15")
 	p("ANDQ $1, R15")
 	p("CMPQ R13, $1")
-	p("JNE %s_g4sel", fn)
-	p("TESTQ $3, n+48(FP)")
-	p("JNZ %s_g4sel", fn)
+	p("JNE %s_g%dsel", fn, g)
+	p("TESTQ $%d, n+48(FP)", g-1)
+	p("JNZ %s_g%dsel", fn, g)
 	p("MOVQ R14, R12")
 	p("ANDQ $2, R12")
 	p("ORQ R12, R15")
-	label("%s_g4sel", fn)
-	variants(fn, 4, s, fn+"_g4next")
-	label("%s_g4next", fn)
-	// The chunk loops moved the rows and output on by one pixel.
-	step := "R9" // 4*s-1 pixels
-	if s == 2 {
-		step = "R11"
-	}
+	label("%s_g%dsel", fn, g)
+	variants(fn, g, s, v, fmt.Sprintf("%s_g%dnext", fn, g))
+	label("%s_g%dnext", fn, g)
+	// The chunk loops moved the rows and output on by one pixel; the
+	// rows go on by g*s-1 more, the output by g-1.
+	reg := map[int]string{1: "R8", 3: "R9", 7: "R11"}
 	for _, r := range []string{"AX", "BX", "CX"} {
-		p("ADDQ %s, %s", step, r)
+		p("ADDQ %s, %s", reg[g*s-1], r)
 	}
-	p("ADDQ R9, DX")
+	p("ADDQ %s, DX", reg[g-1])
 	p("ANDQ $-2, R14")
 	p("DECQ R13")
 	p("JNZ %s_group", fn)
 	label("%s_tail", fn)
 	p("MOVQ n+48(FP), R13")
-	p("ANDQ $3, R13")
+	p("ANDQ $%d, R13", g-1)
 	p("JZ %s_end", fn)
 	label("%s_pixel", fn)
 	p("MOVQ R14, R15")
@@ -218,7 +309,7 @@ TEXT ·%s(SB), NOSPLIT, $0-80
 	p("ANDQ $2, R12")
 	p("ORQ R12, R15")
 	label("%s_g1sel", fn)
-	variants(fn, 1, s, fn+"_g1next")
+	variants(fn, 1, s, v, fn+"_g1next")
 	label("%s_g1next", fn)
 	if s == 2 {
 		for _, r := range []string{"AX", "BX", "CX"} {
@@ -248,8 +339,10 @@ func main() {
 		fmt.Fprintf(&b, "DATA dwavx2six<>+%d(SB)/4, $0x40c00000\n", 4*i)
 	}
 	fmt.Fprintln(&b, "GLOBL dwavx2six<>(SB), RODATA|NOPTR, $32")
-	kernel(1)
-	kernel(2)
+	for _, v := range []int{1, 2} {
+		kernel(1, v)
+		kernel(2, v)
+	}
 	if err := os.WriteFile("dwavx2_amd64.s", b.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
