@@ -29,3 +29,15 @@ func dw3x3s1x16AVX2(out, r0, r1, r2, w, bias *float32, n, c int, lo, hi float32,
 //
 //go:noescape
 func dw3x3s2x16AVX2(out, r0, r1, r2, w, bias *float32, n, c int, lo, hi float32, flags int)
+
+// dw3x3s1pAVX2 is dw3x3s1AVX2 on window rows and weights whose pixels
+// (taps) are ps bytes apart, the output's still c floats. Implemented in
+// dwavx2_amd64.s.
+//
+//go:noescape
+func dw3x3s1pAVX2(out, r0, r1, r2, w, bias *float32, n, c, ps int, lo, hi float32, flags int)
+
+// dw3x3s2pAVX2 is dw3x3s1pAVX2 at stride 2. Implemented in dwavx2_amd64.s.
+//
+//go:noescape
+func dw3x3s2pAVX2(out, r0, r1, r2, w, bias *float32, n, c, ps int, lo, hi float32, flags int)

@@ -43,7 +43,9 @@ func dwPaddedAVX2(p *DWParams, in, w, bias []float32, hs bool) []float32 {
 // after groups of four, the first and last group with and without their
 // edge), 8 to 1024 channels, bounds that bind, HARD_SWISH with inputs that
 // cross both of its bends, row ranges split as threads split them, scratch
-// nil or short; and nothing written outside the rows asked for.
+// nil or short; and nothing written outside the rows asked for. Every
+// shape runs on each kernel: eight channels at a time, the same on
+// padded-stride copies, sixteen at a time where the channels allow.
 func TestDepthwiseRowsAVX2(t *testing.T) {
 	if !hasAVX2FMA || hasAVX512 {
 		t.Skip("the AVX2 row kernels run on AVX2 without AVX-512")
@@ -76,19 +78,22 @@ func TestDepthwiseRowsAVX2(t *testing.T) {
 	same(15, 17, 40, 2, 2)
 	same(1, 1, 8, 1, 1)
 	same(2, 3, 16, 2, 2)
-	defer func(f func(int, int) bool) { dwX16 = f }(dwX16)
+	defer func(f func(int, int) bool, g func(int, int) bool) { dwX16, dwPadStride = f, g }(dwX16, dwPadStride)
+	type run struct {
+		shape
+		mode string
+	}
+	var runs []run
 	for _, s := range shapes {
+		runs = append(runs, run{s, "x8"}, run{s, "padded"})
 		if s.c%16 == 0 {
-			// Both chunk widths, sixteen channels first.
-			s := s
-			s.c = -s.c
-			shapes = append(shapes, s)
+			runs = append(runs, run{s, "x16"})
 		}
 	}
-	for _, s := range shapes {
-		x16 := s.c < 0
-		s.c = max(s.c, -s.c)
-		dwX16 = func(int, int) bool { return x16 }
+	for _, r := range runs {
+		s := r.shape
+		dwX16 = func(int, int) bool { return r.mode == "x16" }
+		dwPadStride = func(int, int) bool { return r.mode == "padded" }
 		p := DWParams{H: s.h, W: s.w, C: s.c, KH: 3, KW: 3, SH: s.sh, SW: s.sw, PadT: s.padT, PadL: s.padL, OH: s.oh, OW: s.ow}
 		if !dw3x3AVX2Takes(&p) {
 			t.Fatalf("%+v: not taken", s)
@@ -97,7 +102,7 @@ func TestDepthwiseRowsAVX2(t *testing.T) {
 			lo, hi float32
 			hs     bool
 		}{{NoClampLo, NoClampHi, false}, {-0.5, 0.5, false}, {NoClampLo, NoClampHi, true}} {
-			t.Run(fmt.Sprintf("%dx%dx%d/s%dx%d/pad%d,%d/%dx%d/hs=%v/lo=%g/x16=%v", s.h, s.w, s.c, s.sh, s.sw, s.padT, s.padL, s.oh, s.ow, act.hs, act.lo, x16), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%dx%dx%d/s%dx%d/pad%d,%d/%dx%d/hs=%v/lo=%g/%s", s.h, s.w, s.c, s.sh, s.sw, s.padT, s.padL, s.oh, s.ow, act.hs, act.lo, r.mode), func(t *testing.T) {
 				p.Lo, p.Hi = act.lo, act.hi
 				in := randSlice(rng, p.H*p.W*p.C)
 				for i := range in {
@@ -177,8 +182,9 @@ func TestDepthwiseRowsAVX2Declines(t *testing.T) {
 }
 
 // BenchmarkDepthwiseRowsAVX2 compares DepthwiseBlocked on the AVX2 row
-// kernels, eight channels and four pixels at a time ("x8") and, where the
-// channels allow, sixteen and two ("x16"), with the path before them ("old": the one-pixel
+// kernels, eight channels and four pixels at a time ("x8"), the same on
+// padded-stride copies ("pad") and, where the channels allow, sixteen and
+// two ("x16"), with the path before them ("old": the one-pixel
 // kernel on padded copies at stride 1, Depthwise at stride 2), alternately
 // call by call on one thread (thread CPU time), on whole images of the 3x3
 // layers of MobileNet V1 1.0@128 and V3-Large 1.0@224 (HARD_SWISH after),
@@ -188,7 +194,9 @@ func BenchmarkDepthwiseRowsAVX2(b *testing.B) {
 	if !hasAVX2FMA || hasAVX512 {
 		b.Skip("the AVX2 row kernels run on AVX2 without AVX-512")
 	}
-	defer func(v bool, f func(int, int) bool) { dwRowsAVX2, dwX16 = v, f }(dwRowsAVX2, dwX16)
+	defer func(v bool, f func(int, int) bool, g func(int, int) bool) {
+		dwRowsAVX2, dwX16, dwPadStride = v, f, g
+	}(dwRowsAVX2, dwX16, dwPadStride)
 	for _, s := range []struct {
 		h, c, stride int
 		hs           bool
@@ -211,7 +219,7 @@ func BenchmarkDepthwiseRowsAVX2(b *testing.B) {
 			w := randSlice(rng, 9*p.C)
 			bias := randSlice(rng, p.C)
 			out := make([]float32, p.OH*p.OW*p.C)
-			scratch := make([]float32, DWScratch(&p))
+			scratch := make([]float32, max(DWScratch(&p), dwPaddedScratch(&p, 0, p.OH)))
 			run := func() {
 				if s.hs {
 					DepthwiseBlockedHardSwish(&p, in, w, bias, out, 0, p.OH, scratch)
@@ -219,12 +227,14 @@ func BenchmarkDepthwiseRowsAVX2(b *testing.B) {
 					DepthwiseBlocked(&p, in, w, bias, out, 0, p.OH, scratch)
 				}
 			}
-			side := func(name string, on, x16 bool) abbench.Side {
-				return abbench.Side{Name: name, Setup: func() { dwRowsAVX2, dwX16 = on, func(int, int) bool { return x16 } }, Run: run}
+			side := func(name string, on, x16, pad bool) abbench.Side {
+				return abbench.Side{Name: name, Run: run, Setup: func() {
+					dwRowsAVX2, dwX16, dwPadStride = on, func(int, int) bool { return x16 }, func(int, int) bool { return pad }
+				}}
 			}
-			sides := []abbench.Side{side("old", false, false), side("x8", true, false)}
+			sides := []abbench.Side{side("old", false, false, false), side("x8", true, false, false), side("pad", true, false, true)}
 			if p.C%16 == 0 {
-				sides = append(sides, side("x16", true, true))
+				sides = append(sides, side("x16", true, true, false))
 			}
 			t := abbench.Alternate(b, abbench.ThreadCPU, sides...)
 			macs := float64(p.OH*p.OW*p.C) * 9

@@ -366,5 +366,8 @@ func DWScratch(p *DWParams) int {
 	if p.OH > 0 && dwUseWhole(p, 0, p.OH, xa, xb, wp) {
 		n = max(n, dwWholeCopy(p, 0, p.OH, wp))
 	}
+	if dw3x3AVX2Takes(p) && dwPadStride(p.C, p.SW) {
+		return max(n*p.C, dwPaddedScratch(p, 0, p.OH))
+	}
 	return n * p.C
 }
