@@ -43,7 +43,9 @@ func dw3x3RowsAVX2(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratch 
 		return
 	}
 	c := p.C
-	_ = in[p.H*p.W*c-1]
+	if p.H > 0 { // a band of rows may read none of the image
+		_ = in[p.H*p.W*c-1]
+	}
 	_ = w[9*c-1]
 	_ = bias[c-1]
 	_ = out[y1*p.OW*c-1]

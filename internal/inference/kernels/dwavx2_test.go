@@ -78,6 +78,9 @@ func TestDepthwiseRowsAVX2(t *testing.T) {
 	same(15, 17, 40, 2, 2)
 	same(1, 1, 8, 1, 1)
 	same(2, 3, 16, 2, 2)
+	// A band of rows that reads none of the image (a fused expansion's
+	// band can be all padding).
+	shapes = append(shapes, shape{0, 5, 8, 1, 1, 1, 1, 1, 5})
 	defer func(f func(int, int) bool, g func(int, int) bool) { dwX16, dwPadStride = f, g }(dwX16, dwPadStride)
 	type run struct {
 		shape

@@ -357,7 +357,8 @@ func dwPadRows(p *DWParams, in, buf []float32, iy0, rows, ix0, cols int) {
 
 // DWScratch is the scratch length DepthwiseBlocked needs for p: KH rows
 // as wide as the input one output row reads, padding included, or the
-// padded block of all of the image's rows where it copies that instead.
+// padded block of all of the image's rows where it copies that instead,
+// or the padded-stride copies of the AVX2 row kernels (dwPadStride).
 func DWScratch(p *DWParams) int {
 	wp := (p.OW-1)*p.SW + p.KW
 	n := p.KH * wp
