@@ -35,9 +35,10 @@ func dw3x3AVX2Takes(p *DWParams) bool {
 // below the image reads a zeroed row of scratch. Every sum is then the
 // one dw3x3AVX2 gives on zero-padded copies of the rows (as
 // DepthwiseBlocked computed stride-1 rows before), up to the sign of a
-// zero; at stride 2, where Depthwise took border pixels tap by tap, those
-// may differ in the last bit. With hs, HARD_SWISH is applied as each sum
-// is stored, bit for bit HardSwish's.
+// zero; at stride 2 the pixels Depthwise took tap by tap (edge columns,
+// rows whose window leaves the image) sum in tap order, the others as
+// dw3x3AVX2, so the sums are Depthwise's. With hs, HARD_SWISH is applied
+// as each sum is stored, bit for bit HardSwish's.
 func dw3x3RowsAVX2(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratch []float32, hs bool) {
 	if y1 <= y0 {
 		return
@@ -80,6 +81,7 @@ func dw3x3RowsAVX2(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratch 
 	for oy := y0; oy < y1; oy++ {
 		iy0 := oy*p.SH - p.PadT
 		var rows [3]*float32
+		f := flags | dwBorderRow(p, iy0)
 		for r := range rows {
 			iy := iy0 + r
 			if iy >= 0 && iy < p.H {
@@ -96,7 +98,7 @@ func dw3x3RowsAVX2(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratch 
 			}
 			rows[r] = zero
 		}
-		k(&out[oy*p.OW*c], rows[0], rows[1], rows[2], &w[0], &bias[0], p.OW, c, p.Lo, p.Hi, flags)
+		k(&out[oy*p.OW*c], rows[0], rows[1], rows[2], &w[0], &bias[0], p.OW, c, p.Lo, p.Hi, f)
 	}
 }
 
@@ -157,6 +159,7 @@ func dw3x3RowsPadded(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratc
 	for oy := y0; oy < y1; oy++ {
 		iy0 := oy*p.SH - p.PadT
 		var r [3]*float32
+		f := flags | dwBorderRow(p, iy0)
 		for j := range r {
 			iy := iy0 + j
 			if iy >= 0 && iy < p.H {
@@ -169,6 +172,17 @@ func dw3x3RowsPadded(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratc
 			}
 			r[j] = &zero[(flags&1)*ps]
 		}
-		k(&out[oy*p.OW*c], r[0], r[1], r[2], &wb[0], &bias[0], p.OW, c, 4*ps, p.Lo, p.Hi, flags)
+		k(&out[oy*p.OW*c], r[0], r[1], r[2], &wb[0], &bias[0], p.OW, c, 4*ps, p.Lo, p.Hi, f)
 	}
+}
+
+// dwBorderRow is flags bit 3 for the row kernels at stride 2 when the
+// output row whose window starts at input row iy0 reads a row outside the
+// image: its pixels then sum tap by tap, as Depthwise's dwTaps did (see
+// gen_dwavx2.go's edges).
+func dwBorderRow(p *DWParams, iy0 int) int {
+	if p.SW == 2 && (iy0 < 0 || iy0+3 > p.H) {
+		return 8
+	}
+	return 0
 }
