@@ -10,9 +10,11 @@ var dwRowsAVX2 = true
 // 16) at stride sw sixteen at a time, two pixels per group, rather than
 // eight at a time, four per group: at stride 2, and where a pixel is a
 // multiple of 2 KB (see gen_dwavx2.go). BenchmarkDepthwiseRowsAVX2 on
-// V1 1.0@128's and V3-Large's layers measured it 1.1-1.4x as fast there
-// (8x8x512 1.24x, 4x4x1024 1.36x, 16x16x256 stride 2 1.23x), 0.75-1.0x
-// at stride 1 on fewer channels (64x64x32 0.75x, 32x32x128 0.93x).
+// V1 1.0@128's and V3-Large's layers (three runs) measured it 1.1-1.4x as
+// fast there (8x8x512 1.24-1.26x, 4x4x1024 1.13-1.36x, 64x64x64 stride 2
+// 1.1-1.17x, 8x8x512 stride 2 1.4x; V3's 112x112x64 stride 2 0.9x), and
+// 0.75-1.0x at stride 1 on fewer channels (64x64x32 0.75x, 32x32x128
+// 0.93x).
 var dwX16 = func(c, sw int) bool { return sw == 2 || c%512 == 0 }
 
 // dw3x3AVX2Takes reports whether dw3x3RowsAVX2 takes p on this CPU: AVX2
@@ -107,9 +109,9 @@ func dw3x3RowsAVX2(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratch 
 // apart, one cache line more than c: with c a multiple of 512 (2 KB a
 // pixel) every pixel read at one channel offset maps to the same one or
 // two L1 sets of eight lines, where a group of four pixels reads 18.
-// BenchmarkDepthwiseRowsAVX2 measured the copies 1.2x as fast as the
-// sixteen-channel kernel on 8x8x512 and 1.75x on 4x4x1024 at stride 1,
-// 0.85x on 8x8x512 at stride 2 (four input pixels copied per output
+// BenchmarkDepthwiseRowsAVX2 measured the copies 1.1-1.25x as fast as the
+// sixteen-channel kernel on 8x8x512 and 1.75-1.9x on 4x4x1024 at stride
+// 1, 0.85-0.9x on 8x8x512 at stride 2 (four input pixels copied per output
 // pixel). Tests and benchmarks switch it to compare.
 var dwPadStride = func(c, sw int) bool { return c%512 == 0 && sw == 1 }
 
