@@ -286,3 +286,31 @@ func BenchmarkDepthwiseRowsAVX2(b *testing.B) {
 		})
 	}
 }
+
+// TestDepthwiseNarrowRows: Depthwise and DepthwiseBlocked on rows narrower
+// than the window's part inside them (two pixels at stride 2, the window
+// one column past the right edge), on every path, match the reference;
+// Depthwise used to take the one output column as inside and read the
+// next row's first pixel.
+func TestDepthwiseNarrowRows(t *testing.T) {
+	paths(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(25, 26))
+		for _, p := range []DWParams{
+			{H: 5, W: 2, C: 8, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 0, OH: 3, OW: 1},
+			{H: 7, W: 2, C: 16, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 1, PadL: 0, OH: 4, OW: 1},
+			{H: 6, W: 3, C: 32, KH: 5, KW: 5, SH: 2, SW: 2, PadT: 2, PadL: 1, OH: 3, OW: 2},
+		} {
+			p.Lo, p.Hi = NoClampLo, NoClampHi
+			in := randSlice(rng, p.H*p.W*p.C)
+			w := randSlice(rng, p.KH*p.KW*p.C)
+			bias := randSlice(rng, p.C)
+			want := refDepthwise(&p, in, w, bias)
+			out := make([]float32, p.OH*p.OW*p.C)
+			Depthwise(&p, in, w, bias, out, 0, p.OH)
+			closeTo(t, out, want, 1e-5)
+			clear(out)
+			DepthwiseBlocked(&p, in, w, bias, out, 0, p.OH, nil)
+			closeTo(t, out, want, 1e-5)
+		}
+	})
+}

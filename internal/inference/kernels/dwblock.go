@@ -53,7 +53,7 @@ func depthwiseBlocked(p *DWParams, in, w, bias, out []float32, y0, y1 int, scrat
 	_ = w[p.KH*p.KW*c-1]
 	_ = bias[c-1]
 	xa := (p.PadL + p.SW - 1) / p.SW
-	xb := min(p.OW, (p.W-p.KW+p.PadL)/p.SW+1)
+	xb := dwInsideEnd(p)
 	// The input columns a whole padded output row reads.
 	wp := (p.OW-1)*p.SW + p.KW
 	if !four && dwUseWhole(p, y0, y1, xa, xb, wp) {
@@ -363,7 +363,7 @@ func DWScratch(p *DWParams) int {
 	wp := (p.OW-1)*p.SW + p.KW
 	n := p.KH * wp
 	xa := (p.PadL + p.SW - 1) / p.SW
-	xb := min(p.OW, (p.W-p.KW+p.PadL)/p.SW+1)
+	xb := dwInsideEnd(p)
 	if p.OH > 0 && dwUseWhole(p, 0, p.OH, xa, xb, wp) {
 		n = max(n, dwWholeCopy(p, 0, p.OH, wp))
 	}
