@@ -10,3 +10,8 @@ package kernels
 func SetRowKernels(on bool) {
 	gemvMultiRow, dwEight, dwEdgeRows = on, on, on
 }
+
+// SetDepthwiseRowsAVX2 switches the AVX2 3x3 depthwise row kernels (built
+// only with the cspipe_bench tag, for graph's BenchmarkDepthwiseRowsAVX2Model):
+// off, those layers run as before them.
+func SetDepthwiseRowsAVX2(on bool) { dwRowsAVX2 = on }

@@ -20,7 +20,7 @@ func Depthwise(p *DWParams, in, w, bias, out []float32, y0, y1 int) {
 	fast := hasAVX2FMA && c%8 == 0
 	// Output columns [xa, xb) have their whole KW-wide window inside the image.
 	xa := (p.PadL + p.SW - 1) / p.SW
-	xb := min(p.OW, (p.W-p.KW+p.PadL)/p.SW+1)
+	xb := dwInsideEnd(p)
 	for oy := y0; oy < y1; oy++ {
 		iy0 := oy*p.SH - p.PadT
 		if !fast || iy0 < 0 || iy0+p.KH > p.H || xb <= xa {
@@ -149,4 +149,18 @@ func clampRow(row []float32, lo, hi float32) {
 	for j, v := range row {
 		row[j] = clamp(v, lo, hi)
 	}
+}
+
+// dwInsideEnd is the end of the output columns whose whole window lies
+// inside the image (they start at (PadL+SW-1)/SW): none when the image is
+// narrower than the window's part inside it, where the division would
+// round a negative count up to 0 and take column 0 for inside (a row of
+// two pixels at stride 2 with one column of padding on the right read
+// the next row's first pixel as its third column).
+func dwInsideEnd(p *DWParams) int {
+	d := p.W - p.KW + p.PadL
+	if d < 0 {
+		return 0
+	}
+	return min(p.OW, d/p.SW+1)
 }

@@ -10,8 +10,11 @@ package kernels
 // anything else goes to Depthwise. (At stride 2 a padded copy is twice as
 // wide as its output row; BenchmarkDepthwisePadded measured V3-Large's
 // 14x14x672 5x5 layer slower that way, its 28x28x120 stride-1 layer
-// faster.) Sums may round differently from Depthwise's in the
-// last bit. The padded copies go to scratch, which should hold
+// faster.) On AVX2 without AVX-512, 3x3 windows at stride 1 or 2 with
+// channels a multiple of 8 and at most a column of padding either side
+// run instead row by row on the AVX2 row kernels (dw3x3AVX2Takes,
+// dw3x3RowsAVX2), with no copies. Sums may round differently from
+// Depthwise's in the last bit. The padded copies go to scratch, which should hold
 // DWScratch(p) floats (a shorter one is replaced by a new slice when a
 // copy is needed).
 func DepthwiseBlocked(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratch []float32) {
@@ -27,6 +30,10 @@ func DepthwiseBlockedHardSwish(p *DWParams, in, w, bias, out []float32, y0, y1 i
 }
 
 func depthwiseBlocked(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratch []float32, hs bool) {
+	if dw3x3AVX2Takes(p) {
+		dw3x3RowsAVX2(p, in, w, bias, out, y0, y1, scratch, hs)
+		return
+	}
 	c := p.C
 	four := hasAVX512 && c%16 == 0 && p.KH == 3 && p.KW == 3
 	if !four && (!hasAVX2FMA || c%8 != 0 || p.SW != 1 || !dwPadBorders) {
@@ -46,7 +53,7 @@ func depthwiseBlocked(p *DWParams, in, w, bias, out []float32, y0, y1 int, scrat
 	_ = w[p.KH*p.KW*c-1]
 	_ = bias[c-1]
 	xa := (p.PadL + p.SW - 1) / p.SW
-	xb := min(p.OW, (p.W-p.KW+p.PadL)/p.SW+1)
+	xb := dwInsideEnd(p)
 	// The input columns a whole padded output row reads.
 	wp := (p.OW-1)*p.SW + p.KW
 	if !four && dwUseWhole(p, y0, y1, xa, xb, wp) {
@@ -350,14 +357,18 @@ func dwPadRows(p *DWParams, in, buf []float32, iy0, rows, ix0, cols int) {
 
 // DWScratch is the scratch length DepthwiseBlocked needs for p: KH rows
 // as wide as the input one output row reads, padding included, or the
-// padded block of all of the image's rows where it copies that instead.
+// padded block of all of the image's rows where it copies that instead,
+// or the padded-stride copies of the AVX2 row kernels (dwPadStride).
 func DWScratch(p *DWParams) int {
 	wp := (p.OW-1)*p.SW + p.KW
 	n := p.KH * wp
 	xa := (p.PadL + p.SW - 1) / p.SW
-	xb := min(p.OW, (p.W-p.KW+p.PadL)/p.SW+1)
+	xb := dwInsideEnd(p)
 	if p.OH > 0 && dwUseWhole(p, 0, p.OH, xa, xb, wp) {
 		n = max(n, dwWholeCopy(p, 0, p.OH, wp))
+	}
+	if dw3x3AVX2Takes(p) && dwPadStride(p.C, p.SW) {
+		return max(n*p.C, dwPaddedScratch(p, 0, p.OH))
 	}
 	return n * p.C
 }

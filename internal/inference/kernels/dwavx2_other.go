@@ -1,0 +1,27 @@
+//go:build !amd64
+
+package kernels
+
+func dw3x3s1AVX2(out, r0, r1, r2, w, bias *float32, n, c int, lo, hi float32, flags int) {
+	panic("kernels: no AVX2 path on this architecture")
+}
+
+func dw3x3s2AVX2(out, r0, r1, r2, w, bias *float32, n, c int, lo, hi float32, flags int) {
+	panic("kernels: no AVX2 path on this architecture")
+}
+
+func dw3x3s1x16AVX2(out, r0, r1, r2, w, bias *float32, n, c int, lo, hi float32, flags int) {
+	panic("kernels: no AVX2 path on this architecture")
+}
+
+func dw3x3s2x16AVX2(out, r0, r1, r2, w, bias *float32, n, c int, lo, hi float32, flags int) {
+	panic("kernels: no AVX2 path on this architecture")
+}
+
+func dw3x3s1pAVX2(out, r0, r1, r2, w, bias *float32, n, c, ps int, lo, hi float32, flags int) {
+	panic("kernels: no AVX2 path on this architecture")
+}
+
+func dw3x3s2pAVX2(out, r0, r1, r2, w, bias *float32, n, c, ps int, lo, hi float32, flags int) {
+	panic("kernels: no AVX2 path on this architecture")
+}
