@@ -4,8 +4,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # Every module of the build list, not only those the main module's packages build with: the buildpack
 # test (infra/terraform) runs `go mod tidy` offline, as the Go buildpack's copy of the function
-# source, and tidy also resolves the imports of dependencies' own tests.
-go mod download all
+# source, and tidy also resolves the imports of dependencies' own tests. Through a copy of go.mod
+# (-modfile), so that the repository's go.sum keeps only what tidy keeps.
+modtmp=$(mktemp -d)
+cp go.mod "$modtmp/go.mod"
+cp go.sum "$modtmp/go.sum"
+go mod download -modfile="$modtmp/go.mod" all
+rm -rf "$modtmp"
 
 # libjpeg-turbo's cjpeg/djpeg: the JPEG decoder tests (internal/inference/jpegdec) encode every
 # sampling/coding layout with cjpeg and compare against djpeg's pixels at test time.
