@@ -25,6 +25,7 @@ func TestGeneratedAssemblyMatchesGenerators(t *testing.T) {
 		"gen_dwplane.go":    "dwplane_amd64.s",
 		"gen_stem.go":       "stem_amd64.s",
 		"gen_gemmsmallk.go": "gemmsmallk_amd64.s",
+		"gen_gemvavx2.go":   "gemvavx2_amd64.s",
 	} {
 		t.Run(gen, func(t *testing.T) {
 			src, err := os.ReadFile(gen)

@@ -1,0 +1,8 @@
+//go:build cspipe_bench
+
+package kernels
+
+// SetGemvAVX2 switches the AVX2 few-row driver (useGemvAVX2: one to four
+// rows on 16-column panels), for graph's BenchmarkGemvAVX2Model. Off, those
+// products run on the 6x16 tiles as before it.
+func SetGemvAVX2(on bool) { useGemvAVX2 = on }
