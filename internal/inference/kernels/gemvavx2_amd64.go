@@ -6,8 +6,8 @@ package kernels
 // squeeze-excite 1x1 convolutions, a sub-batch of up to four images). The
 // 6x16 tile reads one panel at a time, a single stream, and multiplies
 // padding rows up to six; the kernels of gemvavx2_amd64.s (from
-// gen_gemvavx2.go) read up to six panels side by side, each prefetched
-// ahead, and each weight once for all the rows. They sum as gemm6x16 does,
+// gen_gemvavx2.go) read up to six panels side by side, several streams in
+// flight, and each weight once for all the rows. They sum as gemm6x16 does,
 // so the outputs are the same bit for bit.
 
 // gemvAVX2Rows is the largest row count the AVX2 few-row driver takes.
