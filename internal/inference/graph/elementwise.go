@@ -8,6 +8,11 @@ import (
 	"github.com/cspipe/cspipe/internal/inference/kernels"
 )
 
+// seRows lets binaryKernel and meanKernel pass a whole image to the
+// kernels' row functions (MulRows, AddRows, SumRows) rather than one call
+// per pixel; benchmarks switch it off to compare (read at run time).
+var seRows = true
+
 // binaryKernel is ADD and MUL with NumPy-style broadcasting over up to four
 // axes. Each operand is either an activation, with its own data per image,
 // or a constant shared by all images.
@@ -19,6 +24,10 @@ type binaryKernel struct {
 	lo, hi     float32
 	clamp      bool
 	flat       bool // neither operand broadcasts: one pass over the whole image
+	// One operand is the whole image and the other one row of channels
+	// broadcast over height and width (a squeeze-excite scale): one
+	// kernels.MulRows or AddRows call for the image. rowB: b is the row.
+	rows, rowB bool
 }
 
 func planBinary(g *Graph, n *Node) (kernel, []int, error) {
@@ -51,6 +60,16 @@ func planBinary(g *Graph, n *Node) (kernel, []int, error) {
 	k.sa, k.sb = strides4(a.Shape, k.out), strides4(b.Shape, k.out)
 	dense := [4]int{k.out[1] * k.out[2] * k.out[3], k.out[2] * k.out[3], k.out[3], 1}
 	k.flat = k.sa == dense && k.sb == dense
+	channelRow := func(st [4]int) bool {
+		return st[3] == 1 && (st[1] == 0 || k.out[1] == 1) && (st[2] == 0 || k.out[2] == 1)
+	}
+	switch {
+	case k.flat:
+	case k.sa == dense && channelRow(k.sb):
+		k.rows, k.rowB = true, true
+	case k.sb == dense && channelRow(k.sa):
+		k.rows = true
+	}
 	if !a.Const {
 		k.aPer = a.Size()
 	}
@@ -133,6 +152,26 @@ func (k *binaryKernel) runOne(a, b, out []float32) {
 		}
 		if k.clamp {
 			clampSlice(out, k.lo, k.hi)
+		}
+		return
+	}
+	if k.rows && seRows {
+		// The image times (or plus) one row of channels: the same
+		// products and sums as the loop below (with the operands of
+		// each product or sum swapped where a is the row, which
+		// changes no result).
+		img, row := a, b
+		if !k.rowB {
+			img, row = b, a
+		}
+		c, n := k.out[3], k.out[1]*k.out[2]
+		if k.mul {
+			kernels.MulRows(out, img, row, n, c)
+		} else {
+			kernels.AddRows(out, img, row, n, c)
+		}
+		if k.clamp {
+			clampSlice(out[:n*c], k.lo, k.hi)
 		}
 		return
 	}

@@ -286,6 +286,18 @@ func (k *meanKernel) rows(in, out []float32) {
 	}
 	src := 0
 	for a := 0; a < k.dims[0]; a++ {
+		if k.reduced[1] && k.reduced[2] && seRows {
+			// Every pixel of the image adds to one row (squeeze-excite's
+			// spatial mean): one call, the rows in the same order.
+			oa := a
+			if k.reduced[0] {
+				oa = 0
+			}
+			n := k.dims[1] * k.dims[2]
+			kernels.SumRows(out[oa*c:(oa+1)*c], in[src:src+n*c], n, c)
+			src += n * c
+			continue
+		}
 		for b := 0; b < k.dims[1]; b++ {
 			for d := 0; d < k.dims[2]; d++ {
 				oa, ob, odd := a, b, d

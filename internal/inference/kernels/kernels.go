@@ -170,6 +170,8 @@ func GemmPanelsAct(m int, a []float32, lda int, b *PackedB, p0, p1 int, act Act,
 		gemmPanels512(m, a, lda, b, p0, p1, act.Lo, act.Hi, act.HardSwish, c, ldc)
 	case b.nr == NR && hasAVX512:
 		gemmPanels512x16(m, a, lda, b, p0, p1, act.Lo, act.Hi, act.HardSwish, c, ldc)
+	case act.Res == nil && b.nr == NR && hasAVX2FMA && gemvAVX2Takes(m): // gemvavx2_amd64.go
+		gemvAVX2(m, a, lda, b, p0, p1, act.Lo, act.Hi, act.HardSwish, c, ldc)
 	case avx2:
 		gemmAVX2(m, a, lda, b, p0, p1, act.Lo, act.Hi, act.HardSwish, act.Res, act.LdRes, c, ldc)
 	case b.nr == NR && hasAVX2FMA:

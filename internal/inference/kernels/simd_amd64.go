@@ -140,6 +140,9 @@ func gemmPanelsAVX2(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi 
 // ld floats apart, starting at c[0]: the tile a kernel has just stored,
 // still in L1 (the paths whose micro-kernels only clamp).
 func hardSwishRows(c []float32, ld, rows, cols int) {
+	if hardSwishTile(c, ld, rows, cols) { // hswishtile_amd64.go: one call on AVX2
+		return
+	}
 	for i := 0; i < rows; i++ {
 		HardSwish(c[i*ld : i*ld+cols])
 	}
