@@ -130,6 +130,12 @@ func GemmU8I8Requant(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 		}
 		m, a, out = m-done, a[done*lda:], out[done*ldo:]
 	}
+	if done := gemmRequantAVX2(m, a, lda, b, r, out, ldo, c); done > 0 {
+		if done == m {
+			return
+		}
+		m, a, out = m-done, a[done*lda:], out[done*ldo:]
+	}
 	rows, chans := gemmRequantVNNI(m, a, lda, b, r, out, ldo)
 	if rows == 0 {
 		GemmU8I8(m, a, lda, b, c, b.Np)

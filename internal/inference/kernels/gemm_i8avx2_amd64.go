@@ -1,0 +1,67 @@
+//go:build amd64
+
+package kernels
+
+import "sync"
+
+// gemmI16x4x16RQAVX2 is gemmI16x4x16AVX2 with the requantization fused
+// in: the 4x16 int32 tile is rescaled with the tab8 blocks at tab (bias,
+// single or double rounding, zero point, clamp) and stored as 4 rows of
+// 16 bytes, ldo bytes apart. Implemented in gemm_i8avx2_amd64.s.
+//
+//go:noescape
+func gemmI16x4x16RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32)
+
+// rqAVX2Rows bounds the rows one pass of gemmRequantAVX2 widens: 64 rows
+// of K 1024 are 128 KiB of uint16, which stay in L2 while every 16
+// channels' weights (32*Kp bytes) pass over them once.
+const rqAVX2Rows = 64
+
+// hasRQAVX2 selects gemmRequantAVX2 on the AVX2 path (tests and
+// benchmarks turn it off to compare with the GEMM-then-Rows form).
+var hasRQAVX2 = true
+
+// widenBufs holds the uint16 activation rows of gemmRequantAVX2.
+var widenBufs = sync.Pool{New: func() any { return new([]uint16) }}
+
+// gemmRequantAVX2 is GemmU8I8Requant's AVX2 path for the first m/4*4 rows
+// (it returns how many it computed, 0 where it does not run: another
+// path, no W16 weights, fewer than 4 rows or 16 channels). Rows are
+// widened to uint16 rqAVX2Rows at a time; then, block of 16 channels by
+// block, every 4 rows go through the fused tile, so the weights are read
+// once per pass rather than once per 4 rows. The last N%16 channels take
+// the int32 tile and Requant.rowsFrom. c is scratch of m rows of b.Np.
+func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []int8, ldo int, c []int32) int {
+	full, full16 := m/4*4, b.N/16*16
+	if !useInt8SIMD() || use512() || !hasRQAVX2 || b.W16 == nil || full == 0 || full16 == 0 || r.C != b.N {
+		return 0
+	}
+	kp := b.Kp
+	bp := widenBufs.Get().(*[]uint16)
+	defer widenBufs.Put(bp)
+	for i0 := 0; i0 < full; i0 += rqAVX2Rows {
+		rows := min(rqAVX2Rows, full-i0)
+		if cap(*bp) < rows*kp {
+			*bp = make([]uint16, rqAVX2Rows*kp)
+		}
+		w := (*bp)[:rows*kp]
+		for i := 0; i < rows; i++ {
+			widenU8(w[i*kp:(i+1)*kp], a[(i0+i)*lda:][:kp])
+		}
+		for col := 0; col < full16; col += 16 {
+			wb := &b.W16[col/I8Tile*kp*I8Tile+col%I8Tile*2]
+			tab := &r.tab8[col/8*64]
+			for i := 0; i < rows; i += 4 {
+				gemmI16x4x16RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &out[(i0+i)*ldo+col], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)
+			}
+		}
+		if full16 < b.N {
+			wb := &b.W16[full16/I8Tile*kp*I8Tile+full16%I8Tile*2]
+			for i := 0; i < rows; i += 4 {
+				gemmI16x4x16AVX2(kp/2, &w[i*kp], 2*kp, wb, &c[i*b.Np+full16], b.Np)
+			}
+			r.rowsFrom(out[i0*ldo:], ldo, c, b.Np, rows, full16)
+		}
+	}
+	return full
+}
