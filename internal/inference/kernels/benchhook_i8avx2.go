@@ -1,0 +1,12 @@
+//go:build cspipe_bench
+
+package kernels
+
+// SetInt8AVX2 switches the AVX2 int8 kernels added for machines without
+// AVX-512 (built only with the cspipe_bench tag, for graph's
+// BenchmarkInt8AVX2Model): the GEMM with the requantization fused in its
+// tile. Off, GemmU8I8Requant runs the int32 GEMM and Requant.Rows as
+// before them.
+func SetInt8AVX2(on bool) {
+	hasRQAVX2 = on
+}
