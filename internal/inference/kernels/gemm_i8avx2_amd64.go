@@ -12,6 +12,17 @@ import "sync"
 //go:noescape
 func gemmI16x4x16RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32)
 
+// gemmI16x3x32RQAVX2 is gemmI16x4x16RQAVX2 on 3 rows by a whole panel of
+// 32 channels (b the panel's W16, tab its first tab8 block): fewer
+// broadcasts per multiply. Implemented in gemm_i8avx2_amd64.s.
+//
+//go:noescape
+func gemmI16x3x32RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32)
+
+// hasRQ3x32 selects the 3x32 tile for whole panels (tests and benchmarks
+// turn it off to run the 4x16 tile on them).
+var hasRQ3x32 = true
+
 // rqAVX2Rows bounds the rows one pass of gemmRequantAVX2 widens: 64 rows
 // of K 1024 are 128 KiB of uint16, which stay in L2 while every 16
 // channels' weights (32*Kp bytes) pass over them once.
@@ -27,9 +38,10 @@ var widenBufs = sync.Pool{New: func() any { return new([]uint16) }}
 // gemmRequantAVX2 is GemmU8I8Requant's AVX2 path for the first m/4*4 rows
 // (it returns how many it computed, 0 where it does not run: another
 // path, no W16 weights, fewer than 4 rows or 16 channels). Rows are
-// widened to uint16 rqAVX2Rows at a time; then, block of 16 channels by
-// block, every 4 rows go through the fused tile, so the weights are read
-// once per pass rather than once per 4 rows. The last N%16 channels take
+// widened to uint16 rqAVX2Rows at a time; then, panel by panel, every 3
+// rows go through the fused 3x32 tile (a last half panel of 16 channels
+// through the 4x16 one), so the weights are read once per pass rather
+// than once per few rows. The last N%16 channels take
 // the int32 tile and Requant.rowsFrom. c is scratch of m rows of b.Np.
 func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []int8, ldo int, c []int32) int {
 	full, full16 := m/4*4, b.N/16*16
@@ -48,7 +60,21 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 		for i := 0; i < rows; i++ {
 			widenU8(w[i*kp:(i+1)*kp], a[(i0+i)*lda:][:kp])
 		}
-		for col := 0; col < full16; col += 16 {
+		col := 0
+		if hasRQ3x32 {
+			// Whole panels on the 3x32 tile; a last tile that would run
+			// past the pass overlaps the one before it (it writes the same
+			// bytes again).
+			for ; col+I8Tile <= b.N; col += I8Tile {
+				wb := &b.W16[col*kp]
+				tab := &r.tab8[col/8*64]
+				for i := 0; i < rows; i += 3 {
+					i = min(i, rows-3)
+					gemmI16x3x32RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &out[(i0+i)*ldo+col], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)
+				}
+			}
+		}
+		for ; col < full16; col += 16 {
 			wb := &b.W16[col/I8Tile*kp*I8Tile+col%I8Tile*2]
 			tab := &r.tab8[col/8*64]
 			for i := 0; i < rows; i += 4 {

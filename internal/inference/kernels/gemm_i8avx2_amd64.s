@@ -165,3 +165,145 @@ rqavx2store:
 	PACK16(Y6, Y7, X6)
 	VZEROUPPER
 	RET
+
+// PACK32 stores the 32 clamped channels of YA, YB, YC, YD (8 each) as
+// bytes at (R8) and moves R8 to the next row: the packs leave the dwords
+// of the four in the order a0 b0 c0 d0 a1 b1 c1 d1 (4 bytes each), which
+// VPERMD with Y11 = rq3x32Perm puts back in channel order.
+#define PACK32(YA, YB, YC, YD) \
+	VPACKSSDW YB, YA, YA \
+	VPACKSSDW YD, YC, YC \
+	VPACKSSWB YC, YA, YA \
+	VPERMD    YA, Y11, YA \
+	VMOVDQU   YA, (R8) \
+	ADDQ      R9, R8
+
+// RQROWS and RQROWD rescale one row's 32 channels (tab8 blocks at 0, 256,
+// 512, 768) in the single and the double rounding and store them.
+#define RQROWS(YA, YB, YC, YD) \
+	RQS16(YA, 0) \
+	RQS16(YB, 256) \
+	RQS16(YC, 512) \
+	RQS16(YD, 768) \
+	VMOVDQU rq3x32Perm<>(SB), Y11 \
+	PACK32(YA, YB, YC, YD)
+
+#define RQROWD(YA, YB, YC, YD) \
+	RQD16(YA, 0) \
+	RQD16(YB, 256) \
+	RQD16(YC, 512) \
+	RQD16(YD, 768) \
+	VMOVDQU rq3x32Perm<>(SB), Y11 \
+	PACK32(YA, YB, YC, YD)
+
+// func gemmI16x3x32RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32)
+// gemmI16x4x16RQAVX2 on 3 rows by a whole 32-channel panel: Y0..Y11
+// accumulate row r's channels 8j..8j+7 in Y(4r+j). Each step broadcasts
+// one row's k pair at a time and multiplies it with the panel's four
+// blocks of weights straight from memory, so three broadcasts (not four)
+// feed twelve VPMADDWDs (not eight). For the rescale the third row's
+// accumulators go to the stack, freeing the registers the macros use.
+TEXT ·gemmI16x3x32RQAVX2(SB), NOSPLIT, $128-72
+	MOVQ  kp+0(FP), CX
+	MOVQ  a+8(FP), SI
+	MOVQ  lda+16(FP), DX
+	MOVQ  b+24(FP), DI
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+	VPXOR Y8, Y8, Y8
+	VPXOR Y9, Y9, Y9
+	VPXOR Y10, Y10, Y10
+	VPXOR Y11, Y11, Y11
+
+rq3x32loop:
+	VPBROADCASTD (SI), Y12
+	VPMADDWD     (DI), Y12, Y14
+	VPADDD       Y14, Y0, Y0
+	VPMADDWD     32(DI), Y12, Y15
+	VPADDD       Y15, Y1, Y1
+	VPMADDWD     64(DI), Y12, Y14
+	VPADDD       Y14, Y2, Y2
+	VPMADDWD     96(DI), Y12, Y15
+	VPADDD       Y15, Y3, Y3
+	VPBROADCASTD (SI)(DX*1), Y13
+	VPMADDWD     (DI), Y13, Y14
+	VPADDD       Y14, Y4, Y4
+	VPMADDWD     32(DI), Y13, Y15
+	VPADDD       Y15, Y5, Y5
+	VPMADDWD     64(DI), Y13, Y14
+	VPADDD       Y14, Y6, Y6
+	VPMADDWD     96(DI), Y13, Y15
+	VPADDD       Y15, Y7, Y7
+	VPBROADCASTD (SI)(DX*2), Y12
+	VPMADDWD     (DI), Y12, Y14
+	VPADDD       Y14, Y8, Y8
+	VPMADDWD     32(DI), Y12, Y15
+	VPADDD       Y15, Y9, Y9
+	VPMADDWD     64(DI), Y12, Y14
+	VPADDD       Y14, Y10, Y10
+	VPMADDWD     96(DI), Y12, Y15
+	VPADDD       Y15, Y11, Y11
+	ADDQ         $4, SI
+	ADDQ         $128, DI
+	DECQ         CX
+	JNZ          rq3x32loop
+
+	VMOVDQU      Y8, 0(SP)
+	VMOVDQU      Y9, 32(SP)
+	VMOVDQU      Y10, 64(SP)
+	VMOVDQU      Y11, 96(SP)
+	MOVQ         tab+48(FP), R11
+	MOVQ         out+32(FP), R8
+	MOVQ         ldo+40(FP), R9
+	MOVL         lo+64(FP), AX
+	VMOVD        AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL         hi+68(FP), AX
+	VMOVD        AX, X13
+	VPBROADCASTD X13, Y13
+	MOVBQZX      double+56(FP), AX
+	TESTQ        AX, AX
+	JNZ          rq3x32double
+	RQROWS(Y0, Y1, Y2, Y3)
+	RQROWS(Y4, Y5, Y6, Y7)
+	VMOVDQU      0(SP), Y0
+	VMOVDQU      32(SP), Y1
+	VMOVDQU      64(SP), Y2
+	VMOVDQU      96(SP), Y3
+	RQROWS(Y0, Y1, Y2, Y3)
+	VZEROUPPER
+	RET
+
+rq3x32double:
+	MOVL         zp+60(FP), AX
+	VMOVD        AX, X14
+	VPBROADCASTD X14, Y14
+	MOVQ         $0x40000000, AX
+	VMOVQ        AX, X15
+	VPBROADCASTQ X15, Y15
+	RQROWD(Y0, Y1, Y2, Y3)
+	RQROWD(Y4, Y5, Y6, Y7)
+	VMOVDQU      0(SP), Y0
+	VMOVDQU      32(SP), Y1
+	VMOVDQU      64(SP), Y2
+	VMOVDQU      96(SP), Y3
+	RQROWD(Y0, Y1, Y2, Y3)
+	VZEROUPPER
+	RET
+
+// rq3x32Perm: the VPERMD indices of PACK32.
+DATA rq3x32Perm<>+0(SB)/4, $0
+DATA rq3x32Perm<>+4(SB)/4, $4
+DATA rq3x32Perm<>+8(SB)/4, $1
+DATA rq3x32Perm<>+12(SB)/4, $5
+DATA rq3x32Perm<>+16(SB)/4, $2
+DATA rq3x32Perm<>+20(SB)/4, $6
+DATA rq3x32Perm<>+24(SB)/4, $3
+DATA rq3x32Perm<>+28(SB)/4, $7
+GLOBL rq3x32Perm<>(SB), RODATA|NOPTR, $32

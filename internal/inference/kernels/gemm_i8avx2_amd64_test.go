@@ -15,8 +15,9 @@ import (
 // (randRequant), row counts below, at and past the 64-row pass with and
 // without a remainder of 1-3 rows, channel counts with and without a
 // remainder of 16, gaps between activation and output rows, and that no
-// byte past a row's channels is written. It checks that the fused kernel
-// ran where it should.
+// byte past a row's channels is written; with whole panels on the 3x32
+// tile and on the 4x16 one. It checks that the fused kernels ran where
+// they should.
 func TestGemmRequantAVX2(t *testing.T) {
 	if !useInt8SIMD() || use512() {
 		t.Skip("not the AVX2 int8 path")
@@ -29,9 +30,13 @@ func TestGemmRequantAVX2(t *testing.T) {
 				if n == 1001 {
 					k = 1024
 				}
-				t.Run(fmt.Sprintf("%dx%dx%d/double=%v", m, n, k, double), func(t *testing.T) {
-					checkGemmRequantAVX2(t, rng, m, n, k, double)
-				})
+				for _, tile := range []bool{true, false} {
+					t.Run(fmt.Sprintf("%dx%dx%d/double=%v/3x32=%v", m, n, k, double, tile), func(t *testing.T) {
+						defer func(v bool) { hasRQ3x32 = v }(hasRQ3x32)
+						hasRQ3x32 = tile
+						checkGemmRequantAVX2(t, rng, m, n, k, double)
+					})
+				}
 			}
 		}
 	}
@@ -84,9 +89,10 @@ func checkGemmRequantAVX2(t *testing.T, rng *rand.Rand, m, n, k int, double bool
 
 // BenchmarkGemmRequantAVX2 compares, on the 1x1 layers of MobileNet V1
 // and V2 at 128 (64-pixel chunks and V1's 16-pixel last layers), the
-// fused kernel ("fused") with the 4x16 GEMM to int32 and the Rows pass
-// ("split"), alternating on the thread's CPU clock; "speedup" is the
-// median per-round ratio split/fused, with its quartiles.
+// fused kernels, whole panels on the 4x16 tile ("4x16") and on the 3x32
+// one ("3x32"), with the 4x16 GEMM to int32 and the Rows pass ("split"),
+// alternating on the thread's CPU clock; "speedup-T" is the median
+// per-round ratio split/T, with its quartiles.
 func BenchmarkGemmRequantAVX2(b *testing.B) {
 	if !useInt8SIMD() || use512() {
 		b.Skip("not the AVX2 int8 path")
@@ -107,21 +113,23 @@ func BenchmarkGemmRequantAVX2(b *testing.B) {
 			a := make([]uint8, m*p.Kp)
 			c := make([]int32, m*p.Np)
 			out := make([]int8, m*n)
-			side := func(name string, fused bool) abbench.Side {
+			side := func(name string, fused, tile bool) abbench.Side {
 				return abbench.Side{Name: name, Run: func() {
-					saved := hasRQAVX2
-					hasRQAVX2 = fused
+					saved, savedTile := hasRQAVX2, hasRQ3x32
+					hasRQAVX2, hasRQ3x32 = fused, tile
 					for range 20 {
 						GemmU8I8Requant(m, a, p.Kp, p, r, out, n, c)
 					}
-					hasRQAVX2 = saved
+					hasRQAVX2, hasRQ3x32 = saved, savedTile
 				}}
 			}
-			tm := abbench.Alternate(b, abbench.ThreadCPU, side("split", false), side("fused", true))
-			rs := tm.Ratios(0, 0, 1)
-			b.ReportMetric(abbench.Med(rs), "speedup")
-			b.ReportMetric(rs[len(rs)/4], "p25")
-			b.ReportMetric(rs[3*len(rs)/4], "p75")
+			tm := abbench.Alternate(b, abbench.ThreadCPU, side("split", false, false), side("4x16", true, false), side("3x32", true, true))
+			for j, name := range []string{"4x16", "3x32"} {
+				rs := tm.Ratios(0, 0, j+1)
+				b.ReportMetric(abbench.Med(rs), "speedup-"+name)
+				b.ReportMetric(rs[len(rs)/4], "p25-"+name)
+				b.ReportMetric(rs[3*len(rs)/4], "p75-"+name)
+			}
 			tm.ReportRate(b, 0, abbench.Med, 20*float64(m*n*k)/1e9, "GMAC/s-%s")
 		})
 	}
