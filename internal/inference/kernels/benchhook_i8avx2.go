@@ -5,8 +5,10 @@ package kernels
 // SetInt8AVX2 switches the AVX2 int8 kernels added for machines without
 // AVX-512 (built only with the cspipe_bench tag, for graph's
 // BenchmarkInt8AVX2Model): the GEMM with the requantization fused in its
-// tile. Off, GemmU8I8Requant runs the int32 GEMM and Requant.Rows as
-// before them.
+// tile and the 3x3 depthwise kernel on int8 rows. Off, GemmU8I8Requant
+// runs the int32 GEMM and Requant.Rows as before them, and
+// HasInt8Pixels3x3 is false (the depthwise layers widen their rows to
+// int32), so a model must be planned and run with the same setting.
 func SetInt8AVX2(on bool) {
-	hasRQAVX2 = on
+	hasRQAVX2, hasDWAVX2 = on, on
 }

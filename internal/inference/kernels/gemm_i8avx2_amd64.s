@@ -2,74 +2,14 @@
 
 #include "textflag.h"
 
-// The AVX2 int8 GEMM tile with the requantization fused in: the K loop of
-// gemmI16x4x16AVX2 (4 widened activation rows times 16 channels of W16,
-// VPMADDWD and VPADDD into Y0..Y7: row r's channels 0-7 in Y(2r), 8-15 in
-// Y(2r+1)), then each accumulator is rescaled with the Requant.tab8
-// blocks of its 8 channels (R11: the tile's first block, the second 256
-// bytes on), clamped and packed, and each row's 16 bytes stored at once.
-// The arithmetic is RQSINGLE's and RQDOUBLE's (int8q_amd64.s) on other
-// registers: Y8..Y11 are temporaries, Y12 = lo, Y13 = hi, Y14 = the output
-// zero point, Y15 = 2^30 in every qword.
+#include "i8avx2_amd64.h"
 
-// RQS16 rescales Y in the single rounding with the table block at OFF; the
-// zero point comes in with the table's off-ZP word (subtracted).
-#define RQS16(Y, OFF) \
-	VPADDD   OFF(R11), Y, Y \
-	VMOVDQU  OFF+32(R11), Y8 \
-	VPMULDQ  Y8, Y, Y9 \
-	VPSRLQ   $32, Y, Y10 \
-	VPSRLQ   $32, Y8, Y8 \
-	VPMULDQ  Y8, Y10, Y10 \
-	VPADDQ   OFF+96(R11), Y9, Y9 \
-	VPADDQ   OFF+128(R11), Y10, Y10 \
-	VPSRLVQ  OFF+160(R11), Y9, Y9 \
-	VPSRLVQ  OFF+192(R11), Y10, Y10 \
-	VPSLLQ   $32, Y10, Y10 \
-	VPBLENDD $0xAA, Y10, Y9, Y \
-	VPSUBD   OFF+224(R11), Y, Y \
-	VPMAXSD  Y12, Y, Y \
-	VPMINSD  Y13, Y, Y
-
-// RQD16 rescales Y in the double rounding (MultiplyByQuantizedMultiplier)
-// with the table block at OFF, then adds the zero point and clamps.
-#define RQD16(Y, OFF) \
-	VPADDD   OFF(R11), Y, Y \
-	VMOVDQU  OFF+32(R11), Y8 \
-	VPSLLVD  OFF+64(R11), Y, Y \
-	VPMULDQ  Y8, Y, Y9 \
-	VPSRLQ   $32, Y, Y10 \
-	VPSRLQ   $32, Y8, Y8 \
-	VPMULDQ  Y8, Y10, Y10 \
-	VPADDQ   Y15, Y9, Y9 \
-	VPADDQ   Y15, Y10, Y10 \
-	VPSRLQ   $31, Y9, Y9 \
-	VPSRLQ   $31, Y10, Y10 \
-	VPSLLQ   $32, Y10, Y10 \
-	VPBLENDD $0xAA, Y10, Y9, Y \
-	VMOVDQU  OFF+128(R11), Y8 \
-	VPAND    Y8, Y, Y9 \
-	VPSRLD   $1, Y8, Y8 \
-	VPSRAD   $31, Y, Y10 \
-	VPSUBD   Y10, Y8, Y8 \
-	VPSRAVD  OFF+96(R11), Y, Y \
-	VPCMPGTD Y8, Y9, Y9 \
-	VPSUBD   Y9, Y, Y \
-	VPADDD   Y14, Y, Y \
-	VPMAXSD  Y12, Y, Y \
-	VPMINSD  Y13, Y, Y
-
-// PACK16 stores the 16 clamped channels of YA (0-7) and YB (8-15) as bytes
-// at (R8) and moves R8 to the next row. The values are inside the int8
-// range, so the saturating packs only narrow; VPERMQ undoes the per-lane
-// interleave of VPACKSSDW.
-#define PACK16(YA, YB, XA) \
-	VPACKSSDW    YB, YA, YA \
-	VPERMQ       $0xD8, YA, YA \
-	VEXTRACTI128 $1, YA, X8 \
-	VPACKSSWB    X8, XA, XA \
-	VMOVDQU      XA, (R8) \
-	ADDQ         R9, R8
+// The AVX2 int8 GEMM tiles with the requantization fused in: the K loop
+// of gemmI16x4x16AVX2 (4 widened activation rows times 16 channels of
+// W16, VPMADDWD and VPADDD into Y0..Y7: row r's channels 0-7 in Y(2r),
+// 8-15 in Y(2r+1)), then each accumulator is rescaled with the tab8 block
+// of its 8 channels (R11: the tile's first block, the next 256 bytes on),
+// clamped and packed, and each row's bytes stored at once.
 
 // func gemmI16x4x16RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32)
 // kp is the number of k pairs, lda the bytes between activation rows, b
@@ -159,10 +99,13 @@ rqavx2double:
 	RQD16(Y7, 256)
 
 rqavx2store:
-	PACK16(Y0, Y1, X0)
-	PACK16(Y2, Y3, X2)
-	PACK16(Y4, Y5, X4)
-	PACK16(Y6, Y7, X6)
+	PACK16(Y0, Y1, X0, (R8))
+	ADDQ R9, R8
+	PACK16(Y2, Y3, X2, (R8))
+	ADDQ R9, R8
+	PACK16(Y4, Y5, X4, (R8))
+	ADDQ R9, R8
+	PACK16(Y6, Y7, X6, (R8))
 	VZEROUPPER
 	RET
 
