@@ -19,6 +19,20 @@ func gemmI16x4x16RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int
 //go:noescape
 func gemmI16x3x32RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32)
 
+// gemmI16x2x32RQAVX2 is gemmI16x3x32RQAVX2 on 2 rows, the weights of a
+// step held in registers. Implemented in gemm_i8avx2_amd64.s.
+//
+//go:noescape
+func gemmI16x2x32RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32)
+
+// rqPanelRows forces the rows of the whole-panel tile, 3
+// (gemmI16x3x32RQAVX2) or 2 (gemmI16x2x32RQAVX2), for tests and
+// benchmarks; 0 chooses by the pass's rows: 2 up to 32 rows (no tile
+// overlaps the one before; V1's 16-row 4x4 layers ran 5-8% faster than on
+// the 3-row tile, 6 tiles of which cover 18 rows), else 3 (5-10% faster
+// at 64 rows), BenchmarkGemmRequantAVX2.
+var rqPanelRows = 0
+
 // hasRQ3x32 selects the 3x32 tile for whole panels (tests and benchmarks
 // turn it off to run the 4x16 tile on them).
 var hasRQ3x32 = true
@@ -68,6 +82,12 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 			for ; col+I8Tile <= b.N; col += I8Tile {
 				wb := &b.W16[col*kp]
 				tab := &r.tab8[col/8*64]
+				if rqPanelRows == 2 || rqPanelRows == 0 && rows <= 32 {
+					for i := 0; i < rows; i += 2 {
+						gemmI16x2x32RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &out[(i0+i)*ldo+col], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)
+					}
+					continue
+				}
 				for i := 0; i < rows; i += 3 {
 					i = min(i, rows-3)
 					gemmI16x3x32RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &out[(i0+i)*ldo+col], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)

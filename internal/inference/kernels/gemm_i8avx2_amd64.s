@@ -250,3 +250,77 @@ DATA rq3x32Perm<>+20(SB)/4, $6
 DATA rq3x32Perm<>+24(SB)/4, $3
 DATA rq3x32Perm<>+28(SB)/4, $7
 GLOBL rq3x32Perm<>(SB), RODATA|NOPTR, $32
+
+// func gemmI16x2x32RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32)
+// gemmI16x3x32RQAVX2 on 2 rows with the panel's four weight vectors of a
+// step in registers (Y8..Y11): 6 loads, not 15, feed 8 VPMADDWDs. Y0..Y7
+// accumulate row r's channels 8j..8j+7 in Y(4r+j).
+TEXT ·gemmI16x2x32RQAVX2(SB), NOSPLIT, $0-72
+	MOVQ  kp+0(FP), CX
+	MOVQ  a+8(FP), SI
+	MOVQ  lda+16(FP), DX
+	MOVQ  b+24(FP), DI
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+
+rq2x32loop:
+	VMOVDQU      (DI), Y8
+	VMOVDQU      32(DI), Y9
+	VMOVDQU      64(DI), Y10
+	VMOVDQU      96(DI), Y11
+	VPBROADCASTD (SI), Y12
+	VPBROADCASTD (SI)(DX*1), Y13
+	VPMADDWD     Y8, Y12, Y14
+	VPADDD       Y14, Y0, Y0
+	VPMADDWD     Y9, Y12, Y15
+	VPADDD       Y15, Y1, Y1
+	VPMADDWD     Y10, Y12, Y14
+	VPADDD       Y14, Y2, Y2
+	VPMADDWD     Y11, Y12, Y15
+	VPADDD       Y15, Y3, Y3
+	VPMADDWD     Y8, Y13, Y14
+	VPADDD       Y14, Y4, Y4
+	VPMADDWD     Y9, Y13, Y15
+	VPADDD       Y15, Y5, Y5
+	VPMADDWD     Y10, Y13, Y14
+	VPADDD       Y14, Y6, Y6
+	VPMADDWD     Y11, Y13, Y15
+	VPADDD       Y15, Y7, Y7
+	ADDQ         $4, SI
+	ADDQ         $128, DI
+	DECQ         CX
+	JNZ          rq2x32loop
+
+	MOVQ         tab+48(FP), R11
+	MOVQ         out+32(FP), R8
+	MOVQ         ldo+40(FP), R9
+	MOVL         lo+64(FP), AX
+	VMOVD        AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL         hi+68(FP), AX
+	VMOVD        AX, X13
+	VPBROADCASTD X13, Y13
+	CMPB         double+56(FP), $0
+	JNE          rq2x32double
+	RQROWS(Y0, Y1, Y2, Y3)
+	RQROWS(Y4, Y5, Y6, Y7)
+	VZEROUPPER
+	RET
+
+rq2x32double:
+	MOVL         zp+60(FP), AX
+	VMOVD        AX, X14
+	VPBROADCASTD X14, Y14
+	MOVQ         $0x40000000, AX
+	VMOVQ        AX, X15
+	VPBROADCASTQ X15, Y15
+	RQROWD(Y0, Y1, Y2, Y3)
+	RQROWD(Y4, Y5, Y6, Y7)
+	VZEROUPPER
+	RET

@@ -15,8 +15,8 @@ import (
 // (randRequant), row counts below, at and past the 64-row pass with and
 // without a remainder of 1-3 rows, channel counts with and without a
 // remainder of 16, gaps between activation and output rows, and that no
-// byte past a row's channels is written; with whole panels on the 3x32
-// tile and on the 4x16 one. It checks that the fused kernels ran where
+// byte past a row's channels is written; with whole panels on the tile
+// chosen by rows, the 3x32, the 2x32 and the 4x16 one. It checks that the fused kernels ran where
 // they should.
 func TestGemmRequantAVX2(t *testing.T) {
 	if !useInt8SIMD() || use512() {
@@ -30,10 +30,10 @@ func TestGemmRequantAVX2(t *testing.T) {
 				if n == 1001 {
 					k = 1024
 				}
-				for _, tile := range []bool{true, false} {
-					t.Run(fmt.Sprintf("%dx%dx%d/double=%v/3x32=%v", m, n, k, double, tile), func(t *testing.T) {
-						defer func(v bool) { hasRQ3x32 = v }(hasRQ3x32)
-						hasRQ3x32 = tile
+				for _, tile := range []int{0, 3, 2, -1} {
+					t.Run(fmt.Sprintf("%dx%dx%d/double=%v/panel-rows=%d", m, n, k, double, tile), func(t *testing.T) {
+						defer func(v bool, r int) { hasRQ3x32, rqPanelRows = v, r }(hasRQ3x32, rqPanelRows)
+						hasRQ3x32, rqPanelRows = tile >= 0, max(tile, 0)
 						checkGemmRequantAVX2(t, rng, m, n, k, double)
 					})
 				}
@@ -89,8 +89,9 @@ func checkGemmRequantAVX2(t *testing.T, rng *rand.Rand, m, n, k int, double bool
 
 // BenchmarkGemmRequantAVX2 compares, on the 1x1 layers of MobileNet V1
 // and V2 at 128 (64-pixel chunks and V1's 16-pixel last layers), the
-// fused kernels, whole panels on the 4x16 tile ("4x16") and on the 3x32
-// one ("3x32"), with the 4x16 GEMM to int32 and the Rows pass ("split"),
+// fused kernels, whole panels on the 4x16 tile ("4x16"), the 3x32 one
+// ("3x32"), the 2x32 one ("2x32") and the one chosen by rows ("auto"),
+// with the 4x16 GEMM to int32 and the Rows pass ("split"),
 // alternating on the thread's CPU clock; "speedup-T" is the median
 // per-round ratio split/T, with its quartiles.
 func BenchmarkGemmRequantAVX2(b *testing.B) {
@@ -113,18 +114,18 @@ func BenchmarkGemmRequantAVX2(b *testing.B) {
 			a := make([]uint8, m*p.Kp)
 			c := make([]int32, m*p.Np)
 			out := make([]int8, m*n)
-			side := func(name string, fused, tile bool) abbench.Side {
+			side := func(name string, fused bool, tile int) abbench.Side {
 				return abbench.Side{Name: name, Run: func() {
-					saved, savedTile := hasRQAVX2, hasRQ3x32
-					hasRQAVX2, hasRQ3x32 = fused, tile
+					saved, savedTile, savedRows := hasRQAVX2, hasRQ3x32, rqPanelRows
+					hasRQAVX2, hasRQ3x32, rqPanelRows = fused, tile >= 0, max(tile, 0)
 					for range 20 {
 						GemmU8I8Requant(m, a, p.Kp, p, r, out, n, c)
 					}
-					hasRQAVX2, hasRQ3x32 = saved, savedTile
+					hasRQAVX2, hasRQ3x32, rqPanelRows = saved, savedTile, savedRows
 				}}
 			}
-			tm := abbench.Alternate(b, abbench.ThreadCPU, side("split", false, false), side("4x16", true, false), side("3x32", true, true))
-			for j, name := range []string{"4x16", "3x32"} {
+			tm := abbench.Alternate(b, abbench.ThreadCPU, side("split", false, -1), side("4x16", true, -1), side("3x32", true, 3), side("2x32", true, 2), side("auto", true, 0))
+			for j, name := range []string{"4x16", "3x32", "2x32", "auto"} {
 				rs := tm.Ratios(0, 0, j+1)
 				b.ReportMetric(abbench.Med(rs), "speedup-"+name)
 				b.ReportMetric(rs[len(rs)/4], "p25-"+name)
