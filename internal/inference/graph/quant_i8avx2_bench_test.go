@@ -19,7 +19,9 @@ import (
 // planned) and with the switch set before each of its runs, alternating
 // run by run: on one thread at batch 1 and 8 by the thread's CPU clock
 // (each side's median ms/img and the quartiles of the per-run ratios
-// old/new), and at batch 8 on two threads by the wall clock. Run with
+// old/new), and at batch 8 on two threads by the wall clock; and
+// "int8-weights" the new side at batch 1 with the GEMM's int8-weight tile
+// on and off (kernels.SetInt8AVX2Weights). Run with
 // `go test -tags cspipe_bench -run '^$' -bench Int8AVX2Model`.
 func BenchmarkInt8AVX2Model(b *testing.B) {
 	path := os.Getenv("CSPIPE_QBENCH")
@@ -57,6 +59,11 @@ func BenchmarkInt8AVX2Model(b *testing.B) {
 			abbench.ReportQuartiles(b, t.Ratios(0, 1, 0), "speedup")
 		})
 	}
+	b.Run("int8-weights/batch1", func(b *testing.B) {
+		models[0].SetThreads(1)
+		kernels.SetInt8AVX2(true)
+		switchAB(b, models[0], 1, kernels.SetInt8AVX2Weights)
+	})
 	b.Run("batch8-threads2", func(b *testing.B) {
 		for _, m := range models {
 			m.SetThreads(2)

@@ -12,3 +12,14 @@ package kernels
 func SetInt8AVX2(on bool) {
 	hasRQAVX2, hasDWAVX2 = on, on
 }
+
+// SetInt8AVX2Weights switches the AVX2 fused GEMM's int8-weight tile for
+// passes of few rows against many weights (built only with the
+// cspipe_bench tag, for graph's BenchmarkInt8AVX2Model): off, those
+// passes take the W16 tiles.
+func SetInt8AVX2Weights(on bool) {
+	rqInt8Weights = 0
+	if !on {
+		rqInt8Weights = -1
+	}
+}

@@ -25,6 +25,25 @@ func gemmI16x3x32RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int
 //go:noescape
 func gemmI16x2x32RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32)
 
+// gemmI8x2x16RQAVX2 is the fused tile on 2 rows by 16 channels of the
+// int8 weights (PackedI8.Data, b at the half panel's first byte of a
+// step), k4 steps of 4 k. Implemented in gemm_i8avx2_amd64.s.
+//
+//go:noescape
+func gemmI8x2x16RQAVX2(k4 int, a *uint16, lda int, b *int8, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32)
+
+// rqInt8Weights chooses gemmI8x2x16RQAVX2 for a pass of at most
+// rqInt8Rows rows against at least rqInt8Bytes bytes of W16: there the
+// weights come from L3 or memory once per pass and reading half the
+// bytes (int8) pays for the sign extensions. -1 forces it off, 1 on (for
+// tests and benchmarks), 0 chooses so.
+var rqInt8Weights = 0
+
+const (
+	rqInt8Rows  = 16
+	rqInt8Bytes = 512 << 10
+)
+
 // rqPanelRows forces the rows of the whole-panel tile, 3
 // (gemmI16x3x32RQAVX2) or 2 (gemmI16x2x32RQAVX2), for tests and
 // benchmarks; 0 chooses by the pass's rows: 2 up to 32 rows (no tile
@@ -75,6 +94,16 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 			widenU8(w[i*kp:(i+1)*kp], a[(i0+i)*lda:][:kp])
 		}
 		col := 0
+		if rqInt8Weights > 0 || rqInt8Weights == 0 && rows <= rqInt8Rows && 2*b.Np*kp >= rqInt8Bytes {
+			// Every 16 channels on the int8 tile.
+			for ; col < full16; col += 16 {
+				wb := &b.Data[col/I8Tile*kp*I8Tile+col%I8Tile*4]
+				tab := &r.tab8[col/8*64]
+				for i := 0; i < rows; i += 2 {
+					gemmI8x2x16RQAVX2(kp/4, &w[i*kp], 2*kp, wb, &out[(i0+i)*ldo+col], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)
+				}
+			}
+		}
 		if hasRQ3x32 {
 			// Whole panels on the 3x32 tile; a last tile that would run
 			// past the pass overlaps the one before it (it writes the same

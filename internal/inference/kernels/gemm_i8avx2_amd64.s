@@ -324,3 +324,100 @@ rq2x32double:
 	RQROWD(Y4, Y5, Y6, Y7)
 	VZEROUPPER
 	RET
+
+// HFOLD folds two accumulators of pair sums (YA: channels 0-3, YB: 4-7,
+// each channel's two sums side by side) into one of 8 channels in order.
+#define HFOLD(YA, YB) \
+	VPHADDD YB, YA, YA \
+	VPERMQ  $0xD8, YA, YA
+
+// func gemmI8x2x16RQAVX2(k4 int, a *uint16, lda int, b *int8, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32)
+// The fused tile on the int8 weights (PackedI8.Data, half the bytes of
+// W16) for few rows against many weights, where reading the weights from
+// memory is the cost: 2 rows (widened, lda bytes apart) by 16 channels (b:
+// the half panel's first 16-byte group of a step; a step of 4 k is 128
+// bytes). Each step sign-extends the 4 groups of 4 channels by 4 k
+// (VPMOVSXBW) and VPMADDWDs them with a row's 4 activations repeated
+// (VPBROADCASTQ), giving each channel's two pair sums side by side;
+// Y(4r+g) accumulates row r's group g, folded by HFOLD before the rescale.
+TEXT ·gemmI8x2x16RQAVX2(SB), NOSPLIT, $0-72
+	MOVQ  k4+0(FP), CX
+	MOVQ  a+8(FP), SI
+	MOVQ  lda+16(FP), DX
+	MOVQ  b+24(FP), DI
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+
+rq2x16loop:
+	VPMOVSXBW    (DI), Y8
+	VPMOVSXBW    16(DI), Y9
+	VPMOVSXBW    32(DI), Y10
+	VPMOVSXBW    48(DI), Y11
+	VPBROADCASTQ (SI), Y12
+	VPBROADCASTQ (SI)(DX*1), Y13
+	VPMADDWD     Y8, Y12, Y14
+	VPADDD       Y14, Y0, Y0
+	VPMADDWD     Y9, Y12, Y15
+	VPADDD       Y15, Y1, Y1
+	VPMADDWD     Y10, Y12, Y14
+	VPADDD       Y14, Y2, Y2
+	VPMADDWD     Y11, Y12, Y15
+	VPADDD       Y15, Y3, Y3
+	VPMADDWD     Y8, Y13, Y14
+	VPADDD       Y14, Y4, Y4
+	VPMADDWD     Y9, Y13, Y15
+	VPADDD       Y15, Y5, Y5
+	VPMADDWD     Y10, Y13, Y14
+	VPADDD       Y14, Y6, Y6
+	VPMADDWD     Y11, Y13, Y15
+	VPADDD       Y15, Y7, Y7
+	ADDQ         $8, SI
+	ADDQ         $128, DI
+	DECQ         CX
+	JNZ          rq2x16loop
+
+	HFOLD(Y0, Y1)
+	HFOLD(Y2, Y3)
+	HFOLD(Y4, Y5)
+	HFOLD(Y6, Y7)
+	MOVQ         tab+48(FP), R11
+	MOVQ         out+32(FP), R8
+	MOVQ         ldo+40(FP), R9
+	MOVL         lo+64(FP), AX
+	VMOVD        AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL         hi+68(FP), AX
+	VMOVD        AX, X13
+	VPBROADCASTD X13, Y13
+	CMPB         double+56(FP), $0
+	JNE          rq2x16double
+	RQS16(Y0, 0)
+	RQS16(Y2, 256)
+	RQS16(Y4, 0)
+	RQS16(Y6, 256)
+	JMP          rq2x16store
+
+rq2x16double:
+	MOVL         zp+60(FP), AX
+	VMOVD        AX, X14
+	VPBROADCASTD X14, Y14
+	MOVQ         $0x40000000, AX
+	VMOVQ        AX, X15
+	VPBROADCASTQ X15, Y15
+	RQD16(Y0, 0)
+	RQD16(Y2, 256)
+	RQD16(Y4, 0)
+	RQD16(Y6, 256)
+
+rq2x16store:
+	PACK16(Y0, Y2, X0, (R8))
+	ADDQ R9, R8
+	PACK16(Y4, Y6, X4, (R8))
+	VZEROUPPER
+	RET

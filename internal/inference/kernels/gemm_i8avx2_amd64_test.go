@@ -16,7 +16,8 @@ import (
 // without a remainder of 1-3 rows, channel counts with and without a
 // remainder of 16, gaps between activation and output rows, and that no
 // byte past a row's channels is written; with whole panels on the tile
-// chosen by rows, the 3x32, the 2x32 and the 4x16 one. It checks that the fused kernels ran where
+// chosen by shape, the 3x32, the 2x32, the 4x16 and the int8-weight 2x16
+// one. It checks that the fused kernels ran where
 // they should.
 func TestGemmRequantAVX2(t *testing.T) {
 	if !useInt8SIMD() || use512() {
@@ -30,10 +31,13 @@ func TestGemmRequantAVX2(t *testing.T) {
 				if n == 1001 {
 					k = 1024
 				}
-				for _, tile := range []int{0, 3, 2, -1} {
+				for _, tile := range []int{0, 3, 2, -1, 8} {
 					t.Run(fmt.Sprintf("%dx%dx%d/double=%v/panel-rows=%d", m, n, k, double, tile), func(t *testing.T) {
-						defer func(v bool, r int) { hasRQ3x32, rqPanelRows = v, r }(hasRQ3x32, rqPanelRows)
-						hasRQ3x32, rqPanelRows = tile >= 0, max(tile, 0)
+						defer func(v bool, r, i int) { hasRQ3x32, rqPanelRows, rqInt8Weights = v, r, i }(hasRQ3x32, rqPanelRows, rqInt8Weights)
+						hasRQ3x32, rqPanelRows, rqInt8Weights = tile >= 0, max(tile, 0)%8, tile/8
+						if tile != 0 && tile != 8 {
+							rqInt8Weights = -1 // the tile named alone
+						}
 						checkGemmRequantAVX2(t, rng, m, n, k, double)
 					})
 				}
@@ -90,7 +94,8 @@ func checkGemmRequantAVX2(t *testing.T, rng *rand.Rand, m, n, k int, double bool
 // BenchmarkGemmRequantAVX2 compares, on the 1x1 layers of MobileNet V1
 // and V2 at 128 (64-pixel chunks and V1's 16-pixel last layers), the
 // fused kernels, whole panels on the 4x16 tile ("4x16"), the 3x32 one
-// ("3x32"), the 2x32 one ("2x32") and the one chosen by rows ("auto"),
+// ("3x32"), the 2x32 one ("2x32"), the int8-weight 2x16 one ("int8")
+// and the ones chosen by shape ("auto"),
 // with the 4x16 GEMM to int32 and the Rows pass ("split"),
 // alternating on the thread's CPU clock; "speedup-T" is the median
 // per-round ratio split/T, with its quartiles.
@@ -116,16 +121,19 @@ func BenchmarkGemmRequantAVX2(b *testing.B) {
 			out := make([]int8, m*n)
 			side := func(name string, fused bool, tile int) abbench.Side {
 				return abbench.Side{Name: name, Run: func() {
-					saved, savedTile, savedRows := hasRQAVX2, hasRQ3x32, rqPanelRows
-					hasRQAVX2, hasRQ3x32, rqPanelRows = fused, tile >= 0, max(tile, 0)
+					saved, savedTile, savedRows, savedI8 := hasRQAVX2, hasRQ3x32, rqPanelRows, rqInt8Weights
+					hasRQAVX2, hasRQ3x32, rqPanelRows, rqInt8Weights = fused, tile >= 0, max(tile, 0)%8, tile/8
+					if tile != 0 && tile != 8 {
+						rqInt8Weights = -1
+					}
 					for range 20 {
 						GemmU8I8Requant(m, a, p.Kp, p, r, out, n, c)
 					}
-					hasRQAVX2, hasRQ3x32, rqPanelRows = saved, savedTile, savedRows
+					hasRQAVX2, hasRQ3x32, rqPanelRows, rqInt8Weights = saved, savedTile, savedRows, savedI8
 				}}
 			}
-			tm := abbench.Alternate(b, abbench.ThreadCPU, side("split", false, -1), side("4x16", true, -1), side("3x32", true, 3), side("2x32", true, 2), side("auto", true, 0))
-			for j, name := range []string{"4x16", "3x32", "2x32", "auto"} {
+			tm := abbench.Alternate(b, abbench.ThreadCPU, side("split", false, -1), side("4x16", true, -1), side("3x32", true, 3), side("2x32", true, 2), side("int8", true, 8), side("auto", true, 0))
+			for j, name := range []string{"4x16", "3x32", "2x32", "int8", "auto"} {
 				rs := tm.Ratios(0, 0, j+1)
 				b.ReportMetric(abbench.Med(rs), "speedup-"+name)
 				b.ReportMetric(rs[len(rs)/4], "p25-"+name)
