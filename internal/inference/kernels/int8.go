@@ -5,7 +5,8 @@ package kernels
 // bytes (weights), accumulated exactly in int32. With AVX-512 VNNI it runs
 // VPDPBUSD on 8x32 and 4x32 tiles; with AVX2 (or CSPIPE_KERNELS=avx2) it
 // runs VPMADDWD on weights packed as int16 pairs (PackedI8.W16), 4x16
-// tiles; elsewhere (and under
+// tiles, and GemmU8I8Requant runs tiles with the rescale fused in
+// (gemm_i8avx2_amd64.go); elsewhere (and under
 // CSPIPE_KERNELS=generic) a portable loop computes the same integers.
 
 // I8Tile is the number of weight rows (output channels) a packed panel
@@ -116,7 +117,8 @@ func GemmU8I8Generic(m int, a []uint8, lda int, b *PackedI8, c []int32, ldc int)
 // channel j of the product rescaled to int8 (r single-rounded, with b.N
 // channels and the bias the GEMM needs). c is scratch of m rows of b.Np.
 // With VNNI and AVX-512 the 8-row tiles of whole 32-channel panels are
-// rescaled in registers and never stored as int32.
+// rescaled in registers and never stored as int32; on the AVX2 path every
+// 4 rows' whole blocks of 16 channels are (gemmRequantAVX2).
 func GemmU8I8Requant(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []int8, ldo int, c []int32) {
 	if m <= 0 {
 		return
@@ -125,6 +127,12 @@ func GemmU8I8Requant(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 		panic("kernels: GemmU8I8Requant arguments out of range")
 	}
 	if done := gemmRequantAMX(m, a, lda, b, r, out, ldo, c); done > 0 {
+		if done == m {
+			return
+		}
+		m, a, out = m-done, a[done*lda:], out[done*ldo:]
+	}
+	if done := gemmRequantAVX2(m, a, lda, b, r, out, ldo, c); done > 0 {
 		if done == m {
 			return
 		}

@@ -23,3 +23,7 @@ func (p *PackedI8) packAMX() {}
 func gemmRequantAMX(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []int8, ldo int, c []int32) int {
 	return 0
 }
+
+func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []int8, ldo int, c []int32) int {
+	return 0
+}

@@ -303,6 +303,9 @@ type DWI8 struct {
 	// q4, q4U: the T4 kernel may rescale qT, qTU in the quad form
 	// (t4Quad); h4, h4U: with the constants added after the gather (t4Hi).
 	q4, q4U, h4, h4U bool
+	// w2: the weights of the AVX2 3x3 kernel (prepW2), nil where it does
+	// not apply.
+	w2 []int16
 }
 
 // unsignedOut returns r with its outputs moved up by 128 (x+128, the
@@ -332,6 +335,7 @@ func (d *DWI8) FoldZP(zp int32) {
 	d.prepDW64(d.fold, zp)
 	d.foldU, d.q64U = unsignedOut(d.fold), unsignedOut(d.q64)
 	d.prepT4(d.fold)
+	d.prepW2()
 }
 
 // HasInt8Pixels3x3 reports whether Int8Pixels3x3 runs here (FoldZP

@@ -101,11 +101,15 @@ func (d *DWI8) prepDW64(fold *Requant, zp int32) {
 	d.q64 = NewRequant(bias, mult, shift, fold.Double, fold.ZP, fold.Lo, fold.Hi)
 }
 
-func dw3x3I8Ok(d *DWI8) bool { return use512() && d.C%16 == 0 }
+func dw3x3I8Ok(d *DWI8) bool { return (use512() || dwAVX2Ok(d)) && d.C%16 == 0 }
 
 // dw3x3I8Vec runs the int8 3x3 kernels; unsigned writes x+128 (DWI8's
 // foldU and q64U rescales).
 func dw3x3I8Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int8, xstep, n int, unsigned bool) bool {
+	if !use512() && dwAVX2Ok(d) && d.C%16 == 0 {
+		dw3x3I8AVX2Vec(d, out, ostride, r0, r1, r2, xstep, n, unsigned)
+		return true
+	}
 	if !use512() || d.C%16 != 0 || d.fold == nil {
 		return false
 	}

@@ -1,0 +1,74 @@
+//go:build cspipe_bench
+
+package graph_test
+
+import (
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/cspipe/cspipe/internal/inference/abbench"
+	"github.com/cspipe/cspipe/internal/inference/graph"
+	"github.com/cspipe/cspipe/internal/inference/kernels"
+	"github.com/cspipe/cspipe/internal/inference/tflite"
+)
+
+// BenchmarkInt8AVX2Model runs the int8 .tflite model CSPIPE_QBENCH with
+// the AVX2 int8 kernels on ("new") and off ("old", kernels.SetInt8AVX2),
+// each side on its own plan (the switch decides how depthwise layers are
+// planned) and with the switch set before each of its runs, alternating
+// run by run: on one thread at batch 1 and 8 by the thread's CPU clock
+// (each side's median ms/img and the quartiles of the per-run ratios
+// old/new), and at batch 8 on two threads by the wall clock; and
+// "int8-weights" the new side at batch 1 with the GEMM's int8-weight tile
+// on and off (kernels.SetInt8AVX2Weights). Run with
+// `go test -tags cspipe_bench -run '^$' -bench Int8AVX2Model`.
+func BenchmarkInt8AVX2Model(b *testing.B) {
+	path := os.Getenv("CSPIPE_QBENCH")
+	if path == "" {
+		b.Skip("CSPIPE_QBENCH not set")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer kernels.SetInt8AVX2(true)
+	var models [2]*graph.Model
+	for i, on := range []bool{true, false} {
+		kernels.SetInt8AVX2(on)
+		if models[i], err = tflite.Load(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+	kernels.SetInt8AVX2(true)
+	sides := func(b *testing.B, batch int) []abbench.Side {
+		in := abInput(models[0], batch)
+		out := make([]float32, batch*models[0].NumClasses())
+		return []abbench.Side{
+			graph.ABModelSide(b, "new", models[0], batch, in, out, func() { kernels.SetInt8AVX2(true) }),
+			graph.ABModelSide(b, "old", models[1], batch, in, out, func() { kernels.SetInt8AVX2(false) }),
+		}
+	}
+	for _, batch := range []int{1, 8} {
+		b.Run(fmt.Sprintf("batch%d", batch), func(b *testing.B) {
+			for _, m := range models {
+				m.SetThreads(1)
+			}
+			t := abbench.Alternate(b, abbench.ThreadCPU, sides(b, batch)...)
+			t.Report(b, 0, abbench.Med, 1e3/float64(batch), "%s-cpu-ms/img")
+			abbench.ReportQuartiles(b, t.Ratios(0, 1, 0), "speedup")
+		})
+	}
+	b.Run("int8-weights/batch1", func(b *testing.B) {
+		models[0].SetThreads(1)
+		kernels.SetInt8AVX2(true)
+		switchAB(b, models[0], 1, kernels.SetInt8AVX2Weights)
+	})
+	b.Run("batch8-threads2", func(b *testing.B) {
+		for _, m := range models {
+			m.SetThreads(2)
+		}
+		t := abbench.Alternate(b, abbench.Wall, sides(b, 8)...)
+		abbench.ReportQuartiles(b, t.Ratios(0, 1, 0), "speedup")
+	})
+}

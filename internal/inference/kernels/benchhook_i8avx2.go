@@ -1,0 +1,25 @@
+//go:build cspipe_bench
+
+package kernels
+
+// SetInt8AVX2 switches the AVX2 int8 kernels added for machines without
+// AVX-512 (built only with the cspipe_bench tag, for graph's
+// BenchmarkInt8AVX2Model): the GEMM with the requantization fused in its
+// tile and the 3x3 depthwise kernel on int8 rows. Off, GemmU8I8Requant
+// runs the int32 GEMM and Requant.Rows as before them, and
+// HasInt8Pixels3x3 is false (the depthwise layers widen their rows to
+// int32), so a model must be planned and run with the same setting.
+func SetInt8AVX2(on bool) {
+	hasRQAVX2, hasDWAVX2 = on, on
+}
+
+// SetInt8AVX2Weights switches the AVX2 fused GEMM's int8-weight tile for
+// passes of few rows against many weights (built only with the
+// cspipe_bench tag, for graph's BenchmarkInt8AVX2Model): off, those
+// passes take the W16 tiles.
+func SetInt8AVX2Weights(on bool) {
+	rqInt8Weights = 0
+	if !on {
+		rqInt8Weights = -1
+	}
+}

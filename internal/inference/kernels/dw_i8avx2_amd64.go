@@ -1,0 +1,28 @@
+//go:build amd64
+
+package kernels
+
+// dw3x3I8AVX2 is the AVX2 int8 3x3 depthwise kernel of Int8Pixels3x3 on
+// machines without AVX-512 (c a multiple of 16, w the DWI8.w2 layout).
+// Implemented in dw_i8avx2_amd64.s.
+//
+//go:noescape
+func dw3x3I8AVX2(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c int, w *int16, tab *int32, double, unsigned bool, zp, lo, hi int32)
+
+// hasDWAVX2 selects dw3x3I8AVX2 (read when a model is planned, through
+// HasInt8Pixels3x3, and as it runs; tests and benchmarks turn it off).
+var hasDWAVX2 = true
+
+// dwAVX2Ok reports whether dw3x3I8AVX2 runs d here.
+func dwAVX2Ok(d *DWI8) bool {
+	return hasDWAVX2 && useInt8SIMD() && !use512() && d.w2 != nil && d.fold != nil
+}
+
+// dw3x3I8AVX2Vec runs dw3x3I8AVX2 for dw3x3I8Vec.
+func dw3x3I8AVX2Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int8, xstep, n int, unsigned bool) {
+	r := d.fold
+	if unsigned {
+		r = d.foldU
+	}
+	dw3x3I8AVX2(out, ostride, r0, r1, r2, xstep, n, d.C, &d.w2[0], &r.tab8[0], r.Double, unsigned, r.ZP, r.Lo, r.Hi)
+}

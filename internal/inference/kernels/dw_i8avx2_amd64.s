@@ -1,0 +1,108 @@
+//go:build amd64
+
+#include "textflag.h"
+
+#include "i8avx2_amd64.h"
+
+// DWPAIR adds two taps of 16 channels to Y0 (channels 0-7) and Y1 (8-15):
+// their int8 inputs at A and B are interleaved byte by byte (a0 b0 a1 b1
+// ...), sign-extended to int16 and multiplied by the weights at OFF(BX),
+// laid out the same way, with VPMADDWD, which gives each channel's
+// a*wa + b*wb exactly in int32.
+#define DWPAIR(A, B, OFF) \
+	VMOVDQU    A, X8 \
+	VMOVDQU    B, X9 \
+	VPUNPCKLBW X9, X8, X10 \
+	VPUNPCKHBW X9, X8, X11 \
+	VPMOVSXBW  X10, Y10 \
+	VPMOVSXBW  X11, Y11 \
+	VPMADDWD   OFF(BX), Y10, Y10 \
+	VPMADDWD   OFF+32(BX), Y11, Y11 \
+	VPADDD     Y10, Y0, Y0 \
+	VPADDD     Y11, Y1, Y1
+
+// func dw3x3I8AVX2(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c int, w *int16, tab *int32, double, unsigned bool, zp, lo, hi int32)
+// The int8 3x3 depthwise convolution of n pixels whose windows lie inside
+// the rows r0, r1, r2 (each pixel xstep bytes on from the one before, a
+// tap's channels c bytes on from the tap to its left), c a multiple of
+// 16: for each pixel and each 16 channels, the 9 taps in 5 pairs (the
+// last pairs tap 8 with itself and zero weights; w: per block of 16
+// channels, 5 pairs of 32 int16s, DWI8.w2), then the tab8 rescale of the
+// raw input's rescale (DWI8.fold, bias net of the zero point) and 16
+// bytes stored at out, pixels ostride bytes apart; unsigned stores x+128
+// (the rescale's clamp then lies in [0, 255]).
+TEXT ·dw3x3I8AVX2(SB), NOSPLIT, $0-96
+	MOVL         lo+88(FP), AX
+	VMOVD        AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL         hi+92(FP), AX
+	VMOVD        AX, X13
+	VPBROADCASTD X13, Y13
+	MOVL         zp+84(FP), AX
+	VMOVD        AX, X14
+	VPBROADCASTD X14, Y14
+	MOVQ         $0x40000000, AX
+	VMOVQ        AX, X15
+	VPBROADCASTQ X15, Y15
+	MOVQ         out+0(FP), R8
+	MOVQ         r0+16(FP), SI
+	MOVQ         r1+24(FP), DI
+	MOVQ         r2+32(FP), R10
+	MOVQ         n+48(FP), CX
+	MOVQ         c+56(FP), DX
+
+dwpix:
+	MOVQ SI, AX
+	MOVQ DI, R14
+	MOVQ R10, R9
+	MOVQ R8, R13
+	MOVQ w+64(FP), BX
+	MOVQ tab+72(FP), R11
+	MOVQ DX, R12
+	SHRQ $4, R12
+
+dwblk:
+	VPXOR  Y0, Y0, Y0
+	VPXOR  Y1, Y1, Y1
+	DWPAIR((AX), (AX)(DX*1), 0)
+	DWPAIR((AX)(DX*2), (R14), 64)
+	DWPAIR((R14)(DX*1), (R14)(DX*2), 128)
+	DWPAIR((R9), (R9)(DX*1), 192)
+	DWPAIR((R9)(DX*2), (R9)(DX*2), 256)
+	CMPB    double+80(FP), $0
+	JNE     dwdouble
+	RQS16(Y0, 0)
+	RQS16(Y1, 256)
+	JMP     dwstore
+
+dwdouble:
+	RQD16(Y0, 0)
+	RQD16(Y1, 256)
+
+dwstore:
+	CMPB    unsigned+81(FP), $0
+	JNE     dwstoreu
+	PACK16(Y0, Y1, X0, (R13))
+	JMP     dwnext
+
+dwstoreu:
+	PACK16U(Y0, Y1, X0, (R13))
+
+dwnext:
+	ADDQ $16, AX
+	ADDQ $16, R14
+	ADDQ $16, R9
+	ADDQ $16, R13
+	ADDQ $320, BX
+	ADDQ $512, R11
+	DECQ R12
+	JNZ  dwblk
+
+	ADDQ xstep+40(FP), SI
+	ADDQ xstep+40(FP), DI
+	ADDQ xstep+40(FP), R10
+	ADDQ ostride+8(FP), R8
+	DECQ CX
+	JNZ  dwpix
+	VZEROUPPER
+	RET

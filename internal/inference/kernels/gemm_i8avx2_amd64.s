@@ -1,0 +1,423 @@
+//go:build amd64
+
+#include "textflag.h"
+
+#include "i8avx2_amd64.h"
+
+// The AVX2 int8 GEMM tiles with the requantization fused in: the K loop
+// of gemmI16x4x16AVX2 (4 widened activation rows times 16 channels of
+// W16, VPMADDWD and VPADDD into Y0..Y7: row r's channels 0-7 in Y(2r),
+// 8-15 in Y(2r+1)), then each accumulator is rescaled with the tab8 block
+// of its 8 channels (R11: the tile's first block, the next 256 bytes on),
+// clamped and packed, and each row's bytes stored at once.
+
+// func gemmI16x4x16RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32)
+// kp is the number of k pairs, lda the bytes between activation rows, b
+// the tile's 16 channels of W16 (a step of 2 k is 128 bytes), out the
+// first row's first byte (rows ldo bytes apart), tab the tab8 block of the
+// tile's first channel.
+TEXT ·gemmI16x4x16RQAVX2(SB), NOSPLIT, $0-72
+	MOVQ kp+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), DI
+	LEAQ (SI)(DX*2), R10
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+
+rqavx2loop:
+	VMOVDQU      (DI), Y8
+	VMOVDQU      32(DI), Y9
+	VPBROADCASTD (SI), Y10
+	VPBROADCASTD (SI)(DX*1), Y11
+	VPBROADCASTD (R10), Y12
+	VPBROADCASTD (R10)(DX*1), Y13
+	VPMADDWD     Y8, Y10, Y14
+	VPADDD       Y14, Y0, Y0
+	VPMADDWD     Y9, Y10, Y15
+	VPADDD       Y15, Y1, Y1
+	VPMADDWD     Y8, Y11, Y14
+	VPADDD       Y14, Y2, Y2
+	VPMADDWD     Y9, Y11, Y15
+	VPADDD       Y15, Y3, Y3
+	VPMADDWD     Y8, Y12, Y14
+	VPADDD       Y14, Y4, Y4
+	VPMADDWD     Y9, Y12, Y15
+	VPADDD       Y15, Y5, Y5
+	VPMADDWD     Y8, Y13, Y14
+	VPADDD       Y14, Y6, Y6
+	VPMADDWD     Y9, Y13, Y15
+	VPADDD       Y15, Y7, Y7
+	ADDQ         $4, SI
+	ADDQ         $4, R10
+	ADDQ         $128, DI
+	DECQ         CX
+	JNZ          rqavx2loop
+
+	MOVQ         tab+48(FP), R11
+	MOVQ         out+32(FP), R8
+	MOVQ         ldo+40(FP), R9
+	MOVL         lo+64(FP), AX
+	VMOVD        AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL         hi+68(FP), AX
+	VMOVD        AX, X13
+	VPBROADCASTD X13, Y13
+	MOVBQZX      double+56(FP), AX
+	TESTQ        AX, AX
+	JNZ          rqavx2double
+	RQS16(Y0, 0)
+	RQS16(Y1, 256)
+	RQS16(Y2, 0)
+	RQS16(Y3, 256)
+	RQS16(Y4, 0)
+	RQS16(Y5, 256)
+	RQS16(Y6, 0)
+	RQS16(Y7, 256)
+	JMP          rqavx2store
+
+rqavx2double:
+	MOVL         zp+60(FP), AX
+	VMOVD        AX, X14
+	VPBROADCASTD X14, Y14
+	MOVQ         $0x40000000, AX
+	VMOVQ        AX, X15
+	VPBROADCASTQ X15, Y15
+	RQD16(Y0, 0)
+	RQD16(Y1, 256)
+	RQD16(Y2, 0)
+	RQD16(Y3, 256)
+	RQD16(Y4, 0)
+	RQD16(Y5, 256)
+	RQD16(Y6, 0)
+	RQD16(Y7, 256)
+
+rqavx2store:
+	PACK16(Y0, Y1, X0, (R8))
+	ADDQ R9, R8
+	PACK16(Y2, Y3, X2, (R8))
+	ADDQ R9, R8
+	PACK16(Y4, Y5, X4, (R8))
+	ADDQ R9, R8
+	PACK16(Y6, Y7, X6, (R8))
+	VZEROUPPER
+	RET
+
+// PACK32 stores the 32 clamped channels of YA, YB, YC, YD (8 each) as
+// bytes at (R8) and moves R8 to the next row: the packs leave the dwords
+// of the four in the order a0 b0 c0 d0 a1 b1 c1 d1 (4 bytes each), which
+// VPERMD with Y11 = rq3x32Perm puts back in channel order.
+#define PACK32(YA, YB, YC, YD) \
+	VPACKSSDW YB, YA, YA \
+	VPACKSSDW YD, YC, YC \
+	VPACKSSWB YC, YA, YA \
+	VPERMD    YA, Y11, YA \
+	VMOVDQU   YA, (R8) \
+	ADDQ      R9, R8
+
+// RQROWS and RQROWD rescale one row's 32 channels (tab8 blocks at 0, 256,
+// 512, 768) in the single and the double rounding and store them.
+#define RQROWS(YA, YB, YC, YD) \
+	RQS16(YA, 0) \
+	RQS16(YB, 256) \
+	RQS16(YC, 512) \
+	RQS16(YD, 768) \
+	VMOVDQU rq3x32Perm<>(SB), Y11 \
+	PACK32(YA, YB, YC, YD)
+
+#define RQROWD(YA, YB, YC, YD) \
+	RQD16(YA, 0) \
+	RQD16(YB, 256) \
+	RQD16(YC, 512) \
+	RQD16(YD, 768) \
+	VMOVDQU rq3x32Perm<>(SB), Y11 \
+	PACK32(YA, YB, YC, YD)
+
+// func gemmI16x3x32RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32)
+// gemmI16x4x16RQAVX2 on 3 rows by a whole 32-channel panel: Y0..Y11
+// accumulate row r's channels 8j..8j+7 in Y(4r+j). Each step broadcasts
+// one row's k pair at a time and multiplies it with the panel's four
+// blocks of weights straight from memory, so three broadcasts (not four)
+// feed twelve VPMADDWDs (not eight). For the rescale the third row's
+// accumulators go to the stack, freeing the registers the macros use.
+TEXT ·gemmI16x3x32RQAVX2(SB), NOSPLIT, $128-72
+	MOVQ  kp+0(FP), CX
+	MOVQ  a+8(FP), SI
+	MOVQ  lda+16(FP), DX
+	MOVQ  b+24(FP), DI
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+	VPXOR Y8, Y8, Y8
+	VPXOR Y9, Y9, Y9
+	VPXOR Y10, Y10, Y10
+	VPXOR Y11, Y11, Y11
+
+rq3x32loop:
+	VPBROADCASTD (SI), Y12
+	VPMADDWD     (DI), Y12, Y14
+	VPADDD       Y14, Y0, Y0
+	VPMADDWD     32(DI), Y12, Y15
+	VPADDD       Y15, Y1, Y1
+	VPMADDWD     64(DI), Y12, Y14
+	VPADDD       Y14, Y2, Y2
+	VPMADDWD     96(DI), Y12, Y15
+	VPADDD       Y15, Y3, Y3
+	VPBROADCASTD (SI)(DX*1), Y13
+	VPMADDWD     (DI), Y13, Y14
+	VPADDD       Y14, Y4, Y4
+	VPMADDWD     32(DI), Y13, Y15
+	VPADDD       Y15, Y5, Y5
+	VPMADDWD     64(DI), Y13, Y14
+	VPADDD       Y14, Y6, Y6
+	VPMADDWD     96(DI), Y13, Y15
+	VPADDD       Y15, Y7, Y7
+	VPBROADCASTD (SI)(DX*2), Y12
+	VPMADDWD     (DI), Y12, Y14
+	VPADDD       Y14, Y8, Y8
+	VPMADDWD     32(DI), Y12, Y15
+	VPADDD       Y15, Y9, Y9
+	VPMADDWD     64(DI), Y12, Y14
+	VPADDD       Y14, Y10, Y10
+	VPMADDWD     96(DI), Y12, Y15
+	VPADDD       Y15, Y11, Y11
+	ADDQ         $4, SI
+	ADDQ         $128, DI
+	DECQ         CX
+	JNZ          rq3x32loop
+
+	VMOVDQU      Y8, 0(SP)
+	VMOVDQU      Y9, 32(SP)
+	VMOVDQU      Y10, 64(SP)
+	VMOVDQU      Y11, 96(SP)
+	MOVQ         tab+48(FP), R11
+	MOVQ         out+32(FP), R8
+	MOVQ         ldo+40(FP), R9
+	MOVL         lo+64(FP), AX
+	VMOVD        AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL         hi+68(FP), AX
+	VMOVD        AX, X13
+	VPBROADCASTD X13, Y13
+	MOVBQZX      double+56(FP), AX
+	TESTQ        AX, AX
+	JNZ          rq3x32double
+	RQROWS(Y0, Y1, Y2, Y3)
+	RQROWS(Y4, Y5, Y6, Y7)
+	VMOVDQU      0(SP), Y0
+	VMOVDQU      32(SP), Y1
+	VMOVDQU      64(SP), Y2
+	VMOVDQU      96(SP), Y3
+	RQROWS(Y0, Y1, Y2, Y3)
+	VZEROUPPER
+	RET
+
+rq3x32double:
+	MOVL         zp+60(FP), AX
+	VMOVD        AX, X14
+	VPBROADCASTD X14, Y14
+	MOVQ         $0x40000000, AX
+	VMOVQ        AX, X15
+	VPBROADCASTQ X15, Y15
+	RQROWD(Y0, Y1, Y2, Y3)
+	RQROWD(Y4, Y5, Y6, Y7)
+	VMOVDQU      0(SP), Y0
+	VMOVDQU      32(SP), Y1
+	VMOVDQU      64(SP), Y2
+	VMOVDQU      96(SP), Y3
+	RQROWD(Y0, Y1, Y2, Y3)
+	VZEROUPPER
+	RET
+
+// rq3x32Perm: the VPERMD indices of PACK32.
+DATA rq3x32Perm<>+0(SB)/4, $0
+DATA rq3x32Perm<>+4(SB)/4, $4
+DATA rq3x32Perm<>+8(SB)/4, $1
+DATA rq3x32Perm<>+12(SB)/4, $5
+DATA rq3x32Perm<>+16(SB)/4, $2
+DATA rq3x32Perm<>+20(SB)/4, $6
+DATA rq3x32Perm<>+24(SB)/4, $3
+DATA rq3x32Perm<>+28(SB)/4, $7
+GLOBL rq3x32Perm<>(SB), RODATA|NOPTR, $32
+
+// func gemmI16x2x32RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32)
+// gemmI16x3x32RQAVX2 on 2 rows with the panel's four weight vectors of a
+// step in registers (Y8..Y11): 6 loads, not 15, feed 8 VPMADDWDs. Y0..Y7
+// accumulate row r's channels 8j..8j+7 in Y(4r+j).
+TEXT ·gemmI16x2x32RQAVX2(SB), NOSPLIT, $0-72
+	MOVQ  kp+0(FP), CX
+	MOVQ  a+8(FP), SI
+	MOVQ  lda+16(FP), DX
+	MOVQ  b+24(FP), DI
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+
+rq2x32loop:
+	VMOVDQU      (DI), Y8
+	VMOVDQU      32(DI), Y9
+	VMOVDQU      64(DI), Y10
+	VMOVDQU      96(DI), Y11
+	VPBROADCASTD (SI), Y12
+	VPBROADCASTD (SI)(DX*1), Y13
+	VPMADDWD     Y8, Y12, Y14
+	VPADDD       Y14, Y0, Y0
+	VPMADDWD     Y9, Y12, Y15
+	VPADDD       Y15, Y1, Y1
+	VPMADDWD     Y10, Y12, Y14
+	VPADDD       Y14, Y2, Y2
+	VPMADDWD     Y11, Y12, Y15
+	VPADDD       Y15, Y3, Y3
+	VPMADDWD     Y8, Y13, Y14
+	VPADDD       Y14, Y4, Y4
+	VPMADDWD     Y9, Y13, Y15
+	VPADDD       Y15, Y5, Y5
+	VPMADDWD     Y10, Y13, Y14
+	VPADDD       Y14, Y6, Y6
+	VPMADDWD     Y11, Y13, Y15
+	VPADDD       Y15, Y7, Y7
+	ADDQ         $4, SI
+	ADDQ         $128, DI
+	DECQ         CX
+	JNZ          rq2x32loop
+
+	MOVQ         tab+48(FP), R11
+	MOVQ         out+32(FP), R8
+	MOVQ         ldo+40(FP), R9
+	MOVL         lo+64(FP), AX
+	VMOVD        AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL         hi+68(FP), AX
+	VMOVD        AX, X13
+	VPBROADCASTD X13, Y13
+	CMPB         double+56(FP), $0
+	JNE          rq2x32double
+	RQROWS(Y0, Y1, Y2, Y3)
+	RQROWS(Y4, Y5, Y6, Y7)
+	VZEROUPPER
+	RET
+
+rq2x32double:
+	MOVL         zp+60(FP), AX
+	VMOVD        AX, X14
+	VPBROADCASTD X14, Y14
+	MOVQ         $0x40000000, AX
+	VMOVQ        AX, X15
+	VPBROADCASTQ X15, Y15
+	RQROWD(Y0, Y1, Y2, Y3)
+	RQROWD(Y4, Y5, Y6, Y7)
+	VZEROUPPER
+	RET
+
+// HFOLD folds two accumulators of pair sums (YA: channels 0-3, YB: 4-7,
+// each channel's two sums side by side) into one of 8 channels in order.
+#define HFOLD(YA, YB) \
+	VPHADDD YB, YA, YA \
+	VPERMQ  $0xD8, YA, YA
+
+// func gemmI8x2x16RQAVX2(k4 int, a *uint16, lda int, b *int8, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32)
+// The fused tile on the int8 weights (PackedI8.Data, half the bytes of
+// W16) for few rows against many weights, where reading the weights from
+// memory is the cost: 2 rows (widened, lda bytes apart) by 16 channels (b:
+// the half panel's first 16-byte group of a step; a step of 4 k is 128
+// bytes). Each step sign-extends the 4 groups of 4 channels by 4 k
+// (VPMOVSXBW) and VPMADDWDs them with a row's 4 activations repeated
+// (VPBROADCASTQ), giving each channel's two pair sums side by side;
+// Y(4r+g) accumulates row r's group g, folded by HFOLD before the rescale.
+TEXT ·gemmI8x2x16RQAVX2(SB), NOSPLIT, $0-72
+	MOVQ  k4+0(FP), CX
+	MOVQ  a+8(FP), SI
+	MOVQ  lda+16(FP), DX
+	MOVQ  b+24(FP), DI
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+
+rq2x16loop:
+	VPMOVSXBW    (DI), Y8
+	VPMOVSXBW    16(DI), Y9
+	VPMOVSXBW    32(DI), Y10
+	VPMOVSXBW    48(DI), Y11
+	VPBROADCASTQ (SI), Y12
+	VPBROADCASTQ (SI)(DX*1), Y13
+	VPMADDWD     Y8, Y12, Y14
+	VPADDD       Y14, Y0, Y0
+	VPMADDWD     Y9, Y12, Y15
+	VPADDD       Y15, Y1, Y1
+	VPMADDWD     Y10, Y12, Y14
+	VPADDD       Y14, Y2, Y2
+	VPMADDWD     Y11, Y12, Y15
+	VPADDD       Y15, Y3, Y3
+	VPMADDWD     Y8, Y13, Y14
+	VPADDD       Y14, Y4, Y4
+	VPMADDWD     Y9, Y13, Y15
+	VPADDD       Y15, Y5, Y5
+	VPMADDWD     Y10, Y13, Y14
+	VPADDD       Y14, Y6, Y6
+	VPMADDWD     Y11, Y13, Y15
+	VPADDD       Y15, Y7, Y7
+	ADDQ         $8, SI
+	ADDQ         $128, DI
+	DECQ         CX
+	JNZ          rq2x16loop
+
+	HFOLD(Y0, Y1)
+	HFOLD(Y2, Y3)
+	HFOLD(Y4, Y5)
+	HFOLD(Y6, Y7)
+	MOVQ         tab+48(FP), R11
+	MOVQ         out+32(FP), R8
+	MOVQ         ldo+40(FP), R9
+	MOVL         lo+64(FP), AX
+	VMOVD        AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL         hi+68(FP), AX
+	VMOVD        AX, X13
+	VPBROADCASTD X13, Y13
+	CMPB         double+56(FP), $0
+	JNE          rq2x16double
+	RQS16(Y0, 0)
+	RQS16(Y2, 256)
+	RQS16(Y4, 0)
+	RQS16(Y6, 256)
+	JMP          rq2x16store
+
+rq2x16double:
+	MOVL         zp+60(FP), AX
+	VMOVD        AX, X14
+	VPBROADCASTD X14, Y14
+	MOVQ         $0x40000000, AX
+	VMOVQ        AX, X15
+	VPBROADCASTQ X15, Y15
+	RQD16(Y0, 0)
+	RQD16(Y2, 256)
+	RQD16(Y4, 0)
+	RQD16(Y6, 256)
+
+rq2x16store:
+	PACK16(Y0, Y2, X0, (R8))
+	ADDQ R9, R8
+	PACK16(Y4, Y6, X4, (R8))
+	VZEROUPPER
+	RET

@@ -1,0 +1,145 @@
+//go:build amd64
+
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/cspipe/cspipe/internal/inference/abbench"
+)
+
+// TestGemmRequantAVX2 checks the fused AVX2 GEMM and rescale against the
+// portable GEMM and RowGeneric: both roundings over the whole shift range
+// (randRequant), row counts below, at and past the 64-row pass with and
+// without a remainder of 1-3 rows, channel counts with and without a
+// remainder of 16, gaps between activation and output rows, and that no
+// byte past a row's channels is written; with whole panels on the tile
+// chosen by shape, the 3x32, the 2x32, the 4x16 and the int8-weight 2x16
+// one. It checks that the fused kernels ran where
+// they should.
+func TestGemmRequantAVX2(t *testing.T) {
+	if !useInt8SIMD() || use512() {
+		t.Skip("not the AVX2 int8 path")
+	}
+	rng := rand.New(rand.NewPCG(41, 42))
+	for _, n := range []int{16, 17, 31, 32, 40, 48, 64, 100, 1001} {
+		for _, m := range []int{1, 4, 5, 8, 15, 16, 63, 64, 67, 130} {
+			for _, double := range []bool{false, true} {
+				k := 1 + rng.IntN(300)
+				if n == 1001 {
+					k = 1024
+				}
+				for _, tile := range []int{0, 3, 2, -1, 8} {
+					t.Run(fmt.Sprintf("%dx%dx%d/double=%v/panel-rows=%d", m, n, k, double, tile), func(t *testing.T) {
+						defer func(v bool, r, i int) { hasRQ3x32, rqPanelRows, rqInt8Weights = v, r, i }(hasRQ3x32, rqPanelRows, rqInt8Weights)
+						hasRQ3x32, rqPanelRows, rqInt8Weights = tile >= 0, max(tile, 0)%8, tile/8
+						if tile != 0 && tile != 8 {
+							rqInt8Weights = -1 // the tile named alone
+						}
+						checkGemmRequantAVX2(t, rng, m, n, k, double)
+					})
+				}
+			}
+		}
+	}
+}
+
+func checkGemmRequantAVX2(t *testing.T, rng *rand.Rand, m, n, k int, double bool) {
+	w := make([]int8, n*k)
+	for i := range w {
+		w[i] = int8(rng.IntN(256) - 128)
+	}
+	b := PackI8(w, n, k)
+	lda := b.Kp + rng.IntN(3)*4
+	a := make([]uint8, (m-1)*lda+b.Kp)
+	for i := range a {
+		a[i] = uint8(rng.IntN(256))
+		if rng.IntN(16) == 0 {
+			a[i] = 255
+		}
+	}
+	for r := 0; r < m; r++ {
+		clear(a[r*lda+k : r*lda+b.Kp])
+	}
+	r := randRequant(rng, n, double)
+	ldo := n + rng.IntN(5)
+	acc := make([]int32, m*b.Np)
+	GemmU8I8Generic(m, a, lda, b, acc, b.Np)
+	buf := make([]int8, (m-1)*ldo+n+64)
+	for i := range buf {
+		buf[i] = 0x5a
+	}
+	if done := gemmRequantAVX2(m, a, lda, b, r, buf[:(m-1)*ldo+n], ldo, make([]int32, m*b.Np)); done != m/4*4 {
+		t.Fatalf("gemmRequantAVX2 computed %d rows, want %d", done, m/4*4)
+	}
+	GemmU8I8Requant(m, a, lda, b, r, buf[:(m-1)*ldo+n], ldo, make([]int32, m*b.Np))
+	want := make([]int8, n)
+	for i := 0; i < m; i++ {
+		r.RowGeneric(want, acc[i*b.Np:])
+		for j := range want {
+			if got := buf[i*ldo+j]; got != want[j] {
+				t.Fatalf("lda %d ldo %d: [%d][%d] got %d, want %d (acc %d)", lda, ldo, i, j, got, want[j], acc[i*b.Np+j]+r.Bias[j])
+			}
+		}
+	}
+	for i := range buf {
+		if (i%ldo >= n || i >= (m-1)*ldo+n) && buf[i] != 0x5a {
+			t.Fatalf("ldo %d: byte %d past a row's channels written", ldo, i)
+		}
+	}
+}
+
+// BenchmarkGemmRequantAVX2 compares, on the 1x1 layers of MobileNet V1
+// and V2 at 128 (64-pixel chunks and V1's 16-pixel last layers), the
+// fused kernels, whole panels on the 4x16 tile ("4x16"), the 3x32 one
+// ("3x32"), the 2x32 one ("2x32"), the int8-weight 2x16 one ("int8")
+// and the ones chosen by shape ("auto"),
+// with the 4x16 GEMM to int32 and the Rows pass ("split"),
+// alternating on the thread's CPU clock; "speedup-T" is the median
+// per-round ratio split/T, with its quartiles.
+func BenchmarkGemmRequantAVX2(b *testing.B) {
+	if !useInt8SIMD() || use512() {
+		b.Skip("not the AVX2 int8 path")
+	}
+	for _, s := range [][3]int{{64, 64, 32}, {64, 128, 128}, {64, 256, 256}, {64, 512, 512}, {16, 1024, 512}, {16, 1024, 1024}, {64, 96, 16}, {64, 24, 144}, {64, 576, 96}, {64, 160, 960}} {
+		m, n, k := s[0], s[1], s[2]
+		b.Run(fmt.Sprintf("%dx%dx%d", m, n, k), func(b *testing.B) {
+			w := make([]int8, n*k)
+			for i := range w {
+				w[i] = int8(i*7 - 3)
+			}
+			bias, mult, shift := make([]int32, n), make([]int32, n), make([]int, n)
+			for i := range mult {
+				mult[i], shift[i] = 1<<30+int32(i*12345), -8
+			}
+			r := NewRequant(bias, mult, shift, false, 3, -128, 127)
+			p := PackI8(w, n, k)
+			a := make([]uint8, m*p.Kp)
+			c := make([]int32, m*p.Np)
+			out := make([]int8, m*n)
+			side := func(name string, fused bool, tile int) abbench.Side {
+				return abbench.Side{Name: name, Run: func() {
+					saved, savedTile, savedRows, savedI8 := hasRQAVX2, hasRQ3x32, rqPanelRows, rqInt8Weights
+					hasRQAVX2, hasRQ3x32, rqPanelRows, rqInt8Weights = fused, tile >= 0, max(tile, 0)%8, tile/8
+					if tile != 0 && tile != 8 {
+						rqInt8Weights = -1
+					}
+					for range 20 {
+						GemmU8I8Requant(m, a, p.Kp, p, r, out, n, c)
+					}
+					hasRQAVX2, hasRQ3x32, rqPanelRows, rqInt8Weights = saved, savedTile, savedRows, savedI8
+				}}
+			}
+			tm := abbench.Alternate(b, abbench.ThreadCPU, side("split", false, -1), side("4x16", true, -1), side("3x32", true, 3), side("2x32", true, 2), side("int8", true, 8), side("auto", true, 0))
+			for j, name := range []string{"4x16", "3x32", "2x32", "int8", "auto"} {
+				rs := tm.Ratios(0, 0, j+1)
+				b.ReportMetric(abbench.Med(rs), "speedup-"+name)
+				b.ReportMetric(rs[len(rs)/4], "p25-"+name)
+				b.ReportMetric(rs[3*len(rs)/4], "p75-"+name)
+			}
+			tm.ReportRate(b, 0, abbench.Med, 20*float64(m*n*k)/1e9, "GMAC/s-%s")
+		})
+	}
+}
