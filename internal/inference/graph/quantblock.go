@@ -350,7 +350,7 @@ func (k *qblockKernel) depthwiseBand(d []uint8, ring []int8, rowP, oy0, oy1 int)
 func (k *qconvKernel) gemmDirect(s *qscratch, in, out []int8, m int) {
 	pk := k.packed
 	s.a = grow(s.a, gemmChunk*pk.Kp)
-	s.c = grow(s.c, gemmChunk*pk.Np)
+	s.c = grow(s.c, kernels.RequantScratch(gemmChunk, pk))
 	for p0 := 0; p0 < m; p0 += gemmChunk {
 		n := min(gemmChunk, m-p0)
 		kernels.XorI8(s.a[:n*k.cin], in[p0*k.cin:(p0+n)*k.cin])
@@ -361,7 +361,7 @@ func (k *qconvKernel) gemmDirect(s *qscratch, in, out []int8, m int) {
 // gemmDirectU is gemmDirect on input pixels already unsigned (x+128).
 func (k *qconvKernel) gemmDirectU(s *qscratch, in []uint8, out []int8, m int) {
 	pk := k.packed
-	s.c = grow(s.c, gemmChunk*pk.Np)
+	s.c = grow(s.c, kernels.RequantScratch(gemmChunk, pk))
 	for p0 := 0; p0 < m; p0 += gemmChunk {
 		n := min(gemmChunk, m-p0)
 		kernels.GemmU8I8Requant(n, in[p0*k.cin:(p0+n)*k.cin], pk.Kp, pk, k.grq, out[p0*k.cout:(p0+n)*k.cout], k.cout, s.c)

@@ -351,7 +351,7 @@ func (k *qconvKernel) convPixelsGemm(in, o []int8, lo, hi int) {
 	s := k.getScratch()
 	defer k.scratch.Put(s)
 	s.a = grow(s.a, gemmChunk*pk.Kp+narrowTail)
-	s.c = grow(s.c, gemmChunk*pk.Np)
+	s.c = grow(s.c, kernels.RequantScratch(gemmChunk, pk))
 	a, c := s.a, s.c
 	pad := uint8(k.inZP + 128)
 	direct := k.direct()
@@ -812,7 +812,7 @@ func (k *qfcKernel) run(e *env, ins [][]float32, out []float32) {
 		s := k.scratch.Get()
 		defer k.scratch.Put(s)
 		s.a = grow(s.a, gemmChunk*pk.Kp)
-		s.c = grow(s.c, gemmChunk*pk.Np)
+		s.c = grow(s.c, kernels.RequantScratch(gemmChunk, pk))
 		rows := k.rows * e.batch
 		for r0 := 0; r0 < rows; r0 += gemmChunk {
 			m := min(gemmChunk, rows-r0)

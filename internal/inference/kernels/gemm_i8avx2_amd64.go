@@ -2,7 +2,7 @@
 
 package kernels
 
-import "sync"
+import "unsafe"
 
 // gemmI16x4x16RQAVX2 is gemmI16x4x16AVX2 with the requantization fused
 // in: the 4x16 int32 tile is rescaled with the tab8 blocks at tab (bias,
@@ -56,17 +56,9 @@ var rqPanelRows = 0
 // turn it off to run the 4x16 tile on them).
 var hasRQ3x32 = true
 
-// rqAVX2Rows bounds the rows one pass of gemmRequantAVX2 widens: 64 rows
-// of K 1024 are 128 KiB of uint16, which stay in L2 while every 16
-// channels' weights (32*Kp bytes) pass over them once.
-const rqAVX2Rows = 64
-
 // hasRQAVX2 selects gemmRequantAVX2 on the AVX2 path (tests and
 // benchmarks turn it off to compare with the GEMM-then-Rows form).
 var hasRQAVX2 = true
-
-// widenBufs holds the uint16 activation rows of gemmRequantAVX2.
-var widenBufs = sync.Pool{New: func() any { return new([]uint16) }}
 
 // gemmRequantAVX2 is GemmU8I8Requant's AVX2 path for the first m/4*4 rows
 // (it returns how many it computed, 0 where it does not run: another
@@ -82,14 +74,17 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 		return 0
 	}
 	kp := b.Kp
-	bp := widenBufs.Get().(*[]uint16)
-	defer widenBufs.Put(bp)
+	// The widened rows go to c past its first m rows (RequantScratch);
+	// a shorter c costs an allocation.
+	var wide []uint16
+	if n := min(rqAVX2Rows, full) * kp; 2*(len(c)-m*b.Np) >= n {
+		wide = unsafe.Slice((*uint16)(unsafe.Pointer(&c[m*b.Np])), n)
+	} else {
+		wide = make([]uint16, n)
+	}
 	for i0 := 0; i0 < full; i0 += rqAVX2Rows {
 		rows := min(rqAVX2Rows, full-i0)
-		if cap(*bp) < rows*kp {
-			*bp = make([]uint16, rqAVX2Rows*kp)
-		}
-		w := (*bp)[:rows*kp]
+		w := wide[:rows*kp]
 		for i := 0; i < rows; i++ {
 			widenU8(w[i*kp:(i+1)*kp], a[(i0+i)*lda:][:kp])
 		}

@@ -67,27 +67,61 @@ func checkGemmRequantAVX2(t *testing.T, rng *rand.Rand, m, n, k int, double bool
 	ldo := n + rng.IntN(5)
 	acc := make([]int32, m*b.Np)
 	GemmU8I8Generic(m, a, lda, b, acc, b.Np)
-	buf := make([]int8, (m-1)*ldo+n+64)
-	for i := range buf {
-		buf[i] = 0x5a
-	}
-	if done := gemmRequantAVX2(m, a, lda, b, r, buf[:(m-1)*ldo+n], ldo, make([]int32, m*b.Np)); done != m/4*4 {
-		t.Fatalf("gemmRequantAVX2 computed %d rows, want %d", done, m/4*4)
-	}
-	GemmU8I8Requant(m, a, lda, b, r, buf[:(m-1)*ldo+n], ldo, make([]int32, m*b.Np))
-	want := make([]int8, n)
-	for i := 0; i < m; i++ {
-		r.RowGeneric(want, acc[i*b.Np:])
-		for j := range want {
-			if got := buf[i*ldo+j]; got != want[j] {
-				t.Fatalf("lda %d ldo %d: [%d][%d] got %d, want %d (acc %d)", lda, ldo, i, j, got, want[j], acc[i*b.Np+j]+r.Bias[j])
+	// The scratch c of m rows (the widened rows allocated per call), then
+	// of RequantScratch (widened into c), filled with garbage: neither
+	// may read c before writing it.
+	for _, clen := range []int{m * b.Np, RequantScratch(m, b)} {
+		buf := make([]int8, (m-1)*ldo+n+64)
+		for i := range buf {
+			buf[i] = 0x5a
+		}
+		c := make([]int32, clen)
+		for i := range c {
+			c[i] = int32(rng.Uint32())
+		}
+		if done := gemmRequantAVX2(m, a, lda, b, r, buf[:(m-1)*ldo+n], ldo, c); done != m/4*4 {
+			t.Fatalf("gemmRequantAVX2 computed %d rows, want %d", done, m/4*4)
+		}
+		GemmU8I8Requant(m, a, lda, b, r, buf[:(m-1)*ldo+n], ldo, c)
+		want := make([]int8, n)
+		for i := 0; i < m; i++ {
+			r.RowGeneric(want, acc[i*b.Np:])
+			for j := range want {
+				if got := buf[i*ldo+j]; got != want[j] {
+					t.Fatalf("scratch %d lda %d ldo %d: [%d][%d] got %d, want %d (acc %d)", clen, lda, ldo, i, j, got, want[j], acc[i*b.Np+j]+r.Bias[j])
+				}
+			}
+		}
+		for i := range buf {
+			if (i%ldo >= n || i >= (m-1)*ldo+n) && buf[i] != 0x5a {
+				t.Fatalf("ldo %d: byte %d past a row's channels written", ldo, i)
 			}
 		}
 	}
-	for i := range buf {
-		if (i%ldo >= n || i >= (m-1)*ldo+n) && buf[i] != 0x5a {
-			t.Fatalf("ldo %d: byte %d past a row's channels written", ldo, i)
-		}
+}
+
+// TestGemmRequantAVX2Scratch: with RequantScratch's length the AVX2 path
+// widens into the scratch and allocates nothing.
+func TestGemmRequantAVX2Scratch(t *testing.T) {
+	if !useInt8SIMD() || use512() {
+		t.Skip("the AVX2 int8 path does not run here")
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	const m, n, k = 64, 96, 200
+	w := make([]int8, n*k)
+	for i := range w {
+		w[i] = int8(rng.IntN(255) - 127)
+	}
+	b := PackI8(w, n, k)
+	a := make([]uint8, m*b.Kp)
+	r := randRequant(rng, n, false)
+	out := make([]int8, m*n)
+	c := make([]int32, RequantScratch(m, b))
+	if allocs := testing.AllocsPerRun(5, func() { GemmU8I8Requant(m, a, b.Kp, b, r, out, n, c) }); allocs != 0 {
+		t.Errorf("%v allocations per call with RequantScratch's scratch, want 0", allocs)
+	}
+	if allocs := testing.AllocsPerRun(5, func() { GemmU8I8Requant(m, a, b.Kp, b, r, out, n, c[:m*b.Np]) }); allocs == 0 {
+		t.Errorf("no allocation with a scratch of m rows: the test no longer tells the two apart")
 	}
 }
 

@@ -113,12 +113,27 @@ func GemmU8I8Generic(m int, a []uint8, lda int, b *PackedI8, c []int32, ldc int)
 	}
 }
 
+// rqAVX2Rows bounds the rows one pass of gemmRequantAVX2 widens: 64 rows
+// of K 1024 are 128 KiB of uint16, which stay in L2 while every 16
+// channels' weights (32*Kp bytes) pass over them once.
+const rqAVX2Rows = 64
+
+// RequantScratch is the length of GemmU8I8Requant's scratch for m rows of
+// b's product: the int32 rows, then room for up to 64 rows of b.Kp uint16
+// (the activations the AVX2 tiles read, widened).
+func RequantScratch(m int, b *PackedI8) int {
+	return m*b.Np + (min(m, rqAVX2Rows)*b.Kp+1)/2
+}
+
 // GemmU8I8Requant is GemmU8I8 followed by r.Rows: out[i*ldo+j] is row i,
 // channel j of the product rescaled to int8 (r single-rounded, with b.N
 // channels and the bias the GEMM needs). c is scratch of m rows of b.Np.
 // With VNNI and AVX-512 the 8-row tiles of whole 32-channel panels are
 // rescaled in registers and never stored as int32; on the AVX2 path every
 // 4 rows' whole blocks of 16 channels are (gemmRequantAVX2).
+//
+// RequantScratch(m, b) int32s of c also hold the AVX2 path's widened rows
+// (m rows of b.Np is enough; the AVX2 path then allocates them per call).
 func GemmU8I8Requant(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []int8, ldo int, c []int32) {
 	if m <= 0 {
 		return
