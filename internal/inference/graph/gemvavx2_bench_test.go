@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/cspipe/cspipe/internal/inference/abbench"
-	"github.com/cspipe/cspipe/internal/inference/graph"
 	"github.com/cspipe/cspipe/internal/inference/kernels"
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
 )
@@ -18,7 +16,7 @@ import (
 // thread's CPU clock, at batch 1 and 4 (a worker's sub-batch at batch 8 on
 // two threads), and at batch 8 on two threads by the wall clock; it
 // reports the median and quartiles of the per-run ratios old/new
-// (switchAB, rowKernelsWall's shape). It matters on the AVX2 path only.
+// (switchAB, switchWall). It matters on the AVX2 path only.
 // Run with `go test -tags cspipe_bench -run '^$' -bench GemvAVX2Model`.
 func BenchmarkGemvAVX2Model(b *testing.B) {
 	for _, c := range []modelgen.Config{
@@ -32,14 +30,4 @@ func BenchmarkGemvAVX2Model(b *testing.B) {
 		}
 		b.Run(c.Arch+"/batch8-threads2", func(b *testing.B) { switchWall(b, m, 8, kernels.SetGemvAVX2) })
 	}
-}
-
-// switchWall is switchAB at batch images on two threads, timed by the wall
-// clock (the helper thread's CPU time is not the caller's); it reports the
-// quartiles of the per-pair ratios old/new alone.
-func switchWall(b *testing.B, m *graph.Model, batch int, set func(bool)) {
-	defer set(true)
-	m.SetThreads(2)
-	t := abbench.Alternate(b, abbench.Wall, switchSides(b, m, batch, set, "new", "old")...)
-	abbench.ReportQuartiles(b, t.Ratios(0, 1, 0), "speedup")
 }

@@ -30,16 +30,16 @@ func BenchmarkRowKernelsModel(b *testing.B) {
 		for _, batch := range []int{1, 4} {
 			b.Run(fmt.Sprintf("%s/batch%d", c.Arch, batch), func(b *testing.B) { switchAB(b, m, batch, kernels.SetRowKernels) })
 		}
-		b.Run(c.Arch+"/batch8-threads2", func(b *testing.B) { rowKernelsWall(b, m) })
+		b.Run(c.Arch+"/batch8-threads2", func(b *testing.B) { switchWall(b, m, 8, kernels.SetRowKernels) })
 	}
 }
 
-// rowKernelsWall is switchAB at batch 8 on two threads, timed by the wall
+// switchWall is switchAB at batch images on two threads, timed by the wall
 // clock (the helper thread's CPU time is not the caller's); it reports the
 // quartiles of the per-pair ratios old/new alone.
-func rowKernelsWall(b *testing.B, m *graph.Model) {
-	defer kernels.SetRowKernels(true)
+func switchWall(b *testing.B, m *graph.Model, batch int, set func(bool)) {
+	defer set(true)
 	m.SetThreads(2)
-	t := abbench.Alternate(b, abbench.Wall, switchSides(b, m, 8, kernels.SetRowKernels, "new", "old")...)
+	t := abbench.Alternate(b, abbench.Wall, switchSides(b, m, batch, set, "new", "old")...)
 	abbench.ReportQuartiles(b, t.Ratios(0, 1, 0), "speedup")
 }
