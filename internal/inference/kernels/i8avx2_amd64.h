@@ -71,3 +71,43 @@
 	VPACKUSWB    X8, XA, XA \
 	VMOVDQU      XA, DST
 
+// The 4x16 int16 tile's K loop (gemmI16x4x16AVX2, gemmI16x4x16RQAVX2):
+// Y0..Y7 accumulate rows 0..3 (SI, SI+DX, R10 = SI+2*DX, R10+DX) times
+// channels 0-7 and 8-15 of W16 at DI; one step is a k pair (4 bytes of
+// each row, 128 bytes of weights). Y8..Y15 are temporaries.
+#define I16X4X16ZERO \
+	VPXOR Y0, Y0, Y0 \
+	VPXOR Y1, Y1, Y1 \
+	VPXOR Y2, Y2, Y2 \
+	VPXOR Y3, Y3, Y3 \
+	VPXOR Y4, Y4, Y4 \
+	VPXOR Y5, Y5, Y5 \
+	VPXOR Y6, Y6, Y6 \
+	VPXOR Y7, Y7, Y7
+
+#define I16X4X16STEP \
+	VMOVDQU      (DI), Y8 \
+	VMOVDQU      32(DI), Y9 \
+	VPBROADCASTD (SI), Y10 \
+	VPBROADCASTD (SI)(DX*1), Y11 \
+	VPBROADCASTD (R10), Y12 \
+	VPBROADCASTD (R10)(DX*1), Y13 \
+	VPMADDWD     Y8, Y10, Y14 \
+	VPADDD       Y14, Y0, Y0 \
+	VPMADDWD     Y9, Y10, Y15 \
+	VPADDD       Y15, Y1, Y1 \
+	VPMADDWD     Y8, Y11, Y14 \
+	VPADDD       Y14, Y2, Y2 \
+	VPMADDWD     Y9, Y11, Y15 \
+	VPADDD       Y15, Y3, Y3 \
+	VPMADDWD     Y8, Y12, Y14 \
+	VPADDD       Y14, Y4, Y4 \
+	VPMADDWD     Y9, Y12, Y15 \
+	VPADDD       Y15, Y5, Y5 \
+	VPMADDWD     Y8, Y13, Y14 \
+	VPADDD       Y14, Y6, Y6 \
+	VPMADDWD     Y9, Y13, Y15 \
+	VPADDD       Y15, Y7, Y7 \
+	ADDQ         $4, SI \
+	ADDQ         $4, R10 \
+	ADDQ         $128, DI

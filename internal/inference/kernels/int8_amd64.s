@@ -2,6 +2,8 @@
 
 #include "textflag.h"
 
+#include "i8avx2_amd64.h"
+
 // func gemmI8x4x32(k4 int, a *uint8, lda int, b *int8, c *int32, ldc int)
 // Z0..Z7 accumulate rows 0..3 times channels 0-15 and 16-31; each step
 // broadcasts 4 activation bytes of a row and multiplies them with 32
@@ -169,43 +171,12 @@ TEXT ·gemmI16x4x16AVX2(SB), NOSPLIT, $0-48
 	MOVQ ldc+40(FP), R9
 	SHLQ $2, R9
 	LEAQ (SI)(DX*2), R10
-	VPXOR Y0, Y0, Y0
-	VPXOR Y1, Y1, Y1
-	VPXOR Y2, Y2, Y2
-	VPXOR Y3, Y3, Y3
-	VPXOR Y4, Y4, Y4
-	VPXOR Y5, Y5, Y5
-	VPXOR Y6, Y6, Y6
-	VPXOR Y7, Y7, Y7
+	I16X4X16ZERO
 
 avx2loop:
-	VMOVDQU      (DI), Y8
-	VMOVDQU      32(DI), Y9
-	VPBROADCASTD (SI), Y10
-	VPBROADCASTD (SI)(DX*1), Y11
-	VPBROADCASTD (R10), Y12
-	VPBROADCASTD (R10)(DX*1), Y13
-	VPMADDWD     Y8, Y10, Y14
-	VPADDD       Y14, Y0, Y0
-	VPMADDWD     Y9, Y10, Y15
-	VPADDD       Y15, Y1, Y1
-	VPMADDWD     Y8, Y11, Y14
-	VPADDD       Y14, Y2, Y2
-	VPMADDWD     Y9, Y11, Y15
-	VPADDD       Y15, Y3, Y3
-	VPMADDWD     Y8, Y12, Y14
-	VPADDD       Y14, Y4, Y4
-	VPMADDWD     Y9, Y12, Y15
-	VPADDD       Y15, Y5, Y5
-	VPMADDWD     Y8, Y13, Y14
-	VPADDD       Y14, Y6, Y6
-	VPMADDWD     Y9, Y13, Y15
-	VPADDD       Y15, Y7, Y7
-	ADDQ         $4, SI
-	ADDQ         $4, R10
-	ADDQ         $128, DI
-	DECQ         CX
-	JNZ          avx2loop
+	I16X4X16STEP
+	DECQ CX
+	JNZ  avx2loop
 
 	VMOVDQU Y0, (R8)
 	VMOVDQU Y1, 32(R8)
