@@ -64,6 +64,23 @@ func BenchmarkInt8AVX2Model(b *testing.B) {
 		kernels.SetInt8AVX2(true)
 		switchAB(b, models[0], 1, kernels.SetInt8AVX2Weights)
 	})
+	b.Run("rows3/batch1", func(b *testing.B) {
+		models[0].SetThreads(1)
+		kernels.SetInt8AVX2(true)
+		switchAB(b, models[0], 1, kernels.SetInt8AVX2Rows3)
+	})
+	b.Run("rows3-int8off/batch1", func(b *testing.B) {
+		models[0].SetThreads(1)
+		kernels.SetInt8AVX2(true)
+		kernels.SetInt8AVX2Weights(false)
+		defer kernels.SetInt8AVX2Weights(true)
+		switchAB(b, models[0], 1, kernels.SetInt8AVX2Rows3)
+	})
+	b.Run("rows3/batch8", func(b *testing.B) {
+		models[0].SetThreads(1)
+		kernels.SetInt8AVX2(true)
+		switchAB(b, models[0], 8, kernels.SetInt8AVX2Rows3)
+	})
 	b.Run("batch8-threads2", func(b *testing.B) {
 		for _, m := range models {
 			m.SetThreads(2)

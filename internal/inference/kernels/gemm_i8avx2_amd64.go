@@ -45,12 +45,38 @@ const (
 )
 
 // rqPanelRows forces the rows of the whole-panel tile, 3
-// (gemmI16x3x32RQAVX2) or 2 (gemmI16x2x32RQAVX2), for tests and
-// benchmarks; 0 chooses by the pass's rows: 2 up to 32 rows (no tile
-// overlaps the one before; V1's 16-row 4x4 layers ran 5-8% faster than on
-// the 3-row tile, 6 tiles of which cover 18 rows), else 3 (5-10% faster
-// at 64 rows), BenchmarkGemmRequantAVX2.
+// (gemmI16x3x32RQAVX2, rqMixRows) or 2 (gemmI16x2x32RQAVX2), for tests and
+// benchmarks; 0 chooses by the pass's rows: 2 up to rq2x32Rows rows, else
+// 3.
 var rqPanelRows = 0
+
+// rq2x32Rows: passes of at most this many rows run whole panels on the
+// 2x32 tile alone (when rqPanelRows is 0); 0, none does. With the 3x32
+// tile overlapping at the end of a pass, 32 ran V1's 16-row 4x4 layers
+// 5-8% faster; with it ending on 2x32 tiles (rqMixRows) the 3x32 tile ran
+// passes of 8 to 32 rows 0-9% faster than the 2x32 one alone
+// (BenchmarkGemmRequantAVX2), and the int8 V1 and V2 models 0.4-3.4%
+// faster with both changes (BenchmarkInt8AVX2Model/rows3).
+var rq2x32Rows = 0
+
+// rqMixRows covers the rows of a pass on the 3x32 tile without overlap:
+// rows%3 of 1 (a multiple of 4 rows: 4, 16, 64, ...) ends in two 2x32
+// tiles, of 2 in one, rather than in a 3x32 tile over rows the one before
+// computed (V1's 16-row passes computed 18, its 64-row ones 66). Off (for
+// tests and benchmarks) the last tile overlaps.
+var rqMixRows = true
+
+// rqTwoRowTiles is the number of 2x32 tiles that end a pass of rows (2 or
+// more) on the 3x32 tile with rqMixRows.
+func rqTwoRowTiles(rows int) int {
+	switch rows % 3 {
+	case 1:
+		return 2
+	case 2:
+		return 1
+	}
+	return 0
+}
 
 // hasRQ3x32 selects the 3x32 tile for whole panels (tests and benchmarks
 // turn it off to run the 4x16 tile on them).
@@ -64,8 +90,9 @@ var hasRQAVX2 = true
 // (it returns how many it computed, 0 where it does not run: another
 // path, no W16 weights, fewer than 4 rows or 16 channels). Rows are
 // widened to uint16 rqAVX2Rows at a time; then, panel by panel, every 3
-// rows go through the fused 3x32 tile (a last half panel of 16 channels
-// through the 4x16 one), so the weights are read once per pass rather
+// rows go through the fused 3x32 tile, the last 2 or 4 of rows%3 = 2 or 1
+// through the 2x32 one (a last half panel of 16 channels through the 4x16
+// one), so the weights are read once per pass rather
 // than once per few rows. The last N%16 channels take
 // the int32 tile and Requant.rowsFrom. c is scratch of m rows of b.Np.
 func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []int8, ldo int, c []int32) int {
@@ -100,21 +127,34 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 			}
 		}
 		if hasRQ3x32 {
-			// Whole panels on the 3x32 tile; a last tile that would run
-			// past the pass overlaps the one before it (it writes the same
-			// bytes again).
+			// Whole panels on the 3x32 and 2x32 tiles.
 			for ; col+I8Tile <= b.N; col += I8Tile {
 				wb := &b.W16[col*kp]
 				tab := &r.tab8[col/8*64]
-				if rqPanelRows == 2 || rqPanelRows == 0 && rows <= 32 {
+				o := out[i0*ldo+col:]
+				if rqPanelRows == 2 || rqPanelRows == 0 && rows <= rq2x32Rows {
 					for i := 0; i < rows; i += 2 {
-						gemmI16x2x32RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &out[(i0+i)*ldo+col], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)
+						gemmI16x2x32RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &o[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)
 					}
 					continue
 				}
-				for i := 0; i < rows; i += 3 {
-					i = min(i, rows-3)
-					gemmI16x3x32RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &out[(i0+i)*ldo+col], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)
+				if !rqMixRows {
+					// Every 3 rows, a last tile that would run past the
+					// pass overlapping the one before it (it writes the
+					// same bytes again).
+					for i := 0; i < rows; i += 3 {
+						i = min(i, rows-3)
+						gemmI16x3x32RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &o[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)
+					}
+					continue
+				}
+				twos := rqTwoRowTiles(rows)
+				i := 0
+				for ; i < rows-2*twos; i += 3 {
+					gemmI16x3x32RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &o[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)
+				}
+				for ; i < rows; i += 2 {
+					gemmI16x2x32RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &o[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)
 				}
 			}
 		}

@@ -16,9 +16,9 @@ import (
 // without a remainder of 1-3 rows, channel counts with and without a
 // remainder of 16, gaps between activation and output rows, and that no
 // byte past a row's channels is written; with whole panels on the tile
-// chosen by shape, the 3x32, the 2x32, the 4x16 and the int8-weight 2x16
-// one. It checks that the fused kernels ran where
-// they should.
+// chosen by shape, the 3x32 (rows%3 ending on 2x32 tiles, and
+// overlapping), the 2x32, the 4x16 and the int8-weight 2x16 one. It
+// checks that the fused kernels ran where they should.
 func TestGemmRequantAVX2(t *testing.T) {
 	if !useInt8SIMD() || use512() {
 		t.Skip("not the AVX2 int8 path")
@@ -31,18 +31,35 @@ func TestGemmRequantAVX2(t *testing.T) {
 				if n == 1001 {
 					k = 1024
 				}
-				for _, tile := range []int{0, 3, 2, -1, 8} {
+				for _, tile := range []int{0, 3, overlapTile, 2, -1, 8} {
 					t.Run(fmt.Sprintf("%dx%dx%d/double=%v/panel-rows=%d", m, n, k, double, tile), func(t *testing.T) {
-						defer func(v bool, r, i int) { hasRQ3x32, rqPanelRows, rqInt8Weights = v, r, i }(hasRQ3x32, rqPanelRows, rqInt8Weights)
-						hasRQ3x32, rqPanelRows, rqInt8Weights = tile >= 0, max(tile, 0)%8, tile/8
-						if tile != 0 && tile != 8 {
-							rqInt8Weights = -1 // the tile named alone
-						}
+						defer func(v bool, r, i int, mix bool) {
+							hasRQ3x32, rqPanelRows, rqInt8Weights, rqMixRows = v, r, i, mix
+						}(hasRQ3x32, rqPanelRows, rqInt8Weights, rqMixRows)
+						setRQTile(tile)
 						checkGemmRequantAVX2(t, rng, m, n, k, double)
 					})
 				}
 			}
 		}
+	}
+}
+
+// overlapTile names the 3x32 tile with rqMixRows off in the tests and
+// benchmarks of gemmRequantAVX2.
+const overlapTile = 4
+
+// setRQTile sets gemmRequantAVX2's switches for whole panels: 0 the tiles
+// chosen by shape, 3 the 3x32 tile (rows%3 on 2x32 tiles), overlapTile
+// the 3x32 tile overlapping at the end of a pass, 2 the 2x32 tile, -1 the
+// 4x16 one, 8 the int8-weight one.
+func setRQTile(tile int) {
+	hasRQ3x32, rqPanelRows, rqInt8Weights, rqMixRows = tile >= 0, max(tile, 0)%8, tile/8, tile != overlapTile
+	if tile == overlapTile {
+		rqPanelRows = 3
+	}
+	if tile != 0 && tile != 8 {
+		rqInt8Weights = -1 // the tile named alone
 	}
 }
 
@@ -128,8 +145,9 @@ func TestGemmRequantAVX2Scratch(t *testing.T) {
 // BenchmarkGemmRequantAVX2 compares, on the 1x1 layers of MobileNet V1
 // and V2 at 128 (64-pixel chunks and V1's 16-pixel last layers), the
 // fused kernels, whole panels on the 4x16 tile ("4x16"), the 3x32 one
-// ("3x32"), the 2x32 one ("2x32"), the int8-weight 2x16 one ("int8")
-// and the ones chosen by shape ("auto"),
+// ending on 2x32 tiles ("3x32") and overlapping ("3x32o"), the 2x32 one
+// ("2x32"), the int8-weight 2x16 one ("int8") and the ones chosen by
+// shape ("auto"),
 // with the 4x16 GEMM to int32 and the Rows pass ("split"),
 // alternating on the thread's CPU clock; "speedup-T" is the median
 // per-round ratio split/T, with its quartiles.
@@ -137,7 +155,7 @@ func BenchmarkGemmRequantAVX2(b *testing.B) {
 	if !useInt8SIMD() || use512() {
 		b.Skip("not the AVX2 int8 path")
 	}
-	for _, s := range [][3]int{{64, 64, 32}, {64, 128, 128}, {64, 256, 256}, {64, 512, 512}, {16, 1024, 512}, {16, 1024, 1024}, {64, 96, 16}, {64, 24, 144}, {64, 576, 96}, {64, 160, 960}} {
+	for _, s := range [][3]int{{64, 64, 32}, {64, 128, 128}, {64, 256, 256}, {64, 512, 512}, {16, 1024, 512}, {16, 1024, 1024}, {64, 96, 16}, {64, 24, 144}, {64, 576, 96}, {64, 160, 960}, {16, 384, 64}, {32, 192, 32}, {8, 576, 96}} {
 		m, n, k := s[0], s[1], s[2]
 		b.Run(fmt.Sprintf("%dx%dx%d", m, n, k), func(b *testing.B) {
 			w := make([]int8, n*k)
@@ -155,19 +173,17 @@ func BenchmarkGemmRequantAVX2(b *testing.B) {
 			out := make([]int8, m*n)
 			side := func(name string, fused bool, tile int) abbench.Side {
 				return abbench.Side{Name: name, Run: func() {
-					saved, savedTile, savedRows, savedI8 := hasRQAVX2, hasRQ3x32, rqPanelRows, rqInt8Weights
-					hasRQAVX2, hasRQ3x32, rqPanelRows, rqInt8Weights = fused, tile >= 0, max(tile, 0)%8, tile/8
-					if tile != 0 && tile != 8 {
-						rqInt8Weights = -1
-					}
+					saved, savedTile, savedRows, savedI8, savedMix := hasRQAVX2, hasRQ3x32, rqPanelRows, rqInt8Weights, rqMixRows
+					hasRQAVX2 = fused
+					setRQTile(tile)
 					for range 20 {
 						GemmU8I8Requant(m, a, p.Kp, p, r, out, n, c)
 					}
-					hasRQAVX2, hasRQ3x32, rqPanelRows, rqInt8Weights = saved, savedTile, savedRows, savedI8
+					hasRQAVX2, hasRQ3x32, rqPanelRows, rqInt8Weights, rqMixRows = saved, savedTile, savedRows, savedI8, savedMix
 				}}
 			}
-			tm := abbench.Alternate(b, abbench.ThreadCPU, side("split", false, -1), side("4x16", true, -1), side("3x32", true, 3), side("2x32", true, 2), side("int8", true, 8), side("auto", true, 0))
-			for j, name := range []string{"4x16", "3x32", "2x32", "int8", "auto"} {
+			tm := abbench.Alternate(b, abbench.ThreadCPU, side("split", false, -1), side("4x16", true, -1), side("3x32", true, 3), side("3x32o", true, overlapTile), side("2x32", true, 2), side("int8", true, 8), side("auto", true, 0))
+			for j, name := range []string{"4x16", "3x32", "3x32o", "2x32", "int8", "auto"} {
 				rs := tm.Ratios(0, 0, j+1)
 				b.ReportMetric(abbench.Med(rs), "speedup-"+name)
 				b.ReportMetric(rs[len(rs)/4], "p25-"+name)
