@@ -36,3 +36,11 @@ func SetInt8AVX2Rows3(on bool) {
 		rq2x32Rows = 32
 	}
 }
+
+// SetInt8AVX2Tile4x8 switches the AVX2 fused GEMM's 4x8 tile for a block
+// of 8 channels past the last 16 (built only with the cspipe_bench tag,
+// for graph's BenchmarkInt8AVX2Model): off, those channels take the int32
+// tile and the rescale pass.
+func SetInt8AVX2Tile4x8(on bool) {
+	hasRQ4x8 = on
+}

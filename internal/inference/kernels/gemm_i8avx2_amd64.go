@@ -19,6 +19,14 @@ func gemmI16x4x16RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int
 //go:noescape
 func gemmI16x3x32RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32)
 
+// gemmI16x4x8RQAVX2 is gemmI16x4x16RQAVX2 on the first 8 of its 16
+// channels (b and tab as there), storing 8 bytes per row: the block of 8
+// channels that ends an output of N%16 >= 8 channels. Implemented in
+// gemm_i8avx2_amd64.s.
+//
+//go:noescape
+func gemmI16x4x8RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32)
+
 // gemmI16x2x32RQAVX2 is gemmI16x3x32RQAVX2 on 2 rows, the weights of a
 // step held in registers. Implemented in gemm_i8avx2_amd64.s.
 //
@@ -82,6 +90,11 @@ func rqTwoRowTiles(rows int) int {
 // turn it off to run the 4x16 tile on them).
 var hasRQ3x32 = true
 
+// hasRQ4x8 selects gemmI16x4x8RQAVX2 for a block of 8 channels past the
+// last 16 (tests and benchmarks turn it off to run the int32 tile and
+// Requant.rowsFrom on them).
+var hasRQ4x8 = true
+
 // hasRQAVX2 selects gemmRequantAVX2 on the AVX2 path (tests and
 // benchmarks turn it off to compare with the GEMM-then-Rows form).
 var hasRQAVX2 = true
@@ -93,8 +106,9 @@ var hasRQAVX2 = true
 // rows go through the fused 3x32 tile, the last 2 or 4 of rows%3 = 2 or 1
 // through the 2x32 one (a last half panel of 16 channels through the 4x16
 // one), so the weights are read once per pass rather
-// than once per few rows. The last N%16 channels take
-// the int32 tile and Requant.rowsFrom. c is scratch of m rows of b.Np.
+// than once per few rows. A block of 8 channels past the last 16 takes
+// the 4x8 tile; the last N%8 channels the int32 tile and
+// Requant.rowsFrom. c is scratch of m rows of b.Np.
 func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []int8, ldo int, c []int32) int {
 	full, full16 := m/4*4, b.N/16*16
 	if !useInt8SIMD() || use512() || !hasRQAVX2 || b.W16 == nil || full == 0 || full16 == 0 || r.C != b.N {
@@ -165,13 +179,34 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 				gemmI16x4x16RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &out[(i0+i)*ldo+col], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)
 			}
 		}
-		if full16 < b.N {
-			wb := &b.W16[full16/I8Tile*kp*I8Tile+full16%I8Tile*2]
+		if full16 == b.N {
+			continue
+		}
+		wb := &b.W16[full16/I8Tile*kp*I8Tile+full16%I8Tile*2]
+		if full8 := b.N / 8 * 8; full16 < full8 && hasRQ4x8 {
+			tab := &r.tab8[full16/8*64]
+			for i := 0; i < rows; i += 4 {
+				gemmI16x4x8RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &out[(i0+i)*ldo+full16], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)
+			}
+			if full8 == b.N {
+				continue
+			}
+			// The last N%8 channels (fewer than a vector of the rescale).
 			for i := 0; i < rows; i += 4 {
 				gemmI16x4x16AVX2(kp/2, &w[i*kp], 2*kp, wb, &c[i*b.Np+full16], b.Np)
 			}
-			r.rowsFrom(out[i0*ldo:], ldo, c, b.Np, rows, full16)
+			for i := 0; i < rows; i++ {
+				o, acc := out[(i0+i)*ldo:], c[i*b.Np:]
+				for ch := full8; ch < b.N; ch++ {
+					o[ch] = r.One(acc[ch]+r.Bias[ch], ch)
+				}
+			}
+			continue
 		}
+		for i := 0; i < rows; i += 4 {
+			gemmI16x4x16AVX2(kp/2, &w[i*kp], 2*kp, wb, &c[i*b.Np+full16], b.Np)
+		}
+		r.rowsFrom(out[i0*ldo:], ldo, c, b.Np, rows, full16)
 	}
 	return full
 }

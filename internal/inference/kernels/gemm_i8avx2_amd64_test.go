@@ -14,7 +14,7 @@ import (
 // portable GEMM and RowGeneric: both roundings over the whole shift range
 // (randRequant), row counts below, at and past the 64-row pass with and
 // without a remainder of 1-3 rows, channel counts with and without a
-// remainder of 16, gaps between activation and output rows, and that no
+// remainder of 16, of at least 8 (the 4x8 tile) and of less, gaps between activation and output rows, and that no
 // byte past a row's channels is written; with whole panels on the tile
 // chosen by shape, the 3x32 (rows%3 ending on 2x32 tiles, and
 // overlapping), the 2x32, the 4x16 and the int8-weight 2x16 one. It
@@ -24,7 +24,7 @@ func TestGemmRequantAVX2(t *testing.T) {
 		t.Skip("not the AVX2 int8 path")
 	}
 	rng := rand.New(rand.NewPCG(41, 42))
-	for _, n := range []int{16, 17, 31, 32, 40, 48, 64, 100, 1001} {
+	for _, n := range []int{16, 17, 24, 31, 32, 40, 48, 64, 100, 1001} {
 		for _, m := range []int{1, 4, 5, 8, 15, 16, 63, 64, 67, 130} {
 			for _, double := range []bool{false, true} {
 				k := 1 + rng.IntN(300)
@@ -190,6 +190,47 @@ func BenchmarkGemmRequantAVX2(b *testing.B) {
 				b.ReportMetric(rs[3*len(rs)/4], "p75-"+name)
 			}
 			tm.ReportRate(b, 0, abbench.Med, 20*float64(m*n*k)/1e9, "GMAC/s-%s")
+		})
+	}
+}
+
+// BenchmarkGemmRequant4x8AVX2 compares, on V2's 24-channel projections
+// (and an 8-channel remainder of 1001), the block of 8 channels past the
+// last 16 on the fused 4x8 tile ("4x8") and on the int32 tile and the
+// rescale pass ("int32"), alternating on the thread's CPU clock;
+// "speedup" is the median per-round ratio int32/4x8, with its quartiles.
+func BenchmarkGemmRequant4x8AVX2(b *testing.B) {
+	if !useInt8SIMD() || use512() {
+		b.Skip("not the AVX2 int8 path")
+	}
+	for _, s := range [][3]int{{64, 24, 144}, {32, 24, 144}, {64, 40, 96}, {16, 1000, 1024}} {
+		m, n, k := s[0], s[1], s[2]
+		b.Run(fmt.Sprintf("%dx%dx%d", m, n, k), func(b *testing.B) {
+			w := make([]int8, n*k)
+			for i := range w {
+				w[i] = int8(i*7 - 3)
+			}
+			bias, mult, shift := make([]int32, n), make([]int32, n), make([]int, n)
+			for i := range mult {
+				mult[i], shift[i] = 1<<30+int32(i*12345), -8
+			}
+			r := NewRequant(bias, mult, shift, false, 3, -128, 127)
+			p := PackI8(w, n, k)
+			a := make([]uint8, m*p.Kp)
+			c := make([]int32, RequantScratch(m, p))
+			out := make([]int8, m*n)
+			side := func(name string, on bool) abbench.Side {
+				return abbench.Side{Name: name, Run: func() {
+					defer func(v bool) { hasRQ4x8 = v }(hasRQ4x8)
+					hasRQ4x8 = on
+					for range 50 {
+						GemmU8I8Requant(m, a, p.Kp, p, r, out, n, c)
+					}
+				}}
+			}
+			tm := abbench.Alternate(b, abbench.ThreadCPU, side("4x8", true), side("int32", false))
+			tm.ReportRate(b, 0, abbench.Med, 50*float64(m*n*k)/1e9, "GMAC/s-%s")
+			abbench.ReportQuartiles(b, tm.Ratios(0, 1, 0), "speedup")
 		})
 	}
 }
