@@ -25,7 +25,9 @@ import (
 // rows of a pass on 3x32 tiles ending on 2x32 ones and as before
 // (kernels.SetInt8AVX2Rows3), at batch 1 and, with the int8-weight tile
 // off, at batch 1 and 8; "4x8" with the 4x8 tile on and off
-// (kernels.SetInt8AVX2Tile4x8). Run with
+// (kernels.SetInt8AVX2Tile4x8) and "widen-rows" with a pass's rows
+// widened in one call and one call per row (kernels.SetInt8AVX2WidenRows),
+// at batch 1 and 8. Run with
 // `go test -tags cspipe_bench -run '^$' -bench Int8AVX2Model`.
 func BenchmarkInt8AVX2Model(b *testing.B) {
 	path := os.Getenv("CSPIPE_QBENCH")
@@ -90,6 +92,11 @@ func BenchmarkInt8AVX2Model(b *testing.B) {
 			models[0].SetThreads(1)
 			kernels.SetInt8AVX2(true)
 			switchAB(b, models[0], batch, kernels.SetInt8AVX2Tile4x8)
+		})
+		b.Run(fmt.Sprintf("widen-rows/batch%d", batch), func(b *testing.B) {
+			models[0].SetThreads(1)
+			kernels.SetInt8AVX2(true)
+			switchAB(b, models[0], batch, kernels.SetInt8AVX2WidenRows)
 		})
 	}
 	b.Run("batch8-threads2", func(b *testing.B) {

@@ -44,3 +44,10 @@ func SetInt8AVX2Rows3(on bool) {
 func SetInt8AVX2Tile4x8(on bool) {
 	hasRQ4x8 = on
 }
+
+// SetInt8AVX2WidenRows switches how the AVX2 fused GEMM widens a pass's
+// rows (built only with the cspipe_bench tag, for graph's
+// BenchmarkInt8AVX2Model): on, in one call; off, one call per row.
+func SetInt8AVX2WidenRows(on bool) {
+	rqWidenRows = on
+}

@@ -95,6 +95,10 @@ var hasRQ3x32 = true
 // Requant.rowsFrom on them).
 var hasRQ4x8 = true
 
+// rqWidenRows widens a pass's rows in one call (widenRowsU8); off (for
+// benchmarks), one widenU8 call per row.
+var rqWidenRows = true
+
 // hasRQAVX2 selects gemmRequantAVX2 on the AVX2 path (tests and
 // benchmarks turn it off to compare with the GEMM-then-Rows form).
 var hasRQAVX2 = true
@@ -126,8 +130,12 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 	for i0 := 0; i0 < full; i0 += rqAVX2Rows {
 		rows := min(rqAVX2Rows, full-i0)
 		w := wide[:rows*kp]
-		for i := 0; i < rows; i++ {
-			widenU8(w[i*kp:(i+1)*kp], a[(i0+i)*lda:][:kp])
+		if rqWidenRows {
+			widenRowsU8(w, a[i0*lda:], rows, kp, lda)
+		} else {
+			for i := 0; i < rows; i++ {
+				widenU8(w[i*kp:(i+1)*kp], a[(i0+i)*lda:][:kp])
+			}
 		}
 		col := 0
 		if rqInt8Weights > 0 || rqInt8Weights == 0 && rows <= rqInt8Rows && 2*b.Np*kp >= rqInt8Bytes {

@@ -234,3 +234,42 @@ func BenchmarkGemmRequant4x8AVX2(b *testing.B) {
 		})
 	}
 }
+
+// TestWidenRowsU8 checks widenRowsU8 against a plain loop: row widths of
+// every multiple of 4 up to 100 (16-byte steps with and without the 8-
+// and 4-byte tails), gaps between source rows, and that nothing past the
+// rows' uint16s is written.
+func TestWidenRowsU8(t *testing.T) {
+	if !hasAVX2FMA {
+		t.Skip("no AVX2")
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for kp := 4; kp <= 100; kp += 4 {
+		for _, rows := range []int{1, 2, 3, 7} {
+			for _, gap := range []int{0, 4, 12} {
+				lda := kp + gap
+				src := make([]uint8, (rows-1)*lda+kp)
+				for i := range src {
+					src[i] = uint8(rng.Uint32())
+				}
+				dst := make([]uint16, rows*kp+8)
+				for i := range dst {
+					dst[i] = 0xbeef
+				}
+				widenRowsU8(dst, src, rows, kp, lda)
+				for r := 0; r < rows; r++ {
+					for j := 0; j < kp; j++ {
+						if got, want := dst[r*kp+j], uint16(src[r*lda+j]); got != want {
+							t.Fatalf("kp %d rows %d lda %d: [%d][%d] = %d, want %d", kp, rows, lda, r, j, got, want)
+						}
+					}
+				}
+				for i := rows * kp; i < len(dst); i++ {
+					if dst[i] != 0xbeef {
+						t.Fatalf("kp %d rows %d lda %d: dst[%d] past the rows written", kp, rows, lda, i)
+					}
+				}
+			}
+		}
+	}
+}
