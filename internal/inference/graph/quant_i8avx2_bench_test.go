@@ -27,7 +27,8 @@ import (
 // off, at batch 1 and 8; "4x8" with the 4x8 tile on and off
 // (kernels.SetInt8AVX2Tile4x8) and "widen-rows" with a pass's rows
 // widened in one call and one call per row (kernels.SetInt8AVX2WidenRows),
-// at batch 1 and 8. Run with
+// at batch 1 and 8, and "rows3+4x8+widen" with the three on and off.
+// Run with
 // `go test -tags cspipe_bench -run '^$' -bench Int8AVX2Model`.
 func BenchmarkInt8AVX2Model(b *testing.B) {
 	path := os.Getenv("CSPIPE_QBENCH")
@@ -97,6 +98,18 @@ func BenchmarkInt8AVX2Model(b *testing.B) {
 			models[0].SetThreads(1)
 			kernels.SetInt8AVX2(true)
 			switchAB(b, models[0], batch, kernels.SetInt8AVX2WidenRows)
+		})
+	}
+	session := func(on bool) {
+		kernels.SetInt8AVX2Rows3(on)
+		kernels.SetInt8AVX2Tile4x8(on)
+		kernels.SetInt8AVX2WidenRows(on)
+	}
+	for _, batch := range []int{1, 8} {
+		b.Run(fmt.Sprintf("rows3+4x8+widen/batch%d", batch), func(b *testing.B) {
+			models[0].SetThreads(1)
+			kernels.SetInt8AVX2(true)
+			switchAB(b, models[0], batch, session)
 		})
 	}
 	b.Run("batch8-threads2", func(b *testing.B) {
