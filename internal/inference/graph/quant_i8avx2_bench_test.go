@@ -21,7 +21,14 @@ import (
 // (each side's median ms/img and the quartiles of the per-run ratios
 // old/new), and at batch 8 on two threads by the wall clock; and
 // "int8-weights" the new side at batch 1 with the GEMM's int8-weight tile
-// on and off (kernels.SetInt8AVX2Weights). Run with
+// on and off (kernels.SetInt8AVX2Weights); "rows3" the new side with the
+// rows of a pass on 3x32 tiles ending on 2x32 ones and as before
+// (kernels.SetInt8AVX2Rows3), at batch 1 and, with the int8-weight tile
+// off, at batch 1 and 8; "4x8" with the 4x8 tile on and off
+// (kernels.SetInt8AVX2Tile4x8) and "widen-rows" with a pass's rows
+// widened in one call and one call per row (kernels.SetInt8AVX2WidenRows),
+// at batch 1 and 8, and "rows3+4x8+widen" with the three on and off.
+// Run with
 // `go test -tags cspipe_bench -run '^$' -bench Int8AVX2Model`.
 func BenchmarkInt8AVX2Model(b *testing.B) {
 	path := os.Getenv("CSPIPE_QBENCH")
@@ -64,6 +71,47 @@ func BenchmarkInt8AVX2Model(b *testing.B) {
 		kernels.SetInt8AVX2(true)
 		switchAB(b, models[0], 1, kernels.SetInt8AVX2Weights)
 	})
+	b.Run("rows3/batch1", func(b *testing.B) {
+		models[0].SetThreads(1)
+		kernels.SetInt8AVX2(true)
+		switchAB(b, models[0], 1, kernels.SetInt8AVX2Rows3)
+	})
+	b.Run("rows3-int8off/batch1", func(b *testing.B) {
+		models[0].SetThreads(1)
+		kernels.SetInt8AVX2(true)
+		kernels.SetInt8AVX2Weights(false)
+		defer kernels.SetInt8AVX2Weights(true)
+		switchAB(b, models[0], 1, kernels.SetInt8AVX2Rows3)
+	})
+	b.Run("rows3/batch8", func(b *testing.B) {
+		models[0].SetThreads(1)
+		kernels.SetInt8AVX2(true)
+		switchAB(b, models[0], 8, kernels.SetInt8AVX2Rows3)
+	})
+	for _, batch := range []int{1, 8} {
+		b.Run(fmt.Sprintf("4x8/batch%d", batch), func(b *testing.B) {
+			models[0].SetThreads(1)
+			kernels.SetInt8AVX2(true)
+			switchAB(b, models[0], batch, kernels.SetInt8AVX2Tile4x8)
+		})
+		b.Run(fmt.Sprintf("widen-rows/batch%d", batch), func(b *testing.B) {
+			models[0].SetThreads(1)
+			kernels.SetInt8AVX2(true)
+			switchAB(b, models[0], batch, kernels.SetInt8AVX2WidenRows)
+		})
+	}
+	session := func(on bool) {
+		kernels.SetInt8AVX2Rows3(on)
+		kernels.SetInt8AVX2Tile4x8(on)
+		kernels.SetInt8AVX2WidenRows(on)
+	}
+	for _, batch := range []int{1, 8} {
+		b.Run(fmt.Sprintf("rows3+4x8+widen/batch%d", batch), func(b *testing.B) {
+			models[0].SetThreads(1)
+			kernels.SetInt8AVX2(true)
+			switchAB(b, models[0], batch, session)
+		})
+	}
 	b.Run("batch8-threads2", func(b *testing.B) {
 		for _, m := range models {
 			m.SetThreads(2)

@@ -374,6 +374,9 @@ func (k *qconvKernel) gemmDirectU(s *qscratch, in []uint8, out []int8, m int) {
 // qblockKernel, when each intermediate is read only by the next node and
 // newQBlock takes the pieces. It runs before slots are assigned.
 func (m *Model) fuseQuantBlocks() {
+	if !quantBlocks {
+		return
+	}
 	uses := make([]int, len(m.tensors))
 	for _, nd := range m.nodes {
 		for _, ti := range nd.ins {
@@ -446,6 +449,10 @@ func (m *Model) fuseQuantBlocks() {
 		m.fuseQuantPairs()
 	}
 }
+
+// quantBlocks makes fuseQuantBlocks band blocks and pairs at all (a
+// switch for tests and A/B benchmarks).
+var quantBlocks = true
 
 // quantPairs makes fuseQuantBlocks also band the depthwise -> project
 // pairs no block took (a switch for tests and A/B benchmarks).

@@ -1,5 +1,13 @@
 package graph
 
+// SetQuantBlocks switches the banding of int8 blocks and pairs
+// (fuseQuantBlocks) for the models planned until restore is called.
+func SetQuantBlocks(on bool) (restore func()) {
+	saved := quantBlocks
+	quantBlocks = on
+	return func() { quantBlocks = saved }
+}
+
 // SetQuantPairs switches the banding of int8 depthwise -> project pairs
 // (fuseQuantPairs) for the models planned until restore is called.
 func SetQuantPairs(on bool) (restore func()) {

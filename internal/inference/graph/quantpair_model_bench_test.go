@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 	"github.com/cspipe/cspipe/internal/inference/graph"
 	"github.com/cspipe/cspipe/internal/inference/tflite"
 )
@@ -88,4 +89,25 @@ func BenchmarkQuantT4GemmModel(b *testing.B) {
 	newer, older, batch := loadQBench(b, nil)
 	defer graph.SetT4Gemm(true)()
 	benchAlternate(b, batch, "gemm", newer, "t4row", older, func(m *graph.Model) { graph.SetT4Gemm(m == newer) })
+}
+
+// BenchmarkQuantBlocksModel plans the int8 .tflite model CSPIPE_QBENCH
+// with its blocks and pairs banded ("banded") and as separate operators
+// ("separate") and runs both at batch CSPIPE_QBENCH_BATCH (1 when unset)
+// on one thread, alternating run by run by the thread's CPU clock: each
+// side's median ms/img and the quartiles of the per-run ratios
+// separate/banded.
+func BenchmarkQuantBlocksModel(b *testing.B) {
+	newer, older, batch := loadQBench(b, func() func() { return graph.SetQuantBlocks(false) })
+	if newer.NumNodes() >= older.NumNodes() {
+		b.Fatalf("no block banded: %d nodes banded, %d separate", newer.NumNodes(), older.NumNodes())
+	}
+	in, out := abInput(newer, batch), make([]float32, batch*newer.NumClasses())
+	newer.SetThreads(1)
+	older.SetThreads(1)
+	t := abbench.Alternate(b, abbench.ThreadCPU,
+		graph.ABModelSide(b, "banded", newer, batch, in, out, nil),
+		graph.ABModelSide(b, "separate", older, batch, in, out, nil))
+	t.Report(b, 0, abbench.Med, 1e3/float64(batch), "%s-cpu-ms/img")
+	abbench.ReportQuartiles(b, t.Ratios(0, 1, 0), "speedup")
 }

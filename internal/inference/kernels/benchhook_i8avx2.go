@@ -23,3 +23,31 @@ func SetInt8AVX2Weights(on bool) {
 		rqInt8Weights = -1
 	}
 }
+
+// SetInt8AVX2Rows3 switches how the AVX2 fused GEMM covers a pass's rows
+// with whole-panel tiles (built only with the cspipe_bench tag, for
+// graph's BenchmarkInt8AVX2Model): on, passes of any rows run on the 3x32
+// tile ending on 2x32 ones (rqMixRows); off, as before that: passes of up
+// to 32 rows on the 2x32 tile, longer ones on the 3x32 tile, its last
+// tile overlapping the one before.
+func SetInt8AVX2Rows3(on bool) {
+	rqMixRows, rq2x32Rows = on, 0
+	if !on {
+		rq2x32Rows = 32
+	}
+}
+
+// SetInt8AVX2Tile4x8 switches the AVX2 fused GEMM's 4x8 tile for a block
+// of 8 channels past the last 16 (built only with the cspipe_bench tag,
+// for graph's BenchmarkInt8AVX2Model): off, those channels take the int32
+// tile and the rescale pass.
+func SetInt8AVX2Tile4x8(on bool) {
+	hasRQ4x8 = on
+}
+
+// SetInt8AVX2WidenRows switches how the AVX2 fused GEMM widens a pass's
+// rows (built only with the cspipe_bench tag, for graph's
+// BenchmarkInt8AVX2Model): on, in one call; off, one call per row.
+func SetInt8AVX2WidenRows(on bool) {
+	rqWidenRows = on
+}

@@ -19,6 +19,14 @@ func gemmI16x4x16RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int
 //go:noescape
 func gemmI16x3x32RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32)
 
+// gemmI16x4x8RQAVX2 is gemmI16x4x16RQAVX2 on the first 8 of its 16
+// channels (b and tab as there), storing 8 bytes per row: the block of 8
+// channels that ends an output of N%16 >= 8 channels. Implemented in
+// gemm_i8avx2_amd64.s.
+//
+//go:noescape
+func gemmI16x4x8RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32)
+
 // gemmI16x2x32RQAVX2 is gemmI16x3x32RQAVX2 on 2 rows, the weights of a
 // step held in registers. Implemented in gemm_i8avx2_amd64.s.
 //
@@ -45,16 +53,51 @@ const (
 )
 
 // rqPanelRows forces the rows of the whole-panel tile, 3
-// (gemmI16x3x32RQAVX2) or 2 (gemmI16x2x32RQAVX2), for tests and
-// benchmarks; 0 chooses by the pass's rows: 2 up to 32 rows (no tile
-// overlaps the one before; V1's 16-row 4x4 layers ran 5-8% faster than on
-// the 3-row tile, 6 tiles of which cover 18 rows), else 3 (5-10% faster
-// at 64 rows), BenchmarkGemmRequantAVX2.
+// (gemmI16x3x32RQAVX2, rqMixRows) or 2 (gemmI16x2x32RQAVX2), for tests and
+// benchmarks; 0 chooses by the pass's rows: 2 up to rq2x32Rows rows, else
+// 3.
 var rqPanelRows = 0
+
+// rq2x32Rows: passes of at most this many rows run whole panels on the
+// 2x32 tile alone (when rqPanelRows is 0); 0, none does. With the 3x32
+// tile overlapping at the end of a pass, 32 ran V1's 16-row 4x4 layers
+// 5-8% faster; with it ending on 2x32 tiles (rqMixRows) the 3x32 tile ran
+// passes of 8 to 32 rows 0-9% faster than the 2x32 one alone
+// (BenchmarkGemmRequantAVX2), and the int8 V1 and V2 models 0.4-3.4%
+// faster with both changes (BenchmarkInt8AVX2Model/rows3).
+var rq2x32Rows = 0
+
+// rqMixRows covers the rows of a pass on the 3x32 tile without overlap:
+// rows%3 of 1 (a multiple of 4 rows: 4, 16, 64, ...) ends in two 2x32
+// tiles, of 2 in one, rather than in a 3x32 tile over rows the one before
+// computed (V1's 16-row passes computed 18, its 64-row ones 66). Off (for
+// tests and benchmarks) the last tile overlaps.
+var rqMixRows = true
+
+// rqTwoRowTiles is the number of 2x32 tiles that end a pass of rows (2 or
+// more) on the 3x32 tile with rqMixRows.
+func rqTwoRowTiles(rows int) int {
+	switch rows % 3 {
+	case 1:
+		return 2
+	case 2:
+		return 1
+	}
+	return 0
+}
 
 // hasRQ3x32 selects the 3x32 tile for whole panels (tests and benchmarks
 // turn it off to run the 4x16 tile on them).
 var hasRQ3x32 = true
+
+// hasRQ4x8 selects gemmI16x4x8RQAVX2 for a block of 8 channels past the
+// last 16 (tests and benchmarks turn it off to run the int32 tile and
+// Requant.rowsFrom on them).
+var hasRQ4x8 = true
+
+// rqWidenRows widens a pass's rows in one call (widenRowsU8); off (for
+// benchmarks), one widenU8 call per row.
+var rqWidenRows = true
 
 // hasRQAVX2 selects gemmRequantAVX2 on the AVX2 path (tests and
 // benchmarks turn it off to compare with the GEMM-then-Rows form).
@@ -64,10 +107,12 @@ var hasRQAVX2 = true
 // (it returns how many it computed, 0 where it does not run: another
 // path, no W16 weights, fewer than 4 rows or 16 channels). Rows are
 // widened to uint16 rqAVX2Rows at a time; then, panel by panel, every 3
-// rows go through the fused 3x32 tile (a last half panel of 16 channels
-// through the 4x16 one), so the weights are read once per pass rather
-// than once per few rows. The last N%16 channels take
-// the int32 tile and Requant.rowsFrom. c is scratch of m rows of b.Np.
+// rows go through the fused 3x32 tile, the last 2 or 4 of rows%3 = 2 or 1
+// through the 2x32 one (a last half panel of 16 channels through the 4x16
+// one), so the weights are read once per pass rather
+// than once per few rows. A block of 8 channels past the last 16 takes
+// the 4x8 tile; the last N%8 channels the int32 tile and
+// Requant.rowsFrom. c is scratch of m rows of b.Np.
 func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []int8, ldo int, c []int32) int {
 	full, full16 := m/4*4, b.N/16*16
 	if !useInt8SIMD() || use512() || !hasRQAVX2 || b.W16 == nil || full == 0 || full16 == 0 || r.C != b.N {
@@ -85,8 +130,12 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 	for i0 := 0; i0 < full; i0 += rqAVX2Rows {
 		rows := min(rqAVX2Rows, full-i0)
 		w := wide[:rows*kp]
-		for i := 0; i < rows; i++ {
-			widenU8(w[i*kp:(i+1)*kp], a[(i0+i)*lda:][:kp])
+		if rqWidenRows {
+			widenRowsU8(w, a[i0*lda:], rows, kp, lda)
+		} else {
+			for i := 0; i < rows; i++ {
+				widenU8(w[i*kp:(i+1)*kp], a[(i0+i)*lda:][:kp])
+			}
 		}
 		col := 0
 		if rqInt8Weights > 0 || rqInt8Weights == 0 && rows <= rqInt8Rows && 2*b.Np*kp >= rqInt8Bytes {
@@ -100,21 +149,34 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 			}
 		}
 		if hasRQ3x32 {
-			// Whole panels on the 3x32 tile; a last tile that would run
-			// past the pass overlaps the one before it (it writes the same
-			// bytes again).
+			// Whole panels on the 3x32 and 2x32 tiles.
 			for ; col+I8Tile <= b.N; col += I8Tile {
 				wb := &b.W16[col*kp]
 				tab := &r.tab8[col/8*64]
-				if rqPanelRows == 2 || rqPanelRows == 0 && rows <= 32 {
+				o := out[i0*ldo+col:]
+				if rqPanelRows == 2 || rqPanelRows == 0 && rows <= rq2x32Rows {
 					for i := 0; i < rows; i += 2 {
-						gemmI16x2x32RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &out[(i0+i)*ldo+col], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)
+						gemmI16x2x32RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &o[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)
 					}
 					continue
 				}
-				for i := 0; i < rows; i += 3 {
-					i = min(i, rows-3)
-					gemmI16x3x32RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &out[(i0+i)*ldo+col], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)
+				if !rqMixRows {
+					// Every 3 rows, a last tile that would run past the
+					// pass overlapping the one before it (it writes the
+					// same bytes again).
+					for i := 0; i < rows; i += 3 {
+						i = min(i, rows-3)
+						gemmI16x3x32RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &o[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)
+					}
+					continue
+				}
+				twos := rqTwoRowTiles(rows)
+				i := 0
+				for ; i < rows-2*twos; i += 3 {
+					gemmI16x3x32RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &o[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)
+				}
+				for ; i < rows; i += 2 {
+					gemmI16x2x32RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &o[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)
 				}
 			}
 		}
@@ -125,13 +187,34 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 				gemmI16x4x16RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &out[(i0+i)*ldo+col], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)
 			}
 		}
-		if full16 < b.N {
-			wb := &b.W16[full16/I8Tile*kp*I8Tile+full16%I8Tile*2]
+		if full16 == b.N {
+			continue
+		}
+		wb := &b.W16[full16/I8Tile*kp*I8Tile+full16%I8Tile*2]
+		if full8 := b.N / 8 * 8; full16 < full8 && hasRQ4x8 {
+			tab := &r.tab8[full16/8*64]
+			for i := 0; i < rows; i += 4 {
+				gemmI16x4x8RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &out[(i0+i)*ldo+full16], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)
+			}
+			if full8 == b.N {
+				continue
+			}
+			// The last N%8 channels (fewer than a vector of the rescale).
 			for i := 0; i < rows; i += 4 {
 				gemmI16x4x16AVX2(kp/2, &w[i*kp], 2*kp, wb, &c[i*b.Np+full16], b.Np)
 			}
-			r.rowsFrom(out[i0*ldo:], ldo, c, b.Np, rows, full16)
+			for i := 0; i < rows; i++ {
+				o, acc := out[(i0+i)*ldo:], c[i*b.Np:]
+				for ch := full8; ch < b.N; ch++ {
+					o[ch] = r.One(acc[ch]+r.Bias[ch], ch)
+				}
+			}
+			continue
 		}
+		for i := 0; i < rows; i += 4 {
+			gemmI16x4x16AVX2(kp/2, &w[i*kp], 2*kp, wb, &c[i*b.Np+full16], b.Np)
+		}
+		r.rowsFrom(out[i0*ldo:], ldo, c, b.Np, rows, full16)
 	}
 	return full
 }

@@ -390,3 +390,78 @@ rq2x16store:
 	PACK16(Y4, Y6, X4, (R8))
 	VZEROUPPER
 	RET
+
+// func gemmI16x4x8RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32)
+// gemmI16x4x16RQAVX2 on the first 8 channels of its 16 (a block of 8
+// that ends the output's channels): Y0, Y2, Y4, Y6 accumulate rows 0..3,
+// one weight vector per step, and each row's 8 bytes are stored.
+TEXT ·gemmI16x4x8RQAVX2(SB), NOSPLIT, $0-72
+	MOVQ  kp+0(FP), CX
+	MOVQ  a+8(FP), SI
+	MOVQ  lda+16(FP), DX
+	MOVQ  b+24(FP), DI
+	LEAQ  (SI)(DX*2), R10
+	VPXOR Y0, Y0, Y0
+	VPXOR Y2, Y2, Y2
+	VPXOR Y4, Y4, Y4
+	VPXOR Y6, Y6, Y6
+
+rq4x8loop:
+	VMOVDQU      (DI), Y8
+	VPBROADCASTD (SI), Y10
+	VPBROADCASTD (SI)(DX*1), Y11
+	VPBROADCASTD (R10), Y12
+	VPBROADCASTD (R10)(DX*1), Y13
+	VPMADDWD     Y8, Y10, Y10
+	VPADDD       Y10, Y0, Y0
+	VPMADDWD     Y8, Y11, Y11
+	VPADDD       Y11, Y2, Y2
+	VPMADDWD     Y8, Y12, Y12
+	VPADDD       Y12, Y4, Y4
+	VPMADDWD     Y8, Y13, Y13
+	VPADDD       Y13, Y6, Y6
+	ADDQ         $4, SI
+	ADDQ         $4, R10
+	ADDQ         $128, DI
+	DECQ         CX
+	JNZ          rq4x8loop
+
+	MOVQ         tab+48(FP), R11
+	MOVQ         out+32(FP), R8
+	MOVQ         ldo+40(FP), R9
+	MOVL         lo+64(FP), AX
+	VMOVD        AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL         hi+68(FP), AX
+	VMOVD        AX, X13
+	VPBROADCASTD X13, Y13
+	CMPB         double+56(FP), $0
+	JNE          rq4x8double
+	RQS16(Y0, 0)
+	RQS16(Y2, 0)
+	RQS16(Y4, 0)
+	RQS16(Y6, 0)
+	JMP          rq4x8store
+
+rq4x8double:
+	MOVL         zp+60(FP), AX
+	VMOVD        AX, X14
+	VPBROADCASTD X14, Y14
+	MOVQ         $0x40000000, AX
+	VMOVQ        AX, X15
+	VPBROADCASTQ X15, Y15
+	RQD16(Y0, 0)
+	RQD16(Y2, 0)
+	RQD16(Y4, 0)
+	RQD16(Y6, 0)
+
+rq4x8store:
+	PACK8(Y0, X0, (R8))
+	ADDQ R9, R8
+	PACK8(Y2, X2, (R8))
+	ADDQ R9, R8
+	PACK8(Y4, X4, (R8))
+	ADDQ R9, R8
+	PACK8(Y6, X6, (R8))
+	VZEROUPPER
+	RET

@@ -14,35 +14,52 @@ import (
 // portable GEMM and RowGeneric: both roundings over the whole shift range
 // (randRequant), row counts below, at and past the 64-row pass with and
 // without a remainder of 1-3 rows, channel counts with and without a
-// remainder of 16, gaps between activation and output rows, and that no
+// remainder of 16, of at least 8 (the 4x8 tile) and of less, gaps between activation and output rows, and that no
 // byte past a row's channels is written; with whole panels on the tile
-// chosen by shape, the 3x32, the 2x32, the 4x16 and the int8-weight 2x16
-// one. It checks that the fused kernels ran where
-// they should.
+// chosen by shape, the 3x32 (rows%3 ending on 2x32 tiles, and
+// overlapping), the 2x32, the 4x16 and the int8-weight 2x16 one. It
+// checks that the fused kernels ran where they should.
 func TestGemmRequantAVX2(t *testing.T) {
 	if !useInt8SIMD() || use512() {
 		t.Skip("not the AVX2 int8 path")
 	}
 	rng := rand.New(rand.NewPCG(41, 42))
-	for _, n := range []int{16, 17, 31, 32, 40, 48, 64, 100, 1001} {
+	for _, n := range []int{16, 17, 24, 31, 32, 40, 48, 64, 100, 1001} {
 		for _, m := range []int{1, 4, 5, 8, 15, 16, 63, 64, 67, 130} {
 			for _, double := range []bool{false, true} {
 				k := 1 + rng.IntN(300)
 				if n == 1001 {
 					k = 1024
 				}
-				for _, tile := range []int{0, 3, 2, -1, 8} {
+				for _, tile := range []int{0, 3, overlapTile, 2, -1, 8} {
 					t.Run(fmt.Sprintf("%dx%dx%d/double=%v/panel-rows=%d", m, n, k, double, tile), func(t *testing.T) {
-						defer func(v bool, r, i int) { hasRQ3x32, rqPanelRows, rqInt8Weights = v, r, i }(hasRQ3x32, rqPanelRows, rqInt8Weights)
-						hasRQ3x32, rqPanelRows, rqInt8Weights = tile >= 0, max(tile, 0)%8, tile/8
-						if tile != 0 && tile != 8 {
-							rqInt8Weights = -1 // the tile named alone
-						}
+						defer func(v bool, r, i int, mix bool) {
+							hasRQ3x32, rqPanelRows, rqInt8Weights, rqMixRows = v, r, i, mix
+						}(hasRQ3x32, rqPanelRows, rqInt8Weights, rqMixRows)
+						setRQTile(tile)
 						checkGemmRequantAVX2(t, rng, m, n, k, double)
 					})
 				}
 			}
 		}
+	}
+}
+
+// overlapTile names the 3x32 tile with rqMixRows off in the tests and
+// benchmarks of gemmRequantAVX2.
+const overlapTile = 4
+
+// setRQTile sets gemmRequantAVX2's switches for whole panels: 0 the tiles
+// chosen by shape, 3 the 3x32 tile (rows%3 on 2x32 tiles), overlapTile
+// the 3x32 tile overlapping at the end of a pass, 2 the 2x32 tile, -1 the
+// 4x16 one, 8 the int8-weight one.
+func setRQTile(tile int) {
+	hasRQ3x32, rqPanelRows, rqInt8Weights, rqMixRows = tile >= 0, max(tile, 0)%8, tile/8, tile != overlapTile
+	if tile == overlapTile {
+		rqPanelRows = 3
+	}
+	if tile != 0 && tile != 8 {
+		rqInt8Weights = -1 // the tile named alone
 	}
 }
 
@@ -128,8 +145,9 @@ func TestGemmRequantAVX2Scratch(t *testing.T) {
 // BenchmarkGemmRequantAVX2 compares, on the 1x1 layers of MobileNet V1
 // and V2 at 128 (64-pixel chunks and V1's 16-pixel last layers), the
 // fused kernels, whole panels on the 4x16 tile ("4x16"), the 3x32 one
-// ("3x32"), the 2x32 one ("2x32"), the int8-weight 2x16 one ("int8")
-// and the ones chosen by shape ("auto"),
+// ending on 2x32 tiles ("3x32") and overlapping ("3x32o"), the 2x32 one
+// ("2x32"), the int8-weight 2x16 one ("int8") and the ones chosen by
+// shape ("auto"),
 // with the 4x16 GEMM to int32 and the Rows pass ("split"),
 // alternating on the thread's CPU clock; "speedup-T" is the median
 // per-round ratio split/T, with its quartiles.
@@ -137,7 +155,7 @@ func BenchmarkGemmRequantAVX2(b *testing.B) {
 	if !useInt8SIMD() || use512() {
 		b.Skip("not the AVX2 int8 path")
 	}
-	for _, s := range [][3]int{{64, 64, 32}, {64, 128, 128}, {64, 256, 256}, {64, 512, 512}, {16, 1024, 512}, {16, 1024, 1024}, {64, 96, 16}, {64, 24, 144}, {64, 576, 96}, {64, 160, 960}} {
+	for _, s := range [][3]int{{64, 64, 32}, {64, 128, 128}, {64, 256, 256}, {64, 512, 512}, {16, 1024, 512}, {16, 1024, 1024}, {64, 96, 16}, {64, 24, 144}, {64, 576, 96}, {64, 160, 960}, {16, 384, 64}, {32, 192, 32}, {8, 576, 96}} {
 		m, n, k := s[0], s[1], s[2]
 		b.Run(fmt.Sprintf("%dx%dx%d", m, n, k), func(b *testing.B) {
 			w := make([]int8, n*k)
@@ -155,19 +173,17 @@ func BenchmarkGemmRequantAVX2(b *testing.B) {
 			out := make([]int8, m*n)
 			side := func(name string, fused bool, tile int) abbench.Side {
 				return abbench.Side{Name: name, Run: func() {
-					saved, savedTile, savedRows, savedI8 := hasRQAVX2, hasRQ3x32, rqPanelRows, rqInt8Weights
-					hasRQAVX2, hasRQ3x32, rqPanelRows, rqInt8Weights = fused, tile >= 0, max(tile, 0)%8, tile/8
-					if tile != 0 && tile != 8 {
-						rqInt8Weights = -1
-					}
+					saved, savedTile, savedRows, savedI8, savedMix := hasRQAVX2, hasRQ3x32, rqPanelRows, rqInt8Weights, rqMixRows
+					hasRQAVX2 = fused
+					setRQTile(tile)
 					for range 20 {
 						GemmU8I8Requant(m, a, p.Kp, p, r, out, n, c)
 					}
-					hasRQAVX2, hasRQ3x32, rqPanelRows, rqInt8Weights = saved, savedTile, savedRows, savedI8
+					hasRQAVX2, hasRQ3x32, rqPanelRows, rqInt8Weights, rqMixRows = saved, savedTile, savedRows, savedI8, savedMix
 				}}
 			}
-			tm := abbench.Alternate(b, abbench.ThreadCPU, side("split", false, -1), side("4x16", true, -1), side("3x32", true, 3), side("2x32", true, 2), side("int8", true, 8), side("auto", true, 0))
-			for j, name := range []string{"4x16", "3x32", "2x32", "int8", "auto"} {
+			tm := abbench.Alternate(b, abbench.ThreadCPU, side("split", false, -1), side("4x16", true, -1), side("3x32", true, 3), side("3x32o", true, overlapTile), side("2x32", true, 2), side("int8", true, 8), side("auto", true, 0))
+			for j, name := range []string{"4x16", "3x32", "3x32o", "2x32", "int8", "auto"} {
 				rs := tm.Ratios(0, 0, j+1)
 				b.ReportMetric(abbench.Med(rs), "speedup-"+name)
 				b.ReportMetric(rs[len(rs)/4], "p25-"+name)
@@ -175,5 +191,85 @@ func BenchmarkGemmRequantAVX2(b *testing.B) {
 			}
 			tm.ReportRate(b, 0, abbench.Med, 20*float64(m*n*k)/1e9, "GMAC/s-%s")
 		})
+	}
+}
+
+// BenchmarkGemmRequant4x8AVX2 compares, on V2's 24-channel projections
+// (and an 8-channel remainder of 1001), the block of 8 channels past the
+// last 16 on the fused 4x8 tile ("4x8") and on the int32 tile and the
+// rescale pass ("int32"), alternating on the thread's CPU clock;
+// "speedup" is the median per-round ratio int32/4x8, with its quartiles.
+func BenchmarkGemmRequant4x8AVX2(b *testing.B) {
+	if !useInt8SIMD() || use512() {
+		b.Skip("not the AVX2 int8 path")
+	}
+	for _, s := range [][3]int{{64, 24, 144}, {32, 24, 144}, {64, 40, 96}, {16, 1000, 1024}} {
+		m, n, k := s[0], s[1], s[2]
+		b.Run(fmt.Sprintf("%dx%dx%d", m, n, k), func(b *testing.B) {
+			w := make([]int8, n*k)
+			for i := range w {
+				w[i] = int8(i*7 - 3)
+			}
+			bias, mult, shift := make([]int32, n), make([]int32, n), make([]int, n)
+			for i := range mult {
+				mult[i], shift[i] = 1<<30+int32(i*12345), -8
+			}
+			r := NewRequant(bias, mult, shift, false, 3, -128, 127)
+			p := PackI8(w, n, k)
+			a := make([]uint8, m*p.Kp)
+			c := make([]int32, RequantScratch(m, p))
+			out := make([]int8, m*n)
+			side := func(name string, on bool) abbench.Side {
+				return abbench.Side{Name: name, Run: func() {
+					defer func(v bool) { hasRQ4x8 = v }(hasRQ4x8)
+					hasRQ4x8 = on
+					for range 50 {
+						GemmU8I8Requant(m, a, p.Kp, p, r, out, n, c)
+					}
+				}}
+			}
+			tm := abbench.Alternate(b, abbench.ThreadCPU, side("4x8", true), side("int32", false))
+			tm.ReportRate(b, 0, abbench.Med, 50*float64(m*n*k)/1e9, "GMAC/s-%s")
+			abbench.ReportQuartiles(b, tm.Ratios(0, 1, 0), "speedup")
+		})
+	}
+}
+
+// TestWidenRowsU8 checks widenRowsU8 against a plain loop: row widths of
+// every multiple of 4 up to 100 (16-byte steps with and without the 8-
+// and 4-byte tails), gaps between source rows, and that nothing past the
+// rows' uint16s is written.
+func TestWidenRowsU8(t *testing.T) {
+	if !hasAVX2FMA {
+		t.Skip("no AVX2")
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for kp := 4; kp <= 100; kp += 4 {
+		for _, rows := range []int{1, 2, 3, 7} {
+			for _, gap := range []int{0, 4, 12} {
+				lda := kp + gap
+				src := make([]uint8, (rows-1)*lda+kp)
+				for i := range src {
+					src[i] = uint8(rng.Uint32())
+				}
+				dst := make([]uint16, rows*kp+8)
+				for i := range dst {
+					dst[i] = 0xbeef
+				}
+				widenRowsU8(dst, src, rows, kp, lda)
+				for r := 0; r < rows; r++ {
+					for j := 0; j < kp; j++ {
+						if got, want := dst[r*kp+j], uint16(src[r*lda+j]); got != want {
+							t.Fatalf("kp %d rows %d lda %d: [%d][%d] = %d, want %d", kp, rows, lda, r, j, got, want)
+						}
+					}
+				}
+				for i := rows * kp; i < len(dst); i++ {
+					if dst[i] != 0xbeef {
+						t.Fatalf("kp %d rows %d lda %d: dst[%d] past the rows written", kp, rows, lda, i)
+					}
+				}
+			}
+		}
 	}
 }

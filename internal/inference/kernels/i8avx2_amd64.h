@@ -71,6 +71,16 @@
 	VPACKUSWB    X8, XA, XA \
 	VMOVDQU      XA, DST
 
+// PACK8 stores the 8 clamped channels of YA as bytes at DST: the packs
+// leave channels 0-3 in the low lane's first dword and 4-7 in the high
+// lane's, which VPUNPCKLDQ joins.
+#define PACK8(YA, XA, DST) \
+	VPACKSSDW    YA, YA, YA \
+	VPACKSSWB    YA, YA, YA \
+	VEXTRACTI128 $1, YA, X8 \
+	VPUNPCKLDQ   X8, XA, XA \
+	VMOVQ        XA, DST
+
 // The 4x16 int16 tile's K loop (gemmI16x4x16AVX2, gemmI16x4x16RQAVX2):
 // Y0..Y7 accumulate rows 0..3 (SI, SI+DX, R10 = SI+2*DX, R10+DX) times
 // channels 0-7 and 8-15 of W16 at DI; one step is a k pair (4 bytes of

@@ -76,6 +76,27 @@ func gemmU8I8AVX2Blocks(full int, a []uint8, lda int, b *PackedI8, c []int32, ld
 	}
 }
 
+// widenRowsU8AVX2 zero-extends rows rows of kp bytes (kp a positive
+// multiple of 4), lda bytes apart in src, into rows of kp uint16s one
+// after the other at dst. Implemented in int8_amd64.s.
+//
+//go:noescape
+func widenRowsU8AVX2(rows, kp int, src *uint8, lda int, dst *uint16)
+
+// widenRowsU8 zero-extends rows rows of kp bytes, lda apart in src, into
+// dst (rows*kp uint16s, row after row): one call for all the rows rather
+// than one per row (V2's expansions widen rows of 16 to 32 bytes, where
+// the calls cost as much as the widening).
+func widenRowsU8(dst []uint16, src []uint8, rows, kp, lda int) {
+	if rows <= 0 || kp <= 0 {
+		return
+	}
+	if kp%4 != 0 || len(dst) < rows*kp || lda < kp || len(src) < (rows-1)*lda+kp {
+		panic("kernels: widenRowsU8 arguments out of range")
+	}
+	widenRowsU8AVX2(rows, kp, &src[0], lda, &dst[0])
+}
+
 // widenU8 zero-extends src into dst (equal lengths, a multiple of 4).
 func widenU8(dst []uint16, src []uint8) {
 	n := len(src) / 16 * 16

@@ -279,6 +279,54 @@ widenloop:
 	VZEROUPPER
 	RET
 
+// func widenRowsU8AVX2(rows, kp int, src *uint8, lda int, dst *uint16)
+// Row r's kp bytes at src+r*lda (kp a positive multiple of 4) zero-extended
+// to the kp uint16s at dst+2*r*kp: 16 bytes a step, then a last 8 and 4
+// bytes with loads of those sizes (no byte past the row is read).
+TEXT ·widenRowsU8AVX2(SB), NOSPLIT, $0-40
+	MOVQ rows+0(FP), BX
+	MOVQ kp+8(FP), DX
+	MOVQ src+16(FP), R8
+	MOVQ lda+24(FP), R9
+	MOVQ dst+32(FP), DI
+
+widenrow:
+	MOVQ R8, SI
+	MOVQ DX, CX
+	SHRQ $4, CX
+	JZ   widentail8
+
+widen16:
+	VPMOVZXBW (SI), Y0
+	VMOVDQU   Y0, (DI)
+	ADDQ      $16, SI
+	ADDQ      $32, DI
+	DECQ      CX
+	JNZ       widen16
+
+widentail8:
+	TESTQ $8, DX
+	JZ    widentail4
+	VPMOVZXBW (SI), X0
+	VMOVDQU   X0, (DI)
+	ADDQ      $8, SI
+	ADDQ      $16, DI
+
+widentail4:
+	TESTQ $4, DX
+	JZ    widennext
+	VMOVD     (SI), X0
+	VPMOVZXBW X0, X0
+	VMOVQ     X0, (DI)
+	ADDQ      $8, DI
+
+widennext:
+	ADDQ R9, R8
+	DECQ BX
+	JNZ  widenrow
+	VZEROUPPER
+	RET
+
 // func gemmI8x8x32RQ(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *int32, zp, lo, hi int32)
 // gemmI8x8x32 with the requantization fused: the 16 accumulators (8 rows
 // by two blocks of 16 channels) start from the two AVX-512 table blocks'
