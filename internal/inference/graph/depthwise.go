@@ -244,6 +244,14 @@ var (
 	smallKMaxKN = 1 << 16
 )
 
+// dwpwHSRows has a fused pair's depthwise apply its HARD_SWISH row by row
+// as it stores the band (kernels.DepthwiseBlockedHardSwish: in the AVX2
+// row kernels' epilogue), rather than in a pass over the band after it;
+// the values are the same bit for bit. On AVX2 only, where it was
+// measured (the AVX-512 path keeps the pass); tests and benchmarks switch
+// it to compare.
+var dwpwHSRows = kernels.Path() == "avx2"
+
 // fuseDWPW enables fuseDepthwisePointwise (tests switch it off for an
 // unfused reference).
 var fuseDWPW = true
@@ -282,10 +290,15 @@ func (k *dwPointwise) run(e *env, ins [][]float32, out []float32) {
 				bp := *p
 				bp.PadT -= y0 * p.SH
 				bp.OH = y1 - y0
-				kernels.DepthwiseBlocked(&bp, in, k.dw.w, k.dw.bias, buf, 0, y1-y0, *pad)
 				rows := (y1 - y0) * p.OW
-				if k.dw.hs {
+				switch {
+				case k.dw.hs && dwpwHSRows:
+					kernels.DepthwiseBlockedHardSwish(&bp, in, k.dw.w, k.dw.bias, buf, 0, y1-y0, *pad)
+				case k.dw.hs:
+					kernels.DepthwiseBlocked(&bp, in, k.dw.w, k.dw.bias, buf, 0, y1-y0, *pad)
 					kernels.HardSwish(buf[:rows*p.C])
+				default:
+					kernels.DepthwiseBlocked(&bp, in, k.dw.w, k.dw.bias, buf, 0, y1-y0, *pad)
 				}
 				ob := o[y0*p.OW*k.pw.cout : y1*p.OW*k.pw.cout]
 				if k.pw.cout == kernels.NR && dwpwPlain16 && kernels.GemmSegsFast(kernels.NR) {

@@ -1,0 +1,17 @@
+package graph
+
+// SetDWPWHSRows sets dwpwHSRows (read while a model runs) and returns
+// the setting before.
+func SetDWPWHSRows(on bool) bool {
+	saved := dwpwHSRows
+	dwpwHSRows = on
+	return saved
+}
+
+// SetFusedBands sets the fused pairs' band sizing (fusedBandBytes,
+// fusedMinPixels) for models planned until restore is called.
+func SetFusedBands(bytes, minPixels int) (restore func()) {
+	b, p := fusedBandBytes, fusedMinPixels
+	fusedBandBytes, fusedMinPixels = bytes, minPixels
+	return func() { fusedBandBytes, fusedMinPixels = b, p }
+}
