@@ -8,6 +8,7 @@ import (
 
 	"github.com/cspipe/cspipe/internal/inference/abbench"
 	"github.com/cspipe/cspipe/internal/inference/graph"
+	"github.com/cspipe/cspipe/internal/inference/kernels"
 	"github.com/cspipe/cspipe/internal/inference/modelgen"
 )
 
@@ -33,43 +34,30 @@ func BenchmarkDWPWHSRowsModel(b *testing.B) {
 }
 
 // BenchmarkDWPWBandsModel plans MobileNet V1 1.0@128, V3-Large 1.0@224
-// and EfficientNet-Lite0 with the fused pairs' bands sized by
-// (fusedBandBytes, fusedMinPixels) = (bytes, pixels) ("new") and as by
-// default ("old"), and runs the two plans on one thread at batch 1 and 4,
-// alternating run by run on the thread's CPU clock; it reports each one's
-// median CPU time per image and the quartiles of the per-pair ratios
-// old/new. BANDS below lists the settings compared.
+// and EfficientNet-Lite0 with the fused pairs' bands sized by default
+// ("new") and by half of L1, the default before fusedBandDefault ("old"),
+// and runs the two plans on one thread at batch 1 and 4, alternating run
+// by run on the thread's CPU clock; it reports each one's median CPU time
+// per image and the quartiles of the per-pair ratios old/new. Run with
+// `go test -tags cspipe_bench -run '^$' -bench DWPWBandsModel`.
 func BenchmarkDWPWBandsModel(b *testing.B) {
 	for _, c := range []modelgen.Config{
 		{Arch: "v1", Width: 1, Size: 128, Classes: 1001, Seed: 1},
 		{Arch: "v3-large", Width: 1, Size: 224, Classes: 1001, Seed: 1},
 		{Arch: "efficientnet-lite0", Width: 1, Size: 224, Classes: 1001, Seed: 1},
 	} {
-		older := loadModel(b, c)
-		for _, s := range dwpwBandSettings {
-			restore := graph.SetFusedBands(s.bytes, s.pixels)
-			newer := loadModel(b, c)
-			restore()
-			for _, batch := range []int{1, 4} {
-				b.Run(fmt.Sprintf("%s/%dB-%dpx/batch%d", c.Arch, s.bytes, s.pixels, batch), func(b *testing.B) {
-					in, out := abInput(newer, batch), make([]float32, batch*newer.NumClasses())
-					newer.SetThreads(1)
-					older.SetThreads(1)
-					t := abbench.Alternate(b, abbench.ThreadCPU,
-						graph.ABModelSide(b, "new", newer, batch, in, out, nil),
-						graph.ABModelSide(b, "old", older, batch, in, out, nil))
-					t.Report(b, 0, abbench.Med, 1e3/float64(batch), "%s-cpu-ms/img")
-					abbench.ReportQuartiles(b, t.Ratios(0, 1, 0), "speedup")
-				})
-			}
+		newer, older := loadTwoPlans(b, c, func() func() { return graph.SetFusedBands(kernels.CacheL1()/2, 96) })
+		for _, batch := range []int{1, 4} {
+			b.Run(fmt.Sprintf("%s/batch%d", c.Arch, batch), func(b *testing.B) {
+				in, out := abInput(newer, batch), make([]float32, batch*newer.NumClasses())
+				newer.SetThreads(1)
+				older.SetThreads(1)
+				t := abbench.Alternate(b, abbench.ThreadCPU,
+					graph.ABModelSide(b, "new", newer, batch, in, out, nil),
+					graph.ABModelSide(b, "old", older, batch, in, out, nil))
+				t.Report(b, 0, abbench.Med, 1e3/float64(batch), "%s-cpu-ms/img")
+				abbench.ReportQuartiles(b, t.Ratios(0, 1, 0), "speedup")
+			})
 		}
 	}
-}
-
-// dwpwBandSettings are the band sizings BenchmarkDWPWBandsModel compares
-// with the default.
-var dwpwBandSettings = []struct{ bytes, pixels int }{
-	{16 << 10, 384},
-	{32 << 10, 96},
-	{8 << 10, 96},
 }
