@@ -270,6 +270,11 @@ var (
 // it to compare.
 var dwpwHSRows = kernels.Path() == "avx2"
 
+// dwpwEvenRows has the threads of a fused pair split its rows evenly, each
+// running its share in bands; off, they split whole bands (tests and
+// benchmarks switch it to compare).
+var dwpwEvenRows = true
+
 // fuseDWPW enables fuseDepthwisePointwise (tests switch it off for an
 // unfused reference).
 var fuseDWPW = true
@@ -283,7 +288,6 @@ func newDWPointwise(dw *depthwiseKernel, pw *convKernel) *dwPointwise {
 
 func (k *dwPointwise) run(e *env, ins [][]float32, out []float32) {
 	p := &k.dw.p
-	bands := (p.OH + k.band - 1) / k.band
 	inPer, outPer := len(ins[0])/e.batch, len(out)/e.batch
 	for img := 0; img < e.batch; img++ {
 		in, o := ins[0][img*inPer:(img+1)*inPer], out[img*outPer:(img+1)*outPer]
@@ -291,7 +295,16 @@ func (k *dwPointwise) run(e *env, ins [][]float32, out []float32) {
 		if k.res > 0 {
 			res = ins[k.res][img*outPer : (img+1)*outPer]
 		}
-		e.parallelFor(bands, 1, func(b0, b1 int) {
+		// The threads split the rows evenly, and each runs its rows in
+		// bands of k.band and a shorter last one: with bands of many rows
+		// (fusedBandDefault), a split by whole bands left one thread
+		// up to a band more than the other.
+		n, grain := p.OH, 1
+		if !dwpwEvenRows {
+			n, grain = (p.OH+k.band-1)/k.band*k.band, k.band
+		}
+		e.parallelFor(n, grain, func(r0, r1 int) {
+			r1 = min(r1, p.OH)
 			sp, _ := k.scratch.Get().(*[]float32)
 			if sp == nil {
 				s := make([]float32, k.band*p.OW*p.C)
@@ -301,8 +314,8 @@ func (k *dwPointwise) run(e *env, ins [][]float32, out []float32) {
 			buf := *sp
 			pad := k.dw.padScratch()
 			defer k.dw.pad.Put(pad)
-			for b := b0; b < b1; b++ {
-				y0, y1 := b*k.band, min((b+1)*k.band, p.OH)
+			for y0 := r0; y0 < r1; y0 += k.band {
+				y1 := min(y0+k.band, r1)
 				// The band as an image of its own: rows y0.. become rows
 				// 0.., which moves the top padding up by y0 strides.
 				bp := *p

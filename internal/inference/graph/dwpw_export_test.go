@@ -15,3 +15,11 @@ func SetFusedBands(bytes, minPixels int) (restore func()) {
 	fusedBandBytes, fusedMinPixels = bytes, minPixels
 	return func() { fusedBandBytes, fusedMinPixels = b, p }
 }
+
+// SetDWPWEvenRows sets dwpwEvenRows (read while a model runs) and returns
+// the setting before.
+func SetDWPWEvenRows(on bool) bool {
+	saved := dwpwEvenRows
+	dwpwEvenRows = on
+	return saved
+}

@@ -61,3 +61,24 @@ func BenchmarkDWPWBandsModel(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDWPWEvenRowsModel runs MobileNet V1 1.0@128, V3-Large 1.0@224
+// and EfficientNet-Lite0 on two threads at batch 1 and 8 by the wall
+// clock with the fused pairs' rows split evenly between the threads
+// ("new") and by whole bands ("old"), alternating run by run
+// (switchWall), and reports the quartiles of the per-pair ratios old/new.
+// Run with `go test -tags cspipe_bench -run '^$' -bench DWPWEvenRowsModel`.
+func BenchmarkDWPWEvenRowsModel(b *testing.B) {
+	for _, c := range []modelgen.Config{
+		{Arch: "v1", Width: 1, Size: 128, Classes: 1001, Seed: 1},
+		{Arch: "v3-large", Width: 1, Size: 224, Classes: 1001, Seed: 1},
+		{Arch: "efficientnet-lite0", Width: 1, Size: 224, Classes: 1001, Seed: 1},
+	} {
+		m := loadModel(b, c)
+		for _, batch := range []int{1, 8} {
+			b.Run(fmt.Sprintf("%s/batch%d", c.Arch, batch), func(b *testing.B) {
+				switchWall(b, m, batch, func(on bool) { graph.SetDWPWEvenRows(on) })
+			})
+		}
+	}
+}
