@@ -13,6 +13,12 @@ import (
 // to compare with DepthwiseBlocked).
 var dwPlanes = true
 
+// dwHotInput lets a plain depthwise layer tell the kernels
+// (DWParams.Hot) that its input is likely in L2, when the batch's input
+// is at most a quarter of L2 (tests and benchmarks switch it off to
+// compare).
+var dwHotInput = true
+
 // depthwiseKernel is DEPTHWISE_CONV_2D. Multiplier 1 uses the vector kernel;
 // other multipliers use a direct loop.
 type depthwiseKernel struct {
@@ -122,6 +128,10 @@ func (k *depthwiseKernel) run(e *env, ins [][]float32, out []float32) {
 	// the threads one start and one wait, not one per image.
 	oh := k.p.OH
 	inPer, outPer := len(ins[0])/e.batch, len(out)/e.batch
+	p := k.p
+	// The batch's input in at most a quarter of L2: likely still there
+	// from the operator that wrote it.
+	p.Hot = dwHotInput && len(ins[0])*4 <= kernels.CacheL2()/4
 	e.parallelFor(e.batch*oh, 1, func(lo, hi int) {
 		if k.planes {
 			sp := k.planeScratch()
@@ -144,9 +154,9 @@ func (k *depthwiseKernel) run(e *env, ins [][]float32, out []float32) {
 			case k.mult == 1 && k.hs:
 				// Each row is HARD_SWISHed right after it is computed,
 				// while it is in L1.
-				kernels.DepthwiseBlockedHardSwish(&k.p, in, k.w, k.bias, o, y0, y1, *pad)
+				kernels.DepthwiseBlockedHardSwish(&p, in, k.w, k.bias, o, y0, y1, *pad)
 			case k.mult == 1:
-				kernels.DepthwiseBlocked(&k.p, in, k.w, k.bias, o, y0, y1, *pad)
+				kernels.DepthwiseBlocked(&p, in, k.w, k.bias, o, y0, y1, *pad)
 			default:
 				for y := y0; y < y1; y++ {
 					k.general(in, o, y, y+1)

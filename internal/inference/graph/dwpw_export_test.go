@@ -23,3 +23,6 @@ func SetDWPWEvenRows(on bool) bool {
 	dwpwEvenRows = on
 	return saved
 }
+
+// SetDWHotInput sets dwHotInput (read while a model runs).
+func SetDWHotInput(on bool) { dwHotInput = on }
