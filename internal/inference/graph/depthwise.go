@@ -221,6 +221,7 @@ type dwPointwise struct {
 	dw      *depthwiseKernel
 	pw      *convKernel
 	band    int       // depthwise output rows per band
+	planes  bool      // the depthwise on kernels.DepthwisePlanes (dwpwPlanes)
 	scratch sync.Pool // *[]float32 of band*OW*C
 	// A residual ADD after the 1x1 convolution (see fuseResidualAdd): the
 	// node input res (0: none) is added to each band of output while it is
@@ -285,6 +286,17 @@ var dwpwHSRows = kernels.Path() == "avx2"
 // benchmarks switch it to compare).
 var dwpwEvenRows = true
 
+// dwpwPlanesOn has a fused pair plan its depthwise on
+// kernels.DepthwisePlanes where kernels.DWPlanesFaster picks the plane
+// kernels for the layer alone (5x5 and 7x7 windows), and dwpwPlanes lets
+// it run there (tests and benchmarks switch it off to compare with
+// DepthwiseBlocked); the sums are the same. On AVX2 only, where it was
+// measured: the AVX-512 path keeps DepthwiseBlocked.
+var (
+	dwpwPlanesOn = kernels.Path() == "avx2"
+	dwpwPlanes   = true
+)
+
 // fuseDWPW enables fuseDepthwisePointwise (tests switch it off for an
 // unfused reference).
 var fuseDWPW = true
@@ -293,7 +305,7 @@ func newDWPointwise(dw *depthwiseKernel, pw *convKernel) *dwPointwise {
 	p := &dw.p
 	rowBytes := p.OW * p.C * 4
 	band := max(fusedBandBytes/rowBytes, (fusedMinPixels+p.OW-1)/p.OW, 1)
-	return &dwPointwise{dw: dw, pw: pw, band: min(band, p.OH)}
+	return &dwPointwise{dw: dw, pw: pw, band: min(band, p.OH), planes: dwpwPlanesOn && kernels.DWPlanesFaster(p)}
 }
 
 func (k *dwPointwise) run(e *env, ins [][]float32, out []float32) {
@@ -324,6 +336,7 @@ func (k *dwPointwise) run(e *env, ins [][]float32, out []float32) {
 			buf := *sp
 			pad := k.dw.padScratch()
 			defer k.dw.pad.Put(pad)
+			var plane *[]float32
 			for y0 := r0; y0 < r1; y0 += k.band {
 				y1 := min(y0+k.band, r1)
 				// The band as an image of its own: rows y0.. become rows
@@ -333,6 +346,13 @@ func (k *dwPointwise) run(e *env, ins [][]float32, out []float32) {
 				bp.OH = y1 - y0
 				rows := (y1 - y0) * p.OW
 				switch {
+				case k.planes && dwpwPlanes:
+					// HARD_SWISH, if any, as the plane kernels store.
+					if plane == nil {
+						plane = k.dw.planeScratch()
+						defer k.dw.plane.Put(plane)
+					}
+					kernels.DepthwisePlanes(&bp, in, k.dw.w, k.dw.bias, buf, 0, y1-y0, *plane, k.dw.hs)
 				case k.dw.hs && dwpwHSRows:
 					kernels.DepthwiseBlockedHardSwish(&bp, in, k.dw.w, k.dw.bias, buf, 0, y1-y0, *pad)
 				case k.dw.hs:

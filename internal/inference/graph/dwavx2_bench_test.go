@@ -75,3 +75,23 @@ func BenchmarkDWHotInput(b *testing.B) {
 		b.Run(fmt.Sprintf("v1/model/batch%d", batch), func(b *testing.B) { switchAB(b, m, batch, graph.SetDWHotInput) })
 	}
 }
+
+// BenchmarkDWX16Layers runs MobileNet V1 1.0@128, V3-Large 1.0@224 and
+// EfficientNet-Lite0 on one thread at batch 1 and 4 with the AVX2 row
+// kernels taking sixteen channels at a time where dwX16 picks them
+// ("new", kernels.SetDWX16) and eight everywhere ("old"), timing the plain
+// depthwise layers in the model (switchNodesAB). Run with
+// `go test -tags cspipe_bench -run '^$' -bench DWX16Layers`.
+func BenchmarkDWX16Layers(b *testing.B) {
+	for _, c := range []modelgen.Config{
+		{Arch: "v1", Width: 1, Size: 128, Classes: 1001, Seed: 1},
+		{Arch: "v3-large", Width: 1, Size: 224, Classes: 1001, Seed: 1},
+		{Arch: "efficientnet-lite0", Width: 1, Size: 224, Classes: 1001, Seed: 1},
+	} {
+		m := loadModel(b, c)
+		match := func(nt graph.NodeTime) bool { return nt.Kernel == "depthwise" || nt.Kernel == "depthwise(hardswish)" }
+		for _, batch := range []int{1, 4} {
+			b.Run(fmt.Sprintf("%s/batch%d", c.Arch, batch), func(b *testing.B) { switchNodesAB(b, m, batch, kernels.SetDWX16, match) })
+		}
+	}
+}

@@ -26,3 +26,6 @@ func SetDWPWEvenRows(on bool) bool {
 
 // SetDWHotInput sets dwHotInput (read while a model runs).
 func SetDWHotInput(on bool) { dwHotInput = on }
+
+// SetDWPWPlanes sets dwpwPlanes (read while a model runs).
+func SetDWPWPlanes(on bool) { dwpwPlanes = on }

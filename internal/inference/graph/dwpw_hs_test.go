@@ -5,13 +5,16 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/cspipe/cspipe/internal/inference/kernels"
 )
 
 // TestFuseDepthwisePointwiseHardSwish: a depthwise convolution followed by
 // HARD_SWISH and a 1x1 convolution runs fused, the HARD_SWISH applied in
 // the band either as the depthwise stores each row (dwpwHSRows) or in a
-// pass over the band, and both give exactly the unfused operators'
-// numbers: 3x3 and 5x5 windows, strides 1 and 2, channels a multiple of
+// pass over the band, its 5x5 depthwise on the plane kernels or
+// DepthwiseBlocked, and all give exactly the unfused operators' numbers
+// (the layers alone on DepthwiseBlocked): 3x3 and 5x5 windows, strides 1 and 2, channels a multiple of
 // 8 or 16 (the AVX2 row kernels) and not, bounds or none, one band and
 // bands of one row, batch 1 and 3 on one and two threads.
 func TestFuseDepthwisePointwiseHardSwish(t *testing.T) {
@@ -41,9 +44,9 @@ func TestFuseDepthwisePointwiseHardSwish(t *testing.T) {
 		g.Input, g.Output = in, mean
 		return g
 	}
-	defer func(b, p int, rows, planes bool) {
-		fusedBandBytes, fusedMinPixels, dwpwHSRows, dwPlanes = b, p, rows, planes
-	}(fusedBandBytes, fusedMinPixels, dwpwHSRows, dwPlanes)
+	defer func(b, p int, rows, planes, pp bool) {
+		fusedBandBytes, fusedMinPixels, dwpwHSRows, dwPlanes, dwpwPlanes = b, p, rows, planes, pp
+	}(fusedBandBytes, fusedMinPixels, dwpwHSRows, dwPlanes, dwpwPlanes)
 	for _, s := range []shape{
 		{h: 11, w: 9, c: 16, k: 3, stride: 1, cout: 24},
 		{h: 12, w: 13, c: 32, k: 3, stride: 2, cout: 40, bounds: &Bounds{-3, 3}},
@@ -72,11 +75,19 @@ func TestFuseDepthwisePointwiseHardSwish(t *testing.T) {
 				if want := []string{"depthwise(hardswish)+conv", "mean"}; !slices.Equal(kinds, want) {
 					t.Fatalf("planned %q, want %q", kinds, want)
 				}
-				if f := m.nodes[0].k.(*dwPointwise); !f.dw.hs {
+				f := m.nodes[0].k.(*dwPointwise)
+				if !f.dw.hs {
 					t.Fatal("HARD_SWISH not fused into the depthwise")
 				}
-				for _, rows := range []bool{true, false} {
-					dwpwHSRows = rows
+				if want := dwpwPlanesOn && kernels.DWPlanesFaster(&f.dw.p); f.planes != want {
+					t.Fatalf("depthwise on the planes %v, want %v", f.planes, want)
+				}
+				if s.k == 5 && kernels.Path() == "avx2" && !f.planes {
+					t.Fatal("5x5 depthwise not on the planes")
+				}
+				for _, v := range []struct{ rows, planes bool }{{true, true}, {false, true}, {true, false}, {false, false}} {
+					rows := v.rows
+					dwpwHSRows, dwpwPlanes = v.rows, v.planes
 					for _, tc := range []struct{ batch, threads int }{{1, 1}, {1, 2}, {3, 1}, {3, 2}} {
 						in := randFloats(rand.New(rand.NewPCG(43, 44)), tc.batch*s.h*s.w*s.c)
 						got, exp := make([]float32, tc.batch*s.cout), make([]float32, tc.batch*s.cout)
@@ -89,7 +100,7 @@ func TestFuseDepthwisePointwiseHardSwish(t *testing.T) {
 							t.Fatal(err)
 						}
 						if !slices.Equal(got, exp) {
-							t.Fatalf("bands of %d pixels, rows %v, batch %d, %d threads: fused %v, unfused %v", minPix, rows, tc.batch, tc.threads, got[:4], exp[:4])
+							t.Fatalf("bands of %d pixels, rows %v, planes %v, batch %d, %d threads: fused %v, unfused %v", minPix, rows, v.planes, tc.batch, tc.threads, got[:4], exp[:4])
 						}
 					}
 				}

@@ -4,6 +4,7 @@ package graph_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/cspipe/cspipe/internal/inference/abbench"
@@ -79,6 +80,27 @@ func BenchmarkDWPWEvenRowsModel(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/batch%d", c.Arch, batch), func(b *testing.B) {
 				switchWall(b, m, batch, func(on bool) { graph.SetDWPWEvenRows(on) })
 			})
+		}
+	}
+}
+
+// BenchmarkDWPWPlanesModel runs EfficientNet-Lite0 and V3-Large 1.0@224
+// on one thread at batch 1 and 4 with the fused pairs' 5x5 depthwise on
+// the plane kernels ("new", dwpwPlanes) and on DepthwiseBlocked ("old"),
+// alternating run by run on the thread's CPU clock: the fused pairs in
+// the model (switchNodesAB, "pairs") and the whole model (switchAB,
+// "model"). Run with
+// `go test -tags cspipe_bench -run '^$' -bench DWPWPlanesModel`.
+func BenchmarkDWPWPlanesModel(b *testing.B) {
+	for _, c := range []modelgen.Config{
+		{Arch: "efficientnet-lite0", Width: 1, Size: 224, Classes: 1001, Seed: 1},
+		{Arch: "v3-large", Width: 1, Size: 224, Classes: 1001, Seed: 1},
+	} {
+		m := loadModel(b, c)
+		match := func(nt graph.NodeTime) bool { return strings.HasPrefix(nt.Kernel, "depthwise+conv") }
+		for _, batch := range []int{1, 4} {
+			b.Run(fmt.Sprintf("%s/pairs/batch%d", c.Arch, batch), func(b *testing.B) { switchNodesAB(b, m, batch, graph.SetDWPWPlanes, match) })
+			b.Run(fmt.Sprintf("%s/model/batch%d", c.Arch, batch), func(b *testing.B) { switchAB(b, m, batch, graph.SetDWPWPlanes) })
 		}
 	}
 }

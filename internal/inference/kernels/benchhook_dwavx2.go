@@ -13,3 +13,14 @@ func SetDWPadStride(on bool) {
 	}
 	dwPadStride = func(int, int) bool { return false }
 }
+
+// SetDWX16 switches the AVX2 depthwise row kernels' choice of sixteen
+// channels at a time (dwX16; built only with the cspipe_bench tag): off,
+// every layer runs eight at a time.
+func SetDWX16(on bool) {
+	if on {
+		dwX16 = func(c, sw int) bool { return sw == 2 || c%512 == 0 }
+		return
+	}
+	dwX16 = func(int, int) bool { return false }
+}
