@@ -1,5 +1,7 @@
 package graph
 
+import "github.com/cspipe/cspipe/internal/inference/kernels"
+
 // SetDWPWHSRows sets dwpwHSRows (read while a model runs) and returns
 // the setting before.
 func SetDWPWHSRows(on bool) bool {
@@ -29,3 +31,12 @@ func SetDWHotInput(on bool) { dwHotInput = on }
 
 // SetDWPWPlanes sets dwpwPlanes (read while a model runs).
 func SetDWPWPlanes(on bool) { dwpwPlanes = on }
+
+// SetDWPWSession sets every switch this session's fused-pair and
+// depthwise changes added that is read while a model runs (dwpwHSRows,
+// dwpwEvenRows, dwHotInput, dwpwPlanes): on as by default, off as
+// before them. The band sizes are set at planning (SetFusedBands).
+func SetDWPWSession(on bool) {
+	dwpwHSRows = on && kernels.Path() == "avx2"
+	dwpwEvenRows, dwHotInput, dwpwPlanes = on, on, on
+}

@@ -104,3 +104,37 @@ func BenchmarkDWPWPlanesModel(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDWPWSessionModel compares MobileNet V1 1.0@128, V3-Large
+// 1.0@224 and EfficientNet-Lite0 as planned and run by default ("new")
+// with the fused pairs and depthwise layers as before this session's
+// changes ("old": bands of half of L1, graph.SetDWPWSession(false)),
+// alternating run by run: at batch 1 on one thread by the thread's CPU
+// clock and at batch 8 on two threads by the wall clock; it reports the
+// quartiles of the per-pair ratios old/new. Run with
+// `go test -tags cspipe_bench -run '^$' -bench DWPWSessionModel`.
+func BenchmarkDWPWSessionModel(b *testing.B) {
+	for _, c := range []modelgen.Config{
+		{Arch: "v1", Width: 1, Size: 128, Classes: 1001, Seed: 1},
+		{Arch: "v3-large", Width: 1, Size: 224, Classes: 1001, Seed: 1},
+		{Arch: "efficientnet-lite0", Width: 1, Size: 224, Classes: 1001, Seed: 1},
+	} {
+		newer, older := loadTwoPlans(b, c, func() func() { return graph.SetFusedBands(kernels.CacheL1()/2, 96) })
+		for _, run := range []struct {
+			batch, threads int
+			clock          abbench.Clock
+		}{{1, 1, abbench.ThreadCPU}, {8, 2, abbench.Wall}} {
+			b.Run(fmt.Sprintf("%s/batch%d-threads%d", c.Arch, run.batch, run.threads), func(b *testing.B) {
+				defer graph.SetDWPWSession(true)
+				in, out := abInput(newer, run.batch), make([]float32, run.batch*newer.NumClasses())
+				newer.SetThreads(run.threads)
+				older.SetThreads(run.threads)
+				t := abbench.Alternate(b, run.clock,
+					graph.ABModelSide(b, "new", newer, run.batch, in, out, func() { graph.SetDWPWSession(true) }),
+					graph.ABModelSide(b, "old", older, run.batch, in, out, func() { graph.SetDWPWSession(false) }))
+				t.Report(b, 0, abbench.Med, 1e3/float64(run.batch), "%s-ms/img")
+				abbench.ReportQuartiles(b, t.Ratios(0, 1, 0), "speedup")
+			})
+		}
+	}
+}
