@@ -13,6 +13,12 @@ import (
 // to compare with DepthwiseBlocked).
 var dwPlanes = true
 
+// dwHotInput lets a plain depthwise layer tell the kernels
+// (DWParams.Hot) that its input is likely in L2, when the batch's input
+// is at most a quarter of L2 (tests and benchmarks switch it off to
+// compare).
+var dwHotInput = true
+
 // depthwiseKernel is DEPTHWISE_CONV_2D. Multiplier 1 uses the vector kernel;
 // other multipliers use a direct loop.
 type depthwiseKernel struct {
@@ -122,6 +128,10 @@ func (k *depthwiseKernel) run(e *env, ins [][]float32, out []float32) {
 	// the threads one start and one wait, not one per image.
 	oh := k.p.OH
 	inPer, outPer := len(ins[0])/e.batch, len(out)/e.batch
+	p := k.p
+	// The batch's input in at most a quarter of L2: likely still there
+	// from the operator that wrote it.
+	p.Hot = dwHotInput && len(ins[0])*4 <= kernels.CacheL2()/4
 	e.parallelFor(e.batch*oh, 1, func(lo, hi int) {
 		if k.planes {
 			sp := k.planeScratch()
@@ -144,9 +154,9 @@ func (k *depthwiseKernel) run(e *env, ins [][]float32, out []float32) {
 			case k.mult == 1 && k.hs:
 				// Each row is HARD_SWISHed right after it is computed,
 				// while it is in L1.
-				kernels.DepthwiseBlockedHardSwish(&k.p, in, k.w, k.bias, o, y0, y1, *pad)
+				kernels.DepthwiseBlockedHardSwish(&p, in, k.w, k.bias, o, y0, y1, *pad)
 			case k.mult == 1:
-				kernels.DepthwiseBlocked(&k.p, in, k.w, k.bias, o, y0, y1, *pad)
+				kernels.DepthwiseBlocked(&p, in, k.w, k.bias, o, y0, y1, *pad)
 			default:
 				for y := y0; y < y1; y++ {
 					k.general(in, o, y, y+1)
@@ -211,6 +221,7 @@ type dwPointwise struct {
 	dw      *depthwiseKernel
 	pw      *convKernel
 	band    int       // depthwise output rows per band
+	planes  bool      // the depthwise on kernels.DepthwisePlanes (dwpwPlanes)
 	scratch sync.Pool // *[]float32 of band*OW*C
 	// A residual ADD after the 1x1 convolution (see fuseResidualAdd): the
 	// node input res (0: none) is added to each band of output while it is
@@ -223,11 +234,29 @@ type dwPointwise struct {
 // fusedBandBytes is the size the depthwise rows of one band aim at: half
 // of L1, so the band is still there when the GEMM reads it; a band is at
 // least fusedMinPixels pixels so the GEMM's row tiles stay full and its
-// weights are read from L2 few times.
+// weights are read from L2 few times. On AVX2 it is one and a half L1s
+// (fusedBandDefault).
 var (
-	fusedBandBytes = kernels.CacheL1() / 2
+	fusedBandBytes = fusedBandDefault()
 	fusedMinPixels = 96
 )
+
+// fusedBandDefault is fusedBandBytes for this CPU. On AVX2 (32 KB L1, 512
+// KB L2 where measured), bands of 1.5 L1 rather than half of one: fewer,
+// larger GEMM and depthwise calls, the band read back from L2.
+// BenchmarkDWPointwiseBands (1000 rounds, thread CPU, against a second
+// plan of the old default as control) measured them 1.054x as fast on
+// V1's 64x64x32 pair (control 1.009x), 1.024x on 64x64x64 stride 2
+// (1.002x), 1.074x on EfficientNet-Lite0's 112x112x32 (1.028x), 1.007x on
+// 16x16x256 (0.999x); three runs of 400 rounds without a control gave
+// 1.057-1.084x on 64x64x32 and 1.055-1.093x on V3-Large's 112x112x16,
+// where a plan the same as the default read 1.02-1.05x.
+func fusedBandDefault() int {
+	if kernels.Path() == "avx2" {
+		return 3 * kernels.CacheL1() / 2
+	}
+	return kernels.CacheL1() / 2
+}
 
 // dwpwPlain16 runs a fused pair's 1x1 convolution to 16 channels on
 // GemmSegs's one-segment 16-column tiles (tests and benchmarks switch it
@@ -244,6 +273,30 @@ var (
 	smallKMaxKN = 1 << 16
 )
 
+// dwpwHSRows has a fused pair's depthwise apply its HARD_SWISH row by row
+// as it stores the band (kernels.DepthwiseBlockedHardSwish: in the AVX2
+// row kernels' epilogue), rather than in a pass over the band after it;
+// the values are the same bit for bit. On AVX2 only, where it was
+// measured (the AVX-512 path keeps the pass); tests and benchmarks switch
+// it to compare.
+var dwpwHSRows = kernels.Path() == "avx2"
+
+// dwpwEvenRows has the threads of a fused pair split its rows evenly, each
+// running its share in bands; off, they split whole bands (tests and
+// benchmarks switch it to compare).
+var dwpwEvenRows = true
+
+// dwpwPlanesOn has a fused pair plan its depthwise on
+// kernels.DepthwisePlanes where kernels.DWPlanesFaster picks the plane
+// kernels for the layer alone (5x5 and 7x7 windows), and dwpwPlanes lets
+// it run there (tests and benchmarks switch it off to compare with
+// DepthwiseBlocked); the sums are the same. On AVX2 only, where it was
+// measured: the AVX-512 path keeps DepthwiseBlocked.
+var (
+	dwpwPlanesOn = kernels.Path() == "avx2"
+	dwpwPlanes   = true
+)
+
 // fuseDWPW enables fuseDepthwisePointwise (tests switch it off for an
 // unfused reference).
 var fuseDWPW = true
@@ -252,12 +305,11 @@ func newDWPointwise(dw *depthwiseKernel, pw *convKernel) *dwPointwise {
 	p := &dw.p
 	rowBytes := p.OW * p.C * 4
 	band := max(fusedBandBytes/rowBytes, (fusedMinPixels+p.OW-1)/p.OW, 1)
-	return &dwPointwise{dw: dw, pw: pw, band: min(band, p.OH)}
+	return &dwPointwise{dw: dw, pw: pw, band: min(band, p.OH), planes: dwpwPlanesOn && kernels.DWPlanesFaster(p)}
 }
 
 func (k *dwPointwise) run(e *env, ins [][]float32, out []float32) {
 	p := &k.dw.p
-	bands := (p.OH + k.band - 1) / k.band
 	inPer, outPer := len(ins[0])/e.batch, len(out)/e.batch
 	for img := 0; img < e.batch; img++ {
 		in, o := ins[0][img*inPer:(img+1)*inPer], out[img*outPer:(img+1)*outPer]
@@ -265,7 +317,16 @@ func (k *dwPointwise) run(e *env, ins [][]float32, out []float32) {
 		if k.res > 0 {
 			res = ins[k.res][img*outPer : (img+1)*outPer]
 		}
-		e.parallelFor(bands, 1, func(b0, b1 int) {
+		// The threads split the rows evenly, and each runs its rows in
+		// bands of k.band and a shorter last one: with bands of many rows
+		// (fusedBandDefault), a split by whole bands left one thread
+		// up to a band more than the other.
+		n, grain := p.OH, 1
+		if !dwpwEvenRows {
+			n, grain = (p.OH+k.band-1)/k.band*k.band, k.band
+		}
+		e.parallelFor(n, grain, func(r0, r1 int) {
+			r1 = min(r1, p.OH)
 			sp, _ := k.scratch.Get().(*[]float32)
 			if sp == nil {
 				s := make([]float32, k.band*p.OW*p.C)
@@ -275,17 +336,30 @@ func (k *dwPointwise) run(e *env, ins [][]float32, out []float32) {
 			buf := *sp
 			pad := k.dw.padScratch()
 			defer k.dw.pad.Put(pad)
-			for b := b0; b < b1; b++ {
-				y0, y1 := b*k.band, min((b+1)*k.band, p.OH)
+			var plane *[]float32
+			for y0 := r0; y0 < r1; y0 += k.band {
+				y1 := min(y0+k.band, r1)
 				// The band as an image of its own: rows y0.. become rows
 				// 0.., which moves the top padding up by y0 strides.
 				bp := *p
 				bp.PadT -= y0 * p.SH
 				bp.OH = y1 - y0
-				kernels.DepthwiseBlocked(&bp, in, k.dw.w, k.dw.bias, buf, 0, y1-y0, *pad)
 				rows := (y1 - y0) * p.OW
-				if k.dw.hs {
+				switch {
+				case k.planes && dwpwPlanes:
+					// HARD_SWISH, if any, as the plane kernels store.
+					if plane == nil {
+						plane = k.dw.planeScratch()
+						defer k.dw.plane.Put(plane)
+					}
+					kernels.DepthwisePlanes(&bp, in, k.dw.w, k.dw.bias, buf, 0, y1-y0, *plane, k.dw.hs)
+				case k.dw.hs && dwpwHSRows:
+					kernels.DepthwiseBlockedHardSwish(&bp, in, k.dw.w, k.dw.bias, buf, 0, y1-y0, *pad)
+				case k.dw.hs:
+					kernels.DepthwiseBlocked(&bp, in, k.dw.w, k.dw.bias, buf, 0, y1-y0, *pad)
 					kernels.HardSwish(buf[:rows*p.C])
+				default:
+					kernels.DepthwiseBlocked(&bp, in, k.dw.w, k.dw.bias, buf, 0, y1-y0, *pad)
 				}
 				ob := o[y0*p.OW*k.pw.cout : y1*p.OW*k.pw.cout]
 				if k.pw.cout == kernels.NR && dwpwPlain16 && kernels.GemmSegsFast(kernels.NR) {

@@ -11,10 +11,14 @@ import (
 // BenchmarkDWPointwiseBands runs MobileNet V1 1.0@128's depthwise+1x1
 // pairs (input h×w×cin, 3x3 depthwise of the given stride, 1x1 to cout,
 // ReLU6 after both) planned with several fused band heights (and unfused),
-// alternately in one loop on one thread, and reports each one's fastest
-// and median time per image.
+// alternately in one loop on one thread (thread CPU time), and reports
+// each one's fastest and median time per image and the median of the
+// per-round speedups of each over the default.
 func BenchmarkDWPointwiseBands(b *testing.B) {
-	for _, s := range []struct{ h, cin, stride, cout int }{{64, 32, 1, 64}, {64, 64, 2, 128}, {32, 128, 1, 128}, {32, 128, 2, 256}, {16, 256, 1, 256}} {
+	for _, s := range []struct{ h, cin, stride, cout int }{
+		{64, 32, 1, 64}, {64, 64, 2, 128}, {32, 128, 1, 128}, {32, 128, 2, 256}, {16, 256, 1, 256},
+		{112, 16, 1, 16}, {112, 32, 1, 16}, // V3-Large's and EfficientNet-Lite0's first pairs
+	} {
 		oh := s.h / s.stride
 		build := func() *Graph {
 			rng := rand.New(rand.NewPCG(7, 8))
@@ -39,14 +43,24 @@ func BenchmarkDWPointwiseBands(b *testing.B) {
 		}
 		var vs []variant
 		saved := [2]int{fusedBandBytes, fusedMinPixels}
-		for _, rows := range []int{0, 1, 2, 3, 4, 6, 8, 16} {
+		// rows 0: the default, planned twice (the second, "control",
+		// shows the spread between two plans of one setting); -1, -2,
+		// -3: bands of 16, 32 and 48 KB of depthwise output (at least
+		// fusedMinPixels).
+		for i, rows := range []int{0, 0, -1, -2, -3, 1, 2, 3, 4, 6, 8, 16} {
 			if rows > oh {
 				continue
 			}
 			name := fmt.Sprintf("rows%d", rows)
-			if rows == 0 {
+			switch {
+			case rows == 0 && i == 0:
 				name = "default"
-			} else {
+			case rows == 0:
+				name = "control"
+			case rows < 0:
+				name = fmt.Sprintf("%dK", -16*rows)
+				fusedBandBytes = -16 * rows << 10
+			default:
 				fusedBandBytes, fusedMinPixels = 1, rows*oh
 			}
 			m, err := Plan(build())
@@ -71,7 +85,13 @@ func BenchmarkDWPointwiseBands(b *testing.B) {
 				v.m.SetThreads(1)
 				sides = append(sides, ABModelSide(b, v.name, v.m, 1, in, out, nil))
 			}
-			abbench.Alternate(b, abbench.Wall, sides...).Report(b, 0, abbench.Best, 1e6, "%s-best-us")
+			t := abbench.Alternate(b, abbench.ThreadCPU, sides...)
+			t.Report(b, 0, abbench.Best, 1e6, "%s-best-us")
+			t.Report(b, 0, abbench.Med, 1e6, "%s-med-us")
+			for j := 1; j < len(t.Names); j++ {
+				r := t.Ratios(0, 0, j)
+				b.ReportMetric(abbench.Med(r), "x-"+t.Names[j]+"-med")
+			}
 		})
 	}
 }

@@ -9,8 +9,9 @@ import (
 // TestFuseDepthwisePointwise: a depthwise convolution read only by the 1x1
 // convolution after it runs fused with it, band of rows by band of rows,
 // before the batching split and not at it; the numbers are bit-identical to
-// the unfused operators for one and several bands, one and two threads, and
-// a batch (image by image before the split, batched after).
+// the unfused operators for one and several bands, one and two threads
+// (splitting the rows evenly or by whole bands), and a batch (image by
+// image before the split, batched after).
 func TestFuseDepthwisePointwise(t *testing.T) {
 	build := func() *Graph {
 		g := &Graph{PackBudget: 1 << 20}
@@ -76,15 +77,20 @@ func TestFuseDepthwisePointwise(t *testing.T) {
 		if wantBand := min(11, max(1, (minPix+8)/9)); f.band != wantBand {
 			t.Fatalf("band of %d rows, want %d", f.band, wantBand)
 		}
-		for _, tc := range []struct{ batch, threads int }{{1, 1}, {1, 2}, {batch, 1}, {batch, 2}} {
+		for _, tc := range []struct {
+			batch, threads int
+			even           bool
+		}{{1, 1, true}, {1, 2, true}, {batch, 1, true}, {batch, 2, true}, {1, 2, false}, {batch, 2, false}} {
+			dwpwEvenRows = tc.even
 			m.SetThreads(tc.threads)
 			got := make([]float32, tc.batch*m.NumClasses())
 			if err := m.Run(in[:tc.batch*per], tc.batch, got); err != nil {
 				t.Fatal(err)
 			}
+			dwpwEvenRows = true
 			for i := range got {
 				if got[i] != want[i] {
-					t.Fatalf("band %d rows, batch %d, threads %d: output %d = %g, unfused %g", f.band, tc.batch, tc.threads, i, got[i], want[i])
+					t.Fatalf("band %d rows, batch %d, threads %d, even rows %v: output %d = %g, unfused %g", f.band, tc.batch, tc.threads, tc.even, i, got[i], want[i])
 				}
 			}
 		}

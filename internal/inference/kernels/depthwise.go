@@ -11,6 +11,10 @@ type DWParams struct {
 	PadT, PadL int
 	OH, OW     int
 	Lo, Hi     float32
+	// Hot says the input was written just before and is likely still in
+	// L2 (the caller's guess): the AVX2 row kernels then read it in place
+	// rather than from padded-stride copies (see dwPadStride).
+	Hot bool
 }
 
 // Depthwise computes output rows [y0, y1) of a depthwise convolution. w is

@@ -62,7 +62,7 @@ func dw3x3RowsAVX2(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratch 
 	if hs {
 		flags |= 4
 	}
-	if dwPadStride(c, p.SW) {
+	if !p.Hot && dwPadStride(c, p.SW) {
 		dw3x3RowsPadded(p, in, w, bias, out, y0, y1, scratch, flags)
 		return
 	}
@@ -112,7 +112,13 @@ func dw3x3RowsAVX2(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratch 
 // BenchmarkDepthwiseRowsAVX2 measured the copies 1.1-1.25x as fast as the
 // sixteen-channel kernel on 8x8x512 and 1.75-1.9x on 4x4x1024 at stride
 // 1, 0.85-0.9x on 8x8x512 at stride 2 (four input pixels copied per output
-// pixel). Tests and benchmarks switch it to compare.
+// pixel). Tests and benchmarks switch it to compare. An input that
+// DWParams.Hot says is in L2 is read in place all the same: in V1 1.0@128
+// at batch 1 (one thread, each layer's input just written by the 1x1
+// before it), the six 8x8x512 layers and the 4x4x1024 one took 213-225 us
+// in place and 291-318 us with the copies (0.71-0.74x, three runs of
+// graph's BenchmarkDWPadStrideLayers); at batch 4, their inputs 512 KB,
+// the copies were 1.09-1.12x as fast.
 var dwPadStride = func(c, sw int) bool { return c%512 == 0 && sw == 1 }
 
 // dwPaddedScratch is the scratch dw3x3RowsPadded needs for output rows

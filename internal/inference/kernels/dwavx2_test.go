@@ -78,7 +78,8 @@ func dwDepthwiseOrderAVX2(p *DWParams, in, w, bias []float32, hs bool) []float32
 // cross both of its bends, row ranges split as threads split them, scratch
 // nil or short; and nothing written outside the rows asked for. Every
 // shape runs on each kernel: eight channels at a time, the same on
-// padded-stride copies, sixteen at a time where the channels allow.
+// padded-stride copies, sixteen at a time where the channels allow, and
+// with copies allowed but the input Hot (in place).
 func TestDepthwiseRowsAVX2(t *testing.T) {
 	if !hasAVX2FMA || hasAVX512 {
 		t.Skip("the AVX2 row kernels run on AVX2 without AVX-512")
@@ -121,7 +122,7 @@ func TestDepthwiseRowsAVX2(t *testing.T) {
 	}
 	var runs []run
 	for _, s := range shapes {
-		runs = append(runs, run{s, "x8"}, run{s, "padded"})
+		runs = append(runs, run{s, "x8"}, run{s, "padded"}, run{s, "hot"})
 		if s.c%16 == 0 {
 			runs = append(runs, run{s, "x16"})
 		}
@@ -129,8 +130,9 @@ func TestDepthwiseRowsAVX2(t *testing.T) {
 	for _, r := range runs {
 		s := r.shape
 		dwX16 = func(int, int) bool { return r.mode == "x16" }
-		dwPadStride = func(int, int) bool { return r.mode == "padded" }
-		p := DWParams{H: s.h, W: s.w, C: s.c, KH: 3, KW: 3, SH: s.sh, SW: s.sw, PadT: s.padT, PadL: s.padL, OH: s.oh, OW: s.ow}
+		dwPadStride = func(int, int) bool { return r.mode == "padded" || r.mode == "hot" }
+		p := DWParams{H: s.h, W: s.w, C: s.c, KH: 3, KW: 3, SH: s.sh, SW: s.sw, PadT: s.padT, PadL: s.padL, OH: s.oh, OW: s.ow,
+			Hot: r.mode == "hot"}
 		if !dw3x3AVX2Takes(&p) {
 			t.Fatalf("%+v: not taken", s)
 		}

@@ -1,0 +1,59 @@
+package graph
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestDepthwiseHotInput: plain depthwise layers of 512 and 1024 channels
+// (where the AVX2 row kernels may read padded-stride copies) give the
+// same numbers with the input marked in L2 (DWParams.Hot, read in place)
+// as without, at batch 1 (hot) and 3 (8x8x512: 768 KB, not), on one and
+// two threads, with bounds and HARD_SWISH.
+func TestDepthwiseHotInput(t *testing.T) {
+	for _, s := range []struct{ h, c int }{{8, 512}, {4, 1024}, {5, 512}} {
+		t.Run(fmt.Sprintf("%dx%dx%d", s.h, s.h, s.c), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(51, 52))
+			g := &Graph{PackBudget: 1 << 20}
+			add := func(t *Tensor) int { g.Tensors = append(g.Tensors, t); return len(g.Tensors) - 1 }
+			weights := func(shape ...int) int {
+				size := 1
+				for _, d := range shape {
+					size *= d
+				}
+				return add(&Tensor{Shape: shape, Float: randFloats(rng, size), Const: true})
+			}
+			in := add(&Tensor{Name: "in", Shape: []int{1, s.h, s.h, s.c}})
+			d1, d2, hs, mean := add(&Tensor{}), add(&Tensor{}), add(&Tensor{}), add(&Tensor{})
+			g.Nodes = []Node{
+				{Op: OpDepthwiseConv2D, Inputs: []int{in, weights(1, 3, 3, s.c), weights(s.c)}, Output: d1, Padding: PadSame, StrideH: 1, StrideW: 1, Act: &Bounds{0, 6}},
+				{Op: OpDepthwiseConv2D, Inputs: []int{d1, weights(1, 3, 3, s.c), weights(s.c)}, Output: d2, Padding: PadSame, StrideH: 1, StrideW: 1},
+				{Op: OpHardSwish, Inputs: []int{d2}, Output: hs},
+				{Op: OpMean, Inputs: []int{hs}, Output: mean, Axes: []int{1, 2}, KeepDims: true},
+			}
+			g.Input, g.Output = in, mean
+			m, err := Plan(g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func(v bool) { dwHotInput = v }(dwHotInput)
+			for _, tc := range []struct{ batch, threads int }{{1, 1}, {1, 2}, {3, 1}, {3, 2}} {
+				x := randFloats(rand.New(rand.NewPCG(53, 54)), tc.batch*s.h*s.h*s.c)
+				m.SetThreads(tc.threads)
+				var outs [2][]float32
+				for i, hot := range []bool{true, false} {
+					dwHotInput = hot
+					outs[i] = make([]float32, tc.batch*s.c)
+					if err := m.Run(x, tc.batch, outs[i]); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if !slices.Equal(outs[0], outs[1]) {
+					t.Fatalf("batch %d, %d threads: hot %v, not %v", tc.batch, tc.threads, outs[0][:4], outs[1][:4])
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,26 @@
+//go:build cspipe_bench
+
+package kernels
+
+// SetDWPadStride switches the AVX2 depthwise row kernels' padded-stride
+// copies (dwPadStride; built only with the cspipe_bench tag, for graph's
+// BenchmarkDWPadStrideModel): off, 512-channel multiples run on the
+// sixteen-channel kernel in place.
+func SetDWPadStride(on bool) {
+	if on {
+		dwPadStride = func(c, sw int) bool { return c%512 == 0 && sw == 1 }
+		return
+	}
+	dwPadStride = func(int, int) bool { return false }
+}
+
+// SetDWX16 switches the AVX2 depthwise row kernels' choice of sixteen
+// channels at a time (dwX16; built only with the cspipe_bench tag): off,
+// every layer runs eight at a time.
+func SetDWX16(on bool) {
+	if on {
+		dwX16 = func(c, sw int) bool { return sw == 2 || c%512 == 0 }
+		return
+	}
+	dwX16 = func(int, int) bool { return false }
+}
