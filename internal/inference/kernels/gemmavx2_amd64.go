@@ -17,8 +17,9 @@ package kernels
 //	  for each band of mc rows of A (all rows up to avx2OneBandRows or
 //	          while A fits in L2; else the band's A block and outputs
 //	          in half of L2 while every panel passes over them)
-//	    for each panel of 16 columns (the band's first row tile reads
-//	            the next panel's slice into L1 as it runs)
+//	    for each panel of 16 columns (the band's first row tiles read
+//	            the next panel's slice into L1 as they run, spread
+//	            over up to four of them: avx2PrefetchPlan)
 //	      the band's 6-row tiles in one call of the micro-kernel, then
 //	      the rows left (avx2Tails)
 //
@@ -45,7 +46,7 @@ var avx2MultiTile = true
 // whatever the size of A.
 const avx2OneBandRows = 104
 
-// avx2Prefetch makes the first row tile of a panel read the next panel's
+// avx2Prefetch makes the first row tiles of a panel read the next panel's
 // slice ahead; benchmarks switch it off to compare.
 var avx2Prefetch = true
 
@@ -56,7 +57,37 @@ const (
 	avx2Finish = 2
 	avx2HSwish = 4
 	avx2PfOut  = 8
+	avx2PfL2   = 16
 )
+
+// avx2PrefetchSpread spreads the read of the next panel's slice over the
+// first row tiles of a band (avx2PrefetchPlan) instead of the first one;
+// benchmarks switch it off to compare.
+var avx2PrefetchSpread = true
+
+// avx2PrefetchL2 reads the next panel's slice into L2 rather than L1;
+// benchmarks switch it on to compare.
+var avx2PrefetchL2 = false
+
+// avx2PrefetchPlan says how a band's call of tiles row tiles reads the next
+// panel's slice of kb lines (k steps) ahead: pfn lines a pass of four k
+// steps, by the first pft tiles, one going on where the last stopped, and
+// never past the slice. Fewer lines a pass leave the memory system busy
+// for longer at a lower rate: one tile of a 64-row band takes a tenth of
+// the panel's time, and reading the whole next panel in it asks for more
+// than L3 delivers.
+func avx2PrefetchPlan(tiles, kb int) (pfn, pft int) {
+	passes := kb / 4
+	if !avx2PrefetchSpread || passes == 0 || tiles <= 1 {
+		return 4, 1
+	}
+	for _, n := range []int{1, 2} {
+		if t := kb / (passes * n); t <= tiles {
+			return n, t
+		}
+	}
+	return 4, 1
+}
 
 // avx2PrefetchOut makes the tiles that finish ask for their residual's
 // and output's lines before their k loop; benchmarks switch it off to
@@ -119,6 +150,9 @@ func gemmAVX2(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float3
 		if k0 > 0 {
 			flags |= avx2FromC
 		}
+		if avx2PrefetchL2 {
+			flags |= avx2PfL2
+		}
 		if k0+kb >= k {
 			flags |= avx2Finish
 			if avx2PrefetchOut {
@@ -144,6 +178,10 @@ func gemmAVX2(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float3
 				bias := &b.bias[n0]
 				// The band's 6-row tiles in one call, then the rows left.
 				full, rest := avx2Tails(mb)
+				pfn, pft := 4, 1
+				if avx2MultiTile {
+					pfn, pft = avx2PrefetchPlan(full, kb)
+				}
 				for r := i0; r < i0+mb; {
 					rows, tiles := MR, full
 					switch {
@@ -160,7 +198,7 @@ func gemmAVX2(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float3
 					if res != nil && flags&avx2Finish != 0 {
 						rp = &res[r*ldr+n0]
 					}
-					tileAVX2(rows, tiles, cols, kb, &a[r*lda+k0], lda, pb, &c[r*ldc+n0], ldc, bias, lo, hi, flags, rp, ldr, pf)
+					tileAVX2(rows, tiles, cols, kb, &a[r*lda+k0], lda, pb, &c[r*ldc+n0], ldc, bias, lo, hi, flags, rp, ldr, pf, pfn, pft)
 					pf = nil
 					r += rows * tiles
 				}
@@ -189,37 +227,37 @@ func avx2Tails(mb int) (full, rest int) {
 
 // tileAVX2 calls the micro-kernel for tiles tiles of rows rows (1 to 6)
 // one under the other, and cols columns (the 8-column one for at most 8).
-func tileAVX2(rows, tiles, cols, k int, a *float32, lda int, b, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, pf *float32) {
+func tileAVX2(rows, tiles, cols, k int, a *float32, lda int, b, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, pf *float32, pfn, pft int) {
 	if cols <= 8 {
 		switch rows {
 		case 6:
-			gemmA6x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+			gemmA6x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles, pfn, pft)
 		case 5:
-			gemmA5x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+			gemmA5x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles, pfn, pft)
 		case 4:
-			gemmA4x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+			gemmA4x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles, pfn, pft)
 		case 3:
-			gemmA3x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+			gemmA3x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles, pfn, pft)
 		case 2:
-			gemmA2x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+			gemmA2x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles, pfn, pft)
 		default:
-			gemmA1x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+			gemmA1x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles, pfn, pft)
 		}
 		return
 	}
 	switch rows {
 	case 6:
-		gemmA6x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+		gemmA6x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles, pfn, pft)
 	case 5:
-		gemmA5x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+		gemmA5x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles, pfn, pft)
 	case 4:
-		gemmA4x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+		gemmA4x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles, pfn, pft)
 	case 3:
-		gemmA3x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+		gemmA3x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles, pfn, pft)
 	case 2:
-		gemmA2x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+		gemmA2x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles, pfn, pft)
 	default:
-		gemmA1x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+		gemmA1x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles, pfn, pft)
 	}
 }
 
@@ -227,40 +265,40 @@ func tileAVX2(rows, tiles, cols, k int, a *float32, lda int, b, c *float32, ldc 
 // columns; see the generator for the contract.
 
 //go:noescape
-func gemmA6x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+func gemmA6x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 
 //go:noescape
-func gemmA5x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+func gemmA5x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 
 //go:noescape
-func gemmA4x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+func gemmA4x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 
 //go:noescape
-func gemmA3x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+func gemmA3x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 
 //go:noescape
-func gemmA2x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+func gemmA2x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 
 //go:noescape
-func gemmA1x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+func gemmA1x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 
 //go:noescape
-func gemmA6x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+func gemmA6x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 
 //go:noescape
-func gemmA5x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+func gemmA5x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 
 //go:noescape
-func gemmA4x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+func gemmA4x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 
 //go:noescape
-func gemmA3x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+func gemmA3x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 
 //go:noescape
-func gemmA2x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+func gemmA2x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 
 //go:noescape
-func gemmA1x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+func gemmA1x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 
 // SetAVX2Blocked switches the AVX2 GEMM driver on (the default) or off
 // (the panel-major 6×16 loop), for benchmarks in other packages.

@@ -47,10 +47,16 @@ func TestGemmAVX2Driver(t *testing.T) {
 	blocks := []struct{ kc, mc int }{{0, 0}, {7, 6}, {64, 12}, {1, 0}}
 
 	const pad = -7.5 // what no kernel writes
-	defer func(v bool) { avx2SplitTail = v }(avx2SplitTail)
+	defer func(split, spread, l2 bool) {
+		avx2SplitTail, avx2PrefetchSpread, avx2PrefetchL2 = split, spread, l2
+	}(avx2SplitTail, avx2PrefetchSpread, avx2PrefetchL2)
 	for si, s := range shapes {
-		// Half of the shapes with the rows left in one tile of 1 to 5.
+		// Half of the shapes with the rows left in one tile of 1 to 5; the
+		// next panel read ahead by the first tile or spread over several,
+		// into L1 or L2 (the sums must not change).
 		avx2SplitTail = si%2 == 0
+		avx2PrefetchSpread = si%3 != 0
+		avx2PrefetchL2 = si%4 == 1
 		a := randSlice(rng, (s.m-1)*s.lda+s.k)
 		w := randSlice(rng, s.n*s.k)
 		bias := randSlice(rng, s.n)
@@ -118,6 +124,35 @@ func TestGemmAVX2Driver(t *testing.T) {
 						GemmPanelsAct(s.m, a, s.lda, p, r[0], r[1], act, got[:size], s.ldc)
 					}
 					sameBits(t, name+" two panel ranges", got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestAVX2PrefetchPlan: the tiles that read the next panel ahead are no
+// more than the call has, read no line past the panel's slice of kb lines
+// and, spread, leave at most a tile's share of it unread.
+func TestAVX2PrefetchPlan(t *testing.T) {
+	defer func(v bool) { avx2PrefetchSpread = v }(avx2PrefetchSpread)
+	for _, spread := range []bool{false, true} {
+		avx2PrefetchSpread = spread
+		for tiles := 0; tiles <= 20; tiles++ {
+			for kb := 0; kb <= 1100; kb++ {
+				pfn, pft := avx2PrefetchPlan(tiles, kb)
+				perTile := kb / 4 * pfn
+				lines := pft * perTile
+				switch {
+				case pfn != 1 && pfn != 2 && pfn != 4:
+					t.Fatalf("tiles %d kb %d: %d lines a pass", tiles, kb, pfn)
+				case pft < 1 || pft > max(1, tiles):
+					t.Fatalf("tiles %d kb %d: %d tiles read ahead", tiles, kb, pft)
+				case lines > kb:
+					t.Fatalf("tiles %d kb %d: %d lines read of %d", tiles, kb, lines, kb)
+				case kb-lines >= max(4, perTile):
+					t.Fatalf("tiles %d kb %d: %d lines read of %d", tiles, kb, lines, kb)
+				case spread && tiles >= 4 && kb >= 4 && kb%4 == 0 && pfn != 1:
+					t.Fatalf("tiles %d kb %d: %d lines a pass, not spread", tiles, kb, pfn)
 				}
 			}
 		}

@@ -1,0 +1,15 @@
+//go:build cspipe_bench && amd64
+
+package kernels
+
+// SetAVX2Prefetch switches the AVX2 GEMM driver's read of the next panel's
+// weights ahead (avx2Prefetch), for graph's BenchmarkAVX2PanelModel.
+func SetAVX2Prefetch(on bool) { avx2Prefetch = on }
+
+// SetAVX2PrefetchSpread switches the spread of that read over a band's
+// first row tiles (avx2PrefetchSpread), for BenchmarkAVX2PanelModel.
+func SetAVX2PrefetchSpread(on bool) { avx2PrefetchSpread = on }
+
+// SetAVX2PrefetchL1 switches that read into L1 (on) or L2
+// (avx2PrefetchL2), for BenchmarkAVX2PanelModel.
+func SetAVX2PrefetchL1(on bool) { avx2PrefetchL2 = !on }
