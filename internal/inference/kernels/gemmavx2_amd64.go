@@ -70,24 +70,28 @@ var avx2PrefetchSpread = true
 var avx2PrefetchL2 = false
 
 // avx2PrefetchPlan says how a band's call of tiles row tiles reads the next
-// panel's slice of kb lines (k steps) ahead: pfn lines a pass of four k
-// steps, by the first pft tiles, one going on where the last stopped, and
-// never past the slice. Fewer lines a pass leave the memory system busy
-// for longer at a lower rate: one tile of a 64-row band takes a tenth of
-// the panel's time, and reading the whole next panel in it asks for more
-// than L3 delivers.
+// panel's slice of kb lines (k steps) ahead: the lines of pfn bytes (16 to
+// 256) a pass of four k steps, by the first pft tiles, one going on where
+// the last stopped, and never past the slice. Fewer bytes a pass leave the
+// memory system busy for longer at a lower rate: one tile of a 64-row band
+// takes a tenth of the panel's time, and reading the whole next panel in it
+// asks for more than L3 delivers.
 func avx2PrefetchPlan(tiles, kb int) (pfn, pft int) {
 	passes := kb / 4
 	if !avx2PrefetchSpread || passes == 0 || tiles <= 1 {
-		return 4, 1
+		return 256, 1
 	}
-	for _, n := range []int{1, 2} {
-		if t := kb / (passes * n); t <= tiles {
+	for n := avx2PrefetchMinPass; n < 256; n *= 2 {
+		if t := kb * 64 / (passes * n); t <= tiles {
 			return n, t
 		}
 	}
-	return 4, 1
+	return 256, 1
 }
+
+// avx2PrefetchMinPass is the fewest bytes of the next panel a pass of four
+// k steps reads ahead (avx2PrefetchPlan); benchmarks vary it.
+var avx2PrefetchMinPass = 16
 
 // avx2PrefetchOut makes the tiles that finish ask for their residual's
 // and output's lines before their k loop; benchmarks switch it off to
@@ -178,7 +182,7 @@ func gemmAVX2(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float3
 				bias := &b.bias[n0]
 				// The band's 6-row tiles in one call, then the rows left.
 				full, rest := avx2Tails(mb)
-				pfn, pft := 4, 1
+				pfn, pft := 256, 1
 				if avx2MultiTile {
 					pfn, pft = avx2PrefetchPlan(full, kb)
 				}

@@ -49,10 +49,11 @@ GLOBL gemmAhs<>(SB), RODATA|NOPTR, $64
 // division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
 // the output's lines are asked for before the k loop. Only the first cols (9 to 16)
 // columns of c and res are read or written: the last vector of a row under a mask.
-// With pf not nil each pass of four k steps also reads pfn (1, 2 or 4) lines
-// from pf on into L1 (with flags&16 into L2), pf advancing as many: the next
-// panel's slice of weights, read by the first pft tiles, each going on where
-// the last one stopped. Each tile after the first starts where the last
+// With pf not nil each pass of four k steps also reads the lines of the
+// next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1 (with flags&16
+// into L2), pf advancing as many (below 64, one line a pass, each line asked
+// for 64/pfn times): the next panel's slice of weights, read by the first pft
+// tiles, each going on where the last one stopped. Each tile after the first starts where the last
 // one's rows of a, c and res ended (the pointers advanced in their argument
 // slots: the function calls nothing, so no safe point of the garbage
 // collector falls inside it).
@@ -117,17 +118,15 @@ gemmA1x16_k:
 	MOVQ pfn+112(FP), R9
 	BTQ $4, R13
 	JCS gemmA1x16_pfl2
-	CMPQ R9, $1
-	JEQ gemmA1x16_loopT01
-	CMPQ R9, $2
+	CMPQ R9, $128
 	JEQ gemmA1x16_loopT02
-	JMP gemmA1x16_loopT04
+	JGT gemmA1x16_loopT04
+	JMP gemmA1x16_loopT01
 gemmA1x16_pfl2:
-	CMPQ R9, $1
-	JEQ gemmA1x16_loopT11
-	CMPQ R9, $2
+	CMPQ R9, $128
 	JEQ gemmA1x16_loopT12
-	JMP gemmA1x16_loopT14
+	JGT gemmA1x16_loopT14
+	JMP gemmA1x16_loopT11
 gemmA1x16_loopT01:
 	PREFETCHT0 0(R12)
 	VMOVUPS 0(BX), Y12
@@ -150,7 +149,7 @@ gemmA1x16_loopT01:
 	VBROADCASTSS 12(SI), Y14
 	VFMADD231PS Y12, Y14, Y0
 	VFMADD231PS Y13, Y14, Y1
-	ADDQ $64, R12
+	ADDQ R9, R12
 	ADDQ $256, BX
 	ADDQ $16, SI
 	DECQ AX
@@ -238,7 +237,7 @@ gemmA1x16_loopT11:
 	VBROADCASTSS 12(SI), Y14
 	VFMADD231PS Y12, Y14, Y0
 	VFMADD231PS Y13, Y14, Y1
-	ADDQ $64, R12
+	ADDQ R9, R12
 	ADDQ $256, BX
 	ADDQ $16, SI
 	DECQ AX
@@ -425,10 +424,11 @@ gemmA1x16_ret:
 // division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
 // the output's lines are asked for before the k loop. Only the first cols (9 to 16)
 // columns of c and res are read or written: the last vector of a row under a mask.
-// With pf not nil each pass of four k steps also reads pfn (1, 2 or 4) lines
-// from pf on into L1 (with flags&16 into L2), pf advancing as many: the next
-// panel's slice of weights, read by the first pft tiles, each going on where
-// the last one stopped. Each tile after the first starts where the last
+// With pf not nil each pass of four k steps also reads the lines of the
+// next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1 (with flags&16
+// into L2), pf advancing as many (below 64, one line a pass, each line asked
+// for 64/pfn times): the next panel's slice of weights, read by the first pft
+// tiles, each going on where the last one stopped. Each tile after the first starts where the last
 // one's rows of a, c and res ended (the pointers advanced in their argument
 // slots: the function calls nothing, so no safe point of the garbage
 // collector falls inside it).
@@ -504,17 +504,15 @@ gemmA2x16_k:
 	MOVQ pfn+112(FP), R9
 	BTQ $4, R13
 	JCS gemmA2x16_pfl2
-	CMPQ R9, $1
-	JEQ gemmA2x16_loopT01
-	CMPQ R9, $2
+	CMPQ R9, $128
 	JEQ gemmA2x16_loopT02
-	JMP gemmA2x16_loopT04
+	JGT gemmA2x16_loopT04
+	JMP gemmA2x16_loopT01
 gemmA2x16_pfl2:
-	CMPQ R9, $1
-	JEQ gemmA2x16_loopT11
-	CMPQ R9, $2
+	CMPQ R9, $128
 	JEQ gemmA2x16_loopT12
-	JMP gemmA2x16_loopT14
+	JGT gemmA2x16_loopT14
+	JMP gemmA2x16_loopT11
 gemmA2x16_loopT01:
 	PREFETCHT0 0(R12)
 	VMOVUPS 0(BX), Y12
@@ -549,7 +547,7 @@ gemmA2x16_loopT01:
 	VBROADCASTSS 12(SI)(DI*1), Y15
 	VFMADD231PS Y12, Y15, Y2
 	VFMADD231PS Y13, Y15, Y3
-	ADDQ $64, R12
+	ADDQ R9, R12
 	ADDQ $256, BX
 	ADDQ $16, SI
 	DECQ AX
@@ -673,7 +671,7 @@ gemmA2x16_loopT11:
 	VBROADCASTSS 12(SI)(DI*1), Y15
 	VFMADD231PS Y12, Y15, Y2
 	VFMADD231PS Y13, Y15, Y3
-	ADDQ $64, R12
+	ADDQ R9, R12
 	ADDQ $256, BX
 	ADDQ $16, SI
 	DECQ AX
@@ -928,10 +926,11 @@ gemmA2x16_ret:
 // division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
 // the output's lines are asked for before the k loop. Only the first cols (9 to 16)
 // columns of c and res are read or written: the last vector of a row under a mask.
-// With pf not nil each pass of four k steps also reads pfn (1, 2 or 4) lines
-// from pf on into L1 (with flags&16 into L2), pf advancing as many: the next
-// panel's slice of weights, read by the first pft tiles, each going on where
-// the last one stopped. Each tile after the first starts where the last
+// With pf not nil each pass of four k steps also reads the lines of the
+// next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1 (with flags&16
+// into L2), pf advancing as many (below 64, one line a pass, each line asked
+// for 64/pfn times): the next panel's slice of weights, read by the first pft
+// tiles, each going on where the last one stopped. Each tile after the first starts where the last
 // one's rows of a, c and res ended (the pointers advanced in their argument
 // slots: the function calls nothing, so no safe point of the garbage
 // collector falls inside it).
@@ -1018,17 +1017,15 @@ gemmA3x16_k:
 	MOVQ pfn+112(FP), R9
 	BTQ $4, R13
 	JCS gemmA3x16_pfl2
-	CMPQ R9, $1
-	JEQ gemmA3x16_loopT01
-	CMPQ R9, $2
+	CMPQ R9, $128
 	JEQ gemmA3x16_loopT02
-	JMP gemmA3x16_loopT04
+	JGT gemmA3x16_loopT04
+	JMP gemmA3x16_loopT01
 gemmA3x16_pfl2:
-	CMPQ R9, $1
-	JEQ gemmA3x16_loopT11
-	CMPQ R9, $2
+	CMPQ R9, $128
 	JEQ gemmA3x16_loopT12
-	JMP gemmA3x16_loopT14
+	JGT gemmA3x16_loopT14
+	JMP gemmA3x16_loopT11
 gemmA3x16_loopT01:
 	PREFETCHT0 0(R12)
 	VMOVUPS 0(BX), Y12
@@ -1075,7 +1072,7 @@ gemmA3x16_loopT01:
 	VBROADCASTSS 12(SI)(DI*2), Y14
 	VFMADD231PS Y12, Y14, Y4
 	VFMADD231PS Y13, Y14, Y5
-	ADDQ $64, R12
+	ADDQ R9, R12
 	ADDQ $256, BX
 	ADDQ $16, SI
 	DECQ AX
@@ -1235,7 +1232,7 @@ gemmA3x16_loopT11:
 	VBROADCASTSS 12(SI)(DI*2), Y14
 	VFMADD231PS Y12, Y14, Y4
 	VFMADD231PS Y13, Y14, Y5
-	ADDQ $64, R12
+	ADDQ R9, R12
 	ADDQ $256, BX
 	ADDQ $16, SI
 	DECQ AX
@@ -1558,10 +1555,11 @@ gemmA3x16_ret:
 // division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
 // the output's lines are asked for before the k loop. Only the first cols (9 to 16)
 // columns of c and res are read or written: the last vector of a row under a mask.
-// With pf not nil each pass of four k steps also reads pfn (1, 2 or 4) lines
-// from pf on into L1 (with flags&16 into L2), pf advancing as many: the next
-// panel's slice of weights, read by the first pft tiles, each going on where
-// the last one stopped. Each tile after the first starts where the last
+// With pf not nil each pass of four k steps also reads the lines of the
+// next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1 (with flags&16
+// into L2), pf advancing as many (below 64, one line a pass, each line asked
+// for 64/pfn times): the next panel's slice of weights, read by the first pft
+// tiles, each going on where the last one stopped. Each tile after the first starts where the last
 // one's rows of a, c and res ended (the pointers advanced in their argument
 // slots: the function calls nothing, so no safe point of the garbage
 // collector falls inside it).
@@ -1661,17 +1659,15 @@ gemmA4x16_k:
 	MOVQ pfn+112(FP), R9
 	BTQ $4, R13
 	JCS gemmA4x16_pfl2
-	CMPQ R9, $1
-	JEQ gemmA4x16_loopT01
-	CMPQ R9, $2
+	CMPQ R9, $128
 	JEQ gemmA4x16_loopT02
-	JMP gemmA4x16_loopT04
+	JGT gemmA4x16_loopT04
+	JMP gemmA4x16_loopT01
 gemmA4x16_pfl2:
-	CMPQ R9, $1
-	JEQ gemmA4x16_loopT11
-	CMPQ R9, $2
+	CMPQ R9, $128
 	JEQ gemmA4x16_loopT12
-	JMP gemmA4x16_loopT14
+	JGT gemmA4x16_loopT14
+	JMP gemmA4x16_loopT11
 gemmA4x16_loopT01:
 	PREFETCHT0 0(R12)
 	VMOVUPS 0(BX), Y12
@@ -1730,7 +1726,7 @@ gemmA4x16_loopT01:
 	VBROADCASTSS 12(R10), Y15
 	VFMADD231PS Y12, Y15, Y6
 	VFMADD231PS Y13, Y15, Y7
-	ADDQ $64, R12
+	ADDQ R9, R12
 	ADDQ $256, BX
 	ADDQ $16, SI
 	ADDQ $16, R10
@@ -1929,7 +1925,7 @@ gemmA4x16_loopT11:
 	VBROADCASTSS 12(R10), Y15
 	VFMADD231PS Y12, Y15, Y6
 	VFMADD231PS Y13, Y15, Y7
-	ADDQ $64, R12
+	ADDQ R9, R12
 	ADDQ $256, BX
 	ADDQ $16, SI
 	ADDQ $16, R10
@@ -2325,10 +2321,11 @@ gemmA4x16_ret:
 // division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
 // the output's lines are asked for before the k loop. Only the first cols (9 to 16)
 // columns of c and res are read or written: the last vector of a row under a mask.
-// With pf not nil each pass of four k steps also reads pfn (1, 2 or 4) lines
-// from pf on into L1 (with flags&16 into L2), pf advancing as many: the next
-// panel's slice of weights, read by the first pft tiles, each going on where
-// the last one stopped. Each tile after the first starts where the last
+// With pf not nil each pass of four k steps also reads the lines of the
+// next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1 (with flags&16
+// into L2), pf advancing as many (below 64, one line a pass, each line asked
+// for 64/pfn times): the next panel's slice of weights, read by the first pft
+// tiles, each going on where the last one stopped. Each tile after the first starts where the last
 // one's rows of a, c and res ended (the pointers advanced in their argument
 // slots: the function calls nothing, so no safe point of the garbage
 // collector falls inside it).
@@ -2439,17 +2436,15 @@ gemmA5x16_k:
 	MOVQ pfn+112(FP), R9
 	BTQ $4, R13
 	JCS gemmA5x16_pfl2
-	CMPQ R9, $1
-	JEQ gemmA5x16_loopT01
-	CMPQ R9, $2
+	CMPQ R9, $128
 	JEQ gemmA5x16_loopT02
-	JMP gemmA5x16_loopT04
+	JGT gemmA5x16_loopT04
+	JMP gemmA5x16_loopT01
 gemmA5x16_pfl2:
-	CMPQ R9, $1
-	JEQ gemmA5x16_loopT11
-	CMPQ R9, $2
+	CMPQ R9, $128
 	JEQ gemmA5x16_loopT12
-	JMP gemmA5x16_loopT14
+	JGT gemmA5x16_loopT14
+	JMP gemmA5x16_loopT11
 gemmA5x16_loopT01:
 	PREFETCHT0 0(R12)
 	VMOVUPS 0(BX), Y12
@@ -2520,7 +2515,7 @@ gemmA5x16_loopT01:
 	VBROADCASTSS 12(R10)(DI*1), Y14
 	VFMADD231PS Y12, Y14, Y8
 	VFMADD231PS Y13, Y14, Y9
-	ADDQ $64, R12
+	ADDQ R9, R12
 	ADDQ $256, BX
 	ADDQ $16, SI
 	ADDQ $16, R10
@@ -2755,7 +2750,7 @@ gemmA5x16_loopT11:
 	VBROADCASTSS 12(R10)(DI*1), Y14
 	VFMADD231PS Y12, Y14, Y8
 	VFMADD231PS Y13, Y14, Y9
-	ADDQ $64, R12
+	ADDQ R9, R12
 	ADDQ $256, BX
 	ADDQ $16, SI
 	ADDQ $16, R10
@@ -3219,10 +3214,11 @@ gemmA5x16_ret:
 // division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
 // the output's lines are asked for before the k loop. Only the first cols (9 to 16)
 // columns of c and res are read or written: the last vector of a row under a mask.
-// With pf not nil each pass of four k steps also reads pfn (1, 2 or 4) lines
-// from pf on into L1 (with flags&16 into L2), pf advancing as many: the next
-// panel's slice of weights, read by the first pft tiles, each going on where
-// the last one stopped. Each tile after the first starts where the last
+// With pf not nil each pass of four k steps also reads the lines of the
+// next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1 (with flags&16
+// into L2), pf advancing as many (below 64, one line a pass, each line asked
+// for 64/pfn times): the next panel's slice of weights, read by the first pft
+// tiles, each going on where the last one stopped. Each tile after the first starts where the last
 // one's rows of a, c and res ended (the pointers advanced in their argument
 // slots: the function calls nothing, so no safe point of the garbage
 // collector falls inside it).
@@ -3344,17 +3340,15 @@ gemmA6x16_k:
 	MOVQ pfn+112(FP), R9
 	BTQ $4, R13
 	JCS gemmA6x16_pfl2
-	CMPQ R9, $1
-	JEQ gemmA6x16_loopT01
-	CMPQ R9, $2
+	CMPQ R9, $128
 	JEQ gemmA6x16_loopT02
-	JMP gemmA6x16_loopT04
+	JGT gemmA6x16_loopT04
+	JMP gemmA6x16_loopT01
 gemmA6x16_pfl2:
-	CMPQ R9, $1
-	JEQ gemmA6x16_loopT11
-	CMPQ R9, $2
+	CMPQ R9, $128
 	JEQ gemmA6x16_loopT12
-	JMP gemmA6x16_loopT14
+	JGT gemmA6x16_loopT14
+	JMP gemmA6x16_loopT11
 gemmA6x16_loopT01:
 	PREFETCHT0 0(R12)
 	VMOVUPS 0(BX), Y12
@@ -3437,7 +3431,7 @@ gemmA6x16_loopT01:
 	VBROADCASTSS 12(R10)(DI*2), Y15
 	VFMADD231PS Y12, Y15, Y10
 	VFMADD231PS Y13, Y15, Y11
-	ADDQ $64, R12
+	ADDQ R9, R12
 	ADDQ $256, BX
 	ADDQ $16, SI
 	ADDQ $16, R10
@@ -3708,7 +3702,7 @@ gemmA6x16_loopT11:
 	VBROADCASTSS 12(R10)(DI*2), Y15
 	VFMADD231PS Y12, Y15, Y10
 	VFMADD231PS Y13, Y15, Y11
-	ADDQ $64, R12
+	ADDQ R9, R12
 	ADDQ $256, BX
 	ADDQ $16, SI
 	ADDQ $16, R10
@@ -4240,10 +4234,11 @@ gemmA6x16_ret:
 // division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
 // the output's lines are asked for before the k loop. Only the first cols (1 to 8)
 // columns of c and res are read or written: the last vector of a row under a mask.
-// With pf not nil each pass of four k steps also reads pfn (1, 2 or 4) lines
-// from pf on into L1 (with flags&16 into L2), pf advancing as many: the next
-// panel's slice of weights, read by the first pft tiles, each going on where
-// the last one stopped. Each tile after the first starts where the last
+// With pf not nil each pass of four k steps also reads the lines of the
+// next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1 (with flags&16
+// into L2), pf advancing as many (below 64, one line a pass, each line asked
+// for 64/pfn times): the next panel's slice of weights, read by the first pft
+// tiles, each going on where the last one stopped. Each tile after the first starts where the last
 // one's rows of a, c and res ended (the pointers advanced in their argument
 // slots: the function calls nothing, so no safe point of the garbage
 // collector falls inside it).
@@ -4305,17 +4300,15 @@ gemmA1x8_k:
 	MOVQ pfn+112(FP), R9
 	BTQ $4, R13
 	JCS gemmA1x8_pfl2
-	CMPQ R9, $1
-	JEQ gemmA1x8_loopT01
-	CMPQ R9, $2
+	CMPQ R9, $128
 	JEQ gemmA1x8_loopT02
-	JMP gemmA1x8_loopT04
+	JGT gemmA1x8_loopT04
+	JMP gemmA1x8_loopT01
 gemmA1x8_pfl2:
-	CMPQ R9, $1
-	JEQ gemmA1x8_loopT11
-	CMPQ R9, $2
+	CMPQ R9, $128
 	JEQ gemmA1x8_loopT12
-	JMP gemmA1x8_loopT14
+	JGT gemmA1x8_loopT14
+	JMP gemmA1x8_loopT11
 gemmA1x8_loopT01:
 	PREFETCHT0 0(R12)
 	VMOVUPS 0(BX), Y12
@@ -4330,7 +4323,7 @@ gemmA1x8_loopT01:
 	VMOVUPS 192(BX), Y12
 	VBROADCASTSS 12(SI), Y14
 	VFMADD231PS Y12, Y14, Y0
-	ADDQ $64, R12
+	ADDQ R9, R12
 	ADDQ $256, BX
 	ADDQ $16, SI
 	DECQ AX
@@ -4394,7 +4387,7 @@ gemmA1x8_loopT11:
 	VMOVUPS 192(BX), Y12
 	VBROADCASTSS 12(SI), Y14
 	VFMADD231PS Y12, Y14, Y0
-	ADDQ $64, R12
+	ADDQ R9, R12
 	ADDQ $256, BX
 	ADDQ $16, SI
 	DECQ AX
@@ -4543,10 +4536,11 @@ gemmA1x8_ret:
 // division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
 // the output's lines are asked for before the k loop. Only the first cols (1 to 8)
 // columns of c and res are read or written: the last vector of a row under a mask.
-// With pf not nil each pass of four k steps also reads pfn (1, 2 or 4) lines
-// from pf on into L1 (with flags&16 into L2), pf advancing as many: the next
-// panel's slice of weights, read by the first pft tiles, each going on where
-// the last one stopped. Each tile after the first starts where the last
+// With pf not nil each pass of four k steps also reads the lines of the
+// next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1 (with flags&16
+// into L2), pf advancing as many (below 64, one line a pass, each line asked
+// for 64/pfn times): the next panel's slice of weights, read by the first pft
+// tiles, each going on where the last one stopped. Each tile after the first starts where the last
 // one's rows of a, c and res ended (the pointers advanced in their argument
 // slots: the function calls nothing, so no safe point of the garbage
 // collector falls inside it).
@@ -4617,17 +4611,15 @@ gemmA2x8_k:
 	MOVQ pfn+112(FP), R9
 	BTQ $4, R13
 	JCS gemmA2x8_pfl2
-	CMPQ R9, $1
-	JEQ gemmA2x8_loopT01
-	CMPQ R9, $2
+	CMPQ R9, $128
 	JEQ gemmA2x8_loopT02
-	JMP gemmA2x8_loopT04
+	JGT gemmA2x8_loopT04
+	JMP gemmA2x8_loopT01
 gemmA2x8_pfl2:
-	CMPQ R9, $1
-	JEQ gemmA2x8_loopT11
-	CMPQ R9, $2
+	CMPQ R9, $128
 	JEQ gemmA2x8_loopT12
-	JMP gemmA2x8_loopT14
+	JGT gemmA2x8_loopT14
+	JMP gemmA2x8_loopT11
 gemmA2x8_loopT01:
 	PREFETCHT0 0(R12)
 	VMOVUPS 0(BX), Y12
@@ -4650,7 +4642,7 @@ gemmA2x8_loopT01:
 	VFMADD231PS Y12, Y14, Y0
 	VBROADCASTSS 12(SI)(DI*1), Y15
 	VFMADD231PS Y12, Y15, Y1
-	ADDQ $64, R12
+	ADDQ R9, R12
 	ADDQ $256, BX
 	ADDQ $16, SI
 	DECQ AX
@@ -4738,7 +4730,7 @@ gemmA2x8_loopT11:
 	VFMADD231PS Y12, Y14, Y0
 	VBROADCASTSS 12(SI)(DI*1), Y15
 	VFMADD231PS Y12, Y15, Y1
-	ADDQ $64, R12
+	ADDQ R9, R12
 	ADDQ $256, BX
 	ADDQ $16, SI
 	DECQ AX
@@ -4930,10 +4922,11 @@ gemmA2x8_ret:
 // division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
 // the output's lines are asked for before the k loop. Only the first cols (1 to 8)
 // columns of c and res are read or written: the last vector of a row under a mask.
-// With pf not nil each pass of four k steps also reads pfn (1, 2 or 4) lines
-// from pf on into L1 (with flags&16 into L2), pf advancing as many: the next
-// panel's slice of weights, read by the first pft tiles, each going on where
-// the last one stopped. Each tile after the first starts where the last
+// With pf not nil each pass of four k steps also reads the lines of the
+// next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1 (with flags&16
+// into L2), pf advancing as many (below 64, one line a pass, each line asked
+// for 64/pfn times): the next panel's slice of weights, read by the first pft
+// tiles, each going on where the last one stopped. Each tile after the first starts where the last
 // one's rows of a, c and res ended (the pointers advanced in their argument
 // slots: the function calls nothing, so no safe point of the garbage
 // collector falls inside it).
@@ -5013,17 +5006,15 @@ gemmA3x8_k:
 	MOVQ pfn+112(FP), R9
 	BTQ $4, R13
 	JCS gemmA3x8_pfl2
-	CMPQ R9, $1
-	JEQ gemmA3x8_loopT01
-	CMPQ R9, $2
+	CMPQ R9, $128
 	JEQ gemmA3x8_loopT02
-	JMP gemmA3x8_loopT04
+	JGT gemmA3x8_loopT04
+	JMP gemmA3x8_loopT01
 gemmA3x8_pfl2:
-	CMPQ R9, $1
-	JEQ gemmA3x8_loopT11
-	CMPQ R9, $2
+	CMPQ R9, $128
 	JEQ gemmA3x8_loopT12
-	JMP gemmA3x8_loopT14
+	JGT gemmA3x8_loopT14
+	JMP gemmA3x8_loopT11
 gemmA3x8_loopT01:
 	PREFETCHT0 0(R12)
 	VMOVUPS 0(BX), Y12
@@ -5054,7 +5045,7 @@ gemmA3x8_loopT01:
 	VFMADD231PS Y12, Y15, Y1
 	VBROADCASTSS 12(SI)(DI*2), Y14
 	VFMADD231PS Y12, Y14, Y2
-	ADDQ $64, R12
+	ADDQ R9, R12
 	ADDQ $256, BX
 	ADDQ $16, SI
 	DECQ AX
@@ -5166,7 +5157,7 @@ gemmA3x8_loopT11:
 	VFMADD231PS Y12, Y15, Y1
 	VBROADCASTSS 12(SI)(DI*2), Y14
 	VFMADD231PS Y12, Y14, Y2
-	ADDQ $64, R12
+	ADDQ R9, R12
 	ADDQ $256, BX
 	ADDQ $16, SI
 	DECQ AX
@@ -5401,10 +5392,11 @@ gemmA3x8_ret:
 // division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
 // the output's lines are asked for before the k loop. Only the first cols (1 to 8)
 // columns of c and res are read or written: the last vector of a row under a mask.
-// With pf not nil each pass of four k steps also reads pfn (1, 2 or 4) lines
-// from pf on into L1 (with flags&16 into L2), pf advancing as many: the next
-// panel's slice of weights, read by the first pft tiles, each going on where
-// the last one stopped. Each tile after the first starts where the last
+// With pf not nil each pass of four k steps also reads the lines of the
+// next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1 (with flags&16
+// into L2), pf advancing as many (below 64, one line a pass, each line asked
+// for 64/pfn times): the next panel's slice of weights, read by the first pft
+// tiles, each going on where the last one stopped. Each tile after the first starts where the last
 // one's rows of a, c and res ended (the pointers advanced in their argument
 // slots: the function calls nothing, so no safe point of the garbage
 // collector falls inside it).
@@ -5495,17 +5487,15 @@ gemmA4x8_k:
 	MOVQ pfn+112(FP), R9
 	BTQ $4, R13
 	JCS gemmA4x8_pfl2
-	CMPQ R9, $1
-	JEQ gemmA4x8_loopT01
-	CMPQ R9, $2
+	CMPQ R9, $128
 	JEQ gemmA4x8_loopT02
-	JMP gemmA4x8_loopT04
+	JGT gemmA4x8_loopT04
+	JMP gemmA4x8_loopT01
 gemmA4x8_pfl2:
-	CMPQ R9, $1
-	JEQ gemmA4x8_loopT11
-	CMPQ R9, $2
+	CMPQ R9, $128
 	JEQ gemmA4x8_loopT12
-	JMP gemmA4x8_loopT14
+	JGT gemmA4x8_loopT14
+	JMP gemmA4x8_loopT11
 gemmA4x8_loopT01:
 	PREFETCHT0 0(R12)
 	VMOVUPS 0(BX), Y12
@@ -5544,7 +5534,7 @@ gemmA4x8_loopT01:
 	VFMADD231PS Y12, Y14, Y2
 	VBROADCASTSS 12(R10), Y15
 	VFMADD231PS Y12, Y15, Y3
-	ADDQ $64, R12
+	ADDQ R9, R12
 	ADDQ $256, BX
 	ADDQ $16, SI
 	ADDQ $16, R10
@@ -5683,7 +5673,7 @@ gemmA4x8_loopT11:
 	VFMADD231PS Y12, Y14, Y2
 	VBROADCASTSS 12(R10), Y15
 	VFMADD231PS Y12, Y15, Y3
-	ADDQ $64, R12
+	ADDQ R9, R12
 	ADDQ $256, BX
 	ADDQ $16, SI
 	ADDQ $16, R10
@@ -5966,10 +5956,11 @@ gemmA4x8_ret:
 // division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
 // the output's lines are asked for before the k loop. Only the first cols (1 to 8)
 // columns of c and res are read or written: the last vector of a row under a mask.
-// With pf not nil each pass of four k steps also reads pfn (1, 2 or 4) lines
-// from pf on into L1 (with flags&16 into L2), pf advancing as many: the next
-// panel's slice of weights, read by the first pft tiles, each going on where
-// the last one stopped. Each tile after the first starts where the last
+// With pf not nil each pass of four k steps also reads the lines of the
+// next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1 (with flags&16
+// into L2), pf advancing as many (below 64, one line a pass, each line asked
+// for 64/pfn times): the next panel's slice of weights, read by the first pft
+// tiles, each going on where the last one stopped. Each tile after the first starts where the last
 // one's rows of a, c and res ended (the pointers advanced in their argument
 // slots: the function calls nothing, so no safe point of the garbage
 // collector falls inside it).
@@ -6069,17 +6060,15 @@ gemmA5x8_k:
 	MOVQ pfn+112(FP), R9
 	BTQ $4, R13
 	JCS gemmA5x8_pfl2
-	CMPQ R9, $1
-	JEQ gemmA5x8_loopT01
-	CMPQ R9, $2
+	CMPQ R9, $128
 	JEQ gemmA5x8_loopT02
-	JMP gemmA5x8_loopT04
+	JGT gemmA5x8_loopT04
+	JMP gemmA5x8_loopT01
 gemmA5x8_pfl2:
-	CMPQ R9, $1
-	JEQ gemmA5x8_loopT11
-	CMPQ R9, $2
+	CMPQ R9, $128
 	JEQ gemmA5x8_loopT12
-	JMP gemmA5x8_loopT14
+	JGT gemmA5x8_loopT14
+	JMP gemmA5x8_loopT11
 gemmA5x8_loopT01:
 	PREFETCHT0 0(R12)
 	VMOVUPS 0(BX), Y12
@@ -6126,7 +6115,7 @@ gemmA5x8_loopT01:
 	VFMADD231PS Y12, Y15, Y3
 	VBROADCASTSS 12(R10)(DI*1), Y14
 	VFMADD231PS Y12, Y14, Y4
-	ADDQ $64, R12
+	ADDQ R9, R12
 	ADDQ $256, BX
 	ADDQ $16, SI
 	ADDQ $16, R10
@@ -6289,7 +6278,7 @@ gemmA5x8_loopT11:
 	VFMADD231PS Y12, Y15, Y3
 	VBROADCASTSS 12(R10)(DI*1), Y14
 	VFMADD231PS Y12, Y14, Y4
-	ADDQ $64, R12
+	ADDQ R9, R12
 	ADDQ $256, BX
 	ADDQ $16, SI
 	ADDQ $16, R10
@@ -6615,10 +6604,11 @@ gemmA5x8_ret:
 // division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
 // the output's lines are asked for before the k loop. Only the first cols (1 to 8)
 // columns of c and res are read or written: the last vector of a row under a mask.
-// With pf not nil each pass of four k steps also reads pfn (1, 2 or 4) lines
-// from pf on into L1 (with flags&16 into L2), pf advancing as many: the next
-// panel's slice of weights, read by the first pft tiles, each going on where
-// the last one stopped. Each tile after the first starts where the last
+// With pf not nil each pass of four k steps also reads the lines of the
+// next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1 (with flags&16
+// into L2), pf advancing as many (below 64, one line a pass, each line asked
+// for 64/pfn times): the next panel's slice of weights, read by the first pft
+// tiles, each going on where the last one stopped. Each tile after the first starts where the last
 // one's rows of a, c and res ended (the pointers advanced in their argument
 // slots: the function calls nothing, so no safe point of the garbage
 // collector falls inside it).
@@ -6727,17 +6717,15 @@ gemmA6x8_k:
 	MOVQ pfn+112(FP), R9
 	BTQ $4, R13
 	JCS gemmA6x8_pfl2
-	CMPQ R9, $1
-	JEQ gemmA6x8_loopT01
-	CMPQ R9, $2
+	CMPQ R9, $128
 	JEQ gemmA6x8_loopT02
-	JMP gemmA6x8_loopT04
+	JGT gemmA6x8_loopT04
+	JMP gemmA6x8_loopT01
 gemmA6x8_pfl2:
-	CMPQ R9, $1
-	JEQ gemmA6x8_loopT11
-	CMPQ R9, $2
+	CMPQ R9, $128
 	JEQ gemmA6x8_loopT12
-	JMP gemmA6x8_loopT14
+	JGT gemmA6x8_loopT14
+	JMP gemmA6x8_loopT11
 gemmA6x8_loopT01:
 	PREFETCHT0 0(R12)
 	VMOVUPS 0(BX), Y12
@@ -6792,7 +6780,7 @@ gemmA6x8_loopT01:
 	VFMADD231PS Y12, Y14, Y4
 	VBROADCASTSS 12(R10)(DI*2), Y15
 	VFMADD231PS Y12, Y15, Y5
-	ADDQ $64, R12
+	ADDQ R9, R12
 	ADDQ $256, BX
 	ADDQ $16, SI
 	ADDQ $16, R10
@@ -6979,7 +6967,7 @@ gemmA6x8_loopT11:
 	VFMADD231PS Y12, Y14, Y4
 	VBROADCASTSS 12(R10)(DI*2), Y15
 	VFMADD231PS Y12, Y15, Y5
-	ADDQ $64, R12
+	ADDQ R9, R12
 	ADDQ $256, BX
 	ADDQ $16, SI
 	ADDQ $16, R10

@@ -140,19 +140,19 @@ func TestAVX2PrefetchPlan(t *testing.T) {
 		for tiles := 0; tiles <= 20; tiles++ {
 			for kb := 0; kb <= 1100; kb++ {
 				pfn, pft := avx2PrefetchPlan(tiles, kb)
-				perTile := kb / 4 * pfn
-				lines := pft * perTile
+				perTile := (kb / 4) * pfn / 64
+				lines := pft * (kb / 4) * pfn / 64
 				switch {
-				case pfn != 1 && pfn != 2 && pfn != 4:
-					t.Fatalf("tiles %d kb %d: %d lines a pass", tiles, kb, pfn)
+				case pfn != 16 && pfn != 32 && pfn != 64 && pfn != 128 && pfn != 256:
+					t.Fatalf("tiles %d kb %d: %d bytes a pass", tiles, kb, pfn)
 				case pft < 1 || pft > max(1, tiles):
 					t.Fatalf("tiles %d kb %d: %d tiles read ahead", tiles, kb, pft)
-				case lines > kb:
+				case pft*(kb/4)*pfn > kb*64:
 					t.Fatalf("tiles %d kb %d: %d lines read of %d", tiles, kb, lines, kb)
 				case kb-lines >= max(4, perTile):
 					t.Fatalf("tiles %d kb %d: %d lines read of %d", tiles, kb, lines, kb)
-				case spread && tiles >= 4 && kb >= 4 && kb%4 == 0 && pfn != 1:
-					t.Fatalf("tiles %d kb %d: %d lines a pass, not spread", tiles, kb, pfn)
+				case spread && tiles >= 16 && kb >= 4 && kb%4 == 0 && pfn != 16:
+					t.Fatalf("tiles %d kb %d: %d bytes a pass, not spread", tiles, kb, pfn)
 				}
 			}
 		}

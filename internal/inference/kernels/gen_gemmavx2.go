@@ -106,10 +106,11 @@ func kernel(b *bytes.Buffer, rows, nv int) {
 // division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
 // the output's lines are asked for before the k loop. Only the first cols (%d to %d)
 // columns of c and res are read or written: the last vector of a row under a mask.
-// With pf not nil each pass of four k steps also reads pfn (1, 2 or 4) lines
-// from pf on into L1 (with flags&16 into L2), pf advancing as many: the next
-// panel's slice of weights, read by the first pft tiles, each going on where
-// the last one stopped. Each tile after the first starts where the last
+// With pf not nil each pass of four k steps also reads the lines of the
+// next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1 (with flags&16
+// into L2), pf advancing as many (below 64, one line a pass, each line asked
+// for 64/pfn times): the next panel's slice of weights, read by the first pft
+// tiles, each going on where the last one stopped. Each tile after the first starts where the last
 // one's rows of a, c and res ended (the pointers advanced in their argument
 // slots: the function calls nothing, so no safe point of the garbage
 // collector falls inside it).
@@ -237,11 +238,10 @@ TEXT ·%s(SB), NOSPLIT, $64-128
 		if hint == "T1" {
 			label("pfl2")
 		}
-		for _, n := range []int{1, 2} {
-			p("CMPQ R9, $%d", n)
-			p("JEQ %s_loop%s%d", name, hint, n)
-		}
-		p("JMP %s_loop%s4", name, hint)
+		p("CMPQ R9, $128")
+		p("JEQ %s_loop%s2", name, hint)
+		p("JGT %s_loop%s4", name, hint)
+		p("JMP %s_loop%s1", name, hint)
 	}
 	for _, hint := range []string{"T0", "T1"} {
 		for _, n := range []int{1, 2, 4} {
@@ -253,7 +253,11 @@ TEXT ·%s(SB), NOSPLIT, $64-128
 				}
 				step(u)
 			}
-			p("ADDQ $%d, R12", 64*n)
+			if n == 1 {
+				p("ADDQ R9, R12")
+			} else {
+				p("ADDQ $%d, R12", 64*n)
+			}
 			advance(unroll)
 			p("DECQ AX")
 			p("JNZ %s_%s", name, l)
