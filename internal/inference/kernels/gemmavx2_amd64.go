@@ -19,7 +19,7 @@ package kernels
 //	          in half of L2 while every panel passes over them)
 //	    for each panel of 16 columns (the band's first row tiles read
 //	            the next panel's slice into L1 as they run, spread
-//	            over up to four of them: avx2PrefetchPlan)
+//	            over up to sixteen of them: avx2PrefetchPlan)
 //	      the band's 6-row tiles in one call of the micro-kernel, then
 //	      the rows left (avx2Tails)
 //

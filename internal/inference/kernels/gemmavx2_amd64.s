@@ -52,11 +52,11 @@ GLOBL gemmAhs<>(SB), RODATA|NOPTR, $64
 // With pf not nil each pass of four k steps also reads the lines of the
 // next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1 (with flags&16
 // into L2), pf advancing as many (below 64, one line a pass, each line asked
-// for 64/pfn times): the next panel's slice of weights, read by the first pft
-// tiles, each going on where the last one stopped. Each tile after the first starts where the last
-// one's rows of a, c and res ended (the pointers advanced in their argument
-// slots: the function calls nothing, so no safe point of the garbage
-// collector falls inside it).
+// for 64/pfn times): the next panel's slice of weights, read by the first
+// pft tiles, each going on where the last one stopped. Each tile after the
+// first starts where the last one's rows of a, c and res ended (the pointers
+// advanced in their argument slots: the function calls nothing, so no safe
+// point of the garbage collector falls inside it).
 TEXT ·gemmA1x16(SB), NOSPLIT, $64-128
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
@@ -427,11 +427,11 @@ gemmA1x16_ret:
 // With pf not nil each pass of four k steps also reads the lines of the
 // next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1 (with flags&16
 // into L2), pf advancing as many (below 64, one line a pass, each line asked
-// for 64/pfn times): the next panel's slice of weights, read by the first pft
-// tiles, each going on where the last one stopped. Each tile after the first starts where the last
-// one's rows of a, c and res ended (the pointers advanced in their argument
-// slots: the function calls nothing, so no safe point of the garbage
-// collector falls inside it).
+// for 64/pfn times): the next panel's slice of weights, read by the first
+// pft tiles, each going on where the last one stopped. Each tile after the
+// first starts where the last one's rows of a, c and res ended (the pointers
+// advanced in their argument slots: the function calls nothing, so no safe
+// point of the garbage collector falls inside it).
 TEXT ·gemmA2x16(SB), NOSPLIT, $64-128
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
@@ -929,11 +929,11 @@ gemmA2x16_ret:
 // With pf not nil each pass of four k steps also reads the lines of the
 // next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1 (with flags&16
 // into L2), pf advancing as many (below 64, one line a pass, each line asked
-// for 64/pfn times): the next panel's slice of weights, read by the first pft
-// tiles, each going on where the last one stopped. Each tile after the first starts where the last
-// one's rows of a, c and res ended (the pointers advanced in their argument
-// slots: the function calls nothing, so no safe point of the garbage
-// collector falls inside it).
+// for 64/pfn times): the next panel's slice of weights, read by the first
+// pft tiles, each going on where the last one stopped. Each tile after the
+// first starts where the last one's rows of a, c and res ended (the pointers
+// advanced in their argument slots: the function calls nothing, so no safe
+// point of the garbage collector falls inside it).
 TEXT ·gemmA3x16(SB), NOSPLIT, $64-128
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
@@ -1558,11 +1558,11 @@ gemmA3x16_ret:
 // With pf not nil each pass of four k steps also reads the lines of the
 // next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1 (with flags&16
 // into L2), pf advancing as many (below 64, one line a pass, each line asked
-// for 64/pfn times): the next panel's slice of weights, read by the first pft
-// tiles, each going on where the last one stopped. Each tile after the first starts where the last
-// one's rows of a, c and res ended (the pointers advanced in their argument
-// slots: the function calls nothing, so no safe point of the garbage
-// collector falls inside it).
+// for 64/pfn times): the next panel's slice of weights, read by the first
+// pft tiles, each going on where the last one stopped. Each tile after the
+// first starts where the last one's rows of a, c and res ended (the pointers
+// advanced in their argument slots: the function calls nothing, so no safe
+// point of the garbage collector falls inside it).
 TEXT ·gemmA4x16(SB), NOSPLIT, $64-128
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
@@ -2324,11 +2324,11 @@ gemmA4x16_ret:
 // With pf not nil each pass of four k steps also reads the lines of the
 // next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1 (with flags&16
 // into L2), pf advancing as many (below 64, one line a pass, each line asked
-// for 64/pfn times): the next panel's slice of weights, read by the first pft
-// tiles, each going on where the last one stopped. Each tile after the first starts where the last
-// one's rows of a, c and res ended (the pointers advanced in their argument
-// slots: the function calls nothing, so no safe point of the garbage
-// collector falls inside it).
+// for 64/pfn times): the next panel's slice of weights, read by the first
+// pft tiles, each going on where the last one stopped. Each tile after the
+// first starts where the last one's rows of a, c and res ended (the pointers
+// advanced in their argument slots: the function calls nothing, so no safe
+// point of the garbage collector falls inside it).
 TEXT ·gemmA5x16(SB), NOSPLIT, $64-128
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
@@ -3217,11 +3217,11 @@ gemmA5x16_ret:
 // With pf not nil each pass of four k steps also reads the lines of the
 // next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1 (with flags&16
 // into L2), pf advancing as many (below 64, one line a pass, each line asked
-// for 64/pfn times): the next panel's slice of weights, read by the first pft
-// tiles, each going on where the last one stopped. Each tile after the first starts where the last
-// one's rows of a, c and res ended (the pointers advanced in their argument
-// slots: the function calls nothing, so no safe point of the garbage
-// collector falls inside it).
+// for 64/pfn times): the next panel's slice of weights, read by the first
+// pft tiles, each going on where the last one stopped. Each tile after the
+// first starts where the last one's rows of a, c and res ended (the pointers
+// advanced in their argument slots: the function calls nothing, so no safe
+// point of the garbage collector falls inside it).
 TEXT ·gemmA6x16(SB), NOSPLIT, $64-128
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
@@ -4237,11 +4237,11 @@ gemmA6x16_ret:
 // With pf not nil each pass of four k steps also reads the lines of the
 // next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1 (with flags&16
 // into L2), pf advancing as many (below 64, one line a pass, each line asked
-// for 64/pfn times): the next panel's slice of weights, read by the first pft
-// tiles, each going on where the last one stopped. Each tile after the first starts where the last
-// one's rows of a, c and res ended (the pointers advanced in their argument
-// slots: the function calls nothing, so no safe point of the garbage
-// collector falls inside it).
+// for 64/pfn times): the next panel's slice of weights, read by the first
+// pft tiles, each going on where the last one stopped. Each tile after the
+// first starts where the last one's rows of a, c and res ended (the pointers
+// advanced in their argument slots: the function calls nothing, so no safe
+// point of the garbage collector falls inside it).
 TEXT ·gemmA1x8(SB), NOSPLIT, $64-128
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
@@ -4539,11 +4539,11 @@ gemmA1x8_ret:
 // With pf not nil each pass of four k steps also reads the lines of the
 // next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1 (with flags&16
 // into L2), pf advancing as many (below 64, one line a pass, each line asked
-// for 64/pfn times): the next panel's slice of weights, read by the first pft
-// tiles, each going on where the last one stopped. Each tile after the first starts where the last
-// one's rows of a, c and res ended (the pointers advanced in their argument
-// slots: the function calls nothing, so no safe point of the garbage
-// collector falls inside it).
+// for 64/pfn times): the next panel's slice of weights, read by the first
+// pft tiles, each going on where the last one stopped. Each tile after the
+// first starts where the last one's rows of a, c and res ended (the pointers
+// advanced in their argument slots: the function calls nothing, so no safe
+// point of the garbage collector falls inside it).
 TEXT ·gemmA2x8(SB), NOSPLIT, $64-128
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
@@ -4925,11 +4925,11 @@ gemmA2x8_ret:
 // With pf not nil each pass of four k steps also reads the lines of the
 // next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1 (with flags&16
 // into L2), pf advancing as many (below 64, one line a pass, each line asked
-// for 64/pfn times): the next panel's slice of weights, read by the first pft
-// tiles, each going on where the last one stopped. Each tile after the first starts where the last
-// one's rows of a, c and res ended (the pointers advanced in their argument
-// slots: the function calls nothing, so no safe point of the garbage
-// collector falls inside it).
+// for 64/pfn times): the next panel's slice of weights, read by the first
+// pft tiles, each going on where the last one stopped. Each tile after the
+// first starts where the last one's rows of a, c and res ended (the pointers
+// advanced in their argument slots: the function calls nothing, so no safe
+// point of the garbage collector falls inside it).
 TEXT ·gemmA3x8(SB), NOSPLIT, $64-128
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
@@ -5395,11 +5395,11 @@ gemmA3x8_ret:
 // With pf not nil each pass of four k steps also reads the lines of the
 // next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1 (with flags&16
 // into L2), pf advancing as many (below 64, one line a pass, each line asked
-// for 64/pfn times): the next panel's slice of weights, read by the first pft
-// tiles, each going on where the last one stopped. Each tile after the first starts where the last
-// one's rows of a, c and res ended (the pointers advanced in their argument
-// slots: the function calls nothing, so no safe point of the garbage
-// collector falls inside it).
+// for 64/pfn times): the next panel's slice of weights, read by the first
+// pft tiles, each going on where the last one stopped. Each tile after the
+// first starts where the last one's rows of a, c and res ended (the pointers
+// advanced in their argument slots: the function calls nothing, so no safe
+// point of the garbage collector falls inside it).
 TEXT ·gemmA4x8(SB), NOSPLIT, $64-128
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
@@ -5959,11 +5959,11 @@ gemmA4x8_ret:
 // With pf not nil each pass of four k steps also reads the lines of the
 // next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1 (with flags&16
 // into L2), pf advancing as many (below 64, one line a pass, each line asked
-// for 64/pfn times): the next panel's slice of weights, read by the first pft
-// tiles, each going on where the last one stopped. Each tile after the first starts where the last
-// one's rows of a, c and res ended (the pointers advanced in their argument
-// slots: the function calls nothing, so no safe point of the garbage
-// collector falls inside it).
+// for 64/pfn times): the next panel's slice of weights, read by the first
+// pft tiles, each going on where the last one stopped. Each tile after the
+// first starts where the last one's rows of a, c and res ended (the pointers
+// advanced in their argument slots: the function calls nothing, so no safe
+// point of the garbage collector falls inside it).
 TEXT ·gemmA5x8(SB), NOSPLIT, $64-128
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
@@ -6607,11 +6607,11 @@ gemmA5x8_ret:
 // With pf not nil each pass of four k steps also reads the lines of the
 // next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1 (with flags&16
 // into L2), pf advancing as many (below 64, one line a pass, each line asked
-// for 64/pfn times): the next panel's slice of weights, read by the first pft
-// tiles, each going on where the last one stopped. Each tile after the first starts where the last
-// one's rows of a, c and res ended (the pointers advanced in their argument
-// slots: the function calls nothing, so no safe point of the garbage
-// collector falls inside it).
+// for 64/pfn times): the next panel's slice of weights, read by the first
+// pft tiles, each going on where the last one stopped. Each tile after the
+// first starts where the last one's rows of a, c and res ended (the pointers
+// advanced in their argument slots: the function calls nothing, so no safe
+// point of the garbage collector falls inside it).
 TEXT ·gemmA6x8(SB), NOSPLIT, $64-128
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI

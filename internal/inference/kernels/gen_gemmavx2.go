@@ -109,11 +109,11 @@ func kernel(b *bytes.Buffer, rows, nv int) {
 // With pf not nil each pass of four k steps also reads the lines of the
 // next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1 (with flags&16
 // into L2), pf advancing as many (below 64, one line a pass, each line asked
-// for 64/pfn times): the next panel's slice of weights, read by the first pft
-// tiles, each going on where the last one stopped. Each tile after the first starts where the last
-// one's rows of a, c and res ended (the pointers advanced in their argument
-// slots: the function calls nothing, so no safe point of the garbage
-// collector falls inside it).
+// for 64/pfn times): the next panel's slice of weights, read by the first
+// pft tiles, each going on where the last one stopped. Each tile after the
+// first starts where the last one's rows of a, c and res ended (the pointers
+// advanced in their argument slots: the function calls nothing, so no safe
+// point of the garbage collector falls inside it).
 TEXT ·%s(SB), NOSPLIT, $64-128
 `, name, rows, cols, cols, cols-7, cols, name)
 	p("MOVQ lda+16(FP), DI")
@@ -230,7 +230,8 @@ TEXT ·%s(SB), NOSPLIT, $64-128
 	p("JZ %s_tail", name)
 	p("TESTQ R12, R12")
 	p("JZ %s_loop", name)
-	// The loop that reads ahead pfn lines a pass, into L1 or L2.
+	// The loop that reads ahead pfn bytes a pass (one line a pass up to
+	// 64, the pointer advancing pfn; two or four lines), into L1 or L2.
 	p("MOVQ pfn+112(FP), R9")
 	p("BTQ $4, R13")
 	p("JCS %s_pfl2", name)
