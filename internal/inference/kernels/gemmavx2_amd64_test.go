@@ -28,7 +28,10 @@ func TestGemmAVX2Driver(t *testing.T) {
 	hasAVX512 = false
 	rng := rand.New(rand.NewPCG(21, 22))
 	type shape struct{ m, k, n, lda, ldc, ldr int }
-	shapes := []shape{{1, 1, 1, 1, 1, 1}, {6, 16, 16, 16, 16, 16}, {5, 3, 8, 3, 9, 8}, {50, 600, 70, 601, 73, 70}, {13, 27, 32, 30, 32, 40}}
+	shapes := []shape{{1, 1, 1, 1, 1, 1}, {6, 16, 16, 16, 16, 16}, {5, 3, 8, 3, 9, 8}, {50, 600, 70, 601, 73, 70}, {13, 27, 32, 30, 32, 40},
+		// Bands of 16 and more full tiles: the next panel read ahead 16
+		// bytes a pass.
+		{100, 64, 40, 64, 40, 40}, {203, 130, 33, 131, 35, 33}}
 	// Every row tail with every kind of last panel (8 or fewer columns,
 	// 9 to 15, whole).
 	for m := 1; m <= 13; m++ {
