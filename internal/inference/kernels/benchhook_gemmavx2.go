@@ -10,10 +10,6 @@ func SetAVX2Prefetch(on bool) { avx2Prefetch = on }
 // first row tiles (avx2PrefetchSpread), for BenchmarkAVX2PanelModel.
 func SetAVX2PrefetchSpread(on bool) { avx2PrefetchSpread = on }
 
-// SetAVX2PrefetchL1 switches that read into L1 (on) or L2
-// (avx2PrefetchL2), for BenchmarkAVX2PanelModel.
-func SetAVX2PrefetchL1(on bool) { avx2PrefetchL2 = !on }
-
 // SetAVX2PrefetchFine lets that spread read as little as 16 bytes a pass of
 // four k steps (on, the default) or no less than a line (off:
 // avx2PrefetchMinPass), for BenchmarkAVX2PanelModel.

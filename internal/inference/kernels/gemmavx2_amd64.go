@@ -64,17 +64,12 @@ const (
 	avx2Finish = 2
 	avx2HSwish = 4
 	avx2PfOut  = 8
-	avx2PfL2   = 16
 )
 
 // avx2PrefetchSpread spreads the read of the next panel's slice over the
 // first row tiles of a band (avx2PrefetchPlan) instead of the first one;
 // benchmarks switch it off to compare.
 var avx2PrefetchSpread = true
-
-// avx2PrefetchL2 reads the next panel's slice into L2 rather than L1;
-// benchmarks switch it on to compare.
-var avx2PrefetchL2 = false
 
 // avx2PrefetchPlan says how a band's call of tiles row tiles reads the next
 // panel's slice of kb lines (k steps) ahead: the lines of pfn bytes (16 to
@@ -160,9 +155,6 @@ func gemmAVX2(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float3
 		flags := 0
 		if k0 > 0 {
 			flags |= avx2FromC
-		}
-		if avx2PrefetchL2 {
-			flags |= avx2PfL2
 		}
 		if k0+kb >= k {
 			flags |= avx2Finish

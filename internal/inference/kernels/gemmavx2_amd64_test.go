@@ -50,16 +50,16 @@ func TestGemmAVX2Driver(t *testing.T) {
 	blocks := []struct{ kc, mc int }{{0, 0}, {7, 6}, {64, 12}, {1, 0}}
 
 	const pad = -7.5 // what no kernel writes
-	defer func(split, spread, l2 bool) {
-		avx2SplitTail, avx2PrefetchSpread, avx2PrefetchL2 = split, spread, l2
-	}(avx2SplitTail, avx2PrefetchSpread, avx2PrefetchL2)
+	defer func(split, spread bool, minPass int) {
+		avx2SplitTail, avx2PrefetchSpread, avx2PrefetchMinPass = split, spread, minPass
+	}(avx2SplitTail, avx2PrefetchSpread, avx2PrefetchMinPass)
 	for si, s := range shapes {
 		// Half of the shapes with the rows left in one tile of 1 to 5; the
 		// next panel read ahead by the first tile or spread over several,
-		// into L1 or L2 (the sums must not change).
+		// down to 16 bytes or a line a pass (the sums must not change).
 		avx2SplitTail = si%2 == 0
 		avx2PrefetchSpread = si%3 != 0
-		avx2PrefetchL2 = si%4 == 1
+		avx2PrefetchMinPass = 16 << (2 * (si % 4 / 3))
 		a := randSlice(rng, (s.m-1)*s.lda+s.k)
 		w := randSlice(rng, s.n*s.k)
 		bias := randSlice(rng, s.n)

@@ -107,8 +107,7 @@ func kernel(b *bytes.Buffer, rows, nv int) {
 // the output's lines are asked for before the k loop. Only the first cols (%d to %d)
 // columns of c and res are read or written: the last vector of a row under a mask.
 // With pf not nil each pass of four k steps also reads the lines of the
-// next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1 (with flags&16
-// into L2), pf advancing as many (below 64, one line a pass, each line asked
+// next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1, pf advancing as many (below 64, one line a pass, each line asked
 // for 64/pfn times): the next panel's slice of weights, read by the first
 // pft tiles, each going on where the last one stopped. Each tile after the
 // first starts where the last one's rows of a, c and res ended (the pointers
@@ -231,39 +230,30 @@ TEXT ·%s(SB), NOSPLIT, $64-128
 	p("TESTQ R12, R12")
 	p("JZ %s_loop", name)
 	// The loop that reads ahead pfn bytes a pass (one line a pass up to
-	// 64, the pointer advancing pfn; two or four lines), into L1 or L2.
+	// 64, the pointer advancing pfn; two or four lines). PREFETCHT1 (into
+	// L2) instead ran MobileNet V1 no faster (0.99-1.01x, four runs).
 	p("MOVQ pfn+112(FP), R9")
-	p("BTQ $4, R13")
-	p("JCS %s_pfl2", name)
-	for _, hint := range []string{"T0", "T1"} {
-		if hint == "T1" {
-			label("pfl2")
-		}
-		p("CMPQ R9, $128")
-		p("JEQ %s_loop%s2", name, hint)
-		p("JGT %s_loop%s4", name, hint)
-		p("JMP %s_loop%s1", name, hint)
-	}
-	for _, hint := range []string{"T0", "T1"} {
-		for _, n := range []int{1, 2, 4} {
-			l := fmt.Sprintf("loop%s%d", hint, n)
-			label(l)
-			for u := 0; u < unroll; u++ {
-				if u < n {
-					p("PREFETCH%s %d(R12)", hint, 64*u)
-				}
-				step(u)
+	p("CMPQ R9, $128")
+	p("JEQ %s_loopp2", name)
+	p("JGT %s_loopp4", name)
+	for _, n := range []int{1, 2, 4} {
+		l := fmt.Sprintf("loopp%d", n)
+		label(l)
+		for u := 0; u < unroll; u++ {
+			if u < n {
+				p("PREFETCHT0 %d(R12)", 64*u)
 			}
-			if n == 1 {
-				p("ADDQ R9, R12")
-			} else {
-				p("ADDQ $%d, R12", 64*n)
-			}
-			advance(unroll)
-			p("DECQ AX")
-			p("JNZ %s_%s", name, l)
-			p("JMP %s_tail", name)
+			step(u)
 		}
+		if n == 1 {
+			p("ADDQ R9, R12")
+		} else {
+			p("ADDQ $%d, R12", 64*n)
+		}
+		advance(unroll)
+		p("DECQ AX")
+		p("JNZ %s_%s", name, l)
+		p("JMP %s_tail", name)
 	}
 	label("loop")
 	for u := 0; u < unroll; u++ {
