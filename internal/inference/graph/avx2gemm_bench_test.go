@@ -31,3 +31,37 @@ func BenchmarkAVX2GemmModel(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAVX2PanelModel runs whole models with one of the AVX2 GEMM
+// driver's switches for the read of the next panel's weights on and off
+// (kernels.SetAVX2Prefetch: the read at all, "pf" and "nopf";
+// SetAVX2PrefetchSpread: spread over a band's first row tiles, "spread" and
+// "first"; SetAVX2PrefetchFine: as little as 16 bytes a pass, "fine", or a
+// line, "line"), in turns run by run: at batch 1 on the thread's CPU clock,
+// with -v the per-node times that differ (nodeSwitchAB), and at batch 8 on
+// two threads by the wall clock (switchWall, "speedup" the on side's). Run
+// with `go test -tags cspipe_bench -run '^$' -bench AVX2PanelModel -v`
+// (V1's spread alone: -bench 'AVX2PanelModel/spread/^v1$/').
+func BenchmarkAVX2PanelModel(b *testing.B) {
+	if kernels.Path() != "avx2" {
+		b.Skip("not the AVX2 path")
+	}
+	for _, sw := range []struct {
+		on, off string
+		set     func(bool)
+	}{
+		{"pf", "nopf", kernels.SetAVX2Prefetch},
+		{"spread", "first", kernels.SetAVX2PrefetchSpread},
+		{"fine", "line", kernels.SetAVX2PrefetchFine},
+	} {
+		for _, c := range []modelgen.Config{
+			{Arch: "v1", Width: 1, Size: 128, Classes: 1001, Seed: 1},
+			{Arch: "v3-large", Width: 1, Size: 224, Classes: 1001, Seed: 1},
+			{Arch: "resnet50-v1", Width: 1, Size: 224, Classes: 1001, Seed: 1},
+		} {
+			m := loadModel(b, c)
+			b.Run(sw.on+"/"+c.Arch+"/batch1", func(b *testing.B) { nodeSwitchAB(b, m, sw.set, sw.on, sw.off) })
+			b.Run(sw.on+"/"+c.Arch+"/batch8x2", func(b *testing.B) { switchWall(b, m, 8, sw.set) })
+		}
+	}
+}

@@ -17,10 +17,18 @@ package kernels
 //	  for each band of mc rows of A (all rows up to avx2OneBandRows or
 //	          while A fits in L2; else the band's A block and outputs
 //	          in half of L2 while every panel passes over them)
-//	    for each panel of 16 columns (the band's first row tile reads
-//	            the next panel's slice into L1 as it runs)
+//	    for each panel of 16 columns (the band's first row tiles read
+//	            the next panel's slice into L1 as they run, spread
+//	            over up to sixteen of them: avx2PrefetchPlan)
 //	      the band's 6-row tiles in one call of the micro-kernel, then
 //	      the rows left (avx2Tails)
+//
+// Unlike the AVX-512 banded driver, this one reads no later layer's
+// weights ahead (SetReadAhead's link is ignored): on a Zen 3 core, the last
+// 8x8 layer of MobileNet V1 reading 1.5 MB of the first 4x4 layer's weights
+// into L2, one line a pass of its tiles that read nothing else, made that
+// layer 34-48 µs faster and itself 26-33 µs slower (three runs); read by
+// its last panels only (aheadShare quarters of L2), 0-8 µs faster.
 //
 // Each output's sum runs over K in order from 0, the bias added after the
 // last step, as the 6×16 kernel did: a later block of K starts from the
@@ -45,7 +53,7 @@ var avx2MultiTile = true
 // whatever the size of A.
 const avx2OneBandRows = 104
 
-// avx2Prefetch makes the first row tile of a panel read the next panel's
+// avx2Prefetch makes the first row tiles of a panel read the next panel's
 // slice ahead; benchmarks switch it off to compare.
 var avx2Prefetch = true
 
@@ -57,6 +65,35 @@ const (
 	avx2HSwish = 4
 	avx2PfOut  = 8
 )
+
+// avx2PrefetchSpread spreads the read of the next panel's slice over the
+// first row tiles of a band (avx2PrefetchPlan) instead of the first one;
+// benchmarks switch it off to compare.
+var avx2PrefetchSpread = true
+
+// avx2PrefetchPlan says how a band's call of tiles row tiles reads the next
+// panel's slice of kb lines (k steps) ahead: the lines of pfn bytes (16 to
+// 256) a pass of four k steps, by the first pft tiles, one going on where
+// the last stopped, and never past the slice. Fewer bytes a pass leave the
+// memory system busy for longer at a lower rate: one tile of a 64-row band
+// takes a tenth of the panel's time, and reading the whole next panel in it
+// asks for more than L3 delivers.
+func avx2PrefetchPlan(tiles, kb int) (pfn, pft int) {
+	passes := kb / 4
+	if !avx2PrefetchSpread || passes == 0 || tiles <= 1 {
+		return 256, 1
+	}
+	for n := avx2PrefetchMinPass; n < 256; n *= 2 {
+		if t := kb * 64 / (passes * n); t <= tiles {
+			return n, t
+		}
+	}
+	return 256, 1
+}
+
+// avx2PrefetchMinPass is the fewest bytes of the next panel a pass of four
+// k steps reads ahead (avx2PrefetchPlan); benchmarks vary it.
+var avx2PrefetchMinPass = 16
 
 // avx2PrefetchOut makes the tiles that finish ask for their residual's
 // and output's lines before their k loop; benchmarks switch it off to
@@ -144,6 +181,10 @@ func gemmAVX2(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float3
 				bias := &b.bias[n0]
 				// The band's 6-row tiles in one call, then the rows left.
 				full, rest := avx2Tails(mb)
+				pfn, pft := 256, 1
+				if avx2MultiTile {
+					pfn, pft = avx2PrefetchPlan(full, kb)
+				}
 				for r := i0; r < i0+mb; {
 					rows, tiles := MR, full
 					switch {
@@ -160,7 +201,7 @@ func gemmAVX2(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float3
 					if res != nil && flags&avx2Finish != 0 {
 						rp = &res[r*ldr+n0]
 					}
-					tileAVX2(rows, tiles, cols, kb, &a[r*lda+k0], lda, pb, &c[r*ldc+n0], ldc, bias, lo, hi, flags, rp, ldr, pf)
+					tileAVX2(rows, tiles, cols, kb, &a[r*lda+k0], lda, pb, &c[r*ldc+n0], ldc, bias, lo, hi, flags, rp, ldr, pf, pfn, pft)
 					pf = nil
 					r += rows * tiles
 				}
@@ -189,37 +230,37 @@ func avx2Tails(mb int) (full, rest int) {
 
 // tileAVX2 calls the micro-kernel for tiles tiles of rows rows (1 to 6)
 // one under the other, and cols columns (the 8-column one for at most 8).
-func tileAVX2(rows, tiles, cols, k int, a *float32, lda int, b, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, pf *float32) {
+func tileAVX2(rows, tiles, cols, k int, a *float32, lda int, b, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, pf *float32, pfn, pft int) {
 	if cols <= 8 {
 		switch rows {
 		case 6:
-			gemmA6x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+			gemmA6x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles, pfn, pft)
 		case 5:
-			gemmA5x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+			gemmA5x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles, pfn, pft)
 		case 4:
-			gemmA4x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+			gemmA4x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles, pfn, pft)
 		case 3:
-			gemmA3x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+			gemmA3x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles, pfn, pft)
 		case 2:
-			gemmA2x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+			gemmA2x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles, pfn, pft)
 		default:
-			gemmA1x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+			gemmA1x8(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles, pfn, pft)
 		}
 		return
 	}
 	switch rows {
 	case 6:
-		gemmA6x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+		gemmA6x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles, pfn, pft)
 	case 5:
-		gemmA5x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+		gemmA5x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles, pfn, pft)
 	case 4:
-		gemmA4x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+		gemmA4x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles, pfn, pft)
 	case 3:
-		gemmA3x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+		gemmA3x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles, pfn, pft)
 	case 2:
-		gemmA2x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+		gemmA2x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles, pfn, pft)
 	default:
-		gemmA1x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles)
+		gemmA1x16(k, a, lda, b, c, ldc, bias, lo, hi, flags, res, ldr, cols, pf, tiles, pfn, pft)
 	}
 }
 
@@ -227,40 +268,40 @@ func tileAVX2(rows, tiles, cols, k int, a *float32, lda int, b, c *float32, ldc 
 // columns; see the generator for the contract.
 
 //go:noescape
-func gemmA6x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+func gemmA6x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 
 //go:noescape
-func gemmA5x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+func gemmA5x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 
 //go:noescape
-func gemmA4x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+func gemmA4x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 
 //go:noescape
-func gemmA3x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+func gemmA3x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 
 //go:noescape
-func gemmA2x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+func gemmA2x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 
 //go:noescape
-func gemmA1x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+func gemmA1x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 
 //go:noescape
-func gemmA6x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+func gemmA6x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 
 //go:noescape
-func gemmA5x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+func gemmA5x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 
 //go:noescape
-func gemmA4x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+func gemmA4x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 
 //go:noescape
-func gemmA3x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+func gemmA3x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 
 //go:noescape
-func gemmA2x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+func gemmA2x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 
 //go:noescape
-func gemmA1x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+func gemmA1x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 
 // SetAVX2Blocked switches the AVX2 GEMM driver on (the default) or off
 // (the panel-major 6×16 loop), for benchmarks in other packages.

@@ -39,7 +39,7 @@ DATA gemmAhs<>+56(SB)/4, $0x40c00000
 DATA gemmAhs<>+60(SB)/4, $0x40c00000
 GLOBL gemmAhs<>(SB), RODATA|NOPTR, $64
 
-// func gemmA1x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+// func gemmA1x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 // tiles (at least 1) tiles one under the other, each of 1 row(s) by 16 columns over k steps of a 16-column panel b (rows of 16 floats, of
 // which the first 16 are read); A rows lda floats apart. The sums start from 0, or
 // with flags&1 from c's (an earlier block of K). Without flags&2 they are stored as
@@ -49,12 +49,14 @@ GLOBL gemmAhs<>(SB), RODATA|NOPTR, $64
 // division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
 // the output's lines are asked for before the k loop. Only the first cols (9 to 16)
 // columns of c and res are read or written: the last vector of a row under a mask.
-// With pf not nil each k step also reads the line at pf into L1, pf advancing 64
-// bytes a step: the next panel's slice of weights (the first tile only). Each
-// tile after the first starts where the last one's rows of a, c and res ended
-// (the pointers advanced in their argument slots: the function calls nothing,
-// so no safe point of the garbage collector falls inside it).
-TEXT ·gemmA1x16(SB), NOSPLIT, $64-112
+// With pf not nil each pass of four k steps also reads the lines of the
+// next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1, pf advancing as many (below 64, one line a pass, each line asked
+// for 64/pfn times): the next panel's slice of weights, read by the first
+// pft tiles, each going on where the last one stopped. Each tile after the
+// first starts where the last one's rows of a, c and res ended (the pointers
+// advanced in their argument slots: the function calls nothing, so no safe
+// point of the garbage collector falls inside it).
+TEXT ·gemmA1x16(SB), NOSPLIT, $64-128
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
 	MOVQ ldc+40(FP), R8
@@ -112,7 +114,68 @@ gemmA1x16_k:
 	JZ gemmA1x16_tail
 	TESTQ R12, R12
 	JZ gemmA1x16_loop
-gemmA1x16_loopp:
+	MOVQ pfn+112(FP), R9
+	CMPQ R9, $128
+	JEQ gemmA1x16_loopp2
+	JGT gemmA1x16_loopp4
+gemmA1x16_loopp1:
+	PREFETCHT0 0(R12)
+	VMOVUPS 0(BX), Y12
+	VMOVUPS 32(BX), Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VMOVUPS 64(BX), Y12
+	VMOVUPS 96(BX), Y13
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VMOVUPS 128(BX), Y12
+	VMOVUPS 160(BX), Y13
+	VBROADCASTSS 8(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VMOVUPS 192(BX), Y12
+	VMOVUPS 224(BX), Y13
+	VBROADCASTSS 12(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	ADDQ R9, R12
+	ADDQ $256, BX
+	ADDQ $16, SI
+	DECQ AX
+	JNZ gemmA1x16_loopp1
+	JMP gemmA1x16_tail
+gemmA1x16_loopp2:
+	PREFETCHT0 0(R12)
+	VMOVUPS 0(BX), Y12
+	VMOVUPS 32(BX), Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	PREFETCHT0 64(R12)
+	VMOVUPS 64(BX), Y12
+	VMOVUPS 96(BX), Y13
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VMOVUPS 128(BX), Y12
+	VMOVUPS 160(BX), Y13
+	VBROADCASTSS 8(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VMOVUPS 192(BX), Y12
+	VMOVUPS 224(BX), Y13
+	VBROADCASTSS 12(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	ADDQ $128, R12
+	ADDQ $256, BX
+	ADDQ $16, SI
+	DECQ AX
+	JNZ gemmA1x16_loopp2
+	JMP gemmA1x16_tail
+gemmA1x16_loopp4:
 	PREFETCHT0 0(R12)
 	VMOVUPS 0(BX), Y12
 	VMOVUPS 32(BX), Y13
@@ -141,7 +204,7 @@ gemmA1x16_loopp:
 	ADDQ $256, BX
 	ADDQ $16, SI
 	DECQ AX
-	JNZ gemmA1x16_loopp
+	JNZ gemmA1x16_loopp4
 	JMP gemmA1x16_tail
 gemmA1x16_loop:
 	VMOVUPS 0(BX), Y12
@@ -233,7 +296,11 @@ gemmA1x16_masked:
 gemmA1x16_next:
 	DECQ tiles+104(FP)
 	JZ gemmA1x16_ret
+	MOVQ R12, pf+96(FP)
+	DECQ pft+120(FP)
+	JG gemmA1x16_adv
 	MOVQ $0, pf+96(FP)
+gemmA1x16_adv:
 	IMUL3Q $1, DI, AX
 	ADDQ AX, a+8(FP)
 	IMUL3Q $1, R8, AX
@@ -250,7 +317,7 @@ gemmA1x16_ret:
 	VZEROUPPER
 	RET
 
-// func gemmA2x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+// func gemmA2x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 // tiles (at least 1) tiles one under the other, each of 2 row(s) by 16 columns over k steps of a 16-column panel b (rows of 16 floats, of
 // which the first 16 are read); A rows lda floats apart. The sums start from 0, or
 // with flags&1 from c's (an earlier block of K). Without flags&2 they are stored as
@@ -260,12 +327,14 @@ gemmA1x16_ret:
 // division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
 // the output's lines are asked for before the k loop. Only the first cols (9 to 16)
 // columns of c and res are read or written: the last vector of a row under a mask.
-// With pf not nil each k step also reads the line at pf into L1, pf advancing 64
-// bytes a step: the next panel's slice of weights (the first tile only). Each
-// tile after the first starts where the last one's rows of a, c and res ended
-// (the pointers advanced in their argument slots: the function calls nothing,
-// so no safe point of the garbage collector falls inside it).
-TEXT ·gemmA2x16(SB), NOSPLIT, $64-112
+// With pf not nil each pass of four k steps also reads the lines of the
+// next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1, pf advancing as many (below 64, one line a pass, each line asked
+// for 64/pfn times): the next panel's slice of weights, read by the first
+// pft tiles, each going on where the last one stopped. Each tile after the
+// first starts where the last one's rows of a, c and res ended (the pointers
+// advanced in their argument slots: the function calls nothing, so no safe
+// point of the garbage collector falls inside it).
+TEXT ·gemmA2x16(SB), NOSPLIT, $64-128
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
 	MOVQ ldc+40(FP), R8
@@ -334,7 +403,92 @@ gemmA2x16_k:
 	JZ gemmA2x16_tail
 	TESTQ R12, R12
 	JZ gemmA2x16_loop
-gemmA2x16_loopp:
+	MOVQ pfn+112(FP), R9
+	CMPQ R9, $128
+	JEQ gemmA2x16_loopp2
+	JGT gemmA2x16_loopp4
+gemmA2x16_loopp1:
+	PREFETCHT0 0(R12)
+	VMOVUPS 0(BX), Y12
+	VMOVUPS 32(BX), Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS (SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VMOVUPS 64(BX), Y12
+	VMOVUPS 96(BX), Y13
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 4(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VMOVUPS 128(BX), Y12
+	VMOVUPS 160(BX), Y13
+	VBROADCASTSS 8(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 8(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VMOVUPS 192(BX), Y12
+	VMOVUPS 224(BX), Y13
+	VBROADCASTSS 12(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 12(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	ADDQ R9, R12
+	ADDQ $256, BX
+	ADDQ $16, SI
+	DECQ AX
+	JNZ gemmA2x16_loopp1
+	JMP gemmA2x16_tail
+gemmA2x16_loopp2:
+	PREFETCHT0 0(R12)
+	VMOVUPS 0(BX), Y12
+	VMOVUPS 32(BX), Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS (SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	PREFETCHT0 64(R12)
+	VMOVUPS 64(BX), Y12
+	VMOVUPS 96(BX), Y13
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 4(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VMOVUPS 128(BX), Y12
+	VMOVUPS 160(BX), Y13
+	VBROADCASTSS 8(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 8(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VMOVUPS 192(BX), Y12
+	VMOVUPS 224(BX), Y13
+	VBROADCASTSS 12(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 12(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	ADDQ $128, R12
+	ADDQ $256, BX
+	ADDQ $16, SI
+	DECQ AX
+	JNZ gemmA2x16_loopp2
+	JMP gemmA2x16_tail
+gemmA2x16_loopp4:
 	PREFETCHT0 0(R12)
 	VMOVUPS 0(BX), Y12
 	VMOVUPS 32(BX), Y13
@@ -375,7 +529,7 @@ gemmA2x16_loopp:
 	ADDQ $256, BX
 	ADDQ $16, SI
 	DECQ AX
-	JNZ gemmA2x16_loopp
+	JNZ gemmA2x16_loopp4
 	JMP gemmA2x16_tail
 gemmA2x16_loop:
 	VMOVUPS 0(BX), Y12
@@ -511,7 +665,11 @@ gemmA2x16_masked:
 gemmA2x16_next:
 	DECQ tiles+104(FP)
 	JZ gemmA2x16_ret
+	MOVQ R12, pf+96(FP)
+	DECQ pft+120(FP)
+	JG gemmA2x16_adv
 	MOVQ $0, pf+96(FP)
+gemmA2x16_adv:
 	IMUL3Q $2, DI, AX
 	ADDQ AX, a+8(FP)
 	IMUL3Q $2, R8, AX
@@ -528,7 +686,7 @@ gemmA2x16_ret:
 	VZEROUPPER
 	RET
 
-// func gemmA3x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+// func gemmA3x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 // tiles (at least 1) tiles one under the other, each of 3 row(s) by 16 columns over k steps of a 16-column panel b (rows of 16 floats, of
 // which the first 16 are read); A rows lda floats apart. The sums start from 0, or
 // with flags&1 from c's (an earlier block of K). Without flags&2 they are stored as
@@ -538,12 +696,14 @@ gemmA2x16_ret:
 // division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
 // the output's lines are asked for before the k loop. Only the first cols (9 to 16)
 // columns of c and res are read or written: the last vector of a row under a mask.
-// With pf not nil each k step also reads the line at pf into L1, pf advancing 64
-// bytes a step: the next panel's slice of weights (the first tile only). Each
-// tile after the first starts where the last one's rows of a, c and res ended
-// (the pointers advanced in their argument slots: the function calls nothing,
-// so no safe point of the garbage collector falls inside it).
-TEXT ·gemmA3x16(SB), NOSPLIT, $64-112
+// With pf not nil each pass of four k steps also reads the lines of the
+// next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1, pf advancing as many (below 64, one line a pass, each line asked
+// for 64/pfn times): the next panel's slice of weights, read by the first
+// pft tiles, each going on where the last one stopped. Each tile after the
+// first starts where the last one's rows of a, c and res ended (the pointers
+// advanced in their argument slots: the function calls nothing, so no safe
+// point of the garbage collector falls inside it).
+TEXT ·gemmA3x16(SB), NOSPLIT, $64-128
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
 	MOVQ ldc+40(FP), R8
@@ -623,7 +783,116 @@ gemmA3x16_k:
 	JZ gemmA3x16_tail
 	TESTQ R12, R12
 	JZ gemmA3x16_loop
-gemmA3x16_loopp:
+	MOVQ pfn+112(FP), R9
+	CMPQ R9, $128
+	JEQ gemmA3x16_loopp2
+	JGT gemmA3x16_loopp4
+gemmA3x16_loopp1:
+	PREFETCHT0 0(R12)
+	VMOVUPS 0(BX), Y12
+	VMOVUPS 32(BX), Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS (SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS (SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VMOVUPS 64(BX), Y12
+	VMOVUPS 96(BX), Y13
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 4(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 4(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VMOVUPS 128(BX), Y12
+	VMOVUPS 160(BX), Y13
+	VBROADCASTSS 8(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 8(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 8(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VMOVUPS 192(BX), Y12
+	VMOVUPS 224(BX), Y13
+	VBROADCASTSS 12(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 12(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 12(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	ADDQ R9, R12
+	ADDQ $256, BX
+	ADDQ $16, SI
+	DECQ AX
+	JNZ gemmA3x16_loopp1
+	JMP gemmA3x16_tail
+gemmA3x16_loopp2:
+	PREFETCHT0 0(R12)
+	VMOVUPS 0(BX), Y12
+	VMOVUPS 32(BX), Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS (SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS (SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	PREFETCHT0 64(R12)
+	VMOVUPS 64(BX), Y12
+	VMOVUPS 96(BX), Y13
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 4(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 4(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VMOVUPS 128(BX), Y12
+	VMOVUPS 160(BX), Y13
+	VBROADCASTSS 8(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 8(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 8(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VMOVUPS 192(BX), Y12
+	VMOVUPS 224(BX), Y13
+	VBROADCASTSS 12(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 12(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 12(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	ADDQ $128, R12
+	ADDQ $256, BX
+	ADDQ $16, SI
+	DECQ AX
+	JNZ gemmA3x16_loopp2
+	JMP gemmA3x16_tail
+gemmA3x16_loopp4:
 	PREFETCHT0 0(R12)
 	VMOVUPS 0(BX), Y12
 	VMOVUPS 32(BX), Y13
@@ -676,7 +945,7 @@ gemmA3x16_loopp:
 	ADDQ $256, BX
 	ADDQ $16, SI
 	DECQ AX
-	JNZ gemmA3x16_loopp
+	JNZ gemmA3x16_loopp4
 	JMP gemmA3x16_tail
 gemmA3x16_loop:
 	VMOVUPS 0(BX), Y12
@@ -856,7 +1125,11 @@ gemmA3x16_masked:
 gemmA3x16_next:
 	DECQ tiles+104(FP)
 	JZ gemmA3x16_ret
+	MOVQ R12, pf+96(FP)
+	DECQ pft+120(FP)
+	JG gemmA3x16_adv
 	MOVQ $0, pf+96(FP)
+gemmA3x16_adv:
 	IMUL3Q $3, DI, AX
 	ADDQ AX, a+8(FP)
 	IMUL3Q $3, R8, AX
@@ -873,7 +1146,7 @@ gemmA3x16_ret:
 	VZEROUPPER
 	RET
 
-// func gemmA4x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+// func gemmA4x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 // tiles (at least 1) tiles one under the other, each of 4 row(s) by 16 columns over k steps of a 16-column panel b (rows of 16 floats, of
 // which the first 16 are read); A rows lda floats apart. The sums start from 0, or
 // with flags&1 from c's (an earlier block of K). Without flags&2 they are stored as
@@ -883,12 +1156,14 @@ gemmA3x16_ret:
 // division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
 // the output's lines are asked for before the k loop. Only the first cols (9 to 16)
 // columns of c and res are read or written: the last vector of a row under a mask.
-// With pf not nil each k step also reads the line at pf into L1, pf advancing 64
-// bytes a step: the next panel's slice of weights (the first tile only). Each
-// tile after the first starts where the last one's rows of a, c and res ended
-// (the pointers advanced in their argument slots: the function calls nothing,
-// so no safe point of the garbage collector falls inside it).
-TEXT ·gemmA4x16(SB), NOSPLIT, $64-112
+// With pf not nil each pass of four k steps also reads the lines of the
+// next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1, pf advancing as many (below 64, one line a pass, each line asked
+// for 64/pfn times): the next panel's slice of weights, read by the first
+// pft tiles, each going on where the last one stopped. Each tile after the
+// first starts where the last one's rows of a, c and res ended (the pointers
+// advanced in their argument slots: the function calls nothing, so no safe
+// point of the garbage collector falls inside it).
+TEXT ·gemmA4x16(SB), NOSPLIT, $64-128
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
 	MOVQ ldc+40(FP), R8
@@ -981,7 +1256,142 @@ gemmA4x16_k:
 	JZ gemmA4x16_tail
 	TESTQ R12, R12
 	JZ gemmA4x16_loop
-gemmA4x16_loopp:
+	MOVQ pfn+112(FP), R9
+	CMPQ R9, $128
+	JEQ gemmA4x16_loopp2
+	JGT gemmA4x16_loopp4
+gemmA4x16_loopp1:
+	PREFETCHT0 0(R12)
+	VMOVUPS 0(BX), Y12
+	VMOVUPS 32(BX), Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS (SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS (SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS (R10), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VMOVUPS 64(BX), Y12
+	VMOVUPS 96(BX), Y13
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 4(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 4(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 4(R10), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VMOVUPS 128(BX), Y12
+	VMOVUPS 160(BX), Y13
+	VBROADCASTSS 8(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 8(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 8(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 8(R10), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VMOVUPS 192(BX), Y12
+	VMOVUPS 224(BX), Y13
+	VBROADCASTSS 12(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 12(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 12(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 12(R10), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	ADDQ R9, R12
+	ADDQ $256, BX
+	ADDQ $16, SI
+	ADDQ $16, R10
+	DECQ AX
+	JNZ gemmA4x16_loopp1
+	JMP gemmA4x16_tail
+gemmA4x16_loopp2:
+	PREFETCHT0 0(R12)
+	VMOVUPS 0(BX), Y12
+	VMOVUPS 32(BX), Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS (SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS (SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS (R10), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	PREFETCHT0 64(R12)
+	VMOVUPS 64(BX), Y12
+	VMOVUPS 96(BX), Y13
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 4(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 4(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 4(R10), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VMOVUPS 128(BX), Y12
+	VMOVUPS 160(BX), Y13
+	VBROADCASTSS 8(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 8(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 8(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 8(R10), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VMOVUPS 192(BX), Y12
+	VMOVUPS 224(BX), Y13
+	VBROADCASTSS 12(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 12(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 12(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 12(R10), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	ADDQ $128, R12
+	ADDQ $256, BX
+	ADDQ $16, SI
+	ADDQ $16, R10
+	DECQ AX
+	JNZ gemmA4x16_loopp2
+	JMP gemmA4x16_tail
+gemmA4x16_loopp4:
 	PREFETCHT0 0(R12)
 	VMOVUPS 0(BX), Y12
 	VMOVUPS 32(BX), Y13
@@ -1047,7 +1457,7 @@ gemmA4x16_loopp:
 	ADDQ $16, SI
 	ADDQ $16, R10
 	DECQ AX
-	JNZ gemmA4x16_loopp
+	JNZ gemmA4x16_loopp4
 	JMP gemmA4x16_tail
 gemmA4x16_loop:
 	VMOVUPS 0(BX), Y12
@@ -1273,7 +1683,11 @@ gemmA4x16_masked:
 gemmA4x16_next:
 	DECQ tiles+104(FP)
 	JZ gemmA4x16_ret
+	MOVQ R12, pf+96(FP)
+	DECQ pft+120(FP)
+	JG gemmA4x16_adv
 	MOVQ $0, pf+96(FP)
+gemmA4x16_adv:
 	IMUL3Q $4, DI, AX
 	ADDQ AX, a+8(FP)
 	IMUL3Q $4, R8, AX
@@ -1290,7 +1704,7 @@ gemmA4x16_ret:
 	VZEROUPPER
 	RET
 
-// func gemmA5x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+// func gemmA5x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 // tiles (at least 1) tiles one under the other, each of 5 row(s) by 16 columns over k steps of a 16-column panel b (rows of 16 floats, of
 // which the first 16 are read); A rows lda floats apart. The sums start from 0, or
 // with flags&1 from c's (an earlier block of K). Without flags&2 they are stored as
@@ -1300,12 +1714,14 @@ gemmA4x16_ret:
 // division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
 // the output's lines are asked for before the k loop. Only the first cols (9 to 16)
 // columns of c and res are read or written: the last vector of a row under a mask.
-// With pf not nil each k step also reads the line at pf into L1, pf advancing 64
-// bytes a step: the next panel's slice of weights (the first tile only). Each
-// tile after the first starts where the last one's rows of a, c and res ended
-// (the pointers advanced in their argument slots: the function calls nothing,
-// so no safe point of the garbage collector falls inside it).
-TEXT ·gemmA5x16(SB), NOSPLIT, $64-112
+// With pf not nil each pass of four k steps also reads the lines of the
+// next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1, pf advancing as many (below 64, one line a pass, each line asked
+// for 64/pfn times): the next panel's slice of weights, read by the first
+// pft tiles, each going on where the last one stopped. Each tile after the
+// first starts where the last one's rows of a, c and res ended (the pointers
+// advanced in their argument slots: the function calls nothing, so no safe
+// point of the garbage collector falls inside it).
+TEXT ·gemmA5x16(SB), NOSPLIT, $64-128
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
 	MOVQ ldc+40(FP), R8
@@ -1409,7 +1825,166 @@ gemmA5x16_k:
 	JZ gemmA5x16_tail
 	TESTQ R12, R12
 	JZ gemmA5x16_loop
-gemmA5x16_loopp:
+	MOVQ pfn+112(FP), R9
+	CMPQ R9, $128
+	JEQ gemmA5x16_loopp2
+	JGT gemmA5x16_loopp4
+gemmA5x16_loopp1:
+	PREFETCHT0 0(R12)
+	VMOVUPS 0(BX), Y12
+	VMOVUPS 32(BX), Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS (SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS (SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS (R10), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VBROADCASTSS (R10)(DI*1), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	VMOVUPS 64(BX), Y12
+	VMOVUPS 96(BX), Y13
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 4(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 4(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 4(R10), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VBROADCASTSS 4(R10)(DI*1), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	VMOVUPS 128(BX), Y12
+	VMOVUPS 160(BX), Y13
+	VBROADCASTSS 8(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 8(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 8(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 8(R10), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VBROADCASTSS 8(R10)(DI*1), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	VMOVUPS 192(BX), Y12
+	VMOVUPS 224(BX), Y13
+	VBROADCASTSS 12(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 12(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 12(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 12(R10), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VBROADCASTSS 12(R10)(DI*1), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	ADDQ R9, R12
+	ADDQ $256, BX
+	ADDQ $16, SI
+	ADDQ $16, R10
+	DECQ AX
+	JNZ gemmA5x16_loopp1
+	JMP gemmA5x16_tail
+gemmA5x16_loopp2:
+	PREFETCHT0 0(R12)
+	VMOVUPS 0(BX), Y12
+	VMOVUPS 32(BX), Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS (SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS (SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS (R10), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VBROADCASTSS (R10)(DI*1), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	PREFETCHT0 64(R12)
+	VMOVUPS 64(BX), Y12
+	VMOVUPS 96(BX), Y13
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 4(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 4(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 4(R10), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VBROADCASTSS 4(R10)(DI*1), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	VMOVUPS 128(BX), Y12
+	VMOVUPS 160(BX), Y13
+	VBROADCASTSS 8(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 8(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 8(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 8(R10), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VBROADCASTSS 8(R10)(DI*1), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	VMOVUPS 192(BX), Y12
+	VMOVUPS 224(BX), Y13
+	VBROADCASTSS 12(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 12(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 12(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 12(R10), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VBROADCASTSS 12(R10)(DI*1), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	ADDQ $128, R12
+	ADDQ $256, BX
+	ADDQ $16, SI
+	ADDQ $16, R10
+	DECQ AX
+	JNZ gemmA5x16_loopp2
+	JMP gemmA5x16_tail
+gemmA5x16_loopp4:
 	PREFETCHT0 0(R12)
 	VMOVUPS 0(BX), Y12
 	VMOVUPS 32(BX), Y13
@@ -1487,7 +2062,7 @@ gemmA5x16_loopp:
 	ADDQ $16, SI
 	ADDQ $16, R10
 	DECQ AX
-	JNZ gemmA5x16_loopp
+	JNZ gemmA5x16_loopp4
 	JMP gemmA5x16_tail
 gemmA5x16_loop:
 	VMOVUPS 0(BX), Y12
@@ -1757,7 +2332,11 @@ gemmA5x16_masked:
 gemmA5x16_next:
 	DECQ tiles+104(FP)
 	JZ gemmA5x16_ret
+	MOVQ R12, pf+96(FP)
+	DECQ pft+120(FP)
+	JG gemmA5x16_adv
 	MOVQ $0, pf+96(FP)
+gemmA5x16_adv:
 	IMUL3Q $5, DI, AX
 	ADDQ AX, a+8(FP)
 	IMUL3Q $5, R8, AX
@@ -1774,7 +2353,7 @@ gemmA5x16_ret:
 	VZEROUPPER
 	RET
 
-// func gemmA6x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+// func gemmA6x16(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 // tiles (at least 1) tiles one under the other, each of 6 row(s) by 16 columns over k steps of a 16-column panel b (rows of 16 floats, of
 // which the first 16 are read); A rows lda floats apart. The sums start from 0, or
 // with flags&1 from c's (an earlier block of K). Without flags&2 they are stored as
@@ -1784,12 +2363,14 @@ gemmA5x16_ret:
 // division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
 // the output's lines are asked for before the k loop. Only the first cols (9 to 16)
 // columns of c and res are read or written: the last vector of a row under a mask.
-// With pf not nil each k step also reads the line at pf into L1, pf advancing 64
-// bytes a step: the next panel's slice of weights (the first tile only). Each
-// tile after the first starts where the last one's rows of a, c and res ended
-// (the pointers advanced in their argument slots: the function calls nothing,
-// so no safe point of the garbage collector falls inside it).
-TEXT ·gemmA6x16(SB), NOSPLIT, $64-112
+// With pf not nil each pass of four k steps also reads the lines of the
+// next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1, pf advancing as many (below 64, one line a pass, each line asked
+// for 64/pfn times): the next panel's slice of weights, read by the first
+// pft tiles, each going on where the last one stopped. Each tile after the
+// first starts where the last one's rows of a, c and res ended (the pointers
+// advanced in their argument slots: the function calls nothing, so no safe
+// point of the garbage collector falls inside it).
+TEXT ·gemmA6x16(SB), NOSPLIT, $64-128
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
 	MOVQ ldc+40(FP), R8
@@ -1904,7 +2485,190 @@ gemmA6x16_k:
 	JZ gemmA6x16_tail
 	TESTQ R12, R12
 	JZ gemmA6x16_loop
-gemmA6x16_loopp:
+	MOVQ pfn+112(FP), R9
+	CMPQ R9, $128
+	JEQ gemmA6x16_loopp2
+	JGT gemmA6x16_loopp4
+gemmA6x16_loopp1:
+	PREFETCHT0 0(R12)
+	VMOVUPS 0(BX), Y12
+	VMOVUPS 32(BX), Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS (SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS (SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS (R10), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VBROADCASTSS (R10)(DI*1), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	VBROADCASTSS (R10)(DI*2), Y15
+	VFMADD231PS Y12, Y15, Y10
+	VFMADD231PS Y13, Y15, Y11
+	VMOVUPS 64(BX), Y12
+	VMOVUPS 96(BX), Y13
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 4(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 4(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 4(R10), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VBROADCASTSS 4(R10)(DI*1), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	VBROADCASTSS 4(R10)(DI*2), Y15
+	VFMADD231PS Y12, Y15, Y10
+	VFMADD231PS Y13, Y15, Y11
+	VMOVUPS 128(BX), Y12
+	VMOVUPS 160(BX), Y13
+	VBROADCASTSS 8(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 8(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 8(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 8(R10), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VBROADCASTSS 8(R10)(DI*1), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	VBROADCASTSS 8(R10)(DI*2), Y15
+	VFMADD231PS Y12, Y15, Y10
+	VFMADD231PS Y13, Y15, Y11
+	VMOVUPS 192(BX), Y12
+	VMOVUPS 224(BX), Y13
+	VBROADCASTSS 12(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 12(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 12(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 12(R10), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VBROADCASTSS 12(R10)(DI*1), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	VBROADCASTSS 12(R10)(DI*2), Y15
+	VFMADD231PS Y12, Y15, Y10
+	VFMADD231PS Y13, Y15, Y11
+	ADDQ R9, R12
+	ADDQ $256, BX
+	ADDQ $16, SI
+	ADDQ $16, R10
+	DECQ AX
+	JNZ gemmA6x16_loopp1
+	JMP gemmA6x16_tail
+gemmA6x16_loopp2:
+	PREFETCHT0 0(R12)
+	VMOVUPS 0(BX), Y12
+	VMOVUPS 32(BX), Y13
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS (SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS (SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS (R10), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VBROADCASTSS (R10)(DI*1), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	VBROADCASTSS (R10)(DI*2), Y15
+	VFMADD231PS Y12, Y15, Y10
+	VFMADD231PS Y13, Y15, Y11
+	PREFETCHT0 64(R12)
+	VMOVUPS 64(BX), Y12
+	VMOVUPS 96(BX), Y13
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 4(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 4(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 4(R10), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VBROADCASTSS 4(R10)(DI*1), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	VBROADCASTSS 4(R10)(DI*2), Y15
+	VFMADD231PS Y12, Y15, Y10
+	VFMADD231PS Y13, Y15, Y11
+	VMOVUPS 128(BX), Y12
+	VMOVUPS 160(BX), Y13
+	VBROADCASTSS 8(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 8(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 8(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 8(R10), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VBROADCASTSS 8(R10)(DI*1), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	VBROADCASTSS 8(R10)(DI*2), Y15
+	VFMADD231PS Y12, Y15, Y10
+	VFMADD231PS Y13, Y15, Y11
+	VMOVUPS 192(BX), Y12
+	VMOVUPS 224(BX), Y13
+	VBROADCASTSS 12(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 12(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 12(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 12(R10), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VBROADCASTSS 12(R10)(DI*1), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	VBROADCASTSS 12(R10)(DI*2), Y15
+	VFMADD231PS Y12, Y15, Y10
+	VFMADD231PS Y13, Y15, Y11
+	ADDQ $128, R12
+	ADDQ $256, BX
+	ADDQ $16, SI
+	ADDQ $16, R10
+	DECQ AX
+	JNZ gemmA6x16_loopp2
+	JMP gemmA6x16_tail
+gemmA6x16_loopp4:
 	PREFETCHT0 0(R12)
 	VMOVUPS 0(BX), Y12
 	VMOVUPS 32(BX), Y13
@@ -1994,7 +2758,7 @@ gemmA6x16_loopp:
 	ADDQ $16, SI
 	ADDQ $16, R10
 	DECQ AX
-	JNZ gemmA6x16_loopp
+	JNZ gemmA6x16_loopp4
 	JMP gemmA6x16_tail
 gemmA6x16_loop:
 	VMOVUPS 0(BX), Y12
@@ -2308,7 +3072,11 @@ gemmA6x16_masked:
 gemmA6x16_next:
 	DECQ tiles+104(FP)
 	JZ gemmA6x16_ret
+	MOVQ R12, pf+96(FP)
+	DECQ pft+120(FP)
+	JG gemmA6x16_adv
 	MOVQ $0, pf+96(FP)
+gemmA6x16_adv:
 	IMUL3Q $6, DI, AX
 	ADDQ AX, a+8(FP)
 	IMUL3Q $6, R8, AX
@@ -2325,7 +3093,7 @@ gemmA6x16_ret:
 	VZEROUPPER
 	RET
 
-// func gemmA1x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+// func gemmA1x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 // tiles (at least 1) tiles one under the other, each of 1 row(s) by 8 columns over k steps of a 16-column panel b (rows of 16 floats, of
 // which the first 8 are read); A rows lda floats apart. The sums start from 0, or
 // with flags&1 from c's (an earlier block of K). Without flags&2 they are stored as
@@ -2335,12 +3103,14 @@ gemmA6x16_ret:
 // division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
 // the output's lines are asked for before the k loop. Only the first cols (1 to 8)
 // columns of c and res are read or written: the last vector of a row under a mask.
-// With pf not nil each k step also reads the line at pf into L1, pf advancing 64
-// bytes a step: the next panel's slice of weights (the first tile only). Each
-// tile after the first starts where the last one's rows of a, c and res ended
-// (the pointers advanced in their argument slots: the function calls nothing,
-// so no safe point of the garbage collector falls inside it).
-TEXT ·gemmA1x8(SB), NOSPLIT, $64-112
+// With pf not nil each pass of four k steps also reads the lines of the
+// next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1, pf advancing as many (below 64, one line a pass, each line asked
+// for 64/pfn times): the next panel's slice of weights, read by the first
+// pft tiles, each going on where the last one stopped. Each tile after the
+// first starts where the last one's rows of a, c and res ended (the pointers
+// advanced in their argument slots: the function calls nothing, so no safe
+// point of the garbage collector falls inside it).
+TEXT ·gemmA1x8(SB), NOSPLIT, $64-128
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
 	MOVQ ldc+40(FP), R8
@@ -2395,7 +3165,52 @@ gemmA1x8_k:
 	JZ gemmA1x8_tail
 	TESTQ R12, R12
 	JZ gemmA1x8_loop
-gemmA1x8_loopp:
+	MOVQ pfn+112(FP), R9
+	CMPQ R9, $128
+	JEQ gemmA1x8_loopp2
+	JGT gemmA1x8_loopp4
+gemmA1x8_loopp1:
+	PREFETCHT0 0(R12)
+	VMOVUPS 0(BX), Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VMOVUPS 64(BX), Y12
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VMOVUPS 128(BX), Y12
+	VBROADCASTSS 8(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VMOVUPS 192(BX), Y12
+	VBROADCASTSS 12(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	ADDQ R9, R12
+	ADDQ $256, BX
+	ADDQ $16, SI
+	DECQ AX
+	JNZ gemmA1x8_loopp1
+	JMP gemmA1x8_tail
+gemmA1x8_loopp2:
+	PREFETCHT0 0(R12)
+	VMOVUPS 0(BX), Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	PREFETCHT0 64(R12)
+	VMOVUPS 64(BX), Y12
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VMOVUPS 128(BX), Y12
+	VBROADCASTSS 8(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VMOVUPS 192(BX), Y12
+	VBROADCASTSS 12(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	ADDQ $128, R12
+	ADDQ $256, BX
+	ADDQ $16, SI
+	DECQ AX
+	JNZ gemmA1x8_loopp2
+	JMP gemmA1x8_tail
+gemmA1x8_loopp4:
 	PREFETCHT0 0(R12)
 	VMOVUPS 0(BX), Y12
 	VBROADCASTSS (SI), Y14
@@ -2416,7 +3231,7 @@ gemmA1x8_loopp:
 	ADDQ $256, BX
 	ADDQ $16, SI
 	DECQ AX
-	JNZ gemmA1x8_loopp
+	JNZ gemmA1x8_loopp4
 	JMP gemmA1x8_tail
 gemmA1x8_loop:
 	VMOVUPS 0(BX), Y12
@@ -2486,7 +3301,11 @@ gemmA1x8_masked:
 gemmA1x8_next:
 	DECQ tiles+104(FP)
 	JZ gemmA1x8_ret
+	MOVQ R12, pf+96(FP)
+	DECQ pft+120(FP)
+	JG gemmA1x8_adv
 	MOVQ $0, pf+96(FP)
+gemmA1x8_adv:
 	IMUL3Q $1, DI, AX
 	ADDQ AX, a+8(FP)
 	IMUL3Q $1, R8, AX
@@ -2503,7 +3322,7 @@ gemmA1x8_ret:
 	VZEROUPPER
 	RET
 
-// func gemmA2x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+// func gemmA2x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 // tiles (at least 1) tiles one under the other, each of 2 row(s) by 8 columns over k steps of a 16-column panel b (rows of 16 floats, of
 // which the first 8 are read); A rows lda floats apart. The sums start from 0, or
 // with flags&1 from c's (an earlier block of K). Without flags&2 they are stored as
@@ -2513,12 +3332,14 @@ gemmA1x8_ret:
 // division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
 // the output's lines are asked for before the k loop. Only the first cols (1 to 8)
 // columns of c and res are read or written: the last vector of a row under a mask.
-// With pf not nil each k step also reads the line at pf into L1, pf advancing 64
-// bytes a step: the next panel's slice of weights (the first tile only). Each
-// tile after the first starts where the last one's rows of a, c and res ended
-// (the pointers advanced in their argument slots: the function calls nothing,
-// so no safe point of the garbage collector falls inside it).
-TEXT ·gemmA2x8(SB), NOSPLIT, $64-112
+// With pf not nil each pass of four k steps also reads the lines of the
+// next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1, pf advancing as many (below 64, one line a pass, each line asked
+// for 64/pfn times): the next panel's slice of weights, read by the first
+// pft tiles, each going on where the last one stopped. Each tile after the
+// first starts where the last one's rows of a, c and res ended (the pointers
+// advanced in their argument slots: the function calls nothing, so no safe
+// point of the garbage collector falls inside it).
+TEXT ·gemmA2x8(SB), NOSPLIT, $64-128
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
 	MOVQ ldc+40(FP), R8
@@ -2582,7 +3403,68 @@ gemmA2x8_k:
 	JZ gemmA2x8_tail
 	TESTQ R12, R12
 	JZ gemmA2x8_loop
-gemmA2x8_loopp:
+	MOVQ pfn+112(FP), R9
+	CMPQ R9, $128
+	JEQ gemmA2x8_loopp2
+	JGT gemmA2x8_loopp4
+gemmA2x8_loopp1:
+	PREFETCHT0 0(R12)
+	VMOVUPS 0(BX), Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS (SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VMOVUPS 64(BX), Y12
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 4(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VMOVUPS 128(BX), Y12
+	VBROADCASTSS 8(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 8(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VMOVUPS 192(BX), Y12
+	VBROADCASTSS 12(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 12(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	ADDQ R9, R12
+	ADDQ $256, BX
+	ADDQ $16, SI
+	DECQ AX
+	JNZ gemmA2x8_loopp1
+	JMP gemmA2x8_tail
+gemmA2x8_loopp2:
+	PREFETCHT0 0(R12)
+	VMOVUPS 0(BX), Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS (SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	PREFETCHT0 64(R12)
+	VMOVUPS 64(BX), Y12
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 4(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VMOVUPS 128(BX), Y12
+	VBROADCASTSS 8(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 8(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VMOVUPS 192(BX), Y12
+	VBROADCASTSS 12(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 12(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	ADDQ $128, R12
+	ADDQ $256, BX
+	ADDQ $16, SI
+	DECQ AX
+	JNZ gemmA2x8_loopp2
+	JMP gemmA2x8_tail
+gemmA2x8_loopp4:
 	PREFETCHT0 0(R12)
 	VMOVUPS 0(BX), Y12
 	VBROADCASTSS (SI), Y14
@@ -2611,7 +3493,7 @@ gemmA2x8_loopp:
 	ADDQ $256, BX
 	ADDQ $16, SI
 	DECQ AX
-	JNZ gemmA2x8_loopp
+	JNZ gemmA2x8_loopp4
 	JMP gemmA2x8_tail
 gemmA2x8_loop:
 	VMOVUPS 0(BX), Y12
@@ -2708,7 +3590,11 @@ gemmA2x8_masked:
 gemmA2x8_next:
 	DECQ tiles+104(FP)
 	JZ gemmA2x8_ret
+	MOVQ R12, pf+96(FP)
+	DECQ pft+120(FP)
+	JG gemmA2x8_adv
 	MOVQ $0, pf+96(FP)
+gemmA2x8_adv:
 	IMUL3Q $2, DI, AX
 	ADDQ AX, a+8(FP)
 	IMUL3Q $2, R8, AX
@@ -2725,7 +3611,7 @@ gemmA2x8_ret:
 	VZEROUPPER
 	RET
 
-// func gemmA3x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+// func gemmA3x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 // tiles (at least 1) tiles one under the other, each of 3 row(s) by 8 columns over k steps of a 16-column panel b (rows of 16 floats, of
 // which the first 8 are read); A rows lda floats apart. The sums start from 0, or
 // with flags&1 from c's (an earlier block of K). Without flags&2 they are stored as
@@ -2735,12 +3621,14 @@ gemmA2x8_ret:
 // division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
 // the output's lines are asked for before the k loop. Only the first cols (1 to 8)
 // columns of c and res are read or written: the last vector of a row under a mask.
-// With pf not nil each k step also reads the line at pf into L1, pf advancing 64
-// bytes a step: the next panel's slice of weights (the first tile only). Each
-// tile after the first starts where the last one's rows of a, c and res ended
-// (the pointers advanced in their argument slots: the function calls nothing,
-// so no safe point of the garbage collector falls inside it).
-TEXT ·gemmA3x8(SB), NOSPLIT, $64-112
+// With pf not nil each pass of four k steps also reads the lines of the
+// next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1, pf advancing as many (below 64, one line a pass, each line asked
+// for 64/pfn times): the next panel's slice of weights, read by the first
+// pft tiles, each going on where the last one stopped. Each tile after the
+// first starts where the last one's rows of a, c and res ended (the pointers
+// advanced in their argument slots: the function calls nothing, so no safe
+// point of the garbage collector falls inside it).
+TEXT ·gemmA3x8(SB), NOSPLIT, $64-128
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
 	MOVQ ldc+40(FP), R8
@@ -2813,7 +3701,84 @@ gemmA3x8_k:
 	JZ gemmA3x8_tail
 	TESTQ R12, R12
 	JZ gemmA3x8_loop
-gemmA3x8_loopp:
+	MOVQ pfn+112(FP), R9
+	CMPQ R9, $128
+	JEQ gemmA3x8_loopp2
+	JGT gemmA3x8_loopp4
+gemmA3x8_loopp1:
+	PREFETCHT0 0(R12)
+	VMOVUPS 0(BX), Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS (SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VBROADCASTSS (SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VMOVUPS 64(BX), Y12
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 4(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VBROADCASTSS 4(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VMOVUPS 128(BX), Y12
+	VBROADCASTSS 8(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 8(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VBROADCASTSS 8(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VMOVUPS 192(BX), Y12
+	VBROADCASTSS 12(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 12(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VBROADCASTSS 12(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	ADDQ R9, R12
+	ADDQ $256, BX
+	ADDQ $16, SI
+	DECQ AX
+	JNZ gemmA3x8_loopp1
+	JMP gemmA3x8_tail
+gemmA3x8_loopp2:
+	PREFETCHT0 0(R12)
+	VMOVUPS 0(BX), Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS (SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VBROADCASTSS (SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	PREFETCHT0 64(R12)
+	VMOVUPS 64(BX), Y12
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 4(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VBROADCASTSS 4(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VMOVUPS 128(BX), Y12
+	VBROADCASTSS 8(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 8(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VBROADCASTSS 8(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VMOVUPS 192(BX), Y12
+	VBROADCASTSS 12(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 12(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VBROADCASTSS 12(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	ADDQ $128, R12
+	ADDQ $256, BX
+	ADDQ $16, SI
+	DECQ AX
+	JNZ gemmA3x8_loopp2
+	JMP gemmA3x8_tail
+gemmA3x8_loopp4:
 	PREFETCHT0 0(R12)
 	VMOVUPS 0(BX), Y12
 	VBROADCASTSS (SI), Y14
@@ -2850,7 +3815,7 @@ gemmA3x8_loopp:
 	ADDQ $256, BX
 	ADDQ $16, SI
 	DECQ AX
-	JNZ gemmA3x8_loopp
+	JNZ gemmA3x8_loopp4
 	JMP gemmA3x8_tail
 gemmA3x8_loop:
 	VMOVUPS 0(BX), Y12
@@ -2974,7 +3939,11 @@ gemmA3x8_masked:
 gemmA3x8_next:
 	DECQ tiles+104(FP)
 	JZ gemmA3x8_ret
+	MOVQ R12, pf+96(FP)
+	DECQ pft+120(FP)
+	JG gemmA3x8_adv
 	MOVQ $0, pf+96(FP)
+gemmA3x8_adv:
 	IMUL3Q $3, DI, AX
 	ADDQ AX, a+8(FP)
 	IMUL3Q $3, R8, AX
@@ -2991,7 +3960,7 @@ gemmA3x8_ret:
 	VZEROUPPER
 	RET
 
-// func gemmA4x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+// func gemmA4x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 // tiles (at least 1) tiles one under the other, each of 4 row(s) by 8 columns over k steps of a 16-column panel b (rows of 16 floats, of
 // which the first 8 are read); A rows lda floats apart. The sums start from 0, or
 // with flags&1 from c's (an earlier block of K). Without flags&2 they are stored as
@@ -3001,12 +3970,14 @@ gemmA3x8_ret:
 // division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
 // the output's lines are asked for before the k loop. Only the first cols (1 to 8)
 // columns of c and res are read or written: the last vector of a row under a mask.
-// With pf not nil each k step also reads the line at pf into L1, pf advancing 64
-// bytes a step: the next panel's slice of weights (the first tile only). Each
-// tile after the first starts where the last one's rows of a, c and res ended
-// (the pointers advanced in their argument slots: the function calls nothing,
-// so no safe point of the garbage collector falls inside it).
-TEXT ·gemmA4x8(SB), NOSPLIT, $64-112
+// With pf not nil each pass of four k steps also reads the lines of the
+// next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1, pf advancing as many (below 64, one line a pass, each line asked
+// for 64/pfn times): the next panel's slice of weights, read by the first
+// pft tiles, each going on where the last one stopped. Each tile after the
+// first starts where the last one's rows of a, c and res ended (the pointers
+// advanced in their argument slots: the function calls nothing, so no safe
+// point of the garbage collector falls inside it).
+TEXT ·gemmA4x8(SB), NOSPLIT, $64-128
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
 	MOVQ ldc+40(FP), R8
@@ -3090,7 +4061,102 @@ gemmA4x8_k:
 	JZ gemmA4x8_tail
 	TESTQ R12, R12
 	JZ gemmA4x8_loop
-gemmA4x8_loopp:
+	MOVQ pfn+112(FP), R9
+	CMPQ R9, $128
+	JEQ gemmA4x8_loopp2
+	JGT gemmA4x8_loopp4
+gemmA4x8_loopp1:
+	PREFETCHT0 0(R12)
+	VMOVUPS 0(BX), Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS (SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VBROADCASTSS (SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS (R10), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VMOVUPS 64(BX), Y12
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 4(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VBROADCASTSS 4(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS 4(R10), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VMOVUPS 128(BX), Y12
+	VBROADCASTSS 8(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 8(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VBROADCASTSS 8(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS 8(R10), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VMOVUPS 192(BX), Y12
+	VBROADCASTSS 12(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 12(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VBROADCASTSS 12(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS 12(R10), Y15
+	VFMADD231PS Y12, Y15, Y3
+	ADDQ R9, R12
+	ADDQ $256, BX
+	ADDQ $16, SI
+	ADDQ $16, R10
+	DECQ AX
+	JNZ gemmA4x8_loopp1
+	JMP gemmA4x8_tail
+gemmA4x8_loopp2:
+	PREFETCHT0 0(R12)
+	VMOVUPS 0(BX), Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS (SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VBROADCASTSS (SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS (R10), Y15
+	VFMADD231PS Y12, Y15, Y3
+	PREFETCHT0 64(R12)
+	VMOVUPS 64(BX), Y12
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 4(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VBROADCASTSS 4(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS 4(R10), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VMOVUPS 128(BX), Y12
+	VBROADCASTSS 8(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 8(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VBROADCASTSS 8(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS 8(R10), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VMOVUPS 192(BX), Y12
+	VBROADCASTSS 12(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 12(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VBROADCASTSS 12(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS 12(R10), Y15
+	VFMADD231PS Y12, Y15, Y3
+	ADDQ $128, R12
+	ADDQ $256, BX
+	ADDQ $16, SI
+	ADDQ $16, R10
+	DECQ AX
+	JNZ gemmA4x8_loopp2
+	JMP gemmA4x8_tail
+gemmA4x8_loopp4:
 	PREFETCHT0 0(R12)
 	VMOVUPS 0(BX), Y12
 	VBROADCASTSS (SI), Y14
@@ -3136,7 +4202,7 @@ gemmA4x8_loopp:
 	ADDQ $16, SI
 	ADDQ $16, R10
 	DECQ AX
-	JNZ gemmA4x8_loopp
+	JNZ gemmA4x8_loopp4
 	JMP gemmA4x8_tail
 gemmA4x8_loop:
 	VMOVUPS 0(BX), Y12
@@ -3289,7 +4355,11 @@ gemmA4x8_masked:
 gemmA4x8_next:
 	DECQ tiles+104(FP)
 	JZ gemmA4x8_ret
+	MOVQ R12, pf+96(FP)
+	DECQ pft+120(FP)
+	JG gemmA4x8_adv
 	MOVQ $0, pf+96(FP)
+gemmA4x8_adv:
 	IMUL3Q $4, DI, AX
 	ADDQ AX, a+8(FP)
 	IMUL3Q $4, R8, AX
@@ -3306,7 +4376,7 @@ gemmA4x8_ret:
 	VZEROUPPER
 	RET
 
-// func gemmA5x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+// func gemmA5x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 // tiles (at least 1) tiles one under the other, each of 5 row(s) by 8 columns over k steps of a 16-column panel b (rows of 16 floats, of
 // which the first 8 are read); A rows lda floats apart. The sums start from 0, or
 // with flags&1 from c's (an earlier block of K). Without flags&2 they are stored as
@@ -3316,12 +4386,14 @@ gemmA4x8_ret:
 // division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
 // the output's lines are asked for before the k loop. Only the first cols (1 to 8)
 // columns of c and res are read or written: the last vector of a row under a mask.
-// With pf not nil each k step also reads the line at pf into L1, pf advancing 64
-// bytes a step: the next panel's slice of weights (the first tile only). Each
-// tile after the first starts where the last one's rows of a, c and res ended
-// (the pointers advanced in their argument slots: the function calls nothing,
-// so no safe point of the garbage collector falls inside it).
-TEXT ·gemmA5x8(SB), NOSPLIT, $64-112
+// With pf not nil each pass of four k steps also reads the lines of the
+// next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1, pf advancing as many (below 64, one line a pass, each line asked
+// for 64/pfn times): the next panel's slice of weights, read by the first
+// pft tiles, each going on where the last one stopped. Each tile after the
+// first starts where the last one's rows of a, c and res ended (the pointers
+// advanced in their argument slots: the function calls nothing, so no safe
+// point of the garbage collector falls inside it).
+TEXT ·gemmA5x8(SB), NOSPLIT, $64-128
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
 	MOVQ ldc+40(FP), R8
@@ -3414,7 +4486,118 @@ gemmA5x8_k:
 	JZ gemmA5x8_tail
 	TESTQ R12, R12
 	JZ gemmA5x8_loop
-gemmA5x8_loopp:
+	MOVQ pfn+112(FP), R9
+	CMPQ R9, $128
+	JEQ gemmA5x8_loopp2
+	JGT gemmA5x8_loopp4
+gemmA5x8_loopp1:
+	PREFETCHT0 0(R12)
+	VMOVUPS 0(BX), Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS (SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VBROADCASTSS (SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS (R10), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VBROADCASTSS (R10)(DI*1), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VMOVUPS 64(BX), Y12
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 4(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VBROADCASTSS 4(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS 4(R10), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VBROADCASTSS 4(R10)(DI*1), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VMOVUPS 128(BX), Y12
+	VBROADCASTSS 8(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 8(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VBROADCASTSS 8(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS 8(R10), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VBROADCASTSS 8(R10)(DI*1), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VMOVUPS 192(BX), Y12
+	VBROADCASTSS 12(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 12(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VBROADCASTSS 12(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS 12(R10), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VBROADCASTSS 12(R10)(DI*1), Y14
+	VFMADD231PS Y12, Y14, Y4
+	ADDQ R9, R12
+	ADDQ $256, BX
+	ADDQ $16, SI
+	ADDQ $16, R10
+	DECQ AX
+	JNZ gemmA5x8_loopp1
+	JMP gemmA5x8_tail
+gemmA5x8_loopp2:
+	PREFETCHT0 0(R12)
+	VMOVUPS 0(BX), Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS (SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VBROADCASTSS (SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS (R10), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VBROADCASTSS (R10)(DI*1), Y14
+	VFMADD231PS Y12, Y14, Y4
+	PREFETCHT0 64(R12)
+	VMOVUPS 64(BX), Y12
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 4(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VBROADCASTSS 4(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS 4(R10), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VBROADCASTSS 4(R10)(DI*1), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VMOVUPS 128(BX), Y12
+	VBROADCASTSS 8(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 8(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VBROADCASTSS 8(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS 8(R10), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VBROADCASTSS 8(R10)(DI*1), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VMOVUPS 192(BX), Y12
+	VBROADCASTSS 12(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 12(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VBROADCASTSS 12(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS 12(R10), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VBROADCASTSS 12(R10)(DI*1), Y14
+	VFMADD231PS Y12, Y14, Y4
+	ADDQ $128, R12
+	ADDQ $256, BX
+	ADDQ $16, SI
+	ADDQ $16, R10
+	DECQ AX
+	JNZ gemmA5x8_loopp2
+	JMP gemmA5x8_tail
+gemmA5x8_loopp4:
 	PREFETCHT0 0(R12)
 	VMOVUPS 0(BX), Y12
 	VBROADCASTSS (SI), Y14
@@ -3468,7 +4651,7 @@ gemmA5x8_loopp:
 	ADDQ $16, SI
 	ADDQ $16, R10
 	DECQ AX
-	JNZ gemmA5x8_loopp
+	JNZ gemmA5x8_loopp4
 	JMP gemmA5x8_tail
 gemmA5x8_loop:
 	VMOVUPS 0(BX), Y12
@@ -3648,7 +4831,11 @@ gemmA5x8_masked:
 gemmA5x8_next:
 	DECQ tiles+104(FP)
 	JZ gemmA5x8_ret
+	MOVQ R12, pf+96(FP)
+	DECQ pft+120(FP)
+	JG gemmA5x8_adv
 	MOVQ $0, pf+96(FP)
+gemmA5x8_adv:
 	IMUL3Q $5, DI, AX
 	ADDQ AX, a+8(FP)
 	IMUL3Q $5, R8, AX
@@ -3665,7 +4852,7 @@ gemmA5x8_ret:
 	VZEROUPPER
 	RET
 
-// func gemmA6x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+// func gemmA6x8(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 // tiles (at least 1) tiles one under the other, each of 6 row(s) by 8 columns over k steps of a 16-column panel b (rows of 16 floats, of
 // which the first 8 are read); A rows lda floats apart. The sums start from 0, or
 // with flags&1 from c's (an earlier block of K). Without flags&2 they are stored as
@@ -3675,12 +4862,14 @@ gemmA5x8_ret:
 // division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
 // the output's lines are asked for before the k loop. Only the first cols (1 to 8)
 // columns of c and res are read or written: the last vector of a row under a mask.
-// With pf not nil each k step also reads the line at pf into L1, pf advancing 64
-// bytes a step: the next panel's slice of weights (the first tile only). Each
-// tile after the first starts where the last one's rows of a, c and res ended
-// (the pointers advanced in their argument slots: the function calls nothing,
-// so no safe point of the garbage collector falls inside it).
-TEXT ·gemmA6x8(SB), NOSPLIT, $64-112
+// With pf not nil each pass of four k steps also reads the lines of the
+// next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1, pf advancing as many (below 64, one line a pass, each line asked
+// for 64/pfn times): the next panel's slice of weights, read by the first
+// pft tiles, each going on where the last one stopped. Each tile after the
+// first starts where the last one's rows of a, c and res ended (the pointers
+// advanced in their argument slots: the function calls nothing, so no safe
+// point of the garbage collector falls inside it).
+TEXT ·gemmA6x8(SB), NOSPLIT, $64-128
 	MOVQ lda+16(FP), DI
 	SHLQ $2, DI
 	MOVQ ldc+40(FP), R8
@@ -3782,7 +4971,134 @@ gemmA6x8_k:
 	JZ gemmA6x8_tail
 	TESTQ R12, R12
 	JZ gemmA6x8_loop
-gemmA6x8_loopp:
+	MOVQ pfn+112(FP), R9
+	CMPQ R9, $128
+	JEQ gemmA6x8_loopp2
+	JGT gemmA6x8_loopp4
+gemmA6x8_loopp1:
+	PREFETCHT0 0(R12)
+	VMOVUPS 0(BX), Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS (SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VBROADCASTSS (SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS (R10), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VBROADCASTSS (R10)(DI*1), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VBROADCASTSS (R10)(DI*2), Y15
+	VFMADD231PS Y12, Y15, Y5
+	VMOVUPS 64(BX), Y12
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 4(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VBROADCASTSS 4(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS 4(R10), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VBROADCASTSS 4(R10)(DI*1), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VBROADCASTSS 4(R10)(DI*2), Y15
+	VFMADD231PS Y12, Y15, Y5
+	VMOVUPS 128(BX), Y12
+	VBROADCASTSS 8(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 8(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VBROADCASTSS 8(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS 8(R10), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VBROADCASTSS 8(R10)(DI*1), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VBROADCASTSS 8(R10)(DI*2), Y15
+	VFMADD231PS Y12, Y15, Y5
+	VMOVUPS 192(BX), Y12
+	VBROADCASTSS 12(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 12(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VBROADCASTSS 12(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS 12(R10), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VBROADCASTSS 12(R10)(DI*1), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VBROADCASTSS 12(R10)(DI*2), Y15
+	VFMADD231PS Y12, Y15, Y5
+	ADDQ R9, R12
+	ADDQ $256, BX
+	ADDQ $16, SI
+	ADDQ $16, R10
+	DECQ AX
+	JNZ gemmA6x8_loopp1
+	JMP gemmA6x8_tail
+gemmA6x8_loopp2:
+	PREFETCHT0 0(R12)
+	VMOVUPS 0(BX), Y12
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS (SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VBROADCASTSS (SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS (R10), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VBROADCASTSS (R10)(DI*1), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VBROADCASTSS (R10)(DI*2), Y15
+	VFMADD231PS Y12, Y15, Y5
+	PREFETCHT0 64(R12)
+	VMOVUPS 64(BX), Y12
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 4(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VBROADCASTSS 4(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS 4(R10), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VBROADCASTSS 4(R10)(DI*1), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VBROADCASTSS 4(R10)(DI*2), Y15
+	VFMADD231PS Y12, Y15, Y5
+	VMOVUPS 128(BX), Y12
+	VBROADCASTSS 8(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 8(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VBROADCASTSS 8(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS 8(R10), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VBROADCASTSS 8(R10)(DI*1), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VBROADCASTSS 8(R10)(DI*2), Y15
+	VFMADD231PS Y12, Y15, Y5
+	VMOVUPS 192(BX), Y12
+	VBROADCASTSS 12(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VBROADCASTSS 12(SI)(DI*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VBROADCASTSS 12(SI)(DI*2), Y14
+	VFMADD231PS Y12, Y14, Y2
+	VBROADCASTSS 12(R10), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VBROADCASTSS 12(R10)(DI*1), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VBROADCASTSS 12(R10)(DI*2), Y15
+	VFMADD231PS Y12, Y15, Y5
+	ADDQ $128, R12
+	ADDQ $256, BX
+	ADDQ $16, SI
+	ADDQ $16, R10
+	DECQ AX
+	JNZ gemmA6x8_loopp2
+	JMP gemmA6x8_tail
+gemmA6x8_loopp4:
 	PREFETCHT0 0(R12)
 	VMOVUPS 0(BX), Y12
 	VBROADCASTSS (SI), Y14
@@ -3844,7 +5160,7 @@ gemmA6x8_loopp:
 	ADDQ $16, SI
 	ADDQ $16, R10
 	DECQ AX
-	JNZ gemmA6x8_loopp
+	JNZ gemmA6x8_loopp4
 	JMP gemmA6x8_tail
 gemmA6x8_loop:
 	VMOVUPS 0(BX), Y12
@@ -4051,7 +5367,11 @@ gemmA6x8_masked:
 gemmA6x8_next:
 	DECQ tiles+104(FP)
 	JZ gemmA6x8_ret
+	MOVQ R12, pf+96(FP)
+	DECQ pft+120(FP)
+	JG gemmA6x8_adv
 	MOVQ $0, pf+96(FP)
+gemmA6x8_adv:
 	IMUL3Q $6, DI, AX
 	ADDQ AX, a+8(FP)
 	IMUL3Q $6, R8, AX

@@ -28,7 +28,10 @@ func TestGemmAVX2Driver(t *testing.T) {
 	hasAVX512 = false
 	rng := rand.New(rand.NewPCG(21, 22))
 	type shape struct{ m, k, n, lda, ldc, ldr int }
-	shapes := []shape{{1, 1, 1, 1, 1, 1}, {6, 16, 16, 16, 16, 16}, {5, 3, 8, 3, 9, 8}, {50, 600, 70, 601, 73, 70}, {13, 27, 32, 30, 32, 40}}
+	shapes := []shape{{1, 1, 1, 1, 1, 1}, {6, 16, 16, 16, 16, 16}, {5, 3, 8, 3, 9, 8}, {50, 600, 70, 601, 73, 70}, {13, 27, 32, 30, 32, 40},
+		// Bands of 16 and more full tiles: the next panel read ahead 16
+		// bytes a pass.
+		{100, 64, 40, 64, 40, 40}, {203, 130, 33, 131, 35, 33}}
 	// Every row tail with every kind of last panel (8 or fewer columns,
 	// 9 to 15, whole).
 	for m := 1; m <= 13; m++ {
@@ -47,10 +50,16 @@ func TestGemmAVX2Driver(t *testing.T) {
 	blocks := []struct{ kc, mc int }{{0, 0}, {7, 6}, {64, 12}, {1, 0}}
 
 	const pad = -7.5 // what no kernel writes
-	defer func(v bool) { avx2SplitTail = v }(avx2SplitTail)
+	defer func(split, spread bool, minPass int) {
+		avx2SplitTail, avx2PrefetchSpread, avx2PrefetchMinPass = split, spread, minPass
+	}(avx2SplitTail, avx2PrefetchSpread, avx2PrefetchMinPass)
 	for si, s := range shapes {
-		// Half of the shapes with the rows left in one tile of 1 to 5.
+		// Half of the shapes with the rows left in one tile of 1 to 5; the
+		// next panel read ahead by the first tile or spread over several,
+		// down to 16 bytes or a line a pass (the sums must not change).
 		avx2SplitTail = si%2 == 0
+		avx2PrefetchSpread = si%3 != 0
+		avx2PrefetchMinPass = 16 << (2 * (si % 4 / 3))
 		a := randSlice(rng, (s.m-1)*s.lda+s.k)
 		w := randSlice(rng, s.n*s.k)
 		bias := randSlice(rng, s.n)
@@ -118,6 +127,35 @@ func TestGemmAVX2Driver(t *testing.T) {
 						GemmPanelsAct(s.m, a, s.lda, p, r[0], r[1], act, got[:size], s.ldc)
 					}
 					sameBits(t, name+" two panel ranges", got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestAVX2PrefetchPlan: the tiles that read the next panel ahead are no
+// more than the call has, read no line past the panel's slice of kb lines
+// and, spread, leave at most a tile's share of it unread.
+func TestAVX2PrefetchPlan(t *testing.T) {
+	defer func(v bool) { avx2PrefetchSpread = v }(avx2PrefetchSpread)
+	for _, spread := range []bool{false, true} {
+		avx2PrefetchSpread = spread
+		for tiles := 0; tiles <= 20; tiles++ {
+			for kb := 0; kb <= 1100; kb++ {
+				pfn, pft := avx2PrefetchPlan(tiles, kb)
+				perTile := (kb / 4) * pfn / 64
+				lines := pft * (kb / 4) * pfn / 64
+				switch {
+				case pfn != 16 && pfn != 32 && pfn != 64 && pfn != 128 && pfn != 256:
+					t.Fatalf("tiles %d kb %d: %d bytes a pass", tiles, kb, pfn)
+				case pft < 1 || pft > max(1, tiles):
+					t.Fatalf("tiles %d kb %d: %d tiles read ahead", tiles, kb, pft)
+				case pft*(kb/4)*pfn > kb*64:
+					t.Fatalf("tiles %d kb %d: %d lines read of %d", tiles, kb, lines, kb)
+				case kb-lines >= max(4, perTile):
+					t.Fatalf("tiles %d kb %d: %d lines read of %d", tiles, kb, lines, kb)
+				case spread && tiles >= 16 && kb >= 4 && kb%4 == 0 && pfn != 16:
+					t.Fatalf("tiles %d kb %d: %d bytes a pass, not spread", tiles, kb, pfn)
 				}
 			}
 		}

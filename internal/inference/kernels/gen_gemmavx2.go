@@ -96,7 +96,7 @@ func kernel(b *bytes.Buffer, rows, nv int) {
 		return "32"
 	}
 	fmt.Fprintf(b, `
-// func %s(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int)
+// func %s(k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, flags int, res *float32, ldr int, cols int, pf *float32, tiles int, pfn int, pft int)
 // tiles (at least 1) tiles one under the other, each of %d row(s) by %d columns over k steps of a 16-column panel b (rows of 16 floats, of
 // which the first %d are read); A rows lda floats apart. The sums start from 0, or
 // with flags&1 from c's (an earlier block of K). Without flags&2 they are stored as
@@ -106,12 +106,14 @@ func kernel(b *bytes.Buffer, rows, nv int) {
 // division, as hardSwishAVX2), then stored once. With flags&8 the residual's and
 // the output's lines are asked for before the k loop. Only the first cols (%d to %d)
 // columns of c and res are read or written: the last vector of a row under a mask.
-// With pf not nil each k step also reads the line at pf into L1, pf advancing 64
-// bytes a step: the next panel's slice of weights (the first tile only). Each
-// tile after the first starts where the last one's rows of a, c and res ended
-// (the pointers advanced in their argument slots: the function calls nothing,
-// so no safe point of the garbage collector falls inside it).
-TEXT ·%s(SB), NOSPLIT, $64-112
+// With pf not nil each pass of four k steps also reads the lines of the
+// next pfn bytes (16, 32, 64, 128 or 256) from pf on into L1, pf advancing as many (below 64, one line a pass, each line asked
+// for 64/pfn times): the next panel's slice of weights, read by the first
+// pft tiles, each going on where the last one stopped. Each tile after the
+// first starts where the last one's rows of a, c and res ended (the pointers
+// advanced in their argument slots: the function calls nothing, so no safe
+// point of the garbage collector falls inside it).
+TEXT ·%s(SB), NOSPLIT, $64-128
 `, name, rows, cols, cols, cols-7, cols, name)
 	p("MOVQ lda+16(FP), DI")
 	p("SHLQ $2, DI")
@@ -227,30 +229,39 @@ TEXT ·%s(SB), NOSPLIT, $64-112
 	p("JZ %s_tail", name)
 	p("TESTQ R12, R12")
 	p("JZ %s_loop", name)
-	for _, pf := range []bool{true, false} {
-		if pf {
-			label("loopp")
-		} else {
-			label("loop")
-		}
+	// The loop that reads ahead pfn bytes a pass (one line a pass up to
+	// 64, the pointer advancing pfn; two or four lines). PREFETCHT1 (into
+	// L2) instead ran MobileNet V1 no faster (0.99-1.01x, four runs).
+	p("MOVQ pfn+112(FP), R9")
+	p("CMPQ R9, $128")
+	p("JEQ %s_loopp2", name)
+	p("JGT %s_loopp4", name)
+	for _, n := range []int{1, 2, 4} {
+		l := fmt.Sprintf("loopp%d", n)
+		label(l)
 		for u := 0; u < unroll; u++ {
-			if pf {
+			if u < n {
 				p("PREFETCHT0 %d(R12)", 64*u)
 			}
 			step(u)
 		}
-		if pf {
-			p("ADDQ $%d, R12", 64*unroll)
+		if n == 1 {
+			p("ADDQ R9, R12")
+		} else {
+			p("ADDQ $%d, R12", 64*n)
 		}
 		advance(unroll)
 		p("DECQ AX")
-		if pf {
-			p("JNZ %s_loopp", name)
-			p("JMP %s_tail", name)
-		} else {
-			p("JNZ %s_loop", name)
-		}
+		p("JNZ %s_%s", name, l)
+		p("JMP %s_tail", name)
 	}
+	label("loop")
+	for u := 0; u < unroll; u++ {
+		step(u)
+	}
+	advance(unroll)
+	p("DECQ AX")
+	p("JNZ %s_loop", name)
 	label("tail")
 	p("TESTQ CX, CX")
 	p("JZ %s_done", name)
@@ -341,11 +352,16 @@ TEXT ·%s(SB), NOSPLIT, $64-112
 		}
 	}
 	// The next tile, if any: a, c and res advanced by the tile's rows,
-	// nothing read ahead.
+	// the read-ahead going on from where it stopped for the first pft
+	// tiles.
 	label("next")
 	p("DECQ tiles+104(FP)")
 	p("JZ %s_ret", name)
+	p("MOVQ R12, pf+96(FP)")
+	p("DECQ pft+120(FP)")
+	p("JG %s_adv", name)
 	p("MOVQ $0, pf+96(FP)")
+	label("adv")
 	p("IMUL3Q $%d, DI, AX", rows)
 	p("ADDQ AX, a+8(FP)")
 	p("IMUL3Q $%d, R8, AX", rows)
