@@ -307,12 +307,16 @@ func (k *convKernel) gather(in []float32, p int, dst []float32) {
 // pixels are rows of a matrix with stride SW×KH×Cin that the GEMM reads in
 // place, the filter having been reordered to match.
 func (k *convKernel) runColumns(e *env, in, out []float32) {
+	if k.stemAVX2() {
+		k.runStemAVX2(e, in, out)
+		return
+	}
 	colLen := k.kh * k.cin
 	imgLen := k.h * k.w * k.cin
 	avx2 := kernels.Path() == "avx2"
 	e.parallelFor(k.oh*e.batch, 1, func(lo, hi int) {
 		sp, _ := k.scratch.Get().(*[]float32)
-		if sp == nil {
+		if sp == nil || len(*sp) < k.wpad*colLen { // runStemAVX2's are shorter
 			s := make([]float32, k.wpad*colLen)
 			sp = &s
 		}

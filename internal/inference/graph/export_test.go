@@ -41,3 +41,14 @@ func SetTeamHelp(on bool) (restore func()) {
 // HelpedChunks is how many operator chunks the workers of batched runs
 // have run for each other so far.
 func HelpedChunks() int64 { return helpedChunks.Load() }
+
+// SetBatchTail turns the batch's tail (tail.go) on or off and returns the
+// restore.
+func SetBatchTail(on bool) (restore func()) {
+	old := batchTail
+	batchTail = on
+	return func() { batchTail = old }
+}
+
+// Tail is the index of the first node of the batch's tail (NumNodes: none).
+func (m *Model) Tail() int { return m.tail }

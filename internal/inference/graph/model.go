@@ -25,12 +25,16 @@ type Model struct {
 	work    int64  // estimated multiply-adds per image
 	split   int    // nodes before split run image by image in a sub-batch, the rest batched
 	cross   []bool // tensor index -> computed before split and read from split on
+	tail    int    // nodes from tail on run once on the whole batch after the sub-batches (tail.go)
+	tailIn  []int  // tensors the tail reads from the sub-batches
+	tailBuf []bool // tensor index -> kept in the tail's buffers
 
 	threads atomic.Int32
 	timer   atomic.Pointer[nodeTimer] // per-operator timing, nil (off) unless SetNodeTiming
 
-	mu   sync.Mutex
-	free []*workspace // idle workspaces, kept across GCs (a sync.Pool would drop them)
+	mu       sync.Mutex
+	free     []*workspace // idle workspaces, kept across GCs (a sync.Pool would drop them)
+	tailFree []*tailBufs  // idle tail buffers
 
 	weights *hugeBlock // the packed weights, when on huge pages (hugemem.go)
 }
@@ -106,7 +110,7 @@ func (m *Model) Run(in []float32, batch int, out []float32) error {
 	defer runtime.KeepAlive(m)
 	threads := m.threadCount()
 	if batch == 1 {
-		m.runImages(in, out, 1, threads, nil)
+		m.runImages(in, out, 1, threads, nil, nil, 0)
 		return nil
 	}
 	// Across images: each worker runs sub-batches on one thread. (Running
@@ -123,6 +127,12 @@ func (m *Model) Run(in []float32, batch int, out []float32) error {
 	if workers > 1 && m.timer.Load() == nil && teamHelp {
 		tm = newTeam(workers)
 	}
+	// More than one sub-batch: the tail runs once on the whole batch.
+	var tb *tailBufs
+	if batchTail && m.tailBuf != nil && batch > sub {
+		tb = m.getTail(batch)
+		defer m.putTail(tb)
+	}
 	work := func() {
 		for {
 			i := (int(next.Add(1)) - 1) * sub
@@ -130,7 +140,7 @@ func (m *Model) Run(in []float32, batch int, out []float32) error {
 				break
 			}
 			n := min(sub, batch-i)
-			m.runImages(in[i*per:(i+n)*per], out[i*m.classes:(i+n)*m.classes], n, 1, tm)
+			m.runImages(in[i*per:(i+n)*per], out[i*m.classes:(i+n)*m.classes], n, 1, tm, tb, i)
 		}
 		if tm != nil {
 			tm.help()
@@ -146,6 +156,9 @@ func (m *Model) Run(in []float32, batch int, out []float32) error {
 	}
 	work()
 	wg.Wait()
+	if tb != nil {
+		m.runTail(tb, batch, threads, out)
+	}
 	return nil
 }
 
@@ -226,8 +239,10 @@ func (m *Model) putWorkspace(ws *workspace) {
 // runImages runs n images layer by layer: the nodes before the split image
 // by image, the rest on all n at once, each operator with threads threads.
 // A worker of a batched Run passes its team, whose idle workers then
-// share its operators.
-func (m *Model) runImages(in, out []float32, n, threads int, tm *team) {
+// share its operators. With tail buffers tb, the nodes from m.tail on are
+// left to runTail: the sub-batch, images img to img+n of the batch, hands
+// it what it reads instead of writing out.
+func (m *Model) runImages(in, out []float32, n, threads int, tm *team, tb *tailBufs, img int) {
 	ws := m.getWorkspace(n)
 	defer m.putWorkspace(ws)
 	e := &env{threads: threads, batch: n, team: tm}
@@ -249,6 +264,11 @@ func (m *Model) runImages(in, out []float32, n, threads int, tm *team) {
 	}
 	// The late layers, whose weights dwarf their activations, run on the
 	// whole sub-batch so each weight is read once for all its images.
+	if tb != nil {
+		m.runNodes(timer, e, start, m.tail, buf)
+		m.toTail(tb, buf, n, img)
+		return
+	}
 	m.runNodes(timer, e, start, len(m.nodes), buf)
 	copy(out, buf(m.output))
 }
@@ -334,6 +354,7 @@ func (m *Model) setSplit(i int) {
 			}
 		}
 	}
+	m.planTail()
 }
 
 // splitPoint chooses the first node to run on whole sub-batches by what

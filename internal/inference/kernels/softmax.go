@@ -4,8 +4,9 @@ import "math"
 
 // Softmax sets y = exp(x - max(x)) / sum(exp(x - max(x))) for one row; x and
 // y have equal length and may be the same slice. The exponentials are a
-// float32 polynomial (exp32; with AVX-512 sixteen at a time, with fused
-// multiply-adds) within a few units in the last place of exp's value, and
+// float32 polynomial (exp32; with AVX-512 sixteen at a time, with AVX2
+// eight, with fused multiply-adds) within a few units in the last place of
+// exp's value, and
 // their sum is kept in float64, so each output is within a few parts in
 // 1e7 of the exact softmax.
 func Softmax(y, x []float32) {
@@ -14,15 +15,31 @@ func Softmax(y, x []float32) {
 		return
 	}
 	m := float32(math.Inf(-1))
-	for _, v := range x {
+	i0 := 0
+	if hasAVX2FMA && !hasAVX512 && len(x) >= 8 {
+		// A NaN passed over here still makes every output NaN: its
+		// exponential is NaN, and so the sum.
+		i0 = len(x) &^ 7
+		m = maxAVX2(&x[0], i0)
+	}
+	for _, v := range x[i0:] {
 		m = max(m, v)
 	}
 	var sum float64
 	n := 0
-	if hasAVX512 && len(y) >= 16 {
+	switch {
+	case hasAVX512 && len(y) >= 16:
 		n = len(y) &^ 15
 		var lanes [8]float64
 		expSumAVX512(&y[0], &x[0], n, m, &lanes)
+		for _, s := range lanes {
+			sum += s
+		}
+	case hasAVX2FMA && !hasAVX512 && len(y) >= 8:
+		// (V1's 1001 classes: 18 us a row with exp32 alone on Zen 3.)
+		n = len(y) &^ 7
+		var lanes [8]float64
+		expSumAVX2(&y[0], &x[0], n, m, &lanes)
 		for _, s := range lanes {
 			sum += s
 		}
@@ -33,8 +50,11 @@ func Softmax(y, x []float32) {
 		sum += float64(e)
 	}
 	inv := float32(1 / sum)
-	if n > 0 {
+	switch {
+	case n > 0 && hasAVX512:
 		scaleAVX512(&y[0], n, inv)
+	case n > 0:
+		scaleAVX2(&y[0], n, inv)
 	}
 	for i := n; i < len(y); i++ {
 		y[i] *= inv

@@ -12,3 +12,21 @@ func expSumAVX512(y, x *float32, n int, m float32, sum *[8]float64)
 //
 //go:noescape
 func scaleAVX512(y *float32, n int, s float32)
+
+// expSumAVX2 is expSumAVX512 on AVX2 for n a multiple of 8 (the same
+// y[i]; the sums in eight float64 lanes of another grouping). Implemented
+// in softmax_amd64.s.
+//
+//go:noescape
+func expSumAVX2(y, x *float32, n int, m float32, sum *[8]float64)
+
+// scaleAVX2 multiplies n floats (a multiple of 8) by s.
+//
+//go:noescape
+func scaleAVX2(y *float32, n int, s float32)
+
+// maxAVX2 is the largest of n floats (a positive multiple of 8), a NaN
+// possibly passed over. Implemented in softmax_amd64.s.
+//
+//go:noescape
+func maxAVX2(x *float32, n int) float32

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 )
 
 // TestExp32 compares exp32 with float64 exp over the whole range softmax
@@ -101,6 +103,24 @@ func BenchmarkSoftmax(b *testing.B) {
 		for b.Loop() {
 			Softmax(y, x)
 		}
+	})
+	// The AVX2 kernels against the scalar loop (what the AVX2 path ran
+	// before them), in turns on the thread's CPU clock.
+	b.Run("avx2-vs-scalar", func(b *testing.B) {
+		if !hasAVX2FMA || hasAVX512 {
+			b.Skip("not the AVX2 path")
+		}
+		defer func() { hasAVX2FMA = true }()
+		side := func(name string, avx2 bool) abbench.Side {
+			return abbench.Side{Name: name, Setup: func() { hasAVX2FMA = avx2 }, Run: func() {
+				for range 100 {
+					Softmax(y, x)
+				}
+			}}
+		}
+		t := abbench.Alternate(b, abbench.ThreadCPU, side("avx2", true), side("scalar", false))
+		t.Report(b, 0, abbench.Med, 1e6/100, "%s-us")
+		abbench.ReportQuartiles(b, t.Ratios(0, 1, 0), "speedup")
 	})
 	b.Run("math.Exp", func(b *testing.B) {
 		for b.Loop() {
