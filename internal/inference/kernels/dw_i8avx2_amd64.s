@@ -154,7 +154,34 @@ dwnext:
 	VMOVDQA Y4, Y2 \
 	VMOVDQA Y5, Y3
 
-// func dw3x3I8AVX2Cols(out *int8, ostride int, r0, r1, r2 *int8, n, c int, w *int16, tab *int32, double, unsigned bool, zp, lo, hi int32)
+// RQF16 rescales Y in the double rounding as one floor of the 64-bit
+// product (dwRQTable, its block of 8 channels at OFF(R11)): y =
+// (Y+bias)<<left, times M in the even and the odd channels, plus K less n
+// where y < 0, shifted right by 31+rs; the low words, plus the zero point
+// word, clamped. Y8..Y10 are temporaries.
+#define RQF16(Y, OFF) \
+	VPADDD   OFF(R11), Y, Y \
+	VPSLLVD  OFF+32(R11), Y, Y \
+	VPSRLQ   $32, Y, Y9 \
+	VPMULDQ  OFF+64(R11), Y, Y8 \
+	VPMULDQ  OFF+96(R11), Y9, Y10 \
+	VPSRAD   $31, Y9, Y9 \
+	VPSRAD   $31, Y, Y \
+	VPAND    OFF+192(R11), Y, Y \
+	VPAND    OFF+224(R11), Y9, Y9 \
+	VPADDQ   OFF+128(R11), Y8, Y8 \
+	VPADDQ   OFF+160(R11), Y10, Y10 \
+	VPSUBQ   Y, Y8, Y8 \
+	VPSUBQ   Y9, Y10, Y10 \
+	VPSRLVQ  OFF+256(R11), Y8, Y8 \
+	VPSRLVQ  OFF+288(R11), Y10, Y10 \
+	VPSLLQ   $32, Y10, Y10 \
+	VPBLENDD $0xAA, Y10, Y8, Y \
+	VPADDD   OFF+320(R11), Y, Y \
+	VPMAXSD  Y12, Y, Y \
+	VPMINSD  Y13, Y, Y
+
+// func dw3x3I8AVX2Cols(out *int8, ostride int, r0, r1, r2 *int8, n, c int, w *int16, tab *int32, mode uint8, unsigned bool, zp, lo, hi int32)
 // dw3x3I8AVX2 at stride 1 (xstep = c), the same sums in another order:
 // per block of 16 channels, one pass over the n+2 columns. Column x's rows
 // 0 and 1, interleaved and sign-extended once, meet the weight pairs
@@ -163,7 +190,8 @@ dwnext:
 // Pixel x-2 is then complete, rescaled and stored. Columns 0 and 1
 // complete no pixel (their x-2 and x-1 sums are dropped), and the last
 // column n+1 only adds its rows 0 and 1 to pixel n-1 (row 2 of column n+2
-// lies outside the window).
+// lies outside the window). mode: 0 the single rounding, 1 the double
+// (tab: Requant.tab8), 2 the double in one step (tab: dwRQTable).
 TEXT ·dw3x3I8AVX2Cols(SB), NOSPLIT, $0-88
 	MOVL         lo+80(FP), AX
 	VMOVD        AX, X12
@@ -184,6 +212,12 @@ TEXT ·dw3x3I8AVX2Cols(SB), NOSPLIT, $0-88
 	MOVQ         DX, R12
 	SHRQ         $4, R12
 	XORQ         R14, R14
+	MOVQ         $512, R9
+	CMPB         mode+72(FP), $2
+	JNE          dwcstride
+	MOVQ         $704, R9
+
+dwcstride:
 
 dwcblk:
 	MOVQ  r0+16(FP), SI
@@ -211,8 +245,9 @@ dwclast:
 	DWMADD(128, Y0, Y1)
 
 dwcfin:
-	CMPB double+72(FP), $0
-	JNE  dwcdouble
+	CMPB mode+72(FP), $1
+	JA   dwcfast
+	JE   dwcdouble
 	RQS16(Y0, 0)
 	RQS16(Y1, 256)
 	JMP  dwcstore
@@ -220,6 +255,11 @@ dwcfin:
 dwcdouble:
 	RQD16(Y0, 0)
 	RQD16(Y1, 256)
+	JMP  dwcstore
+
+dwcfast:
+	RQF16(Y0, 0)
+	RQF16(Y1, 352)
 
 dwcstore:
 	CMPB unsigned+73(FP), $0
@@ -239,7 +279,7 @@ dwcnext:
 	ADDQ $16, R14
 	ADDQ $16, R8
 	ADDQ $320, BX
-	ADDQ $512, R11
+	ADDQ R9, R11
 	DECQ R12
 	JNZ  dwcblk
 	VZEROUPPER

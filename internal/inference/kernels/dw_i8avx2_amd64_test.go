@@ -12,7 +12,8 @@ import (
 
 // TestDW3x3I8AVX2 checks the AVX2 int8 3x3 depthwise kernels (through
 // Int8Pixels3x3 and Int8Pixels3x3U; at stride 1 the column kernel
-// dw3x3I8AVX2Cols and, switched off, the pair kernel dw3x3I8AVX2) against
+// dw3x3I8AVX2Cols with the double rounding in one step (dwRQTable) and
+// with Requant.tab8's, and, switched off, the pair kernel dw3x3I8AVX2) against
 // the portable kernel on widened inputs: channel counts of one and many
 // blocks of 16, strides 1 and 2, rows of 1 to 14 pixels, gaps between
 // output pixels, both roundings over the whole shift range, weights over
@@ -22,16 +23,16 @@ func TestDW3x3I8AVX2(t *testing.T) {
 	if !useInt8SIMD() || use512() {
 		t.Skip("not the AVX2 int8 path")
 	}
-	defer func(on bool) { hasDWAVX2Cols = on }(hasDWAVX2Cols)
+	defer func(cols, rqf bool) { hasDWAVX2Cols, hasDWRQF = cols, rqf }(hasDWAVX2Cols, hasDWRQF)
 	rng := rand.New(rand.NewPCG(51, 52))
-	for _, cols := range []bool{true, false} {
-		hasDWAVX2Cols = cols
+	for _, kernel := range []string{"cols", "cols-tab8", "pairs"} {
+		hasDWAVX2Cols, hasDWRQF = kernel != "pairs", kernel == "cols"
 		for _, c := range []int{16, 32, 48, 144, 960} {
 			for _, double := range []bool{false, true} {
 				for _, stride := range []int{1, 2} {
 					for _, wide := range []bool{false, true} {
 						for rep := range 3 {
-							t.Run(fmt.Sprintf("cols=%v/c%d/double=%v/stride%d/wide=%v/%d", cols, c, double, stride, wide, rep), func(t *testing.T) {
+							t.Run(fmt.Sprintf("%s/c%d/double=%v/stride%d/wide=%v/%d", kernel, c, double, stride, wide, rep), func(t *testing.T) {
 								checkDW3x3I8AVX2(t, rng, c, double, stride, wide, rep)
 							})
 						}
@@ -168,13 +169,15 @@ func BenchmarkDW3x3I8AVX2(b *testing.B) {
 // BenchmarkDW3x3I8AVX2Cols: one stride-1 output row of the depthwise
 // layers of MobileNet V1 and V2 at 128 (c channels, n pixels), the column
 // kernel ("cols", dw3x3I8AVX2Cols) against the pair kernel ("pairs",
-// dw3x3I8AVX2), alternating on the thread's CPU clock; "speedup" is the
-// median per-round ratio pairs/cols, with its quartiles.
+// dw3x3I8AVX2) and against itself with the double rounding of
+// Requant.tab8 ("colstab8", not dwRQTable's one step), alternating on the
+// thread's CPU clock; "speedup" is the median per-round ratio pairs/cols,
+// "rqf-speedup" colstab8/cols, with their quartiles.
 func BenchmarkDW3x3I8AVX2Cols(b *testing.B) {
 	if !useInt8SIMD() || use512() {
 		b.Skip("not the AVX2 int8 path")
 	}
-	defer func(on bool) { hasDWAVX2Cols = on }(hasDWAVX2Cols)
+	defer func(cols, rqf bool) { hasDWAVX2Cols, hasDWRQF = cols, rqf }(hasDWAVX2Cols, hasDWRQF)
 	for _, sh := range [][2]int{{32, 64}, {64, 32}, {96, 32}, {144, 32}, {128, 16}, {192, 16}, {256, 8}, {384, 8}, {512, 8}, {960, 4}, {1024, 4}} {
 		c, n := sh[0], sh[1]
 		b.Run(fmt.Sprintf("c%d/n%d", c, n), func(b *testing.B) {
@@ -196,17 +199,46 @@ func BenchmarkDW3x3I8AVX2Cols(b *testing.B) {
 			out := make([]int8, n*c)
 			rows := [3]int{0, wd * c, 2 * wd * c}
 			reps := 2048 / n
-			side := func(name string, cols bool) abbench.Side {
+			side := func(name string, cols, rqf bool) abbench.Side {
 				return abbench.Side{Name: name, Run: func() {
-					hasDWAVX2Cols = cols
+					hasDWAVX2Cols, hasDWRQF = cols, rqf
 					for range reps {
 						d.Int8Pixels3x3(out, c, in8, rows, c, n)
 					}
 				}}
 			}
-			tm := abbench.Alternate(b, abbench.ThreadCPU, side("pairs", false), side("cols", true))
+			tm := abbench.Alternate(b, abbench.ThreadCPU, side("pairs", false, false), side("cols", true, true), side("colstab8", true, false))
 			abbench.ReportQuartiles(b, tm.Ratios(0, 0, 1), "speedup")
+			abbench.ReportQuartiles(b, tm.Ratios(0, 2, 1), "rqf-speedup")
 			tm.Report(b, 0, abbench.Med, 1e9/float64(reps*n), "%s-ns/px")
 		})
+	}
+}
+
+// TestDWRQTableRange checks that the one-step rescale table is built only
+// for the double rounding with multipliers 0 or in [2^30, 2^31), where its
+// sign rule holds.
+func TestDWRQTableRange(t *testing.T) {
+	bias, shift := make([]int32, 8), make([]int, 8)
+	for _, tc := range []struct {
+		name   string
+		mult   int32
+		double bool
+		ok     bool
+	}{
+		{"zero", 0, true, true},
+		{"low", 1 << 30, true, true},
+		{"max", 1<<31 - 1, true, true},
+		{"below", 1<<30 - 1, true, false},
+		{"single", 1 << 30, false, false},
+	} {
+		mult := make([]int32, 8)
+		for i := range mult {
+			mult[i] = 1<<30 + 5
+		}
+		mult[3] = tc.mult
+		if got := dwRQTable(NewRequant(bias, mult, shift, tc.double, 0, -128, 127)) != nil; got != tc.ok {
+			t.Errorf("%s: table built %v, want %v", tc.name, got, tc.ok)
+		}
 	}
 }

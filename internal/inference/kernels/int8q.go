@@ -306,6 +306,9 @@ type DWI8 struct {
 	// w2, w2c: the weights of the AVX2 3x3 kernels (prepW2), nil where
 	// they do not apply.
 	w2, w2c []int16
+	// rqF, rqFU: fold's and foldU's tables of the column kernel's rescale
+	// in one step (dwRQTable), nil where it does not apply.
+	rqF, rqFU []int32
 }
 
 // unsignedOut returns r with its outputs moved up by 128 (x+128, the
