@@ -27,7 +27,9 @@ import (
 // off, at batch 1 and 8; "4x8" with the 4x8 tile on and off
 // (kernels.SetInt8AVX2Tile4x8) and "widen-rows" with a pass's rows
 // widened in one call and one call per row (kernels.SetInt8AVX2WidenRows),
-// at batch 1 and 8, and "rows3+4x8+widen" with the three on and off.
+// at batch 1 and 8, "rows3+4x8+widen" with the three on and off, and
+// "dw-cols" with the stride-1 int8 3x3 depthwise layers on the column
+// kernel and the pair kernel (kernels.SetInt8AVX2DWCols).
 // Run with
 // `go test -tags cspipe_bench -run '^$' -bench Int8AVX2Model`.
 func BenchmarkInt8AVX2Model(b *testing.B) {
@@ -98,6 +100,13 @@ func BenchmarkInt8AVX2Model(b *testing.B) {
 			models[0].SetThreads(1)
 			kernels.SetInt8AVX2(true)
 			switchAB(b, models[0], batch, kernels.SetInt8AVX2WidenRows)
+		})
+	}
+	for _, batch := range []int{1, 8} {
+		b.Run(fmt.Sprintf("dw-cols/batch%d", batch), func(b *testing.B) {
+			models[0].SetThreads(1)
+			kernels.SetInt8AVX2(true)
+			switchAB(b, models[0], batch, kernels.SetInt8AVX2DWCols)
 		})
 	}
 	session := func(on bool) {

@@ -51,3 +51,11 @@ func SetInt8AVX2Tile4x8(on bool) {
 func SetInt8AVX2WidenRows(on bool) {
 	rqWidenRows = on
 }
+
+// SetInt8AVX2DWCols switches the AVX2 int8 3x3 depthwise column kernel at
+// stride 1 and its rescale in one step (built only with the cspipe_bench
+// tag, for graph's BenchmarkInt8AVX2Model): off, those rows take the pair
+// kernel, one pixel at a time.
+func SetInt8AVX2DWCols(on bool) {
+	hasDWAVX2Cols, hasDWRQF = on, on
+}

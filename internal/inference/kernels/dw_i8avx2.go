@@ -1,28 +1,88 @@
 package kernels
 
-// prepW2 sets d.w2, the weights of the AVX2 int8 3x3 depthwise kernel
-// (dw3x3I8AVX2), for a 3x3 kernel of whole blocks of 16 channels whose
-// weights fit in int16 (NewDWI8 checks that): per block, the 9 taps in 5
-// pairs (0,1), (2,3), (4,5), (6,7), (8, none), each pair 32 int16s: for
-// channels 0-7 then 8-15 of the block, the first tap's weight and the
-// second's (zero for none) side by side, VPMADDWD's operand.
+// prepW2 sets d.w2 and d.w2c, the weights of the AVX2 int8 3x3 depthwise
+// kernels (dw3x3I8AVX2, dw3x3I8AVX2Cols), for a 3x3 kernel of whole blocks
+// of 16 channels whose weights fit in int16 (NewDWI8 checks that). Per
+// block, 5 pairs of taps, each pair 32 int16s: for channels 0-7 then 8-15
+// of the block, the first tap's weight and the second's (zero for none)
+// side by side, VPMADDWD's operand. In d.w2 the pairs are (0,1), (2,3),
+// (4,5), (6,7), (8, none); in d.w2c, the stride-1 kernel's, (0,3), (1,4),
+// (2,5) (rows 0 and 1 of one column), (6,7) and (none, 8) (row 2).
 func (d *DWI8) prepW2() {
-	d.w2 = nil
+	d.w2, d.w2c, d.rqF, d.rqFU = nil, nil, nil, nil
 	if d.KH != 3 || d.KW != 3 || d.C%16 != 0 || d.C == 0 {
 		return
 	}
+	d.rqF, d.rqFU = dwRQTable(d.fold), dwRQTable(d.foldU)
+	d.w2 = d.tapPairs([5][2]int{{0, 1}, {2, 3}, {4, 5}, {6, 7}, {8, -1}})
+	d.w2c = d.tapPairs([5][2]int{{0, 3}, {1, 4}, {2, 5}, {6, 7}, {-1, 8}})
+}
+
+// tapPairs lays out d's 3x3 weights in the given pairs of taps (-1: none,
+// weight zero) as prepW2 describes.
+func (d *DWI8) tapPairs(pairs [5][2]int) []int16 {
 	w := make([]int16, d.C/16*5*32)
 	for b := 0; b < d.C/16; b++ {
-		for p := 0; p < 5; p++ {
+		for p, pair := range pairs {
 			for j := 0; j < 16; j++ {
 				ch := 16*b + j
 				i := (b*5+p)*32 + 2*j
-				w[i] = int16(d.W[2*p*d.C+ch])
-				if 2*p+1 < 9 {
-					w[i+1] = int16(d.W[(2*p+1)*d.C+ch])
+				for k, tap := range pair {
+					if tap >= 0 {
+						w[i+k] = int16(d.W[tap*d.C+ch])
+					}
 				}
 			}
 		}
 	}
-	d.w2 = w
+	return w
+}
+
+// dwRQTable is the table of the AVX2 int8 depthwise column kernel's double
+// rounding in one step (RQF16 in dw_i8avx2_amd64.s), for r in the double
+// rounding with every multiplier 0 or in [2^30, 2^31) (TFLite's range), or
+// nil. TFLite's two roundings of an int32 y = (acc+bias)<<left by the
+// multiplier M and a right shift rs, h = floor((y*M + 2^30) / 2^31) and h
+// divided by 2^rs with ties away from zero, are one floor of the 64-bit
+// product: floor((y*M + K - n) / 2^(31+rs)) with K = 2^30 + 2^(30+rs)
+// and n = 2^31 where h < 0 (K = 2^30, n = 0 for rs = 0), and h < 0 is
+// y < 0 for such multipliers (y = -1 with M = 2^30 gives h = 0 either
+// way). AVX2 has no 64-bit arithmetic shift: K carries 2^63 too, so the
+// sum is never negative and a logical shift gives the quotient plus
+// 2^(32-rs) in its low 32 bits, which the zero point word takes off again.
+// Per block of 8 channels, 88 int32s: the bias, the left shifts, M, the
+// odd channels' M in the even words, K of the even and the odd channels
+// (4 qwords each), n in the even words of the even channels and of the
+// odd channels, 31+rs of the even and of the odd channels (qwords), and
+// the zero point less 2^(32-rs).
+func dwRQTable(r *Requant) []int32 {
+	if r == nil || !r.Double || r.C%8 != 0 {
+		return nil
+	}
+	for _, m := range r.Mult {
+		if m != 0 && m < 1<<30 {
+			return nil
+		}
+	}
+	t := make([]int32, r.C/8*88)
+	for ch := 0; ch < r.C; ch++ {
+		b, j := t[ch/8*88:][:88], ch%8
+		left, rs := max(r.Shift[ch], 0), max(-r.Shift[ch], 0)
+		k, n := uint64(1)<<30+1<<63, int32(0)
+		if rs > 0 {
+			k += 1 << (30 + rs)
+			n = -1 << 31
+		}
+		q := 2 * (j / 2) // the qword of ch among its parity's four
+		b[j], b[8+j], b[16+j] = r.Bias[ch], int32(left), r.Mult[ch]
+		if j%2 == 1 {
+			b[24+q] = r.Mult[ch]
+			q += 8
+		}
+		b[32+q], b[33+q] = int32(uint32(k)), int32(uint32(k>>32))
+		b[48+q] = n
+		b[64+q] = int32(31 + rs)
+		b[80+j] = int32(uint32(r.ZP) - uint32(uint64(1)<<(32-rs)))
+	}
+	return t
 }

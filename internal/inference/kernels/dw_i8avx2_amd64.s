@@ -106,3 +106,181 @@ dwnext:
 	JNZ  dwpix
 	VZEROUPPER
 	RET
+
+// DWCOL sign-extends 16 channels of two rows of one column, the int8s at A
+// and B interleaved byte by byte, to int16 pairs in Y6 (channels 0-7) and
+// Y7 (8-15).
+#define DWCOL(A, B) \
+	VMOVDQU    A, X8 \
+	VMOVDQU    B, X9 \
+	VPUNPCKLBW X9, X8, X10 \
+	VPUNPCKHBW X9, X8, X11 \
+	VPMOVSXBW  X10, Y6 \
+	VPMOVSXBW  X11, Y7
+
+// DWMADD adds Y6, Y7 times the weight pair at OFF(BX) to the accumulators
+// YL (channels 0-7) and YH (8-15); DWMSET sets them to it.
+#define DWMADD(OFF, YL, YH) \
+	VPMADDWD OFF(BX), Y6, Y8 \
+	VPADDD   Y8, YL, YL \
+	VPMADDWD OFF+32(BX), Y7, Y9 \
+	VPADDD   Y9, YH, YH
+
+#define DWMSET(OFF, YL, YH) \
+	VPMADDWD OFF(BX), Y6, YL \
+	VPMADDWD OFF+32(BX), Y7, YH
+
+// DWSTEP takes column x (SI, DI, R10: rows 0, 1, 2; DX = c) into the
+// accumulators of pixels x-2 (Y0, Y1: its right column), x-1 (Y2, Y3: its
+// middle) and x (Y4, Y5: its left, set): rows 0 and 1 of column x
+// together, then row 2 of columns x and x+1 (taps 6, 7 of pixel x, tap 8
+// of pixel x-1); then moves on a column.
+#define DWSTEP \
+	DWCOL((SI), (DI)) \
+	DWMADD(128, Y0, Y1) \
+	DWMADD(64, Y2, Y3) \
+	DWMSET(0, Y4, Y5) \
+	DWCOL((R10), (R10)(DX*1)) \
+	DWMADD(256, Y2, Y3) \
+	DWMADD(192, Y4, Y5) \
+	ADDQ DX, SI \
+	ADDQ DX, DI \
+	ADDQ DX, R10
+
+// DWSHIFT moves the accumulators on a pixel: x-1's to x-2's, x's to x-1's.
+#define DWSHIFT \
+	VMOVDQA Y2, Y0 \
+	VMOVDQA Y3, Y1 \
+	VMOVDQA Y4, Y2 \
+	VMOVDQA Y5, Y3
+
+// RQF16 rescales Y in the double rounding as one floor of the 64-bit
+// product (dwRQTable, its block of 8 channels at OFF(R11)): y =
+// (Y+bias)<<left, times M in the even and the odd channels, plus K less n
+// where y < 0, shifted right by 31+rs; the low words, plus the zero point
+// word, clamped. Y8..Y10 are temporaries.
+#define RQF16(Y, OFF) \
+	VPADDD   OFF(R11), Y, Y \
+	VPSLLVD  OFF+32(R11), Y, Y \
+	VPSRLQ   $32, Y, Y9 \
+	VPMULDQ  OFF+64(R11), Y, Y8 \
+	VPMULDQ  OFF+96(R11), Y9, Y10 \
+	VPSRAD   $31, Y9, Y9 \
+	VPSRAD   $31, Y, Y \
+	VPAND    OFF+192(R11), Y, Y \
+	VPAND    OFF+224(R11), Y9, Y9 \
+	VPADDQ   OFF+128(R11), Y8, Y8 \
+	VPADDQ   OFF+160(R11), Y10, Y10 \
+	VPSUBQ   Y, Y8, Y8 \
+	VPSUBQ   Y9, Y10, Y10 \
+	VPSRLVQ  OFF+256(R11), Y8, Y8 \
+	VPSRLVQ  OFF+288(R11), Y10, Y10 \
+	VPSLLQ   $32, Y10, Y10 \
+	VPBLENDD $0xAA, Y10, Y8, Y \
+	VPADDD   OFF+320(R11), Y, Y \
+	VPMAXSD  Y12, Y, Y \
+	VPMINSD  Y13, Y, Y
+
+// func dw3x3I8AVX2Cols(out *int8, ostride int, r0, r1, r2 *int8, n, c int, w *int16, tab *int32, mode uint8, unsigned bool, zp, lo, hi int32)
+// dw3x3I8AVX2 at stride 1 (xstep = c), the same sums in another order:
+// per block of 16 channels, one pass over the n+2 columns. Column x's rows
+// 0 and 1, interleaved and sign-extended once, meet the weight pairs
+// (0,3), (1,4), (2,5) of pixels x, x-1, x-2, and row 2 of columns x and
+// x+1 the pairs (6,7) of pixel x and (none,8) of pixel x-1 (w: DWI8.w2c).
+// Pixel x-2 is then complete, rescaled and stored. Columns 0 and 1
+// complete no pixel (their x-2 and x-1 sums are dropped), and the last
+// column n+1 only adds its rows 0 and 1 to pixel n-1 (row 2 of column n+2
+// lies outside the window). mode: 0 the single rounding, 1 the double
+// (tab: Requant.tab8), 2 the double in one step (tab: dwRQTable).
+TEXT ·dw3x3I8AVX2Cols(SB), NOSPLIT, $0-88
+	MOVL         lo+80(FP), AX
+	VMOVD        AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL         hi+84(FP), AX
+	VMOVD        AX, X13
+	VPBROADCASTD X13, Y13
+	MOVL         zp+76(FP), AX
+	VMOVD        AX, X14
+	VPBROADCASTD X14, Y14
+	MOVQ         $0x40000000, AX
+	VMOVQ        AX, X15
+	VPBROADCASTQ X15, Y15
+	MOVQ         out+0(FP), R8
+	MOVQ         c+48(FP), DX
+	MOVQ         w+56(FP), BX
+	MOVQ         tab+64(FP), R11
+	MOVQ         DX, R12
+	SHRQ         $4, R12
+	XORQ         R14, R14
+	MOVQ         $512, R9
+	CMPB         mode+72(FP), $2
+	JNE          dwcstride
+	MOVQ         $704, R9
+
+dwcstride:
+
+dwcblk:
+	MOVQ  r0+16(FP), SI
+	MOVQ  r1+24(FP), DI
+	MOVQ  r2+32(FP), R10
+	ADDQ  R14, SI
+	ADDQ  R14, DI
+	ADDQ  R14, R10
+	MOVQ  R8, R13
+	DWSTEP
+	DWSHIFT
+	DWSTEP
+	DWSHIFT
+	MOVQ  n+40(FP), CX
+	DECQ  CX
+
+dwccol:
+	TESTQ CX, CX
+	JZ    dwclast
+	DWSTEP
+	JMP   dwcfin
+
+dwclast:
+	DWCOL((SI), (DI))
+	DWMADD(128, Y0, Y1)
+
+dwcfin:
+	CMPB mode+72(FP), $1
+	JA   dwcfast
+	JE   dwcdouble
+	RQS16(Y0, 0)
+	RQS16(Y1, 256)
+	JMP  dwcstore
+
+dwcdouble:
+	RQD16(Y0, 0)
+	RQD16(Y1, 256)
+	JMP  dwcstore
+
+dwcfast:
+	RQF16(Y0, 0)
+	RQF16(Y1, 352)
+
+dwcstore:
+	CMPB unsigned+73(FP), $0
+	JNE  dwcstoreu
+	PACK16(Y0, Y1, X0, (R13))
+	JMP  dwcnext
+
+dwcstoreu:
+	PACK16U(Y0, Y1, X0, (R13))
+
+dwcnext:
+	ADDQ ostride+8(FP), R13
+	DWSHIFT
+	DECQ CX
+	JNS  dwccol
+
+	ADDQ $16, R14
+	ADDQ $16, R8
+	ADDQ $320, BX
+	ADDQ R9, R11
+	DECQ R12
+	JNZ  dwcblk
+	VZEROUPPER
+	RET

@@ -303,9 +303,12 @@ type DWI8 struct {
 	// q4, q4U: the T4 kernel may rescale qT, qTU in the quad form
 	// (t4Quad); h4, h4U: with the constants added after the gather (t4Hi).
 	q4, q4U, h4, h4U bool
-	// w2: the weights of the AVX2 3x3 kernel (prepW2), nil where it does
-	// not apply.
-	w2 []int16
+	// w2, w2c: the weights of the AVX2 3x3 kernels (prepW2), nil where
+	// they do not apply.
+	w2, w2c []int16
+	// rqF, rqFU: fold's and foldU's tables of the column kernel's rescale
+	// in one step (dwRQTable), nil where it does not apply.
+	rqF, rqFU []int32
 }
 
 // unsignedOut returns r with its outputs moved up by 128 (x+128, the
