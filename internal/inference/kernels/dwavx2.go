@@ -175,7 +175,8 @@ func dwPaddedRows(p *DWParams, y0, y1 int) (ra, rb int) {
 
 // dw3x3RowsPadded is dw3x3RowsAVX2 on copies of the weights and input rows
 // whose pixels are ps = c+16 floats apart (see dwPadStride): the same
-// kernel, the same sums.
+// kernel, or its chain twin, the same sums (a hot input read in place and
+// a cold one copied give the same bits).
 func dw3x3RowsPadded(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratch []float32, flags int) {
 	c := p.C
 	ps := c + 16
@@ -199,6 +200,8 @@ func dw3x3RowsPadded(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratc
 	k := dw3x3s1pAVX2
 	if p.SW == 2 {
 		k = dw3x3s2pAVX2
+	} else if c%16 == 0 && dwChain(c) == 2 {
+		k = dw3x3s1cx16pAVX2 // the sums of the in-place kernel dwChain picks
 	}
 	zeroed := false
 	for oy := y0; oy < y1; oy++ {

@@ -54,3 +54,10 @@ func dw3x3s1cAVX2(out, r0, r1, r2, w, bias *float32, n, c int, lo, hi float32, f
 //
 //go:noescape
 func dw3x3s1cx16AVX2(out, r0, r1, r2, w, bias *float32, n, c int, lo, hi float32, flags int)
+
+// dw3x3s1cx16pAVX2 is dw3x3s1cx16AVX2 on window rows and weights whose
+// pixels (taps) are ps bytes apart, the output's still c floats (as
+// dw3x3s1pAVX2). Implemented in dwavx2_amd64.s.
+//
+//go:noescape
+func dw3x3s1cx16pAVX2(out, r0, r1, r2, w, bias *float32, n, c, ps int, lo, hi float32, flags int)

@@ -79,7 +79,11 @@ func dwDepthwiseOrderAVX2(p *DWParams, in, w, bias []float32, hs bool) []float32
 // nil or short; and nothing written outside the rows asked for. Every
 // shape runs on each kernel: eight channels at a time, the same on
 // padded-stride copies, sixteen at a time where the channels allow, and
-// with copies allowed but the input Hot (in place).
+// with copies allowed but the input Hot (in place); at stride 1 across
+// also the chain kernels (dwChain), which sum in another order: eight and
+// sixteen channels at a time against the float64 reference, and the
+// sixteen-channel one on padded-stride copies bit for bit against it in
+// place.
 func TestDepthwiseRowsAVX2(t *testing.T) {
 	if !hasAVX2FMA || hasAVX512 {
 		t.Skip("the AVX2 row kernels run on AVX2 without AVX-512")
@@ -130,13 +134,16 @@ func TestDepthwiseRowsAVX2(t *testing.T) {
 		}
 		if s.sw == 1 {
 			runs = append(runs, run{s, "chain8"}, run{s, "chain16"})
+			if s.c%16 == 0 {
+				runs = append(runs, run{s, "chain16pad"})
+			}
 		}
 	}
 	for _, r := range runs {
 		s := r.shape
 		dwX16 = func(int, int) bool { return r.mode == "x16" }
-		dwPadStride = func(int, int) bool { return r.mode == "padded" || r.mode == "hot" }
-		chain := map[string]int{"chain8": 1, "chain16": 2}[r.mode]
+		dwPadStride = func(int, int) bool { return r.mode == "padded" || r.mode == "hot" || r.mode == "chain16pad" }
+		chain := map[string]int{"chain8": 1, "chain16": 2, "chain16pad": 2}[r.mode]
 		dwChain = func(int) int { return chain }
 		p := DWParams{H: s.h, W: s.w, C: s.c, KH: 3, KW: 3, SH: s.sh, SW: s.sw, PadT: s.padT, PadL: s.padL, OH: s.oh, OW: s.ow,
 			Hot: r.mode == "hot"}
@@ -181,9 +188,14 @@ func TestDepthwiseRowsAVX2(t *testing.T) {
 				}
 				if chain != 0 {
 					// The chain kernels sum in another order: the
-					// float64 reference checks them, and their own
-					// whole run the split one below.
-					exact = append([]float32(nil), out[:n]...)
+					// float64 reference checks them; the padded-stride
+					// one must give the in-place one's bits, and each
+					// its own whole run's when split below.
+					pad := dwPadStride
+					dwPadStride = func(int, int) bool { return false }
+					exact = make([]float32, n)
+					run(exact, 0, p.OH, nil)
+					dwPadStride = pad
 				}
 				same(out)
 				closeTo(t, out[:n], ref, 4e-6)
@@ -291,7 +303,7 @@ func BenchmarkDepthwiseRowsAVX2(b *testing.B) {
 			if s.stride == 1 {
 				sides = append(sides, side("chain8", true, false, false, 1))
 				if p.C%16 == 0 {
-					sides = append(sides, side("chain16", true, false, false, 2))
+					sides = append(sides, side("chain16", true, false, false, 2), side("chain16pad", true, false, true, 2))
 				}
 			}
 			t := abbench.Alternate(b, abbench.ThreadCPU, sides...)

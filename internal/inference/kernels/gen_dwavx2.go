@@ -495,6 +495,15 @@ TEXT ·%s(SB), NOSPLIT, $8-88
 	p("RET")
 }
 
+// chainArgs are the operands that differ between the chain kernels on the
+// NHWC input and on padded-stride copies: the output of pixel px, the
+// bounds, the flags.
+type chainArgs struct {
+	out    func(px int) string
+	lo, hi string
+	flags  string
+}
+
 // chunkChain writes the chunk loop of the chain kernels (kernelChain) for
 // a group of g pixels at stride 1 and v vectors of eight channels: one
 // accumulator per pixel and vector (g*v of them, at most eight), started
@@ -502,7 +511,7 @@ TEXT ·%s(SB), NOSPLIT, $8-88
 // top row first, left to right. Each input vector is loaded once and fed
 // to every pixel of the group that reads it; a window row's 3*v weight
 // vectors stay in registers (Y8..Y13).
-func chunkChain(name string, g, v, e int, next string) {
+func chunkChain(name string, g, v, e int, ca chainArgs, next string) {
 	skip, _ := edges(g, 1, e)
 	a := func(px, h int) string { return fmt.Sprintf("Y%d", h*g+px) }
 	wr := func(j, h int) string { return fmt.Sprintf("Y%d", 8+3*h+j) }
@@ -537,19 +546,19 @@ func chunkChain(name string, g, v, e int, next string) {
 			}
 		}
 	}
-	p("VBROADCASTSS lo+64(FP), Y14")
-	p("VBROADCASTSS hi+68(FP), Y15")
+	p("VBROADCASTSS %s, Y14", ca.lo)
+	p("VBROADCASTSS %s, Y15", ca.hi)
 	for px := range g {
 		for h := range v {
 			p("VMAXPS Y14, %s, %s", a(px, h), a(px, h))
 			p("VMINPS Y15, %s, %s", a(px, h), a(px, h))
 		}
 	}
-	p("TESTQ $4, R14")
+	p("TESTQ $4, %s", ca.flags)
 	p("JNZ %s_hs", name)
 	for px := range g {
 		for h := range v {
-			p("VMOVUPS %s, %d%s", a(px, h), 32*h, off("DX", px))
+			p("VMOVUPS %s, %d%s", a(px, h), 32*h, ca.out(px))
 		}
 	}
 	p("JMP %s_adv", name)
@@ -563,7 +572,7 @@ func chunkChain(name string, g, v, e int, next string) {
 		p("VMINPS dwavx2six<>(SB), %s, %s", t, t)
 		p("VMULPS %s, %s, %s", x, t, t)
 		p("VDIVPS dwavx2six<>(SB), %s, %s", t, t)
-		p("VMOVUPS %s, %d%s", t, 32*h, off("DX", px))
+		p("VMOVUPS %s, %d%s", t, 32*h, ca.out(px))
 	}
 	label("%s_adv", name)
 	for _, r := range []string{"AX", "BX", "CX", "SI", "DI", "DX"} {
@@ -577,26 +586,50 @@ func chunkChain(name string, g, v, e int, next string) {
 // kernelChain writes dw3x3s1cAVX2 (v = 1: groups of eight pixels, eight
 // channels at a time) or dw3x3s1cx16AVX2 (v = 2: four pixels, sixteen
 // channels), then the row's last n mod 8 (or 4) pixels in groups of four,
-// two and one. Their sums differ from dw3x3s1AVX2's: one chain per pixel
-// from the bias through the nine taps in window order instead of three
-// column partials added at the end (see chunkChain).
-func kernelChain(v int) {
+// two and one; padded, dw3x3s1cx16pAVX2, the sixteen-channel one on rows
+// and weights copied with a pixel stride of ps bytes (see kernelPadded).
+// Their sums differ from dw3x3s1AVX2's: one chain per pixel from the bias
+// through the nine taps in window order instead of three column partials
+// added at the end (see chunkChain).
+func kernelChain(v int, padded bool) {
 	fn, g0 := "dw3x3s1cAVX2", 8
 	if v == 2 {
 		fn, g0 = "dw3x3s1cx16AVX2", 4
 	}
-	fmt.Fprintf(&b, `
+	ca := chainArgs{out: func(px int) string { return off("DX", px) }, lo: "lo+64(FP)", hi: "hi+68(FP)", flags: "R14"}
+	if padded {
+		fn = "dw3x3s1cx16pAVX2"
+		ca = chainArgs{out: func(px int) string {
+			return [...]string{"(DX)", "(DX)(R14*1)", "(DX)(R14*2)", "(DX)(R15*1)"}[px]
+		}, lo: "lo+72(FP)", hi: "hi+76(FP)", flags: "fl-8(SP)"}
+		fmt.Fprintf(&b, `
+// func %s(out, r0, r1, r2, w, bias *float32, n, c, ps int, lo, hi float32, flags int)
+// dw3x3s1cx16AVX2 on window rows and weights whose pixels (taps) are ps bytes apart
+// (see dwavx2.go); bias and output as there.
+// AX, BX, CX: window rows; DX: output; SI, DI: weights, bias; R8..R11: 1, 3, 5, 7
+// input pixels in bytes; R12: the group's edges, then chunks left; R13: groups
+// left; R14, R15: 1, 3 output pixels in bytes; fl: flags (bit 0 cleared after the
+// first group).
+TEXT ·%s(SB), NOSPLIT, $8-88
+`, fn, fn)
+	} else {
+		fmt.Fprintf(&b, `
 // func %s(out, r0, r1, r2, w, bias *float32, n, c int, lo, hi float32, flags int)
 // n output pixels of one 3x3 depthwise row at stride 1 (see gen_dwavx2.go's
 // chunkChain), %d at a time, %d channels at a time; arguments as dw3x3s1AVX2's.
 // AX, BX, CX: window rows; DX: output; SI, DI: weights, bias; R8..R11: 1, 3, 5, 7
-// pixels in bytes, R15 9 in the chunk loops of eight pixels; R12: chunks left;
-// R13: groups left; R14: flags (bit 0 cleared after the first group); R15: the
-// group's edges while it is selected.
+// pixels in bytes, R15 9 in the chunk loops of eight pixels; R12: the group's
+// edges, then chunks left; R13: groups left; R14: flags (bit 0 cleared after the
+// first group).
 TEXT ·%s(SB), NOSPLIT, $0-80
 `, fn, g0, 8*v, fn)
-	p("MOVQ c+56(FP), R8")
-	p("SHLQ $2, R8")
+	}
+	if padded {
+		p("MOVQ ps+64(FP), R8")
+	} else {
+		p("MOVQ c+56(FP), R8")
+		p("SHLQ $2, R8")
+	}
 	p("LEAQ (R8)(R8*2), R9")
 	p("LEAQ (R8)(R8*4), R10")
 	p("LEAQ (R9)(R8*4), R11")
@@ -604,8 +637,16 @@ TEXT ·%s(SB), NOSPLIT, $0-80
 	p("MOVQ r0+8(FP), AX")
 	p("MOVQ r1+16(FP), BX")
 	p("MOVQ r2+24(FP), CX")
-	p("MOVQ flags+72(FP), R14")
-	p("TESTQ $1, R14")
+	if padded {
+		p("MOVQ c+56(FP), R14")
+		p("SHLQ $2, R14")
+		p("LEAQ (R14)(R14*2), R15")
+		p("MOVQ flags+80(FP), R12")
+		p("MOVQ R12, fl-8(SP)")
+	} else {
+		p("MOVQ flags+72(FP), R14")
+	}
+	p("TESTQ $1, %s", ca.flags)
 	p("JZ %s_groups", fn)
 	for _, r := range []string{"AX", "BX", "CX"} {
 		p("SUBQ R8, %s", r)
@@ -614,13 +655,17 @@ TEXT ·%s(SB), NOSPLIT, $0-80
 	p("MOVQ n+48(FP), R13")
 	p("SHRQ $%d, R13", map[int]int{8: 3, 4: 2}[g0])
 	p("JZ %s_tail%d", fn, g0/2)
-	reg := map[int]string{1: "R8", 3: "R9", 7: "R11"}
+	in := map[int]string{1: "R8", 3: "R9", 7: "R11"}
+	outReg := in
+	if padded {
+		outReg = map[int]string{1: "R14", 3: "R15"}
+	}
 	// piece writes the variant selection and chunk loops of a group of g
 	// pixels, last when (n mod g) == 0, and moves the rows and output on
-	// past it (the chunk loops moved them one pixel).
+	// past it (the chunk loops moved them c*4 bytes).
 	piece := func(g int, loop bool) {
-		p("MOVQ R14, R15")
-		p("ANDQ $1, R15")
+		p("MOVQ %s, R12", ca.flags)
+		p("ANDQ $1, R12")
 		if loop {
 			p("CMPQ R13, $1")
 			p("JNE %s_g%dsel", fn, g)
@@ -629,34 +674,40 @@ TEXT ·%s(SB), NOSPLIT, $0-80
 			p("TESTQ $%d, n+48(FP)", g-1)
 			p("JNZ %s_g%dsel", fn, g)
 		}
-		p("MOVQ R14, R12")
-		p("ANDQ $2, R12")
-		p("ORQ R12, R15")
+		p("TESTQ $2, %s", ca.flags)
+		p("JZ %s_g%dsel", fn, g)
+		p("ORQ $2, R12")
 		label("%s_g%dsel", fn, g)
 		p("MOVQ w+32(FP), SI")
 		p("MOVQ bias+40(FP), DI")
-		p("MOVQ c+56(FP), R12")
-		p("SHRQ $%d, R12", 2+v)
 		next := fmt.Sprintf("%s_g%dnext", fn, g)
 		for e := 1; e < 4; e++ {
-			p("CMPQ R15, $%d", e)
+			p("CMPQ R12, $%d", e)
 			p("JEQ %s_g%d%s_pre", fn, g, variantNames[e])
 		}
 		for e := range 4 {
 			name := fmt.Sprintf("%s_g%d%s", fn, g, variantNames[e])
 			label("%s_pre", name)
+			p("MOVQ c+56(FP), R12")
+			p("SHRQ $%d, R12", 2+v)
 			if g == 8 {
 				p("LEAQ (R8)(R8*8), R15")
 			}
-			chunkChain(name, g, v, e, next)
+			chunkChain(name, g, v, e, ca, next)
 		}
 		label("%s", next)
-		if g > 1 {
-			for _, r := range []string{"AX", "BX", "CX", "DX"} {
-				p("ADDQ %s, %s", reg[g-1], r)
+		for _, r := range []string{"AX", "BX", "CX"} {
+			if padded {
+				p("SUBQ R14, %s", r)
+				p("LEAQ (%s)(R8*%d), %s", r, g, r)
+			} else if g > 1 {
+				p("ADDQ %s, %s", in[g-1], r)
 			}
 		}
-		p("ANDQ $-2, R14")
+		if g > 1 {
+			p("ADDQ %s, DX", outReg[g-1])
+		}
+		p("ANDQ $-2, %s", ca.flags)
 	}
 	label("%s_group", fn)
 	piece(g0, true)
@@ -698,8 +749,9 @@ func main() {
 	}
 	kernelPadded(1)
 	kernelPadded(2)
-	kernelChain(1)
-	kernelChain(2)
+	kernelChain(1, false)
+	kernelChain(2, false)
+	kernelChain(2, true)
 	if err := os.WriteFile("dwavx2_amd64.s", b.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
