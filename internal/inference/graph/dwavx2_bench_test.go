@@ -101,9 +101,9 @@ func BenchmarkDWX16Layers(b *testing.B) {
 // EfficientNet-Lite0 on one thread at batch 1 with the AVX2 stride-1 row
 // kernels summing each pixel in one FMA chain ("new", kernels.SetDWChain)
 // and in three column partials ("old"), alternating run by run on the
-// thread's CPU clock: the operators with a depthwise convolution (plain,
-// fused with the 1x1 before or after) in the model (switchNodesAB,
-// "layers") and the whole model (switchAB, "model"). Run with
+// thread's CPU clock: the plain depthwise operators ("plain") and those
+// fused with a 1x1 before or after ("pairs") in the model (switchNodesAB),
+// and the whole model (switchAB, "model"). Run with
 // `go test -tags cspipe_bench -run '^$' -bench DWChain`.
 func BenchmarkDWChain(b *testing.B) {
 	for _, c := range []modelgen.Config{
@@ -112,8 +112,19 @@ func BenchmarkDWChain(b *testing.B) {
 		{Arch: "efficientnet-lite0", Width: 1, Size: 224, Classes: 1001, Seed: 1},
 	} {
 		m := loadModel(b, c)
-		match := func(nt graph.NodeTime) bool { return strings.Contains(nt.Kernel, "depthwise") }
-		b.Run(c.Arch+"/layers/batch1", func(b *testing.B) { switchNodesAB(b, m, 1, kernels.SetDWChain, match) })
+		for _, l := range []struct {
+			name  string
+			match func(graph.NodeTime) bool
+		}{
+			{"plain", func(nt graph.NodeTime) bool {
+				return strings.HasPrefix(nt.Kernel, "depthwise") && !strings.Contains(nt.Kernel, "conv")
+			}},
+			{"pairs", func(nt graph.NodeTime) bool {
+				return strings.Contains(nt.Kernel, "conv") && strings.Contains(nt.Kernel, "depthwise")
+			}},
+		} {
+			b.Run(c.Arch+"/"+l.name+"/batch1", func(b *testing.B) { switchNodesAB(b, m, 1, kernels.SetDWChain, l.match) })
+		}
 		b.Run(c.Arch+"/model/batch1", func(b *testing.B) { switchAB(b, m, 1, kernels.SetDWChain) })
 	}
 }

@@ -17,8 +17,11 @@
 // left of the first pixel (flags bit 0) and right of the last (bit 1) is
 // never read: its taps are left out, which is what adding 0·w gives (up to
 // the sign of a zero). HARD_SWISH (bit 2) is applied as the sums are
-// stored, with hardSwishAVX2's operations. Run with `go run gen_dwavx2.go`
-// in this directory.
+// stored, with hardSwishAVX2's operations. The chain kernels at stride 1
+// (kernelChain: dw3x3s1cAVX2, dw3x3s1cx16AVX2, dw3x3s1cx16pAVX2) give up
+// that order: each pixel's sum is one FMA chain from the bias through the
+// nine taps in window order, eight of them at a time. Run with
+// `go run gen_dwavx2.go` in this directory.
 package main
 
 import (
