@@ -4,6 +4,7 @@ package graph_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/cspipe/cspipe/internal/inference/graph"
@@ -93,5 +94,37 @@ func BenchmarkDWX16Layers(b *testing.B) {
 		for _, batch := range []int{1, 4} {
 			b.Run(fmt.Sprintf("%s/batch%d", c.Arch, batch), func(b *testing.B) { switchNodesAB(b, m, batch, kernels.SetDWX16, match) })
 		}
+	}
+}
+
+// BenchmarkDWChain runs MobileNet V1 1.0@128, V3-Large 1.0@224 and
+// EfficientNet-Lite0 on one thread at batch 1 with the AVX2 stride-1 row
+// kernels summing each pixel in one FMA chain ("new", kernels.SetDWChain)
+// and in three column partials ("old"), alternating run by run on the
+// thread's CPU clock: the plain depthwise operators ("plain") and those
+// fused with a 1x1 before or after ("pairs") in the model (switchNodesAB),
+// and the whole model (switchAB, "model"). Run with
+// `go test -tags cspipe_bench -run '^$' -bench DWChain`.
+func BenchmarkDWChain(b *testing.B) {
+	for _, c := range []modelgen.Config{
+		{Arch: "v1", Width: 1, Size: 128, Classes: 1001, Seed: 1},
+		{Arch: "v3-large", Width: 1, Size: 224, Classes: 1001, Seed: 1},
+		{Arch: "efficientnet-lite0", Width: 1, Size: 224, Classes: 1001, Seed: 1},
+	} {
+		m := loadModel(b, c)
+		for _, l := range []struct {
+			name  string
+			match func(graph.NodeTime) bool
+		}{
+			{"plain", func(nt graph.NodeTime) bool {
+				return strings.HasPrefix(nt.Kernel, "depthwise") && !strings.Contains(nt.Kernel, "conv")
+			}},
+			{"pairs", func(nt graph.NodeTime) bool {
+				return strings.Contains(nt.Kernel, "conv") && strings.Contains(nt.Kernel, "depthwise")
+			}},
+		} {
+			b.Run(c.Arch+"/"+l.name+"/batch1", func(b *testing.B) { switchNodesAB(b, m, 1, kernels.SetDWChain, l.match) })
+		}
+		b.Run(c.Arch+"/model/batch1", func(b *testing.B) { switchAB(b, m, 1, kernels.SetDWChain) })
 	}
 }

@@ -24,3 +24,14 @@ func SetDWX16(on bool) {
 	}
 	dwX16 = func(int, int) bool { return false }
 }
+
+// SetDWChain switches the AVX2 depthwise row kernels' chain kernels at
+// stride 1 (dwChain; built only with the cspipe_bench tag): off, stride 1
+// runs on dw3x3s1AVX2 and dw3x3s1x16AVX2 as before.
+func SetDWChain(on bool) {
+	if on {
+		dwChain = dwChainDefault
+		return
+	}
+	dwChain = func(int) int { return 0 }
+}

@@ -17,6 +17,31 @@ var dwRowsAVX2 = true
 // 0.93x).
 var dwX16 = func(c, sw int) bool { return sw == 2 || c%512 == 0 }
 
+// dwChain picks, at stride 1, the chain kernels (dw3x3s1cAVX2: eight
+// pixels by eight channels; with c a multiple of 16 dw3x3s1cx16AVX2: four
+// by sixteen), whose sums run from the bias through the nine taps in
+// window order, over dw3x3s1AVX2 and dw3x3s1x16AVX2 (three column
+// partials per pixel): 0 off, 1 the eight-channel one, 2 the sixteen-
+// channel one where c allows. Tests and benchmarks switch it. The
+// nine-FMA chains round differently from the column partials (within
+// TestDepthwiseRowsAVX2's float64 check and the model oracle tests); they
+// keep the FMA pipes busier: eight accumulators with no adds at the end,
+// each input vector loaded once for up to three pixels. In
+// BenchmarkDepthwiseRowsAVX2 (L1/L2-hot, one run, load ~3.5) the sixteen-
+// channel chain ran 64x64x32 33.8 GMAC/s against 32.0 (x8), 32x32x128
+// 29.2 against 25.7, 16x16x256 22.6 against 19.1, 8x8x512 16.9 against
+// 14.2 (x16 in place), 4x4x1024 9.7 against 6.4, 14x14x480 16.3 against
+// 13.3; the eight-channel one 112x112x16 28.9 against 24.8 (sixteen 26.1),
+// 56x56x72 27.5 against 26.5, 14x14x200 17.4 against 15.6.
+var dwChain = dwChainDefault
+
+func dwChainDefault(c int) int {
+	if c%16 == 0 && c >= 32 {
+		return 2
+	}
+	return 1
+}
+
 // dw3x3AVX2Takes reports whether dw3x3RowsAVX2 takes p on this CPU: AVX2
 // without AVX-512 (whose kernels are left as they are), a 3x3 window at
 // stride 1 or 2 across, channels a multiple of 8, and at most one column
@@ -74,6 +99,18 @@ func dw3x3RowsAVX2(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratch 
 		k = dw3x3s1x16AVX2
 		if p.SW == 2 {
 			k = dw3x3s2x16AVX2
+		}
+	}
+	if p.SW == 1 {
+		switch dwChain(c) {
+		case 1:
+			k = dw3x3s1cAVX2
+		case 2:
+			if c%16 == 0 {
+				k = dw3x3s1cx16AVX2
+			} else {
+				k = dw3x3s1cAVX2
+			}
 		}
 	}
 	// A window row outside the image reads zeros: wp pixels from the
@@ -138,7 +175,8 @@ func dwPaddedRows(p *DWParams, y0, y1 int) (ra, rb int) {
 
 // dw3x3RowsPadded is dw3x3RowsAVX2 on copies of the weights and input rows
 // whose pixels are ps = c+16 floats apart (see dwPadStride): the same
-// kernel, the same sums.
+// kernel, or its chain twin, the same sums (a hot input read in place and
+// a cold one copied give the same bits).
 func dw3x3RowsPadded(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratch []float32, flags int) {
 	c := p.C
 	ps := c + 16
@@ -162,6 +200,8 @@ func dw3x3RowsPadded(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratc
 	k := dw3x3s1pAVX2
 	if p.SW == 2 {
 		k = dw3x3s2pAVX2
+	} else if c%16 == 0 && dwChain(c) == 2 {
+		k = dw3x3s1cx16pAVX2 // the sums of the in-place kernel dwChain picks
 	}
 	zeroed := false
 	for oy := y0; oy < y1; oy++ {

@@ -41,3 +41,23 @@ func dw3x3s1pAVX2(out, r0, r1, r2, w, bias *float32, n, c, ps int, lo, hi float3
 //
 //go:noescape
 func dw3x3s2pAVX2(out, r0, r1, r2, w, bias *float32, n, c, ps int, lo, hi float32, flags int)
+
+// dw3x3s1cAVX2 is dw3x3s1AVX2 eight pixels at a time, each pixel's sum one
+// chain from the bias through the nine taps in window order (see
+// gen_dwavx2.go's chunkChain). Implemented in dwavx2_amd64.s.
+//
+//go:noescape
+func dw3x3s1cAVX2(out, r0, r1, r2, w, bias *float32, n, c int, lo, hi float32, flags int)
+
+// dw3x3s1cx16AVX2 is dw3x3s1cAVX2 four pixels and sixteen channels at a
+// time (c a multiple of 16). Implemented in dwavx2_amd64.s.
+//
+//go:noescape
+func dw3x3s1cx16AVX2(out, r0, r1, r2, w, bias *float32, n, c int, lo, hi float32, flags int)
+
+// dw3x3s1cx16pAVX2 is dw3x3s1cx16AVX2 on window rows and weights whose
+// pixels (taps) are ps bytes apart, the output's still c floats (as
+// dw3x3s1pAVX2). Implemented in dwavx2_amd64.s.
+//
+//go:noescape
+func dw3x3s1cx16pAVX2(out, r0, r1, r2, w, bias *float32, n, c, ps int, lo, hi float32, flags int)

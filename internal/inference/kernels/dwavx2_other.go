@@ -25,3 +25,15 @@ func dw3x3s1pAVX2(out, r0, r1, r2, w, bias *float32, n, c, ps int, lo, hi float3
 func dw3x3s2pAVX2(out, r0, r1, r2, w, bias *float32, n, c, ps int, lo, hi float32, flags int) {
 	panic("kernels: no AVX2 path on this architecture")
 }
+
+func dw3x3s1cAVX2(out, r0, r1, r2, w, bias *float32, n, c int, lo, hi float32, flags int) {
+	panic("kernels: no AVX2 path on this architecture")
+}
+
+func dw3x3s1cx16AVX2(out, r0, r1, r2, w, bias *float32, n, c int, lo, hi float32, flags int) {
+	panic("kernels: no AVX2 path on this architecture")
+}
+
+func dw3x3s1cx16pAVX2(out, r0, r1, r2, w, bias *float32, n, c, ps int, lo, hi float32, flags int) {
+	panic("kernels: no AVX2 path on this architecture")
+}

@@ -79,7 +79,11 @@ func dwDepthwiseOrderAVX2(p *DWParams, in, w, bias []float32, hs bool) []float32
 // nil or short; and nothing written outside the rows asked for. Every
 // shape runs on each kernel: eight channels at a time, the same on
 // padded-stride copies, sixteen at a time where the channels allow, and
-// with copies allowed but the input Hot (in place).
+// with copies allowed but the input Hot (in place); at stride 1 across
+// also the chain kernels (dwChain), which sum in another order: eight and
+// sixteen channels at a time against the float64 reference, and the
+// sixteen-channel one on padded-stride copies bit for bit against it in
+// place.
 func TestDepthwiseRowsAVX2(t *testing.T) {
 	if !hasAVX2FMA || hasAVX512 {
 		t.Skip("the AVX2 row kernels run on AVX2 without AVX-512")
@@ -115,7 +119,9 @@ func TestDepthwiseRowsAVX2(t *testing.T) {
 	// A band of rows that reads none of the image (a fused expansion's
 	// band can be all padding).
 	shapes = append(shapes, shape{0, 5, 8, 1, 1, 1, 1, 1, 5})
-	defer func(f func(int, int) bool, g func(int, int) bool) { dwX16, dwPadStride = f, g }(dwX16, dwPadStride)
+	defer func(f func(int, int) bool, g func(int, int) bool, h func(int) int) {
+		dwX16, dwPadStride, dwChain = f, g, h
+	}(dwX16, dwPadStride, dwChain)
 	type run struct {
 		shape
 		mode string
@@ -126,11 +132,19 @@ func TestDepthwiseRowsAVX2(t *testing.T) {
 		if s.c%16 == 0 {
 			runs = append(runs, run{s, "x16"})
 		}
+		if s.sw == 1 {
+			runs = append(runs, run{s, "chain8"}, run{s, "chain16"})
+			if s.c%16 == 0 {
+				runs = append(runs, run{s, "chain16pad"})
+			}
+		}
 	}
 	for _, r := range runs {
 		s := r.shape
 		dwX16 = func(int, int) bool { return r.mode == "x16" }
-		dwPadStride = func(int, int) bool { return r.mode == "padded" || r.mode == "hot" }
+		dwPadStride = func(int, int) bool { return r.mode == "padded" || r.mode == "hot" || r.mode == "chain16pad" }
+		chain := map[string]int{"chain8": 1, "chain16": 2, "chain16pad": 2}[r.mode]
+		dwChain = func(int) int { return chain }
 		p := DWParams{H: s.h, W: s.w, C: s.c, KH: 3, KW: 3, SH: s.sh, SW: s.sw, PadT: s.padT, PadL: s.padL, OH: s.oh, OW: s.ow,
 			Hot: r.mode == "hot"}
 		if !dw3x3AVX2Takes(&p) {
@@ -171,6 +185,17 @@ func TestDepthwiseRowsAVX2(t *testing.T) {
 							t.Fatalf("element %d (pixel %d, channel %d): %g, the path before %g", i, i/p.C, i%p.C, out[i], exact[i])
 						}
 					}
+				}
+				if chain != 0 {
+					// The chain kernels sum in another order: the
+					// float64 reference checks them; the padded-stride
+					// one must give the in-place one's bits, and each
+					// its own whole run's when split below.
+					pad := dwPadStride
+					dwPadStride = func(int, int) bool { return false }
+					exact = make([]float32, n)
+					run(exact, 0, p.OH, nil)
+					dwPadStride = pad
 				}
 				same(out)
 				closeTo(t, out[:n], ref, 4e-6)
@@ -232,9 +257,9 @@ func BenchmarkDepthwiseRowsAVX2(b *testing.B) {
 	if !hasAVX2FMA || hasAVX512 {
 		b.Skip("the AVX2 row kernels run on AVX2 without AVX-512")
 	}
-	defer func(v bool, f func(int, int) bool, g func(int, int) bool) {
-		dwRowsAVX2, dwX16, dwPadStride = v, f, g
-	}(dwRowsAVX2, dwX16, dwPadStride)
+	defer func(v bool, f func(int, int) bool, g func(int, int) bool, h func(int) int) {
+		dwRowsAVX2, dwX16, dwPadStride, dwChain = v, f, g, h
+	}(dwRowsAVX2, dwX16, dwPadStride, dwChain)
 	for _, s := range []struct {
 		h, c, stride int
 		hs           bool
@@ -265,14 +290,21 @@ func BenchmarkDepthwiseRowsAVX2(b *testing.B) {
 					DepthwiseBlocked(&p, in, w, bias, out, 0, p.OH, scratch)
 				}
 			}
-			side := func(name string, on, x16, pad bool) abbench.Side {
+			side := func(name string, on, x16, pad bool, chain int) abbench.Side {
 				return abbench.Side{Name: name, Run: run, Setup: func() {
 					dwRowsAVX2, dwX16, dwPadStride = on, func(int, int) bool { return x16 }, func(int, int) bool { return pad }
+					dwChain = func(int) int { return chain }
 				}}
 			}
-			sides := []abbench.Side{side("old", false, false, false), side("x8", true, false, false), side("pad", true, false, true)}
+			sides := []abbench.Side{side("old", false, false, false, 0), side("x8", true, false, false, 0), side("pad", true, false, true, 0)}
 			if p.C%16 == 0 {
-				sides = append(sides, side("x16", true, true, false))
+				sides = append(sides, side("x16", true, true, false, 0))
+			}
+			if s.stride == 1 {
+				sides = append(sides, side("chain8", true, false, false, 1))
+				if p.C%16 == 0 {
+					sides = append(sides, side("chain16", true, false, false, 2), side("chain16pad", true, false, true, 2))
+				}
 			}
 			t := abbench.Alternate(b, abbench.ThreadCPU, sides...)
 			macs := float64(p.OH*p.OW*p.C) * 9

@@ -17,8 +17,11 @@
 // left of the first pixel (flags bit 0) and right of the last (bit 1) is
 // never read: its taps are left out, which is what adding 0·w gives (up to
 // the sign of a zero). HARD_SWISH (bit 2) is applied as the sums are
-// stored, with hardSwishAVX2's operations. Run with `go run gen_dwavx2.go`
-// in this directory.
+// stored, with hardSwishAVX2's operations. The chain kernels at stride 1
+// (kernelChain: dw3x3s1cAVX2, dw3x3s1cx16AVX2, dw3x3s1cx16pAVX2) give up
+// that order: each pixel's sum is one FMA chain from the bias through the
+// nine taps in window order, eight of them at a time. Run with
+// `go run gen_dwavx2.go` in this directory.
 package main
 
 import (
@@ -63,6 +66,8 @@ func off(base string, k int) string {
 		return "(" + base + ")(R11*1)"
 	case 8:
 		return "(" + base + ")(R8*8)"
+	case 9:
+		return "(" + base + ")(R15*1)" // set by kernelChain's eight-pixel groups
 	}
 	panic(fmt.Sprint("no operand for ", k, " pixels"))
 }
@@ -493,6 +498,239 @@ TEXT ·%s(SB), NOSPLIT, $8-88
 	p("RET")
 }
 
+// chainArgs are the operands that differ between the chain kernels on the
+// NHWC input and on padded-stride copies: the output of pixel px, the
+// bounds, the flags.
+type chainArgs struct {
+	out    func(px int) string
+	lo, hi string
+	flags  string
+}
+
+// chunkChain writes the chunk loop of the chain kernels (kernelChain) for
+// a group of g pixels at stride 1 and v vectors of eight channels: one
+// accumulator per pixel and vector (g*v of them, at most eight), started
+// from the bias, each tap added by one FMA in the order of the window,
+// top row first, left to right. Each input vector is loaded once and fed
+// to every pixel of the group that reads it; a window row's 3*v weight
+// vectors stay in registers (Y8..Y13).
+func chunkChain(name string, g, v, e int, ca chainArgs, next string) {
+	skip, _ := edges(g, 1, e)
+	a := func(px, h int) string { return fmt.Sprintf("Y%d", h*g+px) }
+	wr := func(j, h int) string { return fmt.Sprintf("Y%d", 8+3*h+j) }
+	label("%s", name)
+	for h := range v {
+		p("VMOVUPS %d(DI), %s", 32*h, a(0, h))
+		for px := 1; px < g; px++ {
+			p("VMOVAPS %s, %s", a(0, h), a(px, h))
+		}
+	}
+	for r, row := range []string{"AX", "BX", "CX"} {
+		for j := range 3 {
+			for h := range v {
+				p("VMOVUPS %d%s, %s", 32*h, off("SI", 3*r+j), wr(j, h))
+			}
+		}
+		for x := 0; x <= g+1; x++ {
+			for h := range v {
+				var pxs []int
+				for px := range g {
+					if j := x - px; j >= 0 && j < 3 && !skip(px, j) {
+						pxs = append(pxs, px)
+					}
+				}
+				if len(pxs) == 0 {
+					continue
+				}
+				p("VMOVUPS %d%s, Y15", 32*h, off(row, x))
+				for _, px := range pxs {
+					p("VFMADD231PS Y15, %s, %s", wr(x-px, h), a(px, h))
+				}
+			}
+		}
+	}
+	p("VBROADCASTSS %s, Y14", ca.lo)
+	p("VBROADCASTSS %s, Y15", ca.hi)
+	for px := range g {
+		for h := range v {
+			p("VMAXPS Y14, %s, %s", a(px, h), a(px, h))
+			p("VMINPS Y15, %s, %s", a(px, h), a(px, h))
+		}
+	}
+	p("TESTQ $4, %s", ca.flags)
+	p("JNZ %s_hs", name)
+	for px := range g {
+		for h := range v {
+			p("VMOVUPS %s, %d%s", a(px, h), 32*h, ca.out(px))
+		}
+	}
+	p("JMP %s_adv", name)
+	label("%s_hs", name)
+	p("VXORPS Y15, Y15, Y15")
+	for i := range g * v {
+		px, h := i%g, i/g
+		x, t := a(px, h), fmt.Sprintf("Y%d", 8+i%4)
+		p("VADDPS dwavx2three<>(SB), %s, %s", x, t)
+		p("VMAXPS Y15, %s, %s", t, t)
+		p("VMINPS dwavx2six<>(SB), %s, %s", t, t)
+		p("VMULPS %s, %s, %s", x, t, t)
+		p("VDIVPS dwavx2six<>(SB), %s, %s", t, t)
+		p("VMOVUPS %s, %d%s", t, 32*h, ca.out(px))
+	}
+	label("%s_adv", name)
+	for _, r := range []string{"AX", "BX", "CX", "SI", "DI", "DX"} {
+		p("ADDQ $%d, %s", 32*v, r)
+	}
+	p("DECQ R12")
+	p("JNZ %s", name)
+	p("JMP %s", next)
+}
+
+// kernelChain writes dw3x3s1cAVX2 (v = 1: groups of eight pixels, eight
+// channels at a time) or dw3x3s1cx16AVX2 (v = 2: four pixels, sixteen
+// channels), then the row's last n mod 8 (or 4) pixels in groups of four,
+// two and one; padded, dw3x3s1cx16pAVX2, the sixteen-channel one on rows
+// and weights copied with a pixel stride of ps bytes (see kernelPadded).
+// Their sums differ from dw3x3s1AVX2's: one chain per pixel from the bias
+// through the nine taps in window order instead of three column partials
+// added at the end (see chunkChain).
+func kernelChain(v int, padded bool) {
+	fn, g0 := "dw3x3s1cAVX2", 8
+	if v == 2 {
+		fn, g0 = "dw3x3s1cx16AVX2", 4
+	}
+	ca := chainArgs{out: func(px int) string { return off("DX", px) }, lo: "lo+64(FP)", hi: "hi+68(FP)", flags: "R14"}
+	if padded {
+		fn = "dw3x3s1cx16pAVX2"
+		ca = chainArgs{out: func(px int) string {
+			return [...]string{"(DX)", "(DX)(R14*1)", "(DX)(R14*2)", "(DX)(R15*1)"}[px]
+		}, lo: "lo+72(FP)", hi: "hi+76(FP)", flags: "fl-8(SP)"}
+		fmt.Fprintf(&b, `
+// func %s(out, r0, r1, r2, w, bias *float32, n, c, ps int, lo, hi float32, flags int)
+// dw3x3s1cx16AVX2 on window rows and weights whose pixels (taps) are ps bytes apart
+// (see dwavx2.go); bias and output as there.
+// AX, BX, CX: window rows; DX: output; SI, DI: weights, bias; R8..R11: 1, 3, 5, 7
+// input pixels in bytes; R12: the group's edges, then chunks left; R13: groups
+// left; R14, R15: 1, 3 output pixels in bytes; fl: flags (bit 0 cleared after the
+// first group).
+TEXT ·%s(SB), NOSPLIT, $8-88
+`, fn, fn)
+	} else {
+		fmt.Fprintf(&b, `
+// func %s(out, r0, r1, r2, w, bias *float32, n, c int, lo, hi float32, flags int)
+// n output pixels of one 3x3 depthwise row at stride 1 (see gen_dwavx2.go's
+// chunkChain), %d at a time, %d channels at a time; arguments as dw3x3s1AVX2's.
+// AX, BX, CX: window rows; DX: output; SI, DI: weights, bias; R8..R11: 1, 3, 5, 7
+// pixels in bytes, R15 9 in the chunk loops of eight pixels; R12: the group's
+// edges, then chunks left; R13: groups left; R14: flags (bit 0 cleared after the
+// first group).
+TEXT ·%s(SB), NOSPLIT, $0-80
+`, fn, g0, 8*v, fn)
+	}
+	if padded {
+		p("MOVQ ps+64(FP), R8")
+	} else {
+		p("MOVQ c+56(FP), R8")
+		p("SHLQ $2, R8")
+	}
+	p("LEAQ (R8)(R8*2), R9")
+	p("LEAQ (R8)(R8*4), R10")
+	p("LEAQ (R9)(R8*4), R11")
+	p("MOVQ out+0(FP), DX")
+	p("MOVQ r0+8(FP), AX")
+	p("MOVQ r1+16(FP), BX")
+	p("MOVQ r2+24(FP), CX")
+	if padded {
+		p("MOVQ c+56(FP), R14")
+		p("SHLQ $2, R14")
+		p("LEAQ (R14)(R14*2), R15")
+		p("MOVQ flags+80(FP), R12")
+		p("MOVQ R12, fl-8(SP)")
+	} else {
+		p("MOVQ flags+72(FP), R14")
+	}
+	p("TESTQ $1, %s", ca.flags)
+	p("JZ %s_groups", fn)
+	for _, r := range []string{"AX", "BX", "CX"} {
+		p("SUBQ R8, %s", r)
+	}
+	label("%s_groups", fn)
+	p("MOVQ n+48(FP), R13")
+	p("SHRQ $%d, R13", map[int]int{8: 3, 4: 2}[g0])
+	p("JZ %s_tail%d", fn, g0/2)
+	in := map[int]string{1: "R8", 3: "R9", 7: "R11"}
+	outReg := in
+	if padded {
+		outReg = map[int]string{1: "R14", 3: "R15"}
+	}
+	// piece writes the variant selection and chunk loops of a group of g
+	// pixels, last when (n mod g) == 0, and moves the rows and output on
+	// past it (the chunk loops moved them c*4 bytes).
+	piece := func(g int, loop bool) {
+		p("MOVQ %s, R12", ca.flags)
+		p("ANDQ $1, R12")
+		if loop {
+			p("CMPQ R13, $1")
+			p("JNE %s_g%dsel", fn, g)
+		}
+		if g > 1 {
+			p("TESTQ $%d, n+48(FP)", g-1)
+			p("JNZ %s_g%dsel", fn, g)
+		}
+		p("TESTQ $2, %s", ca.flags)
+		p("JZ %s_g%dsel", fn, g)
+		p("ORQ $2, R12")
+		label("%s_g%dsel", fn, g)
+		p("MOVQ w+32(FP), SI")
+		p("MOVQ bias+40(FP), DI")
+		next := fmt.Sprintf("%s_g%dnext", fn, g)
+		for e := 1; e < 4; e++ {
+			p("CMPQ R12, $%d", e)
+			p("JEQ %s_g%d%s_pre", fn, g, variantNames[e])
+		}
+		for e := range 4 {
+			name := fmt.Sprintf("%s_g%d%s", fn, g, variantNames[e])
+			label("%s_pre", name)
+			p("MOVQ c+56(FP), R12")
+			p("SHRQ $%d, R12", 2+v)
+			if g == 8 {
+				p("LEAQ (R8)(R8*8), R15")
+			}
+			chunkChain(name, g, v, e, ca, next)
+		}
+		label("%s", next)
+		for _, r := range []string{"AX", "BX", "CX"} {
+			if padded {
+				p("SUBQ R14, %s", r)
+				p("LEAQ (%s)(R8*%d), %s", r, g, r)
+			} else if g > 1 {
+				p("ADDQ %s, %s", in[g-1], r)
+			}
+		}
+		if g > 1 {
+			p("ADDQ %s, DX", outReg[g-1])
+		}
+		p("ANDQ $-2, %s", ca.flags)
+	}
+	label("%s_group", fn)
+	piece(g0, true)
+	p("DECQ R13")
+	p("JNZ %s_group", fn)
+	for g := g0 / 2; g >= 1; g /= 2 {
+		label("%s_tail%d", fn, g)
+		p("TESTQ $%d, n+48(FP)", g)
+		if g > 1 {
+			p("JZ %s_tail%d", fn, g/2)
+		} else {
+			p("JZ %s_end", fn)
+		}
+		piece(g, false)
+	}
+	label("%s_end", fn)
+	p("VZEROUPPER")
+	p("RET")
+}
+
 func main() {
 	fmt.Fprintln(&b, "// Code generated by gen_dwavx2.go; DO NOT EDIT.")
 	fmt.Fprintln(&b)
@@ -514,6 +752,9 @@ func main() {
 	}
 	kernelPadded(1)
 	kernelPadded(2)
+	kernelChain(1, false)
+	kernelChain(2, false)
+	kernelChain(2, true)
 	if err := os.WriteFile("dwavx2_amd64.s", b.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
