@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -121,4 +122,91 @@ func BenchmarkGemvAVX2(b *testing.B) {
 			abbench.ReportQuartiles(b, t.Ratios(0, 1, 0), "speedup")
 		})
 	}
+}
+
+// TestStreamReadAVX2 checks the AVX2 reads BenchmarkGemvAVX2Bound times
+// the one-row kernel against: each must read every float it is meant to
+// (their sums against float64 ones).
+func TestStreamReadAVX2(t *testing.T) {
+	if !hasAVX2FMA {
+		t.Skip("no AVX2")
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	x := randSlice(rng, 6*5*16+64)
+	var out [8]float32
+	lanes := func() float64 {
+		s := 0.0
+		for _, v := range out {
+			s += float64(v)
+		}
+		return s
+	}
+	sum := func(s []float32) float64 {
+		t := 0.0
+		for _, v := range s {
+			t += float64(v)
+		}
+		return t
+	}
+	streamReadAVX2(&x[0], 6*64, &out[0])
+	if got, want := lanes(), sum(x[:6*64]); math.Abs(got-want) > 1e-3 {
+		t.Errorf("streamReadAVX2: sum %g, want %g", got, want)
+	}
+	// Six panels of 3 steps, 5*16+3 floats apart: the floats between
+	// the panels' steps are not read.
+	const k, stride = 3, 5*16 + 3
+	want := 0.0
+	for j := 0; j < 6; j++ {
+		want += sum(x[j*stride : j*stride+k*16])
+	}
+	panelRead6AVX2(&x[0], k, stride, &out[0])
+	if got := lanes(); math.Abs(got-want) > 1e-3 {
+		t.Errorf("panelRead6AVX2: sum %g, want %g", got, want)
+	}
+}
+
+// BenchmarkGemvAVX2Bound times the one-row kernels of gemvAVX2 on V1's
+// classifier (1x1024x1001) against plain reads of the same weights, run by
+// run on one thread's CPU clock, each run on the next of copies filling
+// 64 MiB (weights from memory, as in a model at batch 1): "read6" reads
+// the panels six side by side as gemvAVX2r1g6 does, without its
+// multiply-adds, "read1" front to back in one stream. It reports the
+// median time of the kernel and the quartiles of the reads' time over the
+// kernel's. On Zen 3 (-count 5, load 10-14) the kernel took 273-336 us,
+// read6/gemv medians 0.97-0.99 and read1/gemv 1.44-1.49: the multiply-adds
+// hide entirely behind the weights' arrival (the kernel is at the bound of
+// its six streams), and a single stream is slower than six.
+func BenchmarkGemvAVX2Bound(b *testing.B) {
+	if !hasAVX2FMA || hasAVX512 {
+		b.Skip("not the AVX2 path")
+	}
+	const k, n = 1024, 1001
+	rng := rand.New(rand.NewPCG(1, 1))
+	a := randSlice(rng, k)
+	w, bias := randSlice(rng, n*k), randSlice(rng, n)
+	ps := make([]*PackedB, (64<<20)/(4*k*n))
+	for i := range ps {
+		ps[i] = PackB(w, n, k, bias)
+	}
+	c := make([]float32, n)
+	var out [8]float32
+	act := Act{Lo: NoClampLo, Hi: NoClampHi}
+	var p *PackedB
+	runs := 0
+	next := func() { p = ps[runs%len(ps)]; runs++ }
+	full := n / NR // whole panels: the reads take only these
+	t := abbench.Alternate(b, abbench.ThreadCPU,
+		abbench.Side{Name: "gemv", Setup: next, Run: func() { GemmAct(1, a, k, p, act, c, n) }},
+		abbench.Side{Name: "read6", Setup: next, Run: func() {
+			q := 0
+			for ; q+6 <= full; q += 6 {
+				panelRead6AVX2(&p.panels[q*k*NR], k, k*NR, &out[0])
+			}
+			streamReadAVX2(&p.panels[q*k*NR], (len(p.panels)-q*k*NR)&^63, &out[0])
+		}},
+		abbench.Side{Name: "read1", Setup: next, Run: func() { streamReadAVX2(&p.panels[0], len(p.panels)&^63, &out[0]) }},
+	)
+	t.Report(b, 0, abbench.Med, 1e6, "med-us-%s")
+	abbench.ReportQuartiles(b, t.Ratios(0, 1, 0), "read6/gemv")
+	abbench.ReportQuartiles(b, t.Ratios(0, 2, 0), "read1/gemv")
 }

@@ -28,6 +28,24 @@ import (
 // follows the six streams; software prefetches only took load slots), two
 // rows best at 256 (14%), three at 1024 (7%), and four, with four times
 // the arithmetic per weight, best at 4096 (5% over 2048, 20% over none).
+//
+// The one-row kernel is at its bound on Zen 3: BenchmarkGemvAVX2Bound
+// finds it as fast as a plain read of its six streams without the
+// multiply-adds. Variants of the six-panel one-row kernel, each against it
+// on 60 panels of V1's classifier from memory (copies filling 80 MB, on
+// huge pages and on the heap, several -count 2 to 6 runs at load 2-10;
+// median per-pair ratios, above 1 faster), none of which paid: a seventh
+// panel 0.95-1.02; panels from the two halves of the weights side by side
+// 0.96-1.03; PREFETCHT0 of every line 128/256/384/512/1024 bytes ahead
+// 0.96-1.00/0.93-1.06/0.97-1.02/0.91-0.97/0.79-0.87, PREFETCHT1 256 and
+// 512 ahead 0.92-1.03 and 0.93-0.97, PREFETCHNTA 512 ahead 0.91-0.98,
+// PREFETCHT0 256 ahead every other line 0.98-1.00;
+// PREFETCHT0/T1/NTA of the next six panels' lines 0.64-0.82; a load of
+// each stream's line 1 or 2 KB ahead once a pass 0.62-0.66; two, three
+// or four panels (fewer streams) 0.79-0.92, 0.88-0.98, 0.92-0.99; panels
+// not 64 KB apart (a 448-byte gap) 0.95-1.03. With the weights in L3
+// (copies filling 8 MB) the same kernel takes 67-81 us instead of
+// 190-270: the classifier's time is where its weights are, not the kernel.
 var pfAhead = [5]int{0, 0, 256, 1024, 4096}
 
 // maxPanels is the widest group of panels a kernel of r rows reads: 12
