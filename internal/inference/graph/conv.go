@@ -342,6 +342,34 @@ func (k *convKernel) runColumns(e *env, in, out []float32) {
 	})
 }
 
+// insideColumns returns the output columns [x0, x1) of a column-window
+// convolution whose windows lie inside the image's width, and edge, the
+// most pixels on either side whose windows leave it.
+func (k *convKernel) insideColumns() (x0, x1, edge int) {
+	x1 = min(k.ow, max(0, (k.w+k.padL-k.kw)/k.sw+1))
+	x0 = min(x1, (k.padL+k.sw-1)/k.sw)
+	return x0, x1, max(x0, k.ow-x1)
+}
+
+// edgeWindowRow writes into seg the window rows, read from input row iy
+// of image im, of the n output pixels from column x on, with zeros where
+// a window leaves the image (a row iy outside it is all zeros).
+func (k *convKernel) edgeWindowRow(seg, im []float32, iy, x, n int) {
+	c, kw := k.cin, k.kw
+	win := kw * c
+	clear(seg)
+	if iy < 0 || iy >= k.h {
+		return
+	}
+	for i := 0; i < n; i++ {
+		for kx := 0; kx < kw; kx++ {
+			if ix := (x+i)*k.sw - k.padL + kx; ix >= 0 && ix < k.w {
+				copy(seg[i*win+kx*c:i*win+kx*c+c], im[(iy*k.w+ix)*c:])
+			}
+		}
+	}
+}
+
 // stemRows enables runRows for 3x3 convolutions of RGB images (tests and
 // benchmarks switch it off to compare with the column-window path).
 var stemRows = true
@@ -359,10 +387,7 @@ func (k *convKernel) runRows(e *env, in, out []float32) {
 	c, kw := k.cin, k.kw
 	win := kw * c
 	imgLen := k.h * k.w * c
-	// Output columns [x0, x1) have their windows inside the image's width.
-	x1 := min(k.ow, max(0, (k.w+k.padL-kw)/k.sw+1))
-	x0 := min(x1, (k.padL+k.sw-1)/k.sw)
-	edge := max(x0, k.ow-x1)
+	x0, x1, edge := k.insideColumns()
 	act := k.act()
 	// On StemRow32, a last pixel whose window's right column alone is
 	// outside the image (SAME padding of an even width at stride 2), and a
@@ -418,18 +443,8 @@ func (k *convKernel) runRows(e *env, in, out []float32) {
 					continue
 				}
 				for ky := range segs {
-					iy := oy*k.sh + ky - k.padT
 					seg := scratch[ky*edge*win : (ky*edge+n)*win]
-					clear(seg)
-					if iy >= 0 && iy < k.h {
-						for i := 0; i < n; i++ {
-							for kx := 0; kx < kw; kx++ {
-								if ix := (span[0]+i)*k.sw - k.padL + kx; ix >= 0 && ix < k.w {
-									copy(seg[i*win+kx*c:i*win+kx*c+c], im[(iy*k.w+ix)*c:])
-								}
-							}
-						}
-					}
+					k.edgeWindowRow(seg, im, oy*k.sh+ky-k.padT, span[0], n)
 					segs[ky] = seg
 				}
 				k.segGemm(n, &segArr, win, act, o[span[0]*k.cout:])

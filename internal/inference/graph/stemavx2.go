@@ -23,10 +23,7 @@ func (k *convKernel) runStemAVX2(e *env, in, out []float32) {
 	c, kw := k.cin, k.kw
 	win := kw * c
 	imgLen := k.h * k.w * c
-	// Output columns [x0, x1) have their windows inside the image's width.
-	x1 := min(k.ow, max(0, (k.w+k.padL-kw)/k.sw+1))
-	x0 := min(x1, (k.padL+k.sw-1)/k.sw)
-	edge := max(x0, k.ow-x1)
+	x0, x1, edge := k.insideColumns()
 	act := k.act()
 	e.parallelFor(k.oh*e.batch, 1, func(lo, hi int) {
 		var scratch [3][]float32
@@ -63,16 +60,7 @@ func (k *convKernel) runStemAVX2(e *env, in, out []float32) {
 				}
 				for ky := range segs {
 					seg := scratch[ky][:n*win]
-					clear(seg)
-					if iy := oy*k.sh + ky - k.padT; iy >= 0 && iy < k.h {
-						for i := 0; i < n; i++ {
-							for kx := 0; kx < kw; kx++ {
-								if ix := (span[0]+i)*k.sw - k.padL + kx; ix >= 0 && ix < k.w {
-									copy(seg[i*win+kx*c:i*win+kx*c+c], im[(iy*k.w+ix)*c:])
-								}
-							}
-						}
-					}
+					k.edgeWindowRow(seg, im, oy*k.sh+ky-k.padT, span[0], n)
 					segs[ky] = seg
 				}
 				kernels.StemColumnsAVX2(n, &segs, win, k.pb, act, o[span[0]*k.cout:])
