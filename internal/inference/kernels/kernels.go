@@ -9,6 +9,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"unsafe"
@@ -26,6 +27,20 @@ func init() {
 	case "avx2":
 		hasAVX512 = false
 	}
+}
+
+// CapHonoured reads CSPIPE_KERNELS again and reports an error when Path
+// uses more than it allows. Each engine package's tests call it: go test
+// keys its cache on the environment variables a test run reads, and the
+// read in init comes before it records them, so without a read during
+// the run a capped "go test" could print an uncapped run's cached result.
+func CapHonoured() error {
+	capped := os.Getenv("CSPIPE_KERNELS")
+	switch p := Path(); {
+	case capped == "generic" && p != "generic", capped == "avx2" && p == "avx512":
+		return fmt.Errorf("kernels: CSPIPE_KERNELS=%s but the kernels in use are %s", capped, p)
+	}
+	return nil
 }
 
 // Path names the kernels in use: "avx512", "avx2" or "generic".
