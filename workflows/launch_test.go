@@ -410,6 +410,9 @@ func TestLaunchRefusesBadArguments(t *testing.T) {
 		{"short digest", map[string]any{"image_reference": "repo@sha256:abc"}, "pinned by digest"},
 		{"no bucket", map[string]any{"results_bucket": ""}, "results_bucket"},
 		{"shard count", map[string]any{"shard_count": 0}, "shard_count"},
+		// Google runs at most 20 parallel iterations at once: a 21st shard would wait for one of
+		// them to end and then meet the run's deadline.
+		{"more shards than run at once", map[string]any{"shard_count": 21}, "shard_count"},
 		{"debug type", map[string]any{"debug": "yes"}, "debug"},
 		{"poll seconds", map[string]any{"poll_seconds": 0}, "poll_seconds"},
 		// The workload's endpoint (with the JSON API path) passed as the workflow's: the workflow

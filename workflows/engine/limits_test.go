@@ -1,0 +1,82 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+)
+
+// An execution that runs more steps than the limit ends with ErrStepLimit, which no except block
+// catches (on Google nothing runs after a ResourceLimitError).
+func TestStepLimit(t *testing.T) {
+	const src = `
+main:
+  steps:
+    - init:
+        assign:
+          - n: 0
+    - loop:
+        try:
+          steps:
+            - count:
+                assign:
+                  - n: ${n + 1}
+                next: count
+        except:
+          as: e
+          steps:
+            - caught:
+                return: "caught"
+`
+	_, err := run(t, src, nil, WithStepLimit(1000))
+	if !errors.Is(err, ErrStepLimit) {
+		t.Fatalf("got %v, want ErrStepLimit", err)
+	}
+	// Below the limit a run is not affected.
+	got, err := run(t, "- a:\n    assign:\n      - x: 1\n- b:\n    return: ${x}\n", nil, WithStepLimit(2))
+	if err != nil || got != int64(1) {
+		t.Fatalf("got %v, %v; want 1", got, err)
+	}
+}
+
+// A parallel step runs at most MaxConcurrentBranches iterations at once, as Google does, also
+// when concurrency_limit asks for more; the rest wait for a free slot.
+func TestParallelConcurrencyCap(t *testing.T) {
+	for _, limit := range []string{"", "\n          concurrency_limit: 50"} {
+		src := `
+main:
+  steps:
+    - p:
+        parallel:` + limit + `
+          for:
+            value: i
+            range: [1, 30]
+            steps:
+              - s:
+                  call: sys.sleep
+                  args: {seconds: 1}
+`
+		var mu sync.Mutex
+		active, most := 0, 0
+		clock := NewFakeClock(time.Unix(1_700_000_000, 0))
+		clock.OnSleep = func(ctx context.Context, _ time.Duration) error {
+			mu.Lock()
+			active++
+			most = max(most, active)
+			mu.Unlock()
+			time.Sleep(20 * time.Millisecond) // long enough for every running iteration to arrive
+			mu.Lock()
+			active--
+			mu.Unlock()
+			return nil
+		}
+		if _, err := run(t, src, nil, WithClock(clock)); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if most != MaxConcurrentBranches {
+			t.Errorf("concurrency_limit %q: at most %d iterations at once, want %d", limit, most, MaxConcurrentBranches)
+		}
+	}
+}
