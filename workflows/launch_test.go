@@ -37,6 +37,7 @@ type world struct {
 	compute *fakecloud.Compute
 	store   *blob.Memory
 	clock   *engine.FakeClock
+	storage *fakecloud.Storage
 	srv     *httptest.Server
 	// workloadWrites makes a VM write its summary when its workload exits (a healthy workload).
 	workloadWrites bool
@@ -68,7 +69,8 @@ func newWorldWithStore(t *testing.T, served blob.Store, mem *blob.Memory) *world
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/compute/v1/", w.compute)
-	mux.Handle("/", &fakecloud.Storage{Store: served})
+	w.storage = &fakecloud.Storage{Store: served}
+	mux.Handle("/", w.storage)
 	w.srv = httptest.NewServer(mux)
 	t.Cleanup(w.srv.Close)
 	return w

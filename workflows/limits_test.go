@@ -126,21 +126,35 @@ func TestLaunchShardsFitTheStepLimit(t *testing.T) {
 	}
 }
 
-// A batch polled until max_wait (here its quiet period is longer, so only max_wait can seal it)
-// must fit the step limit too with a max_wait of a day: polling every 5 s, the wait alone would
-// take about twice the limit. The run after the seal still has room.
+// A batch polled until max_wait (its quiet period is longer here, so only max_wait seals it) must
+// fit the step limit too: with a max_wait of a day, and with a batch that takes many list pages
+// to count (each page costs steps; the fake serves pages of 10 so that 300 items take 30).
+// Polling every 5 s, either would take several times the limit. The run after the seal still
+// has room.
 func TestLaunchBatchFitsTheStepLimit(t *testing.T) {
-	w := newWorld(t)
-	w.openBatch(t, 3)
-	res, err := w.run(t.Context(), t, batchArgs(w, map[string]any{
-		"quiet_seconds": 25 * 3600, "max_wait_seconds": 24 * 3600, "max_shards": batch.MaxShardsLimit}))
-	if err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	if h := w.head(t); h.State != batch.HeadSealed || h.SealReason != "max_wait" {
-		t.Errorf("head %+v, want sealed at max_wait", h)
-	}
-	if res["status"] != "ok" {
-		t.Errorf("result = %v", res)
+	for _, tc := range []struct {
+		name           string
+		items, page    int
+		maxWaitSeconds int
+	}{
+		{"a day of waiting", 3, 0, 24 * 3600},
+		{"many pages", 300, 10, 3 * 3600},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			w.storage.MaxPage = tc.page
+			w.openBatch(t, tc.items)
+			res, err := w.run(t.Context(), t, batchArgs(w, map[string]any{
+				"quiet_seconds": 25 * 3600, "max_wait_seconds": tc.maxWaitSeconds, "max_shards": batch.MaxShardsLimit}))
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if h := w.head(t); h.State != batch.HeadSealed || h.SealReason != "max_wait" {
+				t.Errorf("head %+v, want sealed at max_wait", h)
+			}
+			if res["status"] != "ok" {
+				t.Errorf("result = %v", res)
+			}
+		})
 	}
 }
