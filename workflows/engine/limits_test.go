@@ -59,14 +59,27 @@ main:
                   args: {seconds: 1}
 `
 		var mu sync.Mutex
-		active, most := 0, 0
+		active, most, started := 0, 0, 0
+		var lastStart time.Time
 		clock := NewFakeClock(time.Unix(1_700_000_000, 0))
 		clock.OnSleep = func(ctx context.Context, _ time.Duration) error {
 			mu.Lock()
 			active++
+			started++
 			most = max(most, active)
+			lastStart = time.Now()
 			mu.Unlock()
-			time.Sleep(20 * time.Millisecond) // long enough for every running iteration to arrive
+			// Hold the slot until every iteration has started, or every slot is taken and no
+			// iteration started for a while: an engine that ran more than the cap at once would
+			// then have more than the cap holding slots together.
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+				mu.Lock()
+				done := started == 30 || active >= MaxConcurrentBranches && time.Since(lastStart) > 50*time.Millisecond
+				mu.Unlock()
+				if done {
+					break
+				}
+			}
 			mu.Lock()
 			active--
 			mu.Unlock()
