@@ -473,7 +473,12 @@ func (x *execution) parallelStep(ctx context.Context, p *parallelSpec, v *vars, 
 					firstErr = err
 				}
 				errMu.Unlock()
-				cancel() // an unhandled exception in one branch stops the others
+				// continueAll, Google's only policy: a workflow error in one branch leaves the
+				// others running; the first is raised once all have ended. Engine faults and the
+				// step limit end the execution, so they stop every branch.
+				if !errors.As(err, new(*expr.Error)) {
+					cancel()
+				}
 			}
 		}()
 	}

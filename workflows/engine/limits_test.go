@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cspipe/cspipe/workflows/expr"
 )
 
 // An execution that runs more steps than the limit ends with ErrStepLimit, which no except block
@@ -90,6 +92,51 @@ main:
 		}
 		if most != MaxConcurrentBranches {
 			t.Errorf("concurrency_limit %q: at most %d iterations at once, want %d", limit, most, MaxConcurrentBranches)
+		}
+	}
+}
+
+// A workflow error in one parallel branch leaves the others running (continueAll, the only policy
+// Cloud Workflows supports): the sibling here finishes both of its sleeps, and the error is raised
+// after it.
+func TestParallelContinueAll(t *testing.T) {
+	for _, policy := range []string{"", "\n          exception_policy: continueAll"} {
+		src := `
+main:
+  steps:
+    - p:
+        parallel:` + policy + `
+          branches:
+            - fails:
+                steps:
+                  - r:
+                      raise: {tags: ["Boom"]}
+            - goes_on:
+                steps:
+                  - s1:
+                      call: sys.sleep
+                      args: {seconds: 10}
+                  - s2:
+                      call: sys.sleep
+                      args: {seconds: 20}
+`
+		var mu sync.Mutex
+		var slept []time.Duration
+		clock := NewFakeClock(time.Unix(1_700_000_000, 0))
+		clock.OnSleep = func(ctx context.Context, d time.Duration) error {
+			time.Sleep(10 * time.Millisecond) // let the failing branch raise first
+			mu.Lock()
+			slept = append(slept, d)
+			mu.Unlock()
+			return nil
+		}
+		_, err := run(t, src, nil, WithClock(clock))
+		var we *expr.Error
+		if !errors.As(err, &we) || !we.HasTag("Boom") {
+			t.Fatalf("policy %q: got %v, want the branch's Boom", policy, err)
+		}
+		if len(slept) != 2 {
+			t.Errorf("policy %q: the other branch slept %v, want both of its sleeps", policy, slept)
 		}
 	}
 }
