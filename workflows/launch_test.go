@@ -37,6 +37,7 @@ type world struct {
 	compute *fakecloud.Compute
 	store   *blob.Memory
 	clock   *engine.FakeClock
+	storage *fakecloud.Storage
 	srv     *httptest.Server
 	// workloadWrites makes a VM write its summary when its workload exits (a healthy workload).
 	workloadWrites bool
@@ -68,7 +69,8 @@ func newWorldWithStore(t *testing.T, served blob.Store, mem *blob.Memory) *world
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/compute/v1/", w.compute)
-	mux.Handle("/", &fakecloud.Storage{Store: served})
+	w.storage = &fakecloud.Storage{Store: served}
+	mux.Handle("/", w.storage)
 	w.srv = httptest.NewServer(mux)
 	t.Cleanup(w.srv.Close)
 	return w
@@ -410,6 +412,9 @@ func TestLaunchRefusesBadArguments(t *testing.T) {
 		{"short digest", map[string]any{"image_reference": "repo@sha256:abc"}, "pinned by digest"},
 		{"no bucket", map[string]any{"results_bucket": ""}, "results_bucket"},
 		{"shard count", map[string]any{"shard_count": 0}, "shard_count"},
+		// Google runs at most 20 parallel iterations at once: a 21st shard would wait for one of
+		// them to end and then meet the run's deadline.
+		{"more shards than run at once", map[string]any{"shard_count": 21}, "shard_count"},
 		{"debug type", map[string]any{"debug": "yes"}, "debug"},
 		{"poll seconds", map[string]any{"poll_seconds": 0}, "poll_seconds"},
 		// The workload's endpoint (with the JSON API path) passed as the workflow's: the workflow

@@ -3,11 +3,14 @@ package terraform_test
 import (
 	"maps"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/cspipe/cspipe/internal/batch"
 )
 
 // Google's limits on the ids the roots create.
@@ -184,6 +187,23 @@ func TestIDVariablesValidated(t *testing.T) {
 					t.Errorf("%s: %s defaults to %q, want the codelab's %q", dir, c.name, got, c.defaultsTo)
 				}
 			}
+		}
+	}
+}
+
+// max_shards stops where ScheduleRun and launch.yaml stop (batch.MaxShardsLimit, the 20 parallel
+// iterations Cloud Workflows runs at once), so a larger value fails at plan time, not at the
+// first upload.
+func TestMaxShardsValidated(t *testing.T) {
+	r := loadRoot(t, "secundus")
+	for _, n := range []int{1, batch.MaxShardsLimit} {
+		if !validates(t, r, "max_shards", strconv.Itoa(n)) {
+			t.Errorf("max_shards = %d refused", n)
+		}
+	}
+	for _, n := range []int{0, batch.MaxShardsLimit + 1, 100} {
+		if validates(t, r, "max_shards", strconv.Itoa(n)) {
+			t.Errorf("max_shards = %d accepted; launch.yaml and ScheduleRun refuse it", n)
 		}
 	}
 }

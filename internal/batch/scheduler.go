@@ -70,8 +70,10 @@ type Options struct {
 	Now func() time.Time
 }
 
-// MaxShardsLimit is the largest shard count a run may have (launch.yaml refuses more).
-const MaxShardsLimit = 100
+// MaxShardsLimit is the largest shard count a run may have (launch.yaml refuses more): Cloud
+// Workflows runs at most 20 iterations of a parallel step at once and queues the rest, and a
+// queued shard would start only when another ends, against the run's one deadline.
+const MaxShardsLimit = 20
 
 // settle is how long the workflow waits between sealing and counting: half the quiet period,
 // within 2..10 s. An upload joins a batch only if it writes its item within half of that after

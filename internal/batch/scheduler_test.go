@@ -504,7 +504,7 @@ func TestNewRefusesBadOptions(t *testing.T) {
 		{"negative max items", func(o *Options) { o.MaxItems = -1 }},
 		{"no images per shard", func(o *Options) { o.ImagesPerShard = 0 }},
 		{"no shards", func(o *Options) { o.MaxShards = 0 }},
-		{"too many shards", func(o *Options) { o.MaxShards = 101 }},
+		{"too many shards", func(o *Options) { o.MaxShards = MaxShardsLimit + 1 }},
 		{"no lease", func(o *Options) { o.Lease = 0 }},
 		{"workflow short name", func(o *Options) { o.Workflow = "launch" }},
 		{"workflow wrong shape", func(o *Options) { o.Workflow = "projects/p/locations/l/functions/f" }},

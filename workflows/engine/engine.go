@@ -47,6 +47,7 @@ type Engine struct {
 	env         map[string]string
 	cancelGrace time.Duration
 	maxDepth    int
+	stepLimit   int64
 }
 
 // Rewrite sends http.* requests whose URL starts with From to To instead (the local stack's
@@ -87,6 +88,23 @@ func WithEnv(env map[string]string) Option { return func(e *Engine) { e.env = en
 // WithCancelGrace bounds how long the on_cancel handler may run (default 10 minutes).
 func WithCancelGrace(d time.Duration) Option { return func(e *Engine) { e.cancelGrace = d } }
 
+// WithStepLimit sets how many steps one execution may run before it fails with ErrStepLimit
+// (default MaxSteps, Cloud Workflows' limit).
+func WithStepLimit(n int64) Option { return func(e *Engine) { e.stepLimit = n } }
+
+// Cloud Workflows' system limits that the engine enforces (the "Quotas and limits" page of
+// Workflows): an execution runs at most MaxSteps steps, and a parallel step runs at most
+// MaxConcurrentBranches branches or iterations at once and queues the rest.
+const (
+	MaxSteps              = 100_000
+	MaxConcurrentBranches = 20
+)
+
+// ErrStepLimit is returned (wrapped) by Run when an execution ran more steps than the limit. Like
+// Google's ResourceLimitError it ends the execution: no except block catches it, so nothing after
+// it (deleting VMs included) runs.
+var ErrStepLimit = errors.New("execution exceeded its step limit")
+
 // New returns an engine.
 func New(opts ...Option) *Engine {
 	e := &Engine{
@@ -97,6 +115,7 @@ func New(opts ...Option) *Engine {
 		storage:     DefaultStorageEndpoint,
 		cancelGrace: 10 * time.Minute,
 		maxDepth:    64,
+		stepLimit:   MaxSteps,
 	}
 	for _, o := range opts {
 		o(e)

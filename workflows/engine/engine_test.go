@@ -368,7 +368,7 @@ func TestLoadRefusesUnsupported(t *testing.T) {
 		{"break outside loop", "- a:\n    next: break\n", "line 2", "break"},
 		{"bad expression", "- a:\n    return: ${1 +}\n", "line 2", "expression"},
 		{"no main", "other:\n  steps:\n    - a:\n        return: 1\n", "line 1", "main"},
-		{"continueAll policy", "- p:\n    parallel:\n      exception_policy: continueAll\n      branches:\n        - b:\n            steps:\n              - a:\n                  return: 1\n", "line 3", "continueAll"},
+		{"unhandled policy (Google supports only continueAll)", "- p:\n    parallel:\n      exception_policy: unhandled\n      branches:\n        - b:\n            steps:\n              - a:\n                  return: 1\n", "line 3", "continueAll"},
 		{"two kinds", "- a:\n    assign:\n      - x: 1\n    return: 1\n", "line 2", "combines"},
 		{"subworkflow in expression", "main:\n  steps:\n    - a:\n        return: ${helper()}\nhelper:\n  steps:\n    - r:\n        return: 1\n", "line 4", "helper"},
 		{"retry field", "- t:\n    try:\n      return: 1\n    retry:\n      predicate: ${http.default_retry_predicate}\n      max_retries: 1\n      jitter: 2\n", "line 5", "jitter"},

@@ -3,9 +3,11 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cspipe/cspipe/workflows/expr"
@@ -18,6 +20,7 @@ type execution struct {
 	mu    sync.Mutex // guards every vars.m of this execution
 	funcs map[string]expr.Func
 	names map[string]any
+	steps atomic.Int64 // steps run so far, against Engine.stepLimit
 }
 
 func newExecution(e *Engine, wf *Workflow) *execution {
@@ -181,6 +184,11 @@ func (x *execution) runSteps(ctx context.Context, list *stepList, v *vars, depth
 }
 
 func (x *execution) runStep(ctx context.Context, s *step, v *vars, depth int) (flow, error) {
+	// Every step counts, nested ones and each attempt of a retried one too: at least as many as
+	// Google counts, so a run that fits here fits there.
+	if n := x.steps.Add(1); n > x.e.stepLimit {
+		return flow{}, fmt.Errorf("%w: %d steps (step %s, line %d)", ErrStepLimit, x.e.stepLimit, s.name, s.line)
+	}
 	var f flow
 	var err error
 	switch {
@@ -421,7 +429,9 @@ func (x *execution) parallelStep(ctx context.Context, p *parallelSpec, v *vars, 
 			jobs = append(jobs, job{b.steps, nil})
 		}
 	}
-	limit := len(jobs)
+	// Google runs at most MaxConcurrentBranches at once and queues the rest, whatever
+	// concurrency_limit says.
+	limit := min(len(jobs), MaxConcurrentBranches)
 	if p.limit != nil {
 		l, err := p.limit.eval(ctx, v.env())
 		if err != nil {
@@ -431,7 +441,7 @@ func (x *execution) parallelStep(ctx context.Context, p *parallelSpec, v *vars, 
 		if !ok || n < 1 {
 			return expr.NewError(expr.TagValueError, "concurrency_limit must be a positive integer")
 		}
-		limit = int(min(n, int64(math.MaxInt32)))
+		limit = int(min(n, MaxConcurrentBranches))
 	}
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -463,7 +473,12 @@ func (x *execution) parallelStep(ctx context.Context, p *parallelSpec, v *vars, 
 					firstErr = err
 				}
 				errMu.Unlock()
-				cancel() // an unhandled exception in one branch stops the others
+				// continueAll, Google's only policy: a workflow error in one branch leaves the
+				// others running; the first is raised once all have ended. Engine faults and the
+				// step limit end the execution, so they stop every branch.
+				if !errors.As(err, new(*expr.Error)) {
+					cancel()
+				}
 			}
 		}()
 	}

@@ -478,8 +478,10 @@ func (l *loader) parallelSpec(n *yaml.Node, sc *scope) (*parallelSpec, error) {
 		case "concurrency_limit":
 			p.limit, err = l.value(v)
 		case "exception_policy":
-			if v.Value != "unhandled" {
-				err = loadErr(v, "exception_policy: "+v.Value, "only the default policy unhandled is supported")
+			// Google's parallel-steps reference: continueAll is the default and the only policy
+			// currently supported.
+			if v.Value != "continueAll" {
+				err = loadErr(v, "exception_policy: "+v.Value, "Cloud Workflows supports only continueAll (the default)")
 			}
 		case "branches":
 			if v.Kind != yaml.SequenceNode {

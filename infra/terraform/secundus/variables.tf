@@ -200,5 +200,11 @@ variable "images_per_shard" {
 variable "max_shards" {
   type        = number
   default     = 10
-  description = "...and at most this many (1..100)."
+  description = "...and at most this many (1..20)."
+  # Cloud Workflows runs at most 20 iterations of a parallel step at once and queues the rest: a
+  # 21st shard would start only when another ended, against the run's one deadline.
+  validation {
+    condition     = var.max_shards >= 1 && var.max_shards <= 20
+    error_message = "max_shards must be from 1 to 20 (Cloud Workflows runs at most 20 parallel iterations at once)."
+  }
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -13,7 +14,12 @@ import (
 
 // Storage serves the Cloud Storage JSON API calls the workflows make (objects.insert with
 // uploadType=media, objects.get with or without alt=media, objects.list) over a blob.Store.
-type Storage struct{ Store blob.Store }
+type Storage struct {
+	Store blob.Store
+	// MaxPage, if positive, caps the objects of one list page below maxResults (Cloud Storage may
+	// return fewer than asked for; callers must follow nextPageToken).
+	MaxPage int
+}
 
 func objectJSON(a blob.Attrs) map[string]any {
 	return map[string]any{
@@ -105,15 +111,48 @@ func (s *Storage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// list serves objects.list in name order, maxResults (default and at most 1000, as Google) at a
+// time; the page token is the last name of the page before.
 func (s *Storage) list(w http.ResponseWriter, r *http.Request, bucket string) {
-	var items []any
-	err := s.Store.List(r.Context(), bucket, r.URL.Query().Get("prefix"), func(a blob.Attrs) error {
-		items = append(items, objectJSON(a))
+	q := r.URL.Query()
+	size := 1000
+	if v := q.Get("maxResults"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			apiError(w, http.StatusBadRequest, "Invalid value for maxResults")
+			return
+		}
+		size = min(n, size)
+	}
+	if s.MaxPage > 0 {
+		size = min(size, s.MaxPage)
+	}
+	after := q.Get("pageToken")
+	var names []string
+	attrs := map[string]blob.Attrs{}
+	err := s.Store.List(r.Context(), bucket, q.Get("prefix"), func(a blob.Attrs) error {
+		if a.Name > after {
+			names = append(names, a.Name)
+			attrs[a.Name] = a
+		}
 		return nil
 	})
 	if err != nil {
 		storageErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"kind": "storage#objects", "items": items})
+	slices.Sort(names)
+	resp := map[string]any{"kind": "storage#objects"}
+	if len(names) > size {
+		names = names[:size]
+		resp["nextPageToken"] = names[size-1]
+	}
+	var items []any
+	for _, n := range names {
+		items = append(items, objectJSON(attrs[n]))
+	}
+	if items != nil {
+		resp["items"] = items
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
