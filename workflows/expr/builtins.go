@@ -274,7 +274,9 @@ var fnMatchRegex = arity(2, func(a []any) (any, error) {
 	return re.MatchString(s), nil
 })
 
-// text.substring(s, start, end): characters [start, end), indices clamped to the string.
+// text.substring(s, start, end): characters [start, end). Google's reference does not say what
+// an index outside the string does, so the engine refuses one (ValueError) rather than clip it:
+// a workflow that passes here cannot depend on either behaviour.
 var fnSubstring = arity(3, func(a []any) (any, error) {
 	s, err := wantString(a[0], "source")
 	if err != nil {
@@ -286,9 +288,8 @@ var fnSubstring = arity(3, func(a []any) (any, error) {
 		return nil, NewError(TagTypeError, "text.substring: indices must be integers")
 	}
 	r := []rune(s)
-	i, j = max(0, min(i, int64(len(r)))), max(0, min(j, int64(len(r))))
-	if i >= j {
-		return "", nil
+	if i < 0 || j < i || j > int64(len(r)) {
+		return nil, NewError(TagValueError, "text.substring: indices [%d, %d) are outside the string's %d characters (clip them first)", i, j, len(r))
 	}
 	return string(r[i:j]), nil
 })

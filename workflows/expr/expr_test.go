@@ -105,7 +105,8 @@ func TestEval(t *testing.T) {
 		{`text.replace_all_regex("Run_ID.1", "[^a-z0-9-]", "-")`, "-un----1"},
 		{`text.match_regex("abc123", "^[a-z]+[0-9]+$")`, true},
 		{`text.substring("abcdef", 1, 3)`, "bc"},
-		{`text.substring("abc", 1, 99)`, "bc"},
+		{`text.substring("abc", 1, 3)`, "bc"},
+		{`text.substring("abc", 3, 3)`, ""},
 		{`text.url_encode("runs/a b/summary.json")`, "runs%2Fa%20b%2Fsummary.json"},
 		{`text.decode(text.encode("hé"))`, "hé"},
 		// stdlib/json: encode returns bytes; decode takes bytes or a string.
@@ -154,18 +155,21 @@ func TestEvalErrors(t *testing.T) {
 		src string
 		tag string
 	}{
-		{`m.missing`, TagKeyError},                 // expressions: a missing map key raises KeyError.
-		{`m["missing"]`, TagKeyError},              // same with brackets.
-		{`list[3]`, TagIndexError},                 // a list index out of range raises IndexError.
-		{`list[-1]`, TagIndexError},                // negative indices are out of range.
-		{`list["a"]`, TagTypeError},                // a list index must be an integer.
-		{`1 + "a"`, TagTypeError},                  // + on a number and a string is a TypeError.
-		{`"a" + 1`, TagTypeError},                  // no implicit string conversion.
-		{`not 1 == 2`, TagTypeError},               // not binds tighter than ==, so it sees the integer 1.
-		{`1 and true`, TagTypeError},               // datatypes: logical operators only on booleans.
-		{`1 / 0`, TagZeroDivisionError},            // division by zero.
-		{`1 // 0`, TagZeroDivisionError},           // floor division by zero.
-		{`int("x")`, TagValueError},                // conversion of a bad string.
+		{`m.missing`, TagKeyError},                      // expressions: a missing map key raises KeyError.
+		{`m["missing"]`, TagKeyError},                   // same with brackets.
+		{`list[3]`, TagIndexError},                      // a list index out of range raises IndexError.
+		{`list[-1]`, TagIndexError},                     // negative indices are out of range.
+		{`list["a"]`, TagTypeError},                     // a list index must be an integer.
+		{`1 + "a"`, TagTypeError},                       // + on a number and a string is a TypeError.
+		{`"a" + 1`, TagTypeError},                       // no implicit string conversion.
+		{`not 1 == 2`, TagTypeError},                    // not binds tighter than ==, so it sees the integer 1.
+		{`1 and true`, TagTypeError},                    // datatypes: logical operators only on booleans.
+		{`1 / 0`, TagZeroDivisionError},                 // division by zero.
+		{`1 // 0`, TagZeroDivisionError},                // floor division by zero.
+		{`int("x")`, TagValueError},                     // conversion of a bad string.
+		{`text.substring("abc", 1, 99)`, TagValueError}, // no clipping: Google does not document it.
+		{`text.substring("abc", -1, 2)`, TagValueError},
+		{`text.substring("abc", 2, 1)`, TagValueError},
 		{`undefined_var`, TagKeyError},             // an undefined variable.
 		{`s.field`, TagTypeError},                  // field access on a string.
 		{`1 < "a"`, TagTypeError},                  // mixed-type ordering.
