@@ -9,10 +9,12 @@ import "github.com/cspipe/cspipe/internal/inference/kernels"
 // few k steps. The sums are Gemm's. Tests and benchmarks switch it off to
 // compare with GemmSmallK and Gemm. In a band benchmark (the depthwise
 // then the product, band by band, one thread, thread CPU, 300 rounds, load
-// ~10) it ran V1 1.0@128's 64x64x32->64 pair 1.096x as fast, 64x64x64
-// stride 2 ->128 1.02x, and K of 128 1.00-1.01x, so it stops at 64.
-// In V1 at batch 1 (BenchmarkDWPWPairModel, 300 rounds, load 6-9) the
-// 64x64 pair ran 1.106x as fast (338 against 378 us).
+// ~10) it ran V1 1.0@128's 64x64x32->64 pair 1.024-1.096x as fast (four
+// runs), 64x64x64 stride 2 ->128 1.013-1.023x, and K of 128 1.00-1.01x,
+// so it stops at 64. In V1 at batch 1 in the model
+// (BenchmarkDWPWPairModel, 200-400 rounds, three runs at load 7-14) the
+// 64x64 pair ran 1.106-1.131x as fast (338 against 378 us, 291 against
+// 329), all the pairs 1.027-1.035x, the whole model 1.003-1.004x.
 //
 // Measured and left out: GemmPair on every K (V2 1.0@224's pairs 1.004x,
 // V3-Large's 0.994x, V1's 1.010x, quartiles +-5-13 %); on the pairs to 16

@@ -10,9 +10,10 @@ var pairAVX2 = true
 // band's tiles, rather than in one call tile by tile across the panels
 // (tests and benchmarks compare). Right after the depthwise wrote the band
 // (one thread, thread CPU, 300 rounds, load ~10), panel by panel ran V1
-// 1.0@128's pairs 1.096x as fast as Gemm on 64x64x32->64, 1.00-1.02x on
-// K of 64-128, and tile by tile 1.067x and 0.97-1.015x: a tile's A stays
-// in L1 across the panels, but all of B then passes through L1 per tile.
+// 1.0@128's pairs 1.096x as fast as Gemm on 64x64x32->64 (1.024-1.025x
+// in three later runs of 300 rounds), 1.00-1.02x on K of 64-128, and tile
+// by tile 1.067x and 0.97-1.015x: a tile's A stays in L1 across the
+// panels, but all of B then passes through L1 per tile.
 var pairPanelMajor = true
 
 // PairFast reports whether GemmPair has a kernel of its own for b: AVX2
