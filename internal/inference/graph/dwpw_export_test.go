@@ -40,3 +40,11 @@ func SetDWPWSession(on bool) {
 	dwpwHSRows = on && kernels.Path() == "avx2"
 	dwpwEvenRows, dwHotInput, dwpwPlanes = on, on, on
 }
+
+// SetDWPWPair sets dwpwPair (read while a model runs) and returns the
+// setting before.
+func SetDWPWPair(on bool) bool {
+	saved := dwpwPair
+	dwpwPair = on
+	return saved
+}

@@ -29,6 +29,7 @@ func TestGeneratedAssemblyMatchesGenerators(t *testing.T) {
 		"gen_dwavx2.go":     "dwavx2_amd64.s",
 		"gen_gemvavx2.go":   "gemvavx2_amd64.s",
 		"gen_stemavx2.go":   "stemavx2_amd64.s",
+		"gen_gemmpair.go":   "gemmpairavx2_amd64.s",
 	} {
 		t.Run(gen, func(t *testing.T) {
 			src, err := os.ReadFile(gen)

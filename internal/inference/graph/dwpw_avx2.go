@@ -1,0 +1,40 @@
+package graph
+
+import "github.com/cspipe/cspipe/internal/inference/kernels"
+
+// dwpwPair runs a fused pair's 1x1 convolution on kernels.GemmPair where
+// kernels.PairFast takes its weights (AVX2 without AVX-512) and its K is
+// at most pairMaxK: one call a panel over all the band's tiles, without
+// Gemm's per-call and per-tile set-up, which weighs most where a tile has
+// few k steps. The sums are Gemm's. Tests and benchmarks switch it off to
+// compare with GemmSmallK and Gemm. In a band benchmark (the depthwise
+// then the product, band by band, one thread, thread CPU, 300 rounds, load
+// ~10) it ran V1 1.0@128's 64x64x32->64 pair 1.024-1.096x as fast (four
+// runs), 64x64x64 stride 2 ->128 1.013-1.023x, and K of 128 1.00-1.01x,
+// so it stops at 64. In V1 at batch 1 in the model
+// (BenchmarkDWPWPairModel, 200-400 rounds, three runs at load 7-14) the
+// 64x64 pair ran 1.106-1.131x as fast (338 against 378 us, 291 against
+// 329), all the pairs 1.027-1.035x, the whole model 1.003-1.004x.
+//
+// Measured and left out: GemmPair on every K (V2 1.0@224's pairs 1.004x,
+// V3-Large's 0.994x, V1's 1.010x, quartiles +-5-13 %); on the pairs to 16
+// channels instead of GemmSegs (V3-Large, Lite0, V2 0.996-1.004x); tile by
+// tile across the panels rather than panel by panel (see
+// kernels.pairPanelMajor); the bias and bounds in registers for the
+// epilogue instead of memory operands (0.98-1.03x); and, for the stride-2
+// depthwise of the pairs, a kernel taking the pixels inside the image
+// eight channels at a time with the nine weight vectors in registers (the
+// same sums): 0.77-0.86x DepthwiseBlocked on V1's 64x64x64, 32x32x128 and
+// 16x16x256 bands, one or two pixels a pass alike. That depthwise runs at
+// 12-17 GMAC/s with its input in L2 or not (the same time either way), so
+// its cost is not the 1 MB input from L3.
+var (
+	dwpwPair = true
+	pairMaxK = 64
+)
+
+// pairGemm reports whether the fused pair k runs its 1x1 convolution on
+// kernels.GemmPair.
+func (k *dwPointwise) pairGemm() bool {
+	return dwpwPair && kernels.PairFast(k.pw.pb) && k.dw.p.C <= pairMaxK
+}

@@ -1,0 +1,88 @@
+package graph
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestDWPWPair: fused depthwise+1x1 pairs whose 1x1 runs on
+// kernels.GemmPair (dwpwPair) give the unfused operators' bits, and so do
+// the same pairs with it off (here on every K, not only to pairMaxK): odd widths and heights, strides 1 and 2,
+// outputs of whole and partial 16-column panels, K not a multiple of four
+// steps, a band of one row and the default bands, batch 1 and 3, one and
+// two threads.
+func TestDWPWPair(t *testing.T) {
+	defer func(b, p int) { fusedBandBytes, fusedMinPixels = b, p }(fusedBandBytes, fusedMinPixels)
+	defer func(v bool, k int) { dwpwPair, pairMaxK = v, k }(dwpwPair, pairMaxK)
+	pairMaxK = 1 << 20 // every K on GemmPair
+	for _, s := range []struct{ h, w, cin, stride, cout int }{
+		{13, 11, 32, 1, 64}, {17, 19, 64, 2, 128}, {13, 11, 128, 1, 128}, {25, 23, 128, 2, 256},
+		{7, 13, 24, 1, 40}, {11, 5, 8, 2, 24}, {9, 9, 48, 1, 17},
+	} {
+		build := func() *Graph {
+			rng := rand.New(rand.NewPCG(uint64(s.h), uint64(s.cin)))
+			g := &Graph{PackBudget: 1 << 24}
+			add := func(t *Tensor) int { g.Tensors = append(g.Tensors, t); return len(g.Tensors) - 1 }
+			in := add(&Tensor{Name: "in", Shape: []int{1, s.h, s.w, s.cin}})
+			dw := add(&Tensor{Shape: []int{1, 3, 3, s.cin}, Float: randFloats(rng, 9*s.cin), Const: true})
+			dwb := add(&Tensor{Shape: []int{s.cin}, Float: randFloats(rng, s.cin), Const: true})
+			pw := add(&Tensor{Shape: []int{s.cout, 1, 1, s.cin}, Float: randFloats(rng, s.cout*s.cin), Const: true})
+			pwb := add(&Tensor{Shape: []int{s.cout}, Float: randFloats(rng, s.cout), Const: true})
+			d, p := add(&Tensor{}), add(&Tensor{})
+			g.Nodes = []Node{
+				{Op: OpDepthwiseConv2D, Inputs: []int{in, dw, dwb}, Output: d, Padding: PadSame, StrideH: s.stride, StrideW: s.stride, Act: &Bounds{0, 6}},
+				{Op: OpConv2D, Inputs: []int{d, pw, pwb}, Output: p, Padding: PadValid, StrideH: 1, StrideW: 1, Act: &Bounds{-1, 3}},
+			}
+			g.Input, g.Output = in, p
+			return g
+		}
+		fuseDWPW = false
+		ref, err := Plan(build())
+		fuseDWPW = true
+		if err != nil {
+			t.Fatal(err)
+		}
+		const batch = 3
+		per := s.h * s.w * s.cin
+		in := randFloats(rand.New(rand.NewPCG(5, 6)), batch*per)
+		want := make([]float32, batch*ref.NumClasses())
+		ref.SetThreads(1)
+		if err := ref.Run(in, batch, want); err != nil {
+			t.Fatal(err)
+		}
+		for _, minPix := range []int{0, 1} { // default bands; bands of one row
+			restore := SetFusedBands(fusedBandBytes, fusedMinPixels)
+			if minPix > 0 {
+				fusedBandBytes, fusedMinPixels = 1, minPix
+			}
+			m, err := Plan(build())
+			restore()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k := kernelName(m.nodes[0].k); k != "depthwise+conv" {
+				t.Fatalf("%+v: planned %q, want the fused pair", s, k)
+			}
+			for _, pair := range []bool{true, false} {
+				dwpwPair = pair
+				for _, tc := range []struct{ batch, threads int }{{1, 1}, {1, 2}, {batch, 1}, {batch, 2}} {
+					name := fmt.Sprintf("%dx%dx%d-s%d-%d/minpix%d/pair=%v/batch%d/threads%d", s.h, s.w, s.cin, s.stride, s.cout, minPix, pair, tc.batch, tc.threads)
+					m.SetThreads(tc.threads)
+					got := make([]float32, tc.batch*m.NumClasses())
+					if err := m.Run(in[:tc.batch*per], tc.batch, got); err != nil {
+						t.Fatal(err)
+					}
+					if !slices.Equal(got, want[:len(got)]) {
+						for i := range got {
+							if got[i] != want[i] {
+								t.Fatalf("%s: output %d = %g, unfused %g", name, i, got[i], want[i])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
