@@ -28,7 +28,15 @@ package kernels
 // 8x8 layer of MobileNet V1 reading 1.5 MB of the first 4x4 layer's weights
 // into L2, one line a pass of its tiles that read nothing else, made that
 // layer 34-48 µs faster and itself 26-33 µs slower (three runs); read by
-// its last panels only (aheadShare quarters of L2), 0-8 µs faster.
+// its last panels only (aheadShare quarters of L2), 0-8 µs faster. Reading
+// further ahead, for L3 (a victim cache of L2 on Zen 3), did not pay either
+// (session 13, branch avx2l3, not merged): on this shared host a 4 MB buffer
+// read once came back in 185-300 µs at once but 430-510 µs after 1-2 ms
+// (530 cold), so lines read during the 8x8 layers were gone by the classifier;
+// and a GEMM with a second stream of far misses in flight ran 58-120 µs slower
+// per 2 MB read, about what the later layer gained (V1 batch 1 0.92-1.00x over
+// the plans tried: every 8x8 layer, only the last, chains of the weight-bound
+// layers, PREFETCHT0/T1/T2/NTA).
 //
 // Each output's sum runs over K in order from 0, the bias added after the
 // last step, as the 6×16 kernel did: a later block of K starts from the
