@@ -3,11 +3,15 @@
 package graph_test
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cspipe/cspipe/internal/inference/abbench"
 	"github.com/cspipe/cspipe/internal/inference/graph"
+	"github.com/cspipe/cspipe/internal/inference/kernels"
+	"github.com/cspipe/cspipe/internal/inference/modelgen"
 )
 
 // switchNodesAB is switchAB for the operators match picks, in the model's
@@ -57,4 +61,39 @@ func switchNodesAB(b *testing.B, m *graph.Model, batch int, set func(bool), matc
 		b.ReportMetric(abbench.Med(s)*1e6, name+"-layers-us")
 	}
 	abbench.ReportQuartiles(b, ratios, "layers-speedup")
+}
+
+// BenchmarkDWImage runs MobileNet V1 1.0@128 with the whole-image AVX2
+// 3x3 depthwise kernel on ("new", kernels.SetDWImage) and off ("old":
+// DepthwiseBlocked's row kernels), alternating run by run on one thread's
+// CPU clock: the plain depthwise operators it takes in the model
+// (switchNodesAB, "layers") and the whole model (switchAB, "model"), at
+// batch 1 and 4. Run with
+// `go test -tags cspipe_bench -run '^$' -bench DWImage`.
+func BenchmarkDWImage(b *testing.B) { benchDWSwitch(b, kernels.SetDWImage) }
+
+// BenchmarkDWPacked is BenchmarkDWImage for the row kernel on packed
+// weights (kernels.SetDWPacked). Run with
+// `go test -tags cspipe_bench -run '^$' -bench DWPacked`.
+func BenchmarkDWPacked(b *testing.B) { benchDWSwitch(b, kernels.SetDWPacked) }
+
+func benchDWSwitch(b *testing.B, set func(bool)) {
+	m := loadModel(b, modelgen.Config{Arch: "v1", Width: 1, Size: 128, Classes: 1001, Seed: 1})
+	match := func(nt graph.NodeTime) bool {
+		return strings.HasPrefix(nt.Kernel, "depthwise") && !strings.Contains(nt.Kernel, "conv")
+	}
+	shape := func(h, c int) func(graph.NodeTime) bool {
+		return func(nt graph.NodeTime) bool {
+			return match(nt) && len(nt.Shape) == 4 && nt.Shape[1] == h && nt.Shape[3] == c
+		}
+	}
+	for _, batch := range []int{1, 4} {
+		b.Run(fmt.Sprintf("v1/layers/batch%d", batch), func(b *testing.B) { switchNodesAB(b, m, batch, set, match) })
+		for _, s := range [][2]int{{16, 256}, {8, 512}, {4, 1024}} {
+			b.Run(fmt.Sprintf("v1/%dx%dx%d/batch%d", s[0], s[0], s[1], batch), func(b *testing.B) {
+				switchNodesAB(b, m, batch, set, shape(s[0], s[1]))
+			})
+		}
+		b.Run(fmt.Sprintf("v1/model/batch%d", batch), func(b *testing.B) { switchAB(b, m, batch, set) })
+	}
 }

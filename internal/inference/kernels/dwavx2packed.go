@@ -1,0 +1,58 @@
+package kernels
+
+// dwPacked lets DWPackedTakes pick the row kernel on packed weights
+// (tests and benchmarks switch it off to compare with DepthwiseBlocked).
+var dwPacked = true
+
+// PackDW3x3x16 lays out 3x3 depthwise weights w ([3][3][c], c a multiple
+// of 16) sixteen channels by nine taps: for each sixteen channels, their
+// nine taps one after the other (576 bytes), the layout DepthwisePacked
+// reads.
+func PackDW3x3x16(w []float32, c int) []float32 {
+	out := make([]float32, 9*c)
+	for k := range c / 16 {
+		for t := range 9 {
+			copy(out[(9*k+t)*16:(9*k+t+1)*16], w[t*c+16*k:t*c+16*k+16])
+		}
+	}
+	return out
+}
+
+// DWPackedTakes reports whether DepthwisePacked takes p on this CPU: the
+// layers DepthwiseBlocked runs on the sixteen-channel chain kernel in
+// place (dw3x3AVX2Takes, stride 1, channels a multiple of 16 that dwChain
+// gives sixteen at a time, and an input read in place: Hot, or a pixel
+// not a multiple of 2 KB).
+func DWPackedTakes(p *DWParams) bool {
+	return dwPacked && dw3x3AVX2Takes(p) && p.SW == 1 && p.C%16 == 0 && dwChain(p.C) == 2 &&
+		(p.Hot || !dwPadStride(p.C, p.SW))
+}
+
+// DepthwisePacked is DepthwiseBlocked (or DepthwiseBlockedHardSwish, with
+// hs) for a p that DWPackedTakes, on the weights packed by PackDW3x3x16:
+// the same kernel and sums, each sixteen channels' nine weight lines read
+// as one run (dw3x3s1cx16wAVX2) rather than nine lines 4c bytes apart,
+// which with 2 KB pixels share the input's two L1 sets.
+func DepthwisePacked(p *DWParams, in, wp, bias, out []float32, y0, y1 int, scratch []float32, hs bool) {
+	if y1 <= y0 {
+		return
+	}
+	c := p.C
+	if p.H > 0 {
+		_ = in[p.H*p.W*c-1]
+	}
+	_ = wp[9*c-1]
+	_ = bias[c-1]
+	_ = out[y1*p.OW*c-1]
+	flags := 0
+	if p.PadL == 1 {
+		flags |= 1
+	}
+	if (p.OW-1)*p.SW+3-p.PadL > p.W {
+		flags |= 2
+	}
+	if hs {
+		flags |= 4
+	}
+	dwRowsLoop(p, in, &wp[0], bias, out, y0, y1, scratch, flags, dw3x3s1cx16wAVX2)
+}
