@@ -136,9 +136,6 @@ func (k *depthwiseKernel) run(e *env, ins [][]float32, out []float32) {
 	// The batch's input in at most a quarter of L2: likely still there
 	// from the operator that wrote it.
 	p.Hot = dwHotInput && len(ins[0])*4 <= kernels.CacheL2()/4
-	// A small 3x3 image at stride 1 on AVX2: one call for all its rows,
-	// sixteen channels of every row at a time (kernels.DepthwiseImage).
-	image := k.mult == 1 && kernels.DWImageTakes(&p)
 	// The sixteen-channel row kernel on packed weights, where
 	// DepthwiseBlocked would run it on the weights as they are.
 	packed := k.wpack != nil && kernels.DWPackedTakes(&p)
@@ -161,10 +158,8 @@ func (k *depthwiseKernel) run(e *env, ins [][]float32, out []float32) {
 			y1 := min(oh, y0+hi-r)
 			in, o := ins[0][img*inPer:(img+1)*inPer], out[img*outPer:(img+1)*outPer]
 			switch {
-			case image:
-				kernels.DepthwiseImage(&p, in, k.w, k.bias, o, y0, y1, k.hs)
 			case packed:
-				kernels.DepthwisePacked(&p, in, k.wpack, k.bias, o, y0, y1, *pad, k.hs)
+				kernels.DepthwisePacked(&p, in, k.wpack, k.bias, o, y0, y1, k.hs)
 			case k.mult == 1 && k.hs:
 				// Each row is HARD_SWISHed right after it is computed,
 				// while it is in L1.

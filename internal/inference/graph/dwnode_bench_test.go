@@ -63,20 +63,16 @@ func switchNodesAB(b *testing.B, m *graph.Model, batch int, set func(bool), matc
 	abbench.ReportQuartiles(b, ratios, "layers-speedup")
 }
 
-// BenchmarkDWImage runs MobileNet V1 1.0@128 with the whole-image AVX2
-// 3x3 depthwise kernel on ("new", kernels.SetDWImage) and off ("old":
-// DepthwiseBlocked's row kernels), alternating run by run on one thread's
-// CPU clock: the plain depthwise operators it takes in the model
-// (switchNodesAB, "layers") and the whole model (switchAB, "model"), at
-// batch 1 and 4. Run with
-// `go test -tags cspipe_bench -run '^$' -bench DWImage`.
-func BenchmarkDWImage(b *testing.B) { benchDWSwitch(b, kernels.SetDWImage) }
-
-// BenchmarkDWPacked is BenchmarkDWImage for the row kernel on packed
-// weights (kernels.SetDWPacked). Run with
+// BenchmarkDWPacked runs MobileNet V1 1.0@128 with the AVX2 3x3 depthwise
+// row kernel on packed weights on ("new", kernels.SetDWPacked) and off
+// ("old": DepthwiseBlocked's row kernels), alternating run by run on one
+// thread's CPU clock: the plain depthwise operators in the model
+// (switchNodesAB, "layers", and each of V1's stride-1 shapes apart) and
+// the whole model (switchAB, "model"), at batch 1 and 4. Run with
 // `go test -tags cspipe_bench -run '^$' -bench DWPacked`.
 func BenchmarkDWPacked(b *testing.B) { benchDWSwitch(b, kernels.SetDWPacked) }
 
+// benchDWSwitch is BenchmarkDWPacked for the switch set.
 func benchDWSwitch(b *testing.B, set func(bool)) {
 	m := loadModel(b, modelgen.Config{Arch: "v1", Width: 1, Size: 128, Classes: 1001, Seed: 1})
 	match := func(nt graph.NodeTime) bool {

@@ -36,11 +36,6 @@ func SetDWChain(on bool) {
 	dwChain = func(int) int { return 0 }
 }
 
-// SetDWImage switches the whole-image AVX2 depthwise kernel (dwImage,
-// DepthwiseImage; built only with the cspipe_bench tag): off, the layers
-// it takes run on DepthwiseBlocked's row kernels.
-func SetDWImage(on bool) { dwImage = on }
-
 // SetDWPacked switches the AVX2 depthwise row kernel on packed weights
 // (dwPacked, DepthwisePacked; built only with the cspipe_bench tag): off,
 // the layers it takes run on DepthwiseBlocked.

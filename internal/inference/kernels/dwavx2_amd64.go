@@ -62,16 +62,6 @@ func dw3x3s1cx16AVX2(out, r0, r1, r2, w, bias *float32, n, c int, lo, hi float32
 //go:noescape
 func dw3x3s1cx16pAVX2(out, r0, r1, r2, w, bias *float32, n, c, ps int, lo, hi float32, flags int)
 
-// dw3x3s1iAVX2 computes output rows [y0, y1) of a 3x3 depthwise
-// convolution at stride 1 with SAME padding over a whole h x wd x c image
-// (c a multiple of 16), with dw3x3s1cx16AVX2's sums up to the sign of a
-// zero, sixteen channels at a time over every row before the next sixteen
-// (see gen_dwavx2.go's kernelImage); flags bit 2: HARD_SWISH. Implemented
-// in dwavx2_amd64.s.
-//
-//go:noescape
-func dw3x3s1iAVX2(out, in, w, bias *float32, h, wd, c, y0, y1 int, lo, hi float32, flags int)
-
 // dw3x3s1cx16wAVX2 is dw3x3s1cx16AVX2 on weights packed by PackDW3x3x16
 // (sixteen channels by nine taps), with the same sums. Implemented in
 // dwavx2_amd64.s.

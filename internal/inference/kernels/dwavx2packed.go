@@ -22,18 +22,21 @@ func PackDW3x3x16(w []float32, c int) []float32 {
 // layers DepthwiseBlocked runs on the sixteen-channel chain kernel in
 // place (dw3x3AVX2Takes, stride 1, channels a multiple of 16 that dwChain
 // gives sixteen at a time, and an input read in place: Hot, or a pixel
-// not a multiple of 2 KB).
+// not a multiple of 2 KB), where every window's middle row is inside the
+// image (at most one row of padding above).
 func DWPackedTakes(p *DWParams) bool {
 	return dwPacked && dw3x3AVX2Takes(p) && p.SW == 1 && p.C%16 == 0 && dwChain(p.C) == 2 &&
-		(p.Hot || !dwPadStride(p.C, p.SW))
+		(p.Hot || !dwPadStride(p.C, p.SW)) && p.PadT <= 1 && (p.OH-1)*p.SH-p.PadT+1 < p.H
 }
 
 // DepthwisePacked is DepthwiseBlocked (or DepthwiseBlockedHardSwish, with
 // hs) for a p that DWPackedTakes, on the weights packed by PackDW3x3x16:
-// the same kernel and sums, each sixteen channels' nine weight lines read
-// as one run (dw3x3s1cx16wAVX2) rather than nine lines 4c bytes apart,
-// which with 2 KB pixels share the input's two L1 sets.
-func DepthwisePacked(p *DWParams, in, wp, bias, out []float32, y0, y1 int, scratch []float32, hs bool) {
+// the same kernel and sums (up to the sign of a zero), each sixteen
+// channels' nine weight lines read as one run (dw3x3s1cx16wAVX2) rather
+// than nine lines 4c bytes apart, which with 2 KB pixels share the input's
+// two L1 sets, and a window row above or below the image left out rather
+// than read from zeros.
+func DepthwisePacked(p *DWParams, in, wp, bias, out []float32, y0, y1 int, hs bool) {
 	if y1 <= y0 {
 		return
 	}
@@ -54,5 +57,21 @@ func DepthwisePacked(p *DWParams, in, wp, bias, out []float32, y0, y1 int, scrat
 	if hs {
 		flags |= 4
 	}
-	dwRowsLoop(p, in, &wp[0], bias, out, y0, y1, scratch, flags, dw3x3s1cx16wAVX2)
+	for oy := y0; oy < y1; oy++ {
+		iy0 := oy*p.SH - p.PadT
+		var rows [3]*float32
+		f := flags
+		for r := range rows {
+			iy := iy0 + r
+			if iy >= 0 && iy < p.H {
+				rows[r] = &in[iy*p.W*c]
+				continue
+			}
+			// Left out by the kernel (bits 3 and 4), never read: the
+			// window's middle row is inside the image (DWPackedTakes).
+			f |= 8 << (r / 2)
+			rows[r] = &in[0]
+		}
+		dw3x3s1cx16wAVX2(&out[oy*p.OW*c], rows[0], rows[1], rows[2], &wp[0], &bias[0], p.OW, c, p.Lo, p.Hi, f)
+	}
 }

@@ -82,11 +82,7 @@ func TestDepthwisePacked(t *testing.T) {
 						for i := range got {
 							got[i] = sentinel
 						}
-						var scratch []float32
-						if split[0] == 0 {
-							scratch = make([]float32, 3) // too short: replaced
-						}
-						DepthwisePacked(&q, in, wp, bias, got[:n], split[0], split[1], scratch, hs)
+						DepthwisePacked(&q, in, wp, bias, got[:n], split[0], split[1], hs)
 						row := q.OW * s.c
 						for i := range got {
 							inside := i < n && i >= split[0]*row && i < split[1]*row
@@ -108,6 +104,8 @@ func TestDepthwisePacked(t *testing.T) {
 		{H: 8, W: 8, C: 64, KH: 3, KW: 3, SH: 2, SW: 2, PadT: 0, PadL: 0, OH: 4, OW: 4, Hot: true},   // stride 2
 		{H: 8, W: 8, C: 64, KH: 5, KW: 5, SH: 1, SW: 1, PadT: 2, PadL: 2, OH: 8, OW: 8, Hot: true},   // 5x5
 		{H: 8, W: 8, C: 512, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 1, PadL: 1, OH: 8, OW: 8, Hot: false}, // padded copies
+		{H: 4, W: 4, C: 32, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 2, PadL: 1, OH: 6, OW: 4, Hot: true},   // a middle row above the image
+		{H: 4, W: 4, C: 32, KH: 3, KW: 3, SH: 1, SW: 1, PadT: 0, PadL: 1, OH: 4, OW: 4, Hot: true},   // a middle row below it
 	} {
 		if DWPackedTakes(&p) {
 			t.Errorf("DWPackedTakes(%+v): took it", p)

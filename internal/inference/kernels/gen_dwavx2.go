@@ -18,7 +18,8 @@
 // never read: its taps are left out, which is what adding 0·w gives (up to
 // the sign of a zero). HARD_SWISH (bit 2) is applied as the sums are
 // stored, with hardSwishAVX2's operations. The chain kernels at stride 1
-// (kernelChain: dw3x3s1cAVX2, dw3x3s1cx16AVX2, dw3x3s1cx16pAVX2) give up
+// (kernelChain: dw3x3s1cAVX2, dw3x3s1cx16AVX2, dw3x3s1cx16pAVX2, and
+// kernelChainW's dw3x3s1cx16wAVX2 on packed weights) give up
 // that order: each pixel's sum is one FMA chain from the bias through the
 // nine taps in window order, eight of them at a time. Run with
 // `go run gen_dwavx2.go` in this directory.
@@ -506,7 +507,9 @@ type chainArgs struct {
 	lo, hi string
 	flags  string
 	// packed: the weights are laid out sixteen channels by nine taps
-	// (PackDW3x3x16), a chunk's 576 bytes in one run.
+	// (PackDW3x3x16), a chunk's 576 bytes in one run; and flags bits 3
+	// and 4 say the window's top and bottom rows are outside the image:
+	// their taps are left out (the row pointer is never read).
 	packed bool
 }
 
@@ -529,6 +532,10 @@ func chunkChain(name string, g, v, e int, ca chainArgs, next string) {
 		}
 	}
 	for r, row := range []string{"AX", "BX", "CX"} {
+		if ca.packed && r != 1 {
+			p("TESTQ $%d, %s", map[int]int{0: 8, 2: 16}[r], ca.flags)
+			p("JNZ %s_r%d", name, r)
+		}
 		for j := range 3 {
 			for h := range v {
 				if ca.packed {
@@ -554,6 +561,9 @@ func chunkChain(name string, g, v, e int, ca chainArgs, next string) {
 					p("VFMADD231PS Y15, %s, %s", wr(x-px, h), a(px, h))
 				}
 			}
+		}
+		if ca.packed && r != 1 {
+			label("%s_r%d", name, r)
 		}
 	}
 	p("VBROADCASTSS %s, Y14", ca.lo)
@@ -611,7 +621,15 @@ func kernelChain(v int, padded bool) { kernelChainW(v, padded, false) }
 // sixteen-channel kernel in place on weights packed sixteen channels by
 // nine taps (PackDW3x3x16), whose chunk is one run of nine lines instead
 // of nine lines 4c bytes apart (with 512 channels in the same two L1
-// sets as the input's).
+// sets as the input's), and a window row outside the image left out
+// (flags bits 3 and 4) rather than read from a zeroed row: the sums are
+// the same up to the sign of a zero (x + 0·w is x). Tried and dropped: a
+// whole-image kernel on the other loop order (for each sixteen channels
+// every row, then every group; weights read once per image): in V1
+// 1.0@128 at batch 1 it ran 0.58x on 8x8x512, 0.72x on 16x16x256 and
+// 0.90x on 4x4x1024 (graph's switchNodesAB, 200 rounds): each step reads
+// eighteen lines 4c bytes apart where the row kernels' streams run on
+// line by line, which the prefetchers follow.
 func kernelChainW(v int, padded, packed bool) {
 	fn, g0 := "dw3x3s1cAVX2", 8
 	if v == 2 {
@@ -623,7 +641,8 @@ func kernelChainW(v int, padded, packed bool) {
 		fmt.Fprintf(&b, `
 // func %s(out, r0, r1, r2, w, bias *float32, n, c int, lo, hi float32, flags int)
 // dw3x3s1cx16AVX2 on weights packed sixteen channels by nine taps (see
-// gen_dwavx2.go's kernelChainW); registers as there.
+// gen_dwavx2.go's kernelChainW), flags bits 3 and 4: the top and bottom window
+// rows are outside the image (r0, r2 never read); registers as there.
 TEXT ·%s(SB), NOSPLIT, $0-80
 `, fn, fn)
 	} else if padded {
@@ -757,235 +776,6 @@ TEXT ·%s(SB), NOSPLIT, $0-80
 	p("RET")
 }
 
-// kernelImage writes dw3x3s1iAVX2, the sixteen-channel chain kernel
-// (chunkChain's sums, bit for bit those of dw3x3s1cx16AVX2 up to the sign
-// of a zero) over output rows [y0, y1) of a whole image with SAME padding
-// at stride 1, in one call and in the other loop order: for each sixteen
-// channels (one cache line of every pixel), every row, then every group
-// of four pixels (the last wd mod 4 as a two and a one). The row kernels
-// sweep all channels of a group of pixels before the next group: with 512
-// channels a pixel is 2 KB, so the eighteen input lines, nine weight
-// lines and four output lines of a step all fall in the same two L1 sets
-// and come from L2 each time; here a step's lines are the same channel
-// offset, the weights stay put for the whole image, and the rows above
-// and below are often still in L1. Window rows above and below the image
-// and columns left and right of it are left out (variants: bit 0 left,
-// bit 1 right, bit 2 top, bit 3 bottom), never read.
-func kernelImage() {
-	const fn = "dw3x3s1iAVX2"
-	fmt.Fprintf(&b, `
-// func %s(out, in, w, bias *float32, h, wd, c, y0, y1 int, lo, hi float32, flags int)
-// output rows [y0, y1) of an h x wd x c image (c a multiple of 16), SAME padding,
-// stride 1 (see gen_dwavx2.go's kernelImage); flags bit 2: HARD_SWISH.
-// AX, BX, CX: window rows at the group's left column; DX: output; SI, DI: the
-// chunk's weights and bias; R8..R11: 1, 3, 5, 7 pixels in bytes; R12: the group's
-// variant; R13: groups left; R14: bit 0 left edge, bit 2 top row, bit 3 bottom row,
-// bit 4 HARD_SWISH; R15: row bytes. Frame: in and out at the chunk, row, chunks left.
-TEXT ·%s(SB), NOSPLIT, $32-88
-`, fn, fn)
-	p("MOVQ c+48(FP), R8")
-	p("SHLQ $2, R8")
-	p("LEAQ (R8)(R8*2), R9")
-	p("LEAQ (R8)(R8*4), R10")
-	p("LEAQ (R9)(R8*4), R11")
-	p("MOVQ wd+40(FP), R15")
-	p("IMULQ R8, R15")
-	p("MOVQ in+8(FP), R12")
-	p("MOVQ R12, ik-8(SP)")
-	p("MOVQ out+0(FP), R12")
-	p("MOVQ R12, ok-16(SP)")
-	p("MOVQ w+16(FP), SI")
-	p("MOVQ bias+24(FP), DI")
-	p("MOVQ c+48(FP), R12")
-	p("SHRQ $4, R12")
-	p("MOVQ R12, kc-32(SP)")
-	p("MOVQ y1+64(FP), R12")
-	p("CMPQ R12, y0+56(FP)")
-	p("JLE %s_end", fn)
-	label("%s_chunk", fn)
-	p("MOVQ y0+56(FP), R12")
-	p("MOVQ R12, y-24(SP)")
-	label("%s_row", fn)
-	p("MOVQ y-24(SP), BX")
-	p("IMULQ R15, BX")
-	p("MOVQ ok-16(SP), DX")
-	p("ADDQ BX, DX")
-	p("ADDQ ik-8(SP), BX")
-	p("SUBQ R8, BX")
-	p("MOVQ BX, AX")
-	p("SUBQ R15, AX")
-	p("LEAQ (BX)(R15*1), CX")
-	p("MOVQ flags+80(FP), R14")
-	p("ANDQ $4, R14")
-	p("SHLQ $2, R14")
-	p("ORQ $1, R14")
-	p("MOVQ y-24(SP), R12")
-	p("TESTQ R12, R12")
-	p("JNZ %s_nottop", fn)
-	p("ORQ $4, R14")
-	label("%s_nottop", fn)
-	p("INCQ R12")
-	p("CMPQ R12, h+32(FP)")
-	p("JNE %s_notbottom", fn)
-	p("ORQ $8, R14")
-	label("%s_notbottom", fn)
-	p("MOVQ wd+40(FP), R13")
-	p("SHRQ $2, R13")
-	p("JZ %s_tail2", fn)
-	piece := func(g int, loop bool) {
-		p("MOVQ R14, R12")
-		p("ANDQ $13, R12")
-		if loop {
-			p("CMPQ R13, $1")
-			p("JNE %s_g%dsel", fn, g)
-		}
-		if g > 1 {
-			p("TESTQ $%d, wd+40(FP)", g-1)
-			p("JNZ %s_g%dsel", fn, g)
-		}
-		p("ORQ $2, R12")
-		label("%s_g%dsel", fn, g)
-		for e := 1; e < 16; e++ {
-			p("CMPQ R12, $%d", e)
-			p("JEQ %s_g%dv%d", fn, g, e)
-		}
-		for e := range 16 {
-			imageBody(fmt.Sprintf("%s_g%dv%d", fn, g, e), g, e, fmt.Sprintf("%s_g%dst", fn, g))
-		}
-		imageStore(fn, g)
-	}
-	label("%s_group", fn)
-	piece(4, true)
-	p("DECQ R13")
-	p("JNZ %s_group", fn)
-	for _, g := range []int{2, 1} {
-		label("%s_tail%d", fn, g)
-		p("TESTQ $%d, wd+40(FP)", g)
-		if g > 1 {
-			p("JZ %s_tail%d", fn, g/2)
-		} else {
-			p("JZ %s_rownext", fn)
-		}
-		piece(g, false)
-	}
-	label("%s_rownext", fn)
-	p("MOVQ y-24(SP), R12")
-	p("INCQ R12")
-	p("MOVQ R12, y-24(SP)")
-	p("CMPQ R12, y1+64(FP)")
-	p("JLT %s_row", fn)
-	p("ADDQ $64, ik-8(SP)")
-	p("ADDQ $64, ok-16(SP)")
-	p("ADDQ $64, SI")
-	p("ADDQ $64, DI")
-	p("DECQ kc-32(SP)")
-	p("JNZ %s_chunk", fn)
-	label("%s_end", fn)
-	p("VZEROUPPER")
-	p("RET")
-}
-
-// imageBody writes the sums of one group of g pixels and sixteen channels
-// for variant e of kernelImage (bit 0: the first pixel's left column is
-// padding, bit 1: the last pixel's right column, bit 2: the window's top
-// row, bit 3: its bottom row), as chunkChain takes them: from the bias,
-// one FMA per tap in window order, the taps on padding left out; then a
-// jump to st, the store.
-func imageBody(name string, g, e int, st string) {
-	skip, _ := edges(g, 1, e&3)
-	const v = 2
-	a := func(px, h int) string { return fmt.Sprintf("Y%d", h*g+px) }
-	wr := func(j, h int) string { return fmt.Sprintf("Y%d", 8+3*h+j) }
-	label("%s", name)
-	for h := range v {
-		p("VMOVUPS %d(DI), %s", 32*h, a(0, h))
-		for px := 1; px < g; px++ {
-			p("VMOVAPS %s, %s", a(0, h), a(px, h))
-		}
-	}
-	for r, row := range []string{"AX", "BX", "CX"} {
-		if r == 0 && e&4 != 0 || r == 2 && e&8 != 0 {
-			continue
-		}
-		for j := range 3 {
-			used := false
-			for px := range g {
-				used = used || !skip(px, j)
-			}
-			if !used {
-				continue
-			}
-			for h := range v {
-				p("VMOVUPS %d%s, %s", 32*h, off("SI", 3*r+j), wr(j, h))
-			}
-		}
-		for x := 0; x <= g+1; x++ {
-			for h := range v {
-				var pxs []int
-				for px := range g {
-					if j := x - px; j >= 0 && j < 3 && !skip(px, j) {
-						pxs = append(pxs, px)
-					}
-				}
-				if len(pxs) == 0 {
-					continue
-				}
-				p("VMOVUPS %d%s, Y15", 32*h, off(row, x))
-				for _, px := range pxs {
-					p("VFMADD231PS Y15, %s, %s", wr(x-px, h), a(px, h))
-				}
-			}
-		}
-	}
-	p("JMP %s", st)
-}
-
-// imageStore writes kernelImage's bounds, HARD_SWISH and store of a group
-// of g pixels, then moves the rows and output on by g pixels.
-func imageStore(fn string, g int) {
-	const v = 2
-	a := func(px, h int) string { return fmt.Sprintf("Y%d", h*g+px) }
-	label("%s_g%dst", fn, g)
-	p("VBROADCASTSS lo+72(FP), Y14")
-	p("VBROADCASTSS hi+76(FP), Y15")
-	for px := range g {
-		for h := range v {
-			p("VMAXPS Y14, %s, %s", a(px, h), a(px, h))
-			p("VMINPS Y15, %s, %s", a(px, h), a(px, h))
-		}
-	}
-	p("TESTQ $16, R14")
-	p("JNZ %s_g%dhs", fn, g)
-	for px := range g {
-		for h := range v {
-			p("VMOVUPS %s, %d%s", a(px, h), 32*h, off("DX", px))
-		}
-	}
-	p("JMP %s_g%dadv", fn, g)
-	label("%s_g%dhs", fn, g)
-	p("VXORPS Y15, Y15, Y15")
-	for i := range g * v {
-		px, h := i%g, i/g
-		x, t := a(px, h), fmt.Sprintf("Y%d", 8+i%4)
-		p("VADDPS dwavx2three<>(SB), %s, %s", x, t)
-		p("VMAXPS Y15, %s, %s", t, t)
-		p("VMINPS dwavx2six<>(SB), %s, %s", t, t)
-		p("VMULPS %s, %s, %s", x, t, t)
-		p("VDIVPS dwavx2six<>(SB), %s, %s", t, t)
-		p("VMOVUPS %s, %d%s", t, 32*h, off("DX", px))
-	}
-	label("%s_g%dadv", fn, g)
-	for _, r := range []string{"AX", "BX", "CX", "DX"} {
-		switch g {
-		case 1:
-			p("ADDQ R8, %s", r)
-		default:
-			p("LEAQ (%s)(R8*%d), %s", r, g, r)
-		}
-	}
-	p("ANDQ $-2, R14")
-}
-
 func main() {
 	fmt.Fprintln(&b, "// Code generated by gen_dwavx2.go; DO NOT EDIT.")
 	fmt.Fprintln(&b)
@@ -1010,7 +800,6 @@ func main() {
 	kernelChain(1, false)
 	kernelChain(2, false)
 	kernelChain(2, true)
-	kernelImage()
 	kernelChainW(2, false, true)
 	if err := os.WriteFile("dwavx2_amd64.s", b.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
