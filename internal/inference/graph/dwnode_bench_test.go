@@ -67,7 +67,7 @@ func switchNodesAB(b *testing.B, m *graph.Model, batch int, set func(bool), matc
 // row kernel on packed weights on ("new", kernels.SetDWPacked) and off
 // ("old": DepthwiseBlocked's row kernels), alternating run by run on one
 // thread's CPU clock: the plain depthwise operators in the model
-// (switchNodesAB, "layers", and each of V1's stride-1 shapes apart) and
+// (switchNodesAB, "layers", and each of V1's shapes apart: 8x8x256 and 4x4x512 at stride 2) and
 // the whole model (switchAB, "model"), at batch 1 and 4. Run with
 // `go test -tags cspipe_bench -run '^$' -bench DWPacked`.
 func BenchmarkDWPacked(b *testing.B) { benchDWSwitch(b, kernels.SetDWPacked) }
@@ -85,7 +85,7 @@ func benchDWSwitch(b *testing.B, set func(bool)) {
 	}
 	for _, batch := range []int{1, 4} {
 		b.Run(fmt.Sprintf("v1/layers/batch%d", batch), func(b *testing.B) { switchNodesAB(b, m, batch, set, match) })
-		for _, s := range [][2]int{{16, 256}, {8, 512}, {4, 1024}} {
+		for _, s := range [][2]int{{16, 256}, {8, 256}, {8, 512}, {4, 512}, {4, 1024}} {
 			b.Run(fmt.Sprintf("v1/%dx%dx%d/batch%d", s[0], s[0], s[1], batch), func(b *testing.B) {
 				switchNodesAB(b, m, batch, set, shape(s[0], s[1]))
 			})

@@ -19,14 +19,20 @@ func PackDW3x3x16(w []float32, c int) []float32 {
 }
 
 // DWPackedTakes reports whether DepthwisePacked takes p on this CPU: the
-// layers DepthwiseBlocked runs on the sixteen-channel chain kernel in
-// place (dw3x3AVX2Takes, stride 1, channels a multiple of 16 that dwChain
-// gives sixteen at a time, and an input read in place: Hot, or a pixel
-// not a multiple of 2 KB), where every window's middle row is inside the
+// layers DepthwiseBlocked runs on a sixteen-channel kernel in place
+// (dw3x3AVX2Takes, channels a multiple of 16; at stride 1 across the
+// chain kernel where dwChain gives sixteen at a time and the input is read
+// in place: Hot, or a pixel not a multiple of 2 KB; at stride 2 where
+// dwX16 picks sixteen), where every window's middle row is inside the
 // image (at most one row of padding above).
 func DWPackedTakes(p *DWParams) bool {
-	return dwPacked && dw3x3AVX2Takes(p) && p.SW == 1 && p.C%16 == 0 && dwChain(p.C) == 2 &&
-		(p.Hot || !dwPadStride(p.C, p.SW)) && p.PadT <= 1 && (p.OH-1)*p.SH-p.PadT+1 < p.H
+	if !dwPacked || !dw3x3AVX2Takes(p) || p.C%16 != 0 || p.PadT > 1 || (p.OH-1)*p.SH-p.PadT+1 >= p.H {
+		return false
+	}
+	if p.SW == 2 {
+		return dwX16(p.C, 2)
+	}
+	return dwChain(p.C) == 2 && (p.Hot || !dwPadStride(p.C, p.SW))
 }
 
 // DepthwisePacked is DepthwiseBlocked (or DepthwiseBlockedHardSwish, with
@@ -57,21 +63,27 @@ func DepthwisePacked(p *DWParams, in, wp, bias, out []float32, y0, y1 int, hs bo
 	if hs {
 		flags |= 4
 	}
+	// The kernel and its flag for a top window row outside the image
+	// (the bottom one's is twice it).
+	k, top := dw3x3s1cx16wAVX2, 8
+	if p.SW == 2 {
+		k, top = dw3x3s2x16wAVX2, 16
+	}
 	for oy := y0; oy < y1; oy++ {
 		iy0 := oy*p.SH - p.PadT
 		var rows [3]*float32
-		f := flags
+		f := flags | dwBorderRow(p, iy0)
 		for r := range rows {
 			iy := iy0 + r
 			if iy >= 0 && iy < p.H {
 				rows[r] = &in[iy*p.W*c]
 				continue
 			}
-			// Left out by the kernel (bits 3 and 4), never read: the
-			// window's middle row is inside the image (DWPackedTakes).
-			f |= 8 << (r / 2)
+			// Left out by the kernel, never read: the window's middle
+			// row is inside the image (DWPackedTakes).
+			f |= top << (r / 2)
 			rows[r] = &in[0]
 		}
-		dw3x3s1cx16wAVX2(&out[oy*p.OW*c], rows[0], rows[1], rows[2], &wp[0], &bias[0], p.OW, c, p.Lo, p.Hi, f)
+		k(&out[oy*p.OW*c], rows[0], rows[1], rows[2], &wp[0], &bias[0], p.OW, c, p.Lo, p.Hi, f)
 	}
 }

@@ -177,6 +177,14 @@ func chunk(name string, g, s, e int, next string) {
 	p("JMP %s", next)
 }
 
+// packedS2 has chunk16 and kernel write dw3x3s2x16wAVX2: dw3x3s2x16AVX2
+// on weights packed sixteen channels by nine taps (PackDW3x3x16), with
+// flags bits 4 and 5 saying the window's top and bottom rows are outside
+// the image (their taps left out, the row never read; such a row is a
+// border row, bit 3, whose pixels sum tap by tap, so the sums are the
+// same up to the sign of a zero).
+var packedS2 bool
+
 // chunk16 is chunk for groups of g pixels (two or one) and sixteen
 // channels, a whole cache line of each pixel: with a pixel stride of a
 // multiple of 2 KB (512 or 1024 channels) every pixel of a window falls
@@ -200,9 +208,17 @@ func chunk16(name string, g, s, e int, next string) {
 		}
 	}
 	for r, row := range []string{"AX", "BX", "CX"} {
+		if packedS2 && r != 1 {
+			p("TESTQ $%d, R14", map[int]int{0: 16, 2: 32}[r])
+			p("JNZ %s_r%d", name, r)
+		}
 		for j := range 3 {
 			for h := range 2 {
-				p("VMOVUPS %d%s, Y12", 32*h, off("SI", 3*r+j))
+				if packedS2 {
+					p("VMOVUPS %d(SI), Y12", 64*(3*r+j)+32*h)
+				} else {
+					p("VMOVUPS %d%s, Y12", 32*h, off("SI", 3*r+j))
+				}
 				for px := range g {
 					if skip(px, j) {
 						continue
@@ -214,6 +230,9 @@ func chunk16(name string, g, s, e int, next string) {
 					p("%s %d%s, Y12, %s", op, 32*h, off(row, px*s+j), a(j, px, h))
 				}
 			}
+		}
+		if packedS2 && r != 1 {
+			label("%s_r%d", name, r)
 		}
 	}
 	p("VBROADCASTSS lo+64(FP), Y12")
@@ -254,6 +273,10 @@ func chunk16(name string, g, s, e int, next string) {
 	}
 	label("%s_adv", name)
 	for _, r := range []string{"AX", "BX", "CX", "SI", "DI", "DX"} {
+		if r == "SI" && packedS2 {
+			p("ADDQ $576, SI")
+			continue
+		}
 		p("ADDQ $64, %s", r)
 	}
 	p("DECQ R12")
@@ -309,7 +332,17 @@ func kernel(s, v int) {
 		fn = fmt.Sprintf("dw3x3s%dx16AVX2", s)
 		g, c = 2, "a multiple of 16"
 	}
-	fmt.Fprintf(&b, `
+	if packedS2 {
+		fn = "dw3x3s2x16wAVX2"
+		fmt.Fprintf(&b, `
+// func %s(out, r0, r1, r2, w, bias *float32, n, c int, lo, hi float32, flags int)
+// dw3x3s2x16AVX2 on weights packed sixteen channels by nine taps, flags bits 4 and
+// 5: the top and bottom window rows are outside the image, never read (see
+// gen_dwavx2.go's packedS2); registers as there.
+TEXT ·%s(SB), NOSPLIT, $0-80
+`, fn, fn)
+	} else {
+		fmt.Fprintf(&b, `
 // func %s(out, r0, r1, r2, w, bias *float32, n, c int, lo, hi float32, flags int)
 // n output pixels of one 3x3 depthwise row at stride %d (see gen_dwavx2.go), %d at a
 // time, %d channels at a time; r0..r2 point at the first pixel's window rows, at its
@@ -320,6 +353,7 @@ func kernel(s, v int) {
 // cleared after the first group); R15: the group's edges.
 TEXT ·%s(SB), NOSPLIT, $0-80
 `, fn, s, g, 8*v, c, fn)
+	}
 	p("MOVQ c+56(FP), R8")
 	p("SHLQ $2, R8")
 	p("LEAQ (R8)(R8*2), R9")
@@ -801,6 +835,9 @@ func main() {
 	kernelChain(2, false)
 	kernelChain(2, true)
 	kernelChainW(2, false, true)
+	packedS2 = true
+	kernel(2, 2)
+	packedS2 = false
 	if err := os.WriteFile("dwavx2_amd64.s", b.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
