@@ -72,6 +72,25 @@ func switchNodesAB(b *testing.B, m *graph.Model, batch int, set func(bool), matc
 // `go test -tags cspipe_bench -run '^$' -bench DWPacked`.
 func BenchmarkDWPacked(b *testing.B) { benchDWSwitch(b, kernels.SetDWPacked) }
 
+// BenchmarkDWPackedModels is BenchmarkDWPacked on V2 1.0@224, V3-Large
+// 1.0@224 and EfficientNet-Lite0 at batch 1: their plain depthwise
+// operators ("layers") and the whole model. Run with
+// `go test -tags cspipe_bench -run '^$' -bench DWPackedModels`.
+func BenchmarkDWPackedModels(b *testing.B) {
+	match := func(nt graph.NodeTime) bool {
+		return strings.HasPrefix(nt.Kernel, "depthwise") && !strings.Contains(nt.Kernel, "conv")
+	}
+	for _, c := range []modelgen.Config{
+		{Arch: "v2", Width: 1, Size: 224, Classes: 1001, Seed: 1},
+		{Arch: "v3-large", Width: 1, Size: 224, Classes: 1001, Seed: 1},
+		{Arch: "efficientnet-lite0", Width: 1, Size: 224, Classes: 1001, Seed: 1},
+	} {
+		m := loadModel(b, c)
+		b.Run(c.Arch+"/layers/batch1", func(b *testing.B) { switchNodesAB(b, m, 1, kernels.SetDWPacked, match) })
+		b.Run(c.Arch+"/model/batch1", func(b *testing.B) { switchAB(b, m, 1, kernels.SetDWPacked) })
+	}
+}
+
 // benchDWSwitch is BenchmarkDWPacked for the switch set.
 func benchDWSwitch(b *testing.B, set func(bool)) {
 	m := loadModel(b, modelgen.Config{Arch: "v1", Width: 1, Size: 128, Classes: 1001, Seed: 1})
