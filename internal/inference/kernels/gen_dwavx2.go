@@ -663,7 +663,13 @@ func kernelChain(v int, padded bool) { kernelChainW(v, padded, false) }
 // 1.0@128 at batch 1 it ran 0.58x on 8x8x512, 0.72x on 16x16x256 and
 // 0.90x on 4x4x1024 (graph's switchNodesAB, 200 rounds): each step reads
 // eighteen lines 4c bytes apart where the row kernels' streams run on
-// line by line, which the prefetchers follow.
+// line by line, which the prefetchers follow. Nor did these pay, on
+// 8x8x512 hot (kernels, thread CPU, 400 rounds alternating) and in V1's
+// layers (graph's switchNodesAB, 200 rounds): groups of two pixels
+// instead of four (fourteen lines a step instead of twenty-two in the
+// input's two L1 sets) 0.79x hot; a PREFETCHT0 of each input line 64, 128
+// or 256 bytes on, with its load, 1.01-1.03x hot and 1.03x in the model
+// (quartiles 0.88-1.20).
 func kernelChainW(v int, padded, packed bool) {
 	fn, g0 := "dw3x3s1cAVX2", 8
 	if v == 2 {
