@@ -669,7 +669,12 @@ func kernelChain(v int, padded bool) { kernelChainW(v, padded, false) }
 // instead of four (fourteen lines a step instead of twenty-two in the
 // input's two L1 sets) 0.79x hot; a PREFETCHT0 of each input line 64, 128
 // or 256 bytes on, with its load, 1.01-1.03x hot and 1.03x in the model
-// (quartiles 0.88-1.20).
+// (quartiles 0.88-1.20); sixteen channels of the whole row at a time (the
+// groups of four, two and one in turn for each chunk, so that the weights
+// and shared columns are read again at once): hot, 7x7x1152 and 7x7x960
+// 1.4x, 14x14x480 and 14x14x576 1.07-1.1x, 8x8x512 and 16x16x256 0.82x;
+// on rows not a multiple of four in the models (100 rounds, load 9) V2's
+// plain depthwise layers 0.995x (q1-q3 0.82-1.13), Lite0's 0.96x.
 func kernelChainW(v int, padded, packed bool) {
 	fn, g0 := "dw3x3s1cAVX2", 8
 	if v == 2 {
