@@ -13,6 +13,11 @@ import (
 // to compare with DepthwiseBlocked).
 var dwPlanes = true
 
+// dwPackedOn lets plain 3x3 depthwise layers run on kernels.DepthwisePacked
+// with the weights packed at plan time where kernels.DWPackedTakes (tests
+// switch it off to compare with DepthwiseBlocked).
+var dwPackedOn = true
+
 // dwHotInput lets a plain depthwise layer tell the kernels
 // (DWParams.Hot) that its input is likely in L2, when the batch's input
 // is at most a quarter of L2 (tests and benchmarks switch it off to
@@ -138,7 +143,7 @@ func (k *depthwiseKernel) run(e *env, ins [][]float32, out []float32) {
 	p.Hot = dwHotInput && len(ins[0])*4 <= kernels.CacheL2()/4
 	// The sixteen-channel row kernel on packed weights, where
 	// DepthwiseBlocked would run it on the weights as they are.
-	packed := k.wpack != nil && kernels.DWPackedTakes(&p)
+	packed := dwPackedOn && k.wpack != nil && kernels.DWPackedTakes(&p)
 	e.parallelFor(e.batch*oh, 1, func(lo, hi int) {
 		if k.planes {
 			sp := k.planeScratch()
