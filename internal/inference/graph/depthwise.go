@@ -156,8 +156,11 @@ func (k *depthwiseKernel) run(e *env, ins [][]float32, out []float32) {
 			}
 			return
 		}
-		pad := k.padScratch()
-		defer k.pad.Put(pad)
+		var pad *[]float32 // DepthwiseBlocked's scratch: the packed kernels need none
+		if !packed {
+			pad = k.padScratch()
+			defer k.pad.Put(pad)
+		}
 		for r := lo; r < hi; {
 			img, y0 := r/oh, r%oh
 			y1 := min(oh, y0+hi-r)
