@@ -68,7 +68,8 @@ func switchNodesAB(b *testing.B, m *graph.Model, batch int, set func(bool), matc
 // ("old": DepthwiseBlocked's row kernels), alternating run by run on one
 // thread's CPU clock: the plain depthwise operators in the model
 // (switchNodesAB, "layers", and each of V1's shapes apart: 8x8x256 and 4x4x512 at stride 2) and
-// the whole model (switchAB, "model"), at batch 1 and 4. Run with
+// the whole model (switchAB, "model"), at batch 1 and 4, and the whole
+// model at batch 8 on two threads by the wall clock. Run with
 // `go test -tags cspipe_bench -run '^$' -bench DWPacked`.
 func BenchmarkDWPacked(b *testing.B) { benchDWSwitch(b, kernels.SetDWPacked) }
 
@@ -111,4 +112,14 @@ func benchDWSwitch(b *testing.B, set func(bool)) {
 		}
 		b.Run(fmt.Sprintf("v1/model/batch%d", batch), func(b *testing.B) { switchAB(b, m, batch, set) })
 	}
+	// Batch 8 on two threads, by the wall clock (the threads' CPU time is
+	// not one clock): noisier on a shared machine.
+	b.Run("v1/model/batch8/threads2", func(b *testing.B) {
+		defer set(true)
+		defer m.SetThreads(1)
+		m.SetThreads(2)
+		t := abbench.Alternate(b, abbench.Wall, switchSides(b, m, 8, set, "new", "old")...)
+		t.Report(b, 0, abbench.Med, 1e3/8, "%s-wall-ms/img")
+		abbench.ReportQuartiles(b, t.Ratios(0, 1, 0), "speedup")
+	})
 }
