@@ -13,6 +13,11 @@ import (
 // to compare with DepthwiseBlocked).
 var dwPlanes = true
 
+// dwPackedOn lets plain 3x3 depthwise layers run on kernels.DepthwisePacked
+// with the weights packed at plan time where kernels.DWPackedTakes (tests
+// switch it off to compare with DepthwiseBlocked).
+var dwPackedOn = true
+
 // dwHotInput lets a plain depthwise layer tell the kernels
 // (DWParams.Hot) that its input is likely in L2, when the batch's input
 // is at most a quarter of L2 (tests and benchmarks switch it off to
@@ -26,6 +31,7 @@ type depthwiseKernel struct {
 	mult   int
 	cout   int
 	w      []float32 // [KH][KW][Cin*mult]
+	wpack  []float32 // w packed by kernels.PackDW3x3x16 for DepthwisePacked, on AVX2
 	bias   []float32
 	expand *expansion // a fused 1x1 convolution computing the input band by band
 	hs     bool       // HARD_SWISH on each output row while it is still in L1
@@ -107,6 +113,9 @@ func planDepthwise(g *Graph, n *Node) (kernel, []int, error) {
 		return nil, nil, fmt.Errorf("fused 1x1 convolution before a depth multiplier of %d", mult)
 	}
 	k.planes = mult == 1 && ex == nil && dwPlanes && kernels.DWPlanesFaster(&k.p)
+	if mult == 1 && ex == nil && kh == 3 && kw == 3 && cin%16 == 0 && kernels.Path() == "avx2" {
+		k.wpack = kernels.PackDW3x3x16(k.w, cin)
+	}
 	return k, []int{1, oh, ow, cout}, nil
 }
 
@@ -132,6 +141,9 @@ func (k *depthwiseKernel) run(e *env, ins [][]float32, out []float32) {
 	// The batch's input in at most a quarter of L2: likely still there
 	// from the operator that wrote it.
 	p.Hot = dwHotInput && len(ins[0])*4 <= kernels.CacheL2()/4
+	// The sixteen-channel row kernel on packed weights, where
+	// DepthwiseBlocked would run it on the weights as they are.
+	packed := dwPackedOn && k.wpack != nil && kernels.DWPackedTakes(&p)
 	e.parallelFor(e.batch*oh, 1, func(lo, hi int) {
 		if k.planes {
 			sp := k.planeScratch()
@@ -144,13 +156,18 @@ func (k *depthwiseKernel) run(e *env, ins [][]float32, out []float32) {
 			}
 			return
 		}
-		pad := k.padScratch()
-		defer k.pad.Put(pad)
+		var pad *[]float32 // DepthwiseBlocked's scratch: the packed kernels need none
+		if !packed {
+			pad = k.padScratch()
+			defer k.pad.Put(pad)
+		}
 		for r := lo; r < hi; {
 			img, y0 := r/oh, r%oh
 			y1 := min(oh, y0+hi-r)
 			in, o := ins[0][img*inPer:(img+1)*inPer], out[img*outPer:(img+1)*outPer]
 			switch {
+			case packed:
+				kernels.DepthwisePacked(&p, in, k.wpack, k.bias, o, y0, y1, k.hs)
 			case k.mult == 1 && k.hs:
 				// Each row is HARD_SWISHed right after it is computed,
 				// while it is in L1.

@@ -35,3 +35,8 @@ func SetDWChain(on bool) {
 	}
 	dwChain = func(int) int { return 0 }
 }
+
+// SetDWPacked switches the AVX2 depthwise row kernel on packed weights
+// (dwPacked, DepthwisePacked; built only with the cspipe_bench tag): off,
+// the layers it takes run on DepthwiseBlocked.
+func SetDWPacked(on bool) { dwPacked = on }

@@ -113,6 +113,17 @@ func dw3x3RowsAVX2(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratch 
 			}
 		}
 	}
+	dwRowsLoop(p, in, &w[0], bias, out, y0, y1, scratch, flags, k)
+}
+
+// dwRowKernel is the signature of the in-place row kernels.
+type dwRowKernel func(out, r0, r1, r2, w, bias *float32, n, c int, lo, hi float32, flags int)
+
+// dwRowsLoop runs output rows [y0, y1) one call of k each (the weights at
+// w, in k's layout), with flags and each row's border bit: a window row
+// outside the image reads zeros from scratch.
+func dwRowsLoop(p *DWParams, in []float32, w *float32, bias, out []float32, y0, y1 int, scratch []float32, flags int, k dwRowKernel) {
+	c := p.C
 	// A window row outside the image reads zeros: wp pixels from the
 	// first window's left column (which the kernel never reads with
 	// flags bit 0, so the pointer goes one pixel in).
@@ -137,7 +148,7 @@ func dw3x3RowsAVX2(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratch 
 			}
 			rows[r] = zero
 		}
-		k(&out[oy*p.OW*c], rows[0], rows[1], rows[2], &w[0], &bias[0], p.OW, c, p.Lo, p.Hi, f)
+		k(&out[oy*p.OW*c], rows[0], rows[1], rows[2], w, &bias[0], p.OW, c, p.Lo, p.Hi, f)
 	}
 }
 

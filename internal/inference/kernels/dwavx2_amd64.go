@@ -61,3 +61,18 @@ func dw3x3s1cx16AVX2(out, r0, r1, r2, w, bias *float32, n, c int, lo, hi float32
 //
 //go:noescape
 func dw3x3s1cx16pAVX2(out, r0, r1, r2, w, bias *float32, n, c, ps int, lo, hi float32, flags int)
+
+// dw3x3s1cx16wAVX2 is dw3x3s1cx16AVX2 on weights packed by PackDW3x3x16
+// (sixteen channels by nine taps), with the same sums. Implemented in
+// dwavx2_amd64.s.
+//
+//go:noescape
+func dw3x3s1cx16wAVX2(out, r0, r1, r2, w, bias *float32, n, c int, lo, hi float32, flags int)
+
+// dw3x3s2x16wAVX2 is dw3x3s2x16AVX2 on weights packed by PackDW3x3x16,
+// flags bits 4 and 5 saying the first and last window rows are outside
+// the image (never read), with the same sums up to the sign of a zero.
+// Implemented in dwavx2_amd64.s.
+//
+//go:noescape
+func dw3x3s2x16wAVX2(out, r0, r1, r2, w, bias *float32, n, c int, lo, hi float32, flags int)

@@ -18,7 +18,8 @@
 // never read: its taps are left out, which is what adding 0·w gives (up to
 // the sign of a zero). HARD_SWISH (bit 2) is applied as the sums are
 // stored, with hardSwishAVX2's operations. The chain kernels at stride 1
-// (kernelChain: dw3x3s1cAVX2, dw3x3s1cx16AVX2, dw3x3s1cx16pAVX2) give up
+// (kernelChain: dw3x3s1cAVX2, dw3x3s1cx16AVX2, dw3x3s1cx16pAVX2, and
+// kernelChainW's dw3x3s1cx16wAVX2 on packed weights) give up
 // that order: each pixel's sum is one FMA chain from the bias through the
 // nine taps in window order, eight of them at a time. Run with
 // `go run gen_dwavx2.go` in this directory.
@@ -176,6 +177,14 @@ func chunk(name string, g, s, e int, next string) {
 	p("JMP %s", next)
 }
 
+// packedS2 has chunk16 and kernel write dw3x3s2x16wAVX2: dw3x3s2x16AVX2
+// on weights packed sixteen channels by nine taps (PackDW3x3x16), with
+// flags bits 4 and 5 saying the window's top and bottom rows are outside
+// the image (their taps left out, the row never read; such a row is a
+// border row, bit 3, whose pixels sum tap by tap, so the sums are the
+// same up to the sign of a zero).
+var packedS2 bool
+
 // chunk16 is chunk for groups of g pixels (two or one) and sixteen
 // channels, a whole cache line of each pixel: with a pixel stride of a
 // multiple of 2 KB (512 or 1024 channels) every pixel of a window falls
@@ -199,9 +208,17 @@ func chunk16(name string, g, s, e int, next string) {
 		}
 	}
 	for r, row := range []string{"AX", "BX", "CX"} {
+		if packedS2 && r != 1 {
+			p("TESTQ $%d, R14", map[int]int{0: 16, 2: 32}[r])
+			p("JNZ %s_r%d", name, r)
+		}
 		for j := range 3 {
 			for h := range 2 {
-				p("VMOVUPS %d%s, Y12", 32*h, off("SI", 3*r+j))
+				if packedS2 {
+					p("VMOVUPS %d(SI), Y12", 64*(3*r+j)+32*h)
+				} else {
+					p("VMOVUPS %d%s, Y12", 32*h, off("SI", 3*r+j))
+				}
 				for px := range g {
 					if skip(px, j) {
 						continue
@@ -213,6 +230,9 @@ func chunk16(name string, g, s, e int, next string) {
 					p("%s %d%s, Y12, %s", op, 32*h, off(row, px*s+j), a(j, px, h))
 				}
 			}
+		}
+		if packedS2 && r != 1 {
+			label("%s_r%d", name, r)
 		}
 	}
 	p("VBROADCASTSS lo+64(FP), Y12")
@@ -253,6 +273,10 @@ func chunk16(name string, g, s, e int, next string) {
 	}
 	label("%s_adv", name)
 	for _, r := range []string{"AX", "BX", "CX", "SI", "DI", "DX"} {
+		if r == "SI" && packedS2 {
+			p("ADDQ $576, SI")
+			continue
+		}
 		p("ADDQ $64, %s", r)
 	}
 	p("DECQ R12")
@@ -308,7 +332,17 @@ func kernel(s, v int) {
 		fn = fmt.Sprintf("dw3x3s%dx16AVX2", s)
 		g, c = 2, "a multiple of 16"
 	}
-	fmt.Fprintf(&b, `
+	if packedS2 {
+		fn = "dw3x3s2x16wAVX2"
+		fmt.Fprintf(&b, `
+// func %s(out, r0, r1, r2, w, bias *float32, n, c int, lo, hi float32, flags int)
+// dw3x3s2x16AVX2 on weights packed sixteen channels by nine taps, flags bits 4 and
+// 5: the top and bottom window rows are outside the image, never read (see
+// gen_dwavx2.go's packedS2); registers as there.
+TEXT ·%s(SB), NOSPLIT, $0-80
+`, fn, fn)
+	} else {
+		fmt.Fprintf(&b, `
 // func %s(out, r0, r1, r2, w, bias *float32, n, c int, lo, hi float32, flags int)
 // n output pixels of one 3x3 depthwise row at stride %d (see gen_dwavx2.go), %d at a
 // time, %d channels at a time; r0..r2 point at the first pixel's window rows, at its
@@ -319,6 +353,7 @@ func kernel(s, v int) {
 // cleared after the first group); R15: the group's edges.
 TEXT ·%s(SB), NOSPLIT, $0-80
 `, fn, s, g, 8*v, c, fn)
+	}
 	p("MOVQ c+56(FP), R8")
 	p("SHLQ $2, R8")
 	p("LEAQ (R8)(R8*2), R9")
@@ -505,6 +540,11 @@ type chainArgs struct {
 	out    func(px int) string
 	lo, hi string
 	flags  string
+	// packed: the weights are laid out sixteen channels by nine taps
+	// (PackDW3x3x16), a chunk's 576 bytes in one run; and flags bits 3
+	// and 4 say the window's top and bottom rows are outside the image:
+	// their taps are left out (the row pointer is never read).
+	packed bool
 }
 
 // chunkChain writes the chunk loop of the chain kernels (kernelChain) for
@@ -526,8 +566,16 @@ func chunkChain(name string, g, v, e int, ca chainArgs, next string) {
 		}
 	}
 	for r, row := range []string{"AX", "BX", "CX"} {
+		if ca.packed && r != 1 {
+			p("TESTQ $%d, %s", map[int]int{0: 8, 2: 16}[r], ca.flags)
+			p("JNZ %s_r%d", name, r)
+		}
 		for j := range 3 {
 			for h := range v {
+				if ca.packed {
+					p("VMOVUPS %d(SI), %s", 64*(3*r+j)+32*h, wr(j, h))
+					continue
+				}
 				p("VMOVUPS %d%s, %s", 32*h, off("SI", 3*r+j), wr(j, h))
 			}
 		}
@@ -547,6 +595,9 @@ func chunkChain(name string, g, v, e int, ca chainArgs, next string) {
 					p("VFMADD231PS Y15, %s, %s", wr(x-px, h), a(px, h))
 				}
 			}
+		}
+		if ca.packed && r != 1 {
+			label("%s_r%d", name, r)
 		}
 	}
 	p("VBROADCASTSS %s, Y14", ca.lo)
@@ -579,6 +630,10 @@ func chunkChain(name string, g, v, e int, ca chainArgs, next string) {
 	}
 	label("%s_adv", name)
 	for _, r := range []string{"AX", "BX", "CX", "SI", "DI", "DX"} {
+		if r == "SI" && ca.packed {
+			p("ADDQ $576, SI")
+			continue
+		}
 		p("ADDQ $%d, %s", 32*v, r)
 	}
 	p("DECQ R12")
@@ -594,13 +649,48 @@ func chunkChain(name string, g, v, e int, ca chainArgs, next string) {
 // Their sums differ from dw3x3s1AVX2's: one chain per pixel from the bias
 // through the nine taps in window order instead of three column partials
 // added at the end (see chunkChain).
-func kernelChain(v int, padded bool) {
+func kernelChain(v int, padded bool) { kernelChainW(v, padded, false) }
+
+// kernelChainW is kernelChain, with packed dw3x3s1cx16wAVX2: the
+// sixteen-channel kernel in place on weights packed sixteen channels by
+// nine taps (PackDW3x3x16), whose chunk is one run of nine lines instead
+// of nine lines 4c bytes apart (with 512 channels in the same two L1
+// sets as the input's), and a window row outside the image left out
+// (flags bits 3 and 4) rather than read from a zeroed row: the sums are
+// the same up to the sign of a zero (x + 0·w is x). Tried and dropped: a
+// whole-image kernel on the other loop order (for each sixteen channels
+// every row, then every group; weights read once per image): in V1
+// 1.0@128 at batch 1 it ran 0.58x on 8x8x512, 0.72x on 16x16x256 and
+// 0.90x on 4x4x1024 (graph's switchNodesAB, 200 rounds): each step reads
+// eighteen lines 4c bytes apart where the row kernels' streams run on
+// line by line, which the prefetchers follow. Nor did these pay, on
+// 8x8x512 hot (kernels, thread CPU, 400 rounds alternating) and in V1's
+// layers (graph's switchNodesAB, 200 rounds): groups of two pixels
+// instead of four (fourteen lines a step instead of twenty-two in the
+// input's two L1 sets) 0.79x hot; a PREFETCHT0 of each input line 64, 128
+// or 256 bytes on, with its load, 1.01-1.03x hot and 1.03x in the model
+// (quartiles 0.88-1.20); sixteen channels of the whole row at a time (the
+// groups of four, two and one in turn for each chunk, so that the weights
+// and shared columns are read again at once): hot, 7x7x1152 and 7x7x960
+// 1.4x, 14x14x480 and 14x14x576 1.07-1.1x, 8x8x512 and 16x16x256 0.82x;
+// on rows not a multiple of four in the models (100 rounds, load 9) V2's
+// plain depthwise layers 0.995x (q1-q3 0.82-1.13), Lite0's 0.96x.
+func kernelChainW(v int, padded, packed bool) {
 	fn, g0 := "dw3x3s1cAVX2", 8
 	if v == 2 {
 		fn, g0 = "dw3x3s1cx16AVX2", 4
 	}
-	ca := chainArgs{out: func(px int) string { return off("DX", px) }, lo: "lo+64(FP)", hi: "hi+68(FP)", flags: "R14"}
-	if padded {
+	ca := chainArgs{out: func(px int) string { return off("DX", px) }, lo: "lo+64(FP)", hi: "hi+68(FP)", flags: "R14", packed: packed}
+	if packed {
+		fn = "dw3x3s1cx16wAVX2"
+		fmt.Fprintf(&b, `
+// func %s(out, r0, r1, r2, w, bias *float32, n, c int, lo, hi float32, flags int)
+// dw3x3s1cx16AVX2 on weights packed sixteen channels by nine taps (see
+// gen_dwavx2.go's kernelChainW), flags bits 3 and 4: the top and bottom window
+// rows are outside the image (r0, r2 never read); registers as there.
+TEXT ·%s(SB), NOSPLIT, $0-80
+`, fn, fn)
+	} else if padded {
 		fn = "dw3x3s1cx16pAVX2"
 		ca = chainArgs{out: func(px int) string {
 			return [...]string{"(DX)", "(DX)(R14*1)", "(DX)(R14*2)", "(DX)(R15*1)"}[px]
@@ -615,7 +705,7 @@ func kernelChain(v int, padded bool) {
 // first group).
 TEXT ·%s(SB), NOSPLIT, $8-88
 `, fn, fn)
-	} else {
+	} else if !packed {
 		fmt.Fprintf(&b, `
 // func %s(out, r0, r1, r2, w, bias *float32, n, c int, lo, hi float32, flags int)
 // n output pixels of one 3x3 depthwise row at stride 1 (see gen_dwavx2.go's
@@ -755,6 +845,10 @@ func main() {
 	kernelChain(1, false)
 	kernelChain(2, false)
 	kernelChain(2, true)
+	kernelChainW(2, false, true)
+	packedS2 = true
+	kernel(2, 2)
+	packedS2 = false
 	if err := os.WriteFile("dwavx2_amd64.s", b.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
