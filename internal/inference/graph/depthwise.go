@@ -113,7 +113,7 @@ func planDepthwise(g *Graph, n *Node) (kernel, []int, error) {
 		return nil, nil, fmt.Errorf("fused 1x1 convolution before a depth multiplier of %d", mult)
 	}
 	k.planes = mult == 1 && ex == nil && dwPlanes && kernels.DWPlanesFaster(&k.p)
-	if mult == 1 && ex == nil && kh == 3 && kw == 3 && cin%16 == 0 && kernels.Path() == "avx2" {
+	if !k.planes && mult == 1 && ex == nil && kh == 3 && kw == 3 && cin%16 == 0 && kernels.Path() == "avx2" {
 		k.wpack = kernels.PackDW3x3x16(k.w, cin)
 	}
 	return k, []int{1, oh, ow, cout}, nil
@@ -322,6 +322,7 @@ func newDWPointwise(dw *depthwiseKernel, pw *convKernel) *dwPointwise {
 	p := &dw.p
 	rowBytes := p.OW * p.C * 4
 	band := max(fusedBandBytes/rowBytes, (fusedMinPixels+p.OW-1)/p.OW, 1)
+	dw.wpack = nil // a pair runs its depthwise on the weights as they are
 	return &dwPointwise{dw: dw, pw: pw, band: min(band, p.OH), planes: dwpwPlanesOn && kernels.DWPlanesFaster(p)}
 }
 
