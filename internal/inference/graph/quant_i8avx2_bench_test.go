@@ -29,7 +29,10 @@ import (
 // widened in one call and one call per row (kernels.SetInt8AVX2WidenRows),
 // at batch 1 and 8, "rows3+4x8+widen" with the three on and off, and
 // "dw-cols" with the stride-1 int8 3x3 depthwise layers on the column
-// kernel and the pair kernel (kernels.SetInt8AVX2DWCols).
+// kernel and the pair kernel (kernels.SetInt8AVX2DWCols); "prefetch" the
+// fused GEMM's prefetch of the next panel on and off
+// (kernels.SetInt8AVX2Prefetch) at batch 1 and 8 on one thread (thread
+// CPU) and at batch 8 on two (wall clock).
 // Run with
 // `go test -tags cspipe_bench -run '^$' -bench Int8AVX2Model`.
 func BenchmarkInt8AVX2Model(b *testing.B) {
@@ -121,6 +124,20 @@ func BenchmarkInt8AVX2Model(b *testing.B) {
 			switchAB(b, models[0], batch, session)
 		})
 	}
+	for _, batch := range []int{1, 8} {
+		b.Run(fmt.Sprintf("prefetch/batch%d", batch), func(b *testing.B) {
+			models[0].SetThreads(1)
+			kernels.SetInt8AVX2(true)
+			switchAB(b, models[0], batch, kernels.SetInt8AVX2Prefetch)
+		})
+	}
+	b.Run("prefetch/batch8-threads2", func(b *testing.B) {
+		defer kernels.SetInt8AVX2Prefetch(true)
+		kernels.SetInt8AVX2(true)
+		models[0].SetThreads(2)
+		t := abbench.Alternate(b, abbench.Wall, switchSides(b, models[0], 8, kernels.SetInt8AVX2Prefetch, "new", "old")...)
+		abbench.ReportQuartiles(b, t.Ratios(0, 1, 0), "speedup")
+	})
 	b.Run("batch8-threads2", func(b *testing.B) {
 		for _, m := range models {
 			m.SetThreads(2)

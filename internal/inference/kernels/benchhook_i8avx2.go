@@ -59,3 +59,10 @@ func SetInt8AVX2WidenRows(on bool) {
 func SetInt8AVX2DWCols(on bool) {
 	hasDWAVX2Cols, hasDWRQF = on, on
 }
+
+// SetInt8AVX2Prefetch switches the AVX2 fused GEMM's prefetch of the next
+// panel's weights by the first tile of each panel (built only with the
+// cspipe_bench tag, for graph's BenchmarkInt8AVX2Model).
+func SetInt8AVX2Prefetch(on bool) {
+	rqPrefetch = on
+}

@@ -14,10 +14,12 @@ func gemmI16x4x16RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int
 
 // gemmI16x3x32RQAVX2 is gemmI16x4x16RQAVX2 on 3 rows by a whole panel of
 // 32 channels (b the panel's W16, tab its first tab8 block): fewer
-// broadcasts per multiply. Implemented in gemm_i8avx2_amd64.s.
+// broadcasts per multiply. A non-nil pf is the next panel's W16, which
+// the tile prefetches into L2 as it goes (a step's two lines per step).
+// Implemented in gemm_i8avx2_amd64.s.
 //
 //go:noescape
-func gemmI16x3x32RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32)
+func gemmI16x3x32RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32, pf *int16)
 
 // gemmI16x4x8RQAVX2 is gemmI16x4x16RQAVX2 on the first 8 of its 16
 // channels (b and tab as there), storing 8 bytes per row: the block of 8
@@ -35,10 +37,12 @@ func gemmI16x2x32RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int
 
 // gemmI8x2x16RQAVX2 is the fused tile on 2 rows by 16 channels of the
 // int8 weights (PackedI8.Data, b at the half panel's first byte of a
-// step), k4 steps of 4 k. Implemented in gemm_i8avx2_amd64.s.
+// step), k4 steps of 4 k. A non-nil pf is the next half panel's first
+// byte, which the tile prefetches into L2 as it goes (a step's line per
+// step). Implemented in gemm_i8avx2_amd64.s.
 //
 //go:noescape
-func gemmI8x2x16RQAVX2(k4 int, a *uint16, lda int, b *int8, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32)
+func gemmI8x2x16RQAVX2(k4 int, a *uint16, lda int, b *int8, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32, pf *int8)
 
 // rqInt8Weights chooses gemmI8x2x16RQAVX2 for a pass of at most
 // rqInt8Rows rows against at least rqInt8Bytes bytes of W16: there the
@@ -99,6 +103,12 @@ var hasRQ4x8 = true
 // benchmarks), one widenU8 call per row.
 var rqWidenRows = true
 
+// rqPrefetch has the first tile of every panel (the 3x32 tile) or half
+// panel (the int8 one) prefetch the next one's weights into L2, so that
+// weights coming from L3 or memory (every layer's, once an image) arrive
+// before their tiles run; off (for tests and benchmarks), they do not.
+var rqPrefetch = true
+
 // hasRQAVX2 selects gemmRequantAVX2 on the AVX2 path (tests and
 // benchmarks turn it off to compare with the GEMM-then-Rows form).
 var hasRQAVX2 = true
@@ -143,8 +153,13 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 			for ; col < full16; col += 16 {
 				wb := &b.Data[col/I8Tile*kp*I8Tile+col%I8Tile*4]
 				tab := &r.tab8[col/8*64]
+				var pf *int8
+				if next := col + 16; rqPrefetch && next < b.Np {
+					pf = &b.Data[next/I8Tile*kp*I8Tile+next%I8Tile*4]
+				}
 				for i := 0; i < rows; i += 2 {
-					gemmI8x2x16RQAVX2(kp/4, &w[i*kp], 2*kp, wb, &out[(i0+i)*ldo+col], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)
+					gemmI8x2x16RQAVX2(kp/4, &w[i*kp], 2*kp, wb, &out[(i0+i)*ldo+col], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi, pf)
+					pf = nil
 				}
 			}
 		}
@@ -154,6 +169,10 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 				wb := &b.W16[col*kp]
 				tab := &r.tab8[col/8*64]
 				o := out[i0*ldo+col:]
+				var pf *int16
+				if rqPrefetch && col+I8Tile < b.Np {
+					pf = &b.W16[(col+I8Tile)*kp]
+				}
 				if rqPanelRows == 2 || rqPanelRows == 0 && rows <= rq2x32Rows {
 					for i := 0; i < rows; i += 2 {
 						gemmI16x2x32RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &o[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)
@@ -166,14 +185,16 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 					// same bytes again).
 					for i := 0; i < rows; i += 3 {
 						i = min(i, rows-3)
-						gemmI16x3x32RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &o[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)
+						gemmI16x3x32RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &o[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi, pf)
+						pf = nil
 					}
 					continue
 				}
 				twos := rqTwoRowTiles(rows)
 				i := 0
 				for ; i < rows-2*twos; i += 3 {
-					gemmI16x3x32RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &o[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)
+					gemmI16x3x32RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &o[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi, pf)
+					pf = nil
 				}
 				for ; i < rows; i += 2 {
 					gemmI16x2x32RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &o[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)

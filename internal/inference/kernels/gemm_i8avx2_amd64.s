@@ -108,15 +108,47 @@ rqavx2store:
 	VMOVDQU rq3x32Perm<>(SB), Y11 \
 	PACK32(YA, YB, YC, YD)
 
-// func gemmI16x3x32RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32)
+// RQ3X32STEP is one k pair of gemmI16x3x32RQAVX2 (without moving SI
+// and DI).
+#define RQ3X32STEP \
+	VPBROADCASTD (SI), Y12 \
+	VPMADDWD     (DI), Y12, Y14 \
+	VPADDD       Y14, Y0, Y0 \
+	VPMADDWD     32(DI), Y12, Y15 \
+	VPADDD       Y15, Y1, Y1 \
+	VPMADDWD     64(DI), Y12, Y14 \
+	VPADDD       Y14, Y2, Y2 \
+	VPMADDWD     96(DI), Y12, Y15 \
+	VPADDD       Y15, Y3, Y3 \
+	VPBROADCASTD (SI)(DX*1), Y13 \
+	VPMADDWD     (DI), Y13, Y14 \
+	VPADDD       Y14, Y4, Y4 \
+	VPMADDWD     32(DI), Y13, Y15 \
+	VPADDD       Y15, Y5, Y5 \
+	VPMADDWD     64(DI), Y13, Y14 \
+	VPADDD       Y14, Y6, Y6 \
+	VPMADDWD     96(DI), Y13, Y15 \
+	VPADDD       Y15, Y7, Y7 \
+	VPBROADCASTD (SI)(DX*2), Y12 \
+	VPMADDWD     (DI), Y12, Y14 \
+	VPADDD       Y14, Y8, Y8 \
+	VPMADDWD     32(DI), Y12, Y15 \
+	VPADDD       Y15, Y9, Y9 \
+	VPMADDWD     64(DI), Y12, Y14 \
+	VPADDD       Y14, Y10, Y10 \
+	VPMADDWD     96(DI), Y12, Y15 \
+	VPADDD       Y15, Y11, Y11
+
+// func gemmI16x3x32RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32, pf *int16)
 // gemmI16x4x16RQAVX2 on 3 rows by a whole 32-channel panel: Y0..Y11
 // accumulate row r's channels 8j..8j+7 in Y(4r+j). Each step broadcasts
 // one row's k pair at a time and multiplies it with the panel's four
 // blocks of weights straight from memory, so three broadcasts (not four)
 // feed twelve VPMADDWDs (not eight). For the rescale the third row's
 // accumulators go to the stack, freeing the registers the macros use.
-TEXT ·gemmI16x3x32RQAVX2(SB), NOSPLIT, $128-72
+TEXT ·gemmI16x3x32RQAVX2(SB), NOSPLIT, $128-80
 	MOVQ  kp+0(FP), CX
+	MOVQ  pf+72(FP), R12
 	MOVQ  a+8(FP), SI
 	MOVQ  lda+16(FP), DX
 	MOVQ  b+24(FP), DI
@@ -133,38 +165,30 @@ TEXT ·gemmI16x3x32RQAVX2(SB), NOSPLIT, $128-72
 	VPXOR Y10, Y10, Y10
 	VPXOR Y11, Y11, Y11
 
+	TESTQ R12, R12
+	JNZ   rq3x32pf
+
 rq3x32loop:
-	VPBROADCASTD (SI), Y12
-	VPMADDWD     (DI), Y12, Y14
-	VPADDD       Y14, Y0, Y0
-	VPMADDWD     32(DI), Y12, Y15
-	VPADDD       Y15, Y1, Y1
-	VPMADDWD     64(DI), Y12, Y14
-	VPADDD       Y14, Y2, Y2
-	VPMADDWD     96(DI), Y12, Y15
-	VPADDD       Y15, Y3, Y3
-	VPBROADCASTD (SI)(DX*1), Y13
-	VPMADDWD     (DI), Y13, Y14
-	VPADDD       Y14, Y4, Y4
-	VPMADDWD     32(DI), Y13, Y15
-	VPADDD       Y15, Y5, Y5
-	VPMADDWD     64(DI), Y13, Y14
-	VPADDD       Y14, Y6, Y6
-	VPMADDWD     96(DI), Y13, Y15
-	VPADDD       Y15, Y7, Y7
-	VPBROADCASTD (SI)(DX*2), Y12
-	VPMADDWD     (DI), Y12, Y14
-	VPADDD       Y14, Y8, Y8
-	VPMADDWD     32(DI), Y12, Y15
-	VPADDD       Y15, Y9, Y9
-	VPMADDWD     64(DI), Y12, Y14
-	VPADDD       Y14, Y10, Y10
-	VPMADDWD     96(DI), Y12, Y15
-	VPADDD       Y15, Y11, Y11
-	ADDQ         $4, SI
-	ADDQ         $128, DI
-	DECQ         CX
-	JNZ          rq3x32loop
+	RQ3X32STEP
+	ADDQ $4, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ  rq3x32loop
+	JMP  rq3x32done
+
+	// The same steps, each touching the two lines of the next panel's
+	// step at R12 (PREFETCHT1: into L2, not L1, which holds this panel).
+rq3x32pf:
+	RQ3X32STEP
+	PREFETCHT1 (R12)
+	PREFETCHT1 64(R12)
+	ADDQ       $4, SI
+	ADDQ       $128, DI
+	ADDQ       $128, R12
+	DECQ       CX
+	JNZ        rq3x32pf
+
+rq3x32done:
 
 	VMOVDQU      Y8, 0(SP)
 	VMOVDQU      Y9, 32(SP)
@@ -300,7 +324,33 @@ rq2x32double:
 	VPHADDD YB, YA, YA \
 	VPERMQ  $0xD8, YA, YA
 
-// func gemmI8x2x16RQAVX2(k4 int, a *uint16, lda int, b *int8, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32)
+// RQ2X16STEP is one step of 4 k of gemmI8x2x16RQAVX2 (without moving
+// SI and DI).
+#define RQ2X16STEP \
+	VPMOVSXBW    (DI), Y8 \
+	VPMOVSXBW    16(DI), Y9 \
+	VPMOVSXBW    32(DI), Y10 \
+	VPMOVSXBW    48(DI), Y11 \
+	VPBROADCASTQ (SI), Y12 \
+	VPBROADCASTQ (SI)(DX*1), Y13 \
+	VPMADDWD     Y8, Y12, Y14 \
+	VPADDD       Y14, Y0, Y0 \
+	VPMADDWD     Y9, Y12, Y15 \
+	VPADDD       Y15, Y1, Y1 \
+	VPMADDWD     Y10, Y12, Y14 \
+	VPADDD       Y14, Y2, Y2 \
+	VPMADDWD     Y11, Y12, Y15 \
+	VPADDD       Y15, Y3, Y3 \
+	VPMADDWD     Y8, Y13, Y14 \
+	VPADDD       Y14, Y4, Y4 \
+	VPMADDWD     Y9, Y13, Y15 \
+	VPADDD       Y15, Y5, Y5 \
+	VPMADDWD     Y10, Y13, Y14 \
+	VPADDD       Y14, Y6, Y6 \
+	VPMADDWD     Y11, Y13, Y15 \
+	VPADDD       Y15, Y7, Y7
+
+// func gemmI8x2x16RQAVX2(k4 int, a *uint16, lda int, b *int8, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32, pf *int8)
 // The fused tile on the int8 weights (PackedI8.Data, half the bytes of
 // W16) for few rows against many weights, where reading the weights from
 // memory is the cost: 2 rows (widened, lda bytes apart) by 16 channels (b:
@@ -309,8 +359,9 @@ rq2x32double:
 // (VPMOVSXBW) and VPMADDWDs them with a row's 4 activations repeated
 // (VPBROADCASTQ), giving each channel's two pair sums side by side;
 // Y(4r+g) accumulates row r's group g, folded by HFOLD before the rescale.
-TEXT ·gemmI8x2x16RQAVX2(SB), NOSPLIT, $0-72
+TEXT ·gemmI8x2x16RQAVX2(SB), NOSPLIT, $0-80
 	MOVQ  k4+0(FP), CX
+	MOVQ  pf+72(FP), R12
 	MOVQ  a+8(FP), SI
 	MOVQ  lda+16(FP), DX
 	MOVQ  b+24(FP), DI
@@ -323,33 +374,29 @@ TEXT ·gemmI8x2x16RQAVX2(SB), NOSPLIT, $0-72
 	VPXOR Y6, Y6, Y6
 	VPXOR Y7, Y7, Y7
 
+	TESTQ R12, R12
+	JNZ   rq2x16pf
+
 rq2x16loop:
-	VPMOVSXBW    (DI), Y8
-	VPMOVSXBW    16(DI), Y9
-	VPMOVSXBW    32(DI), Y10
-	VPMOVSXBW    48(DI), Y11
-	VPBROADCASTQ (SI), Y12
-	VPBROADCASTQ (SI)(DX*1), Y13
-	VPMADDWD     Y8, Y12, Y14
-	VPADDD       Y14, Y0, Y0
-	VPMADDWD     Y9, Y12, Y15
-	VPADDD       Y15, Y1, Y1
-	VPMADDWD     Y10, Y12, Y14
-	VPADDD       Y14, Y2, Y2
-	VPMADDWD     Y11, Y12, Y15
-	VPADDD       Y15, Y3, Y3
-	VPMADDWD     Y8, Y13, Y14
-	VPADDD       Y14, Y4, Y4
-	VPMADDWD     Y9, Y13, Y15
-	VPADDD       Y15, Y5, Y5
-	VPMADDWD     Y10, Y13, Y14
-	VPADDD       Y14, Y6, Y6
-	VPMADDWD     Y11, Y13, Y15
-	VPADDD       Y15, Y7, Y7
-	ADDQ         $8, SI
-	ADDQ         $128, DI
-	DECQ         CX
-	JNZ          rq2x16loop
+	RQ2X16STEP
+	ADDQ $8, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ  rq2x16loop
+	JMP  rq2x16done
+
+	// The same steps, each touching the line of the next half panel's
+	// step at R12.
+rq2x16pf:
+	RQ2X16STEP
+	PREFETCHT1 (R12)
+	ADDQ       $8, SI
+	ADDQ       $128, DI
+	ADDQ       $128, R12
+	DECQ       CX
+	JNZ        rq2x16pf
+
+rq2x16done:
 
 	HFOLD(Y0, Y1)
 	HFOLD(Y2, Y3)

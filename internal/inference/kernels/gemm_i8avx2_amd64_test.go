@@ -17,8 +17,9 @@ import (
 // remainder of 16, of at least 8 (the 4x8 tile) and of less, gaps between activation and output rows, and that no
 // byte past a row's channels is written; with whole panels on the tile
 // chosen by shape, the 3x32 (rows%3 ending on 2x32 tiles, and
-// overlapping), the 2x32, the 4x16 and the int8-weight 2x16 one. It
-// checks that the fused kernels ran where they should.
+// overlapping), the 2x32, the 4x16 and the int8-weight 2x16 one, each
+// with the next panel's prefetch (rqPrefetch) on and off. It checks that
+// the fused kernels ran where they should.
 func TestGemmRequantAVX2(t *testing.T) {
 	if !useInt8SIMD() || use512() {
 		t.Skip("not the AVX2 int8 path")
@@ -32,13 +33,16 @@ func TestGemmRequantAVX2(t *testing.T) {
 					k = 1024
 				}
 				for _, tile := range []int{0, 3, overlapTile, 2, -1, 8} {
-					t.Run(fmt.Sprintf("%dx%dx%d/double=%v/panel-rows=%d", m, n, k, double, tile), func(t *testing.T) {
-						defer func(v bool, r, i int, mix bool) {
-							hasRQ3x32, rqPanelRows, rqInt8Weights, rqMixRows = v, r, i, mix
-						}(hasRQ3x32, rqPanelRows, rqInt8Weights, rqMixRows)
-						setRQTile(tile)
-						checkGemmRequantAVX2(t, rng, m, n, k, double)
-					})
+					for _, pf := range []bool{true, false} {
+						t.Run(fmt.Sprintf("%dx%dx%d/double=%v/panel-rows=%d/prefetch=%v", m, n, k, double, tile, pf), func(t *testing.T) {
+							defer func(v bool, r, i int, mix, pf bool) {
+								hasRQ3x32, rqPanelRows, rqInt8Weights, rqMixRows, rqPrefetch = v, r, i, mix, pf
+							}(hasRQ3x32, rqPanelRows, rqInt8Weights, rqMixRows, rqPrefetch)
+							setRQTile(tile)
+							rqPrefetch = pf
+							checkGemmRequantAVX2(t, rng, m, n, k, double)
+						})
+					}
 				}
 			}
 		}
