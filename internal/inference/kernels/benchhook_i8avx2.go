@@ -60,9 +60,14 @@ func SetInt8AVX2DWCols(on bool) {
 	hasDWAVX2Cols, hasDWRQF = on, on
 }
 
-// SetInt8AVX2Prefetch switches the AVX2 fused GEMM's prefetch of the next
-// panel's weights by the first tile of each panel (built only with the
-// cspipe_bench tag, for graph's BenchmarkInt8AVX2Model).
+// SetInt8AVX2Prefetch switches the AVX2 int8 GEMM's prefetch of its
+// weights (built only with the cspipe_bench tag, for graph's
+// BenchmarkInt8AVX2Model): the fused tiles' of the next panel by the
+// first tile of each panel, and the one-row tile's (a batch-1
+// classifier's) rowAhead bytes ahead.
 func SetInt8AVX2Prefetch(on bool) {
-	rqPrefetch = on
+	rqPrefetch, rowAhead = on, 4096
+	if !on {
+		rowAhead = 0
+	}
 }

@@ -277,3 +277,55 @@ func TestWidenRowsU8(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkGemmRequantAVX2Cold runs GemmU8I8Requant on 16 layers of
+// distinct weights in turn, so that each layer's weights come from L3 or
+// memory as in a model (V1 at 128: a 64-row pass of 512 by 512, the 4x4
+// layers' 16 rows of 1024 by 1024 on the int8 tile, the batch-1
+// classifier's one row of 1001 by 1024), with the weights' prefetch on
+// ("pf": rqPrefetch, rowAhead) and off ("nopf"), alternating on the
+// thread's CPU clock; "speedup" is the median per-round ratio nopf/pf,
+// with its quartiles.
+func BenchmarkGemmRequantAVX2Cold(b *testing.B) {
+	if !useInt8SIMD() || use512() {
+		b.Skip("not the AVX2 int8 path")
+	}
+	for _, s := range [][3]int{{64, 512, 512}, {16, 1024, 1024}, {1, 1001, 1024}} {
+		m, n, k := s[0], s[1], s[2]
+		b.Run(fmt.Sprintf("%dx%dx%d", m, n, k), func(b *testing.B) {
+			const layers = 16
+			var ps [layers]*PackedI8
+			var rs [layers]*Requant
+			for l := range ps {
+				w := make([]int8, n*k)
+				for i := range w {
+					w[i] = int8(i*7 - 3 + l)
+				}
+				bias, mult, shift := make([]int32, n), make([]int32, n), make([]int, n)
+				for i := range mult {
+					mult[i], shift[i] = 1<<30+int32(i*12345), -8
+				}
+				rs[l] = NewRequant(bias, mult, shift, false, 3, -128, 127)
+				ps[l] = PackI8(w, n, k)
+			}
+			a := make([]uint8, m*ps[0].Kp)
+			c := make([]int32, RequantScratch(m, ps[0]))
+			out := make([]int8, m*n)
+			side := func(name string, on bool) abbench.Side {
+				return abbench.Side{Name: name, Run: func() {
+					defer func(pf bool, ahead int) { rqPrefetch, rowAhead = pf, ahead }(rqPrefetch, rowAhead)
+					rqPrefetch = on
+					if !on {
+						rowAhead = 0
+					}
+					for l := range layers {
+						GemmU8I8Requant(m, a, ps[l].Kp, ps[l], rs[l], out, n, c)
+					}
+				}}
+			}
+			tm := abbench.Alternate(b, abbench.ThreadCPU, side("pf", true), side("nopf", false))
+			tm.ReportRate(b, 0, abbench.Med, layers*float64(m*n*k)/1e9, "GMAC/s-%s")
+			abbench.ReportQuartiles(b, tm.Ratios(0, 1, 0), "speedup")
+		})
+	}
+}
