@@ -32,7 +32,8 @@ import (
 // kernel and the pair kernel (kernels.SetInt8AVX2DWCols); "prefetch" the
 // fused GEMM's prefetch of the next panel on and off
 // (kernels.SetInt8AVX2Prefetch) at batch 1 and 8 on one thread (thread
-// CPU) and at batch 8 on two (wall clock).
+// CPU) and at batch 8 on two (wall clock); "ub" the GEMM's VPMADDUBSW
+// tile for rows that fit on and off (kernels.SetInt8AVX2UB), likewise.
 // Run with
 // `go test -tags cspipe_bench -run '^$' -bench Int8AVX2Model`.
 func BenchmarkInt8AVX2Model(b *testing.B) {
@@ -131,6 +132,20 @@ func BenchmarkInt8AVX2Model(b *testing.B) {
 			switchAB(b, models[0], batch, kernels.SetInt8AVX2Prefetch)
 		})
 	}
+	for _, batch := range []int{1, 8} {
+		b.Run(fmt.Sprintf("ub/batch%d", batch), func(b *testing.B) {
+			models[0].SetThreads(1)
+			kernels.SetInt8AVX2(true)
+			switchAB(b, models[0], batch, kernels.SetInt8AVX2UB)
+		})
+	}
+	b.Run("ub/batch8-threads2", func(b *testing.B) {
+		defer kernels.SetInt8AVX2UB(true)
+		kernels.SetInt8AVX2(true)
+		models[0].SetThreads(2)
+		t := abbench.Alternate(b, abbench.Wall, switchSides(b, models[0], 8, kernels.SetInt8AVX2UB, "new", "old")...)
+		abbench.ReportQuartiles(b, t.Ratios(0, 1, 0), "speedup")
+	})
 	b.Run("prefetch/batch8-threads2", func(b *testing.B) {
 		defer kernels.SetInt8AVX2Prefetch(true)
 		kernels.SetInt8AVX2(true)

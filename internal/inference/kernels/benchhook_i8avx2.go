@@ -71,3 +71,11 @@ func SetInt8AVX2Prefetch(on bool) {
 		rowAhead = 0
 	}
 }
+
+// SetInt8AVX2UB switches the AVX2 fused GEMM's VPMADDUBSW tile for rows
+// whose pairs of k sum to at most 255 (built only with the cspipe_bench
+// tag, for graph's BenchmarkInt8AVX2Model): off, every row takes the
+// VPMADDWD tiles on widened rows.
+func SetInt8AVX2UB(on bool) {
+	rqUB = on
+}

@@ -21,6 +21,38 @@ func gemmI16x4x16RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int
 //go:noescape
 func gemmI16x3x32RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32, pf *int16)
 
+// gemmU8x3x32UBRQAVX2 is gemmI16x3x32RQAVX2 on the unsigned activation
+// rows as they are and the int8 panel (PackedI8.Data, b its first byte),
+// k4 steps of 4 k, with VPMADDUBSW: exact only on rows whose every pair
+// of k sums to at most 255 (pairsFitU8). Implemented in
+// gemm_i8avx2_amd64.s.
+//
+//go:noescape
+func gemmU8x3x32UBRQAVX2(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32)
+
+// pairsFitU8 reports whether every pair of bytes (2i, 2i+1) of the n
+// bytes at a (n a positive multiple of 16) sums to at most 255.
+// Implemented in gemm_i8avx2_amd64.s.
+//
+//go:noescape
+func pairsFitU8(a *uint8, n int) bool
+
+// rowFitsUB reports whether VPMADDUBSW is exact on the kp bytes of row
+// against any int8 weights: every pair of k sums to at most 255, so no
+// pair sum a0*w0 + a1*w1 leaves [-255*128, 255*128].
+func rowFitsUB(row []uint8) bool {
+	n := len(row) / 16 * 16
+	if n > 0 && !pairsFitU8(&row[0], n) {
+		return false
+	}
+	for k := n; k+1 < len(row); k += 2 {
+		if int(row[k])+int(row[k+1]) > 255 {
+			return false
+		}
+	}
+	return true
+}
+
 // gemmI16x4x8RQAVX2 is gemmI16x4x16RQAVX2 on the first 8 of its 16
 // channels (b and tab as there), storing 8 bytes per row: the block of 8
 // channels that ends an output of N%16 >= 8 channels. Implemented in
@@ -109,6 +141,12 @@ var rqWidenRows = true
 // before their tiles run; off (for tests and benchmarks), they do not.
 var rqPrefetch = true
 
+// rqUB has every 3 rows of a whole-panel pass whose pairs of k all sum to
+// at most 255 (rowFitsUB) take the VPMADDUBSW tile gemmU8x3x32UBRQAVX2,
+// exact on them, instead of the 3x32 W16 one; off (for tests and
+// benchmarks), none does.
+var rqUB = true
+
 // hasRQAVX2 selects gemmRequantAVX2 on the AVX2 path (tests and
 // benchmarks turn it off to compare with the GEMM-then-Rows form).
 var hasRQAVX2 = true
@@ -145,6 +183,15 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 		} else {
 			for i := 0; i < rows; i++ {
 				widenU8(w[i*kp:(i+1)*kp], a[(i0+i)*lda:][:kp])
+			}
+		}
+		// fit[i]: row i0+i may take the VPMADDUBSW tile (rqUB).
+		var fit [rqAVX2Rows]bool
+		ub := false
+		if rqUB && hasRQ3x32 && rqMixRows {
+			for i := 0; i < rows; i++ {
+				fit[i] = rowFitsUB(a[(i0+i)*lda:][:kp])
+				ub = ub || fit[i]
 			}
 		}
 		col := 0
@@ -193,6 +240,10 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 				twos := rqTwoRowTiles(rows)
 				i := 0
 				for ; i < rows-2*twos; i += 3 {
+					if ub && fit[i] && fit[i+1] && fit[i+2] {
+						gemmU8x3x32UBRQAVX2(kp/4, &a[(i0+i)*lda], lda, &b.Data[col*kp], &o[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)
+						continue
+					}
 					gemmI16x3x32RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &o[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi, pf)
 					pf = nil
 				}

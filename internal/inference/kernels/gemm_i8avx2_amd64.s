@@ -108,6 +108,14 @@ rqavx2store:
 	VMOVDQU rq3x32Perm<>(SB), Y11 \
 	PACK32(YA, YB, YC, YD)
 
+// UBMAC adds row Y12's (4 activation bytes, broadcast) products with the
+// 32 weight bytes at OFF(DI) (8 channels by 4 k) into ACC: VPMADDUBSW's
+// pair sums (Y13), widened and added by VPMADDWD with ones (Y15).
+#define UBMAC(OFF, ACC) \
+	VPMADDUBSW OFF(DI), Y12, Y13 \
+	VPMADDWD   Y15, Y13, Y13 \
+	VPADDD     Y13, ACC, ACC
+
 // RQ3X32STEP is one k pair of gemmI16x3x32RQAVX2 (without moving SI
 // and DI).
 #define RQ3X32STEP \
@@ -511,4 +519,128 @@ rq4x8store:
 	ADDQ R9, R8
 	PACK8(Y6, X6, (R8))
 	VZEROUPPER
+	RET
+
+// func gemmU8x3x32UBRQAVX2(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32)
+// gemmI16x3x32RQAVX2 on the unsigned activation bytes as they are (3 rows
+// lda bytes apart) and the int8 panel (PackedI8.Data, b its first byte),
+// k4 steps of 4 k, with VPMADDUBSW: each row's 4 bytes of a step,
+// broadcast, times the panel's four 32-byte blocks (8 channels by 4 k)
+// give each channel's two pair sums in 16 bits, which VPMADDWD with ones
+// adds into the int32 accumulators Y(4r+j) (row r, channels 8j..8j+7).
+// VPMADDUBSW saturates a pair sum past the int16 range; it cannot here
+// only if every pair of k (2i, 2i+1) of the three rows sums to at most 255
+// (then |a0*w0 + a1*w1| <= 255*128): the caller checks the rows
+// (pairsFitU8). The rescale is gemmI16x3x32RQAVX2's.
+TEXT ·gemmU8x3x32UBRQAVX2(SB), NOSPLIT, $128-72
+	MOVQ         k4+0(FP), CX
+	MOVQ         a+8(FP), SI
+	MOVQ         lda+16(FP), DX
+	MOVQ         b+24(FP), DI
+	MOVL         $0x00010001, AX
+	VMOVD        AX, X15
+	VPBROADCASTD X15, Y15
+	VPXOR        Y0, Y0, Y0
+	VPXOR        Y1, Y1, Y1
+	VPXOR        Y2, Y2, Y2
+	VPXOR        Y3, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPXOR        Y6, Y6, Y6
+	VPXOR        Y7, Y7, Y7
+	VPXOR        Y8, Y8, Y8
+	VPXOR        Y9, Y9, Y9
+	VPXOR        Y10, Y10, Y10
+	VPXOR        Y11, Y11, Y11
+
+ub3x32loop:
+	VPBROADCASTD (SI), Y12
+	UBMAC(0, Y0)
+	UBMAC(32, Y1)
+	UBMAC(64, Y2)
+	UBMAC(96, Y3)
+	VPBROADCASTD (SI)(DX*1), Y12
+	UBMAC(0, Y4)
+	UBMAC(32, Y5)
+	UBMAC(64, Y6)
+	UBMAC(96, Y7)
+	VPBROADCASTD (SI)(DX*2), Y12
+	UBMAC(0, Y8)
+	UBMAC(32, Y9)
+	UBMAC(64, Y10)
+	UBMAC(96, Y11)
+	ADDQ         $4, SI
+	ADDQ         $128, DI
+	DECQ         CX
+	JNZ          ub3x32loop
+
+	VMOVDQU      Y8, 0(SP)
+	VMOVDQU      Y9, 32(SP)
+	VMOVDQU      Y10, 64(SP)
+	VMOVDQU      Y11, 96(SP)
+	MOVQ         tab+48(FP), R11
+	MOVQ         out+32(FP), R8
+	MOVQ         ldo+40(FP), R9
+	MOVL         lo+64(FP), AX
+	VMOVD        AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL         hi+68(FP), AX
+	VMOVD        AX, X13
+	VPBROADCASTD X13, Y13
+	MOVBQZX      double+56(FP), AX
+	TESTQ        AX, AX
+	JNZ          ub3x32double
+	RQROWS(Y0, Y1, Y2, Y3)
+	RQROWS(Y4, Y5, Y6, Y7)
+	VMOVDQU      0(SP), Y0
+	VMOVDQU      32(SP), Y1
+	VMOVDQU      64(SP), Y2
+	VMOVDQU      96(SP), Y3
+	RQROWS(Y0, Y1, Y2, Y3)
+	VZEROUPPER
+	RET
+
+ub3x32double:
+	MOVL         zp+60(FP), AX
+	VMOVD        AX, X14
+	VPBROADCASTD X14, Y14
+	MOVQ         $0x40000000, AX
+	VMOVQ        AX, X15
+	VPBROADCASTQ X15, Y15
+	RQROWD(Y0, Y1, Y2, Y3)
+	RQROWD(Y4, Y5, Y6, Y7)
+	VMOVDQU      0(SP), Y0
+	VMOVDQU      32(SP), Y1
+	VMOVDQU      64(SP), Y2
+	VMOVDQU      96(SP), Y3
+	RQROWD(Y0, Y1, Y2, Y3)
+	VZEROUPPER
+	RET
+
+// func pairsFitU8(a *uint8, n int) bool
+// Reports whether every pair of bytes (2i, 2i+1) of the n bytes at a (n a
+// positive multiple of 16) sums to at most 255: VPMADDUBSW with ones
+// gives the pair sums in 16 bits (at most 510, exact), compared with 255.
+TEXT ·pairsFitU8(SB), NOSPLIT, $0-17
+	MOVQ         a+0(FP), SI
+	MOVQ         n+8(FP), CX
+	MOVL         $0x01010101, AX
+	VMOVD        AX, X15
+	VPBROADCASTD X15, X15
+	MOVL         $0x00FF00FF, AX
+	VMOVD        AX, X14
+	VPBROADCASTD X14, X14
+	VPXOR        X0, X0, X0
+
+pairsfit:
+	VMOVDQU    (SI), X1
+	VPMADDUBSW X15, X1, X1
+	VPCMPGTW   X14, X1, X1
+	VPOR       X1, X0, X0
+	ADDQ       $16, SI
+	SUBQ       $16, CX
+	JG         pairsfit
+
+	VPTEST X0, X0
+	SETEQ  ret+16(FP)
 	RET

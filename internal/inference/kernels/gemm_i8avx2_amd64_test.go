@@ -329,3 +329,128 @@ func BenchmarkGemmRequantAVX2Cold(b *testing.B) {
 		})
 	}
 }
+
+// fitRow fills row with activation bytes whose pairs of k (2i, 2i+1) sum
+// to at most 255, the extremes (255 with 0, 128 with 127) often.
+func fitRow(rng *rand.Rand, row []uint8) {
+	for j := 0; j+1 < len(row); j += 2 {
+		x := uint8(rng.IntN(256))
+		switch rng.IntN(4) {
+		case 0:
+			x = 255
+		case 1:
+			x = 128
+		}
+		y := 255 - x
+		if rng.IntN(2) == 0 {
+			y = uint8(rng.IntN(int(y) + 1))
+		}
+		if rng.IntN(2) == 0 {
+			x, y = y, x
+		}
+		row[j], row[j+1] = x, y
+	}
+}
+
+// TestGemmRequantAVX2UB checks the VPMADDUBSW tile against the portable
+// GEMM and RowGeneric bit for bit: rowFitsUB against a plain loop on rows
+// that fit and rows one pair off; the tile called alone on three fitting
+// rows; and GemmU8I8Requant with rqUB on, rows that fit mixed with rows
+// that do not (so passes mix the tile with the W16 ones), weights at the
+// extremes (-128, 127) often, both roundings, K with and without
+// remainders of 4 and 16, gaps between rows, rows past a 64-row pass.
+func TestGemmRequantAVX2UB(t *testing.T) {
+	if !useInt8SIMD() || use512() {
+		t.Skip("not the AVX2 int8 path")
+	}
+	rng := rand.New(rand.NewPCG(71, 72))
+	for kp := 4; kp <= 200; kp += 4 {
+		row := make([]uint8, kp)
+		fitRow(rng, row)
+		if !rowFitsUB(row) {
+			t.Fatalf("kp %d: a fitting row reported not to fit", kp)
+		}
+		j := 2 * rng.IntN(kp/2)
+		x := 128 + rng.IntN(128)       // x + y in [256, 255+128]
+		y := 256 - x + rng.IntN(x-127) // at most 255 since x >= 128
+		row[j], row[j+1] = uint8(x), uint8(y)
+		if rowFitsUB(row) {
+			t.Fatalf("kp %d: pair %d (%d, %d) sums past 255 but the row fits", kp, j, row[j], row[j+1])
+		}
+	}
+	weights := func(n, k int) []int8 {
+		w := make([]int8, n*k)
+		for i := range w {
+			w[i] = int8(rng.IntN(256) - 128)
+			switch rng.IntN(4) {
+			case 0:
+				w[i] = -128
+			case 1:
+				w[i] = 127
+			}
+		}
+		return w
+	}
+	for _, double := range []bool{false, true} {
+		for _, k := range []int{4, 16, 37, 64, 255, 512, 1024} {
+			// The tile alone on 3 rows by 32 channels.
+			b := PackI8(weights(32, k), 32, k)
+			lda := b.Kp + 4*rng.IntN(3)
+			a := make([]uint8, 2*lda+b.Kp)
+			for i := 0; i < 3; i++ {
+				fitRow(rng, a[i*lda:i*lda+k])
+			}
+			r := randRequant(rng, 32, double)
+			acc := make([]int32, 3*b.Np)
+			GemmU8I8Generic(3, a, lda, b, acc, b.Np)
+			out := make([]int8, 3*40)
+			gemmU8x3x32UBRQAVX2(b.Kp/4, &a[0], lda, &b.Data[0], &out[0], 40, &r.tab8[0], r.Double, r.ZP, r.Lo, r.Hi)
+			want := make([]int8, 32)
+			for i := 0; i < 3; i++ {
+				r.RowGeneric(want, acc[i*b.Np:])
+				for j := range want {
+					if got := out[i*40+j]; got != want[j] {
+						t.Fatalf("tile k %d double %v: [%d][%d] = %d, want %d", k, double, i, j, got, want[j])
+					}
+				}
+			}
+		}
+		for _, n := range []int{32, 40, 64, 100} {
+			for _, m := range []int{3, 4, 6, 16, 63, 64, 67, 130} {
+				k := 1 + rng.IntN(600)
+				t.Run(fmt.Sprintf("%dx%dx%d/double=%v", m, n, k, double), func(t *testing.T) {
+					defer func(v bool) { rqUB = v }(rqUB)
+					rqUB = true
+					b := PackI8(weights(n, k), n, k)
+					lda := b.Kp + 4*rng.IntN(3)
+					a := make([]uint8, (m-1)*lda+b.Kp)
+					for i := 0; i < m; i++ {
+						row := a[i*lda : i*lda+k]
+						if rng.IntN(8) == 0 {
+							for j := range row {
+								row[j] = uint8(rng.IntN(256))
+							}
+						} else {
+							fitRow(rng, row)
+						}
+					}
+					r := randRequant(rng, n, double)
+					acc := make([]int32, m*b.Np)
+					GemmU8I8Generic(m, a, lda, b, acc, b.Np)
+					ldo := n + rng.IntN(5)
+					out := make([]int8, (m-1)*ldo+n)
+					GemmU8I8Requant(m, a, lda, b, r, out, ldo, make([]int32, RequantScratch(m, b)))
+					want := make([]int8, n)
+					for i := 0; i < m; i++ {
+						r.RowGeneric(want, acc[i*b.Np:])
+						for j := range want {
+							if got := out[i*ldo+j]; got != want[j] {
+								t.Fatalf("lda %d: [%d][%d] = %d, want %d", lda, i, j, got, want[j])
+							}
+						}
+					}
+				})
+			}
+		}
+	}
+}
