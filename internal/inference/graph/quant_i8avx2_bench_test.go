@@ -33,7 +33,9 @@ import (
 // fused GEMM's prefetch of the next panel on and off
 // (kernels.SetInt8AVX2Prefetch) at batch 1 and 8 on one thread (thread
 // CPU) and at batch 8 on two (wall clock); "ub" the GEMM's VPMADDUBSW
-// tile for rows that fit on and off (kernels.SetInt8AVX2UB), likewise.
+// tile for rows that fit on and off (kernels.SetInt8AVX2UB), likewise;
+// "ub-int8" that tile in the int8-weight passes on and off
+// (kernels.SetInt8AVX2UBInt8) at batch 1.
 // Run with
 // `go test -tags cspipe_bench -run '^$' -bench Int8AVX2Model`.
 func BenchmarkInt8AVX2Model(b *testing.B) {
@@ -139,6 +141,11 @@ func BenchmarkInt8AVX2Model(b *testing.B) {
 			switchAB(b, models[0], batch, kernels.SetInt8AVX2UB)
 		})
 	}
+	b.Run("ub-int8/batch1", func(b *testing.B) {
+		models[0].SetThreads(1)
+		kernels.SetInt8AVX2(true)
+		switchAB(b, models[0], 1, kernels.SetInt8AVX2UBInt8)
+	})
 	b.Run("ub/batch8-threads2", func(b *testing.B) {
 		defer kernels.SetInt8AVX2UB(true)
 		kernels.SetInt8AVX2(true)

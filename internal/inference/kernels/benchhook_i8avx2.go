@@ -79,3 +79,10 @@ func SetInt8AVX2Prefetch(on bool) {
 func SetInt8AVX2UB(on bool) {
 	rqUB = on
 }
+
+// SetInt8AVX2UBInt8 switches the VPMADDUBSW tile in the AVX2 fused GEMM's
+// int8-weight passes (few rows against many weights; built only with the
+// cspipe_bench tag, for graph's BenchmarkInt8AVX2Model).
+func SetInt8AVX2UBInt8(on bool) {
+	rqUBInt8 = on
+}

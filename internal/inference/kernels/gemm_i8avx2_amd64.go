@@ -24,11 +24,12 @@ func gemmI16x3x32RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int
 // gemmU8x3x32UBRQAVX2 is gemmI16x3x32RQAVX2 on the unsigned activation
 // rows as they are and the int8 panel (PackedI8.Data, b its first byte),
 // k4 steps of 4 k, with VPMADDUBSW: exact only on rows whose every pair
-// of k sums to at most 255 (pairsFitU8). Implemented in
-// gemm_i8avx2_amd64.s.
+// of k sums to at most 255 (pairsFitU8). A non-nil pf is the next panel's
+// first byte, which the tile prefetches into L2 as it goes. Implemented
+// in gemm_i8avx2_amd64.s.
 //
 //go:noescape
-func gemmU8x3x32UBRQAVX2(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32)
+func gemmU8x3x32UBRQAVX2(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32, pf *int8)
 
 // pairsFitU8 reports whether every pair of bytes (2i, 2i+1) of the n
 // bytes at a (n a positive multiple of 16) sums to at most 255.
@@ -36,6 +37,35 @@ func gemmU8x3x32UBRQAVX2(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int,
 //
 //go:noescape
 func pairsFitU8(a *uint8, n int) bool
+
+// ubPanelInt8 computes a pass's rows of the whole panel at col for the
+// int8-weight passes (rqInt8Weights): every 3 rows that fit (fit) on the
+// VPMADDUBSW tile from a (the unsigned rows, lda apart), the others 2 at
+// a time on the int8 2x16 tile from w (the widened rows), a last pair
+// that would run past the rows moved back by one (it writes a row done
+// before again, with the same bytes). The first tile prefetches the next
+// panel.
+func ubPanelInt8(rows, kp int, a []uint8, lda int, w []uint16, b *PackedI8, r *Requant, out []int8, ldo, col int, fit []bool) {
+	var pf *int8
+	if rqPrefetch && col+I8Tile < b.Np {
+		pf = &b.Data[(col+I8Tile)*kp]
+	}
+	wb := &b.Data[col*kp]
+	tab := &r.tab8[col/8*64]
+	for i := 0; i < rows; {
+		if i+3 <= rows && fit[i] && fit[i+1] && fit[i+2] {
+			gemmU8x3x32UBRQAVX2(kp/4, &a[i*lda], lda, wb, &out[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi, pf)
+			pf = nil
+			i += 3
+			continue
+		}
+		j := min(i, rows-2)
+		for h := 0; h < 2; h++ {
+			gemmI8x2x16RQAVX2(kp/4, &w[j*kp], 2*kp, &b.Data[col*kp+h*16*4], &out[j*ldo+h*16], ldo, &r.tab8[(col+h*16)/8*64], r.Double, r.ZP, r.Lo, r.Hi, nil)
+		}
+		i = j + 2
+	}
+}
 
 // rowFitsUB reports whether VPMADDUBSW is exact on the kp bytes of row
 // against any int8 weights: every pair of k sums to at most 255, so no
@@ -147,6 +177,10 @@ var rqPrefetch = true
 // benchmarks), none does.
 var rqUB = true
 
+// rqUBInt8 extends rqUB to the int8-weight passes (rqInt8Weights): off
+// (for benchmarks), they run the int8 2x16 tile alone.
+var rqUBInt8 = true
+
 // hasRQAVX2 selects gemmRequantAVX2 on the AVX2 path (tests and
 // benchmarks turn it off to compare with the GEMM-then-Rows form).
 var hasRQAVX2 = true
@@ -196,6 +230,13 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 		}
 		col := 0
 		if rqInt8Weights > 0 || rqInt8Weights == 0 && rows <= rqInt8Rows && 2*b.Np*kp >= rqInt8Bytes {
+			if ub && rqUBInt8 {
+				// Whole panels: every 3 fitting rows on the VPMADDUBSW
+				// tile, the others on the int8 one (ubPanelInt8).
+				for ; col+I8Tile <= b.N; col += I8Tile {
+					ubPanelInt8(rows, kp, a[i0*lda:], lda, w, b, r, out[i0*ldo+col:], ldo, col, fit[:rows])
+				}
+			}
 			// Every 16 channels on the int8 tile.
 			for ; col < full16; col += 16 {
 				wb := &b.Data[col/I8Tile*kp*I8Tile+col%I8Tile*4]
@@ -241,7 +282,7 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 				i := 0
 				for ; i < rows-2*twos; i += 3 {
 					if ub && fit[i] && fit[i+1] && fit[i+2] {
-						gemmU8x3x32UBRQAVX2(kp/4, &a[(i0+i)*lda], lda, &b.Data[col*kp], &o[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)
+						gemmU8x3x32UBRQAVX2(kp/4, &a[(i0+i)*lda], lda, &b.Data[col*kp], &o[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi, nil)
 						continue
 					}
 					gemmI16x3x32RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &o[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi, pf)

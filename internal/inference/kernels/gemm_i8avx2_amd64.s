@@ -521,7 +521,26 @@ rq4x8store:
 	VZEROUPPER
 	RET
 
-// func gemmU8x3x32UBRQAVX2(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32)
+// UB3X32STEP is one step of 4 k of gemmU8x3x32UBRQAVX2 (without moving
+// SI and DI).
+#define UB3X32STEP \
+	VPBROADCASTD (SI), Y12 \
+	UBMAC(0, Y0) \
+	UBMAC(32, Y1) \
+	UBMAC(64, Y2) \
+	UBMAC(96, Y3) \
+	VPBROADCASTD (SI)(DX*1), Y12 \
+	UBMAC(0, Y4) \
+	UBMAC(32, Y5) \
+	UBMAC(64, Y6) \
+	UBMAC(96, Y7) \
+	VPBROADCASTD (SI)(DX*2), Y12 \
+	UBMAC(0, Y8) \
+	UBMAC(32, Y9) \
+	UBMAC(64, Y10) \
+	UBMAC(96, Y11)
+
+// func gemmU8x3x32UBRQAVX2(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32, pf *int8)
 // gemmI16x3x32RQAVX2 on the unsigned activation bytes as they are (3 rows
 // lda bytes apart) and the int8 panel (PackedI8.Data, b its first byte),
 // k4 steps of 4 k, with VPMADDUBSW: each row's 4 bytes of a step,
@@ -531,8 +550,10 @@ rq4x8store:
 // VPMADDUBSW saturates a pair sum past the int16 range; it cannot here
 // only if every pair of k (2i, 2i+1) of the three rows sums to at most 255
 // (then |a0*w0 + a1*w1| <= 255*128): the caller checks the rows
-// (pairsFitU8). The rescale is gemmI16x3x32RQAVX2's.
-TEXT ·gemmU8x3x32UBRQAVX2(SB), NOSPLIT, $128-72
+// (pairsFitU8). The rescale is gemmI16x3x32RQAVX2's; a non-nil pf is
+// the next panel's first byte, prefetched into L2 as the tile goes.
+TEXT ·gemmU8x3x32UBRQAVX2(SB), NOSPLIT, $128-80
+	MOVQ         pf+72(FP), R12
 	MOVQ         k4+0(FP), CX
 	MOVQ         a+8(FP), SI
 	MOVQ         lda+16(FP), DX
@@ -553,26 +574,30 @@ TEXT ·gemmU8x3x32UBRQAVX2(SB), NOSPLIT, $128-72
 	VPXOR        Y10, Y10, Y10
 	VPXOR        Y11, Y11, Y11
 
+	TESTQ R12, R12
+	JNZ   ub3x32pf
+
 ub3x32loop:
-	VPBROADCASTD (SI), Y12
-	UBMAC(0, Y0)
-	UBMAC(32, Y1)
-	UBMAC(64, Y2)
-	UBMAC(96, Y3)
-	VPBROADCASTD (SI)(DX*1), Y12
-	UBMAC(0, Y4)
-	UBMAC(32, Y5)
-	UBMAC(64, Y6)
-	UBMAC(96, Y7)
-	VPBROADCASTD (SI)(DX*2), Y12
-	UBMAC(0, Y8)
-	UBMAC(32, Y9)
-	UBMAC(64, Y10)
-	UBMAC(96, Y11)
-	ADDQ         $4, SI
-	ADDQ         $128, DI
-	DECQ         CX
-	JNZ          ub3x32loop
+	UB3X32STEP
+	ADDQ $4, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ  ub3x32loop
+	JMP  ub3x32done
+
+	// The same steps, each touching the two lines of the next panel's
+	// step at R12.
+ub3x32pf:
+	UB3X32STEP
+	PREFETCHT1 (R12)
+	PREFETCHT1 64(R12)
+	ADDQ       $4, SI
+	ADDQ       $128, DI
+	ADDQ       $128, R12
+	DECQ       CX
+	JNZ        ub3x32pf
+
+ub3x32done:
 
 	VMOVDQU      Y8, 0(SP)
 	VMOVDQU      Y9, 32(SP)

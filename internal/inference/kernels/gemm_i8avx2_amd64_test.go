@@ -356,7 +356,8 @@ func fitRow(rng *rand.Rand, row []uint8) {
 // GEMM and RowGeneric bit for bit: rowFitsUB against a plain loop on rows
 // that fit and rows one pair off; the tile called alone on three fitting
 // rows; and GemmU8I8Requant with rqUB on, rows that fit mixed with rows
-// that do not (so passes mix the tile with the W16 ones), weights at the
+// that do not (so passes mix the tile with the W16 ones, or with the int8
+// 2x16 one where the int8-weight tile is forced), weights at the
 // extremes (-128, 127) often, both roundings, K with and without
 // remainders of 4 and 16, gaps between rows, rows past a 64-row pass.
 func TestGemmRequantAVX2UB(t *testing.T) {
@@ -404,7 +405,7 @@ func TestGemmRequantAVX2UB(t *testing.T) {
 			acc := make([]int32, 3*b.Np)
 			GemmU8I8Generic(3, a, lda, b, acc, b.Np)
 			out := make([]int8, 3*40)
-			gemmU8x3x32UBRQAVX2(b.Kp/4, &a[0], lda, &b.Data[0], &out[0], 40, &r.tab8[0], r.Double, r.ZP, r.Lo, r.Hi)
+			gemmU8x3x32UBRQAVX2(b.Kp/4, &a[0], lda, &b.Data[0], &out[0], 40, &r.tab8[0], r.Double, r.ZP, r.Lo, r.Hi, nil)
 			want := make([]int8, 32)
 			for i := 0; i < 3; i++ {
 				r.RowGeneric(want, acc[i*b.Np:])
@@ -417,39 +418,41 @@ func TestGemmRequantAVX2UB(t *testing.T) {
 		}
 		for _, n := range []int{32, 40, 64, 100} {
 			for _, m := range []int{3, 4, 6, 16, 63, 64, 67, 130} {
-				k := 1 + rng.IntN(600)
-				t.Run(fmt.Sprintf("%dx%dx%d/double=%v", m, n, k, double), func(t *testing.T) {
-					defer func(v bool) { rqUB = v }(rqUB)
-					rqUB = true
-					b := PackI8(weights(n, k), n, k)
-					lda := b.Kp + 4*rng.IntN(3)
-					a := make([]uint8, (m-1)*lda+b.Kp)
-					for i := 0; i < m; i++ {
-						row := a[i*lda : i*lda+k]
-						if rng.IntN(8) == 0 {
-							for j := range row {
-								row[j] = uint8(rng.IntN(256))
-							}
-						} else {
-							fitRow(rng, row)
-						}
-					}
-					r := randRequant(rng, n, double)
-					acc := make([]int32, m*b.Np)
-					GemmU8I8Generic(m, a, lda, b, acc, b.Np)
-					ldo := n + rng.IntN(5)
-					out := make([]int8, (m-1)*ldo+n)
-					GemmU8I8Requant(m, a, lda, b, r, out, ldo, make([]int32, RequantScratch(m, b)))
-					want := make([]int8, n)
-					for i := 0; i < m; i++ {
-						r.RowGeneric(want, acc[i*b.Np:])
-						for j := range want {
-							if got := out[i*ldo+j]; got != want[j] {
-								t.Fatalf("lda %d: [%d][%d] = %d, want %d", lda, i, j, got, want[j])
+				for _, int8w := range []int{0, 1} {
+					k := 1 + rng.IntN(600)
+					t.Run(fmt.Sprintf("%dx%dx%d/double=%v/int8-weights=%d", m, n, k, double, int8w), func(t *testing.T) {
+						defer func(v bool, i int) { rqUB, rqInt8Weights = v, i }(rqUB, rqInt8Weights)
+						rqUB, rqInt8Weights = true, int8w
+						b := PackI8(weights(n, k), n, k)
+						lda := b.Kp + 4*rng.IntN(3)
+						a := make([]uint8, (m-1)*lda+b.Kp)
+						for i := 0; i < m; i++ {
+							row := a[i*lda : i*lda+k]
+							if rng.IntN(8) == 0 {
+								for j := range row {
+									row[j] = uint8(rng.IntN(256))
+								}
+							} else {
+								fitRow(rng, row)
 							}
 						}
-					}
-				})
+						r := randRequant(rng, n, double)
+						acc := make([]int32, m*b.Np)
+						GemmU8I8Generic(m, a, lda, b, acc, b.Np)
+						ldo := n + rng.IntN(5)
+						out := make([]int8, (m-1)*ldo+n)
+						GemmU8I8Requant(m, a, lda, b, r, out, ldo, make([]int32, RequantScratch(m, b)))
+						want := make([]int8, n)
+						for i := 0; i < m; i++ {
+							r.RowGeneric(want, acc[i*b.Np:])
+							for j := range want {
+								if got := out[i*ldo+j]; got != want[j] {
+									t.Fatalf("lda %d: [%d][%d] = %d, want %d", lda, i, j, got, want[j])
+								}
+							}
+						}
+					})
+				}
 			}
 		}
 	}
