@@ -35,7 +35,9 @@ import (
 // CPU) and at batch 8 on two (wall clock); "ub" the GEMM's VPMADDUBSW
 // tile for rows that fit on and off (kernels.SetInt8AVX2UB), likewise;
 // "ub-int8" that tile in the int8-weight passes on and off
-// (kernels.SetInt8AVX2UBInt8) at batch 1.
+// (kernels.SetInt8AVX2UBInt8) at batch 1; "ub-nowiden" the passes whose
+// rows all fit not widened and widened (kernels.SetInt8AVX2UBNoWiden) at
+// batch 1.
 // Run with
 // `go test -tags cspipe_bench -run '^$' -bench Int8AVX2Model`.
 func BenchmarkInt8AVX2Model(b *testing.B) {
@@ -145,6 +147,11 @@ func BenchmarkInt8AVX2Model(b *testing.B) {
 		models[0].SetThreads(1)
 		kernels.SetInt8AVX2(true)
 		switchAB(b, models[0], 1, kernels.SetInt8AVX2UBInt8)
+	})
+	b.Run("ub-nowiden/batch1", func(b *testing.B) {
+		models[0].SetThreads(1)
+		kernels.SetInt8AVX2(true)
+		switchAB(b, models[0], 1, kernels.SetInt8AVX2UBNoWiden)
 	})
 	b.Run("ub/batch8-threads2", func(b *testing.B) {
 		defer kernels.SetInt8AVX2UB(true)

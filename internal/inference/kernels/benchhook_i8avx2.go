@@ -86,3 +86,10 @@ func SetInt8AVX2UB(on bool) {
 func SetInt8AVX2UBInt8(on bool) {
 	rqUBInt8 = on
 }
+
+// SetInt8AVX2UBNoWiden switches the skipped widening of passes whose
+// rows all fit the VPMADDUBSW tile (built only with the cspipe_bench tag,
+// for graph's BenchmarkInt8AVX2Model).
+func SetInt8AVX2UBNoWiden(on bool) {
+	rqUBNoWiden = on
+}

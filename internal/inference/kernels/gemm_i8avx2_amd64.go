@@ -177,6 +177,10 @@ var rqPrefetch = true
 // benchmarks), none does.
 var rqUB = true
 
+// rqUBNoWiden skips the widening of a pass whose rows all fit rqUB's
+// tile where nothing else reads them (off: for benchmarks).
+var rqUBNoWiden = true
+
 // rqUBInt8 extends rqUB to the int8-weight passes (rqInt8Weights): off
 // (for benchmarks), they run the int8 2x16 tile alone.
 var rqUBInt8 = true
@@ -212,24 +216,29 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 	for i0 := 0; i0 < full; i0 += rqAVX2Rows {
 		rows := min(rqAVX2Rows, full-i0)
 		w := wide[:rows*kp]
-		if rqWidenRows {
-			widenRowsU8(w, a[i0*lda:], rows, kp, lda)
-		} else {
-			for i := 0; i < rows; i++ {
-				widenU8(w[i*kp:(i+1)*kp], a[(i0+i)*lda:][:kp])
-			}
-		}
 		// fit[i]: row i0+i may take the VPMADDUBSW tile (rqUB).
 		var fit [rqAVX2Rows]bool
-		ub := false
+		ub, all := false, true
 		if rqUB && hasRQ3x32 && rqMixRows {
 			for i := 0; i < rows; i++ {
 				fit[i] = rowFitsUB(a[(i0+i)*lda:][:kp])
-				ub = ub || fit[i]
+				ub, all = ub || fit[i], all && fit[i]
+			}
+		}
+		int8Pass := rqInt8Weights > 0 || rqInt8Weights == 0 && rows <= rqInt8Rows && 2*b.Np*kp >= rqInt8Bytes
+		// Where every row fits and whole panels cover the channels, only
+		// the VPMADDUBSW tile runs: no row is widened.
+		if !(ub && all && b.N%I8Tile == 0 && !int8Pass && rqUBNoWiden) {
+			if rqWidenRows {
+				widenRowsU8(w, a[i0*lda:], rows, kp, lda)
+			} else {
+				for i := 0; i < rows; i++ {
+					widenU8(w[i*kp:(i+1)*kp], a[(i0+i)*lda:][:kp])
+				}
 			}
 		}
 		col := 0
-		if rqInt8Weights > 0 || rqInt8Weights == 0 && rows <= rqInt8Rows && 2*b.Np*kp >= rqInt8Bytes {
+		if int8Pass {
 			if ub && rqUBInt8 {
 				// Whole panels: every 3 fitting rows on the VPMADDUBSW
 				// tile, the others on the int8 one (ubPanelInt8).
@@ -278,13 +287,31 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 					}
 					continue
 				}
+				if ub {
+					// Every 3 rows, the last 3 overlapping the tile before
+					// (rows the VPMADDUBSW tile recomputes cost less than
+					// a 2x32 tile's reading the W16 panel): on the
+					// VPMADDUBSW tile where they fit (its first call
+					// prefetching the next int8 panel), else the 3x32 one.
+					var pfb *int8
+					if rqPrefetch && col+I8Tile < b.Np {
+						pfb = &b.Data[(col+I8Tile)*kp]
+					}
+					for i := 0; i < rows; i += 3 {
+						i = min(i, rows-3)
+						if fit[i] && fit[i+1] && fit[i+2] {
+							gemmU8x3x32UBRQAVX2(kp/4, &a[(i0+i)*lda], lda, &b.Data[col*kp], &o[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi, pfb)
+							pfb = nil
+							continue
+						}
+						gemmI16x3x32RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &o[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi, pf)
+						pf = nil
+					}
+					continue
+				}
 				twos := rqTwoRowTiles(rows)
 				i := 0
 				for ; i < rows-2*twos; i += 3 {
-					if ub && fit[i] && fit[i+1] && fit[i+2] {
-						gemmU8x3x32UBRQAVX2(kp/4, &a[(i0+i)*lda], lda, &b.Data[col*kp], &o[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi, nil)
-						continue
-					}
 					gemmI16x3x32RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &o[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi, pf)
 					pf = nil
 				}
