@@ -24,19 +24,22 @@ func gemmI16x3x32RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int
 // gemmU8x3x32UBRQAVX2 is gemmI16x3x32RQAVX2 on the unsigned activation
 // rows as they are and the int8 panel (PackedI8.Data, b its first byte),
 // k4 steps of 4 k, with VPMADDUBSW: exact only on rows whose every pair
-// of k sums to at most 255 (pairsFitU8). A non-nil pf is the next panel's
+// of k sums to at most 255 (pairsFitRowsU8). A non-nil pf is the next panel's
 // first byte, which the tile prefetches into L2 as it goes. Implemented
 // in gemm_i8avx2_amd64.s.
 //
 //go:noescape
 func gemmU8x3x32UBRQAVX2(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32, pf *int8)
 
-// pairsFitU8 reports whether every pair of bytes (2i, 2i+1) of the n
-// bytes at a (n a positive multiple of 16) sums to at most 255.
-// Implemented in gemm_i8avx2_amd64.s.
+// pairsFitRowsU8 sets fit[i] to whether every pair of bytes (2j, 2j+1)
+// of row i (kp bytes, kp a positive multiple of 4; rows lda bytes apart
+// from a) sums to at most 255, so that VPMADDUBSW is exact on the row
+// against any int8 weights (no pair sum a0*w0 + a1*w1 leaves [-255*128,
+// 255*128]). One call for a pass's rows: V2's 1x1 layers of K 16 to 32
+// ran 5% slower with a call per row. Implemented in gemm_i8avx2_amd64.s.
 //
 //go:noescape
-func pairsFitU8(a *uint8, n int) bool
+func pairsFitRowsU8(rows, kp int, a *uint8, lda int, fit *bool)
 
 // ubPanelInt8 computes a pass's rows of the whole panel at col for the
 // int8-weight passes (rqInt8Weights): every 3 rows that fit (fit) on the
@@ -65,22 +68,6 @@ func ubPanelInt8(rows, kp int, a []uint8, lda int, w []uint16, b *PackedI8, r *R
 		}
 		i = j + 2
 	}
-}
-
-// rowFitsUB reports whether VPMADDUBSW is exact on the kp bytes of row
-// against any int8 weights: every pair of k sums to at most 255, so no
-// pair sum a0*w0 + a1*w1 leaves [-255*128, 255*128].
-func rowFitsUB(row []uint8) bool {
-	n := len(row) / 16 * 16
-	if n > 0 && !pairsFitU8(&row[0], n) {
-		return false
-	}
-	for k := n; k+1 < len(row); k += 2 {
-		if int(row[k])+int(row[k+1]) > 255 {
-			return false
-		}
-	}
-	return true
 }
 
 // gemmI16x4x8RQAVX2 is gemmI16x4x16RQAVX2 on the first 8 of its 16
@@ -172,10 +159,18 @@ var rqWidenRows = true
 var rqPrefetch = true
 
 // rqUB has every 3 rows of a whole-panel pass whose pairs of k all sum to
-// at most 255 (rowFitsUB) take the VPMADDUBSW tile gemmU8x3x32UBRQAVX2,
+// at most 255 (pairsFitRowsU8) take the VPMADDUBSW tile gemmU8x3x32UBRQAVX2,
 // exact on them, instead of the 3x32 W16 one; off (for tests and
 // benchmarks), none does.
 var rqUB = true
+
+// rqUBMinK is the least K (padded) whose passes check their rows for the
+// VPMADDUBSW tile: below it the tile's gain does not pay for the check.
+var rqUBMinK = 64
+
+// rqUBShare is the eighths of a pass's rows that must fit for the pass
+// to take the VPMADDUBSW tile.
+const rqUBShare = 6
 
 // rqUBNoWiden skips the widening of a pass whose rows all fit rqUB's
 // tile where nothing else reads them (off: for benchmarks).
@@ -218,12 +213,23 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 		w := wide[:rows*kp]
 		// fit[i]: row i0+i may take the VPMADDUBSW tile (rqUB).
 		var fit [rqAVX2Rows]bool
-		ub, all := false, true
-		if rqUB && hasRQ3x32 && rqMixRows {
-			for i := 0; i < rows; i++ {
-				fit[i] = rowFitsUB(a[(i0+i)*lda:][:kp])
-				ub, all = ub || fit[i], all && fit[i]
+		ub, all := false, false
+		if rqUB && hasRQ3x32 && rqMixRows && b.N >= I8Tile && kp >= rqUBMinK {
+			if len(a) < (i0+rows-1)*lda+kp {
+				panic("kernels: gemmRequantAVX2 rows out of range")
 			}
+			pairsFitRowsU8(rows, kp, &a[i0*lda], lda, &fit[0])
+			n := 0
+			for _, f := range fit[:rows] {
+				if f {
+					n++
+				}
+			}
+			// Passes where few rows fit keep the W16 tiles alone: there
+			// the mix read both layouts of the panel (V2's 1x1 layers
+			// ran 7% slower with every pass that had a fitting row
+			// mixing).
+			ub, all = n >= rows*rqUBShare/8, n == rows
 		}
 		int8Pass := rqInt8Weights > 0 || rqInt8Weights == 0 && rows <= rqInt8Rows && 2*b.Np*kp >= rqInt8Bytes
 		// Where every row fits and whole panels cover the channels, only

@@ -550,7 +550,7 @@ rq4x8store:
 // VPMADDUBSW saturates a pair sum past the int16 range; it cannot here
 // only if every pair of k (2i, 2i+1) of the three rows sums to at most 255
 // (then |a0*w0 + a1*w1| <= 255*128): the caller checks the rows
-// (pairsFitU8). The rescale is gemmI16x3x32RQAVX2's; a non-nil pf is
+// (pairsFitRowsU8). The rescale is gemmI16x3x32RQAVX2's; a non-nil pf is
 // the next panel's first byte, prefetched into L2 as the tile goes.
 TEXT ·gemmU8x3x32UBRQAVX2(SB), NOSPLIT, $128-80
 	MOVQ         pf+72(FP), R12
@@ -642,30 +642,63 @@ ub3x32double:
 	VZEROUPPER
 	RET
 
-// func pairsFitU8(a *uint8, n int) bool
-// Reports whether every pair of bytes (2i, 2i+1) of the n bytes at a (n a
-// positive multiple of 16) sums to at most 255: VPMADDUBSW with ones
-// gives the pair sums in 16 bits (at most 510, exact), compared with 255.
-TEXT ·pairsFitU8(SB), NOSPLIT, $0-17
-	MOVQ         a+0(FP), SI
-	MOVQ         n+8(FP), CX
+// func pairsFitRowsU8(rows, kp int, a *uint8, lda int, fit *bool)
+// Sets fit[i] to whether every pair of bytes (2j, 2j+1) of row i (kp
+// bytes, kp a positive multiple of 4, rows lda bytes apart from a) sums to
+// at most 255: VPMADDUBSW with ones gives the pair sums in 16 bits (at
+// most 510, exact), compared with 255; 16 bytes at a time, then a last 8
+// and 4 (loaded alone, the rest of the vector zero).
+TEXT ·pairsFitRowsU8(SB), NOSPLIT, $0-40
+	MOVQ         rows+0(FP), BX
+	MOVQ         kp+8(FP), DX
+	MOVQ         a+16(FP), R8
+	MOVQ         lda+24(FP), R9
+	MOVQ         fit+32(FP), DI
 	MOVL         $0x01010101, AX
 	VMOVD        AX, X15
 	VPBROADCASTD X15, X15
 	MOVL         $0x00FF00FF, AX
 	VMOVD        AX, X14
 	VPBROADCASTD X14, X14
-	VPXOR        X0, X0, X0
 
-pairsfit:
+fitrow:
+	MOVQ  R8, SI
+	MOVQ  DX, CX
+	VPXOR X0, X0, X0
+	SHRQ  $4, CX
+	JZ    fittail8
+
+fit16:
 	VMOVDQU    (SI), X1
 	VPMADDUBSW X15, X1, X1
 	VPCMPGTW   X14, X1, X1
 	VPOR       X1, X0, X0
 	ADDQ       $16, SI
-	SUBQ       $16, CX
-	JG         pairsfit
+	DECQ       CX
+	JNZ        fit16
 
+fittail8:
+	TESTQ $8, DX
+	JZ    fittail4
+	VMOVQ      (SI), X1
+	VPMADDUBSW X15, X1, X1
+	VPCMPGTW   X14, X1, X1
+	VPOR       X1, X0, X0
+	ADDQ       $8, SI
+
+fittail4:
+	TESTQ $4, DX
+	JZ    fitnext
+	VMOVD      (SI), X1
+	VPMADDUBSW X15, X1, X1
+	VPCMPGTW   X14, X1, X1
+	VPOR       X1, X0, X0
+
+fitnext:
 	VPTEST X0, X0
-	SETEQ  ret+16(FP)
+	SETEQ  (DI)
+	INCQ   DI
+	ADDQ   R9, R8
+	DECQ   BX
+	JNZ    fitrow
 	RET

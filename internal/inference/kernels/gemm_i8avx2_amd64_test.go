@@ -353,8 +353,8 @@ func fitRow(rng *rand.Rand, row []uint8) {
 }
 
 // TestGemmRequantAVX2UB checks the VPMADDUBSW tile against the portable
-// GEMM and RowGeneric bit for bit: rowFitsUB against a plain loop on rows
-// that fit and rows one pair off; the tile called alone on three fitting
+// GEMM and RowGeneric bit for bit: pairsFitRowsU8 on rows that fit and
+// rows one pair off, at every K up to 200; the tile called alone on three fitting
 // rows; and GemmU8I8Requant with rqUB on, rows that fit mixed with rows
 // that do not (so passes mix the tile with the W16 ones, or with the int8
 // 2x16 one where the int8-weight tile is forced), weights at the
@@ -366,17 +366,33 @@ func TestGemmRequantAVX2UB(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(71, 72))
 	for kp := 4; kp <= 200; kp += 4 {
-		row := make([]uint8, kp)
-		fitRow(rng, row)
-		if !rowFitsUB(row) {
-			t.Fatalf("kp %d: a fitting row reported not to fit", kp)
+		// Rows that fit, and rows with one pair summing past 255 at
+		// every position, lda bytes apart.
+		const rows = 9
+		lda := kp + 4*rng.IntN(3)
+		a := make([]uint8, (rows-1)*lda+kp)
+		want := make([]bool, rows)
+		for i := range rows {
+			row := a[i*lda : i*lda+kp]
+			fitRow(rng, row)
+			want[i] = i%2 == 0
+			if !want[i] {
+				j := 2 * rng.IntN(kp/2)
+				x := 128 + rng.IntN(128)       // x + y in [256, 255+128]
+				y := 256 - x + rng.IntN(x-127) // at most 128 since x >= 128
+				row[j], row[j+1] = uint8(x), uint8(y)
+			}
 		}
-		j := 2 * rng.IntN(kp/2)
-		x := 128 + rng.IntN(128)       // x + y in [256, 255+128]
-		y := 256 - x + rng.IntN(x-127) // at most 255 since x >= 128
-		row[j], row[j+1] = uint8(x), uint8(y)
-		if rowFitsUB(row) {
-			t.Fatalf("kp %d: pair %d (%d, %d) sums past 255 but the row fits", kp, j, row[j], row[j+1])
+		fit := make([]bool, rows+1)
+		fit[rows] = true
+		pairsFitRowsU8(rows, kp, &a[0], lda, &fit[0])
+		for i := range rows {
+			if fit[i] != want[i] {
+				t.Fatalf("kp %d lda %d: row %d fits %v, want %v", kp, lda, i, fit[i], want[i])
+			}
+		}
+		if !fit[rows] {
+			t.Fatalf("kp %d: fit written past the rows", kp)
 		}
 	}
 	weights := func(n, k int) []int8 {
