@@ -439,8 +439,8 @@ func TestGemmRequantAVX2UB(t *testing.T) {
 					// widening).
 					k := 1 + rng.IntN(600)
 					t.Run(fmt.Sprintf("%dx%dx%d/double=%v/int8-weights=%d", m, n, k, double, int8w), func(t *testing.T) {
-						defer func(v bool, i int) { rqUB, rqInt8Weights = v, i }(rqUB, rqInt8Weights)
-						rqUB, rqInt8Weights = true, min(int8w, 1)
+						defer func(v bool, i, k int) { rqUB, rqInt8Weights, rqUBMinK = v, i, k }(rqUB, rqInt8Weights, rqUBMinK)
+						rqUB, rqInt8Weights, rqUBMinK = true, min(int8w, 1), 4
 						if int8w == 2 {
 							rqInt8Weights = -1
 						}
