@@ -194,6 +194,12 @@ var hasRQAVX2 = true
 // than once per few rows. A block of 8 channels past the last 16 takes
 // the 4x8 tile; the last N%8 channels the int32 tile and
 // Requant.rowsFrom. c is scratch of m rows of b.Np.
+//
+// In a pass of K >= rqUBMinK whose rows mostly fit VPMADDUBSW (every pair
+// of k summing to at most 255, pairsFitRowsU8), whole panels take
+// gemmU8x3x32UBRQAVX2 on every 3 fitting rows instead (the last 3 rows
+// overlapping), read from a as they are, and the other rows the tiles
+// above; a pass whose rows all fit is not widened (rqUB).
 func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []int8, ldo int, c []int32) int {
 	full, full16 := m/4*4, b.N/16*16
 	if !useInt8SIMD() || use512() || !hasRQAVX2 || b.W16 == nil || full == 0 || full16 == 0 || r.C != b.N {
