@@ -50,8 +50,12 @@ func TestGemmRequantAVX2(t *testing.T) {
 }
 
 // overlapTile names the 3x32 tile with rqMixRows off in the tests and
-// benchmarks of gemmRequantAVX2.
-const overlapTile = 4
+// benchmarks of gemmRequantAVX2; ubTile the VPMADDUBSW tile (rqUB) with
+// the tiles chosen by shape otherwise (BenchmarkGemmRequantAVX2).
+const (
+	overlapTile = 4
+	ubTile      = 5
+)
 
 // setRQTile sets gemmRequantAVX2's switches for whole panels: 0 the tiles
 // chosen by shape, 3 the 3x32 tile (rows%3 on 2x32 tiles), overlapTile
@@ -150,8 +154,9 @@ func TestGemmRequantAVX2Scratch(t *testing.T) {
 // and V2 at 128 (64-pixel chunks and V1's 16-pixel last layers), the
 // fused kernels, whole panels on the 4x16 tile ("4x16"), the 3x32 one
 // ending on 2x32 tiles ("3x32") and overlapping ("3x32o"), the 2x32 one
-// ("2x32"), the int8-weight 2x16 one ("int8") and the ones chosen by
-// shape ("auto"),
+// ("2x32"), the int8-weight 2x16 one ("int8"), the VPMADDUBSW one on
+// whole panels ("ub": the rows, zeros, all fit) and the ones chosen by
+// shape and rows ("auto"),
 // with the 4x16 GEMM to int32 and the Rows pass ("split"),
 // alternating on the thread's CPU clock; "speedup-T" is the median
 // per-round ratio split/T, with its quartiles.
@@ -177,17 +182,23 @@ func BenchmarkGemmRequantAVX2(b *testing.B) {
 			out := make([]int8, m*n)
 			side := func(name string, fused bool, tile int) abbench.Side {
 				return abbench.Side{Name: name, Run: func() {
-					saved, savedTile, savedRows, savedI8, savedMix := hasRQAVX2, hasRQ3x32, rqPanelRows, rqInt8Weights, rqMixRows
+					saved, savedTile, savedRows, savedI8, savedMix, savedUB := hasRQAVX2, hasRQ3x32, rqPanelRows, rqInt8Weights, rqMixRows, rqUB
 					hasRQAVX2 = fused
 					setRQTile(tile)
+					// The VPMADDUBSW tile only where named ("ub") or
+					// chosen ("auto"): the rows here (zeros) all fit.
+					rqUB = tile == 0 || tile == ubTile
+					if tile == ubTile {
+						rqInt8Weights = 0
+					}
 					for range 20 {
 						GemmU8I8Requant(m, a, p.Kp, p, r, out, n, c)
 					}
-					hasRQAVX2, hasRQ3x32, rqPanelRows, rqInt8Weights, rqMixRows = saved, savedTile, savedRows, savedI8, savedMix
+					hasRQAVX2, hasRQ3x32, rqPanelRows, rqInt8Weights, rqMixRows, rqUB = saved, savedTile, savedRows, savedI8, savedMix, savedUB
 				}}
 			}
-			tm := abbench.Alternate(b, abbench.ThreadCPU, side("split", false, -1), side("4x16", true, -1), side("3x32", true, 3), side("3x32o", true, overlapTile), side("2x32", true, 2), side("int8", true, 8), side("auto", true, 0))
-			for j, name := range []string{"4x16", "3x32", "3x32o", "2x32", "int8", "auto"} {
+			tm := abbench.Alternate(b, abbench.ThreadCPU, side("split", false, -1), side("4x16", true, -1), side("3x32", true, 3), side("3x32o", true, overlapTile), side("2x32", true, 2), side("int8", true, 8), side("ub", true, ubTile), side("auto", true, 0))
+			for j, name := range []string{"4x16", "3x32", "3x32o", "2x32", "int8", "ub", "auto"} {
 				rs := tm.Ratios(0, 0, j+1)
 				b.ReportMetric(abbench.Med(rs), "speedup-"+name)
 				b.ReportMetric(rs[len(rs)/4], "p25-"+name)
