@@ -29,7 +29,17 @@ import (
 // widened in one call and one call per row (kernels.SetInt8AVX2WidenRows),
 // at batch 1 and 8, "rows3+4x8+widen" with the three on and off, and
 // "dw-cols" with the stride-1 int8 3x3 depthwise layers on the column
-// kernel and the pair kernel (kernels.SetInt8AVX2DWCols).
+// kernel and the pair kernel (kernels.SetInt8AVX2DWCols); "prefetch" the
+// fused GEMM's prefetch of the next panel on and off
+// (kernels.SetInt8AVX2Prefetch) at batch 1 and 8 on one thread (thread
+// CPU) and at batch 8 on two (wall clock); "ub" the GEMM's VPMADDUBSW
+// tile for rows that fit on and off (kernels.SetInt8AVX2UB), likewise;
+// "ub-int8" that tile in the int8-weight passes on and off
+// (kernels.SetInt8AVX2UBInt8) at batch 1; "ub-nowiden" the passes whose
+// rows all fit not widened and widened (kernels.SetInt8AVX2UBNoWiden) at
+// batch 1; "ub+prefetch" the VPMADDUBSW tile and the weights' prefetch
+// together on and off at batch 1 and 8 (thread CPU) and batch 8 on two
+// threads (wall clock).
 // Run with
 // `go test -tags cspipe_bench -run '^$' -bench Int8AVX2Model`.
 func BenchmarkInt8AVX2Model(b *testing.B) {
@@ -121,6 +131,62 @@ func BenchmarkInt8AVX2Model(b *testing.B) {
 			switchAB(b, models[0], batch, session)
 		})
 	}
+	for _, batch := range []int{1, 8} {
+		b.Run(fmt.Sprintf("prefetch/batch%d", batch), func(b *testing.B) {
+			models[0].SetThreads(1)
+			kernels.SetInt8AVX2(true)
+			switchAB(b, models[0], batch, kernels.SetInt8AVX2Prefetch)
+		})
+	}
+	for _, batch := range []int{1, 8} {
+		b.Run(fmt.Sprintf("ub/batch%d", batch), func(b *testing.B) {
+			models[0].SetThreads(1)
+			kernels.SetInt8AVX2(true)
+			switchAB(b, models[0], batch, kernels.SetInt8AVX2UB)
+		})
+	}
+	b.Run("ub-int8/batch1", func(b *testing.B) {
+		models[0].SetThreads(1)
+		kernels.SetInt8AVX2(true)
+		switchAB(b, models[0], 1, kernels.SetInt8AVX2UBInt8)
+	})
+	b.Run("ub-nowiden/batch1", func(b *testing.B) {
+		models[0].SetThreads(1)
+		kernels.SetInt8AVX2(true)
+		switchAB(b, models[0], 1, kernels.SetInt8AVX2UBNoWiden)
+	})
+	q8 := func(on bool) {
+		kernels.SetInt8AVX2UB(on)
+		kernels.SetInt8AVX2Prefetch(on)
+	}
+	for _, batch := range []int{1, 8} {
+		b.Run(fmt.Sprintf("ub+prefetch/batch%d", batch), func(b *testing.B) {
+			models[0].SetThreads(1)
+			kernels.SetInt8AVX2(true)
+			switchAB(b, models[0], batch, q8)
+		})
+	}
+	b.Run("ub+prefetch/batch8-threads2", func(b *testing.B) {
+		defer q8(true)
+		kernels.SetInt8AVX2(true)
+		models[0].SetThreads(2)
+		t := abbench.Alternate(b, abbench.Wall, switchSides(b, models[0], 8, q8, "new", "old")...)
+		abbench.ReportQuartiles(b, t.Ratios(0, 1, 0), "speedup")
+	})
+	b.Run("ub/batch8-threads2", func(b *testing.B) {
+		defer kernels.SetInt8AVX2UB(true)
+		kernels.SetInt8AVX2(true)
+		models[0].SetThreads(2)
+		t := abbench.Alternate(b, abbench.Wall, switchSides(b, models[0], 8, kernels.SetInt8AVX2UB, "new", "old")...)
+		abbench.ReportQuartiles(b, t.Ratios(0, 1, 0), "speedup")
+	})
+	b.Run("prefetch/batch8-threads2", func(b *testing.B) {
+		defer kernels.SetInt8AVX2Prefetch(true)
+		kernels.SetInt8AVX2(true)
+		models[0].SetThreads(2)
+		t := abbench.Alternate(b, abbench.Wall, switchSides(b, models[0], 8, kernels.SetInt8AVX2Prefetch, "new", "old")...)
+		abbench.ReportQuartiles(b, t.Ratios(0, 1, 0), "speedup")
+	})
 	b.Run("batch8-threads2", func(b *testing.B) {
 		for _, m := range models {
 			m.SetThreads(2)

@@ -59,3 +59,37 @@ func SetInt8AVX2WidenRows(on bool) {
 func SetInt8AVX2DWCols(on bool) {
 	hasDWAVX2Cols, hasDWRQF = on, on
 }
+
+// SetInt8AVX2Prefetch switches the AVX2 int8 GEMM's prefetch of its
+// weights (built only with the cspipe_bench tag, for graph's
+// BenchmarkInt8AVX2Model): the fused tiles' of the next panel by the
+// first tile of each panel, and the one-row tile's (a batch-1
+// classifier's) rowAhead bytes ahead.
+func SetInt8AVX2Prefetch(on bool) {
+	rqPrefetch, rowAhead = on, 4096
+	if !on {
+		rowAhead = 0
+	}
+}
+
+// SetInt8AVX2UB switches the AVX2 fused GEMM's VPMADDUBSW tile for rows
+// whose pairs of k sum to at most 255 (built only with the cspipe_bench
+// tag, for graph's BenchmarkInt8AVX2Model): off, every row takes the
+// VPMADDWD tiles on widened rows.
+func SetInt8AVX2UB(on bool) {
+	rqUB = on
+}
+
+// SetInt8AVX2UBInt8 switches the VPMADDUBSW tile in the AVX2 fused GEMM's
+// int8-weight passes (few rows against many weights; built only with the
+// cspipe_bench tag, for graph's BenchmarkInt8AVX2Model).
+func SetInt8AVX2UBInt8(on bool) {
+	rqUBInt8 = on
+}
+
+// SetInt8AVX2UBNoWiden switches the skipped widening of passes whose
+// rows all fit the VPMADDUBSW tile (built only with the cspipe_bench tag,
+// for graph's BenchmarkInt8AVX2Model).
+func SetInt8AVX2UBNoWiden(on bool) {
+	rqUBNoWiden = on
+}

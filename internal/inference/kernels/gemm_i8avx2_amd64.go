@@ -14,10 +14,61 @@ func gemmI16x4x16RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int
 
 // gemmI16x3x32RQAVX2 is gemmI16x4x16RQAVX2 on 3 rows by a whole panel of
 // 32 channels (b the panel's W16, tab its first tab8 block): fewer
-// broadcasts per multiply. Implemented in gemm_i8avx2_amd64.s.
+// broadcasts per multiply. A non-nil pf is the next panel's W16, which
+// the tile prefetches into L2 as it goes (a step's two lines per step).
+// Implemented in gemm_i8avx2_amd64.s.
 //
 //go:noescape
-func gemmI16x3x32RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32)
+func gemmI16x3x32RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32, pf *int16)
+
+// gemmU8x3x32UBRQAVX2 is gemmI16x3x32RQAVX2 on the unsigned activation
+// rows as they are and the int8 panel (PackedI8.Data, b its first byte),
+// k4 steps of 4 k, with VPMADDUBSW: exact only on rows whose every pair
+// of k sums to at most 255 (pairsFitRowsU8). A non-nil pf is the next panel's
+// first byte, which the tile prefetches into L2 as it goes. Implemented
+// in gemm_i8avx2_amd64.s.
+//
+//go:noescape
+func gemmU8x3x32UBRQAVX2(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32, pf *int8)
+
+// pairsFitRowsU8 sets fit[i] to whether every pair of bytes (2j, 2j+1)
+// of row i (kp bytes, kp a positive multiple of 4; rows lda bytes apart
+// from a) sums to at most 255, so that VPMADDUBSW is exact on the row
+// against any int8 weights (no pair sum a0*w0 + a1*w1 leaves [-255*128,
+// 255*128]). One call for a pass's rows: V2's 1x1 layers of K 16 to 32
+// ran 5% slower with a call per row. Implemented in gemm_i8avx2_amd64.s.
+//
+//go:noescape
+func pairsFitRowsU8(rows, kp int, a *uint8, lda int, fit *bool)
+
+// ubPanelInt8 computes a pass's rows of the whole panel at col for the
+// int8-weight passes (rqInt8Weights): every 3 rows that fit (fit) on the
+// VPMADDUBSW tile from a (the unsigned rows, lda apart), the others 2 at
+// a time on the int8 2x16 tile from w (the widened rows), a last pair
+// that would run past the rows moved back by one (it writes a row done
+// before again, with the same bytes). The first tile prefetches the next
+// panel.
+func ubPanelInt8(rows, kp int, a []uint8, lda int, w []uint16, b *PackedI8, r *Requant, out []int8, ldo, col int, fit []bool) {
+	var pf *int8
+	if rqPrefetch && col+I8Tile < b.Np {
+		pf = &b.Data[(col+I8Tile)*kp]
+	}
+	wb := &b.Data[col*kp]
+	tab := &r.tab8[col/8*64]
+	for i := 0; i < rows; {
+		if i+3 <= rows && fit[i] && fit[i+1] && fit[i+2] {
+			gemmU8x3x32UBRQAVX2(kp/4, &a[i*lda], lda, wb, &out[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi, pf)
+			pf = nil
+			i += 3
+			continue
+		}
+		j := min(i, rows-2)
+		for h := 0; h < 2; h++ {
+			gemmI8x2x16RQAVX2(kp/4, &w[j*kp], 2*kp, &b.Data[col*kp+h*16*4], &out[j*ldo+h*16], ldo, &r.tab8[(col+h*16)/8*64], r.Double, r.ZP, r.Lo, r.Hi, nil)
+		}
+		i = j + 2
+	}
+}
 
 // gemmI16x4x8RQAVX2 is gemmI16x4x16RQAVX2 on the first 8 of its 16
 // channels (b and tab as there), storing 8 bytes per row: the block of 8
@@ -35,10 +86,12 @@ func gemmI16x2x32RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int
 
 // gemmI8x2x16RQAVX2 is the fused tile on 2 rows by 16 channels of the
 // int8 weights (PackedI8.Data, b at the half panel's first byte of a
-// step), k4 steps of 4 k. Implemented in gemm_i8avx2_amd64.s.
+// step), k4 steps of 4 k. A non-nil pf is the next half panel's first
+// byte, which the tile prefetches into L2 as it goes (a step's line per
+// step). Implemented in gemm_i8avx2_amd64.s.
 //
 //go:noescape
-func gemmI8x2x16RQAVX2(k4 int, a *uint16, lda int, b *int8, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32)
+func gemmI8x2x16RQAVX2(k4 int, a *uint16, lda int, b *int8, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32, pf *int8)
 
 // rqInt8Weights chooses gemmI8x2x16RQAVX2 for a pass of at most
 // rqInt8Rows rows against at least rqInt8Bytes bytes of W16: there the
@@ -99,6 +152,34 @@ var hasRQ4x8 = true
 // benchmarks), one widenU8 call per row.
 var rqWidenRows = true
 
+// rqPrefetch has the first tile of every panel (the 3x32 tile) or half
+// panel (the int8 one) prefetch the next one's weights into L2, so that
+// weights coming from L3 or memory (every layer's, once an image) arrive
+// before their tiles run; off (for tests and benchmarks), they do not.
+var rqPrefetch = true
+
+// rqUB has every 3 rows of a whole-panel pass whose pairs of k all sum to
+// at most 255 (pairsFitRowsU8) take the VPMADDUBSW tile gemmU8x3x32UBRQAVX2,
+// exact on them, instead of the 3x32 W16 one; off (for tests and
+// benchmarks), none does.
+var rqUB = true
+
+// rqUBMinK is the least K (padded) whose passes check their rows for the
+// VPMADDUBSW tile: below it the tile's gain does not pay for the check.
+var rqUBMinK = 64
+
+// rqUBShare is the eighths of a pass's rows that must fit for the pass
+// to take the VPMADDUBSW tile.
+const rqUBShare = 6
+
+// rqUBNoWiden skips the widening of a pass whose rows all fit rqUB's
+// tile where nothing else reads them (off: for benchmarks).
+var rqUBNoWiden = true
+
+// rqUBInt8 extends rqUB to the int8-weight passes (rqInt8Weights): off
+// (for benchmarks), they run the int8 2x16 tile alone.
+var rqUBInt8 = true
+
 // hasRQAVX2 selects gemmRequantAVX2 on the AVX2 path (tests and
 // benchmarks turn it off to compare with the GEMM-then-Rows form).
 var hasRQAVX2 = true
@@ -113,6 +194,12 @@ var hasRQAVX2 = true
 // than once per few rows. A block of 8 channels past the last 16 takes
 // the 4x8 tile; the last N%8 channels the int32 tile and
 // Requant.rowsFrom. c is scratch of m rows of b.Np.
+//
+// In a pass of K >= rqUBMinK whose rows mostly fit VPMADDUBSW (every pair
+// of k summing to at most 255, pairsFitRowsU8), whole panels take
+// gemmU8x3x32UBRQAVX2 on every 3 fitting rows instead (the last 3 rows
+// overlapping), read from a as they are, and the other rows the tiles
+// above; a pass whose rows all fit is not widened (rqUB).
 func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []int8, ldo int, c []int32) int {
 	full, full16 := m/4*4, b.N/16*16
 	if !useInt8SIMD() || use512() || !hasRQAVX2 || b.W16 == nil || full == 0 || full16 == 0 || r.C != b.N {
@@ -130,21 +217,58 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 	for i0 := 0; i0 < full; i0 += rqAVX2Rows {
 		rows := min(rqAVX2Rows, full-i0)
 		w := wide[:rows*kp]
-		if rqWidenRows {
-			widenRowsU8(w, a[i0*lda:], rows, kp, lda)
-		} else {
-			for i := 0; i < rows; i++ {
-				widenU8(w[i*kp:(i+1)*kp], a[(i0+i)*lda:][:kp])
+		// fit[i]: row i0+i may take the VPMADDUBSW tile (rqUB).
+		var fit [rqAVX2Rows]bool
+		ub, all := false, false
+		if rqUB && hasRQ3x32 && rqMixRows && b.N >= I8Tile && kp >= rqUBMinK {
+			if len(a) < (i0+rows-1)*lda+kp {
+				panic("kernels: gemmRequantAVX2 rows out of range")
+			}
+			pairsFitRowsU8(rows, kp, &a[i0*lda], lda, &fit[0])
+			n := 0
+			for _, f := range fit[:rows] {
+				if f {
+					n++
+				}
+			}
+			// Passes where few rows fit keep the W16 tiles alone: there
+			// the mix read both layouts of the panel (V2's 1x1 layers
+			// ran 7% slower with every pass that had a fitting row
+			// mixing).
+			ub, all = n >= rows*rqUBShare/8, n == rows
+		}
+		int8Pass := rqInt8Weights > 0 || rqInt8Weights == 0 && rows <= rqInt8Rows && 2*b.Np*kp >= rqInt8Bytes
+		// Where every row fits and whole panels cover the channels, only
+		// the VPMADDUBSW tile runs: no row is widened.
+		if !(ub && all && b.N%I8Tile == 0 && !int8Pass && rqUBNoWiden) {
+			if rqWidenRows {
+				widenRowsU8(w, a[i0*lda:], rows, kp, lda)
+			} else {
+				for i := 0; i < rows; i++ {
+					widenU8(w[i*kp:(i+1)*kp], a[(i0+i)*lda:][:kp])
+				}
 			}
 		}
 		col := 0
-		if rqInt8Weights > 0 || rqInt8Weights == 0 && rows <= rqInt8Rows && 2*b.Np*kp >= rqInt8Bytes {
+		if int8Pass {
+			if ub && rqUBInt8 {
+				// Whole panels: every 3 fitting rows on the VPMADDUBSW
+				// tile, the others on the int8 one (ubPanelInt8).
+				for ; col+I8Tile <= b.N; col += I8Tile {
+					ubPanelInt8(rows, kp, a[i0*lda:], lda, w, b, r, out[i0*ldo+col:], ldo, col, fit[:rows])
+				}
+			}
 			// Every 16 channels on the int8 tile.
 			for ; col < full16; col += 16 {
 				wb := &b.Data[col/I8Tile*kp*I8Tile+col%I8Tile*4]
 				tab := &r.tab8[col/8*64]
+				var pf *int8
+				if next := col + 16; rqPrefetch && next < b.Np {
+					pf = &b.Data[next/I8Tile*kp*I8Tile+next%I8Tile*4]
+				}
 				for i := 0; i < rows; i += 2 {
-					gemmI8x2x16RQAVX2(kp/4, &w[i*kp], 2*kp, wb, &out[(i0+i)*ldo+col], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)
+					gemmI8x2x16RQAVX2(kp/4, &w[i*kp], 2*kp, wb, &out[(i0+i)*ldo+col], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi, pf)
+					pf = nil
 				}
 			}
 		}
@@ -154,6 +278,10 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 				wb := &b.W16[col*kp]
 				tab := &r.tab8[col/8*64]
 				o := out[i0*ldo+col:]
+				var pf *int16
+				if rqPrefetch && col+I8Tile < b.Np {
+					pf = &b.W16[(col+I8Tile)*kp]
+				}
 				if rqPanelRows == 2 || rqPanelRows == 0 && rows <= rq2x32Rows {
 					for i := 0; i < rows; i += 2 {
 						gemmI16x2x32RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &o[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)
@@ -166,14 +294,38 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 					// same bytes again).
 					for i := 0; i < rows; i += 3 {
 						i = min(i, rows-3)
-						gemmI16x3x32RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &o[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)
+						gemmI16x3x32RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &o[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi, pf)
+						pf = nil
+					}
+					continue
+				}
+				if ub {
+					// Every 3 rows, the last 3 overlapping the tile before
+					// (rows the VPMADDUBSW tile recomputes cost less than
+					// a 2x32 tile's reading the W16 panel): on the
+					// VPMADDUBSW tile where they fit (its first call
+					// prefetching the next int8 panel), else the 3x32 one.
+					var pfb *int8
+					if rqPrefetch && col+I8Tile < b.Np {
+						pfb = &b.Data[(col+I8Tile)*kp]
+					}
+					for i := 0; i < rows; i += 3 {
+						i = min(i, rows-3)
+						if fit[i] && fit[i+1] && fit[i+2] {
+							gemmU8x3x32UBRQAVX2(kp/4, &a[(i0+i)*lda], lda, &b.Data[col*kp], &o[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi, pfb)
+							pfb = nil
+							continue
+						}
+						gemmI16x3x32RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &o[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi, pf)
+						pf = nil
 					}
 					continue
 				}
 				twos := rqTwoRowTiles(rows)
 				i := 0
 				for ; i < rows-2*twos; i += 3 {
-					gemmI16x3x32RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &o[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)
+					gemmI16x3x32RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &o[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi, pf)
+					pf = nil
 				}
 				for ; i < rows; i += 2 {
 					gemmI16x2x32RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &o[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)

@@ -6,8 +6,10 @@ package kernels
 // VPDPBUSD on 8x32 and 4x32 tiles; with AVX2 (or CSPIPE_KERNELS=avx2) it
 // runs VPMADDWD on weights packed as int16 pairs (PackedI8.W16), 4x16
 // tiles, and GemmU8I8Requant runs tiles with the rescale fused in
-// (gemm_i8avx2_amd64.go); elsewhere (and under
-// CSPIPE_KERNELS=generic) a portable loop computes the same integers.
+// (gemm_i8avx2_amd64.go), VPMADDUBSW on the int8 panels for rows where
+// it cannot saturate (every pair of k summing to at most 255); elsewhere
+// (and under CSPIPE_KERNELS=generic) a portable loop computes the same
+// integers.
 
 // I8Tile is the number of weight rows (output channels) a packed panel
 // holds; I8Rows the activation rows one VNNI tile computes.

@@ -26,10 +26,19 @@ func gemmI16x4x16AVX2(kp int, a *uint16, lda int, b *int16, c *int32, ldc int)
 //go:noescape
 func widenU8AVX2(n int, src *uint8, dst *uint16)
 
-// gemmI8x1x32AVX2 is the one-row tile over a whole int8 panel.
+// gemmI8x1x32AVX2 is the one-row tile over a whole int8 panel, which
+// prefetches the weights ahead bytes past those it reads (0: none ahead).
 //
 //go:noescape
-func gemmI8x1x32AVX2(k4 int, a *uint8, b *int8, c *int32)
+func gemmI8x1x32AVX2(k4 int, a *uint8, b *int8, c *int32, ahead int)
+
+// rowAhead is how many bytes ahead of its weights the one-row tile
+// prefetches: a batch-1 classifier reads its weights (1 MB for 1024 by
+// 1001) once an image from memory, one stream the hardware prefetcher
+// alone kept at 6-7 GB/s here (Zen 3). 1, 2, 4 and 8 KiB ran V1's
+// classifier shape on cold weights 1.10-1.26x faster, alike within the
+// noise (BenchmarkGemmRequantAVX2Cold). 0 (for benchmarks) turns it off.
+var rowAhead = 4096
 
 // gemmU8I8AVX2 runs blocks of four rows: each block's activations are
 // widened to uint16 once, then every 16 channels of b.W16 go through the
@@ -46,7 +55,7 @@ func gemmU8I8AVX2(m int, a []uint8, lda int, b *PackedI8, c []int32, ldc int) {
 	}
 	for i := full; i < m; i++ {
 		for p := 0; p < b.Np/I8Tile; p++ {
-			gemmI8x1x32AVX2(kp/4, &a[i*lda], &b.Data[p*kp*I8Tile], &c[i*ldc+p*I8Tile])
+			gemmI8x1x32AVX2(kp/4, &a[i*lda], &b.Data[p*kp*I8Tile], &c[i*ldc+p*I8Tile], rowAhead)
 		}
 	}
 }

@@ -192,7 +192,7 @@ avx2loop:
 	VZEROUPPER
 	RET
 
-// func gemmI8x1x32AVX2(k4 int, a *uint8, b *int8, c *int32)
+// func gemmI8x1x32AVX2(k4 int, a *uint8, b *int8, c *int32, ahead int)
 // One row of a (unsigned) times a whole packed int8 panel, for the rows
 // past the last block of four: reading the int8 panel rather than W16
 // halves the weight bytes, which a batch-1 classifier (one row against
@@ -200,11 +200,13 @@ avx2loop:
 // 4 k) are sign-extended to int16 and VPMADDWD'd with the row's 4 bytes
 // zero-extended and repeated; Y0..Y7 hold pair sums of channels 0-3, ...,
 // 28-31 that VPHADDD folds at the end, VPERMQ restoring channel order.
-TEXT ·gemmI8x1x32AVX2(SB), NOSPLIT, $0-32
+// Each step prefetches the two lines ahead bytes past its weights (R9).
+TEXT ·gemmI8x1x32AVX2(SB), NOSPLIT, $0-40
 	MOVQ k4+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
 	MOVQ c+24(FP), R8
+	MOVQ ahead+32(FP), R9
 	VPXOR Y0, Y0, Y0
 	VPXOR Y1, Y1, Y1
 	VPXOR Y2, Y2, Y2
@@ -215,6 +217,8 @@ TEXT ·gemmI8x1x32AVX2(SB), NOSPLIT, $0-32
 	VPXOR Y7, Y7, Y7
 
 avx2row:
+	PREFETCHT0   (DI)(R9*1)
+	PREFETCHT0   64(DI)(R9*1)
 	VPBROADCASTD (SI), X8
 	VPMOVZXBW    X8, Y8
 	VPMOVSXBW    (DI), Y9
