@@ -125,7 +125,10 @@ func gemmBlocksAVX2(m, k, n int) (kc, mc int) {
 	// once. Measured against slices of half of L1 and of half of L2
 	// (BenchmarkGemmAVX2Blocking, "whole" against "auto"): 49x4608x512
 	// 1.2x, 49x512x2048 with a residual 1.03-1.26x, 64x1024x1024
-	// 1.01-1.07x, 48x2304x256 1.03x, the rest within 2 %.
+	// 1.01-1.07x, 48x2304x256 1.03x, the rest within 2 %. Blocks of K
+	// for the weight-bound 16-row layers of V1 1.0@128, whose 64 KB
+	// panels exceed L1, did not pay either (BenchmarkAVX2PanelModel/kcN,
+	// two runs each): 256 made them 2-7 % slower, 512 -1 to +2 %.
 	kcMax := max(256, cacheL2/(NR*4))
 	if avx2KC > 0 {
 		kcMax = avx2KC
