@@ -249,10 +249,12 @@ var avx2SplitTail = true
 // three quarters; those layers' weights (2 and 4 MB) come from memory
 // every image, and the lower, steadier rate keeps more of them in flight.
 // Each output's sum order over K is unchanged (the same bits). V1 1.0@128
-// batch 1 in the model (BenchmarkAVX2PanelModel/quad, three runs):
-// 16x512x1024 5-7 % and 16x1024x1024 6-8 % faster, the model
-// 1.011-1.014x. Other band heights are not measured. Benchmarks switch it
-// off to compare.
+// batch 1 in the model (BenchmarkAVX2PanelModel/quad, six runs on a
+// shared host): 16x512x1024 1-9 % (median of the runs 6 %) and
+// 16x1024x1024 2-8 % (7 %) faster, the model 1.001-1.020x (median 1.012);
+// batch 8 on two threads (no band of 16 rows) 0.995x, V3-Large and
+// ResNet-50 1.003x and 1.020x (noise). Other band heights are not
+// measured. Benchmarks switch it off to compare.
 var avx2Quad = true
 
 // avx2Tails splits mb rows into full 6-row tiles and the rows left: at
