@@ -37,7 +37,10 @@ func BenchmarkAVX2GemmModel(b *testing.B) {
 // (kernels.SetAVX2Prefetch: the read at all, "pf" and "nopf";
 // SetAVX2PrefetchSpread: spread over a band's first row tiles, "spread" and
 // "first"; SetAVX2PrefetchFine: as little as 16 bytes a pass, "fine", or a
-// line, "line"), in turns run by run: at batch 1 on the thread's CPU clock,
+// line, "line"; SetAVX2PrefetchAhead: 2 to 4 panels ahead against one,
+// "aheadN"; SetAVX2KC: K blocks of 128 to 512, "kcN" against "kcauto";
+// SetAVX2Quad: bands of 16 rows in four 4-row tiles, "quad", or 6+6+4,
+// "six"), in turns run by run: at batch 1 on the thread's CPU clock,
 // with -v the per-node times that differ (nodeSwitchAB), and at batch 8 on
 // two threads by the wall clock (switchWall, "speedup" the on side's). Run
 // with `go test -tags cspipe_bench -run '^$' -bench AVX2PanelModel -v`
@@ -53,6 +56,13 @@ func BenchmarkAVX2PanelModel(b *testing.B) {
 		{"pf", "nopf", kernels.SetAVX2Prefetch},
 		{"spread", "first", kernels.SetAVX2PrefetchSpread},
 		{"fine", "line", kernels.SetAVX2PrefetchFine},
+		{"ahead2", "ahead1", aheadSwitch(2)},
+		{"ahead3", "ahead1", aheadSwitch(3)},
+		{"ahead4", "ahead1", aheadSwitch(4)},
+		{"kc128", "kcauto", kcSwitch(128)},
+		{"quad", "six", kernels.SetAVX2Quad},
+		{"kc256", "kcauto", kcSwitch(256)},
+		{"kc512", "kcauto", kcSwitch(512)},
 	} {
 		for _, c := range []modelgen.Config{
 			{Arch: "v1", Width: 1, Size: 128, Classes: 1001, Seed: 1},
@@ -62,6 +72,27 @@ func BenchmarkAVX2PanelModel(b *testing.B) {
 			m := loadModel(b, c)
 			b.Run(sw.on+"/"+c.Arch+"/batch1", func(b *testing.B) { nodeSwitchAB(b, m, sw.set, sw.on, sw.off) })
 			b.Run(sw.on+"/"+c.Arch+"/batch8x2", func(b *testing.B) { switchWall(b, m, 8, sw.set) })
+		}
+	}
+}
+
+// aheadSwitch sets the read of the next panels' weights d panels ahead
+// (on) or one (off, the default).
+func aheadSwitch(d int) func(bool) {
+	return func(on bool) {
+		kernels.SetAVX2PrefetchAhead(1)
+		if on {
+			kernels.SetAVX2PrefetchAhead(d)
+		}
+	}
+}
+
+// kcSwitch sets the AVX2 driver's K block to kc (on) or lets it pick (off).
+func kcSwitch(kc int) func(bool) {
+	return func(on bool) {
+		kernels.SetAVX2KC(0)
+		if on {
+			kernels.SetAVX2KC(kc)
 		}
 	}
 }

@@ -19,3 +19,14 @@ func SetAVX2PrefetchFine(on bool) {
 		avx2PrefetchMinPass = 16
 	}
 }
+
+// SetAVX2PrefetchAhead sets how many panels ahead that read runs
+// (avx2PrefetchAhead, 1 by default), for BenchmarkAVX2PanelModel.
+func SetAVX2PrefetchAhead(d int) { avx2PrefetchAhead = d }
+
+// SetAVX2KC sets the AVX2 driver's K block (avx2KC; 0, the default, lets
+// gemmBlocksAVX2 pick), for BenchmarkAVX2PanelModel.
+func SetAVX2KC(kc int) { avx2KC = kc }
+
+// SetAVX2Quad switches avx2Quad, for BenchmarkAVX2PanelModel.
+func SetAVX2Quad(on bool) { avx2Quad = on }

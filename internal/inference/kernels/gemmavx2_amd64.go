@@ -21,7 +21,8 @@ package kernels
 //	            the next panel's slice into L1 as they run, spread
 //	            over up to sixteen of them: avx2PrefetchPlan)
 //	      the band's 6-row tiles in one call of the micro-kernel, then
-//	      the rows left (avx2Tails)
+//	      the rows left (avx2Tails); a band of 16 rows as four 4-row
+//	      tiles in one call (avx2Quad)
 //
 // Unlike the AVX-512 banded driver, this one reads no later layer's
 // weights ahead (SetReadAhead's link is ignored): on a Zen 3 core, the last
@@ -103,6 +104,14 @@ func avx2PrefetchPlan(tiles, kb int) (pfn, pft int) {
 // k steps reads ahead (avx2PrefetchPlan); benchmarks vary it.
 var avx2PrefetchMinPass = 16
 
+// avx2PrefetchAhead is how many panels ahead of the one a band runs its
+// first row tiles read (the panels before it are read on demand). One is
+// best on a Zen 3 core: V1 1.0@128 batch 1's 16x1024x1024 layer, in the
+// model against one (BenchmarkAVX2PanelModel/ahead2..4, two runs each),
+// ran 6-10 % slower two panels ahead, 5-6 % three, 12-20 % four.
+// Benchmarks vary it.
+var avx2PrefetchAhead = 1
+
 // avx2PrefetchOut makes the tiles that finish ask for their residual's
 // and output's lines before their k loop; benchmarks switch it off to
 // compare.
@@ -116,7 +125,10 @@ func gemmBlocksAVX2(m, k, n int) (kc, mc int) {
 	// once. Measured against slices of half of L1 and of half of L2
 	// (BenchmarkGemmAVX2Blocking, "whole" against "auto"): 49x4608x512
 	// 1.2x, 49x512x2048 with a residual 1.03-1.26x, 64x1024x1024
-	// 1.01-1.07x, 48x2304x256 1.03x, the rest within 2 %.
+	// 1.01-1.07x, 48x2304x256 1.03x, the rest within 2 %. Blocks of K
+	// for the weight-bound 16-row layers of V1 1.0@128, whose 64 KB
+	// panels exceed L1, did not pay either (BenchmarkAVX2PanelModel/kcN,
+	// two runs each): 256 made them 2-7 % slower, 512 -1 to +2 %.
 	kcMax := max(256, cacheL2/(NR*4))
 	if avx2KC > 0 {
 		kcMax = avx2KC
@@ -181,20 +193,24 @@ func gemmAVX2(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float3
 					pb = &b.panels[p*k*nr+k0*nr]
 				}
 				var pf *float32
-				if avx2Prefetch && p+1 < p1 && kb > 0 {
-					pf = &b.panels[(p+1)*k*nr+k0*nr]
+				if q := p + avx2PrefetchAhead; avx2Prefetch && q < p1 && kb > 0 {
+					pf = &b.panels[q*k*nr+k0*nr]
 				}
 				n0 := p * nr
 				cols := min(nr, b.N-n0)
 				bias := &b.bias[n0]
 				// The band's 6-row tiles in one call, then the rows left.
 				full, rest := avx2Tails(mb)
+				fr := MR // the rows of the full tiles
+				if avx2Quad && mb == 16 {
+					fr, full, rest = 4, 4, 0
+				}
 				pfn, pft := 256, 1
 				if avx2MultiTile {
 					pfn, pft = avx2PrefetchPlan(full, kb)
 				}
 				for r := i0; r < i0+mb; {
-					rows, tiles := MR, full
+					rows, tiles := fr, full
 					switch {
 					case !avx2MultiTile && full > 0:
 						tiles, full = 1, full-1
@@ -224,6 +240,22 @@ func gemmAVX2(m int, a []float32, lda int, b *PackedB, p0, p1 int, lo, hi float3
 // 1-row tile runs at about a quarter of the 6-row one's rate); benchmarks
 // switch it off to compare.
 var avx2SplitTail = true
+
+// avx2Quad runs a band of exactly 16 rows (MobileNet V1's 4x4 layers at
+// 128 pixels, batch 1) as four 4-row tiles in one call of the
+// micro-kernel instead of 6+6 rows and a 4-row call: the read of the next
+// panel is spread over the whole panel's time at a line a pass
+// (avx2PrefetchPlan(4, kb)) instead of two lines a pass over its first
+// three quarters; those layers' weights (2 and 4 MB) come from memory
+// every image, and the lower, steadier rate keeps more of them in flight.
+// Each output's sum order over K is unchanged (the same bits). V1 1.0@128
+// batch 1 in the model (BenchmarkAVX2PanelModel/quad, six runs on a
+// shared host): 16x512x1024 1-9 % (median of the runs 6 %) and
+// 16x1024x1024 2-8 % (7 %) faster, the model 1.001-1.020x (median 1.012);
+// batch 8 on two threads (no band of 16 rows) 0.995x, V3-Large and
+// ResNet-50 1.003x and 1.020x (noise). Other band heights are not
+// measured. Benchmarks switch it off to compare.
+var avx2Quad = true
 
 // avx2Tails splits mb rows into full 6-row tiles and the rows left: at
 // most 5, or with avx2SplitTail 7 to 9 that run as two tiles of 3 to 5

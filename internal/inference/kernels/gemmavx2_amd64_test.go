@@ -31,7 +31,10 @@ func TestGemmAVX2Driver(t *testing.T) {
 	shapes := []shape{{1, 1, 1, 1, 1, 1}, {6, 16, 16, 16, 16, 16}, {5, 3, 8, 3, 9, 8}, {50, 600, 70, 601, 73, 70}, {13, 27, 32, 30, 32, 40},
 		// Bands of 16 and more full tiles: the next panel read ahead 16
 		// bytes a pass.
-		{100, 64, 40, 64, 40, 40}, {203, 130, 33, 131, 35, 33}}
+		{100, 64, 40, 64, 40, 40}, {203, 130, 33, 131, 35, 33},
+		// Bands of 16 rows (avx2Quad): the whole of m, or the last band
+		// of 34 rows in bands of 18.
+		{16, 600, 70, 603, 72, 70}, {16, 31, 13, 31, 13, 15}, {16, 4, 40, 5, 41, 40}, {34, 50, 40, 50, 40, 40}}
 	// Every row tail with every kind of last panel (8 or fewer columns,
 	// 9 to 15, whole).
 	for m := 1; m <= 13; m++ {
@@ -47,12 +50,12 @@ func TestGemmAVX2Driver(t *testing.T) {
 		{Lo: NoClampLo, Hi: NoClampHi}, {Lo: 0, Hi: 6}, {Lo: -0.5, Hi: 0.7},
 		{Lo: NoClampLo, Hi: NoClampHi, HardSwish: true}, {Lo: -1, Hi: 2, HardSwish: true},
 	}
-	blocks := []struct{ kc, mc int }{{0, 0}, {7, 6}, {64, 12}, {1, 0}}
+	blocks := []struct{ kc, mc int }{{0, 0}, {7, 6}, {64, 12}, {1, 0}, {0, 18}}
 
 	const pad = -7.5 // what no kernel writes
-	defer func(split, spread bool, minPass int) {
-		avx2SplitTail, avx2PrefetchSpread, avx2PrefetchMinPass = split, spread, minPass
-	}(avx2SplitTail, avx2PrefetchSpread, avx2PrefetchMinPass)
+	defer func(split, spread, quad bool, minPass, ahead int) {
+		avx2SplitTail, avx2PrefetchSpread, avx2Quad, avx2PrefetchMinPass, avx2PrefetchAhead = split, spread, quad, minPass, ahead
+	}(avx2SplitTail, avx2PrefetchSpread, avx2Quad, avx2PrefetchMinPass, avx2PrefetchAhead)
 	for si, s := range shapes {
 		// Half of the shapes with the rows left in one tile of 1 to 5; the
 		// next panel read ahead by the first tile or spread over several,
@@ -60,6 +63,7 @@ func TestGemmAVX2Driver(t *testing.T) {
 		avx2SplitTail = si%2 == 0
 		avx2PrefetchSpread = si%3 != 0
 		avx2PrefetchMinPass = 16 << (2 * (si % 4 / 3))
+		avx2PrefetchAhead = 1 + si%5/3 // 1 or 2 panels ahead
 		a := randSlice(rng, (s.m-1)*s.lda+s.k)
 		w := randSlice(rng, s.n*s.k)
 		bias := randSlice(rng, s.n)
@@ -111,9 +115,12 @@ func TestGemmAVX2Driver(t *testing.T) {
 				}
 				closeTo(t, got, wantRef, 1e-4)
 				avx2Blocked = true
-				for _, bl := range blocks {
+				for bi, bl := range blocks {
 					avx2KC, avx2MC = bl.kc, bl.mc
-					name := fmt.Sprintf("%+v %+v res %v blocks %+v", s, act, withRes, bl)
+					// Bands of 16 rows in four 4-row tiles or in 6+6+4
+					// rows, by turns.
+					avx2Quad = (si+ai+bi)%2 == 0
+					name := fmt.Sprintf("%+v %+v res %v blocks %+v quad %v", s, act, withRes, bl, avx2Quad)
 					got := newC()
 					GemmAct(s.m, a, s.lda, p, act, got[:size], s.ldc)
 					sameBits(t, name, got, want)
