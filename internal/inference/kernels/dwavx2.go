@@ -71,22 +71,7 @@ func dw3x3RowsAVX2(p *DWParams, in, w, bias, out []float32, y0, y1 int, scratch 
 		return
 	}
 	c := p.C
-	if p.H > 0 { // a band of rows may read none of the image
-		_ = in[p.H*p.W*c-1]
-	}
-	_ = w[9*c-1]
-	_ = bias[c-1]
-	_ = out[y1*p.OW*c-1]
-	flags := 0
-	if p.PadL == 1 {
-		flags |= 1
-	}
-	if (p.OW-1)*p.SW+3-p.PadL > p.W {
-		flags |= 2
-	}
-	if hs {
-		flags |= 4
-	}
+	flags := dw3x3RowFlags(p, in, w, bias, out, y1, hs)
 	if !p.Hot && dwPadStride(c, p.SW) {
 		dw3x3RowsPadded(p, in, w, bias, out, y0, y1, scratch, flags)
 		return
@@ -244,4 +229,29 @@ func dwBorderRow(p *DWParams, iy0 int) int {
 		return 8
 	}
 	return 0
+}
+
+// dw3x3RowFlags checks that in, the 3x3 weights w (packed or not: 9c
+// floats), bias and the output rows up to y1 are long enough for p (the
+// row kernels read and write them unchecked) and returns the kernels'
+// flags: 1 a left edge column, 2 a right one, 4 HARD_SWISH.
+func dw3x3RowFlags(p *DWParams, in, w, bias, out []float32, y1 int, hs bool) int {
+	c := p.C
+	if p.H > 0 { // a band of rows may read none of the image
+		_ = in[p.H*p.W*c-1]
+	}
+	_ = w[9*c-1]
+	_ = bias[c-1]
+	_ = out[y1*p.OW*c-1]
+	flags := 0
+	if p.PadL == 1 {
+		flags |= 1
+	}
+	if (p.OW-1)*p.SW+3-p.PadL > p.W {
+		flags |= 2
+	}
+	if hs {
+		flags |= 4
+	}
+	return flags
 }

@@ -51,22 +51,7 @@ func DepthwisePacked(p *DWParams, in, wp, bias, out []float32, y0, y1 int, hs bo
 		return
 	}
 	c := p.C
-	if p.H > 0 {
-		_ = in[p.H*p.W*c-1]
-	}
-	_ = wp[9*c-1]
-	_ = bias[c-1]
-	_ = out[y1*p.OW*c-1]
-	flags := 0
-	if p.PadL == 1 {
-		flags |= 1
-	}
-	if (p.OW-1)*p.SW+3-p.PadL > p.W {
-		flags |= 2
-	}
-	if hs {
-		flags |= 4
-	}
+	flags := dw3x3RowFlags(p, in, wp, bias, out, y1, hs)
 	// The kernel and its flag for a top window row outside the image
 	// (the bottom one's is twice it).
 	k, top := dw3x3s1cx16wAVX2, 8
