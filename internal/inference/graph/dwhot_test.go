@@ -38,22 +38,7 @@ func TestDepthwiseHotInput(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer func(v bool) { dwHotInput = v }(dwHotInput)
-			for _, tc := range []struct{ batch, threads int }{{1, 1}, {1, 2}, {3, 1}, {3, 2}} {
-				x := randFloats(rand.New(rand.NewPCG(53, 54)), tc.batch*s.h*s.h*s.c)
-				m.SetThreads(tc.threads)
-				var outs [2][]float32
-				for i, hot := range []bool{true, false} {
-					dwHotInput = hot
-					outs[i] = make([]float32, tc.batch*s.c)
-					if err := m.Run(x, tc.batch, outs[i]); err != nil {
-						t.Fatal(err)
-					}
-				}
-				if !slices.Equal(outs[0], outs[1]) {
-					t.Fatalf("batch %d, %d threads: hot %v, not %v", tc.batch, tc.threads, outs[0][:4], outs[1][:4])
-				}
-			}
+			sameWithSwitch(t, m, &dwHotInput, s.h*s.h*s.c, s.c, 53, "hot")
 		})
 	}
 }
@@ -108,22 +93,30 @@ func TestDepthwisePackedLayers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer func(v bool) { dwPackedOn = v }(dwPackedOn)
-			for _, tc := range []struct{ batch, threads int }{{1, 1}, {1, 2}, {3, 1}, {3, 2}} {
-				x := randFloats(rand.New(rand.NewPCG(73, 74)), tc.batch*s.h*s.w*s.c)
-				m.SetThreads(tc.threads)
-				var outs [2][]float32
-				for i, on := range []bool{true, false} {
-					dwPackedOn = on
-					outs[i] = make([]float32, tc.batch*s.c)
-					if err := m.Run(x, tc.batch, outs[i]); err != nil {
-						t.Fatal(err)
-					}
-				}
-				if !slices.Equal(outs[0], outs[1]) {
-					t.Fatalf("batch %d, %d threads: packed %v, blocked %v", tc.batch, tc.threads, outs[0][:4], outs[1][:4])
-				}
-			}
+			sameWithSwitch(t, m, &dwPackedOn, s.h*s.w*s.c, s.c, 73, "packed")
 		})
+	}
+}
+
+// sameWithSwitch runs m at batch 1 and 3 on 1 and 2 threads (perImage input
+// floats, outPer outputs an image) with *sw on and then off, and fails unless
+// both give the same bits; *sw is restored.
+func sameWithSwitch(t *testing.T, m *Model, sw *bool, perImage, outPer int, seed uint64, what string) {
+	t.Helper()
+	defer func(v bool) { *sw = v }(*sw)
+	for _, tc := range []struct{ batch, threads int }{{1, 1}, {1, 2}, {3, 1}, {3, 2}} {
+		x := randFloats(rand.New(rand.NewPCG(seed, seed+1)), tc.batch*perImage)
+		m.SetThreads(tc.threads)
+		var outs [2][]float32
+		for i, on := range []bool{true, false} {
+			*sw = on
+			outs[i] = make([]float32, tc.batch*outPer)
+			if err := m.Run(x, tc.batch, outs[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !slices.Equal(outs[0], outs[1]) {
+			t.Fatalf("batch %d, %d threads: %s on %v, off %v", tc.batch, tc.threads, what, outs[0][:4], outs[1][:4])
+		}
 	}
 }
