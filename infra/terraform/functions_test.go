@@ -261,3 +261,31 @@ func TestEventFunctionModuleWiring(t *testing.T) {
 		t.Error("only the trigger's service account may invoke the function")
 	}
 }
+
+// Eventarc's push to a function carries an OIDC token for the trigger account that Pub/Sub's
+// service agent mints; projects whose agent predates 2021-04-08 need the grant made explicitly.
+// It must exist, and on the trigger account only (a project-wide Token Creator would let the
+// agent sign as every account in the project).
+func TestPubSubAgentSignsForTriggerOnly(t *testing.T) {
+	r := loadRoot(t, functionSupportDir)
+	g := r.resource(t, "resource", "google_service_account_iam_member", "pubsub_agent_signs_for_trigger")
+	if got := str(t, nil, g.Body.Attributes["role"].Expr); got != "roles/iam.serviceAccountTokenCreator" {
+		t.Errorf("role = %q, want roles/iam.serviceAccountTokenCreator", got)
+	}
+	if got := traversal(t, g.Body.Attributes["service_account_id"].Expr); got != "google_service_account.trigger.name" {
+		t.Errorf("service_account_id = %s, want the trigger account", got)
+	}
+	src := string(r.files[g.Range().Filename][g.Range().Start.Byte:g.Range().End.Byte])
+	if !strings.Contains(src, "@gcp-sa-pubsub.iam.gserviceaccount.com") {
+		t.Error("the grant's member is not Pub/Sub's service agent")
+	}
+	for _, dir := range []string{functionSupportDir, "primus", "secundus"} {
+		for _, b := range loadRoot(t, dir).resourcesOf("google_project_iam_member") {
+			if a, ok := b.Body.Attributes["role"]; ok {
+				if v, diags := a.Expr.Value(nil); !diags.HasErrors() && v.Type() == cty.String && v.AsString() == "roles/iam.serviceAccountTokenCreator" {
+					t.Errorf("%s: %s grants Token Creator on the whole project", dir, b.Labels[1])
+				}
+			}
+		}
+	}
+}

@@ -165,6 +165,20 @@ resource "google_project_iam_member" "gcs_agent_publishes" {
   member  = "serviceAccount:${data.google_storage_project_service_account.gcs.email_address}"
 }
 
+# Eventarc hands each event to the function as a Pub/Sub push authenticated with an OIDC token for
+# the trigger account, which Pub/Sub's service agent mints. A project whose Pub/Sub agent was made
+# before 2021-04-08 lacks that permission (Eventarc's documented prerequisite), and its triggers then
+# never deliver; the grant is on the trigger account only, not on the project.
+data "google_project" "this" {
+  project_id = var.project_id
+}
+
+resource "google_service_account_iam_member" "pubsub_agent_signs_for_trigger" {
+  service_account_id = google_service_account.trigger.name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+}
+
 output "source_bucket" {
   value = google_storage_bucket.source.name
 }
