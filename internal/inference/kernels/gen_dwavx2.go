@@ -356,13 +356,8 @@ TEXT ·%s(SB), NOSPLIT, $0-80
 	}
 	p("MOVQ c+56(FP), R8")
 	p("SHLQ $2, R8")
-	p("LEAQ (R8)(R8*2), R9")
-	p("LEAQ (R8)(R8*4), R10")
-	p("LEAQ (R9)(R8*4), R11")
-	p("MOVQ out+0(FP), DX")
-	p("MOVQ r0+8(FP), AX")
-	p("MOVQ r1+16(FP), BX")
-	p("MOVQ r2+24(FP), CX")
+	pixelStepMultiples()
+	rowKernelPointers()
 	p("MOVQ flags+72(FP), R14")
 	p("TESTQ $1, R14")
 	p("JZ %s_groups", fn)
@@ -446,16 +441,11 @@ TEXT ·%s(SB), NOSPLIT, $8-88
 	}
 	loArg, hiArg, hsTest = "lo+72(FP)", "hi+76(FP)", "TESTQ $4, fl-8(SP)"
 	p("MOVQ ps+64(FP), R8")
-	p("LEAQ (R8)(R8*2), R9")
-	p("LEAQ (R8)(R8*4), R10")
-	p("LEAQ (R9)(R8*4), R11")
+	pixelStepMultiples()
 	p("MOVQ c+56(FP), R14")
 	p("SHLQ $2, R14")
 	p("LEAQ (R14)(R14*2), R15")
-	p("MOVQ out+0(FP), DX")
-	p("MOVQ r0+8(FP), AX")
-	p("MOVQ r1+16(FP), BX")
-	p("MOVQ r2+24(FP), CX")
+	rowKernelPointers()
 	p("MOVQ flags+80(FP), R12")
 	p("MOVQ R12, fl-8(SP)")
 	p("TESTQ $1, R12")
@@ -723,13 +713,8 @@ TEXT ·%s(SB), NOSPLIT, $0-80
 		p("MOVQ c+56(FP), R8")
 		p("SHLQ $2, R8")
 	}
-	p("LEAQ (R8)(R8*2), R9")
-	p("LEAQ (R8)(R8*4), R10")
-	p("LEAQ (R9)(R8*4), R11")
-	p("MOVQ out+0(FP), DX")
-	p("MOVQ r0+8(FP), AX")
-	p("MOVQ r1+16(FP), BX")
-	p("MOVQ r2+24(FP), CX")
+	pixelStepMultiples()
+	rowKernelPointers()
 	if padded {
 		p("MOVQ c+56(FP), R14")
 		p("SHLQ $2, R14")
@@ -853,4 +838,22 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+// pixelStepMultiples sets R9, R10 and R11 to 3, 5 and 7 times the pixel
+// step in R8, the row kernels' offsets of their third, fifth and seventh
+// pixels.
+func pixelStepMultiples() {
+	p("LEAQ (R8)(R8*2), R9")
+	p("LEAQ (R8)(R8*4), R10")
+	p("LEAQ (R9)(R8*4), R11")
+}
+
+// rowKernelPointers loads the row kernels' output pointer (DX) and their
+// three window rows (AX, BX, CX).
+func rowKernelPointers() {
+	p("MOVQ out+0(FP), DX")
+	p("MOVQ r0+8(FP), AX")
+	p("MOVQ r1+16(FP), BX")
+	p("MOVQ r2+24(FP), CX")
 }
