@@ -34,7 +34,8 @@ type Config struct {
 	ResultsBucket string `env:"CSPIPE_RESULTS_BUCKET" required:"true"`
 	// Model is gs://bucket/object of the model archive.
 	Model string `env:"CSPIPE_MODEL" required:"true"`
-	// ModelSHA256 pins the archive's hex sha256; when empty the manifest next to the model decides.
+	// ModelSHA256 optionally narrows which registered model may run: the archive's hex sha256 must
+	// equal it as well as the accepted manifest next to the model (which is always required).
 	ModelSHA256 string `env:"CSPIPE_MODEL_SHA256"`
 	// WIPProvider is the full provider resource name
 	// (projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER).

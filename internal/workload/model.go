@@ -23,18 +23,23 @@ type verifiedModel struct {
 	SHA256 string
 }
 
-// fetchModel downloads the archive and checks its sha256 against the pin or the accepted manifest
-// before anything parses it. Every error says exactly why in words fit for the summary.
+// fetchModel downloads the archive and checks its sha256 against the manifest RegisterModel
+// accepted before anything parses it. Every error says exactly why in words fit for the summary.
+//
+// The manifest is Primus's release decision and is always required. CSPIPE_MODEL_SHA256 is a
+// tee-env value the operator sets, so it can only narrow that decision (the run refuses any
+// other accepted model), never replace it: a pin alone would let the operator load any object
+// primus-sa can read — a model RegisterModel rejected, or one Primus never registered.
 func fetchModel(ctx context.Context, cfg *Config, store blob.Store) (*verifiedModel, error) {
 	bucket, object, _ := ParseGCSURL(cfg.Model)
-	want, wantGen, source := cfg.ModelSHA256, int64(0), "CSPIPE_MODEL_SHA256"
-	if want == "" {
-		m, err := readManifest(ctx, store, bucket, object)
-		if err != nil {
-			return nil, err
-		}
-		want, wantGen, source = m.SHA256, m.Generation, "manifest generation"
+	m, err := readManifest(ctx, store, bucket, object)
+	if err != nil {
+		return nil, err
 	}
+	if cfg.ModelSHA256 != "" && cfg.ModelSHA256 != m.SHA256 {
+		return nil, errclass.Permanent(fmt.Errorf("model %s: CSPIPE_MODEL_SHA256 expects %s but the model registered there has sha256 %s; model not loaded", cfg.Model, cfg.ModelSHA256, m.SHA256))
+	}
+	want, wantGen := m.SHA256, m.Generation
 	r, attrs, err := store.NewReader(ctx, bucket, object)
 	if err != nil {
 		return nil, describeAccess(err, "model "+cfg.Model)
@@ -57,10 +62,7 @@ func fetchModel(ctx context.Context, cfg *Config, store blob.Store) (*verifiedMo
 	}
 	got := hex.EncodeToString(h.Sum(nil))
 	if got != want {
-		if source == "manifest generation" {
-			source = fmt.Sprintf("the manifest (generation %d)", wantGen)
-		}
-		return nil, errclass.Permanent(fmt.Errorf("model sha256 mismatch: %s has sha256 %s but %s expects %s; model not loaded", cfg.Model, got, source, want))
+		return nil, errclass.Permanent(fmt.Errorf("model sha256 mismatch: %s has sha256 %s but the manifest (generation %d) expects %s; model not loaded", cfg.Model, got, wantGen, want))
 	}
 	return &verifiedModel{Bytes: buf.Bytes(), SHA256: got}, nil
 }
@@ -72,7 +74,7 @@ func readManifest(ctx context.Context, store blob.Store, bucket, object string) 
 	b, _, err := blob.ReadAll(ctx, store, bucket, name, maxManifestBytes)
 	if err != nil {
 		if errors.Is(err, blob.ErrNotFound) {
-			return nil, errclass.Permanent(fmt.Errorf("no manifest gs://%s/%s and no CSPIPE_MODEL_SHA256 pin: the model is not registered; model not loaded", bucket, name))
+			return nil, errclass.Permanent(fmt.Errorf("no manifest gs://%s/%s: the model is not registered; model not loaded", bucket, name))
 		}
 		return nil, describeAccess(err, "manifest gs://"+bucket+"/"+name)
 	}

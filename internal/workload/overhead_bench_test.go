@@ -87,7 +87,14 @@ func benchRunOverhead(b *testing.B, mc modelgen.Config, w, h, n, variants int) {
 	})
 
 	models := blob.NewMemory()
-	if _, err := models.Write(ctx, modelBucket, modelObject, blob.Object{Data: arch}, blob.Cond{}); err != nil {
+	ma, err := models.Write(ctx, modelBucket, modelObject, blob.Object{Data: arch}, blob.Cond{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The workload always requires RegisterModel's accepted manifest (the pin only narrows it).
+	manifest, _ := json.Marshal(records.Manifest{Object: modelObject, Generation: ma.Generation,
+		SHA256: receipt.SHA256(arch), Status: records.ManifestAccepted})
+	if _, err := models.Write(ctx, modelBucket, modelObject+records.ManifestSuffix, blob.Object{Data: manifest}, blob.Cond{}); err != nil {
 		b.Fatal(err)
 	}
 	store := workloadtest.NewStore()

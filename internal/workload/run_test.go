@@ -254,6 +254,27 @@ func TestRunModelRefused(t *testing.T) {
 			wantSub: `was not accepted by RegisterModel (status "rejected": tar entry ../x escapes)`,
 		},
 		{
+			// The operator's tee-env pin cannot release a model RegisterModel refused.
+			name: "pin of a rejected model",
+			setup: func(t *testing.T, f *fixture) {
+				f.writeManifest(t, records.Manifest{Object: modelObject, Status: records.ManifestRejected, Reason: "archive too large"})
+				f.cfg.ModelSHA256 = receipt.SHA256(f.archive)
+			},
+			wantSub: `was not accepted by RegisterModel (status "rejected": archive too large)`,
+		},
+		{
+			// Nor an object Primus never registered (a draft under a name RegisterModel ignores).
+			name: "pin of an unregistered object",
+			setup: func(t *testing.T, f *fixture) {
+				draft := "drafts/next-model.tar"
+				if _, err := f.model.Write(t.Context(), modelBucket, draft, blob.Object{Data: f.archive}, blob.Cond{}); err != nil {
+					t.Fatal(err)
+				}
+				f.cfg.Model, f.cfg.ModelSHA256 = "gs://"+modelBucket+"/"+draft, receipt.SHA256(f.archive)
+			},
+			wantSub: "no manifest gs://primus-models/drafts/next-model.tar.manifest.json: the model is not registered",
+		},
+		{
 			name: "token refused by STS",
 			setup: func(t *testing.T, f *fixture) {
 				f.deps.Model = refusing{fmt.Errorf(`Get "http://x": oauth2/google: status code 400: %s`, stsErr)}

@@ -118,7 +118,7 @@ variable "FUNCTION_SOURCE_DIR" {
 variable "MODEL_SHA256" {
   type        = string
   default     = ""
-  description = "Optional pinned sha256 of the model archive; empty: the workload checks RegisterModel's manifest."
+  description = "Optional sha256 the model archive must have; the workload requires RegisterModel's accepted manifest either way (a pin cannot release an unregistered or rejected model)."
 }
 
 variable "WORKLOAD_IMAGE" {
