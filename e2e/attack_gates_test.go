@@ -17,6 +17,7 @@ import (
 	"github.com/cspipe/cspipe/infra/local/attest"
 	"github.com/cspipe/cspipe/infra/local/stack"
 	"github.com/cspipe/cspipe/internal/audit"
+	"github.com/cspipe/cspipe/internal/inference/modelgen"
 	"github.com/cspipe/cspipe/internal/receipt"
 	"github.com/cspipe/cspipe/internal/records"
 	"github.com/fsouza/fake-gcs-server/fakestorage"
@@ -295,4 +296,32 @@ func attackTokenBounds(t *testing.T, e *env, ref string) {
 		fmt.Sprintf("The ID Token lifetime (exp - iat) of %d seconds exceeds the maximum of 86400 seconds.", year.Unix()-now.Unix()))
 	huge := sign(func(c jwt.MapClaims) { c["padding"] = strings.Repeat("x", 70<<10) })
 	wantSTS(t, e, "token over 64 KiB", huge, http.StatusBadRequest, "The subject token is larger than 65536 bytes.")
+}
+
+// --- The model the operator names -------------------------------------------------------------
+
+// attackOperatorModelPin: Primus keeps a valid archive in its model bucket under a name
+// RegisterModel does not register (a draft). Secundus launches the approved image with
+// tee-env CSPIPE_MODEL naming the draft and CSPIPE_MODEL_SHA256 its sha256 (which a first run
+// with a wrong pin used to print). The pin alone must not release it: the run fails for want of
+// an accepted manifest, and the draft is never read.
+func attackOperatorModelPin(t *testing.T, e *env, ref string) {
+	arc, err := stack.SyntheticModel(modelgen.Config{Arch: "v1", Width: 0.25, Size: 32, Classes: 10, Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const draft = "drafts/next-model.tar"
+	e.upload(e.primus, stack.ModelBucket, draft, arc)
+	const runID = "run-operator-model-pin"
+	state := e.launch(runID, ref, map[string]string{
+		"CSPIPE_MODEL":        "gs://" + stack.ModelBucket + "/" + draft,
+		"CSPIPE_MODEL_SHA256": receipt.SHA256(arc),
+	}, false)
+	s := e.summary(runID, 30*time.Second)
+	if s.Status != records.StatusFailed || !strings.Contains(s.Error, "the model is not registered") {
+		t.Errorf("run with an operator-pinned unregistered model: summary status %q error %q (execution %s), want failed: not registered", s.Status, s.Error, state)
+	}
+	if n := e.s.GCS.ObjectReads(stack.ModelBucket, draft); n != 0 {
+		t.Errorf("the unregistered draft was read %d times", n)
+	}
 }

@@ -76,6 +76,7 @@ func TestAttacks(t *testing.T) {
 	t.Run("receipts", func(t *testing.T) { attackReceipts(t, e, ref) })
 	t.Run("overridden STS endpoint", func(t *testing.T) { attackOverriddenSTS(t, e, ref, operatorToken) })
 	t.Run("token bounds", func(t *testing.T) { attackTokenBounds(t, e, ref) })
+	t.Run("operator-pinned unregistered model", func(t *testing.T) { attackOperatorModelPin(t, e, ref) })
 	good := t.Run("tokens", func(t *testing.T) { attackTokens(t, e, ref) })
 
 	if got := e.s.Condition(); got != cond {
