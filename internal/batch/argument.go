@@ -17,7 +17,7 @@ type RunTemplate struct {
 	ServiceAccount       string // the workload VM's service account
 	ResultsBucket        string
 	Model                string // gs://bucket/object of the model archive
-	ModelSHA256          string // optional pin of the archive's sha256 (hex)
+	ModelSHA256          string // optional sha256 (hex) the registered archive must also have; never replaces its manifest
 	WIPProvider          string // full provider resource name
 	PrimusServiceAccount string
 	Timeout              time.Duration
