@@ -162,7 +162,7 @@ func (l *Launcher) Launch(ctx context.Context, vm compute.VM) (compute.Workload,
 		return nil, &LaunchError{errors.New("the image has no ENTRYPOINT")}
 	}
 	cmdArgs := img.config.Config.Cmd
-	if spec.Cmd != nil {
+	if len(spec.Cmd) > 0 { // an empty tee-cmd keeps the image CMD, as containerd's WithImageConfigArgs does
 		cmdArgs = spec.Cmd
 	}
 	args := append(slices.Clone(entry), cmdArgs...)

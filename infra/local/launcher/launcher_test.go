@@ -372,6 +372,20 @@ func TestLaunchRefusals(t *testing.T) {
 		{"bad restart policy", func(out string) compute.VM {
 			return vmFor(ref, out, map[string]string{KeyRestartPolicy: "Sometimes"})
 		}, "invalid restart policy"},
+		// What Google's launcher refuses on a production image without the labels that allow it
+		// (launcher/spec launch_policy.go Verify); the local launcher used to ignore these keys.
+		{"memory monitoring", func(out string) compute.VM {
+			return vmFor(ref, out, map[string]string{"tee-monitoring-memory-enable": "true"})
+		}, "error verifying monitoring config: spec configured for memoryOnly but policy is none"},
+		{"tmpfs mount", func(out string) compute.VM {
+			return vmFor(ref, out, map[string]string{"tee-mount": "type=tmpfs,source=tmpfs,destination=/app"})
+		}, "destination mount points are not allowed"},
+		{"added capabilities", func(out string) compute.VM {
+			return vmFor(ref, out, map[string]string{"tee-added-capabilities": `["CAP_SYS_PTRACE"]`})
+		}, "additional capabilities are not allowed"},
+		{"cgroup namespace", func(out string) compute.VM {
+			return vmFor(ref, out, map[string]string{"tee-cgroup-ns": "true"})
+		}, "cgroups usage is not allowed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

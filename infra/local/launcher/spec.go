@@ -33,6 +33,14 @@ type Spec struct {
 	LogRedirect string
 	Env         map[string]string // from tee-env-*
 	Cmd         []string          // from tee-cmd; nil if not set
+
+	// Requests the local launcher does not implement but checks against the image's labels
+	// (privileges.go): tee-monitoring-enable / tee-monitoring-memory-enable, tee-mount,
+	// tee-added-capabilities, tee-cgroup-ns.
+	Monitoring        Monitoring
+	MountDestinations []string
+	AddedCapabilities []string
+	CgroupNamespace   bool
 }
 
 // Redirects reports whether container logs leave the VM.
@@ -60,13 +68,16 @@ func ParseSpec(md map[string]string) (Spec, error) {
 	default:
 		return s, fmt.Errorf("invalid %s value %q: must be true, cloud_logging, serial or false", KeyLogRedirect, r)
 	}
-	if c, ok := md[KeyCmd]; ok {
+	if c, ok := md[KeyCmd]; ok && c != "" { // an empty tee-cmd is ignored, as by the real launcher
 		if err := json.Unmarshal([]byte(c), &s.Cmd); err != nil {
 			return s, fmt.Errorf("parsing %s as a JSON string array: %w", KeyCmd, err)
 		}
 		if s.Cmd == nil {
 			s.Cmd = []string{}
 		}
+	}
+	if err := s.parsePrivileges(md); err != nil {
+		return s, err
 	}
 	for k, v := range md {
 		if name, ok := strings.CutPrefix(k, KeyEnvPrefix); ok {
@@ -85,6 +96,12 @@ type Policy struct {
 	AllowCmdOverride   bool
 	// LogRedirect is always, never or debugonly (default).
 	LogRedirect string
+
+	// HardenedMonitoring and DebugMonitoring are the monitoring presets allowed on the
+	// production and debug image families (defaults none and memoryOnly).
+	HardenedMonitoring, DebugMonitoring Monitoring
+	AllowedMountDestinations            []string
+	AllowCapabilities, AllowCgroups     bool
 }
 
 // ParsePolicy reads the launch policy labels.
@@ -111,6 +128,9 @@ func ParsePolicy(labels map[string]string) (Policy, error) {
 	default:
 		return p, fmt.Errorf("invalid image LABEL %s=%q: must be always, never or debugonly", LabelLogRedirect, v)
 	}
+	if err := p.parsePrivilegeLabels(labels); err != nil {
+		return p, err
+	}
 	return p, nil
 }
 
@@ -127,7 +147,7 @@ func (p Policy) Verify(s Spec, hardened bool) error {
 			return fmt.Errorf("env var %s is not allowed to be overridden on this image; allowed envs to be overridden: %v", n, p.AllowedEnvOverride)
 		}
 	}
-	if s.Cmd != nil && !p.AllowCmdOverride {
+	if len(s.Cmd) > 0 && !p.AllowCmdOverride {
 		return errors.New("CMD is not allowed to be overridden on this image")
 	}
 	if s.Redirects() {
@@ -138,5 +158,5 @@ func (p Policy) Verify(s Spec, hardened bool) error {
 			return errors.New("logging redirection only allowed on debug environment by image")
 		}
 	}
-	return nil
+	return p.verifyPrivileges(s, hardened)
 }
