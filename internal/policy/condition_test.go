@@ -135,3 +135,79 @@ func TestEvaluateMapped(t *testing.T) {
 		t.Errorf("no mapped attributes: %+v", v)
 	}
 }
+
+// TestMalformedClaimsDeny: every claim the production condition tests, when missing, null, of
+// another type or a list where a string is expected (and a string where a list is), makes the
+// condition deny: an evaluation error is a deny, and CEL's == across types is false. The
+// pinned-endpoint clause admits a null env_override (no tee-env-* at all) by design, and only
+// that.
+func TestMalformedClaimsDeny(t *testing.T) {
+	p := basePolicy()
+	p.PinnedEndpoints = map[string]string{"CSPIPE_STS_ENDPOINT": ""}
+	cond, err := p.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Compile(cond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := c.Evaluate(claimsFor(p, testDigest)); !v.Allow {
+		t.Fatalf("well-formed claims denied: %+v", v)
+	}
+	type path []string
+	paths := []path{
+		{"swname"}, {"dbgstat"}, {"google_service_accounts"},
+		{"submods", "confidential_space", "support_attributes"},
+		{"submods", "container", "image_digest"},
+		{"submods", "container", "image_reference"},
+		{"submods", "container", "env_override"},
+	}
+	set := func(claims map[string]any, at path, v any, del bool) {
+		m := claims
+		for _, k := range at[:len(at)-1] {
+			m = m[k].(map[string]any)
+		}
+		if del {
+			delete(m, at[len(at)-1])
+		} else {
+			m[at[len(at)-1]] = v
+		}
+	}
+	get := func(claims map[string]any, at path) any {
+		var v any = claims
+		for _, k := range at {
+			v = v.(map[string]any)[k]
+		}
+		return v
+	}
+	for _, at := range paths {
+		name := strings.Join(at, ".")
+		good := get(claimsFor(p, testDigest), at)
+		variants := map[string]any{"null": nil, "a number": 1, "a bool": true, "a map": map[string]any{}}
+		if s, ok := good.(string); ok {
+			variants["a list holding the value"] = []any{s}
+		} else {
+			variants["a string"] = "STABLE " + testSA + " CSPIPE_STS_ENDPOINT"
+		}
+		variants["missing"] = nil
+		for vname, v := range variants {
+			if name == "submods.container.env_override" && (vname == "null" || vname == "a map") {
+				continue // no overrides: admitted by design
+			}
+			claims := claimsFor(p, testDigest)
+			set(claims, at, v, vname == "missing")
+			if verdict := c.Evaluate(claims); verdict.Allow {
+				t.Errorf("%s %s: allowed", name, vname)
+			}
+		}
+	}
+	// The one override the endpoint clause exists for is refused whatever its value's type.
+	for _, v := range []any{"https://evil.example", 1, nil, []any{"x"}} {
+		claims := claimsFor(p, testDigest)
+		set(claims, path{"submods", "container", "env_override"}, map[string]any{"CSPIPE_STS_ENDPOINT": v}, false)
+		if verdict := c.Evaluate(claims); verdict.Allow {
+			t.Errorf("env_override.CSPIPE_STS_ENDPOINT = %#v: allowed", v)
+		}
+	}
+}
