@@ -232,6 +232,16 @@ func (s *Server) Handler() http.Handler {
 				return
 			}
 		}
+		if rt.preconditions {
+			c := rt.checks[0]
+			if code, msg, reason := s.checkPreconditions(r, c.bucket, c.object); code == http.StatusNotModified {
+				w.WriteHeader(code)
+				return
+			} else if code != 0 {
+				writeError(w, code, msg, reason)
+				return
+			}
+		}
 		if rt.resumableInit && !bodyBucketMatches(r, rt.checks[0].bucket) {
 			// fake-gcs-server takes the bucket of a JSON-bodied resumable upload from the body.
 			writeError(w, http.StatusBadRequest, "The bucket in the request body does not match the bucket in the URL.", "invalid")
