@@ -41,6 +41,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cspipe/cspipe/infra/local/httpbuf"
 	"github.com/cspipe/cspipe/infra/local/iam"
 	"github.com/fsouza/fake-gcs-server/fakestorage"
 )
@@ -264,8 +265,31 @@ func (s *Server) Handler() http.Handler {
 			}
 			return
 		}
+		if rt.preconditions && r.Method == http.MethodDelete {
+			deleted(w, r, next)
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// deleted serves an object delete and answers its success as Cloud Storage does: 204 No Content
+// with an empty body (JSON objects.delete and the XML API's DELETE). fake-gcs-server answers 200
+// with the body "null", which gcloud storage rm reads as a resource and fails on ("'NoneType'
+// object has no attribute 'items'") after the object is gone.
+func deleted(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	rec := httpbuf.New()
+	next.ServeHTTP(rec, r)
+	if rec.Status() != http.StatusOK {
+		rec.Send(w)
+		return
+	}
+	for k, v := range rec.Header() {
+		if k != "Content-Type" && k != "Content-Length" {
+			w.Header()[k] = v
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // ownHost reports whether host names this front (by loopback address or localhost).

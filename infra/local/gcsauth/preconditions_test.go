@@ -2,6 +2,7 @@ package gcsauth
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"testing"
@@ -95,5 +96,33 @@ func TestPreconditionsRaw(t *testing.T) {
 				t.Errorf("%s %s: %d, want %d", tc.method, tc.path, resp.StatusCode, tc.want)
 			}
 		})
+	}
+}
+
+// Cloud Storage answers a successful object delete with 204 No Content and an empty body, on the
+// JSON API (objects.delete: "an empty response body") and the XML API alike; fake-gcs-server's
+// 200 "null" broke gcloud storage rm and gsutil rm (TestGcloudStorageRm, TestGsutilRm).
+func TestDeleteAnswersNoContent(t *testing.T) {
+	s, ids := setup(t)
+	c := client(t, s, ids, owner)
+	tok := ids.MintAccessToken(owner)
+	for _, path := range []string{"/storage/v1/b/models/o/a.txt", "/models/a.txt"} {
+		if _, err := write(t.Context(), c.Bucket("models").Object("a.txt"), []byte("v1"), 0); err != nil {
+			t.Fatal(err)
+		}
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodDelete, s.URL()+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent || len(body) != 0 {
+			t.Errorf("DELETE %s: %d %q, want 204 and no body", path, resp.StatusCode, body)
+		}
 	}
 }
