@@ -233,6 +233,10 @@ func (s *Server) Handler() http.Handler {
 				return
 			}
 		}
+		if msg := customMetadataProblem(r, func() map[string]string { return s.currentMetadata(rt.checks[0]) }); msg != "" {
+			writeError(w, http.StatusBadRequest, msg, "invalid")
+			return
+		}
 		if rt.preconditions {
 			c := rt.checks[0]
 			if code, msg, reason := s.checkPreconditions(r, c.bucket, c.object); code == http.StatusNotModified {
@@ -396,6 +400,19 @@ func (s *Server) objectExists(bucket, object string) bool {
 		_ = o.Content.Close()
 	}
 	return true
+}
+
+// currentMetadata is the custom metadata of c's object, nil when it does not exist.
+func (s *Server) currentMetadata(c check) map[string]string {
+	if !c.obj {
+		return nil
+	}
+	o, err := s.fake.Backend().GetObject(c.bucket, c.object)
+	if err != nil {
+		return nil
+	}
+	_ = o.Close()
+	return o.Metadata
 }
 
 // bucketExists reports whether the backend has the bucket.
