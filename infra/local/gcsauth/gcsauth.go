@@ -79,7 +79,9 @@ type Server struct {
 
 	mu      sync.Mutex
 	uploads map[string]check // resumable upload id -> the object it was started for
-	reads   map[string]int   // "bucket/object" -> successful object GETs by non-admin callers
+	// sessions follows each resumable upload session (resumable.go).
+	sessions map[string]*session
+	reads    map[string]int // "bucket/object" -> successful object GETs by non-admin callers
 }
 
 // New starts fake-gcs-server without a listener of its own and serves it through the front.
@@ -120,7 +122,7 @@ func New(ids *iam.Server, opts Options) (*Server, error) {
 		}
 		return nil, fmt.Errorf("gcsauth: starting fake-gcs-server: %w", err)
 	}
-	s := &Server{fake: fake, ids: ids, admins: map[string]bool{}, anon: opts.AnonymousPrincipal, lis: lis, scratch: scratch, uploads: map[string]check{}, reads: map[string]int{}}
+	s := &Server{fake: fake, ids: ids, admins: map[string]bool{}, anon: opts.AnonymousPrincipal, lis: lis, scratch: scratch, uploads: map[string]check{}, sessions: map[string]*session{}, reads: map[string]int{}}
 	for _, p := range opts.AdminPrincipals {
 		s.admins[p] = true
 	}
@@ -258,6 +260,10 @@ func (s *Server) Handler() http.Handler {
 		next := backend
 		if fields, ok := partialResponse(r); ok {
 			next = partial{next: backend, fields: fields}
+		}
+		if rt.uploadID != "" {
+			s.continueUpload(w, r, rt.uploadID, next)
+			return
 		}
 		if len(rt.checks) == 1 && rt.checks[0].perm == iam.PermObjectsGet && !s.admins[principal] {
 			rec := &statusRecorder{ResponseWriter: w}
