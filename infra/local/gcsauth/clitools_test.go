@@ -118,3 +118,37 @@ func TestGsutilRm(t *testing.T) {
 		t.Error("the object is still there")
 	}
 }
+
+// gcloud storage cp uploads a file over its resumable threshold in chunks, starting the session on
+// /resumable/upload/storage/v1/… (apitools' path), which Cloud Storage serves like /upload/….
+// The front took "resumable" for an XML bucket and refused the upload with 400.
+func TestGcloudStorageCpResumable(t *testing.T) {
+	if _, err := exec.LookPath("gcloud"); err != nil {
+		t.Skip("gcloud is not installed: this check needs the Google Cloud SDK's gcloud storage")
+	}
+	s := cliServer(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	env := []string{"CLOUDSDK_CONFIG=" + t.TempDir(), "CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE=" + s.URL() + "/",
+		"CLOUDSDK_AUTH_DISABLE_CREDENTIALS=true", "CLOUDSDK_CORE_PROJECT=local", "CLOUDSDK_CORE_DISABLE_PROMPTS=1",
+		// Resumable from 1 MiB (default 8 MiB), in 256 KiB chunks, so the file below takes five.
+		"CLOUDSDK_STORAGE_RESUMABLE_THRESHOLD=1048576", "CLOUDSDK_STORAGE_UPLOAD_CHUNK_SIZE=262144"}
+	data := make([]byte, 1200000)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	file := t.TempDir() + "/big.bin"
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := cli(ctx, env, "gcloud", "storage", "cp", file, "gs://models/big.bin"); err != nil {
+		t.Fatalf("gcloud storage cp (resumable): %v\n%s", err, out)
+	}
+	o, err := s.Fake().GetObject("models", "big.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.Content) != len(data) || string(o.Content) != string(data) {
+		t.Errorf("stored %d bytes, want the %d uploaded", len(o.Content), len(data))
+	}
+}

@@ -183,6 +183,16 @@ func (s *Server) Handler() http.Handler {
 			return
 		}
 		r.Host = s.Host()
+		if rest, ok := strings.CutPrefix(r.URL.Path, "/resumable/upload/storage/v1/"); ok {
+			// Cloud Storage serves resumable uploads under /resumable/upload/… too: the path
+			// apitools' storage client (gcloud storage) starts them on. fake-gcs-server routes
+			// only /upload/…, and the path-style XML route would take "resumable" for a bucket.
+			r.URL.Path = "/upload/storage/v1/" + rest
+			r.URL.RawPath = ""
+			if ep := r.URL.EscapedPath(); ep != r.URL.Path {
+				r.URL.RawPath = ep
+			}
+		}
 		if strings.HasPrefix(r.URL.Path, "/b/") || r.URL.Path == "/b" {
 			// The JSON API without its /storage/v1 prefix (no GCS bucket is named "b").
 			r.URL.Path = "/storage/v1" + r.URL.Path
