@@ -205,6 +205,7 @@ func (s *Server) Handler() http.Handler {
 			writeError(w, http.StatusBadRequest, msg, "invalid")
 			return
 		}
+		xmlResumable := asXMLResumableStart(r)
 		if asXMLPut(r) {
 			xw := &xmlPutWriter{ResponseWriter: w}
 			defer xw.finish()
@@ -265,7 +266,7 @@ func (s *Server) Handler() http.Handler {
 			return
 		}
 		if rt.resumableInit {
-			w = &locationRecorder{ResponseWriter: w, s: s, object: rt.checks[len(rt.checks)-1]}
+			w = &locationRecorder{ResponseWriter: w, s: s, object: rt.checks[len(rt.checks)-1], xml: xmlResumable}
 		}
 		next := backend
 		if fields, ok := partialResponse(r); ok {
@@ -471,6 +472,7 @@ type locationRecorder struct {
 	http.ResponseWriter
 	s      *Server
 	object check
+	xml    bool // the session was started through the XML API and answers as it does
 }
 
 func (l *locationRecorder) WriteHeader(code int) {
@@ -478,6 +480,9 @@ func (l *locationRecorder) WriteHeader(code int) {
 		if id := uploadIDFrom(loc); id != "" {
 			l.s.mu.Lock()
 			l.s.uploads[id] = l.object
+			if l.xml {
+				l.s.sessions[id] = &session{xml: true}
+			}
 			l.s.mu.Unlock()
 		}
 	}

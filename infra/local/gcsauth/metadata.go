@@ -26,15 +26,8 @@ func customMetadataProblem(r *http.Request, current func() map[string]string) st
 	p := r.URL.EscapedPath()
 	q := r.URL.Query()
 	switch {
-	case asXMLPut(r):
-		size = 0
-		for k, vs := range r.Header {
-			if name, ok := strings.CutPrefix(strings.ToLower(k), "x-goog-meta-"); ok {
-				for _, v := range vs {
-					size += len(name) + len(v)
-				}
-			}
-		}
+	case headerMetadataSize(r) > 0: // an XML API upload (already turned into a JSON one by the front)
+		size = headerMetadataSize(r)
 	case strings.HasPrefix(p, "/upload/storage/v1/") && q.Get("uploadType") == "multipart":
 		size = multipartMetadataSize(r)
 	case strings.HasPrefix(p, "/upload/storage/v1/") && q.Get("uploadType") == "resumable" && r.Method == http.MethodPost && !q.Has("upload_id"):
@@ -53,6 +46,19 @@ func customMetadataProblem(r *http.Request, current func() map[string]string) st
 		return "The custom metadata of the object is " + strconv.Itoa(size) + " bytes (keys and values); the limit is " + strconv.Itoa(MaxCustomMetadata) + "."
 	}
 	return ""
+}
+
+// headerMetadataSize sums the XML API's x-goog-meta-* headers (names without the prefix).
+func headerMetadataSize(r *http.Request) int {
+	size := 0
+	for k, vs := range r.Header {
+		if name, ok := strings.CutPrefix(strings.ToLower(k), "x-goog-meta-"); ok {
+			for _, v := range vs {
+				size += len(name) + len(v)
+			}
+		}
+	}
+	return size
 }
 
 // metadataSize sums the keys and values of a metadata object (null values, which a patch uses to

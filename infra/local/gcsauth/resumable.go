@@ -29,6 +29,7 @@ type session struct {
 	persisted int64             // bytes the backend holds
 	final     *httpbuf.Response // the committing answer, once the upload is complete
 	cancelled bool
+	xml       bool // started through the XML API: the completing answer is the XML API's
 }
 
 // statusCheck reports whether r is an empty request with "Content-Range: bytes */TOTAL" and
@@ -84,6 +85,10 @@ func (s *Server) continueUpload(w http.ResponseWriter, r *http.Request, id strin
 			ss.persisted = end + 1
 		}
 	case rec.Status()/100 == 2:
+		if ss.xml {
+			setXMLObjectHeaders(rec.Header(), rec.Body.Bytes())
+			rec.Body.Reset()
+		}
 		ss.final = rec
 	case r.Method == http.MethodDelete && rec.Status() == 499:
 		ss.cancelled = true

@@ -105,3 +105,44 @@ func TestResumableStatusCheck(t *testing.T) {
 		t.Errorf("status with X-GUploader-No-308: %d override %q body %q", resp.StatusCode, resp.Header.Get("X-Http-Status-Code-Override"), b)
 	}
 }
+
+// The XML API's resumable upload (gsutil's XML mode, TestGsutilCpResumable with the real
+// client): POST /BUCKET/OBJECT with x-goog-resumable: start opens a session at Location; the
+// completing PUT is answered as the XML API answers (no body, ETag, x-goog-generation).
+func TestXMLResumableUpload(t *testing.T) {
+	s, ids := setup(t)
+	tok := ids.MintAccessToken(owner)
+	do := func(method, url string, body []byte, header map[string]string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), method, url, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	resp := do(http.MethodPost, s.URL()+"/models/x.bin", nil, map[string]string{"X-Goog-Resumable": "start", "Content-Type": "image/png", "X-Goog-Meta-K": "v"})
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode/100 != 2 || loc == "" {
+		t.Fatalf("XML resumable start: %d, Location %q", resp.StatusCode, loc)
+	}
+	data := []byte("0123456789")
+	resp = do(http.MethodPut, loc, data, map[string]string{"Content-Range": "bytes 0-9/10"})
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || len(b) != 0 || resp.Header.Get("ETag") != `"781e5e245d69b566979b86e28d23f2c7"` || resp.Header.Get("X-Goog-Generation") == "" {
+		t.Errorf("completing PUT: %d body %q ETag %q generation %q", resp.StatusCode, b, resp.Header.Get("ETag"), resp.Header.Get("X-Goog-Generation"))
+	}
+	o, err := s.Fake().GetObject("models", "x.bin")
+	if err != nil || string(o.Content) != string(data) || o.ContentType != "image/png" || o.Metadata["k"] != "v" {
+		t.Errorf("stored %q %q %v, %v", o.Content, o.ContentType, o.Metadata, err)
+	}
+}
