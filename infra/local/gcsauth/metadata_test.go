@@ -61,3 +61,38 @@ func TestCustomMetadataLimit(t *testing.T) {
 	_, err = comp.Run(ctx)
 	wantCode(t, "compose with metadata over the limit", err, http.StatusBadRequest, "custom metadata")
 }
+
+// The XML API's x-goog-meta-* headers count as the object's custom metadata (gsutil -h).
+func TestCustomMetadataLimitXML(t *testing.T) {
+	s, ids := setup(t)
+	tok := ids.MintAccessToken(owner)
+	for _, tc := range []struct {
+		name   string
+		header map[string]string
+	}{
+		{"XML PUT", nil},
+		{"XML resumable start", map[string]string{"X-Goog-Resumable": "start"}},
+	} {
+		method := http.MethodPut
+		if tc.header != nil {
+			method = http.MethodPost
+		}
+		req, err := http.NewRequestWithContext(t.Context(), method, s.URL()+"/models/x.bin", strings.NewReader(""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("X-Goog-Meta-K", strings.Repeat("v", MaxCustomMetadata))
+		for k, v := range tc.header {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s with 8 KiB + 1 of x-goog-meta: %d, want 400", tc.name, resp.StatusCode)
+		}
+	}
+}
