@@ -29,12 +29,22 @@ const (
 // refusal (RESOURCE_EXHAUSTED) of a publish Google accepts.
 const pubsubMaxRecv = 2 * maxPublishRequestBytes
 
-// publishLimits refuses, with INVALID_ARGUMENT, a Publish that Pub/Sub refuses.
+// maxAckDeadlineSeconds bounds ModifyAckDeadline's ackDeadlineSeconds (0 to 600: the
+// subscriptions.modifyAckDeadline reference); pstest takes any value.
+const maxAckDeadlineSeconds = 600
+
+// publishLimits refuses, with INVALID_ARGUMENT, a Publish or ModifyAckDeadline that Pub/Sub
+// refuses.
 func publishLimits() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		if pr, ok := req.(*pubsubpb.PublishRequest); ok && info.FullMethod == pubsubpb.Publisher_Publish_FullMethodName {
-			if err := checkPublish(pr); err != nil {
+		switch r := req.(type) {
+		case *pubsubpb.PublishRequest:
+			if err := checkPublish(r); err != nil {
 				return nil, err
+			}
+		case *pubsubpb.ModifyAckDeadlineRequest:
+			if d := r.GetAckDeadlineSeconds(); d < 0 || d > maxAckDeadlineSeconds {
+				return nil, status.Errorf(codes.InvalidArgument, "Invalid ack deadline given: %d seconds; it must be between 0 and %d.", d, maxAckDeadlineSeconds)
 			}
 		}
 		return handler(ctx, req)

@@ -88,6 +88,55 @@ func TestPublishLimits(t *testing.T) {
 	}
 }
 
+// ModifyAckDeadline takes 0 to 600 seconds (the subscriptions.modifyAckDeadline reference);
+// pstest took any value, so a client extending a lease by more than Pub/Sub allows went unnoticed.
+func TestModifyAckDeadlineRange(t *testing.T) {
+	ps := pstest.NewServerWithAddress("127.0.0.1:0")
+	defer ps.Close()
+	if err := retireListener(t.Context(), ps); err != nil {
+		t.Fatal(err)
+	}
+	g := pubsubFront(ps, nil, nil)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = g.Serve(lis) }()
+	defer g.Stop()
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := pubsub.NewClient(t.Context(), "p", option.WithGRPCConn(conn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.TopicAdminClient.CreateTopic(t.Context(), &pubsubpb.Topic{Name: "projects/p/topics/t"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SubscriptionAdminClient.CreateSubscription(t.Context(), &pubsubpb.Subscription{Name: "projects/p/subscriptions/s", Topic: "projects/p/topics/t", AckDeadlineSeconds: 10}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.TopicAdminClient.Publish(t.Context(), &pubsubpb.PublishRequest{Topic: "projects/p/topics/t", Messages: []*pubsubpb.PubsubMessage{{Data: []byte("x")}}}); err != nil {
+		t.Fatal(err)
+	}
+	pr, err := c.SubscriptionAdminClient.Pull(t.Context(), &pubsubpb.PullRequest{Subscription: "projects/p/subscriptions/s", MaxMessages: 1})
+	if err != nil || len(pr.ReceivedMessages) != 1 {
+		t.Fatalf("pull: %v, %v", pr, err)
+	}
+	ack := []string{pr.ReceivedMessages[0].AckId}
+	for _, tc := range []struct {
+		secs int32
+		ok   bool
+	}{{0, true}, {600, true}, {601, false}, {-1, false}} {
+		err := c.SubscriptionAdminClient.ModifyAckDeadline(t.Context(), &pubsubpb.ModifyAckDeadlineRequest{Subscription: "projects/p/subscriptions/s", AckIds: ack, AckDeadlineSeconds: tc.secs})
+		if tc.ok != (err == nil) || (!tc.ok && status.Code(err) != codes.InvalidArgument) {
+			t.Errorf("ModifyAckDeadline(%d s): %v, want ok=%v (else INVALID_ARGUMENT)", tc.secs, err, tc.ok)
+		}
+	}
+}
+
 func manyAttributes(n int) map[string]string {
 	m := map[string]string{}
 	for i := range n {
