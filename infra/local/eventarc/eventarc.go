@@ -8,7 +8,8 @@
 //     bucketId, objectId, eventType, …) to a topic; each OBJECT_FINALIZE of the trigger's bucket
 //     becomes google.cloud.storage.object.v1.finalized with source
 //     //storage.googleapis.com/projects/_/buckets/B, subject objects/NAME, and the object resource
-//     as data.
+//     as data (completed where fake-gcs-server's payload differs from Cloud Storage's: id
+//     bucket/name/generation, metageneration "1").
 //   - Pub/Sub: each message of a topic becomes google.cloud.pubsub.topic.v1.messagePublished with
 //     source //pubsub.googleapis.com/projects/P/topics/T and the push envelope
 //     {"message":{…},"subscription":…} as data.
@@ -397,7 +398,37 @@ func buildEvent(t Trigger, sub string, m *pubsub.Message) (event, bool, error) {
 	}
 	return event{id: m.ID, typ: TypeStorageFinalized,
 		source: "//storage.googleapis.com/projects/_/buckets/" + t.Bucket, subject: "objects/" + a["objectId"],
-		time: ts, data: m.Data}, true, nil
+		time: ts, data: storageData(m.Data)}, true, nil
+}
+
+// storageData completes fake-gcs-server's notification payload into the object resource that
+// Cloud Storage sends as the event's data (StorageObjectData): the payload lacks metageneration,
+// which a new generation always starts at 1 (so "1" on finalize), and its id is bucket/name
+// where the resource's id is bucket/name/generation. The int64 fields stay JSON strings. Data
+// that is not such an object passes unchanged.
+func storageData(data []byte) []byte {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(data, &obj) != nil || obj == nil {
+		return data
+	}
+	var bucket, name, gen string
+	if json.Unmarshal(obj["bucket"], &bucket) != nil || json.Unmarshal(obj["name"], &name) != nil ||
+		json.Unmarshal(obj["generation"], &gen) != nil || bucket == "" || name == "" || gen == "" {
+		return data
+	}
+	if _, ok := obj["metageneration"]; !ok {
+		obj["metageneration"] = json.RawMessage(`"1"`)
+	}
+	id, err := json.Marshal(bucket + "/" + name + "/" + gen)
+	if err != nil {
+		return data
+	}
+	obj["id"] = id
+	out, err := json.Marshal(obj)
+	if err != nil {
+		return data
+	}
+	return out
 }
 
 // queue is a trigger's unbounded FIFO of jobs.

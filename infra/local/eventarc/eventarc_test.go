@@ -15,9 +15,11 @@ import (
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"cloud.google.com/go/pubsub/v2/pstest"
 	"github.com/google/go-cmp/cmp"
+	"github.com/googleapis/google-cloudevents-go/cloud/storagedata"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/encoding/protojson"
 )
 
 type received struct {
@@ -116,7 +118,10 @@ func TestStorageTriggerRetriesAndFilters(t *testing.T) {
 	}
 	pub := c.Publisher("gcs")
 	defer pub.Stop()
-	obj := `{"kind":"storage#object","bucket":"in","name":"a/cat.jpg","generation":"17"}`
+	// fake-gcs-server's payload: id without the generation, no metageneration.
+	obj := `{"kind":"storage#object","id":"in/a/cat.jpg","bucket":"in","name":"a/cat.jpg","generation":"17"}`
+	// Cloud Storage's object resource, as Eventarc delivers it.
+	wantData := `{"bucket":"in","generation":"17","id":"in/a/cat.jpg/17","kind":"storage#object","metageneration":"1","name":"a/cat.jpg"}`
 	for _, m := range []*pubsub.Message{
 		{Data: []byte(`{}`), Attributes: map[string]string{"eventType": "OBJECT_DELETE", "bucketId": "in", "objectId": "x"}},
 		{Data: []byte(`{}`), Attributes: map[string]string{"eventType": "OBJECT_FINALIZE", "bucketId": "other", "objectId": "x"}},
@@ -133,7 +138,7 @@ func TestStorageTriggerRetriesAndFilters(t *testing.T) {
 	want := []received{{Headers: map[string]string{
 		"Ce-Specversion": "1.0", "Ce-Type": TypeStorageFinalized, "Ce-Source": "//storage.googleapis.com/projects/_/buckets/in",
 		"Ce-Subject": "objects/a/cat.jpg", "Content-Type": "application/json; charset=utf-8", "has-id": "yes", "has-time": "yes",
-	}, Body: []byte(obj)}}
+	}, Body: []byte(wantData)}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("deliveries (-want +got):\n%s", diff)
 	}
@@ -177,6 +182,36 @@ func TestPubSubTriggerEnvelopeAndCopies(t *testing.T) {
 		if string(data) != `{"action":"INSERT"}` || env.Message.MessageID != id || env.Message.Attributes["k"] != "v" ||
 			env.Subscription != "projects/p/subscriptions/eventarc-pin" {
 			t.Errorf("delivery %d envelope %+v", i, env)
+		}
+	}
+}
+
+// The finalized event's data is Cloud Storage's object resource (StorageObjectData): its id is
+// bucket/name/generation and a new generation has metageneration 1, as JSON strings; the local
+// notification payload (fake-gcs-server's) lacks metageneration and names bucket/name as id.
+func TestStorageDataIsTheObjectResource(t *testing.T) {
+	in := `{"kind":"storage#object","id":"in/photos/a b.jpg","name":"photos/a b.jpg","bucket":"in","generation":"1764362400123456",` +
+		`"contentType":"image/jpeg","storageClass":"STANDARD","size":"13","md5Hash":"x","crc32c":"y","metadata":{"k":"v"}}`
+	var d storagedata.StorageObjectData
+	if err := protojson.Unmarshal(storageData([]byte(in)), &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.GetId() != "in/photos/a b.jpg/1764362400123456" || d.GetMetageneration() != 1 || d.GetGeneration() != 1764362400123456 ||
+		d.GetSize() != 13 || d.GetMetadata()["k"] != "v" {
+		t.Errorf("data = %v", &d)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(storageData([]byte(in)), &raw); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"generation", "metageneration", "size"} {
+		if _, ok := raw[f].(string); !ok {
+			t.Errorf("%s is %T, want a JSON string (int64 in the JSON API)", f, raw[f])
+		}
+	}
+	for _, other := range []string{`{}`, `not json`, `{"bucket":"in","name":"x"}`} {
+		if got := string(storageData([]byte(other))); got != other {
+			t.Errorf("storageData(%s) = %s, want it unchanged", other, got)
 		}
 	}
 }

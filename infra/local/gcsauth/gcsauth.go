@@ -41,6 +41,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cspipe/cspipe/infra/local/httpbuf"
 	"github.com/cspipe/cspipe/infra/local/iam"
 	"github.com/fsouza/fake-gcs-server/fakestorage"
 )
@@ -78,7 +79,9 @@ type Server struct {
 
 	mu      sync.Mutex
 	uploads map[string]check // resumable upload id -> the object it was started for
-	reads   map[string]int   // "bucket/object" -> successful object GETs by non-admin callers
+	// sessions follows each resumable upload session (resumable.go).
+	sessions map[string]*session
+	reads    map[string]int // "bucket/object" -> successful object GETs by non-admin callers
 }
 
 // New starts fake-gcs-server without a listener of its own and serves it through the front.
@@ -119,7 +122,7 @@ func New(ids *iam.Server, opts Options) (*Server, error) {
 		}
 		return nil, fmt.Errorf("gcsauth: starting fake-gcs-server: %w", err)
 	}
-	s := &Server{fake: fake, ids: ids, admins: map[string]bool{}, anon: opts.AnonymousPrincipal, lis: lis, scratch: scratch, uploads: map[string]check{}, reads: map[string]int{}}
+	s := &Server{fake: fake, ids: ids, admins: map[string]bool{}, anon: opts.AnonymousPrincipal, lis: lis, scratch: scratch, uploads: map[string]check{}, sessions: map[string]*session{}, reads: map[string]int{}}
 	for _, p := range opts.AdminPrincipals {
 		s.admins[p] = true
 	}
@@ -180,6 +183,16 @@ func (s *Server) Handler() http.Handler {
 			return
 		}
 		r.Host = s.Host()
+		if rest, ok := strings.CutPrefix(r.URL.Path, "/resumable/upload/storage/v1/"); ok {
+			// Cloud Storage serves resumable uploads under /resumable/upload/… too: the path
+			// apitools' storage client (gcloud storage) starts them on. fake-gcs-server routes
+			// only /upload/…, and the path-style XML route would take "resumable" for a bucket.
+			r.URL.Path = "/upload/storage/v1/" + rest
+			r.URL.RawPath = ""
+			if ep := r.URL.EscapedPath(); ep != r.URL.Path {
+				r.URL.RawPath = ep
+			}
+		}
 		if strings.HasPrefix(r.URL.Path, "/b/") || r.URL.Path == "/b" {
 			// The JSON API without its /storage/v1 prefix (no GCS bucket is named "b").
 			r.URL.Path = "/storage/v1" + r.URL.Path
@@ -192,6 +205,7 @@ func (s *Server) Handler() http.Handler {
 			writeError(w, http.StatusBadRequest, msg, "invalid")
 			return
 		}
+		xmlResumable := asXMLResumableStart(r)
 		if asXMLPut(r) {
 			xw := &xmlPutWriter{ResponseWriter: w}
 			defer xw.finish()
@@ -232,17 +246,35 @@ func (s *Server) Handler() http.Handler {
 				return
 			}
 		}
+		if msg := customMetadataProblem(r, func() map[string]string { return s.currentMetadata(rt.checks[0]) }); msg != "" {
+			writeError(w, http.StatusBadRequest, msg, "invalid")
+			return
+		}
+		if rt.preconditions {
+			c := rt.checks[0]
+			if code, msg, reason := s.checkPreconditions(r, c.bucket, c.object); code == http.StatusNotModified {
+				w.WriteHeader(code)
+				return
+			} else if code != 0 {
+				writeError(w, code, msg, reason)
+				return
+			}
+		}
 		if rt.resumableInit && !bodyBucketMatches(r, rt.checks[0].bucket) {
 			// fake-gcs-server takes the bucket of a JSON-bodied resumable upload from the body.
 			writeError(w, http.StatusBadRequest, "The bucket in the request body does not match the bucket in the URL.", "invalid")
 			return
 		}
 		if rt.resumableInit {
-			w = &locationRecorder{ResponseWriter: w, s: s, object: rt.checks[len(rt.checks)-1]}
+			w = &locationRecorder{ResponseWriter: w, s: s, object: rt.checks[len(rt.checks)-1], xml: xmlResumable}
 		}
 		next := backend
 		if fields, ok := partialResponse(r); ok {
 			next = partial{next: backend, fields: fields}
+		}
+		if rt.uploadID != "" {
+			s.continueUpload(w, r, rt.uploadID, next)
+			return
 		}
 		if len(rt.checks) == 1 && rt.checks[0].perm == iam.PermObjectsGet && !s.admins[principal] {
 			rec := &statusRecorder{ResponseWriter: w}
@@ -254,8 +286,31 @@ func (s *Server) Handler() http.Handler {
 			}
 			return
 		}
+		if rt.preconditions && r.Method == http.MethodDelete {
+			deleted(w, r, next)
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// deleted serves an object delete and answers its success as Cloud Storage does: 204 No Content
+// with an empty body (JSON objects.delete and the XML API's DELETE). fake-gcs-server answers 200
+// with the body "null", which gcloud storage rm reads as a resource and fails on ("'NoneType'
+// object has no attribute 'items'") after the object is gone.
+func deleted(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	rec := httpbuf.New()
+	next.ServeHTTP(rec, r)
+	if rec.Status() != http.StatusOK {
+		rec.Send(w)
+		return
+	}
+	for k, v := range rec.Header() {
+		if k != "Content-Type" && k != "Content-Length" {
+			w.Header()[k] = v
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // ownHost reports whether host names this front (by loopback address or localhost).
@@ -364,6 +419,19 @@ func (s *Server) objectExists(bucket, object string) bool {
 	return true
 }
 
+// currentMetadata is the custom metadata of c's object, nil when it does not exist.
+func (s *Server) currentMetadata(c check) map[string]string {
+	if !c.obj {
+		return nil
+	}
+	o, err := s.fake.Backend().GetObject(c.bucket, c.object)
+	if err != nil {
+		return nil
+	}
+	_ = o.Close()
+	return o.Metadata
+}
+
 // bucketExists reports whether the backend has the bucket.
 func (s *Server) bucketExists(name string) bool {
 	_, err := s.fake.Backend().GetBucket(name)
@@ -404,6 +472,7 @@ type locationRecorder struct {
 	http.ResponseWriter
 	s      *Server
 	object check
+	xml    bool // the session was started through the XML API and answers as it does
 }
 
 func (l *locationRecorder) WriteHeader(code int) {
@@ -411,6 +480,9 @@ func (l *locationRecorder) WriteHeader(code int) {
 		if id := uploadIDFrom(loc); id != "" {
 			l.s.mu.Lock()
 			l.s.uploads[id] = l.object
+			if l.xml {
+				l.s.sessions[id] = &session{xml: true}
+			}
 			l.s.mu.Unlock()
 		}
 	}

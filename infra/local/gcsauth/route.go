@@ -55,6 +55,9 @@ type route struct {
 	resumableInit bool
 	// problem, when set, refuses the request with a 400 (e.g. two different object names).
 	problem string
+	// preconditions marks a read, delete or metadata update of the one object checked, whose
+	// request preconditions the front evaluates (preconditions.go).
+	preconditions bool
 }
 
 const adminOnly = ""
@@ -88,7 +91,7 @@ func classify(r *http.Request) route {
 		return classifyJSON(r, rest, m)
 	}
 	if g := downloadRe.FindStringSubmatch(p); g != nil {
-		return route{checks: []check{objectCheck(unescape(g[1]), unescape(g[2]), iam.PermObjectsGet)}}
+		return route{preconditions: true, checks: []check{objectCheck(unescape(g[1]), unescape(g[2]), iam.PermObjectsGet)}}
 	}
 	if g := resumableRe.FindStringSubmatch(p); g != nil {
 		return route{uploadID: unescape(g[1]), checks: []check{bucketCheck(adminOnly, iam.PermObjectsCreate)}}
@@ -113,9 +116,9 @@ func classify(r *http.Request) route {
 	b, o := unescape(g[1]), unescape(g[2])
 	switch {
 	case read:
-		return route{checks: []check{objectCheck(b, o, iam.PermObjectsGet)}}
+		return route{preconditions: true, checks: []check{objectCheck(b, o, iam.PermObjectsGet)}}
 	case m == http.MethodDelete:
-		return route{checks: []check{objectCheck(b, o, iam.PermObjectsDelete)}}
+		return route{preconditions: true, checks: []check{objectCheck(b, o, iam.PermObjectsDelete)}}
 	}
 	return insertRoute(r, b, o, true)
 }
@@ -123,6 +126,8 @@ func classify(r *http.Request) route {
 // classifyJSON classifies a JSON API request; rest is its escaped path after /storage/v1.
 func classifyJSON(r *http.Request, rest, m string) route {
 	one := func(c check) route { return route{checks: []check{c}} }
+	// onObject is a method on the object resource itself (not its ACL): preconditions apply.
+	onObject := func(c check) route { return route{checks: []check{c}, preconditions: true} }
 	read := m == http.MethodGet || m == http.MethodHead
 	seg := strings.Split(strings.TrimPrefix(rest, "/"), "/")
 	if len(seg) < 2 || seg[0] != "b" || seg[1] == "" {
@@ -163,17 +168,20 @@ func classifyJSON(r *http.Request, rest, m string) route {
 	switch m {
 	case http.MethodPatch:
 		if b, o, ok := obj(jsonObjectRe); ok {
-			return one(objectCheck(b, o, iam.PermObjectsUpdate))
+			return onObject(objectCheck(b, o, iam.PermObjectsUpdate))
 		}
 	case http.MethodGet:
-		for _, re := range []*regexp.Regexp{jsonACLRe, jsonACLEntRe, jsonObjectRe} {
+		for _, re := range []*regexp.Regexp{jsonACLRe, jsonACLEntRe} {
 			if b, o, ok := obj(re); ok {
 				return one(objectCheck(b, o, iam.PermObjectsGet))
 			}
 		}
+		if b, o, ok := obj(jsonObjectRe); ok {
+			return onObject(objectCheck(b, o, iam.PermObjectsGet))
+		}
 	case http.MethodHead:
 		if b, o, ok := obj(jsonObjectRe); ok {
-			return one(objectCheck(b, o, iam.PermObjectsGet))
+			return onObject(objectCheck(b, o, iam.PermObjectsGet))
 		}
 	case http.MethodPost:
 		if b, o, ok := obj(jsonACLRe); ok {
@@ -189,21 +197,21 @@ func classifyJSON(r *http.Request, rest, m string) route {
 			return composeRoute(r, b, o)
 		}
 		if b, o, ok := obj(jsonObjectRe); ok {
-			return one(objectCheck(b, o, iam.PermObjectsUpdate))
+			return onObject(objectCheck(b, o, iam.PermObjectsUpdate))
 		}
 	case http.MethodDelete:
 		if b, o, ok := obj(jsonACLEntRe); ok {
 			return one(objectCheck(b, o, iam.PermObjectsUpdate))
 		}
 		if b, o, ok := obj(jsonObjectRe); ok {
-			return one(objectCheck(b, o, iam.PermObjectsDelete))
+			return onObject(objectCheck(b, o, iam.PermObjectsDelete))
 		}
 	case http.MethodPut:
 		if b, o, ok := obj(jsonACLEntRe); ok {
 			return one(objectCheck(b, o, iam.PermObjectsUpdate))
 		}
 		if b, o, ok := obj(jsonObjectRe); ok {
-			return one(objectCheck(b, o, iam.PermObjectsUpdate))
+			return onObject(objectCheck(b, o, iam.PermObjectsUpdate))
 		}
 	}
 	// A method fake-gcs-server does not route for objects: the whole rest is the object.

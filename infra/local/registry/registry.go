@@ -152,15 +152,16 @@ func newHandler(host string, opts Options) (http.Handler, error) {
 			inner.ServeHTTP(w, r)
 			return
 		}
-		var body []byte
-		if journal != nil {
-			var err error
-			if body, err = io.ReadAll(io.LimitReader(r.Body, maxManifestBytes)); err != nil {
-				http.Error(w, "reading the manifest: "+err.Error(), http.StatusBadRequest)
-				return
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxManifestBytes))
+		if err != nil {
+			http.Error(w, "reading the manifest: "+err.Error(), http.StatusBadRequest)
+			return
 		}
+		if merr := checkManifest(inner, repo, ref, r.Header.Get("Content-Type"), body); merr != nil {
+			merr.write(w)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		rec := &statusRecorder{ResponseWriter: w}
 		inner.ServeHTTP(rec, r)
 		if rec.status != http.StatusCreated {

@@ -33,11 +33,7 @@ func (s *Stack) startPubSub(ctx context.Context, port int) error {
 	}
 	serve := func(lis net.Listener, anonymous string, extra ...grpc.UnaryServerInterceptor) {
 		auth := iam.GRPCAuth{IAM: s.IAM, Anonymous: anonymous, Rule: pubsubRule, Denied: pubsubDenied}
-		g := grpc.NewServer(grpc.ChainUnaryInterceptor(append([]grpc.UnaryServerInterceptor{auth.Unary()}, extra...)...),
-			grpc.ChainStreamInterceptor(auth.Stream(), answerPings()))
-		pubsubpb.RegisterPublisherServer(g, &ps.GServer)
-		pubsubpb.RegisterSubscriberServer(g, &ps.GServer)
-		pubsubpb.RegisterSchemaServiceServer(g, &ps.GServer)
+		g := pubsubFront(ps, append([]grpc.UnaryServerInterceptor{auth.Unary()}, extra...), auth.Stream())
 		go func() { _ = g.Serve(lis) }()
 		s.defer_(g.Stop)
 	}
@@ -73,6 +69,22 @@ func (s *Stack) startPubSub(ctx context.Context, port int) error {
 		}
 	}
 	return nil
+}
+
+// pubsubFront is a gRPC server for pstest's Pub/Sub state: the unary interceptors (authorization
+// first), then Pub/Sub's publish limits; the stream interceptor, then the front's ping answers;
+// and a receive limit that lets a 10 MiB publish through, as Google's does.
+func pubsubFront(ps *pstest.Server, unary []grpc.UnaryServerInterceptor, stream grpc.StreamServerInterceptor) *grpc.Server {
+	streams := []grpc.StreamServerInterceptor{answerPings()}
+	if stream != nil {
+		streams = append([]grpc.StreamServerInterceptor{stream}, streams...)
+	}
+	g := grpc.NewServer(grpc.ChainUnaryInterceptor(append(unary, publishLimits())...),
+		grpc.ChainStreamInterceptor(streams...), grpc.MaxRecvMsgSize(pubsubMaxRecv))
+	pubsubpb.RegisterPublisherServer(g, &ps.GServer)
+	pubsubpb.RegisterSubscriberServer(g, &ps.GServer)
+	pubsubpb.RegisterSchemaServiceServer(g, &ps.GServer)
+	return g
 }
 
 // answerPings answers StreamingPull's keepalive pings at the front instead of passing them to

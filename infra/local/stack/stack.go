@@ -166,7 +166,8 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	// The REST surface forwards each call, with its caller's credentials, to the authorizing
 	// gRPC front: both surfaces share one state and one IAM check.
-	restConn, err := grpc.NewClient(s.PubSubServer.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	restConn, err := grpc.NewClient(s.PubSubServer.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(pubsubMaxRecv)))
 	if err != nil {
 		return nil, fmt.Errorf("stack: dialing pubsub: %w", err)
 	}
