@@ -38,3 +38,27 @@ var (
 func (k *dwPointwise) pairGemm() bool {
 	return dwpwPair && kernels.PairFast(k.pw.pb) && k.dw.p.C <= pairMaxK
 }
+
+// dwpwPackedOn has a fused pair keep the depthwise weights that
+// planDepthwise packed for kernels.DepthwisePacked (AVX2, channels a
+// multiple of 16), and dwpwPacked (per stride across, index SW-1) lets a
+// band run on it where kernels.DWPackedTakes the band: the row kernel on
+// packed weights, window rows above or below the image left out. The sums
+// are DepthwiseBlocked's up to the sign of a zero. Tests and benchmarks
+// switch it to compare. In the model (BenchmarkDWPWPackedModel,
+// switchNodesAB, thread CPU, 200-300 rounds, load 5-9) V1 1.0@128's
+// stride-2 pairs ran 1.024-1.037x (64x64x64) and 1.008-1.018x
+// (32x32x128), its stride-1 ones 1.015-1.031x (64x64x32) and
+// 1.008-1.038x (32x32x128), the whole model 1.000-1.003x at batch 1 and
+// 1.001-1.018x at batch 8 on two threads (quartiles +-3-15 %); V2
+// 1.0@224's pairs 1.056x, V3-Large's 1.001x (BenchmarkDWPWPackedOthers).
+var (
+	dwpwPackedOn = true
+	dwpwPacked   = [2]bool{true, true}
+)
+
+// packed reports whether the band bp of the fused pair k runs its
+// depthwise on kernels.DepthwisePacked.
+func (k *dwPointwise) packed(bp *kernels.DWParams) bool {
+	return k.dw.wpack != nil && bp.SW <= 2 && dwpwPacked[bp.SW-1] && kernels.DWPackedTakes(bp)
+}
