@@ -391,8 +391,9 @@ func (k *dwPointwise) run(e *env, ins [][]float32, out []float32) {
 					a := [1][]float32{buf}
 					kernels.GemmSegs(rows, a[:], p.C, k.pw.pb, kernels.Act{Lo: k.pw.lo, Hi: k.pw.hi}, ob, k.pw.cout)
 				} else if k.pairGemm() {
-					// AVX2: the band's tiles across the panels in one call.
-					kernels.GemmPair(rows, buf, p.C, k.pw.pb, k.pw.lo, k.pw.hi, ob, k.pw.cout)
+					// AVX2: the band's tiles across the panels in one call,
+					// prefetching the rows the next band reads.
+					kernels.GemmPairAhead(rows, buf, p.C, k.pw.pb, k.pw.lo, k.pw.hi, ob, k.pw.cout, k.ahead(in, y1, r1))
 				} else if dwpwSmallK && (p.C <= smallKMaxK || p.C*k.pw.cout < smallKMaxKN) {
 					// The whole band in one call per pair of panels.
 					kernels.GemmSmallK(rows, buf, p.C, k.pw.pb, k.pw.lo, k.pw.hi, ob, k.pw.cout)

@@ -62,3 +62,32 @@ var (
 func (k *dwPointwise) packed(bp *kernels.DWParams) bool {
 	return k.dw.wpack != nil && bp.SW <= 2 && dwpwPacked[bp.SW-1] && kernels.DWPackedTakes(bp)
 }
+
+// dwpwAhead has a fused pair's 1x1 on kernels.GemmPair prefetch into L2
+// the input rows that the thread's next band reads and this one did not
+// (GemmPairAhead), so the depthwise finds them there rather than in L3
+// (V1's 64x64 pairs read 512 KB and 1 MB images that the layer before
+// wrote). Tests and benchmarks switch it to compare; the result is the
+// same either way. BenchmarkDWPWAheadModel (switchNodesAB, thread CPU,
+// 300 rounds, two runs at load 9-10): the 64x64x64 stride-2 pair
+// 1.054-1.087x (255.8 against 269.3 us, 306.8 against 338.5), the
+// 64x64x32 one 0.995-1.022x, the model 1.002-1.005x at batch 1 and
+// 0.995-1.005x at batch 8 on two threads (quartiles +-4-15 %). Not
+// kept: the 32x32x128 stride-2 pair (K 128) on GemmPair to prefetch,
+// 0.985x against GemmSmallK without.
+var dwpwAhead = true
+
+// ahead returns the input rows the band after one ending at output row y1
+// reads and it did not, within the thread's rows up to r1 (none: nil).
+func (k *dwPointwise) ahead(in []float32, y1, r1 int) []float32 {
+	if !dwpwAhead || y1 >= r1 {
+		return nil
+	}
+	p := &k.dw.p
+	lo := max((y1-1)*p.SH-p.PadT+p.KH, 0)
+	hi := min((min(y1+k.band, r1)-1)*p.SH-p.PadT+p.KH, p.H)
+	if hi <= lo {
+		return nil
+	}
+	return in[lo*p.W*p.C : hi*p.W*p.C]
+}

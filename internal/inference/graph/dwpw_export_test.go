@@ -56,3 +56,6 @@ func SetDWPWPacked(sw int, on bool) bool {
 	dwpwPacked[sw-1] = on
 	return saved
 }
+
+// SetDWPWAhead sets dwpwAhead (read while a model runs).
+func SetDWPWAhead(on bool) { dwpwAhead = on }
