@@ -30,3 +30,20 @@ func BenchmarkDWPWAheadModel(b *testing.B) {
 	b.Run("model/batch1", func(b *testing.B) { switchAB(b, m, 1, set) })
 	b.Run("model/batch8-threads2", func(b *testing.B) { switchWall(b, m, 8, set) })
 }
+
+// BenchmarkDWPWPackedAheadModel runs MobileNet V1 1.0@128 with both of
+// the fused pairs' switches on (DepthwisePacked, SetDWPWPacked; the
+// prefetch of the next band's rows, SetDWPWAhead: "new") and off ("old"),
+// alternating run by run: all the pairs in the model at batch 1 on one
+// thread (switchNodesAB), the whole model at batch 1 on one thread by the
+// thread's CPU clock (switchAB) and at batch 8 on two threads by the wall
+// clock (switchWall). Run with
+// `go test -tags cspipe_bench -run '^$' -bench DWPWPackedAheadModel`.
+func BenchmarkDWPWPackedAheadModel(b *testing.B) {
+	m := loadModel(b, modelgen.Config{Arch: "v1", Width: 1, Size: 128, Classes: 1001, Seed: 1})
+	set := func(on bool) { graph.SetDWPWPacked(1, on); graph.SetDWPWPacked(2, on); graph.SetDWPWAhead(on) }
+	match := func(nt graph.NodeTime) bool { return strings.HasPrefix(nt.Kernel, "depthwise+conv") }
+	b.Run("pairs/batch1", func(b *testing.B) { switchNodesAB(b, m, 1, set, match) })
+	b.Run("model/batch1", func(b *testing.B) { switchAB(b, m, 1, set) })
+	b.Run("model/batch8-threads2", func(b *testing.B) { switchWall(b, m, 8, set) })
+}
