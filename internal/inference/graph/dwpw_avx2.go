@@ -74,7 +74,11 @@ func (k *dwPointwise) packed(bp *kernels.DWParams) bool {
 // 64x64x32 one 0.995-1.022x, the model 1.002-1.005x at batch 1 and
 // 0.995-1.005x at batch 8 on two threads (quartiles +-4-15 %). Not
 // kept: the 32x32x128 stride-2 pair (K 128) on GemmPair to prefetch,
-// 0.985x against GemmSmallK without.
+// 0.985x against GemmSmallK without. V2 1.0@224's pairs 1.015x, V3-Large's
+// 1.027x (BenchmarkDWPWAheadOthers, 150 rounds, load 14). With
+// dwpwPacked, against neither (BenchmarkDWPWPackedAheadModel, 300
+// rounds, load 11): V1's pairs 1.015x (1410 against 1433 us), the model
+// 1.012x at batch 1 and 1.016x at batch 8 on two threads.
 var dwpwAhead = true
 
 // ahead returns the input rows the band after one ending at output row y1
