@@ -27,7 +27,15 @@ import "github.com/cspipe/cspipe/internal/inference/kernels"
 // same sums): 0.77-0.86x DepthwiseBlocked on V1's 64x64x64, 32x32x128 and
 // 16x16x256 bands, one or two pixels a pass alike. That depthwise runs at
 // 12-17 GMAC/s with its input in L2 or not (the same time either way), so
-// its cost is not the 1 MB input from L3.
+// its cost is not the 1 MB input from L3. Nor did chaining two pairs pay
+// (the second pair's bands run as soon as the first pair's bands wrote
+// the rows they read, so the 64x64x64 and 32x32x128 images are read back
+// from L2): V1's chained pairs 0.974x, the model 0.989x (150 rounds, load
+// 9.5), the profile showing the GEMMs and the stride-1 depthwise slower
+// (the two pairs' working sets share L2); dwpwAhead's prefetch gets the
+// stride-2 pair's rows nearer at no such cost. Bands of 32, 64 or 96 KB
+// instead of fusedBandDefault's 48 were 0.997-1.049x slower or within
+// noise on each of V1's four pairs (150 rounds, load 17).
 var (
 	dwpwPair = true
 	pairMaxK = 64
