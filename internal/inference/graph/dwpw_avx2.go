@@ -34,8 +34,8 @@ import "github.com/cspipe/cspipe/internal/inference/kernels"
 // 9.5), the profile showing the GEMMs and the stride-1 depthwise slower
 // (the two pairs' working sets share L2); dwpwAhead's prefetch gets the
 // stride-2 pair's rows nearer at no such cost. Bands of 32, 64 or 96 KB
-// instead of fusedBandDefault's 48 were 0.997-1.049x slower or within
-// noise on each of V1's four pairs (150 rounds, load 17).
+// instead of fusedBandDefault's 48 ran V1's four pairs 0.953-1.003x as
+// fast (medians; 150 rounds, load 17).
 var (
 	dwpwPair = true
 	pairMaxK = 64
