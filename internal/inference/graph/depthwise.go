@@ -322,7 +322,9 @@ func newDWPointwise(dw *depthwiseKernel, pw *convKernel) *dwPointwise {
 	p := &dw.p
 	rowBytes := p.OW * p.C * 4
 	band := max(fusedBandBytes/rowBytes, (fusedMinPixels+p.OW-1)/p.OW, 1)
-	dw.wpack = nil // a pair runs its depthwise on the weights as they are
+	if !dwpwPackedOn {
+		dw.wpack = nil // the depthwise on the weights as they are
+	}
 	return &dwPointwise{dw: dw, pw: pw, band: min(band, p.OH), planes: dwpwPlanesOn && kernels.DWPlanesFaster(p)}
 }
 
@@ -371,6 +373,9 @@ func (k *dwPointwise) run(e *env, ins [][]float32, out []float32) {
 						defer k.dw.plane.Put(plane)
 					}
 					kernels.DepthwisePlanes(&bp, in, k.dw.w, k.dw.bias, buf, 0, y1-y0, *plane, k.dw.hs)
+				case k.packed(&bp):
+					// HARD_SWISH, if any, as the row kernel stores.
+					kernels.DepthwisePacked(&bp, in, k.dw.wpack, k.dw.bias, buf, 0, y1-y0, k.dw.hs)
 				case k.dw.hs && dwpwHSRows:
 					kernels.DepthwiseBlockedHardSwish(&bp, in, k.dw.w, k.dw.bias, buf, 0, y1-y0, *pad)
 				case k.dw.hs:
@@ -386,8 +391,9 @@ func (k *dwPointwise) run(e *env, ins [][]float32, out []float32) {
 					a := [1][]float32{buf}
 					kernels.GemmSegs(rows, a[:], p.C, k.pw.pb, kernels.Act{Lo: k.pw.lo, Hi: k.pw.hi}, ob, k.pw.cout)
 				} else if k.pairGemm() {
-					// AVX2: the band's tiles across the panels in one call.
-					kernels.GemmPair(rows, buf, p.C, k.pw.pb, k.pw.lo, k.pw.hi, ob, k.pw.cout)
+					// AVX2: the band's tiles across the panels in one call,
+					// prefetching the rows the next band reads.
+					kernels.GemmPairAhead(rows, buf, p.C, k.pw.pb, k.pw.lo, k.pw.hi, ob, k.pw.cout, k.ahead(in, y1, r1))
 				} else if dwpwSmallK && (p.C <= smallKMaxK || p.C*k.pw.cout < smallKMaxKN) {
 					// The whole band in one call per pair of panels.
 					kernels.GemmSmallK(rows, buf, p.C, k.pw.pb, k.pw.lo, k.pw.hi, ob, k.pw.cout)

@@ -48,3 +48,14 @@ func SetDWPWPair(on bool) bool {
 	dwpwPair = on
 	return saved
 }
+
+// SetDWPWPacked sets dwpwPacked for stride across sw (read while a model
+// runs) and returns the setting before.
+func SetDWPWPacked(sw int, on bool) bool {
+	saved := dwpwPacked[sw-1]
+	dwpwPacked[sw-1] = on
+	return saved
+}
+
+// SetDWPWAhead sets dwpwAhead (read while a model runs).
+func SetDWPWAhead(on bool) { dwpwAhead = on }

@@ -5,21 +5,30 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/cspipe/cspipe/internal/inference/kernels"
 )
 
 // TestDWPWPair: fused depthwise+1x1 pairs whose 1x1 runs on
 // kernels.GemmPair (dwpwPair) give the unfused operators' bits, and so do
-// the same pairs with it off (here on every K, not only to pairMaxK): odd widths and heights, strides 1 and 2,
+// the same pairs with it off (here on every K, not only to pairMaxK),
+// each with the depthwise on kernels.DepthwisePacked where it takes the
+// band (dwpwPacked, channels a multiple of 16 on AVX2: bands of one row
+// have window rows above and below the image and a negative top padding)
+// and on DepthwiseBlocked, with GemmPair prefetching the next band's
+// input rows (dwpwAhead) and not: odd widths and heights, strides 1 and 2,
 // outputs of whole and partial 16-column panels, K not a multiple of four
 // steps, a band of one row and the default bands, batch 1 and 3, one and
 // two threads.
 func TestDWPWPair(t *testing.T) {
 	defer func(b, p int) { fusedBandBytes, fusedMinPixels = b, p }(fusedBandBytes, fusedMinPixels)
 	defer func(v bool, k int) { dwpwPair, pairMaxK = v, k }(dwpwPair, pairMaxK)
+	defer func(v [2]bool) { dwpwPacked = v }(dwpwPacked)
+	defer func(v bool) { dwpwAhead = v }(dwpwAhead)
 	pairMaxK = 1 << 20 // every K on GemmPair
 	for _, s := range []struct{ h, w, cin, stride, cout int }{
 		{13, 11, 32, 1, 64}, {17, 19, 64, 2, 128}, {13, 11, 128, 1, 128}, {25, 23, 128, 2, 256},
-		{7, 13, 24, 1, 40}, {11, 5, 8, 2, 24}, {9, 9, 48, 1, 17},
+		{7, 13, 24, 1, 40}, {11, 5, 8, 2, 24}, {9, 9, 48, 1, 17}, {16, 16, 16, 2, 32}, {18, 17, 48, 2, 40},
 	} {
 		build := func() *Graph {
 			rng := rand.New(rand.NewPCG(uint64(s.h), uint64(s.cin)))
@@ -65,10 +74,14 @@ func TestDWPWPair(t *testing.T) {
 			if k := kernelName(m.nodes[0].k); k != "depthwise+conv" {
 				t.Fatalf("%+v: planned %q, want the fused pair", s, k)
 			}
-			for _, pair := range []bool{true, false} {
-				dwpwPair = pair
+			f := m.nodes[0].k.(*dwPointwise)
+			if want := kernels.Path() == "avx2" && s.cin%16 == 0; (f.dw.wpack != nil) != want {
+				t.Fatalf("%+v: packed depthwise weights %v, want %v", s, f.dw.wpack != nil, want)
+			}
+			for _, v := range []struct{ pair, packed, ahead bool }{{true, true, true}, {true, true, false}, {true, false, true}, {false, true, true}} {
+				dwpwPair, dwpwPacked, dwpwAhead = v.pair, [2]bool{v.packed, v.packed}, v.ahead
 				for _, tc := range []struct{ batch, threads int }{{1, 1}, {1, 2}, {batch, 1}, {batch, 2}} {
-					name := fmt.Sprintf("%dx%dx%d-s%d-%d/minpix%d/pair=%v/batch%d/threads%d", s.h, s.w, s.cin, s.stride, s.cout, minPix, pair, tc.batch, tc.threads)
+					name := fmt.Sprintf("%dx%dx%d-s%d-%d/minpix%d/pair=%v/packed=%v/ahead=%v/batch%d/threads%d", s.h, s.w, s.cin, s.stride, s.cout, minPix, v.pair, v.packed, v.ahead, tc.batch, tc.threads)
 					m.SetThreads(tc.threads)
 					got := make([]float32, tc.batch*m.NumClasses())
 					if err := m.Run(in[:tc.batch*per], tc.batch, got); err != nil {

@@ -10,6 +10,14 @@ package kernels
 // weighs most where a tile has few k steps. A partial last panel, and
 // the other paths, run on Gemm.
 func GemmPair(m int, a []float32, lda int, b *PackedB, lo, hi float32, c []float32, ldc int) {
+	GemmPairAhead(m, a, lda, b, lo, hi, c, ldc, nil)
+}
+
+// GemmPairAhead is GemmPair that meanwhile, on gemmP6x16, prefetches the
+// lines of ahead into L2 (the input rows the pair's next band will read),
+// a line every four k steps as far as the product's steps reach: the
+// result is GemmPair's.
+func GemmPairAhead(m int, a []float32, lda int, b *PackedB, lo, hi float32, c []float32, ldc int, ahead []float32) {
 	if m <= 0 {
 		return
 	}
@@ -18,5 +26,5 @@ func GemmPair(m int, a []float32, lda int, b *PackedB, lo, hi float32, c []float
 		return
 	}
 	checkGemm(m, a, lda, b.K, b.N, Act{Lo: lo, Hi: hi}, c, ldc)
-	gemmPair(m, a, lda, b, lo, hi, c, ldc)
+	gemmPair(m, a, lda, b, lo, hi, c, ldc, ahead)
 }

@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -10,7 +11,9 @@ import (
 // around them: rows of whole tiles and with rows left (the overlapping last
 // tile), fewer rows than a tile, K not a multiple of the four-step loop, a
 // partial last panel, A and C rows wider than K and N, bounds and none, on
-// both loop orders.
+// both loop orders; and GemmPairAhead gives the same bits with rows to
+// prefetch of no line up to more lines than the loop has steps, and
+// leaves them as they were.
 func TestGemmPair(t *testing.T) {
 	defer func(v bool) { pairPanelMajor = v }(pairPanelMajor)
 	rng := rand.New(rand.NewPCG(41, 42))
@@ -34,6 +37,20 @@ func TestGemmPair(t *testing.T) {
 				for i := range got {
 					if got[i] != want[i] {
 						t.Fatalf("%s bounds %v: c[%d] (row %d) = %g, Gemm %g", name, bounds, i, i/ldc, got[i], want[i])
+					}
+				}
+				for _, n := range []int{0, 5, 16, 1000, 1 << 16} {
+					ahead := randSlice(rng, n)
+					keep := append([]float32(nil), ahead...)
+					clear(got)
+					GemmPairAhead(s.m, a, lda, b, bounds[0], bounds[1], got, ldc, ahead)
+					for i := range got {
+						if got[i] != want[i] && (i%ldc < s.n) {
+							t.Fatalf("%s bounds %v ahead %d: c[%d] (row %d) = %g, Gemm %g", name, bounds, n, i, i/ldc, got[i], want[i])
+						}
+					}
+					if !slices.Equal(ahead, keep) {
+						t.Fatalf("%s ahead %d: the prefetched rows changed", name, n)
 					}
 				}
 			}

@@ -34,12 +34,14 @@ func main() {
 // Rows 0-2 of a tile are read at SI, SI+DI, SI+2*DI and rows 3-5 at R10,
 // R10+DI, R10+2*DI (DI = lda in bytes), both pointers stepping along k.
 // The per-tile and per-panel work is a handful of register moves: the
-// arguments are read once, the bounds kept broadcast on the frame.
+// arguments are read once, the bounds kept broadcast on the frame. R15
+// walks the lines to prefetch into L2, one a four-step loop, up to the
+// end kept on the frame.
 func kernel(b *bytes.Buffer) {
 	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
 	l := func(label string) { fmt.Fprintf(b, "%s:\n", label) }
 	fmt.Fprint(b, `
-// func gemmP6x16(tiles, k int, a *float32, lda int, b *float32, panels int, c *float32, ldc int, bias *float32, lo, hi float32)
+// func gemmP6x16(tiles, k int, a *float32, lda int, b *float32, panels int, c *float32, ldc int, bias *float32, lo, hi float32, ahead *float32, lines int)
 // tiles row tiles of 6 rows, one under the other (A rows lda floats apart
 // from a, C rows ldc floats apart from c), each by panels whole 16-column
 // panels of packed B (k rows of 16 floats a panel, one panel after the
@@ -47,8 +49,11 @@ func kernel(b *bytes.Buffer) {
 // panel by panel. Each sum starts from zero and adds its k products in
 // order (one FMA a step), then the bias, then is clamped to [lo, hi] (max
 // then min) and stored: the operations of gemmA6x16 in gemmavx2_amd64.s, so
-// the same bits. k >= 1.
-TEXT ·gemmP6x16(SB), NOSPLIT, $64-80
+// the same bits. k >= 1. Meanwhile the lines lines of 64 bytes from
+// ahead are prefetched into L2 (PREFETCHT1), one per four k steps, as
+// long as the loop runs (the rest are left out); a prefetch does not
+// fault, and changes no result.
+TEXT ·gemmP6x16(SB), NOSPLIT, $72-96
 `)
 	p("MOVQ lda+24(FP), DI")
 	p("SHLQ $2, DI")
@@ -58,6 +63,11 @@ TEXT ·gemmP6x16(SB), NOSPLIT, $64-80
 	p("VMOVUPS Y14, lov-64(SP)")
 	p("VBROADCASTSS hi+76(FP), Y14")
 	p("VMOVUPS Y14, hiv-32(SP)")
+	p("MOVQ ahead+80(FP), R15")
+	p("MOVQ lines+88(FP), AX")
+	p("SHLQ $6, AX")
+	p("ADDQ R15, AX")
+	p("MOVQ AX, aend-72(SP)")
 	p("MOVQ tiles+0(FP), R8")
 	p("MOVQ a+16(FP), R14")
 	p("MOVQ c+48(FP), DX")
@@ -85,6 +95,11 @@ TEXT ·gemmP6x16(SB), NOSPLIT, $64-80
 	for u := 0; u < 4; u++ {
 		step(p, u)
 	}
+	p("CMPQ R15, aend-72(SP)")
+	p("JAE ahead")
+	p("PREFETCHT1 (R15)")
+	p("ADDQ $64, R15")
+	l("ahead")
 	p("ADDQ $16, SI")
 	p("ADDQ $16, R10")
 	p("ADDQ $256, BX")
