@@ -41,6 +41,35 @@ func gemmU8x3x32UBRQAVX2(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int,
 //go:noescape
 func pairsFitRowsU8(rows, kp int, a *uint8, lda int, fit *bool)
 
+// pairsFitRowsU8W is pairsFitRowsU8 against the layer's weights: fit[i]
+// is whether a0*m0 + a1*m1 <= 32767 for every pair of k (2j, 2j+1) of
+// row i, m the largest |w| at each k over the layer's channels (negm
+// holds -m: PackedI8.ubNegM), so that no pair sum a0*w0 + a1*w1 of the
+// row against the layer's weights leaves the int16 range. Implemented in
+// gemm_i8avx2_amd64.s.
+//
+//go:noescape
+func pairsFitRowsU8W(rows, kp int, a *uint8, lda int, negm *int8, fit *bool)
+
+// ubPanelPart computes a pass's rows (3 or more, all fitting the
+// VPMADDUBSW tile) of the last panel at col, which holds fewer than 32
+// channels (b.N-col), on the tile: every 3 rows, the last 3 overlapping
+// the tile before, into a 3-row scratch whose channels that exist are
+// copied out (the packed panel and tab8 are padded to 32 channels).
+func ubPanelPart(rows, kp int, a []uint8, lda int, b *PackedI8, r *Requant, out []int8, ldo, col int) {
+	var part [3 * I8Tile]int8
+	n := b.N - col
+	wb := &b.Data[col*kp]
+	tab := &r.tab8[col/8*64]
+	for i := 0; i < rows; i += 3 {
+		i = min(i, rows-3)
+		gemmU8x3x32UBRQAVX2(kp/4, &a[i*lda], lda, wb, &part[0], I8Tile, tab, r.Double, r.ZP, r.Lo, r.Hi, nil)
+		for h := range 3 {
+			copy(out[(i+h)*ldo:][:n], part[h*I8Tile:])
+		}
+	}
+}
+
 // ubPanelInt8 computes a pass's rows of the whole panel at col for the
 // int8-weight passes (rqInt8Weights): every 3 rows that fit (fit) on the
 // VPMADDUBSW tile from a (the unsigned rows, lda apart), the others 2 at
@@ -168,6 +197,20 @@ var rqUB = true
 // VPMADDUBSW tile: below it the tile's gain does not pay for the check.
 var rqUBMinK = 64
 
+// rqUBWeights tests a pass's rows for the VPMADDUBSW tile against the
+// layer's weights (pairsFitRowsU8W: every pair's a0*m0 + a1*m1 at most
+// 32767, m the largest |w| at each k), where the weight-blind test
+// (pairsFitRowsU8: every pair summing to at most 255, exact against any
+// int8 weights) accepts fewer; off (for tests and benchmarks), the
+// weight-blind test.
+var rqUBWeights = true
+
+// rqUBPart runs the VPMADDUBSW tile on the last panel of fewer than 32
+// channels (N%32, a multiple of 8) in passes whose rows all fit
+// (ubPanelPart); off (for tests and benchmarks), those channels take the
+// 4x16, 4x8 or int8 2x16 tiles on widened rows.
+var rqUBPart = true
+
 // rqUBShare is the eighths of a pass's rows that must fit for the pass
 // to take the VPMADDUBSW tile.
 const rqUBShare = 6
@@ -220,11 +263,15 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 		// fit[i]: row i0+i may take the VPMADDUBSW tile (rqUB).
 		var fit [rqAVX2Rows]bool
 		ub, all := false, false
-		if rqUB && hasRQ3x32 && rqMixRows && b.N >= I8Tile && kp >= rqUBMinK {
+		if rqUB && hasRQ3x32 && rqMixRows && rqPanelRows != 2 && (b.N >= I8Tile || rqUBPart && b.N%8 == 0) && kp >= rqUBMinK {
 			if len(a) < (i0+rows-1)*lda+kp {
 				panic("kernels: gemmRequantAVX2 rows out of range")
 			}
-			pairsFitRowsU8(rows, kp, &a[i0*lda], lda, &fit[0])
+			if rqUBWeights && b.ubNegM != nil {
+				pairsFitRowsU8W(rows, kp, &a[i0*lda], lda, &b.ubNegM[0], &fit[0])
+			} else {
+				pairsFitRowsU8(rows, kp, &a[i0*lda], lda, &fit[0])
+			}
 			n := 0
 			for _, f := range fit[:rows] {
 				if f {
@@ -238,9 +285,12 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 			ub, all = n >= rows*rqUBShare/8, n == rows
 		}
 		int8Pass := rqInt8Weights > 0 || rqInt8Weights == 0 && rows <= rqInt8Rows && 2*b.Np*kp >= rqInt8Bytes
-		// Where every row fits and whole panels cover the channels, only
-		// the VPMADDUBSW tile runs: no row is widened.
-		if !(ub && all && b.N%I8Tile == 0 && !int8Pass && rqUBNoWiden) {
+		// part: every row fits and the last panel of fewer than 32
+		// channels takes the VPMADDUBSW tile too (ubPanelPart).
+		part := ub && all && rqUBPart && b.N%I8Tile != 0 && b.N%8 == 0 && (!int8Pass || rqUBInt8)
+		// Where every row fits and the VPMADDUBSW tile covers the
+		// channels, only it runs: no row is widened.
+		if !(ub && all && (b.N%I8Tile == 0 || part) && !int8Pass && rqUBNoWiden) {
 			if rqWidenRows {
 				widenRowsU8(w, a[i0*lda:], rows, kp, lda)
 			} else {
@@ -256,6 +306,10 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 				// tile, the others on the int8 one (ubPanelInt8).
 				for ; col+I8Tile <= b.N; col += I8Tile {
 					ubPanelInt8(rows, kp, a[i0*lda:], lda, w, b, r, out[i0*ldo+col:], ldo, col, fit[:rows])
+				}
+				if part {
+					ubPanelPart(rows, kp, a[i0*lda:], lda, b, r, out[i0*ldo+col:], ldo, col)
+					continue
 				}
 			}
 			// Every 16 channels on the int8 tile.
@@ -331,6 +385,10 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 					gemmI16x2x32RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &o[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)
 				}
 			}
+		}
+		if part {
+			ubPanelPart(rows, kp, a[i0*lda:], lda, b, r, out[i0*ldo+col:], ldo, col)
+			continue
 		}
 		for ; col < full16; col += 16 {
 			wb := &b.W16[col/I8Tile*kp*I8Tile+col%I8Tile*2]
