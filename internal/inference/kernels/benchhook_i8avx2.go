@@ -93,3 +93,19 @@ func SetInt8AVX2UBInt8(on bool) {
 func SetInt8AVX2UBNoWiden(on bool) {
 	rqUBNoWiden = on
 }
+
+// SetInt8AVX2UBWeights switches the AVX2 fused GEMM's weight-aware row
+// test for the VPMADDUBSW tile (built only with the cspipe_bench tag, for
+// graph's BenchmarkInt8AVX2Model): off, rows take the tile only where
+// every pair of k sums to at most 255.
+func SetInt8AVX2UBWeights(on bool) {
+	rqUBWeights = on
+}
+
+// SetInt8AVX2UBPart switches the VPMADDUBSW tile on the last partial
+// panel of a pass whose rows all fit (built only with the cspipe_bench
+// tag, for graph's BenchmarkInt8AVX2Model): off, those channels take the
+// W16 or int8 tiles on widened rows.
+func SetInt8AVX2UBPart(on bool) {
+	rqUBPart = on
+}
