@@ -206,10 +206,16 @@ var rqUBMinK = 64
 var rqUBWeights = true
 
 // rqUBPart runs the VPMADDUBSW tile on the last panel of fewer than 32
-// channels (N%32, a multiple of 8) in passes whose rows all fit
-// (ubPanelPart); off (for tests and benchmarks), those channels take the
-// 4x16, 4x8 or int8 2x16 tiles on widened rows.
+// channels (N%32, a multiple of 8 and at least rqUBPartMin) in passes
+// whose rows all fit (ubPanelPart); off (for tests and benchmarks), those
+// channels take the 4x16, 4x8 or int8 2x16 tiles on widened rows.
 var rqUBPart = true
+
+// rqUBPartMin is the least N%32 that takes rqUBPart's tile: a tile of 32
+// channels on 24 ran V2's projections of 24 channels (K 144, 64 and 512
+// rows) 2-8% faster and 56 by 384 20% faster, on 16 it ran 16 by 144 33%
+// and 48 by 384 3% slower (BenchmarkGemmRequantUB/part). Tests lower it.
+var rqUBPartMin = 24
 
 // rqUBShare is the eighths of a pass's rows that must fit for the pass
 // to take the VPMADDUBSW tile.
@@ -263,7 +269,7 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 		// fit[i]: row i0+i may take the VPMADDUBSW tile (rqUB).
 		var fit [rqAVX2Rows]bool
 		ub, all := false, false
-		if rqUB && hasRQ3x32 && rqMixRows && rqPanelRows != 2 && (b.N >= I8Tile || rqUBPart && b.N%8 == 0) && kp >= rqUBMinK {
+		if rqUB && hasRQ3x32 && rqMixRows && rqPanelRows != 2 && (b.N >= I8Tile || rqUBPart && b.N%8 == 0 && b.N%I8Tile >= rqUBPartMin) && kp >= rqUBMinK {
 			if len(a) < (i0+rows-1)*lda+kp {
 				panic("kernels: gemmRequantAVX2 rows out of range")
 			}
@@ -287,7 +293,7 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 		int8Pass := rqInt8Weights > 0 || rqInt8Weights == 0 && rows <= rqInt8Rows && 2*b.Np*kp >= rqInt8Bytes
 		// part: every row fits and the last panel of fewer than 32
 		// channels takes the VPMADDUBSW tile too (ubPanelPart).
-		part := ub && all && rqUBPart && b.N%I8Tile != 0 && b.N%8 == 0 && (!int8Pass || rqUBInt8)
+		part := ub && all && rqUBPart && b.N%8 == 0 && b.N%I8Tile >= max(rqUBPartMin, 8) && (!int8Pass || rqUBInt8)
 		// Where every row fits and the VPMADDUBSW tile covers the
 		// channels, only it runs: no row is widened.
 		if !(ub && all && (b.N%I8Tile == 0 || part) && !int8Pass && rqUBNoWiden) {

@@ -4,8 +4,11 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/cspipe/cspipe/internal/inference/abbench"
 )
 
 // boundWeights returns n rows of k int8 weights whose largest |w| at each
@@ -181,10 +184,10 @@ func TestGemmRequantAVX2UBWeights(t *testing.T) {
 						weights, part := sw&1 == 0, sw&2 == 0
 						k := 1 + rng.IntN(300)
 						t.Run(fmt.Sprintf("%dx%dx%d/double=%v/int8-weights=%d/aware=%v/part=%v", m, n, k, double, int8w, weights, part), func(t *testing.T) {
-							defer func(v bool, i, k int, wt, pt bool) {
-								rqUB, rqInt8Weights, rqUBMinK, rqUBWeights, rqUBPart = v, i, k, wt, pt
-							}(rqUB, rqInt8Weights, rqUBMinK, rqUBWeights, rqUBPart)
-							rqUB, rqInt8Weights, rqUBMinK, rqUBWeights, rqUBPart = true, min(int8w, 1), 4, weights, part
+							defer func(v bool, i, k int, wt, pt bool, pm int) {
+								rqUB, rqInt8Weights, rqUBMinK, rqUBWeights, rqUBPart, rqUBPartMin = v, i, k, wt, pt, pm
+							}(rqUB, rqInt8Weights, rqUBMinK, rqUBWeights, rqUBPart, rqUBPartMin)
+							rqUB, rqInt8Weights, rqUBMinK, rqUBWeights, rqUBPart, rqUBPartMin = true, min(int8w, 1), 4, weights, part, 8
 							if int8w == 2 {
 								rqInt8Weights = -1
 							}
@@ -266,5 +269,96 @@ func TestUBTilePartialPanel(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// channelWeights returns n rows of k int8 weights quantized per channel
+// as a converter does: normal values scaled so that each channel's
+// largest |w| is 127.
+func channelWeights(rng *rand.Rand, n, k int) []int8 {
+	w, g := make([]int8, n*k), make([]float64, k)
+	for r := 0; r < n; r++ {
+		big := 0.0
+		for c := range g {
+			g[c] = rng.NormFloat64()
+			big = max(big, math.Abs(g[c]))
+		}
+		for c := range g {
+			w[r*k+c] = int8(math.Round(g[c] * 127 / big))
+		}
+	}
+	return w
+}
+
+// BenchmarkGemmRequantUB compares GemmU8I8Requant with a switch of the
+// VPMADDUBSW tile on ("on") and off ("off"), alternating on the thread's
+// CPU clock, on V2's 1x1 shapes at 128 (64-row passes; 512 rows, batch 8
+// of an 8x8 layer): "weights" the weight-aware row test (rqUBWeights) on
+// rows at its bound (weights quantized per channel), one row in 8 past
+// it; "part" the tile on a last partial panel of any size (rqUBPart,
+// rqUBPartMin 8) on rows that all fit; "mink4" rqUBMinK 4 against 64 on rows that all fit and
+// ("nofit") on rows that do not (the cost of the test). "speedup" is the
+// median per-round ratio off/on, with its quartiles.
+func BenchmarkGemmRequantUB(b *testing.B) {
+	if !useInt8SIMD() || use512() {
+		b.Skip("not the AVX2 int8 path")
+	}
+	for _, c := range []struct {
+		sw      string
+		m, n, k int
+		nofit   bool
+	}{
+		{"weights", 64, 64, 384, false}, {"weights", 512, 64, 384, false}, {"weights", 64, 96, 576, false}, {"weights", 64, 64, 192, false},
+		{"part", 64, 24, 144, false}, {"part", 512, 24, 144, false}, {"part", 64, 24, 96, false}, {"part", 64, 16, 32, false}, {"part", 64, 16, 144, false}, {"part", 64, 48, 384, false}, {"part", 64, 56, 384, false},
+		{"mink4", 64, 16, 32, false}, {"mink4", 64, 96, 16, true}, {"mink4", 64, 144, 24, true}, {"mink4", 64, 192, 32, true}, {"mink4", 64, 24, 32, false},
+	} {
+		name := fmt.Sprintf("%s/%dx%dx%d", c.sw, c.m, c.n, c.k)
+		if c.nofit {
+			name += "-nofit"
+		}
+		b.Run(name, func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(uint64(c.n), uint64(c.k)))
+			p := PackI8(channelWeights(rng, c.n, c.k), c.n, c.k)
+			bounds := make([]int, c.k)
+			for j := range bounds {
+				bounds[j] = -int(p.ubNegM[j])
+			}
+			a := make([]uint8, c.m*p.Kp)
+			for i := 0; i < c.m; i++ {
+				row := a[i*p.Kp : (i+1)*p.Kp]
+				if c.nofit {
+					for j := range row {
+						row[j] = uint8(100 + rng.IntN(156))
+					}
+					continue
+				}
+				boundRow(rng, row, bounds, c.sw == "weights" && i%8 == 7)
+			}
+			r := randRequant(rng, c.n, false)
+			out := make([]int8, c.m*c.n)
+			scratch := make([]int32, RequantScratch(c.m, p))
+			side := func(name string, on bool) abbench.Side {
+				return abbench.Side{Name: name, Run: func() {
+					defer func(w, pt bool, k int) { rqUBWeights, rqUBPart, rqUBMinK = w, pt, k }(rqUBWeights, rqUBPart, rqUBMinK)
+					switch c.sw {
+					case "weights":
+						rqUBWeights = on
+					case "part":
+						rqUBPart, rqUBMinK, rqUBPartMin = on, 4, 8
+					case "mink4":
+						rqUBMinK = 64
+						if on {
+							rqUBMinK = 4
+						}
+					}
+					for range 20 {
+						GemmU8I8Requant(c.m, a, p.Kp, p, r, out, c.n, scratch)
+					}
+				}}
+			}
+			tm := abbench.Alternate(b, abbench.ThreadCPU, side("on", true), side("off", false))
+			tm.ReportRate(b, 0, abbench.Med, 20*float64(c.m*c.n*c.k)/1e9, "GMAC/s-%s")
+			abbench.ReportQuartiles(b, tm.Ratios(0, 1, 0), "speedup")
+		})
 	}
 }
