@@ -42,7 +42,9 @@ import (
 // threads (wall clock); "ub-weights" the VPMADDUBSW tile's row test
 // against the layer's weights and the weight-blind one
 // (kernels.SetInt8AVX2UBWeights), and "ub-part" that tile on last partial
-// panels on and off (kernels.SetInt8AVX2UBPart), at batch 1 and 8.
+// panels on and off (kernels.SetInt8AVX2UBPart), and "ub-session" both
+// with the tile's least K 32 and as before (kernels.SetInt8AVX2UBSession),
+// at batch 1 and 8.
 // Run with
 // `go test -tags cspipe_bench -run '^$' -bench Int8AVX2Model`.
 func BenchmarkInt8AVX2Model(b *testing.B) {
@@ -161,7 +163,7 @@ func BenchmarkInt8AVX2Model(b *testing.B) {
 	for _, sw := range []struct {
 		name string
 		set  func(bool)
-	}{{"ub-weights", kernels.SetInt8AVX2UBWeights}, {"ub-part", kernels.SetInt8AVX2UBPart}} {
+	}{{"ub-weights", kernels.SetInt8AVX2UBWeights}, {"ub-part", kernels.SetInt8AVX2UBPart}, {"ub-session", kernels.SetInt8AVX2UBSession}} {
 		for _, batch := range []int{1, 8} {
 			b.Run(fmt.Sprintf("%s/batch%d", sw.name, batch), func(b *testing.B) {
 				defer sw.set(true)

@@ -109,3 +109,15 @@ func SetInt8AVX2UBWeights(on bool) {
 func SetInt8AVX2UBPart(on bool) {
 	rqUBPart = on
 }
+
+// SetInt8AVX2UBSession switches this session's changes to the AVX2 fused
+// GEMM's VPMADDUBSW tile together (built only with the cspipe_bench tag,
+// for graph's BenchmarkInt8AVX2Model): the weight-aware row test, the
+// tile on last partial panels and rqUBMinK 32; off, the weight-blind
+// test, whole panels only and rqUBMinK 64.
+func SetInt8AVX2UBSession(on bool) {
+	rqUBWeights, rqUBPart, rqUBMinK = on, on, 32
+	if !on {
+		rqUBMinK = 64
+	}
+}

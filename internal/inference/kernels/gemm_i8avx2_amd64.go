@@ -45,11 +45,13 @@ func pairsFitRowsU8(rows, kp int, a *uint8, lda int, fit *bool)
 // is whether a0*m0 + a1*m1 <= 32767 for every pair of k (2j, 2j+1) of
 // row i, m the largest |w| at each k over the layer's channels (negm
 // holds -m: PackedI8.ubNegM), so that no pair sum a0*w0 + a1*w1 of the
-// row against the layer's weights leaves the int16 range. Implemented in
-// gemm_i8avx2_amd64.s.
+// row against the layer's weights leaves the int16 range. It stops after
+// the miss-th row that does not fit (miss >= 1: the pass cannot take the
+// tile then), leaving the flags after that row as they were. Implemented
+// in gemm_i8avx2_amd64.s.
 //
 //go:noescape
-func pairsFitRowsU8W(rows, kp int, a *uint8, lda int, negm *int8, fit *bool)
+func pairsFitRowsU8W(rows, kp int, a *uint8, lda int, negm *int8, fit *bool, miss int)
 
 // ubPanelPart computes a pass's rows (3 or more, all fitting the
 // VPMADDUBSW tile) of the last panel at col, which holds fewer than 32
@@ -195,7 +197,13 @@ var rqUB = true
 
 // rqUBMinK is the least K (padded) whose passes check their rows for the
 // VPMADDUBSW tile: below it the tile's gain does not pay for the check.
-var rqUBMinK = 64
+// With the weight-aware check stopping at the first miss past the share,
+// 32 against 64 ran 64 and 128 channels by 32 (all rows fitting, V1's
+// first 1x1 layer) 1.09-1.19x and 64 by 48 1.12-1.23x, and V2's
+// expansions of 192 by 32 (no row fitting) 0.99x; at 16 and 24 (V2's
+// first expansions, no row fitting) the check cost 1.5-2%
+// (BenchmarkGemmRequantUB/mink4).
+var rqUBMinK = 32
 
 // rqUBWeights tests a pass's rows for the VPMADDUBSW tile against the
 // layer's weights (pairsFitRowsU8W: every pair's a0*m0 + a1*m1 at most
@@ -211,11 +219,13 @@ var rqUBWeights = true
 // channels take the 4x16, 4x8 or int8 2x16 tiles on widened rows.
 var rqUBPart = true
 
-// rqUBPartMin is the least N%32 that takes rqUBPart's tile: a tile of 32
-// channels on 24 ran V2's projections of 24 channels (K 144, 64 and 512
-// rows) 2-8% faster and 56 by 384 20% faster, on 16 it ran 16 by 144 33%
-// and 48 by 384 3% slower (BenchmarkGemmRequantUB/part). Tests lower it.
-var rqUBPartMin = 24
+// rqUBPartMin is the least N%32 and rqUBPartMinK the least K (padded)
+// that take rqUBPart's tile: a tile of 32 channels on 24 ran V2's
+// projections of 24 channels by 144 (64 and 512 rows) 2-8% faster and 56
+// by 384 20% faster, but 24 by 96 0-9% slower and 24 by 32 24% slower; on
+// 16 it ran 16 by 144 33% and 48 by 384 3% slower
+// (BenchmarkGemmRequantUB/part and mink4). Tests lower them.
+var rqUBPartMin, rqUBPartMinK = 24, 128
 
 // rqUBShare is the eighths of a pass's rows that must fit for the pass
 // to take the VPMADDUBSW tile.
@@ -269,12 +279,13 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 		// fit[i]: row i0+i may take the VPMADDUBSW tile (rqUB).
 		var fit [rqAVX2Rows]bool
 		ub, all := false, false
-		if rqUB && hasRQ3x32 && rqMixRows && rqPanelRows != 2 && (b.N >= I8Tile || rqUBPart && b.N%8 == 0 && b.N%I8Tile >= rqUBPartMin) && kp >= rqUBMinK {
+		if rqUB && hasRQ3x32 && rqMixRows && rqPanelRows != 2 && (b.N >= I8Tile || rqUBPart && b.N%8 == 0 && b.N%I8Tile >= rqUBPartMin && kp >= rqUBPartMinK) && kp >= rqUBMinK {
 			if len(a) < (i0+rows-1)*lda+kp {
 				panic("kernels: gemmRequantAVX2 rows out of range")
 			}
 			if rqUBWeights && b.ubNegM != nil {
-				pairsFitRowsU8W(rows, kp, &a[i0*lda], lda, &b.ubNegM[0], &fit[0])
+				// It stops at the first miss past the pass's share.
+				pairsFitRowsU8W(rows, kp, &a[i0*lda], lda, &b.ubNegM[0], &fit[0], rows-rows*rqUBShare/8+1)
 			} else {
 				pairsFitRowsU8(rows, kp, &a[i0*lda], lda, &fit[0])
 			}
@@ -293,7 +304,7 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 		int8Pass := rqInt8Weights > 0 || rqInt8Weights == 0 && rows <= rqInt8Rows && 2*b.Np*kp >= rqInt8Bytes
 		// part: every row fits and the last panel of fewer than 32
 		// channels takes the VPMADDUBSW tile too (ubPanelPart).
-		part := ub && all && rqUBPart && b.N%8 == 0 && b.N%I8Tile >= max(rqUBPartMin, 8) && (!int8Pass || rqUBInt8)
+		part := ub && all && rqUBPart && b.N%8 == 0 && b.N%I8Tile >= max(rqUBPartMin, 8) && kp >= rqUBPartMinK && (!int8Pass || rqUBInt8)
 		// Where every row fits and the VPMADDUBSW tile covers the
 		// channels, only it runs: no row is widened.
 		if !(ub && all && (b.N%I8Tile == 0 || part) && !int8Pass && rqUBNoWiden) {

@@ -710,14 +710,17 @@ fitnext:
 // bytes, so that -128 fits a byte): VPMADDUBSW of the row with negm gives
 // -(a0*m0 + a1*m1), saturated at -32768, which marks a sum of 32768 or
 // more: a row that may not fit; 16 bytes at a
-// time, then a last 8 and 4 (both operands loaded alone).
-TEXT ·pairsFitRowsU8W(SB), NOSPLIT, $0-48
+// time, then a last 8 and 4 (both operands loaded alone). It stops after
+// the miss-th row that does not fit (miss >= 1), leaving the flags of
+// the rows after it as they were.
+TEXT ·pairsFitRowsU8W(SB), NOSPLIT, $0-56
 	MOVQ         rows+0(FP), BX
 	MOVQ         kp+8(FP), DX
 	MOVQ         a+16(FP), R8
 	MOVQ         lda+24(FP), R9
 	MOVQ         negm+32(FP), R10
 	MOVQ         fit+40(FP), DI
+	MOVQ         miss+48(FP), R12
 	MOVL         $0x80008000, AX
 	VMOVD        AX, X14
 	VPBROADCASTD X14, X14
@@ -763,8 +766,15 @@ fitwtail4:
 fitwnext:
 	VPTEST X0, X0
 	SETEQ  (DI)
-	INCQ   DI
-	ADDQ   R9, R8
-	DECQ   BX
-	JNZ    fitwrow
+	JEQ    fitwok
+	DECQ   R12
+	JZ     fitwdone
+
+fitwok:
+	INCQ DI
+	ADDQ R9, R8
+	DECQ BX
+	JNZ  fitwrow
+
+fitwdone:
 	RET

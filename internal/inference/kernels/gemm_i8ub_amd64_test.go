@@ -120,8 +120,9 @@ func fitsWeights(row []uint8, negm []int8) bool {
 // definition and PackedI8.ubNegM against the weights: every K up to 200
 // (the 16-byte steps with and without the 8- and 4-byte tails), rows at
 // the bound and 1 to 4 past it, bounds of 0, 127 and 128 (a -128
-// weight), gaps between rows, and that nothing past the rows' flags is
-// written.
+// weight), gaps between rows, its stop after the first to the fourth row
+// that does not fit, and that nothing past the rows' (or the stop's)
+// flags is written.
 func TestPairsFitRowsU8W(t *testing.T) {
 	if !hasAVX2FMA || UseVNNI() {
 		t.Skip("no AVX2 W16 packing")
@@ -146,16 +147,30 @@ func TestPairsFitRowsU8W(t *testing.T) {
 		for i := range rows {
 			boundRow(rng, a[i*lda:i*lda+b.Kp], m, i%2 == 1)
 		}
-		fit := make([]bool, rows+1)
-		fit[rows] = true
-		pairsFitRowsU8W(rows, b.Kp, &a[0], lda, &b.ubNegM[0], &fit[0])
-		for i := range rows {
-			if want := fitsWeights(a[i*lda:i*lda+b.Kp], b.ubNegM); fit[i] != want {
-				t.Fatalf("k %d lda %d: row %d fits %v, want %v", k, lda, i, fit[i], want)
+		// Without a stop (miss past the rows), then stopping at the
+		// first to the fourth miss: the flags after that row untouched.
+		for _, miss := range []int{rows + 1, 1, 2, 3, 4} {
+			fit := make([]bool, rows+1)
+			for i := range fit {
+				fit[i] = i%3 == 0
 			}
-		}
-		if !fit[rows] {
-			t.Fatalf("k %d: fit written past the rows", k)
+			pairsFitRowsU8W(rows, b.Kp, &a[0], lda, &b.ubNegM[0], &fit[0], miss)
+			misses := 0
+			for i := range rows {
+				want := fitsWeights(a[i*lda:i*lda+b.Kp], b.ubNegM)
+				if misses == miss {
+					want = i%3 == 0 // after the stop
+				}
+				if fit[i] != want {
+					t.Fatalf("k %d lda %d miss %d: row %d fits %v, want %v", k, lda, miss, i, fit[i], want)
+				}
+				if !want && misses < miss {
+					misses++
+				}
+			}
+			if !fit[rows] {
+				t.Fatalf("k %d: fit written past the rows", k)
+			}
 		}
 	}
 }
@@ -184,10 +199,10 @@ func TestGemmRequantAVX2UBWeights(t *testing.T) {
 						weights, part := sw&1 == 0, sw&2 == 0
 						k := 1 + rng.IntN(300)
 						t.Run(fmt.Sprintf("%dx%dx%d/double=%v/int8-weights=%d/aware=%v/part=%v", m, n, k, double, int8w, weights, part), func(t *testing.T) {
-							defer func(v bool, i, k int, wt, pt bool, pm int) {
-								rqUB, rqInt8Weights, rqUBMinK, rqUBWeights, rqUBPart, rqUBPartMin = v, i, k, wt, pt, pm
-							}(rqUB, rqInt8Weights, rqUBMinK, rqUBWeights, rqUBPart, rqUBPartMin)
-							rqUB, rqInt8Weights, rqUBMinK, rqUBWeights, rqUBPart, rqUBPartMin = true, min(int8w, 1), 4, weights, part, 8
+							defer func(v bool, i, k int, wt, pt bool, pm, pk int) {
+								rqUB, rqInt8Weights, rqUBMinK, rqUBWeights, rqUBPart, rqUBPartMin, rqUBPartMinK = v, i, k, wt, pt, pm, pk
+							}(rqUB, rqInt8Weights, rqUBMinK, rqUBWeights, rqUBPart, rqUBPartMin, rqUBPartMinK)
+							rqUB, rqInt8Weights, rqUBMinK, rqUBWeights, rqUBPart, rqUBPartMin, rqUBPartMinK = true, min(int8w, 1), 4, weights, part, 8, 4
 							if int8w == 2 {
 								rqInt8Weights = -1
 							}
@@ -296,7 +311,7 @@ func channelWeights(rng *rand.Rand, n, k int) []int8 {
 // of an 8x8 layer): "weights" the weight-aware row test (rqUBWeights) on
 // rows at its bound (weights quantized per channel), one row in 8 past
 // it; "part" the tile on a last partial panel of any size (rqUBPart,
-// rqUBPartMin 8) on rows that all fit; "mink4" rqUBMinK 4 against 64 on rows that all fit and
+// rqUBPartMin 8, rqUBPartMinK 4) on rows that all fit; "mink4" rqUBMinK 4 against 64 on rows that all fit and
 // ("nofit") on rows that do not (the cost of the test). "speedup" is the
 // median per-round ratio off/on, with its quartiles.
 func BenchmarkGemmRequantUB(b *testing.B) {
@@ -310,7 +325,7 @@ func BenchmarkGemmRequantUB(b *testing.B) {
 	}{
 		{"weights", 64, 64, 384, false}, {"weights", 512, 64, 384, false}, {"weights", 64, 96, 576, false}, {"weights", 64, 64, 192, false},
 		{"part", 64, 24, 144, false}, {"part", 512, 24, 144, false}, {"part", 64, 24, 96, false}, {"part", 64, 16, 32, false}, {"part", 64, 16, 144, false}, {"part", 64, 48, 384, false}, {"part", 64, 56, 384, false},
-		{"mink4", 64, 16, 32, false}, {"mink4", 64, 96, 16, true}, {"mink4", 64, 144, 24, true}, {"mink4", 64, 192, 32, true}, {"mink4", 64, 24, 32, false},
+		{"mink4", 64, 16, 32, false}, {"mink4", 64, 96, 16, true}, {"mink4", 64, 144, 24, true}, {"mink4", 64, 192, 32, true}, {"mink4", 64, 24, 32, false}, {"mink4", 64, 64, 32, false}, {"mink4", 64, 128, 32, false}, {"mink4", 64, 64, 48, false},
 	} {
 		name := fmt.Sprintf("%s/%dx%dx%d", c.sw, c.m, c.n, c.k)
 		if c.nofit {
@@ -339,12 +354,14 @@ func BenchmarkGemmRequantUB(b *testing.B) {
 			scratch := make([]int32, RequantScratch(c.m, p))
 			side := func(name string, on bool) abbench.Side {
 				return abbench.Side{Name: name, Run: func() {
-					defer func(w, pt bool, k int) { rqUBWeights, rqUBPart, rqUBMinK = w, pt, k }(rqUBWeights, rqUBPart, rqUBMinK)
+					defer func(w, pt bool, k, pm, pk int) {
+						rqUBWeights, rqUBPart, rqUBMinK, rqUBPartMin, rqUBPartMinK = w, pt, k, pm, pk
+					}(rqUBWeights, rqUBPart, rqUBMinK, rqUBPartMin, rqUBPartMinK)
 					switch c.sw {
 					case "weights":
 						rqUBWeights = on
 					case "part":
-						rqUBPart, rqUBMinK, rqUBPartMin = on, 4, 8
+						rqUBPart, rqUBMinK, rqUBPartMin, rqUBPartMinK = on, 4, 8, 4
 					case "mink4":
 						rqUBMinK = 64
 						if on {
