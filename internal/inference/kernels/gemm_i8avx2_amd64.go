@@ -23,10 +23,11 @@ func gemmI16x3x32RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int
 
 // gemmU8x3x32UBRQAVX2 is gemmI16x3x32RQAVX2 on the unsigned activation
 // rows as they are and the int8 panel (PackedI8.Data, b its first byte),
-// k4 steps of 4 k, with VPMADDUBSW: exact only on rows whose every pair
-// of k sums to at most 255 (pairsFitRowsU8). A non-nil pf is the next panel's
-// first byte, which the tile prefetches into L2 as it goes. Implemented
-// in gemm_i8avx2_amd64.s.
+// k4 steps of 4 k, with VPMADDUBSW: exact only on rows where no pair sum
+// a0*w0 + a1*w1 of k (2j, 2j+1) leaves the int16 range (pairsFitRowsU8W
+// against the layer's weights, pairsFitRowsU8 against any). A non-nil pf
+// is the next panel's first byte, which the tile prefetches into L2 as it
+// goes. Implemented in gemm_i8avx2_amd64.s.
 //
 //go:noescape
 func gemmU8x3x32UBRQAVX2(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32, pf *int8)
@@ -189,10 +190,10 @@ var rqWidenRows = true
 // before their tiles run; off (for tests and benchmarks), they do not.
 var rqPrefetch = true
 
-// rqUB has every 3 rows of a whole-panel pass whose pairs of k all sum to
-// at most 255 (pairsFitRowsU8) take the VPMADDUBSW tile gemmU8x3x32UBRQAVX2,
-// exact on them, instead of the 3x32 W16 one; off (for tests and
-// benchmarks), none does.
+// rqUB has every 3 rows of a whole-panel pass on which VPMADDUBSW cannot
+// saturate (pairsFitRowsU8W, or pairsFitRowsU8 with rqUBWeights off) take
+// the VPMADDUBSW tile gemmU8x3x32UBRQAVX2, exact on them, instead of the
+// 3x32 W16 one; off (for tests and benchmarks), none does.
 var rqUB = true
 
 // rqUBMinK is the least K (padded) whose passes check their rows for the
@@ -228,8 +229,8 @@ var rqUBPart = true
 var rqUBPartMin, rqUBPartMinK = 24, 128
 
 // rqUBShare is the eighths of a pass's rows that must fit for the pass
-// to take the VPMADDUBSW tile.
-const rqUBShare = 6
+// to take the VPMADDUBSW tile (a variable for benchmarks).
+var rqUBShare = 6
 
 // rqUBNoWiden skips the widening of a pass whose rows all fit rqUB's
 // tile where nothing else reads them (off: for benchmarks).
@@ -254,11 +255,12 @@ var hasRQAVX2 = true
 // the 4x8 tile; the last N%8 channels the int32 tile and
 // Requant.rowsFrom. c is scratch of m rows of b.Np.
 //
-// In a pass of K >= rqUBMinK whose rows mostly fit VPMADDUBSW (every pair
-// of k summing to at most 255, pairsFitRowsU8), whole panels take
-// gemmU8x3x32UBRQAVX2 on every 3 fitting rows instead (the last 3 rows
-// overlapping), read from a as they are, and the other rows the tiles
-// above; a pass whose rows all fit is not widened (rqUB).
+// In a pass of K >= rqUBMinK whose rows mostly fit VPMADDUBSW (no pair
+// sum of k leaving int16 against the layer's weights, pairsFitRowsU8W),
+// whole panels take gemmU8x3x32UBRQAVX2 on every 3 fitting rows instead
+// (the last 3 rows overlapping), read from a as they are, and the other
+// rows the tiles above; where all fit, so does a last panel of N%32 >= 24
+// channels (ubPanelPart), and the pass is not widened (rqUB).
 func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []int8, ldo int, c []int32) int {
 	full, full16 := m/4*4, b.N/16*16
 	if !useInt8SIMD() || use512() || !hasRQAVX2 || b.W16 == nil || full == 0 || full16 == 0 || r.C != b.N {

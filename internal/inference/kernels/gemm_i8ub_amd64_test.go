@@ -312,7 +312,9 @@ func channelWeights(rng *rand.Rand, n, k int) []int8 {
 // rows at its bound (weights quantized per channel), one row in 8 past
 // it; "part" the tile on a last partial panel of any size (rqUBPart,
 // rqUBPartMin 8, rqUBPartMinK 4) on rows that all fit; "mink4" rqUBMinK 4 against 64 on rows that all fit and
-// ("nofit") on rows that do not (the cost of the test). "speedup" is the
+// ("nofit") on rows that do not (the cost of the test); "share4"
+// rqUBShare 4 against 6 on passes where 5 rows in 8 fit at random,
+// "share2" 2 against 6 where 3 in 8 do. "speedup" is the
 // median per-round ratio off/on, with its quartiles.
 func BenchmarkGemmRequantUB(b *testing.B) {
 	if !useInt8SIMD() || use512() {
@@ -325,6 +327,8 @@ func BenchmarkGemmRequantUB(b *testing.B) {
 	}{
 		{"weights", 64, 64, 384, false}, {"weights", 512, 64, 384, false}, {"weights", 64, 96, 576, false}, {"weights", 64, 64, 192, false},
 		{"part", 64, 24, 144, false}, {"part", 512, 24, 144, false}, {"part", 64, 24, 96, false}, {"part", 64, 16, 32, false}, {"part", 64, 16, 144, false}, {"part", 64, 48, 384, false}, {"part", 64, 56, 384, false},
+		{"share4", 64, 64, 384, false}, {"share4", 64, 96, 576, false}, {"share4", 64, 512, 512, false},
+		{"share2", 64, 64, 384, false}, {"share2", 64, 96, 576, false}, {"share2", 64, 512, 512, false},
 		{"mink4", 64, 16, 32, false}, {"mink4", 64, 96, 16, true}, {"mink4", 64, 144, 24, true}, {"mink4", 64, 192, 32, true}, {"mink4", 64, 24, 32, false}, {"mink4", 64, 64, 32, false}, {"mink4", 64, 128, 32, false}, {"mink4", 64, 64, 48, false},
 	} {
 		name := fmt.Sprintf("%s/%dx%dx%d", c.sw, c.m, c.n, c.k)
@@ -347,21 +351,28 @@ func BenchmarkGemmRequantUB(b *testing.B) {
 					}
 					continue
 				}
-				boundRow(rng, row, bounds, c.sw == "weights" && i%8 == 7)
+				// "share4": 5 rows in 8 fit, "share2" 3 in 8, at random.
+				over := c.sw == "weights" && i%8 == 7 || c.sw == "share4" && rng.IntN(8) >= 5 || c.sw == "share2" && rng.IntN(8) >= 3
+				boundRow(rng, row, bounds, over)
 			}
 			r := randRequant(rng, c.n, false)
 			out := make([]int8, c.m*c.n)
 			scratch := make([]int32, RequantScratch(c.m, p))
 			side := func(name string, on bool) abbench.Side {
 				return abbench.Side{Name: name, Run: func() {
-					defer func(w, pt bool, k, pm, pk int) {
-						rqUBWeights, rqUBPart, rqUBMinK, rqUBPartMin, rqUBPartMinK = w, pt, k, pm, pk
-					}(rqUBWeights, rqUBPart, rqUBMinK, rqUBPartMin, rqUBPartMinK)
+					defer func(w, pt bool, k, pm, pk, sh int) {
+						rqUBWeights, rqUBPart, rqUBMinK, rqUBPartMin, rqUBPartMinK, rqUBShare = w, pt, k, pm, pk, sh
+					}(rqUBWeights, rqUBPart, rqUBMinK, rqUBPartMin, rqUBPartMinK, rqUBShare)
 					switch c.sw {
 					case "weights":
 						rqUBWeights = on
 					case "part":
 						rqUBPart, rqUBMinK, rqUBPartMin, rqUBPartMinK = on, 4, 8, 4
+					case "share4", "share2":
+						rqUBShare = 6
+						if on {
+							rqUBShare = int(c.sw[5] - '0')
+						}
 					case "mink4":
 						rqUBMinK = 64
 						if on {

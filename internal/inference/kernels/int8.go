@@ -7,7 +7,8 @@ package kernels
 // runs VPMADDWD on weights packed as int16 pairs (PackedI8.W16), 4x16
 // tiles, and GemmU8I8Requant runs tiles with the rescale fused in
 // (gemm_i8avx2_amd64.go), VPMADDUBSW on the int8 panels for rows where
-// it cannot saturate (every pair of k summing to at most 255); elsewhere
+// it cannot saturate (no pair a0*w0 + a1*w1 past int16 against the
+// largest |w| at each k, PackedI8.ubNegM); elsewhere
 // (and under CSPIPE_KERNELS=generic) a portable loop computes the same
 // integers.
 
