@@ -39,7 +39,12 @@ import (
 // rows all fit not widened and widened (kernels.SetInt8AVX2UBNoWiden) at
 // batch 1; "ub+prefetch" the VPMADDUBSW tile and the weights' prefetch
 // together on and off at batch 1 and 8 (thread CPU) and batch 8 on two
-// threads (wall clock).
+// threads (wall clock); "ub-weights" the VPMADDUBSW tile's row test
+// against the layer's weights and the weight-blind one
+// (kernels.SetInt8AVX2UBWeights), and "ub-part" that tile on last partial
+// panels on and off (kernels.SetInt8AVX2UBPart), and "ub-session" both
+// with the tile's least K 32 and as before (kernels.SetInt8AVX2UBSession),
+// at batch 1 and 8.
 // Run with
 // `go test -tags cspipe_bench -run '^$' -bench Int8AVX2Model`.
 func BenchmarkInt8AVX2Model(b *testing.B) {
@@ -155,6 +160,19 @@ func BenchmarkInt8AVX2Model(b *testing.B) {
 		kernels.SetInt8AVX2(true)
 		switchAB(b, models[0], 1, kernels.SetInt8AVX2UBNoWiden)
 	})
+	for _, sw := range []struct {
+		name string
+		set  func(bool)
+	}{{"ub-weights", kernels.SetInt8AVX2UBWeights}, {"ub-part", kernels.SetInt8AVX2UBPart}, {"ub-session", kernels.SetInt8AVX2UBSession}} {
+		for _, batch := range []int{1, 8} {
+			b.Run(fmt.Sprintf("%s/batch%d", sw.name, batch), func(b *testing.B) {
+				defer sw.set(true)
+				models[0].SetThreads(1)
+				kernels.SetInt8AVX2(true)
+				switchAB(b, models[0], batch, sw.set)
+			})
+		}
+	}
 	q8 := func(on bool) {
 		kernels.SetInt8AVX2UB(on)
 		kernels.SetInt8AVX2Prefetch(on)

@@ -93,3 +93,31 @@ func SetInt8AVX2UBInt8(on bool) {
 func SetInt8AVX2UBNoWiden(on bool) {
 	rqUBNoWiden = on
 }
+
+// SetInt8AVX2UBWeights switches the AVX2 fused GEMM's weight-aware row
+// test for the VPMADDUBSW tile (built only with the cspipe_bench tag, for
+// graph's BenchmarkInt8AVX2Model): off, rows take the tile only where
+// every pair of k sums to at most 255.
+func SetInt8AVX2UBWeights(on bool) {
+	rqUBWeights = on
+}
+
+// SetInt8AVX2UBPart switches the VPMADDUBSW tile on the last partial
+// panel of a pass whose rows all fit (built only with the cspipe_bench
+// tag, for graph's BenchmarkInt8AVX2Model): off, those channels take the
+// W16 or int8 tiles on widened rows.
+func SetInt8AVX2UBPart(on bool) {
+	rqUBPart = on
+}
+
+// SetInt8AVX2UBSession switches this session's changes to the AVX2 fused
+// GEMM's VPMADDUBSW tile together (built only with the cspipe_bench tag,
+// for graph's BenchmarkInt8AVX2Model): the weight-aware row test, the
+// tile on last partial panels and rqUBMinK 32; off, the weight-blind
+// test, whole panels only and rqUBMinK 64.
+func SetInt8AVX2UBSession(on bool) {
+	rqUBWeights, rqUBPart, rqUBMinK = on, on, 32
+	if !on {
+		rqUBMinK = 64
+	}
+}

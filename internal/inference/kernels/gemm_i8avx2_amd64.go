@@ -23,10 +23,11 @@ func gemmI16x3x32RQAVX2(kp int, a *uint16, lda int, b *int16, out *int8, ldo int
 
 // gemmU8x3x32UBRQAVX2 is gemmI16x3x32RQAVX2 on the unsigned activation
 // rows as they are and the int8 panel (PackedI8.Data, b its first byte),
-// k4 steps of 4 k, with VPMADDUBSW: exact only on rows whose every pair
-// of k sums to at most 255 (pairsFitRowsU8). A non-nil pf is the next panel's
-// first byte, which the tile prefetches into L2 as it goes. Implemented
-// in gemm_i8avx2_amd64.s.
+// k4 steps of 4 k, with VPMADDUBSW: exact only on rows where no pair sum
+// a0*w0 + a1*w1 of k (2j, 2j+1) leaves the int16 range (pairsFitRowsU8W
+// against the layer's weights, pairsFitRowsU8 against any). A non-nil pf
+// is the next panel's first byte, which the tile prefetches into L2 as it
+// goes. Implemented in gemm_i8avx2_amd64.s.
 //
 //go:noescape
 func gemmU8x3x32UBRQAVX2(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int, tab *int32, double bool, zp, lo, hi int32, pf *int8)
@@ -40,6 +41,37 @@ func gemmU8x3x32UBRQAVX2(k4 int, a *uint8, lda int, b *int8, out *int8, ldo int,
 //
 //go:noescape
 func pairsFitRowsU8(rows, kp int, a *uint8, lda int, fit *bool)
+
+// pairsFitRowsU8W is pairsFitRowsU8 against the layer's weights: fit[i]
+// is whether a0*m0 + a1*m1 <= 32767 for every pair of k (2j, 2j+1) of
+// row i, m the largest |w| at each k over the layer's channels (negm
+// holds -m: PackedI8.ubNegM), so that no pair sum a0*w0 + a1*w1 of the
+// row against the layer's weights leaves the int16 range. It stops after
+// the miss-th row that does not fit (miss >= 1: the pass cannot take the
+// tile then), leaving the flags after that row as they were. Implemented
+// in gemm_i8avx2_amd64.s.
+//
+//go:noescape
+func pairsFitRowsU8W(rows, kp int, a *uint8, lda int, negm *int8, fit *bool, miss int)
+
+// ubPanelPart computes a pass's rows (3 or more, all fitting the
+// VPMADDUBSW tile) of the last panel at col, which holds fewer than 32
+// channels (b.N-col), on the tile: every 3 rows, the last 3 overlapping
+// the tile before, into a 3-row scratch whose channels that exist are
+// copied out (the packed panel and tab8 are padded to 32 channels).
+func ubPanelPart(rows, kp int, a []uint8, lda int, b *PackedI8, r *Requant, out []int8, ldo, col int) {
+	var part [3 * I8Tile]int8
+	n := b.N - col
+	wb := &b.Data[col*kp]
+	tab := &r.tab8[col/8*64]
+	for i := 0; i < rows; i += 3 {
+		i = min(i, rows-3)
+		gemmU8x3x32UBRQAVX2(kp/4, &a[i*lda], lda, wb, &part[0], I8Tile, tab, r.Double, r.ZP, r.Lo, r.Hi, nil)
+		for h := range 3 {
+			copy(out[(i+h)*ldo:][:n], part[h*I8Tile:])
+		}
+	}
+}
 
 // ubPanelInt8 computes a pass's rows of the whole panel at col for the
 // int8-weight passes (rqInt8Weights): every 3 rows that fit (fit) on the
@@ -158,19 +190,47 @@ var rqWidenRows = true
 // before their tiles run; off (for tests and benchmarks), they do not.
 var rqPrefetch = true
 
-// rqUB has every 3 rows of a whole-panel pass whose pairs of k all sum to
-// at most 255 (pairsFitRowsU8) take the VPMADDUBSW tile gemmU8x3x32UBRQAVX2,
-// exact on them, instead of the 3x32 W16 one; off (for tests and
-// benchmarks), none does.
+// rqUB has every 3 rows of a whole-panel pass on which VPMADDUBSW cannot
+// saturate (pairsFitRowsU8W, or pairsFitRowsU8 with rqUBWeights off) take
+// the VPMADDUBSW tile gemmU8x3x32UBRQAVX2, exact on them, instead of the
+// 3x32 W16 one; off (for tests and benchmarks), none does.
 var rqUB = true
 
 // rqUBMinK is the least K (padded) whose passes check their rows for the
 // VPMADDUBSW tile: below it the tile's gain does not pay for the check.
-var rqUBMinK = 64
+// With the weight-aware check stopping at the first miss past the share,
+// 32 against 64 ran 64 and 128 channels by 32 (all rows fitting, V1's
+// first 1x1 layer) 1.09-1.19x and 64 by 48 1.12-1.23x, and V2's
+// expansions of 192 by 32 (no row fitting) 0.99x; at 16 and 24 (V2's
+// first expansions, no row fitting) the check cost 1.5-2%
+// (BenchmarkGemmRequantUB/mink4).
+var rqUBMinK = 32
+
+// rqUBWeights tests a pass's rows for the VPMADDUBSW tile against the
+// layer's weights (pairsFitRowsU8W: every pair's a0*m0 + a1*m1 at most
+// 32767, m the largest |w| at each k), where the weight-blind test
+// (pairsFitRowsU8: every pair summing to at most 255, exact against any
+// int8 weights) accepts fewer; off (for tests and benchmarks), the
+// weight-blind test.
+var rqUBWeights = true
+
+// rqUBPart runs the VPMADDUBSW tile on the last panel of fewer than 32
+// channels (N%32, a multiple of 8 and at least rqUBPartMin) in passes
+// whose rows all fit (ubPanelPart); off (for tests and benchmarks), those
+// channels take the 4x16, 4x8 or int8 2x16 tiles on widened rows.
+var rqUBPart = true
+
+// rqUBPartMin is the least N%32 and rqUBPartMinK the least K (padded)
+// that take rqUBPart's tile: a tile of 32 channels on 24 ran V2's
+// projections of 24 channels by 144 (64 and 512 rows) 2-8% faster and 56
+// by 384 20% faster, but 24 by 96 0-9% slower and 24 by 32 24% slower; on
+// 16 it ran 16 by 144 33% and 48 by 384 3% slower
+// (BenchmarkGemmRequantUB/part and mink4). Tests lower them.
+var rqUBPartMin, rqUBPartMinK = 24, 128
 
 // rqUBShare is the eighths of a pass's rows that must fit for the pass
-// to take the VPMADDUBSW tile.
-const rqUBShare = 6
+// to take the VPMADDUBSW tile (a variable for benchmarks).
+var rqUBShare = 6
 
 // rqUBNoWiden skips the widening of a pass whose rows all fit rqUB's
 // tile where nothing else reads them (off: for benchmarks).
@@ -195,11 +255,12 @@ var hasRQAVX2 = true
 // the 4x8 tile; the last N%8 channels the int32 tile and
 // Requant.rowsFrom. c is scratch of m rows of b.Np.
 //
-// In a pass of K >= rqUBMinK whose rows mostly fit VPMADDUBSW (every pair
-// of k summing to at most 255, pairsFitRowsU8), whole panels take
-// gemmU8x3x32UBRQAVX2 on every 3 fitting rows instead (the last 3 rows
-// overlapping), read from a as they are, and the other rows the tiles
-// above; a pass whose rows all fit is not widened (rqUB).
+// In a pass of K >= rqUBMinK whose rows mostly fit VPMADDUBSW (no pair
+// sum of k leaving int16 against the layer's weights, pairsFitRowsU8W),
+// whole panels take gemmU8x3x32UBRQAVX2 on every 3 fitting rows instead
+// (the last 3 rows overlapping), read from a as they are, and the other
+// rows the tiles above; where all fit, so does a last panel of N%32 >= 24
+// channels (ubPanelPart), and the pass is not widened (rqUB).
 func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []int8, ldo int, c []int32) int {
 	full, full16 := m/4*4, b.N/16*16
 	if !useInt8SIMD() || use512() || !hasRQAVX2 || b.W16 == nil || full == 0 || full16 == 0 || r.C != b.N {
@@ -220,11 +281,16 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 		// fit[i]: row i0+i may take the VPMADDUBSW tile (rqUB).
 		var fit [rqAVX2Rows]bool
 		ub, all := false, false
-		if rqUB && hasRQ3x32 && rqMixRows && b.N >= I8Tile && kp >= rqUBMinK {
+		if rqUB && hasRQ3x32 && rqMixRows && rqPanelRows != 2 && (b.N >= I8Tile || rqUBPart && b.N%8 == 0 && b.N%I8Tile >= rqUBPartMin && kp >= rqUBPartMinK) && kp >= rqUBMinK {
 			if len(a) < (i0+rows-1)*lda+kp {
 				panic("kernels: gemmRequantAVX2 rows out of range")
 			}
-			pairsFitRowsU8(rows, kp, &a[i0*lda], lda, &fit[0])
+			if rqUBWeights && b.ubNegM != nil {
+				// It stops at the first miss past the pass's share.
+				pairsFitRowsU8W(rows, kp, &a[i0*lda], lda, &b.ubNegM[0], &fit[0], rows-rows*rqUBShare/8+1)
+			} else {
+				pairsFitRowsU8(rows, kp, &a[i0*lda], lda, &fit[0])
+			}
 			n := 0
 			for _, f := range fit[:rows] {
 				if f {
@@ -238,9 +304,12 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 			ub, all = n >= rows*rqUBShare/8, n == rows
 		}
 		int8Pass := rqInt8Weights > 0 || rqInt8Weights == 0 && rows <= rqInt8Rows && 2*b.Np*kp >= rqInt8Bytes
-		// Where every row fits and whole panels cover the channels, only
-		// the VPMADDUBSW tile runs: no row is widened.
-		if !(ub && all && b.N%I8Tile == 0 && !int8Pass && rqUBNoWiden) {
+		// part: every row fits and the last panel of fewer than 32
+		// channels takes the VPMADDUBSW tile too (ubPanelPart).
+		part := ub && all && rqUBPart && b.N%8 == 0 && b.N%I8Tile >= max(rqUBPartMin, 8) && kp >= rqUBPartMinK && (!int8Pass || rqUBInt8)
+		// Where every row fits and the VPMADDUBSW tile covers the
+		// channels, only it runs: no row is widened.
+		if !(ub && all && (b.N%I8Tile == 0 || part) && !int8Pass && rqUBNoWiden) {
 			if rqWidenRows {
 				widenRowsU8(w, a[i0*lda:], rows, kp, lda)
 			} else {
@@ -256,6 +325,10 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 				// tile, the others on the int8 one (ubPanelInt8).
 				for ; col+I8Tile <= b.N; col += I8Tile {
 					ubPanelInt8(rows, kp, a[i0*lda:], lda, w, b, r, out[i0*ldo+col:], ldo, col, fit[:rows])
+				}
+				if part {
+					ubPanelPart(rows, kp, a[i0*lda:], lda, b, r, out[i0*ldo+col:], ldo, col)
+					continue
 				}
 			}
 			// Every 16 channels on the int8 tile.
@@ -331,6 +404,10 @@ func gemmRequantAVX2(m int, a []uint8, lda int, b *PackedI8, r *Requant, out []i
 					gemmI16x2x32RQAVX2(kp/2, &w[i*kp], 2*kp, wb, &o[i*ldo], ldo, tab, r.Double, r.ZP, r.Lo, r.Hi)
 				}
 			}
+		}
+		if part {
+			ubPanelPart(rows, kp, a[i0*lda:], lda, b, r, out[i0*ldo+col:], ldo, col)
+			continue
 		}
 		for ; col < full16; col += 16 {
 			wb := &b.W16[col/I8Tile*kp*I8Tile+col%I8Tile*2]

@@ -702,3 +702,79 @@ fitnext:
 	DECQ   BX
 	JNZ    fitrow
 	RET
+
+// func pairsFitRowsU8W(rows, kp int, a *uint8, lda int, negm *int8, fit *bool)
+// Sets fit[i] to whether a0*m0 + a1*m1 <= 32767 for every pair of bytes
+// (2j, 2j+1) of row i (kp bytes, kp a positive multiple of 4, rows lda
+// bytes apart from a), m the largest |w| at each k (negm holds -m, kp
+// bytes, so that -128 fits a byte): VPMADDUBSW of the row with negm gives
+// -(a0*m0 + a1*m1), saturated at -32768, which marks a sum of 32768 or
+// more: a row that may not fit; 16 bytes at a
+// time, then a last 8 and 4 (both operands loaded alone). It stops after
+// the miss-th row that does not fit (miss >= 1), leaving the flags of
+// the rows after it as they were.
+TEXT ·pairsFitRowsU8W(SB), NOSPLIT, $0-56
+	MOVQ         rows+0(FP), BX
+	MOVQ         kp+8(FP), DX
+	MOVQ         a+16(FP), R8
+	MOVQ         lda+24(FP), R9
+	MOVQ         negm+32(FP), R10
+	MOVQ         fit+40(FP), DI
+	MOVQ         miss+48(FP), R12
+	MOVL         $0x80008000, AX
+	VMOVD        AX, X14
+	VPBROADCASTD X14, X14
+
+fitwrow:
+	MOVQ  R8, SI
+	MOVQ  R10, R11
+	MOVQ  DX, CX
+	VPXOR X0, X0, X0
+	SHRQ  $4, CX
+	JZ    fitwtail8
+
+fitw16:
+	VMOVDQU    (SI), X1
+	VPMADDUBSW (R11), X1, X1
+	VPCMPEQW   X14, X1, X1
+	VPOR       X1, X0, X0
+	ADDQ       $16, SI
+	ADDQ       $16, R11
+	DECQ       CX
+	JNZ        fitw16
+
+fitwtail8:
+	TESTQ $8, DX
+	JZ    fitwtail4
+	VMOVQ      (SI), X1
+	VMOVQ      (R11), X2
+	VPMADDUBSW X2, X1, X1
+	VPCMPEQW   X14, X1, X1
+	VPOR       X1, X0, X0
+	ADDQ       $8, SI
+	ADDQ       $8, R11
+
+fitwtail4:
+	TESTQ $4, DX
+	JZ    fitwnext
+	VMOVD      (SI), X1
+	VMOVD      (R11), X2
+	VPMADDUBSW X2, X1, X1
+	VPCMPEQW   X14, X1, X1
+	VPOR       X1, X0, X0
+
+fitwnext:
+	VPTEST X0, X0
+	SETEQ  (DI)
+	JEQ    fitwok
+	DECQ   R12
+	JZ     fitwdone
+
+fitwok:
+	INCQ DI
+	ADDQ R9, R8
+	DECQ BX
+	JNZ  fitwrow
+
+fitwdone:
+	RET

@@ -7,7 +7,8 @@ package kernels
 // runs VPMADDWD on weights packed as int16 pairs (PackedI8.W16), 4x16
 // tiles, and GemmU8I8Requant runs tiles with the rescale fused in
 // (gemm_i8avx2_amd64.go), VPMADDUBSW on the int8 panels for rows where
-// it cannot saturate (every pair of k summing to at most 255); elsewhere
+// it cannot saturate (no pair a0*w0 + a1*w1 past int16 against the
+// largest |w| at each k, PackedI8.ubNegM); elsewhere
 // (and under CSPIPE_KERNELS=generic) a portable loop computes the same
 // integers.
 
@@ -29,6 +30,11 @@ type PackedI8 struct {
 	// AVX2 and without VNNI: the weights as int16, [Np/32][Kp/2][32][2],
 	// so one 32-byte load is 8 channels times 2 k, VPMADDWD's operand.
 	W16 []int16
+	// ubNegM is, with W16, minus the largest |w| at each k (Kp bytes, 0
+	// past K) over the N channels: the weight-aware row test of the AVX2
+	// path's VPMADDUBSW tile (pairsFitRowsU8W). -128 fits where 128 would
+	// not.
+	ubNegM []int8
 	// amx is the layout of the AMX tiles, present when PackI8 ran with
 	// them: Data with each panel's k padded by zero groups to a multiple
 	// of 64 (Data itself when Kp is one).
@@ -50,6 +56,7 @@ func PackI8(w []int8, n, k int) *PackedI8 {
 	}
 	if hasAVX2FMA && !UseVNNI() {
 		p.packW16()
+		p.packUBBound()
 	}
 	if useAMX() {
 		p.packAMX()
@@ -68,6 +75,16 @@ func (p *PackedI8) packW16() {
 				dst[(c/2)*I8Tile*2+j*2+c%2] = int16(src[(c/4)*I8Tile*4+j*4+c%4])
 			}
 		}
+	}
+}
+
+// packUBBound fills ubNegM from Data.
+func (p *PackedI8) packUBBound() {
+	p.ubNegM = make([]int8, p.Kp)
+	for i, v := range p.Data {
+		c := i/(I8Tile*4)%(p.Kp/4)*4 + i%4
+		// -|v| in int: int8 has no 128.
+		p.ubNegM[c] = int8(min(int(p.ubNegM[c]), int(v), -int(v)))
 	}
 }
 

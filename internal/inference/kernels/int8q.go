@@ -160,13 +160,22 @@ func (r *Requant) fastOne(acc int32, ch int) int8 {
 
 func (r *Requant) table(bs int) []int32 {
 	blocks := r.C / bs
+	if bs == 8 {
+		// Whole panels of 32 channels for the AVX2 VPMADDUBSW tile on a
+		// last partial panel (ubPanelPart); the padding channels (bias,
+		// multiplier and shift 0) give outputs no one reads.
+		blocks = (r.C + I8Tile - 1) / I8Tile * (I8Tile / bs)
+	}
 	tab := make([]int32, blocks*8*bs)
 	for b := 0; b < blocks; b++ {
 		t := tab[b*8*bs : (b+1)*8*bs]
 		for j := 0; j < bs; j++ {
 			ch := b*bs + j
-			t[j], t[bs+j] = r.Bias[ch], r.Mult[ch]
-			s := r.Shift[ch]
+			s := 0
+			if ch < r.C {
+				t[j], t[bs+j] = r.Bias[ch], r.Mult[ch]
+				s = r.Shift[ch]
+			}
 			if r.Double {
 				left, right := max(s, 0), max(-s, 0)
 				t[2*bs+j], t[3*bs+j] = int32(left), int32(right)
