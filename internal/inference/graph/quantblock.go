@@ -111,6 +111,24 @@ func newQBlock(ex, dw, pr *qconvKernel, add *qbinaryKernel, addFirst bool) *qblo
 	return k
 }
 
+// macs returns the multiply-adds of one image: those of each operator
+// the block runs, as each counts them standing alone (its outputs times
+// costPerOutput), so a fused block's node time carries the MACs of its
+// expansion, depthwise, projection and ADD rather than of its output only.
+func (k *qblockKernel) macs() int64 {
+	n := k.dw.outputs()*int64(costPerOutput(k.dw)) + k.pr.outputs()*int64(costPerOutput(k.pr))
+	if k.ex != nil {
+		n += k.ex.outputs() * int64(costPerOutput(k.ex))
+	}
+	if k.add != nil {
+		n += int64(k.add.n) * int64(costPerOutput(k.add))
+	}
+	return n
+}
+
+// outputs is the count of k's output values for one image.
+func (k *qconvKernel) outputs() int64 { return int64(k.oh) * int64(k.ow) * int64(k.cout) }
+
 // t4Gemm makes a fused block's expansion write its rows in T4 form
 // itself (kernels.GemmU8I8RequantT4) where it can, instead of writing
 // int8 rows that T4Row then converts: a switch for tests and A/B
