@@ -21,29 +21,103 @@
 	VPADDD     Y10, Y0, Y0 \
 	VPADDD     Y11, Y1, Y1
 
-// func dw3x3I8AVX2(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c int, w *int16, tab *int32, double, unsigned bool, zp, lo, hi int32)
+// RQG16 rescales Y as RQF16 (below) does, with dwRQTable's blend table
+// (DWI8.rqG) at OFF(R11): y = (Y+bias)<<left; the odd channels are moved
+// to the even words (VPSHUFD) rather than shifted there, so that each
+// qword of y holds the sign of its odd channel in bit 63 and each of the
+// moved copy that of its even channel; VBLENDVPD picks K or K-n by those
+// signs (three instructions fewer than masking n and subtracting it). The
+// result has the zero point but no clamp: PACK16C clamps on 16 bits.
+// Y8..Y11 are temporaries.
+#define RQG16(Y, OFF) \
+	VPADDD   OFF(R11), Y, Y \
+	VPSLLVD  OFF+32(R11), Y, Y \
+	RQG16TAIL(Y, OFF)
+
+// RQG16NL is RQG16 for tables whose left shifts are all 0.
+#define RQG16NL(Y, OFF) \
+	VPADDD OFF(R11), Y, Y \
+	RQG16TAIL(Y, OFF)
+
+#define RQG16TAIL(Y, OFF) \
+	VPSHUFD   $0xB1, Y, Y9 \
+	VPMULDQ   OFF+64(R11), Y, Y8 \
+	VPMULDQ   OFF+96(R11), Y9, Y10 \
+	VMOVDQU   OFF+128(R11), Y11 \
+	VBLENDVPD Y9, OFF+192(R11), Y11, Y11 \
+	VPADDQ    Y11, Y8, Y8 \
+	VMOVDQU   OFF+160(R11), Y11 \
+	VBLENDVPD Y, OFF+224(R11), Y11, Y11 \
+	VPADDQ    Y11, Y10, Y10 \
+	VPSRLVQ   OFF+256(R11), Y8, Y8 \
+	VPSRLVQ   OFF+288(R11), Y10, Y10 \
+	VPSLLQ    $32, Y10, Y10 \
+	VPBLENDD  $0xAA, Y10, Y8, Y \
+	VPADDD    OFF+320(R11), Y, Y
+
+// PACK16C is PACK16 for values not yet clamped: the clamp to [lo, hi]
+// (Y14, Y15: lo and hi in every word) on the 16 words VPACKSSDW
+// saturates them to, which gives the same bytes as clamping the dwords,
+// lo and hi lying inside int16. PACK16CU stores unsigned bytes.
+#define PACK16C(YA, YB, XA, DST) \
+	VPACKSSDW    YB, YA, YA \
+	VPMAXSW      Y14, YA, YA \
+	VPMINSW      Y15, YA, YA \
+	VPERMQ       $0xD8, YA, YA \
+	VEXTRACTI128 $1, YA, X8 \
+	VPACKSSWB    X8, XA, XA \
+	VMOVDQU      XA, DST
+
+#define PACK16CU(YA, YB, XA, DST) \
+	VPACKSSDW    YB, YA, YA \
+	VPMAXSW      Y14, YA, YA \
+	VPMINSW      Y15, YA, YA \
+	VPERMQ       $0xD8, YA, YA \
+	VEXTRACTI128 $1, YA, X8 \
+	VPACKUSWB    X8, XA, XA \
+	VMOVDQU      XA, DST
+
+// WORDCLAMP16 sets Y14 and Y15 to lo and hi (the int32 arguments at LO and
+// HI) in every word, for PACK16C.
+#define WORDCLAMP16(LO, HI) \
+	MOVL         LO, AX \
+	VMOVD        AX, X14 \
+	VPBROADCASTW X14, Y14 \
+	MOVL         HI, AX \
+	VMOVD        AX, X15 \
+	VPBROADCASTW X15, Y15
+
+// func dw3x3I8AVX2(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c int, w *int16, tab *int32, tstep int, mode uint8, unsigned bool, zp, lo, hi int32)
 // The int8 3x3 depthwise convolution of n pixels whose windows lie inside
 // the rows r0, r1, r2 (each pixel xstep bytes on from the one before, a
 // tap's channels c bytes on from the tap to its left), c a multiple of
 // 16: for each pixel and each 16 channels, the 9 taps in 5 pairs (the
 // last pairs tap 8 with itself and zero weights; w: per block of 16
-// channels, 5 pairs of 32 int16s, DWI8.w2), then the tab8 rescale of the
-// raw input's rescale (DWI8.fold, bias net of the zero point) and 16
-// bytes stored at out, pixels ostride bytes apart; unsigned stores x+128
-// (the rescale's clamp then lies in [0, 255]).
-TEXT ·dw3x3I8AVX2(SB), NOSPLIT, $0-96
-	MOVL         lo+88(FP), AX
+// channels, 5 pairs of 32 int16s, DWI8.w2), then the rescale of the
+// raw input's rescale (DWI8.fold, bias net of the zero point; mode 0 the
+// single rounding and 1 the double with tab Requant.tab8's, 3 and 4 RQG16
+// and RQG16NL with tab dwRQTable's blend table; tstep bytes of tab per
+// block of 16 channels) and 16 bytes stored at out, pixels ostride bytes
+// apart; unsigned stores x+128 (the rescale's clamp then lies in [0,
+// 255]).
+TEXT ·dw3x3I8AVX2(SB), NOSPLIT, $0-104
+	MOVL         lo+96(FP), AX
 	VMOVD        AX, X12
 	VPBROADCASTD X12, Y12
-	MOVL         hi+92(FP), AX
+	MOVL         hi+100(FP), AX
 	VMOVD        AX, X13
 	VPBROADCASTD X13, Y13
-	MOVL         zp+84(FP), AX
+	MOVL         zp+92(FP), AX
 	VMOVD        AX, X14
 	VPBROADCASTD X14, Y14
 	MOVQ         $0x40000000, AX
 	VMOVQ        AX, X15
 	VPBROADCASTQ X15, Y15
+	CMPB         mode+88(FP), $3
+	JB           dwpre
+	WORDCLAMP16(lo+96(FP), hi+100(FP))
+
+dwpre:
 	MOVQ         out+0(FP), R8
 	MOVQ         r0+16(FP), SI
 	MOVQ         r1+24(FP), DI
@@ -69,8 +143,9 @@ dwblk:
 	DWPAIR((R14)(DX*1), (R14)(DX*2), 128)
 	DWPAIR((R9), (R9)(DX*1), 192)
 	DWPAIR((R9)(DX*2), (R9)(DX*2), 256)
-	CMPB    double+80(FP), $0
-	JNE     dwdouble
+	CMPB    mode+88(FP), $1
+	JA      dwblend
+	JE      dwdouble
 	RQS16(Y0, 0)
 	RQS16(Y1, 256)
 	JMP     dwstore
@@ -80,13 +155,34 @@ dwdouble:
 	RQD16(Y1, 256)
 
 dwstore:
-	CMPB    unsigned+81(FP), $0
+	CMPB    unsigned+89(FP), $0
 	JNE     dwstoreu
 	PACK16(Y0, Y1, X0, (R13))
 	JMP     dwnext
 
 dwstoreu:
 	PACK16U(Y0, Y1, X0, (R13))
+	JMP     dwnext
+
+dwblend:
+	CMPB    mode+88(FP), $4
+	JE      dwblendnl
+	RQG16(Y0, 0)
+	RQG16(Y1, 352)
+	JMP     dwstorec
+
+dwblendnl:
+	RQG16NL(Y0, 0)
+	RQG16NL(Y1, 352)
+
+dwstorec:
+	CMPB    unsigned+89(FP), $0
+	JNE     dwstorecu
+	PACK16C(Y0, Y1, X0, (R13))
+	JMP     dwnext
+
+dwstorecu:
+	PACK16CU(Y0, Y1, X0, (R13))
 
 dwnext:
 	ADDQ $16, AX
@@ -94,7 +190,7 @@ dwnext:
 	ADDQ $16, R9
 	ADDQ $16, R13
 	ADDQ $320, BX
-	ADDQ $512, R11
+	ADDQ tstep+80(FP), R11
 	DECQ R12
 	JNZ  dwblk
 
@@ -191,7 +287,8 @@ dwnext:
 // complete no pixel (their x-2 and x-1 sums are dropped), and the last
 // column n+1 only adds its rows 0 and 1 to pixel n-1 (row 2 of column n+2
 // lies outside the window). mode: 0 the single rounding, 1 the double
-// (tab: Requant.tab8), 2 the double in one step (tab: dwRQTable).
+// (tab: Requant.tab8), 2 the double in one step (tab: dwRQTable), 3 and
+// 4 that with blends, RQG16 and RQG16NL (tab: dwRQTable's blend table).
 TEXT ·dw3x3I8AVX2Cols(SB), NOSPLIT, $0-88
 	MOVL         lo+80(FP), AX
 	VMOVD        AX, X12
@@ -214,8 +311,10 @@ TEXT ·dw3x3I8AVX2Cols(SB), NOSPLIT, $0-88
 	XORQ         R14, R14
 	MOVQ         $512, R9
 	CMPB         mode+72(FP), $2
-	JNE          dwcstride
+	JB           dwcstride
 	MOVQ         $704, R9
+	JE           dwcstride
+	WORDCLAMP16(lo+80(FP), hi+84(FP))
 
 dwcstride:
 
@@ -258,6 +357,9 @@ dwcdouble:
 	JMP  dwcstore
 
 dwcfast:
+	CMPB mode+72(FP), $3
+	JA   dwcblendnl
+	JE   dwcblend
 	RQF16(Y0, 0)
 	RQF16(Y1, 352)
 
@@ -269,6 +371,25 @@ dwcstore:
 
 dwcstoreu:
 	PACK16U(Y0, Y1, X0, (R13))
+	JMP  dwcnext
+
+dwcblend:
+	RQG16(Y0, 0)
+	RQG16(Y1, 352)
+	JMP dwcstorec
+
+dwcblendnl:
+	RQG16NL(Y0, 0)
+	RQG16NL(Y1, 352)
+
+dwcstorec:
+	CMPB unsigned+73(FP), $0
+	JNE  dwcstorecu
+	PACK16C(Y0, Y1, X0, (R13))
+	JMP  dwcnext
+
+dwcstorecu:
+	PACK16CU(Y0, Y1, X0, (R13))
 
 dwcnext:
 	ADDQ ostride+8(FP), R13

@@ -309,6 +309,11 @@ type DWI8 struct {
 	// rqF, rqFU: fold's and foldU's tables of the column kernel's rescale
 	// in one step (dwRQTable), nil where it does not apply.
 	rqF, rqFU []int32
+	// rqG, rqGU: fold's and foldU's tables of the AVX2 kernels' rescale
+	// with the sign chosen by blends (dwRQTableG), nil where it does not
+	// apply; rqGNoLeft: every channel's left shift is 0.
+	rqG, rqGU []int32
+	rqGNoLeft bool
 }
 
 // unsignedOut returns r with its outputs moved up by 128 (x+128, the
