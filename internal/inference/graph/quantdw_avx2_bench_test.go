@@ -13,13 +13,19 @@ import (
 // with the AVX2 int8 3x3 depthwise kernels' rescale with blends on
 // ("new") and off ("old", kernels.SetInt8AVX2DWBlend), one plan, at batch
 // 1 and 8 on one thread by the thread's CPU clock, alternating run by run
-// (switchAB). Run with
+// (switchAB); "s2" likewise the stride-2 column kernel
+// (kernels.SetInt8AVX2DWS2). Run with
 // `go test -tags cspipe_bench -run '^$' -bench Int8DWBlendModel`.
 func BenchmarkInt8DWBlendModel(b *testing.B) {
 	m, _, _ := loadQBench(b, nil)
 	for _, batch := range []int{1, 8} {
 		b.Run(fmt.Sprintf("batch%d", batch), func(b *testing.B) {
 			switchAB(b, m, batch, kernels.SetInt8AVX2DWBlend)
+		})
+	}
+	for _, batch := range []int{1, 8} {
+		b.Run(fmt.Sprintf("s2/batch%d", batch), func(b *testing.B) {
+			switchAB(b, m, batch, kernels.SetInt8AVX2DWS2)
 		})
 	}
 }

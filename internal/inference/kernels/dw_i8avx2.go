@@ -7,9 +7,11 @@ package kernels
 // of the block, the first tap's weight and the second's (zero for none)
 // side by side, VPMADDWD's operand. In d.w2 the pairs are (0,1), (2,3),
 // (4,5), (6,7), (8, none); in d.w2c, the stride-1 kernel's, (0,3), (1,4),
-// (2,5) (rows 0 and 1 of one column), (6,7) and (none, 8) (row 2).
+// (2,5) (rows 0 and 1 of one column), (6,7) and (none, 8) (row 2); in
+// d.w2s, the stride-2 column kernel's (dw3x3I8AVX2S2), (1,4), (2,5), (0,3),
+// (7,8), (none,6).
 func (d *DWI8) prepW2() {
-	d.w2, d.w2c, d.rqF, d.rqFU, d.rqG, d.rqGU = nil, nil, nil, nil, nil, nil
+	d.w2, d.w2c, d.w2s, d.rqF, d.rqFU, d.rqG, d.rqGU = nil, nil, nil, nil, nil, nil, nil
 	if d.KH != 3 || d.KW != 3 || d.C%16 != 0 || d.C == 0 {
 		return
 	}
@@ -21,6 +23,7 @@ func (d *DWI8) prepW2() {
 	}
 	d.w2 = d.tapPairs([5][2]int{{0, 1}, {2, 3}, {4, 5}, {6, 7}, {8, -1}})
 	d.w2c = d.tapPairs([5][2]int{{0, 3}, {1, 4}, {2, 5}, {6, 7}, {-1, 8}})
+	d.w2s = d.tapPairs([5][2]int{{1, 4}, {2, 5}, {0, 3}, {7, 8}, {-1, 6}})
 }
 
 // tapPairs lays out d's 3x3 weights in the given pairs of taps (-1: none,

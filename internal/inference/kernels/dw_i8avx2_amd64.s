@@ -405,3 +405,87 @@ dwcnext:
 	JNZ  dwcblk
 	VZEROUPPER
 	RET
+
+// func dw3x3I8AVX2S2(out *int8, ostride int, r0, r1, r2 *int8, n, c int, w *int16, tab *int32, mode uint8, unsigned bool, lo, hi int32)
+// dw3x3I8AVX2 at stride 2 (xstep = 2c) with the rescale of modes 3 and 4
+// only (tab: dwRQTable's blend table), per block of 16 channels one pass
+// over the row: pixel p's window has columns 2p, 2p+1, 2p+2, and column
+// 2p+2 is pixel p+1's left one. A step takes columns 2p+1 and 2p+2, three
+// interleaved pairs of rows (rows 0 and 1 of each column, row 2 of both)
+// instead of dw3x3I8AVX2's five: they meet the weight pairs (1,4), (2,5),
+// (7,8) of pixel p (Y0, Y1), then complete, rescaled and stored, and
+// (0,3), (none,6) of pixel p+1 (Y2, Y3, set) (w: DWI8.w2s, in that
+// order). Pixel 0's left column comes before the loop, its row 2 paired
+// with itself under (none,6). The last step's sums for pixel n are
+// dropped; it reads no column past 2n.
+TEXT ·dw3x3I8AVX2S2(SB), NOSPLIT, $0-84
+	WORDCLAMP16(lo+76(FP), hi+80(FP))
+	MOVQ out+0(FP), R8
+	MOVQ c+48(FP), DX
+	MOVQ w+56(FP), BX
+	MOVQ tab+64(FP), R11
+	MOVQ DX, R12
+	SHRQ $4, R12
+	XORQ R14, R14
+	LEAQ (DX)(DX*1), R9
+
+dwsblk:
+	MOVQ r0+16(FP), SI
+	MOVQ r1+24(FP), DI
+	MOVQ r2+32(FP), R10
+	ADDQ R14, SI
+	ADDQ R14, DI
+	ADDQ R14, R10
+	MOVQ R8, R13
+	DWCOL((SI), (DI))
+	DWMSET(128, Y0, Y1)
+	DWCOL((R10), (R10))
+	DWMADD(256, Y0, Y1)
+	MOVQ n+40(FP), CX
+
+dwspix:
+	DWCOL((SI)(DX*1), (DI)(DX*1))
+	DWMADD(0, Y0, Y1)
+	DWCOL((SI)(DX*2), (DI)(DX*2))
+	DWMADD(64, Y0, Y1)
+	DWMSET(128, Y2, Y3)
+	DWCOL((R10)(DX*1), (R10)(DX*2))
+	DWMADD(192, Y0, Y1)
+	DWMADD(256, Y2, Y3)
+	CMPB mode+72(FP), $4
+	JE   dwsnl
+	RQG16(Y0, 0)
+	RQG16(Y1, 352)
+	JMP  dwsstore
+
+dwsnl:
+	RQG16NL(Y0, 0)
+	RQG16NL(Y1, 352)
+
+dwsstore:
+	CMPB unsigned+73(FP), $0
+	JNE  dwsstoreu
+	PACK16C(Y0, Y1, X0, (R13))
+	JMP  dwsnext
+
+dwsstoreu:
+	PACK16CU(Y0, Y1, X0, (R13))
+
+dwsnext:
+	VMOVDQA Y2, Y0
+	VMOVDQA Y3, Y1
+	ADDQ    R9, SI
+	ADDQ    R9, DI
+	ADDQ    R9, R10
+	ADDQ    ostride+8(FP), R13
+	DECQ    CX
+	JNZ     dwspix
+
+	ADDQ $16, R14
+	ADDQ $16, R8
+	ADDQ $320, BX
+	ADDQ $704, R11
+	DECQ R12
+	JNZ  dwsblk
+	VZEROUPPER
+	RET

@@ -15,7 +15,9 @@ import (
 // dw3x3I8AVX2Cols with the double rounding in one step with blends
 // (dwRQTable's blend table, modes 3 and 4), without (mode 2) and with
 // Requant.tab8's, and, switched off, the pair kernel dw3x3I8AVX2, with
-// the blends and with tab8's) against the portable kernel on widened
+// the blends and with tab8's; at stride 2 with the blends the column
+// kernel dw3x3I8AVX2S2 and, switched off, the pair kernel) against the
+// portable kernel on widened
 // inputs: channel counts of one and many blocks of 16, strides 1 and 2,
 // rows of 1 to 14 pixels, gaps between output pixels, both roundings over
 // the whole shift range and over right shifts only (rep 3: the blend
@@ -25,9 +27,13 @@ func TestDW3x3I8AVX2(t *testing.T) {
 	if !useInt8SIMD() || use512() {
 		t.Skip("not the AVX2 int8 path")
 	}
-	defer func(cols, rqf, rqg bool) { hasDWAVX2Cols, hasDWRQF, hasDWRQG = cols, rqf, rqg }(hasDWAVX2Cols, hasDWRQF, hasDWRQG)
+	defer func(cols, rqf, rqg, s2 bool) {
+		hasDWAVX2Cols, hasDWRQF, hasDWRQG, hasDWAVX2S2 = cols, rqf, rqg, s2
+	}(hasDWAVX2Cols, hasDWRQF, hasDWRQG, hasDWAVX2S2)
 	rng := rand.New(rand.NewPCG(51, 52))
 	for _, kernel := range []string{"cols-blend", "cols", "cols-tab8", "pairs-blend", "pairs"} {
+		// The stride-2 column kernel runs with the blends in cols-blend.
+		hasDWAVX2S2 = kernel == "cols-blend"
 		hasDWAVX2Cols = kernel == "cols-blend" || kernel == "cols" || kernel == "cols-tab8"
 		hasDWRQF, hasDWRQG = kernel == "cols", kernel == "cols-blend" || kernel == "pairs-blend"
 		for _, c := range []int{16, 32, 48, 144, 960} {
@@ -186,16 +192,19 @@ func BenchmarkDW3x3I8AVX2(b *testing.B) {
 // the thread's CPU clock, alternating: at stride 1 the column kernel with
 // the rescale in one step with blends ("blend", dw3x3I8AVX2Cols mode 3
 // or 4), without ("cols", mode 2) and with Requant.tab8's ("colstab8"),
-// and the pair kernel ("pairs", dw3x3I8AVX2); at stride 2 the pair kernel
-// with blends ("blend") and with tab8's ("pairs"). "speedup" is the
-// median per-round ratio pairs/cols, "rqf-speedup" colstab8/cols and
-// "blend-speedup" cols/blend at stride 1, pairs/blend at stride 2, with
-// their quartiles; GMAC/s per side.
+// and the pair kernel ("pairs", dw3x3I8AVX2); at stride 2 the column
+// kernel ("s2", dw3x3I8AVX2S2) and the pair kernel with blends ("blend")
+// and with tab8's ("pairs"). "speedup" is the median per-round ratio
+// pairs/cols, "rqf-speedup" colstab8/cols and "blend-speedup" cols/blend
+// at stride 1; at stride 2 "blend-speedup" pairs/blend and "s2-speedup"
+// blend/s2; with their quartiles; GMAC/s per side.
 func BenchmarkDW3x3I8AVX2Cols(b *testing.B) {
 	if !useInt8SIMD() || use512() {
 		b.Skip("not the AVX2 int8 path")
 	}
-	defer func(cols, rqf, rqg bool) { hasDWAVX2Cols, hasDWRQF, hasDWRQG = cols, rqf, rqg }(hasDWAVX2Cols, hasDWRQF, hasDWRQG)
+	defer func(cols, rqf, rqg, s2 bool) {
+		hasDWAVX2Cols, hasDWRQF, hasDWRQG, hasDWAVX2S2 = cols, rqf, rqg, s2
+	}(hasDWAVX2Cols, hasDWRQF, hasDWRQG, hasDWAVX2S2)
 	for _, sh := range [][3]int{{32, 64, 1}, {64, 32, 1}, {96, 32, 1}, {144, 32, 1}, {128, 16, 1}, {192, 16, 1}, {256, 8, 1}, {384, 8, 1}, {512, 8, 1}, {576, 8, 1}, {960, 4, 1}, {1024, 4, 1},
 		{96, 32, 2}, {144, 16, 2}, {192, 8, 2}, {576, 4, 2}} {
 		c, n, stride := sh[0], sh[1], sh[2]
@@ -224,7 +233,7 @@ func BenchmarkDW3x3I8AVX2Cols(b *testing.B) {
 			reps := 2048 / n
 			side := func(name string, cols, rqf, rqg bool) abbench.Side {
 				return abbench.Side{Name: name, Run: func() {
-					hasDWAVX2Cols, hasDWRQF, hasDWRQG = cols, rqf, rqg
+					hasDWAVX2Cols, hasDWRQF, hasDWRQG, hasDWAVX2S2 = cols, rqf, rqg, cols
 					for range reps {
 						d.Int8Pixels3x3(out, c, in8, rows, stride*c, n)
 					}
@@ -237,8 +246,9 @@ func BenchmarkDW3x3I8AVX2Cols(b *testing.B) {
 				abbench.ReportQuartiles(b, tm.Ratios(0, 2, 1), "rqf-speedup")
 				abbench.ReportQuartiles(b, tm.Ratios(0, 1, 3), "blend-speedup")
 			} else {
-				tm = abbench.Alternate(b, abbench.ThreadCPU, side("pairs", false, false, false), side("blend", false, false, true))
+				tm = abbench.Alternate(b, abbench.ThreadCPU, side("pairs", false, false, false), side("blend", false, false, true), side("s2", true, false, true))
 				abbench.ReportQuartiles(b, tm.Ratios(0, 0, 1), "blend-speedup")
+				abbench.ReportQuartiles(b, tm.Ratios(0, 1, 2), "s2-speedup")
 			}
 			tm.ReportRate(b, 0, abbench.Med, float64(reps*n*c*9)/1e9, "%s-GMAC/s")
 		})

@@ -305,7 +305,7 @@ type DWI8 struct {
 	q4, q4U, h4, h4U bool
 	// w2, w2c: the weights of the AVX2 3x3 kernels (prepW2), nil where
 	// they do not apply.
-	w2, w2c []int16
+	w2, w2c, w2s []int16
 	// rqF, rqFU: fold's and foldU's tables of the column kernel's rescale
 	// in one step (dwRQTable), nil where it does not apply.
 	rqF, rqFU []int32
