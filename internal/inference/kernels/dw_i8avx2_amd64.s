@@ -277,6 +277,34 @@ dwnext:
 	VPMAXSD  Y12, Y, Y \
 	VPMINSD  Y13, Y, Y
 
+// DWCPIXELS is dw3x3I8AVX2Cols' pixel loop of one block for one rescale
+// (RQ, RQG16 or RQG16NL) and store (PACK, PACK16C or PACK16CU), the
+// prologue's two columns done, AX = ostride and N the pixel count's
+// argument: one taken branch a
+// pixel, where the loop below it, for every mode, tests the mode and the
+// store on each pixel. The last pixel (CX = 0 on entry to last) adds only
+// its right column's rows 0 and 1. It ends at fin.
+#define DWCPIXELS(RQ, PACK, N, col, last, fin) \
+	MOVQ N, CX \
+	DECQ CX \
+	JZ   last \
+col: \
+	DWSTEP \
+	RQ(Y0, 0) \
+	RQ(Y1, 352) \
+	PACK(Y0, Y1, X0, (R13)) \
+	ADDQ AX, R13 \
+	DWSHIFT \
+	DECQ CX \
+	JNZ  col \
+last: \
+	DWCOL((SI), (DI)) \
+	DWMADD(128, Y0, Y1) \
+	RQ(Y0, 0) \
+	RQ(Y1, 352) \
+	PACK(Y0, Y1, X0, (R13)) \
+	JMP  fin
+
 // func dw3x3I8AVX2Cols(out *int8, ostride int, r0, r1, r2 *int8, n, c int, w *int16, tab *int32, mode uint8, unsigned bool, zp, lo, hi int32)
 // dw3x3I8AVX2 at stride 1 (xstep = c), the same sums in another order:
 // per block of 16 channels, one pass over the n+2 columns. Column x's rows
@@ -330,6 +358,26 @@ dwcblk:
 	DWSHIFT
 	DWSTEP
 	DWSHIFT
+	CMPB  mode+72(FP), $3
+	JB    dwcany
+	MOVQ  ostride+8(FP), AX
+	JA    dwctight4
+	CMPB  unsigned+73(FP), $0
+	JNE   dwctight3u
+	DWCPIXELS(RQG16, PACK16C, n+40(FP), dwct3col, dwct3last, dwcblkend)
+
+dwctight3u:
+	DWCPIXELS(RQG16, PACK16CU, n+40(FP), dwct3ucol, dwct3ulast, dwcblkend)
+
+dwctight4:
+	CMPB unsigned+73(FP), $0
+	JNE  dwctight4u
+	DWCPIXELS(RQG16NL, PACK16C, n+40(FP), dwct4col, dwct4last, dwcblkend)
+
+dwctight4u:
+	DWCPIXELS(RQG16NL, PACK16CU, n+40(FP), dwct4ucol, dwct4ulast, dwcblkend)
+
+dwcany:
 	MOVQ  n+40(FP), CX
 	DECQ  CX
 
@@ -397,6 +445,7 @@ dwcnext:
 	DECQ CX
 	JNS  dwccol
 
+dwcblkend:
 	ADDQ $16, R14
 	ADDQ $16, R8
 	ADDQ $320, BX
@@ -405,6 +454,32 @@ dwcnext:
 	JNZ  dwcblk
 	VZEROUPPER
 	RET
+
+// DWSPIXELS is dw3x3I8AVX2S2's pixel loop of one block (CX pixels, AX =
+// ostride) for one rescale (RQ) and store (PACK), one taken branch a
+// pixel; it ends at fin.
+#define DWSPIXELS(RQ, PACK, pix, fin) \
+pix: \
+	DWCOL((SI)(DX*1), (DI)(DX*1)) \
+	DWMADD(0, Y0, Y1) \
+	DWCOL((SI)(DX*2), (DI)(DX*2)) \
+	DWMADD(64, Y0, Y1) \
+	DWMSET(128, Y2, Y3) \
+	DWCOL((R10)(DX*1), (R10)(DX*2)) \
+	DWMADD(192, Y0, Y1) \
+	DWMADD(256, Y2, Y3) \
+	RQ(Y0, 0) \
+	RQ(Y1, 352) \
+	PACK(Y0, Y1, X0, (R13)) \
+	VMOVDQA Y2, Y0 \
+	VMOVDQA Y3, Y1 \
+	ADDQ    R9, SI \
+	ADDQ    R9, DI \
+	ADDQ    R9, R10 \
+	ADDQ    AX, R13 \
+	DECQ    CX \
+	JNZ     pix \
+	JMP     fin
 
 // func dw3x3I8AVX2S2(out *int8, ostride int, r0, r1, r2 *int8, n, c int, w *int16, tab *int32, mode uint8, unsigned bool, lo, hi int32)
 // dw3x3I8AVX2 at stride 2 (xstep = 2c) with the rescale of modes 3 and 4
@@ -442,45 +517,25 @@ dwsblk:
 	DWCOL((R10), (R10))
 	DWMADD(256, Y0, Y1)
 	MOVQ n+40(FP), CX
-
-dwspix:
-	DWCOL((SI)(DX*1), (DI)(DX*1))
-	DWMADD(0, Y0, Y1)
-	DWCOL((SI)(DX*2), (DI)(DX*2))
-	DWMADD(64, Y0, Y1)
-	DWMSET(128, Y2, Y3)
-	DWCOL((R10)(DX*1), (R10)(DX*2))
-	DWMADD(192, Y0, Y1)
-	DWMADD(256, Y2, Y3)
+	MOVQ ostride+8(FP), AX
 	CMPB mode+72(FP), $4
 	JE   dwsnl
-	RQG16(Y0, 0)
-	RQG16(Y1, 352)
-	JMP  dwsstore
+	CMPB unsigned+73(FP), $0
+	JNE  dwsu
+	DWSPIXELS(RQG16, PACK16C, dwsp3, dwsnext)
+
+dwsu:
+	DWSPIXELS(RQG16, PACK16CU, dwsp3u, dwsnext)
 
 dwsnl:
-	RQG16NL(Y0, 0)
-	RQG16NL(Y1, 352)
-
-dwsstore:
 	CMPB unsigned+73(FP), $0
-	JNE  dwsstoreu
-	PACK16C(Y0, Y1, X0, (R13))
-	JMP  dwsnext
+	JNE  dwsnlu
+	DWSPIXELS(RQG16NL, PACK16C, dwsp4, dwsnext)
 
-dwsstoreu:
-	PACK16CU(Y0, Y1, X0, (R13))
+dwsnlu:
+	DWSPIXELS(RQG16NL, PACK16CU, dwsp4u, dwsnext)
 
 dwsnext:
-	VMOVDQA Y2, Y0
-	VMOVDQA Y3, Y1
-	ADDQ    R9, SI
-	ADDQ    R9, DI
-	ADDQ    R9, R10
-	ADDQ    ostride+8(FP), R13
-	DECQ    CX
-	JNZ     dwspix
-
 	ADDQ $16, R14
 	ADDQ $16, R8
 	ADDQ $320, BX
