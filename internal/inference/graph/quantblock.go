@@ -75,8 +75,9 @@ func blockBudgetFor(path string) int {
 // (BenchmarkQBlock). On the AVX2 path the 8x8 blocks ran 1-2.5% slower
 // fused than apart (one block alone), and the V2 int8 model at batch 1
 // with 16 rather than 8 1.008-1.037 faster with a 96 KiB budget, but with
-// blockBudgetAVX2 only 0-1% (within the noise; five rounds, load 7-9):
-// kept at 8.
+// blockBudgetAVX2 0-1% (five rounds, load 7-9), and with the depthwise
+// kernels' blends and stride-2 column kernel 0.986-1.008 (median 0.989,
+// five rounds, load 13-16): kept at 8.
 var minBlockWidth = 8
 
 // maxBlockWeights bounds the bytes of the two 1x1 convolutions' packed

@@ -22,16 +22,17 @@ func dw3x3I8AVX2(out *int8, ostride int, r0, r1, r2 *int8, xstep, n, c int, w *i
 //go:noescape
 func dw3x3I8AVX2Cols(out *int8, ostride int, r0, r1, r2 *int8, n, c int, w *int16, tab *int32, mode uint8, unsigned bool, zp, lo, hi int32)
 
-// dw3x3I8AVX2S2 is dw3x3I8AVX2 for stride 2 (xstep == 2c) in modes 3
+// dw3x3I8AVX2S2 is dw3x3I8AVX2 for stride 2 (xstep == 2c) in modes 0, 3
 // and 4: per block of 16 channels one pass over the row, two columns a
 // pixel, three interleaved pairs of rows where dw3x3I8AVX2 takes five (w
 // the DWI8.w2s layout). Implemented in dw_i8avx2_amd64.s.
 //
 //go:noescape
-func dw3x3I8AVX2S2(out *int8, ostride int, r0, r1, r2 *int8, n, c int, w *int16, tab *int32, mode uint8, unsigned bool, lo, hi int32)
+func dw3x3I8AVX2S2(out *int8, ostride int, r0, r1, r2 *int8, n, c int, w *int16, tab *int32, tstep int, mode uint8, unsigned bool, lo, hi int32)
 
-// hasDWAVX2S2 selects dw3x3I8AVX2S2 for stride 2 where the rescale with
-// blends runs (tests and benchmarks turn it off).
+// hasDWAVX2S2 selects dw3x3I8AVX2S2 for stride 2 in the single rounding
+// and where the rescale with blends runs (tests and benchmarks turn it
+// off).
 var hasDWAVX2S2 = true
 
 // hasDWAVX2 selects dw3x3I8AVX2 (read when a model is planned, through
@@ -78,8 +79,8 @@ func dw3x3I8AVX2Vec(d *DWI8, out *int8, ostride int, r0, r1, r2 *int8, xstep, n 
 	default:
 		mode = 1
 	}
-	if mode >= 3 && xstep == 2*d.C && hasDWAVX2S2 && d.w2s != nil {
-		dw3x3I8AVX2S2(out, ostride, r0, r1, r2, n, d.C, &d.w2s[0], tab, mode, unsigned, r.Lo, r.Hi)
+	if (mode >= 3 || mode == 0) && xstep == 2*d.C && hasDWAVX2S2 && d.w2s != nil {
+		dw3x3I8AVX2S2(out, ostride, r0, r1, r2, n, d.C, &d.w2s[0], tab, tstep, mode, unsigned, r.Lo, r.Hi)
 		return
 	}
 	if cols {

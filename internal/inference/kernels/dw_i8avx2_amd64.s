@@ -279,19 +279,19 @@ dwnext:
 
 // DWCPIXELS is dw3x3I8AVX2Cols' pixel loop of one block for one rescale
 // (RQ, RQG16 or RQG16NL) and store (PACK, PACK16C or PACK16CU), the
-// prologue's two columns done, AX = ostride and N the pixel count's
-// argument: one taken branch a
+// prologue's two columns done, AX = ostride, N the pixel count's
+// argument and OFF2 the table offset of channels 8-15: one taken branch a
 // pixel, where the loop below it, for every mode, tests the mode and the
 // store on each pixel. The last pixel (CX = 0 on entry to last) adds only
 // its right column's rows 0 and 1. It ends at fin.
-#define DWCPIXELS(RQ, PACK, N, col, last, fin) \
+#define DWCPIXELS(RQ, PACK, N, OFF2, col, last, fin) \
 	MOVQ N, CX \
 	DECQ CX \
 	JZ   last \
 col: \
 	DWSTEP \
 	RQ(Y0, 0) \
-	RQ(Y1, 352) \
+	RQ(Y1, OFF2) \
 	PACK(Y0, Y1, X0, (R13)) \
 	ADDQ AX, R13 \
 	DWSHIFT \
@@ -301,7 +301,7 @@ last: \
 	DWCOL((SI), (DI)) \
 	DWMADD(128, Y0, Y1) \
 	RQ(Y0, 0) \
-	RQ(Y1, 352) \
+	RQ(Y1, OFF2) \
 	PACK(Y0, Y1, X0, (R13)) \
 	JMP  fin
 
@@ -364,18 +364,18 @@ dwcblk:
 	JA    dwctight4
 	CMPB  unsigned+73(FP), $0
 	JNE   dwctight3u
-	DWCPIXELS(RQG16, PACK16C, n+40(FP), dwct3col, dwct3last, dwcblkend)
+	DWCPIXELS(RQG16, PACK16C, n+40(FP), 352, dwct3col, dwct3last, dwcblkend)
 
 dwctight3u:
-	DWCPIXELS(RQG16, PACK16CU, n+40(FP), dwct3ucol, dwct3ulast, dwcblkend)
+	DWCPIXELS(RQG16, PACK16CU, n+40(FP), 352, dwct3ucol, dwct3ulast, dwcblkend)
 
 dwctight4:
 	CMPB unsigned+73(FP), $0
 	JNE  dwctight4u
-	DWCPIXELS(RQG16NL, PACK16C, n+40(FP), dwct4col, dwct4last, dwcblkend)
+	DWCPIXELS(RQG16NL, PACK16C, n+40(FP), 352, dwct4col, dwct4last, dwcblkend)
 
 dwctight4u:
-	DWCPIXELS(RQG16NL, PACK16CU, n+40(FP), dwct4ucol, dwct4ulast, dwcblkend)
+	DWCPIXELS(RQG16NL, PACK16CU, n+40(FP), 352, dwct4ucol, dwct4ulast, dwcblkend)
 
 dwcany:
 	MOVQ  n+40(FP), CX
@@ -456,9 +456,9 @@ dwcblkend:
 	RET
 
 // DWSPIXELS is dw3x3I8AVX2S2's pixel loop of one block (CX pixels, AX =
-// ostride) for one rescale (RQ) and store (PACK), one taken branch a
-// pixel; it ends at fin.
-#define DWSPIXELS(RQ, PACK, pix, fin) \
+// ostride) for one rescale (RQ; OFF2 the table offset of channels 8-15)
+// and store (PACK), one taken branch a pixel; it ends at fin.
+#define DWSPIXELS(RQ, PACK, OFF2, pix, fin) \
 pix: \
 	DWCOL((SI)(DX*1), (DI)(DX*1)) \
 	DWMADD(0, Y0, Y1) \
@@ -469,7 +469,7 @@ pix: \
 	DWMADD(192, Y0, Y1) \
 	DWMADD(256, Y2, Y3) \
 	RQ(Y0, 0) \
-	RQ(Y1, 352) \
+	RQ(Y1, OFF2) \
 	PACK(Y0, Y1, X0, (R13)) \
 	VMOVDQA Y2, Y0 \
 	VMOVDQA Y3, Y1 \
@@ -481,9 +481,10 @@ pix: \
 	JNZ     pix \
 	JMP     fin
 
-// func dw3x3I8AVX2S2(out *int8, ostride int, r0, r1, r2 *int8, n, c int, w *int16, tab *int32, mode uint8, unsigned bool, lo, hi int32)
-// dw3x3I8AVX2 at stride 2 (xstep = 2c) with the rescale of modes 3 and 4
-// only (tab: dwRQTable's blend table), per block of 16 channels one pass
+// func dw3x3I8AVX2S2(out *int8, ostride int, r0, r1, r2 *int8, n, c int, w *int16, tab *int32, tstep int, mode uint8, unsigned bool, lo, hi int32)
+// dw3x3I8AVX2 at stride 2 (xstep = 2c) with the rescale of modes 0 (tab:
+// Requant.tab8), 3 and 4 (tab: dwRQTable's blend table), tstep bytes of
+// tab per block of 16 channels, per block of 16 channels one pass
 // over the row: pixel p's window has columns 2p, 2p+1, 2p+2, and column
 // 2p+2 is pixel p+1's left one. A step takes columns 2p+1 and 2p+2, three
 // interleaved pairs of rows (rows 0 and 1 of each column, row 2 of both)
@@ -493,8 +494,14 @@ pix: \
 // order). Pixel 0's left column comes before the loop, its row 2 paired
 // with itself under (none,6). The last step's sums for pixel n are
 // dropped; it reads no column past 2n.
-TEXT ·dw3x3I8AVX2S2(SB), NOSPLIT, $0-84
-	WORDCLAMP16(lo+76(FP), hi+80(FP))
+TEXT ·dw3x3I8AVX2S2(SB), NOSPLIT, $0-92
+	WORDCLAMP16(lo+84(FP), hi+88(FP))
+	MOVL         lo+84(FP), AX
+	VMOVD        AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL         hi+88(FP), AX
+	VMOVD        AX, X13
+	VPBROADCASTD X13, Y13
 	MOVQ out+0(FP), R8
 	MOVQ c+48(FP), DX
 	MOVQ w+56(FP), BX
@@ -518,28 +525,38 @@ dwsblk:
 	DWMADD(256, Y0, Y1)
 	MOVQ n+40(FP), CX
 	MOVQ ostride+8(FP), AX
-	CMPB mode+72(FP), $4
+	CMPB mode+80(FP), $0
+	JE   dwss
+	CMPB mode+80(FP), $4
 	JE   dwsnl
-	CMPB unsigned+73(FP), $0
+	CMPB unsigned+81(FP), $0
 	JNE  dwsu
-	DWSPIXELS(RQG16, PACK16C, dwsp3, dwsnext)
+	DWSPIXELS(RQG16, PACK16C, 352, dwsp3, dwsnext)
 
 dwsu:
-	DWSPIXELS(RQG16, PACK16CU, dwsp3u, dwsnext)
+	DWSPIXELS(RQG16, PACK16CU, 352, dwsp3u, dwsnext)
 
 dwsnl:
-	CMPB unsigned+73(FP), $0
+	CMPB unsigned+81(FP), $0
 	JNE  dwsnlu
-	DWSPIXELS(RQG16NL, PACK16C, dwsp4, dwsnext)
+	DWSPIXELS(RQG16NL, PACK16C, 352, dwsp4, dwsnext)
 
 dwsnlu:
-	DWSPIXELS(RQG16NL, PACK16CU, dwsp4u, dwsnext)
+	DWSPIXELS(RQG16NL, PACK16CU, 352, dwsp4u, dwsnext)
+
+dwss:
+	CMPB unsigned+81(FP), $0
+	JNE  dwssu
+	DWSPIXELS(RQS16, PACK16, 256, dwsp0, dwsnext)
+
+dwssu:
+	DWSPIXELS(RQS16, PACK16U, 256, dwsp0u, dwsnext)
 
 dwsnext:
 	ADDQ $16, R14
 	ADDQ $16, R8
 	ADDQ $320, BX
-	ADDQ $704, R11
+	ADDQ tstep+72(FP), R11
 	DECQ R12
 	JNZ  dwsblk
 	VZEROUPPER

@@ -205,10 +205,11 @@ func BenchmarkDW3x3I8AVX2Cols(b *testing.B) {
 	defer func(cols, rqf, rqg, s2 bool) {
 		hasDWAVX2Cols, hasDWRQF, hasDWRQG, hasDWAVX2S2 = cols, rqf, rqg, s2
 	}(hasDWAVX2Cols, hasDWRQF, hasDWRQG, hasDWAVX2S2)
-	for _, sh := range [][3]int{{32, 64, 1}, {64, 32, 1}, {96, 32, 1}, {144, 32, 1}, {128, 16, 1}, {192, 16, 1}, {256, 8, 1}, {384, 8, 1}, {512, 8, 1}, {576, 8, 1}, {960, 4, 1}, {1024, 4, 1},
-		{96, 32, 2}, {144, 16, 2}, {192, 8, 2}, {576, 4, 2}} {
-		c, n, stride := sh[0], sh[1], sh[2]
-		b.Run(fmt.Sprintf("c%d/n%d/s%d", c, n, stride), func(b *testing.B) {
+	for _, sh := range [][4]int{{32, 64, 1, 2}, {64, 32, 1, 2}, {96, 32, 1, 2}, {144, 32, 1, 2}, {128, 16, 1, 2}, {192, 16, 1, 2}, {256, 8, 1, 2}, {384, 8, 1, 2}, {512, 8, 1, 2}, {576, 8, 1, 2}, {960, 4, 1, 2}, {1024, 4, 1, 2},
+		{96, 32, 2, 2}, {144, 16, 2, 2}, {192, 8, 2, 2}, {576, 4, 2, 2},
+		{144, 32, 1, 1}, {576, 8, 1, 1}, {96, 32, 2, 1}, {576, 4, 2, 1}} {
+		c, n, stride, rounds := sh[0], sh[1], sh[2], sh[3]
+		b.Run(fmt.Sprintf("c%d/n%d/s%d/r%d", c, n, stride, rounds), func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(3, 4))
 			w := make([]int32, 9*c)
 			for i := range w {
@@ -218,7 +219,7 @@ func BenchmarkDW3x3I8AVX2Cols(b *testing.B) {
 			for i := range rq.Shift {
 				rq.Shift[i] = -1 - rng.IntN(8) // a model's: right shifts only
 			}
-			d, err := NewDWI8(3, 3, c, w, NewRequant(rq.Bias, rq.Mult, rq.Shift, true, rq.ZP, rq.Lo, rq.Hi))
+			d, err := NewDWI8(3, 3, c, w, NewRequant(rq.Bias, rq.Mult, rq.Shift, rounds == 2, rq.ZP, rq.Lo, rq.Hi))
 			if err != nil {
 				b.Fatal(err)
 			}
