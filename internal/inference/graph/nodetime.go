@@ -66,10 +66,19 @@ func (m *Model) NodeTimes() []NodeTime {
 	for i, nd := range m.nodes {
 		ot := m.tensors[nd.out]
 		out[i] = NodeTime{Name: nd.name, Kernel: kernelName(nd.k), Output: ot.Name, Shape: ot.Shape,
-			MACs:  int64(ot.Size()) * int64(costPerOutput(nd.k)),
+			MACs:  nodeMACs(nd.k, ot.Size()),
 			Calls: t.calls[i], Images: t.imgs[i], Total: t.total[i], CPU: t.cpu[i], CPUImages: t.cpuImgs[i]}
 	}
 	return out
+}
+
+// nodeMACs is the multiply-adds per image of a planned kernel k with out
+// output values: a fused int8 block counts those of all its operators.
+func nodeMACs(k kernel, out int) int64 {
+	if b, ok := k.(*qblockKernel); ok {
+		return b.macs()
+	}
+	return int64(out) * int64(costPerOutput(k))
 }
 
 // add records one call of node i on images images that took d, and cpu

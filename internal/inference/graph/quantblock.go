@@ -45,14 +45,40 @@ type qblockKernel struct {
 // KiB ran the V2 int8 model at batch 1 2-3.5% faster than 256 KiB, 64
 // and 40 KiB 1.5%, 128 KiB 1-3% (alternating, load 5-6; 256 against
 // itself 0.99-1.01); at batch 8 on two threads 96 and 256 KiB ran alike
-// (0.99-1.01).
-const blockBudget = 96 << 10
+// (0.99-1.01). On the AVX2 path (no T4 rows; 512 KiB of L2 per core) see
+// blockBudgetAVX2.
+var blockBudget = blockBudgetFor(kernels.Path())
+
+// blockBudgetAVX2 is blockBudget on the AVX2 path. One block alone ran as
+// fast with 16 to 96 KiB (BenchmarkQBlock's shapes, 0.96-1.01), but the
+// V2 int8 model at batch 1 on one thread ran faster with 32 KiB than with
+// 96 (thread CPU, alternating, 150 runs a round, load 5-10: per-round
+// medians of 1.012-1.045 over 12 rounds, about 1.03), 16, 24 and 48 KiB
+// about alike (0.999-1.029): the smaller ring and band leave more of L2
+// to the weights of the layers around the block; BenchmarkQuantBlock-
+// BudgetModel, 4x200 runs, load 7-8: medians 1.013-1.028. At batch 8 on
+// one thread alike (0.993-1.012), on two (wall clock, load 9) 0.97-1.037,
+// median 1.025.
+const blockBudgetAVX2 = 32 << 10
+
+// blockBudgetFor is blockBudget for the kernel path (kernels.Path).
+func blockBudgetFor(path string) int {
+	if path == "avx2" {
+		return blockBudgetAVX2
+	}
+	return 96 << 10
+}
 
 // minBlockWidth is the narrowest image banded: the expansion runs one row
 // of pixels per GEMM, which at 4 pixels is 10% slower than the separate
 // operators, at 8 about 1% faster and at 16 to 64 2-6% faster
-// (BenchmarkQBlock).
-const minBlockWidth = 8
+// (BenchmarkQBlock). On the AVX2 path the 8x8 blocks ran 1-2.5% slower
+// fused than apart (one block alone), and the V2 int8 model at batch 1
+// with 16 rather than 8 1.008-1.037 faster with a 96 KiB budget, but with
+// blockBudgetAVX2 0-1% (five rounds, load 7-9), and with the depthwise
+// kernels' blends and stride-2 column kernel 0.986-1.008 (median 0.989,
+// five rounds, load 13-16): kept at 8.
+var minBlockWidth = 8
 
 // maxBlockWeights bounds the bytes of the two 1x1 convolutions' packed
 // weights in a banded block: the band's GEMMs read all of them once per
@@ -110,6 +136,24 @@ func newQBlock(ex, dw, pr *qconvKernel, add *qbinaryKernel, addFirst bool) *qblo
 	}
 	return k
 }
+
+// macs returns the multiply-adds of one image: those of each operator
+// the block runs, as each counts them standing alone (its outputs times
+// costPerOutput), so a fused block's node time carries the MACs of its
+// expansion, depthwise, projection and ADD rather than of its output only.
+func (k *qblockKernel) macs() int64 {
+	n := k.dw.outputs()*int64(costPerOutput(k.dw)) + k.pr.outputs()*int64(costPerOutput(k.pr))
+	if k.ex != nil {
+		n += k.ex.outputs() * int64(costPerOutput(k.ex))
+	}
+	if k.add != nil {
+		n += int64(k.add.n) * int64(costPerOutput(k.add))
+	}
+	return n
+}
+
+// outputs is the count of k's output values for one image.
+func (k *qconvKernel) outputs() int64 { return int64(k.oh) * int64(k.ow) * int64(k.cout) }
 
 // t4Gemm makes a fused block's expansion write its rows in T4 form
 // itself (kernels.GemmU8I8RequantT4) where it can, instead of writing

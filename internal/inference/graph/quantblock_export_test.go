@@ -51,3 +51,11 @@ func SetT4Gemm(on bool) (restore func()) {
 	t4Gemm = on
 	return func() { t4Gemm = saved }
 }
+
+// SetBlockPlan sets the fused blocks' band budget (bytes) and narrowest
+// banded image for the models planned until restore is called.
+func SetBlockPlan(budget, minWidth int) (restore func()) {
+	b, w := blockBudget, minBlockWidth
+	blockBudget, minBlockWidth = budget, minWidth
+	return func() { blockBudget, minBlockWidth = b, w }
+}

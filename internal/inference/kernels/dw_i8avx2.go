@@ -7,15 +7,23 @@ package kernels
 // of the block, the first tap's weight and the second's (zero for none)
 // side by side, VPMADDWD's operand. In d.w2 the pairs are (0,1), (2,3),
 // (4,5), (6,7), (8, none); in d.w2c, the stride-1 kernel's, (0,3), (1,4),
-// (2,5) (rows 0 and 1 of one column), (6,7) and (none, 8) (row 2).
+// (2,5) (rows 0 and 1 of one column), (6,7) and (none, 8) (row 2); in
+// d.w2s, the stride-2 column kernel's (dw3x3I8AVX2S2), (1,4), (2,5), (0,3),
+// (7,8), (none,6).
 func (d *DWI8) prepW2() {
-	d.w2, d.w2c, d.rqF, d.rqFU = nil, nil, nil, nil
+	d.w2, d.w2c, d.w2s, d.rqF, d.rqFU, d.rqG, d.rqGU = nil, nil, nil, nil, nil, nil, nil
 	if d.KH != 3 || d.KW != 3 || d.C%16 != 0 || d.C == 0 {
 		return
 	}
-	d.rqF, d.rqFU = dwRQTable(d.fold), dwRQTable(d.foldU)
+	d.rqF, d.rqFU = dwRQTable(d.fold, false), dwRQTable(d.foldU, false)
+	d.rqG, d.rqGU = dwRQTable(d.fold, true), dwRQTable(d.foldU, true)
+	d.rqGNoLeft = true
+	for _, s := range d.fold.Shift {
+		d.rqGNoLeft = d.rqGNoLeft && s <= 0
+	}
 	d.w2 = d.tapPairs([5][2]int{{0, 1}, {2, 3}, {4, 5}, {6, 7}, {8, -1}})
 	d.w2c = d.tapPairs([5][2]int{{0, 3}, {1, 4}, {2, 5}, {6, 7}, {-1, 8}})
+	d.w2s = d.tapPairs([5][2]int{{1, 4}, {2, 5}, {0, 3}, {7, 8}, {-1, 6}})
 }
 
 // tapPairs lays out d's 3x3 weights in the given pairs of taps (-1: none,
@@ -55,7 +63,12 @@ func (d *DWI8) tapPairs(pairs [5][2]int) []int16 {
 // (4 qwords each), n in the even words of the even channels and of the
 // odd channels, 31+rs of the even and of the odd channels (qwords), and
 // the zero point less 2^(32-rs).
-func dwRQTable(r *Requant) []int32 {
+//
+// With blend (RQG16 in dw_i8avx2_amd64.s, DWI8.rqG) the words of n hold
+// K-n instead, per qword (K-n of the even channels, then of the odd): the
+// kernel picks K or K-n by the sign of y with VBLENDVPD in place of
+// masking n and subtracting it.
+func dwRQTable(r *Requant, blend bool) []int32 {
 	if r == nil || !r.Double || r.C%8 != 0 {
 		return nil
 	}
@@ -80,7 +93,12 @@ func dwRQTable(r *Requant) []int32 {
 			q += 8
 		}
 		b[32+q], b[33+q] = int32(uint32(k)), int32(uint32(k>>32))
-		b[48+q] = n
+		if blend {
+			kn := k - uint64(uint32(n))
+			b[48+q], b[49+q] = int32(uint32(kn)), int32(uint32(kn>>32))
+		} else {
+			b[48+q] = n
+		}
 		b[64+q] = int32(31 + rs)
 		b[80+j] = int32(uint32(r.ZP) - uint32(uint64(1)<<(32-rs)))
 	}

@@ -314,10 +314,15 @@ type DWI8 struct {
 	q4, q4U, h4, h4U bool
 	// w2, w2c: the weights of the AVX2 3x3 kernels (prepW2), nil where
 	// they do not apply.
-	w2, w2c []int16
+	w2, w2c, w2s []int16
 	// rqF, rqFU: fold's and foldU's tables of the column kernel's rescale
 	// in one step (dwRQTable), nil where it does not apply.
 	rqF, rqFU []int32
+	// rqG, rqGU: fold's and foldU's tables of the AVX2 kernels' rescale
+	// with the sign chosen by blends (dwRQTableG), nil where it does not
+	// apply; rqGNoLeft: every channel's left shift is 0.
+	rqG, rqGU []int32
+	rqGNoLeft bool
 }
 
 // unsignedOut returns r with its outputs moved up by 128 (x+128, the
