@@ -1,0 +1,50 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/cspipe/cspipe/internal/blob"
+	"github.com/cspipe/cspipe/internal/records"
+)
+
+// summaryRefusingStore fails every write of a summary.json (as a bucket whose grant was removed,
+// or a Storage outage that outlasts the retries), and passes everything else to Memory.
+type summaryRefusingStore struct{ *blob.Memory }
+
+func (s summaryRefusingStore) Write(ctx context.Context, bucket, name string, obj blob.Object, cond blob.Cond) (blob.Attrs, error) {
+	if strings.HasSuffix(name, records.SummaryFile) {
+		return blob.Attrs{}, errors.New("injected: summary write refused")
+	}
+	return s.Memory.Write(ctx, bucket, name, obj, cond)
+}
+
+// When the workflow cannot write a shard's error summary, the execution still succeeds: its
+// result says failed with summary_error, and the shard has no summary.json. Nothing downstream
+// hears of the shard unless the sweeper writes one (internal/batch, Sweep: a succeeded
+// execution with a shard missing its summary is failed with a summary per shard).
+func TestLaunchSummaryWriteFailureStillSucceeds(t *testing.T) {
+	mem := blob.NewMemory()
+	w := newWorldWithStore(t, summaryRefusingStore{mem}, mem)
+	w.workloadWrites = false // the workload dies without a summary
+	res, err := w.run(t.Context(), t, w.args(1, nil))
+	if err != nil {
+		t.Fatalf("Run: %v, want the execution to succeed (finish_shard never raises)", err)
+	}
+	if live := w.compute.Live(); len(live) != 0 {
+		t.Errorf("VMs left running: %v", live)
+	}
+	shards, _ := res["shards"].([]any)
+	if res["status"] != "failed" || len(shards) != 1 {
+		t.Fatalf("result = %v, want failed with one shard", res)
+	}
+	sh, _ := shards[0].(map[string]any)
+	if e, _ := sh["summary_error"].(string); !strings.Contains(e, "summary write refused") {
+		t.Errorf("shard = %v, want summary_error naming the refused write", sh)
+	}
+	if _, err := mem.Attrs(context.Background(), testBucket, records.Prefix(testRun, 0, 1)+records.SummaryFile); !errors.Is(err, blob.ErrNotFound) {
+		t.Errorf("summary.json: %v, want none", err)
+	}
+}
