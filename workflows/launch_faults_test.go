@@ -3,7 +3,9 @@ package workflows
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/cspipe/cspipe/internal/blob"
@@ -46,5 +48,27 @@ func TestLaunchSummaryWriteFailureStillSucceeds(t *testing.T) {
 	}
 	if _, err := mem.Attrs(context.Background(), testBucket, records.Prefix(testRun, 0, 1)+records.SummaryFile); !errors.Is(err, blob.ErrNotFound) {
 		t.Errorf("summary.json: %v, want none", err)
+	}
+}
+
+// An insert whose answer is lost after Compute created the VM (a 503 from a front end, a reset
+// connection, the call's own timeout) is retried, and the retry meets 409 alreadyExists. The VM
+// is this run's own shard: the shard must go on with it, not fail and delete a healthy VM.
+func TestLaunchInsertRetryAfterLostAnswer(t *testing.T) {
+	w := newWorld(t)
+	var lost atomic.Int32
+	w.compute.LostInsertStatus = func(string) int {
+		if lost.Add(1) == 1 {
+			return http.StatusServiceUnavailable
+		}
+		return 0
+	}
+	res, err := w.run(t.Context(), t, w.args(1, nil))
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	sums := w.checkCleanup(t, 1)
+	if res["status"] != "ok" || sums[0].Source != "workload" || len(w.compute.Created()) != 1 {
+		t.Errorf("result %v, summary %+v, created %v: want the shard to run on the VM the lost insert created", res, sums[0], w.compute.Created())
 	}
 }
