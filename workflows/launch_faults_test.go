@@ -72,3 +72,37 @@ func TestLaunchInsertRetryAfterLostAnswer(t *testing.T) {
 		t.Errorf("result %v, summary %+v, created %v: want the shard to run on the VM the lost insert created", res, sums[0], w.compute.Created())
 	}
 }
+
+// lostSummaryStore stores the first summary.json written through it, then answers with an error
+// (served as a 500): the write happened but its answer was lost.
+type lostSummaryStore struct {
+	*blob.Memory
+	lost atomic.Bool
+}
+
+func (s *lostSummaryStore) Write(ctx context.Context, bucket, name string, obj blob.Object, cond blob.Cond) (blob.Attrs, error) {
+	a, err := s.Memory.Write(ctx, bucket, name, obj, cond)
+	if err == nil && strings.HasSuffix(name, records.SummaryFile) && s.lost.CompareAndSwap(false, true) {
+		return blob.Attrs{}, errors.New("injected: answer lost after the write")
+	}
+	return a, err
+}
+
+// The workflow's error summary is written but its answer is lost; the retry meets 412. The
+// summary there is the workflow's own failed one, so the shard must count as failed, written by
+// the workflow, not as a workload that reported.
+func TestLaunchErrorSummaryRetryAfterLostAnswer(t *testing.T) {
+	mem := blob.NewMemory()
+	w := newWorldWithStore(t, &lostSummaryStore{Memory: mem}, mem)
+	w.workloadWrites = false // the workload dies without a summary
+	res, err := w.run(t.Context(), t, w.args(1, nil))
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	sums := w.checkCleanup(t, 1)
+	shards, _ := res["shards"].([]any)
+	sh, _ := shards[0].(map[string]any)
+	if res["status"] != "failed" || sh["summary_written_by"] != "workflow" || sums[0].Source != "workflow" {
+		t.Errorf("result %v, summary %+v: want the shard failed with the workflow's summary", res, sums[0])
+	}
+}
