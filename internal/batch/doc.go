@@ -87,7 +87,8 @@
 // that opens a batch, by any event that finds the open batch overdue, and on a timer: SweepRuns
 // on Google Cloud, a goroutine in the local stack) resumes a run whose start was abandoned (expired lease) or whose execution died before
 // sealing, and fails with a message a run that cannot go on: out of attempts, or its execution
-// failed, was cancelled or vanished after the seal. Failing writes a "failed" summary (source
+// failed, was cancelled or vanished after the seal, or its execution succeeded but a shard
+// still has no summary. Failing writes a "failed" summary (source
 // "sweeper", the reason in error) for every shard that has none, which PublishResults sends to
 // the results topic, and seals the batch so later uploads open a new one.
 package batch

@@ -34,7 +34,9 @@ type SweepReport struct {
 //     summary for every shard that has none (PublishResults sends it to the results topic) and
 //     mark the run failed;
 //   - out of attempts: the same failure, naming the last error;
-//   - succeeded: mark it finished.
+//   - succeeded: mark it finished, unless a shard has no summary.json (the workflow could not
+//     write its error summary, and finish_shard never raises): then that shard gets a failed
+//     summary and the run is failed.
 //
 // Finished and failed batches leave Head.Unfinished. Sweep is idempotent and safe to run from
 // many places at once: every change is a generation-matched write.
@@ -103,6 +105,24 @@ func (s *Scheduler) sweepBatch(ctx context.Context, h *Head, id string, rep *Swe
 	}
 	switch {
 	case st.State == "SUCCEEDED":
+		// A succeeded execution may still have left a shard without summary.json: launch.yaml's
+		// finish_shard never raises, so a shard whose error summary could not be written
+		// (summary_error in the result) ends in a SUCCEEDED execution. That shard gets a failed
+		// summary here, or nobody would ever hear of its images.
+		wrote, err := s.writeMissingSummaries(ctx, *rec, fmt.Sprintf("the run's execution %s succeeded "+
+			"but left no summary for this shard (the workflow could not write one; its result's summary_error says why)", rec.Execution))
+		if err != nil {
+			return false, err
+		}
+		if wrote > 0 {
+			rec.State, rec.Reason = RunFailed, fmt.Sprintf("the run's execution %s succeeded but %d shard(s) had no summary", rec.Execution, wrote)
+			rec.EndedAt = s.now().UTC()
+			if _, err := s.writeRun(ctx, runName(id), *rec, blob.Cond{GenerationMatch: gen}); err != nil {
+				return false, err
+			}
+			rep.Failed = append(rep.Failed, id)
+			return true, nil
+		}
 		rec.State, rec.EndedAt = RunFinished, s.now().UTC()
 		if _, err := s.writeRun(ctx, runName(id), *rec, blob.Cond{GenerationMatch: gen}); err != nil {
 			return false, err
@@ -154,28 +174,9 @@ func (s *Scheduler) fail(ctx context.Context, rec RunRecord, gen int64, reason s
 	if _, err := s.Seal(ctx, rec.BatchID, "run failed"); err != nil {
 		return err
 	}
-	count := 1
-	if p, err := s.readPlan(ctx, rec.BatchID); err != nil {
+	wrote, err := s.writeMissingSummaries(ctx, rec, reason)
+	if err != nil {
 		return err
-	} else if p != nil && p.ShardCount > 1 {
-		count = p.ShardCount
-	}
-	wrote := 0
-	for shard := range count {
-		sum := records.Summary{RunID: rec.RunID, Shard: shard, ShardCount: count, Status: records.StatusFailed,
-			Error: reason, FinishedAt: s.now().UTC(), Source: "sweeper"}
-		b, err := json.Marshal(sum)
-		if err != nil {
-			return err
-		}
-		name := records.Prefix(rec.RunID, shard, count) + records.SummaryFile
-		_, err = s.store.Write(ctx, s.opt.Run.ResultsBucket, name, blob.Object{Data: b, ContentType: jsonType}, blob.Cond{DoesNotExist: true})
-		switch {
-		case err == nil:
-			wrote++
-		case !errors.Is(err, blob.ErrPrecondition):
-			return fmt.Errorf("writing the failed summary %s: %w", name, err)
-		}
 	}
 	rec.State, rec.Reason, rec.EndedAt = RunFailed, reason, s.now().UTC()
 	if wrote == 0 {
@@ -193,6 +194,36 @@ func (s *Scheduler) fail(ctx context.Context, rec RunRecord, gen int64, reason s
 		rep.Failed = append(rep.Failed, rec.BatchID)
 	}
 	return nil
+}
+
+// writeMissingSummaries writes a failed summary (source "sweeper", reason in error) for every
+// shard of rec's run that has none, shard count from plan.json (else 1), and reports how many
+// it wrote. A shard that reported keeps its summary (the write is DoesNotExist).
+func (s *Scheduler) writeMissingSummaries(ctx context.Context, rec RunRecord, reason string) (int, error) {
+	count := 1
+	if p, err := s.readPlan(ctx, rec.BatchID); err != nil {
+		return 0, err
+	} else if p != nil && p.ShardCount > 1 {
+		count = p.ShardCount
+	}
+	wrote := 0
+	for shard := range count {
+		sum := records.Summary{RunID: rec.RunID, Shard: shard, ShardCount: count, Status: records.StatusFailed,
+			Error: reason, FinishedAt: s.now().UTC(), Source: "sweeper"}
+		b, err := json.Marshal(sum)
+		if err != nil {
+			return wrote, err
+		}
+		name := records.Prefix(rec.RunID, shard, count) + records.SummaryFile
+		_, err = s.store.Write(ctx, s.opt.Run.ResultsBucket, name, blob.Object{Data: b, ContentType: jsonType}, blob.Cond{DoesNotExist: true})
+		switch {
+		case err == nil:
+			wrote++
+		case !errors.Is(err, blob.ErrPrecondition):
+			return wrote, fmt.Errorf("writing the failed summary %s: %w", name, err)
+		}
+	}
+	return wrote, nil
 }
 
 // retire removes ids from Head.Unfinished.

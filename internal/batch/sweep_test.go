@@ -24,6 +24,15 @@ func (e *env) summary(t *testing.T, name string) (records.Summary, bool) {
 	return s, true
 }
 
+// reported writes the workload's ok summary of a one-shard run, as a finished shard leaves it.
+func (e *env) reported(t *testing.T, runID string) {
+	t.Helper()
+	b, _ := json.Marshal(records.Summary{RunID: runID, ShardCount: 1, Status: records.StatusOK, Source: "workload"})
+	if _, err := e.mem.Write(t.Context(), "results", records.Prefix(runID, 0, 1)+records.SummaryFile, blob.Object{Data: b}, blob.Cond{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (e *env) sweep(t *testing.T) SweepReport {
 	t.Helper()
 	rep, err := e.s.Sweep(t.Context())
@@ -50,6 +59,7 @@ func TestSweepResumesAbandonedStartThenFails(t *testing.T) {
 	}
 
 	// Another batch whose starts always fail.
+	e.reported(t, "batch-"+firstBatch)
 	e.exec.set(e.readRun(t, firstBatch).Execution, "SUCCEEDED", "")
 	e.clock.Advance(time.Minute)
 	if ok, err := e.s.Seal(t.Context(), firstBatch, "quiet"); !ok || err != nil {
@@ -166,6 +176,7 @@ func TestScheduleSweepsOverdueBatch(t *testing.T) {
 func TestSweepRetiresFinishedRuns(t *testing.T) {
 	e := newEnv(t)
 	res := e.schedule(t, "a.jpg", 1)
+	e.reported(t, res.RunID)
 	e.exec.set(res.Execution, "SUCCEEDED", "")
 	if rep := e.sweep(t); !slices.Equal(rep.Finished, []string{res.BatchID}) {
 		t.Errorf("sweep: %+v", rep)
@@ -173,8 +184,8 @@ func TestSweepRetiresFinishedRuns(t *testing.T) {
 	if h := e.head(t); len(h.Unfinished) != 0 {
 		t.Errorf("unfinished = %v", h.Unfinished)
 	}
-	if _, ok := e.summary(t, "runs/"+res.RunID+"/summary.json"); ok {
-		t.Error("the sweeper wrote a summary for a successful run")
+	if s, _ := e.summary(t, "runs/"+res.RunID+"/summary.json"); s.Source != "workload" {
+		t.Errorf("summary = %+v: the sweeper replaced a successful run's summary", s)
 	}
 }
 
@@ -199,5 +210,44 @@ func TestSweepGoneAfterAllShardsReported(t *testing.T) {
 	}
 	if rr := e.readRun(t, res.BatchID); rr.State != RunFinished || !strings.Contains(rr.Reason, "no longer exists") {
 		t.Errorf("run.json = %+v", rr)
+	}
+}
+
+// An execution can succeed while a shard has no summary.json: launch.yaml's finish_shard never
+// raises, so when the workflow could not write a shard's error summary (summary_error in its
+// result) the execution still ends SUCCEEDED. The sweeper must not retire such a run silently:
+// the shard without a summary gets a failed one (PublishResults announces it), shards that
+// reported keep theirs, and the run is failed.
+func TestSweepSucceededExecutionWithMissingSummary(t *testing.T) {
+	e := newEnv(t)
+	res := e.schedule(t, "a.jpg", 1)
+	if ok, err := e.s.Seal(t.Context(), res.BatchID, "quiet"); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	plan, _ := json.Marshal(Plan{Items: 900, ShardCount: 2})
+	if _, err := e.mem.Write(t.Context(), stateBucket, PlanObject(res.BatchID), blob.Object{Data: plan}, blob.Cond{}); err != nil {
+		t.Fatal(err)
+	}
+	done, _ := json.Marshal(records.Summary{RunID: res.RunID, Shard: 0, ShardCount: 2, Status: records.StatusOK, Source: "workload"})
+	if _, err := e.mem.Write(t.Context(), "results", records.Prefix(res.RunID, 0, 2)+records.SummaryFile, blob.Object{Data: done}, blob.Cond{}); err != nil {
+		t.Fatal(err)
+	}
+	e.exec.set(res.Execution, "SUCCEEDED", "")
+	if rep := e.sweep(t); !slices.Equal(rep.Failed, []string{res.BatchID}) || len(rep.Finished) != 0 {
+		t.Fatalf("sweep: %+v, want the run failed", rep)
+	}
+	if s, _ := e.summary(t, records.Prefix(res.RunID, 0, 2)+records.SummaryFile); s.Status != records.StatusOK {
+		t.Errorf("shard 0's own summary was replaced: %+v", s)
+	}
+	s, ok := e.summary(t, records.Prefix(res.RunID, 1, 2)+records.SummaryFile)
+	if !ok || s.Status != records.StatusFailed || s.Source != "sweeper" || s.Shard != 1 ||
+		!strings.Contains(s.Error, "succeeded") || !strings.Contains(s.Error, "no summary") {
+		t.Errorf("shard 1 summary = %+v (found %v), want a failed sweeper summary saying the shard left none", s, ok)
+	}
+	if rr := e.readRun(t, res.BatchID); rr.State != RunFailed {
+		t.Errorf("run.json = %+v, want failed", rr)
+	}
+	if h := e.head(t); len(h.Unfinished) != 0 {
+		t.Errorf("unfinished = %v", h.Unfinished)
 	}
 }

@@ -9,7 +9,9 @@
 // PROVISIONING until the injected Launcher has started its workload, RUNNING while it runs and
 // TERMINATED when it exits (or the launch failed), as a Confidential Space VM with restart policy
 // Never powers off. Delete stops a workload that is still running and waits for it, so a deleted
-// instance never leaves a process behind; Close does the same for every instance.
+// instance never leaves a process behind; Close does the same for every instance. An instance
+// with scheduling.maxRunDuration is stopped when it has run that long, or deleted when its
+// instanceTerminationAction is DELETE (launch.yaml's backstop against a VM left running).
 //
 // Operations complete before the response is sent (status DONE), so clients never wait on a
 // polling interval. With Options.IAM, requests need a bearer token of the local IAM and the

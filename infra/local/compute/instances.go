@@ -115,7 +115,41 @@ func (s *Server) insert(project, zone string, body *computepb.Instance) (*comput
 
 	s.log.Info("instance inserted", "project", project, "zone", zone, "instance", vm.Name, "image_family", vm.ImageFamily)
 	go s.boot(ctx, in)
+	if d := maxRunDuration(body); d > 0 {
+		go s.limit(in, k, d, body.GetScheduling().GetInstanceTerminationAction())
+	}
 	return op, nil
+}
+
+// maxRunDuration is the instance's scheduling.maxRunDuration (0: none).
+func maxRunDuration(body *computepb.Instance) time.Duration {
+	m := body.GetScheduling().GetMaxRunDuration()
+	return time.Duration(m.GetSeconds())*time.Second + time.Duration(m.GetNanos())
+}
+
+// limit ends the instance when it has run for d, as Compute does with scheduling.maxRunDuration:
+// instanceTerminationAction DELETE deletes it, anything else (STOP, the default) stops it. A
+// workload that exits first, a delete and Close end the wait.
+func (s *Server) limit(in *instance, k string, d time.Duration, action string) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-in.done:
+		return
+	}
+	s.mu.Lock()
+	current := s.instances[k] == in
+	s.mu.Unlock()
+	if !current {
+		return
+	}
+	s.log.Info("instance reached its maxRunDuration", "instance", in.vm.Name, "action", action)
+	if action == "DELETE" {
+		_, _ = s.delete(in.vm.Project, in.vm.Zone, in.vm.Name)
+		return
+	}
+	in.stop()
 }
 
 // boot runs the launcher and tracks the instance's status until the workload exits.

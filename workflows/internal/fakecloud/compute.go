@@ -46,6 +46,10 @@ func (i Instance) Debug() bool {
 type Compute struct {
 	// InsertStatus, if set, returns an HTTP status to fail instances.insert with (0: succeed).
 	InsertStatus func(name string) int
+	// LostInsertStatus, if set, returns an HTTP status to answer instances.insert with after the
+	// VM was created (0: answer normally): the answer of an insert that succeeded is lost (a 503
+	// from a front end, a reset connection), so the caller's retry meets 409 alreadyExists.
+	LostInsertStatus func(name string) int
 	// GetStatus, if set, returns an HTTP status to fail the n-th (1-based) instances.get of a VM
 	// with (0: answer normally).
 	GetStatus func(name string, n int) int
@@ -189,6 +193,12 @@ func (c *Compute) insert(w http.ResponseWriter, r *http.Request, project, zone s
 	}
 	c.live[name] = &Instance{Name: name, Project: project, Zone: zone, Body: body, Status: "PROVISIONING", Metadata: md}
 	c.created = append(c.created, name)
+	if c.LostInsertStatus != nil {
+		if code := c.LostInsertStatus(name); code != 0 {
+			apiError(w, code, "injected failure after the insert")
+			return
+		}
+	}
 	writeJSON(w, http.StatusOK, c.newOp("insert", project, zone, name))
 }
 
