@@ -58,6 +58,11 @@ func Read(b []byte) (*graph.Graph, error) {
 			continue
 		}
 		name := fmt.Sprintf("operator %d (%s)", i, opName(op.code))
+		for _, ti := range op.inputs {
+			if ti >= 0 && rg.types[ti] == TypeFloat16 {
+				return nil, fmt.Errorf("%s: input %q is FLOAT16; float16 weights are read only through a DEQUANTIZE (the converter's float16 quantization)", name, rg.tensors[ti].Name)
+			}
+		}
 		if len(op.outputs) != 1 {
 			return nil, fmt.Errorf("%s: %d outputs, want 1", name, len(op.outputs))
 		}

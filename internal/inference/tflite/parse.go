@@ -60,7 +60,7 @@ func parseFile(b []byte) (*rawGraph, error) {
 		return nil, r.err
 	}
 	if subgraphs.n != 1 {
-		return nil, fmt.Errorf("model has %d subgraphs, want exactly 1", subgraphs.n)
+		return nil, fmt.Errorf("model has %d subgraphs, want exactly 1 (control flow such as WHILE, IF or CALL_ONCE initializers is not supported; an image classifier converts to one subgraph)", subgraphs.n)
 	}
 	opcodes := make([]int, codes.n)
 	for i := range opcodes {
@@ -143,7 +143,10 @@ func parseTensor(r *fbReader, tt fbTable, buffers fbVector, i int) (*graph.Tenso
 	}
 	n := 1
 	for _, d := range t.Shape {
-		if d <= 0 || d > maxElements || n*d > maxElements {
+		if d < 0 {
+			return nil, 0, fmt.Errorf("tensor %d %q: shape %v has an unknown dimension; convert with fixed sizes (a batch of -1 belongs in shape_signature, which the engine reads as 1)", i, t.Name, t.Shape)
+		}
+		if d == 0 || d > maxElements || n*d > maxElements {
 			return nil, 0, fmt.Errorf("tensor %d %q: unsupported shape %v", i, t.Name, t.Shape)
 		}
 		n *= d
