@@ -123,6 +123,9 @@ func (r *reader) fold(i int, n *protoNode) (bool, error) {
 	out := make([]int64, max(len(a), len(b)))
 	for j := range out {
 		p, q := a[min(j, len(a)-1)], b[min(j, len(b)-1)]
+		if p > maxElements || p < -maxElements || q > maxElements || q < -maxElements {
+			return false, fmt.Errorf("integer operands %d, %d out of range", p, q)
+		}
 		switch n.opType {
 		case "Add":
 			out[j] = p + q
@@ -172,6 +175,9 @@ func (r *reader) foldSlice(i int, n *protoNode, ins []*value) (bool, error) {
 	if step == 0 {
 		return false, fmt.Errorf("slice step 0")
 	}
+	// A step longer than the vector takes at most one element; bounding it
+	// keeps the index arithmetic below from overflowing.
+	step = min(max(step, -nv-1), nv+1)
 	clamp := func(v, lo, hi int64) int64 {
 		if v < 0 {
 			v += nv
