@@ -229,6 +229,26 @@ func TestSpecFormsMatchORT(t *testing.T) {
 			m.node("ReduceMean", []string{x, m.ints("rm_axes", 2, 3)}, []string{"r"}, aInt("keepdims", 1))
 			return "r"
 		}},
+		{"shape_arithmetic_tf2onnx_style_opset13", 13, func(m *specModel, x string) string {
+			// new shape = [Slice(Shape(p), 0, 1), C*H*W] computed with Gather,
+			// Mul, Cast, Unsqueeze and Concat, then a reverse-step Slice
+			// check: Slice(shape, -1, -5, -1) reversed twice is the same.
+			m.node("GlobalAveragePool", []string{x}, []string{"p"})
+			m.node("Shape", []string{"p"}, []string{"s"})
+			m.node("Slice", []string{"s", m.ints("st", 0), m.ints("en", 1)}, []string{"n"})
+			m.node("Gather", []string{"s", m.ints("i1", 1)}, []string{"c"}, aInt("axis", 0))
+			m.node("Gather", []string{"s", m.ints("i2", 2)}, []string{"h"}, aInt("axis", 0))
+			m.node("Gather", []string{"s", m.ints("i3", -1)}, []string{"w"}, aInt("axis", 0))
+			m.node("Mul", []string{"c", "h"}, []string{"ch"})
+			m.node("Mul", []string{"ch", "w"}, []string{"chw"})
+			m.node("Cast", []string{"chw"}, []string{"chw64"}, aInt("to", 7))
+			m.node("Concat", []string{"n", "chw64"}, []string{"ns"}, aInt("axis", 0))
+			m.node("Slice", []string{"ns", m.ints("rs", -1), m.ints("re", -5), m.ints("ra", 0), m.ints("rstep", -1)}, []string{"rev"})
+			m.node("Slice", []string{"rev", m.ints("rs2", 1), m.ints("re2", -3), m.ints("ra2", 0), m.ints("rstep2", -1)}, []string{"ns2"})
+			m.node("Reshape", []string{"p", "ns2"}, []string{"fl"})
+			m.node("Reshape", []string{"fl", m.ints("back", -1, 4, 1, 1)}, []string{"b"})
+			return "b"
+		}},
 		{"constant_node_reshape_opset14", 14, func(m *specModel, x string) string {
 			m.node("GlobalAveragePool", []string{x}, []string{"p"})
 			var shape []byte
