@@ -31,18 +31,19 @@ async function main() {
   });
   if (!status.ok()) throw new Error('loading model: ' + status.errorMessage());
   const runner = status.value();
-  const input = runner.GetInputs().get(0);
-  const output = runner.GetOutputs().get(0);
   const buf = fs.readFileSync(inPath);
   const all = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
   const per = all.length / batch;
   const outs = [];
   for (let i = 0; i < batch; i++) {
-    const dst = input.data();
+    // Fetched per image: a model with dynamic tensors (a RESHAPE whose
+    // shape is computed, as Keras's Flatten converts) reallocates its
+    // output during Infer, so a view taken before it would read stale memory.
+    const dst = runner.GetInputs().get(0).data();
     if (dst.length !== per) throw new Error(`model input has ${dst.length} floats, tensor has ${per} per image`);
     dst.set(all.subarray(i * per, (i + 1) * per));
     if (!runner.Infer()) throw new Error('inference failed');
-    outs.push(Buffer.from(Float32Array.from(output.data()).buffer));
+    outs.push(Buffer.from(Float32Array.from(runner.GetOutputs().get(0).data()).buffer));
   }
   fs.writeFileSync(outPath, Buffer.concat(outs));
 }

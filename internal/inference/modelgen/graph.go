@@ -26,6 +26,9 @@ type Tensor struct {
 	// constant data of quantized tensors (see quant.go).
 	Type int
 	Int8 []int8
+	// Raw is constant data written as it is, for types the builders do
+	// not compute in (FLOAT16 weights, see forms.go).
+	Raw []byte
 }
 
 // Quant is affine quantization: real = Scale[i] * (q - ZeroPoint[i]).
@@ -35,7 +38,9 @@ type Quant struct {
 }
 
 // IsConst reports whether the tensor carries data.
-func (t *Tensor) IsConst() bool { return t.Float != nil || t.Int != nil || t.Int8 != nil }
+func (t *Tensor) IsConst() bool {
+	return t.Float != nil || t.Int != nil || t.Int8 != nil || t.Raw != nil
+}
 
 // Op is one operator with the options the engine understands.
 type Op struct {
@@ -52,6 +57,10 @@ type Op struct {
 	Axes             []int   // mean
 	Axis             int     // concatenation
 	Alpha            float32 // leaky relu
+	// Strided slice masks (bit per axis) and the shape operator's output
+	// type (forms.go).
+	BeginMask, EndMask, ShrinkMask int
+	ShapeType                      int
 }
 
 // Graph is a single-input, single-output graph in execution order.

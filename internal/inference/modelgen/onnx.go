@@ -70,6 +70,7 @@ type onnxWriter struct {
 	nodes, inits [][]byte
 	names        []string // ONNX value name per graph tensor
 	msDomain     bool     // a node of the com.microsoft domain was written
+	initInputs   [][]byte // graph inputs naming initializers (InitializersAsInputs)
 	nchw         []bool   // activation is a 4-D tensor in NCHW order
 	n            int
 }
@@ -151,14 +152,15 @@ func (w *onnxWriter) initInt64(name string, data []int64) string {
 }
 
 func (w *onnxWriter) init(name string, dims []int, dt uint64, raw []byte) {
-	var b []byte
-	for _, d := range dims {
-		b = varintField(b, tensorDims, uint64(d))
+	b := w.tensorProto(name, dims, dt, raw)
+	if w.ConstantNodes && len(raw) <= 64 {
+		w.constantNode(name, b)
+		return
 	}
-	b = varintField(b, tensorDataType, dt)
-	b = stringField(b, tensorName, name)
-	b = bytesField(b, tensorRawData, raw)
 	w.inits = append(w.inits, b)
+	if w.InitializersAsInputs {
+		w.initInputs = append(w.initInputs, typedValueInfo(name, dims, dt))
+	}
 }
 
 // valueInfo describes a float tensor whose first dimension is the symbolic
@@ -194,6 +196,15 @@ type ONNXOptions struct {
 	NCHWInput bool
 	// HardSigmoid writes the ADD/RELU6/MUL hard sigmoid as HardSigmoid.
 	HardSigmoid bool
+
+	// Exporters' spellings (onnxforms.go). TorchFlatten computes each
+	// Reshape's shape from the input's Shape, as PyTorch exports
+	// x.view(x.size(0), -1) with a symbolic batch. ConstantNodes writes
+	// small constants (shapes, clip limits) as Constant nodes.
+	// InitializersAsInputs lists every initializer among the graph's
+	// inputs too (exports before IR version 4). TypedData stores FLOAT and
+	// INT64 initializers in float_data/int64_data instead of raw_data.
+	TorchFlatten, ConstantNodes, InitializersAsInputs, TypedData bool
 }
 
 // ONNX encodes the graph as an ONNX model (opset 14) computing the same
@@ -450,7 +461,7 @@ func (w *onnxWriter) op(op *Op) error {
 		k := ft.Shape[1]
 		if len(g.Tensors[in].Shape) != 2 {
 			r := w.fresh("rows")
-			w.node("Reshape", []string{x, w.initInt64(w.fresh("shape"), []int64{-1, int64(k)})}, []string{r})
+			w.node("Reshape", []string{x, w.newShape(x, []int64{-1, int64(k)})}, []string{r})
 			x = r
 		}
 		wn := w.initFloat(w.fresh("w"), ft.Shape, ft.Float)
@@ -466,7 +477,8 @@ func (w *onnxWriter) op(op *Op) error {
 		if len(s64) > 0 && s64[0] == 1 {
 			s64[0] = -1 // the batch dimension
 		}
-		w.node("Reshape", []string{w.plain(in), w.initInt64(w.fresh("shape"), s64)}, []string{y})
+		x := w.plain(in)
+		w.node("Reshape", []string{x, w.newShape(x, s64)}, []string{y})
 		set(y, false)
 	case tflite.OpSoftmax:
 		w.node("Softmax", []string{w.plain(in)}, []string{y}, ai("axis", -1))

@@ -491,6 +491,9 @@ func (w *onnxWriter) finish(inShape, outShape []int, opset uint64) []byte {
 		gb = bytesField(gb, graphInitializer, t)
 	}
 	gb = bytesField(gb, graphInput, valueInfo("input", inShape))
+	for _, vi := range w.initInputs {
+		gb = bytesField(gb, graphInput, vi)
+	}
 	gb = bytesField(gb, graphOutput, valueInfo("output", outShape))
 	var mb []byte
 	mb = varintField(mb, modelIRVersion, onnxIRVersion)

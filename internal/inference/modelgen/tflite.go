@@ -17,6 +17,12 @@ func (g *Graph) TFLite() []byte {
 // tflite is TFLite written with b, reset first; the result lies in b's
 // buffer, valid until b is used again.
 func (g *Graph) tflite(b *flatbuffers.Builder) []byte {
+	return g.tfliteWith(b, TFLiteOptions{}, nil)
+}
+
+// tfliteWith writes the file with the options of forms.go; ext, when set,
+// gives each constant's data offset past the flatbuffer (external buffers).
+func (g *Graph) tfliteWith(b *flatbuffers.Builder, o TFLiteOptions, ext []uint64) []byte {
 	b.Reset()
 
 	// Buffers: 0 is the empty sentinel, then one per constant tensor.
@@ -24,12 +30,20 @@ func (g *Graph) tflite(b *flatbuffers.Builder) []byte {
 	var bufOffsets []flatbuffers.UOffsetT
 	buffer := func(data []byte) flatbuffers.UOffsetT {
 		var vec flatbuffers.UOffsetT
-		if data != nil {
+		if data != nil && !o.ExternalBuffers {
 			b.Prep(16, len(data)) // align weight data to 16 bytes for SIMD readers
 			vec = b.CreateByteVector(data)
 		}
 		b.StartObject(3)
-		if data != nil {
+		switch {
+		case data != nil && o.ExternalBuffers:
+			off := uint64(1 << 40) // a placeholder of the same width on the sizing pass
+			if ext != nil {
+				off = ext[len(bufOffsets)]
+			}
+			b.PrependUint64Slot(tflite.BufferOffset, off, 0)
+			b.PrependUint64Slot(tflite.BufferSize, uint64(len(data)), 0)
+		case data != nil:
 			b.PrependUOffsetTSlot(tflite.BufferData, vec, 0)
 		}
 		return b.EndObject()
@@ -128,11 +142,22 @@ func (g *Graph) tflite(b *flatbuffers.Builder) []byte {
 	b.PrependUOffsetTSlot(tflite.SubGraphName, sgName, 0)
 	sg := b.EndObject()
 
-	subgraphs := offsetVector(b, []flatbuffers.UOffsetT{sg})
+	sgs := []flatbuffers.UOffsetT{sg}
+	if o.ExtraSubgraph {
+		sgs = append(sgs, emptySubgraph(b))
+	}
+	subgraphs := offsetVector(b, sgs)
 	opcodes := offsetVector(b, codeOffsets)
 	buffers := offsetVector(b, bufOffsets)
 	desc := b.CreateString("cspipe modelgen")
-	b.StartObject(5)
+	meta, sigs := g.modelExtras(b, o)
+	b.StartObject(8)
+	if meta != 0 {
+		b.PrependUOffsetTSlot(modelMetadata, meta, 0)
+	}
+	if sigs != 0 {
+		b.PrependUOffsetTSlot(modelSignatureDefs, sigs, 0)
+	}
 	b.PrependUint32Slot(tflite.ModelVersion, 3, 0)
 	b.PrependUOffsetTSlot(tflite.ModelOperatorCodes, opcodes, 0)
 	b.PrependUOffsetTSlot(tflite.ModelSubgraphs, subgraphs, 0)
@@ -144,6 +169,9 @@ func (g *Graph) tflite(b *flatbuffers.Builder) []byte {
 }
 
 func tensorBytes(t *Tensor) []byte {
+	if t.Raw != nil {
+		return t.Raw
+	}
 	if t.Int8 != nil {
 		out := make([]byte, len(t.Int8))
 		for i, v := range t.Int8 {
@@ -255,6 +283,21 @@ func writeOptions(b *flatbuffers.Builder, op *Op) (int, flatbuffers.UOffsetT) {
 		b.StartObject(1)
 		b.PrependUOffsetTSlot(tflite.SqueezeDims, dims, 0)
 		return tflite.OptSqueeze, b.EndObject()
+	case tflite.OpShape:
+		b.StartObject(1)
+		b.PrependByteSlot(tflite.ShapeOutType, byte(op.ShapeType), 255)
+		return tflite.OptShape, b.EndObject()
+	case tflite.OpStridedSlice:
+		b.StartObject(6)
+		b.PrependInt32Slot(tflite.SliceBeginMask, int32(op.BeginMask), 0)
+		b.PrependInt32Slot(tflite.SliceEndMask, int32(op.EndMask), 0)
+		b.PrependInt32Slot(tflite.SliceShrinkMask, int32(op.ShrinkMask), 0)
+		return tflite.OptStridedSlice, b.EndObject()
+	case tflite.OpPack:
+		b.StartObject(2)
+		b.PrependInt32Slot(tflite.PackValuesCount, int32(len(op.Inputs)), 0)
+		b.PrependInt32Slot(tflite.PackAxis, 0, 1)
+		return tflite.OptPack, b.EndObject()
 	}
 	return 0, 0
 }

@@ -127,6 +127,9 @@ func FuzzLoad(f *testing.F) {
 	qdq, qop := qdqModels(f)
 	f.Add(qdq)
 	f.Add(qop)
+	if b, err := flattenGraph().ONNXWith(modelgen.ONNXOptions{TorchFlatten: true, ConstantNodes: true, InitializersAsInputs: true, TypedData: true}); err == nil {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := onnx.Load(b)
 		if err != nil {

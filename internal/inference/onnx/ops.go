@@ -12,6 +12,9 @@ func (r *reader) node(i int, n *protoNode) error {
 	if n.domain == msDomain {
 		return r.qlinearMS(i, n)
 	}
+	if ok, err := r.fold(i, n); ok || err != nil {
+		return err
+	}
 	if !r.int8Mode {
 		if ok, err := r.tryQDQ(i, n); ok || err != nil {
 			return err

@@ -480,7 +480,7 @@ func parseTensor(b []byte) (*protoTensor, error) {
 				}
 			}
 		default:
-			return nil, fmt.Errorf("tensor %q: unsupported data type %s", t.name, dtName(t.dataType))
+			return nil, unsupportedType(t)
 		}
 		return t, nil
 	}
@@ -508,9 +508,20 @@ func parseTensor(b []byte) (*protoTensor, error) {
 			}
 		}
 	default:
-		return nil, fmt.Errorf("tensor %q: unsupported data type %s", t.name, dtName(t.dataType))
+		return nil, unsupportedType(t)
 	}
 	return t, nil
+}
+
+// unsupportedType names a constant's element type the engine does not run,
+// with the usual way out for float16 and double exports.
+func unsupportedType(t *protoTensor) error {
+	hint := ""
+	switch t.dataType {
+	case 10, 11, 16: // FLOAT16, DOUBLE, BFLOAT16
+		hint = " (the engine runs FLOAT models: export or convert the model to float32)"
+	}
+	return fmt.Errorf("tensor %q: unsupported data type %s%s", t.name, dtName(t.dataType), hint)
 }
 
 func parseValueInfo(b []byte) (*valueInfo, error) {

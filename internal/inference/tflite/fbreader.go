@@ -246,3 +246,10 @@ func (r *fbReader) tableAt(v fbVector, j int) fbTable {
 	}
 	return r.table(r.indirect(v.start + 4*j))
 }
+
+func (r *fbReader) fieldU64(t fbTable, i int, def uint64) uint64 {
+	if p := r.field(t, i); p != 0 && r.need(p, 8) {
+		return binary.LittleEndian.Uint64(r.b[p:])
+	}
+	return def
+}

@@ -49,8 +49,20 @@ func Read(b []byte) (*graph.Graph, error) {
 			t.Name = fmt.Sprintf("%s (%s)", t.Name, typeName(rg.types[i]))
 		}
 	}
+	folded, err := foldConstants(rg)
+	if err != nil {
+		return nil, err
+	}
 	for i, op := range rg.ops {
+		if folded[i] {
+			continue
+		}
 		name := fmt.Sprintf("operator %d (%s)", i, opName(op.code))
+		for _, ti := range op.inputs {
+			if ti >= 0 && rg.types[ti] == TypeFloat16 {
+				return nil, fmt.Errorf("%s: input %q is FLOAT16; float16 weights are read only through a DEQUANTIZE (the converter's float16 quantization)", name, rg.tensors[ti].Name)
+			}
+		}
 		if len(op.outputs) != 1 {
 			return nil, fmt.Errorf("%s: %d outputs, want 1", name, len(op.outputs))
 		}
@@ -73,6 +85,12 @@ func translate(g *rawGraph, op rawOp) (graph.Node, error) {
 	var n graph.Node
 	var act int
 	var err error
+	switch op.code {
+	case OpConv2D, OpDepthwiseConv2D, OpFullyConnected:
+		if err := hybrid(g, op); err != nil {
+			return n, err
+		}
+	}
 	switch op.code {
 	case OpConv2D:
 		o, err := options(op, OptConv2D)

@@ -94,6 +94,15 @@ func TestRunChecksLengths(t *testing.T) {
 
 func FuzzLoad(f *testing.F) {
 	f.Add(tinyGraph().TFLite())
+	// The converter forms (forms_test.go): float16 and int8 weights behind
+	// DEQUANTIZE, Keras's shape chain, weights past the flatbuffer.
+	half, _ := modelgen.Float16Weights(tinyGraph())
+	f.Add(half.TFLite())
+	q, _ := modelgen.Int8Weights(tinyGraph())
+	f.Add(q.TFLiteWith(modelgen.TFLiteOptions{ExternalBuffers: true, SignatureDef: true}))
+	k := modelgen.NewGraph(5, 4, 2, 3)
+	k.Softmax(k.FullyConnected(k.KerasFlatten(k.Conv(k.Input, 3, 3, 2, tflite.PaddingSame, tflite.ActRelu, 1)), 4, 1))
+	f.Add(k.TFLite())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := tflite.Load(b)
 		if err != nil {

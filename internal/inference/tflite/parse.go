@@ -60,7 +60,7 @@ func parseFile(b []byte) (*rawGraph, error) {
 		return nil, r.err
 	}
 	if subgraphs.n != 1 {
-		return nil, fmt.Errorf("model has %d subgraphs, want exactly 1", subgraphs.n)
+		return nil, fmt.Errorf("model has %d subgraphs, want exactly 1 (control flow such as WHILE, IF or CALL_ONCE initializers is not supported; an image classifier converts to one subgraph)", subgraphs.n)
 	}
 	opcodes := make([]int, codes.n)
 	for i := range opcodes {
@@ -129,6 +129,9 @@ func parseTensor(r *fbReader, tt fbTable, buffers fbVector, i int) (*graph.Tenso
 		DType: dtype(typ),
 	}
 	bi := int(r.fieldU32(tt, TensorBuffer, 0))
+	if r.field(tt, TensorSparsity) != 0 && r.err == nil {
+		return nil, 0, fmt.Errorf("tensor %d %q: sparse weights (sparsity parameters, DENSIFY) are not supported; convert without sparsity", i, t.Name)
+	}
 	if qt, ok := r.fieldTable(tt, TensorQuantization); ok {
 		t.Quant = parseQuant(r, qt)
 	}
@@ -140,7 +143,10 @@ func parseTensor(r *fbReader, tt fbTable, buffers fbVector, i int) (*graph.Tenso
 	}
 	n := 1
 	for _, d := range t.Shape {
-		if d <= 0 || d > maxElements || n*d > maxElements {
+		if d < 0 {
+			return nil, 0, fmt.Errorf("tensor %d %q: shape %v has an unknown dimension; convert with fixed sizes (a batch of -1 belongs in shape_signature, which the engine reads as 1)", i, t.Name, t.Shape)
+		}
+		if d == 0 || d > maxElements || n*d > maxElements {
 			return nil, 0, fmt.Errorf("tensor %d %q: unsupported shape %v", i, t.Name, t.Shape)
 		}
 		n *= d
@@ -153,8 +159,15 @@ func parseTensor(r *fbReader, tt fbTable, buffers fbVector, i int) (*graph.Tenso
 	}
 	bt := r.tableAt(buffers, bi)
 	data := r.fieldBytes(bt, BufferData)
-	if p := r.field(bt, BufferOffset); p != 0 && r.err == nil {
-		return nil, 0, fmt.Errorf("tensor %d %q: external buffers (offset/size) are not supported", i, t.Name)
+	if off := r.fieldU64(bt, BufferOffset, 0); off > 1 && r.err == nil {
+		// Data stored after the flatbuffer, at an offset from the file's
+		// start (files above 2 GB, and converters that always lay weights
+		// out this way). Offset 1 is the converters' "no data" marker.
+		size := r.fieldU64(bt, BufferSize, 0)
+		if len(data) != 0 || off > uint64(len(r.b)) || size > uint64(len(r.b))-off {
+			return nil, 0, fmt.Errorf("tensor %d %q: buffer %d at offset %d (+%d bytes) outside the %d-byte file", i, t.Name, bi, off, size, len(r.b))
+		}
+		data = r.b[off : off+size]
 	}
 	if r.err != nil {
 		return nil, 0, fmt.Errorf("tensor %d %q buffer: %w", i, t.Name, r.err)
@@ -191,6 +204,15 @@ func parseTensor(r *fbReader, tt fbTable, buffers fbVector, i int) (*graph.Tenso
 				return nil, 0, fmt.Errorf("tensor %d %q: INT64 constant %d out of range", i, t.Name, v)
 			}
 			t.Ints[j] = int(v)
+		}
+	case TypeFloat16:
+		// Float16 weights: only a DEQUANTIZE may read them (fold.go).
+		if len(data) != 2*n {
+			return nil, 0, fmt.Errorf("tensor %d %q: %d data bytes for shape %v (FLOAT16)", i, t.Name, len(data), t.Shape)
+		}
+		t.Float = make([]float32, n)
+		for j := range t.Float {
+			t.Float[j] = halfToFloat(binary.LittleEndian.Uint16(data[2*j:]))
 		}
 	case TypeInt8, TypeUint8:
 		if len(data) != n {

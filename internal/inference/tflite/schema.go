@@ -30,6 +30,7 @@ const (
 	TensorBuffer       = 2
 	TensorName         = 3
 	TensorQuantization = 4
+	TensorSparsity     = 6
 
 	// QuantizationParameters
 	QuantScale     = 2
@@ -148,6 +149,7 @@ const (
 // Tensor element types.
 const (
 	TypeFloat32 = 0
+	TypeFloat16 = 1
 	TypeInt32   = 2
 	TypeUint8   = 3
 	TypeInt64   = 4
@@ -179,6 +181,8 @@ var opNames = map[int]string{
 	OpConcatenation: "CONCATENATION", OpLogistic: "LOGISTIC", OpMul: "MUL", OpRelu: "RELU", OpRelu6: "RELU6",
 	OpReluN1To1: "RELU_N1_TO_1", OpLeakyRelu: "LEAKY_RELU", 23: "RESIZE_BILINEAR", 28: "TANH", 32: "CUSTOM", 39: "TRANSPOSE", 41: "SUB",
 	42: "DIV", 6: "DEQUANTIZE", 114: "QUANTIZE", OpHardSwish: "HARD_SWISH",
+	OpShape: "SHAPE", OpStridedSlice: "STRIDED_SLICE", OpPack: "PACK", 53: "CAST", 36: "GATHER",
+	70: "EXPAND_DIMS", 49: "SPLIT", 31: "CALL", 119: "CALL_ONCE", 109: "WHILE", 118: "IF", 97: "RESIZE_NEAREST_NEIGHBOR",
 }
 
 // opName names a builtin operator code for error messages.
