@@ -66,6 +66,10 @@ type Options struct {
 	Workflow string
 	// Run is the configured part of every execution argument.
 	Run RunTemplate
+	// VMs, when set, lets the sweeper delete the VMs a run left behind once its execution is
+	// over (Run.Project and Run.Zone are where they are; package doc, "Sweeper"). Without it
+	// such VMs run until their maxRunDuration.
+	VMs VMs
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }

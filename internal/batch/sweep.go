@@ -22,6 +22,11 @@ type SweepReport struct {
 	Resumed  []string // batches whose run the sweeper (re)started
 	Finished []string // batches whose execution succeeded
 	Failed   []string // batches the sweeper failed, with summaries saying why
+	// DeletedVMs are the VMs the sweeper deleted: runs whose execution is over but left them
+	// (the workflow's delete failed, or the execution was cancelled or died).
+	DeletedVMs []string
+	// ForeignVMs carry a run's VM name but another run's or shard's metadata; left alone.
+	ForeignVMs []string
 }
 
 // Sweep looks at every batch whose run is not known to be over (Head.Unfinished) and makes sure
@@ -36,9 +41,13 @@ type SweepReport struct {
 //   - out of attempts: the same failure, naming the last error;
 //   - succeeded: mark it finished, unless a shard has no summary.json (the workflow could not
 //     write its error summary, and finish_shard never raises): then that shard gets a failed
-//     summary and the run is failed.
+//     summary and the run is failed;
+//   - over (finished or failed, whatever the execution's end): delete the VMs of the run that
+//     still exist (Options.VMs), so none runs on until its maxRunDuration and writes results
+//     behind a failed summary.
 //
-// Finished and failed batches leave Head.Unfinished. Sweep is idempotent and safe to run from
+// Finished and failed batches leave Head.Unfinished once their VMs are deleted; a batch whose
+// failure could not be recorded or whose VMs could not be deleted stays and is swept again. Sweep is idempotent and safe to run from
 // many places at once: every change is a generation-matched write.
 func (s *Scheduler) Sweep(ctx context.Context) (SweepReport, error) {
 	var rep SweepReport
@@ -51,10 +60,15 @@ func (s *Scheduler) Sweep(ctx context.Context) (SweepReport, error) {
 	for _, id := range h.Unfinished {
 		rep.Checked++
 		over, err := s.sweepBatch(ctx, h, id, &rep)
+		if over && err == nil {
+			err = s.reap(ctx, id, &rep)
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("batch %s: %w", id, err))
 		}
-		if over {
+		// A run stays unfinished until its end is recorded and its VMs are gone (the next sweep
+		// tries again); a malformed id is dropped, there is nothing to sweep.
+		if over && (err == nil || !validBatchID(id)) {
 			done = append(done, id)
 		}
 	}
