@@ -13,6 +13,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/cspipe/cspipe/internal/batch"
+	"github.com/cspipe/cspipe/internal/batch/computevms"
 	"github.com/cspipe/cspipe/internal/batch/workflowexec"
 	"github.com/cspipe/cspipe/internal/blob"
 	"github.com/cspipe/cspipe/internal/envconfig"
@@ -37,6 +38,10 @@ type Deps struct {
 	PinStore blob.Store
 	// Executions starts workflow executions.
 	Executions batch.Executions
+	// VMs lets the sweeper delete the VMs of runs that are over (Config.Project, Config.Zone);
+	// nil leaves them to their maxRunDuration. Deployed: computevms with the function's account,
+	// which holds compute.instances.get and .delete on cspipe-… instances only.
+	VMs batch.VMs
 	// Log defaults to a JSON logger on stderr.
 	Log *slog.Logger
 	// Now defaults to time.Now.
@@ -64,6 +69,7 @@ func New(cfg Config, deps Deps) (*Function, error) {
 	}
 	opt := cfg.options()
 	opt.Now = deps.Now
+	opt.VMs = deps.VMs
 	s, err := batch.New(deps.Store, deps.Executions, img, opt)
 	if err != nil {
 		return nil, fmt.Errorf("schedulerun: %w", err)
@@ -127,6 +133,12 @@ func (f *Function) logSweep(ctx context.Context, log *slog.Logger, rep *batch.Sw
 	for _, id := range rep.Failed {
 		log.WarnContext(ctx, "run failed: marked by the sweeper", fnutil.KeyRunID, batch.RunID(id), "batch_id", id)
 	}
+	for _, vm := range rep.DeletedVMs {
+		log.WarnContext(ctx, "VM left by an ended run deleted by the sweeper", "vm", vm)
+	}
+	for _, vm := range rep.ForeignVMs {
+		log.WarnContext(ctx, "VM named like a run's belongs to another run or shard; not deleted", "vm", vm)
+	}
 }
 
 func init() {
@@ -150,7 +162,13 @@ func fromEnv(ctx context.Context, getenv envconfig.Getenv) (*Function, error) {
 		sc.Close()
 		return nil, err
 	}
-	f, err := New(cfg, Deps{Store: blob.NewGCS(sc), Executions: workflowexec.New(ec)})
+	vms, err := computevms.NewDefault(ctx, cfg.ComputeEndpoint, cfg.Project, cfg.Zone)
+	if err != nil {
+		sc.Close()
+		ec.Close()
+		return nil, err
+	}
+	f, err := New(cfg, Deps{Store: blob.NewGCS(sc), Executions: workflowexec.New(ec), VMs: vms})
 	if err != nil {
 		sc.Close()
 		ec.Close()

@@ -115,3 +115,62 @@ func TestVMLauncherRoleCoversWorkflow(t *testing.T) {
 		t.Errorf("the workflow's account holds %s, want the cspipeVmLauncher role", got)
 	}
 }
+
+// The sweeper's custom Compute role grants exactly what package computevms calls need (get and
+// delete of an instance by name; no list), to ScheduleRun's account (SweepRuns runs as it), on
+// cspipe-… instances only, with the same condition as the workflow's role.
+func TestVMReaperRoleCoversSweeper(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join(repoRoot, "internal", "batch", "computevms", "computevms.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	need := map[string]bool{}
+	for _, m := range regexp.MustCompile(`http\.Method(Get|Delete|Post|Put|Patch)`).FindAllStringSubmatch(string(src), -1) {
+		i := slices.IndexFunc(computeCallPermissions, func(p struct {
+			method string
+			url    *regexp.Regexp
+			perms  []string
+		}) bool {
+			return p.method == strings.ToLower(m[1]) && strings.Contains(p.url.String(), "/instances/")
+		})
+		if i < 0 {
+			t.Fatalf("computevms calls %s, which this test does not know", m[1])
+		}
+		for _, p := range computeCallPermissions[i].perms {
+			need[p] = true
+		}
+	}
+	r := loadRoot(t, "secundus")
+	ctx := r.evalCtx(t, sampleVars)
+	perms, diags := r.resource(t, "resource", "google_project_iam_custom_role", "vm_reaper").Body.Attributes["permissions"].Expr.Value(ctx)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	have := map[string]bool{}
+	for _, p := range perms.AsValueSlice() {
+		have[p.AsString()] = true
+	}
+	for p := range need {
+		if !have[p] {
+			t.Errorf("cspipeVmReaper lacks %s, which the sweeper's Compute calls need", p)
+		}
+	}
+	for p := range have {
+		if !need[p] {
+			t.Errorf("cspipeVmReaper grants %s, which no Compute call of the sweeper needs", p)
+		}
+	}
+	grant := r.resource(t, "resource", "google_project_iam_member", "schedule_reaps_vms")
+	if got := traversal(t, grant.Body.Attributes["role"].Expr); got != "google_project_iam_custom_role.vm_reaper.id" {
+		t.Errorf("the sweeper's grant holds %s, want the cspipeVmReaper role", got)
+	}
+	rng := grant.Body.Attributes["member"].Expr.Range()
+	if got := string(r.files[rng.Filename][rng.Start.Byte:rng.End.Byte]); !strings.Contains(got, "google_service_account.schedule.email") {
+		t.Errorf("cspipeVmReaper goes to %s, want ScheduleRun's account (SweepRuns runs as it)", got)
+	}
+	reap, _ := conditionSource(r, grant)
+	launch, _ := conditionSource(r, r.resource(t, "resource", "google_project_iam_member", "workflow_manages_vms"))
+	if reap == "" || reap != launch {
+		t.Errorf("the sweeper's condition %s differs from the workflow's %s (cspipe-… instances only)", reap, launch)
+	}
+}

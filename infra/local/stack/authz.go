@@ -33,6 +33,10 @@ func TriggerSA(p Project) string { return serviceAccount(p, "eventarc-trigger") 
 // publish) in Secundus's project.
 var operatorSubscriptionsRole = "projects/" + Secundus.ID + "/roles/cspipeSubscriptionManager"
 
+// vmReaperRole is Terraform's cspipeVmReaper: what the sweeper needs to delete the VMs of runs
+// that are over (read one by name, delete it), nothing to create, stop or list.
+var vmReaperRole = "projects/" + Secundus.ID + "/roles/cspipeVmReaper"
+
 // primusRepo and secundusRepo are the registry repositories' IAM resources.
 func repoResource(p Project) string {
 	return iam.RepositoryResource(p.ID, Location, "workloads").Name
@@ -50,6 +54,9 @@ func (s *Stack) grantServices() error {
 	if err := s.IAM.DefineRole(operatorSubscriptionsRole, iam.PermSubscriptionsNew, iam.PermSubscriptionsEdit); err != nil {
 		return err
 	}
+	if err := s.IAM.DefineRole(vmReaperRole, iam.PermInstancesGet, iam.PermInstancesDelete); err != nil {
+		return err
+	}
 	type g struct {
 		resource, member, role string
 		cond                   iam.Condition
@@ -61,6 +68,8 @@ func (s *Stack) grantServices() error {
 		{workloadSA, sa(WorkflowSA), "roles/iam.serviceAccountUser", iam.Condition{}},
 		{secundus, user(LocalOperator), "roles/compute.instanceAdmin.v1", iam.Condition{}},
 		{workloadSA, user(LocalOperator), "roles/iam.serviceAccountUser", iam.Condition{}},
+		// ScheduleRun's sweeper reads and deletes the cspipe-… VMs of runs that are over.
+		{secundus, sa(SecundusFunctionsSA), vmReaperRole, vmsOnly},
 		// Workflows: ScheduleRun and the operator start executions.
 		{secundus, sa(SecundusFunctionsSA), "roles/workflows.invoker", iam.Condition{}},
 		{secundus, user(LocalOperator), "roles/workflows.invoker", iam.Condition{}},

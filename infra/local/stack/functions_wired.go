@@ -9,9 +9,11 @@ import (
 	"github.com/cspipe/cspipe/functions/schedulerun"
 	"github.com/cspipe/cspipe/infra/local/eventarc"
 	"github.com/cspipe/cspipe/infra/local/iam"
+	"github.com/cspipe/cspipe/internal/batch/computevms"
 	"github.com/cspipe/cspipe/internal/batch/workflowexec"
 	"github.com/cspipe/cspipe/internal/pin"
 	"github.com/cspipe/cspipe/internal/publish/pubsubtopic"
+	"golang.org/x/oauth2"
 	iamv1 "google.golang.org/api/iam/v1"
 	"google.golang.org/api/option"
 )
@@ -52,6 +54,13 @@ func (s *Stack) scheduleRunFunction(ctx context.Context) (function, error) {
 		return fn, err
 	}
 	s.defer_(func() { ec.Close() })
+	// The sweeper deletes VMs that ended runs left, as ScheduleRun's account (the grant is
+	// Terraform's cspipeVmReaper: get and delete on cspipe-… instances).
+	vms, err := computevms.New(oauth2.NewClient(context.Background(), s.TokenSource(iam.ServiceAccount(SecundusFunctionsSA))),
+		s.Compute.URL()+"/compute/v1", Secundus.ID, Zone)
+	if err != nil {
+		return fn, err
+	}
 	f, err := schedulerun.New(schedulerun.Config{
 		InputBucket: InputBucket, StateBucket: StateBucket, BatchQuiet: s.opts.BatchQuiet, BatchMaxWait: s.opts.BatchMaxWait,
 		BatchMaxItems: s.opts.BatchMaxItems, ImagesPerShard: s.opts.ImagesPerShard, MaxShards: s.opts.MaxShards,
@@ -64,7 +73,7 @@ func (s *Stack) scheduleRunFunction(ctx context.Context) (function, error) {
 		StorageEndpoint: s.GCS.URL(), WorkloadStorageEndpoint: s.GCS.JSONEndpoint(),
 		STSEndpoint: s.IAM.URL(), IAMCredentialsEndpoint: s.IAM.URL(), Network: "default", ExternalIP: true,
 		MaxEventAge: 24 * time.Hour,
-	}, schedulerun.Deps{Store: store, Executions: workflowexec.New(ec), Log: s.log.With("function", schedulerun.EntryPoint)})
+	}, schedulerun.Deps{Store: store, Executions: workflowexec.New(ec), VMs: vms, Log: s.log.With("function", schedulerun.EntryPoint)})
 	if err != nil {
 		return fn, err
 	}

@@ -43,6 +43,32 @@ resource "google_storage_bucket_iam_member" "schedule_fails_dead_runs" {
   member = "serviceAccount:${google_service_account.schedule.email}"
 }
 
+# The sweeper deletes the VMs a run left once its execution is over (the workflow's delete
+# failed, or the execution was cancelled or died): it reads each of the run's VMs by the name
+# launch.yaml gives it and deletes it (internal/batch, "Sweeper"). It lists nothing, so no
+# compute.instances.list; the instance's boot disk is deleted with it (autoDelete), which Compute
+# checks as compute.disks.delete. Narrowed like the workflow's role to instances named cspipe-….
+resource "google_project_iam_custom_role" "vm_reaper" {
+  role_id     = "cspipeVmReaper"
+  title       = "cspipe VM reaper"
+  description = "Read and delete the Confidential Space VMs that ended cspipe runs left behind."
+  permissions = [
+    "compute.disks.delete",
+    "compute.instances.delete",
+    "compute.instances.get",
+  ]
+}
+
+resource "google_project_iam_member" "schedule_reaps_vms" {
+  project = var.SECUNDUS_PROJECT_ID
+  role    = google_project_iam_custom_role.vm_reaper.id
+  member  = "serviceAccount:${google_service_account.schedule.email}"
+  condition {
+    title      = "cspipe-vms-only"
+    expression = "resource.type != \"compute.googleapis.com/Instance\" || resource.name.extract(\"/instances/{name}\").startsWith(\"cspipe-\")"
+  }
+}
+
 # Workflows has no per-workflow IAM policy and does not support resource attributes in IAM
 # Conditions (a resource.name condition would deny every call), so the invoker role is granted on
 # the project, unconditioned: it lets ScheduleRun start executions of any workflow in Secundus's
