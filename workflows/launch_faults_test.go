@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/cspipe/cspipe/internal/batch"
 	"github.com/cspipe/cspipe/internal/blob"
 	"github.com/cspipe/cspipe/internal/records"
 )
@@ -70,6 +71,34 @@ func TestLaunchInsertRetryAfterLostAnswer(t *testing.T) {
 	sums := w.checkCleanup(t, 1)
 	if res["status"] != "ok" || sums[0].Source != "workload" || len(w.compute.Created()) != 1 {
 		t.Errorf("result %v, summary %+v, created %v: want the shard to run on the VM the lost insert created", res, sums[0], w.compute.Created())
+	}
+}
+
+// A delete whose answer is lost after Compute deleted the VM is retried, and the retry meets 404.
+// The VM is gone, as the shard wanted: the result must say vm_deleted true, not report a VM
+// that may still be running.
+func TestLaunchDeleteRetryAfterLostAnswer(t *testing.T) {
+	w := newWorld(t)
+	var lost atomic.Int32
+	w.compute.LostDeleteStatus = func(string) int {
+		if lost.Add(1) == 1 {
+			return http.StatusServiceUnavailable
+		}
+		return 0
+	}
+	res, err := w.run(t.Context(), t, w.args(1, nil))
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	w.checkCleanup(t, 1)
+	shards, _ := res["shards"].([]any)
+	sh, _ := shards[0].(map[string]any)
+	if lost.Load() != 1 || sh["vm_deleted"] != true || sh["delete_error"] != nil || res["status"] != "ok" {
+		t.Errorf("result %v (lost answers %d): want the shard ok with vm_deleted true", res, lost.Load())
+	}
+	// The sweeper finds a run's VMs by this name (internal/batch, VMName).
+	if c := w.compute.Created(); len(c) != 1 || c[0] != batch.VMName(testRun, 0) {
+		t.Errorf("created %v, want [%s] as batch.VMName names it", c, batch.VMName(testRun, 0))
 	}
 }
 

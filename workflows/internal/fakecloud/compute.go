@@ -50,6 +50,9 @@ type Compute struct {
 	// VM was created (0: answer normally): the answer of an insert that succeeded is lost (a 503
 	// from a front end, a reset connection), so the caller's retry meets 409 alreadyExists.
 	LostInsertStatus func(name string) int
+	// LostDeleteStatus, if set, returns an HTTP status to answer instances.delete with after the
+	// VM was deleted (0: answer normally): the caller's retry meets 404.
+	LostDeleteStatus func(name string) int
 	// GetStatus, if set, returns an HTTP status to fail the n-th (1-based) instances.get of a VM
 	// with (0: answer normally).
 	GetStatus func(name string, n int) int
@@ -262,6 +265,12 @@ func (c *Compute) delete(w http.ResponseWriter, project, zone, name string) {
 	c.mu.Unlock()
 	if c.OnDeleted != nil {
 		c.OnDeleted(gone)
+	}
+	if c.LostDeleteStatus != nil {
+		if code := c.LostDeleteStatus(name); code != 0 {
+			apiError(w, code, "injected failure after the delete")
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, op)
 }
