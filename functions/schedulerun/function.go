@@ -162,7 +162,7 @@ func fromEnv(ctx context.Context, getenv envconfig.Getenv) (*Function, error) {
 		sc.Close()
 		return nil, err
 	}
-	vms, err := computevms.NewDefault(ctx, cfg.ComputeEndpoint, cfg.Project, cfg.Zone)
+	vms, err := computevms.NewDefault(cfg.ComputeEndpoint, cfg.Project, cfg.Zone)
 	if err != nil {
 		sc.Close()
 		ec.Close()

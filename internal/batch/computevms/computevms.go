@@ -12,7 +12,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
+	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
 
 	"github.com/cspipe/cspipe/internal/batch"
@@ -43,13 +45,36 @@ func New(hc *http.Client, endpoint, project, zone string) (*Client, error) {
 	return &Client{http: hc, endpoint: strings.TrimSuffix(endpoint, "/"), project: project, zone: zone}, nil
 }
 
-// NewDefault is New with Application Default Credentials (compute scope).
-func NewDefault(ctx context.Context, endpoint, project, zone string) (*Client, error) {
-	hc, err := google.DefaultClient(ctx, "https://www.googleapis.com/auth/compute")
-	if err != nil {
-		return nil, fmt.Errorf("computevms: credentials: %w", err)
+// NewDefault is New with Application Default Credentials (compute scope). The credentials are
+// looked up at the first call, so a function instance starts (and sweeps storage) even where
+// they are missing; each call then fails naming why.
+func NewDefault(endpoint, project, zone string) (*Client, error) {
+	return New(&http.Client{Transport: &adcTransport{}}, endpoint, project, zone)
+}
+
+// adcTransport authorizes requests with Application Default Credentials found on first use.
+type adcTransport struct {
+	once sync.Once
+	rt   http.RoundTripper
+	err  error
+}
+
+func (t *adcTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	t.once.Do(func() {
+		ts, err := google.DefaultTokenSource(context.Background(), "https://www.googleapis.com/auth/compute")
+		if err != nil {
+			t.err = fmt.Errorf("computevms: credentials: %w", err)
+			return
+		}
+		t.rt = &oauth2.Transport{Source: ts, Base: http.DefaultTransport}
+	})
+	if t.err != nil {
+		if r.Body != nil {
+			r.Body.Close()
+		}
+		return nil, t.err
 	}
-	return New(hc, endpoint, project, zone)
+	return t.rt.RoundTrip(r)
 }
 
 func (c *Client) instanceURL(name string) string {
