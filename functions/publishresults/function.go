@@ -105,6 +105,9 @@ func (f *Function) Handle(ctx context.Context, e event.Event) error {
 			log.InfoContext(ctx, "object ignored", "reason", res.Reason)
 		case res.Duplicate:
 			log.InfoContext(ctx, "results already published", "shard", res.Shard)
+		case res.MissingResults:
+			log.WarnContext(ctx, "run failed: summary published as failed, its results.jsonl is missing",
+				"shard", res.Shard, "summary", res.Summary)
 		default:
 			log.InfoContext(ctx, "results published", "shard", res.Shard, "images", res.Images,
 				"resumed_after", res.Resumed, "skipped_lines", res.Skipped, "summary", res.Summary)

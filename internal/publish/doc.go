@@ -25,5 +25,8 @@
 // can drop such repeats by (run_id, shard, index).
 //
 // A summary with status "failed" and no results.jsonl (the workflow writes these for shards that
-// never ran) publishes only the summary message.
+// never ran) publishes only the summary message. A summary that reports images but whose
+// results.jsonl is missing (deleted, or never written) is published anyway, as failed: its status
+// becomes "failed" and its error starts with "results_missing:" and names the file, so the shard
+// never goes unannounced (Result.MissingResults).
 package publish

@@ -106,7 +106,15 @@ type Result struct {
 	Images    int  // image messages sent by this call
 	Skipped   int  // lines that were not a valid record (not published)
 	Summary   bool // this call sent the summary message
+	// MissingResults is set when the summary reports images but results.jsonl is missing: the
+	// summary was published as failed, naming the missing file (ErrResultsMissing).
+	MissingResults bool
 }
+
+// ErrResultsMissing is the error a summary is published with when it reports images (status ok)
+// but its results.jsonl does not exist: the subscribers hear that the shard's images are lost,
+// rather than nothing at all.
+var ErrResultsMissing = errors.New("results_missing")
 
 // maxSummary bounds summary.json.
 const maxSummary = 1 << 20
@@ -156,7 +164,17 @@ func (p *Publisher) Publish(ctx context.Context, obj Object) (Result, error) {
 // publishShard publishes the records after the marker's count, then the summary, and marks the
 // marker done.
 func (p *Publisher) publishShard(ctx context.Context, prefix, runID string, raw []byte, sum records.Summary, m *marker, res Result) (Result, error) {
-	if err := p.publishRecords(ctx, prefix, runID, m, &res, sum); err != nil {
+	err := p.publishRecords(ctx, prefix, runID, m, &res, sum)
+	if errors.Is(err, ErrResultsMissing) {
+		// Acking this event would leave Secundus in silence about the shard: announce the
+		// summary as failed, with the error named in it (the file is never coming back).
+		res.MissingResults = true
+		sum.Status = records.StatusFailed
+		sum.Error = err.Error()
+		if raw, err = json.Marshal(sum); err != nil {
+			return res, errclass.Permanent(fmt.Errorf("encoding the summary of %s: %w", prefix, err))
+		}
+	} else if err != nil {
 		return res, err
 	}
 	if !m.rec.SummaryPublished {
@@ -181,7 +199,8 @@ func (p *Publisher) publishRecords(ctx context.Context, prefix, runID string, m 
 		if sum.Status == records.StatusFailed || sum.Images == 0 {
 			return nil // nothing ran: only the summary is announced
 		}
-		return errclass.Permanent(fmt.Errorf("summary %s reports %d images but %s is missing", prefix, sum.Images, records.ResultsFile))
+		return fmt.Errorf("%w: summary.json reports %d images (status %s), but %s%s does not exist; "+
+			"no image message was published for this shard", ErrResultsMissing, sum.Images, sum.Status, prefix, records.ResultsFile)
 	}
 	if err != nil {
 		return fmt.Errorf("opening %s: %w", name, err)

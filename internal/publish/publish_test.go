@@ -279,7 +279,6 @@ func TestPublishPermanentErrors(t *testing.T) {
 	}{
 		{"summary not json", `{`, ""},
 		{"summary of another run", `{"run_id":"other","status":"ok","images":1}`, `{"image":"a"}` + "\n"},
-		{"ok summary without results", `{"run_id":"r","status":"ok","images":2}`, ""},
 		{"line too long", `{"run_id":"r","status":"ok","images":1}`, `{"image":"` + strings.Repeat("x", 2000) + `"}` + "\n"},
 	}
 	for _, tc := range tests {
@@ -298,6 +297,37 @@ func TestPublishPermanentErrors(t *testing.T) {
 				t.Errorf("%d messages published", n)
 			}
 		})
+	}
+}
+
+// A summary that reports images but whose results.jsonl is missing used to be acked as a permanent
+// error and never announced. It is published, as failed, with the error named in it.
+func TestPublishSummaryWithoutResults(t *testing.T) {
+	e := newEnv(t, 0)
+	gen := e.put(t, "runs/r/summary.json", `{"run_id":"r","status":"ok","images":2,"succeeded":2,"source":"workload"}`)
+	obj := Object{Bucket: "results", Name: "runs/r/summary.json", Generation: gen}
+	res, err := e.p.Publish(t.Context(), obj)
+	if err != nil {
+		t.Fatalf("Publish: %v, want the summary published", err)
+	}
+	msgs := e.topic.published()
+	if !res.MissingResults || !res.Summary || len(msgs) != 1 {
+		t.Fatalf("result %+v, %d messages: want one summary flagged MissingResults", res, len(msgs))
+	}
+	var sum records.Summary
+	if err := json.Unmarshal(msgs[0].Data, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.Status != records.StatusFailed || !strings.HasPrefix(sum.Error, "results_missing: ") ||
+		!strings.Contains(sum.Error, "runs/r/results.jsonl does not exist") || sum.Images != 2 || sum.Source != "workload" {
+		t.Errorf("summary = %+v, want failed naming the missing results.jsonl, the rest kept", sum)
+	}
+	if a := msgs[0].Attributes; a[records.AttrStatus] != records.StatusFailed || a[records.AttrKind] != KindSummary || a[AttrIndex] != KindSummary {
+		t.Errorf("attributes = %v, want a failed summary", a)
+	}
+	// A redelivery sends nothing more.
+	if res, err := e.p.Publish(t.Context(), obj); err != nil || !res.Duplicate || len(e.topic.published()) != 1 {
+		t.Errorf("redelivery: %+v, %v, %d messages", res, err, len(e.topic.published()))
 	}
 }
 
