@@ -91,4 +91,15 @@
 // still has no summary. Failing writes a "failed" summary (source
 // "sweeper", the reason in error) for every shard that has none, which PublishResults sends to
 // the results topic, and seals the batch so later uploads open a new one.
+//
+// Once a run is over (finished or failed, its execution ended however it ended), the sweeper
+// deletes the run's VMs that still exist (Options.VMs): the workflow deletes every VM it created,
+// but not when its delete failed for good, and Cloud Workflows runs no cleanup for a cancelled or
+// crashed execution, so such a VM would run until its maxRunDuration (timeout + 30 min), paid
+// for, and could write results behind the failed summary already published. It reads each
+// shard's VM by the name launch.yaml gives it (VMName; shard count from plan.json, else 1) and
+// deletes it only if its tee-env-CSPIPE_RUN_ID and tee-env-CSPIPE_SHARD_INDEX metadata are the
+// run's and shard's; a 404 is "gone". What it deleted is in SweepReport.DeletedVMs. A batch
+// leaves Head.Unfinished only when its end is recorded and its VMs are gone, so a failed
+// delete is retried at the next sweep.
 package batch
