@@ -47,6 +47,7 @@ locals {
     "internal/archive/*.go",
     "internal/audit/*.go",
     "internal/batch/*.go",
+    "internal/batch/computevms/*.go",
     "internal/batch/workflowexec/*.go",
     "internal/blob/*.go",
     "internal/envconfig/*.go",
