@@ -39,6 +39,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cspipe/cspipe/infra/local/httpbuf"
@@ -76,6 +77,13 @@ type Server struct {
 	once   sync.Once
 	// scratch is the object directory Close removes ("" when the caller chose StorageRoot).
 	scratch string
+	// root is the backend's object directory, whose records the front also keeps
+	// (objectrecord.go).
+	root string
+	// recMu serializes the front's changes of object records; recorded is set once a record
+	// may hold what only the front serves (a metageneration above 1, a composite).
+	recMu    sync.Mutex
+	recorded atomic.Bool
 
 	mu      sync.Mutex
 	uploads map[string]check // resumable upload id -> the object it was started for
@@ -122,7 +130,8 @@ func New(ids *iam.Server, opts Options) (*Server, error) {
 		}
 		return nil, fmt.Errorf("gcsauth: starting fake-gcs-server: %w", err)
 	}
-	s := &Server{fake: fake, ids: ids, admins: map[string]bool{}, anon: opts.AnonymousPrincipal, lis: lis, scratch: scratch, uploads: map[string]check{}, sessions: map[string]*session{}, reads: map[string]int{}}
+	s := &Server{fake: fake, ids: ids, admins: map[string]bool{}, anon: opts.AnonymousPrincipal, lis: lis, scratch: scratch, root: root, uploads: map[string]check{}, sessions: map[string]*session{}, reads: map[string]int{}}
+	s.recorded.Store(opts.StorageRoot != "") // records kept from an earlier run may hold some
 	for _, p := range opts.AdminPrincipals {
 		s.admins[p] = true
 	}
@@ -268,9 +277,9 @@ func (s *Server) Handler() http.Handler {
 		if rt.resumableInit {
 			w = &locationRecorder{ResponseWriter: w, s: s, object: rt.checks[len(rt.checks)-1], xml: xmlResumable}
 		}
-		next := backend
+		var next http.Handler = objectFront{s: s, rt: rt, next: backend}
 		if fields, ok := partialResponse(r); ok {
-			next = partial{next: backend, fields: fields}
+			next = partial{next: next, fields: fields}
 		}
 		if rt.uploadID != "" {
 			s.continueUpload(w, r, rt.uploadID, next)

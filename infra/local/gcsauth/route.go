@@ -58,7 +58,20 @@ type route struct {
 	// preconditions marks a read, delete or metadata update of the one object checked, whose
 	// request preconditions the front evaluates (preconditions.go).
 	preconditions bool
+	// kind marks the requests whose answer the front corrects (objectfront.go).
+	kind routeKind
 }
+
+// routeKind names the object requests the front serves beyond passing them on.
+type routeKind int
+
+const (
+	kindOther          routeKind = iota
+	kindObjectRead               // an object's resource or data (JSON, download or XML)
+	kindObjectList               // objects.list
+	kindMetadataUpdate           // objects.patch or objects.update
+	kindCompose                  // objects.compose
+)
 
 const adminOnly = ""
 
@@ -91,7 +104,7 @@ func classify(r *http.Request) route {
 		return classifyJSON(r, rest, m)
 	}
 	if g := downloadRe.FindStringSubmatch(p); g != nil {
-		return route{preconditions: true, checks: []check{objectCheck(unescape(g[1]), unescape(g[2]), iam.PermObjectsGet)}}
+		return route{preconditions: true, kind: kindObjectRead, checks: []check{objectCheck(unescape(g[1]), unescape(g[2]), iam.PermObjectsGet)}}
 	}
 	if g := resumableRe.FindStringSubmatch(p); g != nil {
 		return route{uploadID: unescape(g[1]), checks: []check{bucketCheck(adminOnly, iam.PermObjectsCreate)}}
@@ -116,7 +129,7 @@ func classify(r *http.Request) route {
 	b, o := unescape(g[1]), unescape(g[2])
 	switch {
 	case read:
-		return route{preconditions: true, checks: []check{objectCheck(b, o, iam.PermObjectsGet)}}
+		return route{preconditions: true, kind: kindObjectRead, checks: []check{objectCheck(b, o, iam.PermObjectsGet)}}
 	case m == http.MethodDelete:
 		return route{preconditions: true, checks: []check{objectCheck(b, o, iam.PermObjectsDelete)}}
 	}
@@ -127,7 +140,7 @@ func classify(r *http.Request) route {
 func classifyJSON(r *http.Request, rest, m string) route {
 	one := func(c check) route { return route{checks: []check{c}} }
 	// onObject is a method on the object resource itself (not its ACL): preconditions apply.
-	onObject := func(c check) route { return route{checks: []check{c}, preconditions: true} }
+	onObject := func(c check, k routeKind) route { return route{checks: []check{c}, preconditions: true, kind: k} }
 	read := m == http.MethodGet || m == http.MethodHead
 	seg := strings.Split(strings.TrimPrefix(rest, "/"), "/")
 	if len(seg) < 2 || seg[0] != "b" || seg[1] == "" {
@@ -153,7 +166,7 @@ func classifyJSON(r *http.Request, rest, m string) route {
 	}
 	if len(seg) == 3 || (len(seg) == 4 && seg[3] == "") {
 		if read {
-			return one(bucketCheck(b, iam.PermObjectsList))
+			return route{kind: kindObjectList, checks: []check{bucketCheck(b, iam.PermObjectsList)}}
 		}
 		return insertRoute(r, b, "", true)
 	}
@@ -168,7 +181,7 @@ func classifyJSON(r *http.Request, rest, m string) route {
 	switch m {
 	case http.MethodPatch:
 		if b, o, ok := obj(jsonObjectRe); ok {
-			return onObject(objectCheck(b, o, iam.PermObjectsUpdate))
+			return onObject(objectCheck(b, o, iam.PermObjectsUpdate), kindMetadataUpdate)
 		}
 	case http.MethodGet:
 		for _, re := range []*regexp.Regexp{jsonACLRe, jsonACLEntRe} {
@@ -177,11 +190,11 @@ func classifyJSON(r *http.Request, rest, m string) route {
 			}
 		}
 		if b, o, ok := obj(jsonObjectRe); ok {
-			return onObject(objectCheck(b, o, iam.PermObjectsGet))
+			return onObject(objectCheck(b, o, iam.PermObjectsGet), kindObjectRead)
 		}
 	case http.MethodHead:
 		if b, o, ok := obj(jsonObjectRe); ok {
-			return onObject(objectCheck(b, o, iam.PermObjectsGet))
+			return onObject(objectCheck(b, o, iam.PermObjectsGet), kindObjectRead)
 		}
 	case http.MethodPost:
 		if b, o, ok := obj(jsonACLRe); ok {
@@ -197,21 +210,21 @@ func classifyJSON(r *http.Request, rest, m string) route {
 			return composeRoute(r, b, o)
 		}
 		if b, o, ok := obj(jsonObjectRe); ok {
-			return onObject(objectCheck(b, o, iam.PermObjectsUpdate))
+			return onObject(objectCheck(b, o, iam.PermObjectsUpdate), kindMetadataUpdate)
 		}
 	case http.MethodDelete:
 		if b, o, ok := obj(jsonACLEntRe); ok {
 			return one(objectCheck(b, o, iam.PermObjectsUpdate))
 		}
 		if b, o, ok := obj(jsonObjectRe); ok {
-			return onObject(objectCheck(b, o, iam.PermObjectsDelete))
+			return onObject(objectCheck(b, o, iam.PermObjectsDelete), kindOther)
 		}
 	case http.MethodPut:
 		if b, o, ok := obj(jsonACLEntRe); ok {
 			return one(objectCheck(b, o, iam.PermObjectsUpdate))
 		}
 		if b, o, ok := obj(jsonObjectRe); ok {
-			return onObject(objectCheck(b, o, iam.PermObjectsUpdate))
+			return onObject(objectCheck(b, o, iam.PermObjectsUpdate), kindMetadataUpdate)
 		}
 	}
 	// A method fake-gcs-server does not route for objects: the whole rest is the object.
@@ -276,7 +289,7 @@ func insertRoute(r *http.Request, bucket, named string, create bool) route {
 // composeRoute is a compose into bucket/dest: storage.objects.get on every source object (named
 // in the JSON body) and storage.objects.create on the destination.
 func composeRoute(r *http.Request, bucket, dest string) route {
-	rt := route{create: true}
+	rt := route{create: true, kind: kindCompose}
 	var body struct {
 		SourceObjects []struct {
 			Name string `json:"name"`
