@@ -44,12 +44,14 @@ func (f objectFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.updateMetadata(w, r, f.next, rt.checks[0])
 	case rt.kind == kindCompose:
 		s.compose(w, r, f.next, rt)
+	case rt.kind == kindObjectList:
+		s.list(w, r, f.next)
 	case !s.recorded.Load():
 		f.next.ServeHTTP(w, r)
 	case rt.kind == kindObjectRead && isMedia(r):
 		c := rt.checks[0]
 		f.next.ServeHTTP(&mediaHeaders{ResponseWriter: w, s: s, bucket: c.bucket, object: c.object}, r)
-	case rt.kind == kindObjectRead || rt.kind == kindObjectList:
+	case rt.kind == kindObjectRead:
 		rec := httpbuf.New()
 		f.next.ServeHTTP(rec, r)
 		if rec.Status() == http.StatusOK {
@@ -69,7 +71,7 @@ func isMedia(r *http.Request) bool {
 	return r.URL.Query().Get("alt") == "media" || !strings.HasPrefix(r.URL.Path, "/storage/v1/")
 }
 
-// fixAnswer corrects an object resource or each item of a listing.
+// fixAnswer corrects an object resource or each item of a listing (list.go).
 func (s *Server) fixAnswer(m map[string]any) {
 	switch m["kind"] {
 	case "storage#object":
