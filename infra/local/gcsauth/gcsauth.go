@@ -28,6 +28,12 @@
 // bucket, so a bucket of n objects costs O(n) per request and a 10,000-photo drop O(n²); the
 // filesystem backend finds an object by its path (TestRequestCostDoesNotGrowWithTheBucket).
 //
+// Where that backend answers otherwise than Cloud Storage, the front corrects it: preconditions
+// on reads, deletes and metadata updates (preconditions.go), metadata updates that keep the
+// generation and count the metageneration, composed objects without an MD5 (objectfront.go, with
+// what only the front knows kept in the backend's object record, objectrecord.go), and
+// objects.list paging (list.go).
+//
 // It is part of the local stack and must never be linked into a binary built for GCP.
 package gcsauth
 

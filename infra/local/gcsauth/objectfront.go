@@ -11,10 +11,10 @@ import (
 
 // Metadata updates and composed objects, served as Cloud Storage serves them.
 //
-// A metadata update (objects.patch, objects.update) keeps the object's generation and increments
-// its metageneration (https://cloud.google.com/storage/docs/metadata, "Object metadata":
-// "generation" changes only when the data is replaced, "metageneration" is incremented on each
-// metadata update of that generation). fake-gcs-server's filesystem backend rewrote the object
+// A metadata update (objects.patch, objects.update) keeps the object's generation, which changes
+// when the object is replaced (https://cloud.google.com/storage/docs/metadata), and increments its
+// metageneration, which a new generation starts at 1 (the Cloud Storage client libraries'
+// generation and metageneration preconditions guide). fake-gcs-server's filesystem backend rewrote the object
 // under a new generation and reported metageneration 1 forever, so a compare-and-swap on the
 // generation read before someone's metadata update failed locally and held on Google Cloud, and
 // ifMetagenerationMatch=1 always held.
