@@ -181,6 +181,19 @@ func TestComposedObjectHasNoMD5(t *testing.T) {
 	if h := resp.Header.Get("X-Goog-Hash"); strings.Contains(h, "md5") || !strings.Contains(h, "crc32c=") || resp.Header.Get("X-Goog-Component-Count") != "3" {
 		t.Errorf("download headers: x-goog-hash %q, x-goog-component-count %q; want crc32c only and 3", h, resp.Header.Get("X-Goog-Component-Count"))
 	}
+	// The JSON resource itself has no md5Hash key (not an empty one) and a numeric componentCount.
+	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, s.URL()+"/storage/v1/b/models/o/all", nil)
+	req.Header.Set("Authorization", "Bearer "+ids.MintAccessToken(owner))
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res map[string]any
+	err = json.NewDecoder(resp.Body).Decode(&res)
+	resp.Body.Close()
+	if _, has := res["md5Hash"]; err != nil || has || res["componentCount"] != float64(3) || res["crc32c"] == nil {
+		t.Errorf("JSON resource of the composite = %v, %v; want no md5Hash, componentCount 3, a crc32c", res, err)
+	}
 	// A metadata update keeps it composite; a new upload under the name is not.
 	if _, err := b.Object("all").Update(ctx, storage.ObjectAttrsToUpdate{Metadata: map[string]string{"k": "v"}}); err != nil {
 		t.Fatal(err)

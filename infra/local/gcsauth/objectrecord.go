@@ -26,6 +26,12 @@ import (
 // answer the backend gives from then on (listings, downloads, notifications of later events,
 // upload preconditions, which the backend checks atomically) carries the generation Cloud Storage
 // would. Kept in the backend's record, the values outlive a restart with the data directory.
+//
+// The front serializes its own record changes (metadata updates, compose). An upload through the
+// backend is not part of that: one that replaces the object between the backend's metadata update
+// and the front's rewrite is seen by its generation and left alone, but one landing between that
+// check and the write would get the old generation back. A client's own sequence of requests
+// never meets that window; concurrent writers of one object might.
 
 const (
 	recordXattr  = "user.metadata"
