@@ -261,6 +261,10 @@ func (s *Server) Handler() http.Handler {
 				return
 			}
 		}
+		if rt.legacyACL != "" {
+			writeError(w, http.StatusBadRequest, rt.legacyACL, "invalid")
+			return
+		}
 		if msg := customMetadataProblem(r, func() map[string]string { return s.currentMetadata(rt.checks[0]) }); msg != "" {
 			writeError(w, http.StatusBadRequest, msg, "invalid")
 			return

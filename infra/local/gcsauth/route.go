@@ -60,7 +60,20 @@ type route struct {
 	preconditions bool
 	// kind marks the requests whose answer the front corrects (objectfront.go).
 	kind routeKind
+	// legacyACL, when set, refuses an authorized request with this 400: an XML API ACL request
+	// (?acl), which a bucket with uniform bucket-level access refuses.
+	legacyACL string
 }
+
+// Cloud Storage's refusals of ACL requests on a bucket with uniform bucket-level access (every
+// bucket of the deployment, and so of the stack: infra/terraform sets
+// uniform_bucket_level_access on each). The JSON API reference of bucketAccessControls and
+// objectAccessControls says these methods fail with 400 Bad Request on such buckets; the wording
+// is the one Cloud Storage answers with.
+const (
+	uniformBucketACL = "Cannot get legacy ACL for a bucket that has uniform bucket-level access. Read more at https://cloud.google.com/storage/docs/uniform-bucket-level-access."
+	uniformObjectACL = "Cannot get legacy ACL for an object when uniform bucket-level access is enabled. Read more at https://cloud.google.com/storage/docs/uniform-bucket-level-access."
+)
 
 // routeKind names the object requests the front serves beyond passing them on.
 type routeKind int
@@ -119,6 +132,23 @@ func classify(r *http.Request) route {
 	}
 	// XML API, path style: /BUCKET[/OBJECT].
 	g := xmlObjectRe.FindStringSubmatch(p)
+	acl := r.URL.Query().Has("acl")
+	if acl {
+		// fake-gcs-server knows no ?acl: it answered a bucket's with the object listing and an
+		// object's with the object's data (a PUT got an unrelated 400 from insertRoute).
+		if g == nil {
+			perm := iam.PermBucketsGet
+			if !read {
+				perm = iam.PermBucketsUpdate
+			}
+			return route{legacyACL: uniformBucketACL, checks: []check{bucketCheck(unescape(seg[0]), perm)}}
+		}
+		perm := iam.PermObjectsGet
+		if !read {
+			perm = iam.PermObjectsUpdate
+		}
+		return route{legacyACL: uniformObjectACL, checks: []check{objectCheck(unescape(g[1]), unescape(g[2]), perm)}}
+	}
 	if g == nil {
 		b := unescape(seg[0])
 		if read {
