@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -189,5 +190,35 @@ func TestGsutilCpResumable(t *testing.T) {
 	}
 	if o.Metadata["origin"] != "test" {
 		t.Errorf("metadata %v, want origin=test from x-goog-meta-origin", o.Metadata)
+	}
+}
+
+// gcloud storage objects update, as an operator labels an object: the generation stays, the
+// metageneration counts up, and --if-metageneration-match compares with it.
+func TestGcloudStorageObjectsUpdateKeepsGeneration(t *testing.T) {
+	if _, err := exec.LookPath("gcloud"); err != nil {
+		t.Skip("gcloud is not installed: this check needs the Google Cloud SDK's gcloud storage")
+	}
+	s := cliServer(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	env := []string{"CLOUDSDK_CONFIG=" + t.TempDir(), "CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE=" + s.URL() + "/",
+		"CLOUDSDK_AUTH_DISABLE_CREDENTIALS=true", "CLOUDSDK_CORE_PROJECT=local", "CLOUDSDK_CORE_DISABLE_PROMPTS=1"}
+	gen := seed(t, s, "head.json")
+	if out, err := cli(ctx, env, "gcloud", "storage", "objects", "update", "gs://models/head.json", "--custom-metadata=note=checked"); err != nil {
+		t.Fatalf("gcloud storage objects update: %v\n%s", err, out)
+	}
+	out, err := cli(ctx, env, "gcloud", "storage", "objects", "describe", "gs://models/head.json", "--format=value(generation,metageneration)")
+	if err != nil {
+		t.Fatalf("gcloud storage objects describe: %v\n%s", err, out)
+	}
+	if want := strconv.FormatInt(gen, 10) + "\t2"; strings.TrimSpace(out) != want {
+		t.Errorf("describe after update = %q, want %q (generation kept, metageneration 2)", strings.TrimSpace(out), want)
+	}
+	if out, err := cli(ctx, env, "gcloud", "storage", "objects", "update", "gs://models/head.json", "--custom-metadata=note=again", "--if-metageneration-match=1"); err == nil {
+		t.Errorf("update with a stale --if-metageneration-match succeeded:\n%s", out)
+	}
+	if out, err := cli(ctx, env, "gcloud", "storage", "objects", "update", "gs://models/head.json", "--custom-metadata=note=again", "--if-generation-match="+strconv.FormatInt(gen, 10), "--if-metageneration-match=2"); err != nil {
+		t.Errorf("update with the current generation and metageneration: %v\n%s", err, out)
 	}
 }

@@ -73,7 +73,12 @@ func TestListHonoursFields(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &got); err != nil {
 		t.Fatalf("list answer %q: %v", body, err)
 	}
-	want := map[string]any{"items": []any{map[string]any{"name": "batch/items/a"}, map[string]any{"name": "batch/items/b"}}, "nextPageToken": "batch/items/c"}
+	// Page tokens are opaque (the front makes its own, list.go): one must be there.
+	if tok, _ := got["nextPageToken"].(string); tok == "" {
+		t.Errorf("list of 3 by pages of 2: no nextPageToken in %s", body)
+	}
+	delete(got, "nextPageToken")
+	want := map[string]any{"items": []any{map[string]any{"name": "batch/items/a"}, map[string]any{"name": "batch/items/b"}}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("list with fields (-want +got):\n%s", diff)
 	}

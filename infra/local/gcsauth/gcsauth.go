@@ -28,6 +28,12 @@
 // bucket, so a bucket of n objects costs O(n) per request and a 10,000-photo drop O(n²); the
 // filesystem backend finds an object by its path (TestRequestCostDoesNotGrowWithTheBucket).
 //
+// Where that backend answers otherwise than Cloud Storage, the front corrects it: preconditions
+// on reads, deletes and metadata updates (preconditions.go), metadata updates that keep the
+// generation and count the metageneration, composed objects without an MD5 (objectfront.go, with
+// what only the front knows kept in the backend's object record, objectrecord.go), and
+// objects.list paging (list.go).
+//
 // It is part of the local stack and must never be linked into a binary built for GCP.
 package gcsauth
 
@@ -39,6 +45,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cspipe/cspipe/infra/local/httpbuf"
@@ -76,6 +83,13 @@ type Server struct {
 	once   sync.Once
 	// scratch is the object directory Close removes ("" when the caller chose StorageRoot).
 	scratch string
+	// root is the backend's object directory, whose records the front also keeps
+	// (objectrecord.go).
+	root string
+	// recMu serializes the front's changes of object records; recorded is set once a record
+	// may hold what only the front serves (a metageneration above 1, a composite).
+	recMu    sync.Mutex
+	recorded atomic.Bool
 
 	mu      sync.Mutex
 	uploads map[string]check // resumable upload id -> the object it was started for
@@ -122,7 +136,8 @@ func New(ids *iam.Server, opts Options) (*Server, error) {
 		}
 		return nil, fmt.Errorf("gcsauth: starting fake-gcs-server: %w", err)
 	}
-	s := &Server{fake: fake, ids: ids, admins: map[string]bool{}, anon: opts.AnonymousPrincipal, lis: lis, scratch: scratch, uploads: map[string]check{}, sessions: map[string]*session{}, reads: map[string]int{}}
+	s := &Server{fake: fake, ids: ids, admins: map[string]bool{}, anon: opts.AnonymousPrincipal, lis: lis, scratch: scratch, root: root, uploads: map[string]check{}, sessions: map[string]*session{}, reads: map[string]int{}}
+	s.recorded.Store(opts.StorageRoot != "") // records kept from an earlier run may hold some
 	for _, p := range opts.AdminPrincipals {
 		s.admins[p] = true
 	}
@@ -246,6 +261,10 @@ func (s *Server) Handler() http.Handler {
 				return
 			}
 		}
+		if rt.legacyACL != "" {
+			writeError(w, http.StatusBadRequest, rt.legacyACL, "invalid")
+			return
+		}
 		if msg := customMetadataProblem(r, func() map[string]string { return s.currentMetadata(rt.checks[0]) }); msg != "" {
 			writeError(w, http.StatusBadRequest, msg, "invalid")
 			return
@@ -268,9 +287,9 @@ func (s *Server) Handler() http.Handler {
 		if rt.resumableInit {
 			w = &locationRecorder{ResponseWriter: w, s: s, object: rt.checks[len(rt.checks)-1], xml: xmlResumable}
 		}
-		next := backend
+		var next http.Handler = objectFront{s: s, rt: rt, next: backend}
 		if fields, ok := partialResponse(r); ok {
-			next = partial{next: backend, fields: fields}
+			next = partial{next: next, fields: fields}
 		}
 		if rt.uploadID != "" {
 			s.continueUpload(w, r, rt.uploadID, next)

@@ -16,9 +16,8 @@ import (
 // write landing between the two is not seen. That is enough for what a client observes of its own
 // requests; the atomic compare-and-swap of uploads stays the backend's.
 //
-// fake-gcs-server keeps no metageneration and reports "1" for every object; the metageneration
-// conditions are evaluated against that same value, so the stack agrees with what it reports.
-const reportedMetageneration = 1
+// The metageneration conditions are evaluated against the metageneration the front serves
+// (objectrecord.go): 1 for a fresh generation, plus one per metadata update.
 
 // precondition is one condition a request carries: the JSON API's query parameter or, on the
 // XML API, its x-goog-if-… header.
@@ -68,10 +67,14 @@ func (s *Server) checkPreconditions(r *http.Request, bucket, object string) (int
 		return 0, "", ""
 	}
 	read := r.Method == http.MethodGet || r.Method == http.MethodHead
+	meta := int64(1)
+	if sv, ok := s.servedFor(bucket, object); ok && sv.generation == gen {
+		meta = sv.metageneration
+	}
 	for _, c := range conds {
 		have := gen
 		if c.p.meta {
-			have = reportedMetageneration
+			have = meta
 		}
 		if (have == c.want) != c.p.not {
 			continue

@@ -58,7 +58,33 @@ type route struct {
 	// preconditions marks a read, delete or metadata update of the one object checked, whose
 	// request preconditions the front evaluates (preconditions.go).
 	preconditions bool
+	// kind marks the requests whose answer the front corrects (objectfront.go).
+	kind routeKind
+	// legacyACL, when set, refuses an authorized request with this 400: an XML API ACL request
+	// (?acl), which a bucket with uniform bucket-level access refuses.
+	legacyACL string
 }
+
+// Cloud Storage's refusals of ACL requests on a bucket with uniform bucket-level access (every
+// bucket of the deployment, and so of the stack: infra/terraform sets
+// uniform_bucket_level_access on each). The JSON API reference of bucketAccessControls and
+// objectAccessControls says these methods fail with 400 Bad Request on such buckets; the wording
+// is the one Cloud Storage answers with.
+const (
+	uniformBucketACL = "Cannot get legacy ACL for a bucket that has uniform bucket-level access. Read more at https://cloud.google.com/storage/docs/uniform-bucket-level-access."
+	uniformObjectACL = "Cannot get legacy ACL for an object when uniform bucket-level access is enabled. Read more at https://cloud.google.com/storage/docs/uniform-bucket-level-access."
+)
+
+// routeKind names the object requests the front serves beyond passing them on.
+type routeKind int
+
+const (
+	kindOther          routeKind = iota
+	kindObjectRead               // an object's resource or data (JSON, download or XML)
+	kindObjectList               // objects.list
+	kindMetadataUpdate           // objects.patch or objects.update
+	kindCompose                  // objects.compose
+)
 
 const adminOnly = ""
 
@@ -91,7 +117,7 @@ func classify(r *http.Request) route {
 		return classifyJSON(r, rest, m)
 	}
 	if g := downloadRe.FindStringSubmatch(p); g != nil {
-		return route{preconditions: true, checks: []check{objectCheck(unescape(g[1]), unescape(g[2]), iam.PermObjectsGet)}}
+		return route{preconditions: true, kind: kindObjectRead, checks: []check{objectCheck(unescape(g[1]), unescape(g[2]), iam.PermObjectsGet)}}
 	}
 	if g := resumableRe.FindStringSubmatch(p); g != nil {
 		return route{uploadID: unescape(g[1]), checks: []check{bucketCheck(adminOnly, iam.PermObjectsCreate)}}
@@ -106,6 +132,23 @@ func classify(r *http.Request) route {
 	}
 	// XML API, path style: /BUCKET[/OBJECT].
 	g := xmlObjectRe.FindStringSubmatch(p)
+	acl := r.URL.Query().Has("acl")
+	if acl {
+		// fake-gcs-server knows no ?acl: it answered a bucket's with the object listing and an
+		// object's with the object's data (a PUT got an unrelated 400 from insertRoute).
+		if g == nil {
+			perm := iam.PermBucketsGet
+			if !read {
+				perm = iam.PermBucketsUpdate
+			}
+			return route{legacyACL: uniformBucketACL, checks: []check{bucketCheck(unescape(seg[0]), perm)}}
+		}
+		perm := iam.PermObjectsGet
+		if !read {
+			perm = iam.PermObjectsUpdate
+		}
+		return route{legacyACL: uniformObjectACL, checks: []check{objectCheck(unescape(g[1]), unescape(g[2]), perm)}}
+	}
 	if g == nil {
 		b := unescape(seg[0])
 		if read {
@@ -116,7 +159,7 @@ func classify(r *http.Request) route {
 	b, o := unescape(g[1]), unescape(g[2])
 	switch {
 	case read:
-		return route{preconditions: true, checks: []check{objectCheck(b, o, iam.PermObjectsGet)}}
+		return route{preconditions: true, kind: kindObjectRead, checks: []check{objectCheck(b, o, iam.PermObjectsGet)}}
 	case m == http.MethodDelete:
 		return route{preconditions: true, checks: []check{objectCheck(b, o, iam.PermObjectsDelete)}}
 	}
@@ -127,7 +170,7 @@ func classify(r *http.Request) route {
 func classifyJSON(r *http.Request, rest, m string) route {
 	one := func(c check) route { return route{checks: []check{c}} }
 	// onObject is a method on the object resource itself (not its ACL): preconditions apply.
-	onObject := func(c check) route { return route{checks: []check{c}, preconditions: true} }
+	onObject := func(c check, k routeKind) route { return route{checks: []check{c}, preconditions: true, kind: k} }
 	read := m == http.MethodGet || m == http.MethodHead
 	seg := strings.Split(strings.TrimPrefix(rest, "/"), "/")
 	if len(seg) < 2 || seg[0] != "b" || seg[1] == "" {
@@ -153,7 +196,7 @@ func classifyJSON(r *http.Request, rest, m string) route {
 	}
 	if len(seg) == 3 || (len(seg) == 4 && seg[3] == "") {
 		if read {
-			return one(bucketCheck(b, iam.PermObjectsList))
+			return route{kind: kindObjectList, checks: []check{bucketCheck(b, iam.PermObjectsList)}}
 		}
 		return insertRoute(r, b, "", true)
 	}
@@ -168,7 +211,7 @@ func classifyJSON(r *http.Request, rest, m string) route {
 	switch m {
 	case http.MethodPatch:
 		if b, o, ok := obj(jsonObjectRe); ok {
-			return onObject(objectCheck(b, o, iam.PermObjectsUpdate))
+			return onObject(objectCheck(b, o, iam.PermObjectsUpdate), kindMetadataUpdate)
 		}
 	case http.MethodGet:
 		for _, re := range []*regexp.Regexp{jsonACLRe, jsonACLEntRe} {
@@ -177,11 +220,11 @@ func classifyJSON(r *http.Request, rest, m string) route {
 			}
 		}
 		if b, o, ok := obj(jsonObjectRe); ok {
-			return onObject(objectCheck(b, o, iam.PermObjectsGet))
+			return onObject(objectCheck(b, o, iam.PermObjectsGet), kindObjectRead)
 		}
 	case http.MethodHead:
 		if b, o, ok := obj(jsonObjectRe); ok {
-			return onObject(objectCheck(b, o, iam.PermObjectsGet))
+			return onObject(objectCheck(b, o, iam.PermObjectsGet), kindObjectRead)
 		}
 	case http.MethodPost:
 		if b, o, ok := obj(jsonACLRe); ok {
@@ -197,21 +240,21 @@ func classifyJSON(r *http.Request, rest, m string) route {
 			return composeRoute(r, b, o)
 		}
 		if b, o, ok := obj(jsonObjectRe); ok {
-			return onObject(objectCheck(b, o, iam.PermObjectsUpdate))
+			return onObject(objectCheck(b, o, iam.PermObjectsUpdate), kindMetadataUpdate)
 		}
 	case http.MethodDelete:
 		if b, o, ok := obj(jsonACLEntRe); ok {
 			return one(objectCheck(b, o, iam.PermObjectsUpdate))
 		}
 		if b, o, ok := obj(jsonObjectRe); ok {
-			return onObject(objectCheck(b, o, iam.PermObjectsDelete))
+			return onObject(objectCheck(b, o, iam.PermObjectsDelete), kindOther)
 		}
 	case http.MethodPut:
 		if b, o, ok := obj(jsonACLEntRe); ok {
 			return one(objectCheck(b, o, iam.PermObjectsUpdate))
 		}
 		if b, o, ok := obj(jsonObjectRe); ok {
-			return onObject(objectCheck(b, o, iam.PermObjectsUpdate))
+			return onObject(objectCheck(b, o, iam.PermObjectsUpdate), kindMetadataUpdate)
 		}
 	}
 	// A method fake-gcs-server does not route for objects: the whole rest is the object.
@@ -276,7 +319,7 @@ func insertRoute(r *http.Request, bucket, named string, create bool) route {
 // composeRoute is a compose into bucket/dest: storage.objects.get on every source object (named
 // in the JSON body) and storage.objects.create on the destination.
 func composeRoute(r *http.Request, bucket, dest string) route {
-	rt := route{create: true}
+	rt := route{create: true, kind: kindCompose}
 	var body struct {
 		SourceObjects []struct {
 			Name string `json:"name"`
