@@ -103,3 +103,19 @@ func (k *dwPointwise) ahead(in []float32, y1, r1 int) []float32 {
 	}
 	return in[lo*p.W*p.C : hi*p.W*p.C]
 }
+
+// dwpwAheadSmallK has a fused pair's 1x1 on kernels.GemmSmallK (on AVX2,
+// the pairs of K above pairMaxK: V1's 32x32x128 ones) prefetch the input
+// rows of the thread's next band into L2 as dwpwAhead does on GemmPair
+// (kernels.GemmSmallKAhead, whose AVX2 6-row tiles read one line a pass
+// of four k steps). Tests and benchmarks switch it to compare; the result
+// is the same either way.
+var dwpwAheadSmallK = true
+
+// smallKAhead is ahead for a pair on GemmSmallK (dwpwAheadSmallK).
+func (k *dwPointwise) smallKAhead(in []float32, y1, r1 int) []float32 {
+	if !dwpwAheadSmallK {
+		return nil
+	}
+	return k.ahead(in, y1, r1)
+}
