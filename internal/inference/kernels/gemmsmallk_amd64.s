@@ -1433,7 +1433,7 @@ gemmK6x32_ret:
 // 256) from pf into L1, as gemmA6x16 does. And each pass prefetches one line of the
 // lines lines of 64 bytes from ahead into L2 (PREFETCHT1), as long as the passes
 // last (the rest are left out): a prefetch does not fault and changes no result.
-TEXT ·gemmS6x16(SB), NOSPLIT, $72-112
+TEXT ·gemmS6x16(SB), NOSPLIT, $64-112
 	MOVQ lda+24(FP), DI
 	SHLQ $2, DI
 	MOVQ ldc+48(FP), R8
@@ -1443,10 +1443,9 @@ TEXT ·gemmS6x16(SB), NOSPLIT, $72-112
 	VBROADCASTSS hi+68(FP), Y14
 	VMOVUPS Y14, hiv-32(SP)
 	MOVQ ahead+96(FP), R15
-	MOVQ lines+104(FP), AX
-	SHLQ $6, AX
-	ADDQ R15, AX
-	MOVQ AX, aend-72(SP)
+	MOVQ lines+104(FP), R13
+	SHLQ $6, R13
+	ADDQ R15, R13
 	MOVQ tiles+0(FP), R11
 	MOVQ a+16(FP), R14
 	MOVQ c+40(FP), DX
@@ -1583,7 +1582,7 @@ gemmS6x16_loopp1:
 	VFMADD231PS Y12, Y15, Y10
 	VFMADD231PS Y13, Y15, Y11
 	ADDQ R9, R12
-	CMPQ R15, aend-72(SP)
+	CMPQ R15, R13
 	JAE gemmS6x16_loopp1s
 	PREFETCHT1 (R15)
 	ADDQ $64, R15
@@ -1678,7 +1677,7 @@ gemmS6x16_loopp2:
 	VFMADD231PS Y12, Y15, Y10
 	VFMADD231PS Y13, Y15, Y11
 	ADDQ $128, R12
-	CMPQ R15, aend-72(SP)
+	CMPQ R15, R13
 	JAE gemmS6x16_loopp2s
 	PREFETCHT1 (R15)
 	ADDQ $64, R15
@@ -1775,7 +1774,7 @@ gemmS6x16_loopp4:
 	VFMADD231PS Y12, Y15, Y10
 	VFMADD231PS Y13, Y15, Y11
 	ADDQ $256, R12
-	CMPQ R15, aend-72(SP)
+	CMPQ R15, R13
 	JAE gemmS6x16_loopp4s
 	PREFETCHT1 (R15)
 	ADDQ $64, R15
@@ -1867,7 +1866,7 @@ gemmS6x16_loop:
 	VBROADCASTSS 12(R10)(DI*2), Y15
 	VFMADD231PS Y12, Y15, Y10
 	VFMADD231PS Y13, Y15, Y11
-	CMPQ R15, aend-72(SP)
+	CMPQ R15, R13
 	JAE gemmS6x16_loops
 	PREFETCHT1 (R15)
 	ADDQ $64, R15

@@ -339,8 +339,8 @@ TEXT ·%s(SB), NOSPLIT, $0-120
 // of four k steps up to an end, as gemmP6x16 (gen_gemmpair.go) does. Row
 // r's sums in Y(2r), Y(2r+1); B in Y12, Y13; A's broadcasts in Y14, Y15.
 // Rows 0-2 of A at SI, SI+DI, SI+2*DI, rows 3-5 at R10...; R12 the next
-// panel's slice, R9 pfn, R15 the stream, R11 the tiles left, R14 the
-// tile's first row of A, DX its first row of C.
+// panel's slice, R9 pfn, R15 the stream and R13 its end, R11 the tiles
+// left, R14 the tile's first row of A, DX its first row of C.
 func kernelAVX2(b *bytes.Buffer) {
 	const name = "gemmS6x16"
 	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
@@ -357,7 +357,7 @@ func kernelAVX2(b *bytes.Buffer) {
 // 256) from pf into L1, as gemmA6x16 does. And each pass prefetches one line of the
 // lines lines of 64 bytes from ahead into L2 (PREFETCHT1), as long as the passes
 // last (the rest are left out): a prefetch does not fault and changes no result.
-TEXT ·%s(SB), NOSPLIT, $72-112
+TEXT ·%s(SB), NOSPLIT, $64-112
 `, name, name)
 	acc := func(r, h int) string { return fmt.Sprintf("Y%d", 2*r+h) }
 	aRow := func(r, off int) string {
@@ -380,10 +380,9 @@ TEXT ·%s(SB), NOSPLIT, $72-112
 	p("VBROADCASTSS hi+68(FP), Y14")
 	p("VMOVUPS Y14, hiv-32(SP)")
 	p("MOVQ ahead+96(FP), R15")
-	p("MOVQ lines+104(FP), AX")
-	p("SHLQ $6, AX")
-	p("ADDQ R15, AX")
-	p("MOVQ AX, aend-72(SP)")
+	p("MOVQ lines+104(FP), R13")
+	p("SHLQ $6, R13")
+	p("ADDQ R15, R13")
 	p("MOVQ tiles+0(FP), R11")
 	p("MOVQ a+16(FP), R14")
 	p("MOVQ c+40(FP), DX")
@@ -428,7 +427,7 @@ TEXT ·%s(SB), NOSPLIT, $72-112
 	}
 	// One line of the stream a pass, up to its end.
 	stream := func(lb string) {
-		p("CMPQ R15, aend-72(SP)")
+		p("CMPQ R15, R13")
 		p("JAE %s_%s", name, lb)
 		p("PREFETCHT1 (R15)")
 		p("ADDQ $64, R15")
