@@ -84,3 +84,19 @@ func BenchmarkDWPWAheadSmallKModel(b *testing.B) {
 	b.Run("model/batch1", func(b *testing.B) { switchAB(b, m, 1, set) })
 	b.Run("model/batch8-threads2", func(b *testing.B) { switchWall(b, m, 8, set) })
 }
+
+// BenchmarkDWPWAheadSmallKOthers is BenchmarkDWPWAheadSmallKModel's pairs
+// for MobileNet V2 1.0@224 and V3-Large 1.0@224 (all their fused pairs
+// at batch 1 on one thread, switchNodesAB), whose pairs on GemmSmallK
+// with whole 16-column panels the switch also moves. Run with
+// `go test -tags cspipe_bench -run '^$' -bench DWPWAheadSmallKOthers`.
+func BenchmarkDWPWAheadSmallKOthers(b *testing.B) {
+	set := func(on bool) { graph.SetDWPWAheadSmallK(on) }
+	match := func(nt graph.NodeTime) bool {
+		return strings.Contains(nt.Kernel, "+conv") && strings.HasPrefix(nt.Kernel, "depthwise")
+	}
+	for _, arch := range []string{"v2", "v3-large"} {
+		m := loadModel(b, modelgen.Config{Arch: arch, Width: 1, Size: 224, Classes: 1001, Seed: 1})
+		b.Run(arch+"/pairs/batch1", func(b *testing.B) { switchNodesAB(b, m, 1, set, match) })
+	}
+}
