@@ -395,8 +395,9 @@ func (k *dwPointwise) run(e *env, ins [][]float32, out []float32) {
 					// prefetching the rows the next band reads.
 					kernels.GemmPairAhead(rows, buf, p.C, k.pw.pb, k.pw.lo, k.pw.hi, ob, k.pw.cout, k.ahead(in, y1, r1))
 				} else if dwpwSmallK && (p.C <= smallKMaxK || p.C*k.pw.cout < smallKMaxKN) {
-					// The whole band in one call per pair of panels.
-					kernels.GemmSmallK(rows, buf, p.C, k.pw.pb, k.pw.lo, k.pw.hi, ob, k.pw.cout)
+					// The whole band in one call per pair of panels (on
+					// AVX2, prefetching the rows the next band reads).
+					kernels.GemmSmallKAhead(rows, buf, p.C, k.pw.pb, k.pw.lo, k.pw.hi, ob, k.pw.cout, k.smallKAhead(in, y1, r1))
 				} else {
 					kernels.Gemm(rows, buf, p.C, k.pw.pb, k.pw.lo, k.pw.hi, ob, k.pw.cout)
 				}

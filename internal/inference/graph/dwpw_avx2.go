@@ -103,3 +103,39 @@ func (k *dwPointwise) ahead(in []float32, y1, r1 int) []float32 {
 	}
 	return in[lo*p.W*p.C : hi*p.W*p.C]
 }
+
+// dwpwAheadSmallK has a fused pair's 1x1 on kernels.GemmSmallK (on AVX2,
+// the pairs of K above pairMaxK: V1's 32x32x128 ones) prefetch the input
+// rows of the thread's next band into L2 as dwpwAhead does on GemmPair
+// (kernels.GemmSmallKAhead, whose AVX2 6-row tiles read one line a pass
+// of four k steps), where the depthwise's input is at least
+// smallKAheadMin. Tests and benchmarks switch it to compare; the result
+// is the same either way. BenchmarkDWPWAheadSmallKModel (switchNodesAB,
+// thread CPU, 300 rounds, five runs at load 8-13, medians of the pair
+// ratios; quartiles +-4-11 %): V1 1.0@128's 32x32x128 stride-1 pair
+// 1.022, 1.029, 1.066x and two runs at 467 against 489 and 479 against
+// 498 us; the stride-2 pair to 16x16x256 1.008, 1.013, 1.032x and 263
+// against 268, 230 against 237 us; the model 0.999-1.015x at batch 1
+// (median 1.004) and 0.999-1.022x at batch 8 on two threads (median
+// 1.019; quartiles +-9-17 %). BenchmarkDWPWAheadSmallKOthers (200
+// rounds): V2 1.0@224's pairs 1.011-1.028x (six runs), V3-Large's
+// 0.986-0.998x (four runs) while its pairs of 14x14 inputs (150 KB, in L2
+// already) prefetched too, 0.981-1.009x (median 0.996, five runs) with
+// smallKAheadMin. In a kernel benchmark (BenchmarkGemmSmallKAhead) the
+// AVX2 tile without a stream ran 0.991-0.999x GemmSmallK's and with a
+// stream of far lines 0.984-0.992x: the gain is the depthwise's.
+var dwpwAheadSmallK = true
+
+// smallKAheadMin is the smallest depthwise input (bytes per image) whose
+// pairs on GemmSmallK prefetch (dwpwAheadSmallK): a smaller one stays in
+// L2 from the layer before, and the prefetch only costs.
+const smallKAheadMin = 256 << 10
+
+// smallKAhead is ahead for a pair on GemmSmallK (dwpwAheadSmallK).
+func (k *dwPointwise) smallKAhead(in []float32, y1, r1 int) []float32 {
+	p := &k.dw.p
+	if !dwpwAheadSmallK || 4*p.H*p.W*p.C < smallKAheadMin {
+		return nil
+	}
+	return k.ahead(in, y1, r1)
+}

@@ -59,3 +59,6 @@ func SetDWPWPacked(sw int, on bool) bool {
 
 // SetDWPWAhead sets dwpwAhead (read while a model runs).
 func SetDWPWAhead(on bool) { dwpwAhead = on }
+
+// SetDWPWAheadSmallK sets dwpwAheadSmallK (read while a model runs).
+func SetDWPWAheadSmallK(on bool) { dwpwAheadSmallK = on }

@@ -214,8 +214,8 @@ func fuseExpandDepthwise(g *Graph, nodes []Node) []Node {
 }
 
 // minResidualChannels is the narrowest convolution output fuseResiduals
-// folds a residual ADD into.
-const minResidualChannels = 256
+// folds a residual ADD into (a variable for tests).
+var minResidualChannels = 256
 
 // fuseResiduals folds an ADD of a 1x1 convolution's output and another
 // activation of the same declared shape (a residual connection) into the

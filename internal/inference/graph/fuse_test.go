@@ -89,7 +89,7 @@ func refRun(t *testing.T, g *Graph, in []float32, ops int) []float32 {
 // stays. Same numbers as unfused, on the row-block path (batch 3, one
 // thread) and the column-split path (batch 1, two threads).
 func TestFuseResidual(t *testing.T) {
-	const c = minResidualChannels
+	c := minResidualChannels
 	build := func() *Graph {
 		g := &Graph{PackBudget: 1 << 20}
 		add := func(t *Tensor) int { g.Tensors = append(g.Tensors, t); return len(g.Tensors) - 1 }

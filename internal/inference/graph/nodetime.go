@@ -73,12 +73,45 @@ func (m *Model) NodeTimes() []NodeTime {
 }
 
 // nodeMACs is the multiply-adds per image of a planned kernel k with out
-// output values: a fused int8 block counts those of all its operators.
+// output values. A fused kernel counts those of all the operators it
+// runs, each as it counts standing alone (its outputs times
+// costPerOutput): the int8 blocks, the float depthwise+1x1 pairs (and
+// their residual ADD), a 1x1 convolution with a residual ADD folded in,
+// and a depthwise convolution computing its 1x1 expansion, so that node
+// times and Work count the same work whichever operators fused.
 func nodeMACs(k kernel, out int) int64 {
-	if b, ok := k.(*qblockKernel); ok {
-		return b.macs()
+	switch k := k.(type) {
+	case hardSwishAfter:
+		return nodeMACs(k.k, out)
+	case *qblockKernel:
+		return k.macs()
+	case *dwPointwise:
+		return k.macs()
+	case *depthwiseKernel:
+		if x := k.expand; x != nil {
+			p := &k.p
+			return int64(p.OH)*int64(p.OW)*int64(k.cout)*int64(p.KH*p.KW) + int64(x.h)*int64(x.w)*int64(x.cout)*int64(x.cin)
+		}
+	case *convKernel:
+		if k.residual {
+			return int64(out) * int64(costPerOutput(k)+1) // the ADD's one a value
+		}
 	}
 	return int64(out) * int64(costPerOutput(k))
+}
+
+// macs returns the multiply-adds of one image of the fused pair k: the
+// depthwise's (with its expansion, if any), the 1x1 convolution's and,
+// with a residual, the ADD's one a value.
+func (k *dwPointwise) macs() int64 {
+	p := &k.dw.p
+	dw := int64(p.OH) * int64(p.OW) * int64(k.dw.cout)
+	pw := int64(p.OH) * int64(p.OW) * int64(k.pw.cout)
+	n := nodeMACs(k.dw, int(dw)) + pw*int64(costPerOutput(k.pw))
+	if k.res > 0 {
+		n += pw
+	}
+	return n
 }
 
 // add records one call of node i on images images that took d, and cpu

@@ -173,7 +173,7 @@ func (b *Builder) plan(i int, n Node, prev *nodePlan) error {
 	if size > maxActivation {
 		return fmt.Errorf("%s: output shape %v above %d elements", name, shape, maxActivation)
 	}
-	m.work += int64(size) * int64(costPerOutput(k))
+	m.work += nodeMACs(k, size)
 	if m.work > maxWork {
 		return fmt.Errorf("%s: graph needs more than %d multiply-adds per image", name, int64(maxWork))
 	}

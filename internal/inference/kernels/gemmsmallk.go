@@ -39,3 +39,19 @@ func SetSmallKAhead(on bool) { smallKAhead = on }
 func readsAhead(m int, b *PackedB) bool {
 	return readAhead && b.next != nil && aheadWorth(m, b.aheadRows, b.aheadNextRows)
 }
+
+// GemmSmallKAhead is GemmSmallK that meanwhile prefetches the lines of
+// ahead into L2 (the input rows a fused depthwise+1x1 pair's next band
+// will read), a line every four k steps of its 6-row tiles as far as they
+// reach, where it has a kernel for that (smallKAheadTakes: AVX2 without
+// AVX-512, a band of one K block and whole 16-column panels, on the path
+// GemmSmallK takes there, gemmAVX2's). The result is GemmSmallK's bit for
+// bit; with ahead empty, or elsewhere, it is GemmSmallK.
+func GemmSmallKAhead(m int, a []float32, lda int, b *PackedB, lo, hi float32, c []float32, ldc int, ahead []float32) {
+	if len(ahead) == 0 || !smallKAheadTakes(m, b) {
+		GemmSmallK(m, a, lda, b, lo, hi, c, ldc)
+		return
+	}
+	checkGemm(m, a, lda, b.K, b.N, Act{Lo: lo, Hi: hi}, c, ldc)
+	gemmSmallKAheadAVX2(m, a, lda, b, lo, hi, c, ldc, ahead)
+}

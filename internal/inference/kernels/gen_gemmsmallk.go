@@ -3,8 +3,10 @@
 // gen_gemmsmallk writes gemmsmallk_amd64.s, the AVX-512 kernels of the
 // small-K GEMM (gemmsmallk_amd64.go): a whole band of rows in one call, six
 // rows a tile, by two 32-column panels (gemmK6x64) or by one whose columns
-// are stored under a mask (gemmK6x32: a last panel, whole or partial). Run
-// with `go run gen_gemmsmallk.go` in this directory.
+// are stored under a mask (gemmK6x32: a last panel, whole or partial); and
+// the AVX2 tile of GemmSmallKAhead (gemmS6x16: gemmA6x16's sums that also
+// prefetch a stream of lines into L2). Run with `go run gen_gemmsmallk.go`
+// in this directory.
 package main
 
 import (
@@ -25,6 +27,7 @@ func main() {
 	fmt.Fprintln(&b, `#include "textflag.h"`)
 	kernel(&b, 2)
 	kernel(&b, 1)
+	kernelAVX2(&b)
 	if err := os.WriteFile("gemmsmallk_amd64.s", b.Bytes(), 0o644); err != nil {
 		panic(err)
 	}
@@ -325,5 +328,192 @@ TEXT ·%s(SB), NOSPLIT, $0-120
 	p("JNZ %s_tile", name)
 	p("VZEROUPPER")
 	l(name + "_ret")
+	p("RET")
+}
+
+// kernelAVX2 writes gemmS6x16: gemmA6x16 (gen_gemmavx2.go) with flags 2|8
+// on a whole 16-column panel (the sums from zero, then the bias and the
+// bounds; the output's lines asked for with write intent before the k
+// loop; the next panel's slice read ahead by the first pft tiles, pfn
+// bytes a pass) that also prefetches a stream of lines into L2, one a pass
+// of four k steps up to an end, as gemmP6x16 (gen_gemmpair.go) does. Row
+// r's sums in Y(2r), Y(2r+1); B in Y12, Y13; A's broadcasts in Y14, Y15.
+// Rows 0-2 of A at SI, SI+DI, SI+2*DI, rows 3-5 at R10...; R12 the next
+// panel's slice, R9 pfn, R15 the stream and R13 its end, R11 the tiles
+// left, R14 the tile's first row of A, DX its first row of C.
+func kernelAVX2(b *bytes.Buffer) {
+	const name = "gemmS6x16"
+	p := func(format string, args ...any) { fmt.Fprintf(b, "\t"+format+"\n", args...) }
+	l := func(label string) { fmt.Fprintf(b, "%s_%s:\n", name, label) }
+	fmt.Fprintf(b, `
+// func %s(tiles, k int, a *float32, lda int, b *float32, c *float32, ldc int, bias *float32, lo, hi float32, pf *float32, pfn, pft int, ahead *float32, lines int)
+// tiles (at least 1) tiles of 6 rows one under the other (A rows lda floats apart
+// from a, C rows ldc floats apart from c) by one whole 16-column panel b of k >= 1
+// rows of 16 floats. Each sum starts from zero and adds its k products in order (one
+// FMA a step), then the bias (16 floats), then is clamped to [lo, hi] (max, then min)
+// and stored: the operations of gemmA6x16 with flags 2|8, so the same bits. Before
+// its k loop a tile asks for its output's lines with write intent. With pf not nil
+// each pass of four k steps of the first pft tiles reads the next pfn bytes (16 to
+// 256) from pf into L1, as gemmA6x16 does. And each pass prefetches one line of the
+// lines lines of 64 bytes from ahead into L2 (PREFETCHT1), as long as the passes
+// last (the rest are left out): a prefetch does not fault and changes no result.
+TEXT ·%s(SB), NOSPLIT, $64-112
+`, name, name)
+	acc := func(r, h int) string { return fmt.Sprintf("Y%d", 2*r+h) }
+	aRow := func(r, off int) string {
+		base := "SI"
+		if r >= 3 {
+			base = "R10"
+		}
+		o := ""
+		if off != 0 {
+			o = fmt.Sprint(off)
+		}
+		return o + fmt.Sprintf("(%s)", base) + [...]string{"", "(DI*1)", "(DI*2)"}[r%3]
+	}
+	p("MOVQ lda+24(FP), DI")
+	p("SHLQ $2, DI")
+	p("MOVQ ldc+48(FP), R8")
+	p("SHLQ $2, R8")
+	p("VBROADCASTSS lo+64(FP), Y14")
+	p("VMOVUPS Y14, lov-64(SP)")
+	p("VBROADCASTSS hi+68(FP), Y14")
+	p("VMOVUPS Y14, hiv-32(SP)")
+	p("MOVQ ahead+96(FP), R15")
+	p("MOVQ lines+104(FP), R13")
+	p("SHLQ $6, R13")
+	p("ADDQ R15, R13")
+	p("MOVQ tiles+0(FP), R11")
+	p("MOVQ a+16(FP), R14")
+	p("MOVQ c+40(FP), DX")
+	p("MOVQ pf+72(FP), R12")
+	p("MOVQ pfn+80(FP), R9")
+	p("TESTQ R11, R11")
+	p("JZ %s_ret", name)
+	l("tile")
+	p("MOVQ R14, SI")
+	p("LEAQ (SI)(DI*2), R10")
+	p("ADDQ DI, R10")
+	p("MOVQ b+32(FP), BX")
+	// PREFETCHW (AX) and PREFETCHW 60(AX) for each output row, which the
+	// assembler does not spell.
+	p("MOVQ DX, AX")
+	for r := 0; r < rows; r++ {
+		p("BYTE $0x0F; BYTE $0x0D; BYTE $0x08")
+		p("BYTE $0x0F; BYTE $0x0D; BYTE $0x48; BYTE $0x3C")
+		if r < rows-1 {
+			p("ADDQ R8, AX")
+		}
+	}
+	for r := 0; r < rows; r++ {
+		for h := 0; h < 2; h++ {
+			p("VXORPS %s, %s, %s", acc(r, h), acc(r, h), acc(r, h))
+		}
+	}
+	step := func(u int) {
+		p("VMOVUPS %d(BX), Y12", 64*u)
+		p("VMOVUPS %d(BX), Y13", 64*u+32)
+		for r := 0; r < rows; r++ {
+			ya := 14 + r%2
+			p("VBROADCASTSS %s, Y%d", aRow(r, 4*u), ya)
+			p("VFMADD231PS Y12, Y%d, %s", ya, acc(r, 0))
+			p("VFMADD231PS Y13, Y%d, %s", ya, acc(r, 1))
+		}
+	}
+	advance := func(steps int) {
+		p("ADDQ $%d, BX", 64*steps)
+		p("ADDQ $%d, SI", 4*steps)
+		p("ADDQ $%d, R10", 4*steps)
+	}
+	// One line of the stream a pass, up to its end.
+	stream := func(lb string) {
+		p("CMPQ R15, R13")
+		p("JAE %s_%s", name, lb)
+		p("PREFETCHT1 (R15)")
+		p("ADDQ $64, R15")
+		l(lb)
+	}
+	p("MOVQ k+8(FP), CX")
+	p("MOVQ CX, AX")
+	p("SHRQ $2, AX")
+	p("ANDQ $3, CX")
+	p("TESTQ AX, AX")
+	p("JZ %s_tail", name)
+	p("TESTQ R12, R12")
+	p("JZ %s_loop", name)
+	p("CMPQ R9, $128")
+	p("JEQ %s_loopp2", name)
+	p("JGT %s_loopp4", name)
+	for _, n := range []int{1, 2, 4} {
+		lb := fmt.Sprintf("loopp%d", n)
+		l(lb)
+		for u := 0; u < 4; u++ {
+			if u < n {
+				p("PREFETCHT0 %d(R12)", 64*u)
+			}
+			step(u)
+		}
+		if n == 1 {
+			p("ADDQ R9, R12")
+		} else {
+			p("ADDQ $%d, R12", 64*n)
+		}
+		stream(lb + "s")
+		advance(4)
+		p("DECQ AX")
+		p("JNZ %s_%s", name, lb)
+		p("JMP %s_tail", name)
+	}
+	l("loop")
+	for u := 0; u < 4; u++ {
+		step(u)
+	}
+	stream("loops")
+	advance(4)
+	p("DECQ AX")
+	p("JNZ %s_loop", name)
+	l("tail")
+	p("TESTQ CX, CX")
+	p("JZ %s_done", name)
+	l("loop1")
+	step(0)
+	advance(1)
+	p("DECQ CX")
+	p("JNZ %s_loop1", name)
+	l("done")
+	p("MOVQ bias+56(FP), AX")
+	for r := 0; r < rows; r++ {
+		p("VADDPS (AX), %s, %s", acc(r, 0), acc(r, 0))
+		p("VADDPS 32(AX), %s, %s", acc(r, 1), acc(r, 1))
+	}
+	for r := 0; r < rows; r++ {
+		for h := 0; h < 2; h++ {
+			p("VMAXPS lov-64(SP), %s, %s", acc(r, h), acc(r, h))
+			p("VMINPS hiv-32(SP), %s, %s", acc(r, h), acc(r, h))
+		}
+	}
+	p("MOVQ DX, AX")
+	for r := 0; r < rows; r++ {
+		p("VMOVUPS %s, (AX)", acc(r, 0))
+		p("VMOVUPS %s, 32(AX)", acc(r, 1))
+		if r < rows-1 {
+			p("ADDQ R8, AX")
+		}
+	}
+	// The next tile: six rows down in A and C; the first pft tiles go on
+	// reading the next panel's slice where the last one stopped.
+	p("DECQ R11")
+	p("JZ %s_ret", name)
+	p("DECQ pft+88(FP)")
+	p("JG %s_adv", name)
+	p("MOVQ $0, R12")
+	l("adv")
+	p("LEAQ (DI)(DI*2), AX")
+	p("LEAQ (R14)(AX*2), R14")
+	p("LEAQ (R8)(R8*2), AX")
+	p("LEAQ (DX)(AX*2), DX")
+	p("JMP %s_tile", name)
+	l("ret")
+	p("VZEROUPPER")
 	p("RET")
 }
