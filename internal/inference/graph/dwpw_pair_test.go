@@ -30,37 +30,10 @@ func TestDWPWPair(t *testing.T) {
 		{13, 11, 32, 1, 64}, {17, 19, 64, 2, 128}, {13, 11, 128, 1, 128}, {25, 23, 128, 2, 256},
 		{7, 13, 24, 1, 40}, {11, 5, 8, 2, 24}, {9, 9, 48, 1, 17}, {16, 16, 16, 2, 32}, {18, 17, 48, 2, 40},
 	} {
-		build := func() *Graph {
-			rng := rand.New(rand.NewPCG(uint64(s.h), uint64(s.cin)))
-			g := &Graph{PackBudget: 1 << 24}
-			add := func(t *Tensor) int { g.Tensors = append(g.Tensors, t); return len(g.Tensors) - 1 }
-			in := add(&Tensor{Name: "in", Shape: []int{1, s.h, s.w, s.cin}})
-			dw := add(&Tensor{Shape: []int{1, 3, 3, s.cin}, Float: randFloats(rng, 9*s.cin), Const: true})
-			dwb := add(&Tensor{Shape: []int{s.cin}, Float: randFloats(rng, s.cin), Const: true})
-			pw := add(&Tensor{Shape: []int{s.cout, 1, 1, s.cin}, Float: randFloats(rng, s.cout*s.cin), Const: true})
-			pwb := add(&Tensor{Shape: []int{s.cout}, Float: randFloats(rng, s.cout), Const: true})
-			d, p := add(&Tensor{}), add(&Tensor{})
-			g.Nodes = []Node{
-				{Op: OpDepthwiseConv2D, Inputs: []int{in, dw, dwb}, Output: d, Padding: PadSame, StrideH: s.stride, StrideW: s.stride, Act: &Bounds{0, 6}},
-				{Op: OpConv2D, Inputs: []int{d, pw, pwb}, Output: p, Padding: PadValid, StrideH: 1, StrideW: 1, Act: &Bounds{-1, 3}},
-			}
-			g.Input, g.Output = in, p
-			return g
-		}
-		fuseDWPW = false
-		ref, err := Plan(build())
-		fuseDWPW = true
-		if err != nil {
-			t.Fatal(err)
-		}
+		build := dwpwPairGraph(s.h, s.w, s.cin, s.stride, s.cout)
 		const batch = 3
 		per := s.h * s.w * s.cin
-		in := randFloats(rand.New(rand.NewPCG(5, 6)), batch*per)
-		want := make([]float32, batch*ref.NumClasses())
-		ref.SetThreads(1)
-		if err := ref.Run(in, batch, want); err != nil {
-			t.Fatal(err)
-		}
+		in, want := unfusedPairRef(t, build, batch, per, 5)
 		for _, minPix := range []int{0, 1} { // default bands; bands of one row
 			restore := SetFusedBands(fusedBandBytes, fusedMinPixels)
 			if minPix > 0 {
@@ -98,4 +71,48 @@ func TestDWPWPair(t *testing.T) {
 			}
 		}
 	}
+}
+
+// dwpwPairGraph returns a builder of the graph a 3x3 depthwise (ReLU6) of
+// the given stride -> a 1x1 of cout channels (clamped to [-1, 3]) on an
+// h x w x cin input, its weights random from a seed of the shape.
+func dwpwPairGraph(h, w, cin, stride, cout int) func() *Graph {
+	return func() *Graph {
+		rng := rand.New(rand.NewPCG(uint64(h), uint64(cin)))
+		g := &Graph{PackBudget: 1 << 24}
+		add := func(t *Tensor) int { g.Tensors = append(g.Tensors, t); return len(g.Tensors) - 1 }
+		in := add(&Tensor{Name: "in", Shape: []int{1, h, w, cin}})
+		dw := add(&Tensor{Shape: []int{1, 3, 3, cin}, Float: randFloats(rng, 9*cin), Const: true})
+		dwb := add(&Tensor{Shape: []int{cin}, Float: randFloats(rng, cin), Const: true})
+		pw := add(&Tensor{Shape: []int{cout, 1, 1, cin}, Float: randFloats(rng, cout*cin), Const: true})
+		pwb := add(&Tensor{Shape: []int{cout}, Float: randFloats(rng, cout), Const: true})
+		d, p := add(&Tensor{}), add(&Tensor{})
+		g.Nodes = []Node{
+			{Op: OpDepthwiseConv2D, Inputs: []int{in, dw, dwb}, Output: d, Padding: PadSame, StrideH: stride, StrideW: stride, Act: &Bounds{0, 6}},
+			{Op: OpConv2D, Inputs: []int{d, pw, pwb}, Output: p, Padding: PadValid, StrideH: 1, StrideW: 1, Act: &Bounds{-1, 3}},
+		}
+		g.Input, g.Output = in, p
+		return g
+	}
+}
+
+// unfusedPairRef plans build's graph with the depthwise -> 1x1 fusion off
+// and runs it on one thread over a random batch (per floats an image)
+// from seed: the input, and the output a fused pair must reproduce bit
+// for bit.
+func unfusedPairRef(t *testing.T, build func() *Graph, batch, per int, seed uint64) (in, want []float32) {
+	t.Helper()
+	fuseDWPW = false
+	ref, err := Plan(build())
+	fuseDWPW = true
+	if err != nil {
+		t.Fatal(err)
+	}
+	in = randFloats(rand.New(rand.NewPCG(seed, seed+1)), batch*per)
+	want = make([]float32, batch*ref.NumClasses())
+	ref.SetThreads(1)
+	if err := ref.Run(in, batch, want); err != nil {
+		t.Fatal(err)
+	}
+	return in, want
 }

@@ -2,7 +2,6 @@ package graph
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"testing"
 )
@@ -23,37 +22,10 @@ func TestDWPWAheadSmallK(t *testing.T) {
 		if 4*s.h*s.w*s.cin < smallKAheadMin {
 			t.Fatalf("%+v: input below smallKAheadMin", s)
 		}
-		build := func() *Graph {
-			rng := rand.New(rand.NewPCG(uint64(s.h), uint64(s.cin)))
-			g := &Graph{PackBudget: 1 << 24}
-			add := func(t *Tensor) int { g.Tensors = append(g.Tensors, t); return len(g.Tensors) - 1 }
-			in := add(&Tensor{Name: "in", Shape: []int{1, s.h, s.w, s.cin}})
-			dw := add(&Tensor{Shape: []int{1, 3, 3, s.cin}, Float: randFloats(rng, 9*s.cin), Const: true})
-			dwb := add(&Tensor{Shape: []int{s.cin}, Float: randFloats(rng, s.cin), Const: true})
-			pw := add(&Tensor{Shape: []int{s.cout, 1, 1, s.cin}, Float: randFloats(rng, s.cout*s.cin), Const: true})
-			pwb := add(&Tensor{Shape: []int{s.cout}, Float: randFloats(rng, s.cout), Const: true})
-			d, p := add(&Tensor{}), add(&Tensor{})
-			g.Nodes = []Node{
-				{Op: OpDepthwiseConv2D, Inputs: []int{in, dw, dwb}, Output: d, Padding: PadSame, StrideH: s.stride, StrideW: s.stride, Act: &Bounds{0, 6}},
-				{Op: OpConv2D, Inputs: []int{d, pw, pwb}, Output: p, Padding: PadValid, StrideH: 1, StrideW: 1, Act: &Bounds{-1, 3}},
-			}
-			g.Input, g.Output = in, p
-			return g
-		}
-		fuseDWPW = false
-		ref, err := Plan(build())
-		fuseDWPW = true
-		if err != nil {
-			t.Fatal(err)
-		}
+		build := dwpwPairGraph(s.h, s.w, s.cin, s.stride, s.cout)
 		const batch = 2
 		per := s.h * s.w * s.cin
-		in := randFloats(rand.New(rand.NewPCG(7, 8)), batch*per)
-		want := make([]float32, batch*ref.NumClasses())
-		ref.SetThreads(1)
-		if err := ref.Run(in, batch, want); err != nil {
-			t.Fatal(err)
-		}
+		in, want := unfusedPairRef(t, build, batch, per, 7)
 		for _, minPix := range []int{0, 1} { // default bands; bands of one row
 			restore := SetFusedBands(fusedBandBytes, fusedMinPixels)
 			if minPix > 0 {
