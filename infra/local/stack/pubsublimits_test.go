@@ -22,30 +22,7 @@ import (
 // through Google's Go client: pstest enforced no limit, and the front's gRPC default refused
 // every publish over 4 MiB (RESOURCE_EXHAUSTED) that Pub/Sub accepts.
 func TestPublishLimits(t *testing.T) {
-	ps := pstest.NewServerWithAddress("127.0.0.1:0")
-	defer ps.Close()
-	if err := retireListener(t.Context(), ps); err != nil {
-		t.Fatal(err)
-	}
-	g := pubsubFront(ps, nil, nil)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = g.Serve(lis) }()
-	defer g.Stop()
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := pubsub.NewClient(t.Context(), "p", option.WithGRPCConn(conn))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := c.TopicAdminClient.CreateTopic(t.Context(), &pubsubpb.Topic{Name: "projects/p/topics/t"}); err != nil {
-		t.Fatal(err)
-	}
+	c := frontClient(t)
 	pub := c.Publisher("t")
 	defer pub.Stop()
 	publish := func(m *pubsub.Message) error {
@@ -91,30 +68,7 @@ func TestPublishLimits(t *testing.T) {
 // ModifyAckDeadline takes 0 to 600 seconds (the subscriptions.modifyAckDeadline reference);
 // pstest took any value, so a client extending a lease by more than Pub/Sub allows went unnoticed.
 func TestModifyAckDeadlineRange(t *testing.T) {
-	ps := pstest.NewServerWithAddress("127.0.0.1:0")
-	defer ps.Close()
-	if err := retireListener(t.Context(), ps); err != nil {
-		t.Fatal(err)
-	}
-	g := pubsubFront(ps, nil, nil)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = g.Serve(lis) }()
-	defer g.Stop()
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := pubsub.NewClient(t.Context(), "p", option.WithGRPCConn(conn))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := c.TopicAdminClient.CreateTopic(t.Context(), &pubsubpb.Topic{Name: "projects/p/topics/t"}); err != nil {
-		t.Fatal(err)
-	}
+	c := frontClient(t)
 	if _, err := c.SubscriptionAdminClient.CreateSubscription(t.Context(), &pubsubpb.Subscription{Name: "projects/p/subscriptions/s", Topic: "projects/p/topics/t", AckDeadlineSeconds: 10}); err != nil {
 		t.Fatal(err)
 	}
@@ -143,4 +97,36 @@ func manyAttributes(n int) map[string]string {
 		m[strings.Repeat("a", i+1)] = "v"
 	}
 	return m
+}
+
+// frontClient serves a pstest server behind the stack's Pub/Sub front on
+// a loopback port and returns Google's Go client on it (project p) with
+// the topic projects/p/topics/t created; all of it ends with the test.
+func frontClient(t *testing.T) *pubsub.Client {
+	t.Helper()
+	ps := pstest.NewServerWithAddress("127.0.0.1:0")
+	t.Cleanup(func() { ps.Close() })
+	if err := retireListener(t.Context(), ps); err != nil {
+		t.Fatal(err)
+	}
+	g := pubsubFront(ps, nil, nil)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = g.Serve(lis) }()
+	t.Cleanup(g.Stop)
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := pubsub.NewClient(t.Context(), "p", option.WithGRPCConn(conn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := c.TopicAdminClient.CreateTopic(t.Context(), &pubsubpb.Topic{Name: "projects/p/topics/t"}); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
