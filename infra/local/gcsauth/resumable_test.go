@@ -16,22 +16,7 @@ import (
 func TestResumableStatusCheck(t *testing.T) {
 	s, ids := setup(t)
 	tok := ids.MintAccessToken(owner)
-	do := func(method, url string, body []byte, header map[string]string) *http.Response {
-		t.Helper()
-		req, err := http.NewRequestWithContext(t.Context(), method, url, bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Authorization", "Bearer "+tok)
-		for k, v := range header {
-			req.Header.Set(k, v)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp
-	}
+	do := bearerDo(t, tok)
 	start := func(name string) string {
 		resp := do(http.MethodPost, s.URL()+"/upload/storage/v1/b/models/o?uploadType=resumable", []byte(`{"name":"`+name+`"}`),
 			map[string]string{"Content-Type": "application/json"})
@@ -112,22 +97,7 @@ func TestResumableStatusCheck(t *testing.T) {
 func TestXMLResumableUpload(t *testing.T) {
 	s, ids := setup(t)
 	tok := ids.MintAccessToken(owner)
-	do := func(method, url string, body []byte, header map[string]string) *http.Response {
-		t.Helper()
-		req, err := http.NewRequestWithContext(t.Context(), method, url, bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Authorization", "Bearer "+tok)
-		for k, v := range header {
-			req.Header.Set(k, v)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp
-	}
+	do := bearerDo(t, tok)
 	resp := do(http.MethodPost, s.URL()+"/models/x.bin", nil, map[string]string{"X-Goog-Resumable": "start", "Content-Type": "image/png", "X-Goog-Meta-K": "v"})
 	resp.Body.Close()
 	loc := resp.Header.Get("Location")
@@ -144,5 +114,26 @@ func TestXMLResumableUpload(t *testing.T) {
 	o, err := s.Fake().GetObject("models", "x.bin")
 	if err != nil || string(o.Content) != string(data) || o.ContentType != "image/png" || o.Metadata["k"] != "v" {
 		t.Errorf("stored %q %q %v, %v", o.Content, o.ContentType, o.Metadata, err)
+	}
+}
+
+// bearerDo returns a function that sends a request with tok as its bearer
+// token and the given headers, failing the test when it cannot be sent.
+func bearerDo(t *testing.T, tok string) func(method, url string, body []byte, header map[string]string) *http.Response {
+	return func(method, url string, body []byte, header map[string]string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), method, url, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
 	}
 }
