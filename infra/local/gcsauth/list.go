@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
-
-	"github.com/cspipe/cspipe/infra/local/httpbuf"
 )
 
 // objects.list pages as Cloud Storage pages it. maxResults is the "maximum number of items plus
@@ -70,19 +68,13 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, next http.Handler)
 	q.Del("pageToken")
 	r = r.Clone(r.Context())
 	r.URL.RawQuery = q.Encode()
-	r.Header.Del("Accept-Encoding")
-	rec := httpbuf.New()
-	next.ServeHTTP(rec, r)
-	body, ok := decodeJSON(rec.Body.Bytes())
-	if rec.Status() != http.StatusOK || !ok {
+	rec, body, ok := jsonAnswer(next, r)
+	if !ok {
 		rec.Send(w)
 		return
 	}
 	entries := listEntries(body)
-	start := 0
-	for start < len(entries) && entries[start].name < after.Name {
-		start++
-	}
+	start := sort.Search(len(entries), func(i int) bool { return entries[i].name >= after.Name })
 	for skip := after.Same; skip > 0 && start < len(entries) && entries[start].name == after.Name; skip-- {
 		start++
 	}

@@ -52,13 +52,10 @@ func (f objectFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c := rt.checks[0]
 		f.next.ServeHTTP(&mediaHeaders{ResponseWriter: w, s: s, bucket: c.bucket, object: c.object}, r)
 	case rt.kind == kindObjectRead:
-		rec := httpbuf.New()
-		f.next.ServeHTTP(rec, r)
-		if rec.Status() == http.StatusOK {
-			if m, ok := decodeJSON(rec.Body.Bytes()); ok {
-				s.fixAnswer(m)
-				setJSONBody(rec, m)
-			}
+		rec, m, ok := jsonAnswer(f.next, r)
+		if ok {
+			s.fixAnswer(m)
+			setJSONBody(rec, m)
 		}
 		rec.Send(w)
 	default:
@@ -86,6 +83,21 @@ func (s *Server) fixAnswer(m map[string]any) {
 	}
 }
 
+// jsonAnswer has next answer r (asked uncompressed, so that it can be read) into a buffer, and
+// decodes the answer when it is a 200 with a JSON object: ok is false otherwise, and the buffer is
+// then sent as it is.
+func jsonAnswer(next http.Handler, r *http.Request) (rec *httpbuf.Response, body map[string]any, ok bool) {
+	r = r.Clone(r.Context())
+	r.Header.Del("Accept-Encoding")
+	rec = httpbuf.New()
+	next.ServeHTTP(rec, r)
+	if rec.Status() != http.StatusOK {
+		return rec, nil, false
+	}
+	body, ok = decodeJSON(rec.Body.Bytes())
+	return rec, body, ok
+}
+
 // setJSONBody replaces rec's body with m.
 func setJSONBody(rec *httpbuf.Response, m map[string]any) {
 	b, err := json.Marshal(m)
@@ -108,12 +120,8 @@ func (s *Server) updateMetadata(w http.ResponseWriter, r *http.Request, next htt
 		next.ServeHTTP(w, r) // the backend answers 404 itself
 		return
 	}
-	r = r.Clone(r.Context())
-	r.Header.Del("Accept-Encoding")
-	rec := httpbuf.New()
-	next.ServeHTTP(rec, r)
-	body, ok := decodeJSON(rec.Body.Bytes())
-	if rec.Status() != http.StatusOK || !ok {
+	rec, body, ok := jsonAnswer(next, r)
+	if !ok {
 		rec.Send(w)
 		return
 	}
@@ -158,12 +166,8 @@ func (s *Server) compose(w http.ResponseWriter, r *http.Request, next http.Handl
 		writeError(w, http.StatusBadRequest, "The number of components in the composite object ("+strconv.FormatInt(components, 10)+") exceeds the maximum of "+strconv.Itoa(maxComponents)+".", "invalid")
 		return
 	}
-	r = r.Clone(r.Context())
-	r.Header.Del("Accept-Encoding")
-	rec := httpbuf.New()
-	next.ServeHTTP(rec, r)
-	body, ok := decodeJSON(rec.Body.Bytes())
-	if rec.Status() != http.StatusOK || !ok || components == 0 {
+	rec, body, ok := jsonAnswer(next, r)
+	if !ok || components == 0 {
 		rec.Send(w)
 		return
 	}
