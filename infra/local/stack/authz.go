@@ -9,6 +9,7 @@ import (
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"cloud.google.com/go/workflows/executions/apiv1/executionspb"
 	"github.com/cspipe/cspipe/infra/local/iam"
+	tfgrant "github.com/cspipe/cspipe/infra/terraform"
 	"golang.org/x/oauth2"
 	"google.golang.org/grpc"
 )
@@ -33,8 +34,9 @@ func TriggerSA(p Project) string { return serviceAccount(p, "eventarc-trigger") 
 // publish) in Secundus's project.
 var operatorSubscriptionsRole = "projects/" + Secundus.ID + "/roles/cspipeSubscriptionManager"
 
-// vmReaperRole is Terraform's cspipeVmReaper: what the sweeper needs to delete the VMs of runs
-// that are over (read one by name, delete it), nothing to create, stop or list.
+// vmReaperRole is Terraform's cspipeVmReaper (its permissions read from infra/terraform): what the
+// sweeper needs to delete the VMs of runs that are over (read one by name, delete it), nothing to
+// create, stop or list.
 var vmReaperRole = "projects/" + Secundus.ID + "/roles/cspipeVmReaper"
 
 // primusRepo and secundusRepo are the registry repositories' IAM resources.
@@ -54,7 +56,13 @@ func (s *Stack) grantServices() error {
 	if err := s.IAM.DefineRole(operatorSubscriptionsRole, iam.PermSubscriptionsNew, iam.PermSubscriptionsEdit); err != nil {
 		return err
 	}
-	if err := s.IAM.DefineRole(vmReaperRole, iam.PermInstancesGet, iam.PermInstancesDelete); err != nil {
+	// The sweeper's role and condition are Terraform's own, read from the root: a permission or a
+	// condition missing there is missing here.
+	reaper, err := tfgrant.CustomRoleGrant("secundus", "vm_reaper", "schedule_reaps_vms")
+	if err != nil {
+		return err
+	}
+	if err := s.IAM.DefineRole(vmReaperRole, reaper.Permissions...); err != nil {
 		return err
 	}
 	type g struct {
@@ -69,7 +77,7 @@ func (s *Stack) grantServices() error {
 		{secundus, user(LocalOperator), "roles/compute.instanceAdmin.v1", iam.Condition{}},
 		{workloadSA, user(LocalOperator), "roles/iam.serviceAccountUser", iam.Condition{}},
 		// ScheduleRun's sweeper reads and deletes the cspipe-… VMs of runs that are over.
-		{secundus, sa(SecundusFunctionsSA), vmReaperRole, vmsOnly},
+		{secundus, sa(SecundusFunctionsSA), vmReaperRole, iam.Condition{Title: reaper.ConditionTitle, Expression: reaper.Condition}},
 		// Workflows: ScheduleRun and the operator start executions.
 		{secundus, sa(SecundusFunctionsSA), "roles/workflows.invoker", iam.Condition{}},
 		{secundus, user(LocalOperator), "roles/workflows.invoker", iam.Condition{}},
