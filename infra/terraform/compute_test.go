@@ -91,8 +91,14 @@ func TestVMLauncherRoleCoversWorkflow(t *testing.T) {
 		t.Fatal("found no Compute calls in launch.yaml")
 	}
 	r := loadRoot(t, "secundus")
-	ctx := r.evalCtx(t, sampleVars)
-	perms, diags := r.resource(t, "resource", "google_project_iam_custom_role", "vm_launcher").Body.Attributes["permissions"].Expr.Value(ctx)
+	roleGrantsExactly(t, r, "vm_launcher", "cspipeVmLauncher", "launch.yaml's Compute calls", need, "workflow_manages_vms")
+}
+
+// roleGrantsExactly checks that root r's custom role label (roleID) holds exactly the
+// permissions in need (what the calls of who need), and that the project grant holds that role.
+func roleGrantsExactly(t *testing.T, r *root, label, roleID, who string, need map[string]bool, grant string) {
+	t.Helper()
+	perms, diags := r.resource(t, "resource", "google_project_iam_custom_role", label).Body.Attributes["permissions"].Expr.Value(r.evalCtx(t, sampleVars))
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -102,17 +108,17 @@ func TestVMLauncherRoleCoversWorkflow(t *testing.T) {
 	}
 	for p := range need {
 		if !have[p] {
-			t.Errorf("cspipeVmLauncher lacks %s, which launch.yaml's Compute calls need", p)
+			t.Errorf("%s lacks %s, which %s need", roleID, p, who)
 		}
 	}
 	for p := range have {
 		if !need[p] {
-			t.Errorf("cspipeVmLauncher grants %s, which no Compute call in launch.yaml needs", p)
+			t.Errorf("%s grants %s, which none of %s needs", roleID, p, who)
 		}
 	}
-	grant := r.resource(t, "resource", "google_project_iam_member", "workflow_manages_vms")
-	if got := traversal(t, grant.Body.Attributes["role"].Expr); got != "google_project_iam_custom_role.vm_launcher.id" {
-		t.Errorf("the workflow's account holds %s, want the cspipeVmLauncher role", got)
+	g := r.resource(t, "resource", "google_project_iam_member", grant)
+	if got, want := traversal(t, g.Body.Attributes["role"].Expr), "google_project_iam_custom_role."+label+".id"; got != want {
+		t.Errorf("google_project_iam_member.%s holds %s, want the %s role", grant, got, roleID)
 	}
 }
 
@@ -141,29 +147,8 @@ func TestVMReaperRoleCoversSweeper(t *testing.T) {
 		}
 	}
 	r := loadRoot(t, "secundus")
-	ctx := r.evalCtx(t, sampleVars)
-	perms, diags := r.resource(t, "resource", "google_project_iam_custom_role", "vm_reaper").Body.Attributes["permissions"].Expr.Value(ctx)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	have := map[string]bool{}
-	for _, p := range perms.AsValueSlice() {
-		have[p.AsString()] = true
-	}
-	for p := range need {
-		if !have[p] {
-			t.Errorf("cspipeVmReaper lacks %s, which the sweeper's Compute calls need", p)
-		}
-	}
-	for p := range have {
-		if !need[p] {
-			t.Errorf("cspipeVmReaper grants %s, which no Compute call of the sweeper needs", p)
-		}
-	}
+	roleGrantsExactly(t, r, "vm_reaper", "cspipeVmReaper", "the sweeper's Compute calls", need, "schedule_reaps_vms")
 	grant := r.resource(t, "resource", "google_project_iam_member", "schedule_reaps_vms")
-	if got := traversal(t, grant.Body.Attributes["role"].Expr); got != "google_project_iam_custom_role.vm_reaper.id" {
-		t.Errorf("the sweeper's grant holds %s, want the cspipeVmReaper role", got)
-	}
 	rng := grant.Body.Attributes["member"].Expr.Range()
 	if got := string(r.files[rng.Filename][rng.Start.Byte:rng.End.Byte]); !strings.Contains(got, "google_service_account.schedule.email") {
 		t.Errorf("cspipeVmReaper goes to %s, want ScheduleRun's account (SweepRuns runs as it)", got)
